@@ -41,15 +41,15 @@ fn main() -> Result<(), serde_json::Error> {
     }
     println!("Debug shows present fields only:\n  {user:?}");
 
-    // Modify and write back: the unknown enum value and the explicit null survive; the unknown
-    // field is dropped (models keep what the spec describes).
+    // Modify and write back: the unknown enum value, the explicit null and the field from a
+    // newer API all survive, so the PUT erases nothing on the server.
     let mut edited = user.clone();
     edited.department = Some("Escalations".into());
     println!("\nPUT body:\n{}", edited.to_json_pretty()?);
 
     // A PATCH that clears the department: `None` alone would omit it; set_null sends null.
     let mut patch = User::default().with(|u| u.version = user.version);
-    patch.set_null("department");
+    patch.set_null("department").expect("User has a department field");
     println!("\nPATCH body: {}", patch.to_json()?);
 
     // Build a queue outside the crate: Default plus fields, or `with` in one expression.

@@ -75,7 +75,6 @@ fn main() -> Result<(), genesys_cloud::Error> {
         );
 
         let mut queues = client.routing().get_routing_queues().page_size(3).into_paginator().items();
-        use futures_util::TryStreamExt as _;
         while let Some(q) = queues.try_next().await? {
             println!("queue {:?}", q.name.unwrap_or_default());
         }

@@ -3,7 +3,6 @@
 //!
 //! `cargo run --example pagination`
 
-use futures_util::{StreamExt as _, TryStreamExt as _};
 use genesys_cloud::prelude::*;
 
 #[tokio::main(flavor = "current_thread")]

@@ -130,7 +130,7 @@ pub struct Ir {
 }
 
 /// Type names the crate root uses for its own items; definitions with these names get a suffix.
-pub const RESERVED_TYPE_NAMES: &[&str] = &["Model", "ExplicitNulls", "YearMonth", "Base64Bytes", "Key"];
+pub const RESERVED_TYPE_NAMES: &[&str] = &["Model", "Extras", "UnknownField", "YearMonth", "Base64Bytes", "Key"];
 
 /// Each operation's tags with the types its body and response mention.
 type OpRoots = Vec<(Vec<String>, Vec<usize>)>;

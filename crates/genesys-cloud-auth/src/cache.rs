@@ -65,6 +65,12 @@ pub struct CacheOptions {
     /// Whether the cache refreshes at all (`should_refresh_access_token`). When off, the
     /// first token is kept until [`TokenCache::set_token`] replaces it. Default on.
     pub refresh_enabled: bool,
+    /// How long one token request may run. The request is not tied to the calls waiting for
+    /// it: it goes on when they give up at [`wait_limit`](Self::wait_limit) and stores its
+    /// token (and a rotated refresh token) when it arrives, so later calls join it instead of
+    /// sending another. Past this limit it is abandoned and the next call starts a new one.
+    /// Default 60 s.
+    pub request_limit: Duration,
 }
 
 impl Default for CacheOptions {
@@ -74,6 +80,7 @@ impl Default for CacheOptions {
             max_jitter: Duration::from_secs(30),
             wait_limit: Duration::from_secs(10),
             refresh_enabled: true,
+            request_limit: Duration::from_secs(60),
         }
     }
 }
@@ -102,6 +109,12 @@ impl CacheOptions {
         self.refresh_enabled = enabled;
         self
     }
+
+    /// Sets [`request_limit`](Self::request_limit).
+    pub fn request_limit(mut self, limit: Duration) -> Self {
+        self.request_limit = limit;
+        self
+    }
 }
 
 #[derive(Clone)]
@@ -111,12 +124,14 @@ struct Cached {
     expires_at: Option<Instant>,
 }
 
-type Refresh = Shared<BoxFuture<'static, Result<(Cached, Option<Secret>), Arc<Error>>>>;
+/// The token request in flight, as every waiting call sees it.
+type Refresh = Shared<BoxFuture<'static, Result<Secret, Arc<Error>>>>;
 
 struct State {
     grant: Grant,
     current: Option<Cached>,
-    inflight: Option<(u64, Refresh)>,
+    /// The token request in flight: its id, when it is abandoned, and its outcome.
+    inflight: Option<(u64, Instant, Refresh)>,
     next_id: u64,
 }
 
@@ -124,15 +139,19 @@ struct State {
 /// (single-flight; waiters are woken when it completes, not polling), a refresh a margin
 /// before expiry with jitter, a waiting limit, refresh-token rotation, and re-minting after
 /// a 401 for grants that can.
+///
+/// The token request commits its own result: it runs as a task of its own, stores the token
+/// and the rotated refresh token when they arrive, whether or not any call is still waiting,
+/// and callers that gave up at the waiting limit lose nothing but their own call.
 pub struct TokenCache {
     executor: SharedExecutor,
     options: CacheOptions,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
 impl std::fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = lock(&self.state);
         f.debug_struct("TokenCache")
             .field("grant", &state.grant)
             .field("has_token", &state.current.is_some())
@@ -140,6 +159,10 @@ impl std::fmt::Debug for TokenCache {
             .field("options", &self.options)
             .finish()
     }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn random_below(limit: Duration) -> Duration {
@@ -177,7 +200,8 @@ impl TokenCache {
     /// A cache that obtains tokens with `grant` through `login` (an executor for the login
     /// host, without the auth layer).
     pub fn new(login: SharedExecutor, grant: Grant, options: CacheOptions) -> Self {
-        Self { executor: login, options, state: Mutex::new(State { grant, current: None, inflight: None, next_id: 0 }) }
+        let state = State { grant, current: None, inflight: None, next_id: 0 };
+        Self { executor: login, options, state: Arc::new(Mutex::new(state)) }
     }
 
     /// Requests a token with the grant right now (not waiting for the first call), stores it
@@ -191,20 +215,16 @@ impl TokenCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// Replaces the token (for users who obtain tokens themselves); its refresh token, if any,
-    /// is used for the next refresh.
+    /// is used for the next refresh. A token request in flight is superseded: its answer is
+    /// not stored.
     pub fn set_token(&self, info: TokenInfo) {
         let cached = schedule(&self.options, &info);
         let mut st = self.lock();
-        if let Some(rt) = info.refresh_token {
-            if let Some(next) = st.grant.refresh_with(rt) {
-                st.grant = next;
-            }
-        }
-        st.current = Some(cached);
+        commit(&mut st, cached, info.refresh_token);
         st.inflight = None;
     }
 
@@ -213,8 +233,62 @@ impl TokenCache {
         st.current.as_ref().filter(|c| now < c.refresh_at || !self.options.refresh_enabled).map(|c| c.token.clone())
     }
 
+    /// Starts the token request as a task of its own, which stores its result in the state
+    /// when it arrives (if it is still the request in flight then).
+    fn start_refresh(&self, st: &mut State, now: Instant) -> Refresh {
+        let id = st.next_id;
+        st.next_id += 1;
+        let grant = st.grant.clone();
+        let executor = self.executor.clone();
+        let options = self.options.clone();
+        let state = Arc::downgrade(&self.state);
+        let request = async move {
+            let outcome = match tokio::time::timeout(options.request_limit, request_token(&*executor, &grant)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Error::new(
+                    ErrorKind::Auth,
+                    format!("the token endpoint did not answer within {:?}", options.request_limit),
+                )
+                .with_operation("oauthToken")),
+            };
+            // Stored here, whoever still waits: the token, and the rotated refresh token that
+            // the next refresh must send.
+            if let Some(state) = state.upgrade() {
+                let mut st = lock(&state);
+                if st.inflight.as_ref().is_some_and(|(i, _, _)| *i == id) {
+                    st.inflight = None;
+                    if let Ok(info) = &outcome {
+                        commit(&mut st, schedule(&options, info), info.refresh_token.clone());
+                    }
+                }
+            }
+            outcome.map(|info| info.access_token).map_err(Arc::new)
+        };
+        let shared: Refresh = match tokio::runtime::Handle::try_current() {
+            // A task of its own: it runs to the end even when every waiter has given up.
+            Ok(runtime) => {
+                // In the span of the call that started it, so its log and trace events sit
+                // with that call.
+                let task = runtime.spawn(tracing::Instrument::in_current_span(request));
+                let joined: BoxFuture<'static, _> = Box::pin(async move {
+                    task.await.unwrap_or_else(|e| {
+                        Err(Arc::new(Error::new(ErrorKind::Auth, format!("the token request task failed: {e}"))))
+                    })
+                });
+                joined.shared()
+            }
+            // Outside a Tokio runtime (the cache's timers need one anyway) it runs in the waiters.
+            Err(_) => {
+                let inline: BoxFuture<'static, _> = Box::pin(request);
+                inline.shared()
+            }
+        };
+        st.inflight = Some((id, now + self.options.request_limit, shared.clone()));
+        shared
+    }
+
     async fn get(&self) -> Result<Secret, Error> {
-        let (id, refresh, fallback) = {
+        let (refresh, fallback) = {
             let mut st = self.lock();
             let now = Instant::now();
             if let Some(token) = self.fresh(&st, now) {
@@ -223,77 +297,52 @@ impl TokenCache {
             // Inside the refresh margin the current token still works while we refresh.
             let fallback =
                 st.current.as_ref().filter(|c| c.expires_at.is_none_or(|e| now < e)).map(|c| c.token.clone());
-            let (id, refresh) = match &st.inflight {
-                Some((id, f)) => (*id, f.clone()),
-                None => {
-                    let id = st.next_id;
-                    st.next_id += 1;
-                    let grant = st.grant.clone();
-                    let executor = self.executor.clone();
-                    let options = self.options.clone();
-                    let fut: BoxFuture<'static, _> = Box::pin(async move {
-                        let info = request_token(&*executor, &grant).await.map_err(Arc::new)?;
-                        Ok((schedule(&options, &info), info.refresh_token))
-                    });
-                    let shared = fut.shared();
-                    st.inflight = Some((id, shared.clone()));
-                    (id, shared)
-                }
+            let refresh = match &st.inflight {
+                Some((_, abandon_at, f)) if now < *abandon_at => f.clone(),
+                _ => self.start_refresh(&mut st, now),
             };
-            (id, refresh, fallback)
+            (refresh, fallback)
         };
-        let outcome = tokio::time::timeout(self.options.wait_limit, refresh).await;
-        let mut st = self.lock();
-        let ours = st.inflight.as_ref().is_some_and(|(i, _)| *i == id);
-        match outcome {
-            Ok(Ok((cached, refresh_token))) => {
-                if ours {
-                    st.inflight = None;
-                    if let Some(rt) = refresh_token {
-                        if let Some(next) = st.grant.refresh_with(rt) {
-                            st.grant = next;
-                        }
+        match tokio::time::timeout(self.options.wait_limit, refresh).await {
+            Ok(Ok(token)) => Ok(token),
+            Ok(Err(e)) => match fallback {
+                Some(t) => Ok(t),
+                None => {
+                    // Every waiter gets its own error; the shared one stays reachable as the cause.
+                    let mut err = Error::new(ErrorKind::Auth, e.message().to_owned())
+                        .with_operation("oauthToken")
+                        .with_source(e.clone());
+                    if let Some(s) = e.status() {
+                        err = err.with_status(s);
                     }
-                    st.current = Some(cached.clone());
+                    Err(err)
                 }
-                Ok(cached.token)
-            }
-            Ok(Err(e)) => {
-                if ours {
-                    st.inflight = None;
-                }
-                match fallback {
-                    Some(t) => Ok(t),
-                    None => {
-                        // Every waiter gets its own error; the shared one stays reachable as the cause.
-                        let mut err = Error::new(ErrorKind::Auth, e.message().to_owned())
-                            .with_operation("oauthToken")
-                            .with_source(e.clone());
-                        if let Some(s) = e.status() {
-                            err = err.with_status(s);
-                        }
-                        Err(err)
-                    }
-                }
-            }
-            Err(_) => {
-                if ours {
-                    st.inflight = None;
-                }
-                match fallback {
-                    Some(t) => Ok(t),
-                    None => Err(Error::new(
-                        ErrorKind::Auth,
-                        format!(
-                            "waited {:?} for the access token without an answer from the token endpoint",
-                            self.options.wait_limit
-                        ),
-                    )
-                    .with_operation("oauthToken")),
-                }
-            }
+            },
+            // The request goes on and stores its token when it comes; only this call gives up.
+            Err(_) => match fallback {
+                Some(t) => Ok(t),
+                None => Err(Error::new(
+                    ErrorKind::Auth,
+                    format!(
+                        "waited {:?} for the access token without an answer from the token endpoint",
+                        self.options.wait_limit
+                    ),
+                )
+                .with_operation("oauthToken")
+                .with_source(Error::new(ErrorKind::Timeout, "the wait for the token request timed out"))),
+            },
         }
     }
+}
+
+/// Stores a token and moves the grant on to the refresh token that came with it.
+fn commit(st: &mut State, cached: Cached, refresh_token: Option<Secret>) {
+    if let Some(rt) = refresh_token {
+        if let Some(next) = st.grant.refresh_with(rt) {
+            st.grant = next;
+        }
+    }
+    st.current = Some(cached);
 }
 
 impl TokenProvider for TokenCache {

@@ -95,11 +95,6 @@ impl Grant {
         Some(Grant::RefreshToken { client_id, client_secret, refresh_token })
     }
 
-    /// Whether a new token can always be minted from this grant alone (client credentials).
-    pub fn can_remint(&self) -> bool {
-        matches!(self, Grant::ClientCredentials(_))
-    }
-
     /// The token request: `POST /oauth/token` (origin form; the executor adds the login host),
     /// a form body, and HTTP Basic client authentication where the grant has a secret.
     pub fn request(&self) -> http::Request<Bytes> {

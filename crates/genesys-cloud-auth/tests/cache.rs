@@ -13,6 +13,8 @@ enum Mode {
     Ok,
     Down,
     Hang,
+    /// Answers (like `Ok`) after this many seconds.
+    Slow(u64),
 }
 
 /// A token endpoint: counts requests, records their forms, answers `tok-N` (and `refresh-N`).
@@ -49,8 +51,11 @@ impl Executor for Endpoint {
         Box::pin(async move {
             // The endpoint takes a moment, so concurrent callers pile up behind one request.
             tokio::time::sleep(Duration::from_millis(50)).await;
+            if let Mode::Slow(secs) = mode {
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+            }
             let (status, body) = match mode {
-                Mode::Ok => (
+                Mode::Ok | Mode::Slow(_) => (
                     200,
                     format!(
                         r#"{{"access_token":"tok-{n}","token_type":"bearer","expires_in":{lifetime},"refresh_token":"refresh-{n}"}}"#
@@ -188,16 +193,72 @@ async fn a_failed_refresh_inside_the_margin_keeps_the_valid_token() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn waiting_is_limited() {
+async fn waiting_is_limited_and_a_hung_request_is_abandoned_at_its_own_limit() {
     let endpoint = Endpoint::new(600);
     endpoint.set(Mode::Hang);
-    let c = cache(&endpoint, cc(), CacheOptions::default().wait_limit(Duration::from_secs(10)));
+    let options = CacheOptions::default().wait_limit(Duration::from_secs(10)).request_limit(Duration::from_secs(60));
+    let c = cache(&endpoint, cc(), options);
     let started = tokio::time::Instant::now();
     let e = token(&c).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Auth);
+    assert!(e.is_auth() && e.is_timeout(), "{e:?}");
     assert_eq!(started.elapsed(), Duration::from_secs(10));
     endpoint.set(Mode::Ok);
-    assert_eq!(token(&c).await.unwrap(), "tok-2", "the next call starts a fresh request");
+    // The hung request is still the one in flight: the next caller joins it, not a new one.
+    assert!(token(&c).await.is_err());
+    assert_eq!(endpoint.calls(), 1);
+    // Past its own limit it is abandoned, and the next call starts a fresh request.
+    tokio::time::advance(Duration::from_secs(41)).await;
+    assert_eq!(token(&c).await.unwrap(), "tok-2");
+    assert_eq!(endpoint.calls(), 2);
+}
+
+/// The review's case: the token endpoint answers a refresh after 12 s (rotating the refresh
+/// token) while 50 calls wait with a 10 s limit.
+#[tokio::test(start_paused = true)]
+async fn a_refresh_answered_after_every_waiter_gave_up_is_stored_with_its_rotated_refresh_token() {
+    let endpoint = Endpoint::new(600);
+    let grant = Grant::AuthorizationCode {
+        client: ClientCredentials::new("id", "secret"),
+        code: Secret::new("the-code"),
+        redirect_uri: "https://app.example/cb".into(),
+    };
+    let c =
+        cache(&endpoint, grant, CacheOptions::default().wait_limit(Duration::from_secs(10)).max_jitter(Duration::ZERO));
+    assert_eq!(token(&c).await.unwrap(), "tok-1");
+    // tok-1 expires; its refresh (with refresh-1) takes 12 s.
+    tokio::time::advance(Duration::from_secs(600)).await;
+    endpoint.set(Mode::Slow(12));
+    let waiters: Vec<_> = (0..50)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.token().await })
+        })
+        .collect();
+    for w in waiters {
+        let e = w.await.unwrap().unwrap_err();
+        assert!(e.is_auth() && e.is_timeout(), "a typed auth timeout: {e:?}");
+    }
+    assert_eq!(endpoint.calls(), 2, "one token request for the 50 calls (after the first token's)");
+    // Every waiter has gone; the request goes on and its answer is stored when it comes.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    endpoint.set(Mode::Ok);
+    assert_eq!(c.ready().map(|t| t.expose().to_owned()).as_deref(), Some("tok-2"), "stored with nobody waiting");
+    assert_eq!(token(&c).await.unwrap(), "tok-2");
+    assert_eq!(endpoint.calls(), 2, "the next call makes no token request");
+    // The next refresh sends the rotated refresh token, not the spent one.
+    tokio::time::advance(Duration::from_secs(600)).await;
+    assert_eq!(token(&c).await.unwrap(), "tok-3");
+    let forms = endpoint.forms.lock().unwrap().clone();
+    assert_eq!(forms.len(), 3);
+    assert_eq!(
+        forms[1],
+        vec![("grant_type".into(), "refresh_token".into()), ("refresh_token".into(), "refresh-1".into())]
+    );
+    assert_eq!(
+        forms[2],
+        vec![("grant_type".into(), "refresh_token".into()), ("refresh_token".into(), "refresh-2".into())],
+        "the rotated refresh token is the one sent next"
+    );
 }
 
 #[tokio::test(start_paused = true)]

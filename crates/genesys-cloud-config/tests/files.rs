@@ -71,9 +71,9 @@ fn build(path: &Path) -> ConfigHandle {
     ConfigHandle::builder().path(path).env_vars(no_env()).debounce(Duration::from_millis(50)).build().unwrap()
 }
 
-/// Polls until `check` holds (at most 5 s).
+/// Polls until `check` holds: a hang guard (60 s), not a speed limit.
 fn eventually(what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if check() {
             return;

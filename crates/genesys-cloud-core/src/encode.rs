@@ -1,5 +1,6 @@
 //! Query and path encoding, with every Swagger 2.0 `collectionFormat`.
 
+use crate::error::Error;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::fmt::Write as _;
 
@@ -13,6 +14,37 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_'
 /// Percent-encodes one path parameter.
 pub fn encode_path_segment(value: &str) -> String {
     utf8_percent_encode(value, PATH_SEGMENT).to_string()
+}
+
+/// Checks a path parameter before it is encoded: it must not be empty, and it must not be `.`
+/// or `..`. Those two are left as they are by percent-encoding (`.` is unreserved), and a
+/// server or proxy that removes dot segments (RFC 3986 §5.2.4) would read
+/// `/api/v2/users/u1/routingskills/..` as `/api/v2/users/u1`, another resource with another
+/// meaning for the method. The error is a build error naming the operation and the parameter;
+/// nothing is sent.
+pub fn check_path_param(operation: &'static str, name: &str, value: &str) -> Result<(), Error> {
+    let problem = match value {
+        "" => "is empty",
+        "." | ".." => "is a dot segment (`.` or `..`), which would change the request's path",
+        _ => return Ok(()),
+    };
+    Err(Error::build(format!("path parameter `{name}` {problem}")).with_operation(operation))
+}
+
+/// Checks a whole request path (a raw call's): no segment may be `.` or `..`, also when
+/// percent-encoded (`%2E`), since servers and proxies that normalize paths remove them and
+/// so send the request to another resource.
+pub fn check_path(path: &str) -> Result<(), Error> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    for segment in path.split('/') {
+        let decoded = percent_encoding::percent_decode_str(segment).collect::<Vec<u8>>();
+        if decoded == b"." || decoded == b".." {
+            return Err(Error::build(format!(
+                "the path {path:?} has a dot segment ({segment:?}), which would change the request's path"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How an array query parameter is written (Swagger 2.0 `collectionFormat`).
@@ -121,6 +153,26 @@ mod tests {
         assert_eq!(encode_path_segment("../admin"), "..%2Fadmin");
         assert_eq!(encode_path_segment("a b?c#d%e"), "a%20b%3Fc%23d%25e");
         assert_eq!(encode_path_segment("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn dot_segments_are_build_errors() {
+        for bad in [".", ".."] {
+            let e = check_path_param("deleteUserRoutingskill", "skillId", bad).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Build);
+            assert_eq!(e.operation(), Some("deleteUserRoutingskill"));
+            assert!(e.message().contains("`skillId`"), "{e}");
+        }
+        assert!(check_path_param("op", "id", "").unwrap_err().message().contains("empty"));
+        for ok in ["...", ".a", "a.", "u1"] {
+            assert!(check_path_param("op", "id", ok).is_ok(), "{ok}");
+        }
+        for bad in ["/api/v2/users/..", "/api/v2/./users", "/api/v2/users/%2e%2E/x", "/api/v2/users/%2E?x=1"] {
+            assert_eq!(check_path(bad).unwrap_err().kind(), crate::ErrorKind::Build, "{bad}");
+        }
+        for ok in ["/api/v2/users/u1", "/api/v2/users/...", "/api/v2/users?q=..", "/api/v2/users/%2e%2e%2e"] {
+            assert!(check_path(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

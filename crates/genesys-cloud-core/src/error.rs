@@ -33,8 +33,6 @@ pub enum ErrorKind {
     /// The API answered with a success status but a body that does not match the expected
     /// type. Status, headers, correlation id and a body excerpt are kept.
     Decode,
-    /// Every allowed attempt failed with a retryable error; the last one is the source.
-    RetriesExhausted,
 }
 
 impl fmt::Display for ErrorKind {
@@ -47,7 +45,6 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Transport => "transport error",
             ErrorKind::Api => "API error",
             ErrorKind::Decode => "response decode error",
-            ErrorKind::RetriesExhausted => "retries exhausted",
         })
     }
 }
@@ -89,6 +86,10 @@ impl ApiErrorBody {
 
 /// An SDK error: what failed, and everything known about the response, if there was one.
 ///
+/// The kind and the predicates (`is_timeout()`, `is_connect()`, …) always describe the cause,
+/// also when the retry loop gave up ([`is_retries_exhausted`](Self::is_retries_exhausted)
+/// says that, and [`attempts`](Self::attempts) how many were made).
+///
 /// Errors never carry secrets: request headers (where `Authorization` lives) are not kept, and
 /// response bodies are cut to [`BODY_EXCERPT_LIMIT`] bytes.
 pub struct Error {
@@ -105,6 +106,7 @@ struct Inner {
     body_excerpt: Option<String>,
     retry_after: Option<Duration>,
     attempts: u32,
+    exhausted: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -122,6 +124,7 @@ impl Error {
                 body_excerpt: None,
                 retry_after: None,
                 attempts: 0,
+                exhausted: false,
                 source: None,
             }),
         }
@@ -209,18 +212,12 @@ impl Error {
         self
     }
 
-    /// Wraps this error as the last one of an exhausted retry loop.
-    pub fn into_retries_exhausted(self, attempts: u32) -> Self {
-        let mut e = Self::new(ErrorKind::RetriesExhausted, format!("gave up after {attempts} attempts"));
-        e.inner.status = self.inner.status;
-        e.inner.headers = self.inner.headers.clone();
-        e.inner.api = self.inner.api.clone();
-        e.inner.body_excerpt = self.inner.body_excerpt.clone();
-        e.inner.retry_after = self.inner.retry_after;
-        e.inner.operation = self.inner.operation;
-        e.inner.attempts = attempts;
-        e.inner.source = Some(Box::new(self));
-        e
+    /// Marks this error as the last one of a retry loop that gave up after `attempts`
+    /// attempts. Its kind, status, body and source stay those of the cause.
+    pub fn into_retries_exhausted(mut self, attempts: u32) -> Self {
+        self.inner.exhausted = true;
+        self.inner.attempts = attempts;
+        self
     }
 
     /// The kind of failure.
@@ -271,6 +268,62 @@ impl Error {
     /// How many attempts were made (0 when unknown).
     pub fn attempts(&self) -> u32 {
         self.inner.attempts
+    }
+
+    /// Whether the retry loop gave up: every allowed attempt failed with a retryable error,
+    /// and this is the last one (its kind is the cause's).
+    pub fn is_retries_exhausted(&self) -> bool {
+        self.inner.exhausted
+    }
+
+    /// Whether the request could not be built ([`ErrorKind::Build`]); nothing was sent.
+    pub fn is_build(&self) -> bool {
+        self.inner.kind == ErrorKind::Build
+    }
+
+    /// Whether no access token could be had ([`ErrorKind::Auth`]).
+    pub fn is_auth(&self) -> bool {
+        self.inner.kind == ErrorKind::Auth
+    }
+
+    /// Whether this error, or an SDK error it wraps, is of `kind`: an [`ErrorKind::Auth`]
+    /// error whose token request could not connect is also a connect error.
+    fn caused_by(&self, kind: ErrorKind) -> bool {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cur {
+            if e.downcast_ref::<Error>().is_some_and(|sdk| sdk.inner.kind == kind) {
+                return true;
+            }
+            cur = e.source();
+        }
+        false
+    }
+
+    /// Whether the connection could not be made ([`ErrorKind::Connect`]), here or in the
+    /// request this error wraps (a token request that could not connect).
+    pub fn is_connect(&self) -> bool {
+        self.caused_by(ErrorKind::Connect)
+    }
+
+    /// Whether a timeout expired ([`ErrorKind::Timeout`]), here or in a wrapped request.
+    pub fn is_timeout(&self) -> bool {
+        self.caused_by(ErrorKind::Timeout)
+    }
+
+    /// Whether the connection failed after the request was sent ([`ErrorKind::Transport`]),
+    /// here or in a wrapped request.
+    pub fn is_transport(&self) -> bool {
+        self.caused_by(ErrorKind::Transport)
+    }
+
+    /// Whether the API answered with a non-success status ([`ErrorKind::Api`]).
+    pub fn is_api(&self) -> bool {
+        self.inner.kind == ErrorKind::Api
+    }
+
+    /// Whether a success body did not decode ([`ErrorKind::Decode`]).
+    pub fn is_decode(&self) -> bool {
+        self.inner.kind == ErrorKind::Decode
     }
 
     /// Whether the API said 404.
@@ -353,7 +406,9 @@ impl fmt::Display for Error {
         if let Some(id) = self.correlation_id() {
             write!(f, " (correlation id {id})")?;
         }
-        if self.inner.attempts > 1 {
+        if self.inner.exhausted {
+            write!(f, " (retries exhausted after {} attempts)", self.inner.attempts)?;
+        } else if self.inner.attempts > 1 {
             write!(f, " after {} attempts", self.inner.attempts)?;
         }
         Ok(())
@@ -383,6 +438,9 @@ impl fmt::Debug for Error {
         }
         if self.inner.attempts > 0 {
             d.field("attempts", &self.inner.attempts);
+        }
+        if self.inner.exhausted {
+            d.field("retries_exhausted", &true);
         }
         if let Some(s) = &self.inner.source {
             d.field("source", s);
@@ -504,10 +562,28 @@ mod tests {
         let last =
             Error::from_response(StatusCode::SERVICE_UNAVAILABLE, headers(&[("inin-correlation-id", "c")]), b"{}");
         let e = last.into_retries_exhausted(4);
-        assert_eq!(e.kind(), ErrorKind::RetriesExhausted);
+        assert!(e.is_retries_exhausted() && e.is_api() && e.is_retryable());
+        assert_eq!(e.kind(), ErrorKind::Api);
         assert_eq!(e.attempts(), 4);
         assert_eq!(e.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
         assert_eq!(e.correlation_id(), Some("c"));
-        assert!(e.to_string().ends_with("after 4 attempts"), "{e}");
+        assert!(e.to_string().ends_with("(retries exhausted after 4 attempts)"), "{e}");
+    }
+
+    #[test]
+    fn predicates_answer_for_the_cause_after_retries() {
+        for kind in [ErrorKind::Timeout, ErrorKind::Connect, ErrorKind::Transport] {
+            let e = Error::new(kind, "x").into_retries_exhausted(3);
+            assert!(e.is_retries_exhausted());
+            assert_eq!(e.kind(), kind);
+            assert_eq!(e.is_timeout(), kind == ErrorKind::Timeout);
+            assert_eq!(e.is_connect(), kind == ErrorKind::Connect);
+            assert_eq!(e.is_transport(), kind == ErrorKind::Transport);
+            assert!(!e.is_api() && !e.is_auth() && !e.is_build() && !e.is_decode());
+        }
+        let plain = Error::new(ErrorKind::Timeout, "x");
+        assert!(plain.is_timeout() && !plain.is_retries_exhausted());
+        let auth = Error::new(ErrorKind::Auth, "token").with_source(Error::new(ErrorKind::Connect, "refused"));
+        assert!(auth.is_auth() && auth.is_connect() && !auth.is_timeout());
     }
 }

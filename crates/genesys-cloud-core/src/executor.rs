@@ -1,6 +1,6 @@
 //! The object-safe seam between generated operations and the transport.
 
-use crate::error::{decode_body, Error, ErrorKind};
+use crate::error::{decode_body, Error};
 use crate::request::{RequestParts, Response};
 use bytes::Bytes;
 use std::future::Future;
@@ -55,7 +55,7 @@ pub struct Attempts(pub u32);
 pub type SharedExecutor = Arc<dyn Executor>;
 
 /// Sends `parts` and returns the raw success response; a non-2xx status becomes an
-/// [`ErrorKind::Api`] error with the parsed error body. Not generic: every operation shares it.
+/// [`ErrorKind::Api`](crate::ErrorKind::Api) error with the parsed error body. Not generic: every operation shares it.
 pub async fn execute(executor: &dyn Executor, parts: RequestParts) -> Result<http::Response<Bytes>, Error> {
     let operation = parts.meta.operation_id;
     let response = executor.execute_parts(parts).await.map_err(|e| e.with_operation(operation))?;
@@ -83,16 +83,6 @@ pub async fn send_json<T: serde::de::DeserializeOwned>(
     parts: RequestParts,
 ) -> Result<Response<T>, Error> {
     send_as::<T, Json>(executor, parts).await
-}
-
-/// An executor that always fails, for builders made without a client.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Unconnected;
-
-impl Executor for Unconnected {
-    fn execute(&self, _request: http::Request<Bytes>) -> BoxFuture<'static, Result<http::Response<Bytes>, Error>> {
-        Box::pin(async { Err(Error::new(ErrorKind::Connect, "no transport configured")) })
-    }
 }
 
 /// How a [`Call`] turns a success response into its output.

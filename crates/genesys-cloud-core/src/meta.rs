@@ -94,10 +94,3 @@ pub fn is_idempotent_method(method: &http::Method) -> bool {
             | http::Method::TRACE
     )
 }
-
-/// The generator's rule for whether an operation is idempotent: the method's rule, plus POSTs
-/// whose path ends in `/query` or `/search` (reads with a body).
-pub fn infer_idempotent(method: &http::Method, path_template: &str) -> bool {
-    is_idempotent_method(method)
-        || (*method == http::Method::POST && (path_template.ends_with("/query") || path_template.ends_with("/search")))
-}

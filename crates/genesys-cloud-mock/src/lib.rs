@@ -41,7 +41,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// The vendored spec the mock serves.
-pub const SPEC: &str = include_str!("../../../spec/platform-api-v2.json");
+/// (`spec/` in this package is a link to the workspace's vendored copy; `cargo package`
+/// stores the file itself, so the published crate is whole.)
+pub const SPEC: &str = include_str!("../spec/platform-api-v2.json");
 
 /// How the mock behaves.
 #[derive(Debug, Clone)]

@@ -11,13 +11,17 @@
 //!   `Option`, because the server omits fields, even ones the spec calls required.
 //! - Structs are `#[non_exhaustive]` and implement `Default`. Build one outside the crate with
 //!   `Default` and field assignment, or in one expression with [`Model::with`].
-//! - Inline enums are named after their parent and property (`User.state` is [`UserState`]
+//! - Inline enums are named after their parent and property (`User.state` is `UserStateEnum`
 //!   when the `users` feature is on). Enums are *open*: an unknown value is kept in
-//!   `Unknown(String)` and written back verbatim, so GET → modify → PUT never loses data.
-//! - Unknown JSON fields are ignored.
+//!   `Unknown(String)` and written back verbatim.
+//! - Unknown JSON fields (the API adds some with nearly every release) are kept too, in the
+//!   order received, and written back verbatim after the known ones
+//!   ([`Model::unknown_fields`]). Together with open enums this is what keeps GET → modify →
+//!   PUT from erasing on the server what this SDK version does not know.
 //! - A `None` field is omitted from the JSON; to send an explicit `null` (a PATCH that clears a
-//!   value) use [`Model::set_null`]. Nulls received from the server are remembered the same way,
-//!   so a value read and written back says `null` where the server did.
+//!   value) use [`Model::set_null`], which refuses a field name the type does not have. Nulls
+//!   received from the server are remembered the same way, so a value read and written back
+//!   says `null` where the server did.
 //! - Dates use `chrono`: `date-time` is `DateTime<Utc>` (any offset and any number of fraction
 //!   digits accepted), `date` is `NaiveDate`, `local-date-time` is `NaiveDateTime`, and
 //!   `year-month` is [`YearMonth`].
@@ -34,7 +38,7 @@
 
 pub mod support;
 
-pub use support::{Base64Bytes, ExplicitNulls, Model, YearMonth};
+pub use support::{Base64Bytes, Extras, Model, UnknownField, YearMonth};
 
 /// `use genesys_cloud_models::prelude::*;` brings the [`Model`] helpers into scope.
 pub mod prelude {

@@ -23,15 +23,23 @@ pub trait Model: Serialize + for<'de> Deserialize<'de> + Sized {
     /// Empty for enums and newtypes.
     const FIELDS: &'static [&'static str] = &[];
 
-    /// The set of fields that are (or were received as) explicit JSON `null`.
-    /// `None` for types that have no properties (enums and newtypes).
-    fn explicit_nulls(&self) -> Option<&ExplicitNulls> {
+    /// What the value keeps besides its fields: the explicit JSON `null`s and the JSON fields
+    /// this SDK version does not know. `None` for types that have no properties (enums and
+    /// newtypes).
+    fn extras(&self) -> Option<&Extras> {
         None
     }
 
-    /// Mutable access to the explicit-`null` set; `None` for enums and newtypes.
-    fn explicit_nulls_mut(&mut self) -> Option<&mut ExplicitNulls> {
+    /// Mutable access to the [`extras`](Model::extras); `None` for enums and newtypes.
+    fn extras_mut(&mut self) -> Option<&mut Extras> {
         None
+    }
+
+    /// The JSON fields received that this SDK version does not know (the API adds fields with
+    /// nearly every release), in the order received. They are written back verbatim when the
+    /// value is serialized, so GET → modify → PUT does not erase them on the server.
+    fn unknown_fields(&self) -> &[(String, serde_json::Value)] {
+        self.extras().map_or(&[], Extras::unknown)
     }
 
     /// Serializes to compact JSON.
@@ -49,12 +57,12 @@ pub trait Model: Serialize + for<'de> Deserialize<'de> + Sized {
         serde_json::to_value(self)
     }
 
-    /// Parses JSON text. Unknown fields are ignored; unknown enum values are kept.
+    /// Parses JSON text. Unknown fields and unknown enum values are kept, and written back.
     fn from_json(json: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(json)
     }
 
-    /// Parses JSON bytes. Unknown fields are ignored; unknown enum values are kept.
+    /// Parses JSON bytes. Unknown fields and unknown enum values are kept, and written back.
     fn from_json_slice(json: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(json)
     }
@@ -63,36 +71,27 @@ pub trait Model: Serialize + for<'de> Deserialize<'de> + Sized {
     /// JSON `null` while its Rust value is `None`. This is how a PATCH clears a value: a field
     /// left `None` without this mark is omitted from the JSON.
     ///
-    /// Returns `false`, changing nothing, when the type has no such field.
-    fn set_null(&mut self, field: &str) -> bool {
-        let Some(index) = Self::FIELDS.iter().position(|f| *f == field) else {
-            return false;
-        };
-        match self.explicit_nulls_mut() {
-            Some(nulls) => {
-                nulls.insert(index);
-                true
-            }
-            None => false,
-        }
+    /// A name the type does not have is an [`UnknownField`] error and changes nothing, so a
+    /// typo cannot pass silently.
+    fn set_null(&mut self, field: &str) -> Result<(), UnknownField> {
+        let index = field_index::<Self>(field)?;
+        let nulls = self.extras_mut().ok_or_else(|| UnknownField::new::<Self>(field))?;
+        nulls.insert(index);
+        Ok(())
     }
 
     /// Removes the explicit-`null` mark of `field`, so a `None` value is omitted again.
-    /// Returns whether the mark was set.
-    fn clear_null(&mut self, field: &str) -> bool {
-        let Some(index) = Self::FIELDS.iter().position(|f| *f == field) else {
-            return false;
-        };
-        self.explicit_nulls_mut().map(|nulls| nulls.remove(index)).unwrap_or(false)
+    /// Returns whether the mark was set; a name the type does not have is an error.
+    fn clear_null(&mut self, field: &str) -> Result<bool, UnknownField> {
+        let index = field_index::<Self>(field)?;
+        Ok(self.extras_mut().is_some_and(|nulls| nulls.remove(index)))
     }
 
     /// Whether `field` carries an explicit-`null` mark (set by [`set_null`](Model::set_null)
-    /// or received as `null` from the server).
-    fn is_explicit_null(&self, field: &str) -> bool {
-        let Some(index) = Self::FIELDS.iter().position(|f| *f == field) else {
-            return false;
-        };
-        self.explicit_nulls().map(|nulls| nulls.contains(index)).unwrap_or(false)
+    /// or received as `null` from the server); a name the type does not have is an error.
+    fn is_explicit_null(&self, field: &str) -> Result<bool, UnknownField> {
+        let index = field_index::<Self>(field)?;
+        Ok(self.extras().is_some_and(|nulls| nulls.contains(index)))
     }
 
     /// Reads the value of `key` from `map` into the matching field, or skips it.
@@ -122,30 +121,80 @@ pub trait Model: Serialize + for<'de> Deserialize<'de> + Sized {
     }
 }
 
-/// The fields of one model value that are explicit JSON `null`s rather than absent.
-///
-/// Kept as a small sorted list of field indexes behind one pointer: a model that has no
-/// explicit `null` (the common case) pays 8 bytes and no allocation for it. A field whose value
-/// is `Some` is always serialized with its value, whatever this set says.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-// Boxed on purpose: one pointer in every model instead of a vector's three words.
-#[allow(clippy::box_collection)]
-pub struct ExplicitNulls(Option<Box<Vec<u16>>>);
+fn field_index<T: Model>(field: &str) -> Result<usize, UnknownField> {
+    T::FIELDS.iter().position(|f| *f == field).ok_or_else(|| UnknownField::new::<T>(field))
+}
 
-impl ExplicitNulls {
-    fn list(&self) -> &[u16] {
-        self.0.as_deref().map_or(&[], Vec::as_slice)
+/// A JSON field name that the model does not have (from [`Model::set_null`] and friends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownField {
+    model: &'static str,
+    field: String,
+}
+
+impl UnknownField {
+    fn new<T: Model>(field: &str) -> Self {
+        Self { model: T::NAME, field: field.to_owned() }
     }
 
-    /// Whether the field with this index is marked.
+    /// The model's definition name.
+    pub fn model(&self) -> &'static str {
+        self.model
+    }
+
+    /// The field name that was asked for.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+}
+
+impl fmt::Display for UnknownField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} has no JSON field {:?}", self.model, self.field)
+    }
+}
+
+impl std::error::Error for UnknownField {}
+
+/// What a model value keeps besides its fields: the fields that are explicit JSON `null`s
+/// rather than absent, and the JSON fields this SDK version does not know.
+///
+/// Kept behind one pointer: a model that has neither (the common case) pays 8 bytes and no
+/// allocation for it. A field whose value is `Some` is always serialized with its value,
+/// whatever the null marks say.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Extras(Option<Box<ExtrasInner>>);
+
+#[derive(Clone, Default, PartialEq, Eq)]
+struct ExtrasInner {
+    /// Sorted field indexes.
+    nulls: Vec<u16>,
+    /// Unknown fields, in the order received (a repeated key keeps its last value).
+    unknown: Vec<(String, serde_json::Value)>,
+}
+
+impl Extras {
+    fn list(&self) -> &[u16] {
+        self.0.as_deref().map_or(&[], |x| x.nulls.as_slice())
+    }
+
+    /// Empty is always `None`, so equal extras compare equal.
+    fn tidy(&mut self) {
+        if self.0.as_ref().is_some_and(|x| x.nulls.is_empty() && x.unknown.is_empty()) {
+            self.0 = None;
+        }
+    }
+
+    /// Whether the field with this index is marked as an explicit `null`.
     pub fn contains(&self, index: usize) -> bool {
         u16::try_from(index).is_ok_and(|i| self.list().binary_search(&i).is_ok())
     }
 
-    /// Marks the field with this index. Indexes past `u16::MAX` are ignored.
+    /// Marks the field with this index as an explicit `null`. Indexes past `u16::MAX` are
+    /// ignored.
     pub fn insert(&mut self, index: usize) {
         if let Ok(i) = u16::try_from(index) {
-            let list = self.0.get_or_insert_with(Box::default);
+            let list = &mut self.0.get_or_insert_with(Box::default).nulls;
             if let Err(pos) = list.binary_search(&i) {
                 list.insert(pos, i);
             }
@@ -154,29 +203,54 @@ impl ExplicitNulls {
 
     /// Unmarks the field with this index; returns whether it was marked.
     pub fn remove(&mut self, index: usize) -> bool {
-        let Some(list) = self.0.as_mut() else { return false };
-        match u16::try_from(index).map(|i| list.binary_search(&i)) {
+        let Some(inner) = self.0.as_mut() else { return false };
+        let removed = match u16::try_from(index).map(|i| inner.nulls.binary_search(&i)) {
             Ok(Ok(pos)) => {
-                list.remove(pos);
-                if list.is_empty() {
-                    // Empty is always `None`, so equal sets compare and hash equal.
-                    self.0 = None;
-                }
+                inner.nulls.remove(pos);
                 true
             }
             _ => false,
+        };
+        self.tidy();
+        removed
+    }
+
+    /// The unknown fields, in the order received.
+    pub fn unknown(&self) -> &[(String, serde_json::Value)] {
+        self.0.as_deref().map_or(&[], |x| x.unknown.as_slice())
+    }
+
+    /// Keeps an unknown field (replacing an earlier value of the same key).
+    pub fn insert_unknown(&mut self, key: String, value: serde_json::Value) {
+        let unknown = &mut self.0.get_or_insert_with(Box::default).unknown;
+        match unknown.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => unknown.push((key, value)),
         }
     }
 
-    /// Whether no field is marked.
+    /// Removes an unknown field; returns its value.
+    pub fn remove_unknown(&mut self, key: &str) -> Option<serde_json::Value> {
+        let inner = self.0.as_mut()?;
+        let pos = inner.unknown.iter().position(|(k, _)| k == key)?;
+        let (_, value) = inner.unknown.remove(pos);
+        self.tidy();
+        Some(value)
+    }
+
+    /// Whether no field is marked and no unknown field is kept.
     pub fn is_empty(&self) -> bool {
         self.0.is_none()
     }
 }
 
-impl fmt::Debug for ExplicitNulls {
+impl fmt::Debug for Extras {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.list().iter()).finish()
+        // Unknown fields show their names only: their values may be secrets.
+        f.debug_struct("Extras")
+            .field("nulls", &self.list())
+            .field("unknown", &self.unknown().iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -347,11 +421,15 @@ pub fn deserialize_into<'de, D: Deserializer<'de>, T: Model>(d: D, out: &mut T) 
     d.deserialize_map(Fields(out))
 }
 
-/// The one serializer all generated structs share.
+/// The one serializer all generated structs share: the known fields, then the unknown ones
+/// kept from the decode, verbatim.
 #[doc(hidden)]
 pub fn serialize_struct<S: Serializer, T: Model + Default>(v: &T, s: S) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(None)?;
     v.ser_fields(&mut map)?;
+    for (key, value) in v.unknown_fields() {
+        map.serialize_entry(key, value)?;
+    }
     map.end()
 }
 
@@ -361,7 +439,7 @@ pub fn serialize_struct<S: Serializer, T: Model + Default>(v: &T, s: S) -> Resul
 pub fn de_opt<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
     map: &mut A,
     slot: &mut Option<T>,
-    nulls: &mut ExplicitNulls,
+    nulls: &mut Extras,
     index: usize,
 ) -> Result<(), A::Error> {
     *slot = map.next_value::<Option<T>>()?;
@@ -378,7 +456,7 @@ pub fn de_opt<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
 pub fn de_opt_struct<'de, A: MapAccess<'de>, T: Model + Default>(
     map: &mut A,
     slot: &mut Option<T>,
-    nulls: &mut ExplicitNulls,
+    nulls: &mut Extras,
     index: usize,
 ) -> Result<(), A::Error> {
     map.next_value_seed(OptionInPlace::<_, Fill<T>>(slot, PhantomData))?;
@@ -395,7 +473,7 @@ pub fn de_opt_struct<'de, A: MapAccess<'de>, T: Model + Default>(
 pub fn de_opt_structs<'de, A: MapAccess<'de>, T: Model + Default>(
     map: &mut A,
     slot: &mut Option<Vec<T>>,
-    nulls: &mut ExplicitNulls,
+    nulls: &mut Extras,
     index: usize,
 ) -> Result<(), A::Error> {
     map.next_value_seed(OptionInPlace::<_, FillVec<T>>(slot, PhantomData))?;
@@ -502,7 +580,7 @@ pub fn ser_opt<M: SerializeMap, T: Serialize>(
     map: &mut M,
     key: &'static str,
     value: &Option<T>,
-    nulls: &ExplicitNulls,
+    nulls: &Extras,
     index: usize,
 ) -> Result<(), M::Error> {
     match value {
@@ -538,6 +616,14 @@ pub fn ser_additional<M: SerializeMap, T: Serialize>(
 #[inline]
 pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
     map.next_value::<de::IgnoredAny>().map(|_| ())
+}
+
+/// Keeps the value of a key the model does not know, to write it back.
+#[doc(hidden)]
+pub fn de_unknown<'de, A: MapAccess<'de>>(map: &mut A, key: &str, extras: &mut Extras) -> Result<(), A::Error> {
+    let value = map.next_value::<serde_json::Value>()?;
+    extras.insert_unknown(key.to_owned(), value);
+    Ok(())
 }
 
 /// An open string enum: known variants plus one that keeps any other value verbatim.
@@ -647,7 +733,7 @@ pub fn debug_struct(
     f: &mut fmt::Formatter<'_>,
     name: &str,
     fields: &[(&str, &dyn DebugField)],
-    nulls: &ExplicitNulls,
+    nulls: &Extras,
 ) -> fmt::Result {
     let mut s = f.debug_struct(name);
     for (key, value) in fields {
@@ -658,30 +744,14 @@ pub fn debug_struct(
     if !nulls.is_empty() {
         let names: Vec<&str> =
             fields.iter().enumerate().filter(|(i, _)| nulls.contains(*i)).map(|(_, (k, _))| *k).collect();
-        s.field("explicit_nulls", &names);
+        if !names.is_empty() {
+            s.field("explicit_nulls", &names);
+        }
+        // Names only: an unknown field's value may be a secret.
+        let unknown: Vec<&str> = nulls.unknown().iter().map(|(k, _)| k.as_str()).collect();
+        if !unknown.is_empty() {
+            s.field("unknown_fields", &unknown);
+        }
     }
     s.finish_non_exhaustive()
-}
-
-#[cfg(test)]
-mod explicit_null_tests {
-    use super::ExplicitNulls;
-
-    #[test]
-    fn a_set_of_field_indexes_behind_one_pointer() {
-        assert_eq!(std::mem::size_of::<ExplicitNulls>(), std::mem::size_of::<usize>());
-        let mut n = ExplicitNulls::default();
-        assert!(n.is_empty() && !n.contains(3));
-        n.insert(7);
-        n.insert(3);
-        n.insert(7);
-        assert!(n.contains(3) && n.contains(7) && !n.contains(5));
-        assert_eq!(format!("{n:?}"), "{3, 7}");
-        assert!(n.remove(3) && !n.remove(3));
-        assert!(n.remove(7));
-        assert!(n.is_empty());
-        assert_eq!(n, ExplicitNulls::default(), "emptied equals never filled");
-        n.insert(usize::MAX);
-        assert!(n.is_empty(), "indexes past u16 are ignored");
-    }
 }

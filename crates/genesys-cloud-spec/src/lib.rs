@@ -95,12 +95,24 @@ pub struct SampleOptions {
     pub enums: EnumChoice,
     /// Mixed into every deterministic choice: the same seed gives the same samples.
     pub seed: u64,
+    /// Adds [`UNDECLARED_FIELD`] to every object that declares its properties and no
+    /// `additionalProperties`, at every level: a field from a newer API than the spec, for
+    /// tests that such fields survive a round trip.
+    pub undeclared_fields: bool,
 }
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        Self { max_depth: 3, enums: EnumChoice::Known, seed: 0 }
+        Self { max_depth: 3, enums: EnumChoice::Known, seed: 0, undeclared_fields: false }
     }
+}
+
+/// The name of the field [`SampleOptions::undeclared_fields`] adds.
+pub const UNDECLARED_FIELD: &str = "fieldNotInTheSpec";
+
+/// The value of the field [`SampleOptions::undeclared_fields`] adds: nested, with a `null`.
+pub fn undeclared_value() -> Value {
+    serde_json::json!({"nested": [1, {"deeper": null}], "flag": true})
 }
 
 /// Makes sample JSON for the schemas of a [`Document`]: every property populated (down to
@@ -218,6 +230,10 @@ impl<'a> Sampler<'a> {
                 // A free-form object: any JSON object is valid.
                 out.insert("anyKey".into(), Value::String("any value".into()));
             }
+            Some(Value::Bool(false)) => {}
+            _ if self.options.undeclared_fields => {
+                out.insert(UNDECLARED_FIELD.into(), undeclared_value());
+            }
             _ => {}
         }
         Some(Value::Object(out))
@@ -305,7 +321,7 @@ mod tests {
     #[test]
     fn samples_every_property_within_limits() {
         let d = doc();
-        let v = Sampler::new(&d, SampleOptions { max_depth: 2, enums: EnumChoice::Known, seed: 0 })
+        let v = Sampler::new(&d, SampleOptions { max_depth: 2, enums: EnumChoice::Known, ..Default::default() })
             .definition("A")
             .unwrap();
         assert_eq!(v["$ref"], "sample");
@@ -320,7 +336,7 @@ mod tests {
     #[test]
     fn unknown_mode_writes_values_outside_the_enum() {
         let d = doc();
-        let v = Sampler::new(&d, SampleOptions { max_depth: 1, enums: EnumChoice::Unknown, seed: 0 })
+        let v = Sampler::new(&d, SampleOptions { max_depth: 1, enums: EnumChoice::Unknown, ..Default::default() })
             .definition("A")
             .unwrap();
         assert_eq!(v["e"], UNKNOWN_STRING);

@@ -90,9 +90,10 @@ fn httpdate_fmt(t: std::time::SystemTime) -> String {
 async fn retry_after_over_the_cap_returns_at_once() {
     let server = serve(Arc::new(|_, _, _, _| Reply::status(429).header("retry-after", "600".into()))).await;
     let t = transport(&server, fast_retry(), Timeouts::default());
-    let started = Instant::now();
-    let e = call(&t, Method::GET, "/api/v2/z").await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(1));
+    let e = tokio::time::timeout(Duration::from_secs(60), call(&t, Method::GET, "/api/v2/z"))
+        .await
+        .expect("a wait of 600 s is not waited")
+        .unwrap_err();
     assert!(e.is_rate_limited());
     assert_eq!(e.retry_after(), Some(Duration::from_secs(600)));
     assert_eq!(e.correlation_id(), Some("corr-429"));
@@ -134,10 +135,9 @@ async fn attempts_run_out_with_the_count() {
 async fn slow_headers_time_out_with_an_error() {
     let server = serve(Arc::new(|_, _, _, _| Reply::ok("{}").delay(Duration::from_secs(5)))).await;
     let t = transport(&server, RetryConfig::disabled(), Timeouts::default().attempt(Duration::from_millis(300)));
-    let started = Instant::now();
     let e = call(&t, Method::GET, "/slow").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(server.hits("/slow"), 1);
     // The per-call limit applies to the whole call too.
     let t = transport(&server, fast_retry(), Timeouts::default().call(Duration::from_millis(400)));
     let e = call(&t, Method::GET, "/slow").await.unwrap_err();
@@ -165,7 +165,7 @@ async fn a_reset_connection_is_retried_only_when_idempotent() {
         .build()
         .unwrap();
     let e = call(&t, Method::GET, "/reset").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::RetriesExhausted);
+    assert!(e.is_retries_exhausted() && e.is_transport(), "{e:?}");
     assert_eq!(e.attempts(), 3);
     assert_eq!(accepted.load(Ordering::SeqCst), 3);
     let e = call(&t, Method::POST, "/reset").await.unwrap_err();
@@ -182,12 +182,9 @@ async fn nothing_listening_is_a_connect_error() {
         .build()
         .unwrap();
     let e = call(&t, Method::POST, "/x").await.unwrap_err();
-    assert_eq!(
-        e.kind(),
-        ErrorKind::RetriesExhausted,
-        "connection failures are retried even for POST: nothing was sent"
-    );
-    assert_eq!(std::error::Error::source(&e).map(|s| s.to_string().contains("connect")), Some(true));
+    assert!(e.is_retries_exhausted(), "connection failures are retried even for POST: nothing was sent");
+    assert!(e.is_connect(), "the cause shows through the retry loop: {e:?}");
+    assert_eq!(e.attempts(), 2);
 }
 
 #[tokio::test]
@@ -364,9 +361,8 @@ async fn the_public_layers_compose_into_a_working_stack() {
     let auths = seen.lock().unwrap().clone();
     assert!(auths.iter().all(|a| a == "Bearer layered-token"), "{auths:?}");
 
-    let started = Instant::now();
     let e = call(&t, Method::GET, "/api/v2/slow").await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::RetriesExhausted, "{e}");
+    assert!(e.is_retries_exhausted() && e.is_timeout(), "{e}");
     assert_eq!(e.attempts(), 2);
-    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+    assert_eq!(server.hits("/api/v2/slow"), 2);
 }

@@ -10,6 +10,9 @@ use genesys_cloud_core::http::Method;
 use genesys_cloud_core::{execute, OperationMeta, RequestParts};
 use genesys_cloud_transport::{Endpoint, RetryConfig, Transport};
 use std::sync::Arc;
+/// The metadata of the spans seen, for `current_span`.
+static CALL_META: std::sync::Mutex<Vec<&'static tracing::Metadata<'static>>> = std::sync::Mutex::new(Vec::new());
+
 /// A `tracing` subscriber that records span names and events with the span they happened in.
 #[derive(Default)]
 struct Recorder {
@@ -52,6 +55,7 @@ impl tracing::Subscriber for Recorder {
         let mut fields = Fields::default();
         attrs.record(&mut fields);
         self.spans.lock().unwrap().push((id, attrs.metadata().name(), fields.operation));
+        CALL_META.lock().unwrap().push(attrs.metadata());
         tracing::span::Id::from_u64(id)
     }
     fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
@@ -65,6 +69,19 @@ impl tracing::Subscriber for Recorder {
     }
     fn enter(&self, span: &tracing::span::Id) {
         self.stack.lock().unwrap().push(span.into_u64());
+    }
+    // As real subscribers do (tracing-subscriber's registry): `Span::current()` works, so work
+    // handed to another task (the token request) can stay in the span that started it.
+    fn current_span(&self) -> tracing_core::span::Current {
+        let inner = self.stack.lock().unwrap().last().copied();
+        let spans = self.spans.lock().unwrap();
+        let found = inner.and_then(|id| spans.iter().find(|s| s.0 == id).map(|s| (id, s.1)));
+        let meta =
+            found.and_then(|(id, name)| CALL_META.lock().unwrap().iter().find(|m| m.name() == name).map(|m| (id, *m)));
+        match meta {
+            Some((id, meta)) => tracing_core::span::Current::new(tracing::span::Id::from_u64(id), meta),
+            None => tracing_core::span::Current::none(),
+        }
     }
     fn exit(&self, _: &tracing::span::Id) {
         self.stack.lock().unwrap().pop();

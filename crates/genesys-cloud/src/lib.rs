@@ -38,13 +38,18 @@ mod raw;
 pub use raw::{Raw, RawRequest};
 
 /// The traits a call needs in scope: tag accessors ([`api::Tags`]), per-call options
-/// ([`core::Operation`]) and the model helpers ([`models::Model`]), plus `TryStreamExt`-free
-/// stream access through `futures`.
+/// ([`core::Operation`]), the model helpers ([`models::Model`]), and the stream methods a
+/// paginator's streams are read with (`try_next()`, `next()`, `try_collect()`, from
+/// [`futures::TryStreamExt`] and [`futures::StreamExt`]), so no other dependency is needed.
 pub mod prelude {
+    pub use futures_util::{StreamExt as _, TryStreamExt as _};
     pub use genesys_cloud_api::Tags as _;
     pub use genesys_cloud_core::Operation as _;
     pub use genesys_cloud_models::Model as _;
 }
+
+/// The `futures-util` crate the SDK's streams implement, for its stream combinators.
+pub use futures_util as futures;
 
 /// A Genesys Cloud client: every operation of the API, sent through one executor.
 ///

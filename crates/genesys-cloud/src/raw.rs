@@ -23,7 +23,9 @@ impl Raw {
 
     /// A request for `path` (which must start with `/`; the host is always the API host, so
     /// the access token never goes anywhere else). The path is sent as given: encode its
-    /// parameters with [`encode_path_segment`](genesys_cloud_core::encode_path_segment).
+    /// parameters with [`encode_path_segment`](genesys_cloud_core::encode_path_segment). A
+    /// segment that is `.` or `..` (also percent-encoded) is a build error, and nothing is
+    /// sent: servers and proxies that normalize paths would send it to another resource.
     pub fn request(&self, method: Method, path: impl Into<String>) -> RawRequest {
         let path = path.into();
         let parts = match OperationMeta::raw(&method) {
@@ -31,7 +33,7 @@ impl Raw {
             Some(_) if !path.starts_with('/') || path.starts_with("//") => Err(Error::build(format!(
                 "a raw call takes a path under the API host, starting with one '/': {path:?}"
             ))),
-            Some(meta) => Ok(RequestParts::new(meta, path)),
+            Some(meta) => genesys_cloud_core::encode::check_path(&path).map(|()| RequestParts::new(meta, path)),
         };
         RawRequest { executor: self.executor.clone(), parts, options: Default::default() }
     }

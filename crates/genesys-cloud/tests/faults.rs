@@ -46,19 +46,6 @@ async fn me_works(client: &Client) {
     assert!(me.id.is_some());
 }
 
-/// The kind of the innermost SDK error in the cause chain.
-fn root_kind(err: &genesys_cloud::Error) -> ErrorKind {
-    let mut kind = err.kind();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
-    while let Some(e) = cur {
-        if let Some(sdk) = e.downcast_ref::<genesys_cloud::Error>() {
-            kind = sdk.kind();
-        }
-        cur = e.source();
-    }
-    kind
-}
-
 fn new_user(name: &str) -> genesys_cloud::models::CreateUser {
     genesys_cloud::models::CreateUser::default().with(|u| {
         u.name = Some(name.into());
@@ -78,8 +65,8 @@ async fn rate_limit_burst_with_retry_after_seconds_is_waited_out() {
     let waited = started.elapsed();
     assert!(me.id.is_some());
     assert_eq!(mock.hits(ME), 1 + 3, "two 429s, then the answer");
+    // A lower bound only: a loaded machine can make a wait longer, never shorter.
     assert!(waited >= Duration::from_millis(1900), "Retry-After: 1 twice, yet waited {waited:?}");
-    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
 }
 
 #[tokio::test]
@@ -94,7 +81,6 @@ async fn rate_limit_with_an_http_date_is_waited_out() {
     let waited = started.elapsed();
     // A date has whole seconds: two seconds ahead is a wait of more than one.
     assert!(waited >= Duration::from_millis(900), "waited {waited:?}");
-    assert!(waited < Duration::from_secs(4), "waited {waited:?}");
     assert_eq!(mock.hits(ME), 3);
 }
 
@@ -103,9 +89,8 @@ async fn retry_after_past_the_cap_returns_at_once_with_the_wait() {
     let mock = MockServer::start().await.unwrap();
     let client = client(&mock);
     mock.inject(Fault::rate_limited("600").on_path(ME));
-    let started = Instant::now();
-    let err = bounded(Duration::from_secs(10), client.users().get_users_me().send()).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(2), "held the call for {:?}", started.elapsed());
+    // Waiting 600 s (or the 180 s cap) would trip the hang guard; the answer is the 429 itself.
+    let err = bounded(Duration::from_secs(60), client.users().get_users_me().send()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Api);
     assert!(err.is_rate_limited());
     assert_eq!(err.retry_after(), Some(Duration::from_secs(600)));
@@ -146,12 +131,11 @@ async fn per_call_retry_and_timeout_options_apply_over_the_wire() {
     assert_eq!(mock.hits(ME), hits + 1);
 
     mock.inject(Fault::new(FaultKind::Latency(Duration::from_secs(3))).on_path(ME));
-    let started = Instant::now();
     let call = client.users().get_users_me().with_timeout(Duration::from_millis(300)).send();
     let err = bounded(Duration::from_secs(10), call).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    // The call's own limit fired, not the client's 5 s attempt limit (which says so otherwise).
     assert!(err.to_string().contains("the call took longer than 300ms"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2), "the call's own limit, not the client's 5 s attempt limit");
     mock.clear_faults();
     me_works(&client).await;
 }
@@ -203,13 +187,11 @@ async fn slow_headers_hit_the_attempt_timeout_then_the_next_call_works() {
     );
     me_works(&client).await;
     mock.inject(Fault::new(FaultKind::Latency(Duration::from_secs(3))).on_path(ME).times(2));
-    let started = Instant::now();
+    // Two 200 ms attempts, each cut short: the 3 s answers never arrive.
     let err = bounded(Duration::from_secs(10), client.users().get_users_me().send()).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
-    assert_eq!(err.kind(), ErrorKind::RetriesExhausted, "{err}");
+    assert!(err.is_retries_exhausted() && err.is_timeout(), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Timeout);
     assert_eq!(err.attempts(), 2);
-    let cause = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<genesys_cloud::Error>()).unwrap();
-    assert_eq!(cause.kind(), ErrorKind::Timeout);
     me_works(&client).await;
 
     // The whole-call limit holds even when each attempt would wait longer.
@@ -219,10 +201,9 @@ async fn slow_headers_hit_the_attempt_timeout_then_the_next_call_works() {
         Timeouts::default().attempt(Duration::from_secs(30)).call(Duration::from_millis(300)),
     );
     mock.inject(Fault::new(FaultKind::Latency(Duration::from_secs(3))).on_path(ME));
-    let started = Instant::now();
     let err = bounded(Duration::from_secs(10), strict.users().get_users_me().send()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(err.to_string().contains("the call took longer than 300ms"), "the call limit, not the attempt's: {err}");
     mock.clear_faults();
     me_works(&strict).await;
 }
@@ -332,19 +313,16 @@ async fn dns_and_connect_failures_are_connect_errors_after_bounded_retries() {
         .retry(quick_retry().max_attempts(3))
         .build()
         .unwrap();
-    let started = Instant::now();
-    let err = bounded(Duration::from_secs(30), unresolvable.users().get_users_me().send()).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(25));
-    assert_eq!(err.kind(), ErrorKind::RetriesExhausted, "{err}");
+    let err = bounded(Duration::from_secs(60), unresolvable.users().get_users_me().send()).await.unwrap_err();
+    assert!(err.is_retries_exhausted() && err.is_connect(), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Connect);
     assert_eq!(err.attempts(), 3);
-    assert_eq!(root_kind(&err), ErrorKind::Connect, "{err:?}");
 
     // With client credentials the token request is what cannot connect: an Auth error whose
     // cause is the connect failure.
     let no_token = client_with("http://api.genesys-mock.invalid", quick_retry().max_attempts(2), Timeouts::default());
     let err = bounded(Duration::from_secs(30), no_token.users().get_users_me().send()).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
-    assert_eq!(root_kind(&err), ErrorKind::Connect, "{err:?}");
+    assert!(err.is_auth() && err.is_connect(), "{err:?}");
 
     // A port nobody listens on.
     let closed = {
@@ -375,10 +353,9 @@ async fn a_wait_that_would_pass_the_call_deadline_returns_the_answer_at_once() {
     me_works(&client).await;
     // Within the retry cap (5 s), but past the 1 s call limit.
     mock.inject(Fault::rate_limited("3").on_path(ME));
-    let started = Instant::now();
+    // Sleeping into the deadline would end as a Timeout; the answer is the 429, at once.
     let err = bounded(Duration::from_secs(10), client.users().get_users_me().send()).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_millis(800), "waited {:?}", started.elapsed());
-    assert!(err.is_rate_limited(), "{err}");
+    assert!(err.is_rate_limited() && !err.is_timeout(), "{err}");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
     assert_eq!(err.attempts(), 1);
     me_works(&client).await;

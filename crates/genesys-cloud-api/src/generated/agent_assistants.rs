@@ -136,9 +136,7 @@ impl DeleteAssistant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("deleteAssistant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAssistant", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ASSISTANT, ::std::format!("/api/v2/assistants/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -181,12 +179,8 @@ impl DeleteAssistantQueue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("deleteAssistantQueue"));
-        }
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("deleteAssistantQueue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAssistantQueue", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteAssistantQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ASSISTANT_QUEUE, ::std::format!("/api/v2/assistants/{}/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -234,9 +228,7 @@ impl DeleteAssistantQueues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("deleteAssistantQueues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAssistantQueues", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ASSISTANT_QUEUES, ::std::format!("/api/v2/assistants/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
         if let ::std::option::Option::Some(v) = &self.queue_ids {
             parts.query.push("queueIds", v.as_str());
@@ -281,9 +273,7 @@ impl DeleteAssistantsAgentchecklist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_checklist_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentChecklistId` is empty").with_operation("deleteAssistantsAgentchecklist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAssistantsAgentchecklist", "agentChecklistId", &self.agent_checklist_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ASSISTANTS_AGENTCHECKLIST, ::std::format!("/api/v2/assistants/agentchecklists/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -343,9 +333,7 @@ impl GetAssistant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("getAssistant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAssistant", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT, ::std::format!("/api/v2/assistants/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -403,12 +391,8 @@ impl GetAssistantQueue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("getAssistantQueue"));
-        }
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getAssistantQueue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAssistantQueue", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getAssistantQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT_QUEUE, ::std::format!("/api/v2/assistants/{}/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -455,15 +439,9 @@ impl GetAssistantQueueUsersJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("getAssistantQueueUsersJob"));
-        }
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getAssistantQueueUsersJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAssistantQueueUsersJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAssistantQueueUsersJob", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getAssistantQueueUsersJob", "queueId", &self.queue_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getAssistantQueueUsersJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT_QUEUE_USERS_JOB, ::std::format!("/api/v2/assistants/{}/queues/{}/users/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.queue_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -531,9 +509,7 @@ impl GetAssistantQueues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("getAssistantQueues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAssistantQueues", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT_QUEUES, ::std::format!("/api/v2/assistants/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -707,9 +683,7 @@ impl GetAssistantsAgentchecklist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_checklist_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentChecklistId` is empty").with_operation("getAssistantsAgentchecklist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAssistantsAgentchecklist", "agentChecklistId", &self.agent_checklist_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANTS_AGENTCHECKLIST, ::std::format!("/api/v2/assistants/agentchecklists/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1017,9 +991,7 @@ impl PatchAssistant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("patchAssistant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchAssistant", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ASSISTANT, ::std::format!("/api/v2/assistants/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchAssistant"))?;
         parts.options = self.options.clone();
@@ -1065,9 +1037,7 @@ impl PatchAssistantQueues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("patchAssistantQueues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchAssistantQueues", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ASSISTANT_QUEUES, ::std::format!("/api/v2/assistants/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchAssistantQueues"))?;
         parts.options = self.options.clone();
@@ -1124,12 +1094,8 @@ impl PostAssistantQueueUsersBulkAdd {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("postAssistantQueueUsersBulkAdd"));
-        }
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("postAssistantQueueUsersBulkAdd"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersBulkAdd", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersBulkAdd", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ASSISTANT_QUEUE_USERS_BULK_ADD, ::std::format!("/api/v2/assistants/{}/queues/{}/users/bulk/add", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAssistantQueueUsersBulkAdd"))?;
         parts.options = self.options.clone();
@@ -1174,12 +1140,8 @@ impl PostAssistantQueueUsersBulkRemove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("postAssistantQueueUsersBulkRemove"));
-        }
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("postAssistantQueueUsersBulkRemove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersBulkRemove", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersBulkRemove", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ASSISTANT_QUEUE_USERS_BULK_REMOVE, ::std::format!("/api/v2/assistants/{}/queues/{}/users/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAssistantQueueUsersBulkRemove"))?;
         parts.options = self.options.clone();
@@ -1224,12 +1186,8 @@ impl PostAssistantQueueUsersJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("postAssistantQueueUsersJobs"));
-        }
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("postAssistantQueueUsersJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersJobs", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersJobs", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ASSISTANT_QUEUE_USERS_JOBS, ::std::format!("/api/v2/assistants/{}/queues/{}/users/jobs", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAssistantQueueUsersJobs"))?;
         parts.options = self.options.clone();
@@ -1280,12 +1238,8 @@ impl PostAssistantQueueUsersQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("postAssistantQueueUsersQuery"));
-        }
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("postAssistantQueueUsersQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersQuery", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAssistantQueueUsersQuery", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ASSISTANT_QUEUE_USERS_QUERY, ::std::format!("/api/v2/assistants/{}/queues/{}/users/query", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1417,12 +1371,8 @@ impl PutAssistantQueue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("putAssistantQueue"));
-        }
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("putAssistantQueue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAssistantQueue", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putAssistantQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ASSISTANT_QUEUE, ::std::format!("/api/v2/assistants/{}/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAssistantQueue"))?;
         parts.options = self.options.clone();
@@ -1466,9 +1416,7 @@ impl PutAssistantsAgentchecklist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_checklist_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentChecklistId` is empty").with_operation("putAssistantsAgentchecklist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAssistantsAgentchecklist", "agentChecklistId", &self.agent_checklist_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ASSISTANTS_AGENTCHECKLIST, ::std::format!("/api/v2/assistants/agentchecklists/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAssistantsAgentchecklist"))?;
         parts.options = self.options.clone();

@@ -56,9 +56,7 @@ impl GetAssistantCopilot {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("getAssistantCopilot"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAssistantCopilot", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT_COPILOT, ::std::format!("/api/v2/assistants/{}/copilot", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -150,9 +148,7 @@ impl PutAssistantCopilot {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("putAssistantCopilot"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAssistantCopilot", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ASSISTANT_COPILOT, ::std::format!("/api/v2/assistants/{}/copilot", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAssistantCopilot"))?;
         parts.options = self.options.clone();

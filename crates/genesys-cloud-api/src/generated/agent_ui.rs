@@ -60,9 +60,7 @@ impl DeleteUsersAgentuiAgentsAutoanswerAgentIdSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("deleteUsersAgentuiAgentsAutoanswerAgentIdSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -104,9 +102,7 @@ impl GetUsersAgentuiAgentsAutoanswerAgentIdSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("getUsersAgentuiAgentsAutoanswerAgentIdSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -149,9 +145,7 @@ impl PatchUsersAgentuiAgentsAutoanswerAgentIdSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("patchUsersAgentuiAgentsAutoanswerAgentIdSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUsersAgentuiAgentsAutoanswerAgentIdSettings"))?;
         parts.options = self.options.clone();
@@ -195,9 +189,7 @@ impl PutUsersAgentuiAgentsAutoanswerAgentIdSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("putUsersAgentuiAgentsAutoanswerAgentIdSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUsersAgentuiAgentsAutoanswerAgentIdSettings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERS_AGENTUI_AGENTS_AUTOANSWER_AGENT_ID_SETTINGS, ::std::format!("/api/v2/users/agentui/agents/autoanswer/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUsersAgentuiAgentsAutoanswerAgentIdSettings"))?;
         parts.options = self.options.clone();

@@ -156,9 +156,7 @@ impl DeleteAgenticVirtualagentJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.virtual_agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `virtualAgentId` is empty").with_operation("deleteAgenticVirtualagentJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAgenticVirtualagentJobs", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AGENTIC_VIRTUALAGENT_JOBS, ::std::format!("/api/v2/agentic/virtualagents/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -200,9 +198,7 @@ impl DeleteConversationsSummariesSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.summary_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `summarySettingId` is empty").with_operation("deleteConversationsSummariesSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsSummariesSetting", "summarySettingId", &self.summary_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_SUMMARIES_SETTING, ::std::format!("/api/v2/conversations/summaries/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.summary_setting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -244,9 +240,7 @@ impl DeleteGuideJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.guide_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideId` is empty").with_operation("deleteGuideJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteGuideJobs", "guideId", &self.guide_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_GUIDE_JOBS, ::std::format!("/api/v2/guides/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.guide_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -288,9 +282,7 @@ impl GetAgenticVirtualagent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.virtual_agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `virtualAgentId` is empty").with_operation("getAgenticVirtualagent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagent", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AGENTIC_VIRTUALAGENT, ::std::format!("/api/v2/agentic/virtualagents/{}", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -333,12 +325,8 @@ impl GetAgenticVirtualagentJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.virtual_agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `virtualAgentId` is empty").with_operation("getAgenticVirtualagentJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAgenticVirtualagentJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagentJob", "virtualAgentId", &self.virtual_agent_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagentJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AGENTIC_VIRTUALAGENT_JOB, ::std::format!("/api/v2/agentic/virtualagents/{}/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -497,9 +485,7 @@ impl GetConversationsSummariesSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.summary_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `summarySettingId` is empty").with_operation("getConversationsSummariesSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsSummariesSetting", "summarySettingId", &self.summary_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_SUMMARIES_SETTING, ::std::format!("/api/v2/conversations/summaries/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.summary_setting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -649,9 +635,7 @@ impl GetGuide {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.guide_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideId` is empty").with_operation("getGuide"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGuide", "guideId", &self.guide_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GUIDE, ::std::format!("/api/v2/guides/{}", ::genesys_cloud_core::encode_path_segment(&self.guide_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -694,12 +678,8 @@ impl GetGuideJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.guide_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideId` is empty").with_operation("getGuideJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getGuideJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGuideJob", "guideId", &self.guide_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getGuideJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GUIDE_JOB, ::std::format!("/api/v2/guides/{}/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.guide_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -742,12 +722,8 @@ impl GetGuideVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.guide_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideId` is empty").with_operation("getGuideVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getGuideVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGuideVersion", "guideId", &self.guide_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getGuideVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GUIDE_VERSION, ::std::format!("/api/v2/guides/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.guide_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -791,15 +767,9 @@ impl GetGuideVersionJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.guide_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideId` is empty").with_operation("getGuideVersionJob"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getGuideVersionJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getGuideVersionJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGuideVersionJob", "guideId", &self.guide_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getGuideVersionJob", "versionId", &self.version_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getGuideVersionJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GUIDE_VERSION_JOB, ::std::format!("/api/v2/guides/{}/versions/{}/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.guide_id), ::genesys_cloud_core::encode_path_segment(&self.version_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -958,9 +928,7 @@ impl GetGuidesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getGuidesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGuidesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GUIDES_JOB, ::std::format!("/api/v2/guides/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1003,9 +971,7 @@ impl PatchAgenticVirtualagent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.virtual_agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `virtualAgentId` is empty").with_operation("patchAgenticVirtualagent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchAgenticVirtualagent", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_AGENTIC_VIRTUALAGENT, ::std::format!("/api/v2/agentic/virtualagents/{}", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchAgenticVirtualagent"))?;
         parts.options = self.options.clone();
@@ -1049,9 +1015,7 @@ impl PatchGuide {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.guide_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideId` is empty").with_operation("patchGuide"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchGuide", "guideId", &self.guide_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_GUIDE, ::std::format!("/api/v2/guides/{}", ::genesys_cloud_core::encode_path_segment(&self.guide_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchGuide"))?;
         parts.options = self.options.clone();
@@ -1096,12 +1060,8 @@ impl PatchGuideVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.guide_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideId` is empty").with_operation("patchGuideVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("patchGuideVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchGuideVersion", "guideId", &self.guide_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchGuideVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_GUIDE_VERSION, ::std::format!("/api/v2/guides/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.guide_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchGuideVersion"))?;
         parts.options = self.options.clone();
@@ -1146,12 +1106,8 @@ impl PostAgenticVirtualagentVersionJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.virtual_agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `virtualAgentId` is empty").with_operation("postAgenticVirtualagentVersionJobs"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("postAgenticVirtualagentVersionJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAgenticVirtualagentVersionJobs", "virtualAgentId", &self.virtual_agent_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAgenticVirtualagentVersionJobs", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AGENTIC_VIRTUALAGENT_VERSION_JOBS, ::std::format!("/api/v2/agentic/virtualagents/{}/versions/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAgenticVirtualagentVersionJobs"))?;
         parts.options = self.options.clone();
@@ -1322,12 +1278,8 @@ impl PostGuideSessionTurns {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.guide_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideId` is empty").with_operation("postGuideSessionTurns"));
-        }
-        if self.guide_session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideSessionId` is empty").with_operation("postGuideSessionTurns"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGuideSessionTurns", "guideId", &self.guide_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postGuideSessionTurns", "guideSessionId", &self.guide_session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GUIDE_SESSION_TURNS, ::std::format!("/api/v2/guides/{}/sessions/{}/turns", ::genesys_cloud_core::encode_path_segment(&self.guide_id), ::genesys_cloud_core::encode_path_segment(&self.guide_session_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGuideSessionTurns"))?;
         parts.options = self.options.clone();
@@ -1372,12 +1324,8 @@ impl PostGuideVersionJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.guide_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideId` is empty").with_operation("postGuideVersionJobs"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("postGuideVersionJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGuideVersionJobs", "guideId", &self.guide_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postGuideVersionJobs", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GUIDE_VERSION_JOBS, ::std::format!("/api/v2/guides/{}/versions/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.guide_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGuideVersionJobs"))?;
         parts.options = self.options.clone();
@@ -1426,9 +1374,7 @@ impl PostGuideVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.guide_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `guideId` is empty").with_operation("postGuideVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGuideVersions", "guideId", &self.guide_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GUIDE_VERSIONS, ::std::format!("/api/v2/guides/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.guide_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postGuideVersions"))?;
@@ -1600,9 +1546,7 @@ impl PutConversationsSummariesSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.summary_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `summarySettingId` is empty").with_operation("putConversationsSummariesSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsSummariesSetting", "summarySettingId", &self.summary_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_SUMMARIES_SETTING, ::std::format!("/api/v2/conversations/summaries/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.summary_setting_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsSummariesSetting"))?;
         parts.options = self.options.clone();

@@ -104,9 +104,7 @@ impl DeleteAlertingAlert {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.alert_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `alertId` is empty").with_operation("deleteAlertingAlert"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAlertingAlert", "alertId", &self.alert_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ALERTING_ALERT, ::std::format!("/api/v2/alerting/alerts/{}", ::genesys_cloud_core::encode_path_segment(&self.alert_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -188,9 +186,7 @@ impl DeleteAlertingRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("deleteAlertingRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAlertingRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ALERTING_RULE, ::std::format!("/api/v2/alerting/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -232,9 +228,7 @@ impl GetAlertingAlert {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.alert_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `alertId` is empty").with_operation("getAlertingAlert"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAlertingAlert", "alertId", &self.alert_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ALERTING_ALERT, ::std::format!("/api/v2/alerting/alerts/{}", ::genesys_cloud_core::encode_path_segment(&self.alert_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -276,9 +270,7 @@ impl GetAlertingRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("getAlertingRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAlertingRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ALERTING_RULE, ::std::format!("/api/v2/alerting/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -326,9 +318,7 @@ impl PatchAlertingAlert {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.alert_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `alertId` is empty").with_operation("patchAlertingAlert"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchAlertingAlert", "alertId", &self.alert_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ALERTING_ALERT, ::std::format!("/api/v2/alerting/alerts/{}", ::genesys_cloud_core::encode_path_segment(&self.alert_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchAlertingAlert"))?;
@@ -722,9 +712,7 @@ impl PutAlertingAlert {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.alert_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `alertId` is empty").with_operation("putAlertingAlert"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAlertingAlert", "alertId", &self.alert_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ALERTING_ALERT, ::std::format!("/api/v2/alerting/alerts/{}", ::genesys_cloud_core::encode_path_segment(&self.alert_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putAlertingAlert"))?;
@@ -770,9 +758,7 @@ impl PutAlertingRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("putAlertingRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAlertingRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ALERTING_RULE, ::std::format!("/api/v2/alerting/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAlertingRule"))?;
         parts.options = self.options.clone();

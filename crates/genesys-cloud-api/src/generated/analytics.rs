@@ -597,9 +597,7 @@ impl DeleteAnalyticsActionsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsActionsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsActionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_ACTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/actions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -641,9 +639,7 @@ impl DeleteAnalyticsAgentcopilotsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsAgentcopilotsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsAgentcopilotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/agentcopilots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -687,9 +683,7 @@ impl DeleteAnalyticsAgentutilizationsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsAgentutilizationsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsAgentutilizationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/agentutilizations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -731,9 +725,7 @@ impl DeleteAnalyticsBotsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsBotsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsBotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_BOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/bots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -775,9 +767,7 @@ impl DeleteAnalyticsCasemanagementAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsCasemanagementAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsCasemanagementAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/casemanagement/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -819,9 +809,7 @@ impl DeleteAnalyticsConversationsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsConversationsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsConversationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/conversations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -863,9 +851,7 @@ impl DeleteAnalyticsConversationsDetailsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsConversationsDetailsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsConversationsDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_CONVERSATIONS_DETAILS_JOB, ::std::format!("/api/v2/analytics/conversations/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -907,9 +893,7 @@ impl DeleteAnalyticsCopilotsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsCopilotsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsCopilotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_COPILOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/copilots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -951,9 +935,7 @@ impl DeleteAnalyticsEvaluationsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsEvaluationsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsEvaluationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_EVALUATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -995,9 +977,7 @@ impl DeleteAnalyticsFlowexecutionsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsFlowexecutionsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsFlowexecutionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/flowexecutions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1039,9 +1019,7 @@ impl DeleteAnalyticsFlowsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsFlowsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsFlowsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_FLOWS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/flows/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1083,9 +1061,7 @@ impl DeleteAnalyticsJourneysAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsJourneysAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsJourneysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_JOURNEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1127,9 +1103,7 @@ impl DeleteAnalyticsKnowledgeAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsKnowledgeAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsKnowledgeAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/knowledge/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1171,9 +1145,7 @@ impl DeleteAnalyticsResolutionsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsResolutionsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsResolutionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/resolutions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1215,9 +1187,7 @@ impl DeleteAnalyticsSummariesAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsSummariesAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsSummariesAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_SUMMARIES_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/summaries/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1259,9 +1229,7 @@ impl DeleteAnalyticsSurveysAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsSurveysAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsSurveysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_SURVEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1303,9 +1271,7 @@ impl DeleteAnalyticsTaskmanagementAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsTaskmanagementAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsTaskmanagementAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/taskmanagement/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1347,9 +1313,7 @@ impl DeleteAnalyticsTranscriptsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsTranscriptsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsTranscriptsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/transcripts/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1391,9 +1355,7 @@ impl DeleteAnalyticsUsersAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsUsersAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsUsersAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_USERS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1435,9 +1397,7 @@ impl DeleteAnalyticsUsersDetailsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsUsersDetailsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsUsersDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_USERS_DETAILS_JOB, ::std::format!("/api/v2/analytics/users/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1479,9 +1439,7 @@ impl GetAnalyticsActionsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsActionsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsActionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_ACTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/actions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1529,9 +1487,7 @@ impl GetAnalyticsActionsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsActionsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsActionsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_ACTIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/actions/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -1576,9 +1532,7 @@ impl GetAnalyticsAgentStatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getAnalyticsAgentStatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsAgentStatus", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_AGENT_STATUS, ::std::format!("/api/v2/analytics/agents/{}/status", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1620,9 +1574,7 @@ impl GetAnalyticsAgentcopilotsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsAgentcopilotsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsAgentcopilotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/agentcopilots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1670,9 +1622,7 @@ impl GetAnalyticsAgentcopilotsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsAgentcopilotsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsAgentcopilotsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_AGENTCOPILOTS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/agentcopilots/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -1719,9 +1669,7 @@ impl GetAnalyticsAgentutilizationsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsAgentutilizationsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsAgentutilizationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/agentutilizations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1771,9 +1719,7 @@ impl GetAnalyticsAgentutilizationsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsAgentutilizationsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsAgentutilizationsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_AGENTUTILIZATIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/agentutilizations/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -1862,9 +1808,7 @@ impl GetAnalyticsBotflowDivisionsReportingturns {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bot_flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botFlowId` is empty").with_operation("getAnalyticsBotflowDivisionsReportingturns"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsBotflowDivisionsReportingturns", "botFlowId", &self.bot_flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_BOTFLOW_DIVISIONS_REPORTINGTURNS, ::std::format!("/api/v2/analytics/botflows/{}/divisions/reportingturns", ::genesys_cloud_core::encode_path_segment(&self.bot_flow_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -1984,9 +1928,7 @@ impl GetAnalyticsBotflowReportingturns {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bot_flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botFlowId` is empty").with_operation("getAnalyticsBotflowReportingturns"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsBotflowReportingturns", "botFlowId", &self.bot_flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_BOTFLOW_REPORTINGTURNS, ::std::format!("/api/v2/analytics/botflows/{}/reportingturns", ::genesys_cloud_core::encode_path_segment(&self.bot_flow_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -2093,9 +2035,7 @@ impl GetAnalyticsBotflowSessions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bot_flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botFlowId` is empty").with_operation("getAnalyticsBotflowSessions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsBotflowSessions", "botFlowId", &self.bot_flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_BOTFLOW_SESSIONS, ::std::format!("/api/v2/analytics/botflows/{}/sessions", ::genesys_cloud_core::encode_path_segment(&self.bot_flow_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -2164,9 +2104,7 @@ impl GetAnalyticsBotsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsBotsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsBotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_BOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/bots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2214,9 +2152,7 @@ impl GetAnalyticsBotsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsBotsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsBotsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_BOTS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/bots/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -2261,9 +2197,7 @@ impl GetAnalyticsCasemanagementAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsCasemanagementAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsCasemanagementAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/casemanagement/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2311,9 +2245,7 @@ impl GetAnalyticsCasemanagementAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsCasemanagementAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsCasemanagementAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CASEMANAGEMENT_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/casemanagement/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -2358,9 +2290,7 @@ impl GetAnalyticsConversationDetails {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getAnalyticsConversationDetails"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationDetails", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATION_DETAILS, ::std::format!("/api/v2/analytics/conversations/{}/details", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2402,9 +2332,7 @@ impl GetAnalyticsConversationsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsConversationsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/conversations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2452,9 +2380,7 @@ impl GetAnalyticsConversationsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsConversationsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/conversations/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -2548,9 +2474,7 @@ impl GetAnalyticsConversationsDetailsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsConversationsDetailsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB, ::std::format!("/api/v2/analytics/conversations/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2604,9 +2528,7 @@ impl GetAnalyticsConversationsDetailsJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsConversationsDetailsJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsDetailsJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB_RESULTS, ::std::format!("/api/v2/analytics/conversations/details/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -2694,9 +2616,7 @@ impl GetAnalyticsCopilotsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsCopilotsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsCopilotsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_COPILOTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/copilots/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2744,9 +2664,7 @@ impl GetAnalyticsCopilotsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsCopilotsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsCopilotsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_COPILOTS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/copilots/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -2791,9 +2709,7 @@ impl GetAnalyticsDataextractionDownload {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.download_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `downloadId` is empty").with_operation("getAnalyticsDataextractionDownload"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsDataextractionDownload", "downloadId", &self.download_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_DATAEXTRACTION_DOWNLOAD, ::std::format!("/api/v2/analytics/dataextraction/downloads/{}", ::genesys_cloud_core::encode_path_segment(&self.download_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2983,9 +2899,7 @@ impl GetAnalyticsEvaluationsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsEvaluationsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsEvaluationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3033,9 +2947,7 @@ impl GetAnalyticsEvaluationsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsEvaluationsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsEvaluationsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -3080,9 +2992,7 @@ impl GetAnalyticsFlowexecutionsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsFlowexecutionsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsFlowexecutionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/flowexecutions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3130,9 +3040,7 @@ impl GetAnalyticsFlowexecutionsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsFlowexecutionsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsFlowexecutionsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_FLOWEXECUTIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/flowexecutions/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -3177,9 +3085,7 @@ impl GetAnalyticsFlowsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsFlowsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsFlowsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/flows/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3227,9 +3133,7 @@ impl GetAnalyticsFlowsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsFlowsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsFlowsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_FLOWS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/flows/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -3274,9 +3178,7 @@ impl GetAnalyticsJourneysAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsJourneysAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsJourneysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3324,9 +3226,7 @@ impl GetAnalyticsJourneysAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsJourneysAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsJourneysAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -3371,9 +3271,7 @@ impl GetAnalyticsKnowledgeAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsKnowledgeAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsKnowledgeAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/knowledge/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3421,9 +3319,7 @@ impl GetAnalyticsKnowledgeAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsKnowledgeAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsKnowledgeAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_KNOWLEDGE_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/knowledge/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -3468,9 +3364,7 @@ impl GetAnalyticsReportingDashboardsUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getAnalyticsReportingDashboardsUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsReportingDashboardsUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_REPORTING_DASHBOARDS_USER, ::std::format!("/api/v2/analytics/reporting/dashboards/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3949,9 +3843,7 @@ impl GetAnalyticsReportingSettingsUserDashboards {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getAnalyticsReportingSettingsUserDashboards"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsReportingSettingsUserDashboards", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_REPORTING_SETTINGS_USER_DASHBOARDS, ::std::format!("/api/v2/analytics/reporting/settings/users/{}/dashboards", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.sort_by {
             parts.query.push("sortBy", v.as_str());
@@ -4026,9 +3918,7 @@ impl GetAnalyticsResolutionsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsResolutionsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsResolutionsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/resolutions/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4076,9 +3966,7 @@ impl GetAnalyticsResolutionsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsResolutionsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsResolutionsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_RESOLUTIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/resolutions/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -4123,9 +4011,7 @@ impl GetAnalyticsSummariesAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsSummariesAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsSummariesAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SUMMARIES_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/summaries/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4173,9 +4059,7 @@ impl GetAnalyticsSummariesAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsSummariesAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsSummariesAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SUMMARIES_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/summaries/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -4220,9 +4104,7 @@ impl GetAnalyticsSurveysAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsSurveysAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsSurveysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4270,9 +4152,7 @@ impl GetAnalyticsSurveysAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsSurveysAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsSurveysAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -4317,9 +4197,7 @@ impl GetAnalyticsTaskmanagementAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsTaskmanagementAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsTaskmanagementAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/taskmanagement/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4367,9 +4245,7 @@ impl GetAnalyticsTaskmanagementAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsTaskmanagementAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsTaskmanagementAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_TASKMANAGEMENT_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/taskmanagement/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -4414,9 +4290,7 @@ impl GetAnalyticsTranscriptsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsTranscriptsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsTranscriptsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/transcripts/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4464,9 +4338,7 @@ impl GetAnalyticsTranscriptsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsTranscriptsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsTranscriptsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_TRANSCRIPTS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/transcripts/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -4511,9 +4383,7 @@ impl GetAnalyticsUsersAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsUsersAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4561,9 +4431,7 @@ impl GetAnalyticsUsersAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsUsersAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -4608,9 +4476,7 @@ impl GetAnalyticsUsersDetailsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsUsersDetailsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_DETAILS_JOB, ::std::format!("/api/v2/analytics/users/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4664,9 +4530,7 @@ impl GetAnalyticsUsersDetailsJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsUsersDetailsJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersDetailsJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_DETAILS_JOB_RESULTS, ::std::format!("/api/v2/analytics/users/details/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -5314,9 +5178,7 @@ impl PostAnalyticsConversationDetailsProperties {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postAnalyticsConversationDetailsProperties"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAnalyticsConversationDetailsProperties", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_CONVERSATION_DETAILS_PROPERTIES, ::std::format!("/api/v2/analytics/conversations/{}/details/properties", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsConversationDetailsProperties"))?;
         parts.options = self.options.clone();

@@ -649,9 +649,7 @@ impl DeleteArchitectEmergencygroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.emergency_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `emergencyGroupId` is empty").with_operation("deleteArchitectEmergencygroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectEmergencygroup", "emergencyGroupId", &self.emergency_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_EMERGENCYGROUP, ::std::format!("/api/v2/architect/emergencygroups/{}", ::genesys_cloud_core::encode_path_segment(&self.emergency_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -693,9 +691,7 @@ impl DeleteArchitectGrammar {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("deleteArchitectGrammar"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammar", "grammarId", &self.grammar_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_GRAMMAR, ::std::format!("/api/v2/architect/grammars/{}", ::genesys_cloud_core::encode_path_segment(&self.grammar_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -738,12 +734,8 @@ impl DeleteArchitectGrammarLanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("deleteArchitectGrammarLanguage"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("deleteArchitectGrammarLanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguage", "grammarId", &self.grammar_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguage", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_GRAMMAR_LANGUAGE, ::std::format!("/api/v2/architect/grammars/{}/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.grammar_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -786,12 +778,8 @@ impl DeleteArchitectGrammarLanguageFilesDtmf {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("deleteArchitectGrammarLanguageFilesDtmf"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("deleteArchitectGrammarLanguageFilesDtmf"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguageFilesDtmf", "grammarId", &self.grammar_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguageFilesDtmf", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_GRAMMAR_LANGUAGE_FILES_DTMF, ::std::format!("/api/v2/architect/grammars/{}/languages/{}/files/dtmf", ::genesys_cloud_core::encode_path_segment(&self.grammar_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -834,12 +822,8 @@ impl DeleteArchitectGrammarLanguageFilesVoice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("deleteArchitectGrammarLanguageFilesVoice"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("deleteArchitectGrammarLanguageFilesVoice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguageFilesVoice", "grammarId", &self.grammar_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectGrammarLanguageFilesVoice", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_GRAMMAR_LANGUAGE_FILES_VOICE, ::std::format!("/api/v2/architect/grammars/{}/languages/{}/files/voice", ::genesys_cloud_core::encode_path_segment(&self.grammar_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -881,9 +865,7 @@ impl DeleteArchitectIvr {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.ivr_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ivrId` is empty").with_operation("deleteArchitectIvr"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectIvr", "ivrId", &self.ivr_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_IVR, ::std::format!("/api/v2/architect/ivrs/{}", ::genesys_cloud_core::encode_path_segment(&self.ivr_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -931,9 +913,7 @@ impl DeleteArchitectPrompt {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("deleteArchitectPrompt"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectPrompt", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_PROMPT, ::std::format!("/api/v2/architect/prompts/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
         if let ::std::option::Option::Some(v) = &self.all_resources {
             parts.query.push("allResources", &v.to_string());
@@ -979,12 +959,8 @@ impl DeleteArchitectPromptResource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("deleteArchitectPromptResource"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("deleteArchitectPromptResource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectPromptResource", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectPromptResource", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_PROMPT_RESOURCE, ::std::format!("/api/v2/architect/prompts/{}/resources/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1027,12 +1003,8 @@ impl DeleteArchitectPromptResourceAudio {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("deleteArchitectPromptResourceAudio"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("deleteArchitectPromptResourceAudio"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectPromptResourceAudio", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectPromptResourceAudio", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_PROMPT_RESOURCE_AUDIO, ::std::format!("/api/v2/architect/prompts/{}/resources/{}/audio", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1124,9 +1096,7 @@ impl DeleteArchitectSchedule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("deleteArchitectSchedule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectSchedule", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_SCHEDULE, ::std::format!("/api/v2/architect/schedules/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1168,9 +1138,7 @@ impl DeleteArchitectSchedulegroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schedule_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleGroupId` is empty").with_operation("deleteArchitectSchedulegroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectSchedulegroup", "scheduleGroupId", &self.schedule_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_SCHEDULEGROUP, ::std::format!("/api/v2/architect/schedulegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1213,12 +1181,8 @@ impl DeleteArchitectSystempromptResource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("deleteArchitectSystempromptResource"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("deleteArchitectSystempromptResource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectSystempromptResource", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteArchitectSystempromptResource", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ARCHITECT_SYSTEMPROMPT_RESOURCE, ::std::format!("/api/v2/architect/systemprompts/{}/resources/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1260,9 +1224,7 @@ impl DeleteFlow {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("deleteFlow"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteFlow", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOW, ::std::format!("/api/v2/flows/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1304,9 +1266,7 @@ impl DeleteFlowInstancesSettingsLoglevels {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("deleteFlowInstancesSettingsLoglevels"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteFlowInstancesSettingsLoglevels", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOW_INSTANCES_SETTINGS_LOGLEVELS, ::std::format!("/api/v2/flows/{}/instances/settings/loglevels", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1404,9 +1364,7 @@ impl DeleteFlowsDatatable {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("deleteFlowsDatatable"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteFlowsDatatable", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOWS_DATATABLE, ::std::format!("/api/v2/flows/datatables/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
         if let ::std::option::Option::Some(v) = &self.force {
             parts.query.push("force", &v.to_string());
@@ -1452,12 +1410,8 @@ impl DeleteFlowsDatatableRow {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("deleteFlowsDatatableRow"));
-        }
-        if self.row_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `rowId` is empty").with_operation("deleteFlowsDatatableRow"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteFlowsDatatableRow", "datatableId", &self.datatable_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteFlowsDatatableRow", "rowId", &self.row_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOWS_DATATABLE_ROW, ::std::format!("/api/v2/flows/datatables/{}/rows/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id), ::genesys_cloud_core::encode_path_segment(&self.row_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1539,9 +1493,7 @@ impl DeleteFlowsMilestone {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.milestone_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `milestoneId` is empty").with_operation("deleteFlowsMilestone"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteFlowsMilestone", "milestoneId", &self.milestone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FLOWS_MILESTONE, ::std::format!("/api/v2/flows/milestones/{}", ::genesys_cloud_core::encode_path_segment(&self.milestone_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2210,9 +2162,7 @@ impl GetArchitectDependencytrackingType {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.type_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `typeId` is empty").with_operation("getArchitectDependencytrackingType"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectDependencytrackingType", "typeId", &self.type_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_DEPENDENCYTRACKING_TYPE, ::std::format!("/api/v2/architect/dependencytracking/types/{}", ::genesys_cloud_core::encode_path_segment(&self.type_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2434,9 +2384,7 @@ impl GetArchitectEmergencygroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.emergency_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `emergencyGroupId` is empty").with_operation("getArchitectEmergencygroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectEmergencygroup", "emergencyGroupId", &self.emergency_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_EMERGENCYGROUP, ::std::format!("/api/v2/architect/emergencygroups/{}", ::genesys_cloud_core::encode_path_segment(&self.emergency_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2700,9 +2648,7 @@ impl GetArchitectGrammar {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("getArchitectGrammar"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectGrammar", "grammarId", &self.grammar_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_GRAMMAR, ::std::format!("/api/v2/architect/grammars/{}", ::genesys_cloud_core::encode_path_segment(&self.grammar_id)));
         if let ::std::option::Option::Some(v) = &self.include_file_urls {
             parts.query.push("includeFileUrls", &v.to_string());
@@ -2748,12 +2694,8 @@ impl GetArchitectGrammarLanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("getArchitectGrammarLanguage"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("getArchitectGrammarLanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectGrammarLanguage", "grammarId", &self.grammar_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getArchitectGrammarLanguage", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_GRAMMAR_LANGUAGE, ::std::format!("/api/v2/architect/grammars/{}/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.grammar_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2930,9 +2872,7 @@ impl GetArchitectIvr {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.ivr_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ivrId` is empty").with_operation("getArchitectIvr"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectIvr", "ivrId", &self.ivr_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_IVR, ::std::format!("/api/v2/architect/ivrs/{}", ::genesys_cloud_core::encode_path_segment(&self.ivr_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2974,9 +2914,7 @@ impl GetArchitectIvrIdentityresolution {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.ivr_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ivrId` is empty").with_operation("getArchitectIvrIdentityresolution"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectIvrIdentityresolution", "ivrId", &self.ivr_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_IVR_IDENTITYRESOLUTION, ::std::format!("/api/v2/architect/ivrs/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.ivr_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3279,9 +3217,7 @@ impl GetArchitectPrompt {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("getArchitectPrompt"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectPrompt", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_PROMPT, ::std::format!("/api/v2/architect/prompts/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
         if let ::std::option::Option::Some(v) = &self.include_media_uris {
             parts.query.push("includeMediaUris", &v.to_string());
@@ -3365,12 +3301,8 @@ impl GetArchitectPromptHistoryHistoryId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("getArchitectPromptHistoryHistoryId"));
-        }
-        if self.history_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `historyId` is empty").with_operation("getArchitectPromptHistoryHistoryId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectPromptHistoryHistoryId", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getArchitectPromptHistoryHistoryId", "historyId", &self.history_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_PROMPT_HISTORY_HISTORY_ID, ::std::format!("/api/v2/architect/prompts/{}/history/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.history_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -3440,12 +3372,8 @@ impl GetArchitectPromptResource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("getArchitectPromptResource"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("getArchitectPromptResource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectPromptResource", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getArchitectPromptResource", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_PROMPT_RESOURCE, ::std::format!("/api/v2/architect/prompts/{}/resources/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3501,9 +3429,7 @@ impl GetArchitectPromptResources {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("getArchitectPromptResources"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectPromptResources", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_PROMPT_RESOURCES, ::std::format!("/api/v2/architect/prompts/{}/resources", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -3716,9 +3642,7 @@ impl GetArchitectSchedule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("getArchitectSchedule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectSchedule", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SCHEDULE, ::std::format!("/api/v2/architect/schedules/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3760,9 +3684,7 @@ impl GetArchitectSchedulegroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schedule_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleGroupId` is empty").with_operation("getArchitectSchedulegroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectSchedulegroup", "scheduleGroupId", &self.schedule_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SCHEDULEGROUP, ::std::format!("/api/v2/architect/schedulegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4281,9 +4203,7 @@ impl GetArchitectSystemprompt {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("getArchitectSystemprompt"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectSystemprompt", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SYSTEMPROMPT, ::std::format!("/api/v2/architect/systemprompts/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
         if let ::std::option::Option::Some(v) = &self.include_media_uris {
             parts.query.push("includeMediaUris", &v.to_string());
@@ -4367,12 +4287,8 @@ impl GetArchitectSystempromptHistoryHistoryId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("getArchitectSystempromptHistoryHistoryId"));
-        }
-        if self.history_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `historyId` is empty").with_operation("getArchitectSystempromptHistoryHistoryId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectSystempromptHistoryHistoryId", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getArchitectSystempromptHistoryHistoryId", "historyId", &self.history_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SYSTEMPROMPT_HISTORY_HISTORY_ID, ::std::format!("/api/v2/architect/systemprompts/{}/history/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.history_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -4442,12 +4358,8 @@ impl GetArchitectSystempromptResource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("getArchitectSystempromptResource"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("getArchitectSystempromptResource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectSystempromptResource", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getArchitectSystempromptResource", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SYSTEMPROMPT_RESOURCE, ::std::format!("/api/v2/architect/systemprompts/{}/resources/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4515,9 +4427,7 @@ impl GetArchitectSystempromptResources {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("getArchitectSystempromptResources"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getArchitectSystempromptResources", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ARCHITECT_SYSTEMPROMPT_RESOURCES, ::std::format!("/api/v2/architect/systemprompts/{}/resources", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -4733,9 +4643,7 @@ impl GetFlow {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("getFlow"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlow", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW, ::std::format!("/api/v2/flows/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         if let ::std::option::Option::Some(v) = &self.deleted {
             parts.query.push("deleted", &v.to_string());
@@ -4813,12 +4721,8 @@ impl GetFlowHistoryHistoryId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("getFlowHistoryHistoryId"));
-        }
-        if self.history_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `historyId` is empty").with_operation("getFlowHistoryHistoryId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowHistoryHistoryId", "flowId", &self.flow_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowHistoryHistoryId", "historyId", &self.history_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_HISTORY_HISTORY_ID, ::std::format!("/api/v2/flows/{}/history/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_id), ::genesys_cloud_core::encode_path_segment(&self.history_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -4893,9 +4797,7 @@ impl GetFlowInstancesSettingsLoglevels {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("getFlowInstancesSettingsLoglevels"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowInstancesSettingsLoglevels", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_INSTANCES_SETTINGS_LOGLEVELS, ::std::format!("/api/v2/flows/{}/instances/settings/loglevels", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -4946,9 +4848,7 @@ impl GetFlowLatestconfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("getFlowLatestconfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowLatestconfiguration", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_LATESTCONFIGURATION, ::std::format!("/api/v2/flows/{}/latestconfiguration", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         if let ::std::option::Option::Some(v) = &self.deleted {
             parts.query.push("deleted", &v.to_string());
@@ -5000,12 +4900,8 @@ impl GetFlowVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("getFlowVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getFlowVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersion", "flowId", &self.flow_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_VERSION, ::std::format!("/api/v2/flows/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         if let ::std::option::Option::Some(v) = &self.deleted {
             parts.query.push("deleted", v.as_str());
@@ -5057,12 +4953,8 @@ impl GetFlowVersionConfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("getFlowVersionConfiguration"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getFlowVersionConfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionConfiguration", "flowId", &self.flow_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionConfiguration", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_VERSION_CONFIGURATION, ::std::format!("/api/v2/flows/{}/versions/{}/configuration", ::genesys_cloud_core::encode_path_segment(&self.flow_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         if let ::std::option::Option::Some(v) = &self.deleted {
             parts.query.push("deleted", v.as_str());
@@ -5114,12 +5006,8 @@ impl GetFlowVersionHealth {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("getFlowVersionHealth"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getFlowVersionHealth"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionHealth", "flowId", &self.flow_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionHealth", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_VERSION_HEALTH, ::std::format!("/api/v2/flows/{}/versions/{}/health", ::genesys_cloud_core::encode_path_segment(&self.flow_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         if let ::std::option::Option::Some(v) = &self.language {
             parts.query.push("language", v.as_str());
@@ -5172,15 +5060,9 @@ impl GetFlowVersionIntentHealth {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("getFlowVersionIntentHealth"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getFlowVersionIntentHealth"));
-        }
-        if self.intent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `intentId` is empty").with_operation("getFlowVersionIntentHealth"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentHealth", "flowId", &self.flow_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentHealth", "versionId", &self.version_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentHealth", "intentId", &self.intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_VERSION_INTENT_HEALTH, ::std::format!("/api/v2/flows/{}/versions/{}/intents/{}/health", ::genesys_cloud_core::encode_path_segment(&self.flow_id), ::genesys_cloud_core::encode_path_segment(&self.version_id), ::genesys_cloud_core::encode_path_segment(&self.intent_id)));
         let ::std::option::Option::Some(v) = &self.language else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `language`").with_operation("getFlowVersionIntentHealth"));
@@ -5235,18 +5117,10 @@ impl GetFlowVersionIntentUtteranceHealth {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("getFlowVersionIntentUtteranceHealth"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getFlowVersionIntentUtteranceHealth"));
-        }
-        if self.intent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `intentId` is empty").with_operation("getFlowVersionIntentUtteranceHealth"));
-        }
-        if self.utterance_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `utteranceId` is empty").with_operation("getFlowVersionIntentUtteranceHealth"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentUtteranceHealth", "flowId", &self.flow_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentUtteranceHealth", "versionId", &self.version_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentUtteranceHealth", "intentId", &self.intent_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersionIntentUtteranceHealth", "utteranceId", &self.utterance_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_VERSION_INTENT_UTTERANCE_HEALTH, ::std::format!("/api/v2/flows/{}/versions/{}/intents/{}/utterances/{}/health", ::genesys_cloud_core::encode_path_segment(&self.flow_id), ::genesys_cloud_core::encode_path_segment(&self.version_id), ::genesys_cloud_core::encode_path_segment(&self.intent_id), ::genesys_cloud_core::encode_path_segment(&self.utterance_id)));
         let ::std::option::Option::Some(v) = &self.language else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `language`").with_operation("getFlowVersionIntentUtteranceHealth"));
@@ -5312,9 +5186,7 @@ impl GetFlowVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("getFlowVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowVersions", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOW_VERSIONS, ::std::format!("/api/v2/flows/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -5617,9 +5489,7 @@ impl GetFlowsDatatable {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("getFlowsDatatable"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsDatatable", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLE, ::std::format!("/api/v2/flows/datatables/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -5665,12 +5535,8 @@ impl GetFlowsDatatableExportJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("getFlowsDatatableExportJob"));
-        }
-        if self.export_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `exportJobId` is empty").with_operation("getFlowsDatatableExportJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableExportJob", "datatableId", &self.datatable_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableExportJob", "exportJobId", &self.export_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLE_EXPORT_JOB, ::std::format!("/api/v2/flows/datatables/{}/export/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id), ::genesys_cloud_core::encode_path_segment(&self.export_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5713,12 +5579,8 @@ impl GetFlowsDatatableImportJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("getFlowsDatatableImportJob"));
-        }
-        if self.import_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importJobId` is empty").with_operation("getFlowsDatatableImportJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableImportJob", "datatableId", &self.datatable_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableImportJob", "importJobId", &self.import_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLE_IMPORT_JOB, ::std::format!("/api/v2/flows/datatables/{}/import/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id), ::genesys_cloud_core::encode_path_segment(&self.import_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5774,9 +5636,7 @@ impl GetFlowsDatatableImportJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("getFlowsDatatableImportJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableImportJobs", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLE_IMPORT_JOBS, ::std::format!("/api/v2/flows/datatables/{}/import/jobs", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -5843,12 +5703,8 @@ impl GetFlowsDatatableRow {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("getFlowsDatatableRow"));
-        }
-        if self.row_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `rowId` is empty").with_operation("getFlowsDatatableRow"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableRow", "datatableId", &self.datatable_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableRow", "rowId", &self.row_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLE_ROW, ::std::format!("/api/v2/flows/datatables/{}/rows/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id), ::genesys_cloud_core::encode_path_segment(&self.row_id)));
         if let ::std::option::Option::Some(v) = &self.showbrief {
             parts.query.push("showbrief", &v.to_string());
@@ -5919,9 +5775,7 @@ impl GetFlowsDatatableRows {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("getFlowsDatatableRows"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsDatatableRows", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLE_ROWS, ::std::format!("/api/v2/flows/datatables/{}/rows", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -6110,9 +5964,7 @@ impl GetFlowsDatatablesDivisionview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("getFlowsDatatablesDivisionview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsDatatablesDivisionview", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_DATATABLES_DIVISIONVIEW, ::std::format!("/api/v2/flows/datatables/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -6436,9 +6288,7 @@ impl GetFlowsExecution {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_execution_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowExecutionId` is empty").with_operation("getFlowsExecution"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsExecution", "flowExecutionId", &self.flow_execution_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_EXECUTION, ::std::format!("/api/v2/flows/executions/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_execution_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6486,9 +6336,7 @@ impl GetFlowsExportJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getFlowsExportJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsExportJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_EXPORT_JOB, ::std::format!("/api/v2/flows/export/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -6539,9 +6387,7 @@ impl GetFlowsInstance {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.instance_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `instanceId` is empty").with_operation("getFlowsInstance"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsInstance", "instanceId", &self.instance_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_INSTANCE, ::std::format!("/api/v2/flows/instances/{}", ::genesys_cloud_core::encode_path_segment(&self.instance_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -6586,9 +6432,7 @@ impl GetFlowsInstancesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getFlowsInstancesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsInstancesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_INSTANCES_JOB, ::std::format!("/api/v2/flows/instances/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6895,9 +6739,7 @@ impl GetFlowsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getFlowsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_JOB, ::std::format!("/api/v2/flows/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -7042,9 +6884,7 @@ impl GetFlowsMilestone {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.milestone_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `milestoneId` is empty").with_operation("getFlowsMilestone"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsMilestone", "milestoneId", &self.milestone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_MILESTONE, ::std::format!("/api/v2/flows/milestones/{}", ::genesys_cloud_core::encode_path_segment(&self.milestone_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7338,9 +7178,7 @@ impl GetFlowsOutcome {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_outcome_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowOutcomeId` is empty").with_operation("getFlowsOutcome"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsOutcome", "flowOutcomeId", &self.flow_outcome_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_OUTCOME, ::std::format!("/api/v2/flows/outcomes/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_outcome_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7642,9 +7480,7 @@ impl GetFlowsValidateJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getFlowsValidateJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFlowsValidateJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FLOWS_VALIDATE_JOB, ::std::format!("/api/v2/flows/validate/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -7695,9 +7531,7 @@ impl PatchArchitectGrammar {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("patchArchitectGrammar"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchArchitectGrammar", "grammarId", &self.grammar_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ARCHITECT_GRAMMAR, ::std::format!("/api/v2/architect/grammars/{}", ::genesys_cloud_core::encode_path_segment(&self.grammar_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchArchitectGrammar"))?;
@@ -7749,12 +7583,8 @@ impl PatchArchitectGrammarLanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("patchArchitectGrammarLanguage"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("patchArchitectGrammarLanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchArchitectGrammarLanguage", "grammarId", &self.grammar_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchArchitectGrammarLanguage", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ARCHITECT_GRAMMAR_LANGUAGE, ::std::format!("/api/v2/architect/grammars/{}/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.grammar_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchArchitectGrammarLanguage"))?;
@@ -7925,12 +7755,8 @@ impl PostArchitectGrammarLanguageFilesDtmf {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("postArchitectGrammarLanguageFilesDtmf"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("postArchitectGrammarLanguageFilesDtmf"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postArchitectGrammarLanguageFilesDtmf", "grammarId", &self.grammar_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postArchitectGrammarLanguageFilesDtmf", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_GRAMMAR_LANGUAGE_FILES_DTMF, ::std::format!("/api/v2/architect/grammars/{}/languages/{}/files/dtmf", ::genesys_cloud_core::encode_path_segment(&self.grammar_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectGrammarLanguageFilesDtmf"))?;
         parts.options = self.options.clone();
@@ -7975,12 +7801,8 @@ impl PostArchitectGrammarLanguageFilesVoice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("postArchitectGrammarLanguageFilesVoice"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("postArchitectGrammarLanguageFilesVoice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postArchitectGrammarLanguageFilesVoice", "grammarId", &self.grammar_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postArchitectGrammarLanguageFilesVoice", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_GRAMMAR_LANGUAGE_FILES_VOICE, ::std::format!("/api/v2/architect/grammars/{}/languages/{}/files/voice", ::genesys_cloud_core::encode_path_segment(&self.grammar_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectGrammarLanguageFilesVoice"))?;
         parts.options = self.options.clone();
@@ -8024,9 +7846,7 @@ impl PostArchitectGrammarLanguages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.grammar_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `grammarId` is empty").with_operation("postArchitectGrammarLanguages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postArchitectGrammarLanguages", "grammarId", &self.grammar_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_GRAMMAR_LANGUAGES, ::std::format!("/api/v2/architect/grammars/{}/languages", ::genesys_cloud_core::encode_path_segment(&self.grammar_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectGrammarLanguages"))?;
         parts.options = self.options.clone();
@@ -8153,9 +7973,7 @@ impl PostArchitectPromptHistory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("postArchitectPromptHistory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postArchitectPromptHistory", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_PROMPT_HISTORY, ::std::format!("/api/v2/architect/prompts/{}/history", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8200,12 +8018,8 @@ impl PostArchitectPromptResourceUploads {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("postArchitectPromptResourceUploads"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("postArchitectPromptResourceUploads"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postArchitectPromptResourceUploads", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postArchitectPromptResourceUploads", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_PROMPT_RESOURCE_UPLOADS, ::std::format!("/api/v2/architect/prompts/{}/resources/{}/uploads", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8248,9 +8062,7 @@ impl PostArchitectPromptResources {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("postArchitectPromptResources"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postArchitectPromptResources", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_PROMPT_RESOURCES, ::std::format!("/api/v2/architect/prompts/{}/resources", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectPromptResources"))?;
         parts.options = self.options.clone();
@@ -8419,9 +8231,7 @@ impl PostArchitectSystempromptHistory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("postArchitectSystempromptHistory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postArchitectSystempromptHistory", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_SYSTEMPROMPT_HISTORY, ::std::format!("/api/v2/architect/systemprompts/{}/history", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8466,12 +8276,8 @@ impl PostArchitectSystempromptResourceUploads {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("postArchitectSystempromptResourceUploads"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("postArchitectSystempromptResourceUploads"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postArchitectSystempromptResourceUploads", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postArchitectSystempromptResourceUploads", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_SYSTEMPROMPT_RESOURCE_UPLOADS, ::std::format!("/api/v2/architect/systemprompts/{}/resources/{}/uploads", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8514,9 +8320,7 @@ impl PostArchitectSystempromptResources {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("postArchitectSystempromptResources"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postArchitectSystempromptResources", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ARCHITECT_SYSTEMPROMPT_RESOURCES, ::std::format!("/api/v2/architect/systemprompts/{}/resources", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postArchitectSystempromptResources"))?;
         parts.options = self.options.clone();
@@ -8559,9 +8363,7 @@ impl PostFlowHistory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("postFlowHistory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postFlowHistory", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOW_HISTORY, ::std::format!("/api/v2/flows/{}/history", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8610,9 +8412,7 @@ impl PostFlowInstancesSettingsLoglevels {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("postFlowInstancesSettingsLoglevels"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postFlowInstancesSettingsLoglevels", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOW_INSTANCES_SETTINGS_LOGLEVELS, ::std::format!("/api/v2/flows/{}/instances/settings/loglevels", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -8659,9 +8459,7 @@ impl PostFlowVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("postFlowVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postFlowVersions", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOW_VERSIONS, ::std::format!("/api/v2/flows/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postFlowVersions"))?;
         parts.options = self.options.clone();
@@ -9064,9 +8862,7 @@ impl PostFlowsDatatableExportJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("postFlowsDatatableExportJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postFlowsDatatableExportJobs", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_DATATABLE_EXPORT_JOBS, ::std::format!("/api/v2/flows/datatables/{}/export/jobs", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9109,9 +8905,7 @@ impl PostFlowsDatatableImportCsvJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("postFlowsDatatableImportCsvJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postFlowsDatatableImportCsvJobs", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_DATATABLE_IMPORT_CSV_JOBS, ::std::format!("/api/v2/flows/datatables/{}/import/csv/jobs", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postFlowsDatatableImportCsvJobs"))?;
         parts.options = self.options.clone();
@@ -9156,9 +8950,7 @@ impl PostFlowsDatatableImportJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("postFlowsDatatableImportJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postFlowsDatatableImportJobs", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_DATATABLE_IMPORT_JOBS, ::std::format!("/api/v2/flows/datatables/{}/import/jobs", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postFlowsDatatableImportJobs"))?;
         parts.options = self.options.clone();
@@ -9202,9 +8994,7 @@ impl PostFlowsDatatableRows {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("postFlowsDatatableRows"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postFlowsDatatableRows", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_FLOWS_DATATABLE_ROWS, ::std::format!("/api/v2/flows/datatables/{}/rows", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postFlowsDatatableRows"))?;
         parts.options = self.options.clone();
@@ -9690,9 +9480,7 @@ impl PutArchitectEmergencygroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.emergency_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `emergencyGroupId` is empty").with_operation("putArchitectEmergencygroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putArchitectEmergencygroup", "emergencyGroupId", &self.emergency_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_EMERGENCYGROUP, ::std::format!("/api/v2/architect/emergencygroups/{}", ::genesys_cloud_core::encode_path_segment(&self.emergency_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putArchitectEmergencygroup"))?;
         parts.options = self.options.clone();
@@ -9736,9 +9524,7 @@ impl PutArchitectIvr {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.ivr_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ivrId` is empty").with_operation("putArchitectIvr"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putArchitectIvr", "ivrId", &self.ivr_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_IVR, ::std::format!("/api/v2/architect/ivrs/{}", ::genesys_cloud_core::encode_path_segment(&self.ivr_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putArchitectIvr"))?;
         parts.options = self.options.clone();
@@ -9782,9 +9568,7 @@ impl PutArchitectIvrIdentityresolution {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.ivr_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ivrId` is empty").with_operation("putArchitectIvrIdentityresolution"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putArchitectIvrIdentityresolution", "ivrId", &self.ivr_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_IVR_IDENTITYRESOLUTION, ::std::format!("/api/v2/architect/ivrs/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.ivr_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putArchitectIvrIdentityresolution"))?;
         parts.options = self.options.clone();
@@ -9828,9 +9612,7 @@ impl PutArchitectPrompt {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("putArchitectPrompt"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putArchitectPrompt", "promptId", &self.prompt_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_PROMPT, ::std::format!("/api/v2/architect/prompts/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putArchitectPrompt"))?;
         parts.options = self.options.clone();
@@ -9875,12 +9657,8 @@ impl PutArchitectPromptResource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("putArchitectPromptResource"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("putArchitectPromptResource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putArchitectPromptResource", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putArchitectPromptResource", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_PROMPT_RESOURCE, ::std::format!("/api/v2/architect/prompts/{}/resources/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putArchitectPromptResource"))?;
         parts.options = self.options.clone();
@@ -9924,9 +9702,7 @@ impl PutArchitectSchedule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("putArchitectSchedule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putArchitectSchedule", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_SCHEDULE, ::std::format!("/api/v2/architect/schedules/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putArchitectSchedule"))?;
         parts.options = self.options.clone();
@@ -9970,9 +9746,7 @@ impl PutArchitectSchedulegroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schedule_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleGroupId` is empty").with_operation("putArchitectSchedulegroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putArchitectSchedulegroup", "scheduleGroupId", &self.schedule_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_SCHEDULEGROUP, ::std::format!("/api/v2/architect/schedulegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.schedule_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putArchitectSchedulegroup"))?;
         parts.options = self.options.clone();
@@ -10017,12 +9791,8 @@ impl PutArchitectSystempromptResource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.prompt_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `promptId` is empty").with_operation("putArchitectSystempromptResource"));
-        }
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("putArchitectSystempromptResource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putArchitectSystempromptResource", "promptId", &self.prompt_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putArchitectSystempromptResource", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ARCHITECT_SYSTEMPROMPT_RESOURCE, ::std::format!("/api/v2/architect/systemprompts/{}/resources/{}", ::genesys_cloud_core::encode_path_segment(&self.prompt_id), ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putArchitectSystempromptResource"))?;
         parts.options = self.options.clone();
@@ -10066,9 +9836,7 @@ impl PutFlow {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("putFlow"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putFlow", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOW, ::std::format!("/api/v2/flows/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putFlow"))?;
         parts.options = self.options.clone();
@@ -10118,9 +9886,7 @@ impl PutFlowInstancesSettingsLoglevels {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowId` is empty").with_operation("putFlowInstancesSettingsLoglevels"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putFlowInstancesSettingsLoglevels", "flowId", &self.flow_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOW_INSTANCES_SETTINGS_LOGLEVELS, ::std::format!("/api/v2/flows/{}/instances/settings/loglevels", ::genesys_cloud_core::encode_path_segment(&self.flow_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -10173,9 +9939,7 @@ impl PutFlowsDatatable {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("putFlowsDatatable"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putFlowsDatatable", "datatableId", &self.datatable_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOWS_DATATABLE, ::std::format!("/api/v2/flows/datatables/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -10228,12 +9992,8 @@ impl PutFlowsDatatableRow {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.datatable_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `datatableId` is empty").with_operation("putFlowsDatatableRow"));
-        }
-        if self.row_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `rowId` is empty").with_operation("putFlowsDatatableRow"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putFlowsDatatableRow", "datatableId", &self.datatable_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putFlowsDatatableRow", "rowId", &self.row_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOWS_DATATABLE_ROW, ::std::format!("/api/v2/flows/datatables/{}/rows/{}", ::genesys_cloud_core::encode_path_segment(&self.datatable_id), ::genesys_cloud_core::encode_path_segment(&self.row_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putFlowsDatatableRow"))?;
@@ -10335,9 +10095,7 @@ impl PutFlowsMilestone {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.milestone_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `milestoneId` is empty").with_operation("putFlowsMilestone"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putFlowsMilestone", "milestoneId", &self.milestone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOWS_MILESTONE, ::std::format!("/api/v2/flows/milestones/{}", ::genesys_cloud_core::encode_path_segment(&self.milestone_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putFlowsMilestone"))?;
@@ -10388,9 +10146,7 @@ impl PutFlowsOutcome {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.flow_outcome_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `flowOutcomeId` is empty").with_operation("putFlowsOutcome"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putFlowsOutcome", "flowOutcomeId", &self.flow_outcome_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FLOWS_OUTCOME, ::std::format!("/api/v2/flows/outcomes/{}", ::genesys_cloud_core::encode_path_segment(&self.flow_outcome_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putFlowsOutcome"))?;

@@ -65,12 +65,8 @@ impl DeleteAssistantVariation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("deleteAssistantVariation"));
-        }
-        if self.variation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `variationId` is empty").with_operation("deleteAssistantVariation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAssistantVariation", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteAssistantVariation", "variationId", &self.variation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ASSISTANT_VARIATION, ::std::format!("/api/v2/assistants/{}/variations/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.variation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -113,12 +109,8 @@ impl GetAssistantVariation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("getAssistantVariation"));
-        }
-        if self.variation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `variationId` is empty").with_operation("getAssistantVariation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAssistantVariation", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getAssistantVariation", "variationId", &self.variation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT_VARIATION, ::std::format!("/api/v2/assistants/{}/variations/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.variation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -162,9 +154,7 @@ impl GetAssistantVariations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("getAssistantVariations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAssistantVariations", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ASSISTANT_VARIATIONS, ::std::format!("/api/v2/assistants/{}/variations", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -219,9 +209,7 @@ impl PostAssistantVariations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("postAssistantVariations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAssistantVariations", "assistantId", &self.assistant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ASSISTANT_VARIATIONS, ::std::format!("/api/v2/assistants/{}/variations", ::genesys_cloud_core::encode_path_segment(&self.assistant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAssistantVariations"))?;
         parts.options = self.options.clone();
@@ -266,12 +254,8 @@ impl PutAssistantVariation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assistant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assistantId` is empty").with_operation("putAssistantVariation"));
-        }
-        if self.variation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `variationId` is empty").with_operation("putAssistantVariation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAssistantVariation", "assistantId", &self.assistant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putAssistantVariation", "variationId", &self.variation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ASSISTANT_VARIATION, ::std::format!("/api/v2/assistants/{}/variations/{}", ::genesys_cloud_core::encode_path_segment(&self.assistant_id), ::genesys_cloud_core::encode_path_segment(&self.variation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAssistantVariation"))?;
         parts.options = self.options.clone();

@@ -152,9 +152,7 @@ impl GetAuditsQueryTransactionId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.transaction_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `transactionId` is empty").with_operation("getAuditsQueryTransactionId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuditsQueryTransactionId", "transactionId", &self.transaction_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUDITS_QUERY_TRANSACTION_ID, ::std::format!("/api/v2/audits/query/{}", ::genesys_cloud_core::encode_path_segment(&self.transaction_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -222,9 +220,7 @@ impl GetAuditsQueryTransactionIdResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.transaction_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `transactionId` is empty").with_operation("getAuditsQueryTransactionIdResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuditsQueryTransactionIdResults", "transactionId", &self.transaction_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUDITS_QUERY_TRANSACTION_ID_RESULTS, ::std::format!("/api/v2/audits/query/{}/results", ::genesys_cloud_core::encode_path_segment(&self.transaction_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());

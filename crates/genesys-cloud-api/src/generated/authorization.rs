@@ -288,9 +288,7 @@ impl DeleteAuthorizationDivision {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("deleteAuthorizationDivision"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
         if let ::std::option::Option::Some(v) = &self.force {
             parts.query.push("force", &v.to_string());
@@ -336,12 +334,8 @@ impl DeleteAuthorizationPoliciesTargetSubjectSubjectId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.target_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `targetName` is empty").with_operation("deleteAuthorizationPoliciesTargetSubjectSubjectId"));
-        }
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("deleteAuthorizationPoliciesTargetSubjectSubjectId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationPoliciesTargetSubjectSubjectId", "targetName", &self.target_name)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationPoliciesTargetSubjectSubjectId", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AUTHORIZATION_POLICIES_TARGET_SUBJECT_SUBJECT_ID, ::std::format!("/api/v2/authorization/policies/targets/{}/subject/{}", ::genesys_cloud_core::encode_path_segment(&self.target_name), ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -383,9 +377,7 @@ impl DeleteAuthorizationRole {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("deleteAuthorizationRole"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AUTHORIZATION_ROLE, ::std::format!("/api/v2/authorization/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -429,15 +421,9 @@ impl DeleteAuthorizationSubjectDivisionRole {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("deleteAuthorizationSubjectDivisionRole"));
-        }
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("deleteAuthorizationSubjectDivisionRole"));
-        }
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("deleteAuthorizationSubjectDivisionRole"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationSubjectDivisionRole", "subjectId", &self.subject_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationSubjectDivisionRole", "divisionId", &self.division_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationSubjectDivisionRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AUTHORIZATION_SUBJECT_DIVISION_ROLE, ::std::format!("/api/v2/authorization/subjects/{}/divisions/{}/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id), ::genesys_cloud_core::encode_path_segment(&self.division_id), ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -485,9 +471,7 @@ impl GetAuthorizationDivision {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("getAuthorizationDivision"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
         if let ::std::option::Option::Some(v) = &self.object_count {
             parts.query.push("objectCount", &v.to_string());
@@ -546,9 +530,7 @@ impl GetAuthorizationDivisionGrants {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("getAuthorizationDivisionGrants"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationDivisionGrants", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISION_GRANTS, ::std::format!("/api/v2/authorization/divisions/{}/grants", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -1157,9 +1139,7 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("getAuthorizationDivisionspermittedPagedSubjectId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationDivisionspermittedPagedSubjectId", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_SUBJECT_ID, ::std::format!("/api/v2/authorization/divisionspermitted/paged/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         let ::std::option::Option::Some(v) = &self.permission else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `permission`").with_operation("getAuthorizationDivisionspermittedPagedSubjectId"));
@@ -1399,9 +1379,7 @@ impl GetAuthorizationPoliciesSubjectSubjectId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("getAuthorizationPoliciesSubjectSubjectId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationPoliciesSubjectSubjectId", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICIES_SUBJECT_SUBJECT_ID, ::std::format!("/api/v2/authorization/policies/subject/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -1475,9 +1453,7 @@ impl GetAuthorizationPoliciesTarget {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.target_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `targetName` is empty").with_operation("getAuthorizationPoliciesTarget"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationPoliciesTarget", "targetName", &self.target_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICIES_TARGET, ::std::format!("/api/v2/authorization/policies/targets/{}", ::genesys_cloud_core::encode_path_segment(&self.target_name)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -1538,12 +1514,8 @@ impl GetAuthorizationPoliciesTargetSubjectSubjectId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.target_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `targetName` is empty").with_operation("getAuthorizationPoliciesTargetSubjectSubjectId"));
-        }
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("getAuthorizationPoliciesTargetSubjectSubjectId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationPoliciesTargetSubjectSubjectId", "targetName", &self.target_name)?;
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationPoliciesTargetSubjectSubjectId", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICIES_TARGET_SUBJECT_SUBJECT_ID, ::std::format!("/api/v2/authorization/policies/targets/{}/subject/{}", ::genesys_cloud_core::encode_path_segment(&self.target_name), ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1625,9 +1597,7 @@ impl GetAuthorizationPolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("getAuthorizationPolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationPolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICY, ::std::format!("/api/v2/authorization/policies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1669,9 +1639,7 @@ impl GetAuthorizationPolicyAttributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("getAuthorizationPolicyAttributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationPolicyAttributes", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_POLICY_ATTRIBUTES, ::std::format!("/api/v2/authorization/policies/{}/attributes", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1765,9 +1733,7 @@ impl GetAuthorizationRole {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("getAuthorizationRole"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_ROLE, ::std::format!("/api/v2/authorization/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         if let ::std::option::Option::Some(v) = &self.user_count {
             parts.query.push("userCount", &v.to_string());
@@ -1816,12 +1782,8 @@ impl GetAuthorizationRoleComparedefaultRightRoleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.left_role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `leftRoleId` is empty").with_operation("getAuthorizationRoleComparedefaultRightRoleId"));
-        }
-        if self.right_role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `rightRoleId` is empty").with_operation("getAuthorizationRoleComparedefaultRightRoleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationRoleComparedefaultRightRoleId", "leftRoleId", &self.left_role_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationRoleComparedefaultRightRoleId", "rightRoleId", &self.right_role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_ROLE_COMPAREDEFAULT_RIGHT_ROLE_ID, ::std::format!("/api/v2/authorization/roles/{}/comparedefault/{}", ::genesys_cloud_core::encode_path_segment(&self.left_role_id), ::genesys_cloud_core::encode_path_segment(&self.right_role_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1901,9 +1863,7 @@ impl GetAuthorizationRoleSubjectgrants {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("getAuthorizationRoleSubjectgrants"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationRoleSubjectgrants", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_ROLE_SUBJECTGRANTS, ::std::format!("/api/v2/authorization/roles/{}/subjectgrants", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1989,9 +1949,7 @@ impl GetAuthorizationRoleUsers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("getAuthorizationRoleUsers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationRoleUsers", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_ROLE_USERS, ::std::format!("/api/v2/authorization/roles/{}/users", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -2296,9 +2254,7 @@ impl GetAuthorizationSubject {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("getAuthorizationSubject"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationSubject", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_SUBJECT, ::std::format!("/api/v2/authorization/subjects/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         if let ::std::option::Option::Some(v) = &self.include_duplicates {
             parts.query.push("includeDuplicates", &v.to_string());
@@ -2453,9 +2409,7 @@ impl GetUserRoles {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("getUserRoles"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserRoles", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROLES, ::std::format!("/api/v2/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2498,9 +2452,7 @@ impl PatchAuthorizationRole {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("patchAuthorizationRole"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchAuthorizationRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_AUTHORIZATION_ROLE, ::std::format!("/api/v2/authorization/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchAuthorizationRole"))?;
         parts.options = self.options.clone();
@@ -2587,12 +2539,8 @@ impl PostAuthorizationDivisionObject {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("postAuthorizationDivisionObject"));
-        }
-        if self.object_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `objectType` is empty").with_operation("postAuthorizationDivisionObject"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionObject", "divisionId", &self.division_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionObject", "objectType", &self.object_type)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_DIVISION_OBJECT, ::std::format!("/api/v2/authorization/divisions/{}/objects/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id), ::genesys_cloud_core::encode_path_segment(&self.object_type)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationDivisionObject"))?;
         parts.options = self.options.clone();
@@ -2636,9 +2584,7 @@ impl PostAuthorizationDivisionRestore {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("postAuthorizationDivisionRestore"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionRestore", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_DIVISION_RESTORE, ::std::format!("/api/v2/authorization/divisions/{}/restore", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationDivisionRestore"))?;
         parts.options = self.options.clone();
@@ -2730,9 +2676,7 @@ impl PostAuthorizationPoliciesTarget {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.target_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `targetName` is empty").with_operation("postAuthorizationPoliciesTarget"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationPoliciesTarget", "targetName", &self.target_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_POLICIES_TARGET, ::std::format!("/api/v2/authorization/policies/targets/{}", ::genesys_cloud_core::encode_path_segment(&self.target_name)));
         if let ::std::option::Option::Some(v) = &self.skip_lockout_check {
             parts.query.push("skipLockoutCheck", &v.to_string());
@@ -2779,9 +2723,7 @@ impl PostAuthorizationPoliciesTargetValidate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.target_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `targetName` is empty").with_operation("postAuthorizationPoliciesTargetValidate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationPoliciesTargetValidate", "targetName", &self.target_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_POLICIES_TARGET_VALIDATE, ::std::format!("/api/v2/authorization/policies/targets/{}/validate", ::genesys_cloud_core::encode_path_segment(&self.target_name)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationPoliciesTargetValidate"))?;
         parts.options = self.options.clone();
@@ -2825,9 +2767,7 @@ impl PostAuthorizationPolicySimulate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("postAuthorizationPolicySimulate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationPolicySimulate", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_POLICY_SIMULATE, ::std::format!("/api/v2/authorization/policies/{}/simulate", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationPolicySimulate"))?;
         parts.options = self.options.clone();
@@ -2877,9 +2817,7 @@ impl PostAuthorizationRole {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("postAuthorizationRole"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_ROLE, ::std::format!("/api/v2/authorization/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         if let ::std::option::Option::Some(v) = &self.subject_type {
             parts.query.push("subjectType", v.as_str());
@@ -2927,12 +2865,8 @@ impl PostAuthorizationRoleComparedefaultRightRoleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.left_role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `leftRoleId` is empty").with_operation("postAuthorizationRoleComparedefaultRightRoleId"));
-        }
-        if self.right_role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `rightRoleId` is empty").with_operation("postAuthorizationRoleComparedefaultRightRoleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationRoleComparedefaultRightRoleId", "leftRoleId", &self.left_role_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationRoleComparedefaultRightRoleId", "rightRoleId", &self.right_role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_ROLE_COMPAREDEFAULT_RIGHT_ROLE_ID, ::std::format!("/api/v2/authorization/roles/{}/comparedefault/{}", ::genesys_cloud_core::encode_path_segment(&self.left_role_id), ::genesys_cloud_core::encode_path_segment(&self.right_role_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationRoleComparedefaultRightRoleId"))?;
         parts.options = self.options.clone();
@@ -3087,9 +3021,7 @@ impl PostAuthorizationSubjectBulkadd {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("postAuthorizationSubjectBulkadd"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkadd", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKADD, ::std::format!("/api/v2/authorization/subjects/{}/bulkadd", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         if let ::std::option::Option::Some(v) = &self.subject_type {
             parts.query.push("subjectType", v.as_str());
@@ -3136,9 +3068,7 @@ impl PostAuthorizationSubjectBulkremove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("postAuthorizationSubjectBulkremove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkremove", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKREMOVE, ::std::format!("/api/v2/authorization/subjects/{}/bulkremove", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationSubjectBulkremove"))?;
         parts.options = self.options.clone();
@@ -3188,9 +3118,7 @@ impl PostAuthorizationSubjectBulkreplace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("postAuthorizationSubjectBulkreplace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkreplace", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKREPLACE, ::std::format!("/api/v2/authorization/subjects/{}/bulkreplace", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         if let ::std::option::Option::Some(v) = &self.subject_type {
             parts.query.push("subjectType", v.as_str());
@@ -3244,15 +3172,9 @@ impl PostAuthorizationSubjectDivisionRole {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("postAuthorizationSubjectDivisionRole"));
-        }
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("postAuthorizationSubjectDivisionRole"));
-        }
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("postAuthorizationSubjectDivisionRole"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectDivisionRole", "subjectId", &self.subject_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectDivisionRole", "divisionId", &self.division_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectDivisionRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_DIVISION_ROLE, ::std::format!("/api/v2/authorization/subjects/{}/divisions/{}/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id), ::genesys_cloud_core::encode_path_segment(&self.division_id), ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         if let ::std::option::Option::Some(v) = &self.subject_type {
             parts.query.push("subjectType", v.as_str());
@@ -3298,9 +3220,7 @@ impl PutAuthorizationDivision {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("putAuthorizationDivision"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAuthorizationDivision"))?;
         parts.options = self.options.clone();
@@ -3350,9 +3270,7 @@ impl PutAuthorizationPoliciesTarget {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.target_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `targetName` is empty").with_operation("putAuthorizationPoliciesTarget"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAuthorizationPoliciesTarget", "targetName", &self.target_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_POLICIES_TARGET, ::std::format!("/api/v2/authorization/policies/targets/{}", ::genesys_cloud_core::encode_path_segment(&self.target_name)));
         if let ::std::option::Option::Some(v) = &self.skip_lockout_check {
             parts.query.push("skipLockoutCheck", &v.to_string());
@@ -3405,9 +3323,7 @@ impl PutAuthorizationPolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("putAuthorizationPolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAuthorizationPolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_POLICY, ::std::format!("/api/v2/authorization/policies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         if let ::std::option::Option::Some(v) = &self.skip_lockout_check {
             parts.query.push("skipLockoutCheck", &v.to_string());
@@ -3454,9 +3370,7 @@ impl PutAuthorizationRole {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("putAuthorizationRole"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAuthorizationRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_ROLE, ::std::format!("/api/v2/authorization/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAuthorizationRole"))?;
         parts.options = self.options.clone();
@@ -3500,9 +3414,7 @@ impl PutAuthorizationRoleUsersAdd {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("putAuthorizationRoleUsersAdd"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAuthorizationRoleUsersAdd", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_ROLE_USERS_ADD, ::std::format!("/api/v2/authorization/roles/{}/users/add", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAuthorizationRoleUsersAdd"))?;
         parts.options = self.options.clone();
@@ -3546,9 +3458,7 @@ impl PutAuthorizationRoleUsersRemove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("putAuthorizationRoleUsersRemove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAuthorizationRoleUsersRemove", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_ROLE_USERS_REMOVE, ::std::format!("/api/v2/authorization/roles/{}/users/remove", ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAuthorizationRoleUsersRemove"))?;
         parts.options = self.options.clone();
@@ -3690,9 +3600,7 @@ impl PutUserRoles {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("putUserRoles"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserRoles", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROLES, ::std::format!("/api/v2/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserRoles"))?;
         parts.options = self.options.clone();

@@ -78,9 +78,7 @@ impl GetBillingContract {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contract_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contractId` is empty").with_operation("getBillingContract"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBillingContract", "contractId", &self.contract_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_CONTRACT, ::std::format!("/api/v2/billing/contracts/{}", ::genesys_cloud_core::encode_path_segment(&self.contract_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -125,12 +123,8 @@ impl GetBillingContractBillingperiod {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contract_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contractId` is empty").with_operation("getBillingContractBillingperiod"));
-        }
-        if self.billing_period_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `billingPeriodId` is empty").with_operation("getBillingContractBillingperiod"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBillingContractBillingperiod", "contractId", &self.contract_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getBillingContractBillingperiod", "billingPeriodId", &self.billing_period_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_CONTRACT_BILLINGPERIOD, ::std::format!("/api/v2/billing/contracts/{}/billingperiods/{}", ::genesys_cloud_core::encode_path_segment(&self.contract_id), ::genesys_cloud_core::encode_path_segment(&self.billing_period_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -293,9 +287,7 @@ impl GetBillingContractsInvoiceDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.invoice_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `invoiceId` is empty").with_operation("getBillingContractsInvoiceDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBillingContractsInvoiceDocument", "invoiceId", &self.invoice_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_CONTRACTS_INVOICE_DOCUMENT, ::std::format!("/api/v2/billing/contracts/invoices/{}/document", ::genesys_cloud_core::encode_path_segment(&self.invoice_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -359,9 +351,7 @@ impl GetBillingContractsInvoiceLines {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.invoice_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `invoiceId` is empty").with_operation("getBillingContractsInvoiceLines"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBillingContractsInvoiceLines", "invoiceId", &self.invoice_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_CONTRACTS_INVOICE_LINES, ::std::format!("/api/v2/billing/contracts/invoices/{}/lines", ::genesys_cloud_core::encode_path_segment(&self.invoice_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -600,9 +590,7 @@ impl GetBillingTrusteebillingoverviewTrustorOrgId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("getBillingTrusteebillingoverviewTrustorOrgId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBillingTrusteebillingoverviewTrustorOrgId", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BILLING_TRUSTEEBILLINGOVERVIEW_TRUSTOR_ORG_ID, ::std::format!("/api/v2/billing/trusteebillingoverview/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
         if let ::std::option::Option::Some(v) = &self.billing_period_index {
             parts.query.push("billingPeriodIndex", &v.to_string());

@@ -234,9 +234,7 @@ impl DeleteBusinessrulesDecisiontable {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("deleteBusinessrulesDecisiontable"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontable", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_DECISIONTABLE, ::std::format!("/api/v2/businessrules/decisiontables/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
         if let ::std::option::Option::Some(v) = &self.force_delete {
             parts.query.push("forceDelete", &v.to_string());
@@ -282,12 +280,8 @@ impl DeleteBusinessrulesDecisiontableExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("deleteBusinessrulesDecisiontableExport"));
-        }
-        if self.export_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `exportJobId` is empty").with_operation("deleteBusinessrulesDecisiontableExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableExport", "tableId", &self.table_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableExport", "exportJobId", &self.export_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_DECISIONTABLE_EXPORT, ::std::format!("/api/v2/businessrules/decisiontables/{}/exports/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.export_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -330,12 +324,8 @@ impl DeleteBusinessrulesDecisiontableImport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("deleteBusinessrulesDecisiontableImport"));
-        }
-        if self.import_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importJobId` is empty").with_operation("deleteBusinessrulesDecisiontableImport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableImport", "tableId", &self.table_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableImport", "importJobId", &self.import_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_DECISIONTABLE_IMPORT, ::std::format!("/api/v2/businessrules/decisiontables/{}/imports/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.import_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -378,9 +368,7 @@ impl DeleteBusinessrulesDecisiontableVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("deleteBusinessrulesDecisiontableVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableVersion", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -424,12 +412,8 @@ impl DeleteBusinessrulesDecisiontableVersionRow {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("deleteBusinessrulesDecisiontableVersionRow"));
-        }
-        if self.row_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `rowId` is empty").with_operation("deleteBusinessrulesDecisiontableVersionRow"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableVersionRow", "tableId", &self.table_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableVersionRow", "rowId", &self.row_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION_ROW, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string()), ::genesys_cloud_core::encode_path_segment(&self.row_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -472,9 +456,7 @@ impl DeleteBusinessrulesDecisiontableVersionSnapshot {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("deleteBusinessrulesDecisiontableVersionSnapshot"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesDecisiontableVersionSnapshot", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_DECISIONTABLE_VERSION_SNAPSHOT, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/snapshot", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -516,9 +498,7 @@ impl DeleteBusinessrulesSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("deleteBusinessrulesSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteBusinessrulesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_BUSINESSRULES_SCHEMA, ::std::format!("/api/v2/businessrules/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -560,9 +540,7 @@ impl GetBusinessrulesDecisiontable {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("getBusinessrulesDecisiontable"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontable", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE, ::std::format!("/api/v2/businessrules/decisiontables/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -605,12 +583,8 @@ impl GetBusinessrulesDecisiontableExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("getBusinessrulesDecisiontableExport"));
-        }
-        if self.export_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `exportJobId` is empty").with_operation("getBusinessrulesDecisiontableExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableExport", "tableId", &self.table_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableExport", "exportJobId", &self.export_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_EXPORT, ::std::format!("/api/v2/businessrules/decisiontables/{}/exports/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.export_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -666,9 +640,7 @@ impl GetBusinessrulesDecisiontableExports {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("getBusinessrulesDecisiontableExports"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableExports", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_EXPORTS, ::std::format!("/api/v2/businessrules/decisiontables/{}/exports", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -729,12 +701,8 @@ impl GetBusinessrulesDecisiontableImport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("getBusinessrulesDecisiontableImport"));
-        }
-        if self.import_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importJobId` is empty").with_operation("getBusinessrulesDecisiontableImport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableImport", "tableId", &self.table_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableImport", "importJobId", &self.import_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_IMPORT, ::std::format!("/api/v2/businessrules/decisiontables/{}/imports/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.import_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -790,9 +758,7 @@ impl GetBusinessrulesDecisiontableImports {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("getBusinessrulesDecisiontableImports"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableImports", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_IMPORTS, ::std::format!("/api/v2/businessrules/decisiontables/{}/imports", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -853,9 +819,7 @@ impl GetBusinessrulesDecisiontableVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("getBusinessrulesDecisiontableVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableVersion", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_VERSION, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -899,12 +863,8 @@ impl GetBusinessrulesDecisiontableVersionRow {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("getBusinessrulesDecisiontableVersionRow"));
-        }
-        if self.row_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `rowId` is empty").with_operation("getBusinessrulesDecisiontableVersionRow"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableVersionRow", "tableId", &self.table_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableVersionRow", "rowId", &self.row_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_VERSION_ROW, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string()), ::genesys_cloud_core::encode_path_segment(&self.row_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -961,9 +921,7 @@ impl GetBusinessrulesDecisiontableVersionRows {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("getBusinessrulesDecisiontableVersionRows"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableVersionRows", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", v.as_str());
@@ -1049,9 +1007,7 @@ impl GetBusinessrulesDecisiontableVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("getBusinessrulesDecisiontableVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesDecisiontableVersions", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_DECISIONTABLE_VERSIONS, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -1324,9 +1280,7 @@ impl GetBusinessrulesSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getBusinessrulesSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_SCHEMA, ::std::format!("/api/v2/businessrules/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1369,12 +1323,8 @@ impl GetBusinessrulesSchemaVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getBusinessrulesSchemaVersion"));
-        }
-        if self.schema_version.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaVersion` is empty").with_operation("getBusinessrulesSchemaVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesSchemaVersion", "schemaId", &self.schema_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesSchemaVersion", "schemaVersion", &self.schema_version)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_SCHEMA_VERSION, ::std::format!("/api/v2/businessrules/schemas/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id), ::genesys_cloud_core::encode_path_segment(&self.schema_version)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1436,9 +1386,7 @@ impl GetBusinessrulesSchemaVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getBusinessrulesSchemaVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_SCHEMA_VERSIONS, ::std::format!("/api/v2/businessrules/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -1555,9 +1503,7 @@ impl GetBusinessrulesSchemasCoretype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.core_type_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `coreTypeName` is empty").with_operation("getBusinessrulesSchemasCoretype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getBusinessrulesSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_BUSINESSRULES_SCHEMAS_CORETYPE, ::std::format!("/api/v2/businessrules/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1640,9 +1586,7 @@ impl PatchBusinessrulesDecisiontable {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("patchBusinessrulesDecisiontable"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchBusinessrulesDecisiontable", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_BUSINESSRULES_DECISIONTABLE, ::std::format!("/api/v2/businessrules/decisiontables/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchBusinessrulesDecisiontable"))?;
         parts.options = self.options.clone();
@@ -1687,12 +1631,8 @@ impl PatchBusinessrulesDecisiontableImport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("patchBusinessrulesDecisiontableImport"));
-        }
-        if self.import_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importJobId` is empty").with_operation("patchBusinessrulesDecisiontableImport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchBusinessrulesDecisiontableImport", "tableId", &self.table_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchBusinessrulesDecisiontableImport", "importJobId", &self.import_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_BUSINESSRULES_DECISIONTABLE_IMPORT, ::std::format!("/api/v2/businessrules/decisiontables/{}/imports/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.import_job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchBusinessrulesDecisiontableImport"))?;
         parts.options = self.options.clone();
@@ -1737,9 +1677,7 @@ impl PatchBusinessrulesDecisiontableVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("patchBusinessrulesDecisiontableVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchBusinessrulesDecisiontableVersion", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_BUSINESSRULES_DECISIONTABLE_VERSION, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchBusinessrulesDecisiontableVersion"))?;
         parts.options = self.options.clone();
@@ -1783,9 +1721,7 @@ impl PostBusinessrulesDecisiontableExecute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableExecute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableExecute", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_EXECUTE, ::std::format!("/api/v2/businessrules/decisiontables/{}/execute", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableExecute"))?;
         parts.options = self.options.clone();
@@ -1829,9 +1765,7 @@ impl PostBusinessrulesDecisiontableExports {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableExports"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableExports", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_EXPORTS, ::std::format!("/api/v2/businessrules/decisiontables/{}/exports", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableExports"))?;
         parts.options = self.options.clone();
@@ -1875,9 +1809,7 @@ impl PostBusinessrulesDecisiontableImports {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableImports"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableImports", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_IMPORTS, ::std::format!("/api/v2/businessrules/decisiontables/{}/imports", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableImports"))?;
         parts.options = self.options.clone();
@@ -1922,9 +1854,7 @@ impl PostBusinessrulesDecisiontableVersionCopy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersionCopy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionCopy", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_COPY, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/copy", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableVersionCopy"))?;
         parts.options = self.options.clone();
@@ -1969,9 +1899,7 @@ impl PostBusinessrulesDecisiontableVersionExecute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersionExecute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionExecute", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_EXECUTE, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/execute", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableVersionExecute"))?;
         parts.options = self.options.clone();
@@ -2021,9 +1949,7 @@ impl PostBusinessrulesDecisiontableVersionRollback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersionRollback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRollback", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROLLBACK, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rollback", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableVersionRollback"))?;
@@ -2070,9 +1996,7 @@ impl PostBusinessrulesDecisiontableVersionRows {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersionRows"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRows", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableVersionRows"))?;
         parts.options = self.options.clone();
@@ -2117,9 +2041,7 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkAdd {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersionRowsBulkAdd"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRowsBulkAdd", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_ADD, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/bulk/add", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableVersionRowsBulkAdd"))?;
         parts.options = self.options.clone();
@@ -2164,9 +2086,7 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkRemove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersionRowsBulkRemove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRowsBulkRemove", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_REMOVE, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableVersionRowsBulkRemove"))?;
         parts.options = self.options.clone();
@@ -2211,9 +2131,7 @@ impl PostBusinessrulesDecisiontableVersionRowsBulkUpdate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersionRowsBulkUpdate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRowsBulkUpdate", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_BULK_UPDATE, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/bulk/update", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableVersionRowsBulkUpdate"))?;
         parts.options = self.options.clone();
@@ -2272,9 +2190,7 @@ impl PostBusinessrulesDecisiontableVersionRowsSearch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersionRowsSearch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionRowsSearch", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_ROWS_SEARCH, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/search", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", v.as_str());
@@ -2337,9 +2253,7 @@ impl PostBusinessrulesDecisiontableVersionSnapshot {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersionSnapshot"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionSnapshot", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_SNAPSHOT, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/snapshot", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableVersionSnapshot"))?;
         parts.options = self.options.clone();
@@ -2383,9 +2297,7 @@ impl PostBusinessrulesDecisiontableVersionSync {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersionSync"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersionSync", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSION_SYNC, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/sync", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2433,9 +2345,7 @@ impl PostBusinessrulesDecisiontableVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("postBusinessrulesDecisiontableVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postBusinessrulesDecisiontableVersions", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_BUSINESSRULES_DECISIONTABLE_VERSIONS, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.table_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postBusinessrulesDecisiontableVersions"))?;
@@ -2565,9 +2475,7 @@ impl PutBusinessrulesDecisiontableVersionPublish {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("putBusinessrulesDecisiontableVersionPublish"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putBusinessrulesDecisiontableVersionPublish", "tableId", &self.table_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_BUSINESSRULES_DECISIONTABLE_VERSION_PUBLISH, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/publish", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string())));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2612,12 +2520,8 @@ impl PutBusinessrulesDecisiontableVersionRow {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.table_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tableId` is empty").with_operation("putBusinessrulesDecisiontableVersionRow"));
-        }
-        if self.row_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `rowId` is empty").with_operation("putBusinessrulesDecisiontableVersionRow"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putBusinessrulesDecisiontableVersionRow", "tableId", &self.table_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putBusinessrulesDecisiontableVersionRow", "rowId", &self.row_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_BUSINESSRULES_DECISIONTABLE_VERSION_ROW, ::std::format!("/api/v2/businessrules/decisiontables/{}/versions/{}/rows/{}", ::genesys_cloud_core::encode_path_segment(&self.table_id), ::genesys_cloud_core::encode_path_segment(&self.table_version.to_string()), ::genesys_cloud_core::encode_path_segment(&self.row_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putBusinessrulesDecisiontableVersionRow"))?;
         parts.options = self.options.clone();
@@ -2661,9 +2565,7 @@ impl PutBusinessrulesSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("putBusinessrulesSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putBusinessrulesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_BUSINESSRULES_SCHEMA, ::std::format!("/api/v2/businessrules/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putBusinessrulesSchema"))?;
         parts.options = self.options.clone();

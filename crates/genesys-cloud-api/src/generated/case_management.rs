@@ -252,9 +252,7 @@ impl DeleteCasemanagementCase {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("deleteCasemanagementCase"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCase", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CASEMANAGEMENT_CASE, ::std::format!("/api/v2/casemanagement/cases/{}", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -297,12 +295,8 @@ impl DeleteCasemanagementCaseCommentsMeCommentId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("deleteCasemanagementCaseCommentsMeCommentId"));
-        }
-        if self.comment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `commentId` is empty").with_operation("deleteCasemanagementCaseCommentsMeCommentId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseCommentsMeCommentId", "caseId", &self.case_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseCommentsMeCommentId", "commentId", &self.comment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CASEMANAGEMENT_CASE_COMMENTS_ME_COMMENT_ID, ::std::format!("/api/v2/casemanagement/cases/{}/comments/me/{}", ::genesys_cloud_core::encode_path_segment(&self.case_id), ::genesys_cloud_core::encode_path_segment(&self.comment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -344,9 +338,7 @@ impl DeleteCasemanagementCaseplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("deleteCasemanagementCaseplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseplan", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CASEMANAGEMENT_CASEPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -389,12 +381,8 @@ impl DeleteCasemanagementCaseplanDataschema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("deleteCasemanagementCaseplanDataschema"));
-        }
-        if self.schema_key_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaKeyName` is empty").with_operation("deleteCasemanagementCaseplanDataschema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseplanDataschema", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseplanDataschema", "schemaKeyName", &self.schema_key_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CASEMANAGEMENT_CASEPLAN_DATASCHEMA, ::std::format!("/api/v2/casemanagement/caseplans/{}/dataschemas/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.schema_key_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -439,12 +427,8 @@ impl DeleteCasemanagementCaseplanStageplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("deleteCasemanagementCaseplanStageplan"));
-        }
-        if self.stageplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stageplanId` is empty").with_operation("deleteCasemanagementCaseplanStageplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseplanStageplan", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteCasemanagementCaseplanStageplan", "stageplanId", &self.stageplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CASEMANAGEMENT_CASEPLAN_STAGEPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}/stageplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.stageplan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -492,9 +476,7 @@ impl GetCasemanagementCase {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("getCasemanagementCase"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCase", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE, ::std::format!("/api/v2/casemanagement/cases/{}", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         if let ::std::option::Option::Some(v) = &self.expands {
             parts.query.push_list("expands", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -540,12 +522,8 @@ impl GetCasemanagementCaseAssociation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("getCasemanagementCaseAssociation"));
-        }
-        if self.association_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `associationId` is empty").with_operation("getCasemanagementCaseAssociation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseAssociation", "caseId", &self.case_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseAssociation", "associationId", &self.association_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_ASSOCIATION, ::std::format!("/api/v2/casemanagement/cases/{}/associations/{}", ::genesys_cloud_core::encode_path_segment(&self.case_id), ::genesys_cloud_core::encode_path_segment(&self.association_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -607,9 +585,7 @@ impl GetCasemanagementCaseAssociations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("getCasemanagementCaseAssociations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseAssociations", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_ASSOCIATIONS, ::std::format!("/api/v2/casemanagement/cases/{}/associations", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -673,12 +649,8 @@ impl GetCasemanagementCaseComment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("getCasemanagementCaseComment"));
-        }
-        if self.comment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `commentId` is empty").with_operation("getCasemanagementCaseComment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseComment", "caseId", &self.case_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseComment", "commentId", &self.comment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_COMMENT, ::std::format!("/api/v2/casemanagement/cases/{}/comments/{}", ::genesys_cloud_core::encode_path_segment(&self.case_id), ::genesys_cloud_core::encode_path_segment(&self.comment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -740,9 +712,7 @@ impl GetCasemanagementCaseComments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("getCasemanagementCaseComments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseComments", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_COMMENTS, ::std::format!("/api/v2/casemanagement/cases/{}/comments", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -806,12 +776,8 @@ impl GetCasemanagementCaseStage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("getCasemanagementCaseStage"));
-        }
-        if self.stage_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stageId` is empty").with_operation("getCasemanagementCaseStage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStage", "caseId", &self.case_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStage", "stageId", &self.stage_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_STAGE, ::std::format!("/api/v2/casemanagement/cases/{}/stages/{}", ::genesys_cloud_core::encode_path_segment(&self.case_id), ::genesys_cloud_core::encode_path_segment(&self.stage_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -855,15 +821,9 @@ impl GetCasemanagementCaseStageStep {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("getCasemanagementCaseStageStep"));
-        }
-        if self.stage_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stageId` is empty").with_operation("getCasemanagementCaseStageStep"));
-        }
-        if self.step_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stepId` is empty").with_operation("getCasemanagementCaseStageStep"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStageStep", "caseId", &self.case_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStageStep", "stageId", &self.stage_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStageStep", "stepId", &self.step_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_STAGE_STEP, ::std::format!("/api/v2/casemanagement/cases/{}/stages/{}/steps/{}", ::genesys_cloud_core::encode_path_segment(&self.case_id), ::genesys_cloud_core::encode_path_segment(&self.stage_id), ::genesys_cloud_core::encode_path_segment(&self.step_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -926,12 +886,8 @@ impl GetCasemanagementCaseStageSteps {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("getCasemanagementCaseStageSteps"));
-        }
-        if self.stage_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stageId` is empty").with_operation("getCasemanagementCaseStageSteps"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStageSteps", "caseId", &self.case_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStageSteps", "stageId", &self.stage_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_STAGE_STEPS, ::std::format!("/api/v2/casemanagement/cases/{}/stages/{}/steps", ::genesys_cloud_core::encode_path_segment(&self.case_id), ::genesys_cloud_core::encode_path_segment(&self.stage_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -1014,9 +970,7 @@ impl GetCasemanagementCaseStages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("getCasemanagementCaseStages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseStages", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_STAGES, ::std::format!("/api/v2/casemanagement/cases/{}/stages", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -1080,12 +1034,8 @@ impl GetCasemanagementCaseTerminateJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("getCasemanagementCaseTerminateJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getCasemanagementCaseTerminateJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseTerminateJob", "caseId", &self.case_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseTerminateJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASE_TERMINATE_JOB, ::std::format!("/api/v2/casemanagement/cases/{}/terminate/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.case_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1127,9 +1077,7 @@ impl GetCasemanagementCaseplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("getCasemanagementCaseplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplan", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASEPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1172,12 +1120,8 @@ impl GetCasemanagementCaseplanVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("getCasemanagementCaseplanVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getCasemanagementCaseplanVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersion", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASEPLAN_VERSION, ::std::format!("/api/v2/casemanagement/caseplans/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1220,12 +1164,8 @@ impl GetCasemanagementCaseplanVersionDataschemas {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("getCasemanagementCaseplanVersionDataschemas"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getCasemanagementCaseplanVersionDataschemas"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionDataschemas", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionDataschemas", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_DATASCHEMAS, ::std::format!("/api/v2/casemanagement/caseplans/{}/versions/{}/dataschemas", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1268,12 +1208,8 @@ impl GetCasemanagementCaseplanVersionIntakesettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("getCasemanagementCaseplanVersionIntakesettings"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getCasemanagementCaseplanVersionIntakesettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionIntakesettings", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionIntakesettings", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_INTAKESETTINGS, ::std::format!("/api/v2/casemanagement/caseplans/{}/versions/{}/intakesettings", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1323,15 +1259,9 @@ impl GetCasemanagementCaseplanVersionStageplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("getCasemanagementCaseplanVersionStageplan"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getCasemanagementCaseplanVersionStageplan"));
-        }
-        if self.stageplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stageplanId` is empty").with_operation("getCasemanagementCaseplanVersionStageplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplan", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplan", "versionId", &self.version_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplan", "stageplanId", &self.stageplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}/versions/{}/stageplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.version_id), ::genesys_cloud_core::encode_path_segment(&self.stageplan_id)));
         if let ::std::option::Option::Some(v) = &self.expands {
             parts.query.push_list("expands", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1385,18 +1315,10 @@ impl GetCasemanagementCaseplanVersionStageplanStepplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("getCasemanagementCaseplanVersionStageplanStepplan"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getCasemanagementCaseplanVersionStageplanStepplan"));
-        }
-        if self.stageplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stageplanId` is empty").with_operation("getCasemanagementCaseplanVersionStageplanStepplan"));
-        }
-        if self.stepplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stepplanId` is empty").with_operation("getCasemanagementCaseplanVersionStageplanStepplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplan", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplan", "versionId", &self.version_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplan", "stageplanId", &self.stageplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplan", "stepplanId", &self.stepplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLAN_STEPPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}/versions/{}/stageplans/{}/stepplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.version_id), ::genesys_cloud_core::encode_path_segment(&self.stageplan_id), ::genesys_cloud_core::encode_path_segment(&self.stepplan_id)));
         if let ::std::option::Option::Some(v) = &self.expands {
             parts.query.push_list("expands", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1469,15 +1391,9 @@ impl GetCasemanagementCaseplanVersionStageplanStepplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("getCasemanagementCaseplanVersionStageplanStepplans"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getCasemanagementCaseplanVersionStageplanStepplans"));
-        }
-        if self.stageplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stageplanId` is empty").with_operation("getCasemanagementCaseplanVersionStageplanStepplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplans", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplans", "versionId", &self.version_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplanStepplans", "stageplanId", &self.stageplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLAN_STEPPLANS, ::std::format!("/api/v2/casemanagement/caseplans/{}/versions/{}/stageplans/{}/stepplans", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.version_id), ::genesys_cloud_core::encode_path_segment(&self.stageplan_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -1570,12 +1486,8 @@ impl GetCasemanagementCaseplanVersionStageplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("getCasemanagementCaseplanVersionStageplans"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getCasemanagementCaseplanVersionStageplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplans", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCaseplanVersionStageplans", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASEPLAN_VERSION_STAGEPLANS, ::std::format!("/api/v2/casemanagement/caseplans/{}/versions/{}/stageplans", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -1757,9 +1669,7 @@ impl GetCasemanagementCasesExternalcontact {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalContactId` is empty").with_operation("getCasemanagementCasesExternalcontact"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCasesExternalcontact", "externalContactId", &self.external_contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASES_EXTERNALCONTACT, ::std::format!("/api/v2/casemanagement/cases/externalcontacts/{}", ::genesys_cloud_core::encode_path_segment(&self.external_contact_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -1825,9 +1735,7 @@ impl GetCasemanagementCasesQueryJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getCasemanagementCasesQueryJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCasesQueryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASES_QUERY_JOB, ::std::format!("/api/v2/casemanagement/cases/query/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1869,9 +1777,7 @@ impl GetCasemanagementCasesQueryJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getCasemanagementCasesQueryJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCasesQueryJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASES_QUERY_JOB_RESULTS, ::std::format!("/api/v2/casemanagement/cases/query/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1919,9 +1825,7 @@ impl GetCasemanagementCasesReference {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.reference_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `referenceId` is empty").with_operation("getCasemanagementCasesReference"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCasemanagementCasesReference", "referenceId", &self.reference_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CASEMANAGEMENT_CASES_REFERENCE, ::std::format!("/api/v2/casemanagement/cases/references/{}", ::genesys_cloud_core::encode_path_segment(&self.reference_id)));
         if let ::std::option::Option::Some(v) = &self.expands {
             parts.query.push_list("expands", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1967,9 +1871,7 @@ impl PatchCasemanagementCaseDatedue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("patchCasemanagementCaseDatedue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseDatedue", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_DATEDUE, ::std::format!("/api/v2/casemanagement/cases/{}/datedue", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCasemanagementCaseDatedue"))?;
         parts.options = self.options.clone();
@@ -2015,9 +1917,7 @@ impl PatchCasemanagementCaseDescription {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("patchCasemanagementCaseDescription"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseDescription", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_DESCRIPTION, ::std::format!("/api/v2/casemanagement/cases/{}/description", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCasemanagementCaseDescription"))?;
         parts.options = self.options.clone();
@@ -2063,9 +1963,7 @@ impl PatchCasemanagementCaseExternalid {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("patchCasemanagementCaseExternalid"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseExternalid", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_EXTERNALID, ::std::format!("/api/v2/casemanagement/cases/{}/externalid", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCasemanagementCaseExternalid"))?;
         parts.options = self.options.clone();
@@ -2109,9 +2007,7 @@ impl PatchCasemanagementCaseOwner {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("patchCasemanagementCaseOwner"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseOwner", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_OWNER, ::std::format!("/api/v2/casemanagement/cases/{}/owner", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCasemanagementCaseOwner"))?;
         parts.options = self.options.clone();
@@ -2155,9 +2051,7 @@ impl PatchCasemanagementCasePriority {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("patchCasemanagementCasePriority"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCasePriority", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_PRIORITY, ::std::format!("/api/v2/casemanagement/cases/{}/priority", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCasemanagementCasePriority"))?;
         parts.options = self.options.clone();
@@ -2201,9 +2095,7 @@ impl PatchCasemanagementCaseSummary {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("patchCasemanagementCaseSummary"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseSummary", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASE_SUMMARY, ::std::format!("/api/v2/casemanagement/cases/{}/summary", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCasemanagementCaseSummary"))?;
         parts.options = self.options.clone();
@@ -2247,9 +2139,7 @@ impl PatchCasemanagementCaseplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("patchCasemanagementCaseplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplan", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASEPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCasemanagementCaseplan"))?;
         parts.options = self.options.clone();
@@ -2294,12 +2184,8 @@ impl PatchCasemanagementCaseplanStageplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("patchCasemanagementCaseplanStageplan"));
-        }
-        if self.stageplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stageplanId` is empty").with_operation("patchCasemanagementCaseplanStageplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplanStageplan", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplanStageplan", "stageplanId", &self.stageplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASEPLAN_STAGEPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}/stageplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.stageplan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCasemanagementCaseplanStageplan"))?;
         parts.options = self.options.clone();
@@ -2345,15 +2231,9 @@ impl PatchCasemanagementCaseplanStageplanStepplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("patchCasemanagementCaseplanStageplanStepplan"));
-        }
-        if self.stageplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stageplanId` is empty").with_operation("patchCasemanagementCaseplanStageplanStepplan"));
-        }
-        if self.stepplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stepplanId` is empty").with_operation("patchCasemanagementCaseplanStageplanStepplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplanStageplanStepplan", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplanStageplanStepplan", "stageplanId", &self.stageplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchCasemanagementCaseplanStageplanStepplan", "stepplanId", &self.stepplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CASEMANAGEMENT_CASEPLAN_STAGEPLAN_STEPPLAN, ::std::format!("/api/v2/casemanagement/caseplans/{}/stageplans/{}/stepplans/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.stageplan_id), ::genesys_cloud_core::encode_path_segment(&self.stepplan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCasemanagementCaseplanStageplanStepplan"))?;
         parts.options = self.options.clone();
@@ -2397,9 +2277,7 @@ impl PostCasemanagementCaseAssociations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("postCasemanagementCaseAssociations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseAssociations", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASE_ASSOCIATIONS, ::std::format!("/api/v2/casemanagement/cases/{}/associations", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCasemanagementCaseAssociations"))?;
         parts.options = self.options.clone();
@@ -2443,9 +2321,7 @@ impl PostCasemanagementCaseComments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("postCasemanagementCaseComments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseComments", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASE_COMMENTS, ::std::format!("/api/v2/casemanagement/cases/{}/comments", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCasemanagementCaseComments"))?;
         parts.options = self.options.clone();
@@ -2488,9 +2364,7 @@ impl PostCasemanagementCaseTerminateJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.case_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseId` is empty").with_operation("postCasemanagementCaseTerminateJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseTerminateJobs", "caseId", &self.case_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASE_TERMINATE_JOBS, ::std::format!("/api/v2/casemanagement/cases/{}/terminate/jobs", ::genesys_cloud_core::encode_path_segment(&self.case_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2533,9 +2407,7 @@ impl PostCasemanagementCaseplanDataschemas {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("postCasemanagementCaseplanDataschemas"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanDataschemas", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLAN_DATASCHEMAS, ::std::format!("/api/v2/casemanagement/caseplans/{}/dataschemas", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCasemanagementCaseplanDataschemas"))?;
         parts.options = self.options.clone();
@@ -2578,9 +2450,7 @@ impl PostCasemanagementCaseplanPublish {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("postCasemanagementCaseplanPublish"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanPublish", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLAN_PUBLISH, ::std::format!("/api/v2/casemanagement/caseplans/{}/publish", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2626,12 +2496,8 @@ impl PostCasemanagementCaseplanStageplanReposition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("postCasemanagementCaseplanStageplanReposition"));
-        }
-        if self.stageplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stageplanId` is empty").with_operation("postCasemanagementCaseplanStageplanReposition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanStageplanReposition", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanStageplanReposition", "stageplanId", &self.stageplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLAN_STAGEPLAN_REPOSITION, ::std::format!("/api/v2/casemanagement/caseplans/{}/stageplans/{}/reposition", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.stageplan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCasemanagementCaseplanStageplanReposition"))?;
         parts.options = self.options.clone();
@@ -2677,9 +2543,7 @@ impl PostCasemanagementCaseplanStageplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("postCasemanagementCaseplanStageplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanStageplans", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLAN_STAGEPLANS, ::std::format!("/api/v2/casemanagement/caseplans/{}/stageplans", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCasemanagementCaseplanStageplans"))?;
         parts.options = self.options.clone();
@@ -2722,9 +2586,7 @@ impl PostCasemanagementCaseplanVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("postCasemanagementCaseplanVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postCasemanagementCaseplanVersions", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CASEMANAGEMENT_CASEPLAN_VERSIONS, ::std::format!("/api/v2/casemanagement/caseplans/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3006,12 +2868,8 @@ impl PutCasemanagementCaseplanDataschema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("putCasemanagementCaseplanDataschema"));
-        }
-        if self.schema_key_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaKeyName` is empty").with_operation("putCasemanagementCaseplanDataschema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putCasemanagementCaseplanDataschema", "caseplanId", &self.caseplan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putCasemanagementCaseplanDataschema", "schemaKeyName", &self.schema_key_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CASEMANAGEMENT_CASEPLAN_DATASCHEMA, ::std::format!("/api/v2/casemanagement/caseplans/{}/dataschemas/{}", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id), ::genesys_cloud_core::encode_path_segment(&self.schema_key_name)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putCasemanagementCaseplanDataschema"))?;
         parts.options = self.options.clone();
@@ -3055,9 +2913,7 @@ impl PutCasemanagementCaseplanIntakesettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.caseplan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `caseplanId` is empty").with_operation("putCasemanagementCaseplanIntakesettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putCasemanagementCaseplanIntakesettings", "caseplanId", &self.caseplan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CASEMANAGEMENT_CASEPLAN_INTAKESETTINGS, ::std::format!("/api/v2/casemanagement/caseplans/{}/intakesettings", ::genesys_cloud_core::encode_path_segment(&self.caseplan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putCasemanagementCaseplanIntakesettings"))?;
         parts.options = self.options.clone();

@@ -181,12 +181,8 @@ impl DeleteChatsRoomMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("deleteChatsRoomMessage"));
-        }
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("deleteChatsRoomMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomMessage", "roomJid", &self.room_jid)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CHATS_ROOM_MESSAGE, ::std::format!("/api/v2/chats/rooms/{}/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid), ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -229,12 +225,8 @@ impl DeleteChatsRoomMessagesPin {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("deleteChatsRoomMessagesPin"));
-        }
-        if self.pinned_message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `pinnedMessageId` is empty").with_operation("deleteChatsRoomMessagesPin"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomMessagesPin", "roomJid", &self.room_jid)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomMessagesPin", "pinnedMessageId", &self.pinned_message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CHATS_ROOM_MESSAGES_PIN, ::std::format!("/api/v2/chats/rooms/{}/messages/pins/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid), ::genesys_cloud_core::encode_path_segment(&self.pinned_message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -277,12 +269,8 @@ impl DeleteChatsRoomParticipant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("deleteChatsRoomParticipant"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteChatsRoomParticipant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomParticipant", "roomJid", &self.room_jid)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteChatsRoomParticipant", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CHATS_ROOM_PARTICIPANT, ::std::format!("/api/v2/chats/rooms/{}/participants/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -325,12 +313,8 @@ impl DeleteChatsUserMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteChatsUserMessage"));
-        }
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("deleteChatsUserMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteChatsUserMessage", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteChatsUserMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CHATS_USER_MESSAGE, ::std::format!("/api/v2/chats/users/{}/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -373,12 +357,8 @@ impl DeleteChatsUserMessagesPin {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteChatsUserMessagesPin"));
-        }
-        if self.pinned_message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `pinnedMessageId` is empty").with_operation("deleteChatsUserMessagesPin"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteChatsUserMessagesPin", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteChatsUserMessagesPin", "pinnedMessageId", &self.pinned_message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CHATS_USER_MESSAGES_PIN, ::std::format!("/api/v2/chats/users/{}/messages/pins/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.pinned_message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -460,9 +440,7 @@ impl GetChatsMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("getChatsMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_MESSAGE, ::std::format!("/api/v2/chats/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -504,9 +482,7 @@ impl GetChatsRoom {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("getChatsRoom"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsRoom", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_ROOM, ::std::format!("/api/v2/chats/rooms/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -549,12 +525,8 @@ impl GetChatsRoomMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("getChatsRoomMessage"));
-        }
-        if self.message_ids.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageIds` is empty").with_operation("getChatsRoomMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsRoomMessage", "roomJid", &self.room_jid)?;
+        ::genesys_cloud_core::encode::check_path_param("getChatsRoomMessage", "messageIds", &self.message_ids)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_ROOM_MESSAGE, ::std::format!("/api/v2/chats/rooms/{}/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid), ::genesys_cloud_core::encode_path_segment(&self.message_ids)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -620,9 +592,7 @@ impl GetChatsRoomMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("getChatsRoomMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsRoomMessages", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_ROOM_MESSAGES, ::std::format!("/api/v2/chats/rooms/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
         if let ::std::option::Option::Some(v) = &self.limit {
             parts.query.push("limit", v.as_str());
@@ -677,12 +647,8 @@ impl GetChatsRoomParticipant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("getChatsRoomParticipant"));
-        }
-        if self.participant_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantJid` is empty").with_operation("getChatsRoomParticipant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsRoomParticipant", "roomJid", &self.room_jid)?;
+        ::genesys_cloud_core::encode::check_path_param("getChatsRoomParticipant", "participantJid", &self.participant_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_ROOM_PARTICIPANT, ::std::format!("/api/v2/chats/rooms/{}/participants/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid), ::genesys_cloud_core::encode_path_segment(&self.participant_jid)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -730,9 +696,7 @@ impl GetChatsRoomParticipants {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("getChatsRoomParticipants"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsRoomParticipants", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_ROOM_PARTICIPANTS, ::std::format!("/api/v2/chats/rooms/{}/participants", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
         if let ::std::option::Option::Some(v) = &self.notify {
             parts.query.push("notify", &v.to_string());
@@ -841,9 +805,7 @@ impl GetChatsThreadMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.thread_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `threadId` is empty").with_operation("getChatsThreadMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsThreadMessages", "threadId", &self.thread_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_THREAD_MESSAGES, ::std::format!("/api/v2/chats/threads/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.thread_id)));
         if let ::std::option::Option::Some(v) = &self.limit {
             parts.query.push("limit", v.as_str());
@@ -897,9 +859,7 @@ impl GetChatsUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getChatsUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_USER, ::std::format!("/api/v2/chats/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -942,12 +902,8 @@ impl GetChatsUserMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getChatsUserMessage"));
-        }
-        if self.message_ids.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageIds` is empty").with_operation("getChatsUserMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsUserMessage", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getChatsUserMessage", "messageIds", &self.message_ids)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_USER_MESSAGE, ::std::format!("/api/v2/chats/users/{}/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.message_ids)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1013,9 +969,7 @@ impl GetChatsUserMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getChatsUserMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsUserMessages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_USER_MESSAGES, ::std::format!("/api/v2/chats/users/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.limit {
             parts.query.push("limit", v.as_str());
@@ -1069,9 +1023,7 @@ impl GetChatsUserSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getChatsUserSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getChatsUserSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CHATS_USER_SETTINGS, ::std::format!("/api/v2/chats/users/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1154,9 +1106,7 @@ impl PatchChatsRoom {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("patchChatsRoom"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchChatsRoom", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CHATS_ROOM, ::std::format!("/api/v2/chats/rooms/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchChatsRoom"))?;
         parts.options = self.options.clone();
@@ -1201,12 +1151,8 @@ impl PatchChatsRoomMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("patchChatsRoomMessage"));
-        }
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("patchChatsRoomMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchChatsRoomMessage", "roomJid", &self.room_jid)?;
+        ::genesys_cloud_core::encode::check_path_param("patchChatsRoomMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CHATS_ROOM_MESSAGE, ::std::format!("/api/v2/chats/rooms/{}/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid), ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchChatsRoomMessage"))?;
         parts.options = self.options.clone();
@@ -1293,12 +1239,8 @@ impl PatchChatsUserMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchChatsUserMessage"));
-        }
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("patchChatsUserMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchChatsUserMessage", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchChatsUserMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CHATS_USER_MESSAGE, ::std::format!("/api/v2/chats/users/{}/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchChatsUserMessage"))?;
         parts.options = self.options.clone();
@@ -1342,9 +1284,7 @@ impl PatchChatsUserSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchChatsUserSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchChatsUserSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CHATS_USER_SETTINGS, ::std::format!("/api/v2/chats/users/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchChatsUserSettings"))?;
         parts.options = self.options.clone();
@@ -1430,9 +1370,7 @@ impl PostChatsRoomMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("postChatsRoomMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postChatsRoomMessages", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_ROOM_MESSAGES, ::std::format!("/api/v2/chats/rooms/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postChatsRoomMessages"))?;
         parts.options = self.options.clone();
@@ -1476,9 +1414,7 @@ impl PostChatsRoomMessagesPins {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("postChatsRoomMessagesPins"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postChatsRoomMessagesPins", "roomJid", &self.room_jid)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_ROOM_MESSAGES_PINS, ::std::format!("/api/v2/chats/rooms/{}/messages/pins", ::genesys_cloud_core::encode_path_segment(&self.room_jid)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postChatsRoomMessagesPins"))?;
         parts.options = self.options.clone();
@@ -1522,12 +1458,8 @@ impl PostChatsRoomParticipant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.room_jid.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roomJid` is empty").with_operation("postChatsRoomParticipant"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postChatsRoomParticipant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postChatsRoomParticipant", "roomJid", &self.room_jid)?;
+        ::genesys_cloud_core::encode::check_path_param("postChatsRoomParticipant", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_ROOM_PARTICIPANT, ::std::format!("/api/v2/chats/rooms/{}/participants/{}", ::genesys_cloud_core::encode_path_segment(&self.room_jid), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1612,9 +1544,7 @@ impl PostChatsUserMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postChatsUserMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postChatsUserMessages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_USER_MESSAGES, ::std::format!("/api/v2/chats/users/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postChatsUserMessages"))?;
         parts.options = self.options.clone();
@@ -1658,9 +1588,7 @@ impl PostChatsUserMessagesPins {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postChatsUserMessagesPins"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postChatsUserMessagesPins", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CHATS_USER_MESSAGES_PINS, ::std::format!("/api/v2/chats/users/{}/messages/pins", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postChatsUserMessagesPins"))?;
         parts.options = self.options.clone();
@@ -1746,9 +1674,7 @@ impl PutChatsMessageReactions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("putChatsMessageReactions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putChatsMessageReactions", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CHATS_MESSAGE_REACTIONS, ::std::format!("/api/v2/chats/messages/{}/reactions", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putChatsMessageReactions"))?;
         parts.options = self.options.clone();

@@ -128,9 +128,7 @@ impl DeleteCoachingAppointment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("deleteCoachingAppointment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteCoachingAppointment", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_COACHING_APPOINTMENT, ::std::format!("/api/v2/coaching/appointments/{}", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -173,12 +171,8 @@ impl DeleteCoachingAppointmentAnnotation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("deleteCoachingAppointmentAnnotation"));
-        }
-        if self.annotation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `annotationId` is empty").with_operation("deleteCoachingAppointmentAnnotation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteCoachingAppointmentAnnotation", "appointmentId", &self.appointment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteCoachingAppointmentAnnotation", "annotationId", &self.annotation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_COACHING_APPOINTMENT_ANNOTATION, ::std::format!("/api/v2/coaching/appointments/{}/annotations/{}", ::genesys_cloud_core::encode_path_segment(&self.appointment_id), ::genesys_cloud_core::encode_path_segment(&self.annotation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -220,9 +214,7 @@ impl GetCoachingAppointment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("getCoachingAppointment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCoachingAppointment", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_APPOINTMENT, ::std::format!("/api/v2/coaching/appointments/{}", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -265,12 +257,8 @@ impl GetCoachingAppointmentAnnotation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("getCoachingAppointmentAnnotation"));
-        }
-        if self.annotation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `annotationId` is empty").with_operation("getCoachingAppointmentAnnotation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCoachingAppointmentAnnotation", "appointmentId", &self.appointment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getCoachingAppointmentAnnotation", "annotationId", &self.annotation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_APPOINTMENT_ANNOTATION, ::std::format!("/api/v2/coaching/appointments/{}/annotations/{}", ::genesys_cloud_core::encode_path_segment(&self.appointment_id), ::genesys_cloud_core::encode_path_segment(&self.annotation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -326,9 +314,7 @@ impl GetCoachingAppointmentAnnotations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("getCoachingAppointmentAnnotations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCoachingAppointmentAnnotations", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_APPOINTMENT_ANNOTATIONS, ::std::format!("/api/v2/coaching/appointments/{}/annotations", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -402,9 +388,7 @@ impl GetCoachingAppointmentStatuses {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("getCoachingAppointmentStatuses"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCoachingAppointmentStatuses", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_APPOINTMENT_STATUSES, ::std::format!("/api/v2/coaching/appointments/{}/statuses", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -768,9 +752,7 @@ impl GetCoachingNotification {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.notification_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `notificationId` is empty").with_operation("getCoachingNotification"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCoachingNotification", "notificationId", &self.notification_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_NOTIFICATION, ::std::format!("/api/v2/coaching/notifications/{}", ::genesys_cloud_core::encode_path_segment(&self.notification_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -896,9 +878,7 @@ impl GetCoachingScheduleslotsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getCoachingScheduleslotsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getCoachingScheduleslotsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_COACHING_SCHEDULESLOTS_JOB, ::std::format!("/api/v2/coaching/scheduleslots/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -941,9 +921,7 @@ impl PatchCoachingAppointment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("patchCoachingAppointment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCoachingAppointment", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_COACHING_APPOINTMENT, ::std::format!("/api/v2/coaching/appointments/{}", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCoachingAppointment"))?;
         parts.options = self.options.clone();
@@ -988,12 +966,8 @@ impl PatchCoachingAppointmentAnnotation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("patchCoachingAppointmentAnnotation"));
-        }
-        if self.annotation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `annotationId` is empty").with_operation("patchCoachingAppointmentAnnotation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCoachingAppointmentAnnotation", "appointmentId", &self.appointment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchCoachingAppointmentAnnotation", "annotationId", &self.annotation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_COACHING_APPOINTMENT_ANNOTATION, ::std::format!("/api/v2/coaching/appointments/{}/annotations/{}", ::genesys_cloud_core::encode_path_segment(&self.appointment_id), ::genesys_cloud_core::encode_path_segment(&self.annotation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCoachingAppointmentAnnotation"))?;
         parts.options = self.options.clone();
@@ -1037,9 +1011,7 @@ impl PatchCoachingAppointmentStatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("patchCoachingAppointmentStatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCoachingAppointmentStatus", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_COACHING_APPOINTMENT_STATUS, ::std::format!("/api/v2/coaching/appointments/{}/status", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCoachingAppointmentStatus"))?;
         parts.options = self.options.clone();
@@ -1083,9 +1055,7 @@ impl PatchCoachingNotification {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.notification_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `notificationId` is empty").with_operation("patchCoachingNotification"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchCoachingNotification", "notificationId", &self.notification_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_COACHING_NOTIFICATION, ::std::format!("/api/v2/coaching/notifications/{}", ::genesys_cloud_core::encode_path_segment(&self.notification_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchCoachingNotification"))?;
         parts.options = self.options.clone();
@@ -1129,9 +1099,7 @@ impl PostCoachingAppointmentAnnotations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("postCoachingAppointmentAnnotations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postCoachingAppointmentAnnotations", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_COACHING_APPOINTMENT_ANNOTATIONS, ::std::format!("/api/v2/coaching/appointments/{}/annotations", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCoachingAppointmentAnnotations"))?;
         parts.options = self.options.clone();
@@ -1175,9 +1143,7 @@ impl PostCoachingAppointmentConversations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.appointment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `appointmentId` is empty").with_operation("postCoachingAppointmentConversations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postCoachingAppointmentConversations", "appointmentId", &self.appointment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_COACHING_APPOINTMENT_CONVERSATIONS, ::std::format!("/api/v2/coaching/appointments/{}/conversations", ::genesys_cloud_core::encode_path_segment(&self.appointment_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postCoachingAppointmentConversations"))?;
         parts.options = self.options.clone();

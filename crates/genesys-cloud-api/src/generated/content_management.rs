@@ -195,9 +195,7 @@ impl DeleteContentmanagementDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("deleteContentmanagementDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONTENTMANAGEMENT_DOCUMENT, ::std::format!("/api/v2/contentmanagement/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(v) = &self.r#override {
             parts.query.push("override", &v.to_string());
@@ -242,9 +240,7 @@ impl DeleteContentmanagementShare {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.share_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `shareId` is empty").with_operation("deleteContentmanagementShare"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementShare", "shareId", &self.share_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONTENTMANAGEMENT_SHARE, ::std::format!("/api/v2/contentmanagement/shares/{}", ::genesys_cloud_core::encode_path_segment(&self.share_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -286,9 +282,7 @@ impl DeleteContentmanagementStatusStatusId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.status_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `statusId` is empty").with_operation("deleteContentmanagementStatusStatusId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementStatusStatusId", "statusId", &self.status_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONTENTMANAGEMENT_STATUS_STATUS_ID, ::std::format!("/api/v2/contentmanagement/status/{}", ::genesys_cloud_core::encode_path_segment(&self.status_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -336,9 +330,7 @@ impl DeleteContentmanagementWorkspace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("deleteContentmanagementWorkspace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementWorkspace", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONTENTMANAGEMENT_WORKSPACE, ::std::format!("/api/v2/contentmanagement/workspaces/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
         if let ::std::option::Option::Some(v) = &self.move_children_to_workspace_id {
             parts.query.push("moveChildrenToWorkspaceId", v.as_str());
@@ -384,12 +376,8 @@ impl DeleteContentmanagementWorkspaceMember {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("deleteContentmanagementWorkspaceMember"));
-        }
-        if self.member_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `memberId` is empty").with_operation("deleteContentmanagementWorkspaceMember"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementWorkspaceMember", "workspaceId", &self.workspace_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementWorkspaceMember", "memberId", &self.member_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONTENTMANAGEMENT_WORKSPACE_MEMBER, ::std::format!("/api/v2/contentmanagement/workspaces/{}/members/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id), ::genesys_cloud_core::encode_path_segment(&self.member_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -432,12 +420,8 @@ impl DeleteContentmanagementWorkspaceTagvalue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("deleteContentmanagementWorkspaceTagvalue"));
-        }
-        if self.tag_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tagId` is empty").with_operation("deleteContentmanagementWorkspaceTagvalue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementWorkspaceTagvalue", "workspaceId", &self.workspace_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteContentmanagementWorkspaceTagvalue", "tagId", &self.tag_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONTENTMANAGEMENT_WORKSPACE_TAGVALUE, ::std::format!("/api/v2/contentmanagement/workspaces/{}/tagvalues/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id), ::genesys_cloud_core::encode_path_segment(&self.tag_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -485,9 +469,7 @@ impl GetContentmanagementDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getContentmanagementDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_DOCUMENT, ::std::format!("/api/v2/contentmanagement/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -544,9 +526,7 @@ impl GetContentmanagementDocumentContent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getContentmanagementDocumentContent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementDocumentContent", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_DOCUMENT_CONTENT, ::std::format!("/api/v2/contentmanagement/documents/{}/content", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(v) = &self.disposition {
             parts.query.push("disposition", v.as_str());
@@ -808,9 +788,7 @@ impl GetContentmanagementSecurityprofile {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.security_profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `securityProfileId` is empty").with_operation("getContentmanagementSecurityprofile"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementSecurityprofile", "securityProfileId", &self.security_profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_SECURITYPROFILE, ::std::format!("/api/v2/contentmanagement/securityprofiles/{}", ::genesys_cloud_core::encode_path_segment(&self.security_profile_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -912,9 +890,7 @@ impl GetContentmanagementShare {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.share_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `shareId` is empty").with_operation("getContentmanagementShare"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementShare", "shareId", &self.share_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_SHARE, ::std::format!("/api/v2/contentmanagement/shares/{}", ::genesys_cloud_core::encode_path_segment(&self.share_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -977,9 +953,7 @@ impl GetContentmanagementSharedSharedId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.shared_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sharedId` is empty").with_operation("getContentmanagementSharedSharedId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementSharedSharedId", "sharedId", &self.shared_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_SHARED_SHARED_ID, ::std::format!("/api/v2/contentmanagement/shared/{}", ::genesys_cloud_core::encode_path_segment(&self.shared_id)));
         if let ::std::option::Option::Some(v) = &self.disposition {
             parts.query.push("disposition", v.as_str());
@@ -1192,9 +1166,7 @@ impl GetContentmanagementStatusStatusId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.status_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `statusId` is empty").with_operation("getContentmanagementStatusStatusId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementStatusStatusId", "statusId", &self.status_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_STATUS_STATUS_ID, ::std::format!("/api/v2/contentmanagement/status/{}", ::genesys_cloud_core::encode_path_segment(&self.status_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1282,9 +1254,7 @@ impl GetContentmanagementWorkspace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("getContentmanagementWorkspace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspace", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACE, ::std::format!("/api/v2/contentmanagement/workspaces/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1361,9 +1331,7 @@ impl GetContentmanagementWorkspaceDocuments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("getContentmanagementWorkspaceDocuments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceDocuments", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACE_DOCUMENTS, ::std::format!("/api/v2/contentmanagement/workspaces/{}/documents", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1439,12 +1407,8 @@ impl GetContentmanagementWorkspaceMember {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("getContentmanagementWorkspaceMember"));
-        }
-        if self.member_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `memberId` is empty").with_operation("getContentmanagementWorkspaceMember"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceMember", "workspaceId", &self.workspace_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceMember", "memberId", &self.member_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACE_MEMBER, ::std::format!("/api/v2/contentmanagement/workspaces/{}/members/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id), ::genesys_cloud_core::encode_path_segment(&self.member_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1509,9 +1473,7 @@ impl GetContentmanagementWorkspaceMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("getContentmanagementWorkspaceMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceMembers", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACE_MEMBERS, ::std::format!("/api/v2/contentmanagement/workspaces/{}/members", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1581,12 +1543,8 @@ impl GetContentmanagementWorkspaceTagvalue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("getContentmanagementWorkspaceTagvalue"));
-        }
-        if self.tag_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tagId` is empty").with_operation("getContentmanagementWorkspaceTagvalue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceTagvalue", "workspaceId", &self.workspace_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceTagvalue", "tagId", &self.tag_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACE_TAGVALUE, ::std::format!("/api/v2/contentmanagement/workspaces/{}/tagvalues/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id), ::genesys_cloud_core::encode_path_segment(&self.tag_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1657,9 +1615,7 @@ impl GetContentmanagementWorkspaceTagvalues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("getContentmanagementWorkspaceTagvalues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getContentmanagementWorkspaceTagvalues", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES, ::std::format!("/api/v2/contentmanagement/workspaces/{}/tagvalues", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
         if let ::std::option::Option::Some(v) = &self.value {
             parts.query.push("value", v.as_str());
@@ -1828,9 +1784,7 @@ impl PostContentmanagementDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("postContentmanagementDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postContentmanagementDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_DOCUMENT, ::std::format!("/api/v2/contentmanagement/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -1886,9 +1840,7 @@ impl PostContentmanagementDocumentContent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("postContentmanagementDocumentContent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postContentmanagementDocumentContent", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_DOCUMENT_CONTENT, ::std::format!("/api/v2/contentmanagement/documents/{}/content", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(v) = &self.r#override {
             parts.query.push("override", &v.to_string());
@@ -2097,9 +2049,7 @@ impl PostContentmanagementWorkspaceTagvalues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("postContentmanagementWorkspaceTagvalues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postContentmanagementWorkspaceTagvalues", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES, ::std::format!("/api/v2/contentmanagement/workspaces/{}/tagvalues", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postContentmanagementWorkspaceTagvalues"))?;
         parts.options = self.options.clone();
@@ -2151,9 +2101,7 @@ impl PostContentmanagementWorkspaceTagvaluesQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("postContentmanagementWorkspaceTagvaluesQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postContentmanagementWorkspaceTagvaluesQuery", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONTENTMANAGEMENT_WORKSPACE_TAGVALUES_QUERY, ::std::format!("/api/v2/contentmanagement/workspaces/{}/tagvalues/query", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2254,9 +2202,7 @@ impl PutContentmanagementWorkspace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("putContentmanagementWorkspace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putContentmanagementWorkspace", "workspaceId", &self.workspace_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONTENTMANAGEMENT_WORKSPACE, ::std::format!("/api/v2/contentmanagement/workspaces/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putContentmanagementWorkspace"))?;
         parts.options = self.options.clone();
@@ -2301,12 +2247,8 @@ impl PutContentmanagementWorkspaceMember {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("putContentmanagementWorkspaceMember"));
-        }
-        if self.member_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `memberId` is empty").with_operation("putContentmanagementWorkspaceMember"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putContentmanagementWorkspaceMember", "workspaceId", &self.workspace_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putContentmanagementWorkspaceMember", "memberId", &self.member_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONTENTMANAGEMENT_WORKSPACE_MEMBER, ::std::format!("/api/v2/contentmanagement/workspaces/{}/members/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id), ::genesys_cloud_core::encode_path_segment(&self.member_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putContentmanagementWorkspaceMember"))?;
         parts.options = self.options.clone();
@@ -2351,12 +2293,8 @@ impl PutContentmanagementWorkspaceTagvalue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workspace_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workspaceId` is empty").with_operation("putContentmanagementWorkspaceTagvalue"));
-        }
-        if self.tag_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tagId` is empty").with_operation("putContentmanagementWorkspaceTagvalue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putContentmanagementWorkspaceTagvalue", "workspaceId", &self.workspace_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putContentmanagementWorkspaceTagvalue", "tagId", &self.tag_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONTENTMANAGEMENT_WORKSPACE_TAGVALUE, ::std::format!("/api/v2/contentmanagement/workspaces/{}/tagvalues/{}", ::genesys_cloud_core::encode_path_segment(&self.workspace_id), ::genesys_cloud_core::encode_path_segment(&self.tag_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putContentmanagementWorkspaceTagvalue"))?;
         parts.options = self.options.clone();

@@ -1321,9 +1321,7 @@ impl DeleteAnalyticsConversationsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsConversationsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsConversationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/conversations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1365,9 +1363,7 @@ impl DeleteAnalyticsConversationsDetailsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsConversationsDetailsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsConversationsDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_CONVERSATIONS_DETAILS_JOB, ::std::format!("/api/v2/analytics/conversations/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1409,9 +1405,7 @@ impl DeleteConversation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("deleteConversation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATION, ::std::format!("/api/v2/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1454,12 +1448,8 @@ impl DeleteConversationCustomattribute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("deleteConversationCustomattribute"));
-        }
-        if self.attributes_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `attributesId` is empty").with_operation("deleteConversationCustomattribute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationCustomattribute", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationCustomattribute", "attributesId", &self.attributes_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATION_CUSTOMATTRIBUTE, ::std::format!("/api/v2/conversations/{}/customattributes/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.attributes_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1503,15 +1493,9 @@ impl DeleteConversationParticipantCode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("deleteConversationParticipantCode"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("deleteConversationParticipantCode"));
-        }
-        if self.add_communication_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `addCommunicationCode` is empty").with_operation("deleteConversationParticipantCode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationParticipantCode", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationParticipantCode", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationParticipantCode", "addCommunicationCode", &self.add_communication_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATION_PARTICIPANT_CODE, ::std::format!("/api/v2/conversations/{}/participants/{}/codes/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.add_communication_code)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1554,12 +1538,8 @@ impl DeleteConversationParticipantFlaggedreason {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("deleteConversationParticipantFlaggedreason"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("deleteConversationParticipantFlaggedreason"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationParticipantFlaggedreason", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationParticipantFlaggedreason", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATION_PARTICIPANT_FLAGGEDREASON, ::std::format!("/api/v2/conversations/{}/participants/{}/flaggedreason", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1603,15 +1583,9 @@ impl DeleteConversationsCallParticipantCommunicationPostflowaction {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("deleteConversationsCallParticipantCommunicationPostflowaction"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("deleteConversationsCallParticipantCommunicationPostflowaction"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("deleteConversationsCallParticipantCommunicationPostflowaction"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsCallParticipantCommunicationPostflowaction", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsCallParticipantCommunicationPostflowaction", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsCallParticipantCommunicationPostflowaction", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_POSTFLOWACTION, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/communications/{}/postflowaction", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1654,12 +1628,8 @@ impl DeleteConversationsCallParticipantConsult {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("deleteConversationsCallParticipantConsult"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("deleteConversationsCallParticipantConsult"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsCallParticipantConsult", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsCallParticipantConsult", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_CALL_PARTICIPANT_CONSULT, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/consult", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1702,12 +1672,8 @@ impl DeleteConversationsEmailMessagesDraftAttachment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("deleteConversationsEmailMessagesDraftAttachment"));
-        }
-        if self.attachment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `attachmentId` is empty").with_operation("deleteConversationsEmailMessagesDraftAttachment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsEmailMessagesDraftAttachment", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsEmailMessagesDraftAttachment", "attachmentId", &self.attachment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_EMAIL_MESSAGES_DRAFT_ATTACHMENT, ::std::format!("/api/v2/conversations/emails/{}/messages/draft/attachments/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.attachment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1749,9 +1715,7 @@ impl DeleteConversationsMessagesCachedmediaCachedMediaItemId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.cached_media_item_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `cachedMediaItemId` is empty").with_operation("deleteConversationsMessagesCachedmediaCachedMediaItemId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsMessagesCachedmediaCachedMediaItemId", "cachedMediaItemId", &self.cached_media_item_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_MESSAGES_CACHEDMEDIA_CACHED_MEDIA_ITEM_ID, ::std::format!("/api/v2/conversations/messages/cachedmedia/{}", ::genesys_cloud_core::encode_path_segment(&self.cached_media_item_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1793,9 +1757,7 @@ impl DeleteConversationsMessagingIntegrationsAppleIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("deleteConversationsMessagingIntegrationsAppleIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsMessagingIntegrationsAppleIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/apple/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1837,9 +1799,7 @@ impl DeleteConversationsMessagingIntegrationsFacebookIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("deleteConversationsMessagingIntegrationsFacebookIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsMessagingIntegrationsFacebookIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/facebook/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1881,9 +1841,7 @@ impl DeleteConversationsMessagingIntegrationsInstagramIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("deleteConversationsMessagingIntegrationsInstagramIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsMessagingIntegrationsInstagramIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/instagram/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1927,9 +1885,7 @@ impl DeleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofile
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("deleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1971,9 +1927,7 @@ impl DeleteConversationsMessagingIntegrationsOpenIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("deleteConversationsMessagingIntegrationsOpenIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsMessagingIntegrationsOpenIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/open/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2015,9 +1969,7 @@ impl DeleteConversationsMessagingIntegrationsTwitterIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("deleteConversationsMessagingIntegrationsTwitterIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsMessagingIntegrationsTwitterIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/twitter/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2059,9 +2011,7 @@ impl DeleteConversationsMessagingIntegrationsWhatsappIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("deleteConversationsMessagingIntegrationsWhatsappIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsMessagingIntegrationsWhatsappIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/whatsapp/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2103,9 +2053,7 @@ impl DeleteConversationsMessagingSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageSettingId` is empty").with_operation("deleteConversationsMessagingSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsMessagingSetting", "messageSettingId", &self.message_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_MESSAGING_SETTING, ::std::format!("/api/v2/conversations/messaging/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.message_setting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2187,9 +2135,7 @@ impl DeleteConversationsMessagingSupportedcontentSupportedContentId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.supported_content_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `supportedContentId` is empty").with_operation("deleteConversationsMessagingSupportedcontentSupportedContentId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationsMessagingSupportedcontentSupportedContentId", "supportedContentId", &self.supported_content_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID, ::std::format!("/api/v2/conversations/messaging/supportedcontent/{}", ::genesys_cloud_core::encode_path_segment(&self.supported_content_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2231,9 +2177,7 @@ impl GetAnalyticsConversationDetails {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getAnalyticsConversationDetails"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationDetails", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATION_DETAILS, ::std::format!("/api/v2/analytics/conversations/{}/details", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2275,9 +2219,7 @@ impl GetAnalyticsConversationsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsConversationsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/conversations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2325,9 +2267,7 @@ impl GetAnalyticsConversationsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsConversationsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/conversations/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -2421,9 +2361,7 @@ impl GetAnalyticsConversationsDetailsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsConversationsDetailsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB, ::std::format!("/api/v2/analytics/conversations/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2477,9 +2415,7 @@ impl GetAnalyticsConversationsDetailsJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsConversationsDetailsJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsConversationsDetailsJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_CONVERSATIONS_DETAILS_JOB_RESULTS, ::std::format!("/api/v2/analytics/conversations/details/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -2567,9 +2503,7 @@ impl GetConversation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION, ::std::format!("/api/v2/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2613,9 +2547,7 @@ impl GetConversationAccessattributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationAccessattributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationAccessattributes", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_ACCESSATTRIBUTES, ::std::format!("/api/v2/conversations/{}/accessattributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2659,9 +2591,7 @@ impl GetConversationAssistantCopilotcontext {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationAssistantCopilotcontext"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationAssistantCopilotcontext", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_ASSISTANT_COPILOTCONTEXT, ::std::format!("/api/v2/conversations/{}/assistant/copilotcontext", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2705,15 +2635,9 @@ impl GetConversationCommunicationAgentchecklist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationCommunicationAgentchecklist"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationCommunicationAgentchecklist"));
-        }
-        if self.agent_checklist_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentChecklistId` is empty").with_operation("getConversationCommunicationAgentchecklist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationAgentchecklist", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationAgentchecklist", "communicationId", &self.communication_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationAgentchecklist", "agentChecklistId", &self.agent_checklist_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_COMMUNICATION_AGENTCHECKLIST, ::std::format!("/api/v2/conversations/{}/communications/{}/agentchecklists/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id), ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2758,18 +2682,10 @@ impl GetConversationCommunicationAgentchecklistJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationCommunicationAgentchecklistJob"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationCommunicationAgentchecklistJob"));
-        }
-        if self.agent_checklist_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentChecklistId` is empty").with_operation("getConversationCommunicationAgentchecklistJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getConversationCommunicationAgentchecklistJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationAgentchecklistJob", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationAgentchecklistJob", "communicationId", &self.communication_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationAgentchecklistJob", "agentChecklistId", &self.agent_checklist_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationAgentchecklistJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_COMMUNICATION_AGENTCHECKLIST_JOB, ::std::format!("/api/v2/conversations/{}/communications/{}/agentchecklists/{}/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id), ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2814,12 +2730,8 @@ impl GetConversationCommunicationAgentchecklists {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationCommunicationAgentchecklists"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationCommunicationAgentchecklists"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationAgentchecklists", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationAgentchecklists", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_COMMUNICATION_AGENTCHECKLISTS, ::std::format!("/api/v2/conversations/{}/communications/{}/agentchecklists", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2875,15 +2787,9 @@ impl GetConversationCommunicationInternalmessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationCommunicationInternalmessage"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationCommunicationInternalmessage"));
-        }
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("getConversationCommunicationInternalmessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationInternalmessage", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationInternalmessage", "communicationId", &self.communication_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationInternalmessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_COMMUNICATION_INTERNALMESSAGE, ::std::format!("/api/v2/conversations/{}/communications/{}/internalmessages/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id), ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2940,12 +2846,8 @@ impl GetConversationCommunicationInternalmessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationCommunicationInternalmessages"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationCommunicationInternalmessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationInternalmessages", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationCommunicationInternalmessages", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_COMMUNICATION_INTERNALMESSAGES, ::std::format!("/api/v2/conversations/{}/communications/{}/internalmessages", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -3006,12 +2908,8 @@ impl GetConversationCustomattribute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationCustomattribute"));
-        }
-        if self.attributes_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `attributesId` is empty").with_operation("getConversationCustomattribute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationCustomattribute", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationCustomattribute", "attributesId", &self.attributes_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_CUSTOMATTRIBUTE, ::std::format!("/api/v2/conversations/{}/customattributes/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.attributes_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3053,9 +2951,7 @@ impl GetConversationCustomattributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationCustomattributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationCustomattributes", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_CUSTOMATTRIBUTES, ::std::format!("/api/v2/conversations/{}/customattributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3099,15 +2995,9 @@ impl GetConversationParticipantSecureivrsession {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationParticipantSecureivrsession"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationParticipantSecureivrsession"));
-        }
-        if self.secure_session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `secureSessionId` is empty").with_operation("getConversationParticipantSecureivrsession"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantSecureivrsession", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantSecureivrsession", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantSecureivrsession", "secureSessionId", &self.secure_session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_PARTICIPANT_SECUREIVRSESSION, ::std::format!("/api/v2/conversations/{}/participants/{}/secureivrsessions/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.secure_session_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3150,12 +3040,8 @@ impl GetConversationParticipantSecureivrsessions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationParticipantSecureivrsessions"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationParticipantSecureivrsessions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantSecureivrsessions", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantSecureivrsessions", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_PARTICIPANT_SECUREIVRSESSIONS, ::std::format!("/api/v2/conversations/{}/participants/{}/secureivrsessions", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3204,12 +3090,8 @@ impl GetConversationParticipantWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationParticipantWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationParticipantWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantWrapup", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_PARTICIPANT_WRAPUP, ::std::format!("/api/v2/conversations/{}/participants/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -3255,12 +3137,8 @@ impl GetConversationParticipantWrapupcodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationParticipantWrapupcodes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationParticipantWrapupcodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantWrapupcodes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantWrapupcodes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_PARTICIPANT_WRAPUPCODES, ::std::format!("/api/v2/conversations/{}/participants/{}/wrapupcodes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3302,9 +3180,7 @@ impl GetConversationSecureattributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationSecureattributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationSecureattributes", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_SECUREATTRIBUTES, ::std::format!("/api/v2/conversations/{}/secureattributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3347,12 +3223,8 @@ impl GetConversationSuggestion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationSuggestion"));
-        }
-        if self.suggestion_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `suggestionId` is empty").with_operation("getConversationSuggestion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationSuggestion", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationSuggestion", "suggestionId", &self.suggestion_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_SUGGESTION, ::std::format!("/api/v2/conversations/{}/suggestions/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.suggestion_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3426,9 +3298,7 @@ impl GetConversationSuggestions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationSuggestions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationSuggestions", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_SUGGESTIONS, ::std::format!("/api/v2/conversations/{}/suggestions", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -3497,9 +3367,7 @@ impl GetConversationSummaries {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationSummaries"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationSummaries", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_SUMMARIES, ::std::format!("/api/v2/conversations/{}/summaries", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3604,9 +3472,7 @@ impl GetConversationsCall {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCall"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCall", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CALL, ::std::format!("/api/v2/conversations/calls/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3656,15 +3522,9 @@ impl GetConversationsCallParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCallParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsCallParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationsCallParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -3716,12 +3576,8 @@ impl GetConversationsCallParticipantWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCallParticipantWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsCallParticipantWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallParticipantWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallParticipantWrapup", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CALL_PARTICIPANT_WRAPUP, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -3767,12 +3623,8 @@ impl GetConversationsCallParticipantWrapupcodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCallParticipantWrapupcodes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsCallParticipantWrapupcodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallParticipantWrapupcodes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallParticipantWrapupcodes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CALL_PARTICIPANT_WRAPUPCODES, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/wrapupcodes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3814,9 +3666,7 @@ impl GetConversationsCallback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCallback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallback", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CALLBACK, ::std::format!("/api/v2/conversations/callbacks/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3866,15 +3716,9 @@ impl GetConversationsCallbackParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCallbackParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsCallbackParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationsCallbackParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallbackParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallbackParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallbackParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CALLBACK_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/callbacks/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -3926,12 +3770,8 @@ impl GetConversationsCallbackParticipantWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCallbackParticipantWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsCallbackParticipantWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallbackParticipantWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallbackParticipantWrapup", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CALLBACK_PARTICIPANT_WRAPUP, ::std::format!("/api/v2/conversations/callbacks/{}/participants/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -3977,12 +3817,8 @@ impl GetConversationsCallbackParticipantWrapupcodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCallbackParticipantWrapupcodes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsCallbackParticipantWrapupcodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallbackParticipantWrapupcodes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCallbackParticipantWrapupcodes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CALLBACK_PARTICIPANT_WRAPUPCODES, ::std::format!("/api/v2/conversations/callbacks/{}/participants/{}/wrapupcodes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4262,9 +4098,7 @@ impl GetConversationsCobrowsesession {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCobrowsesession"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCobrowsesession", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_COBROWSESESSION, ::std::format!("/api/v2/conversations/cobrowsesessions/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4315,15 +4149,9 @@ impl GetConversationsCobrowsesessionParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCobrowsesessionParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsCobrowsesessionParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationsCobrowsesessionParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCobrowsesessionParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCobrowsesessionParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCobrowsesessionParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/cobrowsesessions/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -4376,12 +4204,8 @@ impl GetConversationsCobrowsesessionParticipantWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCobrowsesessionParticipantWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsCobrowsesessionParticipantWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCobrowsesessionParticipantWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCobrowsesessionParticipantWrapup", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_WRAPUP, ::std::format!("/api/v2/conversations/cobrowsesessions/{}/participants/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -4428,12 +4252,8 @@ impl GetConversationsCobrowsesessionParticipantWrapupcodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsCobrowsesessionParticipantWrapupcodes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsCobrowsesessionParticipantWrapupcodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCobrowsesessionParticipantWrapupcodes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCobrowsesessionParticipantWrapupcodes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_WRAPUPCODES, ::std::format!("/api/v2/conversations/cobrowsesessions/{}/participants/{}/wrapupcodes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4529,9 +4349,7 @@ impl GetConversationsCustomattributesSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getConversationsCustomattributesSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCustomattributesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA, ::std::format!("/api/v2/conversations/customattributes/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4574,12 +4392,8 @@ impl GetConversationsCustomattributesSchemaVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getConversationsCustomattributesSchemaVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getConversationsCustomattributesSchemaVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCustomattributesSchemaVersion", "schemaId", &self.schema_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCustomattributesSchemaVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA_VERSION, ::std::format!("/api/v2/conversations/customattributes/schemas/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4621,9 +4435,7 @@ impl GetConversationsCustomattributesSchemaVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getConversationsCustomattributesSchemaVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCustomattributesSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA_VERSIONS, ::std::format!("/api/v2/conversations/customattributes/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4705,9 +4517,7 @@ impl GetConversationsCustomattributesSchemasCoretype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.core_type_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `coreTypeName` is empty").with_operation("getConversationsCustomattributesSchemasCoretype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsCustomattributesSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPE, ::std::format!("/api/v2/conversations/customattributes/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4829,9 +4639,7 @@ impl GetConversationsEmail {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsEmail"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmail", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_EMAIL, ::std::format!("/api/v2/conversations/emails/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4874,12 +4682,8 @@ impl GetConversationsEmailMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsEmailMessage"));
-        }
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("getConversationsEmailMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailMessage", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_EMAIL_MESSAGE, ::std::format!("/api/v2/conversations/emails/{}/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4929,9 +4733,7 @@ impl GetConversationsEmailMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsEmailMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailMessages", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_EMAIL_MESSAGES, ::std::format!("/api/v2/conversations/emails/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(v) = &self.include_agentless_stitched_messages {
             parts.query.push("includeAgentlessStitchedMessages", &v.to_string());
@@ -4988,9 +4790,7 @@ impl GetConversationsEmailMessagesDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsEmailMessagesDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailMessagesDraft", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_EMAIL_MESSAGES_DRAFT, ::std::format!("/api/v2/conversations/emails/{}/messages/draft", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5040,15 +4840,9 @@ impl GetConversationsEmailParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsEmailParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsEmailParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationsEmailParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_EMAIL_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/emails/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -5100,12 +4894,8 @@ impl GetConversationsEmailParticipantWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsEmailParticipantWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsEmailParticipantWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailParticipantWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailParticipantWrapup", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_EMAIL_PARTICIPANT_WRAPUP, ::std::format!("/api/v2/conversations/emails/{}/participants/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -5151,12 +4941,8 @@ impl GetConversationsEmailParticipantWrapupcodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsEmailParticipantWrapupcodes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsEmailParticipantWrapupcodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailParticipantWrapupcodes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailParticipantWrapupcodes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_EMAIL_PARTICIPANT_WRAPUPCODES, ::std::format!("/api/v2/conversations/emails/{}/participants/{}/wrapupcodes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5198,9 +4984,7 @@ impl GetConversationsEmailSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsEmailSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsEmailSettings", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_EMAIL_SETTINGS, ::std::format!("/api/v2/conversations/emails/{}/settings", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5296,9 +5080,7 @@ impl GetConversationsInternalmessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsInternalmessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsInternalmessage", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_INTERNALMESSAGE, ::std::format!("/api/v2/conversations/internalmessages/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5394,9 +5176,7 @@ impl GetConversationsKeyconfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.keyconfigurations_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `keyconfigurationsId` is empty").with_operation("getConversationsKeyconfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsKeyconfiguration", "keyconfigurationsId", &self.keyconfigurations_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_KEYCONFIGURATION, ::std::format!("/api/v2/conversations/keyconfigurations/{}", ::genesys_cloud_core::encode_path_segment(&self.keyconfigurations_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5478,9 +5258,7 @@ impl GetConversationsMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessage", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGE, ::std::format!("/api/v2/conversations/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5543,12 +5321,8 @@ impl GetConversationsMessageCommunicationMessagesMedia {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsMessageCommunicationMessagesMedia"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationsMessageCommunicationMessagesMedia"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageCommunicationMessagesMedia", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageCommunicationMessagesMedia", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA, ::std::format!("/api/v2/conversations/messages/{}/communications/{}/messages/media", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(v) = &self.status {
             parts.query.push("status", v.as_str());
@@ -5613,15 +5387,9 @@ impl GetConversationsMessageCommunicationMessagesMediaMediaId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsMessageCommunicationMessagesMediaMediaId"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationsMessageCommunicationMessagesMediaMediaId"));
-        }
-        if self.media_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `mediaId` is empty").with_operation("getConversationsMessageCommunicationMessagesMediaMediaId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageCommunicationMessagesMediaMediaId", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageCommunicationMessagesMediaMediaId", "communicationId", &self.communication_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageCommunicationMessagesMediaMediaId", "mediaId", &self.media_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA_MEDIA_ID, ::std::format!("/api/v2/conversations/messages/{}/communications/{}/messages/media/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id), ::genesys_cloud_core::encode_path_segment(&self.media_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5663,9 +5431,7 @@ impl GetConversationsMessageDetails {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("getConversationsMessageDetails"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageDetails", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGE_DETAILS, ::std::format!("/api/v2/conversations/messages/{}/details", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5708,12 +5474,8 @@ impl GetConversationsMessageMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsMessageMessage"));
-        }
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("getConversationsMessageMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageMessage", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGE_MESSAGE, ::std::format!("/api/v2/conversations/messages/{}/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5763,15 +5525,9 @@ impl GetConversationsMessageParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsMessageParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsMessageParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationsMessageParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -5823,12 +5579,8 @@ impl GetConversationsMessageParticipantWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsMessageParticipantWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsMessageParticipantWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageParticipantWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageParticipantWrapup", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGE_PARTICIPANT_WRAPUP, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -5874,12 +5626,8 @@ impl GetConversationsMessageParticipantWrapupcodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsMessageParticipantWrapupcodes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsMessageParticipantWrapupcodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageParticipantWrapupcodes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessageParticipantWrapupcodes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGE_PARTICIPANT_WRAPUPCODES, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/wrapupcodes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6056,9 +5804,7 @@ impl GetConversationsMessagesCachedmediaCachedMediaItemId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.cached_media_item_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `cachedMediaItemId` is empty").with_operation("getConversationsMessagesCachedmediaCachedMediaItemId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagesCachedmediaCachedMediaItemId", "cachedMediaItemId", &self.cached_media_item_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGES_CACHEDMEDIA_CACHED_MEDIA_ITEM_ID, ::std::format!("/api/v2/conversations/messages/cachedmedia/{}", ::genesys_cloud_core::encode_path_segment(&self.cached_media_item_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6180,9 +5926,7 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_APPLE_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/apple/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6224,9 +5968,7 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationI
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_FACEBOOK_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/facebook/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6268,9 +6010,7 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsInstagramIntegration
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/instagram/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6312,9 +6052,7 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_OPEN_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/open/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6356,9 +6094,7 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_TWITTER_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/twitter/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6400,9 +6136,7 @@ impl GetConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationI
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_WHATSAPP_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6444,9 +6178,7 @@ impl GetConversationsMessagingIntegrationTwitterOauthSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIntegrationTwitterOauthSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIntegrationTwitterOauthSettings", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_INTEGRATION_TWITTER_OAUTH_SETTINGS, ::std::format!("/api/v2/conversations/messaging/integrations/{}/twitter/oauth/settings", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6692,9 +6424,7 @@ impl GetConversationsMessagingIntegrationsAppleIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIntegrationsAppleIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIntegrationsAppleIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/apple/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -6844,9 +6574,7 @@ impl GetConversationsMessagingIntegrationsFacebookIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIntegrationsFacebookIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIntegrationsFacebookIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/facebook/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -6996,9 +6724,7 @@ impl GetConversationsMessagingIntegrationsInstagramIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIntegrationsInstagramIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIntegrationsInstagramIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/instagram/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -7150,9 +6876,7 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileInt
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -7241,9 +6965,7 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTok
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.token_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tokenId` is empty").with_operation("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileToken", "tokenId", &self.token_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_TOKEN, ::std::format!("/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{}", ::genesys_cloud_core::encode_path_segment(&self.token_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7287,9 +7009,7 @@ impl GetConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTok
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.token_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tokenId` is empty").with_operation("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileTokenAccounts", "tokenId", &self.token_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_TOKEN_ACCOUNTS, ::std::format!("/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/tokens/{}/accounts", ::genesys_cloud_core::encode_path_segment(&self.token_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7337,9 +7057,7 @@ impl GetConversationsMessagingIntegrationsOpenIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIntegrationsOpenIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIntegrationsOpenIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/open/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -7489,9 +7207,7 @@ impl GetConversationsMessagingIntegrationsTwitterIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIntegrationsTwitterIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIntegrationsTwitterIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/twitter/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -7681,9 +7397,7 @@ impl GetConversationsMessagingIntegrationsWhatsappIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getConversationsMessagingIntegrationsWhatsappIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingIntegrationsWhatsappIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/whatsapp/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -7799,9 +7513,7 @@ impl GetConversationsMessagingSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageSettingId` is empty").with_operation("getConversationsMessagingSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingSetting", "messageSettingId", &self.message_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_SETTING, ::std::format!("/api/v2/conversations/messaging/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.message_setting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8067,9 +7779,7 @@ impl GetConversationsMessagingSupportedcontentSupportedContentId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.supported_content_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `supportedContentId` is empty").with_operation("getConversationsMessagingSupportedcontentSupportedContentId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsMessagingSupportedcontentSupportedContentId", "supportedContentId", &self.supported_content_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID, ::std::format!("/api/v2/conversations/messaging/supportedcontent/{}", ::genesys_cloud_core::encode_path_segment(&self.supported_content_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8160,15 +7870,9 @@ impl GetConversationsScreenshareParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsScreenshareParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsScreenshareParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationsScreenshareParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsScreenshareParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsScreenshareParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsScreenshareParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_SCREENSHARE_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/screenshares/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -8261,15 +7965,9 @@ impl GetConversationsSocialParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsSocialParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsSocialParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationsSocialParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsSocialParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsSocialParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsSocialParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_SOCIAL_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/socials/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -8316,9 +8014,7 @@ impl GetConversationsVideoDetails {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conference_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conferenceId` is empty").with_operation("getConversationsVideoDetails"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsVideoDetails", "conferenceId", &self.conference_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_VIDEO_DETAILS, ::std::format!("/api/v2/conversations/videos/{}/details", ::genesys_cloud_core::encode_path_segment(&self.conference_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8368,15 +8064,9 @@ impl GetConversationsVideoParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationsVideoParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationsVideoParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getConversationsVideoParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsVideoParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsVideoParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationsVideoParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_VIDEO_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/videos/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(v) = &self.provisional {
             parts.query.push("provisional", &v.to_string());
@@ -8421,9 +8111,7 @@ impl GetConversationsVideosMeeting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.meeting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `meetingId` is empty").with_operation("getConversationsVideosMeeting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationsVideosMeeting", "meetingId", &self.meeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATIONS_VIDEOS_MEETING, ::std::format!("/api/v2/conversations/videos/meetings/{}", ::genesys_cloud_core::encode_path_segment(&self.meeting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8471,9 +8159,7 @@ impl PatchConversationCustomattributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationCustomattributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationCustomattributes", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATION_CUSTOMATTRIBUTES, ::std::format!("/api/v2/conversations/{}/customattributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchConversationCustomattributes"))?;
@@ -8524,9 +8210,7 @@ impl PatchConversationCustomattributesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationCustomattributesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationCustomattributesBulk", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATION_CUSTOMATTRIBUTES_BULK, ::std::format!("/api/v2/conversations/{}/customattributes/bulk", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchConversationCustomattributesBulk"))?;
@@ -8573,12 +8257,8 @@ impl PatchConversationParticipant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationParticipant"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationParticipant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationParticipant", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationParticipant", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATION_PARTICIPANT, ::std::format!("/api/v2/conversations/{}/participants/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationParticipant"))?;
         parts.options = self.options.clone();
@@ -8623,12 +8303,8 @@ impl PatchConversationParticipantAttributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationParticipantAttributes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationParticipantAttributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationParticipantAttributes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationParticipantAttributes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATION_PARTICIPANT_ATTRIBUTES, ::std::format!("/api/v2/conversations/{}/participants/{}/attributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationParticipantAttributes"))?;
         parts.options = self.options.clone();
@@ -8672,9 +8348,7 @@ impl PatchConversationRecordingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationRecordingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationRecordingstate", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATION_RECORDINGSTATE, ::std::format!("/api/v2/conversations/{}/recordingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationRecordingstate"))?;
         parts.options = self.options.clone();
@@ -8718,9 +8392,7 @@ impl PatchConversationSecureattributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationSecureattributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationSecureattributes", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATION_SECUREATTRIBUTES, ::std::format!("/api/v2/conversations/{}/secureattributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationSecureattributes"))?;
         parts.options = self.options.clone();
@@ -8765,12 +8437,8 @@ impl PatchConversationSuggestion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationSuggestion"));
-        }
-        if self.suggestion_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `suggestionId` is empty").with_operation("patchConversationSuggestion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationSuggestion", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationSuggestion", "suggestionId", &self.suggestion_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATION_SUGGESTION, ::std::format!("/api/v2/conversations/{}/suggestions/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.suggestion_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationSuggestion"))?;
         parts.options = self.options.clone();
@@ -8820,12 +8488,8 @@ impl PatchConversationSummaryEngagements {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationSummaryEngagements"));
-        }
-        if self.summary_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `summaryId` is empty").with_operation("patchConversationSummaryEngagements"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationSummaryEngagements", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationSummaryEngagements", "summaryId", &self.summary_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATION_SUMMARY_ENGAGEMENTS, ::std::format!("/api/v2/conversations/{}/summaries/{}/engagements", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.summary_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchConversationSummaryEngagements"))?;
@@ -8877,12 +8541,8 @@ impl PatchConversationSummaryFeedback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationSummaryFeedback"));
-        }
-        if self.summary_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `summaryId` is empty").with_operation("patchConversationSummaryFeedback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationSummaryFeedback", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationSummaryFeedback", "summaryId", &self.summary_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATION_SUMMARY_FEEDBACK, ::std::format!("/api/v2/conversations/{}/summaries/{}/feedback", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.summary_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchConversationSummaryFeedback"))?;
@@ -8928,9 +8588,7 @@ impl PatchConversationUtilizationlabel {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationUtilizationlabel"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationUtilizationlabel", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATION_UTILIZATIONLABEL, ::std::format!("/api/v2/conversations/{}/utilizationlabel", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationUtilizationlabel"))?;
         parts.options = self.options.clone();
@@ -8976,15 +8634,9 @@ impl PatchConversationsAftercallworkConversationIdParticipantCommunication {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsAftercallworkConversationIdParticipantCommunication"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsAftercallworkConversationIdParticipantCommunication"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("patchConversationsAftercallworkConversationIdParticipantCommunication"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsAftercallworkConversationIdParticipantCommunication", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsAftercallworkConversationIdParticipantCommunication", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsAftercallworkConversationIdParticipantCommunication", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_AFTERCALLWORK_CONVERSATION_ID_PARTICIPANT_COMMUNICATION, ::std::format!("/api/v2/conversations/aftercallwork/{}/participants/{}/communications/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsAftercallworkConversationIdParticipantCommunication"))?;
         parts.options = self.options.clone();
@@ -9028,9 +8680,7 @@ impl PatchConversationsCall {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCall"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCall", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALL, ::std::format!("/api/v2/conversations/calls/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCall"))?;
         parts.options = self.options.clone();
@@ -9074,9 +8724,7 @@ impl PatchConversationsCallConference {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallConference"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallConference", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALL_CONFERENCE, ::std::format!("/api/v2/conversations/calls/{}/conference", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCallConference"))?;
         parts.options = self.options.clone();
@@ -9121,12 +8769,8 @@ impl PatchConversationsCallParticipant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallParticipant"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCallParticipant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipant", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipant", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALL_PARTICIPANT, ::std::format!("/api/v2/conversations/calls/{}/participants/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCallParticipant"))?;
         parts.options = self.options.clone();
@@ -9171,12 +8815,8 @@ impl PatchConversationsCallParticipantAttributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallParticipantAttributes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCallParticipantAttributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantAttributes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantAttributes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_ATTRIBUTES, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/attributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCallParticipantAttributes"))?;
         parts.options = self.options.clone();
@@ -9222,15 +8862,9 @@ impl PatchConversationsCallParticipantCommunication {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallParticipantCommunication"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCallParticipantCommunication"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("patchConversationsCallParticipantCommunication"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantCommunication", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantCommunication", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantCommunication", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/communications/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCallParticipantCommunication"))?;
         parts.options = self.options.clone();
@@ -9281,15 +8915,9 @@ impl PatchConversationsCallParticipantCommunicationPostflowaction {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallParticipantCommunicationPostflowaction"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCallParticipantCommunicationPostflowaction"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("patchConversationsCallParticipantCommunicationPostflowaction"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantCommunicationPostflowaction", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantCommunicationPostflowaction", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantCommunicationPostflowaction", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_POSTFLOWACTION, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/communications/{}/postflowaction", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchConversationsCallParticipantCommunicationPostflowaction"))?;
@@ -9336,12 +8964,8 @@ impl PatchConversationsCallParticipantConsult {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallParticipantConsult"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCallParticipantConsult"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantConsult", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantConsult", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_CONSULT, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/consult", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCallParticipantConsult"))?;
         parts.options = self.options.clone();
@@ -9387,15 +9011,9 @@ impl PatchConversationsCallParticipantUserUserId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallParticipantUserUserId"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCallParticipantUserUserId"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchConversationsCallParticipantUserUserId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantUserUserId", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantUserUserId", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallParticipantUserUserId", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALL_PARTICIPANT_USER_USER_ID, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/user/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCallParticipantUserUserId"))?;
         parts.options = self.options.clone();
@@ -9439,9 +9057,7 @@ impl PatchConversationsCallback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallback", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALLBACK, ::std::format!("/api/v2/conversations/callbacks/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCallback"))?;
         parts.options = self.options.clone();
@@ -9486,12 +9102,8 @@ impl PatchConversationsCallbackParticipant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallbackParticipant"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCallbackParticipant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallbackParticipant", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallbackParticipant", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALLBACK_PARTICIPANT, ::std::format!("/api/v2/conversations/callbacks/{}/participants/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCallbackParticipant"))?;
         parts.options = self.options.clone();
@@ -9536,12 +9148,8 @@ impl PatchConversationsCallbackParticipantAttributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallbackParticipantAttributes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCallbackParticipantAttributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallbackParticipantAttributes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallbackParticipantAttributes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALLBACK_PARTICIPANT_ATTRIBUTES, ::std::format!("/api/v2/conversations/callbacks/{}/participants/{}/attributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCallbackParticipantAttributes"))?;
         parts.options = self.options.clone();
@@ -9587,15 +9195,9 @@ impl PatchConversationsCallbackParticipantCommunication {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCallbackParticipantCommunication"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCallbackParticipantCommunication"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("patchConversationsCallbackParticipantCommunication"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallbackParticipantCommunication", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallbackParticipantCommunication", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCallbackParticipantCommunication", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_CALLBACK_PARTICIPANT_COMMUNICATION, ::std::format!("/api/v2/conversations/callbacks/{}/participants/{}/communications/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCallbackParticipantCommunication"))?;
         parts.options = self.options.clone();
@@ -9682,9 +9284,7 @@ impl PatchConversationsCobrowsesession {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCobrowsesession"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCobrowsesession", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_COBROWSESESSION, ::std::format!("/api/v2/conversations/cobrowsesessions/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCobrowsesession"))?;
         parts.options = self.options.clone();
@@ -9735,12 +9335,8 @@ impl PatchConversationsCobrowsesessionParticipant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCobrowsesessionParticipant"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCobrowsesessionParticipant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCobrowsesessionParticipant", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCobrowsesessionParticipant", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_COBROWSESESSION_PARTICIPANT, ::std::format!("/api/v2/conversations/cobrowsesessions/{}/participants/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchConversationsCobrowsesessionParticipant"))?;
@@ -9793,12 +9389,8 @@ impl PatchConversationsCobrowsesessionParticipantAttributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCobrowsesessionParticipantAttributes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCobrowsesessionParticipantAttributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCobrowsesessionParticipantAttributes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCobrowsesessionParticipantAttributes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_ATTRIBUTES, ::std::format!("/api/v2/conversations/cobrowsesessions/{}/participants/{}/attributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchConversationsCobrowsesessionParticipantAttributes"))?;
@@ -9847,15 +9439,9 @@ impl PatchConversationsCobrowsesessionParticipantCommunication {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsCobrowsesessionParticipantCommunication"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsCobrowsesessionParticipantCommunication"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("patchConversationsCobrowsesessionParticipantCommunication"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCobrowsesessionParticipantCommunication", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCobrowsesessionParticipantCommunication", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsCobrowsesessionParticipantCommunication", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_COMMUNICATION, ::std::format!("/api/v2/conversations/cobrowsesessions/{}/participants/{}/communications/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsCobrowsesessionParticipantCommunication"))?;
         parts.options = self.options.clone();
@@ -9899,9 +9485,7 @@ impl PatchConversationsEmail {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsEmail"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmail", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_EMAIL, ::std::format!("/api/v2/conversations/emails/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsEmail"))?;
         parts.options = self.options.clone();
@@ -9962,9 +9546,7 @@ impl PatchConversationsEmailMessagesDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsEmailMessagesDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmailMessagesDraft", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_EMAIL_MESSAGES_DRAFT, ::std::format!("/api/v2/conversations/emails/{}/messages/draft", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(v) = &self.auto_fill {
             parts.query.push("autoFill", &v.to_string());
@@ -10017,12 +9599,8 @@ impl PatchConversationsEmailParticipant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsEmailParticipant"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsEmailParticipant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmailParticipant", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmailParticipant", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT, ::std::format!("/api/v2/conversations/emails/{}/participants/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsEmailParticipant"))?;
         parts.options = self.options.clone();
@@ -10067,12 +9645,8 @@ impl PatchConversationsEmailParticipantAttributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsEmailParticipantAttributes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsEmailParticipantAttributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmailParticipantAttributes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmailParticipantAttributes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT_ATTRIBUTES, ::std::format!("/api/v2/conversations/emails/{}/participants/{}/attributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsEmailParticipantAttributes"))?;
         parts.options = self.options.clone();
@@ -10118,15 +9692,9 @@ impl PatchConversationsEmailParticipantCommunication {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsEmailParticipantCommunication"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsEmailParticipantCommunication"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("patchConversationsEmailParticipantCommunication"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmailParticipantCommunication", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmailParticipantCommunication", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmailParticipantCommunication", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT_COMMUNICATION, ::std::format!("/api/v2/conversations/emails/{}/participants/{}/communications/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsEmailParticipantCommunication"))?;
         parts.options = self.options.clone();
@@ -10171,12 +9739,8 @@ impl PatchConversationsEmailParticipantParkingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsEmailParticipantParkingstate"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsEmailParticipantParkingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmailParticipantParkingstate", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsEmailParticipantParkingstate", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_EMAIL_PARTICIPANT_PARKINGSTATE, ::std::format!("/api/v2/conversations/emails/{}/participants/{}/parkingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsEmailParticipantParkingstate"))?;
         parts.options = self.options.clone();
@@ -10220,9 +9784,7 @@ impl PatchConversationsMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessage", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGE, ::std::format!("/api/v2/conversations/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessage"))?;
         parts.options = self.options.clone();
@@ -10272,12 +9834,8 @@ impl PatchConversationsMessageParticipant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsMessageParticipant"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsMessageParticipant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessageParticipant", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessageParticipant", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT, ::std::format!("/api/v2/conversations/messages/{}/participants/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchConversationsMessageParticipant"))?;
@@ -10329,12 +9887,8 @@ impl PatchConversationsMessageParticipantAttributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsMessageParticipantAttributes"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsMessageParticipantAttributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessageParticipantAttributes", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessageParticipantAttributes", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT_ATTRIBUTES, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/attributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchConversationsMessageParticipantAttributes"))?;
@@ -10382,15 +9936,9 @@ impl PatchConversationsMessageParticipantCommunication {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsMessageParticipantCommunication"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsMessageParticipantCommunication"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("patchConversationsMessageParticipantCommunication"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessageParticipantCommunication", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessageParticipantCommunication", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessageParticipantCommunication", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/communications/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessageParticipantCommunication"))?;
         parts.options = self.options.clone();
@@ -10435,12 +9983,8 @@ impl PatchConversationsMessageParticipantParkingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchConversationsMessageParticipantParkingstate"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("patchConversationsMessageParticipantParkingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessageParticipantParkingstate", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessageParticipantParkingstate", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGE_PARTICIPANT_PARKINGSTATE, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/parkingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessageParticipantParkingstate"))?;
         parts.options = self.options.clone();
@@ -10484,9 +10028,7 @@ impl PatchConversationsMessagingIntegrationsAppleIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("patchConversationsMessagingIntegrationsAppleIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessagingIntegrationsAppleIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_APPLE_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/apple/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessagingIntegrationsAppleIntegrationId"))?;
         parts.options = self.options.clone();
@@ -10530,9 +10072,7 @@ impl PatchConversationsMessagingIntegrationsFacebookIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("patchConversationsMessagingIntegrationsFacebookIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessagingIntegrationsFacebookIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_FACEBOOK_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/facebook/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessagingIntegrationsFacebookIntegrationId"))?;
         parts.options = self.options.clone();
@@ -10576,9 +10116,7 @@ impl PatchConversationsMessagingIntegrationsInstagramIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("patchConversationsMessagingIntegrationsInstagramIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessagingIntegrationsInstagramIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/instagram/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessagingIntegrationsInstagramIntegrationId"))?;
         parts.options = self.options.clone();
@@ -10624,9 +10162,7 @@ impl PatchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileI
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("patchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_EXTENSIONS_GOOGLEBUSINESSPROFILE_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/open/extensions/googlebusinessprofile/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessagingIntegrationsOpenExtensionsGooglebusinessprofileIntegrationId"))?;
         parts.options = self.options.clone();
@@ -10670,9 +10206,7 @@ impl PatchConversationsMessagingIntegrationsOpenIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("patchConversationsMessagingIntegrationsOpenIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessagingIntegrationsOpenIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_OPEN_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/open/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessagingIntegrationsOpenIntegrationId"))?;
         parts.options = self.options.clone();
@@ -10716,9 +10250,7 @@ impl PatchConversationsMessagingIntegrationsTwitterIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("patchConversationsMessagingIntegrationsTwitterIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessagingIntegrationsTwitterIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_TWITTER_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/twitter/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessagingIntegrationsTwitterIntegrationId"))?;
         parts.options = self.options.clone();
@@ -10762,9 +10294,7 @@ impl PatchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId 
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("patchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_EMBEDDEDSIGNUP_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/whatsapp/embeddedsignup/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessagingIntegrationsWhatsappEmbeddedsignupIntegrationId"))?;
         parts.options = self.options.clone();
@@ -10808,9 +10338,7 @@ impl PatchConversationsMessagingIntegrationsWhatsappIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("patchConversationsMessagingIntegrationsWhatsappIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessagingIntegrationsWhatsappIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGING_INTEGRATIONS_WHATSAPP_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/integrations/whatsapp/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessagingIntegrationsWhatsappIntegrationId"))?;
         parts.options = self.options.clone();
@@ -10854,9 +10382,7 @@ impl PatchConversationsMessagingSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageSettingId` is empty").with_operation("patchConversationsMessagingSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessagingSetting", "messageSettingId", &self.message_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGING_SETTING, ::std::format!("/api/v2/conversations/messaging/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.message_setting_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessagingSetting"))?;
         parts.options = self.options.clone();
@@ -10900,9 +10426,7 @@ impl PatchConversationsMessagingSupportedcontentSupportedContentId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.supported_content_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `supportedContentId` is empty").with_operation("patchConversationsMessagingSupportedcontentSupportedContentId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchConversationsMessagingSupportedcontentSupportedContentId", "supportedContentId", &self.supported_content_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_CONVERSATIONS_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID, ::std::format!("/api/v2/conversations/messaging/supportedcontent/{}", ::genesys_cloud_core::encode_path_segment(&self.supported_content_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchConversationsMessagingSupportedcontentSupportedContentId"))?;
         parts.options = self.options.clone();
@@ -10988,9 +10512,7 @@ impl PostAnalyticsConversationDetailsProperties {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postAnalyticsConversationDetailsProperties"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAnalyticsConversationDetailsProperties", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ANALYTICS_CONVERSATION_DETAILS_PROPERTIES, ::std::format!("/api/v2/analytics/conversations/{}/details/properties", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAnalyticsConversationDetailsProperties"))?;
         parts.options = self.options.clone();
@@ -11262,9 +10784,7 @@ impl PostConversationAssign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationAssign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationAssign", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_ASSIGN, ::std::format!("/api/v2/conversations/{}/assign", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationAssign"))?;
         parts.options = self.options.clone();
@@ -11307,9 +10827,7 @@ impl PostConversationBarge {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationBarge"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationBarge", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_BARGE, ::std::format!("/api/v2/conversations/{}/barge", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -11351,9 +10869,7 @@ impl PostConversationCobrowse {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationCobrowse"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationCobrowse", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_COBROWSE, ::std::format!("/api/v2/conversations/{}/cobrowse", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -11398,15 +10914,9 @@ impl PostConversationCommunicationAgentchecklist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationCommunicationAgentchecklist"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationCommunicationAgentchecklist"));
-        }
-        if self.agent_checklist_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentChecklistId` is empty").with_operation("postConversationCommunicationAgentchecklist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklist", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklist", "communicationId", &self.communication_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklist", "agentChecklistId", &self.agent_checklist_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLIST, ::std::format!("/api/v2/conversations/{}/communications/{}/agentchecklists/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id), ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationCommunicationAgentchecklist"))?;
         parts.options = self.options.clone();
@@ -11452,15 +10962,9 @@ impl PostConversationCommunicationAgentchecklistAgentaction {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationCommunicationAgentchecklistAgentaction"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationCommunicationAgentchecklistAgentaction"));
-        }
-        if self.agent_checklist_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentChecklistId` is empty").with_operation("postConversationCommunicationAgentchecklistAgentaction"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklistAgentaction", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklistAgentaction", "communicationId", &self.communication_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklistAgentaction", "agentChecklistId", &self.agent_checklist_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLIST_AGENTACTION, ::std::format!("/api/v2/conversations/{}/communications/{}/agentchecklists/{}/agentaction", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id), ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationCommunicationAgentchecklistAgentaction"))?;
         parts.options = self.options.clone();
@@ -11506,15 +11010,9 @@ impl PostConversationCommunicationAgentchecklistJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationCommunicationAgentchecklistJobs"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationCommunicationAgentchecklistJobs"));
-        }
-        if self.agent_checklist_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentChecklistId` is empty").with_operation("postConversationCommunicationAgentchecklistJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklistJobs", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklistJobs", "communicationId", &self.communication_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklistJobs", "agentChecklistId", &self.agent_checklist_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLIST_JOBS, ::std::format!("/api/v2/conversations/{}/communications/{}/agentchecklists/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id), ::genesys_cloud_core::encode_path_segment(&self.agent_checklist_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationCommunicationAgentchecklistJobs"))?;
         parts.options = self.options.clone();
@@ -11561,12 +11059,8 @@ impl PostConversationCommunicationAgentchecklistsFinalize {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationCommunicationAgentchecklistsFinalize"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationCommunicationAgentchecklistsFinalize"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklistsFinalize", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationAgentchecklistsFinalize", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_COMMUNICATION_AGENTCHECKLISTS_FINALIZE, ::std::format!("/api/v2/conversations/{}/communications/{}/agentchecklists/finalize", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationCommunicationAgentchecklistsFinalize"))?;
         parts.options = self.options.clone();
@@ -11623,12 +11117,8 @@ impl PostConversationCommunicationInternalmessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationCommunicationInternalmessages"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationCommunicationInternalmessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationInternalmessages", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationCommunicationInternalmessages", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_COMMUNICATION_INTERNALMESSAGES, ::std::format!("/api/v2/conversations/{}/communications/{}/internalmessages", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationCommunicationInternalmessages"))?;
         parts.options = self.options.clone();
@@ -11671,9 +11161,7 @@ impl PostConversationDisconnect {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationDisconnect"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationDisconnect", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_DISCONNECT, ::std::format!("/api/v2/conversations/{}/disconnect", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -11722,12 +11210,8 @@ impl PostConversationParticipantCallbacks {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantCallbacks"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantCallbacks"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantCallbacks", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantCallbacks", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_CALLBACKS, ::std::format!("/api/v2/conversations/{}/participants/{}/callbacks", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationParticipantCallbacks"))?;
@@ -11779,12 +11263,8 @@ impl PostConversationParticipantDigits {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantDigits"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantDigits"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantDigits", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantDigits", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_DIGITS, ::std::format!("/api/v2/conversations/{}/participants/{}/digits", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationParticipantDigits"))?;
@@ -11831,12 +11311,8 @@ impl PostConversationParticipantInternalmessagesUsersCommunications {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantInternalmessagesUsersCommunications"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantInternalmessagesUsersCommunications"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantInternalmessagesUsersCommunications", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantInternalmessagesUsersCommunications", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_INTERNALMESSAGES_USERS_COMMUNICATIONS, ::std::format!("/api/v2/conversations/{}/participants/{}/internalmessages/users/communications", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationParticipantInternalmessagesUsersCommunications"))?;
         parts.options = self.options.clone();
@@ -11882,12 +11358,8 @@ impl PostConversationParticipantReplace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantReplace"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantReplace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantReplace", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantReplace", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_REPLACE, ::std::format!("/api/v2/conversations/{}/participants/{}/replace", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationParticipantReplace"))?;
         parts.options = self.options.clone();
@@ -11932,12 +11404,8 @@ impl PostConversationParticipantReplaceAgent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantReplaceAgent"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantReplaceAgent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantReplaceAgent", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantReplaceAgent", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_REPLACE_AGENT, ::std::format!("/api/v2/conversations/{}/participants/{}/replace/agent", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationParticipantReplaceAgent"))?;
         parts.options = self.options.clone();
@@ -11982,12 +11450,8 @@ impl PostConversationParticipantReplaceContactExternal {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantReplaceContactExternal"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantReplaceContactExternal"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantReplaceContactExternal", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantReplaceContactExternal", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_REPLACE_CONTACT_EXTERNAL, ::std::format!("/api/v2/conversations/{}/participants/{}/replace/contact/external", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationParticipantReplaceContactExternal"))?;
         parts.options = self.options.clone();
@@ -12033,12 +11497,8 @@ impl PostConversationParticipantReplaceExternal {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantReplaceExternal"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantReplaceExternal"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantReplaceExternal", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantReplaceExternal", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_REPLACE_EXTERNAL, ::std::format!("/api/v2/conversations/{}/participants/{}/replace/external", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationParticipantReplaceExternal"))?;
         parts.options = self.options.clone();
@@ -12083,12 +11543,8 @@ impl PostConversationParticipantReplaceQueue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantReplaceQueue"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantReplaceQueue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantReplaceQueue", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantReplaceQueue", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_REPLACE_QUEUE, ::std::format!("/api/v2/conversations/{}/participants/{}/replace/queue", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationParticipantReplaceQueue"))?;
         parts.options = self.options.clone();
@@ -12138,12 +11594,8 @@ impl PostConversationParticipantSecureivrsessions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantSecureivrsessions"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantSecureivrsessions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantSecureivrsessions", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantSecureivrsessions", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_SECUREIVRSESSIONS, ::std::format!("/api/v2/conversations/{}/participants/{}/secureivrsessions", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationParticipantSecureivrsessions"))?;
@@ -12190,12 +11642,8 @@ impl PostConversationParticipantTransfer {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantTransfer"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantTransfer"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantTransfer", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantTransfer", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_TRANSFER, ::std::format!("/api/v2/conversations/{}/participants/{}/transfer", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationParticipantTransfer"))?;
         parts.options = self.options.clone();
@@ -12240,12 +11688,8 @@ impl PostConversationSuggestionEngagement {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationSuggestionEngagement"));
-        }
-        if self.suggestion_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `suggestionId` is empty").with_operation("postConversationSuggestionEngagement"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationSuggestionEngagement", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationSuggestionEngagement", "suggestionId", &self.suggestion_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_SUGGESTION_ENGAGEMENT, ::std::format!("/api/v2/conversations/{}/suggestions/{}/engagement", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.suggestion_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationSuggestionEngagement"))?;
         parts.options = self.options.clone();
@@ -12290,9 +11734,7 @@ impl PostConversationSuggestionsFeedback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationSuggestionsFeedback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationSuggestionsFeedback", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_SUGGESTIONS_FEEDBACK, ::std::format!("/api/v2/conversations/{}/suggestions/feedback", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationSuggestionsFeedback"))?;
         parts.options = self.options.clone();
@@ -12342,12 +11784,8 @@ impl PostConversationSummaryFeedback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationSummaryFeedback"));
-        }
-        if self.summary_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `summaryId` is empty").with_operation("postConversationSummaryFeedback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationSummaryFeedback", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationSummaryFeedback", "summaryId", &self.summary_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_SUMMARY_FEEDBACK, ::std::format!("/api/v2/conversations/{}/summaries/{}/feedback", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.summary_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationSummaryFeedback"))?;
@@ -12393,9 +11831,7 @@ impl PostConversationsCall {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCall"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCall", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL, ::std::format!("/api/v2/conversations/calls/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCall"))?;
         parts.options = self.options.clone();
@@ -12439,12 +11875,8 @@ impl PostConversationsCallParticipantBarge {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantBarge"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantBarge"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantBarge", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantBarge", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_BARGE, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/barge", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -12487,12 +11919,8 @@ impl PostConversationsCallParticipantCoach {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantCoach"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantCoach"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantCoach", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantCoach", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_COACH, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/coach", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -12542,15 +11970,9 @@ impl PostConversationsCallParticipantCommunicationSummaries {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantCommunicationSummaries"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantCommunicationSummaries"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsCallParticipantCommunicationSummaries"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantCommunicationSummaries", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantCommunicationSummaries", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantCommunicationSummaries", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_SUMMARIES, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/communications/{}/summaries", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsCallParticipantCommunicationSummaries"))?;
@@ -12603,15 +12025,9 @@ impl PostConversationsCallParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsCallParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsCallParticipantCommunicationWrapup"))?;
@@ -12659,12 +12075,8 @@ impl PostConversationsCallParticipantConsult {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantConsult"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantConsult"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantConsult", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantConsult", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/consult", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallParticipantConsult"))?;
         parts.options = self.options.clone();
@@ -12709,12 +12121,8 @@ impl PostConversationsCallParticipantConsultAgent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantConsultAgent"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantConsultAgent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantConsultAgent", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantConsultAgent", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_AGENT, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/consult/agent", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallParticipantConsultAgent"))?;
         parts.options = self.options.clone();
@@ -12759,12 +12167,8 @@ impl PostConversationsCallParticipantConsultContactExternal {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantConsultContactExternal"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantConsultContactExternal"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantConsultContactExternal", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantConsultContactExternal", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_CONTACT_EXTERNAL, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/consult/contact/external", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallParticipantConsultContactExternal"))?;
         parts.options = self.options.clone();
@@ -12810,12 +12214,8 @@ impl PostConversationsCallParticipantConsultExternal {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantConsultExternal"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantConsultExternal"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantConsultExternal", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantConsultExternal", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_EXTERNAL, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/consult/external", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallParticipantConsultExternal"))?;
         parts.options = self.options.clone();
@@ -12860,12 +12260,8 @@ impl PostConversationsCallParticipantConsultQueue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantConsultQueue"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantConsultQueue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantConsultQueue", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantConsultQueue", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_CONSULT_QUEUE, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/consult/queue", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallParticipantConsultQueue"))?;
         parts.options = self.options.clone();
@@ -12909,12 +12305,8 @@ impl PostConversationsCallParticipantMonitor {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantMonitor"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantMonitor"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantMonitor", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantMonitor", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_MONITOR, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/monitor", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -12958,12 +12350,8 @@ impl PostConversationsCallParticipantReplace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantReplace"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantReplace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantReplace", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantReplace", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_REPLACE, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/replace", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallParticipantReplace"))?;
         parts.options = self.options.clone();
@@ -13008,12 +12396,8 @@ impl PostConversationsCallParticipantSnippetRecord {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantSnippetRecord"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantSnippetRecord"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantSnippetRecord", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantSnippetRecord", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_SNIPPET_RECORD, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/snippet/record", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallParticipantSnippetRecord"))?;
         parts.options = self.options.clone();
@@ -13058,12 +12442,8 @@ impl PostConversationsCallParticipantVoiceConsult {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantVoiceConsult"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallParticipantVoiceConsult"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantVoiceConsult", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantVoiceConsult", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANT_VOICE_CONSULT, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/voice/consult", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallParticipantVoiceConsult"))?;
         parts.options = self.options.clone();
@@ -13107,9 +12487,7 @@ impl PostConversationsCallParticipants {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipants"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipants", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANTS, ::std::format!("/api/v2/conversations/calls/{}/participants", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallParticipants"))?;
         parts.options = self.options.clone();
@@ -13154,12 +12532,8 @@ impl PostConversationsCallParticipantsUserUserId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallParticipantsUserUserId"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postConversationsCallParticipantsUserUserId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantsUserUserId", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallParticipantsUserUserId", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALL_PARTICIPANTS_USER_USER_ID, ::std::format!("/api/v2/conversations/calls/{}/participants/user/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallParticipantsUserUserId"))?;
         parts.options = self.options.clone();
@@ -13210,15 +12584,9 @@ impl PostConversationsCallbackParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallbackParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallbackParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsCallbackParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallbackParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallbackParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallbackParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALLBACK_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/callbacks/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsCallbackParticipantCommunicationWrapup"))?;
@@ -13265,12 +12633,8 @@ impl PostConversationsCallbackParticipantReplace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCallbackParticipantReplace"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCallbackParticipantReplace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallbackParticipantReplace", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallbackParticipantReplace", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALLBACK_PARTICIPANT_REPLACE, ::std::format!("/api/v2/conversations/callbacks/{}/participants/{}/replace", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallbackParticipantReplace"))?;
         parts.options = self.options.clone();
@@ -13482,9 +12846,7 @@ impl PostConversationsCallsUserUserId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postConversationsCallsUserUserId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCallsUserUserId", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_CALLS_USER_USER_ID, ::std::format!("/api/v2/conversations/calls/user/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsCallsUserUserId"))?;
         parts.options = self.options.clone();
@@ -13536,15 +12898,9 @@ impl PostConversationsCobrowsesessionParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCobrowsesessionParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCobrowsesessionParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsCobrowsesessionParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCobrowsesessionParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCobrowsesessionParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCobrowsesessionParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/cobrowsesessions/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsCobrowsesessionParticipantCommunicationWrapup"))?;
@@ -13597,12 +12953,8 @@ impl PostConversationsCobrowsesessionParticipantReplace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsCobrowsesessionParticipantReplace"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsCobrowsesessionParticipantReplace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCobrowsesessionParticipantReplace", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsCobrowsesessionParticipantReplace", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_COBROWSESESSION_PARTICIPANT_REPLACE, ::std::format!("/api/v2/conversations/cobrowsesessions/{}/participants/{}/replace", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsCobrowsesessionParticipantReplace"))?;
@@ -13732,9 +13084,7 @@ impl PostConversationsEmailInboundmessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsEmailInboundmessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsEmailInboundmessages", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_EMAIL_INBOUNDMESSAGES, ::std::format!("/api/v2/conversations/emails/{}/inboundmessages", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsEmailInboundmessages"))?;
         parts.options = self.options.clone();
@@ -13778,9 +13128,7 @@ impl PostConversationsEmailMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsEmailMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsEmailMessages", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_EMAIL_MESSAGES, ::std::format!("/api/v2/conversations/emails/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsEmailMessages"))?;
         parts.options = self.options.clone();
@@ -13824,9 +13172,7 @@ impl PostConversationsEmailMessagesDraftAttachmentsCopy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsEmailMessagesDraftAttachmentsCopy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsEmailMessagesDraftAttachmentsCopy", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_EMAIL_MESSAGES_DRAFT_ATTACHMENTS_COPY, ::std::format!("/api/v2/conversations/emails/{}/messages/draft/attachments/copy", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsEmailMessagesDraftAttachmentsCopy"))?;
         parts.options = self.options.clone();
@@ -13870,9 +13216,7 @@ impl PostConversationsEmailMessagesDraftAttachmentsUploads {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsEmailMessagesDraftAttachmentsUploads"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsEmailMessagesDraftAttachmentsUploads", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_EMAIL_MESSAGES_DRAFT_ATTACHMENTS_UPLOADS, ::std::format!("/api/v2/conversations/emails/{}/messages/draft/attachments/uploads", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsEmailMessagesDraftAttachmentsUploads"))?;
         parts.options = self.options.clone();
@@ -13923,15 +13267,9 @@ impl PostConversationsEmailParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsEmailParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsEmailParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsEmailParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsEmailParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsEmailParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsEmailParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_EMAIL_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/emails/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsEmailParticipantCommunicationWrapup"))?;
@@ -13978,12 +13316,8 @@ impl PostConversationsEmailParticipantReplace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsEmailParticipantReplace"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsEmailParticipantReplace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsEmailParticipantReplace", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsEmailParticipantReplace", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_EMAIL_PARTICIPANT_REPLACE, ::std::format!("/api/v2/conversations/emails/{}/participants/{}/replace", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsEmailParticipantReplace"))?;
         parts.options = self.options.clone();
@@ -14026,9 +13360,7 @@ impl PostConversationsEmailReconnect {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsEmailReconnect"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsEmailReconnect", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_EMAIL_RECONNECT, ::std::format!("/api/v2/conversations/emails/{}/reconnect", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -14282,12 +13614,8 @@ impl PostConversationsMessageCommunicationMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageCommunicationMessages"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsMessageCommunicationMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageCommunicationMessages", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageCommunicationMessages", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES, ::std::format!("/api/v2/conversations/messages/{}/communications/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsMessageCommunicationMessages"))?;
         parts.options = self.options.clone();
@@ -14332,12 +13660,8 @@ impl PostConversationsMessageCommunicationMessagesMedia {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageCommunicationMessagesMedia"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsMessageCommunicationMessagesMedia"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageCommunicationMessagesMedia", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageCommunicationMessagesMedia", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA, ::std::format!("/api/v2/conversations/messages/{}/communications/{}/messages/media", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -14381,12 +13705,8 @@ impl PostConversationsMessageCommunicationMessagesMediaUploads {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageCommunicationMessagesMediaUploads"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsMessageCommunicationMessagesMediaUploads"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageCommunicationMessagesMediaUploads", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageCommunicationMessagesMediaUploads", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_MESSAGES_MEDIA_UPLOADS, ::std::format!("/api/v2/conversations/messages/{}/communications/{}/messages/media/uploads", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsMessageCommunicationMessagesMediaUploads"))?;
         parts.options = self.options.clone();
@@ -14431,12 +13751,8 @@ impl PostConversationsMessageCommunicationSocialmediaMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageCommunicationSocialmediaMessages"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsMessageCommunicationSocialmediaMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageCommunicationSocialmediaMessages", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageCommunicationSocialmediaMessages", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_SOCIALMEDIA_MESSAGES, ::std::format!("/api/v2/conversations/messages/{}/communications/{}/socialmedia/messages", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsMessageCommunicationSocialmediaMessages"))?;
         parts.options = self.options.clone();
@@ -14481,12 +13797,8 @@ impl PostConversationsMessageCommunicationTyping {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageCommunicationTyping"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsMessageCommunicationTyping"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageCommunicationTyping", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageCommunicationTyping", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_COMMUNICATION_TYPING, ::std::format!("/api/v2/conversations/messages/{}/communications/{}/typing", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsMessageCommunicationTyping"))?;
         parts.options = self.options.clone();
@@ -14530,9 +13842,7 @@ impl PostConversationsMessageInboundOpenEvent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("postConversationsMessageInboundOpenEvent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageInboundOpenEvent", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_EVENT, ::std::format!("/api/v2/conversations/messages/{}/inbound/open/event", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsMessageInboundOpenEvent"))?;
         parts.options = self.options.clone();
@@ -14582,9 +13892,7 @@ impl PostConversationsMessageInboundOpenMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("postConversationsMessageInboundOpenMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageInboundOpenMessage", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_MESSAGE, ::std::format!("/api/v2/conversations/messages/{}/inbound/open/message", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.prefetch_conversation_id {
             parts.query.push("prefetchConversationId", &v.to_string());
@@ -14631,9 +13939,7 @@ impl PostConversationsMessageInboundOpenReceipt {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("postConversationsMessageInboundOpenReceipt"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageInboundOpenReceipt", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_RECEIPT, ::std::format!("/api/v2/conversations/messages/{}/inbound/open/receipt", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsMessageInboundOpenReceipt"))?;
         parts.options = self.options.clone();
@@ -14677,9 +13983,7 @@ impl PostConversationsMessageInboundOpenStructuredResponse {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("postConversationsMessageInboundOpenStructuredResponse"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageInboundOpenStructuredResponse", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_INBOUND_OPEN_STRUCTURED_RESPONSE, ::std::format!("/api/v2/conversations/messages/{}/inbound/open/structured/response", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsMessageInboundOpenStructuredResponse"))?;
         parts.options = self.options.clone();
@@ -14728,9 +14032,7 @@ impl PostConversationsMessageMessagesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageMessagesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageMessagesBulk", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_MESSAGES_BULK, ::std::format!("/api/v2/conversations/messages/{}/messages/bulk", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsMessageMessagesBulk"))?;
@@ -14783,15 +14085,9 @@ impl PostConversationsMessageParticipantCommunicationSummaries {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageParticipantCommunicationSummaries"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsMessageParticipantCommunicationSummaries"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsMessageParticipantCommunicationSummaries"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantCommunicationSummaries", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantCommunicationSummaries", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantCommunicationSummaries", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION_SUMMARIES, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/communications/{}/summaries", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsMessageParticipantCommunicationSummaries"))?;
@@ -14844,15 +14140,9 @@ impl PostConversationsMessageParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsMessageParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsMessageParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsMessageParticipantCommunicationWrapup"))?;
@@ -14898,12 +14188,8 @@ impl PostConversationsMessageParticipantMonitor {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageParticipantMonitor"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsMessageParticipantMonitor"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantMonitor", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantMonitor", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_MONITOR, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/monitor", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -14947,12 +14233,8 @@ impl PostConversationsMessageParticipantReplace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageParticipantReplace"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsMessageParticipantReplace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantReplace", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantReplace", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_REPLACE, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/replace", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationsMessageParticipantReplace"))?;
         parts.options = self.options.clone();
@@ -14996,12 +14278,8 @@ impl PostConversationsMessageParticipantTakeover {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsMessageParticipantTakeover"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsMessageParticipantTakeover"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantTakeover", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsMessageParticipantTakeover", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_MESSAGE_PARTICIPANT_TAKEOVER, ::std::format!("/api/v2/conversations/messages/{}/participants/{}/takeover", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -15688,15 +14966,9 @@ impl PostConversationsScreenshareParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsScreenshareParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsScreenshareParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsScreenshareParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsScreenshareParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsScreenshareParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsScreenshareParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_SCREENSHARE_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/screenshares/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsScreenshareParticipantCommunicationWrapup"))?;
@@ -15749,15 +15021,9 @@ impl PostConversationsSocialParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsSocialParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsSocialParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsSocialParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsSocialParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsSocialParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsSocialParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_SOCIAL_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/socials/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsSocialParticipantCommunicationWrapup"))?;
@@ -15805,12 +15071,8 @@ impl PostConversationsVideoAgentconferenceCommunication {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsVideoAgentconferenceCommunication"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsVideoAgentconferenceCommunication"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsVideoAgentconferenceCommunication", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsVideoAgentconferenceCommunication", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_VIDEO_AGENTCONFERENCE_COMMUNICATION, ::std::format!("/api/v2/conversations/videos/{}/agentconference/communications/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -15860,15 +15122,9 @@ impl PostConversationsVideoParticipantCommunicationWrapup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationsVideoParticipantCommunicationWrapup"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationsVideoParticipantCommunicationWrapup"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("postConversationsVideoParticipantCommunicationWrapup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationsVideoParticipantCommunicationWrapup", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsVideoParticipantCommunicationWrapup", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationsVideoParticipantCommunicationWrapup", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATIONS_VIDEO_PARTICIPANT_COMMUNICATION_WRAPUP, ::std::format!("/api/v2/conversations/videos/{}/participants/{}/communications/{}/wrapup", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postConversationsVideoParticipantCommunicationWrapup"))?;
@@ -15958,9 +15214,7 @@ impl PutConversationAccessattributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationAccessattributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationAccessattributes", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATION_ACCESSATTRIBUTES, ::std::format!("/api/v2/conversations/{}/accessattributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationAccessattributes"))?;
         parts.options = self.options.clone();
@@ -16009,9 +15263,7 @@ impl PutConversationCustomattributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationCustomattributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationCustomattributes", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATION_CUSTOMATTRIBUTES, ::std::format!("/api/v2/conversations/{}/customattributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putConversationCustomattributes"))?;
@@ -16062,9 +15314,7 @@ impl PutConversationCustomattributesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationCustomattributesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationCustomattributesBulk", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATION_CUSTOMATTRIBUTES_BULK, ::std::format!("/api/v2/conversations/{}/customattributes/bulk", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putConversationCustomattributesBulk"))?;
@@ -16110,12 +15360,8 @@ impl PutConversationParticipantFlaggedreason {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationParticipantFlaggedreason"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("putConversationParticipantFlaggedreason"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationParticipantFlaggedreason", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putConversationParticipantFlaggedreason", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATION_PARTICIPANT_FLAGGEDREASON, ::std::format!("/api/v2/conversations/{}/participants/{}/flaggedreason", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -16158,9 +15404,7 @@ impl PutConversationSecureattributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationSecureattributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationSecureattributes", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATION_SECUREATTRIBUTES, ::std::format!("/api/v2/conversations/{}/secureattributes", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationSecureattributes"))?;
         parts.options = self.options.clone();
@@ -16204,9 +15448,7 @@ impl PutConversationTags {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationTags"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationTags", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATION_TAGS, ::std::format!("/api/v2/conversations/{}/tags", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationTags"))?;
         parts.options = self.options.clone();
@@ -16252,15 +15494,9 @@ impl PutConversationsCallParticipantCommunicationUuidata {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationsCallParticipantCommunicationUuidata"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("putConversationsCallParticipantCommunicationUuidata"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("putConversationsCallParticipantCommunicationUuidata"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsCallParticipantCommunicationUuidata", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putConversationsCallParticipantCommunicationUuidata", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putConversationsCallParticipantCommunicationUuidata", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_CALL_PARTICIPANT_COMMUNICATION_UUIDATA, ::std::format!("/api/v2/conversations/calls/{}/participants/{}/communications/{}/uuidata", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsCallParticipantCommunicationUuidata"))?;
         parts.options = self.options.clone();
@@ -16304,9 +15540,7 @@ impl PutConversationsCallRecordingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationsCallRecordingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsCallRecordingstate", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_CALL_RECORDINGSTATE, ::std::format!("/api/v2/conversations/calls/{}/recordingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsCallRecordingstate"))?;
         parts.options = self.options.clone();
@@ -16350,9 +15584,7 @@ impl PutConversationsCallbackRecordingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationsCallbackRecordingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsCallbackRecordingstate", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_CALLBACK_RECORDINGSTATE, ::std::format!("/api/v2/conversations/callbacks/{}/recordingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsCallbackRecordingstate"))?;
         parts.options = self.options.clone();
@@ -16397,9 +15629,7 @@ impl PutConversationsCobrowsesessionRecordingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationsCobrowsesessionRecordingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsCobrowsesessionRecordingstate", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_COBROWSESESSION_RECORDINGSTATE, ::std::format!("/api/v2/conversations/cobrowsesessions/{}/recordingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsCobrowsesessionRecordingstate"))?;
         parts.options = self.options.clone();
@@ -16443,9 +15673,7 @@ impl PutConversationsCustomattributesSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("putConversationsCustomattributesSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsCustomattributesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_CUSTOMATTRIBUTES_SCHEMA, ::std::format!("/api/v2/conversations/customattributes/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsCustomattributesSchema"))?;
         parts.options = self.options.clone();
@@ -16489,9 +15717,7 @@ impl PutConversationsEmailMessagesDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationsEmailMessagesDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsEmailMessagesDraft", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_EMAIL_MESSAGES_DRAFT, ::std::format!("/api/v2/conversations/emails/{}/messages/draft", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsEmailMessagesDraft"))?;
         parts.options = self.options.clone();
@@ -16535,9 +15761,7 @@ impl PutConversationsEmailRecordingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationsEmailRecordingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsEmailRecordingstate", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_EMAIL_RECORDINGSTATE, ::std::format!("/api/v2/conversations/emails/{}/recordingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsEmailRecordingstate"))?;
         parts.options = self.options.clone();
@@ -16581,9 +15805,7 @@ impl PutConversationsKeyconfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.keyconfigurations_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `keyconfigurationsId` is empty").with_operation("putConversationsKeyconfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsKeyconfiguration", "keyconfigurationsId", &self.keyconfigurations_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_KEYCONFIGURATION, ::std::format!("/api/v2/conversations/keyconfigurations/{}", ::genesys_cloud_core::encode_path_segment(&self.keyconfigurations_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsKeyconfiguration"))?;
         parts.options = self.options.clone();
@@ -16627,9 +15849,7 @@ impl PutConversationsMessageRecordingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationsMessageRecordingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsMessageRecordingstate", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_MESSAGE_RECORDINGSTATE, ::std::format!("/api/v2/conversations/messages/{}/recordingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsMessageRecordingstate"))?;
         parts.options = self.options.clone();
@@ -16673,9 +15893,7 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("putConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_APPLE_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/apple/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsMessagingIdentityresolutionIntegrationsAppleIntegrationId"))?;
         parts.options = self.options.clone();
@@ -16719,9 +15937,7 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationI
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("putConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_FACEBOOK_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/facebook/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsMessagingIdentityresolutionIntegrationsFacebookIntegrationId"))?;
         parts.options = self.options.clone();
@@ -16765,9 +15981,7 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsInstagramIntegration
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("putConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_INSTAGRAM_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/instagram/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsMessagingIdentityresolutionIntegrationsInstagramIntegrationId"))?;
         parts.options = self.options.clone();
@@ -16811,9 +16025,7 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("putConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_OPEN_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/open/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsMessagingIdentityresolutionIntegrationsOpenIntegrationId"))?;
         parts.options = self.options.clone();
@@ -16857,9 +16069,7 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("putConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_TWITTER_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/twitter/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsMessagingIdentityresolutionIntegrationsTwitterIntegrationId"))?;
         parts.options = self.options.clone();
@@ -16903,9 +16113,7 @@ impl PutConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationI
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("putConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_MESSAGING_IDENTITYRESOLUTION_INTEGRATIONS_WHATSAPP_INTEGRATION_ID, ::std::format!("/api/v2/conversations/messaging/identityresolution/integrations/whatsapp/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsMessagingIdentityresolutionIntegrationsWhatsappIntegrationId"))?;
         parts.options = self.options.clone();
@@ -17076,9 +16284,7 @@ impl PutConversationsScreenshareRecordingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationsScreenshareRecordingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsScreenshareRecordingstate", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_SCREENSHARE_RECORDINGSTATE, ::std::format!("/api/v2/conversations/screenshares/{}/recordingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsScreenshareRecordingstate"))?;
         parts.options = self.options.clone();
@@ -17122,9 +16328,7 @@ impl PutConversationsSocialRecordingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationsSocialRecordingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsSocialRecordingstate", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_SOCIAL_RECORDINGSTATE, ::std::format!("/api/v2/conversations/socials/{}/recordingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsSocialRecordingstate"))?;
         parts.options = self.options.clone();
@@ -17168,9 +16372,7 @@ impl PutConversationsVideoRecordingstate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationsVideoRecordingstate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationsVideoRecordingstate", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATIONS_VIDEO_RECORDINGSTATE, ::std::format!("/api/v2/conversations/videos/{}/recordingstate", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationsVideoRecordingstate"))?;
         parts.options = self.options.clone();

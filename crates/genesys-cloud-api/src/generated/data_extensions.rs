@@ -56,9 +56,7 @@ impl GetDataextensionsCoretype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.coretype_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `coretypeName` is empty").with_operation("getDataextensionsCoretype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getDataextensionsCoretype", "coretypeName", &self.coretype_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DATAEXTENSIONS_CORETYPE, ::std::format!("/api/v2/dataextensions/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.coretype_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

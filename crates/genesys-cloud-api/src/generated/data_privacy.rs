@@ -68,9 +68,7 @@ impl DeleteDataprivacyMaskingrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("deleteDataprivacyMaskingrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteDataprivacyMaskingrule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_DATAPRIVACY_MASKINGRULE, ::std::format!("/api/v2/dataprivacy/maskingrules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -112,9 +110,7 @@ impl GetDataprivacyMaskingrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("getDataprivacyMaskingrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getDataprivacyMaskingrule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DATAPRIVACY_MASKINGRULE, ::std::format!("/api/v2/dataprivacy/maskingrules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -202,9 +198,7 @@ impl PatchDataprivacyMaskingrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("patchDataprivacyMaskingrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchDataprivacyMaskingrule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_DATAPRIVACY_MASKINGRULE, ::std::format!("/api/v2/dataprivacy/maskingrules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchDataprivacyMaskingrule"))?;

@@ -89,12 +89,8 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.entity_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `entityType` is empty").with_operation("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby"));
-        }
-        if self.entity_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `entityId` is empty").with_operation("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby", "entityType", &self.entity_type)?;
+        ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredby", "entityId", &self.entity_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DEPENDENCIES_TYPE_ENTITY_TYPE_ID_ENTITY_ID_CONNECTIONS_REQUIREDBY, ::std::format!("/api/v2/dependencies/type/{}/id/{}/connections/requiredby", ::genesys_cloud_core::encode_path_segment(&self.entity_type), ::genesys_cloud_core::encode_path_segment(&self.entity_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", v.as_str());
@@ -164,12 +160,8 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.entity_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `entityType` is empty").with_operation("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts"));
-        }
-        if self.entity_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `entityId` is empty").with_operation("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts", "entityType", &self.entity_type)?;
+        ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequiredbycounts", "entityId", &self.entity_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DEPENDENCIES_TYPE_ENTITY_TYPE_ID_ENTITY_ID_CONNECTIONS_REQUIREDBYCOUNTS, ::std::format!("/api/v2/dependencies/type/{}/id/{}/connections/requiredbycounts", ::genesys_cloud_core::encode_path_segment(&self.entity_type), ::genesys_cloud_core::encode_path_segment(&self.entity_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -244,12 +236,8 @@ impl GetDependenciesTypeEntityTypeIdEntityIdConnectionsRequires {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.entity_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `entityType` is empty").with_operation("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires"));
-        }
-        if self.entity_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `entityId` is empty").with_operation("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires", "entityType", &self.entity_type)?;
+        ::genesys_cloud_core::encode::check_path_param("getDependenciesTypeEntityTypeIdEntityIdConnectionsRequires", "entityId", &self.entity_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DEPENDENCIES_TYPE_ENTITY_TYPE_ID_ENTITY_ID_CONNECTIONS_REQUIRES, ::std::format!("/api/v2/dependencies/type/{}/id/{}/connections/requires", ::genesys_cloud_core::encode_path_segment(&self.entity_type), ::genesys_cloud_core::encode_path_segment(&self.entity_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", v.as_str());

@@ -66,9 +66,7 @@ impl GetDownload {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.download_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `downloadId` is empty").with_operation("getDownload"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getDownload", "downloadId", &self.download_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DOWNLOAD, ::std::format!("/api/v2/downloads/{}", ::genesys_cloud_core::encode_path_segment(&self.download_id)));
         if let ::std::option::Option::Some(v) = &self.content_disposition {
             parts.query.push("contentDisposition", v.as_str());

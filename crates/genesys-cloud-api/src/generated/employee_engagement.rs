@@ -68,9 +68,7 @@ impl DeleteEmployeeengagementCelebration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.celebration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `celebrationId` is empty").with_operation("deleteEmployeeengagementCelebration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteEmployeeengagementCelebration", "celebrationId", &self.celebration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EMPLOYEEENGAGEMENT_CELEBRATION, ::std::format!("/api/v2/employeeengagement/celebrations/{}", ::genesys_cloud_core::encode_path_segment(&self.celebration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -184,9 +182,7 @@ impl GetEmployeeengagementRecognition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.recognition_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recognitionId` is empty").with_operation("getEmployeeengagementRecognition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getEmployeeengagementRecognition", "recognitionId", &self.recognition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EMPLOYEEENGAGEMENT_RECOGNITION, ::std::format!("/api/v2/employeeengagement/recognitions/{}", ::genesys_cloud_core::encode_path_segment(&self.recognition_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -337,9 +333,7 @@ impl PatchEmployeeengagementCelebration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.celebration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `celebrationId` is empty").with_operation("patchEmployeeengagementCelebration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchEmployeeengagementCelebration", "celebrationId", &self.celebration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EMPLOYEEENGAGEMENT_CELEBRATION, ::std::format!("/api/v2/employeeengagement/celebrations/{}", ::genesys_cloud_core::encode_path_segment(&self.celebration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchEmployeeengagementCelebration"))?;
         parts.options = self.options.clone();

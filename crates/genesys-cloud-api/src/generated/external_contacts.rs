@@ -626,9 +626,7 @@ impl DeleteExternalcontactsContact {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("deleteExternalcontactsContact"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_CONTACT, ::std::format!("/api/v2/externalcontacts/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -671,12 +669,8 @@ impl DeleteExternalcontactsContactNote {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("deleteExternalcontactsContactNote"));
-        }
-        if self.note_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `noteId` is empty").with_operation("deleteExternalcontactsContactNote"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsContactNote", "contactId", &self.contact_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsContactNote", "noteId", &self.note_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_CONTACT_NOTE, ::std::format!("/api/v2/externalcontacts/contacts/{}/notes/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id), ::genesys_cloud_core::encode_path_segment(&self.note_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -718,9 +712,7 @@ impl DeleteExternalcontactsContactsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("deleteExternalcontactsContactsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsContactsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_CONTACTS_SCHEMA, ::std::format!("/api/v2/externalcontacts/contacts/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -762,9 +754,7 @@ impl DeleteExternalcontactsExternalsource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalSourceId` is empty").with_operation("deleteExternalcontactsExternalsource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsExternalsource", "externalSourceId", &self.external_source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_EXTERNALSOURCE, ::std::format!("/api/v2/externalcontacts/externalsources/{}", ::genesys_cloud_core::encode_path_segment(&self.external_source_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -806,9 +796,7 @@ impl DeleteExternalcontactsImportCsvSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.settings_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `settingsId` is empty").with_operation("deleteExternalcontactsImportCsvSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsImportCsvSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_IMPORT_CSV_SETTING, ::std::format!("/api/v2/externalcontacts/import/csv/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -850,9 +838,7 @@ impl DeleteExternalcontactsImportSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.settings_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `settingsId` is empty").with_operation("deleteExternalcontactsImportSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsImportSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_IMPORT_SETTING, ::std::format!("/api/v2/externalcontacts/import/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -894,9 +880,7 @@ impl DeleteExternalcontactsOrganization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("deleteExternalcontactsOrganization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsOrganization", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_ORGANIZATION, ::std::format!("/api/v2/externalcontacts/organizations/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -939,12 +923,8 @@ impl DeleteExternalcontactsOrganizationNote {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("deleteExternalcontactsOrganizationNote"));
-        }
-        if self.note_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `noteId` is empty").with_operation("deleteExternalcontactsOrganizationNote"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsOrganizationNote", "externalOrganizationId", &self.external_organization_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsOrganizationNote", "noteId", &self.note_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_ORGANIZATION_NOTE, ::std::format!("/api/v2/externalcontacts/organizations/{}/notes/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id), ::genesys_cloud_core::encode_path_segment(&self.note_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -986,9 +966,7 @@ impl DeleteExternalcontactsOrganizationTrustor {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("deleteExternalcontactsOrganizationTrustor"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsOrganizationTrustor", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_ORGANIZATION_TRUSTOR, ::std::format!("/api/v2/externalcontacts/organizations/{}/trustor", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1030,9 +1008,7 @@ impl DeleteExternalcontactsRelationship {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.relationship_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `relationshipId` is empty").with_operation("deleteExternalcontactsRelationship"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteExternalcontactsRelationship", "relationshipId", &self.relationship_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EXTERNALCONTACTS_RELATIONSHIP, ::std::format!("/api/v2/externalcontacts/relationships/{}", ::genesys_cloud_core::encode_path_segment(&self.relationship_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1080,9 +1056,7 @@ impl GetExternalcontactsContact {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("getExternalcontactsContact"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT, ::std::format!("/api/v2/externalcontacts/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1127,9 +1101,7 @@ impl GetExternalcontactsContactIdentifiers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("getExternalcontactsContactIdentifiers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactIdentifiers", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_IDENTIFIERS, ::std::format!("/api/v2/externalcontacts/contacts/{}/identifiers", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1183,9 +1155,7 @@ impl GetExternalcontactsContactJourneySegments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("getExternalcontactsContactJourneySegments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactJourneySegments", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/segments", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         if let ::std::option::Option::Some(v) = &self.include_merged {
             parts.query.push("includeMerged", &v.to_string());
@@ -1253,9 +1223,7 @@ impl GetExternalcontactsContactJourneySessions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("getExternalcontactsContactJourneySessions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactJourneySessions", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SESSIONS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/sessions", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", v.as_str());
@@ -1325,12 +1293,8 @@ impl GetExternalcontactsContactNote {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("getExternalcontactsContactNote"));
-        }
-        if self.note_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `noteId` is empty").with_operation("getExternalcontactsContactNote"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactNote", "contactId", &self.contact_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactNote", "noteId", &self.note_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_NOTE, ::std::format!("/api/v2/externalcontacts/contacts/{}/notes/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id), ::genesys_cloud_core::encode_path_segment(&self.note_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1401,9 +1365,7 @@ impl GetExternalcontactsContactNotes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("getExternalcontactsContactNotes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactNotes", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_NOTES, ::std::format!("/api/v2/externalcontacts/contacts/{}/notes", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1475,9 +1437,7 @@ impl GetExternalcontactsContactUnresolved {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("getExternalcontactsContactUnresolved"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactUnresolved", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_UNRESOLVED, ::std::format!("/api/v2/externalcontacts/contacts/{}/unresolved", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1630,9 +1590,7 @@ impl GetExternalcontactsContactsExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.export_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `exportId` is empty").with_operation("getExternalcontactsContactsExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsExport", "exportId", &self.export_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_EXPORT, ::std::format!("/api/v2/externalcontacts/contacts/exports/{}", ::genesys_cloud_core::encode_path_segment(&self.export_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1755,9 +1713,7 @@ impl GetExternalcontactsContactsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getExternalcontactsContactsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA, ::std::format!("/api/v2/externalcontacts/contacts/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1800,12 +1756,8 @@ impl GetExternalcontactsContactsSchemaVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getExternalcontactsContactsSchemaVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getExternalcontactsContactsSchemaVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsSchemaVersion", "schemaId", &self.schema_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsSchemaVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA_VERSION, ::std::format!("/api/v2/externalcontacts/contacts/schemas/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1847,9 +1799,7 @@ impl GetExternalcontactsContactsSchemaVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getExternalcontactsContactsSchemaVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMA_VERSIONS, ::std::format!("/api/v2/externalcontacts/contacts/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1931,9 +1881,7 @@ impl GetExternalcontactsContactsSchemasCoretype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.core_type_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `coreTypeName` is empty").with_operation("getExternalcontactsContactsSchemasCoretype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactsSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACTS_SCHEMAS_CORETYPE, ::std::format!("/api/v2/externalcontacts/contacts/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2055,9 +2003,7 @@ impl GetExternalcontactsExternalsource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalSourceId` is empty").with_operation("getExternalcontactsExternalsource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsExternalsource", "externalSourceId", &self.external_source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_EXTERNALSOURCE, ::std::format!("/api/v2/externalcontacts/externalsources/{}", ::genesys_cloud_core::encode_path_segment(&self.external_source_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2197,9 +2143,7 @@ impl GetExternalcontactsGraphsClusterscan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.scan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scanId` is empty").with_operation("getExternalcontactsGraphsClusterscan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsGraphsClusterscan", "scanId", &self.scan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN, ::std::format!("/api/v2/externalcontacts/graphs/clusterscans/{}", ::genesys_cloud_core::encode_path_segment(&self.scan_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2247,12 +2191,8 @@ impl GetExternalcontactsGraphsClusterscanCluster {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.scan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scanId` is empty").with_operation("getExternalcontactsGraphsClusterscanCluster"));
-        }
-        if self.cluster_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clusterId` is empty").with_operation("getExternalcontactsGraphsClusterscanCluster"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsGraphsClusterscanCluster", "scanId", &self.scan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsGraphsClusterscanCluster", "clusterId", &self.cluster_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_CLUSTER, ::std::format!("/api/v2/externalcontacts/graphs/clusterscans/{}/clusters/{}", ::genesys_cloud_core::encode_path_segment(&self.scan_id), ::genesys_cloud_core::encode_path_segment(&self.cluster_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2322,9 +2262,7 @@ impl GetExternalcontactsGraphsClusterscanClusters {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.scan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scanId` is empty").with_operation("getExternalcontactsGraphsClusterscanClusters"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsGraphsClusterscanClusters", "scanId", &self.scan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_CLUSTERS, ::std::format!("/api/v2/externalcontacts/graphs/clusterscans/{}/clusters", ::genesys_cloud_core::encode_path_segment(&self.scan_id)));
         if let ::std::option::Option::Some(v) = &self.limit {
             parts.query.push("limit", &v.to_string());
@@ -2392,9 +2330,7 @@ impl GetExternalcontactsGraphsClusterscanStatistics {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.scan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scanId` is empty").with_operation("getExternalcontactsGraphsClusterscanStatistics"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsGraphsClusterscanStatistics", "scanId", &self.scan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_STATISTICS, ::std::format!("/api/v2/externalcontacts/graphs/clusterscans/{}/statistics", ::genesys_cloud_core::encode_path_segment(&self.scan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2654,9 +2590,7 @@ impl GetExternalcontactsImportCsvSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.settings_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `settingsId` is empty").with_operation("getExternalcontactsImportCsvSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsImportCsvSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_CSV_SETTING, ::std::format!("/api/v2/externalcontacts/import/csv/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2779,9 +2713,7 @@ impl GetExternalcontactsImportCsvUploadDetails {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.upload_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `uploadId` is empty").with_operation("getExternalcontactsImportCsvUploadDetails"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsImportCsvUploadDetails", "uploadId", &self.upload_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_CSV_UPLOAD_DETAILS, ::std::format!("/api/v2/externalcontacts/import/csv/uploads/{}/details", ::genesys_cloud_core::encode_path_segment(&self.upload_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2823,9 +2755,7 @@ impl GetExternalcontactsImportCsvUploadPreview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.upload_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `uploadId` is empty").with_operation("getExternalcontactsImportCsvUploadPreview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsImportCsvUploadPreview", "uploadId", &self.upload_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_CSV_UPLOAD_PREVIEW, ::std::format!("/api/v2/externalcontacts/import/csv/uploads/{}/preview", ::genesys_cloud_core::encode_path_segment(&self.upload_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2873,9 +2803,7 @@ impl GetExternalcontactsImportJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getExternalcontactsImportJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsImportJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_JOB, ::std::format!("/api/v2/externalcontacts/import/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3019,9 +2947,7 @@ impl GetExternalcontactsImportSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.settings_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `settingsId` is empty").with_operation("getExternalcontactsImportSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsImportSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_IMPORT_SETTING, ::std::format!("/api/v2/externalcontacts/import/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3153,9 +3079,7 @@ impl GetExternalcontactsNotesExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.export_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `exportId` is empty").with_operation("getExternalcontactsNotesExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsNotesExport", "exportId", &self.export_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_NOTES_EXPORT, ::std::format!("/api/v2/externalcontacts/notes/exports/{}", ::genesys_cloud_core::encode_path_segment(&self.export_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3290,9 +3214,7 @@ impl GetExternalcontactsOrganization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("getExternalcontactsOrganization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganization", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION, ::std::format!("/api/v2/externalcontacts/organizations/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3372,9 +3294,7 @@ impl GetExternalcontactsOrganizationContacts {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("getExternalcontactsOrganizationContacts"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationContacts", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION_CONTACTS, ::std::format!("/api/v2/externalcontacts/organizations/{}/contacts", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -3443,9 +3363,7 @@ impl GetExternalcontactsOrganizationIdentifiers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("getExternalcontactsOrganizationIdentifiers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationIdentifiers", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION_IDENTIFIERS, ::std::format!("/api/v2/externalcontacts/organizations/{}/identifiers", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3494,12 +3412,8 @@ impl GetExternalcontactsOrganizationNote {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("getExternalcontactsOrganizationNote"));
-        }
-        if self.note_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `noteId` is empty").with_operation("getExternalcontactsOrganizationNote"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationNote", "externalOrganizationId", &self.external_organization_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationNote", "noteId", &self.note_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION_NOTE, ::std::format!("/api/v2/externalcontacts/organizations/{}/notes/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id), ::genesys_cloud_core::encode_path_segment(&self.note_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3570,9 +3484,7 @@ impl GetExternalcontactsOrganizationNotes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("getExternalcontactsOrganizationNotes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationNotes", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION_NOTES, ::std::format!("/api/v2/externalcontacts/organizations/{}/notes", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -3664,9 +3576,7 @@ impl GetExternalcontactsOrganizationRelationships {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("getExternalcontactsOrganizationRelationships"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationRelationships", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATION_RELATIONSHIPS, ::std::format!("/api/v2/externalcontacts/organizations/{}/relationships", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -3858,9 +3768,7 @@ impl GetExternalcontactsOrganizationsExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.export_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `exportId` is empty").with_operation("getExternalcontactsOrganizationsExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsExport", "exportId", &self.export_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_EXPORT, ::std::format!("/api/v2/externalcontacts/organizations/exports/{}", ::genesys_cloud_core::encode_path_segment(&self.export_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3983,9 +3891,7 @@ impl GetExternalcontactsOrganizationsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getExternalcontactsOrganizationsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA, ::std::format!("/api/v2/externalcontacts/organizations/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4028,12 +3934,8 @@ impl GetExternalcontactsOrganizationsSchemaVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getExternalcontactsOrganizationsSchemaVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getExternalcontactsOrganizationsSchemaVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsSchemaVersion", "schemaId", &self.schema_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsSchemaVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA_VERSION, ::std::format!("/api/v2/externalcontacts/organizations/schemas/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4075,9 +3977,7 @@ impl GetExternalcontactsOrganizationsSchemaVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getExternalcontactsOrganizationsSchemaVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA_VERSIONS, ::std::format!("/api/v2/externalcontacts/organizations/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4159,9 +4059,7 @@ impl GetExternalcontactsOrganizationsSchemasCoretype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.core_type_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `coreTypeName` is empty").with_operation("getExternalcontactsOrganizationsSchemasCoretype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsOrganizationsSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMAS_CORETYPE, ::std::format!("/api/v2/externalcontacts/organizations/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4289,9 +4187,7 @@ impl GetExternalcontactsRelationship {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.relationship_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `relationshipId` is empty").with_operation("getExternalcontactsRelationship"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsRelationship", "relationshipId", &self.relationship_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_RELATIONSHIP, ::std::format!("/api/v2/externalcontacts/relationships/{}", ::genesys_cloud_core::encode_path_segment(&self.relationship_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -4336,9 +4232,7 @@ impl GetExternalcontactsRelationshipsExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.export_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `exportId` is empty").with_operation("getExternalcontactsRelationshipsExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsRelationshipsExport", "exportId", &self.export_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_RELATIONSHIPS_EXPORT, ::std::format!("/api/v2/externalcontacts/relationships/exports/{}", ::genesys_cloud_core::encode_path_segment(&self.export_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5142,9 +5036,7 @@ impl PatchExternalcontactsContact {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("patchExternalcontactsContact"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_CONTACT, ::std::format!("/api/v2/externalcontacts/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchExternalcontactsContact"))?;
         parts.options = self.options.clone();
@@ -5188,9 +5080,7 @@ impl PatchExternalcontactsContactIdentifiers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("patchExternalcontactsContactIdentifiers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsContactIdentifiers", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_CONTACT_IDENTIFIERS, ::std::format!("/api/v2/externalcontacts/contacts/{}/identifiers", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchExternalcontactsContactIdentifiers"))?;
         parts.options = self.options.clone();
@@ -5235,12 +5125,8 @@ impl PatchExternalcontactsContactNote {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("patchExternalcontactsContactNote"));
-        }
-        if self.note_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `noteId` is empty").with_operation("patchExternalcontactsContactNote"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsContactNote", "contactId", &self.contact_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsContactNote", "noteId", &self.note_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_CONTACT_NOTE, ::std::format!("/api/v2/externalcontacts/contacts/{}/notes/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id), ::genesys_cloud_core::encode_path_segment(&self.note_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchExternalcontactsContactNote"))?;
         parts.options = self.options.clone();
@@ -5284,9 +5170,7 @@ impl PatchExternalcontactsOrganization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("patchExternalcontactsOrganization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsOrganization", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_ORGANIZATION, ::std::format!("/api/v2/externalcontacts/organizations/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchExternalcontactsOrganization"))?;
         parts.options = self.options.clone();
@@ -5330,9 +5214,7 @@ impl PatchExternalcontactsOrganizationIdentifiers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("patchExternalcontactsOrganizationIdentifiers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsOrganizationIdentifiers", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_ORGANIZATION_IDENTIFIERS, ::std::format!("/api/v2/externalcontacts/organizations/{}/identifiers", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchExternalcontactsOrganizationIdentifiers"))?;
         parts.options = self.options.clone();
@@ -5377,12 +5259,8 @@ impl PatchExternalcontactsOrganizationNote {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("patchExternalcontactsOrganizationNote"));
-        }
-        if self.note_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `noteId` is empty").with_operation("patchExternalcontactsOrganizationNote"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsOrganizationNote", "externalOrganizationId", &self.external_organization_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsOrganizationNote", "noteId", &self.note_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_ORGANIZATION_NOTE, ::std::format!("/api/v2/externalcontacts/organizations/{}/notes/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id), ::genesys_cloud_core::encode_path_segment(&self.note_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchExternalcontactsOrganizationNote"))?;
         parts.options = self.options.clone();
@@ -5426,9 +5304,7 @@ impl PatchExternalcontactsRelationship {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.relationship_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `relationshipId` is empty").with_operation("patchExternalcontactsRelationship"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchExternalcontactsRelationship", "relationshipId", &self.relationship_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EXTERNALCONTACTS_RELATIONSHIP, ::std::format!("/api/v2/externalcontacts/relationships/{}", ::genesys_cloud_core::encode_path_segment(&self.relationship_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchExternalcontactsRelationship"))?;
         parts.options = self.options.clone();
@@ -6377,9 +6253,7 @@ impl PostExternalcontactsContactJourneySegments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("postExternalcontactsContactJourneySegments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postExternalcontactsContactJourneySegments", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/segments", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postExternalcontactsContactJourneySegments"))?;
@@ -6425,9 +6299,7 @@ impl PostExternalcontactsContactNotes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("postExternalcontactsContactNotes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postExternalcontactsContactNotes", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACT_NOTES, ::std::format!("/api/v2/externalcontacts/contacts/{}/notes", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsContactNotes"))?;
         parts.options = self.options.clone();
@@ -6470,9 +6342,7 @@ impl PostExternalcontactsContactPromotion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("postExternalcontactsContactPromotion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postExternalcontactsContactPromotion", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACT_PROMOTION, ::std::format!("/api/v2/externalcontacts/contacts/{}/promotion", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7281,9 +7151,7 @@ impl PostExternalcontactsOrganizationNotes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("postExternalcontactsOrganizationNotes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postExternalcontactsOrganizationNotes", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_ORGANIZATION_NOTES, ::std::format!("/api/v2/externalcontacts/organizations/{}/notes", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postExternalcontactsOrganizationNotes"))?;
         parts.options = self.options.clone();
@@ -7588,9 +7456,7 @@ impl PutExternalcontactsContact {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("putExternalcontactsContact"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_CONTACT, ::std::format!("/api/v2/externalcontacts/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsContact"))?;
         parts.options = self.options.clone();
@@ -7635,12 +7501,8 @@ impl PutExternalcontactsContactNote {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("putExternalcontactsContactNote"));
-        }
-        if self.note_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `noteId` is empty").with_operation("putExternalcontactsContactNote"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsContactNote", "contactId", &self.contact_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsContactNote", "noteId", &self.note_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_CONTACT_NOTE, ::std::format!("/api/v2/externalcontacts/contacts/{}/notes/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_id), ::genesys_cloud_core::encode_path_segment(&self.note_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsContactNote"))?;
         parts.options = self.options.clone();
@@ -7684,9 +7546,7 @@ impl PutExternalcontactsContactsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("putExternalcontactsContactsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsContactsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_CONTACTS_SCHEMA, ::std::format!("/api/v2/externalcontacts/contacts/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsContactsSchema"))?;
         parts.options = self.options.clone();
@@ -7730,9 +7590,7 @@ impl PutExternalcontactsConversation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putExternalcontactsConversation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_CONVERSATION, ::std::format!("/api/v2/externalcontacts/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsConversation"))?;
         parts.options = self.options.clone();
@@ -7776,9 +7634,7 @@ impl PutExternalcontactsExternalsource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalSourceId` is empty").with_operation("putExternalcontactsExternalsource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsExternalsource", "externalSourceId", &self.external_source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_EXTERNALSOURCE, ::std::format!("/api/v2/externalcontacts/externalsources/{}", ::genesys_cloud_core::encode_path_segment(&self.external_source_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsExternalsource"))?;
         parts.options = self.options.clone();
@@ -7824,12 +7680,8 @@ impl PutExternalcontactsGraphsClusterscanClusterMerge {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.scan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scanId` is empty").with_operation("putExternalcontactsGraphsClusterscanClusterMerge"));
-        }
-        if self.cluster_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clusterId` is empty").with_operation("putExternalcontactsGraphsClusterscanClusterMerge"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsGraphsClusterscanClusterMerge", "scanId", &self.scan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsGraphsClusterscanClusterMerge", "clusterId", &self.cluster_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_GRAPHS_CLUSTERSCAN_CLUSTER_MERGE, ::std::format!("/api/v2/externalcontacts/graphs/clusterscans/{}/clusters/{}/merge", ::genesys_cloud_core::encode_path_segment(&self.scan_id), ::genesys_cloud_core::encode_path_segment(&self.cluster_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7916,9 +7768,7 @@ impl PutExternalcontactsImportCsvSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.settings_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `settingsId` is empty").with_operation("putExternalcontactsImportCsvSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsImportCsvSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_IMPORT_CSV_SETTING, ::std::format!("/api/v2/externalcontacts/import/csv/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsImportCsvSetting"))?;
         parts.options = self.options.clone();
@@ -7962,9 +7812,7 @@ impl PutExternalcontactsImportJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("putExternalcontactsImportJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsImportJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_IMPORT_JOB, ::std::format!("/api/v2/externalcontacts/import/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsImportJob"))?;
         parts.options = self.options.clone();
@@ -8008,9 +7856,7 @@ impl PutExternalcontactsImportSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.settings_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `settingsId` is empty").with_operation("putExternalcontactsImportSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsImportSetting", "settingsId", &self.settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_IMPORT_SETTING, ::std::format!("/api/v2/externalcontacts/import/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.settings_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsImportSetting"))?;
         parts.options = self.options.clone();
@@ -8054,9 +7900,7 @@ impl PutExternalcontactsOrganization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("putExternalcontactsOrganization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganization", "externalOrganizationId", &self.external_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_ORGANIZATION, ::std::format!("/api/v2/externalcontacts/organizations/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsOrganization"))?;
         parts.options = self.options.clone();
@@ -8101,12 +7945,8 @@ impl PutExternalcontactsOrganizationNote {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("putExternalcontactsOrganizationNote"));
-        }
-        if self.note_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `noteId` is empty").with_operation("putExternalcontactsOrganizationNote"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganizationNote", "externalOrganizationId", &self.external_organization_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganizationNote", "noteId", &self.note_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_ORGANIZATION_NOTE, ::std::format!("/api/v2/externalcontacts/organizations/{}/notes/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id), ::genesys_cloud_core::encode_path_segment(&self.note_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsOrganizationNote"))?;
         parts.options = self.options.clone();
@@ -8150,12 +7990,8 @@ impl PutExternalcontactsOrganizationTrustorTrustorId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalOrganizationId` is empty").with_operation("putExternalcontactsOrganizationTrustorTrustorId"));
-        }
-        if self.trustor_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorId` is empty").with_operation("putExternalcontactsOrganizationTrustorTrustorId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganizationTrustorTrustorId", "externalOrganizationId", &self.external_organization_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganizationTrustorTrustorId", "trustorId", &self.trustor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_ORGANIZATION_TRUSTOR_TRUSTOR_ID, ::std::format!("/api/v2/externalcontacts/organizations/{}/trustor/{}", ::genesys_cloud_core::encode_path_segment(&self.external_organization_id), ::genesys_cloud_core::encode_path_segment(&self.trustor_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8198,9 +8034,7 @@ impl PutExternalcontactsOrganizationsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("putExternalcontactsOrganizationsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsOrganizationsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_ORGANIZATIONS_SCHEMA, ::std::format!("/api/v2/externalcontacts/organizations/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsOrganizationsSchema"))?;
         parts.options = self.options.clone();
@@ -8244,9 +8078,7 @@ impl PutExternalcontactsRelationship {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.relationship_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `relationshipId` is empty").with_operation("putExternalcontactsRelationship"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putExternalcontactsRelationship", "relationshipId", &self.relationship_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_EXTERNALCONTACTS_RELATIONSHIP, ::std::format!("/api/v2/externalcontacts/relationships/{}", ::genesys_cloud_core::encode_path_segment(&self.relationship_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putExternalcontactsRelationship"))?;
         parts.options = self.options.clone();

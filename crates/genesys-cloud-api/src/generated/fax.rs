@@ -80,9 +80,7 @@ impl DeleteFaxDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("deleteFaxDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteFaxDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_FAX_DOCUMENT, ::std::format!("/api/v2/fax/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -124,9 +122,7 @@ impl GetFaxDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getFaxDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFaxDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FAX_DOCUMENT, ::std::format!("/api/v2/fax/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -168,9 +164,7 @@ impl GetFaxDocumentContent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getFaxDocumentContent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFaxDocumentContent", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FAX_DOCUMENT_CONTENT, ::std::format!("/api/v2/fax/documents/{}/content", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -284,9 +278,7 @@ impl GetFaxFaxIdStatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.fax_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `faxId` is empty").with_operation("getFaxFaxIdStatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getFaxFaxIdStatus", "faxId", &self.fax_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_FAX_FAX_ID_STATUS, ::std::format!("/api/v2/fax/{}/status", ::genesys_cloud_core::encode_path_segment(&self.fax_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -409,9 +401,7 @@ impl PutFaxDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("putFaxDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putFaxDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_FAX_DOCUMENT, ::std::format!("/api/v2/fax/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putFaxDocument"))?;
         parts.options = self.options.clone();

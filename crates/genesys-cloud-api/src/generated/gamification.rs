@@ -356,9 +356,7 @@ impl DeleteEmployeeperformanceExternalmetricsDefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.metric_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `metricId` is empty").with_operation("deleteEmployeeperformanceExternalmetricsDefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteEmployeeperformanceExternalmetricsDefinition", "metricId", &self.metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION, ::std::format!("/api/v2/employeeperformance/externalmetrics/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.metric_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -400,9 +398,7 @@ impl DeleteGamificationContest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contest_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contestId` is empty").with_operation("deleteGamificationContest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteGamificationContest", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_GAMIFICATION_CONTEST, ::std::format!("/api/v2/gamification/contests/{}", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -444,9 +440,7 @@ impl GetEmployeeperformanceExternalmetricsDefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.metric_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `metricId` is empty").with_operation("getEmployeeperformanceExternalmetricsDefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getEmployeeperformanceExternalmetricsDefinition", "metricId", &self.metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION, ::std::format!("/api/v2/employeeperformance/externalmetrics/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.metric_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -560,9 +554,7 @@ impl GetGamificationContest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contest_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contestId` is empty").with_operation("getGamificationContest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationContest", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST, ::std::format!("/api/v2/gamification/contests/{}", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -630,9 +622,7 @@ impl GetGamificationContestAgentsScores {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contest_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contestId` is empty").with_operation("getGamificationContestAgentsScores"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationContestAgentsScores", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES, ::std::format!("/api/v2/gamification/contests/{}/agents/scores", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -724,9 +714,7 @@ impl GetGamificationContestAgentsScoresMe {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contest_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contestId` is empty").with_operation("getGamificationContestAgentsScoresMe"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationContestAgentsScoresMe", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_ME, ::std::format!("/api/v2/gamification/contests/{}/agents/scores/me", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -792,9 +780,7 @@ impl GetGamificationContestAgentsScoresTrends {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contest_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contestId` is empty").with_operation("getGamificationContestAgentsScoresTrends"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationContestAgentsScoresTrends", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_TRENDS, ::std::format!("/api/v2/gamification/contests/{}/agents/scores/trends", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -836,9 +822,7 @@ impl GetGamificationContestAgentsScoresTrendsMe {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contest_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contestId` is empty").with_operation("getGamificationContestAgentsScoresTrendsMe"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationContestAgentsScoresTrendsMe", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST_AGENTS_SCORES_TRENDS_ME, ::std::format!("/api/v2/gamification/contests/{}/agents/scores/trends/me", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -881,12 +865,8 @@ impl GetGamificationContestPrizeimage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contest_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contestId` is empty").with_operation("getGamificationContestPrizeimage"));
-        }
-        if self.prize_image_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `prizeImageId` is empty").with_operation("getGamificationContestPrizeimage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationContestPrizeimage", "contestId", &self.contest_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getGamificationContestPrizeimage", "prizeImageId", &self.prize_image_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_CONTEST_PRIZEIMAGE, ::std::format!("/api/v2/gamification/contests/{}/prizeimages/{}", ::genesys_cloud_core::encode_path_segment(&self.contest_id), ::genesys_cloud_core::encode_path_segment(&self.prize_image_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2111,9 +2091,7 @@ impl GetGamificationInsightsUserDetails {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getGamificationInsightsUserDetails"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationInsightsUserDetails", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_USER_DETAILS, ::std::format!("/api/v2/gamification/insights/users/{}/details", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         let ::std::option::Option::Some(v) = &self.filter_type else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `filterType`").with_operation("getGamificationInsightsUserDetails"));
@@ -2217,9 +2195,7 @@ impl GetGamificationInsightsUserTrends {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getGamificationInsightsUserTrends"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationInsightsUserTrends", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_INSIGHTS_USER_TRENDS, ::std::format!("/api/v2/gamification/insights/users/{}/trends", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         let ::std::option::Option::Some(v) = &self.filter_type else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `filterType`").with_operation("getGamificationInsightsUserTrends"));
@@ -2547,9 +2523,7 @@ impl GetGamificationMetricdefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.metric_definition_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `metricDefinitionId` is empty").with_operation("getGamificationMetricdefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationMetricdefinition", "metricDefinitionId", &self.metric_definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_METRICDEFINITION, ::std::format!("/api/v2/gamification/metricdefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.metric_definition_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2631,9 +2605,7 @@ impl GetGamificationProfile {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("getGamificationProfile"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationProfile", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILE, ::std::format!("/api/v2/gamification/profiles/{}", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2675,9 +2647,7 @@ impl GetGamificationProfileMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("getGamificationProfileMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationProfileMembers", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILE_MEMBERS, ::std::format!("/api/v2/gamification/profiles/{}/members", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2726,12 +2696,8 @@ impl GetGamificationProfileMetric {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("getGamificationProfileMetric"));
-        }
-        if self.metric_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `metricId` is empty").with_operation("getGamificationProfileMetric"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationProfileMetric", "profileId", &self.profile_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getGamificationProfileMetric", "metricId", &self.metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILE_METRIC, ::std::format!("/api/v2/gamification/profiles/{}/metrics/{}", ::genesys_cloud_core::encode_path_segment(&self.profile_id), ::genesys_cloud_core::encode_path_segment(&self.metric_id)));
         if let ::std::option::Option::Some(v) = &self.workday {
             parts.query.push("workday", &v.to_string());
@@ -2794,9 +2760,7 @@ impl GetGamificationProfileMetrics {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("getGamificationProfileMetrics"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationProfileMetrics", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILE_METRICS, ::std::format!("/api/v2/gamification/profiles/{}/metrics", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2853,9 +2817,7 @@ impl GetGamificationProfileMetricsObjectivedetails {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("getGamificationProfileMetricsObjectivedetails"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationProfileMetricsObjectivedetails", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILE_METRICS_OBJECTIVEDETAILS, ::std::format!("/api/v2/gamification/profiles/{}/metrics/objectivedetails", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
         if let ::std::option::Option::Some(v) = &self.workday {
             parts.query.push("workday", &v.to_string());
@@ -2946,9 +2908,7 @@ impl GetGamificationProfilesUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getGamificationProfilesUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationProfilesUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_PROFILES_USER, ::std::format!("/api/v2/gamification/profiles/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.workday {
             parts.query.push("workday", &v.to_string());
@@ -3396,15 +3356,9 @@ impl GetGamificationScorecardsProfileMetricUserValuesTrends {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("getGamificationScorecardsProfileMetricUserValuesTrends"));
-        }
-        if self.metric_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `metricId` is empty").with_operation("getGamificationScorecardsProfileMetricUserValuesTrends"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getGamificationScorecardsProfileMetricUserValuesTrends"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricUserValuesTrends", "profileId", &self.profile_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricUserValuesTrends", "metricId", &self.metric_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricUserValuesTrends", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_PROFILE_METRIC_USER_VALUES_TRENDS, ::std::format!("/api/v2/gamification/scorecards/profiles/{}/metrics/{}/users/{}/values/trends", ::genesys_cloud_core::encode_path_segment(&self.profile_id), ::genesys_cloud_core::encode_path_segment(&self.metric_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         let ::std::option::Option::Some(v) = &self.start_workday else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `startWorkday`").with_operation("getGamificationScorecardsProfileMetricUserValuesTrends"));
@@ -3497,12 +3451,8 @@ impl GetGamificationScorecardsProfileMetricUsersValuesTrends {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("getGamificationScorecardsProfileMetricUsersValuesTrends"));
-        }
-        if self.metric_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `metricId` is empty").with_operation("getGamificationScorecardsProfileMetricUsersValuesTrends"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricUsersValuesTrends", "profileId", &self.profile_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricUsersValuesTrends", "metricId", &self.metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_PROFILE_METRIC_USERS_VALUES_TRENDS, ::std::format!("/api/v2/gamification/scorecards/profiles/{}/metrics/{}/users/values/trends", ::genesys_cloud_core::encode_path_segment(&self.profile_id), ::genesys_cloud_core::encode_path_segment(&self.metric_id)));
         let ::std::option::Option::Some(v) = &self.filter_type else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `filterType`").with_operation("getGamificationScorecardsProfileMetricUsersValuesTrends"));
@@ -3596,12 +3546,8 @@ impl GetGamificationScorecardsProfileMetricValuesTrends {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("getGamificationScorecardsProfileMetricValuesTrends"));
-        }
-        if self.metric_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `metricId` is empty").with_operation("getGamificationScorecardsProfileMetricValuesTrends"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricValuesTrends", "profileId", &self.profile_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsProfileMetricValuesTrends", "metricId", &self.metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_PROFILE_METRIC_VALUES_TRENDS, ::std::format!("/api/v2/gamification/scorecards/profiles/{}/metrics/{}/values/trends", ::genesys_cloud_core::encode_path_segment(&self.profile_id), ::genesys_cloud_core::encode_path_segment(&self.metric_id)));
         let ::std::option::Option::Some(v) = &self.start_workday else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `startWorkday`").with_operation("getGamificationScorecardsProfileMetricValuesTrends"));
@@ -3672,9 +3618,7 @@ impl GetGamificationScorecardsUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getGamificationScorecardsUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER, ::std::format!("/api/v2/gamification/scorecards/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         let ::std::option::Option::Some(v) = &self.workday else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `workday`").with_operation("getGamificationScorecardsUser"));
@@ -3735,9 +3679,7 @@ impl GetGamificationScorecardsUserAttendance {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getGamificationScorecardsUserAttendance"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUserAttendance", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER_ATTENDANCE, ::std::format!("/api/v2/gamification/scorecards/users/{}/attendance", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         let ::std::option::Option::Some(v) = &self.start_workday else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `startWorkday`").with_operation("getGamificationScorecardsUserAttendance"));
@@ -3787,9 +3729,7 @@ impl GetGamificationScorecardsUserBestpoints {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getGamificationScorecardsUserBestpoints"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUserBestpoints", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER_BESTPOINTS, ::std::format!("/api/v2/gamification/scorecards/users/{}/bestpoints", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3837,9 +3777,7 @@ impl GetGamificationScorecardsUserPointsAlltime {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getGamificationScorecardsUserPointsAlltime"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUserPointsAlltime", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER_POINTS_ALLTIME, ::std::format!("/api/v2/gamification/scorecards/users/{}/points/alltime", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         let ::std::option::Option::Some(v) = &self.end_workday else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `endWorkday`").with_operation("getGamificationScorecardsUserPointsAlltime"));
@@ -3903,9 +3841,7 @@ impl GetGamificationScorecardsUserPointsTrends {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getGamificationScorecardsUserPointsTrends"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUserPointsTrends", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER_POINTS_TRENDS, ::std::format!("/api/v2/gamification/scorecards/users/{}/points/trends", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         let ::std::option::Option::Some(v) = &self.start_workday else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `startWorkday`").with_operation("getGamificationScorecardsUserPointsTrends"));
@@ -3976,9 +3912,7 @@ impl GetGamificationScorecardsUserValuesTrends {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getGamificationScorecardsUserValuesTrends"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationScorecardsUserValuesTrends", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_SCORECARDS_USER_VALUES_TRENDS, ::std::format!("/api/v2/gamification/scorecards/users/{}/values/trends", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         let ::std::option::Option::Some(v) = &self.start_workday else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `startWorkday`").with_operation("getGamificationScorecardsUserValuesTrends"));
@@ -4455,9 +4389,7 @@ impl GetGamificationTemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `templateId` is empty").with_operation("getGamificationTemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGamificationTemplate", "templateId", &self.template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GAMIFICATION_TEMPLATE, ::std::format!("/api/v2/gamification/templates/{}", ::genesys_cloud_core::encode_path_segment(&self.template_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4540,9 +4472,7 @@ impl PatchEmployeeperformanceExternalmetricsDefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.metric_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `metricId` is empty").with_operation("patchEmployeeperformanceExternalmetricsDefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchEmployeeperformanceExternalmetricsDefinition", "metricId", &self.metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_EMPLOYEEPERFORMANCE_EXTERNALMETRICS_DEFINITION, ::std::format!("/api/v2/employeeperformance/externalmetrics/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.metric_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchEmployeeperformanceExternalmetricsDefinition"))?;
         parts.options = self.options.clone();
@@ -4586,9 +4516,7 @@ impl PatchGamificationContest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contest_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contestId` is empty").with_operation("patchGamificationContest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchGamificationContest", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_GAMIFICATION_CONTEST, ::std::format!("/api/v2/gamification/contests/{}", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchGamificationContest"))?;
         parts.options = self.options.clone();
@@ -4813,9 +4741,7 @@ impl PostGamificationProfileActivate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("postGamificationProfileActivate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGamificationProfileActivate", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_ACTIVATE, ::std::format!("/api/v2/gamification/profiles/{}/activate", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4857,9 +4783,7 @@ impl PostGamificationProfileDeactivate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("postGamificationProfileDeactivate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGamificationProfileDeactivate", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_DEACTIVATE, ::std::format!("/api/v2/gamification/profiles/{}/deactivate", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4902,9 +4826,7 @@ impl PostGamificationProfileMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("postGamificationProfileMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGamificationProfileMembers", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_MEMBERS, ::std::format!("/api/v2/gamification/profiles/{}/members", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGamificationProfileMembers"))?;
         parts.options = self.options.clone();
@@ -4948,9 +4870,7 @@ impl PostGamificationProfileMembersValidate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("postGamificationProfileMembersValidate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGamificationProfileMembersValidate", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_MEMBERS_VALIDATE, ::std::format!("/api/v2/gamification/profiles/{}/members/validate", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGamificationProfileMembersValidate"))?;
         parts.options = self.options.clone();
@@ -4995,12 +4915,8 @@ impl PostGamificationProfileMetricLink {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceProfileId` is empty").with_operation("postGamificationProfileMetricLink"));
-        }
-        if self.source_metric_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceMetricId` is empty").with_operation("postGamificationProfileMetricLink"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGamificationProfileMetricLink", "sourceProfileId", &self.source_profile_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postGamificationProfileMetricLink", "sourceMetricId", &self.source_metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_METRIC_LINK, ::std::format!("/api/v2/gamification/profiles/{}/metrics/{}/link", ::genesys_cloud_core::encode_path_segment(&self.source_profile_id), ::genesys_cloud_core::encode_path_segment(&self.source_metric_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGamificationProfileMetricLink"))?;
         parts.options = self.options.clone();
@@ -5044,9 +4960,7 @@ impl PostGamificationProfileMetrics {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("postGamificationProfileMetrics"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGamificationProfileMetrics", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILE_METRICS, ::std::format!("/api/v2/gamification/profiles/{}/metrics", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGamificationProfileMetrics"))?;
         parts.options = self.options.clone();
@@ -5141,9 +5055,7 @@ impl PostGamificationProfilesUserQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postGamificationProfilesUserQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGamificationProfilesUserQuery", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GAMIFICATION_PROFILES_USER_QUERY, ::std::format!("/api/v2/gamification/profiles/users/{}/query", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGamificationProfilesUserQuery"))?;
         parts.options = self.options.clone();
@@ -5229,9 +5141,7 @@ impl PutGamificationContest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contest_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contestId` is empty").with_operation("putGamificationContest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putGamificationContest", "contestId", &self.contest_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GAMIFICATION_CONTEST, ::std::format!("/api/v2/gamification/contests/{}", ::genesys_cloud_core::encode_path_segment(&self.contest_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putGamificationContest"))?;
         parts.options = self.options.clone();
@@ -5280,9 +5190,7 @@ impl PutGamificationProfile {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("putGamificationProfile"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putGamificationProfile", "profileId", &self.profile_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GAMIFICATION_PROFILE, ::std::format!("/api/v2/gamification/profiles/{}", ::genesys_cloud_core::encode_path_segment(&self.profile_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putGamificationProfile"))?;
@@ -5329,12 +5237,8 @@ impl PutGamificationProfileMetric {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.profile_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `profileId` is empty").with_operation("putGamificationProfileMetric"));
-        }
-        if self.metric_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `metricId` is empty").with_operation("putGamificationProfileMetric"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putGamificationProfileMetric", "profileId", &self.profile_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putGamificationProfileMetric", "metricId", &self.metric_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GAMIFICATION_PROFILE_METRIC, ::std::format!("/api/v2/gamification/profiles/{}/metrics/{}", ::genesys_cloud_core::encode_path_segment(&self.profile_id), ::genesys_cloud_core::encode_path_segment(&self.metric_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putGamificationProfileMetric"))?;
         parts.options = self.options.clone();

@@ -60,9 +60,7 @@ impl GetGdprRequest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.request_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `requestId` is empty").with_operation("getGdprRequest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGdprRequest", "requestId", &self.request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GDPR_REQUEST, ::std::format!("/api/v2/gdpr/requests/{}", ::genesys_cloud_core::encode_path_segment(&self.request_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

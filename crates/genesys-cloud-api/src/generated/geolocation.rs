@@ -101,12 +101,8 @@ impl GetUserGeolocation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserGeolocation"));
-        }
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("getUserGeolocation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserGeolocation", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getUserGeolocation", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_GEOLOCATION, ::std::format!("/api/v2/users/{}/geolocations/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -192,12 +188,8 @@ impl PatchUserGeolocation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserGeolocation"));
-        }
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("patchUserGeolocation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserGeolocation", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchUserGeolocation", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_GEOLOCATION, ::std::format!("/api/v2/users/{}/geolocations/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserGeolocation"))?;
         parts.options = self.options.clone();

@@ -120,9 +120,7 @@ impl DeleteGreeting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.greeting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `greetingId` is empty").with_operation("deleteGreeting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteGreeting", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_GREETING, ::std::format!("/api/v2/greetings/{}", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -164,9 +162,7 @@ impl GetGreeting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.greeting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `greetingId` is empty").with_operation("getGreeting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGreeting", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETING, ::std::format!("/api/v2/greetings/{}", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -214,9 +210,7 @@ impl GetGreetingDownloads {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.greeting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `greetingId` is empty").with_operation("getGreetingDownloads"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGreetingDownloads", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETING_DOWNLOADS, ::std::format!("/api/v2/greetings/{}/downloads", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
         if let ::std::option::Option::Some(v) = &self.format_id {
             parts.query.push("formatId", v.as_str());
@@ -267,9 +261,7 @@ impl GetGreetingGroupsDownloads {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.greeting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `greetingId` is empty").with_operation("getGreetingGroupsDownloads"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGreetingGroupsDownloads", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETING_GROUPS_DOWNLOADS, ::std::format!("/api/v2/greetings/{}/groups/downloads", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
         if let ::std::option::Option::Some(v) = &self.format_id {
             parts.query.push("formatId", v.as_str());
@@ -320,9 +312,7 @@ impl GetGreetingMedia {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.greeting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `greetingId` is empty").with_operation("getGreetingMedia"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGreetingMedia", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETING_MEDIA, ::std::format!("/api/v2/greetings/{}/media", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
         if let ::std::option::Option::Some(v) = &self.format_id {
             parts.query.push("formatId", v.as_str());
@@ -373,9 +363,7 @@ impl GetGreetingUsersDownloads {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.greeting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `greetingId` is empty").with_operation("getGreetingUsersDownloads"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGreetingUsersDownloads", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GREETING_USERS_DOWNLOADS, ::std::format!("/api/v2/greetings/{}/users/downloads", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
         if let ::std::option::Option::Some(v) = &self.format_id {
             parts.query.push("formatId", v.as_str());
@@ -546,9 +534,7 @@ impl GetGroupGreetings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getGroupGreetings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGroupGreetings", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GROUP_GREETINGS, ::std::format!("/api/v2/groups/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -608,9 +594,7 @@ impl GetGroupGreetingsDefaults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getGroupGreetingsDefaults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGroupGreetingsDefaults", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GROUP_GREETINGS_DEFAULTS, ::std::format!("/api/v2/groups/{}/greetings/defaults", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -666,9 +650,7 @@ impl GetUserGreetings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserGreetings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserGreetings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_GREETINGS, ::std::format!("/api/v2/users/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -728,9 +710,7 @@ impl GetUserGreetingsDefaults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserGreetingsDefaults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserGreetingsDefaults", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_GREETINGS_DEFAULTS, ::std::format!("/api/v2/users/{}/greetings/defaults", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -815,9 +795,7 @@ impl PostGroupGreetings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("postGroupGreetings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGroupGreetings", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GROUP_GREETINGS, ::std::format!("/api/v2/groups/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGroupGreetings"))?;
         parts.options = self.options.clone();
@@ -861,9 +839,7 @@ impl PostUserGreetings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postUserGreetings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUserGreetings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_GREETINGS, ::std::format!("/api/v2/users/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUserGreetings"))?;
         parts.options = self.options.clone();
@@ -907,9 +883,7 @@ impl PutGreeting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.greeting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `greetingId` is empty").with_operation("putGreeting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putGreeting", "greetingId", &self.greeting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GREETING, ::std::format!("/api/v2/greetings/{}", ::genesys_cloud_core::encode_path_segment(&self.greeting_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putGreeting"))?;
         parts.options = self.options.clone();
@@ -995,9 +969,7 @@ impl PutGroupGreetingsDefaults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("putGroupGreetingsDefaults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putGroupGreetingsDefaults", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GROUP_GREETINGS_DEFAULTS, ::std::format!("/api/v2/groups/{}/greetings/defaults", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putGroupGreetingsDefaults"))?;
         parts.options = self.options.clone();
@@ -1041,9 +1013,7 @@ impl PutUserGreetingsDefaults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserGreetingsDefaults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserGreetingsDefaults", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_GREETINGS_DEFAULTS, ::std::format!("/api/v2/users/{}/greetings/defaults", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserGreetingsDefaults"))?;
         parts.options = self.options.clone();

@@ -120,9 +120,7 @@ impl DeleteGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("deleteGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteGroup", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_GROUP, ::std::format!("/api/v2/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -166,9 +164,7 @@ impl DeleteGroupDynamicsettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("deleteGroupDynamicsettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteGroupDynamicsettings", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_GROUP_DYNAMICSETTINGS, ::std::format!("/api/v2/groups/{}/dynamicsettings", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -216,9 +212,7 @@ impl DeleteGroupMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("deleteGroupMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteGroupMembers", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_GROUP_MEMBERS, ::std::format!("/api/v2/groups/{}/members", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         let ::std::option::Option::Some(v) = &self.ids else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `ids`").with_operation("deleteGroupMembers"));
@@ -315,9 +309,7 @@ impl GetGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGroup", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GROUP, ::std::format!("/api/v2/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -361,9 +353,7 @@ impl GetGroupDynamicsettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getGroupDynamicsettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGroupDynamicsettings", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GROUP_DYNAMICSETTINGS, ::std::format!("/api/v2/groups/{}/dynamicsettings", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -407,9 +397,7 @@ impl GetGroupIndividuals {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getGroupIndividuals"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGroupIndividuals", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GROUP_INDIVIDUALS, ::std::format!("/api/v2/groups/{}/individuals", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -489,9 +477,7 @@ impl GetGroupMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getGroupMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGroupMembers", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GROUP_MEMBERS, ::std::format!("/api/v2/groups/{}/members", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -564,9 +550,7 @@ impl GetGroupProfile {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getGroupProfile"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getGroupProfile", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_GROUP_PROFILE, ::std::format!("/api/v2/groups/{}/profile", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.fields {
             parts.query.push("fields", v.as_str());
@@ -870,9 +854,7 @@ impl PostGroupMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("postGroupMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postGroupMembers", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_GROUP_MEMBERS, ::std::format!("/api/v2/groups/{}/members", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postGroupMembers"))?;
         parts.options = self.options.clone();
@@ -1050,9 +1032,7 @@ impl PutGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("putGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putGroup", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GROUP, ::std::format!("/api/v2/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putGroup"))?;
@@ -1100,9 +1080,7 @@ impl PutGroupDynamicsettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("putGroupDynamicsettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putGroupDynamicsettings", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_GROUP_DYNAMICSETTINGS, ::std::format!("/api/v2/groups/{}/dynamicsettings", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putGroupDynamicsettings"))?;
         parts.options = self.options.clone();

@@ -196,9 +196,7 @@ impl DeleteIdentityprovider {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.provider_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `providerId` is empty").with_operation("deleteIdentityprovider"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteIdentityprovider", "providerId", &self.provider_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_IDENTITYPROVIDER, ::std::format!("/api/v2/identityproviders/{}", ::genesys_cloud_core::encode_path_segment(&self.provider_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -680,9 +678,7 @@ impl GetIdentityprovider {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.provider_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `providerId` is empty").with_operation("getIdentityprovider"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIdentityprovider", "providerId", &self.provider_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_IDENTITYPROVIDER, ::std::format!("/api/v2/identityproviders/{}", ::genesys_cloud_core::encode_path_segment(&self.provider_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1261,9 +1257,7 @@ impl PutIdentityprovider {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.provider_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `providerId` is empty").with_operation("putIdentityprovider"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putIdentityprovider", "providerId", &self.provider_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_IDENTITYPROVIDER, ::std::format!("/api/v2/identityproviders/{}", ::genesys_cloud_core::encode_path_segment(&self.provider_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIdentityprovider"))?;
         parts.options = self.options.clone();

@@ -70,9 +70,7 @@ impl GetInfrastructureascodeAccelerator {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.accelerator_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `acceleratorId` is empty").with_operation("getInfrastructureascodeAccelerator"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getInfrastructureascodeAccelerator", "acceleratorId", &self.accelerator_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INFRASTRUCTUREASCODE_ACCELERATOR, ::std::format!("/api/v2/infrastructureascode/accelerators/{}", ::genesys_cloud_core::encode_path_segment(&self.accelerator_id)));
         if let ::std::option::Option::Some(v) = &self.preferred_language {
             parts.query.push("preferredLanguage", v.as_str());
@@ -267,9 +265,7 @@ impl GetInfrastructureascodeJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getInfrastructureascodeJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getInfrastructureascodeJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INFRASTRUCTUREASCODE_JOB, ::std::format!("/api/v2/infrastructureascode/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.details {
             parts.query.push("details", &v.to_string());

@@ -409,9 +409,7 @@ impl DeleteIntegration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("deleteIntegration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteIntegration", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTEGRATION, ::std::format!("/api/v2/integrations/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -453,9 +451,7 @@ impl DeleteIntegrationsAction {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("deleteIntegrationsAction"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteIntegrationsAction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTEGRATIONS_ACTION, ::std::format!("/api/v2/integrations/actions/{}", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -497,9 +493,7 @@ impl DeleteIntegrationsActionDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("deleteIntegrationsActionDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteIntegrationsActionDraft", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTEGRATIONS_ACTION_DRAFT, ::std::format!("/api/v2/integrations/actions/{}/draft", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -541,9 +535,7 @@ impl DeleteIntegrationsCredential {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.credential_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `credentialId` is empty").with_operation("deleteIntegrationsCredential"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteIntegrationsCredential", "credentialId", &self.credential_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTEGRATIONS_CREDENTIAL, ::std::format!("/api/v2/integrations/credentials/{}", ::genesys_cloud_core::encode_path_segment(&self.credential_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -621,9 +613,7 @@ impl GetIntegration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getIntegration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegration", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATION, ::std::format!("/api/v2/integrations/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -683,9 +673,7 @@ impl GetIntegrationConfigCurrent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getIntegrationConfigCurrent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationConfigCurrent", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATION_CONFIG_CURRENT, ::std::format!("/api/v2/integrations/{}/config/current", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -889,9 +877,7 @@ impl GetIntegrationsAction {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("getIntegrationsAction"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsAction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION, ::std::format!("/api/v2/integrations/actions/{}", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -960,9 +946,7 @@ impl GetIntegrationsActionDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("getIntegrationsActionDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraft", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_DRAFT, ::std::format!("/api/v2/integrations/actions/{}/draft", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -1013,9 +997,7 @@ impl GetIntegrationsActionDraftFunction {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("getIntegrationsActionDraftFunction"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftFunction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_DRAFT_FUNCTION, ::std::format!("/api/v2/integrations/actions/{}/draft/function", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1064,12 +1046,8 @@ impl GetIntegrationsActionDraftSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("getIntegrationsActionDraftSchema"));
-        }
-        if self.file_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileName` is empty").with_operation("getIntegrationsActionDraftSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftSchema", "actionId", &self.action_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftSchema", "fileName", &self.file_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_DRAFT_SCHEMA, ::std::format!("/api/v2/integrations/actions/{}/draft/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.action_id), ::genesys_cloud_core::encode_path_segment(&self.file_name)));
         if let ::std::option::Option::Some(v) = &self.flatten {
             parts.query.push("flatten", &v.to_string());
@@ -1115,12 +1093,8 @@ impl GetIntegrationsActionDraftTemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("getIntegrationsActionDraftTemplate"));
-        }
-        if self.file_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileName` is empty").with_operation("getIntegrationsActionDraftTemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftTemplate", "actionId", &self.action_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftTemplate", "fileName", &self.file_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_DRAFT_TEMPLATE, ::std::format!("/api/v2/integrations/actions/{}/draft/templates/{}", ::genesys_cloud_core::encode_path_segment(&self.action_id), ::genesys_cloud_core::encode_path_segment(&self.file_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1162,9 +1136,7 @@ impl GetIntegrationsActionDraftValidation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("getIntegrationsActionDraftValidation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionDraftValidation", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_DRAFT_VALIDATION, ::std::format!("/api/v2/integrations/actions/{}/draft/validation", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1206,9 +1178,7 @@ impl GetIntegrationsActionFunction {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("getIntegrationsActionFunction"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionFunction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_FUNCTION, ::std::format!("/api/v2/integrations/actions/{}/function", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1257,12 +1227,8 @@ impl GetIntegrationsActionSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("getIntegrationsActionSchema"));
-        }
-        if self.file_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileName` is empty").with_operation("getIntegrationsActionSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionSchema", "actionId", &self.action_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionSchema", "fileName", &self.file_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_SCHEMA, ::std::format!("/api/v2/integrations/actions/{}/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.action_id), ::genesys_cloud_core::encode_path_segment(&self.file_name)));
         if let ::std::option::Option::Some(v) = &self.flatten {
             parts.query.push("flatten", &v.to_string());
@@ -1308,12 +1274,8 @@ impl GetIntegrationsActionTemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("getIntegrationsActionTemplate"));
-        }
-        if self.file_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileName` is empty").with_operation("getIntegrationsActionTemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionTemplate", "actionId", &self.action_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsActionTemplate", "fileName", &self.file_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_ACTION_TEMPLATE, ::std::format!("/api/v2/integrations/actions/{}/templates/{}", ::genesys_cloud_core::encode_path_segment(&self.action_id), ::genesys_cloud_core::encode_path_segment(&self.file_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1957,12 +1919,8 @@ impl GetIntegrationsBotconnectorBot {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getIntegrationsBotconnectorBot"));
-        }
-        if self.bot_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botId` is empty").with_operation("getIntegrationsBotconnectorBot"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorBot", "integrationId", &self.integration_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorBot", "botId", &self.bot_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_BOT, ::std::format!("/api/v2/integrations/botconnectors/{}/bots/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id), ::genesys_cloud_core::encode_path_segment(&self.bot_id)));
         if let ::std::option::Option::Some(v) = &self.version {
             parts.query.push("version", v.as_str());
@@ -2023,9 +1981,7 @@ impl GetIntegrationsBotconnectorBots {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getIntegrationsBotconnectorBots"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorBots", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_BOTS, ::std::format!("/api/v2/integrations/botconnectors/{}/bots", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -2101,9 +2057,7 @@ impl GetIntegrationsBotconnectorBotsSummaries {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getIntegrationsBotconnectorBotsSummaries"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorBotsSummaries", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_BOTS_SUMMARIES, ::std::format!("/api/v2/integrations/botconnectors/{}/bots/summaries", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -2170,12 +2124,8 @@ impl GetIntegrationsBotconnectorIntegrationIdBot {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getIntegrationsBotconnectorIntegrationIdBot"));
-        }
-        if self.bot_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botId` is empty").with_operation("getIntegrationsBotconnectorIntegrationIdBot"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBot", "integrationId", &self.integration_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBot", "botId", &self.bot_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOT, ::std::format!("/api/v2/integrations/botconnector/{}/bots/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id), ::genesys_cloud_core::encode_path_segment(&self.bot_id)));
         if let ::std::option::Option::Some(v) = &self.version {
             parts.query.push("version", v.as_str());
@@ -2235,12 +2185,8 @@ impl GetIntegrationsBotconnectorIntegrationIdBotVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getIntegrationsBotconnectorIntegrationIdBotVersions"));
-        }
-        if self.bot_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botId` is empty").with_operation("getIntegrationsBotconnectorIntegrationIdBotVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBotVersions", "integrationId", &self.integration_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBotVersions", "botId", &self.bot_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOT_VERSIONS, ::std::format!("/api/v2/integrations/botconnector/{}/bots/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.integration_id), ::genesys_cloud_core::encode_path_segment(&self.bot_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -2300,9 +2246,7 @@ impl GetIntegrationsBotconnectorIntegrationIdBots {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getIntegrationsBotconnectorIntegrationIdBots"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBots", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS, ::std::format!("/api/v2/integrations/botconnector/{}/bots", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2358,9 +2302,7 @@ impl GetIntegrationsBotconnectorIntegrationIdBotsSummaries {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getIntegrationsBotconnectorIntegrationIdBotsSummaries"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsBotconnectorIntegrationIdBotsSummaries", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS_SUMMARIES, ::std::format!("/api/v2/integrations/botconnector/{}/bots/summaries", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -2528,9 +2470,7 @@ impl GetIntegrationsCredential {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.credential_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `credentialId` is empty").with_operation("getIntegrationsCredential"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsCredential", "credentialId", &self.credential_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_CREDENTIAL, ::std::format!("/api/v2/integrations/credentials/{}", ::genesys_cloud_core::encode_path_segment(&self.credential_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2838,9 +2778,7 @@ impl GetIntegrationsSpeechAudioconnectorIntegrationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getIntegrationsSpeechAudioconnectorIntegrationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechAudioconnectorIntegrationId", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_AUDIOCONNECTOR_INTEGRATION_ID, ::std::format!("/api/v2/integrations/speech/audioconnector/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2882,9 +2820,7 @@ impl GetIntegrationsSpeechDialogflowAgent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("getIntegrationsSpeechDialogflowAgent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechDialogflowAgent", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_DIALOGFLOW_AGENT, ::std::format!("/api/v2/integrations/speech/dialogflow/agents/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3007,9 +2943,7 @@ impl GetIntegrationsSpeechDialogflowcxAgent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("getIntegrationsSpeechDialogflowcxAgent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechDialogflowcxAgent", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_DIALOGFLOWCX_AGENT, ::std::format!("/api/v2/integrations/speech/dialogflowcx/agents/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3132,9 +3066,7 @@ impl GetIntegrationsSpeechLexBotAlias {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.alias_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `aliasId` is empty").with_operation("getIntegrationsSpeechLexBotAlias"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechLexBotAlias", "aliasId", &self.alias_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_LEX_BOT_ALIAS, ::std::format!("/api/v2/integrations/speech/lex/bot/alias/{}", ::genesys_cloud_core::encode_path_segment(&self.alias_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3202,9 +3134,7 @@ impl GetIntegrationsSpeechLexBotBotIdAliases {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bot_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botId` is empty").with_operation("getIntegrationsSpeechLexBotBotIdAliases"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechLexBotBotIdAliases", "botId", &self.bot_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_LEX_BOT_BOT_ID_ALIASES, ::std::format!("/api/v2/integrations/speech/lex/bot/{}/aliases", ::genesys_cloud_core::encode_path_segment(&self.bot_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -3351,9 +3281,7 @@ impl GetIntegrationsSpeechLexv2BotAlias {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.alias_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `aliasId` is empty").with_operation("getIntegrationsSpeechLexv2BotAlias"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechLexv2BotAlias", "aliasId", &self.alias_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_LEXV2_BOT_ALIAS, ::std::format!("/api/v2/integrations/speech/lexv2/bot/alias/{}", ::genesys_cloud_core::encode_path_segment(&self.alias_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3421,9 +3349,7 @@ impl GetIntegrationsSpeechLexv2BotBotIdAliases {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bot_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botId` is empty").with_operation("getIntegrationsSpeechLexv2BotBotIdAliases"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechLexv2BotBotIdAliases", "botId", &self.bot_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_LEXV2_BOT_BOT_ID_ALIASES, ::std::format!("/api/v2/integrations/speech/lexv2/bot/{}/aliases", ::genesys_cloud_core::encode_path_segment(&self.bot_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -3583,12 +3509,8 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBot {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.nuance_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `nuanceIntegrationId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBot"));
-        }
-        if self.bot_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBot"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBot", "nuanceIntegrationId", &self.nuance_integration_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBot", "botId", &self.bot_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/{}", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id), ::genesys_cloud_core::encode_path_segment(&self.bot_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3638,15 +3560,9 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.nuance_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `nuanceIntegrationId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob"));
-        }
-        if self.bot_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob", "nuanceIntegrationId", &self.nuance_integration_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob", "botId", &self.bot_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT_JOB, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/{}/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id), ::genesys_cloud_core::encode_path_segment(&self.bot_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3690,15 +3606,9 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.nuance_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `nuanceIntegrationId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults"));
-        }
-        if self.bot_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults", "nuanceIntegrationId", &self.nuance_integration_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults", "botId", &self.bot_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT_JOB_RESULTS, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/{}/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id), ::genesys_cloud_core::encode_path_segment(&self.bot_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3760,9 +3670,7 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBots {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.nuance_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `nuanceIntegrationId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBots"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBots", "nuanceIntegrationId", &self.nuance_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -3826,12 +3734,8 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.nuance_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `nuanceIntegrationId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob", "nuanceIntegrationId", &self.nuance_integration_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_JOB, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3876,12 +3780,8 @@ impl GetIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.nuance_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `nuanceIntegrationId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults", "nuanceIntegrationId", &self.nuance_integration_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_JOB_RESULTS, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3935,9 +3835,7 @@ impl GetIntegrationsSpeechSttEngine {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.engine_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `engineId` is empty").with_operation("getIntegrationsSpeechSttEngine"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechSttEngine", "engineId", &self.engine_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_STT_ENGINE, ::std::format!("/api/v2/integrations/speech/stt/engines/{}", ::genesys_cloud_core::encode_path_segment(&self.engine_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4066,9 +3964,7 @@ impl GetIntegrationsSpeechTtsEngine {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.engine_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `engineId` is empty").with_operation("getIntegrationsSpeechTtsEngine"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechTtsEngine", "engineId", &self.engine_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE, ::std::format!("/api/v2/integrations/speech/tts/engines/{}", ::genesys_cloud_core::encode_path_segment(&self.engine_id)));
         if let ::std::option::Option::Some(v) = &self.include_voices {
             parts.query.push("includeVoices", &v.to_string());
@@ -4114,12 +4010,8 @@ impl GetIntegrationsSpeechTtsEngineVoice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.engine_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `engineId` is empty").with_operation("getIntegrationsSpeechTtsEngineVoice"));
-        }
-        if self.voice_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `voiceId` is empty").with_operation("getIntegrationsSpeechTtsEngineVoice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechTtsEngineVoice", "engineId", &self.engine_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechTtsEngineVoice", "voiceId", &self.voice_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE_VOICE, ::std::format!("/api/v2/integrations/speech/tts/engines/{}/voices/{}", ::genesys_cloud_core::encode_path_segment(&self.engine_id), ::genesys_cloud_core::encode_path_segment(&self.voice_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4175,9 +4067,7 @@ impl GetIntegrationsSpeechTtsEngineVoices {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.engine_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `engineId` is empty").with_operation("getIntegrationsSpeechTtsEngineVoices"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsSpeechTtsEngineVoices", "engineId", &self.engine_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_SPEECH_TTS_ENGINE_VOICES, ::std::format!("/api/v2/integrations/speech/tts/engines/{}/voices", ::genesys_cloud_core::encode_path_segment(&self.engine_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -4376,9 +4266,7 @@ impl GetIntegrationsType {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.type_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `typeId` is empty").with_operation("getIntegrationsType"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsType", "typeId", &self.type_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_TYPE, ::std::format!("/api/v2/integrations/types/{}", ::genesys_cloud_core::encode_path_segment(&self.type_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4421,12 +4309,8 @@ impl GetIntegrationsTypeConfigschema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.type_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `typeId` is empty").with_operation("getIntegrationsTypeConfigschema"));
-        }
-        if self.config_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configType` is empty").with_operation("getIntegrationsTypeConfigschema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsTypeConfigschema", "typeId", &self.type_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsTypeConfigschema", "configType", &self.config_type)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_TYPE_CONFIGSCHEMA, ::std::format!("/api/v2/integrations/types/{}/configschemas/{}", ::genesys_cloud_core::encode_path_segment(&self.type_id), ::genesys_cloud_core::encode_path_segment(&self.config_type)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4576,9 +4460,7 @@ impl GetIntegrationsUnifiedcommunicationsClientapp {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.uc_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ucIntegrationId` is empty").with_operation("getIntegrationsUnifiedcommunicationsClientapp"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntegrationsUnifiedcommunicationsClientapp", "ucIntegrationId", &self.uc_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTEGRATIONS_UNIFIEDCOMMUNICATIONS_CLIENTAPP, ::std::format!("/api/v2/integrations/unifiedcommunications/clientapps/{}", ::genesys_cloud_core::encode_path_segment(&self.uc_integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4887,9 +4769,7 @@ impl PatchIntegration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("patchIntegration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchIntegration", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_INTEGRATION, ::std::format!("/api/v2/integrations/{}", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -4953,9 +4833,7 @@ impl PatchIntegrationsAction {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("patchIntegrationsAction"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchIntegrationsAction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_INTEGRATIONS_ACTION, ::std::format!("/api/v2/integrations/actions/{}", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchIntegrationsAction"))?;
         parts.options = self.options.clone();
@@ -4999,9 +4877,7 @@ impl PatchIntegrationsActionDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("patchIntegrationsActionDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchIntegrationsActionDraft", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_INTEGRATIONS_ACTION_DRAFT, ::std::format!("/api/v2/integrations/actions/{}/draft", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchIntegrationsActionDraft"))?;
         parts.options = self.options.clone();
@@ -5093,9 +4969,7 @@ impl PostIntegrationsActionDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("postIntegrationsActionDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionDraft", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_DRAFT, ::std::format!("/api/v2/integrations/actions/{}/draft", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5138,9 +5012,7 @@ impl PostIntegrationsActionDraftFunctionUpload {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("postIntegrationsActionDraftFunctionUpload"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionDraftFunctionUpload", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_DRAFT_FUNCTION_UPLOAD, ::std::format!("/api/v2/integrations/actions/{}/draft/function/upload", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntegrationsActionDraftFunctionUpload"))?;
         parts.options = self.options.clone();
@@ -5184,9 +5056,7 @@ impl PostIntegrationsActionDraftPublish {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("postIntegrationsActionDraftPublish"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionDraftPublish", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_DRAFT_PUBLISH, ::std::format!("/api/v2/integrations/actions/{}/draft/publish", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntegrationsActionDraftPublish"))?;
         parts.options = self.options.clone();
@@ -5236,9 +5106,7 @@ impl PostIntegrationsActionDraftTest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("postIntegrationsActionDraftTest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionDraftTest", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_DRAFT_TEST, ::std::format!("/api/v2/integrations/actions/{}/draft/test", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         if let ::std::option::Option::Some(v) = &self.flatten {
             parts.query.push("flatten", &v.to_string());
@@ -5291,9 +5159,7 @@ impl PostIntegrationsActionExecute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("postIntegrationsActionExecute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionExecute", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_EXECUTE, ::std::format!("/api/v2/integrations/actions/{}/execute", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         if let ::std::option::Option::Some(v) = &self.flatten {
             parts.query.push("flatten", &v.to_string());
@@ -5346,9 +5212,7 @@ impl PostIntegrationsActionTest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("postIntegrationsActionTest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionTest", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_TEST, ::std::format!("/api/v2/integrations/actions/{}/test", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         if let ::std::option::Option::Some(v) = &self.flatten {
             parts.query.push("flatten", &v.to_string());
@@ -5628,12 +5492,8 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.nuance_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `nuanceIntegrationId` is empty").with_operation("postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs"));
-        }
-        if self.bot_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `botId` is empty").with_operation("postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs", "nuanceIntegrationId", &self.nuance_integration_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsSpeechNuanceNuanceIntegrationIdBotJobs", "botId", &self.bot_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOT_JOBS, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id), ::genesys_cloud_core::encode_path_segment(&self.bot_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -5699,9 +5559,7 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.nuance_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `nuanceIntegrationId` is empty").with_operation("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsJobs", "nuanceIntegrationId", &self.nuance_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_JOBS, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/jobs", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -5753,9 +5611,7 @@ impl PostIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.nuance_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `nuanceIntegrationId` is empty").with_operation("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate", "nuanceIntegrationId", &self.nuance_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_LAUNCH_VALIDATE, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/launch/validate", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchValidate"))?;
         parts.options = self.options.clone();
@@ -5801,9 +5657,7 @@ impl PostIntegrationsWebhookEvents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.token_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tokenId` is empty").with_operation("postIntegrationsWebhookEvents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsWebhookEvents", "tokenId", &self.token_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_WEBHOOK_EVENTS, ::std::format!("/api/v2/integrations/webhooks/{}/events", ::genesys_cloud_core::encode_path_segment(&self.token_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntegrationsWebhookEvents"))?;
         parts.options = self.options.clone();
@@ -5852,9 +5706,7 @@ impl PutIntegrationConfigCurrent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("putIntegrationConfigCurrent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putIntegrationConfigCurrent", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATION_CONFIG_CURRENT, ::std::format!("/api/v2/integrations/{}/config/current", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putIntegrationConfigCurrent"))?;
@@ -5900,9 +5752,7 @@ impl PutIntegrationsActionDraftFunction {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("putIntegrationsActionDraftFunction"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putIntegrationsActionDraftFunction", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_ACTION_DRAFT_FUNCTION, ::std::format!("/api/v2/integrations/actions/{}/draft/function", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIntegrationsActionDraftFunction"))?;
         parts.options = self.options.clone();
@@ -5946,9 +5796,7 @@ impl PutIntegrationsBotconnectorIntegrationIdBots {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("putIntegrationsBotconnectorIntegrationIdBots"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putIntegrationsBotconnectorIntegrationIdBots", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_BOTCONNECTOR_INTEGRATION_ID_BOTS, ::std::format!("/api/v2/integrations/botconnector/{}/bots", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIntegrationsBotconnectorIntegrationIdBots"))?;
         parts.options = self.options.clone();
@@ -5997,9 +5845,7 @@ impl PutIntegrationsCredential {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.credential_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `credentialId` is empty").with_operation("putIntegrationsCredential"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putIntegrationsCredential", "credentialId", &self.credential_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_CREDENTIAL, ::std::format!("/api/v2/integrations/credentials/{}", ::genesys_cloud_core::encode_path_segment(&self.credential_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putIntegrationsCredential"))?;
@@ -6045,9 +5891,7 @@ impl PutIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.nuance_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `nuanceIntegrationId` is empty").with_operation("putIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings", "nuanceIntegrationId", &self.nuance_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_SPEECH_NUANCE_NUANCE_INTEGRATION_ID_BOTS_LAUNCH_SETTINGS, ::std::format!("/api/v2/integrations/speech/nuance/{}/bots/launch/settings", ::genesys_cloud_core::encode_path_segment(&self.nuance_integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIntegrationsSpeechNuanceNuanceIntegrationIdBotsLaunchSettings"))?;
         parts.options = self.options.clone();
@@ -6133,9 +5977,7 @@ impl PutIntegrationsUnifiedcommunicationThirdpartypresences {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.uc_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ucIntegrationId` is empty").with_operation("putIntegrationsUnifiedcommunicationThirdpartypresences"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putIntegrationsUnifiedcommunicationThirdpartypresences", "ucIntegrationId", &self.uc_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_INTEGRATIONS_UNIFIEDCOMMUNICATION_THIRDPARTYPRESENCES, ::std::format!("/api/v2/integrations/unifiedcommunications/{}/thirdpartypresences", ::genesys_cloud_core::encode_path_segment(&self.uc_integration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putIntegrationsUnifiedcommunicationThirdpartypresences"))?;
         parts.options = self.options.clone();

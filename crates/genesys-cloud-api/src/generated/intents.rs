@@ -112,9 +112,7 @@ impl DeleteIntentsCategory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.category_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `categoryId` is empty").with_operation("deleteIntentsCategory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteIntentsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTENTS_CATEGORY, ::std::format!("/api/v2/intents/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -156,9 +154,7 @@ impl DeleteIntentsCustomerintent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.customer_intent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `customerIntentId` is empty").with_operation("deleteIntentsCustomerintent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteIntentsCustomerintent", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_INTENTS_CUSTOMERINTENT, ::std::format!("/api/v2/intents/customerintents/{}", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -214,9 +210,7 @@ impl GetIntentsAssignmentsExternalcontact {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalContactId` is empty").with_operation("getIntentsAssignmentsExternalcontact"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntentsAssignmentsExternalcontact", "externalContactId", &self.external_contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_ASSIGNMENTS_EXTERNALCONTACT, ::std::format!("/api/v2/intents/assignments/externalcontacts/{}", ::genesys_cloud_core::encode_path_segment(&self.external_contact_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -357,9 +351,7 @@ impl GetIntentsCategory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.category_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `categoryId` is empty").with_operation("getIntentsCategory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntentsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_CATEGORY, ::std::format!("/api/v2/intents/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -401,9 +393,7 @@ impl GetIntentsCustomerintent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.customer_intent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `customerIntentId` is empty").with_operation("getIntentsCustomerintent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntentsCustomerintent", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_CUSTOMERINTENT, ::std::format!("/api/v2/intents/customerintents/{}", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -465,9 +455,7 @@ impl GetIntentsCustomerintentSourceintents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.customer_intent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `customerIntentId` is empty").with_operation("getIntentsCustomerintentSourceintents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getIntentsCustomerintentSourceintents", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_INTENTS_CUSTOMERINTENT_SOURCEINTENTS, ::std::format!("/api/v2/intents/customerintents/{}/sourceintents", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -711,9 +699,7 @@ impl PatchIntentsCategory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.category_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `categoryId` is empty").with_operation("patchIntentsCategory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchIntentsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_INTENTS_CATEGORY, ::std::format!("/api/v2/intents/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchIntentsCategory"))?;
         parts.options = self.options.clone();
@@ -757,9 +743,7 @@ impl PatchIntentsCustomerintent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.customer_intent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `customerIntentId` is empty").with_operation("patchIntentsCustomerintent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchIntentsCustomerintent", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_INTENTS_CUSTOMERINTENT, ::std::format!("/api/v2/intents/customerintents/{}", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchIntentsCustomerintent"))?;
         parts.options = self.options.clone();
@@ -804,12 +788,8 @@ impl PostIntentsAssignmentsExternalcontactCustomerintentAssignment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.external_contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalContactId` is empty").with_operation("postIntentsAssignmentsExternalcontactCustomerintentAssignment"));
-        }
-        if self.customer_intent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `customerIntentId` is empty").with_operation("postIntentsAssignmentsExternalcontactCustomerintentAssignment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntentsAssignmentsExternalcontactCustomerintentAssignment", "externalContactId", &self.external_contact_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postIntentsAssignmentsExternalcontactCustomerintentAssignment", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTENTS_ASSIGNMENTS_EXTERNALCONTACT_CUSTOMERINTENT_ASSIGNMENT, ::std::format!("/api/v2/intents/assignments/externalcontacts/{}/customerintents/{}/assignment", ::genesys_cloud_core::encode_path_segment(&self.external_contact_id), ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntentsAssignmentsExternalcontactCustomerintentAssignment"))?;
         parts.options = self.options.clone();
@@ -895,9 +875,7 @@ impl PostIntentsCustomerintentSourceintentsBulkAdd {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.customer_intent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `customerIntentId` is empty").with_operation("postIntentsCustomerintentSourceintentsBulkAdd"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntentsCustomerintentSourceintentsBulkAdd", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTENTS_CUSTOMERINTENT_SOURCEINTENTS_BULK_ADD, ::std::format!("/api/v2/intents/customerintents/{}/sourceintents/bulk/add", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntentsCustomerintentSourceintentsBulkAdd"))?;
         parts.options = self.options.clone();
@@ -941,9 +919,7 @@ impl PostIntentsCustomerintentSourceintentsBulkRemove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.customer_intent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `customerIntentId` is empty").with_operation("postIntentsCustomerintentSourceintentsBulkRemove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntentsCustomerintentSourceintentsBulkRemove", "customerIntentId", &self.customer_intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTENTS_CUSTOMERINTENT_SOURCEINTENTS_BULK_REMOVE, ::std::format!("/api/v2/intents/customerintents/{}/sourceintents/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.customer_intent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntentsCustomerintentSourceintentsBulkRemove"))?;
         parts.options = self.options.clone();

@@ -438,9 +438,7 @@ impl DeleteAnalyticsJourneysAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsJourneysAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsJourneysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_JOURNEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -482,9 +480,7 @@ impl DeleteJourneyActionmap {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_map_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionMapId` is empty").with_operation("deleteJourneyActionmap"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteJourneyActionmap", "actionMapId", &self.action_map_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_ACTIONMAP, ::std::format!("/api/v2/journey/actionmaps/{}", ::genesys_cloud_core::encode_path_segment(&self.action_map_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -532,9 +528,7 @@ impl DeleteJourneyActiontemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionTemplateId` is empty").with_operation("deleteJourneyActiontemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteJourneyActiontemplate", "actionTemplateId", &self.action_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_ACTIONTEMPLATE, ::std::format!("/api/v2/journey/actiontemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.action_template_id)));
         if let ::std::option::Option::Some(v) = &self.hard_delete {
             parts.query.push("hardDelete", &v.to_string());
@@ -579,9 +573,7 @@ impl DeleteJourneyExternaleventsConfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.config_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configId` is empty").with_operation("deleteJourneyExternaleventsConfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteJourneyExternaleventsConfiguration", "configId", &self.config_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_EXTERNALEVENTS_CONFIGURATION, ::std::format!("/api/v2/journey/externalevents/configurations/{}", ::genesys_cloud_core::encode_path_segment(&self.config_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -623,9 +615,7 @@ impl DeleteJourneyExternaleventsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("deleteJourneyExternaleventsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteJourneyExternaleventsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_EXTERNALEVENTS_SCHEMA, ::std::format!("/api/v2/journey/externalevents/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -668,9 +658,7 @@ impl DeleteJourneyOutcome {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.outcome_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `outcomeId` is empty").with_operation("deleteJourneyOutcome"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteJourneyOutcome", "outcomeId", &self.outcome_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_OUTCOME, ::std::format!("/api/v2/journey/outcomes/{}", ::genesys_cloud_core::encode_path_segment(&self.outcome_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -713,9 +701,7 @@ impl DeleteJourneyOutcomesPredictor {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.predictor_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `predictorId` is empty").with_operation("deleteJourneyOutcomesPredictor"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteJourneyOutcomesPredictor", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_OUTCOMES_PREDICTOR, ::std::format!("/api/v2/journey/outcomes/predictors/{}", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -757,9 +743,7 @@ impl DeleteJourneySegment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.segment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `segmentId` is empty").with_operation("deleteJourneySegment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteJourneySegment", "segmentId", &self.segment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_SEGMENT, ::std::format!("/api/v2/journey/segments/{}", ::genesys_cloud_core::encode_path_segment(&self.segment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -801,9 +785,7 @@ impl DeleteJourneyView {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("deleteJourneyView"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteJourneyView", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_VIEW, ::std::format!("/api/v2/journey/views/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -845,9 +827,7 @@ impl DeleteJourneyViewSchedules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("deleteJourneyViewSchedules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteJourneyViewSchedules", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_JOURNEY_VIEW_SCHEDULES, ::std::format!("/api/v2/journey/views/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -889,9 +869,7 @@ impl GetAnalyticsJourneysAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsJourneysAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsJourneysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -939,9 +917,7 @@ impl GetAnalyticsJourneysAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsJourneysAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsJourneysAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_JOURNEYS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/journeys/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -998,9 +974,7 @@ impl GetExternalcontactsContactJourneySegments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("getExternalcontactsContactJourneySegments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactJourneySegments", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/segments", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         if let ::std::option::Option::Some(v) = &self.include_merged {
             parts.query.push("includeMerged", &v.to_string());
@@ -1068,9 +1042,7 @@ impl GetExternalcontactsContactJourneySessions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("getExternalcontactsContactJourneySessions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getExternalcontactsContactJourneySessions", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_EXTERNALCONTACTS_CONTACT_JOURNEY_SESSIONS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/sessions", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", v.as_str());
@@ -1133,9 +1105,7 @@ impl GetJourneyActionmap {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_map_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionMapId` is empty").with_operation("getJourneyActionmap"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyActionmap", "actionMapId", &self.action_map_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONMAP, ::std::format!("/api/v2/journey/actionmaps/{}", ::genesys_cloud_core::encode_path_segment(&self.action_map_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1304,9 +1274,7 @@ impl GetJourneyActionmapsEstimatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getJourneyActionmapsEstimatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyActionmapsEstimatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONMAPS_ESTIMATES_JOB, ::std::format!("/api/v2/journey/actionmaps/estimates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1349,9 +1317,7 @@ impl GetJourneyActionmapsEstimatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getJourneyActionmapsEstimatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyActionmapsEstimatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONMAPS_ESTIMATES_JOB_RESULTS, ::std::format!("/api/v2/journey/actionmaps/estimates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1394,9 +1360,7 @@ impl GetJourneyActiontarget {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_target_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionTargetId` is empty").with_operation("getJourneyActiontarget"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyActiontarget", "actionTargetId", &self.action_target_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONTARGET, ::std::format!("/api/v2/journey/actiontargets/{}", ::genesys_cloud_core::encode_path_segment(&self.action_target_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1511,9 +1475,7 @@ impl GetJourneyActiontemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionTemplateId` is empty").with_operation("getJourneyActiontemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyActiontemplate", "actionTemplateId", &self.action_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_ACTIONTEMPLATE, ::std::format!("/api/v2/journey/actiontemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.action_template_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1705,12 +1667,8 @@ impl GetJourneyDeploymentCustomerPing {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("getJourneyDeploymentCustomerPing"));
-        }
-        if self.customer_cookie_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `customerCookieId` is empty").with_operation("getJourneyDeploymentCustomerPing"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyDeploymentCustomerPing", "deploymentId", &self.deployment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyDeploymentCustomerPing", "customerCookieId", &self.customer_cookie_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_DEPLOYMENT_CUSTOMER_PING, ::std::format!("/api/v2/journey/deployments/{}/customers/{}/ping", ::genesys_cloud_core::encode_path_segment(&self.deployment_id), ::genesys_cloud_core::encode_path_segment(&self.customer_cookie_id)));
         if let ::std::option::Option::Some(v) = &self.dl {
             parts.query.push("dl", v.as_str());
@@ -1767,9 +1725,7 @@ impl GetJourneyExternaleventsConfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.config_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configId` is empty").with_operation("getJourneyExternaleventsConfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsConfiguration", "configId", &self.config_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_CONFIGURATION, ::std::format!("/api/v2/journey/externalevents/configurations/{}", ::genesys_cloud_core::encode_path_segment(&self.config_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1883,9 +1839,7 @@ impl GetJourneyExternaleventsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getJourneyExternaleventsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA, ::std::format!("/api/v2/journey/externalevents/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1928,12 +1882,8 @@ impl GetJourneyExternaleventsSchemaVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getJourneyExternaleventsSchemaVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getJourneyExternaleventsSchemaVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsSchemaVersion", "schemaId", &self.schema_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsSchemaVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA_VERSION, ::std::format!("/api/v2/journey/externalevents/schemas/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1975,9 +1925,7 @@ impl GetJourneyExternaleventsSchemaVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getJourneyExternaleventsSchemaVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_SCHEMA_VERSIONS, ::std::format!("/api/v2/journey/externalevents/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2059,9 +2007,7 @@ impl GetJourneyExternaleventsSchemasCoretype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.core_type_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `coreTypeName` is empty").with_operation("getJourneyExternaleventsSchemasCoretype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyExternaleventsSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_EXTERNALEVENTS_SCHEMAS_CORETYPE, ::std::format!("/api/v2/journey/externalevents/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2184,9 +2130,7 @@ impl GetJourneyOutcome {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.outcome_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `outcomeId` is empty").with_operation("getJourneyOutcome"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyOutcome", "outcomeId", &self.outcome_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_OUTCOME, ::std::format!("/api/v2/journey/outcomes/{}", ::genesys_cloud_core::encode_path_segment(&self.outcome_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2340,9 +2284,7 @@ impl GetJourneyOutcomesAttributionsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getJourneyOutcomesAttributionsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyOutcomesAttributionsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOB, ::std::format!("/api/v2/journey/outcomes/attributions/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2387,9 +2329,7 @@ impl GetJourneyOutcomesAttributionsJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getJourneyOutcomesAttributionsJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyOutcomesAttributionsJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_OUTCOMES_ATTRIBUTIONS_JOB_RESULTS, ::std::format!("/api/v2/journey/outcomes/attributions/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2432,9 +2372,7 @@ impl GetJourneyOutcomesPredictor {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.predictor_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `predictorId` is empty").with_operation("getJourneyOutcomesPredictor"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyOutcomesPredictor", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_OUTCOMES_PREDICTOR, ::std::format!("/api/v2/journey/outcomes/predictors/{}", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2517,9 +2455,7 @@ impl GetJourneySegment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.segment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `segmentId` is empty").with_operation("getJourneySegment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneySegment", "segmentId", &self.segment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_SEGMENT, ::std::format!("/api/v2/journey/segments/{}", ::genesys_cloud_core::encode_path_segment(&self.segment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2678,9 +2614,7 @@ impl GetJourneySession {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("getJourneySession"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneySession", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_SESSION, ::std::format!("/api/v2/journey/sessions/{}", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2742,9 +2676,7 @@ impl GetJourneySessionEvents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("getJourneySessionEvents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneySessionEvents", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_SESSION_EVENTS, ::std::format!("/api/v2/journey/sessions/{}/events", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", v.as_str());
@@ -2808,9 +2740,7 @@ impl GetJourneySessionOutcomescores {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("getJourneySessionOutcomescores"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneySessionOutcomescores", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_SESSION_OUTCOMESCORES, ::std::format!("/api/v2/journey/sessions/{}/outcomescores", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2852,9 +2782,7 @@ impl GetJourneyView {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("getJourneyView"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyView", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW, ::std::format!("/api/v2/journey/views/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2896,9 +2824,7 @@ impl GetJourneyViewSchedules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("getJourneyViewSchedules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewSchedules", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW_SCHEDULES, ::std::format!("/api/v2/journey/views/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2941,12 +2867,8 @@ impl GetJourneyViewVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("getJourneyViewVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getJourneyViewVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersion", "viewId", &self.view_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW_VERSION, ::std::format!("/api/v2/journey/views/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2990,15 +2912,9 @@ impl GetJourneyViewVersionChart {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("getJourneyViewVersionChart"));
-        }
-        if self.journey_view_version.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `journeyViewVersion` is empty").with_operation("getJourneyViewVersionChart"));
-        }
-        if self.chart_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `chartId` is empty").with_operation("getJourneyViewVersionChart"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChart", "viewId", &self.view_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChart", "journeyViewVersion", &self.journey_view_version)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChart", "chartId", &self.chart_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW_VERSION_CHART, ::std::format!("/api/v2/journey/views/{}/versions/{}/charts/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id), ::genesys_cloud_core::encode_path_segment(&self.journey_view_version), ::genesys_cloud_core::encode_path_segment(&self.chart_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3043,18 +2959,10 @@ impl GetJourneyViewVersionChartVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("getJourneyViewVersionChartVersion"));
-        }
-        if self.journey_view_version.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `journeyViewVersion` is empty").with_operation("getJourneyViewVersionChartVersion"));
-        }
-        if self.chart_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `chartId` is empty").with_operation("getJourneyViewVersionChartVersion"));
-        }
-        if self.chart_version.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `chartVersion` is empty").with_operation("getJourneyViewVersionChartVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChartVersion", "viewId", &self.view_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChartVersion", "journeyViewVersion", &self.journey_view_version)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChartVersion", "chartId", &self.chart_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionChartVersion", "chartVersion", &self.chart_version)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW_VERSION_CHART_VERSION, ::std::format!("/api/v2/journey/views/{}/versions/{}/charts/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id), ::genesys_cloud_core::encode_path_segment(&self.journey_view_version), ::genesys_cloud_core::encode_path_segment(&self.chart_id), ::genesys_cloud_core::encode_path_segment(&self.chart_version)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3098,15 +3006,9 @@ impl GetJourneyViewVersionJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("getJourneyViewVersionJob"));
-        }
-        if self.journey_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `journeyVersionId` is empty").with_operation("getJourneyViewVersionJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getJourneyViewVersionJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJob", "viewId", &self.view_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJob", "journeyVersionId", &self.journey_version_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW_VERSION_JOB, ::std::format!("/api/v2/journey/views/{}/versions/{}/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id), ::genesys_cloud_core::encode_path_segment(&self.journey_version_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3150,15 +3052,9 @@ impl GetJourneyViewVersionJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("getJourneyViewVersionJobResults"));
-        }
-        if self.journey_view_version.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `journeyViewVersion` is empty").with_operation("getJourneyViewVersionJobResults"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getJourneyViewVersionJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResults", "viewId", &self.view_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResults", "journeyViewVersion", &self.journey_view_version)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW_VERSION_JOB_RESULTS, ::std::format!("/api/v2/journey/views/{}/versions/{}/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.view_id), ::genesys_cloud_core::encode_path_segment(&self.journey_view_version), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3203,18 +3099,10 @@ impl GetJourneyViewVersionJobResultsChart {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("getJourneyViewVersionJobResultsChart"));
-        }
-        if self.journey_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `journeyVersionId` is empty").with_operation("getJourneyViewVersionJobResultsChart"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getJourneyViewVersionJobResultsChart"));
-        }
-        if self.chart_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `chartId` is empty").with_operation("getJourneyViewVersionJobResultsChart"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResultsChart", "viewId", &self.view_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResultsChart", "journeyVersionId", &self.journey_version_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResultsChart", "jobId", &self.job_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobResultsChart", "chartId", &self.chart_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW_VERSION_JOB_RESULTS_CHART, ::std::format!("/api/v2/journey/views/{}/versions/{}/jobs/{}/results/charts/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id), ::genesys_cloud_core::encode_path_segment(&self.journey_version_id), ::genesys_cloud_core::encode_path_segment(&self.job_id), ::genesys_cloud_core::encode_path_segment(&self.chart_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3257,12 +3145,8 @@ impl GetJourneyViewVersionJobsLatest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("getJourneyViewVersionJobsLatest"));
-        }
-        if self.journey_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `journeyVersionId` is empty").with_operation("getJourneyViewVersionJobsLatest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobsLatest", "viewId", &self.view_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewVersionJobsLatest", "journeyVersionId", &self.journey_version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEW_VERSION_JOBS_LATEST, ::std::format!("/api/v2/journey/views/{}/versions/{}/jobs/latest", ::genesys_cloud_core::encode_path_segment(&self.view_id), ::genesys_cloud_core::encode_path_segment(&self.journey_version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3443,9 +3327,7 @@ impl GetJourneyViewsEventdefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.event_definition_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `eventDefinitionId` is empty").with_operation("getJourneyViewsEventdefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getJourneyViewsEventdefinition", "eventDefinitionId", &self.event_definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_JOURNEY_VIEWS_EVENTDEFINITION, ::std::format!("/api/v2/journey/views/eventdefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.event_definition_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3865,9 +3747,7 @@ impl PatchJourneyActionmap {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_map_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionMapId` is empty").with_operation("patchJourneyActionmap"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchJourneyActionmap", "actionMapId", &self.action_map_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_ACTIONMAP, ::std::format!("/api/v2/journey/actionmaps/{}", ::genesys_cloud_core::encode_path_segment(&self.action_map_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchJourneyActionmap"))?;
@@ -3918,9 +3798,7 @@ impl PatchJourneyActiontemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionTemplateId` is empty").with_operation("patchJourneyActiontemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchJourneyActiontemplate", "actionTemplateId", &self.action_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_ACTIONTEMPLATE, ::std::format!("/api/v2/journey/actiontemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.action_template_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchJourneyActiontemplate"))?;
@@ -3971,9 +3849,7 @@ impl PatchJourneyExternaleventsConfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.config_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configId` is empty").with_operation("patchJourneyExternaleventsConfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchJourneyExternaleventsConfiguration", "configId", &self.config_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_EXTERNALEVENTS_CONFIGURATION, ::std::format!("/api/v2/journey/externalevents/configurations/{}", ::genesys_cloud_core::encode_path_segment(&self.config_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchJourneyExternaleventsConfiguration"))?;
@@ -4025,9 +3901,7 @@ impl PatchJourneyOutcome {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.outcome_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `outcomeId` is empty").with_operation("patchJourneyOutcome"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchJourneyOutcome", "outcomeId", &self.outcome_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_OUTCOME, ::std::format!("/api/v2/journey/outcomes/{}", ::genesys_cloud_core::encode_path_segment(&self.outcome_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchJourneyOutcome"))?;
@@ -4078,9 +3952,7 @@ impl PatchJourneySegment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.segment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `segmentId` is empty").with_operation("patchJourneySegment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchJourneySegment", "segmentId", &self.segment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_SEGMENT, ::std::format!("/api/v2/journey/segments/{}", ::genesys_cloud_core::encode_path_segment(&self.segment_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchJourneySegment"))?;
@@ -4128,15 +4000,9 @@ impl PatchJourneyViewVersionJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("patchJourneyViewVersionJob"));
-        }
-        if self.journey_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `journeyVersionId` is empty").with_operation("patchJourneyViewVersionJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("patchJourneyViewVersionJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchJourneyViewVersionJob", "viewId", &self.view_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchJourneyViewVersionJob", "journeyVersionId", &self.journey_version_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchJourneyViewVersionJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_JOURNEY_VIEW_VERSION_JOB, ::std::format!("/api/v2/journey/views/{}/versions/{}/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id), ::genesys_cloud_core::encode_path_segment(&self.journey_version_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchJourneyViewVersionJob"))?;
         parts.options = self.options.clone();
@@ -4269,9 +4135,7 @@ impl PostExternalcontactsContactJourneySegments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("postExternalcontactsContactJourneySegments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postExternalcontactsContactJourneySegments", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_EXTERNALCONTACTS_CONTACT_JOURNEY_SEGMENTS, ::std::format!("/api/v2/externalcontacts/contacts/{}/journey/segments", ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postExternalcontactsContactJourneySegments"))?;
@@ -4460,9 +4324,7 @@ impl PostJourneyDeploymentActionevent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("postJourneyDeploymentActionevent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postJourneyDeploymentActionevent", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_DEPLOYMENT_ACTIONEVENT, ::std::format!("/api/v2/journey/deployments/{}/actionevent", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postJourneyDeploymentActionevent"))?;
         parts.options = self.options.clone();
@@ -4513,9 +4375,7 @@ impl PostJourneyDeploymentAppevents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("postJourneyDeploymentAppevents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postJourneyDeploymentAppevents", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_DEPLOYMENT_APPEVENTS, ::std::format!("/api/v2/journey/deployments/{}/appevents", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postJourneyDeploymentAppevents"))?;
@@ -4568,9 +4428,7 @@ impl PostJourneyDeploymentWebevents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("postJourneyDeploymentWebevents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postJourneyDeploymentWebevents", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_DEPLOYMENT_WEBEVENTS, ::std::format!("/api/v2/journey/deployments/{}/webevents", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postJourneyDeploymentWebevents"))?;
@@ -4621,9 +4479,7 @@ impl PostJourneyExternaleventsConfigurationEvents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.configuration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configurationId` is empty").with_operation("postJourneyExternaleventsConfigurationEvents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postJourneyExternaleventsConfigurationEvents", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_EXTERNALEVENTS_CONFIGURATION_EVENTS, ::std::format!("/api/v2/journey/externalevents/configurations/{}/events", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postJourneyExternaleventsConfigurationEvents"))?;
@@ -5010,9 +4866,7 @@ impl PostJourneyViewSchedules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("postJourneyViewSchedules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postJourneyViewSchedules", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_VIEW_SCHEDULES, ::std::format!("/api/v2/journey/views/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postJourneyViewSchedules"))?;
         parts.options = self.options.clone();
@@ -5056,12 +4910,8 @@ impl PostJourneyViewVersionJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("postJourneyViewVersionJobs"));
-        }
-        if self.journey_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `journeyVersionId` is empty").with_operation("postJourneyViewVersionJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postJourneyViewVersionJobs", "viewId", &self.view_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postJourneyViewVersionJobs", "journeyVersionId", &self.journey_version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_VIEW_VERSION_JOBS, ::std::format!("/api/v2/journey/views/{}/versions/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.view_id), ::genesys_cloud_core::encode_path_segment(&self.journey_version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5104,9 +4954,7 @@ impl PostJourneyViewVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("postJourneyViewVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postJourneyViewVersions", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_JOURNEY_VIEW_VERSIONS, ::std::format!("/api/v2/journey/views/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postJourneyViewVersions"))?;
         parts.options = self.options.clone();
@@ -5241,9 +5089,7 @@ impl PutJourneyExternaleventsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("putJourneyExternaleventsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putJourneyExternaleventsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_JOURNEY_EXTERNALEVENTS_SCHEMA, ::std::format!("/api/v2/journey/externalevents/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putJourneyExternaleventsSchema"))?;
         parts.options = self.options.clone();
@@ -5287,9 +5133,7 @@ impl PutJourneyViewSchedules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("putJourneyViewSchedules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putJourneyViewSchedules", "viewId", &self.view_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_JOURNEY_VIEW_SCHEDULES, ::std::format!("/api/v2/journey/views/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.view_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putJourneyViewSchedules"))?;
         parts.options = self.options.clone();
@@ -5334,12 +5178,8 @@ impl PutJourneyViewVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.view_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `viewId` is empty").with_operation("putJourneyViewVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("putJourneyViewVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putJourneyViewVersion", "viewId", &self.view_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putJourneyViewVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_JOURNEY_VIEW_VERSION, ::std::format!("/api/v2/journey/views/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.view_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putJourneyViewVersion"))?;
         parts.options = self.options.clone();
@@ -5388,9 +5228,7 @@ impl PutJourneyViewsEventdefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.event_definition_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `eventDefinitionId` is empty").with_operation("putJourneyViewsEventdefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putJourneyViewsEventdefinition", "eventDefinitionId", &self.event_definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_JOURNEY_VIEWS_EVENTDEFINITION, ::std::format!("/api/v2/journey/views/eventdefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.event_definition_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putJourneyViewsEventdefinition"))?;
@@ -5441,9 +5279,7 @@ impl PutJourneyViewsEventdefinitionActivate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.event_definition_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `eventDefinitionId` is empty").with_operation("putJourneyViewsEventdefinitionActivate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putJourneyViewsEventdefinitionActivate", "eventDefinitionId", &self.event_definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_JOURNEY_VIEWS_EVENTDEFINITION_ACTIVATE, ::std::format!("/api/v2/journey/views/eventdefinitions/{}/activate", ::genesys_cloud_core::encode_path_segment(&self.event_definition_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putJourneyViewsEventdefinitionActivate"))?;

@@ -552,9 +552,7 @@ impl DeleteKnowledgeConnection {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.connection_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `connectionId` is empty").with_operation("deleteKnowledgeConnection"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeConnection", "connectionId", &self.connection_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_CONNECTION, ::std::format!("/api/v2/knowledge/connections/{}", ::genesys_cloud_core::encode_path_segment(&self.connection_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -596,9 +594,7 @@ impl DeleteKnowledgeKnowledgebase {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("deleteKnowledgeKnowledgebase"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebase", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE, ::std::format!("/api/v2/knowledge/knowledgebases/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -641,12 +637,8 @@ impl DeleteKnowledgeKnowledgebaseCategory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("deleteKnowledgeKnowledgebaseCategory"));
-        }
-        if self.category_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `categoryId` is empty").with_operation("deleteKnowledgeKnowledgebaseCategory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseCategory", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_CATEGORY, ::std::format!("/api/v2/knowledge/knowledgebases/{}/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.category_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -689,12 +681,8 @@ impl DeleteKnowledgeKnowledgebaseDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("deleteKnowledgeKnowledgebaseDocument"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("deleteKnowledgeKnowledgebaseDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseDocument", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -738,15 +726,9 @@ impl DeleteKnowledgeKnowledgebaseDocumentVariation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("deleteKnowledgeKnowledgebaseDocumentVariation"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("deleteKnowledgeKnowledgebaseDocumentVariation"));
-        }
-        if self.document_variation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentVariationId` is empty").with_operation("deleteKnowledgeKnowledgebaseDocumentVariation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseDocumentVariation", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseDocumentVariation", "documentId", &self.document_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseDocumentVariation", "documentVariationId", &self.document_variation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATION, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/variations/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id), ::genesys_cloud_core::encode_path_segment(&self.document_variation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -789,12 +771,8 @@ impl DeleteKnowledgeKnowledgebaseExportJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("deleteKnowledgeKnowledgebaseExportJob"));
-        }
-        if self.export_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `exportJobId` is empty").with_operation("deleteKnowledgeKnowledgebaseExportJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseExportJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseExportJob", "exportJobId", &self.export_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_EXPORT_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/export/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.export_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -837,12 +815,8 @@ impl DeleteKnowledgeKnowledgebaseImportJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("deleteKnowledgeKnowledgebaseImportJob"));
-        }
-        if self.import_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importJobId` is empty").with_operation("deleteKnowledgeKnowledgebaseImportJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseImportJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseImportJob", "importJobId", &self.import_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/import/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.import_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -885,12 +859,8 @@ impl DeleteKnowledgeKnowledgebaseLabel {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("deleteKnowledgeKnowledgebaseLabel"));
-        }
-        if self.label_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `labelId` is empty").with_operation("deleteKnowledgeKnowledgebaseLabel"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseLabel", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseLabel", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_LABEL, ::std::format!("/api/v2/knowledge/knowledgebases/{}/labels/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.label_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -933,12 +903,8 @@ impl DeleteKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId"));
-        }
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSourcesSalesforceSourceId", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/salesforce/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -981,12 +947,8 @@ impl DeleteKnowledgeKnowledgebaseSourcesServicenowSourceId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("deleteKnowledgeKnowledgebaseSourcesServicenowSourceId"));
-        }
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("deleteKnowledgeKnowledgebaseSourcesServicenowSourceId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSourcesServicenowSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSourcesServicenowSourceId", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/servicenow/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1029,12 +991,8 @@ impl DeleteKnowledgeKnowledgebaseSynchronizeJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("deleteKnowledgeKnowledgebaseSynchronizeJob"));
-        }
-        if self.sync_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `syncJobId` is empty").with_operation("deleteKnowledgeKnowledgebaseSynchronizeJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSynchronizeJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeKnowledgebaseSynchronizeJob", "syncJobId", &self.sync_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/synchronize/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.sync_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1076,9 +1034,7 @@ impl DeleteKnowledgeSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeSettingId` is empty").with_operation("deleteKnowledgeSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSetting", "knowledgeSettingId", &self.knowledge_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_SETTING, ::std::format!("/api/v2/knowledge/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_setting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1120,9 +1076,7 @@ impl DeleteKnowledgeSource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("deleteKnowledgeSource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_SOURCE, ::std::format!("/api/v2/knowledge/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1166,15 +1120,9 @@ impl DeleteKnowledgeSourceSynchronizationDeletion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("deleteKnowledgeSourceSynchronizationDeletion"));
-        }
-        if self.synchronization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `synchronizationId` is empty").with_operation("deleteKnowledgeSourceSynchronizationDeletion"));
-        }
-        if self.file_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileId` is empty").with_operation("deleteKnowledgeSourceSynchronizationDeletion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSourceSynchronizationDeletion", "sourceId", &self.source_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSourceSynchronizationDeletion", "synchronizationId", &self.synchronization_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSourceSynchronizationDeletion", "fileId", &self.file_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETION, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations/{}/deletions/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id), ::genesys_cloud_core::encode_path_segment(&self.synchronization_id), ::genesys_cloud_core::encode_path_segment(&self.file_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1218,15 +1166,9 @@ impl DeleteKnowledgeSourceSynchronizationUpload {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("deleteKnowledgeSourceSynchronizationUpload"));
-        }
-        if self.synchronization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `synchronizationId` is empty").with_operation("deleteKnowledgeSourceSynchronizationUpload"));
-        }
-        if self.file_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileId` is empty").with_operation("deleteKnowledgeSourceSynchronizationUpload"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSourceSynchronizationUpload", "sourceId", &self.source_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSourceSynchronizationUpload", "synchronizationId", &self.synchronization_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteKnowledgeSourceSynchronizationUpload", "fileId", &self.file_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOAD, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations/{}/uploads/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id), ::genesys_cloud_core::encode_path_segment(&self.synchronization_id), ::genesys_cloud_core::encode_path_segment(&self.file_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1274,9 +1216,7 @@ impl GetKnowledgeConnection {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.connection_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `connectionId` is empty").with_operation("getKnowledgeConnection"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeConnection", "connectionId", &self.connection_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_CONNECTION, ::std::format!("/api/v2/knowledge/connections/{}", ::genesys_cloud_core::encode_path_segment(&self.connection_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1341,9 +1281,7 @@ impl GetKnowledgeConnectionOptions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.connection_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `connectionId` is empty").with_operation("getKnowledgeConnectionOptions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeConnectionOptions", "connectionId", &self.connection_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_CONNECTION_OPTIONS, ::std::format!("/api/v2/knowledge/connections/{}/options", ::genesys_cloud_core::encode_path_segment(&self.connection_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -1504,9 +1442,7 @@ impl GetKnowledgeGuestSessionCategories {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("getKnowledgeGuestSessionCategories"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeGuestSessionCategories", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_GUEST_SESSION_CATEGORIES, ::std::format!("/api/v2/knowledge/guest/sessions/{}/categories", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -1590,12 +1526,8 @@ impl GetKnowledgeGuestSessionDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("getKnowledgeGuestSessionDocument"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getKnowledgeGuestSessionDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeGuestSessionDocument", "sessionId", &self.session_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeGuestSessionDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_GUEST_SESSION_DOCUMENT, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.session_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1653,9 +1585,7 @@ impl GetKnowledgeGuestSessionDocuments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("getKnowledgeGuestSessionDocuments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeGuestSessionDocuments", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_GUEST_SESSION_DOCUMENTS, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         if let ::std::option::Option::Some(v) = &self.category_id {
             parts.query.push_list("categoryId", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1721,9 +1651,7 @@ impl GetKnowledgeIntegrationOptions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `integrationId` is empty").with_operation("getKnowledgeIntegrationOptions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeIntegrationOptions", "integrationId", &self.integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_INTEGRATION_OPTIONS, ::std::format!("/api/v2/knowledge/integrations/{}/options", ::genesys_cloud_core::encode_path_segment(&self.integration_id)));
         if let ::std::option::Option::Some(v) = &self.knowledge_base_ids {
             parts.query.push_list("knowledgeBaseIds", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1768,9 +1696,7 @@ impl GetKnowledgeKnowledgebase {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebase"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebase", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE, ::std::format!("/api/v2/knowledge/knowledgebases/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1868,9 +1794,7 @@ impl GetKnowledgeKnowledgebaseCategories {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseCategories"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseCategories", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_CATEGORIES, ::std::format!("/api/v2/knowledge/knowledgebases/{}/categories", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -1952,12 +1876,8 @@ impl GetKnowledgeKnowledgebaseCategory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseCategory"));
-        }
-        if self.category_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `categoryId` is empty").with_operation("getKnowledgeKnowledgebaseCategory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseCategory", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_CATEGORY, ::std::format!("/api/v2/knowledge/knowledgebases/{}/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.category_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2012,12 +1932,8 @@ impl GetKnowledgeKnowledgebaseDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocument"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getKnowledgeKnowledgebaseDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocument", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2134,12 +2050,8 @@ impl GetKnowledgeKnowledgebaseDocumentFeedback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentFeedback"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentFeedback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentFeedback", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentFeedback", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/feedback", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -2228,15 +2140,9 @@ impl GetKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId"));
-        }
-        if self.feedback_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `feedbackId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", "documentId", &self.document_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", "feedbackId", &self.feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK_FEEDBACK_ID, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/feedback/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id), ::genesys_cloud_core::encode_path_segment(&self.feedback_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2292,15 +2198,9 @@ impl GetKnowledgeKnowledgebaseDocumentVariation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVariation"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVariation"));
-        }
-        if self.document_variation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentVariationId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVariation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVariation", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVariation", "documentId", &self.document_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVariation", "documentVariationId", &self.document_variation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATION, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/variations/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id), ::genesys_cloud_core::encode_path_segment(&self.document_variation_id)));
         if let ::std::option::Option::Some(v) = &self.document_state {
             parts.query.push("documentState", v.as_str());
@@ -2381,12 +2281,8 @@ impl GetKnowledgeKnowledgebaseDocumentVariations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVariations"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVariations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVariations", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVariations", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/variations", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -2463,15 +2359,9 @@ impl GetKnowledgeKnowledgebaseDocumentVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersion"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersion", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersion", "documentId", &self.document_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSION, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2519,18 +2409,10 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersionVariation"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersionVariation"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersionVariation"));
-        }
-        if self.variation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `variationId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersionVariation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariation", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariation", "documentId", &self.document_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariation", "versionId", &self.version_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariation", "variationId", &self.variation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSION_VARIATION, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/versions/{}/variations/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id), ::genesys_cloud_core::encode_path_segment(&self.version_id), ::genesys_cloud_core::encode_path_segment(&self.variation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2594,15 +2476,9 @@ impl GetKnowledgeKnowledgebaseDocumentVersionVariations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersionVariations"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersionVariations"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersionVariations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariations", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariations", "documentId", &self.document_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersionVariations", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSION_VARIATIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/versions/{}/variations", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -2692,12 +2568,8 @@ impl GetKnowledgeKnowledgebaseDocumentVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersions"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersions", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentVersions", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -2831,9 +2703,7 @@ impl GetKnowledgeKnowledgebaseDocuments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocuments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocuments", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -2988,9 +2858,7 @@ impl GetKnowledgeKnowledgebaseDocumentsFeedback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseDocumentsFeedback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseDocumentsFeedback", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_FEEDBACK, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/feedback", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -3078,12 +2946,8 @@ impl GetKnowledgeKnowledgebaseExportJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseExportJob"));
-        }
-        if self.export_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `exportJobId` is empty").with_operation("getKnowledgeKnowledgebaseExportJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseExportJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseExportJob", "exportJobId", &self.export_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_EXPORT_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/export/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.export_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3132,12 +2996,8 @@ impl GetKnowledgeKnowledgebaseImportJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseImportJob"));
-        }
-        if self.import_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importJobId` is empty").with_operation("getKnowledgeKnowledgebaseImportJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseImportJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseImportJob", "importJobId", &self.import_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/import/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.import_job_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3183,12 +3043,8 @@ impl GetKnowledgeKnowledgebaseLabel {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseLabel"));
-        }
-        if self.label_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `labelId` is empty").with_operation("getKnowledgeKnowledgebaseLabel"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseLabel", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseLabel", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_LABEL, ::std::format!("/api/v2/knowledge/knowledgebases/{}/labels/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.label_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3262,9 +3118,7 @@ impl GetKnowledgeKnowledgebaseLabels {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseLabels"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseLabels", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_LABELS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/labels", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -3383,9 +3237,7 @@ impl GetKnowledgeKnowledgebaseOperations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseOperations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseOperations", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_OPERATIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/operations", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -3463,9 +3315,7 @@ impl GetKnowledgeKnowledgebaseOperationsUsersQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseOperationsUsersQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseOperationsUsersQuery", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_OPERATIONS_USERS_QUERY, ::std::format!("/api/v2/knowledge/knowledgebases/{}/operations/users/query", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3514,12 +3364,8 @@ impl GetKnowledgeKnowledgebaseParseJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseParseJob"));
-        }
-        if self.parse_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `parseJobId` is empty").with_operation("getKnowledgeKnowledgebaseParseJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseParseJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseParseJob", "parseJobId", &self.parse_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/parse/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.parse_job_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3582,9 +3428,7 @@ impl GetKnowledgeKnowledgebaseSources {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseSources"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSources", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_SOURCES, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(v) = &self.r#type {
             parts.query.push("type", v.as_str());
@@ -3642,12 +3486,8 @@ impl GetKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseSourcesSalesforceSourceId"));
-        }
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getKnowledgeKnowledgebaseSourcesSalesforceSourceId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSourcesSalesforceSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSourcesSalesforceSourceId", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/salesforce/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3699,12 +3539,8 @@ impl GetKnowledgeKnowledgebaseSourcesServicenowSourceId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseSourcesServicenowSourceId"));
-        }
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getKnowledgeKnowledgebaseSourcesServicenowSourceId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSourcesServicenowSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSourcesServicenowSourceId", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/servicenow/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3750,12 +3586,8 @@ impl GetKnowledgeKnowledgebaseSynchronizeJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseSynchronizeJob"));
-        }
-        if self.sync_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `syncJobId` is empty").with_operation("getKnowledgeKnowledgebaseSynchronizeJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSynchronizeJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseSynchronizeJob", "syncJobId", &self.sync_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/synchronize/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.sync_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3816,12 +3648,8 @@ impl GetKnowledgeKnowledgebaseUnansweredGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseUnansweredGroup"));
-        }
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getKnowledgeKnowledgebaseUnansweredGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroup", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroup", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUP, ::std::format!("/api/v2/knowledge/knowledgebases/{}/unanswered/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.app {
             parts.query.push("app", v.as_str());
@@ -3892,15 +3720,9 @@ impl GetKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup"));
-        }
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup"));
-        }
-        if self.phrase_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phraseGroupId` is empty").with_operation("getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", "groupId", &self.group_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", "phraseGroupId", &self.phrase_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUP_PHRASEGROUP, ::std::format!("/api/v2/knowledge/knowledgebases/{}/unanswered/groups/{}/phrasegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.group_id), ::genesys_cloud_core::encode_path_segment(&self.phrase_group_id)));
         if let ::std::option::Option::Some(v) = &self.app {
             parts.query.push("app", v.as_str());
@@ -3969,9 +3791,7 @@ impl GetKnowledgeKnowledgebaseUnansweredGroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseUnansweredGroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUnansweredGroups", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUPS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/unanswered/groups", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(v) = &self.app {
             parts.query.push("app", v.as_str());
@@ -4023,12 +3843,8 @@ impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseUploadsUrlsJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getKnowledgeKnowledgebaseUploadsUrlsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUploadsUrlsJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUploadsUrlsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/uploads/urls/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4205,9 +4021,7 @@ impl GetKnowledgeSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeSettingId` is empty").with_operation("getKnowledgeSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSetting", "knowledgeSettingId", &self.knowledge_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SETTING, ::std::format!("/api/v2/knowledge/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_setting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4372,9 +4186,7 @@ impl GetKnowledgeSource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getKnowledgeSource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCE, ::std::format!("/api/v2/knowledge/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -4420,12 +4232,8 @@ impl GetKnowledgeSourceSynchronization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getKnowledgeSourceSynchronization"));
-        }
-        if self.synchronization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `synchronizationId` is empty").with_operation("getKnowledgeSourceSynchronization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronization", "sourceId", &self.source_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronization", "synchronizationId", &self.synchronization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id), ::genesys_cloud_core::encode_path_segment(&self.synchronization_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4469,15 +4277,9 @@ impl GetKnowledgeSourceSynchronizationDeletion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getKnowledgeSourceSynchronizationDeletion"));
-        }
-        if self.synchronization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `synchronizationId` is empty").with_operation("getKnowledgeSourceSynchronizationDeletion"));
-        }
-        if self.file_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileId` is empty").with_operation("getKnowledgeSourceSynchronizationDeletion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationDeletion", "sourceId", &self.source_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationDeletion", "synchronizationId", &self.synchronization_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationDeletion", "fileId", &self.file_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETION, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations/{}/deletions/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id), ::genesys_cloud_core::encode_path_segment(&self.synchronization_id), ::genesys_cloud_core::encode_path_segment(&self.file_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4540,12 +4342,8 @@ impl GetKnowledgeSourceSynchronizationDeletions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getKnowledgeSourceSynchronizationDeletions"));
-        }
-        if self.synchronization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `synchronizationId` is empty").with_operation("getKnowledgeSourceSynchronizationDeletions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationDeletions", "sourceId", &self.source_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationDeletions", "synchronizationId", &self.synchronization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETIONS, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations/{}/deletions", ::genesys_cloud_core::encode_path_segment(&self.source_id), ::genesys_cloud_core::encode_path_segment(&self.synchronization_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -4610,15 +4408,9 @@ impl GetKnowledgeSourceSynchronizationUpload {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getKnowledgeSourceSynchronizationUpload"));
-        }
-        if self.synchronization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `synchronizationId` is empty").with_operation("getKnowledgeSourceSynchronizationUpload"));
-        }
-        if self.file_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileId` is empty").with_operation("getKnowledgeSourceSynchronizationUpload"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationUpload", "sourceId", &self.source_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationUpload", "synchronizationId", &self.synchronization_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationUpload", "fileId", &self.file_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOAD, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations/{}/uploads/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id), ::genesys_cloud_core::encode_path_segment(&self.synchronization_id), ::genesys_cloud_core::encode_path_segment(&self.file_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4681,12 +4473,8 @@ impl GetKnowledgeSourceSynchronizationUploads {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getKnowledgeSourceSynchronizationUploads"));
-        }
-        if self.synchronization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `synchronizationId` is empty").with_operation("getKnowledgeSourceSynchronizationUploads"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationUploads", "sourceId", &self.source_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizationUploads", "synchronizationId", &self.synchronization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOADS, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations/{}/uploads", ::genesys_cloud_core::encode_path_segment(&self.source_id), ::genesys_cloud_core::encode_path_segment(&self.synchronization_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -4769,9 +4557,7 @@ impl GetKnowledgeSourceSynchronizations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getKnowledgeSourceSynchronizations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeSourceSynchronizations", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_SOURCE_SYNCHRONIZATIONS, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -4970,9 +4756,7 @@ impl PatchKnowledgeConnection {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.connection_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `connectionId` is empty").with_operation("patchKnowledgeConnection"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeConnection", "connectionId", &self.connection_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_CONNECTION, ::std::format!("/api/v2/knowledge/connections/{}", ::genesys_cloud_core::encode_path_segment(&self.connection_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchKnowledgeConnection"))?;
@@ -5021,12 +4805,8 @@ impl PatchKnowledgeGuestSessionDocumentsSearchSearchId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("patchKnowledgeGuestSessionDocumentsSearchSearchId"));
-        }
-        if self.search_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `searchId` is empty").with_operation("patchKnowledgeGuestSessionDocumentsSearchSearchId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeGuestSessionDocumentsSearchSearchId", "sessionId", &self.session_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeGuestSessionDocumentsSearchSearchId", "searchId", &self.search_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH_SEARCH_ID, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/search/{}", ::genesys_cloud_core::encode_path_segment(&self.session_id), ::genesys_cloud_core::encode_path_segment(&self.search_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeGuestSessionDocumentsSearchSearchId"))?;
         parts.options = self.options.clone();
@@ -5070,9 +4850,7 @@ impl PatchKnowledgeKnowledgebase {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebase"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebase", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE, ::std::format!("/api/v2/knowledge/knowledgebases/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebase"))?;
         parts.options = self.options.clone();
@@ -5117,12 +4895,8 @@ impl PatchKnowledgeKnowledgebaseCategory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseCategory"));
-        }
-        if self.category_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `categoryId` is empty").with_operation("patchKnowledgeKnowledgebaseCategory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseCategory", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_CATEGORY, ::std::format!("/api/v2/knowledge/knowledgebases/{}/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.category_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseCategory"))?;
         parts.options = self.options.clone();
@@ -5172,12 +4946,8 @@ impl PatchKnowledgeKnowledgebaseChunksSearchSearchId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseChunksSearchSearchId"));
-        }
-        if self.search_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `searchId` is empty").with_operation("patchKnowledgeKnowledgebaseChunksSearchSearchId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseChunksSearchSearchId", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseChunksSearchSearchId", "searchId", &self.search_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_CHUNKS_SEARCH_SEARCH_ID, ::std::format!("/api/v2/knowledge/knowledgebases/{}/chunks/search/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.search_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseChunksSearchSearchId"))?;
@@ -5224,12 +4994,8 @@ impl PatchKnowledgeKnowledgebaseDocument {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseDocument"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("patchKnowledgeKnowledgebaseDocument"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocument", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocument", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseDocument"))?;
         parts.options = self.options.clone();
@@ -5280,15 +5046,9 @@ impl PatchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId"));
-        }
-        if self.feedback_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `feedbackId` is empty").with_operation("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", "documentId", &self.document_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId", "feedbackId", &self.feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK_FEEDBACK_ID, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/feedback/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id), ::genesys_cloud_core::encode_path_segment(&self.feedback_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseDocumentFeedbackFeedbackId"))?;
@@ -5336,15 +5096,9 @@ impl PatchKnowledgeKnowledgebaseDocumentVariation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseDocumentVariation"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("patchKnowledgeKnowledgebaseDocumentVariation"));
-        }
-        if self.document_variation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentVariationId` is empty").with_operation("patchKnowledgeKnowledgebaseDocumentVariation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentVariation", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentVariation", "documentId", &self.document_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentVariation", "documentVariationId", &self.document_variation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATION, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/variations/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id), ::genesys_cloud_core::encode_path_segment(&self.document_variation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseDocumentVariation"))?;
         parts.options = self.options.clone();
@@ -5394,12 +5148,8 @@ impl PatchKnowledgeKnowledgebaseDocumentsSearchSearchId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseDocumentsSearchSearchId"));
-        }
-        if self.search_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `searchId` is empty").with_operation("patchKnowledgeKnowledgebaseDocumentsSearchSearchId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentsSearchSearchId", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseDocumentsSearchSearchId", "searchId", &self.search_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH_SEARCH_ID, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/search/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.search_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseDocumentsSearchSearchId"))?;
@@ -5446,12 +5196,8 @@ impl PatchKnowledgeKnowledgebaseImportJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseImportJob"));
-        }
-        if self.import_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importJobId` is empty").with_operation("patchKnowledgeKnowledgebaseImportJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseImportJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseImportJob", "importJobId", &self.import_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/import/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.import_job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseImportJob"))?;
         parts.options = self.options.clone();
@@ -5496,12 +5242,8 @@ impl PatchKnowledgeKnowledgebaseLabel {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseLabel"));
-        }
-        if self.label_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `labelId` is empty").with_operation("patchKnowledgeKnowledgebaseLabel"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseLabel", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseLabel", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_LABEL, ::std::format!("/api/v2/knowledge/knowledgebases/{}/labels/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.label_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseLabel"))?;
         parts.options = self.options.clone();
@@ -5546,12 +5288,8 @@ impl PatchKnowledgeKnowledgebaseParseJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseParseJob"));
-        }
-        if self.parse_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `parseJobId` is empty").with_operation("patchKnowledgeKnowledgebaseParseJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseParseJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseParseJob", "parseJobId", &self.parse_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/parse/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.parse_job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseParseJob"))?;
         parts.options = self.options.clone();
@@ -5596,12 +5334,8 @@ impl PatchKnowledgeKnowledgebaseSynchronizeJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseSynchronizeJob"));
-        }
-        if self.sync_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `syncJobId` is empty").with_operation("patchKnowledgeKnowledgebaseSynchronizeJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseSynchronizeJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseSynchronizeJob", "syncJobId", &self.sync_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/synchronize/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.sync_job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseSynchronizeJob"))?;
         parts.options = self.options.clone();
@@ -5647,15 +5381,9 @@ impl PatchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup"));
-        }
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup"));
-        }
-        if self.phrase_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phraseGroupId` is empty").with_operation("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", "groupId", &self.group_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup", "phraseGroupId", &self.phrase_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_KNOWLEDGEBASE_UNANSWERED_GROUP_PHRASEGROUP, ::std::format!("/api/v2/knowledge/knowledgebases/{}/unanswered/groups/{}/phrasegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.group_id), ::genesys_cloud_core::encode_path_segment(&self.phrase_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeKnowledgebaseUnansweredGroupPhrasegroup"))?;
         parts.options = self.options.clone();
@@ -5699,9 +5427,7 @@ impl PatchKnowledgeSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeSettingId` is empty").with_operation("patchKnowledgeSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeSetting", "knowledgeSettingId", &self.knowledge_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_SETTING, ::std::format!("/api/v2/knowledge/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_setting_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeSetting"))?;
         parts.options = self.options.clone();
@@ -5746,12 +5472,8 @@ impl PatchKnowledgeSourceSynchronization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("patchKnowledgeSourceSynchronization"));
-        }
-        if self.synchronization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `synchronizationId` is empty").with_operation("patchKnowledgeSourceSynchronization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeSourceSynchronization", "sourceId", &self.source_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchKnowledgeSourceSynchronization", "synchronizationId", &self.synchronization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_KNOWLEDGE_SOURCE_SYNCHRONIZATION, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id), ::genesys_cloud_core::encode_path_segment(&self.synchronization_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchKnowledgeSourceSynchronization"))?;
         parts.options = self.options.clone();
@@ -5887,12 +5609,8 @@ impl PostKnowledgeGuestSessionDocumentCopies {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("postKnowledgeGuestSessionDocumentCopies"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("postKnowledgeGuestSessionDocumentCopies"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentCopies", "sessionId", &self.session_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentCopies", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENT_COPIES, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/{}/copies", ::genesys_cloud_core::encode_path_segment(&self.session_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeGuestSessionDocumentCopies"))?;
@@ -5946,12 +5664,8 @@ impl PostKnowledgeGuestSessionDocumentFeedback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("postKnowledgeGuestSessionDocumentFeedback"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("postKnowledgeGuestSessionDocumentFeedback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentFeedback", "sessionId", &self.session_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentFeedback", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENT_FEEDBACK, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/{}/feedback", ::genesys_cloud_core::encode_path_segment(&self.session_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeGuestSessionDocumentFeedback"))?;
@@ -6005,12 +5719,8 @@ impl PostKnowledgeGuestSessionDocumentViews {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("postKnowledgeGuestSessionDocumentViews"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("postKnowledgeGuestSessionDocumentViews"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentViews", "sessionId", &self.session_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentViews", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENT_VIEWS, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/{}/views", ::genesys_cloud_core::encode_path_segment(&self.session_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeGuestSessionDocumentViews"))?;
@@ -6058,9 +5768,7 @@ impl PostKnowledgeGuestSessionDocumentsAnswers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("postKnowledgeGuestSessionDocumentsAnswers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentsAnswers", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_ANSWERS, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/answers", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeGuestSessionDocumentsAnswers"))?;
         parts.options = self.options.clone();
@@ -6111,9 +5819,7 @@ impl PostKnowledgeGuestSessionDocumentsPresentations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("postKnowledgeGuestSessionDocumentsPresentations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentsPresentations", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_PRESENTATIONS, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/presentations", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeGuestSessionDocumentsPresentations"))?;
@@ -6172,9 +5878,7 @@ impl PostKnowledgeGuestSessionDocumentsSearch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("postKnowledgeGuestSessionDocumentsSearch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentsSearch", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/search", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -6230,9 +5934,7 @@ impl PostKnowledgeGuestSessionDocumentsSearchSuggestions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("postKnowledgeGuestSessionDocumentsSearchSuggestions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeGuestSessionDocumentsSearchSuggestions", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_GUEST_SESSION_DOCUMENTS_SEARCH_SUGGESTIONS, ::std::format!("/api/v2/knowledge/guest/sessions/{}/documents/search/suggestions", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeGuestSessionDocumentsSearchSuggestions"))?;
@@ -6322,9 +6024,7 @@ impl PostKnowledgeKnowledgebaseCategories {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseCategories"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseCategories", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_CATEGORIES, ::std::format!("/api/v2/knowledge/knowledgebases/{}/categories", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseCategories"))?;
         parts.options = self.options.clone();
@@ -6373,9 +6073,7 @@ impl PostKnowledgeKnowledgebaseChunksSearch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseChunksSearch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseChunksSearch", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_CHUNKS_SEARCH, ::std::format!("/api/v2/knowledge/knowledgebases/{}/chunks/search", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseChunksSearch"))?;
@@ -6427,12 +6125,8 @@ impl PostKnowledgeKnowledgebaseDocumentCopies {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentCopies"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentCopies"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentCopies", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentCopies", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_COPIES, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/copies", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentCopies"))?;
@@ -6484,12 +6178,8 @@ impl PostKnowledgeKnowledgebaseDocumentFeedback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentFeedback"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentFeedback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentFeedback", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentFeedback", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_FEEDBACK, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/feedback", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentFeedback"))?;
@@ -6536,12 +6226,8 @@ impl PostKnowledgeKnowledgebaseDocumentVariations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentVariations"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentVariations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentVariations", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentVariations", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VARIATIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/variations", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentVariations"))?;
         parts.options = self.options.clone();
@@ -6586,12 +6272,8 @@ impl PostKnowledgeKnowledgebaseDocumentVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentVersions"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentVersions", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentVersions", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VERSIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentVersions"))?;
         parts.options = self.options.clone();
@@ -6641,12 +6323,8 @@ impl PostKnowledgeKnowledgebaseDocumentViews {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentViews"));
-        }
-        if self.document_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `documentId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentViews"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentViews", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentViews", "documentId", &self.document_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENT_VIEWS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/{}/views", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.document_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentViews"))?;
@@ -6692,9 +6370,7 @@ impl PostKnowledgeKnowledgebaseDocuments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocuments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocuments", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocuments"))?;
         parts.options = self.options.clone();
@@ -6738,9 +6414,7 @@ impl PostKnowledgeKnowledgebaseDocumentsAnswers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentsAnswers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsAnswers", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_ANSWERS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/answers", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentsAnswers"))?;
         parts.options = self.options.clone();
@@ -6784,9 +6458,7 @@ impl PostKnowledgeKnowledgebaseDocumentsBulkRemove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentsBulkRemove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsBulkRemove", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_BULK_REMOVE, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentsBulkRemove"))?;
         parts.options = self.options.clone();
@@ -6830,9 +6502,7 @@ impl PostKnowledgeKnowledgebaseDocumentsBulkUpdate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentsBulkUpdate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsBulkUpdate", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_BULK_UPDATE, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/bulk/update", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentsBulkUpdate"))?;
         parts.options = self.options.clone();
@@ -6881,9 +6551,7 @@ impl PostKnowledgeKnowledgebaseDocumentsPresentations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentsPresentations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsPresentations", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_PRESENTATIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/presentations", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentsPresentations"))?;
@@ -6940,9 +6608,7 @@ impl PostKnowledgeKnowledgebaseDocumentsQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsQuery", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_QUERY, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/query", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -7002,9 +6668,7 @@ impl PostKnowledgeKnowledgebaseDocumentsSearch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentsSearch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsSearch", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/search", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -7058,9 +6722,7 @@ impl PostKnowledgeKnowledgebaseDocumentsSearchSuggestions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentsSearchSuggestions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsSearchSuggestions", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_SEARCH_SUGGESTIONS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/search/suggestions", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentsSearchSuggestions"))?;
@@ -7106,9 +6768,7 @@ impl PostKnowledgeKnowledgebaseDocumentsVersionsBulkAdd {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseDocumentsVersionsBulkAdd"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseDocumentsVersionsBulkAdd", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_DOCUMENTS_VERSIONS_BULK_ADD, ::std::format!("/api/v2/knowledge/knowledgebases/{}/documents/versions/bulk/add", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseDocumentsVersionsBulkAdd"))?;
         parts.options = self.options.clone();
@@ -7152,9 +6812,7 @@ impl PostKnowledgeKnowledgebaseExportJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseExportJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseExportJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_EXPORT_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/export/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseExportJobs"))?;
         parts.options = self.options.clone();
@@ -7198,9 +6856,7 @@ impl PostKnowledgeKnowledgebaseImportJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseImportJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseImportJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_IMPORT_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/import/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseImportJobs"))?;
         parts.options = self.options.clone();
@@ -7244,9 +6900,7 @@ impl PostKnowledgeKnowledgebaseLabels {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseLabels"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseLabels", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_LABELS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/labels", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseLabels"))?;
         parts.options = self.options.clone();
@@ -7291,12 +6945,8 @@ impl PostKnowledgeKnowledgebaseParseJobImport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseParseJobImport"));
-        }
-        if self.parse_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `parseJobId` is empty").with_operation("postKnowledgeKnowledgebaseParseJobImport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseParseJobImport", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseParseJobImport", "parseJobId", &self.parse_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOB_IMPORT, ::std::format!("/api/v2/knowledge/knowledgebases/{}/parse/jobs/{}/import", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.parse_job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseParseJobImport"))?;
         parts.options = self.options.clone();
@@ -7340,9 +6990,7 @@ impl PostKnowledgeKnowledgebaseParseJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseParseJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseParseJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_PARSE_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/parse/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseParseJobs"))?;
         parts.options = self.options.clone();
@@ -7386,9 +7034,7 @@ impl PostKnowledgeKnowledgebaseSourcesSalesforce {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseSourcesSalesforce"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesSalesforce", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/salesforce", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseSourcesSalesforce"))?;
         parts.options = self.options.clone();
@@ -7438,12 +7084,8 @@ impl PostKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync"));
-        }
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID_SYNC, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/salesforce/{}/sync", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseSourcesSalesforceSourceIdSync"))?;
@@ -7489,9 +7131,7 @@ impl PostKnowledgeKnowledgebaseSourcesServicenow {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseSourcesServicenow"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesServicenow", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/servicenow", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseSourcesServicenow"))?;
         parts.options = self.options.clone();
@@ -7541,12 +7181,8 @@ impl PostKnowledgeKnowledgebaseSourcesServicenowSourceIdSync {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync"));
-        }
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID_SYNC, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/servicenow/{}/sync", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseSourcesServicenowSourceIdSync"))?;
@@ -7592,9 +7228,7 @@ impl PostKnowledgeKnowledgebaseSynchronizeJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseSynchronizeJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseSynchronizeJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_SYNCHRONIZE_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/synchronize/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseSynchronizeJobs"))?;
         parts.options = self.options.clone();
@@ -7638,9 +7272,7 @@ impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseUploadsUrlsJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseUploadsUrlsJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/uploads/urls/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseUploadsUrlsJobs"))?;
         parts.options = self.options.clone();
@@ -7874,12 +7506,8 @@ impl PostKnowledgeSourceSynchronizationDeletions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("postKnowledgeSourceSynchronizationDeletions"));
-        }
-        if self.synchronization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `synchronizationId` is empty").with_operation("postKnowledgeSourceSynchronizationDeletions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeSourceSynchronizationDeletions", "sourceId", &self.source_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeSourceSynchronizationDeletions", "synchronizationId", &self.synchronization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_SOURCE_SYNCHRONIZATION_DELETIONS, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations/{}/deletions", ::genesys_cloud_core::encode_path_segment(&self.source_id), ::genesys_cloud_core::encode_path_segment(&self.synchronization_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeSourceSynchronizationDeletions"))?;
         parts.options = self.options.clone();
@@ -7924,12 +7552,8 @@ impl PostKnowledgeSourceSynchronizationUploads {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("postKnowledgeSourceSynchronizationUploads"));
-        }
-        if self.synchronization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `synchronizationId` is empty").with_operation("postKnowledgeSourceSynchronizationUploads"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeSourceSynchronizationUploads", "sourceId", &self.source_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeSourceSynchronizationUploads", "synchronizationId", &self.synchronization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_SOURCE_SYNCHRONIZATION_UPLOADS, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations/{}/uploads", ::genesys_cloud_core::encode_path_segment(&self.source_id), ::genesys_cloud_core::encode_path_segment(&self.synchronization_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeSourceSynchronizationUploads"))?;
         parts.options = self.options.clone();
@@ -7978,9 +7602,7 @@ impl PostKnowledgeSourceSynchronizations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("postKnowledgeSourceSynchronizations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeSourceSynchronizations", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_SOURCE_SYNCHRONIZATIONS, ::std::format!("/api/v2/knowledge/sources/{}/synchronizations", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postKnowledgeSourceSynchronizations"))?;
@@ -8069,12 +7691,8 @@ impl PutKnowledgeKnowledgebaseSourcesSalesforceSourceId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("putKnowledgeKnowledgebaseSourcesSalesforceSourceId"));
-        }
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("putKnowledgeKnowledgebaseSourcesSalesforceSourceId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putKnowledgeKnowledgebaseSourcesSalesforceSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putKnowledgeKnowledgebaseSourcesSalesforceSourceId", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SALESFORCE_SOURCE_ID, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/salesforce/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putKnowledgeKnowledgebaseSourcesSalesforceSourceId"))?;
         parts.options = self.options.clone();
@@ -8119,12 +7737,8 @@ impl PutKnowledgeKnowledgebaseSourcesServicenowSourceId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("putKnowledgeKnowledgebaseSourcesServicenowSourceId"));
-        }
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("putKnowledgeKnowledgebaseSourcesServicenowSourceId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putKnowledgeKnowledgebaseSourcesServicenowSourceId", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putKnowledgeKnowledgebaseSourcesServicenowSourceId", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_KNOWLEDGE_KNOWLEDGEBASE_SOURCES_SERVICENOW_SOURCE_ID, ::std::format!("/api/v2/knowledge/knowledgebases/{}/sources/servicenow/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putKnowledgeKnowledgebaseSourcesServicenowSourceId"))?;
         parts.options = self.options.clone();
@@ -8168,9 +7782,7 @@ impl PutKnowledgeSource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("putKnowledgeSource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putKnowledgeSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_KNOWLEDGE_SOURCE, ::std::format!("/api/v2/knowledge/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putKnowledgeSource"))?;
         parts.options = self.options.clone();

@@ -204,9 +204,7 @@ impl DeleteLanguageunderstandingDomain {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("deleteLanguageunderstandingDomain"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LANGUAGEUNDERSTANDING_DOMAIN, ::std::format!("/api/v2/languageunderstanding/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -249,12 +247,8 @@ impl DeleteLanguageunderstandingDomainFeedbackFeedbackId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("deleteLanguageunderstandingDomainFeedbackFeedbackId"));
-        }
-        if self.feedback_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `feedbackId` is empty").with_operation("deleteLanguageunderstandingDomainFeedbackFeedbackId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingDomainFeedbackFeedbackId", "domainId", &self.domain_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingDomainFeedbackFeedbackId", "feedbackId", &self.feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK_FEEDBACK_ID, ::std::format!("/api/v2/languageunderstanding/domains/{}/feedback/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id), ::genesys_cloud_core::encode_path_segment(&self.feedback_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -297,12 +291,8 @@ impl DeleteLanguageunderstandingDomainVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("deleteLanguageunderstandingDomainVersion"));
-        }
-        if self.domain_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainVersionId` is empty").with_operation("deleteLanguageunderstandingDomainVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingDomainVersion", "domainId", &self.domain_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingDomainVersion", "domainVersionId", &self.domain_version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LANGUAGEUNDERSTANDING_DOMAIN_VERSION, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id), ::genesys_cloud_core::encode_path_segment(&self.domain_version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -344,9 +334,7 @@ impl DeleteLanguageunderstandingMiner {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("deleteLanguageunderstandingMiner"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingMiner", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LANGUAGEUNDERSTANDING_MINER, ::std::format!("/api/v2/languageunderstanding/miners/{}", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -389,12 +377,8 @@ impl DeleteLanguageunderstandingMinerDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("deleteLanguageunderstandingMinerDraft"));
-        }
-        if self.draft_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `draftId` is empty").with_operation("deleteLanguageunderstandingMinerDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingMinerDraft", "minerId", &self.miner_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteLanguageunderstandingMinerDraft", "draftId", &self.draft_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LANGUAGEUNDERSTANDING_MINER_DRAFT, ::std::format!("/api/v2/languageunderstanding/miners/{}/drafts/{}", ::genesys_cloud_core::encode_path_segment(&self.miner_id), ::genesys_cloud_core::encode_path_segment(&self.draft_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -436,9 +420,7 @@ impl GetLanguageunderstandingDomain {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getLanguageunderstandingDomain"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_DOMAIN, ::std::format!("/api/v2/languageunderstanding/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -554,9 +536,7 @@ impl GetLanguageunderstandingDomainFeedback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getLanguageunderstandingDomainFeedback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainFeedback", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK, ::std::format!("/api/v2/languageunderstanding/domains/{}/feedback", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         if let ::std::option::Option::Some(v) = &self.intent_name {
             parts.query.push("intentName", v.as_str());
@@ -653,12 +633,8 @@ impl GetLanguageunderstandingDomainFeedbackFeedbackId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getLanguageunderstandingDomainFeedbackFeedbackId"));
-        }
-        if self.feedback_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `feedbackId` is empty").with_operation("getLanguageunderstandingDomainFeedbackFeedbackId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainFeedbackFeedbackId", "domainId", &self.domain_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainFeedbackFeedbackId", "feedbackId", &self.feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK_FEEDBACK_ID, ::std::format!("/api/v2/languageunderstanding/domains/{}/feedback/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id), ::genesys_cloud_core::encode_path_segment(&self.feedback_id)));
         if let ::std::option::Option::Some(v) = &self.fields {
             parts.query.push_list("fields", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -710,12 +686,8 @@ impl GetLanguageunderstandingDomainVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getLanguageunderstandingDomainVersion"));
-        }
-        if self.domain_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainVersionId` is empty").with_operation("getLanguageunderstandingDomainVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainVersion", "domainId", &self.domain_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainVersion", "domainVersionId", &self.domain_version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_DOMAIN_VERSION, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id), ::genesys_cloud_core::encode_path_segment(&self.domain_version_id)));
         if let ::std::option::Option::Some(v) = &self.include_utterances {
             parts.query.push("includeUtterances", &v.to_string());
@@ -761,12 +733,8 @@ impl GetLanguageunderstandingDomainVersionReport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getLanguageunderstandingDomainVersionReport"));
-        }
-        if self.domain_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainVersionId` is empty").with_operation("getLanguageunderstandingDomainVersionReport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainVersionReport", "domainId", &self.domain_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainVersionReport", "domainVersionId", &self.domain_version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_REPORT, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions/{}/report", ::genesys_cloud_core::encode_path_segment(&self.domain_id), ::genesys_cloud_core::encode_path_segment(&self.domain_version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -828,9 +796,7 @@ impl GetLanguageunderstandingDomainVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getLanguageunderstandingDomainVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingDomainVersions", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_DOMAIN_VERSIONS, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         if let ::std::option::Option::Some(v) = &self.include_utterances {
             parts.query.push("includeUtterances", &v.to_string());
@@ -997,9 +963,7 @@ impl GetLanguageunderstandingIgnorephrase {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("getLanguageunderstandingIgnorephrase"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingIgnorephrase", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_IGNOREPHRASE, ::std::format!("/api/v2/languageunderstanding/ignorephrases/{}", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1100,9 +1064,7 @@ impl GetLanguageunderstandingIgnoretopic {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("getLanguageunderstandingIgnoretopic"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingIgnoretopic", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_IGNORETOPIC, ::std::format!("/api/v2/languageunderstanding/ignoretopics/{}", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1171,9 +1133,7 @@ impl GetLanguageunderstandingMiner {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("getLanguageunderstandingMiner"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMiner", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER, ::std::format!("/api/v2/languageunderstanding/miners/{}", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1228,12 +1188,8 @@ impl GetLanguageunderstandingMinerDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("getLanguageunderstandingMinerDraft"));
-        }
-        if self.draft_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `draftId` is empty").with_operation("getLanguageunderstandingMinerDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerDraft", "minerId", &self.miner_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerDraft", "draftId", &self.draft_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER_DRAFT, ::std::format!("/api/v2/languageunderstanding/miners/{}/drafts/{}", ::genesys_cloud_core::encode_path_segment(&self.miner_id), ::genesys_cloud_core::encode_path_segment(&self.draft_id)));
         if let ::std::option::Option::Some(v) = &self.draft_intent_id {
             parts.query.push("draftIntentId", v.as_str());
@@ -1283,9 +1239,7 @@ impl GetLanguageunderstandingMinerDrafts {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("getLanguageunderstandingMinerDrafts"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerDrafts", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER_DRAFTS, ::std::format!("/api/v2/languageunderstanding/miners/{}/drafts", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1346,12 +1300,8 @@ impl GetLanguageunderstandingMinerIntent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("getLanguageunderstandingMinerIntent"));
-        }
-        if self.intent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `intentId` is empty").with_operation("getLanguageunderstandingMinerIntent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerIntent", "minerId", &self.miner_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerIntent", "intentId", &self.intent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER_INTENT, ::std::format!("/api/v2/languageunderstanding/miners/{}/intents/{}", ::genesys_cloud_core::encode_path_segment(&self.miner_id), ::genesys_cloud_core::encode_path_segment(&self.intent_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -1404,9 +1354,7 @@ impl GetLanguageunderstandingMinerIntents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("getLanguageunderstandingMinerIntents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerIntents", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER_INTENTS, ::std::format!("/api/v2/languageunderstanding/miners/{}/intents", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -1470,12 +1418,8 @@ impl GetLanguageunderstandingMinerTopic {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("getLanguageunderstandingMinerTopic"));
-        }
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getLanguageunderstandingMinerTopic"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopic", "minerId", &self.miner_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER_TOPIC, ::std::format!("/api/v2/languageunderstanding/miners/{}/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.miner_id), ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -1522,15 +1466,9 @@ impl GetLanguageunderstandingMinerTopicPhrase {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("getLanguageunderstandingMinerTopicPhrase"));
-        }
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getLanguageunderstandingMinerTopicPhrase"));
-        }
-        if self.phrase_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phraseId` is empty").with_operation("getLanguageunderstandingMinerTopicPhrase"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopicPhrase", "minerId", &self.miner_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopicPhrase", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopicPhrase", "phraseId", &self.phrase_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER_TOPIC_PHRASE, ::std::format!("/api/v2/languageunderstanding/miners/{}/topics/{}/phrases/{}", ::genesys_cloud_core::encode_path_segment(&self.miner_id), ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.phrase_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1574,9 +1512,7 @@ impl GetLanguageunderstandingMinerTopics {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("getLanguageunderstandingMinerTopics"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguageunderstandingMinerTopics", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGEUNDERSTANDING_MINER_TOPICS, ::std::format!("/api/v2/languageunderstanding/miners/{}/topics", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1734,9 +1670,7 @@ impl PatchLanguageunderstandingDomain {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("patchLanguageunderstandingDomain"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchLanguageunderstandingDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_LANGUAGEUNDERSTANDING_DOMAIN, ::std::format!("/api/v2/languageunderstanding/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchLanguageunderstandingDomain"))?;
         parts.options = self.options.clone();
@@ -1786,12 +1720,8 @@ impl PatchLanguageunderstandingMinerDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("patchLanguageunderstandingMinerDraft"));
-        }
-        if self.draft_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `draftId` is empty").with_operation("patchLanguageunderstandingMinerDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchLanguageunderstandingMinerDraft", "minerId", &self.miner_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchLanguageunderstandingMinerDraft", "draftId", &self.draft_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_LANGUAGEUNDERSTANDING_MINER_DRAFT, ::std::format!("/api/v2/languageunderstanding/miners/{}/drafts/{}", ::genesys_cloud_core::encode_path_segment(&self.miner_id), ::genesys_cloud_core::encode_path_segment(&self.draft_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchLanguageunderstandingMinerDraft"))?;
@@ -1837,9 +1767,7 @@ impl PostLanguageunderstandingDomainFeedback {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("postLanguageunderstandingDomainFeedback"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainFeedback", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_DOMAIN_FEEDBACK, ::std::format!("/api/v2/languageunderstanding/domains/{}/feedback", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguageunderstandingDomainFeedback"))?;
         parts.options = self.options.clone();
@@ -1884,12 +1812,8 @@ impl PostLanguageunderstandingDomainVersionDetect {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("postLanguageunderstandingDomainVersionDetect"));
-        }
-        if self.domain_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainVersionId` is empty").with_operation("postLanguageunderstandingDomainVersionDetect"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionDetect", "domainId", &self.domain_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionDetect", "domainVersionId", &self.domain_version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_DETECT, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions/{}/detect", ::genesys_cloud_core::encode_path_segment(&self.domain_id), ::genesys_cloud_core::encode_path_segment(&self.domain_version_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguageunderstandingDomainVersionDetect"))?;
         parts.options = self.options.clone();
@@ -1933,12 +1857,8 @@ impl PostLanguageunderstandingDomainVersionPublish {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("postLanguageunderstandingDomainVersionPublish"));
-        }
-        if self.domain_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainVersionId` is empty").with_operation("postLanguageunderstandingDomainVersionPublish"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionPublish", "domainId", &self.domain_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionPublish", "domainVersionId", &self.domain_version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_PUBLISH, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions/{}/publish", ::genesys_cloud_core::encode_path_segment(&self.domain_id), ::genesys_cloud_core::encode_path_segment(&self.domain_version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1981,12 +1901,8 @@ impl PostLanguageunderstandingDomainVersionTrain {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("postLanguageunderstandingDomainVersionTrain"));
-        }
-        if self.domain_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainVersionId` is empty").with_operation("postLanguageunderstandingDomainVersionTrain"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionTrain", "domainId", &self.domain_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersionTrain", "domainVersionId", &self.domain_version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSION_TRAIN, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions/{}/train", ::genesys_cloud_core::encode_path_segment(&self.domain_id), ::genesys_cloud_core::encode_path_segment(&self.domain_version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2035,9 +1951,7 @@ impl PostLanguageunderstandingDomainVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("postLanguageunderstandingDomainVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingDomainVersions", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_DOMAIN_VERSIONS, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         if let ::std::option::Option::Some(v) = &self.include_utterances {
             parts.query.push("includeUtterances", &v.to_string());
@@ -2126,9 +2040,7 @@ impl PostLanguageunderstandingIgnorephrase {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("postLanguageunderstandingIgnorephrase"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingIgnorephrase", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_IGNOREPHRASE, ::std::format!("/api/v2/languageunderstanding/ignorephrases/{}", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguageunderstandingIgnorephrase"))?;
         parts.options = self.options.clone();
@@ -2172,9 +2084,7 @@ impl PostLanguageunderstandingIgnorephraseRemove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("postLanguageunderstandingIgnorephraseRemove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingIgnorephraseRemove", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_IGNOREPHRASE_REMOVE, ::std::format!("/api/v2/languageunderstanding/ignorephrases/{}/remove", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguageunderstandingIgnorephraseRemove"))?;
         parts.options = self.options.clone();
@@ -2218,9 +2128,7 @@ impl PostLanguageunderstandingIgnoretopic {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("postLanguageunderstandingIgnoretopic"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingIgnoretopic", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_IGNORETOPIC, ::std::format!("/api/v2/languageunderstanding/ignoretopics/{}", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguageunderstandingIgnoretopic"))?;
         parts.options = self.options.clone();
@@ -2264,9 +2172,7 @@ impl PostLanguageunderstandingIgnoretopicRemove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_code.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageCode` is empty").with_operation("postLanguageunderstandingIgnoretopicRemove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingIgnoretopicRemove", "languageCode", &self.language_code)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_IGNORETOPIC_REMOVE, ::std::format!("/api/v2/languageunderstanding/ignoretopics/{}/remove", ::genesys_cloud_core::encode_path_segment(&self.language_code)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguageunderstandingIgnoretopicRemove"))?;
         parts.options = self.options.clone();
@@ -2310,9 +2216,7 @@ impl PostLanguageunderstandingMinerDrafts {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("postLanguageunderstandingMinerDrafts"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingMinerDrafts", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_MINER_DRAFTS, ::std::format!("/api/v2/languageunderstanding/miners/{}/drafts", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguageunderstandingMinerDrafts"))?;
         parts.options = self.options.clone();
@@ -2361,9 +2265,7 @@ impl PostLanguageunderstandingMinerExecute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("postLanguageunderstandingMinerExecute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingMinerExecute", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_MINER_EXECUTE, ::std::format!("/api/v2/languageunderstanding/miners/{}/execute", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postLanguageunderstandingMinerExecute"))?;
@@ -2452,12 +2354,8 @@ impl PutLanguageunderstandingDomainVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("putLanguageunderstandingDomainVersion"));
-        }
-        if self.domain_version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainVersionId` is empty").with_operation("putLanguageunderstandingDomainVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putLanguageunderstandingDomainVersion", "domainId", &self.domain_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putLanguageunderstandingDomainVersion", "domainVersionId", &self.domain_version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_LANGUAGEUNDERSTANDING_DOMAIN_VERSION, ::std::format!("/api/v2/languageunderstanding/domains/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id), ::genesys_cloud_core::encode_path_segment(&self.domain_version_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putLanguageunderstandingDomainVersion"))?;
         parts.options = self.options.clone();

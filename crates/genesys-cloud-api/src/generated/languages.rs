@@ -81,9 +81,7 @@ impl DeleteLanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageId` is empty").with_operation("deleteLanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteLanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LANGUAGE, ::std::format!("/api/v2/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.language_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -126,9 +124,7 @@ impl GetLanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageId` is empty").with_operation("getLanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGE, ::std::format!("/api/v2/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.language_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -401,9 +397,7 @@ impl GetLanguagesTranslationsUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getLanguagesTranslationsUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLanguagesTranslationsUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LANGUAGES_TRANSLATIONS_USER, ::std::format!("/api/v2/languages/translations/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

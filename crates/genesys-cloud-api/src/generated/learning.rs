@@ -196,9 +196,7 @@ impl DeleteLearningAssignment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assignment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assignmentId` is empty").with_operation("deleteLearningAssignment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteLearningAssignment", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LEARNING_ASSIGNMENT, ::std::format!("/api/v2/learning/assignments/{}", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -240,9 +238,7 @@ impl DeleteLearningModule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("deleteLearningModule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteLearningModule", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LEARNING_MODULE, ::std::format!("/api/v2/learning/modules/{}", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -290,9 +286,7 @@ impl GetLearningAssignment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assignment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assignmentId` is empty").with_operation("getLearningAssignment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLearningAssignment", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_ASSIGNMENT, ::std::format!("/api/v2/learning/assignments/{}", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -356,12 +350,8 @@ impl GetLearningAssignmentStep {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assignment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assignmentId` is empty").with_operation("getLearningAssignmentStep"));
-        }
-        if self.step_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stepId` is empty").with_operation("getLearningAssignmentStep"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLearningAssignmentStep", "assignmentId", &self.assignment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLearningAssignmentStep", "stepId", &self.step_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_ASSIGNMENT_STEP, ::std::format!("/api/v2/learning/assignments/{}/steps/{}", ::genesys_cloud_core::encode_path_segment(&self.assignment_id), ::genesys_cloud_core::encode_path_segment(&self.step_id)));
         if let ::std::option::Option::Some(v) = &self.shareable_content_object_id {
             parts.query.push("shareableContentObjectId", v.as_str());
@@ -787,9 +777,7 @@ impl GetLearningModule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("getLearningModule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLearningModule", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULE, ::std::format!("/api/v2/learning/modules/{}", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -835,12 +823,8 @@ impl GetLearningModuleJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("getLearningModuleJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getLearningModuleJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLearningModuleJob", "moduleId", &self.module_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLearningModuleJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULE_JOB, ::std::format!("/api/v2/learning/modules/{}/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.module_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -882,9 +866,7 @@ impl GetLearningModulePreview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("getLearningModulePreview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLearningModulePreview", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULE_PREVIEW, ::std::format!("/api/v2/learning/modules/{}/preview", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -926,9 +908,7 @@ impl GetLearningModuleRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("getLearningModuleRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLearningModuleRule", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULE_RULE, ::std::format!("/api/v2/learning/modules/{}/rule", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -977,12 +957,8 @@ impl GetLearningModuleVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("getLearningModuleVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getLearningModuleVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLearningModuleVersion", "moduleId", &self.module_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getLearningModuleVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULE_VERSION, ::std::format!("/api/v2/learning/modules/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.module_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1280,9 +1256,7 @@ impl GetLearningModulesCoverartCoverArtId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.cover_art_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `coverArtId` is empty").with_operation("getLearningModulesCoverartCoverArtId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLearningModulesCoverartCoverArtId", "coverArtId", &self.cover_art_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_MODULES_COVERART_COVER_ART_ID, ::std::format!("/api/v2/learning/modules/coverart/{}", ::genesys_cloud_core::encode_path_segment(&self.cover_art_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1324,9 +1298,7 @@ impl GetLearningScheduleslotsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getLearningScheduleslotsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLearningScheduleslotsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_SCHEDULESLOTS_JOB, ::std::format!("/api/v2/learning/scheduleslots/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1368,9 +1340,7 @@ impl GetLearningScormScormId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.scorm_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scormId` is empty").with_operation("getLearningScormScormId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLearningScormScormId", "scormId", &self.scorm_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LEARNING_SCORM_SCORM_ID, ::std::format!("/api/v2/learning/scorm/{}", ::genesys_cloud_core::encode_path_segment(&self.scorm_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1418,9 +1388,7 @@ impl PatchLearningAssignment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assignment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assignmentId` is empty").with_operation("patchLearningAssignment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchLearningAssignment", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_LEARNING_ASSIGNMENT, ::std::format!("/api/v2/learning/assignments/{}", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchLearningAssignment"))?;
@@ -1471,9 +1439,7 @@ impl PatchLearningAssignmentReschedule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assignment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assignmentId` is empty").with_operation("patchLearningAssignmentReschedule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchLearningAssignmentReschedule", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_LEARNING_ASSIGNMENT_RESCHEDULE, ::std::format!("/api/v2/learning/assignments/{}/reschedule", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchLearningAssignmentReschedule"))?;
@@ -1525,12 +1491,8 @@ impl PatchLearningAssignmentStep {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assignment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assignmentId` is empty").with_operation("patchLearningAssignmentStep"));
-        }
-        if self.step_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stepId` is empty").with_operation("patchLearningAssignmentStep"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchLearningAssignmentStep", "assignmentId", &self.assignment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchLearningAssignmentStep", "stepId", &self.step_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_LEARNING_ASSIGNMENT_STEP, ::std::format!("/api/v2/learning/assignments/{}/steps/{}", ::genesys_cloud_core::encode_path_segment(&self.assignment_id), ::genesys_cloud_core::encode_path_segment(&self.step_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchLearningAssignmentStep"))?;
@@ -1577,12 +1539,8 @@ impl PatchLearningModuleUserAssignments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("patchLearningModuleUserAssignments"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchLearningModuleUserAssignments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchLearningModuleUserAssignments", "moduleId", &self.module_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchLearningModuleUserAssignments", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_LEARNING_MODULE_USER_ASSIGNMENTS, ::std::format!("/api/v2/learning/modules/{}/users/{}/assignments", ::genesys_cloud_core::encode_path_segment(&self.module_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchLearningModuleUserAssignments"))?;
         parts.options = self.options.clone();
@@ -1667,9 +1625,7 @@ impl PostLearningAssignmentReassign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assignment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assignmentId` is empty").with_operation("postLearningAssignmentReassign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLearningAssignmentReassign", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_ASSIGNMENT_REASSIGN, ::std::format!("/api/v2/learning/assignments/{}/reassign", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1711,9 +1667,7 @@ impl PostLearningAssignmentReset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assignment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assignmentId` is empty").with_operation("postLearningAssignmentReset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLearningAssignmentReset", "assignmentId", &self.assignment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_ASSIGNMENT_RESET, ::std::format!("/api/v2/learning/assignments/{}/reset", ::genesys_cloud_core::encode_path_segment(&self.assignment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1945,9 +1899,7 @@ impl PostLearningModuleJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("postLearningModuleJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLearningModuleJobs", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_MODULE_JOBS, ::std::format!("/api/v2/learning/modules/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLearningModuleJobs"))?;
         parts.options = self.options.clone();
@@ -1996,9 +1948,7 @@ impl PostLearningModulePublish {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("postLearningModulePublish"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLearningModulePublish", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_MODULE_PUBLISH, ::std::format!("/api/v2/learning/modules/{}/publish", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postLearningModulePublish"))?;
@@ -2045,9 +1995,7 @@ impl PostLearningModuleRuleMigrate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("postLearningModuleRuleMigrate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLearningModuleRuleMigrate", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LEARNING_MODULE_RULE_MIGRATE, ::std::format!("/api/v2/learning/modules/{}/rule/migrate", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2341,9 +2289,7 @@ impl PutLearningModule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("putLearningModule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putLearningModule", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_LEARNING_MODULE, ::std::format!("/api/v2/learning/modules/{}", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putLearningModule"))?;
         parts.options = self.options.clone();
@@ -2387,9 +2333,7 @@ impl PutLearningModulePreview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("putLearningModulePreview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putLearningModulePreview", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_LEARNING_MODULE_PREVIEW, ::std::format!("/api/v2/learning/modules/{}/preview", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putLearningModulePreview"))?;
         parts.options = self.options.clone();
@@ -2439,9 +2383,7 @@ impl PutLearningModuleRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.module_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `moduleId` is empty").with_operation("putLearningModuleRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putLearningModuleRule", "moduleId", &self.module_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_LEARNING_MODULE_RULE, ::std::format!("/api/v2/learning/modules/{}/rule", ::genesys_cloud_core::encode_path_segment(&self.module_id)));
         if let ::std::option::Option::Some(v) = &self.assign {
             parts.query.push("assign", &v.to_string());

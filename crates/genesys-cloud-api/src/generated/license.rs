@@ -84,9 +84,7 @@ impl GetLicenseDefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.license_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `licenseId` is empty").with_operation("getLicenseDefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLicenseDefinition", "licenseId", &self.license_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LICENSE_DEFINITION, ::std::format!("/api/v2/license/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.license_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -168,9 +166,7 @@ impl GetLicenseToggle {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.feature_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `featureName` is empty").with_operation("getLicenseToggle"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLicenseToggle", "featureName", &self.feature_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LICENSE_TOGGLE, ::std::format!("/api/v2/license/toggles/{}", ::genesys_cloud_core::encode_path_segment(&self.feature_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -212,9 +208,7 @@ impl GetLicenseUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getLicenseUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLicenseUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LICENSE_USER, ::std::format!("/api/v2/license/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -477,9 +471,7 @@ impl PostLicenseToggle {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.feature_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `featureName` is empty").with_operation("postLicenseToggle"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLicenseToggle", "featureName", &self.feature_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LICENSE_TOGGLE, ::std::format!("/api/v2/license/toggles/{}", ::genesys_cloud_core::encode_path_segment(&self.feature_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

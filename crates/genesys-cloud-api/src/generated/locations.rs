@@ -76,9 +76,7 @@ impl DeleteLocation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.location_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `locationId` is empty").with_operation("deleteLocation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteLocation", "locationId", &self.location_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_LOCATION, ::std::format!("/api/v2/locations/{}", ::genesys_cloud_core::encode_path_segment(&self.location_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -126,9 +124,7 @@ impl GetLocation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.location_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `locationId` is empty").with_operation("getLocation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLocation", "locationId", &self.location_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LOCATION, ::std::format!("/api/v2/locations/{}", ::genesys_cloud_core::encode_path_segment(&self.location_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -175,9 +171,7 @@ impl GetLocationSublocations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.location_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `locationId` is empty").with_operation("getLocationSublocations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getLocationSublocations", "locationId", &self.location_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_LOCATION_SUBLOCATIONS, ::std::format!("/api/v2/locations/{}/sublocations", ::genesys_cloud_core::encode_path_segment(&self.location_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -381,9 +375,7 @@ impl PatchLocation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.location_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `locationId` is empty").with_operation("patchLocation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchLocation", "locationId", &self.location_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_LOCATION, ::std::format!("/api/v2/locations/{}", ::genesys_cloud_core::encode_path_segment(&self.location_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchLocation"))?;
         parts.options = self.options.clone();

@@ -72,9 +72,7 @@ impl DeleteDiagnosticsLogcaptureBrowserUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteDiagnosticsLogcaptureBrowserUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteDiagnosticsLogcaptureBrowserUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER, ::std::format!("/api/v2/diagnostics/logcapture/browser/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -116,9 +114,7 @@ impl GetDiagnosticsLogcaptureBrowserEntriesDownloadJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getDiagnosticsLogcaptureBrowserEntriesDownloadJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getDiagnosticsLogcaptureBrowserEntriesDownloadJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_DOWNLOAD_JOB, ::std::format!("/api/v2/diagnostics/logcapture/browser/entries/download/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -160,9 +156,7 @@ impl GetDiagnosticsLogcaptureBrowserUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getDiagnosticsLogcaptureBrowserUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getDiagnosticsLogcaptureBrowserUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER, ::std::format!("/api/v2/diagnostics/logcapture/browser/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -389,9 +383,7 @@ impl PostDiagnosticsLogcaptureBrowserUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postDiagnosticsLogcaptureBrowserUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postDiagnosticsLogcaptureBrowserUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_DIAGNOSTICS_LOGCAPTURE_BROWSER_USER, ::std::format!("/api/v2/diagnostics/logcapture/browser/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postDiagnosticsLogcaptureBrowserUser"))?;

@@ -110,9 +110,7 @@ impl DeleteMessagingSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageSettingId` is empty").with_operation("deleteMessagingSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteMessagingSetting", "messageSettingId", &self.message_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_MESSAGING_SETTING, ::std::format!("/api/v2/messaging/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.message_setting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -196,9 +194,7 @@ impl DeleteMessagingSupportedcontentSupportedContentId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.supported_content_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `supportedContentId` is empty").with_operation("deleteMessagingSupportedcontentSupportedContentId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteMessagingSupportedcontentSupportedContentId", "supportedContentId", &self.supported_content_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID, ::std::format!("/api/v2/messaging/supportedcontent/{}", ::genesys_cloud_core::encode_path_segment(&self.supported_content_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -241,9 +237,7 @@ impl GetMessagingSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageSettingId` is empty").with_operation("getMessagingSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getMessagingSetting", "messageSettingId", &self.message_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_MESSAGING_SETTING, ::std::format!("/api/v2/messaging/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.message_setting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -473,9 +467,7 @@ impl GetMessagingSupportedcontentSupportedContentId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.supported_content_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `supportedContentId` is empty").with_operation("getMessagingSupportedcontentSupportedContentId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getMessagingSupportedcontentSupportedContentId", "supportedContentId", &self.supported_content_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID, ::std::format!("/api/v2/messaging/supportedcontent/{}", ::genesys_cloud_core::encode_path_segment(&self.supported_content_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -519,9 +511,7 @@ impl PatchMessagingSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageSettingId` is empty").with_operation("patchMessagingSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchMessagingSetting", "messageSettingId", &self.message_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_MESSAGING_SETTING, ::std::format!("/api/v2/messaging/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.message_setting_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchMessagingSetting"))?;
         parts.options = self.options.clone();
@@ -566,9 +556,7 @@ impl PatchMessagingSupportedcontentSupportedContentId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.supported_content_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `supportedContentId` is empty").with_operation("patchMessagingSupportedcontentSupportedContentId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchMessagingSupportedcontentSupportedContentId", "supportedContentId", &self.supported_content_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_MESSAGING_SUPPORTEDCONTENT_SUPPORTED_CONTENT_ID, ::std::format!("/api/v2/messaging/supportedcontent/{}", ::genesys_cloud_core::encode_path_segment(&self.supported_content_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchMessagingSupportedcontentSupportedContentId"))?;
         parts.options = self.options.clone();

@@ -70,9 +70,7 @@ impl DeleteMobiledevice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.device_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deviceId` is empty").with_operation("deleteMobiledevice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteMobiledevice", "deviceId", &self.device_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_MOBILEDEVICE, ::std::format!("/api/v2/mobiledevices/{}", ::genesys_cloud_core::encode_path_segment(&self.device_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -115,9 +113,7 @@ impl GetMobiledevice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.device_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deviceId` is empty").with_operation("getMobiledevice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getMobiledevice", "deviceId", &self.device_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_MOBILEDEVICE, ::std::format!("/api/v2/mobiledevices/{}", ::genesys_cloud_core::encode_path_segment(&self.device_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -291,9 +287,7 @@ impl PutMobiledevice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.device_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deviceId` is empty").with_operation("putMobiledevice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putMobiledevice", "deviceId", &self.device_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_MOBILEDEVICE, ::std::format!("/api/v2/mobiledevices/{}", ::genesys_cloud_core::encode_path_segment(&self.device_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putMobiledevice"))?;

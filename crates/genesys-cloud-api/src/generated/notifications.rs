@@ -76,9 +76,7 @@ impl DeleteNotificationsChannelSubscriptions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.channel_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `channelId` is empty").with_operation("deleteNotificationsChannelSubscriptions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteNotificationsChannelSubscriptions", "channelId", &self.channel_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS, ::std::format!("/api/v2/notifications/channels/{}/subscriptions", ::genesys_cloud_core::encode_path_segment(&self.channel_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -178,9 +176,7 @@ impl GetNotificationsChannelSubscriptions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.channel_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `channelId` is empty").with_operation("getNotificationsChannelSubscriptions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getNotificationsChannelSubscriptions", "channelId", &self.channel_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS, ::std::format!("/api/v2/notifications/channels/{}/subscriptions", ::genesys_cloud_core::encode_path_segment(&self.channel_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -271,9 +267,7 @@ impl HeadNotificationsChannel {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.channel_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `channelId` is empty").with_operation("headNotificationsChannel"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("headNotificationsChannel", "channelId", &self.channel_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_HEAD_NOTIFICATIONS_CHANNEL, ::std::format!("/api/v2/notifications/channels/{}", ::genesys_cloud_core::encode_path_segment(&self.channel_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -322,9 +316,7 @@ impl PostNotificationsChannelSubscriptions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.channel_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `channelId` is empty").with_operation("postNotificationsChannelSubscriptions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postNotificationsChannelSubscriptions", "channelId", &self.channel_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS, ::std::format!("/api/v2/notifications/channels/{}/subscriptions", ::genesys_cloud_core::encode_path_segment(&self.channel_id)));
         if let ::std::option::Option::Some(v) = &self.ignore_errors {
             parts.query.push("ignoreErrors", &v.to_string());
@@ -417,9 +409,7 @@ impl PutNotificationsChannelSubscriptions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.channel_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `channelId` is empty").with_operation("putNotificationsChannelSubscriptions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putNotificationsChannelSubscriptions", "channelId", &self.channel_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_NOTIFICATIONS_CHANNEL_SUBSCRIPTIONS, ::std::format!("/api/v2/notifications/channels/{}/subscriptions", ::genesys_cloud_core::encode_path_segment(&self.channel_id)));
         if let ::std::option::Option::Some(v) = &self.ignore_errors {
             parts.query.push("ignoreErrors", &v.to_string());

@@ -96,9 +96,7 @@ impl DeleteOauthClient {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("deleteOauthClient"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOauthClient", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OAUTH_CLIENT, ::std::format!("/api/v2/oauth/clients/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -146,9 +144,7 @@ impl GetOauthAuthorization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("getOauthAuthorization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOauthAuthorization", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_AUTHORIZATION, ::std::format!("/api/v2/oauth/authorizations/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         if let ::std::option::Option::Some(v) = &self.accept_language {
             parts.header("accept-language", v.as_str())?;
@@ -242,9 +238,7 @@ impl GetOauthClient {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("getOauthClient"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOauthClient", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_CLIENT, ::std::format!("/api/v2/oauth/clients/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -287,12 +281,8 @@ impl GetOauthClientUsageQueryResult {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("getOauthClientUsageQueryResult"));
-        }
-        if self.execution_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `executionId` is empty").with_operation("getOauthClientUsageQueryResult"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageQueryResult", "clientId", &self.client_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageQueryResult", "executionId", &self.execution_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_CLIENT_USAGE_QUERY_RESULT, ::std::format!("/api/v2/oauth/clients/{}/usage/query/results/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id), ::genesys_cloud_core::encode_path_segment(&self.execution_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -340,9 +330,7 @@ impl GetOauthClientUsageSummary {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("getOauthClientUsageSummary"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageSummary", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_CLIENT_USAGE_SUMMARY, ::std::format!("/api/v2/oauth/clients/{}/usage/summary", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         if let ::std::option::Option::Some(v) = &self.days {
             parts.query.push("days", v.as_str());
@@ -447,9 +435,7 @@ impl GetOauthScope {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.scope_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scopeId` is empty").with_operation("getOauthScope"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOauthScope", "scopeId", &self.scope_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_SCOPE, ::std::format!("/api/v2/oauth/scopes/{}", ::genesys_cloud_core::encode_path_segment(&self.scope_id)));
         if let ::std::option::Option::Some(v) = &self.accept_language {
             parts.header("accept-language", v.as_str())?;
@@ -543,9 +529,7 @@ impl PostOauthClientSecret {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("postOauthClientSecret"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOauthClientSecret", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OAUTH_CLIENT_SECRET, ::std::format!("/api/v2/oauth/clients/{}/secret", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -588,9 +572,7 @@ impl PostOauthClientUsageQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("postOauthClientUsageQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOauthClientUsageQuery", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OAUTH_CLIENT_USAGE_QUERY, ::std::format!("/api/v2/oauth/clients/{}/usage/query", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOauthClientUsageQuery"))?;
         parts.options = self.options.clone();
@@ -676,9 +658,7 @@ impl PutOauthClient {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("putOauthClient"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOauthClient", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OAUTH_CLIENT, ::std::format!("/api/v2/oauth/clients/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOauthClient"))?;
         parts.options = self.options.clone();

@@ -94,9 +94,7 @@ impl DeleteAuthorizationDivision {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("deleteAuthorizationDivision"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
         if let ::std::option::Option::Some(v) = &self.force {
             parts.query.push("force", &v.to_string());
@@ -147,9 +145,7 @@ impl GetAuthorizationDivision {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("getAuthorizationDivision"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
         if let ::std::option::Option::Some(v) = &self.object_count {
             parts.query.push("objectCount", &v.to_string());
@@ -582,12 +578,8 @@ impl PostAuthorizationDivisionObject {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("postAuthorizationDivisionObject"));
-        }
-        if self.object_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `objectType` is empty").with_operation("postAuthorizationDivisionObject"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionObject", "divisionId", &self.division_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionObject", "objectType", &self.object_type)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_DIVISION_OBJECT, ::std::format!("/api/v2/authorization/divisions/{}/objects/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id), ::genesys_cloud_core::encode_path_segment(&self.object_type)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationDivisionObject"))?;
         parts.options = self.options.clone();
@@ -631,9 +623,7 @@ impl PostAuthorizationDivisionRestore {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("postAuthorizationDivisionRestore"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationDivisionRestore", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_DIVISION_RESTORE, ::std::format!("/api/v2/authorization/divisions/{}/restore", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationDivisionRestore"))?;
         parts.options = self.options.clone();
@@ -719,9 +709,7 @@ impl PutAuthorizationDivision {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("putAuthorizationDivision"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putAuthorizationDivision", "divisionId", &self.division_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_AUTHORIZATION_DIVISION, ::std::format!("/api/v2/authorization/divisions/{}", ::genesys_cloud_core::encode_path_segment(&self.division_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putAuthorizationDivision"))?;
         parts.options = self.options.clone();

@@ -60,9 +60,7 @@ impl GetUsageEventsDefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.event_definition_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `eventDefinitionId` is empty").with_operation("getUsageEventsDefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsageEventsDefinition", "eventDefinitionId", &self.event_definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USAGE_EVENTS_DEFINITION, ::std::format!("/api/v2/usage/events/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.event_definition_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

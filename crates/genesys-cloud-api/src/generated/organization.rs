@@ -300,9 +300,7 @@ impl GetOrganizationsLimitsChangerequest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.request_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `requestId` is empty").with_operation("getOrganizationsLimitsChangerequest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrganizationsLimitsChangerequest", "requestId", &self.request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_LIMITS_CHANGEREQUEST, ::std::format!("/api/v2/organizations/limits/changerequests/{}", ::genesys_cloud_core::encode_path_segment(&self.request_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -523,9 +521,7 @@ impl GetOrganizationsLimitsNamespace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.namespace_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `namespaceName` is empty").with_operation("getOrganizationsLimitsNamespace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrganizationsLimitsNamespace", "namespaceName", &self.namespace_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_LIMITS_NAMESPACE, ::std::format!("/api/v2/organizations/limits/namespaces/{}", ::genesys_cloud_core::encode_path_segment(&self.namespace_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -567,9 +563,7 @@ impl GetOrganizationsLimitsNamespaceDefaults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.namespace_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `namespaceName` is empty").with_operation("getOrganizationsLimitsNamespaceDefaults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrganizationsLimitsNamespaceDefaults", "namespaceName", &self.namespace_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGANIZATIONS_LIMITS_NAMESPACE_DEFAULTS, ::std::format!("/api/v2/organizations/limits/namespaces/{}/defaults", ::genesys_cloud_core::encode_path_segment(&self.namespace_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -793,9 +787,7 @@ impl PatchOrganizationsFeature {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.feature_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `featureName` is empty").with_operation("patchOrganizationsFeature"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchOrganizationsFeature", "featureName", &self.feature_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ORGANIZATIONS_FEATURE, ::std::format!("/api/v2/organizations/features/{}", ::genesys_cloud_core::encode_path_segment(&self.feature_name)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchOrganizationsFeature"))?;
         parts.options = self.options.clone();

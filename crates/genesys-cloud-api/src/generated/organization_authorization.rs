@@ -236,9 +236,7 @@ impl DeleteOrgauthorizationTrustee {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("deleteOrgauthorizationTrustee"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustee", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTEE, ::std::format!("/api/v2/orgauthorization/trustees/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -281,12 +279,8 @@ impl DeleteOrgauthorizationTrusteeCloneduser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("deleteOrgauthorizationTrusteeCloneduser"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("deleteOrgauthorizationTrusteeCloneduser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeCloneduser", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeCloneduser", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTEE_CLONEDUSER, ::std::format!("/api/v2/orgauthorization/trustees/{}/clonedusers/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -329,12 +323,8 @@ impl DeleteOrgauthorizationTrusteeGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("deleteOrgauthorizationTrusteeGroup"));
-        }
-        if self.trustee_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeGroupId` is empty").with_operation("deleteOrgauthorizationTrusteeGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeGroup", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeGroup", "trusteeGroupId", &self.trustee_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTEE_GROUP, ::std::format!("/api/v2/orgauthorization/trustees/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -377,12 +367,8 @@ impl DeleteOrgauthorizationTrusteeGroupRoles {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("deleteOrgauthorizationTrusteeGroupRoles"));
-        }
-        if self.trustee_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeGroupId` is empty").with_operation("deleteOrgauthorizationTrusteeGroupRoles"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeGroupRoles", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeGroupRoles", "trusteeGroupId", &self.trustee_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLES, ::std::format!("/api/v2/orgauthorization/trustees/{}/groups/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -425,12 +411,8 @@ impl DeleteOrgauthorizationTrusteeUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("deleteOrgauthorizationTrusteeUser"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("deleteOrgauthorizationTrusteeUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeUser", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeUser", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTEE_USER, ::std::format!("/api/v2/orgauthorization/trustees/{}/users/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -473,12 +455,8 @@ impl DeleteOrgauthorizationTrusteeUserRoles {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("deleteOrgauthorizationTrusteeUserRoles"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("deleteOrgauthorizationTrusteeUserRoles"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeUserRoles", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrusteeUserRoles", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTEE_USER_ROLES, ::std::format!("/api/v2/orgauthorization/trustees/{}/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -572,9 +550,7 @@ impl DeleteOrgauthorizationTrustor {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("deleteOrgauthorizationTrustor"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustor", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTOR, ::std::format!("/api/v2/orgauthorization/trustors/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -617,12 +593,8 @@ impl DeleteOrgauthorizationTrustorCloneduser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("deleteOrgauthorizationTrustorCloneduser"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("deleteOrgauthorizationTrustorCloneduser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorCloneduser", "trustorOrgId", &self.trustor_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorCloneduser", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTOR_CLONEDUSER, ::std::format!("/api/v2/orgauthorization/trustors/{}/clonedusers/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -665,12 +637,8 @@ impl DeleteOrgauthorizationTrustorGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("deleteOrgauthorizationTrustorGroup"));
-        }
-        if self.trustor_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorGroupId` is empty").with_operation("deleteOrgauthorizationTrustorGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorGroup", "trustorOrgId", &self.trustor_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorGroup", "trustorGroupId", &self.trustor_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTOR_GROUP, ::std::format!("/api/v2/orgauthorization/trustors/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustor_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -713,12 +681,8 @@ impl DeleteOrgauthorizationTrustorUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("deleteOrgauthorizationTrustorUser"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("deleteOrgauthorizationTrustorUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorUser", "trustorOrgId", &self.trustor_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteOrgauthorizationTrustorUser", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORGAUTHORIZATION_TRUSTOR_USER, ::std::format!("/api/v2/orgauthorization/trustors/{}/users/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -812,9 +776,7 @@ impl GetOrgauthorizationPairing {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.pairing_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `pairingId` is empty").with_operation("getOrgauthorizationPairing"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationPairing", "pairingId", &self.pairing_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_PAIRING, ::std::format!("/api/v2/orgauthorization/pairings/{}", ::genesys_cloud_core::encode_path_segment(&self.pairing_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -856,9 +818,7 @@ impl GetOrgauthorizationTrustee {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("getOrgauthorizationTrustee"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustee", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE, ::std::format!("/api/v2/orgauthorization/trustees/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -900,9 +860,7 @@ impl GetOrgauthorizationTrusteeClonedusers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("getOrgauthorizationTrusteeClonedusers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeClonedusers", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE_CLONEDUSERS, ::std::format!("/api/v2/orgauthorization/trustees/{}/clonedusers", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -945,12 +903,8 @@ impl GetOrgauthorizationTrusteeGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("getOrgauthorizationTrusteeGroup"));
-        }
-        if self.trustee_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeGroupId` is empty").with_operation("getOrgauthorizationTrusteeGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeGroup", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeGroup", "trusteeGroupId", &self.trustee_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE_GROUP, ::std::format!("/api/v2/orgauthorization/trustees/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -993,12 +947,8 @@ impl GetOrgauthorizationTrusteeGroupRoles {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("getOrgauthorizationTrusteeGroupRoles"));
-        }
-        if self.trustee_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeGroupId` is empty").with_operation("getOrgauthorizationTrusteeGroupRoles"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeGroupRoles", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeGroupRoles", "trusteeGroupId", &self.trustee_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLES, ::std::format!("/api/v2/orgauthorization/trustees/{}/groups/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1054,9 +1004,7 @@ impl GetOrgauthorizationTrusteeGroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("getOrgauthorizationTrusteeGroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeGroups", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE_GROUPS, ::std::format!("/api/v2/orgauthorization/trustees/{}/groups", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1117,12 +1065,8 @@ impl GetOrgauthorizationTrusteeUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("getOrgauthorizationTrusteeUser"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("getOrgauthorizationTrusteeUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeUser", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeUser", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE_USER, ::std::format!("/api/v2/orgauthorization/trustees/{}/users/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1165,12 +1109,8 @@ impl GetOrgauthorizationTrusteeUserRoles {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("getOrgauthorizationTrusteeUserRoles"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("getOrgauthorizationTrusteeUserRoles"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeUserRoles", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeUserRoles", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE_USER_ROLES, ::std::format!("/api/v2/orgauthorization/trustees/{}/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1226,9 +1166,7 @@ impl GetOrgauthorizationTrusteeUsers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("getOrgauthorizationTrusteeUsers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrusteeUsers", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTEE_USERS, ::std::format!("/api/v2/orgauthorization/trustees/{}/users", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1440,9 +1378,7 @@ impl GetOrgauthorizationTrustor {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("getOrgauthorizationTrustor"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustor", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR, ::std::format!("/api/v2/orgauthorization/trustors/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1485,12 +1421,8 @@ impl GetOrgauthorizationTrustorCloneduser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("getOrgauthorizationTrustorCloneduser"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("getOrgauthorizationTrustorCloneduser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorCloneduser", "trustorOrgId", &self.trustor_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorCloneduser", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR_CLONEDUSER, ::std::format!("/api/v2/orgauthorization/trustors/{}/clonedusers/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1532,9 +1464,7 @@ impl GetOrgauthorizationTrustorClonedusers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("getOrgauthorizationTrustorClonedusers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorClonedusers", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR_CLONEDUSERS, ::std::format!("/api/v2/orgauthorization/trustors/{}/clonedusers", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1577,12 +1507,8 @@ impl GetOrgauthorizationTrustorGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("getOrgauthorizationTrustorGroup"));
-        }
-        if self.trustor_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorGroupId` is empty").with_operation("getOrgauthorizationTrustorGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorGroup", "trustorOrgId", &self.trustor_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorGroup", "trustorGroupId", &self.trustor_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR_GROUP, ::std::format!("/api/v2/orgauthorization/trustors/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustor_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1638,9 +1564,7 @@ impl GetOrgauthorizationTrustorGroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("getOrgauthorizationTrustorGroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorGroups", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR_GROUPS, ::std::format!("/api/v2/orgauthorization/trustors/{}/groups", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1701,12 +1625,8 @@ impl GetOrgauthorizationTrustorUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("getOrgauthorizationTrustorUser"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("getOrgauthorizationTrustorUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorUser", "trustorOrgId", &self.trustor_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorUser", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR_USER, ::std::format!("/api/v2/orgauthorization/trustors/{}/users/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1762,9 +1682,7 @@ impl GetOrgauthorizationTrustorUsers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("getOrgauthorizationTrustorUsers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrgauthorizationTrustorUsers", "trustorOrgId", &self.trustor_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORGAUTHORIZATION_TRUSTOR_USERS, ::std::format!("/api/v2/orgauthorization/trustors/{}/users", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1939,9 +1857,7 @@ impl PostOrgauthorizationTrusteeGroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("postOrgauthorizationTrusteeGroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOrgauthorizationTrusteeGroups", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ORGAUTHORIZATION_TRUSTEE_GROUPS, ::std::format!("/api/v2/orgauthorization/trustees/{}/groups", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOrgauthorizationTrusteeGroups"))?;
         parts.options = self.options.clone();
@@ -1985,9 +1901,7 @@ impl PostOrgauthorizationTrusteeUsers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("postOrgauthorizationTrusteeUsers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOrgauthorizationTrusteeUsers", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ORGAUTHORIZATION_TRUSTEE_USERS, ::std::format!("/api/v2/orgauthorization/trustees/{}/users", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOrgauthorizationTrusteeUsers"))?;
         parts.options = self.options.clone();
@@ -2377,9 +2291,7 @@ impl PutOrgauthorizationTrustee {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("putOrgauthorizationTrustee"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustee", "trusteeOrgId", &self.trustee_org_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGAUTHORIZATION_TRUSTEE, ::std::format!("/api/v2/orgauthorization/trustees/{}", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOrgauthorizationTrustee"))?;
         parts.options = self.options.clone();
@@ -2424,12 +2336,8 @@ impl PutOrgauthorizationTrusteeGroupRoledivisions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("putOrgauthorizationTrusteeGroupRoledivisions"));
-        }
-        if self.trustee_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeGroupId` is empty").with_operation("putOrgauthorizationTrusteeGroupRoledivisions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeGroupRoledivisions", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeGroupRoledivisions", "trusteeGroupId", &self.trustee_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLEDIVISIONS, ::std::format!("/api/v2/orgauthorization/trustees/{}/groups/{}/roledivisions", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOrgauthorizationTrusteeGroupRoledivisions"))?;
         parts.options = self.options.clone();
@@ -2474,12 +2382,8 @@ impl PutOrgauthorizationTrusteeGroupRoles {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("putOrgauthorizationTrusteeGroupRoles"));
-        }
-        if self.trustee_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeGroupId` is empty").with_operation("putOrgauthorizationTrusteeGroupRoles"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeGroupRoles", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeGroupRoles", "trusteeGroupId", &self.trustee_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGAUTHORIZATION_TRUSTEE_GROUP_ROLES, ::std::format!("/api/v2/orgauthorization/trustees/{}/groups/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOrgauthorizationTrusteeGroupRoles"))?;
         parts.options = self.options.clone();
@@ -2524,12 +2428,8 @@ impl PutOrgauthorizationTrusteeUserRoledivisions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("putOrgauthorizationTrusteeUserRoledivisions"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("putOrgauthorizationTrusteeUserRoledivisions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeUserRoledivisions", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeUserRoledivisions", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGAUTHORIZATION_TRUSTEE_USER_ROLEDIVISIONS, ::std::format!("/api/v2/orgauthorization/trustees/{}/users/{}/roledivisions", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOrgauthorizationTrusteeUserRoledivisions"))?;
         parts.options = self.options.clone();
@@ -2574,12 +2474,8 @@ impl PutOrgauthorizationTrusteeUserRoles {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustee_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeOrgId` is empty").with_operation("putOrgauthorizationTrusteeUserRoles"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("putOrgauthorizationTrusteeUserRoles"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeUserRoles", "trusteeOrgId", &self.trustee_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrusteeUserRoles", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGAUTHORIZATION_TRUSTEE_USER_ROLES, ::std::format!("/api/v2/orgauthorization/trustees/{}/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.trustee_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOrgauthorizationTrusteeUserRoles"))?;
         parts.options = self.options.clone();
@@ -2623,12 +2519,8 @@ impl PutOrgauthorizationTrustorCloneduser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("putOrgauthorizationTrustorCloneduser"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("putOrgauthorizationTrustorCloneduser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorCloneduser", "trustorOrgId", &self.trustor_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorCloneduser", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGAUTHORIZATION_TRUSTOR_CLONEDUSER, ::std::format!("/api/v2/orgauthorization/trustors/{}/clonedusers/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2671,12 +2563,8 @@ impl PutOrgauthorizationTrustorGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("putOrgauthorizationTrustorGroup"));
-        }
-        if self.trustor_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorGroupId` is empty").with_operation("putOrgauthorizationTrustorGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorGroup", "trustorOrgId", &self.trustor_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorGroup", "trustorGroupId", &self.trustor_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGAUTHORIZATION_TRUSTOR_GROUP, ::std::format!("/api/v2/orgauthorization/trustors/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustor_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2719,12 +2607,8 @@ impl PutOrgauthorizationTrustorUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trustor_org_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trustorOrgId` is empty").with_operation("putOrgauthorizationTrustorUser"));
-        }
-        if self.trustee_user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trusteeUserId` is empty").with_operation("putOrgauthorizationTrustorUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorUser", "trustorOrgId", &self.trustor_org_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putOrgauthorizationTrustorUser", "trusteeUserId", &self.trustee_user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORGAUTHORIZATION_TRUSTOR_USER, ::std::format!("/api/v2/orgauthorization/trustors/{}/users/{}", ::genesys_cloud_core::encode_path_segment(&self.trustor_org_id), ::genesys_cloud_core::encode_path_segment(&self.trustee_user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

@@ -753,9 +753,7 @@ impl DeleteOutboundAttemptlimit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.attempt_limits_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `attemptLimitsId` is empty").with_operation("deleteOutboundAttemptlimit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundAttemptlimit", "attemptLimitsId", &self.attempt_limits_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_ATTEMPTLIMIT, ::std::format!("/api/v2/outbound/attemptlimits/{}", ::genesys_cloud_core::encode_path_segment(&self.attempt_limits_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -797,9 +795,7 @@ impl DeleteOutboundCallabletimeset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.callable_time_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `callableTimeSetId` is empty").with_operation("deleteOutboundCallabletimeset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundCallabletimeset", "callableTimeSetId", &self.callable_time_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CALLABLETIMESET, ::std::format!("/api/v2/outbound/callabletimesets/{}", ::genesys_cloud_core::encode_path_segment(&self.callable_time_set_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -841,9 +837,7 @@ impl DeleteOutboundCallanalysisresponseset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.call_analysis_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `callAnalysisSetId` is empty").with_operation("deleteOutboundCallanalysisresponseset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundCallanalysisresponseset", "callAnalysisSetId", &self.call_analysis_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CALLANALYSISRESPONSESET, ::std::format!("/api/v2/outbound/callanalysisresponsesets/{}", ::genesys_cloud_core::encode_path_segment(&self.call_analysis_set_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -885,9 +879,7 @@ impl DeleteOutboundCampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("deleteOutboundCampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CAMPAIGN, ::std::format!("/api/v2/outbound/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -929,9 +921,7 @@ impl DeleteOutboundCampaignProgress {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("deleteOutboundCampaignProgress"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundCampaignProgress", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CAMPAIGN_PROGRESS, ::std::format!("/api/v2/outbound/campaigns/{}/progress", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -973,9 +963,7 @@ impl DeleteOutboundCampaignrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignRuleId` is empty").with_operation("deleteOutboundCampaignrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundCampaignrule", "campaignRuleId", &self.campaign_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CAMPAIGNRULE, ::std::format!("/api/v2/outbound/campaignrules/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1017,9 +1005,7 @@ impl DeleteOutboundContactlist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("deleteOutboundContactlist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlist", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLIST, ::std::format!("/api/v2/outbound/contactlists/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1062,12 +1048,8 @@ impl DeleteOutboundContactlistContact {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("deleteOutboundContactlistContact"));
-        }
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("deleteOutboundContactlistContact"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlistContact", "contactListId", &self.contact_list_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlistContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLIST_CONTACT, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id), ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1115,9 +1097,7 @@ impl DeleteOutboundContactlistContacts {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("deleteOutboundContactlistContacts"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlistContacts", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLIST_CONTACTS, ::std::format!("/api/v2/outbound/contactlists/{}/contacts", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         let ::std::option::Option::Some(v) = &self.contact_ids else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `contactIds`").with_operation("deleteOutboundContactlistContacts"));
@@ -1163,9 +1143,7 @@ impl DeleteOutboundContactlistfilter {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_filter_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListFilterId` is empty").with_operation("deleteOutboundContactlistfilter"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlistfilter", "contactListFilterId", &self.contact_list_filter_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLISTFILTER, ::std::format!("/api/v2/outbound/contactlistfilters/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_filter_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1257,9 +1235,7 @@ impl DeleteOutboundContactlisttemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListTemplateId` is empty").with_operation("deleteOutboundContactlisttemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundContactlisttemplate", "contactListTemplateId", &self.contact_list_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_CONTACTLISTTEMPLATE, ::std::format!("/api/v2/outbound/contactlisttemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_template_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1351,9 +1327,7 @@ impl DeleteOutboundDigitalruleset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.digital_rule_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `digitalRuleSetId` is empty").with_operation("deleteOutboundDigitalruleset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundDigitalruleset", "digitalRuleSetId", &self.digital_rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DIGITALRULESET, ::std::format!("/api/v2/outbound/digitalrulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.digital_rule_set_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1395,9 +1369,7 @@ impl DeleteOutboundDnclist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("deleteOutboundDnclist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundDnclist", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DNCLIST, ::std::format!("/api/v2/outbound/dnclists/{}", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1445,9 +1417,7 @@ impl DeleteOutboundDnclistCustomexclusioncolumns {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("deleteOutboundDnclistCustomexclusioncolumns"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundDnclistCustomexclusioncolumns", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DNCLIST_CUSTOMEXCLUSIONCOLUMNS, ::std::format!("/api/v2/outbound/dnclists/{}/customexclusioncolumns", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         if let ::std::option::Option::Some(v) = &self.expired_only {
             parts.query.push("expiredOnly", &v.to_string());
@@ -1498,9 +1468,7 @@ impl DeleteOutboundDnclistEmailaddresses {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("deleteOutboundDnclistEmailaddresses"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundDnclistEmailaddresses", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DNCLIST_EMAILADDRESSES, ::std::format!("/api/v2/outbound/dnclists/{}/emailaddresses", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         if let ::std::option::Option::Some(v) = &self.expired_only {
             parts.query.push("expiredOnly", &v.to_string());
@@ -1551,9 +1519,7 @@ impl DeleteOutboundDnclistPhonenumbers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("deleteOutboundDnclistPhonenumbers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundDnclistPhonenumbers", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DNCLIST_PHONENUMBERS, ::std::format!("/api/v2/outbound/dnclists/{}/phonenumbers", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         if let ::std::option::Option::Some(v) = &self.expired_only {
             parts.query.push("expiredOnly", &v.to_string());
@@ -1604,9 +1570,7 @@ impl DeleteOutboundDnclistWhatsappnumbers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("deleteOutboundDnclistWhatsappnumbers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundDnclistWhatsappnumbers", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_DNCLIST_WHATSAPPNUMBERS, ::std::format!("/api/v2/outbound/dnclists/{}/whatsappnumbers", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         if let ::std::option::Option::Some(v) = &self.expired_only {
             parts.query.push("expiredOnly", &v.to_string());
@@ -1651,9 +1615,7 @@ impl DeleteOutboundFilespecificationtemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.file_specification_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileSpecificationTemplateId` is empty").with_operation("deleteOutboundFilespecificationtemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundFilespecificationtemplate", "fileSpecificationTemplateId", &self.file_specification_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_FILESPECIFICATIONTEMPLATE, ::std::format!("/api/v2/outbound/filespecificationtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.file_specification_template_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1745,9 +1707,7 @@ impl DeleteOutboundImporttemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.import_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importTemplateId` is empty").with_operation("deleteOutboundImporttemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundImporttemplate", "importTemplateId", &self.import_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_IMPORTTEMPLATE, ::std::format!("/api/v2/outbound/importtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.import_template_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1839,9 +1799,7 @@ impl DeleteOutboundMessagingcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("deleteOutboundMessagingcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1883,9 +1841,7 @@ impl DeleteOutboundMessagingcampaignProgress {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("deleteOutboundMessagingcampaignProgress"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundMessagingcampaignProgress", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_MESSAGINGCAMPAIGN_PROGRESS, ::std::format!("/api/v2/outbound/messagingcampaigns/{}/progress", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1927,9 +1883,7 @@ impl DeleteOutboundRuleset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleSetId` is empty").with_operation("deleteOutboundRuleset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundRuleset", "ruleSetId", &self.rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_RULESET, ::std::format!("/api/v2/outbound/rulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_set_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1971,9 +1925,7 @@ impl DeleteOutboundSchedulesCampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("deleteOutboundSchedulesCampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundSchedulesCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SCHEDULES_CAMPAIGN, ::std::format!("/api/v2/outbound/schedules/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2015,9 +1967,7 @@ impl DeleteOutboundSchedulesEmailcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.email_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `emailCampaignId` is empty").with_operation("deleteOutboundSchedulesEmailcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundSchedulesEmailcampaign", "emailCampaignId", &self.email_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SCHEDULES_EMAILCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/emailcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.email_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2059,9 +2009,7 @@ impl DeleteOutboundSchedulesMessagingcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("deleteOutboundSchedulesMessagingcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundSchedulesMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2103,9 +2051,7 @@ impl DeleteOutboundSchedulesSequence {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.sequence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sequenceId` is empty").with_operation("deleteOutboundSchedulesSequence"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundSchedulesSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SCHEDULES_SEQUENCE, ::std::format!("/api/v2/outbound/schedules/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2147,9 +2093,7 @@ impl DeleteOutboundSchedulesWhatsappcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.whats_app_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `whatsAppCampaignId` is empty").with_operation("deleteOutboundSchedulesWhatsappcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundSchedulesWhatsappcampaign", "whatsAppCampaignId", &self.whats_app_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/whatsappcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.whats_app_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2191,9 +2135,7 @@ impl DeleteOutboundSequence {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.sequence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sequenceId` is empty").with_operation("deleteOutboundSequence"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOutboundSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_OUTBOUND_SEQUENCE, ::std::format!("/api/v2/outbound/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2235,9 +2177,7 @@ impl GetOutboundAttemptlimit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.attempt_limits_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `attemptLimitsId` is empty").with_operation("getOutboundAttemptlimit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundAttemptlimit", "attemptLimitsId", &self.attempt_limits_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_ATTEMPTLIMIT, ::std::format!("/api/v2/outbound/attemptlimits/{}", ::genesys_cloud_core::encode_path_segment(&self.attempt_limits_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2396,9 +2336,7 @@ impl GetOutboundCallabletimeset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.callable_time_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `callableTimeSetId` is empty").with_operation("getOutboundCallabletimeset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCallabletimeset", "callableTimeSetId", &self.callable_time_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CALLABLETIMESET, ::std::format!("/api/v2/outbound/callabletimesets/{}", ::genesys_cloud_core::encode_path_segment(&self.callable_time_set_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2557,9 +2495,7 @@ impl GetOutboundCallanalysisresponseset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.call_analysis_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `callAnalysisSetId` is empty").with_operation("getOutboundCallanalysisresponseset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCallanalysisresponseset", "callAnalysisSetId", &self.call_analysis_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CALLANALYSISRESPONSESET, ::std::format!("/api/v2/outbound/callanalysisresponsesets/{}", ::genesys_cloud_core::encode_path_segment(&self.call_analysis_set_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2718,9 +2654,7 @@ impl GetOutboundCampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundCampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN, ::std::format!("/api/v2/outbound/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2762,9 +2696,7 @@ impl GetOutboundCampaignAgentownedmappingpreviewResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundCampaignAgentownedmappingpreviewResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignAgentownedmappingpreviewResults", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_AGENTOWNEDMAPPINGPREVIEW_RESULTS, ::std::format!("/api/v2/outbound/campaigns/{}/agentownedmappingpreview/results", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2806,9 +2738,7 @@ impl GetOutboundCampaignDiagnostics {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundCampaignDiagnostics"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignDiagnostics", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_DIAGNOSTICS, ::std::format!("/api/v2/outbound/campaigns/{}/diagnostics", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2850,9 +2780,7 @@ impl GetOutboundCampaignInteractions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundCampaignInteractions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignInteractions", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_INTERACTIONS, ::std::format!("/api/v2/outbound/campaigns/{}/interactions", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2930,9 +2858,7 @@ impl GetOutboundCampaignLinedistribution {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundCampaignLinedistribution"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignLinedistribution", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_LINEDISTRIBUTION, ::std::format!("/api/v2/outbound/campaigns/{}/linedistribution", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         if let ::std::option::Option::Some(v) = &self.include_only_active_campaigns {
             parts.query.push("includeOnlyActiveCampaigns", &v.to_string());
@@ -2992,9 +2918,7 @@ impl GetOutboundCampaignProgress {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundCampaignProgress"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignProgress", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_PROGRESS, ::std::format!("/api/v2/outbound/campaigns/{}/progress", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3050,9 +2974,7 @@ impl GetOutboundCampaignSkillcombinations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundCampaignSkillcombinations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignSkillcombinations", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_SKILLCOMBINATIONS, ::std::format!("/api/v2/outbound/campaigns/{}/skillcombinations", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -3112,9 +3034,7 @@ impl GetOutboundCampaignStats {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundCampaignStats"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignStats", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGN_STATS, ::std::format!("/api/v2/outbound/campaigns/{}/stats", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3156,9 +3076,7 @@ impl GetOutboundCampaignrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignRuleId` is empty").with_operation("getOutboundCampaignrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignrule", "campaignRuleId", &self.campaign_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGNRULE, ::std::format!("/api/v2/outbound/campaignrules/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3722,9 +3640,7 @@ impl GetOutboundCampaignsDivisionview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundCampaignsDivisionview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundCampaignsDivisionview", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CAMPAIGNS_DIVISIONVIEW, ::std::format!("/api/v2/outbound/campaigns/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3895,9 +3811,7 @@ impl GetOutboundContactlist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("getOutboundContactlist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlist", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST, ::std::format!("/api/v2/outbound/contactlists/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         if let ::std::option::Option::Some(v) = &self.include_import_status {
             parts.query.push("includeImportStatus", &v.to_string());
@@ -3946,12 +3860,8 @@ impl GetOutboundContactlistContact {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("getOutboundContactlistContact"));
-        }
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("getOutboundContactlistContact"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistContact", "contactListId", &self.contact_list_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST_CONTACT, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id), ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3994,12 +3904,8 @@ impl GetOutboundContactlistContactsBulkJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("getOutboundContactlistContactsBulkJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getOutboundContactlistContactsBulkJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistContactsBulkJob", "contactListId", &self.contact_list_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistContactsBulkJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST_CONTACTS_BULK_JOB, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/bulk/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4041,9 +3947,7 @@ impl GetOutboundContactlistContactsBulkJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("getOutboundContactlistContactsBulkJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistContactsBulkJobs", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST_CONTACTS_BULK_JOBS, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/bulk/jobs", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4091,9 +3995,7 @@ impl GetOutboundContactlistExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("getOutboundContactlistExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistExport", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST_EXPORT, ::std::format!("/api/v2/outbound/contactlists/{}/export", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         if let ::std::option::Option::Some(v) = &self.download {
             parts.query.push("download", v.as_str());
@@ -4138,9 +4040,7 @@ impl GetOutboundContactlistImportstatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("getOutboundContactlistImportstatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistImportstatus", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST_IMPORTSTATUS, ::std::format!("/api/v2/outbound/contactlists/{}/importstatus", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4182,9 +4082,7 @@ impl GetOutboundContactlistTimezonemappingpreview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("getOutboundContactlistTimezonemappingpreview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistTimezonemappingpreview", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLIST_TIMEZONEMAPPINGPREVIEW, ::std::format!("/api/v2/outbound/contactlists/{}/timezonemappingpreview", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4226,9 +4124,7 @@ impl GetOutboundContactlistfilter {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_filter_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListFilterId` is empty").with_operation("getOutboundContactlistfilter"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistfilter", "contactListFilterId", &self.contact_list_filter_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLISTFILTER, ::std::format!("/api/v2/outbound/contactlistfilters/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_filter_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4579,9 +4475,7 @@ impl GetOutboundContactlistsDivisionview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("getOutboundContactlistsDivisionview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlistsDivisionview", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLISTS_DIVISIONVIEW, ::std::format!("/api/v2/outbound/contactlists/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         if let ::std::option::Option::Some(v) = &self.include_import_status {
             parts.query.push("includeImportStatus", &v.to_string());
@@ -4764,9 +4658,7 @@ impl GetOutboundContactlisttemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListTemplateId` is empty").with_operation("getOutboundContactlisttemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundContactlisttemplate", "contactListTemplateId", &self.contact_list_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_CONTACTLISTTEMPLATE, ::std::format!("/api/v2/outbound/contactlisttemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_template_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4946,9 +4838,7 @@ impl GetOutboundDiagnosticsCampaignSummary {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundDiagnosticsCampaignSummary"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundDiagnosticsCampaignSummary", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DIAGNOSTICS_CAMPAIGN_SUMMARY, ::std::format!("/api/v2/outbound/diagnostics/campaigns/{}/summary", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         let ::std::option::Option::Some(v) = &self.start else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `start`").with_operation("getOutboundDiagnosticsCampaignSummary"));
@@ -4998,9 +4888,7 @@ impl GetOutboundDigitalruleset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.digital_rule_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `digitalRuleSetId` is empty").with_operation("getOutboundDigitalruleset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundDigitalruleset", "digitalRuleSetId", &self.digital_rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DIGITALRULESET, ::std::format!("/api/v2/outbound/digitalrulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.digital_rule_set_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5162,9 +5050,7 @@ impl GetOutboundDnclist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("getOutboundDnclist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundDnclist", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DNCLIST, ::std::format!("/api/v2/outbound/dnclists/{}", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         if let ::std::option::Option::Some(v) = &self.include_import_status {
             parts.query.push("includeImportStatus", &v.to_string());
@@ -5218,9 +5104,7 @@ impl GetOutboundDnclistExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("getOutboundDnclistExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundDnclistExport", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DNCLIST_EXPORT, ::std::format!("/api/v2/outbound/dnclists/{}/export", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         if let ::std::option::Option::Some(v) = &self.download {
             parts.query.push("download", v.as_str());
@@ -5265,9 +5149,7 @@ impl GetOutboundDnclistImportstatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("getOutboundDnclistImportstatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundDnclistImportstatus", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DNCLIST_IMPORTSTATUS, ::std::format!("/api/v2/outbound/dnclists/{}/importstatus", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5474,9 +5356,7 @@ impl GetOutboundDnclistsDivisionview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("getOutboundDnclistsDivisionview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundDnclistsDivisionview", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_DNCLISTS_DIVISIONVIEW, ::std::format!("/api/v2/outbound/dnclists/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         if let ::std::option::Option::Some(v) = &self.include_import_status {
             parts.query.push("includeImportStatus", &v.to_string());
@@ -5668,9 +5548,7 @@ impl GetOutboundEvent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.event_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `eventId` is empty").with_operation("getOutboundEvent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundEvent", "eventId", &self.event_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_EVENT, ::std::format!("/api/v2/outbound/events/{}", ::genesys_cloud_core::encode_path_segment(&self.event_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5829,9 +5707,7 @@ impl GetOutboundFilespecificationtemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.file_specification_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileSpecificationTemplateId` is empty").with_operation("getOutboundFilespecificationtemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundFilespecificationtemplate", "fileSpecificationTemplateId", &self.file_specification_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_FILESPECIFICATIONTEMPLATE, ::std::format!("/api/v2/outbound/filespecificationtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.file_specification_template_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5996,9 +5872,7 @@ impl GetOutboundImporttemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.import_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importTemplateId` is empty").with_operation("getOutboundImporttemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundImporttemplate", "importTemplateId", &self.import_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_IMPORTTEMPLATE, ::std::format!("/api/v2/outbound/importtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.import_template_id)));
         if let ::std::option::Option::Some(v) = &self.include_import_status {
             parts.query.push("includeImportStatus", &v.to_string());
@@ -6049,9 +5923,7 @@ impl GetOutboundImporttemplateImportstatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.import_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importTemplateId` is empty").with_operation("getOutboundImporttemplateImportstatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundImporttemplateImportstatus", "importTemplateId", &self.import_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_IMPORTTEMPLATE_IMPORTSTATUS, ::std::format!("/api/v2/outbound/importtemplates/{}/importstatus", ::genesys_cloud_core::encode_path_segment(&self.import_template_id)));
         if let ::std::option::Option::Some(v) = &self.list_name_prefix {
             parts.query.push("listNamePrefix", v.as_str());
@@ -6231,9 +6103,7 @@ impl GetOutboundMessagingcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("getOutboundMessagingcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6275,9 +6145,7 @@ impl GetOutboundMessagingcampaignDiagnostics {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("getOutboundMessagingcampaignDiagnostics"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundMessagingcampaignDiagnostics", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_MESSAGINGCAMPAIGN_DIAGNOSTICS, ::std::format!("/api/v2/outbound/messagingcampaigns/{}/diagnostics", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6319,9 +6187,7 @@ impl GetOutboundMessagingcampaignProgress {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("getOutboundMessagingcampaignProgress"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundMessagingcampaignProgress", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_MESSAGINGCAMPAIGN_PROGRESS, ::std::format!("/api/v2/outbound/messagingcampaigns/{}/progress", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6534,9 +6400,7 @@ impl GetOutboundMessagingcampaignsDivisionview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("getOutboundMessagingcampaignsDivisionview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundMessagingcampaignsDivisionview", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_MESSAGINGCAMPAIGNS_DIVISIONVIEW, ::std::format!("/api/v2/outbound/messagingcampaigns/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6713,9 +6577,7 @@ impl GetOutboundRuleset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleSetId` is empty").with_operation("getOutboundRuleset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundRuleset", "ruleSetId", &self.rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_RULESET, ::std::format!("/api/v2/outbound/rulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_set_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6874,9 +6736,7 @@ impl GetOutboundSchedulesCampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("getOutboundSchedulesCampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundSchedulesCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_CAMPAIGN, ::std::format!("/api/v2/outbound/schedules/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6958,9 +6818,7 @@ impl GetOutboundSchedulesEmailcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.email_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `emailCampaignId` is empty").with_operation("getOutboundSchedulesEmailcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundSchedulesEmailcampaign", "emailCampaignId", &self.email_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_EMAILCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/emailcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.email_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7056,9 +6914,7 @@ impl GetOutboundSchedulesMessagingcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("getOutboundSchedulesMessagingcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundSchedulesMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7154,9 +7010,7 @@ impl GetOutboundSchedulesSequence {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.sequence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sequenceId` is empty").with_operation("getOutboundSchedulesSequence"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundSchedulesSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_SEQUENCE, ::std::format!("/api/v2/outbound/schedules/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7238,9 +7092,7 @@ impl GetOutboundSchedulesWhatsappcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.whats_app_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `whatsAppCampaignId` is empty").with_operation("getOutboundSchedulesWhatsappcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundSchedulesWhatsappcampaign", "whatsAppCampaignId", &self.whats_app_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/whatsappcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.whats_app_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7336,9 +7188,7 @@ impl GetOutboundSequence {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.sequence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sequenceId` is empty").with_operation("getOutboundSequence"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOutboundSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OUTBOUND_SEQUENCE, ::std::format!("/api/v2/outbound/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7578,9 +7428,7 @@ impl PatchOutboundCampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("patchOutboundCampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchOutboundCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_CAMPAIGN, ::std::format!("/api/v2/outbound/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchOutboundCampaign"))?;
         parts.options = self.options.clone();
@@ -7624,9 +7472,7 @@ impl PatchOutboundDnclistCustomexclusioncolumns {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("patchOutboundDnclistCustomexclusioncolumns"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchOutboundDnclistCustomexclusioncolumns", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_DNCLIST_CUSTOMEXCLUSIONCOLUMNS, ::std::format!("/api/v2/outbound/dnclists/{}/customexclusioncolumns", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchOutboundDnclistCustomexclusioncolumns"))?;
         parts.options = self.options.clone();
@@ -7670,9 +7516,7 @@ impl PatchOutboundDnclistEmailaddresses {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("patchOutboundDnclistEmailaddresses"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchOutboundDnclistEmailaddresses", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_DNCLIST_EMAILADDRESSES, ::std::format!("/api/v2/outbound/dnclists/{}/emailaddresses", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchOutboundDnclistEmailaddresses"))?;
         parts.options = self.options.clone();
@@ -7716,9 +7560,7 @@ impl PatchOutboundDnclistPhonenumbers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("patchOutboundDnclistPhonenumbers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchOutboundDnclistPhonenumbers", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_DNCLIST_PHONENUMBERS, ::std::format!("/api/v2/outbound/dnclists/{}/phonenumbers", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchOutboundDnclistPhonenumbers"))?;
         parts.options = self.options.clone();
@@ -7762,9 +7604,7 @@ impl PatchOutboundDnclistWhatsappnumbers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("patchOutboundDnclistWhatsappnumbers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchOutboundDnclistWhatsappnumbers", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_OUTBOUND_DNCLIST_WHATSAPPNUMBERS, ::std::format!("/api/v2/outbound/dnclists/{}/whatsappnumbers", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchOutboundDnclistWhatsappnumbers"))?;
         parts.options = self.options.clone();
@@ -7984,9 +7824,7 @@ impl PostOutboundCampaignAgentownedmappingpreview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("postOutboundCampaignAgentownedmappingpreview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundCampaignAgentownedmappingpreview", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGN_AGENTOWNEDMAPPINGPREVIEW, ::std::format!("/api/v2/outbound/campaigns/{}/agentownedmappingpreview", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8030,9 +7868,7 @@ impl PostOutboundCampaignCallbackSchedule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("postOutboundCampaignCallbackSchedule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundCampaignCallbackSchedule", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGN_CALLBACK_SCHEDULE, ::std::format!("/api/v2/outbound/campaigns/{}/callback/schedule", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundCampaignCallbackSchedule"))?;
         parts.options = self.options.clone();
@@ -8075,9 +7911,7 @@ impl PostOutboundCampaignStart {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("postOutboundCampaignStart"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundCampaignStart", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGN_START, ::std::format!("/api/v2/outbound/campaigns/{}/start", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8119,9 +7953,7 @@ impl PostOutboundCampaignStop {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("postOutboundCampaignStop"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundCampaignStop", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CAMPAIGN_STOP, ::std::format!("/api/v2/outbound/campaigns/{}/stop", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8340,9 +8172,7 @@ impl PostOutboundContactlistClear {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("postOutboundContactlistClear"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistClear", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CLEAR, ::std::format!("/api/v2/outbound/contactlists/{}/clear", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8403,9 +8233,7 @@ impl PostOutboundContactlistContacts {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("postOutboundContactlistContacts"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistContacts", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CONTACTS, ::std::format!("/api/v2/outbound/contactlists/{}/contacts", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         if let ::std::option::Option::Some(v) = &self.priority {
             parts.query.push("priority", &v.to_string());
@@ -8458,9 +8286,7 @@ impl PostOutboundContactlistContactsBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("postOutboundContactlistContactsBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistContactsBulk", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/bulk", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlistContactsBulk"))?;
         parts.options = self.options.clone();
@@ -8504,9 +8330,7 @@ impl PostOutboundContactlistContactsBulkRemove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("postOutboundContactlistContactsBulkRemove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistContactsBulkRemove", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK_REMOVE, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlistContactsBulkRemove"))?;
         parts.options = self.options.clone();
@@ -8550,9 +8374,7 @@ impl PostOutboundContactlistContactsBulkUpdate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("postOutboundContactlistContactsBulkUpdate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistContactsBulkUpdate", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CONTACTS_BULK_UPDATE, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/bulk/update", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlistContactsBulkUpdate"))?;
         parts.options = self.options.clone();
@@ -8598,9 +8420,7 @@ impl PostOutboundContactlistContactsSearch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("postOutboundContactlistContactsSearch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistContactsSearch", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_CONTACTS_SEARCH, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/search", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundContactlistContactsSearch"))?;
         parts.options = self.options.clone();
@@ -8661,9 +8481,7 @@ impl PostOutboundContactlistExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("postOutboundContactlistExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundContactlistExport", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONTACTLIST_EXPORT, ::std::format!("/api/v2/outbound/contactlists/{}/export", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postOutboundContactlistExport"))?;
@@ -9128,9 +8946,7 @@ impl PostOutboundConversationDnc {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postOutboundConversationDnc"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundConversationDnc", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_CONVERSATION_DNC, ::std::format!("/api/v2/outbound/conversations/{}/dnc", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9215,9 +9031,7 @@ impl PostOutboundDnclistEmailaddresses {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("postOutboundDnclistEmailaddresses"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundDnclistEmailaddresses", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_DNCLIST_EMAILADDRESSES, ::std::format!("/api/v2/outbound/dnclists/{}/emailaddresses", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOutboundDnclistEmailaddresses"))?;
         parts.options = self.options.clone();
@@ -9260,9 +9074,7 @@ impl PostOutboundDnclistExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("postOutboundDnclistExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundDnclistExport", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_DNCLIST_EXPORT, ::std::format!("/api/v2/outbound/dnclists/{}/export", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9311,9 +9123,7 @@ impl PostOutboundDnclistPhonenumbers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("postOutboundDnclistPhonenumbers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundDnclistPhonenumbers", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_DNCLIST_PHONENUMBERS, ::std::format!("/api/v2/outbound/dnclists/{}/phonenumbers", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         if let ::std::option::Option::Some(v) = &self.expiration_date_time {
             parts.query.push("expirationDateTime", v.as_str());
@@ -9583,9 +9393,7 @@ impl PostOutboundMessagingcampaignStart {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("postOutboundMessagingcampaignStart"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundMessagingcampaignStart", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_MESSAGINGCAMPAIGN_START, ::std::format!("/api/v2/outbound/messagingcampaigns/{}/start", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9627,9 +9435,7 @@ impl PostOutboundMessagingcampaignStop {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("postOutboundMessagingcampaignStop"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOutboundMessagingcampaignStop", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OUTBOUND_MESSAGINGCAMPAIGN_STOP, ::std::format!("/api/v2/outbound/messagingcampaigns/{}/stop", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9840,9 +9646,7 @@ impl PutOutboundAttemptlimit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.attempt_limits_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `attemptLimitsId` is empty").with_operation("putOutboundAttemptlimit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundAttemptlimit", "attemptLimitsId", &self.attempt_limits_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_ATTEMPTLIMIT, ::std::format!("/api/v2/outbound/attemptlimits/{}", ::genesys_cloud_core::encode_path_segment(&self.attempt_limits_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundAttemptlimit"))?;
         parts.options = self.options.clone();
@@ -9886,9 +9690,7 @@ impl PutOutboundCallabletimeset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.callable_time_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `callableTimeSetId` is empty").with_operation("putOutboundCallabletimeset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundCallabletimeset", "callableTimeSetId", &self.callable_time_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CALLABLETIMESET, ::std::format!("/api/v2/outbound/callabletimesets/{}", ::genesys_cloud_core::encode_path_segment(&self.callable_time_set_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundCallabletimeset"))?;
         parts.options = self.options.clone();
@@ -9932,9 +9734,7 @@ impl PutOutboundCallanalysisresponseset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.call_analysis_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `callAnalysisSetId` is empty").with_operation("putOutboundCallanalysisresponseset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundCallanalysisresponseset", "callAnalysisSetId", &self.call_analysis_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CALLANALYSISRESPONSESET, ::std::format!("/api/v2/outbound/callanalysisresponsesets/{}", ::genesys_cloud_core::encode_path_segment(&self.call_analysis_set_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundCallanalysisresponseset"))?;
         parts.options = self.options.clone();
@@ -9984,9 +9784,7 @@ impl PutOutboundCampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("putOutboundCampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CAMPAIGN, ::std::format!("/api/v2/outbound/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         if let ::std::option::Option::Some(v) = &self.use_max_calls_per_agent_decimal {
             parts.query.push("useMaxCallsPerAgentDecimal", &v.to_string());
@@ -10034,12 +9832,8 @@ impl PutOutboundCampaignAgent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("putOutboundCampaignAgent"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putOutboundCampaignAgent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundCampaignAgent", "campaignId", &self.campaign_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putOutboundCampaignAgent", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CAMPAIGN_AGENT, ::std::format!("/api/v2/outbound/campaigns/{}/agents/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundCampaignAgent"))?;
         parts.options = self.options.clone();
@@ -10083,9 +9877,7 @@ impl PutOutboundCampaignrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignRuleId` is empty").with_operation("putOutboundCampaignrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundCampaignrule", "campaignRuleId", &self.campaign_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CAMPAIGNRULE, ::std::format!("/api/v2/outbound/campaignrules/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_rule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundCampaignrule"))?;
         parts.options = self.options.clone();
@@ -10129,9 +9921,7 @@ impl PutOutboundContactlist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("putOutboundContactlist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundContactlist", "contactListId", &self.contact_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CONTACTLIST, ::std::format!("/api/v2/outbound/contactlists/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundContactlist"))?;
         parts.options = self.options.clone();
@@ -10176,12 +9966,8 @@ impl PutOutboundContactlistContact {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListId` is empty").with_operation("putOutboundContactlistContact"));
-        }
-        if self.contact_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactId` is empty").with_operation("putOutboundContactlistContact"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundContactlistContact", "contactListId", &self.contact_list_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putOutboundContactlistContact", "contactId", &self.contact_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CONTACTLIST_CONTACT, ::std::format!("/api/v2/outbound/contactlists/{}/contacts/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_id), ::genesys_cloud_core::encode_path_segment(&self.contact_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundContactlistContact"))?;
         parts.options = self.options.clone();
@@ -10225,9 +10011,7 @@ impl PutOutboundContactlistfilter {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_filter_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListFilterId` is empty").with_operation("putOutboundContactlistfilter"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundContactlistfilter", "contactListFilterId", &self.contact_list_filter_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CONTACTLISTFILTER, ::std::format!("/api/v2/outbound/contactlistfilters/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_filter_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundContactlistfilter"))?;
         parts.options = self.options.clone();
@@ -10271,9 +10055,7 @@ impl PutOutboundContactlisttemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.contact_list_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `contactListTemplateId` is empty").with_operation("putOutboundContactlisttemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundContactlisttemplate", "contactListTemplateId", &self.contact_list_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_CONTACTLISTTEMPLATE, ::std::format!("/api/v2/outbound/contactlisttemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.contact_list_template_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundContactlisttemplate"))?;
         parts.options = self.options.clone();
@@ -10317,9 +10099,7 @@ impl PutOutboundDigitalruleset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.digital_rule_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `digitalRuleSetId` is empty").with_operation("putOutboundDigitalruleset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundDigitalruleset", "digitalRuleSetId", &self.digital_rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_DIGITALRULESET, ::std::format!("/api/v2/outbound/digitalrulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.digital_rule_set_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundDigitalruleset"))?;
         parts.options = self.options.clone();
@@ -10363,9 +10143,7 @@ impl PutOutboundDnclist {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dnc_list_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dncListId` is empty").with_operation("putOutboundDnclist"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundDnclist", "dncListId", &self.dnc_list_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_DNCLIST, ::std::format!("/api/v2/outbound/dnclists/{}", ::genesys_cloud_core::encode_path_segment(&self.dnc_list_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundDnclist"))?;
         parts.options = self.options.clone();
@@ -10409,9 +10187,7 @@ impl PutOutboundFilespecificationtemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.file_specification_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `fileSpecificationTemplateId` is empty").with_operation("putOutboundFilespecificationtemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundFilespecificationtemplate", "fileSpecificationTemplateId", &self.file_specification_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_FILESPECIFICATIONTEMPLATE, ::std::format!("/api/v2/outbound/filespecificationtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.file_specification_template_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundFilespecificationtemplate"))?;
         parts.options = self.options.clone();
@@ -10455,9 +10231,7 @@ impl PutOutboundImporttemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.import_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `importTemplateId` is empty").with_operation("putOutboundImporttemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundImporttemplate", "importTemplateId", &self.import_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_IMPORTTEMPLATE, ::std::format!("/api/v2/outbound/importtemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.import_template_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundImporttemplate"))?;
         parts.options = self.options.clone();
@@ -10501,9 +10275,7 @@ impl PutOutboundMessagingcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("putOutboundMessagingcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundMessagingcampaign"))?;
         parts.options = self.options.clone();
@@ -10547,9 +10319,7 @@ impl PutOutboundRuleset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_set_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleSetId` is empty").with_operation("putOutboundRuleset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundRuleset", "ruleSetId", &self.rule_set_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_RULESET, ::std::format!("/api/v2/outbound/rulesets/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_set_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundRuleset"))?;
         parts.options = self.options.clone();
@@ -10593,9 +10363,7 @@ impl PutOutboundSchedulesCampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `campaignId` is empty").with_operation("putOutboundSchedulesCampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundSchedulesCampaign", "campaignId", &self.campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SCHEDULES_CAMPAIGN, ::std::format!("/api/v2/outbound/schedules/campaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.campaign_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundSchedulesCampaign"))?;
         parts.options = self.options.clone();
@@ -10639,9 +10407,7 @@ impl PutOutboundSchedulesEmailcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.email_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `emailCampaignId` is empty").with_operation("putOutboundSchedulesEmailcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundSchedulesEmailcampaign", "emailCampaignId", &self.email_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SCHEDULES_EMAILCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/emailcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.email_campaign_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundSchedulesEmailcampaign"))?;
         parts.options = self.options.clone();
@@ -10685,9 +10451,7 @@ impl PutOutboundSchedulesMessagingcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.messaging_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messagingCampaignId` is empty").with_operation("putOutboundSchedulesMessagingcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundSchedulesMessagingcampaign", "messagingCampaignId", &self.messaging_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SCHEDULES_MESSAGINGCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/messagingcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.messaging_campaign_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundSchedulesMessagingcampaign"))?;
         parts.options = self.options.clone();
@@ -10731,9 +10495,7 @@ impl PutOutboundSchedulesSequence {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.sequence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sequenceId` is empty").with_operation("putOutboundSchedulesSequence"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundSchedulesSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SCHEDULES_SEQUENCE, ::std::format!("/api/v2/outbound/schedules/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundSchedulesSequence"))?;
         parts.options = self.options.clone();
@@ -10777,9 +10539,7 @@ impl PutOutboundSchedulesWhatsappcampaign {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.whats_app_campaign_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `whatsAppCampaignId` is empty").with_operation("putOutboundSchedulesWhatsappcampaign"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundSchedulesWhatsappcampaign", "whatsAppCampaignId", &self.whats_app_campaign_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SCHEDULES_WHATSAPPCAMPAIGN, ::std::format!("/api/v2/outbound/schedules/whatsappcampaigns/{}", ::genesys_cloud_core::encode_path_segment(&self.whats_app_campaign_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundSchedulesWhatsappcampaign"))?;
         parts.options = self.options.clone();
@@ -10823,9 +10583,7 @@ impl PutOutboundSequence {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.sequence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sequenceId` is empty").with_operation("putOutboundSequence"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOutboundSequence", "sequenceId", &self.sequence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_OUTBOUND_SEQUENCE, ::std::format!("/api/v2/outbound/sequences/{}", ::genesys_cloud_core::encode_path_segment(&self.sequence_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putOutboundSequence"))?;
         parts.options = self.options.clone();

@@ -157,9 +157,7 @@ impl DeletePresenceDefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.definition_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `definitionId` is empty").with_operation("deletePresenceDefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deletePresenceDefinition", "definitionId", &self.definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_PRESENCE_DEFINITION, ::std::format!("/api/v2/presence/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.definition_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -201,9 +199,7 @@ impl DeletePresenceSource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("deletePresenceSource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deletePresenceSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_PRESENCE_SOURCE, ::std::format!("/api/v2/presence/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -246,9 +242,7 @@ impl DeletePresencedefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.presence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `presenceId` is empty").with_operation("deletePresencedefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deletePresencedefinition", "presenceId", &self.presence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_PRESENCEDEFINITION, ::std::format!("/api/v2/presencedefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.presence_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -296,9 +290,7 @@ impl GetPresenceDefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.definition_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `definitionId` is empty").with_operation("getPresenceDefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getPresenceDefinition", "definitionId", &self.definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCE_DEFINITION, ::std::format!("/api/v2/presence/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.definition_id)));
         if let ::std::option::Option::Some(v) = &self.locale_code {
             parts.query.push("localeCode", v.as_str());
@@ -450,9 +442,7 @@ impl GetPresenceSource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getPresenceSource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getPresenceSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCE_SOURCE, ::std::format!("/api/v2/presence/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -543,9 +533,7 @@ impl GetPresenceUserPrimarysource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getPresenceUserPrimarysource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getPresenceUserPrimarysource", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCE_USER_PRIMARYSOURCE, ::std::format!("/api/v2/presence/users/{}/primarysource", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -594,9 +582,7 @@ impl GetPresencedefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.presence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `presenceId` is empty").with_operation("getPresencedefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getPresencedefinition", "presenceId", &self.presence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PRESENCEDEFINITION, ::std::format!("/api/v2/presencedefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.presence_id)));
         if let ::std::option::Option::Some(v) = &self.locale_code {
             parts.query.push("localeCode", v.as_str());
@@ -773,12 +759,8 @@ impl GetUserPresence {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserPresence"));
-        }
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getUserPresence"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserPresence", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getUserPresence", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_PRESENCE, ::std::format!("/api/v2/users/{}/presences/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -820,9 +802,7 @@ impl GetUserPresencesPurecloud {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserPresencesPurecloud"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserPresencesPurecloud", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_PRESENCES_PURECLOUD, ::std::format!("/api/v2/users/{}/presences/purecloud", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -870,9 +850,7 @@ impl GetUsersPresenceBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("getUsersPresenceBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersPresenceBulk", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_PRESENCE_BULK, ::std::format!("/api/v2/users/presences/{}/bulk", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         if let ::std::option::Option::Some(v) = &self.id {
             parts.query.push_list("id", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -968,12 +946,8 @@ impl PatchUserPresence {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserPresence"));
-        }
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("patchUserPresence"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserPresence", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchUserPresence", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_PRESENCE, ::std::format!("/api/v2/users/{}/presences/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserPresence"))?;
         parts.options = self.options.clone();
@@ -1017,9 +991,7 @@ impl PatchUserPresencesPurecloud {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserPresencesPurecloud"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserPresencesPurecloud", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_PRESENCES_PURECLOUD, ::std::format!("/api/v2/users/{}/presences/purecloud", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserPresencesPurecloud"))?;
         parts.options = self.options.clone();
@@ -1190,9 +1162,7 @@ impl PutPresenceDefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.definition_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `definitionId` is empty").with_operation("putPresenceDefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putPresenceDefinition", "definitionId", &self.definition_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PRESENCE_DEFINITION, ::std::format!("/api/v2/presence/definitions/{}", ::genesys_cloud_core::encode_path_segment(&self.definition_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putPresenceDefinition"))?;
         parts.options = self.options.clone();
@@ -1278,9 +1248,7 @@ impl PutPresenceSource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.source_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sourceId` is empty").with_operation("putPresenceSource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putPresenceSource", "sourceId", &self.source_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PRESENCE_SOURCE, ::std::format!("/api/v2/presence/sources/{}", ::genesys_cloud_core::encode_path_segment(&self.source_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putPresenceSource"))?;
         parts.options = self.options.clone();
@@ -1324,9 +1292,7 @@ impl PutPresenceUserPrimarysource {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putPresenceUserPrimarysource"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putPresenceUserPrimarysource", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PRESENCE_USER_PRIMARYSOURCE, ::std::format!("/api/v2/presence/users/{}/primarysource", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putPresenceUserPrimarysource"))?;
         parts.options = self.options.clone();
@@ -1371,9 +1337,7 @@ impl PutPresencedefinition {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.presence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `presenceId` is empty").with_operation("putPresencedefinition"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putPresencedefinition", "presenceId", &self.presence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PRESENCEDEFINITION, ::std::format!("/api/v2/presencedefinitions/{}", ::genesys_cloud_core::encode_path_segment(&self.presence_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putPresencedefinition"))?;
         parts.options = self.options.clone();

@@ -96,9 +96,7 @@ impl DeleteProcessautomationScheduledtrigger {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.scheduled_trigger_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduledTriggerId` is empty").with_operation("deleteProcessautomationScheduledtrigger"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteProcessautomationScheduledtrigger", "scheduledTriggerId", &self.scheduled_trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_PROCESSAUTOMATION_SCHEDULEDTRIGGER, ::std::format!("/api/v2/processautomation/scheduledtriggers/{}", ::genesys_cloud_core::encode_path_segment(&self.scheduled_trigger_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -140,9 +138,7 @@ impl DeleteProcessautomationTrigger {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trigger_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `triggerId` is empty").with_operation("deleteProcessautomationTrigger"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteProcessautomationTrigger", "triggerId", &self.trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_PROCESSAUTOMATION_TRIGGER, ::std::format!("/api/v2/processautomation/triggers/{}", ::genesys_cloud_core::encode_path_segment(&self.trigger_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -184,9 +180,7 @@ impl GetProcessautomationScheduledtrigger {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.scheduled_trigger_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduledTriggerId` is empty").with_operation("getProcessautomationScheduledtrigger"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getProcessautomationScheduledtrigger", "scheduledTriggerId", &self.scheduled_trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PROCESSAUTOMATION_SCHEDULEDTRIGGER, ::std::format!("/api/v2/processautomation/scheduledtriggers/{}", ::genesys_cloud_core::encode_path_segment(&self.scheduled_trigger_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -318,9 +312,7 @@ impl GetProcessautomationTrigger {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trigger_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `triggerId` is empty").with_operation("getProcessautomationTrigger"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getProcessautomationTrigger", "triggerId", &self.trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PROCESSAUTOMATION_TRIGGER, ::std::format!("/api/v2/processautomation/triggers/{}", ::genesys_cloud_core::encode_path_segment(&self.trigger_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -599,9 +591,7 @@ impl PostProcessautomationTriggerTest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trigger_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `triggerId` is empty").with_operation("postProcessautomationTriggerTest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postProcessautomationTriggerTest", "triggerId", &self.trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_PROCESSAUTOMATION_TRIGGER_TEST, ::std::format!("/api/v2/processautomation/triggers/{}/test", ::genesys_cloud_core::encode_path_segment(&self.trigger_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postProcessautomationTriggerTest"))?;
@@ -694,9 +684,7 @@ impl PostProcessautomationTriggersTopicTest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicName` is empty").with_operation("postProcessautomationTriggersTopicTest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postProcessautomationTriggersTopicTest", "topicName", &self.topic_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_PROCESSAUTOMATION_TRIGGERS_TOPIC_TEST, ::std::format!("/api/v2/processautomation/triggers/topics/{}/test", ::genesys_cloud_core::encode_path_segment(&self.topic_name)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postProcessautomationTriggersTopicTest"))?;
@@ -742,9 +730,7 @@ impl PutProcessautomationScheduledtrigger {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.scheduled_trigger_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduledTriggerId` is empty").with_operation("putProcessautomationScheduledtrigger"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putProcessautomationScheduledtrigger", "scheduledTriggerId", &self.scheduled_trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PROCESSAUTOMATION_SCHEDULEDTRIGGER, ::std::format!("/api/v2/processautomation/scheduledtriggers/{}", ::genesys_cloud_core::encode_path_segment(&self.scheduled_trigger_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putProcessautomationScheduledtrigger"))?;
         parts.options = self.options.clone();
@@ -788,9 +774,7 @@ impl PutProcessautomationTrigger {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trigger_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `triggerId` is empty").with_operation("putProcessautomationTrigger"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putProcessautomationTrigger", "triggerId", &self.trigger_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_PROCESSAUTOMATION_TRIGGER, ::std::format!("/api/v2/processautomation/triggers/{}", ::genesys_cloud_core::encode_path_segment(&self.trigger_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putProcessautomationTrigger"))?;
         parts.options = self.options.clone();

@@ -357,9 +357,7 @@ impl DeleteAnalyticsEvaluationsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsEvaluationsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsEvaluationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_EVALUATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -401,9 +399,7 @@ impl DeleteAnalyticsSurveysAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsSurveysAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsSurveysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_SURVEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -451,9 +447,7 @@ impl DeleteQualityCalibration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.calibration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `calibrationId` is empty").with_operation("deleteQualityCalibration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteQualityCalibration", "calibrationId", &self.calibration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_QUALITY_CALIBRATION, ::std::format!("/api/v2/quality/calibrations/{}", ::genesys_cloud_core::encode_path_segment(&self.calibration_id)));
         let ::std::option::Option::Some(v) = &self.calibrator_id else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `calibratorId`").with_operation("deleteQualityCalibration"));
@@ -506,12 +500,8 @@ impl DeleteQualityConversationEvaluation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("deleteQualityConversationEvaluation"));
-        }
-        if self.evaluation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `evaluationId` is empty").with_operation("deleteQualityConversationEvaluation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteQualityConversationEvaluation", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteQualityConversationEvaluation", "evaluationId", &self.evaluation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_QUALITY_CONVERSATION_EVALUATION, ::std::format!("/api/v2/quality/conversations/{}/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.evaluation_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -557,9 +547,7 @@ impl DeleteQualityForm {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("deleteQualityForm"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteQualityForm", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_QUALITY_FORM, ::std::format!("/api/v2/quality/forms/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -601,9 +589,7 @@ impl DeleteQualityFormsEvaluation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("deleteQualityFormsEvaluation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteQualityFormsEvaluation", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_QUALITY_FORMS_EVALUATION, ::std::format!("/api/v2/quality/forms/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -645,9 +631,7 @@ impl DeleteQualityFormsSurvey {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("deleteQualityFormsSurvey"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteQualityFormsSurvey", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_QUALITY_FORMS_SURVEY, ::std::format!("/api/v2/quality/forms/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -690,12 +674,8 @@ impl DeleteQualityProgramAgentscoringrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("deleteQualityProgramAgentscoringrule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("deleteQualityProgramAgentscoringrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteQualityProgramAgentscoringrule", "programId", &self.program_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteQualityProgramAgentscoringrule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_QUALITY_PROGRAM_AGENTSCORINGRULE, ::std::format!("/api/v2/quality/programs/{}/agentscoringrules/{}", ::genesys_cloud_core::encode_path_segment(&self.program_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -737,9 +717,7 @@ impl GetAnalyticsEvaluationsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsEvaluationsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsEvaluationsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -787,9 +765,7 @@ impl GetAnalyticsEvaluationsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsEvaluationsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsEvaluationsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_EVALUATIONS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/evaluations/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -834,9 +810,7 @@ impl GetAnalyticsSurveysAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsSurveysAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsSurveysAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -884,9 +858,7 @@ impl GetAnalyticsSurveysAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsSurveysAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsSurveysAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_SURVEYS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/surveys/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -1132,9 +1104,7 @@ impl GetQualityCalibration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.calibration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `calibrationId` is empty").with_operation("getQualityCalibration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityCalibration", "calibrationId", &self.calibration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_CALIBRATION, ::std::format!("/api/v2/quality/calibrations/{}", ::genesys_cloud_core::encode_path_segment(&self.calibration_id)));
         if let ::std::option::Option::Some(v) = &self.calibrator_id {
             parts.query.push("calibratorId", v.as_str());
@@ -1334,12 +1304,8 @@ impl GetQualityConversationEvaluation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getQualityConversationEvaluation"));
-        }
-        if self.evaluation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `evaluationId` is empty").with_operation("getQualityConversationEvaluation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityConversationEvaluation", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getQualityConversationEvaluation", "evaluationId", &self.evaluation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_CONVERSATION_EVALUATION, ::std::format!("/api/v2/quality/conversations/{}/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.evaluation_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -1384,9 +1350,7 @@ impl GetQualityConversationSurveys {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getQualityConversationSurveys"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityConversationSurveys", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_CONVERSATION_SURVEYS, ::std::format!("/api/v2/quality/conversations/{}/surveys", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1428,9 +1392,7 @@ impl GetQualityConversationsAuditsQueryTransactionId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.transaction_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `transactionId` is empty").with_operation("getQualityConversationsAuditsQueryTransactionId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityConversationsAuditsQueryTransactionId", "transactionId", &self.transaction_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_CONVERSATIONS_AUDITS_QUERY_TRANSACTION_ID, ::std::format!("/api/v2/quality/conversations/audits/query/{}", ::genesys_cloud_core::encode_path_segment(&self.transaction_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1492,9 +1454,7 @@ impl GetQualityConversationsAuditsQueryTransactionIdResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.transaction_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `transactionId` is empty").with_operation("getQualityConversationsAuditsQueryTransactionIdResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityConversationsAuditsQueryTransactionIdResults", "transactionId", &self.transaction_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_CONVERSATIONS_AUDITS_QUERY_TRANSACTION_ID_RESULTS, ::std::format!("/api/v2/quality/conversations/audits/query/{}/results", ::genesys_cloud_core::encode_path_segment(&self.transaction_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -1954,9 +1914,7 @@ impl GetQualityForm {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("getQualityForm"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityForm", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORM, ::std::format!("/api/v2/quality/forms/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2019,9 +1977,7 @@ impl GetQualityFormVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("getQualityFormVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityFormVersions", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORM_VERSIONS, ::std::format!("/api/v2/quality/forms/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -2211,9 +2167,7 @@ impl GetQualityFormsEvaluation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("getQualityFormsEvaluation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityFormsEvaluation", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_EVALUATION, ::std::format!("/api/v2/quality/forms/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2275,9 +2229,7 @@ impl GetQualityFormsEvaluationVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("getQualityFormsEvaluationVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityFormsEvaluationVersions", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_EVALUATION_VERSIONS, ::std::format!("/api/v2/quality/forms/evaluations/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -2589,9 +2541,7 @@ impl GetQualityFormsSurvey {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("getQualityFormsSurvey"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityFormsSurvey", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_SURVEY, ::std::format!("/api/v2/quality/forms/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2647,9 +2597,7 @@ impl GetQualityFormsSurveyVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("getQualityFormsSurveyVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityFormsSurveyVersions", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_FORMS_SURVEY_VERSIONS, ::std::format!("/api/v2/quality/forms/surveys/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -2959,12 +2907,8 @@ impl GetQualityProgramAgentscoringrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("getQualityProgramAgentscoringrule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("getQualityProgramAgentscoringrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityProgramAgentscoringrule", "programId", &self.program_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getQualityProgramAgentscoringrule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PROGRAM_AGENTSCORINGRULE, ::std::format!("/api/v2/quality/programs/{}/agentscoringrules/{}", ::genesys_cloud_core::encode_path_segment(&self.program_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3008,9 +2952,7 @@ impl GetQualityProgramAgentscoringrules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("getQualityProgramAgentscoringrules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityProgramAgentscoringrules", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PROGRAM_AGENTSCORINGRULES, ::std::format!("/api/v2/quality/programs/{}/agentscoringrules", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3065,9 +3007,7 @@ impl GetQualityPublishedform {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("getQualityPublishedform"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityPublishedform", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORM, ::std::format!("/api/v2/quality/publishedforms/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3200,9 +3140,7 @@ impl GetQualityPublishedformsEvaluation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("getQualityPublishedformsEvaluation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityPublishedformsEvaluation", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_EVALUATION, ::std::format!("/api/v2/quality/publishedforms/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3334,9 +3272,7 @@ impl GetQualityPublishedformsEvaluationsDivisionview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.evaluation_form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `evaluationFormId` is empty").with_operation("getQualityPublishedformsEvaluationsDivisionview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityPublishedformsEvaluationsDivisionview", "evaluationFormId", &self.evaluation_form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_EVALUATIONS_DIVISIONVIEW, ::std::format!("/api/v2/quality/publishedforms/evaluations/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.evaluation_form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3478,9 +3414,7 @@ impl GetQualityPublishedformsSurvey {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("getQualityPublishedformsSurvey"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityPublishedformsSurvey", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_SURVEY, ::std::format!("/api/v2/quality/publishedforms/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3612,9 +3546,7 @@ impl GetQualityPublishedformsSurveysDivisionview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.survey_form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `surveyFormId` is empty").with_operation("getQualityPublishedformsSurveysDivisionview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualityPublishedformsSurveysDivisionview", "surveyFormId", &self.survey_form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_PUBLISHEDFORMS_SURVEYS_DIVISIONVIEW, ::std::format!("/api/v2/quality/publishedforms/surveys/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.survey_form_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3756,9 +3688,7 @@ impl GetQualitySurvey {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.survey_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `surveyId` is empty").with_operation("getQualitySurvey"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getQualitySurvey", "surveyId", &self.survey_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_QUALITY_SURVEY, ::std::format!("/api/v2/quality/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.survey_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3853,9 +3783,7 @@ impl PatchQualityFormsSurvey {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("patchQualityFormsSurvey"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchQualityFormsSurvey", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_QUALITY_FORMS_SURVEY, ::std::format!("/api/v2/quality/forms/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchQualityFormsSurvey"))?;
         parts.options = self.options.clone();
@@ -4130,9 +4058,7 @@ impl PostQualityConversationEvaluations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postQualityConversationEvaluations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postQualityConversationEvaluations", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_CONVERSATION_EVALUATIONS, ::std::format!("/api/v2/quality/conversations/{}/evaluations", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(v) = &self.idempotency_key {
             parts.header("idempotency-key", v.as_str())?;
@@ -4477,9 +4403,7 @@ impl PostQualityProgramAgentscoringrules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("postQualityProgramAgentscoringrules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postQualityProgramAgentscoringrules", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_QUALITY_PROGRAM_AGENTSCORINGRULES, ::std::format!("/api/v2/quality/programs/{}/agentscoringrules", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postQualityProgramAgentscoringrules"))?;
         parts.options = self.options.clone();
@@ -4734,9 +4658,7 @@ impl PutQualityCalibration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.calibration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `calibrationId` is empty").with_operation("putQualityCalibration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putQualityCalibration", "calibrationId", &self.calibration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_CALIBRATION, ::std::format!("/api/v2/quality/calibrations/{}", ::genesys_cloud_core::encode_path_segment(&self.calibration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putQualityCalibration"))?;
         parts.options = self.options.clone();
@@ -4787,12 +4709,8 @@ impl PutQualityConversationEvaluation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putQualityConversationEvaluation"));
-        }
-        if self.evaluation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `evaluationId` is empty").with_operation("putQualityConversationEvaluation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putQualityConversationEvaluation", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putQualityConversationEvaluation", "evaluationId", &self.evaluation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_CONVERSATION_EVALUATION, ::std::format!("/api/v2/quality/conversations/{}/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.evaluation_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -4840,9 +4758,7 @@ impl PutQualityForm {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("putQualityForm"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putQualityForm", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_FORM, ::std::format!("/api/v2/quality/forms/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putQualityForm"))?;
         parts.options = self.options.clone();
@@ -4886,9 +4802,7 @@ impl PutQualityFormsEvaluation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("putQualityFormsEvaluation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putQualityFormsEvaluation", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_FORMS_EVALUATION, ::std::format!("/api/v2/quality/forms/evaluations/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putQualityFormsEvaluation"))?;
         parts.options = self.options.clone();
@@ -4932,9 +4846,7 @@ impl PutQualityFormsEvaluationAiscoringSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("putQualityFormsEvaluationAiscoringSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putQualityFormsEvaluationAiscoringSettings", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_FORMS_EVALUATION_AISCORING_SETTINGS, ::std::format!("/api/v2/quality/forms/evaluations/{}/aiscoring/settings", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putQualityFormsEvaluationAiscoringSettings"))?;
         parts.options = self.options.clone();
@@ -4978,9 +4890,7 @@ impl PutQualityFormsSurvey {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.form_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `formId` is empty").with_operation("putQualityFormsSurvey"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putQualityFormsSurvey", "formId", &self.form_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_FORMS_SURVEY, ::std::format!("/api/v2/quality/forms/surveys/{}", ::genesys_cloud_core::encode_path_segment(&self.form_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putQualityFormsSurvey"))?;
         parts.options = self.options.clone();
@@ -5025,12 +4935,8 @@ impl PutQualityProgramAgentscoringrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("putQualityProgramAgentscoringrule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("putQualityProgramAgentscoringrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putQualityProgramAgentscoringrule", "programId", &self.program_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putQualityProgramAgentscoringrule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_QUALITY_PROGRAM_AGENTSCORINGRULE, ::std::format!("/api/v2/quality/programs/{}/agentscoringrules/{}", ::genesys_cloud_core::encode_path_segment(&self.program_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putQualityProgramAgentscoringrule"))?;
         parts.options = self.options.clone();

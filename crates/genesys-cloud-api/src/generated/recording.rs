@@ -274,15 +274,9 @@ impl DeleteConversationRecordingAnnotation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("deleteConversationRecordingAnnotation"));
-        }
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("deleteConversationRecordingAnnotation"));
-        }
-        if self.annotation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `annotationId` is empty").with_operation("deleteConversationRecordingAnnotation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationRecordingAnnotation", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationRecordingAnnotation", "recordingId", &self.recording_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationRecordingAnnotation", "annotationId", &self.annotation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATION_RECORDING_ANNOTATION, ::std::format!("/api/v2/conversations/{}/recordings/{}/annotations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.recording_id), ::genesys_cloud_core::encode_path_segment(&self.annotation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -324,9 +318,7 @@ impl DeleteOrphanrecording {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.orphan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `orphanId` is empty").with_operation("deleteOrphanrecording"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteOrphanrecording", "orphanId", &self.orphan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ORPHANRECORDING, ::std::format!("/api/v2/orphanrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.orphan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -418,9 +410,7 @@ impl DeleteRecordingCrossplatformMediaretentionpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("deleteRecordingCrossplatformMediaretentionpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRecordingCrossplatformMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/crossplatform/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -462,9 +452,7 @@ impl DeleteRecordingJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteRecordingJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRecordingJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RECORDING_JOB, ::std::format!("/api/v2/recording/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -556,9 +544,7 @@ impl DeleteRecordingMediaretentionpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("deleteRecordingMediaretentionpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRecordingMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RECORDING_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -649,12 +635,8 @@ impl GetConversationRecording {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationRecording"));
-        }
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("getConversationRecording"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecording", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecording", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_RECORDING, ::std::format!("/api/v2/conversations/{}/recordings/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
         if let ::std::option::Option::Some(v) = &self.format_id {
             parts.query.push("formatId", v.as_str());
@@ -722,15 +704,9 @@ impl GetConversationRecordingAnnotation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationRecordingAnnotation"));
-        }
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("getConversationRecordingAnnotation"));
-        }
-        if self.annotation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `annotationId` is empty").with_operation("getConversationRecordingAnnotation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecordingAnnotation", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecordingAnnotation", "recordingId", &self.recording_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecordingAnnotation", "annotationId", &self.annotation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_RECORDING_ANNOTATION, ::std::format!("/api/v2/conversations/{}/recordings/{}/annotations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.recording_id), ::genesys_cloud_core::encode_path_segment(&self.annotation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -773,12 +749,8 @@ impl GetConversationRecordingAnnotations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationRecordingAnnotations"));
-        }
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("getConversationRecordingAnnotations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecordingAnnotations", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecordingAnnotations", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_RECORDING_ANNOTATIONS, ::std::format!("/api/v2/conversations/{}/recordings/{}/annotations", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -820,9 +792,7 @@ impl GetConversationRecordingmetadata {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationRecordingmetadata"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecordingmetadata", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_RECORDINGMETADATA, ::std::format!("/api/v2/conversations/{}/recordingmetadata", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -865,12 +835,8 @@ impl GetConversationRecordingmetadataRecordingId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationRecordingmetadataRecordingId"));
-        }
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("getConversationRecordingmetadataRecordingId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecordingmetadataRecordingId", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecordingmetadataRecordingId", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_RECORDINGMETADATA_RECORDING_ID, ::std::format!("/api/v2/conversations/{}/recordingmetadata/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -942,9 +908,7 @@ impl GetConversationRecordings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationRecordings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationRecordings", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_RECORDINGS, ::std::format!("/api/v2/conversations/{}/recordings", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(v) = &self.max_wait_ms {
             parts.query.push("maxWaitMs", &v.to_string());
@@ -1001,9 +965,7 @@ impl GetOrphanrecording {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.orphan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `orphanId` is empty").with_operation("getOrphanrecording"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrphanrecording", "orphanId", &self.orphan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORPHANRECORDING, ::std::format!("/api/v2/orphanrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.orphan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1093,9 +1055,7 @@ impl GetOrphanrecordingMedia {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.orphan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `orphanId` is empty").with_operation("getOrphanrecordingMedia"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOrphanrecordingMedia", "orphanId", &self.orphan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ORPHANRECORDING_MEDIA, ::std::format!("/api/v2/orphanrecordings/{}/media", ::genesys_cloud_core::encode_path_segment(&self.orphan_id)));
         if let ::std::option::Option::Some(v) = &self.format_id {
             parts.query.push("formatId", v.as_str());
@@ -1287,9 +1247,7 @@ impl GetRecordingBatchrequest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getRecordingBatchrequest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRecordingBatchrequest", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_BATCHREQUEST, ::std::format!("/api/v2/recording/batchrequests/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1484,9 +1442,7 @@ impl GetRecordingCrossplatformMediaretentionpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("getRecordingCrossplatformMediaretentionpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRecordingCrossplatformMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/crossplatform/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1528,9 +1484,7 @@ impl GetRecordingJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getRecordingJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRecordingJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_JOB, ::std::format!("/api/v2/recording/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1598,9 +1552,7 @@ impl GetRecordingJobFailedrecordings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getRecordingJobFailedrecordings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRecordingJobFailedrecordings", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_JOB_FAILEDRECORDINGS, ::std::format!("/api/v2/recording/jobs/{}/failedrecordings", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1792,9 +1744,7 @@ impl GetRecordingKeyconfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.key_configuration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `keyConfigurationId` is empty").with_operation("getRecordingKeyconfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRecordingKeyconfiguration", "keyConfigurationId", &self.key_configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_KEYCONFIGURATION, ::std::format!("/api/v2/recording/keyconfigurations/{}", ::genesys_cloud_core::encode_path_segment(&self.key_configuration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2029,9 +1979,7 @@ impl GetRecordingMediaretentionpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("getRecordingMediaretentionpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRecordingMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2234,9 +2182,7 @@ impl GetRecordingUploadsReport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.report_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `reportId` is empty").with_operation("getRecordingUploadsReport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRecordingUploadsReport", "reportId", &self.report_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RECORDING_UPLOADS_REPORT, ::std::format!("/api/v2/recording/uploads/reports/{}", ::genesys_cloud_core::encode_path_segment(&self.report_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2401,9 +2347,7 @@ impl PatchRecordingCrossplatformMediaretentionpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("patchRecordingCrossplatformMediaretentionpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRecordingCrossplatformMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/crossplatform/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRecordingCrossplatformMediaretentionpolicy"))?;
         parts.options = self.options.clone();
@@ -2447,9 +2391,7 @@ impl PatchRecordingMediaretentionpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("patchRecordingMediaretentionpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRecordingMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_RECORDING_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRecordingMediaretentionpolicy"))?;
         parts.options = self.options.clone();
@@ -2494,12 +2436,8 @@ impl PostConversationRecordingAnnotations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationRecordingAnnotations"));
-        }
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("postConversationRecordingAnnotations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationRecordingAnnotations", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationRecordingAnnotations", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_RECORDING_ANNOTATIONS, ::std::format!("/api/v2/conversations/{}/recordings/{}/annotations", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postConversationRecordingAnnotations"))?;
         parts.options = self.options.clone();
@@ -3052,12 +2990,8 @@ impl PutConversationRecording {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationRecording"));
-        }
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("putConversationRecording"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationRecording", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putConversationRecording", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATION_RECORDING, ::std::format!("/api/v2/conversations/{}/recordings/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
         if let ::std::option::Option::Some(v) = &self.clear_export {
             parts.query.push("clearExport", &v.to_string());
@@ -3106,15 +3040,9 @@ impl PutConversationRecordingAnnotation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("putConversationRecordingAnnotation"));
-        }
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("putConversationRecordingAnnotation"));
-        }
-        if self.annotation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `annotationId` is empty").with_operation("putConversationRecordingAnnotation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putConversationRecordingAnnotation", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putConversationRecordingAnnotation", "recordingId", &self.recording_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putConversationRecordingAnnotation", "annotationId", &self.annotation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_CONVERSATION_RECORDING_ANNOTATION, ::std::format!("/api/v2/conversations/{}/recordings/{}/annotations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.recording_id), ::genesys_cloud_core::encode_path_segment(&self.annotation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putConversationRecordingAnnotation"))?;
         parts.options = self.options.clone();
@@ -3163,9 +3091,7 @@ impl PutOrphanrecording {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.orphan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `orphanId` is empty").with_operation("putOrphanrecording"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putOrphanrecording", "orphanId", &self.orphan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ORPHANRECORDING, ::std::format!("/api/v2/orphanrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.orphan_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putOrphanrecording"))?;
@@ -3211,9 +3137,7 @@ impl PutRecordingCrossplatformMediaretentionpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("putRecordingCrossplatformMediaretentionpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRecordingCrossplatformMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDING_CROSSPLATFORM_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/crossplatform/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRecordingCrossplatformMediaretentionpolicy"))?;
         parts.options = self.options.clone();
@@ -3257,9 +3181,7 @@ impl PutRecordingJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("putRecordingJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRecordingJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDING_JOB, ::std::format!("/api/v2/recording/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRecordingJob"))?;
         parts.options = self.options.clone();
@@ -3303,9 +3225,7 @@ impl PutRecordingKeyconfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.key_configuration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `keyConfigurationId` is empty").with_operation("putRecordingKeyconfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRecordingKeyconfiguration", "keyConfigurationId", &self.key_configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDING_KEYCONFIGURATION, ::std::format!("/api/v2/recording/keyconfigurations/{}", ::genesys_cloud_core::encode_path_segment(&self.key_configuration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRecordingKeyconfiguration"))?;
         parts.options = self.options.clone();
@@ -3349,9 +3269,7 @@ impl PutRecordingMediaretentionpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.policy_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `policyId` is empty").with_operation("putRecordingMediaretentionpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRecordingMediaretentionpolicy", "policyId", &self.policy_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RECORDING_MEDIARETENTIONPOLICY, ::std::format!("/api/v2/recording/mediaretentionpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.policy_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRecordingMediaretentionpolicy"))?;
         parts.options = self.options.clone();

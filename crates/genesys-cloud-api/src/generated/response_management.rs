@@ -140,9 +140,7 @@ impl DeleteResponsemanagementLibrary {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.library_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `libraryId` is empty").with_operation("deleteResponsemanagementLibrary"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteResponsemanagementLibrary", "libraryId", &self.library_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RESPONSEMANAGEMENT_LIBRARY, ::std::format!("/api/v2/responsemanagement/libraries/{}", ::genesys_cloud_core::encode_path_segment(&self.library_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -184,9 +182,7 @@ impl DeleteResponsemanagementResponse {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.response_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `responseId` is empty").with_operation("deleteResponsemanagementResponse"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteResponsemanagementResponse", "responseId", &self.response_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RESPONSEMANAGEMENT_RESPONSE, ::std::format!("/api/v2/responsemanagement/responses/{}", ::genesys_cloud_core::encode_path_segment(&self.response_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -228,9 +224,7 @@ impl DeleteResponsemanagementResponseasset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.response_asset_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `responseAssetId` is empty").with_operation("deleteResponsemanagementResponseasset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteResponsemanagementResponseasset", "responseAssetId", &self.response_asset_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_RESPONSEMANAGEMENT_RESPONSEASSET, ::std::format!("/api/v2/responsemanagement/responseassets/{}", ::genesys_cloud_core::encode_path_segment(&self.response_asset_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -362,9 +356,7 @@ impl GetResponsemanagementLibrariesDivisionview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.library_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `libraryId` is empty").with_operation("getResponsemanagementLibrariesDivisionview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getResponsemanagementLibrariesDivisionview", "libraryId", &self.library_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_LIBRARIES_DIVISIONVIEW, ::std::format!("/api/v2/responsemanagement/libraries/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.library_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -496,9 +488,7 @@ impl GetResponsemanagementLibrary {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.library_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `libraryId` is empty").with_operation("getResponsemanagementLibrary"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getResponsemanagementLibrary", "libraryId", &self.library_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_LIBRARY, ::std::format!("/api/v2/responsemanagement/libraries/{}", ::genesys_cloud_core::encode_path_segment(&self.library_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -546,9 +536,7 @@ impl GetResponsemanagementResponse {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.response_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `responseId` is empty").with_operation("getResponsemanagementResponse"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getResponsemanagementResponse", "responseId", &self.response_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_RESPONSE, ::std::format!("/api/v2/responsemanagement/responses/{}", ::genesys_cloud_core::encode_path_segment(&self.response_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -593,9 +581,7 @@ impl GetResponsemanagementResponseasset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.response_asset_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `responseAssetId` is empty").with_operation("getResponsemanagementResponseasset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getResponsemanagementResponseasset", "responseAssetId", &self.response_asset_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_RESPONSEASSET, ::std::format!("/api/v2/responsemanagement/responseassets/{}", ::genesys_cloud_core::encode_path_segment(&self.response_asset_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -637,9 +623,7 @@ impl GetResponsemanagementResponseassetsStatusStatusId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.status_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `statusId` is empty").with_operation("getResponsemanagementResponseassetsStatusStatusId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getResponsemanagementResponseassetsStatusStatusId", "statusId", &self.status_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_RESPONSEASSETS_STATUS_STATUS_ID, ::std::format!("/api/v2/responsemanagement/responseassets/status/{}", ::genesys_cloud_core::encode_path_segment(&self.status_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -772,9 +756,7 @@ impl GetResponsemanagementResponsesDivisionview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.response_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `responseId` is empty").with_operation("getResponsemanagementResponsesDivisionview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getResponsemanagementResponsesDivisionview", "responseId", &self.response_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_RESPONSEMANAGEMENT_RESPONSES_DIVISIONVIEW, ::std::format!("/api/v2/responsemanagement/responses/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.response_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1259,9 +1241,7 @@ impl PutResponsemanagementLibrary {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.library_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `libraryId` is empty").with_operation("putResponsemanagementLibrary"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putResponsemanagementLibrary", "libraryId", &self.library_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RESPONSEMANAGEMENT_LIBRARY, ::std::format!("/api/v2/responsemanagement/libraries/{}", ::genesys_cloud_core::encode_path_segment(&self.library_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putResponsemanagementLibrary"))?;
         parts.options = self.options.clone();
@@ -1311,9 +1291,7 @@ impl PutResponsemanagementResponse {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.response_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `responseId` is empty").with_operation("putResponsemanagementResponse"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putResponsemanagementResponse", "responseId", &self.response_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RESPONSEMANAGEMENT_RESPONSE, ::std::format!("/api/v2/responsemanagement/responses/{}", ::genesys_cloud_core::encode_path_segment(&self.response_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -1360,9 +1338,7 @@ impl PutResponsemanagementResponseasset {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.response_asset_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `responseAssetId` is empty").with_operation("putResponsemanagementResponseasset"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putResponsemanagementResponseasset", "responseAssetId", &self.response_asset_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_RESPONSEMANAGEMENT_RESPONSEASSET, ::std::format!("/api/v2/responsemanagement/responseassets/{}", ::genesys_cloud_core::encode_path_segment(&self.response_asset_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putResponsemanagementResponseasset"))?;
         parts.options = self.options.clone();

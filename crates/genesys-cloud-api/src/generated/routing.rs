@@ -749,9 +749,7 @@ impl DeleteRoutingAssessment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assessment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assessmentId` is empty").with_operation("deleteRoutingAssessment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingAssessment", "assessmentId", &self.assessment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_ASSESSMENT, ::std::format!("/api/v2/routing/assessments/{}", ::genesys_cloud_core::encode_path_segment(&self.assessment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -833,9 +831,7 @@ impl DeleteRoutingEmailDomain {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("deleteRoutingEmailDomain"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingEmailDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_EMAIL_DOMAIN, ::std::format!("/api/v2/routing/email/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -878,12 +874,8 @@ impl DeleteRoutingEmailDomainRoute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainName` is empty").with_operation("deleteRoutingEmailDomainRoute"));
-        }
-        if self.route_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `routeId` is empty").with_operation("deleteRoutingEmailDomainRoute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingEmailDomainRoute", "domainName", &self.domain_name)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingEmailDomainRoute", "routeId", &self.route_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_EMAIL_DOMAIN_ROUTE, ::std::format!("/api/v2/routing/email/domains/{}/routes/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_name), ::genesys_cloud_core::encode_path_segment(&self.route_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -925,9 +917,7 @@ impl DeleteRoutingEmailOutboundDomain {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("deleteRoutingEmailOutboundDomain"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingEmailOutboundDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_EMAIL_OUTBOUND_DOMAIN, ::std::format!("/api/v2/routing/email/outbound/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -969,9 +959,7 @@ impl DeleteRoutingEmailSettingEmailSettingId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.email_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `emailSettingId` is empty").with_operation("deleteRoutingEmailSettingEmailSettingId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingEmailSettingEmailSettingId", "emailSettingId", &self.email_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID, ::std::format!("/api/v2/routing/email/setting/{}", ::genesys_cloud_core::encode_path_segment(&self.email_setting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1013,9 +1001,7 @@ impl DeleteRoutingLanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageId` is empty").with_operation("deleteRoutingLanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingLanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_LANGUAGE, ::std::format!("/api/v2/routing/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.language_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1057,9 +1043,7 @@ impl DeleteRoutingPredictor {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.predictor_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `predictorId` is empty").with_operation("deleteRoutingPredictor"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingPredictor", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_PREDICTOR, ::std::format!("/api/v2/routing/predictors/{}", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1101,9 +1085,7 @@ impl DeleteRoutingPredictorsKeyperformanceindicator {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.kpi_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `kpiId` is empty").with_operation("deleteRoutingPredictorsKeyperformanceindicator"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingPredictorsKeyperformanceindicator", "kpiId", &self.kpi_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR, ::std::format!("/api/v2/routing/predictors/keyperformanceindicators/{}", ::genesys_cloud_core::encode_path_segment(&self.kpi_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1151,9 +1133,7 @@ impl DeleteRoutingQueue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("deleteRoutingQueue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_QUEUE, ::std::format!("/api/v2/routing/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.force_delete {
             parts.query.push("forceDelete", &v.to_string());
@@ -1199,12 +1179,8 @@ impl DeleteRoutingQueueMember {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("deleteRoutingQueueMember"));
-        }
-        if self.member_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `memberId` is empty").with_operation("deleteRoutingQueueMember"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueMember", "queueId", &self.queue_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueMember", "memberId", &self.member_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_QUEUE_MEMBER, ::std::format!("/api/v2/routing/queues/{}/members/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id), ::genesys_cloud_core::encode_path_segment(&self.member_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1248,12 +1224,8 @@ impl DeleteRoutingQueueUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("deleteRoutingQueueUser"));
-        }
-        if self.member_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `memberId` is empty").with_operation("deleteRoutingQueueUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueUser", "queueId", &self.queue_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueUser", "memberId", &self.member_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_QUEUE_USER, ::std::format!("/api/v2/routing/queues/{}/users/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id), ::genesys_cloud_core::encode_path_segment(&self.member_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1296,12 +1268,8 @@ impl DeleteRoutingQueueWrapupcode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("deleteRoutingQueueWrapupcode"));
-        }
-        if self.code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `codeId` is empty").with_operation("deleteRoutingQueueWrapupcode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueWrapupcode", "queueId", &self.queue_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingQueueWrapupcode", "codeId", &self.code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_QUEUE_WRAPUPCODE, ::std::format!("/api/v2/routing/queues/{}/wrapupcodes/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id), ::genesys_cloud_core::encode_path_segment(&self.code_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1383,9 +1351,7 @@ impl DeleteRoutingSkill {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.skill_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillId` is empty").with_operation("deleteRoutingSkill"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingSkill", "skillId", &self.skill_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SKILL, ::std::format!("/api/v2/routing/skills/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1427,9 +1393,7 @@ impl DeleteRoutingSkillexpression {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.expression_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `expressionId` is empty").with_operation("deleteRoutingSkillexpression"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingSkillexpression", "expressionId", &self.expression_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SKILLEXPRESSION, ::std::format!("/api/v2/routing/skillexpressions/{}", ::genesys_cloud_core::encode_path_segment(&self.expression_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1520,9 +1484,7 @@ impl DeleteRoutingSkillgroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.skill_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillGroupId` is empty").with_operation("deleteRoutingSkillgroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingSkillgroup", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SKILLGROUP, ::std::format!("/api/v2/routing/skillgroups/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1564,9 +1526,7 @@ impl DeleteRoutingSmsAddress {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.address_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `addressId` is empty").with_operation("deleteRoutingSmsAddress"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingSmsAddress", "addressId", &self.address_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SMS_ADDRESS, ::std::format!("/api/v2/routing/sms/addresses/{}", ::genesys_cloud_core::encode_path_segment(&self.address_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1608,9 +1568,7 @@ impl DeleteRoutingSmsPhonenumber {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.phone_number_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phoneNumberId` is empty").with_operation("deleteRoutingSmsPhonenumber"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingSmsPhonenumber", "phoneNumberId", &self.phone_number_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_SMS_PHONENUMBER, ::std::format!("/api/v2/routing/sms/phonenumbers/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_number_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1652,9 +1610,7 @@ impl DeleteRoutingUserDirectroutingbackupSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteRoutingUserDirectroutingbackupSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1696,9 +1652,7 @@ impl DeleteRoutingUserUtilization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteRoutingUserUtilization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1786,9 +1740,7 @@ impl DeleteRoutingUtilizationLabel {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.label_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `labelId` is empty").with_operation("deleteRoutingUtilizationLabel"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingUtilizationLabel", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_UTILIZATION_LABEL, ::std::format!("/api/v2/routing/utilization/labels/{}", ::genesys_cloud_core::encode_path_segment(&self.label_id)));
         if let ::std::option::Option::Some(v) = &self.force_delete {
             parts.query.push("forceDelete", &v.to_string());
@@ -1833,9 +1785,7 @@ impl DeleteRoutingWrapupcode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `codeId` is empty").with_operation("deleteRoutingWrapupcode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingWrapupcode", "codeId", &self.code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_WRAPUPCODE, ::std::format!("/api/v2/routing/wrapupcodes/{}", ::genesys_cloud_core::encode_path_segment(&self.code_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1878,12 +1828,8 @@ impl DeleteUserRoutinglanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUserRoutinglanguage"));
-        }
-        if self.language_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageId` is empty").with_operation("deleteUserRoutinglanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserRoutinglanguage", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteUserRoutinglanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_ROUTINGLANGUAGE, ::std::format!("/api/v2/users/{}/routinglanguages/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.language_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1926,12 +1872,8 @@ impl DeleteUserRoutingskill {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUserRoutingskill"));
-        }
-        if self.skill_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillId` is empty").with_operation("deleteUserRoutingskill"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserRoutingskill", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteUserRoutingskill", "skillId", &self.skill_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_ROUTINGSKILL, ::std::format!("/api/v2/users/{}/routingskills/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.skill_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1973,9 +1915,7 @@ impl GetRoutingAssessment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.assessment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `assessmentId` is empty").with_operation("getRoutingAssessment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingAssessment", "assessmentId", &self.assessment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_ASSESSMENT, ::std::format!("/api/v2/routing/assessments/{}", ::genesys_cloud_core::encode_path_segment(&self.assessment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2116,9 +2056,7 @@ impl GetRoutingAssessmentsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getRoutingAssessmentsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingAssessmentsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_ASSESSMENTS_JOB, ::std::format!("/api/v2/routing/assessments/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2295,9 +2233,7 @@ impl GetRoutingEmailDomain {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getRoutingEmailDomain"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN, ::std::format!("/api/v2/routing/email/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -2342,9 +2278,7 @@ impl GetRoutingEmailDomainDkim {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getRoutingEmailDomainDkim"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainDkim", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN_DKIM, ::std::format!("/api/v2/routing/email/domains/{}/dkim", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2386,9 +2320,7 @@ impl GetRoutingEmailDomainMailfrom {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getRoutingEmailDomainMailfrom"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainMailfrom", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN_MAILFROM, ::std::format!("/api/v2/routing/email/domains/{}/mailfrom", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2437,12 +2369,8 @@ impl GetRoutingEmailDomainRoute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainName` is empty").with_operation("getRoutingEmailDomainRoute"));
-        }
-        if self.route_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `routeId` is empty").with_operation("getRoutingEmailDomainRoute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainRoute", "domainName", &self.domain_name)?;
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainRoute", "routeId", &self.route_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN_ROUTE, ::std::format!("/api/v2/routing/email/domains/{}/routes/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_name), ::genesys_cloud_core::encode_path_segment(&self.route_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2488,12 +2416,8 @@ impl GetRoutingEmailDomainRouteIdentityresolution {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainName` is empty").with_operation("getRoutingEmailDomainRouteIdentityresolution"));
-        }
-        if self.route_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `routeId` is empty").with_operation("getRoutingEmailDomainRouteIdentityresolution"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainRouteIdentityresolution", "domainName", &self.domain_name)?;
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainRouteIdentityresolution", "routeId", &self.route_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN_ROUTE_IDENTITYRESOLUTION, ::std::format!("/api/v2/routing/email/domains/{}/routes/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.domain_name), ::genesys_cloud_core::encode_path_segment(&self.route_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2561,9 +2485,7 @@ impl GetRoutingEmailDomainRoutes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainName` is empty").with_operation("getRoutingEmailDomainRoutes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainRoutes", "domainName", &self.domain_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN_ROUTES, ::std::format!("/api/v2/routing/email/domains/{}/routes", ::genesys_cloud_core::encode_path_segment(&self.domain_name)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -2629,9 +2551,7 @@ impl GetRoutingEmailDomainVerification {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getRoutingEmailDomainVerification"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailDomainVerification", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_DOMAIN_VERIFICATION, ::std::format!("/api/v2/routing/email/domains/{}/verification", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2778,9 +2698,7 @@ impl GetRoutingEmailOutboundDomain {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getRoutingEmailOutboundDomain"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailOutboundDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_OUTBOUND_DOMAIN, ::std::format!("/api/v2/routing/email/outbound/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -2825,9 +2743,7 @@ impl GetRoutingEmailOutboundDomainActivation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("getRoutingEmailOutboundDomainActivation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailOutboundDomainActivation", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_OUTBOUND_DOMAIN_ACTIVATION, ::std::format!("/api/v2/routing/email/outbound/domains/{}/activation", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3031,9 +2947,7 @@ impl GetRoutingEmailSettingEmailSettingId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.email_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `emailSettingId` is empty").with_operation("getRoutingEmailSettingEmailSettingId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingEmailSettingEmailSettingId", "emailSettingId", &self.email_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID, ::std::format!("/api/v2/routing/email/setting/{}", ::genesys_cloud_core::encode_path_segment(&self.email_setting_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3115,9 +3029,7 @@ impl GetRoutingLanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageId` is empty").with_operation("getRoutingLanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingLanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_LANGUAGE, ::std::format!("/api/v2/routing/languages/{}", ::genesys_cloud_core::encode_path_segment(&self.language_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3258,9 +3170,7 @@ impl GetRoutingMessageRecipient {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.recipient_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recipientId` is empty").with_operation("getRoutingMessageRecipient"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingMessageRecipient", "recipientId", &self.recipient_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_MESSAGE_RECIPIENT, ::std::format!("/api/v2/routing/message/recipients/{}", ::genesys_cloud_core::encode_path_segment(&self.recipient_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3392,9 +3302,7 @@ impl GetRoutingPredictor {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.predictor_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `predictorId` is empty").with_operation("getRoutingPredictor"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingPredictor", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_PREDICTOR, ::std::format!("/api/v2/routing/predictors/{}", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3437,12 +3345,8 @@ impl GetRoutingPredictorModelFeatures {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.predictor_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `predictorId` is empty").with_operation("getRoutingPredictorModelFeatures"));
-        }
-        if self.model_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `modelId` is empty").with_operation("getRoutingPredictorModelFeatures"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingPredictorModelFeatures", "predictorId", &self.predictor_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getRoutingPredictorModelFeatures", "modelId", &self.model_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_PREDICTOR_MODEL_FEATURES, ::std::format!("/api/v2/routing/predictors/{}/models/{}/features", ::genesys_cloud_core::encode_path_segment(&self.predictor_id), ::genesys_cloud_core::encode_path_segment(&self.model_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3484,9 +3388,7 @@ impl GetRoutingPredictorModels {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.predictor_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `predictorId` is empty").with_operation("getRoutingPredictorModels"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingPredictorModels", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_PREDICTOR_MODELS, ::std::format!("/api/v2/routing/predictors/{}/models", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3651,9 +3553,7 @@ impl GetRoutingPredictorsKeyperformanceindicator {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.kpi_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `kpiId` is empty").with_operation("getRoutingPredictorsKeyperformanceindicator"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingPredictorsKeyperformanceindicator", "kpiId", &self.kpi_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR, ::std::format!("/api/v2/routing/predictors/keyperformanceindicators/{}", ::genesys_cloud_core::encode_path_segment(&self.kpi_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3802,9 +3702,7 @@ impl GetRoutingQueue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingQueue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE, ::std::format!("/api/v2/routing/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3867,9 +3765,7 @@ impl GetRoutingQueueAssistant {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingQueueAssistant"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueAssistant", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_ASSISTANT, ::std::format!("/api/v2/routing/queues/{}/assistant", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3921,12 +3817,8 @@ impl GetRoutingQueueComparisonperiod {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingQueueComparisonperiod"));
-        }
-        if self.comparison_period_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `comparisonPeriodId` is empty").with_operation("getRoutingQueueComparisonperiod"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueComparisonperiod", "queueId", &self.queue_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueComparisonperiod", "comparisonPeriodId", &self.comparison_period_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_COMPARISONPERIOD, ::std::format!("/api/v2/routing/queues/{}/comparisonperiods/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id), ::genesys_cloud_core::encode_path_segment(&self.comparison_period_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3968,9 +3860,7 @@ impl GetRoutingQueueComparisonperiods {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingQueueComparisonperiods"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueComparisonperiods", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_COMPARISONPERIODS, ::std::format!("/api/v2/routing/queues/{}/comparisonperiods", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4018,9 +3908,7 @@ impl GetRoutingQueueEstimatedwaittime {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingQueueEstimatedwaittime"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueEstimatedwaittime", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_ESTIMATEDWAITTIME, ::std::format!("/api/v2/routing/queues/{}/estimatedwaittime", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.conversation_id {
             parts.query.push("conversationId", v.as_str());
@@ -4065,9 +3953,7 @@ impl GetRoutingQueueIdentityresolution {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingQueueIdentityresolution"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueIdentityresolution", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_IDENTITYRESOLUTION, ::std::format!("/api/v2/routing/queues/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4116,12 +4002,8 @@ impl GetRoutingQueueMediatypeEstimatedwaittime {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingQueueMediatypeEstimatedwaittime"));
-        }
-        if self.media_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `mediaType` is empty").with_operation("getRoutingQueueMediatypeEstimatedwaittime"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueMediatypeEstimatedwaittime", "queueId", &self.queue_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueMediatypeEstimatedwaittime", "mediaType", &self.media_type)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_MEDIATYPE_ESTIMATEDWAITTIME, ::std::format!("/api/v2/routing/queues/{}/mediatypes/{}/estimatedwaittime", ::genesys_cloud_core::encode_path_segment(&self.queue_id), ::genesys_cloud_core::encode_path_segment(&self.media_type)));
         if let ::std::option::Option::Some(v) = &self.label_id {
             parts.query.push("labelId", v.as_str());
@@ -4240,9 +4122,7 @@ impl GetRoutingQueueMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingQueueMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueMembers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_MEMBERS, ::std::format!("/api/v2/routing/queues/{}/members", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -4401,9 +4281,7 @@ impl GetRoutingQueueUsers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingQueueUsers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueUsers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_USERS, ::std::format!("/api/v2/routing/queues/{}/users", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -4510,9 +4388,7 @@ impl GetRoutingQueueWrapupcodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingQueueWrapupcodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingQueueWrapupcodes", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_QUEUE_WRAPUPCODES, ::std::format!("/api/v2/routing/queues/{}/wrapupcodes", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -5127,9 +5003,7 @@ impl GetRoutingSkill {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.skill_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillId` is empty").with_operation("getRoutingSkill"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingSkill", "skillId", &self.skill_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILL, ::std::format!("/api/v2/routing/skills/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5183,9 +5057,7 @@ impl GetRoutingSkillexpression {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.expression_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `expressionId` is empty").with_operation("getRoutingSkillexpression"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingSkillexpression", "expressionId", &self.expression_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLEXPRESSION, ::std::format!("/api/v2/routing/skillexpressions/{}", ::genesys_cloud_core::encode_path_segment(&self.expression_id)));
         if let ::std::option::Option::Some(v) = &self.include_archived {
             parts.query.push("includeArchived", &v.to_string());
@@ -5328,9 +5200,7 @@ impl GetRoutingSkillexpressionsQueueQueueId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getRoutingSkillexpressionsQueueQueueId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingSkillexpressionsQueueQueueId", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLEXPRESSIONS_QUEUE_QUEUE_ID, ::std::format!("/api/v2/routing/skillexpressions/queue/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.format {
             parts.query.push("format", v.as_str());
@@ -5390,9 +5260,7 @@ impl GetRoutingSkillgroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.skill_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillGroupId` is empty").with_operation("getRoutingSkillgroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingSkillgroup", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLGROUP, ::std::format!("/api/v2/routing/skillgroups/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5460,9 +5328,7 @@ impl GetRoutingSkillgroupMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.skill_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillGroupId` is empty").with_operation("getRoutingSkillgroupMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingSkillgroupMembers", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLGROUP_MEMBERS, ::std::format!("/api/v2/routing/skillgroups/{}/members", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -5534,9 +5400,7 @@ impl GetRoutingSkillgroupMembersDivisions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.skill_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillGroupId` is empty").with_operation("getRoutingSkillgroupMembersDivisions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingSkillgroupMembersDivisions", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SKILLGROUP_MEMBERS_DIVISIONS, ::std::format!("/api/v2/routing/skillgroups/{}/members/divisions", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -5761,9 +5625,7 @@ impl GetRoutingSmsAddress {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.address_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `addressId` is empty").with_operation("getRoutingSmsAddress"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingSmsAddress", "addressId", &self.address_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SMS_ADDRESS, ::std::format!("/api/v2/routing/sms/addresses/{}", ::genesys_cloud_core::encode_path_segment(&self.address_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5982,9 +5844,7 @@ impl GetRoutingSmsIdentityresolutionPhonenumber {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.address_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `addressId` is empty").with_operation("getRoutingSmsIdentityresolutionPhonenumber"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingSmsIdentityresolutionPhonenumber", "addressId", &self.address_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SMS_IDENTITYRESOLUTION_PHONENUMBER, ::std::format!("/api/v2/routing/sms/identityresolution/phonenumbers/{}", ::genesys_cloud_core::encode_path_segment(&self.address_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6032,9 +5892,7 @@ impl GetRoutingSmsPhonenumber {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.phone_number_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phoneNumberId` is empty").with_operation("getRoutingSmsPhonenumber"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingSmsPhonenumber", "phoneNumberId", &self.phone_number_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_SMS_PHONENUMBER, ::std::format!("/api/v2/routing/sms/phonenumbers/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_number_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -6241,9 +6099,7 @@ impl GetRoutingUserDirectroutingbackupSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getRoutingUserDirectroutingbackupSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6285,9 +6141,7 @@ impl GetRoutingUserUtilization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getRoutingUserUtilization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6369,9 +6223,7 @@ impl GetRoutingUtilizationLabel {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.label_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `labelId` is empty").with_operation("getRoutingUtilizationLabel"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingUtilizationLabel", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_UTILIZATION_LABEL, ::std::format!("/api/v2/routing/utilization/labels/{}", ::genesys_cloud_core::encode_path_segment(&self.label_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6413,9 +6265,7 @@ impl GetRoutingUtilizationLabelAgents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.label_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `labelId` is empty").with_operation("getRoutingUtilizationLabelAgents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingUtilizationLabelAgents", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_UTILIZATION_LABEL_AGENTS, ::std::format!("/api/v2/routing/utilization/labels/{}/agents", ::genesys_cloud_core::encode_path_segment(&self.label_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6547,9 +6397,7 @@ impl GetRoutingWrapupcode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `codeId` is empty").with_operation("getRoutingWrapupcode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingWrapupcode", "codeId", &self.code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_WRAPUPCODE, ::std::format!("/api/v2/routing/wrapupcodes/{}", ::genesys_cloud_core::encode_path_segment(&self.code_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6708,9 +6556,7 @@ impl GetRoutingWrapupcodesDivisionview {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `codeId` is empty").with_operation("getRoutingWrapupcodesDivisionview"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingWrapupcodesDivisionview", "codeId", &self.code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_WRAPUPCODES_DIVISIONVIEW, ::std::format!("/api/v2/routing/wrapupcodes/divisionviews/{}", ::genesys_cloud_core::encode_path_segment(&self.code_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6886,9 +6732,7 @@ impl GetUserQueues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserQueues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserQueues", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_QUEUES, ::std::format!("/api/v2/users/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -6974,9 +6818,7 @@ impl GetUserRoutinglanguages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserRoutinglanguages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserRoutinglanguages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROUTINGLANGUAGES, ::std::format!("/api/v2/users/{}/routinglanguages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -7059,9 +6901,7 @@ impl GetUserRoutingskills {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserRoutingskills"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserRoutingskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROUTINGSKILLS, ::std::format!("/api/v2/users/{}/routingskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -7144,9 +6984,7 @@ impl GetUserSkillgroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserSkillgroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserSkillgroups", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_SKILLGROUPS, ::std::format!("/api/v2/users/{}/skillgroups", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -7210,9 +7048,7 @@ impl PatchRoutingConversation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("patchRoutingConversation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_CONVERSATION, ::std::format!("/api/v2/routing/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingConversation"))?;
         parts.options = self.options.clone();
@@ -7256,9 +7092,7 @@ impl PatchRoutingEmailDomain {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("patchRoutingEmailDomain"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingEmailDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_EMAIL_DOMAIN, ::std::format!("/api/v2/routing/email/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingEmailDomain"))?;
         parts.options = self.options.clone();
@@ -7302,9 +7136,7 @@ impl PatchRoutingEmailDomainValidate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("patchRoutingEmailDomainValidate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingEmailDomainValidate", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_EMAIL_DOMAIN_VALIDATE, ::std::format!("/api/v2/routing/email/domains/{}/validate", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingEmailDomainValidate"))?;
         parts.options = self.options.clone();
@@ -7348,9 +7180,7 @@ impl PatchRoutingEmailOutboundDomain {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("patchRoutingEmailOutboundDomain"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingEmailOutboundDomain", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_EMAIL_OUTBOUND_DOMAIN, ::std::format!("/api/v2/routing/email/outbound/domains/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingEmailOutboundDomain"))?;
         parts.options = self.options.clone();
@@ -7394,9 +7224,7 @@ impl PatchRoutingEmailSettingEmailSettingId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.email_setting_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `emailSettingId` is empty").with_operation("patchRoutingEmailSettingEmailSettingId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingEmailSettingEmailSettingId", "emailSettingId", &self.email_setting_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_EMAIL_SETTING_EMAIL_SETTING_ID, ::std::format!("/api/v2/routing/email/setting/{}", ::genesys_cloud_core::encode_path_segment(&self.email_setting_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingEmailSettingEmailSettingId"))?;
         parts.options = self.options.clone();
@@ -7445,9 +7273,7 @@ impl PatchRoutingPredictor {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.predictor_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `predictorId` is empty").with_operation("patchRoutingPredictor"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingPredictor", "predictorId", &self.predictor_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_PREDICTOR, ::std::format!("/api/v2/routing/predictors/{}", ::genesys_cloud_core::encode_path_segment(&self.predictor_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchRoutingPredictor"))?;
@@ -7498,9 +7324,7 @@ impl PatchRoutingPredictorsKeyperformanceindicator {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.kpi_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `kpiId` is empty").with_operation("patchRoutingPredictorsKeyperformanceindicator"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingPredictorsKeyperformanceindicator", "kpiId", &self.kpi_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_PREDICTORS_KEYPERFORMANCEINDICATOR, ::std::format!("/api/v2/routing/predictors/keyperformanceindicators/{}", ::genesys_cloud_core::encode_path_segment(&self.kpi_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchRoutingPredictorsKeyperformanceindicator"))?;
@@ -7547,12 +7371,8 @@ impl PatchRoutingQueueMember {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("patchRoutingQueueMember"));
-        }
-        if self.member_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `memberId` is empty").with_operation("patchRoutingQueueMember"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueMember", "queueId", &self.queue_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueMember", "memberId", &self.member_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_QUEUE_MEMBER, ::std::format!("/api/v2/routing/queues/{}/members/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id), ::genesys_cloud_core::encode_path_segment(&self.member_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingQueueMember"))?;
         parts.options = self.options.clone();
@@ -7598,9 +7418,7 @@ impl PatchRoutingQueueMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("patchRoutingQueueMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueMembers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_QUEUE_MEMBERS, ::std::format!("/api/v2/routing/queues/{}/members", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingQueueMembers"))?;
         parts.options = self.options.clone();
@@ -7658,12 +7476,8 @@ impl PatchRoutingQueueUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("patchRoutingQueueUser"));
-        }
-        if self.member_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `memberId` is empty").with_operation("patchRoutingQueueUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueUser", "queueId", &self.queue_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueUser", "memberId", &self.member_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_QUEUE_USER, ::std::format!("/api/v2/routing/queues/{}/users/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id), ::genesys_cloud_core::encode_path_segment(&self.member_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingQueueUser"))?;
         parts.options = self.options.clone();
@@ -7710,9 +7524,7 @@ impl PatchRoutingQueueUsers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("patchRoutingQueueUsers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingQueueUsers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_QUEUE_USERS, ::std::format!("/api/v2/routing/queues/{}/users", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingQueueUsers"))?;
         parts.options = self.options.clone();
@@ -7852,9 +7664,7 @@ impl PatchRoutingSkill {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.skill_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillId` is empty").with_operation("patchRoutingSkill"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingSkill", "skillId", &self.skill_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_SKILL, ::std::format!("/api/v2/routing/skills/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingSkill"))?;
         parts.options = self.options.clone();
@@ -7898,9 +7708,7 @@ impl PatchRoutingSkillgroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.skill_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillGroupId` is empty").with_operation("patchRoutingSkillgroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingSkillgroup", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_SKILLGROUP, ::std::format!("/api/v2/routing/skillgroups/{}", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingSkillgroup"))?;
         parts.options = self.options.clone();
@@ -7944,9 +7752,7 @@ impl PatchRoutingSmsPhonenumber {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.phone_number_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phoneNumberId` is empty").with_operation("patchRoutingSmsPhonenumber"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchRoutingSmsPhonenumber", "phoneNumberId", &self.phone_number_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_ROUTING_SMS_PHONENUMBER, ::std::format!("/api/v2/routing/sms/phonenumbers/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_number_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchRoutingSmsPhonenumber"))?;
         parts.options = self.options.clone();
@@ -7991,12 +7797,8 @@ impl PatchUserQueue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserQueue"));
-        }
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("patchUserQueue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserQueue", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchUserQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_QUEUE, ::std::format!("/api/v2/users/{}/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserQueue"))?;
         parts.options = self.options.clone();
@@ -8048,9 +7850,7 @@ impl PatchUserQueues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserQueues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserQueues", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_QUEUES, ::std::format!("/api/v2/users/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.division_id {
             parts.query.push_list("divisionId", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -8110,12 +7910,8 @@ impl PatchUserRoutinglanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserRoutinglanguage"));
-        }
-        if self.language_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageId` is empty").with_operation("patchUserRoutinglanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguage", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_ROUTINGLANGUAGE, ::std::format!("/api/v2/users/{}/routinglanguages/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.language_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserRoutinglanguage"))?;
         parts.options = self.options.clone();
@@ -8161,9 +7957,7 @@ impl PatchUserRoutinglanguagesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserRoutinglanguagesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguagesBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_ROUTINGLANGUAGES_BULK, ::std::format!("/api/v2/users/{}/routinglanguages/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserRoutinglanguagesBulk"))?;
         parts.options = self.options.clone();
@@ -8221,9 +8015,7 @@ impl PatchUserRoutingskillsBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserRoutingskillsBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserRoutingskillsBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_ROUTINGSKILLS_BULK, ::std::format!("/api/v2/users/{}/routingskills/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserRoutingskillsBulk"))?;
         parts.options = self.options.clone();
@@ -8478,9 +8270,7 @@ impl PostRoutingEmailDomainDkim {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("postRoutingEmailDomainDkim"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postRoutingEmailDomainDkim", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAIN_DKIM, ::std::format!("/api/v2/routing/email/domains/{}/dkim", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8523,9 +8313,7 @@ impl PostRoutingEmailDomainMailfrom {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("postRoutingEmailDomainMailfrom"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postRoutingEmailDomainMailfrom", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAIN_MAILFROM, ::std::format!("/api/v2/routing/email/domains/{}/mailfrom", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingEmailDomainMailfrom"))?;
         parts.options = self.options.clone();
@@ -8569,9 +8357,7 @@ impl PostRoutingEmailDomainRoutes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainName` is empty").with_operation("postRoutingEmailDomainRoutes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postRoutingEmailDomainRoutes", "domainName", &self.domain_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAIN_ROUTES, ::std::format!("/api/v2/routing/email/domains/{}/routes", ::genesys_cloud_core::encode_path_segment(&self.domain_name)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingEmailDomainRoutes"))?;
         parts.options = self.options.clone();
@@ -8620,9 +8406,7 @@ impl PostRoutingEmailDomainTestconnection {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("postRoutingEmailDomainTestconnection"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postRoutingEmailDomainTestconnection", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAIN_TESTCONNECTION, ::std::format!("/api/v2/routing/email/domains/{}/testconnection", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postRoutingEmailDomainTestconnection"))?;
@@ -8667,9 +8451,7 @@ impl PostRoutingEmailDomainVerification {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("postRoutingEmailDomainVerification"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postRoutingEmailDomainVerification", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_DOMAIN_VERIFICATION, ::std::format!("/api/v2/routing/email/domains/{}/verification", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8759,9 +8541,7 @@ impl PostRoutingEmailOutboundDomainTestconnection {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("postRoutingEmailOutboundDomainTestconnection"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postRoutingEmailOutboundDomainTestconnection", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_EMAIL_OUTBOUND_DOMAIN_TESTCONNECTION, ::std::format!("/api/v2/routing/email/outbound/domains/{}/testconnection", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postRoutingEmailOutboundDomainTestconnection"))?;
@@ -9072,9 +8852,7 @@ impl PostRoutingQueueMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("postRoutingQueueMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postRoutingQueueMembers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_QUEUE_MEMBERS, ::std::format!("/api/v2/routing/queues/{}/members", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.delete {
             parts.query.push("delete", &v.to_string());
@@ -9128,9 +8906,7 @@ impl PostRoutingQueueUsers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("postRoutingQueueUsers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postRoutingQueueUsers", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_QUEUE_USERS, ::std::format!("/api/v2/routing/queues/{}/users", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.delete {
             parts.query.push("delete", &v.to_string());
@@ -9177,9 +8953,7 @@ impl PostRoutingQueueWrapupcodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("postRoutingQueueWrapupcodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postRoutingQueueWrapupcodes", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_QUEUE_WRAPUPCODES, ::std::format!("/api/v2/routing/queues/{}/wrapupcodes", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postRoutingQueueWrapupcodes"))?;
         parts.options = self.options.clone();
@@ -9312,9 +9086,7 @@ impl PostRoutingSkillgroupMembersDivisions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.skill_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillGroupId` is empty").with_operation("postRoutingSkillgroupMembersDivisions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postRoutingSkillgroupMembersDivisions", "skillGroupId", &self.skill_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_ROUTING_SKILLGROUP_MEMBERS_DIVISIONS, ::std::format!("/api/v2/routing/skillgroups/{}/members/divisions", ::genesys_cloud_core::encode_path_segment(&self.skill_group_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postRoutingSkillgroupMembersDivisions"))?;
@@ -9698,9 +9470,7 @@ impl PostUserRoutinglanguages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postUserRoutinglanguages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUserRoutinglanguages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_ROUTINGLANGUAGES, ::std::format!("/api/v2/users/{}/routinglanguages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUserRoutinglanguages"))?;
         parts.options = self.options.clone();
@@ -9744,9 +9514,7 @@ impl PostUserRoutingskills {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postUserRoutingskills"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUserRoutingskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_ROUTINGSKILLS, ::std::format!("/api/v2/users/{}/routingskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUserRoutingskills"))?;
         parts.options = self.options.clone();
@@ -9833,12 +9601,8 @@ impl PutRoutingEmailDomainRoute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainName` is empty").with_operation("putRoutingEmailDomainRoute"));
-        }
-        if self.route_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `routeId` is empty").with_operation("putRoutingEmailDomainRoute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingEmailDomainRoute", "domainName", &self.domain_name)?;
+        ::genesys_cloud_core::encode::check_path_param("putRoutingEmailDomainRoute", "routeId", &self.route_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_EMAIL_DOMAIN_ROUTE, ::std::format!("/api/v2/routing/email/domains/{}/routes/{}", ::genesys_cloud_core::encode_path_segment(&self.domain_name), ::genesys_cloud_core::encode_path_segment(&self.route_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingEmailDomainRoute"))?;
         parts.options = self.options.clone();
@@ -9883,12 +9647,8 @@ impl PutRoutingEmailDomainRouteIdentityresolution {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainName` is empty").with_operation("putRoutingEmailDomainRouteIdentityresolution"));
-        }
-        if self.route_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `routeId` is empty").with_operation("putRoutingEmailDomainRouteIdentityresolution"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingEmailDomainRouteIdentityresolution", "domainName", &self.domain_name)?;
+        ::genesys_cloud_core::encode::check_path_param("putRoutingEmailDomainRouteIdentityresolution", "routeId", &self.route_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_EMAIL_DOMAIN_ROUTE_IDENTITYRESOLUTION, ::std::format!("/api/v2/routing/email/domains/{}/routes/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.domain_name), ::genesys_cloud_core::encode_path_segment(&self.route_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingEmailDomainRouteIdentityresolution"))?;
         parts.options = self.options.clone();
@@ -9931,9 +9691,7 @@ impl PutRoutingEmailOutboundDomainActivation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.domain_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `domainId` is empty").with_operation("putRoutingEmailOutboundDomainActivation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingEmailOutboundDomainActivation", "domainId", &self.domain_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_EMAIL_OUTBOUND_DOMAIN_ACTIVATION, ::std::format!("/api/v2/routing/email/outbound/domains/{}/activation", ::genesys_cloud_core::encode_path_segment(&self.domain_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9976,9 +9734,7 @@ impl PutRoutingMessageRecipient {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.recipient_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recipientId` is empty").with_operation("putRoutingMessageRecipient"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingMessageRecipient", "recipientId", &self.recipient_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_MESSAGE_RECIPIENT, ::std::format!("/api/v2/routing/message/recipients/{}", ::genesys_cloud_core::encode_path_segment(&self.recipient_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingMessageRecipient"))?;
         parts.options = self.options.clone();
@@ -10022,9 +9778,7 @@ impl PutRoutingQueue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("putRoutingQueue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_QUEUE, ::std::format!("/api/v2/routing/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingQueue"))?;
         parts.options = self.options.clone();
@@ -10068,9 +9822,7 @@ impl PutRoutingQueueIdentityresolution {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("putRoutingQueueIdentityresolution"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingQueueIdentityresolution", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_QUEUE_IDENTITYRESOLUTION, ::std::format!("/api/v2/routing/queues/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingQueueIdentityresolution"))?;
         parts.options = self.options.clone();
@@ -10198,9 +9950,7 @@ impl PutRoutingSmsIdentityresolutionPhonenumber {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.address_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `addressId` is empty").with_operation("putRoutingSmsIdentityresolutionPhonenumber"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingSmsIdentityresolutionPhonenumber", "addressId", &self.address_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_SMS_IDENTITYRESOLUTION_PHONENUMBER, ::std::format!("/api/v2/routing/sms/identityresolution/phonenumbers/{}", ::genesys_cloud_core::encode_path_segment(&self.address_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingSmsIdentityresolutionPhonenumber"))?;
         parts.options = self.options.clone();
@@ -10244,9 +9994,7 @@ impl PutRoutingUserDirectroutingbackupSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putRoutingUserDirectroutingbackupSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingUserDirectroutingbackupSettings"))?;
         parts.options = self.options.clone();
@@ -10290,9 +10038,7 @@ impl PutRoutingUserUtilization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putRoutingUserUtilization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingUserUtilization"))?;
         parts.options = self.options.clone();
@@ -10378,9 +10124,7 @@ impl PutRoutingUtilizationLabel {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.label_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `labelId` is empty").with_operation("putRoutingUtilizationLabel"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingUtilizationLabel", "labelId", &self.label_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_UTILIZATION_LABEL, ::std::format!("/api/v2/routing/utilization/labels/{}", ::genesys_cloud_core::encode_path_segment(&self.label_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingUtilizationLabel"))?;
         parts.options = self.options.clone();
@@ -10424,9 +10168,7 @@ impl PutRoutingWrapupcode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `codeId` is empty").with_operation("putRoutingWrapupcode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingWrapupcode", "codeId", &self.code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_WRAPUPCODE, ::std::format!("/api/v2/routing/wrapupcodes/{}", ::genesys_cloud_core::encode_path_segment(&self.code_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingWrapupcode"))?;
         parts.options = self.options.clone();
@@ -10471,12 +10213,8 @@ impl PutUserRoutingskill {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserRoutingskill"));
-        }
-        if self.skill_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillId` is empty").with_operation("putUserRoutingskill"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserRoutingskill", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putUserRoutingskill", "skillId", &self.skill_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROUTINGSKILL, ::std::format!("/api/v2/users/{}/routingskills/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.skill_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserRoutingskill"))?;
         parts.options = self.options.clone();
@@ -10522,9 +10260,7 @@ impl PutUserRoutingskillsBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserRoutingskillsBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserRoutingskillsBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROUTINGSKILLS_BULK, ::std::format!("/api/v2/users/{}/routingskills/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserRoutingskillsBulk"))?;
         parts.options = self.options.clone();

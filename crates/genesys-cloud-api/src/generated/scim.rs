@@ -170,9 +170,7 @@ impl DeleteScimUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteScimUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteScimUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SCIM_USER, ::std::format!("/api/v2/scim/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.if_match {
             parts.header("if-match", v.as_str())?;
@@ -223,9 +221,7 @@ impl DeleteScimV2User {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteScimV2User"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteScimV2User", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SCIM_V2_USER, ::std::format!("/api/v2/scim/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.if_match {
             parts.header("if-match", v.as_str())?;
@@ -288,9 +284,7 @@ impl GetScimGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getScimGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScimGroup", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_GROUP, ::std::format!("/api/v2/scim/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.attributes {
             parts.query.push_list("attributes", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -426,9 +420,7 @@ impl GetScimResourcetype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.resource_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `resourceType` is empty").with_operation("getScimResourcetype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScimResourcetype", "resourceType", &self.resource_type)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_RESOURCETYPE, ::std::format!("/api/v2/scim/resourcetypes/{}", ::genesys_cloud_core::encode_path_segment(&self.resource_type)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -510,9 +502,7 @@ impl GetScimSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getScimSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScimSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_SCHEMA, ::std::format!("/api/v2/scim/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -670,9 +660,7 @@ impl GetScimUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getScimUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScimUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_USER, ::std::format!("/api/v2/scim/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.attributes {
             parts.query.push_list("attributes", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -826,9 +814,7 @@ impl GetScimV2Group {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getScimV2Group"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScimV2Group", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_GROUP, ::std::format!("/api/v2/scim/v2/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.attributes {
             parts.query.push_list("attributes", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -965,9 +951,7 @@ impl GetScimV2Resourcetype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.resource_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `resourceType` is empty").with_operation("getScimV2Resourcetype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScimV2Resourcetype", "resourceType", &self.resource_type)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_RESOURCETYPE, ::std::format!("/api/v2/scim/v2/resourcetypes/{}", ::genesys_cloud_core::encode_path_segment(&self.resource_type)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1049,9 +1033,7 @@ impl GetScimV2Schema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getScimV2Schema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScimV2Schema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_SCHEMA, ::std::format!("/api/v2/scim/v2/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1209,9 +1191,7 @@ impl GetScimV2User {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getScimV2User"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScimV2User", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCIM_V2_USER, ::std::format!("/api/v2/scim/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.attributes {
             parts.query.push_list("attributes", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1354,9 +1334,7 @@ impl PatchScimGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("patchScimGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchScimGroup", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SCIM_GROUP, ::std::format!("/api/v2/scim/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.if_match {
             parts.header("if-match", v.as_str())?;
@@ -1409,9 +1387,7 @@ impl PatchScimUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchScimUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchScimUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SCIM_USER, ::std::format!("/api/v2/scim/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.if_match {
             parts.header("if-match", v.as_str())?;
@@ -1464,9 +1440,7 @@ impl PatchScimV2Group {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("patchScimV2Group"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchScimV2Group", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SCIM_V2_GROUP, ::std::format!("/api/v2/scim/v2/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.if_match {
             parts.header("if-match", v.as_str())?;
@@ -1519,9 +1493,7 @@ impl PatchScimV2User {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchScimV2User"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchScimV2User", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SCIM_V2_USER, ::std::format!("/api/v2/scim/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.if_match {
             parts.header("if-match", v.as_str())?;
@@ -1658,9 +1630,7 @@ impl PutScimGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("putScimGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putScimGroup", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SCIM_GROUP, ::std::format!("/api/v2/scim/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.if_match {
             parts.header("if-match", v.as_str())?;
@@ -1713,9 +1683,7 @@ impl PutScimUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putScimUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putScimUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SCIM_USER, ::std::format!("/api/v2/scim/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.if_match {
             parts.header("if-match", v.as_str())?;
@@ -1768,9 +1736,7 @@ impl PutScimV2Group {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("putScimV2Group"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putScimV2Group", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SCIM_V2_GROUP, ::std::format!("/api/v2/scim/v2/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.if_match {
             parts.header("if-match", v.as_str())?;
@@ -1823,9 +1789,7 @@ impl PutScimV2User {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putScimV2User"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putScimV2User", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SCIM_V2_USER, ::std::format!("/api/v2/scim/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.if_match {
             parts.header("if-match", v.as_str())?;

@@ -90,15 +90,9 @@ impl DeleteConversationParticipantScreenmonitorsSession {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("deleteConversationParticipantScreenmonitorsSession"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("deleteConversationParticipantScreenmonitorsSession"));
-        }
-        if self.screen_monitoring_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `screenMonitoringId` is empty").with_operation("deleteConversationParticipantScreenmonitorsSession"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationParticipantScreenmonitorsSession", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationParticipantScreenmonitorsSession", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteConversationParticipantScreenmonitorsSession", "screenMonitoringId", &self.screen_monitoring_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_CONVERSATION_PARTICIPANT_SCREENMONITORS_SESSION, ::std::format!("/api/v2/conversations/{}/participants/{}/screenmonitors/sessions/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.screen_monitoring_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -141,12 +135,8 @@ impl DeleteUserScreenmonitorsSession {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUserScreenmonitorsSession"));
-        }
-        if self.screen_monitoring_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `screenMonitoringId` is empty").with_operation("deleteUserScreenmonitorsSession"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserScreenmonitorsSession", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteUserScreenmonitorsSession", "screenMonitoringId", &self.screen_monitoring_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_SCREENMONITORS_SESSION, ::std::format!("/api/v2/users/{}/screenmonitors/sessions/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.screen_monitoring_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -190,15 +180,9 @@ impl GetConversationParticipantScreenmonitorsSession {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getConversationParticipantScreenmonitorsSession"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("getConversationParticipantScreenmonitorsSession"));
-        }
-        if self.screen_monitoring_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `screenMonitoringId` is empty").with_operation("getConversationParticipantScreenmonitorsSession"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantScreenmonitorsSession", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantScreenmonitorsSession", "participantId", &self.participant_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getConversationParticipantScreenmonitorsSession", "screenMonitoringId", &self.screen_monitoring_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_CONVERSATION_PARTICIPANT_SCREENMONITORS_SESSION, ::std::format!("/api/v2/conversations/{}/participants/{}/screenmonitors/sessions/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id), ::genesys_cloud_core::encode_path_segment(&self.screen_monitoring_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -320,9 +304,7 @@ impl GetScreenmonitorsUserSessions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getScreenmonitorsUserSessions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScreenmonitorsUserSessions", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCREENMONITORS_USER_SESSIONS, ::std::format!("/api/v2/screenmonitors/users/{}/sessions", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -365,12 +347,8 @@ impl GetUserScreenmonitorsSession {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserScreenmonitorsSession"));
-        }
-        if self.screen_monitoring_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `screenMonitoringId` is empty").with_operation("getUserScreenmonitorsSession"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserScreenmonitorsSession", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getUserScreenmonitorsSession", "screenMonitoringId", &self.screen_monitoring_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_SCREENMONITORS_SESSION, ::std::format!("/api/v2/users/{}/screenmonitors/sessions/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.screen_monitoring_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -413,12 +391,8 @@ impl PostConversationParticipantScreenmonitorsSessions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("postConversationParticipantScreenmonitorsSessions"));
-        }
-        if self.participant_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `participantId` is empty").with_operation("postConversationParticipantScreenmonitorsSessions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantScreenmonitorsSessions", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postConversationParticipantScreenmonitorsSessions", "participantId", &self.participant_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_CONVERSATION_PARTICIPANT_SCREENMONITORS_SESSIONS, ::std::format!("/api/v2/conversations/{}/participants/{}/screenmonitors/sessions", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.participant_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -502,9 +476,7 @@ impl PostUserScreenmonitorsSessions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postUserScreenmonitorsSessions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUserScreenmonitorsSessions", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_SCREENMONITORS_SESSIONS, ::std::format!("/api/v2/users/{}/screenmonitors/sessions", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

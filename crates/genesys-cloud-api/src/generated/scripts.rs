@@ -104,9 +104,7 @@ impl GetScript {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.script_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scriptId` is empty").with_operation("getScript"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScript", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPT, ::std::format!("/api/v2/scripts/{}", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -155,12 +153,8 @@ impl GetScriptPage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.script_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scriptId` is empty").with_operation("getScriptPage"));
-        }
-        if self.page_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `pageId` is empty").with_operation("getScriptPage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScriptPage", "scriptId", &self.script_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getScriptPage", "pageId", &self.page_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPT_PAGE, ::std::format!("/api/v2/scripts/{}/pages/{}", ::genesys_cloud_core::encode_path_segment(&self.script_id), ::genesys_cloud_core::encode_path_segment(&self.page_id)));
         if let ::std::option::Option::Some(v) = &self.script_data_version {
             parts.query.push("scriptDataVersion", v.as_str());
@@ -211,9 +205,7 @@ impl GetScriptPages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.script_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scriptId` is empty").with_operation("getScriptPages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScriptPages", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPT_PAGES, ::std::format!("/api/v2/scripts/{}/pages", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
         if let ::std::option::Option::Some(v) = &self.script_data_version {
             parts.query.push("scriptDataVersion", v.as_str());
@@ -696,9 +688,7 @@ impl GetScriptsPublishedDivisionviewVariables {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.script_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scriptId` is empty").with_operation("getScriptsPublishedDivisionviewVariables"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedDivisionviewVariables", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED_DIVISIONVIEW_VARIABLES, ::std::format!("/api/v2/scripts/published/divisionviews/{}/variables", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
         if let ::std::option::Option::Some(v) = &self.input {
             parts.query.push("input", v.as_str());
@@ -884,9 +874,7 @@ impl GetScriptsPublishedScriptId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.script_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scriptId` is empty").with_operation("getScriptsPublishedScriptId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedScriptId", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID, ::std::format!("/api/v2/scripts/published/{}", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
         if let ::std::option::Option::Some(v) = &self.script_data_version {
             parts.query.push("scriptDataVersion", v.as_str());
@@ -938,12 +926,8 @@ impl GetScriptsPublishedScriptIdPage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.script_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scriptId` is empty").with_operation("getScriptsPublishedScriptIdPage"));
-        }
-        if self.page_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `pageId` is empty").with_operation("getScriptsPublishedScriptIdPage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedScriptIdPage", "scriptId", &self.script_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedScriptIdPage", "pageId", &self.page_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_PAGE, ::std::format!("/api/v2/scripts/published/{}/pages/{}", ::genesys_cloud_core::encode_path_segment(&self.script_id), ::genesys_cloud_core::encode_path_segment(&self.page_id)));
         if let ::std::option::Option::Some(v) = &self.script_data_version {
             parts.query.push("scriptDataVersion", v.as_str());
@@ -994,9 +978,7 @@ impl GetScriptsPublishedScriptIdPages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.script_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scriptId` is empty").with_operation("getScriptsPublishedScriptIdPages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedScriptIdPages", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_PAGES, ::std::format!("/api/v2/scripts/published/{}/pages", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
         if let ::std::option::Option::Some(v) = &self.script_data_version {
             parts.query.push("scriptDataVersion", v.as_str());
@@ -1065,9 +1047,7 @@ impl GetScriptsPublishedScriptIdVariables {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.script_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scriptId` is empty").with_operation("getScriptsPublishedScriptIdVariables"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScriptsPublishedScriptIdVariables", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_PUBLISHED_SCRIPT_ID_VARIABLES, ::std::format!("/api/v2/scripts/published/{}/variables", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
         if let ::std::option::Option::Some(v) = &self.input {
             parts.query.push("input", v.as_str());
@@ -1127,9 +1107,7 @@ impl GetScriptsUploadStatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.upload_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `uploadId` is empty").with_operation("getScriptsUploadStatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getScriptsUploadStatus", "uploadId", &self.upload_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SCRIPTS_UPLOAD_STATUS, ::std::format!("/api/v2/scripts/uploads/{}/status", ::genesys_cloud_core::encode_path_segment(&self.upload_id)));
         if let ::std::option::Option::Some(v) = &self.long_poll {
             parts.query.push("longPoll", &v.to_string());
@@ -1180,9 +1158,7 @@ impl PostScriptExport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.script_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scriptId` is empty").with_operation("postScriptExport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postScriptExport", "scriptId", &self.script_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SCRIPT_EXPORT, ::std::format!("/api/v2/scripts/{}/export", ::genesys_cloud_core::encode_path_segment(&self.script_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postScriptExport"))?;

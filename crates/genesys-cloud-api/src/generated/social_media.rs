@@ -272,9 +272,7 @@ impl DeleteSocialmediaEscalationrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.escalation_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `escalationRuleId` is empty").with_operation("deleteSocialmediaEscalationrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaEscalationrule", "escalationRuleId", &self.escalation_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_ESCALATIONRULE, ::std::format!("/api/v2/socialmedia/escalationrules/{}", ::genesys_cloud_core::encode_path_segment(&self.escalation_rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -318,9 +316,7 @@ impl DeleteSocialmediaMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("deleteSocialmediaMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_MESSAGE, ::std::format!("/api/v2/socialmedia/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -368,9 +364,7 @@ impl DeleteSocialmediaTopic {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("deleteSocialmediaTopic"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_TOPIC, ::std::format!("/api/v2/socialmedia/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         if let ::std::option::Option::Some(v) = &self.hard_delete {
             parts.query.push("hardDelete", &v.to_string());
@@ -422,12 +416,8 @@ impl DeleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId"));
-        }
-        if self.facebook_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `facebookIngestionRuleId` is empty").with_operation("deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/facebook/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.facebook_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.hard_delete {
             parts.query.push("hardDelete", &v.to_string());
@@ -481,12 +471,8 @@ impl DeleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusiness
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId"));
-        }
-        if self.google_business_profile_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `googleBusinessProfileIngestionRuleId` is empty").with_operation("deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/googlebusinessprofile/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.google_business_profile_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.hard_delete {
             parts.query.push("hardDelete", &v.to_string());
@@ -538,12 +524,8 @@ impl DeleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId"));
-        }
-        if self.instagram_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `instagramIngestionRuleId` is empty").with_operation("deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/instagram/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.instagram_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.hard_delete {
             parts.query.push("hardDelete", &v.to_string());
@@ -595,12 +577,8 @@ impl DeleteSocialmediaTopicDataingestionrulesOpenOpenId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("deleteSocialmediaTopicDataingestionrulesOpenOpenId"));
-        }
-        if self.open_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `openId` is empty").with_operation("deleteSocialmediaTopicDataingestionrulesOpenOpenId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesOpenOpenId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesOpenOpenId", "openId", &self.open_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/open/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.open_id)));
         if let ::std::option::Option::Some(v) = &self.hard_delete {
             parts.query.push("hardDelete", &v.to_string());
@@ -652,12 +630,8 @@ impl DeleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId"));
-        }
-        if self.twitter_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `twitterIngestionRuleId` is empty").with_operation("deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/twitter/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.twitter_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.hard_delete {
             parts.query.push("hardDelete", &v.to_string());
@@ -702,9 +676,7 @@ impl GetSocialmediaAnalyticsAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSocialmediaAnalyticsAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaAnalyticsAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOB, ::std::format!("/api/v2/socialmedia/analytics/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -752,9 +724,7 @@ impl GetSocialmediaAnalyticsAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSocialmediaAnalyticsAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaAnalyticsAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ANALYTICS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/socialmedia/analytics/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -799,9 +769,7 @@ impl GetSocialmediaAnalyticsMessagesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSocialmediaAnalyticsMessagesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaAnalyticsMessagesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ANALYTICS_MESSAGES_JOB, ::std::format!("/api/v2/socialmedia/analytics/messages/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -849,9 +817,7 @@ impl GetSocialmediaAnalyticsMessagesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSocialmediaAnalyticsMessagesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaAnalyticsMessagesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ANALYTICS_MESSAGES_JOB_RESULTS, ::std::format!("/api/v2/socialmedia/analytics/messages/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -902,9 +868,7 @@ impl GetSocialmediaEscalationrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.escalation_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `escalationRuleId` is empty").with_operation("getSocialmediaEscalationrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaEscalationrule", "escalationRuleId", &self.escalation_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_ESCALATIONRULE, ::std::format!("/api/v2/socialmedia/escalationrules/{}", ::genesys_cloud_core::encode_path_segment(&self.escalation_rule_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -1037,9 +1001,7 @@ impl GetSocialmediaTopic {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopic"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC, ::std::format!("/api/v2/socialmedia/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -1104,9 +1066,7 @@ impl GetSocialmediaTopicDataingestionrules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrules", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -1176,12 +1136,8 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId"));
-        }
-        if self.facebook_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `facebookIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/facebook/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.facebook_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -1234,15 +1190,9 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion"));
-        }
-        if self.facebook_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `facebookIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion"));
-        }
-        if self.data_ingestion_rule_version.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dataIngestionRuleVersion` is empty").with_operation("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion", "dataIngestionRuleVersion", &self.data_ingestion_rule_version)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID_VERSION, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/facebook/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.facebook_ingestion_rule_id), ::genesys_cloud_core::encode_path_segment(&self.data_ingestion_rule_version)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -1308,12 +1258,8 @@ impl GetSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersion
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions"));
-        }
-        if self.facebook_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `facebookIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleIdVersions", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID_VERSIONS, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/facebook/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.facebook_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -1385,12 +1331,8 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId"));
-        }
-        if self.google_business_profile_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `googleBusinessProfileIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/googlebusinessprofile/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.google_business_profile_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -1445,15 +1387,9 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion"));
-        }
-        if self.google_business_profile_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `googleBusinessProfileIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion"));
-        }
-        if self.data_ingestion_rule_version.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dataIngestionRuleVersion` is empty").with_operation("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersion", "dataIngestionRuleVersion", &self.data_ingestion_rule_version)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID_VERSION, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/googlebusinessprofile/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.google_business_profile_ingestion_rule_id), ::genesys_cloud_core::encode_path_segment(&self.data_ingestion_rule_version)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -1521,12 +1457,8 @@ impl GetSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions"));
-        }
-        if self.google_business_profile_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `googleBusinessProfileIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleIdVersions", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID_VERSIONS, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/googlebusinessprofile/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.google_business_profile_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -1596,12 +1528,8 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId"));
-        }
-        if self.instagram_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `instagramIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/instagram/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.instagram_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -1654,15 +1582,9 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion"));
-        }
-        if self.instagram_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `instagramIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion"));
-        }
-        if self.data_ingestion_rule_version.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dataIngestionRuleVersion` is empty").with_operation("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersion", "dataIngestionRuleVersion", &self.data_ingestion_rule_version)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID_VERSION, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/instagram/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.instagram_ingestion_rule_id), ::genesys_cloud_core::encode_path_segment(&self.data_ingestion_rule_version)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -1728,12 +1650,8 @@ impl GetSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersi
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions"));
-        }
-        if self.instagram_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `instagramIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleIdVersions", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID_VERSIONS, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/instagram/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.instagram_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -1803,12 +1721,8 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesOpenOpenId"));
-        }
-        if self.open_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `openId` is empty").with_operation("getSocialmediaTopicDataingestionrulesOpenOpenId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenId", "openId", &self.open_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/open/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.open_id)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -1861,15 +1775,9 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesOpenOpenIdVersion"));
-        }
-        if self.open_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `openId` is empty").with_operation("getSocialmediaTopicDataingestionrulesOpenOpenIdVersion"));
-        }
-        if self.data_ingestion_rule_version.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dataIngestionRuleVersion` is empty").with_operation("getSocialmediaTopicDataingestionrulesOpenOpenIdVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenIdVersion", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenIdVersion", "openId", &self.open_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenIdVersion", "dataIngestionRuleVersion", &self.data_ingestion_rule_version)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID_VERSION, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/open/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.open_id), ::genesys_cloud_core::encode_path_segment(&self.data_ingestion_rule_version)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -1935,12 +1843,8 @@ impl GetSocialmediaTopicDataingestionrulesOpenOpenIdVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesOpenOpenIdVersions"));
-        }
-        if self.open_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `openId` is empty").with_operation("getSocialmediaTopicDataingestionrulesOpenOpenIdVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenIdVersions", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesOpenOpenIdVersions", "openId", &self.open_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID_VERSIONS, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/open/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.open_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -2010,12 +1914,8 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId"));
-        }
-        if self.twitter_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `twitterIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/twitter/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.twitter_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -2068,15 +1968,9 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion"));
-        }
-        if self.twitter_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `twitterIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion"));
-        }
-        if self.data_ingestion_rule_version.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dataIngestionRuleVersion` is empty").with_operation("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersion", "dataIngestionRuleVersion", &self.data_ingestion_rule_version)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID_VERSION, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/twitter/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.twitter_ingestion_rule_id), ::genesys_cloud_core::encode_path_segment(&self.data_ingestion_rule_version)));
         if let ::std::option::Option::Some(v) = &self.include_deleted {
             parts.query.push("includeDeleted", &v.to_string());
@@ -2142,12 +2036,8 @@ impl GetSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions 
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions"));
-        }
-        if self.twitter_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `twitterIngestionRuleId` is empty").with_operation("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleIdVersions", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID_VERSIONS, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/twitter/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.twitter_ingestion_rule_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -2324,9 +2214,7 @@ impl PatchSocialmediaTopic {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("patchSocialmediaTopic"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SOCIALMEDIA_TOPIC, ::std::format!("/api/v2/socialmedia/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchSocialmediaTopic"))?;
@@ -2378,12 +2266,8 @@ impl PatchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId"));
-        }
-        if self.facebook_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `facebookIngestionRuleId` is empty").with_operation("patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/facebook/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.facebook_ingestion_rule_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId"))?;
@@ -2437,12 +2321,8 @@ impl PatchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessP
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId"));
-        }
-        if self.google_business_profile_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `googleBusinessProfileIngestionRuleId` is empty").with_operation("patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/googlebusinessprofile/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.google_business_profile_ingestion_rule_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId"))?;
@@ -2494,12 +2374,8 @@ impl PatchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId"));
-        }
-        if self.instagram_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `instagramIngestionRuleId` is empty").with_operation("patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/instagram/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.instagram_ingestion_rule_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId"))?;
@@ -2551,12 +2427,8 @@ impl PatchSocialmediaTopicDataingestionrulesOpenOpenId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("patchSocialmediaTopicDataingestionrulesOpenOpenId"));
-        }
-        if self.open_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `openId` is empty").with_operation("patchSocialmediaTopicDataingestionrulesOpenOpenId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesOpenOpenId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesOpenOpenId", "openId", &self.open_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/open/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.open_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchSocialmediaTopicDataingestionrulesOpenOpenId"))?;
@@ -2608,12 +2480,8 @@ impl PatchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId"));
-        }
-        if self.twitter_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `twitterIngestionRuleId` is empty").with_operation("patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/twitter/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.twitter_ingestion_rule_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("patchSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId"))?;
@@ -2856,9 +2724,7 @@ impl PostSocialmediaTopicDataingestionrulesFacebook {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("postSocialmediaTopicDataingestionrulesFacebook"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesFacebook", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/facebook", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postSocialmediaTopicDataingestionrulesFacebook"))?;
@@ -2911,9 +2777,7 @@ impl PostSocialmediaTopicDataingestionrulesGooglebusinessprofile {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("postSocialmediaTopicDataingestionrulesGooglebusinessprofile"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesGooglebusinessprofile", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/googlebusinessprofile", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postSocialmediaTopicDataingestionrulesGooglebusinessprofile"))?;
@@ -2964,9 +2828,7 @@ impl PostSocialmediaTopicDataingestionrulesInstagram {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("postSocialmediaTopicDataingestionrulesInstagram"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesInstagram", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/instagram", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postSocialmediaTopicDataingestionrulesInstagram"))?;
@@ -3017,9 +2879,7 @@ impl PostSocialmediaTopicDataingestionrulesOpen {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("postSocialmediaTopicDataingestionrulesOpen"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesOpen", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/open", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postSocialmediaTopicDataingestionrulesOpen"))?;
@@ -3068,12 +2928,8 @@ impl PostSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_RULE_ID_MESSAGES_BULK, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/open/{}/messages/bulk", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSocialmediaTopicDataingestionrulesOpenRuleIdMessagesBulk"))?;
         parts.options = self.options.clone();
@@ -3132,12 +2988,8 @@ impl PostSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_RULE_ID_REACTIONS_BULK, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/open/{}/reactions/bulk", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postSocialmediaTopicDataingestionrulesOpenRuleIdReactionsBulk"))?;
         parts.options = self.options.clone();
@@ -3198,9 +3050,7 @@ impl PostSocialmediaTopicDataingestionrulesTwitter {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("postSocialmediaTopicDataingestionrulesTwitter"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postSocialmediaTopicDataingestionrulesTwitter", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/twitter", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postSocialmediaTopicDataingestionrulesTwitter"))?;
@@ -3342,9 +3192,7 @@ impl PutSocialmediaEscalationrule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.escalation_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `escalationRuleId` is empty").with_operation("putSocialmediaEscalationrule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaEscalationrule", "escalationRuleId", &self.escalation_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SOCIALMEDIA_ESCALATIONRULE, ::std::format!("/api/v2/socialmedia/escalationrules/{}", ::genesys_cloud_core::encode_path_segment(&self.escalation_rule_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putSocialmediaEscalationrule"))?;
@@ -3396,12 +3244,8 @@ impl PutSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId"));
-        }
-        if self.facebook_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `facebookIngestionRuleId` is empty").with_operation("putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId", "facebookIngestionRuleId", &self.facebook_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_FACEBOOK_FACEBOOK_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/facebook/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.facebook_ingestion_rule_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putSocialmediaTopicDataingestionrulesFacebookFacebookIngestionRuleId"))?;
@@ -3455,12 +3299,8 @@ impl PutSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessPro
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId"));
-        }
-        if self.google_business_profile_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `googleBusinessProfileIngestionRuleId` is empty").with_operation("putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId", "googleBusinessProfileIngestionRuleId", &self.google_business_profile_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_GOOGLEBUSINESSPROFILE_GOOGLE_BUSINESS_PROFILE_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/googlebusinessprofile/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.google_business_profile_ingestion_rule_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putSocialmediaTopicDataingestionrulesGooglebusinessprofileGoogleBusinessProfileIngestionRuleId"))?;
@@ -3512,12 +3352,8 @@ impl PutSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId"));
-        }
-        if self.instagram_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `instagramIngestionRuleId` is empty").with_operation("putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId", "instagramIngestionRuleId", &self.instagram_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_INSTAGRAM_INSTAGRAM_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/instagram/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.instagram_ingestion_rule_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putSocialmediaTopicDataingestionrulesInstagramInstagramIngestionRuleId"))?;
@@ -3569,12 +3405,8 @@ impl PutSocialmediaTopicDataingestionrulesOpenOpenId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("putSocialmediaTopicDataingestionrulesOpenOpenId"));
-        }
-        if self.open_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `openId` is empty").with_operation("putSocialmediaTopicDataingestionrulesOpenOpenId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesOpenOpenId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesOpenOpenId", "openId", &self.open_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_OPEN_OPEN_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/open/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.open_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putSocialmediaTopicDataingestionrulesOpenOpenId"))?;
@@ -3626,12 +3458,8 @@ impl PutSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId"));
-        }
-        if self.twitter_ingestion_rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `twitterIngestionRuleId` is empty").with_operation("putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "topicId", &self.topic_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId", "twitterIngestionRuleId", &self.twitter_ingestion_rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SOCIALMEDIA_TOPIC_DATAINGESTIONRULES_TWITTER_TWITTER_INGESTION_RULE_ID, ::std::format!("/api/v2/socialmedia/topics/{}/dataingestionrules/twitter/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id), ::genesys_cloud_core::encode_path_segment(&self.twitter_ingestion_rule_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putSocialmediaTopicDataingestionrulesTwitterTwitterIngestionRuleId"))?;

@@ -320,9 +320,7 @@ impl DeleteSpeechandtextanalyticsCategory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.category_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `categoryId` is empty").with_operation("deleteSpeechandtextanalyticsCategory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_CATEGORY, ::std::format!("/api/v2/speechandtextanalytics/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -364,9 +362,7 @@ impl DeleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dictionary_feedback_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dictionaryFeedbackId` is empty").with_operation("deleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", "dictionaryFeedbackId", &self.dictionary_feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID, ::std::format!("/api/v2/speechandtextanalytics/dictionaryfeedback/{}", ::genesys_cloud_core::encode_path_segment(&self.dictionary_feedback_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -414,9 +410,7 @@ impl DeleteSpeechandtextanalyticsProgram {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("deleteSpeechandtextanalyticsProgram"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsProgram", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_PROGRAM, ::std::format!("/api/v2/speechandtextanalytics/programs/{}", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         if let ::std::option::Option::Some(v) = &self.force_delete {
             parts.query.push("forceDelete", &v.to_string());
@@ -463,9 +457,7 @@ impl DeleteSpeechandtextanalyticsReprocessingJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteSpeechandtextanalyticsReprocessingJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsReprocessingJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB, ::std::format!("/api/v2/speechandtextanalytics/reprocessing/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -547,9 +539,7 @@ impl DeleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.sentiment_feedback_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sentimentFeedbackId` is empty").with_operation("deleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsSentimentfeedbackSentimentFeedbackId", "sentimentFeedbackId", &self.sentiment_feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_SENTIMENTFEEDBACK_SENTIMENT_FEEDBACK_ID, ::std::format!("/api/v2/speechandtextanalytics/sentimentfeedback/{}", ::genesys_cloud_core::encode_path_segment(&self.sentiment_feedback_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -591,9 +581,7 @@ impl DeleteSpeechandtextanalyticsTopic {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("deleteSpeechandtextanalyticsTopic"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteSpeechandtextanalyticsTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_SPEECHANDTEXTANALYTICS_TOPIC, ::std::format!("/api/v2/speechandtextanalytics/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -743,9 +731,7 @@ impl GetSpeechandtextanalyticsCategory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.category_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `categoryId` is empty").with_operation("getSpeechandtextanalyticsCategory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CATEGORY, ::std::format!("/api/v2/speechandtextanalytics/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -787,9 +773,7 @@ impl GetSpeechandtextanalyticsConversation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getSpeechandtextanalyticsConversation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION, ::std::format!("/api/v2/speechandtextanalytics/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -845,9 +829,7 @@ impl GetSpeechandtextanalyticsConversationCategories {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getSpeechandtextanalyticsConversationCategories"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationCategories", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_CATEGORIES, ::std::format!("/api/v2/speechandtextanalytics/conversations/{}/categories", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -908,12 +890,8 @@ impl GetSpeechandtextanalyticsConversationCommunicationTranscripturl {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getSpeechandtextanalyticsConversationCommunicationTranscripturl"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getSpeechandtextanalyticsConversationCommunicationTranscripturl"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationCommunicationTranscripturl", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationCommunicationTranscripturl", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_COMMUNICATION_TRANSCRIPTURL, ::std::format!("/api/v2/speechandtextanalytics/conversations/{}/communications/{}/transcripturl", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -956,12 +934,8 @@ impl GetSpeechandtextanalyticsConversationCommunicationTranscripturls {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getSpeechandtextanalyticsConversationCommunicationTranscripturls"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getSpeechandtextanalyticsConversationCommunicationTranscripturls"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationCommunicationTranscripturls", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationCommunicationTranscripturls", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_COMMUNICATION_TRANSCRIPTURLS, ::std::format!("/api/v2/speechandtextanalytics/conversations/{}/communications/{}/transcripturls", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1003,9 +977,7 @@ impl GetSpeechandtextanalyticsConversationSentiments {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getSpeechandtextanalyticsConversationSentiments"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationSentiments", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_SENTIMENTS, ::std::format!("/api/v2/speechandtextanalytics/conversations/{}/sentiments", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1047,9 +1019,7 @@ impl GetSpeechandtextanalyticsConversationSummaries {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getSpeechandtextanalyticsConversationSummaries"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsConversationSummaries", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_CONVERSATION_SUMMARIES, ::std::format!("/api/v2/speechandtextanalytics/conversations/{}/summaries", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1181,9 +1151,7 @@ impl GetSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dictionary_feedback_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dictionaryFeedbackId` is empty").with_operation("getSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", "dictionaryFeedbackId", &self.dictionary_feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID, ::std::format!("/api/v2/speechandtextanalytics/dictionaryfeedback/{}", ::genesys_cloud_core::encode_path_segment(&self.dictionary_feedback_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1225,9 +1193,7 @@ impl GetSpeechandtextanalyticsProgram {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("getSpeechandtextanalyticsProgram"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgram", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAM, ::std::format!("/api/v2/speechandtextanalytics/programs/{}", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1269,9 +1235,7 @@ impl GetSpeechandtextanalyticsProgramMappings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("getSpeechandtextanalyticsProgramMappings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramMappings", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_MAPPINGS, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/mappings", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1313,9 +1277,7 @@ impl GetSpeechandtextanalyticsProgramSettingsInsights {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("getSpeechandtextanalyticsProgramSettingsInsights"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramSettingsInsights", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_INSIGHTS, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/settings/insights", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1357,9 +1319,7 @@ impl GetSpeechandtextanalyticsProgramSettingsProcessing {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("getSpeechandtextanalyticsProgramSettingsProcessing"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramSettingsProcessing", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_PROCESSING, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/settings/processing", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1401,9 +1361,7 @@ impl GetSpeechandtextanalyticsProgramTranscriptionengines {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("getSpeechandtextanalyticsProgramTranscriptionengines"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramTranscriptionengines", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAM_TRANSCRIPTIONENGINES, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/transcriptionengines", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1562,9 +1520,7 @@ impl GetSpeechandtextanalyticsProgramsGeneralJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSpeechandtextanalyticsProgramsGeneralJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramsGeneralJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_GENERAL_JOB, ::std::format!("/api/v2/speechandtextanalytics/programs/general/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1678,9 +1634,7 @@ impl GetSpeechandtextanalyticsProgramsPublishjob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSpeechandtextanalyticsProgramsPublishjob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramsPublishjob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_PUBLISHJOB, ::std::format!("/api/v2/speechandtextanalytics/programs/publishjobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1884,9 +1838,7 @@ impl GetSpeechandtextanalyticsProgramsTopiclinksJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSpeechandtextanalyticsProgramsTopiclinksJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsProgramsTopiclinksJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_PROGRAMS_TOPICLINKS_JOB, ::std::format!("/api/v2/speechandtextanalytics/programs/topiclinks/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2042,9 +1994,7 @@ impl GetSpeechandtextanalyticsReprocessingJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSpeechandtextanalyticsReprocessingJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsReprocessingJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB, ::std::format!("/api/v2/speechandtextanalytics/reprocessing/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2088,9 +2038,7 @@ impl GetSpeechandtextanalyticsReprocessingJobInteractions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSpeechandtextanalyticsReprocessingJobInteractions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsReprocessingJobInteractions", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_REPROCESSING_JOB_INTERACTIONS, ::std::format!("/api/v2/speechandtextanalytics/reprocessing/jobs/{}/interactions", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2353,9 +2301,7 @@ impl GetSpeechandtextanalyticsTopic {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("getSpeechandtextanalyticsTopic"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPIC, ::std::format!("/api/v2/speechandtextanalytics/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2670,9 +2616,7 @@ impl GetSpeechandtextanalyticsTopicsGeneratedphrasesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSpeechandtextanalyticsTopicsGeneratedphrasesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTopicsGeneratedphrasesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPICS_GENERATEDPHRASES_JOB, ::std::format!("/api/v2/speechandtextanalytics/topics/generatedphrases/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2714,9 +2658,7 @@ impl GetSpeechandtextanalyticsTopicsPublishjob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSpeechandtextanalyticsTopicsPublishjob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTopicsPublishjob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPICS_PUBLISHJOB, ::std::format!("/api/v2/speechandtextanalytics/topics/publishjobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2758,9 +2700,7 @@ impl GetSpeechandtextanalyticsTopicsTestphraseJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getSpeechandtextanalyticsTopicsTestphraseJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTopicsTestphraseJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TOPICS_TESTPHRASE_JOB, ::std::format!("/api/v2/speechandtextanalytics/topics/testphrase/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2815,12 +2755,8 @@ impl GetSpeechandtextanalyticsTranslationsLanguageConversation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.language_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageId` is empty").with_operation("getSpeechandtextanalyticsTranslationsLanguageConversation"));
-        }
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getSpeechandtextanalyticsTranslationsLanguageConversation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTranslationsLanguageConversation", "languageId", &self.language_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getSpeechandtextanalyticsTranslationsLanguageConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_SPEECHANDTEXTANALYTICS_TRANSLATIONS_LANGUAGE_CONVERSATION, ::std::format!("/api/v2/speechandtextanalytics/translations/languages/{}/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.language_id), ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(v) = &self.communication_id {
             parts.query.push("communicationId", v.as_str());
@@ -2909,9 +2845,7 @@ impl PatchSpeechandtextanalyticsProgramSettingsProcessing {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("patchSpeechandtextanalyticsProgramSettingsProcessing"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchSpeechandtextanalyticsProgramSettingsProcessing", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_PROCESSING, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/settings/processing", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchSpeechandtextanalyticsProgramSettingsProcessing"))?;
         parts.options = self.options.clone();
@@ -3503,9 +3437,7 @@ impl PutSpeechandtextanalyticsCategory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.category_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `categoryId` is empty").with_operation("putSpeechandtextanalyticsCategory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsCategory", "categoryId", &self.category_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_CATEGORY, ::std::format!("/api/v2/speechandtextanalytics/categories/{}", ::genesys_cloud_core::encode_path_segment(&self.category_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putSpeechandtextanalyticsCategory"))?;
         parts.options = self.options.clone();
@@ -3554,9 +3486,7 @@ impl PutSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.dictionary_feedback_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `dictionaryFeedbackId` is empty").with_operation("putSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId", "dictionaryFeedbackId", &self.dictionary_feedback_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_DICTIONARYFEEDBACK_DICTIONARY_FEEDBACK_ID, ::std::format!("/api/v2/speechandtextanalytics/dictionaryfeedback/{}", ::genesys_cloud_core::encode_path_segment(&self.dictionary_feedback_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("putSpeechandtextanalyticsDictionaryfeedbackDictionaryFeedbackId"))?;
@@ -3602,9 +3532,7 @@ impl PutSpeechandtextanalyticsProgram {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("putSpeechandtextanalyticsProgram"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsProgram", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM, ::std::format!("/api/v2/speechandtextanalytics/programs/{}", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putSpeechandtextanalyticsProgram"))?;
         parts.options = self.options.clone();
@@ -3648,9 +3576,7 @@ impl PutSpeechandtextanalyticsProgramMappings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("putSpeechandtextanalyticsProgramMappings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsProgramMappings", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_MAPPINGS, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/mappings", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putSpeechandtextanalyticsProgramMappings"))?;
         parts.options = self.options.clone();
@@ -3694,9 +3620,7 @@ impl PutSpeechandtextanalyticsProgramSettingsInsights {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("putSpeechandtextanalyticsProgramSettingsInsights"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsProgramSettingsInsights", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_SETTINGS_INSIGHTS, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/settings/insights", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putSpeechandtextanalyticsProgramSettingsInsights"))?;
         parts.options = self.options.clone();
@@ -3740,9 +3664,7 @@ impl PutSpeechandtextanalyticsProgramTranscriptionengines {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.program_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `programId` is empty").with_operation("putSpeechandtextanalyticsProgramTranscriptionengines"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsProgramTranscriptionengines", "programId", &self.program_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_PROGRAM_TRANSCRIPTIONENGINES, ::std::format!("/api/v2/speechandtextanalytics/programs/{}/transcriptionengines", ::genesys_cloud_core::encode_path_segment(&self.program_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putSpeechandtextanalyticsProgramTranscriptionengines"))?;
         parts.options = self.options.clone();
@@ -3828,9 +3750,7 @@ impl PutSpeechandtextanalyticsTopic {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.topic_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `topicId` is empty").with_operation("putSpeechandtextanalyticsTopic"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putSpeechandtextanalyticsTopic", "topicId", &self.topic_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_SPEECHANDTEXTANALYTICS_TOPIC, ::std::format!("/api/v2/speechandtextanalytics/topics/{}", ::genesys_cloud_core::encode_path_segment(&self.topic_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putSpeechandtextanalyticsTopic"))?;
         parts.options = self.options.clone();

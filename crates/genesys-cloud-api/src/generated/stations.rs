@@ -56,9 +56,7 @@ impl DeleteStationAssociateduser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.station_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stationId` is empty").with_operation("deleteStationAssociateduser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteStationAssociateduser", "stationId", &self.station_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_STATION_ASSOCIATEDUSER, ::std::format!("/api/v2/stations/{}/associateduser", ::genesys_cloud_core::encode_path_segment(&self.station_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -100,9 +98,7 @@ impl GetStation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.station_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stationId` is empty").with_operation("getStation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getStation", "stationId", &self.station_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_STATION, ::std::format!("/api/v2/stations/{}", ::genesys_cloud_core::encode_path_segment(&self.station_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

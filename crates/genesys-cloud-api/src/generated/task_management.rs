@@ -348,9 +348,7 @@ impl DeleteTaskmanagementWorkbin {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workbin_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workbinId` is empty").with_operation("deleteTaskmanagementWorkbin"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorkbin", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKBIN, ::std::format!("/api/v2/taskmanagement/workbins/{}", ::genesys_cloud_core::encode_path_segment(&self.workbin_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -392,9 +390,7 @@ impl DeleteTaskmanagementWorkitem {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("deleteTaskmanagementWorkitem"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorkitem", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKITEM, ::std::format!("/api/v2/taskmanagement/workitems/{}", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -436,9 +432,7 @@ impl DeleteTaskmanagementWorkitemsBulkAddJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bulk_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bulkJobId` is empty").with_operation("deleteTaskmanagementWorkitemsBulkAddJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorkitemsBulkAddJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/add/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -480,9 +474,7 @@ impl DeleteTaskmanagementWorkitemsBulkTerminateJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bulk_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bulkJobId` is empty").with_operation("deleteTaskmanagementWorkitemsBulkTerminateJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorkitemsBulkTerminateJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -524,9 +516,7 @@ impl DeleteTaskmanagementWorkitemsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("deleteTaskmanagementWorkitemsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorkitemsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKITEMS_SCHEMA, ::std::format!("/api/v2/taskmanagement/workitems/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -568,9 +558,7 @@ impl DeleteTaskmanagementWorktype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("deleteTaskmanagementWorktype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktype", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKTYPE, ::std::format!("/api/v2/taskmanagement/worktypes/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -613,12 +601,8 @@ impl DeleteTaskmanagementWorktypeFlowsDatebasedRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("deleteTaskmanagementWorktypeFlowsDatebasedRule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("deleteTaskmanagementWorktypeFlowsDatebasedRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsDatebasedRule", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsDatebasedRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULE, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/datebased/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -661,12 +645,8 @@ impl DeleteTaskmanagementWorktypeFlowsOnattributechangeRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("deleteTaskmanagementWorktypeFlowsOnattributechangeRule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("deleteTaskmanagementWorktypeFlowsOnattributechangeRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsOnattributechangeRule", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsOnattributechangeRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULE, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/onattributechange/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -709,12 +689,8 @@ impl DeleteTaskmanagementWorktypeFlowsOncreateRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("deleteTaskmanagementWorktypeFlowsOncreateRule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("deleteTaskmanagementWorktypeFlowsOncreateRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsOncreateRule", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeFlowsOncreateRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULE, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/oncreate/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -757,12 +733,8 @@ impl DeleteTaskmanagementWorktypeStatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("deleteTaskmanagementWorktypeStatus"));
-        }
-        if self.status_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `statusId` is empty").with_operation("deleteTaskmanagementWorktypeStatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeStatus", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteTaskmanagementWorktypeStatus", "statusId", &self.status_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TASKMANAGEMENT_WORKTYPE_STATUS, ::std::format!("/api/v2/taskmanagement/worktypes/{}/statuses/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.status_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -804,9 +776,7 @@ impl GetTaskmanagementWorkbin {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workbin_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workbinId` is empty").with_operation("getTaskmanagementWorkbin"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkbin", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKBIN, ::std::format!("/api/v2/taskmanagement/workbins/{}", ::genesys_cloud_core::encode_path_segment(&self.workbin_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -868,9 +838,7 @@ impl GetTaskmanagementWorkbinHistory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workbin_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workbinId` is empty").with_operation("getTaskmanagementWorkbinHistory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkbinHistory", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKBIN_HISTORY, ::std::format!("/api/v2/taskmanagement/workbins/{}/history", ::genesys_cloud_core::encode_path_segment(&self.workbin_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -934,9 +902,7 @@ impl GetTaskmanagementWorkbinVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workbin_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workbinId` is empty").with_operation("getTaskmanagementWorkbinVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkbinVersion", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKBIN_VERSION, ::std::format!("/api/v2/taskmanagement/workbins/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.workbin_id), ::genesys_cloud_core::encode_path_segment(&self.entity_version.to_string())));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -998,9 +964,7 @@ impl GetTaskmanagementWorkbinVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workbin_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workbinId` is empty").with_operation("getTaskmanagementWorkbinVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkbinVersions", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKBIN_VERSIONS, ::std::format!("/api/v2/taskmanagement/workbins/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.workbin_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -1069,9 +1033,7 @@ impl GetTaskmanagementWorkitem {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("getTaskmanagementWorkitem"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitem", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM, ::std::format!("/api/v2/taskmanagement/workitems/{}", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         if let ::std::option::Option::Some(v) = &self.expands {
             parts.query.push_list("expands", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1136,9 +1098,7 @@ impl GetTaskmanagementWorkitemHistory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("getTaskmanagementWorkitemHistory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemHistory", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM_HISTORY, ::std::format!("/api/v2/taskmanagement/workitems/{}/history", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -1228,12 +1188,8 @@ impl GetTaskmanagementWorkitemUserWrapups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("getTaskmanagementWorkitemUserWrapups"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getTaskmanagementWorkitemUserWrapups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemUserWrapups", "workitemId", &self.workitem_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemUserWrapups", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM_USER_WRAPUPS, ::std::format!("/api/v2/taskmanagement/workitems/{}/users/{}/wrapups", ::genesys_cloud_core::encode_path_segment(&self.workitem_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.expands {
             parts.query.push("expands", v.as_str());
@@ -1300,9 +1256,7 @@ impl GetTaskmanagementWorkitemVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("getTaskmanagementWorkitemVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemVersion", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM_VERSION, ::std::format!("/api/v2/taskmanagement/workitems/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.workitem_id), ::genesys_cloud_core::encode_path_segment(&self.entity_version.to_string())));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1364,9 +1318,7 @@ impl GetTaskmanagementWorkitemVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("getTaskmanagementWorkitemVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemVersions", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM_VERSIONS, ::std::format!("/api/v2/taskmanagement/workitems/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -1455,9 +1407,7 @@ impl GetTaskmanagementWorkitemWrapups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("getTaskmanagementWorkitemWrapups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemWrapups", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEM_WRAPUPS, ::std::format!("/api/v2/taskmanagement/workitems/{}/wrapups", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         if let ::std::option::Option::Some(v) = &self.expands {
             parts.query.push("expands", v.as_str());
@@ -1523,9 +1473,7 @@ impl GetTaskmanagementWorkitemsBulkAddJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bulk_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bulkJobId` is empty").with_operation("getTaskmanagementWorkitemsBulkAddJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsBulkAddJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/add/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1567,9 +1515,7 @@ impl GetTaskmanagementWorkitemsBulkAddJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bulk_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bulkJobId` is empty").with_operation("getTaskmanagementWorkitemsBulkAddJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsBulkAddJobResults", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB_RESULTS, ::std::format!("/api/v2/taskmanagement/workitems/bulk/add/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1701,9 +1647,7 @@ impl GetTaskmanagementWorkitemsBulkTerminateJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bulk_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bulkJobId` is empty").with_operation("getTaskmanagementWorkitemsBulkTerminateJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsBulkTerminateJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1745,9 +1689,7 @@ impl GetTaskmanagementWorkitemsBulkTerminateJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bulk_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bulkJobId` is empty").with_operation("getTaskmanagementWorkitemsBulkTerminateJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsBulkTerminateJobResults", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB_RESULTS, ::std::format!("/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1789,9 +1731,7 @@ impl GetTaskmanagementWorkitemsQueryJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getTaskmanagementWorkitemsQueryJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsQueryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_QUERY_JOB, ::std::format!("/api/v2/taskmanagement/workitems/query/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1833,9 +1773,7 @@ impl GetTaskmanagementWorkitemsQueryJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getTaskmanagementWorkitemsQueryJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsQueryJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_QUERY_JOB_RESULTS, ::std::format!("/api/v2/taskmanagement/workitems/query/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1877,9 +1815,7 @@ impl GetTaskmanagementWorkitemsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getTaskmanagementWorkitemsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA, ::std::format!("/api/v2/taskmanagement/workitems/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1922,12 +1858,8 @@ impl GetTaskmanagementWorkitemsSchemaVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getTaskmanagementWorkitemsSchemaVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getTaskmanagementWorkitemsSchemaVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsSchemaVersion", "schemaId", &self.schema_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsSchemaVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA_VERSION, ::std::format!("/api/v2/taskmanagement/workitems/schemas/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1969,9 +1901,7 @@ impl GetTaskmanagementWorkitemsSchemaVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getTaskmanagementWorkitemsSchemaVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMA_VERSIONS, ::std::format!("/api/v2/taskmanagement/workitems/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2053,9 +1983,7 @@ impl GetTaskmanagementWorkitemsSchemasCoretype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.core_type_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `coreTypeName` is empty").with_operation("getTaskmanagementWorkitemsSchemasCoretype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorkitemsSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKITEMS_SCHEMAS_CORETYPE, ::std::format!("/api/v2/taskmanagement/workitems/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2183,9 +2111,7 @@ impl GetTaskmanagementWorktype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktype", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE, ::std::format!("/api/v2/taskmanagement/worktypes/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         if let ::std::option::Option::Some(v) = &self.expands {
             parts.query.push_list("expands", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2231,12 +2157,8 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeFlowsDatebasedRule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("getTaskmanagementWorktypeFlowsDatebasedRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsDatebasedRule", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsDatebasedRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULE, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/datebased/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2292,9 +2214,7 @@ impl GetTaskmanagementWorktypeFlowsDatebasedRules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeFlowsDatebasedRules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsDatebasedRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/datebased/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -2355,12 +2275,8 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeFlowsOnattributechangeRule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("getTaskmanagementWorktypeFlowsOnattributechangeRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOnattributechangeRule", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOnattributechangeRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULE, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/onattributechange/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2416,9 +2332,7 @@ impl GetTaskmanagementWorktypeFlowsOnattributechangeRules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeFlowsOnattributechangeRules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOnattributechangeRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/onattributechange/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -2479,12 +2393,8 @@ impl GetTaskmanagementWorktypeFlowsOncreateRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeFlowsOncreateRule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("getTaskmanagementWorktypeFlowsOncreateRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOncreateRule", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOncreateRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULE, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/oncreate/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2540,9 +2450,7 @@ impl GetTaskmanagementWorktypeFlowsOncreateRules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeFlowsOncreateRules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeFlowsOncreateRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/oncreate/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -2628,9 +2536,7 @@ impl GetTaskmanagementWorktypeHistory {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeHistory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeHistory", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_HISTORY, ::std::format!("/api/v2/taskmanagement/worktypes/{}/history", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -2697,12 +2603,8 @@ impl GetTaskmanagementWorktypeStatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeStatus"));
-        }
-        if self.status_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `statusId` is empty").with_operation("getTaskmanagementWorktypeStatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeStatus", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeStatus", "statusId", &self.status_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_STATUS, ::std::format!("/api/v2/taskmanagement/worktypes/{}/statuses/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.status_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2744,9 +2646,7 @@ impl GetTaskmanagementWorktypeStatuses {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeStatuses"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeStatuses", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_STATUSES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/statuses", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2789,9 +2689,7 @@ impl GetTaskmanagementWorktypeVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeVersion", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_VERSION, ::std::format!("/api/v2/taskmanagement/worktypes/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.entity_version.to_string())));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2853,9 +2751,7 @@ impl GetTaskmanagementWorktypeVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("getTaskmanagementWorktypeVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTaskmanagementWorktypeVersions", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TASKMANAGEMENT_WORKTYPE_VERSIONS, ::std::format!("/api/v2/taskmanagement/worktypes/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -2919,9 +2815,7 @@ impl PatchTaskmanagementWorkbin {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workbin_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workbinId` is empty").with_operation("patchTaskmanagementWorkbin"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkbin", "workbinId", &self.workbin_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKBIN, ::std::format!("/api/v2/taskmanagement/workbins/{}", ::genesys_cloud_core::encode_path_segment(&self.workbin_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorkbin"))?;
         parts.options = self.options.clone();
@@ -2965,9 +2859,7 @@ impl PatchTaskmanagementWorkitem {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("patchTaskmanagementWorkitem"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitem", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEM, ::std::format!("/api/v2/taskmanagement/workitems/{}", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorkitem"))?;
         parts.options = self.options.clone();
@@ -3011,9 +2903,7 @@ impl PatchTaskmanagementWorkitemAssignment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("patchTaskmanagementWorkitemAssignment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemAssignment", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEM_ASSIGNMENT, ::std::format!("/api/v2/taskmanagement/workitems/{}/assignment", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorkitemAssignment"))?;
         parts.options = self.options.clone();
@@ -3058,12 +2948,8 @@ impl PatchTaskmanagementWorkitemUserWrapups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("patchTaskmanagementWorkitemUserWrapups"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchTaskmanagementWorkitemUserWrapups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemUserWrapups", "workitemId", &self.workitem_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemUserWrapups", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEM_USER_WRAPUPS, ::std::format!("/api/v2/taskmanagement/workitems/{}/users/{}/wrapups", ::genesys_cloud_core::encode_path_segment(&self.workitem_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorkitemUserWrapups"))?;
         parts.options = self.options.clone();
@@ -3107,9 +2993,7 @@ impl PatchTaskmanagementWorkitemUsersMeWrapups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("patchTaskmanagementWorkitemUsersMeWrapups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemUsersMeWrapups", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEM_USERS_ME_WRAPUPS, ::std::format!("/api/v2/taskmanagement/workitems/{}/users/me/wrapups", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorkitemUsersMeWrapups"))?;
         parts.options = self.options.clone();
@@ -3153,9 +3037,7 @@ impl PatchTaskmanagementWorkitemsBulkAddJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bulk_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bulkJobId` is empty").with_operation("patchTaskmanagementWorkitemsBulkAddJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemsBulkAddJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEMS_BULK_ADD_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/add/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorkitemsBulkAddJob"))?;
         parts.options = self.options.clone();
@@ -3199,9 +3081,7 @@ impl PatchTaskmanagementWorkitemsBulkTerminateJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bulk_job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bulkJobId` is empty").with_operation("patchTaskmanagementWorkitemsBulkTerminateJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorkitemsBulkTerminateJob", "bulkJobId", &self.bulk_job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE_JOB, ::std::format!("/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.bulk_job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorkitemsBulkTerminateJob"))?;
         parts.options = self.options.clone();
@@ -3245,9 +3125,7 @@ impl PatchTaskmanagementWorktype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("patchTaskmanagementWorktype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktype", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKTYPE, ::std::format!("/api/v2/taskmanagement/worktypes/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorktype"))?;
         parts.options = self.options.clone();
@@ -3292,12 +3170,8 @@ impl PatchTaskmanagementWorktypeFlowsDatebasedRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("patchTaskmanagementWorktypeFlowsDatebasedRule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("patchTaskmanagementWorktypeFlowsDatebasedRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsDatebasedRule", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsDatebasedRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULE, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/datebased/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorktypeFlowsDatebasedRule"))?;
         parts.options = self.options.clone();
@@ -3342,12 +3216,8 @@ impl PatchTaskmanagementWorktypeFlowsOnattributechangeRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("patchTaskmanagementWorktypeFlowsOnattributechangeRule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("patchTaskmanagementWorktypeFlowsOnattributechangeRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsOnattributechangeRule", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsOnattributechangeRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULE, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/onattributechange/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorktypeFlowsOnattributechangeRule"))?;
         parts.options = self.options.clone();
@@ -3392,12 +3262,8 @@ impl PatchTaskmanagementWorktypeFlowsOncreateRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("patchTaskmanagementWorktypeFlowsOncreateRule"));
-        }
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("patchTaskmanagementWorktypeFlowsOncreateRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsOncreateRule", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeFlowsOncreateRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULE, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/oncreate/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorktypeFlowsOncreateRule"))?;
         parts.options = self.options.clone();
@@ -3442,12 +3308,8 @@ impl PatchTaskmanagementWorktypeStatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("patchTaskmanagementWorktypeStatus"));
-        }
-        if self.status_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `statusId` is empty").with_operation("patchTaskmanagementWorktypeStatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeStatus", "worktypeId", &self.worktype_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchTaskmanagementWorktypeStatus", "statusId", &self.status_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TASKMANAGEMENT_WORKTYPE_STATUS, ::std::format!("/api/v2/taskmanagement/worktypes/{}/statuses/{}", ::genesys_cloud_core::encode_path_segment(&self.worktype_id), ::genesys_cloud_core::encode_path_segment(&self.status_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTaskmanagementWorktypeStatus"))?;
         parts.options = self.options.clone();
@@ -3588,9 +3450,7 @@ impl PostTaskmanagementWorkitemAcdCancel {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("postTaskmanagementWorkitemAcdCancel"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorkitemAcdCancel", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEM_ACD_CANCEL, ::std::format!("/api/v2/taskmanagement/workitems/{}/acd/cancel", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3632,9 +3492,7 @@ impl PostTaskmanagementWorkitemDisconnect {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("postTaskmanagementWorkitemDisconnect"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorkitemDisconnect", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEM_DISCONNECT, ::std::format!("/api/v2/taskmanagement/workitems/{}/disconnect", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3682,9 +3540,7 @@ impl PostTaskmanagementWorkitemTerminate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.workitem_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workitemId` is empty").with_operation("postTaskmanagementWorkitemTerminate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorkitemTerminate", "workitemId", &self.workitem_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKITEM_TERMINATE, ::std::format!("/api/v2/taskmanagement/workitems/{}/terminate", ::genesys_cloud_core::encode_path_segment(&self.workitem_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postTaskmanagementWorkitemTerminate"))?;
@@ -3996,9 +3852,7 @@ impl PostTaskmanagementWorktypeFlowsDatebasedRules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("postTaskmanagementWorktypeFlowsDatebasedRules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorktypeFlowsDatebasedRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_DATEBASED_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/datebased/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorktypeFlowsDatebasedRules"))?;
         parts.options = self.options.clone();
@@ -4042,9 +3896,7 @@ impl PostTaskmanagementWorktypeFlowsOnattributechangeRules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("postTaskmanagementWorktypeFlowsOnattributechangeRules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorktypeFlowsOnattributechangeRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_ONATTRIBUTECHANGE_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/onattributechange/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorktypeFlowsOnattributechangeRules"))?;
         parts.options = self.options.clone();
@@ -4088,9 +3940,7 @@ impl PostTaskmanagementWorktypeFlowsOncreateRules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("postTaskmanagementWorktypeFlowsOncreateRules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorktypeFlowsOncreateRules", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKTYPE_FLOWS_ONCREATE_RULES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/flows/oncreate/rules", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorktypeFlowsOncreateRules"))?;
         parts.options = self.options.clone();
@@ -4134,9 +3984,7 @@ impl PostTaskmanagementWorktypeStatuses {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.worktype_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `worktypeId` is empty").with_operation("postTaskmanagementWorktypeStatuses"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTaskmanagementWorktypeStatuses", "worktypeId", &self.worktype_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TASKMANAGEMENT_WORKTYPE_STATUSES, ::std::format!("/api/v2/taskmanagement/worktypes/{}/statuses", ::genesys_cloud_core::encode_path_segment(&self.worktype_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTaskmanagementWorktypeStatuses"))?;
         parts.options = self.options.clone();
@@ -4278,9 +4126,7 @@ impl PutTaskmanagementWorkitemsSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("putTaskmanagementWorkitemsSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTaskmanagementWorkitemsSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TASKMANAGEMENT_WORKITEMS_SCHEMA, ::std::format!("/api/v2/taskmanagement/workitems/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTaskmanagementWorkitemsSchema"))?;
         parts.options = self.options.clone();

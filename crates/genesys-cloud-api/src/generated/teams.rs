@@ -84,9 +84,7 @@ impl DeleteTeam {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.team_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `teamId` is empty").with_operation("deleteTeam"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTeam", "teamId", &self.team_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TEAM, ::std::format!("/api/v2/teams/{}", ::genesys_cloud_core::encode_path_segment(&self.team_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -134,9 +132,7 @@ impl DeleteTeamMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.team_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `teamId` is empty").with_operation("deleteTeamMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTeamMembers", "teamId", &self.team_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TEAM_MEMBERS, ::std::format!("/api/v2/teams/{}/members", ::genesys_cloud_core::encode_path_segment(&self.team_id)));
         let ::std::option::Option::Some(v) = &self.id else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `id`").with_operation("deleteTeamMembers"));
@@ -188,9 +184,7 @@ impl GetTeam {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.team_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `teamId` is empty").with_operation("getTeam"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTeam", "teamId", &self.team_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TEAM, ::std::format!("/api/v2/teams/{}", ::genesys_cloud_core::encode_path_segment(&self.team_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -261,9 +255,7 @@ impl GetTeamMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.team_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `teamId` is empty").with_operation("getTeamMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTeamMembers", "teamId", &self.team_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TEAM_MEMBERS, ::std::format!("/api/v2/teams/{}/members", ::genesys_cloud_core::encode_path_segment(&self.team_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -429,9 +421,7 @@ impl PatchTeam {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.team_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `teamId` is empty").with_operation("patchTeam"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTeam", "teamId", &self.team_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TEAM, ::std::format!("/api/v2/teams/{}", ::genesys_cloud_core::encode_path_segment(&self.team_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTeam"))?;
         parts.options = self.options.clone();
@@ -535,9 +525,7 @@ impl PostTeamMembers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.team_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `teamId` is empty").with_operation("postTeamMembers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTeamMembers", "teamId", &self.team_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TEAM_MEMBERS, ::std::format!("/api/v2/teams/{}/members", ::genesys_cloud_core::encode_path_segment(&self.team_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTeamMembers"))?;
         parts.options = self.options.clone();

@@ -144,9 +144,7 @@ impl DeleteTelephonyOrganizationLinkTargetOrganizationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.target_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `targetOrganizationId` is empty").with_operation("deleteTelephonyOrganizationLinkTargetOrganizationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyOrganizationLinkTargetOrganizationId", "targetOrganizationId", &self.target_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_ORGANIZATION_LINK_TARGET_ORGANIZATION_ID, ::std::format!("/api/v2/telephony/organization/link/{}", ::genesys_cloud_core::encode_path_segment(&self.target_organization_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -188,9 +186,7 @@ impl GetTelephonyAgentGreetings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("getTelephonyAgentGreetings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyAgentGreetings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_AGENT_GREETINGS, ::std::format!("/api/v2/telephony/agents/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -748,9 +744,7 @@ impl GetTelephonySipmessagesConversation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getTelephonySipmessagesConversation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonySipmessagesConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_SIPMESSAGES_CONVERSATION, ::std::format!("/api/v2/telephony/sipmessages/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -798,9 +792,7 @@ impl GetTelephonySipmessagesConversationHeaders {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getTelephonySipmessagesConversationHeaders"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonySipmessagesConversationHeaders", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_SIPMESSAGES_CONVERSATION_HEADERS, ::std::format!("/api/v2/telephony/sipmessages/conversations/{}/headers", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         if let ::std::option::Option::Some(v) = &self.keys {
             parts.query.push_list("keys", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -941,9 +933,7 @@ impl GetTelephonySiptracesDownloadDownloadId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.download_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `downloadId` is empty").with_operation("getTelephonySiptracesDownloadDownloadId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonySiptracesDownloadDownloadId", "downloadId", &self.download_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_SIPTRACES_DOWNLOAD_DOWNLOAD_ID, ::std::format!("/api/v2/telephony/siptraces/download/{}", ::genesys_cloud_core::encode_path_segment(&self.download_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -986,9 +976,7 @@ impl PatchTelephonyOrganizationLinkApproveRequestingOrganizationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.requesting_organization_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `requestingOrganizationId` is empty").with_operation("patchTelephonyOrganizationLinkApproveRequestingOrganizationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTelephonyOrganizationLinkApproveRequestingOrganizationId", "requestingOrganizationId", &self.requesting_organization_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TELEPHONY_ORGANIZATION_LINK_APPROVE_REQUESTING_ORGANIZATION_ID, ::std::format!("/api/v2/telephony/organization/link/approve/{}", ::genesys_cloud_core::encode_path_segment(&self.requesting_organization_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTelephonyOrganizationLinkApproveRequestingOrganizationId"))?;
         parts.options = self.options.clone();
@@ -1284,9 +1272,7 @@ impl PutTelephonyAgentGreetings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("putTelephonyAgentGreetings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyAgentGreetings", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_AGENT_GREETINGS, ::std::format!("/api/v2/telephony/agents/{}/greetings", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyAgentGreetings"))?;
         parts.options = self.options.clone();

@@ -560,9 +560,7 @@ impl DeleteTelephonyProvidersEdge {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("deleteTelephonyProvidersEdge"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdge", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGE, ::std::format!("/api/v2/telephony/providers/edges/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -605,12 +603,8 @@ impl DeleteTelephonyProvidersEdgeLogicalinterface {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("deleteTelephonyProvidersEdgeLogicalinterface"));
-        }
-        if self.interface_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `interfaceId` is empty").with_operation("deleteTelephonyProvidersEdgeLogicalinterface"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgeLogicalinterface", "edgeId", &self.edge_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgeLogicalinterface", "interfaceId", &self.interface_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACE, ::std::format!("/api/v2/telephony/providers/edges/{}/logicalinterfaces/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id), ::genesys_cloud_core::encode_path_segment(&self.interface_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -652,9 +646,7 @@ impl DeleteTelephonyProvidersEdgeSoftwareupdate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("deleteTelephonyProvidersEdgeSoftwareupdate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgeSoftwareupdate", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE, ::std::format!("/api/v2/telephony/providers/edges/{}/softwareupdate", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -736,9 +728,7 @@ impl DeleteTelephonyProvidersEdgesCertificateauthority {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.certificate_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `certificateId` is empty").with_operation("deleteTelephonyProvidersEdgesCertificateauthority"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesCertificateauthority", "certificateId", &self.certificate_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY, ::std::format!("/api/v2/telephony/providers/edges/certificateauthorities/{}", ::genesys_cloud_core::encode_path_segment(&self.certificate_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -780,9 +770,7 @@ impl DeleteTelephonyProvidersEdgesDidpool {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.did_pool_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `didPoolId` is empty").with_operation("deleteTelephonyProvidersEdgesDidpool"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesDidpool", "didPoolId", &self.did_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_DIDPOOL, ::std::format!("/api/v2/telephony/providers/edges/didpools/{}", ::genesys_cloud_core::encode_path_segment(&self.did_pool_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -824,9 +812,7 @@ impl DeleteTelephonyProvidersEdgesEdgegroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeGroupId` is empty").with_operation("deleteTelephonyProvidersEdgesEdgegroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesEdgegroup", "edgeGroupId", &self.edge_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP, ::std::format!("/api/v2/telephony/providers/edges/edgegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -868,9 +854,7 @@ impl DeleteTelephonyProvidersEdgesExtensionpool {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.extension_pool_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `extensionPoolId` is empty").with_operation("deleteTelephonyProvidersEdgesExtensionpool"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesExtensionpool", "extensionPoolId", &self.extension_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL, ::std::format!("/api/v2/telephony/providers/edges/extensionpools/{}", ::genesys_cloud_core::encode_path_segment(&self.extension_pool_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -912,9 +896,7 @@ impl DeleteTelephonyProvidersEdgesPhone {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.phone_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phoneId` is empty").with_operation("deleteTelephonyProvidersEdgesPhone"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesPhone", "phoneId", &self.phone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_PHONE, ::std::format!("/api/v2/telephony/providers/edges/phones/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -956,9 +938,7 @@ impl DeleteTelephonyProvidersEdgesPhonebasesetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.phone_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phoneBaseId` is empty").with_operation("deleteTelephonyProvidersEdgesPhonebasesetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesPhonebasesetting", "phoneBaseId", &self.phone_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/phonebasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_base_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1000,9 +980,7 @@ impl DeleteTelephonyProvidersEdgesSite {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("deleteTelephonyProvidersEdgesSite"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesSite", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_SITE, ::std::format!("/api/v2/telephony/providers/edges/sites/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1045,12 +1023,8 @@ impl DeleteTelephonyProvidersEdgesSiteOutboundroute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("deleteTelephonyProvidersEdgesSiteOutboundroute"));
-        }
-        if self.outbound_route_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `outboundRouteId` is empty").with_operation("deleteTelephonyProvidersEdgesSiteOutboundroute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesSiteOutboundroute", "siteId", &self.site_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesSiteOutboundroute", "outboundRouteId", &self.outbound_route_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTE, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/outboundroutes/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id), ::genesys_cloud_core::encode_path_segment(&self.outbound_route_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1092,9 +1066,7 @@ impl DeleteTelephonyProvidersEdgesTrunkbasesetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trunk_base_settings_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trunkBaseSettingsId` is empty").with_operation("deleteTelephonyProvidersEdgesTrunkbasesetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteTelephonyProvidersEdgesTrunkbasesetting", "trunkBaseSettingsId", &self.trunk_base_settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/trunkbasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.trunk_base_settings_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1142,9 +1114,7 @@ impl GetTelephonyProvidersEdge {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdge"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdge", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE, ::std::format!("/api/v2/telephony/providers/edges/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1189,9 +1159,7 @@ impl GetTelephonyProvidersEdgeDiagnosticNslookup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeDiagnosticNslookup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeDiagnosticNslookup", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_NSLOOKUP, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/nslookup", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1233,9 +1201,7 @@ impl GetTelephonyProvidersEdgeDiagnosticPing {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeDiagnosticPing"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeDiagnosticPing", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_PING, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/ping", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1277,9 +1243,7 @@ impl GetTelephonyProvidersEdgeDiagnosticRoute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeDiagnosticRoute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeDiagnosticRoute", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_ROUTE, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/route", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1321,9 +1285,7 @@ impl GetTelephonyProvidersEdgeDiagnosticTracepath {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeDiagnosticTracepath"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeDiagnosticTracepath", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_TRACEPATH, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/tracepath", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1372,12 +1334,8 @@ impl GetTelephonyProvidersEdgeLogicalinterface {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeLogicalinterface"));
-        }
-        if self.interface_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `interfaceId` is empty").with_operation("getTelephonyProvidersEdgeLogicalinterface"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeLogicalinterface", "edgeId", &self.edge_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeLogicalinterface", "interfaceId", &self.interface_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACE, ::std::format!("/api/v2/telephony/providers/edges/{}/logicalinterfaces/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id), ::genesys_cloud_core::encode_path_segment(&self.interface_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1430,9 +1388,7 @@ impl GetTelephonyProvidersEdgeLogicalinterfaces {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeLogicalinterfaces"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeLogicalinterfaces", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACES, ::std::format!("/api/v2/telephony/providers/edges/{}/logicalinterfaces", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -1490,12 +1446,8 @@ impl GetTelephonyProvidersEdgeLogsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeLogsJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getTelephonyProvidersEdgeLogsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeLogsJob", "edgeId", &self.edge_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeLogsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_LOGS_JOB, ::std::format!("/api/v2/telephony/providers/edges/{}/logs/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1537,9 +1489,7 @@ impl GetTelephonyProvidersEdgeMetrics {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeMetrics"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeMetrics", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_METRICS, ::std::format!("/api/v2/telephony/providers/edges/{}/metrics", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1582,12 +1532,8 @@ impl GetTelephonyProvidersEdgePhysicalinterface {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgePhysicalinterface"));
-        }
-        if self.interface_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `interfaceId` is empty").with_operation("getTelephonyProvidersEdgePhysicalinterface"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgePhysicalinterface", "edgeId", &self.edge_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgePhysicalinterface", "interfaceId", &self.interface_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_PHYSICALINTERFACE, ::std::format!("/api/v2/telephony/providers/edges/{}/physicalinterfaces/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id), ::genesys_cloud_core::encode_path_segment(&self.interface_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1631,9 +1577,7 @@ impl GetTelephonyProvidersEdgePhysicalinterfaces {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgePhysicalinterfaces"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgePhysicalinterfaces", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_PHYSICALINTERFACES, ::std::format!("/api/v2/telephony/providers/edges/{}/physicalinterfaces", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1687,9 +1631,7 @@ impl GetTelephonyProvidersEdgeSetuppackage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeSetuppackage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeSetuppackage", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_SETUPPACKAGE, ::std::format!("/api/v2/telephony/providers/edges/{}/setuppackage", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1731,9 +1673,7 @@ impl GetTelephonyProvidersEdgeSoftwareupdate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeSoftwareupdate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeSoftwareupdate", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE, ::std::format!("/api/v2/telephony/providers/edges/{}/softwareupdate", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1777,9 +1717,7 @@ impl GetTelephonyProvidersEdgeSoftwareversions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeSoftwareversions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeSoftwareversions", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_SOFTWAREVERSIONS, ::std::format!("/api/v2/telephony/providers/edges/{}/softwareversions", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1871,9 +1809,7 @@ impl GetTelephonyProvidersEdgeTrunks {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("getTelephonyProvidersEdgeTrunks"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgeTrunks", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGE_TRUNKS, ::std::format!("/api/v2/telephony/providers/edges/{}/trunks", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -2174,9 +2110,7 @@ impl GetTelephonyProvidersEdgesCertificateauthority {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.certificate_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `certificateId` is empty").with_operation("getTelephonyProvidersEdgesCertificateauthority"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesCertificateauthority", "certificateId", &self.certificate_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY, ::std::format!("/api/v2/telephony/providers/edges/certificateauthorities/{}", ::genesys_cloud_core::encode_path_segment(&self.certificate_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2218,9 +2152,7 @@ impl GetTelephonyProvidersEdgesDid {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.did_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `didId` is empty").with_operation("getTelephonyProvidersEdgesDid"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesDid", "didId", &self.did_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_DID, ::std::format!("/api/v2/telephony/providers/edges/dids/{}", ::genesys_cloud_core::encode_path_segment(&self.did_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2262,9 +2194,7 @@ impl GetTelephonyProvidersEdgesDidpool {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.did_pool_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `didPoolId` is empty").with_operation("getTelephonyProvidersEdgesDidpool"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesDidpool", "didPoolId", &self.did_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_DIDPOOL, ::std::format!("/api/v2/telephony/providers/edges/didpools/{}", ::genesys_cloud_core::encode_path_segment(&self.did_pool_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2637,9 +2567,7 @@ impl GetTelephonyProvidersEdgesEdgegroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeGroupId` is empty").with_operation("getTelephonyProvidersEdgesEdgegroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesEdgegroup", "edgeGroupId", &self.edge_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP, ::std::format!("/api/v2/telephony/providers/edges/edgegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_group_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2685,12 +2613,8 @@ impl GetTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edgegroup_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgegroupId` is empty").with_operation("getTelephonyProvidersEdgesEdgegroupEdgetrunkbase"));
-        }
-        if self.edgetrunkbase_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgetrunkbaseId` is empty").with_operation("getTelephonyProvidersEdgesEdgegroupEdgetrunkbase"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesEdgegroupEdgetrunkbase", "edgegroupId", &self.edgegroup_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesEdgegroupEdgetrunkbase", "edgetrunkbaseId", &self.edgetrunkbase_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP_EDGETRUNKBASE, ::std::format!("/api/v2/telephony/providers/edges/edgegroups/{}/edgetrunkbases/{}", ::genesys_cloud_core::encode_path_segment(&self.edgegroup_id), ::genesys_cloud_core::encode_path_segment(&self.edgetrunkbase_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2911,9 +2835,7 @@ impl GetTelephonyProvidersEdgesExtension {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.extension_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `extensionId` is empty").with_operation("getTelephonyProvidersEdgesExtension"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesExtension", "extensionId", &self.extension_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSION, ::std::format!("/api/v2/telephony/providers/edges/extensions/{}", ::genesys_cloud_core::encode_path_segment(&self.extension_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2955,9 +2877,7 @@ impl GetTelephonyProvidersEdgesExtensionpool {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.extension_pool_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `extensionPoolId` is empty").with_operation("getTelephonyProvidersEdgesExtensionpool"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesExtensionpool", "extensionPoolId", &self.extension_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL, ::std::format!("/api/v2/telephony/providers/edges/extensionpools/{}", ::genesys_cloud_core::encode_path_segment(&self.extension_pool_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3314,9 +3234,7 @@ impl GetTelephonyProvidersEdgesLine {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.line_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `lineId` is empty").with_operation("getTelephonyProvidersEdgesLine"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesLine", "lineId", &self.line_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_LINE, ::std::format!("/api/v2/telephony/providers/edges/lines/{}", ::genesys_cloud_core::encode_path_segment(&self.line_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3358,9 +3276,7 @@ impl GetTelephonyProvidersEdgesLinebasesetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.line_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `lineBaseId` is empty").with_operation("getTelephonyProvidersEdgesLinebasesetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesLinebasesetting", "lineBaseId", &self.line_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_LINEBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/linebasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.line_base_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3725,9 +3641,7 @@ impl GetTelephonyProvidersEdgesMediastatisticsConversation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getTelephonyProvidersEdgesMediastatisticsConversation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesMediastatisticsConversation", "conversationId", &self.conversation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_MEDIASTATISTICS_CONVERSATION, ::std::format!("/api/v2/telephony/providers/edges/mediastatistics/conversations/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3772,12 +3686,8 @@ impl GetTelephonyProvidersEdgesMediastatisticsConversationCommunication {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.conversation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `conversationId` is empty").with_operation("getTelephonyProvidersEdgesMediastatisticsConversationCommunication"));
-        }
-        if self.communication_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `communicationId` is empty").with_operation("getTelephonyProvidersEdgesMediastatisticsConversationCommunication"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesMediastatisticsConversationCommunication", "conversationId", &self.conversation_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesMediastatisticsConversationCommunication", "communicationId", &self.communication_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_MEDIASTATISTICS_CONVERSATION_COMMUNICATION, ::std::format!("/api/v2/telephony/providers/edges/mediastatistics/conversations/{}/communications/{}", ::genesys_cloud_core::encode_path_segment(&self.conversation_id), ::genesys_cloud_core::encode_path_segment(&self.communication_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3977,9 +3887,7 @@ impl GetTelephonyProvidersEdgesPhone {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.phone_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phoneId` is empty").with_operation("getTelephonyProvidersEdgesPhone"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesPhone", "phoneId", &self.phone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_PHONE, ::std::format!("/api/v2/telephony/providers/edges/phones/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4021,9 +3929,7 @@ impl GetTelephonyProvidersEdgesPhonebasesetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.phone_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phoneBaseId` is empty").with_operation("getTelephonyProvidersEdgesPhonebasesetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesPhonebasesetting", "phoneBaseId", &self.phone_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/phonebasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_base_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4616,9 +4522,7 @@ impl GetTelephonyProvidersEdgesSite {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("getTelephonyProvidersEdgesSite"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSite", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE, ::std::format!("/api/v2/telephony/providers/edges/sites/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4661,12 +4565,8 @@ impl GetTelephonyProvidersEdgesSiteNumberplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("getTelephonyProvidersEdgesSiteNumberplan"));
-        }
-        if self.number_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `numberPlanId` is empty").with_operation("getTelephonyProvidersEdgesSiteNumberplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteNumberplan", "siteId", &self.site_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteNumberplan", "numberPlanId", &self.number_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLAN, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/numberplans/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id), ::genesys_cloud_core::encode_path_segment(&self.number_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4708,9 +4608,7 @@ impl GetTelephonyProvidersEdgesSiteNumberplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("getTelephonyProvidersEdgesSiteNumberplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteNumberplans", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/numberplans", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4758,9 +4656,7 @@ impl GetTelephonyProvidersEdgesSiteNumberplansClassifications {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("getTelephonyProvidersEdgesSiteNumberplansClassifications"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteNumberplansClassifications", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS_CLASSIFICATIONS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/numberplans/classifications", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         if let ::std::option::Option::Some(v) = &self.classification {
             parts.query.push("classification", v.as_str());
@@ -4806,12 +4702,8 @@ impl GetTelephonyProvidersEdgesSiteOutboundroute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("getTelephonyProvidersEdgesSiteOutboundroute"));
-        }
-        if self.outbound_route_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `outboundRouteId` is empty").with_operation("getTelephonyProvidersEdgesSiteOutboundroute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteOutboundroute", "siteId", &self.site_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteOutboundroute", "outboundRouteId", &self.outbound_route_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTE, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/outboundroutes/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id), ::genesys_cloud_core::encode_path_segment(&self.outbound_route_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4885,9 +4777,7 @@ impl GetTelephonyProvidersEdgesSiteOutboundroutes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("getTelephonyProvidersEdgesSiteOutboundroutes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteOutboundroutes", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTES, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/outboundroutes", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -4956,9 +4846,7 @@ impl GetTelephonyProvidersEdgesSiteSiteconnections {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("getTelephonyProvidersEdgesSiteSiteconnections"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesSiteSiteconnections", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/siteconnections", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5257,9 +5145,7 @@ impl GetTelephonyProvidersEdgesTrunk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trunk_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trunkId` is empty").with_operation("getTelephonyProvidersEdgesTrunk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesTrunk", "trunkId", &self.trunk_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNK, ::std::format!("/api/v2/telephony/providers/edges/trunks/{}", ::genesys_cloud_core::encode_path_segment(&self.trunk_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5301,9 +5187,7 @@ impl GetTelephonyProvidersEdgesTrunkMetrics {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trunk_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trunkId` is empty").with_operation("getTelephonyProvidersEdgesTrunkMetrics"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesTrunkMetrics", "trunkId", &self.trunk_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNK_METRICS, ::std::format!("/api/v2/telephony/providers/edges/trunks/{}/metrics", ::genesys_cloud_core::encode_path_segment(&self.trunk_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5351,9 +5235,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trunk_base_settings_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trunkBaseSettingsId` is empty").with_operation("getTelephonyProvidersEdgesTrunkbasesetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesTrunkbasesetting", "trunkBaseSettingsId", &self.trunk_base_settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/trunkbasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.trunk_base_settings_id)));
         if let ::std::option::Option::Some(v) = &self.ignore_hidden {
             parts.query.push("ignoreHidden", &v.to_string());
@@ -5640,9 +5522,7 @@ impl GetTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("getTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getTelephonyProvidersEdgesTrunkbasesettingsSiteSiteId", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTINGS_SITE_SITE_ID, ::std::format!("/api/v2/telephony/providers/edges/trunkbasesettings/site/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         if let ::std::option::Option::Some(v) = &self.page_number {
             parts.query.push("pageNumber", &v.to_string());
@@ -5975,9 +5855,7 @@ impl PatchTelephonyProvidersEdgesSiteSiteconnections {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("patchTelephonyProvidersEdgesSiteSiteconnections"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchTelephonyProvidersEdgesSiteSiteconnections", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/siteconnections", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchTelephonyProvidersEdgesSiteSiteconnections"))?;
         parts.options = self.options.clone();
@@ -6021,9 +5899,7 @@ impl PostTelephonyProvidersEdgeDiagnosticNslookup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeDiagnosticNslookup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeDiagnosticNslookup", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_NSLOOKUP, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/nslookup", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeDiagnosticNslookup"))?;
         parts.options = self.options.clone();
@@ -6067,9 +5943,7 @@ impl PostTelephonyProvidersEdgeDiagnosticPing {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeDiagnosticPing"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeDiagnosticPing", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_PING, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/ping", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeDiagnosticPing"))?;
         parts.options = self.options.clone();
@@ -6113,9 +5987,7 @@ impl PostTelephonyProvidersEdgeDiagnosticRoute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeDiagnosticRoute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeDiagnosticRoute", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_ROUTE, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/route", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeDiagnosticRoute"))?;
         parts.options = self.options.clone();
@@ -6159,9 +6031,7 @@ impl PostTelephonyProvidersEdgeDiagnosticTracepath {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeDiagnosticTracepath"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeDiagnosticTracepath", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_DIAGNOSTIC_TRACEPATH, ::std::format!("/api/v2/telephony/providers/edges/{}/diagnostic/tracepath", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeDiagnosticTracepath"))?;
         parts.options = self.options.clone();
@@ -6205,9 +6075,7 @@ impl PostTelephonyProvidersEdgeLogicalinterfaces {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeLogicalinterfaces"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeLogicalinterfaces", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACES, ::std::format!("/api/v2/telephony/providers/edges/{}/logicalinterfaces", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeLogicalinterfaces"))?;
         parts.options = self.options.clone();
@@ -6252,12 +6120,8 @@ impl PostTelephonyProvidersEdgeLogsJobUpload {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeLogsJobUpload"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("postTelephonyProvidersEdgeLogsJobUpload"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeLogsJobUpload", "edgeId", &self.edge_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeLogsJobUpload", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_LOGS_JOB_UPLOAD, ::std::format!("/api/v2/telephony/providers/edges/{}/logs/jobs/{}/upload", ::genesys_cloud_core::encode_path_segment(&self.edge_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeLogsJobUpload"))?;
         parts.options = self.options.clone();
@@ -6301,9 +6165,7 @@ impl PostTelephonyProvidersEdgeLogsJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeLogsJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeLogsJobs", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_LOGS_JOBS, ::std::format!("/api/v2/telephony/providers/edges/{}/logs/jobs", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeLogsJobs"))?;
         parts.options = self.options.clone();
@@ -6347,9 +6209,7 @@ impl PostTelephonyProvidersEdgeOfflineconfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeOfflineconfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeOfflineconfiguration", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_OFFLINECONFIGURATION, ::std::format!("/api/v2/telephony/providers/edges/{}/offlineconfiguration", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeOfflineconfiguration"))?;
         parts.options = self.options.clone();
@@ -6398,9 +6258,7 @@ impl PostTelephonyProvidersEdgeReboot {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeReboot"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeReboot", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_REBOOT, ::std::format!("/api/v2/telephony/providers/edges/{}/reboot", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeReboot"))?;
@@ -6446,9 +6304,7 @@ impl PostTelephonyProvidersEdgeSoftwareupdate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeSoftwareupdate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeSoftwareupdate", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_SOFTWAREUPDATE, ::std::format!("/api/v2/telephony/providers/edges/{}/softwareupdate", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeSoftwareupdate"))?;
         parts.options = self.options.clone();
@@ -6497,9 +6353,7 @@ impl PostTelephonyProvidersEdgeStatuscode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeStatuscode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeStatuscode", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_STATUSCODE, ::std::format!("/api/v2/telephony/providers/edges/{}/statuscode", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         if let ::std::option::Option::Some(body) = &self.body {
             parts.json_body(body).map_err(|e| e.with_operation("postTelephonyProvidersEdgeStatuscode"))?;
@@ -6544,9 +6398,7 @@ impl PostTelephonyProvidersEdgeUnpair {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("postTelephonyProvidersEdgeUnpair"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgeUnpair", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGE_UNPAIR, ::std::format!("/api/v2/telephony/providers/edges/{}/unpair", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6840,9 +6692,7 @@ impl PostTelephonyProvidersEdgesPhoneReboot {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.phone_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phoneId` is empty").with_operation("postTelephonyProvidersEdgesPhoneReboot"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgesPhoneReboot", "phoneId", &self.phone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_PHONE_REBOOT, ::std::format!("/api/v2/telephony/providers/edges/phones/{}/reboot", ::genesys_cloud_core::encode_path_segment(&self.phone_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7011,9 +6861,7 @@ impl PostTelephonyProvidersEdgesSiteOutboundroutes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("postTelephonyProvidersEdgesSiteOutboundroutes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTelephonyProvidersEdgesSiteOutboundroutes", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTES, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/outboundroutes", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTelephonyProvidersEdgesSiteOutboundroutes"))?;
         parts.options = self.options.clone();
@@ -7267,9 +7115,7 @@ impl PutTelephonyProvidersEdge {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("putTelephonyProvidersEdge"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdge", "edgeId", &self.edge_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGE, ::std::format!("/api/v2/telephony/providers/edges/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdge"))?;
         parts.options = self.options.clone();
@@ -7314,12 +7160,8 @@ impl PutTelephonyProvidersEdgeLogicalinterface {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeId` is empty").with_operation("putTelephonyProvidersEdgeLogicalinterface"));
-        }
-        if self.interface_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `interfaceId` is empty").with_operation("putTelephonyProvidersEdgeLogicalinterface"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgeLogicalinterface", "edgeId", &self.edge_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgeLogicalinterface", "interfaceId", &self.interface_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGE_LOGICALINTERFACE, ::std::format!("/api/v2/telephony/providers/edges/{}/logicalinterfaces/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_id), ::genesys_cloud_core::encode_path_segment(&self.interface_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgeLogicalinterface"))?;
         parts.options = self.options.clone();
@@ -7405,9 +7247,7 @@ impl PutTelephonyProvidersEdgesCertificateauthority {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.certificate_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `certificateId` is empty").with_operation("putTelephonyProvidersEdgesCertificateauthority"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesCertificateauthority", "certificateId", &self.certificate_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_CERTIFICATEAUTHORITY, ::std::format!("/api/v2/telephony/providers/edges/certificateauthorities/{}", ::genesys_cloud_core::encode_path_segment(&self.certificate_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesCertificateauthority"))?;
         parts.options = self.options.clone();
@@ -7451,9 +7291,7 @@ impl PutTelephonyProvidersEdgesDidpool {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.did_pool_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `didPoolId` is empty").with_operation("putTelephonyProvidersEdgesDidpool"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesDidpool", "didPoolId", &self.did_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_DIDPOOL, ::std::format!("/api/v2/telephony/providers/edges/didpools/{}", ::genesys_cloud_core::encode_path_segment(&self.did_pool_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesDidpool"))?;
         parts.options = self.options.clone();
@@ -7497,9 +7335,7 @@ impl PutTelephonyProvidersEdgesEdgegroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edge_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgeGroupId` is empty").with_operation("putTelephonyProvidersEdgesEdgegroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesEdgegroup", "edgeGroupId", &self.edge_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP, ::std::format!("/api/v2/telephony/providers/edges/edgegroups/{}", ::genesys_cloud_core::encode_path_segment(&self.edge_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesEdgegroup"))?;
         parts.options = self.options.clone();
@@ -7544,12 +7380,8 @@ impl PutTelephonyProvidersEdgesEdgegroupEdgetrunkbase {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.edgegroup_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgegroupId` is empty").with_operation("putTelephonyProvidersEdgesEdgegroupEdgetrunkbase"));
-        }
-        if self.edgetrunkbase_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `edgetrunkbaseId` is empty").with_operation("putTelephonyProvidersEdgesEdgegroupEdgetrunkbase"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesEdgegroupEdgetrunkbase", "edgegroupId", &self.edgegroup_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesEdgegroupEdgetrunkbase", "edgetrunkbaseId", &self.edgetrunkbase_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_EDGEGROUP_EDGETRUNKBASE, ::std::format!("/api/v2/telephony/providers/edges/edgegroups/{}/edgetrunkbases/{}", ::genesys_cloud_core::encode_path_segment(&self.edgegroup_id), ::genesys_cloud_core::encode_path_segment(&self.edgetrunkbase_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesEdgegroupEdgetrunkbase"))?;
         parts.options = self.options.clone();
@@ -7593,9 +7425,7 @@ impl PutTelephonyProvidersEdgesExtensionpool {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.extension_pool_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `extensionPoolId` is empty").with_operation("putTelephonyProvidersEdgesExtensionpool"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesExtensionpool", "extensionPoolId", &self.extension_pool_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_EXTENSIONPOOL, ::std::format!("/api/v2/telephony/providers/edges/extensionpools/{}", ::genesys_cloud_core::encode_path_segment(&self.extension_pool_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesExtensionpool"))?;
         parts.options = self.options.clone();
@@ -7639,9 +7469,7 @@ impl PutTelephonyProvidersEdgesPhone {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.phone_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phoneId` is empty").with_operation("putTelephonyProvidersEdgesPhone"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesPhone", "phoneId", &self.phone_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_PHONE, ::std::format!("/api/v2/telephony/providers/edges/phones/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesPhone"))?;
         parts.options = self.options.clone();
@@ -7685,9 +7513,7 @@ impl PutTelephonyProvidersEdgesPhonebasesetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.phone_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `phoneBaseId` is empty").with_operation("putTelephonyProvidersEdgesPhonebasesetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesPhonebasesetting", "phoneBaseId", &self.phone_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_PHONEBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/phonebasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.phone_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesPhonebasesetting"))?;
         parts.options = self.options.clone();
@@ -7731,9 +7557,7 @@ impl PutTelephonyProvidersEdgesSite {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("putTelephonyProvidersEdgesSite"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesSite", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE, ::std::format!("/api/v2/telephony/providers/edges/sites/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesSite"))?;
         parts.options = self.options.clone();
@@ -7777,9 +7601,7 @@ impl PutTelephonyProvidersEdgesSiteNumberplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("putTelephonyProvidersEdgesSiteNumberplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesSiteNumberplans", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_NUMBERPLANS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/numberplans", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesSiteNumberplans"))?;
         parts.options = self.options.clone();
@@ -7824,12 +7646,8 @@ impl PutTelephonyProvidersEdgesSiteOutboundroute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("putTelephonyProvidersEdgesSiteOutboundroute"));
-        }
-        if self.outbound_route_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `outboundRouteId` is empty").with_operation("putTelephonyProvidersEdgesSiteOutboundroute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesSiteOutboundroute", "siteId", &self.site_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesSiteOutboundroute", "outboundRouteId", &self.outbound_route_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_OUTBOUNDROUTE, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/outboundroutes/{}", ::genesys_cloud_core::encode_path_segment(&self.site_id), ::genesys_cloud_core::encode_path_segment(&self.outbound_route_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesSiteOutboundroute"))?;
         parts.options = self.options.clone();
@@ -7873,9 +7691,7 @@ impl PutTelephonyProvidersEdgesSiteSiteconnections {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.site_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `siteId` is empty").with_operation("putTelephonyProvidersEdgesSiteSiteconnections"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesSiteSiteconnections", "siteId", &self.site_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_SITE_SITECONNECTIONS, ::std::format!("/api/v2/telephony/providers/edges/sites/{}/siteconnections", ::genesys_cloud_core::encode_path_segment(&self.site_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesSiteSiteconnections"))?;
         parts.options = self.options.clone();
@@ -7919,9 +7735,7 @@ impl PutTelephonyProvidersEdgesTrunkbasesetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trunk_base_settings_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `trunkBaseSettingsId` is empty").with_operation("putTelephonyProvidersEdgesTrunkbasesetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putTelephonyProvidersEdgesTrunkbasesetting", "trunkBaseSettingsId", &self.trunk_base_settings_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_TELEPHONY_PROVIDERS_EDGES_TRUNKBASESETTING, ::std::format!("/api/v2/telephony/providers/edges/trunkbasesettings/{}", ::genesys_cloud_core::encode_path_segment(&self.trunk_base_settings_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putTelephonyProvidersEdgesTrunkbasesetting"))?;
         parts.options = self.options.clone();

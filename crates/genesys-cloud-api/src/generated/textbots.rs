@@ -146,9 +146,7 @@ impl PostTextbotsBotflowsSessionTurns {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("postTextbotsBotflowsSessionTurns"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postTextbotsBotflowsSessionTurns", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_TEXTBOTS_BOTFLOWS_SESSION_TURNS, ::std::format!("/api/v2/textbots/botflows/sessions/{}/turns", ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postTextbotsBotflowsSessionTurns"))?;
         parts.options = self.options.clone();

@@ -89,12 +89,8 @@ impl GetKnowledgeKnowledgebaseUploadsUrlsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("getKnowledgeKnowledgebaseUploadsUrlsJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getKnowledgeKnowledgebaseUploadsUrlsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUploadsUrlsJob", "knowledgeBaseId", &self.knowledge_base_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getKnowledgeKnowledgebaseUploadsUrlsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOB, ::std::format!("/api/v2/knowledge/knowledgebases/{}/uploads/urls/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -221,9 +217,7 @@ impl PostIntegrationsActionDraftFunctionUpload {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.action_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `actionId` is empty").with_operation("postIntegrationsActionDraftFunctionUpload"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postIntegrationsActionDraftFunctionUpload", "actionId", &self.action_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_INTEGRATIONS_ACTION_DRAFT_FUNCTION_UPLOAD, ::std::format!("/api/v2/integrations/actions/{}/draft/function/upload", ::genesys_cloud_core::encode_path_segment(&self.action_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postIntegrationsActionDraftFunctionUpload"))?;
         parts.options = self.options.clone();
@@ -309,9 +303,7 @@ impl PostKnowledgeKnowledgebaseUploadsUrlsJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.knowledge_base_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `knowledgeBaseId` is empty").with_operation("postKnowledgeKnowledgebaseUploadsUrlsJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postKnowledgeKnowledgebaseUploadsUrlsJobs", "knowledgeBaseId", &self.knowledge_base_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_KNOWLEDGE_KNOWLEDGEBASE_UPLOADS_URLS_JOBS, ::std::format!("/api/v2/knowledge/knowledgebases/{}/uploads/urls/jobs", ::genesys_cloud_core::encode_path_segment(&self.knowledge_base_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postKnowledgeKnowledgebaseUploadsUrlsJobs"))?;
         parts.options = self.options.clone();
@@ -355,9 +347,7 @@ impl PostLanguageunderstandingMinerUploads {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.miner_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `minerId` is empty").with_operation("postLanguageunderstandingMinerUploads"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postLanguageunderstandingMinerUploads", "minerId", &self.miner_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_LANGUAGEUNDERSTANDING_MINER_UPLOADS, ::std::format!("/api/v2/languageunderstanding/miners/{}/uploads", ::genesys_cloud_core::encode_path_segment(&self.miner_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postLanguageunderstandingMinerUploads"))?;
         parts.options = self.options.clone();

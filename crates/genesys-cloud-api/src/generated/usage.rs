@@ -89,12 +89,8 @@ impl GetOauthClientUsageQueryResult {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("getOauthClientUsageQueryResult"));
-        }
-        if self.execution_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `executionId` is empty").with_operation("getOauthClientUsageQueryResult"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageQueryResult", "clientId", &self.client_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageQueryResult", "executionId", &self.execution_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_CLIENT_USAGE_QUERY_RESULT, ::std::format!("/api/v2/oauth/clients/{}/usage/query/results/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id), ::genesys_cloud_core::encode_path_segment(&self.execution_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -142,9 +138,7 @@ impl GetOauthClientUsageSummary {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("getOauthClientUsageSummary"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getOauthClientUsageSummary", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_OAUTH_CLIENT_USAGE_SUMMARY, ::std::format!("/api/v2/oauth/clients/{}/usage/summary", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         if let ::std::option::Option::Some(v) = &self.days {
             parts.query.push("days", v.as_str());
@@ -203,9 +197,7 @@ impl GetUsageAggregatesQueryJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getUsageAggregatesQueryJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsageAggregatesQueryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USAGE_AGGREGATES_QUERY_JOB, ::std::format!("/api/v2/usage/aggregates/query/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -280,12 +272,8 @@ impl GetUsageClientClientIdAggregatesQueryJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("getUsageClientClientIdAggregatesQueryJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getUsageClientClientIdAggregatesQueryJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsageClientClientIdAggregatesQueryJob", "clientId", &self.client_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getUsageClientClientIdAggregatesQueryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USAGE_CLIENT_CLIENT_ID_AGGREGATES_QUERY_JOB, ::std::format!("/api/v2/usage/client/{}/aggregates/query/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.client_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -345,9 +333,7 @@ impl GetUsageQueryExecutionIdResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.execution_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `executionId` is empty").with_operation("getUsageQueryExecutionIdResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsageQueryExecutionIdResults", "executionId", &self.execution_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USAGE_QUERY_EXECUTION_ID_RESULTS, ::std::format!("/api/v2/usage/query/{}/results", ::genesys_cloud_core::encode_path_segment(&self.execution_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -401,9 +387,7 @@ impl GetUsageSimplesearchExecutionIdResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.execution_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `executionId` is empty").with_operation("getUsageSimplesearchExecutionIdResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsageSimplesearchExecutionIdResults", "executionId", &self.execution_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USAGE_SIMPLESEARCH_EXECUTION_ID_RESULTS, ::std::format!("/api/v2/usage/simplesearch/{}/results", ::genesys_cloud_core::encode_path_segment(&self.execution_id)));
         if let ::std::option::Option::Some(v) = &self.after {
             parts.query.push("after", v.as_str());
@@ -452,9 +436,7 @@ impl PostOauthClientUsageQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("postOauthClientUsageQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postOauthClientUsageQuery", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_OAUTH_CLIENT_USAGE_QUERY, ::std::format!("/api/v2/oauth/clients/{}/usage/query", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postOauthClientUsageQuery"))?;
         parts.options = self.options.clone();
@@ -540,9 +522,7 @@ impl PostUsageClientClientIdAggregatesQueryJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("postUsageClientClientIdAggregatesQueryJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUsageClientClientIdAggregatesQueryJobs", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USAGE_CLIENT_CLIENT_ID_AGGREGATES_QUERY_JOBS, ::std::format!("/api/v2/usage/client/{}/aggregates/query/jobs", ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsageClientClientIdAggregatesQueryJobs"))?;
         parts.options = self.options.clone();

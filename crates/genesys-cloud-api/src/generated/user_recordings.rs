@@ -68,9 +68,7 @@ impl DeleteUserrecording {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("deleteUserrecording"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserrecording", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERRECORDING, ::std::format!("/api/v2/userrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -118,9 +116,7 @@ impl GetUserrecording {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("getUserrecording"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserrecording", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERRECORDING, ::std::format!("/api/v2/userrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -171,9 +167,7 @@ impl GetUserrecordingTranscoding {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("getUserrecordingTranscoding"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserrecordingTranscoding", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERRECORDING_TRANSCODING, ::std::format!("/api/v2/userrecordings/{}/transcoding", ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
         if let ::std::option::Option::Some(v) = &self.format_id {
             parts.query.push("formatId", v.as_str());
@@ -346,9 +340,7 @@ impl PutUserrecording {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.recording_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recordingId` is empty").with_operation("putUserrecording"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserrecording", "recordingId", &self.recording_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERRECORDING, ::std::format!("/api/v2/userrecordings/{}", ::genesys_cloud_core::encode_path_segment(&self.recording_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);

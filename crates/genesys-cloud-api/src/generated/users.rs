@@ -570,9 +570,7 @@ impl DeleteAnalyticsUsersAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsUsersAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsUsersAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_USERS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -614,9 +612,7 @@ impl DeleteAnalyticsUsersDetailsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("deleteAnalyticsUsersDetailsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAnalyticsUsersDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ANALYTICS_USERS_DETAILS_JOB, ::std::format!("/api/v2/analytics/users/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -660,15 +656,9 @@ impl DeleteAuthorizationSubjectDivisionRole {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("deleteAuthorizationSubjectDivisionRole"));
-        }
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("deleteAuthorizationSubjectDivisionRole"));
-        }
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("deleteAuthorizationSubjectDivisionRole"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationSubjectDivisionRole", "subjectId", &self.subject_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationSubjectDivisionRole", "divisionId", &self.division_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteAuthorizationSubjectDivisionRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AUTHORIZATION_SUBJECT_DIVISION_ROLE, ::std::format!("/api/v2/authorization/subjects/{}/divisions/{}/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id), ::genesys_cloud_core::encode_path_segment(&self.division_id), ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -750,9 +740,7 @@ impl DeleteRoutingUserDirectroutingbackupSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteRoutingUserDirectroutingbackupSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -794,9 +782,7 @@ impl DeleteRoutingUserUtilization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteRoutingUserUtilization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -838,9 +824,7 @@ impl DeleteUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER, ::std::format!("/api/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -883,12 +867,8 @@ impl DeleteUserCustomattribute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUserCustomattribute"));
-        }
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("deleteUserCustomattribute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserCustomattribute", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteUserCustomattribute", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_CUSTOMATTRIBUTE, ::std::format!("/api/v2/users/{}/customattributes/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -932,15 +912,9 @@ impl DeleteUserExternalidAuthorityNameExternalKey {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUserExternalidAuthorityNameExternalKey"));
-        }
-        if self.authority_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `authorityName` is empty").with_operation("deleteUserExternalidAuthorityNameExternalKey"));
-        }
-        if self.external_key.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalKey` is empty").with_operation("deleteUserExternalidAuthorityNameExternalKey"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserExternalidAuthorityNameExternalKey", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteUserExternalidAuthorityNameExternalKey", "authorityName", &self.authority_name)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteUserExternalidAuthorityNameExternalKey", "externalKey", &self.external_key)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_EXTERNALID_AUTHORITY_NAME_EXTERNAL_KEY, ::std::format!("/api/v2/users/{}/externalid/{}/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.authority_name), ::genesys_cloud_core::encode_path_segment(&self.external_key)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -983,12 +957,8 @@ impl DeleteUserRoutinglanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUserRoutinglanguage"));
-        }
-        if self.language_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageId` is empty").with_operation("deleteUserRoutinglanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserRoutinglanguage", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteUserRoutinglanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_ROUTINGLANGUAGE, ::std::format!("/api/v2/users/{}/routinglanguages/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.language_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1031,12 +1001,8 @@ impl DeleteUserRoutingskill {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUserRoutingskill"));
-        }
-        if self.skill_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillId` is empty").with_operation("deleteUserRoutingskill"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserRoutingskill", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteUserRoutingskill", "skillId", &self.skill_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_ROUTINGSKILL, ::std::format!("/api/v2/users/{}/routingskills/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.skill_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1078,9 +1044,7 @@ impl DeleteUserStationAssociatedstation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUserStationAssociatedstation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserStationAssociatedstation", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_STATION_ASSOCIATEDSTATION, ::std::format!("/api/v2/users/{}/station/associatedstation", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1122,9 +1086,7 @@ impl DeleteUserStationDefaultstation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUserStationDefaultstation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserStationDefaultstation", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_STATION_DEFAULTSTATION, ::std::format!("/api/v2/users/{}/station/defaultstation", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1167,12 +1129,8 @@ impl DeleteUserVerifier {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("deleteUserVerifier"));
-        }
-        if self.verifier_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `verifierId` is empty").with_operation("deleteUserVerifier"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUserVerifier", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteUserVerifier", "verifierId", &self.verifier_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USER_VERIFIER, ::std::format!("/api/v2/users/{}/verifiers/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.verifier_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1214,9 +1172,7 @@ impl DeleteUsersCustomattributesSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("deleteUsersCustomattributesSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUsersCustomattributesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERS_CUSTOMATTRIBUTES_SCHEMA, ::std::format!("/api/v2/users/customattributes/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1258,9 +1214,7 @@ impl DeleteUsersMeVerifier {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.verifier_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `verifierId` is empty").with_operation("deleteUsersMeVerifier"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUsersMeVerifier", "verifierId", &self.verifier_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERS_ME_VERIFIER, ::std::format!("/api/v2/users/me/verifiers/{}", ::genesys_cloud_core::encode_path_segment(&self.verifier_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1342,9 +1296,7 @@ impl GetAnalyticsUsersAggregatesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsUsersAggregatesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersAggregatesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_AGGREGATES_JOB, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1392,9 +1344,7 @@ impl GetAnalyticsUsersAggregatesJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsUsersAggregatesJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersAggregatesJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_AGGREGATES_JOB_RESULTS, ::std::format!("/api/v2/analytics/users/aggregates/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -1439,9 +1389,7 @@ impl GetAnalyticsUsersDetailsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsUsersDetailsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersDetailsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_DETAILS_JOB, ::std::format!("/api/v2/analytics/users/details/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1495,9 +1443,7 @@ impl GetAnalyticsUsersDetailsJobResults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAnalyticsUsersDetailsJobResults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAnalyticsUsersDetailsJobResults", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ANALYTICS_USERS_DETAILS_JOB_RESULTS, ::std::format!("/api/v2/analytics/users/details/jobs/{}/results", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         if let ::std::option::Option::Some(v) = &self.cursor {
             parts.query.push("cursor", v.as_str());
@@ -1748,9 +1694,7 @@ impl GetAuthorizationDivisionspermittedPagedSubjectId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("getAuthorizationDivisionspermittedPagedSubjectId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationDivisionspermittedPagedSubjectId", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_DIVISIONSPERMITTED_PAGED_SUBJECT_ID, ::std::format!("/api/v2/authorization/divisionspermitted/paged/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         let ::std::option::Option::Some(v) = &self.permission else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `permission`").with_operation("getAuthorizationDivisionspermittedPagedSubjectId"));
@@ -1826,9 +1770,7 @@ impl GetAuthorizationSubject {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("getAuthorizationSubject"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAuthorizationSubject", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AUTHORIZATION_SUBJECT, ::std::format!("/api/v2/authorization/subjects/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         if let ::std::option::Option::Some(v) = &self.include_duplicates {
             parts.query.push("includeDuplicates", &v.to_string());
@@ -2143,9 +2085,7 @@ impl GetRoutingUserDirectroutingbackupSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getRoutingUserDirectroutingbackupSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2187,9 +2127,7 @@ impl GetRoutingUserUtilization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getRoutingUserUtilization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2255,9 +2193,7 @@ impl GetUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER, ::std::format!("/api/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2317,9 +2253,7 @@ impl GetUserAdjacents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserAdjacents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserAdjacents", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ADJACENTS, ::std::format!("/api/v2/users/{}/adjacents", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2364,9 +2298,7 @@ impl GetUserCallforwarding {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserCallforwarding"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserCallforwarding", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_CALLFORWARDING, ::std::format!("/api/v2/users/{}/callforwarding", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2409,12 +2341,8 @@ impl GetUserCustomattribute {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserCustomattribute"));
-        }
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getUserCustomattribute"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserCustomattribute", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getUserCustomattribute", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_CUSTOMATTRIBUTE, ::std::format!("/api/v2/users/{}/customattributes/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2462,9 +2390,7 @@ impl GetUserCustomattributesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserCustomattributesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserCustomattributesBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_CUSTOMATTRIBUTES_BULK, ::std::format!("/api/v2/users/{}/customattributes/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         let ::std::option::Option::Some(v) = &self.schema_ids else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `schemaIds`").with_operation("getUserCustomattributesBulk"));
@@ -2516,9 +2442,7 @@ impl GetUserDirectreports {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserDirectreports"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserDirectreports", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_DIRECTREPORTS, ::std::format!("/api/v2/users/{}/directreports", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2563,9 +2487,7 @@ impl GetUserExternalid {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserExternalid"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserExternalid", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_EXTERNALID, ::std::format!("/api/v2/users/{}/externalid", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2608,12 +2530,8 @@ impl GetUserExternalidAuthorityName {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserExternalidAuthorityName"));
-        }
-        if self.authority_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `authorityName` is empty").with_operation("getUserExternalidAuthorityName"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserExternalidAuthorityName", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getUserExternalidAuthorityName", "authorityName", &self.authority_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_EXTERNALID_AUTHORITY_NAME, ::std::format!("/api/v2/users/{}/externalid/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.authority_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2682,9 +2600,7 @@ impl GetUserFavorites {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserFavorites"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserFavorites", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_FAVORITES, ::std::format!("/api/v2/users/{}/favorites", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -2751,12 +2667,8 @@ impl GetUserGeolocation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserGeolocation"));
-        }
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("getUserGeolocation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserGeolocation", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getUserGeolocation", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_GEOLOCATION, ::std::format!("/api/v2/users/{}/geolocations/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2798,9 +2710,7 @@ impl GetUserOutofoffice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserOutofoffice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserOutofoffice", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_OUTOFOFFICE, ::std::format!("/api/v2/users/{}/outofoffice", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2855,9 +2765,7 @@ impl GetUserProfile {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserProfile"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserProfile", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_PROFILE, ::std::format!("/api/v2/users/{}/profile", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -2905,9 +2813,7 @@ impl GetUserProfileskills {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserProfileskills"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserProfileskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_PROFILESKILLS, ::std::format!("/api/v2/users/{}/profileskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2975,9 +2881,7 @@ impl GetUserQueues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserQueues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserQueues", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_QUEUES, ::std::format!("/api/v2/users/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -3043,9 +2947,7 @@ impl GetUserRoles {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("getUserRoles"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserRoles", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROLES, ::std::format!("/api/v2/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3107,9 +3009,7 @@ impl GetUserRoutinglanguages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserRoutinglanguages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserRoutinglanguages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROUTINGLANGUAGES, ::std::format!("/api/v2/users/{}/routinglanguages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -3192,9 +3092,7 @@ impl GetUserRoutingskills {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserRoutingskills"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserRoutingskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROUTINGSKILLS, ::std::format!("/api/v2/users/{}/routingskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -3257,9 +3155,7 @@ impl GetUserRoutingstatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserRoutingstatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserRoutingstatus", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_ROUTINGSTATUS, ::std::format!("/api/v2/users/{}/routingstatus", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3321,9 +3217,7 @@ impl GetUserSkillgroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserSkillgroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserSkillgroups", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_SKILLGROUPS, ::std::format!("/api/v2/users/{}/skillgroups", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -3386,9 +3280,7 @@ impl GetUserState {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserState"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserState", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_STATE, ::std::format!("/api/v2/users/{}/state", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3430,9 +3322,7 @@ impl GetUserStation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserStation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserStation", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_STATION, ::std::format!("/api/v2/users/{}/station", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3480,9 +3370,7 @@ impl GetUserSuperiors {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserSuperiors"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserSuperiors", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_SUPERIORS, ::std::format!("/api/v2/users/{}/superiors", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3541,9 +3429,7 @@ impl GetUserTrustors {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserTrustors"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserTrustors", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_TRUSTORS, ::std::format!("/api/v2/users/{}/trustors", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -3603,9 +3489,7 @@ impl GetUserVerifiers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getUserVerifiers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUserVerifiers", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USER_VERIFIERS, ::std::format!("/api/v2/users/{}/verifiers", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3872,9 +3756,7 @@ impl GetUsersCustomattributesSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getUsersCustomattributesSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersCustomattributesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA, ::std::format!("/api/v2/users/customattributes/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3917,12 +3799,8 @@ impl GetUsersCustomattributesSchemaVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getUsersCustomattributesSchemaVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getUsersCustomattributesSchemaVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersCustomattributesSchemaVersion", "schemaId", &self.schema_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getUsersCustomattributesSchemaVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA_VERSION, ::std::format!("/api/v2/users/customattributes/schemas/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3964,9 +3842,7 @@ impl GetUsersCustomattributesSchemaVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("getUsersCustomattributesSchemaVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersCustomattributesSchemaVersions", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CUSTOMATTRIBUTES_SCHEMA_VERSIONS, ::std::format!("/api/v2/users/customattributes/schemas/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4048,9 +3924,7 @@ impl GetUsersCustomattributesSchemasCoretype {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.core_type_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `coreTypeName` is empty").with_operation("getUsersCustomattributesSchemasCoretype"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersCustomattributesSchemasCoretype", "coreTypeName", &self.core_type_name)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_CUSTOMATTRIBUTES_SCHEMAS_CORETYPE, ::std::format!("/api/v2/users/customattributes/schemas/coretypes/{}", ::genesys_cloud_core::encode_path_segment(&self.core_type_name)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4493,9 +4367,7 @@ impl GetUsersDevelopmentActivity {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.activity_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityId` is empty").with_operation("getUsersDevelopmentActivity"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersDevelopmentActivity", "activityId", &self.activity_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_DEVELOPMENT_ACTIVITY, ::std::format!("/api/v2/users/development/activities/{}", ::genesys_cloud_core::encode_path_segment(&self.activity_id)));
         let ::std::option::Option::Some(v) = &self.r#type else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `type`").with_operation("getUsersDevelopmentActivity"));
@@ -4548,12 +4420,8 @@ impl GetUsersExternalidAuthorityNameExternalKey {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.authority_name.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `authorityName` is empty").with_operation("getUsersExternalidAuthorityNameExternalKey"));
-        }
-        if self.external_key.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `externalKey` is empty").with_operation("getUsersExternalidAuthorityNameExternalKey"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersExternalidAuthorityNameExternalKey", "authorityName", &self.authority_name)?;
+        ::genesys_cloud_core::encode::check_path_param("getUsersExternalidAuthorityNameExternalKey", "externalKey", &self.external_key)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_EXTERNALID_AUTHORITY_NAME_EXTERNAL_KEY, ::std::format!("/api/v2/users/externalid/{}/{}", ::genesys_cloud_core::encode_path_segment(&self.authority_name), ::genesys_cloud_core::encode_path_segment(&self.external_key)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -4931,9 +4799,7 @@ impl PatchUser {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUser"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUser", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER, ::std::format!("/api/v2/users/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUser"))?;
         parts.options = self.options.clone();
@@ -4977,9 +4843,7 @@ impl PatchUserCallforwarding {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserCallforwarding"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserCallforwarding", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_CALLFORWARDING, ::std::format!("/api/v2/users/{}/callforwarding", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserCallforwarding"))?;
         parts.options = self.options.clone();
@@ -5023,9 +4887,7 @@ impl PatchUserCustomattributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserCustomattributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserCustomattributes", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_CUSTOMATTRIBUTES, ::std::format!("/api/v2/users/{}/customattributes", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserCustomattributes"))?;
         parts.options = self.options.clone();
@@ -5069,9 +4931,7 @@ impl PatchUserCustomattributesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserCustomattributesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserCustomattributesBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_CUSTOMATTRIBUTES_BULK, ::std::format!("/api/v2/users/{}/customattributes/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserCustomattributesBulk"))?;
         parts.options = self.options.clone();
@@ -5116,12 +4976,8 @@ impl PatchUserGeolocation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserGeolocation"));
-        }
-        if self.client_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `clientId` is empty").with_operation("patchUserGeolocation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserGeolocation", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchUserGeolocation", "clientId", &self.client_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_GEOLOCATION, ::std::format!("/api/v2/users/{}/geolocations/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.client_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserGeolocation"))?;
         parts.options = self.options.clone();
@@ -5166,12 +5022,8 @@ impl PatchUserQueue {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserQueue"));
-        }
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("patchUserQueue"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserQueue", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchUserQueue", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_QUEUE, ::std::format!("/api/v2/users/{}/queues/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserQueue"))?;
         parts.options = self.options.clone();
@@ -5223,9 +5075,7 @@ impl PatchUserQueues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserQueues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserQueues", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_QUEUES, ::std::format!("/api/v2/users/{}/queues", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.division_id {
             parts.query.push_list("divisionId", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -5285,12 +5135,8 @@ impl PatchUserRoutinglanguage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserRoutinglanguage"));
-        }
-        if self.language_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `languageId` is empty").with_operation("patchUserRoutinglanguage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguage", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguage", "languageId", &self.language_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_ROUTINGLANGUAGE, ::std::format!("/api/v2/users/{}/routinglanguages/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.language_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserRoutinglanguage"))?;
         parts.options = self.options.clone();
@@ -5336,9 +5182,7 @@ impl PatchUserRoutinglanguagesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserRoutinglanguagesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserRoutinglanguagesBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_ROUTINGLANGUAGES_BULK, ::std::format!("/api/v2/users/{}/routinglanguages/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserRoutinglanguagesBulk"))?;
         parts.options = self.options.clone();
@@ -5396,9 +5240,7 @@ impl PatchUserRoutingskillsBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchUserRoutingskillsBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUserRoutingskillsBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USER_ROUTINGSKILLS_BULK, ::std::format!("/api/v2/users/{}/routingskills/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUserRoutingskillsBulk"))?;
         parts.options = self.options.clone();
@@ -5786,9 +5628,7 @@ impl PostAuthorizationSubjectBulkadd {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("postAuthorizationSubjectBulkadd"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkadd", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKADD, ::std::format!("/api/v2/authorization/subjects/{}/bulkadd", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         if let ::std::option::Option::Some(v) = &self.subject_type {
             parts.query.push("subjectType", v.as_str());
@@ -5835,9 +5675,7 @@ impl PostAuthorizationSubjectBulkremove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("postAuthorizationSubjectBulkremove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkremove", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKREMOVE, ::std::format!("/api/v2/authorization/subjects/{}/bulkremove", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAuthorizationSubjectBulkremove"))?;
         parts.options = self.options.clone();
@@ -5887,9 +5725,7 @@ impl PostAuthorizationSubjectBulkreplace {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("postAuthorizationSubjectBulkreplace"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectBulkreplace", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_BULKREPLACE, ::std::format!("/api/v2/authorization/subjects/{}/bulkreplace", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         if let ::std::option::Option::Some(v) = &self.subject_type {
             parts.query.push("subjectType", v.as_str());
@@ -5943,15 +5779,9 @@ impl PostAuthorizationSubjectDivisionRole {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("postAuthorizationSubjectDivisionRole"));
-        }
-        if self.division_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `divisionId` is empty").with_operation("postAuthorizationSubjectDivisionRole"));
-        }
-        if self.role_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `roleId` is empty").with_operation("postAuthorizationSubjectDivisionRole"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectDivisionRole", "subjectId", &self.subject_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectDivisionRole", "divisionId", &self.division_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAuthorizationSubjectDivisionRole", "roleId", &self.role_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AUTHORIZATION_SUBJECT_DIVISION_ROLE, ::std::format!("/api/v2/authorization/subjects/{}/divisions/{}/roles/{}", ::genesys_cloud_core::encode_path_segment(&self.subject_id), ::genesys_cloud_core::encode_path_segment(&self.division_id), ::genesys_cloud_core::encode_path_segment(&self.role_id)));
         if let ::std::option::Option::Some(v) = &self.subject_type {
             parts.query.push("subjectType", v.as_str());
@@ -5997,9 +5827,7 @@ impl PostUserExternalid {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postUserExternalid"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUserExternalid", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_EXTERNALID, ::std::format!("/api/v2/users/{}/externalid", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUserExternalid"))?;
         parts.options = self.options.clone();
@@ -6048,9 +5876,7 @@ impl PostUserInvite {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postUserInvite"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUserInvite", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_INVITE, ::std::format!("/api/v2/users/{}/invite", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.force {
             parts.query.push("force", &v.to_string());
@@ -6096,9 +5922,7 @@ impl PostUserPassword {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postUserPassword"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUserPassword", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_PASSWORD, ::std::format!("/api/v2/users/{}/password", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUserPassword"))?;
         parts.options = self.options.clone();
@@ -6142,9 +5966,7 @@ impl PostUserRoutinglanguages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postUserRoutinglanguages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUserRoutinglanguages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_ROUTINGLANGUAGES, ::std::format!("/api/v2/users/{}/routinglanguages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUserRoutinglanguages"))?;
         parts.options = self.options.clone();
@@ -6188,9 +6010,7 @@ impl PostUserRoutingskills {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postUserRoutingskills"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUserRoutingskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USER_ROUTINGSKILLS, ::std::format!("/api/v2/users/{}/routingskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUserRoutingskills"))?;
         parts.options = self.options.clone();
@@ -6444,9 +6264,7 @@ impl PostUsersMeVerifiersTotpVerifierId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.verifier_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `verifierId` is empty").with_operation("postUsersMeVerifiersTotpVerifierId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postUsersMeVerifiersTotpVerifierId", "verifierId", &self.verifier_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_USERS_ME_VERIFIERS_TOTP_VERIFIER_ID, ::std::format!("/api/v2/users/me/verifiers/totp/{}", ::genesys_cloud_core::encode_path_segment(&self.verifier_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postUsersMeVerifiersTotpVerifierId"))?;
         parts.options = self.options.clone();
@@ -6786,9 +6604,7 @@ impl PutRoutingUserDirectroutingbackupSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putRoutingUserDirectroutingbackupSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingUserDirectroutingbackupSettings", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_USER_DIRECTROUTINGBACKUP_SETTINGS, ::std::format!("/api/v2/routing/users/{}/directroutingbackup/settings", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingUserDirectroutingbackupSettings"))?;
         parts.options = self.options.clone();
@@ -6832,9 +6648,7 @@ impl PutRoutingUserUtilization {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putRoutingUserUtilization"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putRoutingUserUtilization", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_ROUTING_USER_UTILIZATION, ::std::format!("/api/v2/routing/users/{}/utilization", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putRoutingUserUtilization"))?;
         parts.options = self.options.clone();
@@ -6878,9 +6692,7 @@ impl PutUserCallforwarding {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserCallforwarding"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserCallforwarding", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_CALLFORWARDING, ::std::format!("/api/v2/users/{}/callforwarding", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserCallforwarding"))?;
         parts.options = self.options.clone();
@@ -6924,9 +6736,7 @@ impl PutUserCustomattributes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserCustomattributes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserCustomattributes", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_CUSTOMATTRIBUTES, ::std::format!("/api/v2/users/{}/customattributes", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserCustomattributes"))?;
         parts.options = self.options.clone();
@@ -6970,9 +6780,7 @@ impl PutUserOutofoffice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserOutofoffice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserOutofoffice", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_OUTOFOFFICE, ::std::format!("/api/v2/users/{}/outofoffice", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserOutofoffice"))?;
         parts.options = self.options.clone();
@@ -7016,9 +6824,7 @@ impl PutUserProfileskills {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserProfileskills"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserProfileskills", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_PROFILESKILLS, ::std::format!("/api/v2/users/{}/profileskills", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserProfileskills"))?;
         parts.options = self.options.clone();
@@ -7062,9 +6868,7 @@ impl PutUserRoles {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.subject_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `subjectId` is empty").with_operation("putUserRoles"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserRoles", "subjectId", &self.subject_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROLES, ::std::format!("/api/v2/users/{}/roles", ::genesys_cloud_core::encode_path_segment(&self.subject_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserRoles"))?;
         parts.options = self.options.clone();
@@ -7109,12 +6913,8 @@ impl PutUserRoutingskill {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserRoutingskill"));
-        }
-        if self.skill_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `skillId` is empty").with_operation("putUserRoutingskill"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserRoutingskill", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putUserRoutingskill", "skillId", &self.skill_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROUTINGSKILL, ::std::format!("/api/v2/users/{}/routingskills/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.skill_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserRoutingskill"))?;
         parts.options = self.options.clone();
@@ -7160,9 +6960,7 @@ impl PutUserRoutingskillsBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserRoutingskillsBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserRoutingskillsBulk", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROUTINGSKILLS_BULK, ::std::format!("/api/v2/users/{}/routingskills/bulk", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserRoutingskillsBulk"))?;
         parts.options = self.options.clone();
@@ -7218,9 +7016,7 @@ impl PutUserRoutingstatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserRoutingstatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserRoutingstatus", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_ROUTINGSTATUS, ::std::format!("/api/v2/users/{}/routingstatus", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserRoutingstatus"))?;
         parts.options = self.options.clone();
@@ -7264,9 +7060,7 @@ impl PutUserState {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserState"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserState", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_STATE, ::std::format!("/api/v2/users/{}/state", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserState"))?;
         parts.options = self.options.clone();
@@ -7310,12 +7104,8 @@ impl PutUserStationAssociatedstationStationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserStationAssociatedstationStationId"));
-        }
-        if self.station_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stationId` is empty").with_operation("putUserStationAssociatedstationStationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserStationAssociatedstationStationId", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putUserStationAssociatedstationStationId", "stationId", &self.station_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_STATION_ASSOCIATEDSTATION_STATION_ID, ::std::format!("/api/v2/users/{}/station/associatedstation/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.station_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7358,12 +7148,8 @@ impl PutUserStationDefaultstationStationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserStationDefaultstationStationId"));
-        }
-        if self.station_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stationId` is empty").with_operation("putUserStationDefaultstationStationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserStationDefaultstationStationId", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putUserStationDefaultstationStationId", "stationId", &self.station_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_STATION_DEFAULTSTATION_STATION_ID, ::std::format!("/api/v2/users/{}/station/defaultstation/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.station_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7407,12 +7193,8 @@ impl PutUserVerifier {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putUserVerifier"));
-        }
-        if self.verifier_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `verifierId` is empty").with_operation("putUserVerifier"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUserVerifier", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putUserVerifier", "verifierId", &self.verifier_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USER_VERIFIER, ::std::format!("/api/v2/users/{}/verifiers/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.verifier_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUserVerifier"))?;
         parts.options = self.options.clone();
@@ -7456,9 +7238,7 @@ impl PutUsersCustomattributesSchema {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.schema_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `schemaId` is empty").with_operation("putUsersCustomattributesSchema"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUsersCustomattributesSchema", "schemaId", &self.schema_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERS_CUSTOMATTRIBUTES_SCHEMA, ::std::format!("/api/v2/users/customattributes/schemas/{}", ::genesys_cloud_core::encode_path_segment(&self.schema_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUsersCustomattributesSchema"))?;
         parts.options = self.options.clone();
@@ -7502,9 +7282,7 @@ impl PutUsersMeVerifier {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.verifier_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `verifierId` is empty").with_operation("putUsersMeVerifier"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUsersMeVerifier", "verifierId", &self.verifier_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERS_ME_VERIFIER, ::std::format!("/api/v2/users/me/verifiers/{}", ::genesys_cloud_core::encode_path_segment(&self.verifier_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putUsersMeVerifier"))?;
         parts.options = self.options.clone();
@@ -7547,9 +7325,7 @@ impl PutUsersStationsMeAssociatedstationStationId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.station_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `stationId` is empty").with_operation("putUsersStationsMeAssociatedstationStationId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putUsersStationsMeAssociatedstationStationId", "stationId", &self.station_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_USERS_STATIONS_ME_ASSOCIATEDSTATION_STATION_ID, ::std::format!("/api/v2/users/stations/me/associatedstation/{}", ::genesys_cloud_core::encode_path_segment(&self.station_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

@@ -80,9 +80,7 @@ impl DeleteUsersRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("deleteUsersRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteUsersRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_USERS_RULE, ::std::format!("/api/v2/users/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -124,9 +122,7 @@ impl GetUsersRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("getUsersRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_RULE, ::std::format!("/api/v2/users/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -170,15 +166,9 @@ impl GetUsersRuleDependentTypeId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("getUsersRuleDependentTypeId"));
-        }
-        if self.rule_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleType` is empty").with_operation("getUsersRuleDependentTypeId"));
-        }
-        if self.type_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `typeId` is empty").with_operation("getUsersRuleDependentTypeId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersRuleDependentTypeId", "ruleId", &self.rule_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getUsersRuleDependentTypeId", "ruleType", &self.rule_type)?;
+        ::genesys_cloud_core::encode::check_path_param("getUsersRuleDependentTypeId", "typeId", &self.type_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_RULE_DEPENDENT_TYPE_ID, ::std::format!("/api/v2/users/rules/{}/dependents/{}/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id), ::genesys_cloud_core::encode_path_segment(&self.rule_type), ::genesys_cloud_core::encode_path_segment(&self.type_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -240,9 +230,7 @@ impl GetUsersRuleDependents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("getUsersRuleDependents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersRuleDependents", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_RULE_DEPENDENTS, ::std::format!("/api/v2/users/rules/{}/dependents", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -423,9 +411,7 @@ impl GetUsersRulesSetting {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_type.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleType` is empty").with_operation("getUsersRulesSetting"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getUsersRulesSetting", "ruleType", &self.rule_type)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_USERS_RULES_SETTING, ::std::format!("/api/v2/users/rules/settings/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_type)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -468,9 +454,7 @@ impl PatchUsersRule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.rule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `ruleId` is empty").with_operation("patchUsersRule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchUsersRule", "ruleId", &self.rule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_USERS_RULE, ::std::format!("/api/v2/users/rules/{}", ::genesys_cloud_core::encode_path_segment(&self.rule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchUsersRule"))?;
         parts.options = self.options.clone();

@@ -72,9 +72,7 @@ impl DeleteAgenticVirtualagentJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.virtual_agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `virtualAgentId` is empty").with_operation("deleteAgenticVirtualagentJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteAgenticVirtualagentJobs", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_AGENTIC_VIRTUALAGENT_JOBS, ::std::format!("/api/v2/agentic/virtualagents/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -116,9 +114,7 @@ impl GetAgenticVirtualagent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.virtual_agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `virtualAgentId` is empty").with_operation("getAgenticVirtualagent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagent", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AGENTIC_VIRTUALAGENT, ::std::format!("/api/v2/agentic/virtualagents/{}", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -161,12 +157,8 @@ impl GetAgenticVirtualagentJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.virtual_agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `virtualAgentId` is empty").with_operation("getAgenticVirtualagentJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getAgenticVirtualagentJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagentJob", "virtualAgentId", &self.virtual_agent_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getAgenticVirtualagentJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_AGENTIC_VIRTUALAGENT_JOB, ::std::format!("/api/v2/agentic/virtualagents/{}/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -326,9 +318,7 @@ impl PatchAgenticVirtualagent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.virtual_agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `virtualAgentId` is empty").with_operation("patchAgenticVirtualagent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchAgenticVirtualagent", "virtualAgentId", &self.virtual_agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_AGENTIC_VIRTUALAGENT, ::std::format!("/api/v2/agentic/virtualagents/{}", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchAgenticVirtualagent"))?;
         parts.options = self.options.clone();
@@ -373,12 +363,8 @@ impl PostAgenticVirtualagentVersionJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.virtual_agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `virtualAgentId` is empty").with_operation("postAgenticVirtualagentVersionJobs"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("postAgenticVirtualagentVersionJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postAgenticVirtualagentVersionJobs", "virtualAgentId", &self.virtual_agent_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postAgenticVirtualagentVersionJobs", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_AGENTIC_VIRTUALAGENT_VERSION_JOBS, ::std::format!("/api/v2/agentic/virtualagents/{}/versions/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.virtual_agent_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postAgenticVirtualagentVersionJobs"))?;
         parts.options = self.options.clone();

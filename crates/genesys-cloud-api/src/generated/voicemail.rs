@@ -152,9 +152,7 @@ impl DeleteVoicemailMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("deleteVoicemailMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteVoicemailMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_VOICEMAIL_MESSAGE, ::std::format!("/api/v2/voicemail/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -236,9 +234,7 @@ impl GetVoicemailGroupMailbox {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getVoicemailGroupMailbox"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getVoicemailGroupMailbox", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_GROUP_MAILBOX, ::std::format!("/api/v2/voicemail/groups/{}/mailbox", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -294,9 +290,7 @@ impl GetVoicemailGroupMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getVoicemailGroupMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getVoicemailGroupMessages", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_GROUP_MESSAGES, ::std::format!("/api/v2/voicemail/groups/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -356,9 +350,7 @@ impl GetVoicemailGroupPolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("getVoicemailGroupPolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getVoicemailGroupPolicy", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_GROUP_POLICY, ::std::format!("/api/v2/voicemail/groups/{}/policy", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -598,9 +590,7 @@ impl GetVoicemailMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("getVoicemailMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getVoicemailMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_MESSAGE, ::std::format!("/api/v2/voicemail/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -651,9 +641,7 @@ impl GetVoicemailMessageMedia {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("getVoicemailMessageMedia"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getVoicemailMessageMedia", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_MESSAGE_MEDIA, ::std::format!("/api/v2/voicemail/messages/{}/media", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         if let ::std::option::Option::Some(v) = &self.format_id {
             parts.query.push("formatId", v.as_str());
@@ -824,9 +812,7 @@ impl GetVoicemailQueueMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.queue_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `queueId` is empty").with_operation("getVoicemailQueueMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getVoicemailQueueMessages", "queueId", &self.queue_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_QUEUE_MESSAGES, ::std::format!("/api/v2/voicemail/queues/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.queue_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -945,9 +931,7 @@ impl GetVoicemailUserMailbox {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getVoicemailUserMailbox"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getVoicemailUserMailbox", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_USER_MAILBOX, ::std::format!("/api/v2/voicemail/users/{}/mailbox", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1003,9 +987,7 @@ impl GetVoicemailUserMessages {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getVoicemailUserMessages"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getVoicemailUserMessages", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_USER_MESSAGES, ::std::format!("/api/v2/voicemail/users/{}/messages", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", &v.to_string());
@@ -1065,9 +1047,7 @@ impl GetVoicemailUserpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getVoicemailUserpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getVoicemailUserpolicy", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_VOICEMAIL_USERPOLICY, ::std::format!("/api/v2/voicemail/userpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1110,9 +1090,7 @@ impl PatchVoicemailGroupPolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `groupId` is empty").with_operation("patchVoicemailGroupPolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchVoicemailGroupPolicy", "groupId", &self.group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_VOICEMAIL_GROUP_POLICY, ::std::format!("/api/v2/voicemail/groups/{}/policy", ::genesys_cloud_core::encode_path_segment(&self.group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchVoicemailGroupPolicy"))?;
         parts.options = self.options.clone();
@@ -1198,9 +1176,7 @@ impl PatchVoicemailMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("patchVoicemailMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchVoicemailMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_VOICEMAIL_MESSAGE, ::std::format!("/api/v2/voicemail/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchVoicemailMessage"))?;
         parts.options = self.options.clone();
@@ -1244,9 +1220,7 @@ impl PatchVoicemailUserpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchVoicemailUserpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchVoicemailUserpolicy", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_VOICEMAIL_USERPOLICY, ::std::format!("/api/v2/voicemail/userpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchVoicemailUserpolicy"))?;
         parts.options = self.options.clone();
@@ -1381,9 +1355,7 @@ impl PutVoicemailMessage {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.message_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `messageId` is empty").with_operation("putVoicemailMessage"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putVoicemailMessage", "messageId", &self.message_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_VOICEMAIL_MESSAGE, ::std::format!("/api/v2/voicemail/messages/{}", ::genesys_cloud_core::encode_path_segment(&self.message_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putVoicemailMessage"))?;
         parts.options = self.options.clone();
@@ -1469,9 +1441,7 @@ impl PutVoicemailUserpolicy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("putVoicemailUserpolicy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putVoicemailUserpolicy", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_VOICEMAIL_USERPOLICY, ::std::format!("/api/v2/voicemail/userpolicies/{}", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putVoicemailUserpolicy"))?;
         parts.options = self.options.clone();

@@ -128,9 +128,7 @@ impl DeleteWebdeploymentsConfiguration {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.configuration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configurationId` is empty").with_operation("deleteWebdeploymentsConfiguration"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWebdeploymentsConfiguration", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WEBDEPLOYMENTS_CONFIGURATION, ::std::format!("/api/v2/webdeployments/configurations/{}", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -172,9 +170,7 @@ impl DeleteWebdeploymentsDeployment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("deleteWebdeploymentsDeployment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWebdeploymentsDeployment", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WEBDEPLOYMENTS_DEPLOYMENT, ::std::format!("/api/v2/webdeployments/deployments/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -219,12 +215,8 @@ impl DeleteWebdeploymentsDeploymentCobrowseSessionId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("deleteWebdeploymentsDeploymentCobrowseSessionId"));
-        }
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("deleteWebdeploymentsDeploymentCobrowseSessionId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWebdeploymentsDeploymentCobrowseSessionId", "deploymentId", &self.deployment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWebdeploymentsDeploymentCobrowseSessionId", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WEBDEPLOYMENTS_DEPLOYMENT_COBROWSE_SESSION_ID, ::std::format!("/api/v2/webdeployments/deployments/{}/cobrowse/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id), ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -327,12 +319,8 @@ impl GetWebdeploymentsConfigurationVersion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.configuration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configurationId` is empty").with_operation("getWebdeploymentsConfigurationVersion"));
-        }
-        if self.version_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `versionId` is empty").with_operation("getWebdeploymentsConfigurationVersion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsConfigurationVersion", "configurationId", &self.configuration_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsConfigurationVersion", "versionId", &self.version_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSION, ::std::format!("/api/v2/webdeployments/configurations/{}/versions/{}", ::genesys_cloud_core::encode_path_segment(&self.configuration_id), ::genesys_cloud_core::encode_path_segment(&self.version_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -394,9 +382,7 @@ impl GetWebdeploymentsConfigurationVersions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.configuration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configurationId` is empty").with_operation("getWebdeploymentsConfigurationVersions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsConfigurationVersions", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS, ::std::format!("/api/v2/webdeployments/configurations/{}/versions", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
         if let ::std::option::Option::Some(v) = &self.page_size {
             parts.query.push("pageSize", v.as_str());
@@ -459,9 +445,7 @@ impl GetWebdeploymentsConfigurationVersionsDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.configuration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configurationId` is empty").with_operation("getWebdeploymentsConfigurationVersionsDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsConfigurationVersionsDraft", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT, ::std::format!("/api/v2/webdeployments/configurations/{}/versions/draft", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -599,9 +583,7 @@ impl GetWebdeploymentsDeployment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("getWebdeploymentsDeployment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsDeployment", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_DEPLOYMENT, ::std::format!("/api/v2/webdeployments/deployments/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -649,12 +631,8 @@ impl GetWebdeploymentsDeploymentCobrowseSessionId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("getWebdeploymentsDeploymentCobrowseSessionId"));
-        }
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("getWebdeploymentsDeploymentCobrowseSessionId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsDeploymentCobrowseSessionId", "deploymentId", &self.deployment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsDeploymentCobrowseSessionId", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_DEPLOYMENT_COBROWSE_SESSION_ID, ::std::format!("/api/v2/webdeployments/deployments/{}/cobrowse/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id), ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -708,9 +686,7 @@ impl GetWebdeploymentsDeploymentConfigurations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("getWebdeploymentsDeploymentConfigurations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsDeploymentConfigurations", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_DEPLOYMENT_CONFIGURATIONS, ::std::format!("/api/v2/webdeployments/deployments/{}/configurations", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
         if let ::std::option::Option::Some(v) = &self.r#type {
             parts.query.push("type", v.as_str());
@@ -758,9 +734,7 @@ impl GetWebdeploymentsDeploymentIdentityresolution {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("getWebdeploymentsDeploymentIdentityresolution"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWebdeploymentsDeploymentIdentityresolution", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WEBDEPLOYMENTS_DEPLOYMENT_IDENTITYRESOLUTION, ::std::format!("/api/v2/webdeployments/deployments/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -892,9 +866,7 @@ impl PostWebdeploymentsConfigurationVersionsDraftPublish {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.configuration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configurationId` is empty").with_operation("postWebdeploymentsConfigurationVersionsDraftPublish"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWebdeploymentsConfigurationVersionsDraftPublish", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT_PUBLISH, ::std::format!("/api/v2/webdeployments/configurations/{}/versions/draft/publish", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1116,9 +1088,7 @@ impl PutWebdeploymentsConfigurationVersionsDraft {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.configuration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `configurationId` is empty").with_operation("putWebdeploymentsConfigurationVersionsDraft"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putWebdeploymentsConfigurationVersionsDraft", "configurationId", &self.configuration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_WEBDEPLOYMENTS_CONFIGURATION_VERSIONS_DRAFT, ::std::format!("/api/v2/webdeployments/configurations/{}/versions/draft", ::genesys_cloud_core::encode_path_segment(&self.configuration_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putWebdeploymentsConfigurationVersionsDraft"))?;
         parts.options = self.options.clone();
@@ -1162,9 +1132,7 @@ impl PutWebdeploymentsDeployment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("putWebdeploymentsDeployment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putWebdeploymentsDeployment", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_WEBDEPLOYMENTS_DEPLOYMENT, ::std::format!("/api/v2/webdeployments/deployments/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putWebdeploymentsDeployment"))?;
         parts.options = self.options.clone();
@@ -1208,9 +1176,7 @@ impl PutWebdeploymentsDeploymentIdentityresolution {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("putWebdeploymentsDeploymentIdentityresolution"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putWebdeploymentsDeploymentIdentityresolution", "deploymentId", &self.deployment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_WEBDEPLOYMENTS_DEPLOYMENT_IDENTITYRESOLUTION, ::std::format!("/api/v2/webdeployments/deployments/{}/identityresolution", ::genesys_cloud_core::encode_path_segment(&self.deployment_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putWebdeploymentsDeploymentIdentityresolution"))?;
         parts.options = self.options.clone();

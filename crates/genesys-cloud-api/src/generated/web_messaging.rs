@@ -63,12 +63,8 @@ impl DeleteWebmessagingDeploymentPushdevice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("deleteWebmessagingDeploymentPushdevice"));
-        }
-        if self.token_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tokenId` is empty").with_operation("deleteWebmessagingDeploymentPushdevice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWebmessagingDeploymentPushdevice", "deploymentId", &self.deployment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWebmessagingDeploymentPushdevice", "tokenId", &self.token_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WEBMESSAGING_DEPLOYMENT_PUSHDEVICE, ::std::format!("/api/v2/webmessaging/deployments/{}/pushdevices/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id), ::genesys_cloud_core::encode_path_segment(&self.token_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -188,12 +184,8 @@ impl PatchWebmessagingDeploymentPushdevice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("patchWebmessagingDeploymentPushdevice"));
-        }
-        if self.token_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tokenId` is empty").with_operation("patchWebmessagingDeploymentPushdevice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWebmessagingDeploymentPushdevice", "deploymentId", &self.deployment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWebmessagingDeploymentPushdevice", "tokenId", &self.token_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WEBMESSAGING_DEPLOYMENT_PUSHDEVICE, ::std::format!("/api/v2/webmessaging/deployments/{}/pushdevices/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id), ::genesys_cloud_core::encode_path_segment(&self.token_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWebmessagingDeploymentPushdevice"))?;
         parts.options = self.options.clone();
@@ -240,12 +232,8 @@ impl PostWebmessagingDeploymentPushdevice {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.deployment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `deploymentId` is empty").with_operation("postWebmessagingDeploymentPushdevice"));
-        }
-        if self.token_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tokenId` is empty").with_operation("postWebmessagingDeploymentPushdevice"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWebmessagingDeploymentPushdevice", "deploymentId", &self.deployment_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWebmessagingDeploymentPushdevice", "tokenId", &self.token_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WEBMESSAGING_DEPLOYMENT_PUSHDEVICE, ::std::format!("/api/v2/webmessaging/deployments/{}/pushdevices/{}", ::genesys_cloud_core::encode_path_segment(&self.deployment_id), ::genesys_cloud_core::encode_path_segment(&self.token_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWebmessagingDeploymentPushdevice"))?;
         parts.options = self.options.clone();

@@ -1615,9 +1615,7 @@ impl DeleteWorkforcemanagementAdherenceAdjustment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.adjustment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `adjustmentId` is empty").with_operation("deleteWorkforcemanagementAdherenceAdjustment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementAdherenceAdjustment", "adjustmentId", &self.adjustment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENT, ::std::format!("/api/v2/workforcemanagement/adherence/adjustments/{}", ::genesys_cloud_core::encode_path_segment(&self.adjustment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1659,9 +1657,7 @@ impl DeleteWorkforcemanagementBusinessunit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunit", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1704,12 +1700,8 @@ impl DeleteWorkforcemanagementBusinessunitActivitycode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitActivitycode"));
-        }
-        if self.activity_code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityCodeId` is empty").with_operation("deleteWorkforcemanagementBusinessunitActivitycode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitActivitycode", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitActivitycode", "activityCodeId", &self.activity_code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activitycodes/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_code_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1752,12 +1744,8 @@ impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode"));
-        }
-        if self.reason_code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `reasonCodeId` is empty").with_operation("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", "reasonCodeId", &self.reason_code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/reasoncodes/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.reason_code_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1805,9 +1793,7 @@ impl DeleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/reasoncodes/bulk", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         let ::std::option::Option::Some(v) = &self.ids else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `ids`").with_operation("deleteWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk"));
@@ -1860,12 +1846,8 @@ impl DeleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshi
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory"));
-        }
-        if self.capacity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `capacityPlanId` is empty").with_operation("deleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistory", "capacityPlanId", &self.capacity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONSHISTORY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/{}/staffinggroupallocationshistory", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.capacity_plan_id)));
         if let ::std::option::Option::Some(v) = &self.before_date_id {
             parts.query.push("beforeDateId", &v.to_string());
@@ -1911,12 +1893,8 @@ impl DeleteWorkforcemanagementBusinessunitPlanninggroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitPlanninggroup"));
-        }
-        if self.planning_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `planningGroupId` is empty").with_operation("deleteWorkforcemanagementBusinessunitPlanninggroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitPlanninggroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitPlanninggroup", "planningGroupId", &self.planning_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/planninggroups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.planning_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -1959,12 +1937,8 @@ impl DeleteWorkforcemanagementBusinessunitSchedulebid {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitSchedulebid"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("deleteWorkforcemanagementBusinessunitSchedulebid"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitSchedulebid", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitSchedulebid", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2008,15 +1982,9 @@ impl DeleteWorkforcemanagementBusinessunitSchedulebidGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitSchedulebidGroup"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("deleteWorkforcemanagementBusinessunitSchedulebidGroup"));
-        }
-        if self.bid_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidGroupId` is empty").with_operation("deleteWorkforcemanagementBusinessunitSchedulebidGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitSchedulebidGroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitSchedulebidGroup", "bidId", &self.bid_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitSchedulebidGroup", "bidGroupId", &self.bid_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id), ::genesys_cloud_core::encode_path_segment(&self.bid_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2059,12 +2027,8 @@ impl DeleteWorkforcemanagementBusinessunitSchedulingRun {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitSchedulingRun"));
-        }
-        if self.run_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `runId` is empty").with_operation("deleteWorkforcemanagementBusinessunitSchedulingRun"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitSchedulingRun", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitSchedulingRun", "runId", &self.run_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/scheduling/runs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.run_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2107,12 +2071,8 @@ impl DeleteWorkforcemanagementBusinessunitServicegoaltemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitServicegoaltemplate"));
-        }
-        if self.service_goal_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `serviceGoalTemplateId` is empty").with_operation("deleteWorkforcemanagementBusinessunitServicegoaltemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitServicegoaltemplate", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitServicegoaltemplate", "serviceGoalTemplateId", &self.service_goal_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/servicegoaltemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.service_goal_template_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2155,12 +2115,8 @@ impl DeleteWorkforcemanagementBusinessunitStaffinggroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitStaffinggroup"));
-        }
-        if self.staffing_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `staffingGroupId` is empty").with_operation("deleteWorkforcemanagementBusinessunitStaffinggroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitStaffinggroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitStaffinggroup", "staffingGroupId", &self.staffing_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/staffinggroups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.staffing_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2203,12 +2159,8 @@ impl DeleteWorkforcemanagementBusinessunitTimeofflimit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitTimeofflimit"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitTimeofflimit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitTimeofflimit", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitTimeofflimit", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2251,12 +2203,8 @@ impl DeleteWorkforcemanagementBusinessunitTimeoffplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitTimeoffplan"));
-        }
-        if self.time_off_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffPlanId` is empty").with_operation("deleteWorkforcemanagementBusinessunitTimeoffplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitTimeoffplan", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitTimeoffplan", "timeOffPlanId", &self.time_off_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLAN, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeoffplans/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2300,12 +2248,8 @@ impl DeleteWorkforcemanagementBusinessunitWeekSchedule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitWeekSchedule"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("deleteWorkforcemanagementBusinessunitWeekSchedule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitWeekSchedule", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitWeekSchedule", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2349,12 +2293,8 @@ impl DeleteWorkforcemanagementBusinessunitWeekShorttermforecast {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitWeekShorttermforecast"));
-        }
-        if self.forecast_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `forecastId` is empty").with_operation("deleteWorkforcemanagementBusinessunitWeekShorttermforecast"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitWeekShorttermforecast", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitWeekShorttermforecast", "forecastId", &self.forecast_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.forecast_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2397,12 +2337,8 @@ impl DeleteWorkforcemanagementBusinessunitWorkplanbid {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitWorkplanbid"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("deleteWorkforcemanagementBusinessunitWorkplanbid"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitWorkplanbid", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitWorkplanbid", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2446,15 +2382,9 @@ impl DeleteWorkforcemanagementBusinessunitWorkplanbidGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("deleteWorkforcemanagementBusinessunitWorkplanbidGroup"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("deleteWorkforcemanagementBusinessunitWorkplanbidGroup"));
-        }
-        if self.bid_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidGroupId` is empty").with_operation("deleteWorkforcemanagementBusinessunitWorkplanbidGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitWorkplanbidGroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitWorkplanbidGroup", "bidId", &self.bid_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementBusinessunitWorkplanbidGroup", "bidGroupId", &self.bid_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id), ::genesys_cloud_core::encode_path_segment(&self.bid_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2536,9 +2466,7 @@ impl DeleteWorkforcemanagementManagementunit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("deleteWorkforcemanagementManagementunit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementManagementunit", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT, ::std::format!("/api/v2/workforcemanagement/managementunits/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2582,12 +2510,8 @@ impl DeleteWorkforcemanagementManagementunitTimeofflimit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("deleteWorkforcemanagementManagementunitTimeofflimit"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("deleteWorkforcemanagementManagementunitTimeofflimit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementManagementunitTimeofflimit", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementManagementunitTimeofflimit", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeofflimits/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2631,12 +2555,8 @@ impl DeleteWorkforcemanagementManagementunitTimeoffplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("deleteWorkforcemanagementManagementunitTimeoffplan"));
-        }
-        if self.time_off_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffPlanId` is empty").with_operation("deleteWorkforcemanagementManagementunitTimeoffplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementManagementunitTimeoffplan", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementManagementunitTimeoffplan", "timeOffPlanId", &self.time_off_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLAN, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeoffplans/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2679,12 +2599,8 @@ impl DeleteWorkforcemanagementManagementunitWorkplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("deleteWorkforcemanagementManagementunitWorkplan"));
-        }
-        if self.work_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workPlanId` is empty").with_operation("deleteWorkforcemanagementManagementunitWorkplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementManagementunitWorkplan", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementManagementunitWorkplan", "workPlanId", &self.work_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplans/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.work_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2727,12 +2643,8 @@ impl DeleteWorkforcemanagementManagementunitWorkplanrotation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("deleteWorkforcemanagementManagementunitWorkplanrotation"));
-        }
-        if self.work_plan_rotation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workPlanRotationId` is empty").with_operation("deleteWorkforcemanagementManagementunitWorkplanrotation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementManagementunitWorkplanrotation", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("deleteWorkforcemanagementManagementunitWorkplanrotation", "workPlanRotationId", &self.work_plan_rotation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_DELETE_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplanrotations/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.work_plan_rotation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2824,9 +2736,7 @@ impl GetWorkforcemanagementAdherenceAdjustment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.adjustment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `adjustmentId` is empty").with_operation("getWorkforcemanagementAdherenceAdjustment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAdherenceAdjustment", "adjustmentId", &self.adjustment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENT, ::std::format!("/api/v2/workforcemanagement/adherence/adjustments/{}", ::genesys_cloud_core::encode_path_segment(&self.adjustment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2868,9 +2778,7 @@ impl GetWorkforcemanagementAdherenceExplanation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.explanation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `explanationId` is empty").with_operation("getWorkforcemanagementAdherenceExplanation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAdherenceExplanation", "explanationId", &self.explanation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_ADHERENCE_EXPLANATION, ::std::format!("/api/v2/workforcemanagement/adherence/explanations/{}", ::genesys_cloud_core::encode_path_segment(&self.explanation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2912,9 +2820,7 @@ impl GetWorkforcemanagementAdherenceExplanationsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementAdherenceExplanationsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAdherenceExplanationsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_ADHERENCE_EXPLANATIONS_JOB, ::std::format!("/api/v2/workforcemanagement/adherence/explanations/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -2956,9 +2862,7 @@ impl GetWorkforcemanagementAdherenceHistoricalBulkJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementAdherenceHistoricalBulkJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAdherenceHistoricalBulkJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_ADHERENCE_HISTORICAL_BULK_JOB, ::std::format!("/api/v2/workforcemanagement/adherence/historical/bulk/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3000,9 +2904,7 @@ impl GetWorkforcemanagementAdherenceHistoricalJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementAdherenceHistoricalJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAdherenceHistoricalJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_ADHERENCE_HISTORICAL_JOB, ::std::format!("/api/v2/workforcemanagement/adherence/historical/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3045,12 +2947,8 @@ impl GetWorkforcemanagementAgentAdherenceAdjustment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("getWorkforcemanagementAgentAdherenceAdjustment"));
-        }
-        if self.adjustment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `adjustmentId` is empty").with_operation("getWorkforcemanagementAgentAdherenceAdjustment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAgentAdherenceAdjustment", "agentId", &self.agent_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAgentAdherenceAdjustment", "adjustmentId", &self.adjustment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_ADJUSTMENT, ::std::format!("/api/v2/workforcemanagement/agents/{}/adherence/adjustments/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_id), ::genesys_cloud_core::encode_path_segment(&self.adjustment_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3093,12 +2991,8 @@ impl GetWorkforcemanagementAgentAdherenceExplanation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("getWorkforcemanagementAgentAdherenceExplanation"));
-        }
-        if self.explanation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `explanationId` is empty").with_operation("getWorkforcemanagementAgentAdherenceExplanation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAgentAdherenceExplanation", "agentId", &self.agent_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAgentAdherenceExplanation", "explanationId", &self.explanation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATION, ::std::format!("/api/v2/workforcemanagement/agents/{}/adherence/explanations/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_id), ::genesys_cloud_core::encode_path_segment(&self.explanation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3140,9 +3034,7 @@ impl GetWorkforcemanagementAgentManagementunit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("getWorkforcemanagementAgentManagementunit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAgentManagementunit", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_AGENT_MANAGEMENTUNIT, ::std::format!("/api/v2/workforcemanagement/agents/{}/managementunit", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3184,9 +3076,7 @@ impl GetWorkforcemanagementAgentsMeAdherenceHistoricalJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementAgentsMeAdherenceHistoricalJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAgentsMeAdherenceHistoricalJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_AGENTS_ME_ADHERENCE_HISTORICAL_JOB, ::std::format!("/api/v2/workforcemanagement/agents/me/adherence/historical/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3268,9 +3158,7 @@ impl GetWorkforcemanagementAlternativeshiftsOffersJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementAlternativeshiftsOffersJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAlternativeshiftsOffersJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_JOB, ::std::format!("/api/v2/workforcemanagement/alternativeshifts/offers/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3312,9 +3200,7 @@ impl GetWorkforcemanagementAlternativeshiftsOffersSearchJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementAlternativeshiftsOffersSearchJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAlternativeshiftsOffersSearchJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_SEARCH_JOB, ::std::format!("/api/v2/workforcemanagement/alternativeshifts/offers/search/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3396,9 +3282,7 @@ impl GetWorkforcemanagementAlternativeshiftsTrade {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("getWorkforcemanagementAlternativeshiftsTrade"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAlternativeshiftsTrade", "tradeId", &self.trade_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADE, ::std::format!("/api/v2/workforcemanagement/alternativeshifts/trades/{}", ::genesys_cloud_core::encode_path_segment(&self.trade_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3489,9 +3373,7 @@ impl GetWorkforcemanagementAlternativeshiftsTradesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementAlternativeshiftsTradesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAlternativeshiftsTradesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES_JOB, ::std::format!("/api/v2/workforcemanagement/alternativeshifts/trades/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3533,9 +3415,7 @@ impl GetWorkforcemanagementAlternativeshiftsTradesStateJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementAlternativeshiftsTradesStateJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementAlternativeshiftsTradesStateJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADES_STATE_JOB, ::std::format!("/api/v2/workforcemanagement/alternativeshifts/trades/state/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3589,9 +3469,7 @@ impl GetWorkforcemanagementBusinessunit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunit", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -3640,12 +3518,8 @@ impl GetWorkforcemanagementBusinessunitActivitycode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivitycode"));
-        }
-        if self.activity_code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityCodeId` is empty").with_operation("getWorkforcemanagementBusinessunitActivitycode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivitycode", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivitycode", "activityCodeId", &self.activity_code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activitycodes/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_code_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3693,9 +3567,7 @@ impl GetWorkforcemanagementBusinessunitActivitycodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivitycodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivitycodes", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activitycodes", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_download_service {
             parts.query.push("forceDownloadService", &v.to_string());
@@ -3741,12 +3613,8 @@ impl GetWorkforcemanagementBusinessunitActivityplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplan"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplan", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplan", "activityPlanId", &self.activity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3790,15 +3658,9 @@ impl GetWorkforcemanagementBusinessunitActivityplanDeletionsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanDeletionsJob"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanDeletionsJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanDeletionsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanDeletionsJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanDeletionsJob", "activityPlanId", &self.activity_plan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanDeletionsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_DELETIONS_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/deletions/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3841,12 +3703,8 @@ impl GetWorkforcemanagementBusinessunitActivityplanJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanJobs"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanJobs", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanJobs", "activityPlanId", &self.activity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3892,21 +3750,11 @@ impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletio
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob"));
-        }
-        if self.occurrence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `occurrenceId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob"));
-        }
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob", "activityPlanId", &self.activity_plan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob", "occurrenceId", &self.occurrence_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob", "sessionId", &self.session_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSION_USERS_DELETIONS_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/occurrences/{}/sessions/{}/users/deletions/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id), ::genesys_cloud_core::encode_path_segment(&self.occurrence_id), ::genesys_cloud_core::encode_path_segment(&self.session_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -3951,18 +3799,10 @@ impl GetWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJo
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob"));
-        }
-        if self.occurrence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `occurrenceId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob", "activityPlanId", &self.activity_plan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob", "occurrenceId", &self.occurrence_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSIONS_DELETIONS_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/occurrences/{}/sessions/deletions/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id), ::genesys_cloud_core::encode_path_segment(&self.occurrence_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4006,15 +3846,9 @@ impl GetWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob", "activityPlanId", &self.activity_plan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCES_DELETIONS_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/occurrences/deletions/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4058,15 +3892,9 @@ impl GetWorkforcemanagementBusinessunitActivityplanRunsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanRunsJob"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanRunsJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplanRunsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanRunsJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanRunsJob", "activityPlanId", &self.activity_plan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplanRunsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_RUNS_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/runs/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4114,9 +3942,7 @@ impl GetWorkforcemanagementBusinessunitActivityplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplans", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLANS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.state {
             parts.query.push("state", v.as_str());
@@ -4161,9 +3987,7 @@ impl GetWorkforcemanagementBusinessunitActivityplansJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitActivityplansJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitActivityplansJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLANS_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4211,9 +4035,7 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_BULK, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/bulk", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         let ::std::option::Option::Some(v) = &self.adjustment_ids else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `adjustmentIds`").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk"));
@@ -4260,12 +4082,8 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/query/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4307,9 +4125,7 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/query/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4352,12 +4168,8 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode"));
-        }
-        if self.reason_code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `reasonCodeId` is empty").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", "reasonCodeId", &self.reason_code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/reasoncodes/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.reason_code_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4399,9 +4211,7 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/reasoncodes", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4449,9 +4259,7 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/reasoncodes/bulk", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         let ::std::option::Option::Some(v) = &self.ids else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `ids`").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk"));
@@ -4497,9 +4305,7 @@ impl GetWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_SETTINGS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/settings", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4541,9 +4347,7 @@ impl GetWorkforcemanagementBusinessunitAlternativeshiftsSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitAlternativeshiftsSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAlternativeshiftsSettings", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_SETTINGS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/alternativeshifts/settings", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4586,12 +4390,8 @@ impl GetWorkforcemanagementBusinessunitAlternativeshiftsTrade {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitAlternativeshiftsTrade"));
-        }
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("getWorkforcemanagementBusinessunitAlternativeshiftsTrade"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAlternativeshiftsTrade", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAlternativeshiftsTrade", "tradeId", &self.trade_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_TRADE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/alternativeshifts/trades/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.trade_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4634,12 +4434,8 @@ impl GetWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitAlternativeshiftsTradesSearchJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_TRADES_SEARCH_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/alternativeshifts/trades/search/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4682,12 +4478,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplan"));
-        }
-        if self.capacity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `capacityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplan", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplan", "capacityPlanId", &self.capacity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.capacity_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4736,12 +4528,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanForecast {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplanForecast"));
-        }
-        if self.capacity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `capacityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplanForecast"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplanForecast", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplanForecast", "capacityPlanId", &self.capacity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_FORECAST, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/{}/forecast", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.capacity_plan_id)));
         if let ::std::option::Option::Some(v) = &self.granularity {
             parts.query.push("granularity", v.as_str());
@@ -4793,12 +4581,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations"));
-        }
-        if self.capacity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `capacityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations", "capacityPlanId", &self.capacity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/{}/staffinggroupallocations", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.capacity_plan_id)));
         if let ::std::option::Option::Some(v) = &self.granularity {
             parts.query.push("granularity", v.as_str());
@@ -4844,12 +4628,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanStaffingrequirements {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplanStaffingrequirements"));
-        }
-        if self.capacity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `capacityPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplanStaffingrequirements"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplanStaffingrequirements", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplanStaffingrequirements", "capacityPlanId", &self.capacity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGREQUIREMENTS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/{}/staffingrequirements", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.capacity_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4899,12 +4679,8 @@ impl GetWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutom
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast"));
-        }
-        if self.forecast_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `forecastId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecast", "forecastId", &self.forecast_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANNING_LONGTERMREQUIREMENTS_AUTOMATICBESTMETHOD_WEEK_FORECAST, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{}/forecasts/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.forecast_id)));
         if let ::std::option::Option::Some(v) = &self.granularity {
             parts.query.push("granularity", v.as_str());
@@ -4949,9 +4725,7 @@ impl GetWorkforcemanagementBusinessunitCapacityplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitCapacityplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitCapacityplans", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -4994,12 +4768,8 @@ impl GetWorkforcemanagementBusinessunitDecisionmetricsJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitDecisionmetricsJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitDecisionmetricsJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitDecisionmetricsJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitDecisionmetricsJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_DECISIONMETRICS_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/decisionmetrics/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5047,9 +4817,7 @@ impl GetWorkforcemanagementBusinessunitIntradayPlanninggroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitIntradayPlanninggroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitIntradayPlanninggroups", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_INTRADAY_PLANNINGGROUPS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/intraday/planninggroups", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         let ::std::option::Option::Some(v) = &self.date else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `date`").with_operation("getWorkforcemanagementBusinessunitIntradayPlanninggroups"));
@@ -5097,9 +4865,7 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSession {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSession"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSession", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/mainforecast/continuousforecast/session", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5142,12 +4908,8 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExpo
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_FORECAST_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/mainforecast/continuousforecast/session/export/forecast/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5190,12 +4952,8 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExpo
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_HISTORICAL_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/mainforecast/continuousforecast/session/export/historical/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5238,12 +4996,8 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExpo
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_SNAPSHOT_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/mainforecast/continuousforecast/session/export/snapshot/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5288,12 +5042,8 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSess
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId"));
-        }
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionId", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_SESSION_ID, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/mainforecast/continuousforecast/session/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5339,15 +5089,9 @@ impl GetWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSess
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId"));
-        }
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId"));
-        }
-        if self.snapshot_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `snapshotId` is empty").with_operation("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId", "sessionId", &self.session_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionSessionIdSnapshotSnapshotId", "snapshotId", &self.snapshot_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_SESSION_ID_SNAPSHOT_SNAPSHOT_ID, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/mainforecast/continuousforecast/session/{}/snapshot/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.session_id), ::genesys_cloud_core::encode_path_segment(&self.snapshot_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5403,9 +5147,7 @@ impl GetWorkforcemanagementBusinessunitManagementunits {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitManagementunits"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitManagementunits", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MANAGEMENTUNITS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/managementunits", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.feature {
             parts.query.push("feature", v.as_str());
@@ -5465,9 +5207,7 @@ impl GetWorkforcemanagementBusinessunitMinimumstaffingSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitMinimumstaffingSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitMinimumstaffingSettings", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_MINIMUMSTAFFING_SETTINGS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/minimumstaffing/settings", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5516,12 +5256,8 @@ impl GetWorkforcemanagementBusinessunitOpportunity {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitOpportunity"));
-        }
-        if self.opportunity_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `opportunityId` is empty").with_operation("getWorkforcemanagementBusinessunitOpportunity"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitOpportunity", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitOpportunity", "opportunityId", &self.opportunity_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/opportunities/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.opportunity_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -5567,12 +5303,8 @@ impl GetWorkforcemanagementBusinessunitPlanninggroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitPlanninggroup"));
-        }
-        if self.planning_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `planningGroupId` is empty").with_operation("getWorkforcemanagementBusinessunitPlanninggroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitPlanninggroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitPlanninggroup", "planningGroupId", &self.planning_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/planninggroups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.planning_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5614,9 +5346,7 @@ impl GetWorkforcemanagementBusinessunitPlanninggroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitPlanninggroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitPlanninggroups", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUPS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/planninggroups", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5659,12 +5389,8 @@ impl GetWorkforcemanagementBusinessunitSchedulebid {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebid"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebid"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebid", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebid", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5708,15 +5434,9 @@ impl GetWorkforcemanagementBusinessunitSchedulebidGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebidGroup"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebidGroup"));
-        }
-        if self.bid_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidGroupId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebidGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebidGroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebidGroup", "bidId", &self.bid_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebidGroup", "bidGroupId", &self.bid_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id), ::genesys_cloud_core::encode_path_segment(&self.bid_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5772,15 +5492,9 @@ impl GetWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebidGroupPreferences"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebidGroupPreferences"));
-        }
-        if self.bid_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidGroupId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebidGroupPreferences"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebidGroupPreferences", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebidGroupPreferences", "bidId", &self.bid_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebidGroupPreferences", "bidGroupId", &self.bid_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP_PREFERENCES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}/groups/{}/preferences", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id), ::genesys_cloud_core::encode_path_segment(&self.bid_group_id)));
         if let ::std::option::Option::Some(v) = &self.force_download_service {
             parts.query.push("forceDownloadService", &v.to_string());
@@ -5829,12 +5543,8 @@ impl GetWorkforcemanagementBusinessunitSchedulebidGroupsSummary {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebidGroupsSummary"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebidGroupsSummary"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebidGroupsSummary", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebidGroupsSummary", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUPS_SUMMARY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}/groups/summary", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5876,9 +5586,7 @@ impl GetWorkforcemanagementBusinessunitSchedulebids {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulebids"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulebids", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBIDS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5920,9 +5628,7 @@ impl GetWorkforcemanagementBusinessunitSchedulerSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulerSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulerSettings", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULER_SETTINGS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/scheduler/settings", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -5965,12 +5671,8 @@ impl GetWorkforcemanagementBusinessunitSchedulingRun {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulingRun"));
-        }
-        if self.run_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `runId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulingRun"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulingRun", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulingRun", "runId", &self.run_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/scheduling/runs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.run_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6025,12 +5727,8 @@ impl GetWorkforcemanagementBusinessunitSchedulingRunResult {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulingRunResult"));
-        }
-        if self.run_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `runId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulingRunResult"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulingRunResult", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulingRunResult", "runId", &self.run_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN_RESULT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/scheduling/runs/{}/result", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.run_id)));
         let ::std::option::Option::Some(v) = &self.management_unit_ids else {
             return ::std::result::Result::Err(::genesys_cloud_core::Error::build("missing required parameter `managementUnitIds`").with_operation("getWorkforcemanagementBusinessunitSchedulingRunResult"));
@@ -6080,9 +5778,7 @@ impl GetWorkforcemanagementBusinessunitSchedulingRuns {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulingRuns"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulingRuns", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUNS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/scheduling/runs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6126,9 +5822,7 @@ impl GetWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitSchedulingpreferencesSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitSchedulingpreferencesSettings", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULINGPREFERENCES_SETTINGS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulingpreferences/settings", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6177,12 +5871,8 @@ impl GetWorkforcemanagementBusinessunitServicegoaltemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitServicegoaltemplate"));
-        }
-        if self.service_goal_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `serviceGoalTemplateId` is empty").with_operation("getWorkforcemanagementBusinessunitServicegoaltemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitServicegoaltemplate", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitServicegoaltemplate", "serviceGoalTemplateId", &self.service_goal_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/servicegoaltemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.service_goal_template_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -6233,9 +5923,7 @@ impl GetWorkforcemanagementBusinessunitServicegoaltemplates {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitServicegoaltemplates"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitServicegoaltemplates", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/servicegoaltemplates", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -6281,12 +5969,8 @@ impl GetWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitShifttradingTradesEvaluateJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_EVALUATE_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/shifttrading/trades/evaluate/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6329,12 +6013,8 @@ impl GetWorkforcemanagementBusinessunitShifttradingTradesQueryJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitShifttradingTradesQueryJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitShifttradingTradesQueryJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitShifttradingTradesQueryJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitShifttradingTradesQueryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_QUERY_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/shifttrading/trades/query/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6377,12 +6057,8 @@ impl GetWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitShifttradingTradesStateBulkJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_STATE_BULK_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/shifttrading/trades/state/bulk/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6425,12 +6101,8 @@ impl GetWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_UNMATCHED_SEARCH_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/shifttrading/unmatched/search/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6473,12 +6145,8 @@ impl GetWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitShifttradingWeeksSummaryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_WEEKS_SUMMARY_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/shifttrading/weeks/summary/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6521,12 +6189,8 @@ impl GetWorkforcemanagementBusinessunitStaffinggroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitStaffinggroup"));
-        }
-        if self.staffing_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `staffingGroupId` is empty").with_operation("getWorkforcemanagementBusinessunitStaffinggroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitStaffinggroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitStaffinggroup", "staffingGroupId", &self.staffing_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/staffinggroups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.staffing_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6580,9 +6244,7 @@ impl GetWorkforcemanagementBusinessunitStaffinggroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitStaffinggroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitStaffinggroups", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/staffinggroups", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.management_unit_id {
             parts.query.push("managementUnitId", v.as_str());
@@ -6631,12 +6293,8 @@ impl GetWorkforcemanagementBusinessunitTimeofflimit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeofflimit"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeofflimit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeofflimit", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeofflimit", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6680,15 +6338,9 @@ impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob", "timeOffLimitId", &self.time_off_limit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_GRANULARITYCONVERSION_JOB, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits/{}/granularityconversion/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6737,12 +6389,8 @@ impl GetWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeofflimitGranularityconversionJobs", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_GRANULARITYCONVERSION_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits/{}/granularityconversion/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         if let ::std::option::Option::Some(v) = &self.statuses {
             parts.query.push("statuses", v.as_str());
@@ -6793,9 +6441,7 @@ impl GetWorkforcemanagementBusinessunitTimeofflimits {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeofflimits"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeofflimits", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMITS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.management_unit_id {
             parts.query.push("managementUnitId", v.as_str());
@@ -6841,12 +6487,8 @@ impl GetWorkforcemanagementBusinessunitTimeoffplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeoffplan"));
-        }
-        if self.time_off_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffPlanId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeoffplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeoffplan", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeoffplan", "timeOffPlanId", &self.time_off_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLAN, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeoffplans/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -6906,9 +6548,7 @@ impl GetWorkforcemanagementBusinessunitTimeoffplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitTimeoffplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitTimeoffplans", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLANS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeoffplans", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.management_unit_id {
             parts.query.push("managementUnitId", v.as_str());
@@ -6965,9 +6605,7 @@ impl GetWorkforcemanagementBusinessunitUsers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitUsers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitUsers", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_USERS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/users", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.management_unit_ids {
             parts.query.push_list("managementUnitIds", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -7020,12 +6658,8 @@ impl GetWorkforcemanagementBusinessunitWeekSchedule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedule"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedule", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedule", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -7072,12 +6706,8 @@ impl GetWorkforcemanagementBusinessunitWeekScheduleGenerationresults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekScheduleGenerationresults"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekScheduleGenerationresults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekScheduleGenerationresults", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekScheduleGenerationresults", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_GENERATIONRESULTS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/generationresults", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7127,12 +6757,8 @@ impl GetWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekScheduleHeadcountforecast", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_HEADCOUNTFORECAST, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/headcountforecast", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         if let ::std::option::Option::Some(v) = &self.force_download {
             parts.query.push("forceDownload", &v.to_string());
@@ -7180,15 +6806,9 @@ impl GetWorkforcemanagementBusinessunitWeekScheduleHistoryAgent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent"));
-        }
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent", "scheduleId", &self.schedule_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekScheduleHistoryAgent", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_HISTORY_AGENT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/history/agents/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.schedule_id), ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7232,15 +6852,9 @@ impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions"));
-        }
-        if self.week_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `weekId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions", "weekId", &self.week_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictions", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/performancepredictions", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7285,18 +6899,10 @@ impl GetWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalcu
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation"));
-        }
-        if self.week_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `weekId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation"));
-        }
-        if self.recalculation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `recalculationId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation", "weekId", &self.week_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation", "scheduleId", &self.schedule_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculation", "recalculationId", &self.recalculation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS_RECALCULATION, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/performancepredictions/recalculations/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id), ::genesys_cloud_core::encode_path_segment(&self.schedule_id), ::genesys_cloud_core::encode_path_segment(&self.recalculation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7363,12 +6969,8 @@ impl GetWorkforcemanagementBusinessunitWeekSchedules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedules"));
-        }
-        if self.week_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `weekId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekSchedules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedules", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekSchedules", "weekId", &self.week_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id)));
         if let ::std::option::Option::Some(v) = &self.earliest_week_date {
             parts.query.push("earliestWeekDate", &v.to_string());
@@ -7430,12 +7032,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecast {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecast"));
-        }
-        if self.forecast_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `forecastId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecast"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecast", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecast", "forecastId", &self.forecast_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.forecast_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -7494,12 +7092,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastData {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecastData"));
-        }
-        if self.forecast_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `forecastId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecastData"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecastData", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecastData", "forecastId", &self.forecast_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_DATA, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/{}/data", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.forecast_id)));
         if let ::std::option::Option::Some(v) = &self.week_number {
             parts.query.push("weekNumber", &v.to_string());
@@ -7549,12 +7143,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults"));
-        }
-        if self.forecast_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `forecastId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecastGenerationresults", "forecastId", &self.forecast_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_GENERATIONRESULTS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/{}/generationresults", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.forecast_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7604,12 +7194,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata"));
-        }
-        if self.forecast_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `forecastId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecastLongtermforecastdata", "forecastId", &self.forecast_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_LONGTERMFORECASTDATA, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/{}/longtermforecastdata", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.forecast_id)));
         if let ::std::option::Option::Some(v) = &self.force_download_service {
             parts.query.push("forceDownloadService", &v.to_string());
@@ -7656,12 +7242,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups"));
-        }
-        if self.forecast_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `forecastId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecastPlanninggroups", "forecastId", &self.forecast_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_PLANNINGGROUPS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/{}/planninggroups", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.forecast_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7717,12 +7299,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement 
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement"));
-        }
-        if self.forecast_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `forecastId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecastStaffingrequirement", "forecastId", &self.forecast_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_STAFFINGREQUIREMENT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/{}/staffingrequirement", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.forecast_id)));
         if let ::std::option::Option::Some(v) = &self.week_numbers {
             parts.query.push_list("weekNumbers", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -7771,12 +7349,8 @@ impl GetWorkforcemanagementBusinessunitWeekShorttermforecasts {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecasts"));
-        }
-        if self.week_date_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `weekDateId` is empty").with_operation("getWorkforcemanagementBusinessunitWeekShorttermforecasts"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecasts", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWeekShorttermforecasts", "weekDateId", &self.week_date_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7819,12 +7393,8 @@ impl GetWorkforcemanagementBusinessunitWorkplanbid {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbid"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbid"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbid", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbid", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7868,15 +7438,9 @@ impl GetWorkforcemanagementBusinessunitWorkplanbidGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbidGroup"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbidGroup"));
-        }
-        if self.bid_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidGroupId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbidGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbidGroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbidGroup", "bidId", &self.bid_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbidGroup", "bidGroupId", &self.bid_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id), ::genesys_cloud_core::encode_path_segment(&self.bid_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7920,15 +7484,9 @@ impl GetWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences"));
-        }
-        if self.bid_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidGroupId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences", "bidId", &self.bid_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbidGroupPreferences", "bidGroupId", &self.bid_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP_PREFERENCES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}/groups/{}/preferences", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id), ::genesys_cloud_core::encode_path_segment(&self.bid_group_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -7971,12 +7529,8 @@ impl GetWorkforcemanagementBusinessunitWorkplanbidGroupsSummary {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbidGroupsSummary"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbidGroupsSummary"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbidGroupsSummary", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbidGroupsSummary", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUPS_SUMMARY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}/groups/summary", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8018,9 +7572,7 @@ impl GetWorkforcemanagementBusinessunitWorkplanbids {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("getWorkforcemanagementBusinessunitWorkplanbids"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementBusinessunitWorkplanbids", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBIDS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8261,9 +7813,7 @@ impl GetWorkforcemanagementHistoricaldataBulkRemoveJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementHistoricaldataBulkRemoveJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementHistoricaldataBulkRemoveJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_HISTORICALDATA_BULK_REMOVE_JOB, ::std::format!("/api/v2/workforcemanagement/historicaldata/bulk/remove/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8385,9 +7935,7 @@ impl GetWorkforcemanagementHistoricaldataImportstatusJobId {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementHistoricaldataImportstatusJobId"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementHistoricaldataImportstatusJobId", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_HISTORICALDATA_IMPORTSTATUS_JOB_ID, ::std::format!("/api/v2/workforcemanagement/historicaldata/importstatus/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8469,9 +8017,7 @@ impl GetWorkforcemanagementIntegrationsHrisTimeofftypesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementIntegrationsHrisTimeofftypesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementIntegrationsHrisTimeofftypesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_INTEGRATIONS_HRIS_TIMEOFFTYPES_JOB, ::std::format!("/api/v2/workforcemanagement/integrations/hris/timeofftypes/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8519,9 +8065,7 @@ impl GetWorkforcemanagementManagementunit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunit", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT, ::std::format!("/api/v2/workforcemanagement/managementunits/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -8567,9 +8111,7 @@ impl GetWorkforcemanagementManagementunitActivitycodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitActivitycodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitActivitycodes", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_ACTIVITYCODES, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/activitycodes", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8617,9 +8159,7 @@ impl GetWorkforcemanagementManagementunitAdherence {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitAdherence"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitAdherence", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_ADHERENCE, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/adherence", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_download_service {
             parts.query.push("forceDownloadService", &v.to_string());
@@ -8677,12 +8217,8 @@ impl GetWorkforcemanagementManagementunitAgent {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitAgent"));
-        }
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("getWorkforcemanagementManagementunitAgent"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitAgent", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitAgent", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENT, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/agents/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         if let ::std::option::Option::Some(v) = &self.exclude_capabilities {
             parts.query.push("excludeCapabilities", &v.to_string());
@@ -8732,12 +8268,8 @@ impl GetWorkforcemanagementManagementunitAgentShifttrades {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitAgentShifttrades"));
-        }
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("getWorkforcemanagementManagementunitAgentShifttrades"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitAgentShifttrades", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitAgentShifttrades", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENT_SHIFTTRADES, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/agents/{}/shifttrades", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8779,9 +8311,7 @@ impl GetWorkforcemanagementManagementunitDecisionmetrics {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitDecisionmetrics"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitDecisionmetrics", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_DECISIONMETRICS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/decisionmetrics", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8824,9 +8354,7 @@ impl GetWorkforcemanagementManagementunitShifttradesMatched {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitShifttradesMatched"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitShifttradesMatched", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SHIFTTRADES_MATCHED, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/shifttrades/matched", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8868,9 +8396,7 @@ impl GetWorkforcemanagementManagementunitShifttradesUsers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitShifttradesUsers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitShifttradesUsers", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SHIFTTRADES_USERS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/shifttrades/users", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8914,12 +8440,8 @@ impl GetWorkforcemanagementManagementunitTimeofflimit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitTimeofflimit"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("getWorkforcemanagementManagementunitTimeofflimit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitTimeofflimit", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitTimeofflimit", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeofflimits/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -8962,9 +8484,7 @@ impl GetWorkforcemanagementManagementunitTimeofflimits {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitTimeofflimits"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitTimeofflimits", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMITS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeofflimits", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9008,12 +8528,8 @@ impl GetWorkforcemanagementManagementunitTimeoffplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitTimeoffplan"));
-        }
-        if self.time_off_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffPlanId` is empty").with_operation("getWorkforcemanagementManagementunitTimeoffplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitTimeoffplan", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitTimeoffplan", "timeOffPlanId", &self.time_off_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLAN, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeoffplans/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9056,9 +8572,7 @@ impl GetWorkforcemanagementManagementunitTimeoffplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitTimeoffplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitTimeoffplans", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLANS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeoffplans", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9102,15 +8616,9 @@ impl GetWorkforcemanagementManagementunitUserTimeoffrequest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitUserTimeoffrequest"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getWorkforcemanagementManagementunitUserTimeoffrequest"));
-        }
-        if self.time_off_request_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffRequestId` is empty").with_operation("getWorkforcemanagementManagementunitUserTimeoffrequest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitUserTimeoffrequest", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitUserTimeoffrequest", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitUserTimeoffrequest", "timeOffRequestId", &self.time_off_request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/users/{}/timeoffrequests/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_request_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9154,15 +8662,9 @@ impl GetWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits"));
-        }
-        if self.time_off_request_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffRequestId` is empty").with_operation("getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitUserTimeoffrequestTimeofflimits", "timeOffRequestId", &self.time_off_request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST_TIMEOFFLIMITS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/users/{}/timeoffrequests/{}/timeofflimits", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_request_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9205,12 +8707,8 @@ impl GetWorkforcemanagementManagementunitUserTimeoffrequests {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitUserTimeoffrequests"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getWorkforcemanagementManagementunitUserTimeoffrequests"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitUserTimeoffrequests", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitUserTimeoffrequests", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUESTS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/users/{}/timeoffrequests", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9252,9 +8750,7 @@ impl GetWorkforcemanagementManagementunitUsers {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitUsers"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitUsers", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USERS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/users", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9311,15 +8807,9 @@ impl GetWorkforcemanagementManagementunitWeekSchedule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitWeekSchedule"));
-        }
-        if self.week_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `weekId` is empty").with_operation("getWorkforcemanagementManagementunitWeekSchedule"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("getWorkforcemanagementManagementunitWeekSchedule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWeekSchedule", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWeekSchedule", "weekId", &self.week_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWeekSchedule", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SCHEDULE, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/weeks/{}/schedules/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -9387,12 +8877,8 @@ impl GetWorkforcemanagementManagementunitWeekSchedules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitWeekSchedules"));
-        }
-        if self.week_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `weekId` is empty").with_operation("getWorkforcemanagementManagementunitWeekSchedules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWeekSchedules", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWeekSchedules", "weekId", &self.week_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SCHEDULES, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/weeks/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id)));
         if let ::std::option::Option::Some(v) = &self.include_only_published {
             parts.query.push("includeOnlyPublished", &v.to_string());
@@ -9463,9 +8949,7 @@ impl GetWorkforcemanagementManagementunitWeekShifttrades {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitWeekShifttrades"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWeekShifttrades", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/weeks/{}/shifttrades", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string())));
         if let ::std::option::Option::Some(v) = &self.evaluate_matches {
             parts.query.push("evaluateMatches", &v.to_string());
@@ -9523,12 +9007,8 @@ impl GetWorkforcemanagementManagementunitWorkplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitWorkplan"));
-        }
-        if self.work_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workPlanId` is empty").with_operation("getWorkforcemanagementManagementunitWorkplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWorkplan", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWorkplan", "workPlanId", &self.work_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplans/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.work_plan_id)));
         if let ::std::option::Option::Some(v) = &self.include_only {
             parts.query.push_list("includeOnly", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -9574,12 +9054,8 @@ impl GetWorkforcemanagementManagementunitWorkplanrotation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitWorkplanrotation"));
-        }
-        if self.work_plan_rotation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workPlanRotationId` is empty").with_operation("getWorkforcemanagementManagementunitWorkplanrotation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWorkplanrotation", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWorkplanrotation", "workPlanRotationId", &self.work_plan_rotation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplanrotations/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.work_plan_rotation_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9627,9 +9103,7 @@ impl GetWorkforcemanagementManagementunitWorkplanrotations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitWorkplanrotations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWorkplanrotations", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATIONS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplanrotations", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -9686,9 +9160,7 @@ impl GetWorkforcemanagementManagementunitWorkplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("getWorkforcemanagementManagementunitWorkplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementManagementunitWorkplans", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplans", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -9938,9 +9410,7 @@ impl GetWorkforcemanagementSchedulebidPreference {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementSchedulebidPreference"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementSchedulebidPreference", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_SCHEDULEBID_PREFERENCE, ::std::format!("/api/v2/workforcemanagement/schedulebids/{}/preference", ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -9982,9 +9452,7 @@ impl GetWorkforcemanagementSchedulebidSchedulesets {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementSchedulebidSchedulesets"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementSchedulebidSchedulesets", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_SCHEDULEBID_SCHEDULESETS, ::std::format!("/api/v2/workforcemanagement/schedulebids/{}/schedulesets", ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10066,9 +9534,7 @@ impl GetWorkforcemanagementSchedulingjob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementSchedulingjob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementSchedulingjob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_SCHEDULINGJOB, ::std::format!("/api/v2/workforcemanagement/schedulingjobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10194,12 +9660,8 @@ impl GetWorkforcemanagementShifttradingTradeJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("getWorkforcemanagementShifttradingTradeJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementShifttradingTradeJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementShifttradingTradeJob", "tradeId", &self.trade_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementShifttradingTradeJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_JOB, ::std::format!("/api/v2/workforcemanagement/shifttrading/trades/{}/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.trade_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10242,12 +9704,8 @@ impl GetWorkforcemanagementShifttradingTradeMatchJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("getWorkforcemanagementShifttradingTradeMatchJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementShifttradingTradeMatchJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementShifttradingTradeMatchJob", "tradeId", &self.trade_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementShifttradingTradeMatchJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_MATCH_JOB, ::std::format!("/api/v2/workforcemanagement/shifttrading/trades/{}/match/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.trade_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10290,12 +9748,8 @@ impl GetWorkforcemanagementShifttradingTradeStateJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("getWorkforcemanagementShifttradingTradeStateJob"));
-        }
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementShifttradingTradeStateJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementShifttradingTradeStateJob", "tradeId", &self.trade_id)?;
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementShifttradingTradeStateJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_STATE_JOB, ::std::format!("/api/v2/workforcemanagement/shifttrading/trades/{}/state/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.trade_id), ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10337,9 +9791,7 @@ impl GetWorkforcemanagementShifttradingTradesJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementShifttradingTradesJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementShifttradingTradesJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_JOB, ::std::format!("/api/v2/workforcemanagement/shifttrading/trades/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10381,9 +9833,7 @@ impl GetWorkforcemanagementShifttradingTradesMineQueryJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementShifttradingTradesMineQueryJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementShifttradingTradesMineQueryJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_MINE_QUERY_JOB, ::std::format!("/api/v2/workforcemanagement/shifttrading/trades/mine/query/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10425,9 +9875,7 @@ impl GetWorkforcemanagementShrinkageJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementShrinkageJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementShrinkageJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_SHRINKAGE_JOB, ::std::format!("/api/v2/workforcemanagement/shrinkage/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10469,9 +9917,7 @@ impl GetWorkforcemanagementTeamAdherence {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.team_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `teamId` is empty").with_operation("getWorkforcemanagementTeamAdherence"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementTeamAdherence", "teamId", &self.team_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_TEAM_ADHERENCE, ::std::format!("/api/v2/workforcemanagement/teams/{}/adherence", ::genesys_cloud_core::encode_path_segment(&self.team_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10513,9 +9959,7 @@ impl GetWorkforcemanagementTimeoffbalanceJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementTimeoffbalanceJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementTimeoffbalanceJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_TIMEOFFBALANCE_JOB, ::std::format!("/api/v2/workforcemanagement/timeoffbalance/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10557,9 +10001,7 @@ impl GetWorkforcemanagementTimeoffrequest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.time_off_request_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffRequestId` is empty").with_operation("getWorkforcemanagementTimeoffrequest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementTimeoffrequest", "timeOffRequestId", &self.time_off_request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_TIMEOFFREQUEST, ::std::format!("/api/v2/workforcemanagement/timeoffrequests/{}", ::genesys_cloud_core::encode_path_segment(&self.time_off_request_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10601,9 +10043,7 @@ impl GetWorkforcemanagementTimeoffrequestWaitlistpositions {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.time_off_request_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffRequestId` is empty").with_operation("getWorkforcemanagementTimeoffrequestWaitlistpositions"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementTimeoffrequestWaitlistpositions", "timeOffRequestId", &self.time_off_request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_TIMEOFFREQUEST_WAITLISTPOSITIONS, ::std::format!("/api/v2/workforcemanagement/timeoffrequests/{}/waitlistpositions", ::genesys_cloud_core::encode_path_segment(&self.time_off_request_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10725,9 +10165,7 @@ impl GetWorkforcemanagementUnavailabletimesValidationJob {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.job_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `jobId` is empty").with_operation("getWorkforcemanagementUnavailabletimesValidationJob"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementUnavailabletimesValidationJob", "jobId", &self.job_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_UNAVAILABLETIMES_VALIDATION_JOB, ::std::format!("/api/v2/workforcemanagement/unavailabletimes/validation/jobs/{}", ::genesys_cloud_core::encode_path_segment(&self.job_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10769,9 +10207,7 @@ impl GetWorkforcemanagementUserWorkplanbidranks {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("getWorkforcemanagementUserWorkplanbidranks"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementUserWorkplanbidranks", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_USER_WORKPLANBIDRANKS, ::std::format!("/api/v2/workforcemanagement/users/{}/workplanbidranks", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10813,9 +10249,7 @@ impl GetWorkforcemanagementWorkplanbidPreferences {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementWorkplanbidPreferences"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementWorkplanbidPreferences", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_WORKPLANBID_PREFERENCES, ::std::format!("/api/v2/workforcemanagement/workplanbids/{}/preferences", ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10857,9 +10291,7 @@ impl GetWorkforcemanagementWorkplanbidWorkplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("getWorkforcemanagementWorkplanbidWorkplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getWorkforcemanagementWorkplanbidWorkplans", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_WORKFORCEMANAGEMENT_WORKPLANBID_WORKPLANS, ::std::format!("/api/v2/workforcemanagement/workplanbids/{}/workplans", ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -10942,9 +10374,7 @@ impl PatchWorkforcemanagementAdherenceAdjustment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.adjustment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `adjustmentId` is empty").with_operation("patchWorkforcemanagementAdherenceAdjustment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementAdherenceAdjustment", "adjustmentId", &self.adjustment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_ADHERENCE_ADJUSTMENT, ::std::format!("/api/v2/workforcemanagement/adherence/adjustments/{}", ::genesys_cloud_core::encode_path_segment(&self.adjustment_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementAdherenceAdjustment"))?;
         parts.options = self.options.clone();
@@ -10989,12 +10419,8 @@ impl PatchWorkforcemanagementAgentAdherenceAdjustment {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("patchWorkforcemanagementAgentAdherenceAdjustment"));
-        }
-        if self.adjustment_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `adjustmentId` is empty").with_operation("patchWorkforcemanagementAgentAdherenceAdjustment"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementAgentAdherenceAdjustment", "agentId", &self.agent_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementAgentAdherenceAdjustment", "adjustmentId", &self.adjustment_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_ADJUSTMENT, ::std::format!("/api/v2/workforcemanagement/agents/{}/adherence/adjustments/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_id), ::genesys_cloud_core::encode_path_segment(&self.adjustment_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementAgentAdherenceAdjustment"))?;
         parts.options = self.options.clone();
@@ -11039,12 +10465,8 @@ impl PatchWorkforcemanagementAgentAdherenceExplanation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("patchWorkforcemanagementAgentAdherenceExplanation"));
-        }
-        if self.explanation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `explanationId` is empty").with_operation("patchWorkforcemanagementAgentAdherenceExplanation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementAgentAdherenceExplanation", "agentId", &self.agent_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementAgentAdherenceExplanation", "explanationId", &self.explanation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATION, ::std::format!("/api/v2/workforcemanagement/agents/{}/adherence/explanations/{}", ::genesys_cloud_core::encode_path_segment(&self.agent_id), ::genesys_cloud_core::encode_path_segment(&self.explanation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementAgentAdherenceExplanation"))?;
         parts.options = self.options.clone();
@@ -11088,9 +10510,7 @@ impl PatchWorkforcemanagementAgentUnavailabletimes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("patchWorkforcemanagementAgentUnavailabletimes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementAgentUnavailabletimes", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_AGENT_UNAVAILABLETIMES, ::std::format!("/api/v2/workforcemanagement/agents/{}/unavailabletimes", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementAgentUnavailabletimes"))?;
         parts.options = self.options.clone();
@@ -11134,9 +10554,7 @@ impl PatchWorkforcemanagementAlternativeshiftsTrade {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("patchWorkforcemanagementAlternativeshiftsTrade"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementAlternativeshiftsTrade", "tradeId", &self.trade_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_TRADE, ::std::format!("/api/v2/workforcemanagement/alternativeshifts/trades/{}", ::genesys_cloud_core::encode_path_segment(&self.trade_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementAlternativeshiftsTrade"))?;
         parts.options = self.options.clone();
@@ -11228,9 +10646,7 @@ impl PatchWorkforcemanagementBusinessunit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunit", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.include_scheduling_default_message_severities {
             parts.query.push("includeSchedulingDefaultMessageSeverities", &v.to_string());
@@ -11278,12 +10694,8 @@ impl PatchWorkforcemanagementBusinessunitActivitycode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitActivitycode"));
-        }
-        if self.activity_code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityCodeId` is empty").with_operation("patchWorkforcemanagementBusinessunitActivitycode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitActivitycode", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitActivitycode", "activityCodeId", &self.activity_code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activitycodes/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_code_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitActivitycode"))?;
         parts.options = self.options.clone();
@@ -11327,9 +10739,7 @@ impl PatchWorkforcemanagementBusinessunitActivitycodesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitActivitycodesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitActivitycodesBulk", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODES_BULK, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activitycodes/bulk", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitActivitycodesBulk"))?;
         parts.options = self.options.clone();
@@ -11374,12 +10784,8 @@ impl PatchWorkforcemanagementBusinessunitActivityplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitActivityplan"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("patchWorkforcemanagementBusinessunitActivityplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitActivityplan", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitActivityplan", "activityPlanId", &self.activity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitActivityplan"))?;
         parts.options = self.options.clone();
@@ -11423,9 +10829,7 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_BULK, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/bulk", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsBulk"))?;
         parts.options = self.options.clone();
@@ -11470,12 +10874,8 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode"));
-        }
-        if self.reason_code_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `reasonCodeId` is empty").with_operation("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode", "reasonCodeId", &self.reason_code_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/reasoncodes/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.reason_code_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncode"))?;
         parts.options = self.options.clone();
@@ -11519,9 +10919,7 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/reasoncodes/bulk", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk"))?;
         parts.options = self.options.clone();
@@ -11565,9 +10963,7 @@ impl PatchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_SETTINGS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/settings", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitAdherenceAdjustmentsSettings"))?;
         parts.options = self.options.clone();
@@ -11611,9 +11007,7 @@ impl PatchWorkforcemanagementBusinessunitAlternativeshiftsSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitAlternativeshiftsSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitAlternativeshiftsSettings", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_SETTINGS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/alternativeshifts/settings", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitAlternativeshiftsSettings"))?;
         parts.options = self.options.clone();
@@ -11658,12 +11052,8 @@ impl PatchWorkforcemanagementBusinessunitCapacityplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitCapacityplan"));
-        }
-        if self.capacity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `capacityPlanId` is empty").with_operation("patchWorkforcemanagementBusinessunitCapacityplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitCapacityplan", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitCapacityplan", "capacityPlanId", &self.capacity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.capacity_plan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitCapacityplan"))?;
         parts.options = self.options.clone();
@@ -11707,9 +11097,7 @@ impl PatchWorkforcemanagementBusinessunitMinimumstaffingSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitMinimumstaffingSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitMinimumstaffingSettings", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_MINIMUMSTAFFING_SETTINGS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/minimumstaffing/settings", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitMinimumstaffingSettings"))?;
         parts.options = self.options.clone();
@@ -11754,12 +11142,8 @@ impl PatchWorkforcemanagementBusinessunitOpportunity {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitOpportunity"));
-        }
-        if self.opportunity_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `opportunityId` is empty").with_operation("patchWorkforcemanagementBusinessunitOpportunity"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitOpportunity", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitOpportunity", "opportunityId", &self.opportunity_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/opportunities/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.opportunity_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitOpportunity"))?;
         parts.options = self.options.clone();
@@ -11804,12 +11188,8 @@ impl PatchWorkforcemanagementBusinessunitPlanninggroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitPlanninggroup"));
-        }
-        if self.planning_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `planningGroupId` is empty").with_operation("patchWorkforcemanagementBusinessunitPlanninggroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitPlanninggroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitPlanninggroup", "planningGroupId", &self.planning_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/planninggroups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.planning_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitPlanninggroup"))?;
         parts.options = self.options.clone();
@@ -11854,12 +11234,8 @@ impl PatchWorkforcemanagementBusinessunitSchedulebid {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulebid"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulebid"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulebid", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulebid", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitSchedulebid"))?;
         parts.options = self.options.clone();
@@ -11905,15 +11281,9 @@ impl PatchWorkforcemanagementBusinessunitSchedulebidGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulebidGroup"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulebidGroup"));
-        }
-        if self.bid_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidGroupId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulebidGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulebidGroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulebidGroup", "bidId", &self.bid_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulebidGroup", "bidGroupId", &self.bid_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id), ::genesys_cloud_core::encode_path_segment(&self.bid_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitSchedulebidGroup"))?;
         parts.options = self.options.clone();
@@ -11959,15 +11329,9 @@ impl PatchWorkforcemanagementBusinessunitSchedulebidGroupPreferences {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences"));
-        }
-        if self.bid_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidGroupId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences", "bidId", &self.bid_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences", "bidGroupId", &self.bid_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUP_PREFERENCES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}/groups/{}/preferences", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id), ::genesys_cloud_core::encode_path_segment(&self.bid_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitSchedulebidGroupPreferences"))?;
         parts.options = self.options.clone();
@@ -12011,9 +11375,7 @@ impl PatchWorkforcemanagementBusinessunitSchedulerSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulerSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulerSettings", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULER_SETTINGS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/scheduler/settings", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitSchedulerSettings"))?;
         parts.options = self.options.clone();
@@ -12058,12 +11420,8 @@ impl PatchWorkforcemanagementBusinessunitSchedulingRun {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulingRun"));
-        }
-        if self.run_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `runId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulingRun"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulingRun", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulingRun", "runId", &self.run_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULING_RUN, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/scheduling/runs/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.run_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitSchedulingRun"))?;
         parts.options = self.options.clone();
@@ -12109,9 +11467,7 @@ impl PatchWorkforcemanagementBusinessunitSchedulingpreferencesSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitSchedulingpreferencesSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitSchedulingpreferencesSettings", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULINGPREFERENCES_SETTINGS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulingpreferences/settings", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitSchedulingpreferencesSettings"))?;
         parts.options = self.options.clone();
@@ -12156,12 +11512,8 @@ impl PatchWorkforcemanagementBusinessunitServicegoaltemplate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitServicegoaltemplate"));
-        }
-        if self.service_goal_template_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `serviceGoalTemplateId` is empty").with_operation("patchWorkforcemanagementBusinessunitServicegoaltemplate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitServicegoaltemplate", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitServicegoaltemplate", "serviceGoalTemplateId", &self.service_goal_template_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/servicegoaltemplates/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.service_goal_template_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitServicegoaltemplate"))?;
         parts.options = self.options.clone();
@@ -12206,12 +11558,8 @@ impl PatchWorkforcemanagementBusinessunitStaffinggroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitStaffinggroup"));
-        }
-        if self.staffing_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `staffingGroupId` is empty").with_operation("patchWorkforcemanagementBusinessunitStaffinggroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitStaffinggroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitStaffinggroup", "staffingGroupId", &self.staffing_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/staffinggroups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.staffing_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitStaffinggroup"))?;
         parts.options = self.options.clone();
@@ -12256,12 +11604,8 @@ impl PatchWorkforcemanagementBusinessunitTimeoffplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitTimeoffplan"));
-        }
-        if self.time_off_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffPlanId` is empty").with_operation("patchWorkforcemanagementBusinessunitTimeoffplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitTimeoffplan", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitTimeoffplan", "timeOffPlanId", &self.time_off_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLAN, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeoffplans/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_plan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitTimeoffplan"))?;
         parts.options = self.options.clone();
@@ -12306,12 +11650,8 @@ impl PatchWorkforcemanagementBusinessunitWorkplanbid {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitWorkplanbid"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("patchWorkforcemanagementBusinessunitWorkplanbid"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitWorkplanbid", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitWorkplanbid", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitWorkplanbid"))?;
         parts.options = self.options.clone();
@@ -12357,15 +11697,9 @@ impl PatchWorkforcemanagementBusinessunitWorkplanbidGroup {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitWorkplanbidGroup"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("patchWorkforcemanagementBusinessunitWorkplanbidGroup"));
-        }
-        if self.bid_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidGroupId` is empty").with_operation("patchWorkforcemanagementBusinessunitWorkplanbidGroup"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitWorkplanbidGroup", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitWorkplanbidGroup", "bidId", &self.bid_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitWorkplanbidGroup", "bidGroupId", &self.bid_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}/groups/{}", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id), ::genesys_cloud_core::encode_path_segment(&self.bid_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitWorkplanbidGroup"))?;
         parts.options = self.options.clone();
@@ -12411,15 +11745,9 @@ impl PatchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences"));
-        }
-        if self.bid_group_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidGroupId` is empty").with_operation("patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences", "bidId", &self.bid_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences", "bidGroupId", &self.bid_group_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUP_PREFERENCES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}/groups/{}/preferences", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id), ::genesys_cloud_core::encode_path_segment(&self.bid_group_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementBusinessunitWorkplanbidGroupPreferences"))?;
         parts.options = self.options.clone();
@@ -12463,9 +11791,7 @@ impl PatchWorkforcemanagementManagementunit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunit", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT, ::std::format!("/api/v2/workforcemanagement/managementunits/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementManagementunit"))?;
         parts.options = self.options.clone();
@@ -12509,9 +11835,7 @@ impl PatchWorkforcemanagementManagementunitAgents {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunitAgents"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitAgents", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/agents", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementManagementunitAgents"))?;
         parts.options = self.options.clone();
@@ -12555,9 +11879,7 @@ impl PatchWorkforcemanagementManagementunitAgentsWorkplansBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunitAgentsWorkplansBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitAgentsWorkplansBulk", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTS_WORKPLANS_BULK, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/agents/workplans/bulk", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementManagementunitAgentsWorkplansBulk"))?;
         parts.options = self.options.clone();
@@ -12603,12 +11925,8 @@ impl PatchWorkforcemanagementManagementunitTimeofflimit {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunitTimeofflimit"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("patchWorkforcemanagementManagementunitTimeofflimit"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitTimeofflimit", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitTimeofflimit", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeofflimits/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementManagementunitTimeofflimit"))?;
         parts.options = self.options.clone();
@@ -12654,12 +11972,8 @@ impl PatchWorkforcemanagementManagementunitTimeoffplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunitTimeoffplan"));
-        }
-        if self.time_off_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffPlanId` is empty").with_operation("patchWorkforcemanagementManagementunitTimeoffplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitTimeoffplan", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitTimeoffplan", "timeOffPlanId", &self.time_off_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLAN, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeoffplans/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_plan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementManagementunitTimeoffplan"))?;
         parts.options = self.options.clone();
@@ -12705,15 +12019,9 @@ impl PatchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus"));
-        }
-        if self.time_off_request_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffRequestId` is empty").with_operation("patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus", "timeOffRequestId", &self.time_off_request_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUEST_USER_INTEGRATIONSTATUS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeoffrequests/{}/users/{}/integrationstatus", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_request_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementManagementunitTimeoffrequestUserIntegrationstatus"))?;
         parts.options = self.options.clone();
@@ -12757,9 +12065,7 @@ impl PatchWorkforcemanagementManagementunitUnavailabletimesSettings {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunitUnavailabletimesSettings"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitUnavailabletimesSettings", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_UNAVAILABLETIMES_SETTINGS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/unavailabletimes/settings", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementManagementunitUnavailabletimesSettings"))?;
         parts.options = self.options.clone();
@@ -12805,15 +12111,9 @@ impl PatchWorkforcemanagementManagementunitUserTimeoffrequest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunitUserTimeoffrequest"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchWorkforcemanagementManagementunitUserTimeoffrequest"));
-        }
-        if self.time_off_request_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffRequestId` is empty").with_operation("patchWorkforcemanagementManagementunitUserTimeoffrequest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitUserTimeoffrequest", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitUserTimeoffrequest", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitUserTimeoffrequest", "timeOffRequestId", &self.time_off_request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/users/{}/timeoffrequests/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_request_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementManagementunitUserTimeoffrequest"))?;
         parts.options = self.options.clone();
@@ -12860,12 +12160,8 @@ impl PatchWorkforcemanagementManagementunitWeekShifttrade {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunitWeekShifttrade"));
-        }
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("patchWorkforcemanagementManagementunitWeekShifttrade"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitWeekShifttrade", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitWeekShifttrade", "tradeId", &self.trade_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADE, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/weeks/{}/shifttrades/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.trade_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementManagementunitWeekShifttrade"))?;
         parts.options = self.options.clone();
@@ -12916,12 +12212,8 @@ impl PatchWorkforcemanagementManagementunitWorkplan {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunitWorkplan"));
-        }
-        if self.work_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workPlanId` is empty").with_operation("patchWorkforcemanagementManagementunitWorkplan"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitWorkplan", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitWorkplan", "workPlanId", &self.work_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplans/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.work_plan_id)));
         if let ::std::option::Option::Some(v) = &self.validation_mode {
             parts.query.push("validationMode", v.as_str());
@@ -12969,12 +12261,8 @@ impl PatchWorkforcemanagementManagementunitWorkplanrotation {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("patchWorkforcemanagementManagementunitWorkplanrotation"));
-        }
-        if self.work_plan_rotation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workPlanRotationId` is empty").with_operation("patchWorkforcemanagementManagementunitWorkplanrotation"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitWorkplanrotation", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementManagementunitWorkplanrotation", "workPlanRotationId", &self.work_plan_rotation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplanrotations/{}", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.work_plan_rotation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementManagementunitWorkplanrotation"))?;
         parts.options = self.options.clone();
@@ -13062,9 +12350,7 @@ impl PatchWorkforcemanagementTimeoffrequest {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.time_off_request_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffRequestId` is empty").with_operation("patchWorkforcemanagementTimeoffrequest"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementTimeoffrequest", "timeOffRequestId", &self.time_off_request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_TIMEOFFREQUEST, ::std::format!("/api/v2/workforcemanagement/timeoffrequests/{}", ::genesys_cloud_core::encode_path_segment(&self.time_off_request_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementTimeoffrequest"))?;
         parts.options = self.options.clone();
@@ -13150,9 +12436,7 @@ impl PatchWorkforcemanagementUserWorkplanbidranks {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("patchWorkforcemanagementUserWorkplanbidranks"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementUserWorkplanbidranks", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_USER_WORKPLANBIDRANKS, ::std::format!("/api/v2/workforcemanagement/users/{}/workplanbidranks", ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementUserWorkplanbidranks"))?;
         parts.options = self.options.clone();
@@ -13238,9 +12522,7 @@ impl PatchWorkforcemanagementWorkplanbidPreferences {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("patchWorkforcemanagementWorkplanbidPreferences"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("patchWorkforcemanagementWorkplanbidPreferences", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PATCH_WORKFORCEMANAGEMENT_WORKPLANBID_PREFERENCES, ::std::format!("/api/v2/workforcemanagement/workplanbids/{}/preferences", ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("patchWorkforcemanagementWorkplanbidPreferences"))?;
         parts.options = self.options.clone();
@@ -13573,9 +12855,7 @@ impl PostWorkforcemanagementAgentAdherenceAdjustmentsQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("postWorkforcemanagementAgentAdherenceAdjustmentsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementAgentAdherenceAdjustmentsQuery", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_ADJUSTMENTS_QUERY, ::std::format!("/api/v2/workforcemanagement/agents/{}/adherence/adjustments/query", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -13640,9 +12920,7 @@ impl PostWorkforcemanagementAgentAdherenceExplanations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("postWorkforcemanagementAgentAdherenceExplanations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementAgentAdherenceExplanations", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATIONS, ::std::format!("/api/v2/workforcemanagement/agents/{}/adherence/explanations", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementAgentAdherenceExplanations"))?;
         parts.options = self.options.clone();
@@ -13698,9 +12976,7 @@ impl PostWorkforcemanagementAgentAdherenceExplanationsQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("postWorkforcemanagementAgentAdherenceExplanationsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementAgentAdherenceExplanationsQuery", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_AGENT_ADHERENCE_EXPLANATIONS_QUERY, ::std::format!("/api/v2/workforcemanagement/agents/{}/adherence/explanations/query", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -13752,9 +13028,7 @@ impl PostWorkforcemanagementAgentSchedulingpreferencesQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("postWorkforcemanagementAgentSchedulingpreferencesQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementAgentSchedulingpreferencesQuery", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_AGENT_SCHEDULINGPREFERENCES_QUERY, ::std::format!("/api/v2/workforcemanagement/agents/{}/schedulingpreferences/query", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementAgentSchedulingpreferencesQuery"))?;
         parts.options = self.options.clone();
@@ -13798,9 +13072,7 @@ impl PostWorkforcemanagementAgentUnavailabletimesQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("postWorkforcemanagementAgentUnavailabletimesQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementAgentUnavailabletimesQuery", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_AGENT_UNAVAILABLETIMES_QUERY, ::std::format!("/api/v2/workforcemanagement/agents/{}/unavailabletimes/query", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementAgentUnavailabletimesQuery"))?;
         parts.options = self.options.clone();
@@ -14400,9 +13672,7 @@ impl PostWorkforcemanagementBusinessunitActivitycodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitActivitycodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivitycodes", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYCODES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activitycodes", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitActivitycodes"))?;
         parts.options = self.options.clone();
@@ -14446,12 +13716,8 @@ impl PostWorkforcemanagementBusinessunitActivityplanDeletionsJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanDeletionsJobs"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanDeletionsJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanDeletionsJobs", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanDeletionsJobs", "activityPlanId", &self.activity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_DELETIONS_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/deletions/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -14497,18 +13763,10 @@ impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeleti
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs"));
-        }
-        if self.occurrence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `occurrenceId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs"));
-        }
-        if self.session_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `sessionId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs", "activityPlanId", &self.activity_plan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs", "occurrenceId", &self.occurrence_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs", "sessionId", &self.session_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSION_USERS_DELETIONS_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/occurrences/{}/sessions/{}/users/deletions/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id), ::genesys_cloud_core::encode_path_segment(&self.occurrence_id), ::genesys_cloud_core::encode_path_segment(&self.session_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionUsersDeletionsJobs"))?;
         parts.options = self.options.clone();
@@ -14554,15 +13812,9 @@ impl PostWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJ
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs"));
-        }
-        if self.occurrence_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `occurrenceId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs", "activityPlanId", &self.activity_plan_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs", "occurrenceId", &self.occurrence_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCE_SESSIONS_DELETIONS_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/occurrences/{}/sessions/deletions/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id), ::genesys_cloud_core::encode_path_segment(&self.occurrence_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrenceSessionsDeletionsJobs"))?;
         parts.options = self.options.clone();
@@ -14607,12 +13859,8 @@ impl PostWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs", "activityPlanId", &self.activity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_OCCURRENCES_DELETIONS_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/occurrences/deletions/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitActivityplanOccurrencesDeletionsJobs"))?;
         parts.options = self.options.clone();
@@ -14656,12 +13904,8 @@ impl PostWorkforcemanagementBusinessunitActivityplanRunsJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanRunsJobs"));
-        }
-        if self.activity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `activityPlanId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplanRunsJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanRunsJobs", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplanRunsJobs", "activityPlanId", &self.activity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLAN_RUNS_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans/{}/runs/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.activity_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -14704,9 +13948,7 @@ impl PostWorkforcemanagementBusinessunitActivityplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitActivityplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitActivityplans", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ACTIVITYPLANS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/activityplans", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitActivityplans"))?;
         parts.options = self.options.clone();
@@ -14770,9 +14012,7 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitAdherenceAdjustmentsQuery", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.before {
             parts.query.push("before", v.as_str());
@@ -14837,9 +14077,7 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_QUERY_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/query/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitAdherenceAdjustmentsQueryJobs"))?;
         parts.options = self.options.clone();
@@ -14883,9 +14121,7 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/reasoncodes", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodes"))?;
         parts.options = self.options.clone();
@@ -14929,9 +14165,7 @@ impl PostWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_ADJUSTMENTS_REASONCODES_BULK, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/adjustments/reasoncodes/bulk", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitAdherenceAdjustmentsReasoncodesBulk"))?;
         parts.options = self.options.clone();
@@ -14987,9 +14221,7 @@ impl PostWorkforcemanagementBusinessunitAdherenceExplanationsQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitAdherenceExplanationsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitAdherenceExplanationsQuery", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ADHERENCE_EXPLANATIONS_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/adherence/explanations/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -15051,9 +14283,7 @@ impl PostWorkforcemanagementBusinessunitAgentschedulesSearch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitAgentschedulesSearch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitAgentschedulesSearch", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_AGENTSCHEDULES_SEARCH, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/agentschedules/search", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -15109,9 +14339,7 @@ impl PostWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitAlternativeshiftsTradesSearch", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_ALTERNATIVESHIFTS_TRADES_SEARCH, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/alternativeshifts/trades/search", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -15159,12 +14387,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplanCopy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplanCopy"));
-        }
-        if self.capacity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `capacityPlanId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplanCopy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplanCopy", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplanCopy", "capacityPlanId", &self.capacity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_COPY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/{}/copy", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.capacity_plan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitCapacityplanCopy"))?;
         parts.options = self.options.clone();
@@ -15208,12 +14432,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplanRequirementGenerate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplanRequirementGenerate"));
-        }
-        if self.capacity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `capacityPlanId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplanRequirementGenerate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplanRequirementGenerate", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplanRequirementGenerate", "capacityPlanId", &self.capacity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_REQUIREMENT_GENERATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/{}/requirement/generate", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.capacity_plan_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -15257,12 +14477,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations"));
-        }
-        if self.capacity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `capacityPlanId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations", "capacityPlanId", &self.capacity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/{}/staffinggroupallocations", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.capacity_plan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocations"))?;
         parts.options = self.options.clone();
@@ -15307,12 +14523,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshist
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery"));
-        }
-        if self.capacity_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `capacityPlanId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery", "capacityPlanId", &self.capacity_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLAN_STAFFINGGROUPALLOCATIONSHISTORY_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/{}/staffinggroupallocationshistory/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.capacity_plan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitCapacityplanStaffinggroupallocationshistoryQuery"))?;
         parts.options = self.options.clone();
@@ -15357,12 +14569,8 @@ impl PostWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAuto
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate"));
-        }
-        if self.forecast_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `forecastId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplanningLongtermrequirementsAutomaticbestmethodWeekForecastForceregenerate", "forecastId", &self.forecast_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANNING_LONGTERMREQUIREMENTS_AUTOMATICBESTMETHOD_WEEK_FORECAST_FORCEREGENERATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplanning/longtermrequirements/automaticbestmethod/weeks/{}/forecasts/{}/forceregenerate", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.forecast_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -15405,9 +14613,7 @@ impl PostWorkforcemanagementBusinessunitCapacityplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplans", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitCapacityplans"))?;
         parts.options = self.options.clone();
@@ -15451,9 +14657,7 @@ impl PostWorkforcemanagementBusinessunitCapacityplansBulkRemove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitCapacityplansBulkRemove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitCapacityplansBulkRemove", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_CAPACITYPLANS_BULK_REMOVE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/capacityplans/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitCapacityplansBulkRemove"))?;
         parts.options = self.options.clone();
@@ -15497,9 +14701,7 @@ impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitDecisionmetricsUpdate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitDecisionmetricsUpdate", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_DECISIONMETRICS_UPDATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/decisionmetrics/update", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitDecisionmetricsUpdate"))?;
         parts.options = self.options.clone();
@@ -15543,9 +14745,7 @@ impl PostWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_DECISIONMETRICS_UPDATE_UPLOADURL, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/decisionmetrics/update/uploadurl", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitDecisionmetricsUpdateUploadurl"))?;
         parts.options = self.options.clone();
@@ -15595,9 +14795,7 @@ impl PostWorkforcemanagementBusinessunitIntraday {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitIntraday"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitIntraday", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_INTRADAY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/intraday", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -15644,9 +14842,7 @@ impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExp
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_FORECAST_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/mainforecast/continuousforecast/session/export/forecast/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportForecastJobs"))?;
         parts.options = self.options.clone();
@@ -15690,9 +14886,7 @@ impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExp
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_HISTORICAL_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/mainforecast/continuousforecast/session/export/historical/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportHistoricalJobs"))?;
         parts.options = self.options.clone();
@@ -15736,9 +14930,7 @@ impl PostWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExp
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_MAINFORECAST_CONTINUOUSFORECAST_SESSION_EXPORT_SNAPSHOT_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/mainforecast/continuousforecast/session/export/snapshot/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitMainforecastContinuousforecastSessionExportSnapshotJobs"))?;
         parts.options = self.options.clone();
@@ -15782,9 +14974,7 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkAdd {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitOpportunitiesBulkAdd"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitOpportunitiesBulkAdd", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_ADD, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/opportunities/bulk/add", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitOpportunitiesBulkAdd"))?;
         parts.options = self.options.clone();
@@ -15828,9 +15018,7 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkPublish {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitOpportunitiesBulkPublish"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitOpportunitiesBulkPublish", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_PUBLISH, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/opportunities/bulk/publish", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitOpportunitiesBulkPublish"))?;
         parts.options = self.options.clone();
@@ -15874,9 +15062,7 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkRemove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitOpportunitiesBulkRemove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitOpportunitiesBulkRemove", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_REMOVE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/opportunities/bulk/remove", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitOpportunitiesBulkRemove"))?;
         parts.options = self.options.clone();
@@ -15920,9 +15106,7 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_BULK_STATUSES_UPDATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/opportunities/bulk/statuses/update", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitOpportunitiesBulkStatusesUpdate"))?;
         parts.options = self.options.clone();
@@ -15966,9 +15150,7 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpda
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_ENROLLMENTS_BULK_STATUSES_UPDATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/opportunities/enrollments/bulk/statuses/update", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsBulkStatusesUpdate"))?;
         parts.options = self.options.clone();
@@ -16024,9 +15206,7 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitOpportunitiesEnrollmentsQuery", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_ENROLLMENTS_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/opportunities/enrollments/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push("expand", v.as_str());
@@ -16076,9 +15256,7 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_EXTERNALACTIVITIES_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/opportunities/externalactivities/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitOpportunitiesExternalactivitiesQuery"))?;
         parts.options = self.options.clone();
@@ -16128,9 +15306,7 @@ impl PostWorkforcemanagementBusinessunitOpportunitiesQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitOpportunitiesQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitOpportunitiesQuery", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_OPPORTUNITIES_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/opportunities/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_download_service {
             parts.query.push("forceDownloadService", &v.to_string());
@@ -16177,9 +15353,7 @@ impl PostWorkforcemanagementBusinessunitPlanninggroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitPlanninggroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitPlanninggroups", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_PLANNINGGROUPS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/planninggroups", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitPlanninggroups"))?;
         parts.options = self.options.clone();
@@ -16224,12 +15398,8 @@ impl PostWorkforcemanagementBusinessunitSchedulebidCopy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitSchedulebidCopy"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("postWorkforcemanagementBusinessunitSchedulebidCopy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitSchedulebidCopy", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitSchedulebidCopy", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_COPY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}/copy", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitSchedulebidCopy"))?;
         parts.options = self.options.clone();
@@ -16274,12 +15444,8 @@ impl PostWorkforcemanagementBusinessunitSchedulebidGroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitSchedulebidGroups"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("postWorkforcemanagementBusinessunitSchedulebidGroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitSchedulebidGroups", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitSchedulebidGroups", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBID_GROUPS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/{}/groups", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitSchedulebidGroups"))?;
         parts.options = self.options.clone();
@@ -16323,9 +15489,7 @@ impl PostWorkforcemanagementBusinessunitSchedulebids {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitSchedulebids"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitSchedulebids", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBIDS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitSchedulebids"))?;
         parts.options = self.options.clone();
@@ -16369,9 +15533,7 @@ impl PostWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SCHEDULEBIDS_EFFECTIVESCHEDULESETS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/schedulebids/effectiveschedulesets", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitSchedulebidsEffectiveschedulesets"))?;
         parts.options = self.options.clone();
@@ -16415,9 +15577,7 @@ impl PostWorkforcemanagementBusinessunitServicegoaltemplates {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitServicegoaltemplates"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitServicegoaltemplates", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SERVICEGOALTEMPLATES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/servicegoaltemplates", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitServicegoaltemplates"))?;
         parts.options = self.options.clone();
@@ -16473,9 +15633,7 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitShifttradingTradesEvaluateJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_EVALUATE_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/shifttrading/trades/evaluate/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -16537,9 +15695,7 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesQueryJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitShifttradingTradesQueryJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitShifttradingTradesQueryJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_QUERY_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/shifttrading/trades/query/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -16601,9 +15757,7 @@ impl PostWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitShifttradingTradesStateBulkJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_TRADES_STATE_BULK_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/shifttrading/trades/state/bulk/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -16665,9 +15819,7 @@ impl PostWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitShifttradingUnmatchedSearchJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_UNMATCHED_SEARCH_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/shifttrading/unmatched/search/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -16723,9 +15875,7 @@ impl PostWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitShifttradingWeeksSummaryJobs", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_SHIFTTRADING_WEEKS_SUMMARY_JOBS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/shifttrading/weeks/summary/jobs", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -16772,9 +15922,7 @@ impl PostWorkforcemanagementBusinessunitStaffinggroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitStaffinggroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitStaffinggroups", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/staffinggroups", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitStaffinggroups"))?;
         parts.options = self.options.clone();
@@ -16818,9 +15966,7 @@ impl PostWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS_PLANNINGGROUPS_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/staffinggroups/planninggroups/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitStaffinggroupsPlanninggroupsQuery"))?;
         parts.options = self.options.clone();
@@ -16870,9 +16016,7 @@ impl PostWorkforcemanagementBusinessunitStaffinggroupsQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitStaffinggroupsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitStaffinggroupsQuery", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_STAFFINGGROUPS_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/staffinggroups/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_download_service {
             parts.query.push("forceDownloadService", &v.to_string());
@@ -16920,12 +16064,8 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitGranularityconversion {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeofflimitGranularityconversion"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeofflimitGranularityconversion"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeofflimitGranularityconversion", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeofflimitGranularityconversion", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_GRANULARITYCONVERSION, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits/{}/granularityconversion", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitTimeofflimitGranularityconversion"))?;
         parts.options = self.options.clone();
@@ -16970,12 +16110,8 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeofflimitValuesImport"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeofflimitValuesImport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeofflimitValuesImport", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeofflimitValuesImport", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES_IMPORT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits/{}/values/import", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitTimeofflimitValuesImport"))?;
         parts.options = self.options.clone();
@@ -17020,12 +16156,8 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES_IMPORT_UPLOADURL, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits/{}/values/import/uploadurl", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitTimeofflimitValuesImportUploadurl"))?;
         parts.options = self.options.clone();
@@ -17070,12 +16202,8 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitValuesQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeofflimitValuesQuery"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeofflimitValuesQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeofflimitValuesQuery", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeofflimitValuesQuery", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits/{}/values/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitTimeofflimitValuesQuery"))?;
         parts.options = self.options.clone();
@@ -17119,9 +16247,7 @@ impl PostWorkforcemanagementBusinessunitTimeofflimits {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeofflimits"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeofflimits", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMITS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitTimeofflimits"))?;
         parts.options = self.options.clone();
@@ -17166,9 +16292,7 @@ impl PostWorkforcemanagementBusinessunitTimeofflimitsValuesQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeofflimitsValuesQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeofflimitsValuesQuery", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMITS_VALUES_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits/values/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitTimeofflimitsValuesQuery"))?;
         parts.options = self.options.clone();
@@ -17212,9 +16336,7 @@ impl PostWorkforcemanagementBusinessunitTimeoffplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitTimeoffplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitTimeoffplans", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFPLANS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeoffplans", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitTimeoffplans"))?;
         parts.options = self.options.clone();
@@ -17258,9 +16380,7 @@ impl PostWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_UNAVAILABLETIMES_SCHEDULES_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/unavailabletimes/schedules/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitUnavailabletimesSchedulesQuery"))?;
         parts.options = self.options.clone();
@@ -17304,9 +16424,7 @@ impl PostWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_UNAVAILABLETIMES_SETTINGS_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/unavailabletimes/settings/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitUnavailabletimesSettingsQuery"))?;
         parts.options = self.options.clone();
@@ -17364,12 +16482,8 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekScheduleAgentschedulesQuery", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_AGENTSCHEDULES_QUERY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/agentschedules/query", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -17421,12 +16535,8 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleCopy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekScheduleCopy"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekScheduleCopy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekScheduleCopy", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekScheduleCopy", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_COPY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/copy", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekScheduleCopy"))?;
         parts.options = self.options.clone();
@@ -17472,15 +16582,9 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalc
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations"));
-        }
-        if self.week_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `weekId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations", "weekId", &self.week_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS_RECALCULATIONS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/performancepredictions/recalculations", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculations"))?;
         parts.options = self.options.clone();
@@ -17526,15 +16630,9 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalc
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl"));
-        }
-        if self.week_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `weekId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl", "weekId", &self.week_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_PERFORMANCEPREDICTIONS_RECALCULATIONS_UPLOADURL, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/performancepredictions/recalculations/uploadurl", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekSchedulePerformancepredictionsRecalculationsUploadurl"))?;
         parts.options = self.options.clone();
@@ -17580,12 +16678,8 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleReschedule {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekScheduleReschedule"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekScheduleReschedule"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekScheduleReschedule", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekScheduleReschedule", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_RESCHEDULE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/reschedule", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekScheduleReschedule"))?;
         parts.options = self.options.clone();
@@ -17631,12 +16725,8 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleUpdate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekScheduleUpdate"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekScheduleUpdate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekScheduleUpdate", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekScheduleUpdate", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_UPDATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/update", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekScheduleUpdate"))?;
         parts.options = self.options.clone();
@@ -17682,12 +16772,8 @@ impl PostWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl"));
-        }
-        if self.schedule_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `scheduleId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl", "scheduleId", &self.schedule_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULE_UPDATE_UPLOADURL, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/{}/update/uploadurl", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.schedule_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekScheduleUpdateUploadurl"))?;
         parts.options = self.options.clone();
@@ -17732,9 +16818,7 @@ impl PostWorkforcemanagementBusinessunitWeekSchedules {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekSchedules"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekSchedules", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekSchedules"))?;
         parts.options = self.options.clone();
@@ -17779,9 +16863,7 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulesGenerate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekSchedulesGenerate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekSchedulesGenerate", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES_GENERATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/generate", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekSchedulesGenerate"))?;
         parts.options = self.options.clone();
@@ -17826,9 +16908,7 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulesImport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekSchedulesImport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekSchedulesImport", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES_IMPORT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/import", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekSchedulesImport"))?;
         parts.options = self.options.clone();
@@ -17873,9 +16953,7 @@ impl PostWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SCHEDULES_IMPORT_UPLOADURL, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules/import/uploadurl", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_id.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekSchedulesImportUploadurl"))?;
         parts.options = self.options.clone();
@@ -17927,12 +17005,8 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastCopy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekShorttermforecastCopy"));
-        }
-        if self.forecast_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `forecastId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekShorttermforecastCopy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekShorttermforecastCopy", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekShorttermforecastCopy", "forecastId", &self.forecast_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECAST_COPY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/{}/copy", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.forecast_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -17986,9 +17060,7 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekShorttermforecastsGenerate", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS_GENERATE, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/generate", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string())));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -18036,9 +17108,7 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImport {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekShorttermforecastsImport"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekShorttermforecastsImport", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS_IMPORT, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/import", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekShorttermforecastsImport"))?;
         parts.options = self.options.clone();
@@ -18083,9 +17153,7 @@ impl PostWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WEEK_SHORTTERMFORECASTS_IMPORT_UPLOADURL, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/weeks/{}/shorttermforecasts/import/uploadurl", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWeekShorttermforecastsImportUploadurl"))?;
         parts.options = self.options.clone();
@@ -18130,12 +17198,8 @@ impl PostWorkforcemanagementBusinessunitWorkplanbidCopy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWorkplanbidCopy"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("postWorkforcemanagementBusinessunitWorkplanbidCopy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWorkplanbidCopy", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWorkplanbidCopy", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_COPY, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}/copy", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWorkplanbidCopy"))?;
         parts.options = self.options.clone();
@@ -18180,12 +17244,8 @@ impl PostWorkforcemanagementBusinessunitWorkplanbidGroups {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWorkplanbidGroups"));
-        }
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("postWorkforcemanagementBusinessunitWorkplanbidGroups"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWorkplanbidGroups", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWorkplanbidGroups", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBID_GROUPS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids/{}/groups", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWorkplanbidGroups"))?;
         parts.options = self.options.clone();
@@ -18229,9 +17289,7 @@ impl PostWorkforcemanagementBusinessunitWorkplanbids {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("postWorkforcemanagementBusinessunitWorkplanbids"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementBusinessunitWorkplanbids", "businessUnitId", &self.business_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_BUSINESSUNIT_WORKPLANBIDS, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/workplanbids", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementBusinessunitWorkplanbids"))?;
         parts.options = self.options.clone();
@@ -18458,9 +17516,7 @@ impl PostWorkforcemanagementIntegrationsHriTimeofftypesJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.hris_integration_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `hrisIntegrationId` is empty").with_operation("postWorkforcemanagementIntegrationsHriTimeofftypesJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementIntegrationsHriTimeofftypesJobs", "hrisIntegrationId", &self.hris_integration_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_INTEGRATIONS_HRI_TIMEOFFTYPES_JOBS, ::std::format!("/api/v2/workforcemanagement/integrations/hris/{}/timeofftypes/jobs", ::genesys_cloud_core::encode_path_segment(&self.hris_integration_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -18509,9 +17565,7 @@ impl PostWorkforcemanagementManagementunitAgentsWorkplansQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitAgentsWorkplansQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitAgentsWorkplansQuery", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTS_WORKPLANS_QUERY, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/agents/workplans/query", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_download_service {
             parts.query.push("forceDownloadService", &v.to_string());
@@ -18570,9 +17624,7 @@ impl PostWorkforcemanagementManagementunitAgentschedulesSearch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitAgentschedulesSearch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitAgentschedulesSearch", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_AGENTSCHEDULES_SEARCH, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/agentschedules/search", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -18622,9 +17674,7 @@ impl PostWorkforcemanagementManagementunitHistoricaladherencequery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitHistoricaladherencequery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitHistoricaladherencequery", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_HISTORICALADHERENCEQUERY, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/historicaladherencequery", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitHistoricaladherencequery"))?;
         parts.options = self.options.clone();
@@ -18668,9 +17718,7 @@ impl PostWorkforcemanagementManagementunitMove {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitMove"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitMove", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_MOVE, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/move", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitMove"))?;
         parts.options = self.options.clone();
@@ -18715,9 +17763,7 @@ impl PostWorkforcemanagementManagementunitSchedulesSearch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitSchedulesSearch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitSchedulesSearch", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SCHEDULES_SEARCH, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/schedules/search", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitSchedulesSearch"))?;
         parts.options = self.options.clone();
@@ -18761,9 +17807,7 @@ impl PostWorkforcemanagementManagementunitShrinkageJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitShrinkageJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitShrinkageJobs", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_SHRINKAGE_JOBS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/shrinkage/jobs", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitShrinkageJobs"))?;
         parts.options = self.options.clone();
@@ -18808,9 +17852,7 @@ impl PostWorkforcemanagementManagementunitTimeofflimits {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitTimeofflimits"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitTimeofflimits", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMITS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeofflimits", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitTimeofflimits"))?;
         parts.options = self.options.clone();
@@ -18855,9 +17897,7 @@ impl PostWorkforcemanagementManagementunitTimeofflimitsValuesQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitTimeofflimitsValuesQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitTimeofflimitsValuesQuery", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMITS_VALUES_QUERY, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeofflimits/values/query", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitTimeofflimitsValuesQuery"))?;
         parts.options = self.options.clone();
@@ -18902,9 +17942,7 @@ impl PostWorkforcemanagementManagementunitTimeoffplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitTimeoffplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitTimeoffplans", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFPLANS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeoffplans", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitTimeoffplans"))?;
         parts.options = self.options.clone();
@@ -18948,9 +17986,7 @@ impl PostWorkforcemanagementManagementunitTimeoffrequests {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitTimeoffrequests"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitTimeoffrequests", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeoffrequests", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitTimeoffrequests"))?;
         parts.options = self.options.clone();
@@ -18994,9 +18030,7 @@ impl PostWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery 
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS_INTEGRATIONSTATUS_QUERY, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeoffrequests/integrationstatus/query", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitTimeoffrequestsIntegrationstatusQuery"))?;
         parts.options = self.options.clone();
@@ -19046,9 +18080,7 @@ impl PostWorkforcemanagementManagementunitTimeoffrequestsQuery {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitTimeoffrequestsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitTimeoffrequestsQuery", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS_QUERY, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeoffrequests/query", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         if let ::std::option::Option::Some(v) = &self.force_download_service {
             parts.query.push("forceDownloadService", &v.to_string());
@@ -19095,9 +18127,7 @@ impl PostWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery 
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFREQUESTS_WAITLISTPOSITIONS_QUERY, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeoffrequests/waitlistpositions/query", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitTimeoffrequestsWaitlistpositionsQuery"))?;
         parts.options = self.options.clone();
@@ -19142,12 +18172,8 @@ impl PostWorkforcemanagementManagementunitUserTimeoffbalanceJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitUserTimeoffbalanceJobs"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postWorkforcemanagementManagementunitUserTimeoffbalanceJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitUserTimeoffbalanceJobs", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitUserTimeoffbalanceJobs", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFBALANCE_JOBS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/users/{}/timeoffbalance/jobs", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitUserTimeoffbalanceJobs"))?;
         parts.options = self.options.clone();
@@ -19192,15 +18218,9 @@ impl PostWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs"));
-        }
-        if self.time_off_request_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffRequestId` is empty").with_operation("postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs", "userId", &self.user_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitUserTimeoffrequestTimeoffbalanceJobs", "timeOffRequestId", &self.time_off_request_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUEST_TIMEOFFBALANCE_JOBS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/users/{}/timeoffrequests/{}/timeoffbalance/jobs", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.user_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_request_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)
@@ -19250,12 +18270,8 @@ impl PostWorkforcemanagementManagementunitUserTimeoffrequestsEstimate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitUserTimeoffrequestsEstimate"));
-        }
-        if self.user_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `userId` is empty").with_operation("postWorkforcemanagementManagementunitUserTimeoffrequestsEstimate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitUserTimeoffrequestsEstimate", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitUserTimeoffrequestsEstimate", "userId", &self.user_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_USER_TIMEOFFREQUESTS_ESTIMATE, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/users/{}/timeoffrequests/estimate", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.user_id)));
         if let ::std::option::Option::Some(v) = &self.include_only {
             parts.query.push("includeOnly", v.as_str());
@@ -19305,12 +18321,8 @@ impl PostWorkforcemanagementManagementunitWeekShifttradeMatch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitWeekShifttradeMatch"));
-        }
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("postWorkforcemanagementManagementunitWeekShifttradeMatch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWeekShifttradeMatch", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWeekShifttradeMatch", "tradeId", &self.trade_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADE_MATCH, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/weeks/{}/shifttrades/{}/match", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string()), ::genesys_cloud_core::encode_path_segment(&self.trade_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitWeekShifttradeMatch"))?;
         parts.options = self.options.clone();
@@ -19356,9 +18368,7 @@ impl PostWorkforcemanagementManagementunitWeekShifttrades {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitWeekShifttrades"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWeekShifttrades", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/weeks/{}/shifttrades", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string())));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitWeekShifttrades"))?;
         parts.options = self.options.clone();
@@ -19410,9 +18420,7 @@ impl PostWorkforcemanagementManagementunitWeekShifttradesSearch {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitWeekShifttradesSearch"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWeekShifttradesSearch", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES_SEARCH, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/weeks/{}/shifttrades/search", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string())));
         if let ::std::option::Option::Some(v) = &self.force_download_service {
             parts.query.push("forceDownloadService", &v.to_string());
@@ -19467,9 +18475,7 @@ impl PostWorkforcemanagementManagementunitWeekShifttradesStateBulk {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitWeekShifttradesStateBulk"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWeekShifttradesStateBulk", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WEEK_SHIFTTRADES_STATE_BULK, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/weeks/{}/shifttrades/state/bulk", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.week_date_id.to_string())));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -19517,12 +18523,8 @@ impl PostWorkforcemanagementManagementunitWorkplanCopy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitWorkplanCopy"));
-        }
-        if self.work_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workPlanId` is empty").with_operation("postWorkforcemanagementManagementunitWorkplanCopy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWorkplanCopy", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWorkplanCopy", "workPlanId", &self.work_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN_COPY, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplans/{}/copy", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.work_plan_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitWorkplanCopy"))?;
         parts.options = self.options.clone();
@@ -19573,12 +18575,8 @@ impl PostWorkforcemanagementManagementunitWorkplanValidate {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitWorkplanValidate"));
-        }
-        if self.work_plan_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workPlanId` is empty").with_operation("postWorkforcemanagementManagementunitWorkplanValidate"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWorkplanValidate", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWorkplanValidate", "workPlanId", &self.work_plan_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLAN_VALIDATE, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplans/{}/validate", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.work_plan_id)));
         if let ::std::option::Option::Some(v) = &self.expand {
             parts.query.push_list("expand", v, ::genesys_cloud_core::CollectionFormat::Multi);
@@ -19626,12 +18624,8 @@ impl PostWorkforcemanagementManagementunitWorkplanrotationCopy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitWorkplanrotationCopy"));
-        }
-        if self.work_plan_rotation_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `workPlanRotationId` is empty").with_operation("postWorkforcemanagementManagementunitWorkplanrotationCopy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWorkplanrotationCopy", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWorkplanrotationCopy", "workPlanRotationId", &self.work_plan_rotation_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATION_COPY, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplanrotations/{}/copy", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.work_plan_rotation_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitWorkplanrotationCopy"))?;
         parts.options = self.options.clone();
@@ -19675,9 +18669,7 @@ impl PostWorkforcemanagementManagementunitWorkplanrotations {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitWorkplanrotations"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWorkplanrotations", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANROTATIONS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplanrotations", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementManagementunitWorkplanrotations"))?;
         parts.options = self.options.clone();
@@ -19727,9 +18719,7 @@ impl PostWorkforcemanagementManagementunitWorkplans {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("postWorkforcemanagementManagementunitWorkplans"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementManagementunitWorkplans", "managementUnitId", &self.management_unit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_WORKPLANS, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/workplans", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id)));
         if let ::std::option::Option::Some(v) = &self.validation_mode {
             parts.query.push("validationMode", v.as_str());
@@ -19960,9 +18950,7 @@ impl PostWorkforcemanagementShifttradingTradeJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("postWorkforcemanagementShifttradingTradeJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementShifttradingTradeJobs", "tradeId", &self.trade_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_JOBS, ::std::format!("/api/v2/workforcemanagement/shifttrading/trades/{}/jobs", ::genesys_cloud_core::encode_path_segment(&self.trade_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -20015,9 +19003,7 @@ impl PostWorkforcemanagementShifttradingTradeMatchJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("postWorkforcemanagementShifttradingTradeMatchJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementShifttradingTradeMatchJobs", "tradeId", &self.trade_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_MATCH_JOBS, ::std::format!("/api/v2/workforcemanagement/shifttrading/trades/{}/match/jobs", ::genesys_cloud_core::encode_path_segment(&self.trade_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -20070,9 +19056,7 @@ impl PostWorkforcemanagementShifttradingTradeStateJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.trade_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `tradeId` is empty").with_operation("postWorkforcemanagementShifttradingTradeStateJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementShifttradingTradeStateJobs", "tradeId", &self.trade_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_SHIFTTRADING_TRADE_STATE_JOBS, ::std::format!("/api/v2/workforcemanagement/shifttrading/trades/{}/state/jobs", ::genesys_cloud_core::encode_path_segment(&self.trade_id)));
         if let ::std::option::Option::Some(v) = &self.force_async {
             parts.query.push("forceAsync", &v.to_string());
@@ -20230,9 +19214,7 @@ impl PostWorkforcemanagementTeamAdherenceHistorical {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.team_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `teamId` is empty").with_operation("postWorkforcemanagementTeamAdherenceHistorical"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementTeamAdherenceHistorical", "teamId", &self.team_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_TEAM_ADHERENCE_HISTORICAL, ::std::format!("/api/v2/workforcemanagement/teams/{}/adherence/historical", ::genesys_cloud_core::encode_path_segment(&self.team_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementTeamAdherenceHistorical"))?;
         parts.options = self.options.clone();
@@ -20276,9 +19258,7 @@ impl PostWorkforcemanagementTeamShrinkageJobs {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.team_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `teamId` is empty").with_operation("postWorkforcemanagementTeamShrinkageJobs"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("postWorkforcemanagementTeamShrinkageJobs", "teamId", &self.team_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_POST_WORKFORCEMANAGEMENT_TEAM_SHRINKAGE_JOBS, ::std::format!("/api/v2/workforcemanagement/teams/{}/shrinkage/jobs", ::genesys_cloud_core::encode_path_segment(&self.team_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("postWorkforcemanagementTeamShrinkageJobs"))?;
         parts.options = self.options.clone();
@@ -20667,9 +19647,7 @@ impl PutWorkforcemanagementAgentIntegrationsHris {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.agent_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `agentId` is empty").with_operation("putWorkforcemanagementAgentIntegrationsHris"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putWorkforcemanagementAgentIntegrationsHris", "agentId", &self.agent_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_WORKFORCEMANAGEMENT_AGENT_INTEGRATIONS_HRIS, ::std::format!("/api/v2/workforcemanagement/agents/{}/integrations/hris", ::genesys_cloud_core::encode_path_segment(&self.agent_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putWorkforcemanagementAgentIntegrationsHris"))?;
         parts.options = self.options.clone();
@@ -20714,12 +19692,8 @@ impl PutWorkforcemanagementBusinessunitTimeofflimitValues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.business_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `businessUnitId` is empty").with_operation("putWorkforcemanagementBusinessunitTimeofflimitValues"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("putWorkforcemanagementBusinessunitTimeofflimitValues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putWorkforcemanagementBusinessunitTimeofflimitValues", "businessUnitId", &self.business_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putWorkforcemanagementBusinessunitTimeofflimitValues", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_WORKFORCEMANAGEMENT_BUSINESSUNIT_TIMEOFFLIMIT_VALUES, ::std::format!("/api/v2/workforcemanagement/businessunits/{}/timeofflimits/{}/values", ::genesys_cloud_core::encode_path_segment(&self.business_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putWorkforcemanagementBusinessunitTimeofflimitValues"))?;
         parts.options = self.options.clone();
@@ -20765,12 +19739,8 @@ impl PutWorkforcemanagementManagementunitTimeofflimitValues {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.management_unit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `managementUnitId` is empty").with_operation("putWorkforcemanagementManagementunitTimeofflimitValues"));
-        }
-        if self.time_off_limit_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `timeOffLimitId` is empty").with_operation("putWorkforcemanagementManagementunitTimeofflimitValues"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putWorkforcemanagementManagementunitTimeofflimitValues", "managementUnitId", &self.management_unit_id)?;
+        ::genesys_cloud_core::encode::check_path_param("putWorkforcemanagementManagementunitTimeofflimitValues", "timeOffLimitId", &self.time_off_limit_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_WORKFORCEMANAGEMENT_MANAGEMENTUNIT_TIMEOFFLIMIT_VALUES, ::std::format!("/api/v2/workforcemanagement/managementunits/{}/timeofflimits/{}/values", ::genesys_cloud_core::encode_path_segment(&self.management_unit_id), ::genesys_cloud_core::encode_path_segment(&self.time_off_limit_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putWorkforcemanagementManagementunitTimeofflimitValues"))?;
         parts.options = self.options.clone();
@@ -20814,9 +19784,7 @@ impl PutWorkforcemanagementSchedulebidPreference {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.bid_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `bidId` is empty").with_operation("putWorkforcemanagementSchedulebidPreference"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("putWorkforcemanagementSchedulebidPreference", "bidId", &self.bid_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_PUT_WORKFORCEMANAGEMENT_SCHEDULEBID_PREFERENCE, ::std::format!("/api/v2/workforcemanagement/schedulebids/{}/preference", ::genesys_cloud_core::encode_path_segment(&self.bid_id)));
         parts.json_body(&self.body).map_err(|e| e.with_operation("putWorkforcemanagementSchedulebidPreference"))?;
         parts.options = self.options.clone();

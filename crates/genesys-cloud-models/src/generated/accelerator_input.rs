@@ -9,9 +9,9 @@ pub struct AcceleratorInput {
     pub accelerator_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dryRun`: boolean."]
     pub dry_run: ::std::option::Option<bool>,
-    #[doc = " JSON `parameters`: array of [`AcceleratorParameter`]."]
+    #[doc = " JSON `parameters`: array of [`AcceleratorParameter`](crate::AcceleratorParameter)."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::AcceleratorParameter>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AcceleratorInput {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorInput {
 impl crate::support::Model for AcceleratorInput {
     const NAME: &'static str = "AcceleratorInput";
     const FIELDS: &'static [&'static str] = &["acceleratorId", "dryRun", "parameters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AcceleratorInput {
             "acceleratorId" => crate::support::de_opt(map, &mut self.accelerator_id, n, 0),
             "dryRun" => crate::support::de_opt(map, &mut self.dry_run, n, 1),
             "parameters" => crate::support::de_opt_structs(map, &mut self.parameters, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

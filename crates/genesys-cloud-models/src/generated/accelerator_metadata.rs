@@ -13,15 +13,15 @@ pub struct AcceleratorMetadata {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `origin`: [`AcceleratorMetadataOrigin`]."]
+    #[doc = " JSON `origin`: [`AcceleratorMetadataOrigin`](crate::AcceleratorMetadataOrigin)."]
     pub origin: ::std::option::Option<crate::AcceleratorMetadataOrigin>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `type`: [`AcceleratorMetadataType`]."]
+    #[doc = " JSON `type`: [`AcceleratorMetadataType`](crate::AcceleratorMetadataType)."]
     pub r#type: ::std::option::Option<crate::AcceleratorMetadataType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AcceleratorMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorMetadata {
 impl crate::support::Model for AcceleratorMetadata {
     const NAME: &'static str = "AcceleratorMetadata";
     const FIELDS: &'static [&'static str] = &["classification", "description", "id", "name", "origin", "selfUri", "tags", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for AcceleratorMetadata {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

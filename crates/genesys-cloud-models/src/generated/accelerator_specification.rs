@@ -9,29 +9,29 @@ pub struct AcceleratorSpecification {
     pub classification: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `documentation`: array of [`MetadataDocumentation`]."]
+    #[doc = " JSON `documentation`: array of [`MetadataDocumentation`](crate::MetadataDocumentation)."]
     pub documentation: ::std::option::Option<::std::vec::Vec<crate::MetadataDocumentation>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `origin`: [`AcceleratorSpecificationOrigin`]."]
+    #[doc = " JSON `origin`: [`AcceleratorSpecificationOrigin`](crate::AcceleratorSpecificationOrigin)."]
     pub origin: ::std::option::Option<crate::AcceleratorSpecificationOrigin>,
     #[doc = " JSON `permissions`: array of string."]
     pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `presentation`: array of [`MetadataPresentation`]."]
+    #[doc = " JSON `presentation`: array of [`MetadataPresentation`](crate::MetadataPresentation)."]
     pub presentation: ::std::option::Option<::std::vec::Vec<crate::MetadataPresentation>>,
     #[doc = " JSON `products`: array of string."]
     pub products: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `results`: [`MetadataResults`]."]
+    #[doc = " JSON `results`: [`MetadataResults`](crate::MetadataResults)."]
     pub results: ::std::option::Option<crate::MetadataResults>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `type`: [`AcceleratorSpecificationType`]."]
+    #[doc = " JSON `type`: [`AcceleratorSpecificationType`](crate::AcceleratorSpecificationType)."]
     pub r#type: ::std::option::Option<crate::AcceleratorSpecificationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AcceleratorSpecification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorSpecification {
 impl crate::support::Model for AcceleratorSpecification {
     const NAME: &'static str = "AcceleratorSpecification";
     const FIELDS: &'static [&'static str] = &["classification", "description", "documentation", "id", "name", "origin", "permissions", "presentation", "products", "results", "selfUri", "tags", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for AcceleratorSpecification {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 11),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AcdEndDetailEventTopicAcdEndEvent {
-    #[doc = " JSON `acdOutcome`: [`AcdEndDetailEventTopicAcdEndEventAcdOutcome`]."]
+    #[doc = " JSON `acdOutcome`: [`AcdEndDetailEventTopicAcdEndEventAcdOutcome`](crate::AcdEndDetailEventTopicAcdEndEventAcdOutcome)."]
     pub acd_outcome: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventAcdOutcome>,
     #[doc = " JSON `addressFrom`: string."]
     pub address_from: ::std::option::Option<::std::string::String>,
@@ -29,9 +29,9 @@ pub struct AcdEndDetailEventTopicAcdEndEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`AcdEndDetailEventTopicAcdEndEventDirection`]."]
+    #[doc = " JSON `direction`: [`AcdEndDetailEventTopicAcdEndEventDirection`](crate::AcdEndDetailEventTopicAcdEndEventDirection)."]
     pub direction: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventDirection>,
-    #[doc = " JSON `disconnectType`: [`AcdEndDetailEventTopicAcdEndEventDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`AcdEndDetailEventTopicAcdEndEventDisconnectType`](crate::AcdEndDetailEventTopicAcdEndEventDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventDisconnectType>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -41,9 +41,9 @@ pub struct AcdEndDetailEventTopicAcdEndEvent {
     pub event_time: ::std::option::Option<i64>,
     #[doc = " JSON `flowType`: string."]
     pub flow_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`AcdEndDetailEventTopicAcdEndEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`AcdEndDetailEventTopicAcdEndEventMediaType`](crate::AcdEndDetailEventTopicAcdEndEventMediaType)."]
     pub media_type: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventMediaType>,
-    #[doc = " JSON `messageType`: [`AcdEndDetailEventTopicAcdEndEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`AcdEndDetailEventTopicAcdEndEventMessageType`](crate::AcdEndDetailEventTopicAcdEndEventMessageType)."]
     pub message_type: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -67,11 +67,11 @@ pub struct AcdEndDetailEventTopicAcdEndEvent {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`AcdEndDetailEventTopicAcdEndEventUsedRouting`]."]
+    #[doc = " JSON `usedRouting`: [`AcdEndDetailEventTopicAcdEndEventUsedRouting`](crate::AcdEndDetailEventTopicAcdEndEventUsedRouting)."]
     pub used_routing: ::std::option::Option<crate::AcdEndDetailEventTopicAcdEndEventUsedRouting>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AcdEndDetailEventTopicAcdEndEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -86,10 +86,10 @@ impl<'de> ::serde::Deserialize<'de> for AcdEndDetailEventTopicAcdEndEvent {
 impl crate::support::Model for AcdEndDetailEventTopicAcdEndEvent {
     const NAME: &'static str = "AcdEndDetailEventTopicAcdEndEvent";
     const FIELDS: &'static [&'static str] = &["acdOutcome", "addressFrom", "addressTo", "ani", "answeredUserId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "connectedDurationMs", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "disconnectType", "divisionId", "dnis", "eventTime", "flowType", "mediaType", "messageType", "participantId", "provider", "queueId", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutingUserIds", "requestedRoutings", "requestedSkillExpressionIds", "routingPriority", "sessionId", "subject", "usedRouting", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -128,7 +128,7 @@ impl crate::support::Model for AcdEndDetailEventTopicAcdEndEvent {
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 30),
             "usedRouting" => crate::support::de_opt(map, &mut self.used_routing, n, 31),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 32),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,7 +23,7 @@ pub struct AcdStartDetailEventTopicAcdStartEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`AcdStartDetailEventTopicAcdStartEventDirection`]."]
+    #[doc = " JSON `direction`: [`AcdStartDetailEventTopicAcdStartEventDirection`](crate::AcdStartDetailEventTopicAcdStartEventDirection)."]
     pub direction: ::std::option::Option<crate::AcdStartDetailEventTopicAcdStartEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -31,9 +31,9 @@ pub struct AcdStartDetailEventTopicAcdStartEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`AcdStartDetailEventTopicAcdStartEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`AcdStartDetailEventTopicAcdStartEventMediaType`](crate::AcdStartDetailEventTopicAcdStartEventMediaType)."]
     pub media_type: ::std::option::Option<crate::AcdStartDetailEventTopicAcdStartEventMediaType>,
-    #[doc = " JSON `messageType`: [`AcdStartDetailEventTopicAcdStartEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`AcdStartDetailEventTopicAcdStartEventMessageType`](crate::AcdStartDetailEventTopicAcdStartEventMessageType)."]
     pub message_type: ::std::option::Option<crate::AcdStartDetailEventTopicAcdStartEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -53,7 +53,7 @@ pub struct AcdStartDetailEventTopicAcdStartEvent {
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AcdStartDetailEventTopicAcdStartEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for AcdStartDetailEventTopicAcdStartEvent {
 impl crate::support::Model for AcdStartDetailEventTopicAcdStartEvent {
     const NAME: &'static str = "AcdStartDetailEventTopicAcdStartEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "divisionId", "dnis", "eventTime", "mediaType", "messageType", "participantId", "provider", "queueId", "requestedRoutingSkillIds", "routingPriority", "sessionId", "skillExpressionApplied", "subject", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for AcdStartDetailEventTopicAcdStartEvent {
             "skillExpressionApplied" => crate::support::de_opt(map, &mut self.skill_expression_applied, n, 21),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 22),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

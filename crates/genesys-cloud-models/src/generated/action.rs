@@ -7,9 +7,9 @@
 pub struct Action {
     #[doc = " JSON `category`: string."]
     pub category: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `config`: [`ActionConfig`]."]
+    #[doc = " JSON `config`: [`ActionConfig`](crate::ActionConfig)."]
     pub config: ::std::option::Option<crate::ActionConfig>,
-    #[doc = " JSON `contract`: [`ActionContract`]."]
+    #[doc = " JSON `contract`: [`ActionContract`](crate::ActionContract)."]
     pub contract: ::std::option::Option<crate::ActionContract>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct Action {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Action {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for Action {
 impl crate::support::Model for Action {
     const NAME: &'static str = "Action";
     const FIELDS: &'static [&'static str] = &["category", "config", "contract", "id", "integrationId", "name", "secure", "selfUri", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for Action {
             "secure" => crate::support::de_opt(map, &mut self.secure, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

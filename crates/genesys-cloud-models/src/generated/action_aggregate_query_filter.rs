@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionAggregateQueryFilter {
-    #[doc = " JSON `clauses`: array of [`ActionAggregateQueryClause`]."]
+    #[doc = " JSON `clauses`: array of [`ActionAggregateQueryClause`](crate::ActionAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ActionAggregateQueryClause>>,
-    #[doc = " JSON `predicates`: array of [`ActionAggregateQueryPredicate`]."]
+    #[doc = " JSON `predicates`: array of [`ActionAggregateQueryPredicate`](crate::ActionAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ActionAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`ActionAggregateQueryFilterType`], required by the spec."]
+    #[doc = " JSON `type`: [`ActionAggregateQueryFilterType`](crate::ActionAggregateQueryFilterType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ActionAggregateQueryFilterType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionAggregateQueryFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionAggregateQueryFilter {
 impl crate::support::Model for ActionAggregateQueryFilter {
     const NAME: &'static str = "ActionAggregateQueryFilter";
     const FIELDS: &'static [&'static str] = &["clauses", "predicates", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ActionAggregateQueryFilter {
             "clauses" => crate::support::de_opt_structs(map, &mut self.clauses, n, 0),
             "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`ActionAggregationQueryAlternateTimeDimension`]."]
+    #[doc = " JSON `alternateTimeDimension`: [`ActionAggregationQueryAlternateTimeDimension`](crate::ActionAggregationQueryAlternateTimeDimension)."]
     pub alternate_time_dimension: ::std::option::Option<crate::ActionAggregationQueryAlternateTimeDimension>,
-    #[doc = " JSON `filter`: [`ActionAggregateQueryFilter`]."]
+    #[doc = " JSON `filter`: [`ActionAggregateQueryFilter`](crate::ActionAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::ActionAggregateQueryFilter>,
     #[doc = " JSON `flattenMultivaluedDimensions`: boolean."]
     pub flatten_multivalued_dimensions: ::std::option::Option<bool>,
@@ -21,9 +21,9 @@ pub struct ActionAggregationQuery {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `views`: array of [`ActionAggregationView`]."]
+    #[doc = " JSON `views`: array of [`ActionAggregationView`](crate::ActionAggregationView)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::ActionAggregationView>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionAggregationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionAggregationQuery {
 impl crate::support::Model for ActionAggregationQuery {
     const NAME: &'static str = "ActionAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "metrics", "timeZone", "views"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ActionAggregationQuery {
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
             "views" => crate::support::de_opt_structs(map, &mut self.views, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct ActionCertificate {
     #[doc = " JSON `certificate`: string."]
     pub certificate: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `signingAuthority`: [`ActionCertificateSigningAuthority`]."]
+    #[doc = " JSON `signingAuthority`: [`ActionCertificateSigningAuthority`](crate::ActionCertificateSigningAuthority)."]
     pub signing_authority: ::std::option::Option<crate::ActionCertificateSigningAuthority>,
-    #[doc = " JSON `status`: [`ActionCertificateStatus`]."]
+    #[doc = " JSON `status`: [`ActionCertificateStatus`](crate::ActionCertificateStatus)."]
     pub status: ::std::option::Option<crate::ActionCertificateStatus>,
-    #[doc = " JSON `type`: [`ActionCertificateType`]."]
+    #[doc = " JSON `type`: [`ActionCertificateType`](crate::ActionCertificateType)."]
     pub r#type: ::std::option::Option<crate::ActionCertificateType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionCertificate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionCertificate {
 impl crate::support::Model for ActionCertificate {
     const NAME: &'static str = "ActionCertificate";
     const FIELDS: &'static [&'static str] = &["certificate", "signingAuthority", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ActionCertificate {
             "signingAuthority" => crate::support::de_opt(map, &mut self.signing_authority, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

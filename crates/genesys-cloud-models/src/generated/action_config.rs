@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionConfig {
-    #[doc = " JSON `request`: [`RequestConfig`]."]
+    #[doc = " JSON `request`: [`RequestConfig`](crate::RequestConfig)."]
     pub request: ::std::option::Option<crate::RequestConfig>,
-    #[doc = " JSON `response`: [`ResponseConfig`]."]
+    #[doc = " JSON `response`: [`ResponseConfig`](crate::ResponseConfig)."]
     pub response: ::std::option::Option<crate::ResponseConfig>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionConfig {
 impl crate::support::Model for ActionConfig {
     const NAME: &'static str = "ActionConfig";
     const FIELDS: &'static [&'static str] = &["request", "response", "timeoutSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ActionConfig {
             "request" => crate::support::de_opt_struct(map, &mut self.request, n, 0),
             "response" => crate::support::de_opt_struct(map, &mut self.response, n, 1),
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

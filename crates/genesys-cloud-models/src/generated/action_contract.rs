@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionContract {
-    #[doc = " JSON `input`: [`ActionInput`]."]
+    #[doc = " JSON `input`: [`ActionInput`](crate::ActionInput)."]
     pub input: ::std::option::Option<crate::ActionInput>,
-    #[doc = " JSON `output`: [`ActionOutput`]."]
+    #[doc = " JSON `output`: [`ActionOutput`](crate::ActionOutput)."]
     pub output: ::std::option::Option<crate::ActionOutput>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionContract {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionContract {
 impl crate::support::Model for ActionContract {
     const NAME: &'static str = "ActionContract";
     const FIELDS: &'static [&'static str] = &["input", "output"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ActionContract {
         match key {
             "input" => crate::support::de_opt_struct(map, &mut self.input, n, 0),
             "output" => crate::support::de_opt_struct(map, &mut self.output, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

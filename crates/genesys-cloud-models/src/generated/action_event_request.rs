@@ -7,7 +7,7 @@
 pub struct ActionEventRequest {
     #[doc = " JSON `actionId`: string, required by the spec."]
     pub action_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `actionState`: [`ActionEventRequestActionState`], required by the spec."]
+    #[doc = " JSON `actionState`: [`ActionEventRequestActionState`](crate::ActionEventRequestActionState), required by the spec."]
     pub action_state: ::std::option::Option<crate::ActionEventRequestActionState>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct ActionEventRequest {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string, required by the spec."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionEventRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionEventRequest {
 impl crate::support::Model for ActionEventRequest {
     const NAME: &'static str = "ActionEventRequest";
     const FIELDS: &'static [&'static str] = &["actionId", "actionState", "errorCode", "errorMessage", "id", "selfUri", "sessionId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ActionEventRequest {
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionInput {
-    #[doc = " JSON `inputSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `inputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub input_schema: ::std::option::Option<crate::JsonSchemaDocument>,
-    #[doc = " JSON `inputSchemaFlattened`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `inputSchemaFlattened`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub input_schema_flattened: ::std::option::Option<crate::JsonSchemaDocument>,
     #[doc = " JSON `inputSchemaUri`: string."]
     pub input_schema_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionInput {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionInput {
 impl crate::support::Model for ActionInput {
     const NAME: &'static str = "ActionInput";
     const FIELDS: &'static [&'static str] = &["inputSchema", "inputSchemaFlattened", "inputSchemaUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ActionInput {
             "inputSchema" => crate::support::de_opt_struct(map, &mut self.input_schema, n, 0),
             "inputSchemaFlattened" => crate::support::de_opt_struct(map, &mut self.input_schema_flattened, n, 1),
             "inputSchemaUri" => crate::support::de_opt(map, &mut self.input_schema_uri, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionMap {
-    #[doc = " JSON `action`: [`ActionMapAction`]."]
+    #[doc = " JSON `action`: [`ActionMapAction`](crate::ActionMapAction)."]
     pub action: ::std::option::Option<crate::ActionMapAction>,
-    #[doc = " JSON `actionMapScheduleGroups`: [`ActionMapScheduleGroups`]."]
+    #[doc = " JSON `actionMapScheduleGroups`: [`ActionMapScheduleGroups`](crate::ActionMapScheduleGroups)."]
     pub action_map_schedule_groups: ::std::option::Option<crate::ActionMapScheduleGroups>,
-    #[doc = " JSON `activation`: [`Activation`]."]
+    #[doc = " JSON `activation`: [`Activation`](crate::Activation)."]
     pub activation: ::std::option::Option<crate::Activation>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -25,19 +25,19 @@ pub struct ActionMap {
     pub is_active: ::std::option::Option<bool>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `pageUrlConditions`: array of [`UrlCondition`]."]
+    #[doc = " JSON `pageUrlConditions`: array of [`UrlCondition`](crate::UrlCondition)."]
     pub page_url_conditions: ::std::option::Option<::std::vec::Vec<crate::UrlCondition>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `triggerWithEventConditions`: array of [`EventCondition`]."]
+    #[doc = " JSON `triggerWithEventConditions`: array of [`EventCondition`](crate::EventCondition)."]
     pub trigger_with_event_conditions: ::std::option::Option<::std::vec::Vec<crate::EventCondition>>,
-    #[doc = " JSON `triggerWithOutcomePercentileConditions`: array of [`OutcomePercentileCondition`]."]
+    #[doc = " JSON `triggerWithOutcomePercentileConditions`: array of [`OutcomePercentileCondition`](crate::OutcomePercentileCondition)."]
     pub trigger_with_outcome_percentile_conditions: ::std::option::Option<::std::vec::Vec<crate::OutcomePercentileCondition>>,
-    #[doc = " JSON `triggerWithOutcomeProbabilityConditions`: array of [`OutcomeProbabilityCondition`]."]
+    #[doc = " JSON `triggerWithOutcomeProbabilityConditions`: array of [`OutcomeProbabilityCondition`](crate::OutcomeProbabilityCondition)."]
     pub trigger_with_outcome_probability_conditions: ::std::option::Option<::std::vec::Vec<crate::OutcomeProbabilityCondition>>,
-    #[doc = " JSON `triggerWithOutcomeQuantileConditions`: array of [`OutcomeQuantileCondition`]."]
+    #[doc = " JSON `triggerWithOutcomeQuantileConditions`: array of [`OutcomeQuantileCondition`](crate::OutcomeQuantileCondition)."]
     pub trigger_with_outcome_quantile_conditions: ::std::option::Option<::std::vec::Vec<crate::OutcomeQuantileCondition>>,
     #[doc = " JSON `triggerWithSegments`: array of string."]
     pub trigger_with_segments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -45,7 +45,7 @@ pub struct ActionMap {
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `weight`: integer (int64)."]
     pub weight: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionMap {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionMap {
 impl crate::support::Model for ActionMap {
     const NAME: &'static str = "ActionMap";
     const FIELDS: &'static [&'static str] = &["action", "actionMapScheduleGroups", "activation", "createdDate", "displayName", "endDate", "id", "ignoreFrequencyCap", "isActive", "modifiedDate", "pageUrlConditions", "selfUri", "startDate", "triggerWithEventConditions", "triggerWithOutcomePercentileConditions", "triggerWithOutcomeProbabilityConditions", "triggerWithOutcomeQuantileConditions", "triggerWithSegments", "version", "weight"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for ActionMap {
             "triggerWithSegments" => crate::support::de_opt(map, &mut self.trigger_with_segments, n, 17),
             "version" => crate::support::de_opt(map, &mut self.version, n, 18),
             "weight" => crate::support::de_opt(map, &mut self.weight, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

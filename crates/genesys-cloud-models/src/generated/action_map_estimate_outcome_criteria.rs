@@ -15,7 +15,7 @@ pub struct ActionMapEstimateOutcomeCriteria {
     pub probability: ::std::option::Option<f64>,
     #[doc = " JSON `quantile`: number (double)."]
     pub quantile: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionMapEstimateOutcomeCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionMapEstimateOutcomeCriteria {
 impl crate::support::Model for ActionMapEstimateOutcomeCriteria {
     const NAME: &'static str = "ActionMapEstimateOutcomeCriteria";
     const FIELDS: &'static [&'static str] = &["maxProbability", "maxQuantile", "outcomeId", "probability", "quantile"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ActionMapEstimateOutcomeCriteria {
             "outcomeId" => crate::support::de_opt(map, &mut self.outcome_id, n, 2),
             "probability" => crate::support::de_opt(map, &mut self.probability, n, 3),
             "quantile" => crate::support::de_opt(map, &mut self.quantile, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

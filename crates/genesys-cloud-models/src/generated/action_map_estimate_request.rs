@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionMapEstimateRequest {
-    #[doc = " JSON `outcomeCriteria`: [`ActionMapEstimateOutcomeCriteria`]."]
+    #[doc = " JSON `outcomeCriteria`: [`ActionMapEstimateOutcomeCriteria`](crate::ActionMapEstimateOutcomeCriteria)."]
     pub outcome_criteria: ::std::option::Option<crate::ActionMapEstimateOutcomeCriteria>,
     #[doc = " JSON `segmentIds`: array of string."]
     pub segment_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionMapEstimateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionMapEstimateRequest {
 impl crate::support::Model for ActionMapEstimateRequest {
     const NAME: &'static str = "ActionMapEstimateRequest";
     const FIELDS: &'static [&'static str] = &["outcomeCriteria", "segmentIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ActionMapEstimateRequest {
         match key {
             "outcomeCriteria" => crate::support::de_opt_struct(map, &mut self.outcome_criteria, n, 0),
             "segmentIds" => crate::support::de_opt(map, &mut self.segment_ids, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

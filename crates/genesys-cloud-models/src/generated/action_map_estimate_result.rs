@@ -7,13 +7,13 @@
 pub struct ActionMapEstimateResult {
     #[doc = " JSON `outcomesScoresCount`: integer (int64)."]
     pub outcomes_scores_count: ::std::option::Option<i64>,
-    #[doc = " JSON `perSegmentCounts`: array of [`SegmentEstimateCount`]."]
+    #[doc = " JSON `perSegmentCounts`: array of [`SegmentEstimateCount`](crate::SegmentEstimateCount)."]
     pub per_segment_counts: ::std::option::Option<::std::vec::Vec<crate::SegmentEstimateCount>>,
     #[doc = " JSON `qualifiedSessionCount`: integer (int64)."]
     pub qualified_session_count: ::std::option::Option<i64>,
     #[doc = " JSON `totalSessionCount`: integer (int64)."]
     pub total_session_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionMapEstimateResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionMapEstimateResult {
 impl crate::support::Model for ActionMapEstimateResult {
     const NAME: &'static str = "ActionMapEstimateResult";
     const FIELDS: &'static [&'static str] = &["outcomesScoresCount", "perSegmentCounts", "qualifiedSessionCount", "totalSessionCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ActionMapEstimateResult {
             "perSegmentCounts" => crate::support::de_opt_structs(map, &mut self.per_segment_counts, n, 1),
             "qualifiedSessionCount" => crate::support::de_opt(map, &mut self.qualified_session_count, n, 2),
             "totalSessionCount" => crate::support::de_opt(map, &mut self.total_session_count, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionOutput {
-    #[doc = " JSON `errorSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `errorSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub error_schema: ::std::option::Option<crate::JsonSchemaDocument>,
-    #[doc = " JSON `errorSchemaFlattened`: [`FlattenedJsonSchemaDocument`]."]
+    #[doc = " JSON `errorSchemaFlattened`: [`FlattenedJsonSchemaDocument`](crate::FlattenedJsonSchemaDocument)."]
     pub error_schema_flattened: ::std::option::Option<crate::FlattenedJsonSchemaDocument>,
     #[doc = " JSON `errorSchemaUri`: string."]
     pub error_schema_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `successSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `successSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub success_schema: ::std::option::Option<crate::JsonSchemaDocument>,
-    #[doc = " JSON `successSchemaFlattened`: [`FlattenedJsonSchemaDocument`]."]
+    #[doc = " JSON `successSchemaFlattened`: [`FlattenedJsonSchemaDocument`](crate::FlattenedJsonSchemaDocument)."]
     pub success_schema_flattened: ::std::option::Option<crate::FlattenedJsonSchemaDocument>,
     #[doc = " JSON `successSchemaUri`: string."]
     pub success_schema_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionOutput {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionOutput {
 impl crate::support::Model for ActionOutput {
     const NAME: &'static str = "ActionOutput";
     const FIELDS: &'static [&'static str] = &["errorSchema", "errorSchemaFlattened", "errorSchemaUri", "successSchema", "successSchemaFlattened", "successSchemaUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ActionOutput {
             "successSchema" => crate::support::de_opt_struct(map, &mut self.success_schema, n, 3),
             "successSchemaFlattened" => crate::support::de_opt_struct(map, &mut self.success_schema_flattened, n, 4),
             "successSchemaUri" => crate::support::de_opt(map, &mut self.success_schema_uri, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,17 +17,17 @@ pub struct ActionTarget {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serviceLevel`: [`ServiceLevel`]."]
+    #[doc = " JSON `serviceLevel`: [`ServiceLevel`](crate::ServiceLevel)."]
     pub service_level: ::std::option::Option<crate::ServiceLevel>,
     #[doc = " JSON `shortAbandonThreshold`: integer (int64)."]
     pub short_abandon_threshold: ::std::option::Option<i64>,
-    #[doc = " JSON `state`: [`ActionTargetState`]."]
+    #[doc = " JSON `state`: [`ActionTargetState`](crate::ActionTargetState)."]
     pub state: ::std::option::Option<crate::ActionTargetState>,
     #[doc = " JSON `supportedMediaTypes`: array of string."]
     pub supported_media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `userData`: array of [`KeyValue`]."]
+    #[doc = " JSON `userData`: array of [`KeyValue`](crate::KeyValue)."]
     pub user_data: ::std::option::Option<::std::vec::Vec<crate::KeyValue>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionTarget {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionTarget {
 impl crate::support::Model for ActionTarget {
     const NAME: &'static str = "ActionTarget";
     const FIELDS: &'static [&'static str] = &["createdDate", "description", "id", "modifiedDate", "name", "selfUri", "serviceLevel", "shortAbandonThreshold", "state", "supportedMediaTypes", "userData"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ActionTarget {
             "state" => crate::support::de_opt(map, &mut self.state, n, 8),
             "supportedMediaTypes" => crate::support::de_opt(map, &mut self.supported_media_types, n, 9),
             "userData" => crate::support::de_opt_structs(map, &mut self.user_data, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

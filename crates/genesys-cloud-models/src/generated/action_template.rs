@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActionTemplate {
-    #[doc = " JSON `contentOffer`: [`ContentOffer`]."]
+    #[doc = " JSON `contentOffer`: [`ContentOffer`](crate::ContentOffer)."]
     pub content_offer: ::std::option::Option<crate::ContentOffer>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,7 +13,7 @@ pub struct ActionTemplate {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ActionTemplateMediaType`], required by the spec."]
+    #[doc = " JSON `mediaType`: [`ActionTemplateMediaType`](crate::ActionTemplateMediaType), required by the spec."]
     pub media_type: ::std::option::Option<crate::ActionTemplateMediaType>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,11 +21,11 @@ pub struct ActionTemplate {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ActionTemplateState`], required by the spec."]
+    #[doc = " JSON `state`: [`ActionTemplateState`](crate::ActionTemplateState), required by the spec."]
     pub state: ::std::option::Option<crate::ActionTemplateState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActionTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ActionTemplate {
 impl crate::support::Model for ActionTemplate {
     const NAME: &'static str = "ActionTemplate";
     const FIELDS: &'static [&'static str] = &["contentOffer", "createdDate", "description", "id", "mediaType", "modifiedDate", "name", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ActionTemplate {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "state" => crate::support::de_opt(map, &mut self.state, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

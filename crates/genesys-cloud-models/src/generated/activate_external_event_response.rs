@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivateExternalEventResponse {
-    #[doc = " JSON `activationStatus`: [`ActivateExternalEventResponseActivationStatus`]."]
+    #[doc = " JSON `activationStatus`: [`ActivateExternalEventResponseActivationStatus`](crate::ActivateExternalEventResponseActivationStatus)."]
     pub activation_status: ::std::option::Option<crate::ActivateExternalEventResponseActivationStatus>,
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct ActivateExternalEventResponse {
     pub rank: ::std::option::Option<i64>,
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivateExternalEventResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivateExternalEventResponse {
 impl crate::support::Model for ActivateExternalEventResponse {
     const NAME: &'static str = "ActivateExternalEventResponse";
     const FIELDS: &'static [&'static str] = &["activationStatus", "displayName", "eventName", "rank", "schemaId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ActivateExternalEventResponse {
             "eventName" => crate::support::de_opt(map, &mut self.event_name, n, 2),
             "rank" => crate::support::de_opt(map, &mut self.rank, n, 3),
             "schemaId" => crate::support::de_opt(map, &mut self.schema_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

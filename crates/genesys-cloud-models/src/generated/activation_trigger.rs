@@ -11,9 +11,9 @@ pub struct ActivationTrigger {
     pub intent_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `triggerDate`: date-time."]
     pub trigger_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `triggerType`: [`ActivationTriggerTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`ActivationTriggerTriggerType`](crate::ActivationTriggerTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::ActivationTriggerTriggerType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivationTrigger {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivationTrigger {
 impl crate::support::Model for ActivationTrigger {
     const NAME: &'static str = "ActivationTrigger";
     const FIELDS: &'static [&'static str] = &["intentId", "intentName", "triggerDate", "triggerType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ActivationTrigger {
             "intentName" => crate::support::de_opt(map, &mut self.intent_name, n, 1),
             "triggerDate" => crate::support::de_opt(map, &mut self.trigger_date, n, 2),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

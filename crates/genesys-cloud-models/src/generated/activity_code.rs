@@ -7,7 +7,7 @@
 pub struct ActivityCode {
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`ActivityCodeCategory`]."]
+    #[doc = " JSON `category`: [`ActivityCodeCategory`](crate::ActivityCodeCategory)."]
     pub category: ::std::option::Option<crate::ActivityCodeCategory>,
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
@@ -21,13 +21,13 @@ pub struct ActivityCode {
     pub is_default: ::std::option::Option<bool>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivityCode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivityCode {
 impl crate::support::Model for ActivityCode {
     const NAME: &'static str = "ActivityCode";
     const FIELDS: &'static [&'static str] = &["agentTimeOffSelectable", "category", "countsAsPaidTime", "countsAsWorkTime", "id", "isActive", "isDefault", "lengthInMinutes", "metadata", "name", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ActivityCode {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct ActivityCodeStyle {
     #[doc = " JSON `backgroundColor`: string, required by the spec."]
     pub background_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textColorTheme`: [`ActivityCodeStyleTextColorTheme`], required by the spec."]
+    #[doc = " JSON `textColorTheme`: [`ActivityCodeStyleTextColorTheme`](crate::ActivityCodeStyleTextColorTheme), required by the spec."]
     pub text_color_theme: ::std::option::Option<crate::ActivityCodeStyleTextColorTheme>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivityCodeStyle {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivityCodeStyle {
 impl crate::support::Model for ActivityCodeStyle {
     const NAME: &'static str = "ActivityCodeStyle";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "textColorTheme"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ActivityCodeStyle {
         match key {
             "backgroundColor" => crate::support::de_opt(map, &mut self.background_color, n, 0),
             "textColorTheme" => crate::support::de_opt(map, &mut self.text_color_theme, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

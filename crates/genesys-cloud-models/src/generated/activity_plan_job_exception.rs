@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanJobException {
-    #[doc = " JSON `exceptionType`: [`ActivityPlanJobExceptionExceptionType`], required by the spec."]
+    #[doc = " JSON `exceptionType`: [`ActivityPlanJobExceptionExceptionType`](crate::ActivityPlanJobExceptionExceptionType), required by the spec."]
     pub exception_type: ::std::option::Option<crate::ActivityPlanJobExceptionExceptionType>,
-    #[doc = " JSON `occurrences`: array of [`ActivityPlanOccurrenceReference`], required by the spec."]
+    #[doc = " JSON `occurrences`: array of [`ActivityPlanOccurrenceReference`](crate::ActivityPlanOccurrenceReference), required by the spec."]
     pub occurrences: ::std::option::Option<::std::vec::Vec<crate::ActivityPlanOccurrenceReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivityPlanJobException {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanJobException {
 impl crate::support::Model for ActivityPlanJobException {
     const NAME: &'static str = "ActivityPlanJobException";
     const FIELDS: &'static [&'static str] = &["exceptionType", "occurrences"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ActivityPlanJobException {
         match key {
             "exceptionType" => crate::support::de_opt(map, &mut self.exception_type, n, 0),
             "occurrences" => crate::support::de_opt_structs(map, &mut self.occurrences, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

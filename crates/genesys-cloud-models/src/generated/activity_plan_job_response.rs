@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanJobResponse {
-    #[doc = " JSON `activityPlan`: [`ActivityPlanStructureWithOccurrenceSessionsUsersReference`], required by the spec."]
+    #[doc = " JSON `activityPlan`: [`ActivityPlanStructureWithOccurrenceSessionsUsersReference`](crate::ActivityPlanStructureWithOccurrenceSessionsUsersReference), required by the spec."]
     pub activity_plan: ::std::option::Option<crate::ActivityPlanStructureWithOccurrenceSessionsUsersReference>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `exceptions`: array of [`ActivityPlanJobException`], required by the spec."]
+    #[doc = " JSON `exceptions`: array of [`ActivityPlanJobException`](crate::ActivityPlanJobException), required by the spec."]
     pub exceptions: ::std::option::Option<::std::vec::Vec<crate::ActivityPlanJobException>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `occurrence`: [`ActivityPlanOccurrenceReference`]."]
+    #[doc = " JSON `occurrence`: [`ActivityPlanOccurrenceReference`](crate::ActivityPlanOccurrenceReference)."]
     pub occurrence: ::std::option::Option<crate::ActivityPlanOccurrenceReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ActivityPlanJobResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`ActivityPlanJobResponseStatus`](crate::ActivityPlanJobResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::ActivityPlanJobResponseStatus>,
-    #[doc = " JSON `type`: [`ActivityPlanJobResponseType`], required by the spec."]
+    #[doc = " JSON `type`: [`ActivityPlanJobResponseType`](crate::ActivityPlanJobResponseType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ActivityPlanJobResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivityPlanJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanJobResponse {
 impl crate::support::Model for ActivityPlanJobResponse {
     const NAME: &'static str = "ActivityPlanJobResponse";
     const FIELDS: &'static [&'static str] = &["activityPlan", "error", "exceptions", "id", "occurrence", "selfUri", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ActivityPlanJobResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "status" => crate::support::de_opt(map, &mut self.status, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

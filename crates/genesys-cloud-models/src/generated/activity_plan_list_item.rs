@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanListItem {
-    #[doc = " JSON `activityCode`: [`ActivityCodeReference`], required by the spec."]
+    #[doc = " JSON `activityCode`: [`ActivityCodeReference`](crate::ActivityCodeReference), required by the spec."]
     pub activity_code: ::std::option::Option<crate::ActivityCodeReference>,
-    #[doc = " JSON `createdBy`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,31 +15,31 @@ pub struct ActivityPlanListItem {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialSchedulePeriod`: [`SchedulingPeriodBase`]."]
+    #[doc = " JSON `initialSchedulePeriod`: [`SchedulingPeriodBase`](crate::SchedulingPeriodBase)."]
     pub initial_schedule_period: ::std::option::Option<crate::SchedulingPeriodBase>,
-    #[doc = " JSON `lastRunBy`: [`UserReference`]."]
+    #[doc = " JSON `lastRunBy`: [`UserReference`](crate::UserReference)."]
     pub last_run_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `lastRunDate`: date-time."]
     pub last_run_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `managementUnits`: array of [`ManagementUnitReference`]."]
+    #[doc = " JSON `managementUnits`: array of [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::ManagementUnitReference>>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `modifiedDate`: date-time, required by the spec."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optimizationObjective`: [`ActivityPlanListItemOptimizationObjective`], required by the spec."]
+    #[doc = " JSON `optimizationObjective`: [`ActivityPlanListItemOptimizationObjective`](crate::ActivityPlanListItemOptimizationObjective), required by the spec."]
     pub optimization_objective: ::std::option::Option<crate::ActivityPlanListItemOptimizationObjective>,
-    #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`]."]
+    #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`](crate::RecurrenceSettings)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettings>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ActivityPlanListItemState`], required by the spec."]
+    #[doc = " JSON `state`: [`ActivityPlanListItemState`](crate::ActivityPlanListItemState), required by the spec."]
     pub state: ::std::option::Option<crate::ActivityPlanListItemState>,
-    #[doc = " JSON `type`: [`ActivityPlanListItemType`], required by the spec."]
+    #[doc = " JSON `type`: [`ActivityPlanListItemType`](crate::ActivityPlanListItemType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ActivityPlanListItemType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivityPlanListItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanListItem {
 impl crate::support::Model for ActivityPlanListItem {
     const NAME: &'static str = "ActivityPlanListItem";
     const FIELDS: &'static [&'static str] = &["activityCode", "createdBy", "createdDate", "description", "id", "initialSchedulePeriod", "lastRunBy", "lastRunDate", "managementUnits", "modifiedBy", "modifiedDate", "name", "optimizationObjective", "recurrenceSettings", "selfUri", "state", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for ActivityPlanListItem {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

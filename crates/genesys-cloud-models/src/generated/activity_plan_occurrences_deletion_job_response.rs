@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanOccurrencesDeletionJobResponse {
-    #[doc = " JSON `activityPlan`: [`ActivityPlanStructureWithOccurrencesReference`]."]
+    #[doc = " JSON `activityPlan`: [`ActivityPlanStructureWithOccurrencesReference`](crate::ActivityPlanStructureWithOccurrencesReference)."]
     pub activity_plan: ::std::option::Option<crate::ActivityPlanStructureWithOccurrencesReference>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `exceptions`: array of [`ActivityPlanJobException`]."]
+    #[doc = " JSON `exceptions`: array of [`ActivityPlanJobException`](crate::ActivityPlanJobException)."]
     pub exceptions: ::std::option::Option<::std::vec::Vec<crate::ActivityPlanJobException>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ActivityPlanOccurrencesDeletionJobResponseStatus`]."]
+    #[doc = " JSON `status`: [`ActivityPlanOccurrencesDeletionJobResponseStatus`](crate::ActivityPlanOccurrencesDeletionJobResponseStatus)."]
     pub status: ::std::option::Option<crate::ActivityPlanOccurrencesDeletionJobResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivityPlanOccurrencesDeletionJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanOccurrencesDeletionJobRespon
 impl crate::support::Model for ActivityPlanOccurrencesDeletionJobResponse {
     const NAME: &'static str = "ActivityPlanOccurrencesDeletionJobResponse";
     const FIELDS: &'static [&'static str] = &["activityPlan", "error", "exceptions", "id", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ActivityPlanOccurrencesDeletionJobResponse {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanResponse {
-    #[doc = " JSON `activityCode`: [`ActivityCodeReference`], required by the spec."]
+    #[doc = " JSON `activityCode`: [`ActivityCodeReference`](crate::ActivityCodeReference), required by the spec."]
     pub activity_code: ::std::option::Option<crate::ActivityCodeReference>,
-    #[doc = " JSON `attendeesSearchRule`: [`UserSearchRule`]."]
+    #[doc = " JSON `attendeesSearchRule`: [`UserSearchRule`](crate::UserSearchRule)."]
     pub attendees_search_rule: ::std::option::Option<crate::UserSearchRule>,
     #[doc = " JSON `countsAsPaidTime`: boolean, required by the spec."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
-    #[doc = " JSON `createdBy`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,47 +19,47 @@ pub struct ActivityPlanResponse {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `facilitated`: boolean, required by the spec."]
     pub facilitated: ::std::option::Option<bool>,
-    #[doc = " JSON `facilitatorsSearchRule`: [`UserSearchRule`]."]
+    #[doc = " JSON `facilitatorsSearchRule`: [`UserSearchRule`](crate::UserSearchRule)."]
     pub facilitators_search_rule: ::std::option::Option<crate::UserSearchRule>,
-    #[doc = " JSON `fixedAvailability`: array of [`FixedAvailability`]."]
+    #[doc = " JSON `fixedAvailability`: array of [`FixedAvailability`](crate::FixedAvailability)."]
     pub fixed_availability: ::std::option::Option<::std::vec::Vec<crate::FixedAvailability>>,
-    #[doc = " JSON `groupSettings`: [`GroupSettings`]."]
+    #[doc = " JSON `groupSettings`: [`GroupSettings`](crate::GroupSettings)."]
     pub group_settings: ::std::option::Option<crate::GroupSettings>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialSchedulePeriod`: [`SchedulingPeriod`], required by the spec."]
+    #[doc = " JSON `initialSchedulePeriod`: [`SchedulingPeriod`](crate::SchedulingPeriod), required by the spec."]
     pub initial_schedule_period: ::std::option::Option<crate::SchedulingPeriod>,
-    #[doc = " JSON `lastRunBy`: [`UserReference`]."]
+    #[doc = " JSON `lastRunBy`: [`UserReference`](crate::UserReference)."]
     pub last_run_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `lastRunDate`: date-time."]
     pub last_run_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `managementUnits`: array of [`ManagementUnitReference`]."]
+    #[doc = " JSON `managementUnits`: array of [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::ManagementUnitReference>>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `modifiedDate`: date-time, required by the spec."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optimizationObjective`: [`ActivityPlanResponseOptimizationObjective`], required by the spec."]
+    #[doc = " JSON `optimizationObjective`: [`ActivityPlanResponseOptimizationObjective`](crate::ActivityPlanResponseOptimizationObjective), required by the spec."]
     pub optimization_objective: ::std::option::Option<crate::ActivityPlanResponseOptimizationObjective>,
-    #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`]."]
+    #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`](crate::RecurrenceSettings)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettings>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serviceGoalImpactOverrides`: [`ActivityPlanServiceGoalImpactOverrides`]."]
+    #[doc = " JSON `serviceGoalImpactOverrides`: [`ActivityPlanServiceGoalImpactOverrides`](crate::ActivityPlanServiceGoalImpactOverrides)."]
     pub service_goal_impact_overrides: ::std::option::Option<crate::ActivityPlanServiceGoalImpactOverrides>,
     #[doc = " JSON `startTimeIncrementMinutes`: integer (int64)."]
     pub start_time_increment_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `state`: [`ActivityPlanResponseState`], required by the spec."]
+    #[doc = " JSON `state`: [`ActivityPlanResponseState`](crate::ActivityPlanResponseState), required by the spec."]
     pub state: ::std::option::Option<crate::ActivityPlanResponseState>,
     #[doc = " JSON `transitionTimeMinutes`: integer (int64), required by the spec."]
     pub transition_time_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`ActivityPlanResponseType`], required by the spec."]
+    #[doc = " JSON `type`: [`ActivityPlanResponseType`](crate::ActivityPlanResponseType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ActivityPlanResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivityPlanResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -74,10 +74,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanResponse {
 impl crate::support::Model for ActivityPlanResponse {
     const NAME: &'static str = "ActivityPlanResponse";
     const FIELDS: &'static [&'static str] = &["activityCode", "attendeesSearchRule", "countsAsPaidTime", "createdBy", "createdDate", "description", "facilitated", "facilitatorsSearchRule", "fixedAvailability", "groupSettings", "id", "initialSchedulePeriod", "lastRunBy", "lastRunDate", "lengthMinutes", "managementUnits", "modifiedBy", "modifiedDate", "name", "optimizationObjective", "recurrenceSettings", "selfUri", "serviceGoalImpactOverrides", "startTimeIncrementMinutes", "state", "transitionTimeMinutes", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -110,7 +110,7 @@ impl crate::support::Model for ActivityPlanResponse {
             "state" => crate::support::de_opt(map, &mut self.state, n, 24),
             "transitionTimeMinutes" => crate::support::de_opt(map, &mut self.transition_time_minutes, n, 25),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 26),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanRunJobResponse {
-    #[doc = " JSON `activityPlan`: [`ActivityPlanReference`], required by the spec."]
+    #[doc = " JSON `activityPlan`: [`ActivityPlanReference`](crate::ActivityPlanReference), required by the spec."]
     pub activity_plan: ::std::option::Option<crate::ActivityPlanReference>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `exceptions`: array of [`ActivityPlanJobException`], required by the spec."]
+    #[doc = " JSON `exceptions`: array of [`ActivityPlanJobException`](crate::ActivityPlanJobException), required by the spec."]
     pub exceptions: ::std::option::Option<::std::vec::Vec<crate::ActivityPlanJobException>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ActivityPlanRunJobResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`ActivityPlanRunJobResponseStatus`](crate::ActivityPlanRunJobResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::ActivityPlanRunJobResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivityPlanRunJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanRunJobResponse {
 impl crate::support::Model for ActivityPlanRunJobResponse {
     const NAME: &'static str = "ActivityPlanRunJobResponse";
     const FIELDS: &'static [&'static str] = &["activityPlan", "error", "exceptions", "id", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ActivityPlanRunJobResponse {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

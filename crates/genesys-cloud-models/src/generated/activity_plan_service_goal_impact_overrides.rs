@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ActivityPlanServiceGoalImpactOverrides {
-    #[doc = " JSON `abandonRate`: [`ActivityPlanAbandonRateImpactOverride`], required by the spec."]
+    #[doc = " JSON `abandonRate`: [`ActivityPlanAbandonRateImpactOverride`](crate::ActivityPlanAbandonRateImpactOverride), required by the spec."]
     pub abandon_rate: ::std::option::Option<crate::ActivityPlanAbandonRateImpactOverride>,
-    #[doc = " JSON `averageSpeedOfAnswer`: [`ActivityPlanAsaImpactOverride`], required by the spec."]
+    #[doc = " JSON `averageSpeedOfAnswer`: [`ActivityPlanAsaImpactOverride`](crate::ActivityPlanAsaImpactOverride), required by the spec."]
     pub average_speed_of_answer: ::std::option::Option<crate::ActivityPlanAsaImpactOverride>,
-    #[doc = " JSON `serviceLevel`: [`ActivityPlanServiceLevelImpactOverride`], required by the spec."]
+    #[doc = " JSON `serviceLevel`: [`ActivityPlanServiceLevelImpactOverride`](crate::ActivityPlanServiceLevelImpactOverride), required by the spec."]
     pub service_level: ::std::option::Option<crate::ActivityPlanServiceLevelImpactOverride>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ActivityPlanServiceGoalImpactOverrides {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanServiceGoalImpactOverrides {
 impl crate::support::Model for ActivityPlanServiceGoalImpactOverrides {
     const NAME: &'static str = "ActivityPlanServiceGoalImpactOverrides";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "serviceLevel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ActivityPlanServiceGoalImpactOverrides {
             "abandonRate" => crate::support::de_opt_struct(map, &mut self.abandon_rate, n, 0),
             "averageSpeedOfAnswer" => crate::support::de_opt_struct(map, &mut self.average_speed_of_answer, n, 1),
             "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct AcwSettings {
     #[doc = " JSON `timeoutMs`: integer (int64)."]
     pub timeout_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `wrapupPrompt`: [`AcwSettingsWrapupPrompt`]."]
+    #[doc = " JSON `wrapupPrompt`: [`AcwSettingsWrapupPrompt`](crate::AcwSettingsWrapupPrompt)."]
     pub wrapup_prompt: ::std::option::Option<crate::AcwSettingsWrapupPrompt>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AcwSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AcwSettings {
 impl crate::support::Model for AcwSettings {
     const NAME: &'static str = "AcwSettings";
     const FIELDS: &'static [&'static str] = &["timeoutMs", "wrapupPrompt"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AcwSettings {
         match key {
             "timeoutMs" => crate::support::de_opt(map, &mut self.timeout_ms, n, 0),
             "wrapupPrompt" => crate::support::de_opt(map, &mut self.wrapup_prompt, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct AddAdherenceAdjustmentAgentRequest {
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `submitterNotes`: string."]
     pub submitter_notes: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AddAdherenceAdjustmentAgentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AddAdherenceAdjustmentAgentRequest {
 impl crate::support::Model for AddAdherenceAdjustmentAgentRequest {
     const NAME: &'static str = "AddAdherenceAdjustmentAgentRequest";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "reasonCodeId", "startDate", "submitterNotes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AddAdherenceAdjustmentAgentRequest {
             "reasonCodeId" => crate::support::de_opt(map, &mut self.reason_code_id, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
             "submitterNotes" => crate::support::de_opt(map, &mut self.submitter_notes, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

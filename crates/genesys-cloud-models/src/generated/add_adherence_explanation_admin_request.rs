@@ -11,11 +11,11 @@ pub struct AddAdherenceExplanationAdminRequest {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`AddAdherenceExplanationAdminRequestStatus`]."]
+    #[doc = " JSON `status`: [`AddAdherenceExplanationAdminRequestStatus`](crate::AddAdherenceExplanationAdminRequestStatus)."]
     pub status: ::std::option::Option<crate::AddAdherenceExplanationAdminRequestStatus>,
-    #[doc = " JSON `type`: [`AddAdherenceExplanationAdminRequestType`], required by the spec."]
+    #[doc = " JSON `type`: [`AddAdherenceExplanationAdminRequestType`](crate::AddAdherenceExplanationAdminRequestType), required by the spec."]
     pub r#type: ::std::option::Option<crate::AddAdherenceExplanationAdminRequestType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AddAdherenceExplanationAdminRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AddAdherenceExplanationAdminRequest {
 impl crate::support::Model for AddAdherenceExplanationAdminRequest {
     const NAME: &'static str = "AddAdherenceExplanationAdminRequest";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "notes", "startDate", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AddAdherenceExplanationAdminRequest {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct AddAdherenceExplanationAgentRequest {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `type`: [`AddAdherenceExplanationAgentRequestType`], required by the spec."]
+    #[doc = " JSON `type`: [`AddAdherenceExplanationAgentRequestType`](crate::AddAdherenceExplanationAgentRequestType), required by the spec."]
     pub r#type: ::std::option::Option<crate::AddAdherenceExplanationAgentRequestType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AddAdherenceExplanationAgentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AddAdherenceExplanationAgentRequest {
 impl crate::support::Model for AddAdherenceExplanationAgentRequest {
     const NAME: &'static str = "AddAdherenceExplanationAgentRequest";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "notes", "startDate", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AddAdherenceExplanationAgentRequest {
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct AddOpportunityBody {
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `approvalType`: [`AddOpportunityBodyApprovalType`], required by the spec."]
+    #[doc = " JSON `approvalType`: [`AddOpportunityBodyApprovalType`](crate::AddOpportunityBodyApprovalType), required by the spec."]
     pub approval_type: ::std::option::Option<crate::AddOpportunityBodyApprovalType>,
     #[doc = " JSON `capacity`: integer (int64), required by the spec."]
     pub capacity: ::std::option::Option<i64>,
@@ -23,7 +23,7 @@ pub struct AddOpportunityBody {
     pub open_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AddOpportunityBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for AddOpportunityBody {
 impl crate::support::Model for AddOpportunityBody {
     const NAME: &'static str = "AddOpportunityBody";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "approvalType", "capacity", "deadlineDate", "description", "endDate", "name", "openDate", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for AddOpportunityBody {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "openDate" => crate::support::de_opt(map, &mut self.open_date, n, 7),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddShiftTradeJobRequest {
-    #[doc = " JSON `acceptableIntervals`: array of [`RequiredDateRange`]."]
+    #[doc = " JSON `acceptableIntervals`: array of [`RequiredDateRange`](crate::RequiredDateRange)."]
     pub acceptable_intervals: ::std::option::Option<::std::vec::Vec<crate::RequiredDateRange>>,
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `initiatingShift`: [`InitiatingShiftRequestItem`], required by the spec."]
+    #[doc = " JSON `initiatingShift`: [`InitiatingShiftRequestItem`](crate::InitiatingShiftRequestItem), required by the spec."]
     pub initiating_shift: ::std::option::Option<crate::InitiatingShiftRequestItem>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `target`: [`ShiftTradeTargetRequestItem`]."]
+    #[doc = " JSON `target`: [`ShiftTradeTargetRequestItem`](crate::ShiftTradeTargetRequestItem)."]
     pub target: ::std::option::Option<crate::ShiftTradeTargetRequestItem>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AddShiftTradeJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AddShiftTradeJobRequest {
 impl crate::support::Model for AddShiftTradeJobRequest {
     const NAME: &'static str = "AddShiftTradeJobRequest";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expirationDate", "initiatingShift", "reviewNote", "target"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AddShiftTradeJobRequest {
             "initiatingShift" => crate::support::de_opt_struct(map, &mut self.initiating_shift, n, 2),
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 3),
             "target" => crate::support::de_opt_struct(map, &mut self.target, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct AddShiftTradeRequest {
     pub receiving_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scheduleId`: string, required by the spec."]
     pub schedule_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AddShiftTradeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AddShiftTradeRequest {
 impl crate::support::Model for AddShiftTradeRequest {
     const NAME: &'static str = "AddShiftTradeRequest";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expiration", "initiatingShiftId", "receivingUserId", "scheduleId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AddShiftTradeRequest {
             "initiatingShiftId" => crate::support::de_opt(map, &mut self.initiating_shift_id, n, 2),
             "receivingUserId" => crate::support::de_opt(map, &mut self.receiving_user_id, n, 3),
             "scheduleId" => crate::support::de_opt(map, &mut self.schedule_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

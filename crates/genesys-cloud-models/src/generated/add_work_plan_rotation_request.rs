@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AddWorkPlanRotationRequest {
-    #[doc = " JSON `agents`: array of [`AddWorkPlanRotationAgentRequest`]."]
+    #[doc = " JSON `agents`: array of [`AddWorkPlanRotationAgentRequest`](crate::AddWorkPlanRotationAgentRequest)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::AddWorkPlanRotationAgentRequest>>,
-    #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`], required by the spec."]
+    #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd), required by the spec."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `pattern`: [`WorkPlanPatternRequest`], required by the spec."]
+    #[doc = " JSON `pattern`: [`WorkPlanPatternRequest`](crate::WorkPlanPatternRequest), required by the spec."]
     pub pattern: ::std::option::Option<crate::WorkPlanPatternRequest>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AddWorkPlanRotationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AddWorkPlanRotationRequest {
 impl crate::support::Model for AddWorkPlanRotationRequest {
     const NAME: &'static str = "AddWorkPlanRotationRequest";
     const FIELDS: &'static [&'static str] = &["agents", "dateRange", "name", "pattern"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AddWorkPlanRotationRequest {
             "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "pattern" => crate::support::de_opt_struct(map, &mut self.pattern, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

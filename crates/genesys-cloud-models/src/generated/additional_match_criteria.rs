@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdditionalMatchCriteria {
-    #[doc = " JSON `mediaFilter`: [`AdditionalMatchCriteriaMediaFilter`]."]
+    #[doc = " JSON `mediaFilter`: [`AdditionalMatchCriteriaMediaFilter`](crate::AdditionalMatchCriteriaMediaFilter)."]
     pub media_filter: ::std::option::Option<crate::AdditionalMatchCriteriaMediaFilter>,
-    #[doc = " JSON `topics`: array of [`TopicCriteria`]."]
+    #[doc = " JSON `topics`: array of [`TopicCriteria`](crate::TopicCriteria)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::TopicCriteria>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdditionalMatchCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AdditionalMatchCriteria {
 impl crate::support::Model for AdditionalMatchCriteria {
     const NAME: &'static str = "AdditionalMatchCriteria";
     const FIELDS: &'static [&'static str] = &["mediaFilter", "topics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AdditionalMatchCriteria {
         match key {
             "mediaFilter" => crate::support::de_opt(map, &mut self.media_filter, n, 0),
             "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

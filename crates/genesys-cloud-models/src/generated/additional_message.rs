@@ -7,11 +7,11 @@
 pub struct AdditionalMessage {
     #[doc = " JSON `mediaIds`: array of string."]
     pub media_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `messagingTemplate`: [`SendMessagingTemplateRequest`]."]
+    #[doc = " JSON `messagingTemplate`: [`SendMessagingTemplateRequest`](crate::SendMessagingTemplateRequest)."]
     pub messaging_template: ::std::option::Option<crate::SendMessagingTemplateRequest>,
     #[doc = " JSON `textBody`: string, required by the spec."]
     pub text_body: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdditionalMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AdditionalMessage {
 impl crate::support::Model for AdditionalMessage {
     const NAME: &'static str = "AdditionalMessage";
     const FIELDS: &'static [&'static str] = &["mediaIds", "messagingTemplate", "textBody"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AdditionalMessage {
             "mediaIds" => crate::support::de_opt(map, &mut self.media_ids, n, 0),
             "messagingTemplate" => crate::support::de_opt_struct(map, &mut self.messaging_template, n, 1),
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct AdditionalSocialMediaMessage {
     pub media_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `textBody`: string."]
     pub text_body: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdditionalSocialMediaMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AdditionalSocialMediaMessage {
 impl crate::support::Model for AdditionalSocialMediaMessage {
     const NAME: &'static str = "AdditionalSocialMediaMessage";
     const FIELDS: &'static [&'static str] = &["inReplyToMessageId", "mediaIds", "textBody"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AdditionalSocialMediaMessage {
             "inReplyToMessageId" => crate::support::de_opt(map, &mut self.in_reply_to_message_id, n, 0),
             "mediaIds" => crate::support::de_opt(map, &mut self.media_ids, n, 1),
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceAdjustment {
-    #[doc = " JSON `agent`: [`UserReference`]."]
+    #[doc = " JSON `agent`: [`UserReference`](crate::UserReference)."]
     pub agent: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`]."]
+    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
     #[doc = " JSON `expired`: boolean."]
     pub expired: ::std::option::Option<bool>,
@@ -15,13 +15,13 @@ pub struct AdherenceAdjustment {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`]."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `reasonCode`: [`AdherenceAdjustmentsReasonCodeReference`]."]
+    #[doc = " JSON `reasonCode`: [`AdherenceAdjustmentsReasonCodeReference`](crate::AdherenceAdjustmentsReasonCodeReference)."]
     pub reason_code: ::std::option::Option<crate::AdherenceAdjustmentsReasonCodeReference>,
-    #[doc = " JSON `reviewedBy`: [`UserReference`]."]
+    #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -31,11 +31,11 @@ pub struct AdherenceAdjustment {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`AdherenceAdjustmentStatus`]."]
+    #[doc = " JSON `status`: [`AdherenceAdjustmentStatus`](crate::AdherenceAdjustmentStatus)."]
     pub status: ::std::option::Option<crate::AdherenceAdjustmentStatus>,
     #[doc = " JSON `submitterNotes`: string."]
     pub submitter_notes: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdherenceAdjustment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceAdjustment {
 impl crate::support::Model for AdherenceAdjustment {
     const NAME: &'static str = "AdherenceAdjustment";
     const FIELDS: &'static [&'static str] = &["agent", "businessUnit", "expired", "id", "lengthMinutes", "managementUnit", "metadata", "reasonCode", "reviewedBy", "reviewedDate", "reviewerNotes", "selfUri", "startDate", "status", "submitterNotes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for AdherenceAdjustment {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
             "submitterNotes" => crate::support::de_opt(map, &mut self.submitter_notes, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceExplanationJob {
-    #[doc = " JSON `adherenceExplanation`: [`AdherenceExplanationResponse`]."]
+    #[doc = " JSON `adherenceExplanation`: [`AdherenceExplanationResponse`](crate::AdherenceExplanationResponse)."]
     pub adherence_explanation: ::std::option::Option<crate::AdherenceExplanationResponse>,
-    #[doc = " JSON `agentQueryResponseTemplate`: [`AdherenceExplanationListingAgentQueryResponse`]."]
+    #[doc = " JSON `agentQueryResponseTemplate`: [`AdherenceExplanationListingAgentQueryResponse`](crate::AdherenceExplanationListingAgentQueryResponse)."]
     pub agent_query_response_template: ::std::option::Option<crate::AdherenceExplanationListingAgentQueryResponse>,
-    #[doc = " JSON `buQueryResponseTemplate`: [`AdherenceExplanationListingBuQueryResponse`]."]
+    #[doc = " JSON `buQueryResponseTemplate`: [`AdherenceExplanationListingBuQueryResponse`](crate::AdherenceExplanationListingBuQueryResponse)."]
     pub bu_query_response_template: ::std::option::Option<crate::AdherenceExplanationListingBuQueryResponse>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AdherenceExplanationJobStatus`]."]
+    #[doc = " JSON `status`: [`AdherenceExplanationJobStatus`](crate::AdherenceExplanationJobStatus)."]
     pub status: ::std::option::Option<crate::AdherenceExplanationJobStatus>,
-    #[doc = " JSON `type`: [`AdherenceExplanationJobType`]."]
+    #[doc = " JSON `type`: [`AdherenceExplanationJobType`](crate::AdherenceExplanationJobType)."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationJobType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdherenceExplanationJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceExplanationJob {
 impl crate::support::Model for AdherenceExplanationJob {
     const NAME: &'static str = "AdherenceExplanationJob";
     const FIELDS: &'static [&'static str] = &["adherenceExplanation", "agentQueryResponseTemplate", "buQueryResponseTemplate", "downloadUrl", "error", "id", "selfUri", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for AdherenceExplanationJob {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

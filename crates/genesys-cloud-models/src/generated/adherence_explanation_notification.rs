@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceExplanationNotification {
-    #[doc = " JSON `agent`: [`UserReference`]."]
+    #[doc = " JSON `agent`: [`UserReference`](crate::UserReference)."]
     pub agent: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`]."]
+    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`]."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
@@ -21,11 +21,11 @@ pub struct AdherenceExplanationNotification {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`AdherenceExplanationNotificationStatus`]."]
+    #[doc = " JSON `status`: [`AdherenceExplanationNotificationStatus`](crate::AdherenceExplanationNotificationStatus)."]
     pub status: ::std::option::Option<crate::AdherenceExplanationNotificationStatus>,
-    #[doc = " JSON `type`: [`AdherenceExplanationNotificationType`]."]
+    #[doc = " JSON `type`: [`AdherenceExplanationNotificationType`](crate::AdherenceExplanationNotificationType)."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationNotificationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdherenceExplanationNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceExplanationNotification {
 impl crate::support::Model for AdherenceExplanationNotification {
     const NAME: &'static str = "AdherenceExplanationNotification";
     const FIELDS: &'static [&'static str] = &["agent", "businessUnit", "id", "lengthMinutes", "managementUnit", "notes", "selfUri", "startDate", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for AdherenceExplanationNotification {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

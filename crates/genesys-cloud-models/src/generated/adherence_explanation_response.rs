@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdherenceExplanationResponse {
-    #[doc = " JSON `agent`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`], required by the spec."]
+    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference), required by the spec."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`], required by the spec."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reviewedBy`: [`UserReference`]."]
+    #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -25,11 +25,11 @@ pub struct AdherenceExplanationResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`AdherenceExplanationResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AdherenceExplanationResponseStatus`](crate::AdherenceExplanationResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AdherenceExplanationResponseStatus>,
-    #[doc = " JSON `type`: [`AdherenceExplanationResponseType`], required by the spec."]
+    #[doc = " JSON `type`: [`AdherenceExplanationResponseType`](crate::AdherenceExplanationResponseType), required by the spec."]
     pub r#type: ::std::option::Option<crate::AdherenceExplanationResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdherenceExplanationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceExplanationResponse {
 impl crate::support::Model for AdherenceExplanationResponse {
     const NAME: &'static str = "AdherenceExplanationResponse";
     const FIELDS: &'static [&'static str] = &["agent", "businessUnit", "id", "lengthMinutes", "managementUnit", "notes", "reviewedBy", "reviewedDate", "selfUri", "startDate", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for AdherenceExplanationResponse {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

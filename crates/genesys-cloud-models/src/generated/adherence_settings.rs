@@ -9,9 +9,9 @@ pub struct AdherenceSettings {
     pub adherence_exception_threshold_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `adherenceTargetPercent`: integer (int64)."]
     pub adherence_target_percent: ::std::option::Option<i64>,
-    #[doc = " JSON `ignoredActivityCategories`: [`IgnoredActivityCategories`]."]
+    #[doc = " JSON `ignoredActivityCategories`: [`IgnoredActivityCategories`](crate::IgnoredActivityCategories)."]
     pub ignored_activity_categories: ::std::option::Option<crate::IgnoredActivityCategories>,
-    #[doc = " JSON `ignoredActivityCodeIds`: [`IgnoredActivityCodeIds`]."]
+    #[doc = " JSON `ignoredActivityCodeIds`: [`IgnoredActivityCodeIds`](crate::IgnoredActivityCodeIds)."]
     pub ignored_activity_code_ids: ::std::option::Option<crate::IgnoredActivityCodeIds>,
     #[doc = " JSON `nonOnQueueActivitiesEquivalent`: boolean."]
     pub non_on_queue_activities_equivalent: ::std::option::Option<bool>,
@@ -19,7 +19,7 @@ pub struct AdherenceSettings {
     pub severe_alert_threshold_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `trackOnQueueActivity`: boolean."]
     pub track_on_queue_activity: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdherenceSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceSettings {
 impl crate::support::Model for AdherenceSettings {
     const NAME: &'static str = "AdherenceSettings";
     const FIELDS: &'static [&'static str] = &["adherenceExceptionThresholdSeconds", "adherenceTargetPercent", "ignoredActivityCategories", "ignoredActivityCodeIds", "nonOnQueueActivitiesEquivalent", "severeAlertThresholdMinutes", "trackOnQueueActivity"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AdherenceSettings {
             "nonOnQueueActivitiesEquivalent" => crate::support::de_opt(map, &mut self.non_on_queue_activities_equivalent, n, 4),
             "severeAlertThresholdMinutes" => crate::support::de_opt(map, &mut self.severe_alert_threshold_minutes, n, 5),
             "trackOnQueueActivity" => crate::support::de_opt(map, &mut self.track_on_queue_activity, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

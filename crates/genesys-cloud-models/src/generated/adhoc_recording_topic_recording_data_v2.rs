@@ -11,9 +11,9 @@ pub struct AdhocRecordingTopicRecordingDataV2 {
     pub content_length: ::std::option::Option<i64>,
     #[doc = " JSON `contentType`: string."]
     pub content_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversation`: [`AdhocRecordingTopicConversationData`]."]
+    #[doc = " JSON `conversation`: [`AdhocRecordingTopicConversationData`](crate::AdhocRecordingTopicConversationData)."]
     pub conversation: ::std::option::Option<crate::AdhocRecordingTopicConversationData>,
-    #[doc = " JSON `createdBy`: [`AdhocRecordingTopicUserData`]."]
+    #[doc = " JSON `createdBy`: [`AdhocRecordingTopicUserData`](crate::AdhocRecordingTopicUserData)."]
     pub created_by: ::std::option::Option<crate::AdhocRecordingTopicUserData>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,7 +27,7 @@ pub struct AdhocRecordingTopicRecordingDataV2 {
     pub filename: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lockInfo`: [`AdhocRecordingTopicLockData`]."]
+    #[doc = " JSON `lockInfo`: [`AdhocRecordingTopicLockData`](crate::AdhocRecordingTopicLockData)."]
     pub lock_info: ::std::option::Option<crate::AdhocRecordingTopicLockData>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -35,11 +35,11 @@ pub struct AdhocRecordingTopicRecordingDataV2 {
     pub read: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadedBy`: [`AdhocRecordingTopicUserData`]."]
+    #[doc = " JSON `uploadedBy`: [`AdhocRecordingTopicUserData`](crate::AdhocRecordingTopicUserData)."]
     pub uploaded_by: ::std::option::Option<crate::AdhocRecordingTopicUserData>,
-    #[doc = " JSON `workspace`: [`AdhocRecordingTopicWorkspaceData`]."]
+    #[doc = " JSON `workspace`: [`AdhocRecordingTopicWorkspaceData`](crate::AdhocRecordingTopicWorkspaceData)."]
     pub workspace: ::std::option::Option<crate::AdhocRecordingTopicWorkspaceData>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdhocRecordingTopicRecordingDataV2 {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for AdhocRecordingTopicRecordingDataV2 {
 impl crate::support::Model for AdhocRecordingTopicRecordingDataV2 {
     const NAME: &'static str = "AdhocRecordingTopicRecordingDataV2";
     const FIELDS: &'static [&'static str] = &["changeNumber", "contentLength", "contentType", "conversation", "createdBy", "dateCreated", "dateModified", "dateUploaded", "durationMillieconds", "filename", "id", "lockInfo", "name", "read", "selfUri", "uploadedBy", "workspace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for AdhocRecordingTopicRecordingDataV2 {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "uploadedBy" => crate::support::de_opt_struct(map, &mut self.uploaded_by, n, 15),
             "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Adjacents {
-    #[doc = " JSON `directReports`: array of [`User`]."]
+    #[doc = " JSON `directReports`: array of [`User`](crate::User)."]
     pub direct_reports: ::std::option::Option<::std::vec::Vec<crate::User>>,
-    #[doc = " JSON `siblings`: array of [`User`]."]
+    #[doc = " JSON `siblings`: array of [`User`](crate::User)."]
     pub siblings: ::std::option::Option<::std::vec::Vec<crate::User>>,
-    #[doc = " JSON `superiors`: array of [`User`]."]
+    #[doc = " JSON `superiors`: array of [`User`](crate::User)."]
     pub superiors: ::std::option::Option<::std::vec::Vec<crate::User>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Adjacents {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for Adjacents {
 impl crate::support::Model for Adjacents {
     const NAME: &'static str = "Adjacents";
     const FIELDS: &'static [&'static str] = &["directReports", "siblings", "superiors"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for Adjacents {
             "directReports" => crate::support::de_opt_structs(map, &mut self.direct_reports, n, 0),
             "siblings" => crate::support::de_opt_structs(map, &mut self.siblings, n, 1),
             "superiors" => crate::support::de_opt_structs(map, &mut self.superiors, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

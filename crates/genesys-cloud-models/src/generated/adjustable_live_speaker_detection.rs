@@ -11,13 +11,13 @@ pub struct AdjustableLiveSpeakerDetection {
     pub is_person_likely: ::std::option::Option<bool>,
     #[doc = " JSON `lineConnected`: boolean."]
     pub line_connected: ::std::option::Option<bool>,
-    #[doc = " JSON `mode`: [`AdjustableLiveSpeakerDetectionMode`]."]
+    #[doc = " JSON `mode`: [`AdjustableLiveSpeakerDetectionMode`](crate::AdjustableLiveSpeakerDetectionMode)."]
     pub mode: ::std::option::Option<crate::AdjustableLiveSpeakerDetectionMode>,
     #[doc = " JSON `preconnectDuration`: string."]
     pub preconnect_duration: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `totalRingbacks`: integer (int64)."]
     pub total_ringbacks: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdjustableLiveSpeakerDetection {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AdjustableLiveSpeakerDetection {
 impl crate::support::Model for AdjustableLiveSpeakerDetection {
     const NAME: &'static str = "AdjustableLiveSpeakerDetection";
     const FIELDS: &'static [&'static str] = &["eventName", "isPersonLikely", "lineConnected", "mode", "preconnectDuration", "totalRingbacks"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AdjustableLiveSpeakerDetection {
             "mode" => crate::support::de_opt(map, &mut self.mode, n, 3),
             "preconnectDuration" => crate::support::de_opt(map, &mut self.preconnect_duration, n, 4),
             "totalRingbacks" => crate::support::de_opt(map, &mut self.total_ringbacks, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAgentScheduleBidBiddingPreference {
-    #[doc = " JSON `agent`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `agentScheduleBidPreferencePriorities`: array of [`AgentScheduleBiddingPreferencePriority`], required by the spec."]
+    #[doc = " JSON `agentScheduleBidPreferencePriorities`: array of [`AgentScheduleBiddingPreferencePriority`](crate::AgentScheduleBiddingPreferencePriority), required by the spec."]
     pub agent_schedule_bid_preference_priorities: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleBiddingPreferencePriority>>,
     #[doc = " JSON `assignedScheduleSetId`: string."]
     pub assigned_schedule_set_id: ::std::option::Option<::std::string::String>,
@@ -15,11 +15,11 @@ pub struct AdminAgentScheduleBidBiddingPreference {
     pub end_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `overriddenScheduleSetId`: string."]
     pub overridden_schedule_set_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideReason`: [`AdminAgentScheduleBidBiddingPreferenceOverrideReason`]."]
+    #[doc = " JSON `overrideReason`: [`AdminAgentScheduleBidBiddingPreferenceOverrideReason`](crate::AdminAgentScheduleBidBiddingPreferenceOverrideReason)."]
     pub override_reason: ::std::option::Option<crate::AdminAgentScheduleBidBiddingPreferenceOverrideReason>,
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdminAgentScheduleBidBiddingPreference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AdminAgentScheduleBidBiddingPreference {
 impl crate::support::Model for AdminAgentScheduleBidBiddingPreference {
     const NAME: &'static str = "AdminAgentScheduleBidBiddingPreference";
     const FIELDS: &'static [&'static str] = &["agent", "agentScheduleBidPreferencePriorities", "assignedScheduleSetId", "endDate", "overriddenScheduleSetId", "overrideReason", "submitted"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AdminAgentScheduleBidBiddingPreference {
             "overriddenScheduleSetId" => crate::support::de_opt(map, &mut self.overridden_schedule_set_id, n, 4),
             "overrideReason" => crate::support::de_opt(map, &mut self.override_reason, n, 5),
             "submitted" => crate::support::de_opt(map, &mut self.submitted, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

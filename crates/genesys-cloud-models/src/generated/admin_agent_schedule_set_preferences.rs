@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAgentScheduleSetPreferences {
-    #[doc = " JSON `agentsScheduleBidPreferences`: array of [`AdminAgentScheduleBidBiddingPreference`], required by the spec."]
+    #[doc = " JSON `agentsScheduleBidPreferences`: array of [`AdminAgentScheduleBidBiddingPreference`](crate::AdminAgentScheduleBidBiddingPreference), required by the spec."]
     pub agents_schedule_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AdminAgentScheduleBidBiddingPreference>>,
-    #[doc = " JSON `bid`: [`ScheduleBidReference`]."]
+    #[doc = " JSON `bid`: [`ScheduleBidReference`](crate::ScheduleBidReference)."]
     pub bid: ::std::option::Option<crate::ScheduleBidReference>,
-    #[doc = " JSON `bidGroup`: [`ScheduleBidGroupReference`]."]
+    #[doc = " JSON `bidGroup`: [`ScheduleBidGroupReference`](crate::ScheduleBidGroupReference)."]
     pub bid_group: ::std::option::Option<crate::ScheduleBidGroupReference>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdminAgentScheduleSetPreferences {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AdminAgentScheduleSetPreferences {
 impl crate::support::Model for AdminAgentScheduleSetPreferences {
     const NAME: &'static str = "AdminAgentScheduleSetPreferences";
     const FIELDS: &'static [&'static str] = &["agentsScheduleBidPreferences", "bid", "bidGroup", "id", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AdminAgentScheduleSetPreferences {
             "bidGroup" => crate::support::de_opt_struct(map, &mut self.bid_group, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

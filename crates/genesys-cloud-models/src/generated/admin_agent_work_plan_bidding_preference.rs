@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAgentWorkPlanBiddingPreference {
-    #[doc = " JSON `agent`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `assignedWorkPlan`: [`WorkPlanReference`]."]
+    #[doc = " JSON `assignedWorkPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub assigned_work_plan: ::std::option::Option<crate::WorkPlanReference>,
-    #[doc = " JSON `overriddenWorkPlan`: [`WorkPlanReference`]."]
+    #[doc = " JSON `overriddenWorkPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub overridden_work_plan: ::std::option::Option<crate::WorkPlanReference>,
-    #[doc = " JSON `overrideReason`: [`AdminAgentWorkPlanBiddingPreferenceOverrideReason`]."]
+    #[doc = " JSON `overrideReason`: [`AdminAgentWorkPlanBiddingPreferenceOverrideReason`](crate::AdminAgentWorkPlanBiddingPreferenceOverrideReason)."]
     pub override_reason: ::std::option::Option<crate::AdminAgentWorkPlanBiddingPreferenceOverrideReason>,
     #[doc = " JSON `priorities`: array of integer (int64)."]
     pub priorities: ::std::option::Option<::std::vec::Vec<i64>>,
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdminAgentWorkPlanBiddingPreference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AdminAgentWorkPlanBiddingPreference {
 impl crate::support::Model for AdminAgentWorkPlanBiddingPreference {
     const NAME: &'static str = "AdminAgentWorkPlanBiddingPreference";
     const FIELDS: &'static [&'static str] = &["agent", "assignedWorkPlan", "overriddenWorkPlan", "overrideReason", "priorities", "submitted"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AdminAgentWorkPlanBiddingPreference {
             "overrideReason" => crate::support::de_opt(map, &mut self.override_reason, n, 3),
             "priorities" => crate::support::de_opt(map, &mut self.priorities, n, 4),
             "submitted" => crate::support::de_opt(map, &mut self.submitted, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AdminAgentWorkPlanPreferenceResponse {
-    #[doc = " JSON `agentWorkPlanBidPreferences`: array of [`AdminAgentWorkPlanBiddingPreference`], required by the spec."]
+    #[doc = " JSON `agentWorkPlanBidPreferences`: array of [`AdminAgentWorkPlanBiddingPreference`](crate::AdminAgentWorkPlanBiddingPreference), required by the spec."]
     pub agent_work_plan_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AdminAgentWorkPlanBiddingPreference>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `workPlans`: array of [`WorkPlanReference`], required by the spec."]
+    #[doc = " JSON `workPlans`: array of [`WorkPlanReference`](crate::WorkPlanReference), required by the spec."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdminAgentWorkPlanPreferenceResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AdminAgentWorkPlanPreferenceResponse {
 impl crate::support::Model for AdminAgentWorkPlanPreferenceResponse {
     const NAME: &'static str = "AdminAgentWorkPlanPreferenceResponse";
     const FIELDS: &'static [&'static str] = &["agentWorkPlanBidPreferences", "id", "selfUri", "workPlans"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AdminAgentWorkPlanPreferenceResponse {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "workPlans" => crate::support::de_opt_structs(map, &mut self.work_plans, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

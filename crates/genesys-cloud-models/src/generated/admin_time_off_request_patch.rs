@@ -11,13 +11,13 @@ pub struct AdminTimeOffRequestPatch {
     pub daily_duration_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `durationMinutes`: array of integer (int64)."]
     pub duration_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `fullDayEarliestStartOffsetMinutes`: [`ListWrapperInteger`]."]
+    #[doc = " JSON `fullDayEarliestStartOffsetMinutes`: [`ListWrapperInteger`](crate::ListWrapperInteger)."]
     pub full_day_earliest_start_offset_minutes: ::std::option::Option<crate::ListWrapperInteger>,
-    #[doc = " JSON `fullDayLatestEndOffsetMinutes`: [`ListWrapperInteger`]."]
+    #[doc = " JSON `fullDayLatestEndOffsetMinutes`: [`ListWrapperInteger`](crate::ListWrapperInteger)."]
     pub full_day_latest_end_offset_minutes: ::std::option::Option<crate::ListWrapperInteger>,
     #[doc = " JSON `fullDayManagementUnitDates`: array of string."]
     pub full_day_management_unit_dates: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
@@ -27,9 +27,9 @@ pub struct AdminTimeOffRequestPatch {
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
     #[doc = " JSON `payableMinutes`: array of integer (int64)."]
     pub payable_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `status`: [`AdminTimeOffRequestPatchStatus`]."]
+    #[doc = " JSON `status`: [`AdminTimeOffRequestPatchStatus`](crate::AdminTimeOffRequestPatchStatus)."]
     pub status: ::std::option::Option<crate::AdminTimeOffRequestPatchStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AdminTimeOffRequestPatch {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for AdminTimeOffRequestPatch {
 impl crate::support::Model for AdminTimeOffRequestPatch {
     const NAME: &'static str = "AdminTimeOffRequestPatch";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dailyDurationMinutes", "durationMinutes", "fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "fullDayManagementUnitDates", "metadata", "notes", "paid", "partialDayStartDateTimes", "payableMinutes", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for AdminTimeOffRequestPatch {
             "partialDayStartDateTimes" => crate::support::de_opt(map, &mut self.partial_day_start_date_times, n, 9),
             "payableMinutes" => crate::support::de_opt(map, &mut self.payable_minutes, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

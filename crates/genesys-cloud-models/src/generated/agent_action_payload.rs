@@ -7,9 +7,9 @@
 pub struct AgentActionPayload {
     #[doc = " JSON `afterCallWork`: boolean."]
     pub after_call_work: ::std::option::Option<bool>,
-    #[doc = " JSON `checklistItems`: array of [`AgentAction`], required by the spec."]
+    #[doc = " JSON `checklistItems`: array of [`AgentAction`](crate::AgentAction), required by the spec."]
     pub checklist_items: ::std::option::Option<::std::vec::Vec<crate::AgentAction>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentActionPayload {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentActionPayload {
 impl crate::support::Model for AgentActionPayload {
     const NAME: &'static str = "AgentActionPayload";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "checklistItems"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgentActionPayload {
         match key {
             "afterCallWork" => crate::support::de_opt(map, &mut self.after_call_work, n, 0),
             "checklistItems" => crate::support::de_opt_structs(map, &mut self.checklist_items, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentActivity {
-    #[doc = " JSON `agent`: [`User`]."]
+    #[doc = " JSON `agent`: [`User`](crate::User)."]
     pub agent: ::std::option::Option<crate::User>,
-    #[doc = " JSON `agentEvaluatorActivityList`: array of [`AgentEvaluatorActivity`]."]
+    #[doc = " JSON `agentEvaluatorActivityList`: array of [`AgentEvaluatorActivity`](crate::AgentEvaluatorActivity)."]
     pub agent_evaluator_activity_list: ::std::option::Option<::std::vec::Vec<crate::AgentEvaluatorActivity>>,
     #[doc = " JSON `averageCriticalScore`: number (double)."]
     pub average_critical_score: ::std::option::Option<f64>,
@@ -33,7 +33,7 @@ pub struct AgentActivity {
     pub num_evaluations_without_view_permission: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentActivity {
 impl crate::support::Model for AgentActivity {
     const NAME: &'static str = "AgentActivity";
     const FIELDS: &'static [&'static str] = &["agent", "agentEvaluatorActivityList", "averageCriticalScore", "averageEvaluationScore", "highestCriticalScore", "highestEvaluationScore", "id", "lowestCriticalScore", "lowestEvaluationScore", "name", "numCriticalEvaluations", "numEvaluations", "numEvaluationsWithoutViewPermission", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for AgentActivity {
             "numEvaluations" => crate::support::de_opt(map, &mut self.num_evaluations, n, 11),
             "numEvaluationsWithoutViewPermission" => crate::support::de_opt(map, &mut self.num_evaluations_without_view_permission, n, 12),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct AgentActivityChangedTopicAgentActivity {
     pub date_active_queues_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outOfOffice`: [`AgentActivityChangedTopicOutOfOffice`]."]
+    #[doc = " JSON `outOfOffice`: [`AgentActivityChangedTopicOutOfOffice`](crate::AgentActivityChangedTopicOutOfOffice)."]
     pub out_of_office: ::std::option::Option<crate::AgentActivityChangedTopicOutOfOffice>,
-    #[doc = " JSON `presence`: [`AgentActivityChangedTopicPresence`]."]
+    #[doc = " JSON `presence`: [`AgentActivityChangedTopicPresence`](crate::AgentActivityChangedTopicPresence)."]
     pub presence: ::std::option::Option<crate::AgentActivityChangedTopicPresence>,
-    #[doc = " JSON `routingStatus`: [`AgentActivityChangedTopicRoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`AgentActivityChangedTopicRoutingStatus`](crate::AgentActivityChangedTopicRoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::AgentActivityChangedTopicRoutingStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentActivityChangedTopicAgentActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentActivityChangedTopicAgentActivity {
 impl crate::support::Model for AgentActivityChangedTopicAgentActivity {
     const NAME: &'static str = "AgentActivityChangedTopicAgentActivity";
     const FIELDS: &'static [&'static str] = &["activeQueueIds", "dateActiveQueuesChanged", "id", "outOfOffice", "presence", "routingStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AgentActivityChangedTopicAgentActivity {
             "outOfOffice" => crate::support::de_opt_struct(map, &mut self.out_of_office, n, 3),
             "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 4),
             "routingStatus" => crate::support::de_opt_struct(map, &mut self.routing_status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

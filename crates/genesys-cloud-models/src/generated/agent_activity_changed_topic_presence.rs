@@ -7,11 +7,11 @@
 pub struct AgentActivityChangedTopicPresence {
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `presenceDefinition`: [`AgentActivityChangedTopicOrganizationPresence`]."]
+    #[doc = " JSON `presenceDefinition`: [`AgentActivityChangedTopicOrganizationPresence`](crate::AgentActivityChangedTopicOrganizationPresence)."]
     pub presence_definition: ::std::option::Option<crate::AgentActivityChangedTopicOrganizationPresence>,
     #[doc = " JSON `presenceMessage`: string."]
     pub presence_message: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentActivityChangedTopicPresence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentActivityChangedTopicPresence {
 impl crate::support::Model for AgentActivityChangedTopicPresence {
     const NAME: &'static str = "AgentActivityChangedTopicPresence";
     const FIELDS: &'static [&'static str] = &["modifiedDate", "presenceDefinition", "presenceMessage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentActivityChangedTopicPresence {
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 0),
             "presenceDefinition" => crate::support::de_opt_struct(map, &mut self.presence_definition, n, 1),
             "presenceMessage" => crate::support::de_opt(map, &mut self.presence_message, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

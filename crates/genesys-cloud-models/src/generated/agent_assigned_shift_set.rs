@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentAssignedShiftSet {
-    #[doc = " JSON `agents`: array of [`AssignedAgentDetails`], required by the spec."]
+    #[doc = " JSON `agents`: array of [`AssignedAgentDetails`](crate::AssignedAgentDetails), required by the spec."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::AssignedAgentDetails>>,
-    #[doc = " JSON `effectiveWorkPlan`: [`ShiftSetEffectiveWorkPlan`], required by the spec."]
+    #[doc = " JSON `effectiveWorkPlan`: [`ShiftSetEffectiveWorkPlan`](crate::ShiftSetEffectiveWorkPlan), required by the spec."]
     pub effective_work_plan: ::std::option::Option<crate::ShiftSetEffectiveWorkPlan>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shifts`: array of [`ScheduleBidScheduledShift`], required by the spec."]
+    #[doc = " JSON `shifts`: array of [`ScheduleBidScheduledShift`](crate::ScheduleBidScheduledShift), required by the spec."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::ScheduleBidScheduledShift>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentAssignedShiftSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentAssignedShiftSet {
 impl crate::support::Model for AgentAssignedShiftSet {
     const NAME: &'static str = "AgentAssignedShiftSet";
     const FIELDS: &'static [&'static str] = &["agents", "effectiveWorkPlan", "id", "shifts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AgentAssignedShiftSet {
             "effectiveWorkPlan" => crate::support::de_opt_struct(map, &mut self.effective_work_plan, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct AgentBidScheduleSetOverrideRequest {
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideReason`: [`AgentBidScheduleSetOverrideRequestOverrideReason`]."]
+    #[doc = " JSON `overrideReason`: [`AgentBidScheduleSetOverrideRequestOverrideReason`](crate::AgentBidScheduleSetOverrideRequestOverrideReason)."]
     pub override_reason: ::std::option::Option<crate::AgentBidScheduleSetOverrideRequestOverrideReason>,
     #[doc = " JSON `overrideScheduleSetId`: string."]
     pub override_schedule_set_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentBidScheduleSetOverrideRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentBidScheduleSetOverrideRequest {
 impl crate::support::Model for AgentBidScheduleSetOverrideRequest {
     const NAME: &'static str = "AgentBidScheduleSetOverrideRequest";
     const FIELDS: &'static [&'static str] = &["agentId", "overrideReason", "overrideScheduleSetId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentBidScheduleSetOverrideRequest {
             "agentId" => crate::support::de_opt(map, &mut self.agent_id, n, 0),
             "overrideReason" => crate::support::de_opt(map, &mut self.override_reason, n, 1),
             "overrideScheduleSetId" => crate::support::de_opt(map, &mut self.override_schedule_set_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct AgentBidWorkPlanOverrideRequest {
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideReason`: [`AgentBidWorkPlanOverrideRequestOverrideReason`]."]
+    #[doc = " JSON `overrideReason`: [`AgentBidWorkPlanOverrideRequestOverrideReason`](crate::AgentBidWorkPlanOverrideRequestOverrideReason)."]
     pub override_reason: ::std::option::Option<crate::AgentBidWorkPlanOverrideRequestOverrideReason>,
     #[doc = " JSON `overrideWorkPlanId`: string."]
     pub override_work_plan_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentBidWorkPlanOverrideRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentBidWorkPlanOverrideRequest {
 impl crate::support::Model for AgentBidWorkPlanOverrideRequest {
     const NAME: &'static str = "AgentBidWorkPlanOverrideRequest";
     const FIELDS: &'static [&'static str] = &["agentId", "overrideReason", "overrideWorkPlanId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentBidWorkPlanOverrideRequest {
             "agentId" => crate::support::de_opt(map, &mut self.agent_id, n, 0),
             "overrideReason" => crate::support::de_opt(map, &mut self.override_reason, n, 1),
             "overrideWorkPlanId" => crate::support::de_opt(map, &mut self.override_work_plan_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

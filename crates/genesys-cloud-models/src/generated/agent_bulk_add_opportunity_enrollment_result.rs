@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentBulkAddOpportunityEnrollmentResult {
-    #[doc = " JSON `enrollment`: [`AgentBulkAddOpportunityEnrollment`], required by the spec."]
+    #[doc = " JSON `enrollment`: [`AgentBulkAddOpportunityEnrollment`](crate::AgentBulkAddOpportunityEnrollment), required by the spec."]
     pub enrollment: ::std::option::Option<crate::AgentBulkAddOpportunityEnrollment>,
-    #[doc = " JSON `error`: [`BulkOpportunitiesError`]."]
+    #[doc = " JSON `error`: [`BulkOpportunitiesError`](crate::BulkOpportunitiesError)."]
     pub error: ::std::option::Option<crate::BulkOpportunitiesError>,
-    #[doc = " JSON `status`: [`AgentBulkAddOpportunityEnrollmentResultStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AgentBulkAddOpportunityEnrollmentResultStatus`](crate::AgentBulkAddOpportunityEnrollmentResultStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AgentBulkAddOpportunityEnrollmentResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentBulkAddOpportunityEnrollmentResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentBulkAddOpportunityEnrollmentResult 
 impl crate::support::Model for AgentBulkAddOpportunityEnrollmentResult {
     const NAME: &'static str = "AgentBulkAddOpportunityEnrollmentResult";
     const FIELDS: &'static [&'static str] = &["enrollment", "error", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentBulkAddOpportunityEnrollmentResult {
             "enrollment" => crate::support::de_opt_struct(map, &mut self.enrollment, n, 0),
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

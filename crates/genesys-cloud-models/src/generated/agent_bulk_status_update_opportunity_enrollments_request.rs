@@ -7,9 +7,9 @@
 pub struct AgentBulkStatusUpdateOpportunityEnrollmentsRequest {
     #[doc = " JSON `enrollmentIds`: array of string, required by the spec."]
     pub enrollment_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `status`: [`AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus`](crate::AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AgentBulkStatusUpdateOpportunityEnrollmentsRequestStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentBulkStatusUpdateOpportunityEnrollmentsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentBulkStatusUpdateOpportunityEnrollme
 impl crate::support::Model for AgentBulkStatusUpdateOpportunityEnrollmentsRequest {
     const NAME: &'static str = "AgentBulkStatusUpdateOpportunityEnrollmentsRequest";
     const FIELDS: &'static [&'static str] = &["enrollmentIds", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgentBulkStatusUpdateOpportunityEnrollmentsReques
         match key {
             "enrollmentIds" => crate::support::de_opt(map, &mut self.enrollment_ids, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

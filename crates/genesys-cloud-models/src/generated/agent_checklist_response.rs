@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentChecklistResponse {
-    #[doc = " JSON `activationTriggers`: array of [`ActivationTrigger`]."]
+    #[doc = " JSON `activationTriggers`: array of [`ActivationTrigger`](crate::ActivationTrigger)."]
     pub activation_triggers: ::std::option::Option<::std::vec::Vec<crate::ActivationTrigger>>,
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `assistantId`: string."]
     pub assistant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `checklistItems`: array of [`ChecklistItem`], required by the spec."]
+    #[doc = " JSON `checklistItems`: array of [`ChecklistItem`](crate::ChecklistItem), required by the spec."]
     pub checklist_items: ::std::option::Option<::std::vec::Vec<crate::ChecklistItem>>,
-    #[doc = " JSON `direction`: [`AgentChecklistResponseDirection`]."]
+    #[doc = " JSON `direction`: [`AgentChecklistResponseDirection`](crate::AgentChecklistResponseDirection)."]
     pub direction: ::std::option::Option<crate::AgentChecklistResponseDirection>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct AgentChecklistResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`AgentChecklistResponseMediaType`]."]
+    #[doc = " JSON `mediaType`: [`AgentChecklistResponseMediaType`](crate::AgentChecklistResponseMediaType)."]
     pub media_type: ::std::option::Option<crate::AgentChecklistResponseMediaType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -45,11 +45,11 @@ pub struct AgentChecklistResponse {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgentChecklistResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AgentChecklistResponseStatus`](crate::AgentChecklistResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AgentChecklistResponseStatus>,
     #[doc = " JSON `success`: boolean."]
     pub success: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentChecklistResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentChecklistResponse {
 impl crate::support::Model for AgentChecklistResponse {
     const NAME: &'static str = "AgentChecklistResponse";
     const FIELDS: &'static [&'static str] = &["activationTriggers", "agentId", "assistantId", "checklistItems", "direction", "errorCode", "errorMessage", "evaluationFinalizedDate", "evaluationFinalizedWithAcwDate", "evaluationLastModifiedDate", "evaluationStartDate", "exitReason", "id", "language", "mediaType", "name", "participantId", "preview", "queueId", "selfUri", "status", "success"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for AgentChecklistResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 19),
             "status" => crate::support::de_opt(map, &mut self.status, n, 20),
             "success" => crate::support::de_opt(map, &mut self.success, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAggregateQueryFilter {
-    #[doc = " JSON `clauses`: array of [`AgentCopilotAggregateQueryClause`]."]
+    #[doc = " JSON `clauses`: array of [`AgentCopilotAggregateQueryClause`](crate::AgentCopilotAggregateQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::AgentCopilotAggregateQueryClause>>,
-    #[doc = " JSON `predicates`: array of [`AgentCopilotAggregateQueryPredicate`]."]
+    #[doc = " JSON `predicates`: array of [`AgentCopilotAggregateQueryPredicate`](crate::AgentCopilotAggregateQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::AgentCopilotAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`AgentCopilotAggregateQueryFilterType`], required by the spec."]
+    #[doc = " JSON `type`: [`AgentCopilotAggregateQueryFilterType`](crate::AgentCopilotAggregateQueryFilterType), required by the spec."]
     pub r#type: ::std::option::Option<crate::AgentCopilotAggregateQueryFilterType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentCopilotAggregateQueryFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentCopilotAggregateQueryFilter {
 impl crate::support::Model for AgentCopilotAggregateQueryFilter {
     const NAME: &'static str = "AgentCopilotAggregateQueryFilter";
     const FIELDS: &'static [&'static str] = &["clauses", "predicates", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentCopilotAggregateQueryFilter {
             "clauses" => crate::support::de_opt_structs(map, &mut self.clauses, n, 0),
             "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

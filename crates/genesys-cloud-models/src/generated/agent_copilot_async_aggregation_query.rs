@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentCopilotAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`AgentCopilotAsyncAggregationQueryAlternateTimeDimension`]."]
+    #[doc = " JSON `alternateTimeDimension`: [`AgentCopilotAsyncAggregationQueryAlternateTimeDimension`](crate::AgentCopilotAsyncAggregationQueryAlternateTimeDimension)."]
     pub alternate_time_dimension: ::std::option::Option<crate::AgentCopilotAsyncAggregationQueryAlternateTimeDimension>,
-    #[doc = " JSON `filter`: [`AgentCopilotAggregateQueryFilter`]."]
+    #[doc = " JSON `filter`: [`AgentCopilotAggregateQueryFilter`](crate::AgentCopilotAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::AgentCopilotAggregateQueryFilter>,
     #[doc = " JSON `flattenMultivaluedDimensions`: boolean."]
     pub flatten_multivalued_dimensions: ::std::option::Option<bool>,
@@ -23,15 +23,15 @@ pub struct AgentCopilotAsyncAggregationQuery {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`AgentCopilotAsyncAggregationQueryQueryType`]."]
+    #[doc = " JSON `queryType`: [`AgentCopilotAsyncAggregationQueryQueryType`](crate::AgentCopilotAsyncAggregationQueryQueryType)."]
     pub query_type: ::std::option::Option<crate::AgentCopilotAsyncAggregationQueryQueryType>,
-    #[doc = " JSON `sortMetric`: [`AgentCopilotAggregationSort`]."]
+    #[doc = " JSON `sortMetric`: [`AgentCopilotAggregationSort`](crate::AgentCopilotAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::AgentCopilotAggregationSort>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `views`: array of [`AgentCopilotAggregationView`]."]
+    #[doc = " JSON `views`: array of [`AgentCopilotAggregationView`](crate::AgentCopilotAggregationView)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::AgentCopilotAggregationView>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentCopilotAsyncAggregationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentCopilotAsyncAggregationQuery {
 impl crate::support::Model for AgentCopilotAsyncAggregationQuery {
     const NAME: &'static str = "AgentCopilotAsyncAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "limit", "metrics", "pageSize", "queryType", "sortMetric", "timeZone", "views"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for AgentCopilotAsyncAggregationQuery {
             "sortMetric" => crate::support::de_opt_struct(map, &mut self.sort_metric, n, 10),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 11),
             "views" => crate::support::de_opt_structs(map, &mut self.views, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentEffectiveBid {
-    #[doc = " JSON `downloadTemplate`: [`AgentAssignedScheduleSetList`]."]
+    #[doc = " JSON `downloadTemplate`: [`AgentAssignedScheduleSetList`](crate::AgentAssignedScheduleSetList)."]
     pub download_template: ::std::option::Option<crate::AgentAssignedScheduleSetList>,
     #[doc = " JSON `downloadUrl`: string, required by the spec."]
     pub download_url: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct AgentEffectiveBid {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentEffectiveBid {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentEffectiveBid {
 impl crate::support::Model for AgentEffectiveBid {
     const NAME: &'static str = "AgentEffectiveBid";
     const FIELDS: &'static [&'static str] = &["downloadTemplate", "downloadUrl", "effectiveDate", "endDate", "id", "name", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AgentEffectiveBid {
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

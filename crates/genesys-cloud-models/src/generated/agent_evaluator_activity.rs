@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentEvaluatorActivity {
-    #[doc = " JSON `agent`: [`User`]."]
+    #[doc = " JSON `agent`: [`User`](crate::User)."]
     pub agent: ::std::option::Option<crate::User>,
     #[doc = " JSON `averageEvaluationScore`: integer (int64)."]
     pub average_evaluation_score: ::std::option::Option<i64>,
-    #[doc = " JSON `evaluator`: [`User`]."]
+    #[doc = " JSON `evaluator`: [`User`](crate::User)."]
     pub evaluator: ::std::option::Option<crate::User>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct AgentEvaluatorActivity {
     pub num_evaluations_without_view_permission: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentEvaluatorActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentEvaluatorActivity {
 impl crate::support::Model for AgentEvaluatorActivity {
     const NAME: &'static str = "AgentEvaluatorActivity";
     const FIELDS: &'static [&'static str] = &["agent", "averageEvaluationScore", "evaluator", "id", "name", "numEvaluations", "numEvaluationsWithoutViewPermission", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for AgentEvaluatorActivity {
             "numEvaluations" => crate::support::de_opt(map, &mut self.num_evaluations, n, 5),
             "numEvaluationsWithoutViewPermission" => crate::support::de_opt(map, &mut self.num_evaluations_without_view_permission, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

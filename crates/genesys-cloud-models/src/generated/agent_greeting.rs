@@ -7,17 +7,17 @@
 pub struct AgentGreeting {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `inboundPrompt`: [`Prompt`]."]
+    #[doc = " JSON `inboundPrompt`: [`Prompt`](crate::Prompt)."]
     pub inbound_prompt: ::std::option::Option<crate::Prompt>,
     #[doc = " JSON `inboundPromptDefaultLanguage`: string."]
     pub inbound_prompt_default_language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundPrompt`: [`Prompt`]."]
+    #[doc = " JSON `outboundPrompt`: [`Prompt`](crate::Prompt)."]
     pub outbound_prompt: ::std::option::Option<crate::Prompt>,
     #[doc = " JSON `outboundPromptDefaultLanguage`: string."]
     pub outbound_prompt_default_language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentGreeting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentGreeting {
 impl crate::support::Model for AgentGreeting {
     const NAME: &'static str = "AgentGreeting";
     const FIELDS: &'static [&'static str] = &["id", "inboundPrompt", "inboundPromptDefaultLanguage", "outboundPrompt", "outboundPromptDefaultLanguage", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AgentGreeting {
             "outboundPrompt" => crate::support::de_opt_struct(map, &mut self.outbound_prompt, n, 3),
             "outboundPromptDefaultLanguage" => crate::support::de_opt(map, &mut self.outbound_prompt_default_language, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

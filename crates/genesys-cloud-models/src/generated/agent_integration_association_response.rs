@@ -7,11 +7,11 @@
 pub struct AgentIntegrationAssociationResponse {
     #[doc = " JSON `agentExternalId`: string, required by the spec."]
     pub agent_external_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `integration`: [`WfmIntegrationReference`], required by the spec."]
+    #[doc = " JSON `integration`: [`WfmIntegrationReference`](crate::WfmIntegrationReference), required by the spec."]
     pub integration: ::std::option::Option<crate::WfmIntegrationReference>,
     #[doc = " JSON `locked`: boolean, required by the spec."]
     pub locked: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentIntegrationAssociationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentIntegrationAssociationResponse {
 impl crate::support::Model for AgentIntegrationAssociationResponse {
     const NAME: &'static str = "AgentIntegrationAssociationResponse";
     const FIELDS: &'static [&'static str] = &["agentExternalId", "integration", "locked"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentIntegrationAssociationResponse {
             "agentExternalId" => crate::support::de_opt(map, &mut self.agent_external_id, n, 0),
             "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 1),
             "locked" => crate::support::de_opt(map, &mut self.locked, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentIntegrationsRequest {
-    #[doc = " JSON `associatedIntegrations`: array of [`AgentIntegrationAssociationRequest`], required by the spec."]
+    #[doc = " JSON `associatedIntegrations`: array of [`AgentIntegrationAssociationRequest`](crate::AgentIntegrationAssociationRequest), required by the spec."]
     pub associated_integrations: ::std::option::Option<::std::vec::Vec<crate::AgentIntegrationAssociationRequest>>,
     #[doc = " JSON `selectedIntegrationId`: string."]
     pub selected_integration_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentIntegrationsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentIntegrationsRequest {
 impl crate::support::Model for AgentIntegrationsRequest {
     const NAME: &'static str = "AgentIntegrationsRequest";
     const FIELDS: &'static [&'static str] = &["associatedIntegrations", "selectedIntegrationId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgentIntegrationsRequest {
         match key {
             "associatedIntegrations" => crate::support::de_opt_structs(map, &mut self.associated_integrations, n, 0),
             "selectedIntegrationId" => crate::support::de_opt(map, &mut self.selected_integration_id, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentIntegrationsResponse {
-    #[doc = " JSON `agent`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `associatedIntegrations`: array of [`AgentIntegrationAssociationResponse`], required by the spec."]
+    #[doc = " JSON `associatedIntegrations`: array of [`AgentIntegrationAssociationResponse`](crate::AgentIntegrationAssociationResponse), required by the spec."]
     pub associated_integrations: ::std::option::Option<::std::vec::Vec<crate::AgentIntegrationAssociationResponse>>,
-    #[doc = " JSON `selectedIntegration`: [`WfmIntegrationReference`]."]
+    #[doc = " JSON `selectedIntegration`: [`WfmIntegrationReference`](crate::WfmIntegrationReference)."]
     pub selected_integration: ::std::option::Option<crate::WfmIntegrationReference>,
     #[doc = " JSON `userSelected`: boolean."]
     pub user_selected: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentIntegrationsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentIntegrationsResponse {
 impl crate::support::Model for AgentIntegrationsResponse {
     const NAME: &'static str = "AgentIntegrationsResponse";
     const FIELDS: &'static [&'static str] = &["agent", "associatedIntegrations", "selectedIntegration", "userSelected"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AgentIntegrationsResponse {
             "associatedIntegrations" => crate::support::de_opt_structs(map, &mut self.associated_integrations, n, 1),
             "selectedIntegration" => crate::support::de_opt_struct(map, &mut self.selected_integration, n, 2),
             "userSelected" => crate::support::de_opt(map, &mut self.user_selected, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentMaxUtilizationResponse {
-    #[doc = " JSON `labelUtilizations`: map of [`LabelUtilizationResponse`]."]
+    #[doc = " JSON `labelUtilizations`: map of [`LabelUtilizationResponse`](crate::LabelUtilizationResponse)."]
     pub label_utilizations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::LabelUtilizationResponse>>,
-    #[doc = " JSON `level`: [`AgentMaxUtilizationResponseLevel`]."]
+    #[doc = " JSON `level`: [`AgentMaxUtilizationResponseLevel`](crate::AgentMaxUtilizationResponseLevel)."]
     pub level: ::std::option::Option<crate::AgentMaxUtilizationResponseLevel>,
     #[doc = " JSON `maxInboundCalls`: integer (int64)."]
     pub max_inbound_calls: ::std::option::Option<i64>,
-    #[doc = " JSON `utilization`: map of [`MediaUtilization`]."]
+    #[doc = " JSON `utilization`: map of [`MediaUtilization`](crate::MediaUtilization)."]
     pub utilization: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MediaUtilization>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentMaxUtilizationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentMaxUtilizationResponse {
 impl crate::support::Model for AgentMaxUtilizationResponse {
     const NAME: &'static str = "AgentMaxUtilizationResponse";
     const FIELDS: &'static [&'static str] = &["labelUtilizations", "level", "maxInboundCalls", "utilization"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AgentMaxUtilizationResponse {
             "level" => crate::support::de_opt(map, &mut self.level, n, 1),
             "maxInboundCalls" => crate::support::de_opt(map, &mut self.max_inbound_calls, n, 2),
             "utilization" => crate::support::de_opt(map, &mut self.utilization, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

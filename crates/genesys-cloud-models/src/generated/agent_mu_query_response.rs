@@ -7,15 +7,15 @@
 pub struct AgentMuQueryResponse {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `operationId`: string, required by the spec."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `result`: [`AgentMuScheduleResult`]."]
+    #[doc = " JSON `result`: [`AgentMuScheduleResult`](crate::AgentMuScheduleResult)."]
     pub result: ::std::option::Option<crate::AgentMuScheduleResult>,
-    #[doc = " JSON `status`: [`AgentMuQueryResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AgentMuQueryResponseStatus`](crate::AgentMuQueryResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AgentMuQueryResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentMuQueryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentMuQueryResponse {
 impl crate::support::Model for AgentMuQueryResponse {
     const NAME: &'static str = "AgentMuQueryResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "error", "operationId", "result", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AgentMuQueryResponse {
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 2),
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

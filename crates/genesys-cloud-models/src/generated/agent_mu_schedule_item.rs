@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentMuScheduleItem {
-    #[doc = " JSON `agent`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `fullDayTimeOffMarkerDates`: array of date, required by the spec."]
     pub full_day_time_off_marker_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
-    #[doc = " JSON `shifts`: array of [`AgentMuScheduleShift`], required by the spec."]
+    #[doc = " JSON `shifts`: array of [`AgentMuScheduleShift`](crate::AgentMuScheduleShift), required by the spec."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::AgentMuScheduleShift>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentMuScheduleItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentMuScheduleItem {
 impl crate::support::Model for AgentMuScheduleItem {
     const NAME: &'static str = "AgentMuScheduleItem";
     const FIELDS: &'static [&'static str] = &["agent", "fullDayTimeOffMarkerDates", "shifts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentMuScheduleItem {
             "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
             "fullDayTimeOffMarkerDates" => crate::support::de_opt(map, &mut self.full_day_time_off_marker_dates, n, 1),
             "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentOpportunityEnrollmentResult {
-    #[doc = " JSON `denialCode`: [`AgentOpportunityEnrollmentResultDenialCode`]."]
+    #[doc = " JSON `denialCode`: [`AgentOpportunityEnrollmentResultDenialCode`](crate::AgentOpportunityEnrollmentResultDenialCode)."]
     pub denial_code: ::std::option::Option<crate::AgentOpportunityEnrollmentResultDenialCode>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedule`: [`BuScheduleReference`]."]
+    #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
-    #[doc = " JSON `status`: [`AgentOpportunityEnrollmentResultStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AgentOpportunityEnrollmentResultStatus`](crate::AgentOpportunityEnrollmentResultStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AgentOpportunityEnrollmentResultStatus>,
-    #[doc = " JSON `systemMessageCode`: [`AgentOpportunityEnrollmentResultSystemMessageCode`]."]
+    #[doc = " JSON `systemMessageCode`: [`AgentOpportunityEnrollmentResultSystemMessageCode`](crate::AgentOpportunityEnrollmentResultSystemMessageCode)."]
     pub system_message_code: ::std::option::Option<crate::AgentOpportunityEnrollmentResultSystemMessageCode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentOpportunityEnrollmentResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentOpportunityEnrollmentResult {
 impl crate::support::Model for AgentOpportunityEnrollmentResult {
     const NAME: &'static str = "AgentOpportunityEnrollmentResult";
     const FIELDS: &'static [&'static str] = &["denialCode", "id", "metadata", "reviewNote", "schedule", "status", "systemMessageCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AgentOpportunityEnrollmentResult {
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             "systemMessageCode" => crate::support::de_opt(map, &mut self.system_message_code, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct AgentOwnedMappingPreview {
     pub record_count: ::std::option::Option<i64>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentOwnedMappingPreview {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentOwnedMappingPreview {
 impl crate::support::Model for AgentOwnedMappingPreview {
     const NAME: &'static str = "AgentOwnedMappingPreview";
     const FIELDS: &'static [&'static str] = &["agentOwnedColumn", "email", "exists", "isQueueMember", "recordCount", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AgentOwnedMappingPreview {
             "isQueueMember" => crate::support::de_opt(map, &mut self.is_queue_member, n, 3),
             "recordCount" => crate::support::de_opt(map, &mut self.record_count, n, 4),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

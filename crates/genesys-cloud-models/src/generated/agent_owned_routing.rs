@@ -11,7 +11,7 @@ pub struct AgentOwnedRouting {
     pub max_owned_callback_delay_hours: ::std::option::Option<i64>,
     #[doc = " JSON `maxOwnedCallbackHours`: integer (int64)."]
     pub max_owned_callback_hours: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentOwnedRouting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentOwnedRouting {
 impl crate::support::Model for AgentOwnedRouting {
     const NAME: &'static str = "AgentOwnedRouting";
     const FIELDS: &'static [&'static str] = &["enableAgentOwnedCallbacks", "maxOwnedCallbackDelayHours", "maxOwnedCallbackHours"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentOwnedRouting {
             "enableAgentOwnedCallbacks" => crate::support::de_opt(map, &mut self.enable_agent_owned_callbacks, n, 0),
             "maxOwnedCallbackDelayHours" => crate::support::de_opt(map, &mut self.max_owned_callback_delay_hours, n, 1),
             "maxOwnedCallbackHours" => crate::support::de_opt(map, &mut self.max_owned_callback_hours, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

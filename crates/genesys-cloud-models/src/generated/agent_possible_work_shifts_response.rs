@@ -13,9 +13,9 @@ pub struct AgentPossibleWorkShiftsResponse {
     pub time_zone: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `weekStartDate`: date."]
     pub week_start_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `weeklyPossibleWorkShifts`: array of [`PossibleWorkShiftsForWeek`]."]
+    #[doc = " JSON `weeklyPossibleWorkShifts`: array of [`PossibleWorkShiftsForWeek`](crate::PossibleWorkShiftsForWeek)."]
     pub weekly_possible_work_shifts: ::std::option::Option<::std::vec::Vec<crate::PossibleWorkShiftsForWeek>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentPossibleWorkShiftsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentPossibleWorkShiftsResponse {
 impl crate::support::Model for AgentPossibleWorkShiftsResponse {
     const NAME: &'static str = "AgentPossibleWorkShiftsResponse";
     const FIELDS: &'static [&'static str] = &["pattern", "schedulerIntervalLengthMinutes", "timeZone", "weekStartDate", "weeklyPossibleWorkShifts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AgentPossibleWorkShiftsResponse {
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 2),
             "weekStartDate" => crate::support::de_opt(map, &mut self.week_start_date, n, 3),
             "weeklyPossibleWorkShifts" => crate::support::de_opt_structs(map, &mut self.weekly_possible_work_shifts, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

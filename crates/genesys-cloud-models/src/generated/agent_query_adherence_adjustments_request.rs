@@ -13,7 +13,7 @@ pub struct AgentQueryAdherenceAdjustmentsRequest {
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `statuses`: array of string."]
     pub statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentQueryAdherenceAdjustmentsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentQueryAdherenceAdjustmentsRequest {
 impl crate::support::Model for AgentQueryAdherenceAdjustmentsRequest {
     const NAME: &'static str = "AgentQueryAdherenceAdjustmentsRequest";
     const FIELDS: &'static [&'static str] = &["endDate", "reasonCodeIds", "startDate", "statuses"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AgentQueryAdherenceAdjustmentsRequest {
             "reasonCodeIds" => crate::support::de_opt(map, &mut self.reason_code_ids, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
             "statuses" => crate::support::de_opt(map, &mut self.statuses, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

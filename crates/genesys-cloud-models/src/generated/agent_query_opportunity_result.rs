@@ -15,21 +15,21 @@ pub struct AgentQueryOpportunityResult {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `enrollment`: [`AgentOpportunityEnrollmentResult`]."]
+    #[doc = " JSON `enrollment`: [`AgentOpportunityEnrollmentResult`](crate::AgentOpportunityEnrollmentResult)."]
     pub enrollment: ::std::option::Option<crate::AgentOpportunityEnrollmentResult>,
-    #[doc = " JSON `enrollmentCounts`: [`PendingAndApprovedOpportunityEnrollmentCounts`], required by the spec."]
+    #[doc = " JSON `enrollmentCounts`: [`PendingAndApprovedOpportunityEnrollmentCounts`](crate::PendingAndApprovedOpportunityEnrollmentCounts), required by the spec."]
     pub enrollment_counts: ::std::option::Option<crate::PendingAndApprovedOpportunityEnrollmentCounts>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`AgentQueryOpportunityResultStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AgentQueryOpportunityResultStatus`](crate::AgentQueryOpportunityResultStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AgentQueryOpportunityResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentQueryOpportunityResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentQueryOpportunityResult {
 impl crate::support::Model for AgentQueryOpportunityResult {
     const NAME: &'static str = "AgentQueryOpportunityResult";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "capacity", "deadlineDate", "description", "endDate", "enrollment", "enrollmentCounts", "id", "metadata", "name", "startDate", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for AgentQueryOpportunityResult {
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

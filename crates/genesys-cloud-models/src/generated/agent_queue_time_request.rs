@@ -13,7 +13,7 @@ pub struct AgentQueueTimeRequest {
     pub on_queue_length_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
     #[doc = " JSON `startOffsetMinutes`: array of integer (int64), required by the spec."]
     pub start_offset_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentQueueTimeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentQueueTimeRequest {
 impl crate::support::Model for AgentQueueTimeRequest {
     const NAME: &'static str = "AgentQueueTimeRequest";
     const FIELDS: &'static [&'static str] = &["agentId", "onQueueActivityCodeIds", "onQueueLengthMinutesPerInterval", "startOffsetMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AgentQueueTimeRequest {
             "onQueueActivityCodeIds" => crate::support::de_opt(map, &mut self.on_queue_activity_code_ids, n, 1),
             "onQueueLengthMinutesPerInterval" => crate::support::de_opt(map, &mut self.on_queue_length_minutes_per_interval, n, 2),
             "startOffsetMinutes" => crate::support::de_opt(map, &mut self.start_offset_minutes, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleBid {
-    #[doc = " JSON `bidType`: [`AgentScheduleBidBidType`], required by the spec."]
+    #[doc = " JSON `bidType`: [`AgentScheduleBidBidType`](crate::AgentScheduleBidBidType), required by the spec."]
     pub bid_type: ::std::option::Option<crate::AgentScheduleBidBidType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -19,9 +19,9 @@ pub struct AgentScheduleBid {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgentScheduleBidStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AgentScheduleBidStatus`](crate::AgentScheduleBidStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AgentScheduleBidStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentScheduleBid {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBid {
 impl crate::support::Model for AgentScheduleBid {
     const NAME: &'static str = "AgentScheduleBid";
     const FIELDS: &'static [&'static str] = &["bidType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "id", "name", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for AgentScheduleBid {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleBidScheduleSetResponse {
-    #[doc = " JSON `downloadTemplate`: [`BidGroupScheduleSet`]."]
+    #[doc = " JSON `downloadTemplate`: [`BidGroupScheduleSet`](crate::BidGroupScheduleSet)."]
     pub download_template: ::std::option::Option<crate::BidGroupScheduleSet>,
     #[doc = " JSON `downloadUrl`: string, required by the spec."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentScheduleBidScheduleSetResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBidScheduleSetResponse {
 impl crate::support::Model for AgentScheduleBidScheduleSetResponse {
     const NAME: &'static str = "AgentScheduleBidScheduleSetResponse";
     const FIELDS: &'static [&'static str] = &["downloadTemplate", "downloadUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgentScheduleBidScheduleSetResponse {
         match key {
             "downloadTemplate" => crate::support::de_opt_struct(map, &mut self.download_template, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleBiddingPreferenceResponse {
-    #[doc = " JSON `agentScheduleBidPreferences`: array of [`AgentScheduleBiddingPreferencePriority`], required by the spec."]
+    #[doc = " JSON `agentScheduleBidPreferences`: array of [`AgentScheduleBiddingPreferencePriority`](crate::AgentScheduleBiddingPreferencePriority), required by the spec."]
     pub agent_schedule_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleBiddingPreferencePriority>>,
     #[doc = " JSON `assignedScheduleSetId`: string."]
     pub assigned_schedule_set_id: ::std::option::Option<::std::string::String>,
@@ -13,13 +13,13 @@ pub struct AgentScheduleBiddingPreferenceResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `overriddenScheduleSetId`: string."]
     pub overridden_schedule_set_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideReason`: [`AgentScheduleBiddingPreferenceResponseOverrideReason`]."]
+    #[doc = " JSON `overrideReason`: [`AgentScheduleBiddingPreferenceResponseOverrideReason`](crate::AgentScheduleBiddingPreferenceResponseOverrideReason)."]
     pub override_reason: ::std::option::Option<crate::AgentScheduleBiddingPreferenceResponseOverrideReason>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentScheduleBiddingPreferenceResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBiddingPreferenceResponse {
 impl crate::support::Model for AgentScheduleBiddingPreferenceResponse {
     const NAME: &'static str = "AgentScheduleBiddingPreferenceResponse";
     const FIELDS: &'static [&'static str] = &["agentScheduleBidPreferences", "assignedScheduleSetId", "id", "overriddenScheduleSetId", "overrideReason", "selfUri", "submitted"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AgentScheduleBiddingPreferenceResponse {
             "overrideReason" => crate::support::de_opt(map, &mut self.override_reason, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "submitted" => crate::support::de_opt(map, &mut self.submitted, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

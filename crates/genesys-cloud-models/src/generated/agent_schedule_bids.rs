@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleBids {
-    #[doc = " JSON `agentScheduleBids`: array of [`AgentScheduleBid`], required by the spec."]
+    #[doc = " JSON `agentScheduleBids`: array of [`AgentScheduleBid`](crate::AgentScheduleBid), required by the spec."]
     pub agent_schedule_bids: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleBid>>,
-    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`], required by the spec."]
+    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference), required by the spec."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentScheduleBids {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBids {
 impl crate::support::Model for AgentScheduleBids {
     const NAME: &'static str = "AgentScheduleBids";
     const FIELDS: &'static [&'static str] = &["agentScheduleBids", "businessUnit", "id", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AgentScheduleBids {
             "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScheduleShiftActivity {
-    #[doc = " JSON `activityCategory`: [`AgentScheduleShiftActivityActivityCategory`], required by the spec."]
+    #[doc = " JSON `activityCategory`: [`AgentScheduleShiftActivityActivityCategory`](crate::AgentScheduleShiftActivityActivityCategory), required by the spec."]
     pub activity_category: ::std::option::Option<crate::AgentScheduleShiftActivityActivityCategory>,
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `startOffsetMinutes`: integer (int64), required by the spec."]
     pub start_offset_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentScheduleShiftActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleShiftActivity {
 impl crate::support::Model for AgentScheduleShiftActivity {
     const NAME: &'static str = "AgentScheduleShiftActivity";
     const FIELDS: &'static [&'static str] = &["activityCategory", "lengthMinutes", "startOffsetMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentScheduleShiftActivity {
             "activityCategory" => crate::support::de_opt(map, &mut self.activity_category, n, 0),
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 1),
             "startOffsetMinutes" => crate::support::de_opt(map, &mut self.start_offset_minutes, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct AgentScheduleUnavailableTime {
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `timeSpan`: [`WfmTimeSpan`], required by the spec."]
+    #[doc = " JSON `timeSpan`: [`WfmTimeSpan`](crate::WfmTimeSpan), required by the spec."]
     pub time_span: ::std::option::Option<crate::WfmTimeSpan>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentScheduleUnavailableTime {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleUnavailableTime {
 impl crate::support::Model for AgentScheduleUnavailableTime {
     const NAME: &'static str = "AgentScheduleUnavailableTime";
     const FIELDS: &'static [&'static str] = &["notes", "timeSpan"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgentScheduleUnavailableTime {
         match key {
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 0),
             "timeSpan" => crate::support::de_opt_struct(map, &mut self.time_span, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct AgentSchedulingPreference {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `preferenceLevel`: [`AgentSchedulingPreferencePreferenceLevel`], required by the spec."]
+    #[doc = " JSON `preferenceLevel`: [`AgentSchedulingPreferencePreferenceLevel`](crate::AgentSchedulingPreferencePreferenceLevel), required by the spec."]
     pub preference_level: ::std::option::Option<crate::AgentSchedulingPreferencePreferenceLevel>,
-    #[doc = " JSON `timeSpan`: [`WfmTimeSpan`], required by the spec."]
+    #[doc = " JSON `timeSpan`: [`WfmTimeSpan`](crate::WfmTimeSpan), required by the spec."]
     pub time_span: ::std::option::Option<crate::WfmTimeSpan>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentSchedulingPreference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentSchedulingPreference {
 impl crate::support::Model for AgentSchedulingPreference {
     const NAME: &'static str = "AgentSchedulingPreference";
     const FIELDS: &'static [&'static str] = &["id", "preferenceLevel", "timeSpan"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentSchedulingPreference {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "preferenceLevel" => crate::support::de_opt(map, &mut self.preference_level, n, 1),
             "timeSpan" => crate::support::de_opt_struct(map, &mut self.time_span, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

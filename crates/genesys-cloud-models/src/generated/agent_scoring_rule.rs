@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentScoringRule {
-    #[doc = " JSON `agentToScore`: [`AgentScoringRuleAgentToScore`]."]
+    #[doc = " JSON `agentToScore`: [`AgentScoringRuleAgentToScore`](crate::AgentScoringRuleAgentToScore)."]
     pub agent_to_score: ::std::option::Option<crate::AgentScoringRuleAgentToScore>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct AgentScoringRule {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `evaluationFormContextId`: string, required by the spec."]
     pub evaluation_form_context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `evaluator`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `evaluator`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub evaluator: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -25,13 +25,13 @@ pub struct AgentScoringRule {
     pub published: ::std::option::Option<bool>,
     #[doc = " JSON `samplingPercentage`: number (double)."]
     pub sampling_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `samplingType`: [`AgentScoringRuleSamplingType`], required by the spec."]
+    #[doc = " JSON `samplingType`: [`AgentScoringRuleSamplingType`](crate::AgentScoringRuleSamplingType), required by the spec."]
     pub sampling_type: ::std::option::Option<crate::AgentScoringRuleSamplingType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `submissionType`: [`AgentScoringRuleSubmissionType`], required by the spec."]
+    #[doc = " JSON `submissionType`: [`AgentScoringRuleSubmissionType`](crate::AgentScoringRuleSubmissionType), required by the spec."]
     pub submission_type: ::std::option::Option<crate::AgentScoringRuleSubmissionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentScoringRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentScoringRule {
 impl crate::support::Model for AgentScoringRule {
     const NAME: &'static str = "AgentScoringRule";
     const FIELDS: &'static [&'static str] = &["agentToScore", "dateCreated", "dateModified", "enabled", "evaluationFormContextId", "evaluator", "id", "programId", "published", "samplingPercentage", "samplingType", "selfUri", "submissionType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for AgentScoringRule {
             "samplingType" => crate::support::de_opt(map, &mut self.sampling_type, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "submissionType" => crate::support::de_opt(map, &mut self.submission_type, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateActivityCategoryCount {
-    #[doc = " JSON `activityCategory`: [`AgentStateActivityCategoryCountActivityCategory`]."]
+    #[doc = " JSON `activityCategory`: [`AgentStateActivityCategoryCountActivityCategory`](crate::AgentStateActivityCategoryCountActivityCategory)."]
     pub activity_category: ::std::option::Option<crate::AgentStateActivityCategoryCountActivityCategory>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentStateActivityCategoryCount {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateActivityCategoryCount {
 impl crate::support::Model for AgentStateActivityCategoryCount {
     const NAME: &'static str = "AgentStateActivityCategoryCount";
     const FIELDS: &'static [&'static str] = &["activityCategory", "count"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgentStateActivityCategoryCount {
         match key {
             "activityCategory" => crate::support::de_opt(map, &mut self.activity_category, n, 0),
             "count" => crate::support::de_opt(map, &mut self.count, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateAdherenceStateCount {
-    #[doc = " JSON `adherenceState`: [`AgentStateAdherenceStateCountAdherenceState`]."]
+    #[doc = " JSON `adherenceState`: [`AgentStateAdherenceStateCountAdherenceState`](crate::AgentStateAdherenceStateCountAdherenceState)."]
     pub adherence_state: ::std::option::Option<crate::AgentStateAdherenceStateCountAdherenceState>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentStateAdherenceStateCount {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateAdherenceStateCount {
 impl crate::support::Model for AgentStateAdherenceStateCount {
     const NAME: &'static str = "AgentStateAdherenceStateCount";
     const FIELDS: &'static [&'static str] = &["adherenceState", "count"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgentStateAdherenceStateCount {
         match key {
             "adherenceState" => crate::support::de_opt(map, &mut self.adherence_state, n, 0),
             "count" => crate::support::de_opt(map, &mut self.count, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

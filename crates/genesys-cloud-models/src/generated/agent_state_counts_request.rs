@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateCountsRequest {
-    #[doc = " JSON `sessionFilter`: [`AgentStateSessionFilter`]."]
+    #[doc = " JSON `sessionFilter`: [`AgentStateSessionFilter`](crate::AgentStateSessionFilter)."]
     pub session_filter: ::std::option::Option<crate::AgentStateSessionFilter>,
-    #[doc = " JSON `userFilter`: [`AgentStateUserFilter`]."]
+    #[doc = " JSON `userFilter`: [`AgentStateUserFilter`](crate::AgentStateUserFilter)."]
     pub user_filter: ::std::option::Option<crate::AgentStateUserFilter>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentStateCountsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateCountsRequest {
 impl crate::support::Model for AgentStateCountsRequest {
     const NAME: &'static str = "AgentStateCountsRequest";
     const FIELDS: &'static [&'static str] = &["sessionFilter", "userFilter"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgentStateCountsRequest {
         match key {
             "sessionFilter" => crate::support::de_opt_struct(map, &mut self.session_filter, n, 0),
             "userFilter" => crate::support::de_opt_struct(map, &mut self.user_filter, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

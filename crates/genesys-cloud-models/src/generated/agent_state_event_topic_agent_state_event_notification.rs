@@ -7,13 +7,13 @@
 pub struct AgentStateEventTopicAgentStateEventNotification {
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `currentState`: [`AgentStateEventTopicAgentStateEventNotificationCurrentState`]."]
+    #[doc = " JSON `currentState`: [`AgentStateEventTopicAgentStateEventNotificationCurrentState`](crate::AgentStateEventTopicAgentStateEventNotificationCurrentState)."]
     pub current_state: ::std::option::Option<crate::AgentStateEventTopicAgentStateEventNotificationCurrentState>,
     #[doc = " JSON `currentStateStart`: integer (int64)."]
     pub current_state_start: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`AgentStateEventTopicAgentStateEventNotificationMediaType`]."]
+    #[doc = " JSON `mediaType`: [`AgentStateEventTopicAgentStateEventNotificationMediaType`](crate::AgentStateEventTopicAgentStateEventNotificationMediaType)."]
     pub media_type: ::std::option::Option<crate::AgentStateEventTopicAgentStateEventNotificationMediaType>,
-    #[doc = " JSON `originatingDirection`: [`AgentStateEventTopicAgentStateEventNotificationOriginatingDirection`]."]
+    #[doc = " JSON `originatingDirection`: [`AgentStateEventTopicAgentStateEventNotificationOriginatingDirection`](crate::AgentStateEventTopicAgentStateEventNotificationOriginatingDirection)."]
     pub originating_direction: ::std::option::Option<crate::AgentStateEventTopicAgentStateEventNotificationOriginatingDirection>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct AgentStateEventTopicAgentStateEventNotification {
     pub session_start: ::std::option::Option<i64>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentStateEventTopicAgentStateEventNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateEventTopicAgentStateEventNotif
 impl crate::support::Model for AgentStateEventTopicAgentStateEventNotification {
     const NAME: &'static str = "AgentStateEventTopicAgentStateEventNotification";
     const FIELDS: &'static [&'static str] = &["conversationId", "currentState", "currentStateStart", "mediaType", "originatingDirection", "queueId", "requestedLanguageId", "requestedSkillIds", "sessionId", "sessionStart", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for AgentStateEventTopicAgentStateEventNotification {
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 8),
             "sessionStart" => crate::support::de_opt(map, &mut self.session_start, n, 9),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

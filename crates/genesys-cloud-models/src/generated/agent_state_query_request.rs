@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentStateQueryRequest {
-    #[doc = " JSON `sessionFilter`: [`AgentStateSessionFilter`]."]
+    #[doc = " JSON `sessionFilter`: [`AgentStateSessionFilter`](crate::AgentStateSessionFilter)."]
     pub session_filter: ::std::option::Option<crate::AgentStateSessionFilter>,
-    #[doc = " JSON `sessionOrder`: [`AgentStateQueryRequestSessionOrder`]."]
+    #[doc = " JSON `sessionOrder`: [`AgentStateQueryRequestSessionOrder`](crate::AgentStateQueryRequestSessionOrder)."]
     pub session_order: ::std::option::Option<crate::AgentStateQueryRequestSessionOrder>,
-    #[doc = " JSON `sessionOrderBy`: [`AgentStateQueryRequestSessionOrderBy`]."]
+    #[doc = " JSON `sessionOrderBy`: [`AgentStateQueryRequestSessionOrderBy`](crate::AgentStateQueryRequestSessionOrderBy)."]
     pub session_order_by: ::std::option::Option<crate::AgentStateQueryRequestSessionOrderBy>,
-    #[doc = " JSON `userFilter`: [`AgentStateUserFilter`]."]
+    #[doc = " JSON `userFilter`: [`AgentStateUserFilter`](crate::AgentStateUserFilter)."]
     pub user_filter: ::std::option::Option<crate::AgentStateUserFilter>,
-    #[doc = " JSON `userOrder`: [`AgentStateQueryRequestUserOrder`]."]
+    #[doc = " JSON `userOrder`: [`AgentStateQueryRequestUserOrder`](crate::AgentStateQueryRequestUserOrder)."]
     pub user_order: ::std::option::Option<crate::AgentStateQueryRequestUserOrder>,
-    #[doc = " JSON `userOrderBy`: [`AgentStateQueryRequestUserOrderBy`]."]
+    #[doc = " JSON `userOrderBy`: [`AgentStateQueryRequestUserOrderBy`](crate::AgentStateQueryRequestUserOrderBy)."]
     pub user_order_by: ::std::option::Option<crate::AgentStateQueryRequestUserOrderBy>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentStateQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateQueryRequest {
 impl crate::support::Model for AgentStateQueryRequest {
     const NAME: &'static str = "AgentStateQueryRequest";
     const FIELDS: &'static [&'static str] = &["sessionFilter", "sessionOrder", "sessionOrderBy", "userFilter", "userOrder", "userOrderBy"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AgentStateQueryRequest {
             "userFilter" => crate::support::de_opt_struct(map, &mut self.user_filter, n, 3),
             "userOrder" => crate::support::de_opt(map, &mut self.user_order, n, 4),
             "userOrderBy" => crate::support::de_opt(map, &mut self.user_order_by, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct AgentStateSegmentTypeCount {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `segmentType`: [`AgentStateSegmentTypeCountSegmentType`]."]
+    #[doc = " JSON `segmentType`: [`AgentStateSegmentTypeCountSegmentType`](crate::AgentStateSegmentTypeCountSegmentType)."]
     pub segment_type: ::std::option::Option<crate::AgentStateSegmentTypeCountSegmentType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentStateSegmentTypeCount {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateSegmentTypeCount {
 impl crate::support::Model for AgentStateSegmentTypeCount {
     const NAME: &'static str = "AgentStateSegmentTypeCount";
     const FIELDS: &'static [&'static str] = &["count", "segmentType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgentStateSegmentTypeCount {
         match key {
             "count" => crate::support::de_opt(map, &mut self.count, n, 0),
             "segmentType" => crate::support::de_opt(map, &mut self.segment_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentTimeOffRequestPatch {
-    #[doc = " JSON `fullDayEarliestStartOffsetMinutes`: [`ListWrapperInteger`]."]
+    #[doc = " JSON `fullDayEarliestStartOffsetMinutes`: [`ListWrapperInteger`](crate::ListWrapperInteger)."]
     pub full_day_earliest_start_offset_minutes: ::std::option::Option<crate::ListWrapperInteger>,
-    #[doc = " JSON `fullDayLatestEndOffsetMinutes`: [`ListWrapperInteger`]."]
+    #[doc = " JSON `fullDayLatestEndOffsetMinutes`: [`ListWrapperInteger`](crate::ListWrapperInteger)."]
     pub full_day_latest_end_offset_minutes: ::std::option::Option<crate::ListWrapperInteger>,
     #[doc = " JSON `markedAsRead`: boolean."]
     pub marked_as_read: ::std::option::Option<bool>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgentTimeOffRequestPatchStatus`]."]
+    #[doc = " JSON `status`: [`AgentTimeOffRequestPatchStatus`](crate::AgentTimeOffRequestPatchStatus)."]
     pub status: ::std::option::Option<crate::AgentTimeOffRequestPatchStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentTimeOffRequestPatch {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentTimeOffRequestPatch {
 impl crate::support::Model for AgentTimeOffRequestPatch {
     const NAME: &'static str = "AgentTimeOffRequestPatch";
     const FIELDS: &'static [&'static str] = &["fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "markedAsRead", "notes", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AgentTimeOffRequestPatch {
             "markedAsRead" => crate::support::de_opt(map, &mut self.marked_as_read, n, 2),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

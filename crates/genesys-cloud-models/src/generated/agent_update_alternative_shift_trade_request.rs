@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentUpdateAlternativeShiftTradeRequest {
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`AgentUpdateAlternativeShiftTradeRequestState`]."]
+    #[doc = " JSON `state`: [`AgentUpdateAlternativeShiftTradeRequestState`](crate::AgentUpdateAlternativeShiftTradeRequestState)."]
     pub state: ::std::option::Option<crate::AgentUpdateAlternativeShiftTradeRequestState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentUpdateAlternativeShiftTradeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentUpdateAlternativeShiftTradeRequest 
 impl crate::support::Model for AgentUpdateAlternativeShiftTradeRequest {
     const NAME: &'static str = "AgentUpdateAlternativeShiftTradeRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "reviewNote", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgentUpdateAlternativeShiftTradeRequest {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 0),
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

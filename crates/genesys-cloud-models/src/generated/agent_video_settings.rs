@@ -11,11 +11,11 @@ pub struct AgentVideoSettings {
     pub allow_microphone: ::std::option::Option<bool>,
     #[doc = " JSON `allowScreenShare`: boolean."]
     pub allow_screen_share: ::std::option::Option<bool>,
-    #[doc = " JSON `background`: [`AgentVideoSettingsBackground`]."]
+    #[doc = " JSON `background`: [`AgentVideoSettingsBackground`](crate::AgentVideoSettingsBackground)."]
     pub background: ::std::option::Option<crate::AgentVideoSettingsBackground>,
-    #[doc = " JSON `backgroundImage`: [`BackgroundImageSettings`]."]
+    #[doc = " JSON `backgroundImage`: [`BackgroundImageSettings`](crate::BackgroundImageSettings)."]
     pub background_image: ::std::option::Option<crate::BackgroundImageSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentVideoSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentVideoSettings {
 impl crate::support::Model for AgentVideoSettings {
     const NAME: &'static str = "AgentVideoSettings";
     const FIELDS: &'static [&'static str] = &["allowCamera", "allowMicrophone", "allowScreenShare", "background", "backgroundImage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AgentVideoSettings {
             "allowScreenShare" => crate::support::de_opt(map, &mut self.allow_screen_share, n, 2),
             "background" => crate::support::de_opt(map, &mut self.background, n, 3),
             "backgroundImage" => crate::support::de_opt_struct(map, &mut self.background_image, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

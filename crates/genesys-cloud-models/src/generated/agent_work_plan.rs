@@ -13,11 +13,11 @@ pub struct AgentWorkPlan {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optionalDays`: [`SetWrapperDayOfWeek`]."]
+    #[doc = " JSON `optionalDays`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub optional_days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shifts`: array of [`AgentWorkPlanShift`], required by the spec."]
+    #[doc = " JSON `shifts`: array of [`AgentWorkPlanShift`](crate::AgentWorkPlanShift), required by the spec."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlanShift>>,
     #[doc = " JSON `weeklyExactPaidMinutes`: integer (int64), required by the spec."]
     pub weekly_exact_paid_minutes: ::std::option::Option<i64>,
@@ -25,7 +25,7 @@ pub struct AgentWorkPlan {
     pub weekly_maximum_paid_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `weeklyMinimumPaidMinutes`: integer (int64), required by the spec."]
     pub weekly_minimum_paid_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentWorkPlan {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlan {
 impl crate::support::Model for AgentWorkPlan {
     const NAME: &'static str = "AgentWorkPlan";
     const FIELDS: &'static [&'static str] = &["constrainWeeklyPaidTime", "flexibleWeeklyPaidTime", "id", "name", "optionalDays", "selfUri", "shifts", "weeklyExactPaidMinutes", "weeklyMaximumPaidMinutes", "weeklyMinimumPaidMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for AgentWorkPlan {
             "weeklyExactPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_exact_paid_minutes, n, 7),
             "weeklyMaximumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_maximum_paid_minutes, n, 8),
             "weeklyMinimumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_minimum_paid_minutes, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

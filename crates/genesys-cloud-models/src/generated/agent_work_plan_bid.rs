@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanBid {
-    #[doc = " JSON `bidType`: [`AgentWorkPlanBidBidType`]."]
+    #[doc = " JSON `bidType`: [`AgentWorkPlanBidBidType`](crate::AgentWorkPlanBidBidType)."]
     pub bid_type: ::std::option::Option<crate::AgentWorkPlanBidBidType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -19,11 +19,11 @@ pub struct AgentWorkPlanBid {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgentWorkPlanBidStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AgentWorkPlanBidStatus`](crate::AgentWorkPlanBidStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AgentWorkPlanBidStatus>,
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string, required by the spec."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentWorkPlanBid {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanBid {
 impl crate::support::Model for AgentWorkPlanBid {
     const NAME: &'static str = "AgentWorkPlanBid";
     const FIELDS: &'static [&'static str] = &["bidType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "id", "name", "selfUri", "status", "workPlanFieldsVisibleToAgents"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for AgentWorkPlanBid {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "workPlanFieldsVisibleToAgents" => crate::support::de_opt(map, &mut self.work_plan_fields_visible_to_agents, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct AgentWorkPlanBiddingPreferenceRequest {
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `workPlanId`: string, required by the spec."]
     pub work_plan_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentWorkPlanBiddingPreferenceRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanBiddingPreferenceRequest {
 impl crate::support::Model for AgentWorkPlanBiddingPreferenceRequest {
     const NAME: &'static str = "AgentWorkPlanBiddingPreferenceRequest";
     const FIELDS: &'static [&'static str] = &["priority", "workPlanId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgentWorkPlanBiddingPreferenceRequest {
         match key {
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 0),
             "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanBiddingPreferenceResponse {
-    #[doc = " JSON `agentWorkPlanBidPreferences`: array of [`AgentWorkPlanBiddingPreference`], required by the spec."]
+    #[doc = " JSON `agentWorkPlanBidPreferences`: array of [`AgentWorkPlanBiddingPreference`](crate::AgentWorkPlanBiddingPreference), required by the spec."]
     pub agent_work_plan_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlanBiddingPreference>>,
-    #[doc = " JSON `assignedWorkPlan`: [`WorkPlanReference`]."]
+    #[doc = " JSON `assignedWorkPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub assigned_work_plan: ::std::option::Option<crate::WorkPlanReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overriddenWorkPlan`: [`WorkPlanReference`]."]
+    #[doc = " JSON `overriddenWorkPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub overridden_work_plan: ::std::option::Option<crate::WorkPlanReference>,
-    #[doc = " JSON `overrideReason`: [`AgentWorkPlanBiddingPreferenceResponseOverrideReason`]."]
+    #[doc = " JSON `overrideReason`: [`AgentWorkPlanBiddingPreferenceResponseOverrideReason`](crate::AgentWorkPlanBiddingPreferenceResponseOverrideReason)."]
     pub override_reason: ::std::option::Option<crate::AgentWorkPlanBiddingPreferenceResponseOverrideReason>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentWorkPlanBiddingPreferenceResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanBiddingPreferenceResponse {
 impl crate::support::Model for AgentWorkPlanBiddingPreferenceResponse {
     const NAME: &'static str = "AgentWorkPlanBiddingPreferenceResponse";
     const FIELDS: &'static [&'static str] = &["agentWorkPlanBidPreferences", "assignedWorkPlan", "id", "overriddenWorkPlan", "overrideReason", "selfUri", "submitted"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AgentWorkPlanBiddingPreferenceResponse {
             "overrideReason" => crate::support::de_opt(map, &mut self.override_reason, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "submitted" => crate::support::de_opt(map, &mut self.submitted, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

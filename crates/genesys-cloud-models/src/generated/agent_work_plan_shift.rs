@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgentWorkPlanShift {
-    #[doc = " JSON `activities`: array of [`AgentWorkPlanActivity`], required by the spec."]
+    #[doc = " JSON `activities`: array of [`AgentWorkPlanActivity`](crate::AgentWorkPlanActivity), required by the spec."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlanActivity>>,
     #[doc = " JSON `constrainLatestStopTime`: boolean, required by the spec."]
     pub constrain_latest_stop_time: ::std::option::Option<bool>,
-    #[doc = " JSON `days`: [`SetWrapperDayOfWeek`], required by the spec."]
+    #[doc = " JSON `days`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek), required by the spec."]
     pub days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
     #[doc = " JSON `earliestStartTimeMinutesFromMidnight`: integer (int64), required by the spec."]
     pub earliest_start_time_minutes_from_midnight: ::std::option::Option<i64>,
@@ -31,7 +31,7 @@ pub struct AgentWorkPlanShift {
     pub maximum_paid_time_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `minimumPaidTimeMinutes`: integer (int64), required by the spec."]
     pub minimum_paid_time_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentWorkPlanShift {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanShift {
 impl crate::support::Model for AgentWorkPlanShift {
     const NAME: &'static str = "AgentWorkPlanShift";
     const FIELDS: &'static [&'static str] = &["activities", "constrainLatestStopTime", "days", "earliestStartTimeMinutesFromMidnight", "earliestStopTimeMinutesFromMidnight", "exactPaidTimeMinutes", "exactStartTimeMinutesFromMidnight", "flexiblePaidTime", "flexibleStartTime", "latestStartTimeMinutesFromMidnight", "latestStopTimeMinutesFromMidnight", "maximumPaidTimeMinutes", "minimumPaidTimeMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for AgentWorkPlanShift {
             "latestStopTimeMinutesFromMidnight" => crate::support::de_opt(map, &mut self.latest_stop_time_minutes_from_midnight, n, 10),
             "maximumPaidTimeMinutes" => crate::support::de_opt(map, &mut self.maximum_paid_time_minutes, n, 11),
             "minimumPaidTimeMinutes" => crate::support::de_opt(map, &mut self.minimum_paid_time_minutes, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

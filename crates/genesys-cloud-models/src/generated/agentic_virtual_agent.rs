@@ -13,17 +13,17 @@ pub struct AgenticVirtualAgent {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `imageUri`: string."]
     pub image_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `latestProductionReadyVersion`: [`AgenticVersionAddressableEntity`]."]
+    #[doc = " JSON `latestProductionReadyVersion`: [`AgenticVersionAddressableEntity`](crate::AgenticVersionAddressableEntity)."]
     pub latest_production_ready_version: ::std::option::Option<crate::AgenticVersionAddressableEntity>,
-    #[doc = " JSON `latestSavedVersion`: [`AgenticVersionAddressableEntity`]."]
+    #[doc = " JSON `latestSavedVersion`: [`AgenticVersionAddressableEntity`](crate::AgenticVersionAddressableEntity)."]
     pub latest_saved_version: ::std::option::Option<crate::AgenticVersionAddressableEntity>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgenticVirtualAgentStatus`]."]
+    #[doc = " JSON `status`: [`AgenticVirtualAgentStatus`](crate::AgenticVirtualAgentStatus)."]
     pub status: ::std::option::Option<crate::AgenticVirtualAgentStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgenticVirtualAgent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgent {
 impl crate::support::Model for AgenticVirtualAgent {
     const NAME: &'static str = "AgenticVirtualAgent";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "imageUri", "latestProductionReadyVersion", "latestSavedVersion", "name", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for AgenticVirtualAgent {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct AgenticVirtualAgentDataActionSchemas {
     pub inputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `outputs`: map of any JSON."]
     pub outputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgenticVirtualAgentDataActionSchemas {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentDataActionSchemas {
 impl crate::support::Model for AgenticVirtualAgentDataActionSchemas {
     const NAME: &'static str = "AgenticVirtualAgentDataActionSchemas";
     const FIELDS: &'static [&'static str] = &["inputs", "outputs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AgenticVirtualAgentDataActionSchemas {
         match key {
             "inputs" => crate::support::de_opt(map, &mut self.inputs, n, 0),
             "outputs" => crate::support::de_opt(map, &mut self.outputs, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

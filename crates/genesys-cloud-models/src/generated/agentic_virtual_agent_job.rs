@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AgenticVirtualAgentJob {
-    #[doc = " JSON `errors`: array of [`ErrorBody`]."]
+    #[doc = " JSON `errors`: array of [`ErrorBody`](crate::ErrorBody)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ErrorBody>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AgenticVirtualAgentJobStatus`]."]
+    #[doc = " JSON `status`: [`AgenticVirtualAgentJobStatus`](crate::AgenticVirtualAgentJobStatus)."]
     pub status: ::std::option::Option<crate::AgenticVirtualAgentJobStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgenticVirtualAgentJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentJob {
 impl crate::support::Model for AgenticVirtualAgentJob {
     const NAME: &'static str = "AgenticVirtualAgentJob";
     const FIELDS: &'static [&'static str] = &["errors", "id", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AgenticVirtualAgentJob {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

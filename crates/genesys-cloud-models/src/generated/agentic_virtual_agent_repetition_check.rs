@@ -9,11 +9,11 @@ pub struct AgenticVirtualAgentRepetitionCheck {
     pub instruction: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messages`: integer (int64), required by the spec."]
     pub messages: ::std::option::Option<i64>,
-    #[doc = " JSON `similarity`: [`AgenticVirtualAgentRepetitionCheckSimilarity`], required by the spec."]
+    #[doc = " JSON `similarity`: [`AgenticVirtualAgentRepetitionCheckSimilarity`](crate::AgenticVirtualAgentRepetitionCheckSimilarity), required by the spec."]
     pub similarity: ::std::option::Option<crate::AgenticVirtualAgentRepetitionCheckSimilarity>,
-    #[doc = " JSON `type`: [`AgenticVirtualAgentRepetitionCheckType`], required by the spec."]
+    #[doc = " JSON `type`: [`AgenticVirtualAgentRepetitionCheckType`](crate::AgenticVirtualAgentRepetitionCheckType), required by the spec."]
     pub r#type: ::std::option::Option<crate::AgenticVirtualAgentRepetitionCheckType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgenticVirtualAgentRepetitionCheck {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentRepetitionCheck {
 impl crate::support::Model for AgenticVirtualAgentRepetitionCheck {
     const NAME: &'static str = "AgenticVirtualAgentRepetitionCheck";
     const FIELDS: &'static [&'static str] = &["instruction", "messages", "similarity", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AgenticVirtualAgentRepetitionCheck {
             "messages" => crate::support::de_opt(map, &mut self.messages, n, 1),
             "similarity" => crate::support::de_opt(map, &mut self.similarity, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct AgenticVirtualAgentStructuredRuleAllOf {
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`AgenticVirtualAgentStructuredRuleAllOfOperator`]."]
+    #[doc = " JSON `operator`: [`AgenticVirtualAgentStructuredRuleAllOfOperator`](crate::AgenticVirtualAgentStructuredRuleAllOfOperator)."]
     pub operator: ::std::option::Option<crate::AgenticVirtualAgentStructuredRuleAllOfOperator>,
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgenticVirtualAgentStructuredRuleAllOf {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentStructuredRuleAllOf {
 impl crate::support::Model for AgenticVirtualAgentStructuredRuleAllOf {
     const NAME: &'static str = "AgenticVirtualAgentStructuredRuleAllOf";
     const FIELDS: &'static [&'static str] = &["name", "operator", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AgenticVirtualAgentStructuredRuleAllOf {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

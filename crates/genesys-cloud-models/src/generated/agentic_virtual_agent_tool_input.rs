@@ -11,13 +11,13 @@ pub struct AgenticVirtualAgentToolInput {
     pub mapping: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
-    #[doc = " JSON `source`: [`AgenticVirtualAgentToolInputSource`]."]
+    #[doc = " JSON `source`: [`AgenticVirtualAgentToolInputSource`](crate::AgenticVirtualAgentToolInputSource)."]
     pub source: ::std::option::Option<crate::AgenticVirtualAgentToolInputSource>,
     #[doc = " JSON `targetName`: string."]
     pub target_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgenticVirtualAgentToolInput {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentToolInput {
 impl crate::support::Model for AgenticVirtualAgentToolInput {
     const NAME: &'static str = "AgenticVirtualAgentToolInput";
     const FIELDS: &'static [&'static str] = &["fallbackToUser", "mapping", "required", "source", "targetName", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AgenticVirtualAgentToolInput {
             "source" => crate::support::de_opt(map, &mut self.source, n, 3),
             "targetName" => crate::support::de_opt(map, &mut self.target_name, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

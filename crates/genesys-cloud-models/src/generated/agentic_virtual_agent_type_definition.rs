@@ -9,7 +9,7 @@ pub struct AgenticVirtualAgentTypeDefinition {
     pub default_instruction: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`AgenticVirtualAgentTypeDefinitionDirection`]."]
+    #[doc = " JSON `direction`: [`AgenticVirtualAgentTypeDefinitionDirection`](crate::AgenticVirtualAgentTypeDefinitionDirection)."]
     pub direction: ::std::option::Option<crate::AgenticVirtualAgentTypeDefinitionDirection>,
     #[doc = " JSON `enum`: array of string."]
     pub r#enum: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -17,17 +17,17 @@ pub struct AgenticVirtualAgentTypeDefinition {
     pub items: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `properties`: array of [`AgenticVirtualAgentPropertyDefinition`]."]
+    #[doc = " JSON `properties`: array of [`AgenticVirtualAgentPropertyDefinition`](crate::AgenticVirtualAgentPropertyDefinition)."]
     pub properties: ::std::option::Option<::std::vec::Vec<crate::AgenticVirtualAgentPropertyDefinition>>,
     #[doc = " JSON `statusCodes`: array of integer (int64)."]
     pub status_codes: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `type`: [`AgenticVirtualAgentTypeDefinitionType`]."]
+    #[doc = " JSON `type`: [`AgenticVirtualAgentTypeDefinitionType`](crate::AgenticVirtualAgentTypeDefinitionType)."]
     pub r#type: ::std::option::Option<crate::AgenticVirtualAgentTypeDefinitionType>,
     #[doc = " JSON `undisclosed`: boolean."]
     pub undisclosed: ::std::option::Option<bool>,
     #[doc = " JSON `userUtteranceSubstring`: boolean."]
     pub user_utterance_substring: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgenticVirtualAgentTypeDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentTypeDefinition {
 impl crate::support::Model for AgenticVirtualAgentTypeDefinition {
     const NAME: &'static str = "AgenticVirtualAgentTypeDefinition";
     const FIELDS: &'static [&'static str] = &["defaultInstruction", "description", "direction", "enum", "items", "name", "properties", "statusCodes", "type", "undisclosed", "userUtteranceSubstring"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for AgenticVirtualAgentTypeDefinition {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
             "undisclosed" => crate::support::de_opt(map, &mut self.undisclosed, n, 9),
             "userUtteranceSubstring" => crate::support::de_opt(map, &mut self.user_utterance_substring, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,21 +7,21 @@
 pub struct AgentlessEmailSendRequestDto {
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fromAddress`: [`EmailAddress`], required by the spec."]
+    #[doc = " JSON `fromAddress`: [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub from_address: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `htmlBody`: string."]
     pub html_body: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `replyToAddress`: [`EmailAddress`]."]
+    #[doc = " JSON `replyToAddress`: [`EmailAddress`](crate::EmailAddress)."]
     pub reply_to_address: ::std::option::Option<crate::EmailAddress>,
-    #[doc = " JSON `senderType`: [`AgentlessEmailSendRequestDtoSenderType`], required by the spec."]
+    #[doc = " JSON `senderType`: [`AgentlessEmailSendRequestDtoSenderType`](crate::AgentlessEmailSendRequestDtoSenderType), required by the spec."]
     pub sender_type: ::std::option::Option<crate::AgentlessEmailSendRequestDtoSenderType>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `textBody`: string."]
     pub text_body: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toAddresses`: array of [`EmailAddress`], required by the spec."]
+    #[doc = " JSON `toAddresses`: array of [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub to_addresses: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentlessEmailSendRequestDto {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentlessEmailSendRequestDto {
 impl crate::support::Model for AgentlessEmailSendRequestDto {
     const NAME: &'static str = "AgentlessEmailSendRequestDto";
     const FIELDS: &'static [&'static str] = &["conversationId", "fromAddress", "htmlBody", "replyToAddress", "senderType", "subject", "textBody", "toAddresses"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for AgentlessEmailSendRequestDto {
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 5),
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 6),
             "toAddresses" => crate::support::de_opt_structs(map, &mut self.to_addresses, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

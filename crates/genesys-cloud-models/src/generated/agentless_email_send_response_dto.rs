@@ -9,21 +9,21 @@ pub struct AgentlessEmailSendResponseDto {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `fromAddress`: [`EmailAddress`], required by the spec."]
+    #[doc = " JSON `fromAddress`: [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub from_address: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `replyToAddress`: [`EmailAddress`]."]
+    #[doc = " JSON `replyToAddress`: [`EmailAddress`](crate::EmailAddress)."]
     pub reply_to_address: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `senderType`: [`AgentlessEmailSendResponseDtoSenderType`], required by the spec."]
+    #[doc = " JSON `senderType`: [`AgentlessEmailSendResponseDtoSenderType`](crate::AgentlessEmailSendResponseDtoSenderType), required by the spec."]
     pub sender_type: ::std::option::Option<crate::AgentlessEmailSendResponseDtoSenderType>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toAddresses`: array of [`EmailAddress`], required by the spec."]
+    #[doc = " JSON `toAddresses`: array of [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub to_addresses: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AgentlessEmailSendResponseDto {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for AgentlessEmailSendResponseDto {
 impl crate::support::Model for AgentlessEmailSendResponseDto {
     const NAME: &'static str = "AgentlessEmailSendResponseDto";
     const FIELDS: &'static [&'static str] = &["conversationId", "dateCreated", "fromAddress", "id", "replyToAddress", "selfUri", "senderType", "subject", "toAddresses"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for AgentlessEmailSendResponseDto {
             "senderType" => crate::support::de_opt(map, &mut self.sender_type, n, 6),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 7),
             "toAddresses" => crate::support::de_opt_structs(map, &mut self.to_addresses, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

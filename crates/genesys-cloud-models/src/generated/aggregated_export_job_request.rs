@@ -11,13 +11,13 @@ pub struct AggregatedExportJobRequest {
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `delimiter`: string."]
     pub delimiter: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `granularity`: [`AggregatedExportJobRequestGranularity`]."]
+    #[doc = " JSON `granularity`: [`AggregatedExportJobRequestGranularity`](crate::AggregatedExportJobRequestGranularity)."]
     pub granularity: ::std::option::Option<crate::AggregatedExportJobRequestGranularity>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AggregatedExportJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AggregatedExportJobRequest {
 impl crate::support::Model for AggregatedExportJobRequest {
     const NAME: &'static str = "AggregatedExportJobRequest";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "delimiter", "granularity", "planningGroupIds", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AggregatedExportJobRequest {
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 3),
             "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 4),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,15 +11,15 @@ pub struct AggregatedExportSnapshotJobRequest {
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `delimiter`: string."]
     pub delimiter: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `granularity`: [`AggregatedExportSnapshotJobRequestGranularity`]."]
+    #[doc = " JSON `granularity`: [`AggregatedExportSnapshotJobRequestGranularity`](crate::AggregatedExportSnapshotJobRequestGranularity)."]
     pub granularity: ::std::option::Option<crate::AggregatedExportSnapshotJobRequestGranularity>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `snapshotId`: [`AggregatedExportSnapshotJobRequestSnapshotId`], required by the spec."]
+    #[doc = " JSON `snapshotId`: [`AggregatedExportSnapshotJobRequestSnapshotId`](crate::AggregatedExportSnapshotJobRequestSnapshotId), required by the spec."]
     pub snapshot_id: ::std::option::Option<crate::AggregatedExportSnapshotJobRequestSnapshotId>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AggregatedExportSnapshotJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AggregatedExportSnapshotJobRequest {
 impl crate::support::Model for AggregatedExportSnapshotJobRequest {
     const NAME: &'static str = "AggregatedExportSnapshotJobRequest";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "delimiter", "granularity", "planningGroupIds", "snapshotId", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AggregatedExportSnapshotJobRequest {
             "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 4),
             "snapshotId" => crate::support::de_opt(map, &mut self.snapshot_id, n, 5),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

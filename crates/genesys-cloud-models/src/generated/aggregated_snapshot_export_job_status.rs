@@ -7,15 +7,15 @@
 pub struct AggregatedSnapshotExportJobStatus {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`CsvExportErrorDetails`]."]
+    #[doc = " JSON `error`: [`CsvExportErrorDetails`](crate::CsvExportErrorDetails)."]
     pub error: ::std::option::Option<crate::CsvExportErrorDetails>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AggregatedSnapshotExportJobStatusStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AggregatedSnapshotExportJobStatusStatus`](crate::AggregatedSnapshotExportJobStatusStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AggregatedSnapshotExportJobStatusStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AggregatedSnapshotExportJobStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AggregatedSnapshotExportJobStatus {
 impl crate::support::Model for AggregatedSnapshotExportJobStatus {
     const NAME: &'static str = "AggregatedSnapshotExportJobStatus";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "error", "id", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AggregatedSnapshotExportJobStatus {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

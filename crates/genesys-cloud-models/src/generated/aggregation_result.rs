@@ -11,11 +11,11 @@ pub struct AggregationResult {
     pub dimension: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metric`: string."]
     pub metric: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `results`: array of [`AggregationResultEntry`]."]
+    #[doc = " JSON `results`: array of [`AggregationResultEntry`](crate::AggregationResultEntry)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::AggregationResultEntry>>,
-    #[doc = " JSON `type`: [`AggregationResultType`]."]
+    #[doc = " JSON `type`: [`AggregationResultType`](crate::AggregationResultType)."]
     pub r#type: ::std::option::Option<crate::AggregationResultType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AggregationResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AggregationResult {
 impl crate::support::Model for AggregationResult {
     const NAME: &'static str = "AggregationResult";
     const FIELDS: &'static [&'static str] = &["count", "dimension", "metric", "results", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AggregationResult {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 2),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct AiAnswer {
     pub answer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `explanation`: string."]
     pub explanation: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `failureType`: [`AiAnswerFailureType`]."]
+    #[doc = " JSON `failureType`: [`AiAnswerFailureType`](crate::AiAnswerFailureType)."]
     pub failure_type: ::std::option::Option<crate::AiAnswerFailureType>,
     #[doc = " JSON `markedNotApplicable`: boolean."]
     pub marked_not_applicable: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AiAnswer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AiAnswer {
 impl crate::support::Model for AiAnswer {
     const NAME: &'static str = "AiAnswer";
     const FIELDS: &'static [&'static str] = &["answerId", "explanation", "failureType", "markedNotApplicable"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AiAnswer {
             "explanation" => crate::support::de_opt(map, &mut self.explanation, n, 1),
             "failureType" => crate::support::de_opt(map, &mut self.failure_type, n, 2),
             "markedNotApplicable" => crate::support::de_opt(map, &mut self.marked_not_applicable, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

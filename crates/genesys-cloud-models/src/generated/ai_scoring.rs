@@ -7,11 +7,11 @@
 pub struct AiScoring {
     #[doc = " JSON `dateLastChanged`: date-time."]
     pub date_last_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `failureType`: [`AiScoringFailureType`]."]
+    #[doc = " JSON `failureType`: [`AiScoringFailureType`](crate::AiScoringFailureType)."]
     pub failure_type: ::std::option::Option<crate::AiScoringFailureType>,
     #[doc = " JSON `pending`: boolean."]
     pub pending: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AiScoring {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AiScoring {
 impl crate::support::Model for AiScoring {
     const NAME: &'static str = "AiScoring";
     const FIELDS: &'static [&'static str] = &["dateLastChanged", "failureType", "pending"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AiScoring {
             "dateLastChanged" => crate::support::de_opt(map, &mut self.date_last_changed, n, 0),
             "failureType" => crate::support::de_opt(map, &mut self.failure_type, n, 1),
             "pending" => crate::support::de_opt(map, &mut self.pending, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

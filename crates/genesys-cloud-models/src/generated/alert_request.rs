@@ -9,13 +9,13 @@ pub struct AlertRequest {
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `type`: [`AlertRequestType`], required by the spec."]
+    #[doc = " JSON `type`: [`AlertRequestType`](crate::AlertRequestType), required by the spec."]
     pub r#type: ::std::option::Option<crate::AlertRequestType>,
-    #[doc = " JSON `unread`: [`UnreadFields`]."]
+    #[doc = " JSON `unread`: [`UnreadFields`](crate::UnreadFields)."]
     pub unread: ::std::option::Option<crate::UnreadFields>,
     #[doc = " JSON `validRequest`: boolean."]
     pub valid_request: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlertRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AlertRequest {
 impl crate::support::Model for AlertRequest {
     const NAME: &'static str = "AlertRequest";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "type", "unread", "validRequest"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AlertRequest {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             "unread" => crate::support::de_opt_struct(map, &mut self.unread, n, 3),
             "validRequest" => crate::support::de_opt(map, &mut self.valid_request, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

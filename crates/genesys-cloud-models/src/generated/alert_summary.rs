@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlertSummary {
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `entities`: array of [`AlertSummaryEntity`], required by the spec."]
+    #[doc = " JSON `entities`: array of [`AlertSummaryEntity`](crate::AlertSummaryEntity), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AlertSummaryEntity>>,
     #[doc = " JSON `entitiesAreTeamMembers`: boolean, required by the spec."]
     pub entities_are_team_members: ::std::option::Option<bool>,
-    #[doc = " JSON `metricType`: [`AlertSummaryMetricType`], required by the spec."]
+    #[doc = " JSON `metricType`: [`AlertSummaryMetricType`](crate::AlertSummaryMetricType), required by the spec."]
     pub metric_type: ::std::option::Option<crate::AlertSummaryMetricType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlertSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AlertSummary {
 impl crate::support::Model for AlertSummary {
     const NAME: &'static str = "AlertSummary";
     const FIELDS: &'static [&'static str] = &["conversation", "entities", "entitiesAreTeamMembers", "metricType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AlertSummary {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "entitiesAreTeamMembers" => crate::support::de_opt(map, &mut self.entities_are_team_members, n, 2),
             "metricType" => crate::support::de_opt(map, &mut self.metric_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct AllocationOutputsTemplate {
     pub calculation_interval_length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `calculationStartDate`: date-time, required by the spec."]
     pub calculation_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `planningGroupAllocationResults`: array of [`AllocationResultsTemplate`], required by the spec."]
+    #[doc = " JSON `planningGroupAllocationResults`: array of [`AllocationResultsTemplate`](crate::AllocationResultsTemplate), required by the spec."]
     pub planning_group_allocation_results: ::std::option::Option<::std::vec::Vec<crate::AllocationResultsTemplate>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AllocationOutputsTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AllocationOutputsTemplate {
 impl crate::support::Model for AllocationOutputsTemplate {
     const NAME: &'static str = "AllocationOutputsTemplate";
     const FIELDS: &'static [&'static str] = &["calculationIntervalLengthMinutes", "calculationStartDate", "planningGroupAllocationResults"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AllocationOutputsTemplate {
             "calculationIntervalLengthMinutes" => crate::support::de_opt(map, &mut self.calculation_interval_length_minutes, n, 0),
             "calculationStartDate" => crate::support::de_opt(map, &mut self.calculation_start_date, n, 1),
             "planningGroupAllocationResults" => crate::support::de_opt_structs(map, &mut self.planning_group_allocation_results, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftAgentScheduledShift {
-    #[doc = " JSON `activities`: array of [`BuAgentScheduleActivity`], required by the spec."]
+    #[doc = " JSON `activities`: array of [`BuAgentScheduleActivity`](crate::BuAgentScheduleActivity), required by the spec."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleActivity>>,
     #[doc = " JSON `dayIndex`: integer (int64), required by the spec."]
     pub day_index: ::std::option::Option<i64>,
@@ -15,7 +15,7 @@ pub struct AlternativeShiftAgentScheduledShift {
     pub reference_key: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlternativeShiftAgentScheduledShift {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftAgentScheduledShift {
 impl crate::support::Model for AlternativeShiftAgentScheduledShift {
     const NAME: &'static str = "AlternativeShiftAgentScheduledShift";
     const FIELDS: &'static [&'static str] = &["activities", "dayIndex", "lengthMinutes", "referenceKey", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AlternativeShiftAgentScheduledShift {
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 2),
             "referenceKey" => crate::support::de_opt(map, &mut self.reference_key, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

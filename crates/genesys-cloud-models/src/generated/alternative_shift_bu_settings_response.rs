@@ -7,13 +7,13 @@
 pub struct AlternativeShiftBuSettingsResponse {
     #[doc = " JSON `enabledGranularities`: array of string, required by the spec."]
     pub enabled_granularities: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `minMinutesBeforeStartTime`: integer (int64), required by the spec."]
     pub min_minutes_before_start_time: ::std::option::Option<i64>,
     #[doc = " JSON `retainedActivityCategories`: array of string, required by the spec."]
     pub retained_activity_categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlternativeShiftBuSettingsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftBuSettingsResponse {
 impl crate::support::Model for AlternativeShiftBuSettingsResponse {
     const NAME: &'static str = "AlternativeShiftBuSettingsResponse";
     const FIELDS: &'static [&'static str] = &["enabledGranularities", "metadata", "minMinutesBeforeStartTime", "retainedActivityCategories"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AlternativeShiftBuSettingsResponse {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "minMinutesBeforeStartTime" => crate::support::de_opt(map, &mut self.min_minutes_before_start_time, n, 2),
             "retainedActivityCategories" => crate::support::de_opt(map, &mut self.retained_activity_categories, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

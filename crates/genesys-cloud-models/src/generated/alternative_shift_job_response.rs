@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftJobResponse {
-    #[doc = " JSON `bulkUpdateTradesResults`: [`AlternativeShiftBulkUpdateTradesResponseTemplate`]."]
+    #[doc = " JSON `bulkUpdateTradesResults`: [`AlternativeShiftBulkUpdateTradesResponseTemplate`](crate::AlternativeShiftBulkUpdateTradesResponseTemplate)."]
     pub bulk_update_trades_results: ::std::option::Option<crate::AlternativeShiftBulkUpdateTradesResponseTemplate>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AlternativeShiftJobResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`AlternativeShiftJobResponseStatus`](crate::AlternativeShiftJobResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::AlternativeShiftJobResponseStatus>,
-    #[doc = " JSON `type`: [`AlternativeShiftJobResponseType`], required by the spec."]
+    #[doc = " JSON `type`: [`AlternativeShiftJobResponseType`](crate::AlternativeShiftJobResponseType), required by the spec."]
     pub r#type: ::std::option::Option<crate::AlternativeShiftJobResponseType>,
-    #[doc = " JSON `viewOffersResults`: [`AlternativeShiftOffersViewResponseTemplate`]."]
+    #[doc = " JSON `viewOffersResults`: [`AlternativeShiftOffersViewResponseTemplate`](crate::AlternativeShiftOffersViewResponseTemplate)."]
     pub view_offers_results: ::std::option::Option<crate::AlternativeShiftOffersViewResponseTemplate>,
-    #[doc = " JSON `viewTradesResults`: [`AlternativeShiftTradesViewResponseTemplate`]."]
+    #[doc = " JSON `viewTradesResults`: [`AlternativeShiftTradesViewResponseTemplate`](crate::AlternativeShiftTradesViewResponseTemplate)."]
     pub view_trades_results: ::std::option::Option<crate::AlternativeShiftTradesViewResponseTemplate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlternativeShiftJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftJobResponse {
 impl crate::support::Model for AlternativeShiftJobResponse {
     const NAME: &'static str = "AlternativeShiftJobResponse";
     const FIELDS: &'static [&'static str] = &["bulkUpdateTradesResults", "downloadUrl", "error", "id", "selfUri", "status", "type", "viewOffersResults", "viewTradesResults"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for AlternativeShiftJobResponse {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "viewOffersResults" => crate::support::de_opt_struct(map, &mut self.view_offers_results, n, 7),
             "viewTradesResults" => crate::support::de_opt_struct(map, &mut self.view_trades_results, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

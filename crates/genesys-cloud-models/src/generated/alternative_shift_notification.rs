@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AlternativeShiftNotification {
-    #[doc = " JSON `granularity`: [`AlternativeShiftNotificationGranularity`], required by the spec."]
+    #[doc = " JSON `granularity`: [`AlternativeShiftNotificationGranularity`](crate::AlternativeShiftNotificationGranularity), required by the spec."]
     pub granularity: ::std::option::Option<crate::AlternativeShiftNotificationGranularity>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initiatingShiftDate`: date-time, required by the spec."]
     pub initiating_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `initiatingUser`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `initiatingUser`: [`UserReference`](crate::UserReference), required by the spec."]
     pub initiating_user: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `newState`: [`AlternativeShiftNotificationNewState`]."]
+    #[doc = " JSON `newState`: [`AlternativeShiftNotificationNewState`](crate::AlternativeShiftNotificationNewState)."]
     pub new_state: ::std::option::Option<crate::AlternativeShiftNotificationNewState>,
     #[doc = " JSON `receivingShiftDate`: date-time."]
     pub receiving_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `receivingUser`: [`UserReference`]."]
+    #[doc = " JSON `receivingUser`: [`UserReference`](crate::UserReference)."]
     pub receiving_user: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlternativeShiftNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftNotification {
 impl crate::support::Model for AlternativeShiftNotification {
     const NAME: &'static str = "AlternativeShiftNotification";
     const FIELDS: &'static [&'static str] = &["granularity", "id", "initiatingShiftDate", "initiatingUser", "newState", "receivingShiftDate", "receivingUser", "selfUri", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for AlternativeShiftNotification {
             "receivingUser" => crate::support::de_opt_struct(map, &mut self.receiving_user, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct AlternativeShiftOffersRequest {
     #[doc = " JSON `queryWeekDate`: date, required by the spec."]
     pub query_week_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`], required by the spec."]
+    #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`](crate::AlternativeShiftScheduleLookup), required by the spec."]
     pub schedule: ::std::option::Option<crate::AlternativeShiftScheduleLookup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlternativeShiftOffersRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftOffersRequest {
 impl crate::support::Model for AlternativeShiftOffersRequest {
     const NAME: &'static str = "AlternativeShiftOffersRequest";
     const FIELDS: &'static [&'static str] = &["queryWeekDate", "schedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AlternativeShiftOffersRequest {
         match key {
             "queryWeekDate" => crate::support::de_opt(map, &mut self.query_week_date, n, 0),
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

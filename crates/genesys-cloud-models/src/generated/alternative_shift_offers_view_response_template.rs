@@ -7,7 +7,7 @@
 pub struct AlternativeShiftOffersViewResponseTemplate {
     #[doc = " JSON `agentId`: string, required by the spec."]
     pub agent_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `alternativeDays`: array of [`AlternativeShiftAgentScheduledShift`], required by the spec."]
+    #[doc = " JSON `alternativeDays`: array of [`AlternativeShiftAgentScheduledShift`](crate::AlternativeShiftAgentScheduledShift), required by the spec."]
     pub alternative_days: ::std::option::Option<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>,
     #[doc = " JSON `businessUnitId`: string, required by the spec."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct AlternativeShiftOffersViewResponseTemplate {
     pub management_unit_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `offerWeekDate`: date, required by the spec."]
     pub offer_week_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`], required by the spec."]
+    #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`](crate::AlternativeShiftScheduleLookup), required by the spec."]
     pub schedule: ::std::option::Option<crate::AlternativeShiftScheduleLookup>,
-    #[doc = " JSON `shifts`: array of [`AlternativeShiftAgentScheduledShift`], required by the spec."]
+    #[doc = " JSON `shifts`: array of [`AlternativeShiftAgentScheduledShift`](crate::AlternativeShiftAgentScheduledShift), required by the spec."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlternativeShiftOffersViewResponseTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftOffersViewResponseTempla
 impl crate::support::Model for AlternativeShiftOffersViewResponseTemplate {
     const NAME: &'static str = "AlternativeShiftOffersViewResponseTemplate";
     const FIELDS: &'static [&'static str] = &["agentId", "alternativeDays", "businessUnitId", "jobId", "managementUnitId", "offerWeekDate", "schedule", "shifts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for AlternativeShiftOffersViewResponseTemplate {
             "offerWeekDate" => crate::support::de_opt(map, &mut self.offer_week_date, n, 5),
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 6),
             "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

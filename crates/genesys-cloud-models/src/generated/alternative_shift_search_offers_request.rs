@@ -7,13 +7,13 @@
 pub struct AlternativeShiftSearchOffersRequest {
     #[doc = " JSON `acceptableIntervals`: array of string."]
     pub acceptable_intervals: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `initiatingShift`: [`InitiatingAlternativeShift`], required by the spec."]
+    #[doc = " JSON `initiatingShift`: [`InitiatingAlternativeShift`](crate::InitiatingAlternativeShift), required by the spec."]
     pub initiating_shift: ::std::option::Option<crate::InitiatingAlternativeShift>,
     #[doc = " JSON `queryWeekDate`: date, required by the spec."]
     pub query_week_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`], required by the spec."]
+    #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`](crate::AlternativeShiftScheduleLookup), required by the spec."]
     pub schedule: ::std::option::Option<crate::AlternativeShiftScheduleLookup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlternativeShiftSearchOffersRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftSearchOffersRequest {
 impl crate::support::Model for AlternativeShiftSearchOffersRequest {
     const NAME: &'static str = "AlternativeShiftSearchOffersRequest";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "initiatingShift", "queryWeekDate", "schedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AlternativeShiftSearchOffersRequest {
             "initiatingShift" => crate::support::de_opt_struct(map, &mut self.initiating_shift, n, 1),
             "queryWeekDate" => crate::support::de_opt(map, &mut self.query_week_date, n, 2),
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,17 +7,17 @@
 pub struct AlternativeShiftTradeBulkUpdateTemplateItem {
     #[doc = " JSON `adminDateReviewed`: date-time."]
     pub admin_date_reviewed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `adminReviewedBy`: [`UserReference`]."]
+    #[doc = " JSON `adminReviewedBy`: [`UserReference`](crate::UserReference)."]
     pub admin_reviewed_by: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `failureReason`: [`AlternativeShiftTradeBulkUpdateTemplateItemFailureReason`]."]
+    #[doc = " JSON `failureReason`: [`AlternativeShiftTradeBulkUpdateTemplateItemFailureReason`](crate::AlternativeShiftTradeBulkUpdateTemplateItemFailureReason)."]
     pub failure_reason: ::std::option::Option<crate::AlternativeShiftTradeBulkUpdateTemplateItemFailureReason>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `state`: [`AlternativeShiftTradeBulkUpdateTemplateItemState`], required by the spec."]
+    #[doc = " JSON `state`: [`AlternativeShiftTradeBulkUpdateTemplateItemState`](crate::AlternativeShiftTradeBulkUpdateTemplateItemState), required by the spec."]
     pub state: ::std::option::Option<crate::AlternativeShiftTradeBulkUpdateTemplateItemState>,
     #[doc = " JSON `tradeId`: string, required by the spec."]
     pub trade_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlternativeShiftTradeBulkUpdateTemplateItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftTradeBulkUpdateTemplateI
 impl crate::support::Model for AlternativeShiftTradeBulkUpdateTemplateItem {
     const NAME: &'static str = "AlternativeShiftTradeBulkUpdateTemplateItem";
     const FIELDS: &'static [&'static str] = &["adminDateReviewed", "adminReviewedBy", "failureReason", "metadata", "state", "tradeId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AlternativeShiftTradeBulkUpdateTemplateItem {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
             "tradeId" => crate::support::de_opt(map, &mut self.trade_id, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

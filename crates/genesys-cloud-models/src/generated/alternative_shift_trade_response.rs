@@ -7,41 +7,41 @@
 pub struct AlternativeShiftTradeResponse {
     #[doc = " JSON `adminDateReviewed`: date-time."]
     pub admin_date_reviewed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `adminReviewedBy`: [`UserReference`]."]
+    #[doc = " JSON `adminReviewedBy`: [`UserReference`](crate::UserReference)."]
     pub admin_reviewed_by: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `existingShifts`: array of [`AlternativeShiftAgentScheduledShift`], required by the spec."]
+    #[doc = " JSON `existingShifts`: array of [`AlternativeShiftAgentScheduledShift`](crate::AlternativeShiftAgentScheduledShift), required by the spec."]
     pub existing_shifts: ::std::option::Option<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>,
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`], required by the spec."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `offeredShifts`: array of [`AlternativeShiftAgentScheduledShift`], required by the spec."]
+    #[doc = " JSON `offeredShifts`: array of [`AlternativeShiftAgentScheduledShift`](crate::AlternativeShiftAgentScheduledShift), required by the spec."]
     pub offered_shifts: ::std::option::Option<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>,
-    #[doc = " JSON `processingStatus`: [`AlternativeShiftTradeResponseProcessingStatus`]."]
+    #[doc = " JSON `processingStatus`: [`AlternativeShiftTradeResponseProcessingStatus`](crate::AlternativeShiftTradeResponseProcessingStatus)."]
     pub processing_status: ::std::option::Option<crate::AlternativeShiftTradeResponseProcessingStatus>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`], required by the spec."]
+    #[doc = " JSON `schedule`: [`AlternativeShiftScheduleLookup`](crate::AlternativeShiftScheduleLookup), required by the spec."]
     pub schedule: ::std::option::Option<crate::AlternativeShiftScheduleLookup>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `shiftOfferJobId`: string, required by the spec."]
     pub shift_offer_job_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`AlternativeShiftTradeResponseState`], required by the spec."]
+    #[doc = " JSON `state`: [`AlternativeShiftTradeResponseState`](crate::AlternativeShiftTradeResponseState), required by the spec."]
     pub state: ::std::option::Option<crate::AlternativeShiftTradeResponseState>,
     #[doc = " JSON `systemDateReviewed`: date-time."]
     pub system_date_reviewed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `user`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `violations`: array of string, required by the spec."]
     pub violations: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AlternativeShiftTradeResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftTradeResponse {
 impl crate::support::Model for AlternativeShiftTradeResponse {
     const NAME: &'static str = "AlternativeShiftTradeResponse";
     const FIELDS: &'static [&'static str] = &["adminDateReviewed", "adminReviewedBy", "existingShifts", "expirationDate", "id", "managementUnit", "metadata", "offeredShifts", "processingStatus", "reviewNote", "schedule", "selfUri", "shiftOfferJobId", "state", "systemDateReviewed", "user", "violations", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for AlternativeShiftTradeResponse {
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 15),
             "violations" => crate::support::de_opt(map, &mut self.violations, n, 16),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

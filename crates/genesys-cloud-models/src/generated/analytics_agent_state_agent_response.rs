@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsAgentStateAgentResponse {
-    #[doc = " JSON `actualActivityCategory`: [`AnalyticsAgentStateAgentResponseActualActivityCategory`]."]
+    #[doc = " JSON `actualActivityCategory`: [`AnalyticsAgentStateAgentResponseActualActivityCategory`](crate::AnalyticsAgentStateAgentResponseActualActivityCategory)."]
     pub actual_activity_category: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseActualActivityCategory>,
     #[doc = " JSON `adherenceDate`: date-time."]
     pub adherence_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `adherenceImpact`: [`AnalyticsAgentStateAgentResponseAdherenceImpact`]."]
+    #[doc = " JSON `adherenceImpact`: [`AnalyticsAgentStateAgentResponseAdherenceImpact`](crate::AnalyticsAgentStateAgentResponseAdherenceImpact)."]
     pub adherence_impact: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseAdherenceImpact>,
-    #[doc = " JSON `adherenceState`: [`AnalyticsAgentStateAgentResponseAdherenceState`]."]
+    #[doc = " JSON `adherenceState`: [`AnalyticsAgentStateAgentResponseAdherenceState`](crate::AnalyticsAgentStateAgentResponseAdherenceState)."]
     pub adherence_state: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseAdherenceState>,
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
@@ -27,25 +27,25 @@ pub struct AnalyticsAgentStateAgentResponse {
     pub organization_presence_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `presenceDate`: date-time."]
     pub presence_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `routingStatus`: [`AnalyticsAgentStateAgentResponseRoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`AnalyticsAgentStateAgentResponseRoutingStatus`](crate::AnalyticsAgentStateAgentResponseRoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseRoutingStatus>,
     #[doc = " JSON `routingStatusDate`: date-time."]
     pub routing_status_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `scheduledActivityCategory`: [`AnalyticsAgentStateAgentResponseScheduledActivityCategory`]."]
+    #[doc = " JSON `scheduledActivityCategory`: [`AnalyticsAgentStateAgentResponseScheduledActivityCategory`](crate::AnalyticsAgentStateAgentResponseScheduledActivityCategory)."]
     pub scheduled_activity_category: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseScheduledActivityCategory>,
     #[doc = " JSON `scheduledActivityCodeId`: string."]
     pub scheduled_activity_code_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionCount`: integer (int64)."]
     pub session_count: ::std::option::Option<i64>,
-    #[doc = " JSON `sessions`: array of [`AnalyticsAgentStateAgentSessionResult`]."]
+    #[doc = " JSON `sessions`: array of [`AnalyticsAgentStateAgentSessionResult`](crate::AnalyticsAgentStateAgentSessionResult)."]
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::AnalyticsAgentStateAgentSessionResult>>,
-    #[doc = " JSON `systemPresence`: [`AnalyticsAgentStateAgentResponseSystemPresence`]."]
+    #[doc = " JSON `systemPresence`: [`AnalyticsAgentStateAgentResponseSystemPresence`](crate::AnalyticsAgentStateAgentResponseSystemPresence)."]
     pub system_presence: ::std::option::Option<crate::AnalyticsAgentStateAgentResponseSystemPresence>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userName`: string."]
     pub user_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsAgentStateAgentResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentResponse {
 impl crate::support::Model for AnalyticsAgentStateAgentResponse {
     const NAME: &'static str = "AnalyticsAgentStateAgentResponse";
     const FIELDS: &'static [&'static str] = &["actualActivityCategory", "adherenceDate", "adherenceImpact", "adherenceState", "businessUnitId", "divisionId", "isOutOfOffice", "managementUnitId", "managerId", "organizationPresenceId", "presenceDate", "routingStatus", "routingStatusDate", "scheduledActivityCategory", "scheduledActivityCodeId", "sessionCount", "sessions", "systemPresence", "userId", "userName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for AnalyticsAgentStateAgentResponse {
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 17),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 18),
             "userName" => crate::support::de_opt(map, &mut self.user_name, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

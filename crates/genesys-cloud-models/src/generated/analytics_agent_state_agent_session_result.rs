@@ -7,9 +7,9 @@
 pub struct AnalyticsAgentStateAgentSessionResult {
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`AnalyticsAgentStateAgentSessionResultMediaType`]."]
+    #[doc = " JSON `mediaType`: [`AnalyticsAgentStateAgentSessionResultMediaType`](crate::AnalyticsAgentStateAgentSessionResultMediaType)."]
     pub media_type: ::std::option::Option<crate::AnalyticsAgentStateAgentSessionResultMediaType>,
-    #[doc = " JSON `originatingDirection`: [`AnalyticsAgentStateAgentSessionResultOriginatingDirection`]."]
+    #[doc = " JSON `originatingDirection`: [`AnalyticsAgentStateAgentSessionResultOriginatingDirection`](crate::AnalyticsAgentStateAgentSessionResultOriginatingDirection)."]
     pub originating_direction: ::std::option::Option<crate::AnalyticsAgentStateAgentSessionResultOriginatingDirection>,
     #[doc = " JSON `requestedLanguageId`: string."]
     pub requested_language_id: ::std::option::Option<::std::string::String>,
@@ -19,13 +19,13 @@ pub struct AnalyticsAgentStateAgentSessionResult {
     pub routed_queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `segmentStart`: date-time."]
     pub segment_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `segmentType`: [`AnalyticsAgentStateAgentSessionResultSegmentType`]."]
+    #[doc = " JSON `segmentType`: [`AnalyticsAgentStateAgentSessionResultSegmentType`](crate::AnalyticsAgentStateAgentSessionResultSegmentType)."]
     pub segment_type: ::std::option::Option<crate::AnalyticsAgentStateAgentSessionResultSegmentType>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionStart`: date-time."]
     pub session_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsAgentStateAgentSessionResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentSessionResult {
 impl crate::support::Model for AnalyticsAgentStateAgentSessionResult {
     const NAME: &'static str = "AnalyticsAgentStateAgentSessionResult";
     const FIELDS: &'static [&'static str] = &["conversationId", "mediaType", "originatingDirection", "requestedLanguageId", "requestedRoutingSkillIds", "routedQueueId", "segmentStart", "segmentType", "sessionId", "sessionStart"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for AnalyticsAgentStateAgentSessionResult {
             "segmentType" => crate::support::de_opt(map, &mut self.segment_type, n, 7),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 8),
             "sessionStart" => crate::support::de_opt(map, &mut self.session_start, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsAgentStateCountsResponse {
-    #[doc = " JSON `actualActivityCategoryCounts`: array of [`AgentStateActivityCategoryCount`]."]
+    #[doc = " JSON `actualActivityCategoryCounts`: array of [`AgentStateActivityCategoryCount`](crate::AgentStateActivityCategoryCount)."]
     pub actual_activity_category_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateActivityCategoryCount>>,
-    #[doc = " JSON `adherenceStateCounts`: array of [`AgentStateAdherenceStateCount`]."]
+    #[doc = " JSON `adherenceStateCounts`: array of [`AgentStateAdherenceStateCount`](crate::AgentStateAdherenceStateCount)."]
     pub adherence_state_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateAdherenceStateCount>>,
-    #[doc = " JSON `isOutOfOfficeCounts`: array of [`AgentStateIsOutOfOfficeCount`]."]
+    #[doc = " JSON `isOutOfOfficeCounts`: array of [`AgentStateIsOutOfOfficeCount`](crate::AgentStateIsOutOfOfficeCount)."]
     pub is_out_of_office_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateIsOutOfOfficeCount>>,
-    #[doc = " JSON `presenceCounts`: array of [`AgentStatePresenceCount`]."]
+    #[doc = " JSON `presenceCounts`: array of [`AgentStatePresenceCount`](crate::AgentStatePresenceCount)."]
     pub presence_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStatePresenceCount>>,
-    #[doc = " JSON `routingStatusCounts`: array of [`AgentStateRoutingStatusCount`]."]
+    #[doc = " JSON `routingStatusCounts`: array of [`AgentStateRoutingStatusCount`](crate::AgentStateRoutingStatusCount)."]
     pub routing_status_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateRoutingStatusCount>>,
-    #[doc = " JSON `scheduledActivityCategoryCounts`: array of [`AgentStateActivityCategoryCount`]."]
+    #[doc = " JSON `scheduledActivityCategoryCounts`: array of [`AgentStateActivityCategoryCount`](crate::AgentStateActivityCategoryCount)."]
     pub scheduled_activity_category_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateActivityCategoryCount>>,
-    #[doc = " JSON `segmentCounts`: array of [`AgentStateSegmentTypeCount`]."]
+    #[doc = " JSON `segmentCounts`: array of [`AgentStateSegmentTypeCount`](crate::AgentStateSegmentTypeCount)."]
     pub segment_counts: ::std::option::Option<::std::vec::Vec<crate::AgentStateSegmentTypeCount>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsAgentStateCountsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateCountsResponse {
 impl crate::support::Model for AnalyticsAgentStateCountsResponse {
     const NAME: &'static str = "AnalyticsAgentStateCountsResponse";
     const FIELDS: &'static [&'static str] = &["actualActivityCategoryCounts", "adherenceStateCounts", "isOutOfOfficeCounts", "presenceCounts", "routingStatusCounts", "scheduledActivityCategoryCounts", "segmentCounts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AnalyticsAgentStateCountsResponse {
             "routingStatusCounts" => crate::support::de_opt_structs(map, &mut self.routing_status_counts, n, 4),
             "scheduledActivityCategoryCounts" => crate::support::de_opt_structs(map, &mut self.scheduled_activity_category_counts, n, 5),
             "segmentCounts" => crate::support::de_opt_structs(map, &mut self.segment_counts, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct AnalyticsConversation {
     pub conversation_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationInitiator`: [`AnalyticsConversationConversationInitiator`]."]
+    #[doc = " JSON `conversationInitiator`: [`AnalyticsConversationConversationInitiator`](crate::AnalyticsConversationConversationInitiator)."]
     pub conversation_initiator: ::std::option::Option<crate::AnalyticsConversationConversationInitiator>,
     #[doc = " JSON `conversationStart`: date-time."]
     pub conversation_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -25,7 +25,7 @@ pub struct AnalyticsConversation {
     pub customer_participation: ::std::option::Option<bool>,
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `evaluations`: array of [`AnalyticsEvaluation`]."]
+    #[doc = " JSON `evaluations`: array of [`AnalyticsEvaluation`](crate::AnalyticsEvaluation)."]
     pub evaluations: ::std::option::Option<::std::vec::Vec<crate::AnalyticsEvaluation>>,
     #[doc = " JSON `externalTag`: string."]
     pub external_tag: ::std::option::Option<::std::string::String>,
@@ -37,19 +37,19 @@ pub struct AnalyticsConversation {
     pub media_stats_min_conversation_mos: ::std::option::Option<f64>,
     #[doc = " JSON `mediaStatsMinConversationRFactor`: number (double)."]
     pub media_stats_min_conversation_r_factor: ::std::option::Option<f64>,
-    #[doc = " JSON `originatingDirection`: [`AnalyticsConversationOriginatingDirection`]."]
+    #[doc = " JSON `originatingDirection`: [`AnalyticsConversationOriginatingDirection`](crate::AnalyticsConversationOriginatingDirection)."]
     pub originating_direction: ::std::option::Option<crate::AnalyticsConversationOriginatingDirection>,
     #[doc = " JSON `originatingSocialMediaPublic`: boolean."]
     pub originating_social_media_public: ::std::option::Option<bool>,
-    #[doc = " JSON `participants`: array of [`AnalyticsParticipant`]."]
+    #[doc = " JSON `participants`: array of [`AnalyticsParticipant`](crate::AnalyticsParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::AnalyticsParticipant>>,
-    #[doc = " JSON `resolutions`: array of [`AnalyticsResolution`]."]
+    #[doc = " JSON `resolutions`: array of [`AnalyticsResolution`](crate::AnalyticsResolution)."]
     pub resolutions: ::std::option::Option<::std::vec::Vec<crate::AnalyticsResolution>>,
     #[doc = " JSON `selfServed`: boolean."]
     pub self_served: ::std::option::Option<bool>,
-    #[doc = " JSON `surveys`: array of [`AnalyticsSurvey`]."]
+    #[doc = " JSON `surveys`: array of [`AnalyticsSurvey`](crate::AnalyticsSurvey)."]
     pub surveys: ::std::option::Option<::std::vec::Vec<crate::AnalyticsSurvey>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsConversation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversation {
 impl crate::support::Model for AnalyticsConversation {
     const NAME: &'static str = "AnalyticsConversation";
     const FIELDS: &'static [&'static str] = &["accessAttributes", "associatedConversationId", "conferenceStart", "consultationConversationIds", "conversationEnd", "conversationId", "conversationInitiator", "conversationStart", "customerParticipation", "divisionIds", "evaluations", "externalTag", "inactivityTimeout", "knowledgeBaseIds", "mediaStatsMinConversationMos", "mediaStatsMinConversationRFactor", "originatingDirection", "originatingSocialMediaPublic", "participants", "resolutions", "selfServed", "surveys"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for AnalyticsConversation {
             "resolutions" => crate::support::de_opt_structs(map, &mut self.resolutions, n, 19),
             "selfServed" => crate::support::de_opt(map, &mut self.self_served, n, 20),
             "surveys" => crate::support::de_opt_structs(map, &mut self.surveys, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

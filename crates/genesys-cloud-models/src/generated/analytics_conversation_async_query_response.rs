@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsConversationAsyncQueryResponse {
-    #[doc = " JSON `conversations`: array of [`AnalyticsConversation`]."]
+    #[doc = " JSON `conversations`: array of [`AnalyticsConversation`](crate::AnalyticsConversation)."]
     pub conversations: ::std::option::Option<::std::vec::Vec<crate::AnalyticsConversation>>,
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dataAvailabilityDate`: date-time."]
     pub data_availability_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsConversationAsyncQueryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationAsyncQueryResponse 
 impl crate::support::Model for AnalyticsConversationAsyncQueryResponse {
     const NAME: &'static str = "AnalyticsConversationAsyncQueryResponse";
     const FIELDS: &'static [&'static str] = &["conversations", "cursor", "dataAvailabilityDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AnalyticsConversationAsyncQueryResponse {
             "conversations" => crate::support::de_opt_structs(map, &mut self.conversations, n, 0),
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 1),
             "dataAvailabilityDate" => crate::support::de_opt(map, &mut self.data_availability_date, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

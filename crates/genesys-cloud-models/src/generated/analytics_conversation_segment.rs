@@ -13,13 +13,13 @@ pub struct AnalyticsConversationSegment {
     pub destination_conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `destinationSessionId`: string."]
     pub destination_session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`AnalyticsConversationSegmentDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`AnalyticsConversationSegmentDisconnectType`](crate::AnalyticsConversationSegmentDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::AnalyticsConversationSegmentDisconnectType>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `groupId`: string."]
     pub group_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `properties`: array of [`AnalyticsProperty`]."]
+    #[doc = " JSON `properties`: array of [`AnalyticsProperty`](crate::AnalyticsProperty)."]
     pub properties: ::std::option::Option<::std::vec::Vec<crate::AnalyticsProperty>>,
     #[doc = " JSON `q850ResponseCodes`: array of integer (int64)."]
     pub q850_response_codes: ::std::option::Option<::std::vec::Vec<i64>>,
@@ -31,13 +31,13 @@ pub struct AnalyticsConversationSegment {
     pub requested_routing_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `requestedRoutingUserIds`: array of string."]
     pub requested_routing_user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `scoredAgents`: array of [`AnalyticsScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`AnalyticsScoredAgent`](crate::AnalyticsScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::AnalyticsScoredAgent>>,
     #[doc = " JSON `segmentEnd`: date-time."]
     pub segment_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `segmentStart`: date-time."]
     pub segment_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `segmentType`: [`AnalyticsConversationSegmentSegmentType`]."]
+    #[doc = " JSON `segmentType`: [`AnalyticsConversationSegmentSegmentType`](crate::AnalyticsConversationSegmentSegmentType)."]
     pub segment_type: ::std::option::Option<crate::AnalyticsConversationSegmentSegmentType>,
     #[doc = " JSON `sipResponseCodes`: array of integer (int64)."]
     pub sip_response_codes: ::std::option::Option<::std::vec::Vec<i64>>,
@@ -55,7 +55,7 @@ pub struct AnalyticsConversationSegment {
     pub wrap_up_note: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `wrapUpTags`: array of string."]
     pub wrap_up_tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsConversationSegment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -70,10 +70,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationSegment {
 impl crate::support::Model for AnalyticsConversationSegment {
     const NAME: &'static str = "AnalyticsConversationSegment";
     const FIELDS: &'static [&'static str] = &["audioMuted", "conference", "destinationConversationId", "destinationSessionId", "disconnectType", "errorCode", "groupId", "properties", "q850ResponseCodes", "queueId", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutingUserIds", "scoredAgents", "segmentEnd", "segmentStart", "segmentType", "sipResponseCodes", "sourceConversationId", "sourceSessionId", "subject", "videoMuted", "wrapUpCode", "wrapUpNote", "wrapUpTags"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -104,7 +104,7 @@ impl crate::support::Model for AnalyticsConversationSegment {
             "wrapUpCode" => crate::support::de_opt(map, &mut self.wrap_up_code, n, 22),
             "wrapUpNote" => crate::support::de_opt(map, &mut self.wrap_up_note, n, 23),
             "wrapUpTags" => crate::support::de_opt(map, &mut self.wrap_up_tags, n, 24),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

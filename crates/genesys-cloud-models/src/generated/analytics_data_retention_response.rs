@@ -11,7 +11,7 @@ pub struct AnalyticsDataRetentionResponse {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `retentionDays`: integer (int64)."]
     pub retention_days: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsDataRetentionResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsDataRetentionResponse {
 impl crate::support::Model for AnalyticsDataRetentionResponse {
     const NAME: &'static str = "AnalyticsDataRetentionResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "retentionDays"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AnalyticsDataRetentionResponse {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 1),
             "retentionDays" => crate::support::de_opt(map, &mut self.retention_days, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

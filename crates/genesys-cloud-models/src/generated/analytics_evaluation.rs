@@ -17,7 +17,7 @@ pub struct AnalyticsEvaluation {
     pub deleted: ::std::option::Option<bool>,
     #[doc = " JSON `evaluationId`: string."]
     pub evaluation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `evaluationStatus`: [`AnalyticsEvaluationEvaluationStatus`]."]
+    #[doc = " JSON `evaluationStatus`: [`AnalyticsEvaluationEvaluationStatus`](crate::AnalyticsEvaluationEvaluationStatus)."]
     pub evaluation_status: ::std::option::Option<crate::AnalyticsEvaluationEvaluationStatus>,
     #[doc = " JSON `evaluatorId`: string."]
     pub evaluator_id: ::std::option::Option<::std::string::String>,
@@ -41,7 +41,7 @@ pub struct AnalyticsEvaluation {
     pub system_submitted: ::std::option::Option<bool>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsEvaluation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsEvaluation {
 impl crate::support::Model for AnalyticsEvaluation {
     const NAME: &'static str = "AnalyticsEvaluation";
     const FIELDS: &'static [&'static str] = &["assigneeApplicable", "assigneeId", "calibrationId", "contextId", "deleted", "evaluationId", "evaluationStatus", "evaluatorId", "eventTime", "formId", "formName", "oTotalCriticalScore", "oTotalScore", "queueId", "released", "rescored", "systemSubmitted", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for AnalyticsEvaluation {
             "rescored" => crate::support::de_opt(map, &mut self.rescored, n, 15),
             "systemSubmitted" => crate::support::de_opt(map, &mut self.system_submitted, n, 16),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

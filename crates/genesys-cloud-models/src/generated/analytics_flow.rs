@@ -9,7 +9,7 @@ pub struct AnalyticsFlow {
     pub ending_language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entryReason`: string."]
     pub entry_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entryType`: [`AnalyticsFlowEntryType`]."]
+    #[doc = " JSON `entryType`: [`AnalyticsFlowEntryType`](crate::AnalyticsFlowEntryType)."]
     pub entry_type: ::std::option::Option<crate::AnalyticsFlowEntryType>,
     #[doc = " JSON `exitReason`: string."]
     pub exit_reason: ::std::option::Option<::std::string::String>,
@@ -17,13 +17,13 @@ pub struct AnalyticsFlow {
     pub flow_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowName`: string."]
     pub flow_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowType`: [`AnalyticsFlowFlowType`]."]
+    #[doc = " JSON `flowType`: [`AnalyticsFlowFlowType`](crate::AnalyticsFlowFlowType)."]
     pub flow_type: ::std::option::Option<crate::AnalyticsFlowFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `issuedCallback`: boolean."]
     pub issued_callback: ::std::option::Option<bool>,
-    #[doc = " JSON `outcomes`: array of [`AnalyticsFlowOutcome`]."]
+    #[doc = " JSON `outcomes`: array of [`AnalyticsFlowOutcome`](crate::AnalyticsFlowOutcome)."]
     pub outcomes: ::std::option::Option<::std::vec::Vec<crate::AnalyticsFlowOutcome>>,
     #[doc = " JSON `recognitionFailureReason`: string."]
     pub recognition_failure_reason: ::std::option::Option<::std::string::String>,
@@ -35,7 +35,7 @@ pub struct AnalyticsFlow {
     pub transfer_target_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `transferType`: string."]
     pub transfer_type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsFlow {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsFlow {
 impl crate::support::Model for AnalyticsFlow {
     const NAME: &'static str = "AnalyticsFlow";
     const FIELDS: &'static [&'static str] = &["endingLanguage", "entryReason", "entryType", "exitReason", "flowId", "flowName", "flowType", "flowVersion", "issuedCallback", "outcomes", "recognitionFailureReason", "startingLanguage", "transferTargetAddress", "transferTargetName", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for AnalyticsFlow {
             "transferTargetAddress" => crate::support::de_opt(map, &mut self.transfer_target_address, n, 12),
             "transferTargetName" => crate::support::de_opt(map, &mut self.transfer_target_name, n, 13),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

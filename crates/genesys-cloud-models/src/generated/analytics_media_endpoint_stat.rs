@@ -27,7 +27,7 @@ pub struct AnalyticsMediaEndpointStat {
     pub received_packets: ::std::option::Option<i64>,
     #[doc = " JSON `underrunPackets`: integer (int64)."]
     pub underrun_packets: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsMediaEndpointStat {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsMediaEndpointStat {
 impl crate::support::Model for AnalyticsMediaEndpointStat {
     const NAME: &'static str = "AnalyticsMediaEndpointStat";
     const FIELDS: &'static [&'static str] = &["codecs", "discardedPackets", "duplicatePackets", "eventTime", "invalidPackets", "maxLatencyMs", "minMos", "minRFactor", "overrunPackets", "receivedPackets", "underrunPackets"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for AnalyticsMediaEndpointStat {
             "overrunPackets" => crate::support::de_opt(map, &mut self.overrun_packets, n, 8),
             "receivedPackets" => crate::support::de_opt(map, &mut self.received_packets, n, 9),
             "underrunPackets" => crate::support::de_opt(map, &mut self.underrun_packets, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

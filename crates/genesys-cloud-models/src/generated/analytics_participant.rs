@@ -11,23 +11,23 @@ pub struct AnalyticsParticipant {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flaggedReason`: [`AnalyticsParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`AnalyticsParticipantFlaggedReason`](crate::AnalyticsParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::AnalyticsParticipantFlaggedReason>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `purpose`: [`AnalyticsParticipantPurpose`]."]
+    #[doc = " JSON `purpose`: [`AnalyticsParticipantPurpose`](crate::AnalyticsParticipantPurpose)."]
     pub purpose: ::std::option::Option<crate::AnalyticsParticipantPurpose>,
     #[doc = " JSON `screenRecording`: boolean."]
     pub screen_recording: ::std::option::Option<bool>,
-    #[doc = " JSON `sessions`: array of [`AnalyticsSession`]."]
+    #[doc = " JSON `sessions`: array of [`AnalyticsSession`](crate::AnalyticsSession)."]
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::AnalyticsSession>>,
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsParticipant {
 impl crate::support::Model for AnalyticsParticipant {
     const NAME: &'static str = "AnalyticsParticipant";
     const FIELDS: &'static [&'static str] = &["attributes", "externalContactId", "externalOrganizationId", "flaggedReason", "participantId", "participantName", "purpose", "screenRecording", "sessions", "teamId", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for AnalyticsParticipant {
             "sessions" => crate::support::de_opt_structs(map, &mut self.sessions, n, 8),
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 9),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,23 +9,23 @@ pub struct AnalyticsParticipantWithoutAttributes {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flaggedReason`: [`AnalyticsParticipantWithoutAttributesFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`AnalyticsParticipantWithoutAttributesFlaggedReason`](crate::AnalyticsParticipantWithoutAttributesFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::AnalyticsParticipantWithoutAttributesFlaggedReason>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `purpose`: [`AnalyticsParticipantWithoutAttributesPurpose`]."]
+    #[doc = " JSON `purpose`: [`AnalyticsParticipantWithoutAttributesPurpose`](crate::AnalyticsParticipantWithoutAttributesPurpose)."]
     pub purpose: ::std::option::Option<crate::AnalyticsParticipantWithoutAttributesPurpose>,
     #[doc = " JSON `screenRecording`: boolean."]
     pub screen_recording: ::std::option::Option<bool>,
-    #[doc = " JSON `sessions`: array of [`AnalyticsSession`]."]
+    #[doc = " JSON `sessions`: array of [`AnalyticsSession`](crate::AnalyticsSession)."]
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::AnalyticsSession>>,
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsParticipantWithoutAttributes {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsParticipantWithoutAttributes {
 impl crate::support::Model for AnalyticsParticipantWithoutAttributes {
     const NAME: &'static str = "AnalyticsParticipantWithoutAttributes";
     const FIELDS: &'static [&'static str] = &["externalContactId", "externalOrganizationId", "flaggedReason", "participantId", "participantName", "purpose", "screenRecording", "sessions", "teamId", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for AnalyticsParticipantWithoutAttributes {
             "sessions" => crate::support::de_opt_structs(map, &mut self.sessions, n, 7),
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 8),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

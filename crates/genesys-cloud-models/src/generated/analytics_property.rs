@@ -7,11 +7,11 @@
 pub struct AnalyticsProperty {
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `propertyType`: [`AnalyticsPropertyPropertyType`]."]
+    #[doc = " JSON `propertyType`: [`AnalyticsPropertyPropertyType`](crate::AnalyticsPropertyPropertyType)."]
     pub property_type: ::std::option::Option<crate::AnalyticsPropertyPropertyType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsProperty {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsProperty {
 impl crate::support::Model for AnalyticsProperty {
     const NAME: &'static str = "AnalyticsProperty";
     const FIELDS: &'static [&'static str] = &["property", "propertyType", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AnalyticsProperty {
             "property" => crate::support::de_opt(map, &mut self.property, n, 0),
             "propertyType" => crate::support::de_opt(map, &mut self.property_type, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

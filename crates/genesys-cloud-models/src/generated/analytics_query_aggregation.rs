@@ -9,13 +9,13 @@ pub struct AnalyticsQueryAggregation {
     pub dimension: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metric`: string."]
     pub metric: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ranges`: array of [`AggregationRange`]."]
+    #[doc = " JSON `ranges`: array of [`AggregationRange`](crate::AggregationRange)."]
     pub ranges: ::std::option::Option<::std::vec::Vec<crate::AggregationRange>>,
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`AnalyticsQueryAggregationType`]."]
+    #[doc = " JSON `type`: [`AnalyticsQueryAggregationType`](crate::AnalyticsQueryAggregationType)."]
     pub r#type: ::std::option::Option<crate::AnalyticsQueryAggregationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsQueryAggregation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsQueryAggregation {
 impl crate::support::Model for AnalyticsQueryAggregation {
     const NAME: &'static str = "AnalyticsQueryAggregation";
     const FIELDS: &'static [&'static str] = &["dimension", "metric", "ranges", "size", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AnalyticsQueryAggregation {
             "ranges" => crate::support::de_opt_structs(map, &mut self.ranges, n, 2),
             "size" => crate::support::de_opt(map, &mut self.size, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct AnalyticsReportingSettings {
     pub pii_masking_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `queueAgentAccessObfuscation`: boolean."]
     pub queue_agent_access_obfuscation: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsReportingSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsReportingSettings {
 impl crate::support::Model for AnalyticsReportingSettings {
     const NAME: &'static str = "AnalyticsReportingSettings";
     const FIELDS: &'static [&'static str] = &["myInteractionsPiiMaskingEnabled", "piiMaskingEnabled", "queueAgentAccessObfuscation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AnalyticsReportingSettings {
             "myInteractionsPiiMaskingEnabled" => crate::support::de_opt(map, &mut self.my_interactions_pii_masking_enabled, n, 0),
             "piiMaskingEnabled" => crate::support::de_opt(map, &mut self.pii_masking_enabled, n, 1),
             "queueAgentAccessObfuscation" => crate::support::de_opt(map, &mut self.queue_agent_access_obfuscation, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct AnalyticsRoutingStatusRecord {
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `routingStatus`: [`AnalyticsRoutingStatusRecordRoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`AnalyticsRoutingStatusRecordRoutingStatus`](crate::AnalyticsRoutingStatusRecordRoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::AnalyticsRoutingStatusRecordRoutingStatus>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsRoutingStatusRecord {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsRoutingStatusRecord {
 impl crate::support::Model for AnalyticsRoutingStatusRecord {
     const NAME: &'static str = "AnalyticsRoutingStatusRecord";
     const FIELDS: &'static [&'static str] = &["endTime", "routingStatus", "startTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AnalyticsRoutingStatusRecord {
             "endTime" => crate::support::de_opt(map, &mut self.end_time, n, 0),
             "routingStatus" => crate::support::de_opt(map, &mut self.routing_status, n, 1),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct AnalyticsScoredAgent {
     pub agent_score: ::std::option::Option<i64>,
     #[doc = " JSON `scoredAgentId`: string."]
     pub scored_agent_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsScoredAgent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsScoredAgent {
 impl crate::support::Model for AnalyticsScoredAgent {
     const NAME: &'static str = "AnalyticsScoredAgent";
     const FIELDS: &'static [&'static str] = &["agentScore", "scoredAgentId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AnalyticsScoredAgent {
         match key {
             "agentScore" => crate::support::de_opt(map, &mut self.agent_score, n, 0),
             "scoredAgentId" => crate::support::de_opt(map, &mut self.scored_agent_id, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,7 +21,7 @@ pub struct AnalyticsSession {
     pub agent_assistant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `agentBullseyeRing`: integer (int64)."]
     pub agent_bullseye_ring: ::std::option::Option<i64>,
-    #[doc = " JSON `agentGroups`: array of [`AnalyticsAgentGroup`]."]
+    #[doc = " JSON `agentGroups`: array of [`AnalyticsAgentGroup`](crate::AnalyticsAgentGroup)."]
     pub agent_groups: ::std::option::Option<::std::vec::Vec<crate::AnalyticsAgentGroup>>,
     #[doc = " JSON `agentOwned`: boolean."]
     pub agent_owned: ::std::option::Option<bool>,
@@ -53,7 +53,7 @@ pub struct AnalyticsSession {
     pub cobrowse_room_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `deliveryPushed`: boolean."]
     pub delivery_pushed: ::std::option::Option<bool>,
-    #[doc = " JSON `deliveryStatus`: [`AnalyticsSessionDeliveryStatus`]."]
+    #[doc = " JSON `deliveryStatus`: [`AnalyticsSessionDeliveryStatus`](crate::AnalyticsSessionDeliveryStatus)."]
     pub delivery_status: ::std::option::Option<crate::AnalyticsSessionDeliveryStatus>,
     #[doc = " JSON `deliveryStatusChangeDate`: date-time."]
     pub delivery_status_change_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -63,7 +63,7 @@ pub struct AnalyticsSession {
     pub detected_speech_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `detectedSpeechStart`: date-time."]
     pub detected_speech_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`AnalyticsSessionDirection`]."]
+    #[doc = " JSON `direction`: [`AnalyticsSessionDirection`](crate::AnalyticsSessionDirection)."]
     pub direction: ::std::option::Option<crate::AnalyticsSessionDirection>,
     #[doc = " JSON `dispositionAnalyzer`: string."]
     pub disposition_analyzer: ::std::option::Option<::std::string::String>,
@@ -75,13 +75,13 @@ pub struct AnalyticsSession {
     pub edge_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eligibleAgentCounts`: array of integer (int64)."]
     pub eligible_agent_counts: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `engagementSource`: [`AnalyticsSessionEngagementSource`]."]
+    #[doc = " JSON `engagementSource`: [`AnalyticsSessionEngagementSource`](crate::AnalyticsSessionEngagementSource)."]
     pub engagement_source: ::std::option::Option<crate::AnalyticsSessionEngagementSource>,
     #[doc = " JSON `errorCodeDescription`: string."]
     pub error_code_description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `extendedDeliveryStatus`: string."]
     pub extended_delivery_status: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flow`: [`AnalyticsFlow`]."]
+    #[doc = " JSON `flow`: [`AnalyticsFlow`](crate::AnalyticsFlow)."]
     pub flow: ::std::option::Option<crate::AnalyticsFlow>,
     #[doc = " JSON `flowInType`: string."]
     pub flow_in_type: ::std::option::Option<::std::string::String>,
@@ -105,13 +105,13 @@ pub struct AnalyticsSession {
     pub media_bridge_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaCount`: integer (int64)."]
     pub media_count: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaEndpointStats`: array of [`AnalyticsMediaEndpointStat`]."]
+    #[doc = " JSON `mediaEndpointStats`: array of [`AnalyticsMediaEndpointStat`](crate::AnalyticsMediaEndpointStat)."]
     pub media_endpoint_stats: ::std::option::Option<::std::vec::Vec<crate::AnalyticsMediaEndpointStat>>,
-    #[doc = " JSON `mediaType`: [`AnalyticsSessionMediaType`]."]
+    #[doc = " JSON `mediaType`: [`AnalyticsSessionMediaType`](crate::AnalyticsSessionMediaType)."]
     pub media_type: ::std::option::Option<crate::AnalyticsSessionMediaType>,
     #[doc = " JSON `messageType`: string."]
     pub message_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metrics`: array of [`AnalyticsSessionMetric`]."]
+    #[doc = " JSON `metrics`: array of [`AnalyticsSessionMetric`](crate::AnalyticsSessionMetric)."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::AnalyticsSessionMetric>>,
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
@@ -123,7 +123,7 @@ pub struct AnalyticsSession {
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `proposedAgents`: array of [`AnalyticsProposedAgent`]."]
+    #[doc = " JSON `proposedAgents`: array of [`AnalyticsProposedAgent`](crate::AnalyticsProposedAgent)."]
     pub proposed_agents: ::std::option::Option<::std::vec::Vec<crate::AnalyticsProposedAgent>>,
     #[doc = " JSON `protocolCallId`: string."]
     pub protocol_call_id: ::std::option::Option<::std::string::String>,
@@ -145,7 +145,7 @@ pub struct AnalyticsSession {
     pub routing_ring: ::std::option::Option<i64>,
     #[doc = " JSON `routingRule`: string."]
     pub routing_rule: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routingRuleType`: [`AnalyticsSessionRoutingRuleType`]."]
+    #[doc = " JSON `routingRuleType`: [`AnalyticsSessionRoutingRuleType`](crate::AnalyticsSessionRoutingRuleType)."]
     pub routing_rule_type: ::std::option::Option<crate::AnalyticsSessionRoutingRuleType>,
     #[doc = " JSON `screenMonitoredUserId`: string."]
     pub screen_monitored_user_id: ::std::option::Option<::std::string::String>,
@@ -155,7 +155,7 @@ pub struct AnalyticsSession {
     pub screen_share_room_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segments`: array of [`AnalyticsConversationSegment`]."]
+    #[doc = " JSON `segments`: array of [`AnalyticsConversationSegment`](crate::AnalyticsConversationSegment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::AnalyticsConversationSegment>>,
     #[doc = " JSON `selectedAgentId`: string."]
     pub selected_agent_id: ::std::option::Option<::std::string::String>,
@@ -175,7 +175,7 @@ pub struct AnalyticsSession {
     pub snippet_recording: ::std::option::Option<bool>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `usedRouting`: [`AnalyticsSessionUsedRouting`]."]
+    #[doc = " JSON `usedRouting`: [`AnalyticsSessionUsedRouting`](crate::AnalyticsSessionUsedRouting)."]
     pub used_routing: ::std::option::Option<crate::AnalyticsSessionUsedRouting>,
     #[doc = " JSON `videoAddressSelf`: string."]
     pub video_address_self: ::std::option::Option<::std::string::String>,
@@ -183,7 +183,7 @@ pub struct AnalyticsSession {
     pub video_room_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `waitingInteractionCounts`: array of integer (int64)."]
     pub waiting_interaction_counts: ::std::option::Option<::std::vec::Vec<i64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -198,10 +198,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSession {
 impl crate::support::Model for AnalyticsSession {
     const NAME: &'static str = "AnalyticsSession";
     const FIELDS: &'static [&'static str] = &["activeSkillIds", "acwSkipped", "addressFrom", "addressOther", "addressSelf", "addressTo", "agentAssistantId", "agentBullseyeRing", "agentGroups", "agentOwned", "ani", "assignerId", "authenticated", "bargedParticipantId", "bcc", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "cc", "cleared", "coachedParticipantId", "cobrowseRole", "cobrowseRoomId", "deliveryPushed", "deliveryStatus", "deliveryStatusChangeDate", "destinationAddresses", "detectedSpeechEnd", "detectedSpeechStart", "direction", "dispositionAnalyzer", "dispositionName", "dnis", "edgeId", "eligibleAgentCounts", "engagementSource", "errorCodeDescription", "extendedDeliveryStatus", "flow", "flowInType", "flowOutType", "journeyActionId", "journeyActionMapId", "journeyActionMapVersion", "journeyCustomerId", "journeyCustomerIdType", "journeyCustomerSessionId", "journeyCustomerSessionIdType", "mediaBridgeId", "mediaCount", "mediaEndpointStats", "mediaType", "messageType", "metrics", "monitoredParticipantId", "outboundCampaignId", "outboundContactId", "outboundContactListId", "peerId", "proposedAgents", "protocolCallId", "provider", "recording", "remote", "remoteNameDisplayable", "removedSkillIds", "requestedRoutings", "roomId", "routingRing", "routingRule", "routingRuleType", "screenMonitoredUserId", "screenShareAddressSelf", "screenShareRoomId", "scriptId", "segments", "selectedAgentId", "selectedAgentRank", "sessionDnis", "sessionId", "sharingScreen", "skillExpressionId", "skipEnabled", "snippetRecording", "timeoutSeconds", "usedRouting", "videoAddressSelf", "videoRoomId", "waitingInteractionCounts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -296,7 +296,7 @@ impl crate::support::Model for AnalyticsSession {
             "videoAddressSelf" => crate::support::de_opt(map, &mut self.video_address_self, n, 86),
             "videoRoomId" => crate::support::de_opt(map, &mut self.video_room_id, n, 87),
             "waitingInteractionCounts" => crate::support::de_opt(map, &mut self.waiting_interaction_counts, n, 88),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

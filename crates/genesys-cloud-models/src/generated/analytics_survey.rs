@@ -27,11 +27,11 @@ pub struct AnalyticsSurvey {
     pub survey_promoter_score: ::std::option::Option<i64>,
     #[doc = " JSON `surveyStatus`: string."]
     pub survey_status: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surveyType`: [`AnalyticsSurveySurveyType`]."]
+    #[doc = " JSON `surveyType`: [`AnalyticsSurveySurveyType`](crate::AnalyticsSurveySurveyType)."]
     pub survey_type: ::std::option::Option<crate::AnalyticsSurveySurveyType>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsSurvey {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSurvey {
 impl crate::support::Model for AnalyticsSurvey {
     const NAME: &'static str = "AnalyticsSurvey";
     const FIELDS: &'static [&'static str] = &["eventTime", "oSurveyTotalScore", "queueId", "surveyCompletedDate", "surveyFormContextId", "surveyFormId", "surveyFormName", "surveyId", "surveyPartialResponse", "surveyPromoterScore", "surveyStatus", "surveyType", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for AnalyticsSurvey {
             "surveyStatus" => crate::support::de_opt(map, &mut self.survey_status, n, 10),
             "surveyType" => crate::support::de_opt(map, &mut self.survey_type, n, 11),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsUserDetail {
-    #[doc = " JSON `primaryPresence`: array of [`AnalyticsUserPresenceRecord`]."]
+    #[doc = " JSON `primaryPresence`: array of [`AnalyticsUserPresenceRecord`](crate::AnalyticsUserPresenceRecord)."]
     pub primary_presence: ::std::option::Option<::std::vec::Vec<crate::AnalyticsUserPresenceRecord>>,
-    #[doc = " JSON `routingStatus`: array of [`AnalyticsRoutingStatusRecord`]."]
+    #[doc = " JSON `routingStatus`: array of [`AnalyticsRoutingStatusRecord`](crate::AnalyticsRoutingStatusRecord)."]
     pub routing_status: ::std::option::Option<::std::vec::Vec<crate::AnalyticsRoutingStatusRecord>>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsUserDetail {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsUserDetail {
 impl crate::support::Model for AnalyticsUserDetail {
     const NAME: &'static str = "AnalyticsUserDetail";
     const FIELDS: &'static [&'static str] = &["primaryPresence", "routingStatus", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AnalyticsUserDetail {
             "primaryPresence" => crate::support::de_opt_structs(map, &mut self.primary_presence, n, 0),
             "routingStatus" => crate::support::de_opt_structs(map, &mut self.routing_status, n, 1),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct AnalyticsUserDetailsAsyncQueryResponse {
     pub cursor: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dataAvailabilityDate`: date-time."]
     pub data_availability_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `userDetails`: array of [`AnalyticsUserDetail`]."]
+    #[doc = " JSON `userDetails`: array of [`AnalyticsUserDetail`](crate::AnalyticsUserDetail)."]
     pub user_details: ::std::option::Option<::std::vec::Vec<crate::AnalyticsUserDetail>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsUserDetailsAsyncQueryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsUserDetailsAsyncQueryResponse {
 impl crate::support::Model for AnalyticsUserDetailsAsyncQueryResponse {
     const NAME: &'static str = "AnalyticsUserDetailsAsyncQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "dataAvailabilityDate", "userDetails"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AnalyticsUserDetailsAsyncQueryResponse {
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 0),
             "dataAvailabilityDate" => crate::support::de_opt(map, &mut self.data_availability_date, n, 1),
             "userDetails" => crate::support::de_opt_structs(map, &mut self.user_details, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnalyticsUserDetailsQueryResponse {
-    #[doc = " JSON `aggregations`: array of [`AggregationResult`]."]
+    #[doc = " JSON `aggregations`: array of [`AggregationResult`](crate::AggregationResult)."]
     pub aggregations: ::std::option::Option<::std::vec::Vec<crate::AggregationResult>>,
     #[doc = " JSON `totalHits`: integer (int64)."]
     pub total_hits: ::std::option::Option<i64>,
-    #[doc = " JSON `userDetails`: array of [`AnalyticsUserDetail`]."]
+    #[doc = " JSON `userDetails`: array of [`AnalyticsUserDetail`](crate::AnalyticsUserDetail)."]
     pub user_details: ::std::option::Option<::std::vec::Vec<crate::AnalyticsUserDetail>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsUserDetailsQueryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsUserDetailsQueryResponse {
 impl crate::support::Model for AnalyticsUserDetailsQueryResponse {
     const NAME: &'static str = "AnalyticsUserDetailsQueryResponse";
     const FIELDS: &'static [&'static str] = &["aggregations", "totalHits", "userDetails"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AnalyticsUserDetailsQueryResponse {
             "aggregations" => crate::support::de_opt_structs(map, &mut self.aggregations, n, 0),
             "totalHits" => crate::support::de_opt(map, &mut self.total_hits, n, 1),
             "userDetails" => crate::support::de_opt_structs(map, &mut self.user_details, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

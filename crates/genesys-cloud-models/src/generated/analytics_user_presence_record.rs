@@ -11,9 +11,9 @@ pub struct AnalyticsUserPresenceRecord {
     pub organization_presence_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `systemPresence`: [`AnalyticsUserPresenceRecordSystemPresence`]."]
+    #[doc = " JSON `systemPresence`: [`AnalyticsUserPresenceRecordSystemPresence`](crate::AnalyticsUserPresenceRecordSystemPresence)."]
     pub system_presence: ::std::option::Option<crate::AnalyticsUserPresenceRecordSystemPresence>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnalyticsUserPresenceRecord {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsUserPresenceRecord {
 impl crate::support::Model for AnalyticsUserPresenceRecord {
     const NAME: &'static str = "AnalyticsUserPresenceRecord";
     const FIELDS: &'static [&'static str] = &["endTime", "organizationPresenceId", "startTime", "systemPresence"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AnalyticsUserPresenceRecord {
             "organizationPresenceId" => crate::support::de_opt(map, &mut self.organization_presence_id, n, 1),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 2),
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct Annotation {
     pub absolute_duration_ms: ::std::option::Option<i64>,
     #[doc = " JSON `absoluteLocation`: integer (int64)."]
     pub absolute_location: ::std::option::Option<i64>,
-    #[doc = " JSON `annotations`: array of [`Annotation`]."]
+    #[doc = " JSON `annotations`: array of [`Annotation`](crate::Annotation)."]
     pub annotations: ::std::option::Option<::std::vec::Vec<crate::Annotation>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct Annotation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `realtimeLocation`: integer (int64)."]
     pub realtime_location: ::std::option::Option<i64>,
-    #[doc = " JSON `reason`: [`AnnotationReason`]."]
+    #[doc = " JSON `reason`: [`AnnotationReason`](crate::AnnotationReason)."]
     pub reason: ::std::option::Option<crate::AnnotationReason>,
     #[doc = " JSON `recordingDurationMs`: integer (int64)."]
     pub recording_duration_ms: ::std::option::Option<i64>,
@@ -33,9 +33,9 @@ pub struct Annotation {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Annotation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for Annotation {
 impl crate::support::Model for Annotation {
     const NAME: &'static str = "Annotation";
     const FIELDS: &'static [&'static str] = &["absoluteDurationMs", "absoluteLocation", "annotations", "description", "durationMs", "id", "location", "name", "realtimeLocation", "reason", "recordingDurationMs", "recordingLocation", "selfUri", "type", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for Annotation {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 13),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

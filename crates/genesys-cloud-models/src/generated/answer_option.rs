@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AnswerOption {
-    #[doc = " JSON `assistanceConditions`: array of [`AssistanceCondition`]."]
+    #[doc = " JSON `assistanceConditions`: array of [`AssistanceCondition`](crate::AssistanceCondition)."]
     pub assistance_conditions: ::std::option::Option<::std::vec::Vec<crate::AssistanceCondition>>,
-    #[doc = " JSON `builtInType`: [`AnswerOptionBuiltInType`]."]
+    #[doc = " JSON `builtInType`: [`AnswerOptionBuiltInType`](crate::AnswerOptionBuiltInType)."]
     pub built_in_type: ::std::option::Option<crate::AnswerOptionBuiltInType>,
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct AnswerOption {
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AnswerOption {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AnswerOption {
 impl crate::support::Model for AnswerOption {
     const NAME: &'static str = "AnswerOption";
     const FIELDS: &'static [&'static str] = &["assistanceConditions", "builtInType", "contextId", "id", "text", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AnswerOption {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "text" => crate::support::de_opt(map, &mut self.text, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApiUsageOrganizationQuery {
-    #[doc = " JSON `granularity`: [`ApiUsageOrganizationQueryGranularity`]."]
+    #[doc = " JSON `granularity`: [`ApiUsageOrganizationQueryGranularity`](crate::ApiUsageOrganizationQueryGranularity)."]
     pub granularity: ::std::option::Option<crate::ApiUsageOrganizationQueryGranularity>,
     #[doc = " JSON `groupBy`: array of string."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -13,7 +13,7 @@ pub struct ApiUsageOrganizationQuery {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metrics`: array of string."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ApiUsageOrganizationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ApiUsageOrganizationQuery {
 impl crate::support::Model for ApiUsageOrganizationQuery {
     const NAME: &'static str = "ApiUsageOrganizationQuery";
     const FIELDS: &'static [&'static str] = &["granularity", "groupBy", "interval", "metrics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ApiUsageOrganizationQuery {
             "groupBy" => crate::support::de_opt(map, &mut self.group_by, n, 1),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 2),
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

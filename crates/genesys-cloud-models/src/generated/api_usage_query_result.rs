@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApiUsageQueryResult {
-    #[doc = " JSON `cursors`: [`Cursors`]."]
+    #[doc = " JSON `cursors`: [`Cursors`](crate::Cursors)."]
     pub cursors: ::std::option::Option<crate::Cursors>,
-    #[doc = " JSON `queryStatus`: [`ApiUsageQueryResultQueryStatus`]."]
+    #[doc = " JSON `queryStatus`: [`ApiUsageQueryResultQueryStatus`](crate::ApiUsageQueryResultQueryStatus)."]
     pub query_status: ::std::option::Option<crate::ApiUsageQueryResultQueryStatus>,
-    #[doc = " JSON `results`: array of [`ApiUsageRow`]."]
+    #[doc = " JSON `results`: array of [`ApiUsageRow`](crate::ApiUsageRow)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::ApiUsageRow>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ApiUsageQueryResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ApiUsageQueryResult {
 impl crate::support::Model for ApiUsageQueryResult {
     const NAME: &'static str = "ApiUsageQueryResult";
     const FIELDS: &'static [&'static str] = &["cursors", "queryStatus", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ApiUsageQueryResult {
             "cursors" => crate::support::de_opt_struct(map, &mut self.cursors, n, 0),
             "queryStatus" => crate::support::de_opt(map, &mut self.query_status, n, 1),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -31,7 +31,7 @@ pub struct ApiUsageRow {
     pub template_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ApiUsageRow {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for ApiUsageRow {
 impl crate::support::Model for ApiUsageRow {
     const NAME: &'static str = "ApiUsageRow";
     const FIELDS: &'static [&'static str] = &["clientId", "clientName", "date", "httpMethod", "organizationId", "requests", "status200", "status300", "status400", "status429", "status500", "templateUri", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for ApiUsageRow {
             "status500" => crate::support::de_opt(map, &mut self.status500, n, 10),
             "templateUri" => crate::support::de_opt(map, &mut self.template_uri, n, 11),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct ApiUsageSimpleSearch {
     pub oauth_client_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `templateUris`: array of string."]
     pub template_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ApiUsageSimpleSearch {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ApiUsageSimpleSearch {
 impl crate::support::Model for ApiUsageSimpleSearch {
     const NAME: &'static str = "ApiUsageSimpleSearch";
     const FIELDS: &'static [&'static str] = &["httpMethods", "interval", "metrics", "oauthClientNames", "templateUris"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ApiUsageSimpleSearch {
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 2),
             "oauthClientNames" => crate::support::de_opt(map, &mut self.oauth_client_names, n, 3),
             "templateUris" => crate::support::de_opt(map, &mut self.template_uris, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

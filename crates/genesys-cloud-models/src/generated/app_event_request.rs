@@ -5,33 +5,33 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppEventRequest {
-    #[doc = " JSON `app`: [`JourneyApp`], required by the spec."]
+    #[doc = " JSON `app`: [`JourneyApp`](crate::JourneyApp), required by the spec."]
     pub app: ::std::option::Option<crate::JourneyApp>,
-    #[doc = " JSON `attributes`: map of [`CustomEventAttribute`]."]
+    #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute)."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `customerCookieId`: string, required by the spec."]
     pub customer_cookie_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `device`: [`RequestDevice`], required by the spec."]
+    #[doc = " JSON `device`: [`RequestDevice`](crate::RequestDevice), required by the spec."]
     pub device: ::std::option::Option<crate::RequestDevice>,
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `networkConnectivity`: [`NetworkConnectivity`]."]
+    #[doc = " JSON `networkConnectivity`: [`NetworkConnectivity`](crate::NetworkConnectivity)."]
     pub network_connectivity: ::std::option::Option<crate::NetworkConnectivity>,
     #[doc = " JSON `referrerUrl`: string."]
     pub referrer_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenName`: string, required by the spec."]
     pub screen_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sdkLibrary`: [`SdkLibrary`]."]
+    #[doc = " JSON `sdkLibrary`: [`SdkLibrary`](crate::SdkLibrary)."]
     pub sdk_library: ::std::option::Option<crate::SdkLibrary>,
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `traits`: map of [`CustomEventAttribute`]."]
+    #[doc = " JSON `traits`: map of [`CustomEventAttribute`](crate::CustomEventAttribute)."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AppEventRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for AppEventRequest {
 impl crate::support::Model for AppEventRequest {
     const NAME: &'static str = "AppEventRequest";
     const FIELDS: &'static [&'static str] = &["app", "attributes", "createdDate", "customerCookieId", "device", "eventName", "externalId", "networkConnectivity", "referrerUrl", "screenName", "sdkLibrary", "searchQuery", "traits"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for AppEventRequest {
             "sdkLibrary" => crate::support::de_opt_struct(map, &mut self.sdk_library, n, 10),
             "searchQuery" => crate::support::de_opt(map, &mut self.search_query, n, 11),
             "traits" => crate::support::de_opt(map, &mut self.traits, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,13 +13,13 @@ pub struct AppEventResponseSession {
     pub event_count: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `referrer`: [`Referrer`]."]
+    #[doc = " JSON `referrer`: [`Referrer`](crate::Referrer)."]
     pub referrer: ::std::option::Option<crate::Referrer>,
     #[doc = " JSON `screenviewCount`: integer (int64), required by the spec."]
     pub screenview_count: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AppEventResponseSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AppEventResponseSession {
 impl crate::support::Model for AppEventResponseSession {
     const NAME: &'static str = "AppEventResponseSession";
     const FIELDS: &'static [&'static str] = &["createdDate", "durationInSeconds", "eventCount", "id", "referrer", "screenviewCount", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AppEventResponseSession {
             "referrer" => crate::support::de_opt_struct(map, &mut self.referrer, n, 4),
             "screenviewCount" => crate::support::de_opt(map, &mut self.screenview_count, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

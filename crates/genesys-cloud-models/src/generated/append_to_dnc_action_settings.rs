@@ -9,9 +9,9 @@ pub struct AppendToDncActionSettings {
     pub expiration_duration: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `expire`: boolean, required by the spec."]
     pub expire: ::std::option::Option<bool>,
-    #[doc = " JSON `listType`: [`AppendToDncActionSettingsListType`]."]
+    #[doc = " JSON `listType`: [`AppendToDncActionSettingsListType`](crate::AppendToDncActionSettingsListType)."]
     pub list_type: ::std::option::Option<crate::AppendToDncActionSettingsListType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AppendToDncActionSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AppendToDncActionSettings {
 impl crate::support::Model for AppendToDncActionSettings {
     const NAME: &'static str = "AppendToDncActionSettings";
     const FIELDS: &'static [&'static str] = &["expirationDuration", "expire", "listType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AppendToDncActionSettings {
             "expirationDuration" => crate::support::de_opt(map, &mut self.expiration_duration, n, 0),
             "expire" => crate::support::de_opt(map, &mut self.expire, n, 1),
             "listType" => crate::support::de_opt(map, &mut self.list_type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

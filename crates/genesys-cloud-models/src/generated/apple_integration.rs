@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppleIntegration {
-    #[doc = " JSON `appleAuthentication`: [`AppleAuthentication`]."]
+    #[doc = " JSON `appleAuthentication`: [`AppleAuthentication`](crate::AppleAuthentication)."]
     pub apple_authentication: ::std::option::Option<crate::AppleAuthentication>,
-    #[doc = " JSON `appleIMessageApp`: [`AppleIMessageApp`]."]
+    #[doc = " JSON `appleIMessageApp`: [`AppleIMessageApp`](crate::AppleIMessageApp)."]
     pub apple_i_message_app: ::std::option::Option<crate::AppleIMessageApp>,
-    #[doc = " JSON `applePay`: [`ApplePay`]."]
+    #[doc = " JSON `applePay`: [`ApplePay`](crate::ApplePay)."]
     pub apple_pay: ::std::option::Option<crate::ApplePay>,
     #[doc = " JSON `businessName`: string."]
     pub business_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createError`: [`ErrorBody`]."]
+    #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `createStatus`: [`AppleIntegrationCreateStatus`]."]
+    #[doc = " JSON `createStatus`: [`AppleIntegrationCreateStatus`](crate::AppleIntegrationCreateStatus)."]
     pub create_status: ::std::option::Option<crate::AppleIntegrationCreateStatus>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -25,27 +25,27 @@ pub struct AppleIntegration {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `identityResolution`: [`AppleIdentityResolutionConfig`]."]
+    #[doc = " JSON `identityResolution`: [`AppleIdentityResolutionConfig`](crate::AppleIdentityResolutionConfig)."]
     pub identity_resolution: ::std::option::Option<crate::AppleIdentityResolutionConfig>,
     #[doc = " JSON `logoUrl`: string."]
     pub logo_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messagesForBusinessId`: string, required by the spec."]
     pub messages_for_business_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`]."]
+    #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
-    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recipient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AppleIntegration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for AppleIntegration {
 impl crate::support::Model for AppleIntegration {
     const NAME: &'static str = "AppleIntegration";
     const FIELDS: &'static [&'static str] = &["appleAuthentication", "appleIMessageApp", "applePay", "businessName", "createError", "createStatus", "createdBy", "dateCreated", "dateModified", "id", "identityResolution", "logoUrl", "messagesForBusinessId", "messagingSetting", "modifiedBy", "name", "recipient", "selfUri", "status", "supportedContent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for AppleIntegration {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 17),
             "status" => crate::support::de_opt(map, &mut self.status, n, 18),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

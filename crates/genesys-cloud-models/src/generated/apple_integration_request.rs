@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AppleIntegrationRequest {
-    #[doc = " JSON `appleAuthentication`: [`AppleAuthentication`]."]
+    #[doc = " JSON `appleAuthentication`: [`AppleAuthentication`](crate::AppleAuthentication)."]
     pub apple_authentication: ::std::option::Option<crate::AppleAuthentication>,
-    #[doc = " JSON `appleIMessageApp`: [`AppleIMessageApp`]."]
+    #[doc = " JSON `appleIMessageApp`: [`AppleIMessageApp`](crate::AppleIMessageApp)."]
     pub apple_i_message_app: ::std::option::Option<crate::AppleIMessageApp>,
-    #[doc = " JSON `applePay`: [`ApplePay`]."]
+    #[doc = " JSON `applePay`: [`ApplePay`](crate::ApplePay)."]
     pub apple_pay: ::std::option::Option<crate::ApplePay>,
     #[doc = " JSON `businessName`: string."]
     pub business_name: ::std::option::Option<::std::string::String>,
@@ -19,15 +19,15 @@ pub struct AppleIntegrationRequest {
     pub logo_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messagesForBusinessId`: string, required by the spec."]
     pub messages_for_business_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`]."]
+    #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AppleIntegrationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for AppleIntegrationRequest {
 impl crate::support::Model for AppleIntegrationRequest {
     const NAME: &'static str = "AppleIntegrationRequest";
     const FIELDS: &'static [&'static str] = &["appleAuthentication", "appleIMessageApp", "applePay", "businessName", "id", "logoUrl", "messagesForBusinessId", "messagingSetting", "name", "selfUri", "supportedContent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for AppleIntegrationRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

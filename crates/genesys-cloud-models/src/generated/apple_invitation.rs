@@ -9,11 +9,11 @@ pub struct AppleInvitation {
     pub business_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `locale`: string, required by the spec."]
     pub locale: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `templateType`: [`AppleInvitationTemplateType`], required by the spec."]
+    #[doc = " JSON `templateType`: [`AppleInvitationTemplateType`](crate::AppleInvitationTemplateType), required by the spec."]
     pub template_type: ::std::option::Option<crate::AppleInvitationTemplateType>,
     #[doc = " JSON `transcriptMessage`: string, required by the spec."]
     pub transcript_message: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AppleInvitation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AppleInvitation {
 impl crate::support::Model for AppleInvitation {
     const NAME: &'static str = "AppleInvitation";
     const FIELDS: &'static [&'static str] = &["businessName", "locale", "templateType", "transcriptMessage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AppleInvitation {
             "locale" => crate::support::de_opt(map, &mut self.locale, n, 1),
             "templateType" => crate::support::de_opt(map, &mut self.template_type, n, 2),
             "transcriptMessage" => crate::support::de_opt(map, &mut self.transcript_message, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

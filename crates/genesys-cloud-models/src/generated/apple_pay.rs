@@ -29,7 +29,7 @@ pub struct ApplePay {
     pub store_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `supportedPaymentNetworks`: array of string, required by the spec."]
     pub supported_payment_networks: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ApplePay {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ApplePay {
 impl crate::support::Model for ApplePay {
     const NAME: &'static str = "ApplePay";
     const FIELDS: &'static [&'static str] = &["domainName", "fallbackUrl", "merchantId", "orderTrackingUrl", "paymentCapabilities", "paymentCertificateCredentialId", "paymentGatewayUrl", "paymentMethodUpdateUrl", "shippingContactUpdateUrl", "shippingMethodUpdateUrl", "storeName", "supportedPaymentNetworks"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ApplePay {
             "shippingMethodUpdateUrl" => crate::support::de_opt(map, &mut self.shipping_method_update_url, n, 9),
             "storeName" => crate::support::de_opt(map, &mut self.store_name, n, 10),
             "supportedPaymentNetworks" => crate::support::de_opt(map, &mut self.supported_payment_networks, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

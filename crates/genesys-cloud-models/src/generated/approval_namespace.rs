@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ApprovalNamespace {
-    #[doc = " JSON `namespace`: [`ApprovalNamespaceNamespace`]."]
+    #[doc = " JSON `namespace`: [`ApprovalNamespaceNamespace`](crate::ApprovalNamespaceNamespace)."]
     pub namespace: ::std::option::Option<crate::ApprovalNamespaceNamespace>,
-    #[doc = " JSON `status`: [`ApprovalNamespaceStatus`]."]
+    #[doc = " JSON `status`: [`ApprovalNamespaceStatus`](crate::ApprovalNamespaceStatus)."]
     pub status: ::std::option::Option<crate::ApprovalNamespaceStatus>,
-    #[doc = " JSON `type`: [`ApprovalNamespaceType`]."]
+    #[doc = " JSON `type`: [`ApprovalNamespaceType`](crate::ApprovalNamespaceType)."]
     pub r#type: ::std::option::Option<crate::ApprovalNamespaceType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ApprovalNamespace {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ApprovalNamespace {
 impl crate::support::Model for ApprovalNamespace {
     const NAME: &'static str = "ApprovalNamespace";
     const FIELDS: &'static [&'static str] = &["namespace", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ApprovalNamespace {
             "namespace" => crate::support::de_opt(map, &mut self.namespace, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

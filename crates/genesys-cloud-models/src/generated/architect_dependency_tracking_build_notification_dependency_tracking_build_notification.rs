@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification {
-    #[doc = " JSON `client`: [`ArchitectDependencyTrackingBuildNotificationClient`]."]
+    #[doc = " JSON `client`: [`ArchitectDependencyTrackingBuildNotificationClient`](crate::ArchitectDependencyTrackingBuildNotificationClient)."]
     pub client: ::std::option::Option<crate::ArchitectDependencyTrackingBuildNotificationClient>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`ArchitectDependencyTrackingBuildNotificationUser`]."]
+    #[doc = " JSON `user`: [`ArchitectDependencyTrackingBuildNotificationUser`](crate::ArchitectDependencyTrackingBuildNotificationUser)."]
     pub user: ::std::option::Option<crate::ArchitectDependencyTrackingBuildNotificationUser>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectDependencyTrackingBuildNotifica
 impl crate::support::Model for ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification {
     const NAME: &'static str = "ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotification";
     const FIELDS: &'static [&'static str] = &["client", "startTime", "status", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ArchitectDependencyTrackingBuildNotificationDepen
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectDependencyTrackingBuildNotificationUser {
-    #[doc = " JSON `homeOrg`: [`ArchitectDependencyTrackingBuildNotificationHomeOrganization`]."]
+    #[doc = " JSON `homeOrg`: [`ArchitectDependencyTrackingBuildNotificationHomeOrganization`](crate::ArchitectDependencyTrackingBuildNotificationHomeOrganization)."]
     pub home_org: ::std::option::Option<crate::ArchitectDependencyTrackingBuildNotificationHomeOrganization>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectDependencyTrackingBuildNotificationUser {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectDependencyTrackingBuildNotifica
 impl crate::support::Model for ArchitectDependencyTrackingBuildNotificationUser {
     const NAME: &'static str = "ArchitectDependencyTrackingBuildNotificationUser";
     const FIELDS: &'static [&'static str] = &["homeOrg", "id", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ArchitectDependencyTrackingBuildNotificationUser 
             "homeOrg" => crate::support::de_opt_struct(map, &mut self.home_org, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectExportJobStateResponse {
-    #[doc = " JSON `command`: [`ArchitectExportJobStateResponseCommand`]."]
+    #[doc = " JSON `command`: [`ArchitectExportJobStateResponseCommand`](crate::ArchitectExportJobStateResponseCommand)."]
     pub command: ::std::option::Option<crate::ArchitectExportJobStateResponseCommand>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messages`: array of [`ArchitectJobMessage`]."]
+    #[doc = " JSON `messages`: array of [`ArchitectJobMessage`](crate::ArchitectJobMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessage>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ArchitectExportJobStateResponseStatus`]."]
+    #[doc = " JSON `status`: [`ArchitectExportJobStateResponseStatus`](crate::ArchitectExportJobStateResponseStatus)."]
     pub status: ::std::option::Option<crate::ArchitectExportJobStateResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectExportJobStateResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectExportJobStateResponse {
 impl crate::support::Model for ArchitectExportJobStateResponse {
     const NAME: &'static str = "ArchitectExportJobStateResponse";
     const FIELDS: &'static [&'static str] = &["command", "downloadUrl", "id", "messages", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ArchitectExportJobStateResponse {
             "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectFlowNotificationArchitectOperation {
-    #[doc = " JSON `actionName`: [`ArchitectFlowNotificationArchitectOperationActionName`]."]
+    #[doc = " JSON `actionName`: [`ArchitectFlowNotificationArchitectOperationActionName`](crate::ArchitectFlowNotificationArchitectOperationActionName)."]
     pub action_name: ::std::option::Option<crate::ArchitectFlowNotificationArchitectOperationActionName>,
-    #[doc = " JSON `actionStatus`: [`ArchitectFlowNotificationArchitectOperationActionStatus`]."]
+    #[doc = " JSON `actionStatus`: [`ArchitectFlowNotificationArchitectOperationActionStatus`](crate::ArchitectFlowNotificationArchitectOperationActionStatus)."]
     pub action_status: ::std::option::Option<crate::ArchitectFlowNotificationArchitectOperationActionStatus>,
-    #[doc = " JSON `client`: [`ArchitectFlowNotificationClient`]."]
+    #[doc = " JSON `client`: [`ArchitectFlowNotificationClient`](crate::ArchitectFlowNotificationClient)."]
     pub client: ::std::option::Option<crate::ArchitectFlowNotificationClient>,
     #[doc = " JSON `complete`: boolean."]
     pub complete: ::std::option::Option<bool>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorDetails`: array of [`ArchitectFlowNotificationErrorDetail`]."]
+    #[doc = " JSON `errorDetails`: array of [`ArchitectFlowNotificationErrorDetail`](crate::ArchitectFlowNotificationErrorDetail)."]
     pub error_details: ::std::option::Option<::std::vec::Vec<crate::ArchitectFlowNotificationErrorDetail>>,
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorMessageParams`: [`ArchitectFlowNotificationErrorMessageParams`]."]
+    #[doc = " JSON `errorMessageParams`: [`ArchitectFlowNotificationErrorMessageParams`](crate::ArchitectFlowNotificationErrorMessageParams)."]
     pub error_message_params: ::std::option::Option<crate::ArchitectFlowNotificationErrorMessageParams>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`ArchitectFlowNotificationUser`]."]
+    #[doc = " JSON `user`: [`ArchitectFlowNotificationUser`](crate::ArchitectFlowNotificationUser)."]
     pub user: ::std::option::Option<crate::ArchitectFlowNotificationUser>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectFlowNotificationArchitectOperation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectFlowNotificationArchitectOperat
 impl crate::support::Model for ArchitectFlowNotificationArchitectOperation {
     const NAME: &'static str = "ArchitectFlowNotificationArchitectOperation";
     const FIELDS: &'static [&'static str] = &["actionName", "actionStatus", "client", "complete", "errorCode", "errorDetails", "errorMessage", "errorMessageParams", "id", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ArchitectFlowNotificationArchitectOperation {
             "errorMessageParams" => crate::support::de_opt_struct(map, &mut self.error_message_params, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectFlowNotificationFlowNotification {
-    #[doc = " JSON `checkedInVersion`: [`ArchitectFlowNotificationFlowVersion`]."]
+    #[doc = " JSON `checkedInVersion`: [`ArchitectFlowNotificationFlowVersion`](crate::ArchitectFlowNotificationFlowVersion)."]
     pub checked_in_version: ::std::option::Option<crate::ArchitectFlowNotificationFlowVersion>,
-    #[doc = " JSON `currentOperation`: [`ArchitectFlowNotificationArchitectOperation`]."]
+    #[doc = " JSON `currentOperation`: [`ArchitectFlowNotificationArchitectOperation`](crate::ArchitectFlowNotificationArchitectOperation)."]
     pub current_operation: ::std::option::Option<crate::ArchitectFlowNotificationArchitectOperation>,
     #[doc = " JSON `deleted`: boolean."]
     pub deleted: ::std::option::Option<bool>,
@@ -17,11 +17,11 @@ pub struct ArchitectFlowNotificationFlowNotification {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `publishedVersion`: [`ArchitectFlowNotificationFlowVersion`]."]
+    #[doc = " JSON `publishedVersion`: [`ArchitectFlowNotificationFlowVersion`](crate::ArchitectFlowNotificationFlowVersion)."]
     pub published_version: ::std::option::Option<crate::ArchitectFlowNotificationFlowVersion>,
-    #[doc = " JSON `savedVersion`: [`ArchitectFlowNotificationFlowVersion`]."]
+    #[doc = " JSON `savedVersion`: [`ArchitectFlowNotificationFlowVersion`](crate::ArchitectFlowNotificationFlowVersion)."]
     pub saved_version: ::std::option::Option<crate::ArchitectFlowNotificationFlowVersion>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectFlowNotificationFlowNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectFlowNotificationFlowNotificatio
 impl crate::support::Model for ArchitectFlowNotificationFlowNotification {
     const NAME: &'static str = "ArchitectFlowNotificationFlowNotification";
     const FIELDS: &'static [&'static str] = &["checkedInVersion", "currentOperation", "deleted", "description", "id", "name", "publishedVersion", "savedVersion"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ArchitectFlowNotificationFlowNotification {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "publishedVersion" => crate::support::de_opt_struct(map, &mut self.published_version, n, 6),
             "savedVersion" => crate::support::de_opt_struct(map, &mut self.saved_version, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectFlowOutcomeNotificationArchitectOperation {
-    #[doc = " JSON `actionName`: [`ArchitectFlowOutcomeNotificationArchitectOperationActionName`]."]
+    #[doc = " JSON `actionName`: [`ArchitectFlowOutcomeNotificationArchitectOperationActionName`](crate::ArchitectFlowOutcomeNotificationArchitectOperationActionName)."]
     pub action_name: ::std::option::Option<crate::ArchitectFlowOutcomeNotificationArchitectOperationActionName>,
-    #[doc = " JSON `actionStatus`: [`ArchitectFlowOutcomeNotificationArchitectOperationActionStatus`]."]
+    #[doc = " JSON `actionStatus`: [`ArchitectFlowOutcomeNotificationArchitectOperationActionStatus`](crate::ArchitectFlowOutcomeNotificationArchitectOperationActionStatus)."]
     pub action_status: ::std::option::Option<crate::ArchitectFlowOutcomeNotificationArchitectOperationActionStatus>,
-    #[doc = " JSON `client`: [`ArchitectFlowOutcomeNotificationClient`]."]
+    #[doc = " JSON `client`: [`ArchitectFlowOutcomeNotificationClient`](crate::ArchitectFlowOutcomeNotificationClient)."]
     pub client: ::std::option::Option<crate::ArchitectFlowOutcomeNotificationClient>,
     #[doc = " JSON `complete`: boolean."]
     pub complete: ::std::option::Option<bool>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorDetails`: array of [`ArchitectFlowOutcomeNotificationErrorDetail`]."]
+    #[doc = " JSON `errorDetails`: array of [`ArchitectFlowOutcomeNotificationErrorDetail`](crate::ArchitectFlowOutcomeNotificationErrorDetail)."]
     pub error_details: ::std::option::Option<::std::vec::Vec<crate::ArchitectFlowOutcomeNotificationErrorDetail>>,
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorMessageParams`: [`ArchitectFlowOutcomeNotificationErrorMessageParams`]."]
+    #[doc = " JSON `errorMessageParams`: [`ArchitectFlowOutcomeNotificationErrorMessageParams`](crate::ArchitectFlowOutcomeNotificationErrorMessageParams)."]
     pub error_message_params: ::std::option::Option<crate::ArchitectFlowOutcomeNotificationErrorMessageParams>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`ArchitectFlowOutcomeNotificationUser`]."]
+    #[doc = " JSON `user`: [`ArchitectFlowOutcomeNotificationUser`](crate::ArchitectFlowOutcomeNotificationUser)."]
     pub user: ::std::option::Option<crate::ArchitectFlowOutcomeNotificationUser>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectFlowOutcomeNotificationArchitectOperation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectFlowOutcomeNotificationArchitec
 impl crate::support::Model for ArchitectFlowOutcomeNotificationArchitectOperation {
     const NAME: &'static str = "ArchitectFlowOutcomeNotificationArchitectOperation";
     const FIELDS: &'static [&'static str] = &["actionName", "actionStatus", "client", "complete", "errorCode", "errorDetails", "errorMessage", "errorMessageParams", "id", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ArchitectFlowOutcomeNotificationArchitectOperatio
             "errorMessageParams" => crate::support::de_opt_struct(map, &mut self.error_message_params, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct ArchitectJobMessage {
     #[doc = " JSON `dateTime`: date-time."]
     pub date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `details`: array of [`ArchitectJobMessageDetail`]."]
+    #[doc = " JSON `details`: array of [`ArchitectJobMessageDetail`](crate::ArchitectJobMessageDetail)."]
     pub details: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessageDetail>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ArchitectJobMessageType`]."]
+    #[doc = " JSON `type`: [`ArchitectJobMessageType`](crate::ArchitectJobMessageType)."]
     pub r#type: ::std::option::Option<crate::ArchitectJobMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectJobMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectJobMessage {
 impl crate::support::Model for ArchitectJobMessage {
     const NAME: &'static str = "ArchitectJobMessage";
     const FIELDS: &'static [&'static str] = &["dateTime", "details", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ArchitectJobMessage {
             "details" => crate::support::de_opt_structs(map, &mut self.details, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

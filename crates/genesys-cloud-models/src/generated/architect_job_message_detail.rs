@@ -21,11 +21,11 @@ pub struct ArchitectJobMessageDetail {
     pub status_code: ::std::option::Option<i64>,
     #[doc = " JSON `statusMessage`: string."]
     pub status_message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ArchitectJobMessageDetailType`]."]
+    #[doc = " JSON `type`: [`ArchitectJobMessageDetailType`](crate::ArchitectJobMessageDetailType)."]
     pub r#type: ::std::option::Option<crate::ArchitectJobMessageDetailType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectJobMessageDetail {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectJobMessageDetail {
 impl crate::support::Model for ArchitectJobMessageDetail {
     const NAME: &'static str = "ArchitectJobMessageDetail";
     const FIELDS: &'static [&'static str] = &["correlationId", "errorCode", "errorMessage", "method", "requestBody", "responseBody", "statusCode", "statusMessage", "type", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ArchitectJobMessageDetail {
             "statusMessage" => crate::support::de_opt(map, &mut self.status_message, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
             "url" => crate::support::de_opt(map, &mut self.url, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

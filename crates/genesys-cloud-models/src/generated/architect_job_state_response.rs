@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectJobStateResponse {
-    #[doc = " JSON `command`: [`ArchitectJobStateResponseCommand`]."]
+    #[doc = " JSON `command`: [`ArchitectJobStateResponseCommand`](crate::ArchitectJobStateResponseCommand)."]
     pub command: ::std::option::Option<crate::ArchitectJobStateResponseCommand>,
-    #[doc = " JSON `flow`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `flow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messages`: array of [`ArchitectJobMessage`]."]
+    #[doc = " JSON `messages`: array of [`ArchitectJobMessage`](crate::ArchitectJobMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessage>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ArchitectJobStateResponseStatus`]."]
+    #[doc = " JSON `status`: [`ArchitectJobStateResponseStatus`](crate::ArchitectJobStateResponseStatus)."]
     pub status: ::std::option::Option<crate::ArchitectJobStateResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectJobStateResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectJobStateResponse {
 impl crate::support::Model for ArchitectJobStateResponse {
     const NAME: &'static str = "ArchitectJobStateResponse";
     const FIELDS: &'static [&'static str] = &["command", "flow", "id", "messages", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ArchitectJobStateResponse {
             "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectPromptNotificationArchitectOperation {
-    #[doc = " JSON `actionName`: [`ArchitectPromptNotificationArchitectOperationActionName`]."]
+    #[doc = " JSON `actionName`: [`ArchitectPromptNotificationArchitectOperationActionName`](crate::ArchitectPromptNotificationArchitectOperationActionName)."]
     pub action_name: ::std::option::Option<crate::ArchitectPromptNotificationArchitectOperationActionName>,
-    #[doc = " JSON `actionStatus`: [`ArchitectPromptNotificationArchitectOperationActionStatus`]."]
+    #[doc = " JSON `actionStatus`: [`ArchitectPromptNotificationArchitectOperationActionStatus`](crate::ArchitectPromptNotificationArchitectOperationActionStatus)."]
     pub action_status: ::std::option::Option<crate::ArchitectPromptNotificationArchitectOperationActionStatus>,
-    #[doc = " JSON `client`: [`ArchitectPromptNotificationClient`]."]
+    #[doc = " JSON `client`: [`ArchitectPromptNotificationClient`](crate::ArchitectPromptNotificationClient)."]
     pub client: ::std::option::Option<crate::ArchitectPromptNotificationClient>,
     #[doc = " JSON `complete`: boolean."]
     pub complete: ::std::option::Option<bool>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorDetails`: array of [`ArchitectPromptNotificationErrorDetail`]."]
+    #[doc = " JSON `errorDetails`: array of [`ArchitectPromptNotificationErrorDetail`](crate::ArchitectPromptNotificationErrorDetail)."]
     pub error_details: ::std::option::Option<::std::vec::Vec<crate::ArchitectPromptNotificationErrorDetail>>,
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorMessageParams`: [`ArchitectPromptNotificationErrorMessageParams`]."]
+    #[doc = " JSON `errorMessageParams`: [`ArchitectPromptNotificationErrorMessageParams`](crate::ArchitectPromptNotificationErrorMessageParams)."]
     pub error_message_params: ::std::option::Option<crate::ArchitectPromptNotificationErrorMessageParams>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`ArchitectPromptNotificationUser`]."]
+    #[doc = " JSON `user`: [`ArchitectPromptNotificationUser`](crate::ArchitectPromptNotificationUser)."]
     pub user: ::std::option::Option<crate::ArchitectPromptNotificationUser>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectPromptNotificationArchitectOperation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectPromptNotificationArchitectOper
 impl crate::support::Model for ArchitectPromptNotificationArchitectOperation {
     const NAME: &'static str = "ArchitectPromptNotificationArchitectOperation";
     const FIELDS: &'static [&'static str] = &["actionName", "actionStatus", "client", "complete", "errorCode", "errorDetails", "errorMessage", "errorMessageParams", "id", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ArchitectPromptNotificationArchitectOperation {
             "errorMessageParams" => crate::support::de_opt_struct(map, &mut self.error_message_params, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification {
-    #[doc = " JSON `audioFormat`: [`ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat`]."]
+    #[doc = " JSON `audioFormat`: [`ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat`](crate::ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat)."]
     pub audio_format: ::std::option::Option<crate::ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat>,
     #[doc = " JSON `durationSeconds`: number (double)."]
     pub duration_seconds: ::std::option::Option<f64>,
@@ -19,7 +19,7 @@ pub struct ArchitectSystemPromptResourceNotificationSystemPromptResourceNotifica
     pub prompt_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uploadStatus`: string."]
     pub upload_status: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectSystemPromptResourceNotificatio
 impl crate::support::Model for ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification {
     const NAME: &'static str = "ArchitectSystemPromptResourceNotificationSystemPromptResourceNotification";
     const FIELDS: &'static [&'static str] = &["audioFormat", "durationSeconds", "id", "language", "mediaUri", "promptId", "uploadStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ArchitectSystemPromptResourceNotificationSystemPr
             "mediaUri" => crate::support::de_opt(map, &mut self.media_uri, n, 4),
             "promptId" => crate::support::de_opt(map, &mut self.prompt_id, n, 5),
             "uploadStatus" => crate::support::de_opt(map, &mut self.upload_status, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArchitectValidateJobStateResponse {
-    #[doc = " JSON `command`: [`ArchitectValidateJobStateResponseCommand`]."]
+    #[doc = " JSON `command`: [`ArchitectValidateJobStateResponseCommand`](crate::ArchitectValidateJobStateResponseCommand)."]
     pub command: ::std::option::Option<crate::ArchitectValidateJobStateResponseCommand>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messages`: array of [`ArchitectJobMessage`]."]
+    #[doc = " JSON `messages`: array of [`ArchitectJobMessage`](crate::ArchitectJobMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ArchitectJobMessage>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ArchitectValidateJobStateResponseStatus`]."]
+    #[doc = " JSON `status`: [`ArchitectValidateJobStateResponseStatus`](crate::ArchitectValidateJobStateResponseStatus)."]
     pub status: ::std::option::Option<crate::ArchitectValidateJobStateResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchitectValidateJobStateResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectValidateJobStateResponse {
 impl crate::support::Model for ArchitectValidateJobStateResponse {
     const NAME: &'static str = "ArchitectValidateJobStateResponse";
     const FIELDS: &'static [&'static str] = &["command", "id", "messages", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ArchitectValidateJobStateResponse {
             "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct ArchiveRetention {
     #[doc = " JSON `days`: integer (int64)."]
     pub days: ::std::option::Option<i64>,
-    #[doc = " JSON `storageMedium`: [`ArchiveRetentionStorageMedium`]."]
+    #[doc = " JSON `storageMedium`: [`ArchiveRetentionStorageMedium`](crate::ArchiveRetentionStorageMedium)."]
     pub storage_medium: ::std::option::Option<crate::ArchiveRetentionStorageMedium>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArchiveRetention {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ArchiveRetention {
 impl crate::support::Model for ArchiveRetention {
     const NAME: &'static str = "ArchiveRetention";
     const FIELDS: &'static [&'static str] = &["days", "storageMedium"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ArchiveRetention {
         match key {
             "days" => crate::support::de_opt(map, &mut self.days, n, 0),
             "storageMedium" => crate::support::de_opt(map, &mut self.storage_medium, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct Article {
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
-    #[doc = " JSON `metadata`: map of [`MetadataAttribute`]."]
+    #[doc = " JSON `metadata`: map of [`MetadataAttribute`](crate::MetadataAttribute)."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MetadataAttribute>>,
     #[doc = " JSON `snippets`: array of string."]
     pub snippets: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -15,11 +15,11 @@ pub struct Article {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uri`: string."]
     pub uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `variations`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `variations`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub variations: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    #[doc = " JSON `version`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `version`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub version: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Article {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for Article {
 impl crate::support::Model for Article {
     const NAME: &'static str = "Article";
     const FIELDS: &'static [&'static str] = &["confidence", "metadata", "snippets", "title", "uri", "variations", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for Article {
             "uri" => crate::support::de_opt(map, &mut self.uri, n, 4),
             "variations" => crate::support::de_opt_structs(map, &mut self.variations, n, 5),
             "version" => crate::support::de_opt_struct(map, &mut self.version, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ArticlesFilter {
-    #[doc = " JSON `categories`: [`CategoriesFilter`]."]
+    #[doc = " JSON `categories`: [`CategoriesFilter`](crate::CategoriesFilter)."]
     pub categories: ::std::option::Option<crate::CategoriesFilter>,
-    #[doc = " JSON `labels`: [`LabelsFilter`]."]
+    #[doc = " JSON `labels`: [`LabelsFilter`](crate::LabelsFilter)."]
     pub labels: ::std::option::Option<crate::LabelsFilter>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ArticlesFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ArticlesFilter {
 impl crate::support::Model for ArticlesFilter {
     const NAME: &'static str = "ArticlesFilter";
     const FIELDS: &'static [&'static str] = &["categories", "labels"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ArticlesFilter {
         match key {
             "categories" => crate::support::de_opt_struct(map, &mut self.categories, n, 0),
             "labels" => crate::support::de_opt_struct(map, &mut self.labels, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,11 +15,11 @@ pub struct AssessmentForm {
     pub pass_percent: ::std::option::Option<i64>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
-    #[doc = " JSON `questionGroups`: array of [`AssessmentFormQuestionGroup`], required by the spec."]
+    #[doc = " JSON `questionGroups`: array of [`AssessmentFormQuestionGroup`](crate::AssessmentFormQuestionGroup), required by the spec."]
     pub question_groups: ::std::option::Option<::std::vec::Vec<crate::AssessmentFormQuestionGroup>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AssessmentForm {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AssessmentForm {
 impl crate::support::Model for AssessmentForm {
     const NAME: &'static str = "AssessmentForm";
     const FIELDS: &'static [&'static str] = &["contextId", "dateModified", "id", "passPercent", "published", "questionGroups", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AssessmentForm {
             "published" => crate::support::de_opt(map, &mut self.published, n, 4),
             "questionGroups" => crate::support::de_opt_structs(map, &mut self.question_groups, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssessmentFormQuestion {
-    #[doc = " JSON `answerOptions`: array of [`AnswerOption`]."]
+    #[doc = " JSON `answerOptions`: array of [`AnswerOption`](crate::AnswerOption)."]
     pub answer_options: ::std::option::Option<::std::vec::Vec<crate::AnswerOption>>,
     #[doc = " JSON `commentsRequired`: boolean."]
     pub comments_required: ::std::option::Option<bool>,
@@ -25,11 +25,11 @@ pub struct AssessmentFormQuestion {
     pub na_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`AssessmentFormQuestionType`]."]
+    #[doc = " JSON `type`: [`AssessmentFormQuestionType`](crate::AssessmentFormQuestionType)."]
     pub r#type: ::std::option::Option<crate::AssessmentFormQuestionType>,
-    #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`]."]
+    #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`](crate::VisibilityCondition)."]
     pub visibility_condition: ::std::option::Option<crate::VisibilityCondition>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AssessmentFormQuestion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for AssessmentFormQuestion {
 impl crate::support::Model for AssessmentFormQuestion {
     const NAME: &'static str = "AssessmentFormQuestion";
     const FIELDS: &'static [&'static str] = &["answerOptions", "commentsRequired", "contextId", "helpText", "id", "isCritical", "isKill", "maxResponseCharacters", "naEnabled", "text", "type", "visibilityCondition"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for AssessmentFormQuestion {
             "text" => crate::support::de_opt(map, &mut self.text, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
             "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

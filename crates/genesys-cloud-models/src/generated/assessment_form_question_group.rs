@@ -19,17 +19,17 @@ pub struct AssessmentFormQuestionGroup {
     pub na_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `questions`: array of [`AssessmentFormQuestion`], required by the spec."]
+    #[doc = " JSON `questions`: array of [`AssessmentFormQuestion`](crate::AssessmentFormQuestion), required by the spec."]
     pub questions: ::std::option::Option<::std::vec::Vec<crate::AssessmentFormQuestion>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`]."]
+    #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`](crate::VisibilityCondition)."]
     pub visibility_condition: ::std::option::Option<crate::VisibilityCondition>,
     #[doc = " JSON `weight`: number (double)."]
     pub weight: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AssessmentFormQuestionGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for AssessmentFormQuestionGroup {
 impl crate::support::Model for AssessmentFormQuestionGroup {
     const NAME: &'static str = "AssessmentFormQuestionGroup";
     const FIELDS: &'static [&'static str] = &["contextId", "defaultAnswersToHighest", "defaultAnswersToNA", "id", "manualWeight", "naEnabled", "name", "questions", "selfUri", "type", "visibilityCondition", "weight"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for AssessmentFormQuestionGroup {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
             "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 10),
             "weight" => crate::support::de_opt(map, &mut self.weight, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct AssessmentScoringSet {
     pub failure_reasons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `isPassed`: boolean."]
     pub is_passed: ::std::option::Option<bool>,
-    #[doc = " JSON `questionGroupScores`: array of [`AssessmentQuestionGroupScore`], required by the spec."]
+    #[doc = " JSON `questionGroupScores`: array of [`AssessmentQuestionGroupScore`](crate::AssessmentQuestionGroupScore), required by the spec."]
     pub question_group_scores: ::std::option::Option<::std::vec::Vec<crate::AssessmentQuestionGroupScore>>,
     #[doc = " JSON `totalCriticalScore`: number (double)."]
     pub total_critical_score: ::std::option::Option<f64>,
@@ -21,7 +21,7 @@ pub struct AssessmentScoringSet {
     pub total_non_critical_score: ::std::option::Option<f64>,
     #[doc = " JSON `totalScore`: number (double)."]
     pub total_score: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AssessmentScoringSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for AssessmentScoringSet {
 impl crate::support::Model for AssessmentScoringSet {
     const NAME: &'static str = "AssessmentScoringSet";
     const FIELDS: &'static [&'static str] = &["agentComments", "comments", "failureReasons", "isPassed", "questionGroupScores", "totalCriticalScore", "totalNonCriticalScore", "totalScore"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for AssessmentScoringSet {
             "totalCriticalScore" => crate::support::de_opt(map, &mut self.total_critical_score, n, 5),
             "totalNonCriticalScore" => crate::support::de_opt(map, &mut self.total_non_critical_score, n, 6),
             "totalScore" => crate::support::de_opt(map, &mut self.total_score, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

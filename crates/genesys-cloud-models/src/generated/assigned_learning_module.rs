@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssignedLearningModule {
-    #[doc = " JSON `archivalMode`: [`AssignedLearningModuleArchivalMode`]."]
+    #[doc = " JSON `archivalMode`: [`AssignedLearningModuleArchivalMode`](crate::AssignedLearningModuleArchivalMode)."]
     pub archival_mode: ::std::option::Option<crate::AssignedLearningModuleArchivalMode>,
-    #[doc = " JSON `assessmentForm`: [`AssessmentForm`]."]
+    #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
-    #[doc = " JSON `autoAssign`: [`LearningModuleAutoAssignResponse`]."]
+    #[doc = " JSON `autoAssign`: [`LearningModuleAutoAssignResponse`](crate::LearningModuleAutoAssignResponse)."]
     pub auto_assign: ::std::option::Option<crate::LearningModuleAutoAssignResponse>,
     #[doc = " JSON `completionTimeInDays`: integer (int64), required by the spec."]
     pub completion_time_in_days: ::std::option::Option<i64>,
-    #[doc = " JSON `coverArt`: [`LearningModuleCoverArtResponse`]."]
+    #[doc = " JSON `coverArt`: [`LearningModuleCoverArtResponse`](crate::LearningModuleCoverArtResponse)."]
     pub cover_art: ::std::option::Option<crate::LearningModuleCoverArtResponse>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `currentAssignments`: array of [`LearningAssignment`]."]
+    #[doc = " JSON `currentAssignments`: array of [`LearningAssignment`](crate::LearningAssignment)."]
     pub current_assignments: ::std::option::Option<::std::vec::Vec<crate::LearningAssignment>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -33,7 +33,7 @@ pub struct AssignedLearningModule {
     pub external_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `informSteps`: array of [`LearningModuleInformStep`]."]
+    #[doc = " JSON `informSteps`: array of [`LearningModuleInformStep`](crate::LearningModuleInformStep)."]
     pub inform_steps: ::std::option::Option<::std::vec::Vec<crate::LearningModuleInformStep>>,
     #[doc = " JSON `isArchived`: boolean."]
     pub is_archived: ::std::option::Option<bool>,
@@ -41,27 +41,27 @@ pub struct AssignedLearningModule {
     pub is_published: ::std::option::Option<bool>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reassignSummaryData`: [`LearningModuleReassignSummary`]."]
+    #[doc = " JSON `reassignSummaryData`: [`LearningModuleReassignSummary`](crate::LearningModuleReassignSummary)."]
     pub reassign_summary_data: ::std::option::Option<crate::LearningModuleReassignSummary>,
-    #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`]."]
+    #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`](crate::ReviewAssessmentResults)."]
     pub review_assessment_results: ::std::option::Option<crate::ReviewAssessmentResults>,
-    #[doc = " JSON `rule`: [`LearningModuleRule`]."]
+    #[doc = " JSON `rule`: [`LearningModuleRule`](crate::LearningModuleRule)."]
     pub rule: ::std::option::Option<crate::LearningModuleRule>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`AssignedLearningModuleSource`]."]
+    #[doc = " JSON `source`: [`AssignedLearningModuleSource`](crate::AssignedLearningModuleSource)."]
     pub source: ::std::option::Option<crate::AssignedLearningModuleSource>,
-    #[doc = " JSON `summaryData`: [`LearningModuleSummary`]."]
+    #[doc = " JSON `summaryData`: [`LearningModuleSummary`](crate::LearningModuleSummary)."]
     pub summary_data: ::std::option::Option<crate::LearningModuleSummary>,
-    #[doc = " JSON `type`: [`AssignedLearningModuleType`]."]
+    #[doc = " JSON `type`: [`AssignedLearningModuleType`](crate::AssignedLearningModuleType)."]
     pub r#type: ::std::option::Option<crate::AssignedLearningModuleType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AssignedLearningModule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -76,10 +76,10 @@ impl<'de> ::serde::Deserialize<'de> for AssignedLearningModule {
 impl crate::support::Model for AssignedLearningModule {
     const NAME: &'static str = "AssignedLearningModule";
     const FIELDS: &'static [&'static str] = &["archivalMode", "assessmentForm", "autoAssign", "completionTimeInDays", "coverArt", "createdBy", "currentAssignments", "dateCreated", "dateModified", "description", "enforceContentOrder", "excludedFromCatalog", "externalId", "id", "informSteps", "isArchived", "isPublished", "lengthInMinutes", "modifiedBy", "name", "reassignSummaryData", "reviewAssessmentResults", "rule", "selfUri", "source", "summaryData", "type", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -113,7 +113,7 @@ impl crate::support::Model for AssignedLearningModule {
             "summaryData" => crate::support::de_opt_struct(map, &mut self.summary_data, n, 25),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 26),
             "version" => crate::support::de_opt(map, &mut self.version, n, 27),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Assignment {
-    #[doc = " JSON `assignedMembers`: array of [`UserReference`]."]
+    #[doc = " JSON `assignedMembers`: array of [`UserReference`](crate::UserReference)."]
     pub assigned_members: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    #[doc = " JSON `assignmentErrors`: array of [`AssignmentError`]."]
+    #[doc = " JSON `assignmentErrors`: array of [`AssignmentError`](crate::AssignmentError)."]
     pub assignment_errors: ::std::option::Option<::std::vec::Vec<crate::AssignmentError>>,
-    #[doc = " JSON `removedMembers`: array of [`UserReference`]."]
+    #[doc = " JSON `removedMembers`: array of [`UserReference`](crate::UserReference)."]
     pub removed_members: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Assignment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for Assignment {
 impl crate::support::Model for Assignment {
     const NAME: &'static str = "Assignment";
     const FIELDS: &'static [&'static str] = &["assignedMembers", "assignmentErrors", "removedMembers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for Assignment {
             "assignedMembers" => crate::support::de_opt_structs(map, &mut self.assigned_members, n, 0),
             "assignmentErrors" => crate::support::de_opt_structs(map, &mut self.assignment_errors, n, 1),
             "removedMembers" => crate::support::de_opt_structs(map, &mut self.removed_members, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssignmentValidation {
-    #[doc = " JSON `invalidMemberAssignments`: array of [`InvalidAssignment`]."]
+    #[doc = " JSON `invalidMemberAssignments`: array of [`InvalidAssignment`](crate::InvalidAssignment)."]
     pub invalid_member_assignments: ::std::option::Option<::std::vec::Vec<crate::InvalidAssignment>>,
-    #[doc = " JSON `membersAlreadyAssigned`: array of [`UserReference`]."]
+    #[doc = " JSON `membersAlreadyAssigned`: array of [`UserReference`](crate::UserReference)."]
     pub members_already_assigned: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    #[doc = " JSON `membersAlreadyAssignedToOther`: array of [`OtherProfileAssignment`]."]
+    #[doc = " JSON `membersAlreadyAssignedToOther`: array of [`OtherProfileAssignment`](crate::OtherProfileAssignment)."]
     pub members_already_assigned_to_other: ::std::option::Option<::std::vec::Vec<crate::OtherProfileAssignment>>,
-    #[doc = " JSON `membersNotAssigned`: array of [`UserReference`]."]
+    #[doc = " JSON `membersNotAssigned`: array of [`UserReference`](crate::UserReference)."]
     pub members_not_assigned: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AssignmentValidation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AssignmentValidation {
 impl crate::support::Model for AssignmentValidation {
     const NAME: &'static str = "AssignmentValidation";
     const FIELDS: &'static [&'static str] = &["invalidMemberAssignments", "membersAlreadyAssigned", "membersAlreadyAssignedToOther", "membersNotAssigned"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AssignmentValidation {
             "membersAlreadyAssigned" => crate::support::de_opt_structs(map, &mut self.members_already_assigned, n, 1),
             "membersAlreadyAssignedToOther" => crate::support::de_opt_structs(map, &mut self.members_already_assigned_to_other, n, 2),
             "membersNotAssigned" => crate::support::de_opt_structs(map, &mut self.members_not_assigned, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

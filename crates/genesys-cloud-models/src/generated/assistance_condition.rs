@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssistanceCondition {
-    #[doc = " JSON `operator`: [`AssistanceConditionOperator`]."]
+    #[doc = " JSON `operator`: [`AssistanceConditionOperator`](crate::AssistanceConditionOperator)."]
     pub operator: ::std::option::Option<crate::AssistanceConditionOperator>,
     #[doc = " JSON `topicIds`: array of string."]
     pub topic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AssistanceCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AssistanceCondition {
 impl crate::support::Model for AssistanceCondition {
     const NAME: &'static str = "AssistanceCondition";
     const FIELDS: &'static [&'static str] = &["operator", "topicIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AssistanceCondition {
         match key {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 0),
             "topicIds" => crate::support::de_opt(map, &mut self.topic_ids, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

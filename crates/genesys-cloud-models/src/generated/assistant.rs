@@ -5,33 +5,33 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Assistant {
-    #[doc = " JSON `copilot`: [`Copilot`]."]
+    #[doc = " JSON `copilot`: [`Copilot`](crate::Copilot)."]
     pub copilot: ::std::option::Option<crate::Copilot>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `googleDialogflowConfig`: [`GoogleDialogflowConfig`]."]
+    #[doc = " JSON `googleDialogflowConfig`: [`GoogleDialogflowConfig`](crate::GoogleDialogflowConfig)."]
     pub google_dialogflow_config: ::std::option::Option<crate::GoogleDialogflowConfig>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeSuggestionConfig`: [`KnowledgeSuggestionConfig`]."]
+    #[doc = " JSON `knowledgeSuggestionConfig`: [`KnowledgeSuggestionConfig`](crate::KnowledgeSuggestionConfig)."]
     pub knowledge_suggestion_config: ::std::option::Option<crate::KnowledgeSuggestionConfig>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`AssistantState`]."]
+    #[doc = " JSON `state`: [`AssistantState`](crate::AssistantState)."]
     pub state: ::std::option::Option<crate::AssistantState>,
-    #[doc = " JSON `transcriptionConfig`: [`TranscriptionConfig`], required by the spec."]
+    #[doc = " JSON `transcriptionConfig`: [`TranscriptionConfig`](crate::TranscriptionConfig), required by the spec."]
     pub transcription_config: ::std::option::Option<crate::TranscriptionConfig>,
-    #[doc = " JSON `variationParent`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `variationParent`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub variation_parent: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Assistant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for Assistant {
 impl crate::support::Model for Assistant {
     const NAME: &'static str = "Assistant";
     const FIELDS: &'static [&'static str] = &["copilot", "createdBy", "dateCreated", "dateModified", "googleDialogflowConfig", "id", "knowledgeSuggestionConfig", "modifiedBy", "name", "selfUri", "state", "transcriptionConfig", "variationParent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for Assistant {
             "state" => crate::support::de_opt(map, &mut self.state, n, 10),
             "transcriptionConfig" => crate::support::de_opt_struct(map, &mut self.transcription_config, n, 11),
             "variationParent" => crate::support::de_opt_struct(map, &mut self.variation_parent, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AssistantQueue {
-    #[doc = " JSON `assistant`: [`Assistant`]."]
+    #[doc = " JSON `assistant`: [`Assistant`](crate::Assistant)."]
     pub assistant: ::std::option::Option<crate::Assistant>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,7 +17,7 @@ pub struct AssistantQueue {
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AssistantQueue {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AssistantQueue {
 impl crate::support::Model for AssistantQueue {
     const NAME: &'static str = "AssistantQueue";
     const FIELDS: &'static [&'static str] = &["assistant", "dateCreated", "dateModified", "id", "mediaTypes", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AssistantQueue {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "mediaTypes" => crate::support::de_opt(map, &mut self.media_types, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AsyncConversationQuery {
-    #[doc = " JSON `conversationFilters`: array of [`ConversationDetailQueryFilter`]."]
+    #[doc = " JSON `conversationFilters`: array of [`ConversationDetailQueryFilter`](crate::ConversationDetailQueryFilter)."]
     pub conversation_filters: ::std::option::Option<::std::vec::Vec<crate::ConversationDetailQueryFilter>>,
-    #[doc = " JSON `evaluationFilters`: array of [`EvaluationDetailQueryFilter`]."]
+    #[doc = " JSON `evaluationFilters`: array of [`EvaluationDetailQueryFilter`](crate::EvaluationDetailQueryFilter)."]
     pub evaluation_filters: ::std::option::Option<::std::vec::Vec<crate::EvaluationDetailQueryFilter>>,
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `limit`: integer (int64)."]
     pub limit: ::std::option::Option<i64>,
-    #[doc = " JSON `order`: [`AsyncConversationQueryOrder`]."]
+    #[doc = " JSON `order`: [`AsyncConversationQueryOrder`](crate::AsyncConversationQueryOrder)."]
     pub order: ::std::option::Option<crate::AsyncConversationQueryOrder>,
-    #[doc = " JSON `orderBy`: [`AsyncConversationQueryOrderBy`]."]
+    #[doc = " JSON `orderBy`: [`AsyncConversationQueryOrderBy`](crate::AsyncConversationQueryOrderBy)."]
     pub order_by: ::std::option::Option<crate::AsyncConversationQueryOrderBy>,
-    #[doc = " JSON `resolutionFilters`: array of [`ResolutionDetailQueryFilter`]."]
+    #[doc = " JSON `resolutionFilters`: array of [`ResolutionDetailQueryFilter`](crate::ResolutionDetailQueryFilter)."]
     pub resolution_filters: ::std::option::Option<::std::vec::Vec<crate::ResolutionDetailQueryFilter>>,
-    #[doc = " JSON `segmentFilters`: array of [`SegmentDetailQueryFilter`]."]
+    #[doc = " JSON `segmentFilters`: array of [`SegmentDetailQueryFilter`](crate::SegmentDetailQueryFilter)."]
     pub segment_filters: ::std::option::Option<::std::vec::Vec<crate::SegmentDetailQueryFilter>>,
     #[doc = " JSON `startOfDayIntervalMatching`: boolean."]
     pub start_of_day_interval_matching: ::std::option::Option<bool>,
-    #[doc = " JSON `surveyFilters`: array of [`SurveyDetailQueryFilter`]."]
+    #[doc = " JSON `surveyFilters`: array of [`SurveyDetailQueryFilter`](crate::SurveyDetailQueryFilter)."]
     pub survey_filters: ::std::option::Option<::std::vec::Vec<crate::SurveyDetailQueryFilter>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AsyncConversationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for AsyncConversationQuery {
 impl crate::support::Model for AsyncConversationQuery {
     const NAME: &'static str = "AsyncConversationQuery";
     const FIELDS: &'static [&'static str] = &["conversationFilters", "evaluationFilters", "interval", "limit", "order", "orderBy", "resolutionFilters", "segmentFilters", "startOfDayIntervalMatching", "surveyFilters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for AsyncConversationQuery {
             "segmentFilters" => crate::support::de_opt_structs(map, &mut self.segment_filters, n, 7),
             "startOfDayIntervalMatching" => crate::support::de_opt(map, &mut self.start_of_day_interval_matching, n, 8),
             "surveyFilters" => crate::support::de_opt_structs(map, &mut self.survey_filters, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

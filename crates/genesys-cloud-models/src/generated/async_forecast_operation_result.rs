@@ -9,11 +9,11 @@ pub struct AsyncForecastOperationResult {
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `progress`: integer (int64)."]
     pub progress: ::std::option::Option<i64>,
-    #[doc = " JSON `result`: [`BuShortTermForecast`]."]
+    #[doc = " JSON `result`: [`BuShortTermForecast`](crate::BuShortTermForecast)."]
     pub result: ::std::option::Option<crate::BuShortTermForecast>,
-    #[doc = " JSON `status`: [`AsyncForecastOperationResultStatus`]."]
+    #[doc = " JSON `status`: [`AsyncForecastOperationResultStatus`](crate::AsyncForecastOperationResultStatus)."]
     pub status: ::std::option::Option<crate::AsyncForecastOperationResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AsyncForecastOperationResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AsyncForecastOperationResult {
 impl crate::support::Model for AsyncForecastOperationResult {
     const NAME: &'static str = "AsyncForecastOperationResult";
     const FIELDS: &'static [&'static str] = &["operationId", "progress", "result", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AsyncForecastOperationResult {
             "progress" => crate::support::de_opt(map, &mut self.progress, n, 1),
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

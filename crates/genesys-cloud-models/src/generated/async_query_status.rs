@@ -11,11 +11,11 @@ pub struct AsyncQueryStatus {
     pub error_message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`AsyncQueryStatusState`]."]
+    #[doc = " JSON `state`: [`AsyncQueryStatusState`](crate::AsyncQueryStatusState)."]
     pub state: ::std::option::Option<crate::AsyncQueryStatusState>,
     #[doc = " JSON `submissionDate`: date-time."]
     pub submission_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AsyncQueryStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AsyncQueryStatus {
 impl crate::support::Model for AsyncQueryStatus {
     const NAME: &'static str = "AsyncQueryStatus";
     const FIELDS: &'static [&'static str] = &["completionDate", "errorMessage", "expirationDate", "state", "submissionDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AsyncQueryStatus {
             "expirationDate" => crate::support::de_opt(map, &mut self.expiration_date, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
             "submissionDate" => crate::support::de_opt(map, &mut self.submission_date, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct AsyncUserDetailsQuery {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `limit`: integer (int64)."]
     pub limit: ::std::option::Option<i64>,
-    #[doc = " JSON `order`: [`AsyncUserDetailsQueryOrder`]."]
+    #[doc = " JSON `order`: [`AsyncUserDetailsQueryOrder`](crate::AsyncUserDetailsQueryOrder)."]
     pub order: ::std::option::Option<crate::AsyncUserDetailsQueryOrder>,
-    #[doc = " JSON `presenceFilters`: array of [`PresenceDetailQueryFilter`]."]
+    #[doc = " JSON `presenceFilters`: array of [`PresenceDetailQueryFilter`](crate::PresenceDetailQueryFilter)."]
     pub presence_filters: ::std::option::Option<::std::vec::Vec<crate::PresenceDetailQueryFilter>>,
-    #[doc = " JSON `routingStatusFilters`: array of [`RoutingStatusDetailQueryFilter`]."]
+    #[doc = " JSON `routingStatusFilters`: array of [`RoutingStatusDetailQueryFilter`](crate::RoutingStatusDetailQueryFilter)."]
     pub routing_status_filters: ::std::option::Option<::std::vec::Vec<crate::RoutingStatusDetailQueryFilter>>,
-    #[doc = " JSON `userFilters`: array of [`UserDetailQueryFilter`]."]
+    #[doc = " JSON `userFilters`: array of [`UserDetailQueryFilter`](crate::UserDetailQueryFilter)."]
     pub user_filters: ::std::option::Option<::std::vec::Vec<crate::UserDetailQueryFilter>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AsyncUserDetailsQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AsyncUserDetailsQuery {
 impl crate::support::Model for AsyncUserDetailsQuery {
     const NAME: &'static str = "AsyncUserDetailsQuery";
     const FIELDS: &'static [&'static str] = &["interval", "limit", "order", "presenceFilters", "routingStatusFilters", "userFilters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AsyncUserDetailsQuery {
             "presenceFilters" => crate::support::de_opt_structs(map, &mut self.presence_filters, n, 3),
             "routingStatusFilters" => crate::support::de_opt_structs(map, &mut self.routing_status_filters, n, 4),
             "userFilters" => crate::support::de_opt_structs(map, &mut self.user_filters, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

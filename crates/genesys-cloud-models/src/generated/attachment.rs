@@ -17,7 +17,7 @@ pub struct Attachment {
     pub inline_image: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Attachment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for Attachment {
 impl crate::support::Model for Attachment {
     const NAME: &'static str = "Attachment";
     const FIELDS: &'static [&'static str] = &["attachmentId", "contentLength", "contentType", "contentUri", "inlineImage", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for Attachment {
             "contentUri" => crate::support::de_opt(map, &mut self.content_uri, n, 3),
             "inlineImage" => crate::support::de_opt(map, &mut self.inline_image, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,9 +17,9 @@ pub struct AttemptLimits {
     pub max_attempts_per_number: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recallEntries`: map of [`RecallEntry`]."]
+    #[doc = " JSON `recallEntries`: map of [`RecallEntry`](crate::RecallEntry)."]
     pub recall_entries: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::RecallEntry>>,
-    #[doc = " JSON `resetPeriod`: [`AttemptLimitsResetPeriod`]."]
+    #[doc = " JSON `resetPeriod`: [`AttemptLimitsResetPeriod`](crate::AttemptLimitsResetPeriod)."]
     pub reset_period: ::std::option::Option<crate::AttemptLimitsResetPeriod>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct AttemptLimits {
     pub time_zone_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AttemptLimits {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for AttemptLimits {
 impl crate::support::Model for AttemptLimits {
     const NAME: &'static str = "AttemptLimits";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "maxAttemptsPerContact", "maxAttemptsPerNumber", "name", "recallEntries", "resetPeriod", "selfUri", "timeZoneId", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for AttemptLimits {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "timeZoneId" => crate::support::de_opt(map, &mut self.time_zone_id, n, 9),
             "version" => crate::support::de_opt(map, &mut self.version, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

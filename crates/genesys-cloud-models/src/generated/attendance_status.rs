@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AttendanceStatus {
-    #[doc = " JSON `attendanceStatusType`: [`AttendanceStatusAttendanceStatusType`]."]
+    #[doc = " JSON `attendanceStatusType`: [`AttendanceStatusAttendanceStatusType`](crate::AttendanceStatusAttendanceStatusType)."]
     pub attendance_status_type: ::std::option::Option<crate::AttendanceStatusAttendanceStatusType>,
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `hasEvaluation`: [`AttendanceStatusHasEvaluation`]."]
+    #[doc = " JSON `hasEvaluation`: [`AttendanceStatusHasEvaluation`](crate::AttendanceStatusHasEvaluation)."]
     pub has_evaluation: ::std::option::Option<crate::AttendanceStatusHasEvaluation>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AttendanceStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AttendanceStatus {
 impl crate::support::Model for AttendanceStatus {
     const NAME: &'static str = "AttendanceStatus";
     const FIELDS: &'static [&'static str] = &["attendanceStatusType", "dateWorkday", "hasEvaluation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AttendanceStatus {
             "attendanceStatusType" => crate::support::de_opt(map, &mut self.attendance_status_type, n, 0),
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 1),
             "hasEvaluation" => crate::support::de_opt(map, &mut self.has_evaluation, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct AttributeDetailEventTopicAttributeUpdateEvent {
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `communications`: array of [`AttributeDetailEventTopicCommunication`]."]
+    #[doc = " JSON `communications`: array of [`AttributeDetailEventTopicCommunication`](crate::AttributeDetailEventTopicCommunication)."]
     pub communications: ::std::option::Option<::std::vec::Vec<crate::AttributeDetailEventTopicCommunication>>,
     #[doc = " JSON `conversationExternalContactIds`: array of string."]
     pub conversation_external_contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -21,7 +21,7 @@ pub struct AttributeDetailEventTopicAttributeUpdateEvent {
     pub participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `participantStartTime`: integer (int64)."]
     pub participant_start_time: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AttributeDetailEventTopicAttributeUpdateEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for AttributeDetailEventTopicAttributeUpdate
 impl crate::support::Model for AttributeDetailEventTopicAttributeUpdateEvent {
     const NAME: &'static str = "AttributeDetailEventTopicAttributeUpdateEvent";
     const FIELDS: &'static [&'static str] = &["attributes", "communications", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "eventTime", "participantId", "participantStartTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for AttributeDetailEventTopicAttributeUpdateEvent {
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 5),
             "participantId" => crate::support::de_opt(map, &mut self.participant_id, n, 6),
             "participantStartTime" => crate::support::de_opt(map, &mut self.participant_start_time, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct AudioFormat {
     pub bits_per_sample: ::std::option::Option<i64>,
     #[doc = " JSON `channels`: integer (int64)."]
     pub channels: ::std::option::Option<i64>,
-    #[doc = " JSON `encoding`: [`AudioFormatEncoding`]."]
+    #[doc = " JSON `encoding`: [`AudioFormatEncoding`](crate::AudioFormatEncoding)."]
     pub encoding: ::std::option::Option<crate::AudioFormatEncoding>,
     #[doc = " JSON `sampleRate`: integer (int64)."]
     pub sample_rate: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AudioFormat {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AudioFormat {
 impl crate::support::Model for AudioFormat {
     const NAME: &'static str = "AudioFormat";
     const FIELDS: &'static [&'static str] = &["bitsPerSample", "channels", "encoding", "sampleRate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AudioFormat {
             "channels" => crate::support::de_opt(map, &mut self.channels, n, 1),
             "encoding" => crate::support::de_opt(map, &mut self.encoding, n, 2),
             "sampleRate" => crate::support::de_opt(map, &mut self.sample_rate, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

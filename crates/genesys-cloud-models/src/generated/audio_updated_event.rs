@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AudioUpdatedEvent {
-    #[doc = " JSON `audioState`: [`AudioState`], required by the spec."]
+    #[doc = " JSON `audioState`: [`AudioState`](crate::AudioState), required by the spec."]
     pub audio_state: ::std::option::Option<crate::AudioState>,
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct AudioUpdatedEvent {
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AudioUpdatedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AudioUpdatedEvent {
 impl crate::support::Model for AudioUpdatedEvent {
     const NAME: &'static str = "AudioUpdatedEvent";
     const FIELDS: &'static [&'static str] = &["audioState", "communicationId", "conversationId", "eventDateTime", "eventId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AudioUpdatedEvent {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 2),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 3),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

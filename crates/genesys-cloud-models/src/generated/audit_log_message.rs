@@ -9,13 +9,13 @@ pub struct AuditLogMessage {
     pub action: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `application`: string."]
     pub application: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `client`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `client`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub client: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `context`: map of string."]
     pub context: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `entity`: [`DomainEntityRef`]."]
+    #[doc = " JSON `entity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub entity: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `entityChanges`: array of [`EntityChange`]."]
+    #[doc = " JSON `entityChanges`: array of [`EntityChange`](crate::EntityChange)."]
     pub entity_changes: ::std::option::Option<::std::vec::Vec<crate::EntityChange>>,
     #[doc = " JSON `entityType`: string."]
     pub entity_type: ::std::option::Option<::std::string::String>,
@@ -23,27 +23,27 @@ pub struct AuditLogMessage {
     pub event_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initiatingAction`: [`InitiatingAction`]."]
+    #[doc = " JSON `initiatingAction`: [`InitiatingAction`](crate::InitiatingAction)."]
     pub initiating_action: ::std::option::Option<crate::InitiatingAction>,
-    #[doc = " JSON `level`: [`AuditLogMessageLevel`]."]
+    #[doc = " JSON `level`: [`AuditLogMessageLevel`](crate::AuditLogMessageLevel)."]
     pub level: ::std::option::Option<crate::AuditLogMessageLevel>,
-    #[doc = " JSON `message`: [`MessageInfo`]."]
+    #[doc = " JSON `message`: [`MessageInfo`](crate::MessageInfo)."]
     pub message: ::std::option::Option<crate::MessageInfo>,
-    #[doc = " JSON `propertyChanges`: array of [`PropertyChange`]."]
+    #[doc = " JSON `propertyChanges`: array of [`PropertyChange`](crate::PropertyChange)."]
     pub property_changes: ::std::option::Option<::std::vec::Vec<crate::PropertyChange>>,
     #[doc = " JSON `remoteIp`: array of string."]
     pub remote_ip: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `serviceName`: string."]
     pub service_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`AuditLogMessageStatus`]."]
+    #[doc = " JSON `status`: [`AuditLogMessageStatus`](crate::AuditLogMessageStatus)."]
     pub status: ::std::option::Option<crate::AuditLogMessageStatus>,
     #[doc = " JSON `transactionInitiator`: boolean."]
     pub transaction_initiator: ::std::option::Option<bool>,
-    #[doc = " JSON `user`: [`DomainEntityRef`]."]
+    #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `userHomeOrgId`: string."]
     pub user_home_org_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuditLogMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for AuditLogMessage {
 impl crate::support::Model for AuditLogMessage {
     const NAME: &'static str = "AuditLogMessage";
     const FIELDS: &'static [&'static str] = &["action", "application", "client", "context", "entity", "entityChanges", "entityType", "eventDate", "id", "initiatingAction", "level", "message", "propertyChanges", "remoteIp", "serviceName", "status", "transactionInitiator", "user", "userHomeOrgId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for AuditLogMessage {
             "transactionInitiator" => crate::support::de_opt(map, &mut self.transaction_initiator, n, 16),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 17),
             "userHomeOrgId" => crate::support::de_opt(map, &mut self.user_home_org_id, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct AuditQueryExecutionLargeResultsResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuditQueryExecutionLargeResultsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AuditQueryExecutionLargeResultsResponse 
 impl crate::support::Model for AuditQueryExecutionLargeResultsResponse {
     const NAME: &'static str = "AuditQueryExecutionLargeResultsResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "downloadUrl", "id", "pageSize"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AuditQueryExecutionLargeResultsResponse {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQueryExecutionStatusResponse {
-    #[doc = " JSON `filters`: array of [`AuditQueryFilter`]."]
+    #[doc = " JSON `filters`: array of [`AuditQueryFilter`](crate::AuditQueryFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::AuditQueryFilter>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,13 +13,13 @@ pub struct AuditQueryExecutionStatusResponse {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `serviceName`: string."]
     pub service_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sort`: array of [`AuditQuerySort`]."]
+    #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`AuditQueryExecutionStatusResponseState`]."]
+    #[doc = " JSON `state`: [`AuditQueryExecutionStatusResponseState`](crate::AuditQueryExecutionStatusResponseState)."]
     pub state: ::std::option::Option<crate::AuditQueryExecutionStatusResponseState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuditQueryExecutionStatusResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for AuditQueryExecutionStatusResponse {
 impl crate::support::Model for AuditQueryExecutionStatusResponse {
     const NAME: &'static str = "AuditQueryExecutionStatusResponse";
     const FIELDS: &'static [&'static str] = &["filters", "id", "interval", "serviceName", "sort", "startDate", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for AuditQueryExecutionStatusResponse {
             "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 4),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

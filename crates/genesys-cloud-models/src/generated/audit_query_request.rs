@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditQueryRequest {
-    #[doc = " JSON `filters`: array of [`AuditQueryFilter`]."]
+    #[doc = " JSON `filters`: array of [`AuditQueryFilter`](crate::AuditQueryFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::AuditQueryFilter>>,
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `serviceName`: string."]
     pub service_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sort`: array of [`AuditQuerySort`]."]
+    #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuditQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AuditQueryRequest {
 impl crate::support::Model for AuditQueryRequest {
     const NAME: &'static str = "AuditQueryRequest";
     const FIELDS: &'static [&'static str] = &["filters", "interval", "serviceName", "sort"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AuditQueryRequest {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             "serviceName" => crate::support::de_opt(map, &mut self.service_name, n, 2),
             "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct AuditRealtimeRelatedRequest {
     #[doc = " JSON `auditId`: string, required by the spec."]
     pub audit_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sort`: array of [`AuditQuerySort`]."]
+    #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
     #[doc = " JSON `trustorOrgId`: string."]
     pub trustor_org_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuditRealtimeRelatedRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AuditRealtimeRelatedRequest {
 impl crate::support::Model for AuditRealtimeRelatedRequest {
     const NAME: &'static str = "AuditRealtimeRelatedRequest";
     const FIELDS: &'static [&'static str] = &["auditId", "sort", "trustorOrgId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AuditRealtimeRelatedRequest {
             "auditId" => crate::support::de_opt(map, &mut self.audit_id, n, 0),
             "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 1),
             "trustorOrgId" => crate::support::de_opt(map, &mut self.trustor_org_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuditTopicAuditLogMessage {
-    #[doc = " JSON `action`: [`AuditTopicAuditLogMessageAction`]."]
+    #[doc = " JSON `action`: [`AuditTopicAuditLogMessageAction`](crate::AuditTopicAuditLogMessageAction)."]
     pub action: ::std::option::Option<crate::AuditTopicAuditLogMessageAction>,
-    #[doc = " JSON `clientId`: [`AuditTopicAddressableEntityRef`]."]
+    #[doc = " JSON `clientId`: [`AuditTopicAddressableEntityRef`](crate::AuditTopicAddressableEntityRef)."]
     pub client_id: ::std::option::Option<crate::AuditTopicAddressableEntityRef>,
     #[doc = " JSON `context`: map of string."]
     pub context: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `entity`: [`AuditTopicDomainEntityRef`]."]
+    #[doc = " JSON `entity`: [`AuditTopicDomainEntityRef`](crate::AuditTopicDomainEntityRef)."]
     pub entity: ::std::option::Option<crate::AuditTopicDomainEntityRef>,
-    #[doc = " JSON `entityType`: [`AuditTopicAuditLogMessageEntityType`]."]
+    #[doc = " JSON `entityType`: [`AuditTopicAuditLogMessageEntityType`](crate::AuditTopicAuditLogMessageEntityType)."]
     pub entity_type: ::std::option::Option<crate::AuditTopicAuditLogMessageEntityType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,13 +21,13 @@ pub struct AuditTopicAuditLogMessage {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `level`: string."]
     pub level: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `message`: [`AuditTopicMessageInfo`]."]
+    #[doc = " JSON `message`: [`AuditTopicMessageInfo`](crate::AuditTopicMessageInfo)."]
     pub message: ::std::option::Option<crate::AuditTopicMessageInfo>,
-    #[doc = " JSON `propertyChanges`: array of [`AuditTopicPropertyChange`]."]
+    #[doc = " JSON `propertyChanges`: array of [`AuditTopicPropertyChange`](crate::AuditTopicPropertyChange)."]
     pub property_changes: ::std::option::Option<::std::vec::Vec<crate::AuditTopicPropertyChange>>,
     #[doc = " JSON `remoteIp`: array of string."]
     pub remote_ip: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `serviceName`: [`AuditTopicAuditLogMessageServiceName`]."]
+    #[doc = " JSON `serviceName`: [`AuditTopicAuditLogMessageServiceName`](crate::AuditTopicAuditLogMessageServiceName)."]
     pub service_name: ::std::option::Option<crate::AuditTopicAuditLogMessageServiceName>,
     #[doc = " JSON `userDisplay`: string."]
     pub user_display: ::std::option::Option<::std::string::String>,
@@ -35,9 +35,9 @@ pub struct AuditTopicAuditLogMessage {
     pub user_home_org_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `username`: [`AuditTopicDomainEntityRef`]."]
+    #[doc = " JSON `username`: [`AuditTopicDomainEntityRef`](crate::AuditTopicDomainEntityRef)."]
     pub username: ::std::option::Option<crate::AuditTopicDomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuditTopicAuditLogMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for AuditTopicAuditLogMessage {
 impl crate::support::Model for AuditTopicAuditLogMessage {
     const NAME: &'static str = "AuditTopicAuditLogMessage";
     const FIELDS: &'static [&'static str] = &["action", "clientId", "context", "entity", "entityType", "eventTime", "id", "level", "message", "propertyChanges", "remoteIp", "serviceName", "userDisplay", "userHomeOrgId", "userId", "username"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for AuditTopicAuditLogMessage {
             "userHomeOrgId" => crate::support::de_opt(map, &mut self.user_home_org_id, n, 13),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 14),
             "username" => crate::support::de_opt_struct(map, &mut self.username, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

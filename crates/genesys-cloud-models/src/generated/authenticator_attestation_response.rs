@@ -11,7 +11,7 @@ pub struct AuthenticatorAttestationResponse {
     pub client_data_json: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `transports`: array of string."]
     pub transports: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuthenticatorAttestationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AuthenticatorAttestationResponse {
 impl crate::support::Model for AuthenticatorAttestationResponse {
     const NAME: &'static str = "AuthenticatorAttestationResponse";
     const FIELDS: &'static [&'static str] = &["attestationObject", "clientDataJSON", "transports"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AuthenticatorAttestationResponse {
             "attestationObject" => crate::support::de_opt(map, &mut self.attestation_object, n, 0),
             "clientDataJSON" => crate::support::de_opt(map, &mut self.client_data_json, n, 1),
             "transports" => crate::support::de_opt(map, &mut self.transports, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct AuthenticatorSelection {
     pub resident_key: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userVerification`: string."]
     pub user_verification: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuthenticatorSelection {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AuthenticatorSelection {
 impl crate::support::Model for AuthenticatorSelection {
     const NAME: &'static str = "AuthenticatorSelection";
     const FIELDS: &'static [&'static str] = &["authenticatorAttachment", "requireResidentKey", "residentKey", "userVerification"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AuthenticatorSelection {
             "requireResidentKey" => crate::support::de_opt(map, &mut self.require_resident_key, n, 1),
             "residentKey" => crate::support::de_opt(map, &mut self.resident_key, n, 2),
             "userVerification" => crate::support::de_opt(map, &mut self.user_verification, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

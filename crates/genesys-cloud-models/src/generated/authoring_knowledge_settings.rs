@@ -11,9 +11,9 @@ pub struct AuthoringKnowledgeSettings {
     pub inherit_from_external: ::std::option::Option<bool>,
     #[doc = " JSON `knowledgeId`: string."]
     pub knowledge_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeType`: [`AuthoringKnowledgeSettingsKnowledgeType`]."]
+    #[doc = " JSON `knowledgeType`: [`AuthoringKnowledgeSettingsKnowledgeType`](crate::AuthoringKnowledgeSettingsKnowledgeType)."]
     pub knowledge_type: ::std::option::Option<crate::AuthoringKnowledgeSettingsKnowledgeType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuthoringKnowledgeSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AuthoringKnowledgeSettings {
 impl crate::support::Model for AuthoringKnowledgeSettings {
     const NAME: &'static str = "AuthoringKnowledgeSettings";
     const FIELDS: &'static [&'static str] = &["description", "inheritFromExternal", "knowledgeId", "knowledgeType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AuthoringKnowledgeSettings {
             "inheritFromExternal" => crate::support::de_opt(map, &mut self.inherit_from_external, n, 1),
             "knowledgeId" => crate::support::de_opt(map, &mut self.knowledge_id, n, 2),
             "knowledgeType" => crate::support::de_opt(map, &mut self.knowledge_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,21 +15,21 @@ pub struct AuthorizationPolicy {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `effect`: [`AuthorizationPolicyEffect`], required by the spec."]
+    #[doc = " JSON `effect`: [`AuthorizationPolicyEffect`](crate::AuthorizationPolicyEffect), required by the spec."]
     pub effect: ::std::option::Option<crate::AuthorizationPolicyEffect>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `presetAttributes`: map of [`TypedAttribute`]."]
+    #[doc = " JSON `presetAttributes`: map of [`TypedAttribute`](crate::TypedAttribute)."]
     pub preset_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::TypedAttribute>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `subject`: [`Subject`], required by the spec."]
+    #[doc = " JSON `subject`: [`Subject`](crate::Subject), required by the spec."]
     pub subject: ::std::option::Option<crate::Subject>,
     #[doc = " JSON `targetResource`: string."]
     pub target_resource: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuthorizationPolicy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for AuthorizationPolicy {
 impl crate::support::Model for AuthorizationPolicy {
     const NAME: &'static str = "AuthorizationPolicy";
     const FIELDS: &'static [&'static str] = &["active", "applyToClients", "condition", "dateModified", "description", "effect", "id", "name", "presetAttributes", "selfUri", "subject", "targetResource"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for AuthorizationPolicy {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "subject" => crate::support::de_opt_struct(map, &mut self.subject, n, 10),
             "targetResource" => crate::support::de_opt(map, &mut self.target_resource, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

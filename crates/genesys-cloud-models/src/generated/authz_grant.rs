@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AuthzGrant {
-    #[doc = " JSON `division`: [`AuthzDivision`]."]
+    #[doc = " JSON `division`: [`AuthzDivision`](crate::AuthzDivision)."]
     pub division: ::std::option::Option<crate::AuthzDivision>,
     #[doc = " JSON `grantMadeAt`: date-time."]
     pub grant_made_at: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `role`: [`AuthzGrantRole`]."]
+    #[doc = " JSON `role`: [`AuthzGrantRole`](crate::AuthzGrantRole)."]
     pub role: ::std::option::Option<crate::AuthzGrantRole>,
     #[doc = " JSON `subjectId`: string."]
     pub subject_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuthzGrant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for AuthzGrant {
 impl crate::support::Model for AuthzGrant {
     const NAME: &'static str = "AuthzGrant";
     const FIELDS: &'static [&'static str] = &["division", "grantMadeAt", "role", "subjectId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for AuthzGrant {
             "grantMadeAt" => crate::support::de_opt(map, &mut self.grant_made_at, n, 1),
             "role" => crate::support::de_opt_struct(map, &mut self.role, n, 2),
             "subjectId" => crate::support::de_opt(map, &mut self.subject_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,11 +13,11 @@ pub struct AuthzGrantRole {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `policies`: array of [`AuthzGrantPolicy`]."]
+    #[doc = " JSON `policies`: array of [`AuthzGrantPolicy`](crate::AuthzGrantPolicy)."]
     pub policies: ::std::option::Option<::std::vec::Vec<crate::AuthzGrantPolicy>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AuthzGrantRole {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AuthzGrantRole {
 impl crate::support::Model for AuthzGrantRole {
     const NAME: &'static str = "AuthzGrantRole";
     const FIELDS: &'static [&'static str] = &["default", "description", "id", "name", "policies", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AuthzGrantRole {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "policies" => crate::support::de_opt_structs(map, &mut self.policies, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct AutoStatusTransitionDetail {
     #[doc = " JSON `dateOfTransition`: date-time."]
     pub date_of_transition: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorDetails`: [`TaskManagementErrorDetails`]."]
+    #[doc = " JSON `errorDetails`: [`TaskManagementErrorDetails`](crate::TaskManagementErrorDetails)."]
     pub error_details: ::std::option::Option<crate::TaskManagementErrorDetails>,
-    #[doc = " JSON `nextStatus`: [`WorkitemStatusReference`]."]
+    #[doc = " JSON `nextStatus`: [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub next_status: ::std::option::Option<crate::WorkitemStatusReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AutoStatusTransitionDetail {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AutoStatusTransitionDetail {
 impl crate::support::Model for AutoStatusTransitionDetail {
     const NAME: &'static str = "AutoStatusTransitionDetail";
     const FIELDS: &'static [&'static str] = &["dateOfTransition", "errorDetails", "nextStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AutoStatusTransitionDetail {
             "dateOfTransition" => crate::support::de_opt(map, &mut self.date_of_transition, n, 0),
             "errorDetails" => crate::support::de_opt_struct(map, &mut self.error_details, n, 1),
             "nextStatus" => crate::support::de_opt_struct(map, &mut self.next_status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

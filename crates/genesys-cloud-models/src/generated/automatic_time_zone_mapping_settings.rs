@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AutomaticTimeZoneMappingSettings {
-    #[doc = " JSON `callableWindows`: array of [`CallableWindow`]."]
+    #[doc = " JSON `callableWindows`: array of [`CallableWindow`](crate::CallableWindow)."]
     pub callable_windows: ::std::option::Option<::std::vec::Vec<crate::CallableWindow>>,
     #[doc = " JSON `supportedCountries`: array of string."]
     pub supported_countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AutomaticTimeZoneMappingSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AutomaticTimeZoneMappingSettings {
 impl crate::support::Model for AutomaticTimeZoneMappingSettings {
     const NAME: &'static str = "AutomaticTimeZoneMappingSettings";
     const FIELDS: &'static [&'static str] = &["callableWindows", "supportedCountries"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AutomaticTimeZoneMappingSettings {
         match key {
             "callableWindows" => crate::support::de_opt_structs(map, &mut self.callable_windows, n, 0),
             "supportedCountries" => crate::support::de_opt(map, &mut self.supported_countries, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

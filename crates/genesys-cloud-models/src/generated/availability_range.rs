@@ -9,7 +9,7 @@ pub struct AvailabilityRange {
     pub earliest_start_minutes_from_midnight: ::std::option::Option<i64>,
     #[doc = " JSON `latestEndMinutesFromMidnight`: integer (int64), required by the spec."]
     pub latest_end_minutes_from_midnight: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AvailabilityRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for AvailabilityRange {
 impl crate::support::Model for AvailabilityRange {
     const NAME: &'static str = "AvailabilityRange";
     const FIELDS: &'static [&'static str] = &["earliestStartMinutesFromMidnight", "latestEndMinutesFromMidnight"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for AvailabilityRange {
         match key {
             "earliestStartMinutesFromMidnight" => crate::support::de_opt(map, &mut self.earliest_start_minutes_from_midnight, n, 0),
             "latestEndMinutesFromMidnight" => crate::support::de_opt(map, &mut self.latest_end_minutes_from_midnight, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

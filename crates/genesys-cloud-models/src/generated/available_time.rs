@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct AvailableTime {
-    #[doc = " JSON `activityCategory`: [`AvailableTimeActivityCategory`]."]
+    #[doc = " JSON `activityCategory`: [`AvailableTimeActivityCategory`](crate::AvailableTimeActivityCategory)."]
     pub activity_category: ::std::option::Option<crate::AvailableTimeActivityCategory>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,9 +13,9 @@ pub struct AvailableTime {
     pub is_paid: ::std::option::Option<bool>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`]."]
+    #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AvailableTime {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTime {
 impl crate::support::Model for AvailableTime {
     const NAME: &'static str = "AvailableTime";
     const FIELDS: &'static [&'static str] = &["activityCategory", "dateStart", "isPaid", "lengthInMinutes", "wfmSchedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for AvailableTime {
             "isPaid" => crate::support::de_opt(map, &mut self.is_paid, n, 2),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 3),
             "wfmSchedule" => crate::support::de_opt_struct(map, &mut self.wfm_schedule, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,17 +7,17 @@
 pub struct AvailableTimeOffRange {
     #[doc = " JSON `availableMinutesPerInterval`: array of integer (int64)."]
     pub available_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `granularity`: [`AvailableTimeOffRangeGranularity`]."]
+    #[doc = " JSON `granularity`: [`AvailableTimeOffRangeGranularity`](crate::AvailableTimeOffRangeGranularity)."]
     pub granularity: ::std::option::Option<crate::AvailableTimeOffRangeGranularity>,
     #[doc = " JSON `startDate`: date."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `timeOffLimit`: [`TimeOffLimitReference`]."]
+    #[doc = " JSON `timeOffLimit`: [`TimeOffLimitReference`](crate::TimeOffLimitReference)."]
     pub time_off_limit: ::std::option::Option<crate::TimeOffLimitReference>,
     #[doc = " JSON `waitlistEnabled`: boolean."]
     pub waitlist_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `waitlistedRequestsPerInterval`: array of integer (int64)."]
     pub waitlisted_requests_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AvailableTimeOffRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTimeOffRange {
 impl crate::support::Model for AvailableTimeOffRange {
     const NAME: &'static str = "AvailableTimeOffRange";
     const FIELDS: &'static [&'static str] = &["availableMinutesPerInterval", "granularity", "startDate", "timeOffLimit", "waitlistEnabled", "waitlistedRequestsPerInterval"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for AvailableTimeOffRange {
             "timeOffLimit" => crate::support::de_opt_struct(map, &mut self.time_off_limit, n, 3),
             "waitlistEnabled" => crate::support::de_opt(map, &mut self.waitlist_enabled, n, 4),
             "waitlistedRequestsPerInterval" => crate::support::de_opt(map, &mut self.waitlisted_requests_per_interval, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct AvailableTimeOffRequest {
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dateRanges`: array of [`LocalDateRange`]."]
+    #[doc = " JSON `dateRanges`: array of [`LocalDateRange`](crate::LocalDateRange)."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<crate::LocalDateRange>>,
     #[doc = " JSON `supportedGranularities`: array of string."]
     pub supported_granularities: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AvailableTimeOffRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTimeOffRequest {
 impl crate::support::Model for AvailableTimeOffRequest {
     const NAME: &'static str = "AvailableTimeOffRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dateRanges", "supportedGranularities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for AvailableTimeOffRequest {
             "activityCodeId" => crate::support::de_opt(map, &mut self.activity_code_id, n, 0),
             "dateRanges" => crate::support::de_opt_structs(map, &mut self.date_ranges, n, 1),
             "supportedGranularities" => crate::support::de_opt(map, &mut self.supported_granularities, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct AvailableTopic {
     pub enforced: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `permissionDetails`: array of [`PermissionDetails`]."]
+    #[doc = " JSON `permissionDetails`: array of [`PermissionDetails`](crate::PermissionDetails)."]
     pub permission_details: ::std::option::Option<::std::vec::Vec<crate::PermissionDetails>>,
     #[doc = " JSON `publicApiTemplateUriPaths`: array of string."]
     pub public_api_template_uri_paths: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -31,9 +31,9 @@ pub struct AvailableTopic {
     pub topic_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `transports`: array of string."]
     pub transports: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `visibility`: [`AvailableTopicVisibility`]."]
+    #[doc = " JSON `visibility`: [`AvailableTopicVisibility`](crate::AvailableTopicVisibility)."]
     pub visibility: ::std::option::Option<crate::AvailableTopicVisibility>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for AvailableTopic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTopic {
 impl crate::support::Model for AvailableTopic {
     const NAME: &'static str = "AvailableTopic";
     const FIELDS: &'static [&'static str] = &["description", "enforced", "id", "permissionDetails", "publicApiTemplateUriPaths", "requiresAnyValidator", "requiresCurrentUser", "requiresCurrentUserOrPermission", "requiresDivisionPermissions", "requiresPermissions", "schema", "topicParameters", "transports", "visibility"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for AvailableTopic {
             "topicParameters" => crate::support::de_opt(map, &mut self.topic_parameters, n, 11),
             "transports" => crate::support::de_opt(map, &mut self.transports, n, 12),
             "visibility" => crate::support::de_opt(map, &mut self.visibility, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

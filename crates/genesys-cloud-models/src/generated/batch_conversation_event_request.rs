@@ -5,71 +5,71 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BatchConversationEventRequest {
-    #[doc = " JSON `audioUpdatedEvents`: array of [`AudioUpdatedEvent`]."]
+    #[doc = " JSON `audioUpdatedEvents`: array of [`AudioUpdatedEvent`](crate::AudioUpdatedEvent)."]
     pub audio_updated_events: ::std::option::Option<::std::vec::Vec<crate::AudioUpdatedEvent>>,
-    #[doc = " JSON `communicationAnsweredEvents`: array of [`CommunicationAnsweredEvent`]."]
+    #[doc = " JSON `communicationAnsweredEvents`: array of [`CommunicationAnsweredEvent`](crate::CommunicationAnsweredEvent)."]
     pub communication_answered_events: ::std::option::Option<::std::vec::Vec<crate::CommunicationAnsweredEvent>>,
-    #[doc = " JSON `communicationDispositionAppliedEvents`: array of [`CommunicationDispositionAppliedEvent`]."]
+    #[doc = " JSON `communicationDispositionAppliedEvents`: array of [`CommunicationDispositionAppliedEvent`](crate::CommunicationDispositionAppliedEvent)."]
     pub communication_disposition_applied_events: ::std::option::Option<::std::vec::Vec<crate::CommunicationDispositionAppliedEvent>>,
-    #[doc = " JSON `communicationEndedEvents`: array of [`CommunicationEndedEvent`]."]
+    #[doc = " JSON `communicationEndedEvents`: array of [`CommunicationEndedEvent`](crate::CommunicationEndedEvent)."]
     pub communication_ended_events: ::std::option::Option<::std::vec::Vec<crate::CommunicationEndedEvent>>,
-    #[doc = " JSON `consultTransferEvents`: array of [`ConsultTransferEvent`]."]
+    #[doc = " JSON `consultTransferEvents`: array of [`ConsultTransferEvent`](crate::ConsultTransferEvent)."]
     pub consult_transfer_events: ::std::option::Option<::std::vec::Vec<crate::ConsultTransferEvent>>,
-    #[doc = " JSON `emailBeginTransmittingEvents`: array of [`EmailBeginTransmittingEvent`]."]
+    #[doc = " JSON `emailBeginTransmittingEvents`: array of [`EmailBeginTransmittingEvent`](crate::EmailBeginTransmittingEvent)."]
     pub email_begin_transmitting_events: ::std::option::Option<::std::vec::Vec<crate::EmailBeginTransmittingEvent>>,
-    #[doc = " JSON `emailCommunicationAnsweredEvents`: array of [`EmailCommunicationAnsweredEvent`]."]
+    #[doc = " JSON `emailCommunicationAnsweredEvents`: array of [`EmailCommunicationAnsweredEvent`](crate::EmailCommunicationAnsweredEvent)."]
     pub email_communication_answered_events: ::std::option::Option<::std::vec::Vec<crate::EmailCommunicationAnsweredEvent>>,
-    #[doc = " JSON `emailCommunicationDispositionAppliedEvents`: array of [`EmailCommunicationDispositionAppliedEvent`]."]
+    #[doc = " JSON `emailCommunicationDispositionAppliedEvents`: array of [`EmailCommunicationDispositionAppliedEvent`](crate::EmailCommunicationDispositionAppliedEvent)."]
     pub email_communication_disposition_applied_events: ::std::option::Option<::std::vec::Vec<crate::EmailCommunicationDispositionAppliedEvent>>,
-    #[doc = " JSON `emailCommunicationEndedEvents`: array of [`EmailCommunicationEndedEvent`]."]
+    #[doc = " JSON `emailCommunicationEndedEvents`: array of [`EmailCommunicationEndedEvent`](crate::EmailCommunicationEndedEvent)."]
     pub email_communication_ended_events: ::std::option::Option<::std::vec::Vec<crate::EmailCommunicationEndedEvent>>,
-    #[doc = " JSON `emailCommunicationSentMessageEvents`: array of [`EmailCommunicationSentMessageEvent`]."]
+    #[doc = " JSON `emailCommunicationSentMessageEvents`: array of [`EmailCommunicationSentMessageEvent`](crate::EmailCommunicationSentMessageEvent)."]
     pub email_communication_sent_message_events: ::std::option::Option<::std::vec::Vec<crate::EmailCommunicationSentMessageEvent>>,
-    #[doc = " JSON `emailEndTransferEvents`: array of [`EmailEndTransferEvent`]."]
+    #[doc = " JSON `emailEndTransferEvents`: array of [`EmailEndTransferEvent`](crate::EmailEndTransferEvent)."]
     pub email_end_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EmailEndTransferEvent>>,
-    #[doc = " JSON `emailExternalEstablishedEvents`: array of [`EmailExternalEstablishedEvent`]."]
+    #[doc = " JSON `emailExternalEstablishedEvents`: array of [`EmailExternalEstablishedEvent`](crate::EmailExternalEstablishedEvent)."]
     pub email_external_established_events: ::std::option::Option<::std::vec::Vec<crate::EmailExternalEstablishedEvent>>,
-    #[doc = " JSON `emailFlowEstablishedEvents`: array of [`EmailFlowEstablishedEvent`]."]
+    #[doc = " JSON `emailFlowEstablishedEvents`: array of [`EmailFlowEstablishedEvent`](crate::EmailFlowEstablishedEvent)."]
     pub email_flow_established_events: ::std::option::Option<::std::vec::Vec<crate::EmailFlowEstablishedEvent>>,
-    #[doc = " JSON `emailHoldUpdatedEvents`: array of [`EmailHoldUpdatedEvent`]."]
+    #[doc = " JSON `emailHoldUpdatedEvents`: array of [`EmailHoldUpdatedEvent`](crate::EmailHoldUpdatedEvent)."]
     pub email_hold_updated_events: ::std::option::Option<::std::vec::Vec<crate::EmailHoldUpdatedEvent>>,
-    #[doc = " JSON `emailProgressTransferEvents`: array of [`EmailProgressTransferEvent`]."]
+    #[doc = " JSON `emailProgressTransferEvents`: array of [`EmailProgressTransferEvent`](crate::EmailProgressTransferEvent)."]
     pub email_progress_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EmailProgressTransferEvent>>,
-    #[doc = " JSON `emailRoutingEstablishedEvents`: array of [`EmailRoutingEstablishedEvent`]."]
+    #[doc = " JSON `emailRoutingEstablishedEvents`: array of [`EmailRoutingEstablishedEvent`](crate::EmailRoutingEstablishedEvent)."]
     pub email_routing_established_events: ::std::option::Option<::std::vec::Vec<crate::EmailRoutingEstablishedEvent>>,
-    #[doc = " JSON `emailRoutingTransferEvents`: array of [`EmailRoutingTransferEvent`]."]
+    #[doc = " JSON `emailRoutingTransferEvents`: array of [`EmailRoutingTransferEvent`](crate::EmailRoutingTransferEvent)."]
     pub email_routing_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EmailRoutingTransferEvent>>,
-    #[doc = " JSON `emailUserEstablishedEvents`: array of [`EmailUserEstablishedEvent`]."]
+    #[doc = " JSON `emailUserEstablishedEvents`: array of [`EmailUserEstablishedEvent`](crate::EmailUserEstablishedEvent)."]
     pub email_user_established_events: ::std::option::Option<::std::vec::Vec<crate::EmailUserEstablishedEvent>>,
-    #[doc = " JSON `emailUserTransferEvents`: array of [`EmailUserTransferEvent`]."]
+    #[doc = " JSON `emailUserTransferEvents`: array of [`EmailUserTransferEvent`](crate::EmailUserTransferEvent)."]
     pub email_user_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EmailUserTransferEvent>>,
-    #[doc = " JSON `endConsultTransferEvents`: array of [`EndConsultTransferEvent`]."]
+    #[doc = " JSON `endConsultTransferEvents`: array of [`EndConsultTransferEvent`](crate::EndConsultTransferEvent)."]
     pub end_consult_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EndConsultTransferEvent>>,
-    #[doc = " JSON `endTransferEvents`: array of [`EndTransferEvent`]."]
+    #[doc = " JSON `endTransferEvents`: array of [`EndTransferEvent`](crate::EndTransferEvent)."]
     pub end_transfer_events: ::std::option::Option<::std::vec::Vec<crate::EndTransferEvent>>,
-    #[doc = " JSON `externalEstablishedEvents`: array of [`ExternalEstablishedEvent`]."]
+    #[doc = " JSON `externalEstablishedEvents`: array of [`ExternalEstablishedEvent`](crate::ExternalEstablishedEvent)."]
     pub external_established_events: ::std::option::Option<::std::vec::Vec<crate::ExternalEstablishedEvent>>,
-    #[doc = " JSON `holdUpdatedEvents`: array of [`HoldUpdatedEvent`]."]
+    #[doc = " JSON `holdUpdatedEvents`: array of [`HoldUpdatedEvent`](crate::HoldUpdatedEvent)."]
     pub hold_updated_events: ::std::option::Option<::std::vec::Vec<crate::HoldUpdatedEvent>>,
-    #[doc = " JSON `ivrEstablishedEvents`: array of [`IvrEstablishedEvent`]."]
+    #[doc = " JSON `ivrEstablishedEvents`: array of [`IvrEstablishedEvent`](crate::IvrEstablishedEvent)."]
     pub ivr_established_events: ::std::option::Option<::std::vec::Vec<crate::IvrEstablishedEvent>>,
-    #[doc = " JSON `phoneEstablishedEvents`: array of [`PhoneEstablishedEvent`]."]
+    #[doc = " JSON `phoneEstablishedEvents`: array of [`PhoneEstablishedEvent`](crate::PhoneEstablishedEvent)."]
     pub phone_established_events: ::std::option::Option<::std::vec::Vec<crate::PhoneEstablishedEvent>>,
-    #[doc = " JSON `phoneTransferEvents`: array of [`PhoneTransferEvent`]."]
+    #[doc = " JSON `phoneTransferEvents`: array of [`PhoneTransferEvent`](crate::PhoneTransferEvent)."]
     pub phone_transfer_events: ::std::option::Option<::std::vec::Vec<crate::PhoneTransferEvent>>,
-    #[doc = " JSON `progressConsultTransferEvents`: array of [`ProgressConsultTransferEvent`]."]
+    #[doc = " JSON `progressConsultTransferEvents`: array of [`ProgressConsultTransferEvent`](crate::ProgressConsultTransferEvent)."]
     pub progress_consult_transfer_events: ::std::option::Option<::std::vec::Vec<crate::ProgressConsultTransferEvent>>,
-    #[doc = " JSON `progressTransferEvents`: array of [`ProgressTransferEvent`]."]
+    #[doc = " JSON `progressTransferEvents`: array of [`ProgressTransferEvent`](crate::ProgressTransferEvent)."]
     pub progress_transfer_events: ::std::option::Option<::std::vec::Vec<crate::ProgressTransferEvent>>,
-    #[doc = " JSON `routingEstablishedEvents`: array of [`RoutingEstablishedEvent`]."]
+    #[doc = " JSON `routingEstablishedEvents`: array of [`RoutingEstablishedEvent`](crate::RoutingEstablishedEvent)."]
     pub routing_established_events: ::std::option::Option<::std::vec::Vec<crate::RoutingEstablishedEvent>>,
-    #[doc = " JSON `routingTransferEvents`: array of [`RoutingTransferEvent`]."]
+    #[doc = " JSON `routingTransferEvents`: array of [`RoutingTransferEvent`](crate::RoutingTransferEvent)."]
     pub routing_transfer_events: ::std::option::Option<::std::vec::Vec<crate::RoutingTransferEvent>>,
-    #[doc = " JSON `userEstablishedEvents`: array of [`UserEstablishedEvent`]."]
+    #[doc = " JSON `userEstablishedEvents`: array of [`UserEstablishedEvent`](crate::UserEstablishedEvent)."]
     pub user_established_events: ::std::option::Option<::std::vec::Vec<crate::UserEstablishedEvent>>,
-    #[doc = " JSON `userTransferEvents`: array of [`UserTransferEvent`]."]
+    #[doc = " JSON `userTransferEvents`: array of [`UserTransferEvent`](crate::UserTransferEvent)."]
     pub user_transfer_events: ::std::option::Option<::std::vec::Vec<crate::UserTransferEvent>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BatchConversationEventRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -84,10 +84,10 @@ impl<'de> ::serde::Deserialize<'de> for BatchConversationEventRequest {
 impl crate::support::Model for BatchConversationEventRequest {
     const NAME: &'static str = "BatchConversationEventRequest";
     const FIELDS: &'static [&'static str] = &["audioUpdatedEvents", "communicationAnsweredEvents", "communicationDispositionAppliedEvents", "communicationEndedEvents", "consultTransferEvents", "emailBeginTransmittingEvents", "emailCommunicationAnsweredEvents", "emailCommunicationDispositionAppliedEvents", "emailCommunicationEndedEvents", "emailCommunicationSentMessageEvents", "emailEndTransferEvents", "emailExternalEstablishedEvents", "emailFlowEstablishedEvents", "emailHoldUpdatedEvents", "emailProgressTransferEvents", "emailRoutingEstablishedEvents", "emailRoutingTransferEvents", "emailUserEstablishedEvents", "emailUserTransferEvents", "endConsultTransferEvents", "endTransferEvents", "externalEstablishedEvents", "holdUpdatedEvents", "ivrEstablishedEvents", "phoneEstablishedEvents", "phoneTransferEvents", "progressConsultTransferEvents", "progressTransferEvents", "routingEstablishedEvents", "routingTransferEvents", "userEstablishedEvents", "userTransferEvents"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -125,7 +125,7 @@ impl crate::support::Model for BatchConversationEventRequest {
             "routingTransferEvents" => crate::support::de_opt_structs(map, &mut self.routing_transfer_events, n, 29),
             "userEstablishedEvents" => crate::support::de_opt_structs(map, &mut self.user_established_events, n, 30),
             "userTransferEvents" => crate::support::de_opt_structs(map, &mut self.user_transfer_events, n, 31),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,13 +15,13 @@ pub struct BatchDownloadJobStatusResult {
     pub job_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `resultCount`: integer (int64)."]
     pub result_count: ::std::option::Option<i64>,
-    #[doc = " JSON `results`: array of [`BatchDownloadJobResult`]."]
+    #[doc = " JSON `results`: array of [`BatchDownloadJobResult`](crate::BatchDownloadJobResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BatchDownloadJobResult>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BatchDownloadJobStatusResultStatus`]."]
+    #[doc = " JSON `status`: [`BatchDownloadJobStatusResultStatus`](crate::BatchDownloadJobStatusResultStatus)."]
     pub status: ::std::option::Option<crate::BatchDownloadJobStatusResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BatchDownloadJobStatusResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for BatchDownloadJobStatusResult {
 impl crate::support::Model for BatchDownloadJobStatusResult {
     const NAME: &'static str = "BatchDownloadJobStatusResult";
     const FIELDS: &'static [&'static str] = &["errorCount", "expectedResultCount", "id", "jobId", "resultCount", "results", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for BatchDownloadJobStatusResult {
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

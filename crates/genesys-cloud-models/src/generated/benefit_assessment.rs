@@ -13,15 +13,15 @@ pub struct BenefitAssessment {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `jobId`: string."]
     pub job_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `kpiAssessments`: array of [`KeyPerformanceIndicatorAssessment`]."]
+    #[doc = " JSON `kpiAssessments`: array of [`KeyPerformanceIndicatorAssessment`](crate::KeyPerformanceIndicatorAssessment)."]
     pub kpi_assessments: ::std::option::Option<::std::vec::Vec<crate::KeyPerformanceIndicatorAssessment>>,
-    #[doc = " JSON `queues`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`BenefitAssessmentState`]."]
+    #[doc = " JSON `state`: [`BenefitAssessmentState`](crate::BenefitAssessmentState)."]
     pub state: ::std::option::Option<crate::BenefitAssessmentState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BenefitAssessment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for BenefitAssessment {
 impl crate::support::Model for BenefitAssessment {
     const NAME: &'static str = "BenefitAssessment";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "jobId", "kpiAssessments", "queues", "selfUri", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for BenefitAssessment {
             "queues" => crate::support::de_opt_structs(map, &mut self.queues, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

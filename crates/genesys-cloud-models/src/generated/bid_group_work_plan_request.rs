@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BidGroupWorkPlanRequest {
-    #[doc = " JSON `agentCountRange`: [`AgentCountRange`]."]
+    #[doc = " JSON `agentCountRange`: [`AgentCountRange`](crate::AgentCountRange)."]
     pub agent_count_range: ::std::option::Option<crate::AgentCountRange>,
     #[doc = " JSON `overrideAgentCount`: integer (int64)."]
     pub override_agent_count: ::std::option::Option<i64>,
@@ -13,7 +13,7 @@ pub struct BidGroupWorkPlanRequest {
     pub suggested_agent_count: ::std::option::Option<i64>,
     #[doc = " JSON `workPlanId`: string, required by the spec."]
     pub work_plan_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BidGroupWorkPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BidGroupWorkPlanRequest {
 impl crate::support::Model for BidGroupWorkPlanRequest {
     const NAME: &'static str = "BidGroupWorkPlanRequest";
     const FIELDS: &'static [&'static str] = &["agentCountRange", "overrideAgentCount", "suggestedAgentCount", "workPlanId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BidGroupWorkPlanRequest {
             "overrideAgentCount" => crate::support::de_opt(map, &mut self.override_agent_count, n, 1),
             "suggestedAgentCount" => crate::support::de_opt(map, &mut self.suggested_agent_count, n, 2),
             "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BidGroupWorkPlanResponse {
-    #[doc = " JSON `agentCountRange`: [`AgentCountRange`]."]
+    #[doc = " JSON `agentCountRange`: [`AgentCountRange`](crate::AgentCountRange)."]
     pub agent_count_range: ::std::option::Option<crate::AgentCountRange>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`]."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     #[doc = " JSON `overrideAgentCount`: integer (int64)."]
     pub override_agent_count: ::std::option::Option<i64>,
@@ -17,7 +17,7 @@ pub struct BidGroupWorkPlanResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `suggestedAgentCount`: integer (int64)."]
     pub suggested_agent_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BidGroupWorkPlanResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for BidGroupWorkPlanResponse {
 impl crate::support::Model for BidGroupWorkPlanResponse {
     const NAME: &'static str = "BidGroupWorkPlanResponse";
     const FIELDS: &'static [&'static str] = &["agentCountRange", "id", "managementUnit", "overrideAgentCount", "selfUri", "suggestedAgentCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for BidGroupWorkPlanResponse {
             "overrideAgentCount" => crate::support::de_opt(map, &mut self.override_agent_count, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "suggestedAgentCount" => crate::support::de_opt(map, &mut self.suggested_agent_count, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

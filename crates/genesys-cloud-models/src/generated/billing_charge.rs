@@ -15,7 +15,7 @@ pub struct BillingCharge {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `organizations`: array of [`NamedEntity`]."]
+    #[doc = " JSON `organizations`: array of [`NamedEntity`](crate::NamedEntity)."]
     pub organizations: ::std::option::Option<::std::vec::Vec<crate::NamedEntity>>,
     #[doc = " JSON `overageCharge`: number (double)."]
     pub overage_charge: ::std::option::Option<f64>,
@@ -27,11 +27,11 @@ pub struct BillingCharge {
     pub overage_rate: ::std::option::Option<f64>,
     #[doc = " JSON `prepaidQuantity`: number (double)."]
     pub prepaid_quantity: ::std::option::Option<f64>,
-    #[doc = " JSON `product`: [`BillingProduct`]."]
+    #[doc = " JSON `product`: [`BillingProduct`](crate::BillingProduct)."]
     pub product: ::std::option::Option<crate::BillingProduct>,
     #[doc = " JSON `tokenConversionRate`: number (double)."]
     pub token_conversion_rate: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingCharge {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingCharge {
 impl crate::support::Model for BillingCharge {
     const NAME: &'static str = "BillingCharge";
     const FIELDS: &'static [&'static str] = &["actualQuantity", "convertedTokenCount", "fairuseQuantity", "id", "name", "organizations", "overageCharge", "overageCurrency", "overageQuantity", "overageRate", "prepaidQuantity", "product", "tokenConversionRate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for BillingCharge {
             "prepaidQuantity" => crate::support::de_opt(map, &mut self.prepaid_quantity, n, 10),
             "product" => crate::support::de_opt_struct(map, &mut self.product, n, 11),
             "tokenConversionRate" => crate::support::de_opt(map, &mut self.token_conversion_rate, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingContract {
-    #[doc = " JSON `billToCustomer`: [`Customer`]."]
+    #[doc = " JSON `billToCustomer`: [`Customer`](crate::Customer)."]
     pub bill_to_customer: ::std::option::Option<crate::Customer>,
-    #[doc = " JSON `billingPeriods`: array of [`BillingContractPeriod`]."]
+    #[doc = " JSON `billingPeriods`: array of [`BillingContractPeriod`](crate::BillingContractPeriod)."]
     pub billing_periods: ::std::option::Option<::std::vec::Vec<crate::BillingContractPeriod>>,
     #[doc = " JSON `commercialModel`: string."]
     pub commercial_model: ::std::option::Option<::std::string::String>,
@@ -19,21 +19,21 @@ pub struct BillingContract {
     pub date_ramp_start: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `endCustomer`: [`Customer`]."]
+    #[doc = " JSON `endCustomer`: [`Customer`](crate::Customer)."]
     pub end_customer: ::std::option::Option<crate::Customer>,
     #[doc = " JSON `externalNumber`: string."]
     pub external_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `plans`: array of [`BillingPlan`]."]
+    #[doc = " JSON `plans`: array of [`BillingPlan`](crate::BillingPlan)."]
     pub plans: ::std::option::Option<::std::vec::Vec<crate::BillingPlan>>,
     #[doc = " JSON `purchaseOrderNumbers`: array of string."]
     pub purchase_order_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `soldToCustomer`: [`Customer`]."]
+    #[doc = " JSON `soldToCustomer`: [`Customer`](crate::Customer)."]
     pub sold_to_customer: ::std::option::Option<crate::Customer>,
-    #[doc = " JSON `status`: [`BillingContractStatus`]."]
+    #[doc = " JSON `status`: [`BillingContractStatus`](crate::BillingContractStatus)."]
     pub status: ::std::option::Option<crate::BillingContractStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingContract {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingContract {
 impl crate::support::Model for BillingContract {
     const NAME: &'static str = "BillingContract";
     const FIELDS: &'static [&'static str] = &["billToCustomer", "billingPeriods", "commercialModel", "dateEnd", "dateRampEnd", "dateRampStart", "dateStart", "endCustomer", "externalNumber", "id", "plans", "purchaseOrderNumbers", "soldToCustomer", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for BillingContract {
             "purchaseOrderNumbers" => crate::support::de_opt(map, &mut self.purchase_order_numbers, n, 11),
             "soldToCustomer" => crate::support::de_opt_struct(map, &mut self.sold_to_customer, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

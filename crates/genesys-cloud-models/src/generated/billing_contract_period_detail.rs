@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BillingContractPeriodDetail {
-    #[doc = " JSON `charges`: array of [`BillingCharge`]."]
+    #[doc = " JSON `charges`: array of [`BillingCharge`](crate::BillingCharge)."]
     pub charges: ::std::option::Option<::std::vec::Vec<crate::BillingCharge>>,
     #[doc = " JSON `dateEnd`: date."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
@@ -13,11 +13,11 @@ pub struct BillingContractPeriodDetail {
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BillingContractPeriodDetailStatus`]."]
+    #[doc = " JSON `status`: [`BillingContractPeriodDetailStatus`](crate::BillingContractPeriodDetailStatus)."]
     pub status: ::std::option::Option<crate::BillingContractPeriodDetailStatus>,
-    #[doc = " JSON `wallets`: array of [`BillingWallet`]."]
+    #[doc = " JSON `wallets`: array of [`BillingWallet`](crate::BillingWallet)."]
     pub wallets: ::std::option::Option<::std::vec::Vec<crate::BillingWallet>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingContractPeriodDetail {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingContractPeriodDetail {
 impl crate::support::Model for BillingContractPeriodDetail {
     const NAME: &'static str = "BillingContractPeriodDetail";
     const FIELDS: &'static [&'static str] = &["charges", "dateEnd", "dateStart", "id", "status", "wallets"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for BillingContractPeriodDetail {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "wallets" => crate::support::de_opt_structs(map, &mut self.wallets, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct BillingInvoice {
     #[doc = " JSON `amount`: number (double)."]
     pub amount: ::std::option::Option<f64>,
-    #[doc = " JSON `billToAddress`: [`InvoiceAddress`]."]
+    #[doc = " JSON `billToAddress`: [`InvoiceAddress`](crate::InvoiceAddress)."]
     pub bill_to_address: ::std::option::Option<crate::InvoiceAddress>,
-    #[doc = " JSON `billToCustomer`: [`Customer`]."]
+    #[doc = " JSON `billToCustomer`: [`Customer`](crate::Customer)."]
     pub bill_to_customer: ::std::option::Option<crate::Customer>,
     #[doc = " JSON `currencyIsoCode`: string."]
     pub currency_iso_code: ::std::option::Option<::std::string::String>,
@@ -23,17 +23,17 @@ pub struct BillingInvoice {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `paymentLink`: string."]
     pub payment_link: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `paymentStatus`: [`BillingInvoicePaymentStatus`]."]
+    #[doc = " JSON `paymentStatus`: [`BillingInvoicePaymentStatus`](crate::BillingInvoicePaymentStatus)."]
     pub payment_status: ::std::option::Option<crate::BillingInvoicePaymentStatus>,
     #[doc = " JSON `paymentTerms`: string."]
     pub payment_terms: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shipToAddress`: [`InvoiceAddress`]."]
+    #[doc = " JSON `shipToAddress`: [`InvoiceAddress`](crate::InvoiceAddress)."]
     pub ship_to_address: ::std::option::Option<crate::InvoiceAddress>,
-    #[doc = " JSON `shipToCustomer`: [`Customer`]."]
+    #[doc = " JSON `shipToCustomer`: [`Customer`](crate::Customer)."]
     pub ship_to_customer: ::std::option::Option<crate::Customer>,
-    #[doc = " JSON `soldToCustomer`: [`Customer`]."]
+    #[doc = " JSON `soldToCustomer`: [`Customer`](crate::Customer)."]
     pub sold_to_customer: ::std::option::Option<crate::Customer>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingInvoice {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingInvoice {
 impl crate::support::Model for BillingInvoice {
     const NAME: &'static str = "BillingInvoice";
     const FIELDS: &'static [&'static str] = &["amount", "billToAddress", "billToCustomer", "currencyIsoCode", "customerInvoiceType", "customerPoNumber", "dateInvoiced", "id", "paymentLink", "paymentStatus", "paymentTerms", "shipToAddress", "shipToCustomer", "soldToCustomer"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for BillingInvoice {
             "shipToAddress" => crate::support::de_opt_struct(map, &mut self.ship_to_address, n, 11),
             "shipToCustomer" => crate::support::de_opt_struct(map, &mut self.ship_to_customer, n, 12),
             "soldToCustomer" => crate::support::de_opt_struct(map, &mut self.sold_to_customer, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

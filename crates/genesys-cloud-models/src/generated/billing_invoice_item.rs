@@ -17,15 +17,15 @@ pub struct BillingInvoiceItem {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `organization`: [`NamedEntity`]."]
+    #[doc = " JSON `organization`: [`NamedEntity`](crate::NamedEntity)."]
     pub organization: ::std::option::Option<crate::NamedEntity>,
-    #[doc = " JSON `product`: [`BillingProduct`]."]
+    #[doc = " JSON `product`: [`BillingProduct`](crate::BillingProduct)."]
     pub product: ::std::option::Option<crate::BillingProduct>,
     #[doc = " JSON `quantity`: integer (int64)."]
     pub quantity: ::std::option::Option<i64>,
-    #[doc = " JSON `unitOfMeasure`: [`BillingInvoiceItemUnitOfMeasure`]."]
+    #[doc = " JSON `unitOfMeasure`: [`BillingInvoiceItemUnitOfMeasure`](crate::BillingInvoiceItemUnitOfMeasure)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingInvoiceItemUnitOfMeasure>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingInvoiceItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingInvoiceItem {
 impl crate::support::Model for BillingInvoiceItem {
     const NAME: &'static str = "BillingInvoiceItem";
     const FIELDS: &'static [&'static str] = &["amount", "dateEnd", "dateStart", "dateTransacted", "description", "id", "organization", "product", "quantity", "unitOfMeasure"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for BillingInvoiceItem {
             "product" => crate::support::de_opt_struct(map, &mut self.product, n, 7),
             "quantity" => crate::support::de_opt(map, &mut self.quantity, n, 8),
             "unitOfMeasure" => crate::support::de_opt(map, &mut self.unit_of_measure, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct BillingPlan {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `items`: array of [`BillingPlanItem`]."]
+    #[doc = " JSON `items`: array of [`BillingPlanItem`](crate::BillingPlanItem)."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::BillingPlanItem>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `organizations`: array of [`NamedEntity`]."]
+    #[doc = " JSON `organizations`: array of [`NamedEntity`](crate::NamedEntity)."]
     pub organizations: ::std::option::Option<::std::vec::Vec<crate::NamedEntity>>,
-    #[doc = " JSON `product`: [`BillingProduct`]."]
+    #[doc = " JSON `product`: [`BillingProduct`](crate::BillingProduct)."]
     pub product: ::std::option::Option<crate::BillingProduct>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingPlan {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingPlan {
 impl crate::support::Model for BillingPlan {
     const NAME: &'static str = "BillingPlan";
     const FIELDS: &'static [&'static str] = &["id", "items", "name", "organizations", "product"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BillingPlan {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "organizations" => crate::support::de_opt_structs(map, &mut self.organizations, n, 3),
             "product" => crate::support::de_opt_struct(map, &mut self.product, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -31,9 +31,9 @@ pub struct BillingPlanItem {
     pub quantity: ::std::option::Option<i64>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unitOfMeasure`: [`BillingPlanItemUnitOfMeasure`]."]
+    #[doc = " JSON `unitOfMeasure`: [`BillingPlanItemUnitOfMeasure`](crate::BillingPlanItemUnitOfMeasure)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingPlanItemUnitOfMeasure>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingPlanItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingPlanItem {
 impl crate::support::Model for BillingPlanItem {
     const NAME: &'static str = "BillingPlanItem";
     const FIELDS: &'static [&'static str] = &["currencyIsoCode", "dateChargedThrough", "dateEffectiveEnd", "dateEffectiveStart", "description", "discountAmount", "function", "itemNumber", "name", "overagePrice", "price", "quantity", "type", "unitOfMeasure"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for BillingPlanItem {
             "quantity" => crate::support::de_opt(map, &mut self.quantity, n, 11),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
             "unitOfMeasure" => crate::support::de_opt(map, &mut self.unit_of_measure, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

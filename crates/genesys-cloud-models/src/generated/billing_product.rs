@@ -11,9 +11,9 @@ pub struct BillingProduct {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sku`: string."]
     pub sku: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unitOfMeasure`: [`BillingProductUnitOfMeasure`]."]
+    #[doc = " JSON `unitOfMeasure`: [`BillingProductUnitOfMeasure`](crate::BillingProductUnitOfMeasure)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingProductUnitOfMeasure>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingProduct {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingProduct {
 impl crate::support::Model for BillingProduct {
     const NAME: &'static str = "BillingProduct";
     const FIELDS: &'static [&'static str] = &["id", "name", "sku", "unitOfMeasure"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BillingProduct {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "sku" => crate::support::de_opt(map, &mut self.sku, n, 2),
             "unitOfMeasure" => crate::support::de_opt(map, &mut self.unit_of_measure, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

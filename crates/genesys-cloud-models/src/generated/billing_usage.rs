@@ -7,11 +7,11 @@
 pub struct BillingUsage {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `resources`: array of [`BillingUsageResource`], required by the spec."]
+    #[doc = " JSON `resources`: array of [`BillingUsageResource`](crate::BillingUsageResource), required by the spec."]
     pub resources: ::std::option::Option<::std::vec::Vec<crate::BillingUsageResource>>,
     #[doc = " JSON `totalUsage`: string, required by the spec."]
     pub total_usage: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingUsage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingUsage {
 impl crate::support::Model for BillingUsage {
     const NAME: &'static str = "BillingUsage";
     const FIELDS: &'static [&'static str] = &["name", "resources", "totalUsage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BillingUsage {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
             "resources" => crate::support::de_opt_structs(map, &mut self.resources, n, 1),
             "totalUsage" => crate::support::de_opt(map, &mut self.total_usage, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,11 +15,11 @@ pub struct BillingUsageReport {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`BillingUsageReportStatus`]."]
+    #[doc = " JSON `status`: [`BillingUsageReportStatus`](crate::BillingUsageReportStatus)."]
     pub status: ::std::option::Option<crate::BillingUsageReportStatus>,
-    #[doc = " JSON `usages`: array of [`BillingUsage`], required by the spec."]
+    #[doc = " JSON `usages`: array of [`BillingUsage`](crate::BillingUsage), required by the spec."]
     pub usages: ::std::option::Option<::std::vec::Vec<crate::BillingUsage>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingUsageReport {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingUsageReport {
 impl crate::support::Model for BillingUsageReport {
     const NAME: &'static str = "BillingUsageReport";
     const FIELDS: &'static [&'static str] = &["endDate", "id", "name", "selfUri", "startDate", "status", "usages"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for BillingUsageReport {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             "usages" => crate::support::de_opt_structs(map, &mut self.usages, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

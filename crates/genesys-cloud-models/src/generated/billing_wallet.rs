@@ -25,15 +25,15 @@ pub struct BillingWallet {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `organizations`: array of [`NamedEntity`]."]
+    #[doc = " JSON `organizations`: array of [`NamedEntity`](crate::NamedEntity)."]
     pub organizations: ::std::option::Option<::std::vec::Vec<crate::NamedEntity>>,
-    #[doc = " JSON `product`: [`BillingProduct`]."]
+    #[doc = " JSON `product`: [`BillingProduct`](crate::BillingProduct)."]
     pub product: ::std::option::Option<crate::BillingProduct>,
     #[doc = " JSON `startingBalance`: number (double)."]
     pub starting_balance: ::std::option::Option<f64>,
-    #[doc = " JSON `unitOfMeasure`: [`BillingWalletUnitOfMeasure`]."]
+    #[doc = " JSON `unitOfMeasure`: [`BillingWalletUnitOfMeasure`](crate::BillingWalletUnitOfMeasure)."]
     pub unit_of_measure: ::std::option::Option<crate::BillingWalletUnitOfMeasure>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BillingWallet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for BillingWallet {
 impl crate::support::Model for BillingWallet {
     const NAME: &'static str = "BillingWallet";
     const FIELDS: &'static [&'static str] = &["balanceConsumption", "balanceDecrease", "balanceIncrease", "balanceOverage", "balanceOverageCharge", "balanceOverageCurrency", "balanceOverageRate", "endingBalance", "id", "name", "organizations", "product", "startingBalance", "unitOfMeasure"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for BillingWallet {
             "product" => crate::support::de_opt_struct(map, &mut self.product, n, 11),
             "startingBalance" => crate::support::de_opt(map, &mut self.starting_balance, n, 12),
             "unitOfMeasure" => crate::support::de_opt(map, &mut self.unit_of_measure, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct Biography {
     #[doc = " JSON `biography`: string."]
     pub biography: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `education`: array of [`Education`]."]
+    #[doc = " JSON `education`: array of [`Education`](crate::Education)."]
     pub education: ::std::option::Option<::std::vec::Vec<crate::Education>>,
     #[doc = " JSON `hobbies`: array of string."]
     pub hobbies: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -15,7 +15,7 @@ pub struct Biography {
     pub interests: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `spouse`: string."]
     pub spouse: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Biography {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for Biography {
 impl crate::support::Model for Biography {
     const NAME: &'static str = "Biography";
     const FIELDS: &'static [&'static str] = &["biography", "education", "hobbies", "interests", "spouse"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for Biography {
             "hobbies" => crate::support::de_opt(map, &mut self.hobbies, n, 2),
             "interests" => crate::support::de_opt(map, &mut self.interests, n, 3),
             "spouse" => crate::support::de_opt(map, &mut self.spouse, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotAggregateQueryClause {
-    #[doc = " JSON `predicates`: array of [`BotAggregateQueryPredicate`], required by the spec."]
+    #[doc = " JSON `predicates`: array of [`BotAggregateQueryPredicate`](crate::BotAggregateQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::BotAggregateQueryPredicate>>,
-    #[doc = " JSON `type`: [`BotAggregateQueryClauseType`], required by the spec."]
+    #[doc = " JSON `type`: [`BotAggregateQueryClauseType`](crate::BotAggregateQueryClauseType), required by the spec."]
     pub r#type: ::std::option::Option<crate::BotAggregateQueryClauseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BotAggregateQueryClause {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BotAggregateQueryClause {
 impl crate::support::Model for BotAggregateQueryClause {
     const NAME: &'static str = "BotAggregateQueryClause";
     const FIELDS: &'static [&'static str] = &["predicates", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BotAggregateQueryClause {
         match key {
             "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

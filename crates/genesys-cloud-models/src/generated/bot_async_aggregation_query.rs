@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`BotAsyncAggregationQueryAlternateTimeDimension`]."]
+    #[doc = " JSON `alternateTimeDimension`: [`BotAsyncAggregationQueryAlternateTimeDimension`](crate::BotAsyncAggregationQueryAlternateTimeDimension)."]
     pub alternate_time_dimension: ::std::option::Option<crate::BotAsyncAggregationQueryAlternateTimeDimension>,
-    #[doc = " JSON `filter`: [`BotAggregateQueryFilter`]."]
+    #[doc = " JSON `filter`: [`BotAggregateQueryFilter`](crate::BotAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::BotAggregateQueryFilter>,
     #[doc = " JSON `flattenMultivaluedDimensions`: boolean."]
     pub flatten_multivalued_dimensions: ::std::option::Option<bool>,
@@ -23,15 +23,15 @@ pub struct BotAsyncAggregationQuery {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`BotAsyncAggregationQueryQueryType`]."]
+    #[doc = " JSON `queryType`: [`BotAsyncAggregationQueryQueryType`](crate::BotAsyncAggregationQueryQueryType)."]
     pub query_type: ::std::option::Option<crate::BotAsyncAggregationQueryQueryType>,
-    #[doc = " JSON `sortMetric`: [`BotAggregationSort`]."]
+    #[doc = " JSON `sortMetric`: [`BotAggregationSort`](crate::BotAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::BotAggregationSort>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `views`: array of [`BotAggregationView`]."]
+    #[doc = " JSON `views`: array of [`BotAggregationView`](crate::BotAggregationView)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::BotAggregationView>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BotAsyncAggregationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for BotAsyncAggregationQuery {
 impl crate::support::Model for BotAsyncAggregationQuery {
     const NAME: &'static str = "BotAsyncAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "limit", "metrics", "pageSize", "queryType", "sortMetric", "timeZone", "views"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for BotAsyncAggregationQuery {
             "sortMetric" => crate::support::de_opt_struct(map, &mut self.sort_metric, n, 10),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 11),
             "views" => crate::support::de_opt_structs(map, &mut self.views, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotConnectorBotVersion {
-    #[doc = " JSON `intents`: array of [`BotIntent`], required by the spec."]
+    #[doc = " JSON `intents`: array of [`BotIntent`](crate::BotIntent), required by the spec."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::BotIntent>>,
     #[doc = " JSON `supportedLanguages`: array of string, required by the spec."]
     pub supported_languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `version`: string, required by the spec."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BotConnectorBotVersion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BotConnectorBotVersion {
 impl crate::support::Model for BotConnectorBotVersion {
     const NAME: &'static str = "BotConnectorBotVersion";
     const FIELDS: &'static [&'static str] = &["intents", "supportedLanguages", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BotConnectorBotVersion {
             "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 0),
             "supportedLanguages" => crate::support::de_opt(map, &mut self.supported_languages, n, 1),
             "version" => crate::support::de_opt(map, &mut self.version, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct BotConnectorSummary {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `versions`: array of [`BotConnectorVersionSummary`]."]
+    #[doc = " JSON `versions`: array of [`BotConnectorVersionSummary`](crate::BotConnectorVersionSummary)."]
     pub versions: ::std::option::Option<::std::vec::Vec<crate::BotConnectorVersionSummary>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BotConnectorSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BotConnectorSummary {
 impl crate::support::Model for BotConnectorSummary {
     const NAME: &'static str = "BotConnectorSummary";
     const FIELDS: &'static [&'static str] = &["botCompositeTag", "description", "id", "name", "versions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BotConnectorSummary {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "versions" => crate::support::de_opt_structs(map, &mut self.versions, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotExecutionConfiguration {
-    #[doc = " JSON `botCredentials`: [`NuanceBotCredentials`], required by the spec."]
+    #[doc = " JSON `botCredentials`: [`NuanceBotCredentials`](crate::NuanceBotCredentials), required by the spec."]
     pub bot_credentials: ::std::option::Option<crate::NuanceBotCredentials>,
     #[doc = " JSON `botId`: string, required by the spec."]
     pub bot_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `executionHost`: string, required by the spec."]
     pub execution_host: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BotExecutionConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BotExecutionConfiguration {
 impl crate::support::Model for BotExecutionConfiguration {
     const NAME: &'static str = "BotExecutionConfiguration";
     const FIELDS: &'static [&'static str] = &["botCredentials", "botId", "executionHost"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BotExecutionConfiguration {
             "botCredentials" => crate::support::de_opt_struct(map, &mut self.bot_credentials, n, 0),
             "botId" => crate::support::de_opt(map, &mut self.bot_id, n, 1),
             "executionHost" => crate::support::de_opt(map, &mut self.execution_host, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotFlowSession {
-    #[doc = " JSON `botResult`: [`BotFlowSessionBotResult`]."]
+    #[doc = " JSON `botResult`: [`BotFlowSessionBotResult`](crate::BotFlowSessionBotResult)."]
     pub bot_result: ::std::option::Option<crate::BotFlowSessionBotResult>,
-    #[doc = " JSON `botResultCategory`: [`BotFlowSessionBotResultCategory`]."]
+    #[doc = " JSON `botResultCategory`: [`BotFlowSessionBotResultCategory`](crate::BotFlowSessionBotResultCategory)."]
     pub bot_result_category: ::std::option::Option<crate::BotFlowSessionBotResultCategory>,
-    #[doc = " JSON `channel`: [`BotChannel`]."]
+    #[doc = " JSON `channel`: [`BotChannel`](crate::BotChannel)."]
     pub channel: ::std::option::Option<crate::BotChannel>,
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,13 +19,13 @@ pub struct BotFlowSession {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endLanguage`: string."]
     pub end_language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flow`: [`Entity`]."]
+    #[doc = " JSON `flow`: [`Entity`](crate::Entity)."]
     pub flow: ::std::option::Option<crate::Entity>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BotFlowSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for BotFlowSession {
 impl crate::support::Model for BotFlowSession {
     const NAME: &'static str = "BotFlowSession";
     const FIELDS: &'static [&'static str] = &["botResult", "botResultCategory", "channel", "conversation", "dateCompleted", "dateCreated", "endLanguage", "flow", "id", "language"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for BotFlowSession {
             "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "language" => crate::support::de_opt(map, &mut self.language, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

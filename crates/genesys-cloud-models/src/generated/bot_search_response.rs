@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BotSearchResponse {
-    #[doc = " JSON `botType`: [`BotSearchResponseBotType`], required by the spec."]
+    #[doc = " JSON `botType`: [`BotSearchResponseBotType`](crate::BotSearchResponseBotType), required by the spec."]
     pub bot_type: ::std::option::Option<crate::BotSearchResponseBotType>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct BotSearchResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `virtualAgentEnabled`: boolean."]
     pub virtual_agent_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BotSearchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for BotSearchResponse {
 impl crate::support::Model for BotSearchResponse {
     const NAME: &'static str = "BotSearchResponse";
     const FIELDS: &'static [&'static str] = &["botType", "description", "id", "name", "selfUri", "virtualAgentEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for BotSearchResponse {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "virtualAgentEnabled" => crate::support::de_opt(map, &mut self.virtual_agent_enabled, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

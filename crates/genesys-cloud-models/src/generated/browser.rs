@@ -27,7 +27,7 @@ pub struct Browser {
     pub view_height: ::std::option::Option<i64>,
     #[doc = " JSON `viewWidth`: integer (int64)."]
     pub view_width: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Browser {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for Browser {
 impl crate::support::Model for Browser {
     const NAME: &'static str = "Browser";
     const FIELDS: &'static [&'static str] = &["family", "featuresFlash", "featuresJava", "featuresPdf", "featuresWebrtc", "fingerprint", "isMobile", "lang", "version", "viewHeight", "viewWidth"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for Browser {
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),
             "viewHeight" => crate::support::de_opt(map, &mut self.view_height, n, 9),
             "viewWidth" => crate::support::de_opt(map, &mut self.view_width, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

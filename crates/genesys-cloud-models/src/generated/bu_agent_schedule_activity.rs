@@ -11,7 +11,7 @@ pub struct BuAgentScheduleActivity {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalActivityId`: string."]
     pub external_activity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalActivityType`: [`BuAgentScheduleActivityExternalActivityType`]."]
+    #[doc = " JSON `externalActivityType`: [`BuAgentScheduleActivityExternalActivityType`](crate::BuAgentScheduleActivityExternalActivityType)."]
     pub external_activity_type: ::std::option::Option<crate::BuAgentScheduleActivityExternalActivityType>,
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
@@ -25,7 +25,7 @@ pub struct BuAgentScheduleActivity {
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timeOffRequestSyncVersion`: integer (int64)."]
     pub time_off_request_sync_version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentScheduleActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleActivity {
 impl crate::support::Model for BuAgentScheduleActivity {
     const NAME: &'static str = "BuAgentScheduleActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "description", "externalActivityId", "externalActivityType", "lengthMinutes", "paid", "payableMinutes", "startDate", "timeOffRequestId", "timeOffRequestSyncVersion"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for BuAgentScheduleActivity {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 7),
             "timeOffRequestId" => crate::support::de_opt(map, &mut self.time_off_request_id, n, 8),
             "timeOffRequestSyncVersion" => crate::support::de_opt(map, &mut self.time_off_request_sync_version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

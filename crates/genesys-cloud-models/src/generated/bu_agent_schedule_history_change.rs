@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleHistoryChange {
-    #[doc = " JSON `deletes`: [`BuAgentScheduleHistoryDeletedChange`]."]
+    #[doc = " JSON `deletes`: [`BuAgentScheduleHistoryDeletedChange`](crate::BuAgentScheduleHistoryDeletedChange)."]
     pub deletes: ::std::option::Option<crate::BuAgentScheduleHistoryDeletedChange>,
-    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`]."]
+    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`](crate::BuFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>,
-    #[doc = " JSON `metadata`: [`BuAgentScheduleHistoryChangeMetadata`]."]
+    #[doc = " JSON `metadata`: [`BuAgentScheduleHistoryChangeMetadata`](crate::BuAgentScheduleHistoryChangeMetadata)."]
     pub metadata: ::std::option::Option<crate::BuAgentScheduleHistoryChangeMetadata>,
-    #[doc = " JSON `shifts`: array of [`BuAgentScheduleShift`]."]
+    #[doc = " JSON `shifts`: array of [`BuAgentScheduleShift`](crate::BuAgentScheduleShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleShift>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentScheduleHistoryChange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleHistoryChange {
 impl crate::support::Model for BuAgentScheduleHistoryChange {
     const NAME: &'static str = "BuAgentScheduleHistoryChange";
     const FIELDS: &'static [&'static str] = &["deletes", "fullDayTimeOffMarkers", "metadata", "shifts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuAgentScheduleHistoryChange {
             "fullDayTimeOffMarkers" => crate::support::de_opt_structs(map, &mut self.full_day_time_off_markers, n, 1),
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct BuAgentScheduleHistoryDeletedChange {
     pub full_day_time_off_marker_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
     #[doc = " JSON `shiftIds`: array of string."]
     pub shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentScheduleHistoryDeletedChange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleHistoryDeletedChange {
 impl crate::support::Model for BuAgentScheduleHistoryDeletedChange {
     const NAME: &'static str = "BuAgentScheduleHistoryDeletedChange";
     const FIELDS: &'static [&'static str] = &["agentSchedule", "fullDayTimeOffMarkerDates", "shiftIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuAgentScheduleHistoryDeletedChange {
             "agentSchedule" => crate::support::de_opt(map, &mut self.agent_schedule, n, 0),
             "fullDayTimeOffMarkerDates" => crate::support::de_opt(map, &mut self.full_day_time_off_marker_dates, n, 1),
             "shiftIds" => crate::support::de_opt(map, &mut self.shift_ids, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

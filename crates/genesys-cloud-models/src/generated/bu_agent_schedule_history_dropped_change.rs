@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleHistoryDroppedChange {
-    #[doc = " JSON `deletes`: [`BuAgentScheduleHistoryDeletedChange`]."]
+    #[doc = " JSON `deletes`: [`BuAgentScheduleHistoryDeletedChange`](crate::BuAgentScheduleHistoryDeletedChange)."]
     pub deletes: ::std::option::Option<crate::BuAgentScheduleHistoryDeletedChange>,
     #[doc = " JSON `fullDayTimeOffMarkerDates`: array of date."]
     pub full_day_time_off_marker_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
-    #[doc = " JSON `metadata`: [`BuAgentScheduleHistoryChangeMetadata`]."]
+    #[doc = " JSON `metadata`: [`BuAgentScheduleHistoryChangeMetadata`](crate::BuAgentScheduleHistoryChangeMetadata)."]
     pub metadata: ::std::option::Option<crate::BuAgentScheduleHistoryChangeMetadata>,
     #[doc = " JSON `shiftIds`: array of string."]
     pub shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentScheduleHistoryDroppedChange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleHistoryDroppedChange {
 impl crate::support::Model for BuAgentScheduleHistoryDroppedChange {
     const NAME: &'static str = "BuAgentScheduleHistoryDroppedChange";
     const FIELDS: &'static [&'static str] = &["deletes", "fullDayTimeOffMarkerDates", "metadata", "shiftIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuAgentScheduleHistoryDroppedChange {
             "fullDayTimeOffMarkerDates" => crate::support::de_opt(map, &mut self.full_day_time_off_marker_dates, n, 1),
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "shiftIds" => crate::support::de_opt(map, &mut self.shift_ids, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

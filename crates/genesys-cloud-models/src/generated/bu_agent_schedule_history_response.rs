@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleHistoryResponse {
-    #[doc = " JSON `basePublishedSchedule`: [`BuAgentScheduleHistoryChange`]."]
+    #[doc = " JSON `basePublishedSchedule`: [`BuAgentScheduleHistoryChange`](crate::BuAgentScheduleHistoryChange)."]
     pub base_published_schedule: ::std::option::Option<crate::BuAgentScheduleHistoryChange>,
-    #[doc = " JSON `changes`: array of [`BuAgentScheduleHistoryChange`]."]
+    #[doc = " JSON `changes`: array of [`BuAgentScheduleHistoryChange`](crate::BuAgentScheduleHistoryChange)."]
     pub changes: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleHistoryChange>>,
-    #[doc = " JSON `droppedChanges`: array of [`BuAgentScheduleHistoryDroppedChange`]."]
+    #[doc = " JSON `droppedChanges`: array of [`BuAgentScheduleHistoryDroppedChange`](crate::BuAgentScheduleHistoryDroppedChange)."]
     pub dropped_changes: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleHistoryDroppedChange>>,
-    #[doc = " JSON `priorPublishedSchedules`: array of [`BuScheduleReference`]."]
+    #[doc = " JSON `priorPublishedSchedules`: array of [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub prior_published_schedules: ::std::option::Option<::std::vec::Vec<crate::BuScheduleReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentScheduleHistoryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleHistoryResponse {
 impl crate::support::Model for BuAgentScheduleHistoryResponse {
     const NAME: &'static str = "BuAgentScheduleHistoryResponse";
     const FIELDS: &'static [&'static str] = &["basePublishedSchedule", "changes", "droppedChanges", "priorPublishedSchedules"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuAgentScheduleHistoryResponse {
             "changes" => crate::support::de_opt_structs(map, &mut self.changes, n, 1),
             "droppedChanges" => crate::support::de_opt_structs(map, &mut self.dropped_changes, n, 2),
             "priorPublishedSchedules" => crate::support::de_opt_structs(map, &mut self.prior_published_schedules, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct BuAgentSchedulePublishedScheduleReference {
     pub week_count: ::std::option::Option<i64>,
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentSchedulePublishedScheduleReference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentSchedulePublishedScheduleReferenc
 impl crate::support::Model for BuAgentSchedulePublishedScheduleReference {
     const NAME: &'static str = "BuAgentSchedulePublishedScheduleReference";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "weekCount", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuAgentSchedulePublishedScheduleReference {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 2),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleRescheduleResponse {
-    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`]."]
+    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`](crate::BuFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>,
-    #[doc = " JSON `shifts`: array of [`BuAgentScheduleShift`]."]
+    #[doc = " JSON `shifts`: array of [`BuAgentScheduleShift`](crate::BuAgentScheduleShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleShift>>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `workPlan`: [`WorkPlanReference`]."]
+    #[doc = " JSON `workPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plan: ::std::option::Option<crate::WorkPlanReference>,
-    #[doc = " JSON `workPlansPerWeek`: array of [`WorkPlanReference`]."]
+    #[doc = " JSON `workPlansPerWeek`: array of [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plans_per_week: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentScheduleRescheduleResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleRescheduleResponse {
 impl crate::support::Model for BuAgentScheduleRescheduleResponse {
     const NAME: &'static str = "BuAgentScheduleRescheduleResponse";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffMarkers", "shifts", "user", "workPlan", "workPlansPerWeek"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BuAgentScheduleRescheduleResponse {
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             "workPlan" => crate::support::de_opt_struct(map, &mut self.work_plan, n, 3),
             "workPlansPerWeek" => crate::support::de_opt_structs(map, &mut self.work_plans_per_week, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleSearchResponse {
-    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`]."]
+    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`](crate::BuFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>,
-    #[doc = " JSON `shifts`: array of [`BuAgentScheduleShift`]."]
+    #[doc = " JSON `shifts`: array of [`BuAgentScheduleShift`](crate::BuAgentScheduleShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleShift>>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentScheduleSearchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleSearchResponse {
 impl crate::support::Model for BuAgentScheduleSearchResponse {
     const NAME: &'static str = "BuAgentScheduleSearchResponse";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffMarkers", "shifts", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuAgentScheduleSearchResponse {
             "fullDayTimeOffMarkers" => crate::support::de_opt_structs(map, &mut self.full_day_time_off_markers, n, 0),
             "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 1),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

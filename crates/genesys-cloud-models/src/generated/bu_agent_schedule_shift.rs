@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentScheduleShift {
-    #[doc = " JSON `activities`: array of [`BuAgentScheduleActivity`]."]
+    #[doc = " JSON `activities`: array of [`BuAgentScheduleActivity`](crate::BuAgentScheduleActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleActivity>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct BuAgentScheduleShift {
     pub length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `manuallyEdited`: boolean."]
     pub manually_edited: ::std::option::Option<bool>,
-    #[doc = " JSON `schedule`: [`BuScheduleReference`]."]
+    #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct BuAgentScheduleShift {
     pub work_plan_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `workPlanShiftId`: string."]
     pub work_plan_shift_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentScheduleShift {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleShift {
 impl crate::support::Model for BuAgentScheduleShift {
     const NAME: &'static str = "BuAgentScheduleShift";
     const FIELDS: &'static [&'static str] = &["activities", "id", "lengthMinutes", "manuallyEdited", "schedule", "startDate", "workPlanId", "workPlanShiftId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for BuAgentScheduleShift {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 5),
             "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 6),
             "workPlanShiftId" => crate::support::de_opt(map, &mut self.work_plan_shift_id, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

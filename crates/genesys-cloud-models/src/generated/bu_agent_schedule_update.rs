@@ -7,9 +7,9 @@
 pub struct BuAgentScheduleUpdate {
     #[doc = " JSON `shiftStartDates`: array of date-time."]
     pub shift_start_dates: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
-    #[doc = " JSON `type`: [`BuAgentScheduleUpdateType`]."]
+    #[doc = " JSON `type`: [`BuAgentScheduleUpdateType`](crate::BuAgentScheduleUpdateType)."]
     pub r#type: ::std::option::Option<crate::BuAgentScheduleUpdateType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentScheduleUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentScheduleUpdate {
 impl crate::support::Model for BuAgentScheduleUpdate {
     const NAME: &'static str = "BuAgentScheduleUpdate";
     const FIELDS: &'static [&'static str] = &["shiftStartDates", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BuAgentScheduleUpdate {
         match key {
             "shiftStartDates" => crate::support::de_opt(map, &mut self.shift_start_dates, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuAgentSchedulesSearchResponse {
-    #[doc = " JSON `agentSchedules`: array of [`BuAgentScheduleSearchResponse`]."]
+    #[doc = " JSON `agentSchedules`: array of [`BuAgentScheduleSearchResponse`](crate::BuAgentScheduleSearchResponse)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleSearchResponse>>,
     #[doc = " JSON `businessUnitTimeZone`: string."]
     pub business_unit_time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `publishedSchedules`: array of [`BuAgentSchedulePublishedScheduleReference`]."]
+    #[doc = " JSON `publishedSchedules`: array of [`BuAgentSchedulePublishedScheduleReference`](crate::BuAgentSchedulePublishedScheduleReference)."]
     pub published_schedules: ::std::option::Option<::std::vec::Vec<crate::BuAgentSchedulePublishedScheduleReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAgentSchedulesSearchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAgentSchedulesSearchResponse {
 impl crate::support::Model for BuAgentSchedulesSearchResponse {
     const NAME: &'static str = "BuAgentSchedulesSearchResponse";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "businessUnitTimeZone", "publishedSchedules"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuAgentSchedulesSearchResponse {
             "agentSchedules" => crate::support::de_opt_structs(map, &mut self.agent_schedules, n, 0),
             "businessUnitTimeZone" => crate::support::de_opt(map, &mut self.business_unit_time_zone, n, 1),
             "publishedSchedules" => crate::support::de_opt_structs(map, &mut self.published_schedules, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

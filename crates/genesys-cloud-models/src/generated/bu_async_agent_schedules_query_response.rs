@@ -11,11 +11,11 @@ pub struct BuAsyncAgentSchedulesQueryResponse {
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `progress`: integer (int64)."]
     pub progress: ::std::option::Option<i64>,
-    #[doc = " JSON `result`: [`BuAgentSchedulesQueryResponse`]."]
+    #[doc = " JSON `result`: [`BuAgentSchedulesQueryResponse`](crate::BuAgentSchedulesQueryResponse)."]
     pub result: ::std::option::Option<crate::BuAgentSchedulesQueryResponse>,
-    #[doc = " JSON `status`: [`BuAsyncAgentSchedulesQueryResponseStatus`]."]
+    #[doc = " JSON `status`: [`BuAsyncAgentSchedulesQueryResponseStatus`](crate::BuAsyncAgentSchedulesQueryResponseStatus)."]
     pub status: ::std::option::Option<crate::BuAsyncAgentSchedulesQueryResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuAsyncAgentSchedulesQueryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BuAsyncAgentSchedulesQueryResponse {
 impl crate::support::Model for BuAsyncAgentSchedulesQueryResponse {
     const NAME: &'static str = "BuAsyncAgentSchedulesQueryResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "operationId", "progress", "result", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BuAsyncAgentSchedulesQueryResponse {
             "progress" => crate::support::de_opt(map, &mut self.progress, n, 2),
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

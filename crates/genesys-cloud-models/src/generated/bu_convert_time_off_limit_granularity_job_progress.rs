@@ -13,7 +13,7 @@ pub struct BuConvertTimeOffLimitGranularityJobProgress {
     pub number_of_days_complete: ::std::option::Option<i64>,
     #[doc = " JSON `percentageComplete`: integer (int64)."]
     pub percentage_complete: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuConvertTimeOffLimitGranularityJobProgress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuConvertTimeOffLimitGranularityJobProgr
 impl crate::support::Model for BuConvertTimeOffLimitGranularityJobProgress {
     const NAME: &'static str = "BuConvertTimeOffLimitGranularityJobProgress";
     const FIELDS: &'static [&'static str] = &["dateEarliestComplete", "dateLatestComplete", "numberOfDaysComplete", "percentageComplete"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuConvertTimeOffLimitGranularityJobProgress {
             "dateLatestComplete" => crate::support::de_opt(map, &mut self.date_latest_complete, n, 1),
             "numberOfDaysComplete" => crate::support::de_opt(map, &mut self.number_of_days_complete, n, 2),
             "percentageComplete" => crate::support::de_opt(map, &mut self.percentage_complete, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

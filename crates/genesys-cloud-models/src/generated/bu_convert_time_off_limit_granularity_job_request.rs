@@ -7,9 +7,9 @@
 pub struct BuConvertTimeOffLimitGranularityJobRequest {
     #[doc = " JSON `fullDayTimeOffStartTime`: string."]
     pub full_day_time_off_start_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `granularity`: [`BuConvertTimeOffLimitGranularityJobRequestGranularity`], required by the spec."]
+    #[doc = " JSON `granularity`: [`BuConvertTimeOffLimitGranularityJobRequestGranularity`](crate::BuConvertTimeOffLimitGranularityJobRequestGranularity), required by the spec."]
     pub granularity: ::std::option::Option<crate::BuConvertTimeOffLimitGranularityJobRequestGranularity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuConvertTimeOffLimitGranularityJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BuConvertTimeOffLimitGranularityJobReque
 impl crate::support::Model for BuConvertTimeOffLimitGranularityJobRequest {
     const NAME: &'static str = "BuConvertTimeOffLimitGranularityJobRequest";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffStartTime", "granularity"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BuConvertTimeOffLimitGranularityJobRequest {
         match key {
             "fullDayTimeOffStartTime" => crate::support::de_opt(map, &mut self.full_day_time_off_start_time, n, 0),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

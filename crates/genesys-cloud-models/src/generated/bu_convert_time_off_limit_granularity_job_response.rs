@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuConvertTimeOffLimitGranularityJobResponse {
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `progress`: [`BuConvertTimeOffLimitGranularityJobProgress`]."]
+    #[doc = " JSON `progress`: [`BuConvertTimeOffLimitGranularityJobProgress`](crate::BuConvertTimeOffLimitGranularityJobProgress)."]
     pub progress: ::std::option::Option<crate::BuConvertTimeOffLimitGranularityJobProgress>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BuConvertTimeOffLimitGranularityJobResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`BuConvertTimeOffLimitGranularityJobResponseStatus`](crate::BuConvertTimeOffLimitGranularityJobResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::BuConvertTimeOffLimitGranularityJobResponseStatus>,
-    #[doc = " JSON `timeOffLimit`: [`BuTimeOffLimitReference`], required by the spec."]
+    #[doc = " JSON `timeOffLimit`: [`BuTimeOffLimitReference`](crate::BuTimeOffLimitReference), required by the spec."]
     pub time_off_limit: ::std::option::Option<crate::BuTimeOffLimitReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuConvertTimeOffLimitGranularityJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for BuConvertTimeOffLimitGranularityJobRespo
 impl crate::support::Model for BuConvertTimeOffLimitGranularityJobResponse {
     const NAME: &'static str = "BuConvertTimeOffLimitGranularityJobResponse";
     const FIELDS: &'static [&'static str] = &["error", "id", "progress", "selfUri", "status", "timeOffLimit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for BuConvertTimeOffLimitGranularityJobResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "timeOffLimit" => crate::support::de_opt_struct(map, &mut self.time_off_limit, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct BuCreateBlankScheduleRequest {
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`]."]
+    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuCreateBlankScheduleRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuCreateBlankScheduleRequest {
 impl crate::support::Model for BuCreateBlankScheduleRequest {
     const NAME: &'static str = "BuCreateBlankScheduleRequest";
     const FIELDS: &'static [&'static str] = &["description", "shortTermForecast", "weekCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuCreateBlankScheduleRequest {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 1),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct BuCreateTimeOffLimitRequest {
     #[doc = " JSON `fullDayTimeOffStartTime`: string."]
     pub full_day_time_off_start_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `granularity`: [`BuCreateTimeOffLimitRequestGranularity`]."]
+    #[doc = " JSON `granularity`: [`BuCreateTimeOffLimitRequestGranularity`](crate::BuCreateTimeOffLimitRequestGranularity)."]
     pub granularity: ::std::option::Option<crate::BuCreateTimeOffLimitRequestGranularity>,
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `staffingGroupId`: string."]
     pub staffing_group_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuCreateTimeOffLimitRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuCreateTimeOffLimitRequest {
 impl crate::support::Model for BuCreateTimeOffLimitRequest {
     const NAME: &'static str = "BuCreateTimeOffLimitRequest";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffStartTime", "granularity", "managementUnitId", "staffingGroupId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuCreateTimeOffLimitRequest {
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 1),
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 2),
             "staffingGroupId" => crate::support::de_opt(map, &mut self.staffing_group_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

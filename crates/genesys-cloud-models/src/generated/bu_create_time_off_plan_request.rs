@@ -7,11 +7,11 @@
 pub struct BuCreateTimeOffPlanRequest {
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `autoApprovalRule`: [`BuCreateTimeOffPlanRequestAutoApprovalRule`]."]
+    #[doc = " JSON `autoApprovalRule`: [`BuCreateTimeOffPlanRequestAutoApprovalRule`](crate::BuCreateTimeOffPlanRequestAutoApprovalRule)."]
     pub auto_approval_rule: ::std::option::Option<crate::BuCreateTimeOffPlanRequestAutoApprovalRule>,
     #[doc = " JSON `autoPublishApprovedTimeOffRequests`: boolean."]
     pub auto_publish_approved_time_off_requests: ::std::option::Option<bool>,
-    #[doc = " JSON `businessUnitAssociation`: [`CreateTimeOffPlanBusinessUnitAssociation`]."]
+    #[doc = " JSON `businessUnitAssociation`: [`CreateTimeOffPlanBusinessUnitAssociation`](crate::CreateTimeOffPlanBusinessUnitAssociation)."]
     pub business_unit_association: ::std::option::Option<crate::CreateTimeOffPlanBusinessUnitAssociation>,
     #[doc = " JSON `countAgainstTimeOffLimits`: boolean."]
     pub count_against_time_off_limits: ::std::option::Option<bool>,
@@ -19,17 +19,17 @@ pub struct BuCreateTimeOffPlanRequest {
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`]."]
+    #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`](crate::HrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::HrisTimeOffType>,
-    #[doc = " JSON `managementUnitAssociation`: [`CreateTimeOffPlanManagementUnitAssociation`]."]
+    #[doc = " JSON `managementUnitAssociation`: [`CreateTimeOffPlanManagementUnitAssociation`](crate::CreateTimeOffPlanManagementUnitAssociation)."]
     pub management_unit_association: ::std::option::Option<crate::CreateTimeOffPlanManagementUnitAssociation>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideDates`: array of [`OverrideDate`]."]
+    #[doc = " JSON `overrideDates`: array of [`OverrideDate`](crate::OverrideDate)."]
     pub override_dates: ::std::option::Option<::std::vec::Vec<crate::OverrideDate>>,
     #[doc = " JSON `restrictedActivityCodeIds`: array of string."]
     pub restricted_activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuCreateTimeOffPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for BuCreateTimeOffPlanRequest {
 impl crate::support::Model for BuCreateTimeOffPlanRequest {
     const NAME: &'static str = "BuCreateTimeOffPlanRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "autoApprovalRule", "autoPublishApprovedTimeOffRequests", "businessUnitAssociation", "countAgainstTimeOffLimits", "daysBeforeStartToExpireFromWaitlist", "enabled", "hrisTimeOffType", "managementUnitAssociation", "name", "overrideDates", "restrictedActivityCodeIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for BuCreateTimeOffPlanRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "overrideDates" => crate::support::de_opt_structs(map, &mut self.override_dates, n, 10),
             "restrictedActivityCodeIds" => crate::support::de_opt(map, &mut self.restricted_activity_code_ids, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuCurrentAgentScheduleSearchResponse {
-    #[doc = " JSON `agentSchedules`: array of [`BuAgentScheduleSearchResponse`]."]
+    #[doc = " JSON `agentSchedules`: array of [`BuAgentScheduleSearchResponse`](crate::BuAgentScheduleSearchResponse)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleSearchResponse>>,
     #[doc = " JSON `businessUnitTimeZone`: string."]
     pub business_unit_time_zone: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `publishedSchedules`: array of [`BuAgentSchedulePublishedScheduleReference`]."]
+    #[doc = " JSON `publishedSchedules`: array of [`BuAgentSchedulePublishedScheduleReference`](crate::BuAgentSchedulePublishedScheduleReference)."]
     pub published_schedules: ::std::option::Option<::std::vec::Vec<crate::BuAgentSchedulePublishedScheduleReference>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `updates`: array of [`BuAgentScheduleUpdate`]."]
+    #[doc = " JSON `updates`: array of [`BuAgentScheduleUpdate`](crate::BuAgentScheduleUpdate)."]
     pub updates: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleUpdate>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuCurrentAgentScheduleSearchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for BuCurrentAgentScheduleSearchResponse {
 impl crate::support::Model for BuCurrentAgentScheduleSearchResponse {
     const NAME: &'static str = "BuCurrentAgentScheduleSearchResponse";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "businessUnitTimeZone", "endDate", "publishedSchedules", "startDate", "updates"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for BuCurrentAgentScheduleSearchResponse {
             "publishedSchedules" => crate::support::de_opt_structs(map, &mut self.published_schedules, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
             "updates" => crate::support::de_opt_structs(map, &mut self.updates, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

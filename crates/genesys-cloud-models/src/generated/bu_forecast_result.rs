@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuForecastResult {
-    #[doc = " JSON `planningGroups`: array of [`ForecastPlanningGroupData`]."]
+    #[doc = " JSON `planningGroups`: array of [`ForecastPlanningGroupData`](crate::ForecastPlanningGroupData)."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::ForecastPlanningGroupData>>,
     #[doc = " JSON `referenceStartDate`: date-time."]
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,7 +13,7 @@ pub struct BuForecastResult {
     pub week_count: ::std::option::Option<i64>,
     #[doc = " JSON `weekNumber`: integer (int64)."]
     pub week_number: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuForecastResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastResult {
 impl crate::support::Model for BuForecastResult {
     const NAME: &'static str = "BuForecastResult";
     const FIELDS: &'static [&'static str] = &["planningGroups", "referenceStartDate", "weekCount", "weekNumber"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuForecastResult {
             "referenceStartDate" => crate::support::de_opt(map, &mut self.reference_start_date, n, 1),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 2),
             "weekNumber" => crate::support::de_opt(map, &mut self.week_number, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct BuForecastStaffingRequirementsResult {
     pub download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `downloadUrlExpirationDate`: date-time, required by the spec."]
     pub download_url_expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `planningGroupStaffingRequirements`: array of [`StaffingRequirementsPlanningGroupData`]."]
+    #[doc = " JSON `planningGroupStaffingRequirements`: array of [`StaffingRequirementsPlanningGroupData`](crate::StaffingRequirementsPlanningGroupData)."]
     pub planning_group_staffing_requirements: ::std::option::Option<::std::vec::Vec<crate::StaffingRequirementsPlanningGroupData>>,
     #[doc = " JSON `weekNumber`: integer (int64), required by the spec."]
     pub week_number: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuForecastStaffingRequirementsResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastStaffingRequirementsResult {
 impl crate::support::Model for BuForecastStaffingRequirementsResult {
     const NAME: &'static str = "BuForecastStaffingRequirementsResult";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "downloadUrlExpirationDate", "planningGroupStaffingRequirements", "weekNumber"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuForecastStaffingRequirementsResult {
             "downloadUrlExpirationDate" => crate::support::de_opt(map, &mut self.download_url_expiration_date, n, 1),
             "planningGroupStaffingRequirements" => crate::support::de_opt_structs(map, &mut self.planning_group_staffing_requirements, n, 2),
             "weekNumber" => crate::support::de_opt(map, &mut self.week_number, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

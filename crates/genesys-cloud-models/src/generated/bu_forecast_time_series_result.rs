@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuForecastTimeSeriesResult {
-    #[doc = " JSON `forecastType`: [`BuForecastTimeSeriesResultForecastType`]."]
+    #[doc = " JSON `forecastType`: [`BuForecastTimeSeriesResultForecastType`](crate::BuForecastTimeSeriesResultForecastType)."]
     pub forecast_type: ::std::option::Option<crate::BuForecastTimeSeriesResultForecastType>,
-    #[doc = " JSON `forecastingMethod`: [`BuForecastTimeSeriesResultForecastingMethod`]."]
+    #[doc = " JSON `forecastingMethod`: [`BuForecastTimeSeriesResultForecastingMethod`](crate::BuForecastTimeSeriesResultForecastingMethod)."]
     pub forecasting_method: ::std::option::Option<crate::BuForecastTimeSeriesResultForecastingMethod>,
-    #[doc = " JSON `metric`: [`BuForecastTimeSeriesResultMetric`]."]
+    #[doc = " JSON `metric`: [`BuForecastTimeSeriesResultMetric`](crate::BuForecastTimeSeriesResultMetric)."]
     pub metric: ::std::option::Option<crate::BuForecastTimeSeriesResultMetric>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuForecastTimeSeriesResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastTimeSeriesResult {
 impl crate::support::Model for BuForecastTimeSeriesResult {
     const NAME: &'static str = "BuForecastTimeSeriesResult";
     const FIELDS: &'static [&'static str] = &["forecastType", "forecastingMethod", "metric"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuForecastTimeSeriesResult {
             "forecastType" => crate::support::de_opt(map, &mut self.forecast_type, n, 0),
             "forecastingMethod" => crate::support::de_opt(map, &mut self.forecasting_method, n, 1),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

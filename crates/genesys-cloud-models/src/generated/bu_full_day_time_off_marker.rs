@@ -27,7 +27,7 @@ pub struct BuFullDayTimeOffMarker {
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timeOffRequestSyncVersion`: integer (int64)."]
     pub time_off_request_sync_version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuFullDayTimeOffMarker {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for BuFullDayTimeOffMarker {
 impl crate::support::Model for BuFullDayTimeOffMarker {
     const NAME: &'static str = "BuFullDayTimeOffMarker";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "businessUnitDate", "delete", "description", "endOffsetMinutes", "lengthMinutes", "paid", "payableMinutes", "startOffsetMinutes", "timeOffRequestId", "timeOffRequestSyncVersion"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for BuFullDayTimeOffMarker {
             "startOffsetMinutes" => crate::support::de_opt(map, &mut self.start_offset_minutes, n, 8),
             "timeOffRequestId" => crate::support::de_opt(map, &mut self.time_off_request_id, n, 9),
             "timeOffRequestSyncVersion" => crate::support::de_opt(map, &mut self.time_off_request_sync_version, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

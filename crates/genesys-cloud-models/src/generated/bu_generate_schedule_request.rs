@@ -7,13 +7,13 @@
 pub struct BuGenerateScheduleRequest {
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `options`: [`SchedulingOptionsRequest`]."]
+    #[doc = " JSON `options`: [`SchedulingOptionsRequest`](crate::SchedulingOptionsRequest)."]
     pub options: ::std::option::Option<crate::SchedulingOptionsRequest>,
-    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`]."]
+    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuGenerateScheduleRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuGenerateScheduleRequest {
 impl crate::support::Model for BuGenerateScheduleRequest {
     const NAME: &'static str = "BuGenerateScheduleRequest";
     const FIELDS: &'static [&'static str] = &["description", "options", "shortTermForecast", "weekCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuGenerateScheduleRequest {
             "options" => crate::support::de_opt_struct(map, &mut self.options, n, 1),
             "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 2),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

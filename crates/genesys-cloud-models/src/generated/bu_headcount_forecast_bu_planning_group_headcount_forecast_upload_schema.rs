@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema {
-    #[doc = " JSON `entities`: array of [`BuPlanningGroupHeadcountForecastUploadSchema`]."]
+    #[doc = " JSON `entities`: array of [`BuPlanningGroupHeadcountForecastUploadSchema`](crate::BuPlanningGroupHeadcountForecastUploadSchema)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::BuPlanningGroupHeadcountForecastUploadSchema>>,
     #[doc = " JSON `referenceStartDate`: date-time."]
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BuHeadcountForecastBuPlanningGroupHeadco
 impl crate::support::Model for BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema {
     const NAME: &'static str = "BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema";
     const FIELDS: &'static [&'static str] = &["entities", "referenceStartDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BuHeadcountForecastBuPlanningGroupHeadcountForeca
         match key {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "referenceStartDate" => crate::support::de_opt(map, &mut self.reference_start_date, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

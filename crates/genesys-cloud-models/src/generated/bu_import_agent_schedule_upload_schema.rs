@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuImportAgentScheduleUploadSchema {
-    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`]."]
+    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`](crate::BuFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>,
-    #[doc = " JSON `shifts`: array of [`BuAgentScheduleShiftRequest`]."]
+    #[doc = " JSON `shifts`: array of [`BuAgentScheduleShiftRequest`](crate::BuAgentScheduleShiftRequest)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleShiftRequest>>,
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `workPlanId`: [`ValueWrapperString`]."]
+    #[doc = " JSON `workPlanId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub work_plan_id: ::std::option::Option<crate::ValueWrapperString>,
-    #[doc = " JSON `workPlanIdsPerWeek`: [`ListWrapperString`]."]
+    #[doc = " JSON `workPlanIdsPerWeek`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub work_plan_ids_per_week: ::std::option::Option<crate::ListWrapperString>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuImportAgentScheduleUploadSchema {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BuImportAgentScheduleUploadSchema {
 impl crate::support::Model for BuImportAgentScheduleUploadSchema {
     const NAME: &'static str = "BuImportAgentScheduleUploadSchema";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffMarkers", "shifts", "userId", "workPlanId", "workPlanIdsPerWeek"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BuImportAgentScheduleUploadSchema {
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 2),
             "workPlanId" => crate::support::de_opt_struct(map, &mut self.work_plan_id, n, 3),
             "workPlanIdsPerWeek" => crate::support::de_opt_struct(map, &mut self.work_plan_ids_per_week, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct BuImportShortTermForecastSchema {
     pub can_use_for_scheduling: ::std::option::Option<bool>,
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `longTermPlanningGroups`: array of [`LongTermForecastPlanningGroupData`]."]
+    #[doc = " JSON `longTermPlanningGroups`: array of [`LongTermForecastPlanningGroupData`](crate::LongTermForecastPlanningGroupData)."]
     pub long_term_planning_groups: ::std::option::Option<::std::vec::Vec<crate::LongTermForecastPlanningGroupData>>,
-    #[doc = " JSON `planningGroups`: array of [`ForecastPlanningGroupData`], required by the spec."]
+    #[doc = " JSON `planningGroups`: array of [`ForecastPlanningGroupData`](crate::ForecastPlanningGroupData), required by the spec."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::ForecastPlanningGroupData>>,
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuImportShortTermForecastSchema {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BuImportShortTermForecastSchema {
 impl crate::support::Model for BuImportShortTermForecastSchema {
     const NAME: &'static str = "BuImportShortTermForecastSchema";
     const FIELDS: &'static [&'static str] = &["canUseForScheduling", "description", "longTermPlanningGroups", "planningGroups", "weekCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BuImportShortTermForecastSchema {
             "longTermPlanningGroups" => crate::support::de_opt_structs(map, &mut self.long_term_planning_groups, n, 2),
             "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 3),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuIntradayDataGroup {
-    #[doc = " JSON `forecastDataPerInterval`: array of [`BuIntradayForecastData`]."]
+    #[doc = " JSON `forecastDataPerInterval`: array of [`BuIntradayForecastData`](crate::BuIntradayForecastData)."]
     pub forecast_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::BuIntradayForecastData>>,
-    #[doc = " JSON `forecastDataSummary`: [`BuIntradayForecastData`]."]
+    #[doc = " JSON `forecastDataSummary`: [`BuIntradayForecastData`](crate::BuIntradayForecastData)."]
     pub forecast_data_summary: ::std::option::Option<crate::BuIntradayForecastData>,
-    #[doc = " JSON `mediaType`: [`BuIntradayDataGroupMediaType`]."]
+    #[doc = " JSON `mediaType`: [`BuIntradayDataGroupMediaType`](crate::BuIntradayDataGroupMediaType)."]
     pub media_type: ::std::option::Option<crate::BuIntradayDataGroupMediaType>,
-    #[doc = " JSON `performancePredictionDataPerInterval`: array of [`IntradayPerformancePredictionData`]."]
+    #[doc = " JSON `performancePredictionDataPerInterval`: array of [`IntradayPerformancePredictionData`](crate::IntradayPerformancePredictionData)."]
     pub performance_prediction_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::IntradayPerformancePredictionData>>,
-    #[doc = " JSON `performancePredictionDataSummary`: [`IntradayPerformancePredictionData`]."]
+    #[doc = " JSON `performancePredictionDataSummary`: [`IntradayPerformancePredictionData`](crate::IntradayPerformancePredictionData)."]
     pub performance_prediction_data_summary: ::std::option::Option<crate::IntradayPerformancePredictionData>,
-    #[doc = " JSON `scheduleDataPerInterval`: array of [`BuIntradayScheduleData`]."]
+    #[doc = " JSON `scheduleDataPerInterval`: array of [`BuIntradayScheduleData`](crate::BuIntradayScheduleData)."]
     pub schedule_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::BuIntradayScheduleData>>,
-    #[doc = " JSON `scheduleDataSummary`: [`BuIntradayScheduleData`]."]
+    #[doc = " JSON `scheduleDataSummary`: [`BuIntradayScheduleData`](crate::BuIntradayScheduleData)."]
     pub schedule_data_summary: ::std::option::Option<crate::BuIntradayScheduleData>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuIntradayDataGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for BuIntradayDataGroup {
 impl crate::support::Model for BuIntradayDataGroup {
     const NAME: &'static str = "BuIntradayDataGroup";
     const FIELDS: &'static [&'static str] = &["forecastDataPerInterval", "forecastDataSummary", "mediaType", "performancePredictionDataPerInterval", "performancePredictionDataSummary", "scheduleDataPerInterval", "scheduleDataSummary"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for BuIntradayDataGroup {
             "performancePredictionDataSummary" => crate::support::de_opt_struct(map, &mut self.performance_prediction_data_summary, n, 4),
             "scheduleDataPerInterval" => crate::support::de_opt_structs(map, &mut self.schedule_data_per_interval, n, 5),
             "scheduleDataSummary" => crate::support::de_opt_struct(map, &mut self.schedule_data_summary, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,17 +11,17 @@ pub struct BuIntradayResponse {
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `intervalLengthMinutes`: integer (int64)."]
     pub interval_length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `intradayDataGroupings`: array of [`BuIntradayDataGroup`]."]
+    #[doc = " JSON `intradayDataGroupings`: array of [`BuIntradayDataGroup`](crate::BuIntradayDataGroup)."]
     pub intraday_data_groupings: ::std::option::Option<::std::vec::Vec<crate::BuIntradayDataGroup>>,
-    #[doc = " JSON `noDataReason`: [`BuIntradayResponseNoDataReason`]."]
+    #[doc = " JSON `noDataReason`: [`BuIntradayResponseNoDataReason`](crate::BuIntradayResponseNoDataReason)."]
     pub no_data_reason: ::std::option::Option<crate::BuIntradayResponseNoDataReason>,
-    #[doc = " JSON `schedule`: [`BuScheduleReference`]."]
+    #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
-    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`]."]
+    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuIntradayResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for BuIntradayResponse {
 impl crate::support::Model for BuIntradayResponse {
     const NAME: &'static str = "BuIntradayResponse";
     const FIELDS: &'static [&'static str] = &["categories", "endDate", "intervalLengthMinutes", "intradayDataGroupings", "noDataReason", "schedule", "shortTermForecast", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for BuIntradayResponse {
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 5),
             "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 6),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct BuIntradayScheduleData {
     #[doc = " JSON `onQueueTimeSeconds`: integer (int64)."]
     pub on_queue_time_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuIntradayScheduleData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -22,17 +22,17 @@ impl<'de> ::serde::Deserialize<'de> for BuIntradayScheduleData {
 impl crate::support::Model for BuIntradayScheduleData {
     const NAME: &'static str = "BuIntradayScheduleData";
     const FIELDS: &'static [&'static str] = &["onQueueTimeSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
             "onQueueTimeSeconds" => crate::support::de_opt(map, &mut self.on_queue_time_seconds, n, 0),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuPlanningGroupHeadcountForecastResult {
-    #[doc = " JSON `planningGroup`: [`PlanningGroupReference`]."]
+    #[doc = " JSON `planningGroup`: [`PlanningGroupReference`](crate::PlanningGroupReference)."]
     pub planning_group: ::std::option::Option<crate::PlanningGroupReference>,
     #[doc = " JSON `requiredPerInterval`: array of number (double)."]
     pub required_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
     #[doc = " JSON `requiredWithoutShrinkagePerInterval`: array of number (double)."]
     pub required_without_shrinkage_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuPlanningGroupHeadcountForecastResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuPlanningGroupHeadcountForecastResult {
 impl crate::support::Model for BuPlanningGroupHeadcountForecastResult {
     const NAME: &'static str = "BuPlanningGroupHeadcountForecastResult";
     const FIELDS: &'static [&'static str] = &["planningGroup", "requiredPerInterval", "requiredWithoutShrinkagePerInterval"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuPlanningGroupHeadcountForecastResult {
             "planningGroup" => crate::support::de_opt_struct(map, &mut self.planning_group, n, 0),
             "requiredPerInterval" => crate::support::de_opt(map, &mut self.required_per_interval, n, 1),
             "requiredWithoutShrinkagePerInterval" => crate::support::de_opt(map, &mut self.required_without_shrinkage_per_interval, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct BuPlanningGroupHeadcountForecastUploadSchema {
     pub required_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
     #[doc = " JSON `requiredWithoutShrinkagePerInterval`: array of number (double)."]
     pub required_without_shrinkage_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuPlanningGroupHeadcountForecastUploadSchema {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuPlanningGroupHeadcountForecastUploadSc
 impl crate::support::Model for BuPlanningGroupHeadcountForecastUploadSchema {
     const NAME: &'static str = "BuPlanningGroupHeadcountForecastUploadSchema";
     const FIELDS: &'static [&'static str] = &["planningGroupId", "requiredPerInterval", "requiredWithoutShrinkagePerInterval"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuPlanningGroupHeadcountForecastUploadSchema {
             "planningGroupId" => crate::support::de_opt(map, &mut self.planning_group_id, n, 0),
             "requiredPerInterval" => crate::support::de_opt(map, &mut self.required_per_interval, n, 1),
             "requiredWithoutShrinkagePerInterval" => crate::support::de_opt(map, &mut self.required_without_shrinkage_per_interval, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct BuQueryAdherenceExplanationsRequest {
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuQueryAdherenceExplanationsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuQueryAdherenceExplanationsRequest {
 impl crate::support::Model for BuQueryAdherenceExplanationsRequest {
     const NAME: &'static str = "BuQueryAdherenceExplanationsRequest";
     const FIELDS: &'static [&'static str] = &["agentIds", "endDate", "managementUnitIds", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuQueryAdherenceExplanationsRequest {
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 1),
             "managementUnitIds" => crate::support::de_opt(map, &mut self.management_unit_ids, n, 2),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct BuQueryAdherenceExplanationsResponse {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `job`: [`AdherenceExplanationJobReference`]."]
+    #[doc = " JSON `job`: [`AdherenceExplanationJobReference`](crate::AdherenceExplanationJobReference)."]
     pub job: ::std::option::Option<crate::AdherenceExplanationJobReference>,
-    #[doc = " JSON `result`: [`AdherenceExplanationListingBuQueryResponse`]."]
+    #[doc = " JSON `result`: [`AdherenceExplanationListingBuQueryResponse`](crate::AdherenceExplanationListingBuQueryResponse)."]
     pub result: ::std::option::Option<crate::AdherenceExplanationListingBuQueryResponse>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuQueryAdherenceExplanationsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuQueryAdherenceExplanationsResponse {
 impl crate::support::Model for BuQueryAdherenceExplanationsResponse {
     const NAME: &'static str = "BuQueryAdherenceExplanationsResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "job", "result"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuQueryAdherenceExplanationsResponse {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 0),
             "job" => crate::support::de_opt_struct(map, &mut self.job, n, 1),
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct BuQueryAgentSchedulesRequest {
     pub team_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuQueryAgentSchedulesRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuQueryAgentSchedulesRequest {
 impl crate::support::Model for BuQueryAgentSchedulesRequest {
     const NAME: &'static str = "BuQueryAgentSchedulesRequest";
     const FIELDS: &'static [&'static str] = &["managementUnitId", "teamIds", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuQueryAgentSchedulesRequest {
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 0),
             "teamIds" => crate::support::de_opt(map, &mut self.team_ids, n, 1),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuRescheduleAgentScheduleResult {
-    #[doc = " JSON `downloadResult`: [`MuRescheduleResultWrapper`]."]
+    #[doc = " JSON `downloadResult`: [`MuRescheduleResultWrapper`](crate::MuRescheduleResultWrapper)."]
     pub download_result: ::std::option::Option<crate::MuRescheduleResultWrapper>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`]."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuRescheduleAgentScheduleResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuRescheduleAgentScheduleResult {
 impl crate::support::Model for BuRescheduleAgentScheduleResult {
     const NAME: &'static str = "BuRescheduleAgentScheduleResult";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrl", "managementUnit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuRescheduleAgentScheduleResult {
             "downloadResult" => crate::support::de_opt_struct(map, &mut self.download_result, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
             "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

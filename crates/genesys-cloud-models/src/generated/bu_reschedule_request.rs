@@ -7,7 +7,7 @@
 pub struct BuRescheduleRequest {
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `activitySmoothingType`: [`BuRescheduleRequestActivitySmoothingType`]."]
+    #[doc = " JSON `activitySmoothingType`: [`BuRescheduleRequestActivitySmoothingType`](crate::BuRescheduleRequestActivitySmoothingType)."]
     pub activity_smoothing_type: ::std::option::Option<crate::BuRescheduleRequestActivitySmoothingType>,
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -29,7 +29,7 @@ pub struct BuRescheduleRequest {
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `useUnavailableTimesSnapshot`: boolean."]
     pub use_unavailable_times_snapshot: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuRescheduleRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for BuRescheduleRequest {
 impl crate::support::Model for BuRescheduleRequest {
     const NAME: &'static str = "BuRescheduleRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "activitySmoothingType", "agentIds", "doNotChangeDailyPaidTime", "doNotChangeManuallyEditedShifts", "doNotChangeShiftStartTimes", "doNotChangeWeeklyPaidTime", "endDate", "induceScheduleVariability", "managementUnitIds", "startDate", "useUnavailableTimesSnapshot"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for BuRescheduleRequest {
             "managementUnitIds" => crate::support::de_opt(map, &mut self.management_unit_ids, n, 9),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 10),
             "useUnavailableTimesSnapshot" => crate::support::de_opt(map, &mut self.use_unavailable_times_snapshot, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuRescheduleResult {
-    #[doc = " JSON `agentSchedules`: array of [`BuRescheduleAgentScheduleResult`]."]
+    #[doc = " JSON `agentSchedules`: array of [`BuRescheduleAgentScheduleResult`](crate::BuRescheduleAgentScheduleResult)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuRescheduleAgentScheduleResult>>,
-    #[doc = " JSON `generationResults`: [`ScheduleGenerationResult`]."]
+    #[doc = " JSON `generationResults`: [`ScheduleGenerationResult`](crate::ScheduleGenerationResult)."]
     pub generation_results: ::std::option::Option<crate::ScheduleGenerationResult>,
     #[doc = " JSON `generationResultsDownloadUrl`: string."]
     pub generation_results_download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `headcountForecast`: [`BuHeadcountForecastBuPlanningGroupHeadcountForecastResult`]."]
+    #[doc = " JSON `headcountForecast`: [`BuHeadcountForecastBuPlanningGroupHeadcountForecastResult`](crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastResult)."]
     pub headcount_forecast: ::std::option::Option<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastResult>,
     #[doc = " JSON `headcountForecastDownloadUrl`: string."]
     pub headcount_forecast_download_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuRescheduleResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BuRescheduleResult {
 impl crate::support::Model for BuRescheduleResult {
     const NAME: &'static str = "BuRescheduleResult";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "generationResults", "generationResultsDownloadUrl", "headcountForecast", "headcountForecastDownloadUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BuRescheduleResult {
             "generationResultsDownloadUrl" => crate::support::de_opt(map, &mut self.generation_results_download_url, n, 2),
             "headcountForecast" => crate::support::de_opt_struct(map, &mut self.headcount_forecast, n, 3),
             "headcountForecastDownloadUrl" => crate::support::de_opt(map, &mut self.headcount_forecast_download_url, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

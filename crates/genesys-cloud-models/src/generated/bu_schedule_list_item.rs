@@ -7,23 +7,23 @@
 pub struct BuScheduleListItem {
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `generationResults`: [`ScheduleGenerationResultSummary`]."]
+    #[doc = " JSON `generationResults`: [`ScheduleGenerationResultSummary`](crate::ScheduleGenerationResultSummary)."]
     pub generation_results: ::std::option::Option<crate::ScheduleGenerationResultSummary>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`]."]
+    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuScheduleListItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleListItem {
 impl crate::support::Model for BuScheduleListItem {
     const NAME: &'static str = "BuScheduleListItem";
     const FIELDS: &'static [&'static str] = &["description", "generationResults", "id", "metadata", "published", "selfUri", "shortTermForecast", "weekCount", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for BuScheduleListItem {
             "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 6),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 7),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuScheduleNotificationsCategorySettings {
-    #[doc = " JSON `activityCategory`: [`BuScheduleNotificationsCategorySettingsActivityCategory`], required by the spec."]
+    #[doc = " JSON `activityCategory`: [`BuScheduleNotificationsCategorySettingsActivityCategory`](crate::BuScheduleNotificationsCategorySettingsActivityCategory), required by the spec."]
     pub activity_category: ::std::option::Option<crate::BuScheduleNotificationsCategorySettingsActivityCategory>,
     #[doc = " JSON `earlyReminderEnabled`: boolean, required by the spec."]
     pub early_reminder_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `onTimeReminderEnabled`: boolean, required by the spec."]
     pub on_time_reminder_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuScheduleNotificationsCategorySettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleNotificationsCategorySettings 
 impl crate::support::Model for BuScheduleNotificationsCategorySettings {
     const NAME: &'static str = "BuScheduleNotificationsCategorySettings";
     const FIELDS: &'static [&'static str] = &["activityCategory", "earlyReminderEnabled", "onTimeReminderEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuScheduleNotificationsCategorySettings {
             "activityCategory" => crate::support::de_opt(map, &mut self.activity_category, n, 0),
             "earlyReminderEnabled" => crate::support::de_opt(map, &mut self.early_reminder_enabled, n, 1),
             "onTimeReminderEnabled" => crate::support::de_opt(map, &mut self.on_time_reminder_enabled, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuScheduleNotificationsSettingsResponse {
-    #[doc = " JSON `activityCategorySettings`: array of [`BuScheduleNotificationsCategorySettings`], required by the spec."]
+    #[doc = " JSON `activityCategorySettings`: array of [`BuScheduleNotificationsCategorySettings`](crate::BuScheduleNotificationsCategorySettings), required by the spec."]
     pub activity_category_settings: ::std::option::Option<::std::vec::Vec<crate::BuScheduleNotificationsCategorySettings>>,
     #[doc = " JSON `earlyReminderMinutes`: integer (int64), required by the spec."]
     pub early_reminder_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuScheduleNotificationsSettingsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleNotificationsSettingsResponse 
 impl crate::support::Model for BuScheduleNotificationsSettingsResponse {
     const NAME: &'static str = "BuScheduleNotificationsSettingsResponse";
     const FIELDS: &'static [&'static str] = &["activityCategorySettings", "earlyReminderMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BuScheduleNotificationsSettingsResponse {
         match key {
             "activityCategorySettings" => crate::support::de_opt_structs(map, &mut self.activity_category_settings, n, 0),
             "earlyReminderMinutes" => crate::support::de_opt(map, &mut self.early_reminder_minutes, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

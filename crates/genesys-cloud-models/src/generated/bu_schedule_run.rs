@@ -11,37 +11,37 @@ pub struct BuScheduleRun {
     pub intraday_rescheduling: ::std::option::Option<bool>,
     #[doc = " JSON `messageCount`: integer (int64)."]
     pub message_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageSeverityCounts`: array of [`SchedulerMessageSeverityCount`]."]
+    #[doc = " JSON `messageSeverityCounts`: array of [`SchedulerMessageSeverityCount`](crate::SchedulerMessageSeverityCount)."]
     pub message_severity_counts: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageSeverityCount>>,
     #[doc = " JSON `percentComplete`: number (double)."]
     pub percent_complete: ::std::option::Option<f64>,
-    #[doc = " JSON `reschedulingOptions`: [`ReschedulingOptionsRunResponse`]."]
+    #[doc = " JSON `reschedulingOptions`: [`ReschedulingOptionsRunResponse`](crate::ReschedulingOptionsRunResponse)."]
     pub rescheduling_options: ::std::option::Option<crate::ReschedulingOptionsRunResponse>,
     #[doc = " JSON `reschedulingResultExpiration`: date-time."]
     pub rescheduling_result_expiration: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `schedule`: [`BuScheduleReference`]."]
+    #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
     #[doc = " JSON `scheduleDescription`: string."]
     pub schedule_description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schedulerRunId`: string."]
     pub scheduler_run_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedulingCanceledBy`: [`UserReference`]."]
+    #[doc = " JSON `schedulingCanceledBy`: [`UserReference`](crate::UserReference)."]
     pub scheduling_canceled_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `schedulingCompletedTime`: date-time."]
     pub scheduling_completed_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `schedulingStartTime`: date-time."]
     pub scheduling_start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `schedulingStartedBy`: [`UserReference`]."]
+    #[doc = " JSON `schedulingStartedBy`: [`UserReference`](crate::UserReference)."]
     pub scheduling_started_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`BuScheduleRunState`]."]
+    #[doc = " JSON `state`: [`BuScheduleRunState`](crate::BuScheduleRunState)."]
     pub state: ::std::option::Option<crate::BuScheduleRunState>,
     #[doc = " JSON `targetWeek`: date."]
     pub target_week: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuScheduleRun {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleRun {
 impl crate::support::Model for BuScheduleRun {
     const NAME: &'static str = "BuScheduleRun";
     const FIELDS: &'static [&'static str] = &["id", "intradayRescheduling", "messageCount", "messageSeverityCounts", "percentComplete", "reschedulingOptions", "reschedulingResultExpiration", "schedule", "scheduleDescription", "schedulerRunId", "schedulingCanceledBy", "schedulingCompletedTime", "schedulingStartTime", "schedulingStartedBy", "selfUri", "state", "targetWeek", "weekCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for BuScheduleRun {
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "targetWeek" => crate::support::de_opt(map, &mut self.target_week, n, 16),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

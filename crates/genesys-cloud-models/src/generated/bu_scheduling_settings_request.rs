@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuSchedulingSettingsRequest {
-    #[doc = " JSON `activitySmoothingType`: [`BuSchedulingSettingsRequestActivitySmoothingType`]."]
+    #[doc = " JSON `activitySmoothingType`: [`BuSchedulingSettingsRequestActivitySmoothingType`](crate::BuSchedulingSettingsRequestActivitySmoothingType)."]
     pub activity_smoothing_type: ::std::option::Option<crate::BuSchedulingSettingsRequestActivitySmoothingType>,
     #[doc = " JSON `allowWorkPlanPerMinuteGranularity`: boolean."]
     pub allow_work_plan_per_minute_granularity: ::std::option::Option<bool>,
@@ -13,13 +13,13 @@ pub struct BuSchedulingSettingsRequest {
     pub enable_time_off_full_day_estimation: ::std::option::Option<bool>,
     #[doc = " JSON `induceScheduleVariability`: boolean."]
     pub induce_schedule_variability: ::std::option::Option<bool>,
-    #[doc = " JSON `messageSeverities`: array of [`SchedulerMessageTypeSeverity`]."]
+    #[doc = " JSON `messageSeverities`: array of [`SchedulerMessageTypeSeverity`](crate::SchedulerMessageTypeSeverity)."]
     pub message_severities: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageTypeSeverity>>,
-    #[doc = " JSON `serviceGoalImpact`: [`WfmServiceGoalImpactSettings`]."]
+    #[doc = " JSON `serviceGoalImpact`: [`WfmServiceGoalImpactSettings`](crate::WfmServiceGoalImpactSettings)."]
     pub service_goal_impact: ::std::option::Option<crate::WfmServiceGoalImpactSettings>,
-    #[doc = " JSON `syncTimeOffProperties`: [`SetWrapperSyncTimeOffProperty`]."]
+    #[doc = " JSON `syncTimeOffProperties`: [`SetWrapperSyncTimeOffProperty`](crate::SetWrapperSyncTimeOffProperty)."]
     pub sync_time_off_properties: ::std::option::Option<crate::SetWrapperSyncTimeOffProperty>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuSchedulingSettingsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for BuSchedulingSettingsRequest {
 impl crate::support::Model for BuSchedulingSettingsRequest {
     const NAME: &'static str = "BuSchedulingSettingsRequest";
     const FIELDS: &'static [&'static str] = &["activitySmoothingType", "allowWorkPlanPerMinuteGranularity", "enableTimeOffFullDayEstimation", "induceScheduleVariability", "messageSeverities", "serviceGoalImpact", "syncTimeOffProperties"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for BuSchedulingSettingsRequest {
             "messageSeverities" => crate::support::de_opt_structs(map, &mut self.message_severities, n, 4),
             "serviceGoalImpact" => crate::support::de_opt_struct(map, &mut self.service_goal_impact, n, 5),
             "syncTimeOffProperties" => crate::support::de_opt_struct(map, &mut self.sync_time_off_properties, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

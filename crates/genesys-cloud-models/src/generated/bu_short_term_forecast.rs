@@ -7,21 +7,21 @@
 pub struct BuShortTermForecast {
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
-    #[doc = " JSON `creationMethod`: [`BuShortTermForecastCreationMethod`]."]
+    #[doc = " JSON `creationMethod`: [`BuShortTermForecastCreationMethod`](crate::BuShortTermForecastCreationMethod)."]
     pub creation_method: ::std::option::Option<crate::BuShortTermForecastCreationMethod>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `generationResults`: [`BuForecastGenerationResult`]."]
+    #[doc = " JSON `generationResults`: [`BuForecastGenerationResult`](crate::BuForecastGenerationResult)."]
     pub generation_results: ::std::option::Option<crate::BuForecastGenerationResult>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `legacy`: boolean."]
     pub legacy: ::std::option::Option<bool>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `modifications`: array of [`BuForecastModificationResponse`]."]
+    #[doc = " JSON `modifications`: array of [`BuForecastModificationResponse`](crate::BuForecastModificationResponse)."]
     pub modifications: ::std::option::Option<::std::vec::Vec<crate::BuForecastModificationResponse>>,
-    #[doc = " JSON `planningGroups`: [`ForecastPlanningGroupsResponse`]."]
+    #[doc = " JSON `planningGroups`: [`ForecastPlanningGroupsResponse`](crate::ForecastPlanningGroupsResponse)."]
     pub planning_groups: ::std::option::Option<crate::ForecastPlanningGroupsResponse>,
     #[doc = " JSON `planningGroupsVersion`: integer (int64)."]
     pub planning_groups_version: ::std::option::Option<i64>,
@@ -29,7 +29,7 @@ pub struct BuShortTermForecast {
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceDays`: array of [`ForecastSourceDayPointer`]."]
+    #[doc = " JSON `sourceDays`: array of [`ForecastSourceDayPointer`](crate::ForecastSourceDayPointer)."]
     pub source_days: ::std::option::Option<::std::vec::Vec<crate::ForecastSourceDayPointer>>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
@@ -37,7 +37,7 @@ pub struct BuShortTermForecast {
     pub week_count: ::std::option::Option<i64>,
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuShortTermForecast {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for BuShortTermForecast {
 impl crate::support::Model for BuShortTermForecast {
     const NAME: &'static str = "BuShortTermForecast";
     const FIELDS: &'static [&'static str] = &["canUseForScheduling", "creationMethod", "description", "generationResults", "id", "legacy", "metadata", "modifications", "planningGroups", "planningGroupsVersion", "referenceStartDate", "selfUri", "sourceDays", "timeZone", "weekCount", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for BuShortTermForecast {
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 13),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 14),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

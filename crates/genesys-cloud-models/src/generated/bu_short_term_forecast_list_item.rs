@@ -7,7 +7,7 @@
 pub struct BuShortTermForecastListItem {
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
-    #[doc = " JSON `creationMethod`: [`BuShortTermForecastListItemCreationMethod`]."]
+    #[doc = " JSON `creationMethod`: [`BuShortTermForecastListItemCreationMethod`](crate::BuShortTermForecastListItemCreationMethod)."]
     pub creation_method: ::std::option::Option<crate::BuShortTermForecastListItemCreationMethod>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct BuShortTermForecastListItem {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `legacy`: boolean."]
     pub legacy: ::std::option::Option<bool>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct BuShortTermForecastListItem {
     pub week_count: ::std::option::Option<i64>,
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuShortTermForecastListItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for BuShortTermForecastListItem {
 impl crate::support::Model for BuShortTermForecastListItem {
     const NAME: &'static str = "BuShortTermForecastListItem";
     const FIELDS: &'static [&'static str] = &["canUseForScheduling", "creationMethod", "description", "id", "legacy", "metadata", "selfUri", "weekCount", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for BuShortTermForecastListItem {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 7),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct BuShortTermForecastWeekReference {
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `weekNumber`: integer (int64), required by the spec."]
     pub week_number: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuShortTermForecastWeekReference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BuShortTermForecastWeekReference {
 impl crate::support::Model for BuShortTermForecastWeekReference {
     const NAME: &'static str = "BuShortTermForecastWeekReference";
     const FIELDS: &'static [&'static str] = &["description", "id", "selfUri", "weekDate", "weekNumber"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BuShortTermForecastWeekReference {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 3),
             "weekNumber" => crate::support::de_opt(map, &mut self.week_number, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

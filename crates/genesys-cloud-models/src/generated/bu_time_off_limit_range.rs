@@ -11,7 +11,7 @@ pub struct BuTimeOffLimitRange {
     pub limit_minutes_per_fifteen_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuTimeOffLimitRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitRange {
 impl crate::support::Model for BuTimeOffLimitRange {
     const NAME: &'static str = "BuTimeOffLimitRange";
     const FIELDS: &'static [&'static str] = &["limitMinutesPerDay", "limitMinutesPerFifteenMinutes", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuTimeOffLimitRange {
             "limitMinutesPerDay" => crate::support::de_opt(map, &mut self.limit_minutes_per_day, n, 0),
             "limitMinutesPerFifteenMinutes" => crate::support::de_opt(map, &mut self.limit_minutes_per_fifteen_minutes, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

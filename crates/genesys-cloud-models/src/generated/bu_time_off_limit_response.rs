@@ -7,19 +7,19 @@
 pub struct BuTimeOffLimitResponse {
     #[doc = " JSON `fullDayTimeOffStartTime`: string."]
     pub full_day_time_off_start_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `granularity`: [`BuTimeOffLimitResponseGranularity`]."]
+    #[doc = " JSON `granularity`: [`BuTimeOffLimitResponseGranularity`](crate::BuTimeOffLimitResponseGranularity)."]
     pub granularity: ::std::option::Option<crate::BuTimeOffLimitResponseGranularity>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`]."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `staffingGroup`: [`StaffingGroupReference`]."]
+    #[doc = " JSON `staffingGroup`: [`StaffingGroupReference`](crate::StaffingGroupReference)."]
     pub staffing_group: ::std::option::Option<crate::StaffingGroupReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuTimeOffLimitResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitResponse {
 impl crate::support::Model for BuTimeOffLimitResponse {
     const NAME: &'static str = "BuTimeOffLimitResponse";
     const FIELDS: &'static [&'static str] = &["fullDayTimeOffStartTime", "granularity", "id", "managementUnit", "metadata", "selfUri", "staffingGroup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for BuTimeOffLimitResponse {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "staffingGroup" => crate::support::de_opt_struct(map, &mut self.staffing_group, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

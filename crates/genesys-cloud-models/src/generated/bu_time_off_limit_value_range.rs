@@ -7,25 +7,25 @@
 pub struct BuTimeOffLimitValueRange {
     #[doc = " JSON `allocatedMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub allocated_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `granularity`: [`BuTimeOffLimitValueRangeGranularity`], required by the spec."]
+    #[doc = " JSON `granularity`: [`BuTimeOffLimitValueRangeGranularity`](crate::BuTimeOffLimitValueRangeGranularity), required by the spec."]
     pub granularity: ::std::option::Option<crate::BuTimeOffLimitValueRangeGranularity>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `limitMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub limit_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `timeOffLimit`: [`BuTimeOffLimitReference`], required by the spec."]
+    #[doc = " JSON `timeOffLimit`: [`BuTimeOffLimitReference`](crate::BuTimeOffLimitReference), required by the spec."]
     pub time_off_limit: ::std::option::Option<crate::BuTimeOffLimitReference>,
     #[doc = " JSON `waitlistedMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub waitlisted_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
     #[doc = " JSON `waitlistedRequestsPerInterval`: array of integer (int64), required by the spec."]
     pub waitlisted_requests_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuTimeOffLimitValueRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitValueRange {
 impl crate::support::Model for BuTimeOffLimitValueRange {
     const NAME: &'static str = "BuTimeOffLimitValueRange";
     const FIELDS: &'static [&'static str] = &["allocatedMinutesPerInterval", "granularity", "id", "limitMinutesPerInterval", "metadata", "selfUri", "startDate", "timeOffLimit", "waitlistedMinutesPerInterval", "waitlistedRequestsPerInterval"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for BuTimeOffLimitValueRange {
             "timeOffLimit" => crate::support::de_opt_struct(map, &mut self.time_off_limit, n, 7),
             "waitlistedMinutesPerInterval" => crate::support::de_opt(map, &mut self.waitlisted_minutes_per_interval, n, 8),
             "waitlistedRequestsPerInterval" => crate::support::de_opt(map, &mut self.waitlisted_requests_per_interval, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

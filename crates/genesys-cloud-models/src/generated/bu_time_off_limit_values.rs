@@ -7,11 +7,11 @@
 pub struct BuTimeOffLimitValues {
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `valuesPerDay`: [`TimeOffLimitValues`]."]
+    #[doc = " JSON `valuesPerDay`: [`TimeOffLimitValues`](crate::TimeOffLimitValues)."]
     pub values_per_day: ::std::option::Option<crate::TimeOffLimitValues>,
-    #[doc = " JSON `valuesPerFifteenMinutes`: [`TimeOffLimitValues`]."]
+    #[doc = " JSON `valuesPerFifteenMinutes`: [`TimeOffLimitValues`](crate::TimeOffLimitValues)."]
     pub values_per_fifteen_minutes: ::std::option::Option<crate::TimeOffLimitValues>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuTimeOffLimitValues {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitValues {
 impl crate::support::Model for BuTimeOffLimitValues {
     const NAME: &'static str = "BuTimeOffLimitValues";
     const FIELDS: &'static [&'static str] = &["startDate", "valuesPerDay", "valuesPerFifteenMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BuTimeOffLimitValues {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 0),
             "valuesPerDay" => crate::support::de_opt_struct(map, &mut self.values_per_day, n, 1),
             "valuesPerFifteenMinutes" => crate::support::de_opt_struct(map, &mut self.values_per_fifteen_minutes, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

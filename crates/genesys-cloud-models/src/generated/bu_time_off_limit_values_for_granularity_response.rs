@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuTimeOffLimitValuesForGranularityResponse {
-    #[doc = " JSON `granularity`: [`BuTimeOffLimitValuesForGranularityResponseGranularity`], required by the spec."]
+    #[doc = " JSON `granularity`: [`BuTimeOffLimitValuesForGranularityResponseGranularity`](crate::BuTimeOffLimitValuesForGranularityResponseGranularity), required by the spec."]
     pub granularity: ::std::option::Option<crate::BuTimeOffLimitValuesForGranularityResponseGranularity>,
-    #[doc = " JSON `limitValues`: array of [`BuTimeOffLimitValues`]."]
+    #[doc = " JSON `limitValues`: array of [`BuTimeOffLimitValues`](crate::BuTimeOffLimitValues)."]
     pub limit_values: ::std::option::Option<::std::vec::Vec<crate::BuTimeOffLimitValues>>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `timeOffLimit`: [`BuTimeOffLimitReference`], required by the spec."]
+    #[doc = " JSON `timeOffLimit`: [`BuTimeOffLimitReference`](crate::BuTimeOffLimitReference), required by the spec."]
     pub time_off_limit: ::std::option::Option<crate::BuTimeOffLimitReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuTimeOffLimitValuesForGranularityResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitValuesForGranularityRespon
 impl crate::support::Model for BuTimeOffLimitValuesForGranularityResponse {
     const NAME: &'static str = "BuTimeOffLimitValuesForGranularityResponse";
     const FIELDS: &'static [&'static str] = &["granularity", "limitValues", "metadata", "timeOffLimit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for BuTimeOffLimitValuesForGranularityResponse {
             "limitValues" => crate::support::de_opt_structs(map, &mut self.limit_values, n, 1),
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "timeOffLimit" => crate::support::de_opt_struct(map, &mut self.time_off_limit, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct BuTimeOffPlanResponse {
     #[doc = " JSON `activityCodeIds`: array of string, required by the spec."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `autoApprovalRule`: [`BuTimeOffPlanResponseAutoApprovalRule`], required by the spec."]
+    #[doc = " JSON `autoApprovalRule`: [`BuTimeOffPlanResponseAutoApprovalRule`](crate::BuTimeOffPlanResponseAutoApprovalRule), required by the spec."]
     pub auto_approval_rule: ::std::option::Option<crate::BuTimeOffPlanResponseAutoApprovalRule>,
     #[doc = " JSON `autoPublishApprovedTimeOffRequests`: boolean."]
     pub auto_publish_approved_time_off_requests: ::std::option::Option<bool>,
-    #[doc = " JSON `businessUnitAssociation`: [`TimeOffPlanBusinessUnitAssociation`]."]
+    #[doc = " JSON `businessUnitAssociation`: [`TimeOffPlanBusinessUnitAssociation`](crate::TimeOffPlanBusinessUnitAssociation)."]
     pub business_unit_association: ::std::option::Option<crate::TimeOffPlanBusinessUnitAssociation>,
     #[doc = " JSON `countAgainstTimeOffLimits`: boolean, required by the spec."]
     pub count_against_time_off_limits: ::std::option::Option<bool>,
@@ -19,25 +19,25 @@ pub struct BuTimeOffPlanResponse {
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`]."]
+    #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`](crate::HrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::HrisTimeOffType>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `managementUnitAssociation`: [`TimeOffPlanManagementUnitAssociation`]."]
+    #[doc = " JSON `managementUnitAssociation`: [`TimeOffPlanManagementUnitAssociation`](crate::TimeOffPlanManagementUnitAssociation)."]
     pub management_unit_association: ::std::option::Option<crate::TimeOffPlanManagementUnitAssociation>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideDates`: array of [`OverrideDate`]."]
+    #[doc = " JSON `overrideDates`: array of [`OverrideDate`](crate::OverrideDate)."]
     pub override_dates: ::std::option::Option<::std::vec::Vec<crate::OverrideDate>>,
-    #[doc = " JSON `restrictedActivityCodes`: [`ActivityCodesReference`]."]
+    #[doc = " JSON `restrictedActivityCodes`: [`ActivityCodesReference`](crate::ActivityCodesReference)."]
     pub restricted_activity_codes: ::std::option::Option<crate::ActivityCodesReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `timeOffLimits`: array of [`BuTimeOffLimitReference`]."]
+    #[doc = " JSON `timeOffLimits`: array of [`BuTimeOffLimitReference`](crate::BuTimeOffLimitReference)."]
     pub time_off_limits: ::std::option::Option<::std::vec::Vec<crate::BuTimeOffLimitReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuTimeOffPlanResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffPlanResponse {
 impl crate::support::Model for BuTimeOffPlanResponse {
     const NAME: &'static str = "BuTimeOffPlanResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "autoApprovalRule", "autoPublishApprovedTimeOffRequests", "businessUnitAssociation", "countAgainstTimeOffLimits", "daysBeforeStartToExpireFromWaitlist", "enabled", "hrisTimeOffType", "id", "managementUnitAssociation", "metadata", "name", "overrideDates", "restrictedActivityCodes", "selfUri", "timeOffLimits"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for BuTimeOffPlanResponse {
             "restrictedActivityCodes" => crate::support::de_opt_struct(map, &mut self.restricted_activity_codes, n, 13),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "timeOffLimits" => crate::support::de_opt_structs(map, &mut self.time_off_limits, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

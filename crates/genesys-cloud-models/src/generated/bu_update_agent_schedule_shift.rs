@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuUpdateAgentScheduleShift {
-    #[doc = " JSON `activities`: array of [`BuAgentScheduleActivity`]."]
+    #[doc = " JSON `activities`: array of [`BuAgentScheduleActivity`](crate::BuAgentScheduleActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::BuAgentScheduleActivity>>,
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
@@ -15,15 +15,15 @@ pub struct BuUpdateAgentScheduleShift {
     pub length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `manuallyEdited`: boolean."]
     pub manually_edited: ::std::option::Option<bool>,
-    #[doc = " JSON `schedule`: [`BuScheduleReference`]."]
+    #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `workPlanId`: [`ValueWrapperString`]."]
+    #[doc = " JSON `workPlanId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub work_plan_id: ::std::option::Option<crate::ValueWrapperString>,
-    #[doc = " JSON `workPlanShiftId`: [`ValueWrapperString`]."]
+    #[doc = " JSON `workPlanShiftId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub work_plan_shift_id: ::std::option::Option<crate::ValueWrapperString>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuUpdateAgentScheduleShift {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for BuUpdateAgentScheduleShift {
 impl crate::support::Model for BuUpdateAgentScheduleShift {
     const NAME: &'static str = "BuUpdateAgentScheduleShift";
     const FIELDS: &'static [&'static str] = &["activities", "delete", "id", "lengthMinutes", "manuallyEdited", "schedule", "startDate", "workPlanId", "workPlanShiftId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for BuUpdateAgentScheduleShift {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 6),
             "workPlanId" => crate::support::de_opt_struct(map, &mut self.work_plan_id, n, 7),
             "workPlanShiftId" => crate::support::de_opt_struct(map, &mut self.work_plan_shift_id, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct BuUpdateAgentScheduleUploadSchema {
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
-    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`]."]
+    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`BuFullDayTimeOffMarker`](crate::BuFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `shifts`: array of [`BuUpdateAgentScheduleShift`]."]
+    #[doc = " JSON `shifts`: array of [`BuUpdateAgentScheduleShift`](crate::BuUpdateAgentScheduleShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::BuUpdateAgentScheduleShift>>,
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `workPlanId`: [`ValueWrapperString`]."]
+    #[doc = " JSON `workPlanId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub work_plan_id: ::std::option::Option<crate::ValueWrapperString>,
-    #[doc = " JSON `workPlanIdsPerWeek`: [`ListWrapperString`]."]
+    #[doc = " JSON `workPlanIdsPerWeek`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub work_plan_ids_per_week: ::std::option::Option<crate::ListWrapperString>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuUpdateAgentScheduleUploadSchema {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for BuUpdateAgentScheduleUploadSchema {
 impl crate::support::Model for BuUpdateAgentScheduleUploadSchema {
     const NAME: &'static str = "BuUpdateAgentScheduleUploadSchema";
     const FIELDS: &'static [&'static str] = &["delete", "fullDayTimeOffMarkers", "metadata", "shifts", "userId", "workPlanId", "workPlanIdsPerWeek"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for BuUpdateAgentScheduleUploadSchema {
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 4),
             "workPlanId" => crate::support::de_opt_struct(map, &mut self.work_plan_id, n, 5),
             "workPlanIdsPerWeek" => crate::support::de_opt_struct(map, &mut self.work_plan_ids_per_week, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

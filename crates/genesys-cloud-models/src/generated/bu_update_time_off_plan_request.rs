@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BuUpdateTimeOffPlanRequest {
-    #[doc = " JSON `activityCodeIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `activityCodeIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub activity_code_ids: ::std::option::Option<crate::SetWrapperString>,
-    #[doc = " JSON `autoApprovalRule`: [`BuUpdateTimeOffPlanRequestAutoApprovalRule`]."]
+    #[doc = " JSON `autoApprovalRule`: [`BuUpdateTimeOffPlanRequestAutoApprovalRule`](crate::BuUpdateTimeOffPlanRequestAutoApprovalRule)."]
     pub auto_approval_rule: ::std::option::Option<crate::BuUpdateTimeOffPlanRequestAutoApprovalRule>,
     #[doc = " JSON `autoPublishApprovedTimeOffRequests`: boolean."]
     pub auto_publish_approved_time_off_requests: ::std::option::Option<bool>,
-    #[doc = " JSON `businessUnitAssociation`: [`UpdateTimeOffPlanBusinessUnitAssociation`]."]
+    #[doc = " JSON `businessUnitAssociation`: [`UpdateTimeOffPlanBusinessUnitAssociation`](crate::UpdateTimeOffPlanBusinessUnitAssociation)."]
     pub business_unit_association: ::std::option::Option<crate::UpdateTimeOffPlanBusinessUnitAssociation>,
     #[doc = " JSON `countAgainstTimeOffLimits`: boolean."]
     pub count_against_time_off_limits: ::std::option::Option<bool>,
@@ -19,19 +19,19 @@ pub struct BuUpdateTimeOffPlanRequest {
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `hrisTimeOffType`: [`ValueWrapperHrisTimeOffType`]."]
+    #[doc = " JSON `hrisTimeOffType`: [`ValueWrapperHrisTimeOffType`](crate::ValueWrapperHrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::ValueWrapperHrisTimeOffType>,
-    #[doc = " JSON `managementUnitAssociation`: [`UpdateTimeOffPlanManagementUnitAssociation`]."]
+    #[doc = " JSON `managementUnitAssociation`: [`UpdateTimeOffPlanManagementUnitAssociation`](crate::UpdateTimeOffPlanManagementUnitAssociation)."]
     pub management_unit_association: ::std::option::Option<crate::UpdateTimeOffPlanManagementUnitAssociation>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `overrideDates`: [`ListWrapperOverrideDate`]."]
+    #[doc = " JSON `overrideDates`: [`ListWrapperOverrideDate`](crate::ListWrapperOverrideDate)."]
     pub override_dates: ::std::option::Option<crate::ListWrapperOverrideDate>,
-    #[doc = " JSON `restrictedActivityCodeIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `restrictedActivityCodeIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub restricted_activity_code_ids: ::std::option::Option<crate::SetWrapperString>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BuUpdateTimeOffPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for BuUpdateTimeOffPlanRequest {
 impl crate::support::Model for BuUpdateTimeOffPlanRequest {
     const NAME: &'static str = "BuUpdateTimeOffPlanRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "autoApprovalRule", "autoPublishApprovedTimeOffRequests", "businessUnitAssociation", "countAgainstTimeOffLimits", "daysBeforeStartToExpireFromWaitlist", "enabled", "hrisTimeOffType", "managementUnitAssociation", "metadata", "name", "overrideDates", "restrictedActivityCodeIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for BuUpdateTimeOffPlanRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 10),
             "overrideDates" => crate::support::de_opt_struct(map, &mut self.override_dates, n, 11),
             "restrictedActivityCodeIds" => crate::support::de_opt_struct(map, &mut self.restricted_activity_code_ids, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

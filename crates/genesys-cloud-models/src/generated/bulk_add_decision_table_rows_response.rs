@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkAddDecisionTableRowsResponse {
-    #[doc = " JSON `rows`: array of [`DecisionTableRow`], required by the spec."]
+    #[doc = " JSON `rows`: array of [`DecisionTableRow`](crate::DecisionTableRow), required by the spec."]
     pub rows: ::std::option::Option<::std::vec::Vec<crate::DecisionTableRow>>,
     #[doc = " JSON `totalCreated`: integer (int64), required by the spec."]
     pub total_created: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkAddDecisionTableRowsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkAddDecisionTableRowsResponse {
 impl crate::support::Model for BulkAddDecisionTableRowsResponse {
     const NAME: &'static str = "BulkAddDecisionTableRowsResponse";
     const FIELDS: &'static [&'static str] = &["rows", "totalCreated"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BulkAddDecisionTableRowsResponse {
         match key {
             "rows" => crate::support::de_opt_structs(map, &mut self.rows, n, 0),
             "totalCreated" => crate::support::de_opt(map, &mut self.total_created, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

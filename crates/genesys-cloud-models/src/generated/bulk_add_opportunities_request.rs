@@ -7,9 +7,9 @@
 pub struct BulkAddOpportunitiesRequest {
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `opportunities`: array of [`AddOpportunityBody`], required by the spec."]
+    #[doc = " JSON `opportunities`: array of [`AddOpportunityBody`](crate::AddOpportunityBody), required by the spec."]
     pub opportunities: ::std::option::Option<::std::vec::Vec<crate::AddOpportunityBody>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkAddOpportunitiesRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkAddOpportunitiesRequest {
 impl crate::support::Model for BulkAddOpportunitiesRequest {
     const NAME: &'static str = "BulkAddOpportunitiesRequest";
     const FIELDS: &'static [&'static str] = &["agentIds", "opportunities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BulkAddOpportunitiesRequest {
         match key {
             "agentIds" => crate::support::de_opt(map, &mut self.agent_ids, n, 0),
             "opportunities" => crate::support::de_opt_structs(map, &mut self.opportunities, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct BulkEntityErrorContactEnrichRequest {
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `details`: array of [`BulkErrorDetail`]."]
+    #[doc = " JSON `details`: array of [`BulkErrorDetail`](crate::BulkErrorDetail)."]
     pub details: ::std::option::Option<::std::vec::Vec<crate::BulkErrorDetail>>,
-    #[doc = " JSON `entity`: [`ContactEnrichRequest`]."]
+    #[doc = " JSON `entity`: [`ContactEnrichRequest`](crate::ContactEnrichRequest)."]
     pub entity: ::std::option::Option<crate::ContactEnrichRequest>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct BulkEntityErrorContactEnrichRequest {
     pub retryable: ::std::option::Option<bool>,
     #[doc = " JSON `status`: integer (int64)."]
     pub status: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkEntityErrorContactEnrichRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkEntityErrorContactEnrichRequest {
 impl crate::support::Model for BulkEntityErrorContactEnrichRequest {
     const NAME: &'static str = "BulkEntityErrorContactEnrichRequest";
     const FIELDS: &'static [&'static str] = &["code", "details", "entity", "message", "retryable", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for BulkEntityErrorContactEnrichRequest {
             "message" => crate::support::de_opt(map, &mut self.message, n, 3),
             "retryable" => crate::support::de_opt(map, &mut self.retryable, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

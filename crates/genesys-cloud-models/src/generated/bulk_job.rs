@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJob {
-    #[doc = " JSON `action`: [`BulkJobAction`]."]
+    #[doc = " JSON `action`: [`BulkJobAction`](crate::BulkJobAction)."]
     pub action: ::std::option::Option<crate::BulkJobAction>,
     #[doc = " JSON `dateFinished`: date-time."]
     pub date_finished: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,13 +19,13 @@ pub struct BulkJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`BulkJobState`]."]
+    #[doc = " JSON `state`: [`BulkJobState`](crate::BulkJobState)."]
     pub state: ::std::option::Option<crate::BulkJobState>,
     #[doc = " JSON `successfulCount`: integer (int64)."]
     pub successful_count: ::std::option::Option<i64>,
     #[doc = " JSON `totalCount`: integer (int64)."]
     pub total_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkJob {
 impl crate::support::Model for BulkJob {
     const NAME: &'static str = "BulkJob";
     const FIELDS: &'static [&'static str] = &["action", "dateFinished", "dateModified", "dateStarted", "failedCount", "id", "selfUri", "state", "successfulCount", "totalCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for BulkJob {
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
             "successfulCount" => crate::support::de_opt(map, &mut self.successful_count, n, 8),
             "totalCount" => crate::support::de_opt(map, &mut self.total_count, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

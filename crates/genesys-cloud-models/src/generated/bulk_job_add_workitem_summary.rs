@@ -11,11 +11,11 @@ pub struct BulkJobAddWorkitemSummary {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WorktypeReference`]."]
+    #[doc = " JSON `type`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub r#type: ::std::option::Option<crate::WorktypeReference>,
-    #[doc = " JSON `workbin`: [`WorkbinReference`]."]
+    #[doc = " JSON `workbin`: [`WorkbinReference`](crate::WorkbinReference)."]
     pub workbin: ::std::option::Option<crate::WorkbinReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkJobAddWorkitemSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkJobAddWorkitemSummary {
 impl crate::support::Model for BulkJobAddWorkitemSummary {
     const NAME: &'static str = "BulkJobAddWorkitemSummary";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "type", "workbin"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BulkJobAddWorkitemSummary {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "type" => crate::support::de_opt_struct(map, &mut self.r#type, n, 3),
             "workbin" => crate::support::de_opt_struct(map, &mut self.workbin, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

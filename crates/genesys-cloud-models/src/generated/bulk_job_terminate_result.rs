@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkJobTerminateResult {
-    #[doc = " JSON `entity`: [`BulkJobTerminateResultEntity`]."]
+    #[doc = " JSON `entity`: [`BulkJobTerminateResultEntity`](crate::BulkJobTerminateResultEntity)."]
     pub entity: ::std::option::Option<crate::BulkJobTerminateResultEntity>,
-    #[doc = " JSON `error`: [`BulkJobError`]."]
+    #[doc = " JSON `error`: [`BulkJobError`](crate::BulkJobError)."]
     pub error: ::std::option::Option<crate::BulkJobError>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkJobTerminateResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkJobTerminateResult {
 impl crate::support::Model for BulkJobTerminateResult {
     const NAME: &'static str = "BulkJobTerminateResult";
     const FIELDS: &'static [&'static str] = &["entity", "error"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BulkJobTerminateResult {
         match key {
             "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 0),
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkOpportunitiesReferenceResult {
-    #[doc = " JSON `error`: [`BulkOpportunitiesError`]."]
+    #[doc = " JSON `error`: [`BulkOpportunitiesError`](crate::BulkOpportunitiesError)."]
     pub error: ::std::option::Option<crate::BulkOpportunitiesError>,
-    #[doc = " JSON `opportunity`: [`OpportunityReference`], required by the spec."]
+    #[doc = " JSON `opportunity`: [`OpportunityReference`](crate::OpportunityReference), required by the spec."]
     pub opportunity: ::std::option::Option<crate::OpportunityReference>,
-    #[doc = " JSON `status`: [`BulkOpportunitiesReferenceResultStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`BulkOpportunitiesReferenceResultStatus`](crate::BulkOpportunitiesReferenceResultStatus), required by the spec."]
     pub status: ::std::option::Option<crate::BulkOpportunitiesReferenceResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkOpportunitiesReferenceResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkOpportunitiesReferenceResult {
 impl crate::support::Model for BulkOpportunitiesReferenceResult {
     const NAME: &'static str = "BulkOpportunitiesReferenceResult";
     const FIELDS: &'static [&'static str] = &["error", "opportunity", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BulkOpportunitiesReferenceResult {
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 0),
             "opportunity" => crate::support::de_opt_struct(map, &mut self.opportunity, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct BulkOpportunityEnrollmentsStatusUpdateRequest {
     pub enrollment_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`BulkOpportunityEnrollmentsStatusUpdateRequestStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`BulkOpportunityEnrollmentsStatusUpdateRequestStatus`](crate::BulkOpportunityEnrollmentsStatusUpdateRequestStatus), required by the spec."]
     pub status: ::std::option::Option<crate::BulkOpportunityEnrollmentsStatusUpdateRequestStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkOpportunityEnrollmentsStatusUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkOpportunityEnrollmentsStatusUpdateRe
 impl crate::support::Model for BulkOpportunityEnrollmentsStatusUpdateRequest {
     const NAME: &'static str = "BulkOpportunityEnrollmentsStatusUpdateRequest";
     const FIELDS: &'static [&'static str] = &["enrollmentIds", "reviewNote", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BulkOpportunityEnrollmentsStatusUpdateRequest {
             "enrollmentIds" => crate::support::de_opt(map, &mut self.enrollment_ids, n, 0),
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

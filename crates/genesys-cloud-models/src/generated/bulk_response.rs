@@ -9,9 +9,9 @@ pub struct BulkResponse {
     pub error_count: ::std::option::Option<i64>,
     #[doc = " JSON `errorIndexes`: array of integer (int64)."]
     pub error_indexes: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `results`: array of [`BulkResult`]."]
+    #[doc = " JSON `results`: array of [`BulkResult`](crate::BulkResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BulkResult>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkResponse {
 impl crate::support::Model for BulkResponse {
     const NAME: &'static str = "BulkResponse";
     const FIELDS: &'static [&'static str] = &["errorCount", "errorIndexes", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BulkResponse {
             "errorCount" => crate::support::de_opt(map, &mut self.error_count, n, 0),
             "errorIndexes" => crate::support::de_opt(map, &mut self.error_indexes, n, 1),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

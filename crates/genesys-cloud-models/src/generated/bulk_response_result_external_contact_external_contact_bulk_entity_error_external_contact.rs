@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalContact {
-    #[doc = " JSON `entity`: [`ExternalContact`]."]
+    #[doc = " JSON `entity`: [`ExternalContact`](crate::ExternalContact)."]
     pub entity: ::std::option::Option<crate::ExternalContact>,
-    #[doc = " JSON `error`: [`BulkEntityErrorExternalContact`]."]
+    #[doc = " JSON `error`: [`BulkEntityErrorExternalContact`](crate::BulkEntityErrorExternalContact)."]
     pub error: ::std::option::Option<crate::BulkEntityErrorExternalContact>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct BulkResponseResultExternalContactExternalContactBulkEntityErrorExtern
     pub status: ::std::option::Option<i64>,
     #[doc = " JSON `success`: boolean."]
     pub success: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalContact {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkResponseResultExternalContactExterna
 impl crate::support::Model for BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalContact {
     const NAME: &'static str = "BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalContact";
     const FIELDS: &'static [&'static str] = &["entity", "error", "id", "status", "success"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BulkResponseResultExternalContactExternalContactB
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             "success" => crate::support::de_opt(map, &mut self.success, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

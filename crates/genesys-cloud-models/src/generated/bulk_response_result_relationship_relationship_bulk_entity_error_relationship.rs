@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkResponseResultRelationshipRelationshipBulkEntityErrorRelationship {
-    #[doc = " JSON `entity`: [`Relationship`]."]
+    #[doc = " JSON `entity`: [`Relationship`](crate::Relationship)."]
     pub entity: ::std::option::Option<crate::Relationship>,
-    #[doc = " JSON `error`: [`BulkEntityErrorRelationship`]."]
+    #[doc = " JSON `error`: [`BulkEntityErrorRelationship`](crate::BulkEntityErrorRelationship)."]
     pub error: ::std::option::Option<crate::BulkEntityErrorRelationship>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct BulkResponseResultRelationshipRelationshipBulkEntityErrorRelationship
     pub status: ::std::option::Option<i64>,
     #[doc = " JSON `success`: boolean."]
     pub success: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkResponseResultRelationshipRelationshipBulkEntityErrorRelationship {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkResponseResultRelationshipRelationsh
 impl crate::support::Model for BulkResponseResultRelationshipRelationshipBulkEntityErrorRelationship {
     const NAME: &'static str = "BulkResponseResultRelationshipRelationshipBulkEntityErrorRelationship";
     const FIELDS: &'static [&'static str] = &["entity", "error", "id", "status", "success"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for BulkResponseResultRelationshipRelationshipBulkEnt
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             "success" => crate::support::de_opt(map, &mut self.success, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

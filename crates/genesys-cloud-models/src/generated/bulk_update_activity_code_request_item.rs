@@ -7,7 +7,7 @@
 pub struct BulkUpdateActivityCodeRequestItem {
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`BulkUpdateActivityCodeRequestItemCategory`]."]
+    #[doc = " JSON `category`: [`BulkUpdateActivityCodeRequestItemCategory`](crate::BulkUpdateActivityCodeRequestItemCategory)."]
     pub category: ::std::option::Option<crate::BulkUpdateActivityCodeRequestItemCategory>,
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
@@ -21,17 +21,17 @@ pub struct BulkUpdateActivityCodeRequestItem {
     pub interruptible: ::std::option::Option<bool>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `plannedShrinkage`: boolean."]
     pub planned_shrinkage: ::std::option::Option<bool>,
-    #[doc = " JSON `planningGroupIds`: [`ListWrapperString`]."]
+    #[doc = " JSON `planningGroupIds`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub planning_group_ids: ::std::option::Option<crate::ListWrapperString>,
-    #[doc = " JSON `style`: [`ValueWrapperActivityCodeStyle`]."]
+    #[doc = " JSON `style`: [`ValueWrapperActivityCodeStyle`](crate::ValueWrapperActivityCodeStyle)."]
     pub style: ::std::option::Option<crate::ValueWrapperActivityCodeStyle>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkUpdateActivityCodeRequestItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateActivityCodeRequestItem {
 impl crate::support::Model for BulkUpdateActivityCodeRequestItem {
     const NAME: &'static str = "BulkUpdateActivityCodeRequestItem";
     const FIELDS: &'static [&'static str] = &["agentTimeOffSelectable", "category", "countsAsPaidTime", "countsAsWorkTime", "countsTowardShrinkage", "id", "interruptible", "lengthInMinutes", "metadata", "name", "plannedShrinkage", "planningGroupIds", "style"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for BulkUpdateActivityCodeRequestItem {
             "plannedShrinkage" => crate::support::de_opt(map, &mut self.planned_shrinkage, n, 10),
             "planningGroupIds" => crate::support::de_opt_struct(map, &mut self.planning_group_ids, n, 11),
             "style" => crate::support::de_opt_struct(map, &mut self.style, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

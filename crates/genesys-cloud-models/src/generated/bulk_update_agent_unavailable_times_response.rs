@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateAgentUnavailableTimesResponse {
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `results`: array of [`BulkUpdateAgentUnavailableTimesResultItem`]."]
+    #[doc = " JSON `results`: array of [`BulkUpdateAgentUnavailableTimesResultItem`](crate::BulkUpdateAgentUnavailableTimesResultItem)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::BulkUpdateAgentUnavailableTimesResultItem>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkUpdateAgentUnavailableTimesResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateAgentUnavailableTimesResponse 
 impl crate::support::Model for BulkUpdateAgentUnavailableTimesResponse {
     const NAME: &'static str = "BulkUpdateAgentUnavailableTimesResponse";
     const FIELDS: &'static [&'static str] = &["error", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BulkUpdateAgentUnavailableTimesResponse {
         match key {
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 0),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

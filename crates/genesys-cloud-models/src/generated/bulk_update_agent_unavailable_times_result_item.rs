@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateAgentUnavailableTimesResultItem {
-    #[doc = " JSON `status`: [`BulkUpdateAgentUnavailableTimesResultItemStatus`]."]
+    #[doc = " JSON `status`: [`BulkUpdateAgentUnavailableTimesResultItemStatus`](crate::BulkUpdateAgentUnavailableTimesResultItemStatus)."]
     pub status: ::std::option::Option<crate::BulkUpdateAgentUnavailableTimesResultItemStatus>,
-    #[doc = " JSON `unavailableTime`: [`TargetUnavailableTime`]."]
+    #[doc = " JSON `unavailableTime`: [`TargetUnavailableTime`](crate::TargetUnavailableTime)."]
     pub unavailable_time: ::std::option::Option<crate::TargetUnavailableTime>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkUpdateAgentUnavailableTimesResultItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateAgentUnavailableTimesResultIte
 impl crate::support::Model for BulkUpdateAgentUnavailableTimesResultItem {
     const NAME: &'static str = "BulkUpdateAgentUnavailableTimesResultItem";
     const FIELDS: &'static [&'static str] = &["status", "unavailableTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BulkUpdateAgentUnavailableTimesResultItem {
         match key {
             "status" => crate::support::de_opt(map, &mut self.status, n, 0),
             "unavailableTime" => crate::support::de_opt_struct(map, &mut self.unavailable_time, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

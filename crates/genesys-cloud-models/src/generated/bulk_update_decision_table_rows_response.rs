@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateDecisionTableRowsResponse {
-    #[doc = " JSON `rows`: array of [`DecisionTableRow`], required by the spec."]
+    #[doc = " JSON `rows`: array of [`DecisionTableRow`](crate::DecisionTableRow), required by the spec."]
     pub rows: ::std::option::Option<::std::vec::Vec<crate::DecisionTableRow>>,
     #[doc = " JSON `totalUpdated`: integer (int64), required by the spec."]
     pub total_updated: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkUpdateDecisionTableRowsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateDecisionTableRowsResponse {
 impl crate::support::Model for BulkUpdateDecisionTableRowsResponse {
     const NAME: &'static str = "BulkUpdateDecisionTableRowsResponse";
     const FIELDS: &'static [&'static str] = &["rows", "totalUpdated"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for BulkUpdateDecisionTableRowsResponse {
         match key {
             "rows" => crate::support::de_opt_structs(map, &mut self.rows, n, 0),
             "totalUpdated" => crate::support::de_opt(map, &mut self.total_updated, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateShiftTradeListJobRequest {
-    #[doc = " JSON `entities`: array of [`BulkUpdateShiftTradeStateRequestItem`], required by the spec."]
+    #[doc = " JSON `entities`: array of [`BulkUpdateShiftTradeStateRequestItem`](crate::BulkUpdateShiftTradeStateRequestItem), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::BulkUpdateShiftTradeStateRequestItem>>,
     #[doc = " JSON `managementUnitIds`: array of string, required by the spec."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `weekDates`: array of date, required by the spec."]
     pub week_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkUpdateShiftTradeListJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateShiftTradeListJobRequest {
 impl crate::support::Model for BulkUpdateShiftTradeListJobRequest {
     const NAME: &'static str = "BulkUpdateShiftTradeListJobRequest";
     const FIELDS: &'static [&'static str] = &["entities", "managementUnitIds", "weekDates"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BulkUpdateShiftTradeListJobRequest {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "managementUnitIds" => crate::support::de_opt(map, &mut self.management_unit_ids, n, 1),
             "weekDates" => crate::support::de_opt(map, &mut self.week_dates, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

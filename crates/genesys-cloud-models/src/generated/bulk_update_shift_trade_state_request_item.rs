@@ -7,11 +7,11 @@
 pub struct BulkUpdateShiftTradeStateRequestItem {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `state`: [`BulkUpdateShiftTradeStateRequestItemState`], required by the spec."]
+    #[doc = " JSON `state`: [`BulkUpdateShiftTradeStateRequestItemState`](crate::BulkUpdateShiftTradeStateRequestItemState), required by the spec."]
     pub state: ::std::option::Option<crate::BulkUpdateShiftTradeStateRequestItemState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkUpdateShiftTradeStateRequestItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateShiftTradeStateRequestItem {
 impl crate::support::Model for BulkUpdateShiftTradeStateRequestItem {
     const NAME: &'static str = "BulkUpdateShiftTradeStateRequestItem";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for BulkUpdateShiftTradeStateRequestItem {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BulkUpdateShiftTradeStateResultItem {
-    #[doc = " JSON `failureReason`: [`BulkUpdateShiftTradeStateResultItemFailureReason`]."]
+    #[doc = " JSON `failureReason`: [`BulkUpdateShiftTradeStateResultItemFailureReason`](crate::BulkUpdateShiftTradeStateResultItemFailureReason)."]
     pub failure_reason: ::std::option::Option<crate::BulkUpdateShiftTradeStateResultItemFailureReason>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `reviewedBy`: [`UserReference`]."]
+    #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`BulkUpdateShiftTradeStateResultItemState`]."]
+    #[doc = " JSON `state`: [`BulkUpdateShiftTradeStateResultItemState`](crate::BulkUpdateShiftTradeStateResultItemState)."]
     pub state: ::std::option::Option<crate::BulkUpdateShiftTradeStateResultItemState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BulkUpdateShiftTradeStateResultItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateShiftTradeStateResultItem {
 impl crate::support::Model for BulkUpdateShiftTradeStateResultItem {
     const NAME: &'static str = "BulkUpdateShiftTradeStateResultItem";
     const FIELDS: &'static [&'static str] = &["failureReason", "id", "metadata", "reviewedBy", "reviewedDate", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for BulkUpdateShiftTradeStateResultItem {
             "reviewedBy" => crate::support::de_opt_struct(map, &mut self.reviewed_by, n, 3),
             "reviewedDate" => crate::support::de_opt(map, &mut self.reviewed_date, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct BusinessUnitActivityCode {
     pub active: ::std::option::Option<bool>,
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`BusinessUnitActivityCodeCategory`]."]
+    #[doc = " JSON `category`: [`BusinessUnitActivityCodeCategory`](crate::BusinessUnitActivityCodeCategory)."]
     pub category: ::std::option::Option<crate::BusinessUnitActivityCodeCategory>,
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
@@ -25,21 +25,21 @@ pub struct BusinessUnitActivityCode {
     pub interruptible: ::std::option::Option<bool>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `plannedShrinkage`: boolean."]
     pub planned_shrinkage: ::std::option::Option<bool>,
-    #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`]."]
+    #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`](crate::PlanningGroupReference)."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupReference>>,
-    #[doc = " JSON `secondaryPresences`: array of [`SecondaryPresence`]."]
+    #[doc = " JSON `secondaryPresences`: array of [`SecondaryPresence`](crate::SecondaryPresence)."]
     pub secondary_presences: ::std::option::Option<::std::vec::Vec<crate::SecondaryPresence>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `style`: [`ActivityCodeStyle`]."]
+    #[doc = " JSON `style`: [`ActivityCodeStyle`](crate::ActivityCodeStyle)."]
     pub style: ::std::option::Option<crate::ActivityCodeStyle>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BusinessUnitActivityCode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for BusinessUnitActivityCode {
 impl crate::support::Model for BusinessUnitActivityCode {
     const NAME: &'static str = "BusinessUnitActivityCode";
     const FIELDS: &'static [&'static str] = &["active", "agentTimeOffSelectable", "category", "countsAsPaidTime", "countsAsWorkTime", "countsTowardShrinkage", "defaultCode", "id", "interruptible", "lengthInMinutes", "metadata", "name", "plannedShrinkage", "planningGroups", "secondaryPresences", "selfUri", "style"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for BusinessUnitActivityCode {
             "secondaryPresences" => crate::support::de_opt_structs(map, &mut self.secondary_presences, n, 14),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 15),
             "style" => crate::support::de_opt_struct(map, &mut self.style, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

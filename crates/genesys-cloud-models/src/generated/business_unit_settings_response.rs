@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct BusinessUnitSettingsResponse {
-    #[doc = " JSON `coaching`: [`BuActivitySettingsResponse`]."]
+    #[doc = " JSON `coaching`: [`BuActivitySettingsResponse`](crate::BuActivitySettingsResponse)."]
     pub coaching: ::std::option::Option<crate::BuActivitySettingsResponse>,
-    #[doc = " JSON `learning`: [`BuActivitySettingsResponse`]."]
+    #[doc = " JSON `learning`: [`BuActivitySettingsResponse`](crate::BuActivitySettingsResponse)."]
     pub learning: ::std::option::Option<crate::BuActivitySettingsResponse>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `notifications`: [`BuNotificationSettingsResponse`]."]
+    #[doc = " JSON `notifications`: [`BuNotificationSettingsResponse`](crate::BuNotificationSettingsResponse)."]
     pub notifications: ::std::option::Option<crate::BuNotificationSettingsResponse>,
-    #[doc = " JSON `scheduling`: [`BuSchedulingSettingsResponse`]."]
+    #[doc = " JSON `scheduling`: [`BuSchedulingSettingsResponse`](crate::BuSchedulingSettingsResponse)."]
     pub scheduling: ::std::option::Option<crate::BuSchedulingSettingsResponse>,
-    #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`]."]
+    #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`](crate::BuShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::BuShortTermForecastingSettings>,
-    #[doc = " JSON `startDayOfWeek`: [`BusinessUnitSettingsResponseStartDayOfWeek`], required by the spec."]
+    #[doc = " JSON `startDayOfWeek`: [`BusinessUnitSettingsResponseStartDayOfWeek`](crate::BusinessUnitSettingsResponseStartDayOfWeek), required by the spec."]
     pub start_day_of_week: ::std::option::Option<crate::BusinessUnitSettingsResponseStartDayOfWeek>,
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for BusinessUnitSettingsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for BusinessUnitSettingsResponse {
 impl crate::support::Model for BusinessUnitSettingsResponse {
     const NAME: &'static str = "BusinessUnitSettingsResponse";
     const FIELDS: &'static [&'static str] = &["coaching", "learning", "metadata", "notifications", "scheduling", "shortTermForecasting", "startDayOfWeek", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for BusinessUnitSettingsResponse {
             "shortTermForecasting" => crate::support::de_opt_struct(map, &mut self.short_term_forecasting, n, 5),
             "startDayOfWeek" => crate::support::de_opt(map, &mut self.start_day_of_week, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

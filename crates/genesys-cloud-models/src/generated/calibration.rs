@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Calibration {
-    #[doc = " JSON `agent`: [`User`]."]
+    #[doc = " JSON `agent`: [`User`](crate::User)."]
     pub agent: ::std::option::Option<crate::User>,
     #[doc = " JSON `averageScore`: integer (int64)."]
     pub average_score: ::std::option::Option<i64>,
-    #[doc = " JSON `calibrator`: [`User`]."]
+    #[doc = " JSON `calibrator`: [`User`](crate::User)."]
     pub calibrator: ::std::option::Option<crate::User>,
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversation`: [`ConversationReference`]."]
+    #[doc = " JSON `conversation`: [`ConversationReference`](crate::ConversationReference)."]
     pub conversation: ::std::option::Option<crate::ConversationReference>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `evaluationForm`: [`EvaluationForm`]."]
+    #[doc = " JSON `evaluationForm`: [`EvaluationForm`](crate::EvaluationForm)."]
     pub evaluation_form: ::std::option::Option<crate::EvaluationForm>,
-    #[doc = " JSON `evaluations`: array of [`Evaluation`]."]
+    #[doc = " JSON `evaluations`: array of [`Evaluation`](crate::Evaluation)."]
     pub evaluations: ::std::option::Option<::std::vec::Vec<crate::Evaluation>>,
-    #[doc = " JSON `evaluators`: array of [`User`]."]
+    #[doc = " JSON `evaluators`: array of [`User`](crate::User)."]
     pub evaluators: ::std::option::Option<::std::vec::Vec<crate::User>>,
-    #[doc = " JSON `expertEvaluator`: [`User`]."]
+    #[doc = " JSON `expertEvaluator`: [`User`](crate::User)."]
     pub expert_evaluator: ::std::option::Option<crate::User>,
     #[doc = " JSON `highScore`: integer (int64)."]
     pub high_score: ::std::option::Option<i64>,
@@ -33,11 +33,11 @@ pub struct Calibration {
     pub low_score: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scoringIndex`: [`Evaluation`]."]
+    #[doc = " JSON `scoringIndex`: [`Evaluation`](crate::Evaluation)."]
     pub scoring_index: ::std::option::Option<::std::boxed::Box<crate::Evaluation>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Calibration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for Calibration {
 impl crate::support::Model for Calibration {
     const NAME: &'static str = "Calibration";
     const FIELDS: &'static [&'static str] = &["agent", "averageScore", "calibrator", "contextId", "conversation", "createdDate", "evaluationForm", "evaluations", "evaluators", "expertEvaluator", "highScore", "id", "lowScore", "name", "scoringIndex", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for Calibration {
             "name" => crate::support::de_opt(map, &mut self.name, n, 13),
             "scoringIndex" => crate::support::de_opt(map, &mut self.scoring_index, n, 14),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

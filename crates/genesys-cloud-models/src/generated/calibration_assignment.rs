@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CalibrationAssignment {
-    #[doc = " JSON `calibrator`: [`User`]."]
+    #[doc = " JSON `calibrator`: [`User`](crate::User)."]
     pub calibrator: ::std::option::Option<crate::User>,
-    #[doc = " JSON `evaluationForm`: [`EvaluationForm`]."]
+    #[doc = " JSON `evaluationForm`: [`EvaluationForm`](crate::EvaluationForm)."]
     pub evaluation_form: ::std::option::Option<crate::EvaluationForm>,
-    #[doc = " JSON `evaluators`: array of [`User`]."]
+    #[doc = " JSON `evaluators`: array of [`User`](crate::User)."]
     pub evaluators: ::std::option::Option<::std::vec::Vec<crate::User>>,
-    #[doc = " JSON `expertEvaluator`: [`User`]."]
+    #[doc = " JSON `expertEvaluator`: [`User`](crate::User)."]
     pub expert_evaluator: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CalibrationAssignment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CalibrationAssignment {
 impl crate::support::Model for CalibrationAssignment {
     const NAME: &'static str = "CalibrationAssignment";
     const FIELDS: &'static [&'static str] = &["calibrator", "evaluationForm", "evaluators", "expertEvaluator"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CalibrationAssignment {
             "evaluationForm" => crate::support::de_opt_struct(map, &mut self.evaluation_form, n, 1),
             "evaluators" => crate::support::de_opt_structs(map, &mut self.evaluators, n, 2),
             "expertEvaluator" => crate::support::de_opt_struct(map, &mut self.expert_evaluator, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

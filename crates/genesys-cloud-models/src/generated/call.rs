@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Call {
-    #[doc = " JSON `afterCallWork`: [`AfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -17,67 +17,67 @@ pub struct Call {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`CallDirection`]."]
+    #[doc = " JSON `direction`: [`CallDirection`](crate::CallDirection)."]
     pub direction: ::std::option::Option<crate::CallDirection>,
-    #[doc = " JSON `disconnectReasons`: array of [`DisconnectReason`]."]
+    #[doc = " JSON `disconnectReasons`: array of [`DisconnectReason`](crate::DisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::DisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`CallDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`CallDisconnectType`](crate::CallDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::CallDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disposition`: [`Disposition`]."]
+    #[doc = " JSON `disposition`: [`Disposition`](crate::Disposition)."]
     pub disposition: ::std::option::Option<crate::Disposition>,
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`ErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
-    #[doc = " JSON `faxStatus`: [`FaxStatus`]."]
+    #[doc = " JSON `faxStatus`: [`FaxStatus`](crate::FaxStatus)."]
     pub fax_status: ::std::option::Option<crate::FaxStatus>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`CallInitialState`]."]
+    #[doc = " JSON `initialState`: [`CallInitialState`](crate::CallInitialState)."]
     pub initial_state: ::std::option::Option<crate::CallInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
-    #[doc = " JSON `other`: [`Address`]."]
+    #[doc = " JSON `other`: [`Address`](crate::Address)."]
     pub other: ::std::option::Option<crate::Address>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`](crate::ConversationQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationQueueMediaSettings>,
-    #[doc = " JSON `recordersState`: [`RecordersState`]."]
+    #[doc = " JSON `recordersState`: [`RecordersState`](crate::RecordersState)."]
     pub recorders_state: ::std::option::Option<crate::RecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recordingState`: [`CallRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`CallRecordingState`](crate::CallRecordingState)."]
     pub recording_state: ::std::option::Option<crate::CallRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
-    #[doc = " JSON `segments`: array of [`Segment`]."]
+    #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
-    #[doc = " JSON `self`: [`Address`]."]
+    #[doc = " JSON `self`: [`Address`](crate::Address)."]
     pub self_: ::std::option::Option<crate::Address>,
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CallState`]."]
+    #[doc = " JSON `state`: [`CallState`](crate::CallState)."]
     pub state: ::std::option::Option<crate::CallState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Call {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -92,10 +92,10 @@ impl<'de> ::serde::Deserialize<'de> for Call {
 impl crate::support::Model for Call {
     const NAME: &'static str = "Call";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "clientIpAddress", "confined", "connectedTime", "direction", "disconnectReasons", "disconnectType", "disconnectedTime", "disposition", "documentId", "errorInfo", "faxStatus", "held", "id", "initialState", "muted", "other", "peerId", "provider", "queueMediaSettings", "recordersState", "recording", "recordingId", "recordingState", "scriptId", "securePause", "segments", "self", "startAlertingTime", "startHoldTime", "state", "transferSource", "uuiData", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -137,7 +137,7 @@ impl crate::support::Model for Call {
             "transferSource" => crate::support::de_opt(map, &mut self.transfer_source, n, 33),
             "uuiData" => crate::support::de_opt(map, &mut self.uui_data, n, 34),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 35),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

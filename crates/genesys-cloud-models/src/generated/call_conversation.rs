@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallConversation {
-    #[doc = " JSON `divisions`: array of [`ConversationDivisionMembership`]."]
+    #[doc = " JSON `divisions`: array of [`ConversationDivisionMembership`](crate::ConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::ConversationDivisionMembership>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct CallConversation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `otherMediaUris`: array of string."]
     pub other_media_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `participants`: array of [`CallMediaParticipant`]."]
+    #[doc = " JSON `participants`: array of [`CallMediaParticipant`](crate::CallMediaParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::CallMediaParticipant>>,
-    #[doc = " JSON `recentTransfers`: array of [`TransferResponse`]."]
+    #[doc = " JSON `recentTransfers`: array of [`TransferResponse`](crate::TransferResponse)."]
     pub recent_transfers: ::std::option::Option<::std::vec::Vec<crate::TransferResponse>>,
-    #[doc = " JSON `recordingState`: [`CallConversationRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`CallConversationRecordingState`](crate::CallConversationRecordingState)."]
     pub recording_state: ::std::option::Option<crate::CallConversationRecordingState>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
@@ -29,7 +29,7 @@ pub struct CallConversation {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallConversation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for CallConversation {
 impl crate::support::Model for CallConversation {
     const NAME: &'static str = "CallConversation";
     const FIELDS: &'static [&'static str] = &["divisions", "id", "inactivityTimeout", "maxParticipants", "name", "otherMediaUris", "participants", "recentTransfers", "recordingState", "securePause", "selfUri", "utilizationLabelId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for CallConversation {
             "securePause" => crate::support::de_opt(map, &mut self.secure_pause, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

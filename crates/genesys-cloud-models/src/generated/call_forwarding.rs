@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallForwarding {
-    #[doc = " JSON `calls`: array of [`CallRoute`]."]
+    #[doc = " JSON `calls`: array of [`CallRoute`](crate::CallRoute)."]
     pub calls: ::std::option::Option<::std::vec::Vec<crate::CallRoute>>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
@@ -19,11 +19,11 @@ pub struct CallForwarding {
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    #[doc = " JSON `voicemail`: [`CallForwardingVoicemail`]."]
+    #[doc = " JSON `voicemail`: [`CallForwardingVoicemail`](crate::CallForwardingVoicemail)."]
     pub voicemail: ::std::option::Option<crate::CallForwardingVoicemail>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallForwarding {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for CallForwarding {
 impl crate::support::Model for CallForwarding {
     const NAME: &'static str = "CallForwarding";
     const FIELDS: &'static [&'static str] = &["calls", "enabled", "id", "modifiedDate", "name", "phoneNumber", "selfUri", "user", "voicemail"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for CallForwarding {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
             "voicemail" => crate::support::de_opt(map, &mut self.voicemail, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallForwardingEventCallForwarding {
-    #[doc = " JSON `calls`: array of [`CallForwardingEventCall`]."]
+    #[doc = " JSON `calls`: array of [`CallForwardingEventCall`](crate::CallForwardingEventCall)."]
     pub calls: ::std::option::Option<::std::vec::Vec<crate::CallForwardingEventCall>>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `user`: [`CallForwardingEventUser`]."]
+    #[doc = " JSON `user`: [`CallForwardingEventUser`](crate::CallForwardingEventUser)."]
     pub user: ::std::option::Option<crate::CallForwardingEventUser>,
     #[doc = " JSON `voicemail`: string."]
     pub voicemail: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallForwardingEventCallForwarding {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CallForwardingEventCallForwarding {
 impl crate::support::Model for CallForwardingEventCallForwarding {
     const NAME: &'static str = "CallForwardingEventCallForwarding";
     const FIELDS: &'static [&'static str] = &["calls", "enabled", "modifiedDate", "user", "voicemail"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CallForwardingEventCallForwarding {
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 2),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
             "voicemail" => crate::support::de_opt(map, &mut self.voicemail, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallHistoryConversation {
-    #[doc = " JSON `direction`: [`CallHistoryConversationDirection`]."]
+    #[doc = " JSON `direction`: [`CallHistoryConversationDirection`](crate::CallHistoryConversationDirection)."]
     pub direction: ::std::option::Option<crate::CallHistoryConversationDirection>,
     #[doc = " JSON `hadCobrowse`: boolean."]
     pub had_cobrowse: ::std::option::Option<bool>,
@@ -17,7 +17,7 @@ pub struct CallHistoryConversation {
     pub missed_call: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: array of [`CallHistoryParticipant`]."]
+    #[doc = " JSON `participants`: array of [`CallHistoryParticipant`](crate::CallHistoryParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::CallHistoryParticipant>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -31,7 +31,7 @@ pub struct CallHistoryConversation {
     pub was_outbound_campaign: ::std::option::Option<bool>,
     #[doc = " JSON `wentToVoicemail`: boolean."]
     pub went_to_voicemail: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallHistoryConversation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for CallHistoryConversation {
 impl crate::support::Model for CallHistoryConversation {
     const NAME: &'static str = "CallHistoryConversation";
     const FIELDS: &'static [&'static str] = &["direction", "hadCobrowse", "hadScreenShare", "id", "missedCall", "name", "participants", "selfUri", "startTime", "wasCallback", "wasConference", "wasOutboundCampaign", "wentToVoicemail"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for CallHistoryConversation {
             "wasConference" => crate::support::de_opt(map, &mut self.was_conference, n, 10),
             "wasOutboundCampaign" => crate::support::de_opt(map, &mut self.was_outbound_campaign, n, 11),
             "wentToVoicemail" => crate::support::de_opt(map, &mut self.went_to_voicemail, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

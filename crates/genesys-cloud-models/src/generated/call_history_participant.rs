@@ -11,39 +11,39 @@ pub struct CallHistoryParticipant {
     pub ani: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `didInteract`: boolean."]
     pub did_interact: ::std::option::Option<bool>,
-    #[doc = " JSON `direction`: [`CallHistoryParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`CallHistoryParticipantDirection`](crate::CallHistoryParticipantDirection)."]
     pub direction: ::std::option::Option<crate::CallHistoryParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`CallHistoryParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`CallHistoryParticipantDisconnectType`](crate::CallHistoryParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::CallHistoryParticipantDisconnectType>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `externalContact`: [`ExternalContact`]."]
+    #[doc = " JSON `externalContact`: [`ExternalContact`](crate::ExternalContact)."]
     pub external_contact: ::std::option::Option<crate::ExternalContact>,
-    #[doc = " JSON `externalOrganization`: [`ExternalOrganization`]."]
+    #[doc = " JSON `externalOrganization`: [`ExternalOrganization`](crate::ExternalOrganization)."]
     pub external_organization: ::std::option::Option<crate::ExternalOrganization>,
-    #[doc = " JSON `flaggedReason`: [`CallHistoryParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`CallHistoryParticipantFlaggedReason`](crate::CallHistoryParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::CallHistoryParticipantFlaggedReason>,
-    #[doc = " JSON `group`: [`Group`]."]
+    #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaign`: [`Campaign`]."]
+    #[doc = " JSON `outboundCampaign`: [`Campaign`](crate::Campaign)."]
     pub outbound_campaign: ::std::option::Option<crate::Campaign>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`Queue`]."]
+    #[doc = " JSON `queue`: [`Queue`](crate::Queue)."]
     pub queue: ::std::option::Option<crate::Queue>,
     #[doc = " JSON `sipResponseCodes`: array of integer (int64)."]
     pub sip_response_codes: ::std::option::Option<::std::vec::Vec<i64>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallHistoryParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for CallHistoryParticipant {
 impl crate::support::Model for CallHistoryParticipant {
     const NAME: &'static str = "CallHistoryParticipant";
     const FIELDS: &'static [&'static str] = &["address", "ani", "didInteract", "direction", "disconnectType", "dnis", "endTime", "externalContact", "externalOrganization", "flaggedReason", "group", "id", "name", "outboundCampaign", "purpose", "queue", "sipResponseCodes", "startTime", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for CallHistoryParticipant {
             "sipResponseCodes" => crate::support::de_opt(map, &mut self.sip_response_codes, n, 16),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 17),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

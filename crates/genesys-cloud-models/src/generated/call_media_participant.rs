@@ -27,13 +27,13 @@ pub struct CallMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `consultParticipantId`: string."]
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`CallMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`CallMediaParticipantDirection`](crate::CallMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::CallMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`CallMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`CallMediaParticipantDisconnectType`](crate::CallMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::CallMediaParticipantDisconnectType>,
-    #[doc = " JSON `disposition`: [`Disposition`]."]
+    #[doc = " JSON `disposition`: [`Disposition`](crate::Disposition)."]
     pub disposition: ::std::option::Option<crate::Disposition>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
@@ -43,25 +43,25 @@ pub struct CallMediaParticipant {
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
-    #[doc = " JSON `externalContact`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalContact`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_contact: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `faxStatus`: [`FaxStatus`]."]
+    #[doc = " JSON `faxStatus`: [`FaxStatus`](crate::FaxStatus)."]
     pub fax_status: ::std::option::Option<crate::FaxStatus>,
-    #[doc = " JSON `flaggedReason`: [`CallMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`CallMediaParticipantFlaggedReason`](crate::CallMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::CallMediaParticipantFlaggedReason>,
-    #[doc = " JSON `group`: [`DomainEntityRef`]."]
+    #[doc = " JSON `group`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub group: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyContext`: [`JourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -79,17 +79,17 @@ pub struct CallMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `recordersState`: [`RecordersState`]."]
+    #[doc = " JSON `recordersState`: [`RecordersState`](crate::RecordersState)."]
     pub recorders_state: ::std::option::Option<crate::RecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`CallMediaParticipantRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`CallMediaParticipantRecordingState`](crate::CallMediaParticipantRecordingState)."]
     pub recording_state: ::std::option::Option<crate::CallMediaParticipantRecordingState>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `script`: [`DomainEntityRef`]."]
+    #[doc = " JSON `script`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub script: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
@@ -101,17 +101,17 @@ pub struct CallMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CallMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`CallMediaParticipantState`](crate::CallMediaParticipantState)."]
     pub state: ::std::option::Option<crate::CallMediaParticipantState>,
-    #[doc = " JSON `team`: [`DomainEntityRef`]."]
+    #[doc = " JSON `team`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub team: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`DomainEntityRef`]."]
+    #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -121,7 +121,7 @@ pub struct CallMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -136,10 +136,10 @@ impl<'de> ::serde::Deserialize<'de> for CallMediaParticipant {
 impl crate::support::Model for CallMediaParticipant {
     const NAME: &'static str = "CallMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "ani", "attributes", "bargedParticipantId", "bargedTime", "clientIpAddress", "coachedParticipantId", "confined", "connectedTime", "consultParticipantId", "conversationRoutingData", "direction", "disconnectType", "disposition", "dnis", "documentId", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "faxStatus", "flaggedReason", "group", "held", "id", "journeyContext", "mediaRoles", "monitoredParticipantId", "muted", "name", "parkTime", "peer", "provider", "purpose", "queue", "recordersState", "recording", "recordingState", "resumeTime", "script", "securePause", "startAcwTime", "startAlertingTime", "startHoldTime", "startTime", "state", "team", "transferSource", "user", "uuiData", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -203,7 +203,7 @@ impl crate::support::Model for CallMediaParticipant {
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 55),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 56),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 57),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

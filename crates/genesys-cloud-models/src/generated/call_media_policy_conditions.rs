@@ -9,21 +9,21 @@ pub struct CallMediaPolicyConditions {
     pub date_ranges: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `directions`: array of string."]
     pub directions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `duration`: [`DurationCondition`]."]
+    #[doc = " JSON `duration`: [`DurationCondition`](crate::DurationCondition)."]
     pub duration: ::std::option::Option<crate::DurationCondition>,
-    #[doc = " JSON `forQueues`: array of [`Queue`]."]
+    #[doc = " JSON `forQueues`: array of [`Queue`](crate::Queue)."]
     pub for_queues: ::std::option::Option<::std::vec::Vec<crate::Queue>>,
-    #[doc = " JSON `forUsers`: array of [`PolicyUser`]."]
+    #[doc = " JSON `forUsers`: array of [`PolicyUser`](crate::PolicyUser)."]
     pub for_users: ::std::option::Option<::std::vec::Vec<crate::PolicyUser>>,
-    #[doc = " JSON `languages`: array of [`Language`]."]
+    #[doc = " JSON `languages`: array of [`Language`](crate::Language)."]
     pub languages: ::std::option::Option<::std::vec::Vec<crate::Language>>,
-    #[doc = " JSON `teams`: array of [`Team`]."]
+    #[doc = " JSON `teams`: array of [`Team`](crate::Team)."]
     pub teams: ::std::option::Option<::std::vec::Vec<crate::Team>>,
-    #[doc = " JSON `timeAllowed`: [`TimeAllowed`]."]
+    #[doc = " JSON `timeAllowed`: [`TimeAllowed`](crate::TimeAllowed)."]
     pub time_allowed: ::std::option::Option<crate::TimeAllowed>,
-    #[doc = " JSON `wrapupCodes`: array of [`WrapupCode`]."]
+    #[doc = " JSON `wrapupCodes`: array of [`WrapupCode`](crate::WrapupCode)."]
     pub wrapup_codes: ::std::option::Option<::std::vec::Vec<crate::WrapupCode>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallMediaPolicyConditions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for CallMediaPolicyConditions {
 impl crate::support::Model for CallMediaPolicyConditions {
     const NAME: &'static str = "CallMediaPolicyConditions";
     const FIELDS: &'static [&'static str] = &["dateRanges", "directions", "duration", "forQueues", "forUsers", "languages", "teams", "timeAllowed", "wrapupCodes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for CallMediaPolicyConditions {
             "teams" => crate::support::de_opt_structs(map, &mut self.teams, n, 6),
             "timeAllowed" => crate::support::de_opt_struct(map, &mut self.time_allowed, n, 7),
             "wrapupCodes" => crate::support::de_opt_structs(map, &mut self.wrapup_codes, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

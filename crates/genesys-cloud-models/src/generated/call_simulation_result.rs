@@ -7,11 +7,11 @@
 pub struct CallSimulationResult {
     #[doc = " JSON `allowed`: boolean, required by the spec."]
     pub allowed: ::std::option::Option<bool>,
-    #[doc = " JSON `level`: [`CallSimulationResultLevel`]."]
+    #[doc = " JSON `level`: [`CallSimulationResultLevel`](crate::CallSimulationResultLevel)."]
     pub level: ::std::option::Option<crate::CallSimulationResultLevel>,
     #[doc = " JSON `matchedPrefix`: string."]
     pub matched_prefix: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallSimulationResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CallSimulationResult {
 impl crate::support::Model for CallSimulationResult {
     const NAME: &'static str = "CallSimulationResult";
     const FIELDS: &'static [&'static str] = &["allowed", "level", "matchedPrefix"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CallSimulationResult {
             "allowed" => crate::support::de_opt(map, &mut self.allowed, n, 0),
             "level" => crate::support::de_opt(map, &mut self.level, n, 1),
             "matchedPrefix" => crate::support::de_opt(map, &mut self.matched_prefix, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallableContactsDiagnostic {
-    #[doc = " JSON `attemptLimits`: [`DomainEntityRef`]."]
+    #[doc = " JSON `attemptLimits`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub attempt_limits: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `callableTimeSet`: [`DomainEntityRef`]."]
+    #[doc = " JSON `callableTimeSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub callable_time_set: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `dncLists`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `dncLists`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `ruleSets`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `ruleSets`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallableContactsDiagnostic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CallableContactsDiagnostic {
 impl crate::support::Model for CallableContactsDiagnostic {
     const NAME: &'static str = "CallableContactsDiagnostic";
     const FIELDS: &'static [&'static str] = &["attemptLimits", "callableTimeSet", "dncLists", "ruleSets"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CallableContactsDiagnostic {
             "callableTimeSet" => crate::support::de_opt_struct(map, &mut self.callable_time_set, n, 1),
             "dncLists" => crate::support::de_opt_structs(map, &mut self.dnc_lists, n, 2),
             "ruleSets" => crate::support::de_opt_structs(map, &mut self.rule_sets, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct CallableTime {
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `timeSlots`: array of [`CampaignTimeSlot`], required by the spec."]
+    #[doc = " JSON `timeSlots`: array of [`CampaignTimeSlot`](crate::CampaignTimeSlot), required by the spec."]
     pub time_slots: ::std::option::Option<::std::vec::Vec<crate::CampaignTimeSlot>>,
     #[doc = " JSON `timeZoneId`: string, required by the spec."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallableTime {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CallableTime {
 impl crate::support::Model for CallableTime {
     const NAME: &'static str = "CallableTime";
     const FIELDS: &'static [&'static str] = &["name", "timeSlots", "timeZoneId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CallableTime {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
             "timeSlots" => crate::support::de_opt_structs(map, &mut self.time_slots, n, 1),
             "timeZoneId" => crate::support::de_opt(map, &mut self.time_zone_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

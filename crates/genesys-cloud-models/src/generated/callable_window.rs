@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallableWindow {
-    #[doc = " JSON `mapped`: [`AtzmTimeSlot`]."]
+    #[doc = " JSON `mapped`: [`AtzmTimeSlot`](crate::AtzmTimeSlot)."]
     pub mapped: ::std::option::Option<crate::AtzmTimeSlot>,
-    #[doc = " JSON `unmapped`: [`AtzmTimeSlotWithTimeZone`]."]
+    #[doc = " JSON `unmapped`: [`AtzmTimeSlotWithTimeZone`](crate::AtzmTimeSlotWithTimeZone)."]
     pub unmapped: ::std::option::Option<crate::AtzmTimeSlotWithTimeZone>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallableWindow {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CallableWindow {
 impl crate::support::Model for CallableWindow {
     const NAME: &'static str = "CallableWindow";
     const FIELDS: &'static [&'static str] = &["mapped", "unmapped"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CallableWindow {
         match key {
             "mapped" => crate::support::de_opt_struct(map, &mut self.mapped, n, 0),
             "unmapped" => crate::support::de_opt_struct(map, &mut self.unmapped, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

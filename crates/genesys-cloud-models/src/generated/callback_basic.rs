@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CallbackBasic {
-    #[doc = " JSON `afterCallWork`: [`AfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -23,11 +23,11 @@ pub struct CallbackBasic {
     pub caller_id_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `dialerPreview`: [`DialerPreview`]."]
+    #[doc = " JSON `dialerPreview`: [`DialerPreview`](crate::DialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::DialerPreview>,
-    #[doc = " JSON `direction`: [`CallbackBasicDirection`]."]
+    #[doc = " JSON `direction`: [`CallbackBasicDirection`](crate::CallbackBasicDirection)."]
     pub direction: ::std::option::Option<crate::CallbackBasicDirection>,
-    #[doc = " JSON `disconnectType`: [`CallbackBasicDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`CallbackBasicDisconnectType`](crate::CallbackBasicDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::CallbackBasicDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,17 +37,17 @@ pub struct CallbackBasic {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`CallbackBasicInitialState`]."]
+    #[doc = " JSON `initialState`: [`CallbackBasicInitialState`](crate::CallbackBasicInitialState)."]
     pub initial_state: ::std::option::Option<crate::CallbackBasicInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`](crate::ConversationQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationQueueMediaSettings>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segments`: array of [`Segment`]."]
+    #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
     #[doc = " JSON `skipEnabled`: boolean."]
     pub skip_enabled: ::std::option::Option<bool>,
@@ -55,15 +55,15 @@ pub struct CallbackBasic {
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CallbackBasicState`]."]
+    #[doc = " JSON `state`: [`CallbackBasicState`](crate::CallbackBasicState)."]
     pub state: ::std::option::Option<crate::CallbackBasicState>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `voicemail`: [`Voicemail`]."]
+    #[doc = " JSON `voicemail`: [`Voicemail`](crate::Voicemail)."]
     pub voicemail: ::std::option::Option<crate::Voicemail>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallbackBasic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -78,10 +78,10 @@ impl<'de> ::serde::Deserialize<'de> for CallbackBasic {
 impl crate::support::Model for CallbackBasic {
     const NAME: &'static str = "CallbackBasic";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "automatedCallbackConfigId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "callerId", "callerIdName", "connectedTime", "dialerPreview", "direction", "disconnectType", "disconnectedTime", "externalCampaign", "held", "id", "initialState", "peerId", "provider", "queueMediaSettings", "scriptId", "segments", "skipEnabled", "startAlertingTime", "startHoldTime", "state", "timeoutSeconds", "voicemail", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -116,7 +116,7 @@ impl crate::support::Model for CallbackBasic {
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 26),
             "voicemail" => crate::support::de_opt_struct(map, &mut self.voicemail, n, 27),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 28),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,39 +21,39 @@ pub struct CallbackMediaParticipant {
     pub callback_user_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`CallbackMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`CallbackMediaParticipantDirection`](crate::CallbackMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::CallbackMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`CallbackMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`CallbackMediaParticipantDisconnectType`](crate::CallbackMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::CallbackMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
     #[doc = " JSON `externalCampaign`: boolean."]
     pub external_campaign: ::std::option::Option<bool>,
-    #[doc = " JSON `externalContact`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalContact`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_contact: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `flaggedReason`: [`CallbackMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`CallbackMediaParticipantFlaggedReason`](crate::CallbackMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::CallbackMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyContext`: [`JourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundPreview`: [`DialerPreview`]."]
+    #[doc = " JSON `outboundPreview`: [`DialerPreview`](crate::DialerPreview)."]
     pub outbound_preview: ::std::option::Option<crate::DialerPreview>,
     #[doc = " JSON `parkTime`: date-time."]
     pub park_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -63,11 +63,11 @@ pub struct CallbackMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `script`: [`DomainEntityRef`]."]
+    #[doc = " JSON `script`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub script: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `skipEnabled`: boolean."]
     pub skip_enabled: ::std::option::Option<bool>,
@@ -79,17 +79,17 @@ pub struct CallbackMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CallbackMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`CallbackMediaParticipantState`](crate::CallbackMediaParticipantState)."]
     pub state: ::std::option::Option<crate::CallbackMediaParticipantState>,
-    #[doc = " JSON `team`: [`DomainEntityRef`]."]
+    #[doc = " JSON `team`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub team: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `user`: [`DomainEntityRef`]."]
+    #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `voicemail`: [`Voicemail`]."]
+    #[doc = " JSON `voicemail`: [`Voicemail`](crate::Voicemail)."]
     pub voicemail: ::std::option::Option<crate::Voicemail>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -99,7 +99,7 @@ pub struct CallbackMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallbackMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -114,10 +114,10 @@ impl<'de> ::serde::Deserialize<'de> for CallbackMediaParticipant {
 impl crate::support::Model for CallbackMediaParticipant {
     const NAME: &'static str = "CallbackMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "automatedCallbackConfigId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalCampaign", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "journeyContext", "mediaRoles", "name", "outboundPreview", "parkTime", "peer", "provider", "purpose", "queue", "resumeTime", "script", "skipEnabled", "startAcwTime", "startAlertingTime", "startHoldTime", "startTime", "state", "team", "timeoutSeconds", "user", "voicemail", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -170,7 +170,7 @@ impl crate::support::Model for CallbackMediaParticipant {
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 44),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 45),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 46),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct CallbackMediaSettings {
     #[doc = " JSON `alertingTimeoutSeconds`: integer (int64)."]
     pub alerting_timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `answeringMachineFlow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `answeringMachineFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub answering_machine_flow: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `answeringMachineReactionType`: [`CallbackMediaSettingsAnsweringMachineReactionType`]."]
+    #[doc = " JSON `answeringMachineReactionType`: [`CallbackMediaSettingsAnsweringMachineReactionType`](crate::CallbackMediaSettingsAnsweringMachineReactionType)."]
     pub answering_machine_reaction_type: ::std::option::Option<crate::CallbackMediaSettingsAnsweringMachineReactionType>,
     #[doc = " JSON `autoAnswerAlertToneSeconds`: number (double)."]
     pub auto_answer_alert_tone_seconds: ::std::option::Option<f64>,
@@ -17,31 +17,31 @@ pub struct CallbackMediaSettings {
     pub auto_dial_delay_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `autoEndDelaySeconds`: integer (int64)."]
     pub auto_end_delay_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `edgeGroup`: [`DomainEntityRef`]."]
+    #[doc = " JSON `edgeGroup`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge_group: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `enableAutoAnswer`: boolean."]
     pub enable_auto_answer: ::std::option::Option<bool>,
     #[doc = " JSON `enableAutoDialAndEnd`: boolean."]
     pub enable_auto_dial_and_end: ::std::option::Option<bool>,
-    #[doc = " JSON `liveVoiceFlow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `liveVoiceFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub live_voice_flow: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `liveVoiceReactionType`: [`CallbackMediaSettingsLiveVoiceReactionType`]."]
+    #[doc = " JSON `liveVoiceReactionType`: [`CallbackMediaSettingsLiveVoiceReactionType`](crate::CallbackMediaSettingsLiveVoiceReactionType)."]
     pub live_voice_reaction_type: ::std::option::Option<crate::CallbackMediaSettingsLiveVoiceReactionType>,
     #[doc = " JSON `manualAnswerAlertToneSeconds`: number (double)."]
     pub manual_answer_alert_tone_seconds: ::std::option::Option<f64>,
     #[doc = " JSON `maxRetryCount`: integer (int64)."]
     pub max_retry_count: ::std::option::Option<i64>,
-    #[doc = " JSON `mode`: [`CallbackMediaSettingsMode`]."]
+    #[doc = " JSON `mode`: [`CallbackMediaSettingsMode`](crate::CallbackMediaSettingsMode)."]
     pub mode: ::std::option::Option<crate::CallbackMediaSettingsMode>,
     #[doc = " JSON `pacingModifier`: number (double)."]
     pub pacing_modifier: ::std::option::Option<f64>,
     #[doc = " JSON `retryDelaySeconds`: integer (int64)."]
     pub retry_delay_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `serviceLevel`: [`ServiceLevel`]."]
+    #[doc = " JSON `serviceLevel`: [`ServiceLevel`](crate::ServiceLevel)."]
     pub service_level: ::std::option::Option<crate::ServiceLevel>,
-    #[doc = " JSON `site`: [`DomainEntityRef`]."]
+    #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CallbackMediaSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for CallbackMediaSettings {
 impl crate::support::Model for CallbackMediaSettings {
     const NAME: &'static str = "CallbackMediaSettings";
     const FIELDS: &'static [&'static str] = &["alertingTimeoutSeconds", "answeringMachineFlow", "answeringMachineReactionType", "autoAnswerAlertToneSeconds", "autoDialDelaySeconds", "autoEndDelaySeconds", "edgeGroup", "enableAutoAnswer", "enableAutoDialAndEnd", "liveVoiceFlow", "liveVoiceReactionType", "manualAnswerAlertToneSeconds", "maxRetryCount", "mode", "pacingModifier", "retryDelaySeconds", "serviceLevel", "site"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for CallbackMediaSettings {
             "retryDelaySeconds" => crate::support::de_opt(map, &mut self.retry_delay_seconds, n, 15),
             "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 16),
             "site" => crate::support::de_opt_struct(map, &mut self.site, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct Campaign {
     pub always_running: ::std::option::Option<bool>,
     #[doc = " JSON `callAnalysisLanguage`: string."]
     pub call_analysis_language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callAnalysisResponseSet`: [`DomainEntityRef`]."]
+    #[doc = " JSON `callAnalysisResponseSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub call_analysis_response_set: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `callableTimeSet`: [`DomainEntityRef`]."]
+    #[doc = " JSON `callableTimeSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub callable_time_set: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `callbackAutoAnswer`: boolean."]
     pub callback_auto_answer: ::std::option::Option<bool>,
@@ -23,35 +23,35 @@ pub struct Campaign {
     pub caller_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callerName`: string, required by the spec."]
     pub caller_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `campaignStatus`: [`CampaignCampaignStatus`]."]
+    #[doc = " JSON `campaignStatus`: [`CampaignCampaignStatus`](crate::CampaignCampaignStatus)."]
     pub campaign_status: ::std::option::Option<crate::CampaignCampaignStatus>,
-    #[doc = " JSON `contactList`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `contactListFilters`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `contactListFilters`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `contactSort`: [`ContactSort`]."]
+    #[doc = " JSON `contactSort`: [`ContactSort`](crate::ContactSort)."]
     pub contact_sort: ::std::option::Option<crate::ContactSort>,
-    #[doc = " JSON `contactSorts`: array of [`ContactSort`]."]
+    #[doc = " JSON `contactSorts`: array of [`ContactSort`](crate::ContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::ContactSort>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `diagnosticsSettings`: [`DiagnosticsSettings`]."]
+    #[doc = " JSON `diagnosticsSettings`: [`DiagnosticsSettings`](crate::DiagnosticsSettings)."]
     pub diagnostics_settings: ::std::option::Option<crate::DiagnosticsSettings>,
-    #[doc = " JSON `dialingMode`: [`CampaignDialingMode`], required by the spec."]
+    #[doc = " JSON `dialingMode`: [`CampaignDialingMode`](crate::CampaignDialingMode), required by the spec."]
     pub dialing_mode: ::std::option::Option<crate::CampaignDialingMode>,
-    #[doc = " JSON `division`: [`DomainEntityRef`]."]
+    #[doc = " JSON `division`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub division: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `dncLists`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `dncLists`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `dynamicContactQueueingSettings`: [`DynamicContactQueueingSettings`]."]
+    #[doc = " JSON `dynamicContactQueueingSettings`: [`DynamicContactQueueingSettings`](crate::DynamicContactQueueingSettings)."]
     pub dynamic_contact_queueing_settings: ::std::option::Option<crate::DynamicContactQueueingSettings>,
-    #[doc = " JSON `dynamicLineBalancingSettings`: [`DynamicLineBalancingSettings`]."]
+    #[doc = " JSON `dynamicLineBalancingSettings`: [`DynamicLineBalancingSettings`](crate::DynamicLineBalancingSettings)."]
     pub dynamic_line_balancing_settings: ::std::option::Option<crate::DynamicLineBalancingSettings>,
-    #[doc = " JSON `edgeGroup`: [`DomainEntityRef`]."]
+    #[doc = " JSON `edgeGroup`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge_group: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `errors`: array of [`RestErrorDetail`]."]
+    #[doc = " JSON `errors`: array of [`RestErrorDetail`](crate::RestErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::RestErrorDetail>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -65,7 +65,7 @@ pub struct Campaign {
     pub no_answer_timeout: ::std::option::Option<i64>,
     #[doc = " JSON `outboundLineCount`: integer (int64)."]
     pub outbound_line_count: ::std::option::Option<i64>,
-    #[doc = " JSON `phoneColumns`: array of [`PhoneColumn`], required by the spec."]
+    #[doc = " JSON `phoneColumns`: array of [`PhoneColumn`](crate::PhoneColumn), required by the spec."]
     pub phone_columns: ::std::option::Option<::std::vec::Vec<crate::PhoneColumn>>,
     #[doc = " JSON `preciseDialingEnabled`: boolean."]
     pub precise_dialing_enabled: ::std::option::Option<bool>,
@@ -75,15 +75,15 @@ pub struct Campaign {
     pub preview_time_out_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `ruleSets`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `ruleSets`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `script`: [`DomainEntityRef`]."]
+    #[doc = " JSON `script`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub script: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `site`: [`DomainEntityRef`]."]
+    #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `skillColumns`: array of string."]
     pub skill_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -91,7 +91,7 @@ pub struct Campaign {
     pub skip_preview_disabled: ::std::option::Option<bool>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Campaign {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -106,10 +106,10 @@ impl<'de> ::serde::Deserialize<'de> for Campaign {
 impl crate::support::Model for Campaign {
     const NAME: &'static str = "Campaign";
     const FIELDS: &'static [&'static str] = &["abandonRate", "agentOwnedColumn", "alwaysRunning", "callAnalysisLanguage", "callAnalysisResponseSet", "callableTimeSet", "callbackAutoAnswer", "callerAddress", "callerName", "campaignStatus", "contactList", "contactListFilters", "contactSort", "contactSorts", "dateCreated", "dateModified", "diagnosticsSettings", "dialingMode", "division", "dncLists", "dynamicContactQueueingSettings", "dynamicLineBalancingSettings", "edgeGroup", "errors", "id", "maxCallsPerAgent", "maxCallsPerAgentDecimal", "name", "noAnswerTimeout", "outboundLineCount", "phoneColumns", "preciseDialingEnabled", "previewAutoEnd", "previewTimeOutSeconds", "priority", "queue", "ruleSets", "script", "selfUri", "site", "skillColumns", "skipPreviewDisabled", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -158,7 +158,7 @@ impl crate::support::Model for Campaign {
             "skillColumns" => crate::support::de_opt(map, &mut self.skill_columns, n, 40),
             "skipPreviewDisabled" => crate::support::de_opt(map, &mut self.skip_preview_disabled, n, 41),
             "version" => crate::support::de_opt(map, &mut self.version, n, 42),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

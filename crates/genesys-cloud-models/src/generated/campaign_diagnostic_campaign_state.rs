@@ -9,11 +9,11 @@ pub struct CampaignDiagnosticCampaignState {
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `dialingMode`: [`CampaignDiagnosticCampaignStateDialingMode`]."]
+    #[doc = " JSON `dialingMode`: [`CampaignDiagnosticCampaignStateDialingMode`](crate::CampaignDiagnosticCampaignStateDialingMode)."]
     pub dialing_mode: ::std::option::Option<crate::CampaignDiagnosticCampaignStateDialingMode>,
-    #[doc = " JSON `state`: [`CampaignDiagnosticCampaignStateState`]."]
+    #[doc = " JSON `state`: [`CampaignDiagnosticCampaignStateState`](crate::CampaignDiagnosticCampaignStateState)."]
     pub state: ::std::option::Option<crate::CampaignDiagnosticCampaignStateState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignDiagnosticCampaignState {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticCampaignState {
 impl crate::support::Model for CampaignDiagnosticCampaignState {
     const NAME: &'static str = "CampaignDiagnosticCampaignState";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "dialingMode", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CampaignDiagnosticCampaignState {
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 1),
             "dialingMode" => crate::support::de_opt(map, &mut self.dialing_mode, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignDiagnosticConfigChange {
-    #[doc = " JSON `action`: [`CampaignDiagnosticConfigChangeAction`]."]
+    #[doc = " JSON `action`: [`CampaignDiagnosticConfigChangeAction`](crate::CampaignDiagnosticConfigChangeAction)."]
     pub action: ::std::option::Option<crate::CampaignDiagnosticConfigChangeAction>,
     #[doc = " JSON `date`: date-time."]
     pub date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,7 +13,7 @@ pub struct CampaignDiagnosticConfigChange {
     pub field: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignDiagnosticConfigChange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticConfigChange {
 impl crate::support::Model for CampaignDiagnosticConfigChange {
     const NAME: &'static str = "CampaignDiagnosticConfigChange";
     const FIELDS: &'static [&'static str] = &["action", "date", "field", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CampaignDiagnosticConfigChange {
             "date" => crate::support::de_opt(map, &mut self.date, n, 1),
             "field" => crate::support::de_opt(map, &mut self.field, n, 2),
             "value" => crate::support::de_opt(map, &mut self.value, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

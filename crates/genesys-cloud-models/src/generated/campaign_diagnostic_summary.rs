@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignDiagnosticSummary {
-    #[doc = " JSON `campaignHealthStates`: array of [`CampaignDiagnosticCampaignHealthState`]."]
+    #[doc = " JSON `campaignHealthStates`: array of [`CampaignDiagnosticCampaignHealthState`](crate::CampaignDiagnosticCampaignHealthState)."]
     pub campaign_health_states: ::std::option::Option<::std::vec::Vec<crate::CampaignDiagnosticCampaignHealthState>>,
     #[doc = " JSON `campaignId`: string."]
     pub campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `campaignInfo`: array of [`CampaignDiagnosticWindow`]."]
+    #[doc = " JSON `campaignInfo`: array of [`CampaignDiagnosticWindow`](crate::CampaignDiagnosticWindow)."]
     pub campaign_info: ::std::option::Option<::std::vec::Vec<crate::CampaignDiagnosticWindow>>,
-    #[doc = " JSON `campaignStates`: array of [`CampaignDiagnosticCampaignState`]."]
+    #[doc = " JSON `campaignStates`: array of [`CampaignDiagnosticCampaignState`](crate::CampaignDiagnosticCampaignState)."]
     pub campaign_states: ::std::option::Option<::std::vec::Vec<crate::CampaignDiagnosticCampaignState>>,
-    #[doc = " JSON `configChanges`: array of [`CampaignDiagnosticConfigChange`]."]
+    #[doc = " JSON `configChanges`: array of [`CampaignDiagnosticConfigChange`](crate::CampaignDiagnosticConfigChange)."]
     pub config_changes: ::std::option::Option<::std::vec::Vec<crate::CampaignDiagnosticConfigChange>>,
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignDiagnosticSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticSummary {
 impl crate::support::Model for CampaignDiagnosticSummary {
     const NAME: &'static str = "CampaignDiagnosticSummary";
     const FIELDS: &'static [&'static str] = &["campaignHealthStates", "campaignId", "campaignInfo", "campaignStates", "configChanges", "dateEnd", "dateStart"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CampaignDiagnosticSummary {
             "configChanges" => crate::support::de_opt_structs(map, &mut self.config_changes, n, 4),
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 5),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

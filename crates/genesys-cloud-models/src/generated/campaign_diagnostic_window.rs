@@ -9,9 +9,9 @@ pub struct CampaignDiagnosticWindow {
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CampaignDiagnosticWindowState`]."]
+    #[doc = " JSON `state`: [`CampaignDiagnosticWindowState`](crate::CampaignDiagnosticWindowState)."]
     pub state: ::std::option::Option<crate::CampaignDiagnosticWindowState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignDiagnosticWindow {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticWindow {
 impl crate::support::Model for CampaignDiagnosticWindow {
     const NAME: &'static str = "CampaignDiagnosticWindow";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CampaignDiagnosticWindow {
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 0),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

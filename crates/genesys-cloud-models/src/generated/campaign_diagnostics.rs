@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignDiagnostics {
-    #[doc = " JSON `callableContacts`: [`CallableContactsDiagnostic`]."]
+    #[doc = " JSON `callableContacts`: [`CallableContactsDiagnostic`](crate::CallableContactsDiagnostic)."]
     pub callable_contacts: ::std::option::Option<crate::CallableContactsDiagnostic>,
-    #[doc = " JSON `campaignErrors`: array of [`RestErrorDetail`]."]
+    #[doc = " JSON `campaignErrors`: array of [`RestErrorDetail`](crate::RestErrorDetail)."]
     pub campaign_errors: ::std::option::Option<::std::vec::Vec<crate::RestErrorDetail>>,
-    #[doc = " JSON `campaignSkillStatistics`: [`CampaignSkillStatistics`]."]
+    #[doc = " JSON `campaignSkillStatistics`: [`CampaignSkillStatistics`](crate::CampaignSkillStatistics)."]
     pub campaign_skill_statistics: ::std::option::Option<crate::CampaignSkillStatistics>,
     #[doc = " JSON `effectiveIdleAgents`: number (double)."]
     pub effective_idle_agents: ::std::option::Option<f64>,
@@ -17,15 +17,15 @@ pub struct CampaignDiagnostics {
     pub filtered_out_contacts_count: ::std::option::Option<i64>,
     #[doc = " JSON `idleAgents`: integer (int64)."]
     pub idle_agents: ::std::option::Option<i64>,
-    #[doc = " JSON `linesUtilization`: [`CampaignLinesUtilization`]."]
+    #[doc = " JSON `linesUtilization`: [`CampaignLinesUtilization`](crate::CampaignLinesUtilization)."]
     pub lines_utilization: ::std::option::Option<crate::CampaignLinesUtilization>,
     #[doc = " JSON `numberOfContactsCalled`: integer (int64)."]
     pub number_of_contacts_called: ::std::option::Option<i64>,
     #[doc = " JSON `outstandingInteractionsCount`: integer (int64)."]
     pub outstanding_interactions_count: ::std::option::Option<i64>,
-    #[doc = " JSON `queueUtilizationDiagnostic`: [`QueueUtilizationDiagnostic`]."]
+    #[doc = " JSON `queueUtilizationDiagnostic`: [`QueueUtilizationDiagnostic`](crate::QueueUtilizationDiagnostic)."]
     pub queue_utilization_diagnostic: ::std::option::Option<crate::QueueUtilizationDiagnostic>,
-    #[doc = " JSON `ruleSetDiagnostics`: array of [`RuleSetDiagnostic`]."]
+    #[doc = " JSON `ruleSetDiagnostics`: array of [`RuleSetDiagnostic`](crate::RuleSetDiagnostic)."]
     pub rule_set_diagnostics: ::std::option::Option<::std::vec::Vec<crate::RuleSetDiagnostic>>,
     #[doc = " JSON `scheduledInteractionsCount`: integer (int64)."]
     pub scheduled_interactions_count: ::std::option::Option<i64>,
@@ -33,7 +33,7 @@ pub struct CampaignDiagnostics {
     pub time_zone_rescheduled_calls_count: ::std::option::Option<i64>,
     #[doc = " JSON `totalNumberOfContacts`: integer (int64)."]
     pub total_number_of_contacts: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignDiagnostics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnostics {
 impl crate::support::Model for CampaignDiagnostics {
     const NAME: &'static str = "CampaignDiagnostics";
     const FIELDS: &'static [&'static str] = &["callableContacts", "campaignErrors", "campaignSkillStatistics", "effectiveIdleAgents", "filteredOutContactsCount", "idleAgents", "linesUtilization", "numberOfContactsCalled", "outstandingInteractionsCount", "queueUtilizationDiagnostic", "ruleSetDiagnostics", "scheduledInteractionsCount", "timeZoneRescheduledCallsCount", "totalNumberOfContacts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for CampaignDiagnostics {
             "scheduledInteractionsCount" => crate::support::de_opt(map, &mut self.scheduled_interactions_count, n, 11),
             "timeZoneRescheduledCallsCount" => crate::support::de_opt(map, &mut self.time_zone_rescheduled_calls_count, n, 12),
             "totalNumberOfContacts" => crate::support::de_opt(map, &mut self.total_number_of_contacts, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct CampaignInteraction {
     #[doc = " JSON `activePreviewCall`: boolean."]
     pub active_preview_call: ::std::option::Option<bool>,
-    #[doc = " JSON `agent`: [`DomainEntityRef`]."]
+    #[doc = " JSON `agent`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub agent: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `callPlacedTime`: date-time."]
     pub call_placed_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,11 +17,11 @@ pub struct CampaignInteraction {
     pub caller_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callerName`: string."]
     pub caller_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `campaign`: [`DomainEntityRef`]."]
+    #[doc = " JSON `campaign`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub campaign: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `contact`: [`DomainEntityRef`]."]
+    #[doc = " JSON `contact`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `conversation`: [`ConversationBasic`]."]
+    #[doc = " JSON `conversation`: [`ConversationBasic`](crate::ConversationBasic)."]
     pub conversation: ::std::option::Option<crate::ConversationBasic>,
     #[doc = " JSON `creationTime`: date-time."]
     pub creation_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -31,7 +31,7 @@ pub struct CampaignInteraction {
     pub dialer_system_participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dialingMode`: string."]
     pub dialing_mode: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disposition`: [`CampaignInteractionDisposition`]."]
+    #[doc = " JSON `disposition`: [`CampaignInteractionDisposition`](crate::CampaignInteractionDisposition)."]
     pub disposition: ::std::option::Option<crate::CampaignInteractionDisposition>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -41,13 +41,13 @@ pub struct CampaignInteraction {
     pub preview_connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `previewPopDeliveredTime`: date-time."]
     pub preview_pop_delivered_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `script`: [`DomainEntityRef`]."]
+    #[doc = " JSON `script`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub script: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `skills`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `skills`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignInteraction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -62,10 +62,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignInteraction {
 impl crate::support::Model for CampaignInteraction {
     const NAME: &'static str = "CampaignInteraction";
     const FIELDS: &'static [&'static str] = &["activePreviewCall", "agent", "callPlacedTime", "callRoutedTime", "callerAddress", "callerName", "campaign", "contact", "conversation", "creationTime", "destinationAddress", "dialerSystemParticipantId", "dialingMode", "disposition", "id", "lastActivePreviewWrapupTime", "previewConnectedTime", "previewPopDeliveredTime", "queue", "script", "skills"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -92,7 +92,7 @@ impl crate::support::Model for CampaignInteraction {
             "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 18),
             "script" => crate::support::de_opt_struct(map, &mut self.script, n, 19),
             "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 20),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignInteractions {
-    #[doc = " JSON `campaign`: [`DomainEntityRef`]."]
+    #[doc = " JSON `campaign`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub campaign: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `interactingInteractions`: array of [`CampaignInteraction`]."]
+    #[doc = " JSON `interactingInteractions`: array of [`CampaignInteraction`](crate::CampaignInteraction)."]
     pub interacting_interactions: ::std::option::Option<::std::vec::Vec<crate::CampaignInteraction>>,
-    #[doc = " JSON `pendingInteractions`: array of [`CampaignInteraction`]."]
+    #[doc = " JSON `pendingInteractions`: array of [`CampaignInteraction`](crate::CampaignInteraction)."]
     pub pending_interactions: ::std::option::Option<::std::vec::Vec<crate::CampaignInteraction>>,
-    #[doc = " JSON `previewingInteractions`: array of [`CampaignInteraction`]."]
+    #[doc = " JSON `previewingInteractions`: array of [`CampaignInteraction`](crate::CampaignInteraction)."]
     pub previewing_interactions: ::std::option::Option<::std::vec::Vec<crate::CampaignInteraction>>,
-    #[doc = " JSON `proceedingInteractions`: array of [`CampaignInteraction`]."]
+    #[doc = " JSON `proceedingInteractions`: array of [`CampaignInteraction`](crate::CampaignInteraction)."]
     pub proceeding_interactions: ::std::option::Option<::std::vec::Vec<crate::CampaignInteraction>>,
-    #[doc = " JSON `scheduledInteractions`: array of [`CampaignInteraction`]."]
+    #[doc = " JSON `scheduledInteractions`: array of [`CampaignInteraction`](crate::CampaignInteraction)."]
     pub scheduled_interactions: ::std::option::Option<::std::vec::Vec<crate::CampaignInteraction>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignInteractions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignInteractions {
 impl crate::support::Model for CampaignInteractions {
     const NAME: &'static str = "CampaignInteractions";
     const FIELDS: &'static [&'static str] = &["campaign", "interactingInteractions", "pendingInteractions", "previewingInteractions", "proceedingInteractions", "scheduledInteractions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CampaignInteractions {
             "previewingInteractions" => crate::support::de_opt_structs(map, &mut self.previewing_interactions, n, 3),
             "proceedingInteractions" => crate::support::de_opt_structs(map, &mut self.proceeding_interactions, n, 4),
             "scheduledInteractions" => crate::support::de_opt_structs(map, &mut self.scheduled_interactions, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

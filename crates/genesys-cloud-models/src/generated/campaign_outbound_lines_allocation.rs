@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignOutboundLinesAllocation {
-    #[doc = " JSON `campaign`: [`DomainEntityRef`]."]
+    #[doc = " JSON `campaign`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub campaign: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `campaignWeight`: integer (int64)."]
     pub campaign_weight: ::std::option::Option<i64>,
@@ -13,7 +13,7 @@ pub struct CampaignOutboundLinesAllocation {
     pub legacy_weight: ::std::option::Option<bool>,
     #[doc = " JSON `linesAssigned`: integer (int64)."]
     pub lines_assigned: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignOutboundLinesAllocation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignOutboundLinesAllocation {
 impl crate::support::Model for CampaignOutboundLinesAllocation {
     const NAME: &'static str = "CampaignOutboundLinesAllocation";
     const FIELDS: &'static [&'static str] = &["campaign", "campaignWeight", "legacyWeight", "linesAssigned"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CampaignOutboundLinesAllocation {
             "campaignWeight" => crate::support::de_opt(map, &mut self.campaign_weight, n, 1),
             "legacyWeight" => crate::support::de_opt(map, &mut self.legacy_weight, n, 2),
             "linesAssigned" => crate::support::de_opt(map, &mut self.lines_assigned, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct CampaignOutboundLinesDistribution {
     #[doc = " JSON `availableOutboundLines`: integer (int64)."]
     pub available_outbound_lines: ::std::option::Option<i64>,
-    #[doc = " JSON `campaign`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `campaign`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub campaign: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `campaignsWithDynamicallyAllocatedLines`: array of [`CampaignOutboundLinesAllocation`]."]
+    #[doc = " JSON `campaignsWithDynamicallyAllocatedLines`: array of [`CampaignOutboundLinesAllocation`](crate::CampaignOutboundLinesAllocation)."]
     pub campaigns_with_dynamically_allocated_lines: ::std::option::Option<::std::vec::Vec<crate::CampaignOutboundLinesAllocation>>,
-    #[doc = " JSON `campaignsWithReservedLines`: array of [`CampaignOutboundLinesReservation`]."]
+    #[doc = " JSON `campaignsWithReservedLines`: array of [`CampaignOutboundLinesReservation`](crate::CampaignOutboundLinesReservation)."]
     pub campaigns_with_reserved_lines: ::std::option::Option<::std::vec::Vec<crate::CampaignOutboundLinesReservation>>,
     #[doc = " JSON `maxLineUtilization`: number (double)."]
     pub max_line_utilization: ::std::option::Option<f64>,
@@ -19,7 +19,7 @@ pub struct CampaignOutboundLinesDistribution {
     pub max_outbound_line_count: ::std::option::Option<i64>,
     #[doc = " JSON `reservedLines`: integer (int64)."]
     pub reserved_lines: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignOutboundLinesDistribution {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignOutboundLinesDistribution {
 impl crate::support::Model for CampaignOutboundLinesDistribution {
     const NAME: &'static str = "CampaignOutboundLinesDistribution";
     const FIELDS: &'static [&'static str] = &["availableOutboundLines", "campaign", "campaignsWithDynamicallyAllocatedLines", "campaignsWithReservedLines", "maxLineUtilization", "maxOutboundLineCount", "reservedLines"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CampaignOutboundLinesDistribution {
             "maxLineUtilization" => crate::support::de_opt(map, &mut self.max_line_utilization, n, 4),
             "maxOutboundLineCount" => crate::support::de_opt(map, &mut self.max_outbound_line_count, n, 5),
             "reservedLines" => crate::support::de_opt(map, &mut self.reserved_lines, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

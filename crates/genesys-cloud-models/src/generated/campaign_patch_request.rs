@@ -7,15 +7,15 @@
 pub struct CampaignPatchRequest {
     #[doc = " JSON `abandonRate`: number (double)."]
     pub abandon_rate: ::std::option::Option<f64>,
-    #[doc = " JSON `dynamicLineBalancingSettings`: [`DynamicLineBalancingSettingsPatchRequest`]."]
+    #[doc = " JSON `dynamicLineBalancingSettings`: [`DynamicLineBalancingSettingsPatchRequest`](crate::DynamicLineBalancingSettingsPatchRequest)."]
     pub dynamic_line_balancing_settings: ::std::option::Option<crate::DynamicLineBalancingSettingsPatchRequest>,
     #[doc = " JSON `maxCallsPerAgent`: number (double)."]
     pub max_calls_per_agent: ::std::option::Option<f64>,
     #[doc = " JSON `outboundLineCount`: integer (int64)."]
     pub outbound_line_count: ::std::option::Option<i64>,
-    #[doc = " JSON `queue`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignPatchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignPatchRequest {
 impl crate::support::Model for CampaignPatchRequest {
     const NAME: &'static str = "CampaignPatchRequest";
     const FIELDS: &'static [&'static str] = &["abandonRate", "dynamicLineBalancingSettings", "maxCallsPerAgent", "outboundLineCount", "queue"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CampaignPatchRequest {
             "maxCallsPerAgent" => crate::support::de_opt(map, &mut self.max_calls_per_agent, n, 2),
             "outboundLineCount" => crate::support::de_opt(map, &mut self.outbound_line_count, n, 3),
             "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

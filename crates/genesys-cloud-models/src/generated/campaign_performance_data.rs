@@ -7,33 +7,33 @@
 pub struct CampaignPerformanceData {
     #[doc = " JSON `adjustedCallsPerAgent`: number (double)."]
     pub adjusted_calls_per_agent: ::std::option::Option<f64>,
-    #[doc = " JSON `businessCategoryMetrics`: [`CampaignBusinessCategoryMetrics`]."]
+    #[doc = " JSON `businessCategoryMetrics`: [`CampaignBusinessCategoryMetrics`](crate::CampaignBusinessCategoryMetrics)."]
     pub business_category_metrics: ::std::option::Option<crate::CampaignBusinessCategoryMetrics>,
-    #[doc = " JSON `campaign`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `campaign`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub campaign: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `campaignStatus`: [`CampaignPerformanceDataCampaignStatus`]."]
+    #[doc = " JSON `campaignStatus`: [`CampaignPerformanceDataCampaignStatus`](crate::CampaignPerformanceDataCampaignStatus)."]
     pub campaign_status: ::std::option::Option<crate::CampaignPerformanceDataCampaignStatus>,
-    #[doc = " JSON `contactRate`: [`CampaignPerformanceDataContactRate`]."]
+    #[doc = " JSON `contactRate`: [`CampaignPerformanceDataContactRate`](crate::CampaignPerformanceDataContactRate)."]
     pub contact_rate: ::std::option::Option<crate::CampaignPerformanceDataContactRate>,
-    #[doc = " JSON `dialingMode`: [`CampaignPerformanceDataDialingMode`]."]
+    #[doc = " JSON `dialingMode`: [`CampaignPerformanceDataDialingMode`](crate::CampaignPerformanceDataDialingMode)."]
     pub dialing_mode: ::std::option::Option<crate::CampaignPerformanceDataDialingMode>,
-    #[doc = " JSON `division`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `division`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub division: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `effectiveIdleAgents`: number (double)."]
     pub effective_idle_agents: ::std::option::Option<f64>,
     #[doc = " JSON `idleAgents`: integer (int64)."]
     pub idle_agents: ::std::option::Option<i64>,
-    #[doc = " JSON `linesUtilization`: [`CampaignLinesUtilization`]."]
+    #[doc = " JSON `linesUtilization`: [`CampaignLinesUtilization`](crate::CampaignLinesUtilization)."]
     pub lines_utilization: ::std::option::Option<crate::CampaignLinesUtilization>,
     #[doc = " JSON `outstandingCalls`: integer (int64)."]
     pub outstanding_calls: ::std::option::Option<i64>,
-    #[doc = " JSON `progress`: [`CampaignPerformanceDataProgress`]."]
+    #[doc = " JSON `progress`: [`CampaignPerformanceDataProgress`](crate::CampaignPerformanceDataProgress)."]
     pub progress: ::std::option::Option<crate::CampaignPerformanceDataProgress>,
     #[doc = " JSON `rightPartyContactsCount`: integer (int64)."]
     pub right_party_contacts_count: ::std::option::Option<i64>,
     #[doc = " JSON `scheduledCalls`: integer (int64)."]
     pub scheduled_calls: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignPerformanceData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignPerformanceData {
 impl crate::support::Model for CampaignPerformanceData {
     const NAME: &'static str = "CampaignPerformanceData";
     const FIELDS: &'static [&'static str] = &["adjustedCallsPerAgent", "businessCategoryMetrics", "campaign", "campaignStatus", "contactRate", "dialingMode", "division", "effectiveIdleAgents", "idleAgents", "linesUtilization", "outstandingCalls", "progress", "rightPartyContactsCount", "scheduledCalls"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for CampaignPerformanceData {
             "progress" => crate::support::de_opt_struct(map, &mut self.progress, n, 11),
             "rightPartyContactsCount" => crate::support::de_opt(map, &mut self.right_party_contacts_count, n, 12),
             "scheduledCalls" => crate::support::de_opt(map, &mut self.scheduled_calls, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

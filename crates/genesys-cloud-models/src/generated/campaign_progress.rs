@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignProgress {
-    #[doc = " JSON `campaign`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `campaign`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub campaign: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `contactList`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `numberOfContactsCalled`: integer (int64)."]
     pub number_of_contacts_called: ::std::option::Option<i64>,
@@ -19,7 +19,7 @@ pub struct CampaignProgress {
     pub percentage: ::std::option::Option<i64>,
     #[doc = " JSON `totalNumberOfContacts`: integer (int64)."]
     pub total_number_of_contacts: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignProgress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignProgress {
 impl crate::support::Model for CampaignProgress {
     const NAME: &'static str = "CampaignProgress";
     const FIELDS: &'static [&'static str] = &["campaign", "contactList", "numberOfContactsCalled", "numberOfContactsMessaged", "numberOfContactsSkipped", "percentage", "totalNumberOfContacts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CampaignProgress {
             "numberOfContactsSkipped" => crate::support::de_opt(map, &mut self.number_of_contacts_skipped, n, 4),
             "percentage" => crate::support::de_opt(map, &mut self.percentage, n, 5),
             "totalNumberOfContacts" => crate::support::de_opt(map, &mut self.total_number_of_contacts, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRule {
-    #[doc = " JSON `campaignRuleActions`: array of [`CampaignRuleAction`], required by the spec."]
+    #[doc = " JSON `campaignRuleActions`: array of [`CampaignRuleAction`](crate::CampaignRuleAction), required by the spec."]
     pub campaign_rule_actions: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleAction>>,
-    #[doc = " JSON `campaignRuleConditions`: array of [`CampaignRuleCondition`], required by the spec."]
+    #[doc = " JSON `campaignRuleConditions`: array of [`CampaignRuleCondition`](crate::CampaignRuleCondition), required by the spec."]
     pub campaign_rule_conditions: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleCondition>>,
-    #[doc = " JSON `campaignRuleEntities`: [`CampaignRuleEntities`], required by the spec."]
+    #[doc = " JSON `campaignRuleEntities`: [`CampaignRuleEntities`](crate::CampaignRuleEntities), required by the spec."]
     pub campaign_rule_entities: ::std::option::Option<crate::CampaignRuleEntities>,
-    #[doc = " JSON `campaignRuleProcessing`: [`CampaignRuleCampaignRuleProcessing`]."]
+    #[doc = " JSON `campaignRuleProcessing`: [`CampaignRuleCampaignRuleProcessing`](crate::CampaignRuleCampaignRuleProcessing)."]
     pub campaign_rule_processing: ::std::option::Option<crate::CampaignRuleCampaignRuleProcessing>,
-    #[doc = " JSON `conditionGroups`: array of [`CampaignRuleConditionGroup`]."]
+    #[doc = " JSON `conditionGroups`: array of [`CampaignRuleConditionGroup`](crate::CampaignRuleConditionGroup)."]
     pub condition_groups: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleConditionGroup>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct CampaignRule {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `executionSettings`: [`CampaignRuleExecutionSettings`]."]
+    #[doc = " JSON `executionSettings`: [`CampaignRuleExecutionSettings`](crate::CampaignRuleExecutionSettings)."]
     pub execution_settings: ::std::option::Option<crate::CampaignRuleExecutionSettings>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,9 +35,9 @@ pub struct CampaignRule {
     pub time_zone_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `warnings`: array of [`CampaignRuleWarning`]."]
+    #[doc = " JSON `warnings`: array of [`CampaignRuleWarning`](crate::CampaignRuleWarning)."]
     pub warnings: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleWarning>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRule {
 impl crate::support::Model for CampaignRule {
     const NAME: &'static str = "CampaignRule";
     const FIELDS: &'static [&'static str] = &["campaignRuleActions", "campaignRuleConditions", "campaignRuleEntities", "campaignRuleProcessing", "conditionGroups", "dateCreated", "dateModified", "enabled", "executionSettings", "id", "matchAnyConditions", "name", "selfUri", "timeZoneId", "version", "warnings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for CampaignRule {
             "timeZoneId" => crate::support::de_opt(map, &mut self.time_zone_id, n, 13),
             "version" => crate::support::de_opt(map, &mut self.version, n, 14),
             "warnings" => crate::support::de_opt_structs(map, &mut self.warnings, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleAction {
-    #[doc = " JSON `actionType`: [`CampaignRuleActionActionType`], required by the spec."]
+    #[doc = " JSON `actionType`: [`CampaignRuleActionActionType`](crate::CampaignRuleActionActionType), required by the spec."]
     pub action_type: ::std::option::Option<crate::CampaignRuleActionActionType>,
-    #[doc = " JSON `campaignRuleActionEntities`: [`CampaignRuleActionEntities`], required by the spec."]
+    #[doc = " JSON `campaignRuleActionEntities`: [`CampaignRuleActionEntities`](crate::CampaignRuleActionEntities), required by the spec."]
     pub campaign_rule_action_entities: ::std::option::Option<crate::CampaignRuleActionEntities>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `parameters`: [`CampaignRuleParameters`]."]
+    #[doc = " JSON `parameters`: [`CampaignRuleParameters`](crate::CampaignRuleParameters)."]
     pub parameters: ::std::option::Option<crate::CampaignRuleParameters>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleAction {
 impl crate::support::Model for CampaignRuleAction {
     const NAME: &'static str = "CampaignRuleAction";
     const FIELDS: &'static [&'static str] = &["actionType", "campaignRuleActionEntities", "id", "parameters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CampaignRuleAction {
             "campaignRuleActionEntities" => crate::support::de_opt_struct(map, &mut self.campaign_rule_action_entities, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "parameters" => crate::support::de_opt_struct(map, &mut self.parameters, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleActionEntities {
-    #[doc = " JSON `campaigns`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `campaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `emailCampaigns`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `emailCampaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub email_campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `sequences`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `sequences`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub sequences: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `smsCampaigns`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `smsCampaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub sms_campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `useTriggeringEntity`: boolean."]
     pub use_triggering_entity: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleActionEntities {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleActionEntities {
 impl crate::support::Model for CampaignRuleActionEntities {
     const NAME: &'static str = "CampaignRuleActionEntities";
     const FIELDS: &'static [&'static str] = &["campaigns", "emailCampaigns", "sequences", "smsCampaigns", "useTriggeringEntity"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CampaignRuleActionEntities {
             "sequences" => crate::support::de_opt_structs(map, &mut self.sequences, n, 2),
             "smsCampaigns" => crate::support::de_opt_structs(map, &mut self.sms_campaigns, n, 3),
             "useTriggeringEntity" => crate::support::de_opt(map, &mut self.use_triggering_entity, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

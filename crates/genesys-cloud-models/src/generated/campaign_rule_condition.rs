@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleCondition {
-    #[doc = " JSON `campaignRunTimeSettings`: [`CampaignRuleCampaignRunTimeSettings`]."]
+    #[doc = " JSON `campaignRunTimeSettings`: [`CampaignRuleCampaignRunTimeSettings`](crate::CampaignRuleCampaignRunTimeSettings)."]
     pub campaign_run_time_settings: ::std::option::Option<crate::CampaignRuleCampaignRunTimeSettings>,
-    #[doc = " JSON `campaignWaitTimeSettings`: [`CampaignRuleCampaignWaitTimeSettings`]."]
+    #[doc = " JSON `campaignWaitTimeSettings`: [`CampaignRuleCampaignWaitTimeSettings`](crate::CampaignRuleCampaignWaitTimeSettings)."]
     pub campaign_wait_time_settings: ::std::option::Option<crate::CampaignRuleCampaignWaitTimeSettings>,
-    #[doc = " JSON `conditionType`: [`CampaignRuleConditionConditionType`], required by the spec."]
+    #[doc = " JSON `conditionType`: [`CampaignRuleConditionConditionType`](crate::CampaignRuleConditionConditionType), required by the spec."]
     pub condition_type: ::std::option::Option<crate::CampaignRuleConditionConditionType>,
-    #[doc = " JSON `dateTimeParameters`: [`CampaignRuleDateTimeConditionParameters`]."]
+    #[doc = " JSON `dateTimeParameters`: [`CampaignRuleDateTimeConditionParameters`](crate::CampaignRuleDateTimeConditionParameters)."]
     pub date_time_parameters: ::std::option::Option<crate::CampaignRuleDateTimeConditionParameters>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `parameters`: [`CampaignRuleParameters`], required by the spec."]
+    #[doc = " JSON `parameters`: [`CampaignRuleParameters`](crate::CampaignRuleParameters), required by the spec."]
     pub parameters: ::std::option::Option<crate::CampaignRuleParameters>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleCondition {
 impl crate::support::Model for CampaignRuleCondition {
     const NAME: &'static str = "CampaignRuleCondition";
     const FIELDS: &'static [&'static str] = &["campaignRunTimeSettings", "campaignWaitTimeSettings", "conditionType", "dateTimeParameters", "id", "parameters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CampaignRuleCondition {
             "dateTimeParameters" => crate::support::de_opt_struct(map, &mut self.date_time_parameters, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "parameters" => crate::support::de_opt_struct(map, &mut self.parameters, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

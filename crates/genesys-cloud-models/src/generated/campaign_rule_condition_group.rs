@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleConditionGroup {
-    #[doc = " JSON `conditions`: array of [`CampaignRuleCondition`], required by the spec."]
+    #[doc = " JSON `conditions`: array of [`CampaignRuleCondition`](crate::CampaignRuleCondition), required by the spec."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::CampaignRuleCondition>>,
     #[doc = " JSON `matchAnyConditions`: boolean, required by the spec."]
     pub match_any_conditions: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleConditionGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleConditionGroup {
 impl crate::support::Model for CampaignRuleConditionGroup {
     const NAME: &'static str = "CampaignRuleConditionGroup";
     const FIELDS: &'static [&'static str] = &["conditions", "matchAnyConditions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CampaignRuleConditionGroup {
         match key {
             "conditions" => crate::support::de_opt_structs(map, &mut self.conditions, n, 0),
             "matchAnyConditions" => crate::support::de_opt(map, &mut self.match_any_conditions, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

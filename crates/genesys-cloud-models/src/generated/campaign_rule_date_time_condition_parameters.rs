@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleDateTimeConditionParameters {
-    #[doc = " JSON `dayOfMonth`: [`CampaignRuleDayOfMonthParameters`]."]
+    #[doc = " JSON `dayOfMonth`: [`CampaignRuleDayOfMonthParameters`](crate::CampaignRuleDayOfMonthParameters)."]
     pub day_of_month: ::std::option::Option<crate::CampaignRuleDayOfMonthParameters>,
-    #[doc = " JSON `dayOfWeek`: [`CampaignRuleDayOfWeekParameters`]."]
+    #[doc = " JSON `dayOfWeek`: [`CampaignRuleDayOfWeekParameters`](crate::CampaignRuleDayOfWeekParameters)."]
     pub day_of_week: ::std::option::Option<crate::CampaignRuleDayOfWeekParameters>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
-    #[doc = " JSON `specificDate`: [`CampaignRuleSpecificDateParameters`]."]
+    #[doc = " JSON `specificDate`: [`CampaignRuleSpecificDateParameters`](crate::CampaignRuleSpecificDateParameters)."]
     pub specific_date: ::std::option::Option<crate::CampaignRuleSpecificDateParameters>,
-    #[doc = " JSON `timeOfDay`: [`CampaignRuleTimeOfDayParameters`]."]
+    #[doc = " JSON `timeOfDay`: [`CampaignRuleTimeOfDayParameters`](crate::CampaignRuleTimeOfDayParameters)."]
     pub time_of_day: ::std::option::Option<crate::CampaignRuleTimeOfDayParameters>,
-    #[doc = " JSON `weekDayOfMonth`: [`CampaignRuleWeekDayOfMonthParameters`]."]
+    #[doc = " JSON `weekDayOfMonth`: [`CampaignRuleWeekDayOfMonthParameters`](crate::CampaignRuleWeekDayOfMonthParameters)."]
     pub week_day_of_month: ::std::option::Option<crate::CampaignRuleWeekDayOfMonthParameters>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleDateTimeConditionParameters {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleDateTimeConditionParameters 
 impl crate::support::Model for CampaignRuleDateTimeConditionParameters {
     const NAME: &'static str = "CampaignRuleDateTimeConditionParameters";
     const FIELDS: &'static [&'static str] = &["dayOfMonth", "dayOfWeek", "inverted", "specificDate", "timeOfDay", "weekDayOfMonth"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CampaignRuleDateTimeConditionParameters {
             "specificDate" => crate::support::de_opt_struct(map, &mut self.specific_date, n, 3),
             "timeOfDay" => crate::support::de_opt_struct(map, &mut self.time_of_day, n, 4),
             "weekDayOfMonth" => crate::support::de_opt_struct(map, &mut self.week_day_of_month, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

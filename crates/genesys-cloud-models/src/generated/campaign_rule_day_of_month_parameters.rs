@@ -7,11 +7,11 @@
 pub struct CampaignRuleDayOfMonthParameters {
     #[doc = " JSON `inSet`: array of string."]
     pub in_set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `interval`: [`CampaignRuleDayOfMonthInterval`]."]
+    #[doc = " JSON `interval`: [`CampaignRuleDayOfMonthInterval`](crate::CampaignRuleDayOfMonthInterval)."]
     pub interval: ::std::option::Option<crate::CampaignRuleDayOfMonthInterval>,
     #[doc = " JSON `thresholdValue`: string."]
     pub threshold_value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleDayOfMonthParameters {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleDayOfMonthParameters {
 impl crate::support::Model for CampaignRuleDayOfMonthParameters {
     const NAME: &'static str = "CampaignRuleDayOfMonthParameters";
     const FIELDS: &'static [&'static str] = &["inSet", "interval", "thresholdValue"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CampaignRuleDayOfMonthParameters {
             "inSet" => crate::support::de_opt(map, &mut self.in_set, n, 0),
             "interval" => crate::support::de_opt_struct(map, &mut self.interval, n, 1),
             "thresholdValue" => crate::support::de_opt(map, &mut self.threshold_value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

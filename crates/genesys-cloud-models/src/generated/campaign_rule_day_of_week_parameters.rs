@@ -7,9 +7,9 @@
 pub struct CampaignRuleDayOfWeekParameters {
     #[doc = " JSON `inSet`: array of integer (int64)."]
     pub in_set: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `interval`: [`CampaignRuleDayOfWeekInterval`]."]
+    #[doc = " JSON `interval`: [`CampaignRuleDayOfWeekInterval`](crate::CampaignRuleDayOfWeekInterval)."]
     pub interval: ::std::option::Option<crate::CampaignRuleDayOfWeekInterval>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleDayOfWeekParameters {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleDayOfWeekParameters {
 impl crate::support::Model for CampaignRuleDayOfWeekParameters {
     const NAME: &'static str = "CampaignRuleDayOfWeekParameters";
     const FIELDS: &'static [&'static str] = &["inSet", "interval"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CampaignRuleDayOfWeekParameters {
         match key {
             "inSet" => crate::support::de_opt(map, &mut self.in_set, n, 0),
             "interval" => crate::support::de_opt_struct(map, &mut self.interval, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

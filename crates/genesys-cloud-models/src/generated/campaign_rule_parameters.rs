@@ -7,9 +7,9 @@
 pub struct CampaignRuleParameters {
     #[doc = " JSON `abandonRate`: number (double)."]
     pub abandon_rate: ::std::option::Option<f64>,
-    #[doc = " JSON `dialingMode`: [`CampaignRuleParametersDialingMode`]."]
+    #[doc = " JSON `dialingMode`: [`CampaignRuleParametersDialingMode`](crate::CampaignRuleParametersDialingMode)."]
     pub dialing_mode: ::std::option::Option<crate::CampaignRuleParametersDialingMode>,
-    #[doc = " JSON `emailContentTemplate`: [`DomainEntityRef`]."]
+    #[doc = " JSON `emailContentTemplate`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub email_content_template: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `emailMessagesPerMinute`: integer (int64)."]
     pub email_messages_per_minute: ::std::option::Option<i64>,
@@ -19,23 +19,23 @@ pub struct CampaignRuleParameters {
     pub max_calls_per_agent: ::std::option::Option<f64>,
     #[doc = " JSON `messagesPerMinute`: integer (int64)."]
     pub messages_per_minute: ::std::option::Option<i64>,
-    #[doc = " JSON `operator`: [`CampaignRuleParametersOperator`]."]
+    #[doc = " JSON `operator`: [`CampaignRuleParametersOperator`](crate::CampaignRuleParametersOperator)."]
     pub operator: ::std::option::Option<crate::CampaignRuleParametersOperator>,
     #[doc = " JSON `outboundLineCount`: integer (int64)."]
     pub outbound_line_count: ::std::option::Option<i64>,
-    #[doc = " JSON `priority`: [`CampaignRuleParametersPriority`]."]
+    #[doc = " JSON `priority`: [`CampaignRuleParametersPriority`](crate::CampaignRuleParametersPriority)."]
     pub priority: ::std::option::Option<crate::CampaignRuleParametersPriority>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `relativeWeight`: integer (int64)."]
     pub relative_weight: ::std::option::Option<i64>,
-    #[doc = " JSON `smsContentTemplate`: [`DomainEntityRef`]."]
+    #[doc = " JSON `smsContentTemplate`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub sms_content_template: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `smsMessagesPerMinute`: integer (int64)."]
     pub sms_messages_per_minute: ::std::option::Option<i64>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleParameters {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleParameters {
 impl crate::support::Model for CampaignRuleParameters {
     const NAME: &'static str = "CampaignRuleParameters";
     const FIELDS: &'static [&'static str] = &["abandonRate", "dialingMode", "emailContentTemplate", "emailMessagesPerMinute", "forDuration", "maxCallsPerAgent", "messagesPerMinute", "operator", "outboundLineCount", "priority", "queue", "relativeWeight", "smsContentTemplate", "smsMessagesPerMinute", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for CampaignRuleParameters {
             "smsContentTemplate" => crate::support::de_opt_struct(map, &mut self.sms_content_template, n, 12),
             "smsMessagesPerMinute" => crate::support::de_opt(map, &mut self.sms_messages_per_minute, n, 13),
             "value" => crate::support::de_opt(map, &mut self.value, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct CampaignRuleTimeOfDayInterval {
     pub max: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `min`: string."]
     pub min: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleTimeOfDayInterval {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleTimeOfDayInterval {
 impl crate::support::Model for CampaignRuleTimeOfDayInterval {
     const NAME: &'static str = "CampaignRuleTimeOfDayInterval";
     const FIELDS: &'static [&'static str] = &["max", "min"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CampaignRuleTimeOfDayInterval {
         match key {
             "max" => crate::support::de_opt(map, &mut self.max, n, 0),
             "min" => crate::support::de_opt(map, &mut self.min, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

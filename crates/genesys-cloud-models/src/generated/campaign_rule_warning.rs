@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleWarning {
-    #[doc = " JSON `code`: [`CampaignRuleWarningCode`], required by the spec."]
+    #[doc = " JSON `code`: [`CampaignRuleWarningCode`](crate::CampaignRuleWarningCode), required by the spec."]
     pub code: ::std::option::Option<crate::CampaignRuleWarningCode>,
     #[doc = " JSON `message`: string, required by the spec."]
     pub message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `params`: [`CampaignRuleWarningParameters`]."]
+    #[doc = " JSON `params`: [`CampaignRuleWarningParameters`](crate::CampaignRuleWarningParameters)."]
     pub params: ::std::option::Option<crate::CampaignRuleWarningParameters>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleWarning {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWarning {
 impl crate::support::Model for CampaignRuleWarning {
     const NAME: &'static str = "CampaignRuleWarning";
     const FIELDS: &'static [&'static str] = &["code", "message", "params"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CampaignRuleWarning {
             "code" => crate::support::de_opt(map, &mut self.code, n, 0),
             "message" => crate::support::de_opt(map, &mut self.message, n, 1),
             "params" => crate::support::de_opt_struct(map, &mut self.params, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct CampaignRuleWarningParameters {
     #[doc = " JSON `actionId`: string."]
     pub action_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `actionType`: [`CampaignRuleWarningParametersActionType`]."]
+    #[doc = " JSON `actionType`: [`CampaignRuleWarningParametersActionType`](crate::CampaignRuleWarningParametersActionType)."]
     pub action_type: ::std::option::Option<crate::CampaignRuleWarningParametersActionType>,
     #[doc = " JSON `conditionId`: string."]
     pub condition_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conditionType`: [`CampaignRuleWarningParametersConditionType`]."]
+    #[doc = " JSON `conditionType`: [`CampaignRuleWarningParametersConditionType`](crate::CampaignRuleWarningParametersConditionType)."]
     pub condition_type: ::std::option::Option<crate::CampaignRuleWarningParametersConditionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleWarningParameters {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWarningParameters {
 impl crate::support::Model for CampaignRuleWarningParameters {
     const NAME: &'static str = "CampaignRuleWarningParameters";
     const FIELDS: &'static [&'static str] = &["actionId", "actionType", "conditionId", "conditionType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CampaignRuleWarningParameters {
             "actionType" => crate::support::de_opt(map, &mut self.action_type, n, 1),
             "conditionId" => crate::support::de_opt(map, &mut self.condition_id, n, 2),
             "conditionType" => crate::support::de_opt(map, &mut self.condition_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct CampaignRuleWeekDayOfMonth {
     pub month: ::std::option::Option<i64>,
     #[doc = " JSON `occurrence`: integer (int64)."]
     pub occurrence: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleWeekDayOfMonth {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWeekDayOfMonth {
 impl crate::support::Model for CampaignRuleWeekDayOfMonth {
     const NAME: &'static str = "CampaignRuleWeekDayOfMonth";
     const FIELDS: &'static [&'static str] = &["dayOfWeek", "month", "occurrence"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CampaignRuleWeekDayOfMonth {
             "dayOfWeek" => crate::support::de_opt(map, &mut self.day_of_week, n, 0),
             "month" => crate::support::de_opt(map, &mut self.month, n, 1),
             "occurrence" => crate::support::de_opt(map, &mut self.occurrence, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

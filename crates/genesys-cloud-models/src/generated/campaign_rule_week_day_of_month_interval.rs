@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleWeekDayOfMonthInterval {
-    #[doc = " JSON `max`: [`CampaignRuleWeekDayOfMonth`], required by the spec."]
+    #[doc = " JSON `max`: [`CampaignRuleWeekDayOfMonth`](crate::CampaignRuleWeekDayOfMonth), required by the spec."]
     pub max: ::std::option::Option<crate::CampaignRuleWeekDayOfMonth>,
-    #[doc = " JSON `min`: [`CampaignRuleWeekDayOfMonth`], required by the spec."]
+    #[doc = " JSON `min`: [`CampaignRuleWeekDayOfMonth`](crate::CampaignRuleWeekDayOfMonth), required by the spec."]
     pub min: ::std::option::Option<crate::CampaignRuleWeekDayOfMonth>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleWeekDayOfMonthInterval {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWeekDayOfMonthInterval {
 impl crate::support::Model for CampaignRuleWeekDayOfMonthInterval {
     const NAME: &'static str = "CampaignRuleWeekDayOfMonthInterval";
     const FIELDS: &'static [&'static str] = &["max", "min"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CampaignRuleWeekDayOfMonthInterval {
         match key {
             "max" => crate::support::de_opt_struct(map, &mut self.max, n, 0),
             "min" => crate::support::de_opt_struct(map, &mut self.min, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

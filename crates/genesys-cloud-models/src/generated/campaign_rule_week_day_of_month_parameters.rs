@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignRuleWeekDayOfMonthParameters {
-    #[doc = " JSON `interval`: [`CampaignRuleWeekDayOfMonthInterval`]."]
+    #[doc = " JSON `interval`: [`CampaignRuleWeekDayOfMonthInterval`](crate::CampaignRuleWeekDayOfMonthInterval)."]
     pub interval: ::std::option::Option<crate::CampaignRuleWeekDayOfMonthInterval>,
-    #[doc = " JSON `thresholdValue`: [`CampaignRuleWeekDayOfMonth`]."]
+    #[doc = " JSON `thresholdValue`: [`CampaignRuleWeekDayOfMonth`](crate::CampaignRuleWeekDayOfMonth)."]
     pub threshold_value: ::std::option::Option<crate::CampaignRuleWeekDayOfMonth>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignRuleWeekDayOfMonthParameters {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWeekDayOfMonthParameters {
 impl crate::support::Model for CampaignRuleWeekDayOfMonthParameters {
     const NAME: &'static str = "CampaignRuleWeekDayOfMonthParameters";
     const FIELDS: &'static [&'static str] = &["interval", "thresholdValue"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CampaignRuleWeekDayOfMonthParameters {
         match key {
             "interval" => crate::support::de_opt_struct(map, &mut self.interval, n, 0),
             "thresholdValue" => crate::support::de_opt_struct(map, &mut self.threshold_value, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CampaignSequence {
-    #[doc = " JSON `campaigns`: array of [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `campaigns`: array of [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `currentCampaign`: integer (int64), required by the spec."]
     pub current_campaign: ::std::option::Option<i64>,
@@ -21,13 +21,13 @@ pub struct CampaignSequence {
     pub repeat: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`CampaignSequenceStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`CampaignSequenceStatus`](crate::CampaignSequenceStatus), required by the spec."]
     pub status: ::std::option::Option<crate::CampaignSequenceStatus>,
     #[doc = " JSON `stopMessage`: string."]
     pub stop_message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignSequence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignSequence {
 impl crate::support::Model for CampaignSequence {
     const NAME: &'static str = "CampaignSequence";
     const FIELDS: &'static [&'static str] = &["campaigns", "currentCampaign", "dateCreated", "dateModified", "id", "name", "repeat", "selfUri", "status", "stopMessage", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for CampaignSequence {
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "stopMessage" => crate::support::de_opt(map, &mut self.stop_message, n, 9),
             "version" => crate::support::de_opt(map, &mut self.version, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct CampaignStats {
     #[doc = " JSON `adjustedCallsPerAgent`: number (double)."]
     pub adjusted_calls_per_agent: ::std::option::Option<f64>,
-    #[doc = " JSON `businessCategoryMetrics`: [`CampaignBusinessCategoryMetrics`]."]
+    #[doc = " JSON `businessCategoryMetrics`: [`CampaignBusinessCategoryMetrics`](crate::CampaignBusinessCategoryMetrics)."]
     pub business_category_metrics: ::std::option::Option<crate::CampaignBusinessCategoryMetrics>,
-    #[doc = " JSON `contactRate`: [`ConnectRate`]."]
+    #[doc = " JSON `contactRate`: [`ConnectRate`](crate::ConnectRate)."]
     pub contact_rate: ::std::option::Option<crate::ConnectRate>,
     #[doc = " JSON `effectiveIdleAgents`: number (double)."]
     pub effective_idle_agents: ::std::option::Option<f64>,
@@ -17,7 +17,7 @@ pub struct CampaignStats {
     pub filtered_out_contacts_count: ::std::option::Option<i64>,
     #[doc = " JSON `idleAgents`: integer (int64)."]
     pub idle_agents: ::std::option::Option<i64>,
-    #[doc = " JSON `linesUtilization`: [`CampaignLinesUtilization`]."]
+    #[doc = " JSON `linesUtilization`: [`CampaignLinesUtilization`](crate::CampaignLinesUtilization)."]
     pub lines_utilization: ::std::option::Option<crate::CampaignLinesUtilization>,
     #[doc = " JSON `outstandingCalls`: integer (int64)."]
     pub outstanding_calls: ::std::option::Option<i64>,
@@ -29,7 +29,7 @@ pub struct CampaignStats {
     pub time_zone_rescheduled_calls: ::std::option::Option<i64>,
     #[doc = " JSON `validAttempts`: integer (int64)."]
     pub valid_attempts: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CampaignStats {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for CampaignStats {
 impl crate::support::Model for CampaignStats {
     const NAME: &'static str = "CampaignStats";
     const FIELDS: &'static [&'static str] = &["adjustedCallsPerAgent", "businessCategoryMetrics", "contactRate", "effectiveIdleAgents", "filteredOutContactsCount", "idleAgents", "linesUtilization", "outstandingCalls", "rightPartyContactsCount", "scheduledCalls", "timeZoneRescheduledCalls", "validAttempts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for CampaignStats {
             "scheduledCalls" => crate::support::de_opt(map, &mut self.scheduled_calls, n, 9),
             "timeZoneRescheduledCalls" => crate::support::de_opt(map, &mut self.time_zone_rescheduled_calls, n, 10),
             "validAttempts" => crate::support::de_opt(map, &mut self.valid_attempts, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct CannedResponseLibraries {
     #[doc = " JSON `libraryIds`: array of string."]
     pub library_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `mode`: [`CannedResponseLibrariesMode`]."]
+    #[doc = " JSON `mode`: [`CannedResponseLibrariesMode`](crate::CannedResponseLibrariesMode)."]
     pub mode: ::std::option::Option<crate::CannedResponseLibrariesMode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CannedResponseLibraries {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CannedResponseLibraries {
 impl crate::support::Model for CannedResponseLibraries {
     const NAME: &'static str = "CannedResponseLibraries";
     const FIELDS: &'static [&'static str] = &["libraryIds", "mode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CannedResponseLibraries {
         match key {
             "libraryIds" => crate::support::de_opt(map, &mut self.library_ids, n, 0),
             "mode" => crate::support::de_opt(map, &mut self.mode, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanForecastInputsTemplate {
-    #[doc = " JSON `capacityPlanForecastSummary`: [`CapacityPlanForecastMetrics`], required by the spec."]
+    #[doc = " JSON `capacityPlanForecastSummary`: [`CapacityPlanForecastMetrics`](crate::CapacityPlanForecastMetrics), required by the spec."]
     pub capacity_plan_forecast_summary: ::std::option::Option<crate::CapacityPlanForecastMetrics>,
-    #[doc = " JSON `granularity`: [`CapacityPlanForecastInputsTemplateGranularity`], required by the spec."]
+    #[doc = " JSON `granularity`: [`CapacityPlanForecastInputsTemplateGranularity`](crate::CapacityPlanForecastInputsTemplateGranularity), required by the spec."]
     pub granularity: ::std::option::Option<crate::CapacityPlanForecastInputsTemplateGranularity>,
     #[doc = " JSON `months`: array of year-month."]
     pub months: ::std::option::Option<::std::vec::Vec<crate::YearMonth>>,
-    #[doc = " JSON `planningGroupsForecastData`: array of [`ForecastInputPlanningGroupData`], required by the spec."]
+    #[doc = " JSON `planningGroupsForecastData`: array of [`ForecastInputPlanningGroupData`](crate::ForecastInputPlanningGroupData), required by the spec."]
     pub planning_groups_forecast_data: ::std::option::Option<::std::vec::Vec<crate::ForecastInputPlanningGroupData>>,
     #[doc = " JSON `referenceBusinessUnitDate`: date, required by the spec."]
     pub reference_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CapacityPlanForecastInputsTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanForecastInputsTemplate {
 impl crate::support::Model for CapacityPlanForecastInputsTemplate {
     const NAME: &'static str = "CapacityPlanForecastInputsTemplate";
     const FIELDS: &'static [&'static str] = &["capacityPlanForecastSummary", "granularity", "months", "planningGroupsForecastData", "referenceBusinessUnitDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CapacityPlanForecastInputsTemplate {
             "months" => crate::support::de_opt(map, &mut self.months, n, 2),
             "planningGroupsForecastData" => crate::support::de_opt_structs(map, &mut self.planning_groups_forecast_data, n, 3),
             "referenceBusinessUnitDate" => crate::support::de_opt(map, &mut self.reference_business_unit_date, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

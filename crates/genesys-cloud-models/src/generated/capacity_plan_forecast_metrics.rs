@@ -9,7 +9,7 @@ pub struct CapacityPlanForecastMetrics {
     pub average_handle_time: ::std::option::Option<::std::vec::Vec<f64>>,
     #[doc = " JSON `volume`: array of number (double), required by the spec."]
     pub volume: ::std::option::Option<::std::vec::Vec<f64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CapacityPlanForecastMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanForecastMetrics {
 impl crate::support::Model for CapacityPlanForecastMetrics {
     const NAME: &'static str = "CapacityPlanForecastMetrics";
     const FIELDS: &'static [&'static str] = &["averageHandleTime", "volume"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CapacityPlanForecastMetrics {
         match key {
             "averageHandleTime" => crate::support::de_opt(map, &mut self.average_handle_time, n, 0),
             "volume" => crate::support::de_opt(map, &mut self.volume, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

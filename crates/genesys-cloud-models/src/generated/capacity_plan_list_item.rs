@@ -9,7 +9,7 @@ pub struct CapacityPlanListItem {
     pub end_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`CapacityPlanMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`CapacityPlanMetadata`](crate::CapacityPlanMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::CapacityPlanMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct CapacityPlanListItem {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startBusinessUnitDate`: date, required by the spec."]
     pub start_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CapacityPlanListItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanListItem {
 impl crate::support::Model for CapacityPlanListItem {
     const NAME: &'static str = "CapacityPlanListItem";
     const FIELDS: &'static [&'static str] = &["endBusinessUnitDate", "id", "metadata", "name", "selfUri", "startBusinessUnitDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CapacityPlanListItem {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "startBusinessUnitDate" => crate::support::de_opt(map, &mut self.start_business_unit_date, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -31,7 +31,7 @@ pub struct CapacityPlanMetricsSummary {
     pub starting_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
     #[doc = " JSON `transfersFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub transfers_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CapacityPlanMetricsSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanMetricsSummary {
 impl crate::support::Model for CapacityPlanMetricsSummary {
     const NAME: &'static str = "CapacityPlanMetricsSummary";
     const FIELDS: &'static [&'static str] = &["attritionFullTimeEquivalentCount", "attritionPercentage", "endOfMonthPlannedFullTimeEquivalentCount", "extraTimeUnderTimeFullTimeEquivalentCount", "netFullTimeEquivalentCount", "newHireFullTimeEquivalentCount", "plannedFullTimeEquivalentCount", "requiredStaffFullTimeEquivalentCount", "shrinkageFullTimeEquivalentCount", "shrinkagePercentage", "staffingOverUnderFullTimeEquivalentCount", "startingFullTimeEquivalentCount", "transfersFullTimeEquivalentCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for CapacityPlanMetricsSummary {
             "staffingOverUnderFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.staffing_over_under_full_time_equivalent_count, n, 10),
             "startingFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.starting_full_time_equivalent_count, n, 11),
             "transfersFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.transfers_full_time_equivalent_count, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,17 +9,17 @@ pub struct CapacityPlanRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endBusinessUnitDate`: date, required by the spec."]
     pub end_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `forecast`: [`BuShortTermForecastReference`], required by the spec."]
+    #[doc = " JSON `forecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference), required by the spec."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
     #[doc = " JSON `fullTimeEquivalentWeeklyHours`: number (double), required by the spec."]
     pub full_time_equivalent_weekly_hours: ::std::option::Option<f64>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `staffingGroupAllocations`: array of [`CreateStaffingGroupAllocation`], required by the spec."]
+    #[doc = " JSON `staffingGroupAllocations`: array of [`CreateStaffingGroupAllocation`](crate::CreateStaffingGroupAllocation), required by the spec."]
     pub staffing_group_allocations: ::std::option::Option<::std::vec::Vec<crate::CreateStaffingGroupAllocation>>,
     #[doc = " JSON `startBusinessUnitDate`: date, required by the spec."]
     pub start_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CapacityPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanRequest {
 impl crate::support::Model for CapacityPlanRequest {
     const NAME: &'static str = "CapacityPlanRequest";
     const FIELDS: &'static [&'static str] = &["description", "endBusinessUnitDate", "forecast", "fullTimeEquivalentWeeklyHours", "name", "staffingGroupAllocations", "startBusinessUnitDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CapacityPlanRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "staffingGroupAllocations" => crate::support::de_opt_structs(map, &mut self.staffing_group_allocations, n, 5),
             "startBusinessUnitDate" => crate::support::de_opt(map, &mut self.start_business_unit_date, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct CapacityPlanResponse {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endBusinessUnitDate`: date, required by the spec."]
     pub end_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `forecast`: [`BuShortTermForecastReference`]."]
+    #[doc = " JSON `forecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
     #[doc = " JSON `fullTimeEquivalentWeeklyHours`: number (double), required by the spec."]
     pub full_time_equivalent_weekly_hours: ::std::option::Option<f64>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`CapacityPlanMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`CapacityPlanMetadata`](crate::CapacityPlanMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::CapacityPlanMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct CapacityPlanResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startBusinessUnitDate`: date, required by the spec."]
     pub start_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CapacityPlanResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanResponse {
 impl crate::support::Model for CapacityPlanResponse {
     const NAME: &'static str = "CapacityPlanResponse";
     const FIELDS: &'static [&'static str] = &["description", "endBusinessUnitDate", "forecast", "fullTimeEquivalentWeeklyHours", "id", "metadata", "name", "selfUri", "startBusinessUnitDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for CapacityPlanResponse {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "startBusinessUnitDate" => crate::support::de_opt(map, &mut self.start_business_unit_date, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

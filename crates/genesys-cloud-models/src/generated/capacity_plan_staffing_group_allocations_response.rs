@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanStaffingGroupAllocationsResponse {
-    #[doc = " JSON `capacityPlan`: [`CapacityPlanReference`], required by the spec."]
+    #[doc = " JSON `capacityPlan`: [`CapacityPlanReference`](crate::CapacityPlanReference), required by the spec."]
     pub capacity_plan: ::std::option::Option<crate::CapacityPlanReference>,
-    #[doc = " JSON `downloadTemplate`: [`StaffingGroupAllocationsResponseTemplate`]."]
+    #[doc = " JSON `downloadTemplate`: [`StaffingGroupAllocationsResponseTemplate`](crate::StaffingGroupAllocationsResponseTemplate)."]
     pub download_template: ::std::option::Option<crate::StaffingGroupAllocationsResponseTemplate>,
     #[doc = " JSON `downloadUrl`: string, required by the spec."]
     pub download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fullTimeEquivalentWeeklyHours`: number (double), required by the spec."]
     pub full_time_equivalent_weekly_hours: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CapacityPlanStaffingGroupAllocationsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanStaffingGroupAllocationsResp
 impl crate::support::Model for CapacityPlanStaffingGroupAllocationsResponse {
     const NAME: &'static str = "CapacityPlanStaffingGroupAllocationsResponse";
     const FIELDS: &'static [&'static str] = &["capacityPlan", "downloadTemplate", "downloadUrl", "fullTimeEquivalentWeeklyHours"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CapacityPlanStaffingGroupAllocationsResponse {
             "downloadTemplate" => crate::support::de_opt_struct(map, &mut self.download_template, n, 1),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 2),
             "fullTimeEquivalentWeeklyHours" => crate::support::de_opt(map, &mut self.full_time_equivalent_weekly_hours, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

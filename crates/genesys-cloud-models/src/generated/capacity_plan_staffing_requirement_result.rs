@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanStaffingRequirementResult {
-    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`], required by the spec."]
+    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference), required by the spec."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
-    #[doc = " JSON `capacityPlan`: [`CapacityPlanReference`], required by the spec."]
+    #[doc = " JSON `capacityPlan`: [`CapacityPlanReference`](crate::CapacityPlanReference), required by the spec."]
     pub capacity_plan: ::std::option::Option<crate::CapacityPlanReference>,
-    #[doc = " JSON `downloadTemplate`: [`StaffingRequirementResultResponseTemplate`]."]
+    #[doc = " JSON `downloadTemplate`: [`StaffingRequirementResultResponseTemplate`](crate::StaffingRequirementResultResponseTemplate)."]
     pub download_template: ::std::option::Option<crate::StaffingRequirementResultResponseTemplate>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorCode`: [`CapacityPlanStaffingRequirementResultErrorCode`]."]
+    #[doc = " JSON `errorCode`: [`CapacityPlanStaffingRequirementResultErrorCode`](crate::CapacityPlanStaffingRequirementResultErrorCode)."]
     pub error_code: ::std::option::Option<crate::CapacityPlanStaffingRequirementResultErrorCode>,
-    #[doc = " JSON `granularity`: [`CapacityPlanStaffingRequirementResultGranularity`], required by the spec."]
+    #[doc = " JSON `granularity`: [`CapacityPlanStaffingRequirementResultGranularity`](crate::CapacityPlanStaffingRequirementResultGranularity), required by the spec."]
     pub granularity: ::std::option::Option<crate::CapacityPlanStaffingRequirementResultGranularity>,
     #[doc = " JSON `referenceBusinessUnitDate`: date, required by the spec."]
     pub reference_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `status`: [`CapacityPlanStaffingRequirementResultStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`CapacityPlanStaffingRequirementResultStatus`](crate::CapacityPlanStaffingRequirementResultStatus), required by the spec."]
     pub status: ::std::option::Option<crate::CapacityPlanStaffingRequirementResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CapacityPlanStaffingRequirementResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanStaffingRequirementResult {
 impl crate::support::Model for CapacityPlanStaffingRequirementResult {
     const NAME: &'static str = "CapacityPlanStaffingRequirementResult";
     const FIELDS: &'static [&'static str] = &["businessUnit", "capacityPlan", "downloadTemplate", "downloadUrl", "errorCode", "granularity", "referenceBusinessUnitDate", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for CapacityPlanStaffingRequirementResult {
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 5),
             "referenceBusinessUnitDate" => crate::support::de_opt(map, &mut self.reference_business_unit_date, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

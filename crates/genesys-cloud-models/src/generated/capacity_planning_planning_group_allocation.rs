@@ -11,11 +11,11 @@ pub struct CapacityPlanningPlanningGroupAllocation {
     pub planning_group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `requiredStaffFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub required_staff_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
-    #[doc = " JSON `staffingGroupFullTimeEquivalentContributions`: array of [`StaffingGroupFullTimeEquivalentContribution`], required by the spec."]
+    #[doc = " JSON `staffingGroupFullTimeEquivalentContributions`: array of [`StaffingGroupFullTimeEquivalentContribution`](crate::StaffingGroupFullTimeEquivalentContribution), required by the spec."]
     pub staffing_group_full_time_equivalent_contributions: ::std::option::Option<::std::vec::Vec<crate::StaffingGroupFullTimeEquivalentContribution>>,
     #[doc = " JSON `totalPlannedFullTimeEquivalentCount`: array of number (double), required by the spec."]
     pub total_planned_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CapacityPlanningPlanningGroupAllocation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanningPlanningGroupAllocation 
 impl crate::support::Model for CapacityPlanningPlanningGroupAllocation {
     const NAME: &'static str = "CapacityPlanningPlanningGroupAllocation";
     const FIELDS: &'static [&'static str] = &["overUnderFullTimeEquivalentCount", "planningGroupId", "requiredStaffFullTimeEquivalentCount", "staffingGroupFullTimeEquivalentContributions", "totalPlannedFullTimeEquivalentCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CapacityPlanningPlanningGroupAllocation {
             "requiredStaffFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.required_staff_full_time_equivalent_count, n, 2),
             "staffingGroupFullTimeEquivalentContributions" => crate::support::de_opt_structs(map, &mut self.staffing_group_full_time_equivalent_contributions, n, 3),
             "totalPlannedFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.total_planned_full_time_equivalent_count, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification {
-    #[doc = " JSON `businessUnit`: [`CapacityPlanningRequirementsResultTopicBusinessUnit`]."]
+    #[doc = " JSON `businessUnit`: [`CapacityPlanningRequirementsResultTopicBusinessUnit`](crate::CapacityPlanningRequirementsResultTopicBusinessUnit)."]
     pub business_unit: ::std::option::Option<crate::CapacityPlanningRequirementsResultTopicBusinessUnit>,
-    #[doc = " JSON `capacityPlan`: [`CapacityPlanningRequirementsResultTopicCapacityPlanReference`]."]
+    #[doc = " JSON `capacityPlan`: [`CapacityPlanningRequirementsResultTopicCapacityPlanReference`](crate::CapacityPlanningRequirementsResultTopicCapacityPlanReference)."]
     pub capacity_plan: ::std::option::Option<crate::CapacityPlanningRequirementsResultTopicCapacityPlanReference>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorCode`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode`]."]
+    #[doc = " JSON `errorCode`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode`](crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode)."]
     pub error_code: ::std::option::Option<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode>,
-    #[doc = " JSON `granularity`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity`]."]
+    #[doc = " JSON `granularity`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity`](crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity)."]
     pub granularity: ::std::option::Option<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity>,
     #[doc = " JSON `referenceBusinessUnitDate`: date-time."]
     pub reference_business_unit_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus`]."]
+    #[doc = " JSON `status`: [`CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus`](crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus)."]
     pub status: ::std::option::Option<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanningRequirementsResultTopicS
 impl crate::support::Model for CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification {
     const NAME: &'static str = "CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification";
     const FIELDS: &'static [&'static str] = &["businessUnit", "capacityPlan", "downloadUrl", "errorCode", "granularity", "referenceBusinessUnitDate", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CapacityPlanningRequirementsResultTopicStaffingRe
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 4),
             "referenceBusinessUnitDate" => crate::support::de_opt(map, &mut self.reference_business_unit_date, n, 5),
             "status" => crate::support::de_opt(map, &mut self.status, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Card {
-    #[doc = " JSON `actions`: array of [`CardAction`]."]
+    #[doc = " JSON `actions`: array of [`CardAction`](crate::CardAction)."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::CardAction>>,
-    #[doc = " JSON `defaultAction`: [`CardAction`]."]
+    #[doc = " JSON `defaultAction`: [`CardAction`](crate::CardAction)."]
     pub default_action: ::std::option::Option<crate::CardAction>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct Card {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Card {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for Card {
 impl crate::support::Model for Card {
     const NAME: &'static str = "Card";
     const FIELDS: &'static [&'static str] = &["actions", "defaultAction", "description", "title", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for Card {
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "title" => crate::support::de_opt(map, &mut self.title, n, 3),
             "url" => crate::support::de_opt(map, &mut self.url, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct CardBodyText {
     #[doc = " JSON `content`: string, required by the spec."]
     pub content: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contentType`: [`CardBodyTextContentType`], required by the spec."]
+    #[doc = " JSON `contentType`: [`CardBodyTextContentType`](crate::CardBodyTextContentType), required by the spec."]
     pub content_type: ::std::option::Option<crate::CardBodyTextContentType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CardBodyText {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CardBodyText {
 impl crate::support::Model for CardBodyText {
     const NAME: &'static str = "CardBodyText";
     const FIELDS: &'static [&'static str] = &["content", "contentType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CardBodyText {
         match key {
             "content" => crate::support::de_opt(map, &mut self.content, n, 0),
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

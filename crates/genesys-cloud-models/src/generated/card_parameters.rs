@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CardParameters {
-    #[doc = " JSON `bodyParameters`: array of [`TemplateParameter`]."]
+    #[doc = " JSON `bodyParameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub body_parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
-    #[doc = " JSON `buttonUrlParameters`: array of [`TemplateParameter`]."]
+    #[doc = " JSON `buttonUrlParameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub button_url_parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
     #[doc = " JSON `index`: integer (int64)."]
     pub index: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CardParameters {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CardParameters {
 impl crate::support::Model for CardParameters {
     const NAME: &'static str = "CardParameters";
     const FIELDS: &'static [&'static str] = &["bodyParameters", "buttonUrlParameters", "index"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CardParameters {
             "bodyParameters" => crate::support::de_opt_structs(map, &mut self.body_parameters, n, 0),
             "buttonUrlParameters" => crate::support::de_opt_structs(map, &mut self.button_url_parameters, n, 1),
             "index" => crate::support::de_opt(map, &mut self.index, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Case {
-    #[doc = " JSON `caseplan`: [`CaseplanReference`]."]
+    #[doc = " JSON `caseplan`: [`CaseplanReference`](crate::CaseplanReference)."]
     pub caseplan: ::std::option::Option<crate::CaseplanReference>,
-    #[doc = " JSON `creationStatus`: [`CaseCreationStatus`]."]
+    #[doc = " JSON `creationStatus`: [`CaseCreationStatus`](crate::CaseCreationStatus)."]
     pub creation_status: ::std::option::Option<crate::CaseCreationStatus>,
-    #[doc = " JSON `customerIntent`: [`CustomerIntentReference`]."]
+    #[doc = " JSON `customerIntent`: [`CustomerIntentReference`](crate::CustomerIntentReference)."]
     pub customer_intent: ::std::option::Option<crate::CustomerIntentReference>,
     #[doc = " JSON `dateClosed`: date-time."]
     pub date_closed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -23,27 +23,27 @@ pub struct Case {
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`StarrableDivision`]."]
+    #[doc = " JSON `division`: [`StarrableDivision`](crate::StarrableDivision)."]
     pub division: ::std::option::Option<crate::StarrableDivision>,
-    #[doc = " JSON `externalContact`: [`CaseExternalContactReference`]."]
+    #[doc = " JSON `externalContact`: [`CaseExternalContactReference`](crate::CaseExternalContactReference)."]
     pub external_contact: ::std::option::Option<crate::CaseExternalContactReference>,
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `failureReason`: [`FailureReason`]."]
+    #[doc = " JSON `failureReason`: [`FailureReason`](crate::FailureReason)."]
     pub failure_reason: ::std::option::Option<crate::FailureReason>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`CaseUserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`CaseUserReference`](crate::CaseUserReference)."]
     pub modified_by: ::std::option::Option<crate::CaseUserReference>,
-    #[doc = " JSON `owner`: [`CaseUserReference`]."]
+    #[doc = " JSON `owner`: [`CaseUserReference`](crate::CaseUserReference)."]
     pub owner: ::std::option::Option<crate::CaseUserReference>,
-    #[doc = " JSON `priority`: [`CasePriority`]."]
+    #[doc = " JSON `priority`: [`CasePriority`](crate::CasePriority)."]
     pub priority: ::std::option::Option<crate::CasePriority>,
     #[doc = " JSON `reference`: string."]
     pub reference: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`CaseStatus`]."]
+    #[doc = " JSON `status`: [`CaseStatus`](crate::CaseStatus)."]
     pub status: ::std::option::Option<crate::CaseStatus>,
     #[doc = " JSON `summary`: string."]
     pub summary: ::std::option::Option<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct Case {
     pub ttl_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Case {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -66,10 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for Case {
 impl crate::support::Model for Case {
     const NAME: &'static str = "Case";
     const FIELDS: &'static [&'static str] = &["caseplan", "creationStatus", "customerIntent", "dateClosed", "dateCreated", "dateDue", "dateModified", "dateStarted", "description", "division", "externalContact", "externalId", "failureReason", "id", "modifiedBy", "owner", "priority", "reference", "selfUri", "status", "summary", "ttlSeconds", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -98,7 +98,7 @@ impl crate::support::Model for Case {
             "summary" => crate::support::de_opt(map, &mut self.summary, n, 20),
             "ttlSeconds" => crate::support::de_opt(map, &mut self.ttl_seconds, n, 21),
             "version" => crate::support::de_opt(map, &mut self.version, n, 22),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

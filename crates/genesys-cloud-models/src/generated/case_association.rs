@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseAssociation {
-    #[doc = " JSON `associationType`: [`CaseAssociationAssociationType`]."]
+    #[doc = " JSON `associationType`: [`CaseAssociationAssociationType`](crate::CaseAssociationAssociationType)."]
     pub association_type: ::std::option::Option<crate::CaseAssociationAssociationType>,
-    #[doc = " JSON `case`: [`CaseReference`]."]
+    #[doc = " JSON `case`: [`CaseReference`](crate::CaseReference)."]
     pub case: ::std::option::Option<crate::CaseReference>,
-    #[doc = " JSON `conversation`: [`ConversationReference`]."]
+    #[doc = " JSON `conversation`: [`ConversationReference`](crate::ConversationReference)."]
     pub conversation: ::std::option::Option<crate::ConversationReference>,
     #[doc = " JSON `dateAssociated`: date-time."]
     pub date_associated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,13 +19,13 @@ pub struct CaseAssociation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `stage`: [`StageReference`]."]
+    #[doc = " JSON `stage`: [`StageReference`](crate::StageReference)."]
     pub stage: ::std::option::Option<crate::StageReference>,
-    #[doc = " JSON `step`: [`StepReference`]."]
+    #[doc = " JSON `step`: [`StepReference`](crate::StepReference)."]
     pub step: ::std::option::Option<crate::StepReference>,
-    #[doc = " JSON `workitem`: [`WorkitemReference`]."]
+    #[doc = " JSON `workitem`: [`WorkitemReference`](crate::WorkitemReference)."]
     pub workitem: ::std::option::Option<crate::WorkitemReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseAssociation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseAssociation {
 impl crate::support::Model for CaseAssociation {
     const NAME: &'static str = "CaseAssociation";
     const FIELDS: &'static [&'static str] = &["associationType", "case", "conversation", "dateAssociated", "id", "name", "selfUri", "stage", "step", "workitem"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for CaseAssociation {
             "stage" => crate::support::de_opt_struct(map, &mut self.stage, n, 7),
             "step" => crate::support::de_opt_struct(map, &mut self.step, n, 8),
             "workitem" => crate::support::de_opt_struct(map, &mut self.workitem, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseAssociationListing {
-    #[doc = " JSON `entities`: array of [`CaseAssociation`]."]
+    #[doc = " JSON `entities`: array of [`CaseAssociation`](crate::CaseAssociation)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::CaseAssociation>>,
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct CaseAssociationListing {
     pub previous_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseAssociationListing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseAssociationListing {
 impl crate::support::Model for CaseAssociationListing {
     const NAME: &'static str = "CaseAssociationListing";
     const FIELDS: &'static [&'static str] = &["entities", "nextUri", "previousUri", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CaseAssociationListing {
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 1),
             "previousUri" => crate::support::de_opt(map, &mut self.previous_uri, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct CaseCreate {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intake`: array of [`Intake`]."]
+    #[doc = " JSON `intake`: array of [`Intake`](crate::Intake)."]
     pub intake: ::std::option::Option<::std::vec::Vec<crate::Intake>>,
     #[doc = " JSON `ownerId`: string."]
     pub owner_id: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct CaseCreate {
     pub ttl_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `workitemId`: string."]
     pub workitem_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseCreate {
 impl crate::support::Model for CaseCreate {
     const NAME: &'static str = "CaseCreate";
     const FIELDS: &'static [&'static str] = &["caseplanId", "conversationId", "description", "externalContactId", "externalId", "intake", "ownerId", "summary", "ttlSeconds", "workitemId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for CaseCreate {
             "summary" => crate::support::de_opt(map, &mut self.summary, n, 7),
             "ttlSeconds" => crate::support::de_opt(map, &mut self.ttl_seconds, n, 8),
             "workitemId" => crate::support::de_opt(map, &mut self.workitem_id, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct CaseQueryJobCreate {
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `expands`: array of string."]
     pub expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `filters`: array of [`CaseQueryJobFilter`], required by the spec."]
+    #[doc = " JSON `filters`: array of [`CaseQueryJobFilter`](crate::CaseQueryJobFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::CaseQueryJobFilter>>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `sort`: [`CaseQueryJobSort`]."]
+    #[doc = " JSON `sort`: [`CaseQueryJobSort`](crate::CaseQueryJobSort)."]
     pub sort: ::std::option::Option<crate::CaseQueryJobSort>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseQueryJobCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseQueryJobCreate {
 impl crate::support::Model for CaseQueryJobCreate {
     const NAME: &'static str = "CaseQueryJobCreate";
     const FIELDS: &'static [&'static str] = &["attributes", "expands", "filters", "pageNumber", "pageSize", "sort"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CaseQueryJobCreate {
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 3),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),
             "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

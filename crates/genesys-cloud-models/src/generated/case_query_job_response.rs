@@ -9,15 +9,15 @@ pub struct CaseQueryJobResponse {
     pub date_finished: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `error`: [`CaseQueryJobError`]."]
+    #[doc = " JSON `error`: [`CaseQueryJobError`](crate::CaseQueryJobError)."]
     pub error: ::std::option::Option<crate::CaseQueryJobError>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`CaseQueryJobResponseState`]."]
+    #[doc = " JSON `state`: [`CaseQueryJobResponseState`](crate::CaseQueryJobResponseState)."]
     pub state: ::std::option::Option<crate::CaseQueryJobResponseState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseQueryJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseQueryJobResponse {
 impl crate::support::Model for CaseQueryJobResponse {
     const NAME: &'static str = "CaseQueryJobResponse";
     const FIELDS: &'static [&'static str] = &["dateFinished", "dateStarted", "error", "id", "selfUri", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CaseQueryJobResponse {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

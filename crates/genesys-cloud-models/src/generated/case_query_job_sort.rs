@@ -7,9 +7,9 @@
 pub struct CaseQueryJobSort {
     #[doc = " JSON `ascending`: boolean."]
     pub ascending: ::std::option::Option<bool>,
-    #[doc = " JSON `name`: [`CaseQueryJobSortName`]."]
+    #[doc = " JSON `name`: [`CaseQueryJobSortName`](crate::CaseQueryJobSortName)."]
     pub name: ::std::option::Option<crate::CaseQueryJobSortName>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseQueryJobSort {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseQueryJobSort {
 impl crate::support::Model for CaseQueryJobSort {
     const NAME: &'static str = "CaseQueryJobSort";
     const FIELDS: &'static [&'static str] = &["ascending", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CaseQueryJobSort {
         match key {
             "ascending" => crate::support::de_opt(map, &mut self.ascending, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct CaseplanCreate {
     #[doc = " JSON `customerIntentId`: string, required by the spec."]
     pub customer_intent_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dataSchemas`: array of [`CaseplanDataSchema`]."]
+    #[doc = " JSON `dataSchemas`: array of [`CaseplanDataSchema`](crate::CaseplanDataSchema)."]
     pub data_schemas: ::std::option::Option<::std::vec::Vec<crate::CaseplanDataSchema>>,
     #[doc = " JSON `defaultCaseOwnerId`: string."]
     pub default_case_owner_id: ::std::option::Option<::std::string::String>,
@@ -19,13 +19,13 @@ pub struct CaseplanCreate {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intakeSettings`: array of [`IntakeSetting`]."]
+    #[doc = " JSON `intakeSettings`: array of [`IntakeSetting`](crate::IntakeSetting)."]
     pub intake_settings: ::std::option::Option<::std::vec::Vec<crate::IntakeSetting>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `referencePrefix`: string, required by the spec."]
     pub reference_prefix: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseplanCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanCreate {
 impl crate::support::Model for CaseplanCreate {
     const NAME: &'static str = "CaseplanCreate";
     const FIELDS: &'static [&'static str] = &["customerIntentId", "dataSchemas", "defaultCaseOwnerId", "defaultDueDurationInSeconds", "defaultTtlSeconds", "description", "divisionId", "intakeSettings", "name", "referencePrefix"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for CaseplanCreate {
             "intakeSettings" => crate::support::de_opt_structs(map, &mut self.intake_settings, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "referencePrefix" => crate::support::de_opt(map, &mut self.reference_prefix, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

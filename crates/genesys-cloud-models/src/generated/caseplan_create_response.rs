@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CaseplanCreateResponse {
-    #[doc = " JSON `customerIntent`: [`CustomerIntentReference`], required by the spec."]
+    #[doc = " JSON `customerIntent`: [`CustomerIntentReference`](crate::CustomerIntentReference), required by the spec."]
     pub customer_intent: ::std::option::Option<crate::CustomerIntentReference>,
-    #[doc = " JSON `dataSchemas`: array of [`CaseplanDataSchema`]."]
+    #[doc = " JSON `dataSchemas`: array of [`CaseplanDataSchema`](crate::CaseplanDataSchema)."]
     pub data_schemas: ::std::option::Option<::std::vec::Vec<crate::CaseplanDataSchema>>,
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct CaseplanCreateResponse {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `defaultCaseOwner`: [`UserReference`]."]
+    #[doc = " JSON `defaultCaseOwner`: [`UserReference`](crate::UserReference)."]
     pub default_case_owner: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `defaultDueDurationInSeconds`: integer (int64), required by the spec."]
     pub default_due_duration_in_seconds: ::std::option::Option<i64>,
@@ -23,15 +23,15 @@ pub struct CaseplanCreateResponse {
     pub default_ttl_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`StarrableDivision`], required by the spec."]
+    #[doc = " JSON `division`: [`StarrableDivision`](crate::StarrableDivision), required by the spec."]
     pub division: ::std::option::Option<crate::StarrableDivision>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intakeSettings`: array of [`IntakeSetting`]."]
+    #[doc = " JSON `intakeSettings`: array of [`IntakeSetting`](crate::IntakeSetting)."]
     pub intake_settings: ::std::option::Option<::std::vec::Vec<crate::IntakeSetting>>,
     #[doc = " JSON `latest`: integer (int64), required by the spec."]
     pub latest: ::std::option::Option<i64>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -41,9 +41,9 @@ pub struct CaseplanCreateResponse {
     pub reference_prefix: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `versionState`: [`CaseplanCreateResponseVersionState`]."]
+    #[doc = " JSON `versionState`: [`CaseplanCreateResponseVersionState`](crate::CaseplanCreateResponseVersionState)."]
     pub version_state: ::std::option::Option<crate::CaseplanCreateResponseVersionState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseplanCreateResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanCreateResponse {
 impl crate::support::Model for CaseplanCreateResponse {
     const NAME: &'static str = "CaseplanCreateResponse";
     const FIELDS: &'static [&'static str] = &["customerIntent", "dataSchemas", "dateCreated", "dateModified", "datePublished", "defaultCaseOwner", "defaultDueDurationInSeconds", "defaultTtlSeconds", "description", "division", "id", "intakeSettings", "latest", "modifiedBy", "name", "published", "referencePrefix", "selfUri", "versionState"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for CaseplanCreateResponse {
             "referencePrefix" => crate::support::de_opt(map, &mut self.reference_prefix, n, 16),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 17),
             "versionState" => crate::support::de_opt(map, &mut self.version_state, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct CaseplanQueryEntityListing {
     #[doc = " JSON `after`: string."]
     pub after: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entities`: array of [`Caseplan`]."]
+    #[doc = " JSON `entities`: array of [`Caseplan`](crate::Caseplan)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::Caseplan>>,
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct CaseplanQueryEntityListing {
     pub previous_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseplanQueryEntityListing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanQueryEntityListing {
 impl crate::support::Model for CaseplanQueryEntityListing {
     const NAME: &'static str = "CaseplanQueryEntityListing";
     const FIELDS: &'static [&'static str] = &["after", "entities", "nextUri", "previousUri", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CaseplanQueryEntityListing {
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 2),
             "previousUri" => crate::support::de_opt(map, &mut self.previous_uri, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

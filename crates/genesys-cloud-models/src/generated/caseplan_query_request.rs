@@ -11,15 +11,15 @@ pub struct CaseplanQueryRequest {
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `filters`: array of [`CaseplanFilter`]."]
+    #[doc = " JSON `filters`: array of [`CaseplanFilter`](crate::CaseplanFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::CaseplanFilter>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nameSearchType`: [`CaseplanQueryRequestNameSearchType`]."]
+    #[doc = " JSON `nameSearchType`: [`CaseplanQueryRequestNameSearchType`](crate::CaseplanQueryRequestNameSearchType)."]
     pub name_search_type: ::std::option::Option<crate::CaseplanQueryRequestNameSearchType>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseplanQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanQueryRequest {
 impl crate::support::Model for CaseplanQueryRequest {
     const NAME: &'static str = "CaseplanQueryRequest";
     const FIELDS: &'static [&'static str] = &["after", "attributes", "divisionIds", "filters", "name", "nameSearchType", "pageSize"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CaseplanQueryRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "nameSearchType" => crate::support::de_opt(map, &mut self.name_search_type, n, 5),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,7 +21,7 @@ pub struct CaseplanUpdate {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `referencePrefix`: string."]
     pub reference_prefix: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CaseplanUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanUpdate {
 impl crate::support::Model for CaseplanUpdate {
     const NAME: &'static str = "CaseplanUpdate";
     const FIELDS: &'static [&'static str] = &["customerIntentId", "defaultCaseOwnerId", "defaultDueDurationInSeconds", "defaultTtlSeconds", "description", "divisionId", "name", "referencePrefix"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for CaseplanUpdate {
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "referencePrefix" => crate::support::de_opt(map, &mut self.reference_prefix, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CategoryRequest {
-    #[doc = " JSON `criteria`: [`Operand`], required by the spec."]
+    #[doc = " JSON `criteria`: [`Operand`](crate::Operand), required by the spec."]
     pub criteria: ::std::option::Option<crate::Operand>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interactionType`: [`CategoryRequestInteractionType`], required by the spec."]
+    #[doc = " JSON `interactionType`: [`CategoryRequestInteractionType`](crate::CategoryRequestInteractionType), required by the spec."]
     pub interaction_type: ::std::option::Option<crate::CategoryRequestInteractionType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CategoryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CategoryRequest {
 impl crate::support::Model for CategoryRequest {
     const NAME: &'static str = "CategoryRequest";
     const FIELDS: &'static [&'static str] = &["criteria", "description", "interactionType", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CategoryRequest {
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "interactionType" => crate::support::de_opt(map, &mut self.interaction_type, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,15 +17,15 @@ pub struct CategoryResponse {
     pub external_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`]."]
+    #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`](crate::KnowledgeBaseReference)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBaseReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `parentCategory`: [`CategoryReference`]."]
+    #[doc = " JSON `parentCategory`: [`CategoryReference`](crate::CategoryReference)."]
     pub parent_category: ::std::option::Option<crate::CategoryReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CategoryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for CategoryResponse {
 impl crate::support::Model for CategoryResponse {
     const NAME: &'static str = "CategoryResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "documentCount", "externalId", "id", "knowledgeBase", "name", "parentCategory", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for CategoryResponse {
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "parentCategory" => crate::support::de_opt_struct(map, &mut self.parent_category, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Celebration {
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,17 +13,17 @@ pub struct Celebration {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recipient`: [`UserReference`]."]
+    #[doc = " JSON `recipient`: [`UserReference`](crate::UserReference)."]
     pub recipient: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceEntity`: [`SourceEntity`]."]
+    #[doc = " JSON `sourceEntity`: [`SourceEntity`](crate::SourceEntity)."]
     pub source_entity: ::std::option::Option<crate::SourceEntity>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`CelebrationType`]."]
+    #[doc = " JSON `type`: [`CelebrationType`](crate::CelebrationType)."]
     pub r#type: ::std::option::Option<crate::CelebrationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Celebration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for Celebration {
 impl crate::support::Model for Celebration {
     const NAME: &'static str = "Celebration";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "id", "note", "recipient", "selfUri", "sourceEntity", "title", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for Celebration {
             "sourceEntity" => crate::support::de_opt_struct(map, &mut self.source_entity, n, 6),
             "title" => crate::support::de_opt(map, &mut self.title, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,7 +19,7 @@ pub struct CertificateDetails {
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `valid`: boolean."]
     pub valid: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CertificateDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CertificateDetails {
 impl crate::support::Model for CertificateDetails {
     const NAME: &'static str = "CertificateDetails";
     const FIELDS: &'static [&'static str] = &["expirationDate", "expired", "issueDate", "issuer", "signatureValid", "subject", "valid"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CertificateDetails {
             "signatureValid" => crate::support::de_opt(map, &mut self.signature_valid, n, 4),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 5),
             "valid" => crate::support::de_opt(map, &mut self.valid, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatBadgeTopicChatBadge {
-    #[doc = " JSON `entity`: [`ChatBadgeTopicBadgeEntity`]."]
+    #[doc = " JSON `entity`: [`ChatBadgeTopicBadgeEntity`](crate::ChatBadgeTopicBadgeEntity)."]
     pub entity: ::std::option::Option<crate::ChatBadgeTopicBadgeEntity>,
     #[doc = " JSON `lastUnreadNotificationDate`: date-time."]
     pub last_unread_notification_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `unreadCount`: integer (int64)."]
     pub unread_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChatBadgeTopicChatBadge {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ChatBadgeTopicChatBadge {
 impl crate::support::Model for ChatBadgeTopicChatBadge {
     const NAME: &'static str = "ChatBadgeTopicChatBadge";
     const FIELDS: &'static [&'static str] = &["entity", "lastUnreadNotificationDate", "unreadCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ChatBadgeTopicChatBadge {
             "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 0),
             "lastUnreadNotificationDate" => crate::support::de_opt(map, &mut self.last_unread_notification_date, n, 1),
             "unreadCount" => crate::support::de_opt(map, &mut self.unread_count, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChatItem {
-    #[doc = " JSON `chatType`: [`ChatItemChatType`], required by the spec."]
+    #[doc = " JSON `chatType`: [`ChatItemChatType`](crate::ChatItemChatType), required by the spec."]
     pub chat_type: ::std::option::Option<crate::ChatItemChatType>,
     #[doc = " JSON `dateClosed`: date-time."]
     pub date_closed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateLastMessage`: date-time."]
     pub date_last_message: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `favorite`: [`ChatFavorite`]."]
+    #[doc = " JSON `favorite`: [`ChatFavorite`](crate::ChatFavorite)."]
     pub favorite: ::std::option::Option<crate::ChatFavorite>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `images`: array of [`Image`]."]
+    #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `open`: boolean, required by the spec."]
     pub open: ::std::option::Option<bool>,
-    #[doc = " JSON `room`: [`Room`]."]
+    #[doc = " JSON `room`: [`Room`](crate::Room)."]
     pub room: ::std::option::Option<crate::Room>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`ChatUserRef`]."]
+    #[doc = " JSON `user`: [`ChatUserRef`](crate::ChatUserRef)."]
     pub user: ::std::option::Option<crate::ChatUserRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChatItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ChatItem {
 impl crate::support::Model for ChatItem {
     const NAME: &'static str = "ChatItem";
     const FIELDS: &'static [&'static str] = &["chatType", "dateClosed", "dateLastMessage", "favorite", "id", "images", "name", "open", "room", "selfUri", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ChatItem {
             "room" => crate::support::de_opt_struct(map, &mut self.room, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

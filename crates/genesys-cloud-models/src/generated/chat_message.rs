@@ -7,7 +7,7 @@
 pub struct ChatMessage {
     #[doc = " JSON `body`: string."]
     pub body: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `bodyType`: [`ChatMessageBodyType`]."]
+    #[doc = " JSON `bodyType`: [`ChatMessageBodyType`](crate::ChatMessageBodyType)."]
     pub body_type: ::std::option::Option<crate::ChatMessageBodyType>,
     #[doc = " JSON `chat`: string."]
     pub chat: ::std::option::Option<::std::string::String>,
@@ -25,11 +25,11 @@ pub struct ChatMessage {
     pub to: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`ChatMessageUser`]."]
+    #[doc = " JSON `user`: [`ChatMessageUser`](crate::ChatMessageUser)."]
     pub user: ::std::option::Option<crate::ChatMessageUser>,
     #[doc = " JSON `utc`: string."]
     pub utc: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChatMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ChatMessage {
 impl crate::support::Model for ChatMessage {
     const NAME: &'static str = "ChatMessage";
     const FIELDS: &'static [&'static str] = &["body", "bodyType", "chat", "from", "id", "message", "participantPurpose", "senderCommunicationId", "to", "type", "user", "utc"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ChatMessage {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 10),
             "utc" => crate::support::de_opt(map, &mut self.utc, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,19 +23,19 @@ pub struct ChatMessageResponse {
     pub jid: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mentions`: map of string."]
     pub mentions: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `parentThread`: [`Entity`]."]
+    #[doc = " JSON `parentThread`: [`Entity`](crate::Entity)."]
     pub parent_thread: ::std::option::Option<crate::Entity>,
-    #[doc = " JSON `reactions`: array of [`ChatReaction`]."]
+    #[doc = " JSON `reactions`: array of [`ChatReaction`](crate::ChatReaction)."]
     pub reactions: ::std::option::Option<::std::vec::Vec<crate::ChatReaction>>,
-    #[doc = " JSON `thread`: [`Entity`], required by the spec."]
+    #[doc = " JSON `thread`: [`Entity`](crate::Entity), required by the spec."]
     pub thread: ::std::option::Option<crate::Entity>,
     #[doc = " JSON `toJid`: string, required by the spec."]
     pub to_jid: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `toUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub to_user: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `user`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChatMessageResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for ChatMessageResponse {
 impl crate::support::Model for ChatMessageResponse {
     const NAME: &'static str = "ChatMessageResponse";
     const FIELDS: &'static [&'static str] = &["attachmentDeleted", "body", "dateCreated", "dateModified", "edited", "fileUri", "id", "jid", "mentions", "parentThread", "reactions", "thread", "toJid", "toUser", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for ChatMessageResponse {
             "toJid" => crate::support::de_opt(map, &mut self.to_jid, n, 12),
             "toUser" => crate::support::de_opt_struct(map, &mut self.to_user, n, 13),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

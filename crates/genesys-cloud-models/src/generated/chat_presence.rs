@@ -9,15 +9,15 @@ pub struct ChatPresence {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `organizationPresence`: [`OrganizationPresence`]."]
+    #[doc = " JSON `organizationPresence`: [`OrganizationPresence`](crate::OrganizationPresence)."]
     pub organization_presence: ::std::option::Option<crate::OrganizationPresence>,
-    #[doc = " JSON `outOfOffice`: [`OutOfOffice`]."]
+    #[doc = " JSON `outOfOffice`: [`OutOfOffice`](crate::OutOfOffice)."]
     pub out_of_office: ::std::option::Option<crate::OutOfOffice>,
     #[doc = " JSON `source`: string."]
     pub source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemPresence`: [`ChatPresenceSystemPresence`]."]
+    #[doc = " JSON `systemPresence`: [`ChatPresenceSystemPresence`](crate::ChatPresenceSystemPresence)."]
     pub system_presence: ::std::option::Option<crate::ChatPresenceSystemPresence>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChatPresence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ChatPresence {
 impl crate::support::Model for ChatPresence {
     const NAME: &'static str = "ChatPresence";
     const FIELDS: &'static [&'static str] = &["dateModified", "message", "organizationPresence", "outOfOffice", "source", "systemPresence"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ChatPresence {
             "outOfOffice" => crate::support::de_opt_struct(map, &mut self.out_of_office, n, 3),
             "source" => crate::support::de_opt(map, &mut self.source, n, 4),
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct ChatReaction {
     #[doc = " JSON `emoji`: string, required by the spec."]
     pub emoji: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `users`: array of [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `users`: array of [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChatReaction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ChatReaction {
 impl crate::support::Model for ChatReaction {
     const NAME: &'static str = "ChatReaction";
     const FIELDS: &'static [&'static str] = &["emoji", "users"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ChatReaction {
         match key {
             "emoji" => crate::support::de_opt(map, &mut self.emoji, n, 0),
             "users" => crate::support::de_opt_structs(map, &mut self.users, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

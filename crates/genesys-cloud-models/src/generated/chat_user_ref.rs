@@ -9,17 +9,17 @@ pub struct ChatUserRef {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `inactive`: boolean."]
     pub inactive: ::std::option::Option<bool>,
-    #[doc = " JSON `integrations`: array of [`Contact`]."]
+    #[doc = " JSON `integrations`: array of [`Contact`](crate::Contact)."]
     pub integrations: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
     #[doc = " JSON `jid`: string."]
     pub jid: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `presence`: [`ChatPresence`]."]
+    #[doc = " JSON `presence`: [`ChatPresence`](crate::ChatPresence)."]
     pub presence: ::std::option::Option<crate::ChatPresence>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChatUserRef {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ChatUserRef {
 impl crate::support::Model for ChatUserRef {
     const NAME: &'static str = "ChatUserRef";
     const FIELDS: &'static [&'static str] = &["id", "inactive", "integrations", "jid", "name", "presence", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ChatUserRef {
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChecklistActivationPayload {
-    #[doc = " JSON `activationTriggerType`: [`ChecklistActivationPayloadActivationTriggerType`], required by the spec."]
+    #[doc = " JSON `activationTriggerType`: [`ChecklistActivationPayloadActivationTriggerType`](crate::ChecklistActivationPayloadActivationTriggerType), required by the spec."]
     pub activation_trigger_type: ::std::option::Option<crate::ChecklistActivationPayloadActivationTriggerType>,
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `assistantId`: string."]
     pub assistant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ChecklistActivationPayloadDirection`]."]
+    #[doc = " JSON `direction`: [`ChecklistActivationPayloadDirection`](crate::ChecklistActivationPayloadDirection)."]
     pub direction: ::std::option::Option<crate::ChecklistActivationPayloadDirection>,
     #[doc = " JSON `intentId`: string."]
     pub intent_id: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct ChecklistActivationPayload {
     pub intent_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ChecklistActivationPayloadMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ChecklistActivationPayloadMediaType`](crate::ChecklistActivationPayloadMediaType)."]
     pub media_type: ::std::option::Option<crate::ChecklistActivationPayloadMediaType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct ChecklistActivationPayload {
     pub preview: ::std::option::Option<bool>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChecklistActivationPayload {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistActivationPayload {
 impl crate::support::Model for ChecklistActivationPayload {
     const NAME: &'static str = "ChecklistActivationPayload";
     const FIELDS: &'static [&'static str] = &["activationTriggerType", "agentId", "assistantId", "direction", "intentId", "intentName", "language", "mediaType", "participantId", "preview", "queueId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ChecklistActivationPayload {
             "participantId" => crate::support::de_opt(map, &mut self.participant_id, n, 8),
             "preview" => crate::support::de_opt(map, &mut self.preview, n, 9),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChecklistInferenceJobPayload {
-    #[doc = " JSON `conversationContext`: array of [`ConversationContext`], required by the spec."]
+    #[doc = " JSON `conversationContext`: array of [`ConversationContext`](crate::ConversationContext), required by the spec."]
     pub conversation_context: ::std::option::Option<::std::vec::Vec<crate::ConversationContext>>,
     #[doc = " JSON `preview`: boolean."]
     pub preview: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChecklistInferenceJobPayload {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistInferenceJobPayload {
 impl crate::support::Model for ChecklistInferenceJobPayload {
     const NAME: &'static str = "ChecklistInferenceJobPayload";
     const FIELDS: &'static [&'static str] = &["conversationContext", "preview"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ChecklistInferenceJobPayload {
         match key {
             "conversationContext" => crate::support::de_opt_structs(map, &mut self.conversation_context, n, 0),
             "preview" => crate::support::de_opt(map, &mut self.preview, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

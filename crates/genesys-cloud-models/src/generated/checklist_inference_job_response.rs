@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChecklistInferenceJobResponse {
-    #[doc = " JSON `agentChecklistInfo`: [`AgentChecklistInfo`]."]
+    #[doc = " JSON `agentChecklistInfo`: [`AgentChecklistInfo`](crate::AgentChecklistInfo)."]
     pub agent_checklist_info: ::std::option::Option<crate::AgentChecklistInfo>,
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `assistantId`: string."]
     pub assistant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ChecklistInferenceJobResponseDirection`]."]
+    #[doc = " JSON `direction`: [`ChecklistInferenceJobResponseDirection`](crate::ChecklistInferenceJobResponseDirection)."]
     pub direction: ::std::option::Option<crate::ChecklistInferenceJobResponseDirection>,
-    #[doc = " JSON `error`: [`ErrorInfo`]."]
+    #[doc = " JSON `error`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error: ::std::option::Option<crate::ErrorInfo>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct ChecklistInferenceJobResponse {
     pub job_start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ChecklistInferenceJobResponseMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ChecklistInferenceJobResponseMediaType`](crate::ChecklistInferenceJobResponseMediaType)."]
     pub media_type: ::std::option::Option<crate::ChecklistInferenceJobResponseMediaType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -33,9 +33,9 @@ pub struct ChecklistInferenceJobResponse {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ChecklistInferenceJobResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`ChecklistInferenceJobResponseStatus`](crate::ChecklistInferenceJobResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::ChecklistInferenceJobResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChecklistInferenceJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistInferenceJobResponse {
 impl crate::support::Model for ChecklistInferenceJobResponse {
     const NAME: &'static str = "ChecklistInferenceJobResponse";
     const FIELDS: &'static [&'static str] = &["agentChecklistInfo", "agentId", "assistantId", "direction", "error", "id", "jobEndTime", "jobStartTime", "language", "mediaType", "participantId", "preview", "queueId", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for ChecklistInferenceJobResponse {
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 12),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
             "status" => crate::support::de_opt(map, &mut self.status, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -25,11 +25,11 @@ pub struct ChecklistItem {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `stateFromAgent`: [`ChecklistItemStateFromAgent`]."]
+    #[doc = " JSON `stateFromAgent`: [`ChecklistItemStateFromAgent`](crate::ChecklistItemStateFromAgent)."]
     pub state_from_agent: ::std::option::Option<crate::ChecklistItemStateFromAgent>,
-    #[doc = " JSON `stateFromModel`: [`ChecklistItemStateFromModel`]."]
+    #[doc = " JSON `stateFromModel`: [`ChecklistItemStateFromModel`](crate::ChecklistItemStateFromModel)."]
     pub state_from_model: ::std::option::Option<crate::ChecklistItemStateFromModel>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChecklistItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistItem {
 impl crate::support::Model for ChecklistItem {
     const NAME: &'static str = "ChecklistItem";
     const FIELDS: &'static [&'static str] = &["automatedCheckEnabled", "dateLastModifiedByAgent", "dateLastModifiedByModel", "description", "exactPhraseMatch", "id", "important", "lastModifiedInAcw", "name", "selfUri", "stateFromAgent", "stateFromModel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ChecklistItem {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "stateFromAgent" => crate::support::de_opt(map, &mut self.state_from_agent, n, 10),
             "stateFromModel" => crate::support::de_opt(map, &mut self.state_from_model, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

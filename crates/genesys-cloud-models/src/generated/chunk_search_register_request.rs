@@ -7,11 +7,11 @@
 pub struct ChunkSearchRegisterRequest {
     #[doc = " JSON `answered`: boolean, required by the spec."]
     pub answered: ::std::option::Option<bool>,
-    #[doc = " JSON `selectedAnswers`: array of [`SelectedAnswer`]."]
+    #[doc = " JSON `selectedAnswers`: array of [`SelectedAnswer`](crate::SelectedAnswer)."]
     pub selected_answers: ::std::option::Option<::std::vec::Vec<crate::SelectedAnswer>>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ChunkSearchRegisterRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ChunkSearchRegisterRequest {
 impl crate::support::Model for ChunkSearchRegisterRequest {
     const NAME: &'static str = "ChunkSearchRegisterRequest";
     const FIELDS: &'static [&'static str] = &["answered", "selectedAnswers", "sessionId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ChunkSearchRegisterRequest {
             "answered" => crate::support::de_opt(map, &mut self.answered, n, 0),
             "selectedAnswers" => crate::support::de_opt_structs(map, &mut self.selected_answers, n, 1),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

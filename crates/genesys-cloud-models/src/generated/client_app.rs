@@ -7,23 +7,23 @@
 pub struct ClientApp {
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `config`: [`ClientAppConfigurationInfo`]."]
+    #[doc = " JSON `config`: [`ClientAppConfigurationInfo`](crate::ClientAppConfigurationInfo)."]
     pub config: ::std::option::Option<crate::ClientAppConfigurationInfo>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `integrationType`: [`IntegrationType`]."]
+    #[doc = " JSON `integrationType`: [`IntegrationType`](crate::IntegrationType)."]
     pub integration_type: ::std::option::Option<crate::IntegrationType>,
-    #[doc = " JSON `intendedState`: [`ClientAppIntendedState`], required by the spec."]
+    #[doc = " JSON `intendedState`: [`ClientAppIntendedState`](crate::ClientAppIntendedState), required by the spec."]
     pub intended_state: ::std::option::Option<crate::ClientAppIntendedState>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reportedState`: [`IntegrationStatusInfo`]."]
+    #[doc = " JSON `reportedState`: [`IntegrationStatusInfo`](crate::IntegrationStatusInfo)."]
     pub reported_state: ::std::option::Option<crate::IntegrationStatusInfo>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ClientApp {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ClientApp {
 impl crate::support::Model for ClientApp {
     const NAME: &'static str = "ClientApp";
     const FIELDS: &'static [&'static str] = &["attributes", "config", "id", "integrationType", "intendedState", "name", "notes", "reportedState", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ClientApp {
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 6),
             "reportedState" => crate::support::de_opt_struct(map, &mut self.reported_state, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ClientAppConfigurationInfo {
-    #[doc = " JSON `current`: [`IntegrationConfiguration`]."]
+    #[doc = " JSON `current`: [`IntegrationConfiguration`](crate::IntegrationConfiguration)."]
     pub current: ::std::option::Option<crate::IntegrationConfiguration>,
-    #[doc = " JSON `effective`: [`EffectiveConfiguration`]."]
+    #[doc = " JSON `effective`: [`EffectiveConfiguration`](crate::EffectiveConfiguration)."]
     pub effective: ::std::option::Option<crate::EffectiveConfiguration>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ClientAppConfigurationInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ClientAppConfigurationInfo {
 impl crate::support::Model for ClientAppConfigurationInfo {
     const NAME: &'static str = "ClientAppConfigurationInfo";
     const FIELDS: &'static [&'static str] = &["current", "effective"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ClientAppConfigurationInfo {
         match key {
             "current" => crate::support::de_opt_struct(map, &mut self.current, n, 0),
             "effective" => crate::support::de_opt_struct(map, &mut self.effective, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct ClientPublicApiUsage {
     #[doc = " JSON `date`: date."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `httpMethod`: [`ClientPublicApiUsageHttpMethod`]."]
+    #[doc = " JSON `httpMethod`: [`ClientPublicApiUsageHttpMethod`](crate::ClientPublicApiUsageHttpMethod)."]
     pub http_method: ::std::option::Option<crate::ClientPublicApiUsageHttpMethod>,
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct ClientPublicApiUsage {
     pub status500: ::std::option::Option<i64>,
     #[doc = " JSON `templateUri`: string."]
     pub template_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ClientPublicApiUsage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ClientPublicApiUsage {
 impl crate::support::Model for ClientPublicApiUsage {
     const NAME: &'static str = "ClientPublicApiUsage";
     const FIELDS: &'static [&'static str] = &["date", "httpMethod", "organizationId", "platform", "requestCount", "status200", "status300", "status400", "status429", "status500", "templateUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ClientPublicApiUsage {
             "status429" => crate::support::de_opt(map, &mut self.status429, n, 8),
             "status500" => crate::support::de_opt(map, &mut self.status500, n, 9),
             "templateUri" => crate::support::de_opt(map, &mut self.template_uri, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Cluster {
-    #[doc = " JSON `clusterScan`: [`ClusterScan`]."]
+    #[doc = " JSON `clusterScan`: [`ClusterScan`](crate::ClusterScan)."]
     pub cluster_scan: ::std::option::Option<crate::ClusterScan>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`StarrableDivision`]."]
+    #[doc = " JSON `division`: [`StarrableDivision`](crate::StarrableDivision)."]
     pub division: ::std::option::Option<crate::StarrableDivision>,
-    #[doc = " JSON `graph`: [`Graph`]."]
+    #[doc = " JSON `graph`: [`Graph`](crate::Graph)."]
     pub graph: ::std::option::Option<crate::Graph>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mergeInfo`: [`MergeInfo`]."]
+    #[doc = " JSON `mergeInfo`: [`MergeInfo`](crate::MergeInfo)."]
     pub merge_info: ::std::option::Option<crate::MergeInfo>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Cluster {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for Cluster {
 impl crate::support::Model for Cluster {
     const NAME: &'static str = "Cluster";
     const FIELDS: &'static [&'static str] = &["clusterScan", "dateCreated", "division", "graph", "id", "mergeInfo", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for Cluster {
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "mergeInfo" => crate::support::de_opt_struct(map, &mut self.merge_info, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct ClusterScan {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `statistics`: [`ClusterScanStatistics`]."]
+    #[doc = " JSON `statistics`: [`ClusterScanStatistics`](crate::ClusterScanStatistics)."]
     pub statistics: ::std::option::Option<crate::ClusterScanStatistics>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ClusterScan {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ClusterScan {
 impl crate::support::Model for ClusterScan {
     const NAME: &'static str = "ClusterScan";
     const FIELDS: &'static [&'static str] = &["dateCompleted", "id", "selfUri", "statistics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ClusterScan {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "statistics" => crate::support::de_opt_struct(map, &mut self.statistics, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct ClusterStatistics {
     pub total_automatic_merge_successes: ::std::option::Option<i64>,
     #[doc = " JSON `totalClusters`: integer (int64)."]
     pub total_clusters: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ClusterStatistics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ClusterStatistics {
 impl crate::support::Model for ClusterStatistics {
     const NAME: &'static str = "ClusterStatistics";
     const FIELDS: &'static [&'static str] = &["totalAutomaticMergeFailures", "totalAutomaticMergeSuccesses", "totalClusters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ClusterStatistics {
             "totalAutomaticMergeFailures" => crate::support::de_opt(map, &mut self.total_automatic_merge_failures, n, 0),
             "totalAutomaticMergeSuccesses" => crate::support::de_opt(map, &mut self.total_automatic_merge_successes, n, 1),
             "totalClusters" => crate::support::de_opt(map, &mut self.total_clusters, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

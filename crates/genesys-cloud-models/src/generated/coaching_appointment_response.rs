@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAppointmentResponse {
-    #[doc = " JSON `attendees`: array of [`UserReference`]."]
+    #[doc = " JSON `attendees`: array of [`UserReference`](crate::UserReference)."]
     pub attendees: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    #[doc = " JSON `conversations`: array of [`ConversationReference`]."]
+    #[doc = " JSON `conversations`: array of [`ConversationReference`](crate::ConversationReference)."]
     pub conversations: ::std::option::Option<::std::vec::Vec<crate::ConversationReference>>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,11 +21,11 @@ pub struct CoachingAppointmentResponse {
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `documents`: array of [`DocumentReference`]."]
+    #[doc = " JSON `documents`: array of [`DocumentReference`](crate::DocumentReference)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::DocumentReference>>,
     #[doc = " JSON `externalLinks`: array of string."]
     pub external_links: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `facilitator`: [`UserReference`]."]
+    #[doc = " JSON `facilitator`: [`UserReference`](crate::UserReference)."]
     pub facilitator: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,7 +35,7 @@ pub struct CoachingAppointmentResponse {
     pub length_in_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `location`: string."]
     pub location: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -43,11 +43,11 @@ pub struct CoachingAppointmentResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `shareInsightsData`: boolean."]
     pub share_insights_data: ::std::option::Option<bool>,
-    #[doc = " JSON `status`: [`CoachingAppointmentResponseStatus`]."]
+    #[doc = " JSON `status`: [`CoachingAppointmentResponseStatus`](crate::CoachingAppointmentResponseStatus)."]
     pub status: ::std::option::Option<crate::CoachingAppointmentResponseStatus>,
-    #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`]."]
+    #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingAppointmentResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -62,10 +62,10 @@ impl<'de> ::serde::Deserialize<'de> for CoachingAppointmentResponse {
 impl crate::support::Model for CoachingAppointmentResponse {
     const NAME: &'static str = "CoachingAppointmentResponse";
     const FIELDS: &'static [&'static str] = &["attendees", "conversations", "createdBy", "dateCompleted", "dateCreated", "dateModified", "dateStart", "description", "documents", "externalLinks", "facilitator", "id", "isOverdue", "lengthInMinutes", "location", "modifiedBy", "name", "selfUri", "shareInsightsData", "status", "wfmSchedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -92,7 +92,7 @@ impl crate::support::Model for CoachingAppointmentResponse {
             "shareInsightsData" => crate::support::de_opt(map, &mut self.share_insights_data, n, 18),
             "status" => crate::support::de_opt(map, &mut self.status, n, 19),
             "wfmSchedule" => crate::support::de_opt_struct(map, &mut self.wfm_schedule, n, 20),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAppointmentStatusRequest {
-    #[doc = " JSON `status`: [`CoachingAppointmentStatusRequestStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`CoachingAppointmentStatusRequestStatus`](crate::CoachingAppointmentStatusRequestStatus), required by the spec."]
     pub status: ::std::option::Option<crate::CoachingAppointmentStatusRequestStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingAppointmentStatusRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -22,17 +22,17 @@ impl<'de> ::serde::Deserialize<'de> for CoachingAppointmentStatusRequest {
 impl crate::support::Model for CoachingAppointmentStatusRequest {
     const NAME: &'static str = "CoachingAppointmentStatusRequest";
     const FIELDS: &'static [&'static str] = &["status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
             "status" => crate::support::de_opt(map, &mut self.status, n, 0),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingAppointmentStatusResponse {
-    #[doc = " JSON `appointment`: [`CoachingAppointmentReference`]."]
+    #[doc = " JSON `appointment`: [`CoachingAppointmentReference`](crate::CoachingAppointmentReference)."]
     pub appointment: ::std::option::Option<crate::CoachingAppointmentReference>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`CoachingAppointmentStatusResponseStatus`]."]
+    #[doc = " JSON `status`: [`CoachingAppointmentStatusResponseStatus`](crate::CoachingAppointmentStatusResponseStatus)."]
     pub status: ::std::option::Option<crate::CoachingAppointmentStatusResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingAppointmentStatusResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CoachingAppointmentStatusResponse {
 impl crate::support::Model for CoachingAppointmentStatusResponse {
     const NAME: &'static str = "CoachingAppointmentStatusResponse";
     const FIELDS: &'static [&'static str] = &["appointment", "createdBy", "dateCreated", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CoachingAppointmentStatusResponse {
             "createdBy" => crate::support::de_opt_struct(map, &mut self.created_by, n, 1),
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

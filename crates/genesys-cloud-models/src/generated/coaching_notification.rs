@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingNotification {
-    #[doc = " JSON `actionType`: [`CoachingNotificationActionType`]."]
+    #[doc = " JSON `actionType`: [`CoachingNotificationActionType`](crate::CoachingNotificationActionType)."]
     pub action_type: ::std::option::Option<crate::CoachingNotificationActionType>,
-    #[doc = " JSON `appointment`: [`CoachingAppointmentResponse`]."]
+    #[doc = " JSON `appointment`: [`CoachingAppointmentResponse`](crate::CoachingAppointmentResponse)."]
     pub appointment: ::std::option::Option<crate::CoachingAppointmentResponse>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,15 +19,15 @@ pub struct CoachingNotification {
     pub marked_as_read: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `relationship`: [`CoachingNotificationRelationship`]."]
+    #[doc = " JSON `relationship`: [`CoachingNotificationRelationship`](crate::CoachingNotificationRelationship)."]
     pub relationship: ::std::option::Option<crate::CoachingNotificationRelationship>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`CoachingNotificationStatus`]."]
+    #[doc = " JSON `status`: [`CoachingNotificationStatus`](crate::CoachingNotificationStatus)."]
     pub status: ::std::option::Option<crate::CoachingNotificationStatus>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for CoachingNotification {
 impl crate::support::Model for CoachingNotification {
     const NAME: &'static str = "CoachingNotification";
     const FIELDS: &'static [&'static str] = &["actionType", "appointment", "dateStart", "id", "lengthInMinutes", "markedAsRead", "name", "relationship", "selfUri", "status", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for CoachingNotification {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,9 +15,9 @@ pub struct CoachingScheduleSlotsJobRequest {
     pub intervals: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `lengthInMinutes`: integer (int64), required by the spec."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `slotsType`: [`CoachingScheduleSlotsJobRequestSlotsType`], required by the spec."]
+    #[doc = " JSON `slotsType`: [`CoachingScheduleSlotsJobRequestSlotsType`](crate::CoachingScheduleSlotsJobRequestSlotsType), required by the spec."]
     pub slots_type: ::std::option::Option<crate::CoachingScheduleSlotsJobRequestSlotsType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingScheduleSlotsJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CoachingScheduleSlotsJobRequest {
 impl crate::support::Model for CoachingScheduleSlotsJobRequest {
     const NAME: &'static str = "CoachingScheduleSlotsJobRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "attendeeIds", "facilitatorIds", "intervals", "lengthInMinutes", "slotsType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobRequest {
             "intervals" => crate::support::de_opt(map, &mut self.intervals, n, 3),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 4),
             "slotsType" => crate::support::de_opt(map, &mut self.slots_type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,13 +17,13 @@ pub struct CoachingScheduleSlotsJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `results`: array of [`CoachingScheduleSlotsJobResult`]."]
+    #[doc = " JSON `results`: array of [`CoachingScheduleSlotsJobResult`](crate::CoachingScheduleSlotsJobResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::CoachingScheduleSlotsJobResult>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `slotsType`: [`CoachingScheduleSlotsJobResponseSlotsType`]."]
+    #[doc = " JSON `slotsType`: [`CoachingScheduleSlotsJobResponseSlotsType`](crate::CoachingScheduleSlotsJobResponseSlotsType)."]
     pub slots_type: ::std::option::Option<crate::CoachingScheduleSlotsJobResponseSlotsType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingScheduleSlotsJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for CoachingScheduleSlotsJobResponse {
 impl crate::support::Model for CoachingScheduleSlotsJobResponse {
     const NAME: &'static str = "CoachingScheduleSlotsJobResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "attendeeIds", "businessUnitId", "facilitatorIds", "id", "lengthInMinutes", "results", "selfUri", "slotsType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobResponse {
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "slotsType" => crate::support::de_opt(map, &mut self.slots_type, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

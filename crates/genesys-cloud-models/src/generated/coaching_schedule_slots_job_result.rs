@@ -9,11 +9,11 @@ pub struct CoachingScheduleSlotsJobResult {
     pub has_conflict: ::std::option::Option<bool>,
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `slot`: [`CoachingScheduleSlotsJobSlot`]."]
+    #[doc = " JSON `slot`: [`CoachingScheduleSlotsJobSlot`](crate::CoachingScheduleSlotsJobSlot)."]
     pub slot: ::std::option::Option<crate::CoachingScheduleSlotsJobSlot>,
-    #[doc = " JSON `status`: [`CoachingScheduleSlotsJobResultStatus`]."]
+    #[doc = " JSON `status`: [`CoachingScheduleSlotsJobResultStatus`](crate::CoachingScheduleSlotsJobResultStatus)."]
     pub status: ::std::option::Option<crate::CoachingScheduleSlotsJobResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingScheduleSlotsJobResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CoachingScheduleSlotsJobResult {
 impl crate::support::Model for CoachingScheduleSlotsJobResult {
     const NAME: &'static str = "CoachingScheduleSlotsJobResult";
     const FIELDS: &'static [&'static str] = &["hasConflict", "interval", "slot", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobResult {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             "slot" => crate::support::de_opt_struct(map, &mut self.slot, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct CoachingScheduleSlotsJobSlot {
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `schedule`: [`CoachingScheduleSlotsJobSchedule`]."]
+    #[doc = " JSON `schedule`: [`CoachingScheduleSlotsJobSchedule`](crate::CoachingScheduleSlotsJobSchedule)."]
     pub schedule: ::std::option::Option<crate::CoachingScheduleSlotsJobSchedule>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingScheduleSlotsJobSlot {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CoachingScheduleSlotsJobSlot {
 impl crate::support::Model for CoachingScheduleSlotsJobSlot {
     const NAME: &'static str = "CoachingScheduleSlotsJobSlot";
     const FIELDS: &'static [&'static str] = &["dateStart", "schedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CoachingScheduleSlotsJobSlot {
         match key {
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 0),
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct CoachingSlot {
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `differenceRating`: [`CoachingSlotDifferenceRating`]."]
+    #[doc = " JSON `differenceRating`: [`CoachingSlotDifferenceRating`](crate::CoachingSlotDifferenceRating)."]
     pub difference_rating: ::std::option::Option<crate::CoachingSlotDifferenceRating>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `staffingDifference`: number (double)."]
     pub staffing_difference: ::std::option::Option<f64>,
-    #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`]."]
+    #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingSlot {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CoachingSlot {
 impl crate::support::Model for CoachingSlot {
     const NAME: &'static str = "CoachingSlot";
     const FIELDS: &'static [&'static str] = &["dateStart", "differenceRating", "lengthInMinutes", "staffingDifference", "wfmSchedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CoachingSlot {
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 2),
             "staffingDifference" => crate::support::de_opt(map, &mut self.staffing_difference, n, 3),
             "wfmSchedule" => crate::support::de_opt_struct(map, &mut self.wfm_schedule, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct CoachingSlotsRequest {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lengthInMinutes`: integer (int64), required by the spec."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingSlotsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CoachingSlotsRequest {
 impl crate::support::Model for CoachingSlotsRequest {
     const NAME: &'static str = "CoachingSlotsRequest";
     const FIELDS: &'static [&'static str] = &["attendeeIds", "facilitatorIds", "interruptibleAppointmentIds", "interval", "lengthInMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CoachingSlotsRequest {
             "interruptibleAppointmentIds" => crate::support::de_opt(map, &mut self.interruptible_appointment_ids, n, 2),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 3),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CoachingSlotsResponse {
-    #[doc = " JSON `attendeeSchedules`: array of [`UserAvailableTimes`]."]
+    #[doc = " JSON `attendeeSchedules`: array of [`UserAvailableTimes`](crate::UserAvailableTimes)."]
     pub attendee_schedules: ::std::option::Option<::std::vec::Vec<crate::UserAvailableTimes>>,
-    #[doc = " JSON `facilitatorSchedules`: array of [`UserAvailableTimes`]."]
+    #[doc = " JSON `facilitatorSchedules`: array of [`UserAvailableTimes`](crate::UserAvailableTimes)."]
     pub facilitator_schedules: ::std::option::Option<::std::vec::Vec<crate::UserAvailableTimes>>,
-    #[doc = " JSON `suggestedSlots`: array of [`CoachingSlot`]."]
+    #[doc = " JSON `suggestedSlots`: array of [`CoachingSlot`](crate::CoachingSlot)."]
     pub suggested_slots: ::std::option::Option<::std::vec::Vec<crate::CoachingSlot>>,
-    #[doc = " JSON `wfmScheduleActivities`: array of [`WfmScheduleActivity`]."]
+    #[doc = " JSON `wfmScheduleActivities`: array of [`WfmScheduleActivity`](crate::WfmScheduleActivity)."]
     pub wfm_schedule_activities: ::std::option::Option<::std::vec::Vec<crate::WfmScheduleActivity>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CoachingSlotsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CoachingSlotsResponse {
 impl crate::support::Model for CoachingSlotsResponse {
     const NAME: &'static str = "CoachingSlotsResponse";
     const FIELDS: &'static [&'static str] = &["attendeeSchedules", "facilitatorSchedules", "suggestedSlots", "wfmScheduleActivities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CoachingSlotsResponse {
             "facilitatorSchedules" => crate::support::de_opt_structs(map, &mut self.facilitator_schedules, n, 1),
             "suggestedSlots" => crate::support::de_opt_structs(map, &mut self.suggested_slots, n, 2),
             "wfmScheduleActivities" => crate::support::de_opt_structs(map, &mut self.wfm_schedule_activities, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CobrowseConversation {
-    #[doc = " JSON `divisions`: array of [`ConversationDivisionMembership`]."]
+    #[doc = " JSON `divisions`: array of [`ConversationDivisionMembership`](crate::ConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::ConversationDivisionMembership>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,15 +15,15 @@ pub struct CobrowseConversation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `otherMediaUris`: array of string."]
     pub other_media_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `participants`: array of [`CobrowseMediaParticipant`]."]
+    #[doc = " JSON `participants`: array of [`CobrowseMediaParticipant`](crate::CobrowseMediaParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::CobrowseMediaParticipant>>,
-    #[doc = " JSON `recentTransfers`: array of [`TransferResponse`]."]
+    #[doc = " JSON `recentTransfers`: array of [`TransferResponse`](crate::TransferResponse)."]
     pub recent_transfers: ::std::option::Option<::std::vec::Vec<crate::TransferResponse>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CobrowseConversation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for CobrowseConversation {
 impl crate::support::Model for CobrowseConversation {
     const NAME: &'static str = "CobrowseConversation";
     const FIELDS: &'static [&'static str] = &["divisions", "id", "inactivityTimeout", "name", "otherMediaUris", "participants", "recentTransfers", "selfUri", "utilizationLabelId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for CobrowseConversation {
             "recentTransfers" => crate::support::de_opt_structs(map, &mut self.recent_transfers, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

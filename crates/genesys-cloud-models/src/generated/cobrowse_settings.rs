@@ -17,11 +17,11 @@ pub struct CobrowseSettings {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `maskSelectors`: array of string."]
     pub mask_selectors: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `pauseCriteria`: array of [`PauseCriteria`]."]
+    #[doc = " JSON `pauseCriteria`: array of [`PauseCriteria`](crate::PauseCriteria)."]
     pub pause_criteria: ::std::option::Option<::std::vec::Vec<crate::PauseCriteria>>,
     #[doc = " JSON `readonlySelectors`: array of string."]
     pub readonly_selectors: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CobrowseSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for CobrowseSettings {
 impl crate::support::Model for CobrowseSettings {
     const NAME: &'static str = "CobrowseSettings";
     const FIELDS: &'static [&'static str] = &["allowAgentControl", "allowAgentNavigation", "allowDraw", "channels", "enabled", "maskSelectors", "pauseCriteria", "readonlySelectors"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for CobrowseSettings {
             "maskSelectors" => crate::support::de_opt(map, &mut self.mask_selectors, n, 5),
             "pauseCriteria" => crate::support::de_opt_structs(map, &mut self.pause_criteria, n, 6),
             "readonlySelectors" => crate::support::de_opt(map, &mut self.readonly_selectors, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

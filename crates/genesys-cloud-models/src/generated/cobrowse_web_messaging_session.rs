@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CobrowseWebMessagingSession {
-    #[doc = " JSON `communicationType`: [`CobrowseWebMessagingSessionCommunicationType`]."]
+    #[doc = " JSON `communicationType`: [`CobrowseWebMessagingSessionCommunicationType`](crate::CobrowseWebMessagingSessionCommunicationType)."]
     pub communication_type: ::std::option::Option<crate::CobrowseWebMessagingSessionCommunicationType>,
     #[doc = " JSON `dateOfferEnds`: date-time."]
     pub date_offer_ends: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,7 +19,7 @@ pub struct CobrowseWebMessagingSession {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `websocketUrl`: string."]
     pub websocket_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CobrowseWebMessagingSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CobrowseWebMessagingSession {
 impl crate::support::Model for CobrowseWebMessagingSession {
     const NAME: &'static str = "CobrowseWebMessagingSession";
     const FIELDS: &'static [&'static str] = &["communicationType", "dateOfferEnds", "id", "joinCode", "name", "selfUri", "websocketUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CobrowseWebMessagingSession {
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "websocketUrl" => crate::support::de_opt(map, &mut self.websocket_url, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Cobrowsesession {
-    #[doc = " JSON `afterCallWork`: [`AfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -17,13 +17,13 @@ pub struct Cobrowsesession {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `disconnectType`: [`CobrowsesessionDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`CobrowsesessionDisconnectType`](crate::CobrowsesessionDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::CobrowsesessionDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`CobrowsesessionInitialState`]."]
+    #[doc = " JSON `initialState`: [`CobrowsesessionInitialState`](crate::CobrowsesessionInitialState)."]
     pub initial_state: ::std::option::Option<crate::CobrowsesessionInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -31,19 +31,19 @@ pub struct Cobrowsesession {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `providerEventTime`: date-time."]
     pub provider_event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `segments`: array of [`Segment`]."]
+    #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
-    #[doc = " JSON `self`: [`Address`]."]
+    #[doc = " JSON `self`: [`Address`](crate::Address)."]
     pub self_: ::std::option::Option<crate::Address>,
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`CobrowsesessionState`]."]
+    #[doc = " JSON `state`: [`CobrowsesessionState`](crate::CobrowsesessionState)."]
     pub state: ::std::option::Option<crate::CobrowsesessionState>,
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Cobrowsesession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for Cobrowsesession {
 impl crate::support::Model for Cobrowsesession {
     const NAME: &'static str = "Cobrowsesession";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "cobrowseRole", "cobrowseSessionId", "connectedTime", "controlling", "disconnectType", "disconnectedTime", "id", "initialState", "peerId", "provider", "providerEventTime", "segments", "self", "startAlertingTime", "state", "viewerUrl", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for Cobrowsesession {
             "state" => crate::support::de_opt(map, &mut self.state, n, 16),
             "viewerUrl" => crate::support::de_opt(map, &mut self.viewer_url, n, 17),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct CollaborateChatAdhocMessageEventTopicCollaborateChatEntity {
     pub entity_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entityJid`: string."]
     pub entity_jid: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entityType`: [`CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType`]."]
+    #[doc = " JSON `entityType`: [`CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType`](crate::CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType)."]
     pub entity_type: ::std::option::Option<crate::CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CollaborateChatAdhocMessageEventTopicCollaborateChatEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CollaborateChatAdhocMessageEventTopicCol
 impl crate::support::Model for CollaborateChatAdhocMessageEventTopicCollaborateChatEntity {
     const NAME: &'static str = "CollaborateChatAdhocMessageEventTopicCollaborateChatEntity";
     const FIELDS: &'static [&'static str] = &["entityId", "entityJid", "entityType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CollaborateChatAdhocMessageEventTopicCollaborateC
             "entityId" => crate::support::de_opt(map, &mut self.entity_id, n, 0),
             "entityJid" => crate::support::de_opt(map, &mut self.entity_jid, n, 1),
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CollaborateChatGroupMessageEventTopicCollaborateChatMessage {
-    #[doc = " JSON `actionType`: [`CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType`]."]
+    #[doc = " JSON `actionType`: [`CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType`](crate::CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType)."]
     pub action_type: ::std::option::Option<crate::CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType>,
     #[doc = " JSON `body`: string."]
     pub body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `created`: string."]
     pub created: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `from`: [`CollaborateChatGroupMessageEventTopicCollaborateChatEntity`]."]
+    #[doc = " JSON `from`: [`CollaborateChatGroupMessageEventTopicCollaborateChatEntity`](crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntity)."]
     pub from: ::std::option::Option<crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntity>,
-    #[doc = " JSON `mentions`: array of [`CollaborateChatGroupMessageEventTopicCollaborateChatEntity`]."]
+    #[doc = " JSON `mentions`: array of [`CollaborateChatGroupMessageEventTopicCollaborateChatEntity`](crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntity)."]
     pub mentions: ::std::option::Option<::std::vec::Vec<crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntity>>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
@@ -21,9 +21,9 @@ pub struct CollaborateChatGroupMessageEventTopicCollaborateChatMessage {
     pub notify_all: ::std::option::Option<bool>,
     #[doc = " JSON `reactions`: map of array of string."]
     pub reactions: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>,
-    #[doc = " JSON `to`: [`CollaborateChatGroupMessageEventTopicCollaborateChatEntity`]."]
+    #[doc = " JSON `to`: [`CollaborateChatGroupMessageEventTopicCollaborateChatEntity`](crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntity)."]
     pub to: ::std::option::Option<crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CollaborateChatGroupMessageEventTopicCollaborateChatMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for CollaborateChatGroupMessageEventTopicCol
 impl crate::support::Model for CollaborateChatGroupMessageEventTopicCollaborateChatMessage {
     const NAME: &'static str = "CollaborateChatGroupMessageEventTopicCollaborateChatMessage";
     const FIELDS: &'static [&'static str] = &["actionType", "body", "created", "from", "mentions", "messageId", "notifyAll", "reactions", "to"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for CollaborateChatGroupMessageEventTopicCollaborateC
             "notifyAll" => crate::support::de_opt(map, &mut self.notify_all, n, 6),
             "reactions" => crate::support::de_opt(map, &mut self.reactions, n, 7),
             "to" => crate::support::de_opt_struct(map, &mut self.to, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

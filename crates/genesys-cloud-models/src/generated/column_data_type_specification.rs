@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ColumnDataTypeSpecification {
-    #[doc = " JSON `columnDataType`: [`ColumnDataTypeSpecificationColumnDataType`]."]
+    #[doc = " JSON `columnDataType`: [`ColumnDataTypeSpecificationColumnDataType`](crate::ColumnDataTypeSpecificationColumnDataType)."]
     pub column_data_type: ::std::option::Option<crate::ColumnDataTypeSpecificationColumnDataType>,
     #[doc = " JSON `columnName`: string."]
     pub column_name: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct ColumnDataTypeSpecification {
     pub max_length: ::std::option::Option<i64>,
     #[doc = " JSON `min`: integer (int64)."]
     pub min: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ColumnDataTypeSpecification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ColumnDataTypeSpecification {
 impl crate::support::Model for ColumnDataTypeSpecification {
     const NAME: &'static str = "ColumnDataTypeSpecification";
     const FIELDS: &'static [&'static str] = &["columnDataType", "columnName", "max", "maxLength", "min"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ColumnDataTypeSpecification {
             "max" => crate::support::de_opt(map, &mut self.max, n, 2),
             "maxLength" => crate::support::de_opt(map, &mut self.max_length, n, 3),
             "min" => crate::support::de_opt(map, &mut self.min, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

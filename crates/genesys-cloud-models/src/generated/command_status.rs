@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommandStatus {
-    #[doc = " JSON `commandType`: [`CommandStatusCommandType`]."]
+    #[doc = " JSON `commandType`: [`CommandStatusCommandType`](crate::CommandStatusCommandType)."]
     pub command_type: ::std::option::Option<crate::CommandStatusCommandType>,
-    #[doc = " JSON `document`: [`Document`]."]
+    #[doc = " JSON `document`: [`Document`](crate::Document)."]
     pub document: ::std::option::Option<crate::Document>,
     #[doc = " JSON `expiration`: date-time."]
     pub expiration: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,11 +17,11 @@ pub struct CommandStatus {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `statusCode`: [`CommandStatusStatusCode`]."]
+    #[doc = " JSON `statusCode`: [`CommandStatusStatusCode`](crate::CommandStatusStatusCode)."]
     pub status_code: ::std::option::Option<crate::CommandStatusStatusCode>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CommandStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for CommandStatus {
 impl crate::support::Model for CommandStatus {
     const NAME: &'static str = "CommandStatus";
     const FIELDS: &'static [&'static str] = &["commandType", "document", "expiration", "id", "name", "selfUri", "statusCode", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for CommandStatus {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "statusCode" => crate::support::de_opt(map, &mut self.status_code, n, 6),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

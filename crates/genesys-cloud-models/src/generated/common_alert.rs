@@ -7,9 +7,9 @@
 pub struct CommonAlert {
     #[doc = " JSON `active`: boolean, required by the spec."]
     pub active: ::std::option::Option<bool>,
-    #[doc = " JSON `alertSummary`: [`AlertSummary`]."]
+    #[doc = " JSON `alertSummary`: [`AlertSummary`](crate::AlertSummary)."]
     pub alert_summary: ::std::option::Option<crate::AlertSummary>,
-    #[doc = " JSON `conditions`: [`CommonRuleConditions`], required by the spec."]
+    #[doc = " JSON `conditions`: [`CommonRuleConditions`](crate::CommonRuleConditions), required by the spec."]
     pub conditions: ::std::option::Option<crate::CommonRuleConditions>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
@@ -27,9 +27,9 @@ pub struct CommonAlert {
     pub muted: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `notifications`: array of [`AlertNotification`], required by the spec."]
+    #[doc = " JSON `notifications`: array of [`AlertNotification`](crate::AlertNotification), required by the spec."]
     pub notifications: ::std::option::Option<::std::vec::Vec<crate::AlertNotification>>,
-    #[doc = " JSON `rule`: [`AlertRuleProperties`], required by the spec."]
+    #[doc = " JSON `rule`: [`AlertRuleProperties`](crate::AlertRuleProperties), required by the spec."]
     pub rule: ::std::option::Option<crate::AlertRuleProperties>,
     #[doc = " JSON `ruleUri`: string."]
     pub rule_uri: ::std::option::Option<::std::string::String>,
@@ -39,11 +39,11 @@ pub struct CommonAlert {
     pub snoozed: ::std::option::Option<bool>,
     #[doc = " JSON `unread`: boolean, required by the spec."]
     pub unread: ::std::option::Option<bool>,
-    #[doc = " JSON `user`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `waitBetweenNotificationMs`: integer (int64), required by the spec."]
     pub wait_between_notification_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CommonAlert {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for CommonAlert {
 impl crate::support::Model for CommonAlert {
     const NAME: &'static str = "CommonAlert";
     const FIELDS: &'static [&'static str] = &["active", "alertSummary", "conditions", "conversationId", "dateEnd", "dateMutedUntil", "dateSnoozedUntil", "dateStart", "id", "muted", "name", "notifications", "rule", "ruleUri", "selfUri", "snoozed", "unread", "user", "waitBetweenNotificationMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for CommonAlert {
             "unread" => crate::support::de_opt(map, &mut self.unread, n, 16),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 17),
             "waitBetweenNotificationMs" => crate::support::de_opt(map, &mut self.wait_between_notification_ms, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

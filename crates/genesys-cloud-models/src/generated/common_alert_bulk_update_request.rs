@@ -7,13 +7,13 @@
 pub struct CommonAlertBulkUpdateRequest {
     #[doc = " JSON `alertIds`: array of string, required by the spec."]
     pub alert_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `muteSnooze`: [`MuteSnoozeFields`]."]
+    #[doc = " JSON `muteSnooze`: [`MuteSnoozeFields`](crate::MuteSnoozeFields)."]
     pub mute_snooze: ::std::option::Option<crate::MuteSnoozeFields>,
-    #[doc = " JSON `type`: [`CommonAlertBulkUpdateRequestType`], required by the spec."]
+    #[doc = " JSON `type`: [`CommonAlertBulkUpdateRequestType`](crate::CommonAlertBulkUpdateRequestType), required by the spec."]
     pub r#type: ::std::option::Option<crate::CommonAlertBulkUpdateRequestType>,
-    #[doc = " JSON `unread`: [`UnreadFields`]."]
+    #[doc = " JSON `unread`: [`UnreadFields`](crate::UnreadFields)."]
     pub unread: ::std::option::Option<crate::UnreadFields>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CommonAlertBulkUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CommonAlertBulkUpdateRequest {
 impl crate::support::Model for CommonAlertBulkUpdateRequest {
     const NAME: &'static str = "CommonAlertBulkUpdateRequest";
     const FIELDS: &'static [&'static str] = &["alertIds", "muteSnooze", "type", "unread"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CommonAlertBulkUpdateRequest {
             "muteSnooze" => crate::support::de_opt_struct(map, &mut self.mute_snooze, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             "unread" => crate::support::de_opt_struct(map, &mut self.unread, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRule {
-    #[doc = " JSON `conditions`: [`CommonRuleConditions`]."]
+    #[doc = " JSON `conditions`: [`CommonRuleConditions`](crate::CommonRuleConditions)."]
     pub conditions: ::std::option::Option<crate::CommonRuleConditions>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,21 +21,21 @@ pub struct CommonRule {
     pub in_alarm: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `notifications`: array of [`AlertNotification`]."]
+    #[doc = " JSON `notifications`: array of [`AlertNotification`](crate::AlertNotification)."]
     pub notifications: ::std::option::Option<::std::vec::Vec<crate::AlertNotification>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sendExitingAlarmNotifications`: boolean."]
     pub send_exiting_alarm_notifications: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`CommonRuleType`], required by the spec."]
+    #[doc = " JSON `type`: [`CommonRuleType`](crate::CommonRuleType), required by the spec."]
     pub r#type: ::std::option::Option<crate::CommonRuleType>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `waitBetweenNotificationMs`: integer (int64)."]
     pub wait_between_notification_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CommonRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for CommonRule {
 impl crate::support::Model for CommonRule {
     const NAME: &'static str = "CommonRule";
     const FIELDS: &'static [&'static str] = &["conditions", "dateCreated", "dateLastModified", "description", "enabled", "id", "inAlarm", "name", "notifications", "selfUri", "sendExitingAlarmNotifications", "type", "user", "version", "waitBetweenNotificationMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for CommonRule {
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
             "waitBetweenNotificationMs" => crate::support::de_opt(map, &mut self.wait_between_notification_ms, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

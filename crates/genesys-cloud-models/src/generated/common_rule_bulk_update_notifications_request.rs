@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRuleBulkUpdateNotificationsRequest {
-    #[doc = " JSON `properties`: [`ModifiableRuleProperties`]."]
+    #[doc = " JSON `properties`: [`ModifiableRuleProperties`](crate::ModifiableRuleProperties)."]
     pub properties: ::std::option::Option<crate::ModifiableRuleProperties>,
     #[doc = " JSON `ruleIds`: array of string, required by the spec."]
     pub rule_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -13,7 +13,7 @@ pub struct CommonRuleBulkUpdateNotificationsRequest {
     pub types_to_add: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `typesToRemove`: array of string."]
     pub types_to_remove: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CommonRuleBulkUpdateNotificationsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CommonRuleBulkUpdateNotificationsRequest
 impl crate::support::Model for CommonRuleBulkUpdateNotificationsRequest {
     const NAME: &'static str = "CommonRuleBulkUpdateNotificationsRequest";
     const FIELDS: &'static [&'static str] = &["properties", "ruleIds", "typesToAdd", "typesToRemove"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CommonRuleBulkUpdateNotificationsRequest {
             "ruleIds" => crate::support::de_opt(map, &mut self.rule_ids, n, 1),
             "typesToAdd" => crate::support::de_opt(map, &mut self.types_to_add, n, 2),
             "typesToRemove" => crate::support::de_opt(map, &mut self.types_to_remove, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRulePredicate {
-    #[doc = " JSON `characteristic`: [`CommonRulePredicateCharacteristic`]."]
+    #[doc = " JSON `characteristic`: [`CommonRulePredicateCharacteristic`](crate::CommonRulePredicateCharacteristic)."]
     pub characteristic: ::std::option::Option<crate::CommonRulePredicateCharacteristic>,
-    #[doc = " JSON `comparisonOperator`: [`CommonRulePredicateComparisonOperator`], required by the spec."]
+    #[doc = " JSON `comparisonOperator`: [`CommonRulePredicateComparisonOperator`](crate::CommonRulePredicateComparisonOperator), required by the spec."]
     pub comparison_operator: ::std::option::Option<crate::CommonRulePredicateComparisonOperator>,
-    #[doc = " JSON `entity`: [`CommonRulePredicateEntity`], required by the spec."]
+    #[doc = " JSON `entity`: [`CommonRulePredicateEntity`](crate::CommonRulePredicateEntity), required by the spec."]
     pub entity: ::std::option::Option<crate::CommonRulePredicateEntity>,
-    #[doc = " JSON `mediaType`: [`CommonRulePredicateMediaType`]."]
+    #[doc = " JSON `mediaType`: [`CommonRulePredicateMediaType`](crate::CommonRulePredicateMediaType)."]
     pub media_type: ::std::option::Option<crate::CommonRulePredicateMediaType>,
-    #[doc = " JSON `metric`: [`CommonRulePredicateMetric`], required by the spec."]
+    #[doc = " JSON `metric`: [`CommonRulePredicateMetric`](crate::CommonRulePredicateMetric), required by the spec."]
     pub metric: ::std::option::Option<crate::CommonRulePredicateMetric>,
-    #[doc = " JSON `metricType`: [`CommonRulePredicateMetricType`], required by the spec."]
+    #[doc = " JSON `metricType`: [`CommonRulePredicateMetricType`](crate::CommonRulePredicateMetricType), required by the spec."]
     pub metric_type: ::std::option::Option<crate::CommonRulePredicateMetricType>,
-    #[doc = " JSON `metricValueType`: [`CommonRulePredicateMetricValueType`], required by the spec."]
+    #[doc = " JSON `metricValueType`: [`CommonRulePredicateMetricValueType`](crate::CommonRulePredicateMetricValueType), required by the spec."]
     pub metric_value_type: ::std::option::Option<crate::CommonRulePredicateMetricValueType>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct CommonRulePredicate {
     pub topic: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CommonRulePredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for CommonRulePredicate {
 impl crate::support::Model for CommonRulePredicate {
     const NAME: &'static str = "CommonRulePredicate";
     const FIELDS: &'static [&'static str] = &["characteristic", "comparisonOperator", "entity", "mediaType", "metric", "metricType", "metricValueType", "status", "topic", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for CommonRulePredicate {
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "topic" => crate::support::de_opt(map, &mut self.topic, n, 8),
             "value" => crate::support::de_opt(map, &mut self.value, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CommonRulePredicateEntity {
-    #[doc = " JSON `entityType`: [`CommonRulePredicateEntityEntityType`], required by the spec."]
+    #[doc = " JSON `entityType`: [`CommonRulePredicateEntityEntityType`](crate::CommonRulePredicateEntityEntityType), required by the spec."]
     pub entity_type: ::std::option::Option<crate::CommonRulePredicateEntityEntityType>,
-    #[doc = " JSON `group`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `group`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub group: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `queue`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `team`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `team`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub team: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `user`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CommonRulePredicateEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CommonRulePredicateEntity {
 impl crate::support::Model for CommonRulePredicateEntity {
     const NAME: &'static str = "CommonRulePredicateEntity";
     const FIELDS: &'static [&'static str] = &["entityType", "group", "queue", "team", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CommonRulePredicateEntity {
             "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 2),
             "team" => crate::support::de_opt_struct(map, &mut self.team, n, 3),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,7 +19,7 @@ pub struct CommunicationDispositionAppliedEvent {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CommunicationDispositionAppliedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CommunicationDispositionAppliedEvent {
 impl crate::support::Model for CommunicationDispositionAppliedEvent {
     const NAME: &'static str = "CommunicationDispositionAppliedEvent";
     const FIELDS: &'static [&'static str] = &["code", "communicationId", "conversationId", "eventDateTime", "eventId", "notes", "tags"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CommunicationDispositionAppliedEvent {
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 4),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 5),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

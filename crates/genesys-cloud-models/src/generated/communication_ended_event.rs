@@ -11,13 +11,13 @@ pub struct CommunicationEndedEvent {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `destinationConversationId`: string."]
     pub destination_conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`CommunicationEndedEventDisconnectType`], required by the spec."]
+    #[doc = " JSON `disconnectType`: [`CommunicationEndedEventDisconnectType`](crate::CommunicationEndedEventDisconnectType), required by the spec."]
     pub disconnect_type: ::std::option::Option<crate::CommunicationEndedEventDisconnectType>,
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CommunicationEndedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CommunicationEndedEvent {
 impl crate::support::Model for CommunicationEndedEvent {
     const NAME: &'static str = "CommunicationEndedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "destinationConversationId", "disconnectType", "eventDateTime", "eventId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CommunicationEndedEvent {
             "disconnectType" => crate::support::de_opt(map, &mut self.disconnect_type, n, 3),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 4),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct CommunicationTranslation {
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transcripts`: array of [`TranscriptTranslation`], required by the spec."]
+    #[doc = " JSON `transcripts`: array of [`TranscriptTranslation`](crate::TranscriptTranslation), required by the spec."]
     pub transcripts: ::std::option::Option<::std::vec::Vec<crate::TranscriptTranslation>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CommunicationTranslation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CommunicationTranslation {
 impl crate::support::Model for CommunicationTranslation {
     const NAME: &'static str = "CommunicationTranslation";
     const FIELDS: &'static [&'static str] = &["communicationId", "transcripts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CommunicationTranslation {
         match key {
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 0),
             "transcripts" => crate::support::de_opt_structs(map, &mut self.transcripts, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

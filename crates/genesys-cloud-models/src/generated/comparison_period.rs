@@ -13,13 +13,13 @@ pub struct ComparisonPeriod {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `kpi`: string."]
     pub kpi: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `kpiResults`: array of [`KpiResult`]."]
+    #[doc = " JSON `kpiResults`: array of [`KpiResult`](crate::KpiResult)."]
     pub kpi_results: ::std::option::Option<::std::vec::Vec<crate::KpiResult>>,
     #[doc = " JSON `percentageBenefit`: number (double)."]
     pub percentage_benefit: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ComparisonPeriod {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ComparisonPeriod {
 impl crate::support::Model for ComparisonPeriod {
     const NAME: &'static str = "ComparisonPeriod";
     const FIELDS: &'static [&'static str] = &["dateEnded", "dateStarted", "id", "kpi", "kpiResults", "percentageBenefit", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ComparisonPeriod {
             "kpiResults" => crate::support::de_opt_structs(map, &mut self.kpi_results, n, 4),
             "percentageBenefit" => crate::support::de_opt(map, &mut self.percentage_benefit, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

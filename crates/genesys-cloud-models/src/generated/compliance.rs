@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Compliance {
-    #[doc = " JSON `helpSettings`: array of [`HelpSettings`], required by the spec."]
+    #[doc = " JSON `helpSettings`: array of [`HelpSettings`](crate::HelpSettings), required by the spec."]
     pub help_settings: ::std::option::Option<::std::vec::Vec<crate::HelpSettings>>,
-    #[doc = " JSON `optInSettings`: array of [`OptInSettings`], required by the spec."]
+    #[doc = " JSON `optInSettings`: array of [`OptInSettings`](crate::OptInSettings), required by the spec."]
     pub opt_in_settings: ::std::option::Option<::std::vec::Vec<crate::OptInSettings>>,
-    #[doc = " JSON `stopSettings`: array of [`StopSettings`], required by the spec."]
+    #[doc = " JSON `stopSettings`: array of [`StopSettings`](crate::StopSettings), required by the spec."]
     pub stop_settings: ::std::option::Option<::std::vec::Vec<crate::StopSettings>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Compliance {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for Compliance {
 impl crate::support::Model for Compliance {
     const NAME: &'static str = "Compliance";
     const FIELDS: &'static [&'static str] = &["helpSettings", "optInSettings", "stopSettings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for Compliance {
             "helpSettings" => crate::support::de_opt_structs(map, &mut self.help_settings, n, 0),
             "optInSettings" => crate::support::de_opt_structs(map, &mut self.opt_in_settings, n, 1),
             "stopSettings" => crate::support::de_opt_structs(map, &mut self.stop_settings, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

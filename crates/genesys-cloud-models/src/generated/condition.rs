@@ -13,11 +13,11 @@ pub struct Condition {
     pub call_analysis_result_field: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `codes`: array of string."]
     pub codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`ContactColumnToDataActionFieldMapping`]."]
+    #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`ContactColumnToDataActionFieldMapping`](crate::ContactColumnToDataActionFieldMapping)."]
     pub contact_column_to_data_action_field_mappings: ::std::option::Option<::std::vec::Vec<crate::ContactColumnToDataActionFieldMapping>>,
     #[doc = " JSON `contactIdField`: string."]
     pub contact_id_field: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dataAction`: [`DomainEntityRef`]."]
+    #[doc = " JSON `dataAction`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub data_action: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dataNotFoundResolution`: boolean."]
     pub data_not_found_resolution: ::std::option::Option<bool>,
@@ -25,25 +25,25 @@ pub struct Condition {
     pub inverted: ::std::option::Option<bool>,
     #[doc = " JSON `matchAnyConditions`: boolean."]
     pub match_any_conditions: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`ConditionOperator`]."]
+    #[doc = " JSON `operator`: [`ConditionOperator`](crate::ConditionOperator)."]
     pub operator: ::std::option::Option<crate::ConditionOperator>,
-    #[doc = " JSON `predicates`: array of [`DataActionConditionPredicate`]."]
+    #[doc = " JSON `predicates`: array of [`DataActionConditionPredicate`](crate::DataActionConditionPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DataActionConditionPredicate>>,
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `propertyType`: [`ConditionPropertyType`]."]
+    #[doc = " JSON `propertyType`: [`ConditionPropertyType`](crate::ConditionPropertyType)."]
     pub property_type: ::std::option::Option<crate::ConditionPropertyType>,
-    #[doc = " JSON `subConditions`: array of [`TimeAndDateSubCondition`]."]
+    #[doc = " JSON `subConditions`: array of [`TimeAndDateSubCondition`](crate::TimeAndDateSubCondition)."]
     pub sub_conditions: ::std::option::Option<::std::vec::Vec<crate::TimeAndDateSubCondition>>,
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConditionType`]."]
+    #[doc = " JSON `type`: [`ConditionType`](crate::ConditionType)."]
     pub r#type: ::std::option::Option<crate::ConditionType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `valueType`: [`ConditionValueType`]."]
+    #[doc = " JSON `valueType`: [`ConditionValueType`](crate::ConditionValueType)."]
     pub value_type: ::std::option::Option<crate::ConditionValueType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Condition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for Condition {
 impl crate::support::Model for Condition {
     const NAME: &'static str = "Condition";
     const FIELDS: &'static [&'static str] = &["agentWrapupField", "attributeName", "callAnalysisResultField", "codes", "contactColumnToDataActionFieldMappings", "contactIdField", "dataAction", "dataNotFoundResolution", "inverted", "matchAnyConditions", "operator", "predicates", "property", "propertyType", "subConditions", "timeZoneId", "type", "value", "valueType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for Condition {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 16),
             "value" => crate::support::de_opt(map, &mut self.value, n, 17),
             "valueType" => crate::support::de_opt(map, &mut self.value_type, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

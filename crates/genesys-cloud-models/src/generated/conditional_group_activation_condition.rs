@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConditionalGroupActivationCondition {
-    #[doc = " JSON `operator`: [`ConditionalGroupActivationConditionOperator`]."]
+    #[doc = " JSON `operator`: [`ConditionalGroupActivationConditionOperator`](crate::ConditionalGroupActivationConditionOperator)."]
     pub operator: ::std::option::Option<crate::ConditionalGroupActivationConditionOperator>,
-    #[doc = " JSON `simpleMetric`: [`ConditionalGroupActivationSimpleMetric`]."]
+    #[doc = " JSON `simpleMetric`: [`ConditionalGroupActivationSimpleMetric`](crate::ConditionalGroupActivationSimpleMetric)."]
     pub simple_metric: ::std::option::Option<crate::ConditionalGroupActivationSimpleMetric>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConditionalGroupActivationCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConditionalGroupActivationCondition {
 impl crate::support::Model for ConditionalGroupActivationCondition {
     const NAME: &'static str = "ConditionalGroupActivationCondition";
     const FIELDS: &'static [&'static str] = &["operator", "simpleMetric", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConditionalGroupActivationCondition {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 0),
             "simpleMetric" => crate::support::de_opt_struct(map, &mut self.simple_metric, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

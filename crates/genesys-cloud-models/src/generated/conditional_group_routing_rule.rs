@@ -7,17 +7,17 @@
 pub struct ConditionalGroupRoutingRule {
     #[doc = " JSON `conditionValue`: number (double)."]
     pub condition_value: ::std::option::Option<f64>,
-    #[doc = " JSON `groups`: array of [`MemberGroup`]."]
+    #[doc = " JSON `groups`: array of [`MemberGroup`](crate::MemberGroup)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::MemberGroup>>,
-    #[doc = " JSON `metric`: [`ConditionalGroupRoutingRuleMetric`]."]
+    #[doc = " JSON `metric`: [`ConditionalGroupRoutingRuleMetric`](crate::ConditionalGroupRoutingRuleMetric)."]
     pub metric: ::std::option::Option<crate::ConditionalGroupRoutingRuleMetric>,
-    #[doc = " JSON `operator`: [`ConditionalGroupRoutingRuleOperator`]."]
+    #[doc = " JSON `operator`: [`ConditionalGroupRoutingRuleOperator`](crate::ConditionalGroupRoutingRuleOperator)."]
     pub operator: ::std::option::Option<crate::ConditionalGroupRoutingRuleOperator>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `waitSeconds`: integer (int64)."]
     pub wait_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConditionalGroupRoutingRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ConditionalGroupRoutingRule {
 impl crate::support::Model for ConditionalGroupRoutingRule {
     const NAME: &'static str = "ConditionalGroupRoutingRule";
     const FIELDS: &'static [&'static str] = &["conditionValue", "groups", "metric", "operator", "queue", "waitSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ConditionalGroupRoutingRule {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 3),
             "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 4),
             "waitSeconds" => crate::support::de_opt(map, &mut self.wait_seconds, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

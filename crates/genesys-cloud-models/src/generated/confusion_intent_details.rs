@@ -13,9 +13,9 @@ pub struct ConfusionIntentDetails {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utteranceCount`: integer (int64)."]
     pub utterance_count: ::std::option::Option<i64>,
-    #[doc = " JSON `utterances`: array of [`ConfusionUtterance`]."]
+    #[doc = " JSON `utterances`: array of [`ConfusionUtterance`](crate::ConfusionUtterance)."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::ConfusionUtterance>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConfusionIntentDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConfusionIntentDetails {
 impl crate::support::Model for ConfusionIntentDetails {
     const NAME: &'static str = "ConfusionIntentDetails";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "utteranceCount", "utterances"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConfusionIntentDetails {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "utteranceCount" => crate::support::de_opt(map, &mut self.utterance_count, n, 3),
             "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

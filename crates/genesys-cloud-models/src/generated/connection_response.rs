@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConnectionResponse {
-    #[doc = " JSON `authenticationProperties`: [`AuthenticationProperties`]."]
+    #[doc = " JSON `authenticationProperties`: [`AuthenticationProperties`](crate::AuthenticationProperties)."]
     pub authentication_properties: ::std::option::Option<crate::AuthenticationProperties>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,23 +15,23 @@ pub struct ConnectionResponse {
     pub date_expiry: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `integration`: [`KnowledgeIntegrationReference`]."]
+    #[doc = " JSON `integration`: [`KnowledgeIntegrationReference`](crate::KnowledgeIntegrationReference)."]
     pub integration: ::std::option::Option<crate::KnowledgeIntegrationReference>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ConnectionResponseStatus`]."]
+    #[doc = " JSON `status`: [`ConnectionResponseStatus`](crate::ConnectionResponseStatus)."]
     pub status: ::std::option::Option<crate::ConnectionResponseStatus>,
-    #[doc = " JSON `type`: [`ConnectionResponseType`]."]
+    #[doc = " JSON `type`: [`ConnectionResponseType`](crate::ConnectionResponseType)."]
     pub r#type: ::std::option::Option<crate::ConnectionResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConnectionResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for ConnectionResponse {
 impl crate::support::Model for ConnectionResponse {
     const NAME: &'static str = "ConnectionResponse";
     const FIELDS: &'static [&'static str] = &["authenticationProperties", "createdBy", "dateCreated", "dateExpiry", "dateModified", "error", "id", "integration", "modifiedBy", "name", "selfUri", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for ConnectionResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

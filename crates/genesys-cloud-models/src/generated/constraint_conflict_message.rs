@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConstraintConflictMessage {
-    #[doc = " JSON `conflictedConstraintMessages`: array of [`WorkPlanConstraintMessage`]."]
+    #[doc = " JSON `conflictedConstraintMessages`: array of [`WorkPlanConstraintMessage`](crate::WorkPlanConstraintMessage)."]
     pub conflicted_constraint_messages: ::std::option::Option<::std::vec::Vec<crate::WorkPlanConstraintMessage>>,
-    #[doc = " JSON `message`: [`WorkPlanConstraintConflictMessage`]."]
+    #[doc = " JSON `message`: [`WorkPlanConstraintConflictMessage`](crate::WorkPlanConstraintConflictMessage)."]
     pub message: ::std::option::Option<crate::WorkPlanConstraintConflictMessage>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConstraintConflictMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConstraintConflictMessage {
 impl crate::support::Model for ConstraintConflictMessage {
     const NAME: &'static str = "ConstraintConflictMessage";
     const FIELDS: &'static [&'static str] = &["conflictedConstraintMessages", "message"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConstraintConflictMessage {
         match key {
             "conflictedConstraintMessages" => crate::support::de_opt_structs(map, &mut self.conflicted_constraint_messages, n, 0),
             "message" => crate::support::de_opt_struct(map, &mut self.message, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

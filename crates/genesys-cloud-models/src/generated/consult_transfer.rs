@@ -7,11 +7,11 @@
 pub struct ConsultTransfer {
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `destination`: [`Destination`], required by the spec."]
+    #[doc = " JSON `destination`: [`Destination`](crate::Destination), required by the spec."]
     pub destination: ::std::option::Option<crate::Destination>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferSpeakTo`], required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferSpeakTo`](crate::ConsultTransferSpeakTo), required by the spec."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferSpeakTo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConsultTransfer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransfer {
 impl crate::support::Model for ConsultTransfer {
     const NAME: &'static str = "ConsultTransfer";
     const FIELDS: &'static [&'static str] = &["consultingUserId", "destination", "speakTo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConsultTransfer {
             "consultingUserId" => crate::support::de_opt(map, &mut self.consulting_user_id, n, 0),
             "destination" => crate::support::de_opt_struct(map, &mut self.destination, n, 1),
             "speakTo" => crate::support::de_opt(map, &mut self.speak_to, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

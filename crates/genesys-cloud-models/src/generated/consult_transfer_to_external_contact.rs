@@ -9,11 +9,11 @@ pub struct ConsultTransferToExternalContact {
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `contactId`: string, required by the spec."]
     pub contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneType`: [`ConsultTransferToExternalContactPhoneType`], required by the spec."]
+    #[doc = " JSON `phoneType`: [`ConsultTransferToExternalContactPhoneType`](crate::ConsultTransferToExternalContactPhoneType), required by the spec."]
     pub phone_type: ::std::option::Option<crate::ConsultTransferToExternalContactPhoneType>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferToExternalContactSpeakTo`], required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferToExternalContactSpeakTo`](crate::ConsultTransferToExternalContactSpeakTo), required by the spec."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToExternalContactSpeakTo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConsultTransferToExternalContact {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransferToExternalContact {
 impl crate::support::Model for ConsultTransferToExternalContact {
     const NAME: &'static str = "ConsultTransferToExternalContact";
     const FIELDS: &'static [&'static str] = &["consultingUserId", "contactId", "phoneType", "speakTo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConsultTransferToExternalContact {
             "contactId" => crate::support::de_opt(map, &mut self.contact_id, n, 1),
             "phoneType" => crate::support::de_opt(map, &mut self.phone_type, n, 2),
             "speakTo" => crate::support::de_opt(map, &mut self.speak_to, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

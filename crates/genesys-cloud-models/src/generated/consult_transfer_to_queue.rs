@@ -11,9 +11,9 @@ pub struct ConsultTransferToQueue {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueName`: string."]
     pub queue_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferToQueueSpeakTo`], required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferToQueueSpeakTo`](crate::ConsultTransferToQueueSpeakTo), required by the spec."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferToQueueSpeakTo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConsultTransferToQueue {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransferToQueue {
 impl crate::support::Model for ConsultTransferToQueue {
     const NAME: &'static str = "ConsultTransferToQueue";
     const FIELDS: &'static [&'static str] = &["consultingUserId", "queueId", "queueName", "speakTo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConsultTransferToQueue {
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 1),
             "queueName" => crate::support::de_opt(map, &mut self.queue_name, n, 2),
             "speakTo" => crate::support::de_opt(map, &mut self.speak_to, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

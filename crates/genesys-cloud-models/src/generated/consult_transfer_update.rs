@@ -7,9 +7,9 @@
 pub struct ConsultTransferUpdate {
     #[doc = " JSON `consultingUserId`: string."]
     pub consulting_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `speakTo`: [`ConsultTransferUpdateSpeakTo`], required by the spec."]
+    #[doc = " JSON `speakTo`: [`ConsultTransferUpdateSpeakTo`](crate::ConsultTransferUpdateSpeakTo), required by the spec."]
     pub speak_to: ::std::option::Option<crate::ConsultTransferUpdateSpeakTo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConsultTransferUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransferUpdate {
 impl crate::support::Model for ConsultTransferUpdate {
     const NAME: &'static str = "ConsultTransferUpdate";
     const FIELDS: &'static [&'static str] = &["consultingUserId", "speakTo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConsultTransferUpdate {
         match key {
             "consultingUserId" => crate::support::de_opt(map, &mut self.consulting_user_id, n, 0),
             "speakTo" => crate::support::de_opt(map, &mut self.speak_to, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

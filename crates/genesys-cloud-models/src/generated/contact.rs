@@ -15,11 +15,11 @@ pub struct Contact {
     pub extension: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `integration`: string."]
     pub integration: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ContactMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ContactMediaType`](crate::ContactMediaType)."]
     pub media_type: ::std::option::Option<crate::ContactMediaType>,
-    #[doc = " JSON `type`: [`ContactType`]."]
+    #[doc = " JSON `type`: [`ContactType`](crate::ContactType)."]
     pub r#type: ::std::option::Option<crate::ContactType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Contact {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for Contact {
 impl crate::support::Model for Contact {
     const NAME: &'static str = "Contact";
     const FIELDS: &'static [&'static str] = &["address", "countryCode", "display", "extension", "integration", "mediaType", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for Contact {
             "integration" => crate::support::de_opt(map, &mut self.integration, n, 4),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactAddressTypeConditionSettings {
-    #[doc = " JSON `operator`: [`ContactAddressTypeConditionSettingsOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`ContactAddressTypeConditionSettingsOperator`](crate::ContactAddressTypeConditionSettingsOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::ContactAddressTypeConditionSettingsOperator>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactAddressTypeConditionSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactAddressTypeConditionSettings {
 impl crate::support::Model for ContactAddressTypeConditionSettings {
     const NAME: &'static str = "ContactAddressTypeConditionSettings";
     const FIELDS: &'static [&'static str] = &["operator", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ContactAddressTypeConditionSettings {
         match key {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 0),
             "value" => crate::support::de_opt(map, &mut self.value, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactBulkEditRequest {
-    #[doc = " JSON `contact`: [`DialerContact`]."]
+    #[doc = " JSON `contact`: [`DialerContact`](crate::DialerContact)."]
     pub contact: ::std::option::Option<crate::DialerContact>,
     #[doc = " JSON `contactIds`: array of string."]
     pub contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `contactListFilterId`: string."]
     pub contact_list_filter_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `criteria`: [`ContactBulkSearchCriteria`]."]
+    #[doc = " JSON `criteria`: [`ContactBulkSearchCriteria`](crate::ContactBulkSearchCriteria)."]
     pub criteria: ::std::option::Option<crate::ContactBulkSearchCriteria>,
     #[doc = " JSON `generateDownloadURI`: boolean."]
     pub generate_download_uri: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactBulkEditRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactBulkEditRequest {
 impl crate::support::Model for ContactBulkEditRequest {
     const NAME: &'static str = "ContactBulkEditRequest";
     const FIELDS: &'static [&'static str] = &["contact", "contactIds", "contactListFilterId", "criteria", "generateDownloadURI"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ContactBulkEditRequest {
             "contactListFilterId" => crate::support::de_opt(map, &mut self.contact_list_filter_id, n, 2),
             "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 3),
             "generateDownloadURI" => crate::support::de_opt(map, &mut self.generate_download_uri, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

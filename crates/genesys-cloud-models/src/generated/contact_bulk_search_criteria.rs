@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactBulkSearchCriteria {
-    #[doc = " JSON `clauses`: array of [`ContactListFilterClause`]."]
+    #[doc = " JSON `clauses`: array of [`ContactListFilterClause`](crate::ContactListFilterClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ContactListFilterClause>>,
-    #[doc = " JSON `filterType`: [`ContactBulkSearchCriteriaFilterType`]."]
+    #[doc = " JSON `filterType`: [`ContactBulkSearchCriteriaFilterType`](crate::ContactBulkSearchCriteriaFilterType)."]
     pub filter_type: ::std::option::Option<crate::ContactBulkSearchCriteriaFilterType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactBulkSearchCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactBulkSearchCriteria {
 impl crate::support::Model for ContactBulkSearchCriteria {
     const NAME: &'static str = "ContactBulkSearchCriteria";
     const FIELDS: &'static [&'static str] = &["clauses", "filterType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ContactBulkSearchCriteria {
         match key {
             "clauses" => crate::support::de_opt_structs(map, &mut self.clauses, n, 0),
             "filterType" => crate::support::de_opt(map, &mut self.filter_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct ContactBulkSearchParameters {
     #[doc = " JSON `contactListFilterId`: string."]
     pub contact_list_filter_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `criteria`: [`ContactBulkSearchCriteria`]."]
+    #[doc = " JSON `criteria`: [`ContactBulkSearchCriteria`](crate::ContactBulkSearchCriteria)."]
     pub criteria: ::std::option::Option<crate::ContactBulkSearchCriteria>,
     #[doc = " JSON `generateDownloadURI`: boolean."]
     pub generate_download_uri: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactBulkSearchParameters {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactBulkSearchParameters {
 impl crate::support::Model for ContactBulkSearchParameters {
     const NAME: &'static str = "ContactBulkSearchParameters";
     const FIELDS: &'static [&'static str] = &["contactListFilterId", "criteria", "generateDownloadURI"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ContactBulkSearchParameters {
             "contactListFilterId" => crate::support::de_opt(map, &mut self.contact_list_filter_id, n, 0),
             "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 1),
             "generateDownloadURI" => crate::support::de_opt(map, &mut self.generate_download_uri, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

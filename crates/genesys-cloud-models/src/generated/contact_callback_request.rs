@@ -15,7 +15,7 @@ pub struct ContactCallbackRequest {
     pub phone_column: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schedule`: string, required by the spec."]
     pub schedule: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactCallbackRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactCallbackRequest {
 impl crate::support::Model for ContactCallbackRequest {
     const NAME: &'static str = "ContactCallbackRequest";
     const FIELDS: &'static [&'static str] = &["campaignId", "contactId", "contactListId", "phoneColumn", "schedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ContactCallbackRequest {
             "contactListId" => crate::support::de_opt(map, &mut self.contact_list_id, n, 2),
             "phoneColumn" => crate::support::de_opt(map, &mut self.phone_column, n, 3),
             "schedule" => crate::support::de_opt(map, &mut self.schedule, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct ContactColumnConditionSettings {
     #[doc = " JSON `columnName`: string, required by the spec."]
     pub column_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`ContactColumnConditionSettingsOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`ContactColumnConditionSettingsOperator`](crate::ContactColumnConditionSettingsOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::ContactColumnConditionSettingsOperator>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `valueType`: [`ContactColumnConditionSettingsValueType`], required by the spec."]
+    #[doc = " JSON `valueType`: [`ContactColumnConditionSettingsValueType`](crate::ContactColumnConditionSettingsValueType), required by the spec."]
     pub value_type: ::std::option::Option<crate::ContactColumnConditionSettingsValueType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactColumnConditionSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactColumnConditionSettings {
 impl crate::support::Model for ContactColumnConditionSettings {
     const NAME: &'static str = "ContactColumnConditionSettings";
     const FIELDS: &'static [&'static str] = &["columnName", "operator", "value", "valueType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ContactColumnConditionSettings {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
             "valueType" => crate::support::de_opt(map, &mut self.value_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,7 +23,7 @@ pub struct ContactDetailEventTopicContactUpdateEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ContactDetailEventTopicContactUpdateEventDirection`]."]
+    #[doc = " JSON `direction`: [`ContactDetailEventTopicContactUpdateEventDirection`](crate::ContactDetailEventTopicContactUpdateEventDirection)."]
     pub direction: ::std::option::Option<crate::ContactDetailEventTopicContactUpdateEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -35,9 +35,9 @@ pub struct ContactDetailEventTopicContactUpdateEvent {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ContactDetailEventTopicContactUpdateEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ContactDetailEventTopicContactUpdateEventMediaType`](crate::ContactDetailEventTopicContactUpdateEventMediaType)."]
     pub media_type: ::std::option::Option<crate::ContactDetailEventTopicContactUpdateEventMediaType>,
-    #[doc = " JSON `messageType`: [`ContactDetailEventTopicContactUpdateEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`ContactDetailEventTopicContactUpdateEventMessageType`](crate::ContactDetailEventTopicContactUpdateEventMessageType)."]
     pub message_type: ::std::option::Option<crate::ContactDetailEventTopicContactUpdateEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct ContactDetailEventTopicContactUpdateEvent {
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactDetailEventTopicContactUpdateEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactDetailEventTopicContactUpdateEven
 impl crate::support::Model for ContactDetailEventTopicContactUpdateEvent {
     const NAME: &'static str = "ContactDetailEventTopicContactUpdateEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "divisionId", "dnis", "eventTime", "externalContactId", "externalOrganizationId", "mediaType", "messageType", "participantId", "provider", "sessionId", "subject", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for ContactDetailEventTopicContactUpdateEvent {
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 19),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 20),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

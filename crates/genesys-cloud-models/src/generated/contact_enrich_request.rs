@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactEnrichRequest {
-    #[doc = " JSON `action`: [`ContactEnrichRequestAction`], required by the spec."]
+    #[doc = " JSON `action`: [`ContactEnrichRequestAction`](crate::ContactEnrichRequestAction), required by the spec."]
     pub action: ::std::option::Option<crate::ContactEnrichRequestAction>,
-    #[doc = " JSON `contact`: [`ExternalContact`]."]
+    #[doc = " JSON `contact`: [`ExternalContact`](crate::ExternalContact)."]
     pub contact: ::std::option::Option<crate::ExternalContact>,
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
-    #[doc = " JSON `fieldRules`: [`EnrichFieldRules`]."]
+    #[doc = " JSON `fieldRules`: [`EnrichFieldRules`](crate::EnrichFieldRules)."]
     pub field_rules: ::std::option::Option<crate::EnrichFieldRules>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchingIdentifiers`: array of [`ContactIdentifier`], required by the spec."]
+    #[doc = " JSON `matchingIdentifiers`: array of [`ContactIdentifier`](crate::ContactIdentifier), required by the spec."]
     pub matching_identifiers: ::std::option::Option<::std::vec::Vec<crate::ContactIdentifier>>,
-    #[doc = " JSON `options`: [`ContactEnrichOptions`]."]
+    #[doc = " JSON `options`: [`ContactEnrichOptions`](crate::ContactEnrichOptions)."]
     pub options: ::std::option::Option<crate::ContactEnrichOptions>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactEnrichRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactEnrichRequest {
 impl crate::support::Model for ContactEnrichRequest {
     const NAME: &'static str = "ContactEnrichRequest";
     const FIELDS: &'static [&'static str] = &["action", "contact", "division", "fieldRules", "id", "matchingIdentifiers", "options"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ContactEnrichRequest {
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "matchingIdentifiers" => crate::support::de_opt_structs(map, &mut self.matching_identifiers, n, 5),
             "options" => crate::support::de_opt_struct(map, &mut self.options, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

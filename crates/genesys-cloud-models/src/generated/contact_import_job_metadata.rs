@@ -19,7 +19,7 @@ pub struct ContactImportJobMetadata {
     pub import_report_download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `importSuccessCount`: integer (int64)."]
     pub import_success_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactImportJobMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportJobMetadata {
 impl crate::support::Model for ContactImportJobMetadata {
     const NAME: &'static str = "ContactImportJobMetadata";
     const FIELDS: &'static [&'static str] = &["dryRunFailedCount", "dryRunReportDownloadUrl", "dryRunSuccessCount", "fileName", "importFailedCount", "importReportDownloadUrl", "importSuccessCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ContactImportJobMetadata {
             "importFailedCount" => crate::support::de_opt(map, &mut self.import_failed_count, n, 4),
             "importReportDownloadUrl" => crate::support::de_opt(map, &mut self.import_report_download_url, n, 5),
             "importSuccessCount" => crate::support::de_opt(map, &mut self.import_success_count, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,23 +7,23 @@
 pub struct ContactImportJobResponse {
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`StarrableDivision`]."]
+    #[doc = " JSON `division`: [`StarrableDivision`](crate::StarrableDivision)."]
     pub division: ::std::option::Option<crate::StarrableDivision>,
-    #[doc = " JSON `executionStep`: [`ContactImportJobResponseExecutionStep`]."]
+    #[doc = " JSON `executionStep`: [`ContactImportJobResponseExecutionStep`](crate::ContactImportJobResponseExecutionStep)."]
     pub execution_step: ::std::option::Option<crate::ContactImportJobResponseExecutionStep>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`ContactImportJobMetadata`]."]
+    #[doc = " JSON `metadata`: [`ContactImportJobMetadata`](crate::ContactImportJobMetadata)."]
     pub metadata: ::std::option::Option<crate::ContactImportJobMetadata>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `settings`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `settings`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub settings: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `status`: [`ContactImportJobResponseStatus`]."]
+    #[doc = " JSON `status`: [`ContactImportJobResponseStatus`](crate::ContactImportJobResponseStatus)."]
     pub status: ::std::option::Option<crate::ContactImportJobResponseStatus>,
     #[doc = " JSON `statusDetails`: string."]
     pub status_details: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactImportJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportJobResponse {
 impl crate::support::Model for ContactImportJobResponse {
     const NAME: &'static str = "ContactImportJobResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "division", "executionStep", "id", "metadata", "selfUri", "settings", "status", "statusDetails"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ContactImportJobResponse {
             "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "statusDetails" => crate::support::de_opt(map, &mut self.status_details, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct ContactImportSettings {
     pub external_source_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importFields`: array of [`ContactImportField`], required by the spec."]
+    #[doc = " JSON `importFields`: array of [`ContactImportField`](crate::ContactImportField), required by the spec."]
     pub import_fields: ::std::option::Option<::std::vec::Vec<crate::ContactImportField>>,
     #[doc = " JSON `matchingCriteria`: array of string."]
     pub matching_criteria: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -21,7 +21,7 @@ pub struct ContactImportSettings {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactImportSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportSettings {
 impl crate::support::Model for ContactImportSettings {
     const NAME: &'static str = "ContactImportSettings";
     const FIELDS: &'static [&'static str] = &["dateCreated", "externalSourceId", "id", "importFields", "matchingCriteria", "mergeContacts", "name", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ContactImportSettings {
             "mergeContacts" => crate::support::de_opt(map, &mut self.merge_contacts, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactList {
-    #[doc = " JSON `attemptLimits`: [`DomainEntityRef`]."]
+    #[doc = " JSON `attemptLimits`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub attempt_limits: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `automaticTimeZoneMapping`: boolean."]
     pub automatic_time_zone_mapping: ::std::option::Option<bool>,
-    #[doc = " JSON `columnDataTypeSpecifications`: array of [`ColumnDataTypeSpecification`]."]
+    #[doc = " JSON `columnDataTypeSpecifications`: array of [`ColumnDataTypeSpecification`](crate::ColumnDataTypeSpecification)."]
     pub column_data_type_specifications: ::std::option::Option<::std::vec::Vec<crate::ColumnDataTypeSpecification>>,
     #[doc = " JSON `columnNames`: array of string, required by the spec."]
     pub column_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -19,17 +19,17 @@ pub struct ContactList {
     pub date_expiration: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`DomainEntityRef`]."]
+    #[doc = " JSON `division`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub division: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `emailColumns`: array of [`EmailColumn`]."]
+    #[doc = " JSON `emailColumns`: array of [`EmailColumn`](crate::EmailColumn)."]
     pub email_columns: ::std::option::Option<::std::vec::Vec<crate::EmailColumn>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importStatus`: [`ImportStatus`]."]
+    #[doc = " JSON `importStatus`: [`ImportStatus`](crate::ImportStatus)."]
     pub import_status: ::std::option::Option<crate::ImportStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneColumns`: array of [`ContactPhoneNumberColumn`]."]
+    #[doc = " JSON `phoneColumns`: array of [`ContactPhoneNumberColumn`](crate::ContactPhoneNumberColumn)."]
     pub phone_columns: ::std::option::Option<::std::vec::Vec<crate::ContactPhoneNumberColumn>>,
     #[doc = " JSON `previewModeAcceptedValues`: array of string."]
     pub preview_mode_accepted_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -37,7 +37,7 @@ pub struct ContactList {
     pub preview_mode_column_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `retentionDays`: integer (int64)."]
     pub retention_days: ::std::option::Option<i64>,
-    #[doc = " JSON `retentionType`: [`ContactListRetentionType`]."]
+    #[doc = " JSON `retentionType`: [`ContactListRetentionType`](crate::ContactListRetentionType)."]
     pub retention_type: ::std::option::Option<crate::ContactListRetentionType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -49,11 +49,11 @@ pub struct ContactList {
     pub trim_whitespace: ::std::option::Option<bool>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `whatsAppColumns`: array of [`WhatsAppColumn`]."]
+    #[doc = " JSON `whatsAppColumns`: array of [`WhatsAppColumn`](crate::WhatsAppColumn)."]
     pub whats_app_columns: ::std::option::Option<::std::vec::Vec<crate::WhatsAppColumn>>,
     #[doc = " JSON `zipCodeColumnName`: string."]
     pub zip_code_column_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactList {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactList {
 impl crate::support::Model for ContactList {
     const NAME: &'static str = "ContactList";
     const FIELDS: &'static [&'static str] = &["attemptLimits", "automaticTimeZoneMapping", "columnDataTypeSpecifications", "columnNames", "dateCreated", "dateExpiration", "dateModified", "division", "emailColumns", "id", "importStatus", "name", "phoneColumns", "previewModeAcceptedValues", "previewModeColumnName", "retentionDays", "retentionType", "selfUri", "size", "timeZone", "trimWhitespace", "version", "whatsAppColumns", "zipCodeColumnName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for ContactList {
             "version" => crate::support::de_opt(map, &mut self.version, n, 21),
             "whatsAppColumns" => crate::support::de_opt_structs(map, &mut self.whats_app_columns, n, 22),
             "zipCodeColumnName" => crate::support::de_opt(map, &mut self.zip_code_column_name, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

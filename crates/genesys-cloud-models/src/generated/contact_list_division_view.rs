@@ -7,25 +7,25 @@
 pub struct ContactListDivisionView {
     #[doc = " JSON `columnNames`: array of string, required by the spec."]
     pub column_names: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `emailColumns`: array of [`EmailColumn`]."]
+    #[doc = " JSON `emailColumns`: array of [`EmailColumn`](crate::EmailColumn)."]
     pub email_columns: ::std::option::Option<::std::vec::Vec<crate::EmailColumn>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importStatus`: [`ImportStatus`]."]
+    #[doc = " JSON `importStatus`: [`ImportStatus`](crate::ImportStatus)."]
     pub import_status: ::std::option::Option<crate::ImportStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneColumns`: array of [`ContactPhoneNumberColumn`]."]
+    #[doc = " JSON `phoneColumns`: array of [`ContactPhoneNumberColumn`](crate::ContactPhoneNumberColumn)."]
     pub phone_columns: ::std::option::Option<::std::vec::Vec<crate::ContactPhoneNumberColumn>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
-    #[doc = " JSON `whatsAppColumns`: array of [`WhatsAppColumn`]."]
+    #[doc = " JSON `whatsAppColumns`: array of [`WhatsAppColumn`](crate::WhatsAppColumn)."]
     pub whats_app_columns: ::std::option::Option<::std::vec::Vec<crate::WhatsAppColumn>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactListDivisionView {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactListDivisionView {
 impl crate::support::Model for ContactListDivisionView {
     const NAME: &'static str = "ContactListDivisionView";
     const FIELDS: &'static [&'static str] = &["columnNames", "division", "emailColumns", "id", "importStatus", "name", "phoneColumns", "selfUri", "size", "whatsAppColumns"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ContactListDivisionView {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "size" => crate::support::de_opt(map, &mut self.size, n, 8),
             "whatsAppColumns" => crate::support::de_opt_structs(map, &mut self.whats_app_columns, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

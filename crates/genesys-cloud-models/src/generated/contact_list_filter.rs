@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListFilter {
-    #[doc = " JSON `clauses`: array of [`ContactListFilterClause`]."]
+    #[doc = " JSON `clauses`: array of [`ContactListFilterClause`](crate::ContactListFilterClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::ContactListFilterClause>>,
-    #[doc = " JSON `contactList`: [`DomainEntityRef`]."]
+    #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `contactListTemplate`: [`DomainEntityRef`]."]
+    #[doc = " JSON `contactListTemplate`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list_template: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `filterType`: [`ContactListFilterFilterType`]."]
+    #[doc = " JSON `filterType`: [`ContactListFilterFilterType`](crate::ContactListFilterFilterType)."]
     pub filter_type: ::std::option::Option<crate::ContactListFilterFilterType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,11 +23,11 @@ pub struct ContactListFilter {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceType`: [`ContactListFilterSourceType`]."]
+    #[doc = " JSON `sourceType`: [`ContactListFilterSourceType`](crate::ContactListFilterSourceType)."]
     pub source_type: ::std::option::Option<crate::ContactListFilterSourceType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactListFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilter {
 impl crate::support::Model for ContactListFilter {
     const NAME: &'static str = "ContactListFilter";
     const FIELDS: &'static [&'static str] = &["clauses", "contactList", "contactListTemplate", "dateCreated", "dateModified", "filterType", "id", "name", "selfUri", "sourceType", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ContactListFilter {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "sourceType" => crate::support::de_opt(map, &mut self.source_type, n, 9),
             "version" => crate::support::de_opt(map, &mut self.version, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

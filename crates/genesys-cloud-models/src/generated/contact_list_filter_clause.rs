@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListFilterClause {
-    #[doc = " JSON `filterType`: [`ContactListFilterClauseFilterType`]."]
+    #[doc = " JSON `filterType`: [`ContactListFilterClauseFilterType`](crate::ContactListFilterClauseFilterType)."]
     pub filter_type: ::std::option::Option<crate::ContactListFilterClauseFilterType>,
-    #[doc = " JSON `predicates`: array of [`ContactListFilterPredicate`]."]
+    #[doc = " JSON `predicates`: array of [`ContactListFilterPredicate`](crate::ContactListFilterPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::ContactListFilterPredicate>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactListFilterClause {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilterClause {
 impl crate::support::Model for ContactListFilterClause {
     const NAME: &'static str = "ContactListFilterClause";
     const FIELDS: &'static [&'static str] = &["filterType", "predicates"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ContactListFilterClause {
         match key {
             "filterType" => crate::support::de_opt(map, &mut self.filter_type, n, 0),
             "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

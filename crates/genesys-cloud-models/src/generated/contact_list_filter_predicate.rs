@@ -7,17 +7,17 @@
 pub struct ContactListFilterPredicate {
     #[doc = " JSON `column`: string."]
     pub column: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `columnType`: [`ContactListFilterPredicateColumnType`]."]
+    #[doc = " JSON `columnType`: [`ContactListFilterPredicateColumnType`](crate::ContactListFilterPredicateColumnType)."]
     pub column_type: ::std::option::Option<crate::ContactListFilterPredicateColumnType>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`ContactListFilterPredicateOperator`]."]
+    #[doc = " JSON `operator`: [`ContactListFilterPredicateOperator`](crate::ContactListFilterPredicateOperator)."]
     pub operator: ::std::option::Option<crate::ContactListFilterPredicateOperator>,
-    #[doc = " JSON `range`: [`ContactListFilterRange`]."]
+    #[doc = " JSON `range`: [`ContactListFilterRange`](crate::ContactListFilterRange)."]
     pub range: ::std::option::Option<crate::ContactListFilterRange>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactListFilterPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilterPredicate {
 impl crate::support::Model for ContactListFilterPredicate {
     const NAME: &'static str = "ContactListFilterPredicate";
     const FIELDS: &'static [&'static str] = &["column", "columnType", "inverted", "operator", "range", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ContactListFilterPredicate {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 3),
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

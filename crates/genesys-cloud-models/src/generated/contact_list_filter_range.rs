@@ -15,7 +15,7 @@ pub struct ContactListFilterRange {
     pub min: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `minInclusive`: boolean."]
     pub min_inclusive: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactListFilterRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilterRange {
 impl crate::support::Model for ContactListFilterRange {
     const NAME: &'static str = "ContactListFilterRange";
     const FIELDS: &'static [&'static str] = &["inSet", "max", "maxInclusive", "min", "minInclusive"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ContactListFilterRange {
             "maxInclusive" => crate::support::de_opt(map, &mut self.max_inclusive, n, 2),
             "min" => crate::support::de_opt(map, &mut self.min, n, 3),
             "minInclusive" => crate::support::de_opt(map, &mut self.min_inclusive, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

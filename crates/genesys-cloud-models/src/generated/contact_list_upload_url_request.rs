@@ -29,7 +29,7 @@ pub struct ContactListUploadUrlRequest {
     pub retention_type_column: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64)."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactListUploadUrlRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactListUploadUrlRequest {
 impl crate::support::Model for ContactListUploadUrlRequest {
     const NAME: &'static str = "ContactListUploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["clearSystemData", "contactIdName", "contentType", "divisionIdForTargetContactLists", "fileSpecificationTemplateId", "id", "importTemplateId", "listNamePrefix", "retentionDateExpirationColumn", "retentionDaysColumn", "retentionTypeColumn", "signedUrlTimeoutSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ContactListUploadUrlRequest {
             "retentionDaysColumn" => crate::support::de_opt(map, &mut self.retention_days_column, n, 9),
             "retentionTypeColumn" => crate::support::de_opt(map, &mut self.retention_type_column, n, 10),
             "signedUrlTimeoutSeconds" => crate::support::de_opt(map, &mut self.signed_url_timeout_seconds, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactListsBulkEditRequest {
-    #[doc = " JSON `contactList`: [`ContactList`]."]
+    #[doc = " JSON `contactList`: [`ContactList`](crate::ContactList)."]
     pub contact_list: ::std::option::Option<crate::ContactList>,
     #[doc = " JSON `contactListIds`: array of string."]
     pub contact_list_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactListsBulkEditRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactListsBulkEditRequest {
 impl crate::support::Model for ContactListsBulkEditRequest {
     const NAME: &'static str = "ContactListsBulkEditRequest";
     const FIELDS: &'static [&'static str] = &["contactList", "contactListIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ContactListsBulkEditRequest {
         match key {
             "contactList" => crate::support::de_opt_struct(map, &mut self.contact_list, n, 0),
             "contactListIds" => crate::support::de_opt(map, &mut self.contact_list_ids, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct ContactSearchRequest {
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `expand`: array of string."]
     pub expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `operation`: [`ContactSearchOperation`]."]
+    #[doc = " JSON `operation`: [`ContactSearchOperation`](crate::ContactSearchOperation)."]
     pub operation: ::std::option::Option<crate::ContactSearchOperation>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactSearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactSearchRequest {
 impl crate::support::Model for ContactSearchRequest {
     const NAME: &'static str = "ContactSearchRequest";
     const FIELDS: &'static [&'static str] = &["divisionIds", "expand", "operation", "pageNumber", "pageSize"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ContactSearchRequest {
             "operation" => crate::support::de_opt_struct(map, &mut self.operation, n, 2),
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 3),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactSort {
-    #[doc = " JSON `direction`: [`ContactSortDirection`]."]
+    #[doc = " JSON `direction`: [`ContactSortDirection`](crate::ContactSortDirection)."]
     pub direction: ::std::option::Option<crate::ContactSortDirection>,
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `numeric`: boolean."]
     pub numeric: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactSort {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactSort {
 impl crate::support::Model for ContactSort {
     const NAME: &'static str = "ContactSort";
     const FIELDS: &'static [&'static str] = &["direction", "fieldName", "numeric"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ContactSort {
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 0),
             "fieldName" => crate::support::de_opt(map, &mut self.field_name, n, 1),
             "numeric" => crate::support::de_opt(map, &mut self.numeric, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactableStatus {
-    #[doc = " JSON `columnStatus`: map of [`ColumnStatus`]."]
+    #[doc = " JSON `columnStatus`: map of [`ColumnStatus`](crate::ColumnStatus)."]
     pub column_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::ColumnStatus>>,
     #[doc = " JSON `contactable`: boolean."]
     pub contactable: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactableStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactableStatus {
 impl crate::support::Model for ContactableStatus {
     const NAME: &'static str = "ContactableStatus";
     const FIELDS: &'static [&'static str] = &["columnStatus", "contactable"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ContactableStatus {
         match key {
             "columnStatus" => crate::support::de_opt(map, &mut self.column_status, n, 0),
             "contactable" => crate::support::de_opt(map, &mut self.contactable, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct ContactsBulkOperationJob {
     pub completed_records: ::std::option::Option<i64>,
     #[doc = " JSON `downloadURI`: string."]
     pub download_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `failureReason`: [`ErrorInfo`]."]
+    #[doc = " JSON `failureReason`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub failure_reason: ::std::option::Option<crate::ErrorInfo>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -17,13 +17,13 @@ pub struct ContactsBulkOperationJob {
     pub percent_complete: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ContactsBulkOperationJobState`]."]
+    #[doc = " JSON `state`: [`ContactsBulkOperationJobState`](crate::ContactsBulkOperationJobState)."]
     pub state: ::std::option::Option<crate::ContactsBulkOperationJobState>,
     #[doc = " JSON `totalRecords`: integer (int64)."]
     pub total_records: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`ContactsBulkOperationJobType`]."]
+    #[doc = " JSON `type`: [`ContactsBulkOperationJobType`](crate::ContactsBulkOperationJobType)."]
     pub r#type: ::std::option::Option<crate::ContactsBulkOperationJobType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactsBulkOperationJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactsBulkOperationJob {
 impl crate::support::Model for ContactsBulkOperationJob {
     const NAME: &'static str = "ContactsBulkOperationJob";
     const FIELDS: &'static [&'static str] = &["completedRecords", "downloadURI", "failureReason", "id", "percentComplete", "selfUri", "state", "totalRecords", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ContactsBulkOperationJob {
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
             "totalRecords" => crate::support::de_opt(map, &mut self.total_records, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsExportFilter {
-    #[doc = " JSON `and`: array of [`ContactsExportFilter`]."]
+    #[doc = " JSON `and`: array of [`ContactsExportFilter`](crate::ContactsExportFilter)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::ContactsExportFilter>>,
-    #[doc = " JSON `eq`: [`ContactsExportFieldFilter`]."]
+    #[doc = " JSON `eq`: [`ContactsExportFieldFilter`](crate::ContactsExportFieldFilter)."]
     pub eq: ::std::option::Option<crate::ContactsExportFieldFilter>,
-    #[doc = " JSON `gte`: [`ContactsExportComparisonFieldFilter`]."]
+    #[doc = " JSON `gte`: [`ContactsExportComparisonFieldFilter`](crate::ContactsExportComparisonFieldFilter)."]
     pub gte: ::std::option::Option<crate::ContactsExportComparisonFieldFilter>,
-    #[doc = " JSON `in`: [`ContactsExportFieldListFilter`]."]
+    #[doc = " JSON `in`: [`ContactsExportFieldListFilter`](crate::ContactsExportFieldListFilter)."]
     pub r#in: ::std::option::Option<crate::ContactsExportFieldListFilter>,
-    #[doc = " JSON `lte`: [`ContactsExportComparisonFieldFilter`]."]
+    #[doc = " JSON `lte`: [`ContactsExportComparisonFieldFilter`](crate::ContactsExportComparisonFieldFilter)."]
     pub lte: ::std::option::Option<crate::ContactsExportComparisonFieldFilter>,
-    #[doc = " JSON `not`: [`ContactsExportFilter`]."]
+    #[doc = " JSON `not`: [`ContactsExportFilter`](crate::ContactsExportFilter)."]
     pub not: ::std::option::Option<::std::boxed::Box<crate::ContactsExportFilter>>,
-    #[doc = " JSON `or`: array of [`ContactsExportFilter`]."]
+    #[doc = " JSON `or`: array of [`ContactsExportFilter`](crate::ContactsExportFilter)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::ContactsExportFilter>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactsExportFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactsExportFilter {
 impl crate::support::Model for ContactsExportFilter {
     const NAME: &'static str = "ContactsExportFilter";
     const FIELDS: &'static [&'static str] = &["and", "eq", "gte", "in", "lte", "not", "or"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ContactsExportFilter {
             "lte" => crate::support::de_opt_struct(map, &mut self.lte, n, 4),
             "not" => crate::support::de_opt(map, &mut self.not, n, 5),
             "or" => crate::support::de_opt_structs(map, &mut self.or, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContactsExportQueryConditions {
-    #[doc = " JSON `filters`: [`ContactsExportFilter`]."]
+    #[doc = " JSON `filters`: [`ContactsExportFilter`](crate::ContactsExportFilter)."]
     pub filters: ::std::option::Option<crate::ContactsExportFilter>,
     #[doc = " JSON `limit`: integer (int64)."]
     pub limit: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactsExportQueryConditions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactsExportQueryConditions {
 impl crate::support::Model for ContactsExportQueryConditions {
     const NAME: &'static str = "ContactsExportQueryConditions";
     const FIELDS: &'static [&'static str] = &["filters", "limit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ContactsExportQueryConditions {
         match key {
             "filters" => crate::support::de_opt_struct(map, &mut self.filters, n, 0),
             "limit" => crate::support::de_opt(map, &mut self.limit, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

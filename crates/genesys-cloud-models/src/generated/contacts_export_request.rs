@@ -9,9 +9,9 @@ pub struct ContactsExportRequest {
     pub contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `contactListFilterId`: string."]
     pub contact_list_filter_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `criteria`: [`ContactBulkSearchCriteria`]."]
+    #[doc = " JSON `criteria`: [`ContactBulkSearchCriteria`](crate::ContactBulkSearchCriteria)."]
     pub criteria: ::std::option::Option<crate::ContactBulkSearchCriteria>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContactsExportRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ContactsExportRequest {
 impl crate::support::Model for ContactsExportRequest {
     const NAME: &'static str = "ContactsExportRequest";
     const FIELDS: &'static [&'static str] = &["contactIds", "contactListFilterId", "criteria"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ContactsExportRequest {
             "contactIds" => crate::support::de_opt(map, &mut self.contact_ids, n, 0),
             "contactListFilterId" => crate::support::de_opt(map, &mut self.contact_list_filter_id, n, 1),
             "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct ContentButtonResponse {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ContentButtonResponseType`], required by the spec."]
+    #[doc = " JSON `type`: [`ContentButtonResponseType`](crate::ContentButtonResponseType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ContentButtonResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContentButtonResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ContentButtonResponse {
 impl crate::support::Model for ContentButtonResponse {
     const NAME: &'static str = "ContentButtonResponse";
     const FIELDS: &'static [&'static str] = &["id", "payload", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ContentButtonResponse {
             "payload" => crate::support::de_opt(map, &mut self.payload, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

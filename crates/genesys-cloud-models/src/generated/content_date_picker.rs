@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentDatePicker {
-    #[doc = " JSON `availableTimes`: array of [`ContentDatePickerAvailableTime`], required by the spec."]
+    #[doc = " JSON `availableTimes`: array of [`ContentDatePickerAvailableTime`](crate::ContentDatePickerAvailableTime), required by the spec."]
     pub available_times: ::std::option::Option<::std::vec::Vec<crate::ContentDatePickerAvailableTime>>,
     #[doc = " JSON `dateMaximum`: date-time."]
     pub date_maximum: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,7 +17,7 @@ pub struct ContentDatePicker {
     pub subtitle: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContentDatePicker {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ContentDatePicker {
 impl crate::support::Model for ContentDatePicker {
     const NAME: &'static str = "ContentDatePicker";
     const FIELDS: &'static [&'static str] = &["availableTimes", "dateMaximum", "dateMinimum", "imageUrl", "subtitle", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ContentDatePicker {
             "imageUrl" => crate::support::de_opt(map, &mut self.image_url, n, 3),
             "subtitle" => crate::support::de_opt(map, &mut self.subtitle, n, 4),
             "title" => crate::support::de_opt(map, &mut self.title, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct ContentManagementSingleDocumentTopicDocumentDataV2 {
     pub content_length: ::std::option::Option<i64>,
     #[doc = " JSON `contentType`: string."]
     pub content_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createdBy`: [`ContentManagementSingleDocumentTopicUserData`]."]
+    #[doc = " JSON `createdBy`: [`ContentManagementSingleDocumentTopicUserData`](crate::ContentManagementSingleDocumentTopicUserData)."]
     pub created_by: ::std::option::Option<crate::ContentManagementSingleDocumentTopicUserData>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -23,17 +23,17 @@ pub struct ContentManagementSingleDocumentTopicDocumentDataV2 {
     pub filename: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lockInfo`: [`ContentManagementSingleDocumentTopicLockData`]."]
+    #[doc = " JSON `lockInfo`: [`ContentManagementSingleDocumentTopicLockData`](crate::ContentManagementSingleDocumentTopicLockData)."]
     pub lock_info: ::std::option::Option<crate::ContentManagementSingleDocumentTopicLockData>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadedBy`: [`ContentManagementSingleDocumentTopicUserData`]."]
+    #[doc = " JSON `uploadedBy`: [`ContentManagementSingleDocumentTopicUserData`](crate::ContentManagementSingleDocumentTopicUserData)."]
     pub uploaded_by: ::std::option::Option<crate::ContentManagementSingleDocumentTopicUserData>,
-    #[doc = " JSON `workspace`: [`ContentManagementSingleDocumentTopicWorkspaceData`]."]
+    #[doc = " JSON `workspace`: [`ContentManagementSingleDocumentTopicWorkspaceData`](crate::ContentManagementSingleDocumentTopicWorkspaceData)."]
     pub workspace: ::std::option::Option<crate::ContentManagementSingleDocumentTopicWorkspaceData>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContentManagementSingleDocumentTopicDocumentDataV2 {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for ContentManagementSingleDocumentTopicDocu
 impl crate::support::Model for ContentManagementSingleDocumentTopicDocumentDataV2 {
     const NAME: &'static str = "ContentManagementSingleDocumentTopicDocumentDataV2";
     const FIELDS: &'static [&'static str] = &["changeNumber", "contentLength", "contentType", "createdBy", "dateCreated", "dateModified", "dateUploaded", "filename", "id", "lockInfo", "name", "selfUri", "uploadedBy", "workspace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for ContentManagementSingleDocumentTopicDocumentDataV
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "uploadedBy" => crate::support::de_opt_struct(map, &mut self.uploaded_by, n, 12),
             "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct ContentModeration {
     #[doc = " JSON `categories`: array of string."]
     pub categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `flag`: [`ContentModerationFlag`], required by the spec."]
+    #[doc = " JSON `flag`: [`ContentModerationFlag`](crate::ContentModerationFlag), required by the spec."]
     pub flag: ::std::option::Option<crate::ContentModerationFlag>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContentModeration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ContentModeration {
 impl crate::support::Model for ContentModeration {
     const NAME: &'static str = "ContentModeration";
     const FIELDS: &'static [&'static str] = &["categories", "flag"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ContentModeration {
         match key {
             "categories" => crate::support::de_opt(map, &mut self.categories, n, 0),
             "flag" => crate::support::de_opt(map, &mut self.flag, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

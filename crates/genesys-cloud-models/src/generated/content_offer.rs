@@ -7,9 +7,9 @@
 pub struct ContentOffer {
     #[doc = " JSON `body`: string."]
     pub body: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callToAction`: [`CallToAction`]."]
+    #[doc = " JSON `callToAction`: [`CallToAction`](crate::CallToAction)."]
     pub call_to_action: ::std::option::Option<crate::CallToAction>,
-    #[doc = " JSON `displayMode`: [`ContentOfferDisplayMode`], required by the spec."]
+    #[doc = " JSON `displayMode`: [`ContentOfferDisplayMode`](crate::ContentOfferDisplayMode), required by the spec."]
     pub display_mode: ::std::option::Option<crate::ContentOfferDisplayMode>,
     #[doc = " JSON `headline`: string."]
     pub headline: ::std::option::Option<::std::string::String>,
@@ -17,13 +17,13 @@ pub struct ContentOffer {
     pub image_alt_text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `layoutMode`: [`ContentOfferLayoutMode`], required by the spec."]
+    #[doc = " JSON `layoutMode`: [`ContentOfferLayoutMode`](crate::ContentOfferLayoutMode), required by the spec."]
     pub layout_mode: ::std::option::Option<crate::ContentOfferLayoutMode>,
-    #[doc = " JSON `style`: [`ContentOfferStylingConfiguration`]."]
+    #[doc = " JSON `style`: [`ContentOfferStylingConfiguration`](crate::ContentOfferStylingConfiguration)."]
     pub style: ::std::option::Option<crate::ContentOfferStylingConfiguration>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContentOffer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ContentOffer {
 impl crate::support::Model for ContentOffer {
     const NAME: &'static str = "ContentOffer";
     const FIELDS: &'static [&'static str] = &["body", "callToAction", "displayMode", "headline", "imageAltText", "imageUrl", "layoutMode", "style", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ContentOffer {
             "layoutMode" => crate::support::de_opt(map, &mut self.layout_mode, n, 6),
             "style" => crate::support::de_opt_struct(map, &mut self.style, n, 7),
             "title" => crate::support::de_opt(map, &mut self.title, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

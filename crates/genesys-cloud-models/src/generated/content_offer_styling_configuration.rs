@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContentOfferStylingConfiguration {
-    #[doc = " JSON `body`: [`TextStyleProperties`]."]
+    #[doc = " JSON `body`: [`TextStyleProperties`](crate::TextStyleProperties)."]
     pub body: ::std::option::Option<crate::TextStyleProperties>,
-    #[doc = " JSON `closeButton`: [`CloseButtonStyleProperties`]."]
+    #[doc = " JSON `closeButton`: [`CloseButtonStyleProperties`](crate::CloseButtonStyleProperties)."]
     pub close_button: ::std::option::Option<crate::CloseButtonStyleProperties>,
-    #[doc = " JSON `ctaButton`: [`CtaButtonStyleProperties`]."]
+    #[doc = " JSON `ctaButton`: [`CtaButtonStyleProperties`](crate::CtaButtonStyleProperties)."]
     pub cta_button: ::std::option::Option<crate::CtaButtonStyleProperties>,
-    #[doc = " JSON `headline`: [`TextStyleProperties`]."]
+    #[doc = " JSON `headline`: [`TextStyleProperties`](crate::TextStyleProperties)."]
     pub headline: ::std::option::Option<crate::TextStyleProperties>,
-    #[doc = " JSON `offer`: [`ContentOfferStyleProperties`]."]
+    #[doc = " JSON `offer`: [`ContentOfferStyleProperties`](crate::ContentOfferStyleProperties)."]
     pub offer: ::std::option::Option<crate::ContentOfferStyleProperties>,
-    #[doc = " JSON `position`: [`ContentPositionProperties`]."]
+    #[doc = " JSON `position`: [`ContentPositionProperties`](crate::ContentPositionProperties)."]
     pub position: ::std::option::Option<crate::ContentPositionProperties>,
-    #[doc = " JSON `title`: [`TextStyleProperties`]."]
+    #[doc = " JSON `title`: [`TextStyleProperties`](crate::TextStyleProperties)."]
     pub title: ::std::option::Option<crate::TextStyleProperties>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContentOfferStylingConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ContentOfferStylingConfiguration {
 impl crate::support::Model for ContentOfferStylingConfiguration {
     const NAME: &'static str = "ContentOfferStylingConfiguration";
     const FIELDS: &'static [&'static str] = &["body", "closeButton", "ctaButton", "headline", "offer", "position", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ContentOfferStylingConfiguration {
             "offer" => crate::support::de_opt_struct(map, &mut self.offer, n, 4),
             "position" => crate::support::de_opt_struct(map, &mut self.position, n, 5),
             "title" => crate::support::de_opt_struct(map, &mut self.title, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestCompleteData {
-    #[doc = " JSON `anonymization`: [`ContestCompleteDataAnonymization`]."]
+    #[doc = " JSON `anonymization`: [`ContestCompleteDataAnonymization`](crate::ContestCompleteDataAnonymization)."]
     pub anonymization: ::std::option::Option<crate::ContestCompleteDataAnonymization>,
     #[doc = " JSON `dateEnd`: date."]
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `metrics`: array of [`ContestDataMetrics`]."]
+    #[doc = " JSON `metrics`: array of [`ContestDataMetrics`](crate::ContestDataMetrics)."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::ContestDataMetrics>>,
-    #[doc = " JSON `prizes`: array of [`ContestDataPrizes`]."]
+    #[doc = " JSON `prizes`: array of [`ContestDataPrizes`](crate::ContestDataPrizes)."]
     pub prizes: ::std::option::Option<::std::vec::Vec<crate::ContestDataPrizes>>,
-    #[doc = " JSON `winners`: array of [`ContestDataWinners`]."]
+    #[doc = " JSON `winners`: array of [`ContestDataWinners`](crate::ContestDataWinners)."]
     pub winners: ::std::option::Option<::std::vec::Vec<crate::ContestDataWinners>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestCompleteData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestCompleteData {
 impl crate::support::Model for ContestCompleteData {
     const NAME: &'static str = "ContestCompleteData";
     const FIELDS: &'static [&'static str] = &["anonymization", "dateEnd", "metrics", "prizes", "winners"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ContestCompleteData {
             "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 2),
             "prizes" => crate::support::de_opt_structs(map, &mut self.prizes, n, 3),
             "winners" => crate::support::de_opt_structs(map, &mut self.winners, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

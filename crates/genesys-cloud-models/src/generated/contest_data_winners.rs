@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestDataWinners {
-    #[doc = " JSON `contestScore`: [`ContestCompleteDataScore`]."]
+    #[doc = " JSON `contestScore`: [`ContestCompleteDataScore`](crate::ContestCompleteDataScore)."]
     pub contest_score: ::std::option::Option<crate::ContestCompleteDataScore>,
     #[doc = " JSON `tier`: integer (int64)."]
     pub tier: ::std::option::Option<i64>,
-    #[doc = " JSON `users`: array of [`ContestDataWinnersUsers`]."]
+    #[doc = " JSON `users`: array of [`ContestDataWinnersUsers`](crate::ContestDataWinnersUsers)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::ContestDataWinnersUsers>>,
     #[doc = " JSON `winnersCount`: integer (int64)."]
     pub winners_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestDataWinners {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestDataWinners {
 impl crate::support::Model for ContestDataWinners {
     const NAME: &'static str = "ContestDataWinners";
     const FIELDS: &'static [&'static str] = &["contestScore", "tier", "users", "winnersCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ContestDataWinners {
             "tier" => crate::support::de_opt(map, &mut self.tier, n, 1),
             "users" => crate::support::de_opt_structs(map, &mut self.users, n, 2),
             "winnersCount" => crate::support::de_opt(map, &mut self.winners_count, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestMetricScore {
-    #[doc = " JSON `metric`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `percentOfGoal`: number (double)."]
     pub percent_of_goal: ::std::option::Option<f64>,
@@ -13,7 +13,7 @@ pub struct ContestMetricScore {
     pub score: ::std::option::Option<f64>,
     #[doc = " JSON `totalPoints`: number (double)."]
     pub total_points: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestMetricScore {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestMetricScore {
 impl crate::support::Model for ContestMetricScore {
     const NAME: &'static str = "ContestMetricScore";
     const FIELDS: &'static [&'static str] = &["metric", "percentOfGoal", "score", "totalPoints"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ContestMetricScore {
             "percentOfGoal" => crate::support::de_opt(map, &mut self.percent_of_goal, n, 1),
             "score" => crate::support::de_opt(map, &mut self.score, n, 2),
             "totalPoints" => crate::support::de_opt(map, &mut self.total_points, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestMetricScoreRanked {
-    #[doc = " JSON `metric`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `percentOfGoal`: number (double)."]
     pub percent_of_goal: ::std::option::Option<f64>,
@@ -15,7 +15,7 @@ pub struct ContestMetricScoreRanked {
     pub score: ::std::option::Option<f64>,
     #[doc = " JSON `totalPoints`: number (double)."]
     pub total_points: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestMetricScoreRanked {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestMetricScoreRanked {
 impl crate::support::Model for ContestMetricScoreRanked {
     const NAME: &'static str = "ContestMetricScoreRanked";
     const FIELDS: &'static [&'static str] = &["metric", "percentOfGoal", "rank", "score", "totalPoints"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ContestMetricScoreRanked {
             "rank" => crate::support::de_opt(map, &mut self.rank, n, 2),
             "score" => crate::support::de_opt(map, &mut self.score, n, 3),
             "totalPoints" => crate::support::de_opt(map, &mut self.total_points, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

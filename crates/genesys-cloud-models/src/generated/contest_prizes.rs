@@ -17,7 +17,7 @@ pub struct ContestPrizes {
     pub tier: ::std::option::Option<i64>,
     #[doc = " JSON `winnersCount`: integer (int64), required by the spec."]
     pub winners_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestPrizes {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestPrizes {
 impl crate::support::Model for ContestPrizes {
     const NAME: &'static str = "ContestPrizes";
     const FIELDS: &'static [&'static str] = &["description", "imageId", "imageUrl", "name", "tier", "winnersCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ContestPrizes {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "tier" => crate::support::de_opt(map, &mut self.tier, n, 4),
             "winnersCount" => crate::support::de_opt(map, &mut self.winners_count, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

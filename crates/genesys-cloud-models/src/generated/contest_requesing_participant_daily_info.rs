@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestRequesingParticipantDailyInfo {
-    #[doc = " JSON `contestScore`: [`ContestScoreRanked`]."]
+    #[doc = " JSON `contestScore`: [`ContestScoreRanked`](crate::ContestScoreRanked)."]
     pub contest_score: ::std::option::Option<crate::ContestScoreRanked>,
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestRequesingParticipantDailyInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestRequesingParticipantDailyInfo {
 impl crate::support::Model for ContestRequesingParticipantDailyInfo {
     const NAME: &'static str = "ContestRequesingParticipantDailyInfo";
     const FIELDS: &'static [&'static str] = &["contestScore", "dateWorkday"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ContestRequesingParticipantDailyInfo {
         match key {
             "contestScore" => crate::support::de_opt_struct(map, &mut self.contest_score, n, 0),
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

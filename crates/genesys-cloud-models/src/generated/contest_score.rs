@@ -11,7 +11,7 @@ pub struct ContestScore {
     pub score: ::std::option::Option<f64>,
     #[doc = " JSON `totalPoints`: number (double)."]
     pub total_points: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestScore {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestScore {
 impl crate::support::Model for ContestScore {
     const NAME: &'static str = "ContestScore";
     const FIELDS: &'static [&'static str] = &["percentOfGoal", "score", "totalPoints"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ContestScore {
             "percentOfGoal" => crate::support::de_opt(map, &mut self.percent_of_goal, n, 0),
             "score" => crate::support::de_opt(map, &mut self.score, n, 1),
             "totalPoints" => crate::support::de_opt(map, &mut self.total_points, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct ContestScoreRanked {
     pub tier: ::std::option::Option<i64>,
     #[doc = " JSON `totalPoints`: number (double)."]
     pub total_points: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestScoreRanked {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoreRanked {
 impl crate::support::Model for ContestScoreRanked {
     const NAME: &'static str = "ContestScoreRanked";
     const FIELDS: &'static [&'static str] = &["percentOfGoal", "rank", "score", "tier", "totalPoints"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ContestScoreRanked {
             "score" => crate::support::de_opt(map, &mut self.score, n, 2),
             "tier" => crate::support::de_opt(map, &mut self.tier, n, 3),
             "totalPoints" => crate::support::de_opt(map, &mut self.total_points, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

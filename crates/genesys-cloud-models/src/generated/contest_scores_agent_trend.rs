@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestScoresAgentTrend {
-    #[doc = " JSON `contestScore`: [`ContestScoreRanked`]."]
+    #[doc = " JSON `contestScore`: [`ContestScoreRanked`](crate::ContestScoreRanked)."]
     pub contest_score: ::std::option::Option<crate::ContestScoreRanked>,
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `disqualified`: boolean."]
     pub disqualified: ::std::option::Option<bool>,
-    #[doc = " JSON `metricScores`: array of [`ContestMetricScoreRanked`]."]
+    #[doc = " JSON `metricScores`: array of [`ContestMetricScoreRanked`](crate::ContestMetricScoreRanked)."]
     pub metric_scores: ::std::option::Option<::std::vec::Vec<crate::ContestMetricScoreRanked>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestScoresAgentTrend {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoresAgentTrend {
 impl crate::support::Model for ContestScoresAgentTrend {
     const NAME: &'static str = "ContestScoresAgentTrend";
     const FIELDS: &'static [&'static str] = &["contestScore", "dateWorkday", "disqualified", "metricScores"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ContestScoresAgentTrend {
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 1),
             "disqualified" => crate::support::de_opt(map, &mut self.disqualified, n, 2),
             "metricScores" => crate::support::de_opt_structs(map, &mut self.metric_scores, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestScoresAgents {
-    #[doc = " JSON `contestScore`: [`ContestScoreRanked`]."]
+    #[doc = " JSON `contestScore`: [`ContestScoreRanked`](crate::ContestScoreRanked)."]
     pub contest_score: ::std::option::Option<crate::ContestScoreRanked>,
     #[doc = " JSON `disqualified`: boolean."]
     pub disqualified: ::std::option::Option<bool>,
-    #[doc = " JSON `metricScores`: array of [`ContestMetricScoreRanked`]."]
+    #[doc = " JSON `metricScores`: array of [`ContestMetricScoreRanked`](crate::ContestMetricScoreRanked)."]
     pub metric_scores: ::std::option::Option<::std::vec::Vec<crate::ContestMetricScoreRanked>>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestScoresAgents {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoresAgents {
 impl crate::support::Model for ContestScoresAgents {
     const NAME: &'static str = "ContestScoresAgents";
     const FIELDS: &'static [&'static str] = &["contestScore", "disqualified", "metricScores", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ContestScoresAgents {
             "disqualified" => crate::support::de_opt(map, &mut self.disqualified, n, 1),
             "metricScores" => crate::support::de_opt_structs(map, &mut self.metric_scores, n, 2),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

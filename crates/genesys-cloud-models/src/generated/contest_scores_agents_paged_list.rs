@@ -7,7 +7,7 @@
 pub struct ContestScoresAgentsPagedList {
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `entities`: array of [`ContestScoresAgents`]."]
+    #[doc = " JSON `entities`: array of [`ContestScoresAgents`](crate::ContestScoresAgents)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ContestScoresAgents>>,
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
@@ -17,7 +17,7 @@ pub struct ContestScoresAgentsPagedList {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestScoresAgentsPagedList {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoresAgentsPagedList {
 impl crate::support::Model for ContestScoresAgentsPagedList {
     const NAME: &'static str = "ContestScoresAgentsPagedList";
     const FIELDS: &'static [&'static str] = &["dateWorkday", "entities", "pageCount", "pageNumber", "pageSize", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ContestScoresAgentsPagedList {
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 3),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),
             "total" => crate::support::de_opt(map, &mut self.total, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

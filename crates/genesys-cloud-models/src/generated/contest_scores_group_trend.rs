@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestScoresGroupTrend {
-    #[doc = " JSON `contestScore`: [`ContestScore`]."]
+    #[doc = " JSON `contestScore`: [`ContestScore`](crate::ContestScore)."]
     pub contest_score: ::std::option::Option<crate::ContestScore>,
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `metricScores`: array of [`ContestMetricScore`]."]
+    #[doc = " JSON `metricScores`: array of [`ContestMetricScore`](crate::ContestMetricScore)."]
     pub metric_scores: ::std::option::Option<::std::vec::Vec<crate::ContestMetricScore>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestScoresGroupTrend {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestScoresGroupTrend {
 impl crate::support::Model for ContestScoresGroupTrend {
     const NAME: &'static str = "ContestScoresGroupTrend";
     const FIELDS: &'static [&'static str] = &["contestScore", "dateWorkday", "metricScores"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ContestScoresGroupTrend {
             "contestScore" => crate::support::de_opt_struct(map, &mut self.contest_score, n, 0),
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 1),
             "metricScores" => crate::support::de_opt_structs(map, &mut self.metric_scores, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

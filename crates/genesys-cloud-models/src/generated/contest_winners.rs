@@ -7,11 +7,11 @@
 pub struct ContestWinners {
     #[doc = " JSON `tier`: integer (int64)."]
     pub tier: ::std::option::Option<i64>,
-    #[doc = " JSON `users`: array of [`ContestUserRank`]."]
+    #[doc = " JSON `users`: array of [`ContestUserRank`](crate::ContestUserRank)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::ContestUserRank>>,
     #[doc = " JSON `winnersCount`: integer (int64)."]
     pub winners_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestWinners {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestWinners {
 impl crate::support::Model for ContestWinners {
     const NAME: &'static str = "ContestWinners";
     const FIELDS: &'static [&'static str] = &["tier", "users", "winnersCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ContestWinners {
             "tier" => crate::support::de_opt(map, &mut self.tier, n, 0),
             "users" => crate::support::de_opt_structs(map, &mut self.users, n, 1),
             "winnersCount" => crate::support::de_opt(map, &mut self.winners_count, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

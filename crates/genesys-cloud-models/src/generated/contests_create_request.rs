@@ -7,7 +7,7 @@
 pub struct ContestsCreateRequest {
     #[doc = " JSON `announcementTimezone`: string, required by the spec."]
     pub announcement_timezone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `anonymization`: [`ContestsCreateRequestAnonymization`], required by the spec."]
+    #[doc = " JSON `anonymization`: [`ContestsCreateRequestAnonymization`](crate::ContestsCreateRequestAnonymization), required by the spec."]
     pub anonymization: ::std::option::Option<crate::ContestsCreateRequestAnonymization>,
     #[doc = " JSON `dateAnnounced`: date-time, required by the spec."]
     pub date_announced: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,15 +17,15 @@ pub struct ContestsCreateRequest {
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metrics`: array of [`ContestMetrics`], required by the spec."]
+    #[doc = " JSON `metrics`: array of [`ContestMetrics`](crate::ContestMetrics), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::ContestMetrics>>,
     #[doc = " JSON `participantIds`: array of string, required by the spec."]
     pub participant_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `prizes`: array of [`ContestPrizes`], required by the spec."]
+    #[doc = " JSON `prizes`: array of [`ContestPrizes`](crate::ContestPrizes), required by the spec."]
     pub prizes: ::std::option::Option<::std::vec::Vec<crate::ContestPrizes>>,
     #[doc = " JSON `profileId`: string, required by the spec."]
     pub profile_id: ::std::option::Option<::std::string::String>,
@@ -33,9 +33,9 @@ pub struct ContestsCreateRequest {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `winningCriteria`: [`ContestsCreateRequestWinningCriteria`], required by the spec."]
+    #[doc = " JSON `winningCriteria`: [`ContestsCreateRequestWinningCriteria`](crate::ContestsCreateRequestWinningCriteria), required by the spec."]
     pub winning_criteria: ::std::option::Option<crate::ContestsCreateRequestWinningCriteria>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestsCreateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestsCreateRequest {
 impl crate::support::Model for ContestsCreateRequest {
     const NAME: &'static str = "ContestsCreateRequest";
     const FIELDS: &'static [&'static str] = &["announcementTimezone", "anonymization", "dateAnnounced", "dateEnd", "dateStart", "description", "division", "id", "metrics", "participantIds", "prizes", "profileId", "selfUri", "title", "winningCriteria"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for ContestsCreateRequest {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "title" => crate::support::de_opt(map, &mut self.title, n, 13),
             "winningCriteria" => crate::support::de_opt(map, &mut self.winning_criteria, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,21 +21,21 @@ pub struct ContestsEssentials {
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metrics`: array of [`ContestMetrics`], required by the spec."]
+    #[doc = " JSON `metrics`: array of [`ContestMetrics`](crate::ContestMetrics), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::ContestMetrics>>,
     #[doc = " JSON `participantCount`: integer (int64)."]
     pub participant_count: ::std::option::Option<i64>,
-    #[doc = " JSON `profile`: [`ContestProfile`]."]
+    #[doc = " JSON `profile`: [`ContestProfile`](crate::ContestProfile)."]
     pub profile: ::std::option::Option<crate::ContestProfile>,
-    #[doc = " JSON `requestingParticipantContestInfo`: [`ContestRequesingParticipantDailyInfo`]."]
+    #[doc = " JSON `requestingParticipantContestInfo`: [`ContestRequesingParticipantDailyInfo`](crate::ContestRequesingParticipantDailyInfo)."]
     pub requesting_participant_contest_info: ::std::option::Option<crate::ContestRequesingParticipantDailyInfo>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ContestsEssentialsStatus`]."]
+    #[doc = " JSON `status`: [`ContestsEssentialsStatus`](crate::ContestsEssentialsStatus)."]
     pub status: ::std::option::Option<crate::ContestsEssentialsStatus>,
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestsEssentials {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestsEssentials {
 impl crate::support::Model for ContestsEssentials {
     const NAME: &'static str = "ContestsEssentials";
     const FIELDS: &'static [&'static str] = &["dateAnnounced", "dateCancelled", "dateEnd", "dateFinalized", "dateModified", "dateScoresModified", "dateStart", "id", "metrics", "participantCount", "profile", "requestingParticipantContestInfo", "selfUri", "status", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for ContestsEssentials {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
             "title" => crate::support::de_opt(map, &mut self.title, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

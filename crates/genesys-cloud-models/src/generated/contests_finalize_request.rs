@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContestsFinalizeRequest {
-    #[doc = " JSON `disqualifiedAgents`: array of [`ContestDisqualifiedAgents`]."]
+    #[doc = " JSON `disqualifiedAgents`: array of [`ContestDisqualifiedAgents`](crate::ContestDisqualifiedAgents)."]
     pub disqualified_agents: ::std::option::Option<::std::vec::Vec<crate::ContestDisqualifiedAgents>>,
-    #[doc = " JSON `status`: [`ContestsFinalizeRequestStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`ContestsFinalizeRequestStatus`](crate::ContestsFinalizeRequestStatus), required by the spec."]
     pub status: ::std::option::Option<crate::ContestsFinalizeRequestStatus>,
-    #[doc = " JSON `winners`: array of [`ContestWinnersRequest`]."]
+    #[doc = " JSON `winners`: array of [`ContestWinnersRequest`](crate::ContestWinnersRequest)."]
     pub winners: ::std::option::Option<::std::vec::Vec<crate::ContestWinnersRequest>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestsFinalizeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestsFinalizeRequest {
 impl crate::support::Model for ContestsFinalizeRequest {
     const NAME: &'static str = "ContestsFinalizeRequest";
     const FIELDS: &'static [&'static str] = &["disqualifiedAgents", "status", "winners"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ContestsFinalizeRequest {
             "disqualifiedAgents" => crate::support::de_opt_structs(map, &mut self.disqualified_agents, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
             "winners" => crate::support::de_opt_structs(map, &mut self.winners, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

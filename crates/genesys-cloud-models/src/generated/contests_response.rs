@@ -7,9 +7,9 @@
 pub struct ContestsResponse {
     #[doc = " JSON `announcementTimezone`: string, required by the spec."]
     pub announcement_timezone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `anonymization`: [`ContestsResponseAnonymization`], required by the spec."]
+    #[doc = " JSON `anonymization`: [`ContestsResponseAnonymization`](crate::ContestsResponseAnonymization), required by the spec."]
     pub anonymization: ::std::option::Option<crate::ContestsResponseAnonymization>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateAnnounced`: date-time, required by the spec."]
     pub date_announced: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,35 +27,35 @@ pub struct ContestsResponse {
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disqualifiedAgents`: array of [`ContestDisqualifiedAgents`]."]
+    #[doc = " JSON `disqualifiedAgents`: array of [`ContestDisqualifiedAgents`](crate::ContestDisqualifiedAgents)."]
     pub disqualified_agents: ::std::option::Option<::std::vec::Vec<crate::ContestDisqualifiedAgents>>,
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metrics`: array of [`ContestMetrics`], required by the spec."]
+    #[doc = " JSON `metrics`: array of [`ContestMetrics`](crate::ContestMetrics), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::ContestMetrics>>,
     #[doc = " JSON `participantCount`: integer (int64)."]
     pub participant_count: ::std::option::Option<i64>,
-    #[doc = " JSON `participants`: array of [`UserReference`]."]
+    #[doc = " JSON `participants`: array of [`UserReference`](crate::UserReference)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    #[doc = " JSON `prizes`: array of [`ContestPrizes`], required by the spec."]
+    #[doc = " JSON `prizes`: array of [`ContestPrizes`](crate::ContestPrizes), required by the spec."]
     pub prizes: ::std::option::Option<::std::vec::Vec<crate::ContestPrizes>>,
-    #[doc = " JSON `profile`: [`ContestProfile`]."]
+    #[doc = " JSON `profile`: [`ContestProfile`](crate::ContestProfile)."]
     pub profile: ::std::option::Option<crate::ContestProfile>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ContestsResponseStatus`]."]
+    #[doc = " JSON `status`: [`ContestsResponseStatus`](crate::ContestsResponseStatus)."]
     pub status: ::std::option::Option<crate::ContestsResponseStatus>,
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `winners`: array of [`ContestWinners`]."]
+    #[doc = " JSON `winners`: array of [`ContestWinners`](crate::ContestWinners)."]
     pub winners: ::std::option::Option<::std::vec::Vec<crate::ContestWinners>>,
-    #[doc = " JSON `winningCriteria`: [`ContestsResponseWinningCriteria`], required by the spec."]
+    #[doc = " JSON `winningCriteria`: [`ContestsResponseWinningCriteria`](crate::ContestsResponseWinningCriteria), required by the spec."]
     pub winning_criteria: ::std::option::Option<crate::ContestsResponseWinningCriteria>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContestsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -70,10 +70,10 @@ impl<'de> ::serde::Deserialize<'de> for ContestsResponse {
 impl crate::support::Model for ContestsResponse {
     const NAME: &'static str = "ContestsResponse";
     const FIELDS: &'static [&'static str] = &["announcementTimezone", "anonymization", "createdBy", "dateAnnounced", "dateCancelled", "dateEnd", "dateFinalized", "dateModified", "dateScoresModified", "dateStart", "description", "disqualifiedAgents", "division", "id", "metrics", "participantCount", "participants", "prizes", "profile", "selfUri", "status", "title", "version", "winners", "winningCriteria"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -104,7 +104,7 @@ impl crate::support::Model for ContestsResponse {
             "version" => crate::support::de_opt(map, &mut self.version, n, 22),
             "winners" => crate::support::de_opt_structs(map, &mut self.winners, n, 23),
             "winningCriteria" => crate::support::de_opt(map, &mut self.winning_criteria, n, 24),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

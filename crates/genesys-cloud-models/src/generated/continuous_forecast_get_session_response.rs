@@ -11,9 +11,9 @@ pub struct ContinuousForecastGetSessionResponse {
     pub last_successful_session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string, required by the spec."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ContinuousForecastGetSessionResponseState`], required by the spec."]
+    #[doc = " JSON `state`: [`ContinuousForecastGetSessionResponseState`](crate::ContinuousForecastGetSessionResponseState), required by the spec."]
     pub state: ::std::option::Option<crate::ContinuousForecastGetSessionResponseState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContinuousForecastGetSessionResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ContinuousForecastGetSessionResponse {
 impl crate::support::Model for ContinuousForecastGetSessionResponse {
     const NAME: &'static str = "ContinuousForecastGetSessionResponse";
     const FIELDS: &'static [&'static str] = &["errorCode", "lastSuccessfulSessionId", "sessionId", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ContinuousForecastGetSessionResponse {
             "lastSuccessfulSessionId" => crate::support::de_opt(map, &mut self.last_successful_session_id, n, 1),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ContinuousForecastSnapshotResponse {
-    #[doc = " JSON `files`: [`SnapshotFiles`]."]
+    #[doc = " JSON `files`: [`SnapshotFiles`](crate::SnapshotFiles)."]
     pub files: ::std::option::Option<crate::SnapshotFiles>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `snapshotId`: string."]
     pub snapshot_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContinuousForecastSnapshotResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ContinuousForecastSnapshotResponse {
 impl crate::support::Model for ContinuousForecastSnapshotResponse {
     const NAME: &'static str = "ContinuousForecastSnapshotResponse";
     const FIELDS: &'static [&'static str] = &["files", "sessionId", "snapshotId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ContinuousForecastSnapshotResponse {
             "files" => crate::support::de_opt_struct(map, &mut self.files, n, 0),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 1),
             "snapshotId" => crate::support::de_opt(map, &mut self.snapshot_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct ContinuousForecastWeeks {
     pub values: ::std::option::Option<::std::vec::Vec<f64>>,
     #[doc = " JSON `weekOffset`: integer (int64)."]
     pub week_offset: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ContinuousForecastWeeks {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ContinuousForecastWeeks {
 impl crate::support::Model for ContinuousForecastWeeks {
     const NAME: &'static str = "ContinuousForecastWeeks";
     const FIELDS: &'static [&'static str] = &["values", "weekOffset"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ContinuousForecastWeeks {
         match key {
             "values" => crate::support::de_opt(map, &mut self.values, n, 0),
             "weekOffset" => crate::support::de_opt(map, &mut self.week_offset, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

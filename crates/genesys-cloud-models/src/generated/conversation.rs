@@ -9,7 +9,7 @@ pub struct Conversation {
     pub address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationIds`: array of string."]
     pub conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `divisions`: array of [`ConversationDivisionMembership`]."]
+    #[doc = " JSON `divisions`: array of [`ConversationDivisionMembership`](crate::ConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::ConversationDivisionMembership>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -23,11 +23,11 @@ pub struct Conversation {
     pub max_participants: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: array of [`Participant`], required by the spec."]
+    #[doc = " JSON `participants`: array of [`Participant`](crate::Participant), required by the spec."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::Participant>>,
-    #[doc = " JSON `recentTransfers`: array of [`TransferResponse`]."]
+    #[doc = " JSON `recentTransfers`: array of [`TransferResponse`](crate::TransferResponse)."]
     pub recent_transfers: ::std::option::Option<::std::vec::Vec<crate::TransferResponse>>,
-    #[doc = " JSON `recordingState`: [`ConversationRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`ConversationRecordingState`](crate::ConversationRecordingState)."]
     pub recording_state: ::std::option::Option<crate::ConversationRecordingState>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
@@ -35,11 +35,11 @@ pub struct Conversation {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startTime`: date-time, required by the spec."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationState`]."]
+    #[doc = " JSON `state`: [`ConversationState`](crate::ConversationState)."]
     pub state: ::std::option::Option<crate::ConversationState>,
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Conversation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for Conversation {
 impl crate::support::Model for Conversation {
     const NAME: &'static str = "Conversation";
     const FIELDS: &'static [&'static str] = &["address", "conversationIds", "divisions", "endTime", "externalTag", "id", "inactivityTimeout", "maxParticipants", "name", "participants", "recentTransfers", "recordingState", "securePause", "selfUri", "startTime", "state", "utilizationLabelId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for Conversation {
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityData {
-    #[doc = " JSON `data`: array of [`ConversationActivityMetricValue`]."]
+    #[doc = " JSON `data`: array of [`ConversationActivityMetricValue`](crate::ConversationActivityMetricValue)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityMetricValue>>,
-    #[doc = " JSON `entities`: array of [`ConversationActivityEntityData`]."]
+    #[doc = " JSON `entities`: array of [`ConversationActivityEntityData`](crate::ConversationActivityEntityData)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityEntityData>>,
     #[doc = " JSON `group`: map of string."]
     pub group: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `truncated`: boolean."]
     pub truncated: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationActivityData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityData {
 impl crate::support::Model for ConversationActivityData {
     const NAME: &'static str = "ConversationActivityData";
     const FIELDS: &'static [&'static str] = &["data", "entities", "group", "truncated"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationActivityData {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "group" => crate::support::de_opt(map, &mut self.group, n, 2),
             "truncated" => crate::support::de_opt(map, &mut self.truncated, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

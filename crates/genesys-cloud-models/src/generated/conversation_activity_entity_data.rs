@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityEntityData {
-    #[doc = " JSON `activeRouting`: [`ConversationActivityEntityDataActiveRouting`]."]
+    #[doc = " JSON `activeRouting`: [`ConversationActivityEntityDataActiveRouting`](crate::ConversationActivityEntityDataActiveRouting)."]
     pub active_routing: ::std::option::Option<crate::ConversationActivityEntityDataActiveRouting>,
     #[doc = " JSON `activityDate`: date-time, required by the spec."]
     pub activity_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,13 +21,13 @@ pub struct ConversationActivityEntityData {
     pub converted_from: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `convertedTo`: string."]
     pub converted_to: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ConversationActivityEntityDataDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationActivityEntityDataDirection`](crate::ConversationActivityEntityDataDirection)."]
     pub direction: ::std::option::Option<crate::ConversationActivityEntityDataDirection>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationActivityEntityDataMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ConversationActivityEntityDataMediaType`](crate::ConversationActivityEntityDataMediaType)."]
     pub media_type: ::std::option::Option<crate::ConversationActivityEntityDataMediaType>,
-    #[doc = " JSON `metric`: [`ConversationActivityEntityDataMetric`]."]
+    #[doc = " JSON `metric`: [`ConversationActivityEntityDataMetric`](crate::ConversationActivityEntityDataMetric)."]
     pub metric: ::std::option::Option<crate::ConversationActivityEntityDataMetric>,
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
@@ -41,17 +41,17 @@ pub struct ConversationActivityEntityData {
     pub requested_routings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `routingPriority`: integer (int64)."]
     pub routing_priority: ::std::option::Option<i64>,
-    #[doc = " JSON `scoredAgents`: array of [`ConversationActivityScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`ConversationActivityScoredAgent`](crate::ConversationActivityScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityScoredAgent>>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`ConversationActivityEntityDataUsedRouting`]."]
+    #[doc = " JSON `usedRouting`: [`ConversationActivityEntityDataUsedRouting`](crate::ConversationActivityEntityDataUsedRouting)."]
     pub used_routing: ::std::option::Option<crate::ConversationActivityEntityDataUsedRouting>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationActivityEntityData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -66,10 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityEntityData {
 impl crate::support::Model for ConversationActivityEntityData {
     const NAME: &'static str = "ConversationActivityEntityData";
     const FIELDS: &'static [&'static str] = &["activeRouting", "activityDate", "addressFrom", "addressTo", "ani", "conversationId", "convertedFrom", "convertedTo", "direction", "dnis", "mediaType", "metric", "participantName", "queueId", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutings", "routingPriority", "scoredAgents", "sessionId", "teamId", "usedRouting", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -98,7 +98,7 @@ impl crate::support::Model for ConversationActivityEntityData {
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 20),
             "usedRouting" => crate::support::de_opt(map, &mut self.used_routing, n, 21),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 22),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,11 +11,11 @@ pub struct ConversationActivityMetricValue {
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metric`: [`ConversationActivityMetricValueMetric`]."]
+    #[doc = " JSON `metric`: [`ConversationActivityMetricValueMetric`](crate::ConversationActivityMetricValueMetric)."]
     pub metric: ::std::option::Option<crate::ConversationActivityMetricValueMetric>,
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationActivityMetricValue {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityMetricValue {
 impl crate::support::Model for ConversationActivityMetricValue {
     const NAME: &'static str = "ConversationActivityMetricValue";
     const FIELDS: &'static [&'static str] = &["calculatedMetricValue", "count", "entityIds", "metric", "qualifier"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationActivityMetricValue {
             "entityIds" => crate::support::de_opt(map, &mut self.entity_ids, n, 2),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 3),
             "qualifier" => crate::support::de_opt(map, &mut self.qualifier, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

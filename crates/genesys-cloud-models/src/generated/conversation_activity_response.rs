@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationActivityResponse {
-    #[doc = " JSON `entityIdDimension`: [`ConversationActivityResponseEntityIdDimension`]."]
+    #[doc = " JSON `entityIdDimension`: [`ConversationActivityResponseEntityIdDimension`](crate::ConversationActivityResponseEntityIdDimension)."]
     pub entity_id_dimension: ::std::option::Option<crate::ConversationActivityResponseEntityIdDimension>,
-    #[doc = " JSON `results`: array of [`ConversationActivityData`]."]
+    #[doc = " JSON `results`: array of [`ConversationActivityData`](crate::ConversationActivityData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::ConversationActivityData>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationActivityResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityResponse {
 impl crate::support::Model for ConversationActivityResponse {
     const NAME: &'static str = "ConversationActivityResponse";
     const FIELDS: &'static [&'static str] = &["entityIdDimension", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConversationActivityResponse {
         match key {
             "entityIdDimension" => crate::support::de_opt(map, &mut self.entity_id_dimension, n, 0),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

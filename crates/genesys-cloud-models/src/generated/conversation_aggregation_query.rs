@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`ConversationAggregationQueryAlternateTimeDimension`]."]
+    #[doc = " JSON `alternateTimeDimension`: [`ConversationAggregationQueryAlternateTimeDimension`](crate::ConversationAggregationQueryAlternateTimeDimension)."]
     pub alternate_time_dimension: ::std::option::Option<crate::ConversationAggregationQueryAlternateTimeDimension>,
-    #[doc = " JSON `filter`: [`ConversationAggregateQueryFilter`]."]
+    #[doc = " JSON `filter`: [`ConversationAggregateQueryFilter`](crate::ConversationAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::ConversationAggregateQueryFilter>,
     #[doc = " JSON `flattenMultivaluedDimensions`: boolean."]
     pub flatten_multivalued_dimensions: ::std::option::Option<bool>,
@@ -21,15 +21,15 @@ pub struct ConversationAggregationQuery {
     pub limit: ::std::option::Option<i64>,
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queryType`: [`ConversationAggregationQueryQueryType`]."]
+    #[doc = " JSON `queryType`: [`ConversationAggregationQueryQueryType`](crate::ConversationAggregationQueryQueryType)."]
     pub query_type: ::std::option::Option<crate::ConversationAggregationQueryQueryType>,
-    #[doc = " JSON `sortMetric`: [`ConversationAggregationSort`]."]
+    #[doc = " JSON `sortMetric`: [`ConversationAggregationSort`](crate::ConversationAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::ConversationAggregationSort>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `views`: array of [`ConversationAggregationView`]."]
+    #[doc = " JSON `views`: array of [`ConversationAggregationView`](crate::ConversationAggregationView)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::ConversationAggregationView>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationAggregationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAggregationQuery {
 impl crate::support::Model for ConversationAggregationQuery {
     const NAME: &'static str = "ConversationAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "limit", "metrics", "queryType", "sortMetric", "timeZone", "views"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ConversationAggregationQuery {
             "sortMetric" => crate::support::de_opt_struct(map, &mut self.sort_metric, n, 9),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 10),
             "views" => crate::support::de_opt_structs(map, &mut self.views, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationAppSettings {
-    #[doc = " JSON `autoStart`: [`AutoStart`]."]
+    #[doc = " JSON `autoStart`: [`AutoStart`](crate::AutoStart)."]
     pub auto_start: ::std::option::Option<crate::AutoStart>,
-    #[doc = " JSON `conversationClear`: [`ConversationClearSettings`]."]
+    #[doc = " JSON `conversationClear`: [`ConversationClearSettings`](crate::ConversationClearSettings)."]
     pub conversation_clear: ::std::option::Option<crate::ConversationClearSettings>,
-    #[doc = " JSON `conversationDisconnect`: [`ConversationDisconnectSettings`]."]
+    #[doc = " JSON `conversationDisconnect`: [`ConversationDisconnectSettings`](crate::ConversationDisconnectSettings)."]
     pub conversation_disconnect: ::std::option::Option<crate::ConversationDisconnectSettings>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `humanize`: [`Humanize`]."]
+    #[doc = " JSON `humanize`: [`Humanize`](crate::Humanize)."]
     pub humanize: ::std::option::Option<crate::Humanize>,
-    #[doc = " JSON `markdown`: [`Markdown`]."]
+    #[doc = " JSON `markdown`: [`Markdown`](crate::Markdown)."]
     pub markdown: ::std::option::Option<crate::Markdown>,
-    #[doc = " JSON `notifications`: [`NotificationsSettings`]."]
+    #[doc = " JSON `notifications`: [`NotificationsSettings`](crate::NotificationsSettings)."]
     pub notifications: ::std::option::Option<crate::NotificationsSettings>,
     #[doc = " JSON `sessionDurationSeconds`: integer (int64)."]
     pub session_duration_seconds: ::std::option::Option<i64>,
@@ -25,7 +25,7 @@ pub struct ConversationAppSettings {
     pub show_agent_typing_indicator: ::std::option::Option<bool>,
     #[doc = " JSON `showUserTypingIndicator`: boolean."]
     pub show_user_typing_indicator: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationAppSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAppSettings {
 impl crate::support::Model for ConversationAppSettings {
     const NAME: &'static str = "ConversationAppSettings";
     const FIELDS: &'static [&'static str] = &["autoStart", "conversationClear", "conversationDisconnect", "enabled", "humanize", "markdown", "notifications", "sessionDurationSeconds", "showAgentTypingIndicator", "showUserTypingIndicator"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationAppSettings {
             "sessionDurationSeconds" => crate::support::de_opt(map, &mut self.session_duration_seconds, n, 7),
             "showAgentTypingIndicator" => crate::support::de_opt(map, &mut self.show_agent_typing_indicator, n, 8),
             "showUserTypingIndicator" => crate::support::de_opt(map, &mut self.show_user_typing_indicator, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

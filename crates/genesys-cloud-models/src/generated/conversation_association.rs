@@ -11,9 +11,9 @@ pub struct ConversationAssociation {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationAssociationMediaType`], required by the spec."]
+    #[doc = " JSON `mediaType`: [`ConversationAssociationMediaType`](crate::ConversationAssociationMediaType), required by the spec."]
     pub media_type: ::std::option::Option<crate::ConversationAssociationMediaType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationAssociation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAssociation {
 impl crate::support::Model for ConversationAssociation {
     const NAME: &'static str = "ConversationAssociation";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "externalContactId", "mediaType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationAssociation {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 1),
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 2),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

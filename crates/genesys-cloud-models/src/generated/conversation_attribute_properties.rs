@@ -7,9 +7,9 @@
 pub struct ConversationAttributeProperties {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schema`: [`ConversationSchemaReference`], required by the spec."]
+    #[doc = " JSON `schema`: [`ConversationSchemaReference`](crate::ConversationSchemaReference), required by the spec."]
     pub schema: ::std::option::Option<crate::ConversationSchemaReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationAttributeProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAttributeProperties {
 impl crate::support::Model for ConversationAttributeProperties {
     const NAME: &'static str = "ConversationAttributeProperties";
     const FIELDS: &'static [&'static str] = &["name", "schema"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConversationAttributeProperties {
         match key {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
             "schema" => crate::support::de_opt_struct(map, &mut self.schema, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationBasic {
-    #[doc = " JSON `divisions`: array of [`ConversationDivisionMembership`]."]
+    #[doc = " JSON `divisions`: array of [`ConversationDivisionMembership`](crate::ConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::ConversationDivisionMembership>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,7 +17,7 @@ pub struct ConversationBasic {
     pub inactivity_timeout: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: array of [`ParticipantBasic`]."]
+    #[doc = " JSON `participants`: array of [`ParticipantBasic`](crate::ParticipantBasic)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::ParticipantBasic>>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
@@ -27,7 +27,7 @@ pub struct ConversationBasic {
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationBasic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationBasic {
 impl crate::support::Model for ConversationBasic {
     const NAME: &'static str = "ConversationBasic";
     const FIELDS: &'static [&'static str] = &["divisions", "endTime", "externalTag", "id", "inactivityTimeout", "name", "participants", "securePause", "selfUri", "startTime", "utilizationLabelId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ConversationBasic {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 9),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

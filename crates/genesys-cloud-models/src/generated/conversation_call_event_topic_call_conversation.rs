@@ -9,7 +9,7 @@ pub struct ConversationCallEventTopicCallConversation {
     pub access_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `divisions`: array of [`ConversationCallEventTopicConversationDivisionMembership`]."]
+    #[doc = " JSON `divisions`: array of [`ConversationCallEventTopicConversationDivisionMembership`](crate::ConversationCallEventTopicConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::ConversationCallEventTopicConversationDivisionMembership>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,15 +21,15 @@ pub struct ConversationCallEventTopicCallConversation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `otherMediaUris`: array of string."]
     pub other_media_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `participants`: array of [`ConversationCallEventTopicCallMediaParticipant`]."]
+    #[doc = " JSON `participants`: array of [`ConversationCallEventTopicCallMediaParticipant`](crate::ConversationCallEventTopicCallMediaParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::ConversationCallEventTopicCallMediaParticipant>>,
-    #[doc = " JSON `recordingState`: [`ConversationCallEventTopicCallConversationRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`ConversationCallEventTopicCallConversationRecordingState`](crate::ConversationCallEventTopicCallConversationRecordingState)."]
     pub recording_state: ::std::option::Option<crate::ConversationCallEventTopicCallConversationRecordingState>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationCallEventTopicCallConversation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCallEventTopicCallConversati
 impl crate::support::Model for ConversationCallEventTopicCallConversation {
     const NAME: &'static str = "ConversationCallEventTopicCallConversation";
     const FIELDS: &'static [&'static str] = &["accessAttributes", "address", "divisions", "id", "inactivityTimeout", "maxParticipants", "name", "otherMediaUris", "participants", "recordingState", "securePause", "utilizationLabelId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ConversationCallEventTopicCallConversation {
             "recordingState" => crate::support::de_opt(map, &mut self.recording_state, n, 9),
             "securePause" => crate::support::de_opt(map, &mut self.secure_pause, n, 10),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -25,13 +25,13 @@ pub struct ConversationCallEventTopicCallMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `consultParticipantId`: string."]
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationCallEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationCallEventTopicConversationRoutingData`](crate::ConversationCallEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationCallEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationCallEventTopicCallMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationCallEventTopicCallMediaParticipantDirection`](crate::ConversationCallEventTopicCallMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationCallEventTopicCallMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationCallEventTopicCallMediaParticipantDisconnectType`](crate::ConversationCallEventTopicCallMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantDisconnectType>,
-    #[doc = " JSON `disposition`: [`ConversationCallEventTopicDisposition`]."]
+    #[doc = " JSON `disposition`: [`ConversationCallEventTopicDisposition`](crate::ConversationCallEventTopicDisposition)."]
     pub disposition: ::std::option::Option<crate::ConversationCallEventTopicDisposition>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
@@ -41,27 +41,27 @@ pub struct ConversationCallEventTopicCallMediaParticipant {
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ConversationCallEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationCallEventTopicErrorBody`](crate::ConversationCallEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::ConversationCallEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`ConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`ConversationCallEventTopicUriReference`](crate::ConversationCallEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`ConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`ConversationCallEventTopicUriReference`](crate::ConversationCallEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,
-    #[doc = " JSON `faxStatus`: [`ConversationCallEventTopicFaxStatus`]."]
+    #[doc = " JSON `faxStatus`: [`ConversationCallEventTopicFaxStatus`](crate::ConversationCallEventTopicFaxStatus)."]
     pub fax_status: ::std::option::Option<crate::ConversationCallEventTopicFaxStatus>,
-    #[doc = " JSON `flaggedReason`: [`ConversationCallEventTopicCallMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ConversationCallEventTopicCallMediaParticipantFlaggedReason`](crate::ConversationCallEventTopicCallMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantFlaggedReason>,
-    #[doc = " JSON `group`: [`ConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `group`: [`ConversationCallEventTopicUriReference`](crate::ConversationCallEventTopicUriReference)."]
     pub group: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationCallEventTopicCallMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationCallEventTopicCallMediaParticipantInitialState`](crate::ConversationCallEventTopicCallMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationCallEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationCallEventTopicJourneyContext`](crate::ConversationCallEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationCallEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -81,21 +81,21 @@ pub struct ConversationCallEventTopicCallMediaParticipant {
     pub public_ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`ConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`ConversationCallEventTopicUriReference`](crate::ConversationCallEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationCallEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationCallEventTopicQueueMediaSettings`](crate::ConversationCallEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationCallEventTopicQueueMediaSettings>,
-    #[doc = " JSON `recordersState`: [`ConversationCallEventTopicRecordersState`]."]
+    #[doc = " JSON `recordersState`: [`ConversationCallEventTopicRecordersState`](crate::ConversationCallEventTopicRecordersState)."]
     pub recorders_state: ::std::option::Option<crate::ConversationCallEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`ConversationCallEventTopicCallMediaParticipantRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`ConversationCallEventTopicCallMediaParticipantRecordingState`](crate::ConversationCallEventTopicCallMediaParticipantRecordingState)."]
     pub recording_state: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantRecordingState>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`ConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`ConversationCallEventTopicUriReference`](crate::ConversationCallEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
@@ -105,15 +105,15 @@ pub struct ConversationCallEventTopicCallMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationCallEventTopicCallMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`ConversationCallEventTopicCallMediaParticipantState`](crate::ConversationCallEventTopicCallMediaParticipantState)."]
     pub state: ::std::option::Option<crate::ConversationCallEventTopicCallMediaParticipantState>,
-    #[doc = " JSON `team`: [`ConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`ConversationCallEventTopicUriReference`](crate::ConversationCallEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`ConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`ConversationCallEventTopicUriReference`](crate::ConversationCallEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`ConversationCallEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationCallEventTopicWrapup`](crate::ConversationCallEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationCallEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -123,7 +123,7 @@ pub struct ConversationCallEventTopicCallMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationCallEventTopicCallMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -138,10 +138,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCallEventTopicCallMediaParti
 impl crate::support::Model for ConversationCallEventTopicCallMediaParticipant {
     const NAME: &'static str = "ConversationCallEventTopicCallMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "ani", "attributes", "bargedParticipantId", "bargedTime", "coachedParticipantId", "confined", "connectedTime", "consultParticipantId", "conversationRoutingData", "direction", "disconnectType", "disposition", "dnis", "documentId", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "faxStatus", "flaggedReason", "group", "held", "id", "initialState", "journeyContext", "mediaRoles", "monitoredParticipantId", "muted", "name", "parkTime", "peer", "provider", "publicIpAddress", "purpose", "queue", "queueMediaSettings", "recordersState", "recording", "recordingState", "resumeTime", "screenRecordingState", "script", "securePause", "startAcwTime", "startHoldTime", "startTime", "state", "team", "transferSource", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -206,7 +206,7 @@ impl crate::support::Model for ConversationCallEventTopicCallMediaParticipant {
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 56),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 57),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 58),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct ConversationCallEventTopicLimit {
     pub documented: ::std::option::Option<bool>,
     #[doc = " JSON `key`: string."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `namespace`: [`ConversationCallEventTopicLimitNamespace`]."]
+    #[doc = " JSON `namespace`: [`ConversationCallEventTopicLimitNamespace`](crate::ConversationCallEventTopicLimitNamespace)."]
     pub namespace: ::std::option::Option<crate::ConversationCallEventTopicLimitNamespace>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationCallEventTopicLimit {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCallEventTopicLimit {
 impl crate::support::Model for ConversationCallEventTopicLimit {
     const NAME: &'static str = "ConversationCallEventTopicLimit";
     const FIELDS: &'static [&'static str] = &["documented", "key", "namespace", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationCallEventTopicLimit {
             "key" => crate::support::de_opt(map, &mut self.key, n, 1),
             "namespace" => crate::support::de_opt(map, &mut self.namespace, n, 2),
             "value" => crate::support::de_opt(map, &mut self.value, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

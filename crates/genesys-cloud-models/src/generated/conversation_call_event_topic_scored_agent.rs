@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationCallEventTopicScoredAgent {
-    #[doc = " JSON `agent`: [`ConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `agent`: [`ConversationCallEventTopicUriReference`](crate::ConversationCallEventTopicUriReference)."]
     pub agent: ::std::option::Option<crate::ConversationCallEventTopicUriReference>,
     #[doc = " JSON `score`: integer (int64)."]
     pub score: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationCallEventTopicScoredAgent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCallEventTopicScoredAgent {
 impl crate::support::Model for ConversationCallEventTopicScoredAgent {
     const NAME: &'static str = "ConversationCallEventTopicScoredAgent";
     const FIELDS: &'static [&'static str] = &["agent", "score"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConversationCallEventTopicScoredAgent {
         match key {
             "agent" => crate::support::de_opt_struct(map, &mut self.agent, n, 0),
             "score" => crate::support::de_opt(map, &mut self.score, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

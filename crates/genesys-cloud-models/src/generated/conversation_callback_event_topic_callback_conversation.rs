@@ -9,7 +9,7 @@ pub struct ConversationCallbackEventTopicCallbackConversation {
     pub access_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `divisions`: array of [`ConversationCallbackEventTopicConversationDivisionMembership`]."]
+    #[doc = " JSON `divisions`: array of [`ConversationCallbackEventTopicConversationDivisionMembership`](crate::ConversationCallbackEventTopicConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::ConversationCallbackEventTopicConversationDivisionMembership>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -19,11 +19,11 @@ pub struct ConversationCallbackEventTopicCallbackConversation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `otherMediaUris`: array of string."]
     pub other_media_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `participants`: array of [`ConversationCallbackEventTopicCallbackMediaParticipant`]."]
+    #[doc = " JSON `participants`: array of [`ConversationCallbackEventTopicCallbackMediaParticipant`](crate::ConversationCallbackEventTopicCallbackMediaParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::ConversationCallbackEventTopicCallbackMediaParticipant>>,
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationCallbackEventTopicCallbackConversation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCallbackEventTopicCallbackCo
 impl crate::support::Model for ConversationCallbackEventTopicCallbackConversation {
     const NAME: &'static str = "ConversationCallbackEventTopicCallbackConversation";
     const FIELDS: &'static [&'static str] = &["accessAttributes", "address", "divisions", "id", "inactivityTimeout", "name", "otherMediaUris", "participants", "utilizationLabelId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ConversationCallbackEventTopicCallbackConversatio
             "otherMediaUris" => crate::support::de_opt(map, &mut self.other_media_uris, n, 6),
             "participants" => crate::support::de_opt_structs(map, &mut self.participants, n, 7),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,41 +21,41 @@ pub struct ConversationCallbackEventTopicCallbackMediaParticipant {
     pub callback_user_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationCallbackEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationCallbackEventTopicConversationRoutingData`](crate::ConversationCallbackEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationCallbackEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationCallbackEventTopicCallbackMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationCallbackEventTopicCallbackMediaParticipantDirection`](crate::ConversationCallbackEventTopicCallbackMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::ConversationCallbackEventTopicCallbackMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationCallbackEventTopicCallbackMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationCallbackEventTopicCallbackMediaParticipantDisconnectType`](crate::ConversationCallbackEventTopicCallbackMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationCallbackEventTopicCallbackMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ConversationCallbackEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationCallbackEventTopicErrorBody`](crate::ConversationCallbackEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::ConversationCallbackEventTopicErrorBody>,
     #[doc = " JSON `externalCampaign`: boolean."]
     pub external_campaign: ::std::option::Option<bool>,
-    #[doc = " JSON `externalContact`: [`ConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`ConversationCallbackEventTopicUriReference`](crate::ConversationCallbackEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::ConversationCallbackEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`ConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`ConversationCallbackEventTopicUriReference`](crate::ConversationCallbackEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationCallbackEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason`](crate::ConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationCallbackEventTopicCallbackMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationCallbackEventTopicCallbackMediaParticipantInitialState`](crate::ConversationCallbackEventTopicCallbackMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationCallbackEventTopicCallbackMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationCallbackEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationCallbackEventTopicJourneyContext`](crate::ConversationCallbackEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationCallbackEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundPreview`: [`ConversationCallbackEventTopicDialerPreview`]."]
+    #[doc = " JSON `outboundPreview`: [`ConversationCallbackEventTopicDialerPreview`](crate::ConversationCallbackEventTopicDialerPreview)."]
     pub outbound_preview: ::std::option::Option<crate::ConversationCallbackEventTopicDialerPreview>,
     #[doc = " JSON `parkTime`: date-time."]
     pub park_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -65,15 +65,15 @@ pub struct ConversationCallbackEventTopicCallbackMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`ConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`ConversationCallbackEventTopicUriReference`](crate::ConversationCallbackEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationCallbackEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationCallbackEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationCallbackEventTopicQueueMediaSettings`](crate::ConversationCallbackEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationCallbackEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`ConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`ConversationCallbackEventTopicUriReference`](crate::ConversationCallbackEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::ConversationCallbackEventTopicUriReference>,
     #[doc = " JSON `skipEnabled`: boolean."]
     pub skip_enabled: ::std::option::Option<bool>,
@@ -83,17 +83,17 @@ pub struct ConversationCallbackEventTopicCallbackMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationCallbackEventTopicCallbackMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`ConversationCallbackEventTopicCallbackMediaParticipantState`](crate::ConversationCallbackEventTopicCallbackMediaParticipantState)."]
     pub state: ::std::option::Option<crate::ConversationCallbackEventTopicCallbackMediaParticipantState>,
-    #[doc = " JSON `team`: [`ConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`ConversationCallbackEventTopicUriReference`](crate::ConversationCallbackEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationCallbackEventTopicUriReference>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `user`: [`ConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`ConversationCallbackEventTopicUriReference`](crate::ConversationCallbackEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::ConversationCallbackEventTopicUriReference>,
-    #[doc = " JSON `voicemail`: [`ConversationCallbackEventTopicVoicemail`]."]
+    #[doc = " JSON `voicemail`: [`ConversationCallbackEventTopicVoicemail`](crate::ConversationCallbackEventTopicVoicemail)."]
     pub voicemail: ::std::option::Option<crate::ConversationCallbackEventTopicVoicemail>,
-    #[doc = " JSON `wrapup`: [`ConversationCallbackEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationCallbackEventTopicWrapup`](crate::ConversationCallbackEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationCallbackEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -103,7 +103,7 @@ pub struct ConversationCallbackEventTopicCallbackMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationCallbackEventTopicCallbackMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -118,10 +118,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCallbackEventTopicCallbackMe
 impl crate::support::Model for ConversationCallbackEventTopicCallbackMediaParticipant {
     const NAME: &'static str = "ConversationCallbackEventTopicCallbackMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "automatedCallbackConfigId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalCampaign", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "name", "outboundPreview", "parkTime", "peer", "provider", "purpose", "queue", "queueMediaSettings", "resumeTime", "screenRecordingState", "script", "skipEnabled", "startAcwTime", "startHoldTime", "startTime", "state", "team", "timeoutSeconds", "user", "voicemail", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -176,7 +176,7 @@ impl crate::support::Model for ConversationCallbackEventTopicCallbackMediaPartic
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 46),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 47),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 48),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct ConversationCallbackEventTopicDialerPreview {
     pub contact_list_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumberColumns`: array of [`ConversationCallbackEventTopicPhoneNumberColumn`]."]
+    #[doc = " JSON `phoneNumberColumns`: array of [`ConversationCallbackEventTopicPhoneNumberColumn`](crate::ConversationCallbackEventTopicPhoneNumberColumn)."]
     pub phone_number_columns: ::std::option::Option<::std::vec::Vec<crate::ConversationCallbackEventTopicPhoneNumberColumn>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationCallbackEventTopicDialerPreview {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCallbackEventTopicDialerPrev
 impl crate::support::Model for ConversationCallbackEventTopicDialerPreview {
     const NAME: &'static str = "ConversationCallbackEventTopicDialerPreview";
     const FIELDS: &'static [&'static str] = &["campaignId", "contactId", "contactListId", "id", "phoneNumberColumns"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationCallbackEventTopicDialerPreview {
             "contactListId" => crate::support::de_opt(map, &mut self.contact_list_id, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "phoneNumberColumns" => crate::support::de_opt_structs(map, &mut self.phone_number_columns, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationCategory {
-    #[doc = " JSON `criteria`: [`Operand`]."]
+    #[doc = " JSON `criteria`: [`Operand`](crate::Operand)."]
     pub criteria: ::std::option::Option<crate::Operand>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interactionType`: [`ConversationCategoryInteractionType`]."]
+    #[doc = " JSON `interactionType`: [`ConversationCategoryInteractionType`](crate::ConversationCategoryInteractionType)."]
     pub interaction_type: ::std::option::Option<crate::ConversationCategoryInteractionType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationCategory {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCategory {
 impl crate::support::Model for ConversationCategory {
     const NAME: &'static str = "ConversationCategory";
     const FIELDS: &'static [&'static str] = &["criteria", "description", "id", "interactionType", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationCategory {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "interactionType" => crate::support::de_opt(map, &mut self.interaction_type, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

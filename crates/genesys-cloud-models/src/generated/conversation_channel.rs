@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationChannel {
-    #[doc = " JSON `messageType`: [`ConversationChannelMessageType`]."]
+    #[doc = " JSON `messageType`: [`ConversationChannelMessageType`](crate::ConversationChannelMessageType)."]
     pub message_type: ::std::option::Option<crate::ConversationChannelMessageType>,
     #[doc = " JSON `platform`: string."]
     pub platform: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationChannelType`], required by the spec."]
+    #[doc = " JSON `type`: [`ConversationChannelType`](crate::ConversationChannelType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ConversationChannelType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChannel {
 impl crate::support::Model for ConversationChannel {
     const NAME: &'static str = "ConversationChannel";
     const FIELDS: &'static [&'static str] = &["messageType", "platform", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationChannel {
             "messageType" => crate::support::de_opt(map, &mut self.message_type, n, 0),
             "platform" => crate::support::de_opt(map, &mut self.platform, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationChat {
-    #[doc = " JSON `afterCallWork`: [`AfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -13,9 +13,9 @@ pub struct ConversationChat {
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`ConversationChatDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationChatDirection`](crate::ConversationChatDirection)."]
     pub direction: ::std::option::Option<crate::ConversationChatDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationChatDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationChatDisconnectType`](crate::ConversationChatDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationChatDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -23,15 +23,15 @@ pub struct ConversationChat {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationChatInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationChatInitialState`](crate::ConversationChatInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationChatInitialState>,
-    #[doc = " JSON `journeyContext`: [`JourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`](crate::ConversationQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationQueueMediaSettings>,
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
@@ -39,17 +39,17 @@ pub struct ConversationChat {
     pub room_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segments`: array of [`Segment`]."]
+    #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationChatState`]."]
+    #[doc = " JSON `state`: [`ConversationChatState`](crate::ConversationChatState)."]
     pub state: ::std::option::Option<crate::ConversationChatState>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationChat {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChat {
 impl crate::support::Model for ConversationChat {
     const NAME: &'static str = "ConversationChat";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "avatarImageUrl", "connectedTime", "direction", "disconnectType", "disconnectedTime", "held", "id", "initialState", "journeyContext", "peerId", "provider", "queueMediaSettings", "recordingId", "roomId", "scriptId", "segments", "startAlertingTime", "startHoldTime", "state", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for ConversationChat {
             "startHoldTime" => crate::support::de_opt(map, &mut self.start_hold_time, n, 19),
             "state" => crate::support::de_opt(map, &mut self.state, n, 20),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

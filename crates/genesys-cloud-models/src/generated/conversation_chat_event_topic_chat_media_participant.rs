@@ -15,33 +15,33 @@ pub struct ConversationChatEventTopicChatMediaParticipant {
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationChatEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationChatEventTopicConversationRoutingData`](crate::ConversationChatEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationChatEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationChatEventTopicChatMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationChatEventTopicChatMediaParticipantDirection`](crate::ConversationChatEventTopicChatMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::ConversationChatEventTopicChatMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationChatEventTopicChatMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationChatEventTopicChatMediaParticipantDisconnectType`](crate::ConversationChatEventTopicChatMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationChatEventTopicChatMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ConversationChatEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationChatEventTopicErrorBody`](crate::ConversationChatEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::ConversationChatEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`ConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::ConversationChatEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`ConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationChatEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationChatEventTopicChatMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ConversationChatEventTopicChatMediaParticipantFlaggedReason`](crate::ConversationChatEventTopicChatMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ConversationChatEventTopicChatMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationChatEventTopicChatMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationChatEventTopicChatMediaParticipantInitialState`](crate::ConversationChatEventTopicChatMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationChatEventTopicChatMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationChatEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationChatEventTopicJourneyContext`](crate::ConversationChatEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationChatEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -55,9 +55,9 @@ pub struct ConversationChatEventTopicChatMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`ConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationChatEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationChatEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationChatEventTopicQueueMediaSettings`](crate::ConversationChatEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationChatEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -65,7 +65,7 @@ pub struct ConversationChatEventTopicChatMediaParticipant {
     pub room_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`ConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::ConversationChatEventTopicUriReference>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -73,13 +73,13 @@ pub struct ConversationChatEventTopicChatMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationChatEventTopicChatMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`ConversationChatEventTopicChatMediaParticipantState`](crate::ConversationChatEventTopicChatMediaParticipantState)."]
     pub state: ::std::option::Option<crate::ConversationChatEventTopicChatMediaParticipantState>,
-    #[doc = " JSON `team`: [`ConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationChatEventTopicUriReference>,
-    #[doc = " JSON `user`: [`ConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`ConversationChatEventTopicUriReference`](crate::ConversationChatEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::ConversationChatEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`ConversationChatEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationChatEventTopicWrapup`](crate::ConversationChatEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationChatEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -89,7 +89,7 @@ pub struct ConversationChatEventTopicChatMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationChatEventTopicChatMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -104,10 +104,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChatEventTopicChatMediaParti
 impl crate::support::Model for ConversationChatEventTopicChatMediaParticipant {
     const NAME: &'static str = "ConversationChatEventTopicChatMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "avatarImageUrl", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "name", "parkTime", "peer", "provider", "purpose", "queue", "queueMediaSettings", "resumeTime", "roomId", "screenRecordingState", "script", "startAcwTime", "startHoldTime", "startTime", "state", "team", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -155,7 +155,7 @@ impl crate::support::Model for ConversationChatEventTopicChatMediaParticipant {
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 39),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 40),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 41),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationChatEventTopicJourneyContext {
-    #[doc = " JSON `customer`: [`ConversationChatEventTopicJourneyCustomer`]."]
+    #[doc = " JSON `customer`: [`ConversationChatEventTopicJourneyCustomer`](crate::ConversationChatEventTopicJourneyCustomer)."]
     pub customer: ::std::option::Option<crate::ConversationChatEventTopicJourneyCustomer>,
-    #[doc = " JSON `customerSession`: [`ConversationChatEventTopicJourneyCustomerSession`]."]
+    #[doc = " JSON `customerSession`: [`ConversationChatEventTopicJourneyCustomerSession`](crate::ConversationChatEventTopicJourneyCustomerSession)."]
     pub customer_session: ::std::option::Option<crate::ConversationChatEventTopicJourneyCustomerSession>,
-    #[doc = " JSON `triggeringAction`: [`ConversationChatEventTopicJourneyAction`]."]
+    #[doc = " JSON `triggeringAction`: [`ConversationChatEventTopicJourneyAction`](crate::ConversationChatEventTopicJourneyAction)."]
     pub triggering_action: ::std::option::Option<crate::ConversationChatEventTopicJourneyAction>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationChatEventTopicJourneyContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChatEventTopicJourneyContext
 impl crate::support::Model for ConversationChatEventTopicJourneyContext {
     const NAME: &'static str = "ConversationChatEventTopicJourneyContext";
     const FIELDS: &'static [&'static str] = &["customer", "customerSession", "triggeringAction"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationChatEventTopicJourneyContext {
             "customer" => crate::support::de_opt_struct(map, &mut self.customer, n, 0),
             "customerSession" => crate::support::de_opt_struct(map, &mut self.customer_session, n, 1),
             "triggeringAction" => crate::support::de_opt_struct(map, &mut self.triggering_action, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

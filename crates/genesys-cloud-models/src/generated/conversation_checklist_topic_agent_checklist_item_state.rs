@@ -21,11 +21,11 @@ pub struct ConversationChecklistTopicAgentChecklistItemState {
     pub last_modified_in_acw: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `stateFromAgent`: [`ConversationChecklistTopicAgentChecklistItemStateStateFromAgent`]."]
+    #[doc = " JSON `stateFromAgent`: [`ConversationChecklistTopicAgentChecklistItemStateStateFromAgent`](crate::ConversationChecklistTopicAgentChecklistItemStateStateFromAgent)."]
     pub state_from_agent: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistItemStateStateFromAgent>,
-    #[doc = " JSON `stateFromModel`: [`ConversationChecklistTopicAgentChecklistItemStateStateFromModel`]."]
+    #[doc = " JSON `stateFromModel`: [`ConversationChecklistTopicAgentChecklistItemStateStateFromModel`](crate::ConversationChecklistTopicAgentChecklistItemStateStateFromModel)."]
     pub state_from_model: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistItemStateStateFromModel>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationChecklistTopicAgentChecklistItemState {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChecklistTopicAgentChecklist
 impl crate::support::Model for ConversationChecklistTopicAgentChecklistItemState {
     const NAME: &'static str = "ConversationChecklistTopicAgentChecklistItemState";
     const FIELDS: &'static [&'static str] = &["automatedCheckEnabled", "dateLastModifiedByAgent", "dateLastModifiedByModel", "description", "id", "important", "lastModifiedInAcw", "name", "stateFromAgent", "stateFromModel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationChecklistTopicAgentChecklistItemState
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "stateFromAgent" => crate::support::de_opt(map, &mut self.state_from_agent, n, 8),
             "stateFromModel" => crate::support::de_opt(map, &mut self.state_from_model, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

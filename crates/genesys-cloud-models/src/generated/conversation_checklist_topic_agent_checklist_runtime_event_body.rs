@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationChecklistTopicAgentChecklistRuntimeEventBody {
-    #[doc = " JSON `activationTriggers`: array of [`ConversationChecklistTopicAgentChecklistActivationTrigger`]."]
+    #[doc = " JSON `activationTriggers`: array of [`ConversationChecklistTopicAgentChecklistActivationTrigger`](crate::ConversationChecklistTopicAgentChecklistActivationTrigger)."]
     pub activation_triggers: ::std::option::Option<::std::vec::Vec<crate::ConversationChecklistTopicAgentChecklistActivationTrigger>>,
     #[doc = " JSON `agentChecklistId`: string."]
     pub agent_checklist_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `agentChecklistItems`: array of [`ConversationChecklistTopicAgentChecklistItemState`]."]
+    #[doc = " JSON `agentChecklistItems`: array of [`ConversationChecklistTopicAgentChecklistItemState`](crate::ConversationChecklistTopicAgentChecklistItemState)."]
     pub agent_checklist_items: ::std::option::Option<::std::vec::Vec<crate::ConversationChecklistTopicAgentChecklistItemState>>,
     #[doc = " JSON `agentId`: string."]
     pub agent_id: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct ConversationChecklistTopicAgentChecklistRuntimeEventBody {
     pub assistant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `communicationId`: string."]
     pub communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationContext`: array of [`ConversationChecklistTopicConversationContextTurnInfo`]."]
+    #[doc = " JSON `conversationContext`: array of [`ConversationChecklistTopicConversationContextTurnInfo`](crate::ConversationChecklistTopicConversationContextTurnInfo)."]
     pub conversation_context: ::std::option::Option<::std::vec::Vec<crate::ConversationChecklistTopicConversationContextTurnInfo>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection`](crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection)."]
     pub direction: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection>,
     #[doc = " JSON `evaluationFinalizedDate`: date-time."]
     pub evaluation_finalized_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -35,7 +35,7 @@ pub struct ConversationChecklistTopicAgentChecklistRuntimeEventBody {
     pub exit_reason: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType`](crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType)."]
     pub media_type: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -43,9 +43,9 @@ pub struct ConversationChecklistTopicAgentChecklistRuntimeEventBody {
     pub participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus`]."]
+    #[doc = " JSON `status`: [`ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus`](crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus)."]
     pub status: ::std::option::Option<crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationChecklistTopicAgentChecklistRuntimeEventBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChecklistTopicAgentChecklist
 impl crate::support::Model for ConversationChecklistTopicAgentChecklistRuntimeEventBody {
     const NAME: &'static str = "ConversationChecklistTopicAgentChecklistRuntimeEventBody";
     const FIELDS: &'static [&'static str] = &["activationTriggers", "agentChecklistId", "agentChecklistItems", "agentId", "assistantId", "communicationId", "conversationContext", "conversationId", "direction", "evaluationFinalizedDate", "evaluationFinalizedWithAcwDate", "evaluationLastModifiedDate", "evaluationStartDate", "exitReason", "language", "mediaType", "name", "participantId", "queueId", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for ConversationChecklistTopicAgentChecklistRuntimeEv
             "participantId" => crate::support::de_opt(map, &mut self.participant_id, n, 17),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 18),
             "status" => crate::support::de_opt(map, &mut self.status, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

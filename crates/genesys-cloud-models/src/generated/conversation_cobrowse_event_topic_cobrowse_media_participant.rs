@@ -19,33 +19,33 @@ pub struct ConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationCobrowseEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationCobrowseEventTopicConversationRoutingData`](crate::ConversationCobrowseEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationCobrowseEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantDirection`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::ConversationCobrowseEventTopicCobrowseMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ConversationCobrowseEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationCobrowseEventTopicErrorBody`](crate::ConversationCobrowseEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::ConversationCobrowseEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`ConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`ConversationCobrowseEventTopicUriReference`](crate::ConversationCobrowseEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::ConversationCobrowseEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`ConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`ConversationCobrowseEventTopicUriReference`](crate::ConversationCobrowseEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationCobrowseEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantInitialState`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationCobrowseEventTopicCobrowseMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationCobrowseEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationCobrowseEventTopicJourneyContext`](crate::ConversationCobrowseEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationCobrowseEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -61,15 +61,15 @@ pub struct ConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub provider_event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`ConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`ConversationCobrowseEventTopicUriReference`](crate::ConversationCobrowseEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationCobrowseEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationCobrowseEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationCobrowseEventTopicQueueMediaSettings`](crate::ConversationCobrowseEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationCobrowseEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`ConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`ConversationCobrowseEventTopicUriReference`](crate::ConversationCobrowseEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::ConversationCobrowseEventTopicUriReference>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -77,15 +77,15 @@ pub struct ConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`ConversationCobrowseEventTopicCobrowseMediaParticipantState`](crate::ConversationCobrowseEventTopicCobrowseMediaParticipantState)."]
     pub state: ::std::option::Option<crate::ConversationCobrowseEventTopicCobrowseMediaParticipantState>,
-    #[doc = " JSON `team`: [`ConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`ConversationCobrowseEventTopicUriReference`](crate::ConversationCobrowseEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationCobrowseEventTopicUriReference>,
-    #[doc = " JSON `user`: [`ConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`ConversationCobrowseEventTopicUriReference`](crate::ConversationCobrowseEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::ConversationCobrowseEventTopicUriReference>,
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`ConversationCobrowseEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationCobrowseEventTopicWrapup`](crate::ConversationCobrowseEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationCobrowseEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -95,7 +95,7 @@ pub struct ConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationCobrowseEventTopicCobrowseMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -110,10 +110,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCobrowseEventTopicCobrowseMe
 impl crate::support::Model for ConversationCobrowseEventTopicCobrowseMediaParticipant {
     const NAME: &'static str = "ConversationCobrowseEventTopicCobrowseMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "cobrowseRole", "cobrowseSessionId", "connectedTime", "controlling", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "name", "parkTime", "peer", "provider", "providerEventTime", "purpose", "queue", "queueMediaSettings", "resumeTime", "screenRecordingState", "script", "startAcwTime", "startHoldTime", "startTime", "state", "team", "user", "viewerUrl", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -164,7 +164,7 @@ impl crate::support::Model for ConversationCobrowseEventTopicCobrowseMediaPartic
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 42),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 43),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 44),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationCobrowseEventTopicConversationDivisionMembership {
-    #[doc = " JSON `division`: [`ConversationCobrowseEventTopicDomainEntityRef`]."]
+    #[doc = " JSON `division`: [`ConversationCobrowseEventTopicDomainEntityRef`](crate::ConversationCobrowseEventTopicDomainEntityRef)."]
     pub division: ::std::option::Option<crate::ConversationCobrowseEventTopicDomainEntityRef>,
-    #[doc = " JSON `entities`: array of [`ConversationCobrowseEventTopicDivisionEntityRef`]."]
+    #[doc = " JSON `entities`: array of [`ConversationCobrowseEventTopicDivisionEntityRef`](crate::ConversationCobrowseEventTopicDivisionEntityRef)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ConversationCobrowseEventTopicDivisionEntityRef>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationCobrowseEventTopicConversationDivisionMembership {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationCobrowseEventTopicConversati
 impl crate::support::Model for ConversationCobrowseEventTopicConversationDivisionMembership {
     const NAME: &'static str = "ConversationCobrowseEventTopicConversationDivisionMembership";
     const FIELDS: &'static [&'static str] = &["division", "entities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConversationCobrowseEventTopicConversationDivisio
         match key {
             "division" => crate::support::de_opt_struct(map, &mut self.division, n, 0),
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct ConversationContentButtonResponse {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationContentButtonResponseType`]."]
+    #[doc = " JSON `type`: [`ConversationContentButtonResponseType`](crate::ConversationContentButtonResponseType)."]
     pub r#type: ::std::option::Option<crate::ConversationContentButtonResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentButtonResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentButtonResponse {
 impl crate::support::Model for ConversationContentButtonResponse {
     const NAME: &'static str = "ConversationContentButtonResponse";
     const FIELDS: &'static [&'static str] = &["originatingMessageId", "payload", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationContentButtonResponse {
             "payload" => crate::support::de_opt(map, &mut self.payload, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentCard {
-    #[doc = " JSON `actions`: array of [`ConversationContentCardAction`], required by the spec."]
+    #[doc = " JSON `actions`: array of [`ConversationContentCardAction`](crate::ConversationContentCardAction), required by the spec."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::ConversationContentCardAction>>,
-    #[doc = " JSON `defaultAction`: [`ConversationContentCardAction`]."]
+    #[doc = " JSON `defaultAction`: [`ConversationContentCardAction`](crate::ConversationContentCardAction)."]
     pub default_action: ::std::option::Option<crate::ConversationContentCardAction>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct ConversationContentCard {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `video`: string."]
     pub video: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentCard {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentCard {
 impl crate::support::Model for ConversationContentCard {
     const NAME: &'static str = "ConversationContentCard";
     const FIELDS: &'static [&'static str] = &["actions", "defaultAction", "description", "image", "title", "video"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ConversationContentCard {
             "image" => crate::support::de_opt(map, &mut self.image, n, 3),
             "title" => crate::support::de_opt(map, &mut self.title, n, 4),
             "video" => crate::support::de_opt(map, &mut self.video, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

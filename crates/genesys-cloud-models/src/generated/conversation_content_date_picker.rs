@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentDatePicker {
-    #[doc = " JSON `availableTimes`: array of [`ConversationContentDatePickerAvailableTime`]."]
+    #[doc = " JSON `availableTimes`: array of [`ConversationContentDatePickerAvailableTime`](crate::ConversationContentDatePickerAvailableTime)."]
     pub available_times: ::std::option::Option<::std::vec::Vec<crate::ConversationContentDatePickerAvailableTime>>,
-    #[doc = " JSON `dateDisplayFormat`: [`ConversationContentDatePickerDateDisplayFormat`]."]
+    #[doc = " JSON `dateDisplayFormat`: [`ConversationContentDatePickerDateDisplayFormat`](crate::ConversationContentDatePickerDateDisplayFormat)."]
     pub date_display_format: ::std::option::Option<crate::ConversationContentDatePickerDateDisplayFormat>,
     #[doc = " JSON `dateMaximum`: date-time."]
     pub date_maximum: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,13 +17,13 @@ pub struct ConversationContentDatePicker {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `location`: [`ConversationContentLocation`]."]
+    #[doc = " JSON `location`: [`ConversationContentLocation`](crate::ConversationContentLocation)."]
     pub location: ::std::option::Option<crate::ConversationContentLocation>,
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentDatePicker {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentDatePicker {
 impl crate::support::Model for ConversationContentDatePicker {
     const NAME: &'static str = "ConversationContentDatePicker";
     const FIELDS: &'static [&'static str] = &["availableTimes", "dateDisplayFormat", "dateMaximum", "dateMinimum", "id", "imageUrl", "location", "subtitle", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ConversationContentDatePicker {
             "location" => crate::support::de_opt_struct(map, &mut self.location, n, 6),
             "subtitle" => crate::support::de_opt(map, &mut self.subtitle, n, 7),
             "title" => crate::support::de_opt(map, &mut self.title, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

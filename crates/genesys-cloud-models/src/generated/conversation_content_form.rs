@@ -7,21 +7,21 @@
 pub struct ConversationContentForm {
     #[doc = " JSON `cannedResponseId`: string, required by the spec."]
     pub canned_response_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `formPages`: array of [`ConversationFormPage`]."]
+    #[doc = " JSON `formPages`: array of [`ConversationFormPage`](crate::ConversationFormPage)."]
     pub form_pages: ::std::option::Option<::std::vec::Vec<crate::ConversationFormPage>>,
-    #[doc = " JSON `introduction`: [`ConversationContentIntroduction`]."]
+    #[doc = " JSON `introduction`: [`ConversationContentIntroduction`](crate::ConversationContentIntroduction)."]
     pub introduction: ::std::option::Option<crate::ConversationContentIntroduction>,
     #[doc = " JSON `originatingMessageId`: string."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`]."]
+    #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
-    #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`]."]
+    #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
-    #[doc = " JSON `response`: array of [`ConversationFormResponseComponent`]."]
+    #[doc = " JSON `response`: array of [`ConversationFormResponseComponent`](crate::ConversationFormResponseComponent)."]
     pub response: ::std::option::Option<::std::vec::Vec<crate::ConversationFormResponseComponent>>,
     #[doc = " JSON `showSummary`: boolean."]
     pub show_summary: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentForm {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentForm {
 impl crate::support::Model for ConversationContentForm {
     const NAME: &'static str = "ConversationContentForm";
     const FIELDS: &'static [&'static str] = &["cannedResponseId", "formPages", "introduction", "originatingMessageId", "receivedMessage", "replyMessage", "response", "showSummary"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ConversationContentForm {
             "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 5),
             "response" => crate::support::de_opt_structs(map, &mut self.response, n, 6),
             "showSummary" => crate::support::de_opt(map, &mut self.show_summary, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

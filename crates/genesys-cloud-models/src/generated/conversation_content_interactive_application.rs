@@ -7,13 +7,13 @@
 pub struct ConversationContentInteractiveApplication {
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`]."]
+    #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
-    #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`]."]
+    #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentInteractiveApplication {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentInteractiveApplicatio
 impl crate::support::Model for ConversationContentInteractiveApplication {
     const NAME: &'static str = "ConversationContentInteractiveApplication";
     const FIELDS: &'static [&'static str] = &["name", "receivedMessage", "replyMessage", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationContentInteractiveApplication {
             "receivedMessage" => crate::support::de_opt_struct(map, &mut self.received_message, n, 1),
             "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 2),
             "url" => crate::support::de_opt(map, &mut self.url, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

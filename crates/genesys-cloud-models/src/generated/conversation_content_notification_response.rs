@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentNotificationResponse {
-    #[doc = " JSON `notificationStatus`: [`ConversationContentNotificationResponseNotificationStatus`], required by the spec."]
+    #[doc = " JSON `notificationStatus`: [`ConversationContentNotificationResponseNotificationStatus`](crate::ConversationContentNotificationResponseNotificationStatus), required by the spec."]
     pub notification_status: ::std::option::Option<crate::ConversationContentNotificationResponseNotificationStatus>,
     #[doc = " JSON `notificationText`: string."]
     pub notification_text: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct ConversationContentNotificationResponse {
     pub originating_message_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `referenceId`: string."]
     pub reference_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentNotificationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentNotificationResponse 
 impl crate::support::Model for ConversationContentNotificationResponse {
     const NAME: &'static str = "ConversationContentNotificationResponse";
     const FIELDS: &'static [&'static str] = &["notificationStatus", "notificationText", "originatingMessageId", "referenceId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationContentNotificationResponse {
             "notificationText" => crate::support::de_opt(map, &mut self.notification_text, n, 1),
             "originatingMessageId" => crate::support::de_opt(map, &mut self.originating_message_id, n, 2),
             "referenceId" => crate::support::de_opt(map, &mut self.reference_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationContentNotificationTemplate {
-    #[doc = " JSON `body`: [`ConversationNotificationTemplateBody`], required by the spec."]
+    #[doc = " JSON `body`: [`ConversationNotificationTemplateBody`](crate::ConversationNotificationTemplateBody), required by the spec."]
     pub body: ::std::option::Option<crate::ConversationNotificationTemplateBody>,
-    #[doc = " JSON `buttons`: array of [`ConversationNotificationTemplateButton`]."]
+    #[doc = " JSON `buttons`: array of [`ConversationNotificationTemplateButton`](crate::ConversationNotificationTemplateButton)."]
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::ConversationNotificationTemplateButton>>,
-    #[doc = " JSON `footer`: [`ConversationNotificationTemplateFooter`]."]
+    #[doc = " JSON `footer`: [`ConversationNotificationTemplateFooter`](crate::ConversationNotificationTemplateFooter)."]
     pub footer: ::std::option::Option<crate::ConversationNotificationTemplateFooter>,
-    #[doc = " JSON `header`: [`ConversationNotificationTemplateHeader`]."]
+    #[doc = " JSON `header`: [`ConversationNotificationTemplateHeader`](crate::ConversationNotificationTemplateHeader)."]
     pub header: ::std::option::Option<crate::ConversationNotificationTemplateHeader>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentNotificationTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentNotificationTemplate 
 impl crate::support::Model for ConversationContentNotificationTemplate {
     const NAME: &'static str = "ConversationContentNotificationTemplate";
     const FIELDS: &'static [&'static str] = &["body", "buttons", "footer", "header", "id", "language"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ConversationContentNotificationTemplate {
             "header" => crate::support::de_opt_struct(map, &mut self.header, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "language" => crate::support::de_opt(map, &mut self.language, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,21 +9,21 @@ pub struct ConversationContentPaymentRequest {
     pub country_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `currencyCode`: string, required by the spec."]
     pub currency_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lineItems`: array of [`ConversationContentLineItem`]."]
+    #[doc = " JSON `lineItems`: array of [`ConversationContentLineItem`](crate::ConversationContentLineItem)."]
     pub line_items: ::std::option::Option<::std::vec::Vec<crate::ConversationContentLineItem>>,
     #[doc = " JSON `orderTotal`: number (double), required by the spec."]
     pub order_total: ::std::option::Option<f64>,
-    #[doc = " JSON `paymentPlatform`: [`ConversationContentPaymentRequestPaymentPlatform`], required by the spec."]
+    #[doc = " JSON `paymentPlatform`: [`ConversationContentPaymentRequestPaymentPlatform`](crate::ConversationContentPaymentRequestPaymentPlatform), required by the spec."]
     pub payment_platform: ::std::option::Option<crate::ConversationContentPaymentRequestPaymentPlatform>,
-    #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`]."]
+    #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
-    #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`]."]
+    #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
-    #[doc = " JSON `requiredContactFields`: array of [`ConversationContentRequiredContactField`]."]
+    #[doc = " JSON `requiredContactFields`: array of [`ConversationContentRequiredContactField`](crate::ConversationContentRequiredContactField)."]
     pub required_contact_fields: ::std::option::Option<::std::vec::Vec<crate::ConversationContentRequiredContactField>>,
-    #[doc = " JSON `shippingOptions`: array of [`ConversationContentLineItem`]."]
+    #[doc = " JSON `shippingOptions`: array of [`ConversationContentLineItem`](crate::ConversationContentLineItem)."]
     pub shipping_options: ::std::option::Option<::std::vec::Vec<crate::ConversationContentLineItem>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentPaymentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentPaymentRequest {
 impl crate::support::Model for ConversationContentPaymentRequest {
     const NAME: &'static str = "ConversationContentPaymentRequest";
     const FIELDS: &'static [&'static str] = &["countryCode", "currencyCode", "lineItems", "orderTotal", "paymentPlatform", "receivedMessage", "replyMessage", "requiredContactFields", "shippingOptions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ConversationContentPaymentRequest {
             "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 6),
             "requiredContactFields" => crate::support::de_opt_structs(map, &mut self.required_contact_fields, n, 7),
             "shippingOptions" => crate::support::de_opt_structs(map, &mut self.shipping_options, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

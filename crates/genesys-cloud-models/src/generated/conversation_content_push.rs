@@ -9,17 +9,17 @@ pub struct ConversationContentPush {
     pub device_token: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `deviceTokenId`: string, required by the spec."]
     pub device_token_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `deviceType`: [`ConversationContentPushDeviceType`], required by the spec."]
+    #[doc = " JSON `deviceType`: [`ConversationContentPushDeviceType`](crate::ConversationContentPushDeviceType), required by the spec."]
     pub device_type: ::std::option::Option<crate::ConversationContentPushDeviceType>,
     #[doc = " JSON `expiration`: integer (int64), required by the spec."]
     pub expiration: ::std::option::Option<i64>,
-    #[doc = " JSON `failedMessages`: array of [`ConversationPushFailedMessageReferences`], required by the spec."]
+    #[doc = " JSON `failedMessages`: array of [`ConversationPushFailedMessageReferences`](crate::ConversationPushFailedMessageReferences), required by the spec."]
     pub failed_messages: ::std::option::Option<::std::vec::Vec<crate::ConversationPushFailedMessageReferences>>,
-    #[doc = " JSON `notificationMessage`: [`ConversationPushNotificationMessageLabel`], required by the spec."]
+    #[doc = " JSON `notificationMessage`: [`ConversationPushNotificationMessageLabel`](crate::ConversationPushNotificationMessageLabel), required by the spec."]
     pub notification_message: ::std::option::Option<crate::ConversationPushNotificationMessageLabel>,
-    #[doc = " JSON `pushProviderIntegration`: [`ConversationPushProviderIntegration`], required by the spec."]
+    #[doc = " JSON `pushProviderIntegration`: [`ConversationPushProviderIntegration`](crate::ConversationPushProviderIntegration), required by the spec."]
     pub push_provider_integration: ::std::option::Option<crate::ConversationPushProviderIntegration>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentPush {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentPush {
 impl crate::support::Model for ConversationContentPush {
     const NAME: &'static str = "ConversationContentPush";
     const FIELDS: &'static [&'static str] = &["deviceToken", "deviceTokenId", "deviceType", "expiration", "failedMessages", "notificationMessage", "pushProviderIntegration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ConversationContentPush {
             "failedMessages" => crate::support::de_opt_structs(map, &mut self.failed_messages, n, 4),
             "notificationMessage" => crate::support::de_opt_struct(map, &mut self.notification_message, n, 5),
             "pushProviderIntegration" => crate::support::de_opt_struct(map, &mut self.push_provider_integration, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct ConversationContentRichLink {
     #[doc = " JSON `footer`: string."]
     pub footer: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `header`: [`ConversationContentRichLinkHeader`]."]
+    #[doc = " JSON `header`: [`ConversationContentRichLinkHeader`](crate::ConversationContentRichLinkHeader)."]
     pub header: ::std::option::Option<crate::ConversationContentRichLinkHeader>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct ConversationContentRichLink {
     pub url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `urlLabel`: string."]
     pub url_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentRichLink {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentRichLink {
 impl crate::support::Model for ConversationContentRichLink {
     const NAME: &'static str = "ConversationContentRichLink";
     const FIELDS: &'static [&'static str] = &["footer", "header", "text", "url", "urlLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationContentRichLink {
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "url" => crate::support::de_opt(map, &mut self.url, n, 3),
             "urlLabel" => crate::support::de_opt(map, &mut self.url_label, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct ConversationContentRoadsideAssistance {
     #[doc = " JSON `isDevicePhoneNumber`: boolean."]
     pub is_device_phone_number: ::std::option::Option<bool>,
-    #[doc = " JSON `location`: [`ConversationContentLocation`]."]
+    #[doc = " JSON `location`: [`ConversationContentLocation`](crate::ConversationContentLocation)."]
     pub location: ::std::option::Option<crate::ConversationContentLocation>,
     #[doc = " JSON `messageNumber`: integer (int64)."]
     pub message_number: ::std::option::Option<i64>,
@@ -15,7 +15,7 @@ pub struct ConversationContentRoadsideAssistance {
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentRoadsideAssistance {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentRoadsideAssistance {
 impl crate::support::Model for ConversationContentRoadsideAssistance {
     const NAME: &'static str = "ConversationContentRoadsideAssistance";
     const FIELDS: &'static [&'static str] = &["isDevicePhoneNumber", "location", "messageNumber", "phoneNumber", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationContentRoadsideAssistance {
             "messageNumber" => crate::support::de_opt(map, &mut self.message_number, n, 2),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 3),
             "text" => crate::support::de_opt(map, &mut self.text, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

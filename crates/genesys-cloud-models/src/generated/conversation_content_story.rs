@@ -7,11 +7,11 @@
 pub struct ConversationContentStory {
     #[doc = " JSON `replyToId`: string."]
     pub reply_to_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationContentStoryType`]."]
+    #[doc = " JSON `type`: [`ConversationContentStoryType`](crate::ConversationContentStoryType)."]
     pub r#type: ::std::option::Option<crate::ConversationContentStoryType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationContentStory {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentStory {
 impl crate::support::Model for ConversationContentStory {
     const NAME: &'static str = "ConversationContentStory";
     const FIELDS: &'static [&'static str] = &["replyToId", "type", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationContentStory {
             "replyToId" => crate::support::de_opt(map, &mut self.reply_to_id, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
             "url" => crate::support::de_opt(map, &mut self.url, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationDetailQueryPredicate {
-    #[doc = " JSON `dimension`: [`ConversationDetailQueryPredicateDimension`]."]
+    #[doc = " JSON `dimension`: [`ConversationDetailQueryPredicateDimension`](crate::ConversationDetailQueryPredicateDimension)."]
     pub dimension: ::std::option::Option<crate::ConversationDetailQueryPredicateDimension>,
-    #[doc = " JSON `metric`: [`ConversationDetailQueryPredicateMetric`]."]
+    #[doc = " JSON `metric`: [`ConversationDetailQueryPredicateMetric`](crate::ConversationDetailQueryPredicateMetric)."]
     pub metric: ::std::option::Option<crate::ConversationDetailQueryPredicateMetric>,
-    #[doc = " JSON `operator`: [`ConversationDetailQueryPredicateOperator`]."]
+    #[doc = " JSON `operator`: [`ConversationDetailQueryPredicateOperator`](crate::ConversationDetailQueryPredicateOperator)."]
     pub operator: ::std::option::Option<crate::ConversationDetailQueryPredicateOperator>,
-    #[doc = " JSON `range`: [`NumericRange`]."]
+    #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`ConversationDetailQueryPredicateType`]."]
+    #[doc = " JSON `type`: [`ConversationDetailQueryPredicateType`](crate::ConversationDetailQueryPredicateType)."]
     pub r#type: ::std::option::Option<crate::ConversationDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationDetailQueryPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationDetailQueryPredicate {
 impl crate::support::Model for ConversationDetailQueryPredicate {
     const NAME: &'static str = "ConversationDetailQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "metric", "operator", "range", "type", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ConversationDetailQueryPredicate {
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEmailEventTopicConversationDivisionMembership {
-    #[doc = " JSON `division`: [`ConversationEmailEventTopicDomainEntityRef`]."]
+    #[doc = " JSON `division`: [`ConversationEmailEventTopicDomainEntityRef`](crate::ConversationEmailEventTopicDomainEntityRef)."]
     pub division: ::std::option::Option<crate::ConversationEmailEventTopicDomainEntityRef>,
-    #[doc = " JSON `entities`: array of [`ConversationEmailEventTopicDivisionEntityRef`]."]
+    #[doc = " JSON `entities`: array of [`ConversationEmailEventTopicDivisionEntityRef`](crate::ConversationEmailEventTopicDivisionEntityRef)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ConversationEmailEventTopicDivisionEntityRef>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEmailEventTopicConversationDivisionMembership {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEmailEventTopicConversationD
 impl crate::support::Model for ConversationEmailEventTopicConversationDivisionMembership {
     const NAME: &'static str = "ConversationEmailEventTopicConversationDivisionMembership";
     const FIELDS: &'static [&'static str] = &["division", "entities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConversationEmailEventTopicConversationDivisionMe
         match key {
             "division" => crate::support::de_opt_struct(map, &mut self.division, n, 0),
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,35 +15,35 @@ pub struct ConversationEmailEventTopicEmailMediaParticipant {
     pub auto_generated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationEmailEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationEmailEventTopicConversationRoutingData`](crate::ConversationEmailEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationEmailEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationEmailEventTopicEmailMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationEmailEventTopicEmailMediaParticipantDirection`](crate::ConversationEmailEventTopicEmailMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::ConversationEmailEventTopicEmailMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationEmailEventTopicEmailMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationEmailEventTopicEmailMediaParticipantDisconnectType`](crate::ConversationEmailEventTopicEmailMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEmailEventTopicEmailMediaParticipantDisconnectType>,
-    #[doc = " JSON `draftAttachments`: array of [`ConversationEmailEventTopicAttachment`]."]
+    #[doc = " JSON `draftAttachments`: array of [`ConversationEmailEventTopicAttachment`](crate::ConversationEmailEventTopicAttachment)."]
     pub draft_attachments: ::std::option::Option<::std::vec::Vec<crate::ConversationEmailEventTopicAttachment>>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ConversationEmailEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationEmailEventTopicErrorBody`](crate::ConversationEmailEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::ConversationEmailEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`ConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`ConversationEmailEventTopicUriReference`](crate::ConversationEmailEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::ConversationEmailEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`ConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`ConversationEmailEventTopicUriReference`](crate::ConversationEmailEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationEmailEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationEmailEventTopicEmailMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ConversationEmailEventTopicEmailMediaParticipantFlaggedReason`](crate::ConversationEmailEventTopicEmailMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ConversationEmailEventTopicEmailMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEmailEventTopicEmailMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationEmailEventTopicEmailMediaParticipantInitialState`](crate::ConversationEmailEventTopicEmailMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationEmailEventTopicEmailMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationEmailEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationEmailEventTopicJourneyContext`](crate::ConversationEmailEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationEmailEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -61,15 +61,15 @@ pub struct ConversationEmailEventTopicEmailMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`ConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`ConversationEmailEventTopicUriReference`](crate::ConversationEmailEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationEmailEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationEmailEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationEmailEventTopicQueueMediaSettings`](crate::ConversationEmailEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationEmailEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`ConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`ConversationEmailEventTopicUriReference`](crate::ConversationEmailEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::ConversationEmailEventTopicUriReference>,
     #[doc = " JSON `spam`: boolean."]
     pub spam: ::std::option::Option<bool>,
@@ -79,15 +79,15 @@ pub struct ConversationEmailEventTopicEmailMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEmailEventTopicEmailMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`ConversationEmailEventTopicEmailMediaParticipantState`](crate::ConversationEmailEventTopicEmailMediaParticipantState)."]
     pub state: ::std::option::Option<crate::ConversationEmailEventTopicEmailMediaParticipantState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `team`: [`ConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`ConversationEmailEventTopicUriReference`](crate::ConversationEmailEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationEmailEventTopicUriReference>,
-    #[doc = " JSON `user`: [`ConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`ConversationEmailEventTopicUriReference`](crate::ConversationEmailEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::ConversationEmailEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`ConversationEmailEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationEmailEventTopicWrapup`](crate::ConversationEmailEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEmailEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -97,7 +97,7 @@ pub struct ConversationEmailEventTopicEmailMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEmailEventTopicEmailMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -112,10 +112,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEmailEventTopicEmailMediaPar
 impl crate::support::Model for ConversationEmailEventTopicEmailMediaParticipant {
     const NAME: &'static str = "ConversationEmailEventTopicEmailMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "autoGenerated", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "draftAttachments", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "messageId", "messagesSent", "name", "parkTime", "peer", "provider", "purpose", "queue", "queueMediaSettings", "resumeTime", "screenRecordingState", "script", "spam", "startAcwTime", "startHoldTime", "startTime", "state", "subject", "team", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -167,7 +167,7 @@ impl crate::support::Model for ConversationEmailEventTopicEmailMediaParticipant 
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 43),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 44),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 45),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

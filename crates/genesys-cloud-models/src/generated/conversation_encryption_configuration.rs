@@ -7,15 +7,15 @@
 pub struct ConversationEncryptionConfiguration {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `keyConfigurationType`: [`ConversationEncryptionConfigurationKeyConfigurationType`], required by the spec."]
+    #[doc = " JSON `keyConfigurationType`: [`ConversationEncryptionConfigurationKeyConfigurationType`](crate::ConversationEncryptionConfigurationKeyConfigurationType), required by the spec."]
     pub key_configuration_type: ::std::option::Option<crate::ConversationEncryptionConfigurationKeyConfigurationType>,
-    #[doc = " JSON `lastError`: [`ErrorBody`]."]
+    #[doc = " JSON `lastError`: [`ErrorBody`](crate::ErrorBody)."]
     pub last_error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEncryptionConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEncryptionConfiguration {
 impl crate::support::Model for ConversationEncryptionConfiguration {
     const NAME: &'static str = "ConversationEncryptionConfiguration";
     const FIELDS: &'static [&'static str] = &["id", "keyConfigurationType", "lastError", "selfUri", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationEncryptionConfiguration {
             "lastError" => crate::support::de_opt_struct(map, &mut self.last_error, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "url" => crate::support::de_opt(map, &mut self.url, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEnrichment {
-    #[doc = " JSON `language`: [`ConversationEnrichmentLanguage`]."]
+    #[doc = " JSON `language`: [`ConversationEnrichmentLanguage`](crate::ConversationEnrichmentLanguage)."]
     pub language: ::std::option::Option<crate::ConversationEnrichmentLanguage>,
-    #[doc = " JSON `sentimentV2`: [`ConversationEnrichmentSentimentV2`]."]
+    #[doc = " JSON `sentimentV2`: [`ConversationEnrichmentSentimentV2`](crate::ConversationEnrichmentSentimentV2)."]
     pub sentiment_v2: ::std::option::Option<crate::ConversationEnrichmentSentimentV2>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEnrichment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEnrichment {
 impl crate::support::Model for ConversationEnrichment {
     const NAME: &'static str = "ConversationEnrichment";
     const FIELDS: &'static [&'static str] = &["language", "sentimentV2"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConversationEnrichment {
         match key {
             "language" => crate::support::de_opt_struct(map, &mut self.language, n, 0),
             "sentimentV2" => crate::support::de_opt_struct(map, &mut self.sentiment_v2, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

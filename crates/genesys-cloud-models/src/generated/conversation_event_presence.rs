@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventPresence {
-    #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`]."]
+    #[doc = " JSON `receivedMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
-    #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`]."]
+    #[doc = " JSON `replyMessage`: [`ConversationContentReceivedReplyMessage`](crate::ConversationContentReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ConversationContentReceivedReplyMessage>,
-    #[doc = " JSON `type`: [`ConversationEventPresenceType`], required by the spec."]
+    #[doc = " JSON `type`: [`ConversationEventPresenceType`](crate::ConversationEventPresenceType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ConversationEventPresenceType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventPresence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventPresence {
 impl crate::support::Model for ConversationEventPresence {
     const NAME: &'static str = "ConversationEventPresence";
     const FIELDS: &'static [&'static str] = &["receivedMessage", "replyMessage", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationEventPresence {
             "receivedMessage" => crate::support::de_opt_struct(map, &mut self.received_message, n, 0),
             "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicCall {
-    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`](crate::ConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::ConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -17,31 +17,31 @@ pub struct ConversationEventTopicCall {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`ConversationEventTopicCallDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationEventTopicCallDirection`](crate::ConversationEventTopicCallDirection)."]
     pub direction: ::std::option::Option<crate::ConversationEventTopicCallDirection>,
-    #[doc = " JSON `disconnectReasons`: array of [`ConversationEventTopicDisconnectReason`]."]
+    #[doc = " JSON `disconnectReasons`: array of [`ConversationEventTopicDisconnectReason`](crate::ConversationEventTopicDisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicDisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCallDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCallDisconnectType`](crate::ConversationEventTopicCallDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicCallDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disposition`: [`ConversationEventTopicDisposition`]."]
+    #[doc = " JSON `disposition`: [`ConversationEventTopicDisposition`](crate::ConversationEventTopicDisposition)."]
     pub disposition: ::std::option::Option<crate::ConversationEventTopicDisposition>,
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`ConversationEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationEventTopicErrorDetails`](crate::ConversationEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::ConversationEventTopicErrorDetails>,
-    #[doc = " JSON `faxStatus`: [`ConversationEventTopicFaxStatus`]."]
+    #[doc = " JSON `faxStatus`: [`ConversationEventTopicFaxStatus`](crate::ConversationEventTopicFaxStatus)."]
     pub fax_status: ::std::option::Option<crate::ConversationEventTopicFaxStatus>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicCallInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicCallInitialState`](crate::ConversationEventTopicCallInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicCallInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
-    #[doc = " JSON `other`: [`ConversationEventTopicAddress`]."]
+    #[doc = " JSON `other`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub other: ::std::option::Option<crate::ConversationEventTopicAddress>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -49,31 +49,31 @@ pub struct ConversationEventTopicCall {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `publicIpAddress`: string."]
     pub public_ip_address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`](crate::ConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationEventTopicQueueMediaSettings>,
-    #[doc = " JSON `recordersState`: [`ConversationEventTopicRecordersState`]."]
+    #[doc = " JSON `recordersState`: [`ConversationEventTopicRecordersState`](crate::ConversationEventTopicRecordersState)."]
     pub recorders_state: ::std::option::Option<crate::ConversationEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`ConversationEventTopicCallRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`ConversationEventTopicCallRecordingState`](crate::ConversationEventTopicCallRecordingState)."]
     pub recording_state: ::std::option::Option<crate::ConversationEventTopicCallRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
-    #[doc = " JSON `self`: [`ConversationEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::ConversationEventTopicAddress>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEventTopicCallState`]."]
+    #[doc = " JSON `state`: [`ConversationEventTopicCallState`](crate::ConversationEventTopicCallState)."]
     pub state: ::std::option::Option<crate::ConversationEventTopicCallState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicCall {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -88,10 +88,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicCall {
 impl crate::support::Model for ConversationEventTopicCall {
     const NAME: &'static str = "ConversationEventTopicCall";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "bargedTime", "confined", "connectedTime", "direction", "disconnectReasons", "disconnectType", "disconnectedTime", "disposition", "documentId", "errorInfo", "faxStatus", "held", "id", "initialState", "muted", "other", "peerId", "provider", "publicIpAddress", "queueMediaSettings", "recordersState", "recording", "recordingState", "scriptId", "securePause", "self", "startHoldTime", "state", "transferSource", "uuiData", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -131,7 +131,7 @@ impl crate::support::Model for ConversationEventTopicCall {
             "transferSource" => crate::support::de_opt(map, &mut self.transfer_source, n, 31),
             "uuiData" => crate::support::de_opt(map, &mut self.uui_data, n, 32),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 33),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicCallback {
-    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`](crate::ConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::ConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -23,11 +23,11 @@ pub struct ConversationEventTopicCallback {
     pub caller_id_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `dialerPreview`: [`ConversationEventTopicDialerPreview`]."]
+    #[doc = " JSON `dialerPreview`: [`ConversationEventTopicDialerPreview`](crate::ConversationEventTopicDialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::ConversationEventTopicDialerPreview>,
-    #[doc = " JSON `direction`: [`ConversationEventTopicCallbackDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationEventTopicCallbackDirection`](crate::ConversationEventTopicCallbackDirection)."]
     pub direction: ::std::option::Option<crate::ConversationEventTopicCallbackDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCallbackDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCallbackDisconnectType`](crate::ConversationEventTopicCallbackDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicCallbackDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,13 +37,13 @@ pub struct ConversationEventTopicCallback {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicCallbackInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicCallbackInitialState`](crate::ConversationEventTopicCallbackInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicCallbackInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`](crate::ConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -51,15 +51,15 @@ pub struct ConversationEventTopicCallback {
     pub skip_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEventTopicCallbackState`]."]
+    #[doc = " JSON `state`: [`ConversationEventTopicCallbackState`](crate::ConversationEventTopicCallbackState)."]
     pub state: ::std::option::Option<crate::ConversationEventTopicCallbackState>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `voicemail`: [`ConversationEventTopicVoicemail`]."]
+    #[doc = " JSON `voicemail`: [`ConversationEventTopicVoicemail`](crate::ConversationEventTopicVoicemail)."]
     pub voicemail: ::std::option::Option<crate::ConversationEventTopicVoicemail>,
-    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicCallback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -74,10 +74,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicCallback {
 impl crate::support::Model for ConversationEventTopicCallback {
     const NAME: &'static str = "ConversationEventTopicCallback";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "automatedCallbackConfigId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "callerId", "callerIdName", "connectedTime", "dialerPreview", "direction", "disconnectType", "disconnectedTime", "externalCampaign", "held", "id", "initialState", "peerId", "provider", "queueMediaSettings", "scriptId", "skipEnabled", "startHoldTime", "state", "timeoutSeconds", "voicemail", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -110,7 +110,7 @@ impl crate::support::Model for ConversationEventTopicCallback {
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 24),
             "voicemail" => crate::support::de_opt_struct(map, &mut self.voicemail, n, 25),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 26),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicChat {
-    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`](crate::ConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::ConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -13,7 +13,7 @@ pub struct ConversationEventTopicChat {
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicChatDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicChatDisconnectType`](crate::ConversationEventTopicChatDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicChatDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,15 +21,15 @@ pub struct ConversationEventTopicChat {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicChatInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicChatInitialState`](crate::ConversationEventTopicChatInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicChatInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationEventTopicJourneyContext`](crate::ConversationEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationEventTopicJourneyContext>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`](crate::ConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `roomId`: string."]
     pub room_id: ::std::option::Option<::std::string::String>,
@@ -37,11 +37,11 @@ pub struct ConversationEventTopicChat {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEventTopicChatState`]."]
+    #[doc = " JSON `state`: [`ConversationEventTopicChatState`](crate::ConversationEventTopicChatState)."]
     pub state: ::std::option::Option<crate::ConversationEventTopicChatState>,
-    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicChat {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicChat {
 impl crate::support::Model for ConversationEventTopicChat {
     const NAME: &'static str = "ConversationEventTopicChat";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "avatarImageUrl", "connectedTime", "disconnectType", "disconnectedTime", "held", "id", "initialState", "journeyContext", "peerId", "provider", "queueMediaSettings", "roomId", "scriptId", "startHoldTime", "state", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for ConversationEventTopicChat {
             "startHoldTime" => crate::support::de_opt(map, &mut self.start_hold_time, n, 15),
             "state" => crate::support::de_opt(map, &mut self.state, n, 16),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicCobrowse {
-    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`](crate::ConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::ConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -17,13 +17,13 @@ pub struct ConversationEventTopicCobrowse {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCobrowseDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicCobrowseDisconnectType`](crate::ConversationEventTopicCobrowseDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicCobrowseDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicCobrowseInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicCobrowseInitialState`](crate::ConversationEventTopicCobrowseInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicCobrowseInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -31,21 +31,21 @@ pub struct ConversationEventTopicCobrowse {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `providerEventTime`: date-time."]
     pub provider_event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`](crate::ConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `roomId`: string."]
     pub room_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `self`: [`ConversationEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::ConversationEventTopicAddress>,
-    #[doc = " JSON `state`: [`ConversationEventTopicCobrowseState`]."]
+    #[doc = " JSON `state`: [`ConversationEventTopicCobrowseState`](crate::ConversationEventTopicCobrowseState)."]
     pub state: ::std::option::Option<crate::ConversationEventTopicCobrowseState>,
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicCobrowse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicCobrowse {
 impl crate::support::Model for ConversationEventTopicCobrowse {
     const NAME: &'static str = "ConversationEventTopicCobrowse";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "cobrowseRole", "cobrowseSessionId", "connectedTime", "controlling", "disconnectType", "disconnectedTime", "id", "initialState", "peerId", "provider", "providerEventTime", "queueMediaSettings", "roomId", "scriptId", "self", "state", "viewerUrl", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for ConversationEventTopicCobrowse {
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "viewerUrl" => crate::support::de_opt(map, &mut self.viewer_url, n, 18),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct ConversationEventTopicConversation {
     pub access_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `associatedConversation`: [`ConversationEventTopicDomainEntityRef`]."]
+    #[doc = " JSON `associatedConversation`: [`ConversationEventTopicDomainEntityRef`](crate::ConversationEventTopicDomainEntityRef)."]
     pub associated_conversation: ::std::option::Option<crate::ConversationEventTopicDomainEntityRef>,
-    #[doc = " JSON `consultationConversations`: array of [`ConversationEventTopicDomainEntityRef`]."]
+    #[doc = " JSON `consultationConversations`: array of [`ConversationEventTopicDomainEntityRef`](crate::ConversationEventTopicDomainEntityRef)."]
     pub consultation_conversations: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicDomainEntityRef>>,
-    #[doc = " JSON `divisions`: array of [`ConversationEventTopicConversationDivisionMembership`]."]
+    #[doc = " JSON `divisions`: array of [`ConversationEventTopicConversationDivisionMembership`](crate::ConversationEventTopicConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicConversationDivisionMembership>>,
     #[doc = " JSON `externalTag`: string."]
     pub external_tag: ::std::option::Option<::std::string::String>,
@@ -23,9 +23,9 @@ pub struct ConversationEventTopicConversation {
     pub inactivity_timeout: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `maxParticipants`: integer (int64)."]
     pub max_participants: ::std::option::Option<i64>,
-    #[doc = " JSON `participants`: array of [`ConversationEventTopicParticipant`]."]
+    #[doc = " JSON `participants`: array of [`ConversationEventTopicParticipant`](crate::ConversationEventTopicParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicParticipant>>,
-    #[doc = " JSON `recentTransfers`: array of [`ConversationEventTopicTransferResponse`]."]
+    #[doc = " JSON `recentTransfers`: array of [`ConversationEventTopicTransferResponse`](crate::ConversationEventTopicTransferResponse)."]
     pub recent_transfers: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicTransferResponse>>,
     #[doc = " JSON `recordingState`: string."]
     pub recording_state: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct ConversationEventTopicConversation {
     pub secure_pause: ::std::option::Option<bool>,
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicConversation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicConversation {
 impl crate::support::Model for ConversationEventTopicConversation {
     const NAME: &'static str = "ConversationEventTopicConversation";
     const FIELDS: &'static [&'static str] = &["accessAttributes", "address", "associatedConversation", "consultationConversations", "divisions", "externalTag", "id", "inactivityTimeout", "maxParticipants", "participants", "recentTransfers", "recordingState", "securePause", "utilizationLabelId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for ConversationEventTopicConversation {
             "recordingState" => crate::support::de_opt(map, &mut self.recording_state, n, 11),
             "securePause" => crate::support::de_opt(map, &mut self.secure_pause, n, 12),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct ConversationEventTopicDisconnectReason {
     pub phrase: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reason`: string."]
     pub reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationEventTopicDisconnectReasonType`]."]
+    #[doc = " JSON `type`: [`ConversationEventTopicDisconnectReasonType`](crate::ConversationEventTopicDisconnectReasonType)."]
     pub r#type: ::std::option::Option<crate::ConversationEventTopicDisconnectReasonType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicDisconnectReason {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicDisconnectReason {
 impl crate::support::Model for ConversationEventTopicDisconnectReason {
     const NAME: &'static str = "ConversationEventTopicDisconnectReason";
     const FIELDS: &'static [&'static str] = &["code", "phrase", "reason", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationEventTopicDisconnectReason {
             "phrase" => crate::support::de_opt(map, &mut self.phrase, n, 1),
             "reason" => crate::support::de_opt(map, &mut self.reason, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicMessage {
-    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`](crate::ConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::ConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -15,27 +15,27 @@ pub struct ConversationEventTopicMessage {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`ConversationEventTopicMessageDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationEventTopicMessageDirection`](crate::ConversationEventTopicMessageDirection)."]
     pub direction: ::std::option::Option<crate::ConversationEventTopicMessageDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicMessageDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicMessageDisconnectType`](crate::ConversationEventTopicMessageDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `engagementSource`: string."]
     pub engagement_source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`ConversationEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationEventTopicErrorDetails`](crate::ConversationEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::ConversationEventTopicErrorDetails>,
-    #[doc = " JSON `fromAddress`: [`ConversationEventTopicAddress`]."]
+    #[doc = " JSON `fromAddress`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub from_address: ::std::option::Option<crate::ConversationEventTopicAddress>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicMessageInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicMessageInitialState`](crate::ConversationEventTopicMessageInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicMessageInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationEventTopicJourneyContext`](crate::ConversationEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationEventTopicJourneyContext>,
-    #[doc = " JSON `messages`: array of [`ConversationEventTopicMessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`ConversationEventTopicMessageDetails`](crate::ConversationEventTopicMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicMessageDetails>>,
     #[doc = " JSON `messagesTranscriptUri`: string."]
     pub messages_transcript_uri: ::std::option::Option<::std::string::String>,
@@ -45,7 +45,7 @@ pub struct ConversationEventTopicMessage {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`](crate::ConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
@@ -57,15 +57,15 @@ pub struct ConversationEventTopicMessage {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEventTopicMessageState`]."]
+    #[doc = " JSON `state`: [`ConversationEventTopicMessageState`](crate::ConversationEventTopicMessageState)."]
     pub state: ::std::option::Option<crate::ConversationEventTopicMessageState>,
-    #[doc = " JSON `toAddress`: [`ConversationEventTopicAddress`]."]
+    #[doc = " JSON `toAddress`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::ConversationEventTopicAddress>,
-    #[doc = " JSON `type`: [`ConversationEventTopicMessageType`]."]
+    #[doc = " JSON `type`: [`ConversationEventTopicMessageType`](crate::ConversationEventTopicMessageType)."]
     pub r#type: ::std::option::Option<crate::ConversationEventTopicMessageType>,
-    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -80,10 +80,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicMessage {
 impl crate::support::Model for ConversationEventTopicMessage {
     const NAME: &'static str = "ConversationEventTopicMessage";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "byoSmsIntegrationId", "connectedTime", "direction", "disconnectType", "disconnectedTime", "engagementSource", "errorInfo", "fromAddress", "held", "id", "initialState", "journeyContext", "messages", "messagesTranscriptUri", "parkTime", "peerId", "provider", "queueMediaSettings", "recipientCountry", "recipientType", "resumeTime", "scriptId", "startHoldTime", "state", "toAddress", "type", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -119,7 +119,7 @@ impl crate::support::Model for ConversationEventTopicMessage {
             "toAddress" => crate::support::de_opt_struct(map, &mut self.to_address, n, 27),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 28),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 29),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

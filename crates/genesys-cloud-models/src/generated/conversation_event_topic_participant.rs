@@ -13,23 +13,23 @@ pub struct ConversationEventTopicParticipant {
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `bargedParticipantId`: string."]
     pub barged_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callbacks`: array of [`ConversationEventTopicCallback`]."]
+    #[doc = " JSON `callbacks`: array of [`ConversationEventTopicCallback`](crate::ConversationEventTopicCallback)."]
     pub callbacks: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicCallback>>,
-    #[doc = " JSON `calls`: array of [`ConversationEventTopicCall`]."]
+    #[doc = " JSON `calls`: array of [`ConversationEventTopicCall`](crate::ConversationEventTopicCall)."]
     pub calls: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicCall>>,
-    #[doc = " JSON `chats`: array of [`ConversationEventTopicChat`]."]
+    #[doc = " JSON `chats`: array of [`ConversationEventTopicChat`](crate::ConversationEventTopicChat)."]
     pub chats: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicChat>>,
     #[doc = " JSON `coachedParticipantId`: string."]
     pub coached_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `cobrowsesessions`: array of [`ConversationEventTopicCobrowse`]."]
+    #[doc = " JSON `cobrowsesessions`: array of [`ConversationEventTopicCobrowse`](crate::ConversationEventTopicCobrowse)."]
     pub cobrowsesessions: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicCobrowse>>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `consultParticipantId`: string."]
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationEventTopicConversationRoutingData`](crate::ConversationEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationEventTopicConversationRoutingData>,
-    #[doc = " JSON `emails`: array of [`ConversationEventTopicEmail`]."]
+    #[doc = " JSON `emails`: array of [`ConversationEventTopicEmail`](crate::ConversationEventTopicEmail)."]
     pub emails: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicEmail>>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -47,11 +47,11 @@ pub struct ConversationEventTopicParticipant {
     pub group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `internalMessages`: array of [`ConversationEventTopicInternalMessage`]."]
+    #[doc = " JSON `internalMessages`: array of [`ConversationEventTopicInternalMessage`](crate::ConversationEventTopicInternalMessage)."]
     pub internal_messages: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicInternalMessage>>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `messages`: array of [`ConversationEventTopicMessage`]."]
+    #[doc = " JSON `messages`: array of [`ConversationEventTopicMessage`](crate::ConversationEventTopicMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicMessage>>,
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
@@ -63,13 +63,13 @@ pub struct ConversationEventTopicParticipant {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitoredParticipantId`: string."]
     pub screen_monitored_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `screenMonitorings`: array of [`ConversationEventTopicScreenMonitoring`]."]
+    #[doc = " JSON `screenMonitorings`: array of [`ConversationEventTopicScreenMonitoring`](crate::ConversationEventTopicScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`ConversationEventTopicParticipantScreenRecordingState`]."]
+    #[doc = " JSON `screenRecordingState`: [`ConversationEventTopicParticipantScreenRecordingState`](crate::ConversationEventTopicParticipantScreenRecordingState)."]
     pub screen_recording_state: ::std::option::Option<crate::ConversationEventTopicParticipantScreenRecordingState>,
-    #[doc = " JSON `screenshares`: array of [`ConversationEventTopicScreenShare`]."]
+    #[doc = " JSON `screenshares`: array of [`ConversationEventTopicScreenShare`](crate::ConversationEventTopicScreenShare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicScreenShare>>,
-    #[doc = " JSON `socialExpressions`: array of [`ConversationEventTopicSocialExpression`]."]
+    #[doc = " JSON `socialExpressions`: array of [`ConversationEventTopicSocialExpression`](crate::ConversationEventTopicSocialExpression)."]
     pub social_expressions: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicSocialExpression>>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -77,11 +77,11 @@ pub struct ConversationEventTopicParticipant {
     pub team_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `videos`: array of [`ConversationEventTopicVideo`]."]
+    #[doc = " JSON `videos`: array of [`ConversationEventTopicVideo`](crate::ConversationEventTopicVideo)."]
     pub videos: ::std::option::Option<::std::vec::Vec<crate::ConversationEventTopicVideo>>,
-    #[doc = " JSON `workflow`: [`ConversationEventTopicWorkflow`]."]
+    #[doc = " JSON `workflow`: [`ConversationEventTopicWorkflow`](crate::ConversationEventTopicWorkflow)."]
     pub workflow: ::std::option::Option<crate::ConversationEventTopicWorkflow>,
-    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
     #[doc = " JSON `wrapupExpected`: boolean."]
     pub wrapup_expected: ::std::option::Option<bool>,
@@ -91,7 +91,7 @@ pub struct ConversationEventTopicParticipant {
     pub wrapup_required: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -106,10 +106,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicParticipant {
 impl crate::support::Model for ConversationEventTopicParticipant {
     const NAME: &'static str = "ConversationEventTopicParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "bargedParticipantId", "callbacks", "calls", "chats", "coachedParticipantId", "cobrowsesessions", "connectedTime", "consultParticipantId", "conversationRoutingData", "emails", "endAcwTime", "endTime", "externalContactId", "externalContactInitialDivisionId", "externalOrganizationId", "flaggedReason", "groupId", "id", "internalMessages", "mediaRoles", "messages", "monitoredParticipantId", "name", "purpose", "queueId", "screenMonitoredParticipantId", "screenMonitorings", "screenRecordingState", "screenshares", "socialExpressions", "startAcwTime", "teamId", "userId", "videos", "workflow", "wrapup", "wrapupExpected", "wrapupPrompt", "wrapupRequired", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -158,7 +158,7 @@ impl crate::support::Model for ConversationEventTopicParticipant {
             "wrapupPrompt" => crate::support::de_opt(map, &mut self.wrapup_prompt, n, 40),
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 41),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 42),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicScreenShare {
-    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`](crate::ConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::ConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -13,13 +13,13 @@ pub struct ConversationEventTopicScreenShare {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicScreenShareDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicScreenShareDisconnectType`](crate::ConversationEventTopicScreenShareDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicScreenShareDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicScreenShareInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicScreenShareInitialState`](crate::ConversationEventTopicScreenShareInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicScreenShareInitialState>,
     #[doc = " JSON `peerCount`: integer (int64)."]
     pub peer_count: ::std::option::Option<i64>,
@@ -27,19 +27,19 @@ pub struct ConversationEventTopicScreenShare {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`](crate::ConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `self`: [`ConversationEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::ConversationEventTopicAddress>,
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`ConversationEventTopicScreenShareState`]."]
+    #[doc = " JSON `state`: [`ConversationEventTopicScreenShareState`](crate::ConversationEventTopicScreenShareState)."]
     pub state: ::std::option::Option<crate::ConversationEventTopicScreenShareState>,
-    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicScreenShare {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicScreenShare {
 impl crate::support::Model for ConversationEventTopicScreenShare {
     const NAME: &'static str = "ConversationEventTopicScreenShare";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "connectedTime", "context", "disconnectType", "disconnectedTime", "id", "initialState", "peerCount", "peerId", "provider", "queueMediaSettings", "scriptId", "self", "sharing", "state", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for ConversationEventTopicScreenShare {
             "sharing" => crate::support::de_opt(map, &mut self.sharing, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicSocialExpression {
-    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`](crate::ConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::ConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicSocialExpressionDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicSocialExpressionDisconnectType`](crate::ConversationEventTopicSocialExpressionDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicSocialExpressionDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,7 +19,7 @@ pub struct ConversationEventTopicSocialExpression {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicSocialExpressionInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicSocialExpressionInitialState`](crate::ConversationEventTopicSocialExpressionInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicSocialExpressionInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -39,11 +39,11 @@ pub struct ConversationEventTopicSocialExpression {
     pub social_user_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationEventTopicSocialExpressionState`]."]
+    #[doc = " JSON `state`: [`ConversationEventTopicSocialExpressionState`](crate::ConversationEventTopicSocialExpressionState)."]
     pub state: ::std::option::Option<crate::ConversationEventTopicSocialExpressionState>,
-    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicSocialExpression {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicSocialExpression {
 impl crate::support::Model for ConversationEventTopicSocialExpression {
     const NAME: &'static str = "ConversationEventTopicSocialExpression";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "connectedTime", "disconnectType", "disconnectedTime", "held", "id", "initialState", "peerId", "previewText", "provider", "recordingId", "scriptId", "socialMediaHub", "socialMediaId", "socialUserName", "startHoldTime", "state", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for ConversationEventTopicSocialExpression {
             "startHoldTime" => crate::support::de_opt(map, &mut self.start_hold_time, n, 16),
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

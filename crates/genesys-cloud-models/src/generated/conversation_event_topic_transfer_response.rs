@@ -7,19 +7,19 @@
 pub struct ConversationEventTopicTransferResponse {
     #[doc = " JSON `dateIssued`: date-time."]
     pub date_issued: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `destination`: [`ConversationEventTopicTransferDestination`]."]
+    #[doc = " JSON `destination`: [`ConversationEventTopicTransferDestination`](crate::ConversationEventTopicTransferDestination)."]
     pub destination: ::std::option::Option<crate::ConversationEventTopicTransferDestination>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initiator`: [`ConversationEventTopicTransferInitiator`]."]
+    #[doc = " JSON `initiator`: [`ConversationEventTopicTransferInitiator`](crate::ConversationEventTopicTransferInitiator)."]
     pub initiator: ::std::option::Option<crate::ConversationEventTopicTransferInitiator>,
-    #[doc = " JSON `modifiedBy`: [`ConversationEventTopicTransferModifedBy`]."]
+    #[doc = " JSON `modifiedBy`: [`ConversationEventTopicTransferModifedBy`](crate::ConversationEventTopicTransferModifedBy)."]
     pub modified_by: ::std::option::Option<crate::ConversationEventTopicTransferModifedBy>,
-    #[doc = " JSON `state`: [`ConversationEventTopicTransferResponseState`]."]
+    #[doc = " JSON `state`: [`ConversationEventTopicTransferResponseState`](crate::ConversationEventTopicTransferResponseState)."]
     pub state: ::std::option::Option<crate::ConversationEventTopicTransferResponseState>,
-    #[doc = " JSON `transferType`: [`ConversationEventTopicTransferResponseTransferType`]."]
+    #[doc = " JSON `transferType`: [`ConversationEventTopicTransferResponseTransferType`](crate::ConversationEventTopicTransferResponseTransferType)."]
     pub transfer_type: ::std::option::Option<crate::ConversationEventTopicTransferResponseTransferType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicTransferResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicTransferResponse {
 impl crate::support::Model for ConversationEventTopicTransferResponse {
     const NAME: &'static str = "ConversationEventTopicTransferResponse";
     const FIELDS: &'static [&'static str] = &["dateIssued", "destination", "id", "initiator", "modifiedBy", "state", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ConversationEventTopicTransferResponse {
             "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationEventTopicVideo {
-    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`ConversationEventTopicAfterCallWork`](crate::ConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::ConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -15,13 +15,13 @@ pub struct ConversationEventTopicVideo {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`ConversationEventTopicVideoDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationEventTopicVideoDisconnectType`](crate::ConversationEventTopicVideoDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationEventTopicVideoDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationEventTopicVideoInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationEventTopicVideoInitialState`](crate::ConversationEventTopicVideoInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationEventTopicVideoInitialState>,
     #[doc = " JSON `msids`: array of string."]
     pub msids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -31,21 +31,21 @@ pub struct ConversationEventTopicVideo {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationEventTopicQueueMediaSettings`](crate::ConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `self`: [`ConversationEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`ConversationEventTopicAddress`](crate::ConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::ConversationEventTopicAddress>,
     #[doc = " JSON `sharingScreen`: boolean."]
     pub sharing_screen: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`ConversationEventTopicVideoState`]."]
+    #[doc = " JSON `state`: [`ConversationEventTopicVideoState`](crate::ConversationEventTopicVideoState)."]
     pub state: ::std::option::Option<crate::ConversationEventTopicVideoState>,
     #[doc = " JSON `videoMuted`: boolean."]
     pub video_muted: ::std::option::Option<bool>,
-    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationEventTopicWrapup`](crate::ConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventTopicVideo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicVideo {
 impl crate::support::Model for ConversationEventTopicVideo {
     const NAME: &'static str = "ConversationEventTopicVideo";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "audioMuted", "connectedTime", "context", "disconnectType", "disconnectedTime", "id", "initialState", "msids", "peerCount", "peerId", "provider", "queueMediaSettings", "scriptId", "self", "sharingScreen", "state", "videoMuted", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for ConversationEventTopicVideo {
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "videoMuted" => crate::support::de_opt(map, &mut self.video_muted, n, 18),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct ConversationEventVideo {
     pub jwt: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `offeringId`: string."]
     pub offering_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationEventVideoType`], required by the spec."]
+    #[doc = " JSON `type`: [`ConversationEventVideoType`](crate::ConversationEventVideoType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ConversationEventVideoType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationEventVideo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventVideo {
 impl crate::support::Model for ConversationEventVideo {
     const NAME: &'static str = "ConversationEventVideo";
     const FIELDS: &'static [&'static str] = &["jwt", "offeringId", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationEventVideo {
             "jwt" => crate::support::de_opt(map, &mut self.jwt, n, 0),
             "offeringId" => crate::support::de_opt(map, &mut self.offering_id, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

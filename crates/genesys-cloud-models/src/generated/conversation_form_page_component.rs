@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationFormPageComponent {
-    #[doc = " JSON `datePicker`: [`ConversationContentDatePicker`]."]
+    #[doc = " JSON `datePicker`: [`ConversationContentDatePicker`](crate::ConversationContentDatePicker)."]
     pub date_picker: ::std::option::Option<crate::ConversationContentDatePicker>,
-    #[doc = " JSON `formComponentType`: [`ConversationFormPageComponentFormComponentType`]."]
+    #[doc = " JSON `formComponentType`: [`ConversationFormPageComponentFormComponentType`](crate::ConversationFormPageComponentFormComponentType)."]
     pub form_component_type: ::std::option::Option<crate::ConversationFormPageComponentFormComponentType>,
-    #[doc = " JSON `input`: [`ConversationContentInput`]."]
+    #[doc = " JSON `input`: [`ConversationContentInput`](crate::ConversationContentInput)."]
     pub input: ::std::option::Option<crate::ConversationContentInput>,
-    #[doc = " JSON `listPicker`: [`ConversationContentListPicker`]."]
+    #[doc = " JSON `listPicker`: [`ConversationContentListPicker`](crate::ConversationContentListPicker)."]
     pub list_picker: ::std::option::Option<crate::ConversationContentListPicker>,
-    #[doc = " JSON `wheelPicker`: [`ConversationContentWheelPicker`]."]
+    #[doc = " JSON `wheelPicker`: [`ConversationContentWheelPicker`](crate::ConversationContentWheelPicker)."]
     pub wheel_picker: ::std::option::Option<crate::ConversationContentWheelPicker>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationFormPageComponent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationFormPageComponent {
 impl crate::support::Model for ConversationFormPageComponent {
     const NAME: &'static str = "ConversationFormPageComponent";
     const FIELDS: &'static [&'static str] = &["datePicker", "formComponentType", "input", "listPicker", "wheelPicker"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationFormPageComponent {
             "input" => crate::support::de_opt_struct(map, &mut self.input, n, 2),
             "listPicker" => crate::support::de_opt_struct(map, &mut self.list_picker, n, 3),
             "wheelPicker" => crate::support::de_opt_struct(map, &mut self.wheel_picker, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationIntentSuggestionsTopicIntentSuggestionEvent {
-    #[doc = " JSON `activeIntent`: [`ConversationIntentSuggestionsTopicSuggestedIntent`]."]
+    #[doc = " JSON `activeIntent`: [`ConversationIntentSuggestionsTopicSuggestedIntent`](crate::ConversationIntentSuggestionsTopicSuggestedIntent)."]
     pub active_intent: ::std::option::Option<crate::ConversationIntentSuggestionsTopicSuggestedIntent>,
-    #[doc = " JSON `context`: [`ConversationIntentSuggestionsTopicSuggestionContext`]."]
+    #[doc = " JSON `context`: [`ConversationIntentSuggestionsTopicSuggestionContext`](crate::ConversationIntentSuggestionsTopicSuggestionContext)."]
     pub context: ::std::option::Option<crate::ConversationIntentSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationIntents`: map of [`ConversationIntentSuggestionsTopicSuggestedIntent`]."]
+    #[doc = " JSON `conversationIntents`: map of [`ConversationIntentSuggestionsTopicSuggestedIntent`](crate::ConversationIntentSuggestionsTopicSuggestedIntent)."]
     pub conversation_intents: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::ConversationIntentSuggestionsTopicSuggestedIntent>>,
-    #[doc = " JSON `engagementType`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType`]."]
+    #[doc = " JSON `engagementType`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType`](crate::ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType)."]
     pub engagement_type: ::std::option::Option<crate::ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `feedback`: [`ConversationIntentSuggestionsTopicSuggestionFeedback`]."]
+    #[doc = " JSON `feedback`: [`ConversationIntentSuggestionsTopicSuggestionFeedback`](crate::ConversationIntentSuggestionsTopicSuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::ConversationIntentSuggestionsTopicSuggestionFeedback>,
-    #[doc = " JSON `state`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventState`]."]
+    #[doc = " JSON `state`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventState`](crate::ConversationIntentSuggestionsTopicIntentSuggestionEventState)."]
     pub state: ::std::option::Option<crate::ConversationIntentSuggestionsTopicIntentSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `triggerType`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType`](crate::ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationIntentSuggestionsTopicIntentSuggestionEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationIntentSuggestionsTopicIntent
 impl crate::support::Model for ConversationIntentSuggestionsTopicIntentSuggestionEvent {
     const NAME: &'static str = "ConversationIntentSuggestionsTopicIntentSuggestionEvent";
     const FIELDS: &'static [&'static str] = &["activeIntent", "context", "conversationId", "conversationIntents", "engagementType", "eventTime", "feedback", "state", "suggestionId", "triggerType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationIntentSuggestionsTopicIntentSuggestio
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
             "suggestionId" => crate::support::de_opt(map, &mut self.suggestion_id, n, 8),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct ConversationJsonSchemaRequest {
     pub required: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationJsonSchemaRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationJsonSchemaRequest {
 impl crate::support::Model for ConversationJsonSchemaRequest {
     const NAME: &'static str = "ConversationJsonSchemaRequest";
     const FIELDS: &'static [&'static str] = &["$schema", "description", "properties", "required", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationJsonSchemaRequest {
             "properties" => crate::support::de_opt(map, &mut self.properties, n, 2),
             "required" => crate::support::de_opt(map, &mut self.required, n, 3),
             "title" => crate::support::de_opt(map, &mut self.title, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent {
-    #[doc = " JSON `activeIntent`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestedIntent`]."]
+    #[doc = " JSON `activeIntent`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestedIntent`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestedIntent)."]
     pub active_intent: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestedIntent>,
-    #[doc = " JSON `context`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestionContext`]."]
+    #[doc = " JSON `context`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestionContext`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContext)."]
     pub context: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engagementType`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType`]."]
+    #[doc = " JSON `engagementType`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType`](crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType)."]
     pub engagement_type: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `feedback`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback`]."]
+    #[doc = " JSON `feedback`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback>,
-    #[doc = " JSON `knowledgeArticle`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle`]."]
+    #[doc = " JSON `knowledgeArticle`: [`ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle`](crate::ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle)."]
     pub knowledge_article: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle>,
-    #[doc = " JSON `state`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState`]."]
+    #[doc = " JSON `state`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState`](crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState)."]
     pub state: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `triggerType`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType`](crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationKnowledgeArticleSuggestionsT
 impl crate::support::Model for ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent {
     const NAME: &'static str = "ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent";
     const FIELDS: &'static [&'static str] = &["activeIntent", "context", "conversationId", "engagementType", "eventTime", "feedback", "knowledgeArticle", "state", "suggestionId", "triggerType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationKnowledgeArticleSuggestionsTopicKnowl
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
             "suggestionId" => crate::support::de_opt(map, &mut self.suggestion_id, n, 8),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent {
-    #[doc = " JSON `activeIntent`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestedIntent`]."]
+    #[doc = " JSON `activeIntent`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestedIntent`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestedIntent)."]
     pub active_intent: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestedIntent>,
-    #[doc = " JSON `context`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionContext`]."]
+    #[doc = " JSON `context`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionContext`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContext)."]
     pub context: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engagementType`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType`]."]
+    #[doc = " JSON `engagementType`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType`](crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType)."]
     pub engagement_type: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `feedback`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedback`]."]
+    #[doc = " JSON `feedback`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedback`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedback>,
-    #[doc = " JSON `knowledgeSearch`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult`]."]
+    #[doc = " JSON `knowledgeSearch`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult)."]
     pub knowledge_search: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult>,
-    #[doc = " JSON `state`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState`]."]
+    #[doc = " JSON `state`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState`](crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState)."]
     pub state: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `triggerType`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType`](crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationKnowledgeSearchSuggestionsTo
 impl crate::support::Model for ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent {
     const NAME: &'static str = "ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent";
     const FIELDS: &'static [&'static str] = &["activeIntent", "context", "conversationId", "engagementType", "eventTime", "feedback", "knowledgeSearch", "state", "suggestionId", "triggerType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationKnowledgeSearchSuggestionsTopicKnowle
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
             "suggestionId" => crate::support::de_opt(map, &mut self.suggestion_id, n, 8),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

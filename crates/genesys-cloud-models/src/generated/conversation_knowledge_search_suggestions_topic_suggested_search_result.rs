@@ -9,7 +9,7 @@ pub struct ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult {
     pub confidence: ::std::option::Option<f64>,
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeAnswer`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeAnswer`]."]
+    #[doc = " JSON `knowledgeAnswer`: [`ConversationKnowledgeSearchSuggestionsTopicKnowledgeAnswer`](crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeAnswer)."]
     pub knowledge_answer: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeAnswer>,
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
@@ -25,7 +25,7 @@ pub struct ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult {
     pub variation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `versionId`: string."]
     pub version_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationKnowledgeSearchSuggestionsTo
 impl crate::support::Model for ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult {
     const NAME: &'static str = "ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult";
     const FIELDS: &'static [&'static str] = &["confidence", "documentId", "knowledgeAnswer", "metadata", "searchId", "snippets", "title", "uri", "variationIds", "versionId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationKnowledgeSearchSuggestionsTopicSugges
             "uri" => crate::support::de_opt(map, &mut self.uri, n, 7),
             "variationIds" => crate::support::de_opt(map, &mut self.variation_ids, n, 8),
             "versionId" => crate::support::de_opt(map, &mut self.version_id, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct ConversationKnowledgeSearchSuggestionsTopicSuggestionContext {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType)."]
     pub media_type: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantType`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType`]."]
+    #[doc = " JSON `participantType`: [`ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType)."]
     pub participant_type: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType>,
-    #[doc = " JSON `queryReformulationContext`: [`ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext`]."]
+    #[doc = " JSON `queryReformulationContext`: [`ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext`](crate::ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext)."]
     pub query_reformulation_context: ::std::option::Option<crate::ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext>,
     #[doc = " JSON `queryStatement`: string."]
     pub query_statement: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct ConversationKnowledgeSearchSuggestionsTopicSuggestionContext {
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utteranceId`: string."]
     pub utterance_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationKnowledgeSearchSuggestionsTopicSuggestionContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationKnowledgeSearchSuggestionsTo
 impl crate::support::Model for ConversationKnowledgeSearchSuggestionsTopicSuggestionContext {
     const NAME: &'static str = "ConversationKnowledgeSearchSuggestionsTopicSuggestionContext";
     const FIELDS: &'static [&'static str] = &["assistantId", "externalContactId", "language", "mediaType", "messageId", "participantType", "queryReformulationContext", "queryStatement", "queueId", "userId", "utteranceId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ConversationKnowledgeSearchSuggestionsTopicSugges
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 8),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 9),
             "utteranceId" => crate::support::de_opt(map, &mut self.utterance_id, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

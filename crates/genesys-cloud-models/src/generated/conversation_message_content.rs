@@ -5,47 +5,47 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageContent {
-    #[doc = " JSON `attachment`: [`ConversationContentAttachment`]."]
+    #[doc = " JSON `attachment`: [`ConversationContentAttachment`](crate::ConversationContentAttachment)."]
     pub attachment: ::std::option::Option<crate::ConversationContentAttachment>,
-    #[doc = " JSON `buttonResponse`: [`ConversationContentButtonResponse`]."]
+    #[doc = " JSON `buttonResponse`: [`ConversationContentButtonResponse`](crate::ConversationContentButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ConversationContentButtonResponse>,
-    #[doc = " JSON `card`: [`ConversationContentCard`]."]
+    #[doc = " JSON `card`: [`ConversationContentCard`](crate::ConversationContentCard)."]
     pub card: ::std::option::Option<crate::ConversationContentCard>,
-    #[doc = " JSON `carousel`: [`ConversationContentCarousel`]."]
+    #[doc = " JSON `carousel`: [`ConversationContentCarousel`](crate::ConversationContentCarousel)."]
     pub carousel: ::std::option::Option<crate::ConversationContentCarousel>,
-    #[doc = " JSON `contentType`: [`ConversationMessageContentContentType`], required by the spec."]
+    #[doc = " JSON `contentType`: [`ConversationMessageContentContentType`](crate::ConversationMessageContentContentType), required by the spec."]
     pub content_type: ::std::option::Option<crate::ConversationMessageContentContentType>,
-    #[doc = " JSON `datePicker`: [`ConversationContentDatePicker`]."]
+    #[doc = " JSON `datePicker`: [`ConversationContentDatePicker`](crate::ConversationContentDatePicker)."]
     pub date_picker: ::std::option::Option<crate::ConversationContentDatePicker>,
-    #[doc = " JSON `form`: [`ConversationContentForm`]."]
+    #[doc = " JSON `form`: [`ConversationContentForm`](crate::ConversationContentForm)."]
     pub form: ::std::option::Option<crate::ConversationContentForm>,
-    #[doc = " JSON `interactiveApplication`: [`ConversationContentInteractiveApplication`]."]
+    #[doc = " JSON `interactiveApplication`: [`ConversationContentInteractiveApplication`](crate::ConversationContentInteractiveApplication)."]
     pub interactive_application: ::std::option::Option<crate::ConversationContentInteractiveApplication>,
-    #[doc = " JSON `listPicker`: [`ConversationContentListPicker`]."]
+    #[doc = " JSON `listPicker`: [`ConversationContentListPicker`](crate::ConversationContentListPicker)."]
     pub list_picker: ::std::option::Option<crate::ConversationContentListPicker>,
-    #[doc = " JSON `location`: [`ConversationContentLocation`]."]
+    #[doc = " JSON `location`: [`ConversationContentLocation`](crate::ConversationContentLocation)."]
     pub location: ::std::option::Option<crate::ConversationContentLocation>,
-    #[doc = " JSON `notificationResponse`: [`ConversationContentNotificationResponse`]."]
+    #[doc = " JSON `notificationResponse`: [`ConversationContentNotificationResponse`](crate::ConversationContentNotificationResponse)."]
     pub notification_response: ::std::option::Option<crate::ConversationContentNotificationResponse>,
-    #[doc = " JSON `paymentRequest`: [`ConversationContentPaymentRequest`]."]
+    #[doc = " JSON `paymentRequest`: [`ConversationContentPaymentRequest`](crate::ConversationContentPaymentRequest)."]
     pub payment_request: ::std::option::Option<crate::ConversationContentPaymentRequest>,
-    #[doc = " JSON `paymentResponse`: [`ConversationContentPaymentResponse`]."]
+    #[doc = " JSON `paymentResponse`: [`ConversationContentPaymentResponse`](crate::ConversationContentPaymentResponse)."]
     pub payment_response: ::std::option::Option<crate::ConversationContentPaymentResponse>,
-    #[doc = " JSON `push`: [`ConversationContentPush`]."]
+    #[doc = " JSON `push`: [`ConversationContentPush`](crate::ConversationContentPush)."]
     pub push: ::std::option::Option<crate::ConversationContentPush>,
-    #[doc = " JSON `quickReply`: [`ConversationContentQuickReply`]."]
+    #[doc = " JSON `quickReply`: [`ConversationContentQuickReply`](crate::ConversationContentQuickReply)."]
     pub quick_reply: ::std::option::Option<crate::ConversationContentQuickReply>,
-    #[doc = " JSON `quickReplyV2`: [`ConversationContentQuickReplyV2`]."]
+    #[doc = " JSON `quickReplyV2`: [`ConversationContentQuickReplyV2`](crate::ConversationContentQuickReplyV2)."]
     pub quick_reply_v2: ::std::option::Option<crate::ConversationContentQuickReplyV2>,
-    #[doc = " JSON `reactions`: array of [`ConversationContentReaction`]."]
+    #[doc = " JSON `reactions`: array of [`ConversationContentReaction`](crate::ConversationContentReaction)."]
     pub reactions: ::std::option::Option<::std::vec::Vec<crate::ConversationContentReaction>>,
-    #[doc = " JSON `story`: [`ConversationContentStory`]."]
+    #[doc = " JSON `story`: [`ConversationContentStory`](crate::ConversationContentStory)."]
     pub story: ::std::option::Option<crate::ConversationContentStory>,
-    #[doc = " JSON `template`: [`ConversationContentNotificationTemplate`]."]
+    #[doc = " JSON `template`: [`ConversationContentNotificationTemplate`](crate::ConversationContentNotificationTemplate)."]
     pub template: ::std::option::Option<crate::ConversationContentNotificationTemplate>,
-    #[doc = " JSON `text`: [`ConversationContentText`]."]
+    #[doc = " JSON `text`: [`ConversationContentText`](crate::ConversationContentText)."]
     pub text: ::std::option::Option<crate::ConversationContentText>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationMessageContent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageContent {
 impl crate::support::Model for ConversationMessageContent {
     const NAME: &'static str = "ConversationMessageContent";
     const FIELDS: &'static [&'static str] = &["attachment", "buttonResponse", "card", "carousel", "contentType", "datePicker", "form", "interactiveApplication", "listPicker", "location", "notificationResponse", "paymentRequest", "paymentResponse", "push", "quickReply", "quickReplyV2", "reactions", "story", "template", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for ConversationMessageContent {
             "story" => crate::support::de_opt_struct(map, &mut self.story, n, 17),
             "template" => crate::support::de_opt_struct(map, &mut self.template, n, 18),
             "text" => crate::support::de_opt_struct(map, &mut self.text, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

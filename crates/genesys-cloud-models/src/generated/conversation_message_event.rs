@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageEvent {
-    #[doc = " JSON `coBrowse`: [`ConversationEventCoBrowse`]."]
+    #[doc = " JSON `coBrowse`: [`ConversationEventCoBrowse`](crate::ConversationEventCoBrowse)."]
     pub co_browse: ::std::option::Option<crate::ConversationEventCoBrowse>,
-    #[doc = " JSON `eventType`: [`ConversationMessageEventEventType`], required by the spec."]
+    #[doc = " JSON `eventType`: [`ConversationMessageEventEventType`](crate::ConversationMessageEventEventType), required by the spec."]
     pub event_type: ::std::option::Option<crate::ConversationMessageEventEventType>,
-    #[doc = " JSON `presence`: [`ConversationEventPresence`]."]
+    #[doc = " JSON `presence`: [`ConversationEventPresence`](crate::ConversationEventPresence)."]
     pub presence: ::std::option::Option<crate::ConversationEventPresence>,
-    #[doc = " JSON `typing`: [`ConversationEventTyping`]."]
+    #[doc = " JSON `typing`: [`ConversationEventTyping`](crate::ConversationEventTyping)."]
     pub typing: ::std::option::Option<crate::ConversationEventTyping>,
-    #[doc = " JSON `video`: [`ConversationEventVideo`]."]
+    #[doc = " JSON `video`: [`ConversationEventVideo`](crate::ConversationEventVideo)."]
     pub video: ::std::option::Option<crate::ConversationEventVideo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationMessageEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageEvent {
 impl crate::support::Model for ConversationMessageEvent {
     const NAME: &'static str = "ConversationMessageEvent";
     const FIELDS: &'static [&'static str] = &["coBrowse", "eventType", "presence", "typing", "video"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationMessageEvent {
             "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 2),
             "typing" => crate::support::de_opt_struct(map, &mut self.typing, n, 3),
             "video" => crate::support::de_opt_struct(map, &mut self.video, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

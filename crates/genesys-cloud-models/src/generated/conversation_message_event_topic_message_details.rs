@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessageEventTopicMessageDetails {
-    #[doc = " JSON `errorInfo`: [`ConversationMessageEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationMessageEventTopicErrorDetails`](crate::ConversationMessageEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::ConversationMessageEventTopicErrorDetails>,
-    #[doc = " JSON `media`: array of [`ConversationMessageEventTopicMessageMedia`]."]
+    #[doc = " JSON `media`: array of [`ConversationMessageEventTopicMessageMedia`](crate::ConversationMessageEventTopicMessageMedia)."]
     pub media: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEventTopicMessageMedia>>,
-    #[doc = " JSON `message`: [`ConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `message`: [`ConversationMessageEventTopicUriReference`](crate::ConversationMessageEventTopicUriReference)."]
     pub message: ::std::option::Option<crate::ConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `messageMetadata`: [`ConversationMessageEventTopicMessageMetadata`]."]
+    #[doc = " JSON `messageMetadata`: [`ConversationMessageEventTopicMessageMetadata`](crate::ConversationMessageEventTopicMessageMetadata)."]
     pub message_metadata: ::std::option::Option<crate::ConversationMessageEventTopicMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`ConversationMessageEventTopicMessageDetailsMessageStatus`]."]
+    #[doc = " JSON `messageStatus`: [`ConversationMessageEventTopicMessageDetailsMessageStatus`](crate::ConversationMessageEventTopicMessageDetailsMessageStatus)."]
     pub message_status: ::std::option::Option<crate::ConversationMessageEventTopicMessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `socialVisibility`: [`ConversationMessageEventTopicMessageDetailsSocialVisibility`]."]
+    #[doc = " JSON `socialVisibility`: [`ConversationMessageEventTopicMessageDetailsSocialVisibility`](crate::ConversationMessageEventTopicMessageDetailsSocialVisibility)."]
     pub social_visibility: ::std::option::Option<crate::ConversationMessageEventTopicMessageDetailsSocialVisibility>,
-    #[doc = " JSON `stickers`: array of [`ConversationMessageEventTopicMessageSticker`]."]
+    #[doc = " JSON `stickers`: array of [`ConversationMessageEventTopicMessageSticker`](crate::ConversationMessageEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEventTopicMessageSticker>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationMessageEventTopicMessageDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageEventTopicMessageDeta
 impl crate::support::Model for ConversationMessageEventTopicMessageDetails {
     const NAME: &'static str = "ConversationMessageEventTopicMessageDetails";
     const FIELDS: &'static [&'static str] = &["errorInfo", "media", "message", "messageMetadata", "messageSegmentCount", "messageStatus", "messageTime", "socialVisibility", "stickers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ConversationMessageEventTopicMessageDetails {
             "messageTime" => crate::support::de_opt(map, &mut self.message_time, n, 6),
             "socialVisibility" => crate::support::de_opt(map, &mut self.social_visibility, n, 7),
             "stickers" => crate::support::de_opt_structs(map, &mut self.stickers, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,11 +15,11 @@ pub struct ConversationMessageEventTopicMessageMediaParticipant {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationMessageEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationMessageEventTopicConversationRoutingData`](crate::ConversationMessageEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationMessageEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationMessageEventTopicMessageMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationMessageEventTopicMessageMediaParticipantDirection`](crate::ConversationMessageEventTopicMessageMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationMessageEventTopicMessageMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationMessageEventTopicMessageMediaParticipantDisconnectType`](crate::ConversationMessageEventTopicMessageMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,27 +27,27 @@ pub struct ConversationMessageEventTopicMessageMediaParticipant {
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `engagementSource`: string."]
     pub engagement_source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`ConversationMessageEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationMessageEventTopicErrorBody`](crate::ConversationMessageEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::ConversationMessageEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`ConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`ConversationMessageEventTopicUriReference`](crate::ConversationMessageEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::ConversationMessageEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`ConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`ConversationMessageEventTopicUriReference`](crate::ConversationMessageEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationMessageEventTopicMessageMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ConversationMessageEventTopicMessageMediaParticipantFlaggedReason`](crate::ConversationMessageEventTopicMessageMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationMessageEventTopicMessageMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationMessageEventTopicMessageMediaParticipantInitialState`](crate::ConversationMessageEventTopicMessageMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationMessageEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationMessageEventTopicJourneyContext`](crate::ConversationMessageEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationMessageEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `messages`: array of [`ConversationMessageEventTopicMessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`ConversationMessageEventTopicMessageDetails`](crate::ConversationMessageEventTopicMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEventTopicMessageDetails>>,
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
@@ -61,9 +61,9 @@ pub struct ConversationMessageEventTopicMessageMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`ConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`ConversationMessageEventTopicUriReference`](crate::ConversationMessageEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationMessageEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationMessageEventTopicQueueMediaSettings`](crate::ConversationMessageEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationMessageEventTopicQueueMediaSettings>,
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
@@ -73,7 +73,7 @@ pub struct ConversationMessageEventTopicMessageMediaParticipant {
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`ConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`ConversationMessageEventTopicUriReference`](crate::ConversationMessageEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::ConversationMessageEventTopicUriReference>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -81,15 +81,15 @@ pub struct ConversationMessageEventTopicMessageMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationMessageEventTopicMessageMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`ConversationMessageEventTopicMessageMediaParticipantState`](crate::ConversationMessageEventTopicMessageMediaParticipantState)."]
     pub state: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantState>,
-    #[doc = " JSON `team`: [`ConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`ConversationMessageEventTopicUriReference`](crate::ConversationMessageEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `type`: [`ConversationMessageEventTopicMessageMediaParticipantType`]."]
+    #[doc = " JSON `type`: [`ConversationMessageEventTopicMessageMediaParticipantType`](crate::ConversationMessageEventTopicMessageMediaParticipantType)."]
     pub r#type: ::std::option::Option<crate::ConversationMessageEventTopicMessageMediaParticipantType>,
-    #[doc = " JSON `user`: [`ConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`ConversationMessageEventTopicUriReference`](crate::ConversationMessageEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::ConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`ConversationMessageEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationMessageEventTopicWrapup`](crate::ConversationMessageEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationMessageEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -99,7 +99,7 @@ pub struct ConversationMessageEventTopicMessageMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationMessageEventTopicMessageMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -114,10 +114,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageEventTopicMessageMedi
 impl crate::support::Model for ConversationMessageEventTopicMessageMediaParticipant {
     const NAME: &'static str = "ConversationMessageEventTopicMessageMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "byoSmsIntegrationId", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "engagementSource", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "messages", "monitoredParticipantId", "name", "parkTime", "peer", "provider", "purpose", "queue", "queueMediaSettings", "recipientCountry", "recipientType", "resumeTime", "screenRecordingState", "script", "startAcwTime", "startHoldTime", "startTime", "state", "team", "type", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -170,7 +170,7 @@ impl crate::support::Model for ConversationMessageEventTopicMessageMediaParticip
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 44),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 45),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 46),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,23 +9,23 @@ pub struct ConversationMessagingChannel {
     pub date_deleted: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `from`: [`ConversationMessagingFromRecipient`]."]
+    #[doc = " JSON `from`: [`ConversationMessagingFromRecipient`](crate::ConversationMessagingFromRecipient)."]
     pub from: ::std::option::Option<crate::ConversationMessagingFromRecipient>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `platform`: [`ConversationMessagingChannelPlatform`]."]
+    #[doc = " JSON `platform`: [`ConversationMessagingChannelPlatform`](crate::ConversationMessagingChannelPlatform)."]
     pub platform: ::std::option::Option<crate::ConversationMessagingChannelPlatform>,
-    #[doc = " JSON `publicMetadata`: [`ConversationPublicMetadata`]."]
+    #[doc = " JSON `publicMetadata`: [`ConversationPublicMetadata`](crate::ConversationPublicMetadata)."]
     pub public_metadata: ::std::option::Option<crate::ConversationPublicMetadata>,
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `to`: [`ConversationMessagingToRecipient`]."]
+    #[doc = " JSON `to`: [`ConversationMessagingToRecipient`](crate::ConversationMessagingToRecipient)."]
     pub to: ::std::option::Option<crate::ConversationMessagingToRecipient>,
-    #[doc = " JSON `type`: [`ConversationMessagingChannelType`]."]
+    #[doc = " JSON `type`: [`ConversationMessagingChannelType`](crate::ConversationMessagingChannelType)."]
     pub r#type: ::std::option::Option<crate::ConversationMessagingChannelType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationMessagingChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessagingChannel {
 impl crate::support::Model for ConversationMessagingChannel {
     const NAME: &'static str = "ConversationMessagingChannel";
     const FIELDS: &'static [&'static str] = &["dateDeleted", "dateModified", "from", "id", "messageId", "platform", "publicMetadata", "time", "to", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationMessagingChannel {
             "time" => crate::support::de_opt(map, &mut self.time, n, 7),
             "to" => crate::support::de_opt_struct(map, &mut self.to, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMessagingFromRecipient {
-    #[doc = " JSON `additionalIds`: array of [`ConversationRecipientAdditionalIdentifier`]."]
+    #[doc = " JSON `additionalIds`: array of [`ConversationRecipientAdditionalIdentifier`](crate::ConversationRecipientAdditionalIdentifier)."]
     pub additional_ids: ::std::option::Option<::std::vec::Vec<crate::ConversationRecipientAdditionalIdentifier>>,
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct ConversationMessagingFromRecipient {
     pub first_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `idType`: [`ConversationMessagingFromRecipientIdType`]."]
+    #[doc = " JSON `idType`: [`ConversationMessagingFromRecipientIdType`](crate::ConversationMessagingFromRecipientIdType)."]
     pub id_type: ::std::option::Option<crate::ConversationMessagingFromRecipientIdType>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct ConversationMessagingFromRecipient {
     pub last_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `nickname`: string."]
     pub nickname: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationMessagingFromRecipient {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessagingFromRecipient {
 impl crate::support::Model for ConversationMessagingFromRecipient {
     const NAME: &'static str = "ConversationMessagingFromRecipient";
     const FIELDS: &'static [&'static str] = &["additionalIds", "email", "externalContactDivisionId", "externalContactId", "firstName", "id", "idType", "image", "lastName", "nickname"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationMessagingFromRecipient {
             "image" => crate::support::de_opt(map, &mut self.image, n, 7),
             "lastName" => crate::support::de_opt(map, &mut self.last_name, n, 8),
             "nickname" => crate::support::de_opt(map, &mut self.nickname, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

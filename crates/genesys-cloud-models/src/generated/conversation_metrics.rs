@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMetrics {
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `empathyScores`: array of [`EmpathyScore`]."]
+    #[doc = " JSON `empathyScores`: array of [`EmpathyScore`](crate::EmpathyScore)."]
     pub empathy_scores: ::std::option::Option<::std::vec::Vec<crate::EmpathyScore>>,
-    #[doc = " JSON `participantMetrics`: [`ParticipantMetrics`]."]
+    #[doc = " JSON `participantMetrics`: [`ParticipantMetrics`](crate::ParticipantMetrics)."]
     pub participant_metrics: ::std::option::Option<crate::ParticipantMetrics>,
     #[doc = " JSON `sentimentScore`: number (double)."]
     pub sentiment_score: ::std::option::Option<f64>,
     #[doc = " JSON `sentimentTrend`: number (double)."]
     pub sentiment_trend: ::std::option::Option<f64>,
-    #[doc = " JSON `sentimentTrendClass`: [`ConversationMetricsSentimentTrendClass`]."]
+    #[doc = " JSON `sentimentTrendClass`: [`ConversationMetricsSentimentTrendClass`](crate::ConversationMetricsSentimentTrendClass)."]
     pub sentiment_trend_class: ::std::option::Option<crate::ConversationMetricsSentimentTrendClass>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMetrics {
 impl crate::support::Model for ConversationMetrics {
     const NAME: &'static str = "ConversationMetrics";
     const FIELDS: &'static [&'static str] = &["conversation", "empathyScores", "participantMetrics", "sentimentScore", "sentimentTrend", "sentimentTrendClass"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ConversationMetrics {
             "sentimentScore" => crate::support::de_opt(map, &mut self.sentiment_score, n, 3),
             "sentimentTrend" => crate::support::de_opt(map, &mut self.sentiment_trend, n, 4),
             "sentimentTrendClass" => crate::support::de_opt(map, &mut self.sentiment_trend_class, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

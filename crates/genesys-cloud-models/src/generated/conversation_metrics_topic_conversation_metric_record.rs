@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationMetricsTopicConversationMetricRecord {
-    #[doc = " JSON `activeRouting`: [`ConversationMetricsTopicConversationMetricRecordActiveRouting`]."]
+    #[doc = " JSON `activeRouting`: [`ConversationMetricsTopicConversationMetricRecordActiveRouting`](crate::ConversationMetricsTopicConversationMetricRecordActiveRouting)."]
     pub active_routing: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordActiveRouting>,
     #[doc = " JSON `activeSkillIds`: array of string."]
     pub active_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -27,7 +27,7 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub authenticated: ::std::option::Option<bool>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationInitiator`: [`ConversationMetricsTopicConversationMetricRecordConversationInitiator`]."]
+    #[doc = " JSON `conversationInitiator`: [`ConversationMetricsTopicConversationMetricRecordConversationInitiator`](crate::ConversationMetricsTopicConversationMetricRecordConversationInitiator)."]
     pub conversation_initiator: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordConversationInitiator>,
     #[doc = " JSON `convertedFrom`: string."]
     pub converted_from: ::std::option::Option<::std::string::String>,
@@ -35,13 +35,13 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub converted_to: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerParticipation`: boolean."]
     pub customer_participation: ::std::option::Option<bool>,
-    #[doc = " JSON `deliveryStatus`: [`ConversationMetricsTopicConversationMetricRecordDeliveryStatus`]."]
+    #[doc = " JSON `deliveryStatus`: [`ConversationMetricsTopicConversationMetricRecordDeliveryStatus`](crate::ConversationMetricsTopicConversationMetricRecordDeliveryStatus)."]
     pub delivery_status: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordDeliveryStatus>,
     #[doc = " JSON `destinationAddresses`: array of string."]
     pub destination_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `direction`: [`ConversationMetricsTopicConversationMetricRecordDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationMetricsTopicConversationMetricRecordDirection`](crate::ConversationMetricsTopicConversationMetricRecordDirection)."]
     pub direction: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationMetricsTopicConversationMetricRecordDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationMetricsTopicConversationMetricRecordDisconnectType`](crate::ConversationMetricsTopicConversationMetricRecordDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordDisconnectType>,
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -65,7 +65,7 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub external_tag: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `firstQueue`: boolean."]
     pub first_queue: ::std::option::Option<bool>,
-    #[doc = " JSON `flaggedReason`: [`ConversationMetricsTopicConversationMetricRecordFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ConversationMetricsTopicConversationMetricRecordFlaggedReason`](crate::ConversationMetricsTopicConversationMetricRecordFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordFlaggedReason>,
     #[doc = " JSON `flowInType`: string."]
     pub flow_in_type: ::std::option::Option<::std::string::String>,
@@ -93,15 +93,15 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub knowledge_base_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `mediaCount`: integer (int64)."]
     pub media_count: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`ConversationMetricsTopicConversationMetricRecordMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ConversationMetricsTopicConversationMetricRecordMediaType`](crate::ConversationMetricsTopicConversationMetricRecordMediaType)."]
     pub media_type: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordMediaType>,
     #[doc = " JSON `messageType`: string."]
     pub message_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metric`: [`ConversationMetricsTopicConversationMetricRecordMetric`]."]
+    #[doc = " JSON `metric`: [`ConversationMetricsTopicConversationMetricRecordMetric`](crate::ConversationMetricsTopicConversationMetricRecordMetric)."]
     pub metric: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordMetric>,
     #[doc = " JSON `metricDate`: date-time."]
     pub metric_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `originatingDirection`: [`ConversationMetricsTopicConversationMetricRecordOriginatingDirection`]."]
+    #[doc = " JSON `originatingDirection`: [`ConversationMetricsTopicConversationMetricRecordOriginatingDirection`](crate::ConversationMetricsTopicConversationMetricRecordOriginatingDirection)."]
     pub originating_direction: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordOriginatingDirection>,
     #[doc = " JSON `originatingSocialMediaPublic`: boolean."]
     pub originating_social_media_public: ::std::option::Option<bool>,
@@ -115,11 +115,11 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub participant_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `proposedAgents`: array of [`ConversationMetricsTopicConversationProposedAgent`]."]
+    #[doc = " JSON `proposedAgents`: array of [`ConversationMetricsTopicConversationProposedAgent`](crate::ConversationMetricsTopicConversationProposedAgent)."]
     pub proposed_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationMetricsTopicConversationProposedAgent>>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `purpose`: [`ConversationMetricsTopicConversationMetricRecordPurpose`]."]
+    #[doc = " JSON `purpose`: [`ConversationMetricsTopicConversationMetricRecordPurpose`](crate::ConversationMetricsTopicConversationMetricRecordPurpose)."]
     pub purpose: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordPurpose>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
@@ -143,9 +143,9 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub routing_ring: ::std::option::Option<i64>,
     #[doc = " JSON `routingRule`: string."]
     pub routing_rule: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routingRuleType`: [`ConversationMetricsTopicConversationMetricRecordRoutingRuleType`]."]
+    #[doc = " JSON `routingRuleType`: [`ConversationMetricsTopicConversationMetricRecordRoutingRuleType`](crate::ConversationMetricsTopicConversationMetricRecordRoutingRuleType)."]
     pub routing_rule_type: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordRoutingRuleType>,
-    #[doc = " JSON `scoredAgents`: array of [`ConversationMetricsTopicConversationScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`ConversationMetricsTopicConversationScoredAgent`](crate::ConversationMetricsTopicConversationScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationMetricsTopicConversationScoredAgent>>,
     #[doc = " JSON `selectedAgentId`: string."]
     pub selected_agent_id: ::std::option::Option<::std::string::String>,
@@ -163,7 +163,7 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub station_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`ConversationMetricsTopicConversationMetricRecordUsedRouting`]."]
+    #[doc = " JSON `usedRouting`: [`ConversationMetricsTopicConversationMetricRecordUsedRouting`](crate::ConversationMetricsTopicConversationMetricRecordUsedRouting)."]
     pub used_routing: ::std::option::Option<crate::ConversationMetricsTopicConversationMetricRecordUsedRouting>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
@@ -175,7 +175,7 @@ pub struct ConversationMetricsTopicConversationMetricRecord {
     pub waiting_interaction_counts: ::std::option::Option<::std::vec::Vec<i64>>,
     #[doc = " JSON `wrapUpCode`: string."]
     pub wrap_up_code: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationMetricsTopicConversationMetricRecord {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -190,10 +190,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMetricsTopicConversationMetr
 impl crate::support::Model for ConversationMetricsTopicConversationMetricRecord {
     const NAME: &'static str = "ConversationMetricsTopicConversationMetricRecord";
     const FIELDS: &'static [&'static str] = &["activeRouting", "activeSkillIds", "addressFrom", "addressTo", "agentAssistantId", "agentBullseyeRing", "agentOwned", "ani", "assignerId", "authenticated", "conversationId", "conversationInitiator", "convertedFrom", "convertedTo", "customerParticipation", "deliveryStatus", "destinationAddresses", "direction", "disconnectType", "divisionIds", "dnis", "edgeId", "eligibleAgentCounts", "errorCode", "extendedDeliveryStatus", "externalContactId", "externalMediaCount", "externalOrganizationId", "externalTag", "firstQueue", "flaggedReason", "flowInType", "flowOutType", "groupId", "interactionType", "journeyActionId", "journeyActionMapId", "journeyActionMapVersion", "journeyCustomerId", "journeyCustomerIdType", "journeyCustomerSessionId", "journeyCustomerSessionIdType", "knowledgeBaseIds", "mediaCount", "mediaType", "messageType", "metric", "metricDate", "originatingDirection", "originatingSocialMediaPublic", "outboundCampaignId", "outboundContactId", "outboundContactListId", "participantName", "peerId", "proposedAgents", "provider", "purpose", "queueId", "recordId", "remote", "removedSkillIds", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutings", "roomId", "routingPriority", "routingRing", "routingRule", "routingRuleType", "scoredAgents", "selectedAgentId", "selectedAgentRank", "selfServed", "sessionDnis", "sessionId", "skillExpressionId", "stationId", "teamId", "usedRouting", "userId", "value", "videoPresent", "waitingInteractionCounts", "wrapUpCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -284,7 +284,7 @@ impl crate::support::Model for ConversationMetricsTopicConversationMetricRecord 
             "videoPresent" => crate::support::de_opt(map, &mut self.video_present, n, 82),
             "waitingInteractionCounts" => crate::support::de_opt(map, &mut self.waiting_interaction_counts, n, 83),
             "wrapUpCode" => crate::support::de_opt(map, &mut self.wrap_up_code, n, 84),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

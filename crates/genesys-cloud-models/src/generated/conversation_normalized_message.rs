@@ -7,15 +7,15 @@
 pub struct ConversationNormalizedMessage {
     #[doc = " JSON `byoSmsIntegrationId`: string."]
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `channel`: [`ConversationMessagingChannel`]."]
+    #[doc = " JSON `channel`: [`ConversationMessagingChannel`](crate::ConversationMessagingChannel)."]
     pub channel: ::std::option::Option<crate::ConversationMessagingChannel>,
-    #[doc = " JSON `content`: array of [`ConversationMessageContent`]."]
+    #[doc = " JSON `content`: array of [`ConversationMessageContent`](crate::ConversationMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
-    #[doc = " JSON `direction`: [`ConversationNormalizedMessageDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationNormalizedMessageDirection`](crate::ConversationNormalizedMessageDirection)."]
     pub direction: ::std::option::Option<crate::ConversationNormalizedMessageDirection>,
-    #[doc = " JSON `enrichment`: [`ConversationEnrichment`]."]
+    #[doc = " JSON `enrichment`: [`ConversationEnrichment`](crate::ConversationEnrichment)."]
     pub enrichment: ::std::option::Option<crate::ConversationEnrichment>,
-    #[doc = " JSON `events`: array of [`ConversationMessageEvent`]."]
+    #[doc = " JSON `events`: array of [`ConversationMessageEvent`](crate::ConversationMessageEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEvent>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,19 +23,19 @@ pub struct ConversationNormalizedMessage {
     pub is_final_receipt: ::std::option::Option<bool>,
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `originatingEntity`: [`ConversationNormalizedMessageOriginatingEntity`]."]
+    #[doc = " JSON `originatingEntity`: [`ConversationNormalizedMessageOriginatingEntity`](crate::ConversationNormalizedMessageOriginatingEntity)."]
     pub originating_entity: ::std::option::Option<crate::ConversationNormalizedMessageOriginatingEntity>,
-    #[doc = " JSON `reasons`: array of [`ConversationReason`]."]
+    #[doc = " JSON `reasons`: array of [`ConversationReason`](crate::ConversationReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationReason>>,
-    #[doc = " JSON `relatedMessages`: array of [`ConversationNormalizedMessage`]."]
+    #[doc = " JSON `relatedMessages`: array of [`ConversationNormalizedMessage`](crate::ConversationNormalizedMessage)."]
     pub related_messages: ::std::option::Option<::std::vec::Vec<crate::ConversationNormalizedMessage>>,
-    #[doc = " JSON `status`: [`ConversationNormalizedMessageStatus`]."]
+    #[doc = " JSON `status`: [`ConversationNormalizedMessageStatus`](crate::ConversationNormalizedMessageStatus)."]
     pub status: ::std::option::Option<crate::ConversationNormalizedMessageStatus>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationNormalizedMessageType`], required by the spec."]
+    #[doc = " JSON `type`: [`ConversationNormalizedMessageType`](crate::ConversationNormalizedMessageType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ConversationNormalizedMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationNormalizedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNormalizedMessage {
 impl crate::support::Model for ConversationNormalizedMessage {
     const NAME: &'static str = "ConversationNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["byoSmsIntegrationId", "channel", "content", "direction", "enrichment", "events", "id", "isFinalReceipt", "metadata", "originatingEntity", "reasons", "relatedMessages", "status", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for ConversationNormalizedMessage {
             "status" => crate::support::de_opt(map, &mut self.status, n, 12),
             "text" => crate::support::de_opt(map, &mut self.text, n, 13),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

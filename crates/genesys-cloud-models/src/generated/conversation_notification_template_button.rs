@@ -7,7 +7,7 @@
 pub struct ConversationNotificationTemplateButton {
     #[doc = " JSON `index`: integer (int64), required by the spec."]
     pub index: ::std::option::Option<i64>,
-    #[doc = " JSON `parameters`: array of [`ConversationNotificationTemplateParameter`]."]
+    #[doc = " JSON `parameters`: array of [`ConversationNotificationTemplateParameter`](crate::ConversationNotificationTemplateParameter)."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::ConversationNotificationTemplateParameter>>,
     #[doc = " JSON `payload`: string."]
     pub payload: ::std::option::Option<::std::string::String>,
@@ -15,11 +15,11 @@ pub struct ConversationNotificationTemplateButton {
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationNotificationTemplateButtonType`], required by the spec."]
+    #[doc = " JSON `type`: [`ConversationNotificationTemplateButtonType`](crate::ConversationNotificationTemplateButtonType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ConversationNotificationTemplateButtonType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationNotificationTemplateButton {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNotificationTemplateButton {
 impl crate::support::Model for ConversationNotificationTemplateButton {
     const NAME: &'static str = "ConversationNotificationTemplateButton";
     const FIELDS: &'static [&'static str] = &["index", "parameters", "payload", "phoneNumber", "text", "type", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ConversationNotificationTemplateButton {
             "text" => crate::support::de_opt(map, &mut self.text, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
             "url" => crate::support::de_opt(map, &mut self.url, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationNotificationTemplateHeader {
-    #[doc = " JSON `media`: [`ConversationContentAttachment`]."]
+    #[doc = " JSON `media`: [`ConversationContentAttachment`](crate::ConversationContentAttachment)."]
     pub media: ::std::option::Option<crate::ConversationContentAttachment>,
-    #[doc = " JSON `parameters`: array of [`ConversationNotificationTemplateParameter`]."]
+    #[doc = " JSON `parameters`: array of [`ConversationNotificationTemplateParameter`](crate::ConversationNotificationTemplateParameter)."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::ConversationNotificationTemplateParameter>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ConversationNotificationTemplateHeaderType`], required by the spec."]
+    #[doc = " JSON `type`: [`ConversationNotificationTemplateHeaderType`](crate::ConversationNotificationTemplateHeaderType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ConversationNotificationTemplateHeaderType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationNotificationTemplateHeader {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNotificationTemplateHeader {
 impl crate::support::Model for ConversationNotificationTemplateHeader {
     const NAME: &'static str = "ConversationNotificationTemplateHeader";
     const FIELDS: &'static [&'static str] = &["media", "parameters", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationNotificationTemplateHeader {
             "parameters" => crate::support::de_opt_structs(map, &mut self.parameters, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

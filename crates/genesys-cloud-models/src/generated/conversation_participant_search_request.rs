@@ -7,17 +7,17 @@
 pub struct ConversationParticipantSearchRequest {
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `query`: array of [`ConversationParticipantSearchCriteria`]."]
+    #[doc = " JSON `query`: array of [`ConversationParticipantSearchCriteria`](crate::ConversationParticipantSearchCriteria)."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::ConversationParticipantSearchCriteria>>,
     #[doc = " JSON `returnFields`: array of string."]
     pub return_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `sort`: array of [`SearchSort`]."]
+    #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`ConversationParticipantSearchRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`ConversationParticipantSearchRequestSortOrder`](crate::ConversationParticipantSearchRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::ConversationParticipantSearchRequestSortOrder>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationParticipantSearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationParticipantSearchRequest {
 impl crate::support::Model for ConversationParticipantSearchRequest {
     const NAME: &'static str = "ConversationParticipantSearchRequest";
     const FIELDS: &'static [&'static str] = &["cursor", "query", "returnFields", "sort", "sortBy", "sortOrder"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ConversationParticipantSearchRequest {
             "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 3),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 4),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

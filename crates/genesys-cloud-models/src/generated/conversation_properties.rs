@@ -29,7 +29,7 @@ pub struct ConversationProperties {
     pub is_waiting: ::std::option::Option<bool>,
     #[doc = " JSON `matchAll`: boolean."]
     pub match_all: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationProperties {
 impl crate::support::Model for ConversationProperties {
     const NAME: &'static str = "ConversationProperties";
     const FIELDS: &'static [&'static str] = &["filterWrapUpNotes", "isAcd", "isActive", "isCobrowse", "isFlagged", "isMonitored", "isPreferred", "isScreenMonitored", "isScreenshare", "isVoicemail", "isWaiting", "matchAll"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ConversationProperties {
             "isVoicemail" => crate::support::de_opt(map, &mut self.is_voicemail, n, 9),
             "isWaiting" => crate::support::de_opt(map, &mut self.is_waiting, n, 10),
             "matchAll" => crate::support::de_opt(map, &mut self.match_all, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationQuery {
-    #[doc = " JSON `aggregations`: array of [`AnalyticsQueryAggregation`]."]
+    #[doc = " JSON `aggregations`: array of [`AnalyticsQueryAggregation`](crate::AnalyticsQueryAggregation)."]
     pub aggregations: ::std::option::Option<::std::vec::Vec<crate::AnalyticsQueryAggregation>>,
-    #[doc = " JSON `conversationFilters`: array of [`ConversationDetailQueryFilter`]."]
+    #[doc = " JSON `conversationFilters`: array of [`ConversationDetailQueryFilter`](crate::ConversationDetailQueryFilter)."]
     pub conversation_filters: ::std::option::Option<::std::vec::Vec<crate::ConversationDetailQueryFilter>>,
-    #[doc = " JSON `evaluationFilters`: array of [`EvaluationDetailQueryFilter`]."]
+    #[doc = " JSON `evaluationFilters`: array of [`EvaluationDetailQueryFilter`](crate::EvaluationDetailQueryFilter)."]
     pub evaluation_filters: ::std::option::Option<::std::vec::Vec<crate::EvaluationDetailQueryFilter>>,
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `order`: [`ConversationQueryOrder`]."]
+    #[doc = " JSON `order`: [`ConversationQueryOrder`](crate::ConversationQueryOrder)."]
     pub order: ::std::option::Option<crate::ConversationQueryOrder>,
-    #[doc = " JSON `orderBy`: [`ConversationQueryOrderBy`]."]
+    #[doc = " JSON `orderBy`: [`ConversationQueryOrderBy`](crate::ConversationQueryOrderBy)."]
     pub order_by: ::std::option::Option<crate::ConversationQueryOrderBy>,
-    #[doc = " JSON `paging`: [`PagingSpec`]."]
+    #[doc = " JSON `paging`: [`PagingSpec`](crate::PagingSpec)."]
     pub paging: ::std::option::Option<crate::PagingSpec>,
-    #[doc = " JSON `resolutionFilters`: array of [`ResolutionDetailQueryFilter`]."]
+    #[doc = " JSON `resolutionFilters`: array of [`ResolutionDetailQueryFilter`](crate::ResolutionDetailQueryFilter)."]
     pub resolution_filters: ::std::option::Option<::std::vec::Vec<crate::ResolutionDetailQueryFilter>>,
-    #[doc = " JSON `segmentFilters`: array of [`SegmentDetailQueryFilter`]."]
+    #[doc = " JSON `segmentFilters`: array of [`SegmentDetailQueryFilter`](crate::SegmentDetailQueryFilter)."]
     pub segment_filters: ::std::option::Option<::std::vec::Vec<crate::SegmentDetailQueryFilter>>,
-    #[doc = " JSON `surveyFilters`: array of [`SurveyDetailQueryFilter`]."]
+    #[doc = " JSON `surveyFilters`: array of [`SurveyDetailQueryFilter`](crate::SurveyDetailQueryFilter)."]
     pub survey_filters: ::std::option::Option<::std::vec::Vec<crate::SurveyDetailQueryFilter>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationQuery {
 impl crate::support::Model for ConversationQuery {
     const NAME: &'static str = "ConversationQuery";
     const FIELDS: &'static [&'static str] = &["aggregations", "conversationFilters", "evaluationFilters", "interval", "order", "orderBy", "paging", "resolutionFilters", "segmentFilters", "surveyFilters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationQuery {
             "resolutionFilters" => crate::support::de_opt_structs(map, &mut self.resolution_filters, n, 7),
             "segmentFilters" => crate::support::de_opt_structs(map, &mut self.segment_filters, n, 8),
             "surveyFilters" => crate::support::de_opt_structs(map, &mut self.survey_filters, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

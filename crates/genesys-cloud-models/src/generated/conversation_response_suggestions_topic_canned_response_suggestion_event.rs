@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent {
-    #[doc = " JSON `activeIntent`: [`ConversationResponseSuggestionsTopicSuggestedIntent`]."]
+    #[doc = " JSON `activeIntent`: [`ConversationResponseSuggestionsTopicSuggestedIntent`](crate::ConversationResponseSuggestionsTopicSuggestedIntent)."]
     pub active_intent: ::std::option::Option<crate::ConversationResponseSuggestionsTopicSuggestedIntent>,
-    #[doc = " JSON `cannedResponse`: [`ConversationResponseSuggestionsTopicSuggestedCannedResponse`]."]
+    #[doc = " JSON `cannedResponse`: [`ConversationResponseSuggestionsTopicSuggestedCannedResponse`](crate::ConversationResponseSuggestionsTopicSuggestedCannedResponse)."]
     pub canned_response: ::std::option::Option<crate::ConversationResponseSuggestionsTopicSuggestedCannedResponse>,
-    #[doc = " JSON `context`: [`ConversationResponseSuggestionsTopicSuggestionContext`]."]
+    #[doc = " JSON `context`: [`ConversationResponseSuggestionsTopicSuggestionContext`](crate::ConversationResponseSuggestionsTopicSuggestionContext)."]
     pub context: ::std::option::Option<crate::ConversationResponseSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engagementType`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType`]."]
+    #[doc = " JSON `engagementType`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType`](crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType)."]
     pub engagement_type: ::std::option::Option<crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `feedback`: [`ConversationResponseSuggestionsTopicSuggestionFeedback`]."]
+    #[doc = " JSON `feedback`: [`ConversationResponseSuggestionsTopicSuggestionFeedback`](crate::ConversationResponseSuggestionsTopicSuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::ConversationResponseSuggestionsTopicSuggestionFeedback>,
-    #[doc = " JSON `state`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState`]."]
+    #[doc = " JSON `state`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState`](crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState)."]
     pub state: ::std::option::Option<crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `triggerType`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType`](crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationResponseSuggestionsTopicCann
 impl crate::support::Model for ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent {
     const NAME: &'static str = "ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent";
     const FIELDS: &'static [&'static str] = &["activeIntent", "cannedResponse", "context", "conversationId", "engagementType", "eventTime", "feedback", "state", "suggestionId", "triggerType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationResponseSuggestionsTopicCannedRespons
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
             "suggestionId" => crate::support::de_opt(map, &mut self.suggestion_id, n, 8),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

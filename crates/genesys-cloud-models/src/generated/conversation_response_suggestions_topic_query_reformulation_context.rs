@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationResponseSuggestionsTopicQueryReformulationContext {
-    #[doc = " JSON `knowledgeClassification`: [`ConversationResponseSuggestionsTopicQueryReformulationContextKnowledgeClassification`]."]
+    #[doc = " JSON `knowledgeClassification`: [`ConversationResponseSuggestionsTopicQueryReformulationContextKnowledgeClassification`](crate::ConversationResponseSuggestionsTopicQueryReformulationContextKnowledgeClassification)."]
     pub knowledge_classification: ::std::option::Option<crate::ConversationResponseSuggestionsTopicQueryReformulationContextKnowledgeClassification>,
     #[doc = " JSON `reformulatedQuery`: string."]
     pub reformulated_query: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationResponseSuggestionsTopicQueryReformulationContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationResponseSuggestionsTopicQuer
 impl crate::support::Model for ConversationResponseSuggestionsTopicQueryReformulationContext {
     const NAME: &'static str = "ConversationResponseSuggestionsTopicQueryReformulationContext";
     const FIELDS: &'static [&'static str] = &["knowledgeClassification", "reformulatedQuery"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConversationResponseSuggestionsTopicQueryReformul
         match key {
             "knowledgeClassification" => crate::support::de_opt(map, &mut self.knowledge_classification, n, 0),
             "reformulatedQuery" => crate::support::de_opt(map, &mut self.reformulated_query, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

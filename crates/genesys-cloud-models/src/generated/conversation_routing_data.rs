@@ -7,21 +7,21 @@
 pub struct ConversationRoutingData {
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `language`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `language`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub language: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `queue`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `scoredAgents`: array of [`ScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`ScoredAgent`](crate::ScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ScoredAgent>>,
     #[doc = " JSON `skillExpression`: string."]
     pub skill_expression: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skills`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `skills`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationRoutingData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationRoutingData {
 impl crate::support::Model for ConversationRoutingData {
     const NAME: &'static str = "ConversationRoutingData";
     const FIELDS: &'static [&'static str] = &["label", "language", "priority", "queue", "scoredAgents", "skillExpression", "skillExpressionId", "skills"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ConversationRoutingData {
             "skillExpression" => crate::support::de_opt(map, &mut self.skill_expression, n, 5),
             "skillExpressionId" => crate::support::de_opt(map, &mut self.skill_expression_id, n, 6),
             "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

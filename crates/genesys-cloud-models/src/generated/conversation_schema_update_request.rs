@@ -7,11 +7,11 @@
 pub struct ConversationSchemaUpdateRequest {
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `jsonSchema`: [`ConversationJsonSchemaRequest`], required by the spec."]
+    #[doc = " JSON `jsonSchema`: [`ConversationJsonSchemaRequest`](crate::ConversationJsonSchemaRequest), required by the spec."]
     pub json_schema: ::std::option::Option<crate::ConversationJsonSchemaRequest>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSchemaUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSchemaUpdateRequest {
 impl crate::support::Model for ConversationSchemaUpdateRequest {
     const NAME: &'static str = "ConversationSchemaUpdateRequest";
     const FIELDS: &'static [&'static str] = &["enabled", "jsonSchema", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationSchemaUpdateRequest {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
             "jsonSchema" => crate::support::de_opt_struct(map, &mut self.json_schema, n, 1),
             "version" => crate::support::de_opt(map, &mut self.version, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

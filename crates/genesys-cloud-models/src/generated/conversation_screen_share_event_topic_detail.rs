@@ -13,7 +13,7 @@ pub struct ConversationScreenShareEventTopicDetail {
     pub error_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationScreenShareEventTopicDetail {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationScreenShareEventTopicDetail 
 impl crate::support::Model for ConversationScreenShareEventTopicDetail {
     const NAME: &'static str = "ConversationScreenShareEventTopicDetail";
     const FIELDS: &'static [&'static str] = &["entityId", "entityName", "errorCode", "fieldName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationScreenShareEventTopicDetail {
             "entityName" => crate::support::de_opt(map, &mut self.entity_name, n, 1),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 2),
             "fieldName" => crate::support::de_opt(map, &mut self.field_name, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,33 +15,33 @@ pub struct ConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationScreenShareEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationScreenShareEventTopicConversationRoutingData`](crate::ConversationScreenShareEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationScreenShareEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantDirection`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ConversationScreenShareEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationScreenShareEventTopicErrorBody`](crate::ConversationScreenShareEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::ConversationScreenShareEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`ConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`ConversationScreenShareEventTopicUriReference`](crate::ConversationScreenShareEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::ConversationScreenShareEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`ConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`ConversationScreenShareEventTopicUriReference`](crate::ConversationScreenShareEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationScreenShareEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationScreenShareEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationScreenShareEventTopicJourneyContext`](crate::ConversationScreenShareEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationScreenShareEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -57,15 +57,15 @@ pub struct ConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`ConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`ConversationScreenShareEventTopicUriReference`](crate::ConversationScreenShareEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationScreenShareEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationScreenShareEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationScreenShareEventTopicQueueMediaSettings`](crate::ConversationScreenShareEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationScreenShareEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`ConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`ConversationScreenShareEventTopicUriReference`](crate::ConversationScreenShareEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::ConversationScreenShareEventTopicUriReference>,
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
@@ -75,13 +75,13 @@ pub struct ConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`ConversationScreenShareEventTopicScreenShareMediaParticipantState`](crate::ConversationScreenShareEventTopicScreenShareMediaParticipantState)."]
     pub state: ::std::option::Option<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantState>,
-    #[doc = " JSON `team`: [`ConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`ConversationScreenShareEventTopicUriReference`](crate::ConversationScreenShareEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationScreenShareEventTopicUriReference>,
-    #[doc = " JSON `user`: [`ConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`ConversationScreenShareEventTopicUriReference`](crate::ConversationScreenShareEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::ConversationScreenShareEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`ConversationScreenShareEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationScreenShareEventTopicWrapup`](crate::ConversationScreenShareEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationScreenShareEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -91,7 +91,7 @@ pub struct ConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationScreenShareEventTopicScreenShareMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -106,10 +106,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationScreenShareEventTopicScreenS
 impl crate::support::Model for ConversationScreenShareEventTopicScreenShareMediaParticipant {
     const NAME: &'static str = "ConversationScreenShareEventTopicScreenShareMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "connectedTime", "context", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "name", "parkTime", "peer", "peerCount", "provider", "purpose", "queue", "queueMediaSettings", "resumeTime", "screenRecordingState", "script", "sharing", "startAcwTime", "startHoldTime", "startTime", "state", "team", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -158,7 +158,7 @@ impl crate::support::Model for ConversationScreenShareEventTopicScreenShareMedia
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 40),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 41),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 42),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationScriptSuggestionsTopicScriptSuggestionEvent {
-    #[doc = " JSON `activeIntent`: [`ConversationScriptSuggestionsTopicSuggestedIntent`]."]
+    #[doc = " JSON `activeIntent`: [`ConversationScriptSuggestionsTopicSuggestedIntent`](crate::ConversationScriptSuggestionsTopicSuggestedIntent)."]
     pub active_intent: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestedIntent>,
-    #[doc = " JSON `context`: [`ConversationScriptSuggestionsTopicSuggestionContext`]."]
+    #[doc = " JSON `context`: [`ConversationScriptSuggestionsTopicSuggestionContext`](crate::ConversationScriptSuggestionsTopicSuggestionContext)."]
     pub context: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engagementType`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType`]."]
+    #[doc = " JSON `engagementType`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType`](crate::ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType)."]
     pub engagement_type: ::std::option::Option<crate::ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `feedback`: [`ConversationScriptSuggestionsTopicSuggestionFeedback`]."]
+    #[doc = " JSON `feedback`: [`ConversationScriptSuggestionsTopicSuggestionFeedback`](crate::ConversationScriptSuggestionsTopicSuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestionFeedback>,
-    #[doc = " JSON `script`: [`ConversationScriptSuggestionsTopicSuggestedScript`]."]
+    #[doc = " JSON `script`: [`ConversationScriptSuggestionsTopicSuggestedScript`](crate::ConversationScriptSuggestionsTopicSuggestedScript)."]
     pub script: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestedScript>,
-    #[doc = " JSON `state`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventState`]."]
+    #[doc = " JSON `state`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventState`](crate::ConversationScriptSuggestionsTopicScriptSuggestionEventState)."]
     pub state: ::std::option::Option<crate::ConversationScriptSuggestionsTopicScriptSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `triggerType`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType`](crate::ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationScriptSuggestionsTopicScriptSuggestionEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationScriptSuggestionsTopicScript
 impl crate::support::Model for ConversationScriptSuggestionsTopicScriptSuggestionEvent {
     const NAME: &'static str = "ConversationScriptSuggestionsTopicScriptSuggestionEvent";
     const FIELDS: &'static [&'static str] = &["activeIntent", "context", "conversationId", "engagementType", "eventTime", "feedback", "script", "state", "suggestionId", "triggerType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationScriptSuggestionsTopicScriptSuggestio
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
             "suggestionId" => crate::support::de_opt(map, &mut self.suggestion_id, n, 8),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

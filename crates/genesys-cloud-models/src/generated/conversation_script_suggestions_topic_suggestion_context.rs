@@ -11,13 +11,13 @@ pub struct ConversationScriptSuggestionsTopicSuggestionContext {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationScriptSuggestionsTopicSuggestionContextMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ConversationScriptSuggestionsTopicSuggestionContextMediaType`](crate::ConversationScriptSuggestionsTopicSuggestionContextMediaType)."]
     pub media_type: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestionContextMediaType>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantType`: [`ConversationScriptSuggestionsTopicSuggestionContextParticipantType`]."]
+    #[doc = " JSON `participantType`: [`ConversationScriptSuggestionsTopicSuggestionContextParticipantType`](crate::ConversationScriptSuggestionsTopicSuggestionContextParticipantType)."]
     pub participant_type: ::std::option::Option<crate::ConversationScriptSuggestionsTopicSuggestionContextParticipantType>,
-    #[doc = " JSON `queryReformulationContext`: [`ConversationScriptSuggestionsTopicQueryReformulationContext`]."]
+    #[doc = " JSON `queryReformulationContext`: [`ConversationScriptSuggestionsTopicQueryReformulationContext`](crate::ConversationScriptSuggestionsTopicQueryReformulationContext)."]
     pub query_reformulation_context: ::std::option::Option<crate::ConversationScriptSuggestionsTopicQueryReformulationContext>,
     #[doc = " JSON `queryStatement`: string."]
     pub query_statement: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct ConversationScriptSuggestionsTopicSuggestionContext {
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utteranceId`: string."]
     pub utterance_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationScriptSuggestionsTopicSuggestionContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationScriptSuggestionsTopicSugges
 impl crate::support::Model for ConversationScriptSuggestionsTopicSuggestionContext {
     const NAME: &'static str = "ConversationScriptSuggestionsTopicSuggestionContext";
     const FIELDS: &'static [&'static str] = &["assistantId", "externalContactId", "language", "mediaType", "messageId", "participantType", "queryReformulationContext", "queryStatement", "queueId", "userId", "utteranceId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ConversationScriptSuggestionsTopicSuggestionConte
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 8),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 9),
             "utteranceId" => crate::support::de_opt(map, &mut self.utterance_id, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

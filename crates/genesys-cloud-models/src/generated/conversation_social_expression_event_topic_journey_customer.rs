@@ -9,7 +9,7 @@ pub struct ConversationSocialExpressionEventTopicJourneyCustomer {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `idType`: string."]
     pub id_type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSocialExpressionEventTopicJourneyCustomer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSocialExpressionEventTopicJo
 impl crate::support::Model for ConversationSocialExpressionEventTopicJourneyCustomer {
     const NAME: &'static str = "ConversationSocialExpressionEventTopicJourneyCustomer";
     const FIELDS: &'static [&'static str] = &["id", "idType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConversationSocialExpressionEventTopicJourneyCust
         match key {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "idType" => crate::support::de_opt(map, &mut self.id_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct ConversationSocialExpressionEventTopicQueueMediaSettings {
     pub enable_auto_answer: ::std::option::Option<bool>,
     #[doc = " JSON `manualAnswerAlertToneSeconds`: number (double)."]
     pub manual_answer_alert_tone_seconds: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSocialExpressionEventTopicQueueMediaSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSocialExpressionEventTopicQu
 impl crate::support::Model for ConversationSocialExpressionEventTopicQueueMediaSettings {
     const NAME: &'static str = "ConversationSocialExpressionEventTopicQueueMediaSettings";
     const FIELDS: &'static [&'static str] = &["alertingTimeoutSeconds", "autoAnswerAlertToneSeconds", "enableAutoAnswer", "manualAnswerAlertToneSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationSocialExpressionEventTopicQueueMediaS
             "autoAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.auto_answer_alert_tone_seconds, n, 1),
             "enableAutoAnswer" => crate::support::de_opt(map, &mut self.enable_auto_answer, n, 2),
             "manualAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.manual_answer_alert_tone_seconds, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

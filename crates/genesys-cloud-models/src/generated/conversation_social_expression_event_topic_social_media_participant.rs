@@ -13,33 +13,33 @@ pub struct ConversationSocialExpressionEventTopicSocialMediaParticipant {
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationSocialExpressionEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationSocialExpressionEventTopicConversationRoutingData`](crate::ConversationSocialExpressionEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationSocialExpressionEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantDirection`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::ConversationSocialExpressionEventTopicSocialMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantDisconnectType`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationSocialExpressionEventTopicSocialMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ConversationSocialExpressionEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationSocialExpressionEventTopicErrorBody`](crate::ConversationSocialExpressionEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::ConversationSocialExpressionEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`ConversationSocialExpressionEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`ConversationSocialExpressionEventTopicUriReference`](crate::ConversationSocialExpressionEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::ConversationSocialExpressionEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`ConversationSocialExpressionEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`ConversationSocialExpressionEventTopicUriReference`](crate::ConversationSocialExpressionEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationSocialExpressionEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantFlaggedReason`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ConversationSocialExpressionEventTopicSocialMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantInitialState`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationSocialExpressionEventTopicSocialMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationSocialExpressionEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationSocialExpressionEventTopicJourneyContext`](crate::ConversationSocialExpressionEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationSocialExpressionEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -55,15 +55,15 @@ pub struct ConversationSocialExpressionEventTopicSocialMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`ConversationSocialExpressionEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`ConversationSocialExpressionEventTopicUriReference`](crate::ConversationSocialExpressionEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationSocialExpressionEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationSocialExpressionEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationSocialExpressionEventTopicQueueMediaSettings`](crate::ConversationSocialExpressionEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationSocialExpressionEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`ConversationSocialExpressionEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`ConversationSocialExpressionEventTopicUriReference`](crate::ConversationSocialExpressionEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::ConversationSocialExpressionEventTopicUriReference>,
     #[doc = " JSON `socialMediaHub`: string."]
     pub social_media_hub: ::std::option::Option<::std::string::String>,
@@ -77,13 +77,13 @@ pub struct ConversationSocialExpressionEventTopicSocialMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`ConversationSocialExpressionEventTopicSocialMediaParticipantState`](crate::ConversationSocialExpressionEventTopicSocialMediaParticipantState)."]
     pub state: ::std::option::Option<crate::ConversationSocialExpressionEventTopicSocialMediaParticipantState>,
-    #[doc = " JSON `team`: [`ConversationSocialExpressionEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`ConversationSocialExpressionEventTopicUriReference`](crate::ConversationSocialExpressionEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationSocialExpressionEventTopicUriReference>,
-    #[doc = " JSON `user`: [`ConversationSocialExpressionEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`ConversationSocialExpressionEventTopicUriReference`](crate::ConversationSocialExpressionEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::ConversationSocialExpressionEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`ConversationSocialExpressionEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationSocialExpressionEventTopicWrapup`](crate::ConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationSocialExpressionEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -93,7 +93,7 @@ pub struct ConversationSocialExpressionEventTopicSocialMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSocialExpressionEventTopicSocialMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -108,10 +108,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSocialExpressionEventTopicSo
 impl crate::support::Model for ConversationSocialExpressionEventTopicSocialMediaParticipant {
     const NAME: &'static str = "ConversationSocialExpressionEventTopicSocialMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "name", "parkTime", "peer", "previewText", "provider", "purpose", "queue", "queueMediaSettings", "resumeTime", "screenRecordingState", "script", "socialMediaHub", "socialMediaId", "socialUserName", "startAcwTime", "startHoldTime", "startTime", "state", "team", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -161,7 +161,7 @@ impl crate::support::Model for ConversationSocialExpressionEventTopicSocialMedia
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 41),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 42),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 43),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

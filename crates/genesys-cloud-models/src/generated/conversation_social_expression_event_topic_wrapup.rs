@@ -15,7 +15,7 @@ pub struct ConversationSocialExpressionEventTopicWrapup {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSocialExpressionEventTopicWrapup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSocialExpressionEventTopicWr
 impl crate::support::Model for ConversationSocialExpressionEventTopicWrapup {
     const NAME: &'static str = "ConversationSocialExpressionEventTopicWrapup";
     const FIELDS: &'static [&'static str] = &["code", "durationSeconds", "endTime", "notes", "tags"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ConversationSocialExpressionEventTopicWrapup {
             "endTime" => crate::support::de_opt(map, &mut self.end_time, n, 2),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 3),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationSummariesGetResponse {
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `sessionSummaries`: array of [`ConversationSessionSummary`]."]
+    #[doc = " JSON `sessionSummaries`: array of [`ConversationSessionSummary`](crate::ConversationSessionSummary)."]
     pub session_summaries: ::std::option::Option<::std::vec::Vec<crate::ConversationSessionSummary>>,
-    #[doc = " JSON `summary`: [`ConversationSummary`]."]
+    #[doc = " JSON `summary`: [`ConversationSummary`](crate::ConversationSummary)."]
     pub summary: ::std::option::Option<crate::ConversationSummary>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSummariesGetResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummariesGetResponse {
 impl crate::support::Model for ConversationSummariesGetResponse {
     const NAME: &'static str = "ConversationSummariesGetResponse";
     const FIELDS: &'static [&'static str] = &["conversation", "sessionSummaries", "summary"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationSummariesGetResponse {
             "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
             "sessionSummaries" => crate::support::de_opt_structs(map, &mut self.session_summaries, n, 1),
             "summary" => crate::support::de_opt_struct(map, &mut self.summary, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

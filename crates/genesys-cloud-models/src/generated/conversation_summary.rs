@@ -9,29 +9,29 @@ pub struct ConversationSummary {
     pub confidence: ::std::option::Option<f64>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `editedSummary`: [`ConversationEditedInput`]."]
+    #[doc = " JSON `editedSummary`: [`ConversationEditedInput`](crate::ConversationEditedInput)."]
     pub edited_summary: ::std::option::Option<crate::ConversationEditedInput>,
-    #[doc = " JSON `followup`: [`ConversationSummaryFollowup`]."]
+    #[doc = " JSON `followup`: [`ConversationSummaryFollowup`](crate::ConversationSummaryFollowup)."]
     pub followup: ::std::option::Option<crate::ConversationSummaryFollowup>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationSummaryMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ConversationSummaryMediaType`](crate::ConversationSummaryMediaType)."]
     pub media_type: ::std::option::Option<crate::ConversationSummaryMediaType>,
-    #[doc = " JSON `participants`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `participants`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    #[doc = " JSON `predictedWrapupCodes`: array of [`ConversationSummaryWrapupCode`]."]
+    #[doc = " JSON `predictedWrapupCodes`: array of [`ConversationSummaryWrapupCode`](crate::ConversationSummaryWrapupCode)."]
     pub predicted_wrapup_codes: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryWrapupCode>>,
-    #[doc = " JSON `reason`: [`ConversationSummaryReason`]."]
+    #[doc = " JSON `reason`: [`ConversationSummaryReason`](crate::ConversationSummaryReason)."]
     pub reason: ::std::option::Option<crate::ConversationSummaryReason>,
-    #[doc = " JSON `resolution`: [`ConversationSummaryResolution`]."]
+    #[doc = " JSON `resolution`: [`ConversationSummaryResolution`](crate::ConversationSummaryResolution)."]
     pub resolution: ::std::option::Option<crate::ConversationSummaryResolution>,
-    #[doc = " JSON `status`: [`ConversationSummaryStatus`]."]
+    #[doc = " JSON `status`: [`ConversationSummaryStatus`](crate::ConversationSummaryStatus)."]
     pub status: ::std::option::Option<crate::ConversationSummaryStatus>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummary {
 impl crate::support::Model for ConversationSummary {
     const NAME: &'static str = "ConversationSummary";
     const FIELDS: &'static [&'static str] = &["confidence", "dateCreated", "editedSummary", "followup", "id", "language", "mediaType", "participants", "predictedWrapupCodes", "reason", "resolution", "status", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for ConversationSummary {
             "resolution" => crate::support::de_opt_struct(map, &mut self.resolution, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "text" => crate::support::de_opt(map, &mut self.text, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

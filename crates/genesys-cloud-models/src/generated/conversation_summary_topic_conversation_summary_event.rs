@@ -13,47 +13,47 @@ pub struct ConversationSummaryTopicConversationSummaryEvent {
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `errorType`: [`ConversationSummaryTopicConversationSummaryEventErrorType`]."]
+    #[doc = " JSON `errorType`: [`ConversationSummaryTopicConversationSummaryEventErrorType`](crate::ConversationSummaryTopicConversationSummaryEventErrorType)."]
     pub error_type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryEventErrorType>,
-    #[doc = " JSON `extractedEntities`: array of [`ConversationSummaryTopicSummaryExtractedCustomEntity`]."]
+    #[doc = " JSON `extractedEntities`: array of [`ConversationSummaryTopicSummaryExtractedCustomEntity`](crate::ConversationSummaryTopicSummaryExtractedCustomEntity)."]
     pub extracted_entities: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicSummaryExtractedCustomEntity>>,
-    #[doc = " JSON `followupActions`: array of [`ConversationSummaryTopicConversationFollowupAction`]."]
+    #[doc = " JSON `followupActions`: array of [`ConversationSummaryTopicConversationFollowupAction`](crate::ConversationSummaryTopicConversationFollowupAction)."]
     pub followup_actions: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicConversationFollowupAction>>,
-    #[doc = " JSON `headline`: [`ConversationSummaryTopicConversationHeadline`]."]
+    #[doc = " JSON `headline`: [`ConversationSummaryTopicConversationHeadline`](crate::ConversationSummaryTopicConversationHeadline)."]
     pub headline: ::std::option::Option<crate::ConversationSummaryTopicConversationHeadline>,
-    #[doc = " JSON `labels`: array of [`ConversationSummaryTopicConversationSummaryLabel`]."]
+    #[doc = " JSON `labels`: array of [`ConversationSummaryTopicConversationSummaryLabel`](crate::ConversationSummaryTopicConversationSummaryLabel)."]
     pub labels: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicConversationSummaryLabel>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastEditedBy`: [`ConversationSummaryTopicConversationSummaryParticipant`]."]
+    #[doc = " JSON `lastEditedBy`: [`ConversationSummaryTopicConversationSummaryParticipant`](crate::ConversationSummaryTopicConversationSummaryParticipant)."]
     pub last_edited_by: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryParticipant>,
     #[doc = " JSON `latestCommunicationId`: string."]
     pub latest_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationSummaryTopicConversationSummaryEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ConversationSummaryTopicConversationSummaryEventMediaType`](crate::ConversationSummaryTopicConversationSummaryEventMediaType)."]
     pub media_type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryEventMediaType>,
-    #[doc = " JSON `messageType`: [`ConversationSummaryTopicConversationSummaryEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`ConversationSummaryTopicConversationSummaryEventMessageType`](crate::ConversationSummaryTopicConversationSummaryEventMessageType)."]
     pub message_type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryEventMessageType>,
-    #[doc = " JSON `participants`: array of [`ConversationSummaryTopicConversationSummaryParticipant`]."]
+    #[doc = " JSON `participants`: array of [`ConversationSummaryTopicConversationSummaryParticipant`](crate::ConversationSummaryTopicConversationSummaryParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicConversationSummaryParticipant>>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reason`: [`ConversationSummaryTopicConversationReason`]."]
+    #[doc = " JSON `reason`: [`ConversationSummaryTopicConversationReason`](crate::ConversationSummaryTopicConversationReason)."]
     pub reason: ::std::option::Option<crate::ConversationSummaryTopicConversationReason>,
-    #[doc = " JSON `resolution`: [`ConversationSummaryTopicConversationResolution`]."]
+    #[doc = " JSON `resolution`: [`ConversationSummaryTopicConversationResolution`](crate::ConversationSummaryTopicConversationResolution)."]
     pub resolution: ::std::option::Option<crate::ConversationSummaryTopicConversationResolution>,
-    #[doc = " JSON `summary`: [`ConversationSummaryTopicConversationSummary`]."]
+    #[doc = " JSON `summary`: [`ConversationSummaryTopicConversationSummary`](crate::ConversationSummaryTopicConversationSummary)."]
     pub summary: ::std::option::Option<crate::ConversationSummaryTopicConversationSummary>,
     #[doc = " JSON `summaryId`: string."]
     pub summary_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summarySourceType`: [`ConversationSummaryTopicConversationSummaryEventSummarySourceType`]."]
+    #[doc = " JSON `summarySourceType`: [`ConversationSummaryTopicConversationSummaryEventSummarySourceType`](crate::ConversationSummaryTopicConversationSummaryEventSummarySourceType)."]
     pub summary_source_type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryEventSummarySourceType>,
-    #[doc = " JSON `triggerSource`: [`ConversationSummaryTopicTriggerSource`]."]
+    #[doc = " JSON `triggerSource`: [`ConversationSummaryTopicTriggerSource`](crate::ConversationSummaryTopicTriggerSource)."]
     pub trigger_source: ::std::option::Option<crate::ConversationSummaryTopicTriggerSource>,
-    #[doc = " JSON `triggerType`: [`ConversationSummaryTopicConversationSummaryEventTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`ConversationSummaryTopicConversationSummaryEventTriggerType`](crate::ConversationSummaryTopicConversationSummaryEventTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::ConversationSummaryTopicConversationSummaryEventTriggerType>,
-    #[doc = " JSON `wrapUpCodes`: array of [`ConversationSummaryTopicConversationWrapUpCode`]."]
+    #[doc = " JSON `wrapUpCodes`: array of [`ConversationSummaryTopicConversationWrapUpCode`](crate::ConversationSummaryTopicConversationWrapUpCode)."]
     pub wrap_up_codes: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicConversationWrapUpCode>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSummaryTopicConversationSummaryEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTopicConversationSumm
 impl crate::support::Model for ConversationSummaryTopicConversationSummaryEvent {
     const NAME: &'static str = "ConversationSummaryTopicConversationSummaryEvent";
     const FIELDS: &'static [&'static str] = &["communicationIds", "conversationId", "createdDate", "durationMs", "errorType", "extractedEntities", "followupActions", "headline", "labels", "language", "lastEditedBy", "latestCommunicationId", "mediaType", "messageType", "participants", "queueId", "reason", "resolution", "summary", "summaryId", "summarySourceType", "triggerSource", "triggerType", "wrapUpCodes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for ConversationSummaryTopicConversationSummaryEvent 
             "triggerSource" => crate::support::de_opt_struct(map, &mut self.trigger_source, n, 21),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 22),
             "wrapUpCodes" => crate::support::de_opt_structs(map, &mut self.wrap_up_codes, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct ConversationSummaryTopicConversationWrapUpCode {
     pub score: ::std::option::Option<f64>,
     #[doc = " JSON `wrapUpCodeId`: string."]
     pub wrap_up_code_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSummaryTopicConversationWrapUpCode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTopicConversationWrap
 impl crate::support::Model for ConversationSummaryTopicConversationWrapUpCode {
     const NAME: &'static str = "ConversationSummaryTopicConversationWrapUpCode";
     const FIELDS: &'static [&'static str] = &["description", "name", "score", "wrapUpCodeId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationSummaryTopicConversationWrapUpCode {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "score" => crate::support::de_opt(map, &mut self.score, n, 2),
             "wrapUpCodeId" => crate::support::de_opt(map, &mut self.wrap_up_code_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,47 +13,47 @@ pub struct ConversationSummaryTopicVirtualAgentsConversationSummaryEvent {
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `errorType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventErrorType`]."]
+    #[doc = " JSON `errorType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventErrorType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventErrorType)."]
     pub error_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventErrorType>,
-    #[doc = " JSON `extractedEntities`: array of [`ConversationSummaryTopicVirtualAgentsSummaryExtractedCustomEntity`]."]
+    #[doc = " JSON `extractedEntities`: array of [`ConversationSummaryTopicVirtualAgentsSummaryExtractedCustomEntity`](crate::ConversationSummaryTopicVirtualAgentsSummaryExtractedCustomEntity)."]
     pub extracted_entities: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicVirtualAgentsSummaryExtractedCustomEntity>>,
-    #[doc = " JSON `followupActions`: array of [`ConversationSummaryTopicVirtualAgentsConversationFollowupAction`]."]
+    #[doc = " JSON `followupActions`: array of [`ConversationSummaryTopicVirtualAgentsConversationFollowupAction`](crate::ConversationSummaryTopicVirtualAgentsConversationFollowupAction)."]
     pub followup_actions: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicVirtualAgentsConversationFollowupAction>>,
-    #[doc = " JSON `headline`: [`ConversationSummaryTopicVirtualAgentsConversationHeadline`]."]
+    #[doc = " JSON `headline`: [`ConversationSummaryTopicVirtualAgentsConversationHeadline`](crate::ConversationSummaryTopicVirtualAgentsConversationHeadline)."]
     pub headline: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationHeadline>,
-    #[doc = " JSON `labels`: array of [`ConversationSummaryTopicVirtualAgentsConversationSummaryLabel`]."]
+    #[doc = " JSON `labels`: array of [`ConversationSummaryTopicVirtualAgentsConversationSummaryLabel`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryLabel)."]
     pub labels: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryLabel>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastEditedBy`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant`]."]
+    #[doc = " JSON `lastEditedBy`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant)."]
     pub last_edited_by: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant>,
     #[doc = " JSON `latestCommunicationId`: string."]
     pub latest_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventMediaType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventMediaType)."]
     pub media_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventMediaType>,
-    #[doc = " JSON `messageType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventMessageType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventMessageType)."]
     pub message_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventMessageType>,
-    #[doc = " JSON `participants`: array of [`ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant`]."]
+    #[doc = " JSON `participants`: array of [`ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryParticipant>>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reason`: [`ConversationSummaryTopicVirtualAgentsConversationReason`]."]
+    #[doc = " JSON `reason`: [`ConversationSummaryTopicVirtualAgentsConversationReason`](crate::ConversationSummaryTopicVirtualAgentsConversationReason)."]
     pub reason: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationReason>,
-    #[doc = " JSON `resolution`: [`ConversationSummaryTopicVirtualAgentsConversationResolution`]."]
+    #[doc = " JSON `resolution`: [`ConversationSummaryTopicVirtualAgentsConversationResolution`](crate::ConversationSummaryTopicVirtualAgentsConversationResolution)."]
     pub resolution: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationResolution>,
-    #[doc = " JSON `summary`: [`ConversationSummaryTopicVirtualAgentsConversationSummary`]."]
+    #[doc = " JSON `summary`: [`ConversationSummaryTopicVirtualAgentsConversationSummary`](crate::ConversationSummaryTopicVirtualAgentsConversationSummary)."]
     pub summary: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummary>,
     #[doc = " JSON `summaryId`: string."]
     pub summary_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summarySourceType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventSummarySourceType`]."]
+    #[doc = " JSON `summarySourceType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventSummarySourceType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventSummarySourceType)."]
     pub summary_source_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventSummarySourceType>,
-    #[doc = " JSON `triggerSource`: [`ConversationSummaryTopicVirtualAgentsTriggerSource`]."]
+    #[doc = " JSON `triggerSource`: [`ConversationSummaryTopicVirtualAgentsTriggerSource`](crate::ConversationSummaryTopicVirtualAgentsTriggerSource)."]
     pub trigger_source: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsTriggerSource>,
-    #[doc = " JSON `triggerType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`ConversationSummaryTopicVirtualAgentsConversationSummaryEventTriggerType`](crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsConversationSummaryEventTriggerType>,
-    #[doc = " JSON `wrapUpCodes`: array of [`ConversationSummaryTopicVirtualAgentsConversationWrapUpCode`]."]
+    #[doc = " JSON `wrapUpCodes`: array of [`ConversationSummaryTopicVirtualAgentsConversationWrapUpCode`](crate::ConversationSummaryTopicVirtualAgentsConversationWrapUpCode)."]
     pub wrap_up_codes: ::std::option::Option<::std::vec::Vec<crate::ConversationSummaryTopicVirtualAgentsConversationWrapUpCode>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSummaryTopicVirtualAgentsConversationSummaryEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTopicVirtualAgentsCon
 impl crate::support::Model for ConversationSummaryTopicVirtualAgentsConversationSummaryEvent {
     const NAME: &'static str = "ConversationSummaryTopicVirtualAgentsConversationSummaryEvent";
     const FIELDS: &'static [&'static str] = &["communicationIds", "conversationId", "createdDate", "durationMs", "errorType", "extractedEntities", "followupActions", "headline", "labels", "language", "lastEditedBy", "latestCommunicationId", "mediaType", "messageType", "participants", "queueId", "reason", "resolution", "summary", "summaryId", "summarySourceType", "triggerSource", "triggerType", "wrapUpCodes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for ConversationSummaryTopicVirtualAgentsConversation
             "triggerSource" => crate::support::de_opt_struct(map, &mut self.trigger_source, n, 21),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 22),
             "wrapUpCodes" => crate::support::de_opt_structs(map, &mut self.wrap_up_codes, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

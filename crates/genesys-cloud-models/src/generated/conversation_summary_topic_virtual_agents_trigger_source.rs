@@ -7,11 +7,11 @@
 pub struct ConversationSummaryTopicVirtualAgentsTriggerSource {
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceOutcome`: [`ConversationSummaryTopicVirtualAgentsTriggerSourceSourceOutcome`]."]
+    #[doc = " JSON `sourceOutcome`: [`ConversationSummaryTopicVirtualAgentsTriggerSourceSourceOutcome`](crate::ConversationSummaryTopicVirtualAgentsTriggerSourceSourceOutcome)."]
     pub source_outcome: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsTriggerSourceSourceOutcome>,
-    #[doc = " JSON `sourceType`: [`ConversationSummaryTopicVirtualAgentsTriggerSourceSourceType`]."]
+    #[doc = " JSON `sourceType`: [`ConversationSummaryTopicVirtualAgentsTriggerSourceSourceType`](crate::ConversationSummaryTopicVirtualAgentsTriggerSourceSourceType)."]
     pub source_type: ::std::option::Option<crate::ConversationSummaryTopicVirtualAgentsTriggerSourceSourceType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationSummaryTopicVirtualAgentsTriggerSource {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTopicVirtualAgentsTri
 impl crate::support::Model for ConversationSummaryTopicVirtualAgentsTriggerSource {
     const NAME: &'static str = "ConversationSummaryTopicVirtualAgentsTriggerSource";
     const FIELDS: &'static [&'static str] = &["sourceId", "sourceOutcome", "sourceType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationSummaryTopicVirtualAgentsTriggerSourc
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 0),
             "sourceOutcome" => crate::support::de_opt(map, &mut self.source_outcome, n, 1),
             "sourceType" => crate::support::de_opt(map, &mut self.source_type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct ConversationThirdPartyActionSuggestionsTopicSuggestedIntent {
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
-    #[doc = " JSON `detectedSlots`: array of [`ConversationThirdPartyActionSuggestionsTopicSuggestedIntentSlot`]."]
+    #[doc = " JSON `detectedSlots`: array of [`ConversationThirdPartyActionSuggestionsTopicSuggestedIntentSlot`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestedIntentSlot)."]
     pub detected_slots: ::std::option::Option<::std::vec::Vec<crate::ConversationThirdPartyActionSuggestionsTopicSuggestedIntentSlot>>,
     #[doc = " JSON `intent`: string."]
     pub intent: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `intentId`: string."]
     pub intent_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationThirdPartyActionSuggestionsTopicSuggestedIntent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationThirdPartyActionSuggestionsT
 impl crate::support::Model for ConversationThirdPartyActionSuggestionsTopicSuggestedIntent {
     const NAME: &'static str = "ConversationThirdPartyActionSuggestionsTopicSuggestedIntent";
     const FIELDS: &'static [&'static str] = &["confidence", "detectedSlots", "intent", "intentId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ConversationThirdPartyActionSuggestionsTopicSugge
             "detectedSlots" => crate::support::de_opt_structs(map, &mut self.detected_slots, n, 1),
             "intent" => crate::support::de_opt(map, &mut self.intent, n, 2),
             "intentId" => crate::support::de_opt(map, &mut self.intent_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent {
-    #[doc = " JSON `activeIntent`: [`ConversationThirdPartyActionSuggestionsTopicSuggestedIntent`]."]
+    #[doc = " JSON `activeIntent`: [`ConversationThirdPartyActionSuggestionsTopicSuggestedIntent`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestedIntent)."]
     pub active_intent: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicSuggestedIntent>,
-    #[doc = " JSON `context`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionContext`]."]
+    #[doc = " JSON `context`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionContext`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestionContext)."]
     pub context: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicSuggestionContext>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engagementType`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventEngagementType`]."]
+    #[doc = " JSON `engagementType`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventEngagementType`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventEngagementType)."]
     pub engagement_type: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventEngagementType>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `feedback`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback`]."]
+    #[doc = " JSON `feedback`: [`ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback`](crate::ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicSuggestionFeedback>,
-    #[doc = " JSON `state`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventState`]."]
+    #[doc = " JSON `state`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventState`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventState)."]
     pub state: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventState>,
     #[doc = " JSON `suggestionId`: string."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `thirdPartySuggestion`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion`]."]
+    #[doc = " JSON `thirdPartySuggestion`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion)."]
     pub third_party_suggestion: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion>,
-    #[doc = " JSON `triggerType`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventTriggerType`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEventTriggerType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationThirdPartyActionSuggestionsT
 impl crate::support::Model for ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent {
     const NAME: &'static str = "ConversationThirdPartyActionSuggestionsTopicThirdPartyActionSuggestionEvent";
     const FIELDS: &'static [&'static str] = &["activeIntent", "context", "conversationId", "engagementType", "eventTime", "feedback", "state", "suggestionId", "thirdPartySuggestion", "triggerType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ConversationThirdPartyActionSuggestionsTopicThird
             "suggestionId" => crate::support::de_opt(map, &mut self.suggestion_id, n, 7),
             "thirdPartySuggestion" => crate::support::de_opt_struct(map, &mut self.third_party_suggestion, n, 8),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion {
-    #[doc = " JSON `sources`: array of [`ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestionSource`]."]
+    #[doc = " JSON `sources`: array of [`ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestionSource`](crate::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestionSource)."]
     pub sources: ::std::option::Option<::std::vec::Vec<crate::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestionSource>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationThirdPartyActionSuggestionsT
 impl crate::support::Model for ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion {
     const NAME: &'static str = "ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion";
     const FIELDS: &'static [&'static str] = &["sources", "text", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationThirdPartyActionSuggestionsTopicThird
             "sources" => crate::support::de_opt_structs(map, &mut self.sources, n, 0),
             "text" => crate::support::de_opt(map, &mut self.text, n, 1),
             "title" => crate::support::de_opt(map, &mut self.title, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct ConversationThreadingWindow {
     pub default_timeout_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `settings`: array of [`ConversationThreadingWindowSetting`], required by the spec."]
+    #[doc = " JSON `settings`: array of [`ConversationThreadingWindowSetting`](crate::ConversationThreadingWindowSetting), required by the spec."]
     pub settings: ::std::option::Option<::std::vec::Vec<crate::ConversationThreadingWindowSetting>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationThreadingWindow {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationThreadingWindow {
 impl crate::support::Model for ConversationThreadingWindow {
     const NAME: &'static str = "ConversationThreadingWindow";
     const FIELDS: &'static [&'static str] = &["defaultTimeoutMinutes", "id", "settings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ConversationThreadingWindow {
             "defaultTimeoutMinutes" => crate::support::de_opt(map, &mut self.default_timeout_minutes, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "settings" => crate::support::de_opt_structs(map, &mut self.settings, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationThreadingWindowSetting {
-    #[doc = " JSON `messengerType`: [`ConversationThreadingWindowSettingMessengerType`], required by the spec."]
+    #[doc = " JSON `messengerType`: [`ConversationThreadingWindowSettingMessengerType`](crate::ConversationThreadingWindowSettingMessengerType), required by the spec."]
     pub messenger_type: ::std::option::Option<crate::ConversationThreadingWindowSettingMessengerType>,
     #[doc = " JSON `timeoutInMinutes`: integer (int64), required by the spec."]
     pub timeout_in_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationThreadingWindowSetting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationThreadingWindowSetting {
 impl crate::support::Model for ConversationThreadingWindowSetting {
     const NAME: &'static str = "ConversationThreadingWindowSetting";
     const FIELDS: &'static [&'static str] = &["messengerType", "timeoutInMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ConversationThreadingWindowSetting {
         match key {
             "messengerType" => crate::support::de_opt(map, &mut self.messenger_type, n, 0),
             "timeoutInMinutes" => crate::support::de_opt(map, &mut self.timeout_in_minutes, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ConversationVideoEventTopicConversationRoutingData {
-    #[doc = " JSON `language`: [`ConversationVideoEventTopicUriReference`]."]
+    #[doc = " JSON `language`: [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub language: ::std::option::Option<crate::ConversationVideoEventTopicUriReference>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `queue`: [`ConversationVideoEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationVideoEventTopicUriReference>,
-    #[doc = " JSON `scoredAgents`: array of [`ConversationVideoEventTopicScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`ConversationVideoEventTopicScoredAgent`](crate::ConversationVideoEventTopicScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ConversationVideoEventTopicScoredAgent>>,
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skills`: array of [`ConversationVideoEventTopicUriReference`]."]
+    #[doc = " JSON `skills`: array of [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::ConversationVideoEventTopicUriReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationVideoEventTopicConversationRoutingData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationVideoEventTopicConversationR
 impl crate::support::Model for ConversationVideoEventTopicConversationRoutingData {
     const NAME: &'static str = "ConversationVideoEventTopicConversationRoutingData";
     const FIELDS: &'static [&'static str] = &["language", "priority", "queue", "scoredAgents", "skillExpressionId", "skills"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ConversationVideoEventTopicConversationRoutingDat
             "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 3),
             "skillExpressionId" => crate::support::de_opt(map, &mut self.skill_expression_id, n, 4),
             "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

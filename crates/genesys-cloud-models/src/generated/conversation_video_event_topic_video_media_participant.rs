@@ -17,33 +17,33 @@ pub struct ConversationVideoEventTopicVideoMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationVideoEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationVideoEventTopicConversationRoutingData`](crate::ConversationVideoEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationVideoEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`ConversationVideoEventTopicVideoMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`ConversationVideoEventTopicVideoMediaParticipantDirection`](crate::ConversationVideoEventTopicVideoMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::ConversationVideoEventTopicVideoMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`ConversationVideoEventTopicVideoMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ConversationVideoEventTopicVideoMediaParticipantDisconnectType`](crate::ConversationVideoEventTopicVideoMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ConversationVideoEventTopicVideoMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ConversationVideoEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ConversationVideoEventTopicErrorBody`](crate::ConversationVideoEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::ConversationVideoEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`ConversationVideoEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::ConversationVideoEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`ConversationVideoEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::ConversationVideoEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`ConversationVideoEventTopicVideoMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ConversationVideoEventTopicVideoMediaParticipantFlaggedReason`](crate::ConversationVideoEventTopicVideoMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ConversationVideoEventTopicVideoMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ConversationVideoEventTopicVideoMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`ConversationVideoEventTopicVideoMediaParticipantInitialState`](crate::ConversationVideoEventTopicVideoMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::ConversationVideoEventTopicVideoMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`ConversationVideoEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`ConversationVideoEventTopicJourneyContext`](crate::ConversationVideoEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::ConversationVideoEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -61,15 +61,15 @@ pub struct ConversationVideoEventTopicVideoMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`ConversationVideoEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::ConversationVideoEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationVideoEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationVideoEventTopicQueueMediaSettings`](crate::ConversationVideoEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationVideoEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`ConversationVideoEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::ConversationVideoEventTopicUriReference>,
     #[doc = " JSON `sharingScreen`: boolean."]
     pub sharing_screen: ::std::option::Option<bool>,
@@ -79,15 +79,15 @@ pub struct ConversationVideoEventTopicVideoMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ConversationVideoEventTopicVideoMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`ConversationVideoEventTopicVideoMediaParticipantState`](crate::ConversationVideoEventTopicVideoMediaParticipantState)."]
     pub state: ::std::option::Option<crate::ConversationVideoEventTopicVideoMediaParticipantState>,
-    #[doc = " JSON `team`: [`ConversationVideoEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::ConversationVideoEventTopicUriReference>,
-    #[doc = " JSON `user`: [`ConversationVideoEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`ConversationVideoEventTopicUriReference`](crate::ConversationVideoEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::ConversationVideoEventTopicUriReference>,
     #[doc = " JSON `videoMuted`: boolean."]
     pub video_muted: ::std::option::Option<bool>,
-    #[doc = " JSON `wrapup`: [`ConversationVideoEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`ConversationVideoEventTopicWrapup`](crate::ConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::ConversationVideoEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -97,7 +97,7 @@ pub struct ConversationVideoEventTopicVideoMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ConversationVideoEventTopicVideoMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -112,10 +112,10 @@ impl<'de> ::serde::Deserialize<'de> for ConversationVideoEventTopicVideoMediaPar
 impl crate::support::Model for ConversationVideoEventTopicVideoMediaParticipant {
     const NAME: &'static str = "ConversationVideoEventTopicVideoMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "audioMuted", "connectedTime", "context", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "msids", "name", "parkTime", "peer", "peerCount", "provider", "purpose", "queue", "queueMediaSettings", "resumeTime", "screenRecordingState", "script", "sharingScreen", "startAcwTime", "startHoldTime", "startTime", "state", "team", "user", "videoMuted", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -167,7 +167,7 @@ impl crate::support::Model for ConversationVideoEventTopicVideoMediaParticipant 
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 43),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 44),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 45),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

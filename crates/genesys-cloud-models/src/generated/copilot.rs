@@ -5,33 +5,33 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Copilot {
-    #[doc = " JSON `answerGenerationConfig`: [`AnswerGenerationConfig`]."]
+    #[doc = " JSON `answerGenerationConfig`: [`AnswerGenerationConfig`](crate::AnswerGenerationConfig)."]
     pub answer_generation_config: ::std::option::Option<crate::AnswerGenerationConfig>,
-    #[doc = " JSON `autoSearchConfig`: [`AutoSearchConfig`]."]
+    #[doc = " JSON `autoSearchConfig`: [`AutoSearchConfig`](crate::AutoSearchConfig)."]
     pub auto_search_config: ::std::option::Option<crate::AutoSearchConfig>,
     #[doc = " JSON `defaultLanguage`: string, required by the spec."]
     pub default_language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `knowledgeAnswerConfig`: [`KnowledgeAnswerConfig`]."]
+    #[doc = " JSON `knowledgeAnswerConfig`: [`KnowledgeAnswerConfig`](crate::KnowledgeAnswerConfig)."]
     pub knowledge_answer_config: ::std::option::Option<crate::KnowledgeAnswerConfig>,
     #[doc = " JSON `liveOnQueue`: boolean, required by the spec."]
     pub live_on_queue: ::std::option::Option<bool>,
-    #[doc = " JSON `manualSearchConfig`: [`ManualSearchConfig`]."]
+    #[doc = " JSON `manualSearchConfig`: [`ManualSearchConfig`](crate::ManualSearchConfig)."]
     pub manual_search_config: ::std::option::Option<crate::ManualSearchConfig>,
-    #[doc = " JSON `nluConfig`: [`NluConfig`]."]
+    #[doc = " JSON `nluConfig`: [`NluConfig`](crate::NluConfig)."]
     pub nlu_config: ::std::option::Option<crate::NluConfig>,
-    #[doc = " JSON `nluEngineType`: [`CopilotNluEngineType`]."]
+    #[doc = " JSON `nluEngineType`: [`CopilotNluEngineType`](crate::CopilotNluEngineType)."]
     pub nlu_engine_type: ::std::option::Option<crate::CopilotNluEngineType>,
-    #[doc = " JSON `ruleEngineConfig`: [`RuleEngineConfig`]."]
+    #[doc = " JSON `ruleEngineConfig`: [`RuleEngineConfig`](crate::RuleEngineConfig)."]
     pub rule_engine_config: ::std::option::Option<crate::RuleEngineConfig>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summaryGenerationConfig`: [`SummaryGenerationConfig`]."]
+    #[doc = " JSON `summaryGenerationConfig`: [`SummaryGenerationConfig`](crate::SummaryGenerationConfig)."]
     pub summary_generation_config: ::std::option::Option<crate::SummaryGenerationConfig>,
-    #[doc = " JSON `wrapupCodePredictionConfig`: [`WrapupCodePredictionConfig`]."]
+    #[doc = " JSON `wrapupCodePredictionConfig`: [`WrapupCodePredictionConfig`](crate::WrapupCodePredictionConfig)."]
     pub wrapup_code_prediction_config: ::std::option::Option<crate::WrapupCodePredictionConfig>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Copilot {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for Copilot {
 impl crate::support::Model for Copilot {
     const NAME: &'static str = "Copilot";
     const FIELDS: &'static [&'static str] = &["answerGenerationConfig", "autoSearchConfig", "defaultLanguage", "enabled", "knowledgeAnswerConfig", "liveOnQueue", "manualSearchConfig", "nluConfig", "nluEngineType", "ruleEngineConfig", "selfUri", "summaryGenerationConfig", "wrapupCodePredictionConfig"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for Copilot {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "summaryGenerationConfig" => crate::support::de_opt_struct(map, &mut self.summary_generation_config, n, 11),
             "wrapupCodePredictionConfig" => crate::support::de_opt_struct(map, &mut self.wrapup_code_prediction_config, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

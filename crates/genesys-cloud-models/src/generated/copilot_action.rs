@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotAction {
-    #[doc = " JSON `actionType`: [`CopilotActionActionType`], required by the spec."]
+    #[doc = " JSON `actionType`: [`CopilotActionActionType`](crate::CopilotActionActionType), required by the spec."]
     pub action_type: ::std::option::Option<crate::CopilotActionActionType>,
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CopilotAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CopilotAction {
 impl crate::support::Model for CopilotAction {
     const NAME: &'static str = "CopilotAction";
     const FIELDS: &'static [&'static str] = &["actionType", "attributes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CopilotAction {
         match key {
             "actionType" => crate::support::de_opt(map, &mut self.action_type, n, 0),
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct CopilotAsyncAggregateQueryResponse {
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `results`: array of [`CopilotAggregateDataContainer`]."]
+    #[doc = " JSON `results`: array of [`CopilotAggregateDataContainer`](crate::CopilotAggregateDataContainer)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::CopilotAggregateDataContainer>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CopilotAsyncAggregateQueryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CopilotAsyncAggregateQueryResponse {
 impl crate::support::Model for CopilotAsyncAggregateQueryResponse {
     const NAME: &'static str = "CopilotAsyncAggregateQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CopilotAsyncAggregateQueryResponse {
         match key {
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 0),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

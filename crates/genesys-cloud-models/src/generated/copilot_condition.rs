@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotCondition {
-    #[doc = " JSON `conditionType`: [`CopilotConditionConditionType`], required by the spec."]
+    #[doc = " JSON `conditionType`: [`CopilotConditionConditionType`](crate::CopilotConditionConditionType), required by the spec."]
     pub condition_type: ::std::option::Option<crate::CopilotConditionConditionType>,
     #[doc = " JSON `conditionValues`: array of string, required by the spec."]
     pub condition_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CopilotCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CopilotCondition {
 impl crate::support::Model for CopilotCondition {
     const NAME: &'static str = "CopilotCondition";
     const FIELDS: &'static [&'static str] = &["conditionType", "conditionValues"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CopilotCondition {
         match key {
             "conditionType" => crate::support::de_opt(map, &mut self.condition_type, n, 0),
             "conditionValues" => crate::support::de_opt(map, &mut self.condition_values, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotContextEntity {
-    #[doc = " JSON `assistant`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `assistant`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub assistant: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `contextValues`: array of [`CopilotContextValueItem`]."]
+    #[doc = " JSON `contextValues`: array of [`CopilotContextValueItem`](crate::CopilotContextValueItem)."]
     pub context_values: ::std::option::Option<::std::vec::Vec<crate::CopilotContextValueItem>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CopilotContextEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CopilotContextEntity {
 impl crate::support::Model for CopilotContextEntity {
     const NAME: &'static str = "CopilotContextEntity";
     const FIELDS: &'static [&'static str] = &["assistant", "contextValues"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CopilotContextEntity {
         match key {
             "assistant" => crate::support::de_opt_struct(map, &mut self.assistant, n, 0),
             "contextValues" => crate::support::de_opt_structs(map, &mut self.context_values, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

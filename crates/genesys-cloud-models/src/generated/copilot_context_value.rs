@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopilotContextValue {
-    #[doc = " JSON `conversationAttributeProperties`: [`ConversationAttributeProperties`]."]
+    #[doc = " JSON `conversationAttributeProperties`: [`ConversationAttributeProperties`](crate::ConversationAttributeProperties)."]
     pub conversation_attribute_properties: ::std::option::Option<crate::ConversationAttributeProperties>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`CopilotContextValueType`], required by the spec."]
+    #[doc = " JSON `type`: [`CopilotContextValueType`](crate::CopilotContextValueType), required by the spec."]
     pub r#type: ::std::option::Option<crate::CopilotContextValueType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CopilotContextValue {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CopilotContextValue {
 impl crate::support::Model for CopilotContextValue {
     const NAME: &'static str = "CopilotContextValue";
     const FIELDS: &'static [&'static str] = &["conversationAttributeProperties", "name", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CopilotContextValue {
             "conversationAttributeProperties" => crate::support::de_opt_struct(map, &mut self.conversation_attribute_properties, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct CopilotNluDomain {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `useLatestVersion`: boolean, required by the spec."]
     pub use_latest_version: ::std::option::Option<bool>,
-    #[doc = " JSON `version`: [`CopilotNluDomainVersion`]."]
+    #[doc = " JSON `version`: [`CopilotNluDomainVersion`](crate::CopilotNluDomainVersion)."]
     pub version: ::std::option::Option<crate::CopilotNluDomainVersion>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CopilotNluDomain {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CopilotNluDomain {
 impl crate::support::Model for CopilotNluDomain {
     const NAME: &'static str = "CopilotNluDomain";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "useLatestVersion", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CopilotNluDomain {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
             "useLatestVersion" => crate::support::de_opt(map, &mut self.use_latest_version, n, 2),
             "version" => crate::support::de_opt_struct(map, &mut self.version, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CopyAttachmentsRequest {
-    #[doc = " JSON `attachments`: array of [`Attachment`], required by the spec."]
+    #[doc = " JSON `attachments`: array of [`Attachment`](crate::Attachment), required by the spec."]
     pub attachments: ::std::option::Option<::std::vec::Vec<crate::Attachment>>,
-    #[doc = " JSON `sourceMessage`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `sourceMessage`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub source_message: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CopyAttachmentsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CopyAttachmentsRequest {
 impl crate::support::Model for CopyAttachmentsRequest {
     const NAME: &'static str = "CopyAttachmentsRequest";
     const FIELDS: &'static [&'static str] = &["attachments", "sourceMessage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CopyAttachmentsRequest {
         match key {
             "attachments" => crate::support::de_opt_structs(map, &mut self.attachments, n, 0),
             "sourceMessage" => crate::support::de_opt_struct(map, &mut self.source_message, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

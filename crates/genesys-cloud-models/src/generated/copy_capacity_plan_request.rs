@@ -9,13 +9,13 @@ pub struct CopyCapacityPlanRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endBusinessUnitDate`: date, required by the spec."]
     pub end_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `forecast`: [`ValueWrapperBuShortTermForecastReference`]."]
+    #[doc = " JSON `forecast`: [`ValueWrapperBuShortTermForecastReference`](crate::ValueWrapperBuShortTermForecastReference)."]
     pub forecast: ::std::option::Option<crate::ValueWrapperBuShortTermForecastReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startBusinessUnitDate`: date, required by the spec."]
     pub start_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CopyCapacityPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CopyCapacityPlanRequest {
 impl crate::support::Model for CopyCapacityPlanRequest {
     const NAME: &'static str = "CopyCapacityPlanRequest";
     const FIELDS: &'static [&'static str] = &["description", "endBusinessUnitDate", "forecast", "name", "startBusinessUnitDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CopyCapacityPlanRequest {
             "forecast" => crate::support::de_opt_struct(map, &mut self.forecast, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "startBusinessUnitDate" => crate::support::de_opt(map, &mut self.start_business_unit_date, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,21 +13,21 @@ pub struct Coretype {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `itemValidationFields`: array of string."]
     pub item_validation_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `itemValidationLimits`: [`ItemValidationLimits`]."]
+    #[doc = " JSON `itemValidationLimits`: [`ItemValidationLimits`](crate::ItemValidationLimits)."]
     pub item_validation_limits: ::std::option::Option<crate::ItemValidationLimits>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schema`: [`Schema`]."]
+    #[doc = " JSON `schema`: [`Schema`](crate::Schema)."]
     pub schema: ::std::option::Option<crate::Schema>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `validationFields`: array of string."]
     pub validation_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `validationLimits`: [`ValidationLimits`]."]
+    #[doc = " JSON `validationLimits`: [`ValidationLimits`](crate::ValidationLimits)."]
     pub validation_limits: ::std::option::Option<crate::ValidationLimits>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Coretype {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for Coretype {
 impl crate::support::Model for Coretype {
     const NAME: &'static str = "Coretype";
     const FIELDS: &'static [&'static str] = &["current", "dateCreated", "id", "itemValidationFields", "itemValidationLimits", "name", "schema", "selfUri", "validationFields", "validationLimits", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for Coretype {
             "validationFields" => crate::support::de_opt(map, &mut self.validation_fields, n, 8),
             "validationLimits" => crate::support::de_opt_struct(map, &mut self.validation_limits, n, 9),
             "version" => crate::support::de_opt(map, &mut self.version, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

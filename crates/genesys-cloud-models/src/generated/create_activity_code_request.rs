@@ -7,7 +7,7 @@
 pub struct CreateActivityCodeRequest {
     #[doc = " JSON `agentTimeOffSelectable`: boolean."]
     pub agent_time_off_selectable: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`CreateActivityCodeRequestCategory`], required by the spec."]
+    #[doc = " JSON `category`: [`CreateActivityCodeRequestCategory`](crate::CreateActivityCodeRequestCategory), required by the spec."]
     pub category: ::std::option::Option<crate::CreateActivityCodeRequestCategory>,
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
@@ -25,11 +25,11 @@ pub struct CreateActivityCodeRequest {
     pub planned_shrinkage: ::std::option::Option<bool>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `secondaryPresences`: array of [`SecondaryPresence`]."]
+    #[doc = " JSON `secondaryPresences`: array of [`SecondaryPresence`](crate::SecondaryPresence)."]
     pub secondary_presences: ::std::option::Option<::std::vec::Vec<crate::SecondaryPresence>>,
-    #[doc = " JSON `style`: [`ActivityCodeStyle`]."]
+    #[doc = " JSON `style`: [`ActivityCodeStyle`](crate::ActivityCodeStyle)."]
     pub style: ::std::option::Option<crate::ActivityCodeStyle>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateActivityCodeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateActivityCodeRequest {
 impl crate::support::Model for CreateActivityCodeRequest {
     const NAME: &'static str = "CreateActivityCodeRequest";
     const FIELDS: &'static [&'static str] = &["agentTimeOffSelectable", "category", "countsAsPaidTime", "countsAsWorkTime", "countsTowardShrinkage", "interruptible", "lengthInMinutes", "name", "plannedShrinkage", "planningGroupIds", "secondaryPresences", "style"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for CreateActivityCodeRequest {
             "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 9),
             "secondaryPresences" => crate::support::de_opt_structs(map, &mut self.secondary_presences, n, 10),
             "style" => crate::support::de_opt_struct(map, &mut self.style, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct CreateActivityPlanRequest {
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `attendeesSearchRule`: [`UserSearchRule`]."]
+    #[doc = " JSON `attendeesSearchRule`: [`UserSearchRule`](crate::UserSearchRule)."]
     pub attendees_search_rule: ::std::option::Option<crate::UserSearchRule>,
     #[doc = " JSON `countsAsPaidTime`: boolean, required by the spec."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
@@ -15,13 +15,13 @@ pub struct CreateActivityPlanRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `facilitated`: boolean."]
     pub facilitated: ::std::option::Option<bool>,
-    #[doc = " JSON `facilitatorsSearchRule`: [`UserSearchRule`]."]
+    #[doc = " JSON `facilitatorsSearchRule`: [`UserSearchRule`](crate::UserSearchRule)."]
     pub facilitators_search_rule: ::std::option::Option<crate::UserSearchRule>,
-    #[doc = " JSON `fixedAvailability`: array of [`FixedAvailability`]."]
+    #[doc = " JSON `fixedAvailability`: array of [`FixedAvailability`](crate::FixedAvailability)."]
     pub fixed_availability: ::std::option::Option<::std::vec::Vec<crate::FixedAvailability>>,
-    #[doc = " JSON `groupSettings`: [`GroupSettings`]."]
+    #[doc = " JSON `groupSettings`: [`GroupSettings`](crate::GroupSettings)."]
     pub group_settings: ::std::option::Option<crate::GroupSettings>,
-    #[doc = " JSON `initialSchedulePeriod`: [`SchedulingPeriod`], required by the spec."]
+    #[doc = " JSON `initialSchedulePeriod`: [`SchedulingPeriod`](crate::SchedulingPeriod), required by the spec."]
     pub initial_schedule_period: ::std::option::Option<crate::SchedulingPeriod>,
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
@@ -29,21 +29,21 @@ pub struct CreateActivityPlanRequest {
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optimizationObjective`: [`CreateActivityPlanRequestOptimizationObjective`], required by the spec."]
+    #[doc = " JSON `optimizationObjective`: [`CreateActivityPlanRequestOptimizationObjective`](crate::CreateActivityPlanRequestOptimizationObjective), required by the spec."]
     pub optimization_objective: ::std::option::Option<crate::CreateActivityPlanRequestOptimizationObjective>,
-    #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`]."]
+    #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettings`](crate::RecurrenceSettings)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettings>,
-    #[doc = " JSON `serviceGoalImpactOverrides`: [`ActivityPlanServiceGoalImpactOverrides`]."]
+    #[doc = " JSON `serviceGoalImpactOverrides`: [`ActivityPlanServiceGoalImpactOverrides`](crate::ActivityPlanServiceGoalImpactOverrides)."]
     pub service_goal_impact_overrides: ::std::option::Option<crate::ActivityPlanServiceGoalImpactOverrides>,
     #[doc = " JSON `startTimeIncrementMinutes`: integer (int64)."]
     pub start_time_increment_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `state`: [`CreateActivityPlanRequestState`], required by the spec."]
+    #[doc = " JSON `state`: [`CreateActivityPlanRequestState`](crate::CreateActivityPlanRequestState), required by the spec."]
     pub state: ::std::option::Option<crate::CreateActivityPlanRequestState>,
     #[doc = " JSON `transitionTimeMinutes`: integer (int64), required by the spec."]
     pub transition_time_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`CreateActivityPlanRequestType`], required by the spec."]
+    #[doc = " JSON `type`: [`CreateActivityPlanRequestType`](crate::CreateActivityPlanRequestType), required by the spec."]
     pub r#type: ::std::option::Option<crate::CreateActivityPlanRequestType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateActivityPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateActivityPlanRequest {
 impl crate::support::Model for CreateActivityPlanRequest {
     const NAME: &'static str = "CreateActivityPlanRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "attendeesSearchRule", "countsAsPaidTime", "description", "facilitated", "facilitatorsSearchRule", "fixedAvailability", "groupSettings", "initialSchedulePeriod", "lengthMinutes", "managementUnitIds", "name", "optimizationObjective", "recurrenceSettings", "serviceGoalImpactOverrides", "startTimeIncrementMinutes", "state", "transitionTimeMinutes", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for CreateActivityPlanRequest {
             "state" => crate::support::de_opt(map, &mut self.state, n, 16),
             "transitionTimeMinutes" => crate::support::de_opt(map, &mut self.transition_time_minutes, n, 17),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

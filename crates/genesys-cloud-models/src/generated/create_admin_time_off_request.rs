@@ -25,11 +25,11 @@ pub struct CreateAdminTimeOffRequest {
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
     #[doc = " JSON `payableMinutes`: array of integer (int64)."]
     pub payable_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `status`: [`CreateAdminTimeOffRequestStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`CreateAdminTimeOffRequestStatus`](crate::CreateAdminTimeOffRequestStatus), required by the spec."]
     pub status: ::std::option::Option<crate::CreateAdminTimeOffRequestStatus>,
-    #[doc = " JSON `users`: array of [`UserReference`], required by the spec."]
+    #[doc = " JSON `users`: array of [`UserReference`](crate::UserReference), required by the spec."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateAdminTimeOffRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateAdminTimeOffRequest {
 impl crate::support::Model for CreateAdminTimeOffRequest {
     const NAME: &'static str = "CreateAdminTimeOffRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dailyDurationMinutes", "durationMinutes", "fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "fullDayManagementUnitDates", "notes", "paid", "partialDayStartDateTimes", "payableMinutes", "status", "users"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for CreateAdminTimeOffRequest {
             "payableMinutes" => crate::support::de_opt(map, &mut self.payable_minutes, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
             "users" => crate::support::de_opt_structs(map, &mut self.users, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,7 +23,7 @@ pub struct CreateAgentTimeOffRequest {
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
     #[doc = " JSON `payableMinutes`: array of integer (int64)."]
     pub payable_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateAgentTimeOffRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateAgentTimeOffRequest {
 impl crate::support::Model for CreateAgentTimeOffRequest {
     const NAME: &'static str = "CreateAgentTimeOffRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dailyDurationMinutes", "durationMinutes", "fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "fullDayManagementUnitDates", "notes", "partialDayStartDateTimes", "payableMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for CreateAgentTimeOffRequest {
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 6),
             "partialDayStartDateTimes" => crate::support::de_opt(map, &mut self.partial_day_start_date_times, n, 7),
             "payableMinutes" => crate::support::de_opt(map, &mut self.payable_minutes, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

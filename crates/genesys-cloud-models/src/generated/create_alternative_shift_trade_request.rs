@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateAlternativeShiftTradeRequest {
-    #[doc = " JSON `alternativeShiftTradeGranularity`: [`CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity`], required by the spec."]
+    #[doc = " JSON `alternativeShiftTradeGranularity`: [`CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity`](crate::CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity), required by the spec."]
     pub alternative_shift_trade_granularity: ::std::option::Option<crate::CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity>,
     #[doc = " JSON `dropShiftReferenceKeys`: array of string."]
     pub drop_shift_reference_keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -17,7 +17,7 @@ pub struct CreateAlternativeShiftTradeRequest {
     pub pickup_shift_reference_keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateAlternativeShiftTradeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateAlternativeShiftTradeRequest {
 impl crate::support::Model for CreateAlternativeShiftTradeRequest {
     const NAME: &'static str = "CreateAlternativeShiftTradeRequest";
     const FIELDS: &'static [&'static str] = &["alternativeShiftTradeGranularity", "dropShiftReferenceKeys", "expirationDate", "jobId", "pickupShiftReferenceKeys", "reviewNote"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CreateAlternativeShiftTradeRequest {
             "jobId" => crate::support::de_opt(map, &mut self.job_id, n, 3),
             "pickupShiftReferenceKeys" => crate::support::de_opt(map, &mut self.pickup_shift_reference_keys, n, 4),
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

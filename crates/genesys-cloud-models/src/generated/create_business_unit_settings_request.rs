@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateBusinessUnitSettingsRequest {
-    #[doc = " JSON `coaching`: [`BuActivitySettingsRequest`]."]
+    #[doc = " JSON `coaching`: [`BuActivitySettingsRequest`](crate::BuActivitySettingsRequest)."]
     pub coaching: ::std::option::Option<crate::BuActivitySettingsRequest>,
-    #[doc = " JSON `learning`: [`BuActivitySettingsRequest`]."]
+    #[doc = " JSON `learning`: [`BuActivitySettingsRequest`](crate::BuActivitySettingsRequest)."]
     pub learning: ::std::option::Option<crate::BuActivitySettingsRequest>,
-    #[doc = " JSON `notifications`: [`BuNotificationSettingsRequest`]."]
+    #[doc = " JSON `notifications`: [`BuNotificationSettingsRequest`](crate::BuNotificationSettingsRequest)."]
     pub notifications: ::std::option::Option<crate::BuNotificationSettingsRequest>,
-    #[doc = " JSON `scheduling`: [`BuSchedulingSettingsRequest`]."]
+    #[doc = " JSON `scheduling`: [`BuSchedulingSettingsRequest`](crate::BuSchedulingSettingsRequest)."]
     pub scheduling: ::std::option::Option<crate::BuSchedulingSettingsRequest>,
-    #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`]."]
+    #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`](crate::BuShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::BuShortTermForecastingSettings>,
-    #[doc = " JSON `startDayOfWeek`: [`CreateBusinessUnitSettingsRequestStartDayOfWeek`], required by the spec."]
+    #[doc = " JSON `startDayOfWeek`: [`CreateBusinessUnitSettingsRequestStartDayOfWeek`](crate::CreateBusinessUnitSettingsRequestStartDayOfWeek), required by the spec."]
     pub start_day_of_week: ::std::option::Option<crate::CreateBusinessUnitSettingsRequestStartDayOfWeek>,
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateBusinessUnitSettingsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateBusinessUnitSettingsRequest {
 impl crate::support::Model for CreateBusinessUnitSettingsRequest {
     const NAME: &'static str = "CreateBusinessUnitSettingsRequest";
     const FIELDS: &'static [&'static str] = &["coaching", "learning", "notifications", "scheduling", "shortTermForecasting", "startDayOfWeek", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CreateBusinessUnitSettingsRequest {
             "shortTermForecasting" => crate::support::de_opt_struct(map, &mut self.short_term_forecasting, n, 4),
             "startDayOfWeek" => crate::support::de_opt(map, &mut self.start_day_of_week, n, 5),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

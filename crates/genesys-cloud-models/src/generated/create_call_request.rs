@@ -25,7 +25,7 @@ pub struct CreateCallRequest {
     pub label: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: array of [`Destination`]."]
+    #[doc = " JSON `participants`: array of [`Destination`](crate::Destination)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::Destination>>,
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
@@ -37,7 +37,7 @@ pub struct CreateCallRequest {
     pub routing_skills_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateCallRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateCallRequest {
 impl crate::support::Model for CreateCallRequest {
     const NAME: &'static str = "CreateCallRequest";
     const FIELDS: &'static [&'static str] = &["attributes", "callFromQueueId", "callQueueId", "callUserId", "callerId", "callerIdName", "conversationIds", "externalContactId", "label", "languageId", "participants", "phoneNumber", "priority", "routingSkillExpression", "routingSkillsIds", "uuiData"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for CreateCallRequest {
             "routingSkillExpression" => crate::support::de_opt(map, &mut self.routing_skill_expression, n, 13),
             "routingSkillsIds" => crate::support::de_opt(map, &mut self.routing_skills_ids, n, 14),
             "uuiData" => crate::support::de_opt(map, &mut self.uui_data, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

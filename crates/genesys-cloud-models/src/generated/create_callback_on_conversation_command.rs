@@ -17,19 +17,19 @@ pub struct CreateCallbackOnConversationCommand {
     pub caller_id_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `customerFirstCallbackDeliveryMode`: [`CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode`]."]
+    #[doc = " JSON `customerFirstCallbackDeliveryMode`: [`CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode`](crate::CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode)."]
     pub customer_first_callback_delivery_mode: ::std::option::Option<crate::CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode>,
     #[doc = " JSON `data`: map of string."]
     pub data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routingData`: [`RoutingData`]."]
+    #[doc = " JSON `routingData`: [`RoutingData`](crate::RoutingData)."]
     pub routing_data: ::std::option::Option<crate::RoutingData>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `validateCallbackNumbers`: boolean."]
     pub validate_callback_numbers: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateCallbackOnConversationCommand {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateCallbackOnConversationCommand {
 impl crate::support::Model for CreateCallbackOnConversationCommand {
     const NAME: &'static str = "CreateCallbackOnConversationCommand";
     const FIELDS: &'static [&'static str] = &["callbackNumbers", "callbackScheduledTime", "callbackUserName", "callerId", "callerIdName", "countryCode", "customerFirstCallbackDeliveryMode", "data", "queueId", "routingData", "scriptId", "validateCallbackNumbers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for CreateCallbackOnConversationCommand {
             "routingData" => crate::support::de_opt_struct(map, &mut self.routing_data, n, 9),
             "scriptId" => crate::support::de_opt(map, &mut self.script_id, n, 10),
             "validateCallbackNumbers" => crate::support::de_opt(map, &mut self.validate_callback_numbers, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

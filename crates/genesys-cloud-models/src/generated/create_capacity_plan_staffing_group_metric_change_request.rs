@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateCapacityPlanStaffingGroupMetricChangeRequest {
-    #[doc = " JSON `metric`: [`CreateCapacityPlanStaffingGroupMetricChangeRequestMetric`], required by the spec."]
+    #[doc = " JSON `metric`: [`CreateCapacityPlanStaffingGroupMetricChangeRequestMetric`](crate::CreateCapacityPlanStaffingGroupMetricChangeRequestMetric), required by the spec."]
     pub metric: ::std::option::Option<crate::CreateCapacityPlanStaffingGroupMetricChangeRequestMetric>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct CreateCapacityPlanStaffingGroupMetricChangeRequest {
     pub number_of_weeks: ::std::option::Option<i64>,
     #[doc = " JSON `staffingGroupIds`: array of string, required by the spec."]
     pub staffing_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `transfersFullTimeEquivalent`: [`TransfersFullTimeEquivalent`]."]
+    #[doc = " JSON `transfersFullTimeEquivalent`: [`TransfersFullTimeEquivalent`](crate::TransfersFullTimeEquivalent)."]
     pub transfers_full_time_equivalent: ::std::option::Option<crate::TransfersFullTimeEquivalent>,
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
@@ -21,7 +21,7 @@ pub struct CreateCapacityPlanStaffingGroupMetricChangeRequest {
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `weekStartNumber`: integer (int64), required by the spec."]
     pub week_start_number: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateCapacityPlanStaffingGroupMetricChangeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateCapacityPlanStaffingGroupMetricCha
 impl crate::support::Model for CreateCapacityPlanStaffingGroupMetricChangeRequest {
     const NAME: &'static str = "CreateCapacityPlanStaffingGroupMetricChangeRequest";
     const FIELDS: &'static [&'static str] = &["metric", "notes", "numberOfWeeks", "staffingGroupIds", "transfersFullTimeEquivalent", "value", "version", "weekStartNumber"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for CreateCapacityPlanStaffingGroupMetricChangeReques
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
             "version" => crate::support::de_opt(map, &mut self.version, n, 6),
             "weekStartNumber" => crate::support::de_opt(map, &mut self.week_start_number, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -29,9 +29,9 @@ pub struct CreateCoachingAppointmentRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `shareInsightsData`: boolean."]
     pub share_insights_data: ::std::option::Option<bool>,
-    #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`]."]
+    #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateCoachingAppointmentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateCoachingAppointmentRequest {
 impl crate::support::Model for CreateCoachingAppointmentRequest {
     const NAME: &'static str = "CreateCoachingAppointmentRequest";
     const FIELDS: &'static [&'static str] = &["addToSchedule", "attendeeIds", "conversationIds", "dateStart", "description", "documentIds", "externalLinks", "facilitatorId", "lengthInMinutes", "location", "name", "shareInsightsData", "wfmSchedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for CreateCoachingAppointmentRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 10),
             "shareInsightsData" => crate::support::de_opt(map, &mut self.share_insights_data, n, 11),
             "wfmSchedule" => crate::support::de_opt_struct(map, &mut self.wfm_schedule, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateDecisionTableRequest {
-    #[doc = " JSON `columns`: [`CreateDecisionTableColumnsRequest`], required by the spec."]
+    #[doc = " JSON `columns`: [`CreateDecisionTableColumnsRequest`](crate::CreateDecisionTableColumnsRequest), required by the spec."]
     pub columns: ::std::option::Option<crate::CreateDecisionTableColumnsRequest>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct CreateDecisionTableRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schemaId`: string, required by the spec."]
     pub schema_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateDecisionTableRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateDecisionTableRequest {
 impl crate::support::Model for CreateDecisionTableRequest {
     const NAME: &'static str = "CreateDecisionTableRequest";
     const FIELDS: &'static [&'static str] = &["columns", "description", "divisionId", "name", "schemaId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CreateDecisionTableRequest {
             "divisionId" => crate::support::de_opt(map, &mut self.division_id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "schemaId" => crate::support::de_opt(map, &mut self.schema_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

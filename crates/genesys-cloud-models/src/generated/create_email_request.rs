@@ -7,7 +7,7 @@
 pub struct CreateEmailRequest {
     #[doc = " JSON `attributes`: map of string."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `direction`: [`CreateEmailRequestDirection`]."]
+    #[doc = " JSON `direction`: [`CreateEmailRequestDirection`](crate::CreateEmailRequestDirection)."]
     pub direction: ::std::option::Option<crate::CreateEmailRequestDirection>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
@@ -41,7 +41,7 @@ pub struct CreateEmailRequest {
     pub to_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateEmailRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateEmailRequest {
 impl crate::support::Model for CreateEmailRequest {
     const NAME: &'static str = "CreateEmailRequest";
     const FIELDS: &'static [&'static str] = &["attributes", "direction", "externalContactId", "flowId", "fromAddress", "fromName", "htmlBody", "languageId", "priority", "provider", "queueId", "skillExpression", "skillIds", "subject", "textBody", "toAddress", "toName", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for CreateEmailRequest {
             "toAddress" => crate::support::de_opt(map, &mut self.to_address, n, 15),
             "toName" => crate::support::de_opt(map, &mut self.to_name, n, 16),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

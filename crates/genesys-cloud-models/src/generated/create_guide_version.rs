@@ -7,13 +7,13 @@
 pub struct CreateGuideVersion {
     #[doc = " JSON `instruction`: string, required by the spec."]
     pub instruction: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeSettings`: [`AuthoringKnowledgeSettings`]."]
+    #[doc = " JSON `knowledgeSettings`: [`AuthoringKnowledgeSettings`](crate::AuthoringKnowledgeSettings)."]
     pub knowledge_settings: ::std::option::Option<crate::AuthoringKnowledgeSettings>,
-    #[doc = " JSON `resources`: [`GuideVersionResources`]."]
+    #[doc = " JSON `resources`: [`GuideVersionResources`](crate::GuideVersionResources)."]
     pub resources: ::std::option::Option<crate::GuideVersionResources>,
-    #[doc = " JSON `variables`: array of [`Variable`]."]
+    #[doc = " JSON `variables`: array of [`Variable`](crate::Variable)."]
     pub variables: ::std::option::Option<::std::vec::Vec<crate::Variable>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateGuideVersion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateGuideVersion {
 impl crate::support::Model for CreateGuideVersion {
     const NAME: &'static str = "CreateGuideVersion";
     const FIELDS: &'static [&'static str] = &["instruction", "knowledgeSettings", "resources", "variables"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CreateGuideVersion {
             "knowledgeSettings" => crate::support::de_opt_struct(map, &mut self.knowledge_settings, n, 1),
             "resources" => crate::support::de_opt_struct(map, &mut self.resources, n, 2),
             "variables" => crate::support::de_opt_structs(map, &mut self.variables, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct CreateKpiRequest {
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `kpiType`: [`CreateKpiRequestKpiType`], required by the spec."]
+    #[doc = " JSON `kpiType`: [`CreateKpiRequestKpiType`](crate::CreateKpiRequestKpiType), required by the spec."]
     pub kpi_type: ::std::option::Option<crate::CreateKpiRequestKpiType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`CreateKpiRequestSource`], required by the spec."]
+    #[doc = " JSON `source`: [`CreateKpiRequestSource`](crate::CreateKpiRequestSource), required by the spec."]
     pub source: ::std::option::Option<crate::CreateKpiRequestSource>,
-    #[doc = " JSON `wrapUpCodeConfig`: [`WrapUpCodeConfig`]."]
+    #[doc = " JSON `wrapUpCodeConfig`: [`WrapUpCodeConfig`](crate::WrapUpCodeConfig)."]
     pub wrap_up_code_config: ::std::option::Option<crate::WrapUpCodeConfig>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateKpiRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateKpiRequest {
 impl crate::support::Model for CreateKpiRequest {
     const NAME: &'static str = "CreateKpiRequest";
     const FIELDS: &'static [&'static str] = &["description", "kpiType", "name", "source", "wrapUpCodeConfig"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CreateKpiRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "source" => crate::support::de_opt(map, &mut self.source, n, 3),
             "wrapUpCodeConfig" => crate::support::de_opt_struct(map, &mut self.wrap_up_code_config, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

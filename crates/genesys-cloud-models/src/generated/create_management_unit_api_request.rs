@@ -11,13 +11,13 @@ pub struct CreateManagementUnitApiRequest {
     pub division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `settings`: [`CreateManagementUnitSettingsRequest`]."]
+    #[doc = " JSON `settings`: [`CreateManagementUnitSettingsRequest`](crate::CreateManagementUnitSettingsRequest)."]
     pub settings: ::std::option::Option<crate::CreateManagementUnitSettingsRequest>,
-    #[doc = " JSON `startDayOfWeek`: [`CreateManagementUnitApiRequestStartDayOfWeek`]."]
+    #[doc = " JSON `startDayOfWeek`: [`CreateManagementUnitApiRequestStartDayOfWeek`](crate::CreateManagementUnitApiRequestStartDayOfWeek)."]
     pub start_day_of_week: ::std::option::Option<crate::CreateManagementUnitApiRequestStartDayOfWeek>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateManagementUnitApiRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateManagementUnitApiRequest {
 impl crate::support::Model for CreateManagementUnitApiRequest {
     const NAME: &'static str = "CreateManagementUnitApiRequest";
     const FIELDS: &'static [&'static str] = &["businessUnitId", "divisionId", "name", "settings", "startDayOfWeek", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CreateManagementUnitApiRequest {
             "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 3),
             "startDayOfWeek" => crate::support::de_opt(map, &mut self.start_day_of_week, n, 4),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateManagementUnitSettingsRequest {
-    #[doc = " JSON `adherence`: [`AdherenceSettings`]."]
+    #[doc = " JSON `adherence`: [`AdherenceSettings`](crate::AdherenceSettings)."]
     pub adherence: ::std::option::Option<crate::AdherenceSettings>,
-    #[doc = " JSON `scheduling`: [`SchedulingSettingsRequest`]."]
+    #[doc = " JSON `scheduling`: [`SchedulingSettingsRequest`](crate::SchedulingSettingsRequest)."]
     pub scheduling: ::std::option::Option<crate::SchedulingSettingsRequest>,
-    #[doc = " JSON `shiftTrading`: [`ShiftTradeSettings`]."]
+    #[doc = " JSON `shiftTrading`: [`ShiftTradeSettings`](crate::ShiftTradeSettings)."]
     pub shift_trading: ::std::option::Option<crate::ShiftTradeSettings>,
-    #[doc = " JSON `shortTermForecasting`: [`ShortTermForecastingSettings`]."]
+    #[doc = " JSON `shortTermForecasting`: [`ShortTermForecastingSettings`](crate::ShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::ShortTermForecastingSettings>,
-    #[doc = " JSON `timeOff`: [`TimeOffSettingsRequest`]."]
+    #[doc = " JSON `timeOff`: [`TimeOffSettingsRequest`](crate::TimeOffSettingsRequest)."]
     pub time_off: ::std::option::Option<crate::TimeOffSettingsRequest>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateManagementUnitSettingsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateManagementUnitSettingsRequest {
 impl crate::support::Model for CreateManagementUnitSettingsRequest {
     const NAME: &'static str = "CreateManagementUnitSettingsRequest";
     const FIELDS: &'static [&'static str] = &["adherence", "scheduling", "shiftTrading", "shortTermForecasting", "timeOff"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CreateManagementUnitSettingsRequest {
             "shiftTrading" => crate::support::de_opt_struct(map, &mut self.shift_trading, n, 2),
             "shortTermForecasting" => crate::support::de_opt_struct(map, &mut self.short_term_forecasting, n, 3),
             "timeOff" => crate::support::de_opt_struct(map, &mut self.time_off, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

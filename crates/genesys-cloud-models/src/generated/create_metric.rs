@@ -11,15 +11,15 @@ pub struct CreateMetric {
     pub metric_definition_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `objective`: [`CreateObjective`]."]
+    #[doc = " JSON `objective`: [`CreateObjective`](crate::CreateObjective)."]
     pub objective: ::std::option::Option<crate::CreateObjective>,
     #[doc = " JSON `performanceProfileId`: string."]
     pub performance_profile_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `precision`: integer (int64)."]
     pub precision: ::std::option::Option<i64>,
-    #[doc = " JSON `timeDisplayUnit`: [`CreateMetricTimeDisplayUnit`]."]
+    #[doc = " JSON `timeDisplayUnit`: [`CreateMetricTimeDisplayUnit`](crate::CreateMetricTimeDisplayUnit)."]
     pub time_display_unit: ::std::option::Option<crate::CreateMetricTimeDisplayUnit>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateMetric {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateMetric {
 impl crate::support::Model for CreateMetric {
     const NAME: &'static str = "CreateMetric";
     const FIELDS: &'static [&'static str] = &["externalMetricDefinitionId", "metricDefinitionId", "name", "objective", "performanceProfileId", "precision", "timeDisplayUnit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CreateMetric {
             "performanceProfileId" => crate::support::de_opt(map, &mut self.performance_profile_id, n, 4),
             "precision" => crate::support::de_opt(map, &mut self.precision, n, 5),
             "timeDisplayUnit" => crate::support::de_opt(map, &mut self.time_display_unit, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct CreateOutboundMessagingConversationRequest {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `toAddress`: string, required by the spec."]
     pub to_address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toAddressMessengerType`: [`CreateOutboundMessagingConversationRequestToAddressMessengerType`], required by the spec."]
+    #[doc = " JSON `toAddressMessengerType`: [`CreateOutboundMessagingConversationRequestToAddressMessengerType`](crate::CreateOutboundMessagingConversationRequestToAddressMessengerType), required by the spec."]
     pub to_address_messenger_type: ::std::option::Option<crate::CreateOutboundMessagingConversationRequestToAddressMessengerType>,
     #[doc = " JSON `useExistingConversation`: boolean."]
     pub use_existing_conversation: ::std::option::Option<bool>,
     #[doc = " JSON `useUserFromAddress`: boolean."]
     pub use_user_from_address: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateOutboundMessagingConversationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateOutboundMessagingConversationReque
 impl crate::support::Model for CreateOutboundMessagingConversationRequest {
     const NAME: &'static str = "CreateOutboundMessagingConversationRequest";
     const FIELDS: &'static [&'static str] = &["externalContactId", "queueId", "toAddress", "toAddressMessengerType", "useExistingConversation", "useUserFromAddress"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CreateOutboundMessagingConversationRequest {
             "toAddressMessengerType" => crate::support::de_opt(map, &mut self.to_address_messenger_type, n, 3),
             "useExistingConversation" => crate::support::de_opt(map, &mut self.use_existing_conversation, n, 4),
             "useUserFromAddress" => crate::support::de_opt(map, &mut self.use_user_from_address, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct CreatePerformanceProfile {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableDivision`], required by the spec."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision), required by the spec."]
     pub division: ::std::option::Option<crate::WritableDivision>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,11 +23,11 @@ pub struct CreatePerformanceProfile {
     pub metric_orders: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reportingIntervals`: array of [`ReportingInterval`], required by the spec."]
+    #[doc = " JSON `reportingIntervals`: array of [`ReportingInterval`](crate::ReportingInterval), required by the spec."]
     pub reporting_intervals: ::std::option::Option<::std::vec::Vec<crate::ReportingInterval>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreatePerformanceProfile {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatePerformanceProfile {
 impl crate::support::Model for CreatePerformanceProfile {
     const NAME: &'static str = "CreatePerformanceProfile";
     const FIELDS: &'static [&'static str] = &["active", "dateCreated", "description", "division", "id", "maxLeaderboardRankSize", "memberCount", "metricOrders", "name", "reportingIntervals", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for CreatePerformanceProfile {
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "reportingIntervals" => crate::support::de_opt_structs(map, &mut self.reporting_intervals, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

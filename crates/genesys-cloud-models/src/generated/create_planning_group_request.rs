@@ -7,11 +7,11 @@
 pub struct CreatePlanningGroupRequest {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routePaths`: array of [`RoutePathRequest`], required by the spec."]
+    #[doc = " JSON `routePaths`: array of [`RoutePathRequest`](crate::RoutePathRequest), required by the spec."]
     pub route_paths: ::std::option::Option<::std::vec::Vec<crate::RoutePathRequest>>,
     #[doc = " JSON `serviceGoalTemplateId`: string, required by the spec."]
     pub service_goal_template_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreatePlanningGroupRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatePlanningGroupRequest {
 impl crate::support::Model for CreatePlanningGroupRequest {
     const NAME: &'static str = "CreatePlanningGroupRequest";
     const FIELDS: &'static [&'static str] = &["name", "routePaths", "serviceGoalTemplateId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CreatePlanningGroupRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
             "routePaths" => crate::support::de_opt_structs(map, &mut self.route_paths, n, 1),
             "serviceGoalTemplateId" => crate::support::de_opt(map, &mut self.service_goal_template_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

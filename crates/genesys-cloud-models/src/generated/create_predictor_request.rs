@@ -11,11 +11,11 @@ pub struct CreatePredictorRequest {
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `routingTimeoutSeconds`: integer (int64)."]
     pub routing_timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `schedule`: [`PredictorSchedule`]."]
+    #[doc = " JSON `schedule`: [`PredictorSchedule`](crate::PredictorSchedule)."]
     pub schedule: ::std::option::Option<crate::PredictorSchedule>,
-    #[doc = " JSON `workloadBalancingConfig`: [`PredictorWorkloadBalancing`]."]
+    #[doc = " JSON `workloadBalancingConfig`: [`PredictorWorkloadBalancing`](crate::PredictorWorkloadBalancing)."]
     pub workload_balancing_config: ::std::option::Option<crate::PredictorWorkloadBalancing>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreatePredictorRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CreatePredictorRequest {
 impl crate::support::Model for CreatePredictorRequest {
     const NAME: &'static str = "CreatePredictorRequest";
     const FIELDS: &'static [&'static str] = &["kpi", "queueIds", "routingTimeoutSeconds", "schedule", "workloadBalancingConfig"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CreatePredictorRequest {
             "routingTimeoutSeconds" => crate::support::de_opt(map, &mut self.routing_timeout_seconds, n, 2),
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 3),
             "workloadBalancingConfig" => crate::support::de_opt_struct(map, &mut self.workload_balancing_config, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

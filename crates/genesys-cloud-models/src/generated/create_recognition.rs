@@ -7,7 +7,7 @@
 pub struct CreateRecognition {
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contextType`: [`CreateRecognitionContextType`]."]
+    #[doc = " JSON `contextType`: [`CreateRecognitionContextType`](crate::CreateRecognitionContextType)."]
     pub context_type: ::std::option::Option<crate::CreateRecognitionContextType>,
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
@@ -15,9 +15,9 @@ pub struct CreateRecognition {
     pub recipient_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`CreateRecognitionType`], required by the spec."]
+    #[doc = " JSON `type`: [`CreateRecognitionType`](crate::CreateRecognitionType), required by the spec."]
     pub r#type: ::std::option::Option<crate::CreateRecognitionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateRecognition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateRecognition {
 impl crate::support::Model for CreateRecognition {
     const NAME: &'static str = "CreateRecognition";
     const FIELDS: &'static [&'static str] = &["contextId", "contextType", "note", "recipientId", "title", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for CreateRecognition {
             "recipientId" => crate::support::de_opt(map, &mut self.recipient_id, n, 3),
             "title" => crate::support::de_opt(map, &mut self.title, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

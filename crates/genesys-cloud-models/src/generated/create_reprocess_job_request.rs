@@ -19,7 +19,7 @@ pub struct CreateReprocessJobRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `programs`: array of string, required by the spec."]
     pub programs: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateReprocessJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateReprocessJobRequest {
 impl crate::support::Model for CreateReprocessJobRequest {
     const NAME: &'static str = "CreateReprocessJobRequest";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "description", "dialects", "mediaTypes", "name", "programs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CreateReprocessJobRequest {
             "mediaTypes" => crate::support::de_opt(map, &mut self.media_types, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "programs" => crate::support::de_opt(map, &mut self.programs, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

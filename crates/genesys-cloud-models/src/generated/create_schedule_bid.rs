@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateScheduleBid {
-    #[doc = " JSON `agentRankingType`: [`CreateScheduleBidAgentRankingType`], required by the spec."]
+    #[doc = " JSON `agentRankingType`: [`CreateScheduleBidAgentRankingType`](crate::CreateScheduleBidAgentRankingType), required by the spec."]
     pub agent_ranking_type: ::std::option::Option<crate::CreateScheduleBidAgentRankingType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -15,15 +15,15 @@ pub struct CreateScheduleBid {
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `endOverridesAndRotations`: boolean."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
-    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`]."]
+    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rankingTiebreakerType`: [`CreateScheduleBidRankingTiebreakerType`], required by the spec."]
+    #[doc = " JSON `rankingTiebreakerType`: [`CreateScheduleBidRankingTiebreakerType`](crate::CreateScheduleBidRankingTiebreakerType), required by the spec."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::CreateScheduleBidRankingTiebreakerType>,
     #[doc = " JSON `weeksToSchedule`: integer (int64), required by the spec."]
     pub weeks_to_schedule: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateScheduleBid {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateScheduleBid {
 impl crate::support::Model for CreateScheduleBid {
     const NAME: &'static str = "CreateScheduleBid";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "endOverridesAndRotations", "forecast", "name", "rankingTiebreakerType", "weeksToSchedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for CreateScheduleBid {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "rankingTiebreakerType" => crate::support::de_opt(map, &mut self.ranking_tiebreaker_type, n, 7),
             "weeksToSchedule" => crate::support::de_opt(map, &mut self.weeks_to_schedule, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateServiceGoalTemplate {
-    #[doc = " JSON `abandonRate`: [`BuAbandonRate`]."]
+    #[doc = " JSON `abandonRate`: [`BuAbandonRate`](crate::BuAbandonRate)."]
     pub abandon_rate: ::std::option::Option<crate::BuAbandonRate>,
-    #[doc = " JSON `averageSpeedOfAnswer`: [`BuAverageSpeedOfAnswer`]."]
+    #[doc = " JSON `averageSpeedOfAnswer`: [`BuAverageSpeedOfAnswer`](crate::BuAverageSpeedOfAnswer)."]
     pub average_speed_of_answer: ::std::option::Option<crate::BuAverageSpeedOfAnswer>,
-    #[doc = " JSON `impactOverride`: [`ServiceGoalTemplateImpactOverride`]."]
+    #[doc = " JSON `impactOverride`: [`ServiceGoalTemplateImpactOverride`](crate::ServiceGoalTemplateImpactOverride)."]
     pub impact_override: ::std::option::Option<crate::ServiceGoalTemplateImpactOverride>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serviceLevel`: [`BuServiceLevel`]."]
+    #[doc = " JSON `serviceLevel`: [`BuServiceLevel`](crate::BuServiceLevel)."]
     pub service_level: ::std::option::Option<crate::BuServiceLevel>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateServiceGoalTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateServiceGoalTemplate {
 impl crate::support::Model for CreateServiceGoalTemplate {
     const NAME: &'static str = "CreateServiceGoalTemplate";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "impactOverride", "name", "serviceLevel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CreateServiceGoalTemplate {
             "impactOverride" => crate::support::de_opt_struct(map, &mut self.impact_override, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

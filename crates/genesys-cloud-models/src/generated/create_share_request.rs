@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateShareRequest {
-    #[doc = " JSON `member`: [`SharedEntity`]."]
+    #[doc = " JSON `member`: [`SharedEntity`](crate::SharedEntity)."]
     pub member: ::std::option::Option<crate::SharedEntity>,
-    #[doc = " JSON `memberType`: [`CreateShareRequestMemberType`]."]
+    #[doc = " JSON `memberType`: [`CreateShareRequestMemberType`](crate::CreateShareRequestMemberType)."]
     pub member_type: ::std::option::Option<crate::CreateShareRequestMemberType>,
-    #[doc = " JSON `members`: array of [`CreateShareRequestMember`]."]
+    #[doc = " JSON `members`: array of [`CreateShareRequestMember`](crate::CreateShareRequestMember)."]
     pub members: ::std::option::Option<::std::vec::Vec<crate::CreateShareRequestMember>>,
-    #[doc = " JSON `sharedEntity`: [`SharedEntity`], required by the spec."]
+    #[doc = " JSON `sharedEntity`: [`SharedEntity`](crate::SharedEntity), required by the spec."]
     pub shared_entity: ::std::option::Option<crate::SharedEntity>,
-    #[doc = " JSON `sharedEntityType`: [`CreateShareRequestSharedEntityType`], required by the spec."]
+    #[doc = " JSON `sharedEntityType`: [`CreateShareRequestSharedEntityType`](crate::CreateShareRequestSharedEntityType), required by the spec."]
     pub shared_entity_type: ::std::option::Option<crate::CreateShareRequestSharedEntityType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateShareRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateShareRequest {
 impl crate::support::Model for CreateShareRequest {
     const NAME: &'static str = "CreateShareRequest";
     const FIELDS: &'static [&'static str] = &["member", "memberType", "members", "sharedEntity", "sharedEntityType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CreateShareRequest {
             "members" => crate::support::de_opt_structs(map, &mut self.members, n, 2),
             "sharedEntity" => crate::support::de_opt_struct(map, &mut self.shared_entity, n, 3),
             "sharedEntityType" => crate::support::de_opt(map, &mut self.shared_entity_type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateShareRequestMember {
-    #[doc = " JSON `member`: [`MemberEntity`]."]
+    #[doc = " JSON `member`: [`MemberEntity`](crate::MemberEntity)."]
     pub member: ::std::option::Option<crate::MemberEntity>,
-    #[doc = " JSON `memberType`: [`CreateShareRequestMemberMemberType`]."]
+    #[doc = " JSON `memberType`: [`CreateShareRequestMemberMemberType`](crate::CreateShareRequestMemberMemberType)."]
     pub member_type: ::std::option::Option<crate::CreateShareRequestMemberMemberType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateShareRequestMember {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateShareRequestMember {
 impl crate::support::Model for CreateShareRequestMember {
     const NAME: &'static str = "CreateShareRequestMember";
     const FIELDS: &'static [&'static str] = &["member", "memberType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CreateShareRequestMember {
         match key {
             "member" => crate::support::de_opt_struct(map, &mut self.member, n, 0),
             "memberType" => crate::support::de_opt(map, &mut self.member_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateShareResponse {
-    #[doc = " JSON `failed`: array of [`Share`]."]
+    #[doc = " JSON `failed`: array of [`Share`](crate::Share)."]
     pub failed: ::std::option::Option<::std::vec::Vec<crate::Share>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `member`: [`DomainEntityRef`]."]
+    #[doc = " JSON `member`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub member: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `memberType`: [`CreateShareResponseMemberType`]."]
+    #[doc = " JSON `memberType`: [`CreateShareResponseMemberType`](crate::CreateShareResponseMemberType)."]
     pub member_type: ::std::option::Option<crate::CreateShareResponseMemberType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sharedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `sharedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub shared_by: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `sharedEntity`: [`DomainEntityRef`]."]
+    #[doc = " JSON `sharedEntity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub shared_entity: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `sharedEntityType`: [`CreateShareResponseSharedEntityType`]."]
+    #[doc = " JSON `sharedEntityType`: [`CreateShareResponseSharedEntityType`](crate::CreateShareResponseSharedEntityType)."]
     pub shared_entity_type: ::std::option::Option<crate::CreateShareResponseSharedEntityType>,
-    #[doc = " JSON `succeeded`: array of [`Share`]."]
+    #[doc = " JSON `succeeded`: array of [`Share`](crate::Share)."]
     pub succeeded: ::std::option::Option<::std::vec::Vec<crate::Share>>,
-    #[doc = " JSON `workspace`: [`DomainEntityRef`]."]
+    #[doc = " JSON `workspace`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub workspace: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateShareResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateShareResponse {
 impl crate::support::Model for CreateShareResponse {
     const NAME: &'static str = "CreateShareResponse";
     const FIELDS: &'static [&'static str] = &["failed", "id", "member", "memberType", "name", "selfUri", "sharedBy", "sharedEntity", "sharedEntityType", "succeeded", "workspace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for CreateShareResponse {
             "sharedEntityType" => crate::support::de_opt(map, &mut self.shared_entity_type, n, 8),
             "succeeded" => crate::support::de_opt_structs(map, &mut self.succeeded, n, 9),
             "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

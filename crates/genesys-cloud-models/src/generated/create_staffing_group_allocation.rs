@@ -13,7 +13,7 @@ pub struct CreateStaffingGroupAllocation {
     pub staffing_group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startingWeeklyFullTimeEquivalentCount`: number (double), required by the spec."]
     pub starting_weekly_full_time_equivalent_count: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateStaffingGroupAllocation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateStaffingGroupAllocation {
 impl crate::support::Model for CreateStaffingGroupAllocation {
     const NAME: &'static str = "CreateStaffingGroupAllocation";
     const FIELDS: &'static [&'static str] = &["initialAttritionPercentage", "initialShrinkagePercentage", "staffingGroupId", "startingWeeklyFullTimeEquivalentCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CreateStaffingGroupAllocation {
             "initialShrinkagePercentage" => crate::support::de_opt(map, &mut self.initial_shrinkage_percentage, n, 1),
             "staffingGroupId" => crate::support::de_opt(map, &mut self.staffing_group_id, n, 2),
             "startingWeeklyFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.starting_weekly_full_time_equivalent_count, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct CreateTimeOffLimitRequest {
     #[doc = " JSON `defaultLimitMinutes`: integer (int64)."]
     pub default_limit_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `granularity`: [`CreateTimeOffLimitRequestGranularity`]."]
+    #[doc = " JSON `granularity`: [`CreateTimeOffLimitRequestGranularity`](crate::CreateTimeOffLimitRequestGranularity)."]
     pub granularity: ::std::option::Option<crate::CreateTimeOffLimitRequestGranularity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateTimeOffLimitRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateTimeOffLimitRequest {
 impl crate::support::Model for CreateTimeOffLimitRequest {
     const NAME: &'static str = "CreateTimeOffLimitRequest";
     const FIELDS: &'static [&'static str] = &["defaultLimitMinutes", "granularity"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CreateTimeOffLimitRequest {
         match key {
             "defaultLimitMinutes" => crate::support::de_opt(map, &mut self.default_limit_minutes, n, 0),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,17 +9,17 @@ pub struct CreateTimeOffPlanRequest {
     pub active: ::std::option::Option<bool>,
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `autoApprovalRule`: [`CreateTimeOffPlanRequestAutoApprovalRule`], required by the spec."]
+    #[doc = " JSON `autoApprovalRule`: [`CreateTimeOffPlanRequestAutoApprovalRule`](crate::CreateTimeOffPlanRequestAutoApprovalRule), required by the spec."]
     pub auto_approval_rule: ::std::option::Option<crate::CreateTimeOffPlanRequestAutoApprovalRule>,
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
-    #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`]."]
+    #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`](crate::HrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::HrisTimeOffType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timeOffLimitIds`: array of string."]
     pub time_off_limit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateTimeOffPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateTimeOffPlanRequest {
 impl crate::support::Model for CreateTimeOffPlanRequest {
     const NAME: &'static str = "CreateTimeOffPlanRequest";
     const FIELDS: &'static [&'static str] = &["active", "activityCodeIds", "autoApprovalRule", "daysBeforeStartToExpireFromWaitlist", "hrisTimeOffType", "name", "timeOffLimitIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CreateTimeOffPlanRequest {
             "hrisTimeOffType" => crate::support::de_opt_struct(map, &mut self.hris_time_off_type, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "timeOffLimitIds" => crate::support::de_opt(map, &mut self.time_off_limit_ids, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,15 +13,15 @@ pub struct CreateTriggerRequest {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `eventTTLSeconds`: integer (int64)."]
     pub event_ttl_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `matchCriteria`: array of [`MatchCriteria`]."]
+    #[doc = " JSON `matchCriteria`: array of [`MatchCriteria`](crate::MatchCriteria)."]
     pub match_criteria: ::std::option::Option<::std::vec::Vec<crate::MatchCriteria>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `target`: [`TriggerTarget`], required by the spec."]
+    #[doc = " JSON `target`: [`TriggerTarget`](crate::TriggerTarget), required by the spec."]
     pub target: ::std::option::Option<crate::TriggerTarget>,
     #[doc = " JSON `topicName`: string, required by the spec."]
     pub topic_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateTriggerRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateTriggerRequest {
 impl crate::support::Model for CreateTriggerRequest {
     const NAME: &'static str = "CreateTriggerRequest";
     const FIELDS: &'static [&'static str] = &["delayBySeconds", "description", "enabled", "eventTTLSeconds", "matchCriteria", "name", "target", "topicName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for CreateTriggerRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "target" => crate::support::de_opt_struct(map, &mut self.target, n, 6),
             "topicName" => crate::support::de_opt(map, &mut self.topic_name, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

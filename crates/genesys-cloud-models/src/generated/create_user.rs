@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateUser {
-    #[doc = " JSON `addresses`: array of [`Contact`]."]
+    #[doc = " JSON `addresses`: array of [`Contact`](crate::Contact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
     #[doc = " JSON `department`: string."]
     pub department: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct CreateUser {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `password`: string."]
     pub password: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`CreateUserState`]."]
+    #[doc = " JSON `state`: [`CreateUserState`](crate::CreateUserState)."]
     pub state: ::std::option::Option<crate::CreateUserState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateUser {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateUser {
 impl crate::support::Model for CreateUser {
     const NAME: &'static str = "CreateUser";
     const FIELDS: &'static [&'static str] = &["addresses", "department", "divisionId", "email", "name", "password", "state", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for CreateUser {
             "password" => crate::support::de_opt(map, &mut self.password, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
             "title" => crate::support::de_opt(map, &mut self.title, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateVerifierRequest {
-    #[doc = " JSON `algorithm`: [`CreateVerifierRequestAlgorithm`]."]
+    #[doc = " JSON `algorithm`: [`CreateVerifierRequestAlgorithm`](crate::CreateVerifierRequestAlgorithm)."]
     pub algorithm: ::std::option::Option<crate::CreateVerifierRequestAlgorithm>,
     #[doc = " JSON `default`: boolean."]
     pub default: ::std::option::Option<bool>,
@@ -19,7 +19,7 @@ pub struct CreateVerifierRequest {
     pub period: ::std::option::Option<i64>,
     #[doc = " JSON `secretSize`: integer (int64)."]
     pub secret_size: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateVerifierRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateVerifierRequest {
 impl crate::support::Model for CreateVerifierRequest {
     const NAME: &'static str = "CreateVerifierRequest";
     const FIELDS: &'static [&'static str] = &["algorithm", "default", "digits", "enabled", "name", "period", "secretSize"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CreateVerifierRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "period" => crate::support::de_opt(map, &mut self.period, n, 5),
             "secretSize" => crate::support::de_opt(map, &mut self.secret_size, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

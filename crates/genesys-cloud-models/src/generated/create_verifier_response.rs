@@ -17,9 +17,9 @@ pub struct CreateVerifierResponse {
     pub key_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`CreateVerifierResponseType`]."]
+    #[doc = " JSON `type`: [`CreateVerifierResponseType`](crate::CreateVerifierResponseType)."]
     pub r#type: ::std::option::Option<crate::CreateVerifierResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateVerifierResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateVerifierResponse {
 impl crate::support::Model for CreateVerifierResponse {
     const NAME: &'static str = "CreateVerifierResponse";
     const FIELDS: &'static [&'static str] = &["default", "enabled", "encodedQuickResponseCode", "id", "keyUri", "name", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for CreateVerifierResponse {
             "keyUri" => crate::support::de_opt(map, &mut self.key_uri, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

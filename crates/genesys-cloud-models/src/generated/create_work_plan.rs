@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateWorkPlan {
-    #[doc = " JSON `agents`: array of [`UserReference`]."]
+    #[doc = " JSON `agents`: array of [`UserReference`](crate::UserReference)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
     #[doc = " JSON `constrainMaximumConsecutiveWorkingDays`: boolean."]
     pub constrain_maximum_consecutive_working_days: ::std::option::Option<bool>,
@@ -49,17 +49,17 @@ pub struct CreateWorkPlan {
     pub minimum_working_days_per_week: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optionalDays`: [`SetWrapperDayOfWeek`]."]
+    #[doc = " JSON `optionalDays`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub optional_days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
     #[doc = " JSON `paidTimeGranularityMinutes`: integer (int64)."]
     pub paid_time_granularity_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `shiftStartVariancePeriod`: [`CreateWorkPlanShiftStartVariancePeriod`]."]
+    #[doc = " JSON `shiftStartVariancePeriod`: [`CreateWorkPlanShiftStartVariancePeriod`](crate::CreateWorkPlanShiftStartVariancePeriod)."]
     pub shift_start_variance_period: ::std::option::Option<crate::CreateWorkPlanShiftStartVariancePeriod>,
-    #[doc = " JSON `shiftStartVarianceType`: [`CreateWorkPlanShiftStartVarianceType`]."]
+    #[doc = " JSON `shiftStartVarianceType`: [`CreateWorkPlanShiftStartVarianceType`](crate::CreateWorkPlanShiftStartVarianceType)."]
     pub shift_start_variance_type: ::std::option::Option<crate::CreateWorkPlanShiftStartVarianceType>,
-    #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`]."]
+    #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`](crate::ListWrapperShiftStartVariance)."]
     pub shift_start_variances: ::std::option::Option<crate::ListWrapperShiftStartVariance>,
-    #[doc = " JSON `shifts`: array of [`CreateWorkPlanShift`]."]
+    #[doc = " JSON `shifts`: array of [`CreateWorkPlanShift`](crate::CreateWorkPlanShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::CreateWorkPlanShift>>,
     #[doc = " JSON `weeklyExactPaidMinutes`: integer (int64)."]
     pub weekly_exact_paid_minutes: ::std::option::Option<i64>,
@@ -67,7 +67,7 @@ pub struct CreateWorkPlan {
     pub weekly_maximum_paid_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `weeklyMinimumPaidMinutes`: integer (int64)."]
     pub weekly_minimum_paid_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateWorkPlan {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -82,10 +82,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateWorkPlan {
 impl crate::support::Model for CreateWorkPlan {
     const NAME: &'static str = "CreateWorkPlan";
     const FIELDS: &'static [&'static str] = &["agents", "constrainMaximumConsecutiveWorkingDays", "constrainMaximumConsecutiveWorkingWeekends", "constrainMaximumWorkingWeekendsPerPlanningPeriod", "constrainMinimumTimeBetweenShifts", "constrainPaidTimeGranularity", "constrainWeeklyPaidTime", "enabled", "flexibleWeeklyPaidTime", "maximumConsecutiveWorkingDays", "maximumConsecutiveWorkingWeekends", "maximumDays", "maximumDaysOffPerPlanningPeriod", "maximumPaidMinutesPerPlanningPeriod", "maximumWorkingWeekendsPerPlanningPeriod", "minimumConsecutiveNonWorkingMinutesPerWeek", "minimumDaysOffPerPlanningPeriod", "minimumPaidMinutesPerPlanningPeriod", "minimumShiftStartDistanceMinutes", "minimumTimeBetweenShiftsMinutes", "minimumWorkingDaysPerWeek", "name", "optionalDays", "paidTimeGranularityMinutes", "shiftStartVariancePeriod", "shiftStartVarianceType", "shiftStartVariances", "shifts", "weeklyExactPaidMinutes", "weeklyMaximumPaidMinutes", "weeklyMinimumPaidMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -122,7 +122,7 @@ impl crate::support::Model for CreateWorkPlan {
             "weeklyExactPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_exact_paid_minutes, n, 28),
             "weeklyMaximumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_maximum_paid_minutes, n, 29),
             "weeklyMinimumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_minimum_paid_minutes, n, 30),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -33,7 +33,7 @@ pub struct CreateWorkPlanActivity {
     pub start_time_increment_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `startTimeIsRelativeToShiftStart`: boolean."]
     pub start_time_is_relative_to_shift_start: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateWorkPlanActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateWorkPlanActivity {
 impl crate::support::Model for CreateWorkPlanActivity {
     const NAME: &'static str = "CreateWorkPlanActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "countsAsContiguousWorkTime", "countsAsPaidTime", "description", "earliestStartTimeMinutes", "exactStartTimeMinutes", "flexibleStartTime", "latestStartTimeMinutes", "lengthMinutes", "maximumLengthFromShiftEndMinutes", "minimumLengthFromShiftEndMinutes", "minimumLengthFromShiftStartMinutes", "startTimeIncrementMinutes", "startTimeIsRelativeToShiftStart"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for CreateWorkPlanActivity {
             "minimumLengthFromShiftStartMinutes" => crate::support::de_opt(map, &mut self.minimum_length_from_shift_start_minutes, n, 11),
             "startTimeIncrementMinutes" => crate::support::de_opt(map, &mut self.start_time_increment_minutes, n, 12),
             "startTimeIsRelativeToShiftStart" => crate::support::de_opt(map, &mut self.start_time_is_relative_to_shift_start, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateWorkPlanBid {
-    #[doc = " JSON `agentRankingType`: [`CreateWorkPlanBidAgentRankingType`], required by the spec."]
+    #[doc = " JSON `agentRankingType`: [`CreateWorkPlanBidAgentRankingType`](crate::CreateWorkPlanBidAgentRankingType), required by the spec."]
     pub agent_ranking_type: ::std::option::Option<crate::CreateWorkPlanBidAgentRankingType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -15,15 +15,15 @@ pub struct CreateWorkPlanBid {
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `endOverridesAndRotations`: boolean."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
-    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`]."]
+    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rankingTiebreakerType`: [`CreateWorkPlanBidRankingTiebreakerType`], required by the spec."]
+    #[doc = " JSON `rankingTiebreakerType`: [`CreateWorkPlanBidRankingTiebreakerType`](crate::CreateWorkPlanBidRankingTiebreakerType), required by the spec."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::CreateWorkPlanBidRankingTiebreakerType>,
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string, required by the spec."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateWorkPlanBid {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateWorkPlanBid {
 impl crate::support::Model for CreateWorkPlanBid {
     const NAME: &'static str = "CreateWorkPlanBid";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "endOverridesAndRotations", "forecast", "name", "rankingTiebreakerType", "workPlanFieldsVisibleToAgents"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for CreateWorkPlanBid {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "rankingTiebreakerType" => crate::support::de_opt(map, &mut self.ranking_tiebreaker_type, n, 7),
             "workPlanFieldsVisibleToAgents" => crate::support::de_opt(map, &mut self.work_plan_fields_visible_to_agents, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

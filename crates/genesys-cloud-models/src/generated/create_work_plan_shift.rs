@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CreateWorkPlanShift {
-    #[doc = " JSON `activities`: array of [`CreateWorkPlanActivity`]."]
+    #[doc = " JSON `activities`: array of [`CreateWorkPlanActivity`](crate::CreateWorkPlanActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::CreateWorkPlanActivity>>,
     #[doc = " JSON `constrainContiguousWorkTime`: boolean."]
     pub constrain_contiguous_work_time: ::std::option::Option<bool>,
@@ -17,9 +17,9 @@ pub struct CreateWorkPlanShift {
     pub constrain_latest_stop_time: ::std::option::Option<bool>,
     #[doc = " JSON `constrainStopTime`: boolean."]
     pub constrain_stop_time: ::std::option::Option<bool>,
-    #[doc = " JSON `dayOffRule`: [`CreateWorkPlanShiftDayOffRule`]."]
+    #[doc = " JSON `dayOffRule`: [`CreateWorkPlanShiftDayOffRule`](crate::CreateWorkPlanShiftDayOffRule)."]
     pub day_off_rule: ::std::option::Option<crate::CreateWorkPlanShiftDayOffRule>,
-    #[doc = " JSON `days`: [`SetWrapperDayOfWeek`]."]
+    #[doc = " JSON `days`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
     #[doc = " JSON `earliestStartTimeMinutesFromMidnight`: integer (int64)."]
     pub earliest_start_time_minutes_from_midnight: ::std::option::Option<i64>,
@@ -47,11 +47,11 @@ pub struct CreateWorkPlanShift {
     pub minimum_paid_time_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `planningPeriodConstraints`: [`PlanningPeriodShiftConstraints`]."]
+    #[doc = " JSON `planningPeriodConstraints`: [`PlanningPeriodShiftConstraints`](crate::PlanningPeriodShiftConstraints)."]
     pub planning_period_constraints: ::std::option::Option<crate::PlanningPeriodShiftConstraints>,
     #[doc = " JSON `startIncrementMinutes`: integer (int64)."]
     pub start_increment_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CreateWorkPlanShift {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -66,10 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for CreateWorkPlanShift {
 impl crate::support::Model for CreateWorkPlanShift {
     const NAME: &'static str = "CreateWorkPlanShift";
     const FIELDS: &'static [&'static str] = &["activities", "constrainContiguousWorkTime", "constrainDayOff", "constrainEarliestStopTime", "constrainLatestStopTime", "constrainStopTime", "dayOffRule", "days", "earliestStartTimeMinutesFromMidnight", "earliestStopTimeMinutesFromMidnight", "exactPaidTimeMinutes", "exactStartTimeMinutesFromMidnight", "flexiblePaidTime", "flexibleStartTime", "latestStartTimeMinutesFromMidnight", "latestStopTimeMinutesFromMidnight", "maximumContiguousWorkTimeMinutes", "maximumPaidTimeMinutes", "minimumContiguousWorkTimeMinutes", "minimumPaidTimeMinutes", "name", "planningPeriodConstraints", "startIncrementMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -98,7 +98,7 @@ impl crate::support::Model for CreateWorkPlanShift {
             "name" => crate::support::de_opt(map, &mut self.name, n, 20),
             "planningPeriodConstraints" => crate::support::de_opt_struct(map, &mut self.planning_period_constraints, n, 21),
             "startIncrementMinutes" => crate::support::de_opt(map, &mut self.start_increment_minutes, n, 22),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

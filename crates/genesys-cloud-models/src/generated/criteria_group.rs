@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CriteriaGroup {
-    #[doc = " JSON `and`: array of [`CriteriaItem`]."]
+    #[doc = " JSON `and`: array of [`CriteriaItem`](crate::CriteriaItem)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::CriteriaItem>>,
-    #[doc = " JSON `criteria`: [`CriteriaItem`]."]
+    #[doc = " JSON `criteria`: [`CriteriaItem`](crate::CriteriaItem)."]
     pub criteria: ::std::option::Option<crate::CriteriaItem>,
-    #[doc = " JSON `not`: array of [`CriteriaItem`]."]
+    #[doc = " JSON `not`: array of [`CriteriaItem`](crate::CriteriaItem)."]
     pub not: ::std::option::Option<::std::vec::Vec<crate::CriteriaItem>>,
-    #[doc = " JSON `or`: array of [`CriteriaItem`]."]
+    #[doc = " JSON `or`: array of [`CriteriaItem`](crate::CriteriaItem)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::CriteriaItem>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CriteriaGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CriteriaGroup {
 impl crate::support::Model for CriteriaGroup {
     const NAME: &'static str = "CriteriaGroup";
     const FIELDS: &'static [&'static str] = &["and", "criteria", "not", "or"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CriteriaGroup {
             "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 1),
             "not" => crate::support::de_opt_structs(map, &mut self.not, n, 2),
             "or" => crate::support::de_opt_structs(map, &mut self.or, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CriteriaItem {
-    #[doc = " JSON `key`: [`CriteriaItemKey`]."]
+    #[doc = " JSON `key`: [`CriteriaItemKey`](crate::CriteriaItemKey)."]
     pub key: ::std::option::Option<crate::CriteriaItemKey>,
-    #[doc = " JSON `operator`: [`CriteriaItemOperator`]."]
+    #[doc = " JSON `operator`: [`CriteriaItemOperator`](crate::CriteriaItemOperator)."]
     pub operator: ::std::option::Option<crate::CriteriaItemOperator>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CriteriaItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CriteriaItem {
 impl crate::support::Model for CriteriaItem {
     const NAME: &'static str = "CriteriaItem";
     const FIELDS: &'static [&'static str] = &["key", "operator", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CriteriaItem {
             "key" => crate::support::de_opt(map, &mut self.key, n, 0),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CrossPlatformMediaPolicies {
-    #[doc = " JSON `callPolicy`: [`CrossPlatformCallMediaPolicy`]."]
+    #[doc = " JSON `callPolicy`: [`CrossPlatformCallMediaPolicy`](crate::CrossPlatformCallMediaPolicy)."]
     pub call_policy: ::std::option::Option<crate::CrossPlatformCallMediaPolicy>,
-    #[doc = " JSON `chatPolicy`: [`CrossPlatformChatMediaPolicy`]."]
+    #[doc = " JSON `chatPolicy`: [`CrossPlatformChatMediaPolicy`](crate::CrossPlatformChatMediaPolicy)."]
     pub chat_policy: ::std::option::Option<crate::CrossPlatformChatMediaPolicy>,
-    #[doc = " JSON `emailPolicy`: [`CrossPlatformEmailMediaPolicy`]."]
+    #[doc = " JSON `emailPolicy`: [`CrossPlatformEmailMediaPolicy`](crate::CrossPlatformEmailMediaPolicy)."]
     pub email_policy: ::std::option::Option<crate::CrossPlatformEmailMediaPolicy>,
-    #[doc = " JSON `messagePolicy`: [`CrossPlatformMessageMediaPolicy`]."]
+    #[doc = " JSON `messagePolicy`: [`CrossPlatformMessageMediaPolicy`](crate::CrossPlatformMessageMediaPolicy)."]
     pub message_policy: ::std::option::Option<crate::CrossPlatformMessageMediaPolicy>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CrossPlatformMediaPolicies {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CrossPlatformMediaPolicies {
 impl crate::support::Model for CrossPlatformMediaPolicies {
     const NAME: &'static str = "CrossPlatformMediaPolicies";
     const FIELDS: &'static [&'static str] = &["callPolicy", "chatPolicy", "emailPolicy", "messagePolicy"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CrossPlatformMediaPolicies {
             "chatPolicy" => crate::support::de_opt_struct(map, &mut self.chat_policy, n, 1),
             "emailPolicy" => crate::support::de_opt_struct(map, &mut self.email_policy, n, 2),
             "messagePolicy" => crate::support::de_opt_struct(map, &mut self.message_policy, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CrossPlatformMessageMediaPolicy {
-    #[doc = " JSON `actions`: [`CrossPlatformPolicyActions`]."]
+    #[doc = " JSON `actions`: [`CrossPlatformPolicyActions`](crate::CrossPlatformPolicyActions)."]
     pub actions: ::std::option::Option<crate::CrossPlatformPolicyActions>,
-    #[doc = " JSON `conditions`: [`MessageMediaPolicyConditions`]."]
+    #[doc = " JSON `conditions`: [`MessageMediaPolicyConditions`](crate::MessageMediaPolicyConditions)."]
     pub conditions: ::std::option::Option<crate::MessageMediaPolicyConditions>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CrossPlatformMessageMediaPolicy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CrossPlatformMessageMediaPolicy {
 impl crate::support::Model for CrossPlatformMessageMediaPolicy {
     const NAME: &'static str = "CrossPlatformMessageMediaPolicy";
     const FIELDS: &'static [&'static str] = &["actions", "conditions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CrossPlatformMessageMediaPolicy {
         match key {
             "actions" => crate::support::de_opt_struct(map, &mut self.actions, n, 0),
             "conditions" => crate::support::de_opt_struct(map, &mut self.conditions, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,23 +7,23 @@
 pub struct CrossPlatformPolicyActions {
     #[doc = " JSON `alwaysDelete`: boolean."]
     pub always_delete: ::std::option::Option<bool>,
-    #[doc = " JSON `assignCalibrations`: array of [`CalibrationAssignment`]."]
+    #[doc = " JSON `assignCalibrations`: array of [`CalibrationAssignment`](crate::CalibrationAssignment)."]
     pub assign_calibrations: ::std::option::Option<::std::vec::Vec<crate::CalibrationAssignment>>,
-    #[doc = " JSON `assignEvaluations`: array of [`EvaluationAssignment`]."]
+    #[doc = " JSON `assignEvaluations`: array of [`EvaluationAssignment`](crate::EvaluationAssignment)."]
     pub assign_evaluations: ::std::option::Option<::std::vec::Vec<crate::EvaluationAssignment>>,
-    #[doc = " JSON `assignMeteredAssignmentByAgent`: array of [`MeteredAssignmentByAgent`]."]
+    #[doc = " JSON `assignMeteredAssignmentByAgent`: array of [`MeteredAssignmentByAgent`](crate::MeteredAssignmentByAgent)."]
     pub assign_metered_assignment_by_agent: ::std::option::Option<::std::vec::Vec<crate::MeteredAssignmentByAgent>>,
-    #[doc = " JSON `assignMeteredEvaluations`: array of [`MeteredEvaluationAssignment`]."]
+    #[doc = " JSON `assignMeteredEvaluations`: array of [`MeteredEvaluationAssignment`](crate::MeteredEvaluationAssignment)."]
     pub assign_metered_evaluations: ::std::option::Option<::std::vec::Vec<crate::MeteredEvaluationAssignment>>,
     #[doc = " JSON `deleteRecording`: boolean."]
     pub delete_recording: ::std::option::Option<bool>,
-    #[doc = " JSON `integrationExport`: [`IntegrationExport`]."]
+    #[doc = " JSON `integrationExport`: [`IntegrationExport`](crate::IntegrationExport)."]
     pub integration_export: ::std::option::Option<crate::IntegrationExport>,
     #[doc = " JSON `retainRecording`: boolean."]
     pub retain_recording: ::std::option::Option<bool>,
-    #[doc = " JSON `retentionDuration`: [`RetentionDuration`]."]
+    #[doc = " JSON `retentionDuration`: [`RetentionDuration`](crate::RetentionDuration)."]
     pub retention_duration: ::std::option::Option<crate::RetentionDuration>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CrossPlatformPolicyActions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for CrossPlatformPolicyActions {
 impl crate::support::Model for CrossPlatformPolicyActions {
     const NAME: &'static str = "CrossPlatformPolicyActions";
     const FIELDS: &'static [&'static str] = &["alwaysDelete", "assignCalibrations", "assignEvaluations", "assignMeteredAssignmentByAgent", "assignMeteredEvaluations", "deleteRecording", "integrationExport", "retainRecording", "retentionDuration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for CrossPlatformPolicyActions {
             "integrationExport" => crate::support::de_opt_struct(map, &mut self.integration_export, n, 6),
             "retainRecording" => crate::support::de_opt(map, &mut self.retain_recording, n, 7),
             "retentionDuration" => crate::support::de_opt_struct(map, &mut self.retention_duration, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct CsvUploadDetailsResponse {
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uploadId`: string, required by the spec."]
     pub upload_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `validationResult`: [`ValidationResult`], required by the spec."]
+    #[doc = " JSON `validationResult`: [`ValidationResult`](crate::ValidationResult), required by the spec."]
     pub validation_result: ::std::option::Option<crate::ValidationResult>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CsvUploadDetailsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CsvUploadDetailsResponse {
 impl crate::support::Model for CsvUploadDetailsResponse {
     const NAME: &'static str = "CsvUploadDetailsResponse";
     const FIELDS: &'static [&'static str] = &["fileName", "uploadId", "validationResult"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CsvUploadDetailsResponse {
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 0),
             "uploadId" => crate::support::de_opt(map, &mut self.upload_id, n, 1),
             "validationResult" => crate::support::de_opt_struct(map, &mut self.validation_result, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CsvUploadResponse {
-    #[doc = " JSON `uploadHeaders`: array of [`Header`], required by the spec."]
+    #[doc = " JSON `uploadHeaders`: array of [`Header`](crate::Header), required by the spec."]
     pub upload_headers: ::std::option::Option<::std::vec::Vec<crate::Header>>,
     #[doc = " JSON `uploadId`: string, required by the spec."]
     pub upload_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uploadUrl`: string, required by the spec."]
     pub upload_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CsvUploadResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CsvUploadResponse {
 impl crate::support::Model for CsvUploadResponse {
     const NAME: &'static str = "CsvUploadResponse";
     const FIELDS: &'static [&'static str] = &["uploadHeaders", "uploadId", "uploadUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CsvUploadResponse {
             "uploadHeaders" => crate::support::de_opt_structs(map, &mut self.upload_headers, n, 0),
             "uploadId" => crate::support::de_opt(map, &mut self.upload_id, n, 1),
             "uploadUrl" => crate::support::de_opt(map, &mut self.upload_url, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct CtaButtonStyleProperties {
     pub font: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fontSize`: string."]
     pub font_size: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textAlign`: [`CtaButtonStylePropertiesTextAlign`]."]
+    #[doc = " JSON `textAlign`: [`CtaButtonStylePropertiesTextAlign`](crate::CtaButtonStylePropertiesTextAlign)."]
     pub text_align: ::std::option::Option<crate::CtaButtonStylePropertiesTextAlign>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CtaButtonStyleProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for CtaButtonStyleProperties {
 impl crate::support::Model for CtaButtonStyleProperties {
     const NAME: &'static str = "CtaButtonStyleProperties";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "color", "font", "fontSize", "textAlign"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for CtaButtonStyleProperties {
             "font" => crate::support::de_opt(map, &mut self.font, n, 2),
             "fontSize" => crate::support::de_opt(map, &mut self.font_size, n, 3),
             "textAlign" => crate::support::de_opt(map, &mut self.text_align, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct CurrentUserScheduleRequestBody {
     pub load_full_weeks: ::std::option::Option<bool>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CurrentUserScheduleRequestBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CurrentUserScheduleRequestBody {
 impl crate::support::Model for CurrentUserScheduleRequestBody {
     const NAME: &'static str = "CurrentUserScheduleRequestBody";
     const FIELDS: &'static [&'static str] = &["endDate", "loadFullWeeks", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CurrentUserScheduleRequestBody {
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 0),
             "loadFullWeeks" => crate::support::de_opt(map, &mut self.load_full_weeks, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomAttributesBulkUpdateResponse {
-    #[doc = " JSON `attributes`: [`CustomAttributes`]."]
+    #[doc = " JSON `attributes`: [`CustomAttributes`](crate::CustomAttributes)."]
     pub attributes: ::std::option::Option<crate::CustomAttributes>,
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `statusCode`: integer (int64)."]
     pub status_code: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CustomAttributesBulkUpdateResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CustomAttributesBulkUpdateResponse {
 impl crate::support::Model for CustomAttributesBulkUpdateResponse {
     const NAME: &'static str = "CustomAttributesBulkUpdateResponse";
     const FIELDS: &'static [&'static str] = &["attributes", "errorMessage", "statusCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CustomAttributesBulkUpdateResponse {
             "attributes" => crate::support::de_opt_struct(map, &mut self.attributes, n, 0),
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 1),
             "statusCode" => crate::support::de_opt(map, &mut self.status_code, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct CustomConversationAttributeOutput {
     #[doc = " JSON `recordId`: string."]
     pub record_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schema`: [`ConversationAttributeSchema`]."]
+    #[doc = " JSON `schema`: [`ConversationAttributeSchema`](crate::ConversationAttributeSchema)."]
     pub schema: ::std::option::Option<crate::ConversationAttributeSchema>,
-    #[doc = " JSON `updates`: array of [`CustomConversationAttributeUpdate`]."]
+    #[doc = " JSON `updates`: array of [`CustomConversationAttributeUpdate`](crate::CustomConversationAttributeUpdate)."]
     pub updates: ::std::option::Option<::std::vec::Vec<crate::CustomConversationAttributeUpdate>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CustomConversationAttributeOutput {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CustomConversationAttributeOutput {
 impl crate::support::Model for CustomConversationAttributeOutput {
     const NAME: &'static str = "CustomConversationAttributeOutput";
     const FIELDS: &'static [&'static str] = &["recordId", "schema", "updates"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CustomConversationAttributeOutput {
             "recordId" => crate::support::de_opt(map, &mut self.record_id, n, 0),
             "schema" => crate::support::de_opt_struct(map, &mut self.schema, n, 1),
             "updates" => crate::support::de_opt_structs(map, &mut self.updates, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct CustomI18nLabels {
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `localizedLabels`: array of [`LocalizedLabels`]."]
+    #[doc = " JSON `localizedLabels`: array of [`LocalizedLabels`](crate::LocalizedLabels)."]
     pub localized_labels: ::std::option::Option<::std::vec::Vec<crate::LocalizedLabels>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CustomI18nLabels {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CustomI18nLabels {
 impl crate::support::Model for CustomI18nLabels {
     const NAME: &'static str = "CustomI18nLabels";
     const FIELDS: &'static [&'static str] = &["language", "localizedLabels"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CustomI18nLabels {
         match key {
             "language" => crate::support::de_opt(map, &mut self.language, n, 0),
             "localizedLabels" => crate::support::de_opt_structs(map, &mut self.localized_labels, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -27,7 +27,7 @@ pub struct CustomProvider {
     pub metadata_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nameIdentifierFormat`: [`CustomProviderNameIdentifierFormat`]."]
+    #[doc = " JSON `nameIdentifierFormat`: [`CustomProviderNameIdentifierFormat`](crate::CustomProviderNameIdentifierFormat)."]
     pub name_identifier_format: ::std::option::Option<crate::CustomProviderNameIdentifierFormat>,
     #[doc = " JSON `providerName`: string."]
     pub provider_name: ::std::option::Option<::std::string::String>,
@@ -41,11 +41,11 @@ pub struct CustomProvider {
     pub slo_binding: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sloURI`: string."]
     pub slo_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ssoBinding`: [`CustomProviderSsoBinding`]."]
+    #[doc = " JSON `ssoBinding`: [`CustomProviderSsoBinding`](crate::CustomProviderSsoBinding)."]
     pub sso_binding: ::std::option::Option<crate::CustomProviderSsoBinding>,
     #[doc = " JSON `ssoTargetURI`: string."]
     pub sso_target_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CustomProvider {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for CustomProvider {
 impl crate::support::Model for CustomProvider {
     const NAME: &'static str = "CustomProvider";
     const FIELDS: &'static [&'static str] = &["certificate", "certificates", "disabled", "displayOnLogin", "endpointCompression", "forceAuthn", "id", "issuerURI", "logoImageData", "metadataURL", "name", "nameIdentifierFormat", "providerName", "relyingPartyIdentifier", "selfUri", "signAuthnRequests", "sloBinding", "sloURI", "ssoBinding", "ssoTargetURI"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for CustomProvider {
             "sloURI" => crate::support::de_opt(map, &mut self.slo_uri, n, 17),
             "ssoBinding" => crate::support::de_opt(map, &mut self.sso_binding, n, 18),
             "ssoTargetURI" => crate::support::de_opt(map, &mut self.sso_target_uri, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,9 +23,9 @@ pub struct CustomerEndDetailEventTopicCustomerEndEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`CustomerEndDetailEventTopicCustomerEndEventDirection`]."]
+    #[doc = " JSON `direction`: [`CustomerEndDetailEventTopicCustomerEndEventDirection`](crate::CustomerEndDetailEventTopicCustomerEndEventDirection)."]
     pub direction: ::std::option::Option<crate::CustomerEndDetailEventTopicCustomerEndEventDirection>,
-    #[doc = " JSON `disconnectType`: [`CustomerEndDetailEventTopicCustomerEndEventDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`CustomerEndDetailEventTopicCustomerEndEventDisconnectType`](crate::CustomerEndDetailEventTopicCustomerEndEventDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::CustomerEndDetailEventTopicCustomerEndEventDisconnectType>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -39,9 +39,9 @@ pub struct CustomerEndDetailEventTopicCustomerEndEvent {
     pub external_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `interactingDurationMs`: integer (int64)."]
     pub interacting_duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`CustomerEndDetailEventTopicCustomerEndEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`CustomerEndDetailEventTopicCustomerEndEventMediaType`](crate::CustomerEndDetailEventTopicCustomerEndEventMediaType)."]
     pub media_type: ::std::option::Option<crate::CustomerEndDetailEventTopicCustomerEndEventMediaType>,
-    #[doc = " JSON `messageType`: [`CustomerEndDetailEventTopicCustomerEndEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`CustomerEndDetailEventTopicCustomerEndEventMessageType`](crate::CustomerEndDetailEventTopicCustomerEndEventMessageType)."]
     pub message_type: ::std::option::Option<crate::CustomerEndDetailEventTopicCustomerEndEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -53,7 +53,7 @@ pub struct CustomerEndDetailEventTopicCustomerEndEvent {
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CustomerEndDetailEventTopicCustomerEndEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for CustomerEndDetailEventTopicCustomerEndEv
 impl crate::support::Model for CustomerEndDetailEventTopicCustomerEndEvent {
     const NAME: &'static str = "CustomerEndDetailEventTopicCustomerEndEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "disconnectType", "divisionId", "dnis", "eventTime", "externalContactId", "externalOrganizationId", "interactingDurationMs", "mediaType", "messageType", "participantId", "provider", "sessionId", "subject", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for CustomerEndDetailEventTopicCustomerEndEvent {
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 21),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 22),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

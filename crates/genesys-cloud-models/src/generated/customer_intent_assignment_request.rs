@@ -11,9 +11,9 @@ pub struct CustomerIntentAssignmentRequest {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceType`: [`CustomerIntentAssignmentRequestSourceType`]."]
+    #[doc = " JSON `sourceType`: [`CustomerIntentAssignmentRequestSourceType`](crate::CustomerIntentAssignmentRequestSourceType)."]
     pub source_type: ::std::option::Option<crate::CustomerIntentAssignmentRequestSourceType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CustomerIntentAssignmentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for CustomerIntentAssignmentRequest {
 impl crate::support::Model for CustomerIntentAssignmentRequest {
     const NAME: &'static str = "CustomerIntentAssignmentRequest";
     const FIELDS: &'static [&'static str] = &["conversationId", "sessionId", "sourceId", "sourceType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for CustomerIntentAssignmentRequest {
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 1),
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 2),
             "sourceType" => crate::support::de_opt(map, &mut self.source_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomerIntentAssignmentResponse {
-    #[doc = " JSON `category`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `category`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub category: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `customerIntent`: [`DomainEntityRef`]."]
+    #[doc = " JSON `customerIntent`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub customer_intent: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateMostRecentlyAssigned`: date-time."]
     pub date_most_recently_assigned: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CustomerIntentAssignmentResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for CustomerIntentAssignmentResponse {
 impl crate::support::Model for CustomerIntentAssignmentResponse {
     const NAME: &'static str = "CustomerIntentAssignmentResponse";
     const FIELDS: &'static [&'static str] = &["category", "customerIntent", "dateMostRecentlyAssigned"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for CustomerIntentAssignmentResponse {
             "category" => crate::support::de_opt_struct(map, &mut self.category, n, 0),
             "customerIntent" => crate::support::de_opt_struct(map, &mut self.customer_intent, n, 1),
             "dateMostRecentlyAssigned" => crate::support::de_opt(map, &mut self.date_most_recently_assigned, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

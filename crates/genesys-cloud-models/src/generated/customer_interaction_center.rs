@@ -25,7 +25,7 @@ pub struct CustomerInteractionCenter {
     pub metadata_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nameIdentifierFormat`: [`CustomerInteractionCenterNameIdentifierFormat`]."]
+    #[doc = " JSON `nameIdentifierFormat`: [`CustomerInteractionCenterNameIdentifierFormat`](crate::CustomerInteractionCenterNameIdentifierFormat)."]
     pub name_identifier_format: ::std::option::Option<crate::CustomerInteractionCenterNameIdentifierFormat>,
     #[doc = " JSON `providerName`: string."]
     pub provider_name: ::std::option::Option<::std::string::String>,
@@ -39,11 +39,11 @@ pub struct CustomerInteractionCenter {
     pub slo_binding: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sloURI`: string."]
     pub slo_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ssoBinding`: [`CustomerInteractionCenterSsoBinding`]."]
+    #[doc = " JSON `ssoBinding`: [`CustomerInteractionCenterSsoBinding`](crate::CustomerInteractionCenterSsoBinding)."]
     pub sso_binding: ::std::option::Option<crate::CustomerInteractionCenterSsoBinding>,
     #[doc = " JSON `ssoTargetURI`: string."]
     pub sso_target_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CustomerInteractionCenter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for CustomerInteractionCenter {
 impl crate::support::Model for CustomerInteractionCenter {
     const NAME: &'static str = "CustomerInteractionCenter";
     const FIELDS: &'static [&'static str] = &["certificate", "certificates", "disabled", "displayOnLogin", "forceAuthn", "id", "issuerURI", "logoImageData", "metadataURL", "name", "nameIdentifierFormat", "providerName", "relyingPartyIdentifier", "selfUri", "signAuthnRequests", "sloBinding", "sloURI", "ssoBinding", "ssoTargetURI"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for CustomerInteractionCenter {
             "sloURI" => crate::support::de_opt(map, &mut self.slo_uri, n, 16),
             "ssoBinding" => crate::support::de_opt(map, &mut self.sso_binding, n, 17),
             "ssoTargetURI" => crate::support::de_opt(map, &mut self.sso_target_uri, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

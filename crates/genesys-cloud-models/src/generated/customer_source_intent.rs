@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct CustomerSourceIntent {
-    #[doc = " JSON `customerIntent`: [`DomainEntityRef`]."]
+    #[doc = " JSON `customerIntent`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub customer_intent: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `sourceIntent`: [`SourceIntent`]."]
+    #[doc = " JSON `sourceIntent`: [`SourceIntent`](crate::SourceIntent)."]
     pub source_intent: ::std::option::Option<crate::SourceIntent>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CustomerSourceIntent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for CustomerSourceIntent {
 impl crate::support::Model for CustomerSourceIntent {
     const NAME: &'static str = "CustomerSourceIntent";
     const FIELDS: &'static [&'static str] = &["customerIntent", "sourceIntent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for CustomerSourceIntent {
         match key {
             "customerIntent" => crate::support::de_opt_struct(map, &mut self.customer_intent, n, 0),
             "sourceIntent" => crate::support::de_opt_struct(map, &mut self.source_intent, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,7 +23,7 @@ pub struct CustomerStartDetailEventTopicCustomerStartEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`CustomerStartDetailEventTopicCustomerStartEventDirection`]."]
+    #[doc = " JSON `direction`: [`CustomerStartDetailEventTopicCustomerStartEventDirection`](crate::CustomerStartDetailEventTopicCustomerStartEventDirection)."]
     pub direction: ::std::option::Option<crate::CustomerStartDetailEventTopicCustomerStartEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -35,11 +35,11 @@ pub struct CustomerStartDetailEventTopicCustomerStartEvent {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyContext`: [`CustomerStartDetailEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`CustomerStartDetailEventTopicJourneyContext`](crate::CustomerStartDetailEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::CustomerStartDetailEventTopicJourneyContext>,
-    #[doc = " JSON `mediaType`: [`CustomerStartDetailEventTopicCustomerStartEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`CustomerStartDetailEventTopicCustomerStartEventMediaType`](crate::CustomerStartDetailEventTopicCustomerStartEventMediaType)."]
     pub media_type: ::std::option::Option<crate::CustomerStartDetailEventTopicCustomerStartEventMediaType>,
-    #[doc = " JSON `messageType`: [`CustomerStartDetailEventTopicCustomerStartEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`CustomerStartDetailEventTopicCustomerStartEventMessageType`](crate::CustomerStartDetailEventTopicCustomerStartEventMessageType)."]
     pub message_type: ::std::option::Option<crate::CustomerStartDetailEventTopicCustomerStartEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct CustomerStartDetailEventTopicCustomerStartEvent {
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for CustomerStartDetailEventTopicCustomerStartEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -66,10 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for CustomerStartDetailEventTopicCustomerSta
 impl crate::support::Model for CustomerStartDetailEventTopicCustomerStartEvent {
     const NAME: &'static str = "CustomerStartDetailEventTopicCustomerStartEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "divisionId", "dnis", "eventTime", "externalContactId", "externalOrganizationId", "journeyContext", "mediaType", "messageType", "participantId", "provider", "sessionId", "subject", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -98,7 +98,7 @@ impl crate::support::Model for CustomerStartDetailEventTopicCustomerStartEvent {
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 20),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 21),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 22),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DailyPossibleShift {
-    #[doc = " JSON `dayOfWeek`: [`DailyPossibleShiftDayOfWeek`]."]
+    #[doc = " JSON `dayOfWeek`: [`DailyPossibleShiftDayOfWeek`](crate::DailyPossibleShiftDayOfWeek)."]
     pub day_of_week: ::std::option::Option<crate::DailyPossibleShiftDayOfWeek>,
     #[doc = " JSON `earliestShiftStartMinutesFromMidnight`: integer (int64)."]
     pub earliest_shift_start_minutes_from_midnight: ::std::option::Option<i64>,
@@ -17,7 +17,7 @@ pub struct DailyPossibleShift {
     pub minimum_paid_time_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DailyPossibleShift {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DailyPossibleShift {
 impl crate::support::Model for DailyPossibleShift {
     const NAME: &'static str = "DailyPossibleShift";
     const FIELDS: &'static [&'static str] = &["dayOfWeek", "earliestShiftStartMinutesFromMidnight", "intervalScheduleProbabilities", "maximumPaidTimeMinutes", "minimumPaidTimeMinutes", "required"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DailyPossibleShift {
             "maximumPaidTimeMinutes" => crate::support::de_opt(map, &mut self.maximum_paid_time_minutes, n, 3),
             "minimumPaidTimeMinutes" => crate::support::de_opt(map, &mut self.minimum_paid_time_minutes, n, 4),
             "required" => crate::support::de_opt(map, &mut self.required, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

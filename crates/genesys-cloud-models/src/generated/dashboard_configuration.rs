@@ -7,9 +7,9 @@
 pub struct DashboardConfiguration {
     #[doc = " JSON `columns`: integer (int64)."]
     pub columns: ::std::option::Option<i64>,
-    #[doc = " JSON `createdBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `dashboardsSharedWith`: [`DashboardsSharedWith`]."]
+    #[doc = " JSON `dashboardsSharedWith`: [`DashboardsSharedWith`](crate::DashboardsSharedWith)."]
     pub dashboards_shared_with: ::std::option::Option<crate::DashboardsSharedWith>,
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct DashboardConfiguration {
     pub favorite: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `layoutType`: [`DashboardConfigurationLayoutType`]."]
+    #[doc = " JSON `layoutType`: [`DashboardConfigurationLayoutType`](crate::DashboardConfigurationLayoutType)."]
     pub layout_type: ::std::option::Option<crate::DashboardConfigurationLayoutType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -35,9 +35,9 @@ pub struct DashboardConfiguration {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `shared`: boolean."]
     pub shared: ::std::option::Option<bool>,
-    #[doc = " JSON `widgets`: array of [`Widget`], required by the spec."]
+    #[doc = " JSON `widgets`: array of [`Widget`](crate::Widget), required by the spec."]
     pub widgets: ::std::option::Option<::std::vec::Vec<crate::Widget>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DashboardConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for DashboardConfiguration {
 impl crate::support::Model for DashboardConfiguration {
     const NAME: &'static str = "DashboardConfiguration";
     const FIELDS: &'static [&'static str] = &["columns", "createdBy", "dashboardsSharedWith", "dateCreated", "dateDeleted", "dateModified", "favorite", "id", "layoutType", "name", "publicDashboard", "restricted", "rows", "selfUri", "shared", "widgets"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for DashboardConfiguration {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
             "shared" => crate::support::de_opt(map, &mut self.shared, n, 14),
             "widgets" => crate::support::de_opt_structs(map, &mut self.widgets, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

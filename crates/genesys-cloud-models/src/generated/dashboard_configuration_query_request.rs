@@ -11,9 +11,9 @@ pub struct DashboardConfigurationQueryRequest {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `sortBy`: [`DashboardConfigurationQueryRequestSortBy`]."]
+    #[doc = " JSON `sortBy`: [`DashboardConfigurationQueryRequestSortBy`](crate::DashboardConfigurationQueryRequestSortBy)."]
     pub sort_by: ::std::option::Option<crate::DashboardConfigurationQueryRequestSortBy>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DashboardConfigurationQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DashboardConfigurationQueryRequest {
 impl crate::support::Model for DashboardConfigurationQueryRequest {
     const NAME: &'static str = "DashboardConfigurationQueryRequest";
     const FIELDS: &'static [&'static str] = &["dashboardConfigurationIds", "pageNumber", "pageSize", "sortBy"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DashboardConfigurationQueryRequest {
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 1),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 2),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

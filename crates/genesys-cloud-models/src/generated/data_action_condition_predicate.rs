@@ -13,9 +13,9 @@ pub struct DataActionConditionPredicate {
     pub output_field: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outputFieldMissingResolution`: boolean, required by the spec."]
     pub output_field_missing_resolution: ::std::option::Option<bool>,
-    #[doc = " JSON `outputOperator`: [`DataActionConditionPredicateOutputOperator`], required by the spec."]
+    #[doc = " JSON `outputOperator`: [`DataActionConditionPredicateOutputOperator`](crate::DataActionConditionPredicateOutputOperator), required by the spec."]
     pub output_operator: ::std::option::Option<crate::DataActionConditionPredicateOutputOperator>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DataActionConditionPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DataActionConditionPredicate {
 impl crate::support::Model for DataActionConditionPredicate {
     const NAME: &'static str = "DataActionConditionPredicate";
     const FIELDS: &'static [&'static str] = &["comparisonValue", "inverted", "outputField", "outputFieldMissingResolution", "outputOperator"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DataActionConditionPredicate {
             "outputField" => crate::support::de_opt(map, &mut self.output_field, n, 2),
             "outputFieldMissingResolution" => crate::support::de_opt(map, &mut self.output_field_missing_resolution, n, 3),
             "outputOperator" => crate::support::de_opt(map, &mut self.output_operator, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

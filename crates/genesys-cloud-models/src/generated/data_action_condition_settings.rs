@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataActionConditionSettings {
-    #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`DataActionContactColumnFieldMapping`]."]
+    #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`DataActionContactColumnFieldMapping`](crate::DataActionContactColumnFieldMapping)."]
     pub contact_column_to_data_action_field_mappings: ::std::option::Option<::std::vec::Vec<crate::DataActionContactColumnFieldMapping>>,
     #[doc = " JSON `contactIdField`: string."]
     pub contact_id_field: ::std::option::Option<::std::string::String>,
@@ -13,9 +13,9 @@ pub struct DataActionConditionSettings {
     pub data_action_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dataNotFoundResolution`: boolean, required by the spec."]
     pub data_not_found_resolution: ::std::option::Option<bool>,
-    #[doc = " JSON `predicates`: array of [`DigitalDataActionConditionPredicate`]."]
+    #[doc = " JSON `predicates`: array of [`DigitalDataActionConditionPredicate`](crate::DigitalDataActionConditionPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DigitalDataActionConditionPredicate>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DataActionConditionSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DataActionConditionSettings {
 impl crate::support::Model for DataActionConditionSettings {
     const NAME: &'static str = "DataActionConditionSettings";
     const FIELDS: &'static [&'static str] = &["contactColumnToDataActionFieldMappings", "contactIdField", "dataActionId", "dataNotFoundResolution", "predicates"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DataActionConditionSettings {
             "dataActionId" => crate::support::de_opt(map, &mut self.data_action_id, n, 2),
             "dataNotFoundResolution" => crate::support::de_opt(map, &mut self.data_not_found_resolution, n, 3),
             "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

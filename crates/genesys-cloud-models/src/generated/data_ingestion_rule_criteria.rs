@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataIngestionRuleCriteria {
-    #[doc = " JSON `effectivePlatform`: [`DataIngestionRuleCriteriaEffectivePlatform`], required by the spec."]
+    #[doc = " JSON `effectivePlatform`: [`DataIngestionRuleCriteriaEffectivePlatform`](crate::DataIngestionRuleCriteriaEffectivePlatform), required by the spec."]
     pub effective_platform: ::std::option::Option<crate::DataIngestionRuleCriteriaEffectivePlatform>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DataIngestionRuleCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DataIngestionRuleCriteria {
 impl crate::support::Model for DataIngestionRuleCriteria {
     const NAME: &'static str = "DataIngestionRuleCriteria";
     const FIELDS: &'static [&'static str] = &["effectivePlatform", "id", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DataIngestionRuleCriteria {
             "effectivePlatform" => crate::support::de_opt(map, &mut self.effective_platform, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct DataSchema {
     #[doc = " JSON `appliesTo`: array of string."]
     pub applies_to: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct DataSchema {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `jsonSchema`: [`JsonSchemaDocument`], required by the spec."]
+    #[doc = " JSON `jsonSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument), required by the spec."]
     pub json_schema: ::std::option::Option<crate::JsonSchemaDocument>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct DataSchema {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DataSchema {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for DataSchema {
 impl crate::support::Model for DataSchema {
     const NAME: &'static str = "DataSchema";
     const FIELDS: &'static [&'static str] = &["appliesTo", "createdBy", "dateCreated", "enabled", "id", "jsonSchema", "name", "selfUri", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for DataSchema {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,19 +13,19 @@ pub struct DataTableExportJob {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `downloadURI`: string."]
     pub download_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInformation`: [`ErrorBody`]."]
+    #[doc = " JSON `errorInformation`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_information: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owner`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `owner`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub owner: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DataTableExportJobStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`DataTableExportJobStatus`](crate::DataTableExportJobStatus), required by the spec."]
     pub status: ::std::option::Option<crate::DataTableExportJobStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DataTableExportJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for DataTableExportJob {
 impl crate::support::Model for DataTableExportJob {
     const NAME: &'static str = "DataTableExportJob";
     const FIELDS: &'static [&'static str] = &["countRecordsProcessed", "dateCompleted", "dateCreated", "downloadURI", "errorInformation", "id", "name", "owner", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for DataTableExportJob {
             "owner" => crate::support::de_opt_struct(map, &mut self.owner, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

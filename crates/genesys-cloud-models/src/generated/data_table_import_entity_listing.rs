@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DataTableImportEntityListing {
-    #[doc = " JSON `entities`: array of [`DataTableImportJob`]."]
+    #[doc = " JSON `entities`: array of [`DataTableImportJob`](crate::DataTableImportJob)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::DataTableImportJob>>,
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
@@ -15,7 +15,7 @@ pub struct DataTableImportEntityListing {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DataTableImportEntityListing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DataTableImportEntityListing {
 impl crate::support::Model for DataTableImportEntityListing {
     const NAME: &'static str = "DataTableImportEntityListing";
     const FIELDS: &'static [&'static str] = &["entities", "pageCount", "pageNumber", "pageSize", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DataTableImportEntityListing {
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
             "total" => crate::support::de_opt(map, &mut self.total, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,25 +15,25 @@ pub struct DataTableImportJob {
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInformation`: [`ErrorBody`]."]
+    #[doc = " JSON `errorInformation`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_information: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importMode`: [`DataTableImportJobImportMode`]."]
+    #[doc = " JSON `importMode`: [`DataTableImportJobImportMode`](crate::DataTableImportJobImportMode)."]
     pub import_mode: ::std::option::Option<crate::DataTableImportJobImportMode>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owner`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `owner`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub owner: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DataTableImportJobStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`DataTableImportJobStatus`](crate::DataTableImportJobStatus), required by the spec."]
     pub status: ::std::option::Option<crate::DataTableImportJobStatus>,
     #[doc = " JSON `uploadHeaders`: map of string."]
     pub upload_headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `uploadURI`: string."]
     pub upload_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DataTableImportJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for DataTableImportJob {
 impl crate::support::Model for DataTableImportJob {
     const NAME: &'static str = "DataTableImportJob";
     const FIELDS: &'static [&'static str] = &["countRecordsDeleted", "countRecordsFailed", "countRecordsUpdated", "dateCompleted", "dateCreated", "errorInformation", "id", "importMode", "name", "owner", "selfUri", "status", "uploadHeaders", "uploadURI"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for DataTableImportJob {
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "uploadHeaders" => crate::support::de_opt(map, &mut self.upload_headers, n, 12),
             "uploadURI" => crate::support::de_opt(map, &mut self.upload_uri, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DatePicker {
-    #[doc = " JSON `datePickerAvailableDateTimes`: array of [`DatePickerAvailableDateTime`], required by the spec."]
+    #[doc = " JSON `datePickerAvailableDateTimes`: array of [`DatePickerAvailableDateTime`](crate::DatePickerAvailableDateTime), required by the spec."]
     pub date_picker_available_date_times: ::std::option::Option<::std::vec::Vec<crate::DatePickerAvailableDateTime>>,
     #[doc = " JSON `dateSelected`: date-time."]
     pub date_selected: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct DatePicker {
     pub subtitle: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DatePicker {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DatePicker {
 impl crate::support::Model for DatePicker {
     const NAME: &'static str = "DatePicker";
     const FIELDS: &'static [&'static str] = &["datePickerAvailableDateTimes", "dateSelected", "id", "subtitle", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DatePicker {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "subtitle" => crate::support::de_opt(map, &mut self.subtitle, n, 3),
             "title" => crate::support::de_opt(map, &mut self.title, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification {
-    #[doc = " JSON `job`: [`DecisionMetricsAdminNotificationTopicAddressableEntityRef`]."]
+    #[doc = " JSON `job`: [`DecisionMetricsAdminNotificationTopicAddressableEntityRef`](crate::DecisionMetricsAdminNotificationTopicAddressableEntityRef)."]
     pub job: ::std::option::Option<crate::DecisionMetricsAdminNotificationTopicAddressableEntityRef>,
-    #[doc = " JSON `status`: [`DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus`]."]
+    #[doc = " JSON `status`: [`DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus`](crate::DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus)."]
     pub status: ::std::option::Option<crate::DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus>,
-    #[doc = " JSON `updateErrors`: array of [`DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError`]."]
+    #[doc = " JSON `updateErrors`: array of [`DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError`](crate::DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError)."]
     pub update_errors: ::std::option::Option<::std::vec::Vec<crate::DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError>>,
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsAdminNotificationTopicDec
 impl crate::support::Model for DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification {
     const NAME: &'static str = "DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification";
     const FIELDS: &'static [&'static str] = &["job", "status", "updateErrors", "uploadKey"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DecisionMetricsAdminNotificationTopicDecisionMetr
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
             "updateErrors" => crate::support::de_opt_structs(map, &mut self.update_errors, n, 2),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionMetricsData {
-    #[doc = " JSON `metadata`: [`WfmEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmEntityMetadata`](crate::WfmEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmEntityMetadata>,
     #[doc = " JSON `performanceRank`: integer (int64)."]
     pub performance_rank: ::std::option::Option<i64>,
     #[doc = " JSON `tieBreakerValue`: integer (int64)."]
     pub tie_breaker_value: ::std::option::Option<i64>,
-    #[doc = " JSON `user`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionMetricsData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsData {
 impl crate::support::Model for DecisionMetricsData {
     const NAME: &'static str = "DecisionMetricsData";
     const FIELDS: &'static [&'static str] = &["metadata", "performanceRank", "tieBreakerValue", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DecisionMetricsData {
             "performanceRank" => crate::support::de_opt(map, &mut self.performance_rank, n, 1),
             "tieBreakerValue" => crate::support::de_opt(map, &mut self.tie_breaker_value, n, 2),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

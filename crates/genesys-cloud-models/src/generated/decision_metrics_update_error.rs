@@ -7,9 +7,9 @@
 pub struct DecisionMetricsUpdateError {
     #[doc = " JSON `errors`: array of string, required by the spec."]
     pub errors: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `user`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionMetricsUpdateError {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsUpdateError {
 impl crate::support::Model for DecisionMetricsUpdateError {
     const NAME: &'static str = "DecisionMetricsUpdateError";
     const FIELDS: &'static [&'static str] = &["errors", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DecisionMetricsUpdateError {
         match key {
             "errors" => crate::support::de_opt(map, &mut self.errors, n, 0),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionMetricsUpdateJobResponse {
-    #[doc = " JSON `job`: [`DecisionMetricsJobReference`], required by the spec."]
+    #[doc = " JSON `job`: [`DecisionMetricsJobReference`](crate::DecisionMetricsJobReference), required by the spec."]
     pub job: ::std::option::Option<crate::DecisionMetricsJobReference>,
-    #[doc = " JSON `metadata`: [`WfmEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmEntityMetadata`](crate::WfmEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmEntityMetadata>,
-    #[doc = " JSON `status`: [`DecisionMetricsUpdateJobResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`DecisionMetricsUpdateJobResponseStatus`](crate::DecisionMetricsUpdateJobResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::DecisionMetricsUpdateJobResponseStatus>,
-    #[doc = " JSON `updateErrors`: array of [`DecisionMetricsUpdateError`], required by the spec."]
+    #[doc = " JSON `updateErrors`: array of [`DecisionMetricsUpdateError`](crate::DecisionMetricsUpdateError), required by the spec."]
     pub update_errors: ::std::option::Option<::std::vec::Vec<crate::DecisionMetricsUpdateError>>,
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionMetricsUpdateJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsUpdateJobResponse {
 impl crate::support::Model for DecisionMetricsUpdateJobResponse {
     const NAME: &'static str = "DecisionMetricsUpdateJobResponse";
     const FIELDS: &'static [&'static str] = &["job", "metadata", "status", "updateErrors", "uploadKey"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DecisionMetricsUpdateJobResponse {
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             "updateErrors" => crate::support::de_opt_structs(map, &mut self.update_errors, n, 3),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionMetricsUploadData {
-    #[doc = " JSON `performanceRank`: [`ValueWrapperInteger`]."]
+    #[doc = " JSON `performanceRank`: [`ValueWrapperInteger`](crate::ValueWrapperInteger)."]
     pub performance_rank: ::std::option::Option<crate::ValueWrapperInteger>,
-    #[doc = " JSON `tieBreakerValue`: [`ValueWrapperInteger`]."]
+    #[doc = " JSON `tieBreakerValue`: [`ValueWrapperInteger`](crate::ValueWrapperInteger)."]
     pub tie_breaker_value: ::std::option::Option<crate::ValueWrapperInteger>,
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionMetricsUploadData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsUploadData {
 impl crate::support::Model for DecisionMetricsUploadData {
     const NAME: &'static str = "DecisionMetricsUploadData";
     const FIELDS: &'static [&'static str] = &["performanceRank", "tieBreakerValue", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DecisionMetricsUploadData {
             "performanceRank" => crate::support::de_opt_struct(map, &mut self.performance_rank, n, 0),
             "tieBreakerValue" => crate::support::de_opt_struct(map, &mut self.tie_breaker_value, n, 1),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTable {
-    #[doc = " JSON `columns`: [`DecisionTableColumns`]."]
+    #[doc = " JSON `columns`: [`DecisionTableColumns`](crate::DecisionTableColumns)."]
     pub columns: ::std::option::Option<crate::DecisionTableColumns>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,25 +15,25 @@ pub struct DecisionTable {
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `latest`: [`DecisionTableVersionEntity`]."]
+    #[doc = " JSON `latest`: [`DecisionTableVersionEntity`](crate::DecisionTableVersionEntity)."]
     pub latest: ::std::option::Option<crate::DecisionTableVersionEntity>,
-    #[doc = " JSON `latestVersionStatus`: [`DecisionTableLatestVersionStatus`]."]
+    #[doc = " JSON `latestVersionStatus`: [`DecisionTableLatestVersionStatus`](crate::DecisionTableLatestVersionStatus)."]
     pub latest_version_status: ::std::option::Option<crate::DecisionTableLatestVersionStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `published`: [`DecisionTableVersionEntity`]."]
+    #[doc = " JSON `published`: [`DecisionTableVersionEntity`](crate::DecisionTableVersionEntity)."]
     pub published: ::std::option::Option<crate::DecisionTableVersionEntity>,
-    #[doc = " JSON `publishedContract`: [`DecisionTableContract`]."]
+    #[doc = " JSON `publishedContract`: [`DecisionTableContract`](crate::DecisionTableContract)."]
     pub published_contract: ::std::option::Option<crate::DecisionTableContract>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `snapshotCount`: integer (int64)."]
     pub snapshot_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTable {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTable {
 impl crate::support::Model for DecisionTable {
     const NAME: &'static str = "DecisionTable";
     const FIELDS: &'static [&'static str] = &["columns", "dateCreated", "dateModified", "datePublished", "description", "division", "id", "latest", "latestVersionStatus", "name", "published", "publishedContract", "selfUri", "snapshotCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for DecisionTable {
             "publishedContract" => crate::support::de_opt_struct(map, &mut self.published_contract, n, 11),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "snapshotCount" => crate::support::de_opt(map, &mut self.snapshot_count, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

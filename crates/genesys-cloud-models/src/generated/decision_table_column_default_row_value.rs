@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableColumnDefaultRowValue {
-    #[doc = " JSON `special`: [`DecisionTableColumnDefaultRowValueSpecial`]."]
+    #[doc = " JSON `special`: [`DecisionTableColumnDefaultRowValueSpecial`](crate::DecisionTableColumnDefaultRowValueSpecial)."]
     pub special: ::std::option::Option<crate::DecisionTableColumnDefaultRowValueSpecial>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableColumnDefaultRowValue {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableColumnDefaultRowValue {
 impl crate::support::Model for DecisionTableColumnDefaultRowValue {
     const NAME: &'static str = "DecisionTableColumnDefaultRowValue";
     const FIELDS: &'static [&'static str] = &["special", "value", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DecisionTableColumnDefaultRowValue {
             "special" => crate::support::de_opt(map, &mut self.special, n, 0),
             "value" => crate::support::de_opt(map, &mut self.value, n, 1),
             "values" => crate::support::de_opt(map, &mut self.values, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

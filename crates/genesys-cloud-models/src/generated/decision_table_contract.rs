@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableContract {
-    #[doc = " JSON `executionInputSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `executionInputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub execution_input_schema: ::std::option::Option<crate::JsonSchemaDocument>,
-    #[doc = " JSON `executionOutputSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `executionOutputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub execution_output_schema: ::std::option::Option<crate::JsonSchemaDocument>,
-    #[doc = " JSON `parentSchema`: [`BusinessRulesParentSchemaRef`]."]
+    #[doc = " JSON `parentSchema`: [`BusinessRulesParentSchemaRef`](crate::BusinessRulesParentSchemaRef)."]
     pub parent_schema: ::std::option::Option<crate::BusinessRulesParentSchemaRef>,
-    #[doc = " JSON `rowAuthoringSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `rowAuthoringSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub row_authoring_schema: ::std::option::Option<crate::JsonSchemaDocument>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableContract {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableContract {
 impl crate::support::Model for DecisionTableContract {
     const NAME: &'static str = "DecisionTableContract";
     const FIELDS: &'static [&'static str] = &["executionInputSchema", "executionOutputSchema", "parentSchema", "rowAuthoringSchema"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DecisionTableContract {
             "executionOutputSchema" => crate::support::de_opt_struct(map, &mut self.execution_output_schema, n, 1),
             "parentSchema" => crate::support::de_opt_struct(map, &mut self.parent_schema, n, 2),
             "rowAuthoringSchema" => crate::support::de_opt_struct(map, &mut self.row_authoring_schema, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

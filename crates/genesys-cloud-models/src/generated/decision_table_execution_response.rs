@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableExecutionResponse {
-    #[doc = " JSON `rowExecutionOutputs`: array of [`DecisionTableRowExecutionOutput`]."]
+    #[doc = " JSON `rowExecutionOutputs`: array of [`DecisionTableRowExecutionOutput`](crate::DecisionTableRowExecutionOutput)."]
     pub row_execution_outputs: ::std::option::Option<::std::vec::Vec<crate::DecisionTableRowExecutionOutput>>,
-    #[doc = " JSON `table`: [`DecisionTableVersionEntity`]."]
+    #[doc = " JSON `table`: [`DecisionTableVersionEntity`](crate::DecisionTableVersionEntity)."]
     pub table: ::std::option::Option<crate::DecisionTableVersionEntity>,
-    #[doc = " JSON `topMatchRows`: array of [`DecisionTableRowEntityRef`]."]
+    #[doc = " JSON `topMatchRows`: array of [`DecisionTableRowEntityRef`](crate::DecisionTableRowEntityRef)."]
     pub top_match_rows: ::std::option::Option<::std::vec::Vec<crate::DecisionTableRowEntityRef>>,
     #[doc = " JSON `totalMatchRowCount`: integer (int64)."]
     pub total_match_row_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableExecutionResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExecutionResponse {
 impl crate::support::Model for DecisionTableExecutionResponse {
     const NAME: &'static str = "DecisionTableExecutionResponse";
     const FIELDS: &'static [&'static str] = &["rowExecutionOutputs", "table", "topMatchRows", "totalMatchRowCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DecisionTableExecutionResponse {
             "table" => crate::support::de_opt_struct(map, &mut self.table, n, 1),
             "topMatchRows" => crate::support::de_opt_structs(map, &mut self.top_match_rows, n, 2),
             "totalMatchRowCount" => crate::support::de_opt(map, &mut self.total_match_row_count, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

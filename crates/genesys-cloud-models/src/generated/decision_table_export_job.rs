@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableExportJob {
-    #[doc = " JSON `createdBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,15 +13,15 @@ pub struct DecisionTableExportJob {
     pub date_download_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `download`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `download`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub download: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `error`: [`DecisionTableExportJobError`]."]
+    #[doc = " JSON `error`: [`DecisionTableExportJobError`](crate::DecisionTableExportJobError)."]
     pub error: ::std::option::Option<crate::DecisionTableExportJobError>,
-    #[doc = " JSON `exportType`: [`DecisionTableExportJobExportType`]."]
+    #[doc = " JSON `exportType`: [`DecisionTableExportJobExportType`](crate::DecisionTableExportJobExportType)."]
     pub export_type: ::std::option::Option<crate::DecisionTableExportJobExportType>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `format`: [`DecisionTableExportJobFormat`]."]
+    #[doc = " JSON `format`: [`DecisionTableExportJobFormat`](crate::DecisionTableExportJobFormat)."]
     pub format: ::std::option::Option<crate::DecisionTableExportJobFormat>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -29,13 +29,13 @@ pub struct DecisionTableExportJob {
     pub rows_exported: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DecisionTableExportJobStatus`]."]
+    #[doc = " JSON `status`: [`DecisionTableExportJobStatus`](crate::DecisionTableExportJobStatus)."]
     pub status: ::std::option::Option<crate::DecisionTableExportJobStatus>,
     #[doc = " JSON `tableVersion`: integer (int64)."]
     pub table_version: ::std::option::Option<i64>,
     #[doc = " JSON `totalRows`: integer (int64)."]
     pub total_rows: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableExportJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJob {
 impl crate::support::Model for DecisionTableExportJob {
     const NAME: &'static str = "DecisionTableExportJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateDownloadExpires", "dateModified", "download", "error", "exportType", "fileName", "format", "id", "rowsExported", "selfUri", "status", "tableVersion", "totalRows"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for DecisionTableExportJob {
             "status" => crate::support::de_opt(map, &mut self.status, n, 12),
             "tableVersion" => crate::support::de_opt(map, &mut self.table_version, n, 13),
             "totalRows" => crate::support::de_opt(map, &mut self.total_rows, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct DecisionTableExportJobError {
     pub message_params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `messageWithParams`: string."]
     pub message_with_params: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `validationErrors`: array of [`DecisionTableJobValidationError`]."]
+    #[doc = " JSON `validationErrors`: array of [`DecisionTableJobValidationError`](crate::DecisionTableJobValidationError)."]
     pub validation_errors: ::std::option::Option<::std::vec::Vec<crate::DecisionTableJobValidationError>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableExportJobError {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJobError {
 impl crate::support::Model for DecisionTableExportJobError {
     const NAME: &'static str = "DecisionTableExportJobError";
     const FIELDS: &'static [&'static str] = &["errorCode", "errorMessage", "messageParams", "messageWithParams", "validationErrors"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DecisionTableExportJobError {
             "messageParams" => crate::support::de_opt(map, &mut self.message_params, n, 2),
             "messageWithParams" => crate::support::de_opt(map, &mut self.message_with_params, n, 3),
             "validationErrors" => crate::support::de_opt_structs(map, &mut self.validation_errors, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableExportJobRequest {
-    #[doc = " JSON `exportType`: [`DecisionTableExportJobRequestExportType`], required by the spec."]
+    #[doc = " JSON `exportType`: [`DecisionTableExportJobRequestExportType`](crate::DecisionTableExportJobRequestExportType), required by the spec."]
     pub export_type: ::std::option::Option<crate::DecisionTableExportJobRequestExportType>,
-    #[doc = " JSON `format`: [`DecisionTableExportJobRequestFormat`], required by the spec."]
+    #[doc = " JSON `format`: [`DecisionTableExportJobRequestFormat`](crate::DecisionTableExportJobRequestFormat), required by the spec."]
     pub format: ::std::option::Option<crate::DecisionTableExportJobRequestFormat>,
     #[doc = " JSON `tableVersion`: integer (int64)."]
     pub table_version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableExportJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJobRequest {
 impl crate::support::Model for DecisionTableExportJobRequest {
     const NAME: &'static str = "DecisionTableExportJobRequest";
     const FIELDS: &'static [&'static str] = &["exportType", "format", "tableVersion"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DecisionTableExportJobRequest {
             "exportType" => crate::support::de_opt(map, &mut self.export_type, n, 0),
             "format" => crate::support::de_opt(map, &mut self.format, n, 1),
             "tableVersion" => crate::support::de_opt(map, &mut self.table_version, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableImportJob {
-    #[doc = " JSON `createdBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,19 +15,19 @@ pub struct DecisionTableImportJob {
     pub date_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `error`: [`DecisionTableImportJobError`]."]
+    #[doc = " JSON `error`: [`DecisionTableImportJobError`](crate::DecisionTableImportJobError)."]
     pub error: ::std::option::Option<crate::DecisionTableImportJobError>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importMode`: [`DecisionTableImportJobImportMode`], required by the spec."]
+    #[doc = " JSON `importMode`: [`DecisionTableImportJobImportMode`](crate::DecisionTableImportJobImportMode), required by the spec."]
     pub import_mode: ::std::option::Option<crate::DecisionTableImportJobImportMode>,
-    #[doc = " JSON `rowMetrics`: [`DecisionTableImportRowMetrics`]."]
+    #[doc = " JSON `rowMetrics`: [`DecisionTableImportRowMetrics`](crate::DecisionTableImportRowMetrics)."]
     pub row_metrics: ::std::option::Option<crate::DecisionTableImportRowMetrics>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DecisionTableImportJobStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`DecisionTableImportJobStatus`](crate::DecisionTableImportJobStatus), required by the spec."]
     pub status: ::std::option::Option<crate::DecisionTableImportJobStatus>,
     #[doc = " JSON `tableVersion`: integer (int64)."]
     pub table_version: ::std::option::Option<i64>,
@@ -35,7 +35,7 @@ pub struct DecisionTableImportJob {
     pub upload_headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `uploadUrl`: string."]
     pub upload_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableImportJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableImportJob {
 impl crate::support::Model for DecisionTableImportJob {
     const NAME: &'static str = "DecisionTableImportJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCompleted", "dateCreated", "dateExpires", "dateModified", "error", "fileName", "id", "importMode", "rowMetrics", "selfUri", "status", "tableVersion", "uploadHeaders", "uploadUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for DecisionTableImportJob {
             "tableVersion" => crate::support::de_opt(map, &mut self.table_version, n, 12),
             "uploadHeaders" => crate::support::de_opt(map, &mut self.upload_headers, n, 13),
             "uploadUrl" => crate::support::de_opt(map, &mut self.upload_url, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

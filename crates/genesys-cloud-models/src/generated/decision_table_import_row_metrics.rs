@@ -23,7 +23,7 @@ pub struct DecisionTableImportRowMetrics {
     pub rows_updated: ::std::option::Option<i64>,
     #[doc = " JSON `totalRows`: integer (int64)."]
     pub total_rows: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableImportRowMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableImportRowMetrics {
 impl crate::support::Model for DecisionTableImportRowMetrics {
     const NAME: &'static str = "DecisionTableImportRowMetrics";
     const FIELDS: &'static [&'static str] = &["rowCreateFailed", "rowDeleteFailed", "rowParseFailed", "rowUpdateFailed", "rowsCreated", "rowsDeleted", "rowsParsed", "rowsUpdated", "totalRows"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for DecisionTableImportRowMetrics {
             "rowsParsed" => crate::support::de_opt(map, &mut self.rows_parsed, n, 6),
             "rowsUpdated" => crate::support::de_opt(map, &mut self.rows_updated, n, 7),
             "totalRows" => crate::support::de_opt(map, &mut self.total_rows, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

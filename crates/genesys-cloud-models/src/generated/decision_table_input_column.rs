@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableInputColumn {
-    #[doc = " JSON `defaultsTo`: [`DecisionTableColumnDefaultRowValue`]."]
+    #[doc = " JSON `defaultsTo`: [`DecisionTableColumnDefaultRowValue`](crate::DecisionTableColumnDefaultRowValue)."]
     pub defaults_to: ::std::option::Option<crate::DecisionTableColumnDefaultRowValue>,
-    #[doc = " JSON `expression`: [`DecisionTableInputColumnExpression`], required by the spec."]
+    #[doc = " JSON `expression`: [`DecisionTableInputColumnExpression`](crate::DecisionTableInputColumnExpression), required by the spec."]
     pub expression: ::std::option::Option<crate::DecisionTableInputColumnExpression>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableInputColumn {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableInputColumn {
 impl crate::support::Model for DecisionTableInputColumn {
     const NAME: &'static str = "DecisionTableInputColumn";
     const FIELDS: &'static [&'static str] = &["defaultsTo", "expression", "id"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DecisionTableInputColumn {
             "defaultsTo" => crate::support::de_opt_struct(map, &mut self.defaults_to, n, 0),
             "expression" => crate::support::de_opt_struct(map, &mut self.expression, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableInputColumnExpression {
-    #[doc = " JSON `comparator`: [`DecisionTableInputColumnExpressionComparator`], required by the spec."]
+    #[doc = " JSON `comparator`: [`DecisionTableInputColumnExpressionComparator`](crate::DecisionTableInputColumnExpressionComparator), required by the spec."]
     pub comparator: ::std::option::Option<crate::DecisionTableInputColumnExpressionComparator>,
-    #[doc = " JSON `contractual`: [`Contractual`], required by the spec."]
+    #[doc = " JSON `contractual`: [`Contractual`](crate::Contractual), required by the spec."]
     pub contractual: ::std::option::Option<crate::Contractual>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableInputColumnExpression {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableInputColumnExpression {
 impl crate::support::Model for DecisionTableInputColumnExpression {
     const NAME: &'static str = "DecisionTableInputColumnExpression";
     const FIELDS: &'static [&'static str] = &["comparator", "contractual"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DecisionTableInputColumnExpression {
         match key {
             "comparator" => crate::support::de_opt(map, &mut self.comparator, n, 0),
             "contractual" => crate::support::de_opt_struct(map, &mut self.contractual, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

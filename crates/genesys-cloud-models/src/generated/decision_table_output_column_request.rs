@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableOutputColumnRequest {
-    #[doc = " JSON `defaultsTo`: [`DecisionTableColumnDefaultRowValue`]."]
+    #[doc = " JSON `defaultsTo`: [`DecisionTableColumnDefaultRowValue`](crate::DecisionTableColumnDefaultRowValue)."]
     pub defaults_to: ::std::option::Option<crate::DecisionTableColumnDefaultRowValue>,
-    #[doc = " JSON `value`: [`OutputValue`], required by the spec."]
+    #[doc = " JSON `value`: [`OutputValue`](crate::OutputValue), required by the spec."]
     pub value: ::std::option::Option<crate::OutputValue>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableOutputColumnRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableOutputColumnRequest {
 impl crate::support::Model for DecisionTableOutputColumnRequest {
     const NAME: &'static str = "DecisionTableOutputColumnRequest";
     const FIELDS: &'static [&'static str] = &["defaultsTo", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DecisionTableOutputColumnRequest {
         match key {
             "defaultsTo" => crate::support::de_opt_struct(map, &mut self.defaults_to, n, 0),
             "value" => crate::support::de_opt_struct(map, &mut self.value, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

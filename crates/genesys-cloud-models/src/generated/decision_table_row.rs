@@ -11,17 +11,17 @@ pub struct DecisionTableRow {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `inputs`: map of [`DecisionTableRowParameterValue`]."]
+    #[doc = " JSON `inputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue)."]
     pub inputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
-    #[doc = " JSON `outputs`: map of [`DecisionTableRowParameterValue`]."]
+    #[doc = " JSON `outputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue)."]
     pub outputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
     #[doc = " JSON `rowIndex`: integer (int64)."]
     pub row_index: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `table`: [`DecisionTableVersionEntity`], required by the spec."]
+    #[doc = " JSON `table`: [`DecisionTableVersionEntity`](crate::DecisionTableVersionEntity), required by the spec."]
     pub table: ::std::option::Option<crate::DecisionTableVersionEntity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableRow {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableRow {
 impl crate::support::Model for DecisionTableRow {
     const NAME: &'static str = "DecisionTableRow";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "inputs", "outputs", "rowIndex", "selfUri", "table"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DecisionTableRow {
             "rowIndex" => crate::support::de_opt(map, &mut self.row_index, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "table" => crate::support::de_opt_struct(map, &mut self.table, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

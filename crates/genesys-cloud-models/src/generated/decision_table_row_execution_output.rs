@@ -11,7 +11,7 @@ pub struct DecisionTableRowExecutionOutput {
     pub row_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `rowIndex`: integer (int64), required by the spec."]
     pub row_index: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableRowExecutionOutput {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableRowExecutionOutput {
 impl crate::support::Model for DecisionTableRowExecutionOutput {
     const NAME: &'static str = "DecisionTableRowExecutionOutput";
     const FIELDS: &'static [&'static str] = &["outputs", "rowId", "rowIndex"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DecisionTableRowExecutionOutput {
             "outputs" => crate::support::de_opt(map, &mut self.outputs, n, 0),
             "rowId" => crate::support::de_opt(map, &mut self.row_id, n, 1),
             "rowIndex" => crate::support::de_opt(map, &mut self.row_index, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

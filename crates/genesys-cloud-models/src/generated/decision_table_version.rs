@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DecisionTableVersion {
-    #[doc = " JSON `columns`: [`DecisionTableColumns`]."]
+    #[doc = " JSON `columns`: [`DecisionTableColumns`](crate::DecisionTableColumns)."]
     pub columns: ::std::option::Option<crate::DecisionTableColumns>,
-    #[doc = " JSON `contract`: [`DecisionTableContract`]."]
+    #[doc = " JSON `contract`: [`DecisionTableContract`](crate::DecisionTableContract)."]
     pub contract: ::std::option::Option<crate::DecisionTableContract>,
-    #[doc = " JSON `createdBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,13 +19,13 @@ pub struct DecisionTableVersion {
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `publishedBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `publishedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub published_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `rollbackReason`: string."]
     pub rollback_reason: ::std::option::Option<::std::string::String>,
@@ -35,13 +35,13 @@ pub struct DecisionTableVersion {
     pub rows_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `snapshot`: [`DecisionTableSnapshot`]."]
+    #[doc = " JSON `snapshot`: [`DecisionTableSnapshot`](crate::DecisionTableSnapshot)."]
     pub snapshot: ::std::option::Option<crate::DecisionTableSnapshot>,
-    #[doc = " JSON `status`: [`DecisionTableVersionStatus`]."]
+    #[doc = " JSON `status`: [`DecisionTableVersionStatus`](crate::DecisionTableVersionStatus)."]
     pub status: ::std::option::Option<crate::DecisionTableVersionStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DecisionTableVersion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableVersion {
 impl crate::support::Model for DecisionTableVersion {
     const NAME: &'static str = "DecisionTableVersion";
     const FIELDS: &'static [&'static str] = &["columns", "contract", "createdBy", "dateCreated", "dateModified", "datePublished", "description", "division", "id", "name", "publishedBy", "rollbackReason", "rowCount", "rowsUri", "selfUri", "snapshot", "status", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for DecisionTableVersion {
             "snapshot" => crate::support::de_opt_struct(map, &mut self.snapshot, n, 15),
             "status" => crate::support::de_opt(map, &mut self.status, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

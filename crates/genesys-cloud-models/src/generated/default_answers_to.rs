@@ -13,7 +13,7 @@ pub struct DefaultAnswersTo {
     pub not_applicable: ::std::option::Option<bool>,
     #[doc = " JSON `userDefined`: boolean."]
     pub user_defined: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DefaultAnswersTo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DefaultAnswersTo {
 impl crate::support::Model for DefaultAnswersTo {
     const NAME: &'static str = "DefaultAnswersTo";
     const FIELDS: &'static [&'static str] = &["highestScore", "lowestScore", "notApplicable", "userDefined"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DefaultAnswersTo {
             "lowestScore" => crate::support::de_opt(map, &mut self.lowest_score, n, 1),
             "notApplicable" => crate::support::de_opt(map, &mut self.not_applicable, n, 2),
             "userDefined" => crate::support::de_opt(map, &mut self.user_defined, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

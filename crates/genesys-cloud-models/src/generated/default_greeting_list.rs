@@ -9,7 +9,7 @@ pub struct DefaultGreetingList {
     pub created_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `greetings`: map of [`Greeting`]."]
+    #[doc = " JSON `greetings`: map of [`Greeting`](crate::Greeting)."]
     pub greetings: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Greeting>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -19,13 +19,13 @@ pub struct DefaultGreetingList {
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owner`: [`GreetingOwner`]."]
+    #[doc = " JSON `owner`: [`GreetingOwner`](crate::GreetingOwner)."]
     pub owner: ::std::option::Option<crate::GreetingOwner>,
-    #[doc = " JSON `ownerType`: [`DefaultGreetingListOwnerType`]."]
+    #[doc = " JSON `ownerType`: [`DefaultGreetingListOwnerType`](crate::DefaultGreetingListOwnerType)."]
     pub owner_type: ::std::option::Option<crate::DefaultGreetingListOwnerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DefaultGreetingList {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for DefaultGreetingList {
 impl crate::support::Model for DefaultGreetingList {
     const NAME: &'static str = "DefaultGreetingList";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "greetings", "id", "modifiedBy", "modifiedDate", "name", "owner", "ownerType", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for DefaultGreetingList {
             "owner" => crate::support::de_opt_struct(map, &mut self.owner, n, 7),
             "ownerType" => crate::support::de_opt(map, &mut self.owner_type, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

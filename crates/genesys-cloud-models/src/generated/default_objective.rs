@@ -11,21 +11,21 @@ pub struct DefaultObjective {
     pub evaluation_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialDirection`: [`DefaultObjectiveInitialDirection`]."]
+    #[doc = " JSON `initialDirection`: [`DefaultObjectiveInitialDirection`](crate::DefaultObjectiveInitialDirection)."]
     pub initial_direction: ::std::option::Option<crate::DefaultObjectiveInitialDirection>,
     #[doc = " JSON `mediaTypes`: array of string."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queues`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     #[doc = " JSON `templateId`: string."]
     pub template_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `topicIdsFilterType`: [`DefaultObjectiveTopicIdsFilterType`]."]
+    #[doc = " JSON `topicIdsFilterType`: [`DefaultObjectiveTopicIdsFilterType`](crate::DefaultObjectiveTopicIdsFilterType)."]
     pub topic_ids_filter_type: ::std::option::Option<crate::DefaultObjectiveTopicIdsFilterType>,
-    #[doc = " JSON `topics`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `topics`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    #[doc = " JSON `zones`: array of [`ObjectiveZone`]."]
+    #[doc = " JSON `zones`: array of [`ObjectiveZone`](crate::ObjectiveZone)."]
     pub zones: ::std::option::Option<::std::vec::Vec<crate::ObjectiveZone>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DefaultObjective {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for DefaultObjective {
 impl crate::support::Model for DefaultObjective {
     const NAME: &'static str = "DefaultObjective";
     const FIELDS: &'static [&'static str] = &["enabled", "evaluationFormContextIds", "id", "initialDirection", "mediaTypes", "queues", "templateId", "topicIdsFilterType", "topics", "zones"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for DefaultObjective {
             "topicIdsFilterType" => crate::support::de_opt(map, &mut self.topic_ids_filter_type, n, 7),
             "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 8),
             "zones" => crate::support::de_opt_structs(map, &mut self.zones, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,13 +15,13 @@ pub struct Dependency {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stateUnknown`: boolean."]
     pub state_unknown: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`DependencyTypeEnum`]."]
+    #[doc = " JSON `type`: [`DependencyTypeEnum`](crate::DependencyTypeEnum)."]
     pub r#type: ::std::option::Option<crate::DependencyTypeEnum>,
     #[doc = " JSON `updated`: boolean."]
     pub updated: ::std::option::Option<bool>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Dependency {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for Dependency {
 impl crate::support::Model for Dependency {
     const NAME: &'static str = "Dependency";
     const FIELDS: &'static [&'static str] = &["deleted", "id", "name", "selfUri", "stateUnknown", "type", "updated", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for Dependency {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
             "updated" => crate::support::de_opt(map, &mut self.updated, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct DependencyEntity {
     #[doc = " JSON `entityId`: string, required by the spec."]
     pub entity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entityType`: [`DependencyEntityEntityType`], required by the spec."]
+    #[doc = " JSON `entityType`: [`DependencyEntityEntityType`](crate::DependencyEntityEntityType), required by the spec."]
     pub entity_type: ::std::option::Option<crate::DependencyEntityEntityType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DependencyEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DependencyEntity {
 impl crate::support::Model for DependencyEntity {
     const NAME: &'static str = "DependencyEntity";
     const FIELDS: &'static [&'static str] = &["entityId", "entityType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DependencyEntity {
         match key {
             "entityId" => crate::support::de_opt(map, &mut self.entity_id, n, 0),
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

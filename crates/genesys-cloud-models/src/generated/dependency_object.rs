@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DependencyObject {
-    #[doc = " JSON `consumedResources`: array of [`Dependency`]."]
+    #[doc = " JSON `consumedResources`: array of [`Dependency`](crate::Dependency)."]
     pub consumed_resources: ::std::option::Option<::std::vec::Vec<crate::Dependency>>,
-    #[doc = " JSON `consumingResources`: array of [`Dependency`]."]
+    #[doc = " JSON `consumingResources`: array of [`Dependency`](crate::Dependency)."]
     pub consuming_resources: ::std::option::Option<::std::vec::Vec<crate::Dependency>>,
     #[doc = " JSON `deleted`: boolean."]
     pub deleted: ::std::option::Option<bool>,
@@ -19,13 +19,13 @@ pub struct DependencyObject {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stateUnknown`: boolean."]
     pub state_unknown: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`DependencyObjectType`]."]
+    #[doc = " JSON `type`: [`DependencyObjectType`](crate::DependencyObjectType)."]
     pub r#type: ::std::option::Option<crate::DependencyObjectType>,
     #[doc = " JSON `updated`: boolean."]
     pub updated: ::std::option::Option<bool>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DependencyObject {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for DependencyObject {
 impl crate::support::Model for DependencyObject {
     const NAME: &'static str = "DependencyObject";
     const FIELDS: &'static [&'static str] = &["consumedResources", "consumingResources", "deleted", "id", "name", "selfUri", "stateUnknown", "type", "updated", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for DependencyObject {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
             "updated" => crate::support::de_opt(map, &mut self.updated, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct DependencyStatus {
     #[doc = " JSON `buildId`: string."]
     pub build_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `client`: [`DomainEntityRef`]."]
+    #[doc = " JSON `client`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub client: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `failedObjects`: array of [`FailedObject`]."]
+    #[doc = " JSON `failedObjects`: array of [`FailedObject`](crate::FailedObject)."]
     pub failed_objects: ::std::option::Option<::std::vec::Vec<crate::FailedObject>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,11 +21,11 @@ pub struct DependencyStatus {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DependencyStatusStatus`]."]
+    #[doc = " JSON `status`: [`DependencyStatusStatus`](crate::DependencyStatusStatus)."]
     pub status: ::std::option::Option<crate::DependencyStatusStatus>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DependencyStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for DependencyStatus {
 impl crate::support::Model for DependencyStatus {
     const NAME: &'static str = "DependencyStatus";
     const FIELDS: &'static [&'static str] = &["buildId", "client", "dateCompleted", "dateStarted", "failedObjects", "id", "name", "selfUri", "status", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for DependencyStatus {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DeploymentPing {
-    #[doc = " JSON `actions`: array of [`DeploymentWebAction`]."]
+    #[doc = " JSON `actions`: array of [`DeploymentWebAction`](crate::DeploymentWebAction)."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::DeploymentWebAction>>,
     #[doc = " JSON `pollIntervalMilliseconds`: integer (int64)."]
     pub poll_interval_milliseconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DeploymentPing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DeploymentPing {
 impl crate::support::Model for DeploymentPing {
     const NAME: &'static str = "DeploymentPing";
     const FIELDS: &'static [&'static str] = &["actions", "pollIntervalMilliseconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DeploymentPing {
         match key {
             "actions" => crate::support::de_opt_structs(map, &mut self.actions, n, 0),
             "pollIntervalMilliseconds" => crate::support::de_opt(map, &mut self.poll_interval_milliseconds, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct DeploymentWebAction {
     pub action_map_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `actionMapVersion`: integer (int64), required by the spec."]
     pub action_map_version: ::std::option::Option<i64>,
-    #[doc = " JSON `contentOfferProperties`: [`ContentOffer`]."]
+    #[doc = " JSON `contentOfferProperties`: [`ContentOffer`](crate::ContentOffer)."]
     pub content_offer_properties: ::std::option::Option<crate::ContentOffer>,
     #[doc = " JSON `customerId`: string."]
     pub customer_id: ::std::option::Option<::std::string::String>,
@@ -17,15 +17,15 @@ pub struct DeploymentWebAction {
     pub customer_id_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`DeploymentWebActionMediaType`], required by the spec."]
+    #[doc = " JSON `mediaType`: [`DeploymentWebActionMediaType`](crate::DeploymentWebActionMediaType), required by the spec."]
     pub media_type: ::std::option::Option<crate::DeploymentWebActionMediaType>,
-    #[doc = " JSON `openActionProperties`: [`OpenActionProperties`]."]
+    #[doc = " JSON `openActionProperties`: [`OpenActionProperties`](crate::OpenActionProperties)."]
     pub open_action_properties: ::std::option::Option<crate::OpenActionProperties>,
     #[doc = " JSON `sessionId`: string, required by the spec."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `webMessagingOfferProperties`: [`WebMessagingOfferProperties`]."]
+    #[doc = " JSON `webMessagingOfferProperties`: [`WebMessagingOfferProperties`](crate::WebMessagingOfferProperties)."]
     pub web_messaging_offer_properties: ::std::option::Option<crate::WebMessagingOfferProperties>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DeploymentWebAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for DeploymentWebAction {
 impl crate::support::Model for DeploymentWebAction {
     const NAME: &'static str = "DeploymentWebAction";
     const FIELDS: &'static [&'static str] = &["actionMapId", "actionMapVersion", "contentOfferProperties", "customerId", "customerIdType", "id", "mediaType", "openActionProperties", "sessionId", "webMessagingOfferProperties"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for DeploymentWebAction {
             "openActionProperties" => crate::support::de_opt_struct(map, &mut self.open_action_properties, n, 7),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 8),
             "webMessagingOfferProperties" => crate::support::de_opt_struct(map, &mut self.web_messaging_offer_properties, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

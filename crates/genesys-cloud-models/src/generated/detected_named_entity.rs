@@ -11,9 +11,9 @@ pub struct DetectedNamedEntity {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `probability`: number (double)."]
     pub probability: ::std::option::Option<f64>,
-    #[doc = " JSON `value`: [`DetectedNamedEntityValue`]."]
+    #[doc = " JSON `value`: [`DetectedNamedEntityValue`](crate::DetectedNamedEntityValue)."]
     pub value: ::std::option::Option<crate::DetectedNamedEntityValue>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DetectedNamedEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DetectedNamedEntity {
 impl crate::support::Model for DetectedNamedEntity {
     const NAME: &'static str = "DetectedNamedEntity";
     const FIELDS: &'static [&'static str] = &["entityType", "name", "probability", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DetectedNamedEntity {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "probability" => crate::support::de_opt(map, &mut self.probability, n, 2),
             "value" => crate::support::de_opt_struct(map, &mut self.value, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

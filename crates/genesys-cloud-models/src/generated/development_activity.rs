@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivity {
-    #[doc = " JSON `archivalMode`: [`DevelopmentActivityArchivalMode`]."]
+    #[doc = " JSON `archivalMode`: [`DevelopmentActivityArchivalMode`](crate::DevelopmentActivityArchivalMode)."]
     pub archival_mode: ::std::option::Option<crate::DevelopmentActivityArchivalMode>,
-    #[doc = " JSON `attendees`: array of [`UserReference`]."]
+    #[doc = " JSON `attendees`: array of [`UserReference`](crate::UserReference)."]
     pub attendees: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,7 +17,7 @@ pub struct DevelopmentActivity {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateDue`: date-time."]
     pub date_due: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `facilitator`: [`UserReference`]."]
+    #[doc = " JSON `facilitator`: [`UserReference`](crate::UserReference)."]
     pub facilitator: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,11 +35,11 @@ pub struct DevelopmentActivity {
     pub percentage_score: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`DevelopmentActivityStatus`]."]
+    #[doc = " JSON `status`: [`DevelopmentActivityStatus`](crate::DevelopmentActivityStatus)."]
     pub status: ::std::option::Option<crate::DevelopmentActivityStatus>,
-    #[doc = " JSON `type`: [`DevelopmentActivityType`]."]
+    #[doc = " JSON `type`: [`DevelopmentActivityType`](crate::DevelopmentActivityType)."]
     pub r#type: ::std::option::Option<crate::DevelopmentActivityType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DevelopmentActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for DevelopmentActivity {
 impl crate::support::Model for DevelopmentActivity {
     const NAME: &'static str = "DevelopmentActivity";
     const FIELDS: &'static [&'static str] = &["archivalMode", "attendees", "createdBy", "dateCompleted", "dateCreated", "dateDue", "facilitator", "id", "isLatest", "isModuleArchived", "isOverdue", "isPassed", "name", "percentageScore", "selfUri", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for DevelopmentActivity {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "status" => crate::support::de_opt(map, &mut self.status, n, 15),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DevelopmentActivityAggregateQueryResponseMetric {
-    #[doc = " JSON `metric`: [`DevelopmentActivityAggregateQueryResponseMetricMetric`]."]
+    #[doc = " JSON `metric`: [`DevelopmentActivityAggregateQueryResponseMetricMetric`](crate::DevelopmentActivityAggregateQueryResponseMetricMetric)."]
     pub metric: ::std::option::Option<crate::DevelopmentActivityAggregateQueryResponseMetricMetric>,
-    #[doc = " JSON `stats`: [`DevelopmentActivityAggregateQueryResponseStatistics`]."]
+    #[doc = " JSON `stats`: [`DevelopmentActivityAggregateQueryResponseStatistics`](crate::DevelopmentActivityAggregateQueryResponseStatistics)."]
     pub stats: ::std::option::Option<crate::DevelopmentActivityAggregateQueryResponseStatistics>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DevelopmentActivityAggregateQueryResponseMetric {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DevelopmentActivityAggregateQueryRespons
 impl crate::support::Model for DevelopmentActivityAggregateQueryResponseMetric {
     const NAME: &'static str = "DevelopmentActivityAggregateQueryResponseMetric";
     const FIELDS: &'static [&'static str] = &["metric", "stats"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DevelopmentActivityAggregateQueryResponseMetric {
         match key {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 0),
             "stats" => crate::support::de_opt_struct(map, &mut self.stats, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

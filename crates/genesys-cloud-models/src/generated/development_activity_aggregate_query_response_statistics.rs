@@ -13,7 +13,7 @@ pub struct DevelopmentActivityAggregateQueryResponseStatistics {
     pub min: ::std::option::Option<f64>,
     #[doc = " JSON `sum`: number (double)."]
     pub sum: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DevelopmentActivityAggregateQueryResponseStatistics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DevelopmentActivityAggregateQueryRespons
 impl crate::support::Model for DevelopmentActivityAggregateQueryResponseStatistics {
     const NAME: &'static str = "DevelopmentActivityAggregateQueryResponseStatistics";
     const FIELDS: &'static [&'static str] = &["count", "max", "min", "sum"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DevelopmentActivityAggregateQueryResponseStatisti
             "max" => crate::support::de_opt(map, &mut self.max, n, 1),
             "min" => crate::support::de_opt(map, &mut self.min, n, 2),
             "sum" => crate::support::de_opt(map, &mut self.sum, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerAction {
-    #[doc = " JSON `actionTypeName`: [`DialerActionActionTypeName`], required by the spec."]
+    #[doc = " JSON `actionTypeName`: [`DialerActionActionTypeName`](crate::DialerActionActionTypeName), required by the spec."]
     pub action_type_name: ::std::option::Option<crate::DialerActionActionTypeName>,
     #[doc = " JSON `agentWrapupField`: string."]
     pub agent_wrapup_field: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callAnalysisResultField`: string."]
     pub call_analysis_result_field: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`ContactColumnToDataActionFieldMapping`]."]
+    #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`ContactColumnToDataActionFieldMapping`](crate::ContactColumnToDataActionFieldMapping)."]
     pub contact_column_to_data_action_field_mappings: ::std::option::Option<::std::vec::Vec<crate::ContactColumnToDataActionFieldMapping>>,
     #[doc = " JSON `contactIdField`: string."]
     pub contact_id_field: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dataAction`: [`DomainEntityRef`]."]
+    #[doc = " JSON `dataAction`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub data_action: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `properties`: map of string."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `type`: [`DialerActionType`], required by the spec."]
+    #[doc = " JSON `type`: [`DialerActionType`](crate::DialerActionType), required by the spec."]
     pub r#type: ::std::option::Option<crate::DialerActionType>,
-    #[doc = " JSON `updateOption`: [`DialerActionUpdateOption`]."]
+    #[doc = " JSON `updateOption`: [`DialerActionUpdateOption`](crate::DialerActionUpdateOption)."]
     pub update_option: ::std::option::Option<crate::DialerActionUpdateOption>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerAction {
 impl crate::support::Model for DialerAction {
     const NAME: &'static str = "DialerAction";
     const FIELDS: &'static [&'static str] = &["actionTypeName", "agentWrapupField", "callAnalysisResultField", "contactColumnToDataActionFieldMappings", "contactIdField", "dataAction", "properties", "type", "updateOption"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for DialerAction {
             "properties" => crate::support::de_opt(map, &mut self.properties, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
             "updateOption" => crate::support::de_opt(map, &mut self.update_option, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

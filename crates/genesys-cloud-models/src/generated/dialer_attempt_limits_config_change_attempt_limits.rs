@@ -21,15 +21,15 @@ pub struct DialerAttemptLimitsConfigChangeAttemptLimits {
     pub max_attempts_per_number: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recallEntries`: map of [`DialerAttemptLimitsConfigChangeRecallEntry`]."]
+    #[doc = " JSON `recallEntries`: map of [`DialerAttemptLimitsConfigChangeRecallEntry`](crate::DialerAttemptLimitsConfigChangeRecallEntry)."]
     pub recall_entries: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DialerAttemptLimitsConfigChangeRecallEntry>>,
-    #[doc = " JSON `resetPeriod`: [`DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod`]."]
+    #[doc = " JSON `resetPeriod`: [`DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod`](crate::DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod)."]
     pub reset_period: ::std::option::Option<crate::DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod>,
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerAttemptLimitsConfigChangeAttemptLimits {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerAttemptLimitsConfigChangeAttemptLi
 impl crate::support::Model for DialerAttemptLimitsConfigChangeAttemptLimits {
     const NAME: &'static str = "DialerAttemptLimitsConfigChangeAttemptLimits";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "breadthFirstRecalls", "dateCreated", "dateModified", "id", "maxAttemptsPerContact", "maxAttemptsPerNumber", "name", "recallEntries", "resetPeriod", "timeZoneId", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for DialerAttemptLimitsConfigChangeAttemptLimits {
             "resetPeriod" => crate::support::de_opt(map, &mut self.reset_period, n, 9),
             "timeZoneId" => crate::support::de_opt(map, &mut self.time_zone_id, n, 10),
             "version" => crate::support::de_opt(map, &mut self.version, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct DialerAttemptLimitsConfigChangeRecallEntry {
     pub minutes_between_attempts: ::std::option::Option<i64>,
     #[doc = " JSON `nbrAttempts`: integer (int64)."]
     pub nbr_attempts: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerAttemptLimitsConfigChangeRecallEntry {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerAttemptLimitsConfigChangeRecallEnt
 impl crate::support::Model for DialerAttemptLimitsConfigChangeRecallEntry {
     const NAME: &'static str = "DialerAttemptLimitsConfigChangeRecallEntry";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "minutesBetweenAttempts", "nbrAttempts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DialerAttemptLimitsConfigChangeRecallEntry {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
             "minutesBetweenAttempts" => crate::support::de_opt(map, &mut self.minutes_between_attempts, n, 1),
             "nbrAttempts" => crate::support::de_opt(map, &mut self.nbr_attempts, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct DialerCallabletimesetConfigChangeCallableTime {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `timeSlots`: array of [`DialerCallabletimesetConfigChangeTimeSlot`]."]
+    #[doc = " JSON `timeSlots`: array of [`DialerCallabletimesetConfigChangeTimeSlot`](crate::DialerCallabletimesetConfigChangeTimeSlot)."]
     pub time_slots: ::std::option::Option<::std::vec::Vec<crate::DialerCallabletimesetConfigChangeTimeSlot>>,
     #[doc = " JSON `timeZoneId`: string."]
     pub time_zone_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCallabletimesetConfigChangeCallableTime {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCallabletimesetConfigChangeCallabl
 impl crate::support::Model for DialerCallabletimesetConfigChangeCallableTime {
     const NAME: &'static str = "DialerCallabletimesetConfigChangeCallableTime";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "timeSlots", "timeZoneId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DialerCallabletimesetConfigChangeCallableTime {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
             "timeSlots" => crate::support::de_opt_structs(map, &mut self.time_slots, n, 1),
             "timeZoneId" => crate::support::de_opt(map, &mut self.time_zone_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct DialerCallabletimesetConfigChangeCallableTimeSet {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `callableTimes`: array of [`DialerCallabletimesetConfigChangeCallableTime`]."]
+    #[doc = " JSON `callableTimes`: array of [`DialerCallabletimesetConfigChangeCallableTime`](crate::DialerCallabletimesetConfigChangeCallableTime)."]
     pub callable_times: ::std::option::Option<::std::vec::Vec<crate::DialerCallabletimesetConfigChangeCallableTime>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,7 +19,7 @@ pub struct DialerCallabletimesetConfigChangeCallableTimeSet {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCallabletimesetConfigChangeCallableTimeSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCallabletimesetConfigChangeCallabl
 impl crate::support::Model for DialerCallabletimesetConfigChangeCallableTimeSet {
     const NAME: &'static str = "DialerCallabletimesetConfigChangeCallableTimeSet";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "callableTimes", "dateCreated", "dateModified", "id", "name", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for DialerCallabletimesetConfigChangeCallableTimeSet 
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "version" => crate::support::de_opt(map, &mut self.version, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

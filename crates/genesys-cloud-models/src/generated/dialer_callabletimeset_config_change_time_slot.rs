@@ -13,7 +13,7 @@ pub struct DialerCallabletimesetConfigChangeTimeSlot {
     pub start_time: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stopTime`: string."]
     pub stop_time: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCallabletimesetConfigChangeTimeSlot {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCallabletimesetConfigChangeTimeSlo
 impl crate::support::Model for DialerCallabletimesetConfigChangeTimeSlot {
     const NAME: &'static str = "DialerCallabletimesetConfigChangeTimeSlot";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "day", "startTime", "stopTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DialerCallabletimesetConfigChangeTimeSlot {
             "day" => crate::support::de_opt(map, &mut self.day, n, 1),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 2),
             "stopTime" => crate::support::de_opt(map, &mut self.stop_time, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,37 +13,37 @@ pub struct DialerCampaignConfigChangeCampaign {
     pub agent_owned_column: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callAnalysisLanguage`: string."]
     pub call_analysis_language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callAnalysisResponseSet`: [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `callAnalysisResponseSet`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub call_analysis_response_set: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
-    #[doc = " JSON `callableTimeSet`: [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `callableTimeSet`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub callable_time_set: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
     #[doc = " JSON `callerAddress`: string."]
     pub caller_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callerName`: string."]
     pub caller_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `campaignStatus`: [`DialerCampaignConfigChangeCampaignCampaignStatus`]."]
+    #[doc = " JSON `campaignStatus`: [`DialerCampaignConfigChangeCampaignCampaignStatus`](crate::DialerCampaignConfigChangeCampaignCampaignStatus)."]
     pub campaign_status: ::std::option::Option<crate::DialerCampaignConfigChangeCampaignCampaignStatus>,
-    #[doc = " JSON `contactList`: [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `contactList`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
-    #[doc = " JSON `contactListFilters`: array of [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `contactListFilters`: array of [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `contactSort`: [`DialerCampaignConfigChangeContactSort`]."]
+    #[doc = " JSON `contactSort`: [`DialerCampaignConfigChangeContactSort`](crate::DialerCampaignConfigChangeContactSort)."]
     pub contact_sort: ::std::option::Option<crate::DialerCampaignConfigChangeContactSort>,
-    #[doc = " JSON `contactSorts`: array of [`DialerCampaignConfigChangeContactSort`]."]
+    #[doc = " JSON `contactSorts`: array of [`DialerCampaignConfigChangeContactSort`](crate::DialerCampaignConfigChangeContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangeContactSort>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `dialingMode`: [`DialerCampaignConfigChangeCampaignDialingMode`]."]
+    #[doc = " JSON `dialingMode`: [`DialerCampaignConfigChangeCampaignDialingMode`](crate::DialerCampaignConfigChangeCampaignDialingMode)."]
     pub dialing_mode: ::std::option::Option<crate::DialerCampaignConfigChangeCampaignDialingMode>,
-    #[doc = " JSON `division`: [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `division`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
-    #[doc = " JSON `dncLists`: array of [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `dncLists`: array of [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `edgeGroup`: [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `edgeGroup`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub edge_group: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
-    #[doc = " JSON `errors`: array of [`DialerCampaignConfigChangeRestErrorDetail`]."]
+    #[doc = " JSON `errors`: array of [`DialerCampaignConfigChangeRestErrorDetail`](crate::DialerCampaignConfigChangeRestErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangeRestErrorDetail>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -53,27 +53,27 @@ pub struct DialerCampaignConfigChangeCampaign {
     pub no_answer_timeout: ::std::option::Option<i64>,
     #[doc = " JSON `outboundLineCount`: integer (int64)."]
     pub outbound_line_count: ::std::option::Option<i64>,
-    #[doc = " JSON `phoneColumns`: array of [`DialerCampaignConfigChangePhoneColumn`]."]
+    #[doc = " JSON `phoneColumns`: array of [`DialerCampaignConfigChangePhoneColumn`](crate::DialerCampaignConfigChangePhoneColumn)."]
     pub phone_columns: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangePhoneColumn>>,
     #[doc = " JSON `previewTimeOutSeconds`: integer (int64)."]
     pub preview_time_out_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `queue`: [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `queue`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub queue: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
-    #[doc = " JSON `ruleSets`: array of [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `ruleSets`: array of [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `script`: [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `script`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub script: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
     #[doc = " JSON `singleNumberPreview`: boolean."]
     pub single_number_preview: ::std::option::Option<bool>,
-    #[doc = " JSON `site`: [`DialerCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `site`: [`DialerCampaignConfigChangeUriReference`](crate::DialerCampaignConfigChangeUriReference)."]
     pub site: ::std::option::Option<crate::DialerCampaignConfigChangeUriReference>,
     #[doc = " JSON `skipPreviewDisabled`: boolean."]
     pub skip_preview_disabled: ::std::option::Option<bool>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCampaignConfigChangeCampaign {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -88,10 +88,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCampaignConfigChangeCampaign {
 impl crate::support::Model for DialerCampaignConfigChangeCampaign {
     const NAME: &'static str = "DialerCampaignConfigChangeCampaign";
     const FIELDS: &'static [&'static str] = &["abandonRate", "additionalProperties", "agentOwnedColumn", "callAnalysisLanguage", "callAnalysisResponseSet", "callableTimeSet", "callerAddress", "callerName", "campaignStatus", "contactList", "contactListFilters", "contactSort", "contactSorts", "dateCreated", "dateModified", "dialingMode", "division", "dncLists", "edgeGroup", "errors", "id", "name", "noAnswerTimeout", "outboundLineCount", "phoneColumns", "previewTimeOutSeconds", "priority", "queue", "ruleSets", "script", "singleNumberPreview", "site", "skipPreviewDisabled", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -131,7 +131,7 @@ impl crate::support::Model for DialerCampaignConfigChangeCampaign {
             "site" => crate::support::de_opt_struct(map, &mut self.site, n, 31),
             "skipPreviewDisabled" => crate::support::de_opt(map, &mut self.skip_preview_disabled, n, 32),
             "version" => crate::support::de_opt(map, &mut self.version, n, 33),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct DialerCampaignRuleConfigChangeCampaignRule {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `campaignRuleActions`: array of [`DialerCampaignRuleConfigChangeCampaignRuleAction`]."]
+    #[doc = " JSON `campaignRuleActions`: array of [`DialerCampaignRuleConfigChangeCampaignRuleAction`](crate::DialerCampaignRuleConfigChangeCampaignRuleAction)."]
     pub campaign_rule_actions: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeCampaignRuleAction>>,
-    #[doc = " JSON `campaignRuleConditions`: array of [`DialerCampaignRuleConfigChangeCampaignRuleCondition`]."]
+    #[doc = " JSON `campaignRuleConditions`: array of [`DialerCampaignRuleConfigChangeCampaignRuleCondition`](crate::DialerCampaignRuleConfigChangeCampaignRuleCondition)."]
     pub campaign_rule_conditions: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeCampaignRuleCondition>>,
-    #[doc = " JSON `campaignRuleEntities`: [`DialerCampaignRuleConfigChangeCampaignRuleEntities`]."]
+    #[doc = " JSON `campaignRuleEntities`: [`DialerCampaignRuleConfigChangeCampaignRuleEntities`](crate::DialerCampaignRuleConfigChangeCampaignRuleEntities)."]
     pub campaign_rule_entities: ::std::option::Option<crate::DialerCampaignRuleConfigChangeCampaignRuleEntities>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,7 +27,7 @@ pub struct DialerCampaignRuleConfigChangeCampaignRule {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCampaignRuleConfigChangeCampaignRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCampaignRuleConfigChangeCampaignRu
 impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRule {
     const NAME: &'static str = "DialerCampaignRuleConfigChangeCampaignRule";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "campaignRuleActions", "campaignRuleConditions", "campaignRuleEntities", "dateCreated", "dateModified", "enabled", "id", "matchAnyConditions", "name", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRule {
             "matchAnyConditions" => crate::support::de_opt(map, &mut self.match_any_conditions, n, 8),
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "version" => crate::support::de_opt(map, &mut self.version, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerCampaignRuleConfigChangeCampaignRuleAction {
-    #[doc = " JSON `actionType`: [`DialerCampaignRuleConfigChangeCampaignRuleActionActionType`]."]
+    #[doc = " JSON `actionType`: [`DialerCampaignRuleConfigChangeCampaignRuleActionActionType`](crate::DialerCampaignRuleConfigChangeCampaignRuleActionActionType)."]
     pub action_type: ::std::option::Option<crate::DialerCampaignRuleConfigChangeCampaignRuleActionActionType>,
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `campaignRuleActionEntities`: [`DialerCampaignRuleConfigChangeCampaignRuleActionEntities`]."]
+    #[doc = " JSON `campaignRuleActionEntities`: [`DialerCampaignRuleConfigChangeCampaignRuleActionEntities`](crate::DialerCampaignRuleConfigChangeCampaignRuleActionEntities)."]
     pub campaign_rule_action_entities: ::std::option::Option<crate::DialerCampaignRuleConfigChangeCampaignRuleActionEntities>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `parameters`: map of string."]
     pub parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCampaignRuleConfigChangeCampaignRuleAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCampaignRuleConfigChangeCampaignRu
 impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleAction {
     const NAME: &'static str = "DialerCampaignRuleConfigChangeCampaignRuleAction";
     const FIELDS: &'static [&'static str] = &["actionType", "additionalProperties", "campaignRuleActionEntities", "id", "parameters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleAction 
             "campaignRuleActionEntities" => crate::support::de_opt_struct(map, &mut self.campaign_rule_action_entities, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

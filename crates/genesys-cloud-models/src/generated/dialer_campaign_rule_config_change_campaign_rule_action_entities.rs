@@ -7,13 +7,13 @@
 pub struct DialerCampaignRuleConfigChangeCampaignRuleActionEntities {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `campaigns`: array of [`DialerCampaignRuleConfigChangeUriReference`]."]
+    #[doc = " JSON `campaigns`: array of [`DialerCampaignRuleConfigChangeUriReference`](crate::DialerCampaignRuleConfigChangeUriReference)."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>,
-    #[doc = " JSON `sequences`: array of [`DialerCampaignRuleConfigChangeUriReference`]."]
+    #[doc = " JSON `sequences`: array of [`DialerCampaignRuleConfigChangeUriReference`](crate::DialerCampaignRuleConfigChangeUriReference)."]
     pub sequences: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>,
     #[doc = " JSON `useTriggeringEntity`: boolean."]
     pub use_triggering_entity: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCampaignRuleConfigChangeCampaignRuleActionEntities {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCampaignRuleConfigChangeCampaignRu
 impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleActionEntities {
     const NAME: &'static str = "DialerCampaignRuleConfigChangeCampaignRuleActionEntities";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "campaigns", "sequences", "useTriggeringEntity"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleActionE
             "campaigns" => crate::support::de_opt_structs(map, &mut self.campaigns, n, 1),
             "sequences" => crate::support::de_opt_structs(map, &mut self.sequences, n, 2),
             "useTriggeringEntity" => crate::support::de_opt(map, &mut self.use_triggering_entity, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct DialerCampaignRuleConfigChangeCampaignRuleCondition {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `conditionType`: [`DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType`]."]
+    #[doc = " JSON `conditionType`: [`DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType`](crate::DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType)."]
     pub condition_type: ::std::option::Option<crate::DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `parameters`: map of string."]
     pub parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCampaignRuleConfigChangeCampaignRuleCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCampaignRuleConfigChangeCampaignRu
 impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleCondition {
     const NAME: &'static str = "DialerCampaignRuleConfigChangeCampaignRuleCondition";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "conditionType", "id", "parameters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleConditi
             "conditionType" => crate::support::de_opt(map, &mut self.condition_type, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

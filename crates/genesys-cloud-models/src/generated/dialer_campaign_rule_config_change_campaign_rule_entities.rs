@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerCampaignRuleConfigChangeCampaignRuleEntities {
-    #[doc = " JSON `campaigns`: array of [`DialerCampaignRuleConfigChangeUriReference`]."]
+    #[doc = " JSON `campaigns`: array of [`DialerCampaignRuleConfigChangeUriReference`](crate::DialerCampaignRuleConfigChangeUriReference)."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>,
-    #[doc = " JSON `sequences`: array of [`DialerCampaignRuleConfigChangeUriReference`]."]
+    #[doc = " JSON `sequences`: array of [`DialerCampaignRuleConfigChangeUriReference`](crate::DialerCampaignRuleConfigChangeUriReference)."]
     pub sequences: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCampaignRuleConfigChangeCampaignRuleEntities {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCampaignRuleConfigChangeCampaignRu
 impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleEntities {
     const NAME: &'static str = "DialerCampaignRuleConfigChangeCampaignRuleEntities";
     const FIELDS: &'static [&'static str] = &["campaigns", "sequences"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleEntitie
         match key {
             "campaigns" => crate::support::de_opt_structs(map, &mut self.campaigns, n, 0),
             "sequences" => crate::support::de_opt_structs(map, &mut self.sequences, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

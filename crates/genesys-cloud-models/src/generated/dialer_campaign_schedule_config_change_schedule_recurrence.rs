@@ -7,21 +7,21 @@
 pub struct DialerCampaignScheduleConfigChangeScheduleRecurrence {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `alterations`: array of [`DialerCampaignScheduleConfigChangeAlteration`]."]
+    #[doc = " JSON `alterations`: array of [`DialerCampaignScheduleConfigChangeAlteration`](crate::DialerCampaignScheduleConfigChangeAlteration)."]
     pub alterations: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignScheduleConfigChangeAlteration>>,
     #[doc = " JSON `end`: string."]
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `pattern`: [`DialerCampaignScheduleConfigChangeRecurrencePattern`]."]
+    #[doc = " JSON `pattern`: [`DialerCampaignScheduleConfigChangeRecurrencePattern`](crate::DialerCampaignScheduleConfigChangeRecurrencePattern)."]
     pub pattern: ::std::option::Option<crate::DialerCampaignScheduleConfigChangeRecurrencePattern>,
-    #[doc = " JSON `range`: [`DialerCampaignScheduleConfigChangeRecurrenceRange`]."]
+    #[doc = " JSON `range`: [`DialerCampaignScheduleConfigChangeRecurrenceRange`](crate::DialerCampaignScheduleConfigChangeRecurrenceRange)."]
     pub range: ::std::option::Option<crate::DialerCampaignScheduleConfigChangeRecurrenceRange>,
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCampaignScheduleConfigChangeScheduleRecurrence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCampaignScheduleConfigChangeSchedu
 impl crate::support::Model for DialerCampaignScheduleConfigChangeScheduleRecurrence {
     const NAME: &'static str = "DialerCampaignScheduleConfigChangeScheduleRecurrence";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "alterations", "end", "id", "pattern", "range", "start", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DialerCampaignScheduleConfigChangeScheduleRecurre
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 5),
             "start" => crate::support::de_opt(map, &mut self.start, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats {
-    #[doc = " JSON `campaign`: [`DialerCampaignSkillCombinationStatsEventUriReference`]."]
+    #[doc = " JSON `campaign`: [`DialerCampaignSkillCombinationStatsEventUriReference`](crate::DialerCampaignSkillCombinationStatsEventUriReference)."]
     pub campaign: ::std::option::Option<crate::DialerCampaignSkillCombinationStatsEventUriReference>,
-    #[doc = " JSON `contactList`: [`DialerCampaignSkillCombinationStatsEventUriReference`]."]
+    #[doc = " JSON `contactList`: [`DialerCampaignSkillCombinationStatsEventUriReference`](crate::DialerCampaignSkillCombinationStatsEventUriReference)."]
     pub contact_list: ::std::option::Option<crate::DialerCampaignSkillCombinationStatsEventUriReference>,
-    #[doc = " JSON `skillCombinationDetails`: array of [`DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification`]."]
+    #[doc = " JSON `skillCombinationDetails`: array of [`DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification`](crate::DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification)."]
     pub skill_combination_details: ::std::option::Option<::std::vec::Vec<crate::DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification>>,
     #[doc = " JSON `totalProcessedContacts`: integer (int64)."]
     pub total_processed_contacts: ::std::option::Option<i64>,
@@ -17,7 +17,7 @@ pub struct DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats
     pub total_remaining_contacts: ::std::option::Option<i64>,
     #[doc = " JSON `totalSkillCombinations`: integer (int64)."]
     pub total_skill_combinations: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerCampaignSkillCombinationStatsEvent
 impl crate::support::Model for DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats {
     const NAME: &'static str = "DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats";
     const FIELDS: &'static [&'static str] = &["campaign", "contactList", "skillCombinationDetails", "totalProcessedContacts", "totalRemainingContacts", "totalSkillCombinations"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DialerCampaignSkillCombinationStatsEventCampaignS
             "totalProcessedContacts" => crate::support::de_opt(map, &mut self.total_processed_contacts, n, 3),
             "totalRemainingContacts" => crate::support::de_opt(map, &mut self.total_remaining_contacts, n, 4),
             "totalSkillCombinations" => crate::support::de_opt(map, &mut self.total_skill_combinations, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerContact {
-    #[doc = " JSON `callRecords`: map of [`CallRecord`]."]
+    #[doc = " JSON `callRecords`: map of [`CallRecord`](crate::CallRecord)."]
     pub call_records: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CallRecord>>,
     #[doc = " JSON `callable`: boolean."]
     pub callable: ::std::option::Option<bool>,
-    #[doc = " JSON `configurationOverrides`: [`ConfigurationOverrides`]."]
+    #[doc = " JSON `configurationOverrides`: [`ConfigurationOverrides`](crate::ConfigurationOverrides)."]
     pub configuration_overrides: ::std::option::Option<crate::ConfigurationOverrides>,
-    #[doc = " JSON `contactColumnTimeZones`: map of [`ContactColumnTimeZone`]."]
+    #[doc = " JSON `contactColumnTimeZones`: map of [`ContactColumnTimeZone`](crate::ContactColumnTimeZone)."]
     pub contact_column_time_zones: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::ContactColumnTimeZone>>,
     #[doc = " JSON `contactListId`: string, required by the spec."]
     pub contact_list_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contactableStatus`: map of [`ContactableStatus`]."]
+    #[doc = " JSON `contactableStatus`: map of [`ContactableStatus`](crate::ContactableStatus)."]
     pub contactable_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::ContactableStatus>>,
     #[doc = " JSON `data`: map of string, required by the spec."]
     pub data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
@@ -25,23 +25,23 @@ pub struct DialerContact {
     pub date_expiration: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `latestEmailEvaluations`: map of [`MessageEvaluation`]."]
+    #[doc = " JSON `latestEmailEvaluations`: map of [`MessageEvaluation`](crate::MessageEvaluation)."]
     pub latest_email_evaluations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>,
-    #[doc = " JSON `latestSmsEvaluations`: map of [`MessageEvaluation`]."]
+    #[doc = " JSON `latestSmsEvaluations`: map of [`MessageEvaluation`](crate::MessageEvaluation)."]
     pub latest_sms_evaluations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>,
-    #[doc = " JSON `latestWhatsAppEvaluations`: map of [`MessageEvaluation`]."]
+    #[doc = " JSON `latestWhatsAppEvaluations`: map of [`MessageEvaluation`](crate::MessageEvaluation)."]
     pub latest_whats_app_evaluations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumberStatus`: map of [`PhoneNumberStatus`]."]
+    #[doc = " JSON `phoneNumberStatus`: map of [`PhoneNumberStatus`](crate::PhoneNumberStatus)."]
     pub phone_number_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::PhoneNumberStatus>>,
     #[doc = " JSON `retentionDays`: integer (int64)."]
     pub retention_days: ::std::option::Option<i64>,
-    #[doc = " JSON `retentionType`: [`DialerContactRetentionType`]."]
+    #[doc = " JSON `retentionType`: [`DialerContactRetentionType`](crate::DialerContactRetentionType)."]
     pub retention_type: ::std::option::Option<crate::DialerContactRetentionType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerContact {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerContact {
 impl crate::support::Model for DialerContact {
     const NAME: &'static str = "DialerContact";
     const FIELDS: &'static [&'static str] = &["callRecords", "callable", "configurationOverrides", "contactColumnTimeZones", "contactListId", "contactableStatus", "data", "dateCreated", "dateExpiration", "id", "latestEmailEvaluations", "latestSmsEvaluations", "latestWhatsAppEvaluations", "name", "phoneNumberStatus", "retentionDays", "retentionType", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for DialerContact {
             "retentionDays" => crate::support::de_opt(map, &mut self.retention_days, n, 15),
             "retentionType" => crate::support::de_opt(map, &mut self.retention_type, n, 16),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct DialerContactlistConfigChangeContactList {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `attemptLimits`: [`DialerContactlistConfigChangeUriReference`]."]
+    #[doc = " JSON `attemptLimits`: [`DialerContactlistConfigChangeUriReference`](crate::DialerContactlistConfigChangeUriReference)."]
     pub attempt_limits: ::std::option::Option<crate::DialerContactlistConfigChangeUriReference>,
     #[doc = " JSON `automaticTimeZoneMapping`: boolean."]
     pub automatic_time_zone_mapping: ::std::option::Option<bool>,
@@ -17,17 +17,17 @@ pub struct DialerContactlistConfigChangeContactList {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`DialerContactlistConfigChangeUriReference`]."]
+    #[doc = " JSON `division`: [`DialerContactlistConfigChangeUriReference`](crate::DialerContactlistConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::DialerContactlistConfigChangeUriReference>,
-    #[doc = " JSON `emailColumns`: array of [`DialerContactlistConfigChangeEmailColumn`]."]
+    #[doc = " JSON `emailColumns`: array of [`DialerContactlistConfigChangeEmailColumn`](crate::DialerContactlistConfigChangeEmailColumn)."]
     pub email_columns: ::std::option::Option<::std::vec::Vec<crate::DialerContactlistConfigChangeEmailColumn>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importStatus`: [`DialerContactlistConfigChangeImportStatus`]."]
+    #[doc = " JSON `importStatus`: [`DialerContactlistConfigChangeImportStatus`](crate::DialerContactlistConfigChangeImportStatus)."]
     pub import_status: ::std::option::Option<crate::DialerContactlistConfigChangeImportStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneColumns`: array of [`DialerContactlistConfigChangeContactPhoneNumberColumn`]."]
+    #[doc = " JSON `phoneColumns`: array of [`DialerContactlistConfigChangeContactPhoneNumberColumn`](crate::DialerContactlistConfigChangeContactPhoneNumberColumn)."]
     pub phone_columns: ::std::option::Option<::std::vec::Vec<crate::DialerContactlistConfigChangeContactPhoneNumberColumn>>,
     #[doc = " JSON `previewModeAcceptedValues`: array of string."]
     pub preview_mode_accepted_values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -39,7 +39,7 @@ pub struct DialerContactlistConfigChangeContactList {
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `zipCodeColumnName`: string."]
     pub zip_code_column_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerContactlistConfigChangeContactList {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerContactlistConfigChangeContactList
 impl crate::support::Model for DialerContactlistConfigChangeContactList {
     const NAME: &'static str = "DialerContactlistConfigChangeContactList";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "attemptLimits", "automaticTimeZoneMapping", "columnNames", "dateCreated", "dateModified", "division", "emailColumns", "id", "importStatus", "name", "phoneColumns", "previewModeAcceptedValues", "previewModeColumnName", "size", "version", "zipCodeColumnName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for DialerContactlistConfigChangeContactList {
             "size" => crate::support::de_opt(map, &mut self.size, n, 14),
             "version" => crate::support::de_opt(map, &mut self.version, n, 15),
             "zipCodeColumnName" => crate::support::de_opt(map, &mut self.zip_code_column_name, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct DialerContactlistfilterConfigChangeContactListFilter {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `clauses`: array of [`DialerContactlistfilterConfigChangeFilterClause`]."]
+    #[doc = " JSON `clauses`: array of [`DialerContactlistfilterConfigChangeFilterClause`](crate::DialerContactlistfilterConfigChangeFilterClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::DialerContactlistfilterConfigChangeFilterClause>>,
-    #[doc = " JSON `contactList`: [`DialerContactlistfilterConfigChangeUriReference`]."]
+    #[doc = " JSON `contactList`: [`DialerContactlistfilterConfigChangeUriReference`](crate::DialerContactlistfilterConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::DialerContactlistfilterConfigChangeUriReference>,
     #[doc = " JSON `contactListColumns`: array of string."]
     pub contact_list_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -17,7 +17,7 @@ pub struct DialerContactlistfilterConfigChangeContactListFilter {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `filterType`: [`DialerContactlistfilterConfigChangeContactListFilterFilterType`]."]
+    #[doc = " JSON `filterType`: [`DialerContactlistfilterConfigChangeContactListFilterFilterType`](crate::DialerContactlistfilterConfigChangeContactListFilterFilterType)."]
     pub filter_type: ::std::option::Option<crate::DialerContactlistfilterConfigChangeContactListFilterFilterType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct DialerContactlistfilterConfigChangeContactListFilter {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerContactlistfilterConfigChangeContactListFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerContactlistfilterConfigChangeConta
 impl crate::support::Model for DialerContactlistfilterConfigChangeContactListFilter {
     const NAME: &'static str = "DialerContactlistfilterConfigChangeContactListFilter";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "clauses", "contactList", "contactListColumns", "dateCreated", "dateModified", "filterType", "id", "name", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for DialerContactlistfilterConfigChangeContactListFil
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

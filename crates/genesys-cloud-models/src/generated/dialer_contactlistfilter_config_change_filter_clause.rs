@@ -7,11 +7,11 @@
 pub struct DialerContactlistfilterConfigChangeFilterClause {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `filterType`: [`DialerContactlistfilterConfigChangeFilterClauseFilterType`]."]
+    #[doc = " JSON `filterType`: [`DialerContactlistfilterConfigChangeFilterClauseFilterType`](crate::DialerContactlistfilterConfigChangeFilterClauseFilterType)."]
     pub filter_type: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterClauseFilterType>,
-    #[doc = " JSON `predicates`: array of [`DialerContactlistfilterConfigChangeFilterPredicate`]."]
+    #[doc = " JSON `predicates`: array of [`DialerContactlistfilterConfigChangeFilterPredicate`](crate::DialerContactlistfilterConfigChangeFilterPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DialerContactlistfilterConfigChangeFilterPredicate>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerContactlistfilterConfigChangeFilterClause {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerContactlistfilterConfigChangeFilte
 impl crate::support::Model for DialerContactlistfilterConfigChangeFilterClause {
     const NAME: &'static str = "DialerContactlistfilterConfigChangeFilterClause";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "filterType", "predicates"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DialerContactlistfilterConfigChangeFilterClause {
             "additionalProperties" => crate::support::de_opt(map, &mut self.additional_properties, n, 0),
             "filterType" => crate::support::de_opt(map, &mut self.filter_type, n, 1),
             "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

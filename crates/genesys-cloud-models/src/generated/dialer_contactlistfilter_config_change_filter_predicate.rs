@@ -9,17 +9,17 @@ pub struct DialerContactlistfilterConfigChangeFilterPredicate {
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `column`: string."]
     pub column: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `columnType`: [`DialerContactlistfilterConfigChangeFilterPredicateColumnType`]."]
+    #[doc = " JSON `columnType`: [`DialerContactlistfilterConfigChangeFilterPredicateColumnType`](crate::DialerContactlistfilterConfigChangeFilterPredicateColumnType)."]
     pub column_type: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterPredicateColumnType>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`DialerContactlistfilterConfigChangeFilterPredicateOperator`]."]
+    #[doc = " JSON `operator`: [`DialerContactlistfilterConfigChangeFilterPredicateOperator`](crate::DialerContactlistfilterConfigChangeFilterPredicateOperator)."]
     pub operator: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterPredicateOperator>,
-    #[doc = " JSON `range`: [`DialerContactlistfilterConfigChangeFilterRange`]."]
+    #[doc = " JSON `range`: [`DialerContactlistfilterConfigChangeFilterRange`](crate::DialerContactlistfilterConfigChangeFilterRange)."]
     pub range: ::std::option::Option<crate::DialerContactlistfilterConfigChangeFilterRange>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerContactlistfilterConfigChangeFilterPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerContactlistfilterConfigChangeFilte
 impl crate::support::Model for DialerContactlistfilterConfigChangeFilterPredicate {
     const NAME: &'static str = "DialerContactlistfilterConfigChangeFilterPredicate";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "column", "columnType", "inverted", "operator", "range", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for DialerContactlistfilterConfigChangeFilterPredicat
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 4),
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 5),
             "value" => crate::support::de_opt(map, &mut self.value, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

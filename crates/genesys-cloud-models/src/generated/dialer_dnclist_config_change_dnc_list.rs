@@ -7,21 +7,21 @@
 pub struct DialerDnclistConfigChangeDncList {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `contactMethod`: [`DialerDnclistConfigChangeDncListContactMethod`]."]
+    #[doc = " JSON `contactMethod`: [`DialerDnclistConfigChangeDncListContactMethod`](crate::DialerDnclistConfigChangeDncListContactMethod)."]
     pub contact_method: ::std::option::Option<crate::DialerDnclistConfigChangeDncListContactMethod>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`DialerDnclistConfigChangeUriReference`]."]
+    #[doc = " JSON `division`: [`DialerDnclistConfigChangeUriReference`](crate::DialerDnclistConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::DialerDnclistConfigChangeUriReference>,
     #[doc = " JSON `dncCodes`: array of string."]
     pub dnc_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `dncSourceType`: [`DialerDnclistConfigChangeDncListDncSourceType`]."]
+    #[doc = " JSON `dncSourceType`: [`DialerDnclistConfigChangeDncListDncSourceType`](crate::DialerDnclistConfigChangeDncListDncSourceType)."]
     pub dnc_source_type: ::std::option::Option<crate::DialerDnclistConfigChangeDncListDncSourceType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importStatus`: [`DialerDnclistConfigChangeImportStatus`]."]
+    #[doc = " JSON `importStatus`: [`DialerDnclistConfigChangeImportStatus`](crate::DialerDnclistConfigChangeImportStatus)."]
     pub import_status: ::std::option::Option<crate::DialerDnclistConfigChangeImportStatus>,
     #[doc = " JSON `licenseId`: string."]
     pub license_id: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct DialerDnclistConfigChangeDncList {
     pub size: ::std::option::Option<i64>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerDnclistConfigChangeDncList {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerDnclistConfigChangeDncList {
 impl crate::support::Model for DialerDnclistConfigChangeDncList {
     const NAME: &'static str = "DialerDnclistConfigChangeDncList";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "contactMethod", "dateCreated", "dateModified", "division", "dncCodes", "dncSourceType", "id", "importStatus", "licenseId", "loginId", "name", "size", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for DialerDnclistConfigChangeDncList {
             "name" => crate::support::de_opt(map, &mut self.name, n, 11),
             "size" => crate::support::de_opt(map, &mut self.size, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

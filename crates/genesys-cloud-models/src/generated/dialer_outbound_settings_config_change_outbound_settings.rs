@@ -7,9 +7,9 @@
 pub struct DialerOutboundSettingsConfigChangeOutboundSettings {
     #[doc = " JSON `abandonSeconds`: number (double)."]
     pub abandon_seconds: ::std::option::Option<f64>,
-    #[doc = " JSON `automaticTimeZoneMapping`: [`DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings`]."]
+    #[doc = " JSON `automaticTimeZoneMapping`: [`DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings`](crate::DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings)."]
     pub automatic_time_zone_mapping: ::std::option::Option<crate::DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings>,
-    #[doc = " JSON `complianceAbandonRateDenominator`: [`DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator`]."]
+    #[doc = " JSON `complianceAbandonRateDenominator`: [`DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator`](crate::DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator)."]
     pub compliance_abandon_rate_denominator: ::std::option::Option<crate::DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -25,7 +25,7 @@ pub struct DialerOutboundSettingsConfigChangeOutboundSettings {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerOutboundSettingsConfigChangeOutboundSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerOutboundSettingsConfigChangeOutbou
 impl crate::support::Model for DialerOutboundSettingsConfigChangeOutboundSettings {
     const NAME: &'static str = "DialerOutboundSettingsConfigChangeOutboundSettings";
     const FIELDS: &'static [&'static str] = &["abandonSeconds", "automaticTimeZoneMapping", "complianceAbandonRateDenominator", "dateCreated", "dateModified", "id", "maxCallsPerAgent", "maxLineUtilization", "name", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for DialerOutboundSettingsConfigChangeOutboundSetting
             "maxLineUtilization" => crate::support::de_opt(map, &mut self.max_line_utilization, n, 7),
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

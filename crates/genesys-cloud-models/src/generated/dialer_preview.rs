@@ -15,9 +15,9 @@ pub struct DialerPreview {
     pub contact_list_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumberColumns`: array of [`PhoneNumberColumn`]."]
+    #[doc = " JSON `phoneNumberColumns`: array of [`PhoneNumberColumn`](crate::PhoneNumberColumn)."]
     pub phone_number_columns: ::std::option::Option<::std::vec::Vec<crate::PhoneNumberColumn>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerPreview {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerPreview {
 impl crate::support::Model for DialerPreview {
     const NAME: &'static str = "DialerPreview";
     const FIELDS: &'static [&'static str] = &["callbackAutoAnswer", "campaignId", "contactId", "contactListId", "id", "phoneNumberColumns"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DialerPreview {
             "contactListId" => crate::support::de_opt(map, &mut self.contact_list_id, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "phoneNumberColumns" => crate::support::de_opt_structs(map, &mut self.phone_number_columns, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

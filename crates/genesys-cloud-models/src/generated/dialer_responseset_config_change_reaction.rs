@@ -11,9 +11,9 @@ pub struct DialerResponsesetConfigChangeReaction {
     pub data: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reactionType`: [`DialerResponsesetConfigChangeReactionReactionType`]."]
+    #[doc = " JSON `reactionType`: [`DialerResponsesetConfigChangeReactionReactionType`](crate::DialerResponsesetConfigChangeReactionReactionType)."]
     pub reaction_type: ::std::option::Option<crate::DialerResponsesetConfigChangeReactionReactionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerResponsesetConfigChangeReaction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerResponsesetConfigChangeReaction {
 impl crate::support::Model for DialerResponsesetConfigChangeReaction {
     const NAME: &'static str = "DialerResponsesetConfigChangeReaction";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "data", "name", "reactionType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DialerResponsesetConfigChangeReaction {
             "data" => crate::support::de_opt(map, &mut self.data, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "reactionType" => crate::support::de_opt(map, &mut self.reaction_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

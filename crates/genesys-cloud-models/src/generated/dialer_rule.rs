@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerRule {
-    #[doc = " JSON `actions`: array of [`DialerAction`]."]
+    #[doc = " JSON `actions`: array of [`DialerAction`](crate::DialerAction)."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::DialerAction>>,
-    #[doc = " JSON `category`: [`DialerRuleCategory`], required by the spec."]
+    #[doc = " JSON `category`: [`DialerRuleCategory`](crate::DialerRuleCategory), required by the spec."]
     pub category: ::std::option::Option<crate::DialerRuleCategory>,
-    #[doc = " JSON `conditions`: array of [`Condition`], required by the spec."]
+    #[doc = " JSON `conditions`: array of [`Condition`](crate::Condition), required by the spec."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::Condition>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct DialerRule {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `order`: integer (int64)."]
     pub order: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerRule {
 impl crate::support::Model for DialerRule {
     const NAME: &'static str = "DialerRule";
     const FIELDS: &'static [&'static str] = &["actions", "category", "conditions", "id", "name", "order"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DialerRule {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "order" => crate::support::de_opt(map, &mut self.order, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

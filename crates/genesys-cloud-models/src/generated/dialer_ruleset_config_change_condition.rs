@@ -15,31 +15,31 @@ pub struct DialerRulesetConfigChangeCondition {
     pub call_analysis_result_field: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `codes`: array of string."]
     pub codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`DialerRulesetConfigChangeContactColumnToDataActionFieldMapping`]."]
+    #[doc = " JSON `contactColumnToDataActionFieldMappings`: array of [`DialerRulesetConfigChangeContactColumnToDataActionFieldMapping`](crate::DialerRulesetConfigChangeContactColumnToDataActionFieldMapping)."]
     pub contact_column_to_data_action_field_mappings: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeContactColumnToDataActionFieldMapping>>,
     #[doc = " JSON `contactIdField`: string."]
     pub contact_id_field: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dataAction`: [`DialerRulesetConfigChangeUriReference`]."]
+    #[doc = " JSON `dataAction`: [`DialerRulesetConfigChangeUriReference`](crate::DialerRulesetConfigChangeUriReference)."]
     pub data_action: ::std::option::Option<crate::DialerRulesetConfigChangeUriReference>,
     #[doc = " JSON `dataNotFoundResolution`: boolean."]
     pub data_not_found_resolution: ::std::option::Option<bool>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`DialerRulesetConfigChangeConditionOperator`]."]
+    #[doc = " JSON `operator`: [`DialerRulesetConfigChangeConditionOperator`](crate::DialerRulesetConfigChangeConditionOperator)."]
     pub operator: ::std::option::Option<crate::DialerRulesetConfigChangeConditionOperator>,
-    #[doc = " JSON `predicates`: array of [`DialerRulesetConfigChangeDataActionConditionPredicate`]."]
+    #[doc = " JSON `predicates`: array of [`DialerRulesetConfigChangeDataActionConditionPredicate`](crate::DialerRulesetConfigChangeDataActionConditionPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeDataActionConditionPredicate>>,
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `propertyType`: [`DialerRulesetConfigChangeConditionPropertyType`]."]
+    #[doc = " JSON `propertyType`: [`DialerRulesetConfigChangeConditionPropertyType`](crate::DialerRulesetConfigChangeConditionPropertyType)."]
     pub property_type: ::std::option::Option<crate::DialerRulesetConfigChangeConditionPropertyType>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `valueType`: [`DialerRulesetConfigChangeConditionValueType`]."]
+    #[doc = " JSON `valueType`: [`DialerRulesetConfigChangeConditionValueType`](crate::DialerRulesetConfigChangeConditionValueType)."]
     pub value_type: ::std::option::Option<crate::DialerRulesetConfigChangeConditionValueType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerRulesetConfigChangeCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerRulesetConfigChangeCondition {
 impl crate::support::Model for DialerRulesetConfigChangeCondition {
     const NAME: &'static str = "DialerRulesetConfigChangeCondition";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "agentWrapupField", "attributeName", "callAnalysisResultField", "codes", "contactColumnToDataActionFieldMappings", "contactIdField", "dataAction", "dataNotFoundResolution", "inverted", "operator", "predicates", "property", "propertyType", "type", "value", "valueType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for DialerRulesetConfigChangeCondition {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 14),
             "value" => crate::support::de_opt(map, &mut self.value, n, 15),
             "valueType" => crate::support::de_opt(map, &mut self.value_type, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

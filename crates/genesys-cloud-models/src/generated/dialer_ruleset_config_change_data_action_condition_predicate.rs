@@ -15,9 +15,9 @@ pub struct DialerRulesetConfigChangeDataActionConditionPredicate {
     pub output_field: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outputFieldMissingResolution`: boolean."]
     pub output_field_missing_resolution: ::std::option::Option<bool>,
-    #[doc = " JSON `outputOperator`: [`DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator`]."]
+    #[doc = " JSON `outputOperator`: [`DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator`](crate::DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator)."]
     pub output_operator: ::std::option::Option<crate::DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerRulesetConfigChangeDataActionConditionPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerRulesetConfigChangeDataActionCondi
 impl crate::support::Model for DialerRulesetConfigChangeDataActionConditionPredicate {
     const NAME: &'static str = "DialerRulesetConfigChangeDataActionConditionPredicate";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "comparisonValue", "inverted", "outputField", "outputFieldMissingResolution", "outputOperator"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DialerRulesetConfigChangeDataActionConditionPredi
             "outputField" => crate::support::de_opt(map, &mut self.output_field, n, 3),
             "outputFieldMissingResolution" => crate::support::de_opt(map, &mut self.output_field_missing_resolution, n, 4),
             "outputOperator" => crate::support::de_opt(map, &mut self.output_operator, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialerRulesetConfigChangeRule {
-    #[doc = " JSON `actions`: array of [`DialerRulesetConfigChangeAction`]."]
+    #[doc = " JSON `actions`: array of [`DialerRulesetConfigChangeAction`](crate::DialerRulesetConfigChangeAction)."]
     pub actions: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeAction>>,
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `category`: [`DialerRulesetConfigChangeRuleCategory`]."]
+    #[doc = " JSON `category`: [`DialerRulesetConfigChangeRuleCategory`](crate::DialerRulesetConfigChangeRuleCategory)."]
     pub category: ::std::option::Option<crate::DialerRulesetConfigChangeRuleCategory>,
-    #[doc = " JSON `conditions`: array of [`DialerRulesetConfigChangeCondition`]."]
+    #[doc = " JSON `conditions`: array of [`DialerRulesetConfigChangeCondition`](crate::DialerRulesetConfigChangeCondition)."]
     pub conditions: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeCondition>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct DialerRulesetConfigChangeRule {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `order`: integer (int64)."]
     pub order: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerRulesetConfigChangeRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerRulesetConfigChangeRule {
 impl crate::support::Model for DialerRulesetConfigChangeRule {
     const NAME: &'static str = "DialerRulesetConfigChangeRule";
     const FIELDS: &'static [&'static str] = &["actions", "additionalProperties", "category", "conditions", "id", "name", "order"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for DialerRulesetConfigChangeRule {
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "order" => crate::support::de_opt(map, &mut self.order, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

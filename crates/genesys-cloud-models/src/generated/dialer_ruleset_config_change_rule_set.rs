@@ -7,7 +7,7 @@
 pub struct DialerRulesetConfigChangeRuleSet {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `contactList`: [`DialerRulesetConfigChangeUriReference`]."]
+    #[doc = " JSON `contactList`: [`DialerRulesetConfigChangeUriReference`](crate::DialerRulesetConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::DialerRulesetConfigChangeUriReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,13 +17,13 @@ pub struct DialerRulesetConfigChangeRuleSet {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`DialerRulesetConfigChangeUriReference`]."]
+    #[doc = " JSON `queue`: [`DialerRulesetConfigChangeUriReference`](crate::DialerRulesetConfigChangeUriReference)."]
     pub queue: ::std::option::Option<crate::DialerRulesetConfigChangeUriReference>,
-    #[doc = " JSON `rules`: array of [`DialerRulesetConfigChangeRule`]."]
+    #[doc = " JSON `rules`: array of [`DialerRulesetConfigChangeRule`](crate::DialerRulesetConfigChangeRule)."]
     pub rules: ::std::option::Option<::std::vec::Vec<crate::DialerRulesetConfigChangeRule>>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerRulesetConfigChangeRuleSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerRulesetConfigChangeRuleSet {
 impl crate::support::Model for DialerRulesetConfigChangeRuleSet {
     const NAME: &'static str = "DialerRulesetConfigChangeRuleSet";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "contactList", "dateCreated", "dateModified", "id", "name", "queue", "rules", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for DialerRulesetConfigChangeRuleSet {
             "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 6),
             "rules" => crate::support::de_opt_structs(map, &mut self.rules, n, 7),
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

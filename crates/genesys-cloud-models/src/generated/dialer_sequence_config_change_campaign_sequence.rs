@@ -7,7 +7,7 @@
 pub struct DialerSequenceConfigChangeCampaignSequence {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `campaigns`: array of [`DialerSequenceConfigChangeUriReference`]."]
+    #[doc = " JSON `campaigns`: array of [`DialerSequenceConfigChangeUriReference`](crate::DialerSequenceConfigChangeUriReference)."]
     pub campaigns: ::std::option::Option<::std::vec::Vec<crate::DialerSequenceConfigChangeUriReference>>,
     #[doc = " JSON `currentCampaign`: integer (int64)."]
     pub current_campaign: ::std::option::Option<i64>,
@@ -21,13 +21,13 @@ pub struct DialerSequenceConfigChangeCampaignSequence {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `repeat`: boolean."]
     pub repeat: ::std::option::Option<bool>,
-    #[doc = " JSON `status`: [`DialerSequenceConfigChangeCampaignSequenceStatus`]."]
+    #[doc = " JSON `status`: [`DialerSequenceConfigChangeCampaignSequenceStatus`](crate::DialerSequenceConfigChangeCampaignSequenceStatus)."]
     pub status: ::std::option::Option<crate::DialerSequenceConfigChangeCampaignSequenceStatus>,
     #[doc = " JSON `stopMessage`: string."]
     pub stop_message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerSequenceConfigChangeCampaignSequence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerSequenceConfigChangeCampaignSequen
 impl crate::support::Model for DialerSequenceConfigChangeCampaignSequence {
     const NAME: &'static str = "DialerSequenceConfigChangeCampaignSequence";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "campaigns", "currentCampaign", "dateCreated", "dateModified", "id", "name", "repeat", "status", "stopMessage", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for DialerSequenceConfigChangeCampaignSequence {
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "stopMessage" => crate::support::de_opt(map, &mut self.stop_message, n, 9),
             "version" => crate::support::de_opt(map, &mut self.version, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct DialerSequenceScheduleConfigChangeAlteration {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`DialerSequenceScheduleConfigChangeAlterationType`]."]
+    #[doc = " JSON `type`: [`DialerSequenceScheduleConfigChangeAlterationType`](crate::DialerSequenceScheduleConfigChangeAlterationType)."]
     pub r#type: ::std::option::Option<crate::DialerSequenceScheduleConfigChangeAlterationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerSequenceScheduleConfigChangeAlteration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerSequenceScheduleConfigChangeAltera
 impl crate::support::Model for DialerSequenceScheduleConfigChangeAlteration {
     const NAME: &'static str = "DialerSequenceScheduleConfigChangeAlteration";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "end", "start", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DialerSequenceScheduleConfigChangeAlteration {
             "end" => crate::support::de_opt(map, &mut self.end, n, 1),
             "start" => crate::support::de_opt(map, &mut self.start, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

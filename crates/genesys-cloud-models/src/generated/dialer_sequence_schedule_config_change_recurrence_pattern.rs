@@ -11,9 +11,9 @@ pub struct DialerSequenceScheduleConfigChangeRecurrencePattern {
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `interval`: integer (int64)."]
     pub interval: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`DialerSequenceScheduleConfigChangeRecurrencePatternType`]."]
+    #[doc = " JSON `type`: [`DialerSequenceScheduleConfigChangeRecurrencePatternType`](crate::DialerSequenceScheduleConfigChangeRecurrencePatternType)."]
     pub r#type: ::std::option::Option<crate::DialerSequenceScheduleConfigChangeRecurrencePatternType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerSequenceScheduleConfigChangeRecurrencePattern {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerSequenceScheduleConfigChangeRecurr
 impl crate::support::Model for DialerSequenceScheduleConfigChangeRecurrencePattern {
     const NAME: &'static str = "DialerSequenceScheduleConfigChangeRecurrencePattern";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "daysOfWeek", "interval", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DialerSequenceScheduleConfigChangeRecurrencePatte
             "daysOfWeek" => crate::support::de_opt(map, &mut self.days_of_week, n, 1),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,7 +19,7 @@ pub struct DialerWrapupcodemappingConfigChangeWrapUpCodeMapping {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialerWrapupcodemappingConfigChangeWrapUpCodeMapping {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for DialerWrapupcodemappingConfigChangeWrapU
 impl crate::support::Model for DialerWrapupcodemappingConfigChangeWrapUpCodeMapping {
     const NAME: &'static str = "DialerWrapupcodemappingConfigChangeWrapUpCodeMapping";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "defaultSet", "id", "mapping", "name", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for DialerWrapupcodemappingConfigChangeWrapUpCodeMapp
             "mapping" => crate::support::de_opt(map, &mut self.mapping, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "version" => crate::support::de_opt(map, &mut self.version, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

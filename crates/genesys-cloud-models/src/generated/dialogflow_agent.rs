@@ -9,19 +9,19 @@ pub struct DialogflowAgent {
     pub environments: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `integration`: [`DomainEntityRef`]."]
+    #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `intents`: array of [`DialogflowIntent`]."]
+    #[doc = " JSON `intents`: array of [`DialogflowIntent`](crate::DialogflowIntent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::DialogflowIntent>>,
     #[doc = " JSON `languages`: array of string."]
     pub languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `project`: [`DialogflowProject`]."]
+    #[doc = " JSON `project`: [`DialogflowProject`](crate::DialogflowProject)."]
     pub project: ::std::option::Option<crate::DialogflowProject>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialogflowAgent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DialogflowAgent {
 impl crate::support::Model for DialogflowAgent {
     const NAME: &'static str = "DialogflowAgent";
     const FIELDS: &'static [&'static str] = &["environments", "id", "integration", "intents", "languages", "name", "project", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DialogflowAgent {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "project" => crate::support::de_opt_struct(map, &mut self.project, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

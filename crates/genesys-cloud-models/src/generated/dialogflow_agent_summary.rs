@@ -9,15 +9,15 @@ pub struct DialogflowAgentSummary {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `integration`: [`DomainEntityRef`]."]
+    #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `project`: [`DialogflowProject`]."]
+    #[doc = " JSON `project`: [`DialogflowProject`](crate::DialogflowProject)."]
     pub project: ::std::option::Option<crate::DialogflowProject>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialogflowAgentSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DialogflowAgentSummary {
 impl crate::support::Model for DialogflowAgentSummary {
     const NAME: &'static str = "DialogflowAgentSummary";
     const FIELDS: &'static [&'static str] = &["description", "id", "integration", "name", "project", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DialogflowAgentSummary {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "project" => crate::support::de_opt_struct(map, &mut self.project, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

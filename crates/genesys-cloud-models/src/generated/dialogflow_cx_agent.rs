@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DialogflowCXAgent {
-    #[doc = " JSON `environments`: array of [`DialogflowCXEnvironment`]."]
+    #[doc = " JSON `environments`: array of [`DialogflowCXEnvironment`](crate::DialogflowCXEnvironment)."]
     pub environments: ::std::option::Option<::std::vec::Vec<crate::DialogflowCXEnvironment>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `integration`: [`DomainEntityRef`]."]
+    #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `languages`: array of string."]
     pub languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `project`: [`DialogflowCXProject`]."]
+    #[doc = " JSON `project`: [`DialogflowCXProject`](crate::DialogflowCXProject)."]
     pub project: ::std::option::Option<crate::DialogflowCXProject>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DialogflowCXAgent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for DialogflowCXAgent {
 impl crate::support::Model for DialogflowCXAgent {
     const NAME: &'static str = "DialogflowCXAgent";
     const FIELDS: &'static [&'static str] = &["environments", "id", "integration", "languages", "name", "project", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for DialogflowCXAgent {
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "project" => crate::support::de_opt_struct(map, &mut self.project, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

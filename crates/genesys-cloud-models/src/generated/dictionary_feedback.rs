@@ -7,7 +7,7 @@
 pub struct DictionaryFeedback {
     #[doc = " JSON `boostValue`: number (double)."]
     pub boost_value: ::std::option::Option<f64>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,27 +17,27 @@ pub struct DictionaryFeedback {
     pub dialect: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `displayAs`: string."]
     pub display_as: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `examplePhrases`: array of [`DictionaryFeedbackExamplePhrase`]."]
+    #[doc = " JSON `examplePhrases`: array of [`DictionaryFeedbackExamplePhrase`](crate::DictionaryFeedbackExamplePhrase)."]
     pub example_phrases: ::std::option::Option<::std::vec::Vec<crate::DictionaryFeedbackExamplePhrase>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `invalidReason`: string."]
     pub invalid_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `soundsLike`: array of string."]
     pub sounds_like: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `source`: [`DictionaryFeedbackSource`]."]
+    #[doc = " JSON `source`: [`DictionaryFeedbackSource`](crate::DictionaryFeedbackSource)."]
     pub source: ::std::option::Option<crate::DictionaryFeedbackSource>,
-    #[doc = " JSON `status`: [`DictionaryFeedbackStatus`]."]
+    #[doc = " JSON `status`: [`DictionaryFeedbackStatus`](crate::DictionaryFeedbackStatus)."]
     pub status: ::std::option::Option<crate::DictionaryFeedbackStatus>,
     #[doc = " JSON `term`: string, required by the spec."]
     pub term: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transcriptionEngine`: [`DictionaryFeedbackTranscriptionEngine`]."]
+    #[doc = " JSON `transcriptionEngine`: [`DictionaryFeedbackTranscriptionEngine`](crate::DictionaryFeedbackTranscriptionEngine)."]
     pub transcription_engine: ::std::option::Option<crate::DictionaryFeedbackTranscriptionEngine>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DictionaryFeedback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for DictionaryFeedback {
 impl crate::support::Model for DictionaryFeedback {
     const NAME: &'static str = "DictionaryFeedback";
     const FIELDS: &'static [&'static str] = &["boostValue", "createdBy", "dateCreated", "dateModified", "dialect", "displayAs", "examplePhrases", "id", "invalidReason", "modifiedBy", "selfUri", "soundsLike", "source", "status", "term", "transcriptionEngine"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for DictionaryFeedback {
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
             "term" => crate::support::de_opt(map, &mut self.term, n, 14),
             "transcriptionEngine" => crate::support::de_opt(map, &mut self.transcription_engine, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

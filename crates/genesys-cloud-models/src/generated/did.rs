@@ -15,9 +15,9 @@ pub struct DID {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `didPool`: [`DomainEntityRef`]."]
+    #[doc = " JSON `didPool`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub did_pool: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -27,19 +27,19 @@ pub struct DID {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owner`: [`DomainEntityRef`]."]
+    #[doc = " JSON `owner`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub owner: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `ownerType`: [`DIDOwnerType`]."]
+    #[doc = " JSON `ownerType`: [`DIDOwnerType`](crate::DIDOwnerType)."]
     pub owner_type: ::std::option::Option<crate::DIDOwnerType>,
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`DIDState`]."]
+    #[doc = " JSON `state`: [`DIDState`](crate::DIDState)."]
     pub state: ::std::option::Option<crate::DIDState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DID {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for DID {
 impl crate::support::Model for DID {
     const NAME: &'static str = "DID";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "didPool", "division", "id", "modifiedBy", "modifiedByApp", "name", "owner", "ownerType", "phoneNumber", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for DID {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct DIDNumber {
     #[doc = " JSON `assigned`: boolean."]
     pub assigned: ::std::option::Option<bool>,
-    #[doc = " JSON `didPool`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `didPool`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub did_pool: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,13 +15,13 @@ pub struct DIDNumber {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `number`: string."]
     pub number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owner`: [`DomainEntityRef`]."]
+    #[doc = " JSON `owner`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub owner: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `ownerType`: [`DIDNumberOwnerType`]."]
+    #[doc = " JSON `ownerType`: [`DIDNumberOwnerType`](crate::DIDNumberOwnerType)."]
     pub owner_type: ::std::option::Option<crate::DIDNumberOwnerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DIDNumber {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DIDNumber {
 impl crate::support::Model for DIDNumber {
     const NAME: &'static str = "DIDNumber";
     const FIELDS: &'static [&'static str] = &["assigned", "didPool", "id", "name", "number", "owner", "ownerType", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DIDNumber {
             "owner" => crate::support::de_opt_struct(map, &mut self.owner, n, 5),
             "ownerType" => crate::support::de_opt(map, &mut self.owner_type, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct DIDPool {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `endPhoneNumber`: string, required by the spec."]
     pub end_phone_number: ::std::option::Option<::std::string::String>,
@@ -29,17 +29,17 @@ pub struct DIDPool {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `provider`: [`DIDPoolProvider`]."]
+    #[doc = " JSON `provider`: [`DIDPoolProvider`](crate::DIDPoolProvider)."]
     pub provider: ::std::option::Option<crate::DIDPoolProvider>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startPhoneNumber`: string, required by the spec."]
     pub start_phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`DIDPoolState`]."]
+    #[doc = " JSON `state`: [`DIDPoolState`](crate::DIDPoolState)."]
     pub state: ::std::option::Option<crate::DIDPoolState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DIDPool {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for DIDPool {
 impl crate::support::Model for DIDPool {
     const NAME: &'static str = "DIDPool";
     const FIELDS: &'static [&'static str] = &["comments", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "endPhoneNumber", "id", "modifiedBy", "modifiedByApp", "name", "provider", "selfUri", "startPhoneNumber", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for DIDPool {
             "startPhoneNumber" => crate::support::de_opt(map, &mut self.start_phone_number, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DigitalAction {
-    #[doc = " JSON `appendToDncActionSettings`: [`AppendToDncActionSettings`]."]
+    #[doc = " JSON `appendToDncActionSettings`: [`AppendToDncActionSettings`](crate::AppendToDncActionSettings)."]
     pub append_to_dnc_action_settings: ::std::option::Option<crate::AppendToDncActionSettings>,
     #[doc = " JSON `doNotSendActionSettings`: any JSON."]
     pub do_not_send_action_settings: ::std::option::Option<::serde_json::Value>,
     #[doc = " JSON `markContactAddressUncontactableActionSettings`: any JSON."]
     pub mark_contact_address_uncontactable_action_settings: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `markContactUncontactableActionSettings`: [`MarkContactUncontactableActionSettings`]."]
+    #[doc = " JSON `markContactUncontactableActionSettings`: [`MarkContactUncontactableActionSettings`](crate::MarkContactUncontactableActionSettings)."]
     pub mark_contact_uncontactable_action_settings: ::std::option::Option<crate::MarkContactUncontactableActionSettings>,
-    #[doc = " JSON `setContentTemplateActionSettings`: [`SetContentTemplateActionSettings`]."]
+    #[doc = " JSON `setContentTemplateActionSettings`: [`SetContentTemplateActionSettings`](crate::SetContentTemplateActionSettings)."]
     pub set_content_template_action_settings: ::std::option::Option<crate::SetContentTemplateActionSettings>,
-    #[doc = " JSON `setSmsPhoneNumberActionSettings`: [`SetSmsPhoneNumberActionSettings`]."]
+    #[doc = " JSON `setSmsPhoneNumberActionSettings`: [`SetSmsPhoneNumberActionSettings`](crate::SetSmsPhoneNumberActionSettings)."]
     pub set_sms_phone_number_action_settings: ::std::option::Option<crate::SetSmsPhoneNumberActionSettings>,
-    #[doc = " JSON `setWhatsAppIntegrationActionSettings`: [`SetWhatsAppIntegrationActionSettings`]."]
+    #[doc = " JSON `setWhatsAppIntegrationActionSettings`: [`SetWhatsAppIntegrationActionSettings`](crate::SetWhatsAppIntegrationActionSettings)."]
     pub set_whats_app_integration_action_settings: ::std::option::Option<crate::SetWhatsAppIntegrationActionSettings>,
-    #[doc = " JSON `updateContactColumnActionSettings`: [`UpdateContactColumnActionSettings`]."]
+    #[doc = " JSON `updateContactColumnActionSettings`: [`UpdateContactColumnActionSettings`](crate::UpdateContactColumnActionSettings)."]
     pub update_contact_column_action_settings: ::std::option::Option<crate::UpdateContactColumnActionSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DigitalAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DigitalAction {
 impl crate::support::Model for DigitalAction {
     const NAME: &'static str = "DigitalAction";
     const FIELDS: &'static [&'static str] = &["appendToDncActionSettings", "doNotSendActionSettings", "markContactAddressUncontactableActionSettings", "markContactUncontactableActionSettings", "setContentTemplateActionSettings", "setSmsPhoneNumberActionSettings", "setWhatsAppIntegrationActionSettings", "updateContactColumnActionSettings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DigitalAction {
             "setSmsPhoneNumberActionSettings" => crate::support::de_opt_struct(map, &mut self.set_sms_phone_number_action_settings, n, 5),
             "setWhatsAppIntegrationActionSettings" => crate::support::de_opt_struct(map, &mut self.set_whats_app_integration_action_settings, n, 6),
             "updateContactColumnActionSettings" => crate::support::de_opt_struct(map, &mut self.update_contact_column_action_settings, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

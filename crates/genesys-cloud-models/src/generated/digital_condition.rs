@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DigitalCondition {
-    #[doc = " JSON `contactAddressConditionSettings`: [`ContactAddressConditionSettings`]."]
+    #[doc = " JSON `contactAddressConditionSettings`: [`ContactAddressConditionSettings`](crate::ContactAddressConditionSettings)."]
     pub contact_address_condition_settings: ::std::option::Option<crate::ContactAddressConditionSettings>,
-    #[doc = " JSON `contactAddressTypeConditionSettings`: [`ContactAddressTypeConditionSettings`]."]
+    #[doc = " JSON `contactAddressTypeConditionSettings`: [`ContactAddressTypeConditionSettings`](crate::ContactAddressTypeConditionSettings)."]
     pub contact_address_type_condition_settings: ::std::option::Option<crate::ContactAddressTypeConditionSettings>,
-    #[doc = " JSON `contactColumnConditionSettings`: [`ContactColumnConditionSettings`]."]
+    #[doc = " JSON `contactColumnConditionSettings`: [`ContactColumnConditionSettings`](crate::ContactColumnConditionSettings)."]
     pub contact_column_condition_settings: ::std::option::Option<crate::ContactColumnConditionSettings>,
-    #[doc = " JSON `dataActionConditionSettings`: [`DataActionConditionSettings`]."]
+    #[doc = " JSON `dataActionConditionSettings`: [`DataActionConditionSettings`](crate::DataActionConditionSettings)."]
     pub data_action_condition_settings: ::std::option::Option<crate::DataActionConditionSettings>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
-    #[doc = " JSON `lastAttemptByColumnConditionSettings`: [`LastAttemptByColumnConditionSettings`]."]
+    #[doc = " JSON `lastAttemptByColumnConditionSettings`: [`LastAttemptByColumnConditionSettings`](crate::LastAttemptByColumnConditionSettings)."]
     pub last_attempt_by_column_condition_settings: ::std::option::Option<crate::LastAttemptByColumnConditionSettings>,
-    #[doc = " JSON `lastAttemptOverallConditionSettings`: [`LastAttemptOverallConditionSettings`]."]
+    #[doc = " JSON `lastAttemptOverallConditionSettings`: [`LastAttemptOverallConditionSettings`](crate::LastAttemptOverallConditionSettings)."]
     pub last_attempt_overall_condition_settings: ::std::option::Option<crate::LastAttemptOverallConditionSettings>,
-    #[doc = " JSON `lastResultByColumnConditionSettings`: [`LastResultByColumnConditionSettings`]."]
+    #[doc = " JSON `lastResultByColumnConditionSettings`: [`LastResultByColumnConditionSettings`](crate::LastResultByColumnConditionSettings)."]
     pub last_result_by_column_condition_settings: ::std::option::Option<crate::LastResultByColumnConditionSettings>,
-    #[doc = " JSON `lastResultOverallConditionSettings`: [`LastResultOverallConditionSettings`]."]
+    #[doc = " JSON `lastResultOverallConditionSettings`: [`LastResultOverallConditionSettings`](crate::LastResultOverallConditionSettings)."]
     pub last_result_overall_condition_settings: ::std::option::Option<crate::LastResultOverallConditionSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DigitalCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for DigitalCondition {
 impl crate::support::Model for DigitalCondition {
     const NAME: &'static str = "DigitalCondition";
     const FIELDS: &'static [&'static str] = &["contactAddressConditionSettings", "contactAddressTypeConditionSettings", "contactColumnConditionSettings", "dataActionConditionSettings", "inverted", "lastAttemptByColumnConditionSettings", "lastAttemptOverallConditionSettings", "lastResultByColumnConditionSettings", "lastResultOverallConditionSettings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for DigitalCondition {
             "lastAttemptOverallConditionSettings" => crate::support::de_opt_struct(map, &mut self.last_attempt_overall_condition_settings, n, 6),
             "lastResultByColumnConditionSettings" => crate::support::de_opt_struct(map, &mut self.last_result_by_column_condition_settings, n, 7),
             "lastResultOverallConditionSettings" => crate::support::de_opt_struct(map, &mut self.last_result_overall_condition_settings, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct DirectRouting {
     pub agent_wait_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `backupQueueId`: string."]
     pub backup_queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callMediaSettings`: [`DirectRoutingMediaSettings`]."]
+    #[doc = " JSON `callMediaSettings`: [`DirectRoutingMediaSettings`](crate::DirectRoutingMediaSettings)."]
     pub call_media_settings: ::std::option::Option<crate::DirectRoutingMediaSettings>,
-    #[doc = " JSON `emailMediaSettings`: [`DirectRoutingMediaSettings`]."]
+    #[doc = " JSON `emailMediaSettings`: [`DirectRoutingMediaSettings`](crate::DirectRoutingMediaSettings)."]
     pub email_media_settings: ::std::option::Option<crate::DirectRoutingMediaSettings>,
-    #[doc = " JSON `messageMediaSettings`: [`DirectRoutingMediaSettings`]."]
+    #[doc = " JSON `messageMediaSettings`: [`DirectRoutingMediaSettings`](crate::DirectRoutingMediaSettings)."]
     pub message_media_settings: ::std::option::Option<crate::DirectRoutingMediaSettings>,
     #[doc = " JSON `waitForAgent`: boolean."]
     pub wait_for_agent: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DirectRouting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DirectRouting {
 impl crate::support::Model for DirectRouting {
     const NAME: &'static str = "DirectRouting";
     const FIELDS: &'static [&'static str] = &["agentWaitSeconds", "backupQueueId", "callMediaSettings", "emailMediaSettings", "messageMediaSettings", "waitForAgent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DirectRouting {
             "emailMediaSettings" => crate::support::de_opt_struct(map, &mut self.email_media_settings, n, 3),
             "messageMediaSettings" => crate::support::de_opt_struct(map, &mut self.message_media_settings, n, 4),
             "waitForAgent" => crate::support::de_opt(map, &mut self.wait_for_agent, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DisallowedEntityLearningAssignmentItem {
-    #[doc = " JSON `entity`: [`LearningAssignmentItem`]."]
+    #[doc = " JSON `entity`: [`LearningAssignmentItem`](crate::LearningAssignmentItem)."]
     pub entity: ::std::option::Option<crate::LearningAssignmentItem>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DisallowedEntityLearningAssignmentItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DisallowedEntityLearningAssignmentItem {
 impl crate::support::Model for DisallowedEntityLearningAssignmentItem {
     const NAME: &'static str = "DisallowedEntityLearningAssignmentItem";
     const FIELDS: &'static [&'static str] = &["entity", "errorCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DisallowedEntityLearningAssignmentItem {
         match key {
             "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 0),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Disposition {
-    #[doc = " JSON `amdTimeout`: [`DispositionAmdTimeout`]."]
+    #[doc = " JSON `amdTimeout`: [`DispositionAmdTimeout`](crate::DispositionAmdTimeout)."]
     pub amd_timeout: ::std::option::Option<crate::DispositionAmdTimeout>,
     #[doc = " JSON `analyzer`: string."]
     pub analyzer: ::std::option::Option<::std::string::String>,
@@ -13,13 +13,13 @@ pub struct Disposition {
     pub detected_speech_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `detectedSpeechStart`: date-time."]
     pub detected_speech_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `dispositionParameters`: [`DispositionParameters`]."]
+    #[doc = " JSON `dispositionParameters`: [`DispositionParameters`](crate::DispositionParameters)."]
     pub disposition_parameters: ::std::option::Option<crate::DispositionParameters>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `silentCallTimeout`: [`DispositionSilentCallTimeout`]."]
+    #[doc = " JSON `silentCallTimeout`: [`DispositionSilentCallTimeout`](crate::DispositionSilentCallTimeout)."]
     pub silent_call_timeout: ::std::option::Option<crate::DispositionSilentCallTimeout>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Disposition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for Disposition {
 impl crate::support::Model for Disposition {
     const NAME: &'static str = "Disposition";
     const FIELDS: &'static [&'static str] = &["amdTimeout", "analyzer", "detectedSpeechEnd", "detectedSpeechStart", "dispositionParameters", "name", "silentCallTimeout"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for Disposition {
             "dispositionParameters" => crate::support::de_opt_struct(map, &mut self.disposition_parameters, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "silentCallTimeout" => crate::support::de_opt_struct(map, &mut self.silent_call_timeout, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct DmarcResult {
     #[doc = " JSON `dateChecked`: date-time, required by the spec."]
     pub date_checked: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `detectedPolicy`: [`DmarcResultDetectedPolicy`]."]
+    #[doc = " JSON `detectedPolicy`: [`DmarcResultDetectedPolicy`](crate::DmarcResultDetectedPolicy)."]
     pub detected_policy: ::std::option::Option<crate::DmarcResultDetectedPolicy>,
-    #[doc = " JSON `records`: array of [`Record`], required by the spec."]
+    #[doc = " JSON `records`: array of [`Record`](crate::Record), required by the spec."]
     pub records: ::std::option::Option<::std::vec::Vec<crate::Record>>,
-    #[doc = " JSON `status`: [`DmarcResultStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`DmarcResultStatus`](crate::DmarcResultStatus), required by the spec."]
     pub status: ::std::option::Option<crate::DmarcResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DmarcResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DmarcResult {
 impl crate::support::Model for DmarcResult {
     const NAME: &'static str = "DmarcResult";
     const FIELDS: &'static [&'static str] = &["dateChecked", "detectedPolicy", "records", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DmarcResult {
             "detectedPolicy" => crate::support::de_opt(map, &mut self.detected_policy, n, 1),
             "records" => crate::support::de_opt_structs(map, &mut self.records, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct DncList {
     #[doc = " JSON `campaignId`: string."]
     pub campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contactMethod`: [`DncListContactMethod`]."]
+    #[doc = " JSON `contactMethod`: [`DncListContactMethod`](crate::DncListContactMethod)."]
     pub contact_method: ::std::option::Option<crate::DncListContactMethod>,
     #[doc = " JSON `customExclusionColumn`: string."]
     pub custom_exclusion_column: ::std::option::Option<::std::string::String>,
@@ -15,15 +15,15 @@ pub struct DncList {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`DomainEntityRef`]."]
+    #[doc = " JSON `division`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub division: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dncCodes`: array of string."]
     pub dnc_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `dncSourceType`: [`DncListDncSourceType`], required by the spec."]
+    #[doc = " JSON `dncSourceType`: [`DncListDncSourceType`](crate::DncListDncSourceType), required by the spec."]
     pub dnc_source_type: ::std::option::Option<crate::DncListDncSourceType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importStatus`: [`ImportStatus`]."]
+    #[doc = " JSON `importStatus`: [`ImportStatus`](crate::ImportStatus)."]
     pub import_status: ::std::option::Option<crate::ImportStatus>,
     #[doc = " JSON `licenseId`: string."]
     pub license_id: ::std::option::Option<::std::string::String>,
@@ -37,7 +37,7 @@ pub struct DncList {
     pub size: ::std::option::Option<i64>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DncList {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for DncList {
 impl crate::support::Model for DncList {
     const NAME: &'static str = "DncList";
     const FIELDS: &'static [&'static str] = &["campaignId", "contactMethod", "customExclusionColumn", "dateCreated", "dateModified", "division", "dncCodes", "dncSourceType", "id", "importStatus", "licenseId", "loginId", "name", "selfUri", "size", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for DncList {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
             "size" => crate::support::de_opt(map, &mut self.size, n, 14),
             "version" => crate::support::de_opt(map, &mut self.version, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncListDivisionView {
-    #[doc = " JSON `contactMethod`: [`DncListDivisionViewContactMethod`]."]
+    #[doc = " JSON `contactMethod`: [`DncListDivisionViewContactMethod`](crate::DncListDivisionViewContactMethod)."]
     pub contact_method: ::std::option::Option<crate::DncListDivisionViewContactMethod>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `dncSourceType`: [`DncListDivisionViewDncSourceType`]."]
+    #[doc = " JSON `dncSourceType`: [`DncListDivisionViewDncSourceType`](crate::DncListDivisionViewDncSourceType)."]
     pub dnc_source_type: ::std::option::Option<crate::DncListDivisionViewDncSourceType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importStatus`: [`ImportStatus`]."]
+    #[doc = " JSON `importStatus`: [`ImportStatus`](crate::ImportStatus)."]
     pub import_status: ::std::option::Option<crate::ImportStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct DncListDivisionView {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DncListDivisionView {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DncListDivisionView {
 impl crate::support::Model for DncListDivisionView {
     const NAME: &'static str = "DncListDivisionView";
     const FIELDS: &'static [&'static str] = &["contactMethod", "division", "dncSourceType", "id", "importStatus", "name", "selfUri", "size"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DncListDivisionView {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "size" => crate::support::de_opt(map, &mut self.size, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

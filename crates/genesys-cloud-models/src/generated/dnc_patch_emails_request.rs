@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncPatchEmailsRequest {
-    #[doc = " JSON `action`: [`DncPatchEmailsRequestAction`]."]
+    #[doc = " JSON `action`: [`DncPatchEmailsRequestAction`](crate::DncPatchEmailsRequestAction)."]
     pub action: ::std::option::Option<crate::DncPatchEmailsRequestAction>,
     #[doc = " JSON `emailAddresses`: array of string."]
     pub email_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `expirationDateTime`: string."]
     pub expiration_date_time: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DncPatchEmailsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DncPatchEmailsRequest {
 impl crate::support::Model for DncPatchEmailsRequest {
     const NAME: &'static str = "DncPatchEmailsRequest";
     const FIELDS: &'static [&'static str] = &["action", "emailAddresses", "expirationDateTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DncPatchEmailsRequest {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
             "emailAddresses" => crate::support::de_opt(map, &mut self.email_addresses, n, 1),
             "expirationDateTime" => crate::support::de_opt(map, &mut self.expiration_date_time, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DncPatchPhoneNumbersRequest {
-    #[doc = " JSON `action`: [`DncPatchPhoneNumbersRequestAction`]."]
+    #[doc = " JSON `action`: [`DncPatchPhoneNumbersRequestAction`](crate::DncPatchPhoneNumbersRequestAction)."]
     pub action: ::std::option::Option<crate::DncPatchPhoneNumbersRequestAction>,
     #[doc = " JSON `expirationDateTime`: string."]
     pub expiration_date_time: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneNumbers`: array of string."]
     pub phone_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DncPatchPhoneNumbersRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DncPatchPhoneNumbersRequest {
 impl crate::support::Model for DncPatchPhoneNumbersRequest {
     const NAME: &'static str = "DncPatchPhoneNumbersRequest";
     const FIELDS: &'static [&'static str] = &["action", "expirationDateTime", "phoneNumbers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DncPatchPhoneNumbersRequest {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
             "expirationDateTime" => crate::support::de_opt(map, &mut self.expiration_date_time, n, 1),
             "phoneNumbers" => crate::support::de_opt(map, &mut self.phone_numbers, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct DnclistImportStatusImportStatus {
     pub completed_records: ::std::option::Option<i64>,
     #[doc = " JSON `failureReason`: string."]
     pub failure_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importState`: [`DnclistImportStatusImportStatusImportState`]."]
+    #[doc = " JSON `importState`: [`DnclistImportStatusImportStatusImportState`](crate::DnclistImportStatusImportStatusImportState)."]
     pub import_state: ::std::option::Option<crate::DnclistImportStatusImportStatusImportState>,
     #[doc = " JSON `listNamePrefix`: string."]
     pub list_name_prefix: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct DnclistImportStatusImportStatus {
     pub target_contact_list_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `totalRecords`: integer (int64)."]
     pub total_records: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DnclistImportStatusImportStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DnclistImportStatusImportStatus {
 impl crate::support::Model for DnclistImportStatusImportStatus {
     const NAME: &'static str = "DnclistImportStatusImportStatus";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "completedRecords", "failureReason", "importState", "listNamePrefix", "percentageComplete", "targetContactListIds", "totalRecords"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DnclistImportStatusImportStatus {
             "percentageComplete" => crate::support::de_opt(map, &mut self.percentage_complete, n, 5),
             "targetContactListIds" => crate::support::de_opt(map, &mut self.target_contact_list_ids, n, 6),
             "totalRecords" => crate::support::de_opt(map, &mut self.total_records, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct DnsRecordEntry {
     pub host: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `recordContents`: string."]
     pub record_contents: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `verificationStatus`: [`DnsRecordEntryVerificationStatus`]."]
+    #[doc = " JSON `verificationStatus`: [`DnsRecordEntryVerificationStatus`](crate::DnsRecordEntryVerificationStatus)."]
     pub verification_status: ::std::option::Option<crate::DnsRecordEntryVerificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DnsRecordEntry {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DnsRecordEntry {
 impl crate::support::Model for DnsRecordEntry {
     const NAME: &'static str = "DnsRecordEntry";
     const FIELDS: &'static [&'static str] = &["host", "recordContents", "verificationStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DnsRecordEntry {
             "host" => crate::support::de_opt(map, &mut self.host, n, 0),
             "recordContents" => crate::support::de_opt(map, &mut self.record_contents, n, 1),
             "verificationStatus" => crate::support::de_opt(map, &mut self.verification_status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct Document {
     #[doc = " JSON `acl`: array of string."]
     pub acl: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `attributes`: array of [`DocumentAttribute`]."]
+    #[doc = " JSON `attributes`: array of [`DocumentAttribute`](crate::DocumentAttribute)."]
     pub attributes: ::std::option::Option<::std::vec::Vec<crate::DocumentAttribute>>,
     #[doc = " JSON `callerAddress`: string."]
     pub caller_address: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct Document {
     pub content_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `contentUri`: string."]
     pub content_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -33,7 +33,7 @@ pub struct Document {
     pub filename: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lockInfo`: [`LockInfo`]."]
+    #[doc = " JSON `lockInfo`: [`LockInfo`](crate::LockInfo)."]
     pub lock_info: ::std::option::Option<crate::LockInfo>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -45,29 +45,29 @@ pub struct Document {
     pub receiver_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sharingStatus`: [`DocumentSharingStatus`]."]
+    #[doc = " JSON `sharingStatus`: [`DocumentSharingStatus`](crate::DocumentSharingStatus)."]
     pub sharing_status: ::std::option::Option<crate::DocumentSharingStatus>,
     #[doc = " JSON `sharingUri`: string."]
     pub sharing_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemType`: [`DocumentSystemType`]."]
+    #[doc = " JSON `systemType`: [`DocumentSystemType`](crate::DocumentSystemType)."]
     pub system_type: ::std::option::Option<crate::DocumentSystemType>,
-    #[doc = " JSON `tagValues`: array of [`TagValue`]."]
+    #[doc = " JSON `tagValues`: array of [`TagValue`](crate::TagValue)."]
     pub tag_values: ::std::option::Option<::std::vec::Vec<crate::TagValue>>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `thumbnails`: array of [`DocumentThumbnail`]."]
+    #[doc = " JSON `thumbnails`: array of [`DocumentThumbnail`](crate::DocumentThumbnail)."]
     pub thumbnails: ::std::option::Option<::std::vec::Vec<crate::DocumentThumbnail>>,
     #[doc = " JSON `uploadDestinationUri`: string."]
     pub upload_destination_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadMethod`: [`DocumentUploadMethod`]."]
+    #[doc = " JSON `uploadMethod`: [`DocumentUploadMethod`](crate::DocumentUploadMethod)."]
     pub upload_method: ::std::option::Option<crate::DocumentUploadMethod>,
-    #[doc = " JSON `uploadStatus`: [`DomainEntityRef`]."]
+    #[doc = " JSON `uploadStatus`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub upload_status: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `uploadedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `uploadedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub uploaded_by: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `workspace`: [`DomainEntityRef`]."]
+    #[doc = " JSON `workspace`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub workspace: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Document {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -82,10 +82,10 @@ impl<'de> ::serde::Deserialize<'de> for Document {
 impl crate::support::Model for Document {
     const NAME: &'static str = "Document";
     const FIELDS: &'static [&'static str] = &["acl", "attributes", "callerAddress", "changeNumber", "contentLength", "contentType", "contentUri", "createdBy", "dateCreated", "dateModified", "dateUploaded", "downloadSharingUri", "filename", "id", "lockInfo", "name", "pageCount", "read", "receiverAddress", "selfUri", "sharingStatus", "sharingUri", "systemType", "tagValues", "tags", "thumbnails", "uploadDestinationUri", "uploadMethod", "uploadStatus", "uploadedBy", "workspace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -122,7 +122,7 @@ impl crate::support::Model for Document {
             "uploadStatus" => crate::support::de_opt_struct(map, &mut self.upload_status, n, 28),
             "uploadedBy" => crate::support::de_opt_struct(map, &mut self.uploaded_by, n, 29),
             "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 30),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyImageProperties {
-    #[doc = " JSON `align`: [`DocumentBodyImagePropertiesAlign`]."]
+    #[doc = " JSON `align`: [`DocumentBodyImagePropertiesAlign`](crate::DocumentBodyImagePropertiesAlign)."]
     pub align: ::std::option::Option<crate::DocumentBodyImagePropertiesAlign>,
     #[doc = " JSON `altText`: string."]
     pub alt_text: ::std::option::Option<::std::string::String>,
@@ -15,9 +15,9 @@ pub struct DocumentBodyImageProperties {
     pub indentation: ::std::option::Option<f64>,
     #[doc = " JSON `width`: number (double)."]
     pub width: ::std::option::Option<f64>,
-    #[doc = " JSON `widthWithUnit`: [`DocumentElementLength`]."]
+    #[doc = " JSON `widthWithUnit`: [`DocumentElementLength`](crate::DocumentElementLength)."]
     pub width_with_unit: ::std::option::Option<crate::DocumentElementLength>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyImageProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyImageProperties {
 impl crate::support::Model for DocumentBodyImageProperties {
     const NAME: &'static str = "DocumentBodyImageProperties";
     const FIELDS: &'static [&'static str] = &["align", "altText", "backgroundColor", "indentation", "width", "widthWithUnit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DocumentBodyImageProperties {
             "indentation" => crate::support::de_opt(map, &mut self.indentation, n, 3),
             "width" => crate::support::de_opt(map, &mut self.width, n, 4),
             "widthWithUnit" => crate::support::de_opt_struct(map, &mut self.width_with_unit, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListBlockProperties {
-    #[doc = " JSON `orderedType`: [`DocumentBodyListBlockPropertiesOrderedType`]."]
+    #[doc = " JSON `orderedType`: [`DocumentBodyListBlockPropertiesOrderedType`](crate::DocumentBodyListBlockPropertiesOrderedType)."]
     pub ordered_type: ::std::option::Option<crate::DocumentBodyListBlockPropertiesOrderedType>,
-    #[doc = " JSON `unorderedType`: [`DocumentBodyListBlockPropertiesUnorderedType`]."]
+    #[doc = " JSON `unorderedType`: [`DocumentBodyListBlockPropertiesUnorderedType`](crate::DocumentBodyListBlockPropertiesUnorderedType)."]
     pub unordered_type: ::std::option::Option<crate::DocumentBodyListBlockPropertiesUnorderedType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyListBlockProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListBlockProperties {
 impl crate::support::Model for DocumentBodyListBlockProperties {
     const NAME: &'static str = "DocumentBodyListBlockProperties";
     const FIELDS: &'static [&'static str] = &["orderedType", "unorderedType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DocumentBodyListBlockProperties {
         match key {
             "orderedType" => crate::support::de_opt(map, &mut self.ordered_type, n, 0),
             "unorderedType" => crate::support::de_opt(map, &mut self.unordered_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListBlockWithHighlight {
-    #[doc = " JSON `blocks`: array of [`DocumentListContentBlockWithHighlight`], required by the spec."]
+    #[doc = " JSON `blocks`: array of [`DocumentListContentBlockWithHighlight`](crate::DocumentListContentBlockWithHighlight), required by the spec."]
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentListContentBlockWithHighlight>>,
-    #[doc = " JSON `properties`: [`DocumentBodyListItemProperties`]."]
+    #[doc = " JSON `properties`: [`DocumentBodyListItemProperties`](crate::DocumentBodyListItemProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyListItemProperties>,
-    #[doc = " JSON `type`: [`DocumentBodyListBlockWithHighlightType`], required by the spec."]
+    #[doc = " JSON `type`: [`DocumentBodyListBlockWithHighlightType`](crate::DocumentBodyListBlockWithHighlightType), required by the spec."]
     pub r#type: ::std::option::Option<crate::DocumentBodyListBlockWithHighlightType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyListBlockWithHighlight {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListBlockWithHighlight {
 impl crate::support::Model for DocumentBodyListBlockWithHighlight {
     const NAME: &'static str = "DocumentBodyListBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["blocks", "properties", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DocumentBodyListBlockWithHighlight {
             "blocks" => crate::support::de_opt_structs(map, &mut self.blocks, n, 0),
             "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListItemProperties {
-    #[doc = " JSON `align`: [`DocumentBodyListItemPropertiesAlign`]."]
+    #[doc = " JSON `align`: [`DocumentBodyListItemPropertiesAlign`](crate::DocumentBodyListItemPropertiesAlign)."]
     pub align: ::std::option::Option<crate::DocumentBodyListItemPropertiesAlign>,
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fontSize`: [`DocumentBodyListItemPropertiesFontSize`]."]
+    #[doc = " JSON `fontSize`: [`DocumentBodyListItemPropertiesFontSize`](crate::DocumentBodyListItemPropertiesFontSize)."]
     pub font_size: ::std::option::Option<crate::DocumentBodyListItemPropertiesFontSize>,
-    #[doc = " JSON `fontType`: [`DocumentBodyListItemPropertiesFontType`]."]
+    #[doc = " JSON `fontType`: [`DocumentBodyListItemPropertiesFontType`](crate::DocumentBodyListItemPropertiesFontType)."]
     pub font_type: ::std::option::Option<crate::DocumentBodyListItemPropertiesFontType>,
     #[doc = " JSON `indentation`: number (double)."]
     pub indentation: ::std::option::Option<f64>,
-    #[doc = " JSON `orderedType`: [`DocumentBodyListItemPropertiesOrderedType`]."]
+    #[doc = " JSON `orderedType`: [`DocumentBodyListItemPropertiesOrderedType`](crate::DocumentBodyListItemPropertiesOrderedType)."]
     pub ordered_type: ::std::option::Option<crate::DocumentBodyListItemPropertiesOrderedType>,
     #[doc = " JSON `textColor`: string."]
     pub text_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unorderedType`: [`DocumentBodyListItemPropertiesUnorderedType`]."]
+    #[doc = " JSON `unorderedType`: [`DocumentBodyListItemPropertiesUnorderedType`](crate::DocumentBodyListItemPropertiesUnorderedType)."]
     pub unordered_type: ::std::option::Option<crate::DocumentBodyListItemPropertiesUnorderedType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyListItemProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListItemProperties {
 impl crate::support::Model for DocumentBodyListItemProperties {
     const NAME: &'static str = "DocumentBodyListItemProperties";
     const FIELDS: &'static [&'static str] = &["align", "backgroundColor", "fontSize", "fontType", "indentation", "orderedType", "textColor", "unorderedType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DocumentBodyListItemProperties {
             "orderedType" => crate::support::de_opt(map, &mut self.ordered_type, n, 5),
             "textColor" => crate::support::de_opt(map, &mut self.text_color, n, 6),
             "unorderedType" => crate::support::de_opt(map, &mut self.unordered_type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyListWithHighlight {
-    #[doc = " JSON `blocks`: array of [`DocumentBodyListBlockWithHighlight`], required by the spec."]
+    #[doc = " JSON `blocks`: array of [`DocumentBodyListBlockWithHighlight`](crate::DocumentBodyListBlockWithHighlight), required by the spec."]
     pub blocks: ::std::option::Option<::std::vec::Vec<crate::DocumentBodyListBlockWithHighlight>>,
-    #[doc = " JSON `properties`: [`DocumentBodyListBlockProperties`]."]
+    #[doc = " JSON `properties`: [`DocumentBodyListBlockProperties`](crate::DocumentBodyListBlockProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyListBlockProperties>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyListWithHighlight {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListWithHighlight {
 impl crate::support::Model for DocumentBodyListWithHighlight {
     const NAME: &'static str = "DocumentBodyListWithHighlight";
     const FIELDS: &'static [&'static str] = &["blocks", "properties"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DocumentBodyListWithHighlight {
         match key {
             "blocks" => crate::support::de_opt_structs(map, &mut self.blocks, n, 0),
             "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyParagraphProperties {
-    #[doc = " JSON `align`: [`DocumentBodyParagraphPropertiesAlign`]."]
+    #[doc = " JSON `align`: [`DocumentBodyParagraphPropertiesAlign`](crate::DocumentBodyParagraphPropertiesAlign)."]
     pub align: ::std::option::Option<crate::DocumentBodyParagraphPropertiesAlign>,
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fontSize`: [`DocumentBodyParagraphPropertiesFontSize`]."]
+    #[doc = " JSON `fontSize`: [`DocumentBodyParagraphPropertiesFontSize`](crate::DocumentBodyParagraphPropertiesFontSize)."]
     pub font_size: ::std::option::Option<crate::DocumentBodyParagraphPropertiesFontSize>,
-    #[doc = " JSON `fontType`: [`DocumentBodyParagraphPropertiesFontType`]."]
+    #[doc = " JSON `fontType`: [`DocumentBodyParagraphPropertiesFontType`](crate::DocumentBodyParagraphPropertiesFontType)."]
     pub font_type: ::std::option::Option<crate::DocumentBodyParagraphPropertiesFontType>,
     #[doc = " JSON `indentation`: number (double)."]
     pub indentation: ::std::option::Option<f64>,
     #[doc = " JSON `textColor`: string."]
     pub text_color: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyParagraphProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyParagraphProperties {
 impl crate::support::Model for DocumentBodyParagraphProperties {
     const NAME: &'static str = "DocumentBodyParagraphProperties";
     const FIELDS: &'static [&'static str] = &["align", "backgroundColor", "fontSize", "fontType", "indentation", "textColor"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DocumentBodyParagraphProperties {
             "fontType" => crate::support::de_opt(map, &mut self.font_type, n, 3),
             "indentation" => crate::support::de_opt(map, &mut self.indentation, n, 4),
             "textColor" => crate::support::de_opt(map, &mut self.text_color, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

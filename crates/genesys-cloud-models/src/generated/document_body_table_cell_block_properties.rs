@@ -9,29 +9,29 @@ pub struct DocumentBodyTableCellBlockProperties {
     pub background_color: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `borderColor`: string."]
     pub border_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `borderStyle`: [`DocumentBodyTableCellBlockPropertiesBorderStyle`]."]
+    #[doc = " JSON `borderStyle`: [`DocumentBodyTableCellBlockPropertiesBorderStyle`](crate::DocumentBodyTableCellBlockPropertiesBorderStyle)."]
     pub border_style: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesBorderStyle>,
     #[doc = " JSON `borderWidth`: number (double)."]
     pub border_width: ::std::option::Option<f64>,
-    #[doc = " JSON `cellType`: [`DocumentBodyTableCellBlockPropertiesCellType`]."]
+    #[doc = " JSON `cellType`: [`DocumentBodyTableCellBlockPropertiesCellType`](crate::DocumentBodyTableCellBlockPropertiesCellType)."]
     pub cell_type: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesCellType>,
     #[doc = " JSON `colSpan`: integer (int64)."]
     pub col_span: ::std::option::Option<i64>,
     #[doc = " JSON `height`: number (double)."]
     pub height: ::std::option::Option<f64>,
-    #[doc = " JSON `horizontalAlign`: [`DocumentBodyTableCellBlockPropertiesHorizontalAlign`]."]
+    #[doc = " JSON `horizontalAlign`: [`DocumentBodyTableCellBlockPropertiesHorizontalAlign`](crate::DocumentBodyTableCellBlockPropertiesHorizontalAlign)."]
     pub horizontal_align: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesHorizontalAlign>,
     #[doc = " JSON `rowSpan`: integer (int64)."]
     pub row_span: ::std::option::Option<i64>,
-    #[doc = " JSON `scope`: [`DocumentBodyTableCellBlockPropertiesScope`]."]
+    #[doc = " JSON `scope`: [`DocumentBodyTableCellBlockPropertiesScope`](crate::DocumentBodyTableCellBlockPropertiesScope)."]
     pub scope: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesScope>,
-    #[doc = " JSON `verticalAlign`: [`DocumentBodyTableCellBlockPropertiesVerticalAlign`]."]
+    #[doc = " JSON `verticalAlign`: [`DocumentBodyTableCellBlockPropertiesVerticalAlign`](crate::DocumentBodyTableCellBlockPropertiesVerticalAlign)."]
     pub vertical_align: ::std::option::Option<crate::DocumentBodyTableCellBlockPropertiesVerticalAlign>,
     #[doc = " JSON `width`: number (double)."]
     pub width: ::std::option::Option<f64>,
-    #[doc = " JSON `widthWithUnit`: [`DocumentElementLength`]."]
+    #[doc = " JSON `widthWithUnit`: [`DocumentElementLength`](crate::DocumentElementLength)."]
     pub width_with_unit: ::std::option::Option<crate::DocumentElementLength>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyTableCellBlockProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableCellBlockProperties {
 impl crate::support::Model for DocumentBodyTableCellBlockProperties {
     const NAME: &'static str = "DocumentBodyTableCellBlockProperties";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "borderColor", "borderStyle", "borderWidth", "cellType", "colSpan", "height", "horizontalAlign", "rowSpan", "scope", "verticalAlign", "width", "widthWithUnit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for DocumentBodyTableCellBlockProperties {
             "verticalAlign" => crate::support::de_opt(map, &mut self.vertical_align, n, 10),
             "width" => crate::support::de_opt(map, &mut self.width, n, 11),
             "widthWithUnit" => crate::support::de_opt_struct(map, &mut self.width_with_unit, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

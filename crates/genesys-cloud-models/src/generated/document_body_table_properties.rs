@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableProperties {
-    #[doc = " JSON `alignment`: [`DocumentBodyTablePropertiesAlignment`]."]
+    #[doc = " JSON `alignment`: [`DocumentBodyTablePropertiesAlignment`](crate::DocumentBodyTablePropertiesAlignment)."]
     pub alignment: ::std::option::Option<crate::DocumentBodyTablePropertiesAlignment>,
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `borderColor`: string."]
     pub border_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `borderStyle`: [`DocumentBodyTablePropertiesBorderStyle`]."]
+    #[doc = " JSON `borderStyle`: [`DocumentBodyTablePropertiesBorderStyle`](crate::DocumentBodyTablePropertiesBorderStyle)."]
     pub border_style: ::std::option::Option<crate::DocumentBodyTablePropertiesBorderStyle>,
     #[doc = " JSON `borderWidth`: number (double)."]
     pub border_width: ::std::option::Option<f64>,
-    #[doc = " JSON `caption`: [`DocumentBodyTableCaptionBlock`]."]
+    #[doc = " JSON `caption`: [`DocumentBodyTableCaptionBlock`](crate::DocumentBodyTableCaptionBlock)."]
     pub caption: ::std::option::Option<crate::DocumentBodyTableCaptionBlock>,
     #[doc = " JSON `cellPadding`: number (double)."]
     pub cell_padding: ::std::option::Option<f64>,
@@ -25,9 +25,9 @@ pub struct DocumentBodyTableProperties {
     pub height: ::std::option::Option<f64>,
     #[doc = " JSON `width`: number (double)."]
     pub width: ::std::option::Option<f64>,
-    #[doc = " JSON `widthWithUnit`: [`DocumentElementLength`]."]
+    #[doc = " JSON `widthWithUnit`: [`DocumentElementLength`](crate::DocumentElementLength)."]
     pub width_with_unit: ::std::option::Option<crate::DocumentElementLength>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyTableProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableProperties {
 impl crate::support::Model for DocumentBodyTableProperties {
     const NAME: &'static str = "DocumentBodyTableProperties";
     const FIELDS: &'static [&'static str] = &["alignment", "backgroundColor", "borderColor", "borderStyle", "borderWidth", "caption", "cellPadding", "cellSpacing", "height", "width", "widthWithUnit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for DocumentBodyTableProperties {
             "height" => crate::support::de_opt(map, &mut self.height, n, 8),
             "width" => crate::support::de_opt(map, &mut self.width, n, 9),
             "widthWithUnit" => crate::support::de_opt_struct(map, &mut self.width_with_unit, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

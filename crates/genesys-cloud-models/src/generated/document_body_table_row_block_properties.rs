@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableRowBlockProperties {
-    #[doc = " JSON `alignment`: [`DocumentBodyTableRowBlockPropertiesAlignment`]."]
+    #[doc = " JSON `alignment`: [`DocumentBodyTableRowBlockPropertiesAlignment`](crate::DocumentBodyTableRowBlockPropertiesAlignment)."]
     pub alignment: ::std::option::Option<crate::DocumentBodyTableRowBlockPropertiesAlignment>,
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `borderColor`: string."]
     pub border_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `borderStyle`: [`DocumentBodyTableRowBlockPropertiesBorderStyle`]."]
+    #[doc = " JSON `borderStyle`: [`DocumentBodyTableRowBlockPropertiesBorderStyle`](crate::DocumentBodyTableRowBlockPropertiesBorderStyle)."]
     pub border_style: ::std::option::Option<crate::DocumentBodyTableRowBlockPropertiesBorderStyle>,
     #[doc = " JSON `height`: number (double)."]
     pub height: ::std::option::Option<f64>,
-    #[doc = " JSON `rowType`: [`DocumentBodyTableRowBlockPropertiesRowType`]."]
+    #[doc = " JSON `rowType`: [`DocumentBodyTableRowBlockPropertiesRowType`](crate::DocumentBodyTableRowBlockPropertiesRowType)."]
     pub row_type: ::std::option::Option<crate::DocumentBodyTableRowBlockPropertiesRowType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyTableRowBlockProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableRowBlockProperties {
 impl crate::support::Model for DocumentBodyTableRowBlockProperties {
     const NAME: &'static str = "DocumentBodyTableRowBlockProperties";
     const FIELDS: &'static [&'static str] = &["alignment", "backgroundColor", "borderColor", "borderStyle", "height", "rowType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DocumentBodyTableRowBlockProperties {
             "borderStyle" => crate::support::de_opt(map, &mut self.border_style, n, 3),
             "height" => crate::support::de_opt(map, &mut self.height, n, 4),
             "rowType" => crate::support::de_opt(map, &mut self.row_type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableRowBlockWithHighlight {
-    #[doc = " JSON `cells`: array of [`DocumentBodyTableCellBlockWithHighlight`], required by the spec."]
+    #[doc = " JSON `cells`: array of [`DocumentBodyTableCellBlockWithHighlight`](crate::DocumentBodyTableCellBlockWithHighlight), required by the spec."]
     pub cells: ::std::option::Option<::std::vec::Vec<crate::DocumentBodyTableCellBlockWithHighlight>>,
-    #[doc = " JSON `properties`: [`DocumentBodyTableRowBlockProperties`]."]
+    #[doc = " JSON `properties`: [`DocumentBodyTableRowBlockProperties`](crate::DocumentBodyTableRowBlockProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyTableRowBlockProperties>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyTableRowBlockWithHighlight {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableRowBlockWithHighlight {
 impl crate::support::Model for DocumentBodyTableRowBlockWithHighlight {
     const NAME: &'static str = "DocumentBodyTableRowBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["cells", "properties"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DocumentBodyTableRowBlockWithHighlight {
         match key {
             "cells" => crate::support::de_opt_structs(map, &mut self.cells, n, 0),
             "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

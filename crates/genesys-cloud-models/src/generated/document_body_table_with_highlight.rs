@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyTableWithHighlight {
-    #[doc = " JSON `properties`: [`DocumentBodyTableProperties`]."]
+    #[doc = " JSON `properties`: [`DocumentBodyTableProperties`](crate::DocumentBodyTableProperties)."]
     pub properties: ::std::option::Option<crate::DocumentBodyTableProperties>,
-    #[doc = " JSON `rows`: array of [`DocumentBodyTableRowBlockWithHighlight`], required by the spec."]
+    #[doc = " JSON `rows`: array of [`DocumentBodyTableRowBlockWithHighlight`](crate::DocumentBodyTableRowBlockWithHighlight), required by the spec."]
     pub rows: ::std::option::Option<::std::vec::Vec<crate::DocumentBodyTableRowBlockWithHighlight>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyTableWithHighlight {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableWithHighlight {
 impl crate::support::Model for DocumentBodyTableWithHighlight {
     const NAME: &'static str = "DocumentBodyTableWithHighlight";
     const FIELDS: &'static [&'static str] = &["properties", "rows"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DocumentBodyTableWithHighlight {
         match key {
             "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 0),
             "rows" => crate::support::de_opt_structs(map, &mut self.rows, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentBodyVideoProperties {
-    #[doc = " JSON `align`: [`DocumentBodyVideoPropertiesAlign`]."]
+    #[doc = " JSON `align`: [`DocumentBodyVideoPropertiesAlign`](crate::DocumentBodyVideoPropertiesAlign)."]
     pub align: ::std::option::Option<crate::DocumentBodyVideoPropertiesAlign>,
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `height`: [`DocumentElementLength`]."]
+    #[doc = " JSON `height`: [`DocumentElementLength`](crate::DocumentElementLength)."]
     pub height: ::std::option::Option<crate::DocumentElementLength>,
     #[doc = " JSON `indentation`: number (double)."]
     pub indentation: ::std::option::Option<f64>,
-    #[doc = " JSON `width`: [`DocumentElementLength`]."]
+    #[doc = " JSON `width`: [`DocumentElementLength`](crate::DocumentElementLength)."]
     pub width: ::std::option::Option<crate::DocumentElementLength>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentBodyVideoProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyVideoProperties {
 impl crate::support::Model for DocumentBodyVideoProperties {
     const NAME: &'static str = "DocumentBodyVideoProperties";
     const FIELDS: &'static [&'static str] = &["align", "backgroundColor", "height", "indentation", "width"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DocumentBodyVideoProperties {
             "height" => crate::support::de_opt_struct(map, &mut self.height, n, 2),
             "indentation" => crate::support::de_opt(map, &mut self.indentation, n, 3),
             "width" => crate::support::de_opt_struct(map, &mut self.width, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentContentBlockWithHighlight {
-    #[doc = " JSON `answerHighlight`: [`DocumentContentHighlightIndex`]."]
+    #[doc = " JSON `answerHighlight`: [`DocumentContentHighlightIndex`](crate::DocumentContentHighlightIndex)."]
     pub answer_highlight: ::std::option::Option<crate::DocumentContentHighlightIndex>,
-    #[doc = " JSON `image`: [`DocumentBodyImage`]."]
+    #[doc = " JSON `image`: [`DocumentBodyImage`](crate::DocumentBodyImage)."]
     pub image: ::std::option::Option<crate::DocumentBodyImage>,
-    #[doc = " JSON `text`: [`DocumentText`]."]
+    #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentContentBlockWithHighlightType`], required by the spec."]
+    #[doc = " JSON `type`: [`DocumentContentBlockWithHighlightType`](crate::DocumentContentBlockWithHighlightType), required by the spec."]
     pub r#type: ::std::option::Option<crate::DocumentContentBlockWithHighlightType>,
-    #[doc = " JSON `video`: [`DocumentBodyVideo`]."]
+    #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentContentBlockWithHighlight {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentContentBlockWithHighlight {
 impl crate::support::Model for DocumentContentBlockWithHighlight {
     const NAME: &'static str = "DocumentContentBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["answerHighlight", "image", "text", "type", "video"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DocumentContentBlockWithHighlight {
             "text" => crate::support::de_opt_struct(map, &mut self.text, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             "video" => crate::support::de_opt_struct(map, &mut self.video, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

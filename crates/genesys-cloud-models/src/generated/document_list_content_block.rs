@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentListContentBlock {
-    #[doc = " JSON `image`: [`DocumentBodyImage`]."]
+    #[doc = " JSON `image`: [`DocumentBodyImage`](crate::DocumentBodyImage)."]
     pub image: ::std::option::Option<crate::DocumentBodyImage>,
-    #[doc = " JSON `list`: [`DocumentBodyList`]."]
+    #[doc = " JSON `list`: [`DocumentBodyList`](crate::DocumentBodyList)."]
     pub list: ::std::option::Option<crate::DocumentBodyList>,
-    #[doc = " JSON `text`: [`DocumentText`]."]
+    #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentListContentBlockType`], required by the spec."]
+    #[doc = " JSON `type`: [`DocumentListContentBlockType`](crate::DocumentListContentBlockType), required by the spec."]
     pub r#type: ::std::option::Option<crate::DocumentListContentBlockType>,
-    #[doc = " JSON `video`: [`DocumentBodyVideo`]."]
+    #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentListContentBlock {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentListContentBlock {
 impl crate::support::Model for DocumentListContentBlock {
     const NAME: &'static str = "DocumentListContentBlock";
     const FIELDS: &'static [&'static str] = &["image", "list", "text", "type", "video"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DocumentListContentBlock {
             "text" => crate::support::de_opt_struct(map, &mut self.text, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             "video" => crate::support::de_opt_struct(map, &mut self.video, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentListContentBlockWithHighlight {
-    #[doc = " JSON `answerHighlight`: [`DocumentContentHighlightIndex`]."]
+    #[doc = " JSON `answerHighlight`: [`DocumentContentHighlightIndex`](crate::DocumentContentHighlightIndex)."]
     pub answer_highlight: ::std::option::Option<crate::DocumentContentHighlightIndex>,
-    #[doc = " JSON `image`: [`DocumentBodyImage`]."]
+    #[doc = " JSON `image`: [`DocumentBodyImage`](crate::DocumentBodyImage)."]
     pub image: ::std::option::Option<crate::DocumentBodyImage>,
-    #[doc = " JSON `list`: [`DocumentBodyListWithHighlight`]."]
+    #[doc = " JSON `list`: [`DocumentBodyListWithHighlight`](crate::DocumentBodyListWithHighlight)."]
     pub list: ::std::option::Option<crate::DocumentBodyListWithHighlight>,
-    #[doc = " JSON `text`: [`DocumentText`]."]
+    #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentListContentBlockWithHighlightType`], required by the spec."]
+    #[doc = " JSON `type`: [`DocumentListContentBlockWithHighlightType`](crate::DocumentListContentBlockWithHighlightType), required by the spec."]
     pub r#type: ::std::option::Option<crate::DocumentListContentBlockWithHighlightType>,
-    #[doc = " JSON `video`: [`DocumentBodyVideo`]."]
+    #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentListContentBlockWithHighlight {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentListContentBlockWithHighlight {
 impl crate::support::Model for DocumentListContentBlockWithHighlight {
     const NAME: &'static str = "DocumentListContentBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["answerHighlight", "image", "list", "text", "type", "video"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DocumentListContentBlockWithHighlight {
             "text" => crate::support::de_opt_struct(map, &mut self.text, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             "video" => crate::support::de_opt_struct(map, &mut self.video, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

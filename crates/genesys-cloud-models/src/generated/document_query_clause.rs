@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentQueryClause {
-    #[doc = " JSON `operator`: [`DocumentQueryClauseOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`DocumentQueryClauseOperator`](crate::DocumentQueryClauseOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::DocumentQueryClauseOperator>,
-    #[doc = " JSON `predicates`: array of [`DocumentQueryPredicate`], required by the spec."]
+    #[doc = " JSON `predicates`: array of [`DocumentQueryPredicate`](crate::DocumentQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::DocumentQueryPredicate>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentQueryClause {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentQueryClause {
 impl crate::support::Model for DocumentQueryClause {
     const NAME: &'static str = "DocumentQueryClause";
     const FIELDS: &'static [&'static str] = &["operator", "predicates"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DocumentQueryClause {
         match key {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 0),
             "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

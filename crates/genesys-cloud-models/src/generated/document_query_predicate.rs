@@ -7,11 +7,11 @@
 pub struct DocumentQueryPredicate {
     #[doc = " JSON `fields`: array of string, required by the spec."]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `type`: [`DocumentQueryPredicateType`], required by the spec."]
+    #[doc = " JSON `type`: [`DocumentQueryPredicateType`](crate::DocumentQueryPredicateType), required by the spec."]
     pub r#type: ::std::option::Option<crate::DocumentQueryPredicateType>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentQueryPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentQueryPredicate {
 impl crate::support::Model for DocumentQueryPredicate {
     const NAME: &'static str = "DocumentQueryPredicate";
     const FIELDS: &'static [&'static str] = &["fields", "type", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DocumentQueryPredicate {
             "fields" => crate::support::de_opt(map, &mut self.fields, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
             "values" => crate::support::de_opt(map, &mut self.values, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

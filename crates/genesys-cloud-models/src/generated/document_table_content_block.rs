@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentTableContentBlock {
-    #[doc = " JSON `image`: [`DocumentBodyImage`]."]
+    #[doc = " JSON `image`: [`DocumentBodyImage`](crate::DocumentBodyImage)."]
     pub image: ::std::option::Option<crate::DocumentBodyImage>,
-    #[doc = " JSON `list`: [`DocumentBodyList`]."]
+    #[doc = " JSON `list`: [`DocumentBodyList`](crate::DocumentBodyList)."]
     pub list: ::std::option::Option<crate::DocumentBodyList>,
-    #[doc = " JSON `paragraph`: [`DocumentBodyParagraph`]."]
+    #[doc = " JSON `paragraph`: [`DocumentBodyParagraph`](crate::DocumentBodyParagraph)."]
     pub paragraph: ::std::option::Option<crate::DocumentBodyParagraph>,
-    #[doc = " JSON `table`: [`DocumentBodyTable`]."]
+    #[doc = " JSON `table`: [`DocumentBodyTable`](crate::DocumentBodyTable)."]
     pub table: ::std::option::Option<crate::DocumentBodyTable>,
-    #[doc = " JSON `text`: [`DocumentText`]."]
+    #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentTableContentBlockType`], required by the spec."]
+    #[doc = " JSON `type`: [`DocumentTableContentBlockType`](crate::DocumentTableContentBlockType), required by the spec."]
     pub r#type: ::std::option::Option<crate::DocumentTableContentBlockType>,
-    #[doc = " JSON `video`: [`DocumentBodyVideo`]."]
+    #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentTableContentBlock {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentTableContentBlock {
 impl crate::support::Model for DocumentTableContentBlock {
     const NAME: &'static str = "DocumentTableContentBlock";
     const FIELDS: &'static [&'static str] = &["image", "list", "paragraph", "table", "text", "type", "video"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for DocumentTableContentBlock {
             "text" => crate::support::de_opt_struct(map, &mut self.text, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
             "video" => crate::support::de_opt_struct(map, &mut self.video, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

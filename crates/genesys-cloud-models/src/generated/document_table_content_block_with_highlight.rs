@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentTableContentBlockWithHighlight {
-    #[doc = " JSON `answerHighlight`: [`DocumentContentHighlightIndex`]."]
+    #[doc = " JSON `answerHighlight`: [`DocumentContentHighlightIndex`](crate::DocumentContentHighlightIndex)."]
     pub answer_highlight: ::std::option::Option<crate::DocumentContentHighlightIndex>,
-    #[doc = " JSON `image`: [`DocumentBodyImage`]."]
+    #[doc = " JSON `image`: [`DocumentBodyImage`](crate::DocumentBodyImage)."]
     pub image: ::std::option::Option<crate::DocumentBodyImage>,
-    #[doc = " JSON `list`: [`DocumentBodyListWithHighlight`]."]
+    #[doc = " JSON `list`: [`DocumentBodyListWithHighlight`](crate::DocumentBodyListWithHighlight)."]
     pub list: ::std::option::Option<crate::DocumentBodyListWithHighlight>,
-    #[doc = " JSON `paragraph`: [`DocumentBodyParagraphWithHighlight`]."]
+    #[doc = " JSON `paragraph`: [`DocumentBodyParagraphWithHighlight`](crate::DocumentBodyParagraphWithHighlight)."]
     pub paragraph: ::std::option::Option<crate::DocumentBodyParagraphWithHighlight>,
-    #[doc = " JSON `table`: [`DocumentBodyTableWithHighlight`]."]
+    #[doc = " JSON `table`: [`DocumentBodyTableWithHighlight`](crate::DocumentBodyTableWithHighlight)."]
     pub table: ::std::option::Option<crate::DocumentBodyTableWithHighlight>,
-    #[doc = " JSON `text`: [`DocumentText`]."]
+    #[doc = " JSON `text`: [`DocumentText`](crate::DocumentText)."]
     pub text: ::std::option::Option<crate::DocumentText>,
-    #[doc = " JSON `type`: [`DocumentTableContentBlockWithHighlightType`], required by the spec."]
+    #[doc = " JSON `type`: [`DocumentTableContentBlockWithHighlightType`](crate::DocumentTableContentBlockWithHighlightType), required by the spec."]
     pub r#type: ::std::option::Option<crate::DocumentTableContentBlockWithHighlightType>,
-    #[doc = " JSON `video`: [`DocumentBodyVideo`]."]
+    #[doc = " JSON `video`: [`DocumentBodyVideo`](crate::DocumentBodyVideo)."]
     pub video: ::std::option::Option<crate::DocumentBodyVideo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentTableContentBlockWithHighlight {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentTableContentBlockWithHighlight {
 impl crate::support::Model for DocumentTableContentBlockWithHighlight {
     const NAME: &'static str = "DocumentTableContentBlockWithHighlight";
     const FIELDS: &'static [&'static str] = &["answerHighlight", "image", "list", "paragraph", "table", "text", "type", "video"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DocumentTableContentBlockWithHighlight {
             "text" => crate::support::de_opt_struct(map, &mut self.text, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "video" => crate::support::de_opt_struct(map, &mut self.video, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct DocumentText {
     pub hyperlink: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `marks`: array of string."]
     pub marks: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `properties`: [`DocumentTextProperties`]."]
+    #[doc = " JSON `properties`: [`DocumentTextProperties`](crate::DocumentTextProperties)."]
     pub properties: ::std::option::Option<crate::DocumentTextProperties>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentText {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentText {
 impl crate::support::Model for DocumentText {
     const NAME: &'static str = "DocumentText";
     const FIELDS: &'static [&'static str] = &["hyperlink", "marks", "properties", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DocumentText {
             "marks" => crate::support::de_opt(map, &mut self.marks, n, 1),
             "properties" => crate::support::de_opt_struct(map, &mut self.properties, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

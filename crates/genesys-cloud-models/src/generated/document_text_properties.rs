@@ -7,11 +7,11 @@
 pub struct DocumentTextProperties {
     #[doc = " JSON `backgroundColor`: string."]
     pub background_color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fontSize`: [`DocumentTextPropertiesFontSize`]."]
+    #[doc = " JSON `fontSize`: [`DocumentTextPropertiesFontSize`](crate::DocumentTextPropertiesFontSize)."]
     pub font_size: ::std::option::Option<crate::DocumentTextPropertiesFontSize>,
     #[doc = " JSON `textColor`: string."]
     pub text_color: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentTextProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentTextProperties {
 impl crate::support::Model for DocumentTextProperties {
     const NAME: &'static str = "DocumentTextProperties";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "fontSize", "textColor"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DocumentTextProperties {
             "backgroundColor" => crate::support::de_opt(map, &mut self.background_color, n, 0),
             "fontSize" => crate::support::de_opt(map, &mut self.font_size, n, 1),
             "textColor" => crate::support::de_opt(map, &mut self.text_color, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,9 +21,9 @@ pub struct DocumentUpdate {
     pub remove_tag_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `removeTags`: array of string."]
     pub remove_tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `updateAttributes`: array of [`DocumentAttribute`]."]
+    #[doc = " JSON `updateAttributes`: array of [`DocumentAttribute`](crate::DocumentAttribute)."]
     pub update_attributes: ::std::option::Option<::std::vec::Vec<crate::DocumentAttribute>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentUpdate {
 impl crate::support::Model for DocumentUpdate {
     const NAME: &'static str = "DocumentUpdate";
     const FIELDS: &'static [&'static str] = &["addTagIds", "addTags", "changeNumber", "name", "read", "removeAttributes", "removeTagIds", "removeTags", "updateAttributes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for DocumentUpdate {
             "removeTagIds" => crate::support::de_opt(map, &mut self.remove_tag_ids, n, 6),
             "removeTags" => crate::support::de_opt(map, &mut self.remove_tags, n, 7),
             "updateAttributes" => crate::support::de_opt_structs(map, &mut self.update_attributes, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct DocumentUpload {
     pub tag_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `workspace`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `workspace`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub workspace: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentUpload {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentUpload {
 impl crate::support::Model for DocumentUpload {
     const NAME: &'static str = "DocumentUpload";
     const FIELDS: &'static [&'static str] = &["name", "tagIds", "tags", "workspace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DocumentUpload {
             "tagIds" => crate::support::de_opt(map, &mut self.tag_ids, n, 1),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 2),
             "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -45,7 +45,7 @@ pub struct DocumentationResult {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `video_categories`: array of integer (int64)."]
     pub video_categories: ::std::option::Option<::std::vec::Vec<i64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentationResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentationResult {
 impl crate::support::Model for DocumentationResult {
     const NAME: &'static str = "DocumentationResult";
     const FIELDS: &'static [&'static str] = &["categories", "content", "description", "excerpt", "facet_feature", "facet_role", "facet_service", "faq_categories", "get_type", "id", "link", "modified", "name", "releasenote_category", "releasenote_tag", "service", "service-area", "slug", "title", "video_categories"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for DocumentationResult {
             "slug" => crate::support::de_opt(map, &mut self.slug, n, 17),
             "title" => crate::support::de_opt(map, &mut self.title, n, 18),
             "video_categories" => crate::support::de_opt(map, &mut self.video_categories, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,11 +13,11 @@ pub struct DocumentationV2SearchAggregation {
     pub order: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`DocumentationV2SearchAggregationType`]."]
+    #[doc = " JSON `type`: [`DocumentationV2SearchAggregationType`](crate::DocumentationV2SearchAggregationType)."]
     pub r#type: ::std::option::Option<crate::DocumentationV2SearchAggregationType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentationV2SearchAggregation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentationV2SearchAggregation {
 impl crate::support::Model for DocumentationV2SearchAggregation {
     const NAME: &'static str = "DocumentationV2SearchAggregation";
     const FIELDS: &'static [&'static str] = &["field", "name", "order", "size", "type", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DocumentationV2SearchAggregation {
             "size" => crate::support::de_opt(map, &mut self.size, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DocumentationV2SearchRequest {
-    #[doc = " JSON `aggregations`: array of [`DocumentationV2SearchAggregation`]."]
+    #[doc = " JSON `aggregations`: array of [`DocumentationV2SearchAggregation`](crate::DocumentationV2SearchAggregation)."]
     pub aggregations: ::std::option::Option<::std::vec::Vec<crate::DocumentationV2SearchAggregation>>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `query`: array of [`DocumentationV2SearchCriteria`]."]
+    #[doc = " JSON `query`: array of [`DocumentationV2SearchCriteria`](crate::DocumentationV2SearchCriteria)."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::DocumentationV2SearchCriteria>>,
-    #[doc = " JSON `sort`: array of [`SearchSort`]."]
+    #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`DocumentationV2SearchRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`DocumentationV2SearchRequestSortOrder`](crate::DocumentationV2SearchRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::DocumentationV2SearchRequestSortOrder>,
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DocumentationV2SearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DocumentationV2SearchRequest {
 impl crate::support::Model for DocumentationV2SearchRequest {
     const NAME: &'static str = "DocumentationV2SearchRequest";
     const FIELDS: &'static [&'static str] = &["aggregations", "pageNumber", "pageSize", "query", "sort", "sortBy", "sortOrder", "types"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DocumentationV2SearchRequest {
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 5),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 6),
             "types" => crate::support::de_opt(map, &mut self.types, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

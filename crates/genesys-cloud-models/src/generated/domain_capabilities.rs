@@ -17,7 +17,7 @@ pub struct DomainCapabilities {
     pub ping_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `supportsMetric`: boolean."]
     pub supports_metric: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainCapabilities {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainCapabilities {
 impl crate::support::Model for DomainCapabilities {
     const NAME: &'static str = "DomainCapabilities";
     const FIELDS: &'static [&'static str] = &["autoMetric", "dhcp", "enabled", "metric", "pingEnabled", "supportsMetric"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DomainCapabilities {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 3),
             "pingEnabled" => crate::support::de_opt(map, &mut self.ping_enabled, n, 4),
             "supportsMetric" => crate::support::de_opt(map, &mut self.supports_metric, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

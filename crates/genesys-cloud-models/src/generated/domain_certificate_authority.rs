@@ -7,7 +7,7 @@
 pub struct DomainCertificateAuthority {
     #[doc = " JSON `certificate`: string, required by the spec."]
     pub certificate: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `certificateDetails`: array of [`CertificateDetails`]."]
+    #[doc = " JSON `certificateDetails`: array of [`CertificateDetails`](crate::CertificateDetails)."]
     pub certificate_details: ::std::option::Option<::std::vec::Vec<crate::CertificateDetails>>,
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct DomainCertificateAuthority {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -33,13 +33,13 @@ pub struct DomainCertificateAuthority {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `services`: array of string, required by the spec."]
     pub services: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `state`: [`DomainCertificateAuthorityState`]."]
+    #[doc = " JSON `state`: [`DomainCertificateAuthorityState`](crate::DomainCertificateAuthorityState)."]
     pub state: ::std::option::Option<crate::DomainCertificateAuthorityState>,
-    #[doc = " JSON `type`: [`DomainCertificateAuthorityType`], required by the spec."]
+    #[doc = " JSON `type`: [`DomainCertificateAuthorityType`](crate::DomainCertificateAuthorityType), required by the spec."]
     pub r#type: ::std::option::Option<crate::DomainCertificateAuthorityType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainCertificateAuthority {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainCertificateAuthority {
 impl crate::support::Model for DomainCertificateAuthority {
     const NAME: &'static str = "DomainCertificateAuthority";
     const FIELDS: &'static [&'static str] = &["certificate", "certificateDetails", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "services", "state", "type", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for DomainCertificateAuthority {
             "state" => crate::support::de_opt(map, &mut self.state, n, 14),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

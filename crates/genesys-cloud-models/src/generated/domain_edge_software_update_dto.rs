@@ -21,11 +21,11 @@ pub struct DomainEdgeSoftwareUpdateDto {
     pub execute_stop_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `maxDownloadRate`: integer (int64)."]
     pub max_download_rate: ::std::option::Option<i64>,
-    #[doc = " JSON `status`: [`DomainEdgeSoftwareUpdateDtoStatus`]."]
+    #[doc = " JSON `status`: [`DomainEdgeSoftwareUpdateDtoStatus`](crate::DomainEdgeSoftwareUpdateDtoStatus)."]
     pub status: ::std::option::Option<crate::DomainEdgeSoftwareUpdateDtoStatus>,
-    #[doc = " JSON `version`: [`DomainEdgeSoftwareVersionDto`], required by the spec."]
+    #[doc = " JSON `version`: [`DomainEdgeSoftwareVersionDto`](crate::DomainEdgeSoftwareVersionDto), required by the spec."]
     pub version: ::std::option::Option<crate::DomainEdgeSoftwareVersionDto>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainEdgeSoftwareUpdateDto {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainEdgeSoftwareUpdateDto {
 impl crate::support::Model for DomainEdgeSoftwareUpdateDto {
     const NAME: &'static str = "DomainEdgeSoftwareUpdateDto";
     const FIELDS: &'static [&'static str] = &["callDrainingWaitTimeSeconds", "current", "downloadStartTime", "edgeUri", "executeOnIdle", "executeStartTime", "executeStopTime", "maxDownloadRate", "status", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for DomainEdgeSoftwareUpdateDto {
             "maxDownloadRate" => crate::support::de_opt(map, &mut self.max_download_rate, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "version" => crate::support::de_opt_struct(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

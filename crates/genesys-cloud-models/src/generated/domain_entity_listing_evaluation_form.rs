@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainEntityListingEvaluationForm {
-    #[doc = " JSON `entities`: array of [`EvaluationForm`]."]
+    #[doc = " JSON `entities`: array of [`EvaluationForm`](crate::EvaluationForm)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::EvaluationForm>>,
     #[doc = " JSON `firstUri`: string."]
     pub first_uri: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct DomainEntityListingEvaluationForm {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainEntityListingEvaluationForm {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainEntityListingEvaluationForm {
 impl crate::support::Model for DomainEntityListingEvaluationForm {
     const NAME: &'static str = "DomainEntityListingEvaluationForm";
     const FIELDS: &'static [&'static str] = &["entities", "firstUri", "lastUri", "nextUri", "pageCount", "pageNumber", "pageSize", "previousUri", "selfUri", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for DomainEntityListingEvaluationForm {
             "previousUri" => crate::support::de_opt(map, &mut self.previous_uri, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "total" => crate::support::de_opt(map, &mut self.total, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainLogicalInterface {
-    #[doc = " JSON `addresses`: array of [`DomainNetworkAddress`]."]
+    #[doc = " JSON `addresses`: array of [`DomainNetworkAddress`](crate::DomainNetworkAddress)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::DomainNetworkAddress>>,
-    #[doc = " JSON `commandResponses`: array of [`DomainNetworkCommandResponse`]."]
+    #[doc = " JSON `commandResponses`: array of [`DomainNetworkCommandResponse`](crate::DomainNetworkCommandResponse)."]
     pub command_responses: ::std::option::Option<::std::vec::Vec<crate::DomainNetworkCommandResponse>>,
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdByApp`: string."]
     pub created_by_app: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `currentState`: [`DomainLogicalInterfaceCurrentState`]."]
+    #[doc = " JSON `currentState`: [`DomainLogicalInterfaceCurrentState`](crate::DomainLogicalInterfaceCurrentState)."]
     pub current_state: ::std::option::Option<crate::DomainLogicalInterfaceCurrentState>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct DomainLogicalInterface {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `edgeAssignedId`: string."]
     pub edge_assigned_id: ::std::option::Option<::std::string::String>,
@@ -29,7 +29,7 @@ pub struct DomainLogicalInterface {
     pub edge_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `externalTrunkBaseAssignments`: array of [`TrunkBaseAssignment`]."]
+    #[doc = " JSON `externalTrunkBaseAssignments`: array of [`TrunkBaseAssignment`](crate::TrunkBaseAssignment)."]
     pub external_trunk_base_assignments: ::std::option::Option<::std::vec::Vec<crate::TrunkBaseAssignment>>,
     #[doc = " JSON `friendlyName`: string, required by the spec."]
     pub friendly_name: ::std::option::Option<::std::string::String>,
@@ -43,11 +43,11 @@ pub struct DomainLogicalInterface {
     pub inherit_phone_trunk_bases_i_pv4: ::std::option::Option<bool>,
     #[doc = " JSON `inheritPhoneTrunkBasesIPv6`: boolean."]
     pub inherit_phone_trunk_bases_i_pv6: ::std::option::Option<bool>,
-    #[doc = " JSON `interfaceType`: [`DomainLogicalInterfaceInterfaceType`]."]
+    #[doc = " JSON `interfaceType`: [`DomainLogicalInterfaceInterfaceType`](crate::DomainLogicalInterfaceInterfaceType)."]
     pub interface_type: ::std::option::Option<crate::DomainLogicalInterfaceInterfaceType>,
-    #[doc = " JSON `ipv4Capabilities`: [`DomainCapabilities`]."]
+    #[doc = " JSON `ipv4Capabilities`: [`DomainCapabilities`](crate::DomainCapabilities)."]
     pub ipv4_capabilities: ::std::option::Option<crate::DomainCapabilities>,
-    #[doc = " JSON `ipv6Capabilities`: [`DomainCapabilities`]."]
+    #[doc = " JSON `ipv6Capabilities`: [`DomainCapabilities`](crate::DomainCapabilities)."]
     pub ipv6_capabilities: ::std::option::Option<crate::DomainCapabilities>,
     #[doc = " JSON `lastModifiedCorrelationId`: string."]
     pub last_modified_correlation_id: ::std::option::Option<::std::string::String>,
@@ -59,7 +59,7 @@ pub struct DomainLogicalInterface {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneTrunkBaseAssignments`: array of [`TrunkBaseAssignment`]."]
+    #[doc = " JSON `phoneTrunkBaseAssignments`: array of [`TrunkBaseAssignment`](crate::TrunkBaseAssignment)."]
     pub phone_trunk_base_assignments: ::std::option::Option<::std::vec::Vec<crate::TrunkBaseAssignment>>,
     #[doc = " JSON `physicalAdapterId`: string, required by the spec."]
     pub physical_adapter_id: ::std::option::Option<::std::string::String>,
@@ -67,13 +67,13 @@ pub struct DomainLogicalInterface {
     pub public_nat_address_ip_v4: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `publicNatAddressIpV6`: string."]
     pub public_nat_address_ip_v6: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routes`: array of [`DomainNetworkRoute`]."]
+    #[doc = " JSON `routes`: array of [`DomainNetworkRoute`](crate::DomainNetworkRoute)."]
     pub routes: ::std::option::Option<::std::vec::Vec<crate::DomainNetworkRoute>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`DomainLogicalInterfaceState`]."]
+    #[doc = " JSON `state`: [`DomainLogicalInterfaceState`](crate::DomainLogicalInterfaceState)."]
     pub state: ::std::option::Option<crate::DomainLogicalInterfaceState>,
     #[doc = " JSON `traceEnabled`: boolean."]
     pub trace_enabled: ::std::option::Option<bool>,
@@ -89,7 +89,7 @@ pub struct DomainLogicalInterface {
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `vlanTagId`: integer (int64)."]
     pub vlan_tag_id: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainLogicalInterface {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -104,10 +104,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainLogicalInterface {
 impl crate::support::Model for DomainLogicalInterface {
     const NAME: &'static str = "DomainLogicalInterface";
     const FIELDS: &'static [&'static str] = &["addresses", "commandResponses", "createdBy", "createdByApp", "currentState", "dateCreated", "dateModified", "description", "division", "edgeAssignedId", "edgeUri", "endDate", "externalTrunkBaseAssignments", "friendlyName", "hardwareAddress", "id", "ifStatus", "inheritPhoneTrunkBasesIPv4", "inheritPhoneTrunkBasesIPv6", "interfaceType", "ipv4Capabilities", "ipv6Capabilities", "lastModifiedCorrelationId", "lastModifiedUserId", "modifiedBy", "modifiedByApp", "name", "phoneTrunkBaseAssignments", "physicalAdapterId", "publicNatAddressIpV4", "publicNatAddressIpV6", "routes", "selfUri", "startDate", "state", "traceEnabled", "useForCloudProxyEdgeCommunication", "useForIndirectEdgeCommunication", "useForInternalEdgeCommunication", "useForWanInterface", "version", "vlanTagId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -155,7 +155,7 @@ impl crate::support::Model for DomainLogicalInterface {
             "useForWanInterface" => crate::support::de_opt(map, &mut self.use_for_wan_interface, n, 39),
             "version" => crate::support::de_opt(map, &mut self.version, n, 40),
             "vlanTagId" => crate::support::de_opt(map, &mut self.vlan_tag_id, n, 41),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

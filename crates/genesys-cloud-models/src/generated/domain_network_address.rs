@@ -7,13 +7,13 @@
 pub struct DomainNetworkAddress {
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `family`: [`DomainNetworkAddressFamily`], format `int64`."]
+    #[doc = " JSON `family`: [`DomainNetworkAddressFamily`](crate::DomainNetworkAddressFamily), format `int64`."]
     pub family: ::std::option::Option<crate::DomainNetworkAddressFamily>,
     #[doc = " JSON `persistent`: boolean."]
     pub persistent: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`DomainNetworkAddressType`]."]
+    #[doc = " JSON `type`: [`DomainNetworkAddressType`](crate::DomainNetworkAddressType)."]
     pub r#type: ::std::option::Option<crate::DomainNetworkAddressType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainNetworkAddress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainNetworkAddress {
 impl crate::support::Model for DomainNetworkAddress {
     const NAME: &'static str = "DomainNetworkAddress";
     const FIELDS: &'static [&'static str] = &["address", "family", "persistent", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DomainNetworkAddress {
             "family" => crate::support::de_opt(map, &mut self.family, n, 1),
             "persistent" => crate::support::de_opt(map, &mut self.persistent, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

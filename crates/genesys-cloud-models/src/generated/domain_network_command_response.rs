@@ -11,9 +11,9 @@ pub struct DomainNetworkCommandResponse {
     pub command_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `correlationId`: string."]
     pub correlation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`ErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorDetails`](crate::ErrorDetails)."]
     pub error_info: ::std::option::Option<crate::ErrorDetails>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainNetworkCommandResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainNetworkCommandResponse {
 impl crate::support::Model for DomainNetworkCommandResponse {
     const NAME: &'static str = "DomainNetworkCommandResponse";
     const FIELDS: &'static [&'static str] = &["acknowledged", "commandName", "correlationId", "errorInfo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DomainNetworkCommandResponse {
             "commandName" => crate::support::de_opt(map, &mut self.command_name, n, 1),
             "correlationId" => crate::support::de_opt(map, &mut self.correlation_id, n, 2),
             "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainNetworkRoute {
-    #[doc = " JSON `family`: [`DomainNetworkRouteFamily`], format `int64`."]
+    #[doc = " JSON `family`: [`DomainNetworkRouteFamily`](crate::DomainNetworkRouteFamily), format `int64`."]
     pub family: ::std::option::Option<crate::DomainNetworkRouteFamily>,
     #[doc = " JSON `metric`: integer (int64)."]
     pub metric: ::std::option::Option<i64>,
@@ -15,7 +15,7 @@ pub struct DomainNetworkRoute {
     pub persistent: ::std::option::Option<bool>,
     #[doc = " JSON `prefix`: string."]
     pub prefix: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainNetworkRoute {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainNetworkRoute {
 impl crate::support::Model for DomainNetworkRoute {
     const NAME: &'static str = "DomainNetworkRoute";
     const FIELDS: &'static [&'static str] = &["family", "metric", "nexthop", "persistent", "prefix"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DomainNetworkRoute {
             "nexthop" => crate::support::de_opt(map, &mut self.nexthop, n, 2),
             "persistent" => crate::support::de_opt(map, &mut self.persistent, n, 3),
             "prefix" => crate::support::de_opt(map, &mut self.prefix, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainOrgRoleDifference {
-    #[doc = " JSON `addedPermissionPolicies`: array of [`DomainPermissionPolicy`]."]
+    #[doc = " JSON `addedPermissionPolicies`: array of [`DomainPermissionPolicy`](crate::DomainPermissionPolicy)."]
     pub added_permission_policies: ::std::option::Option<::std::vec::Vec<crate::DomainPermissionPolicy>>,
-    #[doc = " JSON `removedPermissionPolicies`: array of [`DomainPermissionPolicy`]."]
+    #[doc = " JSON `removedPermissionPolicies`: array of [`DomainPermissionPolicy`](crate::DomainPermissionPolicy)."]
     pub removed_permission_policies: ::std::option::Option<::std::vec::Vec<crate::DomainPermissionPolicy>>,
-    #[doc = " JSON `roleFromDefault`: [`DomainOrganizationRole`]."]
+    #[doc = " JSON `roleFromDefault`: [`DomainOrganizationRole`](crate::DomainOrganizationRole)."]
     pub role_from_default: ::std::option::Option<crate::DomainOrganizationRole>,
-    #[doc = " JSON `samePermissionPolicies`: array of [`DomainPermissionPolicy`]."]
+    #[doc = " JSON `samePermissionPolicies`: array of [`DomainPermissionPolicy`](crate::DomainPermissionPolicy)."]
     pub same_permission_policies: ::std::option::Option<::std::vec::Vec<crate::DomainPermissionPolicy>>,
-    #[doc = " JSON `userOrgRole`: [`DomainOrganizationRole`]."]
+    #[doc = " JSON `userOrgRole`: [`DomainOrganizationRole`](crate::DomainOrganizationRole)."]
     pub user_org_role: ::std::option::Option<crate::DomainOrganizationRole>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainOrgRoleDifference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainOrgRoleDifference {
 impl crate::support::Model for DomainOrgRoleDifference {
     const NAME: &'static str = "DomainOrgRoleDifference";
     const FIELDS: &'static [&'static str] = &["addedPermissionPolicies", "removedPermissionPolicies", "roleFromDefault", "samePermissionPolicies", "userOrgRole"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DomainOrgRoleDifference {
             "roleFromDefault" => crate::support::de_opt_struct(map, &mut self.role_from_default, n, 2),
             "samePermissionPolicies" => crate::support::de_opt_structs(map, &mut self.same_permission_policies, n, 3),
             "userOrgRole" => crate::support::de_opt_struct(map, &mut self.user_org_role, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

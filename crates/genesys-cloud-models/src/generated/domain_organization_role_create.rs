@@ -23,7 +23,7 @@ pub struct DomainOrganizationRoleCreate {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `permissionPolicies`: array of [`DomainPermissionPolicy`]."]
+    #[doc = " JSON `permissionPolicies`: array of [`DomainPermissionPolicy`](crate::DomainPermissionPolicy)."]
     pub permission_policies: ::std::option::Option<::std::vec::Vec<crate::DomainPermissionPolicy>>,
     #[doc = " JSON `permissions`: array of string."]
     pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -35,7 +35,7 @@ pub struct DomainOrganizationRoleCreate {
     pub unused_permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `userCount`: integer (int64)."]
     pub user_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainOrganizationRoleCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainOrganizationRoleCreate {
 impl crate::support::Model for DomainOrganizationRoleCreate {
     const NAME: &'static str = "DomainOrganizationRoleCreate";
     const FIELDS: &'static [&'static str] = &["addonLicenses", "base", "baseLicense", "dateLicenseLastUpdated", "default", "defaultRoleId", "description", "id", "name", "permissionPolicies", "permissions", "roleNeedsUpdate", "selfUri", "unusedPermissions", "userCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for DomainOrganizationRoleCreate {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "unusedPermissions" => crate::support::de_opt(map, &mut self.unused_permissions, n, 13),
             "userCount" => crate::support::de_opt(map, &mut self.user_count, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct DomainPermission {
     pub entity_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainPermission {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainPermission {
 impl crate::support::Model for DomainPermission {
     const NAME: &'static str = "DomainPermission";
     const FIELDS: &'static [&'static str] = &["action", "allowsConditions", "divisionAware", "domain", "entityType", "label"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for DomainPermission {
             "domain" => crate::support::de_opt(map, &mut self.domain, n, 3),
             "entityType" => crate::support::de_opt(map, &mut self.entity_type, n, 4),
             "label" => crate::support::de_opt(map, &mut self.label, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

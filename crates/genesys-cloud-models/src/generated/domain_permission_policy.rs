@@ -19,9 +19,9 @@ pub struct DomainPermissionPolicy {
     pub policy_description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `policyName`: string."]
     pub policy_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `resourceConditionNode`: [`DomainResourceConditionNode`]."]
+    #[doc = " JSON `resourceConditionNode`: [`DomainResourceConditionNode`](crate::DomainResourceConditionNode)."]
     pub resource_condition_node: ::std::option::Option<crate::DomainResourceConditionNode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainPermissionPolicy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainPermissionPolicy {
 impl crate::support::Model for DomainPermissionPolicy {
     const NAME: &'static str = "DomainPermissionPolicy";
     const FIELDS: &'static [&'static str] = &["actionSet", "allowConditions", "domain", "entityName", "namedResources", "policyDescription", "policyName", "resourceConditionNode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for DomainPermissionPolicy {
             "policyDescription" => crate::support::de_opt(map, &mut self.policy_description, n, 5),
             "policyName" => crate::support::de_opt(map, &mut self.policy_name, n, 6),
             "resourceConditionNode" => crate::support::de_opt_struct(map, &mut self.resource_condition_node, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct DomainPhysicalInterface {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `edgeUri`: string."]
     pub edge_uri: ::std::option::Option<::std::string::String>,
@@ -31,17 +31,17 @@ pub struct DomainPhysicalInterface {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `physicalCapabilities`: [`DomainPhysicalCapabilities`]."]
+    #[doc = " JSON `physicalCapabilities`: [`DomainPhysicalCapabilities`](crate::DomainPhysicalCapabilities)."]
     pub physical_capabilities: ::std::option::Option<crate::DomainPhysicalCapabilities>,
     #[doc = " JSON `portLabel`: string."]
     pub port_label: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`DomainPhysicalInterfaceState`]."]
+    #[doc = " JSON `state`: [`DomainPhysicalInterfaceState`](crate::DomainPhysicalInterfaceState)."]
     pub state: ::std::option::Option<crate::DomainPhysicalInterfaceState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainPhysicalInterface {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainPhysicalInterface {
 impl crate::support::Model for DomainPhysicalInterface {
     const NAME: &'static str = "DomainPhysicalInterface";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "edgeUri", "friendlyName", "hardwareAddress", "id", "modifiedBy", "modifiedByApp", "name", "physicalCapabilities", "portLabel", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for DomainPhysicalInterface {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 15),
             "state" => crate::support::de_opt(map, &mut self.state, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainResourceConditionNode {
-    #[doc = " JSON `conjunction`: [`DomainResourceConditionNodeConjunction`]."]
+    #[doc = " JSON `conjunction`: [`DomainResourceConditionNodeConjunction`](crate::DomainResourceConditionNodeConjunction)."]
     pub conjunction: ::std::option::Option<crate::DomainResourceConditionNodeConjunction>,
-    #[doc = " JSON `operands`: array of [`DomainResourceConditionValue`]."]
+    #[doc = " JSON `operands`: array of [`DomainResourceConditionValue`](crate::DomainResourceConditionValue)."]
     pub operands: ::std::option::Option<::std::vec::Vec<crate::DomainResourceConditionValue>>,
-    #[doc = " JSON `operator`: [`DomainResourceConditionNodeOperator`]."]
+    #[doc = " JSON `operator`: [`DomainResourceConditionNodeOperator`](crate::DomainResourceConditionNodeOperator)."]
     pub operator: ::std::option::Option<crate::DomainResourceConditionNodeOperator>,
-    #[doc = " JSON `terms`: array of [`DomainResourceConditionNode`]."]
+    #[doc = " JSON `terms`: array of [`DomainResourceConditionNode`](crate::DomainResourceConditionNode)."]
     pub terms: ::std::option::Option<::std::vec::Vec<crate::DomainResourceConditionNode>>,
     #[doc = " JSON `variableName`: string."]
     pub variable_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainResourceConditionNode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainResourceConditionNode {
 impl crate::support::Model for DomainResourceConditionNode {
     const NAME: &'static str = "DomainResourceConditionNode";
     const FIELDS: &'static [&'static str] = &["conjunction", "operands", "operator", "terms", "variableName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DomainResourceConditionNode {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
             "terms" => crate::support::de_opt_structs(map, &mut self.terms, n, 3),
             "variableName" => crate::support::de_opt(map, &mut self.variable_name, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

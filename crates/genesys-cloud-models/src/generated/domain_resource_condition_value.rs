@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DomainResourceConditionValue {
-    #[doc = " JSON `queue`: [`QueueFullReference`]."]
+    #[doc = " JSON `queue`: [`QueueFullReference`](crate::QueueFullReference)."]
     pub queue: ::std::option::Option<crate::QueueFullReference>,
-    #[doc = " JSON `team`: [`TeamFullReference`]."]
+    #[doc = " JSON `team`: [`TeamFullReference`](crate::TeamFullReference)."]
     pub team: ::std::option::Option<crate::TeamFullReference>,
-    #[doc = " JSON `type`: [`DomainResourceConditionValueType`]."]
+    #[doc = " JSON `type`: [`DomainResourceConditionValueType`](crate::DomainResourceConditionValueType)."]
     pub r#type: ::std::option::Option<crate::DomainResourceConditionValueType>,
-    #[doc = " JSON `user`: [`UserFullReference`]."]
+    #[doc = " JSON `user`: [`UserFullReference`](crate::UserFullReference)."]
     pub user: ::std::option::Option<crate::UserFullReference>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DomainResourceConditionValue {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for DomainResourceConditionValue {
 impl crate::support::Model for DomainResourceConditionValue {
     const NAME: &'static str = "DomainResourceConditionValue";
     const FIELDS: &'static [&'static str] = &["queue", "team", "type", "user", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for DomainResourceConditionValue {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
             "value" => crate::support::de_opt(map, &mut self.value, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

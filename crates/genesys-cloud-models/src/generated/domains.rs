@@ -9,9 +9,9 @@ pub struct Domains {
     pub allow_existing_email_participants: ::std::option::Option<bool>,
     #[doc = " JSON `allowOutboundToAnyDomainAcd`: boolean."]
     pub allow_outbound_to_any_domain_acd: ::std::option::Option<bool>,
-    #[doc = " JSON `authorizedDomains`: [`AuthorizedDomains`]."]
+    #[doc = " JSON `authorizedDomains`: [`AuthorizedDomains`](crate::AuthorizedDomains)."]
     pub authorized_domains: ::std::option::Option<crate::AuthorizedDomains>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Domains {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for Domains {
 impl crate::support::Model for Domains {
     const NAME: &'static str = "Domains";
     const FIELDS: &'static [&'static str] = &["allowExistingEmailParticipants", "allowOutboundToAnyDomainAcd", "authorizedDomains"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for Domains {
             "allowExistingEmailParticipants" => crate::support::de_opt(map, &mut self.allow_existing_email_participants, n, 0),
             "allowOutboundToAnyDomainAcd" => crate::support::de_opt(map, &mut self.allow_outbound_to_any_domain_acd, n, 1),
             "authorizedDomains" => crate::support::de_opt_struct(map, &mut self.authorized_domains, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

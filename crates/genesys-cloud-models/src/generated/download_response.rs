@@ -15,11 +15,11 @@ pub struct DownloadResponse {
     pub result_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`DownloadResponseState`]."]
+    #[doc = " JSON `state`: [`DownloadResponseState`](crate::DownloadResponseState)."]
     pub state: ::std::option::Option<crate::DownloadResponseState>,
-    #[doc = " JSON `thumbnails`: array of [`DocumentThumbnail`]."]
+    #[doc = " JSON `thumbnails`: array of [`DocumentThumbnail`](crate::DocumentThumbnail)."]
     pub thumbnails: ::std::option::Option<::std::vec::Vec<crate::DocumentThumbnail>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DownloadResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for DownloadResponse {
 impl crate::support::Model for DownloadResponse {
     const NAME: &'static str = "DownloadResponse";
     const FIELDS: &'static [&'static str] = &["contentLocationUri", "id", "imageUri", "resultUri", "selfUri", "state", "thumbnails"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for DownloadResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "thumbnails" => crate::support::de_opt_structs(map, &mut self.thumbnails, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,17 +11,17 @@ pub struct Draft {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intents`: array of [`DraftIntents`]."]
+    #[doc = " JSON `intents`: array of [`DraftIntents`](crate::DraftIntents)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::DraftIntents>>,
-    #[doc = " JSON `miner`: [`Miner`]."]
+    #[doc = " JSON `miner`: [`Miner`](crate::Miner)."]
     pub miner: ::std::option::Option<::std::boxed::Box<crate::Miner>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `topics`: array of [`DraftTopics`]."]
+    #[doc = " JSON `topics`: array of [`DraftTopics`](crate::DraftTopics)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::DraftTopics>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Draft {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for Draft {
 impl crate::support::Model for Draft {
     const NAME: &'static str = "Draft";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "intents", "miner", "name", "selfUri", "topics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for Draft {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

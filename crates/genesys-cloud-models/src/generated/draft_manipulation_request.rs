@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DraftManipulationRequest {
-    #[doc = " JSON `draftType`: [`DraftManipulationRequestDraftType`]."]
+    #[doc = " JSON `draftType`: [`DraftManipulationRequestDraftType`](crate::DraftManipulationRequestDraftType)."]
     pub draft_type: ::std::option::Option<crate::DraftManipulationRequestDraftType>,
-    #[doc = " JSON `translate`: [`HistoryHeadersTranslation`]."]
+    #[doc = " JSON `translate`: [`HistoryHeadersTranslation`](crate::HistoryHeadersTranslation)."]
     pub translate: ::std::option::Option<crate::HistoryHeadersTranslation>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DraftManipulationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DraftManipulationRequest {
 impl crate::support::Model for DraftManipulationRequest {
     const NAME: &'static str = "DraftManipulationRequest";
     const FIELDS: &'static [&'static str] = &["draftType", "translate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DraftManipulationRequest {
         match key {
             "draftType" => crate::support::de_opt(map, &mut self.draft_type, n, 0),
             "translate" => crate::support::de_opt_struct(map, &mut self.translate, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DraftRequest {
-    #[doc = " JSON `intents`: array of [`DraftIntents`]."]
+    #[doc = " JSON `intents`: array of [`DraftIntents`](crate::DraftIntents)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::DraftIntents>>,
-    #[doc = " JSON `topics`: array of [`DraftTopicRequest`]."]
+    #[doc = " JSON `topics`: array of [`DraftTopicRequest`](crate::DraftTopicRequest)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::DraftTopicRequest>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DraftRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DraftRequest {
 impl crate::support::Model for DraftRequest {
     const NAME: &'static str = "DraftRequest";
     const FIELDS: &'static [&'static str] = &["intents", "topics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DraftRequest {
         match key {
             "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 0),
             "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,11 +13,11 @@ pub struct Duration {
     pub positive: ::std::option::Option<bool>,
     #[doc = " JSON `seconds`: integer (int64)."]
     pub seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `units`: array of [`TemporalUnit`]."]
+    #[doc = " JSON `units`: array of [`TemporalUnit`](crate::TemporalUnit)."]
     pub units: ::std::option::Option<::std::vec::Vec<crate::TemporalUnit>>,
     #[doc = " JSON `zero`: boolean."]
     pub zero: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Duration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for Duration {
 impl crate::support::Model for Duration {
     const NAME: &'static str = "Duration";
     const FIELDS: &'static [&'static str] = &["nano", "negative", "positive", "seconds", "units", "zero"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for Duration {
             "seconds" => crate::support::de_opt(map, &mut self.seconds, n, 3),
             "units" => crate::support::de_opt_structs(map, &mut self.units, n, 4),
             "zero" => crate::support::de_opt(map, &mut self.zero, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

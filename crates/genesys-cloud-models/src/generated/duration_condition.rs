@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DurationCondition {
-    #[doc = " JSON `durationMode`: [`DurationConditionDurationMode`]."]
+    #[doc = " JSON `durationMode`: [`DurationConditionDurationMode`](crate::DurationConditionDurationMode)."]
     pub duration_mode: ::std::option::Option<crate::DurationConditionDurationMode>,
     #[doc = " JSON `durationOperator`: string."]
     pub duration_operator: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `durationRange`: string."]
     pub duration_range: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `durationTarget`: [`DurationConditionDurationTarget`]."]
+    #[doc = " JSON `durationTarget`: [`DurationConditionDurationTarget`](crate::DurationConditionDurationTarget)."]
     pub duration_target: ::std::option::Option<crate::DurationConditionDurationTarget>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DurationCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DurationCondition {
 impl crate::support::Model for DurationCondition {
     const NAME: &'static str = "DurationCondition";
     const FIELDS: &'static [&'static str] = &["durationMode", "durationOperator", "durationRange", "durationTarget"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DurationCondition {
             "durationOperator" => crate::support::de_opt(map, &mut self.duration_operator, n, 1),
             "durationRange" => crate::support::de_opt(map, &mut self.duration_range, n, 2),
             "durationTarget" => crate::support::de_opt(map, &mut self.duration_target, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

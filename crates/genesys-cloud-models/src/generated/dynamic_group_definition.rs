@@ -7,13 +7,13 @@
 pub struct DynamicGroupDefinition {
     #[doc = " JSON `dateModified`: date-time, required by the spec."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `group`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `group`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub group: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `query`: [`DynamicGroupQuery`], required by the spec."]
+    #[doc = " JSON `query`: [`DynamicGroupQuery`](crate::DynamicGroupQuery), required by the spec."]
     pub query: ::std::option::Option<crate::DynamicGroupQuery>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DynamicGroupDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DynamicGroupDefinition {
 impl crate::support::Model for DynamicGroupDefinition {
     const NAME: &'static str = "DynamicGroupDefinition";
     const FIELDS: &'static [&'static str] = &["dateModified", "group", "query", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DynamicGroupDefinition {
             "group" => crate::support::de_opt_struct(map, &mut self.group, n, 1),
             "query" => crate::support::de_opt_struct(map, &mut self.query, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

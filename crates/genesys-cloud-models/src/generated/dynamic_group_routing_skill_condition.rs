@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DynamicGroupRoutingSkillCondition {
-    #[doc = " JSON `childConditions`: array of [`DynamicGroupSkillCondition`]."]
+    #[doc = " JSON `childConditions`: array of [`DynamicGroupSkillCondition`](crate::DynamicGroupSkillCondition)."]
     pub child_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupSkillCondition>>,
-    #[doc = " JSON `comparator`: [`DynamicGroupRoutingSkillConditionComparator`], required by the spec."]
+    #[doc = " JSON `comparator`: [`DynamicGroupRoutingSkillConditionComparator`](crate::DynamicGroupRoutingSkillConditionComparator), required by the spec."]
     pub comparator: ::std::option::Option<crate::DynamicGroupRoutingSkillConditionComparator>,
     #[doc = " JSON `proficiency`: integer (int64), required by the spec."]
     pub proficiency: ::std::option::Option<i64>,
     #[doc = " JSON `routingSkill`: string, required by the spec."]
     pub routing_skill: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DynamicGroupRoutingSkillCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DynamicGroupRoutingSkillCondition {
 impl crate::support::Model for DynamicGroupRoutingSkillCondition {
     const NAME: &'static str = "DynamicGroupRoutingSkillCondition";
     const FIELDS: &'static [&'static str] = &["childConditions", "comparator", "proficiency", "routingSkill"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DynamicGroupRoutingSkillCondition {
             "comparator" => crate::support::de_opt(map, &mut self.comparator, n, 1),
             "proficiency" => crate::support::de_opt(map, &mut self.proficiency, n, 2),
             "routingSkill" => crate::support::de_opt(map, &mut self.routing_skill, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DynamicGroupSkillCondition {
-    #[doc = " JSON `languageSkillConditions`: array of [`DynamicGroupLanguageSkillCondition`], required by the spec."]
+    #[doc = " JSON `languageSkillConditions`: array of [`DynamicGroupLanguageSkillCondition`](crate::DynamicGroupLanguageSkillCondition), required by the spec."]
     pub language_skill_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupLanguageSkillCondition>>,
-    #[doc = " JSON `operation`: [`DynamicGroupSkillConditionOperation`], required by the spec."]
+    #[doc = " JSON `operation`: [`DynamicGroupSkillConditionOperation`](crate::DynamicGroupSkillConditionOperation), required by the spec."]
     pub operation: ::std::option::Option<crate::DynamicGroupSkillConditionOperation>,
-    #[doc = " JSON `routingSkillConditions`: array of [`DynamicGroupRoutingSkillCondition`], required by the spec."]
+    #[doc = " JSON `routingSkillConditions`: array of [`DynamicGroupRoutingSkillCondition`](crate::DynamicGroupRoutingSkillCondition), required by the spec."]
     pub routing_skill_conditions: ::std::option::Option<::std::vec::Vec<crate::DynamicGroupRoutingSkillCondition>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DynamicGroupSkillCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for DynamicGroupSkillCondition {
 impl crate::support::Model for DynamicGroupSkillCondition {
     const NAME: &'static str = "DynamicGroupSkillCondition";
     const FIELDS: &'static [&'static str] = &["languageSkillConditions", "operation", "routingSkillConditions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for DynamicGroupSkillCondition {
             "languageSkillConditions" => crate::support::de_opt_structs(map, &mut self.language_skill_conditions, n, 0),
             "operation" => crate::support::de_opt(map, &mut self.operation, n, 1),
             "routingSkillConditions" => crate::support::de_opt_structs(map, &mut self.routing_skill_conditions, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

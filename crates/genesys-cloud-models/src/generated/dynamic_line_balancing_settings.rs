@@ -9,7 +9,7 @@ pub struct DynamicLineBalancingSettings {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `relativeWeight`: integer (int64)."]
     pub relative_weight: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DynamicLineBalancingSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for DynamicLineBalancingSettings {
 impl crate::support::Model for DynamicLineBalancingSettings {
     const NAME: &'static str = "DynamicLineBalancingSettings";
     const FIELDS: &'static [&'static str] = &["enabled", "relativeWeight"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for DynamicLineBalancingSettings {
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
             "relativeWeight" => crate::support::de_opt(map, &mut self.relative_weight, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

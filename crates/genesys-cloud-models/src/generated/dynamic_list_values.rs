@@ -7,13 +7,13 @@
 pub struct DynamicListValues {
     #[doc = " JSON `dataActionId`: string."]
     pub data_action_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fieldMapping`: [`FieldMapping`]."]
+    #[doc = " JSON `fieldMapping`: [`FieldMapping`](crate::FieldMapping)."]
     pub field_mapping: ::std::option::Option<crate::FieldMapping>,
-    #[doc = " JSON `inputs`: array of [`DataActionInput`]."]
+    #[doc = " JSON `inputs`: array of [`DataActionInput`](crate::DataActionInput)."]
     pub inputs: ::std::option::Option<::std::vec::Vec<crate::DataActionInput>>,
-    #[doc = " JSON `matchType`: [`DynamicListValuesMatchType`]."]
+    #[doc = " JSON `matchType`: [`DynamicListValuesMatchType`](crate::DynamicListValuesMatchType)."]
     pub match_type: ::std::option::Option<crate::DynamicListValuesMatchType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for DynamicListValues {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for DynamicListValues {
 impl crate::support::Model for DynamicListValues {
     const NAME: &'static str = "DynamicListValues";
     const FIELDS: &'static [&'static str] = &["dataActionId", "fieldMapping", "inputs", "matchType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for DynamicListValues {
             "fieldMapping" => crate::support::de_opt_struct(map, &mut self.field_mapping, n, 1),
             "inputs" => crate::support::de_opt_structs(map, &mut self.inputs, n, 2),
             "matchType" => crate::support::de_opt(map, &mut self.match_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

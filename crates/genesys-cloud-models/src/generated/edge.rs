@@ -7,9 +7,9 @@
 pub struct Edge {
     #[doc = " JSON `apiVersion`: string."]
     pub api_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callDrainingState`: [`EdgeCallDrainingState`]."]
+    #[doc = " JSON `callDrainingState`: [`EdgeCallDrainingState`](crate::EdgeCallDrainingState)."]
     pub call_draining_state: ::std::option::Option<crate::EdgeCallDrainingState>,
-    #[doc = " JSON `certType`: [`EdgeCertType`]."]
+    #[doc = " JSON `certType`: [`EdgeCertType`](crate::EdgeCertType)."]
     pub cert_type: ::std::option::Option<crate::EdgeCertType>,
     #[doc = " JSON `conversationCount`: integer (int64)."]
     pub conversation_count: ::std::option::Option<i64>,
@@ -25,11 +25,11 @@ pub struct Edge {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `edgeDeploymentType`: [`EdgeEdgeDeploymentType`]."]
+    #[doc = " JSON `edgeDeploymentType`: [`EdgeEdgeDeploymentType`](crate::EdgeEdgeDeploymentType)."]
     pub edge_deployment_type: ::std::option::Option<crate::EdgeEdgeDeploymentType>,
-    #[doc = " JSON `edgeGroup`: [`EdgeGroup`]."]
+    #[doc = " JSON `edgeGroup`: [`EdgeGroup`](crate::EdgeGroup)."]
     pub edge_group: ::std::option::Option<crate::EdgeGroup>,
     #[doc = " JSON `fingerprint`: string."]
     pub fingerprint: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct Edge {
     pub full_software_version: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interfaces`: array of [`EdgeInterface`]."]
+    #[doc = " JSON `interfaces`: array of [`EdgeInterface`](crate::EdgeInterface)."]
     pub interfaces: ::std::option::Option<::std::vec::Vec<crate::EdgeInterface>>,
     #[doc = " JSON `make`: string."]
     pub make: ::std::option::Option<::std::string::String>,
@@ -55,7 +55,7 @@ pub struct Edge {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `offlineConfigCalled`: boolean."]
     pub offline_config_called: ::std::option::Option<bool>,
-    #[doc = " JSON `onlineStatus`: [`EdgeOnlineStatus`]."]
+    #[doc = " JSON `onlineStatus`: [`EdgeOnlineStatus`](crate::EdgeOnlineStatus)."]
     pub online_status: ::std::option::Option<crate::EdgeOnlineStatus>,
     #[doc = " JSON `osName`: string."]
     pub os_name: ::std::option::Option<::std::string::String>,
@@ -71,9 +71,9 @@ pub struct Edge {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `serialNumber`: string."]
     pub serial_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `site`: [`Site`]."]
+    #[doc = " JSON `site`: [`Site`](crate::Site)."]
     pub site: ::std::option::Option<crate::Site>,
-    #[doc = " JSON `softwareStatus`: [`DomainEdgeSoftwareUpdateDto`]."]
+    #[doc = " JSON `softwareStatus`: [`DomainEdgeSoftwareUpdateDto`](crate::DomainEdgeSoftwareUpdateDto)."]
     pub software_status: ::std::option::Option<crate::DomainEdgeSoftwareUpdateDto>,
     #[doc = " JSON `softwareVersion`: string."]
     pub software_version: ::std::option::Option<::std::string::String>,
@@ -85,13 +85,13 @@ pub struct Edge {
     pub software_version_timestamp: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stagedVersion`: string."]
     pub staged_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EdgeState`]."]
+    #[doc = " JSON `state`: [`EdgeState`](crate::EdgeState)."]
     pub state: ::std::option::Option<crate::EdgeState>,
-    #[doc = " JSON `statusCode`: [`EdgeStatusCode`]."]
+    #[doc = " JSON `statusCode`: [`EdgeStatusCode`](crate::EdgeStatusCode)."]
     pub status_code: ::std::option::Option<crate::EdgeStatusCode>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Edge {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -106,10 +106,10 @@ impl<'de> ::serde::Deserialize<'de> for Edge {
 impl crate::support::Model for Edge {
     const NAME: &'static str = "Edge";
     const FIELDS: &'static [&'static str] = &["apiVersion", "callDrainingState", "certType", "conversationCount", "createdBy", "createdByApp", "currentVersion", "dateCreated", "dateModified", "description", "division", "edgeDeploymentType", "edgeGroup", "fingerprint", "fingerprintHint", "fullSoftwareVersion", "id", "interfaces", "make", "managed", "model", "modifiedBy", "modifiedByApp", "name", "offlineConfigCalled", "onlineStatus", "osName", "pairingId", "patch", "physicalEdge", "proxy", "selfUri", "serialNumber", "site", "softwareStatus", "softwareVersion", "softwareVersionConfiguration", "softwareVersionPlatform", "softwareVersionTimestamp", "stagedVersion", "state", "statusCode", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -158,7 +158,7 @@ impl crate::support::Model for Edge {
             "state" => crate::support::de_opt(map, &mut self.state, n, 40),
             "statusCode" => crate::support::de_opt(map, &mut self.status_code, n, 41),
             "version" => crate::support::de_opt(map, &mut self.version, n, 42),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct EdgeAutoUpdateConfig {
     pub start: ::std::option::Option<::chrono::NaiveDateTime>,
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeAutoUpdateConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeAutoUpdateConfig {
 impl crate::support::Model for EdgeAutoUpdateConfig {
     const NAME: &'static str = "EdgeAutoUpdateConfig";
     const FIELDS: &'static [&'static str] = &["end", "rrule", "start", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for EdgeAutoUpdateConfig {
             "rrule" => crate::support::de_opt(map, &mut self.rrule, n, 1),
             "start" => crate::support::de_opt(map, &mut self.start, n, 2),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,9 +17,9 @@ pub struct EdgeConnectionInfo {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `site`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `site`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub site: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeConnectionInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeConnectionInfo {
 impl crate::support::Model for EdgeConnectionInfo {
     const NAME: &'static str = "EdgeConnectionInfo";
     const FIELDS: &'static [&'static str] = &["connectionErrors", "id", "interfaceIpAddress", "interfaceName", "name", "selfUri", "site"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for EdgeConnectionInfo {
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "site" => crate::support::de_opt_struct(map, &mut self.site, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,9 +15,9 @@ pub struct EdgeGroup {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `edgeTrunkBaseAssignment`: [`TrunkBaseAssignment`], required by the spec."]
+    #[doc = " JSON `edgeTrunkBaseAssignment`: [`TrunkBaseAssignment`](crate::TrunkBaseAssignment), required by the spec."]
     pub edge_trunk_base_assignment: ::std::option::Option<crate::TrunkBaseAssignment>,
     #[doc = " JSON `hybrid`: boolean."]
     pub hybrid: ::std::option::Option<bool>,
@@ -31,15 +31,15 @@ pub struct EdgeGroup {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneTrunkBases`: array of [`TrunkBase`], required by the spec."]
+    #[doc = " JSON `phoneTrunkBases`: array of [`TrunkBase`](crate::TrunkBase), required by the spec."]
     pub phone_trunk_bases: ::std::option::Option<::std::vec::Vec<crate::TrunkBase>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EdgeGroupState`]."]
+    #[doc = " JSON `state`: [`EdgeGroupState`](crate::EdgeGroupState)."]
     pub state: ::std::option::Option<crate::EdgeGroupState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeGroup {
 impl crate::support::Model for EdgeGroup {
     const NAME: &'static str = "EdgeGroup";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "edgeTrunkBaseAssignment", "hybrid", "id", "managed", "modifiedBy", "modifiedByApp", "name", "phoneTrunkBases", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for EdgeGroup {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

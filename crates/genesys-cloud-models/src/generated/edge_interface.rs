@@ -7,7 +7,7 @@
 pub struct EdgeInterface {
     #[doc = " JSON `addressFamilyId`: string."]
     pub address_family_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `endpoints`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `endpoints`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub endpoints: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `ifName`: string."]
     pub if_name: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct EdgeInterface {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeInterface {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeInterface {
 impl crate::support::Model for EdgeInterface {
     const NAME: &'static str = "EdgeInterface";
     const FIELDS: &'static [&'static str] = &["addressFamilyId", "endpoints", "ifName", "ipAddress", "lineTypes", "macAddress", "name", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for EdgeInterface {
             "macAddress" => crate::support::de_opt(map, &mut self.mac_address, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

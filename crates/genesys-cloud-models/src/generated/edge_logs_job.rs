@@ -15,9 +15,9 @@ pub struct EdgeLogsJob {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `files`: array of [`EdgeLogsJobFile`]."]
+    #[doc = " JSON `files`: array of [`EdgeLogsJobFile`](crate::EdgeLogsJobFile)."]
     pub files: ::std::option::Option<::std::vec::Vec<crate::EdgeLogsJobFile>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -29,11 +29,11 @@ pub struct EdgeLogsJob {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EdgeLogsJobState`]."]
+    #[doc = " JSON `state`: [`EdgeLogsJobState`](crate::EdgeLogsJobState)."]
     pub state: ::std::option::Option<crate::EdgeLogsJobState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeLogsJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeLogsJob {
 impl crate::support::Model for EdgeLogsJob {
     const NAME: &'static str = "EdgeLogsJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "files", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for EdgeLogsJob {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "state" => crate::support::de_opt(map, &mut self.state, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct EdgeLogsJobFile {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `downloadId`: string."]
     pub download_id: ::std::option::Option<::std::string::String>,
@@ -33,17 +33,17 @@ pub struct EdgeLogsJobFile {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sizeBytes`: number (double)."]
     pub size_bytes: ::std::option::Option<f64>,
-    #[doc = " JSON `state`: [`EdgeLogsJobFileState`]."]
+    #[doc = " JSON `state`: [`EdgeLogsJobFileState`](crate::EdgeLogsJobFileState)."]
     pub state: ::std::option::Option<crate::EdgeLogsJobFileState>,
     #[doc = " JSON `timeCreated`: date-time."]
     pub time_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `timeModified`: date-time."]
     pub time_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `uploadStatus`: [`EdgeLogsJobFileUploadStatus`]."]
+    #[doc = " JSON `uploadStatus`: [`EdgeLogsJobFileUploadStatus`](crate::EdgeLogsJobFileUploadStatus)."]
     pub upload_status: ::std::option::Option<crate::EdgeLogsJobFileUploadStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeLogsJobFile {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeLogsJobFile {
 impl crate::support::Model for EdgeLogsJobFile {
     const NAME: &'static str = "EdgeLogsJobFile";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "downloadId", "edgePath", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "sizeBytes", "state", "timeCreated", "timeModified", "uploadStatus", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for EdgeLogsJobFile {
             "timeModified" => crate::support::de_opt(map, &mut self.time_modified, n, 16),
             "uploadStatus" => crate::support::de_opt(map, &mut self.upload_status, n, 17),
             "version" => crate::support::de_opt(map, &mut self.version, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct EdgeLogsJobRequest {
     pub query: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `recurse`: boolean."]
     pub recurse: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeLogsJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeLogsJobRequest {
 impl crate::support::Model for EdgeLogsJobRequest {
     const NAME: &'static str = "EdgeLogsJobRequest";
     const FIELDS: &'static [&'static str] = &["path", "query", "recurse"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for EdgeLogsJobRequest {
             "path" => crate::support::de_opt(map, &mut self.path, n, 0),
             "query" => crate::support::de_opt(map, &mut self.query, n, 1),
             "recurse" => crate::support::de_opt(map, &mut self.recurse, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

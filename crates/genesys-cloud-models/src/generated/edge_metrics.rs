@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeMetrics {
-    #[doc = " JSON `disks`: array of [`EdgeMetricsDisk`]."]
+    #[doc = " JSON `disks`: array of [`EdgeMetricsDisk`](crate::EdgeMetricsDisk)."]
     pub disks: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsDisk>>,
-    #[doc = " JSON `edge`: [`DomainEntityRef`]."]
+    #[doc = " JSON `edge`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `memory`: array of [`EdgeMetricsMemory`]."]
+    #[doc = " JSON `memory`: array of [`EdgeMetricsMemory`](crate::EdgeMetricsMemory)."]
     pub memory: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsMemory>>,
-    #[doc = " JSON `networks`: array of [`EdgeMetricsNetwork`]."]
+    #[doc = " JSON `networks`: array of [`EdgeMetricsNetwork`](crate::EdgeMetricsNetwork)."]
     pub networks: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsNetwork>>,
-    #[doc = " JSON `processors`: array of [`EdgeMetricsProcessor`]."]
+    #[doc = " JSON `processors`: array of [`EdgeMetricsProcessor`](crate::EdgeMetricsProcessor)."]
     pub processors: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsProcessor>>,
-    #[doc = " JSON `subsystems`: array of [`EdgeMetricsSubsystem`]."]
+    #[doc = " JSON `subsystems`: array of [`EdgeMetricsSubsystem`](crate::EdgeMetricsSubsystem)."]
     pub subsystems: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsSubsystem>>,
     #[doc = " JSON `upTimeMsec`: integer (int64)."]
     pub up_time_msec: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetrics {
 impl crate::support::Model for EdgeMetrics {
     const NAME: &'static str = "EdgeMetrics";
     const FIELDS: &'static [&'static str] = &["disks", "edge", "eventTime", "memory", "networks", "processors", "subsystems", "upTimeMsec"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for EdgeMetrics {
             "processors" => crate::support::de_opt_structs(map, &mut self.processors, n, 5),
             "subsystems" => crate::support::de_opt_structs(map, &mut self.subsystems, n, 6),
             "upTimeMsec" => crate::support::de_opt(map, &mut self.up_time_msec, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct EdgeMetricsNetwork {
     pub sent_bytes_per_sec: ::std::option::Option<i64>,
     #[doc = " JSON `utilizationPct`: number (double)."]
     pub utilization_pct: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeMetricsNetwork {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetricsNetwork {
 impl crate::support::Model for EdgeMetricsNetwork {
     const NAME: &'static str = "EdgeMetricsNetwork";
     const FIELDS: &'static [&'static str] = &["bandwidthBitsPerSec", "ifname", "receivedBytesPerSec", "sentBytesPerSec", "utilizationPct"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for EdgeMetricsNetwork {
             "receivedBytesPerSec" => crate::support::de_opt(map, &mut self.received_bytes_per_sec, n, 2),
             "sentBytesPerSec" => crate::support::de_opt(map, &mut self.sent_bytes_per_sec, n, 3),
             "utilizationPct" => crate::support::de_opt(map, &mut self.utilization_pct, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

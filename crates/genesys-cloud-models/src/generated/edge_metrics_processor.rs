@@ -15,7 +15,7 @@ pub struct EdgeMetricsProcessor {
     pub privileged_time_pct: ::std::option::Option<f64>,
     #[doc = " JSON `userTimePct`: number (double)."]
     pub user_time_pct: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeMetricsProcessor {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetricsProcessor {
 impl crate::support::Model for EdgeMetricsProcessor {
     const NAME: &'static str = "EdgeMetricsProcessor";
     const FIELDS: &'static [&'static str] = &["activeTimePct", "cpuId", "idleTimePct", "privilegedTimePct", "userTimePct"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for EdgeMetricsProcessor {
             "idleTimePct" => crate::support::de_opt(map, &mut self.idle_time_pct, n, 2),
             "privilegedTimePct" => crate::support::de_opt(map, &mut self.privileged_time_pct, n, 3),
             "userTimePct" => crate::support::de_opt(map, &mut self.user_time_pct, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct EdgeMetricsTopicEdgeMetricMemory {
     pub total_bytes: ::std::option::Option<i64>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeMetricsTopicEdgeMetricMemory {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetricsTopicEdgeMetricMemory {
 impl crate::support::Model for EdgeMetricsTopicEdgeMetricMemory {
     const NAME: &'static str = "EdgeMetricsTopicEdgeMetricMemory";
     const FIELDS: &'static [&'static str] = &["availableBytes", "totalBytes", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for EdgeMetricsTopicEdgeMetricMemory {
             "availableBytes" => crate::support::de_opt(map, &mut self.available_bytes, n, 0),
             "totalBytes" => crate::support::de_opt(map, &mut self.total_bytes, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

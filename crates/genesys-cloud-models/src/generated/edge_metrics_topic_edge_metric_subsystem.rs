@@ -7,11 +7,11 @@
 pub struct EdgeMetricsTopicEdgeMetricSubsystem {
     #[doc = " JSON `delayMs`: integer (int64)."]
     pub delay_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaSubsystem`: [`EdgeMetricsTopicEdgeMetricSubsystemMedia`]."]
+    #[doc = " JSON `mediaSubsystem`: [`EdgeMetricsTopicEdgeMetricSubsystemMedia`](crate::EdgeMetricsTopicEdgeMetricSubsystemMedia)."]
     pub media_subsystem: ::std::option::Option<crate::EdgeMetricsTopicEdgeMetricSubsystemMedia>,
     #[doc = " JSON `processName`: string."]
     pub process_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeMetricsTopicEdgeMetricSubsystem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetricsTopicEdgeMetricSubsystem {
 impl crate::support::Model for EdgeMetricsTopicEdgeMetricSubsystem {
     const NAME: &'static str = "EdgeMetricsTopicEdgeMetricSubsystem";
     const FIELDS: &'static [&'static str] = &["delayMs", "mediaSubsystem", "processName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for EdgeMetricsTopicEdgeMetricSubsystem {
             "delayMs" => crate::support::de_opt(map, &mut self.delay_ms, n, 0),
             "mediaSubsystem" => crate::support::de_opt_struct(map, &mut self.media_subsystem, n, 1),
             "processName" => crate::support::de_opt(map, &mut self.process_name, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeMetricsTopicEdgeMetrics {
-    #[doc = " JSON `disks`: array of [`EdgeMetricsTopicEdgeMetricDisk`]."]
+    #[doc = " JSON `disks`: array of [`EdgeMetricsTopicEdgeMetricDisk`](crate::EdgeMetricsTopicEdgeMetricDisk)."]
     pub disks: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsTopicEdgeMetricDisk>>,
-    #[doc = " JSON `edge`: [`EdgeMetricsTopicUriReference`]."]
+    #[doc = " JSON `edge`: [`EdgeMetricsTopicUriReference`](crate::EdgeMetricsTopicUriReference)."]
     pub edge: ::std::option::Option<crate::EdgeMetricsTopicUriReference>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `memory`: array of [`EdgeMetricsTopicEdgeMetricMemory`]."]
+    #[doc = " JSON `memory`: array of [`EdgeMetricsTopicEdgeMetricMemory`](crate::EdgeMetricsTopicEdgeMetricMemory)."]
     pub memory: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsTopicEdgeMetricMemory>>,
-    #[doc = " JSON `networks`: array of [`EdgeMetricsTopicEdgeMetricNetworks`]."]
+    #[doc = " JSON `networks`: array of [`EdgeMetricsTopicEdgeMetricNetworks`](crate::EdgeMetricsTopicEdgeMetricNetworks)."]
     pub networks: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsTopicEdgeMetricNetworks>>,
-    #[doc = " JSON `processors`: array of [`EdgeMetricsTopicEdgeMetricProcessor`]."]
+    #[doc = " JSON `processors`: array of [`EdgeMetricsTopicEdgeMetricProcessor`](crate::EdgeMetricsTopicEdgeMetricProcessor)."]
     pub processors: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsTopicEdgeMetricProcessor>>,
-    #[doc = " JSON `subsystems`: array of [`EdgeMetricsTopicEdgeMetricSubsystem`]."]
+    #[doc = " JSON `subsystems`: array of [`EdgeMetricsTopicEdgeMetricSubsystem`](crate::EdgeMetricsTopicEdgeMetricSubsystem)."]
     pub subsystems: ::std::option::Option<::std::vec::Vec<crate::EdgeMetricsTopicEdgeMetricSubsystem>>,
     #[doc = " JSON `upTimeMsec`: integer (int64)."]
     pub up_time_msec: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeMetricsTopicEdgeMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeMetricsTopicEdgeMetrics {
 impl crate::support::Model for EdgeMetricsTopicEdgeMetrics {
     const NAME: &'static str = "EdgeMetricsTopicEdgeMetrics";
     const FIELDS: &'static [&'static str] = &["disks", "edge", "eventTime", "memory", "networks", "processors", "subsystems", "upTimeMsec"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for EdgeMetricsTopicEdgeMetrics {
             "processors" => crate::support::de_opt_structs(map, &mut self.processors, n, 5),
             "subsystems" => crate::support::de_opt_structs(map, &mut self.subsystems, n, 6),
             "upTimeMsec" => crate::support::de_opt(map, &mut self.up_time_msec, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

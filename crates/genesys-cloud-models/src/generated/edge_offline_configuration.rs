@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeOfflineConfiguration {
-    #[doc = " JSON `certType`: [`EdgeOfflineConfigurationCertType`]."]
+    #[doc = " JSON `certType`: [`EdgeOfflineConfigurationCertType`](crate::EdgeOfflineConfigurationCertType)."]
     pub cert_type: ::std::option::Option<crate::EdgeOfflineConfigurationCertType>,
-    #[doc = " JSON `network`: [`EdgeOfflineConfigurationNetwork`], required by the spec."]
+    #[doc = " JSON `network`: [`EdgeOfflineConfigurationNetwork`](crate::EdgeOfflineConfigurationNetwork), required by the spec."]
     pub network: ::std::option::Option<crate::EdgeOfflineConfigurationNetwork>,
     #[doc = " JSON `pairingId`: string, required by the spec."]
     pub pairing_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `proxy`: string."]
     pub proxy: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `site`: [`DomainEntityRef`]."]
+    #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `useVerificationCode`: boolean."]
     pub use_verification_code: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeOfflineConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeOfflineConfiguration {
 impl crate::support::Model for EdgeOfflineConfiguration {
     const NAME: &'static str = "EdgeOfflineConfiguration";
     const FIELDS: &'static [&'static str] = &["certType", "network", "pairingId", "proxy", "site", "useVerificationCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for EdgeOfflineConfiguration {
             "proxy" => crate::support::de_opt(map, &mut self.proxy, n, 3),
             "site" => crate::support::de_opt_struct(map, &mut self.site, n, 4),
             "useVerificationCode" => crate::support::de_opt(map, &mut self.use_verification_code, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

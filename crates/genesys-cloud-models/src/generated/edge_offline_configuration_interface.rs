@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeOfflineConfigurationInterface {
-    #[doc = " JSON `addresses`: array of [`DomainNetworkAddress`]."]
+    #[doc = " JSON `addresses`: array of [`DomainNetworkAddress`](crate::DomainNetworkAddress)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::DomainNetworkAddress>>,
-    #[doc = " JSON `ipv4Capabilities`: [`DomainCapabilities`]."]
+    #[doc = " JSON `ipv4Capabilities`: [`DomainCapabilities`](crate::DomainCapabilities)."]
     pub ipv4_capabilities: ::std::option::Option<crate::DomainCapabilities>,
-    #[doc = " JSON `ipv6Capabilities`: [`DomainCapabilities`]."]
+    #[doc = " JSON `ipv6Capabilities`: [`DomainCapabilities`](crate::DomainCapabilities)."]
     pub ipv6_capabilities: ::std::option::Option<crate::DomainCapabilities>,
-    #[doc = " JSON `routes`: array of [`DomainNetworkRoute`]."]
+    #[doc = " JSON `routes`: array of [`DomainNetworkRoute`](crate::DomainNetworkRoute)."]
     pub routes: ::std::option::Option<::std::vec::Vec<crate::DomainNetworkRoute>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeOfflineConfigurationInterface {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeOfflineConfigurationInterface {
 impl crate::support::Model for EdgeOfflineConfigurationInterface {
     const NAME: &'static str = "EdgeOfflineConfigurationInterface";
     const FIELDS: &'static [&'static str] = &["addresses", "ipv4Capabilities", "ipv6Capabilities", "routes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for EdgeOfflineConfigurationInterface {
             "ipv4Capabilities" => crate::support::de_opt_struct(map, &mut self.ipv4_capabilities, n, 1),
             "ipv6Capabilities" => crate::support::de_opt_struct(map, &mut self.ipv6_capabilities, n, 2),
             "routes" => crate::support::de_opt_structs(map, &mut self.routes, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

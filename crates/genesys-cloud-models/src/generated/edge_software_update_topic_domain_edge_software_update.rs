@@ -13,9 +13,9 @@ pub struct EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate {
     pub execute_stop_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus`]."]
+    #[doc = " JSON `status`: [`EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus`](crate::EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus)."]
     pub status: ::std::option::Option<crate::EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeSoftwareUpdateTopicDomainEdgeSoftwar
 impl crate::support::Model for EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate {
     const NAME: &'static str = "EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate";
     const FIELDS: &'static [&'static str] = &["downloadStartTime", "executeStartTime", "executeStopTime", "id", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate {
             "executeStopTime" => crate::support::de_opt(map, &mut self.execute_stop_time, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

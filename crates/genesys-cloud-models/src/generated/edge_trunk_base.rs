@@ -15,11 +15,11 @@ pub struct EdgeTrunkBase {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `inboundSite`: [`DomainEntityRef`]."]
+    #[doc = " JSON `inboundSite`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub inbound_site: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
@@ -31,17 +31,17 @@ pub struct EdgeTrunkBase {
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `site`: [`DomainEntityRef`]."]
+    #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `state`: [`EdgeTrunkBaseState`]."]
+    #[doc = " JSON `state`: [`EdgeTrunkBaseState`](crate::EdgeTrunkBaseState)."]
     pub state: ::std::option::Option<crate::EdgeTrunkBaseState>,
-    #[doc = " JSON `trunkMetabase`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `trunkMetabase`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub trunk_metabase: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `trunkType`: [`EdgeTrunkBaseTrunkType`], required by the spec."]
+    #[doc = " JSON `trunkType`: [`EdgeTrunkBaseTrunkType`](crate::EdgeTrunkBaseTrunkType), required by the spec."]
     pub trunk_type: ::std::option::Option<crate::EdgeTrunkBaseTrunkType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeTrunkBase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeTrunkBase {
 impl crate::support::Model for EdgeTrunkBase {
     const NAME: &'static str = "EdgeTrunkBase";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "inboundSite", "modifiedBy", "modifiedByApp", "name", "properties", "selfUri", "site", "state", "trunkMetabase", "trunkType", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for EdgeTrunkBase {
             "trunkMetabase" => crate::support::de_opt_struct(map, &mut self.trunk_metabase, n, 15),
             "trunkType" => crate::support::de_opt(map, &mut self.trunk_type, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

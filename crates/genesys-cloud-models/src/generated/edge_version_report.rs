@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EdgeVersionReport {
-    #[doc = " JSON `newestVersion`: [`EdgeVersionInformation`]."]
+    #[doc = " JSON `newestVersion`: [`EdgeVersionInformation`](crate::EdgeVersionInformation)."]
     pub newest_version: ::std::option::Option<crate::EdgeVersionInformation>,
-    #[doc = " JSON `oldestVersion`: [`EdgeVersionInformation`]."]
+    #[doc = " JSON `oldestVersion`: [`EdgeVersionInformation`](crate::EdgeVersionInformation)."]
     pub oldest_version: ::std::option::Option<crate::EdgeVersionInformation>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EdgeVersionReport {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for EdgeVersionReport {
 impl crate::support::Model for EdgeVersionReport {
     const NAME: &'static str = "EdgeVersionReport";
     const FIELDS: &'static [&'static str] = &["newestVersion", "oldestVersion"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for EdgeVersionReport {
         match key {
             "newestVersion" => crate::support::de_opt_struct(map, &mut self.newest_version, n, 0),
             "oldestVersion" => crate::support::de_opt_struct(map, &mut self.oldest_version, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

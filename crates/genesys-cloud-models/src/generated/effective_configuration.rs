@@ -7,7 +7,7 @@
 pub struct EffectiveConfiguration {
     #[doc = " JSON `advanced`: map of any JSON, required by the spec."]
     pub advanced: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `credentials`: map of [`CredentialInfo`], required by the spec."]
+    #[doc = " JSON `credentials`: map of [`CredentialInfo`](crate::CredentialInfo), required by the spec."]
     pub credentials: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CredentialInfo>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct EffectiveConfiguration {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `properties`: map of any JSON, required by the spec."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EffectiveConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for EffectiveConfiguration {
 impl crate::support::Model for EffectiveConfiguration {
     const NAME: &'static str = "EffectiveConfiguration";
     const FIELDS: &'static [&'static str] = &["advanced", "credentials", "name", "notes", "properties"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for EffectiveConfiguration {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 3),
             "properties" => crate::support::de_opt(map, &mut self.properties, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

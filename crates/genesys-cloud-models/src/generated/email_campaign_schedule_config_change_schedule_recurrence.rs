@@ -7,21 +7,21 @@
 pub struct EmailCampaignScheduleConfigChangeScheduleRecurrence {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `alterations`: array of [`EmailCampaignScheduleConfigChangeAlteration`]."]
+    #[doc = " JSON `alterations`: array of [`EmailCampaignScheduleConfigChangeAlteration`](crate::EmailCampaignScheduleConfigChangeAlteration)."]
     pub alterations: ::std::option::Option<::std::vec::Vec<crate::EmailCampaignScheduleConfigChangeAlteration>>,
     #[doc = " JSON `end`: string."]
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `pattern`: [`EmailCampaignScheduleConfigChangeRecurrencePattern`]."]
+    #[doc = " JSON `pattern`: [`EmailCampaignScheduleConfigChangeRecurrencePattern`](crate::EmailCampaignScheduleConfigChangeRecurrencePattern)."]
     pub pattern: ::std::option::Option<crate::EmailCampaignScheduleConfigChangeRecurrencePattern>,
-    #[doc = " JSON `range`: [`EmailCampaignScheduleConfigChangeRecurrenceRange`]."]
+    #[doc = " JSON `range`: [`EmailCampaignScheduleConfigChangeRecurrenceRange`](crate::EmailCampaignScheduleConfigChangeRecurrenceRange)."]
     pub range: ::std::option::Option<crate::EmailCampaignScheduleConfigChangeRecurrenceRange>,
     #[doc = " JSON `start`: string."]
     pub start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailCampaignScheduleConfigChangeScheduleRecurrence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailCampaignScheduleConfigChangeSchedul
 impl crate::support::Model for EmailCampaignScheduleConfigChangeScheduleRecurrence {
     const NAME: &'static str = "EmailCampaignScheduleConfigChangeScheduleRecurrence";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "alterations", "end", "id", "pattern", "range", "start", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for EmailCampaignScheduleConfigChangeScheduleRecurren
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 5),
             "start" => crate::support::de_opt(map, &mut self.start, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct EmailCommunicationEndedEvent {
     pub communication_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`EmailCommunicationEndedEventDisconnectType`], required by the spec."]
+    #[doc = " JSON `disconnectType`: [`EmailCommunicationEndedEventDisconnectType`](crate::EmailCommunicationEndedEventDisconnectType), required by the spec."]
     pub disconnect_type: ::std::option::Option<crate::EmailCommunicationEndedEventDisconnectType>,
     #[doc = " JSON `eventDateTime`: date-time, required by the spec."]
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailCommunicationEndedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailCommunicationEndedEvent {
 impl crate::support::Model for EmailCommunicationEndedEvent {
     const NAME: &'static str = "EmailCommunicationEndedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "disconnectType", "eventDateTime", "eventId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for EmailCommunicationEndedEvent {
             "disconnectType" => crate::support::de_opt(map, &mut self.disconnect_type, n, 2),
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 3),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

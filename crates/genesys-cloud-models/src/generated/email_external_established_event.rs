@@ -17,11 +17,11 @@ pub struct EmailExternalEstablishedEvent {
     pub event_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `includeMessage`: boolean."]
     pub include_message: ::std::option::Option<bool>,
-    #[doc = " JSON `initialConfiguration`: [`EmailInitialConfiguration`], required by the spec."]
+    #[doc = " JSON `initialConfiguration`: [`EmailInitialConfiguration`](crate::EmailInitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::EmailInitialConfiguration>,
-    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`], required by the spec."]
+    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailExternalEstablishedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailExternalEstablishedEvent {
 impl crate::support::Model for EmailExternalEstablishedEvent {
     const NAME: &'static str = "EmailExternalEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "displayName", "eventDateTime", "eventId", "includeMessage", "initialConfiguration", "sourceConfiguration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for EmailExternalEstablishedEvent {
             "includeMessage" => crate::support::de_opt(map, &mut self.include_message, n, 5),
             "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 6),
             "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

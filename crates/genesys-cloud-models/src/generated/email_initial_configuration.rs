@@ -27,7 +27,7 @@ pub struct EmailInitialConfiguration {
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `to`: string, required by the spec."]
     pub to: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailInitialConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailInitialConfiguration {
 impl crate::support::Model for EmailInitialConfiguration {
     const NAME: &'static str = "EmailInitialConfiguration";
     const FIELDS: &'static [&'static str] = &["additionalInfo", "alerting", "bcc", "cc", "from", "held", "inbound", "invitedBy", "previousEmailId", "subject", "to"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for EmailInitialConfiguration {
             "previousEmailId" => crate::support::de_opt(map, &mut self.previous_email_id, n, 8),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 9),
             "to" => crate::support::de_opt(map, &mut self.to, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

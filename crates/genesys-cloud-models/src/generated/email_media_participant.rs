@@ -15,33 +15,33 @@ pub struct EmailMediaParticipant {
     pub auto_generated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`EmailMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`EmailMediaParticipantDirection`](crate::EmailMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::EmailMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`EmailMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`EmailMediaParticipantDisconnectType`](crate::EmailMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::EmailMediaParticipantDisconnectType>,
-    #[doc = " JSON `draftAttachments`: array of [`Attachment`]."]
+    #[doc = " JSON `draftAttachments`: array of [`Attachment`](crate::Attachment)."]
     pub draft_attachments: ::std::option::Option<::std::vec::Vec<crate::Attachment>>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
-    #[doc = " JSON `externalContact`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalContact`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_contact: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `flaggedReason`: [`EmailMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`EmailMediaParticipantFlaggedReason`](crate::EmailMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::EmailMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyContext`: [`JourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -59,11 +59,11 @@ pub struct EmailMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `script`: [`DomainEntityRef`]."]
+    #[doc = " JSON `script`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub script: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `spam`: boolean."]
     pub spam: ::std::option::Option<bool>,
@@ -75,15 +75,15 @@ pub struct EmailMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`EmailMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`EmailMediaParticipantState`](crate::EmailMediaParticipantState)."]
     pub state: ::std::option::Option<crate::EmailMediaParticipantState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `team`: [`DomainEntityRef`]."]
+    #[doc = " JSON `team`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub team: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `user`: [`DomainEntityRef`]."]
+    #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -93,7 +93,7 @@ pub struct EmailMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -108,10 +108,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailMediaParticipant {
 impl crate::support::Model for EmailMediaParticipant {
     const NAME: &'static str = "EmailMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "autoGenerated", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "draftAttachments", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "journeyContext", "mediaRoles", "messageId", "messagesSent", "name", "parkTime", "peer", "provider", "purpose", "queue", "resumeTime", "script", "spam", "startAcwTime", "startAlertingTime", "startHoldTime", "startTime", "state", "subject", "team", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -161,7 +161,7 @@ impl crate::support::Model for EmailMediaParticipant {
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 41),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 42),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 43),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

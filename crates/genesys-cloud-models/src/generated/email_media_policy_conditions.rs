@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailMediaPolicyConditions {
-    #[doc = " JSON `customerParticipation`: [`EmailMediaPolicyConditionsCustomerParticipation`]."]
+    #[doc = " JSON `customerParticipation`: [`EmailMediaPolicyConditionsCustomerParticipation`](crate::EmailMediaPolicyConditionsCustomerParticipation)."]
     pub customer_participation: ::std::option::Option<crate::EmailMediaPolicyConditionsCustomerParticipation>,
     #[doc = " JSON `dateRanges`: array of string."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `forQueues`: array of [`Queue`]."]
+    #[doc = " JSON `forQueues`: array of [`Queue`](crate::Queue)."]
     pub for_queues: ::std::option::Option<::std::vec::Vec<crate::Queue>>,
-    #[doc = " JSON `forUsers`: array of [`PolicyUser`]."]
+    #[doc = " JSON `forUsers`: array of [`PolicyUser`](crate::PolicyUser)."]
     pub for_users: ::std::option::Option<::std::vec::Vec<crate::PolicyUser>>,
-    #[doc = " JSON `languages`: array of [`Language`]."]
+    #[doc = " JSON `languages`: array of [`Language`](crate::Language)."]
     pub languages: ::std::option::Option<::std::vec::Vec<crate::Language>>,
-    #[doc = " JSON `teams`: array of [`Team`]."]
+    #[doc = " JSON `teams`: array of [`Team`](crate::Team)."]
     pub teams: ::std::option::Option<::std::vec::Vec<crate::Team>>,
-    #[doc = " JSON `timeAllowed`: [`TimeAllowed`]."]
+    #[doc = " JSON `timeAllowed`: [`TimeAllowed`](crate::TimeAllowed)."]
     pub time_allowed: ::std::option::Option<crate::TimeAllowed>,
-    #[doc = " JSON `wrapupCodes`: array of [`WrapupCode`]."]
+    #[doc = " JSON `wrapupCodes`: array of [`WrapupCode`](crate::WrapupCode)."]
     pub wrapup_codes: ::std::option::Option<::std::vec::Vec<crate::WrapupCode>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailMediaPolicyConditions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailMediaPolicyConditions {
 impl crate::support::Model for EmailMediaPolicyConditions {
     const NAME: &'static str = "EmailMediaPolicyConditions";
     const FIELDS: &'static [&'static str] = &["customerParticipation", "dateRanges", "forQueues", "forUsers", "languages", "teams", "timeAllowed", "wrapupCodes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for EmailMediaPolicyConditions {
             "teams" => crate::support::de_opt_structs(map, &mut self.teams, n, 5),
             "timeAllowed" => crate::support::de_opt_struct(map, &mut self.time_allowed, n, 6),
             "wrapupCodes" => crate::support::de_opt_structs(map, &mut self.wrapup_codes, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

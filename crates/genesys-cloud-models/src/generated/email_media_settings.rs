@@ -7,7 +7,7 @@
 pub struct EmailMediaSettings {
     #[doc = " JSON `alertingTimeoutSeconds`: integer (int64)."]
     pub alerting_timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `allOutboundEmailAddresses`: array of [`QueueEmailAddress`]."]
+    #[doc = " JSON `allOutboundEmailAddresses`: array of [`QueueEmailAddress`](crate::QueueEmailAddress)."]
     pub all_outbound_email_addresses: ::std::option::Option<::std::vec::Vec<crate::QueueEmailAddress>>,
     #[doc = " JSON `autoAnswerAlertToneSeconds`: number (double)."]
     pub auto_answer_alert_tone_seconds: ::std::option::Option<f64>,
@@ -15,9 +15,9 @@ pub struct EmailMediaSettings {
     pub enable_auto_answer: ::std::option::Option<bool>,
     #[doc = " JSON `manualAnswerAlertToneSeconds`: number (double)."]
     pub manual_answer_alert_tone_seconds: ::std::option::Option<f64>,
-    #[doc = " JSON `serviceLevel`: [`ServiceLevel`]."]
+    #[doc = " JSON `serviceLevel`: [`ServiceLevel`](crate::ServiceLevel)."]
     pub service_level: ::std::option::Option<crate::ServiceLevel>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailMediaSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailMediaSettings {
 impl crate::support::Model for EmailMediaSettings {
     const NAME: &'static str = "EmailMediaSettings";
     const FIELDS: &'static [&'static str] = &["alertingTimeoutSeconds", "allOutboundEmailAddresses", "autoAnswerAlertToneSeconds", "enableAutoAnswer", "manualAnswerAlertToneSeconds", "serviceLevel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for EmailMediaSettings {
             "enableAutoAnswer" => crate::support::de_opt(map, &mut self.enable_auto_answer, n, 3),
             "manualAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.manual_answer_alert_tone_seconds, n, 4),
             "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

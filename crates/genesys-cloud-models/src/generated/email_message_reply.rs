@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailMessageReply {
-    #[doc = " JSON `attachments`: array of [`Attachment`]."]
+    #[doc = " JSON `attachments`: array of [`Attachment`](crate::Attachment)."]
     pub attachments: ::std::option::Option<::std::vec::Vec<crate::Attachment>>,
-    #[doc = " JSON `bcc`: array of [`EmailAddress`]."]
+    #[doc = " JSON `bcc`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub bcc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    #[doc = " JSON `cc`: array of [`EmailAddress`]."]
+    #[doc = " JSON `cc`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub cc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
     #[doc = " JSON `emailSizeBytes`: integer (int64)."]
     pub email_size_bytes: ::std::option::Option<i64>,
-    #[doc = " JSON `from`: [`EmailAddress`], required by the spec."]
+    #[doc = " JSON `from`: [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub from: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `historyIncluded`: boolean."]
     pub history_included: ::std::option::Option<bool>,
@@ -21,7 +21,7 @@ pub struct EmailMessageReply {
     pub html_body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `maxEmailSizeBytes`: integer (int64)."]
     pub max_email_size_bytes: ::std::option::Option<i64>,
-    #[doc = " JSON `replyTo`: [`EmailAddress`]."]
+    #[doc = " JSON `replyTo`: [`EmailAddress`](crate::EmailAddress)."]
     pub reply_to: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
@@ -29,9 +29,9 @@ pub struct EmailMessageReply {
     pub text_body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `to`: array of [`EmailAddress`], required by the spec."]
+    #[doc = " JSON `to`: array of [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub to: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailMessageReply {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailMessageReply {
 impl crate::support::Model for EmailMessageReply {
     const NAME: &'static str = "EmailMessageReply";
     const FIELDS: &'static [&'static str] = &["attachments", "bcc", "cc", "emailSizeBytes", "from", "historyIncluded", "htmlBody", "maxEmailSizeBytes", "replyTo", "subject", "textBody", "time", "to"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for EmailMessageReply {
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 10),
             "time" => crate::support::de_opt(map, &mut self.time, n, 11),
             "to" => crate::support::de_opt_structs(map, &mut self.to, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

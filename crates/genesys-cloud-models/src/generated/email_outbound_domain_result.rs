@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmailOutboundDomainResult {
-    #[doc = " JSON `dmarcVerificationResult`: [`DmarcResult`]."]
+    #[doc = " JSON `dmarcVerificationResult`: [`DmarcResult`](crate::DmarcResult)."]
     pub dmarc_verification_result: ::std::option::Option<crate::DmarcResult>,
-    #[doc = " JSON `dnsCnameBounceRecord`: [`DnsRecordEntry`]."]
+    #[doc = " JSON `dnsCnameBounceRecord`: [`DnsRecordEntry`](crate::DnsRecordEntry)."]
     pub dns_cname_bounce_record: ::std::option::Option<crate::DnsRecordEntry>,
-    #[doc = " JSON `dnsTxtSendingRecord`: [`DnsRecordEntry`]."]
+    #[doc = " JSON `dnsTxtSendingRecord`: [`DnsRecordEntry`](crate::DnsRecordEntry)."]
     pub dns_txt_sending_record: ::std::option::Option<crate::DnsRecordEntry>,
     #[doc = " JSON `domainName`: string."]
     pub domain_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `emailSetting`: [`EmailSetting`]."]
+    #[doc = " JSON `emailSetting`: [`EmailSetting`](crate::EmailSetting)."]
     pub email_setting: ::std::option::Option<crate::EmailSetting>,
-    #[doc = " JSON `senderStatus`: [`EmailOutboundDomainResultSenderStatus`]."]
+    #[doc = " JSON `senderStatus`: [`EmailOutboundDomainResultSenderStatus`](crate::EmailOutboundDomainResultSenderStatus)."]
     pub sender_status: ::std::option::Option<crate::EmailOutboundDomainResultSenderStatus>,
-    #[doc = " JSON `senderType`: [`EmailOutboundDomainResultSenderType`]."]
+    #[doc = " JSON `senderType`: [`EmailOutboundDomainResultSenderType`](crate::EmailOutboundDomainResultSenderType)."]
     pub sender_type: ::std::option::Option<crate::EmailOutboundDomainResultSenderType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailOutboundDomainResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailOutboundDomainResult {
 impl crate::support::Model for EmailOutboundDomainResult {
     const NAME: &'static str = "EmailOutboundDomainResult";
     const FIELDS: &'static [&'static str] = &["dmarcVerificationResult", "dnsCnameBounceRecord", "dnsTxtSendingRecord", "domainName", "emailSetting", "senderStatus", "senderType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for EmailOutboundDomainResult {
             "emailSetting" => crate::support::de_opt_struct(map, &mut self.email_setting, n, 4),
             "senderStatus" => crate::support::de_opt(map, &mut self.sender_status, n, 5),
             "senderType" => crate::support::de_opt(map, &mut self.sender_type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

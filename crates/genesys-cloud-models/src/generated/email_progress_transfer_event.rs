@@ -17,7 +17,7 @@ pub struct EmailProgressTransferEvent {
     pub event_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `objectCommunicationId`: string, required by the spec."]
     pub object_communication_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailProgressTransferEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailProgressTransferEvent {
 impl crate::support::Model for EmailProgressTransferEvent {
     const NAME: &'static str = "EmailProgressTransferEvent";
     const FIELDS: &'static [&'static str] = &["commandId", "conversationId", "destinationCommunicationId", "eventDateTime", "eventId", "objectCommunicationId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for EmailProgressTransferEvent {
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 3),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 4),
             "objectCommunicationId" => crate::support::de_opt(map, &mut self.object_communication_id, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

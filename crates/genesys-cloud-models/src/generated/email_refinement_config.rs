@@ -7,9 +7,9 @@
 pub struct EmailRefinementConfig {
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `refinementSetting`: [`RefinementSettingEntity`]."]
+    #[doc = " JSON `refinementSetting`: [`RefinementSettingEntity`](crate::RefinementSettingEntity)."]
     pub refinement_setting: ::std::option::Option<crate::RefinementSettingEntity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailRefinementConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailRefinementConfig {
 impl crate::support::Model for EmailRefinementConfig {
     const NAME: &'static str = "EmailRefinementConfig";
     const FIELDS: &'static [&'static str] = &["enabled", "refinementSetting"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for EmailRefinementConfig {
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
             "refinementSetting" => crate::support::de_opt_struct(map, &mut self.refinement_setting, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -25,9 +25,9 @@ pub struct EmailRoutingTransferEvent {
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `targetCommunicationId`: string, required by the spec."]
     pub target_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`EmailRoutingTransferEventTransferType`], required by the spec."]
+    #[doc = " JSON `transferType`: [`EmailRoutingTransferEventTransferType`](crate::EmailRoutingTransferEventTransferType), required by the spec."]
     pub transfer_type: ::std::option::Option<crate::EmailRoutingTransferEventTransferType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailRoutingTransferEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailRoutingTransferEvent {
 impl crate::support::Model for EmailRoutingTransferEvent {
     const NAME: &'static str = "EmailRoutingTransferEvent";
     const FIELDS: &'static [&'static str] = &["commandId", "conversationId", "destinationQueueId", "eventDateTime", "eventId", "initiatingCommunicationId", "languageId", "objectCommunicationId", "skillIds", "targetCommunicationId", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for EmailRoutingTransferEvent {
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 8),
             "targetCommunicationId" => crate::support::de_opt(map, &mut self.target_communication_id, n, 9),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

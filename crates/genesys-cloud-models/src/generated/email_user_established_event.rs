@@ -15,15 +15,15 @@ pub struct EmailUserEstablishedEvent {
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialConfiguration`: [`EmailInitialConfiguration`], required by the spec."]
+    #[doc = " JSON `initialConfiguration`: [`EmailInitialConfiguration`](crate::EmailInitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::EmailInitialConfiguration>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`], required by the spec."]
+    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmailUserEstablishedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for EmailUserEstablishedEvent {
 impl crate::support::Model for EmailUserEstablishedEvent {
     const NAME: &'static str = "EmailUserEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["afterCallWorkRequired", "communicationId", "conversationId", "eventDateTime", "eventId", "initialConfiguration", "queueId", "sourceConfiguration", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for EmailUserEstablishedEvent {
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 6),
             "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 7),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

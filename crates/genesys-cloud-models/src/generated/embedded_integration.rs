@@ -9,7 +9,7 @@ pub struct EmbeddedIntegration {
     pub domain_whitelist: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `enableWhitelist`: boolean."]
     pub enable_whitelist: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmbeddedIntegration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for EmbeddedIntegration {
 impl crate::support::Model for EmbeddedIntegration {
     const NAME: &'static str = "EmbeddedIntegration";
     const FIELDS: &'static [&'static str] = &["domainWhitelist", "enableWhitelist"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for EmbeddedIntegration {
         match key {
             "domainWhitelist" => crate::support::de_opt(map, &mut self.domain_whitelist, n, 0),
             "enableWhitelist" => crate::support::de_opt(map, &mut self.enable_whitelist, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,9 +15,9 @@ pub struct EmergencyGroup {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
-    #[doc = " JSON `emergencyCallFlows`: array of [`EmergencyCallFlow`]."]
+    #[doc = " JSON `emergencyCallFlows`: array of [`EmergencyCallFlow`](crate::EmergencyCallFlow)."]
     pub emergency_call_flows: ::std::option::Option<::std::vec::Vec<crate::EmergencyCallFlow>>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
@@ -31,11 +31,11 @@ pub struct EmergencyGroup {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`EmergencyGroupState`]."]
+    #[doc = " JSON `state`: [`EmergencyGroupState`](crate::EmergencyGroupState)."]
     pub state: ::std::option::Option<crate::EmergencyGroupState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmergencyGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for EmergencyGroup {
 impl crate::support::Model for EmergencyGroup {
     const NAME: &'static str = "EmergencyGroup";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "emergencyCallFlows", "enabled", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for EmergencyGroup {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "state" => crate::support::de_opt(map, &mut self.state, n, 13),
             "version" => crate::support::de_opt(map, &mut self.version, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

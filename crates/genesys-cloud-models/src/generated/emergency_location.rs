@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EmergencyLocation {
-    #[doc = " JSON `address`: [`LocationAddress`], required by the spec."]
+    #[doc = " JSON `address`: [`LocationAddress`](crate::LocationAddress), required by the spec."]
     pub address: ::std::option::Option<crate::LocationAddress>,
     #[doc = " JSON `did`: string, required by the spec."]
     pub did: ::std::option::Option<::std::string::String>,
@@ -15,9 +15,9 @@ pub struct EmergencyLocation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`EmergencyLocationSource`], required by the spec."]
+    #[doc = " JSON `source`: [`EmergencyLocationSource`](crate::EmergencyLocationSource), required by the spec."]
     pub source: ::std::option::Option<crate::EmergencyLocationSource>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmergencyLocation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for EmergencyLocation {
 impl crate::support::Model for EmergencyLocation {
     const NAME: &'static str = "EmergencyLocation";
     const FIELDS: &'static [&'static str] = &["address", "did", "id", "name", "selfUri", "source"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for EmergencyLocation {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "source" => crate::support::de_opt(map, &mut self.source, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

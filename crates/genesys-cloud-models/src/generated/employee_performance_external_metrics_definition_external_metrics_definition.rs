@@ -7,7 +7,7 @@
 pub struct EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition {
     #[doc = " JSON `dateLastRefreshed`: date-time."]
     pub date_last_refreshed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `defaultObjectiveType`: [`EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType`]."]
+    #[doc = " JSON `defaultObjectiveType`: [`EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType`](crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType)."]
     pub default_objective_type: ::std::option::Option<crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
@@ -21,11 +21,11 @@ pub struct EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition
     pub precision: ::std::option::Option<i64>,
     #[doc = " JSON `retentionMonths`: integer (int64)."]
     pub retention_months: ::std::option::Option<i64>,
-    #[doc = " JSON `unit`: [`EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit`]."]
+    #[doc = " JSON `unit`: [`EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit`](crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit)."]
     pub unit: ::std::option::Option<crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit>,
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for EmployeePerformanceExternalMetricsDefini
 impl crate::support::Model for EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition {
     const NAME: &'static str = "EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition";
     const FIELDS: &'static [&'static str] = &["dateLastRefreshed", "defaultObjectiveType", "enabled", "id", "inUse", "name", "precision", "retentionMonths", "unit", "unitDefinition"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for EmployeePerformanceExternalMetricsDefinitionExter
             "retentionMonths" => crate::support::de_opt(map, &mut self.retention_months, n, 7),
             "unit" => crate::support::de_opt(map, &mut self.unit, n, 8),
             "unitDefinition" => crate::support::de_opt(map, &mut self.unit_definition, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

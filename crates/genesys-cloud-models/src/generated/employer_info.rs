@@ -13,7 +13,7 @@ pub struct EmployerInfo {
     pub employee_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `officialName`: string."]
     pub official_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EmployerInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for EmployerInfo {
 impl crate::support::Model for EmployerInfo {
     const NAME: &'static str = "EmployerInfo";
     const FIELDS: &'static [&'static str] = &["dateHire", "employeeId", "employeeType", "officialName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for EmployerInfo {
             "employeeId" => crate::support::de_opt(map, &mut self.employee_id, n, 1),
             "employeeType" => crate::support::de_opt(map, &mut self.employee_type, n, 2),
             "officialName" => crate::support::de_opt(map, &mut self.official_name, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

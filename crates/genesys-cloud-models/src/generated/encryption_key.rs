@@ -9,21 +9,21 @@ pub struct EncryptionKey {
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `keyConfigurationType`: [`EncryptionKeyKeyConfigurationType`]."]
+    #[doc = " JSON `keyConfigurationType`: [`EncryptionKeyKeyConfigurationType`](crate::EncryptionKeyKeyConfigurationType)."]
     pub key_configuration_type: ::std::option::Option<crate::EncryptionKeyKeyConfigurationType>,
     #[doc = " JSON `keydataSummary`: string."]
     pub keydata_summary: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `kmsKeyArn`: string."]
     pub kms_key_arn: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `localEncryptionConfiguration`: [`LocalEncryptionConfiguration`]."]
+    #[doc = " JSON `localEncryptionConfiguration`: [`LocalEncryptionConfiguration`](crate::LocalEncryptionConfiguration)."]
     pub local_encryption_configuration: ::std::option::Option<crate::LocalEncryptionConfiguration>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EncryptionKey {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for EncryptionKey {
 impl crate::support::Model for EncryptionKey {
     const NAME: &'static str = "EncryptionKey";
     const FIELDS: &'static [&'static str] = &["createDate", "id", "keyConfigurationType", "keydataSummary", "kmsKeyArn", "localEncryptionConfiguration", "name", "selfUri", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for EncryptionKey {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

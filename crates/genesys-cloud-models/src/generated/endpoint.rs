@@ -19,7 +19,7 @@ pub struct Endpoint {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dids`: array of string."]
     pub dids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
@@ -33,17 +33,17 @@ pub struct Endpoint {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `properties`: map of any JSON."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `schema`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `schema`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub schema: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `site`: [`DomainEntityRef`]."]
+    #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `state`: [`EndpointState`]."]
+    #[doc = " JSON `state`: [`EndpointState`](crate::EndpointState)."]
     pub state: ::std::option::Option<crate::EndpointState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Endpoint {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for Endpoint {
 impl crate::support::Model for Endpoint {
     const NAME: &'static str = "Endpoint";
     const FIELDS: &'static [&'static str] = &["count", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "dids", "division", "enabled", "id", "modifiedBy", "modifiedByApp", "name", "properties", "schema", "selfUri", "site", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for Endpoint {
             "site" => crate::support::de_opt_struct(map, &mut self.site, n, 16),
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "version" => crate::support::de_opt(map, &mut self.version, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EngagementRequest {
-    #[doc = " JSON `status`: [`EngagementRequestStatus`]."]
+    #[doc = " JSON `status`: [`EngagementRequestStatus`](crate::EngagementRequestStatus)."]
     pub status: ::std::option::Option<crate::EngagementRequestStatus>,
-    #[doc = " JSON `visibility`: [`EngagementRequestVisibility`]."]
+    #[doc = " JSON `visibility`: [`EngagementRequestVisibility`](crate::EngagementRequestVisibility)."]
     pub visibility: ::std::option::Option<crate::EngagementRequestVisibility>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EngagementRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for EngagementRequest {
 impl crate::support::Model for EngagementRequest {
     const NAME: &'static str = "EngagementRequest";
     const FIELDS: &'static [&'static str] = &["status", "visibility"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for EngagementRequest {
         match key {
             "status" => crate::support::de_opt(map, &mut self.status, n, 0),
             "visibility" => crate::support::de_opt(map, &mut self.visibility, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

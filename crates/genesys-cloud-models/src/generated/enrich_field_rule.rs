@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EnrichFieldRule {
-    #[doc = " JSON `action`: [`EnrichFieldRuleAction`]."]
+    #[doc = " JSON `action`: [`EnrichFieldRuleAction`](crate::EnrichFieldRuleAction)."]
     pub action: ::std::option::Option<crate::EnrichFieldRuleAction>,
-    #[doc = " JSON `arrayAction`: [`EnrichFieldRuleArrayAction`]."]
+    #[doc = " JSON `arrayAction`: [`EnrichFieldRuleArrayAction`](crate::EnrichFieldRuleArrayAction)."]
     pub array_action: ::std::option::Option<crate::EnrichFieldRuleArrayAction>,
     #[doc = " JSON `field`: string."]
     pub field: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EnrichFieldRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for EnrichFieldRule {
 impl crate::support::Model for EnrichFieldRule {
     const NAME: &'static str = "EnrichFieldRule";
     const FIELDS: &'static [&'static str] = &["action", "arrayAction", "field"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for EnrichFieldRule {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
             "arrayAction" => crate::support::de_opt(map, &mut self.array_action, n, 1),
             "field" => crate::support::de_opt(map, &mut self.field, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EnrichFieldRules {
-    #[doc = " JSON `defaultAction`: [`EnrichFieldRulesDefaultAction`]."]
+    #[doc = " JSON `defaultAction`: [`EnrichFieldRulesDefaultAction`](crate::EnrichFieldRulesDefaultAction)."]
     pub default_action: ::std::option::Option<crate::EnrichFieldRulesDefaultAction>,
-    #[doc = " JSON `defaultArrayAction`: [`EnrichFieldRulesDefaultArrayAction`]."]
+    #[doc = " JSON `defaultArrayAction`: [`EnrichFieldRulesDefaultArrayAction`](crate::EnrichFieldRulesDefaultArrayAction)."]
     pub default_array_action: ::std::option::Option<crate::EnrichFieldRulesDefaultArrayAction>,
-    #[doc = " JSON `rules`: array of [`EnrichFieldRule`]."]
+    #[doc = " JSON `rules`: array of [`EnrichFieldRule`](crate::EnrichFieldRule)."]
     pub rules: ::std::option::Option<::std::vec::Vec<crate::EnrichFieldRule>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EnrichFieldRules {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for EnrichFieldRules {
 impl crate::support::Model for EnrichFieldRules {
     const NAME: &'static str = "EnrichFieldRules";
     const FIELDS: &'static [&'static str] = &["defaultAction", "defaultArrayAction", "rules"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for EnrichFieldRules {
             "defaultAction" => crate::support::de_opt(map, &mut self.default_action, n, 0),
             "defaultArrayAction" => crate::support::de_opt(map, &mut self.default_array_action, n, 1),
             "rules" => crate::support::de_opt_structs(map, &mut self.rules, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct ErrorBody {
     pub code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `details`: array of [`Detail`]."]
+    #[doc = " JSON `details`: array of [`Detail`](crate::Detail)."]
     pub details: ::std::option::Option<::std::vec::Vec<crate::Detail>>,
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entityName`: string."]
     pub entity_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errors`: array of [`ErrorBody`]."]
+    #[doc = " JSON `errors`: array of [`ErrorBody`](crate::ErrorBody)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ErrorBody>>,
-    #[doc = " JSON `limit`: [`Limit`]."]
+    #[doc = " JSON `limit`: [`Limit`](crate::Limit)."]
     pub limit: ::std::option::Option<crate::Limit>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct ErrorBody {
     pub message_with_params: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: integer (int64)."]
     pub status: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ErrorBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ErrorBody {
 impl crate::support::Model for ErrorBody {
     const NAME: &'static str = "ErrorBody";
     const FIELDS: &'static [&'static str] = &["code", "contextId", "details", "entityId", "entityName", "errors", "limit", "message", "messageParams", "messageWithParams", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ErrorBody {
             "messageParams" => crate::support::de_opt(map, &mut self.message_params, n, 8),
             "messageWithParams" => crate::support::de_opt(map, &mut self.message_with_params, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,11 +17,11 @@ pub struct ErrorDetails {
     pub message_params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `messageWithParams`: string."]
     pub message_with_params: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nested`: [`ErrorDetails`]."]
+    #[doc = " JSON `nested`: [`ErrorDetails`](crate::ErrorDetails)."]
     pub nested: ::std::option::Option<::std::boxed::Box<crate::ErrorDetails>>,
     #[doc = " JSON `status`: integer (int64)."]
     pub status: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ErrorDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ErrorDetails {
 impl crate::support::Model for ErrorDetails {
     const NAME: &'static str = "ErrorDetails";
     const FIELDS: &'static [&'static str] = &["code", "contextId", "details", "message", "messageParams", "messageWithParams", "nested", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ErrorDetails {
             "messageWithParams" => crate::support::de_opt(map, &mut self.message_with_params, n, 5),
             "nested" => crate::support::de_opt(map, &mut self.nested, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

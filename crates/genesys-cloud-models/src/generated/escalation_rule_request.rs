@@ -9,25 +9,25 @@ pub struct EscalationRuleRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `facebookEscalation`: [`EscalationTarget`]."]
+    #[doc = " JSON `facebookEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub facebook_escalation: ::std::option::Option<crate::EscalationTarget>,
-    #[doc = " JSON `googleBusinessProfileEscalation`: [`EscalationTarget`]."]
+    #[doc = " JSON `googleBusinessProfileEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub google_business_profile_escalation: ::std::option::Option<crate::EscalationTarget>,
-    #[doc = " JSON `instagramEscalation`: [`EscalationTarget`]."]
+    #[doc = " JSON `instagramEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub instagram_escalation: ::std::option::Option<crate::EscalationTarget>,
     #[doc = " JSON `matchCriteria`: string, required by the spec."]
     pub match_criteria: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `openEscalation`: [`EscalationTarget`]."]
+    #[doc = " JSON `openEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub open_escalation: ::std::option::Option<crate::EscalationTarget>,
     #[doc = " JSON `priority`: integer (int64), required by the spec."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `status`: [`EscalationRuleRequestStatus`]."]
+    #[doc = " JSON `status`: [`EscalationRuleRequestStatus`](crate::EscalationRuleRequestStatus)."]
     pub status: ::std::option::Option<crate::EscalationRuleRequestStatus>,
-    #[doc = " JSON `twitterEscalation`: [`EscalationTarget`]."]
+    #[doc = " JSON `twitterEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub twitter_escalation: ::std::option::Option<crate::EscalationTarget>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EscalationRuleRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for EscalationRuleRequest {
 impl crate::support::Model for EscalationRuleRequest {
     const NAME: &'static str = "EscalationRuleRequest";
     const FIELDS: &'static [&'static str] = &["description", "divisionId", "facebookEscalation", "googleBusinessProfileEscalation", "instagramEscalation", "matchCriteria", "name", "openEscalation", "priority", "status", "twitterEscalation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for EscalationRuleRequest {
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
             "twitterEscalation" => crate::support::de_opt_struct(map, &mut self.twitter_escalation, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

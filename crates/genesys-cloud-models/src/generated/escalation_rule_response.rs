@@ -13,29 +13,29 @@ pub struct EscalationRuleResponse {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `divisionId`: string, required by the spec."]
     pub division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `facebookEscalation`: [`EscalationTarget`]."]
+    #[doc = " JSON `facebookEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub facebook_escalation: ::std::option::Option<crate::EscalationTarget>,
-    #[doc = " JSON `googleBusinessProfileEscalation`: [`EscalationTarget`]."]
+    #[doc = " JSON `googleBusinessProfileEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub google_business_profile_escalation: ::std::option::Option<crate::EscalationTarget>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `instagramEscalation`: [`EscalationTarget`]."]
+    #[doc = " JSON `instagramEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub instagram_escalation: ::std::option::Option<crate::EscalationTarget>,
     #[doc = " JSON `matchCriteria`: string, required by the spec."]
     pub match_criteria: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `openEscalation`: [`EscalationTarget`]."]
+    #[doc = " JSON `openEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub open_escalation: ::std::option::Option<crate::EscalationTarget>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`EscalationRuleResponseStatus`]."]
+    #[doc = " JSON `status`: [`EscalationRuleResponseStatus`](crate::EscalationRuleResponseStatus)."]
     pub status: ::std::option::Option<crate::EscalationRuleResponseStatus>,
-    #[doc = " JSON `twitterEscalation`: [`EscalationTarget`]."]
+    #[doc = " JSON `twitterEscalation`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub twitter_escalation: ::std::option::Option<crate::EscalationTarget>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EscalationRuleResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for EscalationRuleResponse {
 impl crate::support::Model for EscalationRuleResponse {
     const NAME: &'static str = "EscalationRuleResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "divisionId", "facebookEscalation", "googleBusinessProfileEscalation", "id", "instagramEscalation", "matchCriteria", "name", "openEscalation", "priority", "selfUri", "status", "twitterEscalation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for EscalationRuleResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
             "twitterEscalation" => crate::support::de_opt_struct(map, &mut self.twitter_escalation, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

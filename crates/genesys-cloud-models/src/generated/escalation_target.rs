@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EscalationTarget {
-    #[doc = " JSON `destination`: [`EscalationTargetDestination`], required by the spec."]
+    #[doc = " JSON `destination`: [`EscalationTargetDestination`](crate::EscalationTargetDestination), required by the spec."]
     pub destination: ::std::option::Option<crate::EscalationTargetDestination>,
-    #[doc = " JSON `override`: [`OverrideEscalationTarget`]."]
+    #[doc = " JSON `override`: [`OverrideEscalationTarget`](crate::OverrideEscalationTarget)."]
     pub r#override: ::std::option::Option<crate::OverrideEscalationTarget>,
-    #[doc = " JSON `targetType`: [`EscalationTargetTargetType`], required by the spec."]
+    #[doc = " JSON `targetType`: [`EscalationTargetTargetType`](crate::EscalationTargetTargetType), required by the spec."]
     pub target_type: ::std::option::Option<crate::EscalationTargetTargetType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EscalationTarget {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for EscalationTarget {
 impl crate::support::Model for EscalationTarget {
     const NAME: &'static str = "EscalationTarget";
     const FIELDS: &'static [&'static str] = &["destination", "override", "targetType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for EscalationTarget {
             "destination" => crate::support::de_opt(map, &mut self.destination, n, 0),
             "override" => crate::support::de_opt_struct(map, &mut self.r#override, n, 1),
             "targetType" => crate::support::de_opt(map, &mut self.target_type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,11 +15,11 @@ pub struct EstimateAvailableFullDayTimeOffResponse {
     pub flexible: ::std::option::Option<bool>,
     #[doc = " JSON `latestEndOffsetMinutes`: integer (int64)."]
     pub latest_end_offset_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `overrideDateType`: [`EstimateAvailableFullDayTimeOffResponseOverrideDateType`]."]
+    #[doc = " JSON `overrideDateType`: [`EstimateAvailableFullDayTimeOffResponseOverrideDateType`](crate::EstimateAvailableFullDayTimeOffResponseOverrideDateType)."]
     pub override_date_type: ::std::option::Option<crate::EstimateAvailableFullDayTimeOffResponseOverrideDateType>,
     #[doc = " JSON `payableMinutes`: integer (int64), required by the spec."]
     pub payable_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EstimateAvailableFullDayTimeOffResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailableFullDayTimeOffResponse 
 impl crate::support::Model for EstimateAvailableFullDayTimeOffResponse {
     const NAME: &'static str = "EstimateAvailableFullDayTimeOffResponse";
     const FIELDS: &'static [&'static str] = &["date", "durationMinutes", "earliestStartOffsetMinutes", "flexible", "latestEndOffsetMinutes", "overrideDateType", "payableMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for EstimateAvailableFullDayTimeOffResponse {
             "latestEndOffsetMinutes" => crate::support::de_opt(map, &mut self.latest_end_offset_minutes, n, 4),
             "overrideDateType" => crate::support::de_opt(map, &mut self.override_date_type, n, 5),
             "payableMinutes" => crate::support::de_opt(map, &mut self.payable_minutes, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,11 +11,11 @@ pub struct EstimateAvailablePartialDayTimeOffResponse {
     pub duration_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `flexible`: boolean, required by the spec."]
     pub flexible: ::std::option::Option<bool>,
-    #[doc = " JSON `overrideDateType`: [`EstimateAvailablePartialDayTimeOffResponseOverrideDateType`]."]
+    #[doc = " JSON `overrideDateType`: [`EstimateAvailablePartialDayTimeOffResponseOverrideDateType`](crate::EstimateAvailablePartialDayTimeOffResponseOverrideDateType)."]
     pub override_date_type: ::std::option::Option<crate::EstimateAvailablePartialDayTimeOffResponseOverrideDateType>,
     #[doc = " JSON `payableMinutes`: integer (int64), required by the spec."]
     pub payable_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EstimateAvailablePartialDayTimeOffResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailablePartialDayTimeOffRespon
 impl crate::support::Model for EstimateAvailablePartialDayTimeOffResponse {
     const NAME: &'static str = "EstimateAvailablePartialDayTimeOffResponse";
     const FIELDS: &'static [&'static str] = &["date", "durationMinutes", "flexible", "overrideDateType", "payableMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for EstimateAvailablePartialDayTimeOffResponse {
             "flexible" => crate::support::de_opt(map, &mut self.flexible, n, 2),
             "overrideDateType" => crate::support::de_opt(map, &mut self.override_date_type, n, 3),
             "payableMinutes" => crate::support::de_opt(map, &mut self.payable_minutes, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

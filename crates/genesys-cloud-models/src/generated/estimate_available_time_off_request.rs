@@ -7,13 +7,13 @@
 pub struct EstimateAvailableTimeOffRequest {
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fullDayDates`: array of [`EstimateAvailableFullDayTimeOffRequest`]."]
+    #[doc = " JSON `fullDayDates`: array of [`EstimateAvailableFullDayTimeOffRequest`](crate::EstimateAvailableFullDayTimeOffRequest)."]
     pub full_day_dates: ::std::option::Option<::std::vec::Vec<crate::EstimateAvailableFullDayTimeOffRequest>>,
     #[doc = " JSON `paid`: boolean, required by the spec."]
     pub paid: ::std::option::Option<bool>,
-    #[doc = " JSON `partialDayDates`: array of [`EstimateAvailablePartialDayTimeOffRequest`]."]
+    #[doc = " JSON `partialDayDates`: array of [`EstimateAvailablePartialDayTimeOffRequest`](crate::EstimateAvailablePartialDayTimeOffRequest)."]
     pub partial_day_dates: ::std::option::Option<::std::vec::Vec<crate::EstimateAvailablePartialDayTimeOffRequest>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EstimateAvailableTimeOffRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailableTimeOffRequest {
 impl crate::support::Model for EstimateAvailableTimeOffRequest {
     const NAME: &'static str = "EstimateAvailableTimeOffRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "fullDayDates", "paid", "partialDayDates"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for EstimateAvailableTimeOffRequest {
             "fullDayDates" => crate::support::de_opt_structs(map, &mut self.full_day_dates, n, 1),
             "paid" => crate::support::de_opt(map, &mut self.paid, n, 2),
             "partialDayDates" => crate::support::de_opt_structs(map, &mut self.partial_day_dates, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct EstimateAvailableTimeOffResponse {
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fullDayDates`: array of [`EstimateAvailableFullDayTimeOffResponse`]."]
+    #[doc = " JSON `fullDayDates`: array of [`EstimateAvailableFullDayTimeOffResponse`](crate::EstimateAvailableFullDayTimeOffResponse)."]
     pub full_day_dates: ::std::option::Option<::std::vec::Vec<crate::EstimateAvailableFullDayTimeOffResponse>>,
     #[doc = " JSON `paid`: boolean, required by the spec."]
     pub paid: ::std::option::Option<bool>,
-    #[doc = " JSON `partialDayDates`: array of [`EstimateAvailablePartialDayTimeOffResponse`]."]
+    #[doc = " JSON `partialDayDates`: array of [`EstimateAvailablePartialDayTimeOffResponse`](crate::EstimateAvailablePartialDayTimeOffResponse)."]
     pub partial_day_dates: ::std::option::Option<::std::vec::Vec<crate::EstimateAvailablePartialDayTimeOffResponse>>,
-    #[doc = " JSON `user`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EstimateAvailableTimeOffResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailableTimeOffResponse {
 impl crate::support::Model for EstimateAvailableTimeOffResponse {
     const NAME: &'static str = "EstimateAvailableTimeOffResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "fullDayDates", "paid", "partialDayDates", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for EstimateAvailableTimeOffResponse {
             "paid" => crate::support::de_opt(map, &mut self.paid, n, 2),
             "partialDayDates" => crate::support::de_opt_structs(map, &mut self.partial_day_dates, n, 3),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationAggregationQueryMe {
-    #[doc = " JSON `alternateTimeDimension`: [`EvaluationAggregationQueryMeAlternateTimeDimension`]."]
+    #[doc = " JSON `alternateTimeDimension`: [`EvaluationAggregationQueryMeAlternateTimeDimension`](crate::EvaluationAggregationQueryMeAlternateTimeDimension)."]
     pub alternate_time_dimension: ::std::option::Option<crate::EvaluationAggregationQueryMeAlternateTimeDimension>,
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct EvaluationAggregationQueryMe {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationAggregationQueryMe {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationAggregationQueryMe {
 impl crate::support::Model for EvaluationAggregationQueryMe {
     const NAME: &'static str = "EvaluationAggregationQueryMe";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "contextId", "groupBy", "interval", "metrics", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for EvaluationAggregationQueryMe {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 3),
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 4),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

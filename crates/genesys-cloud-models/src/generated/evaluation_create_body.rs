@@ -5,45 +5,45 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationCreateBody {
-    #[doc = " JSON `agent`: [`EvaluationCreateUser`]."]
+    #[doc = " JSON `agent`: [`EvaluationCreateUser`](crate::EvaluationCreateUser)."]
     pub agent: ::std::option::Option<crate::EvaluationCreateUser>,
     #[doc = " JSON `agentHasRead`: boolean."]
     pub agent_has_read: ::std::option::Option<bool>,
-    #[doc = " JSON `answers`: [`EvaluationScoringSet`]."]
+    #[doc = " JSON `answers`: [`EvaluationScoringSet`](crate::EvaluationScoringSet)."]
     pub answers: ::std::option::Option<crate::EvaluationScoringSet>,
-    #[doc = " JSON `assignee`: [`EvaluationCreateUser`]."]
+    #[doc = " JSON `assignee`: [`EvaluationCreateUser`](crate::EvaluationCreateUser)."]
     pub assignee: ::std::option::Option<crate::EvaluationCreateUser>,
-    #[doc = " JSON `calibration`: [`EvaluationCreateCalibration`]."]
+    #[doc = " JSON `calibration`: [`EvaluationCreateCalibration`](crate::EvaluationCreateCalibration)."]
     pub calibration: ::std::option::Option<crate::EvaluationCreateCalibration>,
-    #[doc = " JSON `conversation`: [`EvaluationCreateConversation`]."]
+    #[doc = " JSON `conversation`: [`EvaluationCreateConversation`](crate::EvaluationCreateConversation)."]
     pub conversation: ::std::option::Option<crate::EvaluationCreateConversation>,
     #[doc = " JSON `dateAssigneeChanged`: date-time."]
     pub date_assignee_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `evaluationContextId`: string."]
     pub evaluation_context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `evaluationForm`: [`EvaluationCreateEvalForm`]."]
+    #[doc = " JSON `evaluationForm`: [`EvaluationCreateEvalForm`](crate::EvaluationCreateEvalForm)."]
     pub evaluation_form: ::std::option::Option<crate::EvaluationCreateEvalForm>,
-    #[doc = " JSON `evaluationSource`: [`EvaluationSource`]."]
+    #[doc = " JSON `evaluationSource`: [`EvaluationSource`](crate::EvaluationSource)."]
     pub evaluation_source: ::std::option::Option<crate::EvaluationSource>,
-    #[doc = " JSON `evaluator`: [`EvaluationCreateUser`]."]
+    #[doc = " JSON `evaluator`: [`EvaluationCreateUser`](crate::EvaluationCreateUser)."]
     pub evaluator: ::std::option::Option<crate::EvaluationCreateUser>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `neverRelease`: boolean."]
     pub never_release: ::std::option::Option<bool>,
-    #[doc = " JSON `queue`: [`EvaluationCreateQueue`]."]
+    #[doc = " JSON `queue`: [`EvaluationCreateQueue`](crate::EvaluationCreateQueue)."]
     pub queue: ::std::option::Option<crate::EvaluationCreateQueue>,
     #[doc = " JSON `releaseDate`: date-time."]
     pub release_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `rescore`: boolean."]
     pub rescore: ::std::option::Option<bool>,
-    #[doc = " JSON `resourceType`: [`EvaluationCreateBodyResourceType`]."]
+    #[doc = " JSON `resourceType`: [`EvaluationCreateBodyResourceType`](crate::EvaluationCreateBodyResourceType)."]
     pub resource_type: ::std::option::Option<crate::EvaluationCreateBodyResourceType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`EvaluationCreateBodyStatus`]."]
+    #[doc = " JSON `status`: [`EvaluationCreateBodyStatus`](crate::EvaluationCreateBodyStatus)."]
     pub status: ::std::option::Option<crate::EvaluationCreateBodyStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationCreateBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationCreateBody {
 impl crate::support::Model for EvaluationCreateBody {
     const NAME: &'static str = "EvaluationCreateBody";
     const FIELDS: &'static [&'static str] = &["agent", "agentHasRead", "answers", "assignee", "calibration", "conversation", "dateAssigneeChanged", "evaluationContextId", "evaluationForm", "evaluationSource", "evaluator", "id", "neverRelease", "queue", "releaseDate", "rescore", "resourceType", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for EvaluationCreateBody {
             "resourceType" => crate::support::de_opt(map, &mut self.resource_type, n, 16),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 17),
             "status" => crate::support::de_opt(map, &mut self.status, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationFormSearchResponse {
-    #[doc = " JSON `aiScoring`: [`AiScoringSettings`]."]
+    #[doc = " JSON `aiScoring`: [`AiScoringSettings`](crate::AiScoringSettings)."]
     pub ai_scoring: ::std::option::Option<crate::AiScoringSettings>,
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dialect`: string."]
     pub dialect: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
-    #[doc = " JSON `evaluationSettings`: [`EvaluationSettings`]."]
+    #[doc = " JSON `evaluationSettings`: [`EvaluationSettings`](crate::EvaluationSettings)."]
     pub evaluation_settings: ::std::option::Option<crate::EvaluationSettings>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,15 +23,15 @@ pub struct EvaluationFormSearchResponse {
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
-    #[doc = " JSON `publishedVersions`: [`DomainEntityListingEvaluationForm`]."]
+    #[doc = " JSON `publishedVersions`: [`DomainEntityListingEvaluationForm`](crate::DomainEntityListingEvaluationForm)."]
     pub published_versions: ::std::option::Option<crate::DomainEntityListingEvaluationForm>,
-    #[doc = " JSON `questionGroups`: array of [`EvaluationQuestionGroup`]."]
+    #[doc = " JSON `questionGroups`: array of [`EvaluationQuestionGroup`](crate::EvaluationQuestionGroup)."]
     pub question_groups: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestionGroup>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `weightMode`: [`EvaluationFormSearchResponseWeightMode`]."]
+    #[doc = " JSON `weightMode`: [`EvaluationFormSearchResponseWeightMode`](crate::EvaluationFormSearchResponseWeightMode)."]
     pub weight_mode: ::std::option::Option<crate::EvaluationFormSearchResponseWeightMode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationFormSearchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationFormSearchResponse {
 impl crate::support::Model for EvaluationFormSearchResponse {
     const NAME: &'static str = "EvaluationFormSearchResponse";
     const FIELDS: &'static [&'static str] = &["aiScoring", "contextId", "dialect", "division", "evaluationSettings", "id", "latestVersionFormName", "modifiedDate", "published", "publishedVersions", "questionGroups", "selfUri", "weightMode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for EvaluationFormSearchResponse {
             "questionGroups" => crate::support::de_opt_structs(map, &mut self.question_groups, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "weightMode" => crate::support::de_opt(map, &mut self.weight_mode, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct EvaluationQualityV2TopicEvaluationScoringSet {
     pub total_critical_score: ::std::option::Option<i64>,
     #[doc = " JSON `totalScore`: integer (int64)."]
     pub total_score: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationQualityV2TopicEvaluationScoringSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQualityV2TopicEvaluationScorin
 impl crate::support::Model for EvaluationQualityV2TopicEvaluationScoringSet {
     const NAME: &'static str = "EvaluationQualityV2TopicEvaluationScoringSet";
     const FIELDS: &'static [&'static str] = &["totalCriticalScore", "totalScore"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for EvaluationQualityV2TopicEvaluationScoringSet {
         match key {
             "totalCriticalScore" => crate::support::de_opt(map, &mut self.total_critical_score, n, 0),
             "totalScore" => crate::support::de_opt(map, &mut self.total_score, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct EvaluationQualityV2TopicEvaluationSource {
     pub evaluation_source_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `evaluationSourceType`: string."]
     pub evaluation_source_type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationQualityV2TopicEvaluationSource {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQualityV2TopicEvaluationSource
 impl crate::support::Model for EvaluationQualityV2TopicEvaluationSource {
     const NAME: &'static str = "EvaluationQualityV2TopicEvaluationSource";
     const FIELDS: &'static [&'static str] = &["evaluationSourceId", "evaluationSourceName", "evaluationSourceType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for EvaluationQualityV2TopicEvaluationSource {
             "evaluationSourceId" => crate::support::de_opt(map, &mut self.evaluation_source_id, n, 0),
             "evaluationSourceName" => crate::support::de_opt(map, &mut self.evaluation_source_name, n, 1),
             "evaluationSourceType" => crate::support::de_opt(map, &mut self.evaluation_source_type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

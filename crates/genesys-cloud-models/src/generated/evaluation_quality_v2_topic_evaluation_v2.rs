@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationQualityV2TopicEvaluationV2 {
-    #[doc = " JSON `agent`: [`EvaluationQualityV2TopicUser`]."]
+    #[doc = " JSON `agent`: [`EvaluationQualityV2TopicUser`](crate::EvaluationQualityV2TopicUser)."]
     pub agent: ::std::option::Option<crate::EvaluationQualityV2TopicUser>,
     #[doc = " JSON `agentCommentHasUpdated`: boolean."]
     pub agent_comment_has_updated: ::std::option::Option<bool>,
@@ -17,7 +17,7 @@ pub struct EvaluationQualityV2TopicEvaluationV2 {
     pub assignee_applicable: ::std::option::Option<bool>,
     #[doc = " JSON `assigneeUserId`: string."]
     pub assignee_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `calibration`: [`EvaluationQualityV2TopicCalibration`]."]
+    #[doc = " JSON `calibration`: [`EvaluationQualityV2TopicCalibration`](crate::EvaluationQualityV2TopicCalibration)."]
     pub calibration: ::std::option::Option<crate::EvaluationQualityV2TopicCalibration>,
     #[doc = " JSON `changedDate`: date-time."]
     pub changed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,9 +37,9 @@ pub struct EvaluationQualityV2TopicEvaluationV2 {
     pub evaluation_context_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `evaluationFormId`: string."]
     pub evaluation_form_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `evaluationSource`: [`EvaluationQualityV2TopicEvaluationSource`]."]
+    #[doc = " JSON `evaluationSource`: [`EvaluationQualityV2TopicEvaluationSource`](crate::EvaluationQualityV2TopicEvaluationSource)."]
     pub evaluation_source: ::std::option::Option<crate::EvaluationQualityV2TopicEvaluationSource>,
-    #[doc = " JSON `evaluator`: [`EvaluationQualityV2TopicUser`]."]
+    #[doc = " JSON `evaluator`: [`EvaluationQualityV2TopicUser`](crate::EvaluationQualityV2TopicUser)."]
     pub evaluator: ::std::option::Option<crate::EvaluationQualityV2TopicUser>,
     #[doc = " JSON `evaluatorCommentHasUpdated`: boolean."]
     pub evaluator_comment_has_updated: ::std::option::Option<bool>,
@@ -59,7 +59,7 @@ pub struct EvaluationQualityV2TopicEvaluationV2 {
     pub previous_evaluator_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `previousRescoreCount`: integer (int64)."]
     pub previous_rescore_count: ::std::option::Option<i64>,
-    #[doc = " JSON `previousStatus`: [`EvaluationQualityV2TopicEvaluationV2PreviousStatus`]."]
+    #[doc = " JSON `previousStatus`: [`EvaluationQualityV2TopicEvaluationV2PreviousStatus`](crate::EvaluationQualityV2TopicEvaluationV2PreviousStatus)."]
     pub previous_status: ::std::option::Option<crate::EvaluationQualityV2TopicEvaluationV2PreviousStatus>,
     #[doc = " JSON `releaseDate`: date-time."]
     pub release_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -71,15 +71,15 @@ pub struct EvaluationQualityV2TopicEvaluationV2 {
     pub resource_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `resourceType`: string."]
     pub resource_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `retractedEvaluation`: [`EvaluationQualityV2TopicEvaluationReference`]."]
+    #[doc = " JSON `retractedEvaluation`: [`EvaluationQualityV2TopicEvaluationReference`](crate::EvaluationQualityV2TopicEvaluationReference)."]
     pub retracted_evaluation: ::std::option::Option<crate::EvaluationQualityV2TopicEvaluationReference>,
-    #[doc = " JSON `scoringSet`: [`EvaluationQualityV2TopicEvaluationScoringSet`]."]
+    #[doc = " JSON `scoringSet`: [`EvaluationQualityV2TopicEvaluationScoringSet`](crate::EvaluationQualityV2TopicEvaluationScoringSet)."]
     pub scoring_set: ::std::option::Option<crate::EvaluationQualityV2TopicEvaluationScoringSet>,
-    #[doc = " JSON `status`: [`EvaluationQualityV2TopicEvaluationV2Status`]."]
+    #[doc = " JSON `status`: [`EvaluationQualityV2TopicEvaluationV2Status`](crate::EvaluationQualityV2TopicEvaluationV2Status)."]
     pub status: ::std::option::Option<crate::EvaluationQualityV2TopicEvaluationV2Status>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationQualityV2TopicEvaluationV2 {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -94,10 +94,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQualityV2TopicEvaluationV2 {
 impl crate::support::Model for EvaluationQualityV2TopicEvaluationV2 {
     const NAME: &'static str = "EvaluationQualityV2TopicEvaluationV2";
     const FIELDS: &'static [&'static str] = &["agent", "agentCommentHasUpdated", "agentHasRead", "assignedDate", "assigneeApplicable", "assigneeUserId", "calibration", "changedDate", "contextId", "conversationDate", "conversationId", "declinedReview", "disputeCount", "divisionIds", "evaluationContextId", "evaluationFormId", "evaluationSource", "evaluator", "evaluatorCommentHasUpdated", "eventTime", "eventType", "formName", "id", "mediaType", "previousAssigneeUserId", "previousEvaluatorUserId", "previousRescoreCount", "previousStatus", "releaseDate", "rescore", "rescoreCount", "resourceId", "resourceType", "retractedEvaluation", "scoringSet", "status", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -140,7 +140,7 @@ impl crate::support::Model for EvaluationQualityV2TopicEvaluationV2 {
             "scoringSet" => crate::support::de_opt_struct(map, &mut self.scoring_set, n, 34),
             "status" => crate::support::de_opt(map, &mut self.status, n, 35),
             "version" => crate::support::de_opt(map, &mut self.version, n, 36),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationQuestion {
-    #[doc = " JSON `answerOptions`: array of [`AnswerOption`]."]
+    #[doc = " JSON `answerOptions`: array of [`AnswerOption`](crate::AnswerOption)."]
     pub answer_options: ::std::option::Option<::std::vec::Vec<crate::AnswerOption>>,
-    #[doc = " JSON `automatedScoringFocus`: [`EvaluationQuestionAutomatedScoringFocus`]."]
+    #[doc = " JSON `automatedScoringFocus`: [`EvaluationQuestionAutomatedScoringFocus`](crate::EvaluationQuestionAutomatedScoringFocus)."]
     pub automated_scoring_focus: ::std::option::Option<crate::EvaluationQuestionAutomatedScoringFocus>,
     #[doc = " JSON `commentsRequired`: boolean."]
     pub comments_required: ::std::option::Option<bool>,
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `defaultAnswer`: [`DefaultAnswer`]."]
+    #[doc = " JSON `defaultAnswer`: [`DefaultAnswer`](crate::DefaultAnswer)."]
     pub default_answer: ::std::option::Option<crate::DefaultAnswer>,
     #[doc = " JSON `helpText`: string."]
     pub help_text: ::std::option::Option<::std::string::String>,
@@ -23,17 +23,17 @@ pub struct EvaluationQuestion {
     pub is_critical: ::std::option::Option<bool>,
     #[doc = " JSON `isKill`: boolean."]
     pub is_kill: ::std::option::Option<bool>,
-    #[doc = " JSON `multipleSelectOptionQuestions`: array of [`EvaluationQuestion`]."]
+    #[doc = " JSON `multipleSelectOptionQuestions`: array of [`EvaluationQuestion`](crate::EvaluationQuestion)."]
     pub multiple_select_option_questions: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestion>>,
     #[doc = " JSON `naEnabled`: boolean."]
     pub na_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`EvaluationQuestionType`]."]
+    #[doc = " JSON `type`: [`EvaluationQuestionType`](crate::EvaluationQuestionType)."]
     pub r#type: ::std::option::Option<crate::EvaluationQuestionType>,
-    #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`]."]
+    #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`](crate::VisibilityCondition)."]
     pub visibility_condition: ::std::option::Option<crate::VisibilityCondition>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationQuestion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQuestion {
 impl crate::support::Model for EvaluationQuestion {
     const NAME: &'static str = "EvaluationQuestion";
     const FIELDS: &'static [&'static str] = &["answerOptions", "automatedScoringFocus", "commentsRequired", "contextId", "defaultAnswer", "helpText", "id", "isCritical", "isKill", "multipleSelectOptionQuestions", "naEnabled", "text", "type", "visibilityCondition"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for EvaluationQuestion {
             "text" => crate::support::de_opt(map, &mut self.text, n, 11),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
             "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

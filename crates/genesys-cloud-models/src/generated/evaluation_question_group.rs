@@ -7,7 +7,7 @@
 pub struct EvaluationQuestionGroup {
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `defaultAnswersTo`: [`DefaultAnswersTo`]."]
+    #[doc = " JSON `defaultAnswersTo`: [`DefaultAnswersTo`](crate::DefaultAnswersTo)."]
     pub default_answers_to: ::std::option::Option<crate::DefaultAnswersTo>,
     #[doc = " JSON `defaultAnswersToHighest`: boolean."]
     pub default_answers_to_highest: ::std::option::Option<bool>,
@@ -21,15 +21,15 @@ pub struct EvaluationQuestionGroup {
     pub na_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `questions`: array of [`EvaluationQuestion`]."]
+    #[doc = " JSON `questions`: array of [`EvaluationQuestion`](crate::EvaluationQuestion)."]
     pub questions: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestion>>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`]."]
+    #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`](crate::VisibilityCondition)."]
     pub visibility_condition: ::std::option::Option<crate::VisibilityCondition>,
     #[doc = " JSON `weight`: number (double)."]
     pub weight: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationQuestionGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQuestionGroup {
 impl crate::support::Model for EvaluationQuestionGroup {
     const NAME: &'static str = "EvaluationQuestionGroup";
     const FIELDS: &'static [&'static str] = &["contextId", "defaultAnswersTo", "defaultAnswersToHighest", "defaultAnswersToNA", "id", "manualWeight", "naEnabled", "name", "questions", "type", "visibilityCondition", "weight"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for EvaluationQuestionGroup {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
             "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 10),
             "weight" => crate::support::de_opt(map, &mut self.weight, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,7 +21,7 @@ pub struct EvaluationQuestionGroupScore {
     pub max_total_score_unweighted: ::std::option::Option<f64>,
     #[doc = " JSON `questionGroupId`: string."]
     pub question_group_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `questionScores`: array of [`EvaluationQuestionScore`]."]
+    #[doc = " JSON `questionScores`: array of [`EvaluationQuestionScore`](crate::EvaluationQuestionScore)."]
     pub question_scores: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestionScore>>,
     #[doc = " JSON `systemMarkedNA`: boolean."]
     pub system_marked_na: ::std::option::Option<bool>,
@@ -37,7 +37,7 @@ pub struct EvaluationQuestionGroupScore {
     pub total_score: ::std::option::Option<f64>,
     #[doc = " JSON `totalScoreUnweighted`: number (double)."]
     pub total_score_unweighted: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationQuestionGroupScore {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQuestionGroupScore {
 impl crate::support::Model for EvaluationQuestionGroupScore {
     const NAME: &'static str = "EvaluationQuestionGroupScore";
     const FIELDS: &'static [&'static str] = &["markedNA", "maxTotalCriticalScore", "maxTotalCriticalScoreUnweighted", "maxTotalNonCriticalScore", "maxTotalNonCriticalScoreUnweighted", "maxTotalScore", "maxTotalScoreUnweighted", "questionGroupId", "questionScores", "systemMarkedNA", "totalCriticalScore", "totalCriticalScoreUnweighted", "totalNonCriticalScore", "totalNonCriticalScoreUnweighted", "totalScore", "totalScoreUnweighted"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for EvaluationQuestionGroupScore {
             "totalNonCriticalScoreUnweighted" => crate::support::de_opt(map, &mut self.total_non_critical_score_unweighted, n, 13),
             "totalScore" => crate::support::de_opt(map, &mut self.total_score, n, 14),
             "totalScoreUnweighted" => crate::support::de_opt(map, &mut self.total_score_unweighted, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationQuestionScore {
-    #[doc = " JSON `aiAnswer`: [`AiAnswer`]."]
+    #[doc = " JSON `aiAnswer`: [`AiAnswer`](crate::AiAnswer)."]
     pub ai_answer: ::std::option::Option<crate::AiAnswer>,
     #[doc = " JSON `answerId`: string."]
     pub answer_id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct EvaluationQuestionScore {
     pub failed_kill_question: ::std::option::Option<bool>,
     #[doc = " JSON `markedNA`: boolean."]
     pub marked_na: ::std::option::Option<bool>,
-    #[doc = " JSON `multipleSelectQuestionOptionScores`: array of [`EvaluationQuestionScore`]."]
+    #[doc = " JSON `multipleSelectQuestionOptionScores`: array of [`EvaluationQuestionScore`](crate::EvaluationQuestionScore)."]
     pub multiple_select_question_option_scores: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestionScore>>,
     #[doc = " JSON `questionId`: string."]
     pub question_id: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct EvaluationQuestionScore {
     pub score: ::std::option::Option<i64>,
     #[doc = " JSON `systemMarkedNA`: boolean."]
     pub system_marked_na: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationQuestionScore {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQuestionScore {
 impl crate::support::Model for EvaluationQuestionScore {
     const NAME: &'static str = "EvaluationQuestionScore";
     const FIELDS: &'static [&'static str] = &["aiAnswer", "answerId", "assistedAnswerId", "comments", "failedKillQuestion", "markedNA", "multipleSelectQuestionOptionScores", "questionId", "score", "systemMarkedNA"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for EvaluationQuestionScore {
             "questionId" => crate::support::de_opt(map, &mut self.question_id, n, 7),
             "score" => crate::support::de_opt(map, &mut self.score, n, 8),
             "systemMarkedNA" => crate::support::de_opt(map, &mut self.system_marked_na, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

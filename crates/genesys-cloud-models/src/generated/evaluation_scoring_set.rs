@@ -17,7 +17,7 @@ pub struct EvaluationScoringSet {
     pub max_total_raw_score: ::std::option::Option<f64>,
     #[doc = " JSON `privateComments`: string."]
     pub private_comments: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `questionGroupScores`: array of [`EvaluationQuestionGroupScore`]."]
+    #[doc = " JSON `questionGroupScores`: array of [`EvaluationQuestionGroupScore`](crate::EvaluationQuestionGroupScore)."]
     pub question_group_scores: ::std::option::Option<::std::vec::Vec<crate::EvaluationQuestionGroupScore>>,
     #[doc = " JSON `totalCriticalScore`: number (double)."]
     pub total_critical_score: ::std::option::Option<f64>,
@@ -25,9 +25,9 @@ pub struct EvaluationScoringSet {
     pub total_non_critical_score: ::std::option::Option<f64>,
     #[doc = " JSON `totalScore`: number (double)."]
     pub total_score: ::std::option::Option<f64>,
-    #[doc = " JSON `transcriptTopics`: array of [`TranscriptTopic`]."]
+    #[doc = " JSON `transcriptTopics`: array of [`TranscriptTopic`](crate::TranscriptTopic)."]
     pub transcript_topics: ::std::option::Option<::std::vec::Vec<crate::TranscriptTopic>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationScoringSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationScoringSet {
 impl crate::support::Model for EvaluationScoringSet {
     const NAME: &'static str = "EvaluationScoringSet";
     const FIELDS: &'static [&'static str] = &["agentComments", "anyFailedKillQuestions", "comments", "maxTotalRawCriticalScore", "maxTotalRawScore", "privateComments", "questionGroupScores", "totalCriticalScore", "totalNonCriticalScore", "totalScore", "transcriptTopics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for EvaluationScoringSet {
             "totalNonCriticalScore" => crate::support::de_opt(map, &mut self.total_non_critical_score, n, 8),
             "totalScore" => crate::support::de_opt(map, &mut self.total_score, n, 9),
             "transcriptTopics" => crate::support::de_opt_structs(map, &mut self.transcript_topics, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

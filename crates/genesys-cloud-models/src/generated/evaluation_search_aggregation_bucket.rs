@@ -23,7 +23,7 @@ pub struct EvaluationSearchAggregationBucket {
     pub maximum: ::std::option::Option<f64>,
     #[doc = " JSON `minimum`: number (double)."]
     pub minimum: ::std::option::Option<f64>,
-    #[doc = " JSON `subAggregations`: map of [`EvaluationSearchAggregationResponse`]."]
+    #[doc = " JSON `subAggregations`: map of [`EvaluationSearchAggregationResponse`](crate::EvaluationSearchAggregationResponse)."]
     pub sub_aggregations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::EvaluationSearchAggregationResponse>>,
     #[doc = " JSON `sum`: number (double)."]
     pub sum: ::std::option::Option<f64>,
@@ -31,7 +31,7 @@ pub struct EvaluationSearchAggregationBucket {
     pub to: ::std::option::Option<f64>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationSearchAggregationBucket {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchAggregationBucket {
 impl crate::support::Model for EvaluationSearchAggregationBucket {
     const NAME: &'static str = "EvaluationSearchAggregationBucket";
     const FIELDS: &'static [&'static str] = &["average", "count", "documentCount", "from", "key", "keyAsString", "keyValue", "maximum", "minimum", "subAggregations", "sum", "to", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for EvaluationSearchAggregationBucket {
             "sum" => crate::support::de_opt(map, &mut self.sum, n, 10),
             "to" => crate::support::de_opt(map, &mut self.to, n, 11),
             "value" => crate::support::de_opt(map, &mut self.value, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct EvaluationSearchAggregationResponse {
     #[doc = " JSON `average`: number (double)."]
     pub average: ::std::option::Option<f64>,
-    #[doc = " JSON `buckets`: array of [`EvaluationSearchAggregationBucket`]."]
+    #[doc = " JSON `buckets`: array of [`EvaluationSearchAggregationBucket`](crate::EvaluationSearchAggregationBucket)."]
     pub buckets: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchAggregationBucket>>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
@@ -23,7 +23,7 @@ pub struct EvaluationSearchAggregationResponse {
     pub sum_other_document_count: ::std::option::Option<i64>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationSearchAggregationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchAggregationResponse {
 impl crate::support::Model for EvaluationSearchAggregationResponse {
     const NAME: &'static str = "EvaluationSearchAggregationResponse";
     const FIELDS: &'static [&'static str] = &["average", "buckets", "count", "documentCountErrorUpperBound", "maximum", "minimum", "sum", "sumOtherDocumentCount", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for EvaluationSearchAggregationResponse {
             "sum" => crate::support::de_opt(map, &mut self.sum, n, 6),
             "sumOtherDocumentCount" => crate::support::de_opt(map, &mut self.sum_other_document_count, n, 7),
             "value" => crate::support::de_opt(map, &mut self.value, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

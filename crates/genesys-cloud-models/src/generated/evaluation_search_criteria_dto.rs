@@ -7,19 +7,19 @@
 pub struct EvaluationSearchCriteriaDTO {
     #[doc = " JSON `endValue`: string."]
     pub end_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `field`: [`EvaluationSearchCriteriaDTOField`], required by the spec."]
+    #[doc = " JSON `field`: [`EvaluationSearchCriteriaDTOField`](crate::EvaluationSearchCriteriaDTOField), required by the spec."]
     pub field: ::std::option::Option<crate::EvaluationSearchCriteriaDTOField>,
-    #[doc = " JSON `operator`: [`EvaluationSearchCriteriaDTOOperator`]."]
+    #[doc = " JSON `operator`: [`EvaluationSearchCriteriaDTOOperator`](crate::EvaluationSearchCriteriaDTOOperator)."]
     pub operator: ::std::option::Option<crate::EvaluationSearchCriteriaDTOOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`EvaluationSearchCriteriaDTOType`], required by the spec."]
+    #[doc = " JSON `type`: [`EvaluationSearchCriteriaDTOType`](crate::EvaluationSearchCriteriaDTOType), required by the spec."]
     pub r#type: ::std::option::Option<crate::EvaluationSearchCriteriaDTOType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationSearchCriteriaDTO {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchCriteriaDTO {
 impl crate::support::Model for EvaluationSearchCriteriaDTO {
     const NAME: &'static str = "EvaluationSearchCriteriaDTO";
     const FIELDS: &'static [&'static str] = &["endValue", "field", "operator", "startValue", "type", "value", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for EvaluationSearchCriteriaDTO {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
             "values" => crate::support::de_opt(map, &mut self.values, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSearchItemResponse {
-    #[doc = " JSON `agent`: [`User`]."]
+    #[doc = " JSON `agent`: [`User`](crate::User)."]
     pub agent: ::std::option::Option<crate::User>,
     #[doc = " JSON `agentHasRead`: boolean."]
     pub agent_has_read: ::std::option::Option<bool>,
-    #[doc = " JSON `aiScoring`: [`AiScoring`]."]
+    #[doc = " JSON `aiScoring`: [`AiScoring`](crate::AiScoring)."]
     pub ai_scoring: ::std::option::Option<crate::AiScoring>,
-    #[doc = " JSON `answers`: [`EvaluationScoringSet`]."]
+    #[doc = " JSON `answers`: [`EvaluationScoringSet`](crate::EvaluationScoringSet)."]
     pub answers: ::std::option::Option<crate::EvaluationScoringSet>,
     #[doc = " JSON `assigned`: boolean."]
     pub assigned: ::std::option::Option<bool>,
     #[doc = " JSON `assignedDate`: date-time."]
     pub assigned_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `assignee`: [`User`]."]
+    #[doc = " JSON `assignee`: [`User`](crate::User)."]
     pub assignee: ::std::option::Option<crate::User>,
     #[doc = " JSON `assigneeApplicable`: boolean."]
     pub assignee_applicable: ::std::option::Option<bool>,
     #[doc = " JSON `authorizedActions`: array of string."]
     pub authorized_actions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `calibration`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `calibration`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub calibration: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `changedDate`: date-time."]
     pub changed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversation`: [`ConversationReference`]."]
+    #[doc = " JSON `conversation`: [`ConversationReference`](crate::ConversationReference)."]
     pub conversation: ::std::option::Option<crate::ConversationReference>,
     #[doc = " JSON `conversationDate`: date-time."]
     pub conversation_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -45,11 +45,11 @@ pub struct EvaluationSearchItemResponse {
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `evaluationContextId`: string."]
     pub evaluation_context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `evaluationForm`: [`EvaluationFormSearchResponse`]."]
+    #[doc = " JSON `evaluationForm`: [`EvaluationFormSearchResponse`](crate::EvaluationFormSearchResponse)."]
     pub evaluation_form: ::std::option::Option<crate::EvaluationFormSearchResponse>,
-    #[doc = " JSON `evaluationSource`: [`EvaluationSource`]."]
+    #[doc = " JSON `evaluationSource`: [`EvaluationSource`](crate::EvaluationSource)."]
     pub evaluation_source: ::std::option::Option<crate::EvaluationSource>,
-    #[doc = " JSON `evaluator`: [`User`]."]
+    #[doc = " JSON `evaluator`: [`User`](crate::User)."]
     pub evaluator: ::std::option::Option<crate::User>,
     #[doc = " JSON `hasAssistanceFailed`: boolean."]
     pub has_assistance_failed: ::std::option::Option<bool>,
@@ -63,7 +63,7 @@ pub struct EvaluationSearchItemResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `neverRelease`: boolean."]
     pub never_release: ::std::option::Option<bool>,
-    #[doc = " JSON `queue`: [`Queue`]."]
+    #[doc = " JSON `queue`: [`Queue`](crate::Queue)."]
     pub queue: ::std::option::Option<crate::Queue>,
     #[doc = " JSON `redacted`: boolean."]
     pub redacted: ::std::option::Option<bool>,
@@ -73,23 +73,23 @@ pub struct EvaluationSearchItemResponse {
     pub rescore: ::std::option::Option<bool>,
     #[doc = " JSON `resourceId`: string."]
     pub resource_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `resourceType`: [`EvaluationSearchItemResponseResourceType`]."]
+    #[doc = " JSON `resourceType`: [`EvaluationSearchItemResponseResourceType`](crate::EvaluationSearchItemResponseResourceType)."]
     pub resource_type: ::std::option::Option<crate::EvaluationSearchItemResponseResourceType>,
-    #[doc = " JSON `retractedEvaluation`: [`EvaluationReference`]."]
+    #[doc = " JSON `retractedEvaluation`: [`EvaluationReference`](crate::EvaluationReference)."]
     pub retracted_evaluation: ::std::option::Option<crate::EvaluationReference>,
     #[doc = " JSON `revisionCreatedDate`: date-time."]
     pub revision_created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`EvaluationSearchItemResponseStatus`]."]
+    #[doc = " JSON `status`: [`EvaluationSearchItemResponseStatus`](crate::EvaluationSearchItemResponseStatus)."]
     pub status: ::std::option::Option<crate::EvaluationSearchItemResponseStatus>,
     #[doc = " JSON `submittedDate`: date-time."]
     pub submitted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `versionHistory`: [`PagelessDomainEntityListingEvaluationVersion`]."]
+    #[doc = " JSON `versionHistory`: [`PagelessDomainEntityListingEvaluationVersion`](crate::PagelessDomainEntityListingEvaluationVersion)."]
     pub version_history: ::std::option::Option<crate::PagelessDomainEntityListingEvaluationVersion>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationSearchItemResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -104,10 +104,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchItemResponse {
 impl crate::support::Model for EvaluationSearchItemResponse {
     const NAME: &'static str = "EvaluationSearchItemResponse";
     const FIELDS: &'static [&'static str] = &["agent", "agentHasRead", "aiScoring", "answers", "assigned", "assignedDate", "assignee", "assigneeApplicable", "authorizedActions", "calibration", "changedDate", "conversation", "conversationDate", "conversationEndDate", "createdDate", "dateAssigneeChanged", "declinedReview", "disputeCount", "divisionIds", "evaluationContextId", "evaluationForm", "evaluationSource", "evaluator", "hasAssistanceFailed", "id", "isScoringIndex", "mediaType", "name", "neverRelease", "queue", "redacted", "releaseDate", "rescore", "resourceId", "resourceType", "retractedEvaluation", "revisionCreatedDate", "selfUri", "status", "submittedDate", "version", "versionHistory"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -155,7 +155,7 @@ impl crate::support::Model for EvaluationSearchItemResponse {
             "submittedDate" => crate::support::de_opt(map, &mut self.submitted_date, n, 39),
             "version" => crate::support::de_opt(map, &mut self.version, n, 40),
             "versionHistory" => crate::support::de_opt_struct(map, &mut self.version_history, n, 41),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

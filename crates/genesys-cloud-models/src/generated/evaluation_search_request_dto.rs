@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSearchRequestDTO {
-    #[doc = " JSON `aggregations`: array of [`EvaluationSearchAggregationDTO`]."]
+    #[doc = " JSON `aggregations`: array of [`EvaluationSearchAggregationDTO`](crate::EvaluationSearchAggregationDTO)."]
     pub aggregations: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchAggregationDTO>>,
     #[doc = " JSON `pageNumber`: integer (int64), required by the spec."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `query`: array of [`EvaluationSearchCriteriaDTO`], required by the spec."]
+    #[doc = " JSON `query`: array of [`EvaluationSearchCriteriaDTO`](crate::EvaluationSearchCriteriaDTO), required by the spec."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchCriteriaDTO>>,
-    #[doc = " JSON `sortBy`: [`EvaluationSearchRequestDTOSortBy`]."]
+    #[doc = " JSON `sortBy`: [`EvaluationSearchRequestDTOSortBy`](crate::EvaluationSearchRequestDTOSortBy)."]
     pub sort_by: ::std::option::Option<crate::EvaluationSearchRequestDTOSortBy>,
-    #[doc = " JSON `sortOrder`: [`EvaluationSearchRequestDTOSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`EvaluationSearchRequestDTOSortOrder`](crate::EvaluationSearchRequestDTOSortOrder)."]
     pub sort_order: ::std::option::Option<crate::EvaluationSearchRequestDTOSortOrder>,
     #[doc = " JSON `systemSubmitted`: boolean."]
     pub system_submitted: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationSearchRequestDTO {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchRequestDTO {
 impl crate::support::Model for EvaluationSearchRequestDTO {
     const NAME: &'static str = "EvaluationSearchRequestDTO";
     const FIELDS: &'static [&'static str] = &["aggregations", "pageNumber", "pageSize", "query", "sortBy", "sortOrder", "systemSubmitted"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for EvaluationSearchRequestDTO {
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 4),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 5),
             "systemSubmitted" => crate::support::de_opt(map, &mut self.system_submitted, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluationSearchResponse {
-    #[doc = " JSON `aggregations`: map of [`EvaluationSearchAggregationResponse`]."]
+    #[doc = " JSON `aggregations`: map of [`EvaluationSearchAggregationResponse`](crate::EvaluationSearchAggregationResponse)."]
     pub aggregations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::EvaluationSearchAggregationResponse>>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `results`: array of [`EvaluationSearchItemResponse`]."]
+    #[doc = " JSON `results`: array of [`EvaluationSearchItemResponse`](crate::EvaluationSearchItemResponse)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchItemResponse>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationSearchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchResponse {
 impl crate::support::Model for EvaluationSearchResponse {
     const NAME: &'static str = "EvaluationSearchResponse";
     const FIELDS: &'static [&'static str] = &["aggregations", "pageNumber", "pageSize", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for EvaluationSearchResponse {
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 1),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 2),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

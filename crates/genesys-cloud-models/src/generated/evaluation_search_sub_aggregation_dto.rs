@@ -7,21 +7,21 @@
 pub struct EvaluationSearchSubAggregationDTO {
     #[doc = " JSON `calendarInterval`: string."]
     pub calendar_interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `field`: [`EvaluationSearchSubAggregationDTOField`], required by the spec."]
+    #[doc = " JSON `field`: [`EvaluationSearchSubAggregationDTOField`](crate::EvaluationSearchSubAggregationDTOField), required by the spec."]
     pub field: ::std::option::Option<crate::EvaluationSearchSubAggregationDTOField>,
     #[doc = " JSON `format`: string."]
     pub format: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ranges`: array of [`QueryApiSearchAggregationRange`]."]
+    #[doc = " JSON `ranges`: array of [`QueryApiSearchAggregationRange`](crate::QueryApiSearchAggregationRange)."]
     pub ranges: ::std::option::Option<::std::vec::Vec<crate::QueryApiSearchAggregationRange>>,
     #[doc = " JSON `size`: integer (int64)."]
     pub size: ::std::option::Option<i64>,
-    #[doc = " JSON `subAggregations`: array of [`EvaluationSearchSubAggregationDTO`]."]
+    #[doc = " JSON `subAggregations`: array of [`EvaluationSearchSubAggregationDTO`](crate::EvaluationSearchSubAggregationDTO)."]
     pub sub_aggregations: ::std::option::Option<::std::vec::Vec<crate::EvaluationSearchSubAggregationDTO>>,
-    #[doc = " JSON `type`: [`EvaluationSearchSubAggregationDTOType`], required by the spec."]
+    #[doc = " JSON `type`: [`EvaluationSearchSubAggregationDTOType`](crate::EvaluationSearchSubAggregationDTOType), required by the spec."]
     pub r#type: ::std::option::Option<crate::EvaluationSearchSubAggregationDTOType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationSearchSubAggregationDTO {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchSubAggregationDTO {
 impl crate::support::Model for EvaluationSearchSubAggregationDTO {
     const NAME: &'static str = "EvaluationSearchSubAggregationDTO";
     const FIELDS: &'static [&'static str] = &["calendarInterval", "field", "format", "name", "ranges", "size", "subAggregations", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for EvaluationSearchSubAggregationDTO {
             "size" => crate::support::de_opt(map, &mut self.size, n, 5),
             "subAggregations" => crate::support::de_opt_structs(map, &mut self.sub_aggregations, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct EvaluationSettings {
     #[doc = " JSON `disputesAllowedPerEvaluation`: integer (int64)."]
     pub disputes_allowed_per_evaluation: ::std::option::Option<i64>,
-    #[doc = " JSON `disputesAssignees`: array of [`EvaluationSettingsAssignee`]."]
+    #[doc = " JSON `disputesAssignees`: array of [`EvaluationSettingsAssignee`](crate::EvaluationSettingsAssignee)."]
     pub disputes_assignees: ::std::option::Option<::std::vec::Vec<crate::EvaluationSettingsAssignee>>,
     #[doc = " JSON `disputesEnabled`: boolean."]
     pub disputes_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `revisionsEnabled`: boolean."]
     pub revisions_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluationSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSettings {
 impl crate::support::Model for EvaluationSettings {
     const NAME: &'static str = "EvaluationSettings";
     const FIELDS: &'static [&'static str] = &["disputesAllowedPerEvaluation", "disputesAssignees", "disputesEnabled", "revisionsEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for EvaluationSettings {
             "disputesAssignees" => crate::support::de_opt_structs(map, &mut self.disputes_assignees, n, 1),
             "disputesEnabled" => crate::support::de_opt(map, &mut self.disputes_enabled, n, 2),
             "revisionsEnabled" => crate::support::de_opt(map, &mut self.revisions_enabled, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

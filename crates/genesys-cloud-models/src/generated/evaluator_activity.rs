@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EvaluatorActivity {
-    #[doc = " JSON `evaluator`: [`User`]."]
+    #[doc = " JSON `evaluator`: [`User`](crate::User)."]
     pub evaluator: ::std::option::Option<crate::User>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct EvaluatorActivity {
     pub num_evaluations_without_view_permission: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EvaluatorActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for EvaluatorActivity {
 impl crate::support::Model for EvaluatorActivity {
     const NAME: &'static str = "EvaluatorActivity";
     const FIELDS: &'static [&'static str] = &["evaluator", "id", "name", "numCalibrationsAssigned", "numCalibrationsCompleted", "numCalibrationsStarted", "numEvaluationsAssigned", "numEvaluationsCompleted", "numEvaluationsStarted", "numEvaluationsWithoutViewPermission", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for EvaluatorActivity {
             "numEvaluationsStarted" => crate::support::de_opt(map, &mut self.num_evaluations_started, n, 8),
             "numEvaluationsWithoutViewPermission" => crate::support::de_opt(map, &mut self.num_evaluations_without_view_permission, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

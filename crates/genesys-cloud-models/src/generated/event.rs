@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Event {
-    #[doc = " JSON `appEvent`: [`AppEvent`]."]
+    #[doc = " JSON `appEvent`: [`AppEvent`](crate::AppEvent)."]
     pub app_event: ::std::option::Option<crate::AppEvent>,
     #[doc = " JSON `correlationId`: string, required by the spec."]
     pub correlation_id: ::std::option::Option<::std::string::String>,
@@ -19,17 +19,17 @@ pub struct Event {
     pub event_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outcomeAchievedEvent`: [`OutcomeAchievedEvent`]."]
+    #[doc = " JSON `outcomeAchievedEvent`: [`OutcomeAchievedEvent`](crate::OutcomeAchievedEvent)."]
     pub outcome_achieved_event: ::std::option::Option<crate::OutcomeAchievedEvent>,
-    #[doc = " JSON `segmentAssignmentEvent`: [`SegmentAssignmentEvent`]."]
+    #[doc = " JSON `segmentAssignmentEvent`: [`SegmentAssignmentEvent`](crate::SegmentAssignmentEvent)."]
     pub segment_assignment_event: ::std::option::Option<crate::SegmentAssignmentEvent>,
-    #[doc = " JSON `session`: [`EventSession`], required by the spec."]
+    #[doc = " JSON `session`: [`EventSession`](crate::EventSession), required by the spec."]
     pub session: ::std::option::Option<crate::EventSession>,
-    #[doc = " JSON `webActionEvent`: [`WebActionEvent`]."]
+    #[doc = " JSON `webActionEvent`: [`WebActionEvent`](crate::WebActionEvent)."]
     pub web_action_event: ::std::option::Option<crate::WebActionEvent>,
-    #[doc = " JSON `webEvent`: [`WebEvent`]."]
+    #[doc = " JSON `webEvent`: [`WebEvent`](crate::WebEvent)."]
     pub web_event: ::std::option::Option<crate::WebEvent>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Event {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for Event {
 impl crate::support::Model for Event {
     const NAME: &'static str = "Event";
     const FIELDS: &'static [&'static str] = &["appEvent", "correlationId", "createdDate", "customerId", "customerIdType", "eventType", "id", "outcomeAchievedEvent", "segmentAssignmentEvent", "session", "webActionEvent", "webEvent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for Event {
             "session" => crate::support::de_opt_struct(map, &mut self.session, n, 9),
             "webActionEvent" => crate::support::de_opt_struct(map, &mut self.web_action_event, n, 10),
             "webEvent" => crate::support::de_opt_struct(map, &mut self.web_event, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct EventCondition {
     pub event_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`EventConditionOperator`]."]
+    #[doc = " JSON `operator`: [`EventConditionOperator`](crate::EventConditionOperator)."]
     pub operator: ::std::option::Option<crate::EventConditionOperator>,
     #[doc = " JSON `sessionType`: string, required by the spec."]
     pub session_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `streamType`: [`EventConditionStreamType`], required by the spec."]
+    #[doc = " JSON `streamType`: [`EventConditionStreamType`](crate::EventConditionStreamType), required by the spec."]
     pub stream_type: ::std::option::Option<crate::EventConditionStreamType>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EventCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for EventCondition {
 impl crate::support::Model for EventCondition {
     const NAME: &'static str = "EventCondition";
     const FIELDS: &'static [&'static str] = &["eventName", "key", "operator", "sessionType", "streamType", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for EventCondition {
             "sessionType" => crate::support::de_opt(map, &mut self.session_type, n, 3),
             "streamType" => crate::support::de_opt(map, &mut self.stream_type, n, 4),
             "values" => crate::support::de_opt(map, &mut self.values, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

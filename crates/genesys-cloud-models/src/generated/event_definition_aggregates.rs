@@ -7,9 +7,9 @@
 pub struct EventDefinitionAggregates {
     #[doc = " JSON `eventCount`: integer (int64)."]
     pub event_count: ::std::option::Option<i64>,
-    #[doc = " JSON `eventDefinition`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `eventDefinition`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub event_definition: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EventDefinitionAggregates {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for EventDefinitionAggregates {
 impl crate::support::Model for EventDefinitionAggregates {
     const NAME: &'static str = "EventDefinitionAggregates";
     const FIELDS: &'static [&'static str] = &["eventCount", "eventDefinition"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for EventDefinitionAggregates {
         match key {
             "eventCount" => crate::support::de_opt(map, &mut self.event_count, n, 0),
             "eventDefinition" => crate::support::de_opt_struct(map, &mut self.event_definition, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

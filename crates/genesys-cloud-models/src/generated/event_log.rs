@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventLog {
-    #[doc = " JSON `category`: [`EventLogCategory`]."]
+    #[doc = " JSON `category`: [`EventLogCategory`](crate::EventLogCategory)."]
     pub category: ::std::option::Option<crate::EventLogCategory>,
     #[doc = " JSON `correlationId`: string."]
     pub correlation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorEntity`: [`DomainEntityRef`]."]
+    #[doc = " JSON `errorEntity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub error_entity: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `eventMessage`: [`EventMessage`]."]
+    #[doc = " JSON `eventMessage`: [`EventMessage`](crate::EventMessage)."]
     pub event_message: ::std::option::Option<crate::EventMessage>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `level`: [`EventLogLevel`]."]
+    #[doc = " JSON `level`: [`EventLogLevel`](crate::EventLogLevel)."]
     pub level: ::std::option::Option<crate::EventLogLevel>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `relatedEntity`: [`DomainEntityRef`]."]
+    #[doc = " JSON `relatedEntity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub related_entity: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EventLog {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for EventLog {
 impl crate::support::Model for EventLog {
     const NAME: &'static str = "EventLog";
     const FIELDS: &'static [&'static str] = &["category", "correlationId", "errorEntity", "eventMessage", "id", "level", "name", "relatedEntity", "selfUri", "timestamp"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for EventLog {
             "relatedEntity" => crate::support::de_opt_struct(map, &mut self.related_entity, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

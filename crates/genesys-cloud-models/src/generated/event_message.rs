@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EventMessage {
-    #[doc = " JSON `code`: [`EventMessageCode`]."]
+    #[doc = " JSON `code`: [`EventMessageCode`](crate::EventMessageCode)."]
     pub code: ::std::option::Option<crate::EventMessageCode>,
     #[doc = " JSON `documentationUri`: string."]
     pub documentation_uri: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct EventMessage {
     pub message_with_params: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `resourceURIs`: array of string."]
     pub resource_ur_is: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EventMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for EventMessage {
 impl crate::support::Model for EventMessage {
     const NAME: &'static str = "EventMessage";
     const FIELDS: &'static [&'static str] = &["code", "documentationUri", "message", "messageParams", "messageWithParams", "resourceURIs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for EventMessage {
             "messageParams" => crate::support::de_opt(map, &mut self.message_params, n, 3),
             "messageWithParams" => crate::support::de_opt(map, &mut self.message_with_params, n, 4),
             "resourceURIs" => crate::support::de_opt(map, &mut self.resource_ur_is, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

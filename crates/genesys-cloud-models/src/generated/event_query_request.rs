@@ -11,9 +11,9 @@ pub struct EventQueryRequest {
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `searchTerm`: string."]
     pub search_term: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`EventQueryRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`EventQueryRequestSortOrder`](crate::EventQueryRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::EventQueryRequestSortOrder>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for EventQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for EventQueryRequest {
 impl crate::support::Model for EventQueryRequest {
     const NAME: &'static str = "EventQueryRequest";
     const FIELDS: &'static [&'static str] = &["eventDefinitionIds", "interval", "searchTerm", "sortOrder"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for EventQueryRequest {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             "searchTerm" => crate::support::de_opt(map, &mut self.search_term, n, 2),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

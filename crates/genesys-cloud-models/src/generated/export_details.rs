@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExportDetails {
-    #[doc = " JSON `exportType`: [`ExportDetailsExportType`]."]
+    #[doc = " JSON `exportType`: [`ExportDetailsExportType`](crate::ExportDetailsExportType)."]
     pub export_type: ::std::option::Option<crate::ExportDetailsExportType>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flow`: [`ArchitectFlowReference`], required by the spec."]
+    #[doc = " JSON `flow`: [`ArchitectFlowReference`](crate::ArchitectFlowReference), required by the spec."]
     pub flow: ::std::option::Option<crate::ArchitectFlowReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExportDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ExportDetails {
 impl crate::support::Model for ExportDetails {
     const NAME: &'static str = "ExportDetails";
     const FIELDS: &'static [&'static str] = &["exportType", "fileName", "flow"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ExportDetails {
             "exportType" => crate::support::de_opt(map, &mut self.export_type, n, 0),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 1),
             "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

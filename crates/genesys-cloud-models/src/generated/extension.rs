@@ -15,9 +15,9 @@ pub struct Extension {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `extensionPool`: [`DomainEntityRef`]."]
+    #[doc = " JSON `extensionPool`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub extension_pool: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -29,17 +29,17 @@ pub struct Extension {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `number`: string."]
     pub number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owner`: [`DomainEntityRef`]."]
+    #[doc = " JSON `owner`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub owner: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `ownerType`: [`ExtensionOwnerType`]."]
+    #[doc = " JSON `ownerType`: [`ExtensionOwnerType`](crate::ExtensionOwnerType)."]
     pub owner_type: ::std::option::Option<crate::ExtensionOwnerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ExtensionState`]."]
+    #[doc = " JSON `state`: [`ExtensionState`](crate::ExtensionState)."]
     pub state: ::std::option::Option<crate::ExtensionState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Extension {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for Extension {
 impl crate::support::Model for Extension {
     const NAME: &'static str = "Extension";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "extensionPool", "id", "modifiedBy", "modifiedByApp", "name", "number", "owner", "ownerType", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for Extension {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct ExtensionPool {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `endNumber`: string."]
     pub end_number: ::std::option::Option<::std::string::String>,
@@ -31,11 +31,11 @@ pub struct ExtensionPool {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startNumber`: string."]
     pub start_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ExtensionPoolState`]."]
+    #[doc = " JSON `state`: [`ExtensionPoolState`](crate::ExtensionPoolState)."]
     pub state: ::std::option::Option<crate::ExtensionPoolState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExtensionPool {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for ExtensionPool {
 impl crate::support::Model for ExtensionPool {
     const NAME: &'static str = "ExtensionPool";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "endNumber", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "startNumber", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for ExtensionPool {
             "startNumber" => crate::support::de_opt(map, &mut self.start_number, n, 12),
             "state" => crate::support::de_opt(map, &mut self.state, n, 13),
             "version" => crate::support::de_opt(map, &mut self.version, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

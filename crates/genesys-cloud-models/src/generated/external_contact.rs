@@ -5,51 +5,51 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalContact {
-    #[doc = " JSON `address`: [`ContactAddress`]."]
+    #[doc = " JSON `address`: [`ContactAddress`](crate::ContactAddress)."]
     pub address: ::std::option::Option<crate::ContactAddress>,
-    #[doc = " JSON `appleOpaqueIds`: array of [`AppleOpaqueId`]."]
+    #[doc = " JSON `appleOpaqueIds`: array of [`AppleOpaqueId`](crate::AppleOpaqueId)."]
     pub apple_opaque_ids: ::std::option::Option<::std::vec::Vec<crate::AppleOpaqueId>>,
-    #[doc = " JSON `canonicalContact`: [`ContactAddressableEntityRef`]."]
+    #[doc = " JSON `canonicalContact`: [`ContactAddressableEntityRef`](crate::ContactAddressableEntityRef)."]
     pub canonical_contact: ::std::option::Option<crate::ContactAddressableEntityRef>,
-    #[doc = " JSON `cellPhone`: [`PhoneNumber`]."]
+    #[doc = " JSON `cellPhone`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub cell_phone: ::std::option::Option<crate::PhoneNumber>,
     #[doc = " JSON `createDate`: date-time."]
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `customFields`: map of any JSON."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
-    #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`]."]
+    #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`](crate::ExternalDataSource)."]
     pub external_data_sources: ::std::option::Option<::std::vec::Vec<crate::ExternalDataSource>>,
-    #[doc = " JSON `externalIds`: array of [`ExternalId`]."]
+    #[doc = " JSON `externalIds`: array of [`ExternalId`](crate::ExternalId)."]
     pub external_ids: ::std::option::Option<::std::vec::Vec<crate::ExternalId>>,
-    #[doc = " JSON `externalOrganization`: [`ExternalOrganization`]."]
+    #[doc = " JSON `externalOrganization`: [`ExternalOrganization`](crate::ExternalOrganization)."]
     pub external_organization: ::std::option::Option<crate::ExternalOrganization>,
     #[doc = " JSON `externalSystemUrl`: string."]
     pub external_system_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `facebookId`: [`FacebookId`]."]
+    #[doc = " JSON `facebookId`: [`FacebookId`](crate::FacebookId)."]
     pub facebook_id: ::std::option::Option<crate::FacebookId>,
     #[doc = " JSON `firstName`: string."]
     pub first_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `homePhone`: [`PhoneNumber`]."]
+    #[doc = " JSON `homePhone`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub home_phone: ::std::option::Option<crate::PhoneNumber>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `identifiers`: array of [`ContactIdentifier`]."]
+    #[doc = " JSON `identifiers`: array of [`ContactIdentifier`](crate::ContactIdentifier)."]
     pub identifiers: ::std::option::Option<::std::vec::Vec<crate::ContactIdentifier>>,
-    #[doc = " JSON `instagramId`: [`InstagramId`]."]
+    #[doc = " JSON `instagramId`: [`InstagramId`](crate::InstagramId)."]
     pub instagram_id: ::std::option::Option<crate::InstagramId>,
     #[doc = " JSON `lastName`: string."]
     pub last_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lineId`: [`LineId`]."]
+    #[doc = " JSON `lineId`: [`LineId`](crate::LineId)."]
     pub line_id: ::std::option::Option<crate::LineId>,
-    #[doc = " JSON `mergeOperation`: [`MergeOperation`]."]
+    #[doc = " JSON `mergeOperation`: [`MergeOperation`](crate::MergeOperation)."]
     pub merge_operation: ::std::option::Option<crate::MergeOperation>,
-    #[doc = " JSON `mergeSet`: array of [`ContactAddressableEntityRef`]."]
+    #[doc = " JSON `mergeSet`: array of [`ContactAddressableEntityRef`](crate::ContactAddressableEntityRef)."]
     pub merge_set: ::std::option::Option<::std::vec::Vec<crate::ContactAddressableEntityRef>>,
-    #[doc = " JSON `mergedFrom`: array of [`ContactAddressableEntityRef`]."]
+    #[doc = " JSON `mergedFrom`: array of [`ContactAddressableEntityRef`](crate::ContactAddressableEntityRef)."]
     pub merged_from: ::std::option::Option<::std::vec::Vec<crate::ContactAddressableEntityRef>>,
-    #[doc = " JSON `mergedTo`: [`ContactAddressableEntityRef`]."]
+    #[doc = " JSON `mergedTo`: [`ContactAddressableEntityRef`](crate::ContactAddressableEntityRef)."]
     pub merged_to: ::std::option::Option<crate::ContactAddressableEntityRef>,
     #[doc = " JSON `middleName`: string."]
     pub middle_name: ::std::option::Option<::std::string::String>,
@@ -57,13 +57,13 @@ pub struct ExternalContact {
     pub modify_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `otherEmail`: string."]
     pub other_email: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `otherPhone`: [`PhoneNumber`]."]
+    #[doc = " JSON `otherPhone`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub other_phone: ::std::option::Option<crate::PhoneNumber>,
     #[doc = " JSON `personalEmail`: string."]
     pub personal_email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `salutation`: string."]
     pub salutation: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schema`: [`DataSchema`]."]
+    #[doc = " JSON `schema`: [`DataSchema`](crate::DataSchema)."]
     pub schema: ::std::option::Option<crate::DataSchema>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -71,17 +71,17 @@ pub struct ExternalContact {
     pub survey_opt_out: ::std::option::Option<bool>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `twitterId`: [`TwitterId`]."]
+    #[doc = " JSON `twitterId`: [`TwitterId`](crate::TwitterId)."]
     pub twitter_id: ::std::option::Option<crate::TwitterId>,
-    #[doc = " JSON `type`: [`ExternalContactType`]."]
+    #[doc = " JSON `type`: [`ExternalContactType`](crate::ExternalContactType)."]
     pub r#type: ::std::option::Option<crate::ExternalContactType>,
-    #[doc = " JSON `whatsAppId`: [`WhatsAppId`]."]
+    #[doc = " JSON `whatsAppId`: [`WhatsAppId`](crate::WhatsAppId)."]
     pub whats_app_id: ::std::option::Option<crate::WhatsAppId>,
     #[doc = " JSON `workEmail`: string."]
     pub work_email: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `workPhone`: [`PhoneNumber`]."]
+    #[doc = " JSON `workPhone`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub work_phone: ::std::option::Option<crate::PhoneNumber>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContact {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -96,10 +96,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContact {
 impl crate::support::Model for ExternalContact {
     const NAME: &'static str = "ExternalContact";
     const FIELDS: &'static [&'static str] = &["address", "appleOpaqueIds", "canonicalContact", "cellPhone", "createDate", "customFields", "division", "externalDataSources", "externalIds", "externalOrganization", "externalSystemUrl", "facebookId", "firstName", "homePhone", "id", "identifiers", "instagramId", "lastName", "lineId", "mergeOperation", "mergeSet", "mergedFrom", "mergedTo", "middleName", "modifyDate", "otherEmail", "otherPhone", "personalEmail", "salutation", "schema", "selfUri", "surveyOptOut", "title", "twitterId", "type", "whatsAppId", "workEmail", "workPhone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -143,7 +143,7 @@ impl crate::support::Model for ExternalContact {
             "whatsAppId" => crate::support::de_opt_struct(map, &mut self.whats_app_id, n, 35),
             "workEmail" => crate::support::de_opt(map, &mut self.work_email, n, 36),
             "workPhone" => crate::support::de_opt_struct(map, &mut self.work_phone, n, 37),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,41 +5,41 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalContactsContactChangedTopicContact {
-    #[doc = " JSON `address`: [`ExternalContactsContactChangedTopicContactAddress`]."]
+    #[doc = " JSON `address`: [`ExternalContactsContactChangedTopicContactAddress`](crate::ExternalContactsContactChangedTopicContactAddress)."]
     pub address: ::std::option::Option<crate::ExternalContactsContactChangedTopicContactAddress>,
-    #[doc = " JSON `appleOpaqueIds`: array of [`ExternalContactsContactChangedTopicAppleOpaqueId`]."]
+    #[doc = " JSON `appleOpaqueIds`: array of [`ExternalContactsContactChangedTopicAppleOpaqueId`](crate::ExternalContactsContactChangedTopicAppleOpaqueId)."]
     pub apple_opaque_ids: ::std::option::Option<::std::vec::Vec<crate::ExternalContactsContactChangedTopicAppleOpaqueId>>,
     #[doc = " JSON `canonicalContactId`: string."]
     pub canonical_contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `cellPhone`: [`ExternalContactsContactChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `cellPhone`: [`ExternalContactsContactChangedTopicPhoneNumber`](crate::ExternalContactsContactChangedTopicPhoneNumber)."]
     pub cell_phone: ::std::option::Option<crate::ExternalContactsContactChangedTopicPhoneNumber>,
     #[doc = " JSON `createDate`: date-time."]
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `customFields`: map of any JSON."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `division`: [`ExternalContactsContactChangedTopicDivision`]."]
+    #[doc = " JSON `division`: [`ExternalContactsContactChangedTopicDivision`](crate::ExternalContactsContactChangedTopicDivision)."]
     pub division: ::std::option::Option<crate::ExternalContactsContactChangedTopicDivision>,
-    #[doc = " JSON `externalIds`: array of [`ExternalContactsContactChangedTopicExternalId`]."]
+    #[doc = " JSON `externalIds`: array of [`ExternalContactsContactChangedTopicExternalId`](crate::ExternalContactsContactChangedTopicExternalId)."]
     pub external_ids: ::std::option::Option<::std::vec::Vec<crate::ExternalContactsContactChangedTopicExternalId>>,
-    #[doc = " JSON `externalOrganization`: [`ExternalContactsContactChangedTopicExternalOrganization`]."]
+    #[doc = " JSON `externalOrganization`: [`ExternalContactsContactChangedTopicExternalOrganization`](crate::ExternalContactsContactChangedTopicExternalOrganization)."]
     pub external_organization: ::std::option::Option<crate::ExternalContactsContactChangedTopicExternalOrganization>,
     #[doc = " JSON `externalSystemUrl`: string."]
     pub external_system_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `facebookId`: [`ExternalContactsContactChangedTopicFacebookId`]."]
+    #[doc = " JSON `facebookId`: [`ExternalContactsContactChangedTopicFacebookId`](crate::ExternalContactsContactChangedTopicFacebookId)."]
     pub facebook_id: ::std::option::Option<crate::ExternalContactsContactChangedTopicFacebookId>,
     #[doc = " JSON `firstName`: string."]
     pub first_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `homePhone`: [`ExternalContactsContactChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `homePhone`: [`ExternalContactsContactChangedTopicPhoneNumber`](crate::ExternalContactsContactChangedTopicPhoneNumber)."]
     pub home_phone: ::std::option::Option<crate::ExternalContactsContactChangedTopicPhoneNumber>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `instagramId`: [`ExternalContactsContactChangedTopicInstagramId`]."]
+    #[doc = " JSON `instagramId`: [`ExternalContactsContactChangedTopicInstagramId`](crate::ExternalContactsContactChangedTopicInstagramId)."]
     pub instagram_id: ::std::option::Option<crate::ExternalContactsContactChangedTopicInstagramId>,
     #[doc = " JSON `lastName`: string."]
     pub last_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lineId`: [`ExternalContactsContactChangedTopicLineId`]."]
+    #[doc = " JSON `lineId`: [`ExternalContactsContactChangedTopicLineId`](crate::ExternalContactsContactChangedTopicLineId)."]
     pub line_id: ::std::option::Option<crate::ExternalContactsContactChangedTopicLineId>,
-    #[doc = " JSON `mergeOperation`: [`ExternalContactsContactChangedTopicMergeOperation`]."]
+    #[doc = " JSON `mergeOperation`: [`ExternalContactsContactChangedTopicMergeOperation`](crate::ExternalContactsContactChangedTopicMergeOperation)."]
     pub merge_operation: ::std::option::Option<crate::ExternalContactsContactChangedTopicMergeOperation>,
     #[doc = " JSON `mergeSet`: array of string."]
     pub merge_set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -53,29 +53,29 @@ pub struct ExternalContactsContactChangedTopicContact {
     pub modify_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `otherEmail`: string."]
     pub other_email: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `otherPhone`: [`ExternalContactsContactChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `otherPhone`: [`ExternalContactsContactChangedTopicPhoneNumber`](crate::ExternalContactsContactChangedTopicPhoneNumber)."]
     pub other_phone: ::std::option::Option<crate::ExternalContactsContactChangedTopicPhoneNumber>,
     #[doc = " JSON `personalEmail`: string."]
     pub personal_email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `salutation`: string."]
     pub salutation: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schema`: [`ExternalContactsContactChangedTopicDataSchema`]."]
+    #[doc = " JSON `schema`: [`ExternalContactsContactChangedTopicDataSchema`](crate::ExternalContactsContactChangedTopicDataSchema)."]
     pub schema: ::std::option::Option<crate::ExternalContactsContactChangedTopicDataSchema>,
     #[doc = " JSON `surveyOptOut`: boolean."]
     pub survey_opt_out: ::std::option::Option<bool>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `twitterId`: [`ExternalContactsContactChangedTopicTwitterId`]."]
+    #[doc = " JSON `twitterId`: [`ExternalContactsContactChangedTopicTwitterId`](crate::ExternalContactsContactChangedTopicTwitterId)."]
     pub twitter_id: ::std::option::Option<crate::ExternalContactsContactChangedTopicTwitterId>,
-    #[doc = " JSON `type`: [`ExternalContactsContactChangedTopicContactType`]."]
+    #[doc = " JSON `type`: [`ExternalContactsContactChangedTopicContactType`](crate::ExternalContactsContactChangedTopicContactType)."]
     pub r#type: ::std::option::Option<crate::ExternalContactsContactChangedTopicContactType>,
-    #[doc = " JSON `whatsAppId`: [`ExternalContactsContactChangedTopicWhatsAppId`]."]
+    #[doc = " JSON `whatsAppId`: [`ExternalContactsContactChangedTopicWhatsAppId`](crate::ExternalContactsContactChangedTopicWhatsAppId)."]
     pub whats_app_id: ::std::option::Option<crate::ExternalContactsContactChangedTopicWhatsAppId>,
     #[doc = " JSON `workEmail`: string."]
     pub work_email: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `workPhone`: [`ExternalContactsContactChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `workPhone`: [`ExternalContactsContactChangedTopicPhoneNumber`](crate::ExternalContactsContactChangedTopicPhoneNumber)."]
     pub work_phone: ::std::option::Option<crate::ExternalContactsContactChangedTopicPhoneNumber>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsContactChangedTopicContact {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -90,10 +90,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsContactChangedTopicConta
 impl crate::support::Model for ExternalContactsContactChangedTopicContact {
     const NAME: &'static str = "ExternalContactsContactChangedTopicContact";
     const FIELDS: &'static [&'static str] = &["address", "appleOpaqueIds", "canonicalContactId", "cellPhone", "createDate", "customFields", "division", "externalIds", "externalOrganization", "externalSystemUrl", "facebookId", "firstName", "homePhone", "id", "instagramId", "lastName", "lineId", "mergeOperation", "mergeSet", "mergedFrom", "mergedTo", "middleName", "modifyDate", "otherEmail", "otherPhone", "personalEmail", "salutation", "schema", "surveyOptOut", "title", "twitterId", "type", "whatsAppId", "workEmail", "workPhone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -134,7 +134,7 @@ impl crate::support::Model for ExternalContactsContactChangedTopicContact {
             "whatsAppId" => crate::support::de_opt_struct(map, &mut self.whats_app_id, n, 32),
             "workEmail" => crate::support::de_opt(map, &mut self.work_email, n, 33),
             "workPhone" => crate::support::de_opt_struct(map, &mut self.work_phone, n, 34),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct ExternalContactsContactChangedTopicTwitterId {
     pub screen_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `verified`: boolean."]
     pub verified: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsContactChangedTopicTwitterId {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsContactChangedTopicTwitt
 impl crate::support::Model for ExternalContactsContactChangedTopicTwitterId {
     const NAME: &'static str = "ExternalContactsContactChangedTopicTwitterId";
     const FIELDS: &'static [&'static str] = &["id", "name", "profileUrl", "screenName", "verified"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ExternalContactsContactChangedTopicTwitterId {
             "profileUrl" => crate::support::de_opt(map, &mut self.profile_url, n, 2),
             "screenName" => crate::support::de_opt(map, &mut self.screen_name, n, 3),
             "verified" => crate::support::de_opt(map, &mut self.verified, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct ExternalContactsContactChangedTopicWhatsAppId {
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumber`: [`ExternalContactsContactChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `phoneNumber`: [`ExternalContactsContactChangedTopicPhoneNumber`](crate::ExternalContactsContactChangedTopicPhoneNumber)."]
     pub phone_number: ::std::option::Option<crate::ExternalContactsContactChangedTopicPhoneNumber>,
     #[doc = " JSON `username`: string."]
     pub username: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `whatsAppBusinessScopedIds`: array of [`ExternalContactsContactChangedTopicWhatsAppBusinessScopedId`]."]
+    #[doc = " JSON `whatsAppBusinessScopedIds`: array of [`ExternalContactsContactChangedTopicWhatsAppBusinessScopedId`](crate::ExternalContactsContactChangedTopicWhatsAppBusinessScopedId)."]
     pub whats_app_business_scoped_ids: ::std::option::Option<::std::vec::Vec<crate::ExternalContactsContactChangedTopicWhatsAppBusinessScopedId>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsContactChangedTopicWhatsAppId {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsContactChangedTopicWhats
 impl crate::support::Model for ExternalContactsContactChangedTopicWhatsAppId {
     const NAME: &'static str = "ExternalContactsContactChangedTopicWhatsAppId";
     const FIELDS: &'static [&'static str] = &["displayName", "phoneNumber", "username", "whatsAppBusinessScopedIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ExternalContactsContactChangedTopicWhatsAppId {
             "phoneNumber" => crate::support::de_opt_struct(map, &mut self.phone_number, n, 1),
             "username" => crate::support::de_opt(map, &mut self.username, n, 2),
             "whatsAppBusinessScopedIds" => crate::support::de_opt_structs(map, &mut self.whats_app_business_scoped_ids, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct ExternalContactsOrganizationChangedTopicContactAddress {
     pub postal_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `state`: string."]
     pub state: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsOrganizationChangedTopicContactAddress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsOrganizationChangedTopic
 impl crate::support::Model for ExternalContactsOrganizationChangedTopicContactAddress {
     const NAME: &'static str = "ExternalContactsOrganizationChangedTopicContactAddress";
     const FIELDS: &'static [&'static str] = &["address1", "address2", "city", "countryCode", "postalCode", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ExternalContactsOrganizationChangedTopicContactAd
             "countryCode" => crate::support::de_opt(map, &mut self.country_code, n, 3),
             "postalCode" => crate::support::de_opt(map, &mut self.postal_code, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

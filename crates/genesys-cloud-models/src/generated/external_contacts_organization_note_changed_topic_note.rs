@@ -7,13 +7,13 @@
 pub struct ExternalContactsOrganizationNoteChangedTopicNote {
     #[doc = " JSON `createDate`: date-time."]
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `createdBy`: [`ExternalContactsOrganizationNoteChangedTopicUser`]."]
+    #[doc = " JSON `createdBy`: [`ExternalContactsOrganizationNoteChangedTopicUser`](crate::ExternalContactsOrganizationNoteChangedTopicUser)."]
     pub created_by: ::std::option::Option<crate::ExternalContactsOrganizationNoteChangedTopicUser>,
-    #[doc = " JSON `division`: [`ExternalContactsOrganizationNoteChangedTopicDivision`]."]
+    #[doc = " JSON `division`: [`ExternalContactsOrganizationNoteChangedTopicDivision`](crate::ExternalContactsOrganizationNoteChangedTopicDivision)."]
     pub division: ::std::option::Option<crate::ExternalContactsOrganizationNoteChangedTopicDivision>,
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entityType`: [`ExternalContactsOrganizationNoteChangedTopicNoteEntityType`]."]
+    #[doc = " JSON `entityType`: [`ExternalContactsOrganizationNoteChangedTopicNoteEntityType`](crate::ExternalContactsOrganizationNoteChangedTopicNoteEntityType)."]
     pub entity_type: ::std::option::Option<crate::ExternalContactsOrganizationNoteChangedTopicNoteEntityType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct ExternalContactsOrganizationNoteChangedTopicNote {
     pub modify_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `noteText`: string."]
     pub note_text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsOrganizationNoteChangedTopicNote {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsOrganizationNoteChangedT
 impl crate::support::Model for ExternalContactsOrganizationNoteChangedTopicNote {
     const NAME: &'static str = "ExternalContactsOrganizationNoteChangedTopicNote";
     const FIELDS: &'static [&'static str] = &["createDate", "createdBy", "division", "entityId", "entityType", "id", "modifyDate", "noteText"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ExternalContactsOrganizationNoteChangedTopicNote 
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "modifyDate" => crate::support::de_opt(map, &mut self.modify_date, n, 6),
             "noteText" => crate::support::de_opt(map, &mut self.note_text, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

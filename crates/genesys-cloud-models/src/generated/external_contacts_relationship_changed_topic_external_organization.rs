@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalContactsRelationshipChangedTopicExternalOrganization {
-    #[doc = " JSON `address`: [`ExternalContactsRelationshipChangedTopicContactAddress`]."]
+    #[doc = " JSON `address`: [`ExternalContactsRelationshipChangedTopicContactAddress`](crate::ExternalContactsRelationshipChangedTopicContactAddress)."]
     pub address: ::std::option::Option<crate::ExternalContactsRelationshipChangedTopicContactAddress>,
     #[doc = " JSON `companyType`: string."]
     pub company_type: ::std::option::Option<::std::string::String>,
@@ -13,13 +13,13 @@ pub struct ExternalContactsRelationshipChangedTopicExternalOrganization {
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `customFields`: map of any JSON."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `division`: [`ExternalContactsRelationshipChangedTopicDivision`]."]
+    #[doc = " JSON `division`: [`ExternalContactsRelationshipChangedTopicDivision`](crate::ExternalContactsRelationshipChangedTopicDivision)."]
     pub division: ::std::option::Option<crate::ExternalContactsRelationshipChangedTopicDivision>,
     #[doc = " JSON `employeeCount`: integer (int64)."]
     pub employee_count: ::std::option::Option<i64>,
     #[doc = " JSON `externalSystemUrl`: string."]
     pub external_system_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `faxNumber`: [`ExternalContactsRelationshipChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `faxNumber`: [`ExternalContactsRelationshipChangedTopicPhoneNumber`](crate::ExternalContactsRelationshipChangedTopicPhoneNumber)."]
     pub fax_number: ::std::option::Option<crate::ExternalContactsRelationshipChangedTopicPhoneNumber>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -29,7 +29,7 @@ pub struct ExternalContactsRelationshipChangedTopicExternalOrganization {
     pub modify_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumber`: [`ExternalContactsRelationshipChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `phoneNumber`: [`ExternalContactsRelationshipChangedTopicPhoneNumber`](crate::ExternalContactsRelationshipChangedTopicPhoneNumber)."]
     pub phone_number: ::std::option::Option<crate::ExternalContactsRelationshipChangedTopicPhoneNumber>,
     #[doc = " JSON `primaryContactId`: string."]
     pub primary_contact_id: ::std::option::Option<::std::string::String>,
@@ -37,13 +37,13 @@ pub struct ExternalContactsRelationshipChangedTopicExternalOrganization {
     pub revenue: ::std::option::Option<i64>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `tickers`: array of [`ExternalContactsRelationshipChangedTopicTicker`]."]
+    #[doc = " JSON `tickers`: array of [`ExternalContactsRelationshipChangedTopicTicker`](crate::ExternalContactsRelationshipChangedTopicTicker)."]
     pub tickers: ::std::option::Option<::std::vec::Vec<crate::ExternalContactsRelationshipChangedTopicTicker>>,
-    #[doc = " JSON `twitterId`: [`ExternalContactsRelationshipChangedTopicTwitterId`]."]
+    #[doc = " JSON `twitterId`: [`ExternalContactsRelationshipChangedTopicTwitterId`](crate::ExternalContactsRelationshipChangedTopicTwitterId)."]
     pub twitter_id: ::std::option::Option<crate::ExternalContactsRelationshipChangedTopicTwitterId>,
     #[doc = " JSON `websites`: array of string."]
     pub websites: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsRelationshipChangedTopicExternalOrganization {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsRelationshipChangedTopic
 impl crate::support::Model for ExternalContactsRelationshipChangedTopicExternalOrganization {
     const NAME: &'static str = "ExternalContactsRelationshipChangedTopicExternalOrganization";
     const FIELDS: &'static [&'static str] = &["address", "companyType", "createDate", "customFields", "division", "employeeCount", "externalSystemUrl", "faxNumber", "id", "industry", "modifyDate", "name", "phoneNumber", "primaryContactId", "revenue", "tags", "tickers", "twitterId", "websites"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for ExternalContactsRelationshipChangedTopicExternalO
             "tickers" => crate::support::de_opt_structs(map, &mut self.tickers, n, 16),
             "twitterId" => crate::support::de_opt_struct(map, &mut self.twitter_id, n, 17),
             "websites" => crate::support::de_opt(map, &mut self.websites, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

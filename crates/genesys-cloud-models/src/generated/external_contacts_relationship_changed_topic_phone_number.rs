@@ -19,7 +19,7 @@ pub struct ExternalContactsRelationshipChangedTopicPhoneNumber {
     pub normalization_country_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userInput`: string."]
     pub user_input: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsRelationshipChangedTopicPhoneNumber {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsRelationshipChangedTopic
 impl crate::support::Model for ExternalContactsRelationshipChangedTopicPhoneNumber {
     const NAME: &'static str = "ExternalContactsRelationshipChangedTopicPhoneNumber";
     const FIELDS: &'static [&'static str] = &["acceptsSMS", "countryCode", "display", "e164", "extension", "normalizationCountryCode", "userInput"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ExternalContactsRelationshipChangedTopicPhoneNumb
             "extension" => crate::support::de_opt(map, &mut self.extension, n, 4),
             "normalizationCountryCode" => crate::support::de_opt(map, &mut self.normalization_country_code, n, 5),
             "userInput" => crate::support::de_opt(map, &mut self.user_input, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

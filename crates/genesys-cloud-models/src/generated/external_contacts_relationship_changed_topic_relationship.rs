@@ -7,9 +7,9 @@
 pub struct ExternalContactsRelationshipChangedTopicRelationship {
     #[doc = " JSON `createDate`: date-time."]
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`ExternalContactsRelationshipChangedTopicDivision`]."]
+    #[doc = " JSON `division`: [`ExternalContactsRelationshipChangedTopicDivision`](crate::ExternalContactsRelationshipChangedTopicDivision)."]
     pub division: ::std::option::Option<crate::ExternalContactsRelationshipChangedTopicDivision>,
-    #[doc = " JSON `externalOrganization`: [`ExternalContactsRelationshipChangedTopicExternalOrganization`]."]
+    #[doc = " JSON `externalOrganization`: [`ExternalContactsRelationshipChangedTopicExternalOrganization`](crate::ExternalContactsRelationshipChangedTopicExternalOrganization)."]
     pub external_organization: ::std::option::Option<crate::ExternalContactsRelationshipChangedTopicExternalOrganization>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -17,9 +17,9 @@ pub struct ExternalContactsRelationshipChangedTopicRelationship {
     pub modify_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `relationship`: string."]
     pub relationship: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`ExternalContactsRelationshipChangedTopicUser`]."]
+    #[doc = " JSON `user`: [`ExternalContactsRelationshipChangedTopicUser`](crate::ExternalContactsRelationshipChangedTopicUser)."]
     pub user: ::std::option::Option<crate::ExternalContactsRelationshipChangedTopicUser>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsRelationshipChangedTopicRelationship {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsRelationshipChangedTopic
 impl crate::support::Model for ExternalContactsRelationshipChangedTopicRelationship {
     const NAME: &'static str = "ExternalContactsRelationshipChangedTopicRelationship";
     const FIELDS: &'static [&'static str] = &["createDate", "division", "externalOrganization", "id", "modifyDate", "relationship", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ExternalContactsRelationshipChangedTopicRelations
             "modifyDate" => crate::support::de_opt(map, &mut self.modify_date, n, 4),
             "relationship" => crate::support::de_opt(map, &mut self.relationship, n, 5),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

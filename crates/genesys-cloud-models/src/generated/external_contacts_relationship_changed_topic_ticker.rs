@@ -9,7 +9,7 @@ pub struct ExternalContactsRelationshipChangedTopicTicker {
     pub exchange: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `symbol`: string."]
     pub symbol: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsRelationshipChangedTopicTicker {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsRelationshipChangedTopic
 impl crate::support::Model for ExternalContactsRelationshipChangedTopicTicker {
     const NAME: &'static str = "ExternalContactsRelationshipChangedTopicTicker";
     const FIELDS: &'static [&'static str] = &["exchange", "symbol"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ExternalContactsRelationshipChangedTopicTicker {
         match key {
             "exchange" => crate::support::de_opt(map, &mut self.exchange, n, 0),
             "symbol" => crate::support::de_opt(map, &mut self.symbol, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

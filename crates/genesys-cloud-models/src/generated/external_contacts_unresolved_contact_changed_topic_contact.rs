@@ -5,41 +5,41 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalContactsUnresolvedContactChangedTopicContact {
-    #[doc = " JSON `address`: [`ExternalContactsUnresolvedContactChangedTopicContactAddress`]."]
+    #[doc = " JSON `address`: [`ExternalContactsUnresolvedContactChangedTopicContactAddress`](crate::ExternalContactsUnresolvedContactChangedTopicContactAddress)."]
     pub address: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicContactAddress>,
-    #[doc = " JSON `appleOpaqueIds`: array of [`ExternalContactsUnresolvedContactChangedTopicAppleOpaqueId`]."]
+    #[doc = " JSON `appleOpaqueIds`: array of [`ExternalContactsUnresolvedContactChangedTopicAppleOpaqueId`](crate::ExternalContactsUnresolvedContactChangedTopicAppleOpaqueId)."]
     pub apple_opaque_ids: ::std::option::Option<::std::vec::Vec<crate::ExternalContactsUnresolvedContactChangedTopicAppleOpaqueId>>,
     #[doc = " JSON `canonicalContactId`: string."]
     pub canonical_contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `cellPhone`: [`ExternalContactsUnresolvedContactChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `cellPhone`: [`ExternalContactsUnresolvedContactChangedTopicPhoneNumber`](crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber)."]
     pub cell_phone: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber>,
     #[doc = " JSON `createDate`: date-time."]
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `customFields`: map of any JSON."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `division`: [`ExternalContactsUnresolvedContactChangedTopicDivision`]."]
+    #[doc = " JSON `division`: [`ExternalContactsUnresolvedContactChangedTopicDivision`](crate::ExternalContactsUnresolvedContactChangedTopicDivision)."]
     pub division: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicDivision>,
-    #[doc = " JSON `externalIds`: array of [`ExternalContactsUnresolvedContactChangedTopicExternalId`]."]
+    #[doc = " JSON `externalIds`: array of [`ExternalContactsUnresolvedContactChangedTopicExternalId`](crate::ExternalContactsUnresolvedContactChangedTopicExternalId)."]
     pub external_ids: ::std::option::Option<::std::vec::Vec<crate::ExternalContactsUnresolvedContactChangedTopicExternalId>>,
-    #[doc = " JSON `externalOrganization`: [`ExternalContactsUnresolvedContactChangedTopicExternalOrganization`]."]
+    #[doc = " JSON `externalOrganization`: [`ExternalContactsUnresolvedContactChangedTopicExternalOrganization`](crate::ExternalContactsUnresolvedContactChangedTopicExternalOrganization)."]
     pub external_organization: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicExternalOrganization>,
     #[doc = " JSON `externalSystemUrl`: string."]
     pub external_system_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `facebookId`: [`ExternalContactsUnresolvedContactChangedTopicFacebookId`]."]
+    #[doc = " JSON `facebookId`: [`ExternalContactsUnresolvedContactChangedTopicFacebookId`](crate::ExternalContactsUnresolvedContactChangedTopicFacebookId)."]
     pub facebook_id: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicFacebookId>,
     #[doc = " JSON `firstName`: string."]
     pub first_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `homePhone`: [`ExternalContactsUnresolvedContactChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `homePhone`: [`ExternalContactsUnresolvedContactChangedTopicPhoneNumber`](crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber)."]
     pub home_phone: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `instagramId`: [`ExternalContactsUnresolvedContactChangedTopicInstagramId`]."]
+    #[doc = " JSON `instagramId`: [`ExternalContactsUnresolvedContactChangedTopicInstagramId`](crate::ExternalContactsUnresolvedContactChangedTopicInstagramId)."]
     pub instagram_id: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicInstagramId>,
     #[doc = " JSON `lastName`: string."]
     pub last_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lineId`: [`ExternalContactsUnresolvedContactChangedTopicLineId`]."]
+    #[doc = " JSON `lineId`: [`ExternalContactsUnresolvedContactChangedTopicLineId`](crate::ExternalContactsUnresolvedContactChangedTopicLineId)."]
     pub line_id: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicLineId>,
-    #[doc = " JSON `mergeOperation`: [`ExternalContactsUnresolvedContactChangedTopicMergeOperation`]."]
+    #[doc = " JSON `mergeOperation`: [`ExternalContactsUnresolvedContactChangedTopicMergeOperation`](crate::ExternalContactsUnresolvedContactChangedTopicMergeOperation)."]
     pub merge_operation: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicMergeOperation>,
     #[doc = " JSON `mergeSet`: array of string."]
     pub merge_set: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -53,29 +53,29 @@ pub struct ExternalContactsUnresolvedContactChangedTopicContact {
     pub modify_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `otherEmail`: string."]
     pub other_email: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `otherPhone`: [`ExternalContactsUnresolvedContactChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `otherPhone`: [`ExternalContactsUnresolvedContactChangedTopicPhoneNumber`](crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber)."]
     pub other_phone: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber>,
     #[doc = " JSON `personalEmail`: string."]
     pub personal_email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `salutation`: string."]
     pub salutation: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schema`: [`ExternalContactsUnresolvedContactChangedTopicDataSchema`]."]
+    #[doc = " JSON `schema`: [`ExternalContactsUnresolvedContactChangedTopicDataSchema`](crate::ExternalContactsUnresolvedContactChangedTopicDataSchema)."]
     pub schema: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicDataSchema>,
     #[doc = " JSON `surveyOptOut`: boolean."]
     pub survey_opt_out: ::std::option::Option<bool>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `twitterId`: [`ExternalContactsUnresolvedContactChangedTopicTwitterId`]."]
+    #[doc = " JSON `twitterId`: [`ExternalContactsUnresolvedContactChangedTopicTwitterId`](crate::ExternalContactsUnresolvedContactChangedTopicTwitterId)."]
     pub twitter_id: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicTwitterId>,
-    #[doc = " JSON `type`: [`ExternalContactsUnresolvedContactChangedTopicContactType`]."]
+    #[doc = " JSON `type`: [`ExternalContactsUnresolvedContactChangedTopicContactType`](crate::ExternalContactsUnresolvedContactChangedTopicContactType)."]
     pub r#type: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicContactType>,
-    #[doc = " JSON `whatsAppId`: [`ExternalContactsUnresolvedContactChangedTopicWhatsAppId`]."]
+    #[doc = " JSON `whatsAppId`: [`ExternalContactsUnresolvedContactChangedTopicWhatsAppId`](crate::ExternalContactsUnresolvedContactChangedTopicWhatsAppId)."]
     pub whats_app_id: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicWhatsAppId>,
     #[doc = " JSON `workEmail`: string."]
     pub work_email: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `workPhone`: [`ExternalContactsUnresolvedContactChangedTopicPhoneNumber`]."]
+    #[doc = " JSON `workPhone`: [`ExternalContactsUnresolvedContactChangedTopicPhoneNumber`](crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber)."]
     pub work_phone: ::std::option::Option<crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsUnresolvedContactChangedTopicContact {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -90,10 +90,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsUnresolvedContactChanged
 impl crate::support::Model for ExternalContactsUnresolvedContactChangedTopicContact {
     const NAME: &'static str = "ExternalContactsUnresolvedContactChangedTopicContact";
     const FIELDS: &'static [&'static str] = &["address", "appleOpaqueIds", "canonicalContactId", "cellPhone", "createDate", "customFields", "division", "externalIds", "externalOrganization", "externalSystemUrl", "facebookId", "firstName", "homePhone", "id", "instagramId", "lastName", "lineId", "mergeOperation", "mergeSet", "mergedFrom", "mergedTo", "middleName", "modifyDate", "otherEmail", "otherPhone", "personalEmail", "salutation", "schema", "surveyOptOut", "title", "twitterId", "type", "whatsAppId", "workEmail", "workPhone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -134,7 +134,7 @@ impl crate::support::Model for ExternalContactsUnresolvedContactChangedTopicCont
             "whatsAppId" => crate::support::de_opt_struct(map, &mut self.whats_app_id, n, 32),
             "workEmail" => crate::support::de_opt(map, &mut self.work_email, n, 33),
             "workPhone" => crate::support::de_opt_struct(map, &mut self.work_phone, n, 34),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

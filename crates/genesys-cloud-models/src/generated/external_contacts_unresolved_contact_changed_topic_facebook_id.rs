@@ -7,9 +7,9 @@
 pub struct ExternalContactsUnresolvedContactChangedTopicFacebookId {
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ids`: array of [`ExternalContactsUnresolvedContactChangedTopicFacebookScopedId`]."]
+    #[doc = " JSON `ids`: array of [`ExternalContactsUnresolvedContactChangedTopicFacebookScopedId`](crate::ExternalContactsUnresolvedContactChangedTopicFacebookScopedId)."]
     pub ids: ::std::option::Option<::std::vec::Vec<crate::ExternalContactsUnresolvedContactChangedTopicFacebookScopedId>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalContactsUnresolvedContactChangedTopicFacebookId {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsUnresolvedContactChanged
 impl crate::support::Model for ExternalContactsUnresolvedContactChangedTopicFacebookId {
     const NAME: &'static str = "ExternalContactsUnresolvedContactChangedTopicFacebookId";
     const FIELDS: &'static [&'static str] = &["displayName", "ids"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ExternalContactsUnresolvedContactChangedTopicFace
         match key {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 0),
             "ids" => crate::support::de_opt_structs(map, &mut self.ids, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

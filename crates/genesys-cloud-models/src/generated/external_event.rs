@@ -11,9 +11,9 @@ pub struct ExternalEvent {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `identifiers`: [`ExternalEventIdentifiers`], required by the spec."]
+    #[doc = " JSON `identifiers`: [`ExternalEventIdentifiers`](crate::ExternalEventIdentifiers), required by the spec."]
     pub identifiers: ::std::option::Option<crate::ExternalEventIdentifiers>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEvent {
 impl crate::support::Model for ExternalEvent {
     const NAME: &'static str = "ExternalEvent";
     const FIELDS: &'static [&'static str] = &["attributes", "dateCreated", "id", "identifiers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ExternalEvent {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "identifiers" => crate::support::de_opt_struct(map, &mut self.identifiers, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

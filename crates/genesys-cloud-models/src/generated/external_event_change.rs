@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventChange {
-    #[doc = " JSON `changeCategory`: [`ExternalEventChangeChangeCategory`]."]
+    #[doc = " JSON `changeCategory`: [`ExternalEventChangeChangeCategory`](crate::ExternalEventChangeChangeCategory)."]
     pub change_category: ::std::option::Option<crate::ExternalEventChangeChangeCategory>,
     #[doc = " JSON `dateDetected`: date-time."]
     pub date_detected: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,9 +17,9 @@ pub struct ExternalEventChange {
     pub event_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemStatus`: [`ExternalEventChangeSystemStatus`]."]
+    #[doc = " JSON `systemStatus`: [`ExternalEventChangeSystemStatus`](crate::ExternalEventChangeSystemStatus)."]
     pub system_status: ::std::option::Option<crate::ExternalEventChangeSystemStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalEventChange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventChange {
 impl crate::support::Model for ExternalEventChange {
     const NAME: &'static str = "ExternalEventChange";
     const FIELDS: &'static [&'static str] = &["changeCategory", "dateDetected", "errorCode", "errorDescription", "eventName", "schemaId", "systemStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ExternalEventChange {
             "eventName" => crate::support::de_opt(map, &mut self.event_name, n, 4),
             "schemaId" => crate::support::de_opt(map, &mut self.schema_id, n, 5),
             "systemStatus" => crate::support::de_opt(map, &mut self.system_status, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

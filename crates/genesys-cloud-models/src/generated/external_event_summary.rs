@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalEventSummary {
-    #[doc = " JSON `activationStatus`: [`ExternalEventSummaryActivationStatus`]."]
+    #[doc = " JSON `activationStatus`: [`ExternalEventSummaryActivationStatus`](crate::ExternalEventSummaryActivationStatus)."]
     pub activation_status: ::std::option::Option<crate::ExternalEventSummaryActivationStatus>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,9 +21,9 @@ pub struct ExternalEventSummary {
     pub rank: ::std::option::Option<i64>,
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemStatus`: [`ExternalEventSummarySystemStatus`]."]
+    #[doc = " JSON `systemStatus`: [`ExternalEventSummarySystemStatus`](crate::ExternalEventSummarySystemStatus)."]
     pub system_status: ::std::option::Option<crate::ExternalEventSummarySystemStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalEventSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventSummary {
 impl crate::support::Model for ExternalEventSummary {
     const NAME: &'static str = "ExternalEventSummary";
     const FIELDS: &'static [&'static str] = &["activationStatus", "dateCreated", "dateFirstActivated", "dateModified", "displayName", "eventName", "rank", "schemaId", "systemStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ExternalEventSummary {
             "rank" => crate::support::de_opt(map, &mut self.rank, n, 6),
             "schemaId" => crate::support::de_opt(map, &mut self.schema_id, n, 7),
             "systemStatus" => crate::support::de_opt(map, &mut self.system_status, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

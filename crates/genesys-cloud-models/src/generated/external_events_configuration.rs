@@ -25,7 +25,7 @@ pub struct ExternalEventsConfiguration {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `source`: string, required by the spec."]
     pub source: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalEventsConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventsConfiguration {
 impl crate::support::Model for ExternalEventsConfiguration {
     const NAME: &'static str = "ExternalEventsConfiguration";
     const FIELDS: &'static [&'static str] = &["dateLastModified", "description", "divisionId", "divisionIdActive", "id", "name", "schemaActive", "schemaId", "selfUri", "source"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ExternalEventsConfiguration {
             "schemaId" => crate::support::de_opt(map, &mut self.schema_id, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "source" => crate::support::de_opt(map, &mut self.source, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct ExternalMetricDataItem {
     pub date_occurred: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `metricId`: string, required by the spec."]
     pub metric_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ExternalMetricDataItemType`]."]
+    #[doc = " JSON `type`: [`ExternalMetricDataItemType`](crate::ExternalMetricDataItemType)."]
     pub r#type: ::std::option::Option<crate::ExternalMetricDataItemType>,
     #[doc = " JSON `userEmail`: string."]
     pub user_email: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct ExternalMetricDataItem {
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalMetricDataItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDataItem {
 impl crate::support::Model for ExternalMetricDataItem {
     const NAME: &'static str = "ExternalMetricDataItem";
     const FIELDS: &'static [&'static str] = &["count", "dateOccurred", "metricId", "type", "userEmail", "userId", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ExternalMetricDataItem {
             "userEmail" => crate::support::de_opt(map, &mut self.user_email, n, 4),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 5),
             "value" => crate::support::de_opt(map, &mut self.value, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

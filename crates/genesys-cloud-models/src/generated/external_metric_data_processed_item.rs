@@ -15,7 +15,7 @@ pub struct ExternalMetricDataProcessedItem {
     pub total_count: ::std::option::Option<i64>,
     #[doc = " JSON `totalValue`: number (double)."]
     pub total_value: ::std::option::Option<f64>,
-    #[doc = " JSON `type`: [`ExternalMetricDataProcessedItemType`]."]
+    #[doc = " JSON `type`: [`ExternalMetricDataProcessedItemType`](crate::ExternalMetricDataProcessedItemType)."]
     pub r#type: ::std::option::Option<crate::ExternalMetricDataProcessedItemType>,
     #[doc = " JSON `userEmail`: string."]
     pub user_email: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct ExternalMetricDataProcessedItem {
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalMetricDataProcessedItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDataProcessedItem {
 impl crate::support::Model for ExternalMetricDataProcessedItem {
     const NAME: &'static str = "ExternalMetricDataProcessedItem";
     const FIELDS: &'static [&'static str] = &["count", "dateOccurred", "metricId", "totalCount", "totalValue", "type", "userEmail", "userId", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ExternalMetricDataProcessedItem {
             "userEmail" => crate::support::de_opt(map, &mut self.user_email, n, 6),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 7),
             "value" => crate::support::de_opt(map, &mut self.value, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

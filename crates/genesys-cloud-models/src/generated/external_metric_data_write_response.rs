@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDataWriteResponse {
-    #[doc = " JSON `processedEntities`: array of [`ExternalMetricDataProcessedItem`]."]
+    #[doc = " JSON `processedEntities`: array of [`ExternalMetricDataProcessedItem`](crate::ExternalMetricDataProcessedItem)."]
     pub processed_entities: ::std::option::Option<::std::vec::Vec<crate::ExternalMetricDataProcessedItem>>,
-    #[doc = " JSON `unprocessedEntities`: array of [`ExternalMetricDataUnprocessedItem`]."]
+    #[doc = " JSON `unprocessedEntities`: array of [`ExternalMetricDataUnprocessedItem`](crate::ExternalMetricDataUnprocessedItem)."]
     pub unprocessed_entities: ::std::option::Option<::std::vec::Vec<crate::ExternalMetricDataUnprocessedItem>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalMetricDataWriteResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDataWriteResponse {
 impl crate::support::Model for ExternalMetricDataWriteResponse {
     const NAME: &'static str = "ExternalMetricDataWriteResponse";
     const FIELDS: &'static [&'static str] = &["processedEntities", "unprocessedEntities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ExternalMetricDataWriteResponse {
         match key {
             "processedEntities" => crate::support::de_opt_structs(map, &mut self.processed_entities, n, 0),
             "unprocessedEntities" => crate::support::de_opt_structs(map, &mut self.unprocessed_entities, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

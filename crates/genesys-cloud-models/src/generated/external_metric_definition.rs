@@ -7,7 +7,7 @@
 pub struct ExternalMetricDefinition {
     #[doc = " JSON `dateLastRefreshed`: date-time."]
     pub date_last_refreshed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionDefaultObjectiveType`]."]
+    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionDefaultObjectiveType`](crate::ExternalMetricDefinitionDefaultObjectiveType)."]
     pub default_objective_type: ::std::option::Option<crate::ExternalMetricDefinitionDefaultObjectiveType>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
@@ -23,11 +23,11 @@ pub struct ExternalMetricDefinition {
     pub retention_months: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unit`: [`ExternalMetricDefinitionUnit`]."]
+    #[doc = " JSON `unit`: [`ExternalMetricDefinitionUnit`](crate::ExternalMetricDefinitionUnit)."]
     pub unit: ::std::option::Option<crate::ExternalMetricDefinitionUnit>,
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalMetricDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinition {
 impl crate::support::Model for ExternalMetricDefinition {
     const NAME: &'static str = "ExternalMetricDefinition";
     const FIELDS: &'static [&'static str] = &["dateLastRefreshed", "defaultObjectiveType", "enabled", "id", "inUse", "name", "precision", "retentionMonths", "selfUri", "unit", "unitDefinition"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ExternalMetricDefinition {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "unit" => crate::support::de_opt(map, &mut self.unit, n, 9),
             "unitDefinition" => crate::support::de_opt(map, &mut self.unit_definition, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDefinitionCreateRequest {
-    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionCreateRequestDefaultObjectiveType`], required by the spec."]
+    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionCreateRequestDefaultObjectiveType`](crate::ExternalMetricDefinitionCreateRequestDefaultObjectiveType), required by the spec."]
     pub default_objective_type: ::std::option::Option<crate::ExternalMetricDefinitionCreateRequestDefaultObjectiveType>,
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
@@ -13,11 +13,11 @@ pub struct ExternalMetricDefinitionCreateRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `precision`: integer (int64), required by the spec."]
     pub precision: ::std::option::Option<i64>,
-    #[doc = " JSON `unit`: [`ExternalMetricDefinitionCreateRequestUnit`], required by the spec."]
+    #[doc = " JSON `unit`: [`ExternalMetricDefinitionCreateRequestUnit`](crate::ExternalMetricDefinitionCreateRequestUnit), required by the spec."]
     pub unit: ::std::option::Option<crate::ExternalMetricDefinitionCreateRequestUnit>,
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalMetricDefinitionCreateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinitionCreateRequest {
 impl crate::support::Model for ExternalMetricDefinitionCreateRequest {
     const NAME: &'static str = "ExternalMetricDefinitionCreateRequest";
     const FIELDS: &'static [&'static str] = &["defaultObjectiveType", "enabled", "name", "precision", "unit", "unitDefinition"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ExternalMetricDefinitionCreateRequest {
             "precision" => crate::support::de_opt(map, &mut self.precision, n, 3),
             "unit" => crate::support::de_opt(map, &mut self.unit, n, 4),
             "unitDefinition" => crate::support::de_opt(map, &mut self.unit_definition, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

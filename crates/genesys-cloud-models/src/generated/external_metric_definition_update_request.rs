@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalMetricDefinitionUpdateRequest {
-    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionUpdateRequestDefaultObjectiveType`]."]
+    #[doc = " JSON `defaultObjectiveType`: [`ExternalMetricDefinitionUpdateRequestDefaultObjectiveType`](crate::ExternalMetricDefinitionUpdateRequestDefaultObjectiveType)."]
     pub default_objective_type: ::std::option::Option<crate::ExternalMetricDefinitionUpdateRequestDefaultObjectiveType>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
@@ -13,7 +13,7 @@ pub struct ExternalMetricDefinitionUpdateRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `precision`: integer (int64)."]
     pub precision: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalMetricDefinitionUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinitionUpdateRequest {
 impl crate::support::Model for ExternalMetricDefinitionUpdateRequest {
     const NAME: &'static str = "ExternalMetricDefinitionUpdateRequest";
     const FIELDS: &'static [&'static str] = &["defaultObjectiveType", "enabled", "name", "precision"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ExternalMetricDefinitionUpdateRequest {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "precision" => crate::support::de_opt(map, &mut self.precision, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalOrganization {
-    #[doc = " JSON `address`: [`ContactAddress`]."]
+    #[doc = " JSON `address`: [`ContactAddress`](crate::ContactAddress)."]
     pub address: ::std::option::Option<crate::ContactAddress>,
     #[doc = " JSON `companyType`: string."]
     pub company_type: ::std::option::Option<::std::string::String>,
@@ -13,21 +13,21 @@ pub struct ExternalOrganization {
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `customFields`: map of any JSON."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
     #[doc = " JSON `employeeCount`: integer (int64)."]
     pub employee_count: ::std::option::Option<i64>,
-    #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`]."]
+    #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`](crate::ExternalDataSource)."]
     pub external_data_sources: ::std::option::Option<::std::vec::Vec<crate::ExternalDataSource>>,
-    #[doc = " JSON `externalIds`: array of [`ExternalId`]."]
+    #[doc = " JSON `externalIds`: array of [`ExternalId`](crate::ExternalId)."]
     pub external_ids: ::std::option::Option<::std::vec::Vec<crate::ExternalId>>,
     #[doc = " JSON `externalSystemUrl`: string."]
     pub external_system_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `faxNumber`: [`PhoneNumber`]."]
+    #[doc = " JSON `faxNumber`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub fax_number: ::std::option::Option<crate::PhoneNumber>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `identifiers`: array of [`ExternalOrganizationIdentifier`]."]
+    #[doc = " JSON `identifiers`: array of [`ExternalOrganizationIdentifier`](crate::ExternalOrganizationIdentifier)."]
     pub identifiers: ::std::option::Option<::std::vec::Vec<crate::ExternalOrganizationIdentifier>>,
     #[doc = " JSON `industry`: string."]
     pub industry: ::std::option::Option<::std::string::String>,
@@ -35,25 +35,25 @@ pub struct ExternalOrganization {
     pub modify_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumber`: [`PhoneNumber`]."]
+    #[doc = " JSON `phoneNumber`: [`PhoneNumber`](crate::PhoneNumber)."]
     pub phone_number: ::std::option::Option<crate::PhoneNumber>,
     #[doc = " JSON `revenue`: integer (int64)."]
     pub revenue: ::std::option::Option<i64>,
-    #[doc = " JSON `schema`: [`DataSchema`]."]
+    #[doc = " JSON `schema`: [`DataSchema`](crate::DataSchema)."]
     pub schema: ::std::option::Option<crate::DataSchema>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `tickers`: array of [`Ticker`]."]
+    #[doc = " JSON `tickers`: array of [`Ticker`](crate::Ticker)."]
     pub tickers: ::std::option::Option<::std::vec::Vec<crate::Ticker>>,
-    #[doc = " JSON `trustor`: [`Trustor`]."]
+    #[doc = " JSON `trustor`: [`Trustor`](crate::Trustor)."]
     pub trustor: ::std::option::Option<crate::Trustor>,
-    #[doc = " JSON `twitterId`: [`TwitterId`]."]
+    #[doc = " JSON `twitterId`: [`TwitterId`](crate::TwitterId)."]
     pub twitter_id: ::std::option::Option<crate::TwitterId>,
     #[doc = " JSON `websites`: array of string."]
     pub websites: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalOrganization {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalOrganization {
 impl crate::support::Model for ExternalOrganization {
     const NAME: &'static str = "ExternalOrganization";
     const FIELDS: &'static [&'static str] = &["address", "companyType", "createDate", "customFields", "division", "employeeCount", "externalDataSources", "externalIds", "externalSystemUrl", "faxNumber", "id", "identifiers", "industry", "modifyDate", "name", "phoneNumber", "revenue", "schema", "selfUri", "tags", "tickers", "trustor", "twitterId", "websites"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for ExternalOrganization {
             "trustor" => crate::support::de_opt_struct(map, &mut self.trustor, n, 21),
             "twitterId" => crate::support::de_opt_struct(map, &mut self.twitter_id, n, 22),
             "websites" => crate::support::de_opt(map, &mut self.websites, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ExternalOrganizationEnrichRequest {
-    #[doc = " JSON `action`: [`ExternalOrganizationEnrichRequestAction`]."]
+    #[doc = " JSON `action`: [`ExternalOrganizationEnrichRequestAction`](crate::ExternalOrganizationEnrichRequestAction)."]
     pub action: ::std::option::Option<crate::ExternalOrganizationEnrichRequestAction>,
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
-    #[doc = " JSON `externalOrganization`: [`ExternalOrganization`]."]
+    #[doc = " JSON `externalOrganization`: [`ExternalOrganization`](crate::ExternalOrganization)."]
     pub external_organization: ::std::option::Option<crate::ExternalOrganization>,
-    #[doc = " JSON `fieldRules`: [`EnrichFieldRules`]."]
+    #[doc = " JSON `fieldRules`: [`EnrichFieldRules`](crate::EnrichFieldRules)."]
     pub field_rules: ::std::option::Option<crate::EnrichFieldRules>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchingIdentifiers`: array of [`ExternalOrganizationIdentifier`]."]
+    #[doc = " JSON `matchingIdentifiers`: array of [`ExternalOrganizationIdentifier`](crate::ExternalOrganizationIdentifier)."]
     pub matching_identifiers: ::std::option::Option<::std::vec::Vec<crate::ExternalOrganizationIdentifier>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalOrganizationEnrichRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalOrganizationEnrichRequest {
 impl crate::support::Model for ExternalOrganizationEnrichRequest {
     const NAME: &'static str = "ExternalOrganizationEnrichRequest";
     const FIELDS: &'static [&'static str] = &["action", "division", "externalOrganization", "fieldRules", "id", "matchingIdentifiers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ExternalOrganizationEnrichRequest {
             "fieldRules" => crate::support::de_opt_struct(map, &mut self.field_rules, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "matchingIdentifiers" => crate::support::de_opt_structs(map, &mut self.matching_identifiers, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

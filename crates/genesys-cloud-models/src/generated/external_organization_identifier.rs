@@ -7,15 +7,15 @@
 pub struct ExternalOrganizationIdentifier {
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
-    #[doc = " JSON `externalSource`: [`ExternalSource`]."]
+    #[doc = " JSON `externalSource`: [`ExternalSource`](crate::ExternalSource)."]
     pub external_source: ::std::option::Option<crate::ExternalSource>,
-    #[doc = " JSON `type`: [`ExternalOrganizationIdentifierType`], required by the spec."]
+    #[doc = " JSON `type`: [`ExternalOrganizationIdentifierType`](crate::ExternalOrganizationIdentifierType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ExternalOrganizationIdentifierType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalOrganizationIdentifier {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalOrganizationIdentifier {
 impl crate::support::Model for ExternalOrganizationIdentifier {
     const NAME: &'static str = "ExternalOrganizationIdentifier";
     const FIELDS: &'static [&'static str] = &["dateCreated", "division", "externalSource", "type", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ExternalOrganizationIdentifier {
             "externalSource" => crate::support::de_opt_struct(map, &mut self.external_source, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             "value" => crate::support::de_opt(map, &mut self.value, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct ExternalOrganizationTrustorLink {
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct ExternalOrganizationTrustorLink {
     pub external_organization_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `trustorOrgId`: string."]
     pub trustor_org_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ExternalOrganizationTrustorLink {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ExternalOrganizationTrustorLink {
 impl crate::support::Model for ExternalOrganizationTrustorLink {
     const NAME: &'static str = "ExternalOrganizationTrustorLink";
     const FIELDS: &'static [&'static str] = &["dateCreated", "division", "externalOrganizationId", "externalOrganizationUri", "trustorOrgId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ExternalOrganizationTrustorLink {
             "externalOrganizationId" => crate::support::de_opt(map, &mut self.external_organization_id, n, 2),
             "externalOrganizationUri" => crate::support::de_opt(map, &mut self.external_organization_uri, n, 3),
             "trustorOrgId" => crate::support::de_opt(map, &mut self.trustor_org_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct FacebookIntegration {
     #[doc = " JSON `appId`: string, required by the spec."]
     pub app_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createError`: [`ErrorBody`]."]
+    #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `createStatus`: [`FacebookIntegrationCreateStatus`]."]
+    #[doc = " JSON `createStatus`: [`FacebookIntegrationCreateStatus`](crate::FacebookIntegrationCreateStatus)."]
     pub create_status: ::std::option::Option<crate::FacebookIntegrationCreateStatus>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,9 +19,9 @@ pub struct FacebookIntegration {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`]."]
+    #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
-    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -31,17 +31,17 @@ pub struct FacebookIntegration {
     pub page_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `pageProfileImageUrl`: string."]
     pub page_profile_image_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recipient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FacebookIntegration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for FacebookIntegration {
 impl crate::support::Model for FacebookIntegration {
     const NAME: &'static str = "FacebookIntegration";
     const FIELDS: &'static [&'static str] = &["appId", "createError", "createStatus", "createdBy", "dateCreated", "dateModified", "id", "messagingSetting", "modifiedBy", "name", "pageId", "pageName", "pageProfileImageUrl", "recipient", "selfUri", "status", "supportedContent", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for FacebookIntegration {
             "status" => crate::support::de_opt(map, &mut self.status, n, 15),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

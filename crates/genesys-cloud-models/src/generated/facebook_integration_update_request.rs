@@ -7,7 +7,7 @@
 pub struct FacebookIntegrationUpdateRequest {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`]."]
+    #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -15,11 +15,11 @@ pub struct FacebookIntegrationUpdateRequest {
     pub page_access_token: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     #[doc = " JSON `userAccessToken`: string."]
     pub user_access_token: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FacebookIntegrationUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for FacebookIntegrationUpdateRequest {
 impl crate::support::Model for FacebookIntegrationUpdateRequest {
     const NAME: &'static str = "FacebookIntegrationUpdateRequest";
     const FIELDS: &'static [&'static str] = &["id", "messagingSetting", "name", "pageAccessToken", "selfUri", "supportedContent", "userAccessToken"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for FacebookIntegrationUpdateRequest {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 5),
             "userAccessToken" => crate::support::de_opt(map, &mut self.user_access_token, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

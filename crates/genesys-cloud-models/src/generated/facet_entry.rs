@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FacetEntry {
-    #[doc = " JSON `attribute`: [`TermAttribute`]."]
+    #[doc = " JSON `attribute`: [`TermAttribute`](crate::TermAttribute)."]
     pub attribute: ::std::option::Option<crate::TermAttribute>,
     #[doc = " JSON `missing`: integer (int64)."]
     pub missing: ::std::option::Option<i64>,
     #[doc = " JSON `other`: integer (int64)."]
     pub other: ::std::option::Option<i64>,
-    #[doc = " JSON `statistics`: [`FacetStatistics`]."]
+    #[doc = " JSON `statistics`: [`FacetStatistics`](crate::FacetStatistics)."]
     pub statistics: ::std::option::Option<crate::FacetStatistics>,
     #[doc = " JSON `termCount`: integer (int64)."]
     pub term_count: ::std::option::Option<i64>,
-    #[doc = " JSON `termType`: [`FacetEntryTermType`]."]
+    #[doc = " JSON `termType`: [`FacetEntryTermType`](crate::FacetEntryTermType)."]
     pub term_type: ::std::option::Option<crate::FacetEntryTermType>,
-    #[doc = " JSON `terms`: array of [`FacetTerm`]."]
+    #[doc = " JSON `terms`: array of [`FacetTerm`](crate::FacetTerm)."]
     pub terms: ::std::option::Option<::std::vec::Vec<crate::FacetTerm>>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FacetEntry {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for FacetEntry {
 impl crate::support::Model for FacetEntry {
     const NAME: &'static str = "FacetEntry";
     const FIELDS: &'static [&'static str] = &["attribute", "missing", "other", "statistics", "termCount", "termType", "terms", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for FacetEntry {
             "termType" => crate::support::de_opt(map, &mut self.term_type, n, 5),
             "terms" => crate::support::de_opt_structs(map, &mut self.terms, n, 6),
             "total" => crate::support::de_opt(map, &mut self.total, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,7 +19,7 @@ pub struct FacetStatistics {
     pub min: ::std::option::Option<f64>,
     #[doc = " JSON `stdDeviation`: number (double)."]
     pub std_deviation: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FacetStatistics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for FacetStatistics {
 impl crate::support::Model for FacetStatistics {
     const NAME: &'static str = "FacetStatistics";
     const FIELDS: &'static [&'static str] = &["count", "dateMax", "dateMin", "max", "mean", "min", "stdDeviation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for FacetStatistics {
             "mean" => crate::support::de_opt(map, &mut self.mean, n, 4),
             "min" => crate::support::de_opt(map, &mut self.min, n, 5),
             "stdDeviation" => crate::support::de_opt(map, &mut self.std_deviation, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

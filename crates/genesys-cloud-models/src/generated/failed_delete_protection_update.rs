@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FailedDeleteProtectionUpdate {
-    #[doc = " JSON `conversation`: [`ConversationReference`]."]
+    #[doc = " JSON `conversation`: [`ConversationReference`](crate::ConversationReference)."]
     pub conversation: ::std::option::Option<crate::ConversationReference>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FailedDeleteProtectionUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FailedDeleteProtectionUpdate {
 impl crate::support::Model for FailedDeleteProtectionUpdate {
     const NAME: &'static str = "FailedDeleteProtectionUpdate";
     const FIELDS: &'static [&'static str] = &["conversation", "errorCode", "errorMessage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FailedDeleteProtectionUpdate {
             "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 0),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 1),
             "errorMessage" => crate::support::de_opt(map, &mut self.error_message, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct FaxConfig {
     pub disable_email_pii: ::std::option::Option<bool>,
     #[doc = " JSON `sendEmailNotifications`: boolean, required by the spec."]
     pub send_email_notifications: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FaxConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FaxConfig {
 impl crate::support::Model for FaxConfig {
     const NAME: &'static str = "FaxConfig";
     const FIELDS: &'static [&'static str] = &["disableEmailPii", "sendEmailNotifications"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FaxConfig {
         match key {
             "disableEmailPii" => crate::support::de_opt(map, &mut self.disable_email_pii, n, 0),
             "sendEmailNotifications" => crate::support::de_opt(map, &mut self.send_email_notifications, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

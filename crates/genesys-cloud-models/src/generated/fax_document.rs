@@ -13,7 +13,7 @@ pub struct FaxDocument {
     pub content_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `contentUri`: string."]
     pub content_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,11 +37,11 @@ pub struct FaxDocument {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sharingUri`: string."]
     pub sharing_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `thumbnails`: array of [`DocumentThumbnail`]."]
+    #[doc = " JSON `thumbnails`: array of [`DocumentThumbnail`](crate::DocumentThumbnail)."]
     pub thumbnails: ::std::option::Option<::std::vec::Vec<crate::DocumentThumbnail>>,
-    #[doc = " JSON `workspace`: [`DomainEntityRef`]."]
+    #[doc = " JSON `workspace`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub workspace: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FaxDocument {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for FaxDocument {
 impl crate::support::Model for FaxDocument {
     const NAME: &'static str = "FaxDocument";
     const FIELDS: &'static [&'static str] = &["callerAddress", "contentLength", "contentType", "contentUri", "createdBy", "dateCreated", "dateModified", "downloadSharingUri", "filename", "id", "name", "pageCount", "read", "receiverAddress", "selfUri", "sharingUri", "thumbnails", "workspace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for FaxDocument {
             "sharingUri" => crate::support::de_opt(map, &mut self.sharing_uri, n, 15),
             "thumbnails" => crate::support::de_opt_structs(map, &mut self.thumbnails, n, 16),
             "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

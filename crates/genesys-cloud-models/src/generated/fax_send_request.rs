@@ -7,9 +7,9 @@
 pub struct FaxSendRequest {
     #[doc = " JSON `addresses`: array of string, required by the spec."]
     pub addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `contentType`: [`FaxSendRequestContentType`]."]
+    #[doc = " JSON `contentType`: [`FaxSendRequestContentType`](crate::FaxSendRequestContentType)."]
     pub content_type: ::std::option::Option<crate::FaxSendRequestContentType>,
-    #[doc = " JSON `coverSheet`: [`CoverSheet`]."]
+    #[doc = " JSON `coverSheet`: [`CoverSheet`](crate::CoverSheet)."]
     pub cover_sheet: ::std::option::Option<crate::CoverSheet>,
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
@@ -21,9 +21,9 @@ pub struct FaxSendRequest {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timeZoneOffsetMinutes`: integer (int64)."]
     pub time_zone_offset_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `workspace`: [`Workspace`]."]
+    #[doc = " JSON `workspace`: [`Workspace`](crate::Workspace)."]
     pub workspace: ::std::option::Option<crate::Workspace>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FaxSendRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for FaxSendRequest {
 impl crate::support::Model for FaxSendRequest {
     const NAME: &'static str = "FaxSendRequest";
     const FIELDS: &'static [&'static str] = &["addresses", "contentType", "coverSheet", "documentId", "id", "name", "selfUri", "timeZoneOffsetMinutes", "workspace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for FaxSendRequest {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "timeZoneOffsetMinutes" => crate::support::de_opt(map, &mut self.time_zone_offset_minutes, n, 7),
             "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

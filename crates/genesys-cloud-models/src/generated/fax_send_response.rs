@@ -15,9 +15,9 @@ pub struct FaxSendResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uploadDestinationUri`: string."]
     pub upload_destination_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadMethodType`: [`FaxSendResponseUploadMethodType`]."]
+    #[doc = " JSON `uploadMethodType`: [`FaxSendResponseUploadMethodType`](crate::FaxSendResponseUploadMethodType)."]
     pub upload_method_type: ::std::option::Option<crate::FaxSendResponseUploadMethodType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FaxSendResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for FaxSendResponse {
 impl crate::support::Model for FaxSendResponse {
     const NAME: &'static str = "FaxSendResponse";
     const FIELDS: &'static [&'static str] = &["headers", "id", "name", "selfUri", "uploadDestinationUri", "uploadMethodType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for FaxSendResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "uploadDestinationUri" => crate::support::de_opt(map, &mut self.upload_destination_uri, n, 4),
             "uploadMethodType" => crate::support::de_opt(map, &mut self.upload_method_type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,7 +21,7 @@ pub struct FaxStatus {
     pub lines_transmitted: ::std::option::Option<i64>,
     #[doc = " JSON `pageErrors`: integer (int64)."]
     pub page_errors: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FaxStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for FaxStatus {
 impl crate::support::Model for FaxStatus {
     const NAME: &'static str = "FaxStatus";
     const FIELDS: &'static [&'static str] = &["activePage", "baudRate", "bytesTransmitted", "direction", "expectedPages", "lineErrors", "linesTransmitted", "pageErrors"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for FaxStatus {
             "lineErrors" => crate::support::de_opt(map, &mut self.line_errors, n, 5),
             "linesTransmitted" => crate::support::de_opt(map, &mut self.lines_transmitted, n, 6),
             "pageErrors" => crate::support::de_opt(map, &mut self.page_errors, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct FaxTopicLockData {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateExpires`: date-time."]
     pub date_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `lockedBy`: [`FaxTopicUserData`]."]
+    #[doc = " JSON `lockedBy`: [`FaxTopicUserData`](crate::FaxTopicUserData)."]
     pub locked_by: ::std::option::Option<crate::FaxTopicUserData>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FaxTopicLockData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FaxTopicLockData {
 impl crate::support::Model for FaxTopicLockData {
     const NAME: &'static str = "FaxTopicLockData";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateExpires", "lockedBy"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FaxTopicLockData {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 0),
             "dateExpires" => crate::support::de_opt(map, &mut self.date_expires, n, 1),
             "lockedBy" => crate::support::de_opt_struct(map, &mut self.locked_by, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct FeatureSupport {
     pub details: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `feature`: string."]
     pub feature: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportLevel`: [`FeatureSupportSupportLevel`]."]
+    #[doc = " JSON `supportLevel`: [`FeatureSupportSupportLevel`](crate::FeatureSupportSupportLevel)."]
     pub support_level: ::std::option::Option<crate::FeatureSupportSupportLevel>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FeatureSupport {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FeatureSupport {
 impl crate::support::Model for FeatureSupport {
     const NAME: &'static str = "FeatureSupport";
     const FIELDS: &'static [&'static str] = &["details", "feature", "supportLevel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FeatureSupport {
             "details" => crate::support::de_opt(map, &mut self.details, n, 0),
             "feature" => crate::support::de_opt(map, &mut self.feature, n, 1),
             "supportLevel" => crate::support::de_opt(map, &mut self.support_level, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Feedback {
-    #[doc = " JSON `relevance`: [`FeedbackRelevance`], required by the spec."]
+    #[doc = " JSON `relevance`: [`FeedbackRelevance`](crate::FeedbackRelevance), required by the spec."]
     pub relevance: ::std::option::Option<crate::FeedbackRelevance>,
     #[doc = " JSON `suggestionId`: string, required by the spec."]
     pub suggestion_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userProvided`: boolean."]
     pub user_provided: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Feedback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for Feedback {
 impl crate::support::Model for Feedback {
     const NAME: &'static str = "Feedback";
     const FIELDS: &'static [&'static str] = &["relevance", "suggestionId", "userProvided"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for Feedback {
             "relevance" => crate::support::de_opt(map, &mut self.relevance, n, 0),
             "suggestionId" => crate::support::de_opt(map, &mut self.suggestion_id, n, 1),
             "userProvided" => crate::support::de_opt(map, &mut self.user_provided, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

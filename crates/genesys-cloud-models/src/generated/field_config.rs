@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FieldConfig {
-    #[doc = " JSON `entityType`: [`FieldConfigEntityType`]."]
+    #[doc = " JSON `entityType`: [`FieldConfigEntityType`](crate::FieldConfigEntityType)."]
     pub entity_type: ::std::option::Option<crate::FieldConfigEntityType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct FieldConfig {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schemaVersion`: string."]
     pub schema_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sections`: array of [`Section`]."]
+    #[doc = " JSON `sections`: array of [`Section`](crate::Section)."]
     pub sections: ::std::option::Option<::std::vec::Vec<crate::Section>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct FieldConfig {
     pub state: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FieldConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldConfig {
 impl crate::support::Model for FieldConfig {
     const NAME: &'static str = "FieldConfig";
     const FIELDS: &'static [&'static str] = &["entityType", "id", "name", "schemaVersion", "sections", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for FieldConfig {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

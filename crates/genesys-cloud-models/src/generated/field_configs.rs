@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FieldConfigs {
-    #[doc = " JSON `group`: [`FieldConfig`]."]
+    #[doc = " JSON `group`: [`FieldConfig`](crate::FieldConfig)."]
     pub group: ::std::option::Option<crate::FieldConfig>,
-    #[doc = " JSON `org`: [`FieldConfig`]."]
+    #[doc = " JSON `org`: [`FieldConfig`](crate::FieldConfig)."]
     pub org: ::std::option::Option<crate::FieldConfig>,
-    #[doc = " JSON `person`: [`FieldConfig`]."]
+    #[doc = " JSON `person`: [`FieldConfig`](crate::FieldConfig)."]
     pub person: ::std::option::Option<crate::FieldConfig>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FieldConfigs {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FieldConfigs {
 impl crate::support::Model for FieldConfigs {
     const NAME: &'static str = "FieldConfigs";
     const FIELDS: &'static [&'static str] = &["group", "org", "person"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FieldConfigs {
             "group" => crate::support::de_opt_struct(map, &mut self.group, n, 0),
             "org" => crate::support::de_opt_struct(map, &mut self.org, n, 1),
             "person" => crate::support::de_opt_struct(map, &mut self.person, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FileSpecificationTemplate {
-    #[doc = " JSON `columnInformation`: array of [`Column`]."]
+    #[doc = " JSON `columnInformation`: array of [`Column`](crate::Column)."]
     pub column_information: ::std::option::Option<::std::vec::Vec<crate::Column>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `delimiter`: [`FileSpecificationTemplateDelimiter`]."]
+    #[doc = " JSON `delimiter`: [`FileSpecificationTemplateDelimiter`](crate::FileSpecificationTemplateDelimiter)."]
     pub delimiter: ::std::option::Option<crate::FileSpecificationTemplateDelimiter>,
     #[doc = " JSON `delimiterValue`: string."]
     pub delimiter_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `format`: [`FileSpecificationTemplateFormat`], required by the spec."]
+    #[doc = " JSON `format`: [`FileSpecificationTemplateFormat`](crate::FileSpecificationTemplateFormat), required by the spec."]
     pub format: ::std::option::Option<crate::FileSpecificationTemplateFormat>,
     #[doc = " JSON `header`: boolean."]
     pub header: ::std::option::Option<bool>,
@@ -29,13 +29,13 @@ pub struct FileSpecificationTemplate {
     pub number_of_heading_lines_skipped: ::std::option::Option<i64>,
     #[doc = " JSON `numberOfTrailingLinesSkipped`: integer (int64)."]
     pub number_of_trailing_lines_skipped: ::std::option::Option<i64>,
-    #[doc = " JSON `preprocessingRules`: array of [`PreprocessingRule`]."]
+    #[doc = " JSON `preprocessingRules`: array of [`PreprocessingRule`](crate::PreprocessingRule)."]
     pub preprocessing_rules: ::std::option::Option<::std::vec::Vec<crate::PreprocessingRule>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FileSpecificationTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for FileSpecificationTemplate {
 impl crate::support::Model for FileSpecificationTemplate {
     const NAME: &'static str = "FileSpecificationTemplate";
     const FIELDS: &'static [&'static str] = &["columnInformation", "dateCreated", "dateModified", "delimiter", "delimiterValue", "description", "format", "header", "id", "name", "numberOfHeadingLinesSkipped", "numberOfTrailingLinesSkipped", "preprocessingRules", "selfUri", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for FileSpecificationTemplate {
             "preprocessingRules" => crate::support::de_opt_structs(map, &mut self.preprocessing_rules, n, 12),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
             "version" => crate::support::de_opt(map, &mut self.version, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

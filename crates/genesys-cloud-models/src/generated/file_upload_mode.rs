@@ -9,7 +9,7 @@ pub struct FileUploadMode {
     pub file_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `maxFileSizeKB`: integer (int64)."]
     pub max_file_size_kb: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FileUploadMode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FileUploadMode {
 impl crate::support::Model for FileUploadMode {
     const NAME: &'static str = "FileUploadMode";
     const FIELDS: &'static [&'static str] = &["fileTypes", "maxFileSizeKB"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FileUploadMode {
         match key {
             "fileTypes" => crate::support::de_opt(map, &mut self.file_types, n, 0),
             "maxFileSizeKB" => crate::support::de_opt(map, &mut self.max_file_size_kb, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct FileUploadSettings {
     #[doc = " JSON `enableAttachments`: boolean."]
     pub enable_attachments: ::std::option::Option<bool>,
-    #[doc = " JSON `modes`: array of [`FileUploadMode`]."]
+    #[doc = " JSON `modes`: array of [`FileUploadMode`](crate::FileUploadMode)."]
     pub modes: ::std::option::Option<::std::vec::Vec<crate::FileUploadMode>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FileUploadSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FileUploadSettings {
 impl crate::support::Model for FileUploadSettings {
     const NAME: &'static str = "FileUploadSettings";
     const FIELDS: &'static [&'static str] = &["enableAttachments", "modes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FileUploadSettings {
         match key {
             "enableAttachments" => crate::support::de_opt(map, &mut self.enable_attachments, n, 0),
             "modes" => crate::support::de_opt_structs(map, &mut self.modes, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct FilterPreviewResponse {
     #[doc = " JSON `filteredContacts`: integer (int64)."]
     pub filtered_contacts: ::std::option::Option<i64>,
-    #[doc = " JSON `preview`: array of [`DialerContact`]."]
+    #[doc = " JSON `preview`: array of [`DialerContact`](crate::DialerContact)."]
     pub preview: ::std::option::Option<::std::vec::Vec<crate::DialerContact>>,
     #[doc = " JSON `totalContacts`: integer (int64)."]
     pub total_contacts: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FilterPreviewResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FilterPreviewResponse {
 impl crate::support::Model for FilterPreviewResponse {
     const NAME: &'static str = "FilterPreviewResponse";
     const FIELDS: &'static [&'static str] = &["filteredContacts", "preview", "totalContacts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FilterPreviewResponse {
             "filteredContacts" => crate::support::de_opt(map, &mut self.filtered_contacts, n, 0),
             "preview" => crate::support::de_opt_structs(map, &mut self.preview, n, 1),
             "totalContacts" => crate::support::de_opt(map, &mut self.total_contacts, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FinishWebAuthnRegistrationRequest {
-    #[doc = " JSON `credential`: [`PublicKeyCredentialCreationResponse`], required by the spec."]
+    #[doc = " JSON `credential`: [`PublicKeyCredentialCreationResponse`](crate::PublicKeyCredentialCreationResponse), required by the spec."]
     pub credential: ::std::option::Option<crate::PublicKeyCredentialCreationResponse>,
     #[doc = " JSON `default`: boolean."]
     pub default: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FinishWebAuthnRegistrationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FinishWebAuthnRegistrationRequest {
 impl crate::support::Model for FinishWebAuthnRegistrationRequest {
     const NAME: &'static str = "FinishWebAuthnRegistrationRequest";
     const FIELDS: &'static [&'static str] = &["credential", "default", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FinishWebAuthnRegistrationRequest {
             "credential" => crate::support::de_opt_struct(map, &mut self.credential, n, 0),
             "default" => crate::support::de_opt(map, &mut self.default, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

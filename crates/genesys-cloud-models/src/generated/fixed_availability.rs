@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FixedAvailability {
-    #[doc = " JSON `availabilityRange`: [`AvailabilityRange`]."]
+    #[doc = " JSON `availabilityRange`: [`AvailabilityRange`](crate::AvailabilityRange)."]
     pub availability_range: ::std::option::Option<crate::AvailabilityRange>,
-    #[doc = " JSON `dateRange`: [`RequiredLocalDateRange`]."]
+    #[doc = " JSON `dateRange`: [`RequiredLocalDateRange`](crate::RequiredLocalDateRange)."]
     pub date_range: ::std::option::Option<crate::RequiredLocalDateRange>,
     #[doc = " JSON `daysOfWeek`: array of string."]
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FixedAvailability {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FixedAvailability {
 impl crate::support::Model for FixedAvailability {
     const NAME: &'static str = "FixedAvailability";
     const FIELDS: &'static [&'static str] = &["availabilityRange", "dateRange", "daysOfWeek"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FixedAvailability {
             "availabilityRange" => crate::support::de_opt_struct(map, &mut self.availability_range, n, 0),
             "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 1),
             "daysOfWeek" => crate::support::de_opt(map, &mut self.days_of_week, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

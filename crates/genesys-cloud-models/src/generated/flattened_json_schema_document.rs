@@ -7,9 +7,9 @@
 pub struct FlattenedJsonSchemaDocument {
     #[doc = " JSON `arrayProperties`: array of string."]
     pub array_properties: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `schema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `schema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub schema: ::std::option::Option<crate::JsonSchemaDocument>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlattenedJsonSchemaDocument {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FlattenedJsonSchemaDocument {
 impl crate::support::Model for FlattenedJsonSchemaDocument {
     const NAME: &'static str = "FlattenedJsonSchemaDocument";
     const FIELDS: &'static [&'static str] = &["arrayProperties", "schema"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FlattenedJsonSchemaDocument {
         match key {
             "arrayProperties" => crate::support::de_opt(map, &mut self.array_properties, n, 0),
             "schema" => crate::support::de_opt_struct(map, &mut self.schema, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,53 +7,53 @@
 pub struct Flow {
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
-    #[doc = " JSON `checkedInVersion`: [`FlowVersion`]."]
+    #[doc = " JSON `checkedInVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub checked_in_version: ::std::option::Option<crate::FlowVersion>,
     #[doc = " JSON `compatibleFlowTypes`: array of string."]
     pub compatible_flow_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `currentOperation`: [`Operation`]."]
+    #[doc = " JSON `currentOperation`: [`Operation`](crate::Operation)."]
     pub current_operation: ::std::option::Option<crate::Operation>,
-    #[doc = " JSON `debugVersion`: [`FlowVersion`]."]
+    #[doc = " JSON `debugVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub debug_version: ::std::option::Option<crate::FlowVersion>,
     #[doc = " JSON `deleted`: boolean."]
     pub deleted: ::std::option::Option<bool>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `inputSchema`: any JSON."]
     pub input_schema: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `lockedClient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `lockedClient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub locked_client: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `lockedUser`: [`User`]."]
+    #[doc = " JSON `lockedUser`: [`User`](crate::User)."]
     pub locked_user: ::std::option::Option<crate::User>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nluInfo`: [`NluInfo`]."]
+    #[doc = " JSON `nluInfo`: [`NluInfo`](crate::NluInfo)."]
     pub nlu_info: ::std::option::Option<crate::NluInfo>,
     #[doc = " JSON `outputSchema`: any JSON."]
     pub output_schema: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `publishedBy`: [`User`]."]
+    #[doc = " JSON `publishedBy`: [`User`](crate::User)."]
     pub published_by: ::std::option::Option<crate::User>,
-    #[doc = " JSON `publishedVersion`: [`FlowVersion`]."]
+    #[doc = " JSON `publishedVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub published_version: ::std::option::Option<crate::FlowVersion>,
-    #[doc = " JSON `savedVersion`: [`FlowVersion`]."]
+    #[doc = " JSON `savedVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub saved_version: ::std::option::Option<crate::FlowVersion>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`]."]
+    #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`](crate::SupportedLanguage)."]
     pub supported_languages: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguage>>,
     #[doc = " JSON `system`: boolean."]
     pub system: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`FlowType`]."]
+    #[doc = " JSON `type`: [`FlowType`](crate::FlowType)."]
     pub r#type: ::std::option::Option<crate::FlowType>,
     #[doc = " JSON `virtualAgentEnabled`: boolean."]
     pub virtual_agent_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `worktypeId`: string."]
     pub worktype_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Flow {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for Flow {
 impl crate::support::Model for Flow {
     const NAME: &'static str = "Flow";
     const FIELDS: &'static [&'static str] = &["active", "checkedInVersion", "compatibleFlowTypes", "currentOperation", "debugVersion", "deleted", "description", "division", "id", "inputSchema", "lockedClient", "lockedUser", "name", "nluInfo", "outputSchema", "publishedBy", "publishedVersion", "savedVersion", "selfUri", "supportedLanguages", "system", "type", "virtualAgentEnabled", "worktypeId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for Flow {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 21),
             "virtualAgentEnabled" => crate::support::de_opt(map, &mut self.virtual_agent_enabled, n, 22),
             "worktypeId" => crate::support::de_opt(map, &mut self.worktype_id, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityEntityData {
-    #[doc = " JSON `activeRouting`: [`FlowActivityEntityDataActiveRouting`]."]
+    #[doc = " JSON `activeRouting`: [`FlowActivityEntityDataActiveRouting`](crate::FlowActivityEntityDataActiveRouting)."]
     pub active_routing: ::std::option::Option<crate::FlowActivityEntityDataActiveRouting>,
     #[doc = " JSON `activityDate`: date-time, required by the spec."]
     pub activity_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,17 +21,17 @@ pub struct FlowActivityEntityData {
     pub converted_from: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `convertedTo`: string."]
     pub converted_to: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`FlowActivityEntityDataDirection`]."]
+    #[doc = " JSON `direction`: [`FlowActivityEntityDataDirection`](crate::FlowActivityEntityDataDirection)."]
     pub direction: ::std::option::Option<crate::FlowActivityEntityDataDirection>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowType`: [`FlowActivityEntityDataFlowType`]."]
+    #[doc = " JSON `flowType`: [`FlowActivityEntityDataFlowType`](crate::FlowActivityEntityDataFlowType)."]
     pub flow_type: ::std::option::Option<crate::FlowActivityEntityDataFlowType>,
-    #[doc = " JSON `mediaType`: [`FlowActivityEntityDataMediaType`]."]
+    #[doc = " JSON `mediaType`: [`FlowActivityEntityDataMediaType`](crate::FlowActivityEntityDataMediaType)."]
     pub media_type: ::std::option::Option<crate::FlowActivityEntityDataMediaType>,
-    #[doc = " JSON `metric`: [`FlowActivityEntityDataMetric`]."]
+    #[doc = " JSON `metric`: [`FlowActivityEntityDataMetric`](crate::FlowActivityEntityDataMetric)."]
     pub metric: ::std::option::Option<crate::FlowActivityEntityDataMetric>,
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
@@ -45,17 +45,17 @@ pub struct FlowActivityEntityData {
     pub requested_routings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `routingPriority`: integer (int64)."]
     pub routing_priority: ::std::option::Option<i64>,
-    #[doc = " JSON `scoredAgents`: array of [`FlowActivityScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`FlowActivityScoredAgent`](crate::FlowActivityScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::FlowActivityScoredAgent>>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`FlowActivityEntityDataUsedRouting`]."]
+    #[doc = " JSON `usedRouting`: [`FlowActivityEntityDataUsedRouting`](crate::FlowActivityEntityDataUsedRouting)."]
     pub used_routing: ::std::option::Option<crate::FlowActivityEntityDataUsedRouting>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowActivityEntityData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -70,10 +70,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowActivityEntityData {
 impl crate::support::Model for FlowActivityEntityData {
     const NAME: &'static str = "FlowActivityEntityData";
     const FIELDS: &'static [&'static str] = &["activeRouting", "activityDate", "addressFrom", "addressTo", "ani", "conversationId", "convertedFrom", "convertedTo", "direction", "dnis", "flowId", "flowType", "mediaType", "metric", "participantName", "queueId", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutings", "routingPriority", "scoredAgents", "sessionId", "teamId", "usedRouting", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -104,7 +104,7 @@ impl crate::support::Model for FlowActivityEntityData {
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 22),
             "usedRouting" => crate::support::de_opt(map, &mut self.used_routing, n, 23),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 24),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

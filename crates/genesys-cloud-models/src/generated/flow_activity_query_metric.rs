@@ -7,9 +7,9 @@
 pub struct FlowActivityQueryMetric {
     #[doc = " JSON `details`: boolean."]
     pub details: ::std::option::Option<bool>,
-    #[doc = " JSON `metric`: [`FlowActivityQueryMetricMetric`], required by the spec."]
+    #[doc = " JSON `metric`: [`FlowActivityQueryMetricMetric`](crate::FlowActivityQueryMetricMetric), required by the spec."]
     pub metric: ::std::option::Option<crate::FlowActivityQueryMetricMetric>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowActivityQueryMetric {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowActivityQueryMetric {
 impl crate::support::Model for FlowActivityQueryMetric {
     const NAME: &'static str = "FlowActivityQueryMetric";
     const FIELDS: &'static [&'static str] = &["details", "metric"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FlowActivityQueryMetric {
         match key {
             "details" => crate::support::de_opt(map, &mut self.details, n, 0),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

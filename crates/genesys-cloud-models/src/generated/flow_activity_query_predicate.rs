@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowActivityQueryPredicate {
-    #[doc = " JSON `dimension`: [`FlowActivityQueryPredicateDimension`]."]
+    #[doc = " JSON `dimension`: [`FlowActivityQueryPredicateDimension`](crate::FlowActivityQueryPredicateDimension)."]
     pub dimension: ::std::option::Option<crate::FlowActivityQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`FlowActivityQueryPredicateOperator`]."]
+    #[doc = " JSON `operator`: [`FlowActivityQueryPredicateOperator`](crate::FlowActivityQueryPredicateOperator)."]
     pub operator: ::std::option::Option<crate::FlowActivityQueryPredicateOperator>,
-    #[doc = " JSON `type`: [`FlowActivityQueryPredicateType`]."]
+    #[doc = " JSON `type`: [`FlowActivityQueryPredicateType`](crate::FlowActivityQueryPredicateType)."]
     pub r#type: ::std::option::Option<crate::FlowActivityQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowActivityQueryPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowActivityQueryPredicate {
 impl crate::support::Model for FlowActivityQueryPredicate {
     const NAME: &'static str = "FlowActivityQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "operator", "type", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for FlowActivityQueryPredicate {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             "value" => crate::support::de_opt(map, &mut self.value, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowAggregationSort {
-    #[doc = " JSON `function`: [`FlowAggregationSortFunction`], required by the spec."]
+    #[doc = " JSON `function`: [`FlowAggregationSortFunction`](crate::FlowAggregationSortFunction), required by the spec."]
     pub function: ::std::option::Option<crate::FlowAggregationSortFunction>,
-    #[doc = " JSON `name`: [`FlowAggregationSortName`], required by the spec."]
+    #[doc = " JSON `name`: [`FlowAggregationSortName`](crate::FlowAggregationSortName), required by the spec."]
     pub name: ::std::option::Option<crate::FlowAggregationSortName>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowAggregationSort {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowAggregationSort {
 impl crate::support::Model for FlowAggregationSort {
     const NAME: &'static str = "FlowAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FlowAggregationSort {
         match key {
             "function" => crate::support::de_opt(map, &mut self.function, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

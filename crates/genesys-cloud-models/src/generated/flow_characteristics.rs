@@ -21,7 +21,7 @@ pub struct FlowCharacteristics {
     pub names: ::std::option::Option<bool>,
     #[doc = " JSON `variables`: boolean."]
     pub variables: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowCharacteristics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowCharacteristics {
 impl crate::support::Model for FlowCharacteristics {
     const NAME: &'static str = "FlowCharacteristics";
     const FIELDS: &'static [&'static str] = &["communications", "eventError", "eventOther", "eventWarning", "executionInputOutputs", "executionItems", "names", "variables"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for FlowCharacteristics {
             "executionItems" => crate::support::de_opt(map, &mut self.execution_items, n, 5),
             "names" => crate::support::de_opt(map, &mut self.names, n, 6),
             "variables" => crate::support::de_opt(map, &mut self.variables, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowDivisionView {
-    #[doc = " JSON `debugVersion`: [`FlowVersion`]."]
+    #[doc = " JSON `debugVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub debug_version: ::std::option::Option<crate::FlowVersion>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `inputSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `inputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub input_schema: ::std::option::Option<crate::JsonSchemaDocument>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outputSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `outputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub output_schema: ::std::option::Option<crate::JsonSchemaDocument>,
-    #[doc = " JSON `publishedVersion`: [`FlowVersion`]."]
+    #[doc = " JSON `publishedVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub published_version: ::std::option::Option<crate::FlowVersion>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`]."]
+    #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`](crate::SupportedLanguage)."]
     pub supported_languages: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguage>>,
-    #[doc = " JSON `type`: [`FlowDivisionViewType`]."]
+    #[doc = " JSON `type`: [`FlowDivisionViewType`](crate::FlowDivisionViewType)."]
     pub r#type: ::std::option::Option<crate::FlowDivisionViewType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowDivisionView {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowDivisionView {
 impl crate::support::Model for FlowDivisionView {
     const NAME: &'static str = "FlowDivisionView";
     const FIELDS: &'static [&'static str] = &["debugVersion", "description", "division", "id", "inputSchema", "name", "outputSchema", "publishedVersion", "selfUri", "supportedLanguages", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for FlowDivisionView {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "supportedLanguages" => crate::support::de_opt_structs(map, &mut self.supported_languages, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

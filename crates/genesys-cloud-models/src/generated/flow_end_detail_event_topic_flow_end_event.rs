@@ -19,9 +19,9 @@ pub struct FlowEndDetailEventTopicFlowEndEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`FlowEndDetailEventTopicFlowEndEventDirection`]."]
+    #[doc = " JSON `direction`: [`FlowEndDetailEventTopicFlowEndEventDirection`](crate::FlowEndDetailEventTopicFlowEndEventDirection)."]
     pub direction: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventDirection>,
-    #[doc = " JSON `disconnectType`: [`FlowEndDetailEventTopicFlowEndEventDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`FlowEndDetailEventTopicFlowEndEventDisconnectType`](crate::FlowEndDetailEventTopicFlowEndEventDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventDisconnectType>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -29,17 +29,17 @@ pub struct FlowEndDetailEventTopicFlowEndEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `exitReason`: [`FlowEndDetailEventTopicFlowEndEventExitReason`]."]
+    #[doc = " JSON `exitReason`: [`FlowEndDetailEventTopicFlowEndEventExitReason`](crate::FlowEndDetailEventTopicFlowEndEventExitReason)."]
     pub exit_reason: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventExitReason>,
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowType`: [`FlowEndDetailEventTopicFlowEndEventFlowType`]."]
+    #[doc = " JSON `flowType`: [`FlowEndDetailEventTopicFlowEndEventFlowType`](crate::FlowEndDetailEventTopicFlowEndEventFlowType)."]
     pub flow_type: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`FlowEndDetailEventTopicFlowEndEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`FlowEndDetailEventTopicFlowEndEventMediaType`](crate::FlowEndDetailEventTopicFlowEndEventMediaType)."]
     pub media_type: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventMediaType>,
-    #[doc = " JSON `messageType`: [`FlowEndDetailEventTopicFlowEndEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`FlowEndDetailEventTopicFlowEndEventMessageType`](crate::FlowEndDetailEventTopicFlowEndEventMessageType)."]
     pub message_type: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -49,11 +49,11 @@ pub struct FlowEndDetailEventTopicFlowEndEvent {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`FlowEndDetailEventTopicFlowEndEventTransferType`]."]
+    #[doc = " JSON `transferType`: [`FlowEndDetailEventTopicFlowEndEventTransferType`](crate::FlowEndDetailEventTopicFlowEndEventTransferType)."]
     pub transfer_type: ::std::option::Option<crate::FlowEndDetailEventTopicFlowEndEventTransferType>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowEndDetailEventTopicFlowEndEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowEndDetailEventTopicFlowEndEvent {
 impl crate::support::Model for FlowEndDetailEventTopicFlowEndEvent {
     const NAME: &'static str = "FlowEndDetailEventTopicFlowEndEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "connectedDurationMs", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "disconnectType", "divisionId", "dnis", "eventTime", "exitReason", "flowId", "flowType", "flowVersion", "mediaType", "messageType", "participantId", "provider", "sessionId", "subject", "transferType", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for FlowEndDetailEventTopicFlowEndEvent {
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 21),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 22),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

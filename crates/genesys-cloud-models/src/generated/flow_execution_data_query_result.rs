@@ -15,7 +15,7 @@ pub struct FlowExecutionDataQueryResult {
     pub flow_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowName`: string."]
     pub flow_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowType`: [`FlowExecutionDataQueryResultFlowType`]."]
+    #[doc = " JSON `flowType`: [`FlowExecutionDataQueryResultFlowType`](crate::FlowExecutionDataQueryResultFlowType)."]
     pub flow_type: ::std::option::Option<crate::FlowExecutionDataQueryResultFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
@@ -31,7 +31,7 @@ pub struct FlowExecutionDataQueryResult {
     pub start_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `workitemId`: string."]
     pub workitem_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowExecutionDataQueryResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowExecutionDataQueryResult {
 impl crate::support::Model for FlowExecutionDataQueryResult {
     const NAME: &'static str = "FlowExecutionDataQueryResult";
     const FIELDS: &'static [&'static str] = &["conversationId", "endDateTime", "flowErrorReason", "flowId", "flowName", "flowType", "flowVersion", "flowWarningReason", "id", "name", "selfUri", "startDateTime", "workitemId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for FlowExecutionDataQueryResult {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "startDateTime" => crate::support::de_opt(map, &mut self.start_date_time, n, 11),
             "workitemId" => crate::support::de_opt(map, &mut self.workitem_id, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowHealth {
-    #[doc = " JSON `flowVersionInfo`: [`FlowHealthVersionInfo`]."]
+    #[doc = " JSON `flowVersionInfo`: [`FlowHealthVersionInfo`](crate::FlowHealthVersionInfo)."]
     pub flow_version_info: ::std::option::Option<crate::FlowHealthVersionInfo>,
-    #[doc = " JSON `intents`: array of [`FlowHealthIntentInfo`]."]
+    #[doc = " JSON `intents`: array of [`FlowHealthIntentInfo`](crate::FlowHealthIntentInfo)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::FlowHealthIntentInfo>>,
-    #[doc = " JSON `languageInfo`: map of [`LocaleInfo`]."]
+    #[doc = " JSON `languageInfo`: map of [`LocaleInfo`](crate::LocaleInfo)."]
     pub language_info: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::LocaleInfo>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowHealth {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealth {
 impl crate::support::Model for FlowHealth {
     const NAME: &'static str = "FlowHealth";
     const FIELDS: &'static [&'static str] = &["flowVersionInfo", "intents", "languageInfo", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for FlowHealth {
             "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 1),
             "languageInfo" => crate::support::de_opt(map, &mut self.language_info, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowHealthIntent {
-    #[doc = " JSON `flowVersionInfo`: [`FlowHealthIntentVersionInfo`]."]
+    #[doc = " JSON `flowVersionInfo`: [`FlowHealthIntentVersionInfo`](crate::FlowHealthIntentVersionInfo)."]
     pub flow_version_info: ::std::option::Option<crate::FlowHealthIntentVersionInfo>,
-    #[doc = " JSON `health`: [`HealthInfo`]."]
+    #[doc = " JSON `health`: [`HealthInfo`](crate::HealthInfo)."]
     pub health: ::std::option::Option<crate::HealthInfo>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `language`: [`FlowHealthIntentLanguage`]."]
+    #[doc = " JSON `language`: [`FlowHealthIntentLanguage`](crate::FlowHealthIntentLanguage)."]
     pub language: ::std::option::Option<crate::FlowHealthIntentLanguage>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowHealthIntent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthIntent {
 impl crate::support::Model for FlowHealthIntent {
     const NAME: &'static str = "FlowHealthIntent";
     const FIELDS: &'static [&'static str] = &["flowVersionInfo", "health", "id", "language", "name", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for FlowHealthIntent {
             "language" => crate::support::de_opt(map, &mut self.language, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

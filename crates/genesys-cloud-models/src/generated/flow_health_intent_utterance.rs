@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowHealthIntentUtterance {
-    #[doc = " JSON `confusionInfo`: [`ConfusionInfo`]."]
+    #[doc = " JSON `confusionInfo`: [`ConfusionInfo`](crate::ConfusionInfo)."]
     pub confusion_info: ::std::option::Option<crate::ConfusionInfo>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `issueCount`: integer (int64)."]
     pub issue_count: ::std::option::Option<i64>,
-    #[doc = " JSON `outlierInfo`: [`OutlierInfo`]."]
+    #[doc = " JSON `outlierInfo`: [`OutlierInfo`](crate::OutlierInfo)."]
     pub outlier_info: ::std::option::Option<crate::OutlierInfo>,
     #[doc = " JSON `staticValidationResults`: array of string."]
     pub static_validation_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowHealthIntentUtterance {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthIntentUtterance {
 impl crate::support::Model for FlowHealthIntentUtterance {
     const NAME: &'static str = "FlowHealthIntentUtterance";
     const FIELDS: &'static [&'static str] = &["confusionInfo", "id", "issueCount", "outlierInfo", "staticValidationResults", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for FlowHealthIntentUtterance {
             "outlierInfo" => crate::support::de_opt_struct(map, &mut self.outlier_info, n, 3),
             "staticValidationResults" => crate::support::de_opt(map, &mut self.static_validation_results, n, 4),
             "text" => crate::support::de_opt(map, &mut self.text, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

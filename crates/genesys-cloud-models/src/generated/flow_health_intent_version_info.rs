@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowHealthIntentVersionInfo {
-    #[doc = " JSON `flowVersion`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `flowVersion`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow_version: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `nluDomain`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `nluDomain`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub nlu_domain: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `nluVersion`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `nluVersion`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub nlu_version: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowHealthIntentVersionInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthIntentVersionInfo {
 impl crate::support::Model for FlowHealthIntentVersionInfo {
     const NAME: &'static str = "FlowHealthIntentVersionInfo";
     const FIELDS: &'static [&'static str] = &["flowVersion", "nluDomain", "nluVersion"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FlowHealthIntentVersionInfo {
             "flowVersion" => crate::support::de_opt_struct(map, &mut self.flow_version, n, 0),
             "nluDomain" => crate::support::de_opt_struct(map, &mut self.nlu_domain, n, 1),
             "nluVersion" => crate::support::de_opt_struct(map, &mut self.nlu_version, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowHealthUtterance {
-    #[doc = " JSON `confusionInfo`: [`ConfusionDetails`]."]
+    #[doc = " JSON `confusionInfo`: [`ConfusionDetails`](crate::ConfusionDetails)."]
     pub confusion_info: ::std::option::Option<crate::ConfusionDetails>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `issueCount`: integer (int64)."]
     pub issue_count: ::std::option::Option<i64>,
-    #[doc = " JSON `language`: [`FlowHealthUtteranceLanguage`]."]
+    #[doc = " JSON `language`: [`FlowHealthUtteranceLanguage`](crate::FlowHealthUtteranceLanguage)."]
     pub language: ::std::option::Option<crate::FlowHealthUtteranceLanguage>,
-    #[doc = " JSON `outlierInfo`: [`OutlierInfo`]."]
+    #[doc = " JSON `outlierInfo`: [`OutlierInfo`](crate::OutlierInfo)."]
     pub outlier_info: ::std::option::Option<crate::OutlierInfo>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct FlowHealthUtterance {
     pub static_validation_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowHealthUtterance {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthUtterance {
 impl crate::support::Model for FlowHealthUtterance {
     const NAME: &'static str = "FlowHealthUtterance";
     const FIELDS: &'static [&'static str] = &["confusionInfo", "id", "issueCount", "language", "outlierInfo", "selfUri", "staticValidationResults", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for FlowHealthUtterance {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "staticValidationResults" => crate::support::de_opt(map, &mut self.static_validation_results, n, 6),
             "text" => crate::support::de_opt(map, &mut self.text, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

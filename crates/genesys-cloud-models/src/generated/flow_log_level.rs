@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowLogLevel {
-    #[doc = " JSON `characteristics`: [`FlowCharacteristics`]."]
+    #[doc = " JSON `characteristics`: [`FlowCharacteristics`](crate::FlowCharacteristics)."]
     pub characteristics: ::std::option::Option<crate::FlowCharacteristics>,
-    #[doc = " JSON `level`: [`FlowLogLevelLevel`]."]
+    #[doc = " JSON `level`: [`FlowLogLevelLevel`](crate::FlowLogLevelLevel)."]
     pub level: ::std::option::Option<crate::FlowLogLevelLevel>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowLogLevel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowLogLevel {
 impl crate::support::Model for FlowLogLevel {
     const NAME: &'static str = "FlowLogLevel";
     const FIELDS: &'static [&'static str] = &["characteristics", "level"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FlowLogLevel {
         match key {
             "characteristics" => crate::support::de_opt_struct(map, &mut self.characteristics, n, 0),
             "level" => crate::support::de_opt(map, &mut self.level, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowLogLevelCharacteristicsDefinition {
-    #[doc = " JSON `dependsOn`: [`FlowCharacteristics`]."]
+    #[doc = " JSON `dependsOn`: [`FlowCharacteristics`](crate::FlowCharacteristics)."]
     pub depends_on: ::std::option::Option<crate::FlowCharacteristics>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `minimumLevel`: [`FlowLogLevelCharacteristicsDefinitionMinimumLevel`]."]
+    #[doc = " JSON `minimumLevel`: [`FlowLogLevelCharacteristicsDefinitionMinimumLevel`](crate::FlowLogLevelCharacteristicsDefinitionMinimumLevel)."]
     pub minimum_level: ::std::option::Option<crate::FlowLogLevelCharacteristicsDefinitionMinimumLevel>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowLogLevelCharacteristicsDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowLogLevelCharacteristicsDefinition {
 impl crate::support::Model for FlowLogLevelCharacteristicsDefinition {
     const NAME: &'static str = "FlowLogLevelCharacteristicsDefinition";
     const FIELDS: &'static [&'static str] = &["dependsOn", "id", "minimumLevel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FlowLogLevelCharacteristicsDefinition {
             "dependsOn" => crate::support::de_opt_struct(map, &mut self.depends_on, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "minimumLevel" => crate::support::de_opt(map, &mut self.minimum_level, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowLogLevelCharacteristicsDefinitions {
-    #[doc = " JSON `characteristics`: array of [`FlowLogLevelCharacteristicsDefinition`]."]
+    #[doc = " JSON `characteristics`: array of [`FlowLogLevelCharacteristicsDefinition`](crate::FlowLogLevelCharacteristicsDefinition)."]
     pub characteristics: ::std::option::Option<::std::vec::Vec<crate::FlowLogLevelCharacteristicsDefinition>>,
-    #[doc = " JSON `logLevels`: array of [`FlowLogLevel`]."]
+    #[doc = " JSON `logLevels`: array of [`FlowLogLevel`](crate::FlowLogLevel)."]
     pub log_levels: ::std::option::Option<::std::vec::Vec<crate::FlowLogLevel>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowLogLevelCharacteristicsDefinitions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowLogLevelCharacteristicsDefinitions {
 impl crate::support::Model for FlowLogLevelCharacteristicsDefinitions {
     const NAME: &'static str = "FlowLogLevelCharacteristicsDefinitions";
     const FIELDS: &'static [&'static str] = &["characteristics", "logLevels"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FlowLogLevelCharacteristicsDefinitions {
         match key {
             "characteristics" => crate::support::de_opt_structs(map, &mut self.characteristics, n, 0),
             "logLevels" => crate::support::de_opt_structs(map, &mut self.log_levels, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowMetricsTopicFlowMetricRecord {
-    #[doc = " JSON `activeRouting`: [`FlowMetricsTopicFlowMetricRecordActiveRouting`]."]
+    #[doc = " JSON `activeRouting`: [`FlowMetricsTopicFlowMetricRecordActiveRouting`](crate::FlowMetricsTopicFlowMetricRecordActiveRouting)."]
     pub active_routing: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordActiveRouting>,
     #[doc = " JSON `activeSkillIds`: array of string."]
     pub active_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -27,7 +27,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub authenticated: ::std::option::Option<bool>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationInitiator`: [`FlowMetricsTopicFlowMetricRecordConversationInitiator`]."]
+    #[doc = " JSON `conversationInitiator`: [`FlowMetricsTopicFlowMetricRecordConversationInitiator`](crate::FlowMetricsTopicFlowMetricRecordConversationInitiator)."]
     pub conversation_initiator: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordConversationInitiator>,
     #[doc = " JSON `convertedFrom`: string."]
     pub converted_from: ::std::option::Option<::std::string::String>,
@@ -35,13 +35,13 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub converted_to: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerParticipation`: boolean."]
     pub customer_participation: ::std::option::Option<bool>,
-    #[doc = " JSON `deliveryStatus`: [`FlowMetricsTopicFlowMetricRecordDeliveryStatus`]."]
+    #[doc = " JSON `deliveryStatus`: [`FlowMetricsTopicFlowMetricRecordDeliveryStatus`](crate::FlowMetricsTopicFlowMetricRecordDeliveryStatus)."]
     pub delivery_status: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordDeliveryStatus>,
     #[doc = " JSON `destinationAddresses`: array of string."]
     pub destination_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `direction`: [`FlowMetricsTopicFlowMetricRecordDirection`]."]
+    #[doc = " JSON `direction`: [`FlowMetricsTopicFlowMetricRecordDirection`](crate::FlowMetricsTopicFlowMetricRecordDirection)."]
     pub direction: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordDirection>,
-    #[doc = " JSON `disconnectType`: [`FlowMetricsTopicFlowMetricRecordDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`FlowMetricsTopicFlowMetricRecordDisconnectType`](crate::FlowMetricsTopicFlowMetricRecordDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordDisconnectType>,
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -55,7 +55,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub ending_language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entryReason`: string."]
     pub entry_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entryType`: [`FlowMetricsTopicFlowMetricRecordEntryType`]."]
+    #[doc = " JSON `entryType`: [`FlowMetricsTopicFlowMetricRecordEntryType`](crate::FlowMetricsTopicFlowMetricRecordEntryType)."]
     pub entry_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordEntryType>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
@@ -73,7 +73,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub external_tag: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `firstQueue`: boolean."]
     pub first_queue: ::std::option::Option<bool>,
-    #[doc = " JSON `flaggedReason`: [`FlowMetricsTopicFlowMetricRecordFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`FlowMetricsTopicFlowMetricRecordFlaggedReason`](crate::FlowMetricsTopicFlowMetricRecordFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordFlaggedReason>,
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
@@ -85,9 +85,9 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub flow_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowOutType`: string."]
     pub flow_out_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowSubType`: [`FlowMetricsTopicFlowMetricRecordFlowSubType`]."]
+    #[doc = " JSON `flowSubType`: [`FlowMetricsTopicFlowMetricRecordFlowSubType`](crate::FlowMetricsTopicFlowMetricRecordFlowSubType)."]
     pub flow_sub_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordFlowSubType>,
-    #[doc = " JSON `flowType`: [`FlowMetricsTopicFlowMetricRecordFlowType`]."]
+    #[doc = " JSON `flowType`: [`FlowMetricsTopicFlowMetricRecordFlowType`](crate::FlowMetricsTopicFlowMetricRecordFlowType)."]
     pub flow_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
@@ -113,15 +113,15 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub knowledge_base_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaCount`: integer (int64)."]
     pub media_count: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`FlowMetricsTopicFlowMetricRecordMediaType`]."]
+    #[doc = " JSON `mediaType`: [`FlowMetricsTopicFlowMetricRecordMediaType`](crate::FlowMetricsTopicFlowMetricRecordMediaType)."]
     pub media_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordMediaType>,
     #[doc = " JSON `messageType`: string."]
     pub message_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metric`: [`FlowMetricsTopicFlowMetricRecordMetric`]."]
+    #[doc = " JSON `metric`: [`FlowMetricsTopicFlowMetricRecordMetric`](crate::FlowMetricsTopicFlowMetricRecordMetric)."]
     pub metric: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordMetric>,
     #[doc = " JSON `metricDate`: date-time."]
     pub metric_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `originatingDirection`: [`FlowMetricsTopicFlowMetricRecordOriginatingDirection`]."]
+    #[doc = " JSON `originatingDirection`: [`FlowMetricsTopicFlowMetricRecordOriginatingDirection`](crate::FlowMetricsTopicFlowMetricRecordOriginatingDirection)."]
     pub originating_direction: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordOriginatingDirection>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
@@ -129,17 +129,17 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outboundContactListId`: string."]
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outcomes`: array of [`FlowMetricsTopicFlowOutcome`]."]
+    #[doc = " JSON `outcomes`: array of [`FlowMetricsTopicFlowOutcome`](crate::FlowMetricsTopicFlowOutcome)."]
     pub outcomes: ::std::option::Option<::std::vec::Vec<crate::FlowMetricsTopicFlowOutcome>>,
     #[doc = " JSON `participantName`: string."]
     pub participant_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `proposedAgents`: array of [`FlowMetricsTopicFlowProposedAgent`]."]
+    #[doc = " JSON `proposedAgents`: array of [`FlowMetricsTopicFlowProposedAgent`](crate::FlowMetricsTopicFlowProposedAgent)."]
     pub proposed_agents: ::std::option::Option<::std::vec::Vec<crate::FlowMetricsTopicFlowProposedAgent>>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `purpose`: [`FlowMetricsTopicFlowMetricRecordPurpose`]."]
+    #[doc = " JSON `purpose`: [`FlowMetricsTopicFlowMetricRecordPurpose`](crate::FlowMetricsTopicFlowMetricRecordPurpose)."]
     pub purpose: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordPurpose>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
@@ -165,9 +165,9 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub routing_ring: ::std::option::Option<i64>,
     #[doc = " JSON `routingRule`: string."]
     pub routing_rule: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routingRuleType`: [`FlowMetricsTopicFlowMetricRecordRoutingRuleType`]."]
+    #[doc = " JSON `routingRuleType`: [`FlowMetricsTopicFlowMetricRecordRoutingRuleType`](crate::FlowMetricsTopicFlowMetricRecordRoutingRuleType)."]
     pub routing_rule_type: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordRoutingRuleType>,
-    #[doc = " JSON `scoredAgents`: array of [`FlowMetricsTopicFlowScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`FlowMetricsTopicFlowScoredAgent`](crate::FlowMetricsTopicFlowScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::FlowMetricsTopicFlowScoredAgent>>,
     #[doc = " JSON `selectedAgentId`: string."]
     pub selected_agent_id: ::std::option::Option<::std::string::String>,
@@ -193,7 +193,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub transfer_target_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `transferType`: string."]
     pub transfer_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`FlowMetricsTopicFlowMetricRecordUsedRouting`]."]
+    #[doc = " JSON `usedRouting`: [`FlowMetricsTopicFlowMetricRecordUsedRouting`](crate::FlowMetricsTopicFlowMetricRecordUsedRouting)."]
     pub used_routing: ::std::option::Option<crate::FlowMetricsTopicFlowMetricRecordUsedRouting>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
@@ -205,7 +205,7 @@ pub struct FlowMetricsTopicFlowMetricRecord {
     pub waiting_interaction_counts: ::std::option::Option<::std::vec::Vec<i64>>,
     #[doc = " JSON `wrapUpCode`: string."]
     pub wrap_up_code: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowMetricsTopicFlowMetricRecord {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -220,10 +220,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecord {
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecord {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord";
     const FIELDS: &'static [&'static str] = &["activeRouting", "activeSkillIds", "addressFrom", "addressTo", "agentAssistantId", "agentBullseyeRing", "agentOwned", "ani", "assignerId", "authenticated", "conversationId", "conversationInitiator", "convertedFrom", "convertedTo", "customerParticipation", "deliveryStatus", "destinationAddresses", "direction", "disconnectType", "divisionIds", "dnis", "edgeId", "eligibleAgentCounts", "endingLanguage", "entryReason", "entryType", "errorCode", "exitReason", "extendedDeliveryStatus", "externalContactId", "externalMediaCount", "externalOrganizationId", "externalTag", "firstQueue", "flaggedReason", "flowId", "flowInType", "flowMilestoneIds", "flowName", "flowOutType", "flowSubType", "flowType", "flowVersion", "groupId", "interactionType", "journeyActionId", "journeyActionMapId", "journeyActionMapVersion", "journeyCustomerId", "journeyCustomerIdType", "journeyCustomerSessionId", "journeyCustomerSessionIdType", "knowledgeBaseId", "mediaCount", "mediaType", "messageType", "metric", "metricDate", "originatingDirection", "outboundCampaignId", "outboundContactId", "outboundContactListId", "outcomes", "participantName", "peerId", "proposedAgents", "provider", "purpose", "queueId", "recognitionFailureReason", "recordId", "remote", "removedSkillIds", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutings", "roomId", "routingPriority", "routingRing", "routingRule", "routingRuleType", "scoredAgents", "selectedAgentId", "selectedAgentRank", "selfServed", "sessionDnis", "sessionId", "skillExpressionId", "startingLanguage", "stationId", "teamId", "transferTargetAddress", "transferTargetName", "transferType", "usedRouting", "userId", "value", "videoPresent", "waitingInteractionCounts", "wrapUpCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -329,7 +329,7 @@ impl crate::support::Model for FlowMetricsTopicFlowMetricRecord {
             "videoPresent" => crate::support::de_opt(map, &mut self.video_present, n, 97),
             "waitingInteractionCounts" => crate::support::de_opt(map, &mut self.waiting_interaction_counts, n, 98),
             "wrapUpCode" => crate::support::de_opt(map, &mut self.wrap_up_code, n, 99),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct FlowMetricsTopicFlowOutcome {
     pub flow_outcome_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowOutcomeValue`: string."]
     pub flow_outcome_value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowMetricsTopicFlowOutcome {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowOutcome {
 impl crate::support::Model for FlowMetricsTopicFlowOutcome {
     const NAME: &'static str = "FlowMetricsTopicFlowOutcome";
     const FIELDS: &'static [&'static str] = &["flowOutcome", "flowOutcomeId", "flowOutcomeValue"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FlowMetricsTopicFlowOutcome {
             "flowOutcome" => crate::support::de_opt(map, &mut self.flow_outcome, n, 0),
             "flowOutcomeId" => crate::support::de_opt(map, &mut self.flow_outcome_id, n, 1),
             "flowOutcomeValue" => crate::support::de_opt(map, &mut self.flow_outcome_value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowObservationDataContainer {
-    #[doc = " JSON `data`: array of [`ObservationMetricData`]."]
+    #[doc = " JSON `data`: array of [`ObservationMetricData`](crate::ObservationMetricData)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::ObservationMetricData>>,
     #[doc = " JSON `group`: map of string."]
     pub group: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowObservationDataContainer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowObservationDataContainer {
 impl crate::support::Model for FlowObservationDataContainer {
     const NAME: &'static str = "FlowObservationDataContainer";
     const FIELDS: &'static [&'static str] = &["data", "group"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FlowObservationDataContainer {
         match key {
             "data" => crate::support::de_opt_structs(map, &mut self.data, n, 0),
             "group" => crate::support::de_opt(map, &mut self.group, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowObservationQueryClause {
-    #[doc = " JSON `predicates`: array of [`FlowObservationQueryPredicate`], required by the spec."]
+    #[doc = " JSON `predicates`: array of [`FlowObservationQueryPredicate`](crate::FlowObservationQueryPredicate), required by the spec."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::FlowObservationQueryPredicate>>,
-    #[doc = " JSON `type`: [`FlowObservationQueryClauseType`], required by the spec."]
+    #[doc = " JSON `type`: [`FlowObservationQueryClauseType`](crate::FlowObservationQueryClauseType), required by the spec."]
     pub r#type: ::std::option::Option<crate::FlowObservationQueryClauseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowObservationQueryClause {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowObservationQueryClause {
 impl crate::support::Model for FlowObservationQueryClause {
     const NAME: &'static str = "FlowObservationQueryClause";
     const FIELDS: &'static [&'static str] = &["predicates", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FlowObservationQueryClause {
         match key {
             "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowObservationQueryPredicate {
-    #[doc = " JSON `dimension`: [`FlowObservationQueryPredicateDimension`]."]
+    #[doc = " JSON `dimension`: [`FlowObservationQueryPredicateDimension`](crate::FlowObservationQueryPredicateDimension)."]
     pub dimension: ::std::option::Option<crate::FlowObservationQueryPredicateDimension>,
-    #[doc = " JSON `operator`: [`FlowObservationQueryPredicateOperator`]."]
+    #[doc = " JSON `operator`: [`FlowObservationQueryPredicateOperator`](crate::FlowObservationQueryPredicateOperator)."]
     pub operator: ::std::option::Option<crate::FlowObservationQueryPredicateOperator>,
-    #[doc = " JSON `range`: [`NumericRange`]."]
+    #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`FlowObservationQueryPredicateType`]."]
+    #[doc = " JSON `type`: [`FlowObservationQueryPredicateType`](crate::FlowObservationQueryPredicateType)."]
     pub r#type: ::std::option::Option<crate::FlowObservationQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowObservationQueryPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowObservationQueryPredicate {
 impl crate::support::Model for FlowObservationQueryPredicate {
     const NAME: &'static str = "FlowObservationQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "operator", "range", "type", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for FlowObservationQueryPredicate {
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             "value" => crate::support::de_opt(map, &mut self.value, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowOutcome {
-    #[doc = " JSON `currentOperation`: [`Operation`]."]
+    #[doc = " JSON `currentOperation`: [`Operation`](crate::Operation)."]
     pub current_operation: ::std::option::Option<crate::Operation>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct FlowOutcome {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowOutcome {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowOutcome {
 impl crate::support::Model for FlowOutcome {
     const NAME: &'static str = "FlowOutcome";
     const FIELDS: &'static [&'static str] = &["currentOperation", "description", "division", "id", "name", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for FlowOutcome {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

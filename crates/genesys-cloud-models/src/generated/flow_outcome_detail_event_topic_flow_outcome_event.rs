@@ -17,7 +17,7 @@ pub struct FlowOutcomeDetailEventTopicFlowOutcomeEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventDirection`]."]
+    #[doc = " JSON `direction`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventDirection`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventDirection)."]
     pub direction: ::std::option::Option<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct FlowOutcomeDetailEventTopicFlowOutcomeEvent {
     pub event_time: ::std::option::Option<i64>,
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowMilestones`: array of [`FlowOutcomeDetailEventTopicFlowMilestone`]."]
+    #[doc = " JSON `flowMilestones`: array of [`FlowOutcomeDetailEventTopicFlowMilestone`](crate::FlowOutcomeDetailEventTopicFlowMilestone)."]
     pub flow_milestones: ::std::option::Option<::std::vec::Vec<crate::FlowOutcomeDetailEventTopicFlowMilestone>>,
     #[doc = " JSON `flowOutcomeEndTime`: integer (int64)."]
     pub flow_outcome_end_time: ::std::option::Option<i64>,
@@ -35,15 +35,15 @@ pub struct FlowOutcomeDetailEventTopicFlowOutcomeEvent {
     pub flow_outcome_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowOutcomeStartTime`: integer (int64)."]
     pub flow_outcome_start_time: ::std::option::Option<i64>,
-    #[doc = " JSON `flowOutcomeValue`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue`]."]
+    #[doc = " JSON `flowOutcomeValue`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue)."]
     pub flow_outcome_value: ::std::option::Option<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue>,
-    #[doc = " JSON `flowType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType`]."]
+    #[doc = " JSON `flowType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType)."]
     pub flow_type: ::std::option::Option<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType)."]
     pub media_type: ::std::option::Option<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType>,
-    #[doc = " JSON `messageType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType`](crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType)."]
     pub message_type: ::std::option::Option<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -55,7 +55,7 @@ pub struct FlowOutcomeDetailEventTopicFlowOutcomeEvent {
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowOutcomeDetailEventTopicFlowOutcomeEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -70,10 +70,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowOutcomeDetailEventTopicFlowOutcomeEv
 impl crate::support::Model for FlowOutcomeDetailEventTopicFlowOutcomeEvent {
     const NAME: &'static str = "FlowOutcomeDetailEventTopicFlowOutcomeEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "divisionId", "dnis", "eventTime", "flowId", "flowMilestones", "flowOutcomeEndTime", "flowOutcomeId", "flowOutcomeStartTime", "flowOutcomeValue", "flowType", "flowVersion", "mediaType", "messageType", "participantId", "provider", "sessionId", "subject", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -104,7 +104,7 @@ impl crate::support::Model for FlowOutcomeDetailEventTopicFlowOutcomeEvent {
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 22),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 23),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 24),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

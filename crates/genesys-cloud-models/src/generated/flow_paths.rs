@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowPaths {
-    #[doc = " JSON `category`: [`FlowPathsCategory`], required by the spec."]
+    #[doc = " JSON `category`: [`FlowPathsCategory`](crate::FlowPathsCategory), required by the spec."]
     pub category: ::std::option::Option<crate::FlowPathsCategory>,
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `elements`: map of [`FlowPathsElement`], required by the spec."]
+    #[doc = " JSON `elements`: map of [`FlowPathsElement`](crate::FlowPathsElement), required by the spec."]
     pub elements: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::FlowPathsElement>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowPaths {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowPaths {
 impl crate::support::Model for FlowPaths {
     const NAME: &'static str = "FlowPaths";
     const FIELDS: &'static [&'static str] = &["category", "dateEnd", "dateStart", "elements"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for FlowPaths {
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 1),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 2),
             "elements" => crate::support::de_opt(map, &mut self.elements, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct FlowPathsElement {
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `flowMilestone`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `flowMilestone`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow_milestone: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `flowOutcome`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `flowOutcome`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow_outcome: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `flowOutcomeValue`: [`FlowPathsElementFlowOutcomeValue`]."]
+    #[doc = " JSON `flowOutcomeValue`: [`FlowPathsElementFlowOutcomeValue`](crate::FlowPathsElementFlowOutcomeValue)."]
     pub flow_outcome_value: ::std::option::Option<crate::FlowPathsElementFlowOutcomeValue>,
-    #[doc = " JSON `flows`: array of [`FlowPathsFlowDetails`], required by the spec."]
+    #[doc = " JSON `flows`: array of [`FlowPathsFlowDetails`](crate::FlowPathsFlowDetails), required by the spec."]
     pub flows: ::std::option::Option<::std::vec::Vec<crate::FlowPathsFlowDetails>>,
     #[doc = " JSON `parentId`: string."]
     pub parent_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`FlowPathsElementType`], required by the spec."]
+    #[doc = " JSON `type`: [`FlowPathsElementType`](crate::FlowPathsElementType), required by the spec."]
     pub r#type: ::std::option::Option<crate::FlowPathsElementType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowPathsElement {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowPathsElement {
 impl crate::support::Model for FlowPathsElement {
     const NAME: &'static str = "FlowPathsElement";
     const FIELDS: &'static [&'static str] = &["count", "flowMilestone", "flowOutcome", "flowOutcomeValue", "flows", "parentId", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for FlowPathsElement {
             "flows" => crate::support::de_opt_structs(map, &mut self.flows, n, 4),
             "parentId" => crate::support::de_opt(map, &mut self.parent_id, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct FlowPathsFlowDetails {
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `flow`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `flow`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub flow: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `type`: [`FlowPathsFlowDetailsType`], required by the spec."]
+    #[doc = " JSON `type`: [`FlowPathsFlowDetailsType`](crate::FlowPathsFlowDetailsType), required by the spec."]
     pub r#type: ::std::option::Option<crate::FlowPathsFlowDetailsType>,
     #[doc = " JSON `version`: string, required by the spec."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowPathsFlowDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowPathsFlowDetails {
 impl crate::support::Model for FlowPathsFlowDetails {
     const NAME: &'static str = "FlowPathsFlowDetails";
     const FIELDS: &'static [&'static str] = &["count", "flow", "type", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for FlowPathsFlowDetails {
             "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             "version" => crate::support::de_opt(map, &mut self.version, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

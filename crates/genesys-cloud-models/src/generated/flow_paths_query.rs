@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FlowPathsQuery {
-    #[doc = " JSON `category`: [`FlowPathsQueryCategory`], required by the spec."]
+    #[doc = " JSON `category`: [`FlowPathsQueryCategory`](crate::FlowPathsQueryCategory), required by the spec."]
     pub category: ::std::option::Option<crate::FlowPathsQueryCategory>,
-    #[doc = " JSON `flows`: array of [`FlowPathsFlowFilter`], required by the spec."]
+    #[doc = " JSON `flows`: array of [`FlowPathsFlowFilter`](crate::FlowPathsFlowFilter), required by the spec."]
     pub flows: ::std::option::Option<::std::vec::Vec<crate::FlowPathsFlowFilter>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowPathsQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowPathsQuery {
 impl crate::support::Model for FlowPathsQuery {
     const NAME: &'static str = "FlowPathsQuery";
     const FIELDS: &'static [&'static str] = &["category", "flows"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for FlowPathsQuery {
         match key {
             "category" => crate::support::de_opt(map, &mut self.category, n, 0),
             "flows" => crate::support::de_opt_structs(map, &mut self.flows, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

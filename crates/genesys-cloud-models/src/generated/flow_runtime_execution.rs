@@ -7,15 +7,15 @@
 pub struct FlowRuntimeExecution {
     #[doc = " JSON `completionReason`: string."]
     pub completion_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversation`: [`DomainEntityRef`]."]
+    #[doc = " JSON `conversation`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub conversation: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateLaunched`: date-time, required by the spec."]
     pub date_launched: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `flowErrorInfo`: [`ErrorBody`]."]
+    #[doc = " JSON `flowErrorInfo`: [`ErrorBody`](crate::ErrorBody)."]
     pub flow_error_info: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `flowVersion`: [`FlowVersion`], required by the spec."]
+    #[doc = " JSON `flowVersion`: [`FlowVersion`](crate::FlowVersion), required by the spec."]
     pub flow_version: ::std::option::Option<crate::FlowVersion>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -25,9 +25,9 @@ pub struct FlowRuntimeExecution {
     pub output_data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`FlowRuntimeExecutionStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`FlowRuntimeExecutionStatus`](crate::FlowRuntimeExecutionStatus), required by the spec."]
     pub status: ::std::option::Option<crate::FlowRuntimeExecutionStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowRuntimeExecution {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowRuntimeExecution {
 impl crate::support::Model for FlowRuntimeExecution {
     const NAME: &'static str = "FlowRuntimeExecution";
     const FIELDS: &'static [&'static str] = &["completionReason", "conversation", "dateCompleted", "dateLaunched", "flowErrorInfo", "flowVersion", "id", "name", "outputData", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for FlowRuntimeExecution {
             "outputData" => crate::support::de_opt(map, &mut self.output_data, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

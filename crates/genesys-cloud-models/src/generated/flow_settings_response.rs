@@ -9,19 +9,19 @@ pub struct FlowSettingsResponse {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `logLevelCharacteristics`: [`FlowLogLevel`]."]
+    #[doc = " JSON `logLevelCharacteristics`: [`FlowLogLevel`](crate::FlowLogLevel)."]
     pub log_level_characteristics: ::std::option::Option<crate::FlowLogLevel>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `modifiedByClient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `modifiedByClient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by_client: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`FlowSettingsResponseType`]."]
+    #[doc = " JSON `type`: [`FlowSettingsResponseType`](crate::FlowSettingsResponseType)."]
     pub r#type: ::std::option::Option<crate::FlowSettingsResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowSettingsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowSettingsResponse {
 impl crate::support::Model for FlowSettingsResponse {
     const NAME: &'static str = "FlowSettingsResponse";
     const FIELDS: &'static [&'static str] = &["dateModified", "id", "logLevelCharacteristics", "modifiedBy", "modifiedByClient", "name", "selfUri", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for FlowSettingsResponse {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct FlowStartDetailEventTopicFlowStartEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`FlowStartDetailEventTopicFlowStartEventDirection`]."]
+    #[doc = " JSON `direction`: [`FlowStartDetailEventTopicFlowStartEventDirection`](crate::FlowStartDetailEventTopicFlowStartEventDirection)."]
     pub direction: ::std::option::Option<crate::FlowStartDetailEventTopicFlowStartEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -27,13 +27,13 @@ pub struct FlowStartDetailEventTopicFlowStartEvent {
     pub event_time: ::std::option::Option<i64>,
     #[doc = " JSON `flowId`: string."]
     pub flow_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowType`: [`FlowStartDetailEventTopicFlowStartEventFlowType`]."]
+    #[doc = " JSON `flowType`: [`FlowStartDetailEventTopicFlowStartEventFlowType`](crate::FlowStartDetailEventTopicFlowStartEventFlowType)."]
     pub flow_type: ::std::option::Option<crate::FlowStartDetailEventTopicFlowStartEventFlowType>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`FlowStartDetailEventTopicFlowStartEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`FlowStartDetailEventTopicFlowStartEventMediaType`](crate::FlowStartDetailEventTopicFlowStartEventMediaType)."]
     pub media_type: ::std::option::Option<crate::FlowStartDetailEventTopicFlowStartEventMediaType>,
-    #[doc = " JSON `messageType`: [`FlowStartDetailEventTopicFlowStartEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`FlowStartDetailEventTopicFlowStartEventMessageType`](crate::FlowStartDetailEventTopicFlowStartEventMessageType)."]
     pub message_type: ::std::option::Option<crate::FlowStartDetailEventTopicFlowStartEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -45,7 +45,7 @@ pub struct FlowStartDetailEventTopicFlowStartEvent {
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowStartDetailEventTopicFlowStartEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowStartDetailEventTopicFlowStartEvent 
 impl crate::support::Model for FlowStartDetailEventTopicFlowStartEvent {
     const NAME: &'static str = "FlowStartDetailEventTopicFlowStartEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "divisionId", "dnis", "eventTime", "flowId", "flowType", "flowVersion", "mediaType", "messageType", "participantId", "provider", "sessionId", "subject", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for FlowStartDetailEventTopicFlowStartEvent {
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 17),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 18),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

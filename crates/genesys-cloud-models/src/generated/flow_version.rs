@@ -13,9 +13,9 @@ pub struct FlowVersion {
     pub configuration_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `configurationVersion`: string."]
     pub configuration_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createdBy`: [`User`]."]
+    #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
-    #[doc = " JSON `createdByClient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdByClient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by_client: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCheckedIn`: integer (int64)."]
     pub date_checked_in: ::std::option::Option<i64>,
@@ -33,13 +33,13 @@ pub struct FlowVersion {
     pub generation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `inputSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `inputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub input_schema: ::std::option::Option<crate::JsonSchemaDocument>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nluInfo`: [`NluInfo`]."]
+    #[doc = " JSON `nluInfo`: [`NluInfo`](crate::NluInfo)."]
     pub nlu_info: ::std::option::Option<crate::NluInfo>,
-    #[doc = " JSON `outputSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `outputSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub output_schema: ::std::option::Option<crate::JsonSchemaDocument>,
     #[doc = " JSON `publishResultUri`: string."]
     pub publish_result_uri: ::std::option::Option<::std::string::String>,
@@ -47,13 +47,13 @@ pub struct FlowVersion {
     pub secure: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`]."]
+    #[doc = " JSON `supportedLanguages`: array of [`SupportedLanguage`](crate::SupportedLanguage)."]
     pub supported_languages: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguage>>,
-    #[doc = " JSON `type`: [`FlowVersionType`]."]
+    #[doc = " JSON `type`: [`FlowVersionType`](crate::FlowVersionType)."]
     pub r#type: ::std::option::Option<crate::FlowVersionType>,
     #[doc = " JSON `virtualAgentEnabled`: boolean."]
     pub virtual_agent_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowVersion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowVersion {
 impl crate::support::Model for FlowVersion {
     const NAME: &'static str = "FlowVersion";
     const FIELDS: &'static [&'static str] = &["commitVersion", "compatibleFlowTypes", "configurationUri", "configurationVersion", "createdBy", "createdByClient", "dateCheckedIn", "dateCreated", "datePublished", "datePublishedEnd", "dateSaved", "debug", "generationId", "id", "inputSchema", "name", "nluInfo", "outputSchema", "publishResultUri", "secure", "selfUri", "supportedLanguages", "type", "virtualAgentEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for FlowVersion {
             "supportedLanguages" => crate::support::de_opt_structs(map, &mut self.supported_languages, n, 21),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 22),
             "virtualAgentEnabled" => crate::support::de_opt(map, &mut self.virtual_agent_enabled, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

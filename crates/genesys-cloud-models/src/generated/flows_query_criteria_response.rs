@@ -7,7 +7,7 @@
 pub struct FlowsQueryCriteriaResponse {
     #[doc = " JSON `actionTypes`: array of string."]
     pub action_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `criteria`: array of [`QueryCriteria`]."]
+    #[doc = " JSON `criteria`: array of [`QueryCriteria`](crate::QueryCriteria)."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::QueryCriteria>>,
     #[doc = " JSON `errorCodes`: array of string."]
     pub error_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -15,7 +15,7 @@ pub struct FlowsQueryCriteriaResponse {
     pub flow_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `warningCodes`: array of string."]
     pub warning_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FlowsQueryCriteriaResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for FlowsQueryCriteriaResponse {
 impl crate::support::Model for FlowsQueryCriteriaResponse {
     const NAME: &'static str = "FlowsQueryCriteriaResponse";
     const FIELDS: &'static [&'static str] = &["actionTypes", "criteria", "errorCodes", "flowTypes", "warningCodes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for FlowsQueryCriteriaResponse {
             "errorCodes" => crate::support::de_opt(map, &mut self.error_codes, n, 2),
             "flowTypes" => crate::support::de_opt(map, &mut self.flow_types, n, 3),
             "warningCodes" => crate::support::de_opt(map, &mut self.warning_codes, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct FollowersFilter {
     #[doc = " JSON `from`: integer (int64)."]
     pub from: ::std::option::Option<i64>,
-    #[doc = " JSON `operator`: [`FollowersFilterOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`FollowersFilterOperator`](crate::FollowersFilterOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::FollowersFilterOperator>,
     #[doc = " JSON `to`: integer (int64)."]
     pub to: ::std::option::Option<i64>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FollowersFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for FollowersFilter {
 impl crate::support::Model for FollowersFilter {
     const NAME: &'static str = "FollowersFilter";
     const FIELDS: &'static [&'static str] = &["from", "operator", "to", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for FollowersFilter {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "to" => crate::support::de_opt(map, &mut self.to, n, 2),
             "value" => crate::support::de_opt(map, &mut self.value, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

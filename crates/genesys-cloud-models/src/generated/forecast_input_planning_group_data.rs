@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastInputPlanningGroupData {
-    #[doc = " JSON `capacityPlanForecastMetrics`: [`CapacityPlanForecastMetrics`], required by the spec."]
+    #[doc = " JSON `capacityPlanForecastMetrics`: [`CapacityPlanForecastMetrics`](crate::CapacityPlanForecastMetrics), required by the spec."]
     pub capacity_plan_forecast_metrics: ::std::option::Option<crate::CapacityPlanForecastMetrics>,
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ForecastInputPlanningGroupData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ForecastInputPlanningGroupData {
 impl crate::support::Model for ForecastInputPlanningGroupData {
     const NAME: &'static str = "ForecastInputPlanningGroupData";
     const FIELDS: &'static [&'static str] = &["capacityPlanForecastMetrics", "planningGroupId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ForecastInputPlanningGroupData {
         match key {
             "capacityPlanForecastMetrics" => crate::support::de_opt_struct(map, &mut self.capacity_plan_forecast_metrics, n, 0),
             "planningGroupId" => crate::support::de_opt(map, &mut self.planning_group_id, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

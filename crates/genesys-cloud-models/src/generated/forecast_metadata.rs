@@ -13,11 +13,11 @@ pub struct ForecastMetadata {
     pub forecast_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `intervalLengthInMinutes`: string."]
     pub interval_length_in_minutes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`ForecastMetadataSource`]."]
+    #[doc = " JSON `source`: [`ForecastMetadataSource`](crate::ForecastMetadataSource)."]
     pub source: ::std::option::Option<crate::ForecastMetadataSource>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ForecastMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ForecastMetadata {
 impl crate::support::Model for ForecastMetadata {
     const NAME: &'static str = "ForecastMetadata";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateStart", "forecastId", "intervalLengthInMinutes", "source", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ForecastMetadata {
             "intervalLengthInMinutes" => crate::support::de_opt(map, &mut self.interval_length_in_minutes, n, 3),
             "source" => crate::support::de_opt(map, &mut self.source, n, 4),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct ForecastPlanningGroupData {
     pub offered_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
     #[doc = " JSON `planningGroupId`: string, required by the spec."]
     pub planning_group_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ForecastPlanningGroupData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ForecastPlanningGroupData {
 impl crate::support::Model for ForecastPlanningGroupData {
     const NAME: &'static str = "ForecastPlanningGroupData";
     const FIELDS: &'static [&'static str] = &["averageHandleTimeSecondsPerInterval", "offeredPerInterval", "planningGroupId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ForecastPlanningGroupData {
             "averageHandleTimeSecondsPerInterval" => crate::support::de_opt(map, &mut self.average_handle_time_seconds_per_interval, n, 0),
             "offeredPerInterval" => crate::support::de_opt(map, &mut self.offered_per_interval, n, 1),
             "planningGroupId" => crate::support::de_opt(map, &mut self.planning_group_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct ForecastPlanningGroupResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routePaths`: array of [`RoutePathResponse`]."]
+    #[doc = " JSON `routePaths`: array of [`RoutePathResponse`](crate::RoutePathResponse)."]
     pub route_paths: ::std::option::Option<::std::vec::Vec<crate::RoutePathResponse>>,
-    #[doc = " JSON `serviceGoalTemplate`: [`ForecastServiceGoalTemplateResponse`]."]
+    #[doc = " JSON `serviceGoalTemplate`: [`ForecastServiceGoalTemplateResponse`](crate::ForecastServiceGoalTemplateResponse)."]
     pub service_goal_template: ::std::option::Option<crate::ForecastServiceGoalTemplateResponse>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ForecastPlanningGroupResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ForecastPlanningGroupResponse {
 impl crate::support::Model for ForecastPlanningGroupResponse {
     const NAME: &'static str = "ForecastPlanningGroupResponse";
     const FIELDS: &'static [&'static str] = &["id", "name", "routePaths", "serviceGoalTemplate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ForecastPlanningGroupResponse {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "routePaths" => crate::support::de_opt_structs(map, &mut self.route_paths, n, 2),
             "serviceGoalTemplate" => crate::support::de_opt_struct(map, &mut self.service_goal_template, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastPlanningGroupsResponse {
-    #[doc = " JSON `businessUnitServiceGoalImpact`: [`WfmServiceGoalImpactSettings`]."]
+    #[doc = " JSON `businessUnitServiceGoalImpact`: [`WfmServiceGoalImpactSettings`](crate::WfmServiceGoalImpactSettings)."]
     pub business_unit_service_goal_impact: ::std::option::Option<crate::WfmServiceGoalImpactSettings>,
-    #[doc = " JSON `entities`: array of [`ForecastPlanningGroupResponse`]."]
+    #[doc = " JSON `entities`: array of [`ForecastPlanningGroupResponse`](crate::ForecastPlanningGroupResponse)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ForecastPlanningGroupResponse>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ForecastPlanningGroupsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ForecastPlanningGroupsResponse {
 impl crate::support::Model for ForecastPlanningGroupsResponse {
     const NAME: &'static str = "ForecastPlanningGroupsResponse";
     const FIELDS: &'static [&'static str] = &["businessUnitServiceGoalImpact", "entities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ForecastPlanningGroupsResponse {
         match key {
             "businessUnitServiceGoalImpact" => crate::support::de_opt_struct(map, &mut self.business_unit_service_goal_impact, n, 0),
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

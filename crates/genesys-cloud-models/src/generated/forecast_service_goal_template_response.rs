@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ForecastServiceGoalTemplateResponse {
-    #[doc = " JSON `abandonRate`: [`ForecastAbandonRateResponse`]."]
+    #[doc = " JSON `abandonRate`: [`ForecastAbandonRateResponse`](crate::ForecastAbandonRateResponse)."]
     pub abandon_rate: ::std::option::Option<crate::ForecastAbandonRateResponse>,
-    #[doc = " JSON `averageSpeedOfAnswer`: [`ForecastAverageSpeedOfAnswerResponse`]."]
+    #[doc = " JSON `averageSpeedOfAnswer`: [`ForecastAverageSpeedOfAnswerResponse`](crate::ForecastAverageSpeedOfAnswerResponse)."]
     pub average_speed_of_answer: ::std::option::Option<crate::ForecastAverageSpeedOfAnswerResponse>,
-    #[doc = " JSON `impactOverride`: [`ForecastServiceGoalTemplateImpactOverrideResponse`]."]
+    #[doc = " JSON `impactOverride`: [`ForecastServiceGoalTemplateImpactOverrideResponse`](crate::ForecastServiceGoalTemplateImpactOverrideResponse)."]
     pub impact_override: ::std::option::Option<crate::ForecastServiceGoalTemplateImpactOverrideResponse>,
-    #[doc = " JSON `serviceLevel`: [`ForecastServiceLevelResponse`]."]
+    #[doc = " JSON `serviceLevel`: [`ForecastServiceLevelResponse`](crate::ForecastServiceLevelResponse)."]
     pub service_level: ::std::option::Option<crate::ForecastServiceLevelResponse>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ForecastServiceGoalTemplateResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ForecastServiceGoalTemplateResponse {
 impl crate::support::Model for ForecastServiceGoalTemplateResponse {
     const NAME: &'static str = "ForecastServiceGoalTemplateResponse";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "impactOverride", "serviceLevel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ForecastServiceGoalTemplateResponse {
             "averageSpeedOfAnswer" => crate::support::de_opt_struct(map, &mut self.average_speed_of_answer, n, 1),
             "impactOverride" => crate::support::de_opt_struct(map, &mut self.impact_override, n, 2),
             "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

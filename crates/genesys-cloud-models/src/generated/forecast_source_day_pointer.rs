@@ -9,13 +9,13 @@ pub struct ForecastSourceDayPointer {
     pub data_key: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `date`: string."]
     pub date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dayOfWeek`: [`ForecastSourceDayPointerDayOfWeek`]."]
+    #[doc = " JSON `dayOfWeek`: [`ForecastSourceDayPointerDayOfWeek`](crate::ForecastSourceDayPointerDayOfWeek)."]
     pub day_of_week: ::std::option::Option<crate::ForecastSourceDayPointerDayOfWeek>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `weight`: integer (int64)."]
     pub weight: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ForecastSourceDayPointer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ForecastSourceDayPointer {
 impl crate::support::Model for ForecastSourceDayPointer {
     const NAME: &'static str = "ForecastSourceDayPointer";
     const FIELDS: &'static [&'static str] = &["dataKey", "date", "dayOfWeek", "fileName", "weight"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ForecastSourceDayPointer {
             "dayOfWeek" => crate::support::de_opt(map, &mut self.day_of_week, n, 2),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 3),
             "weight" => crate::support::de_opt(map, &mut self.weight, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

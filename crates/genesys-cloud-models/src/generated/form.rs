@@ -7,17 +7,17 @@
 pub struct Form {
     #[doc = " JSON `formDescription`: string, required by the spec."]
     pub form_description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `formPages`: array of [`FormPage`], required by the spec."]
+    #[doc = " JSON `formPages`: array of [`FormPage`](crate::FormPage), required by the spec."]
     pub form_pages: ::std::option::Option<::std::vec::Vec<crate::FormPage>>,
-    #[doc = " JSON `introduction`: [`FormIntroduction`]."]
+    #[doc = " JSON `introduction`: [`FormIntroduction`](crate::FormIntroduction)."]
     pub introduction: ::std::option::Option<crate::FormIntroduction>,
-    #[doc = " JSON `receivedMessage`: [`FormMessage`], required by the spec."]
+    #[doc = " JSON `receivedMessage`: [`FormMessage`](crate::FormMessage), required by the spec."]
     pub received_message: ::std::option::Option<crate::FormMessage>,
-    #[doc = " JSON `replyMessage`: [`FormMessage`], required by the spec."]
+    #[doc = " JSON `replyMessage`: [`FormMessage`](crate::FormMessage), required by the spec."]
     pub reply_message: ::std::option::Option<crate::FormMessage>,
     #[doc = " JSON `showSummary`: boolean, required by the spec."]
     pub show_summary: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Form {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for Form {
 impl crate::support::Model for Form {
     const NAME: &'static str = "Form";
     const FIELDS: &'static [&'static str] = &["formDescription", "formPages", "introduction", "receivedMessage", "replyMessage", "showSummary"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for Form {
             "receivedMessage" => crate::support::de_opt_struct(map, &mut self.received_message, n, 3),
             "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 4),
             "showSummary" => crate::support::de_opt(map, &mut self.show_summary, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

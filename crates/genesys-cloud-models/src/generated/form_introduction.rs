@@ -13,7 +13,7 @@ pub struct FormIntroduction {
     pub subtitle: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string, required by the spec."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FormIntroduction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for FormIntroduction {
 impl crate::support::Model for FormIntroduction {
     const NAME: &'static str = "FormIntroduction";
     const FIELDS: &'static [&'static str] = &["buttonText", "imageUrl", "subtitle", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for FormIntroduction {
             "imageUrl" => crate::support::de_opt(map, &mut self.image_url, n, 1),
             "subtitle" => crate::support::de_opt(map, &mut self.subtitle, n, 2),
             "title" => crate::support::de_opt(map, &mut self.title, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FormListPickerSection {
-    #[doc = " JSON `items`: array of [`FormListPickerItem`], required by the spec."]
+    #[doc = " JSON `items`: array of [`FormListPickerItem`](crate::FormListPickerItem), required by the spec."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::FormListPickerItem>>,
     #[doc = " JSON `multipleSelection`: boolean, required by the spec."]
     pub multiple_selection: ::std::option::Option<bool>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FormListPickerSection {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for FormListPickerSection {
 impl crate::support::Model for FormListPickerSection {
     const NAME: &'static str = "FormListPickerSection";
     const FIELDS: &'static [&'static str] = &["items", "multipleSelection", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for FormListPickerSection {
             "items" => crate::support::de_opt_structs(map, &mut self.items, n, 0),
             "multipleSelection" => crate::support::de_opt(map, &mut self.multiple_selection, n, 1),
             "title" => crate::support::de_opt(map, &mut self.title, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FormPageComponent {
-    #[doc = " JSON `datePicker`: [`FormDatePicker`]."]
+    #[doc = " JSON `datePicker`: [`FormDatePicker`](crate::FormDatePicker)."]
     pub date_picker: ::std::option::Option<crate::FormDatePicker>,
-    #[doc = " JSON `formComponentType`: [`FormPageComponentFormComponentType`], required by the spec."]
+    #[doc = " JSON `formComponentType`: [`FormPageComponentFormComponentType`](crate::FormPageComponentFormComponentType), required by the spec."]
     pub form_component_type: ::std::option::Option<crate::FormPageComponentFormComponentType>,
-    #[doc = " JSON `input`: [`Input`]."]
+    #[doc = " JSON `input`: [`Input`](crate::Input)."]
     pub input: ::std::option::Option<crate::Input>,
-    #[doc = " JSON `listPicker`: [`FormListPicker`]."]
+    #[doc = " JSON `listPicker`: [`FormListPicker`](crate::FormListPicker)."]
     pub list_picker: ::std::option::Option<crate::FormListPicker>,
-    #[doc = " JSON `wheelPicker`: [`WheelPicker`]."]
+    #[doc = " JSON `wheelPicker`: [`WheelPicker`](crate::WheelPicker)."]
     pub wheel_picker: ::std::option::Option<crate::WheelPicker>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FormPageComponent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for FormPageComponent {
 impl crate::support::Model for FormPageComponent {
     const NAME: &'static str = "FormPageComponent";
     const FIELDS: &'static [&'static str] = &["datePicker", "formComponentType", "input", "listPicker", "wheelPicker"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for FormPageComponent {
             "input" => crate::support::de_opt_struct(map, &mut self.input, n, 2),
             "listPicker" => crate::support::de_opt_struct(map, &mut self.list_picker, n, 3),
             "wheelPicker" => crate::support::de_opt_struct(map, &mut self.wheel_picker, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,7 +21,7 @@ pub struct Function {
     pub timeout_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `zipId`: string."]
     pub zip_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Function {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for Function {
 impl crate::support::Model for Function {
     const NAME: &'static str = "Function";
     const FIELDS: &'static [&'static str] = &["dateCreated", "description", "handler", "id", "name", "runtime", "timeoutSeconds", "zipId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for Function {
             "runtime" => crate::support::de_opt(map, &mut self.runtime, n, 5),
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 6),
             "zipId" => crate::support::de_opt(map, &mut self.zip_id, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

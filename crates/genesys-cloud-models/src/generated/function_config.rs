@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct FunctionConfig {
-    #[doc = " JSON `function`: [`Function`]."]
+    #[doc = " JSON `function`: [`Function`](crate::Function)."]
     pub function: ::std::option::Option<crate::Function>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadExceptionHistory`: array of [`FunctionZipConfig`]."]
+    #[doc = " JSON `uploadExceptionHistory`: array of [`FunctionZipConfig`](crate::FunctionZipConfig)."]
     pub upload_exception_history: ::std::option::Option<::std::vec::Vec<crate::FunctionZipConfig>>,
-    #[doc = " JSON `zip`: [`FunctionZipConfig`]."]
+    #[doc = " JSON `zip`: [`FunctionZipConfig`](crate::FunctionZipConfig)."]
     pub zip: ::std::option::Option<crate::FunctionZipConfig>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FunctionConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for FunctionConfig {
 impl crate::support::Model for FunctionConfig {
     const NAME: &'static str = "FunctionConfig";
     const FIELDS: &'static [&'static str] = &["function", "id", "selfUri", "uploadExceptionHistory", "zip"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for FunctionConfig {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "uploadExceptionHistory" => crate::support::de_opt_structs(map, &mut self.upload_exception_history, n, 3),
             "zip" => crate::support::de_opt_struct(map, &mut self.zip, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

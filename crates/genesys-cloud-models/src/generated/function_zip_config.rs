@@ -15,9 +15,9 @@ pub struct FunctionZipConfig {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`FunctionZipConfigStatus`]."]
+    #[doc = " JSON `status`: [`FunctionZipConfigStatus`](crate::FunctionZipConfigStatus)."]
     pub status: ::std::option::Option<crate::FunctionZipConfigStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for FunctionZipConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for FunctionZipConfig {
 impl crate::support::Model for FunctionZipConfig {
     const NAME: &'static str = "FunctionZipConfig";
     const FIELDS: &'static [&'static str] = &["dateCreated", "errorMessage", "id", "name", "requestId", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for FunctionZipConfig {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "requestId" => crate::support::de_opt(map, &mut self.request_id, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct GamificationContestPrizeImageUploadUrlRequest {
     pub content_length: ::std::option::Option<i64>,
     #[doc = " JSON `contentMd5`: string."]
     pub content_md5: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contentType`: [`GamificationContestPrizeImageUploadUrlRequestContentType`], required by the spec."]
+    #[doc = " JSON `contentType`: [`GamificationContestPrizeImageUploadUrlRequestContentType`](crate::GamificationContestPrizeImageUploadUrlRequestContentType), required by the spec."]
     pub content_type: ::std::option::Option<crate::GamificationContestPrizeImageUploadUrlRequestContentType>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serverSideEncryption`: [`GamificationContestPrizeImageUploadUrlRequestServerSideEncryption`]."]
+    #[doc = " JSON `serverSideEncryption`: [`GamificationContestPrizeImageUploadUrlRequestServerSideEncryption`](crate::GamificationContestPrizeImageUploadUrlRequestServerSideEncryption)."]
     pub server_side_encryption: ::std::option::Option<crate::GamificationContestPrizeImageUploadUrlRequestServerSideEncryption>,
     #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64)."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GamificationContestPrizeImageUploadUrlRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for GamificationContestPrizeImageUploadUrlRe
 impl crate::support::Model for GamificationContestPrizeImageUploadUrlRequest {
     const NAME: &'static str = "GamificationContestPrizeImageUploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["contentLength", "contentMd5", "contentType", "fileName", "serverSideEncryption", "signedUrlTimeoutSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for GamificationContestPrizeImageUploadUrlRequest {
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 3),
             "serverSideEncryption" => crate::support::de_opt(map, &mut self.server_side_encryption, n, 4),
             "signedUrlTimeoutSeconds" => crate::support::de_opt(map, &mut self.signed_url_timeout_seconds, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

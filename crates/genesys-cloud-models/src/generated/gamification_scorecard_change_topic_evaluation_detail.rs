@@ -23,7 +23,7 @@ pub struct GamificationScorecardChangeTopicEvaluationDetail {
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GamificationScorecardChangeTopicEvaluationDetail {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for GamificationScorecardChangeTopicEvaluati
 impl crate::support::Model for GamificationScorecardChangeTopicEvaluationDetail {
     const NAME: &'static str = "GamificationScorecardChangeTopicEvaluationDetail";
     const FIELDS: &'static [&'static str] = &["conversationDate", "conversationId", "evaluationId", "evaluationScore", "evaluationScoreDouble", "formName", "maxPoints", "mediaTypes", "points"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for GamificationScorecardChangeTopicEvaluationDetail 
             "maxPoints" => crate::support::de_opt(map, &mut self.max_points, n, 6),
             "mediaTypes" => crate::support::de_opt(map, &mut self.media_types, n, 7),
             "points" => crate::support::de_opt(map, &mut self.points, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GamificationScorecardChangeTopicPerformanceMetric {
-    #[doc = " JSON `evaluationDetails`: array of [`GamificationScorecardChangeTopicEvaluationDetail`]."]
+    #[doc = " JSON `evaluationDetails`: array of [`GamificationScorecardChangeTopicEvaluationDetail`](crate::GamificationScorecardChangeTopicEvaluationDetail)."]
     pub evaluation_details: ::std::option::Option<::std::vec::Vec<crate::GamificationScorecardChangeTopicEvaluationDetail>>,
-    #[doc = " JSON `metric`: [`GamificationScorecardChangeTopicMetric`]."]
+    #[doc = " JSON `metric`: [`GamificationScorecardChangeTopicMetric`](crate::GamificationScorecardChangeTopicMetric)."]
     pub metric: ::std::option::Option<crate::GamificationScorecardChangeTopicMetric>,
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
-    #[doc = " JSON `punctualityEvents`: array of [`GamificationScorecardChangeTopicPunctualityEvent`]."]
+    #[doc = " JSON `punctualityEvents`: array of [`GamificationScorecardChangeTopicPunctualityEvent`](crate::GamificationScorecardChangeTopicPunctualityEvent)."]
     pub punctuality_events: ::std::option::Option<::std::vec::Vec<crate::GamificationScorecardChangeTopicPunctualityEvent>>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GamificationScorecardChangeTopicPerformanceMetric {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for GamificationScorecardChangeTopicPerforma
 impl crate::support::Model for GamificationScorecardChangeTopicPerformanceMetric {
     const NAME: &'static str = "GamificationScorecardChangeTopicPerformanceMetric";
     const FIELDS: &'static [&'static str] = &["evaluationDetails", "metric", "points", "punctualityEvents", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for GamificationScorecardChangeTopicPerformanceMetric
             "points" => crate::support::de_opt(map, &mut self.points, n, 2),
             "punctualityEvents" => crate::support::de_opt_structs(map, &mut self.punctuality_events, n, 3),
             "value" => crate::support::de_opt(map, &mut self.value, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,7 +19,7 @@ pub struct GamificationScorecardChangeTopicPunctualityEvent {
     pub date_start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GamificationScorecardChangeTopicPunctualityEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for GamificationScorecardChangeTopicPunctual
 impl crate::support::Model for GamificationScorecardChangeTopicPunctualityEvent {
     const NAME: &'static str = "GamificationScorecardChangeTopicPunctualityEvent";
     const FIELDS: &'static [&'static str] = &["activityCode", "activityCodeId", "activityColor", "activityName", "dateScheduleStart", "dateStart", "points"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for GamificationScorecardChangeTopicPunctualityEvent 
             "dateScheduleStart" => crate::support::de_opt(map, &mut self.date_schedule_start, n, 4),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 5),
             "points" => crate::support::de_opt(map, &mut self.points, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

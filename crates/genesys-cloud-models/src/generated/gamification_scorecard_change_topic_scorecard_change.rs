@@ -7,7 +7,7 @@
 pub struct GamificationScorecardChangeTopicScorecardChange {
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `performanceMetrics`: array of [`GamificationScorecardChangeTopicPerformanceMetric`]."]
+    #[doc = " JSON `performanceMetrics`: array of [`GamificationScorecardChangeTopicPerformanceMetric`](crate::GamificationScorecardChangeTopicPerformanceMetric)."]
     pub performance_metrics: ::std::option::Option<::std::vec::Vec<crate::GamificationScorecardChangeTopicPerformanceMetric>>,
     #[doc = " JSON `performanceProfileId`: string."]
     pub performance_profile_id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct GamificationScorecardChangeTopicScorecardChange {
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `workday`: string."]
     pub workday: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GamificationScorecardChangeTopicScorecardChange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for GamificationScorecardChangeTopicScorecar
 impl crate::support::Model for GamificationScorecardChangeTopicScorecardChange {
     const NAME: &'static str = "GamificationScorecardChangeTopicScorecardChange";
     const FIELDS: &'static [&'static str] = &["divisionId", "performanceMetrics", "performanceProfileId", "teamId", "userId", "workday"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for GamificationScorecardChangeTopicScorecardChange {
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 3),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 4),
             "workday" => crate::support::de_opt(map, &mut self.workday, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

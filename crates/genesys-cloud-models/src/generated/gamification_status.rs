@@ -13,7 +13,7 @@ pub struct GamificationStatus {
     pub date_start_personal_best: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `isActive`: boolean."]
     pub is_active: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GamificationStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for GamificationStatus {
 impl crate::support::Model for GamificationStatus {
     const NAME: &'static str = "GamificationStatus";
     const FIELDS: &'static [&'static str] = &["automaticUserAssignment", "dateStart", "dateStartPersonalBest", "isActive"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for GamificationStatus {
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 1),
             "dateStartPersonalBest" => crate::support::de_opt(map, &mut self.date_start_personal_best, n, 2),
             "isActive" => crate::support::de_opt(map, &mut self.is_active, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `eventType`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType`]."]
+    #[doc = " JSON `eventType`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType`](crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType)."]
     pub event_type: ::std::option::Option<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType>,
     #[doc = " JSON `externalUserId`: string."]
     pub external_user_id: ::std::option::Option<::std::string::String>,
@@ -15,11 +15,11 @@ pub struct GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
     pub genesys_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `meetingId`: string."]
     pub meeting_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `responseStatus`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus`]."]
+    #[doc = " JSON `responseStatus`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus`](crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus)."]
     pub response_status: ::std::option::Option<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus>,
-    #[doc = " JSON `trigger`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger`]."]
+    #[doc = " JSON `trigger`: [`GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger`](crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger)."]
     pub trigger: ::std::option::Option<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for GcuccTeamsCalendarEventsGCUCCTeamsCalend
 impl crate::support::Model for GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
     const NAME: &'static str = "GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2";
     const FIELDS: &'static [&'static str] = &["eventTime", "eventType", "externalUserId", "genesysUserId", "meetingId", "responseStatus", "trigger"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2
             "meetingId" => crate::support::de_opt(map, &mut self.meeting_id, n, 4),
             "responseStatus" => crate::support::de_opt(map, &mut self.response_status, n, 5),
             "trigger" => crate::support::de_opt(map, &mut self.trigger, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GDPRRequest {
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,9 +13,9 @@ pub struct GDPRRequest {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `replacementTerms`: array of [`ReplacementTerm`]."]
+    #[doc = " JSON `replacementTerms`: array of [`ReplacementTerm`](crate::ReplacementTerm)."]
     pub replacement_terms: ::std::option::Option<::std::vec::Vec<crate::ReplacementTerm>>,
-    #[doc = " JSON `requestType`: [`GDPRRequestRequestType`], required by the spec."]
+    #[doc = " JSON `requestType`: [`GDPRRequestRequestType`](crate::GDPRRequestRequestType), required by the spec."]
     pub request_type: ::std::option::Option<crate::GDPRRequestRequestType>,
     #[doc = " JSON `resultsUrl`: string."]
     pub results_url: ::std::option::Option<::std::string::String>,
@@ -23,11 +23,11 @@ pub struct GDPRRequest {
     pub results_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`GDPRRequestStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`GDPRRequestStatus`](crate::GDPRRequestStatus), required by the spec."]
     pub status: ::std::option::Option<crate::GDPRRequestStatus>,
-    #[doc = " JSON `subject`: [`GDPRSubject`], required by the spec."]
+    #[doc = " JSON `subject`: [`GDPRSubject`](crate::GDPRSubject), required by the spec."]
     pub subject: ::std::option::Option<crate::GDPRSubject>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GDPRRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for GDPRRequest {
 impl crate::support::Model for GDPRRequest {
     const NAME: &'static str = "GDPRRequest";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "id", "name", "replacementTerms", "requestType", "resultsUrl", "resultsUrls", "selfUri", "status", "subject"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for GDPRRequest {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
             "subject" => crate::support::de_opt_struct(map, &mut self.subject, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

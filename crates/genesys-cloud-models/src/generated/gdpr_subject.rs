@@ -7,7 +7,7 @@
 pub struct GDPRSubject {
     #[doc = " JSON `addresses`: array of string."]
     pub addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `dialerContactId`: [`DialerContactId`]."]
+    #[doc = " JSON `dialerContactId`: [`DialerContactId`](crate::DialerContactId)."]
     pub dialer_contact_id: ::std::option::Option<crate::DialerContactId>,
     #[doc = " JSON `emailAddresses`: array of string."]
     pub email_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -15,17 +15,17 @@ pub struct GDPRSubject {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyCustomer`: [`GDPRJourneyCustomer`]."]
+    #[doc = " JSON `journeyCustomer`: [`GDPRJourneyCustomer`](crate::GDPRJourneyCustomer)."]
     pub journey_customer: ::std::option::Option<crate::GDPRJourneyCustomer>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneNumbers`: array of string."]
     pub phone_numbers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `socialHandle`: [`SocialHandle`]."]
+    #[doc = " JSON `socialHandle`: [`SocialHandle`](crate::SocialHandle)."]
     pub social_handle: ::std::option::Option<crate::SocialHandle>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GDPRSubject {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for GDPRSubject {
 impl crate::support::Model for GDPRSubject {
     const NAME: &'static str = "GDPRSubject";
     const FIELDS: &'static [&'static str] = &["addresses", "dialerContactId", "emailAddresses", "externalContactId", "externalId", "journeyCustomer", "name", "phoneNumbers", "socialHandle", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for GDPRSubject {
             "phoneNumbers" => crate::support::de_opt(map, &mut self.phone_numbers, n, 7),
             "socialHandle" => crate::support::de_opt_struct(map, &mut self.social_handle, n, 8),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

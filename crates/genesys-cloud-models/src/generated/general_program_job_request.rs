@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GeneralProgramJobRequest {
-    #[doc = " JSON `dialect`: [`GeneralProgramJobRequestDialect`], required by the spec."]
+    #[doc = " JSON `dialect`: [`GeneralProgramJobRequestDialect`](crate::GeneralProgramJobRequestDialect), required by the spec."]
     pub dialect: ::std::option::Option<crate::GeneralProgramJobRequestDialect>,
-    #[doc = " JSON `mode`: [`GeneralProgramJobRequestMode`]."]
+    #[doc = " JSON `mode`: [`GeneralProgramJobRequestMode`](crate::GeneralProgramJobRequestMode)."]
     pub mode: ::std::option::Option<crate::GeneralProgramJobRequestMode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GeneralProgramJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for GeneralProgramJobRequest {
 impl crate::support::Model for GeneralProgramJobRequest {
     const NAME: &'static str = "GeneralProgramJobRequest";
     const FIELDS: &'static [&'static str] = &["dialect", "mode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for GeneralProgramJobRequest {
         match key {
             "dialect" => crate::support::de_opt(map, &mut self.dialect, n, 0),
             "mode" => crate::support::de_opt(map, &mut self.mode, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

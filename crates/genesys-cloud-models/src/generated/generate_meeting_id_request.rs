@@ -11,7 +11,7 @@ pub struct GenerateMeetingIdRequest {
     pub ephemeral: ::std::option::Option<bool>,
     #[doc = " JSON `expireTimeDays`: integer (int64)."]
     pub expire_time_days: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GenerateMeetingIdRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for GenerateMeetingIdRequest {
 impl crate::support::Model for GenerateMeetingIdRequest {
     const NAME: &'static str = "GenerateMeetingIdRequest";
     const FIELDS: &'static [&'static str] = &["conferenceId", "ephemeral", "expireTimeDays"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for GenerateMeetingIdRequest {
             "conferenceId" => crate::support::de_opt(map, &mut self.conference_id, n, 0),
             "ephemeral" => crate::support::de_opt(map, &mut self.ephemeral, n, 1),
             "expireTimeDays" => crate::support::de_opt(map, &mut self.expire_time_days, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

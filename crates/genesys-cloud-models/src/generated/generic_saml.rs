@@ -27,7 +27,7 @@ pub struct GenericSAML {
     pub metadata_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nameIdentifierFormat`: [`GenericSAMLNameIdentifierFormat`]."]
+    #[doc = " JSON `nameIdentifierFormat`: [`GenericSAMLNameIdentifierFormat`](crate::GenericSAMLNameIdentifierFormat)."]
     pub name_identifier_format: ::std::option::Option<crate::GenericSAMLNameIdentifierFormat>,
     #[doc = " JSON `providerName`: string."]
     pub provider_name: ::std::option::Option<::std::string::String>,
@@ -41,11 +41,11 @@ pub struct GenericSAML {
     pub slo_binding: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sloURI`: string."]
     pub slo_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ssoBinding`: [`GenericSAMLSsoBinding`]."]
+    #[doc = " JSON `ssoBinding`: [`GenericSAMLSsoBinding`](crate::GenericSAMLSsoBinding)."]
     pub sso_binding: ::std::option::Option<crate::GenericSAMLSsoBinding>,
     #[doc = " JSON `ssoTargetURI`: string."]
     pub sso_target_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GenericSAML {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for GenericSAML {
 impl crate::support::Model for GenericSAML {
     const NAME: &'static str = "GenericSAML";
     const FIELDS: &'static [&'static str] = &["certificate", "certificates", "disabled", "displayOnLogin", "endpointCompression", "forceAuthn", "id", "issuerURI", "logoImageData", "metadataURL", "name", "nameIdentifierFormat", "providerName", "relyingPartyIdentifier", "selfUri", "signAuthnRequests", "sloBinding", "sloURI", "ssoBinding", "ssoTargetURI"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for GenericSAML {
             "sloURI" => crate::support::de_opt(map, &mut self.slo_uri, n, 17),
             "ssoBinding" => crate::support::de_opt(map, &mut self.sso_binding, n, 18),
             "ssoTargetURI" => crate::support::de_opt(map, &mut self.sso_target_uri, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct Geolocation {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `latitude`: number (double)."]
     pub latitude: ::std::option::Option<f64>,
-    #[doc = " JSON `locations`: array of [`LocationDefinition`]."]
+    #[doc = " JSON `locations`: array of [`LocationDefinition`](crate::LocationDefinition)."]
     pub locations: ::std::option::Option<::std::vec::Vec<crate::LocationDefinition>>,
     #[doc = " JSON `longitude`: number (double)."]
     pub longitude: ::std::option::Option<f64>,
@@ -27,7 +27,7 @@ pub struct Geolocation {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Geolocation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for Geolocation {
 impl crate::support::Model for Geolocation {
     const NAME: &'static str = "Geolocation";
     const FIELDS: &'static [&'static str] = &["city", "country", "id", "latitude", "locations", "longitude", "name", "primary", "region", "selfUri", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for Geolocation {
             "region" => crate::support::de_opt(map, &mut self.region, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

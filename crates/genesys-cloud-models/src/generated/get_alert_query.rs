@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetAlertQuery {
-    #[doc = " JSON `alertStatus`: [`GetAlertQueryAlertStatus`]."]
+    #[doc = " JSON `alertStatus`: [`GetAlertQueryAlertStatus`](crate::GetAlertQueryAlertStatus)."]
     pub alert_status: ::std::option::Option<crate::GetAlertQueryAlertStatus>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`GetAlertQueryQueryType`], required by the spec."]
+    #[doc = " JSON `queryType`: [`GetAlertQueryQueryType`](crate::GetAlertQueryQueryType), required by the spec."]
     pub query_type: ::std::option::Option<crate::GetAlertQueryQueryType>,
-    #[doc = " JSON `ruleType`: [`GetAlertQueryRuleType`], required by the spec."]
+    #[doc = " JSON `ruleType`: [`GetAlertQueryRuleType`](crate::GetAlertQueryRuleType), required by the spec."]
     pub rule_type: ::std::option::Option<crate::GetAlertQueryRuleType>,
-    #[doc = " JSON `sortBy`: [`GetAlertQuerySortBy`]."]
+    #[doc = " JSON `sortBy`: [`GetAlertQuerySortBy`](crate::GetAlertQuerySortBy)."]
     pub sort_by: ::std::option::Option<crate::GetAlertQuerySortBy>,
-    #[doc = " JSON `sortOrder`: [`GetAlertQuerySortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`GetAlertQuerySortOrder`](crate::GetAlertQuerySortOrder)."]
     pub sort_order: ::std::option::Option<crate::GetAlertQuerySortOrder>,
-    #[doc = " JSON `viewedStatus`: [`GetAlertQueryViewedStatus`]."]
+    #[doc = " JSON `viewedStatus`: [`GetAlertQueryViewedStatus`](crate::GetAlertQueryViewedStatus)."]
     pub viewed_status: ::std::option::Option<crate::GetAlertQueryViewedStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GetAlertQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for GetAlertQuery {
 impl crate::support::Model for GetAlertQuery {
     const NAME: &'static str = "GetAlertQuery";
     const FIELDS: &'static [&'static str] = &["alertStatus", "pageNumber", "pageSize", "queryType", "ruleType", "sortBy", "sortOrder", "viewedStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for GetAlertQuery {
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 5),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 6),
             "viewedStatus" => crate::support::de_opt(map, &mut self.viewed_status, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetRulesQuery {
-    #[doc = " JSON `enabledType`: [`GetRulesQueryEnabledType`]."]
+    #[doc = " JSON `enabledType`: [`GetRulesQueryEnabledType`](crate::GetRulesQueryEnabledType)."]
     pub enabled_type: ::std::option::Option<crate::GetRulesQueryEnabledType>,
-    #[doc = " JSON `nameSearchType`: [`GetRulesQueryNameSearchType`]."]
+    #[doc = " JSON `nameSearchType`: [`GetRulesQueryNameSearchType`](crate::GetRulesQueryNameSearchType)."]
     pub name_search_type: ::std::option::Option<crate::GetRulesQueryNameSearchType>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`GetRulesQueryQueryType`], required by the spec."]
+    #[doc = " JSON `queryType`: [`GetRulesQueryQueryType`](crate::GetRulesQueryQueryType), required by the spec."]
     pub query_type: ::std::option::Option<crate::GetRulesQueryQueryType>,
     #[doc = " JSON `ruleName`: string."]
     pub rule_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ruleType`: [`GetRulesQueryRuleType`], required by the spec."]
+    #[doc = " JSON `ruleType`: [`GetRulesQueryRuleType`](crate::GetRulesQueryRuleType), required by the spec."]
     pub rule_type: ::std::option::Option<crate::GetRulesQueryRuleType>,
-    #[doc = " JSON `sortBy`: [`GetRulesQuerySortBy`]."]
+    #[doc = " JSON `sortBy`: [`GetRulesQuerySortBy`](crate::GetRulesQuerySortBy)."]
     pub sort_by: ::std::option::Option<crate::GetRulesQuerySortBy>,
-    #[doc = " JSON `sortOrder`: [`GetRulesQuerySortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`GetRulesQuerySortOrder`](crate::GetRulesQuerySortOrder)."]
     pub sort_order: ::std::option::Option<crate::GetRulesQuerySortOrder>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GetRulesQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for GetRulesQuery {
 impl crate::support::Model for GetRulesQuery {
     const NAME: &'static str = "GetRulesQuery";
     const FIELDS: &'static [&'static str] = &["enabledType", "nameSearchType", "pageNumber", "pageSize", "queryType", "ruleName", "ruleType", "sortBy", "sortOrder"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for GetRulesQuery {
             "ruleType" => crate::support::de_opt(map, &mut self.rule_type, n, 6),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 7),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetTemplatesResponse {
-    #[doc = " JSON `entities`: array of [`ObjectiveTemplate`]."]
+    #[doc = " JSON `entities`: array of [`ObjectiveTemplate`](crate::ObjectiveTemplate)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ObjectiveTemplate>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GetTemplatesResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for GetTemplatesResponse {
 impl crate::support::Model for GetTemplatesResponse {
     const NAME: &'static str = "GetTemplatesResponse";
     const FIELDS: &'static [&'static str] = &["entities", "selfUri", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for GetTemplatesResponse {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
             "total" => crate::support::de_opt(map, &mut self.total, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

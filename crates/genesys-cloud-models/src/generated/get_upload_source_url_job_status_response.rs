@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GetUploadSourceUrlJobStatusResponse {
-    #[doc = " JSON `errorInformation`: [`ErrorBody`]."]
+    #[doc = " JSON `errorInformation`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_information: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`GetUploadSourceUrlJobStatusResponseStatus`]."]
+    #[doc = " JSON `status`: [`GetUploadSourceUrlJobStatusResponseStatus`](crate::GetUploadSourceUrlJobStatusResponseStatus)."]
     pub status: ::std::option::Option<crate::GetUploadSourceUrlJobStatusResponseStatus>,
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GetUploadSourceUrlJobStatusResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for GetUploadSourceUrlJobStatusResponse {
 impl crate::support::Model for GetUploadSourceUrlJobStatusResponse {
     const NAME: &'static str = "GetUploadSourceUrlJobStatusResponse";
     const FIELDS: &'static [&'static str] = &["errorInformation", "id", "selfUri", "status", "uploadKey"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for GetUploadSourceUrlJobStatusResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

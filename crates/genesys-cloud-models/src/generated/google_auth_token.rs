@@ -7,7 +7,7 @@
 pub struct GoogleAuthToken {
     #[doc = " JSON `clientId`: string, required by the spec."]
     pub client_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct GoogleAuthToken {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scopes`: array of string, required by the spec."]
     pub scopes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GoogleAuthToken {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for GoogleAuthToken {
 impl crate::support::Model for GoogleAuthToken {
     const NAME: &'static str = "GoogleAuthToken";
     const FIELDS: &'static [&'static str] = &["clientId", "createdBy", "dateCreated", "id", "scopes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for GoogleAuthToken {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "scopes" => crate::support::de_opt(map, &mut self.scopes, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

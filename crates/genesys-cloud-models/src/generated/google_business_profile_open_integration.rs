@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GoogleBusinessProfileOpenIntegration {
-    #[doc = " JSON `account`: [`GoogleBusinessProfileAccountReference`], required by the spec."]
+    #[doc = " JSON `account`: [`GoogleBusinessProfileAccountReference`](crate::GoogleBusinessProfileAccountReference), required by the spec."]
     pub account: ::std::option::Option<crate::GoogleBusinessProfileAccountReference>,
-    #[doc = " JSON `createError`: [`ErrorBody`]."]
+    #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `createStatus`: [`GoogleBusinessProfileOpenIntegrationCreateStatus`]."]
+    #[doc = " JSON `createStatus`: [`GoogleBusinessProfileOpenIntegrationCreateStatus`](crate::GoogleBusinessProfileOpenIntegrationCreateStatus)."]
     pub create_status: ::std::option::Option<crate::GoogleBusinessProfileOpenIntegrationCreateStatus>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,23 +19,23 @@ pub struct GoogleBusinessProfileOpenIntegration {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`]."]
+    #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
-    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recipient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
-    #[doc = " JSON `token`: [`GoogleAuthTokenReference`], required by the spec."]
+    #[doc = " JSON `token`: [`GoogleAuthTokenReference`](crate::GoogleAuthTokenReference), required by the spec."]
     pub token: ::std::option::Option<crate::GoogleAuthTokenReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GoogleBusinessProfileOpenIntegration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for GoogleBusinessProfileOpenIntegration {
 impl crate::support::Model for GoogleBusinessProfileOpenIntegration {
     const NAME: &'static str = "GoogleBusinessProfileOpenIntegration";
     const FIELDS: &'static [&'static str] = &["account", "createError", "createStatus", "createdBy", "dateCreated", "dateModified", "id", "messagingSetting", "modifiedBy", "name", "recipient", "selfUri", "status", "supportedContent", "token"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for GoogleBusinessProfileOpenIntegration {
             "status" => crate::support::de_opt(map, &mut self.status, n, 12),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 13),
             "token" => crate::support::de_opt_struct(map, &mut self.token, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

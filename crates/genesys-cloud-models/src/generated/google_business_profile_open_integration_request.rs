@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GoogleBusinessProfileOpenIntegrationRequest {
-    #[doc = " JSON `account`: [`GoogleBusinessProfileAccountReference`], required by the spec."]
+    #[doc = " JSON `account`: [`GoogleBusinessProfileAccountReference`](crate::GoogleBusinessProfileAccountReference), required by the spec."]
     pub account: ::std::option::Option<crate::GoogleBusinessProfileAccountReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`]."]
+    #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
-    #[doc = " JSON `token`: [`GoogleAuthTokenReference`], required by the spec."]
+    #[doc = " JSON `token`: [`GoogleAuthTokenReference`](crate::GoogleAuthTokenReference), required by the spec."]
     pub token: ::std::option::Option<crate::GoogleAuthTokenReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GoogleBusinessProfileOpenIntegrationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for GoogleBusinessProfileOpenIntegrationRequ
 impl crate::support::Model for GoogleBusinessProfileOpenIntegrationRequest {
     const NAME: &'static str = "GoogleBusinessProfileOpenIntegrationRequest";
     const FIELDS: &'static [&'static str] = &["account", "id", "messagingSetting", "name", "selfUri", "supportedContent", "token"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for GoogleBusinessProfileOpenIntegrationRequest {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 5),
             "token" => crate::support::de_opt_struct(map, &mut self.token, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

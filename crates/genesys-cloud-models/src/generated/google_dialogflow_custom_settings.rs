@@ -13,7 +13,7 @@ pub struct GoogleDialogflowCustomSettings {
     pub event_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `webhookQueryParameters`: map of string."]
     pub webhook_query_parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GoogleDialogflowCustomSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for GoogleDialogflowCustomSettings {
 impl crate::support::Model for GoogleDialogflowCustomSettings {
     const NAME: &'static str = "GoogleDialogflowCustomSettings";
     const FIELDS: &'static [&'static str] = &["environment", "eventInputParameters", "eventName", "webhookQueryParameters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for GoogleDialogflowCustomSettings {
             "eventInputParameters" => crate::support::de_opt(map, &mut self.event_input_parameters, n, 1),
             "eventName" => crate::support::de_opt(map, &mut self.event_name, n, 2),
             "webhookQueryParameters" => crate::support::de_opt(map, &mut self.webhook_query_parameters, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

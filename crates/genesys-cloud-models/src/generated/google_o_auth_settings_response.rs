@@ -9,7 +9,7 @@ pub struct GoogleOAuthSettingsResponse {
     pub client_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scopes`: array of string, required by the spec."]
     pub scopes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GoogleOAuthSettingsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for GoogleOAuthSettingsResponse {
 impl crate::support::Model for GoogleOAuthSettingsResponse {
     const NAME: &'static str = "GoogleOAuthSettingsResponse";
     const FIELDS: &'static [&'static str] = &["clientId", "scopes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for GoogleOAuthSettingsResponse {
         match key {
             "clientId" => crate::support::de_opt(map, &mut self.client_id, n, 0),
             "scopes" => crate::support::de_opt(map, &mut self.scopes, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GrammarLanguage {
-    #[doc = " JSON `dtmfFileMetadata`: [`GrammarLanguageFileMetadata`]."]
+    #[doc = " JSON `dtmfFileMetadata`: [`GrammarLanguageFileMetadata`](crate::GrammarLanguageFileMetadata)."]
     pub dtmf_file_metadata: ::std::option::Option<crate::GrammarLanguageFileMetadata>,
     #[doc = " JSON `dtmfFileUrl`: string."]
     pub dtmf_file_url: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct GrammarLanguage {
     pub language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `voiceFileMetadata`: [`GrammarLanguageFileMetadata`]."]
+    #[doc = " JSON `voiceFileMetadata`: [`GrammarLanguageFileMetadata`](crate::GrammarLanguageFileMetadata)."]
     pub voice_file_metadata: ::std::option::Option<crate::GrammarLanguageFileMetadata>,
     #[doc = " JSON `voiceFileUrl`: string."]
     pub voice_file_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GrammarLanguage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for GrammarLanguage {
 impl crate::support::Model for GrammarLanguage {
     const NAME: &'static str = "GrammarLanguage";
     const FIELDS: &'static [&'static str] = &["dtmfFileMetadata", "dtmfFileUrl", "grammarId", "id", "language", "selfUri", "voiceFileMetadata", "voiceFileUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for GrammarLanguage {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "voiceFileMetadata" => crate::support::de_opt_struct(map, &mut self.voice_file_metadata, n, 6),
             "voiceFileUrl" => crate::support::de_opt(map, &mut self.voice_file_url, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

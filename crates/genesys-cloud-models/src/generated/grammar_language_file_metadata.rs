@@ -11,9 +11,9 @@ pub struct GrammarLanguageFileMetadata {
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fileSizeBytes`: integer (int64)."]
     pub file_size_bytes: ::std::option::Option<i64>,
-    #[doc = " JSON `fileType`: [`GrammarLanguageFileMetadataFileType`]."]
+    #[doc = " JSON `fileType`: [`GrammarLanguageFileMetadataFileType`](crate::GrammarLanguageFileMetadataFileType)."]
     pub file_type: ::std::option::Option<crate::GrammarLanguageFileMetadataFileType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GrammarLanguageFileMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for GrammarLanguageFileMetadata {
 impl crate::support::Model for GrammarLanguageFileMetadata {
     const NAME: &'static str = "GrammarLanguageFileMetadata";
     const FIELDS: &'static [&'static str] = &["dateUploaded", "fileName", "fileSizeBytes", "fileType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for GrammarLanguageFileMetadata {
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 1),
             "fileSizeBytes" => crate::support::de_opt(map, &mut self.file_size_bytes, n, 2),
             "fileType" => crate::support::de_opt(map, &mut self.file_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

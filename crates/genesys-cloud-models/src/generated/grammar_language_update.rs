@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GrammarLanguageUpdate {
-    #[doc = " JSON `dtmfFileMetadata`: [`GrammarLanguageFileMetadata`]."]
+    #[doc = " JSON `dtmfFileMetadata`: [`GrammarLanguageFileMetadata`](crate::GrammarLanguageFileMetadata)."]
     pub dtmf_file_metadata: ::std::option::Option<crate::GrammarLanguageFileMetadata>,
-    #[doc = " JSON `voiceFileMetadata`: [`GrammarLanguageFileMetadata`]."]
+    #[doc = " JSON `voiceFileMetadata`: [`GrammarLanguageFileMetadata`](crate::GrammarLanguageFileMetadata)."]
     pub voice_file_metadata: ::std::option::Option<crate::GrammarLanguageFileMetadata>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GrammarLanguageUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for GrammarLanguageUpdate {
 impl crate::support::Model for GrammarLanguageUpdate {
     const NAME: &'static str = "GrammarLanguageUpdate";
     const FIELDS: &'static [&'static str] = &["dtmfFileMetadata", "voiceFileMetadata"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for GrammarLanguageUpdate {
         match key {
             "dtmfFileMetadata" => crate::support::de_opt_struct(map, &mut self.dtmf_file_metadata, n, 0),
             "voiceFileMetadata" => crate::support::de_opt_struct(map, &mut self.voice_file_metadata, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Graph {
-    #[doc = " JSON `edges`: array of [`GraphEdge`]."]
+    #[doc = " JSON `edges`: array of [`GraphEdge`](crate::GraphEdge)."]
     pub edges: ::std::option::Option<::std::vec::Vec<crate::GraphEdge>>,
-    #[doc = " JSON `vertices`: [`GraphVertices`]."]
+    #[doc = " JSON `vertices`: [`GraphVertices`](crate::GraphVertices)."]
     pub vertices: ::std::option::Option<crate::GraphVertices>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Graph {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for Graph {
 impl crate::support::Model for Graph {
     const NAME: &'static str = "Graph";
     const FIELDS: &'static [&'static str] = &["edges", "vertices"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for Graph {
         match key {
             "edges" => crate::support::de_opt_structs(map, &mut self.edges, n, 0),
             "vertices" => crate::support::de_opt_struct(map, &mut self.vertices, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GraphVertices {
-    #[doc = " JSON `contacts`: array of [`ContactVertex`]."]
+    #[doc = " JSON `contacts`: array of [`ContactVertex`](crate::ContactVertex)."]
     pub contacts: ::std::option::Option<::std::vec::Vec<crate::ContactVertex>>,
-    #[doc = " JSON `identifiers`: array of [`IdentifierVertex`]."]
+    #[doc = " JSON `identifiers`: array of [`IdentifierVertex`](crate::IdentifierVertex)."]
     pub identifiers: ::std::option::Option<::std::vec::Vec<crate::IdentifierVertex>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GraphVertices {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for GraphVertices {
 impl crate::support::Model for GraphVertices {
     const NAME: &'static str = "GraphVertices";
     const FIELDS: &'static [&'static str] = &["contacts", "identifiers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for GraphVertices {
         match key {
             "contacts" => crate::support::de_opt_structs(map, &mut self.contacts, n, 0),
             "identifiers" => crate::support::de_opt_structs(map, &mut self.identifiers, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Greeting {
-    #[doc = " JSON `audioFile`: [`GreetingAudioFile`]."]
+    #[doc = " JSON `audioFile`: [`GreetingAudioFile`](crate::GreetingAudioFile)."]
     pub audio_file: ::std::option::Option<crate::GreetingAudioFile>,
     #[doc = " JSON `audioTTS`: string."]
     pub audio_tts: ::std::option::Option<::std::string::String>,
@@ -21,15 +21,15 @@ pub struct Greeting {
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owner`: [`DomainEntity`], required by the spec."]
+    #[doc = " JSON `owner`: [`DomainEntity`](crate::DomainEntity), required by the spec."]
     pub owner: ::std::option::Option<crate::DomainEntity>,
-    #[doc = " JSON `ownerType`: [`GreetingOwnerType`], required by the spec."]
+    #[doc = " JSON `ownerType`: [`GreetingOwnerType`](crate::GreetingOwnerType), required by the spec."]
     pub owner_type: ::std::option::Option<crate::GreetingOwnerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`GreetingType`], required by the spec."]
+    #[doc = " JSON `type`: [`GreetingType`](crate::GreetingType), required by the spec."]
     pub r#type: ::std::option::Option<crate::GreetingType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Greeting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for Greeting {
 impl crate::support::Model for Greeting {
     const NAME: &'static str = "Greeting";
     const FIELDS: &'static [&'static str] = &["audioFile", "audioTTS", "createdBy", "createdDate", "id", "modifiedBy", "modifiedDate", "name", "owner", "ownerType", "selfUri", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for Greeting {
             "ownerType" => crate::support::de_opt(map, &mut self.owner_type, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

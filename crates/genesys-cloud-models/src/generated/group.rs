@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Group {
-    #[doc = " JSON `addresses`: array of [`GroupContact`]."]
+    #[doc = " JSON `addresses`: array of [`GroupContact`](crate::GroupContact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::GroupContact>>,
     #[doc = " JSON `callsEnabled`: boolean."]
     pub calls_enabled: ::std::option::Option<bool>,
@@ -17,7 +17,7 @@ pub struct Group {
     pub email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `images`: array of [`Image`]."]
+    #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
     #[doc = " JSON `includeOwners`: boolean."]
     pub include_owners: ::std::option::Option<bool>,
@@ -25,7 +25,7 @@ pub struct Group {
     pub member_count: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owners`: array of [`User`]."]
+    #[doc = " JSON `owners`: array of [`User`](crate::User)."]
     pub owners: ::std::option::Option<::std::vec::Vec<crate::User>>,
     #[doc = " JSON `rolesEnabled`: boolean."]
     pub roles_enabled: ::std::option::Option<bool>,
@@ -33,15 +33,15 @@ pub struct Group {
     pub rules_visible: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GroupState`]."]
+    #[doc = " JSON `state`: [`GroupState`](crate::GroupState)."]
     pub state: ::std::option::Option<crate::GroupState>,
-    #[doc = " JSON `type`: [`GroupType`], required by the spec."]
+    #[doc = " JSON `type`: [`GroupType`](crate::GroupType), required by the spec."]
     pub r#type: ::std::option::Option<crate::GroupType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `visibility`: [`GroupVisibility`], required by the spec."]
+    #[doc = " JSON `visibility`: [`GroupVisibility`](crate::GroupVisibility), required by the spec."]
     pub visibility: ::std::option::Option<crate::GroupVisibility>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Group {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for Group {
 impl crate::support::Model for Group {
     const NAME: &'static str = "Group";
     const FIELDS: &'static [&'static str] = &["addresses", "callsEnabled", "dateModified", "description", "email", "id", "images", "includeOwners", "memberCount", "name", "owners", "rolesEnabled", "rulesVisible", "selfUri", "state", "type", "version", "visibility"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for Group {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
             "visibility" => crate::support::de_opt(map, &mut self.visibility, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,11 +11,11 @@ pub struct GroupContact {
     pub display: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `extension`: string."]
     pub extension: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`GroupContactMediaType`], required by the spec."]
+    #[doc = " JSON `mediaType`: [`GroupContactMediaType`](crate::GroupContactMediaType), required by the spec."]
     pub media_type: ::std::option::Option<crate::GroupContactMediaType>,
-    #[doc = " JSON `type`: [`GroupContactType`], required by the spec."]
+    #[doc = " JSON `type`: [`GroupContactType`](crate::GroupContactType), required by the spec."]
     pub r#type: ::std::option::Option<crate::GroupContactType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GroupContact {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for GroupContact {
 impl crate::support::Model for GroupContact {
     const NAME: &'static str = "GroupContact";
     const FIELDS: &'static [&'static str] = &["address", "display", "extension", "mediaType", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for GroupContact {
             "extension" => crate::support::de_opt(map, &mut self.extension, n, 2),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

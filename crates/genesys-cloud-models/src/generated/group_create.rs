@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GroupCreate {
-    #[doc = " JSON `addresses`: array of [`GroupContact`]."]
+    #[doc = " JSON `addresses`: array of [`GroupContact`](crate::GroupContact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::GroupContact>>,
     #[doc = " JSON `callsEnabled`: boolean."]
     pub calls_enabled: ::std::option::Option<bool>,
@@ -17,7 +17,7 @@ pub struct GroupCreate {
     pub email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `images`: array of [`Image`]."]
+    #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
     #[doc = " JSON `includeOwners`: boolean."]
     pub include_owners: ::std::option::Option<bool>,
@@ -33,15 +33,15 @@ pub struct GroupCreate {
     pub rules_visible: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GroupCreateState`]."]
+    #[doc = " JSON `state`: [`GroupCreateState`](crate::GroupCreateState)."]
     pub state: ::std::option::Option<crate::GroupCreateState>,
-    #[doc = " JSON `type`: [`GroupCreateType`], required by the spec."]
+    #[doc = " JSON `type`: [`GroupCreateType`](crate::GroupCreateType), required by the spec."]
     pub r#type: ::std::option::Option<crate::GroupCreateType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `visibility`: [`GroupCreateVisibility`], required by the spec."]
+    #[doc = " JSON `visibility`: [`GroupCreateVisibility`](crate::GroupCreateVisibility), required by the spec."]
     pub visibility: ::std::option::Option<crate::GroupCreateVisibility>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GroupCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for GroupCreate {
 impl crate::support::Model for GroupCreate {
     const NAME: &'static str = "GroupCreate";
     const FIELDS: &'static [&'static str] = &["addresses", "callsEnabled", "dateModified", "description", "email", "id", "images", "includeOwners", "memberCount", "name", "ownerIds", "rolesEnabled", "rulesVisible", "selfUri", "state", "type", "version", "visibility"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for GroupCreate {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
             "visibility" => crate::support::de_opt(map, &mut self.visibility, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

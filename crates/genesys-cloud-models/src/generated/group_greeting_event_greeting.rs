@@ -7,19 +7,19 @@
 pub struct GroupGreetingEventGreeting {
     #[doc = " JSON `audioTTS`: string."]
     pub audio_tts: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `greetingAudioFile`: [`GroupGreetingEventGreetingAudioFile`]."]
+    #[doc = " JSON `greetingAudioFile`: [`GroupGreetingEventGreetingAudioFile`](crate::GroupGreetingEventGreetingAudioFile)."]
     pub greeting_audio_file: ::std::option::Option<crate::GroupGreetingEventGreetingAudioFile>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owner`: [`GroupGreetingEventGreetingOwner`]."]
+    #[doc = " JSON `owner`: [`GroupGreetingEventGreetingOwner`](crate::GroupGreetingEventGreetingOwner)."]
     pub owner: ::std::option::Option<crate::GroupGreetingEventGreetingOwner>,
     #[doc = " JSON `ownerType`: string."]
     pub owner_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GroupGreetingEventGreeting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for GroupGreetingEventGreeting {
 impl crate::support::Model for GroupGreetingEventGreeting {
     const NAME: &'static str = "GroupGreetingEventGreeting";
     const FIELDS: &'static [&'static str] = &["audioTTS", "greetingAudioFile", "id", "name", "owner", "ownerType", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for GroupGreetingEventGreeting {
             "owner" => crate::support::de_opt_struct(map, &mut self.owner, n, 4),
             "ownerType" => crate::support::de_opt(map, &mut self.owner_type, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

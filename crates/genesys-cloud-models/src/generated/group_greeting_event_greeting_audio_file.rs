@@ -9,7 +9,7 @@ pub struct GroupGreetingEventGreetingAudioFile {
     pub duration_milliseconds: ::std::option::Option<i64>,
     #[doc = " JSON `sizeBytes`: integer (int64)."]
     pub size_bytes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GroupGreetingEventGreetingAudioFile {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for GroupGreetingEventGreetingAudioFile {
 impl crate::support::Model for GroupGreetingEventGreetingAudioFile {
     const NAME: &'static str = "GroupGreetingEventGreetingAudioFile";
     const FIELDS: &'static [&'static str] = &["durationMilliseconds", "sizeBytes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for GroupGreetingEventGreetingAudioFile {
         match key {
             "durationMilliseconds" => crate::support::de_opt(map, &mut self.duration_milliseconds, n, 0),
             "sizeBytes" => crate::support::de_opt(map, &mut self.size_bytes, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct GroupSettings {
     pub maximum_total_sessions: ::std::option::Option<i64>,
     #[doc = " JSON `minimumGroupSize`: integer (int64)."]
     pub minimum_group_size: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GroupSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for GroupSettings {
 impl crate::support::Model for GroupSettings {
     const NAME: &'static str = "GroupSettings";
     const FIELDS: &'static [&'static str] = &["maximumConcurrentSessions", "maximumGroupSize", "maximumTotalSessions", "minimumGroupSize"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for GroupSettings {
             "maximumGroupSize" => crate::support::de_opt(map, &mut self.maximum_group_size, n, 1),
             "maximumTotalSessions" => crate::support::de_opt(map, &mut self.maximum_total_sessions, n, 2),
             "minimumGroupSize" => crate::support::de_opt(map, &mut self.minimum_group_size, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

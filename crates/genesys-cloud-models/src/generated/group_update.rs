@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GroupUpdate {
-    #[doc = " JSON `addresses`: array of [`GroupContact`]."]
+    #[doc = " JSON `addresses`: array of [`GroupContact`](crate::GroupContact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::GroupContact>>,
     #[doc = " JSON `callsEnabled`: boolean."]
     pub calls_enabled: ::std::option::Option<bool>,
@@ -15,7 +15,7 @@ pub struct GroupUpdate {
     pub email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `images`: array of [`Image`]."]
+    #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
     #[doc = " JSON `includeOwners`: boolean."]
     pub include_owners: ::std::option::Option<bool>,
@@ -29,13 +29,13 @@ pub struct GroupUpdate {
     pub rules_visible: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GroupUpdateState`]."]
+    #[doc = " JSON `state`: [`GroupUpdateState`](crate::GroupUpdateState)."]
     pub state: ::std::option::Option<crate::GroupUpdateState>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `visibility`: [`GroupUpdateVisibility`]."]
+    #[doc = " JSON `visibility`: [`GroupUpdateVisibility`](crate::GroupUpdateVisibility)."]
     pub visibility: ::std::option::Option<crate::GroupUpdateVisibility>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GroupUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for GroupUpdate {
 impl crate::support::Model for GroupUpdate {
     const NAME: &'static str = "GroupUpdate";
     const FIELDS: &'static [&'static str] = &["addresses", "callsEnabled", "description", "email", "id", "images", "includeOwners", "name", "ownerIds", "rolesEnabled", "rulesVisible", "selfUri", "state", "version", "visibility"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for GroupUpdate {
             "state" => crate::support::de_opt(map, &mut self.state, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
             "visibility" => crate::support::de_opt(map, &mut self.visibility, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,19 +11,19 @@ pub struct Guide {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `latestProductionReadyVersion`: [`GuideVersionRef`]."]
+    #[doc = " JSON `latestProductionReadyVersion`: [`GuideVersionRef`](crate::GuideVersionRef)."]
     pub latest_production_ready_version: ::std::option::Option<crate::GuideVersionRef>,
-    #[doc = " JSON `latestSavedVersion`: [`GuideVersionRef`]."]
+    #[doc = " JSON `latestSavedVersion`: [`GuideVersionRef`](crate::GuideVersionRef)."]
     pub latest_saved_version: ::std::option::Option<crate::GuideVersionRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`GuideSource`]."]
+    #[doc = " JSON `source`: [`GuideSource`](crate::GuideSource)."]
     pub source: ::std::option::Option<crate::GuideSource>,
-    #[doc = " JSON `status`: [`GuideStatus`]."]
+    #[doc = " JSON `status`: [`GuideStatus`](crate::GuideStatus)."]
     pub status: ::std::option::Option<crate::GuideStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Guide {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for Guide {
 impl crate::support::Model for Guide {
     const NAME: &'static str = "Guide";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "latestProductionReadyVersion", "latestSavedVersion", "name", "selfUri", "source", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for Guide {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "source" => crate::support::de_opt(map, &mut self.source, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

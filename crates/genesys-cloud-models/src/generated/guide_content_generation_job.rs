@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideContentGenerationJob {
-    #[doc = " JSON `errors`: array of [`ErrorBody`]."]
+    #[doc = " JSON `errors`: array of [`ErrorBody`](crate::ErrorBody)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ErrorBody>>,
-    #[doc = " JSON `guide`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `guide`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub guide: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `guideContent`: [`GeneratedGuideContent`]."]
+    #[doc = " JSON `guideContent`: [`GeneratedGuideContent`](crate::GeneratedGuideContent)."]
     pub guide_content: ::std::option::Option<crate::GeneratedGuideContent>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`GuideContentGenerationJobStatus`]."]
+    #[doc = " JSON `status`: [`GuideContentGenerationJobStatus`](crate::GuideContentGenerationJobStatus)."]
     pub status: ::std::option::Option<crate::GuideContentGenerationJobStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GuideContentGenerationJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for GuideContentGenerationJob {
 impl crate::support::Model for GuideContentGenerationJob {
     const NAME: &'static str = "GuideContentGenerationJob";
     const FIELDS: &'static [&'static str] = &["errors", "guide", "guideContent", "id", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for GuideContentGenerationJob {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

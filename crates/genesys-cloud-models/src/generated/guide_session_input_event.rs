@@ -7,15 +7,15 @@
 pub struct GuideSessionInputEvent {
     #[doc = " JSON `invocationId`: string."]
     pub invocation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `invocations`: array of [`GuideSessionTurnInvocationData`]."]
+    #[doc = " JSON `invocations`: array of [`GuideSessionTurnInvocationData`](crate::GuideSessionTurnInvocationData)."]
     pub invocations: ::std::option::Option<::std::vec::Vec<crate::GuideSessionTurnInvocationData>>,
-    #[doc = " JSON `mode`: [`GuideSessionInputEventMode`], required by the spec."]
+    #[doc = " JSON `mode`: [`GuideSessionInputEventMode`](crate::GuideSessionInputEventMode), required by the spec."]
     pub mode: ::std::option::Option<crate::GuideSessionInputEventMode>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`GuideSessionInputEventType`], required by the spec."]
+    #[doc = " JSON `type`: [`GuideSessionInputEventType`](crate::GuideSessionInputEventType), required by the spec."]
     pub r#type: ::std::option::Option<crate::GuideSessionInputEventType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GuideSessionInputEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionInputEvent {
 impl crate::support::Model for GuideSessionInputEvent {
     const NAME: &'static str = "GuideSessionInputEvent";
     const FIELDS: &'static [&'static str] = &["invocationId", "invocations", "mode", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for GuideSessionInputEvent {
             "mode" => crate::support::de_opt(map, &mut self.mode, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

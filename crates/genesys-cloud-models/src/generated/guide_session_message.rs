@@ -7,9 +7,9 @@
 pub struct GuideSessionMessage {
     #[doc = " JSON `content`: string."]
     pub content: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `role`: [`GuideSessionMessageRole`]."]
+    #[doc = " JSON `role`: [`GuideSessionMessageRole`](crate::GuideSessionMessageRole)."]
     pub role: ::std::option::Option<crate::GuideSessionMessageRole>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GuideSessionMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionMessage {
 impl crate::support::Model for GuideSessionMessage {
     const NAME: &'static str = "GuideSessionMessage";
     const FIELDS: &'static [&'static str] = &["content", "role"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for GuideSessionMessage {
         match key {
             "content" => crate::support::de_opt(map, &mut self.content, n, 0),
             "role" => crate::support::de_opt(map, &mut self.role, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct GuideSessionTurnInvocationResponse {
     pub group: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `parameters`: array of [`GuideSessionTurnInvocationParameters`]."]
+    #[doc = " JSON `parameters`: array of [`GuideSessionTurnInvocationParameters`](crate::GuideSessionTurnInvocationParameters)."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::GuideSessionTurnInvocationParameters>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GuideSessionTurnInvocationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnInvocationResponse {
 impl crate::support::Model for GuideSessionTurnInvocationResponse {
     const NAME: &'static str = "GuideSessionTurnInvocationResponse";
     const FIELDS: &'static [&'static str] = &["actionName", "group", "id", "parameters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for GuideSessionTurnInvocationResponse {
             "group" => crate::support::de_opt(map, &mut self.group, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "parameters" => crate::support::de_opt_structs(map, &mut self.parameters, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

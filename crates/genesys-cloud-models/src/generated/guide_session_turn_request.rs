@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionTurnRequest {
-    #[doc = " JSON `context`: [`GuideSessionTurnRequestContext`]."]
+    #[doc = " JSON `context`: [`GuideSessionTurnRequestContext`](crate::GuideSessionTurnRequestContext)."]
     pub context: ::std::option::Option<crate::GuideSessionTurnRequestContext>,
-    #[doc = " JSON `inputEvent`: [`GuideSessionInputEvent`], required by the spec."]
+    #[doc = " JSON `inputEvent`: [`GuideSessionInputEvent`](crate::GuideSessionInputEvent), required by the spec."]
     pub input_event: ::std::option::Option<crate::GuideSessionInputEvent>,
-    #[doc = " JSON `inputVariables`: array of [`GuideSessionVariable`]."]
+    #[doc = " JSON `inputVariables`: array of [`GuideSessionVariable`](crate::GuideSessionVariable)."]
     pub input_variables: ::std::option::Option<::std::vec::Vec<crate::GuideSessionVariable>>,
-    #[doc = " JSON `knowledgeSettings`: [`KnowledgeSettings`]."]
+    #[doc = " JSON `knowledgeSettings`: [`KnowledgeSettings`](crate::KnowledgeSettings)."]
     pub knowledge_settings: ::std::option::Option<crate::KnowledgeSettings>,
     #[doc = " JSON `languageCode`: string, required by the spec."]
     pub language_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: string, required by the spec."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GuideSessionTurnRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnRequest {
 impl crate::support::Model for GuideSessionTurnRequest {
     const NAME: &'static str = "GuideSessionTurnRequest";
     const FIELDS: &'static [&'static str] = &["context", "inputEvent", "inputVariables", "knowledgeSettings", "languageCode", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for GuideSessionTurnRequest {
             "knowledgeSettings" => crate::support::de_opt_struct(map, &mut self.knowledge_settings, n, 3),
             "languageCode" => crate::support::de_opt(map, &mut self.language_code, n, 4),
             "version" => crate::support::de_opt(map, &mut self.version, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionTurnRequestContext {
-    #[doc = " JSON `customConversationAttributes`: array of [`CustomConversationAttributeInput`]."]
+    #[doc = " JSON `customConversationAttributes`: array of [`CustomConversationAttributeInput`](crate::CustomConversationAttributeInput)."]
     pub custom_conversation_attributes: ::std::option::Option<::std::vec::Vec<crate::CustomConversationAttributeInput>>,
     #[doc = " JSON `knowledgeQueryDetected`: boolean."]
     pub knowledge_query_detected: ::std::option::Option<bool>,
-    #[doc = " JSON `messages`: array of [`GuideSessionMessage`]."]
+    #[doc = " JSON `messages`: array of [`GuideSessionMessage`](crate::GuideSessionMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::GuideSessionMessage>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GuideSessionTurnRequestContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnRequestContext {
 impl crate::support::Model for GuideSessionTurnRequestContext {
     const NAME: &'static str = "GuideSessionTurnRequestContext";
     const FIELDS: &'static [&'static str] = &["customConversationAttributes", "knowledgeQueryDetected", "messages"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for GuideSessionTurnRequestContext {
             "customConversationAttributes" => crate::support::de_opt_structs(map, &mut self.custom_conversation_attributes, n, 0),
             "knowledgeQueryDetected" => crate::support::de_opt(map, &mut self.knowledge_query_detected, n, 1),
             "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

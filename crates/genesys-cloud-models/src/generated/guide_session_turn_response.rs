@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct GuideSessionTurnResponse {
-    #[doc = " JSON `context`: [`GuideSessionTurnResponseContext`]."]
+    #[doc = " JSON `context`: [`GuideSessionTurnResponseContext`](crate::GuideSessionTurnResponseContext)."]
     pub context: ::std::option::Option<crate::GuideSessionTurnResponseContext>,
     #[doc = " JSON `invocationId`: string."]
     pub invocation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `invocations`: array of [`GuideSessionTurnInvocationResponse`]."]
+    #[doc = " JSON `invocations`: array of [`GuideSessionTurnInvocationResponse`](crate::GuideSessionTurnInvocationResponse)."]
     pub invocations: ::std::option::Option<::std::vec::Vec<crate::GuideSessionTurnInvocationResponse>>,
-    #[doc = " JSON `outputVariables`: array of [`GuideSessionVariable`]."]
+    #[doc = " JSON `outputVariables`: array of [`GuideSessionVariable`](crate::GuideSessionVariable)."]
     pub output_variables: ::std::option::Option<::std::vec::Vec<crate::GuideSessionVariable>>,
-    #[doc = " JSON `response`: [`GuideSessionTurnResponseData`]."]
+    #[doc = " JSON `response`: [`GuideSessionTurnResponseData`](crate::GuideSessionTurnResponseData)."]
     pub response: ::std::option::Option<crate::GuideSessionTurnResponseData>,
-    #[doc = " JSON `result`: [`GuideSessionTurnResponseResult`]."]
+    #[doc = " JSON `result`: [`GuideSessionTurnResponseResult`](crate::GuideSessionTurnResponseResult)."]
     pub result: ::std::option::Option<crate::GuideSessionTurnResponseResult>,
-    #[doc = " JSON `status`: [`GuideSessionTurnResponseStatus`]."]
+    #[doc = " JSON `status`: [`GuideSessionTurnResponseStatus`](crate::GuideSessionTurnResponseStatus)."]
     pub status: ::std::option::Option<crate::GuideSessionTurnResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GuideSessionTurnResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnResponse {
 impl crate::support::Model for GuideSessionTurnResponse {
     const NAME: &'static str = "GuideSessionTurnResponse";
     const FIELDS: &'static [&'static str] = &["context", "invocationId", "invocations", "outputVariables", "response", "result", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for GuideSessionTurnResponse {
             "response" => crate::support::de_opt_struct(map, &mut self.response, n, 4),
             "result" => crate::support::de_opt(map, &mut self.result, n, 5),
             "status" => crate::support::de_opt(map, &mut self.status, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

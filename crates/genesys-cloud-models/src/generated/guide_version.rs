@@ -9,23 +9,23 @@ pub struct GuideVersion {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `guide`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `guide`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub guide: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `instruction`: string."]
     pub instruction: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeSettings`: [`AuthoringKnowledgeSettings`]."]
+    #[doc = " JSON `knowledgeSettings`: [`AuthoringKnowledgeSettings`](crate::AuthoringKnowledgeSettings)."]
     pub knowledge_settings: ::std::option::Option<crate::AuthoringKnowledgeSettings>,
-    #[doc = " JSON `resources`: [`GuideVersionResources`]."]
+    #[doc = " JSON `resources`: [`GuideVersionResources`](crate::GuideVersionResources)."]
     pub resources: ::std::option::Option<crate::GuideVersionResources>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`GuideVersionState`]."]
+    #[doc = " JSON `state`: [`GuideVersionState`](crate::GuideVersionState)."]
     pub state: ::std::option::Option<crate::GuideVersionState>,
-    #[doc = " JSON `variables`: array of [`Variable`]."]
+    #[doc = " JSON `variables`: array of [`Variable`](crate::Variable)."]
     pub variables: ::std::option::Option<::std::vec::Vec<crate::Variable>>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for GuideVersion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for GuideVersion {
 impl crate::support::Model for GuideVersion {
     const NAME: &'static str = "GuideVersion";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "guide", "instruction", "knowledgeSettings", "resources", "selfUri", "state", "variables", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for GuideVersion {
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
             "variables" => crate::support::de_opt_structs(map, &mut self.variables, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

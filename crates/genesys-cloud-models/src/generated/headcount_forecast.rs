@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HeadcountForecast {
-    #[doc = " JSON `required`: array of [`HeadcountInterval`], required by the spec."]
+    #[doc = " JSON `required`: array of [`HeadcountInterval`](crate::HeadcountInterval), required by the spec."]
     pub required: ::std::option::Option<::std::vec::Vec<crate::HeadcountInterval>>,
-    #[doc = " JSON `requiredWithoutShrinkage`: array of [`HeadcountInterval`], required by the spec."]
+    #[doc = " JSON `requiredWithoutShrinkage`: array of [`HeadcountInterval`](crate::HeadcountInterval), required by the spec."]
     pub required_without_shrinkage: ::std::option::Option<::std::vec::Vec<crate::HeadcountInterval>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HeadcountForecast {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for HeadcountForecast {
 impl crate::support::Model for HeadcountForecast {
     const NAME: &'static str = "HeadcountForecast";
     const FIELDS: &'static [&'static str] = &["required", "requiredWithoutShrinkage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for HeadcountForecast {
         match key {
             "required" => crate::support::de_opt_structs(map, &mut self.required, n, 0),
             "requiredWithoutShrinkage" => crate::support::de_opt_structs(map, &mut self.required_without_shrinkage, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

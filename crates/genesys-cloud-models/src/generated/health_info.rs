@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HealthInfo {
-    #[doc = " JSON `errorInfo`: [`FlowHealthErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`FlowHealthErrorInfo`](crate::FlowHealthErrorInfo)."]
     pub error_info: ::std::option::Option<crate::FlowHealthErrorInfo>,
     #[doc = " JSON `issueCount`: integer (int64)."]
     pub issue_count: ::std::option::Option<i64>,
@@ -13,11 +13,11 @@ pub struct HealthInfo {
     pub overall_score: ::std::option::Option<f64>,
     #[doc = " JSON `staticValidationResults`: array of string."]
     pub static_validation_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `status`: [`HealthInfoStatus`]."]
+    #[doc = " JSON `status`: [`HealthInfoStatus`](crate::HealthInfoStatus)."]
     pub status: ::std::option::Option<crate::HealthInfoStatus>,
-    #[doc = " JSON `utterances`: array of [`FlowHealthIntentUtterance`]."]
+    #[doc = " JSON `utterances`: array of [`FlowHealthIntentUtterance`](crate::FlowHealthIntentUtterance)."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::FlowHealthIntentUtterance>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HealthInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for HealthInfo {
 impl crate::support::Model for HealthInfo {
     const NAME: &'static str = "HealthInfo";
     const FIELDS: &'static [&'static str] = &["errorInfo", "issueCount", "overallScore", "staticValidationResults", "status", "utterances"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for HealthInfo {
             "staticValidationResults" => crate::support::de_opt(map, &mut self.static_validation_results, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -27,7 +27,7 @@ pub struct HistoricalAdherenceDayMetrics {
     pub impact_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `scheduleLengthSecs`: integer (int64)."]
     pub schedule_length_secs: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalAdherenceDayMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceDayMetrics {
 impl crate::support::Model for HistoricalAdherenceDayMetrics {
     const NAME: &'static str = "HistoricalAdherenceDayMetrics";
     const FIELDS: &'static [&'static str] = &["actualLengthSecs", "adherencePercentage", "adherenceScheduleSecs", "conformanceActualSecs", "conformancePercentage", "conformanceScheduleSecs", "dayStartOffsetSecs", "exceptionCount", "exceptionDurationSecs", "impactSeconds", "scheduleLengthSecs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for HistoricalAdherenceDayMetrics {
             "exceptionDurationSecs" => crate::support::de_opt(map, &mut self.exception_duration_secs, n, 8),
             "impactSeconds" => crate::support::de_opt(map, &mut self.impact_seconds, n, 9),
             "scheduleLengthSecs" => crate::support::de_opt(map, &mut self.schedule_length_secs, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalAdherenceExceptionInfo {
-    #[doc = " JSON `actualActivityCategory`: [`HistoricalAdherenceExceptionInfoActualActivityCategory`]."]
+    #[doc = " JSON `actualActivityCategory`: [`HistoricalAdherenceExceptionInfoActualActivityCategory`](crate::HistoricalAdherenceExceptionInfoActualActivityCategory)."]
     pub actual_activity_category: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoActualActivityCategory>,
     #[doc = " JSON `actualActivityCodeId`: string."]
     pub actual_activity_code_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endOffsetSeconds`: integer (int64)."]
     pub end_offset_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `impact`: [`HistoricalAdherenceExceptionInfoImpact`]."]
+    #[doc = " JSON `impact`: [`HistoricalAdherenceExceptionInfoImpact`](crate::HistoricalAdherenceExceptionInfoImpact)."]
     pub impact: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoImpact>,
-    #[doc = " JSON `routingStatus`: [`HistoricalAdherenceExceptionInfoRoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`HistoricalAdherenceExceptionInfoRoutingStatus`](crate::HistoricalAdherenceExceptionInfoRoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoRoutingStatus>,
-    #[doc = " JSON `scheduledActivityCategory`: [`HistoricalAdherenceExceptionInfoScheduledActivityCategory`]."]
+    #[doc = " JSON `scheduledActivityCategory`: [`HistoricalAdherenceExceptionInfoScheduledActivityCategory`](crate::HistoricalAdherenceExceptionInfoScheduledActivityCategory)."]
     pub scheduled_activity_category: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoScheduledActivityCategory>,
     #[doc = " JSON `scheduledActivityCodeId`: string."]
     pub scheduled_activity_code_id: ::std::option::Option<::std::string::String>,
@@ -25,9 +25,9 @@ pub struct HistoricalAdherenceExceptionInfo {
     pub secondary_presence_lookup_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startOffsetSeconds`: integer (int64)."]
     pub start_offset_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `systemPresence`: [`HistoricalAdherenceExceptionInfoSystemPresence`]."]
+    #[doc = " JSON `systemPresence`: [`HistoricalAdherenceExceptionInfoSystemPresence`](crate::HistoricalAdherenceExceptionInfoSystemPresence)."]
     pub system_presence: ::std::option::Option<crate::HistoricalAdherenceExceptionInfoSystemPresence>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalAdherenceExceptionInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceExceptionInfo {
 impl crate::support::Model for HistoricalAdherenceExceptionInfo {
     const NAME: &'static str = "HistoricalAdherenceExceptionInfo";
     const FIELDS: &'static [&'static str] = &["actualActivityCategory", "actualActivityCodeId", "endOffsetSeconds", "impact", "routingStatus", "scheduledActivityCategory", "scheduledActivityCodeId", "scheduledSecondaryPresenceLookupIds", "secondaryPresenceLookupId", "startOffsetSeconds", "systemPresence"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for HistoricalAdherenceExceptionInfo {
             "secondaryPresenceLookupId" => crate::support::de_opt(map, &mut self.secondary_presence_lookup_id, n, 8),
             "startOffsetSeconds" => crate::support::de_opt(map, &mut self.start_offset_seconds, n, 9),
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalAdherenceQueryResult {
-    #[doc = " JSON `actuals`: array of [`HistoricalAdherenceActuals`]."]
+    #[doc = " JSON `actuals`: array of [`HistoricalAdherenceActuals`](crate::HistoricalAdherenceActuals)."]
     pub actuals: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceActuals>>,
     #[doc = " JSON `actualsEndDate`: date-time."]
     pub actuals_end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,13 +13,13 @@ pub struct HistoricalAdherenceQueryResult {
     pub adherence_percentage: ::std::option::Option<f64>,
     #[doc = " JSON `conformancePercentage`: number (double)."]
     pub conformance_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `dayMetrics`: array of [`HistoricalAdherenceDayMetrics`]."]
+    #[doc = " JSON `dayMetrics`: array of [`HistoricalAdherenceDayMetrics`](crate::HistoricalAdherenceDayMetrics)."]
     pub day_metrics: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceDayMetrics>>,
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`]."]
+    #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`](crate::HistoricalAdherenceExceptionInfo)."]
     pub exception_info: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>,
-    #[doc = " JSON `impact`: [`HistoricalAdherenceQueryResultImpact`]."]
+    #[doc = " JSON `impact`: [`HistoricalAdherenceQueryResultImpact`](crate::HistoricalAdherenceQueryResultImpact)."]
     pub impact: ::std::option::Option<crate::HistoricalAdherenceQueryResultImpact>,
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct HistoricalAdherenceQueryResult {
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalAdherenceQueryResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceQueryResult {
 impl crate::support::Model for HistoricalAdherenceQueryResult {
     const NAME: &'static str = "HistoricalAdherenceQueryResult";
     const FIELDS: &'static [&'static str] = &["actuals", "actualsEndDate", "adherencePercentage", "conformancePercentage", "dayMetrics", "endDate", "exceptionInfo", "impact", "managementUnitId", "startDate", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for HistoricalAdherenceQueryResult {
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 8),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 9),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

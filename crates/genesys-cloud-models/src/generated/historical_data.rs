@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalData {
-    #[doc = " JSON `daily`: [`Daily`]."]
+    #[doc = " JSON `daily`: [`Daily`](crate::Daily)."]
     pub daily: ::std::option::Option<crate::Daily>,
-    #[doc = " JSON `quarterHour`: [`QuarterHourly`]."]
+    #[doc = " JSON `quarterHour`: [`QuarterHourly`](crate::QuarterHourly)."]
     pub quarter_hour: ::std::option::Option<crate::QuarterHourly>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalData {
 impl crate::support::Model for HistoricalData {
     const NAME: &'static str = "HistoricalData";
     const FIELDS: &'static [&'static str] = &["daily", "quarterHour"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for HistoricalData {
         match key {
             "daily" => crate::support::de_opt_struct(map, &mut self.daily, n, 0),
             "quarterHour" => crate::support::de_opt_struct(map, &mut self.quarter_hour, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

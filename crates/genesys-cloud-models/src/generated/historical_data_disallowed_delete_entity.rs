@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalDataDisallowedDeleteEntity {
-    #[doc = " JSON `reason`: [`HistoricalDataDisallowedDeleteEntityReason`]."]
+    #[doc = " JSON `reason`: [`HistoricalDataDisallowedDeleteEntityReason`](crate::HistoricalDataDisallowedDeleteEntityReason)."]
     pub reason: ::std::option::Option<crate::HistoricalDataDisallowedDeleteEntityReason>,
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalDataDisallowedDeleteEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalDataDisallowedDeleteEntity {
 impl crate::support::Model for HistoricalDataDisallowedDeleteEntity {
     const NAME: &'static str = "HistoricalDataDisallowedDeleteEntity";
     const FIELDS: &'static [&'static str] = &["reason", "requestId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for HistoricalDataDisallowedDeleteEntity {
         match key {
             "reason" => crate::support::de_opt(map, &mut self.reason, n, 0),
             "requestId" => crate::support::de_opt(map, &mut self.request_id, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalImportDeleteFilesJobResponse {
-    #[doc = " JSON `disallowedEntities`: array of [`HistoricalDataDisallowedDeleteEntity`]."]
+    #[doc = " JSON `disallowedEntities`: array of [`HistoricalDataDisallowedDeleteEntity`](crate::HistoricalDataDisallowedDeleteEntity)."]
     pub disallowed_entities: ::std::option::Option<::std::vec::Vec<crate::HistoricalDataDisallowedDeleteEntity>>,
-    #[doc = " JSON `entities`: array of [`HistoricalDataDeleteEntity`]."]
+    #[doc = " JSON `entities`: array of [`HistoricalDataDeleteEntity`](crate::HistoricalDataDeleteEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::HistoricalDataDeleteEntity>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`HistoricalImportDeleteFilesJobResponseState`]."]
+    #[doc = " JSON `state`: [`HistoricalImportDeleteFilesJobResponseState`](crate::HistoricalImportDeleteFilesJobResponseState)."]
     pub state: ::std::option::Option<crate::HistoricalImportDeleteFilesJobResponseState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalImportDeleteFilesJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalImportDeleteFilesJobResponse {
 impl crate::support::Model for HistoricalImportDeleteFilesJobResponse {
     const NAME: &'static str = "HistoricalImportDeleteFilesJobResponse";
     const FIELDS: &'static [&'static str] = &["disallowedEntities", "entities", "id", "selfUri", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for HistoricalImportDeleteFilesJobResponse {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalImportOverallDeleteStatusResponse {
-    #[doc = " JSON `entities`: array of [`HistoricalDataJobEntityStatus`]."]
+    #[doc = " JSON `entities`: array of [`HistoricalDataJobEntityStatus`](crate::HistoricalDataJobEntityStatus)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::HistoricalDataJobEntityStatus>>,
-    #[doc = " JSON `status`: [`HistoricalImportOverallDeleteStatusResponseStatus`]."]
+    #[doc = " JSON `status`: [`HistoricalImportOverallDeleteStatusResponseStatus`](crate::HistoricalImportOverallDeleteStatusResponseStatus)."]
     pub status: ::std::option::Option<crate::HistoricalImportOverallDeleteStatusResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalImportOverallDeleteStatusResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalImportOverallDeleteStatusRespo
 impl crate::support::Model for HistoricalImportOverallDeleteStatusResponse {
     const NAME: &'static str = "HistoricalImportOverallDeleteStatusResponse";
     const FIELDS: &'static [&'static str] = &["entities", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for HistoricalImportOverallDeleteStatusResponse {
         match key {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalShrinkageActivityCategoryResponse {
-    #[doc = " JSON `activityCategory`: [`HistoricalShrinkageActivityCategoryResponseActivityCategory`]."]
+    #[doc = " JSON `activityCategory`: [`HistoricalShrinkageActivityCategoryResponseActivityCategory`](crate::HistoricalShrinkageActivityCategoryResponseActivityCategory)."]
     pub activity_category: ::std::option::Option<crate::HistoricalShrinkageActivityCategoryResponseActivityCategory>,
-    #[doc = " JSON `shrinkageForActivityCategory`: [`HistoricalShrinkageAggregateResponse`]."]
+    #[doc = " JSON `shrinkageForActivityCategory`: [`HistoricalShrinkageAggregateResponse`](crate::HistoricalShrinkageAggregateResponse)."]
     pub shrinkage_for_activity_category: ::std::option::Option<crate::HistoricalShrinkageAggregateResponse>,
-    #[doc = " JSON `shrinkageForActivityCodes`: array of [`HistoricalShrinkageActivityCodeResponse`]."]
+    #[doc = " JSON `shrinkageForActivityCodes`: array of [`HistoricalShrinkageActivityCodeResponse`](crate::HistoricalShrinkageActivityCodeResponse)."]
     pub shrinkage_for_activity_codes: ::std::option::Option<::std::vec::Vec<crate::HistoricalShrinkageActivityCodeResponse>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalShrinkageActivityCategoryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalShrinkageActivityCategoryRespo
 impl crate::support::Model for HistoricalShrinkageActivityCategoryResponse {
     const NAME: &'static str = "HistoricalShrinkageActivityCategoryResponse";
     const FIELDS: &'static [&'static str] = &["activityCategory", "shrinkageForActivityCategory", "shrinkageForActivityCodes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for HistoricalShrinkageActivityCategoryResponse {
             "activityCategory" => crate::support::de_opt(map, &mut self.activity_category, n, 0),
             "shrinkageForActivityCategory" => crate::support::de_opt_struct(map, &mut self.shrinkage_for_activity_category, n, 1),
             "shrinkageForActivityCodes" => crate::support::de_opt_structs(map, &mut self.shrinkage_for_activity_codes, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

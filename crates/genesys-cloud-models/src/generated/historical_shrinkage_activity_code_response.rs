@@ -7,9 +7,9 @@
 pub struct HistoricalShrinkageActivityCodeResponse {
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shrinkageForActivityCode`: [`HistoricalShrinkageAggregateResponse`]."]
+    #[doc = " JSON `shrinkageForActivityCode`: [`HistoricalShrinkageAggregateResponse`](crate::HistoricalShrinkageAggregateResponse)."]
     pub shrinkage_for_activity_code: ::std::option::Option<crate::HistoricalShrinkageAggregateResponse>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalShrinkageActivityCodeResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalShrinkageActivityCodeResponse 
 impl crate::support::Model for HistoricalShrinkageActivityCodeResponse {
     const NAME: &'static str = "HistoricalShrinkageActivityCodeResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "shrinkageForActivityCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for HistoricalShrinkageActivityCodeResponse {
         match key {
             "activityCodeId" => crate::support::de_opt(map, &mut self.activity_code_id, n, 0),
             "shrinkageForActivityCode" => crate::support::de_opt_struct(map, &mut self.shrinkage_for_activity_code, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

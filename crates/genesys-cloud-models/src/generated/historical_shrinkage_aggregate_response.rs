@@ -21,7 +21,7 @@ pub struct HistoricalShrinkageAggregateResponse {
     pub unpaid_shrinkage_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `unplannedShrinkageSeconds`: integer (int64)."]
     pub unplanned_shrinkage_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalShrinkageAggregateResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalShrinkageAggregateResponse {
 impl crate::support::Model for HistoricalShrinkageAggregateResponse {
     const NAME: &'static str = "HistoricalShrinkageAggregateResponse";
     const FIELDS: &'static [&'static str] = &["actualShrinkagePercent", "actualShrinkageSeconds", "paidShrinkageSeconds", "plannedShrinkageSeconds", "scheduledShrinkagePercent", "scheduledShrinkageSeconds", "unpaidShrinkageSeconds", "unplannedShrinkageSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for HistoricalShrinkageAggregateResponse {
             "scheduledShrinkageSeconds" => crate::support::de_opt(map, &mut self.scheduled_shrinkage_seconds, n, 5),
             "unpaidShrinkageSeconds" => crate::support::de_opt(map, &mut self.unpaid_shrinkage_seconds, n, 6),
             "unplannedShrinkageSeconds" => crate::support::de_opt(map, &mut self.unplanned_shrinkage_seconds, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoricalShrinkageResult {
-    #[doc = " JSON `aggregatedShrinkage`: [`HistoricalShrinkageAggregateResponse`]."]
+    #[doc = " JSON `aggregatedShrinkage`: [`HistoricalShrinkageAggregateResponse`](crate::HistoricalShrinkageAggregateResponse)."]
     pub aggregated_shrinkage: ::std::option::Option<crate::HistoricalShrinkageAggregateResponse>,
     #[doc = " JSON `businessUnitIds`: array of string."]
     pub business_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `shrinkageForActivityCategories`: array of [`HistoricalShrinkageActivityCategoryResponse`]."]
+    #[doc = " JSON `shrinkageForActivityCategories`: array of [`HistoricalShrinkageActivityCategoryResponse`](crate::HistoricalShrinkageActivityCategoryResponse)."]
     pub shrinkage_for_activity_categories: ::std::option::Option<::std::vec::Vec<crate::HistoricalShrinkageActivityCategoryResponse>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,7 +19,7 @@ pub struct HistoricalShrinkageResult {
     pub total_logged_in_duration_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `totalScheduledDurationSeconds`: integer (int64)."]
     pub total_scheduled_duration_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoricalShrinkageResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalShrinkageResult {
 impl crate::support::Model for HistoricalShrinkageResult {
     const NAME: &'static str = "HistoricalShrinkageResult";
     const FIELDS: &'static [&'static str] = &["aggregatedShrinkage", "businessUnitIds", "endDate", "shrinkageForActivityCategories", "startDate", "totalLoggedInDurationSeconds", "totalScheduledDurationSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for HistoricalShrinkageResult {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
             "totalLoggedInDurationSeconds" => crate::support::de_opt(map, &mut self.total_logged_in_duration_seconds, n, 5),
             "totalScheduledDurationSeconds" => crate::support::de_opt(map, &mut self.total_scheduled_duration_seconds, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

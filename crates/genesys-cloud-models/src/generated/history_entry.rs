@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoryEntry {
-    #[doc = " JSON `action`: [`HistoryEntryAction`]."]
+    #[doc = " JSON `action`: [`HistoryEntryAction`](crate::HistoryEntryAction)."]
     pub action: ::std::option::Option<crate::HistoryEntryAction>,
     #[doc = " JSON `agenticVirtualAgentEnabled`: boolean."]
     pub agentic_virtual_agent_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `client`: [`DomainEntityRef`]."]
+    #[doc = " JSON `client`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub client: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `resource`: string."]
     pub resource: ::std::option::Option<::std::string::String>,
@@ -17,13 +17,13 @@ pub struct HistoryEntry {
     pub secure: ::std::option::Option<bool>,
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `virtualAgentEnabled`: boolean."]
     pub virtual_agent_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoryEntry {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoryEntry {
 impl crate::support::Model for HistoryEntry {
     const NAME: &'static str = "HistoryEntry";
     const FIELDS: &'static [&'static str] = &["action", "agenticVirtualAgentEnabled", "client", "resource", "secure", "timestamp", "user", "version", "virtualAgentEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for HistoryEntry {
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
             "virtualAgentEnabled" => crate::support::de_opt(map, &mut self.virtual_agent_enabled, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,7 +23,7 @@ pub struct HistoryHeadersTranslation {
     pub time_zone: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `to`: string, required by the spec."]
     pub to: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoryHeadersTranslation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoryHeadersTranslation {
 impl crate::support::Model for HistoryHeadersTranslation {
     const NAME: &'static str = "HistoryHeadersTranslation";
     const FIELDS: &'static [&'static str] = &["cc", "forwardPrefix", "from", "language", "replyPrefix", "sent", "subject", "timeZone", "to"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for HistoryHeadersTranslation {
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
             "to" => crate::support::de_opt(map, &mut self.to, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct HistoryListing {
-    #[doc = " JSON `actionName`: [`HistoryListingActionName`]."]
+    #[doc = " JSON `actionName`: [`HistoryListingActionName`](crate::HistoryListingActionName)."]
     pub action_name: ::std::option::Option<crate::HistoryListingActionName>,
-    #[doc = " JSON `actionStatus`: [`HistoryListingActionStatus`]."]
+    #[doc = " JSON `actionStatus`: [`HistoryListingActionStatus`](crate::HistoryListingActionStatus)."]
     pub action_status: ::std::option::Option<crate::HistoryListingActionStatus>,
-    #[doc = " JSON `client`: [`DomainEntityRef`]."]
+    #[doc = " JSON `client`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub client: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `complete`: boolean."]
     pub complete: ::std::option::Option<bool>,
@@ -17,11 +17,11 @@ pub struct HistoryListing {
     pub completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entities`: array of [`HistoryEntry`]."]
+    #[doc = " JSON `entities`: array of [`HistoryEntry`](crate::HistoryEntry)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::HistoryEntry>>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorDetails`: array of [`Detail`]."]
+    #[doc = " JSON `errorDetails`: array of [`Detail`](crate::Detail)."]
     pub error_details: ::std::option::Option<::std::vec::Vec<crate::Detail>>,
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
@@ -43,9 +43,9 @@ pub struct HistoryListing {
     pub system: ::std::option::Option<bool>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HistoryListing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for HistoryListing {
 impl crate::support::Model for HistoryListing {
     const NAME: &'static str = "HistoryListing";
     const FIELDS: &'static [&'static str] = &["actionName", "actionStatus", "client", "complete", "completed", "description", "entities", "errorCode", "errorDetails", "errorMessage", "errorMessageParams", "id", "name", "pageCount", "pageNumber", "pageSize", "started", "system", "total", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for HistoryListing {
             "system" => crate::support::de_opt(map, &mut self.system, n, 17),
             "total" => crate::support::de_opt(map, &mut self.total, n, 18),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

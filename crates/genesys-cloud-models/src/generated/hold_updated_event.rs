@@ -15,7 +15,7 @@ pub struct HoldUpdatedEvent {
     pub event_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `held`: boolean, required by the spec."]
     pub held: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HoldUpdatedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for HoldUpdatedEvent {
 impl crate::support::Model for HoldUpdatedEvent {
     const NAME: &'static str = "HoldUpdatedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "eventDateTime", "eventId", "held"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for HoldUpdatedEvent {
             "eventDateTime" => crate::support::de_opt(map, &mut self.event_date_time, n, 2),
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 3),
             "held" => crate::support::de_opt(map, &mut self.held, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

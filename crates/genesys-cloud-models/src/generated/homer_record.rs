@@ -107,7 +107,7 @@ pub struct HomerRecord {
     pub via1: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `via1Branch`: string."]
     pub via1_branch: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for HomerRecord {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -122,10 +122,10 @@ impl<'de> ::serde::Deserialize<'de> for HomerRecord {
 impl crate::support::Model for HomerRecord {
     const NAME: &'static str = "HomerRecord";
     const FIELDS: &'static [&'static str] = &["auth", "authUser", "callid", "callidAleg", "contactIp", "contactPort", "contactUser", "contentType", "conversationId", "correlationId", "cseq", "date", "dbnode", "destinationAlias", "destinationIp", "destinationPort", "diversion", "family", "fromDomain", "fromTag", "fromUser", "id", "method", "microTs", "milliTs", "msg", "name", "node", "originatorIp", "originatorPort", "participantId", "pidUser", "proto", "reason", "replyReason", "rtpStat", "ruri", "ruriDomain", "ruriUser", "selfUri", "sourceAlias", "sourceIp", "sourcePort", "toDomain", "toTag", "toUser", "trans", "type", "userAgent", "via1", "via1Branch"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -182,7 +182,7 @@ impl crate::support::Model for HomerRecord {
             "userAgent" => crate::support::de_opt(map, &mut self.user_agent, n, 48),
             "via1" => crate::support::de_opt(map, &mut self.via1, n, 49),
             "via1Branch" => crate::support::de_opt(map, &mut self.via1_branch, n, 50),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

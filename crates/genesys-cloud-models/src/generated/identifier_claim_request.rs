@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IdentifierClaimRequest {
-    #[doc = " JSON `identifier`: [`ContactIdentifier`], required by the spec."]
+    #[doc = " JSON `identifier`: [`ContactIdentifier`](crate::ContactIdentifier), required by the spec."]
     pub identifier: ::std::option::Option<crate::ContactIdentifier>,
-    #[doc = " JSON `operation`: [`IdentifierClaimRequestOperation`], required by the spec."]
+    #[doc = " JSON `operation`: [`IdentifierClaimRequestOperation`](crate::IdentifierClaimRequestOperation), required by the spec."]
     pub operation: ::std::option::Option<crate::IdentifierClaimRequestOperation>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IdentifierClaimRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for IdentifierClaimRequest {
 impl crate::support::Model for IdentifierClaimRequest {
     const NAME: &'static str = "IdentifierClaimRequest";
     const FIELDS: &'static [&'static str] = &["identifier", "operation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for IdentifierClaimRequest {
         match key {
             "identifier" => crate::support::de_opt_struct(map, &mut self.identifier, n, 0),
             "operation" => crate::support::de_opt(map, &mut self.operation, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IdentifierVertex {
-    #[doc = " JSON `normalizedType`: [`IdentifierVertexNormalizedType`]."]
+    #[doc = " JSON `normalizedType`: [`IdentifierVertexNormalizedType`](crate::IdentifierVertexNormalizedType)."]
     pub normalized_type: ::std::option::Option<crate::IdentifierVertexNormalizedType>,
     #[doc = " JSON `normalizedValue`: string."]
     pub normalized_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `vertexId`: string."]
     pub vertex_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IdentifierVertex {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for IdentifierVertex {
 impl crate::support::Model for IdentifierVertex {
     const NAME: &'static str = "IdentifierVertex";
     const FIELDS: &'static [&'static str] = &["normalizedType", "normalizedValue", "vertexId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for IdentifierVertex {
             "normalizedType" => crate::support::de_opt(map, &mut self.normalized_type, n, 0),
             "normalizedValue" => crate::support::de_opt(map, &mut self.normalized_value, n, 1),
             "vertexId" => crate::support::de_opt(map, &mut self.vertex_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct IdleTokenTimeout {
     pub enable_idle_token_timeout: ::std::option::Option<bool>,
     #[doc = " JSON `idleTokenTimeoutSeconds`: integer (int64)."]
     pub idle_token_timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `inactivityTimeoutGroupBundles`: array of [`InactivityTimeoutGroupBundle`]."]
+    #[doc = " JSON `inactivityTimeoutGroupBundles`: array of [`InactivityTimeoutGroupBundle`](crate::InactivityTimeoutGroupBundle)."]
     pub inactivity_timeout_group_bundles: ::std::option::Option<::std::vec::Vec<crate::InactivityTimeoutGroupBundle>>,
     #[doc = " JSON `inactivityTimeoutGroupsEnabled`: boolean."]
     pub inactivity_timeout_groups_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `inactivityTimeoutUnit`: [`IdleTokenTimeoutInactivityTimeoutUnit`]."]
+    #[doc = " JSON `inactivityTimeoutUnit`: [`IdleTokenTimeoutInactivityTimeoutUnit`](crate::IdleTokenTimeoutInactivityTimeoutUnit)."]
     pub inactivity_timeout_unit: ::std::option::Option<crate::IdleTokenTimeoutInactivityTimeoutUnit>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IdleTokenTimeout {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for IdleTokenTimeout {
 impl crate::support::Model for IdleTokenTimeout {
     const NAME: &'static str = "IdleTokenTimeout";
     const FIELDS: &'static [&'static str] = &["enableIdleTokenTimeout", "idleTokenTimeoutSeconds", "inactivityTimeoutGroupBundles", "inactivityTimeoutGroupsEnabled", "inactivityTimeoutUnit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for IdleTokenTimeout {
             "inactivityTimeoutGroupBundles" => crate::support::de_opt_structs(map, &mut self.inactivity_timeout_group_bundles, n, 2),
             "inactivityTimeoutGroupsEnabled" => crate::support::de_opt(map, &mut self.inactivity_timeout_groups_enabled, n, 3),
             "inactivityTimeoutUnit" => crate::support::de_opt(map, &mut self.inactivity_timeout_unit, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IgnorePhrase {
-    #[doc = " JSON `mediaType`: [`IgnorePhraseMediaType`]."]
+    #[doc = " JSON `mediaType`: [`IgnorePhraseMediaType`](crate::IgnorePhraseMediaType)."]
     pub media_type: ::std::option::Option<crate::IgnorePhraseMediaType>,
-    #[doc = " JSON `participant`: [`IgnorePhraseParticipant`], required by the spec."]
+    #[doc = " JSON `participant`: [`IgnorePhraseParticipant`](crate::IgnorePhraseParticipant), required by the spec."]
     pub participant: ::std::option::Option<crate::IgnorePhraseParticipant>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IgnorePhrase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for IgnorePhrase {
 impl crate::support::Model for IgnorePhrase {
     const NAME: &'static str = "IgnorePhrase";
     const FIELDS: &'static [&'static str] = &["mediaType", "participant", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for IgnorePhrase {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 0),
             "participant" => crate::support::de_opt(map, &mut self.participant, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

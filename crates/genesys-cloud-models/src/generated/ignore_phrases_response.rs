@@ -11,7 +11,7 @@ pub struct IgnorePhrasesResponse {
     pub total_phrases: ::std::option::Option<i64>,
     #[doc = " JSON `updatedPhrases`: integer (int64), required by the spec."]
     pub updated_phrases: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IgnorePhrasesResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for IgnorePhrasesResponse {
 impl crate::support::Model for IgnorePhrasesResponse {
     const NAME: &'static str = "IgnorePhrasesResponse";
     const FIELDS: &'static [&'static str] = &["addedPhrases", "totalPhrases", "updatedPhrases"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for IgnorePhrasesResponse {
             "addedPhrases" => crate::support::de_opt(map, &mut self.added_phrases, n, 0),
             "totalPhrases" => crate::support::de_opt(map, &mut self.total_phrases, n, 1),
             "updatedPhrases" => crate::support::de_opt(map, &mut self.updated_phrases, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

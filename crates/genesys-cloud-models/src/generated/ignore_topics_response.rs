@@ -11,7 +11,7 @@ pub struct IgnoreTopicsResponse {
     pub total_topics: ::std::option::Option<i64>,
     #[doc = " JSON `updatedTopics`: integer (int64), required by the spec."]
     pub updated_topics: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IgnoreTopicsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for IgnoreTopicsResponse {
 impl crate::support::Model for IgnoreTopicsResponse {
     const NAME: &'static str = "IgnoreTopicsResponse";
     const FIELDS: &'static [&'static str] = &["addedTopics", "totalTopics", "updatedTopics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for IgnoreTopicsResponse {
             "addedTopics" => crate::support::de_opt(map, &mut self.added_topics, n, 0),
             "totalTopics" => crate::support::de_opt(map, &mut self.total_topics, n, 1),
             "updatedTopics" => crate::support::de_opt(map, &mut self.updated_topics, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

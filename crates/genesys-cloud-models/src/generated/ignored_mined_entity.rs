@@ -11,13 +11,13 @@ pub struct IgnoredMinedEntity {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`IgnoredMinedEntityMediaType`]."]
+    #[doc = " JSON `mediaType`: [`IgnoredMinedEntityMediaType`](crate::IgnoredMinedEntityMediaType)."]
     pub media_type: ::std::option::Option<crate::IgnoredMinedEntityMediaType>,
-    #[doc = " JSON `participant`: [`IgnoredMinedEntityParticipant`], required by the spec."]
+    #[doc = " JSON `participant`: [`IgnoredMinedEntityParticipant`](crate::IgnoredMinedEntityParticipant), required by the spec."]
     pub participant: ::std::option::Option<crate::IgnoredMinedEntityParticipant>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IgnoredMinedEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for IgnoredMinedEntity {
 impl crate::support::Model for IgnoredMinedEntity {
     const NAME: &'static str = "IgnoredMinedEntity";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "mediaType", "participant", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for IgnoredMinedEntity {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 3),
             "participant" => crate::support::de_opt(map, &mut self.participant, n, 4),
             "text" => crate::support::de_opt(map, &mut self.text, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImapSettings {
-    #[doc = " JSON `errorInfo`: [`EmailErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`EmailErrorInfo`](crate::EmailErrorInfo)."]
     pub error_info: ::std::option::Option<crate::EmailErrorInfo>,
-    #[doc = " JSON `integration`: [`DomainEntityRef`]."]
+    #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `status`: [`ImapSettingsStatus`]."]
+    #[doc = " JSON `status`: [`ImapSettingsStatus`](crate::ImapSettingsStatus)."]
     pub status: ::std::option::Option<crate::ImapSettingsStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ImapSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ImapSettings {
 impl crate::support::Model for ImapSettings {
     const NAME: &'static str = "ImapSettings";
     const FIELDS: &'static [&'static str] = &["errorInfo", "integration", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ImapSettings {
             "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 0),
             "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

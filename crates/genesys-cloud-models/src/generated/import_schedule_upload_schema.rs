@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImportScheduleUploadSchema {
-    #[doc = " JSON `agentSchedules`: array of [`BuImportAgentScheduleUploadSchema`]."]
+    #[doc = " JSON `agentSchedules`: array of [`BuImportAgentScheduleUploadSchema`](crate::BuImportAgentScheduleUploadSchema)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuImportAgentScheduleUploadSchema>>,
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `headcountForecast`: [`BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema`]."]
+    #[doc = " JSON `headcountForecast`: [`BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema`](crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema)."]
     pub headcount_forecast: ::std::option::Option<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
-    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`]."]
+    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ImportScheduleUploadSchema {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ImportScheduleUploadSchema {
 impl crate::support::Model for ImportScheduleUploadSchema {
     const NAME: &'static str = "ImportScheduleUploadSchema";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "description", "headcountForecast", "published", "shortTermForecast", "weekCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ImportScheduleUploadSchema {
             "published" => crate::support::de_opt(map, &mut self.published, n, 3),
             "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 4),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

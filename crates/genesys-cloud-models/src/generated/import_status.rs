@@ -13,13 +13,13 @@ pub struct ImportStatus {
     pub list_name_prefix: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `percentComplete`: integer (int64), required by the spec."]
     pub percent_complete: ::std::option::Option<i64>,
-    #[doc = " JSON `state`: [`ImportStatusState`], required by the spec."]
+    #[doc = " JSON `state`: [`ImportStatusState`](crate::ImportStatusState), required by the spec."]
     pub state: ::std::option::Option<crate::ImportStatusState>,
     #[doc = " JSON `targetContactListIds`: array of string."]
     pub target_contact_list_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `totalRecords`: integer (int64), required by the spec."]
     pub total_records: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ImportStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ImportStatus {
 impl crate::support::Model for ImportStatus {
     const NAME: &'static str = "ImportStatus";
     const FIELDS: &'static [&'static str] = &["completedRecords", "failureReason", "listNamePrefix", "percentComplete", "state", "targetContactListIds", "totalRecords"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ImportStatus {
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
             "targetContactListIds" => crate::support::de_opt(map, &mut self.target_contact_list_ids, n, 5),
             "totalRecords" => crate::support::de_opt(map, &mut self.total_records, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

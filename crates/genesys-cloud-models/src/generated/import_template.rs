@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ImportTemplate {
-    #[doc = " JSON `contactListFilter`: [`DomainEntityRef`]."]
+    #[doc = " JSON `contactListFilter`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list_filter: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `contactListTemplate`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `contactListTemplate`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub contact_list_template: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `customListNameFormatValue`: string."]
     pub custom_list_name_format_value: ::std::option::Option<::std::string::String>,
@@ -17,21 +17,21 @@ pub struct ImportTemplate {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importStatus`: [`ImportStatus`]."]
+    #[doc = " JSON `importStatus`: [`ImportStatus`](crate::ImportStatus)."]
     pub import_status: ::std::option::Option<crate::ImportStatus>,
-    #[doc = " JSON `listNameFormat`: [`ImportTemplateListNameFormat`]."]
+    #[doc = " JSON `listNameFormat`: [`ImportTemplateListNameFormat`](crate::ImportTemplateListNameFormat)."]
     pub list_name_format: ::std::option::Option<crate::ImportTemplateListNameFormat>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `splittingInformation`: [`SplittingInformation`]."]
+    #[doc = " JSON `splittingInformation`: [`SplittingInformation`](crate::SplittingInformation)."]
     pub splitting_information: ::std::option::Option<crate::SplittingInformation>,
     #[doc = " JSON `useSplittingCriteria`: boolean."]
     pub use_splitting_criteria: ::std::option::Option<bool>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ImportTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for ImportTemplate {
 impl crate::support::Model for ImportTemplate {
     const NAME: &'static str = "ImportTemplate";
     const FIELDS: &'static [&'static str] = &["contactListFilter", "contactListTemplate", "customListNameFormatValue", "dateCreated", "dateModified", "id", "importStatus", "listNameFormat", "name", "selfUri", "splittingInformation", "useSplittingCriteria", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for ImportTemplate {
             "splittingInformation" => crate::support::de_opt_struct(map, &mut self.splitting_information, n, 10),
             "useSplittingCriteria" => crate::support::de_opt(map, &mut self.use_splitting_criteria, n, 11),
             "version" => crate::support::de_opt(map, &mut self.version, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

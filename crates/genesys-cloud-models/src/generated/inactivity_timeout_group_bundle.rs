@@ -7,13 +7,13 @@
 pub struct InactivityTimeoutGroupBundle {
     #[doc = " JSON `groups`: array of string, required by the spec."]
     pub groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `inactivityTimeoutUnit`: [`InactivityTimeoutGroupBundleInactivityTimeoutUnit`]."]
+    #[doc = " JSON `inactivityTimeoutUnit`: [`InactivityTimeoutGroupBundleInactivityTimeoutUnit`](crate::InactivityTimeoutGroupBundleInactivityTimeoutUnit)."]
     pub inactivity_timeout_unit: ::std::option::Option<crate::InactivityTimeoutGroupBundleInactivityTimeoutUnit>,
     #[doc = " JSON `priority`: integer (int64), required by the spec."]
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `timeoutSeconds`: integer (int64), required by the spec."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InactivityTimeoutGroupBundle {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for InactivityTimeoutGroupBundle {
 impl crate::support::Model for InactivityTimeoutGroupBundle {
     const NAME: &'static str = "InactivityTimeoutGroupBundle";
     const FIELDS: &'static [&'static str] = &["groups", "inactivityTimeoutUnit", "priority", "timeoutSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for InactivityTimeoutGroupBundle {
             "inactivityTimeoutUnit" => crate::support::de_opt(map, &mut self.inactivity_timeout_unit, n, 1),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 2),
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InactivityTimeoutSettings {
-    #[doc = " JSON `actionType`: [`InactivityTimeoutSettingsActionType`]."]
+    #[doc = " JSON `actionType`: [`InactivityTimeoutSettingsActionType`](crate::InactivityTimeoutSettingsActionType)."]
     pub action_type: ::std::option::Option<crate::InactivityTimeoutSettingsActionType>,
-    #[doc = " JSON `flowId`: [`DomainEntityRef`]."]
+    #[doc = " JSON `flowId`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub flow_id: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InactivityTimeoutSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for InactivityTimeoutSettings {
 impl crate::support::Model for InactivityTimeoutSettings {
     const NAME: &'static str = "InactivityTimeoutSettings";
     const FIELDS: &'static [&'static str] = &["actionType", "flowId", "timeoutSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for InactivityTimeoutSettings {
             "actionType" => crate::support::de_opt(map, &mut self.action_type, n, 0),
             "flowId" => crate::support::de_opt_struct(map, &mut self.flow_id, n, 1),
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InboundDomain {
-    #[doc = " JSON `customSMTPServer`: [`DomainEntityRef`]."]
+    #[doc = " JSON `customSMTPServer`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub custom_smtp_server: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `dmarcVerificationResult`: [`DmarcResult`]."]
+    #[doc = " JSON `dmarcVerificationResult`: [`DmarcResult`](crate::DmarcResult)."]
     pub dmarc_verification_result: ::std::option::Option<crate::DmarcResult>,
-    #[doc = " JSON `emailSetting`: [`EmailSetting`]."]
+    #[doc = " JSON `emailSetting`: [`EmailSetting`](crate::EmailSetting)."]
     pub email_setting: ::std::option::Option<crate::EmailSetting>,
-    #[doc = " JSON `graphApiSettings`: [`GraphApiSettings`]."]
+    #[doc = " JSON `graphApiSettings`: [`GraphApiSettings`](crate::GraphApiSettings)."]
     pub graph_api_settings: ::std::option::Option<crate::GraphApiSettings>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `imapSettings`: [`ImapSettings`]."]
+    #[doc = " JSON `imapSettings`: [`ImapSettings`](crate::ImapSettings)."]
     pub imap_settings: ::std::option::Option<crate::ImapSettings>,
-    #[doc = " JSON `mailFromSettings`: [`MailFromResult`]."]
+    #[doc = " JSON `mailFromSettings`: [`MailFromResult`](crate::MailFromResult)."]
     pub mail_from_settings: ::std::option::Option<crate::MailFromResult>,
-    #[doc = " JSON `mxRecordStatus`: [`InboundDomainMxRecordStatus`]."]
+    #[doc = " JSON `mxRecordStatus`: [`InboundDomainMxRecordStatus`](crate::InboundDomainMxRecordStatus)."]
     pub mx_record_status: ::std::option::Option<crate::InboundDomainMxRecordStatus>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct InboundDomain {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `subDomain`: boolean."]
     pub sub_domain: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InboundDomain {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for InboundDomain {
 impl crate::support::Model for InboundDomain {
     const NAME: &'static str = "InboundDomain";
     const FIELDS: &'static [&'static str] = &["customSMTPServer", "dmarcVerificationResult", "emailSetting", "graphApiSettings", "id", "imapSettings", "mailFromSettings", "mxRecordStatus", "name", "selfUri", "subDomain"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for InboundDomain {
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "subDomain" => crate::support::de_opt(map, &mut self.sub_domain, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InboundDomainCreateRequest {
-    #[doc = " JSON `customSMTPServer`: [`DomainEntityRef`]."]
+    #[doc = " JSON `customSMTPServer`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub custom_smtp_server: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `emailSetting`: [`EmailSettingReference`]."]
+    #[doc = " JSON `emailSetting`: [`EmailSettingReference`](crate::EmailSettingReference)."]
     pub email_setting: ::std::option::Option<crate::EmailSettingReference>,
-    #[doc = " JSON `graphApiSettings`: [`GraphApiSettings`]."]
+    #[doc = " JSON `graphApiSettings`: [`GraphApiSettings`](crate::GraphApiSettings)."]
     pub graph_api_settings: ::std::option::Option<crate::GraphApiSettings>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `imapSettings`: [`ImapSettings`]."]
+    #[doc = " JSON `imapSettings`: [`ImapSettings`](crate::ImapSettings)."]
     pub imap_settings: ::std::option::Option<crate::ImapSettings>,
-    #[doc = " JSON `mailFromSettings`: [`MailFromResult`]."]
+    #[doc = " JSON `mailFromSettings`: [`MailFromResult`](crate::MailFromResult)."]
     pub mail_from_settings: ::std::option::Option<crate::MailFromResult>,
     #[doc = " JSON `subDomain`: boolean."]
     pub sub_domain: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InboundDomainCreateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for InboundDomainCreateRequest {
 impl crate::support::Model for InboundDomainCreateRequest {
     const NAME: &'static str = "InboundDomainCreateRequest";
     const FIELDS: &'static [&'static str] = &["customSMTPServer", "emailSetting", "graphApiSettings", "id", "imapSettings", "mailFromSettings", "subDomain"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for InboundDomainCreateRequest {
             "imapSettings" => crate::support::de_opt_struct(map, &mut self.imap_settings, n, 4),
             "mailFromSettings" => crate::support::de_opt_struct(map, &mut self.mail_from_settings, n, 5),
             "subDomain" => crate::support::de_opt(map, &mut self.sub_domain, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

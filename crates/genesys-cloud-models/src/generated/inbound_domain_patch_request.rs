@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InboundDomainPatchRequest {
-    #[doc = " JSON `customSMTPServer`: [`DomainEntityRef`]."]
+    #[doc = " JSON `customSMTPServer`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub custom_smtp_server: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `emailSetting`: [`EmailSettingReference`]."]
+    #[doc = " JSON `emailSetting`: [`EmailSettingReference`](crate::EmailSettingReference)."]
     pub email_setting: ::std::option::Option<crate::EmailSettingReference>,
-    #[doc = " JSON `graphApiSettings`: [`GraphApiSettings`]."]
+    #[doc = " JSON `graphApiSettings`: [`GraphApiSettings`](crate::GraphApiSettings)."]
     pub graph_api_settings: ::std::option::Option<crate::GraphApiSettings>,
-    #[doc = " JSON `imapSettings`: [`ImapSettings`]."]
+    #[doc = " JSON `imapSettings`: [`ImapSettings`](crate::ImapSettings)."]
     pub imap_settings: ::std::option::Option<crate::ImapSettings>,
-    #[doc = " JSON `mailFromSettings`: [`MailFromResult`]."]
+    #[doc = " JSON `mailFromSettings`: [`MailFromResult`](crate::MailFromResult)."]
     pub mail_from_settings: ::std::option::Option<crate::MailFromResult>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InboundDomainPatchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for InboundDomainPatchRequest {
 impl crate::support::Model for InboundDomainPatchRequest {
     const NAME: &'static str = "InboundDomainPatchRequest";
     const FIELDS: &'static [&'static str] = &["customSMTPServer", "emailSetting", "graphApiSettings", "imapSettings", "mailFromSettings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for InboundDomainPatchRequest {
             "graphApiSettings" => crate::support::de_opt_struct(map, &mut self.graph_api_settings, n, 2),
             "imapSettings" => crate::support::de_opt_struct(map, &mut self.imap_settings, n, 3),
             "mailFromSettings" => crate::support::de_opt_struct(map, &mut self.mail_from_settings, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

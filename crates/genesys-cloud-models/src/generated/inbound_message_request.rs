@@ -29,7 +29,7 @@ pub struct InboundMessageRequest {
     pub to_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `toName`: string."]
     pub to_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InboundMessageRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for InboundMessageRequest {
 impl crate::support::Model for InboundMessageRequest {
     const NAME: &'static str = "InboundMessageRequest";
     const FIELDS: &'static [&'static str] = &["attributes", "flowId", "fromAddress", "fromName", "languageId", "priority", "provider", "queueId", "skillIds", "subject", "toAddress", "toName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for InboundMessageRequest {
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 9),
             "toAddress" => crate::support::de_opt(map, &mut self.to_address, n, 10),
             "toName" => crate::support::de_opt(map, &mut self.to_name, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

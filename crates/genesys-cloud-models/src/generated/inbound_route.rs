@@ -7,19 +7,19 @@
 pub struct InboundRoute {
     #[doc = " JSON `allowMultipleActions`: boolean."]
     pub allow_multiple_actions: ::std::option::Option<bool>,
-    #[doc = " JSON `autoBcc`: array of [`EmailAddress`]."]
+    #[doc = " JSON `autoBcc`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub auto_bcc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    #[doc = " JSON `flow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `flow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub flow: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `fromEmail`: string."]
     pub from_email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fromName`: string, required by the spec."]
     pub from_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `historyInclusion`: [`InboundRouteHistoryInclusion`]."]
+    #[doc = " JSON `historyInclusion`: [`InboundRouteHistoryInclusion`](crate::InboundRouteHistoryInclusion)."]
     pub history_inclusion: ::std::option::Option<crate::InboundRouteHistoryInclusion>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `language`: [`DomainEntityRef`]."]
+    #[doc = " JSON `language`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub language: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `mailboxFolders`: array of string."]
     pub mailbox_folders: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -29,21 +29,21 @@ pub struct InboundRoute {
     pub pattern: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `replyEmailAddress`: [`QueueEmailAddress`]."]
+    #[doc = " JSON `replyEmailAddress`: [`QueueEmailAddress`](crate::QueueEmailAddress)."]
     pub reply_email_address: ::std::option::Option<::std::boxed::Box<crate::QueueEmailAddress>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `signature`: [`Signature`]."]
+    #[doc = " JSON `signature`: [`Signature`](crate::Signature)."]
     pub signature: ::std::option::Option<crate::Signature>,
-    #[doc = " JSON `skills`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `skills`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `spamFlow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `spamFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub spam_flow: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `status`: [`InboundRouteStatus`]."]
+    #[doc = " JSON `status`: [`InboundRouteStatus`](crate::InboundRouteStatus)."]
     pub status: ::std::option::Option<crate::InboundRouteStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InboundRoute {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for InboundRoute {
 impl crate::support::Model for InboundRoute {
     const NAME: &'static str = "InboundRoute";
     const FIELDS: &'static [&'static str] = &["allowMultipleActions", "autoBcc", "flow", "fromEmail", "fromName", "historyInclusion", "id", "language", "mailboxFolders", "name", "pattern", "priority", "queue", "replyEmailAddress", "selfUri", "signature", "skills", "spamFlow", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for InboundRoute {
             "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 16),
             "spamFlow" => crate::support::de_opt_struct(map, &mut self.spam_flow, n, 17),
             "status" => crate::support::de_opt(map, &mut self.status, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

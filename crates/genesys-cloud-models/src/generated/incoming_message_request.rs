@@ -21,17 +21,17 @@ pub struct IncomingMessageRequest {
     pub channels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string, required by the spec."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `inputMessage`: [`InputMessage`], required by the spec."]
+    #[doc = " JSON `inputMessage`: [`InputMessage`](crate::InputMessage), required by the spec."]
     pub input_message: ::std::option::Option<crate::InputMessage>,
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `languageCode`: string, required by the spec."]
     pub language_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingPlatformType`: [`IncomingMessageRequestMessagingPlatformType`], required by the spec."]
+    #[doc = " JSON `messagingPlatformType`: [`IncomingMessageRequestMessagingPlatformType`](crate::IncomingMessageRequestMessagingPlatformType), required by the spec."]
     pub messaging_platform_type: ::std::option::Option<crate::IncomingMessageRequestMessagingPlatformType>,
     #[doc = " JSON `parameters`: map of string."]
     pub parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IncomingMessageRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for IncomingMessageRequest {
 impl crate::support::Model for IncomingMessageRequest {
     const NAME: &'static str = "IncomingMessageRequest";
     const FIELDS: &'static [&'static str] = &["automateFlowExecId", "botId", "botName", "botSessionId", "botSessionTimeout", "botVersion", "channels", "conversationId", "inputMessage", "integrationId", "languageCode", "messagingPlatformType", "parameters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for IncomingMessageRequest {
             "languageCode" => crate::support::de_opt(map, &mut self.language_code, n, 10),
             "messagingPlatformType" => crate::support::de_opt(map, &mut self.messaging_platform_type, n, 11),
             "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

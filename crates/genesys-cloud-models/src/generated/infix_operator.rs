@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InfixOperator {
-    #[doc = " JSON `operatorPosition`: [`OperatorPosition`]."]
+    #[doc = " JSON `operatorPosition`: [`OperatorPosition`](crate::OperatorPosition)."]
     pub operator_position: ::std::option::Option<crate::OperatorPosition>,
-    #[doc = " JSON `operatorType`: [`InfixOperatorOperatorType`], required by the spec."]
+    #[doc = " JSON `operatorType`: [`InfixOperatorOperatorType`](crate::InfixOperatorOperatorType), required by the spec."]
     pub operator_type: ::std::option::Option<crate::InfixOperatorOperatorType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InfixOperator {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for InfixOperator {
 impl crate::support::Model for InfixOperator {
     const NAME: &'static str = "InfixOperator";
     const FIELDS: &'static [&'static str] = &["operatorPosition", "operatorType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for InfixOperator {
         match key {
             "operatorPosition" => crate::support::de_opt_struct(map, &mut self.operator_position, n, 0),
             "operatorType" => crate::support::de_opt(map, &mut self.operator_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct InfrastructureascodeJob {
     pub date_submitted: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dryRun`: boolean, required by the spec."]
     pub dry_run: ::std::option::Option<bool>,
-    #[doc = " JSON `errorInfo`: [`ErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,11 +21,11 @@ pub struct InfrastructureascodeJob {
     pub rollback_results: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`InfrastructureascodeJobStatus`]."]
+    #[doc = " JSON `status`: [`InfrastructureascodeJobStatus`](crate::InfrastructureascodeJobStatus)."]
     pub status: ::std::option::Option<crate::InfrastructureascodeJobStatus>,
-    #[doc = " JSON `submittedBy`: [`UserReference`]."]
+    #[doc = " JSON `submittedBy`: [`UserReference`](crate::UserReference)."]
     pub submitted_by: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InfrastructureascodeJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for InfrastructureascodeJob {
 impl crate::support::Model for InfrastructureascodeJob {
     const NAME: &'static str = "InfrastructureascodeJob";
     const FIELDS: &'static [&'static str] = &["acceleratorId", "dateSubmitted", "dryRun", "errorInfo", "id", "results", "rollbackResults", "selfUri", "status", "submittedBy"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for InfrastructureascodeJob {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "submittedBy" => crate::support::de_opt_struct(map, &mut self.submitted_by, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

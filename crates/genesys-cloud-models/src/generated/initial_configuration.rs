@@ -9,7 +9,7 @@ pub struct InitialConfiguration {
     pub additional_info: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `alerting`: boolean."]
     pub alerting: ::std::option::Option<bool>,
-    #[doc = " JSON `audioState`: [`AudioState`]."]
+    #[doc = " JSON `audioState`: [`AudioState`](crate::AudioState)."]
     pub audio_state: ::std::option::Option<crate::AudioState>,
     #[doc = " JSON `inbound`: boolean."]
     pub inbound: ::std::option::Option<bool>,
@@ -17,7 +17,7 @@ pub struct InitialConfiguration {
     pub invited_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `recordingActive`: boolean."]
     pub recording_active: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InitialConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for InitialConfiguration {
 impl crate::support::Model for InitialConfiguration {
     const NAME: &'static str = "InitialConfiguration";
     const FIELDS: &'static [&'static str] = &["additionalInfo", "alerting", "audioState", "inbound", "invitedBy", "recordingActive"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for InitialConfiguration {
             "inbound" => crate::support::de_opt(map, &mut self.inbound, n, 3),
             "invitedBy" => crate::support::de_opt(map, &mut self.invited_by, n, 4),
             "recordingActive" => crate::support::de_opt(map, &mut self.recording_active, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

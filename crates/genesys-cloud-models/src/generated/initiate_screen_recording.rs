@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InitiateScreenRecording {
-    #[doc = " JSON `archiveRetention`: [`ArchiveRetention`]."]
+    #[doc = " JSON `archiveRetention`: [`ArchiveRetention`](crate::ArchiveRetention)."]
     pub archive_retention: ::std::option::Option<crate::ArchiveRetention>,
-    #[doc = " JSON `deleteRetention`: [`DeleteRetention`]."]
+    #[doc = " JSON `deleteRetention`: [`DeleteRetention`](crate::DeleteRetention)."]
     pub delete_retention: ::std::option::Option<crate::DeleteRetention>,
     #[doc = " JSON `recordACW`: boolean."]
     pub record_acw: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InitiateScreenRecording {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for InitiateScreenRecording {
 impl crate::support::Model for InitiateScreenRecording {
     const NAME: &'static str = "InitiateScreenRecording";
     const FIELDS: &'static [&'static str] = &["archiveRetention", "deleteRetention", "recordACW"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for InitiateScreenRecording {
             "archiveRetention" => crate::support::de_opt_struct(map, &mut self.archive_retention, n, 0),
             "deleteRetention" => crate::support::de_opt_struct(map, &mut self.delete_retention, n, 1),
             "recordACW" => crate::support::de_opt(map, &mut self.record_acw, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

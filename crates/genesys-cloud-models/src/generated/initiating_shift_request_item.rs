@@ -7,11 +7,11 @@
 pub struct InitiatingShiftRequestItem {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedule`: [`BuScheduleReference`], required by the spec."]
+    #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference), required by the spec."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InitiatingShiftRequestItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for InitiatingShiftRequestItem {
 impl crate::support::Model for InitiatingShiftRequestItem {
     const NAME: &'static str = "InitiatingShiftRequestItem";
     const FIELDS: &'static [&'static str] = &["id", "schedule", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for InitiatingShiftRequestItem {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 1),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Input {
-    #[doc = " JSON `autoCompleteType`: [`InputAutoCompleteType`]."]
+    #[doc = " JSON `autoCompleteType`: [`InputAutoCompleteType`](crate::InputAutoCompleteType)."]
     pub auto_complete_type: ::std::option::Option<crate::InputAutoCompleteType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct Input {
     pub is_multiple_line: ::std::option::Option<bool>,
     #[doc = " JSON `isRequired`: boolean, required by the spec."]
     pub is_required: ::std::option::Option<bool>,
-    #[doc = " JSON `keyboardType`: [`InputKeyboardType`]."]
+    #[doc = " JSON `keyboardType`: [`InputKeyboardType`](crate::InputKeyboardType)."]
     pub keyboard_type: ::std::option::Option<crate::InputKeyboardType>,
     #[doc = " JSON `placeholderText`: string."]
     pub placeholder_text: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct Input {
     pub subtitle: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Input {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for Input {
 impl crate::support::Model for Input {
     const NAME: &'static str = "Input";
     const FIELDS: &'static [&'static str] = &["autoCompleteType", "id", "isMultipleLine", "isRequired", "keyboardType", "placeholderText", "subtitle", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for Input {
             "placeholderText" => crate::support::de_opt(map, &mut self.placeholder_text, n, 5),
             "subtitle" => crate::support::de_opt(map, &mut self.subtitle, n, 6),
             "title" => crate::support::de_opt(map, &mut self.title, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct InsightsAgents {
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `division`: [`DivisionReference`]."]
+    #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
-    #[doc = " JSON `entities`: array of [`InsightsAgentItem`]."]
+    #[doc = " JSON `entities`: array of [`InsightsAgentItem`](crate::InsightsAgentItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::InsightsAgentItem>>,
-    #[doc = " JSON `granularity`: [`InsightsAgentsGranularity`]."]
+    #[doc = " JSON `granularity`: [`InsightsAgentsGranularity`](crate::InsightsAgentsGranularity)."]
     pub granularity: ::std::option::Option<crate::InsightsAgentsGranularity>,
-    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InsightsAgents {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for InsightsAgents {
 impl crate::support::Model for InsightsAgents {
     const NAME: &'static str = "InsightsAgents";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateStartWorkday", "division", "entities", "granularity", "performanceProfile"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for InsightsAgents {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 3),
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 4),
             "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsDetails {
-    #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`]."]
+    #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub comparative_period: ::std::option::Option<crate::WorkdayPeriod>,
-    #[doc = " JSON `division`: [`DivisionReference`]."]
+    #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
-    #[doc = " JSON `granularity`: [`InsightsDetailsGranularity`]."]
+    #[doc = " JSON `granularity`: [`InsightsDetailsGranularity`](crate::InsightsDetailsGranularity)."]
     pub granularity: ::std::option::Option<crate::InsightsDetailsGranularity>,
-    #[doc = " JSON `metricData`: array of [`InsightsDetailsMetricItem`]."]
+    #[doc = " JSON `metricData`: array of [`InsightsDetailsMetricItem`](crate::InsightsDetailsMetricItem)."]
     pub metric_data: ::std::option::Option<::std::vec::Vec<crate::InsightsDetailsMetricItem>>,
-    #[doc = " JSON `overallData`: [`InsightsDetailsOverallItem`]."]
+    #[doc = " JSON `overallData`: [`InsightsDetailsOverallItem`](crate::InsightsDetailsOverallItem)."]
     pub overall_data: ::std::option::Option<crate::InsightsDetailsOverallItem>,
-    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`]."]
+    #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub primary_period: ::std::option::Option<crate::WorkdayPeriod>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InsightsDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for InsightsDetails {
 impl crate::support::Model for InsightsDetails {
     const NAME: &'static str = "InsightsDetails";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "division", "granularity", "metricData", "overallData", "performanceProfile", "primaryPeriod", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for InsightsDetails {
             "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 5),
             "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 6),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,7 +19,7 @@ pub struct InsightsDetailsMetricPeriodPoints {
     pub rank_total_points: ::std::option::Option<i64>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InsightsDetailsMetricPeriodPoints {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for InsightsDetailsMetricPeriodPoints {
 impl crate::support::Model for InsightsDetailsMetricPeriodPoints {
     const NAME: &'static str = "InsightsDetailsMetricPeriodPoints";
     const FIELDS: &'static [&'static str] = &["dataPointCount", "maxPoints", "percentOfGoal", "points", "rankPercentagePoints", "rankTotalPoints", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for InsightsDetailsMetricPeriodPoints {
             "rankPercentagePoints" => crate::support::de_opt(map, &mut self.rank_percentage_points, n, 4),
             "rankTotalPoints" => crate::support::de_opt(map, &mut self.rank_total_points, n, 5),
             "value" => crate::support::de_opt(map, &mut self.value, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

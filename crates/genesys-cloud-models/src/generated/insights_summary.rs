@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsSummary {
-    #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`]."]
+    #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub comparative_period: ::std::option::Option<crate::WorkdayPeriod>,
-    #[doc = " JSON `division`: [`DivisionReference`]."]
+    #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
-    #[doc = " JSON `entities`: array of [`InsightsSummaryUserItem`]."]
+    #[doc = " JSON `entities`: array of [`InsightsSummaryUserItem`](crate::InsightsSummaryUserItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::InsightsSummaryUserItem>>,
-    #[doc = " JSON `granularity`: [`InsightsSummaryGranularity`]."]
+    #[doc = " JSON `granularity`: [`InsightsSummaryGranularity`](crate::InsightsSummaryGranularity)."]
     pub granularity: ::std::option::Option<crate::InsightsSummaryGranularity>,
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
@@ -19,13 +19,13 @@ pub struct InsightsSummary {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`]."]
+    #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub primary_period: ::std::option::Option<crate::WorkdayPeriod>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InsightsSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummary {
 impl crate::support::Model for InsightsSummary {
     const NAME: &'static str = "InsightsSummary";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "division", "entities", "granularity", "pageCount", "pageNumber", "pageSize", "performanceProfile", "primaryPeriod", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for InsightsSummary {
             "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 7),
             "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 8),
             "total" => crate::support::de_opt(map, &mut self.total, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

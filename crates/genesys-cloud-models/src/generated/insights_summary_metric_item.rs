@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsSummaryMetricItem {
-    #[doc = " JSON `comparativePeriod`: [`InsightsSummaryMetricPeriodPoints`]."]
+    #[doc = " JSON `comparativePeriod`: [`InsightsSummaryMetricPeriodPoints`](crate::InsightsSummaryMetricPeriodPoints)."]
     pub comparative_period: ::std::option::Option<crate::InsightsSummaryMetricPeriodPoints>,
-    #[doc = " JSON `metric`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `percentOfGoalChange`: number (double)."]
     pub percent_of_goal_change: ::std::option::Option<f64>,
-    #[doc = " JSON `primaryPeriod`: [`InsightsSummaryMetricPeriodPoints`]."]
+    #[doc = " JSON `primaryPeriod`: [`InsightsSummaryMetricPeriodPoints`](crate::InsightsSummaryMetricPeriodPoints)."]
     pub primary_period: ::std::option::Option<crate::InsightsSummaryMetricPeriodPoints>,
     #[doc = " JSON `valueChange`: number (double)."]
     pub value_change: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InsightsSummaryMetricItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummaryMetricItem {
 impl crate::support::Model for InsightsSummaryMetricItem {
     const NAME: &'static str = "InsightsSummaryMetricItem";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "metric", "percentOfGoalChange", "primaryPeriod", "valueChange"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for InsightsSummaryMetricItem {
             "percentOfGoalChange" => crate::support::de_opt(map, &mut self.percent_of_goal_change, n, 2),
             "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 3),
             "valueChange" => crate::support::de_opt(map, &mut self.value_change, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

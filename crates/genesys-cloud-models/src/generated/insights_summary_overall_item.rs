@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsSummaryOverallItem {
-    #[doc = " JSON `comparativePeriod`: [`InsightsSummaryOverallPeriodPoints`]."]
+    #[doc = " JSON `comparativePeriod`: [`InsightsSummaryOverallPeriodPoints`](crate::InsightsSummaryOverallPeriodPoints)."]
     pub comparative_period: ::std::option::Option<crate::InsightsSummaryOverallPeriodPoints>,
     #[doc = " JSON `percentOfGoalChange`: number (double)."]
     pub percent_of_goal_change: ::std::option::Option<f64>,
-    #[doc = " JSON `primaryPeriod`: [`InsightsSummaryOverallPeriodPoints`]."]
+    #[doc = " JSON `primaryPeriod`: [`InsightsSummaryOverallPeriodPoints`](crate::InsightsSummaryOverallPeriodPoints)."]
     pub primary_period: ::std::option::Option<crate::InsightsSummaryOverallPeriodPoints>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InsightsSummaryOverallItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummaryOverallItem {
 impl crate::support::Model for InsightsSummaryOverallItem {
     const NAME: &'static str = "InsightsSummaryOverallItem";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "percentOfGoalChange", "primaryPeriod"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for InsightsSummaryOverallItem {
             "comparativePeriod" => crate::support::de_opt_struct(map, &mut self.comparative_period, n, 0),
             "percentOfGoalChange" => crate::support::de_opt(map, &mut self.percent_of_goal_change, n, 1),
             "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct InsightsSummaryOverallPeriodPoints {
     pub percent_of_goal: ::std::option::Option<f64>,
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InsightsSummaryOverallPeriodPoints {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummaryOverallPeriodPoints {
 impl crate::support::Model for InsightsSummaryOverallPeriodPoints {
     const NAME: &'static str = "InsightsSummaryOverallPeriodPoints";
     const FIELDS: &'static [&'static str] = &["dataPointCount", "maxPoints", "percentOfGoal", "points"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for InsightsSummaryOverallPeriodPoints {
             "maxPoints" => crate::support::de_opt(map, &mut self.max_points, n, 1),
             "percentOfGoal" => crate::support::de_opt(map, &mut self.percent_of_goal, n, 2),
             "points" => crate::support::de_opt(map, &mut self.points, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsSummaryUserItem {
-    #[doc = " JSON `metricData`: array of [`InsightsSummaryMetricItem`]."]
+    #[doc = " JSON `metricData`: array of [`InsightsSummaryMetricItem`](crate::InsightsSummaryMetricItem)."]
     pub metric_data: ::std::option::Option<::std::vec::Vec<crate::InsightsSummaryMetricItem>>,
-    #[doc = " JSON `overallData`: [`InsightsSummaryOverallItem`]."]
+    #[doc = " JSON `overallData`: [`InsightsSummaryOverallItem`](crate::InsightsSummaryOverallItem)."]
     pub overall_data: ::std::option::Option<crate::InsightsSummaryOverallItem>,
     #[doc = " JSON `ranking`: integer (int64)."]
     pub ranking: ::std::option::Option<i64>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InsightsSummaryUserItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for InsightsSummaryUserItem {
 impl crate::support::Model for InsightsSummaryUserItem {
     const NAME: &'static str = "InsightsSummaryUserItem";
     const FIELDS: &'static [&'static str] = &["metricData", "overallData", "ranking", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for InsightsSummaryUserItem {
             "overallData" => crate::support::de_opt_struct(map, &mut self.overall_data, n, 1),
             "ranking" => crate::support::de_opt(map, &mut self.ranking, n, 2),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

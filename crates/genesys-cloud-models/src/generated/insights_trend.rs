@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsTrend {
-    #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`]."]
+    #[doc = " JSON `comparativePeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub comparative_period: ::std::option::Option<crate::WorkdayPeriod>,
-    #[doc = " JSON `division`: [`DivisionReference`]."]
+    #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
-    #[doc = " JSON `entities`: array of [`InsightsTrendMetricItem`]."]
+    #[doc = " JSON `entities`: array of [`InsightsTrendMetricItem`](crate::InsightsTrendMetricItem)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::InsightsTrendMetricItem>>,
-    #[doc = " JSON `granularity`: [`InsightsTrendGranularity`]."]
+    #[doc = " JSON `granularity`: [`InsightsTrendGranularity`](crate::InsightsTrendGranularity)."]
     pub granularity: ::std::option::Option<crate::InsightsTrendGranularity>,
-    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`]."]
+    #[doc = " JSON `primaryPeriod`: [`WorkdayPeriod`](crate::WorkdayPeriod)."]
     pub primary_period: ::std::option::Option<crate::WorkdayPeriod>,
-    #[doc = " JSON `total`: [`InsightsTrendTotalItem`]."]
+    #[doc = " JSON `total`: [`InsightsTrendTotalItem`](crate::InsightsTrendTotalItem)."]
     pub total: ::std::option::Option<crate::InsightsTrendTotalItem>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InsightsTrend {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for InsightsTrend {
 impl crate::support::Model for InsightsTrend {
     const NAME: &'static str = "InsightsTrend";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "division", "entities", "granularity", "performanceProfile", "primaryPeriod", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for InsightsTrend {
             "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 4),
             "primaryPeriod" => crate::support::de_opt_struct(map, &mut self.primary_period, n, 5),
             "total" => crate::support::de_opt_struct(map, &mut self.total, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InsightsTrends {
-    #[doc = " JSON `comparativePeriod`: array of [`TrendData`]."]
+    #[doc = " JSON `comparativePeriod`: array of [`TrendData`](crate::TrendData)."]
     pub comparative_period: ::std::option::Option<::std::vec::Vec<crate::TrendData>>,
-    #[doc = " JSON `primaryPeriod`: array of [`TrendData`]."]
+    #[doc = " JSON `primaryPeriod`: array of [`TrendData`](crate::TrendData)."]
     pub primary_period: ::std::option::Option<::std::vec::Vec<crate::TrendData>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InsightsTrends {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for InsightsTrends {
 impl crate::support::Model for InsightsTrends {
     const NAME: &'static str = "InsightsTrends";
     const FIELDS: &'static [&'static str] = &["comparativePeriod", "primaryPeriod"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for InsightsTrends {
         match key {
             "comparativePeriod" => crate::support::de_opt_structs(map, &mut self.comparative_period, n, 0),
             "primaryPeriod" => crate::support::de_opt_structs(map, &mut self.primary_period, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

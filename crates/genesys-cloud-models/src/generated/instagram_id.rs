@@ -9,9 +9,9 @@ pub struct InstagramId {
     pub display_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `handle`: string."]
     pub handle: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ids`: array of [`InstagramScopedId`], required by the spec."]
+    #[doc = " JSON `ids`: array of [`InstagramScopedId`](crate::InstagramScopedId), required by the spec."]
     pub ids: ::std::option::Option<::std::vec::Vec<crate::InstagramScopedId>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InstagramId {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for InstagramId {
 impl crate::support::Model for InstagramId {
     const NAME: &'static str = "InstagramId";
     const FIELDS: &'static [&'static str] = &["displayName", "handle", "ids"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for InstagramId {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 0),
             "handle" => crate::support::de_opt(map, &mut self.handle, n, 1),
             "ids" => crate::support::de_opt_structs(map, &mut self.ids, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

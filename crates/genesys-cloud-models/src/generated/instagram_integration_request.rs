@@ -11,7 +11,7 @@ pub struct InstagramIntegrationRequest {
     pub app_secret: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`]."]
+    #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -21,11 +21,11 @@ pub struct InstagramIntegrationRequest {
     pub page_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     #[doc = " JSON `userAccessToken`: string."]
     pub user_access_token: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InstagramIntegrationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for InstagramIntegrationRequest {
 impl crate::support::Model for InstagramIntegrationRequest {
     const NAME: &'static str = "InstagramIntegrationRequest";
     const FIELDS: &'static [&'static str] = &["appId", "appSecret", "id", "messagingSetting", "name", "pageAccessToken", "pageId", "selfUri", "supportedContent", "userAccessToken"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for InstagramIntegrationRequest {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 8),
             "userAccessToken" => crate::support::de_opt(map, &mut self.user_access_token, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

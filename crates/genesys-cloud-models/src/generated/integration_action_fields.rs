@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntegrationActionFields {
-    #[doc = " JSON `integrationAction`: [`IntegrationAction`]."]
+    #[doc = " JSON `integrationAction`: [`IntegrationAction`](crate::IntegrationAction)."]
     pub integration_action: ::std::option::Option<crate::IntegrationAction>,
-    #[doc = " JSON `requestMappings`: array of [`RequestMapping`]."]
+    #[doc = " JSON `requestMappings`: array of [`RequestMapping`](crate::RequestMapping)."]
     pub request_mappings: ::std::option::Option<::std::vec::Vec<crate::RequestMapping>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IntegrationActionFields {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for IntegrationActionFields {
 impl crate::support::Model for IntegrationActionFields {
     const NAME: &'static str = "IntegrationActionFields";
     const FIELDS: &'static [&'static str] = &["integrationAction", "requestMappings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for IntegrationActionFields {
         match key {
             "integrationAction" => crate::support::de_opt_struct(map, &mut self.integration_action, n, 0),
             "requestMappings" => crate::support::de_opt_structs(map, &mut self.request_mappings, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct IntegrationConfiguration {
     #[doc = " JSON `advanced`: any JSON, required by the spec."]
     pub advanced: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `credentials`: map of [`CredentialInfo`], required by the spec."]
+    #[doc = " JSON `credentials`: map of [`CredentialInfo`](crate::CredentialInfo), required by the spec."]
     pub credentials: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CredentialInfo>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct IntegrationConfiguration {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IntegrationConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for IntegrationConfiguration {
 impl crate::support::Model for IntegrationConfiguration {
     const NAME: &'static str = "IntegrationConfiguration";
     const FIELDS: &'static [&'static str] = &["advanced", "credentials", "id", "name", "notes", "properties", "selfUri", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for IntegrationConfiguration {
             "properties" => crate::support::de_opt(map, &mut self.properties, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntegrationExport {
-    #[doc = " JSON `integration`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `shouldExportScreenRecordings`: boolean."]
     pub should_export_screen_recordings: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IntegrationExport {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for IntegrationExport {
 impl crate::support::Model for IntegrationExport {
     const NAME: &'static str = "IntegrationExport";
     const FIELDS: &'static [&'static str] = &["integration", "shouldExportScreenRecordings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for IntegrationExport {
         match key {
             "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 0),
             "shouldExportScreenRecordings" => crate::support::de_opt(map, &mut self.should_export_screen_recordings, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

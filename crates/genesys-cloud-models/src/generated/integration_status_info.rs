@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntegrationStatusInfo {
-    #[doc = " JSON `code`: [`IntegrationStatusInfoCode`]."]
+    #[doc = " JSON `code`: [`IntegrationStatusInfoCode`](crate::IntegrationStatusInfoCode)."]
     pub code: ::std::option::Option<crate::IntegrationStatusInfoCode>,
-    #[doc = " JSON `detail`: [`MessageInfo`]."]
+    #[doc = " JSON `detail`: [`MessageInfo`](crate::MessageInfo)."]
     pub detail: ::std::option::Option<crate::MessageInfo>,
     #[doc = " JSON `effective`: string."]
     pub effective: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lastUpdated`: date-time."]
     pub last_updated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IntegrationStatusInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for IntegrationStatusInfo {
 impl crate::support::Model for IntegrationStatusInfo {
     const NAME: &'static str = "IntegrationStatusInfo";
     const FIELDS: &'static [&'static str] = &["code", "detail", "effective", "lastUpdated"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for IntegrationStatusInfo {
             "detail" => crate::support::de_opt_struct(map, &mut self.detail, n, 1),
             "effective" => crate::support::de_opt(map, &mut self.effective, n, 2),
             "lastUpdated" => crate::support::de_opt(map, &mut self.last_updated, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

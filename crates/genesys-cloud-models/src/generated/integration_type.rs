@@ -11,19 +11,19 @@ pub struct IntegrationType {
     pub config_advanced_schema_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `configPropertiesSchemaUri`: string."]
     pub config_properties_schema_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `credentials`: map of [`CredentialSpecification`]."]
+    #[doc = " JSON `credentials`: map of [`CredentialSpecification`](crate::CredentialSpecification)."]
     pub credentials: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CredentialSpecification>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `faqUri`: string."]
     pub faq_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `helpLinks`: array of [`HelpLink`]."]
+    #[doc = " JSON `helpLinks`: array of [`HelpLink`](crate::HelpLink)."]
     pub help_links: ::std::option::Option<::std::vec::Vec<crate::HelpLink>>,
     #[doc = " JSON `helpUri`: string."]
     pub help_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `images`: array of [`Image`]."]
+    #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
     #[doc = " JSON `marketplaceUri`: string."]
     pub marketplace_uri: ::std::option::Option<::std::string::String>,
@@ -53,7 +53,7 @@ pub struct IntegrationType {
     pub vendor_o_auth_client_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `vendorWebsiteUri`: string."]
     pub vendor_website_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IntegrationType {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for IntegrationType {
 impl crate::support::Model for IntegrationType {
     const NAME: &'static str = "IntegrationType";
     const FIELDS: &'static [&'static str] = &["category", "configAdvancedSchemaUri", "configPropertiesSchemaUri", "credentials", "description", "faqUri", "helpLinks", "helpUri", "id", "images", "marketplaceUri", "maxInstances", "name", "nonInstallable", "privacyPolicyUri", "provider", "salesContactUri", "selfUri", "supportContactUri", "termsOfServiceUri", "userPermissions", "vendorName", "vendorOAuthClientIds", "vendorWebsiteUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for IntegrationType {
             "vendorName" => crate::support::de_opt(map, &mut self.vendor_name, n, 21),
             "vendorOAuthClientIds" => crate::support::de_opt(map, &mut self.vendor_o_auth_client_ids, n, 22),
             "vendorWebsiteUri" => crate::support::de_opt(map, &mut self.vendor_website_uri, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct IntentClassifierInfo {
     #[doc = " JSON `classifierId`: string."]
     pub classifier_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`IntentClassifierInfoState`]."]
+    #[doc = " JSON `state`: [`IntentClassifierInfoState`](crate::IntentClassifierInfoState)."]
     pub state: ::std::option::Option<crate::IntentClassifierInfoState>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IntentClassifierInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for IntentClassifierInfo {
 impl crate::support::Model for IntentClassifierInfo {
     const NAME: &'static str = "IntentClassifierInfo";
     const FIELDS: &'static [&'static str] = &["classifierId", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for IntentClassifierInfo {
             "classifierId" => crate::support::de_opt(map, &mut self.classifier_id, n, 0),
             "state" => crate::support::de_opt(map, &mut self.state, n, 1),
             "version" => crate::support::de_opt(map, &mut self.version, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntentDefinition {
-    #[doc = " JSON `additionalLanguages`: map of [`AdditionalLanguagesIntent`]."]
+    #[doc = " JSON `additionalLanguages`: map of [`AdditionalLanguagesIntent`](crate::AdditionalLanguagesIntent)."]
     pub additional_languages: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::AdditionalLanguagesIntent>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entityNameReferences`: array of string."]
     pub entity_name_references: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `entityTypeBindings`: array of [`NamedEntityTypeBinding`]."]
+    #[doc = " JSON `entityTypeBindings`: array of [`NamedEntityTypeBinding`](crate::NamedEntityTypeBinding)."]
     pub entity_type_bindings: ::std::option::Option<::std::vec::Vec<crate::NamedEntityTypeBinding>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `utterances`: array of [`NluUtterance`], required by the spec."]
+    #[doc = " JSON `utterances`: array of [`NluUtterance`](crate::NluUtterance), required by the spec."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::NluUtterance>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IntentDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for IntentDefinition {
 impl crate::support::Model for IntentDefinition {
     const NAME: &'static str = "IntentDefinition";
     const FIELDS: &'static [&'static str] = &["additionalLanguages", "description", "entityNameReferences", "entityTypeBindings", "id", "name", "utterances"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for IntentDefinition {
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IntentFeedback {
-    #[doc = " JSON `assessment`: [`IntentFeedbackAssessment`]."]
+    #[doc = " JSON `assessment`: [`IntentFeedbackAssessment`](crate::IntentFeedbackAssessment)."]
     pub assessment: ::std::option::Option<crate::IntentFeedbackAssessment>,
-    #[doc = " JSON `entities`: array of [`DetectedNamedEntity`]."]
+    #[doc = " JSON `entities`: array of [`DetectedNamedEntity`](crate::DetectedNamedEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::DetectedNamedEntity>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `probability`: number (double)."]
     pub probability: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IntentFeedback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for IntentFeedback {
 impl crate::support::Model for IntentFeedback {
     const NAME: &'static str = "IntentFeedback";
     const FIELDS: &'static [&'static str] = &["assessment", "entities", "name", "probability"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for IntentFeedback {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "probability" => crate::support::de_opt(map, &mut self.probability, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,35 +7,35 @@
 pub struct InternalMessage {
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`InternalMessageDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`InternalMessageDisconnectType`](crate::InternalMessageDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::InternalMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `fromAddress`: [`Address`]."]
+    #[doc = " JSON `fromAddress`: [`Address`](crate::Address)."]
     pub from_address: ::std::option::Option<crate::Address>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`InternalMessageInitialState`]."]
+    #[doc = " JSON `initialState`: [`InternalMessageInitialState`](crate::InternalMessageInitialState)."]
     pub initial_state: ::std::option::Option<crate::InternalMessageInitialState>,
-    #[doc = " JSON `messages`: array of [`InternalMessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`InternalMessageDetails`](crate::InternalMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::InternalMessageDetails>>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segments`: array of [`Segment`]."]
+    #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
     #[doc = " JSON `sourceUserId`: string."]
     pub source_user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`InternalMessageState`]."]
+    #[doc = " JSON `state`: [`InternalMessageState`](crate::InternalMessageState)."]
     pub state: ::std::option::Option<crate::InternalMessageState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toAddress`: [`Address`]."]
+    #[doc = " JSON `toAddress`: [`Address`](crate::Address)."]
     pub to_address: ::std::option::Option<crate::Address>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InternalMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for InternalMessage {
 impl crate::support::Model for InternalMessage {
     const NAME: &'static str = "InternalMessage";
     const FIELDS: &'static [&'static str] = &["connectedTime", "disconnectType", "disconnectedTime", "fromAddress", "id", "initialState", "messages", "peerId", "provider", "segments", "sourceUserId", "startAlertingTime", "state", "targetUserId", "toAddress"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for InternalMessage {
             "state" => crate::support::de_opt(map, &mut self.state, n, 12),
             "targetUserId" => crate::support::de_opt(map, &mut self.target_user_id, n, 13),
             "toAddress" => crate::support::de_opt_struct(map, &mut self.to_address, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

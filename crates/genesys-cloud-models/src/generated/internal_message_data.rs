@@ -7,23 +7,23 @@
 pub struct InternalMessageData {
     #[doc = " JSON `communicationId`: string."]
     pub communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `normalizedMessage`: [`ConversationNormalizedMessage`]."]
+    #[doc = " JSON `normalizedMessage`: [`ConversationNormalizedMessage`](crate::ConversationNormalizedMessage)."]
     pub normalized_message: ::std::option::Option<crate::ConversationNormalizedMessage>,
-    #[doc = " JSON `recipient`: [`UserReference`]."]
+    #[doc = " JSON `recipient`: [`UserReference`](crate::UserReference)."]
     pub recipient: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sender`: [`UserReference`]."]
+    #[doc = " JSON `sender`: [`UserReference`](crate::UserReference)."]
     pub sender: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `timestamp`: date-time, required by the spec."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InternalMessageData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for InternalMessageData {
 impl crate::support::Model for InternalMessageData {
     const NAME: &'static str = "InternalMessageData";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversation", "id", "name", "normalizedMessage", "recipient", "selfUri", "sender", "timestamp"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for InternalMessageData {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "sender" => crate::support::de_opt_struct(map, &mut self.sender, n, 7),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,27 +13,27 @@ pub struct InternalMessageMediaParticipant {
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`InternalMessageMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`InternalMessageMediaParticipantDirection`](crate::InternalMessageMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::InternalMessageMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`InternalMessageMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`InternalMessageMediaParticipantDisconnectType`](crate::InternalMessageMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::InternalMessageMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
-    #[doc = " JSON `externalContact`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalContact`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_contact: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `flaggedReason`: [`InternalMessageMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`InternalMessageMediaParticipantFlaggedReason`](crate::InternalMessageMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::InternalMessageMediaParticipantFlaggedReason>,
-    #[doc = " JSON `fromAddress`: [`Address`]."]
+    #[doc = " JSON `fromAddress`: [`Address`](crate::Address)."]
     pub from_address: ::std::option::Option<crate::Address>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
@@ -41,11 +41,11 @@ pub struct InternalMessageMediaParticipant {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `internalMessageId`: string."]
     pub internal_message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyContext`: [`JourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `messages`: array of [`InternalMessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`InternalMessageDetails`](crate::InternalMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::InternalMessageDetails>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -57,13 +57,13 @@ pub struct InternalMessageMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `script`: [`DomainEntityRef`]."]
+    #[doc = " JSON `script`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub script: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `sourceUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `sourceUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source_user: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -73,17 +73,17 @@ pub struct InternalMessageMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`InternalMessageMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`InternalMessageMediaParticipantState`](crate::InternalMessageMediaParticipantState)."]
     pub state: ::std::option::Option<crate::InternalMessageMediaParticipantState>,
-    #[doc = " JSON `targetUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `targetUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub target_user: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `team`: [`DomainEntityRef`]."]
+    #[doc = " JSON `team`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub team: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `toAddress`: [`Address`]."]
+    #[doc = " JSON `toAddress`: [`Address`](crate::Address)."]
     pub to_address: ::std::option::Option<crate::Address>,
-    #[doc = " JSON `user`: [`DomainEntityRef`]."]
+    #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -93,7 +93,7 @@ pub struct InternalMessageMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InternalMessageMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -108,10 +108,10 @@ impl<'de> ::serde::Deserialize<'de> for InternalMessageMediaParticipant {
 impl crate::support::Model for InternalMessageMediaParticipant {
     const NAME: &'static str = "InternalMessageMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "fromAddress", "held", "id", "internalMessageId", "journeyContext", "mediaRoles", "messages", "name", "parkTime", "peer", "provider", "purpose", "queue", "resumeTime", "script", "sourceUser", "startAcwTime", "startAlertingTime", "startHoldTime", "startTime", "state", "targetUser", "team", "toAddress", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -161,7 +161,7 @@ impl crate::support::Model for InternalMessageMediaParticipant {
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 41),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 42),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 43),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

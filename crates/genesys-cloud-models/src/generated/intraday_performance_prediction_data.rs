@@ -11,7 +11,7 @@ pub struct IntradayPerformancePredictionData {
     pub occupancy_percent: ::std::option::Option<f64>,
     #[doc = " JSON `serviceLevelPercent`: number (double)."]
     pub service_level_percent: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IntradayPerformancePredictionData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for IntradayPerformancePredictionData {
 impl crate::support::Model for IntradayPerformancePredictionData {
     const NAME: &'static str = "IntradayPerformancePredictionData";
     const FIELDS: &'static [&'static str] = &["averageSpeedOfAnswerSeconds", "occupancyPercent", "serviceLevelPercent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for IntradayPerformancePredictionData {
             "averageSpeedOfAnswerSeconds" => crate::support::de_opt(map, &mut self.average_speed_of_answer_seconds, n, 0),
             "occupancyPercent" => crate::support::de_opt(map, &mut self.occupancy_percent, n, 1),
             "serviceLevelPercent" => crate::support::de_opt(map, &mut self.service_level_percent, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct InvoiceAddress {
-    #[doc = " JSON `addressType`: [`InvoiceAddressAddressType`]."]
+    #[doc = " JSON `addressType`: [`InvoiceAddressAddressType`](crate::InvoiceAddressAddressType)."]
     pub address_type: ::std::option::Option<crate::InvoiceAddressAddressType>,
     #[doc = " JSON `cityName`: string."]
     pub city_name: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct InvoiceAddress {
     pub region_subdivision2: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stateCode`: string."]
     pub state_code: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for InvoiceAddress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for InvoiceAddress {
 impl crate::support::Model for InvoiceAddress {
     const NAME: &'static str = "InvoiceAddress";
     const FIELDS: &'static [&'static str] = &["addressType", "cityName", "citySubdivision1", "country", "countryCode", "currencyIsoCode", "dateEffective", "line1", "line2", "line3", "postalCode", "regionSubdivision1", "regionSubdivision2", "stateCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for InvoiceAddress {
             "regionSubdivision1" => crate::support::de_opt(map, &mut self.region_subdivision1, n, 11),
             "regionSubdivision2" => crate::support::de_opt(map, &mut self.region_subdivision2, n, 12),
             "stateCode" => crate::support::de_opt(map, &mut self.state_code, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

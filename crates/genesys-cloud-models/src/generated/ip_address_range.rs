@@ -7,13 +7,13 @@
 pub struct IpAddressRange {
     #[doc = " JSON `cidr`: string."]
     pub cidr: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`IpAddressRangeDirection`]."]
+    #[doc = " JSON `direction`: [`IpAddressRangeDirection`](crate::IpAddressRangeDirection)."]
     pub direction: ::std::option::Option<crate::IpAddressRangeDirection>,
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `service`: [`IpAddressRangeService`]."]
+    #[doc = " JSON `service`: [`IpAddressRangeService`](crate::IpAddressRangeService)."]
     pub service: ::std::option::Option<crate::IpAddressRangeService>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IpAddressRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for IpAddressRange {
 impl crate::support::Model for IpAddressRange {
     const NAME: &'static str = "IpAddressRange";
     const FIELDS: &'static [&'static str] = &["cidr", "direction", "region", "service"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for IpAddressRange {
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 1),
             "region" => crate::support::de_opt(map, &mut self.region, n, 2),
             "service" => crate::support::de_opt(map, &mut self.service, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ItemValidationLimits {
-    #[doc = " JSON `maxLength`: [`MaxLength`], required by the spec."]
+    #[doc = " JSON `maxLength`: [`MaxLength`](crate::MaxLength), required by the spec."]
     pub max_length: ::std::option::Option<crate::MaxLength>,
-    #[doc = " JSON `minLength`: [`MinLength`], required by the spec."]
+    #[doc = " JSON `minLength`: [`MinLength`](crate::MinLength), required by the spec."]
     pub min_length: ::std::option::Option<crate::MinLength>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ItemValidationLimits {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ItemValidationLimits {
 impl crate::support::Model for ItemValidationLimits {
     const NAME: &'static str = "ItemValidationLimits";
     const FIELDS: &'static [&'static str] = &["maxLength", "minLength"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ItemValidationLimits {
         match key {
             "maxLength" => crate::support::de_opt_struct(map, &mut self.max_length, n, 0),
             "minLength" => crate::support::de_opt_struct(map, &mut self.min_length, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct IVR {
-    #[doc = " JSON `closedHoursFlow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `closedHoursFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub closed_hours_flow: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct IVR {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
     #[doc = " JSON `dnis`: array of string."]
     pub dnis: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `holidayHoursFlow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `holidayHoursFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub holiday_hours_flow: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -31,17 +31,17 @@ pub struct IVR {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `openHoursFlow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `openHoursFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub open_hours_flow: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `scheduleGroup`: [`DomainEntityRef`]."]
+    #[doc = " JSON `scheduleGroup`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub schedule_group: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`IVRState`]."]
+    #[doc = " JSON `state`: [`IVRState`](crate::IVRState)."]
     pub state: ::std::option::Option<crate::IVRState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IVR {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for IVR {
 impl crate::support::Model for IVR {
     const NAME: &'static str = "IVR";
     const FIELDS: &'static [&'static str] = &["closedHoursFlow", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "dnis", "holidayHoursFlow", "id", "modifiedBy", "modifiedByApp", "name", "openHoursFlow", "scheduleGroup", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for IVR {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 15),
             "state" => crate::support::de_opt(map, &mut self.state, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,15 +17,15 @@ pub struct IvrEstablishedEvent {
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialConfiguration`: [`InitialConfiguration`], required by the spec."]
+    #[doc = " JSON `initialConfiguration`: [`InitialConfiguration`](crate::InitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::InitialConfiguration>,
     #[doc = " JSON `ivrName`: string."]
     pub ivr_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ivrPhoneNumber`: string."]
     pub ivr_phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`], required by the spec."]
+    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for IvrEstablishedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for IvrEstablishedEvent {
 impl crate::support::Model for IvrEstablishedEvent {
     const NAME: &'static str = "IvrEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["ani", "communicationId", "conversationId", "dnis", "eventDateTime", "eventId", "initialConfiguration", "ivrName", "ivrPhoneNumber", "sourceConfiguration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for IvrEstablishedEvent {
             "ivrName" => crate::support::de_opt(map, &mut self.ivr_name, n, 7),
             "ivrPhoneNumber" => crate::support::de_opt(map, &mut self.ivr_phone_number, n, 8),
             "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

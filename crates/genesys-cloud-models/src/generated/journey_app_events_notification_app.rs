@@ -13,7 +13,7 @@ pub struct JourneyAppEventsNotificationApp {
     pub namespace: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyAppEventsNotificationApp {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAppEventsNotificationApp {
 impl crate::support::Model for JourneyAppEventsNotificationApp {
     const NAME: &'static str = "JourneyAppEventsNotificationApp";
     const FIELDS: &'static [&'static str] = &["buildNumber", "name", "namespace", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for JourneyAppEventsNotificationApp {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "namespace" => crate::support::de_opt(map, &mut self.namespace, n, 2),
             "version" => crate::support::de_opt(map, &mut self.version, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

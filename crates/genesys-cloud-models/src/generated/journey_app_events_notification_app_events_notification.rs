@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAppEventsNotificationAppEventsNotification {
-    #[doc = " JSON `appEvent`: [`JourneyAppEventsNotificationAppMessage`]."]
+    #[doc = " JSON `appEvent`: [`JourneyAppEventsNotificationAppMessage`](crate::JourneyAppEventsNotificationAppMessage)."]
     pub app_event: ::std::option::Option<crate::JourneyAppEventsNotificationAppMessage>,
     #[doc = " JSON `correlationId`: string."]
     pub correlation_id: ::std::option::Option<::std::string::String>,
@@ -15,19 +15,19 @@ pub struct JourneyAppEventsNotificationAppEventsNotification {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`JourneyAppEventsNotificationAppEventsNotificationEventType`]."]
+    #[doc = " JSON `eventType`: [`JourneyAppEventsNotificationAppEventsNotificationEventType`](crate::JourneyAppEventsNotificationAppEventsNotificationEventType)."]
     pub event_type: ::std::option::Option<crate::JourneyAppEventsNotificationAppEventsNotificationEventType>,
-    #[doc = " JSON `externalContact`: [`JourneyAppEventsNotificationExternalContact`]."]
+    #[doc = " JSON `externalContact`: [`JourneyAppEventsNotificationExternalContact`](crate::JourneyAppEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneyAppEventsNotificationExternalContact>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segmentAssignmentEvent`: [`JourneyAppEventsNotificationSegmentAssignmentMessage`]."]
+    #[doc = " JSON `segmentAssignmentEvent`: [`JourneyAppEventsNotificationSegmentAssignmentMessage`](crate::JourneyAppEventsNotificationSegmentAssignmentMessage)."]
     pub segment_assignment_event: ::std::option::Option<crate::JourneyAppEventsNotificationSegmentAssignmentMessage>,
-    #[doc = " JSON `session`: [`JourneyAppEventsNotificationSession`]."]
+    #[doc = " JSON `session`: [`JourneyAppEventsNotificationSession`](crate::JourneyAppEventsNotificationSession)."]
     pub session: ::std::option::Option<crate::JourneyAppEventsNotificationSession>,
-    #[doc = " JSON `webActionEvent`: [`JourneyAppEventsNotificationWebActionMessage`]."]
+    #[doc = " JSON `webActionEvent`: [`JourneyAppEventsNotificationWebActionMessage`](crate::JourneyAppEventsNotificationWebActionMessage)."]
     pub web_action_event: ::std::option::Option<crate::JourneyAppEventsNotificationWebActionMessage>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyAppEventsNotificationAppEventsNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAppEventsNotificationAppEventsNot
 impl crate::support::Model for JourneyAppEventsNotificationAppEventsNotification {
     const NAME: &'static str = "JourneyAppEventsNotificationAppEventsNotification";
     const FIELDS: &'static [&'static str] = &["appEvent", "correlationId", "createdDate", "customerId", "customerIdType", "eventType", "externalContact", "id", "segmentAssignmentEvent", "session", "webActionEvent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for JourneyAppEventsNotificationAppEventsNotification
             "segmentAssignmentEvent" => crate::support::de_opt_struct(map, &mut self.segment_assignment_event, n, 8),
             "session" => crate::support::de_opt_struct(map, &mut self.session, n, 9),
             "webActionEvent" => crate::support::de_opt_struct(map, &mut self.web_action_event, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,33 +5,33 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAppEventsNotificationAppMessage {
-    #[doc = " JSON `app`: [`JourneyAppEventsNotificationApp`]."]
+    #[doc = " JSON `app`: [`JourneyAppEventsNotificationApp`](crate::JourneyAppEventsNotificationApp)."]
     pub app: ::std::option::Option<crate::JourneyAppEventsNotificationApp>,
-    #[doc = " JSON `attributes`: map of [`JourneyAppEventsNotificationCustomEventAttribute`]."]
+    #[doc = " JSON `attributes`: map of [`JourneyAppEventsNotificationCustomEventAttribute`](crate::JourneyAppEventsNotificationCustomEventAttribute)."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::JourneyAppEventsNotificationCustomEventAttribute>>,
-    #[doc = " JSON `device`: [`JourneyAppEventsNotificationDevice`]."]
+    #[doc = " JSON `device`: [`JourneyAppEventsNotificationDevice`](crate::JourneyAppEventsNotificationDevice)."]
     pub device: ::std::option::Option<crate::JourneyAppEventsNotificationDevice>,
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `geolocation`: [`JourneyAppEventsNotificationGeoLocation`]."]
+    #[doc = " JSON `geolocation`: [`JourneyAppEventsNotificationGeoLocation`](crate::JourneyAppEventsNotificationGeoLocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyAppEventsNotificationGeoLocation>,
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mktCampaign`: [`JourneyAppEventsNotificationMktCampaign`]."]
+    #[doc = " JSON `mktCampaign`: [`JourneyAppEventsNotificationMktCampaign`](crate::JourneyAppEventsNotificationMktCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyAppEventsNotificationMktCampaign>,
-    #[doc = " JSON `networkConnectivity`: [`JourneyAppEventsNotificationNetworkConnectivity`]."]
+    #[doc = " JSON `networkConnectivity`: [`JourneyAppEventsNotificationNetworkConnectivity`](crate::JourneyAppEventsNotificationNetworkConnectivity)."]
     pub network_connectivity: ::std::option::Option<crate::JourneyAppEventsNotificationNetworkConnectivity>,
     #[doc = " JSON `screenName`: string."]
     pub screen_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sdkLibrary`: [`JourneyAppEventsNotificationSdkLibrary`]."]
+    #[doc = " JSON `sdkLibrary`: [`JourneyAppEventsNotificationSdkLibrary`](crate::JourneyAppEventsNotificationSdkLibrary)."]
     pub sdk_library: ::std::option::Option<crate::JourneyAppEventsNotificationSdkLibrary>,
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `traits`: map of [`JourneyAppEventsNotificationCustomEventAttribute`]."]
+    #[doc = " JSON `traits`: map of [`JourneyAppEventsNotificationCustomEventAttribute`](crate::JourneyAppEventsNotificationCustomEventAttribute)."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::JourneyAppEventsNotificationCustomEventAttribute>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyAppEventsNotificationAppMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAppEventsNotificationAppMessage {
 impl crate::support::Model for JourneyAppEventsNotificationAppMessage {
     const NAME: &'static str = "JourneyAppEventsNotificationAppMessage";
     const FIELDS: &'static [&'static str] = &["app", "attributes", "device", "eventName", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "networkConnectivity", "screenName", "sdkLibrary", "searchQuery", "traits"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for JourneyAppEventsNotificationAppMessage {
             "sdkLibrary" => crate::support::de_opt_struct(map, &mut self.sdk_library, n, 10),
             "searchQuery" => crate::support::de_opt(map, &mut self.search_query, n, 11),
             "traits" => crate::support::de_opt(map, &mut self.traits, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAppEventsNotificationSegmentAssignmentMessage {
-    #[doc = " JSON `assignmentState`: [`JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState`]."]
+    #[doc = " JSON `assignmentState`: [`JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState`](crate::JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState)."]
     pub assignment_state: ::std::option::Option<crate::JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState>,
     #[doc = " JSON `dateAssigned`: date-time."]
     pub date_assigned: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateForUnassignment`: date-time."]
     pub date_for_unassignment: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `segment`: [`JourneyAppEventsNotificationSegment`]."]
+    #[doc = " JSON `segment`: [`JourneyAppEventsNotificationSegment`](crate::JourneyAppEventsNotificationSegment)."]
     pub segment: ::std::option::Option<crate::JourneyAppEventsNotificationSegment>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyAppEventsNotificationSegmentAssignmentMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAppEventsNotificationSegmentAssig
 impl crate::support::Model for JourneyAppEventsNotificationSegmentAssignmentMessage {
     const NAME: &'static str = "JourneyAppEventsNotificationSegmentAssignmentMessage";
     const FIELDS: &'static [&'static str] = &["assignmentState", "dateAssigned", "dateForUnassignment", "segment"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for JourneyAppEventsNotificationSegmentAssignmentMess
             "dateAssigned" => crate::support::de_opt(map, &mut self.date_assigned, n, 1),
             "dateForUnassignment" => crate::support::de_opt(map, &mut self.date_for_unassignment, n, 2),
             "segment" => crate::support::de_opt_struct(map, &mut self.segment, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

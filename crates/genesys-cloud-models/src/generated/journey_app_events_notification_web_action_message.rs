@@ -5,35 +5,35 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAppEventsNotificationWebActionMessage {
-    #[doc = " JSON `action`: [`JourneyAppEventsNotificationEventAction`]."]
+    #[doc = " JSON `action`: [`JourneyAppEventsNotificationEventAction`](crate::JourneyAppEventsNotificationEventAction)."]
     pub action: ::std::option::Option<crate::JourneyAppEventsNotificationEventAction>,
-    #[doc = " JSON `actionMap`: [`JourneyAppEventsNotificationActionMap`]."]
+    #[doc = " JSON `actionMap`: [`JourneyAppEventsNotificationActionMap`](crate::JourneyAppEventsNotificationActionMap)."]
     pub action_map: ::std::option::Option<crate::JourneyAppEventsNotificationActionMap>,
-    #[doc = " JSON `actionTarget`: [`JourneyAppEventsNotificationActionTarget`]."]
+    #[doc = " JSON `actionTarget`: [`JourneyAppEventsNotificationActionTarget`](crate::JourneyAppEventsNotificationActionTarget)."]
     pub action_target: ::std::option::Option<crate::JourneyAppEventsNotificationActionTarget>,
-    #[doc = " JSON `browser`: [`JourneyAppEventsNotificationBrowser`]."]
+    #[doc = " JSON `browser`: [`JourneyAppEventsNotificationBrowser`](crate::JourneyAppEventsNotificationBrowser)."]
     pub browser: ::std::option::Option<crate::JourneyAppEventsNotificationBrowser>,
-    #[doc = " JSON `device`: [`JourneyAppEventsNotificationDevice`]."]
+    #[doc = " JSON `device`: [`JourneyAppEventsNotificationDevice`](crate::JourneyAppEventsNotificationDevice)."]
     pub device: ::std::option::Option<crate::JourneyAppEventsNotificationDevice>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `geolocation`: [`JourneyAppEventsNotificationGeoLocation`]."]
+    #[doc = " JSON `geolocation`: [`JourneyAppEventsNotificationGeoLocation`](crate::JourneyAppEventsNotificationGeoLocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyAppEventsNotificationGeoLocation>,
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mktCampaign`: [`JourneyAppEventsNotificationMktCampaign`]."]
+    #[doc = " JSON `mktCampaign`: [`JourneyAppEventsNotificationMktCampaign`](crate::JourneyAppEventsNotificationMktCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyAppEventsNotificationMktCampaign>,
     #[doc = " JSON `timeToDisposition`: integer (int64)."]
     pub time_to_disposition: ::std::option::Option<i64>,
     #[doc = " JSON `userAgentString`: string."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `visitReferrer`: [`JourneyAppEventsNotificationReferrer`]."]
+    #[doc = " JSON `visitReferrer`: [`JourneyAppEventsNotificationReferrer`](crate::JourneyAppEventsNotificationReferrer)."]
     pub visit_referrer: ::std::option::Option<crate::JourneyAppEventsNotificationReferrer>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyAppEventsNotificationWebActionMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAppEventsNotificationWebActionMes
 impl crate::support::Model for JourneyAppEventsNotificationWebActionMessage {
     const NAME: &'static str = "JourneyAppEventsNotificationWebActionMessage";
     const FIELDS: &'static [&'static str] = &["action", "actionMap", "actionTarget", "browser", "device", "errorCode", "errorMessage", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "timeToDisposition", "userAgentString", "visitReferrer"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for JourneyAppEventsNotificationWebActionMessage {
             "timeToDisposition" => crate::support::de_opt(map, &mut self.time_to_disposition, n, 11),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 12),
             "visitReferrer" => crate::support::de_opt_struct(map, &mut self.visit_referrer, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

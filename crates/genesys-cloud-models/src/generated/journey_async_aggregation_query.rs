@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`JourneyAsyncAggregationQueryAlternateTimeDimension`]."]
+    #[doc = " JSON `alternateTimeDimension`: [`JourneyAsyncAggregationQueryAlternateTimeDimension`](crate::JourneyAsyncAggregationQueryAlternateTimeDimension)."]
     pub alternate_time_dimension: ::std::option::Option<crate::JourneyAsyncAggregationQueryAlternateTimeDimension>,
-    #[doc = " JSON `filter`: [`JourneyAggregateQueryFilter`]."]
+    #[doc = " JSON `filter`: [`JourneyAggregateQueryFilter`](crate::JourneyAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::JourneyAggregateQueryFilter>,
     #[doc = " JSON `flattenMultivaluedDimensions`: boolean."]
     pub flatten_multivalued_dimensions: ::std::option::Option<bool>,
@@ -23,9 +23,9 @@ pub struct JourneyAsyncAggregationQuery {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `views`: array of [`JourneyAggregationView`]."]
+    #[doc = " JSON `views`: array of [`JourneyAggregationView`](crate::JourneyAggregationView)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::JourneyAggregationView>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyAsyncAggregationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAsyncAggregationQuery {
 impl crate::support::Model for JourneyAsyncAggregationQuery {
     const NAME: &'static str = "JourneyAsyncAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "metrics", "pageSize", "timeZone", "views"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for JourneyAsyncAggregationQuery {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 7),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 8),
             "views" => crate::support::de_opt_structs(map, &mut self.views, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

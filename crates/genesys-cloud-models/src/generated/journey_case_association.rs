@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyCaseAssociation {
-    #[doc = " JSON `associatedCase`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `associatedCase`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub associated_case: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `caseReference`: string."]
     pub case_reference: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct JourneyCaseAssociation {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyCaseAssociation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyCaseAssociation {
 impl crate::support::Model for JourneyCaseAssociation {
     const NAME: &'static str = "JourneyCaseAssociation";
     const FIELDS: &'static [&'static str] = &["associatedCase", "caseReference", "dateAssociated", "id", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for JourneyCaseAssociation {
             "dateAssociated" => crate::support::de_opt(map, &mut self.date_associated, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyContext {
-    #[doc = " JSON `customer`: [`JourneyCustomer`], required by the spec."]
+    #[doc = " JSON `customer`: [`JourneyCustomer`](crate::JourneyCustomer), required by the spec."]
     pub customer: ::std::option::Option<crate::JourneyCustomer>,
-    #[doc = " JSON `customerSession`: [`JourneyCustomerSession`]."]
+    #[doc = " JSON `customerSession`: [`JourneyCustomerSession`](crate::JourneyCustomerSession)."]
     pub customer_session: ::std::option::Option<crate::JourneyCustomerSession>,
-    #[doc = " JSON `triggeringAction`: [`JourneyAction`]."]
+    #[doc = " JSON `triggeringAction`: [`JourneyAction`](crate::JourneyAction)."]
     pub triggering_action: ::std::option::Option<crate::JourneyAction>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyContext {
 impl crate::support::Model for JourneyContext {
     const NAME: &'static str = "JourneyContext";
     const FIELDS: &'static [&'static str] = &["customer", "customerSession", "triggeringAction"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for JourneyContext {
             "customer" => crate::support::de_opt_struct(map, &mut self.customer, n, 0),
             "customerSession" => crate::support::de_opt_struct(map, &mut self.customer_session, n, 1),
             "triggeringAction" => crate::support::de_opt_struct(map, &mut self.triggering_action, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

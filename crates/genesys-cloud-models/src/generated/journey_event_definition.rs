@@ -11,7 +11,7 @@ pub struct JourneyEventDefinition {
     pub display_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `jsonSchema`: [`JsonSchemaDocument`], required by the spec."]
+    #[doc = " JSON `jsonSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument), required by the spec."]
     pub json_schema: ::std::option::Option<crate::JsonSchemaDocument>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -19,9 +19,9 @@ pub struct JourneyEventDefinition {
     pub rank: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`JourneyEventDefinitionSource`], required by the spec."]
+    #[doc = " JSON `source`: [`JourneyEventDefinitionSource`](crate::JourneyEventDefinitionSource), required by the spec."]
     pub source: ::std::option::Option<crate::JourneyEventDefinitionSource>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyEventDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyEventDefinition {
 impl crate::support::Model for JourneyEventDefinition {
     const NAME: &'static str = "JourneyEventDefinition";
     const FIELDS: &'static [&'static str] = &["description", "displayName", "id", "jsonSchema", "name", "rank", "selfUri", "source"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for JourneyEventDefinition {
             "rank" => crate::support::de_opt(map, &mut self.rank, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "source" => crate::support::de_opt(map, &mut self.source, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

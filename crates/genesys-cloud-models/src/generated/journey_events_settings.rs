@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyEventsSettings {
-    #[doc = " JSON `clickEvents`: array of [`SelectorEventTrigger`]."]
+    #[doc = " JSON `clickEvents`: array of [`SelectorEventTrigger`](crate::SelectorEventTrigger)."]
     pub click_events: ::std::option::Option<::std::vec::Vec<crate::SelectorEventTrigger>>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `excludedQueryParameters`: array of string."]
     pub excluded_query_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `formsTrackEvents`: array of [`FormsTrackTrigger`]."]
+    #[doc = " JSON `formsTrackEvents`: array of [`FormsTrackTrigger`](crate::FormsTrackTrigger)."]
     pub forms_track_events: ::std::option::Option<::std::vec::Vec<crate::FormsTrackTrigger>>,
-    #[doc = " JSON `idleEvents`: array of [`IdleEventTrigger`]."]
+    #[doc = " JSON `idleEvents`: array of [`IdleEventTrigger`](crate::IdleEventTrigger)."]
     pub idle_events: ::std::option::Option<::std::vec::Vec<crate::IdleEventTrigger>>,
-    #[doc = " JSON `inViewportEvents`: array of [`SelectorEventTrigger`]."]
+    #[doc = " JSON `inViewportEvents`: array of [`SelectorEventTrigger`](crate::SelectorEventTrigger)."]
     pub in_viewport_events: ::std::option::Option<::std::vec::Vec<crate::SelectorEventTrigger>>,
-    #[doc = " JSON `pageviewConfig`: [`JourneyEventsSettingsPageviewConfig`]."]
+    #[doc = " JSON `pageviewConfig`: [`JourneyEventsSettingsPageviewConfig`](crate::JourneyEventsSettingsPageviewConfig)."]
     pub pageview_config: ::std::option::Option<crate::JourneyEventsSettingsPageviewConfig>,
-    #[doc = " JSON `scrollDepthEvents`: array of [`ScrollPercentageEventTrigger`]."]
+    #[doc = " JSON `scrollDepthEvents`: array of [`ScrollPercentageEventTrigger`](crate::ScrollPercentageEventTrigger)."]
     pub scroll_depth_events: ::std::option::Option<::std::vec::Vec<crate::ScrollPercentageEventTrigger>>,
     #[doc = " JSON `searchQueryParameters`: array of string."]
     pub search_query_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `shouldKeepUrlFragment`: boolean."]
     pub should_keep_url_fragment: ::std::option::Option<bool>,
-    #[doc = " JSON `trackingSettings`: [`TrackingSettings`]."]
+    #[doc = " JSON `trackingSettings`: [`TrackingSettings`](crate::TrackingSettings)."]
     pub tracking_settings: ::std::option::Option<crate::TrackingSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyEventsSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyEventsSettings {
 impl crate::support::Model for JourneyEventsSettings {
     const NAME: &'static str = "JourneyEventsSettings";
     const FIELDS: &'static [&'static str] = &["clickEvents", "enabled", "excludedQueryParameters", "formsTrackEvents", "idleEvents", "inViewportEvents", "pageviewConfig", "scrollDepthEvents", "searchQueryParameters", "shouldKeepUrlFragment", "trackingSettings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for JourneyEventsSettings {
             "searchQueryParameters" => crate::support::de_opt(map, &mut self.search_query_parameters, n, 8),
             "shouldKeepUrlFragment" => crate::support::de_opt(map, &mut self.should_keep_url_fragment, n, 9),
             "trackingSettings" => crate::support::de_opt_struct(map, &mut self.tracking_settings, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyOutcomeEventsNotificationOutcomeAttributionMessage {
-    #[doc = " JSON `associatedValue`: [`JourneyOutcomeEventsNotificationAssociatedValue`]."]
+    #[doc = " JSON `associatedValue`: [`JourneyOutcomeEventsNotificationAssociatedValue`](crate::JourneyOutcomeEventsNotificationAssociatedValue)."]
     pub associated_value: ::std::option::Option<crate::JourneyOutcomeEventsNotificationAssociatedValue>,
-    #[doc = " JSON `outcome`: [`JourneyOutcomeEventsNotificationOutcome`]."]
+    #[doc = " JSON `outcome`: [`JourneyOutcomeEventsNotificationOutcome`](crate::JourneyOutcomeEventsNotificationOutcome)."]
     pub outcome: ::std::option::Option<crate::JourneyOutcomeEventsNotificationOutcome>,
-    #[doc = " JSON `outcomeTouchpoints`: array of [`JourneyOutcomeEventsNotificationOutcomeTouchpoint`]."]
+    #[doc = " JSON `outcomeTouchpoints`: array of [`JourneyOutcomeEventsNotificationOutcomeTouchpoint`](crate::JourneyOutcomeEventsNotificationOutcomeTouchpoint)."]
     pub outcome_touchpoints: ::std::option::Option<::std::vec::Vec<crate::JourneyOutcomeEventsNotificationOutcomeTouchpoint>>,
-    #[doc = " JSON `segmentAssignments`: array of [`JourneyOutcomeEventsNotificationSegment`]."]
+    #[doc = " JSON `segmentAssignments`: array of [`JourneyOutcomeEventsNotificationSegment`](crate::JourneyOutcomeEventsNotificationSegment)."]
     pub segment_assignments: ::std::option::Option<::std::vec::Vec<crate::JourneyOutcomeEventsNotificationSegment>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyOutcomeEventsNotificationOutcomeAttributionMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyOutcomeEventsNotificationOutcomeA
 impl crate::support::Model for JourneyOutcomeEventsNotificationOutcomeAttributionMessage {
     const NAME: &'static str = "JourneyOutcomeEventsNotificationOutcomeAttributionMessage";
     const FIELDS: &'static [&'static str] = &["associatedValue", "outcome", "outcomeTouchpoints", "segmentAssignments"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for JourneyOutcomeEventsNotificationOutcomeAttributio
             "outcome" => crate::support::de_opt_struct(map, &mut self.outcome, n, 1),
             "outcomeTouchpoints" => crate::support::de_opt_structs(map, &mut self.outcome_touchpoints, n, 2),
             "segmentAssignments" => crate::support::de_opt_structs(map, &mut self.segment_assignments, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,17 +13,17 @@ pub struct JourneyOutcomeEventsNotificationOutcomeEventsNotification {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`JourneyOutcomeEventsNotificationOutcomeEventsNotificationEventType`]."]
+    #[doc = " JSON `eventType`: [`JourneyOutcomeEventsNotificationOutcomeEventsNotificationEventType`](crate::JourneyOutcomeEventsNotificationOutcomeEventsNotificationEventType)."]
     pub event_type: ::std::option::Option<crate::JourneyOutcomeEventsNotificationOutcomeEventsNotificationEventType>,
-    #[doc = " JSON `externalContact`: [`JourneyOutcomeEventsNotificationExternalContact`]."]
+    #[doc = " JSON `externalContact`: [`JourneyOutcomeEventsNotificationExternalContact`](crate::JourneyOutcomeEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneyOutcomeEventsNotificationExternalContact>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outcomeAttributionEventMessage`: [`JourneyOutcomeEventsNotificationOutcomeAttributionMessage`]."]
+    #[doc = " JSON `outcomeAttributionEventMessage`: [`JourneyOutcomeEventsNotificationOutcomeAttributionMessage`](crate::JourneyOutcomeEventsNotificationOutcomeAttributionMessage)."]
     pub outcome_attribution_event_message: ::std::option::Option<crate::JourneyOutcomeEventsNotificationOutcomeAttributionMessage>,
-    #[doc = " JSON `session`: [`JourneyOutcomeEventsNotificationSession`]."]
+    #[doc = " JSON `session`: [`JourneyOutcomeEventsNotificationSession`](crate::JourneyOutcomeEventsNotificationSession)."]
     pub session: ::std::option::Option<crate::JourneyOutcomeEventsNotificationSession>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyOutcomeEventsNotificationOutcomeEventsNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyOutcomeEventsNotificationOutcomeE
 impl crate::support::Model for JourneyOutcomeEventsNotificationOutcomeEventsNotification {
     const NAME: &'static str = "JourneyOutcomeEventsNotificationOutcomeEventsNotification";
     const FIELDS: &'static [&'static str] = &["correlationId", "createdDate", "customerId", "customerIdType", "eventType", "externalContact", "id", "outcomeAttributionEventMessage", "session"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for JourneyOutcomeEventsNotificationOutcomeEventsNoti
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "outcomeAttributionEventMessage" => crate::support::de_opt_struct(map, &mut self.outcome_attribution_event_message, n, 7),
             "session" => crate::support::de_opt_struct(map, &mut self.session, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

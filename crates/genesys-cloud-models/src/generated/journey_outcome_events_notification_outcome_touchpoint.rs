@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyOutcomeEventsNotificationOutcomeTouchpoint {
-    #[doc = " JSON `actionMap`: [`JourneyOutcomeEventsNotificationActionMap`]."]
+    #[doc = " JSON `actionMap`: [`JourneyOutcomeEventsNotificationActionMap`](crate::JourneyOutcomeEventsNotificationActionMap)."]
     pub action_map: ::std::option::Option<crate::JourneyOutcomeEventsNotificationActionMap>,
-    #[doc = " JSON `channels`: array of [`JourneyOutcomeEventsNotificationOutcomeTouchpointChannel`]."]
+    #[doc = " JSON `channels`: array of [`JourneyOutcomeEventsNotificationOutcomeTouchpointChannel`](crate::JourneyOutcomeEventsNotificationOutcomeTouchpointChannel)."]
     pub channels: ::std::option::Option<::std::vec::Vec<crate::JourneyOutcomeEventsNotificationOutcomeTouchpointChannel>>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyOutcomeEventsNotificationOutcomeTouchpoint {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyOutcomeEventsNotificationOutcomeT
 impl crate::support::Model for JourneyOutcomeEventsNotificationOutcomeTouchpoint {
     const NAME: &'static str = "JourneyOutcomeEventsNotificationOutcomeTouchpoint";
     const FIELDS: &'static [&'static str] = &["actionMap", "channels", "createdDate", "id"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for JourneyOutcomeEventsNotificationOutcomeTouchpoint
             "channels" => crate::support::de_opt_structs(map, &mut self.channels, n, 1),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct JourneyPattern {
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `criteria`: array of [`Criteria`], required by the spec."]
+    #[doc = " JSON `criteria`: array of [`Criteria`](crate::Criteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::Criteria>>,
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionType`: string, required by the spec."]
     pub session_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `streamType`: [`JourneyPatternStreamType`], required by the spec."]
+    #[doc = " JSON `streamType`: [`JourneyPatternStreamType`](crate::JourneyPatternStreamType), required by the spec."]
     pub stream_type: ::std::option::Option<crate::JourneyPatternStreamType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyPattern {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyPattern {
 impl crate::support::Model for JourneyPattern {
     const NAME: &'static str = "JourneyPattern";
     const FIELDS: &'static [&'static str] = &["count", "criteria", "eventName", "sessionType", "streamType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for JourneyPattern {
             "eventName" => crate::support::de_opt(map, &mut self.event_name, n, 2),
             "sessionType" => crate::support::de_opt(map, &mut self.session_type, n, 3),
             "streamType" => crate::support::de_opt(map, &mut self.stream_type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

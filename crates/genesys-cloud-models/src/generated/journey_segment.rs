@@ -9,7 +9,7 @@ pub struct JourneySegment {
     pub assignment_expiration_days: ::std::option::Option<i64>,
     #[doc = " JSON `color`: string, required by the spec."]
     pub color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `context`: [`Context`], required by the spec."]
+    #[doc = " JSON `context`: [`Context`](crate::Context), required by the spec."]
     pub context: ::std::option::Option<crate::Context>,
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,17 +17,17 @@ pub struct JourneySegment {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `displayName`: string, required by the spec."]
     pub display_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalSegment`: [`ExternalSegment`]."]
+    #[doc = " JSON `externalSegment`: [`ExternalSegment`](crate::ExternalSegment)."]
     pub external_segment: ::std::option::Option<crate::ExternalSegment>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `isActive`: boolean, required by the spec."]
     pub is_active: ::std::option::Option<bool>,
-    #[doc = " JSON `journey`: [`Journey`], required by the spec."]
+    #[doc = " JSON `journey`: [`Journey`](crate::Journey), required by the spec."]
     pub journey: ::std::option::Option<crate::Journey>,
     #[doc = " JSON `modifiedDate`: date-time, required by the spec."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `scope`: [`JourneySegmentScope`], required by the spec."]
+    #[doc = " JSON `scope`: [`JourneySegmentScope`](crate::JourneySegmentScope), required by the spec."]
     pub scope: ::std::option::Option<crate::JourneySegmentScope>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -35,7 +35,7 @@ pub struct JourneySegment {
     pub should_display_to_agent: ::std::option::Option<bool>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneySegment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneySegment {
 impl crate::support::Model for JourneySegment {
     const NAME: &'static str = "JourneySegment";
     const FIELDS: &'static [&'static str] = &["assignmentExpirationDays", "color", "context", "createdDate", "description", "displayName", "externalSegment", "id", "isActive", "journey", "modifiedDate", "scope", "selfUri", "shouldDisplayToAgent", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for JourneySegment {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "shouldDisplayToAgent" => crate::support::de_opt(map, &mut self.should_display_to_agent, n, 13),
             "version" => crate::support::de_opt(map, &mut self.version, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,17 +13,17 @@ pub struct JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNoti
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotificationEventType`]."]
+    #[doc = " JSON `eventType`: [`JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotificationEventType`](crate::JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotificationEventType)."]
     pub event_type: ::std::option::Option<crate::JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotificationEventType>,
-    #[doc = " JSON `externalContact`: [`JourneySegmentAssignmentEventsNotificationExternalContact`]."]
+    #[doc = " JSON `externalContact`: [`JourneySegmentAssignmentEventsNotificationExternalContact`](crate::JourneySegmentAssignmentEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneySegmentAssignmentEventsNotificationExternalContact>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segmentAssignmentEvent`: [`JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessage`]."]
+    #[doc = " JSON `segmentAssignmentEvent`: [`JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessage`](crate::JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessage)."]
     pub segment_assignment_event: ::std::option::Option<crate::JourneySegmentAssignmentEventsNotificationSegmentAssignmentMessage>,
-    #[doc = " JSON `session`: [`JourneySegmentAssignmentEventsNotificationSession`]."]
+    #[doc = " JSON `session`: [`JourneySegmentAssignmentEventsNotificationSession`](crate::JourneySegmentAssignmentEventsNotificationSession)."]
     pub session: ::std::option::Option<crate::JourneySegmentAssignmentEventsNotificationSession>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneySegmentAssignmentEventsNotificati
 impl crate::support::Model for JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification {
     const NAME: &'static str = "JourneySegmentAssignmentEventsNotificationSegmentAssignmentEventsNotification";
     const FIELDS: &'static [&'static str] = &["correlationId", "createdDate", "customerId", "customerIdType", "eventType", "externalContact", "id", "segmentAssignmentEvent", "session"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for JourneySegmentAssignmentEventsNotificationSegment
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "segmentAssignmentEvent" => crate::support::de_opt_struct(map, &mut self.segment_assignment_event, n, 7),
             "session" => crate::support::de_opt_struct(map, &mut self.session, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

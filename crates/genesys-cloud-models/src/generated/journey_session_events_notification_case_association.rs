@@ -11,7 +11,7 @@ pub struct JourneySessionEventsNotificationCaseAssociation {
     pub case_reference: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dateAssociated`: date-time."]
     pub date_associated: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneySessionEventsNotificationCaseAssociation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationCaseAsso
 impl crate::support::Model for JourneySessionEventsNotificationCaseAssociation {
     const NAME: &'static str = "JourneySessionEventsNotificationCaseAssociation";
     const FIELDS: &'static [&'static str] = &["caseId", "caseReference", "dateAssociated"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for JourneySessionEventsNotificationCaseAssociation {
             "caseId" => crate::support::de_opt(map, &mut self.case_id, n, 0),
             "caseReference" => crate::support::de_opt(map, &mut self.case_reference, n, 1),
             "dateAssociated" => crate::support::de_opt(map, &mut self.date_associated, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

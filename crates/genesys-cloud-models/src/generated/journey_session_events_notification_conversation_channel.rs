@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneySessionEventsNotificationConversationChannel {
-    #[doc = " JSON `messageType`: [`JourneySessionEventsNotificationConversationChannelMessageType`]."]
+    #[doc = " JSON `messageType`: [`JourneySessionEventsNotificationConversationChannelMessageType`](crate::JourneySessionEventsNotificationConversationChannelMessageType)."]
     pub message_type: ::std::option::Option<crate::JourneySessionEventsNotificationConversationChannelMessageType>,
     #[doc = " JSON `platform`: string."]
     pub platform: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`JourneySessionEventsNotificationConversationChannelType`]."]
+    #[doc = " JSON `type`: [`JourneySessionEventsNotificationConversationChannelType`](crate::JourneySessionEventsNotificationConversationChannelType)."]
     pub r#type: ::std::option::Option<crate::JourneySessionEventsNotificationConversationChannelType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneySessionEventsNotificationConversationChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationConversa
 impl crate::support::Model for JourneySessionEventsNotificationConversationChannel {
     const NAME: &'static str = "JourneySessionEventsNotificationConversationChannel";
     const FIELDS: &'static [&'static str] = &["messageType", "platform", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for JourneySessionEventsNotificationConversationChann
             "messageType" => crate::support::de_opt(map, &mut self.message_type, n, 0),
             "platform" => crate::support::de_opt(map, &mut self.platform, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct JourneySessionEventsNotificationConversationUserDisposition {
     pub code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`JourneySessionEventsNotificationUser`]."]
+    #[doc = " JSON `user`: [`JourneySessionEventsNotificationUser`](crate::JourneySessionEventsNotificationUser)."]
     pub user: ::std::option::Option<crate::JourneySessionEventsNotificationUser>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneySessionEventsNotificationConversationUserDisposition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationConversa
 impl crate::support::Model for JourneySessionEventsNotificationConversationUserDisposition {
     const NAME: &'static str = "JourneySessionEventsNotificationConversationUserDisposition";
     const FIELDS: &'static [&'static str] = &["code", "notes", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for JourneySessionEventsNotificationConversationUserD
             "code" => crate::support::de_opt(map, &mut self.code, n, 0),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 1),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

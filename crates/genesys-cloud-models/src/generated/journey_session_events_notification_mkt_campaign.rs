@@ -19,7 +19,7 @@ pub struct JourneySessionEventsNotificationMktCampaign {
     pub source: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `term`: string."]
     pub term: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneySessionEventsNotificationMktCampaign {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationMktCampa
 impl crate::support::Model for JourneySessionEventsNotificationMktCampaign {
     const NAME: &'static str = "JourneySessionEventsNotificationMktCampaign";
     const FIELDS: &'static [&'static str] = &["clickId", "content", "medium", "name", "network", "source", "term"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for JourneySessionEventsNotificationMktCampaign {
             "network" => crate::support::de_opt(map, &mut self.network, n, 4),
             "source" => crate::support::de_opt(map, &mut self.source, n, 5),
             "term" => crate::support::de_opt(map, &mut self.term, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct JourneySessionEventsNotificationNetworkConnectivity {
     pub cellular_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `wifiEnabled`: boolean."]
     pub wifi_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneySessionEventsNotificationNetworkConnectivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationNetworkC
 impl crate::support::Model for JourneySessionEventsNotificationNetworkConnectivity {
     const NAME: &'static str = "JourneySessionEventsNotificationNetworkConnectivity";
     const FIELDS: &'static [&'static str] = &["bluetoothEnabled", "carrier", "cellularEnabled", "wifiEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for JourneySessionEventsNotificationNetworkConnectivi
             "carrier" => crate::support::de_opt(map, &mut self.carrier, n, 1),
             "cellularEnabled" => crate::support::de_opt(map, &mut self.cellular_enabled, n, 2),
             "wifiEnabled" => crate::support::de_opt(map, &mut self.wifi_enabled, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneySessionEventsNotificationSessionEvent {
-    #[doc = " JSON `app`: [`JourneySessionEventsNotificationApp`]."]
+    #[doc = " JSON `app`: [`JourneySessionEventsNotificationApp`](crate::JourneySessionEventsNotificationApp)."]
     pub app: ::std::option::Option<crate::JourneySessionEventsNotificationApp>,
     #[doc = " JSON `authenticated`: boolean."]
     pub authenticated: ::std::option::Option<bool>,
     #[doc = " JSON `awayDate`: date-time."]
     pub away_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `browser`: [`JourneySessionEventsNotificationBrowser`]."]
+    #[doc = " JSON `browser`: [`JourneySessionEventsNotificationBrowser`](crate::JourneySessionEventsNotificationBrowser)."]
     pub browser: ::std::option::Option<crate::JourneySessionEventsNotificationBrowser>,
-    #[doc = " JSON `caseAssociations`: array of [`JourneySessionEventsNotificationCaseAssociation`]."]
+    #[doc = " JSON `caseAssociations`: array of [`JourneySessionEventsNotificationCaseAssociation`](crate::JourneySessionEventsNotificationCaseAssociation)."]
     pub case_associations: ::std::option::Option<::std::vec::Vec<crate::JourneySessionEventsNotificationCaseAssociation>>,
-    #[doc = " JSON `caseEntity`: [`JourneySessionEventsNotificationCase`]."]
+    #[doc = " JSON `caseEntity`: [`JourneySessionEventsNotificationCase`](crate::JourneySessionEventsNotificationCase)."]
     pub case_entity: ::std::option::Option<crate::JourneySessionEventsNotificationCase>,
     #[doc = " JSON `caseReference`: string."]
     pub case_reference: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `caseStatus`: [`JourneySessionEventsNotificationSessionEventCaseStatus`]."]
+    #[doc = " JSON `caseStatus`: [`JourneySessionEventsNotificationSessionEventCaseStatus`](crate::JourneySessionEventsNotificationSessionEventCaseStatus)."]
     pub case_status: ::std::option::Option<crate::JourneySessionEventsNotificationSessionEventCaseStatus>,
-    #[doc = " JSON `conversation`: [`JourneySessionEventsNotificationConversation`]."]
+    #[doc = " JSON `conversation`: [`JourneySessionEventsNotificationConversation`](crate::JourneySessionEventsNotificationConversation)."]
     pub conversation: ::std::option::Option<crate::JourneySessionEventsNotificationConversation>,
-    #[doc = " JSON `conversationChannels`: array of [`JourneySessionEventsNotificationConversationChannel`]."]
+    #[doc = " JSON `conversationChannels`: array of [`JourneySessionEventsNotificationConversationChannel`](crate::JourneySessionEventsNotificationConversationChannel)."]
     pub conversation_channels: ::std::option::Option<::std::vec::Vec<crate::JourneySessionEventsNotificationConversationChannel>>,
     #[doc = " JSON `conversationSubject`: string."]
     pub conversation_subject: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct JourneySessionEventsNotificationSessionEvent {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `device`: [`JourneySessionEventsNotificationDevice`]."]
+    #[doc = " JSON `device`: [`JourneySessionEventsNotificationDevice`](crate::JourneySessionEventsNotificationDevice)."]
     pub device: ::std::option::Option<crate::JourneySessionEventsNotificationDevice>,
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -43,9 +43,9 @@ pub struct JourneySessionEventsNotificationSessionEvent {
     pub ended_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventCount`: integer (int64)."]
     pub event_count: ::std::option::Option<i64>,
-    #[doc = " JSON `externalContact`: [`JourneySessionEventsNotificationExternalContact`]."]
+    #[doc = " JSON `externalContact`: [`JourneySessionEventsNotificationExternalContact`](crate::JourneySessionEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneySessionEventsNotificationExternalContact>,
-    #[doc = " JSON `geolocation`: [`JourneySessionEventsNotificationGeoLocation`]."]
+    #[doc = " JSON `geolocation`: [`JourneySessionEventsNotificationGeoLocation`](crate::JourneySessionEventsNotificationGeoLocation)."]
     pub geolocation: ::std::option::Option<crate::JourneySessionEventsNotificationGeoLocation>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -55,41 +55,41 @@ pub struct JourneySessionEventsNotificationSessionEvent {
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastAcdOutcome`: [`JourneySessionEventsNotificationSessionEventLastAcdOutcome`]."]
+    #[doc = " JSON `lastAcdOutcome`: [`JourneySessionEventsNotificationSessionEventLastAcdOutcome`](crate::JourneySessionEventsNotificationSessionEventLastAcdOutcome)."]
     pub last_acd_outcome: ::std::option::Option<crate::JourneySessionEventsNotificationSessionEventLastAcdOutcome>,
-    #[doc = " JSON `lastConnectedQueue`: [`JourneySessionEventsNotificationConnectedQueue`]."]
+    #[doc = " JSON `lastConnectedQueue`: [`JourneySessionEventsNotificationConnectedQueue`](crate::JourneySessionEventsNotificationConnectedQueue)."]
     pub last_connected_queue: ::std::option::Option<crate::JourneySessionEventsNotificationConnectedQueue>,
-    #[doc = " JSON `lastConnectedUser`: [`JourneySessionEventsNotificationUser`]."]
+    #[doc = " JSON `lastConnectedUser`: [`JourneySessionEventsNotificationUser`](crate::JourneySessionEventsNotificationUser)."]
     pub last_connected_user: ::std::option::Option<crate::JourneySessionEventsNotificationUser>,
-    #[doc = " JSON `lastEvent`: [`JourneySessionEventsNotificationSessionLastEvent`]."]
+    #[doc = " JSON `lastEvent`: [`JourneySessionEventsNotificationSessionLastEvent`](crate::JourneySessionEventsNotificationSessionLastEvent)."]
     pub last_event: ::std::option::Option<crate::JourneySessionEventsNotificationSessionLastEvent>,
-    #[doc = " JSON `lastPage`: [`JourneySessionEventsNotificationPage`]."]
+    #[doc = " JSON `lastPage`: [`JourneySessionEventsNotificationPage`](crate::JourneySessionEventsNotificationPage)."]
     pub last_page: ::std::option::Option<crate::JourneySessionEventsNotificationPage>,
     #[doc = " JSON `lastScreen`: string."]
     pub last_screen: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastUserDisconnectType`: [`JourneySessionEventsNotificationSessionEventLastUserDisconnectType`]."]
+    #[doc = " JSON `lastUserDisconnectType`: [`JourneySessionEventsNotificationSessionEventLastUserDisconnectType`](crate::JourneySessionEventsNotificationSessionEventLastUserDisconnectType)."]
     pub last_user_disconnect_type: ::std::option::Option<crate::JourneySessionEventsNotificationSessionEventLastUserDisconnectType>,
-    #[doc = " JSON `lastUserDisposition`: [`JourneySessionEventsNotificationConversationUserDisposition`]."]
+    #[doc = " JSON `lastUserDisposition`: [`JourneySessionEventsNotificationConversationUserDisposition`](crate::JourneySessionEventsNotificationConversationUserDisposition)."]
     pub last_user_disposition: ::std::option::Option<crate::JourneySessionEventsNotificationConversationUserDisposition>,
-    #[doc = " JSON `mktCampaign`: [`JourneySessionEventsNotificationMktCampaign`]."]
+    #[doc = " JSON `mktCampaign`: [`JourneySessionEventsNotificationMktCampaign`](crate::JourneySessionEventsNotificationMktCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneySessionEventsNotificationMktCampaign>,
-    #[doc = " JSON `networkConnectivity`: [`JourneySessionEventsNotificationNetworkConnectivity`]."]
+    #[doc = " JSON `networkConnectivity`: [`JourneySessionEventsNotificationNetworkConnectivity`](crate::JourneySessionEventsNotificationNetworkConnectivity)."]
     pub network_connectivity: ::std::option::Option<crate::JourneySessionEventsNotificationNetworkConnectivity>,
-    #[doc = " JSON `originatingDirection`: [`JourneySessionEventsNotificationSessionEventOriginatingDirection`]."]
+    #[doc = " JSON `originatingDirection`: [`JourneySessionEventsNotificationSessionEventOriginatingDirection`](crate::JourneySessionEventsNotificationSessionEventOriginatingDirection)."]
     pub originating_direction: ::std::option::Option<crate::JourneySessionEventsNotificationSessionEventOriginatingDirection>,
-    #[doc = " JSON `outcomeAchievements`: array of [`JourneySessionEventsNotificationOutcomeAchievement`]."]
+    #[doc = " JSON `outcomeAchievements`: array of [`JourneySessionEventsNotificationOutcomeAchievement`](crate::JourneySessionEventsNotificationOutcomeAchievement)."]
     pub outcome_achievements: ::std::option::Option<::std::vec::Vec<crate::JourneySessionEventsNotificationOutcomeAchievement>>,
     #[doc = " JSON `pageviewCount`: integer (int64)."]
     pub pageview_count: ::std::option::Option<i64>,
-    #[doc = " JSON `referrer`: [`JourneySessionEventsNotificationReferrer`]."]
+    #[doc = " JSON `referrer`: [`JourneySessionEventsNotificationReferrer`](crate::JourneySessionEventsNotificationReferrer)."]
     pub referrer: ::std::option::Option<crate::JourneySessionEventsNotificationReferrer>,
     #[doc = " JSON `screenviewCount`: integer (int64)."]
     pub screenview_count: ::std::option::Option<i64>,
-    #[doc = " JSON `sdkLibrary`: [`JourneySessionEventsNotificationSdkLibrary`]."]
+    #[doc = " JSON `sdkLibrary`: [`JourneySessionEventsNotificationSdkLibrary`](crate::JourneySessionEventsNotificationSdkLibrary)."]
     pub sdk_library: ::std::option::Option<crate::JourneySessionEventsNotificationSdkLibrary>,
     #[doc = " JSON `searchTerms`: array of string."]
     pub search_terms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `segmentAssignments`: array of [`JourneySessionEventsNotificationSegmentAssignment`]."]
+    #[doc = " JSON `segmentAssignments`: array of [`JourneySessionEventsNotificationSegmentAssignment`](crate::JourneySessionEventsNotificationSegmentAssignment)."]
     pub segment_assignments: ::std::option::Option<::std::vec::Vec<crate::JourneySessionEventsNotificationSegmentAssignment>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -97,7 +97,7 @@ pub struct JourneySessionEventsNotificationSessionEvent {
     pub r#type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userAgentString`: string."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneySessionEventsNotificationSessionEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -112,10 +112,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationSessionE
 impl crate::support::Model for JourneySessionEventsNotificationSessionEvent {
     const NAME: &'static str = "JourneySessionEventsNotificationSessionEvent";
     const FIELDS: &'static [&'static str] = &["app", "authenticated", "awayDate", "browser", "caseAssociations", "caseEntity", "caseReference", "caseStatus", "conversation", "conversationChannels", "conversationSubject", "createdDate", "customerId", "customerIdType", "device", "divisionIds", "durationInSeconds", "endedDate", "eventCount", "externalContact", "geolocation", "id", "idleDate", "ipAddress", "ipOrganization", "lastAcdOutcome", "lastConnectedQueue", "lastConnectedUser", "lastEvent", "lastPage", "lastScreen", "lastUserDisconnectType", "lastUserDisposition", "mktCampaign", "networkConnectivity", "originatingDirection", "outcomeAchievements", "pageviewCount", "referrer", "screenviewCount", "sdkLibrary", "searchTerms", "segmentAssignments", "selfUri", "type", "userAgentString"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -167,7 +167,7 @@ impl crate::support::Model for JourneySessionEventsNotificationSessionEvent {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 43),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 44),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 45),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyView {
-    #[doc = " JSON `charts`: array of [`JourneyViewChart`]."]
+    #[doc = " JSON `charts`: array of [`JourneyViewChart`](crate::JourneyViewChart)."]
     pub charts: ::std::option::Option<::std::vec::Vec<crate::JourneyViewChart>>,
-    #[doc = " JSON `createdBy`: [`JourneyViewUser`]."]
+    #[doc = " JSON `createdBy`: [`JourneyViewUser`](crate::JourneyViewUser)."]
     pub created_by: ::std::option::Option<crate::JourneyViewUser>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,13 +17,13 @@ pub struct JourneyView {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `duration`: string."]
     pub duration: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `elements`: array of [`JourneyViewElement`], required by the spec."]
+    #[doc = " JSON `elements`: array of [`JourneyViewElement`](crate::JourneyViewElement), required by the spec."]
     pub elements: ::std::option::Option<::std::vec::Vec<crate::JourneyViewElement>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`JourneyViewUser`]."]
+    #[doc = " JSON `modifiedBy`: [`JourneyViewUser`](crate::JourneyViewUser)."]
     pub modified_by: ::std::option::Option<crate::JourneyViewUser>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -31,7 +31,7 @@ pub struct JourneyView {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyView {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyView {
 impl crate::support::Model for JourneyView {
     const NAME: &'static str = "JourneyView";
     const FIELDS: &'static [&'static str] = &["charts", "createdBy", "dateCreated", "dateModified", "description", "duration", "elements", "id", "interval", "modifiedBy", "name", "selfUri", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for JourneyView {
             "name" => crate::support::de_opt(map, &mut self.name, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "version" => crate::support::de_opt(map, &mut self.version, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewChart {
-    #[doc = " JSON `displayAttributes`: [`JourneyViewChartDisplayAttributes`]."]
+    #[doc = " JSON `displayAttributes`: [`JourneyViewChartDisplayAttributes`](crate::JourneyViewChartDisplayAttributes)."]
     pub display_attributes: ::std::option::Option<crate::JourneyViewChartDisplayAttributes>,
-    #[doc = " JSON `groupByAttributes`: array of [`JourneyViewChartGroupByAttribute`]."]
+    #[doc = " JSON `groupByAttributes`: array of [`JourneyViewChartGroupByAttribute`](crate::JourneyViewChartGroupByAttribute)."]
     pub group_by_attributes: ::std::option::Option<::std::vec::Vec<crate::JourneyViewChartGroupByAttribute>>,
     #[doc = " JSON `groupByMax`: integer (int64)."]
     pub group_by_max: ::std::option::Option<i64>,
-    #[doc = " JSON `groupByTime`: [`JourneyViewChartGroupByTime`]."]
+    #[doc = " JSON `groupByTime`: [`JourneyViewChartGroupByTime`](crate::JourneyViewChartGroupByTime)."]
     pub group_by_time: ::std::option::Option<crate::JourneyViewChartGroupByTime>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metrics`: array of [`JourneyViewChartMetric`], required by the spec."]
+    #[doc = " JSON `metrics`: array of [`JourneyViewChartMetric`](crate::JourneyViewChartMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::JourneyViewChartMetric>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct JourneyViewChart {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewChart {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChart {
 impl crate::support::Model for JourneyViewChart {
     const NAME: &'static str = "JourneyViewChart";
     const FIELDS: &'static [&'static str] = &["displayAttributes", "groupByAttributes", "groupByMax", "groupByTime", "id", "metrics", "name", "rank", "selfUri", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for JourneyViewChart {
             "rank" => crate::support::de_opt(map, &mut self.rank, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

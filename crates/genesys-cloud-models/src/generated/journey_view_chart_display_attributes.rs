@@ -13,9 +13,9 @@ pub struct JourneyViewChartDisplayAttributes {
     pub secondary_metrics_title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `showLegend`: boolean."]
     pub show_legend: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`JourneyViewChartDisplayAttributesType`]."]
+    #[doc = " JSON `type`: [`JourneyViewChartDisplayAttributesType`](crate::JourneyViewChartDisplayAttributesType)."]
     pub r#type: ::std::option::Option<crate::JourneyViewChartDisplayAttributesType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewChartDisplayAttributes {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartDisplayAttributes {
 impl crate::support::Model for JourneyViewChartDisplayAttributes {
     const NAME: &'static str = "JourneyViewChartDisplayAttributes";
     const FIELDS: &'static [&'static str] = &["groupByTitle", "metricsTitle", "secondaryMetricsTitle", "showLegend", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for JourneyViewChartDisplayAttributes {
             "secondaryMetricsTitle" => crate::support::de_opt(map, &mut self.secondary_metrics_title, n, 2),
             "showLegend" => crate::support::de_opt(map, &mut self.show_legend, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

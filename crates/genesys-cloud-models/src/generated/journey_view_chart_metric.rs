@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewChartMetric {
-    #[doc = " JSON `aggregate`: [`JourneyViewChartMetricAggregate`]."]
+    #[doc = " JSON `aggregate`: [`JourneyViewChartMetricAggregate`](crate::JourneyViewChartMetricAggregate)."]
     pub aggregate: ::std::option::Option<crate::JourneyViewChartMetricAggregate>,
     #[doc = " JSON `attribute`: string."]
     pub attribute: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct JourneyViewChartMetric {
     pub element_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewChartMetric {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartMetric {
 impl crate::support::Model for JourneyViewChartMetric {
     const NAME: &'static str = "JourneyViewChartMetric";
     const FIELDS: &'static [&'static str] = &["aggregate", "attribute", "displayLabel", "elementId", "id"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for JourneyViewChartMetric {
             "displayLabel" => crate::support::de_opt(map, &mut self.display_label, n, 2),
             "elementId" => crate::support::de_opt(map, &mut self.element_id, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewElement {
-    #[doc = " JSON `attributes`: [`JourneyViewElementAttributes`], required by the spec."]
+    #[doc = " JSON `attributes`: [`JourneyViewElementAttributes`](crate::JourneyViewElementAttributes), required by the spec."]
     pub attributes: ::std::option::Option<crate::JourneyViewElementAttributes>,
-    #[doc = " JSON `displayAttributes`: [`JourneyViewElementDisplayAttributes`]."]
+    #[doc = " JSON `displayAttributes`: [`JourneyViewElementDisplayAttributes`](crate::JourneyViewElementDisplayAttributes)."]
     pub display_attributes: ::std::option::Option<crate::JourneyViewElementDisplayAttributes>,
-    #[doc = " JSON `filter`: [`JourneyViewElementFilter`]."]
+    #[doc = " JSON `filter`: [`JourneyViewElementFilter`](crate::JourneyViewElementFilter)."]
     pub filter: ::std::option::Option<crate::JourneyViewElementFilter>,
-    #[doc = " JSON `followedBy`: array of [`JourneyViewLink`]."]
+    #[doc = " JSON `followedBy`: array of [`JourneyViewLink`](crate::JourneyViewLink)."]
     pub followed_by: ::std::option::Option<::std::vec::Vec<crate::JourneyViewLink>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewElement {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElement {
 impl crate::support::Model for JourneyViewElement {
     const NAME: &'static str = "JourneyViewElement";
     const FIELDS: &'static [&'static str] = &["attributes", "displayAttributes", "filter", "followedBy", "id", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for JourneyViewElement {
             "followedBy" => crate::support::de_opt_structs(map, &mut self.followed_by, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

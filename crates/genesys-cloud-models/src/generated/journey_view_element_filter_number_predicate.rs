@@ -9,11 +9,11 @@ pub struct JourneyViewElementFilterNumberPredicate {
     pub dimension: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `noValue`: boolean."]
     pub no_value: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`JourneyViewElementFilterNumberPredicateOperator`]."]
+    #[doc = " JSON `operator`: [`JourneyViewElementFilterNumberPredicateOperator`](crate::JourneyViewElementFilterNumberPredicateOperator)."]
     pub operator: ::std::option::Option<crate::JourneyViewElementFilterNumberPredicateOperator>,
-    #[doc = " JSON `range`: [`JourneyViewElementFilterRange`], required by the spec."]
+    #[doc = " JSON `range`: [`JourneyViewElementFilterRange`](crate::JourneyViewElementFilterRange), required by the spec."]
     pub range: ::std::option::Option<crate::JourneyViewElementFilterRange>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewElementFilterNumberPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElementFilterNumberPredicate 
 impl crate::support::Model for JourneyViewElementFilterNumberPredicate {
     const NAME: &'static str = "JourneyViewElementFilterNumberPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "noValue", "operator", "range"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for JourneyViewElementFilterNumberPredicate {
             "noValue" => crate::support::de_opt(map, &mut self.no_value, n, 1),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewElementFilterRange {
-    #[doc = " JSON `eq`: [`JourneyViewElementFilterRangeData`]."]
+    #[doc = " JSON `eq`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub eq: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
-    #[doc = " JSON `gt`: [`JourneyViewElementFilterRangeData`]."]
+    #[doc = " JSON `gt`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub gt: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
-    #[doc = " JSON `gte`: [`JourneyViewElementFilterRangeData`]."]
+    #[doc = " JSON `gte`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub gte: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
-    #[doc = " JSON `lt`: [`JourneyViewElementFilterRangeData`]."]
+    #[doc = " JSON `lt`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub lt: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
-    #[doc = " JSON `lte`: [`JourneyViewElementFilterRangeData`]."]
+    #[doc = " JSON `lte`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub lte: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
-    #[doc = " JSON `neq`: [`JourneyViewElementFilterRangeData`]."]
+    #[doc = " JSON `neq`: [`JourneyViewElementFilterRangeData`](crate::JourneyViewElementFilterRangeData)."]
     pub neq: ::std::option::Option<crate::JourneyViewElementFilterRangeData>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewElementFilterRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElementFilterRange {
 impl crate::support::Model for JourneyViewElementFilterRange {
     const NAME: &'static str = "JourneyViewElementFilterRange";
     const FIELDS: &'static [&'static str] = &["eq", "gt", "gte", "lt", "lte", "neq"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for JourneyViewElementFilterRange {
             "lt" => crate::support::de_opt_struct(map, &mut self.lt, n, 3),
             "lte" => crate::support::de_opt_struct(map, &mut self.lte, n, 4),
             "neq" => crate::support::de_opt_struct(map, &mut self.neq, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

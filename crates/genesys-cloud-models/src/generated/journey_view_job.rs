@@ -15,15 +15,15 @@ pub struct JourneyViewJob {
     pub estimated_completion_margin: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyView`: [`JourneyView`], required by the spec."]
+    #[doc = " JSON `journeyView`: [`JourneyView`](crate::JourneyView), required by the spec."]
     pub journey_view: ::std::option::Option<crate::JourneyView>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`JourneyViewJobStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`JourneyViewJobStatus`](crate::JourneyViewJobStatus), required by the spec."]
     pub status: ::std::option::Option<crate::JourneyViewJobStatus>,
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewJob {
 impl crate::support::Model for JourneyViewJob {
     const NAME: &'static str = "JourneyViewJob";
     const FIELDS: &'static [&'static str] = &["dateCompleted", "dateCompletionEstimated", "dateCreated", "estimatedCompletionMargin", "id", "journeyView", "selfUri", "status", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for JourneyViewJob {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

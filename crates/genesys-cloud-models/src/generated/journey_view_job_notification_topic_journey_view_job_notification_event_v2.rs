@@ -15,13 +15,13 @@ pub struct JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2 {
     pub estimated_completion_margin: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyView`: [`JourneyViewJobNotificationTopicJourneyView`]."]
+    #[doc = " JSON `journeyView`: [`JourneyViewJobNotificationTopicJourneyView`](crate::JourneyViewJobNotificationTopicJourneyView)."]
     pub journey_view: ::std::option::Option<crate::JourneyViewJobNotificationTopicJourneyView>,
-    #[doc = " JSON `status`: [`JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status`]."]
+    #[doc = " JSON `status`: [`JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status`](crate::JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status)."]
     pub status: ::std::option::Option<crate::JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2 {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewJobNotificationTopicJourneyVi
 impl crate::support::Model for JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2 {
     const NAME: &'static str = "JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2";
     const FIELDS: &'static [&'static str] = &["dateCompleted", "dateCompletionEstimated", "dateCreated", "estimatedCompletionMargin", "id", "journeyView", "status", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for JourneyViewJobNotificationTopicJourneyViewJobNoti
             "journeyView" => crate::support::de_opt_struct(map, &mut self.journey_view, n, 5),
             "status" => crate::support::de_opt(map, &mut self.status, n, 6),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

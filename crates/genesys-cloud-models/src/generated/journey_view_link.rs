@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewLink {
-    #[doc = " JSON `constraintAfter`: [`JourneyViewLinkTimeConstraint`]."]
+    #[doc = " JSON `constraintAfter`: [`JourneyViewLinkTimeConstraint`](crate::JourneyViewLinkTimeConstraint)."]
     pub constraint_after: ::std::option::Option<crate::JourneyViewLinkTimeConstraint>,
-    #[doc = " JSON `constraintWithin`: [`JourneyViewLinkTimeConstraint`]."]
+    #[doc = " JSON `constraintWithin`: [`JourneyViewLinkTimeConstraint`](crate::JourneyViewLinkTimeConstraint)."]
     pub constraint_within: ::std::option::Option<crate::JourneyViewLinkTimeConstraint>,
-    #[doc = " JSON `eventCountType`: [`JourneyViewLinkEventCountType`]."]
+    #[doc = " JSON `eventCountType`: [`JourneyViewLinkEventCountType`](crate::JourneyViewLinkEventCountType)."]
     pub event_count_type: ::std::option::Option<crate::JourneyViewLinkEventCountType>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `joinAttributes`: array of string."]
     pub join_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewLink {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewLink {
 impl crate::support::Model for JourneyViewLink {
     const NAME: &'static str = "JourneyViewLink";
     const FIELDS: &'static [&'static str] = &["constraintAfter", "constraintWithin", "eventCountType", "id", "joinAttributes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for JourneyViewLink {
             "eventCountType" => crate::support::de_opt(map, &mut self.event_count_type, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "joinAttributes" => crate::support::de_opt(map, &mut self.join_attributes, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyViewResult {
-    #[doc = " JSON `charts`: array of [`JourneyViewChartResult`]."]
+    #[doc = " JSON `charts`: array of [`JourneyViewChartResult`](crate::JourneyViewChartResult)."]
     pub charts: ::std::option::Option<::std::vec::Vec<crate::JourneyViewChartResult>>,
-    #[doc = " JSON `elements`: array of [`JourneyViewResultElement`]."]
+    #[doc = " JSON `elements`: array of [`JourneyViewResultElement`](crate::JourneyViewResultElement)."]
     pub elements: ::std::option::Option<::std::vec::Vec<crate::JourneyViewResultElement>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewResult {
 impl crate::support::Model for JourneyViewResult {
     const NAME: &'static str = "JourneyViewResult";
     const FIELDS: &'static [&'static str] = &["charts", "elements"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for JourneyViewResult {
         match key {
             "charts" => crate::support::de_opt_structs(map, &mut self.charts, n, 0),
             "elements" => crate::support::de_opt_structs(map, &mut self.elements, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

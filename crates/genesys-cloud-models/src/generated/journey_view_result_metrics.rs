@@ -15,7 +15,7 @@ pub struct JourneyViewResultMetrics {
     pub flow_count: ::std::option::Option<i64>,
     #[doc = " JSON `participantCount`: integer (int64)."]
     pub participant_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewResultMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewResultMetrics {
 impl crate::support::Model for JourneyViewResultMetrics {
     const NAME: &'static str = "JourneyViewResultMetrics";
     const FIELDS: &'static [&'static str] = &["activeCount", "completedCount", "dropoutCount", "flowCount", "participantCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for JourneyViewResultMetrics {
             "dropoutCount" => crate::support::de_opt(map, &mut self.dropout_count, n, 2),
             "flowCount" => crate::support::de_opt(map, &mut self.flow_count, n, 3),
             "participantCount" => crate::support::de_opt(map, &mut self.participant_count, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

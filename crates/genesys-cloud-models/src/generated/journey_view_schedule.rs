@@ -7,15 +7,15 @@
 pub struct JourneyViewSchedule {
     #[doc = " JSON `dateModified`: date-time, required by the spec."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `frequency`: [`JourneyViewScheduleFrequency`], required by the spec."]
+    #[doc = " JSON `frequency`: [`JourneyViewScheduleFrequency`](crate::JourneyViewScheduleFrequency), required by the spec."]
     pub frequency: ::std::option::Option<crate::JourneyViewScheduleFrequency>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyViewSchedule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewSchedule {
 impl crate::support::Model for JourneyViewSchedule {
     const NAME: &'static str = "JourneyViewSchedule";
     const FIELDS: &'static [&'static str] = &["dateModified", "frequency", "id", "selfUri", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for JourneyViewSchedule {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

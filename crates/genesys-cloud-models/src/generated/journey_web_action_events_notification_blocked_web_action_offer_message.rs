@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyWebActionEventsNotificationBlockedWebActionOfferMessage {
-    #[doc = " JSON `action`: [`JourneyWebActionEventsNotificationEventAction`]."]
+    #[doc = " JSON `action`: [`JourneyWebActionEventsNotificationEventAction`](crate::JourneyWebActionEventsNotificationEventAction)."]
     pub action: ::std::option::Option<crate::JourneyWebActionEventsNotificationEventAction>,
-    #[doc = " JSON `actionMap`: [`JourneyWebActionEventsNotificationActionMap`]."]
+    #[doc = " JSON `actionMap`: [`JourneyWebActionEventsNotificationActionMap`](crate::JourneyWebActionEventsNotificationActionMap)."]
     pub action_map: ::std::option::Option<crate::JourneyWebActionEventsNotificationActionMap>,
-    #[doc = " JSON `actionTarget`: [`JourneyWebActionEventsNotificationActionTarget`]."]
+    #[doc = " JSON `actionTarget`: [`JourneyWebActionEventsNotificationActionTarget`](crate::JourneyWebActionEventsNotificationActionTarget)."]
     pub action_target: ::std::option::Option<crate::JourneyWebActionEventsNotificationActionTarget>,
-    #[doc = " JSON `blockingAction`: [`JourneyWebActionEventsNotificationEventAction`]."]
+    #[doc = " JSON `blockingAction`: [`JourneyWebActionEventsNotificationEventAction`](crate::JourneyWebActionEventsNotificationEventAction)."]
     pub blocking_action: ::std::option::Option<crate::JourneyWebActionEventsNotificationEventAction>,
-    #[doc = " JSON `blockingActionMap`: [`JourneyWebActionEventsNotificationActionMap`]."]
+    #[doc = " JSON `blockingActionMap`: [`JourneyWebActionEventsNotificationActionMap`](crate::JourneyWebActionEventsNotificationActionMap)."]
     pub blocking_action_map: ::std::option::Option<crate::JourneyWebActionEventsNotificationActionMap>,
-    #[doc = " JSON `blockingEmergencyScheduleGroup`: [`JourneyWebActionEventsNotificationEmergencyGroup`]."]
+    #[doc = " JSON `blockingEmergencyScheduleGroup`: [`JourneyWebActionEventsNotificationEmergencyGroup`](crate::JourneyWebActionEventsNotificationEmergencyGroup)."]
     pub blocking_emergency_schedule_group: ::std::option::Option<crate::JourneyWebActionEventsNotificationEmergencyGroup>,
-    #[doc = " JSON `blockingFrequencyCapBehaviour`: [`JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour`]."]
+    #[doc = " JSON `blockingFrequencyCapBehaviour`: [`JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour`](crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour)."]
     pub blocking_frequency_cap_behaviour: ::std::option::Option<crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour>,
-    #[doc = " JSON `blockingPageUrlConditions`: array of [`JourneyWebActionEventsNotificationActionMapPageUrlCondition`]."]
+    #[doc = " JSON `blockingPageUrlConditions`: array of [`JourneyWebActionEventsNotificationActionMapPageUrlCondition`](crate::JourneyWebActionEventsNotificationActionMapPageUrlCondition)."]
     pub blocking_page_url_conditions: ::std::option::Option<::std::vec::Vec<crate::JourneyWebActionEventsNotificationActionMapPageUrlCondition>>,
-    #[doc = " JSON `blockingReason`: [`JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason`]."]
+    #[doc = " JSON `blockingReason`: [`JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason`](crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason)."]
     pub blocking_reason: ::std::option::Option<crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason>,
-    #[doc = " JSON `blockingScheduleGroup`: [`JourneyWebActionEventsNotificationScheduleGroup`]."]
+    #[doc = " JSON `blockingScheduleGroup`: [`JourneyWebActionEventsNotificationScheduleGroup`](crate::JourneyWebActionEventsNotificationScheduleGroup)."]
     pub blocking_schedule_group: ::std::option::Option<crate::JourneyWebActionEventsNotificationScheduleGroup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyWebActionEventsNotificationBlockedWebActionOfferMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebActionEventsNotificationBlocke
 impl crate::support::Model for JourneyWebActionEventsNotificationBlockedWebActionOfferMessage {
     const NAME: &'static str = "JourneyWebActionEventsNotificationBlockedWebActionOfferMessage";
     const FIELDS: &'static [&'static str] = &["action", "actionMap", "actionTarget", "blockingAction", "blockingActionMap", "blockingEmergencyScheduleGroup", "blockingFrequencyCapBehaviour", "blockingPageUrlConditions", "blockingReason", "blockingScheduleGroup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for JourneyWebActionEventsNotificationBlockedWebActio
             "blockingPageUrlConditions" => crate::support::de_opt_structs(map, &mut self.blocking_page_url_conditions, n, 7),
             "blockingReason" => crate::support::de_opt(map, &mut self.blocking_reason, n, 8),
             "blockingScheduleGroup" => crate::support::de_opt_struct(map, &mut self.blocking_schedule_group, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

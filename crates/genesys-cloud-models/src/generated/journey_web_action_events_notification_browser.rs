@@ -25,7 +25,7 @@ pub struct JourneyWebActionEventsNotificationBrowser {
     pub view_height: ::std::option::Option<i64>,
     #[doc = " JSON `viewWidth`: integer (int64)."]
     pub view_width: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyWebActionEventsNotificationBrowser {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebActionEventsNotificationBrowse
 impl crate::support::Model for JourneyWebActionEventsNotificationBrowser {
     const NAME: &'static str = "JourneyWebActionEventsNotificationBrowser";
     const FIELDS: &'static [&'static str] = &["family", "featuresFlash", "featuresJava", "featuresPdf", "featuresWebrtc", "fingerprint", "lang", "version", "viewHeight", "viewWidth"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for JourneyWebActionEventsNotificationBrowser {
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
             "viewHeight" => crate::support::de_opt(map, &mut self.view_height, n, 8),
             "viewWidth" => crate::support::de_opt(map, &mut self.view_width, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

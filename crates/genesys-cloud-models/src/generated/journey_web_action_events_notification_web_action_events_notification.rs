@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyWebActionEventsNotificationWebActionEventsNotification {
-    #[doc = " JSON `blockedWebActionOfferEvent`: [`JourneyWebActionEventsNotificationBlockedWebActionOfferMessage`]."]
+    #[doc = " JSON `blockedWebActionOfferEvent`: [`JourneyWebActionEventsNotificationBlockedWebActionOfferMessage`](crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessage)."]
     pub blocked_web_action_offer_event: ::std::option::Option<crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessage>,
     #[doc = " JSON `correlationId`: string."]
     pub correlation_id: ::std::option::Option<::std::string::String>,
@@ -15,17 +15,17 @@ pub struct JourneyWebActionEventsNotificationWebActionEventsNotification {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`JourneyWebActionEventsNotificationWebActionEventsNotificationEventType`]."]
+    #[doc = " JSON `eventType`: [`JourneyWebActionEventsNotificationWebActionEventsNotificationEventType`](crate::JourneyWebActionEventsNotificationWebActionEventsNotificationEventType)."]
     pub event_type: ::std::option::Option<crate::JourneyWebActionEventsNotificationWebActionEventsNotificationEventType>,
-    #[doc = " JSON `externalContact`: [`JourneyWebActionEventsNotificationExternalContact`]."]
+    #[doc = " JSON `externalContact`: [`JourneyWebActionEventsNotificationExternalContact`](crate::JourneyWebActionEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneyWebActionEventsNotificationExternalContact>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `session`: [`JourneyWebActionEventsNotificationSession`]."]
+    #[doc = " JSON `session`: [`JourneyWebActionEventsNotificationSession`](crate::JourneyWebActionEventsNotificationSession)."]
     pub session: ::std::option::Option<crate::JourneyWebActionEventsNotificationSession>,
-    #[doc = " JSON `webActionEvent`: [`JourneyWebActionEventsNotificationWebActionMessage`]."]
+    #[doc = " JSON `webActionEvent`: [`JourneyWebActionEventsNotificationWebActionMessage`](crate::JourneyWebActionEventsNotificationWebActionMessage)."]
     pub web_action_event: ::std::option::Option<crate::JourneyWebActionEventsNotificationWebActionMessage>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyWebActionEventsNotificationWebActionEventsNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebActionEventsNotificationWebAct
 impl crate::support::Model for JourneyWebActionEventsNotificationWebActionEventsNotification {
     const NAME: &'static str = "JourneyWebActionEventsNotificationWebActionEventsNotification";
     const FIELDS: &'static [&'static str] = &["blockedWebActionOfferEvent", "correlationId", "createdDate", "customerId", "customerIdType", "eventType", "externalContact", "id", "session", "webActionEvent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for JourneyWebActionEventsNotificationWebActionEvents
             "id" => crate::support::de_opt(map, &mut self.id, n, 7),
             "session" => crate::support::de_opt_struct(map, &mut self.session, n, 8),
             "webActionEvent" => crate::support::de_opt_struct(map, &mut self.web_action_event, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,35 +5,35 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyWebActionEventsNotificationWebActionMessage {
-    #[doc = " JSON `action`: [`JourneyWebActionEventsNotificationEventAction`]."]
+    #[doc = " JSON `action`: [`JourneyWebActionEventsNotificationEventAction`](crate::JourneyWebActionEventsNotificationEventAction)."]
     pub action: ::std::option::Option<crate::JourneyWebActionEventsNotificationEventAction>,
-    #[doc = " JSON `actionMap`: [`JourneyWebActionEventsNotificationActionMap`]."]
+    #[doc = " JSON `actionMap`: [`JourneyWebActionEventsNotificationActionMap`](crate::JourneyWebActionEventsNotificationActionMap)."]
     pub action_map: ::std::option::Option<crate::JourneyWebActionEventsNotificationActionMap>,
-    #[doc = " JSON `actionTarget`: [`JourneyWebActionEventsNotificationActionTarget`]."]
+    #[doc = " JSON `actionTarget`: [`JourneyWebActionEventsNotificationActionTarget`](crate::JourneyWebActionEventsNotificationActionTarget)."]
     pub action_target: ::std::option::Option<crate::JourneyWebActionEventsNotificationActionTarget>,
-    #[doc = " JSON `browser`: [`JourneyWebActionEventsNotificationBrowser`]."]
+    #[doc = " JSON `browser`: [`JourneyWebActionEventsNotificationBrowser`](crate::JourneyWebActionEventsNotificationBrowser)."]
     pub browser: ::std::option::Option<crate::JourneyWebActionEventsNotificationBrowser>,
-    #[doc = " JSON `device`: [`JourneyWebActionEventsNotificationDevice`]."]
+    #[doc = " JSON `device`: [`JourneyWebActionEventsNotificationDevice`](crate::JourneyWebActionEventsNotificationDevice)."]
     pub device: ::std::option::Option<crate::JourneyWebActionEventsNotificationDevice>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `geolocation`: [`JourneyWebActionEventsNotificationGeoLocation`]."]
+    #[doc = " JSON `geolocation`: [`JourneyWebActionEventsNotificationGeoLocation`](crate::JourneyWebActionEventsNotificationGeoLocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyWebActionEventsNotificationGeoLocation>,
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mktCampaign`: [`JourneyWebActionEventsNotificationMktCampaign`]."]
+    #[doc = " JSON `mktCampaign`: [`JourneyWebActionEventsNotificationMktCampaign`](crate::JourneyWebActionEventsNotificationMktCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyWebActionEventsNotificationMktCampaign>,
     #[doc = " JSON `timeToDisposition`: integer (int64)."]
     pub time_to_disposition: ::std::option::Option<i64>,
     #[doc = " JSON `userAgentString`: string."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `visitReferrer`: [`JourneyWebActionEventsNotificationReferrer`]."]
+    #[doc = " JSON `visitReferrer`: [`JourneyWebActionEventsNotificationReferrer`](crate::JourneyWebActionEventsNotificationReferrer)."]
     pub visit_referrer: ::std::option::Option<crate::JourneyWebActionEventsNotificationReferrer>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyWebActionEventsNotificationWebActionMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebActionEventsNotificationWebAct
 impl crate::support::Model for JourneyWebActionEventsNotificationWebActionMessage {
     const NAME: &'static str = "JourneyWebActionEventsNotificationWebActionMessage";
     const FIELDS: &'static [&'static str] = &["action", "actionMap", "actionTarget", "browser", "device", "errorCode", "errorMessage", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "timeToDisposition", "userAgentString", "visitReferrer"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for JourneyWebActionEventsNotificationWebActionMessag
             "timeToDisposition" => crate::support::de_opt(map, &mut self.time_to_disposition, n, 11),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 12),
             "visitReferrer" => crate::support::de_opt_struct(map, &mut self.visit_referrer, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

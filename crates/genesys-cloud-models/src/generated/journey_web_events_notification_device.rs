@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyWebEventsNotificationDevice {
-    #[doc = " JSON `category`: [`JourneyWebEventsNotificationDeviceCategory`]."]
+    #[doc = " JSON `category`: [`JourneyWebEventsNotificationDeviceCategory`](crate::JourneyWebEventsNotificationDeviceCategory)."]
     pub category: ::std::option::Option<crate::JourneyWebEventsNotificationDeviceCategory>,
     #[doc = " JSON `fingerprint`: string."]
     pub fingerprint: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct JourneyWebEventsNotificationDevice {
     pub screen_width: ::std::option::Option<i64>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyWebEventsNotificationDevice {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebEventsNotificationDevice {
 impl crate::support::Model for JourneyWebEventsNotificationDevice {
     const NAME: &'static str = "JourneyWebEventsNotificationDevice";
     const FIELDS: &'static [&'static str] = &["category", "fingerprint", "isMobile", "manufacturer", "osFamily", "osVersion", "screenDensity", "screenHeight", "screenWidth", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for JourneyWebEventsNotificationDevice {
             "screenHeight" => crate::support::de_opt(map, &mut self.screen_height, n, 7),
             "screenWidth" => crate::support::de_opt(map, &mut self.screen_width, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

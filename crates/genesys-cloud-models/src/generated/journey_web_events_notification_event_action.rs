@@ -9,13 +9,13 @@ pub struct JourneyWebEventsNotificationEventAction {
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`JourneyWebEventsNotificationEventActionMediaType`]."]
+    #[doc = " JSON `mediaType`: [`JourneyWebEventsNotificationEventActionMediaType`](crate::JourneyWebEventsNotificationEventActionMediaType)."]
     pub media_type: ::std::option::Option<crate::JourneyWebEventsNotificationEventActionMediaType>,
     #[doc = " JSON `prompt`: string."]
     pub prompt: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`JourneyWebEventsNotificationEventActionState`]."]
+    #[doc = " JSON `state`: [`JourneyWebEventsNotificationEventActionState`](crate::JourneyWebEventsNotificationEventActionState)."]
     pub state: ::std::option::Option<crate::JourneyWebEventsNotificationEventActionState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyWebEventsNotificationEventAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebEventsNotificationEventAction 
 impl crate::support::Model for JourneyWebEventsNotificationEventAction {
     const NAME: &'static str = "JourneyWebEventsNotificationEventAction";
     const FIELDS: &'static [&'static str] = &["createdDate", "id", "mediaType", "prompt", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for JourneyWebEventsNotificationEventAction {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
             "prompt" => crate::support::de_opt(map, &mut self.prompt, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -25,7 +25,7 @@ pub struct JourneyWebEventsNotificationGeoLocation {
     pub source: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timezone`: string."]
     pub timezone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyWebEventsNotificationGeoLocation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebEventsNotificationGeoLocation 
 impl crate::support::Model for JourneyWebEventsNotificationGeoLocation {
     const NAME: &'static str = "JourneyWebEventsNotificationGeoLocation";
     const FIELDS: &'static [&'static str] = &["country", "countryName", "latitude", "locality", "longitude", "postalCode", "region", "regionName", "source", "timezone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for JourneyWebEventsNotificationGeoLocation {
             "regionName" => crate::support::de_opt(map, &mut self.region_name, n, 7),
             "source" => crate::support::de_opt(map, &mut self.source, n, 8),
             "timezone" => crate::support::de_opt(map, &mut self.timezone, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

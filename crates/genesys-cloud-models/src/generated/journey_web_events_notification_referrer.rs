@@ -13,7 +13,7 @@ pub struct JourneyWebEventsNotificationReferrer {
     pub hostname: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keywords`: string."]
     pub keywords: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `medium`: [`JourneyWebEventsNotificationReferrerMedium`]."]
+    #[doc = " JSON `medium`: [`JourneyWebEventsNotificationReferrerMedium`](crate::JourneyWebEventsNotificationReferrerMedium)."]
     pub medium: ::std::option::Option<crate::JourneyWebEventsNotificationReferrerMedium>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct JourneyWebEventsNotificationReferrer {
     pub query_string: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyWebEventsNotificationReferrer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebEventsNotificationReferrer {
 impl crate::support::Model for JourneyWebEventsNotificationReferrer {
     const NAME: &'static str = "JourneyWebEventsNotificationReferrer";
     const FIELDS: &'static [&'static str] = &["domain", "fragment", "hostname", "keywords", "medium", "name", "pathname", "queryString", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for JourneyWebEventsNotificationReferrer {
             "pathname" => crate::support::de_opt(map, &mut self.pathname, n, 6),
             "queryString" => crate::support::de_opt(map, &mut self.query_string, n, 7),
             "url" => crate::support::de_opt(map, &mut self.url, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,21 +13,21 @@ pub struct JourneyWebEventsNotificationWebEventsNotification {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`JourneyWebEventsNotificationWebEventsNotificationEventType`]."]
+    #[doc = " JSON `eventType`: [`JourneyWebEventsNotificationWebEventsNotificationEventType`](crate::JourneyWebEventsNotificationWebEventsNotificationEventType)."]
     pub event_type: ::std::option::Option<crate::JourneyWebEventsNotificationWebEventsNotificationEventType>,
-    #[doc = " JSON `externalContact`: [`JourneyWebEventsNotificationExternalContact`]."]
+    #[doc = " JSON `externalContact`: [`JourneyWebEventsNotificationExternalContact`](crate::JourneyWebEventsNotificationExternalContact)."]
     pub external_contact: ::std::option::Option<crate::JourneyWebEventsNotificationExternalContact>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segmentAssignmentEvent`: [`JourneyWebEventsNotificationSegmentAssignmentMessage`]."]
+    #[doc = " JSON `segmentAssignmentEvent`: [`JourneyWebEventsNotificationSegmentAssignmentMessage`](crate::JourneyWebEventsNotificationSegmentAssignmentMessage)."]
     pub segment_assignment_event: ::std::option::Option<crate::JourneyWebEventsNotificationSegmentAssignmentMessage>,
-    #[doc = " JSON `session`: [`JourneyWebEventsNotificationSession`]."]
+    #[doc = " JSON `session`: [`JourneyWebEventsNotificationSession`](crate::JourneyWebEventsNotificationSession)."]
     pub session: ::std::option::Option<crate::JourneyWebEventsNotificationSession>,
-    #[doc = " JSON `webActionEvent`: [`JourneyWebEventsNotificationWebActionMessage`]."]
+    #[doc = " JSON `webActionEvent`: [`JourneyWebEventsNotificationWebActionMessage`](crate::JourneyWebEventsNotificationWebActionMessage)."]
     pub web_action_event: ::std::option::Option<crate::JourneyWebEventsNotificationWebActionMessage>,
-    #[doc = " JSON `webEvent`: [`JourneyWebEventsNotificationWebMessage`]."]
+    #[doc = " JSON `webEvent`: [`JourneyWebEventsNotificationWebMessage`](crate::JourneyWebEventsNotificationWebMessage)."]
     pub web_event: ::std::option::Option<crate::JourneyWebEventsNotificationWebMessage>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyWebEventsNotificationWebEventsNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebEventsNotificationWebEventsNot
 impl crate::support::Model for JourneyWebEventsNotificationWebEventsNotification {
     const NAME: &'static str = "JourneyWebEventsNotificationWebEventsNotification";
     const FIELDS: &'static [&'static str] = &["correlationId", "createdDate", "customerId", "customerIdType", "eventType", "externalContact", "id", "segmentAssignmentEvent", "session", "webActionEvent", "webEvent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for JourneyWebEventsNotificationWebEventsNotification
             "session" => crate::support::de_opt_struct(map, &mut self.session, n, 8),
             "webActionEvent" => crate::support::de_opt_struct(map, &mut self.web_action_event, n, 9),
             "webEvent" => crate::support::de_opt_struct(map, &mut self.web_event, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct JourneyWebEventsNotificationWebMessage {
-    #[doc = " JSON `attributes`: map of [`JourneyWebEventsNotificationCustomEventAttribute`]."]
+    #[doc = " JSON `attributes`: map of [`JourneyWebEventsNotificationCustomEventAttribute`](crate::JourneyWebEventsNotificationCustomEventAttribute)."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::JourneyWebEventsNotificationCustomEventAttribute>>,
     #[doc = " JSON `authenticated`: boolean."]
     pub authenticated: ::std::option::Option<bool>,
-    #[doc = " JSON `browser`: [`JourneyWebEventsNotificationBrowser`]."]
+    #[doc = " JSON `browser`: [`JourneyWebEventsNotificationBrowser`](crate::JourneyWebEventsNotificationBrowser)."]
     pub browser: ::std::option::Option<crate::JourneyWebEventsNotificationBrowser>,
-    #[doc = " JSON `device`: [`JourneyWebEventsNotificationDevice`]."]
+    #[doc = " JSON `device`: [`JourneyWebEventsNotificationDevice`](crate::JourneyWebEventsNotificationDevice)."]
     pub device: ::std::option::Option<crate::JourneyWebEventsNotificationDevice>,
     #[doc = " JSON `eventName`: string."]
     pub event_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `geolocation`: [`JourneyWebEventsNotificationGeoLocation`]."]
+    #[doc = " JSON `geolocation`: [`JourneyWebEventsNotificationGeoLocation`](crate::JourneyWebEventsNotificationGeoLocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyWebEventsNotificationGeoLocation>,
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mktCampaign`: [`JourneyWebEventsNotificationMktCampaign`]."]
+    #[doc = " JSON `mktCampaign`: [`JourneyWebEventsNotificationMktCampaign`](crate::JourneyWebEventsNotificationMktCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyWebEventsNotificationMktCampaign>,
-    #[doc = " JSON `page`: [`JourneyWebEventsNotificationPage`]."]
+    #[doc = " JSON `page`: [`JourneyWebEventsNotificationPage`](crate::JourneyWebEventsNotificationPage)."]
     pub page: ::std::option::Option<crate::JourneyWebEventsNotificationPage>,
-    #[doc = " JSON `referrer`: [`JourneyWebEventsNotificationReferrer`]."]
+    #[doc = " JSON `referrer`: [`JourneyWebEventsNotificationReferrer`](crate::JourneyWebEventsNotificationReferrer)."]
     pub referrer: ::std::option::Option<crate::JourneyWebEventsNotificationReferrer>,
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
@@ -33,11 +33,11 @@ pub struct JourneyWebEventsNotificationWebMessage {
     pub total_event_count: ::std::option::Option<i64>,
     #[doc = " JSON `totalPageviewCount`: integer (int64)."]
     pub total_pageview_count: ::std::option::Option<i64>,
-    #[doc = " JSON `traits`: map of [`JourneyWebEventsNotificationCustomEventAttribute`]."]
+    #[doc = " JSON `traits`: map of [`JourneyWebEventsNotificationCustomEventAttribute`](crate::JourneyWebEventsNotificationCustomEventAttribute)."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::JourneyWebEventsNotificationCustomEventAttribute>>,
     #[doc = " JSON `userAgentString`: string."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JourneyWebEventsNotificationWebMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebEventsNotificationWebMessage {
 impl crate::support::Model for JourneyWebEventsNotificationWebMessage {
     const NAME: &'static str = "JourneyWebEventsNotificationWebMessage";
     const FIELDS: &'static [&'static str] = &["attributes", "authenticated", "browser", "device", "eventName", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "page", "referrer", "searchQuery", "totalEventCount", "totalPageviewCount", "traits", "userAgentString"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for JourneyWebEventsNotificationWebMessage {
             "totalPageviewCount" => crate::support::de_opt(map, &mut self.total_pageview_count, n, 13),
             "traits" => crate::support::de_opt(map, &mut self.traits, n, 14),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

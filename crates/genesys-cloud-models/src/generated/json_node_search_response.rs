@@ -25,7 +25,7 @@ pub struct JsonNodeSearchResponse {
     pub total: ::std::option::Option<i64>,
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JsonNodeSearchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for JsonNodeSearchResponse {
 impl crate::support::Model for JsonNodeSearchResponse {
     const NAME: &'static str = "JsonNodeSearchResponse";
     const FIELDS: &'static [&'static str] = &["aggregations", "currentPage", "nextPage", "pageCount", "pageNumber", "pageSize", "previousPage", "results", "total", "types"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for JsonNodeSearchResponse {
             "results" => crate::support::de_opt(map, &mut self.results, n, 7),
             "total" => crate::support::de_opt(map, &mut self.total, n, 8),
             "types" => crate::support::de_opt(map, &mut self.types, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

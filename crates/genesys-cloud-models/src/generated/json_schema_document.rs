@@ -21,7 +21,7 @@ pub struct JsonSchemaDocument {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JsonSchemaDocument {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for JsonSchemaDocument {
 impl crate::support::Model for JsonSchemaDocument {
     const NAME: &'static str = "JsonSchemaDocument";
     const FIELDS: &'static [&'static str] = &["$schema", "additionalProperties", "description", "id", "properties", "required", "title", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for JsonSchemaDocument {
             "required" => crate::support::de_opt(map, &mut self.required, n, 5),
             "title" => crate::support::de_opt(map, &mut self.title, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

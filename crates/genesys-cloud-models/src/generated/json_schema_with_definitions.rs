@@ -9,7 +9,7 @@ pub struct JsonSchemaWithDefinitions {
     pub schema: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `additionalProperties`: any JSON."]
     pub additional_properties: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `definitions`: map of [`Definition`]."]
+    #[doc = " JSON `definitions`: map of [`Definition`](crate::Definition)."]
     pub definitions: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Definition>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct JsonSchemaWithDefinitions {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JsonSchemaWithDefinitions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for JsonSchemaWithDefinitions {
 impl crate::support::Model for JsonSchemaWithDefinitions {
     const NAME: &'static str = "JsonSchemaWithDefinitions";
     const FIELDS: &'static [&'static str] = &["$schema", "additionalProperties", "definitions", "description", "id", "properties", "required", "title", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for JsonSchemaWithDefinitions {
             "required" => crate::support::de_opt(map, &mut self.required, n, 6),
             "title" => crate::support::de_opt(map, &mut self.title, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,7 +19,7 @@ pub struct JsonSearchResponse {
     pub total: ::std::option::Option<i64>,
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for JsonSearchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for JsonSearchResponse {
 impl crate::support::Model for JsonSearchResponse {
     const NAME: &'static str = "JsonSearchResponse";
     const FIELDS: &'static [&'static str] = &["aggregations", "pageCount", "pageNumber", "pageSize", "results", "total", "types"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for JsonSearchResponse {
             "results" => crate::support::de_opt(map, &mut self.results, n, 4),
             "total" => crate::support::de_opt(map, &mut self.total, n, 5),
             "types" => crate::support::de_opt(map, &mut self.types, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,29 +13,29 @@ pub struct KeyPerformanceIndicator {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `kpiGroup`: [`KeyPerformanceIndicatorKpiGroup`]."]
+    #[doc = " JSON `kpiGroup`: [`KeyPerformanceIndicatorKpiGroup`](crate::KeyPerformanceIndicatorKpiGroup)."]
     pub kpi_group: ::std::option::Option<crate::KeyPerformanceIndicatorKpiGroup>,
-    #[doc = " JSON `kpiType`: [`KeyPerformanceIndicatorKpiType`]."]
+    #[doc = " JSON `kpiType`: [`KeyPerformanceIndicatorKpiType`](crate::KeyPerformanceIndicatorKpiType)."]
     pub kpi_type: ::std::option::Option<crate::KeyPerformanceIndicatorKpiType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optimizationType`: [`KeyPerformanceIndicatorOptimizationType`]."]
+    #[doc = " JSON `optimizationType`: [`KeyPerformanceIndicatorOptimizationType`](crate::KeyPerformanceIndicatorOptimizationType)."]
     pub optimization_type: ::std::option::Option<crate::KeyPerformanceIndicatorOptimizationType>,
-    #[doc = " JSON `outcomeConfig`: [`OutcomeConfig`]."]
+    #[doc = " JSON `outcomeConfig`: [`OutcomeConfig`](crate::OutcomeConfig)."]
     pub outcome_config: ::std::option::Option<crate::OutcomeConfig>,
-    #[doc = " JSON `problemType`: [`KeyPerformanceIndicatorProblemType`]."]
+    #[doc = " JSON `problemType`: [`KeyPerformanceIndicatorProblemType`](crate::KeyPerformanceIndicatorProblemType)."]
     pub problem_type: ::std::option::Option<crate::KeyPerformanceIndicatorProblemType>,
     #[doc = " JSON `queues`: array of string."]
     pub queues: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`KeyPerformanceIndicatorSource`]."]
+    #[doc = " JSON `source`: [`KeyPerformanceIndicatorSource`](crate::KeyPerformanceIndicatorSource)."]
     pub source: ::std::option::Option<crate::KeyPerformanceIndicatorSource>,
-    #[doc = " JSON `status`: [`KeyPerformanceIndicatorStatus`]."]
+    #[doc = " JSON `status`: [`KeyPerformanceIndicatorStatus`](crate::KeyPerformanceIndicatorStatus)."]
     pub status: ::std::option::Option<crate::KeyPerformanceIndicatorStatus>,
-    #[doc = " JSON `wrapUpCodeConfig`: [`WrapUpCodeConfig`]."]
+    #[doc = " JSON `wrapUpCodeConfig`: [`WrapUpCodeConfig`](crate::WrapUpCodeConfig)."]
     pub wrap_up_code_config: ::std::option::Option<crate::WrapUpCodeConfig>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KeyPerformanceIndicator {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicator {
 impl crate::support::Model for KeyPerformanceIndicator {
     const NAME: &'static str = "KeyPerformanceIndicator";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "id", "kpiGroup", "kpiType", "name", "optimizationType", "outcomeConfig", "problemType", "queues", "selfUri", "source", "status", "wrapUpCodeConfig"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for KeyPerformanceIndicator {
             "source" => crate::support::de_opt(map, &mut self.source, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
             "wrapUpCodeConfig" => crate::support::de_opt_struct(map, &mut self.wrap_up_code_config, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

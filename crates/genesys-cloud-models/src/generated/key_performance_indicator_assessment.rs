@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KeyPerformanceIndicatorAssessment {
-    #[doc = " JSON `assessmentResult`: [`KeyPerformanceIndicatorAssessmentAssessmentResult`]."]
+    #[doc = " JSON `assessmentResult`: [`KeyPerformanceIndicatorAssessmentAssessmentResult`](crate::KeyPerformanceIndicatorAssessmentAssessmentResult)."]
     pub assessment_result: ::std::option::Option<crate::KeyPerformanceIndicatorAssessmentAssessmentResult>,
-    #[doc = " JSON `checks`: array of [`Check`]."]
+    #[doc = " JSON `checks`: array of [`Check`](crate::Check)."]
     pub checks: ::std::option::Option<::std::vec::Vec<crate::Check>>,
     #[doc = " JSON `kpi`: string."]
     pub kpi: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KeyPerformanceIndicatorAssessment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicatorAssessment {
 impl crate::support::Model for KeyPerformanceIndicatorAssessment {
     const NAME: &'static str = "KeyPerformanceIndicatorAssessment";
     const FIELDS: &'static [&'static str] = &["assessmentResult", "checks", "kpi"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for KeyPerformanceIndicatorAssessment {
             "assessmentResult" => crate::support::de_opt(map, &mut self.assessment_result, n, 0),
             "checks" => crate::support::de_opt_structs(map, &mut self.checks, n, 1),
             "kpi" => crate::support::de_opt(map, &mut self.kpi, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

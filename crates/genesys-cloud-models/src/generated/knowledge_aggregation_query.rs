@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`KnowledgeAggregationQueryAlternateTimeDimension`]."]
+    #[doc = " JSON `alternateTimeDimension`: [`KnowledgeAggregationQueryAlternateTimeDimension`](crate::KnowledgeAggregationQueryAlternateTimeDimension)."]
     pub alternate_time_dimension: ::std::option::Option<crate::KnowledgeAggregationQueryAlternateTimeDimension>,
-    #[doc = " JSON `filter`: [`KnowledgeAggregateQueryFilter`]."]
+    #[doc = " JSON `filter`: [`KnowledgeAggregateQueryFilter`](crate::KnowledgeAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::KnowledgeAggregateQueryFilter>,
     #[doc = " JSON `flattenMultivaluedDimensions`: boolean."]
     pub flatten_multivalued_dimensions: ::std::option::Option<bool>,
@@ -21,15 +21,15 @@ pub struct KnowledgeAggregationQuery {
     pub limit: ::std::option::Option<i64>,
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queryType`: [`KnowledgeAggregationQueryQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeAggregationQueryQueryType`](crate::KnowledgeAggregationQueryQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeAggregationQueryQueryType>,
-    #[doc = " JSON `sortMetric`: [`KnowledgeAggregationSort`]."]
+    #[doc = " JSON `sortMetric`: [`KnowledgeAggregationSort`](crate::KnowledgeAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::KnowledgeAggregationSort>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `views`: array of [`KnowledgeAggregationView`]."]
+    #[doc = " JSON `views`: array of [`KnowledgeAggregationView`](crate::KnowledgeAggregationView)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::KnowledgeAggregationView>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeAggregationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAggregationQuery {
 impl crate::support::Model for KnowledgeAggregationQuery {
     const NAME: &'static str = "KnowledgeAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "limit", "metrics", "queryType", "sortMetric", "timeZone", "views"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for KnowledgeAggregationQuery {
             "sortMetric" => crate::support::de_opt_struct(map, &mut self.sort_metric, n, 9),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 10),
             "views" => crate::support::de_opt_structs(map, &mut self.views, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAggregationView {
-    #[doc = " JSON `function`: [`KnowledgeAggregationViewFunction`], required by the spec."]
+    #[doc = " JSON `function`: [`KnowledgeAggregationViewFunction`](crate::KnowledgeAggregationViewFunction), required by the spec."]
     pub function: ::std::option::Option<crate::KnowledgeAggregationViewFunction>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `range`: [`AggregationRange`]."]
+    #[doc = " JSON `range`: [`AggregationRange`](crate::AggregationRange)."]
     pub range: ::std::option::Option<crate::AggregationRange>,
-    #[doc = " JSON `target`: [`KnowledgeAggregationViewTarget`], required by the spec."]
+    #[doc = " JSON `target`: [`KnowledgeAggregationViewTarget`](crate::KnowledgeAggregationViewTarget), required by the spec."]
     pub target: ::std::option::Option<crate::KnowledgeAggregationViewTarget>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeAggregationView {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAggregationView {
 impl crate::support::Model for KnowledgeAggregationView {
     const NAME: &'static str = "KnowledgeAggregationView";
     const FIELDS: &'static [&'static str] = &["function", "name", "range", "target"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeAggregationView {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 2),
             "target" => crate::support::de_opt(map, &mut self.target, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct KnowledgeAnswerDocumentResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `variation`: [`DocumentVariationAnswer`]."]
+    #[doc = " JSON `variation`: [`DocumentVariationAnswer`](crate::DocumentVariationAnswer)."]
     pub variation: ::std::option::Option<crate::DocumentVariationAnswer>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeAnswerDocumentResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAnswerDocumentResponse {
 impl crate::support::Model for KnowledgeAnswerDocumentResponse {
     const NAME: &'static str = "KnowledgeAnswerDocumentResponse";
     const FIELDS: &'static [&'static str] = &["answer", "id", "title", "variation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeAnswerDocumentResponse {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "title" => crate::support::de_opt(map, &mut self.title, n, 2),
             "variation" => crate::support::de_opt_struct(map, &mut self.variation, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

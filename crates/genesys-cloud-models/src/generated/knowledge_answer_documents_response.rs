@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeAnswerDocumentsResponse {
-    #[doc = " JSON `answerGeneration`: [`KnowledgeAnswerGenerationResponse`]."]
+    #[doc = " JSON `answerGeneration`: [`KnowledgeAnswerGenerationResponse`](crate::KnowledgeAnswerGenerationResponse)."]
     pub answer_generation: ::std::option::Option<crate::KnowledgeAnswerGenerationResponse>,
-    #[doc = " JSON `results`: array of [`KnowledgeAnswerDocumentResponse`]."]
+    #[doc = " JSON `results`: array of [`KnowledgeAnswerDocumentResponse`](crate::KnowledgeAnswerDocumentResponse)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeAnswerDocumentResponse>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeAnswerDocumentsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAnswerDocumentsResponse {
 impl crate::support::Model for KnowledgeAnswerDocumentsResponse {
     const NAME: &'static str = "KnowledgeAnswerDocumentsResponse";
     const FIELDS: &'static [&'static str] = &["answerGeneration", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for KnowledgeAnswerDocumentsResponse {
         match key {
             "answerGeneration" => crate::support::de_opt_struct(map, &mut self.answer_generation, n, 0),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

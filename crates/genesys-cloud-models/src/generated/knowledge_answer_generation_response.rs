@@ -7,9 +7,9 @@
 pub struct KnowledgeAnswerGenerationResponse {
     #[doc = " JSON `answer`: string."]
     pub answer: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `documents`: array of [`AnswerGenerationDocument`]."]
+    #[doc = " JSON `documents`: array of [`AnswerGenerationDocument`](crate::AnswerGenerationDocument)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::AnswerGenerationDocument>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeAnswerGenerationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeAnswerGenerationResponse {
 impl crate::support::Model for KnowledgeAnswerGenerationResponse {
     const NAME: &'static str = "KnowledgeAnswerGenerationResponse";
     const FIELDS: &'static [&'static str] = &["answer", "documents"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for KnowledgeAnswerGenerationResponse {
         match key {
             "answer" => crate::support::de_opt(map, &mut self.answer, n, 0),
             "documents" => crate::support::de_opt_structs(map, &mut self.documents, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

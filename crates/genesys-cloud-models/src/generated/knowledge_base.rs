@@ -9,7 +9,7 @@ pub struct KnowledgeBase {
     pub article_count: ::std::option::Option<i64>,
     #[doc = " JSON `contentSearchEnabled`: boolean."]
     pub content_search_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `coreLanguage`: [`KnowledgeBaseCoreLanguage`], required by the spec."]
+    #[doc = " JSON `coreLanguage`: [`KnowledgeBaseCoreLanguage`](crate::KnowledgeBaseCoreLanguage), required by the spec."]
     pub core_language: ::std::option::Option<crate::KnowledgeBaseCoreLanguage>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -29,7 +29,7 @@ pub struct KnowledgeBase {
     pub published: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeBase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeBase {
 impl crate::support::Model for KnowledgeBase {
     const NAME: &'static str = "KnowledgeBase";
     const FIELDS: &'static [&'static str] = &["articleCount", "contentSearchEnabled", "coreLanguage", "dateCreated", "dateDocumentLastModified", "dateModified", "description", "faqCount", "id", "name", "published", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for KnowledgeBase {
             "name" => crate::support::de_opt(map, &mut self.name, n, 9),
             "published" => crate::support::de_opt(map, &mut self.published, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct KnowledgeBaseCreateRequest {
     #[doc = " JSON `contentSearchEnabled`: boolean."]
     pub content_search_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `coreLanguage`: [`KnowledgeBaseCreateRequestCoreLanguage`], required by the spec."]
+    #[doc = " JSON `coreLanguage`: [`KnowledgeBaseCreateRequestCoreLanguage`](crate::KnowledgeBaseCreateRequestCoreLanguage), required by the spec."]
     pub core_language: ::std::option::Option<crate::KnowledgeBaseCreateRequestCoreLanguage>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeBaseCreateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseCreateRequest {
 impl crate::support::Model for KnowledgeBaseCreateRequest {
     const NAME: &'static str = "KnowledgeBaseCreateRequest";
     const FIELDS: &'static [&'static str] = &["contentSearchEnabled", "coreLanguage", "description", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeBaseCreateRequest {
             "coreLanguage" => crate::support::de_opt(map, &mut self.core_language, n, 1),
             "description" => crate::support::de_opt(map, &mut self.description, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct KnowledgeBaseReference {
     pub content_search_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `languageCode`: [`KnowledgeBaseReferenceLanguageCode`]."]
+    #[doc = " JSON `languageCode`: [`KnowledgeBaseReferenceLanguageCode`](crate::KnowledgeBaseReferenceLanguageCode)."]
     pub language_code: ::std::option::Option<crate::KnowledgeBaseReferenceLanguageCode>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeBaseReference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseReference {
 impl crate::support::Model for KnowledgeBaseReference {
     const NAME: &'static str = "KnowledgeBaseReference";
     const FIELDS: &'static [&'static str] = &["contentSearchEnabled", "id", "languageCode", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeBaseReference {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "languageCode" => crate::support::de_opt(map, &mut self.language_code, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct KnowledgeConversationContext {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`KnowledgeConversationContextMediaType`]."]
+    #[doc = " JSON `mediaType`: [`KnowledgeConversationContextMediaType`](crate::KnowledgeConversationContextMediaType)."]
     pub media_type: ::std::option::Option<crate::KnowledgeConversationContextMediaType>,
-    #[doc = " JSON `messageType`: [`KnowledgeConversationContextMessageType`]."]
+    #[doc = " JSON `messageType`: [`KnowledgeConversationContextMessageType`](crate::KnowledgeConversationContextMessageType)."]
     pub message_type: ::std::option::Option<crate::KnowledgeConversationContextMessageType>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeConversationContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeConversationContext {
 impl crate::support::Model for KnowledgeConversationContext {
     const NAME: &'static str = "KnowledgeConversationContext";
     const FIELDS: &'static [&'static str] = &["conversationId", "externalContactId", "mediaType", "messageType", "queueId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for KnowledgeConversationContext {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
             "messageType" => crate::support::de_opt(map, &mut self.message_type, n, 3),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

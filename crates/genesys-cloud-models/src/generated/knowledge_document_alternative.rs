@@ -9,7 +9,7 @@ pub struct KnowledgeDocumentAlternative {
     pub autocomplete: ::std::option::Option<bool>,
     #[doc = " JSON `phrase`: string, required by the spec."]
     pub phrase: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentAlternative {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentAlternative {
 impl crate::support::Model for KnowledgeDocumentAlternative {
     const NAME: &'static str = "KnowledgeDocumentAlternative";
     const FIELDS: &'static [&'static str] = &["autocomplete", "phrase"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for KnowledgeDocumentAlternative {
         match key {
             "autocomplete" => crate::support::de_opt(map, &mut self.autocomplete, n, 0),
             "phrase" => crate::support::de_opt(map, &mut self.phrase, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

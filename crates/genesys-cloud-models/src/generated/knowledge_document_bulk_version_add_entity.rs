@@ -11,7 +11,7 @@ pub struct KnowledgeDocumentBulkVersionAddEntity {
     pub restore_from_version_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `restorePrevious`: boolean."]
     pub restore_previous: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentBulkVersionAddEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentBulkVersionAddEntity {
 impl crate::support::Model for KnowledgeDocumentBulkVersionAddEntity {
     const NAME: &'static str = "KnowledgeDocumentBulkVersionAddEntity";
     const FIELDS: &'static [&'static str] = &["id", "restoreFromVersionId", "restorePrevious"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for KnowledgeDocumentBulkVersionAddEntity {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "restoreFromVersionId" => crate::support::de_opt(map, &mut self.restore_from_version_id, n, 1),
             "restorePrevious" => crate::support::de_opt(map, &mut self.restore_previous, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

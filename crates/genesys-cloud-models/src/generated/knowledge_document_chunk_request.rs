@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentChunkRequest {
-    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`]."]
+    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
     #[doc = " JSON `confidenceThreshold`: number (double)."]
     pub confidence_threshold: ::std::option::Option<f64>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
-    #[doc = " JSON `filter`: [`DocumentQuery`]."]
+    #[doc = " JSON `filter`: [`DocumentQuery`](crate::DocumentQuery)."]
     pub filter: ::std::option::Option<crate::DocumentQuery>,
     #[doc = " JSON `includeDraftDocuments`: boolean."]
     pub include_draft_documents: ::std::option::Option<bool>,
@@ -23,9 +23,9 @@ pub struct KnowledgeDocumentChunkRequest {
     pub preprocess_query: ::std::option::Option<bool>,
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentChunkRequestQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentChunkRequestQueryType`](crate::KnowledgeDocumentChunkRequestQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentChunkRequestQueryType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentChunkRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentChunkRequest {
 impl crate::support::Model for KnowledgeDocumentChunkRequest {
     const NAME: &'static str = "KnowledgeDocumentChunkRequest";
     const FIELDS: &'static [&'static str] = &["application", "confidenceThreshold", "conversationContext", "filter", "includeDraftDocuments", "pageNumber", "pageSize", "preprocessQuery", "query", "queryType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for KnowledgeDocumentChunkRequest {
             "preprocessQuery" => crate::support::de_opt(map, &mut self.preprocess_query, n, 7),
             "query" => crate::support::de_opt(map, &mut self.query, n, 8),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentCopy {
-    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`], required by the spec."]
+    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication), required by the spec."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
     #[doc = " JSON `documentVariationId`: string, required by the spec."]
     pub document_variation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentCopyQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentCopyQueryType`](crate::KnowledgeDocumentCopyQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentCopyQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentCopySurfacingMethod`]."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentCopySurfacingMethod`](crate::KnowledgeDocumentCopySurfacingMethod)."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentCopySurfacingMethod>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentCopy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentCopy {
 impl crate::support::Model for KnowledgeDocumentCopy {
     const NAME: &'static str = "KnowledgeDocumentCopy";
     const FIELDS: &'static [&'static str] = &["application", "conversationContext", "documentVariationId", "documentVersionId", "queryType", "searchId", "sessionId", "surfacingMethod"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for KnowledgeDocumentCopy {
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 5),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 6),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,39 +5,39 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentFeedback {
-    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`], required by the spec."]
+    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication), required by the spec."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
     #[doc = " JSON `comment`: string."]
     pub comment: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `document`: [`KnowledgeDocumentVersionReference`], required by the spec."]
+    #[doc = " JSON `document`: [`KnowledgeDocumentVersionReference`](crate::KnowledgeDocumentVersionReference), required by the spec."]
     pub document: ::std::option::Option<crate::KnowledgeDocumentVersionReference>,
-    #[doc = " JSON `documentVariation`: [`EntityReference`], required by the spec."]
+    #[doc = " JSON `documentVariation`: [`EntityReference`](crate::EntityReference), required by the spec."]
     pub document_variation: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentFeedbackQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentFeedbackQueryType`](crate::KnowledgeDocumentFeedbackQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentFeedbackQueryType>,
-    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackRating`], required by the spec."]
+    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackRating`](crate::KnowledgeDocumentFeedbackRating), required by the spec."]
     pub rating: ::std::option::Option<crate::KnowledgeDocumentFeedbackRating>,
-    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackReason`]."]
+    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackReason`](crate::KnowledgeDocumentFeedbackReason)."]
     pub reason: ::std::option::Option<crate::KnowledgeDocumentFeedbackReason>,
-    #[doc = " JSON `search`: [`EntityReference`]."]
+    #[doc = " JSON `search`: [`EntityReference`](crate::EntityReference)."]
     pub search: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackState`]."]
+    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackState`](crate::KnowledgeDocumentFeedbackState)."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentFeedbackState>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentFeedbackSurfacingMethod`]."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentFeedbackSurfacingMethod`](crate::KnowledgeDocumentFeedbackSurfacingMethod)."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentFeedbackSurfacingMethod>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentFeedback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedback {
 impl crate::support::Model for KnowledgeDocumentFeedback {
     const NAME: &'static str = "KnowledgeDocumentFeedback";
     const FIELDS: &'static [&'static str] = &["application", "comment", "conversationContext", "dateCreated", "document", "documentVariation", "id", "queryType", "rating", "reason", "search", "selfUri", "sessionId", "state", "surfacingMethod", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for KnowledgeDocumentFeedback {
             "state" => crate::support::de_opt(map, &mut self.state, n, 13),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 14),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,39 +5,39 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentFeedbackResponse {
-    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`]."]
+    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
     #[doc = " JSON `comment`: string."]
     pub comment: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContextResponse`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContextResponse`](crate::KnowledgeConversationContextResponse)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContextResponse>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `document`: [`KnowledgeDocumentVersionReference`]."]
+    #[doc = " JSON `document`: [`KnowledgeDocumentVersionReference`](crate::KnowledgeDocumentVersionReference)."]
     pub document: ::std::option::Option<crate::KnowledgeDocumentVersionReference>,
-    #[doc = " JSON `documentVariation`: [`EntityReference`], required by the spec."]
+    #[doc = " JSON `documentVariation`: [`EntityReference`](crate::EntityReference), required by the spec."]
     pub document_variation: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentFeedbackResponseQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentFeedbackResponseQueryType`](crate::KnowledgeDocumentFeedbackResponseQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentFeedbackResponseQueryType>,
-    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackResponseRating`], required by the spec."]
+    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackResponseRating`](crate::KnowledgeDocumentFeedbackResponseRating), required by the spec."]
     pub rating: ::std::option::Option<crate::KnowledgeDocumentFeedbackResponseRating>,
-    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackResponseReason`]."]
+    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackResponseReason`](crate::KnowledgeDocumentFeedbackResponseReason)."]
     pub reason: ::std::option::Option<crate::KnowledgeDocumentFeedbackResponseReason>,
-    #[doc = " JSON `search`: [`EntityReference`]."]
+    #[doc = " JSON `search`: [`EntityReference`](crate::EntityReference)."]
     pub search: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackResponseState`]."]
+    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackResponseState`](crate::KnowledgeDocumentFeedbackResponseState)."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentFeedbackResponseState>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentFeedbackResponseSurfacingMethod`]."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentFeedbackResponseSurfacingMethod`](crate::KnowledgeDocumentFeedbackResponseSurfacingMethod)."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentFeedbackResponseSurfacingMethod>,
-    #[doc = " JSON `user`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentFeedbackResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackResponse {
 impl crate::support::Model for KnowledgeDocumentFeedbackResponse {
     const NAME: &'static str = "KnowledgeDocumentFeedbackResponse";
     const FIELDS: &'static [&'static str] = &["application", "comment", "conversationContext", "dateCreated", "document", "documentVariation", "id", "queryType", "rating", "reason", "search", "selfUri", "sessionId", "state", "surfacingMethod", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for KnowledgeDocumentFeedbackResponse {
             "state" => crate::support::de_opt(map, &mut self.state, n, 13),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 14),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

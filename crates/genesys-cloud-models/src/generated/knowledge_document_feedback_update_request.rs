@@ -7,13 +7,13 @@
 pub struct KnowledgeDocumentFeedbackUpdateRequest {
     #[doc = " JSON `comment`: string."]
     pub comment: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackUpdateRequestRating`], required by the spec."]
+    #[doc = " JSON `rating`: [`KnowledgeDocumentFeedbackUpdateRequestRating`](crate::KnowledgeDocumentFeedbackUpdateRequestRating), required by the spec."]
     pub rating: ::std::option::Option<crate::KnowledgeDocumentFeedbackUpdateRequestRating>,
-    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackUpdateRequestReason`]."]
+    #[doc = " JSON `reason`: [`KnowledgeDocumentFeedbackUpdateRequestReason`](crate::KnowledgeDocumentFeedbackUpdateRequestReason)."]
     pub reason: ::std::option::Option<crate::KnowledgeDocumentFeedbackUpdateRequestReason>,
-    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackUpdateRequestState`]."]
+    #[doc = " JSON `state`: [`KnowledgeDocumentFeedbackUpdateRequestState`](crate::KnowledgeDocumentFeedbackUpdateRequestState)."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentFeedbackUpdateRequestState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentFeedbackUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackUpdateRequest {
 impl crate::support::Model for KnowledgeDocumentFeedbackUpdateRequest {
     const NAME: &'static str = "KnowledgeDocumentFeedbackUpdateRequest";
     const FIELDS: &'static [&'static str] = &["comment", "rating", "reason", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeDocumentFeedbackUpdateRequest {
             "rating" => crate::support::de_opt(map, &mut self.rating, n, 1),
             "reason" => crate::support::de_opt(map, &mut self.reason, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct KnowledgeDocumentGuestSearch {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentGuestSearchQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentGuestSearchQueryType`](crate::KnowledgeDocumentGuestSearchQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentGuestSearchQueryType>,
-    #[doc = " JSON `results`: array of [`KnowledgeDocumentGuestSearchResult`]."]
+    #[doc = " JSON `results`: array of [`KnowledgeDocumentGuestSearchResult`](crate::KnowledgeDocumentGuestSearchResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentGuestSearchResult>>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct KnowledgeDocumentGuestSearch {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentGuestSearch {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentGuestSearch {
 impl crate::support::Model for KnowledgeDocumentGuestSearch {
     const NAME: &'static str = "KnowledgeDocumentGuestSearch";
     const FIELDS: &'static [&'static str] = &["pageCount", "pageNumber", "pageSize", "query", "queryType", "results", "searchId", "sessionId", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for KnowledgeDocumentGuestSearch {
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 6),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 7),
             "total" => crate::support::de_opt(map, &mut self.total, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

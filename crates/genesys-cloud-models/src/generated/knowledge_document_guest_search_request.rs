@@ -17,7 +17,7 @@ pub struct KnowledgeDocumentGuestSearchRequest {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentGuestSearchRequestQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentGuestSearchRequestQueryType`](crate::KnowledgeDocumentGuestSearchRequestQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentGuestSearchRequestQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct KnowledgeDocumentGuestSearchRequest {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentGuestSearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentGuestSearchRequest {
 impl crate::support::Model for KnowledgeDocumentGuestSearchRequest {
     const NAME: &'static str = "KnowledgeDocumentGuestSearchRequest";
     const FIELDS: &'static [&'static str] = &["answerHighlightTopResults", "includeDraftDocuments", "pageCount", "pageNumber", "pageSize", "query", "queryType", "searchId", "sessionId", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for KnowledgeDocumentGuestSearchRequest {
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 7),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 8),
             "total" => crate::support::de_opt(map, &mut self.total, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct KnowledgeDocumentGuestSearchResult {
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
-    #[doc = " JSON `document`: [`KnowledgeGuestSearchDocumentResponse`]."]
+    #[doc = " JSON `document`: [`KnowledgeGuestSearchDocumentResponse`](crate::KnowledgeGuestSearchDocumentResponse)."]
     pub document: ::std::option::Option<crate::KnowledgeGuestSearchDocumentResponse>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentGuestSearchResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentGuestSearchResult {
 impl crate::support::Model for KnowledgeDocumentGuestSearchResult {
     const NAME: &'static str = "KnowledgeDocumentGuestSearchResult";
     const FIELDS: &'static [&'static str] = &["confidence", "document"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for KnowledgeDocumentGuestSearchResult {
         match key {
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 0),
             "document" => crate::support::de_opt_struct(map, &mut self.document, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

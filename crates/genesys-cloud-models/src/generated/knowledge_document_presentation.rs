@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentPresentation {
-    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`], required by the spec."]
+    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication), required by the spec."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
-    #[doc = " JSON `documents`: array of [`PresentedKnowledgeDocument`], required by the spec."]
+    #[doc = " JSON `documents`: array of [`PresentedKnowledgeDocument`](crate::PresentedKnowledgeDocument), required by the spec."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::PresentedKnowledgeDocument>>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentPresentationQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentPresentationQueryType`](crate::KnowledgeDocumentPresentationQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentPresentationQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentPresentationSurfacingMethod`]."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeDocumentPresentationSurfacingMethod`](crate::KnowledgeDocumentPresentationSurfacingMethod)."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeDocumentPresentationSurfacingMethod>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentPresentation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentPresentation {
 impl crate::support::Model for KnowledgeDocumentPresentation {
     const NAME: &'static str = "KnowledgeDocumentPresentation";
     const FIELDS: &'static [&'static str] = &["application", "conversationContext", "documents", "queryType", "searchId", "sessionId", "surfacingMethod"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for KnowledgeDocumentPresentation {
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 4),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 5),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

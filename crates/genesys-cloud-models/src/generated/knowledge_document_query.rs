@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentQuery {
-    #[doc = " JSON `filter`: [`DocumentQuery`], required by the spec."]
+    #[doc = " JSON `filter`: [`DocumentQuery`](crate::DocumentQuery), required by the spec."]
     pub filter: ::std::option::Option<crate::DocumentQuery>,
     #[doc = " JSON `includeDraftDocuments`: boolean."]
     pub include_draft_documents: ::std::option::Option<bool>,
-    #[doc = " JSON `includeVariations`: [`KnowledgeDocumentQueryIncludeVariations`]."]
+    #[doc = " JSON `includeVariations`: [`KnowledgeDocumentQueryIncludeVariations`](crate::KnowledgeDocumentQueryIncludeVariations)."]
     pub include_variations: ::std::option::Option<crate::KnowledgeDocumentQueryIncludeVariations>,
-    #[doc = " JSON `interval`: [`DocumentQueryInterval`]."]
+    #[doc = " JSON `interval`: [`DocumentQueryInterval`](crate::DocumentQueryInterval)."]
     pub interval: ::std::option::Option<crate::DocumentQueryInterval>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `sortBy`: [`KnowledgeDocumentQuerySortBy`]."]
+    #[doc = " JSON `sortBy`: [`KnowledgeDocumentQuerySortBy`](crate::KnowledgeDocumentQuerySortBy)."]
     pub sort_by: ::std::option::Option<crate::KnowledgeDocumentQuerySortBy>,
-    #[doc = " JSON `sortOrder`: [`KnowledgeDocumentQuerySortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`KnowledgeDocumentQuerySortOrder`](crate::KnowledgeDocumentQuerySortOrder)."]
     pub sort_order: ::std::option::Option<crate::KnowledgeDocumentQuerySortOrder>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentQuery {
 impl crate::support::Model for KnowledgeDocumentQuery {
     const NAME: &'static str = "KnowledgeDocumentQuery";
     const FIELDS: &'static [&'static str] = &["filter", "includeDraftDocuments", "includeVariations", "interval", "pageNumber", "pageSize", "sortBy", "sortOrder"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for KnowledgeDocumentQuery {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 5),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 6),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

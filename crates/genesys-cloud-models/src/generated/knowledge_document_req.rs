@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentReq {
-    #[doc = " JSON `alternatives`: array of [`KnowledgeDocumentAlternative`]."]
+    #[doc = " JSON `alternatives`: array of [`KnowledgeDocumentAlternative`](crate::KnowledgeDocumentAlternative)."]
     pub alternatives: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentAlternative>>,
     #[doc = " JSON `categoryId`: string."]
     pub category_id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct KnowledgeDocumentReq {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `visible`: boolean."]
     pub visible: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentReq {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentReq {
 impl crate::support::Model for KnowledgeDocumentReq {
     const NAME: &'static str = "KnowledgeDocumentReq";
     const FIELDS: &'static [&'static str] = &["alternatives", "categoryId", "externalId", "externalUrl", "id", "labelIds", "selfUri", "title", "visible"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for KnowledgeDocumentReq {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "title" => crate::support::de_opt(map, &mut self.title, n, 7),
             "visible" => crate::support::de_opt(map, &mut self.visible, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

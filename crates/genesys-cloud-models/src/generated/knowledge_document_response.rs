@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentResponse {
-    #[doc = " JSON `alternatives`: array of [`KnowledgeDocumentAlternative`]."]
+    #[doc = " JSON `alternatives`: array of [`KnowledgeDocumentAlternative`](crate::KnowledgeDocumentAlternative)."]
     pub alternatives: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentAlternative>>,
-    #[doc = " JSON `category`: [`CategoryResponse`]."]
+    #[doc = " JSON `category`: [`CategoryResponse`](crate::CategoryResponse)."]
     pub category: ::std::option::Option<crate::CategoryResponse>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,7 +19,7 @@ pub struct KnowledgeDocumentResponse {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `documentVersion`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `documentVersion`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document_version: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
@@ -27,29 +27,29 @@ pub struct KnowledgeDocumentResponse {
     pub external_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`]."]
+    #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`](crate::KnowledgeBaseReference)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBaseReference>,
-    #[doc = " JSON `labels`: array of [`LabelResponse`]."]
+    #[doc = " JSON `labels`: array of [`LabelResponse`](crate::LabelResponse)."]
     pub labels: ::std::option::Option<::std::vec::Vec<crate::LabelResponse>>,
     #[doc = " JSON `lastPublishedVersionNumber`: integer (int64)."]
     pub last_published_version_number: ::std::option::Option<i64>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `readonly`: boolean."]
     pub readonly: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `source`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `state`: [`KnowledgeDocumentResponseState`]."]
+    #[doc = " JSON `state`: [`KnowledgeDocumentResponseState`](crate::KnowledgeDocumentResponseState)."]
     pub state: ::std::option::Option<crate::KnowledgeDocumentResponseState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `variations`: array of [`DocumentVariationResponse`]."]
+    #[doc = " JSON `variations`: array of [`DocumentVariationResponse`](crate::DocumentVariationResponse)."]
     pub variations: ::std::option::Option<::std::vec::Vec<crate::DocumentVariationResponse>>,
     #[doc = " JSON `visible`: boolean."]
     pub visible: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentResponse {
 impl crate::support::Model for KnowledgeDocumentResponse {
     const NAME: &'static str = "KnowledgeDocumentResponse";
     const FIELDS: &'static [&'static str] = &["alternatives", "category", "createdBy", "dateCreated", "dateImported", "dateModified", "datePublished", "documentVersion", "externalId", "externalUrl", "id", "knowledgeBase", "labels", "lastPublishedVersionNumber", "modifiedBy", "readonly", "selfUri", "source", "state", "title", "variations", "visible"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for KnowledgeDocumentResponse {
             "title" => crate::support::de_opt(map, &mut self.title, n, 19),
             "variations" => crate::support::de_opt_structs(map, &mut self.variations, n, 20),
             "visible" => crate::support::de_opt(map, &mut self.visible, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

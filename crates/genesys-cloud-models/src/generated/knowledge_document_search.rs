@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentSearch {
-    #[doc = " JSON `answerGeneration`: [`KnowledgeAnswerGenerationResponse`]."]
+    #[doc = " JSON `answerGeneration`: [`KnowledgeAnswerGenerationResponse`](crate::KnowledgeAnswerGenerationResponse)."]
     pub answer_generation: ::std::option::Option<crate::KnowledgeAnswerGenerationResponse>,
-    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`]."]
+    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
     #[doc = " JSON `confidenceThreshold`: number (double)."]
     pub confidence_threshold: ::std::option::Option<f64>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContextResponse`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContextResponse`](crate::KnowledgeConversationContextResponse)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContextResponse>,
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
@@ -23,15 +23,15 @@ pub struct KnowledgeDocumentSearch {
     pub preprocess_query: ::std::option::Option<bool>,
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentSearchQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentSearchQueryType`](crate::KnowledgeDocumentSearchQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentSearchQueryType>,
-    #[doc = " JSON `results`: array of [`KnowledgeDocumentSearchResult`]."]
+    #[doc = " JSON `results`: array of [`KnowledgeDocumentSearchResult`](crate::KnowledgeDocumentSearchResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentSearchResult>>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentSearch {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSearch {
 impl crate::support::Model for KnowledgeDocumentSearch {
     const NAME: &'static str = "KnowledgeDocumentSearch";
     const FIELDS: &'static [&'static str] = &["answerGeneration", "application", "confidenceThreshold", "conversationContext", "pageCount", "pageNumber", "pageSize", "preprocessQuery", "query", "queryType", "results", "searchId", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for KnowledgeDocumentSearch {
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 10),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 11),
             "total" => crate::support::de_opt(map, &mut self.total, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,17 +9,17 @@ pub struct KnowledgeDocumentSearchRequest {
     pub answer_highlight_top_results: ::std::option::Option<i64>,
     #[doc = " JSON `answerMode`: array of string."]
     pub answer_mode: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`]."]
+    #[doc = " JSON `application`: [`KnowledgeSearchClientApplication`](crate::KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeSearchClientApplication>,
     #[doc = " JSON `confidenceThreshold`: number (double)."]
     pub confidence_threshold: ::std::option::Option<f64>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeConversationContext`](crate::KnowledgeConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeConversationContext>,
-    #[doc = " JSON `filter`: [`DocumentQuery`]."]
+    #[doc = " JSON `filter`: [`DocumentQuery`](crate::DocumentQuery)."]
     pub filter: ::std::option::Option<crate::DocumentQuery>,
     #[doc = " JSON `includeDraftDocuments`: boolean."]
     pub include_draft_documents: ::std::option::Option<bool>,
-    #[doc = " JSON `interval`: [`DocumentQueryInterval`]."]
+    #[doc = " JSON `interval`: [`DocumentQueryInterval`](crate::DocumentQueryInterval)."]
     pub interval: ::std::option::Option<crate::DocumentQueryInterval>,
     #[doc = " JSON `pageCount`: integer (int64)."]
     pub page_count: ::std::option::Option<i64>,
@@ -31,17 +31,17 @@ pub struct KnowledgeDocumentSearchRequest {
     pub preprocess_query: ::std::option::Option<bool>,
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentSearchRequestQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentSearchRequestQueryType`](crate::KnowledgeDocumentSearchRequestQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentSearchRequestQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortBy`: [`KnowledgeDocumentSearchRequestSortBy`]."]
+    #[doc = " JSON `sortBy`: [`KnowledgeDocumentSearchRequestSortBy`](crate::KnowledgeDocumentSearchRequestSortBy)."]
     pub sort_by: ::std::option::Option<crate::KnowledgeDocumentSearchRequestSortBy>,
-    #[doc = " JSON `sortOrder`: [`KnowledgeDocumentSearchRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`KnowledgeDocumentSearchRequestSortOrder`](crate::KnowledgeDocumentSearchRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::KnowledgeDocumentSearchRequestSortOrder>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentSearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSearchRequest {
 impl crate::support::Model for KnowledgeDocumentSearchRequest {
     const NAME: &'static str = "KnowledgeDocumentSearchRequest";
     const FIELDS: &'static [&'static str] = &["answerHighlightTopResults", "answerMode", "application", "confidenceThreshold", "conversationContext", "filter", "includeDraftDocuments", "interval", "pageCount", "pageNumber", "pageSize", "preprocessQuery", "query", "queryType", "searchId", "sortBy", "sortOrder", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for KnowledgeDocumentSearchRequest {
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 15),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 16),
             "total" => crate::support::de_opt(map, &mut self.total, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentSearchVariation {
-    #[doc = " JSON `body`: [`DocumentBodyWithHighlight`]."]
+    #[doc = " JSON `body`: [`DocumentBodyWithHighlight`](crate::DocumentBodyWithHighlight)."]
     pub body: ::std::option::Option<crate::DocumentBodyWithHighlight>,
-    #[doc = " JSON `chunks`: array of [`DocumentVariationSearchChunkBlock`]."]
+    #[doc = " JSON `chunks`: array of [`DocumentVariationSearchChunkBlock`](crate::DocumentVariationSearchChunkBlock)."]
     pub chunks: ::std::option::Option<::std::vec::Vec<crate::DocumentVariationSearchChunkBlock>>,
-    #[doc = " JSON `contexts`: array of [`DocumentVariationContext`], required by the spec."]
+    #[doc = " JSON `contexts`: array of [`DocumentVariationContext`](crate::DocumentVariationContext), required by the spec."]
     pub contexts: ::std::option::Option<::std::vec::Vec<crate::DocumentVariationContext>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `document`: [`KnowledgeDocumentReference`]."]
+    #[doc = " JSON `document`: [`KnowledgeDocumentReference`](crate::KnowledgeDocumentReference)."]
     pub document: ::std::option::Option<crate::KnowledgeDocumentReference>,
-    #[doc = " JSON `documentVersion`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `documentVersion`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document_version: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct KnowledgeDocumentSearchVariation {
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentSearchVariation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSearchVariation {
 impl crate::support::Model for KnowledgeDocumentSearchVariation {
     const NAME: &'static str = "KnowledgeDocumentSearchVariation";
     const FIELDS: &'static [&'static str] = &["body", "chunks", "contexts", "dateCreated", "dateModified", "document", "documentVersion", "id", "name", "priority", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for KnowledgeDocumentSearchVariation {
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

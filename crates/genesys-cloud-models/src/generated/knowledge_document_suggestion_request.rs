@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeDocumentSuggestionRequest {
-    #[doc = " JSON `filter`: [`DocumentQuery`]."]
+    #[doc = " JSON `filter`: [`DocumentQuery`](crate::DocumentQuery)."]
     pub filter: ::std::option::Option<crate::DocumentQuery>,
     #[doc = " JSON `includeDraftDocuments`: boolean."]
     pub include_draft_documents: ::std::option::Option<bool>,
-    #[doc = " JSON `interval`: [`DocumentQueryInterval`]."]
+    #[doc = " JSON `interval`: [`DocumentQueryInterval`](crate::DocumentQueryInterval)."]
     pub interval: ::std::option::Option<crate::DocumentQueryInterval>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentSuggestionRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSuggestionRequest {
 impl crate::support::Model for KnowledgeDocumentSuggestionRequest {
     const NAME: &'static str = "KnowledgeDocumentSuggestionRequest";
     const FIELDS: &'static [&'static str] = &["filter", "includeDraftDocuments", "interval", "pageSize", "query"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for KnowledgeDocumentSuggestionRequest {
             "interval" => crate::support::de_opt_struct(map, &mut self.interval, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
             "query" => crate::support::de_opt(map, &mut self.query, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

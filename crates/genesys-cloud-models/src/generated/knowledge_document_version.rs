@@ -9,7 +9,7 @@ pub struct KnowledgeDocumentVersion {
     pub date_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `document`: [`KnowledgeDocumentResponse`]."]
+    #[doc = " JSON `document`: [`KnowledgeDocumentResponse`](crate::KnowledgeDocumentResponse)."]
     pub document: ::std::option::Option<crate::KnowledgeDocumentResponse>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct KnowledgeDocumentVersion {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `versionNumber`: integer (int64)."]
     pub version_number: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentVersion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentVersion {
 impl crate::support::Model for KnowledgeDocumentVersion {
     const NAME: &'static str = "KnowledgeDocumentVersion";
     const FIELDS: &'static [&'static str] = &["dateExpires", "datePublished", "document", "id", "restoreFromVersionId", "selfUri", "versionNumber"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for KnowledgeDocumentVersion {
             "restoreFromVersionId" => crate::support::de_opt(map, &mut self.restore_from_version_id, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "versionNumber" => crate::support::de_opt(map, &mut self.version_number, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,21 +7,21 @@
 pub struct KnowledgeDocumentsAnswerFilter {
     #[doc = " JSON `answerMode`: array of string."]
     pub answer_mode: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `appType`: [`KnowledgeDocumentsAnswerFilterAppType`]."]
+    #[doc = " JSON `appType`: [`KnowledgeDocumentsAnswerFilterAppType`](crate::KnowledgeDocumentsAnswerFilterAppType)."]
     pub app_type: ::std::option::Option<crate::KnowledgeDocumentsAnswerFilterAppType>,
     #[doc = " JSON `insertHighlightIntoVariationContent`: boolean."]
     pub insert_highlight_into_variation_content: ::std::option::Option<bool>,
-    #[doc = " JSON `language`: [`KnowledgeDocumentsAnswerFilterLanguage`]."]
+    #[doc = " JSON `language`: [`KnowledgeDocumentsAnswerFilterLanguage`](crate::KnowledgeDocumentsAnswerFilterLanguage)."]
     pub language: ::std::option::Option<crate::KnowledgeDocumentsAnswerFilterLanguage>,
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeDocumentsAnswerFilterQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeDocumentsAnswerFilterQueryType`](crate::KnowledgeDocumentsAnswerFilterQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeDocumentsAnswerFilterQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `variationIds`: array of string, required by the spec."]
     pub variation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeDocumentsAnswerFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentsAnswerFilter {
 impl crate::support::Model for KnowledgeDocumentsAnswerFilter {
     const NAME: &'static str = "KnowledgeDocumentsAnswerFilter";
     const FIELDS: &'static [&'static str] = &["answerMode", "appType", "insertHighlightIntoVariationContent", "language", "query", "queryType", "searchId", "variationIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for KnowledgeDocumentsAnswerFilter {
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 5),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 6),
             "variationIds" => crate::support::de_opt(map, &mut self.variation_ids, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeExportJobDocumentsFilter {
-    #[doc = " JSON `entities`: array of [`Entity`]."]
+    #[doc = " JSON `entities`: array of [`Entity`](crate::Entity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::Entity>>,
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeExportJobDocumentsFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobDocumentsFilter {
 impl crate::support::Model for KnowledgeExportJobDocumentsFilter {
     const NAME: &'static str = "KnowledgeExportJobDocumentsFilter";
     const FIELDS: &'static [&'static str] = &["entities", "interval", "sourceId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for KnowledgeExportJobDocumentsFilter {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

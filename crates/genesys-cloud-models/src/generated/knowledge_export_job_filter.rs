@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeExportJobFilter {
-    #[doc = " JSON `documentsFilter`: [`KnowledgeExportJobDocumentsFilter`]."]
+    #[doc = " JSON `documentsFilter`: [`KnowledgeExportJobDocumentsFilter`](crate::KnowledgeExportJobDocumentsFilter)."]
     pub documents_filter: ::std::option::Option<crate::KnowledgeExportJobDocumentsFilter>,
     #[doc = " JSON `exclude`: array of string."]
     pub exclude: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `versionFilter`: [`KnowledgeExportJobFilterVersionFilter`], required by the spec."]
+    #[doc = " JSON `versionFilter`: [`KnowledgeExportJobFilterVersionFilter`](crate::KnowledgeExportJobFilterVersionFilter), required by the spec."]
     pub version_filter: ::std::option::Option<crate::KnowledgeExportJobFilterVersionFilter>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeExportJobFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobFilter {
 impl crate::support::Model for KnowledgeExportJobFilter {
     const NAME: &'static str = "KnowledgeExportJobFilter";
     const FIELDS: &'static [&'static str] = &["documentsFilter", "exclude", "versionFilter"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for KnowledgeExportJobFilter {
             "documentsFilter" => crate::support::de_opt_struct(map, &mut self.documents_filter, n, 0),
             "exclude" => crate::support::de_opt(map, &mut self.exclude, n, 1),
             "versionFilter" => crate::support::de_opt(map, &mut self.version_filter, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

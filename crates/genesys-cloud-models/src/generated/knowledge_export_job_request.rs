@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeExportJobRequest {
-    #[doc = " JSON `exportFilter`: [`KnowledgeExportJobFilter`], required by the spec."]
+    #[doc = " JSON `exportFilter`: [`KnowledgeExportJobFilter`](crate::KnowledgeExportJobFilter), required by the spec."]
     pub export_filter: ::std::option::Option<crate::KnowledgeExportJobFilter>,
-    #[doc = " JSON `fileType`: [`KnowledgeExportJobRequestFileType`], required by the spec."]
+    #[doc = " JSON `fileType`: [`KnowledgeExportJobRequestFileType`](crate::KnowledgeExportJobRequestFileType), required by the spec."]
     pub file_type: ::std::option::Option<crate::KnowledgeExportJobRequestFileType>,
     #[doc = " JSON `jsonFileVersion`: integer (int64)."]
     pub json_file_version: ::std::option::Option<i64>,
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeExportJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobRequest {
 impl crate::support::Model for KnowledgeExportJobRequest {
     const NAME: &'static str = "KnowledgeExportJobRequest";
     const FIELDS: &'static [&'static str] = &["exportFilter", "fileType", "jsonFileVersion", "sourceId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeExportJobRequest {
             "fileType" => crate::support::de_opt(map, &mut self.file_type, n, 1),
             "jsonFileVersion" => crate::support::de_opt(map, &mut self.json_file_version, n, 2),
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct KnowledgeExportJobResponse {
     #[doc = " JSON `countDocumentProcessed`: integer (int64)."]
     pub count_document_processed: ::std::option::Option<i64>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,25 +15,25 @@ pub struct KnowledgeExportJobResponse {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `downloadURL`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInformation`: [`ErrorBody`]."]
+    #[doc = " JSON `errorInformation`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_information: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `exportFilter`: [`KnowledgeExportJobFilter`]."]
+    #[doc = " JSON `exportFilter`: [`KnowledgeExportJobFilter`](crate::KnowledgeExportJobFilter)."]
     pub export_filter: ::std::option::Option<crate::KnowledgeExportJobFilter>,
-    #[doc = " JSON `fileType`: [`KnowledgeExportJobResponseFileType`], required by the spec."]
+    #[doc = " JSON `fileType`: [`KnowledgeExportJobResponseFileType`](crate::KnowledgeExportJobResponseFileType), required by the spec."]
     pub file_type: ::std::option::Option<crate::KnowledgeExportJobResponseFileType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `jsonFileVersion`: integer (int64)."]
     pub json_file_version: ::std::option::Option<i64>,
-    #[doc = " JSON `knowledgeBase`: [`KnowledgeBase`]."]
+    #[doc = " JSON `knowledgeBase`: [`KnowledgeBase`](crate::KnowledgeBase)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBase>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`KnowledgeOperationSource`]."]
+    #[doc = " JSON `source`: [`KnowledgeOperationSource`](crate::KnowledgeOperationSource)."]
     pub source: ::std::option::Option<crate::KnowledgeOperationSource>,
-    #[doc = " JSON `status`: [`KnowledgeExportJobResponseStatus`]."]
+    #[doc = " JSON `status`: [`KnowledgeExportJobResponseStatus`](crate::KnowledgeExportJobResponseStatus)."]
     pub status: ::std::option::Option<crate::KnowledgeExportJobResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeExportJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobResponse {
 impl crate::support::Model for KnowledgeExportJobResponse {
     const NAME: &'static str = "KnowledgeExportJobResponse";
     const FIELDS: &'static [&'static str] = &["countDocumentProcessed", "createdBy", "dateCreated", "dateModified", "downloadURL", "errorInformation", "exportFilter", "fileType", "id", "jsonFileVersion", "knowledgeBase", "selfUri", "source", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for KnowledgeExportJobResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "source" => crate::support::de_opt_struct(map, &mut self.source, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentCopy {
-    #[doc = " JSON `application`: [`KnowledgeGuestSearchClientApplication`]."]
+    #[doc = " JSON `application`: [`KnowledgeGuestSearchClientApplication`](crate::KnowledgeGuestSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeGuestSearchClientApplication>,
     #[doc = " JSON `documentVariationId`: string, required by the spec."]
     pub document_variation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentCopyQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentCopyQueryType`](crate::KnowledgeGuestDocumentCopyQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentCopyQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentCopySurfacingMethod`]."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentCopySurfacingMethod`](crate::KnowledgeGuestDocumentCopySurfacingMethod)."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentCopySurfacingMethod>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeGuestDocumentCopy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentCopy {
 impl crate::support::Model for KnowledgeGuestDocumentCopy {
     const NAME: &'static str = "KnowledgeGuestDocumentCopy";
     const FIELDS: &'static [&'static str] = &["application", "documentVariationId", "documentVersionId", "queryType", "searchId", "sessionId", "surfacingMethod"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for KnowledgeGuestDocumentCopy {
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 4),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 5),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

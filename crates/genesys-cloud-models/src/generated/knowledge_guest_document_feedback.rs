@@ -5,33 +5,33 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentFeedback {
-    #[doc = " JSON `application`: [`KnowledgeGuestSearchClientApplication`]."]
+    #[doc = " JSON `application`: [`KnowledgeGuestSearchClientApplication`](crate::KnowledgeGuestSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeGuestSearchClientApplication>,
     #[doc = " JSON `comment`: string."]
     pub comment: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `document`: [`KnowledgeGuestDocumentVersionReference`], required by the spec."]
+    #[doc = " JSON `document`: [`KnowledgeGuestDocumentVersionReference`](crate::KnowledgeGuestDocumentVersionReference), required by the spec."]
     pub document: ::std::option::Option<crate::KnowledgeGuestDocumentVersionReference>,
-    #[doc = " JSON `documentVariation`: [`EntityReference`], required by the spec."]
+    #[doc = " JSON `documentVariation`: [`EntityReference`](crate::EntityReference), required by the spec."]
     pub document_variation: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentFeedbackQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentFeedbackQueryType`](crate::KnowledgeGuestDocumentFeedbackQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackQueryType>,
-    #[doc = " JSON `rating`: [`KnowledgeGuestDocumentFeedbackRating`], required by the spec."]
+    #[doc = " JSON `rating`: [`KnowledgeGuestDocumentFeedbackRating`](crate::KnowledgeGuestDocumentFeedbackRating), required by the spec."]
     pub rating: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackRating>,
-    #[doc = " JSON `reason`: [`KnowledgeGuestDocumentFeedbackReason`]."]
+    #[doc = " JSON `reason`: [`KnowledgeGuestDocumentFeedbackReason`](crate::KnowledgeGuestDocumentFeedbackReason)."]
     pub reason: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackReason>,
-    #[doc = " JSON `search`: [`EntityReference`]."]
+    #[doc = " JSON `search`: [`EntityReference`](crate::EntityReference)."]
     pub search: ::std::option::Option<crate::EntityReference>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`KnowledgeGuestDocumentFeedbackState`]."]
+    #[doc = " JSON `state`: [`KnowledgeGuestDocumentFeedbackState`](crate::KnowledgeGuestDocumentFeedbackState)."]
     pub state: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackState>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentFeedbackSurfacingMethod`]."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentFeedbackSurfacingMethod`](crate::KnowledgeGuestDocumentFeedbackSurfacingMethod)."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentFeedbackSurfacingMethod>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeGuestDocumentFeedback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentFeedback {
 impl crate::support::Model for KnowledgeGuestDocumentFeedback {
     const NAME: &'static str = "KnowledgeGuestDocumentFeedback";
     const FIELDS: &'static [&'static str] = &["application", "comment", "dateCreated", "document", "documentVariation", "id", "queryType", "rating", "reason", "search", "sessionId", "state", "surfacingMethod"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for KnowledgeGuestDocumentFeedback {
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 10),
             "state" => crate::support::de_opt(map, &mut self.state, n, 11),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentPresentation {
-    #[doc = " JSON `application`: [`KnowledgeGuestSearchClientApplication`]."]
+    #[doc = " JSON `application`: [`KnowledgeGuestSearchClientApplication`](crate::KnowledgeGuestSearchClientApplication)."]
     pub application: ::std::option::Option<crate::KnowledgeGuestSearchClientApplication>,
-    #[doc = " JSON `documents`: array of [`PresentedKnowledgeDocument`], required by the spec."]
+    #[doc = " JSON `documents`: array of [`PresentedKnowledgeDocument`](crate::PresentedKnowledgeDocument), required by the spec."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::PresentedKnowledgeDocument>>,
-    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentPresentationQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentPresentationQueryType`](crate::KnowledgeGuestDocumentPresentationQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentPresentationQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentPresentationSurfacingMethod`]."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentPresentationSurfacingMethod`](crate::KnowledgeGuestDocumentPresentationSurfacingMethod)."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentPresentationSurfacingMethod>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeGuestDocumentPresentation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentPresentation {
 impl crate::support::Model for KnowledgeGuestDocumentPresentation {
     const NAME: &'static str = "KnowledgeGuestDocumentPresentation";
     const FIELDS: &'static [&'static str] = &["application", "documents", "queryType", "searchId", "sessionId", "surfacingMethod"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for KnowledgeGuestDocumentPresentation {
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 3),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 4),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

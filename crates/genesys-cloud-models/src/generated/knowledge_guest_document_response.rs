@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentResponse {
-    #[doc = " JSON `alternatives`: array of [`KnowledgeDocumentAlternative`]."]
+    #[doc = " JSON `alternatives`: array of [`KnowledgeDocumentAlternative`](crate::KnowledgeDocumentAlternative)."]
     pub alternatives: ::std::option::Option<::std::vec::Vec<crate::KnowledgeDocumentAlternative>>,
-    #[doc = " JSON `category`: [`GuestCategoryReference`]."]
+    #[doc = " JSON `category`: [`GuestCategoryReference`](crate::GuestCategoryReference)."]
     pub category: ::std::option::Option<crate::GuestCategoryReference>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,27 +19,27 @@ pub struct KnowledgeGuestDocumentResponse {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `datePublished`: date-time."]
     pub date_published: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `documentVersion`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `documentVersion`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document_version: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lastPublishedVersionNumber`: integer (int64)."]
     pub last_published_version_number: ::std::option::Option<i64>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`KnowledgeGuestDocumentResponseState`]."]
+    #[doc = " JSON `state`: [`KnowledgeGuestDocumentResponseState`](crate::KnowledgeGuestDocumentResponseState)."]
     pub state: ::std::option::Option<crate::KnowledgeGuestDocumentResponseState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `variations`: array of [`KnowledgeGuestDocumentVariation`]."]
+    #[doc = " JSON `variations`: array of [`KnowledgeGuestDocumentVariation`](crate::KnowledgeGuestDocumentVariation)."]
     pub variations: ::std::option::Option<::std::vec::Vec<crate::KnowledgeGuestDocumentVariation>>,
     #[doc = " JSON `visible`: boolean."]
     pub visible: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeGuestDocumentResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentResponse {
 impl crate::support::Model for KnowledgeGuestDocumentResponse {
     const NAME: &'static str = "KnowledgeGuestDocumentResponse";
     const FIELDS: &'static [&'static str] = &["alternatives", "category", "createdBy", "dateCreated", "dateImported", "dateModified", "datePublished", "documentVersion", "id", "lastPublishedVersionNumber", "modifiedBy", "selfUri", "sessionId", "state", "title", "variations", "visible"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for KnowledgeGuestDocumentResponse {
             "title" => crate::support::de_opt(map, &mut self.title, n, 14),
             "variations" => crate::support::de_opt_structs(map, &mut self.variations, n, 15),
             "visible" => crate::support::de_opt(map, &mut self.visible, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

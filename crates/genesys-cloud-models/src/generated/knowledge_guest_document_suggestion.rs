@@ -9,11 +9,11 @@ pub struct KnowledgeGuestDocumentSuggestion {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `results`: array of [`KnowledgeGuestDocumentSuggestionResult`]."]
+    #[doc = " JSON `results`: array of [`KnowledgeGuestDocumentSuggestionResult`](crate::KnowledgeGuestDocumentSuggestionResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeGuestDocumentSuggestionResult>>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeGuestDocumentSuggestion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentSuggestion {
 impl crate::support::Model for KnowledgeGuestDocumentSuggestion {
     const NAME: &'static str = "KnowledgeGuestDocumentSuggestion";
     const FIELDS: &'static [&'static str] = &["pageSize", "query", "results", "sessionId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeGuestDocumentSuggestion {
             "query" => crate::support::de_opt(map, &mut self.query, n, 1),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 2),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

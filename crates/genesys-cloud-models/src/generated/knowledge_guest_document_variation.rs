@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentVariation {
-    #[doc = " JSON `body`: [`DocumentBody`]."]
+    #[doc = " JSON `body`: [`DocumentBody`](crate::DocumentBody)."]
     pub body: ::std::option::Option<crate::DocumentBody>,
-    #[doc = " JSON `contexts`: array of [`KnowledgeGuestDocumentVariationContext`], required by the spec."]
+    #[doc = " JSON `contexts`: array of [`KnowledgeGuestDocumentVariationContext`](crate::KnowledgeGuestDocumentVariationContext), required by the spec."]
     pub contexts: ::std::option::Option<::std::vec::Vec<crate::KnowledgeGuestDocumentVariationContext>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `document`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `document`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `documentVersion`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `documentVersion`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document_version: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeGuestDocumentVariation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentVariation {
 impl crate::support::Model for KnowledgeGuestDocumentVariation {
     const NAME: &'static str = "KnowledgeGuestDocumentVariation";
     const FIELDS: &'static [&'static str] = &["body", "contexts", "dateCreated", "dateModified", "document", "documentVersion", "id", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for KnowledgeGuestDocumentVariation {
             "documentVersion" => crate::support::de_opt_struct(map, &mut self.document_version, n, 5),
             "id" => crate::support::de_opt(map, &mut self.id, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestDocumentVariationContext {
-    #[doc = " JSON `context`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `context`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub context: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `values`: array of [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `values`: array of [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeGuestDocumentVariationContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentVariationContext {
 impl crate::support::Model for KnowledgeGuestDocumentVariationContext {
     const NAME: &'static str = "KnowledgeGuestDocumentVariationContext";
     const FIELDS: &'static [&'static str] = &["context", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for KnowledgeGuestDocumentVariationContext {
         match key {
             "context" => crate::support::de_opt_struct(map, &mut self.context, n, 0),
             "values" => crate::support::de_opt_structs(map, &mut self.values, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct KnowledgeGuestDocumentView {
     pub document_variation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentViewQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeGuestDocumentViewQueryType`](crate::KnowledgeGuestDocumentViewQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeGuestDocumentViewQueryType>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentViewSurfacingMethod`]."]
+    #[doc = " JSON `surfacingMethod`: [`KnowledgeGuestDocumentViewSurfacingMethod`](crate::KnowledgeGuestDocumentViewSurfacingMethod)."]
     pub surfacing_method: ::std::option::Option<crate::KnowledgeGuestDocumentViewSurfacingMethod>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeGuestDocumentView {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentView {
 impl crate::support::Model for KnowledgeGuestDocumentView {
     const NAME: &'static str = "KnowledgeGuestDocumentView";
     const FIELDS: &'static [&'static str] = &["documentVariationId", "documentVersionId", "queryType", "searchId", "surfacingMethod"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for KnowledgeGuestDocumentView {
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 2),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 3),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestSearchClientApplication {
-    #[doc = " JSON `assistant`: [`EntityReference`]."]
+    #[doc = " JSON `assistant`: [`EntityReference`](crate::EntityReference)."]
     pub assistant: ::std::option::Option<crate::EntityReference>,
-    #[doc = " JSON `botFlow`: [`EntityReference`]."]
+    #[doc = " JSON `botFlow`: [`EntityReference`](crate::EntityReference)."]
     pub bot_flow: ::std::option::Option<crate::EntityReference>,
-    #[doc = " JSON `deployment`: [`EntityReference`]."]
+    #[doc = " JSON `deployment`: [`EntityReference`](crate::EntityReference)."]
     pub deployment: ::std::option::Option<crate::EntityReference>,
-    #[doc = " JSON `type`: [`KnowledgeGuestSearchClientApplicationType`], required by the spec."]
+    #[doc = " JSON `type`: [`KnowledgeGuestSearchClientApplicationType`](crate::KnowledgeGuestSearchClientApplicationType), required by the spec."]
     pub r#type: ::std::option::Option<crate::KnowledgeGuestSearchClientApplicationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeGuestSearchClientApplication {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestSearchClientApplication {
 impl crate::support::Model for KnowledgeGuestSearchClientApplication {
     const NAME: &'static str = "KnowledgeGuestSearchClientApplication";
     const FIELDS: &'static [&'static str] = &["assistant", "botFlow", "deployment", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeGuestSearchClientApplication {
             "botFlow" => crate::support::de_opt_struct(map, &mut self.bot_flow, n, 1),
             "deployment" => crate::support::de_opt_struct(map, &mut self.deployment, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

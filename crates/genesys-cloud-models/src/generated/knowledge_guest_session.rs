@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeGuestSession {
-    #[doc = " JSON `app`: [`KnowledgeGuestSessionApp`], required by the spec."]
+    #[doc = " JSON `app`: [`KnowledgeGuestSessionApp`](crate::KnowledgeGuestSessionApp), required by the spec."]
     pub app: ::std::option::Option<crate::KnowledgeGuestSessionApp>,
-    #[doc = " JSON `contexts`: array of [`KnowledgeGuestSessionContext`]."]
+    #[doc = " JSON `contexts`: array of [`KnowledgeGuestSessionContext`](crate::KnowledgeGuestSessionContext)."]
     pub contexts: ::std::option::Option<::std::vec::Vec<crate::KnowledgeGuestSessionContext>>,
     #[doc = " JSON `customerId`: string, required by the spec."]
     pub customer_id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct KnowledgeGuestSession {
     pub journey_session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `pageUrl`: string."]
     pub page_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeGuestSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestSession {
 impl crate::support::Model for KnowledgeGuestSession {
     const NAME: &'static str = "KnowledgeGuestSession";
     const FIELDS: &'static [&'static str] = &["app", "contexts", "customerId", "id", "journeySessionId", "pageUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for KnowledgeGuestSession {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "journeySessionId" => crate::support::de_opt(map, &mut self.journey_session_id, n, 4),
             "pageUrl" => crate::support::de_opt(map, &mut self.page_url, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

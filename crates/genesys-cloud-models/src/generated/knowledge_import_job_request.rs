@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeImportJobRequest {
-    #[doc = " JSON `fileType`: [`KnowledgeImportJobRequestFileType`], required by the spec."]
+    #[doc = " JSON `fileType`: [`KnowledgeImportJobRequestFileType`](crate::KnowledgeImportJobRequestFileType), required by the spec."]
     pub file_type: ::std::option::Option<crate::KnowledgeImportJobRequestFileType>,
-    #[doc = " JSON `settings`: [`KnowledgeImportJobSettings`]."]
+    #[doc = " JSON `settings`: [`KnowledgeImportJobSettings`](crate::KnowledgeImportJobSettings)."]
     pub settings: ::std::option::Option<crate::KnowledgeImportJobSettings>,
     #[doc = " JSON `skipConfirmationStep`: boolean."]
     pub skip_confirmation_step: ::std::option::Option<bool>,
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeImportJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeImportJobRequest {
 impl crate::support::Model for KnowledgeImportJobRequest {
     const NAME: &'static str = "KnowledgeImportJobRequest";
     const FIELDS: &'static [&'static str] = &["fileType", "settings", "skipConfirmationStep", "uploadKey"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeImportJobRequest {
             "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 1),
             "skipConfirmationStep" => crate::support::de_opt(map, &mut self.skip_confirmation_step, n, 2),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeImportJobResponse {
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,25 +15,25 @@ pub struct KnowledgeImportJobResponse {
     pub download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `failedEntitiesURL`: string."]
     pub failed_entities_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fileType`: [`KnowledgeImportJobResponseFileType`], required by the spec."]
+    #[doc = " JSON `fileType`: [`KnowledgeImportJobResponseFileType`](crate::KnowledgeImportJobResponseFileType), required by the spec."]
     pub file_type: ::std::option::Option<crate::KnowledgeImportJobResponseFileType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeBase`: [`KnowledgeBase`]."]
+    #[doc = " JSON `knowledgeBase`: [`KnowledgeBase`](crate::KnowledgeBase)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBase>,
-    #[doc = " JSON `report`: [`KnowledgeImportJobReport`]."]
+    #[doc = " JSON `report`: [`KnowledgeImportJobReport`](crate::KnowledgeImportJobReport)."]
     pub report: ::std::option::Option<crate::KnowledgeImportJobReport>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `settings`: [`KnowledgeImportJobSettings`]."]
+    #[doc = " JSON `settings`: [`KnowledgeImportJobSettings`](crate::KnowledgeImportJobSettings)."]
     pub settings: ::std::option::Option<crate::KnowledgeImportJobSettings>,
     #[doc = " JSON `skipConfirmationStep`: boolean."]
     pub skip_confirmation_step: ::std::option::Option<bool>,
-    #[doc = " JSON `status`: [`KnowledgeImportJobResponseStatus`]."]
+    #[doc = " JSON `status`: [`KnowledgeImportJobResponseStatus`](crate::KnowledgeImportJobResponseStatus)."]
     pub status: ::std::option::Option<crate::KnowledgeImportJobResponseStatus>,
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeImportJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeImportJobResponse {
 impl crate::support::Model for KnowledgeImportJobResponse {
     const NAME: &'static str = "KnowledgeImportJobResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "downloadURL", "failedEntitiesURL", "fileType", "id", "knowledgeBase", "report", "selfUri", "settings", "skipConfirmationStep", "status", "uploadKey"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for KnowledgeImportJobResponse {
             "skipConfirmationStep" => crate::support::de_opt(map, &mut self.skip_confirmation_step, n, 11),
             "status" => crate::support::de_opt(map, &mut self.status, n, 12),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -39,7 +39,7 @@ pub struct KnowledgeImportJobStatistics {
     pub count_label_validation_success: ::std::option::Option<i64>,
     #[doc = " JSON `migrationDetected`: boolean."]
     pub migration_detected: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeImportJobStatistics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeImportJobStatistics {
 impl crate::support::Model for KnowledgeImportJobStatistics {
     const NAME: &'static str = "KnowledgeImportJobStatistics";
     const FIELDS: &'static [&'static str] = &["countCategoryImportFailure", "countCategoryImportSuccess", "countCategoryValidationFailure", "countCategoryValidationSuccess", "countDocumentImportActivityCreate", "countDocumentImportActivityUpdate", "countDocumentImportFailure", "countDocumentImportSuccess", "countDocumentStateDraft", "countDocumentStatePublished", "countDocumentValidationFailure", "countDocumentValidationSuccess", "countLabelImportFailure", "countLabelImportSuccess", "countLabelValidationFailure", "countLabelValidationSuccess", "migrationDetected"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for KnowledgeImportJobStatistics {
             "countLabelValidationFailure" => crate::support::de_opt(map, &mut self.count_label_validation_failure, n, 14),
             "countLabelValidationSuccess" => crate::support::de_opt(map, &mut self.count_label_validation_success, n, 15),
             "migrationDetected" => crate::support::de_opt(map, &mut self.migration_detected, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

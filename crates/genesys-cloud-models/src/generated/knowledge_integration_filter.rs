@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeIntegrationFilter {
-    #[doc = " JSON `action`: [`KnowledgeIntegrationFilterAction`]."]
+    #[doc = " JSON `action`: [`KnowledgeIntegrationFilterAction`](crate::KnowledgeIntegrationFilterAction)."]
     pub action: ::std::option::Option<crate::KnowledgeIntegrationFilterAction>,
-    #[doc = " JSON `name`: [`KnowledgeIntegrationFilterName`]."]
+    #[doc = " JSON `name`: [`KnowledgeIntegrationFilterName`](crate::KnowledgeIntegrationFilterName)."]
     pub name: ::std::option::Option<crate::KnowledgeIntegrationFilterName>,
-    #[doc = " JSON `type`: [`KnowledgeIntegrationFilterType`]."]
+    #[doc = " JSON `type`: [`KnowledgeIntegrationFilterType`](crate::KnowledgeIntegrationFilterType)."]
     pub r#type: ::std::option::Option<crate::KnowledgeIntegrationFilterType>,
-    #[doc = " JSON `values`: array of [`KnowledgeIntegrationFilterValue`]."]
+    #[doc = " JSON `values`: array of [`KnowledgeIntegrationFilterValue`](crate::KnowledgeIntegrationFilterValue)."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::KnowledgeIntegrationFilterValue>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeIntegrationFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeIntegrationFilter {
 impl crate::support::Model for KnowledgeIntegrationFilter {
     const NAME: &'static str = "KnowledgeIntegrationFilter";
     const FIELDS: &'static [&'static str] = &["action", "name", "type", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeIntegrationFilter {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             "values" => crate::support::de_opt_structs(map, &mut self.values, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

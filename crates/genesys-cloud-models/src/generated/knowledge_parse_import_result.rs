@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeParseImportResult {
-    #[doc = " JSON `errors`: array of [`ErrorBody`]."]
+    #[doc = " JSON `errors`: array of [`ErrorBody`](crate::ErrorBody)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ErrorBody>>,
     #[doc = " JSON `failure`: integer (int64), required by the spec."]
     pub failure: ::std::option::Option<i64>,
     #[doc = " JSON `success`: integer (int64), required by the spec."]
     pub success: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeParseImportResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeParseImportResult {
 impl crate::support::Model for KnowledgeParseImportResult {
     const NAME: &'static str = "KnowledgeParseImportResult";
     const FIELDS: &'static [&'static str] = &["errors", "failure", "success"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for KnowledgeParseImportResult {
             "errors" => crate::support::de_opt_structs(map, &mut self.errors, n, 0),
             "failure" => crate::support::de_opt(map, &mut self.failure, n, 1),
             "success" => crate::support::de_opt(map, &mut self.success, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeParseJobResponse {
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,15 +17,15 @@ pub struct KnowledgeParseJobResponse {
     pub hints: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `importResult`: [`KnowledgeParseImportResult`]."]
+    #[doc = " JSON `importResult`: [`KnowledgeParseImportResult`](crate::KnowledgeParseImportResult)."]
     pub import_result: ::std::option::Option<crate::KnowledgeParseImportResult>,
-    #[doc = " JSON `parseResults`: array of [`KnowledgeParseRecord`]."]
+    #[doc = " JSON `parseResults`: array of [`KnowledgeParseRecord`](crate::KnowledgeParseRecord)."]
     pub parse_results: ::std::option::Option<::std::vec::Vec<crate::KnowledgeParseRecord>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`KnowledgeParseJobResponseStatus`]."]
+    #[doc = " JSON `status`: [`KnowledgeParseJobResponseStatus`](crate::KnowledgeParseJobResponseStatus)."]
     pub status: ::std::option::Option<crate::KnowledgeParseJobResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeParseJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeParseJobResponse {
 impl crate::support::Model for KnowledgeParseJobResponse {
     const NAME: &'static str = "KnowledgeParseJobResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "downloadURL", "hints", "id", "importResult", "parseResults", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for KnowledgeParseJobResponse {
             "parseResults" => crate::support::de_opt_structs(map, &mut self.parse_results, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSearchClientApplication {
-    #[doc = " JSON `assistant`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `assistant`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub assistant: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `botFlow`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `botFlow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub bot_flow: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `deployment`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `deployment`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub deployment: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `type`: [`KnowledgeSearchClientApplicationType`], required by the spec."]
+    #[doc = " JSON `type`: [`KnowledgeSearchClientApplicationType`](crate::KnowledgeSearchClientApplicationType), required by the spec."]
     pub r#type: ::std::option::Option<crate::KnowledgeSearchClientApplicationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSearchClientApplication {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSearchClientApplication {
 impl crate::support::Model for KnowledgeSearchClientApplication {
     const NAME: &'static str = "KnowledgeSearchClientApplication";
     const FIELDS: &'static [&'static str] = &["assistant", "botFlow", "deployment", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeSearchClientApplication {
             "botFlow" => crate::support::de_opt_struct(map, &mut self.bot_flow, n, 1),
             "deployment" => crate::support::de_opt_struct(map, &mut self.deployment, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

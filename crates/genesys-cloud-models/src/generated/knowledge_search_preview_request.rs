@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSearchPreviewRequest {
-    #[doc = " JSON `application`: [`V3KnowledgeSearchPreviewClientApplication`]."]
+    #[doc = " JSON `application`: [`V3KnowledgeSearchPreviewClientApplication`](crate::V3KnowledgeSearchPreviewClientApplication)."]
     pub application: ::std::option::Option<crate::V3KnowledgeSearchPreviewClientApplication>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeV3PreviewConversationContext`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeV3PreviewConversationContext`](crate::KnowledgeV3PreviewConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeV3PreviewConversationContext>,
-    #[doc = " JSON `conversationTurns`: array of [`KnowledgeConversationTurn`]."]
+    #[doc = " JSON `conversationTurns`: array of [`KnowledgeConversationTurn`](crate::KnowledgeConversationTurn)."]
     pub conversation_turns: ::std::option::Option<::std::vec::Vec<crate::KnowledgeConversationTurn>>,
-    #[doc = " JSON `filter`: [`V3SourceTagFilter`]."]
+    #[doc = " JSON `filter`: [`V3SourceTagFilter`](crate::V3SourceTagFilter)."]
     pub filter: ::std::option::Option<crate::V3SourceTagFilter>,
-    #[doc = " JSON `generationSetting`: [`KnowledgeGenerationSetting`], required by the spec."]
+    #[doc = " JSON `generationSetting`: [`KnowledgeGenerationSetting`](crate::KnowledgeGenerationSetting), required by the spec."]
     pub generation_setting: ::std::option::Option<crate::KnowledgeGenerationSetting>,
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sources`: array of [`V3SourceRef`], required by the spec."]
+    #[doc = " JSON `sources`: array of [`V3SourceRef`](crate::V3SourceRef), required by the spec."]
     pub sources: ::std::option::Option<::std::vec::Vec<crate::V3SourceRef>>,
     #[doc = " JSON `stateful`: boolean."]
     pub stateful: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSearchPreviewRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSearchPreviewRequest {
 impl crate::support::Model for KnowledgeSearchPreviewRequest {
     const NAME: &'static str = "KnowledgeSearchPreviewRequest";
     const FIELDS: &'static [&'static str] = &["application", "conversationContext", "conversationTurns", "filter", "generationSetting", "query", "sources", "stateful"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for KnowledgeSearchPreviewRequest {
             "query" => crate::support::de_opt(map, &mut self.query, n, 5),
             "sources" => crate::support::de_opt_structs(map, &mut self.sources, n, 6),
             "stateful" => crate::support::de_opt(map, &mut self.stateful, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSearchPreviewResponse {
-    #[doc = " JSON `application`: [`V3KnowledgeSearchPreviewClientApplication`]."]
+    #[doc = " JSON `application`: [`V3KnowledgeSearchPreviewClientApplication`](crate::V3KnowledgeSearchPreviewClientApplication)."]
     pub application: ::std::option::Option<crate::V3KnowledgeSearchPreviewClientApplication>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeV3PreviewConversationContext`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeV3PreviewConversationContext`](crate::KnowledgeV3PreviewConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeV3PreviewConversationContext>,
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `result`: [`KnowledgeSearchResult`]."]
+    #[doc = " JSON `result`: [`KnowledgeSearchResult`](crate::KnowledgeSearchResult)."]
     pub result: ::std::option::Option<crate::KnowledgeSearchResult>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSearchPreviewResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSearchPreviewResponse {
 impl crate::support::Model for KnowledgeSearchPreviewResponse {
     const NAME: &'static str = "KnowledgeSearchPreviewResponse";
     const FIELDS: &'static [&'static str] = &["application", "conversationContext", "query", "result", "searchId", "sessionId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for KnowledgeSearchPreviewResponse {
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 3),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 4),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

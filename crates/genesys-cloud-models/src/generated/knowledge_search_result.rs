@@ -7,9 +7,9 @@
 pub struct KnowledgeSearchResult {
     #[doc = " JSON `generatedAnswer`: string."]
     pub generated_answer: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `retrievedReferences`: array of [`KnowledgeRetrievedReference`]."]
+    #[doc = " JSON `retrievedReferences`: array of [`KnowledgeRetrievedReference`](crate::KnowledgeRetrievedReference)."]
     pub retrieved_references: ::std::option::Option<::std::vec::Vec<crate::KnowledgeRetrievedReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSearchResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSearchResult {
 impl crate::support::Model for KnowledgeSearchResult {
     const NAME: &'static str = "KnowledgeSearchResult";
     const FIELDS: &'static [&'static str] = &["generatedAnswer", "retrievedReferences"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for KnowledgeSearchResult {
         match key {
             "generatedAnswer" => crate::support::de_opt(map, &mut self.generated_answer, n, 0),
             "retrievedReferences" => crate::support::de_opt_structs(map, &mut self.retrieved_references, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,17 +7,17 @@
 pub struct KnowledgeSettingsRequest {
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `filter`: [`V3SourceTagFilter`]."]
+    #[doc = " JSON `filter`: [`V3SourceTagFilter`](crate::V3SourceTagFilter)."]
     pub filter: ::std::option::Option<crate::V3SourceTagFilter>,
-    #[doc = " JSON `generationSetting`: [`KnowledgeGenerationSetting`]."]
+    #[doc = " JSON `generationSetting`: [`KnowledgeGenerationSetting`](crate::KnowledgeGenerationSetting)."]
     pub generation_setting: ::std::option::Option<crate::KnowledgeGenerationSetting>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sources`: array of [`V3SourceRef`], required by the spec."]
+    #[doc = " JSON `sources`: array of [`V3SourceRef`](crate::V3SourceRef), required by the spec."]
     pub sources: ::std::option::Option<::std::vec::Vec<crate::V3SourceRef>>,
     #[doc = " JSON `stateful`: boolean."]
     pub stateful: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSettingsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSettingsRequest {
 impl crate::support::Model for KnowledgeSettingsRequest {
     const NAME: &'static str = "KnowledgeSettingsRequest";
     const FIELDS: &'static [&'static str] = &["description", "filter", "generationSetting", "name", "sources", "stateful"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for KnowledgeSettingsRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "sources" => crate::support::de_opt_structs(map, &mut self.sources, n, 4),
             "stateful" => crate::support::de_opt(map, &mut self.stateful, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

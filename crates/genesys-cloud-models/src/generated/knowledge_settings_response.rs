@@ -11,23 +11,23 @@ pub struct KnowledgeSettingsResponse {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `filter`: [`V3SourceTagFilter`]."]
+    #[doc = " JSON `filter`: [`V3SourceTagFilter`](crate::V3SourceTagFilter)."]
     pub filter: ::std::option::Option<crate::V3SourceTagFilter>,
-    #[doc = " JSON `generationSetting`: [`KnowledgeGenerationSetting`]."]
+    #[doc = " JSON `generationSetting`: [`KnowledgeGenerationSetting`](crate::KnowledgeGenerationSetting)."]
     pub generation_setting: ::std::option::Option<crate::KnowledgeGenerationSetting>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sources`: array of [`V3SourceRef`]."]
+    #[doc = " JSON `sources`: array of [`V3SourceRef`](crate::V3SourceRef)."]
     pub sources: ::std::option::Option<::std::vec::Vec<crate::V3SourceRef>>,
     #[doc = " JSON `stateful`: boolean."]
     pub stateful: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSettingsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSettingsResponse {
 impl crate::support::Model for KnowledgeSettingsResponse {
     const NAME: &'static str = "KnowledgeSettingsResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "filter", "generationSetting", "id", "modifiedBy", "name", "selfUri", "sources", "stateful"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for KnowledgeSettingsResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "sources" => crate::support::de_opt_structs(map, &mut self.sources, n, 9),
             "stateful" => crate::support::de_opt(map, &mut self.stateful, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSourcesSearchRequest {
-    #[doc = " JSON `application`: [`V3KnowledgeSearchClientApplication`]."]
+    #[doc = " JSON `application`: [`V3KnowledgeSearchClientApplication`](crate::V3KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::V3KnowledgeSearchClientApplication>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeV3ConversationContext`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeV3ConversationContext`](crate::KnowledgeV3ConversationContext)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeV3ConversationContext>,
-    #[doc = " JSON `conversationTurns`: array of [`KnowledgeConversationTurn`]."]
+    #[doc = " JSON `conversationTurns`: array of [`KnowledgeConversationTurn`](crate::KnowledgeConversationTurn)."]
     pub conversation_turns: ::std::option::Option<::std::vec::Vec<crate::KnowledgeConversationTurn>>,
-    #[doc = " JSON `generationLanguage`: [`KnowledgeSourcesSearchRequestGenerationLanguage`]."]
+    #[doc = " JSON `generationLanguage`: [`KnowledgeSourcesSearchRequestGenerationLanguage`](crate::KnowledgeSourcesSearchRequestGenerationLanguage)."]
     pub generation_language: ::std::option::Option<crate::KnowledgeSourcesSearchRequestGenerationLanguage>,
     #[doc = " JSON `knowledgeSettingId`: string, required by the spec."]
     pub knowledge_setting_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `query`: string, required by the spec."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeSourcesSearchRequestQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeSourcesSearchRequestQueryType`](crate::KnowledgeSourcesSearchRequestQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeSourcesSearchRequestQueryType>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSourcesSearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSourcesSearchRequest {
 impl crate::support::Model for KnowledgeSourcesSearchRequest {
     const NAME: &'static str = "KnowledgeSourcesSearchRequest";
     const FIELDS: &'static [&'static str] = &["application", "conversationContext", "conversationTurns", "generationLanguage", "knowledgeSettingId", "query", "queryType", "sessionId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for KnowledgeSourcesSearchRequest {
             "query" => crate::support::de_opt(map, &mut self.query, n, 5),
             "queryType" => crate::support::de_opt(map, &mut self.query_type, n, 6),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

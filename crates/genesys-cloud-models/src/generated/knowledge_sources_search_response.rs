@@ -7,25 +7,25 @@
 pub struct KnowledgeSourcesSearchResponse {
     #[doc = " JSON `answerGeneration`: boolean."]
     pub answer_generation: ::std::option::Option<bool>,
-    #[doc = " JSON `application`: [`V3KnowledgeSearchClientApplication`]."]
+    #[doc = " JSON `application`: [`V3KnowledgeSearchClientApplication`](crate::V3KnowledgeSearchClientApplication)."]
     pub application: ::std::option::Option<crate::V3KnowledgeSearchClientApplication>,
-    #[doc = " JSON `conversationContext`: [`KnowledgeV3ConversationContextResponse`]."]
+    #[doc = " JSON `conversationContext`: [`KnowledgeV3ConversationContextResponse`](crate::KnowledgeV3ConversationContextResponse)."]
     pub conversation_context: ::std::option::Option<crate::KnowledgeV3ConversationContextResponse>,
-    #[doc = " JSON `generationLanguage`: [`KnowledgeSourcesSearchResponseGenerationLanguage`]."]
+    #[doc = " JSON `generationLanguage`: [`KnowledgeSourcesSearchResponseGenerationLanguage`](crate::KnowledgeSourcesSearchResponseGenerationLanguage)."]
     pub generation_language: ::std::option::Option<crate::KnowledgeSourcesSearchResponseGenerationLanguage>,
     #[doc = " JSON `knowledgeSettingId`: string."]
     pub knowledge_setting_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryType`: [`KnowledgeSourcesSearchResponseQueryType`]."]
+    #[doc = " JSON `queryType`: [`KnowledgeSourcesSearchResponseQueryType`](crate::KnowledgeSourcesSearchResponseQueryType)."]
     pub query_type: ::std::option::Option<crate::KnowledgeSourcesSearchResponseQueryType>,
-    #[doc = " JSON `result`: [`KnowledgeSearchResult`]."]
+    #[doc = " JSON `result`: [`KnowledgeSearchResult`](crate::KnowledgeSearchResult)."]
     pub result: ::std::option::Option<crate::KnowledgeSearchResult>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSourcesSearchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSourcesSearchResponse {
 impl crate::support::Model for KnowledgeSourcesSearchResponse {
     const NAME: &'static str = "KnowledgeSourcesSearchResponse";
     const FIELDS: &'static [&'static str] = &["answerGeneration", "application", "conversationContext", "generationLanguage", "knowledgeSettingId", "query", "queryType", "result", "searchId", "sessionId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for KnowledgeSourcesSearchResponse {
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 7),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 8),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSuggestionConfig {
-    #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`]."]
+    #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`](crate::KnowledgeBaseReference)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBaseReference>,
-    #[doc = " JSON `knowledgeBases`: array of [`KnowledgeBaseWithDialectReference`]."]
+    #[doc = " JSON `knowledgeBases`: array of [`KnowledgeBaseWithDialectReference`](crate::KnowledgeBaseWithDialectReference)."]
     pub knowledge_bases: ::std::option::Option<::std::vec::Vec<crate::KnowledgeBaseWithDialectReference>>,
     #[doc = " JSON `receiveSegmentedArticles`: boolean."]
     pub receive_segmented_articles: ::std::option::Option<bool>,
-    #[doc = " JSON `vendorName`: [`KnowledgeSuggestionConfigVendorName`], required by the spec."]
+    #[doc = " JSON `vendorName`: [`KnowledgeSuggestionConfigVendorName`](crate::KnowledgeSuggestionConfigVendorName), required by the spec."]
     pub vendor_name: ::std::option::Option<crate::KnowledgeSuggestionConfigVendorName>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSuggestionConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSuggestionConfig {
 impl crate::support::Model for KnowledgeSuggestionConfig {
     const NAME: &'static str = "KnowledgeSuggestionConfig";
     const FIELDS: &'static [&'static str] = &["knowledgeBase", "knowledgeBases", "receiveSegmentedArticles", "vendorName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeSuggestionConfig {
             "knowledgeBases" => crate::support::de_opt_structs(map, &mut self.knowledge_bases, n, 1),
             "receiveSegmentedArticles" => crate::support::de_opt(map, &mut self.receive_segmented_articles, n, 2),
             "vendorName" => crate::support::de_opt(map, &mut self.vendor_name, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSyncJobReport {
-    #[doc = " JSON `errors`: array of [`ErrorBody`]."]
+    #[doc = " JSON `errors`: array of [`ErrorBody`](crate::ErrorBody)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ErrorBody>>,
-    #[doc = " JSON `statistics`: [`KnowledgeSyncJobStatistics`]."]
+    #[doc = " JSON `statistics`: [`KnowledgeSyncJobStatistics`](crate::KnowledgeSyncJobStatistics)."]
     pub statistics: ::std::option::Option<crate::KnowledgeSyncJobStatistics>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSyncJobReport {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSyncJobReport {
 impl crate::support::Model for KnowledgeSyncJobReport {
     const NAME: &'static str = "KnowledgeSyncJobReport";
     const FIELDS: &'static [&'static str] = &["errors", "statistics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for KnowledgeSyncJobReport {
         match key {
             "errors" => crate::support::de_opt_structs(map, &mut self.errors, n, 0),
             "statistics" => crate::support::de_opt_struct(map, &mut self.statistics, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeSyncJobResponse {
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,19 +17,19 @@ pub struct KnowledgeSyncJobResponse {
     pub failed_entities_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`]."]
+    #[doc = " JSON `knowledgeBase`: [`KnowledgeBaseReference`](crate::KnowledgeBaseReference)."]
     pub knowledge_base: ::std::option::Option<crate::KnowledgeBaseReference>,
-    #[doc = " JSON `report`: [`KnowledgeSyncJobReport`]."]
+    #[doc = " JSON `report`: [`KnowledgeSyncJobReport`](crate::KnowledgeSyncJobReport)."]
     pub report: ::std::option::Option<crate::KnowledgeSyncJobReport>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`KnowledgeOperationSource`]."]
+    #[doc = " JSON `source`: [`KnowledgeOperationSource`](crate::KnowledgeOperationSource)."]
     pub source: ::std::option::Option<crate::KnowledgeOperationSource>,
-    #[doc = " JSON `status`: [`KnowledgeSyncJobResponseStatus`]."]
+    #[doc = " JSON `status`: [`KnowledgeSyncJobResponseStatus`](crate::KnowledgeSyncJobResponseStatus)."]
     pub status: ::std::option::Option<crate::KnowledgeSyncJobResponseStatus>,
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSyncJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSyncJobResponse {
 impl crate::support::Model for KnowledgeSyncJobResponse {
     const NAME: &'static str = "KnowledgeSyncJobResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "downloadURL", "failedEntitiesURL", "id", "knowledgeBase", "report", "selfUri", "source", "status", "uploadKey"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for KnowledgeSyncJobResponse {
             "source" => crate::support::de_opt_struct(map, &mut self.source, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

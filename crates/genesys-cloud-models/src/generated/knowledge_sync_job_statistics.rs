@@ -37,7 +37,7 @@ pub struct KnowledgeSyncJobStatistics {
     pub count_label_import_failure: ::std::option::Option<i64>,
     #[doc = " JSON `countLabelImportSuccess`: integer (int64)."]
     pub count_label_import_success: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeSyncJobStatistics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSyncJobStatistics {
 impl crate::support::Model for KnowledgeSyncJobStatistics {
     const NAME: &'static str = "KnowledgeSyncJobStatistics";
     const FIELDS: &'static [&'static str] = &["countCategoryDeleteFailure", "countCategoryDeleteSuccess", "countCategoryImportFailure", "countCategoryImportSuccess", "countDocumentDeleteFailure", "countDocumentDeleteSuccess", "countDocumentImportActivityCreate", "countDocumentImportActivityUpdate", "countDocumentImportFailure", "countDocumentImportSuccess", "countDocumentStateDraft", "countDocumentStatePublished", "countLabelDeleteFailure", "countLabelDeleteSuccess", "countLabelImportFailure", "countLabelImportSuccess"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for KnowledgeSyncJobStatistics {
             "countLabelDeleteSuccess" => crate::support::de_opt(map, &mut self.count_label_delete_success, n, 13),
             "countLabelImportFailure" => crate::support::de_opt(map, &mut self.count_label_import_failure, n, 14),
             "countLabelImportSuccess" => crate::support::de_opt(map, &mut self.count_label_import_success, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

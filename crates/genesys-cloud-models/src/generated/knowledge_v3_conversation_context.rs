@@ -9,13 +9,13 @@ pub struct KnowledgeV3ConversationContext {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`KnowledgeV3ConversationContextMediaType`]."]
+    #[doc = " JSON `mediaType`: [`KnowledgeV3ConversationContextMediaType`](crate::KnowledgeV3ConversationContextMediaType)."]
     pub media_type: ::std::option::Option<crate::KnowledgeV3ConversationContextMediaType>,
-    #[doc = " JSON `messageType`: [`KnowledgeV3ConversationContextMessageType`]."]
+    #[doc = " JSON `messageType`: [`KnowledgeV3ConversationContextMessageType`](crate::KnowledgeV3ConversationContextMessageType)."]
     pub message_type: ::std::option::Option<crate::KnowledgeV3ConversationContextMessageType>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeV3ConversationContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeV3ConversationContext {
 impl crate::support::Model for KnowledgeV3ConversationContext {
     const NAME: &'static str = "KnowledgeV3ConversationContext";
     const FIELDS: &'static [&'static str] = &["conversationId", "externalContactId", "mediaType", "messageType", "queueId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for KnowledgeV3ConversationContext {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
             "messageType" => crate::support::de_opt(map, &mut self.message_type, n, 3),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

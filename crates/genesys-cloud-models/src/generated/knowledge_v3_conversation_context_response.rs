@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct KnowledgeV3ConversationContextResponse {
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `externalContact`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `externalContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `mediaType`: [`KnowledgeV3ConversationContextResponseMediaType`]."]
+    #[doc = " JSON `mediaType`: [`KnowledgeV3ConversationContextResponseMediaType`](crate::KnowledgeV3ConversationContextResponseMediaType)."]
     pub media_type: ::std::option::Option<crate::KnowledgeV3ConversationContextResponseMediaType>,
-    #[doc = " JSON `queue`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KnowledgeV3ConversationContextResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeV3ConversationContextResponse {
 impl crate::support::Model for KnowledgeV3ConversationContextResponse {
     const NAME: &'static str = "KnowledgeV3ConversationContextResponse";
     const FIELDS: &'static [&'static str] = &["conversation", "externalContact", "mediaType", "queue"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for KnowledgeV3ConversationContextResponse {
             "externalContact" => crate::support::de_opt_struct(map, &mut self.external_contact, n, 1),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
             "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

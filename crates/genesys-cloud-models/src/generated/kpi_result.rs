@@ -13,11 +13,11 @@ pub struct KpiResult {
     pub kpi_total_off: ::std::option::Option<i64>,
     #[doc = " JSON `kpiTotalOn`: integer (int64)."]
     pub kpi_total_on: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`KpiResultMediaType`]."]
+    #[doc = " JSON `mediaType`: [`KpiResultMediaType`](crate::KpiResultMediaType)."]
     pub media_type: ::std::option::Option<crate::KpiResultMediaType>,
     #[doc = " JSON `percentageBenefit`: number (double)."]
     pub percentage_benefit: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for KpiResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for KpiResult {
 impl crate::support::Model for KpiResult {
     const NAME: &'static str = "KpiResult";
     const FIELDS: &'static [&'static str] = &["interactionCountOff", "interactionCountOn", "kpiTotalOff", "kpiTotalOn", "mediaType", "percentageBenefit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for KpiResult {
             "kpiTotalOn" => crate::support::de_opt(map, &mut self.kpi_total_on, n, 3),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 4),
             "percentageBenefit" => crate::support::de_opt(map, &mut self.percentage_benefit, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct LabelUtilizationResponse {
     pub label_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `maximumCapacity`: integer (int64)."]
     pub maximum_capacity: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LabelUtilizationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LabelUtilizationResponse {
 impl crate::support::Model for LabelUtilizationResponse {
     const NAME: &'static str = "LabelUtilizationResponse";
     const FIELDS: &'static [&'static str] = &["interruptingLabelIds", "labelName", "maximumCapacity"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LabelUtilizationResponse {
             "interruptingLabelIds" => crate::support::de_opt(map, &mut self.interrupting_label_ids, n, 0),
             "labelName" => crate::support::de_opt(map, &mut self.label_name, n, 1),
             "maximumCapacity" => crate::support::de_opt(map, &mut self.maximum_capacity, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LanguageSupportInfoRecord {
-    #[doc = " JSON `featureSupport`: array of [`FeatureSupport`]."]
+    #[doc = " JSON `featureSupport`: array of [`FeatureSupport`](crate::FeatureSupport)."]
     pub feature_support: ::std::option::Option<::std::vec::Vec<crate::FeatureSupport>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LanguageSupportInfoRecord {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for LanguageSupportInfoRecord {
 impl crate::support::Model for LanguageSupportInfoRecord {
     const NAME: &'static str = "LanguageSupportInfoRecord";
     const FIELDS: &'static [&'static str] = &["featureSupport", "language"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for LanguageSupportInfoRecord {
         match key {
             "featureSupport" => crate::support::de_opt_structs(map, &mut self.feature_support, n, 0),
             "language" => crate::support::de_opt(map, &mut self.language, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct LastAttemptByColumnConditionSettings {
     #[doc = " JSON `emailColumnName`: string."]
     pub email_column_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`LastAttemptByColumnConditionSettingsOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`LastAttemptByColumnConditionSettingsOperator`](crate::LastAttemptByColumnConditionSettingsOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::LastAttemptByColumnConditionSettingsOperator>,
     #[doc = " JSON `smsColumnName`: string."]
     pub sms_column_name: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct LastAttemptByColumnConditionSettings {
     pub value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `whatsAppColumnName`: string."]
     pub whats_app_column_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LastAttemptByColumnConditionSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for LastAttemptByColumnConditionSettings {
 impl crate::support::Model for LastAttemptByColumnConditionSettings {
     const NAME: &'static str = "LastAttemptByColumnConditionSettings";
     const FIELDS: &'static [&'static str] = &["emailColumnName", "operator", "smsColumnName", "value", "whatsAppColumnName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for LastAttemptByColumnConditionSettings {
             "smsColumnName" => crate::support::de_opt(map, &mut self.sms_column_name, n, 2),
             "value" => crate::support::de_opt(map, &mut self.value, n, 3),
             "whatsAppColumnName" => crate::support::de_opt(map, &mut self.whats_app_column_name, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

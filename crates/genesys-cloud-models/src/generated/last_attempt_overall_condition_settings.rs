@@ -7,11 +7,11 @@
 pub struct LastAttemptOverallConditionSettings {
     #[doc = " JSON `mediaTypes`: array of string, required by the spec."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `operator`: [`LastAttemptOverallConditionSettingsOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`LastAttemptOverallConditionSettingsOperator`](crate::LastAttemptOverallConditionSettingsOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::LastAttemptOverallConditionSettingsOperator>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LastAttemptOverallConditionSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LastAttemptOverallConditionSettings {
 impl crate::support::Model for LastAttemptOverallConditionSettings {
     const NAME: &'static str = "LastAttemptOverallConditionSettings";
     const FIELDS: &'static [&'static str] = &["mediaTypes", "operator", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LastAttemptOverallConditionSettings {
             "mediaTypes" => crate::support::de_opt(map, &mut self.media_types, n, 0),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct LastResultByColumnConditionSettings {
     pub whats_app_column_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `whatsAppWrapupCodes`: array of string."]
     pub whats_app_wrapup_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LastResultByColumnConditionSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for LastResultByColumnConditionSettings {
 impl crate::support::Model for LastResultByColumnConditionSettings {
     const NAME: &'static str = "LastResultByColumnConditionSettings";
     const FIELDS: &'static [&'static str] = &["emailColumnName", "emailWrapupCodes", "smsColumnName", "smsWrapupCodes", "whatsAppColumnName", "whatsAppWrapupCodes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for LastResultByColumnConditionSettings {
             "smsWrapupCodes" => crate::support::de_opt(map, &mut self.sms_wrapup_codes, n, 3),
             "whatsAppColumnName" => crate::support::de_opt(map, &mut self.whats_app_column_name, n, 4),
             "whatsAppWrapupCodes" => crate::support::de_opt(map, &mut self.whats_app_wrapup_codes, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

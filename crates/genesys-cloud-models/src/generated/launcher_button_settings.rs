@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LauncherButtonSettings {
-    #[doc = " JSON `displayType`: [`LauncherButtonSettingsDisplayType`]."]
+    #[doc = " JSON `displayType`: [`LauncherButtonSettingsDisplayType`](crate::LauncherButtonSettingsDisplayType)."]
     pub display_type: ::std::option::Option<crate::LauncherButtonSettingsDisplayType>,
-    #[doc = " JSON `icon`: [`Icon`]."]
+    #[doc = " JSON `icon`: [`Icon`](crate::Icon)."]
     pub icon: ::std::option::Option<crate::Icon>,
-    #[doc = " JSON `visibility`: [`LauncherButtonSettingsVisibility`]."]
+    #[doc = " JSON `visibility`: [`LauncherButtonSettingsVisibility`](crate::LauncherButtonSettingsVisibility)."]
     pub visibility: ::std::option::Option<crate::LauncherButtonSettingsVisibility>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LauncherButtonSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LauncherButtonSettings {
 impl crate::support::Model for LauncherButtonSettings {
     const NAME: &'static str = "LauncherButtonSettings";
     const FIELDS: &'static [&'static str] = &["displayType", "icon", "visibility"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LauncherButtonSettings {
             "displayType" => crate::support::de_opt(map, &mut self.display_type, n, 0),
             "icon" => crate::support::de_opt_struct(map, &mut self.icon, n, 1),
             "visibility" => crate::support::de_opt(map, &mut self.visibility, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

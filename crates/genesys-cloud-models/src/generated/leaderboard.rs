@@ -9,17 +9,17 @@ pub struct Leaderboard {
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `leaders`: array of [`LeaderboardItem`]."]
+    #[doc = " JSON `leaders`: array of [`LeaderboardItem`](crate::LeaderboardItem)."]
     pub leaders: ::std::option::Option<::std::vec::Vec<crate::LeaderboardItem>>,
-    #[doc = " JSON `metric`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `userRank`: [`LeaderboardItem`]."]
+    #[doc = " JSON `userRank`: [`LeaderboardItem`](crate::LeaderboardItem)."]
     pub user_rank: ::std::option::Option<crate::LeaderboardItem>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Leaderboard {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for Leaderboard {
 impl crate::support::Model for Leaderboard {
     const NAME: &'static str = "Leaderboard";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateStartWorkday", "division", "leaders", "metric", "performanceProfile", "userRank"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for Leaderboard {
             "metric" => crate::support::de_opt_struct(map, &mut self.metric, n, 4),
             "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 5),
             "userRank" => crate::support::de_opt_struct(map, &mut self.user_rank, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssessment {
-    #[doc = " JSON `answers`: [`AssessmentScoringSet`]."]
+    #[doc = " JSON `answers`: [`AssessmentScoringSet`](crate::AssessmentScoringSet)."]
     pub answers: ::std::option::Option<crate::AssessmentScoringSet>,
     #[doc = " JSON `assessmentFormId`: string."]
     pub assessment_form_id: ::std::option::Option<::std::string::String>,
@@ -19,9 +19,9 @@ pub struct LearningAssessment {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateSubmitted`: date-time."]
     pub date_submitted: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`LearningAssessmentStatus`]."]
+    #[doc = " JSON `status`: [`LearningAssessmentStatus`](crate::LearningAssessmentStatus)."]
     pub status: ::std::option::Option<crate::LearningAssessmentStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssessment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssessment {
 impl crate::support::Model for LearningAssessment {
     const NAME: &'static str = "LearningAssessment";
     const FIELDS: &'static [&'static str] = &["answers", "assessmentFormId", "assessmentId", "contextId", "dateCreated", "dateModified", "dateSubmitted", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for LearningAssessment {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 5),
             "dateSubmitted" => crate::support::de_opt(map, &mut self.date_submitted, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssessmentScoringRequest {
-    #[doc = " JSON `answers`: [`AssessmentScoringSet`], required by the spec."]
+    #[doc = " JSON `answers`: [`AssessmentScoringSet`](crate::AssessmentScoringSet), required by the spec."]
     pub answers: ::std::option::Option<crate::AssessmentScoringSet>,
-    #[doc = " JSON `assessmentForm`: [`AssessmentForm`], required by the spec."]
+    #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm), required by the spec."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssessmentScoringRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssessmentScoringRequest {
 impl crate::support::Model for LearningAssessmentScoringRequest {
     const NAME: &'static str = "LearningAssessmentScoringRequest";
     const FIELDS: &'static [&'static str] = &["answers", "assessmentForm"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for LearningAssessmentScoringRequest {
         match key {
             "answers" => crate::support::de_opt_struct(map, &mut self.answers, n, 0),
             "assessmentForm" => crate::support::de_opt_struct(map, &mut self.assessment_form, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

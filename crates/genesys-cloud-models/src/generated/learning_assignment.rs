@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignment {
-    #[doc = " JSON `assessment`: [`LearningAssessment`]."]
+    #[doc = " JSON `assessment`: [`LearningAssessment`](crate::LearningAssessment)."]
     pub assessment: ::std::option::Option<crate::LearningAssessment>,
     #[doc = " JSON `assessmentCompletionPercentage`: number (double)."]
     pub assessment_completion_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `assessmentForm`: [`AssessmentForm`]."]
+    #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
     #[doc = " JSON `assessmentPercentageScore`: number (double)."]
     pub assessment_percentage_score: ::std::option::Option<f64>,
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -39,25 +39,25 @@ pub struct LearningAssignment {
     pub is_rule: ::std::option::Option<bool>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `module`: [`LearningModule`]."]
+    #[doc = " JSON `module`: [`LearningModule`](crate::LearningModule)."]
     pub module: ::std::option::Option<crate::LearningModule>,
-    #[doc = " JSON `nextStep`: [`LearningAssignmentStep`]."]
+    #[doc = " JSON `nextStep`: [`LearningAssignmentStep`](crate::LearningAssignmentStep)."]
     pub next_step: ::std::option::Option<crate::LearningAssignmentStep>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`LearningAssignmentState`]."]
+    #[doc = " JSON `state`: [`LearningAssignmentState`](crate::LearningAssignmentState)."]
     pub state: ::std::option::Option<crate::LearningAssignmentState>,
-    #[doc = " JSON `steps`: array of [`LearningAssignmentStep`]."]
+    #[doc = " JSON `steps`: array of [`LearningAssignmentStep`](crate::LearningAssignmentStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentStep>>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssignment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -72,10 +72,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignment {
 impl crate::support::Model for LearningAssignment {
     const NAME: &'static str = "LearningAssignment";
     const FIELDS: &'static [&'static str] = &["assessment", "assessmentCompletionPercentage", "assessmentForm", "assessmentPercentageScore", "completionPercentage", "createdBy", "dateCompleted", "dateCreated", "dateModified", "dateRecommendedForCompletion", "id", "isLatest", "isManual", "isOverdue", "isPassed", "isRule", "lengthInMinutes", "modifiedBy", "module", "nextStep", "percentageScore", "selfUri", "state", "steps", "user", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -107,7 +107,7 @@ impl crate::support::Model for LearningAssignment {
             "steps" => crate::support::de_opt_structs(map, &mut self.steps, n, 23),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 24),
             "version" => crate::support::de_opt(map, &mut self.version, n, 25),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

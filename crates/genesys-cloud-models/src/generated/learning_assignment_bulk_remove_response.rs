@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentBulkRemoveResponse {
-    #[doc = " JSON `disallowedEntities`: array of [`DisallowedEntityLearningAssignmentReference`]."]
+    #[doc = " JSON `disallowedEntities`: array of [`DisallowedEntityLearningAssignmentReference`](crate::DisallowedEntityLearningAssignmentReference)."]
     pub disallowed_entities: ::std::option::Option<::std::vec::Vec<crate::DisallowedEntityLearningAssignmentReference>>,
-    #[doc = " JSON `entities`: array of [`LearningAssignmentEntity`]."]
+    #[doc = " JSON `entities`: array of [`LearningAssignmentEntity`](crate::LearningAssignmentEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentEntity>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssignmentBulkRemoveResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentBulkRemoveResponse {
 impl crate::support::Model for LearningAssignmentBulkRemoveResponse {
     const NAME: &'static str = "LearningAssignmentBulkRemoveResponse";
     const FIELDS: &'static [&'static str] = &["disallowedEntities", "entities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for LearningAssignmentBulkRemoveResponse {
         match key {
             "disallowedEntities" => crate::support::de_opt_structs(map, &mut self.disallowed_entities, n, 0),
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct LearningAssignmentExternalUpdate {
     pub is_passed: ::std::option::Option<bool>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `state`: [`LearningAssignmentExternalUpdateState`]."]
+    #[doc = " JSON `state`: [`LearningAssignmentExternalUpdateState`](crate::LearningAssignmentExternalUpdateState)."]
     pub state: ::std::option::Option<crate::LearningAssignmentExternalUpdateState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssignmentExternalUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentExternalUpdate {
 impl crate::support::Model for LearningAssignmentExternalUpdate {
     const NAME: &'static str = "LearningAssignmentExternalUpdate";
     const FIELDS: &'static [&'static str] = &["isPassed", "percentageScore", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LearningAssignmentExternalUpdate {
             "isPassed" => crate::support::de_opt(map, &mut self.is_passed, n, 0),
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

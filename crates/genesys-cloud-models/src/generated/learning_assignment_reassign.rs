@@ -11,7 +11,7 @@ pub struct LearningAssignmentReassign {
     pub length_in_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `recommendedCompletionDate`: date-time."]
     pub recommended_completion_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssignmentReassign {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentReassign {
 impl crate::support::Model for LearningAssignmentReassign {
     const NAME: &'static str = "LearningAssignmentReassign";
     const FIELDS: &'static [&'static str] = &["addToSchedule", "lengthInMinutes", "recommendedCompletionDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LearningAssignmentReassign {
             "addToSchedule" => crate::support::de_opt(map, &mut self.add_to_schedule, n, 0),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 1),
             "recommendedCompletionDate" => crate::support::de_opt(map, &mut self.recommended_completion_date, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

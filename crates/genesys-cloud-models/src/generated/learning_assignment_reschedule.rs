@@ -11,7 +11,7 @@ pub struct LearningAssignmentReschedule {
     pub date_recommended_for_completion: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssignmentReschedule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentReschedule {
 impl crate::support::Model for LearningAssignmentReschedule {
     const NAME: &'static str = "LearningAssignmentReschedule";
     const FIELDS: &'static [&'static str] = &["addToSchedule", "dateRecommendedForCompletion", "lengthInMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LearningAssignmentReschedule {
             "addToSchedule" => crate::support::de_opt(map, &mut self.add_to_schedule, n, 0),
             "dateRecommendedForCompletion" => crate::support::de_opt(map, &mut self.date_recommended_for_completion, n, 1),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

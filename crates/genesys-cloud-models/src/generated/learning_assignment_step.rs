@@ -7,25 +7,25 @@
 pub struct LearningAssignmentStep {
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `completionStatus`: [`LearningAssignmentStepCompletionStatus`]."]
+    #[doc = " JSON `completionStatus`: [`LearningAssignmentStepCompletionStatus`](crate::LearningAssignmentStepCompletionStatus)."]
     pub completion_status: ::std::option::Option<crate::LearningAssignmentStepCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `moduleStep`: [`LearningModuleInformStep`]."]
+    #[doc = " JSON `moduleStep`: [`LearningModuleInformStep`](crate::LearningModuleInformStep)."]
     pub module_step: ::std::option::Option<crate::LearningModuleInformStep>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`]."]
+    #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`](crate::LearningShareableContentObject)."]
     pub shareable_content_object: ::std::option::Option<crate::LearningShareableContentObject>,
-    #[doc = " JSON `signedCookie`: [`LearningAssignmentStepSignedCookie`]."]
+    #[doc = " JSON `signedCookie`: [`LearningAssignmentStepSignedCookie`](crate::LearningAssignmentStepSignedCookie)."]
     pub signed_cookie: ::std::option::Option<crate::LearningAssignmentStepSignedCookie>,
-    #[doc = " JSON `structure`: array of [`LearningAssignmentStepScoStructure`]."]
+    #[doc = " JSON `structure`: array of [`LearningAssignmentStepScoStructure`](crate::LearningAssignmentStepScoStructure)."]
     pub structure: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentStepScoStructure>>,
-    #[doc = " JSON `successStatus`: [`LearningAssignmentStepSuccessStatus`]."]
+    #[doc = " JSON `successStatus`: [`LearningAssignmentStepSuccessStatus`](crate::LearningAssignmentStepSuccessStatus)."]
     pub success_status: ::std::option::Option<crate::LearningAssignmentStepSuccessStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssignmentStep {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentStep {
 impl crate::support::Model for LearningAssignmentStep {
     const NAME: &'static str = "LearningAssignmentStep";
     const FIELDS: &'static [&'static str] = &["completionPercentage", "completionStatus", "id", "moduleStep", "percentageScore", "selfUri", "shareableContentObject", "signedCookie", "structure", "successStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for LearningAssignmentStep {
             "signedCookie" => crate::support::de_opt_struct(map, &mut self.signed_cookie, n, 7),
             "structure" => crate::support::de_opt_structs(map, &mut self.structure, n, 8),
             "successStatus" => crate::support::de_opt(map, &mut self.success_status, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

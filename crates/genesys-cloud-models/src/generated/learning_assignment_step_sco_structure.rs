@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentStepScoStructure {
-    #[doc = " JSON `children`: array of [`LearningAssignmentStepScoStructure`]."]
+    #[doc = " JSON `children`: array of [`LearningAssignmentStepScoStructure`](crate::LearningAssignmentStepScoStructure)."]
     pub children: ::std::option::Option<::std::vec::Vec<crate::LearningAssignmentStepScoStructure>>,
-    #[doc = " JSON `completionStatus`: [`LearningAssignmentStepScoStructureCompletionStatus`]."]
+    #[doc = " JSON `completionStatus`: [`LearningAssignmentStepScoStructureCompletionStatus`](crate::LearningAssignmentStepScoStructureCompletionStatus)."]
     pub completion_status: ::std::option::Option<crate::LearningAssignmentStepScoStructureCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `successStatus`: [`LearningAssignmentStepScoStructureSuccessStatus`]."]
+    #[doc = " JSON `successStatus`: [`LearningAssignmentStepScoStructureSuccessStatus`](crate::LearningAssignmentStepScoStructureSuccessStatus)."]
     pub success_status: ::std::option::Option<crate::LearningAssignmentStepScoStructureSuccessStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssignmentStepScoStructure {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentStepScoStructure {
 impl crate::support::Model for LearningAssignmentStepScoStructure {
     const NAME: &'static str = "LearningAssignmentStepScoStructure";
     const FIELDS: &'static [&'static str] = &["children", "completionStatus", "id", "name", "successStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for LearningAssignmentStepScoStructure {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "successStatus" => crate::support::de_opt(map, &mut self.success_status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentTopicLearningAssignmentNotification {
-    #[doc = " JSON `createdBy`: [`LearningAssignmentTopicUserReference`]."]
+    #[doc = " JSON `createdBy`: [`LearningAssignmentTopicUserReference`](crate::LearningAssignmentTopicUserReference)."]
     pub created_by: ::std::option::Option<crate::LearningAssignmentTopicUserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,21 +21,21 @@ pub struct LearningAssignmentTopicLearningAssignmentNotification {
     pub is_passed: ::std::option::Option<bool>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `modifiedBy`: [`LearningAssignmentTopicUserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`LearningAssignmentTopicUserReference`](crate::LearningAssignmentTopicUserReference)."]
     pub modified_by: ::std::option::Option<crate::LearningAssignmentTopicUserReference>,
-    #[doc = " JSON `module`: [`LearningAssignmentTopicLearningModuleReference`]."]
+    #[doc = " JSON `module`: [`LearningAssignmentTopicLearningModuleReference`](crate::LearningAssignmentTopicLearningModuleReference)."]
     pub module: ::std::option::Option<crate::LearningAssignmentTopicLearningModuleReference>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `state`: [`LearningAssignmentTopicLearningAssignmentNotificationState`]."]
+    #[doc = " JSON `state`: [`LearningAssignmentTopicLearningAssignmentNotificationState`](crate::LearningAssignmentTopicLearningAssignmentNotificationState)."]
     pub state: ::std::option::Option<crate::LearningAssignmentTopicLearningAssignmentNotificationState>,
-    #[doc = " JSON `type`: [`LearningAssignmentTopicLearningAssignmentNotificationType`]."]
+    #[doc = " JSON `type`: [`LearningAssignmentTopicLearningAssignmentNotificationType`](crate::LearningAssignmentTopicLearningAssignmentNotificationType)."]
     pub r#type: ::std::option::Option<crate::LearningAssignmentTopicLearningAssignmentNotificationType>,
-    #[doc = " JSON `user`: [`LearningAssignmentTopicUserReference`]."]
+    #[doc = " JSON `user`: [`LearningAssignmentTopicUserReference`](crate::LearningAssignmentTopicUserReference)."]
     pub user: ::std::option::Option<crate::LearningAssignmentTopicUserReference>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssignmentTopicLearningAssignmentNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentTopicLearningAssignmen
 impl crate::support::Model for LearningAssignmentTopicLearningAssignmentNotification {
     const NAME: &'static str = "LearningAssignmentTopicLearningAssignmentNotification";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "dateRecommendedForCompletion", "id", "isOverdue", "isPassed", "lengthInMinutes", "modifiedBy", "module", "percentageScore", "state", "type", "user", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for LearningAssignmentTopicLearningAssignmentNotifica
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 13),
             "version" => crate::support::de_opt(map, &mut self.version, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

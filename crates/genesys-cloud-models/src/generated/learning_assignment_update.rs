@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningAssignmentUpdate {
-    #[doc = " JSON `assessment`: [`LearningAssessment`]."]
+    #[doc = " JSON `assessment`: [`LearningAssessment`](crate::LearningAssessment)."]
     pub assessment: ::std::option::Option<crate::LearningAssessment>,
-    #[doc = " JSON `state`: [`LearningAssignmentUpdateState`]."]
+    #[doc = " JSON `state`: [`LearningAssignmentUpdateState`](crate::LearningAssignmentUpdateState)."]
     pub state: ::std::option::Option<crate::LearningAssignmentUpdateState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningAssignmentUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentUpdate {
 impl crate::support::Model for LearningAssignmentUpdate {
     const NAME: &'static str = "LearningAssignmentUpdate";
     const FIELDS: &'static [&'static str] = &["assessment", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for LearningAssignmentUpdate {
         match key {
             "assessment" => crate::support::de_opt_struct(map, &mut self.assessment, n, 0),
             "state" => crate::support::de_opt(map, &mut self.state, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModule {
-    #[doc = " JSON `archivalMode`: [`LearningModuleArchivalMode`]."]
+    #[doc = " JSON `archivalMode`: [`LearningModuleArchivalMode`](crate::LearningModuleArchivalMode)."]
     pub archival_mode: ::std::option::Option<crate::LearningModuleArchivalMode>,
-    #[doc = " JSON `assessmentForm`: [`AssessmentForm`]."]
+    #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
-    #[doc = " JSON `autoAssign`: [`LearningModuleAutoAssignResponse`]."]
+    #[doc = " JSON `autoAssign`: [`LearningModuleAutoAssignResponse`](crate::LearningModuleAutoAssignResponse)."]
     pub auto_assign: ::std::option::Option<crate::LearningModuleAutoAssignResponse>,
     #[doc = " JSON `completionTimeInDays`: integer (int64), required by the spec."]
     pub completion_time_in_days: ::std::option::Option<i64>,
-    #[doc = " JSON `coverArt`: [`LearningModuleCoverArtResponse`]."]
+    #[doc = " JSON `coverArt`: [`LearningModuleCoverArtResponse`](crate::LearningModuleCoverArtResponse)."]
     pub cover_art: ::std::option::Option<crate::LearningModuleCoverArtResponse>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -31,7 +31,7 @@ pub struct LearningModule {
     pub external_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `informSteps`: array of [`LearningModuleInformStep`]."]
+    #[doc = " JSON `informSteps`: array of [`LearningModuleInformStep`](crate::LearningModuleInformStep)."]
     pub inform_steps: ::std::option::Option<::std::vec::Vec<crate::LearningModuleInformStep>>,
     #[doc = " JSON `isArchived`: boolean."]
     pub is_archived: ::std::option::Option<bool>,
@@ -39,27 +39,27 @@ pub struct LearningModule {
     pub is_published: ::std::option::Option<bool>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reassignSummaryData`: [`LearningModuleReassignSummary`]."]
+    #[doc = " JSON `reassignSummaryData`: [`LearningModuleReassignSummary`](crate::LearningModuleReassignSummary)."]
     pub reassign_summary_data: ::std::option::Option<crate::LearningModuleReassignSummary>,
-    #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`]."]
+    #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`](crate::ReviewAssessmentResults)."]
     pub review_assessment_results: ::std::option::Option<crate::ReviewAssessmentResults>,
-    #[doc = " JSON `rule`: [`LearningModuleRule`]."]
+    #[doc = " JSON `rule`: [`LearningModuleRule`](crate::LearningModuleRule)."]
     pub rule: ::std::option::Option<crate::LearningModuleRule>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`LearningModuleSource`]."]
+    #[doc = " JSON `source`: [`LearningModuleSource`](crate::LearningModuleSource)."]
     pub source: ::std::option::Option<crate::LearningModuleSource>,
-    #[doc = " JSON `summaryData`: [`LearningModuleSummary`]."]
+    #[doc = " JSON `summaryData`: [`LearningModuleSummary`](crate::LearningModuleSummary)."]
     pub summary_data: ::std::option::Option<crate::LearningModuleSummary>,
-    #[doc = " JSON `type`: [`LearningModuleType`]."]
+    #[doc = " JSON `type`: [`LearningModuleType`](crate::LearningModuleType)."]
     pub r#type: ::std::option::Option<crate::LearningModuleType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -74,10 +74,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModule {
 impl crate::support::Model for LearningModule {
     const NAME: &'static str = "LearningModule";
     const FIELDS: &'static [&'static str] = &["archivalMode", "assessmentForm", "autoAssign", "completionTimeInDays", "coverArt", "createdBy", "dateCreated", "dateModified", "description", "enforceContentOrder", "excludedFromCatalog", "externalId", "id", "informSteps", "isArchived", "isPublished", "lengthInMinutes", "modifiedBy", "name", "reassignSummaryData", "reviewAssessmentResults", "rule", "selfUri", "source", "summaryData", "type", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -110,7 +110,7 @@ impl crate::support::Model for LearningModule {
             "summaryData" => crate::support::de_opt_struct(map, &mut self.summary_data, n, 24),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 25),
             "version" => crate::support::de_opt(map, &mut self.version, n, 26),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct LearningModuleAutoAssignResponse {
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `rule`: [`UsersRulesRuleReference`], required by the spec."]
+    #[doc = " JSON `rule`: [`UsersRulesRuleReference`](crate::UsersRulesRuleReference), required by the spec."]
     pub rule: ::std::option::Option<crate::UsersRulesRuleReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModuleAutoAssignResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleAutoAssignResponse {
 impl crate::support::Model for LearningModuleAutoAssignResponse {
     const NAME: &'static str = "LearningModuleAutoAssignResponse";
     const FIELDS: &'static [&'static str] = &["enabled", "rule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for LearningModuleAutoAssignResponse {
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
             "rule" => crate::support::de_opt_struct(map, &mut self.rule, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,11 +17,11 @@ pub struct LearningModuleInformStepRequest {
     pub order: ::std::option::Option<i64>,
     #[doc = " JSON `sharingUri`: string."]
     pub sharing_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`LearningModuleInformStepRequestType`], required by the spec."]
+    #[doc = " JSON `type`: [`LearningModuleInformStepRequestType`](crate::LearningModuleInformStepRequestType), required by the spec."]
     pub r#type: ::std::option::Option<crate::LearningModuleInformStepRequestType>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModuleInformStepRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleInformStepRequest {
 impl crate::support::Model for LearningModuleInformStepRequest {
     const NAME: &'static str = "LearningModuleInformStepRequest";
     const FIELDS: &'static [&'static str] = &["contentType", "description", "displayName", "name", "order", "sharingUri", "type", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for LearningModuleInformStepRequest {
             "sharingUri" => crate::support::de_opt(map, &mut self.sharing_uri, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "value" => crate::support::de_opt(map, &mut self.value, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewGetResponse {
-    #[doc = " JSON `assessmentForm`: [`AssessmentForm`]."]
+    #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
-    #[doc = " JSON `assignment`: [`LearningModulePreviewGetResponseAssignment`]."]
+    #[doc = " JSON `assignment`: [`LearningModulePreviewGetResponseAssignment`](crate::LearningModulePreviewGetResponseAssignment)."]
     pub assignment: ::std::option::Option<crate::LearningModulePreviewGetResponseAssignment>,
-    #[doc = " JSON `coverArt`: [`LearningModuleCoverArtResponse`]."]
+    #[doc = " JSON `coverArt`: [`LearningModuleCoverArtResponse`](crate::LearningModuleCoverArtResponse)."]
     pub cover_art: ::std::option::Option<crate::LearningModuleCoverArtResponse>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -19,11 +19,11 @@ pub struct LearningModulePreviewGetResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`]."]
+    #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`](crate::ReviewAssessmentResults)."]
     pub review_assessment_results: ::std::option::Option<crate::ReviewAssessmentResults>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModulePreviewGetResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewGetResponse {
 impl crate::support::Model for LearningModulePreviewGetResponse {
     const NAME: &'static str = "LearningModulePreviewGetResponse";
     const FIELDS: &'static [&'static str] = &["assessmentForm", "assignment", "coverArt", "description", "enforceContentOrder", "id", "name", "reviewAssessmentResults", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for LearningModulePreviewGetResponse {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "reviewAssessmentResults" => crate::support::de_opt_struct(map, &mut self.review_assessment_results, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

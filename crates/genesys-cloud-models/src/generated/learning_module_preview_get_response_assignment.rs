@@ -15,11 +15,11 @@ pub struct LearningModulePreviewGetResponseAssignment {
     pub is_passed: ::std::option::Option<bool>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `state`: [`LearningModulePreviewGetResponseAssignmentState`]."]
+    #[doc = " JSON `state`: [`LearningModulePreviewGetResponseAssignmentState`](crate::LearningModulePreviewGetResponseAssignmentState)."]
     pub state: ::std::option::Option<crate::LearningModulePreviewGetResponseAssignmentState>,
-    #[doc = " JSON `steps`: array of [`LearningModulePreviewGetResponseStep`]."]
+    #[doc = " JSON `steps`: array of [`LearningModulePreviewGetResponseStep`](crate::LearningModulePreviewGetResponseStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewGetResponseStep>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModulePreviewGetResponseAssignment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewGetResponseAssignme
 impl crate::support::Model for LearningModulePreviewGetResponseAssignment {
     const NAME: &'static str = "LearningModulePreviewGetResponseAssignment";
     const FIELDS: &'static [&'static str] = &["assessmentCompletionPercentage", "assessmentPercentageScore", "completionPercentage", "isPassed", "percentageScore", "state", "steps"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for LearningModulePreviewGetResponseAssignment {
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "steps" => crate::support::de_opt_structs(map, &mut self.steps, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,21 +7,21 @@
 pub struct LearningModulePreviewGetResponseStep {
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `completionStatus`: [`LearningModulePreviewGetResponseStepCompletionStatus`]."]
+    #[doc = " JSON `completionStatus`: [`LearningModulePreviewGetResponseStepCompletionStatus`](crate::LearningModulePreviewGetResponseStepCompletionStatus)."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewGetResponseStepCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `moduleStep`: [`LearningModuleInformStep`]."]
+    #[doc = " JSON `moduleStep`: [`LearningModuleInformStep`](crate::LearningModuleInformStep)."]
     pub module_step: ::std::option::Option<crate::LearningModuleInformStep>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `signedCookie`: [`LearningAssignmentStepSignedCookie`]."]
+    #[doc = " JSON `signedCookie`: [`LearningAssignmentStepSignedCookie`](crate::LearningAssignmentStepSignedCookie)."]
     pub signed_cookie: ::std::option::Option<crate::LearningAssignmentStepSignedCookie>,
-    #[doc = " JSON `structure`: array of [`LearningModulePreviewGetScoStructure`]."]
+    #[doc = " JSON `structure`: array of [`LearningModulePreviewGetScoStructure`](crate::LearningModulePreviewGetScoStructure)."]
     pub structure: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewGetScoStructure>>,
-    #[doc = " JSON `successStatus`: [`LearningModulePreviewGetResponseStepSuccessStatus`]."]
+    #[doc = " JSON `successStatus`: [`LearningModulePreviewGetResponseStepSuccessStatus`](crate::LearningModulePreviewGetResponseStepSuccessStatus)."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewGetResponseStepSuccessStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModulePreviewGetResponseStep {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewGetResponseStep {
 impl crate::support::Model for LearningModulePreviewGetResponseStep {
     const NAME: &'static str = "LearningModulePreviewGetResponseStep";
     const FIELDS: &'static [&'static str] = &["completionPercentage", "completionStatus", "id", "moduleStep", "percentageScore", "signedCookie", "structure", "successStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for LearningModulePreviewGetResponseStep {
             "signedCookie" => crate::support::de_opt_struct(map, &mut self.signed_cookie, n, 5),
             "structure" => crate::support::de_opt_structs(map, &mut self.structure, n, 6),
             "successStatus" => crate::support::de_opt(map, &mut self.success_status, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

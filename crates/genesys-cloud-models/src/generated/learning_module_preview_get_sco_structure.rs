@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewGetScoStructure {
-    #[doc = " JSON `children`: array of [`LearningModulePreviewGetScoStructure`]."]
+    #[doc = " JSON `children`: array of [`LearningModulePreviewGetScoStructure`](crate::LearningModulePreviewGetScoStructure)."]
     pub children: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewGetScoStructure>>,
-    #[doc = " JSON `completionStatus`: [`LearningModulePreviewGetScoStructureCompletionStatus`]."]
+    #[doc = " JSON `completionStatus`: [`LearningModulePreviewGetScoStructureCompletionStatus`](crate::LearningModulePreviewGetScoStructureCompletionStatus)."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewGetScoStructureCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,11 +15,11 @@ pub struct LearningModulePreviewGetScoStructure {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`]."]
+    #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`](crate::LearningShareableContentObject)."]
     pub shareable_content_object: ::std::option::Option<crate::LearningShareableContentObject>,
-    #[doc = " JSON `successStatus`: [`LearningModulePreviewGetScoStructureSuccessStatus`]."]
+    #[doc = " JSON `successStatus`: [`LearningModulePreviewGetScoStructureSuccessStatus`](crate::LearningModulePreviewGetScoStructureSuccessStatus)."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewGetScoStructureSuccessStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModulePreviewGetScoStructure {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewGetScoStructure {
 impl crate::support::Model for LearningModulePreviewGetScoStructure {
     const NAME: &'static str = "LearningModulePreviewGetScoStructure";
     const FIELDS: &'static [&'static str] = &["children", "completionStatus", "id", "name", "percentageScore", "shareableContentObject", "successStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for LearningModulePreviewGetScoStructure {
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 4),
             "shareableContentObject" => crate::support::de_opt_struct(map, &mut self.shareable_content_object, n, 5),
             "successStatus" => crate::support::de_opt(map, &mut self.success_status, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

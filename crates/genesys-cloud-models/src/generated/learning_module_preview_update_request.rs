@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewUpdateRequest {
-    #[doc = " JSON `assessment`: [`LearningAssessment`]."]
+    #[doc = " JSON `assessment`: [`LearningAssessment`](crate::LearningAssessment)."]
     pub assessment: ::std::option::Option<crate::LearningAssessment>,
-    #[doc = " JSON `assessmentForm`: [`AssessmentForm`]."]
+    #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
-    #[doc = " JSON `currentStep`: [`LearningModulePreviewUpdateRequestCurrentStep`]."]
+    #[doc = " JSON `currentStep`: [`LearningModulePreviewUpdateRequestCurrentStep`](crate::LearningModulePreviewUpdateRequestCurrentStep)."]
     pub current_step: ::std::option::Option<crate::LearningModulePreviewUpdateRequestCurrentStep>,
-    #[doc = " JSON `state`: [`LearningModulePreviewUpdateRequestState`]."]
+    #[doc = " JSON `state`: [`LearningModulePreviewUpdateRequestState`](crate::LearningModulePreviewUpdateRequestState)."]
     pub state: ::std::option::Option<crate::LearningModulePreviewUpdateRequestState>,
-    #[doc = " JSON `steps`: array of [`LearningModulePreviewUpdateStep`]."]
+    #[doc = " JSON `steps`: array of [`LearningModulePreviewUpdateStep`](crate::LearningModulePreviewUpdateStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateStep>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModulePreviewUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateRequest {
 impl crate::support::Model for LearningModulePreviewUpdateRequest {
     const NAME: &'static str = "LearningModulePreviewUpdateRequest";
     const FIELDS: &'static [&'static str] = &["assessment", "assessmentForm", "currentStep", "state", "steps"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for LearningModulePreviewUpdateRequest {
             "currentStep" => crate::support::de_opt_struct(map, &mut self.current_step, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
             "steps" => crate::support::de_opt_structs(map, &mut self.steps, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

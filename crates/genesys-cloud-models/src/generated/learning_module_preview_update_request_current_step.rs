@@ -9,9 +9,9 @@ pub struct LearningModulePreviewUpdateRequestCurrentStep {
     pub completion_percentage: ::std::option::Option<f64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`]."]
+    #[doc = " JSON `shareableContentObject`: [`LearningShareableContentObject`](crate::LearningShareableContentObject)."]
     pub shareable_content_object: ::std::option::Option<crate::LearningShareableContentObject>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModulePreviewUpdateRequestCurrentStep {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateRequestCurren
 impl crate::support::Model for LearningModulePreviewUpdateRequestCurrentStep {
     const NAME: &'static str = "LearningModulePreviewUpdateRequestCurrentStep";
     const FIELDS: &'static [&'static str] = &["completionPercentage", "id", "shareableContentObject"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LearningModulePreviewUpdateRequestCurrentStep {
             "completionPercentage" => crate::support::de_opt(map, &mut self.completion_percentage, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "shareableContentObject" => crate::support::de_opt_struct(map, &mut self.shareable_content_object, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

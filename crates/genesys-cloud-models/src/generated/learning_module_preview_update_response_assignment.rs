@@ -11,17 +11,17 @@ pub struct LearningModulePreviewUpdateResponseAssignment {
     pub assessment_percentage_score: ::std::option::Option<f64>,
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `currentStep`: [`LearningModulePreviewUpdateResponseCurrentStep`]."]
+    #[doc = " JSON `currentStep`: [`LearningModulePreviewUpdateResponseCurrentStep`](crate::LearningModulePreviewUpdateResponseCurrentStep)."]
     pub current_step: ::std::option::Option<crate::LearningModulePreviewUpdateResponseCurrentStep>,
     #[doc = " JSON `isPassed`: boolean."]
     pub is_passed: ::std::option::Option<bool>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `state`: [`LearningModulePreviewUpdateResponseAssignmentState`]."]
+    #[doc = " JSON `state`: [`LearningModulePreviewUpdateResponseAssignmentState`](crate::LearningModulePreviewUpdateResponseAssignmentState)."]
     pub state: ::std::option::Option<crate::LearningModulePreviewUpdateResponseAssignmentState>,
-    #[doc = " JSON `steps`: array of [`LearningModulePreviewUpdateStep`]."]
+    #[doc = " JSON `steps`: array of [`LearningModulePreviewUpdateStep`](crate::LearningModulePreviewUpdateStep)."]
     pub steps: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateStep>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModulePreviewUpdateResponseAssignment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateResponseAssig
 impl crate::support::Model for LearningModulePreviewUpdateResponseAssignment {
     const NAME: &'static str = "LearningModulePreviewUpdateResponseAssignment";
     const FIELDS: &'static [&'static str] = &["assessmentCompletionPercentage", "assessmentPercentageScore", "completionPercentage", "currentStep", "isPassed", "percentageScore", "state", "steps"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for LearningModulePreviewUpdateResponseAssignment {
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
             "steps" => crate::support::de_opt_structs(map, &mut self.steps, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModulePreviewUpdateScoStructure {
-    #[doc = " JSON `children`: array of [`LearningModulePreviewUpdateScoStructure`]."]
+    #[doc = " JSON `children`: array of [`LearningModulePreviewUpdateScoStructure`](crate::LearningModulePreviewUpdateScoStructure)."]
     pub children: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateScoStructure>>,
-    #[doc = " JSON `completionStatus`: [`LearningModulePreviewUpdateScoStructureCompletionStatus`]."]
+    #[doc = " JSON `completionStatus`: [`LearningModulePreviewUpdateScoStructureCompletionStatus`](crate::LearningModulePreviewUpdateScoStructureCompletionStatus)."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewUpdateScoStructureCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,9 +15,9 @@ pub struct LearningModulePreviewUpdateScoStructure {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `successStatus`: [`LearningModulePreviewUpdateScoStructureSuccessStatus`]."]
+    #[doc = " JSON `successStatus`: [`LearningModulePreviewUpdateScoStructureSuccessStatus`](crate::LearningModulePreviewUpdateScoStructureSuccessStatus)."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewUpdateScoStructureSuccessStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModulePreviewUpdateScoStructure {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateScoStructure 
 impl crate::support::Model for LearningModulePreviewUpdateScoStructure {
     const NAME: &'static str = "LearningModulePreviewUpdateScoStructure";
     const FIELDS: &'static [&'static str] = &["children", "completionStatus", "id", "name", "percentageScore", "successStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for LearningModulePreviewUpdateScoStructure {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 4),
             "successStatus" => crate::support::de_opt(map, &mut self.success_status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

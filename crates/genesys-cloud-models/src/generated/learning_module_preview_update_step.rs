@@ -7,17 +7,17 @@
 pub struct LearningModulePreviewUpdateStep {
     #[doc = " JSON `completionPercentage`: number (double)."]
     pub completion_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `completionStatus`: [`LearningModulePreviewUpdateStepCompletionStatus`]."]
+    #[doc = " JSON `completionStatus`: [`LearningModulePreviewUpdateStepCompletionStatus`](crate::LearningModulePreviewUpdateStepCompletionStatus)."]
     pub completion_status: ::std::option::Option<crate::LearningModulePreviewUpdateStepCompletionStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `percentageScore`: number (double)."]
     pub percentage_score: ::std::option::Option<f64>,
-    #[doc = " JSON `structure`: array of [`LearningModulePreviewUpdateScoStructure`]."]
+    #[doc = " JSON `structure`: array of [`LearningModulePreviewUpdateScoStructure`](crate::LearningModulePreviewUpdateScoStructure)."]
     pub structure: ::std::option::Option<::std::vec::Vec<crate::LearningModulePreviewUpdateScoStructure>>,
-    #[doc = " JSON `successStatus`: [`LearningModulePreviewUpdateStepSuccessStatus`]."]
+    #[doc = " JSON `successStatus`: [`LearningModulePreviewUpdateStepSuccessStatus`](crate::LearningModulePreviewUpdateStepSuccessStatus)."]
     pub success_status: ::std::option::Option<crate::LearningModulePreviewUpdateStepSuccessStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModulePreviewUpdateStep {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateStep {
 impl crate::support::Model for LearningModulePreviewUpdateStep {
     const NAME: &'static str = "LearningModulePreviewUpdateStep";
     const FIELDS: &'static [&'static str] = &["completionPercentage", "completionStatus", "id", "percentageScore", "structure", "successStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for LearningModulePreviewUpdateStep {
             "percentageScore" => crate::support::de_opt(map, &mut self.percentage_score, n, 3),
             "structure" => crate::support::de_opt_structs(map, &mut self.structure, n, 4),
             "successStatus" => crate::support::de_opt(map, &mut self.success_status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct LearningModuleReassignSummary {
     pub not_completed_count: ::std::option::Option<i64>,
     #[doc = " JSON `totalReassigned`: integer (int64)."]
     pub total_reassigned: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModuleReassignSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleReassignSummary {
 impl crate::support::Model for LearningModuleReassignSummary {
     const NAME: &'static str = "LearningModuleReassignSummary";
     const FIELDS: &'static [&'static str] = &["assignedCount", "completedCount", "inProgressCount", "notCompletedCount", "totalReassigned"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for LearningModuleReassignSummary {
             "inProgressCount" => crate::support::de_opt(map, &mut self.in_progress_count, n, 2),
             "notCompletedCount" => crate::support::de_opt(map, &mut self.not_completed_count, n, 3),
             "totalReassigned" => crate::support::de_opt(map, &mut self.total_reassigned, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleRequest {
-    #[doc = " JSON `assessmentForm`: [`AssessmentForm`]."]
+    #[doc = " JSON `assessmentForm`: [`AssessmentForm`](crate::AssessmentForm)."]
     pub assessment_form: ::std::option::Option<crate::AssessmentForm>,
-    #[doc = " JSON `autoAssign`: [`LearningModuleAutoAssignRequest`]."]
+    #[doc = " JSON `autoAssign`: [`LearningModuleAutoAssignRequest`](crate::LearningModuleAutoAssignRequest)."]
     pub auto_assign: ::std::option::Option<crate::LearningModuleAutoAssignRequest>,
     #[doc = " JSON `completionTimeInDays`: integer (int64), required by the spec."]
     pub completion_time_in_days: ::std::option::Option<i64>,
-    #[doc = " JSON `coverArt`: [`LearningModuleCoverArtRequest`]."]
+    #[doc = " JSON `coverArt`: [`LearningModuleCoverArtRequest`](crate::LearningModuleCoverArtRequest)."]
     pub cover_art: ::std::option::Option<crate::LearningModuleCoverArtRequest>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -21,17 +21,17 @@ pub struct LearningModuleRequest {
     pub excluded_from_catalog: ::std::option::Option<bool>,
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `informSteps`: array of [`LearningModuleInformStepRequest`]."]
+    #[doc = " JSON `informSteps`: array of [`LearningModuleInformStepRequest`](crate::LearningModuleInformStepRequest)."]
     pub inform_steps: ::std::option::Option<::std::vec::Vec<crate::LearningModuleInformStepRequest>>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`]."]
+    #[doc = " JSON `reviewAssessmentResults`: [`ReviewAssessmentResults`](crate::ReviewAssessmentResults)."]
     pub review_assessment_results: ::std::option::Option<crate::ReviewAssessmentResults>,
-    #[doc = " JSON `type`: [`LearningModuleRequestType`]."]
+    #[doc = " JSON `type`: [`LearningModuleRequestType`](crate::LearningModuleRequestType)."]
     pub r#type: ::std::option::Option<crate::LearningModuleRequestType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModuleRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleRequest {
 impl crate::support::Model for LearningModuleRequest {
     const NAME: &'static str = "LearningModuleRequest";
     const FIELDS: &'static [&'static str] = &["assessmentForm", "autoAssign", "completionTimeInDays", "coverArt", "description", "enforceContentOrder", "excludedFromCatalog", "externalId", "informSteps", "lengthInMinutes", "name", "reviewAssessmentResults", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for LearningModuleRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 10),
             "reviewAssessmentResults" => crate::support::de_opt_struct(map, &mut self.review_assessment_results, n, 11),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

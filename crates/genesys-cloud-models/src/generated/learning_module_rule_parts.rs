@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningModuleRuleParts {
-    #[doc = " JSON `operation`: [`LearningModuleRulePartsOperation`], required by the spec."]
+    #[doc = " JSON `operation`: [`LearningModuleRulePartsOperation`](crate::LearningModuleRulePartsOperation), required by the spec."]
     pub operation: ::std::option::Option<crate::LearningModuleRulePartsOperation>,
     #[doc = " JSON `order`: integer (int64), required by the spec."]
     pub order: ::std::option::Option<i64>,
-    #[doc = " JSON `selector`: [`LearningModuleRulePartsSelector`], required by the spec."]
+    #[doc = " JSON `selector`: [`LearningModuleRulePartsSelector`](crate::LearningModuleRulePartsSelector), required by the spec."]
     pub selector: ::std::option::Option<crate::LearningModuleRulePartsSelector>,
     #[doc = " JSON `value`: array of string, required by the spec."]
     pub value: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModuleRuleParts {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleRuleParts {
 impl crate::support::Model for LearningModuleRuleParts {
     const NAME: &'static str = "LearningModuleRuleParts";
     const FIELDS: &'static [&'static str] = &["operation", "order", "selector", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for LearningModuleRuleParts {
             "order" => crate::support::de_opt(map, &mut self.order, n, 1),
             "selector" => crate::support::de_opt(map, &mut self.selector, n, 2),
             "value" => crate::support::de_opt(map, &mut self.value, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct LearningModuleSummary {
     pub completed_sum: ::std::option::Option<f64>,
     #[doc = " JSON `passedCount`: integer (int64)."]
     pub passed_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningModuleSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleSummary {
 impl crate::support::Model for LearningModuleSummary {
     const NAME: &'static str = "LearningModuleSummary";
     const FIELDS: &'static [&'static str] = &["assignedCount", "completedCount", "completedSum", "passedCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for LearningModuleSummary {
             "completedCount" => crate::support::de_opt(map, &mut self.completed_count, n, 1),
             "completedSum" => crate::support::de_opt(map, &mut self.completed_sum, n, 2),
             "passedCount" => crate::support::de_opt(map, &mut self.passed_count, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,11 +11,11 @@ pub struct LearningScheduleSlotsJobRequest {
     pub intervals: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `lengthInMinutes`: integer (int64), required by the spec."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `slotsType`: [`LearningScheduleSlotsJobRequestSlotsType`], required by the spec."]
+    #[doc = " JSON `slotsType`: [`LearningScheduleSlotsJobRequestSlotsType`](crate::LearningScheduleSlotsJobRequestSlotsType), required by the spec."]
     pub slots_type: ::std::option::Option<crate::LearningScheduleSlotsJobRequestSlotsType>,
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningScheduleSlotsJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsJobRequest {
 impl crate::support::Model for LearningScheduleSlotsJobRequest {
     const NAME: &'static str = "LearningScheduleSlotsJobRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "intervals", "lengthInMinutes", "slotsType", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for LearningScheduleSlotsJobRequest {
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 2),
             "slotsType" => crate::support::de_opt(map, &mut self.slots_type, n, 3),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,15 +13,15 @@ pub struct LearningScheduleSlotsJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `results`: array of [`LearningScheduleSlotsJobResult`]."]
+    #[doc = " JSON `results`: array of [`LearningScheduleSlotsJobResult`](crate::LearningScheduleSlotsJobResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::LearningScheduleSlotsJobResult>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `slotsType`: [`LearningScheduleSlotsJobResponseSlotsType`]."]
+    #[doc = " JSON `slotsType`: [`LearningScheduleSlotsJobResponseSlotsType`](crate::LearningScheduleSlotsJobResponseSlotsType)."]
     pub slots_type: ::std::option::Option<crate::LearningScheduleSlotsJobResponseSlotsType>,
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningScheduleSlotsJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsJobResponse {
 impl crate::support::Model for LearningScheduleSlotsJobResponse {
     const NAME: &'static str = "LearningScheduleSlotsJobResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "businessUnitId", "id", "lengthInMinutes", "results", "selfUri", "slotsType", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for LearningScheduleSlotsJobResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "slotsType" => crate::support::de_opt(map, &mut self.slots_type, n, 6),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

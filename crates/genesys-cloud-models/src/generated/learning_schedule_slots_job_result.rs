@@ -7,11 +7,11 @@
 pub struct LearningScheduleSlotsJobResult {
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `slot`: [`LearningScheduleSlotsJobSlot`]."]
+    #[doc = " JSON `slot`: [`LearningScheduleSlotsJobSlot`](crate::LearningScheduleSlotsJobSlot)."]
     pub slot: ::std::option::Option<crate::LearningScheduleSlotsJobSlot>,
-    #[doc = " JSON `status`: [`LearningScheduleSlotsJobResultStatus`]."]
+    #[doc = " JSON `status`: [`LearningScheduleSlotsJobResultStatus`](crate::LearningScheduleSlotsJobResultStatus)."]
     pub status: ::std::option::Option<crate::LearningScheduleSlotsJobResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningScheduleSlotsJobResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsJobResult {
 impl crate::support::Model for LearningScheduleSlotsJobResult {
     const NAME: &'static str = "LearningScheduleSlotsJobResult";
     const FIELDS: &'static [&'static str] = &["interval", "slot", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LearningScheduleSlotsJobResult {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
             "slot" => crate::support::de_opt_struct(map, &mut self.slot, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

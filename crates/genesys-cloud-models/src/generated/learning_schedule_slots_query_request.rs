@@ -13,7 +13,7 @@ pub struct LearningScheduleSlotsQueryRequest {
     pub length_in_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningScheduleSlotsQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsQueryRequest {
 impl crate::support::Model for LearningScheduleSlotsQueryRequest {
     const NAME: &'static str = "LearningScheduleSlotsQueryRequest";
     const FIELDS: &'static [&'static str] = &["interruptibleAssignmentId", "interval", "lengthInMinutes", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for LearningScheduleSlotsQueryRequest {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 2),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

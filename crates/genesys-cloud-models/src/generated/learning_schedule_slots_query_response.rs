@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningScheduleSlotsQueryResponse {
-    #[doc = " JSON `suggestedSlots`: array of [`LearningSlot`]."]
+    #[doc = " JSON `suggestedSlots`: array of [`LearningSlot`](crate::LearningSlot)."]
     pub suggested_slots: ::std::option::Option<::std::vec::Vec<crate::LearningSlot>>,
-    #[doc = " JSON `wfmScheduleActivities`: array of [`LearningSlotWfmScheduleActivity`]."]
+    #[doc = " JSON `wfmScheduleActivities`: array of [`LearningSlotWfmScheduleActivity`](crate::LearningSlotWfmScheduleActivity)."]
     pub wfm_schedule_activities: ::std::option::Option<::std::vec::Vec<crate::LearningSlotWfmScheduleActivity>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningScheduleSlotsQueryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsQueryResponse {
 impl crate::support::Model for LearningScheduleSlotsQueryResponse {
     const NAME: &'static str = "LearningScheduleSlotsQueryResponse";
     const FIELDS: &'static [&'static str] = &["suggestedSlots", "wfmScheduleActivities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for LearningScheduleSlotsQueryResponse {
         match key {
             "suggestedSlots" => crate::support::de_opt_structs(map, &mut self.suggested_slots, n, 0),
             "wfmScheduleActivities" => crate::support::de_opt_structs(map, &mut self.wfm_schedule_activities, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

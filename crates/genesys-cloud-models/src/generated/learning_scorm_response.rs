@@ -15,9 +15,9 @@ pub struct LearningScormResponse {
     pub percentage_unpacked: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LearningScormResponseStatus`]."]
+    #[doc = " JSON `status`: [`LearningScormResponseStatus`](crate::LearningScormResponseStatus)."]
     pub status: ::std::option::Option<crate::LearningScormResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningScormResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningScormResponse {
 impl crate::support::Model for LearningScormResponse {
     const NAME: &'static str = "LearningScormResponse";
     const FIELDS: &'static [&'static str] = &["errorCode", "errorMessage", "id", "percentageUnpacked", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for LearningScormResponse {
             "percentageUnpacked" => crate::support::de_opt(map, &mut self.percentage_unpacked, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,11 +11,11 @@ pub struct LearningScormUploadResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LearningScormUploadResponseStatus`]."]
+    #[doc = " JSON `status`: [`LearningScormUploadResponseStatus`](crate::LearningScormUploadResponseStatus)."]
     pub status: ::std::option::Option<crate::LearningScormUploadResponseStatus>,
     #[doc = " JSON `uploadUrl`: string."]
     pub upload_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningScormUploadResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningScormUploadResponse {
 impl crate::support::Model for LearningScormUploadResponse {
     const NAME: &'static str = "LearningScormUploadResponse";
     const FIELDS: &'static [&'static str] = &["headers", "id", "selfUri", "status", "uploadUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for LearningScormUploadResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             "uploadUrl" => crate::support::de_opt(map, &mut self.upload_url, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

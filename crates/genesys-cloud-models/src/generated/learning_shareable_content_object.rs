@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningShareableContentObject {
-    #[doc = " JSON `credit`: [`LearningShareableContentObjectCredit`]."]
+    #[doc = " JSON `credit`: [`LearningShareableContentObjectCredit`](crate::LearningShareableContentObjectCredit)."]
     pub credit: ::std::option::Option<crate::LearningShareableContentObjectCredit>,
-    #[doc = " JSON `entry`: [`LearningShareableContentObjectEntry`]."]
+    #[doc = " JSON `entry`: [`LearningShareableContentObjectEntry`](crate::LearningShareableContentObjectEntry)."]
     pub entry: ::std::option::Option<crate::LearningShareableContentObjectEntry>,
-    #[doc = " JSON `exit`: [`LearningShareableContentObjectExit`]."]
+    #[doc = " JSON `exit`: [`LearningShareableContentObjectExit`](crate::LearningShareableContentObjectExit)."]
     pub exit: ::std::option::Option<crate::LearningShareableContentObjectExit>,
     #[doc = " JSON `href`: string."]
     pub href: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct LearningShareableContentObject {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `launchData`: string."]
     pub launch_data: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lessonStatus`: [`LearningShareableContentObjectLessonStatus`]."]
+    #[doc = " JSON `lessonStatus`: [`LearningShareableContentObjectLessonStatus`](crate::LearningShareableContentObjectLessonStatus)."]
     pub lesson_status: ::std::option::Option<crate::LearningShareableContentObjectLessonStatus>,
     #[doc = " JSON `location`: string."]
     pub location: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mode`: [`LearningShareableContentObjectMode`]."]
+    #[doc = " JSON `mode`: [`LearningShareableContentObjectMode`](crate::LearningShareableContentObjectMode)."]
     pub mode: ::std::option::Option<crate::LearningShareableContentObjectMode>,
     #[doc = " JSON `parameters`: string."]
     pub parameters: ::std::option::Option<::std::string::String>,
@@ -37,7 +37,7 @@ pub struct LearningShareableContentObject {
     pub suspend_data: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `totalTime`: string."]
     pub total_time: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningShareableContentObject {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningShareableContentObject {
 impl crate::support::Model for LearningShareableContentObject {
     const NAME: &'static str = "LearningShareableContentObject";
     const FIELDS: &'static [&'static str] = &["credit", "entry", "exit", "href", "id", "launchData", "lessonStatus", "location", "mode", "parameters", "scoreMax", "scoreMin", "scoreRaw", "sessionTime", "suspendData", "totalTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for LearningShareableContentObject {
             "sessionTime" => crate::support::de_opt(map, &mut self.session_time, n, 13),
             "suspendData" => crate::support::de_opt(map, &mut self.suspend_data, n, 14),
             "totalTime" => crate::support::de_opt(map, &mut self.total_time, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct LearningSlotFullDayTimeOffMarker {
     pub paid: ::std::option::Option<bool>,
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningSlotFullDayTimeOffMarker {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningSlotFullDayTimeOffMarker {
 impl crate::support::Model for LearningSlotFullDayTimeOffMarker {
     const NAME: &'static str = "LearningSlotFullDayTimeOffMarker";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "businessUnitDate", "description", "lengthMinutes", "paid", "timeOffRequestId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for LearningSlotFullDayTimeOffMarker {
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 3),
             "paid" => crate::support::de_opt(map, &mut self.paid, n, 4),
             "timeOffRequestId" => crate::support::de_opt(map, &mut self.time_off_request_id, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LearningSlotWfmScheduleActivity {
-    #[doc = " JSON `activities`: array of [`LearningSlotScheduleActivity`]."]
+    #[doc = " JSON `activities`: array of [`LearningSlotScheduleActivity`](crate::LearningSlotScheduleActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::LearningSlotScheduleActivity>>,
-    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`LearningSlotFullDayTimeOffMarker`]."]
+    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`LearningSlotFullDayTimeOffMarker`](crate::LearningSlotFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::LearningSlotFullDayTimeOffMarker>>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LearningSlotWfmScheduleActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LearningSlotWfmScheduleActivity {
 impl crate::support::Model for LearningSlotWfmScheduleActivity {
     const NAME: &'static str = "LearningSlotWfmScheduleActivity";
     const FIELDS: &'static [&'static str] = &["activities", "fullDayTimeOffMarkers", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LearningSlotWfmScheduleActivity {
             "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
             "fullDayTimeOffMarkers" => crate::support::de_opt_structs(map, &mut self.full_day_time_off_markers, n, 1),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

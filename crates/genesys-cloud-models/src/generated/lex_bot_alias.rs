@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LexBotAlias {
-    #[doc = " JSON `bot`: [`LexBot`]."]
+    #[doc = " JSON `bot`: [`LexBot`](crate::LexBot)."]
     pub bot: ::std::option::Option<crate::LexBot>,
     #[doc = " JSON `botVersion`: string."]
     pub bot_version: ::std::option::Option<::std::string::String>,
@@ -13,17 +13,17 @@ pub struct LexBotAlias {
     pub failure_reason: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intents`: array of [`LexIntent`]."]
+    #[doc = " JSON `intents`: array of [`LexIntent`](crate::LexIntent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::LexIntent>>,
-    #[doc = " JSON `language`: [`LexBotAliasLanguage`]."]
+    #[doc = " JSON `language`: [`LexBotAliasLanguage`](crate::LexBotAliasLanguage)."]
     pub language: ::std::option::Option<crate::LexBotAliasLanguage>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LexBotAliasStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`LexBotAliasStatus`](crate::LexBotAliasStatus), required by the spec."]
     pub status: ::std::option::Option<crate::LexBotAliasStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LexBotAlias {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for LexBotAlias {
 impl crate::support::Model for LexBotAlias {
     const NAME: &'static str = "LexBotAlias";
     const FIELDS: &'static [&'static str] = &["bot", "botVersion", "failureReason", "id", "intents", "language", "name", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for LexBotAlias {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

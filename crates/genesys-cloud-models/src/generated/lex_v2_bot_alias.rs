@@ -7,13 +7,13 @@
 pub struct LexV2BotAlias {
     #[doc = " JSON `aliasId`: string, required by the spec."]
     pub alias_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `bot`: [`LexV2Bot`]."]
+    #[doc = " JSON `bot`: [`LexV2Bot`](crate::LexV2Bot)."]
     pub bot: ::std::option::Option<crate::LexV2Bot>,
     #[doc = " JSON `botVersion`: string."]
     pub bot_version: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intents`: array of [`LexV2Intent`]."]
+    #[doc = " JSON `intents`: array of [`LexV2Intent`](crate::LexV2Intent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::LexV2Intent>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
@@ -23,9 +23,9 @@ pub struct LexV2BotAlias {
     pub region: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LexV2BotAliasStatus`]."]
+    #[doc = " JSON `status`: [`LexV2BotAliasStatus`](crate::LexV2BotAliasStatus)."]
     pub status: ::std::option::Option<crate::LexV2BotAliasStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LexV2BotAlias {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for LexV2BotAlias {
 impl crate::support::Model for LexV2BotAlias {
     const NAME: &'static str = "LexV2BotAlias";
     const FIELDS: &'static [&'static str] = &["aliasId", "bot", "botVersion", "id", "intents", "language", "name", "region", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for LexV2BotAlias {
             "region" => crate::support::de_opt(map, &mut self.region, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

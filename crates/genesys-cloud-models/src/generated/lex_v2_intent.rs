@@ -11,9 +11,9 @@ pub struct LexV2Intent {
     pub intent_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `intentName`: string, required by the spec."]
     pub intent_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `slots`: map of [`LexV2Slot`], required by the spec."]
+    #[doc = " JSON `slots`: map of [`LexV2Slot`](crate::LexV2Slot), required by the spec."]
     pub slots: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::LexV2Slot>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LexV2Intent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for LexV2Intent {
 impl crate::support::Model for LexV2Intent {
     const NAME: &'static str = "LexV2Intent";
     const FIELDS: &'static [&'static str] = &["description", "intentId", "intentName", "slots"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for LexV2Intent {
             "intentId" => crate::support::de_opt(map, &mut self.intent_id, n, 1),
             "intentName" => crate::support::de_opt(map, &mut self.intent_name, n, 2),
             "slots" => crate::support::de_opt(map, &mut self.slots, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct LicenseAssignmentRequest {
     pub user_ids_add: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `userIdsRemove`: array of string, required by the spec."]
     pub user_ids_remove: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LicenseAssignmentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LicenseAssignmentRequest {
 impl crate::support::Model for LicenseAssignmentRequest {
     const NAME: &'static str = "LicenseAssignmentRequest";
     const FIELDS: &'static [&'static str] = &["licenseId", "userIdsAdd", "userIdsRemove"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LicenseAssignmentRequest {
             "licenseId" => crate::support::de_opt(map, &mut self.license_id, n, 0),
             "userIdsAdd" => crate::support::de_opt(map, &mut self.user_ids_add, n, 1),
             "userIdsRemove" => crate::support::de_opt(map, &mut self.user_ids_remove, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

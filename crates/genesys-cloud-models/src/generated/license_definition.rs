@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LicenseDefinition {
-    #[doc = " JSON `comprises`: array of [`LicenseDefinition`]."]
+    #[doc = " JSON `comprises`: array of [`LicenseDefinition`](crate::LicenseDefinition)."]
     pub comprises: ::std::option::Option<::std::vec::Vec<crate::LicenseDefinition>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `permissions`: [`Permissions`]."]
+    #[doc = " JSON `permissions`: [`Permissions`](crate::Permissions)."]
     pub permissions: ::std::option::Option<crate::Permissions>,
-    #[doc = " JSON `prerequisites`: array of [`AddressableLicenseDefinition`]."]
+    #[doc = " JSON `prerequisites`: array of [`AddressableLicenseDefinition`](crate::AddressableLicenseDefinition)."]
     pub prerequisites: ::std::option::Option<::std::vec::Vec<crate::AddressableLicenseDefinition>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LicenseDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for LicenseDefinition {
 impl crate::support::Model for LicenseDefinition {
     const NAME: &'static str = "LicenseDefinition";
     const FIELDS: &'static [&'static str] = &["comprises", "description", "id", "permissions", "prerequisites", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for LicenseDefinition {
             "permissions" => crate::support::de_opt_struct(map, &mut self.permissions, n, 3),
             "prerequisites" => crate::support::de_opt_structs(map, &mut self.prerequisites, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

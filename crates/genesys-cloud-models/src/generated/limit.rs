@@ -7,11 +7,11 @@
 pub struct Limit {
     #[doc = " JSON `key`: string."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `namespace`: [`LimitNamespace`]."]
+    #[doc = " JSON `namespace`: [`LimitNamespace`](crate::LimitNamespace)."]
     pub namespace: ::std::option::Option<crate::LimitNamespace>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Limit {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for Limit {
 impl crate::support::Model for Limit {
     const NAME: &'static str = "Limit";
     const FIELDS: &'static [&'static str] = &["key", "namespace", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for Limit {
             "key" => crate::support::de_opt(map, &mut self.key, n, 0),
             "namespace" => crate::support::de_opt(map, &mut self.namespace, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

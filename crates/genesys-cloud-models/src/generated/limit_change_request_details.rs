@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LimitChangeRequestDetails {
-    #[doc = " JSON `approvalNamespaces`: array of [`ApprovalNamespace`]."]
+    #[doc = " JSON `approvalNamespaces`: array of [`ApprovalNamespace`](crate::ApprovalNamespace)."]
     pub approval_namespaces: ::std::option::Option<::std::vec::Vec<crate::ApprovalNamespace>>,
     #[doc = " JSON `currentValue`: number (double)."]
     pub current_value: ::std::option::Option<f64>,
@@ -19,21 +19,21 @@ pub struct LimitChangeRequestDetails {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `namespace`: [`LimitChangeRequestDetailsNamespace`], required by the spec."]
+    #[doc = " JSON `namespace`: [`LimitChangeRequestDetailsNamespace`](crate::LimitChangeRequestDetailsNamespace), required by the spec."]
     pub namespace: ::std::option::Option<crate::LimitChangeRequestDetailsNamespace>,
-    #[doc = " JSON `rejectReason`: [`LimitChangeRequestDetailsRejectReason`]."]
+    #[doc = " JSON `rejectReason`: [`LimitChangeRequestDetailsRejectReason`](crate::LimitChangeRequestDetailsRejectReason)."]
     pub reject_reason: ::std::option::Option<crate::LimitChangeRequestDetailsRejectReason>,
     #[doc = " JSON `requestedValue`: number (double), required by the spec."]
     pub requested_value: ::std::option::Option<f64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LimitChangeRequestDetailsStatus`]."]
+    #[doc = " JSON `status`: [`LimitChangeRequestDetailsStatus`](crate::LimitChangeRequestDetailsStatus)."]
     pub status: ::std::option::Option<crate::LimitChangeRequestDetailsStatus>,
-    #[doc = " JSON `statusHistory`: array of [`StatusChange`]."]
+    #[doc = " JSON `statusHistory`: array of [`StatusChange`](crate::StatusChange)."]
     pub status_history: ::std::option::Option<::std::vec::Vec<crate::StatusChange>>,
     #[doc = " JSON `supportCaseUrl`: string, required by the spec."]
     pub support_case_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LimitChangeRequestDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for LimitChangeRequestDetails {
 impl crate::support::Model for LimitChangeRequestDetails {
     const NAME: &'static str = "LimitChangeRequestDetails";
     const FIELDS: &'static [&'static str] = &["approvalNamespaces", "currentValue", "dateCompleted", "dateCreated", "description", "id", "key", "namespace", "rejectReason", "requestedValue", "selfUri", "status", "statusHistory", "supportCaseUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for LimitChangeRequestDetails {
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "statusHistory" => crate::support::de_opt_structs(map, &mut self.status_history, n, 12),
             "supportCaseUrl" => crate::support::de_opt(map, &mut self.support_case_url, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct LimitDocs {
     pub resource: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `trackable`: boolean."]
     pub trackable: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LimitDocs {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for LimitDocs {
 impl crate::support::Model for LimitDocs {
     const NAME: &'static str = "LimitDocs";
     const FIELDS: &'static [&'static str] = &["configurable", "defaultValue", "description", "key", "resource", "trackable"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for LimitDocs {
             "key" => crate::support::de_opt(map, &mut self.key, n, 3),
             "resource" => crate::support::de_opt(map, &mut self.resource, n, 4),
             "trackable" => crate::support::de_opt(map, &mut self.trackable, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,19 +13,19 @@ pub struct Line {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `defaultForUser`: [`DomainEntityRef`]."]
+    #[doc = " JSON `defaultForUser`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub default_for_user: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `edgeGroup`: [`DomainEntityRef`]."]
+    #[doc = " JSON `edgeGroup`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge_group: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lineBaseSettings`: [`DomainEntityRef`]."]
+    #[doc = " JSON `lineBaseSettings`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub line_base_settings: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `loggedInUser`: [`DomainEntityRef`]."]
+    #[doc = " JSON `loggedInUser`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub logged_in_user: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
@@ -33,23 +33,23 @@ pub struct Line {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `primaryEdge`: [`Edge`]."]
+    #[doc = " JSON `primaryEdge`: [`Edge`](crate::Edge)."]
     pub primary_edge: ::std::option::Option<crate::Edge>,
     #[doc = " JSON `properties`: map of any JSON."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `secondaryEdge`: [`Edge`]."]
+    #[doc = " JSON `secondaryEdge`: [`Edge`](crate::Edge)."]
     pub secondary_edge: ::std::option::Option<crate::Edge>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `site`: [`DomainEntityRef`]."]
+    #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `state`: [`LineState`]."]
+    #[doc = " JSON `state`: [`LineState`](crate::LineState)."]
     pub state: ::std::option::Option<crate::LineState>,
-    #[doc = " JSON `template`: [`DomainEntityRef`]."]
+    #[doc = " JSON `template`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub template: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Line {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for Line {
 impl crate::support::Model for Line {
     const NAME: &'static str = "Line";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "defaultForUser", "description", "division", "edgeGroup", "id", "lineBaseSettings", "loggedInUser", "modifiedBy", "modifiedByApp", "name", "primaryEdge", "properties", "secondaryEdge", "selfUri", "site", "state", "template", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for Line {
             "state" => crate::support::de_opt(map, &mut self.state, n, 19),
             "template" => crate::support::de_opt_struct(map, &mut self.template, n, 20),
             "version" => crate::support::de_opt(map, &mut self.version, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,11 +15,11 @@ pub struct LineBase {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lineMetaBase`: [`DomainEntityRef`]."]
+    #[doc = " JSON `lineMetaBase`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub line_meta_base: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
@@ -31,11 +31,11 @@ pub struct LineBase {
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`LineBaseState`]."]
+    #[doc = " JSON `state`: [`LineBaseState`](crate::LineBaseState)."]
     pub state: ::std::option::Option<crate::LineBaseState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LineBase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for LineBase {
 impl crate::support::Model for LineBase {
     const NAME: &'static str = "LineBase";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "lineMetaBase", "modifiedBy", "modifiedByApp", "name", "properties", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for LineBase {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "state" => crate::support::de_opt(map, &mut self.state, n, 13),
             "version" => crate::support::de_opt(map, &mut self.version, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

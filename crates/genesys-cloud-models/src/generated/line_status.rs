@@ -15,7 +15,7 @@ pub struct LineStatus {
     pub reachable: ::std::option::Option<bool>,
     #[doc = " JSON `reachableStateTime`: date-time."]
     pub reachable_state_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LineStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for LineStatus {
 impl crate::support::Model for LineStatus {
     const NAME: &'static str = "LineStatus";
     const FIELDS: &'static [&'static str] = &["addressOfRecord", "contactAddresses", "id", "reachable", "reachableStateTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for LineStatus {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "reachable" => crate::support::de_opt(map, &mut self.reachable, n, 3),
             "reachableStateTime" => crate::support::de_opt(map, &mut self.reachable_state_time, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

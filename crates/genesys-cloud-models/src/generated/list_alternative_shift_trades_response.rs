@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ListAlternativeShiftTradesResponse {
-    #[doc = " JSON `job`: [`AlternativeShiftJobResponse`]."]
+    #[doc = " JSON `job`: [`AlternativeShiftJobResponse`](crate::AlternativeShiftJobResponse)."]
     pub job: ::std::option::Option<crate::AlternativeShiftJobResponse>,
-    #[doc = " JSON `result`: [`AlternativeShiftTradeListing`]."]
+    #[doc = " JSON `result`: [`AlternativeShiftTradeListing`](crate::AlternativeShiftTradeListing)."]
     pub result: ::std::option::Option<crate::AlternativeShiftTradeListing>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ListAlternativeShiftTradesResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ListAlternativeShiftTradesResponse {
 impl crate::support::Model for ListAlternativeShiftTradesResponse {
     const NAME: &'static str = "ListAlternativeShiftTradesResponse";
     const FIELDS: &'static [&'static str] = &["job", "result"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ListAlternativeShiftTradesResponse {
         match key {
             "job" => crate::support::de_opt_struct(map, &mut self.job, n, 0),
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

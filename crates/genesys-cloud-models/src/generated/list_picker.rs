@@ -9,13 +9,13 @@ pub struct ListPicker {
     pub header: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sections`: array of [`ListPickerSection`], required by the spec."]
+    #[doc = " JSON `sections`: array of [`ListPickerSection`](crate::ListPickerSection), required by the spec."]
     pub sections: ::std::option::Option<::std::vec::Vec<crate::ListPickerSection>>,
     #[doc = " JSON `subtitle`: string."]
     pub subtitle: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ListPicker {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ListPicker {
 impl crate::support::Model for ListPicker {
     const NAME: &'static str = "ListPicker";
     const FIELDS: &'static [&'static str] = &["header", "id", "sections", "subtitle", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ListPicker {
             "sections" => crate::support::de_opt_structs(map, &mut self.sections, n, 2),
             "subtitle" => crate::support::de_opt(map, &mut self.subtitle, n, 3),
             "title" => crate::support::de_opt(map, &mut self.title, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct ListedDictionaryFeedback {
     #[doc = " JSON `boostValue`: number (double)."]
     pub boost_value: ::std::option::Option<f64>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,19 +21,19 @@ pub struct ListedDictionaryFeedback {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `invalidReason`: string."]
     pub invalid_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`ListedDictionaryFeedbackSource`]."]
+    #[doc = " JSON `source`: [`ListedDictionaryFeedbackSource`](crate::ListedDictionaryFeedbackSource)."]
     pub source: ::std::option::Option<crate::ListedDictionaryFeedbackSource>,
-    #[doc = " JSON `status`: [`ListedDictionaryFeedbackStatus`]."]
+    #[doc = " JSON `status`: [`ListedDictionaryFeedbackStatus`](crate::ListedDictionaryFeedbackStatus)."]
     pub status: ::std::option::Option<crate::ListedDictionaryFeedbackStatus>,
     #[doc = " JSON `term`: string, required by the spec."]
     pub term: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transcriptionEngine`: [`ListedDictionaryFeedbackTranscriptionEngine`]."]
+    #[doc = " JSON `transcriptionEngine`: [`ListedDictionaryFeedbackTranscriptionEngine`](crate::ListedDictionaryFeedbackTranscriptionEngine)."]
     pub transcription_engine: ::std::option::Option<crate::ListedDictionaryFeedbackTranscriptionEngine>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ListedDictionaryFeedback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for ListedDictionaryFeedback {
 impl crate::support::Model for ListedDictionaryFeedback {
     const NAME: &'static str = "ListedDictionaryFeedback";
     const FIELDS: &'static [&'static str] = &["boostValue", "createdBy", "dateCreated", "dateModified", "dialect", "displayAs", "id", "invalidReason", "modifiedBy", "selfUri", "source", "status", "term", "transcriptionEngine"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for ListedDictionaryFeedback {
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "term" => crate::support::de_opt(map, &mut self.term, n, 12),
             "transcriptionEngine" => crate::support::de_opt(map, &mut self.transcription_engine, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

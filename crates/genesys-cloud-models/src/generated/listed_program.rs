@@ -11,7 +11,7 @@ pub struct ListedProgram {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub modified_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct ListedProgram {
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `topicsCount`: integer (int64)."]
     pub topics_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ListedProgram {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ListedProgram {
 impl crate::support::Model for ListedProgram {
     const NAME: &'static str = "ListedProgram";
     const FIELDS: &'static [&'static str] = &["dateModified", "description", "id", "modifiedBy", "name", "published", "selfUri", "tags", "topicsCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ListedProgram {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 7),
             "topicsCount" => crate::support::de_opt(map, &mut self.topics_count, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,13 +13,13 @@ pub struct ListedTopic {
     pub dialect: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchingType`: [`ListedTopicMatchingType`]."]
+    #[doc = " JSON `matchingType`: [`ListedTopicMatchingType`](crate::ListedTopicMatchingType)."]
     pub matching_type: ::std::option::Option<crate::ListedTopicMatchingType>,
-    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub modified_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: [`ListedTopicParticipants`]."]
+    #[doc = " JSON `participants`: [`ListedTopicParticipants`](crate::ListedTopicParticipants)."]
     pub participants: ::std::option::Option<crate::ListedTopicParticipants>,
     #[doc = " JSON `phrasesCount`: integer (int64)."]
     pub phrases_count: ::std::option::Option<i64>,
@@ -29,11 +29,11 @@ pub struct ListedTopic {
     pub published: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `strictness`: [`ListedTopicStrictness`]."]
+    #[doc = " JSON `strictness`: [`ListedTopicStrictness`](crate::ListedTopicStrictness)."]
     pub strictness: ::std::option::Option<crate::ListedTopicStrictness>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ListedTopic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for ListedTopic {
 impl crate::support::Model for ListedTopic {
     const NAME: &'static str = "ListedTopic";
     const FIELDS: &'static [&'static str] = &["dateModified", "description", "dialect", "id", "matchingType", "modifiedBy", "name", "participants", "phrasesCount", "programsCount", "published", "selfUri", "strictness", "tags"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for ListedTopic {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "strictness" => crate::support::de_opt(map, &mut self.strictness, n, 12),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,13 +15,13 @@ pub struct Literal {
     pub integer: ::std::option::Option<i64>,
     #[doc = " JSON `number`: number (double)."]
     pub number: ::std::option::Option<f64>,
-    #[doc = " JSON `special`: [`LiteralSpecial`]."]
+    #[doc = " JSON `special`: [`LiteralSpecial`](crate::LiteralSpecial)."]
     pub special: ::std::option::Option<crate::LiteralSpecial>,
     #[doc = " JSON `string`: string."]
     pub string: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `strings`: array of string."]
     pub strings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Literal {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for Literal {
 impl crate::support::Model for Literal {
     const NAME: &'static str = "Literal";
     const FIELDS: &'static [&'static str] = &["boolean", "date", "datetime", "integer", "number", "special", "string", "strings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for Literal {
             "special" => crate::support::de_opt(map, &mut self.special, n, 5),
             "string" => crate::support::de_opt(map, &mut self.string, n, 6),
             "strings" => crate::support::de_opt(map, &mut self.strings, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct LocaleHealth {
     pub overall_score: ::std::option::Option<f64>,
     #[doc = " JSON `staticValidationResults`: array of string."]
     pub static_validation_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LocaleHealth {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LocaleHealth {
 impl crate::support::Model for LocaleHealth {
     const NAME: &'static str = "LocaleHealth";
     const FIELDS: &'static [&'static str] = &["issueCount", "overallScore", "staticValidationResults"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LocaleHealth {
             "issueCount" => crate::support::de_opt(map, &mut self.issue_count, n, 0),
             "overallScore" => crate::support::de_opt(map, &mut self.overall_score, n, 1),
             "staticValidationResults" => crate::support::de_opt(map, &mut self.static_validation_results, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocaleInfo {
-    #[doc = " JSON `errorInfo`: [`FlowHealthErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`FlowHealthErrorInfo`](crate::FlowHealthErrorInfo)."]
     pub error_info: ::std::option::Option<crate::FlowHealthErrorInfo>,
-    #[doc = " JSON `flowVersionInfo`: [`LocaleFlowVersionInfo`]."]
+    #[doc = " JSON `flowVersionInfo`: [`LocaleFlowVersionInfo`](crate::LocaleFlowVersionInfo)."]
     pub flow_version_info: ::std::option::Option<crate::LocaleFlowVersionInfo>,
-    #[doc = " JSON `status`: [`LocaleInfoStatus`]."]
+    #[doc = " JSON `status`: [`LocaleInfoStatus`](crate::LocaleInfoStatus)."]
     pub status: ::std::option::Option<crate::LocaleInfoStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LocaleInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LocaleInfo {
 impl crate::support::Model for LocaleInfo {
     const NAME: &'static str = "LocaleInfo";
     const FIELDS: &'static [&'static str] = &["errorInfo", "flowVersionInfo", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LocaleInfo {
             "errorInfo" => crate::support::de_opt_struct(map, &mut self.error_info, n, 0),
             "flowVersionInfo" => crate::support::de_opt_struct(map, &mut self.flow_version_info, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,11 +11,11 @@ pub struct Location {
     pub floorplan_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `locationDefinition`: [`LocationDefinition`]."]
+    #[doc = " JSON `locationDefinition`: [`LocationDefinition`](crate::LocationDefinition)."]
     pub location_definition: ::std::option::Option<crate::LocationDefinition>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Location {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for Location {
 impl crate::support::Model for Location {
     const NAME: &'static str = "Location";
     const FIELDS: &'static [&'static str] = &["coordinates", "floorplanId", "id", "locationDefinition", "notes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for Location {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "locationDefinition" => crate::support::de_opt_struct(map, &mut self.location_definition, n, 3),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

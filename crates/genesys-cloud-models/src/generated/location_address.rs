@@ -19,7 +19,7 @@ pub struct LocationAddress {
     pub street2: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `zipcode`: string."]
     pub zipcode: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LocationAddress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for LocationAddress {
 impl crate::support::Model for LocationAddress {
     const NAME: &'static str = "LocationAddress";
     const FIELDS: &'static [&'static str] = &["city", "country", "countryName", "state", "street1", "street2", "zipcode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for LocationAddress {
             "street1" => crate::support::de_opt(map, &mut self.street1, n, 4),
             "street2" => crate::support::de_opt(map, &mut self.street2, n, 5),
             "zipcode" => crate::support::de_opt(map, &mut self.zipcode, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct LocationAddressVerificationDetails {
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `service`: string."]
     pub service: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`LocationAddressVerificationDetailsStatus`]."]
+    #[doc = " JSON `status`: [`LocationAddressVerificationDetailsStatus`](crate::LocationAddressVerificationDetailsStatus)."]
     pub status: ::std::option::Option<crate::LocationAddressVerificationDetailsStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LocationAddressVerificationDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for LocationAddressVerificationDetails {
 impl crate::support::Model for LocationAddressVerificationDetails {
     const NAME: &'static str = "LocationAddressVerificationDetails";
     const FIELDS: &'static [&'static str] = &["dateFinished", "dateStarted", "service", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for LocationAddressVerificationDetails {
             "dateStarted" => crate::support::de_opt(map, &mut self.date_started, n, 1),
             "service" => crate::support::de_opt(map, &mut self.service, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

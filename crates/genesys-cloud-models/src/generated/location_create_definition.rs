@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocationCreateDefinition {
-    #[doc = " JSON `address`: [`LocationAddress`]."]
+    #[doc = " JSON `address`: [`LocationAddress`](crate::LocationAddress)."]
     pub address: ::std::option::Option<crate::LocationAddress>,
     #[doc = " JSON `contactUser`: string."]
     pub contact_user: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `emergencyNumber`: [`LocationEmergencyNumber`]."]
+    #[doc = " JSON `emergencyNumber`: [`LocationEmergencyNumber`](crate::LocationEmergencyNumber)."]
     pub emergency_number: ::std::option::Option<crate::LocationEmergencyNumber>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct LocationCreateDefinition {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `path`: array of string."]
     pub path: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `state`: [`LocationCreateDefinitionState`]."]
+    #[doc = " JSON `state`: [`LocationCreateDefinitionState`](crate::LocationCreateDefinitionState)."]
     pub state: ::std::option::Option<crate::LocationCreateDefinitionState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LocationCreateDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for LocationCreateDefinition {
 impl crate::support::Model for LocationCreateDefinition {
     const NAME: &'static str = "LocationCreateDefinition";
     const FIELDS: &'static [&'static str] = &["address", "contactUser", "emergencyNumber", "name", "notes", "path", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for LocationCreateDefinition {
             "path" => crate::support::de_opt(map, &mut self.path, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocationDefinition {
-    #[doc = " JSON `address`: [`LocationAddress`]."]
+    #[doc = " JSON `address`: [`LocationAddress`](crate::LocationAddress)."]
     pub address: ::std::option::Option<crate::LocationAddress>,
     #[doc = " JSON `addressStored`: boolean."]
     pub address_stored: ::std::option::Option<bool>,
-    #[doc = " JSON `addressVerificationDetails`: [`LocationAddressVerificationDetails`]."]
+    #[doc = " JSON `addressVerificationDetails`: [`LocationAddressVerificationDetails`](crate::LocationAddressVerificationDetails)."]
     pub address_verification_details: ::std::option::Option<crate::LocationAddressVerificationDetails>,
     #[doc = " JSON `addressVerified`: boolean."]
     pub address_verified: ::std::option::Option<bool>,
-    #[doc = " JSON `contactUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `contactUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub contact_user: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `emergencyNumber`: [`LocationEmergencyNumber`]."]
+    #[doc = " JSON `emergencyNumber`: [`LocationEmergencyNumber`](crate::LocationEmergencyNumber)."]
     pub emergency_number: ::std::option::Option<crate::LocationEmergencyNumber>,
-    #[doc = " JSON `floorplanImage`: array of [`LocationImage`]."]
+    #[doc = " JSON `floorplanImage`: array of [`LocationImage`](crate::LocationImage)."]
     pub floorplan_image: ::std::option::Option<::std::vec::Vec<crate::LocationImage>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -29,15 +29,15 @@ pub struct LocationDefinition {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `path`: array of string."]
     pub path: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `profileImage`: array of [`LocationImage`]."]
+    #[doc = " JSON `profileImage`: array of [`LocationImage`](crate::LocationImage)."]
     pub profile_image: ::std::option::Option<::std::vec::Vec<crate::LocationImage>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`LocationDefinitionState`]."]
+    #[doc = " JSON `state`: [`LocationDefinitionState`](crate::LocationDefinitionState)."]
     pub state: ::std::option::Option<crate::LocationDefinitionState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LocationDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for LocationDefinition {
 impl crate::support::Model for LocationDefinition {
     const NAME: &'static str = "LocationDefinition";
     const FIELDS: &'static [&'static str] = &["address", "addressStored", "addressVerificationDetails", "addressVerified", "contactUser", "emergencyNumber", "floorplanImage", "id", "images", "name", "notes", "path", "profileImage", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for LocationDefinition {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
             "state" => crate::support::de_opt(map, &mut self.state, n, 14),
             "version" => crate::support::de_opt(map, &mut self.version, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct LocationEmergencyNumber {
     pub e164: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `number`: string."]
     pub number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`LocationEmergencyNumberType`]."]
+    #[doc = " JSON `type`: [`LocationEmergencyNumberType`](crate::LocationEmergencyNumberType)."]
     pub r#type: ::std::option::Option<crate::LocationEmergencyNumberType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LocationEmergencyNumber {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LocationEmergencyNumber {
 impl crate::support::Model for LocationEmergencyNumber {
     const NAME: &'static str = "LocationEmergencyNumber";
     const FIELDS: &'static [&'static str] = &["e164", "number", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LocationEmergencyNumber {
             "e164" => crate::support::de_opt(map, &mut self.e164, n, 0),
             "number" => crate::support::de_opt(map, &mut self.number, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,19 +11,19 @@ pub struct LocationSearchCriteria {
     pub end_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fields`: array of string."]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `group`: array of [`LocationSearchCriteria`]."]
+    #[doc = " JSON `group`: array of [`LocationSearchCriteria`](crate::LocationSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::LocationSearchCriteria>>,
-    #[doc = " JSON `operator`: [`LocationSearchCriteriaOperator`]."]
+    #[doc = " JSON `operator`: [`LocationSearchCriteriaOperator`](crate::LocationSearchCriteriaOperator)."]
     pub operator: ::std::option::Option<crate::LocationSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`LocationSearchCriteriaType`], required by the spec."]
+    #[doc = " JSON `type`: [`LocationSearchCriteriaType`](crate::LocationSearchCriteriaType), required by the spec."]
     pub r#type: ::std::option::Option<crate::LocationSearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LocationSearchCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for LocationSearchCriteria {
 impl crate::support::Model for LocationSearchCriteria {
     const NAME: &'static str = "LocationSearchCriteria";
     const FIELDS: &'static [&'static str] = &["dateFormat", "endValue", "fields", "group", "operator", "startValue", "type", "value", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for LocationSearchCriteria {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "value" => crate::support::de_opt(map, &mut self.value, n, 7),
             "values" => crate::support::de_opt(map, &mut self.values, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

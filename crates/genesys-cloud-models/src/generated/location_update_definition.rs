@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LocationUpdateDefinition {
-    #[doc = " JSON `address`: [`LocationAddress`]."]
+    #[doc = " JSON `address`: [`LocationAddress`](crate::LocationAddress)."]
     pub address: ::std::option::Option<crate::LocationAddress>,
     #[doc = " JSON `contactUser`: string."]
     pub contact_user: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `emergencyNumber`: [`LocationEmergencyNumber`]."]
+    #[doc = " JSON `emergencyNumber`: [`LocationEmergencyNumber`](crate::LocationEmergencyNumber)."]
     pub emergency_number: ::std::option::Option<crate::LocationEmergencyNumber>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct LocationUpdateDefinition {
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `path`: array of string."]
     pub path: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `state`: [`LocationUpdateDefinitionState`]."]
+    #[doc = " JSON `state`: [`LocationUpdateDefinitionState`](crate::LocationUpdateDefinitionState)."]
     pub state: ::std::option::Option<crate::LocationUpdateDefinitionState>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LocationUpdateDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for LocationUpdateDefinition {
 impl crate::support::Model for LocationUpdateDefinition {
     const NAME: &'static str = "LocationUpdateDefinition";
     const FIELDS: &'static [&'static str] = &["address", "contactUser", "emergencyNumber", "name", "notes", "path", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for LocationUpdateDefinition {
             "path" => crate::support::de_opt(map, &mut self.path, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

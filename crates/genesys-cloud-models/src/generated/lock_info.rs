@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LockInfo {
-    #[doc = " JSON `action`: [`LockInfoAction`]."]
+    #[doc = " JSON `action`: [`LockInfoAction`](crate::LockInfoAction)."]
     pub action: ::std::option::Option<crate::LockInfoAction>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateExpires`: date-time."]
     pub date_expires: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `lockedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `lockedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub locked_by: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LockInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for LockInfo {
 impl crate::support::Model for LockInfo {
     const NAME: &'static str = "LockInfo";
     const FIELDS: &'static [&'static str] = &["action", "dateCreated", "dateExpires", "lockedBy"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for LockInfo {
             "dateCreated" => crate::support::de_opt(map, &mut self.date_created, n, 1),
             "dateExpires" => crate::support::de_opt(map, &mut self.date_expires, n, 2),
             "lockedBy" => crate::support::de_opt_struct(map, &mut self.locked_by, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,11 +13,11 @@ pub struct LogCaptureDownloadExecutionResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`LogCaptureDownloadExecutionResponseState`], required by the spec."]
+    #[doc = " JSON `state`: [`LogCaptureDownloadExecutionResponseState`](crate::LogCaptureDownloadExecutionResponseState), required by the spec."]
     pub state: ::std::option::Option<crate::LogCaptureDownloadExecutionResponseState>,
-    #[doc = " JSON `user`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LogCaptureDownloadExecutionResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for LogCaptureDownloadExecutionResponse {
 impl crate::support::Model for LogCaptureDownloadExecutionResponse {
     const NAME: &'static str = "LogCaptureDownloadExecutionResponse";
     const FIELDS: &'static [&'static str] = &["dateStart", "fileUrl", "id", "selfUri", "state", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for LogCaptureDownloadExecutionResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct LogCaptureQueryRequest {
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`LogCaptureQueryRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`LogCaptureQueryRequestSortOrder`](crate::LogCaptureQueryRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::LogCaptureQueryRequestSortOrder>,
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LogCaptureQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LogCaptureQueryRequest {
 impl crate::support::Model for LogCaptureQueryRequest {
     const NAME: &'static str = "LogCaptureQueryRequest";
     const FIELDS: &'static [&'static str] = &["interval", "sortOrder", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LogCaptureQueryRequest {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 1),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

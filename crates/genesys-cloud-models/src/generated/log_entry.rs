@@ -11,7 +11,7 @@ pub struct LogEntry {
     pub message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timestamp`: integer (int64)."]
     pub timestamp: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LogEntry {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LogEntry {
 impl crate::support::Model for LogEntry {
     const NAME: &'static str = "LogEntry";
     const FIELDS: &'static [&'static str] = &["level", "message", "timestamp"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LogEntry {
             "level" => crate::support::de_opt(map, &mut self.level, n, 0),
             "message" => crate::support::de_opt(map, &mut self.message, n, 1),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct LongTermForecastResult {
-    #[doc = " JSON `planningGroups`: array of [`LongTermForecastPlanningGroupData`]."]
+    #[doc = " JSON `planningGroups`: array of [`LongTermForecastPlanningGroupData`](crate::LongTermForecastPlanningGroupData)."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::LongTermForecastPlanningGroupData>>,
     #[doc = " JSON `referenceStartDate`: date."]
     pub reference_start_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LongTermForecastResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for LongTermForecastResult {
 impl crate::support::Model for LongTermForecastResult {
     const NAME: &'static str = "LongTermForecastResult";
     const FIELDS: &'static [&'static str] = &["planningGroups", "referenceStartDate", "weekCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for LongTermForecastResult {
             "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 0),
             "referenceStartDate" => crate::support::de_opt(map, &mut self.reference_start_date, n, 1),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct LongTermRequirements {
     #[doc = " JSON `dateGenerationStarted`: date-time, required by the spec."]
     pub date_generation_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `forecastMetadata`: [`ForecastMetadata`], required by the spec."]
+    #[doc = " JSON `forecastMetadata`: [`ForecastMetadata`](crate::ForecastMetadata), required by the spec."]
     pub forecast_metadata: ::std::option::Option<crate::ForecastMetadata>,
     #[doc = " JSON `months`: array of year-month."]
     pub months: ::std::option::Option<::std::vec::Vec<crate::YearMonth>>,
-    #[doc = " JSON `requirementResults`: array of [`PlanningGroupRequirementOutput`], required by the spec."]
+    #[doc = " JSON `requirementResults`: array of [`PlanningGroupRequirementOutput`](crate::PlanningGroupRequirementOutput), required by the spec."]
     pub requirement_results: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupRequirementOutput>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LongTermRequirements {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirements {
 impl crate::support::Model for LongTermRequirements {
     const NAME: &'static str = "LongTermRequirements";
     const FIELDS: &'static [&'static str] = &["dateGenerationStarted", "forecastMetadata", "months", "requirementResults"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for LongTermRequirements {
             "forecastMetadata" => crate::support::de_opt_struct(map, &mut self.forecast_metadata, n, 1),
             "months" => crate::support::de_opt(map, &mut self.months, n, 2),
             "requirementResults" => crate::support::de_opt_structs(map, &mut self.requirement_results, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct LongTermRequirementsErrorDetail {
     #[doc = " JSON `description`: string, required by the spec."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `internalErrorCode`: [`LongTermRequirementsErrorDetailInternalErrorCode`], required by the spec."]
+    #[doc = " JSON `internalErrorCode`: [`LongTermRequirementsErrorDetailInternalErrorCode`](crate::LongTermRequirementsErrorDetailInternalErrorCode), required by the spec."]
     pub internal_error_code: ::std::option::Option<crate::LongTermRequirementsErrorDetailInternalErrorCode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LongTermRequirementsErrorDetail {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirementsErrorDetail {
 impl crate::support::Model for LongTermRequirementsErrorDetail {
     const NAME: &'static str = "LongTermRequirementsErrorDetail";
     const FIELDS: &'static [&'static str] = &["description", "internalErrorCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for LongTermRequirementsErrorDetail {
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "internalErrorCode" => crate::support::de_opt(map, &mut self.internal_error_code, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

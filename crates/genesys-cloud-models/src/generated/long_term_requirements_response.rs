@@ -7,13 +7,13 @@
 pub struct LongTermRequirementsResponse {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorCode`: [`LongTermRequirementsResponseErrorCode`]."]
+    #[doc = " JSON `errorCode`: [`LongTermRequirementsResponseErrorCode`](crate::LongTermRequirementsResponseErrorCode)."]
     pub error_code: ::std::option::Option<crate::LongTermRequirementsResponseErrorCode>,
-    #[doc = " JSON `longTermRequirements`: [`LongTermRequirements`]."]
+    #[doc = " JSON `longTermRequirements`: [`LongTermRequirements`](crate::LongTermRequirements)."]
     pub long_term_requirements: ::std::option::Option<crate::LongTermRequirements>,
-    #[doc = " JSON `status`: [`LongTermRequirementsResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`LongTermRequirementsResponseStatus`](crate::LongTermRequirementsResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::LongTermRequirementsResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LongTermRequirementsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirementsResponse {
 impl crate::support::Model for LongTermRequirementsResponse {
     const NAME: &'static str = "LongTermRequirementsResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "errorCode", "longTermRequirements", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for LongTermRequirementsResponse {
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 1),
             "longTermRequirements" => crate::support::de_opt_struct(map, &mut self.long_term_requirements, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

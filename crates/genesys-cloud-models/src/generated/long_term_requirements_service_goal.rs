@@ -19,7 +19,7 @@ pub struct LongTermRequirementsServiceGoal {
     pub use_asa_target: ::std::option::Option<bool>,
     #[doc = " JSON `useServiceLevelTarget`: boolean, required by the spec."]
     pub use_service_level_target: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for LongTermRequirementsServiceGoal {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirementsServiceGoal {
 impl crate::support::Model for LongTermRequirementsServiceGoal {
     const NAME: &'static str = "LongTermRequirementsServiceGoal";
     const FIELDS: &'static [&'static str] = &["abandonRateGoalPercent", "serviceLevelGoalPercent", "serviceLevelObjectiveSeconds", "targetAsaSec", "useAbandonRateGoal", "useAsaTarget", "useServiceLevelTarget"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for LongTermRequirementsServiceGoal {
             "useAbandonRateGoal" => crate::support::de_opt(map, &mut self.use_abandon_rate_goal, n, 4),
             "useAsaTarget" => crate::support::de_opt(map, &mut self.use_asa_target, n, 5),
             "useServiceLevelTarget" => crate::support::de_opt(map, &mut self.use_service_level_target, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

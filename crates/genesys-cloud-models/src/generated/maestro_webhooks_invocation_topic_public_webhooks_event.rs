@@ -9,9 +9,9 @@ pub struct MaestroWebhooksInvocationTopicPublicWebhooksEvent {
     pub invocation_time: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `webhookId`: string."]
     pub webhook_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `webhooksInvocation`: [`MaestroWebhooksInvocationTopicWebhooksInvocation`]."]
+    #[doc = " JSON `webhooksInvocation`: [`MaestroWebhooksInvocationTopicWebhooksInvocation`](crate::MaestroWebhooksInvocationTopicWebhooksInvocation)."]
     pub webhooks_invocation: ::std::option::Option<crate::MaestroWebhooksInvocationTopicWebhooksInvocation>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MaestroWebhooksInvocationTopicPublicWebhooksEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for MaestroWebhooksInvocationTopicPublicWebh
 impl crate::support::Model for MaestroWebhooksInvocationTopicPublicWebhooksEvent {
     const NAME: &'static str = "MaestroWebhooksInvocationTopicPublicWebhooksEvent";
     const FIELDS: &'static [&'static str] = &["invocationTime", "webhookId", "webhooksInvocation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for MaestroWebhooksInvocationTopicPublicWebhooksEvent
             "invocationTime" => crate::support::de_opt(map, &mut self.invocation_time, n, 0),
             "webhookId" => crate::support::de_opt(map, &mut self.webhook_id, n, 1),
             "webhooksInvocation" => crate::support::de_opt_struct(map, &mut self.webhooks_invocation, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct MailFromResult {
     #[doc = " JSON `mailFromDomain`: string, required by the spec."]
     pub mail_from_domain: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `records`: array of [`Record`]."]
+    #[doc = " JSON `records`: array of [`Record`](crate::Record)."]
     pub records: ::std::option::Option<::std::vec::Vec<crate::Record>>,
-    #[doc = " JSON `status`: [`MailFromResultStatus`]."]
+    #[doc = " JSON `status`: [`MailFromResultStatus`](crate::MailFromResultStatus)."]
     pub status: ::std::option::Option<crate::MailFromResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MailFromResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for MailFromResult {
 impl crate::support::Model for MailFromResult {
     const NAME: &'static str = "MailFromResult";
     const FIELDS: &'static [&'static str] = &["mailFromDomain", "records", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for MailFromResult {
             "mailFromDomain" => crate::support::de_opt(map, &mut self.mail_from_domain, n, 0),
             "records" => crate::support::de_opt_structs(map, &mut self.records, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

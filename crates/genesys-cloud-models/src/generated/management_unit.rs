@@ -5,31 +5,31 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ManagementUnit {
-    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`]."]
+    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`DivisionReference`]."]
+    #[doc = " JSON `division`: [`DivisionReference`](crate::DivisionReference)."]
     pub division: ::std::option::Option<crate::DivisionReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `settings`: [`ManagementUnitSettingsResponse`]."]
+    #[doc = " JSON `settings`: [`ManagementUnitSettingsResponse`](crate::ManagementUnitSettingsResponse)."]
     pub settings: ::std::option::Option<crate::ManagementUnitSettingsResponse>,
-    #[doc = " JSON `startDayOfWeek`: [`ManagementUnitStartDayOfWeek`]."]
+    #[doc = " JSON `startDayOfWeek`: [`ManagementUnitStartDayOfWeek`](crate::ManagementUnitStartDayOfWeek)."]
     pub start_day_of_week: ::std::option::Option<crate::ManagementUnitStartDayOfWeek>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ManagementUnit {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ManagementUnit {
 impl crate::support::Model for ManagementUnit {
     const NAME: &'static str = "ManagementUnit";
     const FIELDS: &'static [&'static str] = &["businessUnit", "dateModified", "division", "id", "metadata", "modifiedBy", "name", "selfUri", "settings", "startDayOfWeek", "timeZone", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ManagementUnit {
             "startDayOfWeek" => crate::support::de_opt(map, &mut self.start_day_of_week, n, 9),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 10),
             "version" => crate::support::de_opt(map, &mut self.version, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

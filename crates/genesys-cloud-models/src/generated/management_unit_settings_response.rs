@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ManagementUnitSettingsResponse {
-    #[doc = " JSON `adherence`: [`AdherenceSettings`]."]
+    #[doc = " JSON `adherence`: [`AdherenceSettings`](crate::AdherenceSettings)."]
     pub adherence: ::std::option::Option<crate::AdherenceSettings>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `scheduling`: [`SchedulingSettingsResponse`]."]
+    #[doc = " JSON `scheduling`: [`SchedulingSettingsResponse`](crate::SchedulingSettingsResponse)."]
     pub scheduling: ::std::option::Option<crate::SchedulingSettingsResponse>,
-    #[doc = " JSON `shiftTrading`: [`ShiftTradeSettings`]."]
+    #[doc = " JSON `shiftTrading`: [`ShiftTradeSettings`](crate::ShiftTradeSettings)."]
     pub shift_trading: ::std::option::Option<crate::ShiftTradeSettings>,
-    #[doc = " JSON `shortTermForecasting`: [`ShortTermForecastingSettings`]."]
+    #[doc = " JSON `shortTermForecasting`: [`ShortTermForecastingSettings`](crate::ShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::ShortTermForecastingSettings>,
-    #[doc = " JSON `timeOff`: [`TimeOffSettingsResponse`]."]
+    #[doc = " JSON `timeOff`: [`TimeOffSettingsResponse`](crate::TimeOffSettingsResponse)."]
     pub time_off: ::std::option::Option<crate::TimeOffSettingsResponse>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ManagementUnitSettingsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ManagementUnitSettingsResponse {
 impl crate::support::Model for ManagementUnitSettingsResponse {
     const NAME: &'static str = "ManagementUnitSettingsResponse";
     const FIELDS: &'static [&'static str] = &["adherence", "metadata", "scheduling", "shiftTrading", "shortTermForecasting", "timeOff"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ManagementUnitSettingsResponse {
             "shiftTrading" => crate::support::de_opt_struct(map, &mut self.shift_trading, n, 3),
             "shortTermForecasting" => crate::support::de_opt_struct(map, &mut self.short_term_forecasting, n, 4),
             "timeOff" => crate::support::de_opt_struct(map, &mut self.time_off, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ManualEscalationRequest {
-    #[doc = " JSON `escalationTarget`: [`EscalationTarget`]."]
+    #[doc = " JSON `escalationTarget`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub escalation_target: ::std::option::Option<crate::EscalationTarget>,
     #[doc = " JSON `socialMediaNormalizedMessageId`: string, required by the spec."]
     pub social_media_normalized_message_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ManualEscalationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ManualEscalationRequest {
 impl crate::support::Model for ManualEscalationRequest {
     const NAME: &'static str = "ManualEscalationRequest";
     const FIELDS: &'static [&'static str] = &["escalationTarget", "socialMediaNormalizedMessageId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ManualEscalationRequest {
         match key {
             "escalationTarget" => crate::support::de_opt_struct(map, &mut self.escalation_target, n, 0),
             "socialMediaNormalizedMessageId" => crate::support::de_opt(map, &mut self.social_media_normalized_message_id, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

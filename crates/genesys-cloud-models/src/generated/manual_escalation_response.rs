@@ -7,13 +7,13 @@
 pub struct ManualEscalationResponse {
     #[doc = " JSON `conversationNormalizedMessageId`: string."]
     pub conversation_normalized_message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `escalationStatus`: [`ManualEscalationResponseEscalationStatus`]."]
+    #[doc = " JSON `escalationStatus`: [`ManualEscalationResponseEscalationStatus`](crate::ManualEscalationResponseEscalationStatus)."]
     pub escalation_status: ::std::option::Option<crate::ManualEscalationResponseEscalationStatus>,
-    #[doc = " JSON `escalationTarget`: [`EscalationTarget`]."]
+    #[doc = " JSON `escalationTarget`: [`EscalationTarget`](crate::EscalationTarget)."]
     pub escalation_target: ::std::option::Option<crate::EscalationTarget>,
     #[doc = " JSON `socialMediaNormalizedMessageId`: string."]
     pub social_media_normalized_message_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ManualEscalationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ManualEscalationResponse {
 impl crate::support::Model for ManualEscalationResponse {
     const NAME: &'static str = "ManualEscalationResponse";
     const FIELDS: &'static [&'static str] = &["conversationNormalizedMessageId", "escalationStatus", "escalationTarget", "socialMediaNormalizedMessageId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ManualEscalationResponse {
             "escalationStatus" => crate::support::de_opt(map, &mut self.escalation_status, n, 1),
             "escalationTarget" => crate::support::de_opt_struct(map, &mut self.escalation_target, n, 2),
             "socialMediaNormalizedMessageId" => crate::support::de_opt(map, &mut self.social_media_normalized_message_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct ManualSearchConfig {
     pub answer_generation: ::std::option::Option<bool>,
     #[doc = " JSON `articlesWithAnswerHighlights`: boolean."]
     pub articles_with_answer_highlights: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ManualSearchConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ManualSearchConfig {
 impl crate::support::Model for ManualSearchConfig {
     const NAME: &'static str = "ManualSearchConfig";
     const FIELDS: &'static [&'static str] = &["answerGeneration", "articlesWithAnswerHighlights"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ManualSearchConfig {
         match key {
             "answerGeneration" => crate::support::de_opt(map, &mut self.answer_generation, n, 0),
             "articlesWithAnswerHighlights" => crate::support::de_opt(map, &mut self.articles_with_answer_highlights, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct MaskingRule {
     pub definition: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`MaskingRuleDirection`]."]
+    #[doc = " JSON `direction`: [`MaskingRuleDirection`](crate::MaskingRuleDirection)."]
     pub direction: ::std::option::Option<crate::MaskingRuleDirection>,
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
@@ -25,9 +25,9 @@ pub struct MaskingRule {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `substituteCharacter`: string, required by the spec."]
     pub substitute_character: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`MaskingRuleType`], required by the spec."]
+    #[doc = " JSON `type`: [`MaskingRuleType`](crate::MaskingRuleType), required by the spec."]
     pub r#type: ::std::option::Option<crate::MaskingRuleType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MaskingRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for MaskingRule {
 impl crate::support::Model for MaskingRule {
     const NAME: &'static str = "MaskingRule";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "definition", "description", "direction", "enabled", "id", "integrations", "name", "substituteCharacter", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for MaskingRule {
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "substituteCharacter" => crate::support::de_opt(map, &mut self.substitute_character, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

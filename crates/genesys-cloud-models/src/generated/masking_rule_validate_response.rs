@@ -11,7 +11,7 @@ pub struct MaskingRuleValidateResponse {
     pub valid: ::std::option::Option<bool>,
     #[doc = " JSON `validationMessage`: string."]
     pub validation_message: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MaskingRuleValidateResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for MaskingRuleValidateResponse {
 impl crate::support::Model for MaskingRuleValidateResponse {
     const NAME: &'static str = "MaskingRuleValidateResponse";
     const FIELDS: &'static [&'static str] = &["maskedText", "valid", "validationMessage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for MaskingRuleValidateResponse {
             "maskedText" => crate::support::de_opt(map, &mut self.masked_text, n, 0),
             "valid" => crate::support::de_opt(map, &mut self.valid, n, 1),
             "validationMessage" => crate::support::de_opt(map, &mut self.validation_message, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

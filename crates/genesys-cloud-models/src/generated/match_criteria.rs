@@ -7,13 +7,13 @@
 pub struct MatchCriteria {
     #[doc = " JSON `jsonPath`: string."]
     pub json_path: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`MatchCriteriaOperator`]."]
+    #[doc = " JSON `operator`: [`MatchCriteriaOperator`](crate::MatchCriteriaOperator)."]
     pub operator: ::std::option::Option<crate::MatchCriteriaOperator>,
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
     #[doc = " JSON `values`: array of any JSON."]
     pub values: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MatchCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for MatchCriteria {
 impl crate::support::Model for MatchCriteria {
     const NAME: &'static str = "MatchCriteria";
     const FIELDS: &'static [&'static str] = &["jsonPath", "operator", "value", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for MatchCriteria {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
             "values" => crate::support::de_opt(map, &mut self.values, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

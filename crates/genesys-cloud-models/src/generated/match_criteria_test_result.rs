@@ -9,17 +9,17 @@ pub struct MatchCriteriaTestResult {
     pub generated_json_path_condition: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `jsonPath`: string."]
     pub json_path: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `jsonPathExtraction`: array of [`MatchTestResult`]."]
+    #[doc = " JSON `jsonPathExtraction`: array of [`MatchTestResult`](crate::MatchTestResult)."]
     pub json_path_extraction: ::std::option::Option<::std::vec::Vec<crate::MatchTestResult>>,
     #[doc = " JSON `match`: boolean."]
     pub r#match: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`MatchCriteriaTestResultOperator`]."]
+    #[doc = " JSON `operator`: [`MatchCriteriaTestResultOperator`](crate::MatchCriteriaTestResultOperator)."]
     pub operator: ::std::option::Option<crate::MatchCriteriaTestResultOperator>,
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
     #[doc = " JSON `values`: array of any JSON."]
     pub values: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MatchCriteriaTestResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for MatchCriteriaTestResult {
 impl crate::support::Model for MatchCriteriaTestResult {
     const NAME: &'static str = "MatchCriteriaTestResult";
     const FIELDS: &'static [&'static str] = &["generatedJsonPathCondition", "jsonPath", "jsonPathExtraction", "match", "operator", "value", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for MatchCriteriaTestResult {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
             "values" => crate::support::de_opt(map, &mut self.values, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MatchShiftTradeJobRequest {
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `receivingSchedule`: [`ReceivingScheduleLookup`], required by the spec."]
+    #[doc = " JSON `receivingSchedule`: [`ReceivingScheduleLookup`](crate::ReceivingScheduleLookup), required by the spec."]
     pub receiving_schedule: ::std::option::Option<crate::ReceivingScheduleLookup>,
     #[doc = " JSON `receivingShiftId`: string."]
     pub receiving_shift_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MatchShiftTradeJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for MatchShiftTradeJobRequest {
 impl crate::support::Model for MatchShiftTradeJobRequest {
     const NAME: &'static str = "MatchShiftTradeJobRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "receivingSchedule", "receivingShiftId", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for MatchShiftTradeJobRequest {
             "receivingSchedule" => crate::support::de_opt_struct(map, &mut self.receiving_schedule, n, 1),
             "receivingShiftId" => crate::support::de_opt(map, &mut self.receiving_shift_id, n, 2),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

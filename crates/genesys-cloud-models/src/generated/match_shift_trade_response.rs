@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MatchShiftTradeResponse {
-    #[doc = " JSON `adminReviewViolations`: array of [`ShiftTradeMatchViolation`]."]
+    #[doc = " JSON `adminReviewViolations`: array of [`ShiftTradeMatchViolation`](crate::ShiftTradeMatchViolation)."]
     pub admin_review_violations: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeMatchViolation>>,
-    #[doc = " JSON `trade`: [`ShiftTradeResponse`]."]
+    #[doc = " JSON `trade`: [`ShiftTradeResponse`](crate::ShiftTradeResponse)."]
     pub trade: ::std::option::Option<crate::ShiftTradeResponse>,
     #[doc = " JSON `unevaluatedRules`: array of string."]
     pub unevaluated_rules: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `violations`: array of [`ShiftTradeMatchViolation`]."]
+    #[doc = " JSON `violations`: array of [`ShiftTradeMatchViolation`](crate::ShiftTradeMatchViolation)."]
     pub violations: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeMatchViolation>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MatchShiftTradeResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for MatchShiftTradeResponse {
 impl crate::support::Model for MatchShiftTradeResponse {
     const NAME: &'static str = "MatchShiftTradeResponse";
     const FIELDS: &'static [&'static str] = &["adminReviewViolations", "trade", "unevaluatedRules", "violations"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for MatchShiftTradeResponse {
             "trade" => crate::support::de_opt_struct(map, &mut self.trade, n, 1),
             "unevaluatedRules" => crate::support::de_opt(map, &mut self.unevaluated_rules, n, 2),
             "violations" => crate::support::de_opt_structs(map, &mut self.violations, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

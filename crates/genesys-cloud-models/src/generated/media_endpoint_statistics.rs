@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaEndpointStatistics {
-    #[doc = " JSON `clientInfo`: [`MediaStatisticsClientInfo`]."]
+    #[doc = " JSON `clientInfo`: [`MediaStatisticsClientInfo`](crate::MediaStatisticsClientInfo)."]
     pub client_info: ::std::option::Option<crate::MediaStatisticsClientInfo>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateProcessed`: date-time."]
     pub date_processed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `ice`: [`MediaIceStatistics`]."]
+    #[doc = " JSON `ice`: [`MediaIceStatistics`](crate::MediaIceStatistics)."]
     pub ice: ::std::option::Option<crate::MediaIceStatistics>,
     #[doc = " JSON `reconnectAttempts`: integer (int64)."]
     pub reconnect_attempts: ::std::option::Option<i64>,
-    #[doc = " JSON `rtp`: [`MediaRtpStatistics`]."]
+    #[doc = " JSON `rtp`: [`MediaRtpStatistics`](crate::MediaRtpStatistics)."]
     pub rtp: ::std::option::Option<crate::MediaRtpStatistics>,
-    #[doc = " JSON `sourceType`: [`MediaEndpointStatisticsSourceType`]."]
+    #[doc = " JSON `sourceType`: [`MediaEndpointStatisticsSourceType`](crate::MediaEndpointStatisticsSourceType)."]
     pub source_type: ::std::option::Option<crate::MediaEndpointStatisticsSourceType>,
-    #[doc = " JSON `station`: [`NamedEntity`]."]
+    #[doc = " JSON `station`: [`NamedEntity`](crate::NamedEntity)."]
     pub station: ::std::option::Option<crate::NamedEntity>,
-    #[doc = " JSON `trunk`: [`MediaStatisticsTrunkInfo`]."]
+    #[doc = " JSON `trunk`: [`MediaStatisticsTrunkInfo`](crate::MediaStatisticsTrunkInfo)."]
     pub trunk: ::std::option::Option<crate::MediaStatisticsTrunkInfo>,
-    #[doc = " JSON `user`: [`NamedEntity`]."]
+    #[doc = " JSON `user`: [`NamedEntity`](crate::NamedEntity)."]
     pub user: ::std::option::Option<crate::NamedEntity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MediaEndpointStatistics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for MediaEndpointStatistics {
 impl crate::support::Model for MediaEndpointStatistics {
     const NAME: &'static str = "MediaEndpointStatistics";
     const FIELDS: &'static [&'static str] = &["clientInfo", "dateCreated", "dateProcessed", "ice", "reconnectAttempts", "rtp", "sourceType", "station", "trunk", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for MediaEndpointStatistics {
             "station" => crate::support::de_opt_struct(map, &mut self.station, n, 7),
             "trunk" => crate::support::de_opt_struct(map, &mut self.trunk, n, 8),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

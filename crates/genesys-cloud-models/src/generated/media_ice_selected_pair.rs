@@ -7,11 +7,11 @@
 pub struct MediaIceSelectedPair {
     #[doc = " JSON `candidatePairSelectedMilliseconds`: integer (int64)."]
     pub candidate_pair_selected_milliseconds: ::std::option::Option<i64>,
-    #[doc = " JSON `client`: [`MediaIceSelectedCandidate`]."]
+    #[doc = " JSON `client`: [`MediaIceSelectedCandidate`](crate::MediaIceSelectedCandidate)."]
     pub client: ::std::option::Option<crate::MediaIceSelectedCandidate>,
-    #[doc = " JSON `server`: [`MediaIceSelectedCandidate`]."]
+    #[doc = " JSON `server`: [`MediaIceSelectedCandidate`](crate::MediaIceSelectedCandidate)."]
     pub server: ::std::option::Option<crate::MediaIceSelectedCandidate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MediaIceSelectedPair {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for MediaIceSelectedPair {
 impl crate::support::Model for MediaIceSelectedPair {
     const NAME: &'static str = "MediaIceSelectedPair";
     const FIELDS: &'static [&'static str] = &["candidatePairSelectedMilliseconds", "client", "server"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for MediaIceSelectedPair {
             "candidatePairSelectedMilliseconds" => crate::support::de_opt(map, &mut self.candidate_pair_selected_milliseconds, n, 0),
             "client" => crate::support::de_opt_struct(map, &mut self.client, n, 1),
             "server" => crate::support::de_opt_struct(map, &mut self.server, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,13 +15,13 @@ pub struct MediaParticipantRequest {
     pub recording: ::std::option::Option<bool>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`MediaParticipantRequestState`]."]
+    #[doc = " JSON `state`: [`MediaParticipantRequestState`](crate::MediaParticipantRequestState)."]
     pub state: ::std::option::Option<crate::MediaParticipantRequestState>,
-    #[doc = " JSON `wrapup`: [`WrapupInput`]."]
+    #[doc = " JSON `wrapup`: [`WrapupInput`](crate::WrapupInput)."]
     pub wrapup: ::std::option::Option<crate::WrapupInput>,
     #[doc = " JSON `wrapupSkipped`: boolean."]
     pub wrapup_skipped: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MediaParticipantRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for MediaParticipantRequest {
 impl crate::support::Model for MediaParticipantRequest {
     const NAME: &'static str = "MediaParticipantRequest";
     const FIELDS: &'static [&'static str] = &["confined", "held", "muted", "recording", "resumeTime", "state", "wrapup", "wrapupSkipped"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for MediaParticipantRequest {
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 6),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaPolicies {
-    #[doc = " JSON `callPolicy`: [`CallMediaPolicy`]."]
+    #[doc = " JSON `callPolicy`: [`CallMediaPolicy`](crate::CallMediaPolicy)."]
     pub call_policy: ::std::option::Option<crate::CallMediaPolicy>,
-    #[doc = " JSON `chatPolicy`: [`ChatMediaPolicy`]."]
+    #[doc = " JSON `chatPolicy`: [`ChatMediaPolicy`](crate::ChatMediaPolicy)."]
     pub chat_policy: ::std::option::Option<crate::ChatMediaPolicy>,
-    #[doc = " JSON `emailPolicy`: [`EmailMediaPolicy`]."]
+    #[doc = " JSON `emailPolicy`: [`EmailMediaPolicy`](crate::EmailMediaPolicy)."]
     pub email_policy: ::std::option::Option<crate::EmailMediaPolicy>,
-    #[doc = " JSON `messagePolicy`: [`MessageMediaPolicy`]."]
+    #[doc = " JSON `messagePolicy`: [`MessageMediaPolicy`](crate::MessageMediaPolicy)."]
     pub message_policy: ::std::option::Option<crate::MessageMediaPolicy>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MediaPolicies {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for MediaPolicies {
 impl crate::support::Model for MediaPolicies {
     const NAME: &'static str = "MediaPolicies";
     const FIELDS: &'static [&'static str] = &["callPolicy", "chatPolicy", "emailPolicy", "messagePolicy"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for MediaPolicies {
             "chatPolicy" => crate::support::de_opt_struct(map, &mut self.chat_policy, n, 1),
             "emailPolicy" => crate::support::de_opt_struct(map, &mut self.email_policy, n, 2),
             "messagePolicy" => crate::support::de_opt_struct(map, &mut self.message_policy, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

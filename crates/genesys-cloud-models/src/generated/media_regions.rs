@@ -11,7 +11,7 @@ pub struct MediaRegions {
     pub aws_home_region: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `awsSatelliteRegions`: array of string."]
     pub aws_satellite_regions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MediaRegions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for MediaRegions {
 impl crate::support::Model for MediaRegions {
     const NAME: &'static str = "MediaRegions";
     const FIELDS: &'static [&'static str] = &["awsCoreRegions", "awsHomeRegion", "awsSatelliteRegions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for MediaRegions {
             "awsCoreRegions" => crate::support::de_opt(map, &mut self.aws_core_regions, n, 0),
             "awsHomeRegion" => crate::support::de_opt(map, &mut self.aws_home_region, n, 1),
             "awsSatelliteRegions" => crate::support::de_opt(map, &mut self.aws_satellite_regions, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct MediaRtpStatistics {
     pub rtp_events_received: ::std::option::Option<i64>,
     #[doc = " JSON `rtpEventsSent`: integer (int64)."]
     pub rtp_events_sent: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MediaRtpStatistics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for MediaRtpStatistics {
 impl crate::support::Model for MediaRtpStatistics {
     const NAME: &'static str = "MediaRtpStatistics";
     const FIELDS: &'static [&'static str] = &["averageJitter", "estimatedAverageMos", "packetsReceived", "packetsSent", "rtpEventsReceived", "rtpEventsSent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for MediaRtpStatistics {
             "packetsSent" => crate::support::de_opt(map, &mut self.packets_sent, n, 3),
             "rtpEventsReceived" => crate::support::de_opt(map, &mut self.rtp_events_received, n, 4),
             "rtpEventsSent" => crate::support::de_opt(map, &mut self.rtp_events_sent, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,11 +13,11 @@ pub struct MediaStatistics {
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `effectiveRegion`: string."]
     pub effective_region: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaStatistics`: array of [`MediaEndpointStatistics`]."]
+    #[doc = " JSON `mediaStatistics`: array of [`MediaEndpointStatistics`](crate::MediaEndpointStatistics)."]
     pub media_statistics: ::std::option::Option<::std::vec::Vec<crate::MediaEndpointStatistics>>,
     #[doc = " JSON `preferredRegion`: string."]
     pub preferred_region: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MediaStatistics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for MediaStatistics {
 impl crate::support::Model for MediaStatistics {
     const NAME: &'static str = "MediaStatistics";
     const FIELDS: &'static [&'static str] = &["communicationId", "creationMilliseconds", "dateStart", "effectiveRegion", "mediaStatistics", "preferredRegion"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for MediaStatistics {
             "effectiveRegion" => crate::support::de_opt(map, &mut self.effective_region, n, 3),
             "mediaStatistics" => crate::support::de_opt_structs(map, &mut self.media_statistics, n, 4),
             "preferredRegion" => crate::support::de_opt(map, &mut self.preferred_region, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

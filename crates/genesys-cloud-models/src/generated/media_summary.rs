@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaSummary {
-    #[doc = " JSON `contactCenter`: [`MediaSummaryDetail`]."]
+    #[doc = " JSON `contactCenter`: [`MediaSummaryDetail`](crate::MediaSummaryDetail)."]
     pub contact_center: ::std::option::Option<crate::MediaSummaryDetail>,
-    #[doc = " JSON `enterprise`: [`MediaSummaryDetail`]."]
+    #[doc = " JSON `enterprise`: [`MediaSummaryDetail`](crate::MediaSummaryDetail)."]
     pub enterprise: ::std::option::Option<crate::MediaSummaryDetail>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MediaSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for MediaSummary {
 impl crate::support::Model for MediaSummary {
     const NAME: &'static str = "MediaSummary";
     const FIELDS: &'static [&'static str] = &["contactCenter", "enterprise"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for MediaSummary {
         match key {
             "contactCenter" => crate::support::de_opt_struct(map, &mut self.contact_center, n, 0),
             "enterprise" => crate::support::de_opt_struct(map, &mut self.enterprise, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MediaTypeAccess {
-    #[doc = " JSON `inbound`: array of [`MediaType`]."]
+    #[doc = " JSON `inbound`: array of [`MediaType`](crate::MediaType)."]
     pub inbound: ::std::option::Option<::std::vec::Vec<crate::MediaType>>,
-    #[doc = " JSON `outbound`: array of [`MediaType`]."]
+    #[doc = " JSON `outbound`: array of [`MediaType`](crate::MediaType)."]
     pub outbound: ::std::option::Option<::std::vec::Vec<crate::MediaType>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MediaTypeAccess {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for MediaTypeAccess {
 impl crate::support::Model for MediaTypeAccess {
     const NAME: &'static str = "MediaTypeAccess";
     const FIELDS: &'static [&'static str] = &["inbound", "outbound"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for MediaTypeAccess {
         match key {
             "inbound" => crate::support::de_opt_structs(map, &mut self.inbound, n, 0),
             "outbound" => crate::support::de_opt_structs(map, &mut self.outbound, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct MediaUtilization {
     pub interruptable_media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `maximumCapacity`: integer (int64)."]
     pub maximum_capacity: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MediaUtilization {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for MediaUtilization {
 impl crate::support::Model for MediaUtilization {
     const NAME: &'static str = "MediaUtilization";
     const FIELDS: &'static [&'static str] = &["includeNonAcd", "interruptableMediaTypes", "maximumCapacity"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for MediaUtilization {
             "includeNonAcd" => crate::support::de_opt(map, &mut self.include_non_acd, n, 0),
             "interruptableMediaTypes" => crate::support::de_opt(map, &mut self.interruptable_media_types, n, 1),
             "maximumCapacity" => crate::support::de_opt(map, &mut self.maximum_capacity, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

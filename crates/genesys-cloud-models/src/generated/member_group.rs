@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MemberGroup {
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,9 +15,9 @@ pub struct MemberGroup {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`MemberGroupType`]."]
+    #[doc = " JSON `type`: [`MemberGroupType`](crate::MemberGroupType)."]
     pub r#type: ::std::option::Option<crate::MemberGroupType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MemberGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for MemberGroup {
 impl crate::support::Model for MemberGroup {
     const NAME: &'static str = "MemberGroup";
     const FIELDS: &'static [&'static str] = &["division", "id", "memberCount", "name", "selfUri", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for MemberGroup {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

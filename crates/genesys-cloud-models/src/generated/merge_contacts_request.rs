@@ -7,9 +7,9 @@
 pub struct MergeContactsRequest {
     #[doc = " JSON `contactIds`: array of string, required by the spec."]
     pub contact_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `valueOverride`: [`ExternalContact`]."]
+    #[doc = " JSON `valueOverride`: [`ExternalContact`](crate::ExternalContact)."]
     pub value_override: ::std::option::Option<crate::ExternalContact>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MergeContactsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for MergeContactsRequest {
 impl crate::support::Model for MergeContactsRequest {
     const NAME: &'static str = "MergeContactsRequest";
     const FIELDS: &'static [&'static str] = &["contactIds", "valueOverride"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for MergeContactsRequest {
         match key {
             "contactIds" => crate::support::de_opt(map, &mut self.contact_ids, n, 0),
             "valueOverride" => crate::support::de_opt_struct(map, &mut self.value_override, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

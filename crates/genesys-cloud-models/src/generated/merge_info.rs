@@ -7,11 +7,11 @@
 pub struct MergeInfo {
     #[doc = " JSON `dateMerged`: date-time."]
     pub date_merged: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `error`: [`MergeError`]."]
+    #[doc = " JSON `error`: [`MergeError`](crate::MergeError)."]
     pub error: ::std::option::Option<crate::MergeError>,
-    #[doc = " JSON `status`: [`MergeInfoStatus`]."]
+    #[doc = " JSON `status`: [`MergeInfoStatus`](crate::MergeInfoStatus)."]
     pub status: ::std::option::Option<crate::MergeInfoStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MergeInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for MergeInfo {
 impl crate::support::Model for MergeInfo {
     const NAME: &'static str = "MergeInfo";
     const FIELDS: &'static [&'static str] = &["dateMerged", "error", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for MergeInfo {
             "dateMerged" => crate::support::de_opt(map, &mut self.date_merged, n, 0),
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MergeOperation {
-    #[doc = " JSON `resultingContact`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `resultingContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub resulting_contact: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `sourceContact`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `sourceContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source_contact: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `targetContact`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `targetContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub target_contact: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MergeOperation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for MergeOperation {
 impl crate::support::Model for MergeOperation {
     const NAME: &'static str = "MergeOperation";
     const FIELDS: &'static [&'static str] = &["resultingContact", "sourceContact", "targetContact"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for MergeOperation {
             "resultingContact" => crate::support::de_opt_struct(map, &mut self.resulting_contact, n, 0),
             "sourceContact" => crate::support::de_opt_struct(map, &mut self.source_contact, n, 1),
             "targetContact" => crate::support::de_opt_struct(map, &mut self.target_contact, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Message {
-    #[doc = " JSON `afterCallWork`: [`AfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -17,27 +17,27 @@ pub struct Message {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`MessageDirection`]."]
+    #[doc = " JSON `direction`: [`MessageDirection`](crate::MessageDirection)."]
     pub direction: ::std::option::Option<crate::MessageDirection>,
-    #[doc = " JSON `disconnectType`: [`MessageDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`MessageDisconnectType`](crate::MessageDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::MessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `engagementSource`: [`MessageEngagementSource`]."]
+    #[doc = " JSON `engagementSource`: [`MessageEngagementSource`](crate::MessageEngagementSource)."]
     pub engagement_source: ::std::option::Option<crate::MessageEngagementSource>,
-    #[doc = " JSON `errorInfo`: [`ErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_info: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `fromAddress`: [`Address`]."]
+    #[doc = " JSON `fromAddress`: [`Address`](crate::Address)."]
     pub from_address: ::std::option::Option<crate::Address>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`MessageInitialState`]."]
+    #[doc = " JSON `initialState`: [`MessageInitialState`](crate::MessageInitialState)."]
     pub initial_state: ::std::option::Option<crate::MessageInitialState>,
-    #[doc = " JSON `journeyContext`: [`JourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
-    #[doc = " JSON `messages`: array of [`MessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`MessageDetails`](crate::MessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::MessageDetails>>,
     #[doc = " JSON `parkTime`: date-time."]
     pub park_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -45,7 +45,7 @@ pub struct Message {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`ConversationQueueMediaSettings`](crate::ConversationQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::ConversationQueueMediaSettings>,
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
@@ -57,21 +57,21 @@ pub struct Message {
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segments`: array of [`Segment`]."]
+    #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`MessageState`]."]
+    #[doc = " JSON `state`: [`MessageState`](crate::MessageState)."]
     pub state: ::std::option::Option<crate::MessageState>,
-    #[doc = " JSON `toAddress`: [`Address`]."]
+    #[doc = " JSON `toAddress`: [`Address`](crate::Address)."]
     pub to_address: ::std::option::Option<crate::Address>,
-    #[doc = " JSON `type`: [`MessageType`]."]
+    #[doc = " JSON `type`: [`MessageType`](crate::MessageType)."]
     pub r#type: ::std::option::Option<crate::MessageType>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Message {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -86,10 +86,10 @@ impl<'de> ::serde::Deserialize<'de> for Message {
 impl crate::support::Model for Message {
     const NAME: &'static str = "Message";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "authenticated", "byoSmsIntegrationId", "connectedTime", "direction", "disconnectType", "disconnectedTime", "engagementSource", "errorInfo", "fromAddress", "held", "id", "initialState", "journeyContext", "messages", "parkTime", "peerId", "provider", "queueMediaSettings", "recipientCountry", "recipientType", "recordingId", "resumeTime", "scriptId", "segments", "startAlertingTime", "startHoldTime", "state", "toAddress", "type", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -128,7 +128,7 @@ impl crate::support::Model for Message {
             "toAddress" => crate::support::de_opt_struct(map, &mut self.to_address, n, 30),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 31),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 32),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

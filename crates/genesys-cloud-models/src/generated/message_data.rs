@@ -7,33 +7,33 @@
 pub struct MessageData {
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createdBy`: [`User`]."]
+    #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
-    #[doc = " JSON `direction`: [`MessageDataDirection`]."]
+    #[doc = " JSON `direction`: [`MessageDataDirection`](crate::MessageDataDirection)."]
     pub direction: ::std::option::Option<crate::MessageDataDirection>,
     #[doc = " JSON `fromAddress`: string."]
     pub from_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messengerType`: [`MessageDataMessengerType`]."]
+    #[doc = " JSON `messengerType`: [`MessageDataMessengerType`](crate::MessageDataMessengerType)."]
     pub messenger_type: ::std::option::Option<crate::MessageDataMessengerType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `normalizedMessage`: [`ConversationNormalizedMessage`]."]
+    #[doc = " JSON `normalizedMessage`: [`ConversationNormalizedMessage`](crate::ConversationNormalizedMessage)."]
     pub normalized_message: ::std::option::Option<crate::ConversationNormalizedMessage>,
-    #[doc = " JSON `normalizedReceipts`: array of [`ConversationNormalizedMessage`]."]
+    #[doc = " JSON `normalizedReceipts`: array of [`ConversationNormalizedMessage`](crate::ConversationNormalizedMessage)."]
     pub normalized_receipts: ::std::option::Option<::std::vec::Vec<crate::ConversationNormalizedMessage>>,
     #[doc = " JSON `providerMessageId`: string."]
     pub provider_message_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`MessageDataStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`MessageDataStatus`](crate::MessageDataStatus), required by the spec."]
     pub status: ::std::option::Option<crate::MessageDataStatus>,
     #[doc = " JSON `timestamp`: date-time, required by the spec."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `toAddress`: string."]
     pub to_address: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessageData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for MessageData {
 impl crate::support::Model for MessageData {
     const NAME: &'static str = "MessageData";
     const FIELDS: &'static [&'static str] = &["conversationId", "createdBy", "direction", "fromAddress", "id", "messengerType", "name", "normalizedMessage", "normalizedReceipts", "providerMessageId", "selfUri", "status", "timestamp", "toAddress"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for MessageData {
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 12),
             "toAddress" => crate::support::de_opt(map, &mut self.to_address, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessageDetails {
-    #[doc = " JSON `errorInfo`: [`ErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_info: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `media`: array of [`MessageMedia`]."]
+    #[doc = " JSON `media`: array of [`MessageMedia`](crate::MessageMedia)."]
     pub media: ::std::option::Option<::std::vec::Vec<crate::MessageMedia>>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messageMetadata`: [`ConversationMessageMetadata`]."]
+    #[doc = " JSON `messageMetadata`: [`ConversationMessageMetadata`](crate::ConversationMessageMetadata)."]
     pub message_metadata: ::std::option::Option<crate::ConversationMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`MessageDetailsMessageStatus`]."]
+    #[doc = " JSON `messageStatus`: [`MessageDetailsMessageStatus`](crate::MessageDetailsMessageStatus)."]
     pub message_status: ::std::option::Option<crate::MessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `messageURI`: string."]
     pub message_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `socialVisibility`: [`MessageDetailsSocialVisibility`]."]
+    #[doc = " JSON `socialVisibility`: [`MessageDetailsSocialVisibility`](crate::MessageDetailsSocialVisibility)."]
     pub social_visibility: ::std::option::Option<crate::MessageDetailsSocialVisibility>,
-    #[doc = " JSON `stickers`: array of [`MessageSticker`]."]
+    #[doc = " JSON `stickers`: array of [`MessageSticker`](crate::MessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::MessageSticker>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessageDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for MessageDetails {
 impl crate::support::Model for MessageDetails {
     const NAME: &'static str = "MessageDetails";
     const FIELDS: &'static [&'static str] = &["errorInfo", "media", "messageId", "messageMetadata", "messageSegmentCount", "messageStatus", "messageTime", "messageURI", "socialVisibility", "stickers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for MessageDetails {
             "messageURI" => crate::support::de_opt(map, &mut self.message_uri, n, 7),
             "socialVisibility" => crate::support::de_opt(map, &mut self.social_visibility, n, 8),
             "stickers" => crate::support::de_opt_structs(map, &mut self.stickers, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct MessageEvaluation {
     pub contact_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `contactColumn`: string."]
     pub contact_column: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messageType`: [`MessageEvaluationMessageType`]."]
+    #[doc = " JSON `messageType`: [`MessageEvaluationMessageType`](crate::MessageEvaluationMessageType)."]
     pub message_type: ::std::option::Option<crate::MessageEvaluationMessageType>,
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `wrapupCodeId`: string."]
     pub wrapup_code_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessageEvaluation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for MessageEvaluation {
 impl crate::support::Model for MessageEvaluation {
     const NAME: &'static str = "MessageEvaluation";
     const FIELDS: &'static [&'static str] = &["contactAddress", "contactColumn", "messageType", "timestamp", "wrapupCodeId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for MessageEvaluation {
             "messageType" => crate::support::de_opt(map, &mut self.message_type, n, 2),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 3),
             "wrapupCodeId" => crate::support::de_opt(map, &mut self.wrapup_code_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,39 +15,39 @@ pub struct MessageMediaParticipant {
     pub authenticated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
-    #[doc = " JSON `direction`: [`MessageMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`MessageMediaParticipantDirection`](crate::MessageMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::MessageMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`MessageMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`MessageMediaParticipantDisconnectType`](crate::MessageMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::MessageMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`ErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
-    #[doc = " JSON `externalContact`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalContact`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_contact: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalOrganization`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_organization: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `flaggedReason`: [`MessageMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`MessageMediaParticipantFlaggedReason`](crate::MessageMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::MessageMediaParticipantFlaggedReason>,
-    #[doc = " JSON `fromAddress`: [`Address`]."]
+    #[doc = " JSON `fromAddress`: [`Address`](crate::Address)."]
     pub from_address: ::std::option::Option<crate::Address>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyContext`: [`JourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`JourneyContext`](crate::JourneyContext)."]
     pub journey_context: ::std::option::Option<crate::JourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `messages`: array of [`MessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`MessageDetails`](crate::MessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::MessageDetails>>,
-    #[doc = " JSON `monitoredParticipant`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `monitoredParticipant`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub monitored_participant: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
@@ -61,7 +61,7 @@ pub struct MessageMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
@@ -69,7 +69,7 @@ pub struct MessageMediaParticipant {
     pub recipient_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `script`: [`DomainEntityRef`]."]
+    #[doc = " JSON `script`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub script: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -79,17 +79,17 @@ pub struct MessageMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`MessageMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`MessageMediaParticipantState`](crate::MessageMediaParticipantState)."]
     pub state: ::std::option::Option<crate::MessageMediaParticipantState>,
-    #[doc = " JSON `team`: [`DomainEntityRef`]."]
+    #[doc = " JSON `team`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub team: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `toAddress`: [`Address`]."]
+    #[doc = " JSON `toAddress`: [`Address`](crate::Address)."]
     pub to_address: ::std::option::Option<crate::Address>,
-    #[doc = " JSON `type`: [`MessageMediaParticipantType`]."]
+    #[doc = " JSON `type`: [`MessageMediaParticipantType`](crate::MessageMediaParticipantType)."]
     pub r#type: ::std::option::Option<crate::MessageMediaParticipantType>,
-    #[doc = " JSON `user`: [`DomainEntityRef`]."]
+    #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -99,7 +99,7 @@ pub struct MessageMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessageMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -114,10 +114,10 @@ impl<'de> ::serde::Deserialize<'de> for MessageMediaParticipant {
 impl crate::support::Model for MessageMediaParticipant {
     const NAME: &'static str = "MessageMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "authenticated", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "fromAddress", "held", "id", "journeyContext", "mediaRoles", "messages", "monitoredParticipant", "monitoredParticipantId", "name", "parkTime", "peer", "provider", "purpose", "queue", "recipientCountry", "recipientType", "resumeTime", "script", "startAcwTime", "startAlertingTime", "startHoldTime", "startTime", "state", "team", "toAddress", "type", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -170,7 +170,7 @@ impl crate::support::Model for MessageMediaParticipant {
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 44),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 45),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 46),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,15 +13,15 @@ pub struct MessageMediaSettings {
     pub enable_auto_answer: ::std::option::Option<bool>,
     #[doc = " JSON `enableInactivityTimeout`: boolean."]
     pub enable_inactivity_timeout: ::std::option::Option<bool>,
-    #[doc = " JSON `inactivityTimeoutSettings`: [`InactivityTimeoutSettings`]."]
+    #[doc = " JSON `inactivityTimeoutSettings`: [`InactivityTimeoutSettings`](crate::InactivityTimeoutSettings)."]
     pub inactivity_timeout_settings: ::std::option::Option<crate::InactivityTimeoutSettings>,
     #[doc = " JSON `manualAnswerAlertToneSeconds`: number (double)."]
     pub manual_answer_alert_tone_seconds: ::std::option::Option<f64>,
-    #[doc = " JSON `serviceLevel`: [`ServiceLevel`]."]
+    #[doc = " JSON `serviceLevel`: [`ServiceLevel`](crate::ServiceLevel)."]
     pub service_level: ::std::option::Option<crate::ServiceLevel>,
-    #[doc = " JSON `subTypeSettings`: map of [`MessageSubtypeSettings`]."]
+    #[doc = " JSON `subTypeSettings`: map of [`MessageSubtypeSettings`](crate::MessageSubtypeSettings)."]
     pub sub_type_settings: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageSubtypeSettings>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessageMediaSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for MessageMediaSettings {
 impl crate::support::Model for MessageMediaSettings {
     const NAME: &'static str = "MessageMediaSettings";
     const FIELDS: &'static [&'static str] = &["alertingTimeoutSeconds", "autoAnswerAlertToneSeconds", "enableAutoAnswer", "enableInactivityTimeout", "inactivityTimeoutSettings", "manualAnswerAlertToneSeconds", "serviceLevel", "subTypeSettings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for MessageMediaSettings {
             "manualAnswerAlertToneSeconds" => crate::support::de_opt(map, &mut self.manual_answer_alert_tone_seconds, n, 5),
             "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 6),
             "subTypeSettings" => crate::support::de_opt(map, &mut self.sub_type_settings, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

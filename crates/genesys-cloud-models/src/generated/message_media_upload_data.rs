@@ -15,7 +15,7 @@ pub struct MessageMediaUploadData {
     pub upload_headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `uploadUrl`: string."]
     pub upload_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessageMediaUploadData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for MessageMediaUploadData {
 impl crate::support::Model for MessageMediaUploadData {
     const NAME: &'static str = "MessageMediaUploadData";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "uploadHeaders", "uploadUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for MessageMediaUploadData {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "uploadHeaders" => crate::support::de_opt(map, &mut self.upload_headers, n, 3),
             "uploadUrl" => crate::support::de_opt(map, &mut self.upload_url, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

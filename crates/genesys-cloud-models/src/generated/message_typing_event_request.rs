@@ -7,9 +7,9 @@
 pub struct MessageTypingEventRequest {
     #[doc = " JSON `dateSent`: date-time."]
     pub date_sent: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `typing`: [`ConversationEventTyping`], required by the spec."]
+    #[doc = " JSON `typing`: [`ConversationEventTyping`](crate::ConversationEventTyping), required by the spec."]
     pub typing: ::std::option::Option<crate::ConversationEventTyping>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessageTypingEventRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for MessageTypingEventRequest {
 impl crate::support::Model for MessageTypingEventRequest {
     const NAME: &'static str = "MessageTypingEventRequest";
     const FIELDS: &'static [&'static str] = &["dateSent", "typing"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for MessageTypingEventRequest {
         match key {
             "dateSent" => crate::support::de_opt(map, &mut self.date_sent, n, 0),
             "typing" => crate::support::de_opt_struct(map, &mut self.typing, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,29 +7,29 @@
 pub struct MessagingCampaign {
     #[doc = " JSON `alwaysRunning`: boolean."]
     pub always_running: ::std::option::Option<bool>,
-    #[doc = " JSON `callableTimeSet`: [`DomainEntityRef`]."]
+    #[doc = " JSON `callableTimeSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub callable_time_set: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `campaignStatus`: [`MessagingCampaignCampaignStatus`]."]
+    #[doc = " JSON `campaignStatus`: [`MessagingCampaignCampaignStatus`](crate::MessagingCampaignCampaignStatus)."]
     pub campaign_status: ::std::option::Option<crate::MessagingCampaignCampaignStatus>,
-    #[doc = " JSON `contactList`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `contactListFilters`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `contactListFilters`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `contactSorts`: array of [`ContactSort`]."]
+    #[doc = " JSON `contactSorts`: array of [`ContactSort`](crate::ContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::ContactSort>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`DomainEntityRef`]."]
+    #[doc = " JSON `division`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub division: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `dncLists`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `dncLists`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `dynamicContactQueueingSettings`: [`DynamicContactQueueingSettings`]."]
+    #[doc = " JSON `dynamicContactQueueingSettings`: [`DynamicContactQueueingSettings`](crate::DynamicContactQueueingSettings)."]
     pub dynamic_contact_queueing_settings: ::std::option::Option<crate::DynamicContactQueueingSettings>,
-    #[doc = " JSON `emailConfig`: [`EmailConfig`]."]
+    #[doc = " JSON `emailConfig`: [`EmailConfig`](crate::EmailConfig)."]
     pub email_config: ::std::option::Option<crate::EmailConfig>,
-    #[doc = " JSON `errors`: array of [`RestErrorDetail`]."]
+    #[doc = " JSON `errors`: array of [`RestErrorDetail`](crate::RestErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::RestErrorDetail>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -37,17 +37,17 @@ pub struct MessagingCampaign {
     pub messages_per_minute: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ruleSets`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `ruleSets`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `smsConfig`: [`SmsConfig`]."]
+    #[doc = " JSON `smsConfig`: [`SmsConfig`](crate::SmsConfig)."]
     pub sms_config: ::std::option::Option<crate::SmsConfig>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `whatsAppConfig`: [`WhatsAppConfig`]."]
+    #[doc = " JSON `whatsAppConfig`: [`WhatsAppConfig`](crate::WhatsAppConfig)."]
     pub whats_app_config: ::std::option::Option<crate::WhatsAppConfig>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessagingCampaign {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -62,10 +62,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagingCampaign {
 impl crate::support::Model for MessagingCampaign {
     const NAME: &'static str = "MessagingCampaign";
     const FIELDS: &'static [&'static str] = &["alwaysRunning", "callableTimeSet", "campaignStatus", "contactList", "contactListFilters", "contactSorts", "dateCreated", "dateModified", "division", "dncLists", "dynamicContactQueueingSettings", "emailConfig", "errors", "id", "messagesPerMinute", "name", "ruleSets", "selfUri", "smsConfig", "version", "whatsAppConfig"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -92,7 +92,7 @@ impl crate::support::Model for MessagingCampaign {
             "smsConfig" => crate::support::de_opt_struct(map, &mut self.sms_config, n, 18),
             "version" => crate::support::de_opt(map, &mut self.version, n, 19),
             "whatsAppConfig" => crate::support::de_opt_struct(map, &mut self.whats_app_config, n, 20),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

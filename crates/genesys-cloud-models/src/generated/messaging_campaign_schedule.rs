@@ -11,13 +11,13 @@ pub struct MessagingCampaignSchedule {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intervals`: array of [`ScheduleInterval`], required by the spec."]
+    #[doc = " JSON `intervals`: array of [`ScheduleInterval`](crate::ScheduleInterval), required by the spec."]
     pub intervals: ::std::option::Option<::std::vec::Vec<crate::ScheduleInterval>>,
-    #[doc = " JSON `messagingCampaign`: [`DivisionedDomainEntityRef`], required by the spec."]
+    #[doc = " JSON `messagingCampaign`: [`DivisionedDomainEntityRef`](crate::DivisionedDomainEntityRef), required by the spec."]
     pub messaging_campaign: ::std::option::Option<crate::DivisionedDomainEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recurrences`: array of [`Reoccurrence`]."]
+    #[doc = " JSON `recurrences`: array of [`Reoccurrence`](crate::Reoccurrence)."]
     pub recurrences: ::std::option::Option<::std::vec::Vec<crate::Reoccurrence>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct MessagingCampaignSchedule {
     pub time_zone: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessagingCampaignSchedule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagingCampaignSchedule {
 impl crate::support::Model for MessagingCampaignSchedule {
     const NAME: &'static str = "MessagingCampaignSchedule";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "intervals", "messagingCampaign", "name", "recurrences", "selfUri", "timeZone", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for MessagingCampaignSchedule {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct MessagingCampaignScheduleConfigChangeRecurrenceRange {
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `numberOfOccurrences`: integer (int64)."]
     pub number_of_occurrences: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`MessagingCampaignScheduleConfigChangeRecurrenceRangeType`]."]
+    #[doc = " JSON `type`: [`MessagingCampaignScheduleConfigChangeRecurrenceRangeType`](crate::MessagingCampaignScheduleConfigChangeRecurrenceRangeType)."]
     pub r#type: ::std::option::Option<crate::MessagingCampaignScheduleConfigChangeRecurrenceRangeType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessagingCampaignScheduleConfigChangeRecurrenceRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagingCampaignScheduleConfigChangeRec
 impl crate::support::Model for MessagingCampaignScheduleConfigChangeRecurrenceRange {
     const NAME: &'static str = "MessagingCampaignScheduleConfigChangeRecurrenceRange";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "end", "numberOfOccurrences", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for MessagingCampaignScheduleConfigChangeRecurrenceRa
             "end" => crate::support::de_opt(map, &mut self.end, n, 1),
             "numberOfOccurrences" => crate::support::de_opt(map, &mut self.number_of_occurrences, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

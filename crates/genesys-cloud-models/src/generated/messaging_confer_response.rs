@@ -9,11 +9,11 @@ pub struct MessagingConferResponse {
     pub command_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `communicationId`: string, required by the spec."]
     pub communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `peerCommunicationId`: string, required by the spec."]
     pub peer_communication_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessagingConferResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagingConferResponse {
 impl crate::support::Model for MessagingConferResponse {
     const NAME: &'static str = "MessagingConferResponse";
     const FIELDS: &'static [&'static str] = &["commandId", "communicationId", "conversation", "peerCommunicationId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for MessagingConferResponse {
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 1),
             "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 2),
             "peerCommunicationId" => crate::support::de_opt(map, &mut self.peer_communication_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

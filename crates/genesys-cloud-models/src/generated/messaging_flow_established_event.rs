@@ -13,11 +13,11 @@ pub struct MessagingFlowEstablishedEvent {
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialConfiguration`: [`MessagingInitialConfiguration`], required by the spec."]
+    #[doc = " JSON `initialConfiguration`: [`MessagingInitialConfiguration`](crate::MessagingInitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::MessagingInitialConfiguration>,
-    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`], required by the spec."]
+    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessagingFlowEstablishedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagingFlowEstablishedEvent {
 impl crate::support::Model for MessagingFlowEstablishedEvent {
     const NAME: &'static str = "MessagingFlowEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "eventDateTime", "eventId", "initialConfiguration", "sourceConfiguration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for MessagingFlowEstablishedEvent {
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 3),
             "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 4),
             "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

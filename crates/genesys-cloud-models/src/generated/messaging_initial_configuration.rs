@@ -17,11 +17,11 @@ pub struct MessagingInitialConfiguration {
     pub inbound: ::std::option::Option<bool>,
     #[doc = " JSON `invitedBy`: string."]
     pub invited_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messageType`: [`MessagingInitialConfigurationMessageType`]."]
+    #[doc = " JSON `messageType`: [`MessagingInitialConfigurationMessageType`](crate::MessagingInitialConfigurationMessageType)."]
     pub message_type: ::std::option::Option<crate::MessagingInitialConfigurationMessageType>,
     #[doc = " JSON `toAddress`: string, required by the spec."]
     pub to_address: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessagingInitialConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagingInitialConfiguration {
 impl crate::support::Model for MessagingInitialConfiguration {
     const NAME: &'static str = "MessagingInitialConfiguration";
     const FIELDS: &'static [&'static str] = &["additionalInfo", "alerting", "fromAddress", "held", "inbound", "invitedBy", "messageType", "toAddress"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for MessagingInitialConfiguration {
             "invitedBy" => crate::support::de_opt(map, &mut self.invited_by, n, 5),
             "messageType" => crate::support::de_opt(map, &mut self.message_type, n, 6),
             "toAddress" => crate::support::de_opt(map, &mut self.to_address, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingIntegration {
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,27 +13,27 @@ pub struct MessagingIntegration {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`]."]
+    #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
-    #[doc = " JSON `messengerType`: [`MessagingIntegrationMessengerType`], required by the spec."]
+    #[doc = " JSON `messengerType`: [`MessagingIntegrationMessengerType`](crate::MessagingIntegrationMessengerType), required by the spec."]
     pub messenger_type: ::std::option::Option<crate::MessagingIntegrationMessengerType>,
-    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `openExtensionType`: [`MessagingIntegrationOpenExtensionType`]."]
+    #[doc = " JSON `openExtensionType`: [`MessagingIntegrationOpenExtensionType`](crate::MessagingIntegrationOpenExtensionType)."]
     pub open_extension_type: ::std::option::Option<crate::MessagingIntegrationOpenExtensionType>,
-    #[doc = " JSON `recipient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`MessagingIntegrationStatus`]."]
+    #[doc = " JSON `status`: [`MessagingIntegrationStatus`](crate::MessagingIntegrationStatus)."]
     pub status: ::std::option::Option<crate::MessagingIntegrationStatus>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessagingIntegration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagingIntegration {
 impl crate::support::Model for MessagingIntegration {
     const NAME: &'static str = "MessagingIntegration";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "messagingSetting", "messengerType", "modifiedBy", "name", "openExtensionType", "recipient", "selfUri", "status", "supportedContent", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for MessagingIntegration {
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct MessagingRoutingEstablishedEvent {
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialConfiguration`: [`MessagingInitialConfiguration`], required by the spec."]
+    #[doc = " JSON `initialConfiguration`: [`MessagingInitialConfiguration`](crate::MessagingInitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::MessagingInitialConfiguration>,
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
@@ -23,9 +23,9 @@ pub struct MessagingRoutingEstablishedEvent {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`], required by the spec."]
+    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessagingRoutingEstablishedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagingRoutingEstablishedEvent {
 impl crate::support::Model for MessagingRoutingEstablishedEvent {
     const NAME: &'static str = "MessagingRoutingEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "eventDateTime", "eventId", "initialConfiguration", "label", "languageId", "queueId", "skillIds", "sourceConfiguration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for MessagingRoutingEstablishedEvent {
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 7),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 8),
             "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

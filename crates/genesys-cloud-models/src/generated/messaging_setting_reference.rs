@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessagingSettingReference {
-    #[doc = " JSON `content`: [`ContentSetting`]."]
+    #[doc = " JSON `content`: [`ContentSetting`](crate::ContentSetting)."]
     pub content: ::std::option::Option<crate::ContentSetting>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `event`: [`EventSetting`]."]
+    #[doc = " JSON `event`: [`EventSetting`](crate::EventSetting)."]
     pub event: ::std::option::Option<crate::EventSetting>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,11 +21,11 @@ pub struct MessagingSettingReference {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `updatedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `updatedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub updated_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessagingSettingReference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagingSettingReference {
 impl crate::support::Model for MessagingSettingReference {
     const NAME: &'static str = "MessagingSettingReference";
     const FIELDS: &'static [&'static str] = &["content", "createdBy", "dateCreated", "dateModified", "event", "id", "name", "selfUri", "updatedBy", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for MessagingSettingReference {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "updatedBy" => crate::support::de_opt_struct(map, &mut self.updated_by, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

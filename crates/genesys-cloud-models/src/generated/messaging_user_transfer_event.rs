@@ -21,9 +21,9 @@ pub struct MessagingUserTransferEvent {
     pub object_communication_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `targetCommunicationId`: string, required by the spec."]
     pub target_communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`MessagingUserTransferEventTransferType`], required by the spec."]
+    #[doc = " JSON `transferType`: [`MessagingUserTransferEventTransferType`](crate::MessagingUserTransferEventTransferType), required by the spec."]
     pub transfer_type: ::std::option::Option<crate::MessagingUserTransferEventTransferType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessagingUserTransferEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for MessagingUserTransferEvent {
 impl crate::support::Model for MessagingUserTransferEvent {
     const NAME: &'static str = "MessagingUserTransferEvent";
     const FIELDS: &'static [&'static str] = &["commandId", "conversationId", "destinationUserId", "eventDateTime", "eventId", "initiatingCommunicationId", "objectCommunicationId", "targetCommunicationId", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for MessagingUserTransferEvent {
             "objectCommunicationId" => crate::support::de_opt(map, &mut self.object_communication_id, n, 6),
             "targetCommunicationId" => crate::support::de_opt(map, &mut self.target_communication_id, n, 7),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

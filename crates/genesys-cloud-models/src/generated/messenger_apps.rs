@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessengerApps {
-    #[doc = " JSON `conversations`: [`ConversationAppSettings`]."]
+    #[doc = " JSON `conversations`: [`ConversationAppSettings`](crate::ConversationAppSettings)."]
     pub conversations: ::std::option::Option<crate::ConversationAppSettings>,
-    #[doc = " JSON `knowledge`: [`Knowledge`]."]
+    #[doc = " JSON `knowledge`: [`Knowledge`](crate::Knowledge)."]
     pub knowledge: ::std::option::Option<crate::Knowledge>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessengerApps {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for MessengerApps {
 impl crate::support::Model for MessengerApps {
     const NAME: &'static str = "MessengerApps";
     const FIELDS: &'static [&'static str] = &["conversations", "knowledge"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for MessengerApps {
         match key {
             "conversations" => crate::support::de_opt_struct(map, &mut self.conversations, n, 0),
             "knowledge" => crate::support::de_opt_struct(map, &mut self.knowledge, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MessengerSettings {
-    #[doc = " JSON `apps`: [`MessengerApps`]."]
+    #[doc = " JSON `apps`: [`MessengerApps`](crate::MessengerApps)."]
     pub apps: ::std::option::Option<crate::MessengerApps>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `fileUpload`: [`FileUploadSettings`]."]
+    #[doc = " JSON `fileUpload`: [`FileUploadSettings`](crate::FileUploadSettings)."]
     pub file_upload: ::std::option::Option<crate::FileUploadSettings>,
-    #[doc = " JSON `homeScreen`: [`MessengerHomeScreen`]."]
+    #[doc = " JSON `homeScreen`: [`MessengerHomeScreen`](crate::MessengerHomeScreen)."]
     pub home_screen: ::std::option::Option<crate::MessengerHomeScreen>,
-    #[doc = " JSON `launcherButton`: [`LauncherButtonSettings`]."]
+    #[doc = " JSON `launcherButton`: [`LauncherButtonSettings`](crate::LauncherButtonSettings)."]
     pub launcher_button: ::std::option::Option<crate::LauncherButtonSettings>,
-    #[doc = " JSON `sessionPersistenceType`: [`MessengerSettingsSessionPersistenceType`]."]
+    #[doc = " JSON `sessionPersistenceType`: [`MessengerSettingsSessionPersistenceType`](crate::MessengerSettingsSessionPersistenceType)."]
     pub session_persistence_type: ::std::option::Option<crate::MessengerSettingsSessionPersistenceType>,
-    #[doc = " JSON `styles`: [`MessengerStyles`]."]
+    #[doc = " JSON `styles`: [`MessengerStyles`](crate::MessengerStyles)."]
     pub styles: ::std::option::Option<crate::MessengerStyles>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MessengerSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for MessengerSettings {
 impl crate::support::Model for MessengerSettings {
     const NAME: &'static str = "MessengerSettings";
     const FIELDS: &'static [&'static str] = &["apps", "enabled", "fileUpload", "homeScreen", "launcherButton", "sessionPersistenceType", "styles"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for MessengerSettings {
             "launcherButton" => crate::support::de_opt_struct(map, &mut self.launcher_button, n, 4),
             "sessionPersistenceType" => crate::support::de_opt(map, &mut self.session_persistence_type, n, 5),
             "styles" => crate::support::de_opt_struct(map, &mut self.styles, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

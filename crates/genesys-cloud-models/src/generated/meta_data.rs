@@ -11,7 +11,7 @@ pub struct MetaData {
     pub pairing_trust: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `pairing-url`: string."]
     pub pairing_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MetaData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for MetaData {
 impl crate::support::Model for MetaData {
     const NAME: &'static str = "MetaData";
     const FIELDS: &'static [&'static str] = &["pairing-token", "pairing-trust", "pairing-url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for MetaData {
             "pairing-token" => crate::support::de_opt(map, &mut self.pairing_token, n, 0),
             "pairing-trust" => crate::support::de_opt(map, &mut self.pairing_trust, n, 1),
             "pairing-url" => crate::support::de_opt(map, &mut self.pairing_url, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

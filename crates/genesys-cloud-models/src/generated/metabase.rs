@@ -15,7 +15,7 @@ pub struct Metabase {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -27,13 +27,13 @@ pub struct Metabase {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`MetabaseState`]."]
+    #[doc = " JSON `state`: [`MetabaseState`](crate::MetabaseState)."]
     pub state: ::std::option::Option<crate::MetabaseState>,
-    #[doc = " JSON `type`: [`MetabaseType`]."]
+    #[doc = " JSON `type`: [`MetabaseType`](crate::MetabaseType)."]
     pub r#type: ::std::option::Option<crate::MetabaseType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Metabase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for Metabase {
 impl crate::support::Model for Metabase {
     const NAME: &'static str = "Metabase";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "state", "type", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for Metabase {
             "state" => crate::support::de_opt(map, &mut self.state, n, 11),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

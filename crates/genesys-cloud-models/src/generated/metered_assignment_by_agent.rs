@@ -7,17 +7,17 @@
 pub struct MeteredAssignmentByAgent {
     #[doc = " JSON `evaluationContextId`: string."]
     pub evaluation_context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `evaluationForm`: [`EvaluationForm`]."]
+    #[doc = " JSON `evaluationForm`: [`EvaluationForm`](crate::EvaluationForm)."]
     pub evaluation_form: ::std::option::Option<crate::EvaluationForm>,
-    #[doc = " JSON `evaluators`: array of [`User`]."]
+    #[doc = " JSON `evaluators`: array of [`User`](crate::User)."]
     pub evaluators: ::std::option::Option<::std::vec::Vec<crate::User>>,
     #[doc = " JSON `maxNumberEvaluations`: integer (int64)."]
     pub max_number_evaluations: ::std::option::Option<i64>,
-    #[doc = " JSON `timeInterval`: [`TimeInterval`]."]
+    #[doc = " JSON `timeInterval`: [`TimeInterval`](crate::TimeInterval)."]
     pub time_interval: ::std::option::Option<crate::TimeInterval>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MeteredAssignmentByAgent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for MeteredAssignmentByAgent {
 impl crate::support::Model for MeteredAssignmentByAgent {
     const NAME: &'static str = "MeteredAssignmentByAgent";
     const FIELDS: &'static [&'static str] = &["evaluationContextId", "evaluationForm", "evaluators", "maxNumberEvaluations", "timeInterval", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for MeteredAssignmentByAgent {
             "maxNumberEvaluations" => crate::support::de_opt(map, &mut self.max_number_evaluations, n, 3),
             "timeInterval" => crate::support::de_opt_struct(map, &mut self.time_interval, n, 4),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

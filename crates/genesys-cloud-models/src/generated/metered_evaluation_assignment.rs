@@ -9,15 +9,15 @@ pub struct MeteredEvaluationAssignment {
     pub assign_to_active_user: ::std::option::Option<bool>,
     #[doc = " JSON `evaluationContextId`: string."]
     pub evaluation_context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `evaluationForm`: [`EvaluationForm`]."]
+    #[doc = " JSON `evaluationForm`: [`EvaluationForm`](crate::EvaluationForm)."]
     pub evaluation_form: ::std::option::Option<crate::EvaluationForm>,
-    #[doc = " JSON `evaluators`: array of [`User`]."]
+    #[doc = " JSON `evaluators`: array of [`User`](crate::User)."]
     pub evaluators: ::std::option::Option<::std::vec::Vec<crate::User>>,
     #[doc = " JSON `maxNumberEvaluations`: integer (int64)."]
     pub max_number_evaluations: ::std::option::Option<i64>,
-    #[doc = " JSON `timeInterval`: [`TimeInterval`]."]
+    #[doc = " JSON `timeInterval`: [`TimeInterval`](crate::TimeInterval)."]
     pub time_interval: ::std::option::Option<crate::TimeInterval>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MeteredEvaluationAssignment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for MeteredEvaluationAssignment {
 impl crate::support::Model for MeteredEvaluationAssignment {
     const NAME: &'static str = "MeteredEvaluationAssignment";
     const FIELDS: &'static [&'static str] = &["assignToActiveUser", "evaluationContextId", "evaluationForm", "evaluators", "maxNumberEvaluations", "timeInterval"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for MeteredEvaluationAssignment {
             "evaluators" => crate::support::de_opt_structs(map, &mut self.evaluators, n, 3),
             "maxNumberEvaluations" => crate::support::de_opt(map, &mut self.max_number_evaluations, n, 4),
             "timeInterval" => crate::support::de_opt_struct(map, &mut self.time_interval, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,13 +13,13 @@ pub struct Metric {
     pub external_metric_definition_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `linkedMetric`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `linkedMetric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub linked_metric: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `metricDefinitionId`: string."]
     pub metric_definition_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `objective`: [`Objective`]."]
+    #[doc = " JSON `objective`: [`Objective`](crate::Objective)."]
     pub objective: ::std::option::Option<crate::Objective>,
     #[doc = " JSON `performanceProfileId`: string."]
     pub performance_profile_id: ::std::option::Option<::std::string::String>,
@@ -27,11 +27,11 @@ pub struct Metric {
     pub precision: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourcePerformanceProfile`: [`PerformanceProfile`]."]
+    #[doc = " JSON `sourcePerformanceProfile`: [`PerformanceProfile`](crate::PerformanceProfile)."]
     pub source_performance_profile: ::std::option::Option<crate::PerformanceProfile>,
-    #[doc = " JSON `timeDisplayUnit`: [`MetricTimeDisplayUnit`]."]
+    #[doc = " JSON `timeDisplayUnit`: [`MetricTimeDisplayUnit`](crate::MetricTimeDisplayUnit)."]
     pub time_display_unit: ::std::option::Option<crate::MetricTimeDisplayUnit>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Metric {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for Metric {
 impl crate::support::Model for Metric {
     const NAME: &'static str = "Metric";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateUnlinked", "externalMetricDefinitionId", "id", "linkedMetric", "metricDefinitionId", "name", "objective", "performanceProfileId", "precision", "selfUri", "sourcePerformanceProfile", "timeDisplayUnit"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for Metric {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "sourcePerformanceProfile" => crate::support::de_opt_struct(map, &mut self.source_performance_profile, n, 11),
             "timeDisplayUnit" => crate::support::de_opt(map, &mut self.time_display_unit, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

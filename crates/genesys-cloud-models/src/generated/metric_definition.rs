@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MetricDefinition {
-    #[doc = " JSON `defaultObjective`: [`DefaultObjective`]."]
+    #[doc = " JSON `defaultObjective`: [`DefaultObjective`](crate::DefaultObjective)."]
     pub default_objective: ::std::option::Option<crate::DefaultObjective>,
     #[doc = " JSON `dividendMetrics`: array of string."]
     pub dividend_metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -27,9 +27,9 @@ pub struct MetricDefinition {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `shortName`: string."]
     pub short_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unitType`: [`MetricDefinitionUnitType`]."]
+    #[doc = " JSON `unitType`: [`MetricDefinitionUnitType`](crate::MetricDefinitionUnitType)."]
     pub unit_type: ::std::option::Option<crate::MetricDefinitionUnitType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MetricDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for MetricDefinition {
 impl crate::support::Model for MetricDefinition {
     const NAME: &'static str = "MetricDefinition";
     const FIELDS: &'static [&'static str] = &["defaultObjective", "dividendMetrics", "divisorMetrics", "id", "initialDirectionFilteringAllowed", "lockTemplateId", "mediaTypeFilteringAllowed", "name", "queueFilteringAllowed", "selfUri", "shortName", "unitType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for MetricDefinition {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "shortName" => crate::support::de_opt(map, &mut self.short_name, n, 10),
             "unitType" => crate::support::de_opt(map, &mut self.unit_type, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

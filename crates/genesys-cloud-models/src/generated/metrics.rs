@@ -15,7 +15,7 @@ pub struct Metrics {
     pub external_metric_definition_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `linkedMetric`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `linkedMetric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub linked_metric: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `maxPoints`: integer (int64)."]
     pub max_points: ::std::option::Option<i64>,
@@ -33,17 +33,17 @@ pub struct Metrics {
     pub precision: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourcePerformanceProfile`: [`PerformanceProfile`]."]
+    #[doc = " JSON `sourcePerformanceProfile`: [`PerformanceProfile`](crate::PerformanceProfile)."]
     pub source_performance_profile: ::std::option::Option<crate::PerformanceProfile>,
     #[doc = " JSON `templateName`: string."]
     pub template_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `timeDisplayUnit`: [`MetricsTimeDisplayUnit`]."]
+    #[doc = " JSON `timeDisplayUnit`: [`MetricsTimeDisplayUnit`](crate::MetricsTimeDisplayUnit)."]
     pub time_display_unit: ::std::option::Option<crate::MetricsTimeDisplayUnit>,
     #[doc = " JSON `unitDefinition`: string."]
     pub unit_definition: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `unitType`: [`MetricsUnitType`]."]
+    #[doc = " JSON `unitType`: [`MetricsUnitType`](crate::MetricsUnitType)."]
     pub unit_type: ::std::option::Option<crate::MetricsUnitType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Metrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for Metrics {
 impl crate::support::Model for Metrics {
     const NAME: &'static str = "Metrics";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateUnlinked", "enabled", "externalMetricDefinitionId", "id", "linkedMetric", "maxPoints", "metricDefinitionId", "metricDefinitionName", "name", "order", "performanceProfileId", "precision", "selfUri", "sourcePerformanceProfile", "templateName", "timeDisplayUnit", "unitDefinition", "unitType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for Metrics {
             "timeDisplayUnit" => crate::support::de_opt(map, &mut self.time_display_unit, n, 16),
             "unitDefinition" => crate::support::de_opt(map, &mut self.unit_definition, n, 17),
             "unitType" => crate::support::de_opt(map, &mut self.unit_type, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

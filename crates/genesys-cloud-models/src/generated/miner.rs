@@ -23,25 +23,25 @@ pub struct Miner {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateTriggered`: date-time."]
     pub date_triggered: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`MinerErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`MinerErrorInfo`](crate::MinerErrorInfo)."]
     pub error_info: ::std::option::Option<crate::MinerErrorInfo>,
     #[doc = " JSON `getminedItemCount`: integer (int64)."]
     pub getmined_item_count: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `language`: [`MinerLanguage`]."]
+    #[doc = " JSON `language`: [`MinerLanguage`](crate::MinerLanguage)."]
     pub language: ::std::option::Option<crate::MinerLanguage>,
-    #[doc = " JSON `latestDraftVersion`: [`Draft`]."]
+    #[doc = " JSON `latestDraftVersion`: [`Draft`](crate::Draft)."]
     pub latest_draft_version: ::std::option::Option<::std::boxed::Box<crate::Draft>>,
-    #[doc = " JSON `mediaType`: [`MinerMediaType`]."]
+    #[doc = " JSON `mediaType`: [`MinerMediaType`](crate::MinerMediaType)."]
     pub media_type: ::std::option::Option<crate::MinerMediaType>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `minerType`: [`MinerMinerType`]."]
+    #[doc = " JSON `minerType`: [`MinerMinerType`](crate::MinerMinerType)."]
     pub miner_type: ::std::option::Option<crate::MinerMinerType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantType`: [`MinerParticipantType`]."]
+    #[doc = " JSON `participantType`: [`MinerParticipantType`](crate::MinerParticipantType)."]
     pub participant_type: ::std::option::Option<crate::MinerParticipantType>,
     #[doc = " JSON `queueIds`: array of string."]
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -49,11 +49,11 @@ pub struct Miner {
     pub seeding: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`MinerStatus`]."]
+    #[doc = " JSON `status`: [`MinerStatus`](crate::MinerStatus)."]
     pub status: ::std::option::Option<crate::MinerStatus>,
-    #[doc = " JSON `warningInfo`: [`MinerErrorInfo`]."]
+    #[doc = " JSON `warningInfo`: [`MinerErrorInfo`](crate::MinerErrorInfo)."]
     pub warning_info: ::std::option::Option<crate::MinerErrorInfo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Miner {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for Miner {
 impl crate::support::Model for Miner {
     const NAME: &'static str = "Miner";
     const FIELDS: &'static [&'static str] = &["conversationDataUploaded", "conversationsDateRangeEnd", "conversationsDateRangeStart", "conversationsFetchedCount", "conversationsValidCount", "dateCompleted", "dateCreated", "dateModified", "dateTriggered", "errorInfo", "getminedItemCount", "id", "language", "latestDraftVersion", "mediaType", "message", "minerType", "name", "participantType", "queueIds", "seeding", "selfUri", "status", "warningInfo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for Miner {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 21),
             "status" => crate::support::de_opt(map, &mut self.status, n, 22),
             "warningInfo" => crate::support::de_opt_struct(map, &mut self.warning_info, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct MinerExecuteRequest {
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `mediaType`: [`MinerExecuteRequestMediaType`]."]
+    #[doc = " JSON `mediaType`: [`MinerExecuteRequestMediaType`](crate::MinerExecuteRequestMediaType)."]
     pub media_type: ::std::option::Option<crate::MinerExecuteRequestMediaType>,
-    #[doc = " JSON `participantType`: [`MinerExecuteRequestParticipantType`]."]
+    #[doc = " JSON `participantType`: [`MinerExecuteRequestParticipantType`](crate::MinerExecuteRequestParticipantType)."]
     pub participant_type: ::std::option::Option<crate::MinerExecuteRequestParticipantType>,
     #[doc = " JSON `queueIds`: array of string."]
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MinerExecuteRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for MinerExecuteRequest {
 impl crate::support::Model for MinerExecuteRequest {
     const NAME: &'static str = "MinerExecuteRequest";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "mediaType", "participantType", "queueIds", "uploadKey"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for MinerExecuteRequest {
             "participantType" => crate::support::de_opt(map, &mut self.participant_type, n, 3),
             "queueIds" => crate::support::de_opt(map, &mut self.queue_ids, n, 4),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct MinerIntent {
     pub analytic_volume_percent: ::std::option::Option<f64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `miner`: [`Miner`]."]
+    #[doc = " JSON `miner`: [`Miner`](crate::Miner)."]
     pub miner: ::std::option::Option<crate::Miner>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `utterances`: array of [`Utterance`]."]
+    #[doc = " JSON `utterances`: array of [`Utterance`](crate::Utterance)."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::Utterance>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MinerIntent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for MinerIntent {
 impl crate::support::Model for MinerIntent {
     const NAME: &'static str = "MinerIntent";
     const FIELDS: &'static [&'static str] = &["analyticVolumePercent", "id", "miner", "name", "selfUri", "utterances"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for MinerIntent {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

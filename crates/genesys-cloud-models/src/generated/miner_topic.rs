@@ -11,19 +11,19 @@ pub struct MinerTopic {
     pub conversation_percent: ::std::option::Option<f64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `miner`: [`Miner`]."]
+    #[doc = " JSON `miner`: [`Miner`](crate::Miner)."]
     pub miner: ::std::option::Option<crate::Miner>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phraseCount`: integer (int64)."]
     pub phrase_count: ::std::option::Option<i64>,
-    #[doc = " JSON `phrases`: array of [`TopicPhrase`]."]
+    #[doc = " JSON `phrases`: array of [`TopicPhrase`](crate::TopicPhrase)."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::TopicPhrase>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utteranceCount`: integer (int64)."]
     pub utterance_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MinerTopic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for MinerTopic {
 impl crate::support::Model for MinerTopic {
     const NAME: &'static str = "MinerTopic";
     const FIELDS: &'static [&'static str] = &["conversationCount", "conversationPercent", "id", "miner", "name", "phraseCount", "phrases", "selfUri", "utteranceCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for MinerTopic {
             "phrases" => crate::support::de_opt_structs(map, &mut self.phrases, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "utteranceCount" => crate::support::de_opt(map, &mut self.utterance_count, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct MinerTopicPhrase {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `topic`: [`MinerTopic`]."]
+    #[doc = " JSON `topic`: [`MinerTopic`](crate::MinerTopic)."]
     pub topic: ::std::option::Option<crate::MinerTopic>,
     #[doc = " JSON `utteranceCount`: integer (int64)."]
     pub utterance_count: ::std::option::Option<i64>,
-    #[doc = " JSON `utterances`: array of [`Utterance`]."]
+    #[doc = " JSON `utterances`: array of [`Utterance`](crate::Utterance)."]
     pub utterances: ::std::option::Option<::std::vec::Vec<crate::Utterance>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MinerTopicPhrase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for MinerTopicPhrase {
 impl crate::support::Model for MinerTopicPhrase {
     const NAME: &'static str = "MinerTopicPhrase";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "topic", "utteranceCount", "utterances"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for MinerTopicPhrase {
             "topic" => crate::support::de_opt_struct(map, &mut self.topic, n, 3),
             "utteranceCount" => crate::support::de_opt(map, &mut self.utterance_count, n, 4),
             "utterances" => crate::support::de_opt_structs(map, &mut self.utterances, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

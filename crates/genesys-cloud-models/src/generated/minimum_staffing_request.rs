@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MinimumStaffingRequest {
-    #[doc = " JSON `applicableIntervals`: [`MinimumStaffingRequestApplicableIntervals`]."]
+    #[doc = " JSON `applicableIntervals`: [`MinimumStaffingRequestApplicableIntervals`](crate::MinimumStaffingRequestApplicableIntervals)."]
     pub applicable_intervals: ::std::option::Option<crate::MinimumStaffingRequestApplicableIntervals>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `minimumValue`: number (double)."]
     pub minimum_value: ::std::option::Option<f64>,
-    #[doc = " JSON `planningGroupOverrides`: [`ListWrapperPlanningGroupMinimumsRequest`]."]
+    #[doc = " JSON `planningGroupOverrides`: [`ListWrapperPlanningGroupMinimumsRequest`](crate::ListWrapperPlanningGroupMinimumsRequest)."]
     pub planning_group_overrides: ::std::option::Option<crate::ListWrapperPlanningGroupMinimumsRequest>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MinimumStaffingRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for MinimumStaffingRequest {
 impl crate::support::Model for MinimumStaffingRequest {
     const NAME: &'static str = "MinimumStaffingRequest";
     const FIELDS: &'static [&'static str] = &["applicableIntervals", "enabled", "minimumValue", "planningGroupOverrides"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for MinimumStaffingRequest {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 1),
             "minimumValue" => crate::support::de_opt(map, &mut self.minimum_value, n, 2),
             "planningGroupOverrides" => crate::support::de_opt_struct(map, &mut self.planning_group_overrides, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MinimumStaffingResponse {
-    #[doc = " JSON `applicableIntervals`: [`MinimumStaffingResponseApplicableIntervals`], required by the spec."]
+    #[doc = " JSON `applicableIntervals`: [`MinimumStaffingResponseApplicableIntervals`](crate::MinimumStaffingResponseApplicableIntervals), required by the spec."]
     pub applicable_intervals: ::std::option::Option<crate::MinimumStaffingResponseApplicableIntervals>,
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `minimumValue`: number (double), required by the spec."]
     pub minimum_value: ::std::option::Option<f64>,
-    #[doc = " JSON `planningGroupOverrides`: array of [`PlanningGroupMinimumsResponse`], required by the spec."]
+    #[doc = " JSON `planningGroupOverrides`: array of [`PlanningGroupMinimumsResponse`](crate::PlanningGroupMinimumsResponse), required by the spec."]
     pub planning_group_overrides: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupMinimumsResponse>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MinimumStaffingResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for MinimumStaffingResponse {
 impl crate::support::Model for MinimumStaffingResponse {
     const NAME: &'static str = "MinimumStaffingResponse";
     const FIELDS: &'static [&'static str] = &["applicableIntervals", "enabled", "metadata", "minimumValue", "planningGroupOverrides"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for MinimumStaffingResponse {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "minimumValue" => crate::support::de_opt(map, &mut self.minimum_value, n, 3),
             "planningGroupOverrides" => crate::support::de_opt_structs(map, &mut self.planning_group_overrides, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModelData {
-    #[doc = " JSON `downloadResult`: array of [`PlanningGroupModel`]."]
+    #[doc = " JSON `downloadResult`: array of [`PlanningGroupModel`](crate::PlanningGroupModel)."]
     pub download_result: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupModel>>,
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ModelData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ModelData {
 impl crate::support::Model for ModelData {
     const NAME: &'static str = "ModelData";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrls"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ModelData {
         match key {
             "downloadResult" => crate::support::de_opt_structs(map, &mut self.download_result, n, 0),
             "downloadUrls" => crate::support::de_opt(map, &mut self.download_urls, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

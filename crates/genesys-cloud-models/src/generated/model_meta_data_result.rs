@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModelMetaDataResult {
-    #[doc = " JSON `planningGroups`: array of [`PlanningGroupModel`]."]
+    #[doc = " JSON `planningGroups`: array of [`PlanningGroupModel`](crate::PlanningGroupModel)."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupModel>>,
-    #[doc = " JSON `sessionInfo`: [`SessionInfo`]."]
+    #[doc = " JSON `sessionInfo`: [`SessionInfo`](crate::SessionInfo)."]
     pub session_info: ::std::option::Option<crate::SessionInfo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ModelMetaDataResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ModelMetaDataResult {
 impl crate::support::Model for ModelMetaDataResult {
     const NAME: &'static str = "ModelMetaDataResult";
     const FIELDS: &'static [&'static str] = &["planningGroups", "sessionInfo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ModelMetaDataResult {
         match key {
             "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 0),
             "sessionInfo" => crate::support::de_opt_struct(map, &mut self.session_info, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModifiableRuleProperties {
-    #[doc = " JSON `conditions`: [`CommonRuleConditions`]."]
+    #[doc = " JSON `conditions`: [`CommonRuleConditions`](crate::CommonRuleConditions)."]
     pub conditions: ::std::option::Option<crate::CommonRuleConditions>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct ModifiableRuleProperties {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `notifications`: array of [`AlertNotification`]."]
+    #[doc = " JSON `notifications`: array of [`AlertNotification`](crate::AlertNotification)."]
     pub notifications: ::std::option::Option<::std::vec::Vec<crate::AlertNotification>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct ModifiableRuleProperties {
     pub send_exiting_alarm_notifications: ::std::option::Option<bool>,
     #[doc = " JSON `waitBetweenNotificationMs`: integer (int64)."]
     pub wait_between_notification_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ModifiableRuleProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ModifiableRuleProperties {
 impl crate::support::Model for ModifiableRuleProperties {
     const NAME: &'static str = "ModifiableRuleProperties";
     const FIELDS: &'static [&'static str] = &["conditions", "description", "enabled", "id", "name", "notifications", "selfUri", "sendExitingAlarmNotifications", "waitBetweenNotificationMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ModifiableRuleProperties {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "sendExitingAlarmNotifications" => crate::support::de_opt(map, &mut self.send_exiting_alarm_notifications, n, 7),
             "waitBetweenNotificationMs" => crate::support::de_opt(map, &mut self.wait_between_notification_ms, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MuAgentQueueTimeRequest {
-    #[doc = " JSON `agentOnQueueTimes`: array of [`AgentQueueTimeRequest`], required by the spec."]
+    #[doc = " JSON `agentOnQueueTimes`: array of [`AgentQueueTimeRequest`](crate::AgentQueueTimeRequest), required by the spec."]
     pub agent_on_queue_times: ::std::option::Option<::std::vec::Vec<crate::AgentQueueTimeRequest>>,
     #[doc = " JSON `managementUnitId`: string, required by the spec."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MuAgentQueueTimeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for MuAgentQueueTimeRequest {
 impl crate::support::Model for MuAgentQueueTimeRequest {
     const NAME: &'static str = "MuAgentQueueTimeRequest";
     const FIELDS: &'static [&'static str] = &["agentOnQueueTimes", "managementUnitId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for MuAgentQueueTimeRequest {
         match key {
             "agentOnQueueTimes" => crate::support::de_opt_structs(map, &mut self.agent_on_queue_times, n, 0),
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MuAgentsWorkPlansResult {
-    #[doc = " JSON `entities`: array of [`AgentWorkPlans`]."]
+    #[doc = " JSON `entities`: array of [`AgentWorkPlans`](crate::AgentWorkPlans)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlans>>,
     #[doc = " JSON `referenceStartWeekDate`: date, required by the spec."]
     pub reference_start_week_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `workPlanLookup`: map of [`WorkPlanReference`], required by the spec."]
+    #[doc = " JSON `workPlanLookup`: map of [`WorkPlanReference`](crate::WorkPlanReference), required by the spec."]
     pub work_plan_lookup: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::WorkPlanReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MuAgentsWorkPlansResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for MuAgentsWorkPlansResult {
 impl crate::support::Model for MuAgentsWorkPlansResult {
     const NAME: &'static str = "MuAgentsWorkPlansResult";
     const FIELDS: &'static [&'static str] = &["entities", "referenceStartWeekDate", "workPlanLookup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for MuAgentsWorkPlansResult {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "referenceStartWeekDate" => crate::support::de_opt(map, &mut self.reference_start_week_date, n, 1),
             "workPlanLookup" => crate::support::de_opt(map, &mut self.work_plan_lookup, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

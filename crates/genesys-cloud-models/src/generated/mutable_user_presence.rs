@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MutableUserPresence {
-    #[doc = " JSON `futurePresenceDefinition`: [`PresenceDefinition`]."]
+    #[doc = " JSON `futurePresenceDefinition`: [`PresenceDefinition`](crate::PresenceDefinition)."]
     pub future_presence_definition: ::std::option::Option<crate::PresenceDefinition>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct MutableUserPresence {
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `presenceDefinition`: [`PresenceDefinition`]."]
+    #[doc = " JSON `presenceDefinition`: [`PresenceDefinition`](crate::PresenceDefinition)."]
     pub presence_definition: ::std::option::Option<crate::PresenceDefinition>,
     #[doc = " JSON `primary`: boolean."]
     pub primary: ::std::option::Option<bool>,
@@ -25,7 +25,7 @@ pub struct MutableUserPresence {
     pub source: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for MutableUserPresence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for MutableUserPresence {
 impl crate::support::Model for MutableUserPresence {
     const NAME: &'static str = "MutableUserPresence";
     const FIELDS: &'static [&'static str] = &["futurePresenceDefinition", "id", "message", "modifiedDate", "name", "presenceDefinition", "primary", "selfUri", "source", "sourceId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for MutableUserPresence {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "source" => crate::support::de_opt(map, &mut self.source, n, 8),
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

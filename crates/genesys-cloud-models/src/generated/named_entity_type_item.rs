@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NamedEntityTypeItem {
-    #[doc = " JSON `additionalLanguages`: map of [`AdditionalLanguagesSynonyms`]."]
+    #[doc = " JSON `additionalLanguages`: map of [`AdditionalLanguagesSynonyms`](crate::AdditionalLanguagesSynonyms)."]
     pub additional_languages: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::AdditionalLanguagesSynonyms>>,
     #[doc = " JSON `synonyms`: array of string."]
     pub synonyms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `value`: string, required by the spec."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NamedEntityTypeItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for NamedEntityTypeItem {
 impl crate::support::Model for NamedEntityTypeItem {
     const NAME: &'static str = "NamedEntityTypeItem";
     const FIELDS: &'static [&'static str] = &["additionalLanguages", "synonyms", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for NamedEntityTypeItem {
             "additionalLanguages" => crate::support::de_opt(map, &mut self.additional_languages, n, 0),
             "synonyms" => crate::support::de_opt(map, &mut self.synonyms, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct NamedEntityTypeMechanism {
     #[doc = " JSON `allowSpecialChars`: boolean."]
     pub allow_special_chars: ::std::option::Option<bool>,
-    #[doc = " JSON `examples`: array of [`NamedEntityTypeMechanismExample`]."]
+    #[doc = " JSON `examples`: array of [`NamedEntityTypeMechanismExample`](crate::NamedEntityTypeMechanismExample)."]
     pub examples: ::std::option::Option<::std::vec::Vec<crate::NamedEntityTypeMechanismExample>>,
-    #[doc = " JSON `items`: array of [`NamedEntityTypeItem`], required by the spec."]
+    #[doc = " JSON `items`: array of [`NamedEntityTypeItem`](crate::NamedEntityTypeItem), required by the spec."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::NamedEntityTypeItem>>,
     #[doc = " JSON `maxLength`: integer (int64)."]
     pub max_length: ::std::option::Option<i64>,
@@ -17,11 +17,11 @@ pub struct NamedEntityTypeMechanism {
     pub min_length: ::std::option::Option<i64>,
     #[doc = " JSON `restricted`: boolean."]
     pub restricted: ::std::option::Option<bool>,
-    #[doc = " JSON `subType`: [`NamedEntityTypeMechanismSubType`]."]
+    #[doc = " JSON `subType`: [`NamedEntityTypeMechanismSubType`](crate::NamedEntityTypeMechanismSubType)."]
     pub sub_type: ::std::option::Option<crate::NamedEntityTypeMechanismSubType>,
-    #[doc = " JSON `type`: [`NamedEntityTypeMechanismType`], required by the spec."]
+    #[doc = " JSON `type`: [`NamedEntityTypeMechanismType`](crate::NamedEntityTypeMechanismType), required by the spec."]
     pub r#type: ::std::option::Option<crate::NamedEntityTypeMechanismType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NamedEntityTypeMechanism {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for NamedEntityTypeMechanism {
 impl crate::support::Model for NamedEntityTypeMechanism {
     const NAME: &'static str = "NamedEntityTypeMechanism";
     const FIELDS: &'static [&'static str] = &["allowSpecialChars", "examples", "items", "maxLength", "minLength", "restricted", "subType", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for NamedEntityTypeMechanism {
             "restricted" => crate::support::de_opt(map, &mut self.restricted, n, 5),
             "subType" => crate::support::de_opt(map, &mut self.sub_type, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NextOccurrenceDetails {
-    #[doc = " JSON `endOccurrenceDetails`: [`OccurrenceDetails`]."]
+    #[doc = " JSON `endOccurrenceDetails`: [`OccurrenceDetails`](crate::OccurrenceDetails)."]
     pub end_occurrence_details: ::std::option::Option<crate::OccurrenceDetails>,
-    #[doc = " JSON `startOccurrenceDetails`: [`OccurrenceDetails`]."]
+    #[doc = " JSON `startOccurrenceDetails`: [`OccurrenceDetails`](crate::OccurrenceDetails)."]
     pub start_occurrence_details: ::std::option::Option<crate::OccurrenceDetails>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NextOccurrenceDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for NextOccurrenceDetails {
 impl crate::support::Model for NextOccurrenceDetails {
     const NAME: &'static str = "NextOccurrenceDetails";
     const FIELDS: &'static [&'static str] = &["endOccurrenceDetails", "startOccurrenceDetails"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for NextOccurrenceDetails {
         match key {
             "endOccurrenceDetails" => crate::support::de_opt_struct(map, &mut self.end_occurrence_details, n, 0),
             "startOccurrenceDetails" => crate::support::de_opt_struct(map, &mut self.start_occurrence_details, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

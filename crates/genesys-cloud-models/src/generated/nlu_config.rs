@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluConfig {
-    #[doc = " JSON `domain`: [`CopilotNluDomain`], required by the spec."]
+    #[doc = " JSON `domain`: [`CopilotNluDomain`](crate::CopilotNluDomain), required by the spec."]
     pub domain: ::std::option::Option<crate::CopilotNluDomain>,
     #[doc = " JSON `intentConfidenceThreshold`: number (double), required by the spec."]
     pub intent_confidence_threshold: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for NluConfig {
 impl crate::support::Model for NluConfig {
     const NAME: &'static str = "NluConfig";
     const FIELDS: &'static [&'static str] = &["domain", "intentConfidenceThreshold"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for NluConfig {
         match key {
             "domain" => crate::support::de_opt_struct(map, &mut self.domain, n, 0),
             "intentConfidenceThreshold" => crate::support::de_opt(map, &mut self.intent_confidence_threshold, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

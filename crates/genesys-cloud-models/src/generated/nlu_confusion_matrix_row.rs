@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluConfusionMatrixRow {
-    #[doc = " JSON `columns`: array of [`NluConfusionMatrixColumn`], required by the spec."]
+    #[doc = " JSON `columns`: array of [`NluConfusionMatrixColumn`](crate::NluConfusionMatrixColumn), required by the spec."]
     pub columns: ::std::option::Option<::std::vec::Vec<crate::NluConfusionMatrixColumn>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluConfusionMatrixRow {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for NluConfusionMatrixRow {
 impl crate::support::Model for NluConfusionMatrixRow {
     const NAME: &'static str = "NluConfusionMatrixRow";
     const FIELDS: &'static [&'static str] = &["columns", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for NluConfusionMatrixRow {
         match key {
             "columns" => crate::support::de_opt_structs(map, &mut self.columns, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

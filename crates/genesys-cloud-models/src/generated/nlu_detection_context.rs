@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDetectionContext {
-    #[doc = " JSON `entity`: [`ContextEntity`]."]
+    #[doc = " JSON `entity`: [`ContextEntity`](crate::ContextEntity)."]
     pub entity: ::std::option::Option<crate::ContextEntity>,
-    #[doc = " JSON `intent`: [`ContextIntent`]."]
+    #[doc = " JSON `intent`: [`ContextIntent`](crate::ContextIntent)."]
     pub intent: ::std::option::Option<crate::ContextIntent>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluDetectionContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for NluDetectionContext {
 impl crate::support::Model for NluDetectionContext {
     const NAME: &'static str = "NluDetectionContext";
     const FIELDS: &'static [&'static str] = &["entity", "intent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for NluDetectionContext {
         match key {
             "entity" => crate::support::de_opt_struct(map, &mut self.entity, n, 0),
             "intent" => crate::support::de_opt_struct(map, &mut self.intent, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

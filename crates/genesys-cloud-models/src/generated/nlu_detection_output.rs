@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDetectionOutput {
-    #[doc = " JSON `dialogActs`: array of [`DetectedDialogAct`]."]
+    #[doc = " JSON `dialogActs`: array of [`DetectedDialogAct`](crate::DetectedDialogAct)."]
     pub dialog_acts: ::std::option::Option<::std::vec::Vec<crate::DetectedDialogAct>>,
-    #[doc = " JSON `intents`: array of [`DetectedIntent`]."]
+    #[doc = " JSON `intents`: array of [`DetectedIntent`](crate::DetectedIntent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::DetectedIntent>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluDetectionOutput {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for NluDetectionOutput {
 impl crate::support::Model for NluDetectionOutput {
     const NAME: &'static str = "NluDetectionOutput";
     const FIELDS: &'static [&'static str] = &["dialogActs", "intents"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for NluDetectionOutput {
         match key {
             "dialogActs" => crate::support::de_opt_structs(map, &mut self.dialog_acts, n, 0),
             "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDetectionRequest {
-    #[doc = " JSON `context`: [`NluDetectionContext`]."]
+    #[doc = " JSON `context`: [`NluDetectionContext`](crate::NluDetectionContext)."]
     pub context: ::std::option::Option<crate::NluDetectionContext>,
-    #[doc = " JSON `input`: [`NluDetectionInput`], required by the spec."]
+    #[doc = " JSON `input`: [`NluDetectionInput`](crate::NluDetectionInput), required by the spec."]
     pub input: ::std::option::Option<crate::NluDetectionInput>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluDetectionRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for NluDetectionRequest {
 impl crate::support::Model for NluDetectionRequest {
     const NAME: &'static str = "NluDetectionRequest";
     const FIELDS: &'static [&'static str] = &["context", "input"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for NluDetectionRequest {
         match key {
             "context" => crate::support::de_opt_struct(map, &mut self.context, n, 0),
             "input" => crate::support::de_opt_struct(map, &mut self.input, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

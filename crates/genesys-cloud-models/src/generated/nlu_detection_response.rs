@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDetectionResponse {
-    #[doc = " JSON `input`: [`NluDetectionInput`]."]
+    #[doc = " JSON `input`: [`NluDetectionInput`](crate::NluDetectionInput)."]
     pub input: ::std::option::Option<crate::NluDetectionInput>,
-    #[doc = " JSON `output`: [`NluDetectionOutput`]."]
+    #[doc = " JSON `output`: [`NluDetectionOutput`](crate::NluDetectionOutput)."]
     pub output: ::std::option::Option<crate::NluDetectionOutput>,
-    #[doc = " JSON `version`: [`NluDomainVersion`]."]
+    #[doc = " JSON `version`: [`NluDomainVersion`](crate::NluDomainVersion)."]
     pub version: ::std::option::Option<crate::NluDomainVersion>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluDetectionResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for NluDetectionResponse {
 impl crate::support::Model for NluDetectionResponse {
     const NAME: &'static str = "NluDetectionResponse";
     const FIELDS: &'static [&'static str] = &["input", "output", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for NluDetectionResponse {
             "input" => crate::support::de_opt_struct(map, &mut self.input, n, 0),
             "output" => crate::support::de_opt_struct(map, &mut self.output, n, 1),
             "version" => crate::support::de_opt_struct(map, &mut self.version, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

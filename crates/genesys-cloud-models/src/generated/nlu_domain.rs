@@ -9,7 +9,7 @@ pub struct NluDomain {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `draftVersion`: [`NluDomainVersionReference`]."]
+    #[doc = " JSON `draftVersion`: [`NluDomainVersionReference`](crate::NluDomainVersionReference)."]
     pub draft_version: ::std::option::Option<::std::boxed::Box<crate::NluDomainVersionReference>>,
     #[doc = " JSON `engineVersion`: string."]
     pub engine_version: ::std::option::Option<::std::string::String>,
@@ -17,13 +17,13 @@ pub struct NluDomain {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastPublishedVersion`: [`NluDomainVersionReference`]."]
+    #[doc = " JSON `lastPublishedVersion`: [`NluDomainVersionReference`](crate::NluDomainVersionReference)."]
     pub last_published_version: ::std::option::Option<::std::boxed::Box<crate::NluDomainVersionReference>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluDomain {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for NluDomain {
 impl crate::support::Model for NluDomain {
     const NAME: &'static str = "NluDomain";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "draftVersion", "engineVersion", "id", "language", "lastPublishedVersion", "name", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for NluDomain {
             "lastPublishedVersion" => crate::support::de_opt(map, &mut self.last_published_version, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

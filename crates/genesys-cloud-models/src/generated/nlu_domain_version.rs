@@ -15,17 +15,17 @@ pub struct NluDomainVersion {
     pub date_trained: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `domain`: [`NluDomain`]."]
+    #[doc = " JSON `domain`: [`NluDomain`](crate::NluDomain)."]
     pub domain: ::std::option::Option<crate::NluDomain>,
-    #[doc = " JSON `entities`: array of [`NamedEntityDefinition`]."]
+    #[doc = " JSON `entities`: array of [`NamedEntityDefinition`](crate::NamedEntityDefinition)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::NamedEntityDefinition>>,
-    #[doc = " JSON `entityTypes`: array of [`NamedEntityTypeDefinition`]."]
+    #[doc = " JSON `entityTypes`: array of [`NamedEntityTypeDefinition`](crate::NamedEntityTypeDefinition)."]
     pub entity_types: ::std::option::Option<::std::vec::Vec<crate::NamedEntityTypeDefinition>>,
-    #[doc = " JSON `evaluationStatus`: [`NluDomainVersionEvaluationStatus`]."]
+    #[doc = " JSON `evaluationStatus`: [`NluDomainVersionEvaluationStatus`](crate::NluDomainVersionEvaluationStatus)."]
     pub evaluation_status: ::std::option::Option<crate::NluDomainVersionEvaluationStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intents`: array of [`IntentDefinition`]."]
+    #[doc = " JSON `intents`: array of [`IntentDefinition`](crate::IntentDefinition)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::IntentDefinition>>,
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
@@ -35,9 +35,9 @@ pub struct NluDomainVersion {
     pub published: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `trainingStatus`: [`NluDomainVersionTrainingStatus`]."]
+    #[doc = " JSON `trainingStatus`: [`NluDomainVersionTrainingStatus`](crate::NluDomainVersionTrainingStatus)."]
     pub training_status: ::std::option::Option<crate::NluDomainVersionTrainingStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluDomainVersion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for NluDomainVersion {
 impl crate::support::Model for NluDomainVersion {
     const NAME: &'static str = "NluDomainVersion";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "datePublished", "dateTrained", "description", "domain", "entities", "entityTypes", "evaluationStatus", "id", "intents", "language", "languageVersions", "published", "selfUri", "trainingStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for NluDomainVersion {
             "published" => crate::support::de_opt(map, &mut self.published, n, 13),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "trainingStatus" => crate::support::de_opt(map, &mut self.training_status, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

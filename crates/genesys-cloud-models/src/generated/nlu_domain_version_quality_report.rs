@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluDomainVersionQualityReport {
-    #[doc = " JSON `confusionMatrix`: array of [`NluConfusionMatrixRow`], required by the spec."]
+    #[doc = " JSON `confusionMatrix`: array of [`NluConfusionMatrixRow`](crate::NluConfusionMatrixRow), required by the spec."]
     pub confusion_matrix: ::std::option::Option<::std::vec::Vec<crate::NluConfusionMatrixRow>>,
-    #[doc = " JSON `summary`: [`NluQualityReportSummary`], required by the spec."]
+    #[doc = " JSON `summary`: [`NluQualityReportSummary`](crate::NluQualityReportSummary), required by the spec."]
     pub summary: ::std::option::Option<crate::NluQualityReportSummary>,
-    #[doc = " JSON `version`: [`NluDomainVersion`], required by the spec."]
+    #[doc = " JSON `version`: [`NluDomainVersion`](crate::NluDomainVersion), required by the spec."]
     pub version: ::std::option::Option<crate::NluDomainVersion>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluDomainVersionQualityReport {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for NluDomainVersionQualityReport {
 impl crate::support::Model for NluDomainVersionQualityReport {
     const NAME: &'static str = "NluDomainVersionQualityReport";
     const FIELDS: &'static [&'static str] = &["confusionMatrix", "summary", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for NluDomainVersionQualityReport {
             "confusionMatrix" => crate::support::de_opt_structs(map, &mut self.confusion_matrix, n, 0),
             "summary" => crate::support::de_opt_struct(map, &mut self.summary, n, 1),
             "version" => crate::support::de_opt_struct(map, &mut self.version, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluFeedbackRequest {
-    #[doc = " JSON `intents`: array of [`IntentFeedback`], required by the spec."]
+    #[doc = " JSON `intents`: array of [`IntentFeedback`](crate::IntentFeedback), required by the spec."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::IntentFeedback>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct NluFeedbackRequest {
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `versionId`: string, required by the spec."]
     pub version_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluFeedbackRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for NluFeedbackRequest {
 impl crate::support::Model for NluFeedbackRequest {
     const NAME: &'static str = "NluFeedbackRequest";
     const FIELDS: &'static [&'static str] = &["intents", "language", "text", "versionId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for NluFeedbackRequest {
             "language" => crate::support::de_opt(map, &mut self.language, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "versionId" => crate::support::de_opt(map, &mut self.version_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct NluFeedbackResponse {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intents`: array of [`IntentFeedback`]."]
+    #[doc = " JSON `intents`: array of [`IntentFeedback`](crate::IntentFeedback)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::IntentFeedback>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
@@ -17,9 +17,9 @@ pub struct NluFeedbackResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `version`: [`NluDomainVersion`]."]
+    #[doc = " JSON `version`: [`NluDomainVersion`](crate::NluDomainVersion)."]
     pub version: ::std::option::Option<crate::NluDomainVersion>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluFeedbackResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for NluFeedbackResponse {
 impl crate::support::Model for NluFeedbackResponse {
     const NAME: &'static str = "NluFeedbackResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "id", "intents", "language", "selfUri", "text", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for NluFeedbackResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "text" => crate::support::de_opt(map, &mut self.text, n, 5),
             "version" => crate::support::de_opt_struct(map, &mut self.version, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

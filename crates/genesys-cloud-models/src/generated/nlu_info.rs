@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NluInfo {
-    #[doc = " JSON `domain`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `domain`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub domain: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `engineVersion`: string."]
     pub engine_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intents`: array of [`Intent`]."]
+    #[doc = " JSON `intents`: array of [`Intent`](crate::Intent)."]
     pub intents: ::std::option::Option<::std::vec::Vec<crate::Intent>>,
-    #[doc = " JSON `nluData`: [`NluDomainVersion`]."]
+    #[doc = " JSON `nluData`: [`NluDomainVersion`](crate::NluDomainVersion)."]
     pub nlu_data: ::std::option::Option<crate::NluDomainVersion>,
-    #[doc = " JSON `version`: [`NluDomainVersion`]."]
+    #[doc = " JSON `version`: [`NluDomainVersion`](crate::NluDomainVersion)."]
     pub version: ::std::option::Option<crate::NluDomainVersion>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for NluInfo {
 impl crate::support::Model for NluInfo {
     const NAME: &'static str = "NluInfo";
     const FIELDS: &'static [&'static str] = &["domain", "engineVersion", "intents", "nluData", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for NluInfo {
             "intents" => crate::support::de_opt_structs(map, &mut self.intents, n, 2),
             "nluData" => crate::support::de_opt_struct(map, &mut self.nlu_data, n, 3),
             "version" => crate::support::de_opt_struct(map, &mut self.version, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

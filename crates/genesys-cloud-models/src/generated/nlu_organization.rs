@@ -7,9 +7,9 @@
 pub struct NluOrganization {
     #[doc = " JSON `limits`: map of integer (int64)."]
     pub limits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, i64>>,
-    #[doc = " JSON `supportedLanguagesInfo`: array of [`SupportedLanguagesInfoDefinition`]."]
+    #[doc = " JSON `supportedLanguagesInfo`: array of [`SupportedLanguagesInfoDefinition`](crate::SupportedLanguagesInfoDefinition)."]
     pub supported_languages_info: ::std::option::Option<::std::vec::Vec<crate::SupportedLanguagesInfoDefinition>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluOrganization {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for NluOrganization {
 impl crate::support::Model for NluOrganization {
     const NAME: &'static str = "NluOrganization";
     const FIELDS: &'static [&'static str] = &["limits", "supportedLanguagesInfo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for NluOrganization {
         match key {
             "limits" => crate::support::de_opt(map, &mut self.limits, n, 0),
             "supportedLanguagesInfo" => crate::support::de_opt_structs(map, &mut self.supported_languages_info, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct NluUtterance {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segments`: array of [`NluUtteranceSegment`], required by the spec."]
+    #[doc = " JSON `segments`: array of [`NluUtteranceSegment`](crate::NluUtteranceSegment), required by the spec."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::NluUtteranceSegment>>,
-    #[doc = " JSON `source`: [`NluUtteranceSource`]."]
+    #[doc = " JSON `source`: [`NluUtteranceSource`](crate::NluUtteranceSource)."]
     pub source: ::std::option::Option<crate::NluUtteranceSource>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NluUtterance {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for NluUtterance {
 impl crate::support::Model for NluUtterance {
     const NAME: &'static str = "NluUtterance";
     const FIELDS: &'static [&'static str] = &["id", "segments", "source"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for NluUtterance {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "segments" => crate::support::de_opt_structs(map, &mut self.segments, n, 1),
             "source" => crate::support::de_opt(map, &mut self.source, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct Note {
     #[doc = " JSON `createDate`: date-time."]
     pub create_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `createdBy`: [`User`], required by the spec."]
+    #[doc = " JSON `createdBy`: [`User`](crate::User), required by the spec."]
     pub created_by: ::std::option::Option<crate::User>,
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `entityType`: [`NoteEntityType`]."]
+    #[doc = " JSON `entityType`: [`NoteEntityType`](crate::NoteEntityType)."]
     pub entity_type: ::std::option::Option<crate::NoteEntityType>,
-    #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`]."]
+    #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`](crate::ExternalDataSource)."]
     pub external_data_sources: ::std::option::Option<::std::vec::Vec<crate::ExternalDataSource>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct Note {
     pub note_text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Note {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for Note {
 impl crate::support::Model for Note {
     const NAME: &'static str = "Note";
     const FIELDS: &'static [&'static str] = &["createDate", "createdBy", "division", "entityId", "entityType", "externalDataSources", "id", "modifyDate", "noteText", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for Note {
             "modifyDate" => crate::support::de_opt(map, &mut self.modify_date, n, 7),
             "noteText" => crate::support::de_opt(map, &mut self.note_text, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

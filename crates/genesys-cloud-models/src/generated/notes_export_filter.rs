@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NotesExportFilter {
-    #[doc = " JSON `and`: array of [`NotesExportFilter`]."]
+    #[doc = " JSON `and`: array of [`NotesExportFilter`](crate::NotesExportFilter)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::NotesExportFilter>>,
-    #[doc = " JSON `eq`: [`NotesExportFieldFilter`]."]
+    #[doc = " JSON `eq`: [`NotesExportFieldFilter`](crate::NotesExportFieldFilter)."]
     pub eq: ::std::option::Option<crate::NotesExportFieldFilter>,
-    #[doc = " JSON `gte`: [`NotesExportComparisonFieldFilter`]."]
+    #[doc = " JSON `gte`: [`NotesExportComparisonFieldFilter`](crate::NotesExportComparisonFieldFilter)."]
     pub gte: ::std::option::Option<crate::NotesExportComparisonFieldFilter>,
-    #[doc = " JSON `in`: [`NotesExportFieldListFilter`]."]
+    #[doc = " JSON `in`: [`NotesExportFieldListFilter`](crate::NotesExportFieldListFilter)."]
     pub r#in: ::std::option::Option<crate::NotesExportFieldListFilter>,
-    #[doc = " JSON `lte`: [`NotesExportComparisonFieldFilter`]."]
+    #[doc = " JSON `lte`: [`NotesExportComparisonFieldFilter`](crate::NotesExportComparisonFieldFilter)."]
     pub lte: ::std::option::Option<crate::NotesExportComparisonFieldFilter>,
-    #[doc = " JSON `not`: [`NotesExportFilter`]."]
+    #[doc = " JSON `not`: [`NotesExportFilter`](crate::NotesExportFilter)."]
     pub not: ::std::option::Option<::std::boxed::Box<crate::NotesExportFilter>>,
-    #[doc = " JSON `or`: array of [`NotesExportFilter`]."]
+    #[doc = " JSON `or`: array of [`NotesExportFilter`](crate::NotesExportFilter)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::NotesExportFilter>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NotesExportFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for NotesExportFilter {
 impl crate::support::Model for NotesExportFilter {
     const NAME: &'static str = "NotesExportFilter";
     const FIELDS: &'static [&'static str] = &["and", "eq", "gte", "in", "lte", "not", "or"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for NotesExportFilter {
             "lte" => crate::support::de_opt_struct(map, &mut self.lte, n, 4),
             "not" => crate::support::de_opt(map, &mut self.not, n, 5),
             "or" => crate::support::de_opt_structs(map, &mut self.or, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceBot {
-    #[doc = " JSON `application`: [`NuanceApplication`], required by the spec."]
+    #[doc = " JSON `application`: [`NuanceApplication`](crate::NuanceApplication), required by the spec."]
     pub application: ::std::option::Option<crate::NuanceApplication>,
-    #[doc = " JSON `channels`: array of [`NuanceChannel`]."]
+    #[doc = " JSON `channels`: array of [`NuanceChannel`](crate::NuanceChannel)."]
     pub channels: ::std::option::Option<::std::vec::Vec<crate::NuanceChannel>>,
-    #[doc = " JSON `credentials`: array of [`NuanceBotCredentials`]."]
+    #[doc = " JSON `credentials`: array of [`NuanceBotCredentials`](crate::NuanceBotCredentials)."]
     pub credentials: ::std::option::Option<::std::vec::Vec<crate::NuanceBotCredentials>>,
-    #[doc = " JSON `geography`: [`NuanceGeography`], required by the spec."]
+    #[doc = " JSON `geography`: [`NuanceGeography`](crate::NuanceGeography), required by the spec."]
     pub geography: ::std::option::Option<crate::NuanceGeography>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,17 +21,17 @@ pub struct NuanceBot {
     pub locales: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nuanceEnvironment`: [`NuanceEnvironment`], required by the spec."]
+    #[doc = " JSON `nuanceEnvironment`: [`NuanceEnvironment`](crate::NuanceEnvironment), required by the spec."]
     pub nuance_environment: ::std::option::Option<crate::NuanceEnvironment>,
-    #[doc = " JSON `nuanceOrganization`: [`NuanceOrganization`], required by the spec."]
+    #[doc = " JSON `nuanceOrganization`: [`NuanceOrganization`](crate::NuanceOrganization), required by the spec."]
     pub nuance_organization: ::std::option::Option<crate::NuanceOrganization>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferNodes`: array of [`NuanceBotTransferNode`]."]
+    #[doc = " JSON `transferNodes`: array of [`NuanceBotTransferNode`](crate::NuanceBotTransferNode)."]
     pub transfer_nodes: ::std::option::Option<::std::vec::Vec<crate::NuanceBotTransferNode>>,
-    #[doc = " JSON `variables`: array of [`NuanceBotVariable`]."]
+    #[doc = " JSON `variables`: array of [`NuanceBotVariable`](crate::NuanceBotVariable)."]
     pub variables: ::std::option::Option<::std::vec::Vec<crate::NuanceBotVariable>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NuanceBot {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for NuanceBot {
 impl crate::support::Model for NuanceBot {
     const NAME: &'static str = "NuanceBot";
     const FIELDS: &'static [&'static str] = &["application", "channels", "credentials", "geography", "id", "integrationId", "locales", "name", "nuanceEnvironment", "nuanceOrganization", "selfUri", "transferNodes", "variables"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for NuanceBot {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "transferNodes" => crate::support::de_opt_structs(map, &mut self.transfer_nodes, n, 11),
             "variables" => crate::support::de_opt_structs(map, &mut self.variables, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,11 +11,11 @@ pub struct NuanceBotTransferNode {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `requestVariables`: array of [`NuanceBotVariable`]."]
+    #[doc = " JSON `requestVariables`: array of [`NuanceBotVariable`](crate::NuanceBotVariable)."]
     pub request_variables: ::std::option::Option<::std::vec::Vec<crate::NuanceBotVariable>>,
-    #[doc = " JSON `type`: [`NuanceBotTransferNodeType`], required by the spec."]
+    #[doc = " JSON `type`: [`NuanceBotTransferNodeType`](crate::NuanceBotTransferNodeType), required by the spec."]
     pub r#type: ::std::option::Option<crate::NuanceBotTransferNodeType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NuanceBotTransferNode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for NuanceBotTransferNode {
 impl crate::support::Model for NuanceBotTransferNode {
     const NAME: &'static str = "NuanceBotTransferNode";
     const FIELDS: &'static [&'static str] = &["description", "id", "name", "requestVariables", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for NuanceBotTransferNode {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "requestVariables" => crate::support::de_opt_structs(map, &mut self.request_variables, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

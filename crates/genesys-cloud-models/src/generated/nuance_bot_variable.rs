@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct NuanceBotVariable {
-    #[doc = " JSON `complexGenericVariableInfo`: [`ComplexVariableInfo`]."]
+    #[doc = " JSON `complexGenericVariableInfo`: [`ComplexVariableInfo`](crate::ComplexVariableInfo)."]
     pub complex_generic_variable_info: ::std::option::Option<crate::ComplexVariableInfo>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct NuanceBotVariable {
     pub reserved: ::std::option::Option<bool>,
     #[doc = " JSON `simpleVariableInfo`: string."]
     pub simple_variable_info: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NuanceBotVariable {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for NuanceBotVariable {
 impl crate::support::Model for NuanceBotVariable {
     const NAME: &'static str = "NuanceBotVariable";
     const FIELDS: &'static [&'static str] = &["complexGenericVariableInfo", "description", "id", "name", "reserved", "simpleVariableInfo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for NuanceBotVariable {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "reserved" => crate::support::de_opt(map, &mut self.reserved, n, 4),
             "simpleVariableInfo" => crate::support::de_opt(map, &mut self.simple_variable_info, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,9 +17,9 @@ pub struct NumberPlan {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `digitLength`: [`DigitLength`]."]
+    #[doc = " JSON `digitLength`: [`DigitLength`](crate::DigitLength)."]
     pub digit_length: ::std::option::Option<crate::DigitLength>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,17 +35,17 @@ pub struct NumberPlan {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `normalizedFormat`: string."]
     pub normalized_format: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `numbers`: array of [`Number`]."]
+    #[doc = " JSON `numbers`: array of [`Number`](crate::Number)."]
     pub numbers: ::std::option::Option<::std::vec::Vec<crate::Number>>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`NumberPlanState`]."]
+    #[doc = " JSON `state`: [`NumberPlanState`](crate::NumberPlanState)."]
     pub state: ::std::option::Option<crate::NumberPlanState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NumberPlan {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for NumberPlan {
 impl crate::support::Model for NumberPlan {
     const NAME: &'static str = "NumberPlan";
     const FIELDS: &'static [&'static str] = &["classification", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "digitLength", "division", "id", "match", "matchType", "modifiedBy", "modifiedByApp", "name", "normalizedFormat", "numbers", "priority", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for NumberPlan {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 17),
             "state" => crate::support::de_opt(map, &mut self.state, n, 18),
             "version" => crate::support::de_opt(map, &mut self.version, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

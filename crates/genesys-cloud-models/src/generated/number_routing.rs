@@ -19,9 +19,9 @@ pub struct NumberRouting {
     pub pending_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`NumberRoutingStatus`]."]
+    #[doc = " JSON `status`: [`NumberRoutingStatus`](crate::NumberRoutingStatus)."]
     pub status: ::std::option::Option<crate::NumberRoutingStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NumberRouting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for NumberRouting {
 impl crate::support::Model for NumberRouting {
     const NAME: &'static str = "NumberRouting";
     const FIELDS: &'static [&'static str] = &["activeOrganizationId", "carrierCode", "linkedOrganizationIds", "numberId", "ownerOrganizationId", "pendingOrganizationId", "region", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for NumberRouting {
             "pendingOrganizationId" => crate::support::de_opt(map, &mut self.pending_organization_id, n, 5),
             "region" => crate::support::de_opt(map, &mut self.region, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct NumericRange {
     pub lt: ::std::option::Option<f64>,
     #[doc = " JSON `lte`: number (double)."]
     pub lte: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for NumericRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for NumericRange {
 impl crate::support::Model for NumericRange {
     const NAME: &'static str = "NumericRange";
     const FIELDS: &'static [&'static str] = &["gt", "gte", "lt", "lte"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for NumericRange {
             "gte" => crate::support::de_opt(map, &mut self.gte, n, 1),
             "lt" => crate::support::de_opt(map, &mut self.lt, n, 2),
             "lte" => crate::support::de_opt(map, &mut self.lte, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

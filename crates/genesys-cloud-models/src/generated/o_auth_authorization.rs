@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OAuthAuthorization {
-    #[doc = " JSON `client`: [`OAuthClient`]."]
+    #[doc = " JSON `client`: [`OAuthClient`](crate::OAuthClient)."]
     pub client: ::std::option::Option<crate::OAuthClient>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `pending`: boolean."]
     pub pending: ::std::option::Option<bool>,
-    #[doc = " JSON `resourceOwner`: [`DomainEntityRef`]."]
+    #[doc = " JSON `resourceOwner`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub resource_owner: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `roles`: array of string."]
     pub roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -25,9 +25,9 @@ pub struct OAuthAuthorization {
     pub scope: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OAuthAuthorizationState`]."]
+    #[doc = " JSON `state`: [`OAuthAuthorizationState`](crate::OAuthAuthorizationState)."]
     pub state: ::std::option::Option<crate::OAuthAuthorizationState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OAuthAuthorization {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for OAuthAuthorization {
 impl crate::support::Model for OAuthAuthorization {
     const NAME: &'static str = "OAuthAuthorization";
     const FIELDS: &'static [&'static str] = &["client", "createdBy", "dateCreated", "dateModified", "modifiedBy", "pending", "resourceOwner", "roles", "scope", "selfUri", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for OAuthAuthorization {
             "scope" => crate::support::de_opt(map, &mut self.scope, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "state" => crate::support::de_opt(map, &mut self.state, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct OAuthClient {
     #[doc = " JSON `accessTokenValiditySeconds`: integer (int64)."]
     pub access_token_validity_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `authorizedGrantType`: [`OAuthClientAuthorizedGrantType`], required by the spec."]
+    #[doc = " JSON `authorizedGrantType`: [`OAuthClientAuthorizedGrantType`](crate::OAuthClientAuthorizedGrantType), required by the spec."]
     pub authorized_grant_type: ::std::option::Option<crate::OAuthClientAuthorizedGrantType>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,13 +21,13 @@ pub struct OAuthClient {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `registeredRedirectUri`: array of string."]
     pub registered_redirect_uri: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `roleDivisions`: array of [`RoleDivision`]."]
+    #[doc = " JSON `roleDivisions`: array of [`RoleDivision`](crate::RoleDivision)."]
     pub role_divisions: ::std::option::Option<::std::vec::Vec<crate::RoleDivision>>,
     #[doc = " JSON `roleIds`: array of string."]
     pub role_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -37,9 +37,9 @@ pub struct OAuthClient {
     pub secret: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OAuthClientState`]."]
+    #[doc = " JSON `state`: [`OAuthClientState`](crate::OAuthClientState)."]
     pub state: ::std::option::Option<crate::OAuthClientState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OAuthClient {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for OAuthClient {
 impl crate::support::Model for OAuthClient {
     const NAME: &'static str = "OAuthClient";
     const FIELDS: &'static [&'static str] = &["accessTokenValiditySeconds", "authorizedGrantType", "createdBy", "dateCreated", "dateModified", "dateToDelete", "description", "id", "modifiedBy", "name", "registeredRedirectUri", "roleDivisions", "roleIds", "scope", "secret", "selfUri", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for OAuthClient {
             "secret" => crate::support::de_opt(map, &mut self.secret, n, 14),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 15),
             "state" => crate::support::de_opt(map, &mut self.state, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct OAuthClientRequest {
     #[doc = " JSON `accessTokenValiditySeconds`: integer (int64)."]
     pub access_token_validity_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `authorizedGrantType`: [`OAuthClientRequestAuthorizedGrantType`], required by the spec."]
+    #[doc = " JSON `authorizedGrantType`: [`OAuthClientRequestAuthorizedGrantType`](crate::OAuthClientRequestAuthorizedGrantType), required by the spec."]
     pub authorized_grant_type: ::std::option::Option<crate::OAuthClientRequestAuthorizedGrantType>,
     #[doc = " JSON `dateToDelete`: date-time."]
     pub date_to_delete: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,15 +17,15 @@ pub struct OAuthClientRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `registeredRedirectUri`: array of string."]
     pub registered_redirect_uri: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `roleDivisions`: array of [`RoleDivision`]."]
+    #[doc = " JSON `roleDivisions`: array of [`RoleDivision`](crate::RoleDivision)."]
     pub role_divisions: ::std::option::Option<::std::vec::Vec<crate::RoleDivision>>,
     #[doc = " JSON `roleIds`: array of string."]
     pub role_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `scope`: array of string."]
     pub scope: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `state`: [`OAuthClientRequestState`]."]
+    #[doc = " JSON `state`: [`OAuthClientRequestState`](crate::OAuthClientRequestState)."]
     pub state: ::std::option::Option<crate::OAuthClientRequestState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OAuthClientRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for OAuthClientRequest {
 impl crate::support::Model for OAuthClientRequest {
     const NAME: &'static str = "OAuthClientRequest";
     const FIELDS: &'static [&'static str] = &["accessTokenValiditySeconds", "authorizedGrantType", "dateToDelete", "description", "name", "registeredRedirectUri", "roleDivisions", "roleIds", "scope", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for OAuthClientRequest {
             "roleIds" => crate::support::de_opt(map, &mut self.role_ids, n, 7),
             "scope" => crate::support::de_opt(map, &mut self.scope, n, 8),
             "state" => crate::support::de_opt(map, &mut self.state, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,21 +13,21 @@ pub struct Objective {
     pub evaluation_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialDirection`: [`ObjectiveInitialDirection`]."]
+    #[doc = " JSON `initialDirection`: [`ObjectiveInitialDirection`](crate::ObjectiveInitialDirection)."]
     pub initial_direction: ::std::option::Option<crate::ObjectiveInitialDirection>,
     #[doc = " JSON `mediaTypes`: array of string."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queues`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     #[doc = " JSON `templateId`: string."]
     pub template_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `topicIdsFilterType`: [`ObjectiveTopicIdsFilterType`]."]
+    #[doc = " JSON `topicIdsFilterType`: [`ObjectiveTopicIdsFilterType`](crate::ObjectiveTopicIdsFilterType)."]
     pub topic_ids_filter_type: ::std::option::Option<crate::ObjectiveTopicIdsFilterType>,
-    #[doc = " JSON `topics`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `topics`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    #[doc = " JSON `zones`: array of [`ObjectiveZone`]."]
+    #[doc = " JSON `zones`: array of [`ObjectiveZone`](crate::ObjectiveZone)."]
     pub zones: ::std::option::Option<::std::vec::Vec<crate::ObjectiveZone>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Objective {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for Objective {
 impl crate::support::Model for Objective {
     const NAME: &'static str = "Objective";
     const FIELDS: &'static [&'static str] = &["dateStart", "enabled", "evaluationFormContextIds", "id", "initialDirection", "mediaTypes", "queues", "templateId", "topicIdsFilterType", "topics", "zones"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for Objective {
             "topicIdsFilterType" => crate::support::de_opt(map, &mut self.topic_ids_filter_type, n, 8),
             "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 9),
             "zones" => crate::support::de_opt_structs(map, &mut self.zones, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct ObjectiveTemplate {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `zones`: array of [`ObjectiveZone`]."]
+    #[doc = " JSON `zones`: array of [`ObjectiveZone`](crate::ObjectiveZone)."]
     pub zones: ::std::option::Option<::std::vec::Vec<crate::ObjectiveZone>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ObjectiveTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ObjectiveTemplate {
 impl crate::support::Model for ObjectiveTemplate {
     const NAME: &'static str = "ObjectiveTemplate";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "zones"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ObjectiveTemplate {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "zones" => crate::support::de_opt_structs(map, &mut self.zones, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

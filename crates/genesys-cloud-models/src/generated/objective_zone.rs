@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ObjectiveZone {
-    #[doc = " JSON `directionType`: [`ObjectiveZoneDirectionType`], required by the spec."]
+    #[doc = " JSON `directionType`: [`ObjectiveZoneDirectionType`](crate::ObjectiveZoneDirectionType), required by the spec."]
     pub direction_type: ::std::option::Option<crate::ObjectiveZoneDirectionType>,
     #[doc = " JSON `label`: string, required by the spec."]
     pub label: ::std::option::Option<::std::string::String>,
@@ -17,9 +17,9 @@ pub struct ObjectiveZone {
     pub upper_limit_points: ::std::option::Option<i64>,
     #[doc = " JSON `upperLimitValue`: integer (int64)."]
     pub upper_limit_value: ::std::option::Option<i64>,
-    #[doc = " JSON `zoneType`: [`ObjectiveZoneZoneType`], required by the spec."]
+    #[doc = " JSON `zoneType`: [`ObjectiveZoneZoneType`](crate::ObjectiveZoneZoneType), required by the spec."]
     pub zone_type: ::std::option::Option<crate::ObjectiveZoneZoneType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ObjectiveZone {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ObjectiveZone {
 impl crate::support::Model for ObjectiveZone {
     const NAME: &'static str = "ObjectiveZone";
     const FIELDS: &'static [&'static str] = &["directionType", "label", "lowerLimitPoints", "lowerLimitValue", "upperLimitPoints", "upperLimitValue", "zoneType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ObjectiveZone {
             "upperLimitPoints" => crate::support::de_opt(map, &mut self.upper_limit_points, n, 4),
             "upperLimitValue" => crate::support::de_opt(map, &mut self.upper_limit_value, n, 5),
             "zoneType" => crate::support::de_opt(map, &mut self.zone_type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct ObservationMetricData {
     #[doc = " JSON `metric`: string."]
     pub metric: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `observations`: array of [`ObservationValue`]."]
+    #[doc = " JSON `observations`: array of [`ObservationValue`](crate::ObservationValue)."]
     pub observations: ::std::option::Option<::std::vec::Vec<crate::ObservationValue>>,
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `stats`: [`StatisticalSummary`]."]
+    #[doc = " JSON `stats`: [`StatisticalSummary`](crate::StatisticalSummary)."]
     pub stats: ::std::option::Option<crate::StatisticalSummary>,
     #[doc = " JSON `truncated`: boolean."]
     pub truncated: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ObservationMetricData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ObservationMetricData {
 impl crate::support::Model for ObservationMetricData {
     const NAME: &'static str = "ObservationMetricData";
     const FIELDS: &'static [&'static str] = &["metric", "observations", "qualifier", "stats", "truncated"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ObservationMetricData {
             "qualifier" => crate::support::de_opt(map, &mut self.qualifier, n, 2),
             "stats" => crate::support::de_opt_struct(map, &mut self.stats, n, 3),
             "truncated" => crate::support::de_opt(map, &mut self.truncated, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct ObservationValue {
     pub converted_from: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `convertedTo`: string."]
     pub converted_to: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`ObservationValueDirection`]."]
+    #[doc = " JSON `direction`: [`ObservationValueDirection`](crate::ObservationValueDirection)."]
     pub direction: ::std::option::Option<crate::ObservationValueDirection>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
@@ -33,17 +33,17 @@ pub struct ObservationValue {
     pub requested_routings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `routingPriority`: integer (int64)."]
     pub routing_priority: ::std::option::Option<i64>,
-    #[doc = " JSON `scoredAgents`: array of [`AnalyticsScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`AnalyticsScoredAgent`](crate::AnalyticsScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::AnalyticsScoredAgent>>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `teamId`: string."]
     pub team_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `usedRouting`: [`ObservationValueUsedRouting`]."]
+    #[doc = " JSON `usedRouting`: [`ObservationValueUsedRouting`](crate::ObservationValueUsedRouting)."]
     pub used_routing: ::std::option::Option<crate::ObservationValueUsedRouting>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ObservationValue {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for ObservationValue {
 impl crate::support::Model for ObservationValue {
     const NAME: &'static str = "ObservationValue";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "conversationId", "convertedFrom", "convertedTo", "direction", "dnis", "observationDate", "participantName", "requestedLanguageId", "requestedRoutingSkillIds", "requestedRoutings", "routingPriority", "scoredAgents", "sessionId", "teamId", "usedRouting", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for ObservationValue {
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 16),
             "usedRouting" => crate::support::de_opt(map, &mut self.used_routing, n, 17),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

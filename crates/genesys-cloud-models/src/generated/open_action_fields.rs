@@ -7,9 +7,9 @@
 pub struct OpenActionFields {
     #[doc = " JSON `configurationFields`: map of any JSON."]
     pub configuration_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `openAction`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `openAction`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub open_action: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenActionFields {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenActionFields {
 impl crate::support::Model for OpenActionFields {
     const NAME: &'static str = "OpenActionFields";
     const FIELDS: &'static [&'static str] = &["configurationFields", "openAction"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OpenActionFields {
         match key {
             "configurationFields" => crate::support::de_opt(map, &mut self.configuration_fields, n, 0),
             "openAction" => crate::support::de_opt_struct(map, &mut self.open_action, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct OpenContentAttachment {
     pub filename: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`OpenContentAttachmentMediaType`], required by the spec."]
+    #[doc = " JSON `mediaType`: [`OpenContentAttachmentMediaType`](crate::OpenContentAttachmentMediaType), required by the spec."]
     pub media_type: ::std::option::Option<crate::OpenContentAttachmentMediaType>,
     #[doc = " JSON `mime`: string, required by the spec."]
     pub mime: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct OpenContentAttachment {
     pub sha256: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `thumbnail`: [`OpenContentThumbnail`]."]
+    #[doc = " JSON `thumbnail`: [`OpenContentThumbnail`](crate::OpenContentThumbnail)."]
     pub thumbnail: ::std::option::Option<crate::OpenContentThumbnail>,
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenContentAttachment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenContentAttachment {
 impl crate::support::Model for OpenContentAttachment {
     const NAME: &'static str = "OpenContentAttachment";
     const FIELDS: &'static [&'static str] = &["filename", "id", "mediaType", "mime", "sha256", "text", "thumbnail", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for OpenContentAttachment {
             "text" => crate::support::de_opt(map, &mut self.text, n, 5),
             "thumbnail" => crate::support::de_opt_struct(map, &mut self.thumbnail, n, 6),
             "url" => crate::support::de_opt(map, &mut self.url, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

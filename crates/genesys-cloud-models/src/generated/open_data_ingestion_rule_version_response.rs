@@ -11,11 +11,11 @@ pub struct OpenDataIngestionRuleVersionResponse {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalSource`: [`DomainEntityRef`]."]
+    #[doc = " JSON `externalSource`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_source: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ingestionRuleInfo`: [`MessageInfo`]."]
+    #[doc = " JSON `ingestionRuleInfo`: [`MessageInfo`](crate::MessageInfo)."]
     pub ingestion_rule_info: ::std::option::Option<crate::MessageInfo>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -23,11 +23,11 @@ pub struct OpenDataIngestionRuleVersionResponse {
     pub platform: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`OpenDataIngestionRuleVersionResponseStatus`]."]
+    #[doc = " JSON `status`: [`OpenDataIngestionRuleVersionResponseStatus`](crate::OpenDataIngestionRuleVersionResponseStatus)."]
     pub status: ::std::option::Option<crate::OpenDataIngestionRuleVersionResponseStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenDataIngestionRuleVersionResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenDataIngestionRuleVersionResponse {
 impl crate::support::Model for OpenDataIngestionRuleVersionResponse {
     const NAME: &'static str = "OpenDataIngestionRuleVersionResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "externalSource", "id", "ingestionRuleInfo", "name", "platform", "selfUri", "status", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for OpenDataIngestionRuleVersionResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
             "version" => crate::support::de_opt(map, &mut self.version, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

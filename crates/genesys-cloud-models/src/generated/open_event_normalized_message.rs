@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenEventNormalizedMessage {
-    #[doc = " JSON `channel`: [`OpenMessagingChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`OpenMessagingChannel`](crate::OpenMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenMessagingChannel>,
-    #[doc = " JSON `events`: array of [`OpenMessageEvent`]."]
+    #[doc = " JSON `events`: array of [`OpenMessageEvent`](crate::OpenMessageEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::OpenMessageEvent>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OpenEventNormalizedMessageType`], required by the spec."]
+    #[doc = " JSON `type`: [`OpenEventNormalizedMessageType`](crate::OpenEventNormalizedMessageType), required by the spec."]
     pub r#type: ::std::option::Option<crate::OpenEventNormalizedMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenEventNormalizedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenEventNormalizedMessage {
 impl crate::support::Model for OpenEventNormalizedMessage {
     const NAME: &'static str = "OpenEventNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "events", "id", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OpenEventNormalizedMessage {
             "events" => crate::support::de_opt_structs(map, &mut self.events, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundMessageMessagingChannel {
-    #[doc = " JSON `from`: [`OpenMessagingFromRecipient`], required by the spec."]
+    #[doc = " JSON `from`: [`OpenMessagingFromRecipient`](crate::OpenMessagingFromRecipient), required by the spec."]
     pub from: ::std::option::Option<crate::OpenMessagingFromRecipient>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`ConversationChannelMetadata`]."]
+    #[doc = " JSON `metadata`: [`ConversationChannelMetadata`](crate::ConversationChannelMetadata)."]
     pub metadata: ::std::option::Option<crate::ConversationChannelMetadata>,
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenInboundMessageMessagingChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundMessageMessagingChannel {
 impl crate::support::Model for OpenInboundMessageMessagingChannel {
     const NAME: &'static str = "OpenInboundMessageMessagingChannel";
     const FIELDS: &'static [&'static str] = &["from", "messageId", "metadata", "time"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OpenInboundMessageMessagingChannel {
             "messageId" => crate::support::de_opt(map, &mut self.message_id, n, 1),
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "time" => crate::support::de_opt(map, &mut self.time, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

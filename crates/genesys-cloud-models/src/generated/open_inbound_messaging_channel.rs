@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundMessagingChannel {
-    #[doc = " JSON `from`: [`OpenMessagingFromRecipient`], required by the spec."]
+    #[doc = " JSON `from`: [`OpenMessagingFromRecipient`](crate::OpenMessagingFromRecipient), required by the spec."]
     pub from: ::std::option::Option<crate::OpenMessagingFromRecipient>,
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenInboundMessagingChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundMessagingChannel {
 impl crate::support::Model for OpenInboundMessagingChannel {
     const NAME: &'static str = "OpenInboundMessagingChannel";
     const FIELDS: &'static [&'static str] = &["from", "time"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OpenInboundMessagingChannel {
         match key {
             "from" => crate::support::de_opt_struct(map, &mut self.from, n, 0),
             "time" => crate::support::de_opt(map, &mut self.time, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

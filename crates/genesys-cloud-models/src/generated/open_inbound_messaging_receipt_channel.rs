@@ -7,9 +7,9 @@
 pub struct OpenInboundMessagingReceiptChannel {
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `to`: [`OpenMessagingToRecipient`], required by the spec."]
+    #[doc = " JSON `to`: [`OpenMessagingToRecipient`](crate::OpenMessagingToRecipient), required by the spec."]
     pub to: ::std::option::Option<crate::OpenMessagingToRecipient>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenInboundMessagingReceiptChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundMessagingReceiptChannel {
 impl crate::support::Model for OpenInboundMessagingReceiptChannel {
     const NAME: &'static str = "OpenInboundMessagingReceiptChannel";
     const FIELDS: &'static [&'static str] = &["time", "to"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OpenInboundMessagingReceiptChannel {
         match key {
             "time" => crate::support::de_opt(map, &mut self.time, n, 0),
             "to" => crate::support::de_opt_struct(map, &mut self.to, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundNormalizedEvent {
-    #[doc = " JSON `channel`: [`OpenInboundMessagingChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`OpenInboundMessagingChannel`](crate::OpenInboundMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenInboundMessagingChannel>,
-    #[doc = " JSON `events`: array of [`OpenEvent`], required by the spec."]
+    #[doc = " JSON `events`: array of [`OpenEvent`](crate::OpenEvent), required by the spec."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::OpenEvent>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenInboundNormalizedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundNormalizedEvent {
 impl crate::support::Model for OpenInboundNormalizedEvent {
     const NAME: &'static str = "OpenInboundNormalizedEvent";
     const FIELDS: &'static [&'static str] = &["channel", "events"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OpenInboundNormalizedEvent {
         match key {
             "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 0),
             "events" => crate::support::de_opt_structs(map, &mut self.events, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundNormalizedMessage {
-    #[doc = " JSON `channel`: [`OpenInboundMessageMessagingChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`OpenInboundMessageMessagingChannel`](crate::OpenInboundMessageMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenInboundMessageMessagingChannel>,
-    #[doc = " JSON `content`: array of [`OpenInboundMessageContent`]."]
+    #[doc = " JSON `content`: array of [`OpenInboundMessageContent`](crate::OpenInboundMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::OpenInboundMessageContent>>,
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenInboundNormalizedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundNormalizedMessage {
 impl crate::support::Model for OpenInboundNormalizedMessage {
     const NAME: &'static str = "OpenInboundNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "metadata", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OpenInboundNormalizedMessage {
             "content" => crate::support::de_opt_structs(map, &mut self.content, n, 1),
             "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

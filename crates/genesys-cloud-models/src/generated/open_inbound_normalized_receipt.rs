@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundNormalizedReceipt {
-    #[doc = " JSON `channel`: [`OpenInboundMessagingReceiptChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`OpenInboundMessagingReceiptChannel`](crate::OpenInboundMessagingReceiptChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenInboundMessagingReceiptChannel>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `isFinalReceipt`: boolean."]
     pub is_final_receipt: ::std::option::Option<bool>,
-    #[doc = " JSON `reasons`: array of [`ConversationReason`]."]
+    #[doc = " JSON `reasons`: array of [`ConversationReason`](crate::ConversationReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationReason>>,
-    #[doc = " JSON `status`: [`OpenInboundNormalizedReceiptStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`OpenInboundNormalizedReceiptStatus`](crate::OpenInboundNormalizedReceiptStatus), required by the spec."]
     pub status: ::std::option::Option<crate::OpenInboundNormalizedReceiptStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenInboundNormalizedReceipt {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundNormalizedReceipt {
 impl crate::support::Model for OpenInboundNormalizedReceipt {
     const NAME: &'static str = "OpenInboundNormalizedReceipt";
     const FIELDS: &'static [&'static str] = &["channel", "id", "isFinalReceipt", "reasons", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for OpenInboundNormalizedReceipt {
             "isFinalReceipt" => crate::support::de_opt(map, &mut self.is_final_receipt, n, 2),
             "reasons" => crate::support::de_opt_structs(map, &mut self.reasons, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

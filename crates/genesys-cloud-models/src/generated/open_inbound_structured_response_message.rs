@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundStructuredResponseMessage {
-    #[doc = " JSON `buttonResponse`: [`ContentButtonResponse`], required by the spec."]
+    #[doc = " JSON `buttonResponse`: [`ContentButtonResponse`](crate::ContentButtonResponse), required by the spec."]
     pub button_response: ::std::option::Option<crate::ContentButtonResponse>,
-    #[doc = " JSON `channel`: [`OpenInboundMessageMessagingChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`OpenInboundMessageMessagingChannel`](crate::OpenInboundMessageMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenInboundMessageMessagingChannel>,
     #[doc = " JSON `originatingMessageId`: string, required by the spec."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenInboundStructuredResponseMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundStructuredResponseMessage {
 impl crate::support::Model for OpenInboundStructuredResponseMessage {
     const NAME: &'static str = "OpenInboundStructuredResponseMessage";
     const FIELDS: &'static [&'static str] = &["buttonResponse", "channel", "originatingMessageId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for OpenInboundStructuredResponseMessage {
             "buttonResponse" => crate::support::de_opt_struct(map, &mut self.button_response, n, 0),
             "channel" => crate::support::de_opt_struct(map, &mut self.channel, n, 1),
             "originatingMessageId" => crate::support::de_opt(map, &mut self.originating_message_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

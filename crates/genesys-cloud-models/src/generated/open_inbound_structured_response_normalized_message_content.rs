@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenInboundStructuredResponseNormalizedMessageContent {
-    #[doc = " JSON `buttonResponse`: [`ContentButtonResponse`]."]
+    #[doc = " JSON `buttonResponse`: [`ContentButtonResponse`](crate::ContentButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ContentButtonResponse>,
-    #[doc = " JSON `contentType`: [`OpenInboundStructuredResponseNormalizedMessageContentContentType`], required by the spec."]
+    #[doc = " JSON `contentType`: [`OpenInboundStructuredResponseNormalizedMessageContentContentType`](crate::OpenInboundStructuredResponseNormalizedMessageContentContentType), required by the spec."]
     pub content_type: ::std::option::Option<crate::OpenInboundStructuredResponseNormalizedMessageContentContentType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenInboundStructuredResponseNormalizedMessageContent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundStructuredResponseNormalizedM
 impl crate::support::Model for OpenInboundStructuredResponseNormalizedMessageContent {
     const NAME: &'static str = "OpenInboundStructuredResponseNormalizedMessageContent";
     const FIELDS: &'static [&'static str] = &["buttonResponse", "contentType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OpenInboundStructuredResponseNormalizedMessageCon
         match key {
             "buttonResponse" => crate::support::de_opt_struct(map, &mut self.button_response, n, 0),
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

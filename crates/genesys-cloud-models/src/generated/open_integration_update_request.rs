@@ -7,7 +7,7 @@
 pub struct OpenIntegrationUpdateRequest {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`]."]
+    #[doc = " JSON `messagingSetting`: [`MessagingSettingRequestReference`](crate::MessagingSettingRequestReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingRequestReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct OpenIntegrationUpdateRequest {
     pub outbound_notification_webhook_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     #[doc = " JSON `webhookHeaders`: map of string."]
     pub webhook_headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenIntegrationUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenIntegrationUpdateRequest {
 impl crate::support::Model for OpenIntegrationUpdateRequest {
     const NAME: &'static str = "OpenIntegrationUpdateRequest";
     const FIELDS: &'static [&'static str] = &["id", "messagingSetting", "name", "outboundNotificationWebhookSignatureSecretToken", "outboundNotificationWebhookUrl", "selfUri", "supportedContent", "webhookHeaders"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for OpenIntegrationUpdateRequest {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 6),
             "webhookHeaders" => crate::support::de_opt(map, &mut self.webhook_headers, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

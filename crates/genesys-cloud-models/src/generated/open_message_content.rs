@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenMessageContent {
-    #[doc = " JSON `attachment`: [`ConversationContentAttachment`]."]
+    #[doc = " JSON `attachment`: [`ConversationContentAttachment`](crate::ConversationContentAttachment)."]
     pub attachment: ::std::option::Option<crate::ConversationContentAttachment>,
-    #[doc = " JSON `contentType`: [`OpenMessageContentContentType`], required by the spec."]
+    #[doc = " JSON `contentType`: [`OpenMessageContentContentType`](crate::OpenMessageContentContentType), required by the spec."]
     pub content_type: ::std::option::Option<crate::OpenMessageContentContentType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenMessageContent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenMessageContent {
 impl crate::support::Model for OpenMessageContent {
     const NAME: &'static str = "OpenMessageContent";
     const FIELDS: &'static [&'static str] = &["attachment", "contentType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OpenMessageContent {
         match key {
             "attachment" => crate::support::de_opt_struct(map, &mut self.attachment, n, 0),
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenMessageEvent {
-    #[doc = " JSON `eventType`: [`OpenMessageEventEventType`], required by the spec."]
+    #[doc = " JSON `eventType`: [`OpenMessageEventEventType`](crate::OpenMessageEventEventType), required by the spec."]
     pub event_type: ::std::option::Option<crate::OpenMessageEventEventType>,
-    #[doc = " JSON `typing`: [`ConversationEventTyping`]."]
+    #[doc = " JSON `typing`: [`ConversationEventTyping`](crate::ConversationEventTyping)."]
     pub typing: ::std::option::Option<crate::ConversationEventTyping>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenMessageEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenMessageEvent {
 impl crate::support::Model for OpenMessageEvent {
     const NAME: &'static str = "OpenMessageEvent";
     const FIELDS: &'static [&'static str] = &["eventType", "typing"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OpenMessageEvent {
         match key {
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 0),
             "typing" => crate::support::de_opt_struct(map, &mut self.typing, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

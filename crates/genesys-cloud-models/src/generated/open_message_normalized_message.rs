@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenMessageNormalizedMessage {
-    #[doc = " JSON `channel`: [`OpenMessagingChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`OpenMessagingChannel`](crate::OpenMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenMessagingChannel>,
-    #[doc = " JSON `content`: array of [`OpenMessageContent`]."]
+    #[doc = " JSON `content`: array of [`OpenMessageContent`](crate::OpenMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::OpenMessageContent>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
@@ -17,9 +17,9 @@ pub struct OpenMessageNormalizedMessage {
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OpenMessageNormalizedMessageType`], required by the spec."]
+    #[doc = " JSON `type`: [`OpenMessageNormalizedMessageType`](crate::OpenMessageNormalizedMessageType), required by the spec."]
     pub r#type: ::std::option::Option<crate::OpenMessageNormalizedMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenMessageNormalizedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenMessageNormalizedMessage {
 impl crate::support::Model for OpenMessageNormalizedMessage {
     const NAME: &'static str = "OpenMessageNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "conversationId", "id", "metadata", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for OpenMessageNormalizedMessage {
             "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 4),
             "text" => crate::support::de_opt(map, &mut self.text, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

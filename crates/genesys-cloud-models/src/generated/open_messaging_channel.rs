@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenMessagingChannel {
-    #[doc = " JSON `from`: [`OpenMessagingFromRecipient`], required by the spec."]
+    #[doc = " JSON `from`: [`OpenMessagingFromRecipient`](crate::OpenMessagingFromRecipient), required by the spec."]
     pub from: ::std::option::Option<crate::OpenMessagingFromRecipient>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`ConversationChannelMetadata`]."]
+    #[doc = " JSON `metadata`: [`ConversationChannelMetadata`](crate::ConversationChannelMetadata)."]
     pub metadata: ::std::option::Option<crate::ConversationChannelMetadata>,
-    #[doc = " JSON `platform`: [`OpenMessagingChannelPlatform`]."]
+    #[doc = " JSON `platform`: [`OpenMessagingChannelPlatform`](crate::OpenMessagingChannelPlatform)."]
     pub platform: ::std::option::Option<crate::OpenMessagingChannelPlatform>,
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `to`: [`OpenMessagingToRecipient`], required by the spec."]
+    #[doc = " JSON `to`: [`OpenMessagingToRecipient`](crate::OpenMessagingToRecipient), required by the spec."]
     pub to: ::std::option::Option<crate::OpenMessagingToRecipient>,
-    #[doc = " JSON `type`: [`OpenMessagingChannelType`]."]
+    #[doc = " JSON `type`: [`OpenMessagingChannelType`](crate::OpenMessagingChannelType)."]
     pub r#type: ::std::option::Option<crate::OpenMessagingChannelType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenMessagingChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenMessagingChannel {
 impl crate::support::Model for OpenMessagingChannel {
     const NAME: &'static str = "OpenMessagingChannel";
     const FIELDS: &'static [&'static str] = &["from", "id", "messageId", "metadata", "platform", "time", "to", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for OpenMessagingChannel {
             "time" => crate::support::de_opt(map, &mut self.time, n, 5),
             "to" => crate::support::de_opt_struct(map, &mut self.to, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct OpenMessagingToRecipient {
     pub first_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `idType`: [`OpenMessagingToRecipientIdType`]."]
+    #[doc = " JSON `idType`: [`OpenMessagingToRecipientIdType`](crate::OpenMessagingToRecipientIdType)."]
     pub id_type: ::std::option::Option<crate::OpenMessagingToRecipientIdType>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct OpenMessagingToRecipient {
     pub last_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `nickname`: string."]
     pub nickname: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenMessagingToRecipient {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenMessagingToRecipient {
 impl crate::support::Model for OpenMessagingToRecipient {
     const NAME: &'static str = "OpenMessagingToRecipient";
     const FIELDS: &'static [&'static str] = &["email", "firstName", "id", "idType", "image", "lastName", "nickname"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for OpenMessagingToRecipient {
             "image" => crate::support::de_opt(map, &mut self.image, n, 4),
             "lastName" => crate::support::de_opt(map, &mut self.last_name, n, 5),
             "nickname" => crate::support::de_opt(map, &mut self.nickname, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenNormalizedMessage {
-    #[doc = " JSON `channel`: [`OpenMessagingChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`OpenMessagingChannel`](crate::OpenMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenMessagingChannel>,
-    #[doc = " JSON `content`: array of [`OpenMessageContent`]."]
+    #[doc = " JSON `content`: array of [`OpenMessageContent`](crate::OpenMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::OpenMessageContent>>,
-    #[doc = " JSON `direction`: [`OpenNormalizedMessageDirection`]."]
+    #[doc = " JSON `direction`: [`OpenNormalizedMessageDirection`](crate::OpenNormalizedMessageDirection)."]
     pub direction: ::std::option::Option<crate::OpenNormalizedMessageDirection>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -17,15 +17,15 @@ pub struct OpenNormalizedMessage {
     pub is_final_receipt: ::std::option::Option<bool>,
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `reasons`: array of [`ConversationReason`]."]
+    #[doc = " JSON `reasons`: array of [`ConversationReason`](crate::ConversationReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationReason>>,
-    #[doc = " JSON `status`: [`OpenNormalizedMessageStatus`]."]
+    #[doc = " JSON `status`: [`OpenNormalizedMessageStatus`](crate::OpenNormalizedMessageStatus)."]
     pub status: ::std::option::Option<crate::OpenNormalizedMessageStatus>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OpenNormalizedMessageType`], required by the spec."]
+    #[doc = " JSON `type`: [`OpenNormalizedMessageType`](crate::OpenNormalizedMessageType), required by the spec."]
     pub r#type: ::std::option::Option<crate::OpenNormalizedMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenNormalizedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenNormalizedMessage {
 impl crate::support::Model for OpenNormalizedMessage {
     const NAME: &'static str = "OpenNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "direction", "id", "isFinalReceipt", "metadata", "reasons", "status", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for OpenNormalizedMessage {
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "text" => crate::support::de_opt(map, &mut self.text, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenReceiptNormalizedMessage {
-    #[doc = " JSON `channel`: [`OpenMessagingChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`OpenMessagingChannel`](crate::OpenMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenMessagingChannel>,
-    #[doc = " JSON `direction`: [`OpenReceiptNormalizedMessageDirection`], required by the spec."]
+    #[doc = " JSON `direction`: [`OpenReceiptNormalizedMessageDirection`](crate::OpenReceiptNormalizedMessageDirection), required by the spec."]
     pub direction: ::std::option::Option<crate::OpenReceiptNormalizedMessageDirection>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `isFinalReceipt`: boolean."]
     pub is_final_receipt: ::std::option::Option<bool>,
-    #[doc = " JSON `reasons`: array of [`ConversationReason`]."]
+    #[doc = " JSON `reasons`: array of [`ConversationReason`](crate::ConversationReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::ConversationReason>>,
-    #[doc = " JSON `status`: [`OpenReceiptNormalizedMessageStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`OpenReceiptNormalizedMessageStatus`](crate::OpenReceiptNormalizedMessageStatus), required by the spec."]
     pub status: ::std::option::Option<crate::OpenReceiptNormalizedMessageStatus>,
-    #[doc = " JSON `type`: [`OpenReceiptNormalizedMessageType`], required by the spec."]
+    #[doc = " JSON `type`: [`OpenReceiptNormalizedMessageType`](crate::OpenReceiptNormalizedMessageType), required by the spec."]
     pub r#type: ::std::option::Option<crate::OpenReceiptNormalizedMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenReceiptNormalizedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenReceiptNormalizedMessage {
 impl crate::support::Model for OpenReceiptNormalizedMessage {
     const NAME: &'static str = "OpenReceiptNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "direction", "id", "isFinalReceipt", "reasons", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for OpenReceiptNormalizedMessage {
             "reasons" => crate::support::de_opt_structs(map, &mut self.reasons, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

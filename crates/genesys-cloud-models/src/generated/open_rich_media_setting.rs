@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenRichMediaSetting {
-    #[doc = " JSON `cards`: [`OutboundOnlySetting`]."]
+    #[doc = " JSON `cards`: [`OutboundOnlySetting`](crate::OutboundOnlySetting)."]
     pub cards: ::std::option::Option<crate::OutboundOnlySetting>,
-    #[doc = " JSON `quickReply`: [`OutboundOnlySetting`]."]
+    #[doc = " JSON `quickReply`: [`OutboundOnlySetting`](crate::OutboundOnlySetting)."]
     pub quick_reply: ::std::option::Option<crate::OutboundOnlySetting>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenRichMediaSetting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenRichMediaSetting {
 impl crate::support::Model for OpenRichMediaSetting {
     const NAME: &'static str = "OpenRichMediaSetting";
     const FIELDS: &'static [&'static str] = &["cards", "quickReply"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OpenRichMediaSetting {
         match key {
             "cards" => crate::support::de_opt_struct(map, &mut self.cards, n, 0),
             "quickReply" => crate::support::de_opt_struct(map, &mut self.quick_reply, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaChannel {
-    #[doc = " JSON `from`: [`OpenSocialMediaRecipient`], required by the spec."]
+    #[doc = " JSON `from`: [`OpenSocialMediaRecipient`](crate::OpenSocialMediaRecipient), required by the spec."]
     pub from: ::std::option::Option<crate::OpenSocialMediaRecipient>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messageId`: string, required by the spec."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`ConversationChannelMetadata`]."]
+    #[doc = " JSON `metadata`: [`ConversationChannelMetadata`](crate::ConversationChannelMetadata)."]
     pub metadata: ::std::option::Option<crate::ConversationChannelMetadata>,
-    #[doc = " JSON `platform`: [`OpenSocialMediaChannelPlatform`]."]
+    #[doc = " JSON `platform`: [`OpenSocialMediaChannelPlatform`](crate::OpenSocialMediaChannelPlatform)."]
     pub platform: ::std::option::Option<crate::OpenSocialMediaChannelPlatform>,
-    #[doc = " JSON `publicMetadata`: [`OpenSocialMediaPublicMetadata`], required by the spec."]
+    #[doc = " JSON `publicMetadata`: [`OpenSocialMediaPublicMetadata`](crate::OpenSocialMediaPublicMetadata), required by the spec."]
     pub public_metadata: ::std::option::Option<crate::OpenSocialMediaPublicMetadata>,
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `to`: [`OpenSocialMediaRecipient`]."]
+    #[doc = " JSON `to`: [`OpenSocialMediaRecipient`](crate::OpenSocialMediaRecipient)."]
     pub to: ::std::option::Option<crate::OpenSocialMediaRecipient>,
-    #[doc = " JSON `type`: [`OpenSocialMediaChannelType`]."]
+    #[doc = " JSON `type`: [`OpenSocialMediaChannelType`](crate::OpenSocialMediaChannelType)."]
     pub r#type: ::std::option::Option<crate::OpenSocialMediaChannelType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenSocialMediaChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaChannel {
 impl crate::support::Model for OpenSocialMediaChannel {
     const NAME: &'static str = "OpenSocialMediaChannel";
     const FIELDS: &'static [&'static str] = &["from", "id", "messageId", "metadata", "platform", "publicMetadata", "time", "to", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for OpenSocialMediaChannel {
             "time" => crate::support::de_opt(map, &mut self.time, n, 6),
             "to" => crate::support::de_opt_struct(map, &mut self.to, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaMessageContent {
-    #[doc = " JSON `attachment`: [`ConversationContentAttachment`]."]
+    #[doc = " JSON `attachment`: [`ConversationContentAttachment`](crate::ConversationContentAttachment)."]
     pub attachment: ::std::option::Option<crate::ConversationContentAttachment>,
-    #[doc = " JSON `contentType`: [`OpenSocialMediaMessageContentContentType`], required by the spec."]
+    #[doc = " JSON `contentType`: [`OpenSocialMediaMessageContentContentType`](crate::OpenSocialMediaMessageContentContentType), required by the spec."]
     pub content_type: ::std::option::Option<crate::OpenSocialMediaMessageContentContentType>,
-    #[doc = " JSON `reaction`: [`ConversationContentReaction`]."]
+    #[doc = " JSON `reaction`: [`ConversationContentReaction`](crate::ConversationContentReaction)."]
     pub reaction: ::std::option::Option<crate::ConversationContentReaction>,
-    #[doc = " JSON `text`: [`ConversationContentText`]."]
+    #[doc = " JSON `text`: [`ConversationContentText`](crate::ConversationContentText)."]
     pub text: ::std::option::Option<crate::ConversationContentText>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenSocialMediaMessageContent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaMessageContent {
 impl crate::support::Model for OpenSocialMediaMessageContent {
     const NAME: &'static str = "OpenSocialMediaMessageContent";
     const FIELDS: &'static [&'static str] = &["attachment", "contentType", "reaction", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OpenSocialMediaMessageContent {
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 1),
             "reaction" => crate::support::de_opt_struct(map, &mut self.reaction, n, 2),
             "text" => crate::support::de_opt_struct(map, &mut self.text, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenSocialMediaNormalizedMessage {
-    #[doc = " JSON `channel`: [`OpenSocialMediaChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`OpenSocialMediaChannel`](crate::OpenSocialMediaChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenSocialMediaChannel>,
-    #[doc = " JSON `content`: array of [`OpenSocialMediaMessageContent`]."]
+    #[doc = " JSON `content`: array of [`OpenSocialMediaMessageContent`](crate::OpenSocialMediaMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::OpenSocialMediaMessageContent>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -17,9 +17,9 @@ pub struct OpenSocialMediaNormalizedMessage {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OpenSocialMediaNormalizedMessageType`]."]
+    #[doc = " JSON `type`: [`OpenSocialMediaNormalizedMessageType`](crate::OpenSocialMediaNormalizedMessageType)."]
     pub r#type: ::std::option::Option<crate::OpenSocialMediaNormalizedMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenSocialMediaNormalizedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaNormalizedMessage {
 impl crate::support::Model for OpenSocialMediaNormalizedMessage {
     const NAME: &'static str = "OpenSocialMediaNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "id", "metadata", "selfUri", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for OpenSocialMediaNormalizedMessage {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "text" => crate::support::de_opt(map, &mut self.text, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

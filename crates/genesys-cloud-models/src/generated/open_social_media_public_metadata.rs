@@ -17,7 +17,7 @@ pub struct OpenSocialMediaPublicMetadata {
     pub tag_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenSocialMediaPublicMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaPublicMetadata {
 impl crate::support::Model for OpenSocialMediaPublicMetadata {
     const NAME: &'static str = "OpenSocialMediaPublicMetadata";
     const FIELDS: &'static [&'static str] = &["mentionIds", "replyToId", "rootId", "source", "tagIds", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for OpenSocialMediaPublicMetadata {
             "source" => crate::support::de_opt(map, &mut self.source, n, 3),
             "tagIds" => crate::support::de_opt(map, &mut self.tag_ids, n, 4),
             "url" => crate::support::de_opt(map, &mut self.url, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

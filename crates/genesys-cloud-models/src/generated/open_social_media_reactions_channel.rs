@@ -9,15 +9,15 @@ pub struct OpenSocialMediaReactionsChannel {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `messageId`: string, required by the spec."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `platform`: [`OpenSocialMediaReactionsChannelPlatform`]."]
+    #[doc = " JSON `platform`: [`OpenSocialMediaReactionsChannelPlatform`](crate::OpenSocialMediaReactionsChannelPlatform)."]
     pub platform: ::std::option::Option<crate::OpenSocialMediaReactionsChannelPlatform>,
     #[doc = " JSON `time`: date-time, required by the spec."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `to`: [`OpenSocialMediaRecipient`]."]
+    #[doc = " JSON `to`: [`OpenSocialMediaRecipient`](crate::OpenSocialMediaRecipient)."]
     pub to: ::std::option::Option<crate::OpenSocialMediaRecipient>,
-    #[doc = " JSON `type`: [`OpenSocialMediaReactionsChannelType`]."]
+    #[doc = " JSON `type`: [`OpenSocialMediaReactionsChannelType`](crate::OpenSocialMediaReactionsChannelType)."]
     pub r#type: ::std::option::Option<crate::OpenSocialMediaReactionsChannelType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenSocialMediaReactionsChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaReactionsChannel {
 impl crate::support::Model for OpenSocialMediaReactionsChannel {
     const NAME: &'static str = "OpenSocialMediaReactionsChannel";
     const FIELDS: &'static [&'static str] = &["id", "messageId", "platform", "time", "to", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for OpenSocialMediaReactionsChannel {
             "time" => crate::support::de_opt(map, &mut self.time, n, 3),
             "to" => crate::support::de_opt_struct(map, &mut self.to, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OpenStructuredResponseNormalizedMessage {
-    #[doc = " JSON `channel`: [`OpenMessagingChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`OpenMessagingChannel`](crate::OpenMessagingChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::OpenMessagingChannel>,
-    #[doc = " JSON `content`: array of [`OpenInboundStructuredResponseNormalizedMessageContent`]."]
+    #[doc = " JSON `content`: array of [`OpenInboundStructuredResponseNormalizedMessageContent`](crate::OpenInboundStructuredResponseNormalizedMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::OpenInboundStructuredResponseNormalizedMessageContent>>,
-    #[doc = " JSON `direction`: [`OpenStructuredResponseNormalizedMessageDirection`]."]
+    #[doc = " JSON `direction`: [`OpenStructuredResponseNormalizedMessageDirection`](crate::OpenStructuredResponseNormalizedMessageDirection)."]
     pub direction: ::std::option::Option<crate::OpenStructuredResponseNormalizedMessageDirection>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `type`: [`OpenStructuredResponseNormalizedMessageType`], required by the spec."]
+    #[doc = " JSON `type`: [`OpenStructuredResponseNormalizedMessageType`](crate::OpenStructuredResponseNormalizedMessageType), required by the spec."]
     pub r#type: ::std::option::Option<crate::OpenStructuredResponseNormalizedMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpenStructuredResponseNormalizedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for OpenStructuredResponseNormalizedMessage 
 impl crate::support::Model for OpenStructuredResponseNormalizedMessage {
     const NAME: &'static str = "OpenStructuredResponseNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "direction", "id", "metadata", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for OpenStructuredResponseNormalizedMessage {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "metadata" => crate::support::de_opt(map, &mut self.metadata, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Operand {
-    #[doc = " JSON `digitalWordsPosition`: [`OperandPosition`]."]
+    #[doc = " JSON `digitalWordsPosition`: [`OperandPosition`](crate::OperandPosition)."]
     pub digital_words_position: ::std::option::Option<crate::OperandPosition>,
-    #[doc = " JSON `infixOperator`: [`InfixOperator`]."]
+    #[doc = " JSON `infixOperator`: [`InfixOperator`](crate::InfixOperator)."]
     pub infix_operator: ::std::option::Option<crate::InfixOperator>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
     #[doc = " JSON `occurrence`: integer (int64)."]
     pub occurrence: ::std::option::Option<i64>,
-    #[doc = " JSON `operands`: array of [`Operand`]."]
+    #[doc = " JSON `operands`: array of [`Operand`](crate::Operand)."]
     pub operands: ::std::option::Option<::std::vec::Vec<crate::Operand>>,
-    #[doc = " JSON `term`: [`Term`]."]
+    #[doc = " JSON `term`: [`Term`](crate::Term)."]
     pub term: ::std::option::Option<crate::Term>,
     #[doc = " JSON `topicId`: string."]
     pub topic_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OperandType`], required by the spec."]
+    #[doc = " JSON `type`: [`OperandType`](crate::OperandType), required by the spec."]
     pub r#type: ::std::option::Option<crate::OperandType>,
-    #[doc = " JSON `voiceSecondsPosition`: [`OperandPosition`]."]
+    #[doc = " JSON `voiceSecondsPosition`: [`OperandPosition`](crate::OperandPosition)."]
     pub voice_seconds_position: ::std::option::Option<crate::OperandPosition>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Operand {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for Operand {
 impl crate::support::Model for Operand {
     const NAME: &'static str = "Operand";
     const FIELDS: &'static [&'static str] = &["digitalWordsPosition", "infixOperator", "inverted", "occurrence", "operands", "term", "topicId", "type", "voiceSecondsPosition"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for Operand {
             "topicId" => crate::support::de_opt(map, &mut self.topic_id, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
             "voiceSecondsPosition" => crate::support::de_opt_struct(map, &mut self.voice_seconds_position, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OperandPosition {
-    #[doc = " JSON `endingPositionDirection`: [`OperandPositionEndingPositionDirection`]."]
+    #[doc = " JSON `endingPositionDirection`: [`OperandPositionEndingPositionDirection`](crate::OperandPositionEndingPositionDirection)."]
     pub ending_position_direction: ::std::option::Option<crate::OperandPositionEndingPositionDirection>,
     #[doc = " JSON `endingPositionValue`: integer (int64)."]
     pub ending_position_value: ::std::option::Option<i64>,
-    #[doc = " JSON `startingPositionDirection`: [`OperandPositionStartingPositionDirection`]."]
+    #[doc = " JSON `startingPositionDirection`: [`OperandPositionStartingPositionDirection`](crate::OperandPositionStartingPositionDirection)."]
     pub starting_position_direction: ::std::option::Option<crate::OperandPositionStartingPositionDirection>,
     #[doc = " JSON `startingPositionValue`: integer (int64)."]
     pub starting_position_value: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OperandPosition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OperandPosition {
 impl crate::support::Model for OperandPosition {
     const NAME: &'static str = "OperandPosition";
     const FIELDS: &'static [&'static str] = &["endingPositionDirection", "endingPositionValue", "startingPositionDirection", "startingPositionValue"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OperandPosition {
             "endingPositionValue" => crate::support::de_opt(map, &mut self.ending_position_value, n, 1),
             "startingPositionDirection" => crate::support::de_opt(map, &mut self.starting_position_direction, n, 2),
             "startingPositionValue" => crate::support::de_opt(map, &mut self.starting_position_value, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Operation {
-    #[doc = " JSON `actionName`: [`OperationActionName`]."]
+    #[doc = " JSON `actionName`: [`OperationActionName`](crate::OperationActionName)."]
     pub action_name: ::std::option::Option<crate::OperationActionName>,
-    #[doc = " JSON `actionStatus`: [`OperationActionStatus`]."]
+    #[doc = " JSON `actionStatus`: [`OperationActionStatus`](crate::OperationActionStatus)."]
     pub action_status: ::std::option::Option<crate::OperationActionStatus>,
-    #[doc = " JSON `client`: [`DomainEntityRef`]."]
+    #[doc = " JSON `client`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub client: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `complete`: boolean."]
     pub complete: ::std::option::Option<bool>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorDetails`: array of [`Detail`]."]
+    #[doc = " JSON `errorDetails`: array of [`Detail`](crate::Detail)."]
     pub error_details: ::std::option::Option<::std::vec::Vec<crate::Detail>>,
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
@@ -23,9 +23,9 @@ pub struct Operation {
     pub error_message_params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Operation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for Operation {
 impl crate::support::Model for Operation {
     const NAME: &'static str = "Operation";
     const FIELDS: &'static [&'static str] = &["actionName", "actionStatus", "client", "complete", "errorCode", "errorDetails", "errorMessage", "errorMessageParams", "id", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for Operation {
             "errorMessageParams" => crate::support::de_opt(map, &mut self.error_message_params, n, 7),
             "id" => crate::support::de_opt(map, &mut self.id, n, 8),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OperationResponse {
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,13 +15,13 @@ pub struct OperationResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`KnowledgeOperationSource`]."]
+    #[doc = " JSON `source`: [`KnowledgeOperationSource`](crate::KnowledgeOperationSource)."]
     pub source: ::std::option::Option<crate::KnowledgeOperationSource>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`OperationResponseType`]."]
+    #[doc = " JSON `type`: [`OperationResponseType`](crate::OperationResponseType)."]
     pub r#type: ::std::option::Option<crate::OperationResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OperationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for OperationResponse {
 impl crate::support::Model for OperationResponse {
     const NAME: &'static str = "OperationResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "selfUri", "source", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for OperationResponse {
             "source" => crate::support::de_opt_struct(map, &mut self.source, n, 5),
             "status" => crate::support::de_opt(map, &mut self.status, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

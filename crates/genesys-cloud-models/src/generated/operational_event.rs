@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OperationalEvent {
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `currentValue`: string."]
     pub current_value: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct OperationalEvent {
     pub entity_version: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventDefinition`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `eventDefinition`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub event_definition: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
@@ -35,7 +35,7 @@ pub struct OperationalEvent {
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `previousValue`: string."]
     pub previous_value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OperationalEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for OperationalEvent {
 impl crate::support::Model for OperationalEvent {
     const NAME: &'static str = "OperationalEvent";
     const FIELDS: &'static [&'static str] = &["conversation", "currentValue", "dateCreated", "dateModified", "entityId", "entityModifiedBy", "entityName", "entityToken", "entityVersion", "errorCode", "eventDefinition", "externalContactId", "parentEntityId", "phoneNumber", "previousValue"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for OperationalEvent {
             "parentEntityId" => crate::support::de_opt(map, &mut self.parent_entity_id, n, 12),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 13),
             "previousValue" => crate::support::de_opt(map, &mut self.previous_value, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,7 +23,7 @@ pub struct OperationalEventNotificationTopicOperationalEventNotification {
     pub entity_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventEntity`: [`OperationalEventNotificationTopicEventEntity`]."]
+    #[doc = " JSON `eventEntity`: [`OperationalEventNotificationTopicEventEntity`](crate::OperationalEventNotificationTopicEventEntity)."]
     pub event_entity: ::std::option::Option<crate::OperationalEventNotificationTopicEventEntity>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
@@ -37,7 +37,7 @@ pub struct OperationalEventNotificationTopicOperationalEventNotification {
     pub timestamp: ::std::option::Option<i64>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OperationalEventNotificationTopicOperationalEventNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for OperationalEventNotificationTopicOperati
 impl crate::support::Model for OperationalEventNotificationTopicOperationalEventNotification {
     const NAME: &'static str = "OperationalEventNotificationTopicOperationalEventNotification";
     const FIELDS: &'static [&'static str] = &["conversationId", "currentValue", "entityId", "entityModifiedBy", "entityModifiedDate", "entityName", "entityToken", "entityType", "errorCode", "eventEntity", "externalContactId", "parentEntity", "phoneNumber", "previousValue", "timestamp", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for OperationalEventNotificationTopicOperationalEvent
             "previousValue" => crate::support::de_opt(map, &mut self.previous_value, n, 13),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 14),
             "version" => crate::support::de_opt(map, &mut self.version, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct OperatorPosition {
     pub digital_words_position: ::std::option::Option<i64>,
     #[doc = " JSON `voiceSecondsPosition`: integer (int64)."]
     pub voice_seconds_position: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OperatorPosition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OperatorPosition {
 impl crate::support::Model for OperatorPosition {
     const NAME: &'static str = "OperatorPosition";
     const FIELDS: &'static [&'static str] = &["digitalWordsPosition", "voiceSecondsPosition"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OperatorPosition {
         match key {
             "digitalWordsPosition" => crate::support::de_opt(map, &mut self.digital_words_position, n, 0),
             "voiceSecondsPosition" => crate::support::de_opt(map, &mut self.voice_seconds_position, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct OpportunityEnrollmentCounts {
     pub pending: ::std::option::Option<i64>,
     #[doc = " JSON `withdrawn`: integer (int64), required by the spec."]
     pub withdrawn: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpportunityEnrollmentCounts {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OpportunityEnrollmentCounts {
 impl crate::support::Model for OpportunityEnrollmentCounts {
     const NAME: &'static str = "OpportunityEnrollmentCounts";
     const FIELDS: &'static [&'static str] = &["approved", "denied", "pending", "withdrawn"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OpportunityEnrollmentCounts {
             "denied" => crate::support::de_opt(map, &mut self.denied, n, 1),
             "pending" => crate::support::de_opt(map, &mut self.pending, n, 2),
             "withdrawn" => crate::support::de_opt(map, &mut self.withdrawn, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

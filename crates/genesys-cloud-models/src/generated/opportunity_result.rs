@@ -9,7 +9,7 @@ pub struct OpportunityResult {
     pub activity_code_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `agentCount`: integer (int64), required by the spec."]
     pub agent_count: ::std::option::Option<i64>,
-    #[doc = " JSON `approvalType`: [`OpportunityResultApprovalType`], required by the spec."]
+    #[doc = " JSON `approvalType`: [`OpportunityResultApprovalType`](crate::OpportunityResultApprovalType), required by the spec."]
     pub approval_type: ::std::option::Option<crate::OpportunityResultApprovalType>,
     #[doc = " JSON `capacity`: integer (int64), required by the spec."]
     pub capacity: ::std::option::Option<i64>,
@@ -21,13 +21,13 @@ pub struct OpportunityResult {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `enrollmentCounts`: [`OpportunityEnrollmentCounts`], required by the spec."]
+    #[doc = " JSON `enrollmentCounts`: [`OpportunityEnrollmentCounts`](crate::OpportunityEnrollmentCounts), required by the spec."]
     pub enrollment_counts: ::std::option::Option<crate::OpportunityEnrollmentCounts>,
     #[doc = " JSON `enrollmentProcessingCount`: integer (int64), required by the spec."]
     pub enrollment_processing_count: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -39,11 +39,11 @@ pub struct OpportunityResult {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`OpportunityResultStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`OpportunityResultStatus`](crate::OpportunityResultStatus), required by the spec."]
     pub status: ::std::option::Option<crate::OpportunityResultStatus>,
-    #[doc = " JSON `systemMessageCode`: [`OpportunityResultSystemMessageCode`]."]
+    #[doc = " JSON `systemMessageCode`: [`OpportunityResultSystemMessageCode`](crate::OpportunityResultSystemMessageCode)."]
     pub system_message_code: ::std::option::Option<crate::OpportunityResultSystemMessageCode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpportunityResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for OpportunityResult {
 impl crate::support::Model for OpportunityResult {
     const NAME: &'static str = "OpportunityResult";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "agentCount", "approvalType", "capacity", "closedDate", "deadlineDate", "description", "endDate", "enrollmentCounts", "enrollmentProcessingCount", "id", "metadata", "name", "openDate", "publishedDate", "selfUri", "startDate", "status", "systemMessageCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for OpportunityResult {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 16),
             "status" => crate::support::de_opt(map, &mut self.status, n, 17),
             "systemMessageCode" => crate::support::de_opt(map, &mut self.system_message_code, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

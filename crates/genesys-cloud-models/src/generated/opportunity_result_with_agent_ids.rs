@@ -11,7 +11,7 @@ pub struct OpportunityResultWithAgentIds {
     pub agent_count: ::std::option::Option<i64>,
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `approvalType`: [`OpportunityResultWithAgentIdsApprovalType`], required by the spec."]
+    #[doc = " JSON `approvalType`: [`OpportunityResultWithAgentIdsApprovalType`](crate::OpportunityResultWithAgentIdsApprovalType), required by the spec."]
     pub approval_type: ::std::option::Option<crate::OpportunityResultWithAgentIdsApprovalType>,
     #[doc = " JSON `capacity`: integer (int64), required by the spec."]
     pub capacity: ::std::option::Option<i64>,
@@ -23,13 +23,13 @@ pub struct OpportunityResultWithAgentIds {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `enrollmentCounts`: [`OpportunityEnrollmentCounts`], required by the spec."]
+    #[doc = " JSON `enrollmentCounts`: [`OpportunityEnrollmentCounts`](crate::OpportunityEnrollmentCounts), required by the spec."]
     pub enrollment_counts: ::std::option::Option<crate::OpportunityEnrollmentCounts>,
     #[doc = " JSON `enrollmentProcessingCount`: integer (int64), required by the spec."]
     pub enrollment_processing_count: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -41,11 +41,11 @@ pub struct OpportunityResultWithAgentIds {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`OpportunityResultWithAgentIdsStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`OpportunityResultWithAgentIdsStatus`](crate::OpportunityResultWithAgentIdsStatus), required by the spec."]
     pub status: ::std::option::Option<crate::OpportunityResultWithAgentIdsStatus>,
-    #[doc = " JSON `systemMessageCode`: [`OpportunityResultWithAgentIdsSystemMessageCode`]."]
+    #[doc = " JSON `systemMessageCode`: [`OpportunityResultWithAgentIdsSystemMessageCode`](crate::OpportunityResultWithAgentIdsSystemMessageCode)."]
     pub system_message_code: ::std::option::Option<crate::OpportunityResultWithAgentIdsSystemMessageCode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OpportunityResultWithAgentIds {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for OpportunityResultWithAgentIds {
 impl crate::support::Model for OpportunityResultWithAgentIds {
     const NAME: &'static str = "OpportunityResultWithAgentIds";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "agentCount", "agentIds", "approvalType", "capacity", "closedDate", "deadlineDate", "description", "endDate", "enrollmentCounts", "enrollmentProcessingCount", "id", "metadata", "name", "openDate", "publishedDate", "selfUri", "startDate", "status", "systemMessageCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for OpportunityResultWithAgentIds {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 17),
             "status" => crate::support::de_opt(map, &mut self.status, n, 18),
             "systemMessageCode" => crate::support::de_opt(map, &mut self.system_message_code, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

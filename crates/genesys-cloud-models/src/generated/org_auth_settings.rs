@@ -15,13 +15,13 @@ pub struct OrgAuthSettings {
     pub ip_address_allowlist: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `multifactorAuthenticationRequired`: boolean."]
     pub multifactor_authentication_required: ::std::option::Option<bool>,
-    #[doc = " JSON `passwordRequirements`: [`PasswordRequirements`]."]
+    #[doc = " JSON `passwordRequirements`: [`PasswordRequirements`](crate::PasswordRequirements)."]
     pub password_requirements: ::std::option::Option<crate::PasswordRequirements>,
-    #[doc = " JSON `tokenStorageLocation`: [`OrgAuthSettingsTokenStorageLocation`]."]
+    #[doc = " JSON `tokenStorageLocation`: [`OrgAuthSettingsTokenStorageLocation`](crate::OrgAuthSettingsTokenStorageLocation)."]
     pub token_storage_location: ::std::option::Option<crate::OrgAuthSettingsTokenStorageLocation>,
     #[doc = " JSON `universalLogout`: boolean."]
     pub universal_logout: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrgAuthSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for OrgAuthSettings {
 impl crate::support::Model for OrgAuthSettings {
     const NAME: &'static str = "OrgAuthSettings";
     const FIELDS: &'static [&'static str] = &["domainAllowlist", "domainAllowlistEnabled", "inactivityTimeoutExclusions", "ipAddressAllowlist", "multifactorAuthenticationRequired", "passwordRequirements", "tokenStorageLocation", "universalLogout"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for OrgAuthSettings {
             "passwordRequirements" => crate::support::de_opt_struct(map, &mut self.password_requirements, n, 5),
             "tokenStorageLocation" => crate::support::de_opt(map, &mut self.token_storage_location, n, 6),
             "universalLogout" => crate::support::de_opt(map, &mut self.universal_logout, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

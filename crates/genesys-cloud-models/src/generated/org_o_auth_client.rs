@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrgOAuthClient {
-    #[doc = " JSON `authorizedGrantType`: [`OrgOAuthClientAuthorizedGrantType`], required by the spec."]
+    #[doc = " JSON `authorizedGrantType`: [`OrgOAuthClientAuthorizedGrantType`](crate::OrgOAuthClientAuthorizedGrantType), required by the spec."]
     pub authorized_grant_type: ::std::option::Option<crate::OrgOAuthClientAuthorizedGrantType>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,19 +17,19 @@ pub struct OrgOAuthClient {
     pub date_to_delete: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `organization`: [`NamedEntity`]."]
+    #[doc = " JSON `organization`: [`NamedEntity`](crate::NamedEntity)."]
     pub organization: ::std::option::Option<crate::NamedEntity>,
-    #[doc = " JSON `roleDivisions`: array of [`RoleDivision`]."]
+    #[doc = " JSON `roleDivisions`: array of [`RoleDivision`](crate::RoleDivision)."]
     pub role_divisions: ::std::option::Option<::std::vec::Vec<crate::RoleDivision>>,
     #[doc = " JSON `scope`: array of string."]
     pub scope: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `state`: [`OrgOAuthClientState`]."]
+    #[doc = " JSON `state`: [`OrgOAuthClientState`](crate::OrgOAuthClientState)."]
     pub state: ::std::option::Option<crate::OrgOAuthClientState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrgOAuthClient {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for OrgOAuthClient {
 impl crate::support::Model for OrgOAuthClient {
     const NAME: &'static str = "OrgOAuthClient";
     const FIELDS: &'static [&'static str] = &["authorizedGrantType", "createdBy", "dateCreated", "dateModified", "dateToDelete", "id", "modifiedBy", "name", "organization", "roleDivisions", "scope", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for OrgOAuthClient {
             "roleDivisions" => crate::support::de_opt_structs(map, &mut self.role_divisions, n, 9),
             "scope" => crate::support::de_opt(map, &mut self.scope, n, 10),
             "state" => crate::support::de_opt(map, &mut self.state, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,11 +19,11 @@ pub struct Organization {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `productPlatform`: [`OrganizationProductPlatform`]."]
+    #[doc = " JSON `productPlatform`: [`OrganizationProductPlatform`](crate::OrganizationProductPlatform)."]
     pub product_platform: ::std::option::Option<crate::OrganizationProductPlatform>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OrganizationState`]."]
+    #[doc = " JSON `state`: [`OrganizationState`](crate::OrganizationState)."]
     pub state: ::std::option::Option<crate::OrganizationState>,
     #[doc = " JSON `supportURI`: string."]
     pub support_uri: ::std::option::Option<::std::string::String>,
@@ -35,7 +35,7 @@ pub struct Organization {
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `voicemailEnabled`: boolean."]
     pub voicemail_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Organization {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for Organization {
 impl crate::support::Model for Organization {
     const NAME: &'static str = "Organization";
     const FIELDS: &'static [&'static str] = &["defaultCountryCode", "defaultLanguage", "defaultSiteId", "domain", "features", "id", "name", "productPlatform", "selfUri", "state", "supportURI", "thirdPartyOrgName", "thirdPartyURI", "version", "voicemailEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for Organization {
             "thirdPartyURI" => crate::support::de_opt(map, &mut self.third_party_uri, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
             "voicemailEnabled" => crate::support::de_opt(map, &mut self.voicemail_enabled, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

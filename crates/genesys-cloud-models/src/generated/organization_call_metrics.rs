@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationCallMetrics {
-    #[doc = " JSON `autoScaleInProgress`: [`OrganizationCallMetricsAutoScaleInProgress`], required by the spec."]
+    #[doc = " JSON `autoScaleInProgress`: [`OrganizationCallMetricsAutoScaleInProgress`](crate::OrganizationCallMetricsAutoScaleInProgress), required by the spec."]
     pub auto_scale_in_progress: ::std::option::Option<crate::OrganizationCallMetricsAutoScaleInProgress>,
     #[doc = " JSON `autoScalingTriggerPercentage`: number (double), required by the spec."]
     pub auto_scaling_trigger_percentage: ::std::option::Option<f64>,
@@ -13,17 +13,17 @@ pub struct OrganizationCallMetrics {
     pub concurrent_call_count: ::std::option::Option<i64>,
     #[doc = " JSON `concurrentCallSessionCount`: integer (int64), required by the spec."]
     pub concurrent_call_session_count: ::std::option::Option<i64>,
-    #[doc = " JSON `cpuIntensity`: [`OrganizationCallMetricsCpuIntensity`], required by the spec."]
+    #[doc = " JSON `cpuIntensity`: [`OrganizationCallMetricsCpuIntensity`](crate::OrganizationCallMetricsCpuIntensity), required by the spec."]
     pub cpu_intensity: ::std::option::Option<crate::OrganizationCallMetricsCpuIntensity>,
     #[doc = " JSON `maxCallCapacity`: integer (int64), required by the spec."]
     pub max_call_capacity: ::std::option::Option<i64>,
     #[doc = " JSON `maxCallSessionCapacity`: integer (int64), required by the spec."]
     pub max_call_session_capacity: ::std::option::Option<i64>,
-    #[doc = " JSON `memoryIntensity`: [`OrganizationCallMetricsMemoryIntensity`], required by the spec."]
+    #[doc = " JSON `memoryIntensity`: [`OrganizationCallMetricsMemoryIntensity`](crate::OrganizationCallMetricsMemoryIntensity), required by the spec."]
     pub memory_intensity: ::std::option::Option<crate::OrganizationCallMetricsMemoryIntensity>,
     #[doc = " JSON `usage`: number (double), required by the spec."]
     pub usage: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationCallMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationCallMetrics {
 impl crate::support::Model for OrganizationCallMetrics {
     const NAME: &'static str = "OrganizationCallMetrics";
     const FIELDS: &'static [&'static str] = &["autoScaleInProgress", "autoScalingTriggerPercentage", "concurrentCallCount", "concurrentCallSessionCount", "cpuIntensity", "maxCallCapacity", "maxCallSessionCapacity", "memoryIntensity", "usage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for OrganizationCallMetrics {
             "maxCallSessionCapacity" => crate::support::de_opt(map, &mut self.max_call_session_capacity, n, 6),
             "memoryIntensity" => crate::support::de_opt(map, &mut self.memory_intensity, n, 7),
             "usage" => crate::support::de_opt(map, &mut self.usage, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -31,7 +31,7 @@ pub struct OrganizationFeatures {
     pub unified_communications: ::std::option::Option<bool>,
     #[doc = " JSON `xmppFederation`: boolean."]
     pub xmpp_federation: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationFeatures {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationFeatures {
 impl crate::support::Model for OrganizationFeatures {
     const NAME: &'static str = "OrganizationFeatures";
     const FIELDS: &'static [&'static str] = &["chat", "contactCenter", "custserv", "directory", "hipaa", "informalPhotos", "pci", "purecloud", "purecloudVoice", "realtimeCIC", "ucEnabled", "unifiedCommunications", "xmppFederation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for OrganizationFeatures {
             "ucEnabled" => crate::support::de_opt(map, &mut self.uc_enabled, n, 10),
             "unifiedCommunications" => crate::support::de_opt(map, &mut self.unified_communications, n, 11),
             "xmppFederation" => crate::support::de_opt(map, &mut self.xmpp_federation, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

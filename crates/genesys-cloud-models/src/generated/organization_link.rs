@@ -9,13 +9,13 @@ pub struct OrganizationLink {
     pub source_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceRegion`: string, required by the spec."]
     pub source_region: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`OrganizationLinkStatus`]."]
+    #[doc = " JSON `status`: [`OrganizationLinkStatus`](crate::OrganizationLinkStatus)."]
     pub status: ::std::option::Option<crate::OrganizationLinkStatus>,
     #[doc = " JSON `targetOrganizationId`: string, required by the spec."]
     pub target_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `targetRegion`: string, required by the spec."]
     pub target_region: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationLink {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationLink {
 impl crate::support::Model for OrganizationLink {
     const NAME: &'static str = "OrganizationLink";
     const FIELDS: &'static [&'static str] = &["sourceOrganizationId", "sourceRegion", "status", "targetOrganizationId", "targetRegion"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for OrganizationLink {
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             "targetOrganizationId" => crate::support::de_opt(map, &mut self.target_organization_id, n, 3),
             "targetRegion" => crate::support::de_opt(map, &mut self.target_region, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

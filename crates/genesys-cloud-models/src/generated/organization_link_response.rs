@@ -9,7 +9,7 @@ pub struct OrganizationLinkResponse {
     pub source_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceRegion`: string."]
     pub source_region: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`OrganizationLinkResponseStatus`]."]
+    #[doc = " JSON `status`: [`OrganizationLinkResponseStatus`](crate::OrganizationLinkResponseStatus)."]
     pub status: ::std::option::Option<crate::OrganizationLinkResponseStatus>,
     #[doc = " JSON `targetName`: string."]
     pub target_name: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct OrganizationLinkResponse {
     pub target_organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `targetRegion`: string."]
     pub target_region: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationLinkResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationLinkResponse {
 impl crate::support::Model for OrganizationLinkResponse {
     const NAME: &'static str = "OrganizationLinkResponse";
     const FIELDS: &'static [&'static str] = &["sourceOrganizationId", "sourceRegion", "status", "targetName", "targetOrganizationId", "targetRegion"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for OrganizationLinkResponse {
             "targetName" => crate::support::de_opt(map, &mut self.target_name, n, 3),
             "targetOrganizationId" => crate::support::de_opt(map, &mut self.target_organization_id, n, 4),
             "targetRegion" => crate::support::de_opt(map, &mut self.target_region, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPresence {
-    #[doc = " JSON `createdBy`: [`User`]."]
+    #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,7 +15,7 @@ pub struct OrganizationPresence {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `languageLabels`: map of string, required by the spec."]
     pub language_labels: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `modifiedBy`: [`User`]."]
+    #[doc = " JSON `modifiedBy`: [`User`](crate::User)."]
     pub modified_by: ::std::option::Option<crate::User>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,7 +27,7 @@ pub struct OrganizationPresence {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `systemPresence`: string."]
     pub system_presence: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationPresence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPresence {
 impl crate::support::Model for OrganizationPresence {
     const NAME: &'static str = "OrganizationPresence";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "deactivated", "id", "languageLabels", "modifiedBy", "modifiedDate", "name", "primary", "selfUri", "systemPresence"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for OrganizationPresence {
             "primary" => crate::support::de_opt(map, &mut self.primary, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

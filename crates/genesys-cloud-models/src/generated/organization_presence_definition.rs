@@ -17,11 +17,11 @@ pub struct OrganizationPresenceDefinition {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `systemPresence`: [`OrganizationPresenceDefinitionSystemPresence`]."]
+    #[doc = " JSON `systemPresence`: [`OrganizationPresenceDefinitionSystemPresence`](crate::OrganizationPresenceDefinitionSystemPresence)."]
     pub system_presence: ::std::option::Option<crate::OrganizationPresenceDefinitionSystemPresence>,
-    #[doc = " JSON `type`: [`OrganizationPresenceDefinitionType`]."]
+    #[doc = " JSON `type`: [`OrganizationPresenceDefinitionType`](crate::OrganizationPresenceDefinitionType)."]
     pub r#type: ::std::option::Option<crate::OrganizationPresenceDefinitionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationPresenceDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPresenceDefinition {
 impl crate::support::Model for OrganizationPresenceDefinition {
     const NAME: &'static str = "OrganizationPresenceDefinition";
     const FIELDS: &'static [&'static str] = &["deactivated", "divisionId", "id", "languageLabels", "name", "selfUri", "systemPresence", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for OrganizationPresenceDefinition {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

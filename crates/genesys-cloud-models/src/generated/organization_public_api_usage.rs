@@ -7,9 +7,9 @@
 pub struct OrganizationPublicApiUsage {
     #[doc = " JSON `date`: date."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `httpMethod`: [`OrganizationPublicApiUsageHttpMethod`]."]
+    #[doc = " JSON `httpMethod`: [`OrganizationPublicApiUsageHttpMethod`](crate::OrganizationPublicApiUsageHttpMethod)."]
     pub http_method: ::std::option::Option<crate::OrganizationPublicApiUsageHttpMethod>,
-    #[doc = " JSON `oauthClient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `oauthClient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub oauth_client: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `platform`: string."]
     pub platform: ::std::option::Option<::std::string::String>,
@@ -27,9 +27,9 @@ pub struct OrganizationPublicApiUsage {
     pub status500: ::std::option::Option<i64>,
     #[doc = " JSON `templateUri`: string."]
     pub template_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationPublicApiUsage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPublicApiUsage {
 impl crate::support::Model for OrganizationPublicApiUsage {
     const NAME: &'static str = "OrganizationPublicApiUsage";
     const FIELDS: &'static [&'static str] = &["date", "httpMethod", "oauthClient", "platform", "requestCount", "status200", "status300", "status400", "status429", "status500", "templateUri", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for OrganizationPublicApiUsage {
             "status500" => crate::support::de_opt(map, &mut self.status500, n, 9),
             "templateUri" => crate::support::de_opt(map, &mut self.template_uri, n, 10),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

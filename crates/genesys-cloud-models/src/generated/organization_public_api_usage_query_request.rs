@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPublicApiUsageQueryRequest {
-    #[doc = " JSON `granularity`: [`OrganizationPublicApiUsageQueryRequestGranularity`]."]
+    #[doc = " JSON `granularity`: [`OrganizationPublicApiUsageQueryRequestGranularity`](crate::OrganizationPublicApiUsageQueryRequestGranularity)."]
     pub granularity: ::std::option::Option<crate::OrganizationPublicApiUsageQueryRequestGranularity>,
     #[doc = " JSON `groupBy`: array of string."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -19,13 +19,13 @@ pub struct OrganizationPublicApiUsageQueryRequest {
     pub oauth_client_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `platforms`: array of string."]
     pub platforms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `sortBy`: array of [`UsageQuerySortBy`]."]
+    #[doc = " JSON `sortBy`: array of [`UsageQuerySortBy`](crate::UsageQuerySortBy)."]
     pub sort_by: ::std::option::Option<::std::vec::Vec<crate::UsageQuerySortBy>>,
     #[doc = " JSON `templateUris`: array of string."]
     pub template_uris: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationPublicApiUsageQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPublicApiUsageQueryRequest {
 impl crate::support::Model for OrganizationPublicApiUsageQueryRequest {
     const NAME: &'static str = "OrganizationPublicApiUsageQueryRequest";
     const FIELDS: &'static [&'static str] = &["granularity", "groupBy", "httpMethods", "interval", "metrics", "oauthClientIds", "platforms", "sortBy", "templateUris", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for OrganizationPublicApiUsageQueryRequest {
             "sortBy" => crate::support::de_opt_structs(map, &mut self.sort_by, n, 7),
             "templateUris" => crate::support::de_opt(map, &mut self.template_uris, n, 8),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationPublicApiUsageResultsResponse {
-    #[doc = " JSON `entities`: array of [`OrganizationPublicApiUsage`]."]
+    #[doc = " JSON `entities`: array of [`OrganizationPublicApiUsage`](crate::OrganizationPublicApiUsage)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::OrganizationPublicApiUsage>>,
-    #[doc = " JSON `errorBody`: [`ErrorBody`]."]
+    #[doc = " JSON `errorBody`: [`ErrorBody`](crate::ErrorBody)."]
     pub error_body: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryStatus`: [`OrganizationPublicApiUsageResultsResponseQueryStatus`], required by the spec."]
+    #[doc = " JSON `queryStatus`: [`OrganizationPublicApiUsageResultsResponseQueryStatus`](crate::OrganizationPublicApiUsageResultsResponseQueryStatus), required by the spec."]
     pub query_status: ::std::option::Option<crate::OrganizationPublicApiUsageResultsResponseQueryStatus>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationPublicApiUsageResultsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPublicApiUsageResultsRespons
 impl crate::support::Model for OrganizationPublicApiUsageResultsResponse {
     const NAME: &'static str = "OrganizationPublicApiUsageResultsResponse";
     const FIELDS: &'static [&'static str] = &["entities", "errorBody", "name", "nextUri", "queryStatus", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for OrganizationPublicApiUsageResultsResponse {
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 3),
             "queryStatus" => crate::support::de_opt(map, &mut self.query_status, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

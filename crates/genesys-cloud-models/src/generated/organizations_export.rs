@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationsExport {
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCompletion`: date-time."]
     pub date_completion: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,15 +17,15 @@ pub struct OrganizationsExport {
     pub download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryConditions`: [`OrganizationsExportQueryConditions`]."]
+    #[doc = " JSON `queryConditions`: [`OrganizationsExportQueryConditions`](crate::OrganizationsExportQueryConditions)."]
     pub query_conditions: ::std::option::Option<crate::OrganizationsExportQueryConditions>,
     #[doc = " JSON `resultRowCount`: integer (int64)."]
     pub result_row_count: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`OrganizationsExportStatus`]."]
+    #[doc = " JSON `status`: [`OrganizationsExportStatus`](crate::OrganizationsExportStatus)."]
     pub status: ::std::option::Option<crate::OrganizationsExportStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationsExport {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationsExport {
 impl crate::support::Model for OrganizationsExport {
     const NAME: &'static str = "OrganizationsExport";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCompletion", "dateCreated", "divisionIds", "downloadUrl", "id", "queryConditions", "resultRowCount", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for OrganizationsExport {
             "resultRowCount" => crate::support::de_opt(map, &mut self.result_row_count, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

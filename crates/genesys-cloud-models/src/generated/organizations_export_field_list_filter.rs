@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationsExportFieldListFilter {
-    #[doc = " JSON `field`: [`OrganizationsExportFieldListFilterField`], required by the spec."]
+    #[doc = " JSON `field`: [`OrganizationsExportFieldListFilterField`](crate::OrganizationsExportFieldListFilterField), required by the spec."]
     pub field: ::std::option::Option<crate::OrganizationsExportFieldListFilterField>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationsExportFieldListFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationsExportFieldListFilter {
 impl crate::support::Model for OrganizationsExportFieldListFilter {
     const NAME: &'static str = "OrganizationsExportFieldListFilter";
     const FIELDS: &'static [&'static str] = &["field", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OrganizationsExportFieldListFilter {
         match key {
             "field" => crate::support::de_opt(map, &mut self.field, n, 0),
             "values" => crate::support::de_opt(map, &mut self.values, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

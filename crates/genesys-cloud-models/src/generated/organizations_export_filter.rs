@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OrganizationsExportFilter {
-    #[doc = " JSON `and`: array of [`OrganizationsExportFilter`]."]
+    #[doc = " JSON `and`: array of [`OrganizationsExportFilter`](crate::OrganizationsExportFilter)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::OrganizationsExportFilter>>,
-    #[doc = " JSON `eq`: [`OrganizationsExportFieldFilter`]."]
+    #[doc = " JSON `eq`: [`OrganizationsExportFieldFilter`](crate::OrganizationsExportFieldFilter)."]
     pub eq: ::std::option::Option<crate::OrganizationsExportFieldFilter>,
-    #[doc = " JSON `gte`: [`OrganizationsExportComparisonFieldFilter`]."]
+    #[doc = " JSON `gte`: [`OrganizationsExportComparisonFieldFilter`](crate::OrganizationsExportComparisonFieldFilter)."]
     pub gte: ::std::option::Option<crate::OrganizationsExportComparisonFieldFilter>,
-    #[doc = " JSON `in`: [`OrganizationsExportFieldListFilter`]."]
+    #[doc = " JSON `in`: [`OrganizationsExportFieldListFilter`](crate::OrganizationsExportFieldListFilter)."]
     pub r#in: ::std::option::Option<crate::OrganizationsExportFieldListFilter>,
-    #[doc = " JSON `lte`: [`OrganizationsExportComparisonFieldFilter`]."]
+    #[doc = " JSON `lte`: [`OrganizationsExportComparisonFieldFilter`](crate::OrganizationsExportComparisonFieldFilter)."]
     pub lte: ::std::option::Option<crate::OrganizationsExportComparisonFieldFilter>,
-    #[doc = " JSON `not`: [`OrganizationsExportFilter`]."]
+    #[doc = " JSON `not`: [`OrganizationsExportFilter`](crate::OrganizationsExportFilter)."]
     pub not: ::std::option::Option<::std::boxed::Box<crate::OrganizationsExportFilter>>,
-    #[doc = " JSON `or`: array of [`OrganizationsExportFilter`]."]
+    #[doc = " JSON `or`: array of [`OrganizationsExportFilter`](crate::OrganizationsExportFilter)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::OrganizationsExportFilter>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrganizationsExportFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationsExportFilter {
 impl crate::support::Model for OrganizationsExportFilter {
     const NAME: &'static str = "OrganizationsExportFilter";
     const FIELDS: &'static [&'static str] = &["and", "eq", "gte", "in", "lte", "not", "or"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for OrganizationsExportFilter {
             "lte" => crate::support::de_opt_struct(map, &mut self.lte, n, 4),
             "not" => crate::support::de_opt(map, &mut self.not, n, 5),
             "or" => crate::support::de_opt_structs(map, &mut self.or, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

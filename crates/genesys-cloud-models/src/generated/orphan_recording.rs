@@ -7,7 +7,7 @@
 pub struct OrphanRecording {
     #[doc = " JSON `createdTime`: date-time."]
     pub created_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `fileState`: [`OrphanRecordingFileState`]."]
+    #[doc = " JSON `fileState`: [`OrphanRecordingFileState`](crate::OrphanRecordingFileState)."]
     pub file_state: ::std::option::Option<crate::OrphanRecordingFileState>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,29 +15,29 @@ pub struct OrphanRecording {
     pub media_size_bytes: ::std::option::Option<i64>,
     #[doc = " JSON `mediaSubject`: string."]
     pub media_subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaSubtype`: [`OrphanRecordingMediaSubtype`]."]
+    #[doc = " JSON `mediaSubtype`: [`OrphanRecordingMediaSubtype`](crate::OrphanRecordingMediaSubtype)."]
     pub media_subtype: ::std::option::Option<crate::OrphanRecordingMediaSubtype>,
-    #[doc = " JSON `mediaType`: [`OrphanRecordingMediaType`]."]
+    #[doc = " JSON `mediaType`: [`OrphanRecordingMediaType`](crate::OrphanRecordingMediaType)."]
     pub media_type: ::std::option::Option<crate::OrphanRecordingMediaType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `orphanStatus`: [`OrphanRecordingOrphanStatus`]."]
+    #[doc = " JSON `orphanStatus`: [`OrphanRecordingOrphanStatus`](crate::OrphanRecordingOrphanStatus)."]
     pub orphan_status: ::std::option::Option<crate::OrphanRecordingOrphanStatus>,
-    #[doc = " JSON `providerEndpoint`: [`Endpoint`]."]
+    #[doc = " JSON `providerEndpoint`: [`Endpoint`](crate::Endpoint)."]
     pub provider_endpoint: ::std::option::Option<crate::Endpoint>,
-    #[doc = " JSON `providerType`: [`OrphanRecordingProviderType`]."]
+    #[doc = " JSON `providerType`: [`OrphanRecordingProviderType`](crate::OrphanRecordingProviderType)."]
     pub provider_type: ::std::option::Option<crate::OrphanRecordingProviderType>,
-    #[doc = " JSON `recording`: [`Recording`]."]
+    #[doc = " JSON `recording`: [`Recording`](crate::Recording)."]
     pub recording: ::std::option::Option<crate::Recording>,
     #[doc = " JSON `recoveredTime`: date-time."]
     pub recovered_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `region`: [`OrphanRecordingRegion`]."]
+    #[doc = " JSON `region`: [`OrphanRecordingRegion`](crate::OrphanRecordingRegion)."]
     pub region: ::std::option::Option<crate::OrphanRecordingRegion>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceOrphaningId`: string."]
     pub source_orphaning_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrphanRecording {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for OrphanRecording {
 impl crate::support::Model for OrphanRecording {
     const NAME: &'static str = "OrphanRecording";
     const FIELDS: &'static [&'static str] = &["createdTime", "fileState", "id", "mediaSizeBytes", "mediaSubject", "mediaSubtype", "mediaType", "name", "orphanStatus", "providerEndpoint", "providerType", "recording", "recoveredTime", "region", "selfUri", "sourceOrphaningId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for OrphanRecording {
             "region" => crate::support::de_opt(map, &mut self.region, n, 13),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "sourceOrphaningId" => crate::support::de_opt(map, &mut self.source_orphaning_id, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct OrphanUpdateRequest {
     pub export_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OrphanUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for OrphanUpdateRequest {
 impl crate::support::Model for OrphanUpdateRequest {
     const NAME: &'static str = "OrphanUpdateRequest";
     const FIELDS: &'static [&'static str] = &["archiveDate", "conversationId", "deleteDate", "exportDate", "integrationId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for OrphanUpdateRequest {
             "deleteDate" => crate::support::de_opt(map, &mut self.delete_date, n, 2),
             "exportDate" => crate::support::de_opt(map, &mut self.export_date, n, 3),
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

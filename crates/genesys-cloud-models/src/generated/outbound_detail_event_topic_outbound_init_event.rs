@@ -17,7 +17,7 @@ pub struct OutboundDetailEventTopicOutboundInitEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`OutboundDetailEventTopicOutboundInitEventDirection`]."]
+    #[doc = " JSON `direction`: [`OutboundDetailEventTopicOutboundInitEventDirection`](crate::OutboundDetailEventTopicOutboundInitEventDirection)."]
     pub direction: ::std::option::Option<crate::OutboundDetailEventTopicOutboundInitEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -25,9 +25,9 @@ pub struct OutboundDetailEventTopicOutboundInitEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`OutboundDetailEventTopicOutboundInitEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`OutboundDetailEventTopicOutboundInitEventMediaType`](crate::OutboundDetailEventTopicOutboundInitEventMediaType)."]
     pub media_type: ::std::option::Option<crate::OutboundDetailEventTopicOutboundInitEventMediaType>,
-    #[doc = " JSON `messageType`: [`OutboundDetailEventTopicOutboundInitEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`OutboundDetailEventTopicOutboundInitEventMessageType`](crate::OutboundDetailEventTopicOutboundInitEventMessageType)."]
     pub message_type: ::std::option::Option<crate::OutboundDetailEventTopicOutboundInitEventMessageType>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
@@ -45,7 +45,7 @@ pub struct OutboundDetailEventTopicOutboundInitEvent {
     pub subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundDetailEventTopicOutboundInitEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDetailEventTopicOutboundInitEven
 impl crate::support::Model for OutboundDetailEventTopicOutboundInitEvent {
     const NAME: &'static str = "OutboundDetailEventTopicOutboundInitEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "divisionId", "dnis", "eventTime", "mediaType", "messageType", "outboundCampaignId", "outboundContactId", "outboundContactListId", "participantId", "provider", "sessionId", "subject", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for OutboundDetailEventTopicOutboundInitEvent {
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 17),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 18),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundDomain {
-    #[doc = " JSON `cnameVerificationResult`: [`VerificationResult`]."]
+    #[doc = " JSON `cnameVerificationResult`: [`VerificationResult`](crate::VerificationResult)."]
     pub cname_verification_result: ::std::option::Option<crate::VerificationResult>,
-    #[doc = " JSON `dkimVerificationResult`: [`VerificationResult`]."]
+    #[doc = " JSON `dkimVerificationResult`: [`VerificationResult`](crate::VerificationResult)."]
     pub dkim_verification_result: ::std::option::Option<crate::VerificationResult>,
-    #[doc = " JSON `dmarcVerificationResult`: [`DmarcResult`]."]
+    #[doc = " JSON `dmarcVerificationResult`: [`DmarcResult`](crate::DmarcResult)."]
     pub dmarc_verification_result: ::std::option::Option<crate::DmarcResult>,
-    #[doc = " JSON `emailSetting`: [`EmailSetting`]."]
+    #[doc = " JSON `emailSetting`: [`EmailSetting`](crate::EmailSetting)."]
     pub email_setting: ::std::option::Option<crate::EmailSetting>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -19,9 +19,9 @@ pub struct OutboundDomain {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `senderType`: [`OutboundDomainSenderType`]."]
+    #[doc = " JSON `senderType`: [`OutboundDomainSenderType`](crate::OutboundDomainSenderType)."]
     pub sender_type: ::std::option::Option<crate::OutboundDomainSenderType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundDomain {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDomain {
 impl crate::support::Model for OutboundDomain {
     const NAME: &'static str = "OutboundDomain";
     const FIELDS: &'static [&'static str] = &["cnameVerificationResult", "dkimVerificationResult", "dmarcVerificationResult", "emailSetting", "id", "name", "selfUri", "senderType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for OutboundDomain {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "senderType" => crate::support::de_opt(map, &mut self.sender_type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundDomainCreateRequest {
-    #[doc = " JSON `emailSetting`: [`EmailSettingReference`]."]
+    #[doc = " JSON `emailSetting`: [`EmailSettingReference`](crate::EmailSettingReference)."]
     pub email_setting: ::std::option::Option<crate::EmailSettingReference>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `senderType`: [`OutboundDomainCreateRequestSenderType`]."]
+    #[doc = " JSON `senderType`: [`OutboundDomainCreateRequestSenderType`](crate::OutboundDomainCreateRequestSenderType)."]
     pub sender_type: ::std::option::Option<crate::OutboundDomainCreateRequestSenderType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundDomainCreateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDomainCreateRequest {
 impl crate::support::Model for OutboundDomainCreateRequest {
     const NAME: &'static str = "OutboundDomainCreateRequest";
     const FIELDS: &'static [&'static str] = &["emailSetting", "id", "name", "senderType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OutboundDomainCreateRequest {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "senderType" => crate::support::de_opt(map, &mut self.sender_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundDomainPatchRequest {
-    #[doc = " JSON `customSMTPServer`: [`CustomSmtpServerRequest`]."]
+    #[doc = " JSON `customSMTPServer`: [`CustomSmtpServerRequest`](crate::CustomSmtpServerRequest)."]
     pub custom_smtp_server: ::std::option::Option<crate::CustomSmtpServerRequest>,
-    #[doc = " JSON `emailSetting`: [`EmailSettingReference`]."]
+    #[doc = " JSON `emailSetting`: [`EmailSettingReference`](crate::EmailSettingReference)."]
     pub email_setting: ::std::option::Option<crate::EmailSettingReference>,
-    #[doc = " JSON `senderType`: [`OutboundDomainPatchRequestSenderType`]."]
+    #[doc = " JSON `senderType`: [`OutboundDomainPatchRequestSenderType`](crate::OutboundDomainPatchRequestSenderType)."]
     pub sender_type: ::std::option::Option<crate::OutboundDomainPatchRequestSenderType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundDomainPatchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDomainPatchRequest {
 impl crate::support::Model for OutboundDomainPatchRequest {
     const NAME: &'static str = "OutboundDomainPatchRequest";
     const FIELDS: &'static [&'static str] = &["customSMTPServer", "emailSetting", "senderType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for OutboundDomainPatchRequest {
             "customSMTPServer" => crate::support::de_opt_struct(map, &mut self.custom_smtp_server, n, 0),
             "emailSetting" => crate::support::de_opt_struct(map, &mut self.email_setting, n, 1),
             "senderType" => crate::support::de_opt(map, &mut self.sender_type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct OutboundFaxStatus {
     pub expiration_time: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initiatingUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `initiatingUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub initiating_user: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `result`: string."]
     pub result: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct OutboundFaxStatus {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `statusCode`: string."]
     pub status_code: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundFaxStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundFaxStatus {
 impl crate::support::Model for OutboundFaxStatus {
     const NAME: &'static str = "OutboundFaxStatus";
     const FIELDS: &'static [&'static str] = &["auditTransactionId", "dateCreated", "expirationTime", "id", "initiatingUser", "result", "selfUri", "statusCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for OutboundFaxStatus {
             "result" => crate::support::de_opt(map, &mut self.result, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "statusCode" => crate::support::de_opt(map, &mut self.status_code, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes {
     pub email_subject: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `replyToAddress`: string."]
     pub reply_to_address: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingCampaignPostContactEmai
 impl crate::support::Model for OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes {
     const NAME: &'static str = "OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes";
     const FIELDS: &'static [&'static str] = &["configuredEmailAddress", "contactEmailAddress", "contactEmailColumnName", "emailSubject", "replyToAddress"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for OutboundMessagingCampaignPostContactEmailEventTop
             "contactEmailColumnName" => crate::support::de_opt(map, &mut self.contact_email_column_name, n, 2),
             "emailSubject" => crate::support::de_opt(map, &mut self.email_subject, n, 3),
             "replyToAddress" => crate::support::de_opt(map, &mut self.reply_to_address, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

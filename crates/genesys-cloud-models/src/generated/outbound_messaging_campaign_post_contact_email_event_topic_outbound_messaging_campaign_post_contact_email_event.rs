@@ -11,7 +11,7 @@ pub struct OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingC
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `emailAttributes`: [`OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes`]."]
+    #[doc = " JSON `emailAttributes`: [`OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes`](crate::OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes)."]
     pub email_attributes: ::std::option::Option<crate::OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
@@ -19,15 +19,15 @@ pub struct OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingC
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventOutboundCampaignType`]."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventOutboundCampaignType`](crate::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventOutboundCampaignType)."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outboundContactListId`: string."]
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventWrapupCode`]."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventWrapupCode`](crate::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventWrapupCode)."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEventWrapupCode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingCampaignPostContactEmai
 impl crate::support::Model for OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent {
     const NAME: &'static str = "OutboundMessagingCampaignPostContactEmailEventTopicOutboundMessagingCampaignPostContactEmailEvent";
     const FIELDS: &'static [&'static str] = &["contentTemplateId", "conversationId", "divisionId", "emailAttributes", "eventTime", "isCampaignAlwaysRunning", "outboundCampaignId", "outboundCampaignType", "outboundContactId", "outboundContactListId", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for OutboundMessagingCampaignPostContactEmailEventTop
             "outboundContactId" => crate::support::de_opt(map, &mut self.outbound_contact_id, n, 8),
             "outboundContactListId" => crate::support::de_opt(map, &mut self.outbound_contact_list_id, n, 9),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

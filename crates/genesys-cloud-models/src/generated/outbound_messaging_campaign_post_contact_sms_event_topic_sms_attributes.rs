@@ -13,7 +13,7 @@ pub struct OutboundMessagingCampaignPostContactSmsEventTopicSMSAttributes {
     pub contact_phone_number_column_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `senderPhoneNumber`: string."]
     pub sender_phone_number: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingCampaignPostContactSmsEventTopicSMSAttributes {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingCampaignPostContactSmsE
 impl crate::support::Model for OutboundMessagingCampaignPostContactSmsEventTopicSMSAttributes {
     const NAME: &'static str = "OutboundMessagingCampaignPostContactSmsEventTopicSMSAttributes";
     const FIELDS: &'static [&'static str] = &["configuredSenderPhoneNumber", "contactPhoneNumber", "contactPhoneNumberColumnName", "senderPhoneNumber"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OutboundMessagingCampaignPostContactSmsEventTopic
             "contactPhoneNumber" => crate::support::de_opt(map, &mut self.contact_phone_number, n, 1),
             "contactPhoneNumberColumnName" => crate::support::de_opt(map, &mut self.contact_phone_number_column_name, n, 2),
             "senderPhoneNumber" => crate::support::de_opt(map, &mut self.sender_phone_number, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,17 +17,17 @@ pub struct OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagi
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventOutboundCampaignType`]."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventOutboundCampaignType`](crate::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventOutboundCampaignType)."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outboundContactListId`: string."]
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `whatsAppAttributes`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes`]."]
+    #[doc = " JSON `whatsAppAttributes`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes`](crate::OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes)."]
     pub whats_app_attributes: ::std::option::Option<crate::OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventWrapupCode`]."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventWrapupCode`](crate::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventWrapupCode)."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEventWrapupCode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingCampaignPostContactWhat
 impl crate::support::Model for OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent {
     const NAME: &'static str = "OutboundMessagingCampaignPostContactWhatsappEventTopicOutboundMessagingCampaignPostContactWhatsAppEvent";
     const FIELDS: &'static [&'static str] = &["contentTemplateId", "conversationId", "divisionId", "eventTime", "isCampaignAlwaysRunning", "outboundCampaignId", "outboundCampaignType", "outboundContactId", "outboundContactListId", "whatsAppAttributes", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for OutboundMessagingCampaignPostContactWhatsappEvent
             "outboundContactListId" => crate::support::de_opt(map, &mut self.outbound_contact_list_id, n, 8),
             "whatsAppAttributes" => crate::support::de_opt_struct(map, &mut self.whats_app_attributes, n, 9),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

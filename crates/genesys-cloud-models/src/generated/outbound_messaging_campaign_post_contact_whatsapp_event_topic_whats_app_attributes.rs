@@ -11,7 +11,7 @@ pub struct OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttribu
     pub contact_whats_app_column_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `whatsAppIntegrationId`: string."]
     pub whats_app_integration_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingCampaignPostContactWhat
 impl crate::support::Model for OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes {
     const NAME: &'static str = "OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes";
     const FIELDS: &'static [&'static str] = &["contactPhoneNumber", "contactWhatsAppColumnName", "whatsAppIntegrationId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for OutboundMessagingCampaignPostContactWhatsappEvent
             "contactPhoneNumber" => crate::support::de_opt(map, &mut self.contact_phone_number, n, 0),
             "contactWhatsAppColumnName" => crate::support::de_opt(map, &mut self.contact_whats_app_column_name, n, 1),
             "whatsAppIntegrationId" => crate::support::de_opt(map, &mut self.whats_app_integration_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCa
     pub content_template_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `emailAttributes`: [`OutboundMessagingCampaignPreContactEmailEventTopicEmailAttributes`]."]
+    #[doc = " JSON `emailAttributes`: [`OutboundMessagingCampaignPreContactEmailEventTopicEmailAttributes`](crate::OutboundMessagingCampaignPreContactEmailEventTopicEmailAttributes)."]
     pub email_attributes: ::std::option::Option<crate::OutboundMessagingCampaignPreContactEmailEventTopicEmailAttributes>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
@@ -17,15 +17,15 @@ pub struct OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCa
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventOutboundCampaignType`]."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventOutboundCampaignType`](crate::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventOutboundCampaignType)."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outboundContactListId`: string."]
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventWrapupCode`]."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventWrapupCode`](crate::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventWrapupCode)."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEventWrapupCode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingCampaignPreContactEmail
 impl crate::support::Model for OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent {
     const NAME: &'static str = "OutboundMessagingCampaignPreContactEmailEventTopicOutboundMessagingCampaignPreContactEmailEvent";
     const FIELDS: &'static [&'static str] = &["contentTemplateId", "divisionId", "emailAttributes", "eventTime", "isCampaignAlwaysRunning", "outboundCampaignId", "outboundCampaignType", "outboundContactId", "outboundContactListId", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for OutboundMessagingCampaignPreContactEmailEventTopi
             "outboundContactId" => crate::support::de_opt(map, &mut self.outbound_contact_id, n, 7),
             "outboundContactListId" => crate::support::de_opt(map, &mut self.outbound_contact_list_id, n, 8),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,17 +15,17 @@ pub struct OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCamp
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType`]."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType`](crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType)."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outboundContactListId`: string."]
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `smsAttributes`: [`OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes`]."]
+    #[doc = " JSON `smsAttributes`: [`OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes`](crate::OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes)."]
     pub sms_attributes: ::std::option::Option<crate::OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode`]."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode`](crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode)."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingCampaignPreContactSmsEv
 impl crate::support::Model for OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent {
     const NAME: &'static str = "OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent";
     const FIELDS: &'static [&'static str] = &["contentTemplateId", "divisionId", "eventTime", "isCampaignAlwaysRunning", "outboundCampaignId", "outboundCampaignType", "outboundContactId", "outboundContactListId", "smsAttributes", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for OutboundMessagingCampaignPreContactSmsEventTopicO
             "outboundContactListId" => crate::support::de_opt(map, &mut self.outbound_contact_list_id, n, 7),
             "smsAttributes" => crate::support::de_opt_struct(map, &mut self.sms_attributes, n, 8),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

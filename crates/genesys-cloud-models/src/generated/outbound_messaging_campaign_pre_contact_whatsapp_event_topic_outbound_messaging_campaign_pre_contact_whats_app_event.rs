@@ -15,17 +15,17 @@ pub struct OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagin
     pub is_campaign_always_running: ::std::option::Option<bool>,
     #[doc = " JSON `outboundCampaignId`: string."]
     pub outbound_campaign_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventOutboundCampaignType`]."]
+    #[doc = " JSON `outboundCampaignType`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventOutboundCampaignType`](crate::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventOutboundCampaignType)."]
     pub outbound_campaign_type: ::std::option::Option<crate::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventOutboundCampaignType>,
     #[doc = " JSON `outboundContactId`: string."]
     pub outbound_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outboundContactListId`: string."]
     pub outbound_contact_list_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `whatsAppAttributes`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicWhatsAppAttributes`]."]
+    #[doc = " JSON `whatsAppAttributes`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicWhatsAppAttributes`](crate::OutboundMessagingCampaignPreContactWhatsappEventTopicWhatsAppAttributes)."]
     pub whats_app_attributes: ::std::option::Option<crate::OutboundMessagingCampaignPreContactWhatsappEventTopicWhatsAppAttributes>,
-    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventWrapupCode`]."]
+    #[doc = " JSON `wrapupCode`: [`OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventWrapupCode`](crate::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventWrapupCode)."]
     pub wrapup_code: ::std::option::Option<crate::OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEventWrapupCode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingCampaignPreContactWhats
 impl crate::support::Model for OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent {
     const NAME: &'static str = "OutboundMessagingCampaignPreContactWhatsappEventTopicOutboundMessagingCampaignPreContactWhatsAppEvent";
     const FIELDS: &'static [&'static str] = &["contentTemplateId", "divisionId", "eventTime", "isCampaignAlwaysRunning", "outboundCampaignId", "outboundCampaignType", "outboundContactId", "outboundContactListId", "whatsAppAttributes", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for OutboundMessagingCampaignPreContactWhatsappEventT
             "outboundContactListId" => crate::support::de_opt(map, &mut self.outbound_contact_list_id, n, 7),
             "whatsAppAttributes" => crate::support::de_opt_struct(map, &mut self.whats_app_attributes, n, 8),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,27 +7,27 @@
 pub struct OutboundMessagingEmailCampaignConfigChangeMessagingCampaign {
     #[doc = " JSON `alwaysRunning`: boolean."]
     pub always_running: ::std::option::Option<bool>,
-    #[doc = " JSON `callableTimeSet`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `callableTimeSet`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub callable_time_set: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
-    #[doc = " JSON `campaignStatus`: [`OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus`]."]
+    #[doc = " JSON `campaignStatus`: [`OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus)."]
     pub campaign_status: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeMessagingCampaignCampaignStatus>,
-    #[doc = " JSON `contactList`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `contactList`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
-    #[doc = " JSON `contactListFilters`: array of [`OutboundMessagingEmailCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `contactListFilters`: array of [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `contactSorts`: array of [`OutboundMessagingEmailCampaignConfigChangeContactSort`]."]
+    #[doc = " JSON `contactSorts`: array of [`OutboundMessagingEmailCampaignConfigChangeContactSort`](crate::OutboundMessagingEmailCampaignConfigChangeContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingEmailCampaignConfigChangeContactSort>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `division`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
-    #[doc = " JSON `dncLists`: array of [`OutboundMessagingEmailCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `dncLists`: array of [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `emailConfig`: [`OutboundMessagingEmailCampaignConfigChangeEmailConfig`]."]
+    #[doc = " JSON `emailConfig`: [`OutboundMessagingEmailCampaignConfigChangeEmailConfig`](crate::OutboundMessagingEmailCampaignConfigChangeEmailConfig)."]
     pub email_config: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeEmailConfig>,
-    #[doc = " JSON `errors`: array of [`OutboundMessagingEmailCampaignConfigChangeErrorDetail`]."]
+    #[doc = " JSON `errors`: array of [`OutboundMessagingEmailCampaignConfigChangeErrorDetail`](crate::OutboundMessagingEmailCampaignConfigChangeErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingEmailCampaignConfigChangeErrorDetail>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,15 +35,15 @@ pub struct OutboundMessagingEmailCampaignConfigChangeMessagingCampaign {
     pub messages_per_minute: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ruleSets`: array of [`OutboundMessagingEmailCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `ruleSets`: array of [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `smsConfig`: [`OutboundMessagingEmailCampaignConfigChangeSmsConfig`]."]
+    #[doc = " JSON `smsConfig`: [`OutboundMessagingEmailCampaignConfigChangeSmsConfig`](crate::OutboundMessagingEmailCampaignConfigChangeSmsConfig)."]
     pub sms_config: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeSmsConfig>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `whatsAppConfig`: [`OutboundMessagingEmailCampaignConfigChangeWhatsAppConfig`]."]
+    #[doc = " JSON `whatsAppConfig`: [`OutboundMessagingEmailCampaignConfigChangeWhatsAppConfig`](crate::OutboundMessagingEmailCampaignConfigChangeWhatsAppConfig)."]
     pub whats_app_config: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeWhatsAppConfig>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingEmailCampaignConfigChangeMessagingCampaign {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingEmailCampaignConfigChan
 impl crate::support::Model for OutboundMessagingEmailCampaignConfigChangeMessagingCampaign {
     const NAME: &'static str = "OutboundMessagingEmailCampaignConfigChangeMessagingCampaign";
     const FIELDS: &'static [&'static str] = &["alwaysRunning", "callableTimeSet", "campaignStatus", "contactList", "contactListFilters", "contactSorts", "dateCreated", "dateModified", "division", "dncLists", "emailConfig", "errors", "id", "messagesPerMinute", "name", "ruleSets", "smsConfig", "version", "whatsAppConfig"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for OutboundMessagingEmailCampaignConfigChangeMessagi
             "smsConfig" => crate::support::de_opt_struct(map, &mut self.sms_config, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
             "whatsAppConfig" => crate::support::de_opt_struct(map, &mut self.whats_app_config, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

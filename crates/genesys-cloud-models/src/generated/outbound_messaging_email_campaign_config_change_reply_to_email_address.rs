@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingEmailCampaignConfigChangeReplyToEmailAddress {
-    #[doc = " JSON `domain`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `domain`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub domain: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
-    #[doc = " JSON `route`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `route`: [`OutboundMessagingEmailCampaignConfigChangeUriReference`](crate::OutboundMessagingEmailCampaignConfigChangeUriReference)."]
     pub route: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingEmailCampaignConfigChangeReplyToEmailAddress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingEmailCampaignConfigChan
 impl crate::support::Model for OutboundMessagingEmailCampaignConfigChangeReplyToEmailAddress {
     const NAME: &'static str = "OutboundMessagingEmailCampaignConfigChangeReplyToEmailAddress";
     const FIELDS: &'static [&'static str] = &["domain", "route"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OutboundMessagingEmailCampaignConfigChangeReplyTo
         match key {
             "domain" => crate::support::de_opt_struct(map, &mut self.domain, n, 0),
             "route" => crate::support::de_opt_struct(map, &mut self.route, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingEmailCampaignConfigChangeSmsConfig {
-    #[doc = " JSON `contentTemplate`: [`OutboundMessagingEmailCampaignConfigChangeResponseRef`]."]
+    #[doc = " JSON `contentTemplate`: [`OutboundMessagingEmailCampaignConfigChangeResponseRef`](crate::OutboundMessagingEmailCampaignConfigChangeResponseRef)."]
     pub content_template: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeResponseRef>,
     #[doc = " JSON `messageColumn`: string."]
     pub message_column: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneColumn`: string."]
     pub phone_column: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `senderSmsPhoneNumber`: [`OutboundMessagingEmailCampaignConfigChangeSmsPhoneNumberRef`]."]
+    #[doc = " JSON `senderSmsPhoneNumber`: [`OutboundMessagingEmailCampaignConfigChangeSmsPhoneNumberRef`](crate::OutboundMessagingEmailCampaignConfigChangeSmsPhoneNumberRef)."]
     pub sender_sms_phone_number: ::std::option::Option<crate::OutboundMessagingEmailCampaignConfigChangeSmsPhoneNumberRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingEmailCampaignConfigChangeSmsConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingEmailCampaignConfigChan
 impl crate::support::Model for OutboundMessagingEmailCampaignConfigChangeSmsConfig {
     const NAME: &'static str = "OutboundMessagingEmailCampaignConfigChangeSmsConfig";
     const FIELDS: &'static [&'static str] = &["contentTemplate", "messageColumn", "phoneColumn", "senderSmsPhoneNumber"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OutboundMessagingEmailCampaignConfigChangeSmsConf
             "messageColumn" => crate::support::de_opt(map, &mut self.message_column, n, 1),
             "phoneColumn" => crate::support::de_opt(map, &mut self.phone_column, n, 2),
             "senderSmsPhoneNumber" => crate::support::de_opt_struct(map, &mut self.sender_sms_phone_number, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingMessagingCampaignConfigChangeEmailConfig {
-    #[doc = " JSON `contentTemplate`: [`OutboundMessagingMessagingCampaignConfigChangeResponseRef`]."]
+    #[doc = " JSON `contentTemplate`: [`OutboundMessagingMessagingCampaignConfigChangeResponseRef`](crate::OutboundMessagingMessagingCampaignConfigChangeResponseRef)."]
     pub content_template: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeResponseRef>,
     #[doc = " JSON `emailColumns`: array of string."]
     pub email_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `fromAddress`: [`OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress`]."]
+    #[doc = " JSON `fromAddress`: [`OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress`](crate::OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress)."]
     pub from_address: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress>,
-    #[doc = " JSON `replyToAddress`: [`OutboundMessagingMessagingCampaignConfigChangeReplyToEmailAddress`]."]
+    #[doc = " JSON `replyToAddress`: [`OutboundMessagingMessagingCampaignConfigChangeReplyToEmailAddress`](crate::OutboundMessagingMessagingCampaignConfigChangeReplyToEmailAddress)."]
     pub reply_to_address: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeReplyToEmailAddress>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingMessagingCampaignConfigChangeEmailConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingMessagingCampaignConfig
 impl crate::support::Model for OutboundMessagingMessagingCampaignConfigChangeEmailConfig {
     const NAME: &'static str = "OutboundMessagingMessagingCampaignConfigChangeEmailConfig";
     const FIELDS: &'static [&'static str] = &["contentTemplate", "emailColumns", "fromAddress", "replyToAddress"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OutboundMessagingMessagingCampaignConfigChangeEma
             "emailColumns" => crate::support::de_opt(map, &mut self.email_columns, n, 1),
             "fromAddress" => crate::support::de_opt_struct(map, &mut self.from_address, n, 2),
             "replyToAddress" => crate::support::de_opt_struct(map, &mut self.reply_to_address, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

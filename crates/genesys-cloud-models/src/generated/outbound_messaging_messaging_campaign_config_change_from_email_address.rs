@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress {
-    #[doc = " JSON `domain`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `domain`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub domain: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,
     #[doc = " JSON `friendlyName`: string."]
     pub friendly_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `localPart`: string."]
     pub local_part: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingMessagingCampaignConfig
 impl crate::support::Model for OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress {
     const NAME: &'static str = "OutboundMessagingMessagingCampaignConfigChangeFromEmailAddress";
     const FIELDS: &'static [&'static str] = &["domain", "friendlyName", "localPart"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for OutboundMessagingMessagingCampaignConfigChangeFro
             "domain" => crate::support::de_opt_struct(map, &mut self.domain, n, 0),
             "friendlyName" => crate::support::de_opt(map, &mut self.friendly_name, n, 1),
             "localPart" => crate::support::de_opt(map, &mut self.local_part, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,27 +7,27 @@
 pub struct OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign {
     #[doc = " JSON `alwaysRunning`: boolean."]
     pub always_running: ::std::option::Option<bool>,
-    #[doc = " JSON `callableTimeSet`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `callableTimeSet`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub callable_time_set: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,
-    #[doc = " JSON `campaignStatus`: [`OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus`]."]
+    #[doc = " JSON `campaignStatus`: [`OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus)."]
     pub campaign_status: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeMessagingCampaignCampaignStatus>,
-    #[doc = " JSON `contactList`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `contactList`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,
-    #[doc = " JSON `contactListFilters`: array of [`OutboundMessagingMessagingCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `contactListFilters`: array of [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `contactSorts`: array of [`OutboundMessagingMessagingCampaignConfigChangeContactSort`]."]
+    #[doc = " JSON `contactSorts`: array of [`OutboundMessagingMessagingCampaignConfigChangeContactSort`](crate::OutboundMessagingMessagingCampaignConfigChangeContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingMessagingCampaignConfigChangeContactSort>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `division`: [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>,
-    #[doc = " JSON `dncLists`: array of [`OutboundMessagingMessagingCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `dncLists`: array of [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `emailConfig`: [`OutboundMessagingMessagingCampaignConfigChangeEmailConfig`]."]
+    #[doc = " JSON `emailConfig`: [`OutboundMessagingMessagingCampaignConfigChangeEmailConfig`](crate::OutboundMessagingMessagingCampaignConfigChangeEmailConfig)."]
     pub email_config: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeEmailConfig>,
-    #[doc = " JSON `errors`: array of [`OutboundMessagingMessagingCampaignConfigChangeErrorDetail`]."]
+    #[doc = " JSON `errors`: array of [`OutboundMessagingMessagingCampaignConfigChangeErrorDetail`](crate::OutboundMessagingMessagingCampaignConfigChangeErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingMessagingCampaignConfigChangeErrorDetail>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,15 +35,15 @@ pub struct OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign {
     pub messages_per_minute: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ruleSets`: array of [`OutboundMessagingMessagingCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `ruleSets`: array of [`OutboundMessagingMessagingCampaignConfigChangeUriReference`](crate::OutboundMessagingMessagingCampaignConfigChangeUriReference)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingMessagingCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `smsConfig`: [`OutboundMessagingMessagingCampaignConfigChangeSmsConfig`]."]
+    #[doc = " JSON `smsConfig`: [`OutboundMessagingMessagingCampaignConfigChangeSmsConfig`](crate::OutboundMessagingMessagingCampaignConfigChangeSmsConfig)."]
     pub sms_config: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeSmsConfig>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `whatsAppConfig`: [`OutboundMessagingMessagingCampaignConfigChangeWhatsAppConfig`]."]
+    #[doc = " JSON `whatsAppConfig`: [`OutboundMessagingMessagingCampaignConfigChangeWhatsAppConfig`](crate::OutboundMessagingMessagingCampaignConfigChangeWhatsAppConfig)."]
     pub whats_app_config: ::std::option::Option<crate::OutboundMessagingMessagingCampaignConfigChangeWhatsAppConfig>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingMessagingCampaignConfig
 impl crate::support::Model for OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign {
     const NAME: &'static str = "OutboundMessagingMessagingCampaignConfigChangeMessagingCampaign";
     const FIELDS: &'static [&'static str] = &["alwaysRunning", "callableTimeSet", "campaignStatus", "contactList", "contactListFilters", "contactSorts", "dateCreated", "dateModified", "division", "dncLists", "emailConfig", "errors", "id", "messagesPerMinute", "name", "ruleSets", "smsConfig", "version", "whatsAppConfig"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for OutboundMessagingMessagingCampaignConfigChangeMes
             "smsConfig" => crate::support::de_opt_struct(map, &mut self.sms_config, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
             "whatsAppConfig" => crate::support::de_opt_struct(map, &mut self.whats_app_config, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

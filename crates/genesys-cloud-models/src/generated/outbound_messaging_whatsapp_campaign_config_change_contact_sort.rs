@@ -7,13 +7,13 @@
 pub struct OutboundMessagingWhatsappCampaignConfigChangeContactSort {
     #[doc = " JSON `additionalProperties`: map of any JSON."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `direction`: [`OutboundMessagingWhatsappCampaignConfigChangeContactSortDirection`]."]
+    #[doc = " JSON `direction`: [`OutboundMessagingWhatsappCampaignConfigChangeContactSortDirection`](crate::OutboundMessagingWhatsappCampaignConfigChangeContactSortDirection)."]
     pub direction: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeContactSortDirection>,
     #[doc = " JSON `fieldName`: string."]
     pub field_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `numeric`: boolean."]
     pub numeric: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingWhatsappCampaignConfigChangeContactSort {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingWhatsappCampaignConfigC
 impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeContactSort {
     const NAME: &'static str = "OutboundMessagingWhatsappCampaignConfigChangeContactSort";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "direction", "fieldName", "numeric"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeCont
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 1),
             "fieldName" => crate::support::de_opt(map, &mut self.field_name, n, 2),
             "numeric" => crate::support::de_opt(map, &mut self.numeric, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

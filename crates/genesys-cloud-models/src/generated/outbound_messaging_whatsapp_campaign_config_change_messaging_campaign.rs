@@ -7,27 +7,27 @@
 pub struct OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign {
     #[doc = " JSON `alwaysRunning`: boolean."]
     pub always_running: ::std::option::Option<bool>,
-    #[doc = " JSON `callableTimeSet`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `callableTimeSet`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub callable_time_set: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>,
-    #[doc = " JSON `campaignStatus`: [`OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus`]."]
+    #[doc = " JSON `campaignStatus`: [`OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus`](crate::OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus)."]
     pub campaign_status: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus>,
-    #[doc = " JSON `contactList`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `contactList`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub contact_list: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>,
-    #[doc = " JSON `contactListFilters`: array of [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `contactListFilters`: array of [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub contact_list_filters: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `contactSorts`: array of [`OutboundMessagingWhatsappCampaignConfigChangeContactSort`]."]
+    #[doc = " JSON `contactSorts`: array of [`OutboundMessagingWhatsappCampaignConfigChangeContactSort`](crate::OutboundMessagingWhatsappCampaignConfigChangeContactSort)."]
     pub contact_sorts: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingWhatsappCampaignConfigChangeContactSort>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `division`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `division`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub division: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>,
-    #[doc = " JSON `dncLists`: array of [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `dncLists`: array of [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub dnc_lists: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `emailConfig`: [`OutboundMessagingWhatsappCampaignConfigChangeEmailConfig`]."]
+    #[doc = " JSON `emailConfig`: [`OutboundMessagingWhatsappCampaignConfigChangeEmailConfig`](crate::OutboundMessagingWhatsappCampaignConfigChangeEmailConfig)."]
     pub email_config: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeEmailConfig>,
-    #[doc = " JSON `errors`: array of [`OutboundMessagingWhatsappCampaignConfigChangeErrorDetail`]."]
+    #[doc = " JSON `errors`: array of [`OutboundMessagingWhatsappCampaignConfigChangeErrorDetail`](crate::OutboundMessagingWhatsappCampaignConfigChangeErrorDetail)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingWhatsappCampaignConfigChangeErrorDetail>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,15 +35,15 @@ pub struct OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign {
     pub messages_per_minute: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ruleSets`: array of [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `ruleSets`: array of [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub rule_sets: ::std::option::Option<::std::vec::Vec<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>>,
-    #[doc = " JSON `smsConfig`: [`OutboundMessagingWhatsappCampaignConfigChangeSmsConfig`]."]
+    #[doc = " JSON `smsConfig`: [`OutboundMessagingWhatsappCampaignConfigChangeSmsConfig`](crate::OutboundMessagingWhatsappCampaignConfigChangeSmsConfig)."]
     pub sms_config: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeSmsConfig>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `whatsAppConfig`: [`OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig`]."]
+    #[doc = " JSON `whatsAppConfig`: [`OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig`](crate::OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig)."]
     pub whats_app_config: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingWhatsappCampaignConfigC
 impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign {
     const NAME: &'static str = "OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign";
     const FIELDS: &'static [&'static str] = &["alwaysRunning", "callableTimeSet", "campaignStatus", "contactList", "contactListFilters", "contactSorts", "dateCreated", "dateModified", "division", "dncLists", "emailConfig", "errors", "id", "messagesPerMinute", "name", "ruleSets", "smsConfig", "version", "whatsAppConfig"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeMess
             "smsConfig" => crate::support::de_opt_struct(map, &mut self.sms_config, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
             "whatsAppConfig" => crate::support::de_opt_struct(map, &mut self.whats_app_config, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

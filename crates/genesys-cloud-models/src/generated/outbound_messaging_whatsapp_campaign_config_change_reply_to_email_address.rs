@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingWhatsappCampaignConfigChangeReplyToEmailAddress {
-    #[doc = " JSON `domain`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `domain`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub domain: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>,
-    #[doc = " JSON `route`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`]."]
+    #[doc = " JSON `route`: [`OutboundMessagingWhatsappCampaignConfigChangeUriReference`](crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference)."]
     pub route: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingWhatsappCampaignConfigChangeReplyToEmailAddress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingWhatsappCampaignConfigC
 impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeReplyToEmailAddress {
     const NAME: &'static str = "OutboundMessagingWhatsappCampaignConfigChangeReplyToEmailAddress";
     const FIELDS: &'static [&'static str] = &["domain", "route"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeRepl
         match key {
             "domain" => crate::support::de_opt_struct(map, &mut self.domain, n, 0),
             "route" => crate::support::de_opt_struct(map, &mut self.route, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig {
-    #[doc = " JSON `contentTemplate`: [`OutboundMessagingWhatsappCampaignConfigChangeResponseRef`]."]
+    #[doc = " JSON `contentTemplate`: [`OutboundMessagingWhatsappCampaignConfigChangeResponseRef`](crate::OutboundMessagingWhatsappCampaignConfigChangeResponseRef)."]
     pub content_template: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeResponseRef>,
-    #[doc = " JSON `integration`: [`OutboundMessagingWhatsappCampaignConfigChangeIntegrationRef`]."]
+    #[doc = " JSON `integration`: [`OutboundMessagingWhatsappCampaignConfigChangeIntegrationRef`](crate::OutboundMessagingWhatsappCampaignConfigChangeIntegrationRef)."]
     pub integration: ::std::option::Option<crate::OutboundMessagingWhatsappCampaignConfigChangeIntegrationRef>,
     #[doc = " JSON `whatsAppColumns`: array of string."]
     pub whats_app_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingWhatsappCampaignConfigC
 impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig {
     const NAME: &'static str = "OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig";
     const FIELDS: &'static [&'static str] = &["contentTemplate", "integration", "whatsAppColumns"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeWhat
             "contentTemplate" => crate::support::de_opt_struct(map, &mut self.content_template, n, 0),
             "integration" => crate::support::de_opt_struct(map, &mut self.integration, n, 1),
             "whatsAppColumns" => crate::support::de_opt(map, &mut self.whats_app_columns, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

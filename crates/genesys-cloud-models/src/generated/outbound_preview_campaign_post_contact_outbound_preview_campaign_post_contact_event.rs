@@ -13,7 +13,7 @@ pub struct OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactE
     pub call_analysis_disposition: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dialingMode`: [`OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode`]."]
+    #[doc = " JSON `dialingMode`: [`OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode`](crate::OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode)."]
     pub dialing_mode: ::std::option::Option<crate::OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -47,11 +47,11 @@ pub struct OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactE
     pub outbound_queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scheduledDateTime`: string."]
     pub scheduled_date_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `voiceAttributes`: [`OutboundPreviewCampaignPostContactVoiceAttributes`]."]
+    #[doc = " JSON `voiceAttributes`: [`OutboundPreviewCampaignPostContactVoiceAttributes`](crate::OutboundPreviewCampaignPostContactVoiceAttributes)."]
     pub voice_attributes: ::std::option::Option<crate::OutboundPreviewCampaignPostContactVoiceAttributes>,
     #[doc = " JSON `wrapupCode`: string."]
     pub wrapup_code: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -66,10 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundPreviewCampaignPostContactOutbou
 impl crate::support::Model for OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent {
     const NAME: &'static str = "OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent";
     const FIELDS: &'static [&'static str] = &["agentId", "agentScriptId", "callAnalysisDisposition", "conversationId", "dialingMode", "divisionId", "eventTime", "isCampaignAlwaysRunning", "isCampaignDynamicFiltering", "isCampaignDynamicSorting", "isCampaignSkillBased", "isPreviewAutoEnded", "isReCall", "isRightPartyContact", "outboundCampaignHealthMask", "outboundCampaignId", "outboundContactId", "outboundContactListFilterId", "outboundContactListId", "outboundQueueId", "scheduledDateTime", "voiceAttributes", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -98,7 +98,7 @@ impl crate::support::Model for OutboundPreviewCampaignPostContactOutboundPreview
             "scheduledDateTime" => crate::support::de_opt(map, &mut self.scheduled_date_time, n, 20),
             "voiceAttributes" => crate::support::de_opt_struct(map, &mut self.voice_attributes, n, 21),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 22),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEve
     pub agent_script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dialingMode`: [`OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEventDialingMode`]."]
+    #[doc = " JSON `dialingMode`: [`OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEventDialingMode`](crate::OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEventDialingMode)."]
     pub dialing_mode: ::std::option::Option<crate::OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEventDialingMode>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -41,11 +41,11 @@ pub struct OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEve
     pub outbound_queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scheduledDateTime`: string."]
     pub scheduled_date_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `voiceAttributes`: [`OutboundPreviewCampaignPreContactVoiceAttributes`]."]
+    #[doc = " JSON `voiceAttributes`: [`OutboundPreviewCampaignPreContactVoiceAttributes`](crate::OutboundPreviewCampaignPreContactVoiceAttributes)."]
     pub voice_attributes: ::std::option::Option<crate::OutboundPreviewCampaignPreContactVoiceAttributes>,
     #[doc = " JSON `wrapupCode`: string."]
     pub wrapup_code: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundPreviewCampaignPreContactOutboun
 impl crate::support::Model for OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent {
     const NAME: &'static str = "OutboundPreviewCampaignPreContactOutboundPreviewCampaignPreContactEvent";
     const FIELDS: &'static [&'static str] = &["agentScriptId", "conversationId", "dialingMode", "divisionId", "eventTime", "isCampaignAlwaysRunning", "isCampaignDynamicFiltering", "isCampaignDynamicSorting", "isCampaignSkillBased", "isFinal", "isReCall", "outboundCampaignHealthMask", "outboundCampaignId", "outboundContactId", "outboundContactListFilterId", "outboundContactListId", "outboundQueueId", "scheduledDateTime", "voiceAttributes", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for OutboundPreviewCampaignPreContactOutboundPreviewC
             "scheduledDateTime" => crate::support::de_opt(map, &mut self.scheduled_date_time, n, 17),
             "voiceAttributes" => crate::support::de_opt_struct(map, &mut self.voice_attributes, n, 18),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,13 +13,13 @@ pub struct OutboundPreviewCampaignPreContactVoiceAttributes {
     pub caller_id_phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `contactPhoneNumber`: string."]
     pub contact_phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contactPhoneType`: [`OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType`]."]
+    #[doc = " JSON `contactPhoneType`: [`OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType`](crate::OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType)."]
     pub contact_phone_type: ::std::option::Option<crate::OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType>,
     #[doc = " JSON `isDeliveredAsPreview`: boolean."]
     pub is_delivered_as_preview: ::std::option::Option<bool>,
     #[doc = " JSON `previewModeColumnName`: string."]
     pub preview_mode_column_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundPreviewCampaignPreContactVoiceAttributes {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundPreviewCampaignPreContactVoiceAt
 impl crate::support::Model for OutboundPreviewCampaignPreContactVoiceAttributes {
     const NAME: &'static str = "OutboundPreviewCampaignPreContactVoiceAttributes";
     const FIELDS: &'static [&'static str] = &["agentOwnedColumnName", "callerIdName", "callerIdPhoneNumber", "contactPhoneNumber", "contactPhoneType", "isDeliveredAsPreview", "previewModeColumnName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for OutboundPreviewCampaignPreContactVoiceAttributes 
             "contactPhoneType" => crate::support::de_opt(map, &mut self.contact_phone_type, n, 4),
             "isDeliveredAsPreview" => crate::support::de_opt(map, &mut self.is_delivered_as_preview, n, 5),
             "previewModeColumnName" => crate::support::de_opt(map, &mut self.preview_mode_column_name, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,13 +17,13 @@ pub struct OutboundRoute {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `distribution`: [`OutboundRouteDistribution`]."]
+    #[doc = " JSON `distribution`: [`OutboundRouteDistribution`](crate::OutboundRouteDistribution)."]
     pub distribution: ::std::option::Option<crate::OutboundRouteDistribution>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `externalTrunkBases`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `externalTrunkBases`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_trunk_bases: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -37,13 +37,13 @@ pub struct OutboundRoute {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `site`: [`Site`]."]
+    #[doc = " JSON `site`: [`Site`](crate::Site)."]
     pub site: ::std::option::Option<crate::Site>,
-    #[doc = " JSON `state`: [`OutboundRouteState`]."]
+    #[doc = " JSON `state`: [`OutboundRouteState`](crate::OutboundRouteState)."]
     pub state: ::std::option::Option<crate::OutboundRouteState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundRoute {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundRoute {
 impl crate::support::Model for OutboundRoute {
     const NAME: &'static str = "OutboundRoute";
     const FIELDS: &'static [&'static str] = &["classificationTypes", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "distribution", "division", "enabled", "externalTrunkBases", "id", "managed", "modifiedBy", "modifiedByApp", "name", "selfUri", "site", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for OutboundRoute {
             "site" => crate::support::de_opt_struct(map, &mut self.site, n, 16),
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "version" => crate::support::de_opt(map, &mut self.version, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,13 +17,13 @@ pub struct OutboundRouteBase {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `distribution`: [`OutboundRouteBaseDistribution`]."]
+    #[doc = " JSON `distribution`: [`OutboundRouteBaseDistribution`](crate::OutboundRouteBaseDistribution)."]
     pub distribution: ::std::option::Option<crate::OutboundRouteBaseDistribution>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `externalTrunkBases`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `externalTrunkBases`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub external_trunk_bases: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,11 +35,11 @@ pub struct OutboundRouteBase {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OutboundRouteBaseState`]."]
+    #[doc = " JSON `state`: [`OutboundRouteBaseState`](crate::OutboundRouteBaseState)."]
     pub state: ::std::option::Option<crate::OutboundRouteBaseState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundRouteBase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundRouteBase {
 impl crate::support::Model for OutboundRouteBase {
     const NAME: &'static str = "OutboundRouteBase";
     const FIELDS: &'static [&'static str] = &["classificationTypes", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "distribution", "division", "enabled", "externalTrunkBases", "id", "modifiedBy", "modifiedByApp", "name", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for OutboundRouteBase {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct OutboundSettings {
     #[doc = " JSON `abandonSeconds`: number (double)."]
     pub abandon_seconds: ::std::option::Option<f64>,
-    #[doc = " JSON `automaticTimeZoneMapping`: [`AutomaticTimeZoneMappingSettings`]."]
+    #[doc = " JSON `automaticTimeZoneMapping`: [`AutomaticTimeZoneMappingSettings`](crate::AutomaticTimeZoneMappingSettings)."]
     pub automatic_time_zone_mapping: ::std::option::Option<crate::AutomaticTimeZoneMappingSettings>,
-    #[doc = " JSON `complianceAbandonRateDenominator`: [`OutboundSettingsComplianceAbandonRateDenominator`]."]
+    #[doc = " JSON `complianceAbandonRateDenominator`: [`OutboundSettingsComplianceAbandonRateDenominator`](crate::OutboundSettingsComplianceAbandonRateDenominator)."]
     pub compliance_abandon_rate_denominator: ::std::option::Option<crate::OutboundSettingsComplianceAbandonRateDenominator>,
     #[doc = " JSON `contactListDefaultRetentionDays`: integer (int64)."]
     pub contact_list_default_retention_days: ::std::option::Option<i64>,
-    #[doc = " JSON `contactListDefaultRetentionType`: [`OutboundSettingsContactListDefaultRetentionType`]."]
+    #[doc = " JSON `contactListDefaultRetentionType`: [`OutboundSettingsContactListDefaultRetentionType`](crate::OutboundSettingsContactListDefaultRetentionType)."]
     pub contact_list_default_retention_type: ::std::option::Option<crate::OutboundSettingsContactListDefaultRetentionType>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -39,7 +39,7 @@ pub struct OutboundSettings {
     pub time_zone: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundSettings {
 impl crate::support::Model for OutboundSettings {
     const NAME: &'static str = "OutboundSettings";
     const FIELDS: &'static [&'static str] = &["abandonSeconds", "automaticTimeZoneMapping", "complianceAbandonRateDenominator", "contactListDefaultRetentionDays", "contactListDefaultRetentionType", "dateCreated", "dateModified", "id", "maxCallsPerAgent", "maxCallsPerAgentDecimal", "maxConfigurableCallsPerAgent", "maxLineUtilization", "name", "rescheduleTimeZoneSkippedContacts", "selfUri", "timeZone", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for OutboundSettings {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent
     pub call_analysis_disposition: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dialingMode`: [`OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEventDialingMode`]."]
+    #[doc = " JSON `dialingMode`: [`OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEventDialingMode`](crate::OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEventDialingMode)."]
     pub dialing_mode: ::std::option::Option<crate::OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEventDialingMode>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -45,11 +45,11 @@ pub struct OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent
     pub outbound_queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scheduledDateTime`: string."]
     pub scheduled_date_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `voiceAttributes`: [`OutboundVoiceCampaignPostContactVoiceAttributes`]."]
+    #[doc = " JSON `voiceAttributes`: [`OutboundVoiceCampaignPostContactVoiceAttributes`](crate::OutboundVoiceCampaignPostContactVoiceAttributes)."]
     pub voice_attributes: ::std::option::Option<crate::OutboundVoiceCampaignPostContactVoiceAttributes>,
     #[doc = " JSON `wrapupCode`: string."]
     pub wrapup_code: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for OutboundVoiceCampaignPostContactOutbound
 impl crate::support::Model for OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent {
     const NAME: &'static str = "OutboundVoiceCampaignPostContactOutboundVoiceCampaignPostContactEvent";
     const FIELDS: &'static [&'static str] = &["agentId", "agentScriptId", "callAnalysisDisposition", "conversationId", "dialingMode", "divisionId", "eventTime", "isCampaignAlwaysRunning", "isCampaignDynamicFiltering", "isCampaignDynamicSorting", "isCampaignSkillBased", "isReCall", "isRightPartyContact", "outboundCampaignHealthMask", "outboundCampaignId", "outboundContactId", "outboundContactListFilterId", "outboundContactListId", "outboundQueueId", "scheduledDateTime", "voiceAttributes", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for OutboundVoiceCampaignPostContactOutboundVoiceCamp
             "scheduledDateTime" => crate::support::de_opt(map, &mut self.scheduled_date_time, n, 19),
             "voiceAttributes" => crate::support::de_opt_struct(map, &mut self.voice_attributes, n, 20),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Outcome {
-    #[doc = " JSON `associatedValueField`: [`AssociatedValueField`]."]
+    #[doc = " JSON `associatedValueField`: [`AssociatedValueField`](crate::AssociatedValueField)."]
     pub associated_value_field: ::std::option::Option<crate::AssociatedValueField>,
-    #[doc = " JSON `context`: [`Context`], required by the spec."]
+    #[doc = " JSON `context`: [`Context`](crate::Context), required by the spec."]
     pub context: ::std::option::Option<crate::Context>,
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct Outcome {
     pub is_active: ::std::option::Option<bool>,
     #[doc = " JSON `isPositive`: boolean, required by the spec."]
     pub is_positive: ::std::option::Option<bool>,
-    #[doc = " JSON `journey`: [`Journey`], required by the spec."]
+    #[doc = " JSON `journey`: [`Journey`](crate::Journey), required by the spec."]
     pub journey: ::std::option::Option<crate::Journey>,
     #[doc = " JSON `modifiedDate`: date-time, required by the spec."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -29,7 +29,7 @@ pub struct Outcome {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Outcome {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for Outcome {
 impl crate::support::Model for Outcome {
     const NAME: &'static str = "Outcome";
     const FIELDS: &'static [&'static str] = &["associatedValueField", "context", "createdDate", "description", "displayName", "id", "isActive", "isPositive", "journey", "modifiedDate", "selfUri", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for Outcome {
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 9),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "version" => crate::support::de_opt(map, &mut self.version, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeAchievedEvent {
-    #[doc = " JSON `browser`: [`Browser`]."]
+    #[doc = " JSON `browser`: [`Browser`](crate::Browser)."]
     pub browser: ::std::option::Option<crate::Browser>,
-    #[doc = " JSON `device`: [`Device`]."]
+    #[doc = " JSON `device`: [`Device`](crate::Device)."]
     pub device: ::std::option::Option<crate::Device>,
-    #[doc = " JSON `geolocation`: [`JourneyGeolocation`]."]
+    #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mktCampaign`: [`JourneyCampaign`]."]
+    #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
-    #[doc = " JSON `outcome`: [`OutcomeAchievedEventOutcome`], required by the spec."]
+    #[doc = " JSON `outcome`: [`OutcomeAchievedEventOutcome`](crate::OutcomeAchievedEventOutcome), required by the spec."]
     pub outcome: ::std::option::Option<crate::OutcomeAchievedEventOutcome>,
     #[doc = " JSON `userAgentString`: string."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `visitCreatedDate`: date-time."]
     pub visit_created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `visitReferrer`: [`Referrer`]."]
+    #[doc = " JSON `visitReferrer`: [`Referrer`](crate::Referrer)."]
     pub visit_referrer: ::std::option::Option<crate::Referrer>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutcomeAchievedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAchievedEvent {
 impl crate::support::Model for OutcomeAchievedEvent {
     const NAME: &'static str = "OutcomeAchievedEvent";
     const FIELDS: &'static [&'static str] = &["browser", "device", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "outcome", "userAgentString", "visitCreatedDate", "visitReferrer"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for OutcomeAchievedEvent {
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 7),
             "visitCreatedDate" => crate::support::de_opt(map, &mut self.visit_created_date, n, 8),
             "visitReferrer" => crate::support::de_opt_struct(map, &mut self.visit_referrer, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct OutcomeAchievement {
     #[doc = " JSON `achievedDate`: date-time, required by the spec."]
     pub achieved_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `outcome`: [`AchievedOutcome`], required by the spec."]
+    #[doc = " JSON `outcome`: [`AchievedOutcome`](crate::AchievedOutcome), required by the spec."]
     pub outcome: ::std::option::Option<crate::AchievedOutcome>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutcomeAchievement {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAchievement {
 impl crate::support::Model for OutcomeAchievement {
     const NAME: &'static str = "OutcomeAchievement";
     const FIELDS: &'static [&'static str] = &["achievedDate", "outcome"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OutcomeAchievement {
         match key {
             "achievedDate" => crate::support::de_opt(map, &mut self.achieved_date, n, 0),
             "outcome" => crate::support::de_opt_struct(map, &mut self.outcome, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

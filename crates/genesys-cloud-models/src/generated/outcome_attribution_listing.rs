@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeAttributionListing {
-    #[doc = " JSON `entities`: array of [`OutcomeAttributionRequest`], required by the spec."]
+    #[doc = " JSON `entities`: array of [`OutcomeAttributionRequest`](crate::OutcomeAttributionRequest), required by the spec."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::OutcomeAttributionRequest>>,
     #[doc = " JSON `percentFailedThreshold`: integer (int64)."]
     pub percent_failed_threshold: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutcomeAttributionListing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAttributionListing {
 impl crate::support::Model for OutcomeAttributionListing {
     const NAME: &'static str = "OutcomeAttributionListing";
     const FIELDS: &'static [&'static str] = &["entities", "percentFailedThreshold"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OutcomeAttributionListing {
         match key {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "percentFailedThreshold" => crate::support::de_opt(map, &mut self.percent_failed_threshold, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct OutcomeAttributionRequest {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outcomeId`: string, required by the spec."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `touchpoints`: array of [`Touchpoint`], required by the spec."]
+    #[doc = " JSON `touchpoints`: array of [`Touchpoint`](crate::Touchpoint), required by the spec."]
     pub touchpoints: ::std::option::Option<::std::vec::Vec<crate::Touchpoint>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutcomeAttributionRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAttributionRequest {
 impl crate::support::Model for OutcomeAttributionRequest {
     const NAME: &'static str = "OutcomeAttributionRequest";
     const FIELDS: &'static [&'static str] = &["associatedValue", "createdDate", "externalContactId", "outcomeId", "touchpoints"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for OutcomeAttributionRequest {
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 2),
             "outcomeId" => crate::support::de_opt(map, &mut self.outcome_id, n, 3),
             "touchpoints" => crate::support::de_opt_structs(map, &mut self.touchpoints, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

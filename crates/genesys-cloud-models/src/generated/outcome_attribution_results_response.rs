@@ -17,11 +17,11 @@ pub struct OutcomeAttributionResultsResponse {
     pub message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `outcomeId`: string."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`OutcomeAttributionResultsResponseState`], required by the spec."]
+    #[doc = " JSON `state`: [`OutcomeAttributionResultsResponseState`](crate::OutcomeAttributionResultsResponseState), required by the spec."]
     pub state: ::std::option::Option<crate::OutcomeAttributionResultsResponseState>,
-    #[doc = " JSON `touchpoints`: array of [`TouchpointResponse`]."]
+    #[doc = " JSON `touchpoints`: array of [`TouchpointResponse`](crate::TouchpointResponse)."]
     pub touchpoints: ::std::option::Option<::std::vec::Vec<crate::TouchpointResponse>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutcomeAttributionResultsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeAttributionResultsResponse {
 impl crate::support::Model for OutcomeAttributionResultsResponse {
     const NAME: &'static str = "OutcomeAttributionResultsResponse";
     const FIELDS: &'static [&'static str] = &["associatedValue", "createdDate", "externalContactId", "index", "message", "outcomeId", "state", "touchpoints"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for OutcomeAttributionResultsResponse {
             "outcomeId" => crate::support::de_opt(map, &mut self.outcome_id, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
             "touchpoints" => crate::support::de_opt_structs(map, &mut self.touchpoints, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct OutcomeQuantileCondition {
     pub max_quantile_threshold: ::std::option::Option<f64>,
     #[doc = " JSON `outcomeId`: string, required by the spec."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutcomeQuantileCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeQuantileCondition {
 impl crate::support::Model for OutcomeQuantileCondition {
     const NAME: &'static str = "OutcomeQuantileCondition";
     const FIELDS: &'static [&'static str] = &["fallbackQuantileThreshold", "maxQuantileThreshold", "outcomeId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for OutcomeQuantileCondition {
             "fallbackQuantileThreshold" => crate::support::de_opt(map, &mut self.fallback_quantile_threshold, n, 0),
             "maxQuantileThreshold" => crate::support::de_opt(map, &mut self.max_quantile_threshold, n, 1),
             "outcomeId" => crate::support::de_opt(map, &mut self.outcome_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OutcomeScore {
-    #[doc = " JSON `outcome`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `outcome`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub outcome: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `percentile`: integer (int64)."]
     pub percentile: ::std::option::Option<i64>,
@@ -19,7 +19,7 @@ pub struct OutcomeScore {
     pub session_max_probability: ::std::option::Option<f64>,
     #[doc = " JSON `sessionMaxQuantile`: number (double)."]
     pub session_max_quantile: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutcomeScore {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeScore {
 impl crate::support::Model for OutcomeScore {
     const NAME: &'static str = "OutcomeScore";
     const FIELDS: &'static [&'static str] = &["outcome", "percentile", "probability", "quantile", "sessionMaxPercentile", "sessionMaxProbability", "sessionMaxQuantile"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for OutcomeScore {
             "sessionMaxPercentile" => crate::support::de_opt(map, &mut self.session_max_percentile, n, 4),
             "sessionMaxProbability" => crate::support::de_opt(map, &mut self.session_max_probability, n, 5),
             "sessionMaxQuantile" => crate::support::de_opt(map, &mut self.session_max_quantile, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct OutcomeScoresResult {
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `outcomeScores`: array of [`OutcomeScore`]."]
+    #[doc = " JSON `outcomeScores`: array of [`OutcomeScore`](crate::OutcomeScore)."]
     pub outcome_scores: ::std::option::Option<::std::vec::Vec<crate::OutcomeScore>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutcomeScoresResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OutcomeScoresResult {
 impl crate::support::Model for OutcomeScoresResult {
     const NAME: &'static str = "OutcomeScoresResult";
     const FIELDS: &'static [&'static str] = &["modifiedDate", "outcomeScores"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OutcomeScoresResult {
         match key {
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 0),
             "outcomeScores" => crate::support::de_opt_structs(map, &mut self.outcome_scores, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

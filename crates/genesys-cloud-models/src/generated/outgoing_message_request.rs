@@ -9,15 +9,15 @@ pub struct OutgoingMessageRequest {
     pub bot_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `botSessionId`: string, required by the spec."]
     pub bot_session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `botState`: [`OutgoingMessageRequestBotState`], required by the spec."]
+    #[doc = " JSON `botState`: [`OutgoingMessageRequestBotState`](crate::OutgoingMessageRequestBotState), required by the spec."]
     pub bot_state: ::std::option::Option<crate::OutgoingMessageRequestBotState>,
     #[doc = " JSON `botVersion`: string, required by the spec."]
     pub bot_version: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
-    #[doc = " JSON `entities`: array of [`BotEntityValue`]."]
+    #[doc = " JSON `entities`: array of [`BotEntityValue`](crate::BotEntityValue)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::BotEntityValue>>,
-    #[doc = " JSON `errorInfo`: [`ErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`ErrorInfo`](crate::ErrorInfo)."]
     pub error_info: ::std::option::Option<crate::ErrorInfo>,
     #[doc = " JSON `intent`: string."]
     pub intent: ::std::option::Option<::std::string::String>,
@@ -25,9 +25,9 @@ pub struct OutgoingMessageRequest {
     pub language_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `parameters`: map of string."]
     pub parameters: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `replyMessages`: array of [`ReplyMessage`]."]
+    #[doc = " JSON `replyMessages`: array of [`ReplyMessage`](crate::ReplyMessage)."]
     pub reply_messages: ::std::option::Option<::std::vec::Vec<crate::ReplyMessage>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OutgoingMessageRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for OutgoingMessageRequest {
 impl crate::support::Model for OutgoingMessageRequest {
     const NAME: &'static str = "OutgoingMessageRequest";
     const FIELDS: &'static [&'static str] = &["botId", "botSessionId", "botState", "botVersion", "confidence", "entities", "errorInfo", "intent", "languageCode", "parameters", "replyMessages"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for OutgoingMessageRequest {
             "languageCode" => crate::support::de_opt(map, &mut self.language_code, n, 8),
             "parameters" => crate::support::de_opt(map, &mut self.parameters, n, 9),
             "replyMessages" => crate::support::de_opt_structs(map, &mut self.reply_messages, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Outlier {
-    #[doc = " JSON `anomaly`: [`OutlierAnomaly`]."]
+    #[doc = " JSON `anomaly`: [`OutlierAnomaly`](crate::OutlierAnomaly)."]
     pub anomaly: ::std::option::Option<crate::OutlierAnomaly>,
     #[doc = " JSON `normalizedValue`: number (double)."]
     pub normalized_value: ::std::option::Option<f64>,
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Outlier {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for Outlier {
 impl crate::support::Model for Outlier {
     const NAME: &'static str = "Outlier";
     const FIELDS: &'static [&'static str] = &["anomaly", "normalizedValue", "timestamp"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for Outlier {
             "anomaly" => crate::support::de_opt(map, &mut self.anomaly, n, 0),
             "normalizedValue" => crate::support::de_opt(map, &mut self.normalized_value, n, 1),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct OverallBestPoints {
-    #[doc = " JSON `bestPoints`: array of [`OverallBestPointsItem`]."]
+    #[doc = " JSON `bestPoints`: array of [`OverallBestPointsItem`](crate::OverallBestPointsItem)."]
     pub best_points: ::std::option::Option<::std::vec::Vec<crate::OverallBestPointsItem>>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OverallBestPoints {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for OverallBestPoints {
 impl crate::support::Model for OverallBestPoints {
     const NAME: &'static str = "OverallBestPoints";
     const FIELDS: &'static [&'static str] = &["bestPoints", "division", "performanceProfile"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for OverallBestPoints {
             "bestPoints" => crate::support::de_opt_structs(map, &mut self.best_points, n, 0),
             "division" => crate::support::de_opt_struct(map, &mut self.division, n, 1),
             "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct OverallBestPointsItem {
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `granularityType`: [`OverallBestPointsItemGranularityType`]."]
+    #[doc = " JSON `granularityType`: [`OverallBestPointsItemGranularityType`](crate::OverallBestPointsItemGranularityType)."]
     pub granularity_type: ::std::option::Option<crate::OverallBestPointsItemGranularityType>,
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
-    #[doc = " JSON `users`: array of [`UserReference`]."]
+    #[doc = " JSON `users`: array of [`UserReference`](crate::UserReference)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OverallBestPointsItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for OverallBestPointsItem {
 impl crate::support::Model for OverallBestPointsItem {
     const NAME: &'static str = "OverallBestPointsItem";
     const FIELDS: &'static [&'static str] = &["count", "dateEndWorkday", "dateStartWorkday", "granularityType", "points", "users"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for OverallBestPointsItem {
             "granularityType" => crate::support::de_opt(map, &mut self.granularity_type, n, 3),
             "points" => crate::support::de_opt(map, &mut self.points, n, 4),
             "users" => crate::support::de_opt_structs(map, &mut self.users, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct OverrideDate {
     #[doc = " JSON `date`: date, required by the spec."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `type`: [`OverrideDateType`], required by the spec."]
+    #[doc = " JSON `type`: [`OverrideDateType`](crate::OverrideDateType), required by the spec."]
     pub r#type: ::std::option::Option<crate::OverrideDateType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for OverrideDate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for OverrideDate {
 impl crate::support::Model for OverrideDate {
     const NAME: &'static str = "OverrideDate";
     const FIELDS: &'static [&'static str] = &["date", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for OverrideDate {
         match key {
             "date" => crate::support::de_opt(map, &mut self.date, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct ParkingStateRequest {
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ParkingStateRequestState`], required by the spec."]
+    #[doc = " JSON `state`: [`ParkingStateRequestState`](crate::ParkingStateRequestState), required by the spec."]
     pub state: ::std::option::Option<crate::ParkingStateRequestState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ParkingStateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ParkingStateRequest {
 impl crate::support::Model for ParkingStateRequest {
     const NAME: &'static str = "ParkingStateRequest";
     const FIELDS: &'static [&'static str] = &["resumeTime", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ParkingStateRequest {
         match key {
             "resumeTime" => crate::support::de_opt(map, &mut self.resume_time, n, 0),
             "state" => crate::support::de_opt(map, &mut self.state, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,31 +17,31 @@ pub struct ParticipantBasic {
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `bargedParticipantId`: string."]
     pub barged_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callbacks`: array of [`CallbackBasic`]."]
+    #[doc = " JSON `callbacks`: array of [`CallbackBasic`](crate::CallbackBasic)."]
     pub callbacks: ::std::option::Option<::std::vec::Vec<crate::CallbackBasic>>,
-    #[doc = " JSON `calls`: array of [`CallBasic`]."]
+    #[doc = " JSON `calls`: array of [`CallBasic`](crate::CallBasic)."]
     pub calls: ::std::option::Option<::std::vec::Vec<crate::CallBasic>>,
-    #[doc = " JSON `chats`: array of [`ConversationChat`]."]
+    #[doc = " JSON `chats`: array of [`ConversationChat`](crate::ConversationChat)."]
     pub chats: ::std::option::Option<::std::vec::Vec<crate::ConversationChat>>,
     #[doc = " JSON `coachedParticipantId`: string."]
     pub coached_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `cobrowsesessions`: array of [`Cobrowsesession`]."]
+    #[doc = " JSON `cobrowsesessions`: array of [`Cobrowsesession`](crate::Cobrowsesession)."]
     pub cobrowsesessions: ::std::option::Option<::std::vec::Vec<crate::Cobrowsesession>>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `consultParticipantId`: string."]
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`ConversationRoutingData`](crate::ConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::ConversationRoutingData>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `emails`: array of [`Email`]."]
+    #[doc = " JSON `emails`: array of [`Email`](crate::Email)."]
     pub emails: ::std::option::Option<::std::vec::Vec<crate::Email>>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `evaluations`: array of [`Evaluation`]."]
+    #[doc = " JSON `evaluations`: array of [`Evaluation`](crate::Evaluation)."]
     pub evaluations: ::std::option::Option<::std::vec::Vec<crate::Evaluation>>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
@@ -49,19 +49,19 @@ pub struct ParticipantBasic {
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalOrganizationId`: string."]
     pub external_organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flaggedReason`: [`ParticipantBasicFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`ParticipantBasicFlaggedReason`](crate::ParticipantBasicFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::ParticipantBasicFlaggedReason>,
     #[doc = " JSON `groupId`: string."]
     pub group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `internalMessages`: array of [`InternalMessage`]."]
+    #[doc = " JSON `internalMessages`: array of [`InternalMessage`](crate::InternalMessage)."]
     pub internal_messages: ::std::option::Option<::std::vec::Vec<crate::InternalMessage>>,
     #[doc = " JSON `locale`: string."]
     pub locale: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `messages`: array of [`Message`]."]
+    #[doc = " JSON `messages`: array of [`Message`](crate::Message)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::Message>>,
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
@@ -75,13 +75,13 @@ pub struct ParticipantBasic {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueName`: string."]
     pub queue_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `screenMonitorings`: array of [`ScreenMonitoring`]."]
+    #[doc = " JSON `screenMonitorings`: array of [`ScreenMonitoring`](crate::ScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::ScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`ParticipantBasicScreenRecordingState`]."]
+    #[doc = " JSON `screenRecordingState`: [`ParticipantBasicScreenRecordingState`](crate::ParticipantBasicScreenRecordingState)."]
     pub screen_recording_state: ::std::option::Option<crate::ParticipantBasicScreenRecordingState>,
-    #[doc = " JSON `screenshares`: array of [`Screenshare`]."]
+    #[doc = " JSON `screenshares`: array of [`Screenshare`](crate::Screenshare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::Screenshare>>,
-    #[doc = " JSON `socialExpressions`: array of [`SocialExpression`]."]
+    #[doc = " JSON `socialExpressions`: array of [`SocialExpression`](crate::SocialExpression)."]
     pub social_expressions: ::std::option::Option<::std::vec::Vec<crate::SocialExpression>>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -93,11 +93,11 @@ pub struct ParticipantBasic {
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userUri`: string."]
     pub user_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `videos`: array of [`Video`]."]
+    #[doc = " JSON `videos`: array of [`Video`](crate::Video)."]
     pub videos: ::std::option::Option<::std::vec::Vec<crate::Video>>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    #[doc = " JSON `wrapupPrompt`: [`ParticipantBasicWrapupPrompt`]."]
+    #[doc = " JSON `wrapupPrompt`: [`ParticipantBasicWrapupPrompt`](crate::ParticipantBasicWrapupPrompt)."]
     pub wrapup_prompt: ::std::option::Option<crate::ParticipantBasicWrapupPrompt>,
     #[doc = " JSON `wrapupRequired`: boolean."]
     pub wrapup_required: ::std::option::Option<bool>,
@@ -105,7 +105,7 @@ pub struct ParticipantBasic {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ParticipantBasic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -120,10 +120,10 @@ impl<'de> ::serde::Deserialize<'de> for ParticipantBasic {
 impl crate::support::Model for ParticipantBasic {
     const NAME: &'static str = "ParticipantBasic";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "ani", "aniName", "attributes", "bargedParticipantId", "callbacks", "calls", "chats", "coachedParticipantId", "cobrowsesessions", "connectedTime", "consultParticipantId", "conversationRoutingData", "dnis", "emails", "endAcwTime", "endTime", "evaluations", "externalContactId", "externalContactInitialDivisionId", "externalOrganizationId", "flaggedReason", "groupId", "id", "internalMessages", "locale", "mediaRoles", "messages", "monitoredParticipantId", "name", "participantType", "purpose", "queueId", "queueName", "screenMonitorings", "screenRecordingState", "screenshares", "socialExpressions", "startAcwTime", "startTime", "teamId", "userId", "userUri", "videos", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -179,7 +179,7 @@ impl crate::support::Model for ParticipantBasic {
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 47),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 48),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 49),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,7 +21,7 @@ pub struct ParticipantMetrics {
     pub overtalk_duration_percentage: ::std::option::Option<f64>,
     #[doc = " JSON `silenceDurationPercentage`: number (double)."]
     pub silence_duration_percentage: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ParticipantMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ParticipantMetrics {
 impl crate::support::Model for ParticipantMetrics {
     const NAME: &'static str = "ParticipantMetrics";
     const FIELDS: &'static [&'static str] = &["acdDurationPercentage", "agentDurationPercentage", "customerDurationPercentage", "ivrDurationPercentage", "otherDurationPercentage", "overtalkCount", "overtalkDurationPercentage", "silenceDurationPercentage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ParticipantMetrics {
             "overtalkCount" => crate::support::de_opt(map, &mut self.overtalk_count, n, 5),
             "overtalkDurationPercentage" => crate::support::de_opt(map, &mut self.overtalk_duration_percentage, n, 6),
             "silenceDurationPercentage" => crate::support::de_opt(map, &mut self.silence_duration_percentage, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

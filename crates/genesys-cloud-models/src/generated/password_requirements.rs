@@ -21,7 +21,7 @@ pub struct PasswordRequirements {
     pub minimum_specials: ::std::option::Option<i64>,
     #[doc = " JSON `minimumUpper`: integer (int64)."]
     pub minimum_upper: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PasswordRequirements {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for PasswordRequirements {
 impl crate::support::Model for PasswordRequirements {
     const NAME: &'static str = "PasswordRequirements";
     const FIELDS: &'static [&'static str] = &["expirationDays", "minimumAgeSeconds", "minimumDigits", "minimumLength", "minimumLetters", "minimumLower", "minimumSpecials", "minimumUpper"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for PasswordRequirements {
             "minimumLower" => crate::support::de_opt(map, &mut self.minimum_lower, n, 5),
             "minimumSpecials" => crate::support::de_opt(map, &mut self.minimum_specials, n, 6),
             "minimumUpper" => crate::support::de_opt(map, &mut self.minimum_upper, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

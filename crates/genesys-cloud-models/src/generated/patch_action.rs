@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchAction {
-    #[doc = " JSON `actionTemplate`: [`ActionMapActionTemplate`]."]
+    #[doc = " JSON `actionTemplate`: [`ActionMapActionTemplate`](crate::ActionMapActionTemplate)."]
     pub action_template: ::std::option::Option<crate::ActionMapActionTemplate>,
-    #[doc = " JSON `architectFlowFields`: [`ArchitectFlowFields`]."]
+    #[doc = " JSON `architectFlowFields`: [`ArchitectFlowFields`](crate::ArchitectFlowFields)."]
     pub architect_flow_fields: ::std::option::Option<crate::ArchitectFlowFields>,
-    #[doc = " JSON `mediaType`: [`PatchActionMediaType`], required by the spec."]
+    #[doc = " JSON `mediaType`: [`PatchActionMediaType`](crate::PatchActionMediaType), required by the spec."]
     pub media_type: ::std::option::Option<crate::PatchActionMediaType>,
-    #[doc = " JSON `openActionFields`: [`OpenActionFields`]."]
+    #[doc = " JSON `openActionFields`: [`OpenActionFields`](crate::OpenActionFields)."]
     pub open_action_fields: ::std::option::Option<crate::OpenActionFields>,
-    #[doc = " JSON `webMessagingOfferFields`: [`PatchWebMessagingOfferFields`]."]
+    #[doc = " JSON `webMessagingOfferFields`: [`PatchWebMessagingOfferFields`](crate::PatchWebMessagingOfferFields)."]
     pub web_messaging_offer_fields: ::std::option::Option<crate::PatchWebMessagingOfferFields>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchAction {
 impl crate::support::Model for PatchAction {
     const NAME: &'static str = "PatchAction";
     const FIELDS: &'static [&'static str] = &["actionTemplate", "architectFlowFields", "mediaType", "openActionFields", "webMessagingOfferFields"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for PatchAction {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
             "openActionFields" => crate::support::de_opt_struct(map, &mut self.open_action_fields, n, 3),
             "webMessagingOfferFields" => crate::support::de_opt_struct(map, &mut self.web_messaging_offer_fields, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchActionMapScheduleGroups {
-    #[doc = " JSON `actionMapScheduleGroup`: [`ActionMapScheduleGroup`], required by the spec."]
+    #[doc = " JSON `actionMapScheduleGroup`: [`ActionMapScheduleGroup`](crate::ActionMapScheduleGroup), required by the spec."]
     pub action_map_schedule_group: ::std::option::Option<crate::ActionMapScheduleGroup>,
-    #[doc = " JSON `emergencyActionMapScheduleGroup`: [`ActionMapScheduleGroup`]."]
+    #[doc = " JSON `emergencyActionMapScheduleGroup`: [`ActionMapScheduleGroup`](crate::ActionMapScheduleGroup)."]
     pub emergency_action_map_schedule_group: ::std::option::Option<crate::ActionMapScheduleGroup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchActionMapScheduleGroups {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchActionMapScheduleGroups {
 impl crate::support::Model for PatchActionMapScheduleGroups {
     const NAME: &'static str = "PatchActionMapScheduleGroups";
     const FIELDS: &'static [&'static str] = &["actionMapScheduleGroup", "emergencyActionMapScheduleGroup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for PatchActionMapScheduleGroups {
         match key {
             "actionMapScheduleGroup" => crate::support::de_opt_struct(map, &mut self.action_map_schedule_group, n, 0),
             "emergencyActionMapScheduleGroup" => crate::support::de_opt_struct(map, &mut self.emergency_action_map_schedule_group, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchActionTemplate {
-    #[doc = " JSON `contentOffer`: [`PatchContentOffer`]."]
+    #[doc = " JSON `contentOffer`: [`PatchContentOffer`](crate::PatchContentOffer)."]
     pub content_offer: ::std::option::Option<crate::PatchContentOffer>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`PatchActionTemplateMediaType`]."]
+    #[doc = " JSON `mediaType`: [`PatchActionTemplateMediaType`](crate::PatchActionTemplateMediaType)."]
     pub media_type: ::std::option::Option<crate::PatchActionTemplateMediaType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PatchActionTemplateState`]."]
+    #[doc = " JSON `state`: [`PatchActionTemplateState`](crate::PatchActionTemplateState)."]
     pub state: ::std::option::Option<crate::PatchActionTemplateState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchActionTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchActionTemplate {
 impl crate::support::Model for PatchActionTemplate {
     const NAME: &'static str = "PatchActionTemplate";
     const FIELDS: &'static [&'static str] = &["contentOffer", "description", "mediaType", "name", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for PatchActionTemplate {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
             "version" => crate::support::de_opt(map, &mut self.version, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchCallToAction {
-    #[doc = " JSON `target`: [`PatchCallToActionTarget`]."]
+    #[doc = " JSON `target`: [`PatchCallToActionTarget`](crate::PatchCallToActionTarget)."]
     pub target: ::std::option::Option<crate::PatchCallToActionTarget>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchCallToAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchCallToAction {
 impl crate::support::Model for PatchCallToAction {
     const NAME: &'static str = "PatchCallToAction";
     const FIELDS: &'static [&'static str] = &["target", "text", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for PatchCallToAction {
             "target" => crate::support::de_opt(map, &mut self.target, n, 0),
             "text" => crate::support::de_opt(map, &mut self.text, n, 1),
             "url" => crate::support::de_opt(map, &mut self.url, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

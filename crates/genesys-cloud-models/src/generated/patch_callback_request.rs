@@ -15,13 +15,13 @@ pub struct PatchCallbackRequest {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `customerFirstCallbackDeliveryMode`: [`PatchCallbackRequestCustomerFirstCallbackDeliveryMode`]."]
+    #[doc = " JSON `customerFirstCallbackDeliveryMode`: [`PatchCallbackRequestCustomerFirstCallbackDeliveryMode`](crate::PatchCallbackRequestCustomerFirstCallbackDeliveryMode)."]
     pub customer_first_callback_delivery_mode: ::std::option::Option<crate::PatchCallbackRequestCustomerFirstCallbackDeliveryMode>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `validateCallbackNumbers`: boolean."]
     pub validate_callback_numbers: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchCallbackRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchCallbackRequest {
 impl crate::support::Model for PatchCallbackRequest {
     const NAME: &'static str = "PatchCallbackRequest";
     const FIELDS: &'static [&'static str] = &["agentId", "callbackNumbers", "callbackScheduledTime", "conversationId", "countryCode", "customerFirstCallbackDeliveryMode", "queueId", "validateCallbackNumbers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for PatchCallbackRequest {
             "customerFirstCallbackDeliveryMode" => crate::support::de_opt(map, &mut self.customer_first_callback_delivery_mode, n, 5),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 6),
             "validateCallbackNumbers" => crate::support::de_opt(map, &mut self.validate_callback_numbers, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchCallbackResponse {
-    #[doc = " JSON `callbackIdentifiers`: array of [`CallbackIdentifier`], required by the spec."]
+    #[doc = " JSON `callbackIdentifiers`: array of [`CallbackIdentifier`](crate::CallbackIdentifier), required by the spec."]
     pub callback_identifiers: ::std::option::Option<::std::vec::Vec<crate::CallbackIdentifier>>,
-    #[doc = " JSON `conversation`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `conversation`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub conversation: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchCallbackResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchCallbackResponse {
 impl crate::support::Model for PatchCallbackResponse {
     const NAME: &'static str = "PatchCallbackResponse";
     const FIELDS: &'static [&'static str] = &["callbackIdentifiers", "conversation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for PatchCallbackResponse {
         match key {
             "callbackIdentifiers" => crate::support::de_opt_structs(map, &mut self.callback_identifiers, n, 0),
             "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct PatchContentOffer {
     #[doc = " JSON `body`: string."]
     pub body: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callToAction`: [`PatchCallToAction`]."]
+    #[doc = " JSON `callToAction`: [`PatchCallToAction`](crate::PatchCallToAction)."]
     pub call_to_action: ::std::option::Option<crate::PatchCallToAction>,
-    #[doc = " JSON `displayMode`: [`PatchContentOfferDisplayMode`]."]
+    #[doc = " JSON `displayMode`: [`PatchContentOfferDisplayMode`](crate::PatchContentOfferDisplayMode)."]
     pub display_mode: ::std::option::Option<crate::PatchContentOfferDisplayMode>,
     #[doc = " JSON `headline`: string."]
     pub headline: ::std::option::Option<::std::string::String>,
@@ -17,13 +17,13 @@ pub struct PatchContentOffer {
     pub image_alt_text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `imageUrl`: string."]
     pub image_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `layoutMode`: [`PatchContentOfferLayoutMode`]."]
+    #[doc = " JSON `layoutMode`: [`PatchContentOfferLayoutMode`](crate::PatchContentOfferLayoutMode)."]
     pub layout_mode: ::std::option::Option<crate::PatchContentOfferLayoutMode>,
-    #[doc = " JSON `style`: [`PatchContentOfferStylingConfiguration`]."]
+    #[doc = " JSON `style`: [`PatchContentOfferStylingConfiguration`](crate::PatchContentOfferStylingConfiguration)."]
     pub style: ::std::option::Option<crate::PatchContentOfferStylingConfiguration>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchContentOffer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchContentOffer {
 impl crate::support::Model for PatchContentOffer {
     const NAME: &'static str = "PatchContentOffer";
     const FIELDS: &'static [&'static str] = &["body", "callToAction", "displayMode", "headline", "imageAltText", "imageUrl", "layoutMode", "style", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for PatchContentOffer {
             "layoutMode" => crate::support::de_opt(map, &mut self.layout_mode, n, 6),
             "style" => crate::support::de_opt_struct(map, &mut self.style, n, 7),
             "title" => crate::support::de_opt(map, &mut self.title, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

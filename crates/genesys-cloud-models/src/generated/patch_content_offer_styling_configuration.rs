@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchContentOfferStylingConfiguration {
-    #[doc = " JSON `body`: [`PatchTextStyleProperties`]."]
+    #[doc = " JSON `body`: [`PatchTextStyleProperties`](crate::PatchTextStyleProperties)."]
     pub body: ::std::option::Option<crate::PatchTextStyleProperties>,
-    #[doc = " JSON `closeButton`: [`PatchCloseButtonStyleProperties`]."]
+    #[doc = " JSON `closeButton`: [`PatchCloseButtonStyleProperties`](crate::PatchCloseButtonStyleProperties)."]
     pub close_button: ::std::option::Option<crate::PatchCloseButtonStyleProperties>,
-    #[doc = " JSON `ctaButton`: [`PatchCtaButtonStyleProperties`]."]
+    #[doc = " JSON `ctaButton`: [`PatchCtaButtonStyleProperties`](crate::PatchCtaButtonStyleProperties)."]
     pub cta_button: ::std::option::Option<crate::PatchCtaButtonStyleProperties>,
-    #[doc = " JSON `headline`: [`PatchTextStyleProperties`]."]
+    #[doc = " JSON `headline`: [`PatchTextStyleProperties`](crate::PatchTextStyleProperties)."]
     pub headline: ::std::option::Option<crate::PatchTextStyleProperties>,
-    #[doc = " JSON `offer`: [`PatchContentOfferStyleProperties`]."]
+    #[doc = " JSON `offer`: [`PatchContentOfferStyleProperties`](crate::PatchContentOfferStyleProperties)."]
     pub offer: ::std::option::Option<crate::PatchContentOfferStyleProperties>,
-    #[doc = " JSON `position`: [`PatchContentPositionProperties`]."]
+    #[doc = " JSON `position`: [`PatchContentPositionProperties`](crate::PatchContentPositionProperties)."]
     pub position: ::std::option::Option<crate::PatchContentPositionProperties>,
-    #[doc = " JSON `title`: [`PatchTextStyleProperties`]."]
+    #[doc = " JSON `title`: [`PatchTextStyleProperties`](crate::PatchTextStyleProperties)."]
     pub title: ::std::option::Option<crate::PatchTextStyleProperties>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchContentOfferStylingConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchContentOfferStylingConfiguration {
 impl crate::support::Model for PatchContentOfferStylingConfiguration {
     const NAME: &'static str = "PatchContentOfferStylingConfiguration";
     const FIELDS: &'static [&'static str] = &["body", "closeButton", "ctaButton", "headline", "offer", "position", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for PatchContentOfferStylingConfiguration {
             "offer" => crate::support::de_opt_struct(map, &mut self.offer, n, 4),
             "position" => crate::support::de_opt_struct(map, &mut self.position, n, 5),
             "title" => crate::support::de_opt_struct(map, &mut self.title, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

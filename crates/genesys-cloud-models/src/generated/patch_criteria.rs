@@ -7,13 +7,13 @@
 pub struct PatchCriteria {
     #[doc = " JSON `key`: string."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`PatchCriteriaOperator`]."]
+    #[doc = " JSON `operator`: [`PatchCriteriaOperator`](crate::PatchCriteriaOperator)."]
     pub operator: ::std::option::Option<crate::PatchCriteriaOperator>,
     #[doc = " JSON `shouldIgnoreCase`: boolean."]
     pub should_ignore_case: ::std::option::Option<bool>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchCriteria {
 impl crate::support::Model for PatchCriteria {
     const NAME: &'static str = "PatchCriteria";
     const FIELDS: &'static [&'static str] = &["key", "operator", "shouldIgnoreCase", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PatchCriteria {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "shouldIgnoreCase" => crate::support::de_opt(map, &mut self.should_ignore_case, n, 2),
             "values" => crate::support::de_opt(map, &mut self.values, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

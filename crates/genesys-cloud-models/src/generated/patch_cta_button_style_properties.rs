@@ -13,9 +13,9 @@ pub struct PatchCtaButtonStyleProperties {
     pub font: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fontSize`: string."]
     pub font_size: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textAlign`: [`PatchCtaButtonStylePropertiesTextAlign`]."]
+    #[doc = " JSON `textAlign`: [`PatchCtaButtonStylePropertiesTextAlign`](crate::PatchCtaButtonStylePropertiesTextAlign)."]
     pub text_align: ::std::option::Option<crate::PatchCtaButtonStylePropertiesTextAlign>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchCtaButtonStyleProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchCtaButtonStyleProperties {
 impl crate::support::Model for PatchCtaButtonStyleProperties {
     const NAME: &'static str = "PatchCtaButtonStyleProperties";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "color", "font", "fontSize", "textAlign"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for PatchCtaButtonStyleProperties {
             "font" => crate::support::de_opt(map, &mut self.font, n, 2),
             "fontSize" => crate::support::de_opt(map, &mut self.font_size, n, 3),
             "textAlign" => crate::support::de_opt(map, &mut self.text_align, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,27 +7,27 @@
 pub struct PatchOpportunityRequest {
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `agentIds`: [`ListWrapperString`]."]
+    #[doc = " JSON `agentIds`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub agent_ids: ::std::option::Option<crate::ListWrapperString>,
-    #[doc = " JSON `approvalType`: [`PatchOpportunityRequestApprovalType`]."]
+    #[doc = " JSON `approvalType`: [`PatchOpportunityRequestApprovalType`](crate::PatchOpportunityRequestApprovalType)."]
     pub approval_type: ::std::option::Option<crate::PatchOpportunityRequestApprovalType>,
     #[doc = " JSON `capacity`: integer (int64)."]
     pub capacity: ::std::option::Option<i64>,
     #[doc = " JSON `deadlineDate`: date-time."]
     pub deadline_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `description`: [`ValueWrapperString`]."]
+    #[doc = " JSON `description`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub description: ::std::option::Option<crate::ValueWrapperString>,
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `openDate`: [`ValueWrapperInstant`]."]
+    #[doc = " JSON `openDate`: [`ValueWrapperInstant`](crate::ValueWrapperInstant)."]
     pub open_date: ::std::option::Option<crate::ValueWrapperInstant>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchOpportunityRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchOpportunityRequest {
 impl crate::support::Model for PatchOpportunityRequest {
     const NAME: &'static str = "PatchOpportunityRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "agentIds", "approvalType", "capacity", "deadlineDate", "description", "endDate", "metadata", "name", "openDate", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for PatchOpportunityRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 8),
             "openDate" => crate::support::de_opt_struct(map, &mut self.open_date, n, 9),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchOutcome {
-    #[doc = " JSON `associatedValueField`: [`PatchAssociatedValueField`]."]
+    #[doc = " JSON `associatedValueField`: [`PatchAssociatedValueField`](crate::PatchAssociatedValueField)."]
     pub associated_value_field: ::std::option::Option<crate::PatchAssociatedValueField>,
-    #[doc = " JSON `context`: [`PatchContext`]."]
+    #[doc = " JSON `context`: [`PatchContext`](crate::PatchContext)."]
     pub context: ::std::option::Option<crate::PatchContext>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct PatchOutcome {
     pub is_active: ::std::option::Option<bool>,
     #[doc = " JSON `isPositive`: boolean."]
     pub is_positive: ::std::option::Option<bool>,
-    #[doc = " JSON `journey`: [`PatchJourney`]."]
+    #[doc = " JSON `journey`: [`PatchJourney`](crate::PatchJourney)."]
     pub journey: ::std::option::Option<crate::PatchJourney>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchOutcome {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchOutcome {
 impl crate::support::Model for PatchOutcome {
     const NAME: &'static str = "PatchOutcome";
     const FIELDS: &'static [&'static str] = &["associatedValueField", "context", "description", "displayName", "isActive", "isPositive", "journey", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for PatchOutcome {
             "isPositive" => crate::support::de_opt(map, &mut self.is_positive, n, 5),
             "journey" => crate::support::de_opt_struct(map, &mut self.journey, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct PatchPredictorRequest {
     #[doc = " JSON `routingTimeoutSeconds`: integer (int64)."]
     pub routing_timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `schedule`: [`PredictorSchedule`]."]
+    #[doc = " JSON `schedule`: [`PredictorSchedule`](crate::PredictorSchedule)."]
     pub schedule: ::std::option::Option<crate::PredictorSchedule>,
-    #[doc = " JSON `workloadBalancingConfig`: [`PredictorWorkloadBalancing`]."]
+    #[doc = " JSON `workloadBalancingConfig`: [`PredictorWorkloadBalancing`](crate::PredictorWorkloadBalancing)."]
     pub workload_balancing_config: ::std::option::Option<crate::PredictorWorkloadBalancing>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchPredictorRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchPredictorRequest {
 impl crate::support::Model for PatchPredictorRequest {
     const NAME: &'static str = "PatchPredictorRequest";
     const FIELDS: &'static [&'static str] = &["routingTimeoutSeconds", "schedule", "workloadBalancingConfig"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for PatchPredictorRequest {
             "routingTimeoutSeconds" => crate::support::de_opt(map, &mut self.routing_timeout_seconds, n, 0),
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 1),
             "workloadBalancingConfig" => crate::support::de_opt_struct(map, &mut self.workload_balancing_config, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

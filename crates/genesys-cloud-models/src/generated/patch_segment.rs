@@ -9,23 +9,23 @@ pub struct PatchSegment {
     pub assignment_expiration_days: ::std::option::Option<i64>,
     #[doc = " JSON `color`: string."]
     pub color: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `context`: [`PatchContext`]."]
+    #[doc = " JSON `context`: [`PatchContext`](crate::PatchContext)."]
     pub context: ::std::option::Option<crate::PatchContext>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalSegment`: [`PatchExternalSegment`]."]
+    #[doc = " JSON `externalSegment`: [`PatchExternalSegment`](crate::PatchExternalSegment)."]
     pub external_segment: ::std::option::Option<crate::PatchExternalSegment>,
     #[doc = " JSON `isActive`: boolean."]
     pub is_active: ::std::option::Option<bool>,
-    #[doc = " JSON `journey`: [`PatchJourney`]."]
+    #[doc = " JSON `journey`: [`PatchJourney`](crate::PatchJourney)."]
     pub journey: ::std::option::Option<crate::PatchJourney>,
     #[doc = " JSON `shouldDisplayToAgent`: boolean."]
     pub should_display_to_agent: ::std::option::Option<bool>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchSegment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchSegment {
 impl crate::support::Model for PatchSegment {
     const NAME: &'static str = "PatchSegment";
     const FIELDS: &'static [&'static str] = &["assignmentExpirationDays", "color", "context", "description", "displayName", "externalSegment", "isActive", "journey", "shouldDisplayToAgent", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for PatchSegment {
             "journey" => crate::support::de_opt_struct(map, &mut self.journey, n, 7),
             "shouldDisplayToAgent" => crate::support::de_opt(map, &mut self.should_display_to_agent, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

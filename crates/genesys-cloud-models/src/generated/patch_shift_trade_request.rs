@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PatchShiftTradeRequest {
-    #[doc = " JSON `acceptableIntervals`: [`ListWrapperInterval`]."]
+    #[doc = " JSON `acceptableIntervals`: [`ListWrapperInterval`](crate::ListWrapperInterval)."]
     pub acceptable_intervals: ::std::option::Option<crate::ListWrapperInterval>,
-    #[doc = " JSON `expiration`: [`ValueWrapperDate`]."]
+    #[doc = " JSON `expiration`: [`ValueWrapperDate`](crate::ValueWrapperDate)."]
     pub expiration: ::std::option::Option<crate::ValueWrapperDate>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `receivingUserId`: [`ValueWrapperString`]."]
+    #[doc = " JSON `receivingUserId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub receiving_user_id: ::std::option::Option<crate::ValueWrapperString>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PatchShiftTradeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PatchShiftTradeRequest {
 impl crate::support::Model for PatchShiftTradeRequest {
     const NAME: &'static str = "PatchShiftTradeRequest";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expiration", "metadata", "receivingUserId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PatchShiftTradeRequest {
             "expiration" => crate::support::de_opt_struct(map, &mut self.expiration, n, 1),
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "receivingUserId" => crate::support::de_opt_struct(map, &mut self.receiving_user_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

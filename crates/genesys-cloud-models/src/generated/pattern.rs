@@ -9,9 +9,9 @@ pub struct Pattern {
     pub days_of_week: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `interval`: integer (int64), required by the spec."]
     pub interval: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`PatternType`], required by the spec."]
+    #[doc = " JSON `type`: [`PatternType`](crate::PatternType), required by the spec."]
     pub r#type: ::std::option::Option<crate::PatternType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Pattern {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for Pattern {
 impl crate::support::Model for Pattern {
     const NAME: &'static str = "Pattern";
     const FIELDS: &'static [&'static str] = &["daysOfWeek", "interval", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for Pattern {
             "daysOfWeek" => crate::support::de_opt(map, &mut self.days_of_week, n, 0),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PauseCriteria {
-    #[doc = " JSON `condition`: [`PauseCriteriaCondition`]."]
+    #[doc = " JSON `condition`: [`PauseCriteriaCondition`](crate::PauseCriteriaCondition)."]
     pub condition: ::std::option::Option<crate::PauseCriteriaCondition>,
     #[doc = " JSON `urlFragment`: string."]
     pub url_fragment: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PauseCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for PauseCriteria {
 impl crate::support::Model for PauseCriteria {
     const NAME: &'static str = "PauseCriteria";
     const FIELDS: &'static [&'static str] = &["condition", "urlFragment"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for PauseCriteria {
         match key {
             "condition" => crate::support::de_opt(map, &mut self.condition, n, 0),
             "urlFragment" => crate::support::de_opt(map, &mut self.url_fragment, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct PaymentRequest {
     pub country_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `currencyCode`: string."]
     pub currency_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lineItems`: array of [`PaymentLineItem`]."]
+    #[doc = " JSON `lineItems`: array of [`PaymentLineItem`](crate::PaymentLineItem)."]
     pub line_items: ::std::option::Option<::std::vec::Vec<crate::PaymentLineItem>>,
     #[doc = " JSON `orderTotal`: number (double), required by the spec."]
     pub order_total: ::std::option::Option<f64>,
-    #[doc = " JSON `paymentPlatform`: [`PaymentRequestPaymentPlatform`]."]
+    #[doc = " JSON `paymentPlatform`: [`PaymentRequestPaymentPlatform`](crate::PaymentRequestPaymentPlatform)."]
     pub payment_platform: ::std::option::Option<crate::PaymentRequestPaymentPlatform>,
-    #[doc = " JSON `shippingOptions`: array of [`PaymentLineItem`]."]
+    #[doc = " JSON `shippingOptions`: array of [`PaymentLineItem`](crate::PaymentLineItem)."]
     pub shipping_options: ::std::option::Option<::std::vec::Vec<crate::PaymentLineItem>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PaymentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for PaymentRequest {
 impl crate::support::Model for PaymentRequest {
     const NAME: &'static str = "PaymentRequest";
     const FIELDS: &'static [&'static str] = &["countryCode", "currencyCode", "lineItems", "orderTotal", "paymentPlatform", "shippingOptions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for PaymentRequest {
             "orderTotal" => crate::support::de_opt(map, &mut self.order_total, n, 3),
             "paymentPlatform" => crate::support::de_opt(map, &mut self.payment_platform, n, 4),
             "shippingOptions" => crate::support::de_opt_structs(map, &mut self.shipping_options, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

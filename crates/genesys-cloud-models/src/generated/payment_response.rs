@@ -9,9 +9,9 @@ pub struct PaymentResponse {
     pub failure_reason: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `originatingMessageId`: string."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `paymentStatus`: [`PaymentResponsePaymentStatus`]."]
+    #[doc = " JSON `paymentStatus`: [`PaymentResponsePaymentStatus`](crate::PaymentResponsePaymentStatus)."]
     pub payment_status: ::std::option::Option<crate::PaymentResponsePaymentStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PaymentResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for PaymentResponse {
 impl crate::support::Model for PaymentResponse {
     const NAME: &'static str = "PaymentResponse";
     const FIELDS: &'static [&'static str] = &["failureReason", "originatingMessageId", "paymentStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for PaymentResponse {
             "failureReason" => crate::support::de_opt(map, &mut self.failure_reason, n, 0),
             "originatingMessageId" => crate::support::de_opt(map, &mut self.originating_message_id, n, 1),
             "paymentStatus" => crate::support::de_opt(map, &mut self.payment_status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct PerformancePredictionCompleteEventTopicPerformancePredictionCalculati
     pub allocation_download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`PerformancePredictionCompleteEventTopicErrorBody`]."]
+    #[doc = " JSON `error`: [`PerformancePredictionCompleteEventTopicErrorBody`](crate::PerformancePredictionCompleteEventTopicErrorBody)."]
     pub error: ::std::option::Option<crate::PerformancePredictionCompleteEventTopicErrorBody>,
     #[doc = " JSON `scheduleId`: string."]
     pub schedule_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState`]."]
+    #[doc = " JSON `state`: [`PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState`](crate::PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState)."]
     pub state: ::std::option::Option<crate::PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState>,
     #[doc = " JSON `weekDate`: string."]
     pub week_date: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionCompleteEventTopicP
 impl crate::support::Model for PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification {
     const NAME: &'static str = "PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification";
     const FIELDS: &'static [&'static str] = &["allocationDownloadUrl", "downloadUrl", "error", "scheduleId", "state", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for PerformancePredictionCompleteEventTopicPerformanc
             "scheduleId" => crate::support::de_opt(map, &mut self.schedule_id, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct PerformancePredictionOutputs {
     pub calculation_interval_length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `calculationStartDate`: date-time, required by the spec."]
     pub calculation_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `planningGroupResults`: array of [`PlanningGroupOutputs`], required by the spec."]
+    #[doc = " JSON `planningGroupResults`: array of [`PlanningGroupOutputs`](crate::PlanningGroupOutputs), required by the spec."]
     pub planning_group_results: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupOutputs>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PerformancePredictionOutputs {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionOutputs {
 impl crate::support::Model for PerformancePredictionOutputs {
     const NAME: &'static str = "PerformancePredictionOutputs";
     const FIELDS: &'static [&'static str] = &["calculationIntervalLengthMinutes", "calculationStartDate", "planningGroupResults"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for PerformancePredictionOutputs {
             "calculationIntervalLengthMinutes" => crate::support::de_opt(map, &mut self.calculation_interval_length_minutes, n, 0),
             "calculationStartDate" => crate::support::de_opt(map, &mut self.calculation_start_date, n, 1),
             "planningGroupResults" => crate::support::de_opt_structs(map, &mut self.planning_group_results, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

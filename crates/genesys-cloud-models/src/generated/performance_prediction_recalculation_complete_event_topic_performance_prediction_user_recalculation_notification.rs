@@ -9,13 +9,13 @@ pub struct PerformancePredictionRecalculationCompleteEventTopicPerformancePredic
     pub allocation_download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`PerformancePredictionRecalculationCompleteEventTopicErrorBody`]."]
+    #[doc = " JSON `error`: [`PerformancePredictionRecalculationCompleteEventTopicErrorBody`](crate::PerformancePredictionRecalculationCompleteEventTopicErrorBody)."]
     pub error: ::std::option::Option<crate::PerformancePredictionRecalculationCompleteEventTopicErrorBody>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState`]."]
+    #[doc = " JSON `state`: [`PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState`](crate::PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState)."]
     pub state: ::std::option::Option<crate::PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionRecalculationComple
 impl crate::support::Model for PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification {
     const NAME: &'static str = "PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification";
     const FIELDS: &'static [&'static str] = &["allocationDownloadUrl", "downloadUrl", "error", "operationId", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for PerformancePredictionRecalculationCompleteEventTo
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PerformancePredictionRecalculationResponse {
-    #[doc = " JSON `downloadResult`: [`PerformancePredictionOutputs`]."]
+    #[doc = " JSON `downloadResult`: [`PerformancePredictionOutputs`](crate::PerformancePredictionOutputs)."]
     pub download_result: ::std::option::Option<crate::PerformancePredictionOutputs>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `operationId`: string, required by the spec."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PerformancePredictionRecalculationResponseState`], required by the spec."]
+    #[doc = " JSON `state`: [`PerformancePredictionRecalculationResponseState`](crate::PerformancePredictionRecalculationResponseState), required by the spec."]
     pub state: ::std::option::Option<crate::PerformancePredictionRecalculationResponseState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PerformancePredictionRecalculationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionRecalculationRespon
 impl crate::support::Model for PerformancePredictionRecalculationResponse {
     const NAME: &'static str = "PerformancePredictionRecalculationResponse";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrl", "operationId", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PerformancePredictionRecalculationResponse {
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PerformancePredictionResponse {
-    #[doc = " JSON `downloadResult`: [`PerformancePredictionOutputs`]."]
+    #[doc = " JSON `downloadResult`: [`PerformancePredictionOutputs`](crate::PerformancePredictionOutputs)."]
     pub download_result: ::std::option::Option<crate::PerformancePredictionOutputs>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
@@ -15,11 +15,11 @@ pub struct PerformancePredictionResponse {
     pub schedule_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PerformancePredictionResponseState`], required by the spec."]
+    #[doc = " JSON `state`: [`PerformancePredictionResponseState`](crate::PerformancePredictionResponseState), required by the spec."]
     pub state: ::std::option::Option<crate::PerformancePredictionResponseState>,
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PerformancePredictionResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionResponse {
 impl crate::support::Model for PerformancePredictionResponse {
     const NAME: &'static str = "PerformancePredictionResponse";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrl", "id", "scheduleId", "selfUri", "state", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for PerformancePredictionResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct PerformancePredictionUploadSchema {
     #[doc = " JSON `calculationStartDate`: date-time, required by the spec."]
     pub calculation_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `onQueueTimes`: array of [`MuAgentQueueTimeRequest`], required by the spec."]
+    #[doc = " JSON `onQueueTimes`: array of [`MuAgentQueueTimeRequest`](crate::MuAgentQueueTimeRequest), required by the spec."]
     pub on_queue_times: ::std::option::Option<::std::vec::Vec<crate::MuAgentQueueTimeRequest>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PerformancePredictionUploadSchema {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionUploadSchema {
 impl crate::support::Model for PerformancePredictionUploadSchema {
     const NAME: &'static str = "PerformancePredictionUploadSchema";
     const FIELDS: &'static [&'static str] = &["calculationStartDate", "onQueueTimes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for PerformancePredictionUploadSchema {
         match key {
             "calculationStartDate" => crate::support::de_opt(map, &mut self.calculation_start_date, n, 0),
             "onQueueTimes" => crate::support::de_opt_structs(map, &mut self.on_queue_times, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct PermissionDetails {
     pub enforced: ::std::option::Option<bool>,
     #[doc = " JSON `permissions`: array of string."]
     pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `type`: [`PermissionDetailsType`]."]
+    #[doc = " JSON `type`: [`PermissionDetailsType`](crate::PermissionDetailsType)."]
     pub r#type: ::std::option::Option<crate::PermissionDetailsType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PermissionDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PermissionDetails {
 impl crate::support::Model for PermissionDetails {
     const NAME: &'static str = "PermissionDetails";
     const FIELDS: &'static [&'static str] = &["allowsCurrentUser", "enforced", "permissions", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PermissionDetails {
             "enforced" => crate::support::de_opt(map, &mut self.enforced, n, 1),
             "permissions" => crate::support::de_opt(map, &mut self.permissions, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

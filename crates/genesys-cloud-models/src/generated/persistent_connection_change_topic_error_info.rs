@@ -7,7 +7,7 @@
 pub struct PersistentConnectionChangeTopicErrorInfo {
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nestedErrorDetails`: array of [`PersistentConnectionChangeTopicErrorInfoDetails`]."]
+    #[doc = " JSON `nestedErrorDetails`: array of [`PersistentConnectionChangeTopicErrorInfoDetails`](crate::PersistentConnectionChangeTopicErrorInfoDetails)."]
     pub nested_error_details: ::std::option::Option<::std::vec::Vec<crate::PersistentConnectionChangeTopicErrorInfoDetails>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct PersistentConnectionChangeTopicErrorInfo {
     pub user_message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userParams`: map of string."]
     pub user_params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PersistentConnectionChangeTopicErrorInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for PersistentConnectionChangeTopicErrorInfo
 impl crate::support::Model for PersistentConnectionChangeTopicErrorInfo {
     const NAME: &'static str = "PersistentConnectionChangeTopicErrorInfo";
     const FIELDS: &'static [&'static str] = &["code", "nestedErrorDetails", "text", "userMessage", "userParams"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for PersistentConnectionChangeTopicErrorInfo {
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
             "userMessage" => crate::support::de_opt(map, &mut self.user_message, n, 3),
             "userParams" => crate::support::de_opt(map, &mut self.user_params, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

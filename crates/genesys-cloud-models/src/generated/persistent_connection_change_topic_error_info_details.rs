@@ -9,13 +9,13 @@ pub struct PersistentConnectionChangeTopicErrorInfoDetails {
     pub code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `hostname`: string."]
     pub hostname: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `location`: [`PersistentConnectionChangeTopicErrorLocation`]."]
+    #[doc = " JSON `location`: [`PersistentConnectionChangeTopicErrorLocation`](crate::PersistentConnectionChangeTopicErrorLocation)."]
     pub location: ::std::option::Option<crate::PersistentConnectionChangeTopicErrorLocation>,
     #[doc = " JSON `userMessage`: string."]
     pub user_message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userParams`: map of string."]
     pub user_params: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PersistentConnectionChangeTopicErrorInfoDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for PersistentConnectionChangeTopicErrorInfo
 impl crate::support::Model for PersistentConnectionChangeTopicErrorInfoDetails {
     const NAME: &'static str = "PersistentConnectionChangeTopicErrorInfoDetails";
     const FIELDS: &'static [&'static str] = &["code", "hostname", "location", "userMessage", "userParams"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for PersistentConnectionChangeTopicErrorInfoDetails {
             "location" => crate::support::de_opt_struct(map, &mut self.location, n, 2),
             "userMessage" => crate::support::de_opt(map, &mut self.user_message, n, 3),
             "userParams" => crate::support::de_opt(map, &mut self.user_params, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

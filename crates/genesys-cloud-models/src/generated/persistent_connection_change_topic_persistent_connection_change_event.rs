@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PersistentConnectionChangeTopicPersistentConnectionChangeEvent {
-    #[doc = " JSON `errorInfo`: [`PersistentConnectionChangeTopicErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`PersistentConnectionChangeTopicErrorInfo`](crate::PersistentConnectionChangeTopicErrorInfo)."]
     pub error_info: ::std::option::Option<crate::PersistentConnectionChangeTopicErrorInfo>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `persistentState`: [`PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState`]."]
+    #[doc = " JSON `persistentState`: [`PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState`](crate::PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState)."]
     pub persistent_state: ::std::option::Option<crate::PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState>,
     #[doc = " JSON `stationId`: string."]
     pub station_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PersistentConnectionChangeTopicPersistentConnectionChangeEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for PersistentConnectionChangeTopicPersisten
 impl crate::support::Model for PersistentConnectionChangeTopicPersistentConnectionChangeEvent {
     const NAME: &'static str = "PersistentConnectionChangeTopicPersistentConnectionChangeEvent";
     const FIELDS: &'static [&'static str] = &["errorInfo", "eventTime", "persistentState", "stationId", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for PersistentConnectionChangeTopicPersistentConnecti
             "persistentState" => crate::support::de_opt(map, &mut self.persistent_state, n, 2),
             "stationId" => crate::support::de_opt(map, &mut self.station_id, n, 3),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Phone {
-    #[doc = " JSON `capabilities`: [`PhoneCapabilities`]."]
+    #[doc = " JSON `capabilities`: [`PhoneCapabilities`](crate::PhoneCapabilities)."]
     pub capabilities: ::std::option::Option<crate::PhoneCapabilities>,
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
@@ -17,13 +17,13 @@ pub struct Phone {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lineBaseSettings`: [`DomainEntityRef`]."]
+    #[doc = " JSON `lineBaseSettings`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub line_base_settings: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `lines`: array of [`Line`], required by the spec."]
+    #[doc = " JSON `lines`: array of [`Line`](crate::Line), required by the spec."]
     pub lines: ::std::option::Option<::std::vec::Vec<crate::Line>>,
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
@@ -31,35 +31,35 @@ pub struct Phone {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneBaseSettings`: [`PhoneBaseSettings`], required by the spec."]
+    #[doc = " JSON `phoneBaseSettings`: [`PhoneBaseSettings`](crate::PhoneBaseSettings), required by the spec."]
     pub phone_base_settings: ::std::option::Option<crate::PhoneBaseSettings>,
-    #[doc = " JSON `phoneMetaBase`: [`DomainEntityRef`]."]
+    #[doc = " JSON `phoneMetaBase`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub phone_meta_base: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `primaryEdge`: [`Edge`]."]
+    #[doc = " JSON `primaryEdge`: [`Edge`](crate::Edge)."]
     pub primary_edge: ::std::option::Option<crate::Edge>,
     #[doc = " JSON `properties`: map of any JSON."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `secondaryEdge`: [`Edge`]."]
+    #[doc = " JSON `secondaryEdge`: [`Edge`](crate::Edge)."]
     pub secondary_edge: ::std::option::Option<crate::Edge>,
-    #[doc = " JSON `secondaryStatus`: [`PhoneStatus`]."]
+    #[doc = " JSON `secondaryStatus`: [`PhoneStatus`](crate::PhoneStatus)."]
     pub secondary_status: ::std::option::Option<crate::PhoneStatus>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `site`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `site`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub site: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `standAlone`: boolean."]
     pub stand_alone: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`PhoneState`]."]
+    #[doc = " JSON `state`: [`PhoneState`](crate::PhoneState)."]
     pub state: ::std::option::Option<crate::PhoneState>,
-    #[doc = " JSON `status`: [`PhoneStatus`]."]
+    #[doc = " JSON `status`: [`PhoneStatus`](crate::PhoneStatus)."]
     pub status: ::std::option::Option<crate::PhoneStatus>,
-    #[doc = " JSON `userAgentInfo`: [`UserAgentInfo`]."]
+    #[doc = " JSON `userAgentInfo`: [`UserAgentInfo`](crate::UserAgentInfo)."]
     pub user_agent_info: ::std::option::Option<crate::UserAgentInfo>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `webRtcUser`: [`DomainEntityRef`]."]
+    #[doc = " JSON `webRtcUser`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub web_rtc_user: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Phone {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -74,10 +74,10 @@ impl<'de> ::serde::Deserialize<'de> for Phone {
 impl crate::support::Model for Phone {
     const NAME: &'static str = "Phone";
     const FIELDS: &'static [&'static str] = &["capabilities", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "lineBaseSettings", "lines", "modifiedBy", "modifiedByApp", "name", "phoneBaseSettings", "phoneMetaBase", "primaryEdge", "properties", "secondaryEdge", "secondaryStatus", "selfUri", "site", "standAlone", "state", "status", "userAgentInfo", "version", "webRtcUser"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -110,7 +110,7 @@ impl crate::support::Model for Phone {
             "userAgentInfo" => crate::support::de_opt_struct(map, &mut self.user_agent_info, n, 24),
             "version" => crate::support::de_opt(map, &mut self.version, n, 25),
             "webRtcUser" => crate::support::de_opt_struct(map, &mut self.web_rtc_user, n, 26),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

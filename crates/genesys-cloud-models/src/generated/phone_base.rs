@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhoneBase {
-    #[doc = " JSON `capabilities`: [`PhoneCapabilities`]."]
+    #[doc = " JSON `capabilities`: [`PhoneCapabilities`](crate::PhoneCapabilities)."]
     pub capabilities: ::std::option::Option<crate::PhoneCapabilities>,
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct PhoneBase {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lines`: array of [`LineBase`], required by the spec."]
+    #[doc = " JSON `lines`: array of [`LineBase`](crate::LineBase), required by the spec."]
     pub lines: ::std::option::Option<::std::vec::Vec<crate::LineBase>>,
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
@@ -29,17 +29,17 @@ pub struct PhoneBase {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneMetaBase`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `phoneMetaBase`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub phone_meta_base: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `properties`: map of any JSON."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PhoneBaseState`]."]
+    #[doc = " JSON `state`: [`PhoneBaseState`](crate::PhoneBaseState)."]
     pub state: ::std::option::Option<crate::PhoneBaseState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PhoneBase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for PhoneBase {
 impl crate::support::Model for PhoneBase {
     const NAME: &'static str = "PhoneBase";
     const FIELDS: &'static [&'static str] = &["capabilities", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "id", "lines", "modifiedBy", "modifiedByApp", "name", "phoneMetaBase", "properties", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for PhoneBase {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

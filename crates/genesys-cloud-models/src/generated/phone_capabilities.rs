@@ -23,7 +23,7 @@ pub struct PhoneCapabilities {
     pub provisions: ::std::option::Option<bool>,
     #[doc = " JSON `registers`: boolean."]
     pub registers: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PhoneCapabilities {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for PhoneCapabilities {
 impl crate::support::Model for PhoneCapabilities {
     const NAME: &'static str = "PhoneCapabilities";
     const FIELDS: &'static [&'static str] = &["allowReboot", "cdm", "dualRegisters", "hardwareIdType", "mediaCodecs", "noCloudProvisioning", "noRebalance", "provisions", "registers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for PhoneCapabilities {
             "noRebalance" => crate::support::de_opt(map, &mut self.no_rebalance, n, 6),
             "provisions" => crate::support::de_opt(map, &mut self.provisions, n, 7),
             "registers" => crate::support::de_opt(map, &mut self.registers, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

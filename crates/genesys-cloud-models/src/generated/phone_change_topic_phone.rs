@@ -7,13 +7,13 @@
 pub struct PhoneChangeTopicPhone {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `secondaryStatus`: [`PhoneChangeTopicPhoneStatus`]."]
+    #[doc = " JSON `secondaryStatus`: [`PhoneChangeTopicPhoneStatus`](crate::PhoneChangeTopicPhoneStatus)."]
     pub secondary_status: ::std::option::Option<crate::PhoneChangeTopicPhoneStatus>,
-    #[doc = " JSON `status`: [`PhoneChangeTopicPhoneStatus`]."]
+    #[doc = " JSON `status`: [`PhoneChangeTopicPhoneStatus`](crate::PhoneChangeTopicPhoneStatus)."]
     pub status: ::std::option::Option<crate::PhoneChangeTopicPhoneStatus>,
-    #[doc = " JSON `userAgentInfo`: [`PhoneChangeTopicUserAgentInfo`]."]
+    #[doc = " JSON `userAgentInfo`: [`PhoneChangeTopicUserAgentInfo`](crate::PhoneChangeTopicUserAgentInfo)."]
     pub user_agent_info: ::std::option::Option<crate::PhoneChangeTopicUserAgentInfo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PhoneChangeTopicPhone {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PhoneChangeTopicPhone {
 impl crate::support::Model for PhoneChangeTopicPhone {
     const NAME: &'static str = "PhoneChangeTopicPhone";
     const FIELDS: &'static [&'static str] = &["id", "secondaryStatus", "status", "userAgentInfo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PhoneChangeTopicPhone {
             "secondaryStatus" => crate::support::de_opt_struct(map, &mut self.secondary_status, n, 1),
             "status" => crate::support::de_opt_struct(map, &mut self.status, n, 2),
             "userAgentInfo" => crate::support::de_opt_struct(map, &mut self.user_agent_info, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhoneChangeTopicPhoneStatus {
-    #[doc = " JSON `edge`: [`PhoneChangeTopicEdgeReference`]."]
+    #[doc = " JSON `edge`: [`PhoneChangeTopicEdgeReference`](crate::PhoneChangeTopicEdgeReference)."]
     pub edge: ::std::option::Option<crate::PhoneChangeTopicEdgeReference>,
     #[doc = " JSON `eventCreationTime`: date-time."]
     pub event_creation_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lineStatuses`: array of [`PhoneChangeTopicLineStatus`]."]
+    #[doc = " JSON `lineStatuses`: array of [`PhoneChangeTopicLineStatus`](crate::PhoneChangeTopicLineStatus)."]
     pub line_statuses: ::std::option::Option<::std::vec::Vec<crate::PhoneChangeTopicLineStatus>>,
-    #[doc = " JSON `operationalStatus`: [`PhoneChangeTopicPhoneStatusOperationalStatus`]."]
+    #[doc = " JSON `operationalStatus`: [`PhoneChangeTopicPhoneStatusOperationalStatus`](crate::PhoneChangeTopicPhoneStatusOperationalStatus)."]
     pub operational_status: ::std::option::Option<crate::PhoneChangeTopicPhoneStatusOperationalStatus>,
-    #[doc = " JSON `provision`: [`PhoneChangeTopicProvisionInfo`]."]
+    #[doc = " JSON `provision`: [`PhoneChangeTopicProvisionInfo`](crate::PhoneChangeTopicProvisionInfo)."]
     pub provision: ::std::option::Option<crate::PhoneChangeTopicProvisionInfo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PhoneChangeTopicPhoneStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for PhoneChangeTopicPhoneStatus {
 impl crate::support::Model for PhoneChangeTopicPhoneStatus {
     const NAME: &'static str = "PhoneChangeTopicPhoneStatus";
     const FIELDS: &'static [&'static str] = &["edge", "eventCreationTime", "id", "lineStatuses", "operationalStatus", "provision"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for PhoneChangeTopicPhoneStatus {
             "lineStatuses" => crate::support::de_opt_structs(map, &mut self.line_statuses, n, 3),
             "operationalStatus" => crate::support::de_opt(map, &mut self.operational_status, n, 4),
             "provision" => crate::support::de_opt_struct(map, &mut self.provision, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

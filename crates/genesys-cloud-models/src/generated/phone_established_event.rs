@@ -17,13 +17,13 @@ pub struct PhoneEstablishedEvent {
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialConfiguration`: [`InitialConfiguration`], required by the spec."]
+    #[doc = " JSON `initialConfiguration`: [`InitialConfiguration`](crate::InitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::InitialConfiguration>,
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`], required by the spec."]
+    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PhoneEstablishedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for PhoneEstablishedEvent {
 impl crate::support::Model for PhoneEstablishedEvent {
     const NAME: &'static str = "PhoneEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["ani", "communicationId", "conversationId", "dnis", "eventDateTime", "eventId", "initialConfiguration", "phoneNumber", "sourceConfiguration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for PhoneEstablishedEvent {
             "initialConfiguration" => crate::support::de_opt_struct(map, &mut self.initial_configuration, n, 6),
             "phoneNumber" => crate::support::de_opt(map, &mut self.phone_number, n, 7),
             "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PhoneStatus {
-    #[doc = " JSON `edge`: [`DomainEntityRef`]."]
+    #[doc = " JSON `edge`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `edgesStatus`: [`PhoneStatusEdgesStatus`]."]
+    #[doc = " JSON `edgesStatus`: [`PhoneStatusEdgesStatus`](crate::PhoneStatusEdgesStatus)."]
     pub edges_status: ::std::option::Option<crate::PhoneStatusEdgesStatus>,
     #[doc = " JSON `eventCreationTime`: string."]
     pub event_creation_time: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lineStatuses`: array of [`LineStatus`]."]
+    #[doc = " JSON `lineStatuses`: array of [`LineStatus`](crate::LineStatus)."]
     pub line_statuses: ::std::option::Option<::std::vec::Vec<crate::LineStatus>>,
-    #[doc = " JSON `operationalStatus`: [`PhoneStatusOperationalStatus`]."]
+    #[doc = " JSON `operationalStatus`: [`PhoneStatusOperationalStatus`](crate::PhoneStatusOperationalStatus)."]
     pub operational_status: ::std::option::Option<crate::PhoneStatusOperationalStatus>,
-    #[doc = " JSON `phoneAssignmentToEdgeType`: [`PhoneStatusPhoneAssignmentToEdgeType`]."]
+    #[doc = " JSON `phoneAssignmentToEdgeType`: [`PhoneStatusPhoneAssignmentToEdgeType`](crate::PhoneStatusPhoneAssignmentToEdgeType)."]
     pub phone_assignment_to_edge_type: ::std::option::Option<crate::PhoneStatusPhoneAssignmentToEdgeType>,
-    #[doc = " JSON `provision`: [`ProvisionInfo`]."]
+    #[doc = " JSON `provision`: [`ProvisionInfo`](crate::ProvisionInfo)."]
     pub provision: ::std::option::Option<crate::ProvisionInfo>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PhoneStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for PhoneStatus {
 impl crate::support::Model for PhoneStatus {
     const NAME: &'static str = "PhoneStatus";
     const FIELDS: &'static [&'static str] = &["edge", "edgesStatus", "eventCreationTime", "id", "lineStatuses", "operationalStatus", "phoneAssignmentToEdgeType", "provision", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for PhoneStatus {
             "phoneAssignmentToEdgeType" => crate::support::de_opt(map, &mut self.phone_assignment_to_edge_type, n, 6),
             "provision" => crate::support::de_opt_struct(map, &mut self.provision, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

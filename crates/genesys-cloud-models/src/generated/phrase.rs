@@ -7,13 +7,13 @@
 pub struct Phrase {
     #[doc = " JSON `isAIGenerated`: boolean."]
     pub is_ai_generated: ::std::option::Option<bool>,
-    #[doc = " JSON `sentiment`: [`PhraseSentiment`]."]
+    #[doc = " JSON `sentiment`: [`PhraseSentiment`](crate::PhraseSentiment)."]
     pub sentiment: ::std::option::Option<crate::PhraseSentiment>,
-    #[doc = " JSON `strictness`: [`PhraseStrictness`]."]
+    #[doc = " JSON `strictness`: [`PhraseStrictness`](crate::PhraseStrictness)."]
     pub strictness: ::std::option::Option<crate::PhraseStrictness>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Phrase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for Phrase {
 impl crate::support::Model for Phrase {
     const NAME: &'static str = "Phrase";
     const FIELDS: &'static [&'static str] = &["isAIGenerated", "sentiment", "strictness", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for Phrase {
             "sentiment" => crate::support::de_opt(map, &mut self.sentiment, n, 1),
             "strictness" => crate::support::de_opt(map, &mut self.strictness, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

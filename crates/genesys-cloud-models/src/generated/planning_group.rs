@@ -7,17 +7,17 @@
 pub struct PlanningGroup {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routePaths`: array of [`RoutePathResponse`]."]
+    #[doc = " JSON `routePaths`: array of [`RoutePathResponse`](crate::RoutePathResponse)."]
     pub route_paths: ::std::option::Option<::std::vec::Vec<crate::RoutePathResponse>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serviceGoalTemplate`: [`ServiceGoalTemplateReference`]."]
+    #[doc = " JSON `serviceGoalTemplate`: [`ServiceGoalTemplateReference`](crate::ServiceGoalTemplateReference)."]
     pub service_goal_template: ::std::option::Option<crate::ServiceGoalTemplateReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PlanningGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroup {
 impl crate::support::Model for PlanningGroup {
     const NAME: &'static str = "PlanningGroup";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "name", "routePaths", "selfUri", "serviceGoalTemplate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for PlanningGroup {
             "routePaths" => crate::support::de_opt_structs(map, &mut self.route_paths, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "serviceGoalTemplate" => crate::support::de_opt_struct(map, &mut self.service_goal_template, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

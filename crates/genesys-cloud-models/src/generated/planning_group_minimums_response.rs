@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PlanningGroupMinimumsResponse {
-    #[doc = " JSON `dayOfWeekMinimums`: array of [`DayOfWeekMinimums`], required by the spec."]
+    #[doc = " JSON `dayOfWeekMinimums`: array of [`DayOfWeekMinimums`](crate::DayOfWeekMinimums), required by the spec."]
     pub day_of_week_minimums: ::std::option::Option<::std::vec::Vec<crate::DayOfWeekMinimums>>,
-    #[doc = " JSON `planningGroup`: [`PlanningGroupReference`], required by the spec."]
+    #[doc = " JSON `planningGroup`: [`PlanningGroupReference`](crate::PlanningGroupReference), required by the spec."]
     pub planning_group: ::std::option::Option<crate::PlanningGroupReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PlanningGroupMinimumsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroupMinimumsResponse {
 impl crate::support::Model for PlanningGroupMinimumsResponse {
     const NAME: &'static str = "PlanningGroupMinimumsResponse";
     const FIELDS: &'static [&'static str] = &["dayOfWeekMinimums", "planningGroup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for PlanningGroupMinimumsResponse {
         match key {
             "dayOfWeekMinimums" => crate::support::de_opt_structs(map, &mut self.day_of_week_minimums, n, 0),
             "planningGroup" => crate::support::de_opt_struct(map, &mut self.planning_group, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

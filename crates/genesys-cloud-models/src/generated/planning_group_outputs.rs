@@ -15,7 +15,7 @@ pub struct PlanningGroupOutputs {
     pub planning_group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `serviceLevelPerInterval`: array of number (double), required by the spec."]
     pub service_level_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PlanningGroupOutputs {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroupOutputs {
 impl crate::support::Model for PlanningGroupOutputs {
     const NAME: &'static str = "PlanningGroupOutputs";
     const FIELDS: &'static [&'static str] = &["abandonRatePerInterval", "averageSpeedOfAnswerSecondsPerInterval", "occupancyPerInterval", "planningGroupId", "serviceLevelPerInterval"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for PlanningGroupOutputs {
             "occupancyPerInterval" => crate::support::de_opt(map, &mut self.occupancy_per_interval, n, 2),
             "planningGroupId" => crate::support::de_opt(map, &mut self.planning_group_id, n, 3),
             "serviceLevelPerInterval" => crate::support::de_opt(map, &mut self.service_level_per_interval, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PlanningGroupRequirementOutput {
-    #[doc = " JSON `errorDetails`: array of [`LongTermRequirementsErrorDetail`]."]
+    #[doc = " JSON `errorDetails`: array of [`LongTermRequirementsErrorDetail`](crate::LongTermRequirementsErrorDetail)."]
     pub error_details: ::std::option::Option<::std::vec::Vec<crate::LongTermRequirementsErrorDetail>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `intervals`: array of integer (int64)."]
     pub intervals: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `serviceGoalDetails`: [`LongTermRequirementsServiceGoalDetail`]."]
+    #[doc = " JSON `serviceGoalDetails`: [`LongTermRequirementsServiceGoalDetail`](crate::LongTermRequirementsServiceGoalDetail)."]
     pub service_goal_details: ::std::option::Option<crate::LongTermRequirementsServiceGoalDetail>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PlanningGroupRequirementOutput {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PlanningGroupRequirementOutput {
 impl crate::support::Model for PlanningGroupRequirementOutput {
     const NAME: &'static str = "PlanningGroupRequirementOutput";
     const FIELDS: &'static [&'static str] = &["errorDetails", "id", "intervals", "serviceGoalDetails"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PlanningGroupRequirementOutput {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "intervals" => crate::support::de_opt(map, &mut self.intervals, n, 2),
             "serviceGoalDetails" => crate::support::de_opt_struct(map, &mut self.service_goal_details, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

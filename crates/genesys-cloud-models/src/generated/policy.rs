@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Policy {
-    #[doc = " JSON `actions`: [`PolicyActions`]."]
+    #[doc = " JSON `actions`: [`PolicyActions`](crate::PolicyActions)."]
     pub actions: ::std::option::Option<crate::PolicyActions>,
-    #[doc = " JSON `conditions`: [`PolicyConditions`]."]
+    #[doc = " JSON `conditions`: [`PolicyConditions`](crate::PolicyConditions)."]
     pub conditions: ::std::option::Option<crate::PolicyConditions>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,7 +17,7 @@ pub struct Policy {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaPolicies`: [`MediaPolicies`]."]
+    #[doc = " JSON `mediaPolicies`: [`MediaPolicies`](crate::MediaPolicies)."]
     pub media_policies: ::std::option::Option<crate::MediaPolicies>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -25,11 +25,11 @@ pub struct Policy {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `order`: integer (int64)."]
     pub order: ::std::option::Option<i64>,
-    #[doc = " JSON `policyErrors`: [`PolicyErrors`]."]
+    #[doc = " JSON `policyErrors`: [`PolicyErrors`](crate::PolicyErrors)."]
     pub policy_errors: ::std::option::Option<crate::PolicyErrors>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Policy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for Policy {
 impl crate::support::Model for Policy {
     const NAME: &'static str = "Policy";
     const FIELDS: &'static [&'static str] = &["actions", "conditions", "createdDate", "description", "enabled", "id", "mediaPolicies", "modifiedDate", "name", "order", "policyErrors", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for Policy {
             "order" => crate::support::de_opt(map, &mut self.order, n, 9),
             "policyErrors" => crate::support::de_opt_struct(map, &mut self.policy_errors, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct PolicyAttributeSet {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `policyAttributes`: array of [`PolicyAttribute`]."]
+    #[doc = " JSON `policyAttributes`: array of [`PolicyAttribute`](crate::PolicyAttribute)."]
     pub policy_attributes: ::std::option::Option<::std::vec::Vec<crate::PolicyAttribute>>,
-    #[doc = " JSON `presetAttributes`: map of [`TypedAttribute`]."]
+    #[doc = " JSON `presetAttributes`: map of [`TypedAttribute`](crate::TypedAttribute)."]
     pub preset_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::TypedAttribute>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PolicyAttributeSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for PolicyAttributeSet {
 impl crate::support::Model for PolicyAttributeSet {
     const NAME: &'static str = "PolicyAttributeSet";
     const FIELDS: &'static [&'static str] = &["id", "name", "policyAttributes", "presetAttributes", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for PolicyAttributeSet {
             "policyAttributes" => crate::support::de_opt_structs(map, &mut self.policy_attributes, n, 2),
             "presetAttributes" => crate::support::de_opt(map, &mut self.preset_attributes, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,11 +15,11 @@ pub struct PolicyErrorMessage {
     pub status_code: ::std::option::Option<i64>,
     #[doc = " JSON `userMessage`: any JSON."]
     pub user_message: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `userParams`: array of [`UserParam`]."]
+    #[doc = " JSON `userParams`: array of [`UserParam`](crate::UserParam)."]
     pub user_params: ::std::option::Option<::std::vec::Vec<crate::UserParam>>,
     #[doc = " JSON `userParamsMessage`: string."]
     pub user_params_message: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PolicyErrorMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for PolicyErrorMessage {
 impl crate::support::Model for PolicyErrorMessage {
     const NAME: &'static str = "PolicyErrorMessage";
     const FIELDS: &'static [&'static str] = &["correlationId", "errorCode", "insertDate", "statusCode", "userMessage", "userParams", "userParamsMessage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for PolicyErrorMessage {
             "userMessage" => crate::support::de_opt(map, &mut self.user_message, n, 4),
             "userParams" => crate::support::de_opt_structs(map, &mut self.user_params, n, 5),
             "userParamsMessage" => crate::support::de_opt(map, &mut self.user_params_message, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct PolicyTestResult {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `policyConditionResults`: array of [`PolicyConditionResult`]."]
+    #[doc = " JSON `policyConditionResults`: array of [`PolicyConditionResult`](crate::PolicyConditionResult)."]
     pub policy_condition_results: ::std::option::Option<::std::vec::Vec<crate::PolicyConditionResult>>,
     #[doc = " JSON `result`: string."]
     pub result: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PolicyTestResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PolicyTestResult {
 impl crate::support::Model for PolicyTestResult {
     const NAME: &'static str = "PolicyTestResult";
     const FIELDS: &'static [&'static str] = &["id", "name", "policyConditionResults", "result"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PolicyTestResult {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "policyConditionResults" => crate::support::de_opt_structs(map, &mut self.policy_condition_results, n, 2),
             "result" => crate::support::de_opt(map, &mut self.result, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PositionSettings {
-    #[doc = " JSON `alignment`: [`PositionSettingsAlignment`]."]
+    #[doc = " JSON `alignment`: [`PositionSettingsAlignment`](crate::PositionSettingsAlignment)."]
     pub alignment: ::std::option::Option<crate::PositionSettingsAlignment>,
     #[doc = " JSON `bottomSpace`: integer (int64)."]
     pub bottom_space: ::std::option::Option<i64>,
     #[doc = " JSON `sideSpace`: integer (int64)."]
     pub side_space: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PositionSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for PositionSettings {
 impl crate::support::Model for PositionSettings {
     const NAME: &'static str = "PositionSettings";
     const FIELDS: &'static [&'static str] = &["alignment", "bottomSpace", "sideSpace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for PositionSettings {
             "alignment" => crate::support::de_opt(map, &mut self.alignment, n, 0),
             "bottomSpace" => crate::support::de_opt(map, &mut self.bottom_space, n, 1),
             "sideSpace" => crate::support::de_opt(map, &mut self.side_space, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

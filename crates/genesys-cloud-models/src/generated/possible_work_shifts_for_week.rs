@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PossibleWorkShiftsForWeek {
-    #[doc = " JSON `dailyPossibleShifts`: array of [`DailyPossibleShift`]."]
+    #[doc = " JSON `dailyPossibleShifts`: array of [`DailyPossibleShift`](crate::DailyPossibleShift)."]
     pub daily_possible_shifts: ::std::option::Option<::std::vec::Vec<crate::DailyPossibleShift>>,
     #[doc = " JSON `id`: integer (int64)."]
     pub id: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PossibleWorkShiftsForWeek {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for PossibleWorkShiftsForWeek {
 impl crate::support::Model for PossibleWorkShiftsForWeek {
     const NAME: &'static str = "PossibleWorkShiftsForWeek";
     const FIELDS: &'static [&'static str] = &["dailyPossibleShifts", "id"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for PossibleWorkShiftsForWeek {
         match key {
             "dailyPossibleShifts" => crate::support::de_opt_structs(map, &mut self.daily_possible_shifts, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

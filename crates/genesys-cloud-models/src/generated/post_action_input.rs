@@ -7,9 +7,9 @@
 pub struct PostActionInput {
     #[doc = " JSON `category`: string, required by the spec."]
     pub category: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `config`: [`ActionConfig`], required by the spec."]
+    #[doc = " JSON `config`: [`ActionConfig`](crate::ActionConfig), required by the spec."]
     pub config: ::std::option::Option<crate::ActionConfig>,
-    #[doc = " JSON `contract`: [`ActionContractInput`], required by the spec."]
+    #[doc = " JSON `contract`: [`ActionContractInput`](crate::ActionContractInput), required by the spec."]
     pub contract: ::std::option::Option<crate::ActionContractInput>,
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct PostActionInput {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `secure`: boolean."]
     pub secure: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PostActionInput {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for PostActionInput {
 impl crate::support::Model for PostActionInput {
     const NAME: &'static str = "PostActionInput";
     const FIELDS: &'static [&'static str] = &["category", "config", "contract", "integrationId", "name", "secure"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for PostActionInput {
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "secure" => crate::support::de_opt(map, &mut self.secure, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PostTextRequest {
-    #[doc = " JSON `amazonLexRequest`: [`AmazonLexRequest`]."]
+    #[doc = " JSON `amazonLexRequest`: [`AmazonLexRequest`](crate::AmazonLexRequest)."]
     pub amazon_lex_request: ::std::option::Option<crate::AmazonLexRequest>,
     #[doc = " JSON `botAlias`: string."]
     pub bot_alias: ::std::option::Option<::std::string::String>,
@@ -19,21 +19,21 @@ pub struct PostTextRequest {
     pub bot_session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `botSessionTimeoutMinutes`: integer (int64)."]
     pub bot_session_timeout_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `genesysBotConnector`: [`GenesysBotConnector`]."]
+    #[doc = " JSON `genesysBotConnector`: [`GenesysBotConnector`](crate::GenesysBotConnector)."]
     pub genesys_bot_connector: ::std::option::Option<crate::GenesysBotConnector>,
-    #[doc = " JSON `googleDialogflow`: [`GoogleDialogflowCustomSettings`]."]
+    #[doc = " JSON `googleDialogflow`: [`GoogleDialogflowCustomSettings`](crate::GoogleDialogflowCustomSettings)."]
     pub google_dialogflow: ::std::option::Option<crate::GoogleDialogflowCustomSettings>,
     #[doc = " JSON `integrationId`: string, required by the spec."]
     pub integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `languageCode`: string."]
     pub language_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingPlatformType`: [`PostTextRequestMessagingPlatformType`]."]
+    #[doc = " JSON `messagingPlatformType`: [`PostTextRequestMessagingPlatformType`](crate::PostTextRequestMessagingPlatformType)."]
     pub messaging_platform_type: ::std::option::Option<crate::PostTextRequestMessagingPlatformType>,
-    #[doc = " JSON `nuanceMixDlg`: [`NuanceMixDlgSettings`]."]
+    #[doc = " JSON `nuanceMixDlg`: [`NuanceMixDlgSettings`](crate::NuanceMixDlgSettings)."]
     pub nuance_mix_dlg: ::std::option::Option<crate::NuanceMixDlgSettings>,
-    #[doc = " JSON `postTextMessage`: [`PostTextMessage`], required by the spec."]
+    #[doc = " JSON `postTextMessage`: [`PostTextMessage`](crate::PostTextMessage), required by the spec."]
     pub post_text_message: ::std::option::Option<crate::PostTextMessage>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PostTextRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for PostTextRequest {
 impl crate::support::Model for PostTextRequest {
     const NAME: &'static str = "PostTextRequest";
     const FIELDS: &'static [&'static str] = &["amazonLexRequest", "botAlias", "botChannels", "botCorrelationId", "botId", "botSessionId", "botSessionTimeoutMinutes", "genesysBotConnector", "googleDialogflow", "integrationId", "languageCode", "messagingPlatformType", "nuanceMixDlg", "postTextMessage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for PostTextRequest {
             "messagingPlatformType" => crate::support::de_opt(map, &mut self.messaging_platform_type, n, 11),
             "nuanceMixDlg" => crate::support::de_opt_struct(map, &mut self.nuance_mix_dlg, n, 12),
             "postTextMessage" => crate::support::de_opt_struct(map, &mut self.post_text_message, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct PostTextResponse {
     pub amazon_lex: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `botCorrelationId`: string."]
     pub bot_correlation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `botState`: [`PostTextResponseBotState`], required by the spec."]
+    #[doc = " JSON `botState`: [`PostTextResponseBotState`](crate::PostTextResponseBotState), required by the spec."]
     pub bot_state: ::std::option::Option<crate::PostTextResponseBotState>,
     #[doc = " JSON `genesysBotConnector`: map of any JSON."]
     pub genesys_bot_connector: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
@@ -21,11 +21,11 @@ pub struct PostTextResponse {
     pub intent_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `nuanceMixDlg`: map of any JSON."]
     pub nuance_mix_dlg: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
-    #[doc = " JSON `replyMessages`: array of [`PostTextMessage`]."]
+    #[doc = " JSON `replyMessages`: array of [`PostTextMessage`](crate::PostTextMessage)."]
     pub reply_messages: ::std::option::Option<::std::vec::Vec<crate::PostTextMessage>>,
     #[doc = " JSON `slots`: map of string."]
     pub slots: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PostTextResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for PostTextResponse {
 impl crate::support::Model for PostTextResponse {
     const NAME: &'static str = "PostTextResponse";
     const FIELDS: &'static [&'static str] = &["amazonLex", "botCorrelationId", "botState", "genesysBotConnector", "genesysDialogEngine", "googleDialogFlow", "intentName", "nuanceMixDlg", "replyMessages", "slots"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for PostTextResponse {
             "nuanceMixDlg" => crate::support::de_opt(map, &mut self.nuance_mix_dlg, n, 7),
             "replyMessages" => crate::support::de_opt_structs(map, &mut self.reply_messages, n, 8),
             "slots" => crate::support::de_opt(map, &mut self.slots, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct PredictionResults {
     #[doc = " JSON `estimatedWaitTimeSeconds`: integer (int64), required by the spec."]
     pub estimated_wait_time_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `formula`: [`PredictionResultsFormula`], required by the spec."]
+    #[doc = " JSON `formula`: [`PredictionResultsFormula`](crate::PredictionResultsFormula), required by the spec."]
     pub formula: ::std::option::Option<crate::PredictionResultsFormula>,
-    #[doc = " JSON `intent`: [`PredictionResultsIntent`]."]
+    #[doc = " JSON `intent`: [`PredictionResultsIntent`](crate::PredictionResultsIntent)."]
     pub intent: ::std::option::Option<crate::PredictionResultsIntent>,
-    #[doc = " JSON `label`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `label`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub label: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PredictionResults {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PredictionResults {
 impl crate::support::Model for PredictionResults {
     const NAME: &'static str = "PredictionResults";
     const FIELDS: &'static [&'static str] = &["estimatedWaitTimeSeconds", "formula", "intent", "label"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PredictionResults {
             "formula" => crate::support::de_opt(map, &mut self.formula, n, 1),
             "intent" => crate::support::de_opt(map, &mut self.intent, n, 2),
             "label" => crate::support::de_opt_struct(map, &mut self.label, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

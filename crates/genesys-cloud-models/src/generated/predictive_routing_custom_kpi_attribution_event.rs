@@ -19,7 +19,7 @@ pub struct PredictiveRoutingCustomKpiAttributionEvent {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `kpiId`: string, required by the spec."]
     pub kpi_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PredictiveRoutingCustomKpiAttributionEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for PredictiveRoutingCustomKpiAttributionEve
 impl crate::support::Model for PredictiveRoutingCustomKpiAttributionEvent {
     const NAME: &'static str = "PredictiveRoutingCustomKpiAttributionEvent";
     const FIELDS: &'static [&'static str] = &["agentId", "associatedValue", "conversationId", "eventDateTime", "eventId", "externalContactId", "kpiId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for PredictiveRoutingCustomKpiAttributionEvent {
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 4),
             "externalContactId" => crate::support::de_opt(map, &mut self.external_contact_id, n, 5),
             "kpiId" => crate::support::de_opt(map, &mut self.kpi_id, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

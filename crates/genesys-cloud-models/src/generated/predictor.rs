@@ -15,21 +15,21 @@ pub struct Predictor {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `kpi`: string, required by the spec."]
     pub kpi: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `models`: array of [`PredictorModelBrief`]."]
+    #[doc = " JSON `models`: array of [`PredictorModelBrief`](crate::PredictorModelBrief)."]
     pub models: ::std::option::Option<::std::vec::Vec<crate::PredictorModelBrief>>,
-    #[doc = " JSON `queues`: array of [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
     #[doc = " JSON `routingTimeoutSeconds`: integer (int64)."]
     pub routing_timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `schedule`: [`PredictorSchedule`]."]
+    #[doc = " JSON `schedule`: [`PredictorSchedule`](crate::PredictorSchedule)."]
     pub schedule: ::std::option::Option<crate::PredictorSchedule>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PredictorState`]."]
+    #[doc = " JSON `state`: [`PredictorState`](crate::PredictorState)."]
     pub state: ::std::option::Option<crate::PredictorState>,
-    #[doc = " JSON `workloadBalancingConfig`: [`PredictorWorkloadBalancing`]."]
+    #[doc = " JSON `workloadBalancingConfig`: [`PredictorWorkloadBalancing`](crate::PredictorWorkloadBalancing)."]
     pub workload_balancing_config: ::std::option::Option<crate::PredictorWorkloadBalancing>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Predictor {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for Predictor {
 impl crate::support::Model for Predictor {
     const NAME: &'static str = "Predictor";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "errorCode", "id", "kpi", "models", "queues", "routingTimeoutSeconds", "schedule", "selfUri", "state", "workloadBalancingConfig"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for Predictor {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "state" => crate::support::de_opt(map, &mut self.state, n, 10),
             "workloadBalancingConfig" => crate::support::de_opt_struct(map, &mut self.workload_balancing_config, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

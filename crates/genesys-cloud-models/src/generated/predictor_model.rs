@@ -9,17 +9,17 @@ pub struct PredictorModel {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateTrained`: date-time."]
     pub date_trained: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `features`: array of [`PredictorModelFeature`]."]
+    #[doc = " JSON `features`: array of [`PredictorModelFeature`](crate::PredictorModelFeature)."]
     pub features: ::std::option::Option<::std::vec::Vec<crate::PredictorModelFeature>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `kpi`: string."]
     pub kpi: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`PredictorModelMediaType`]."]
+    #[doc = " JSON `mediaType`: [`PredictorModelMediaType`](crate::PredictorModelMediaType)."]
     pub media_type: ::std::option::Option<crate::PredictorModelMediaType>,
-    #[doc = " JSON `queues`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PredictorModel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModel {
 impl crate::support::Model for PredictorModel {
     const NAME: &'static str = "PredictorModel";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateTrained", "features", "id", "kpi", "mediaType", "queues"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for PredictorModel {
             "kpi" => crate::support::de_opt(map, &mut self.kpi, n, 4),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 5),
             "queues" => crate::support::de_opt_structs(map, &mut self.queues, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct PredictorModelBrief {
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `mediaType`: [`PredictorModelBriefMediaType`]."]
+    #[doc = " JSON `mediaType`: [`PredictorModelBriefMediaType`](crate::PredictorModelBriefMediaType)."]
     pub media_type: ::std::option::Option<crate::PredictorModelBriefMediaType>,
-    #[doc = " JSON `retrainingErrors`: array of [`PredictorModelRetrainingError`]."]
+    #[doc = " JSON `retrainingErrors`: array of [`PredictorModelRetrainingError`](crate::PredictorModelRetrainingError)."]
     pub retraining_errors: ::std::option::Option<::std::vec::Vec<crate::PredictorModelRetrainingError>>,
-    #[doc = " JSON `state`: [`PredictorModelBriefState`]."]
+    #[doc = " JSON `state`: [`PredictorModelBriefState`](crate::PredictorModelBriefState)."]
     pub state: ::std::option::Option<crate::PredictorModelBriefState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PredictorModelBrief {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModelBrief {
 impl crate::support::Model for PredictorModelBrief {
     const NAME: &'static str = "PredictorModelBrief";
     const FIELDS: &'static [&'static str] = &["dateModified", "mediaType", "retrainingErrors", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PredictorModelBrief {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 1),
             "retrainingErrors" => crate::support::de_opt_structs(map, &mut self.retraining_errors, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct PredictorModelRetrainingError {
     #[doc = " JSON `dateOfFirstOccurrence`: date-time, required by the spec."]
     pub date_of_first_occurrence: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorCode`: [`PredictorModelRetrainingErrorErrorCode`], required by the spec."]
+    #[doc = " JSON `errorCode`: [`PredictorModelRetrainingErrorErrorCode`](crate::PredictorModelRetrainingErrorErrorCode), required by the spec."]
     pub error_code: ::std::option::Option<crate::PredictorModelRetrainingErrorErrorCode>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PredictorModelRetrainingError {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModelRetrainingError {
 impl crate::support::Model for PredictorModelRetrainingError {
     const NAME: &'static str = "PredictorModelRetrainingError";
     const FIELDS: &'static [&'static str] = &["dateOfFirstOccurrence", "errorCode", "id"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for PredictorModelRetrainingError {
             "dateOfFirstOccurrence" => crate::support::de_opt(map, &mut self.date_of_first_occurrence, n, 0),
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PredictorModels {
-    #[doc = " JSON `entities`: array of [`PredictorModel`]."]
+    #[doc = " JSON `entities`: array of [`PredictorModel`](crate::PredictorModel)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::PredictorModel>>,
-    #[doc = " JSON `predictorModels`: array of [`PredictorModel`]."]
+    #[doc = " JSON `predictorModels`: array of [`PredictorModel`](crate::PredictorModel)."]
     pub predictor_models: ::std::option::Option<::std::vec::Vec<crate::PredictorModel>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PredictorModels {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModels {
 impl crate::support::Model for PredictorModels {
     const NAME: &'static str = "PredictorModels";
     const FIELDS: &'static [&'static str] = &["entities", "predictorModels"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for PredictorModels {
         match key {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "predictorModels" => crate::support::de_opt_structs(map, &mut self.predictor_models, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct PredictorSchedule {
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `scheduleType`: [`PredictorScheduleScheduleType`], required by the spec."]
+    #[doc = " JSON `scheduleType`: [`PredictorScheduleScheduleType`](crate::PredictorScheduleScheduleType), required by the spec."]
     pub schedule_type: ::std::option::Option<crate::PredictorScheduleScheduleType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PredictorSchedule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for PredictorSchedule {
 impl crate::support::Model for PredictorSchedule {
     const NAME: &'static str = "PredictorSchedule";
     const FIELDS: &'static [&'static str] = &["dateStarted", "scheduleType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for PredictorSchedule {
         match key {
             "dateStarted" => crate::support::de_opt(map, &mut self.date_started, n, 0),
             "scheduleType" => crate::support::de_opt(map, &mut self.schedule_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

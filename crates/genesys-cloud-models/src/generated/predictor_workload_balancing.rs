@@ -11,7 +11,7 @@ pub struct PredictorWorkloadBalancing {
     pub maximum_occupancy: ::std::option::Option<i64>,
     #[doc = " JSON `minimumOccupancy`: integer (int64)."]
     pub minimum_occupancy: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PredictorWorkloadBalancing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for PredictorWorkloadBalancing {
 impl crate::support::Model for PredictorWorkloadBalancing {
     const NAME: &'static str = "PredictorWorkloadBalancing";
     const FIELDS: &'static [&'static str] = &["enabled", "maximumOccupancy", "minimumOccupancy"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for PredictorWorkloadBalancing {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
             "maximumOccupancy" => crate::support::de_opt(map, &mut self.maximum_occupancy, n, 1),
             "minimumOccupancy" => crate::support::de_opt(map, &mut self.minimum_occupancy, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

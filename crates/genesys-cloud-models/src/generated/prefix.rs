@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Prefix {
-    #[doc = " JSON `action`: [`PrefixAction`]."]
+    #[doc = " JSON `action`: [`PrefixAction`](crate::PrefixAction)."]
     pub action: ::std::option::Option<crate::PrefixAction>,
     #[doc = " JSON `countryCode`: string, required by the spec."]
     pub country_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `number`: string."]
     pub number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`PrefixType`]."]
+    #[doc = " JSON `type`: [`PrefixType`](crate::PrefixType)."]
     pub r#type: ::std::option::Option<crate::PrefixType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Prefix {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for Prefix {
 impl crate::support::Model for Prefix {
     const NAME: &'static str = "Prefix";
     const FIELDS: &'static [&'static str] = &["action", "countryCode", "number", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for Prefix {
             "countryCode" => crate::support::de_opt(map, &mut self.country_code, n, 1),
             "number" => crate::support::de_opt(map, &mut self.number, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

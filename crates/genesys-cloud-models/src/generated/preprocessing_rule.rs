@@ -13,7 +13,7 @@ pub struct PreprocessingRule {
     pub ignore_case: ::std::option::Option<bool>,
     #[doc = " JSON `replaceWith`: string."]
     pub replace_with: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PreprocessingRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PreprocessingRule {
 impl crate::support::Model for PreprocessingRule {
     const NAME: &'static str = "PreprocessingRule";
     const FIELDS: &'static [&'static str] = &["find", "global", "ignoreCase", "replaceWith"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PreprocessingRule {
             "global" => crate::support::de_opt(map, &mut self.global, n, 1),
             "ignoreCase" => crate::support::de_opt(map, &mut self.ignore_case, n, 2),
             "replaceWith" => crate::support::de_opt(map, &mut self.replace_with, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PresenceEventUserPresence {
-    #[doc = " JSON `futurePresenceDefinition`: [`PresenceEventOrganizationPresence`]."]
+    #[doc = " JSON `futurePresenceDefinition`: [`PresenceEventOrganizationPresence`](crate::PresenceEventOrganizationPresence)."]
     pub future_presence_definition: ::std::option::Option<crate::PresenceEventOrganizationPresence>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `presenceDefinition`: [`PresenceEventOrganizationPresence`]."]
+    #[doc = " JSON `presenceDefinition`: [`PresenceEventOrganizationPresence`](crate::PresenceEventOrganizationPresence)."]
     pub presence_definition: ::std::option::Option<crate::PresenceEventOrganizationPresence>,
     #[doc = " JSON `primary`: boolean."]
     pub primary: ::std::option::Option<bool>,
     #[doc = " JSON `source`: string."]
     pub source: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PresenceEventUserPresence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for PresenceEventUserPresence {
 impl crate::support::Model for PresenceEventUserPresence {
     const NAME: &'static str = "PresenceEventUserPresence";
     const FIELDS: &'static [&'static str] = &["futurePresenceDefinition", "message", "modifiedDate", "presenceDefinition", "primary", "source"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for PresenceEventUserPresence {
             "presenceDefinition" => crate::support::de_opt_struct(map, &mut self.presence_definition, n, 3),
             "primary" => crate::support::de_opt(map, &mut self.primary, n, 4),
             "source" => crate::support::de_opt(map, &mut self.source, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct PresentedKnowledgeDocument {
     pub document_variation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `documentVersionId`: string, required by the spec."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surfacingMethod`: [`PresentedKnowledgeDocumentSurfacingMethod`]."]
+    #[doc = " JSON `surfacingMethod`: [`PresentedKnowledgeDocumentSurfacingMethod`](crate::PresentedKnowledgeDocumentSurfacingMethod)."]
     pub surfacing_method: ::std::option::Option<crate::PresentedKnowledgeDocumentSurfacingMethod>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PresentedKnowledgeDocument {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PresentedKnowledgeDocument {
 impl crate::support::Model for PresentedKnowledgeDocument {
     const NAME: &'static str = "PresentedKnowledgeDocument";
     const FIELDS: &'static [&'static str] = &["documentId", "documentVariationId", "documentVersionId", "surfacingMethod"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PresentedKnowledgeDocument {
             "documentVariationId" => crate::support::de_opt(map, &mut self.document_variation_id, n, 1),
             "documentVersionId" => crate::support::de_opt(map, &mut self.document_version_id, n, 2),
             "surfacingMethod" => crate::support::de_opt(map, &mut self.surfacing_method, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

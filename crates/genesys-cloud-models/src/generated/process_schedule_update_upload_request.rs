@@ -11,7 +11,7 @@ pub struct ProcessScheduleUpdateUploadRequest {
     pub team_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `uploadKey`: string, required by the spec."]
     pub upload_key: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ProcessScheduleUpdateUploadRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ProcessScheduleUpdateUploadRequest {
 impl crate::support::Model for ProcessScheduleUpdateUploadRequest {
     const NAME: &'static str = "ProcessScheduleUpdateUploadRequest";
     const FIELDS: &'static [&'static str] = &["managementUnitIdsForAddedTeamUsers", "teamIds", "uploadKey"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ProcessScheduleUpdateUploadRequest {
             "managementUnitIdsForAddedTeamUsers" => crate::support::de_opt(map, &mut self.management_unit_ids_for_added_team_users, n, 0),
             "teamIds" => crate::support::de_opt(map, &mut self.team_ids, n, 1),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct ProcessingSettingsRequest {
     pub agent_empathy_analysis_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `sentimentAnalysisEnabled`: boolean."]
     pub sentiment_analysis_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ProcessingSettingsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ProcessingSettingsRequest {
 impl crate::support::Model for ProcessingSettingsRequest {
     const NAME: &'static str = "ProcessingSettingsRequest";
     const FIELDS: &'static [&'static str] = &["agentEmpathyAnalysisEnabled", "sentimentAnalysisEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ProcessingSettingsRequest {
         match key {
             "agentEmpathyAnalysisEnabled" => crate::support::de_opt(map, &mut self.agent_empathy_analysis_enabled, n, 0),
             "sentimentAnalysisEnabled" => crate::support::de_opt(map, &mut self.sentiment_analysis_enabled, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,23 +13,23 @@ pub struct Program {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub modified_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
-    #[doc = " JSON `publishedBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `publishedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub published_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `topicLinksJob`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `topicLinksJob`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub topic_links_job: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `topics`: array of [`BaseTopicEntitiy`]."]
+    #[doc = " JSON `topics`: array of [`BaseTopicEntitiy`](crate::BaseTopicEntitiy)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::BaseTopicEntitiy>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Program {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for Program {
 impl crate::support::Model for Program {
     const NAME: &'static str = "Program";
     const FIELDS: &'static [&'static str] = &["dateModified", "datePublished", "description", "id", "modifiedBy", "name", "published", "publishedBy", "selfUri", "tags", "topicLinksJob", "topics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for Program {
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 9),
             "topicLinksJob" => crate::support::de_opt_struct(map, &mut self.topic_links_job, n, 10),
             "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

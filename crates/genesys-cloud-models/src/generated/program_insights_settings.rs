@@ -7,9 +7,9 @@
 pub struct ProgramInsightsSettings {
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `program`: [`BaseProgramEntity`]."]
+    #[doc = " JSON `program`: [`BaseProgramEntity`](crate::BaseProgramEntity)."]
     pub program: ::std::option::Option<crate::BaseProgramEntity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ProgramInsightsSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ProgramInsightsSettings {
 impl crate::support::Model for ProgramInsightsSettings {
     const NAME: &'static str = "ProgramInsightsSettings";
     const FIELDS: &'static [&'static str] = &["enabled", "program"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ProgramInsightsSettings {
         match key {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
             "program" => crate::support::de_opt_struct(map, &mut self.program, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct ProgramProcessingSettingsPatchResponse {
     #[doc = " JSON `agentEmpathyAnalysisEnabled`: boolean."]
     pub agent_empathy_analysis_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `program`: [`BaseProgramEntity`]."]
+    #[doc = " JSON `program`: [`BaseProgramEntity`](crate::BaseProgramEntity)."]
     pub program: ::std::option::Option<crate::BaseProgramEntity>,
     #[doc = " JSON `sentimentAnalysisEnabled`: boolean."]
     pub sentiment_analysis_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ProgramProcessingSettingsPatchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ProgramProcessingSettingsPatchResponse {
 impl crate::support::Model for ProgramProcessingSettingsPatchResponse {
     const NAME: &'static str = "ProgramProcessingSettingsPatchResponse";
     const FIELDS: &'static [&'static str] = &["agentEmpathyAnalysisEnabled", "program", "sentimentAnalysisEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ProgramProcessingSettingsPatchResponse {
             "agentEmpathyAnalysisEnabled" => crate::support::de_opt(map, &mut self.agent_empathy_analysis_enabled, n, 0),
             "program" => crate::support::de_opt_struct(map, &mut self.program, n, 1),
             "sentimentAnalysisEnabled" => crate::support::de_opt(map, &mut self.sentiment_analysis_enabled, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProgramTopicLinksJob {
-    #[doc = " JSON `createdBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,9 +17,9 @@ pub struct ProgramTopicLinksJob {
     pub program_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ProgramTopicLinksJobState`]."]
+    #[doc = " JSON `state`: [`ProgramTopicLinksJobState`](crate::ProgramTopicLinksJobState)."]
     pub state: ::std::option::Option<crate::ProgramTopicLinksJobState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ProgramTopicLinksJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ProgramTopicLinksJob {
 impl crate::support::Model for ProgramTopicLinksJob {
     const NAME: &'static str = "ProgramTopicLinksJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "programId", "selfUri", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ProgramTopicLinksJob {
             "programId" => crate::support::de_opt(map, &mut self.program_id, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProgramTopicLinksTestTopicPhraseResults {
-    #[doc = " JSON `matchedTranscripts`: array of [`ProgramTopicLinksTestPhraseMatchedTranscript`]."]
+    #[doc = " JSON `matchedTranscripts`: array of [`ProgramTopicLinksTestPhraseMatchedTranscript`](crate::ProgramTopicLinksTestPhraseMatchedTranscript)."]
     pub matched_transcripts: ::std::option::Option<::std::vec::Vec<crate::ProgramTopicLinksTestPhraseMatchedTranscript>>,
     #[doc = " JSON `matchedTranscriptsCount`: integer (int64)."]
     pub matched_transcripts_count: ::std::option::Option<i64>,
     #[doc = " JSON `processedTranscriptsCount`: integer (int64)."]
     pub processed_transcripts_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ProgramTopicLinksTestTopicPhraseResults {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ProgramTopicLinksTestTopicPhraseResults 
 impl crate::support::Model for ProgramTopicLinksTestTopicPhraseResults {
     const NAME: &'static str = "ProgramTopicLinksTestTopicPhraseResults";
     const FIELDS: &'static [&'static str] = &["matchedTranscripts", "matchedTranscriptsCount", "processedTranscriptsCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ProgramTopicLinksTestTopicPhraseResults {
             "matchedTranscripts" => crate::support::de_opt_structs(map, &mut self.matched_transcripts, n, 0),
             "matchedTranscriptsCount" => crate::support::de_opt(map, &mut self.matched_transcripts_count, n, 1),
             "processedTranscriptsCount" => crate::support::de_opt(map, &mut self.processed_transcripts_count, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

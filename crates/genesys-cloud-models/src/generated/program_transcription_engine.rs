@@ -7,11 +7,11 @@
 pub struct ProgramTranscriptionEngine {
     #[doc = " JSON `dialects`: array of string."]
     pub dialects: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `engine`: [`ProgramTranscriptionEngineEngine`]."]
+    #[doc = " JSON `engine`: [`ProgramTranscriptionEngineEngine`](crate::ProgramTranscriptionEngineEngine)."]
     pub engine: ::std::option::Option<crate::ProgramTranscriptionEngineEngine>,
-    #[doc = " JSON `engineIntegration`: [`EngineIntegration`]."]
+    #[doc = " JSON `engineIntegration`: [`EngineIntegration`](crate::EngineIntegration)."]
     pub engine_integration: ::std::option::Option<crate::EngineIntegration>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ProgramTranscriptionEngine {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ProgramTranscriptionEngine {
 impl crate::support::Model for ProgramTranscriptionEngine {
     const NAME: &'static str = "ProgramTranscriptionEngine";
     const FIELDS: &'static [&'static str] = &["dialects", "engine", "engineIntegration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ProgramTranscriptionEngine {
             "dialects" => crate::support::de_opt(map, &mut self.dialects, n, 0),
             "engine" => crate::support::de_opt(map, &mut self.engine, n, 1),
             "engineIntegration" => crate::support::de_opt_struct(map, &mut self.engine_integration, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct ProgramTranscriptionEngines {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub modified_by: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `program`: [`BaseProgramEntity`]."]
+    #[doc = " JSON `program`: [`BaseProgramEntity`](crate::BaseProgramEntity)."]
     pub program: ::std::option::Option<crate::BaseProgramEntity>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transcriptionEngines`: array of [`ProgramTranscriptionEngine`]."]
+    #[doc = " JSON `transcriptionEngines`: array of [`ProgramTranscriptionEngine`](crate::ProgramTranscriptionEngine)."]
     pub transcription_engines: ::std::option::Option<::std::vec::Vec<crate::ProgramTranscriptionEngine>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ProgramTranscriptionEngines {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ProgramTranscriptionEngines {
 impl crate::support::Model for ProgramTranscriptionEngines {
     const NAME: &'static str = "ProgramTranscriptionEngines";
     const FIELDS: &'static [&'static str] = &["dateModified", "id", "modifiedBy", "program", "selfUri", "transcriptionEngines"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ProgramTranscriptionEngines {
             "program" => crate::support::de_opt_struct(map, &mut self.program, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "transcriptionEngines" => crate::support::de_opt_structs(map, &mut self.transcription_engines, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

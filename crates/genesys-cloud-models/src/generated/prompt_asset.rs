@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PromptAsset {
-    #[doc = " JSON `audioFormat`: [`AudioFormat`]."]
+    #[doc = " JSON `audioFormat`: [`AudioFormat`](crate::AudioFormat)."]
     pub audio_format: ::std::option::Option<crate::AudioFormat>,
     #[doc = " JSON `durationSeconds`: number (double)."]
     pub duration_seconds: ::std::option::Option<f64>,
@@ -29,11 +29,11 @@ pub struct PromptAsset {
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ttsString`: string."]
     pub tts_string: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`PromptAssetUploadStatus`]."]
+    #[doc = " JSON `uploadStatus`: [`PromptAssetUploadStatus`](crate::PromptAssetUploadStatus)."]
     pub upload_status: ::std::option::Option<crate::PromptAssetUploadStatus>,
     #[doc = " JSON `uploadUri`: string."]
     pub upload_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PromptAsset {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for PromptAsset {
 impl crate::support::Model for PromptAsset {
     const NAME: &'static str = "PromptAsset";
     const FIELDS: &'static [&'static str] = &["audioFormat", "durationSeconds", "id", "language", "languageDefault", "mediaUri", "name", "promptId", "selfUri", "tags", "text", "ttsString", "uploadStatus", "uploadUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for PromptAsset {
             "ttsString" => crate::support::de_opt(map, &mut self.tts_string, n, 11),
             "uploadStatus" => crate::support::de_opt(map, &mut self.upload_status, n, 12),
             "uploadUri" => crate::support::de_opt(map, &mut self.upload_uri, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

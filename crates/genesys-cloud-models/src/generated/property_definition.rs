@@ -9,17 +9,17 @@ pub struct PropertyDefinition {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `format`: string."]
     pub format: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `items`: [`Items`]."]
+    #[doc = " JSON `items`: [`Items`](crate::Items)."]
     pub items: ::std::option::Option<crate::Items>,
     #[doc = " JSON `pattern`: string."]
     pub pattern: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `properties`: map of [`PropertyDefinition`]."]
+    #[doc = " JSON `properties`: map of [`PropertyDefinition`](crate::PropertyDefinition)."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::PropertyDefinition>>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: array of string."]
     pub r#type: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PropertyDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for PropertyDefinition {
 impl crate::support::Model for PropertyDefinition {
     const NAME: &'static str = "PropertyDefinition";
     const FIELDS: &'static [&'static str] = &["description", "format", "items", "pattern", "properties", "title", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for PropertyDefinition {
             "properties" => crate::support::de_opt(map, &mut self.properties, n, 4),
             "title" => crate::support::de_opt(map, &mut self.title, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct PropertyIndexRequest {
-    #[doc = " JSON `properties`: array of [`AnalyticsProperty`], required by the spec."]
+    #[doc = " JSON `properties`: array of [`AnalyticsProperty`](crate::AnalyticsProperty), required by the spec."]
     pub properties: ::std::option::Option<::std::vec::Vec<crate::AnalyticsProperty>>,
     #[doc = " JSON `sessionId`: string, required by the spec."]
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `targetDate`: date-time, required by the spec."]
     pub target_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PropertyIndexRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for PropertyIndexRequest {
 impl crate::support::Model for PropertyIndexRequest {
     const NAME: &'static str = "PropertyIndexRequest";
     const FIELDS: &'static [&'static str] = &["properties", "sessionId", "targetDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for PropertyIndexRequest {
             "properties" => crate::support::de_opt_structs(map, &mut self.properties, n, 0),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 1),
             "targetDate" => crate::support::de_opt(map, &mut self.target_date, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct ProvisionInfo {
     pub source: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ProvisionInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ProvisionInfo {
 impl crate::support::Model for ProvisionInfo {
     const NAME: &'static str = "ProvisionInfo";
     const FIELDS: &'static [&'static str] = &["errorInfo", "source", "time"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ProvisionInfo {
             "errorInfo" => crate::support::de_opt(map, &mut self.error_info, n, 0),
             "source" => crate::support::de_opt(map, &mut self.source, n, 1),
             "time" => crate::support::de_opt(map, &mut self.time, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

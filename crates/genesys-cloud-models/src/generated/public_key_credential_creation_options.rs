@@ -9,25 +9,25 @@ pub struct PublicKeyCredentialCreationOptions {
     pub attestation: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `attestationFormats`: array of string."]
     pub attestation_formats: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `authenticatorSelection`: [`AuthenticatorSelection`]."]
+    #[doc = " JSON `authenticatorSelection`: [`AuthenticatorSelection`](crate::AuthenticatorSelection)."]
     pub authenticator_selection: ::std::option::Option<crate::AuthenticatorSelection>,
     #[doc = " JSON `challenge`: string, required by the spec."]
     pub challenge: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `excludeCredentials`: array of [`CredentialDescriptor`]."]
+    #[doc = " JSON `excludeCredentials`: array of [`CredentialDescriptor`](crate::CredentialDescriptor)."]
     pub exclude_credentials: ::std::option::Option<::std::vec::Vec<crate::CredentialDescriptor>>,
     #[doc = " JSON `extensions`: map of any JSON."]
     pub extensions: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
     #[doc = " JSON `hints`: array of string."]
     pub hints: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `pubKeyCredParams`: array of [`CredentialParameter`], required by the spec."]
+    #[doc = " JSON `pubKeyCredParams`: array of [`CredentialParameter`](crate::CredentialParameter), required by the spec."]
     pub pub_key_cred_params: ::std::option::Option<::std::vec::Vec<crate::CredentialParameter>>,
-    #[doc = " JSON `rp`: [`RelyingPartyEntity`], required by the spec."]
+    #[doc = " JSON `rp`: [`RelyingPartyEntity`](crate::RelyingPartyEntity), required by the spec."]
     pub rp: ::std::option::Option<crate::RelyingPartyEntity>,
     #[doc = " JSON `timeout`: integer (int64)."]
     pub timeout: ::std::option::Option<i64>,
-    #[doc = " JSON `user`: [`UserEntity`], required by the spec."]
+    #[doc = " JSON `user`: [`UserEntity`](crate::UserEntity), required by the spec."]
     pub user: ::std::option::Option<crate::UserEntity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PublicKeyCredentialCreationOptions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for PublicKeyCredentialCreationOptions {
 impl crate::support::Model for PublicKeyCredentialCreationOptions {
     const NAME: &'static str = "PublicKeyCredentialCreationOptions";
     const FIELDS: &'static [&'static str] = &["attestation", "attestationFormats", "authenticatorSelection", "challenge", "excludeCredentials", "extensions", "hints", "pubKeyCredParams", "rp", "timeout", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for PublicKeyCredentialCreationOptions {
             "rp" => crate::support::de_opt_struct(map, &mut self.rp, n, 8),
             "timeout" => crate::support::de_opt(map, &mut self.timeout, n, 9),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,11 +13,11 @@ pub struct PublicKeyCredentialCreationResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `rawId`: string, required by the spec."]
     pub raw_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `response`: [`AuthenticatorAttestationResponse`], required by the spec."]
+    #[doc = " JSON `response`: [`AuthenticatorAttestationResponse`](crate::AuthenticatorAttestationResponse), required by the spec."]
     pub response: ::std::option::Option<crate::AuthenticatorAttestationResponse>,
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PublicKeyCredentialCreationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for PublicKeyCredentialCreationResponse {
 impl crate::support::Model for PublicKeyCredentialCreationResponse {
     const NAME: &'static str = "PublicKeyCredentialCreationResponse";
     const FIELDS: &'static [&'static str] = &["authenticatorAttachment", "clientExtensionResults", "id", "rawId", "response", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for PublicKeyCredentialCreationResponse {
             "rawId" => crate::support::de_opt(map, &mut self.raw_id, n, 3),
             "response" => crate::support::de_opt_struct(map, &mut self.response, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct PublishProgramTopicsDefinitionsJob {
     pub gen_ai_phrases_results: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`PublishProgramTopicsDefinitionsJobState`]."]
+    #[doc = " JSON `state`: [`PublishProgramTopicsDefinitionsJobState`](crate::PublishProgramTopicsDefinitionsJobState)."]
     pub state: ::std::option::Option<crate::PublishProgramTopicsDefinitionsJobState>,
-    #[doc = " JSON `testTopicPhraseResults`: array of [`PublishProgramTestTopicPhraseResults`]."]
+    #[doc = " JSON `testTopicPhraseResults`: array of [`PublishProgramTestTopicPhraseResults`](crate::PublishProgramTestTopicPhraseResults)."]
     pub test_topic_phrase_results: ::std::option::Option<::std::vec::Vec<crate::PublishProgramTestTopicPhraseResults>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PublishProgramTopicsDefinitionsJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PublishProgramTopicsDefinitionsJob {
 impl crate::support::Model for PublishProgramTopicsDefinitionsJob {
     const NAME: &'static str = "PublishProgramTopicsDefinitionsJob";
     const FIELDS: &'static [&'static str] = &["genAIPhrasesResults", "id", "state", "testTopicPhraseResults"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PublishProgramTopicsDefinitionsJob {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
             "testTopicPhraseResults" => crate::support::de_opt_structs(map, &mut self.test_topic_phrase_results, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

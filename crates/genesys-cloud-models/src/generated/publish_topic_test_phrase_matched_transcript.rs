@@ -9,15 +9,15 @@ pub struct PublishTopicTestPhraseMatchedTranscript {
     pub communication_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `detectedPhrases`: array of [`PublishTopicTestPhraseDetectedPhrase`]."]
+    #[doc = " JSON `detectedPhrases`: array of [`PublishTopicTestPhraseDetectedPhrase`](crate::PublishTopicTestPhraseDetectedPhrase)."]
     pub detected_phrases: ::std::option::Option<::std::vec::Vec<crate::PublishTopicTestPhraseDetectedPhrase>>,
-    #[doc = " JSON `mediaType`: [`PublishTopicTestPhraseMatchedTranscriptMediaType`]."]
+    #[doc = " JSON `mediaType`: [`PublishTopicTestPhraseMatchedTranscriptMediaType`](crate::PublishTopicTestPhraseMatchedTranscriptMediaType)."]
     pub media_type: ::std::option::Option<crate::PublishTopicTestPhraseMatchedTranscriptMediaType>,
     #[doc = " JSON `timestamp`: integer (int64)."]
     pub timestamp: ::std::option::Option<i64>,
     #[doc = " JSON `transcriptId`: string."]
     pub transcript_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PublishTopicTestPhraseMatchedTranscript {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for PublishTopicTestPhraseMatchedTranscript 
 impl crate::support::Model for PublishTopicTestPhraseMatchedTranscript {
     const NAME: &'static str = "PublishTopicTestPhraseMatchedTranscript";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "detectedPhrases", "mediaType", "timestamp", "transcriptId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for PublishTopicTestPhraseMatchedTranscript {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 3),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 4),
             "transcriptId" => crate::support::de_opt(map, &mut self.transcript_id, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

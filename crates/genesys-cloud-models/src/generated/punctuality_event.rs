@@ -29,7 +29,7 @@ pub struct PunctualityEvent {
     pub length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PunctualityEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for PunctualityEvent {
 impl crate::support::Model for PunctualityEvent {
     const NAME: &'static str = "PunctualityEvent";
     const FIELDS: &'static [&'static str] = &["activityCode", "activityCodeId", "activityColor", "activityName", "bullseye", "category", "dateScheduleStart", "dateStart", "delta", "description", "lengthMinutes", "points"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for PunctualityEvent {
             "description" => crate::support::de_opt(map, &mut self.description, n, 9),
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 10),
             "points" => crate::support::de_opt(map, &mut self.points, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct PushDeviceInsertRequest {
     #[doc = " JSON `deviceToken`: string, required by the spec."]
     pub device_token: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `deviceType`: [`PushDeviceInsertRequestDeviceType`], required by the spec."]
+    #[doc = " JSON `deviceType`: [`PushDeviceInsertRequestDeviceType`](crate::PushDeviceInsertRequestDeviceType), required by the spec."]
     pub device_type: ::std::option::Option<crate::PushDeviceInsertRequestDeviceType>,
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `notificationProvider`: [`PushDeviceInsertRequestNotificationProvider`], required by the spec."]
+    #[doc = " JSON `notificationProvider`: [`PushDeviceInsertRequestNotificationProvider`](crate::PushDeviceInsertRequestNotificationProvider), required by the spec."]
     pub notification_provider: ::std::option::Option<crate::PushDeviceInsertRequestNotificationProvider>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PushDeviceInsertRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for PushDeviceInsertRequest {
 impl crate::support::Model for PushDeviceInsertRequest {
     const NAME: &'static str = "PushDeviceInsertRequest";
     const FIELDS: &'static [&'static str] = &["deviceToken", "deviceType", "language", "notificationProvider"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for PushDeviceInsertRequest {
             "deviceType" => crate::support::de_opt(map, &mut self.device_type, n, 1),
             "language" => crate::support::de_opt(map, &mut self.language, n, 2),
             "notificationProvider" => crate::support::de_opt(map, &mut self.notification_provider, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QMAuditQueryRequest {
-    #[doc = " JSON `filters`: array of [`QualityAuditQueryFilter`], required by the spec."]
+    #[doc = " JSON `filters`: array of [`QualityAuditQueryFilter`](crate::QualityAuditQueryFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::QualityAuditQueryFilter>>,
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sort`: array of [`AuditQuerySort`]."]
+    #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QMAuditQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for QMAuditQueryRequest {
 impl crate::support::Model for QMAuditQueryRequest {
     const NAME: &'static str = "QMAuditQueryRequest";
     const FIELDS: &'static [&'static str] = &["filters", "interval", "sort"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for QMAuditQueryRequest {
             "filters" => crate::support::de_opt_structs(map, &mut self.filters, n, 0),
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 1),
             "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

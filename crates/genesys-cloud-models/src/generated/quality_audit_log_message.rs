@@ -5,39 +5,39 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QualityAuditLogMessage {
-    #[doc = " JSON `action`: [`QualityAuditLogMessageAction`]."]
+    #[doc = " JSON `action`: [`QualityAuditLogMessageAction`](crate::QualityAuditLogMessageAction)."]
     pub action: ::std::option::Option<crate::QualityAuditLogMessageAction>,
-    #[doc = " JSON `client`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `client`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub client: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `context`: map of string."]
     pub context: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `entity`: [`DomainEntityRef`]."]
+    #[doc = " JSON `entity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub entity: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `entityType`: [`QualityAuditLogMessageEntityType`]."]
+    #[doc = " JSON `entityType`: [`QualityAuditLogMessageEntityType`](crate::QualityAuditLogMessageEntityType)."]
     pub entity_type: ::std::option::Option<crate::QualityAuditLogMessageEntityType>,
     #[doc = " JSON `eventDate`: date-time."]
     pub event_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `level`: [`QualityAuditLogMessageLevel`]."]
+    #[doc = " JSON `level`: [`QualityAuditLogMessageLevel`](crate::QualityAuditLogMessageLevel)."]
     pub level: ::std::option::Option<crate::QualityAuditLogMessageLevel>,
-    #[doc = " JSON `messageInfo`: [`MessageInfo`]."]
+    #[doc = " JSON `messageInfo`: [`MessageInfo`](crate::MessageInfo)."]
     pub message_info: ::std::option::Option<crate::MessageInfo>,
-    #[doc = " JSON `propertyChanges`: array of [`PropertyChange`]."]
+    #[doc = " JSON `propertyChanges`: array of [`PropertyChange`](crate::PropertyChange)."]
     pub property_changes: ::std::option::Option<::std::vec::Vec<crate::PropertyChange>>,
     #[doc = " JSON `remoteIps`: array of string."]
     pub remote_ips: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `serviceName`: [`QualityAuditLogMessageServiceName`]."]
+    #[doc = " JSON `serviceName`: [`QualityAuditLogMessageServiceName`](crate::QualityAuditLogMessageServiceName)."]
     pub service_name: ::std::option::Option<crate::QualityAuditLogMessageServiceName>,
-    #[doc = " JSON `status`: [`QualityAuditLogMessageStatus`]."]
+    #[doc = " JSON `status`: [`QualityAuditLogMessageStatus`](crate::QualityAuditLogMessageStatus)."]
     pub status: ::std::option::Option<crate::QualityAuditLogMessageStatus>,
-    #[doc = " JSON `user`: [`DomainEntityRef`]."]
+    #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `userHomeOrgId`: string."]
     pub user_home_org_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userTrusteeOrgId`: string."]
     pub user_trustee_org_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QualityAuditLogMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditLogMessage {
 impl crate::support::Model for QualityAuditLogMessage {
     const NAME: &'static str = "QualityAuditLogMessage";
     const FIELDS: &'static [&'static str] = &["action", "client", "context", "entity", "entityType", "eventDate", "id", "level", "messageInfo", "propertyChanges", "remoteIps", "serviceName", "status", "user", "userHomeOrgId", "userTrusteeOrgId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for QualityAuditLogMessage {
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 13),
             "userHomeOrgId" => crate::support::de_opt(map, &mut self.user_home_org_id, n, 14),
             "userTrusteeOrgId" => crate::support::de_opt(map, &mut self.user_trustee_org_id, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,17 +7,17 @@
 pub struct QualityAuditQueryExecutionStatusResponse {
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `filters`: array of [`QualityAuditQueryFilter`]."]
+    #[doc = " JSON `filters`: array of [`QualityAuditQueryFilter`](crate::QualityAuditQueryFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::QualityAuditQueryFilter>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sort`: array of [`AuditQuerySort`]."]
+    #[doc = " JSON `sort`: array of [`AuditQuerySort`](crate::AuditQuerySort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::AuditQuerySort>>,
-    #[doc = " JSON `state`: [`QualityAuditQueryExecutionStatusResponseState`]."]
+    #[doc = " JSON `state`: [`QualityAuditQueryExecutionStatusResponseState`](crate::QualityAuditQueryExecutionStatusResponseState)."]
     pub state: ::std::option::Option<crate::QualityAuditQueryExecutionStatusResponseState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QualityAuditQueryExecutionStatusResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditQueryExecutionStatusResponse
 impl crate::support::Model for QualityAuditQueryExecutionStatusResponse {
     const NAME: &'static str = "QualityAuditQueryExecutionStatusResponse";
     const FIELDS: &'static [&'static str] = &["dateStart", "filters", "id", "interval", "sort", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for QualityAuditQueryExecutionStatusResponse {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 3),
             "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct QueryAgentScheduleUnavailableTimesResponse {
     #[doc = " JSON `consideredInScheduleGeneration`: boolean, required by the spec."]
     pub considered_in_schedule_generation: ::std::option::Option<bool>,
-    #[doc = " JSON `scheduleGenerationUnavailableTimes`: array of [`AgentScheduleUnavailableTime`], required by the spec."]
+    #[doc = " JSON `scheduleGenerationUnavailableTimes`: array of [`AgentScheduleUnavailableTime`](crate::AgentScheduleUnavailableTime), required by the spec."]
     pub schedule_generation_unavailable_times: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleUnavailableTime>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryAgentScheduleUnavailableTimesResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryAgentScheduleUnavailableTimesRespon
 impl crate::support::Model for QueryAgentScheduleUnavailableTimesResponse {
     const NAME: &'static str = "QueryAgentScheduleUnavailableTimesResponse";
     const FIELDS: &'static [&'static str] = &["consideredInScheduleGeneration", "scheduleGenerationUnavailableTimes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for QueryAgentScheduleUnavailableTimesResponse {
         match key {
             "consideredInScheduleGeneration" => crate::support::de_opt(map, &mut self.considered_in_schedule_generation, n, 0),
             "scheduleGenerationUnavailableTimes" => crate::support::de_opt_structs(map, &mut self.schedule_generation_unavailable_times, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

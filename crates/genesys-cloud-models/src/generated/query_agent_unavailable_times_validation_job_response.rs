@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryAgentUnavailableTimesValidationJobResponse {
-    #[doc = " JSON `agent`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `result`: [`UnavailableTimesValidationResult`]."]
+    #[doc = " JSON `result`: [`UnavailableTimesValidationResult`](crate::UnavailableTimesValidationResult)."]
     pub result: ::std::option::Option<crate::UnavailableTimesValidationResult>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`QueryAgentUnavailableTimesValidationJobResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`QueryAgentUnavailableTimesValidationJobResponseStatus`](crate::QueryAgentUnavailableTimesValidationJobResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::QueryAgentUnavailableTimesValidationJobResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryAgentUnavailableTimesValidationJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryAgentUnavailableTimesValidationJobR
 impl crate::support::Model for QueryAgentUnavailableTimesValidationJobResponse {
     const NAME: &'static str = "QueryAgentUnavailableTimesValidationJobResponse";
     const FIELDS: &'static [&'static str] = &["agent", "error", "id", "result", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for QueryAgentUnavailableTimesValidationJobResponse {
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

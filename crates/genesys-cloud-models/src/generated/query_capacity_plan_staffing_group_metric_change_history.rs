@@ -9,7 +9,7 @@ pub struct QueryCapacityPlanStaffingGroupMetricChangeHistory {
     pub query_end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `staffingGroupIds`: array of string, required by the spec."]
     pub staffing_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryCapacityPlanStaffingGroupMetricChangeHistory {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryCapacityPlanStaffingGroupMetricChan
 impl crate::support::Model for QueryCapacityPlanStaffingGroupMetricChangeHistory {
     const NAME: &'static str = "QueryCapacityPlanStaffingGroupMetricChangeHistory";
     const FIELDS: &'static [&'static str] = &["queryEndDate", "staffingGroupIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for QueryCapacityPlanStaffingGroupMetricChangeHistory
         match key {
             "queryEndDate" => crate::support::de_opt(map, &mut self.query_end_date, n, 0),
             "staffingGroupIds" => crate::support::de_opt(map, &mut self.staffing_group_ids, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

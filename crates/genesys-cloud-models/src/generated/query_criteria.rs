@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryCriteria {
-    #[doc = " JSON `categoryInfo`: [`CriteriaCategoryInfo`]."]
+    #[doc = " JSON `categoryInfo`: [`CriteriaCategoryInfo`](crate::CriteriaCategoryInfo)."]
     pub category_info: ::std::option::Option<crate::CriteriaCategoryInfo>,
     #[doc = " JSON `criteriaGroups`: array of string."]
     pub criteria_groups: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `criteriaKey`: [`QueryCriteriaCriteriaKey`]."]
+    #[doc = " JSON `criteriaKey`: [`QueryCriteriaCriteriaKey`](crate::QueryCriteriaCriteriaKey)."]
     pub criteria_key: ::std::option::Option<crate::QueryCriteriaCriteriaKey>,
-    #[doc = " JSON `dataType`: [`QueryCriteriaDataType`]."]
+    #[doc = " JSON `dataType`: [`QueryCriteriaDataType`](crate::QueryCriteriaDataType)."]
     pub data_type: ::std::option::Option<crate::QueryCriteriaDataType>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `operators`: array of string."]
     pub operators: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryCriteria {
 impl crate::support::Model for QueryCriteria {
     const NAME: &'static str = "QueryCriteria";
     const FIELDS: &'static [&'static str] = &["categoryInfo", "criteriaGroups", "criteriaKey", "dataType", "description", "operators"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for QueryCriteria {
             "dataType" => crate::support::de_opt(map, &mut self.data_type, n, 3),
             "description" => crate::support::de_opt(map, &mut self.description, n, 4),
             "operators" => crate::support::de_opt(map, &mut self.operators, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

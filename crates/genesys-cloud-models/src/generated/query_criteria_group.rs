@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryCriteriaGroup {
-    #[doc = " JSON `and`: array of [`QueryCriteriaItem`]."]
+    #[doc = " JSON `and`: array of [`QueryCriteriaItem`](crate::QueryCriteriaItem)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::QueryCriteriaItem>>,
-    #[doc = " JSON `criteria`: [`QueryCriteriaItem`]."]
+    #[doc = " JSON `criteria`: [`QueryCriteriaItem`](crate::QueryCriteriaItem)."]
     pub criteria: ::std::option::Option<crate::QueryCriteriaItem>,
-    #[doc = " JSON `not`: array of [`QueryCriteriaItem`]."]
+    #[doc = " JSON `not`: array of [`QueryCriteriaItem`](crate::QueryCriteriaItem)."]
     pub not: ::std::option::Option<::std::vec::Vec<crate::QueryCriteriaItem>>,
-    #[doc = " JSON `or`: array of [`QueryCriteriaItem`]."]
+    #[doc = " JSON `or`: array of [`QueryCriteriaItem`](crate::QueryCriteriaItem)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::QueryCriteriaItem>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryCriteriaGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryCriteriaGroup {
 impl crate::support::Model for QueryCriteriaGroup {
     const NAME: &'static str = "QueryCriteriaGroup";
     const FIELDS: &'static [&'static str] = &["and", "criteria", "not", "or"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for QueryCriteriaGroup {
             "criteria" => crate::support::de_opt_struct(map, &mut self.criteria, n, 1),
             "not" => crate::support::de_opt_structs(map, &mut self.not, n, 2),
             "or" => crate::support::de_opt_structs(map, &mut self.or, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

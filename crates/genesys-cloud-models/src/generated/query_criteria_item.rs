@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryCriteriaItem {
-    #[doc = " JSON `key`: [`QueryCriteriaItemKey`], required by the spec."]
+    #[doc = " JSON `key`: [`QueryCriteriaItemKey`](crate::QueryCriteriaItemKey), required by the spec."]
     pub key: ::std::option::Option<crate::QueryCriteriaItemKey>,
-    #[doc = " JSON `operator`: [`QueryCriteriaItemOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`QueryCriteriaItemOperator`](crate::QueryCriteriaItemOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::QueryCriteriaItemOperator>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryCriteriaItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryCriteriaItem {
 impl crate::support::Model for QueryCriteriaItem {
     const NAME: &'static str = "QueryCriteriaItem";
     const FIELDS: &'static [&'static str] = &["key", "operator", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for QueryCriteriaItem {
             "key" => crate::support::de_opt(map, &mut self.key, n, 0),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

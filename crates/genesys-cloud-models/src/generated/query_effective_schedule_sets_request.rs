@@ -9,7 +9,7 @@ pub struct QueryEffectiveScheduleSetsRequest {
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryEffectiveScheduleSetsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryEffectiveScheduleSetsRequest {
 impl crate::support::Model for QueryEffectiveScheduleSetsRequest {
     const NAME: &'static str = "QueryEffectiveScheduleSetsRequest";
     const FIELDS: &'static [&'static str] = &["startDate", "weekCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for QueryEffectiveScheduleSetsRequest {
         match key {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 0),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

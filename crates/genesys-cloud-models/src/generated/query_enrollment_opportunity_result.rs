@@ -13,7 +13,7 @@ pub struct QueryEnrollmentOpportunityResult {
     pub deadline_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `enrollmentCounts`: [`PendingAndApprovedOpportunityEnrollmentCounts`], required by the spec."]
+    #[doc = " JSON `enrollmentCounts`: [`PendingAndApprovedOpportunityEnrollmentCounts`](crate::PendingAndApprovedOpportunityEnrollmentCounts), required by the spec."]
     pub enrollment_counts: ::std::option::Option<crate::PendingAndApprovedOpportunityEnrollmentCounts>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,9 +21,9 @@ pub struct QueryEnrollmentOpportunityResult {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`QueryEnrollmentOpportunityResultStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`QueryEnrollmentOpportunityResultStatus`](crate::QueryEnrollmentOpportunityResultStatus), required by the spec."]
     pub status: ::std::option::Option<crate::QueryEnrollmentOpportunityResultStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryEnrollmentOpportunityResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryEnrollmentOpportunityResult {
 impl crate::support::Model for QueryEnrollmentOpportunityResult {
     const NAME: &'static str = "QueryEnrollmentOpportunityResult";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "capacity", "deadlineDate", "endDate", "enrollmentCounts", "id", "name", "startDate", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for QueryEnrollmentOpportunityResult {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

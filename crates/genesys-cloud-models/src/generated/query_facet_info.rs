@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryFacetInfo {
-    #[doc = " JSON `attributes`: array of [`FacetKeyAttribute`]."]
+    #[doc = " JSON `attributes`: array of [`FacetKeyAttribute`](crate::FacetKeyAttribute)."]
     pub attributes: ::std::option::Option<::std::vec::Vec<crate::FacetKeyAttribute>>,
-    #[doc = " JSON `facets`: array of [`FacetEntry`]."]
+    #[doc = " JSON `facets`: array of [`FacetEntry`](crate::FacetEntry)."]
     pub facets: ::std::option::Option<::std::vec::Vec<crate::FacetEntry>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryFacetInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryFacetInfo {
 impl crate::support::Model for QueryFacetInfo {
     const NAME: &'static str = "QueryFacetInfo";
     const FIELDS: &'static [&'static str] = &["attributes", "facets"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for QueryFacetInfo {
         match key {
             "attributes" => crate::support::de_opt_structs(map, &mut self.attributes, n, 0),
             "facets" => crate::support::de_opt_structs(map, &mut self.facets, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryOpportunityEnrollmentMetadata {
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,13 +13,13 @@ pub struct QueryOpportunityEnrollmentMetadata {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateReviewed`: date-time."]
     pub date_reviewed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `reviewedBy`: [`UserReference`]."]
+    #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryOpportunityEnrollmentMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryOpportunityEnrollmentMetadata {
 impl crate::support::Model for QueryOpportunityEnrollmentMetadata {
     const NAME: &'static str = "QueryOpportunityEnrollmentMetadata";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "dateReviewed", "modifiedBy", "reviewedBy", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for QueryOpportunityEnrollmentMetadata {
             "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 4),
             "reviewedBy" => crate::support::de_opt_struct(map, &mut self.reviewed_by, n, 5),
             "version" => crate::support::de_opt(map, &mut self.version, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

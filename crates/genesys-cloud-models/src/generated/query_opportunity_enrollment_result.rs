@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryOpportunityEnrollmentResult {
-    #[doc = " JSON `agent`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `agent`: [`UserReference`](crate::UserReference), required by the spec."]
     pub agent: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `denialCode`: [`QueryOpportunityEnrollmentResultDenialCode`]."]
+    #[doc = " JSON `denialCode`: [`QueryOpportunityEnrollmentResultDenialCode`](crate::QueryOpportunityEnrollmentResultDenialCode)."]
     pub denial_code: ::std::option::Option<crate::QueryOpportunityEnrollmentResultDenialCode>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`QueryOpportunityEnrollmentMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`QueryOpportunityEnrollmentMetadata`](crate::QueryOpportunityEnrollmentMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::QueryOpportunityEnrollmentMetadata>,
     #[doc = " JSON `opportunityId`: string, required by the spec."]
     pub opportunity_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedule`: [`BuScheduleReference`]."]
+    #[doc = " JSON `schedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReference>,
-    #[doc = " JSON `status`: [`QueryOpportunityEnrollmentResultStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`QueryOpportunityEnrollmentResultStatus`](crate::QueryOpportunityEnrollmentResultStatus), required by the spec."]
     pub status: ::std::option::Option<crate::QueryOpportunityEnrollmentResultStatus>,
-    #[doc = " JSON `systemMessageCode`: [`QueryOpportunityEnrollmentResultSystemMessageCode`]."]
+    #[doc = " JSON `systemMessageCode`: [`QueryOpportunityEnrollmentResultSystemMessageCode`](crate::QueryOpportunityEnrollmentResultSystemMessageCode)."]
     pub system_message_code: ::std::option::Option<crate::QueryOpportunityEnrollmentResultSystemMessageCode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryOpportunityEnrollmentResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryOpportunityEnrollmentResult {
 impl crate::support::Model for QueryOpportunityEnrollmentResult {
     const NAME: &'static str = "QueryOpportunityEnrollmentResult";
     const FIELDS: &'static [&'static str] = &["agent", "denialCode", "id", "metadata", "opportunityId", "reviewNote", "schedule", "status", "systemMessageCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for QueryOpportunityEnrollmentResult {
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "systemMessageCode" => crate::support::de_opt(map, &mut self.system_message_code, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryOpportunityEnrollmentsResult {
-    #[doc = " JSON `enrollments`: array of [`QueryOpportunityEnrollmentResult`], required by the spec."]
+    #[doc = " JSON `enrollments`: array of [`QueryOpportunityEnrollmentResult`](crate::QueryOpportunityEnrollmentResult), required by the spec."]
     pub enrollments: ::std::option::Option<::std::vec::Vec<crate::QueryOpportunityEnrollmentResult>>,
     #[doc = " JSON `nextStartDate`: date-time."]
     pub next_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `opportunities`: array of [`QueryEnrollmentOpportunityResult`]."]
+    #[doc = " JSON `opportunities`: array of [`QueryEnrollmentOpportunityResult`](crate::QueryEnrollmentOpportunityResult)."]
     pub opportunities: ::std::option::Option<::std::vec::Vec<crate::QueryEnrollmentOpportunityResult>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryOpportunityEnrollmentsResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryOpportunityEnrollmentsResult {
 impl crate::support::Model for QueryOpportunityEnrollmentsResult {
     const NAME: &'static str = "QueryOpportunityEnrollmentsResult";
     const FIELDS: &'static [&'static str] = &["enrollments", "nextStartDate", "opportunities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for QueryOpportunityEnrollmentsResult {
             "enrollments" => crate::support::de_opt_structs(map, &mut self.enrollments, n, 0),
             "nextStartDate" => crate::support::de_opt(map, &mut self.next_start_date, n, 1),
             "opportunities" => crate::support::de_opt_structs(map, &mut self.opportunities, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

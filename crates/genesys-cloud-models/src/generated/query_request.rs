@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryRequest {
-    #[doc = " JSON `attributeFilters`: array of [`AttributeFilterItem`]."]
+    #[doc = " JSON `attributeFilters`: array of [`AttributeFilterItem`](crate::AttributeFilterItem)."]
     pub attribute_filters: ::std::option::Option<::std::vec::Vec<crate::AttributeFilterItem>>,
     #[doc = " JSON `facetNameRequests`: array of string."]
     pub facet_name_requests: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `filters`: array of [`ContentFilterItem`]."]
+    #[doc = " JSON `filters`: array of [`ContentFilterItem`](crate::ContentFilterItem)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::ContentFilterItem>>,
     #[doc = " JSON `includeShares`: boolean."]
     pub include_shares: ::std::option::Option<bool>,
@@ -19,9 +19,9 @@ pub struct QueryRequest {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `queryPhrase`: string."]
     pub query_phrase: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sort`: array of [`SortItem`]."]
+    #[doc = " JSON `sort`: array of [`SortItem`](crate::SortItem)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SortItem>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryRequest {
 impl crate::support::Model for QueryRequest {
     const NAME: &'static str = "QueryRequest";
     const FIELDS: &'static [&'static str] = &["attributeFilters", "facetNameRequests", "filters", "includeShares", "pageNumber", "pageSize", "queryPhrase", "sort"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for QueryRequest {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 5),
             "queryPhrase" => crate::support::de_opt(map, &mut self.query_phrase, n, 6),
             "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

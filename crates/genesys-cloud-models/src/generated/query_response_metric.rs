@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryResponseMetric {
-    #[doc = " JSON `metric`: [`QueryResponseMetricMetric`]."]
+    #[doc = " JSON `metric`: [`QueryResponseMetricMetric`](crate::QueryResponseMetricMetric)."]
     pub metric: ::std::option::Option<crate::QueryResponseMetricMetric>,
-    #[doc = " JSON `stats`: [`QueryResponseStats`]."]
+    #[doc = " JSON `stats`: [`QueryResponseStats`](crate::QueryResponseStats)."]
     pub stats: ::std::option::Option<crate::QueryResponseStats>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryResponseMetric {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryResponseMetric {
 impl crate::support::Model for QueryResponseMetric {
     const NAME: &'static str = "QueryResponseMetric";
     const FIELDS: &'static [&'static str] = &["metric", "stats"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for QueryResponseMetric {
         match key {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 0),
             "stats" => crate::support::de_opt_struct(map, &mut self.stats, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

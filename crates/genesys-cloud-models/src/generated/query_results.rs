@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueryResults {
-    #[doc = " JSON `facetInfo`: [`QueryFacetInfo`]."]
+    #[doc = " JSON `facetInfo`: [`QueryFacetInfo`](crate::QueryFacetInfo)."]
     pub facet_info: ::std::option::Option<crate::QueryFacetInfo>,
-    #[doc = " JSON `results`: [`DomainEntityListingQueryResult`]."]
+    #[doc = " JSON `results`: [`DomainEntityListingQueryResult`](crate::DomainEntityListingQueryResult)."]
     pub results: ::std::option::Option<crate::DomainEntityListingQueryResult>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryResults {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryResults {
 impl crate::support::Model for QueryResults {
     const NAME: &'static str = "QueryResults";
     const FIELDS: &'static [&'static str] = &["facetInfo", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for QueryResults {
         match key {
             "facetInfo" => crate::support::de_opt_struct(map, &mut self.facet_info, n, 0),
             "results" => crate::support::de_opt_struct(map, &mut self.results, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct QueryTimeOffLimitValuesRequest {
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `dateRanges`: array of [`LocalDateRange`], required by the spec."]
+    #[doc = " JSON `dateRanges`: array of [`LocalDateRange`](crate::LocalDateRange), required by the spec."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<crate::LocalDateRange>>,
     #[doc = " JSON `timeOffLimitId`: string."]
     pub time_off_limit_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueryTimeOffLimitValuesRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for QueryTimeOffLimitValuesRequest {
 impl crate::support::Model for QueryTimeOffLimitValuesRequest {
     const NAME: &'static str = "QueryTimeOffLimitValuesRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dateRanges", "timeOffLimitId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for QueryTimeOffLimitValuesRequest {
             "activityCodeId" => crate::support::de_opt(map, &mut self.activity_code_id, n, 0),
             "dateRanges" => crate::support::de_opt_structs(map, &mut self.date_ranges, n, 1),
             "timeOffLimitId" => crate::support::de_opt(map, &mut self.time_off_limit_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

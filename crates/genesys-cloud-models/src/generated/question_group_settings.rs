@@ -7,9 +7,9 @@
 pub struct QuestionGroupSettings {
     #[doc = " JSON `questionGroupContextId`: string."]
     pub question_group_context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `questionSettings`: array of [`QuestionSettings`]."]
+    #[doc = " JSON `questionSettings`: array of [`QuestionSettings`](crate::QuestionSettings)."]
     pub question_settings: ::std::option::Option<::std::vec::Vec<crate::QuestionSettings>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QuestionGroupSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for QuestionGroupSettings {
 impl crate::support::Model for QuestionGroupSettings {
     const NAME: &'static str = "QuestionGroupSettings";
     const FIELDS: &'static [&'static str] = &["questionGroupContextId", "questionSettings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for QuestionGroupSettings {
         match key {
             "questionGroupContextId" => crate::support::de_opt(map, &mut self.question_group_context_id, n, 0),
             "questionSettings" => crate::support::de_opt_structs(map, &mut self.question_settings, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

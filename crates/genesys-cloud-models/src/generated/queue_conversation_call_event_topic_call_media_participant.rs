@@ -25,13 +25,13 @@ pub struct QueueConversationCallEventTopicCallMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `consultParticipantId`: string."]
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`QueueConversationCallEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`QueueConversationCallEventTopicConversationRoutingData`](crate::QueueConversationCallEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationCallEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationCallEventTopicCallMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationCallEventTopicCallMediaParticipantDirection`](crate::QueueConversationCallEventTopicCallMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationCallEventTopicCallMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationCallEventTopicCallMediaParticipantDisconnectType`](crate::QueueConversationCallEventTopicCallMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantDisconnectType>,
-    #[doc = " JSON `disposition`: [`QueueConversationCallEventTopicDisposition`]."]
+    #[doc = " JSON `disposition`: [`QueueConversationCallEventTopicDisposition`](crate::QueueConversationCallEventTopicDisposition)."]
     pub disposition: ::std::option::Option<crate::QueueConversationCallEventTopicDisposition>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
@@ -41,27 +41,27 @@ pub struct QueueConversationCallEventTopicCallMediaParticipant {
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationCallEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationCallEventTopicErrorBody`](crate::QueueConversationCallEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::QueueConversationCallEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`QueueConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`QueueConversationCallEventTopicUriReference`](crate::QueueConversationCallEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::QueueConversationCallEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`QueueConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`QueueConversationCallEventTopicUriReference`](crate::QueueConversationCallEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationCallEventTopicUriReference>,
-    #[doc = " JSON `faxStatus`: [`QueueConversationCallEventTopicFaxStatus`]."]
+    #[doc = " JSON `faxStatus`: [`QueueConversationCallEventTopicFaxStatus`](crate::QueueConversationCallEventTopicFaxStatus)."]
     pub fax_status: ::std::option::Option<crate::QueueConversationCallEventTopicFaxStatus>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationCallEventTopicCallMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationCallEventTopicCallMediaParticipantFlaggedReason`](crate::QueueConversationCallEventTopicCallMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantFlaggedReason>,
-    #[doc = " JSON `group`: [`QueueConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `group`: [`QueueConversationCallEventTopicUriReference`](crate::QueueConversationCallEventTopicUriReference)."]
     pub group: ::std::option::Option<crate::QueueConversationCallEventTopicUriReference>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationCallEventTopicCallMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationCallEventTopicCallMediaParticipantInitialState`](crate::QueueConversationCallEventTopicCallMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationCallEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationCallEventTopicJourneyContext`](crate::QueueConversationCallEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationCallEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -81,21 +81,21 @@ pub struct QueueConversationCallEventTopicCallMediaParticipant {
     pub public_ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`QueueConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`QueueConversationCallEventTopicUriReference`](crate::QueueConversationCallEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::QueueConversationCallEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationCallEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationCallEventTopicQueueMediaSettings`](crate::QueueConversationCallEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationCallEventTopicQueueMediaSettings>,
-    #[doc = " JSON `recordersState`: [`QueueConversationCallEventTopicRecordersState`]."]
+    #[doc = " JSON `recordersState`: [`QueueConversationCallEventTopicRecordersState`](crate::QueueConversationCallEventTopicRecordersState)."]
     pub recorders_state: ::std::option::Option<crate::QueueConversationCallEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`QueueConversationCallEventTopicCallMediaParticipantRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`QueueConversationCallEventTopicCallMediaParticipantRecordingState`](crate::QueueConversationCallEventTopicCallMediaParticipantRecordingState)."]
     pub recording_state: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantRecordingState>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`QueueConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`QueueConversationCallEventTopicUriReference`](crate::QueueConversationCallEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::QueueConversationCallEventTopicUriReference>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
@@ -105,15 +105,15 @@ pub struct QueueConversationCallEventTopicCallMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationCallEventTopicCallMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`QueueConversationCallEventTopicCallMediaParticipantState`](crate::QueueConversationCallEventTopicCallMediaParticipantState)."]
     pub state: ::std::option::Option<crate::QueueConversationCallEventTopicCallMediaParticipantState>,
-    #[doc = " JSON `team`: [`QueueConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`QueueConversationCallEventTopicUriReference`](crate::QueueConversationCallEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationCallEventTopicUriReference>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`QueueConversationCallEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`QueueConversationCallEventTopicUriReference`](crate::QueueConversationCallEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::QueueConversationCallEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`QueueConversationCallEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationCallEventTopicWrapup`](crate::QueueConversationCallEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationCallEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -123,7 +123,7 @@ pub struct QueueConversationCallEventTopicCallMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationCallEventTopicCallMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -138,10 +138,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationCallEventTopicCallMedia
 impl crate::support::Model for QueueConversationCallEventTopicCallMediaParticipant {
     const NAME: &'static str = "QueueConversationCallEventTopicCallMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "ani", "attributes", "bargedParticipantId", "bargedTime", "coachedParticipantId", "confined", "connectedTime", "consultParticipantId", "conversationRoutingData", "direction", "disconnectType", "disposition", "dnis", "documentId", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "faxStatus", "flaggedReason", "group", "held", "id", "initialState", "journeyContext", "mediaRoles", "monitoredParticipantId", "muted", "name", "parkTime", "peer", "provider", "publicIpAddress", "purpose", "queue", "queueMediaSettings", "recordersState", "recording", "recordingState", "resumeTime", "screenRecordingState", "script", "securePause", "startAcwTime", "startHoldTime", "startTime", "state", "team", "transferSource", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -206,7 +206,7 @@ impl crate::support::Model for QueueConversationCallEventTopicCallMediaParticipa
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 56),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 57),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 58),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationCallEventTopicDisposition {
-    #[doc = " JSON `amdTimeout`: [`QueueConversationCallEventTopicDispositionAmdTimeout`]."]
+    #[doc = " JSON `amdTimeout`: [`QueueConversationCallEventTopicDispositionAmdTimeout`](crate::QueueConversationCallEventTopicDispositionAmdTimeout)."]
     pub amd_timeout: ::std::option::Option<crate::QueueConversationCallEventTopicDispositionAmdTimeout>,
     #[doc = " JSON `analyzer`: string."]
     pub analyzer: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `silentCallTimeout`: [`QueueConversationCallEventTopicDispositionSilentCallTimeout`]."]
+    #[doc = " JSON `silentCallTimeout`: [`QueueConversationCallEventTopicDispositionSilentCallTimeout`](crate::QueueConversationCallEventTopicDispositionSilentCallTimeout)."]
     pub silent_call_timeout: ::std::option::Option<crate::QueueConversationCallEventTopicDispositionSilentCallTimeout>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationCallEventTopicDisposition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationCallEventTopicDispositi
 impl crate::support::Model for QueueConversationCallEventTopicDisposition {
     const NAME: &'static str = "QueueConversationCallEventTopicDisposition";
     const FIELDS: &'static [&'static str] = &["amdTimeout", "analyzer", "name", "silentCallTimeout"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for QueueConversationCallEventTopicDisposition {
             "analyzer" => crate::support::de_opt(map, &mut self.analyzer, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "silentCallTimeout" => crate::support::de_opt_struct(map, &mut self.silent_call_timeout, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

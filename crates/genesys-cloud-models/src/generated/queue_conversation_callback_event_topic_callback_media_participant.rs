@@ -21,41 +21,41 @@ pub struct QueueConversationCallbackEventTopicCallbackMediaParticipant {
     pub callback_user_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`QueueConversationCallbackEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`QueueConversationCallbackEventTopicConversationRoutingData`](crate::QueueConversationCallbackEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationCallbackEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantDirection`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationCallbackEventTopicCallbackMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantDisconnectType`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationCallbackEventTopicCallbackMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationCallbackEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationCallbackEventTopicErrorBody`](crate::QueueConversationCallbackEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::QueueConversationCallbackEventTopicErrorBody>,
     #[doc = " JSON `externalCampaign`: boolean."]
     pub external_campaign: ::std::option::Option<bool>,
-    #[doc = " JSON `externalContact`: [`QueueConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`QueueConversationCallbackEventTopicUriReference`](crate::QueueConversationCallbackEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::QueueConversationCallbackEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`QueueConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`QueueConversationCallbackEventTopicUriReference`](crate::QueueConversationCallbackEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationCallbackEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationCallbackEventTopicCallbackMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantInitialState`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationCallbackEventTopicCallbackMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationCallbackEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationCallbackEventTopicJourneyContext`](crate::QueueConversationCallbackEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationCallbackEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outboundPreview`: [`QueueConversationCallbackEventTopicDialerPreview`]."]
+    #[doc = " JSON `outboundPreview`: [`QueueConversationCallbackEventTopicDialerPreview`](crate::QueueConversationCallbackEventTopicDialerPreview)."]
     pub outbound_preview: ::std::option::Option<crate::QueueConversationCallbackEventTopicDialerPreview>,
     #[doc = " JSON `parkTime`: date-time."]
     pub park_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -65,15 +65,15 @@ pub struct QueueConversationCallbackEventTopicCallbackMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`QueueConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`QueueConversationCallbackEventTopicUriReference`](crate::QueueConversationCallbackEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::QueueConversationCallbackEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationCallbackEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationCallbackEventTopicQueueMediaSettings`](crate::QueueConversationCallbackEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationCallbackEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`QueueConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`QueueConversationCallbackEventTopicUriReference`](crate::QueueConversationCallbackEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::QueueConversationCallbackEventTopicUriReference>,
     #[doc = " JSON `skipEnabled`: boolean."]
     pub skip_enabled: ::std::option::Option<bool>,
@@ -83,17 +83,17 @@ pub struct QueueConversationCallbackEventTopicCallbackMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`QueueConversationCallbackEventTopicCallbackMediaParticipantState`](crate::QueueConversationCallbackEventTopicCallbackMediaParticipantState)."]
     pub state: ::std::option::Option<crate::QueueConversationCallbackEventTopicCallbackMediaParticipantState>,
-    #[doc = " JSON `team`: [`QueueConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`QueueConversationCallbackEventTopicUriReference`](crate::QueueConversationCallbackEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationCallbackEventTopicUriReference>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `user`: [`QueueConversationCallbackEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`QueueConversationCallbackEventTopicUriReference`](crate::QueueConversationCallbackEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::QueueConversationCallbackEventTopicUriReference>,
-    #[doc = " JSON `voicemail`: [`QueueConversationCallbackEventTopicVoicemail`]."]
+    #[doc = " JSON `voicemail`: [`QueueConversationCallbackEventTopicVoicemail`](crate::QueueConversationCallbackEventTopicVoicemail)."]
     pub voicemail: ::std::option::Option<crate::QueueConversationCallbackEventTopicVoicemail>,
-    #[doc = " JSON `wrapup`: [`QueueConversationCallbackEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationCallbackEventTopicWrapup`](crate::QueueConversationCallbackEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationCallbackEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -103,7 +103,7 @@ pub struct QueueConversationCallbackEventTopicCallbackMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationCallbackEventTopicCallbackMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -118,10 +118,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationCallbackEventTopicCallb
 impl crate::support::Model for QueueConversationCallbackEventTopicCallbackMediaParticipant {
     const NAME: &'static str = "QueueConversationCallbackEventTopicCallbackMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "automatedCallbackConfigId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalCampaign", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "name", "outboundPreview", "parkTime", "peer", "provider", "purpose", "queue", "queueMediaSettings", "resumeTime", "screenRecordingState", "script", "skipEnabled", "startAcwTime", "startHoldTime", "startTime", "state", "team", "timeoutSeconds", "user", "voicemail", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -176,7 +176,7 @@ impl crate::support::Model for QueueConversationCallbackEventTopicCallbackMediaP
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 46),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 47),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 48),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

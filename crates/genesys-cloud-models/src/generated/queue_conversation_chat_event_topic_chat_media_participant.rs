@@ -15,33 +15,33 @@ pub struct QueueConversationChatEventTopicChatMediaParticipant {
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`QueueConversationChatEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`QueueConversationChatEventTopicConversationRoutingData`](crate::QueueConversationChatEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationChatEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationChatEventTopicChatMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationChatEventTopicChatMediaParticipantDirection`](crate::QueueConversationChatEventTopicChatMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationChatEventTopicChatMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationChatEventTopicChatMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationChatEventTopicChatMediaParticipantDisconnectType`](crate::QueueConversationChatEventTopicChatMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationChatEventTopicChatMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationChatEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationChatEventTopicErrorBody`](crate::QueueConversationChatEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::QueueConversationChatEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`QueueConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`QueueConversationChatEventTopicUriReference`](crate::QueueConversationChatEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::QueueConversationChatEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`QueueConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`QueueConversationChatEventTopicUriReference`](crate::QueueConversationChatEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationChatEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationChatEventTopicChatMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationChatEventTopicChatMediaParticipantFlaggedReason`](crate::QueueConversationChatEventTopicChatMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationChatEventTopicChatMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationChatEventTopicChatMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationChatEventTopicChatMediaParticipantInitialState`](crate::QueueConversationChatEventTopicChatMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationChatEventTopicChatMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationChatEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationChatEventTopicJourneyContext`](crate::QueueConversationChatEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationChatEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -55,9 +55,9 @@ pub struct QueueConversationChatEventTopicChatMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`QueueConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`QueueConversationChatEventTopicUriReference`](crate::QueueConversationChatEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::QueueConversationChatEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationChatEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationChatEventTopicQueueMediaSettings`](crate::QueueConversationChatEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationChatEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -65,7 +65,7 @@ pub struct QueueConversationChatEventTopicChatMediaParticipant {
     pub room_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`QueueConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`QueueConversationChatEventTopicUriReference`](crate::QueueConversationChatEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::QueueConversationChatEventTopicUriReference>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -73,13 +73,13 @@ pub struct QueueConversationChatEventTopicChatMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationChatEventTopicChatMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`QueueConversationChatEventTopicChatMediaParticipantState`](crate::QueueConversationChatEventTopicChatMediaParticipantState)."]
     pub state: ::std::option::Option<crate::QueueConversationChatEventTopicChatMediaParticipantState>,
-    #[doc = " JSON `team`: [`QueueConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`QueueConversationChatEventTopicUriReference`](crate::QueueConversationChatEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationChatEventTopicUriReference>,
-    #[doc = " JSON `user`: [`QueueConversationChatEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`QueueConversationChatEventTopicUriReference`](crate::QueueConversationChatEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::QueueConversationChatEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`QueueConversationChatEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationChatEventTopicWrapup`](crate::QueueConversationChatEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationChatEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -89,7 +89,7 @@ pub struct QueueConversationChatEventTopicChatMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationChatEventTopicChatMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -104,10 +104,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationChatEventTopicChatMedia
 impl crate::support::Model for QueueConversationChatEventTopicChatMediaParticipant {
     const NAME: &'static str = "QueueConversationChatEventTopicChatMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "avatarImageUrl", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "name", "parkTime", "peer", "provider", "purpose", "queue", "queueMediaSettings", "resumeTime", "roomId", "screenRecordingState", "script", "startAcwTime", "startHoldTime", "startTime", "state", "team", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -155,7 +155,7 @@ impl crate::support::Model for QueueConversationChatEventTopicChatMediaParticipa
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 39),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 40),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 41),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

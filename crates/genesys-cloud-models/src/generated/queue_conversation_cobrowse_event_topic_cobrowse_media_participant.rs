@@ -19,33 +19,33 @@ pub struct QueueConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `conversationRoutingData`: [`QueueConversationCobrowseEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`QueueConversationCobrowseEventTopicConversationRoutingData`](crate::QueueConversationCobrowseEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationCobrowseEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantDirection`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationCobrowseEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationCobrowseEventTopicErrorBody`](crate::QueueConversationCobrowseEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::QueueConversationCobrowseEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`QueueConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`QueueConversationCobrowseEventTopicUriReference`](crate::QueueConversationCobrowseEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::QueueConversationCobrowseEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`QueueConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`QueueConversationCobrowseEventTopicUriReference`](crate::QueueConversationCobrowseEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationCobrowseEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantInitialState`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationCobrowseEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationCobrowseEventTopicJourneyContext`](crate::QueueConversationCobrowseEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationCobrowseEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -61,15 +61,15 @@ pub struct QueueConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub provider_event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`QueueConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`QueueConversationCobrowseEventTopicUriReference`](crate::QueueConversationCobrowseEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::QueueConversationCobrowseEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationCobrowseEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationCobrowseEventTopicQueueMediaSettings`](crate::QueueConversationCobrowseEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationCobrowseEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`QueueConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`QueueConversationCobrowseEventTopicUriReference`](crate::QueueConversationCobrowseEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::QueueConversationCobrowseEventTopicUriReference>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -77,15 +77,15 @@ pub struct QueueConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`QueueConversationCobrowseEventTopicCobrowseMediaParticipantState`](crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantState)."]
     pub state: ::std::option::Option<crate::QueueConversationCobrowseEventTopicCobrowseMediaParticipantState>,
-    #[doc = " JSON `team`: [`QueueConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`QueueConversationCobrowseEventTopicUriReference`](crate::QueueConversationCobrowseEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationCobrowseEventTopicUriReference>,
-    #[doc = " JSON `user`: [`QueueConversationCobrowseEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`QueueConversationCobrowseEventTopicUriReference`](crate::QueueConversationCobrowseEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::QueueConversationCobrowseEventTopicUriReference>,
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`QueueConversationCobrowseEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationCobrowseEventTopicWrapup`](crate::QueueConversationCobrowseEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationCobrowseEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -95,7 +95,7 @@ pub struct QueueConversationCobrowseEventTopicCobrowseMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationCobrowseEventTopicCobrowseMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -110,10 +110,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationCobrowseEventTopicCobro
 impl crate::support::Model for QueueConversationCobrowseEventTopicCobrowseMediaParticipant {
     const NAME: &'static str = "QueueConversationCobrowseEventTopicCobrowseMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "cobrowseRole", "cobrowseSessionId", "connectedTime", "controlling", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "name", "parkTime", "peer", "provider", "providerEventTime", "purpose", "queue", "queueMediaSettings", "resumeTime", "screenRecordingState", "script", "startAcwTime", "startHoldTime", "startTime", "state", "team", "user", "viewerUrl", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -164,7 +164,7 @@ impl crate::support::Model for QueueConversationCobrowseEventTopicCobrowseMediaP
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 42),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 43),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 44),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,35 +15,35 @@ pub struct QueueConversationEmailEventTopicEmailMediaParticipant {
     pub auto_generated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`QueueConversationEmailEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`QueueConversationEmailEventTopicConversationRoutingData`](crate::QueueConversationEmailEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationEmailEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationEmailEventTopicEmailMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationEmailEventTopicEmailMediaParticipantDirection`](crate::QueueConversationEmailEventTopicEmailMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationEmailEventTopicEmailMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEmailEventTopicEmailMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEmailEventTopicEmailMediaParticipantDisconnectType`](crate::QueueConversationEmailEventTopicEmailMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEmailEventTopicEmailMediaParticipantDisconnectType>,
-    #[doc = " JSON `draftAttachments`: array of [`QueueConversationEmailEventTopicAttachment`]."]
+    #[doc = " JSON `draftAttachments`: array of [`QueueConversationEmailEventTopicAttachment`](crate::QueueConversationEmailEventTopicAttachment)."]
     pub draft_attachments: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEmailEventTopicAttachment>>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationEmailEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationEmailEventTopicErrorBody`](crate::QueueConversationEmailEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::QueueConversationEmailEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`QueueConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`QueueConversationEmailEventTopicUriReference`](crate::QueueConversationEmailEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::QueueConversationEmailEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`QueueConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`QueueConversationEmailEventTopicUriReference`](crate::QueueConversationEmailEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationEmailEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationEmailEventTopicEmailMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationEmailEventTopicEmailMediaParticipantFlaggedReason`](crate::QueueConversationEmailEventTopicEmailMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationEmailEventTopicEmailMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEmailEventTopicEmailMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationEmailEventTopicEmailMediaParticipantInitialState`](crate::QueueConversationEmailEventTopicEmailMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEmailEventTopicEmailMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationEmailEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationEmailEventTopicJourneyContext`](crate::QueueConversationEmailEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationEmailEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -61,15 +61,15 @@ pub struct QueueConversationEmailEventTopicEmailMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`QueueConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`QueueConversationEmailEventTopicUriReference`](crate::QueueConversationEmailEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::QueueConversationEmailEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEmailEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEmailEventTopicQueueMediaSettings`](crate::QueueConversationEmailEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationEmailEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`QueueConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`QueueConversationEmailEventTopicUriReference`](crate::QueueConversationEmailEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::QueueConversationEmailEventTopicUriReference>,
     #[doc = " JSON `spam`: boolean."]
     pub spam: ::std::option::Option<bool>,
@@ -79,15 +79,15 @@ pub struct QueueConversationEmailEventTopicEmailMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEmailEventTopicEmailMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`QueueConversationEmailEventTopicEmailMediaParticipantState`](crate::QueueConversationEmailEventTopicEmailMediaParticipantState)."]
     pub state: ::std::option::Option<crate::QueueConversationEmailEventTopicEmailMediaParticipantState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `team`: [`QueueConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`QueueConversationEmailEventTopicUriReference`](crate::QueueConversationEmailEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationEmailEventTopicUriReference>,
-    #[doc = " JSON `user`: [`QueueConversationEmailEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`QueueConversationEmailEventTopicUriReference`](crate::QueueConversationEmailEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::QueueConversationEmailEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`QueueConversationEmailEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationEmailEventTopicWrapup`](crate::QueueConversationEmailEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEmailEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -97,7 +97,7 @@ pub struct QueueConversationEmailEventTopicEmailMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEmailEventTopicEmailMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -112,10 +112,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEmailEventTopicEmailMed
 impl crate::support::Model for QueueConversationEmailEventTopicEmailMediaParticipant {
     const NAME: &'static str = "QueueConversationEmailEventTopicEmailMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "autoGenerated", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "draftAttachments", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "messageId", "messagesSent", "name", "parkTime", "peer", "provider", "purpose", "queue", "queueMediaSettings", "resumeTime", "screenRecordingState", "script", "spam", "startAcwTime", "startHoldTime", "startTime", "state", "subject", "team", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -167,7 +167,7 @@ impl crate::support::Model for QueueConversationEmailEventTopicEmailMediaPartici
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 43),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 44),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 45),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct QueueConversationEventTopicAfterCallWork {
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicAfterCallWorkState`]."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicAfterCallWorkState`](crate::QueueConversationEventTopicAfterCallWorkState)."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicAfterCallWorkState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicAfterCallWork {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicAfterCallWork
 impl crate::support::Model for QueueConversationEventTopicAfterCallWork {
     const NAME: &'static str = "QueueConversationEventTopicAfterCallWork";
     const FIELDS: &'static [&'static str] = &["endTime", "startTime", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for QueueConversationEventTopicAfterCallWork {
             "endTime" => crate::support::de_opt(map, &mut self.end_time, n, 0),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicCall {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`](crate::QueueConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -17,31 +17,31 @@ pub struct QueueConversationEventTopicCall {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationEventTopicCallDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationEventTopicCallDirection`](crate::QueueConversationEventTopicCallDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationEventTopicCallDirection>,
-    #[doc = " JSON `disconnectReasons`: array of [`QueueConversationEventTopicDisconnectReason`]."]
+    #[doc = " JSON `disconnectReasons`: array of [`QueueConversationEventTopicDisconnectReason`](crate::QueueConversationEventTopicDisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicDisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCallDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCallDisconnectType`](crate::QueueConversationEventTopicCallDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicCallDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disposition`: [`QueueConversationEventTopicDisposition`]."]
+    #[doc = " JSON `disposition`: [`QueueConversationEventTopicDisposition`](crate::QueueConversationEventTopicDisposition)."]
     pub disposition: ::std::option::Option<crate::QueueConversationEventTopicDisposition>,
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationEventTopicErrorDetails`](crate::QueueConversationEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationEventTopicErrorDetails>,
-    #[doc = " JSON `faxStatus`: [`QueueConversationEventTopicFaxStatus`]."]
+    #[doc = " JSON `faxStatus`: [`QueueConversationEventTopicFaxStatus`](crate::QueueConversationEventTopicFaxStatus)."]
     pub fax_status: ::std::option::Option<crate::QueueConversationEventTopicFaxStatus>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCallInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCallInitialState`](crate::QueueConversationEventTopicCallInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicCallInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
-    #[doc = " JSON `other`: [`QueueConversationEventTopicAddress`]."]
+    #[doc = " JSON `other`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub other: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -49,31 +49,31 @@ pub struct QueueConversationEventTopicCall {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `publicIpAddress`: string."]
     pub public_ip_address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`](crate::QueueConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationEventTopicQueueMediaSettings>,
-    #[doc = " JSON `recordersState`: [`QueueConversationEventTopicRecordersState`]."]
+    #[doc = " JSON `recordersState`: [`QueueConversationEventTopicRecordersState`](crate::QueueConversationEventTopicRecordersState)."]
     pub recorders_state: ::std::option::Option<crate::QueueConversationEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`QueueConversationEventTopicCallRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`QueueConversationEventTopicCallRecordingState`](crate::QueueConversationEventTopicCallRecordingState)."]
     pub recording_state: ::std::option::Option<crate::QueueConversationEventTopicCallRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
-    #[doc = " JSON `self`: [`QueueConversationEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicCallState`]."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicCallState`](crate::QueueConversationEventTopicCallState)."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicCallState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicCall {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -88,10 +88,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicCall {
 impl crate::support::Model for QueueConversationEventTopicCall {
     const NAME: &'static str = "QueueConversationEventTopicCall";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "bargedTime", "confined", "connectedTime", "direction", "disconnectReasons", "disconnectType", "disconnectedTime", "disposition", "documentId", "errorInfo", "faxStatus", "held", "id", "initialState", "muted", "other", "peerId", "provider", "publicIpAddress", "queueMediaSettings", "recordersState", "recording", "recordingState", "scriptId", "securePause", "self", "startHoldTime", "state", "transferSource", "uuiData", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -131,7 +131,7 @@ impl crate::support::Model for QueueConversationEventTopicCall {
             "transferSource" => crate::support::de_opt(map, &mut self.transfer_source, n, 31),
             "uuiData" => crate::support::de_opt(map, &mut self.uui_data, n, 32),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 33),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

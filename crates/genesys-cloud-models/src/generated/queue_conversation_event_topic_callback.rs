@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicCallback {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`](crate::QueueConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -23,11 +23,11 @@ pub struct QueueConversationEventTopicCallback {
     pub caller_id_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `dialerPreview`: [`QueueConversationEventTopicDialerPreview`]."]
+    #[doc = " JSON `dialerPreview`: [`QueueConversationEventTopicDialerPreview`](crate::QueueConversationEventTopicDialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::QueueConversationEventTopicDialerPreview>,
-    #[doc = " JSON `direction`: [`QueueConversationEventTopicCallbackDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationEventTopicCallbackDirection`](crate::QueueConversationEventTopicCallbackDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationEventTopicCallbackDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCallbackDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCallbackDisconnectType`](crate::QueueConversationEventTopicCallbackDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicCallbackDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,13 +37,13 @@ pub struct QueueConversationEventTopicCallback {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCallbackInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCallbackInitialState`](crate::QueueConversationEventTopicCallbackInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicCallbackInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`](crate::QueueConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -51,15 +51,15 @@ pub struct QueueConversationEventTopicCallback {
     pub skip_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicCallbackState`]."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicCallbackState`](crate::QueueConversationEventTopicCallbackState)."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicCallbackState>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `voicemail`: [`QueueConversationEventTopicVoicemail`]."]
+    #[doc = " JSON `voicemail`: [`QueueConversationEventTopicVoicemail`](crate::QueueConversationEventTopicVoicemail)."]
     pub voicemail: ::std::option::Option<crate::QueueConversationEventTopicVoicemail>,
-    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicCallback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -74,10 +74,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicCallback {
 impl crate::support::Model for QueueConversationEventTopicCallback {
     const NAME: &'static str = "QueueConversationEventTopicCallback";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "automatedCallbackConfigId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "callerId", "callerIdName", "connectedTime", "dialerPreview", "direction", "disconnectType", "disconnectedTime", "externalCampaign", "held", "id", "initialState", "peerId", "provider", "queueMediaSettings", "scriptId", "skipEnabled", "startHoldTime", "state", "timeoutSeconds", "voicemail", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -110,7 +110,7 @@ impl crate::support::Model for QueueConversationEventTopicCallback {
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 24),
             "voicemail" => crate::support::de_opt_struct(map, &mut self.voicemail, n, 25),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 26),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

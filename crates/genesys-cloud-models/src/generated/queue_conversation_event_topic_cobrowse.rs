@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicCobrowse {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`](crate::QueueConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -17,13 +17,13 @@ pub struct QueueConversationEventTopicCobrowse {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `controlling`: array of string."]
     pub controlling: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCobrowseDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicCobrowseDisconnectType`](crate::QueueConversationEventTopicCobrowseDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicCobrowseDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCobrowseInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicCobrowseInitialState`](crate::QueueConversationEventTopicCobrowseInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicCobrowseInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -31,21 +31,21 @@ pub struct QueueConversationEventTopicCobrowse {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `providerEventTime`: date-time."]
     pub provider_event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`](crate::QueueConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `roomId`: string."]
     pub room_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `self`: [`QueueConversationEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicCobrowseState`]."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicCobrowseState`](crate::QueueConversationEventTopicCobrowseState)."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicCobrowseState>,
     #[doc = " JSON `viewerUrl`: string."]
     pub viewer_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicCobrowse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicCobrowse {
 impl crate::support::Model for QueueConversationEventTopicCobrowse {
     const NAME: &'static str = "QueueConversationEventTopicCobrowse";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "cobrowseRole", "cobrowseSessionId", "connectedTime", "controlling", "disconnectType", "disconnectedTime", "id", "initialState", "peerId", "provider", "providerEventTime", "queueMediaSettings", "roomId", "scriptId", "self", "state", "viewerUrl", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for QueueConversationEventTopicCobrowse {
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "viewerUrl" => crate::support::de_opt(map, &mut self.viewer_url, n, 18),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

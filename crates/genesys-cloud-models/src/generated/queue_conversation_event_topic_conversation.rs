@@ -9,11 +9,11 @@ pub struct QueueConversationEventTopicConversation {
     pub access_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `associatedConversation`: [`QueueConversationEventTopicDomainEntityRef`]."]
+    #[doc = " JSON `associatedConversation`: [`QueueConversationEventTopicDomainEntityRef`](crate::QueueConversationEventTopicDomainEntityRef)."]
     pub associated_conversation: ::std::option::Option<crate::QueueConversationEventTopicDomainEntityRef>,
-    #[doc = " JSON `consultationConversations`: array of [`QueueConversationEventTopicDomainEntityRef`]."]
+    #[doc = " JSON `consultationConversations`: array of [`QueueConversationEventTopicDomainEntityRef`](crate::QueueConversationEventTopicDomainEntityRef)."]
     pub consultation_conversations: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicDomainEntityRef>>,
-    #[doc = " JSON `divisions`: array of [`QueueConversationEventTopicConversationDivisionMembership`]."]
+    #[doc = " JSON `divisions`: array of [`QueueConversationEventTopicConversationDivisionMembership`](crate::QueueConversationEventTopicConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicConversationDivisionMembership>>,
     #[doc = " JSON `externalTag`: string."]
     pub external_tag: ::std::option::Option<::std::string::String>,
@@ -23,9 +23,9 @@ pub struct QueueConversationEventTopicConversation {
     pub inactivity_timeout: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `maxParticipants`: integer (int64)."]
     pub max_participants: ::std::option::Option<i64>,
-    #[doc = " JSON `participants`: array of [`QueueConversationEventTopicParticipant`]."]
+    #[doc = " JSON `participants`: array of [`QueueConversationEventTopicParticipant`](crate::QueueConversationEventTopicParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicParticipant>>,
-    #[doc = " JSON `recentTransfers`: array of [`QueueConversationEventTopicTransferResponse`]."]
+    #[doc = " JSON `recentTransfers`: array of [`QueueConversationEventTopicTransferResponse`](crate::QueueConversationEventTopicTransferResponse)."]
     pub recent_transfers: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicTransferResponse>>,
     #[doc = " JSON `recordingState`: string."]
     pub recording_state: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct QueueConversationEventTopicConversation {
     pub secure_pause: ::std::option::Option<bool>,
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicConversation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicConversation 
 impl crate::support::Model for QueueConversationEventTopicConversation {
     const NAME: &'static str = "QueueConversationEventTopicConversation";
     const FIELDS: &'static [&'static str] = &["accessAttributes", "address", "associatedConversation", "consultationConversations", "divisions", "externalTag", "id", "inactivityTimeout", "maxParticipants", "participants", "recentTransfers", "recordingState", "securePause", "utilizationLabelId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for QueueConversationEventTopicConversation {
             "recordingState" => crate::support::de_opt(map, &mut self.recording_state, n, 11),
             "securePause" => crate::support::de_opt(map, &mut self.secure_pause, n, 12),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

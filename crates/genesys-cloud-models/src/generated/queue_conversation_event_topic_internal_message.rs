@@ -7,17 +7,17 @@
 pub struct QueueConversationEventTopicInternalMessage {
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicInternalMessageDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicInternalMessageDisconnectType`](crate::QueueConversationEventTopicInternalMessageDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicInternalMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `fromAddress`: [`QueueConversationEventTopicAddress`]."]
+    #[doc = " JSON `fromAddress`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub from_address: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicInternalMessageInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicInternalMessageInitialState`](crate::QueueConversationEventTopicInternalMessageInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicInternalMessageInitialState>,
-    #[doc = " JSON `messages`: array of [`QueueConversationEventTopicInternalMessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`QueueConversationEventTopicInternalMessageDetails`](crate::QueueConversationEventTopicInternalMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicInternalMessageDetails>>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -25,13 +25,13 @@ pub struct QueueConversationEventTopicInternalMessage {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceUserId`: string."]
     pub source_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicInternalMessageState`]."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicInternalMessageState`](crate::QueueConversationEventTopicInternalMessageState)."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicInternalMessageState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toAddress`: [`QueueConversationEventTopicAddress`]."]
+    #[doc = " JSON `toAddress`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicInternalMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicInternalMessa
 impl crate::support::Model for QueueConversationEventTopicInternalMessage {
     const NAME: &'static str = "QueueConversationEventTopicInternalMessage";
     const FIELDS: &'static [&'static str] = &["connectedTime", "disconnectType", "disconnectedTime", "fromAddress", "id", "initialState", "messages", "peerId", "provider", "sourceUserId", "state", "targetUserId", "toAddress"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for QueueConversationEventTopicInternalMessage {
             "state" => crate::support::de_opt(map, &mut self.state, n, 10),
             "targetUserId" => crate::support::de_opt(map, &mut self.target_user_id, n, 11),
             "toAddress" => crate::support::de_opt_struct(map, &mut self.to_address, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicMessage {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`](crate::QueueConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -15,27 +15,27 @@ pub struct QueueConversationEventTopicMessage {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationEventTopicMessageDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationEventTopicMessageDirection`](crate::QueueConversationEventTopicMessageDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationEventTopicMessageDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicMessageDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicMessageDisconnectType`](crate::QueueConversationEventTopicMessageDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `engagementSource`: string."]
     pub engagement_source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationEventTopicErrorDetails`](crate::QueueConversationEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationEventTopicErrorDetails>,
-    #[doc = " JSON `fromAddress`: [`QueueConversationEventTopicAddress`]."]
+    #[doc = " JSON `fromAddress`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub from_address: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicMessageInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicMessageInitialState`](crate::QueueConversationEventTopicMessageInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicMessageInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationEventTopicJourneyContext`](crate::QueueConversationEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationEventTopicJourneyContext>,
-    #[doc = " JSON `messages`: array of [`QueueConversationEventTopicMessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`QueueConversationEventTopicMessageDetails`](crate::QueueConversationEventTopicMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicMessageDetails>>,
     #[doc = " JSON `messagesTranscriptUri`: string."]
     pub messages_transcript_uri: ::std::option::Option<::std::string::String>,
@@ -45,7 +45,7 @@ pub struct QueueConversationEventTopicMessage {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`](crate::QueueConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
@@ -57,15 +57,15 @@ pub struct QueueConversationEventTopicMessage {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicMessageState`]."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicMessageState`](crate::QueueConversationEventTopicMessageState)."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicMessageState>,
-    #[doc = " JSON `toAddress`: [`QueueConversationEventTopicAddress`]."]
+    #[doc = " JSON `toAddress`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
-    #[doc = " JSON `type`: [`QueueConversationEventTopicMessageType`]."]
+    #[doc = " JSON `type`: [`QueueConversationEventTopicMessageType`](crate::QueueConversationEventTopicMessageType)."]
     pub r#type: ::std::option::Option<crate::QueueConversationEventTopicMessageType>,
-    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -80,10 +80,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicMessage {
 impl crate::support::Model for QueueConversationEventTopicMessage {
     const NAME: &'static str = "QueueConversationEventTopicMessage";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "byoSmsIntegrationId", "connectedTime", "direction", "disconnectType", "disconnectedTime", "engagementSource", "errorInfo", "fromAddress", "held", "id", "initialState", "journeyContext", "messages", "messagesTranscriptUri", "parkTime", "peerId", "provider", "queueMediaSettings", "recipientCountry", "recipientType", "resumeTime", "scriptId", "startHoldTime", "state", "toAddress", "type", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -119,7 +119,7 @@ impl crate::support::Model for QueueConversationEventTopicMessage {
             "toAddress" => crate::support::de_opt_struct(map, &mut self.to_address, n, 27),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 28),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 29),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicMessageDetails {
-    #[doc = " JSON `errorInfo`: [`QueueConversationEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationEventTopicErrorDetails`](crate::QueueConversationEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationEventTopicErrorDetails>,
-    #[doc = " JSON `media`: array of [`QueueConversationEventTopicMessageMedia`]."]
+    #[doc = " JSON `media`: array of [`QueueConversationEventTopicMessageMedia`](crate::QueueConversationEventTopicMessageMedia)."]
     pub media: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicMessageMedia>>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messageMetadata`: [`QueueConversationEventTopicMessageMetadata`]."]
+    #[doc = " JSON `messageMetadata`: [`QueueConversationEventTopicMessageMetadata`](crate::QueueConversationEventTopicMessageMetadata)."]
     pub message_metadata: ::std::option::Option<crate::QueueConversationEventTopicMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`QueueConversationEventTopicMessageDetailsMessageStatus`]."]
+    #[doc = " JSON `messageStatus`: [`QueueConversationEventTopicMessageDetailsMessageStatus`](crate::QueueConversationEventTopicMessageDetailsMessageStatus)."]
     pub message_status: ::std::option::Option<crate::QueueConversationEventTopicMessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `socialVisibility`: [`QueueConversationEventTopicMessageDetailsSocialVisibility`]."]
+    #[doc = " JSON `socialVisibility`: [`QueueConversationEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationEventTopicMessageDetailsSocialVisibility)."]
     pub social_visibility: ::std::option::Option<crate::QueueConversationEventTopicMessageDetailsSocialVisibility>,
-    #[doc = " JSON `stickers`: array of [`QueueConversationEventTopicMessageSticker`]."]
+    #[doc = " JSON `stickers`: array of [`QueueConversationEventTopicMessageSticker`](crate::QueueConversationEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicMessageSticker>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicMessageDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicMessageDetail
 impl crate::support::Model for QueueConversationEventTopicMessageDetails {
     const NAME: &'static str = "QueueConversationEventTopicMessageDetails";
     const FIELDS: &'static [&'static str] = &["errorInfo", "media", "messageId", "messageMetadata", "messageSegmentCount", "messageStatus", "messageTime", "socialVisibility", "stickers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for QueueConversationEventTopicMessageDetails {
             "messageTime" => crate::support::de_opt(map, &mut self.message_time, n, 6),
             "socialVisibility" => crate::support::de_opt(map, &mut self.social_visibility, n, 7),
             "stickers" => crate::support::de_opt_structs(map, &mut self.stickers, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicMessageMetadata {
-    #[doc = " JSON `content`: array of [`QueueConversationEventTopicMessageMetadataContent`]."]
+    #[doc = " JSON `content`: array of [`QueueConversationEventTopicMessageMetadataContent`](crate::QueueConversationEventTopicMessageMetadataContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicMessageMetadataContent>>,
-    #[doc = " JSON `events`: array of [`QueueConversationEventTopicMessageMetadataEvent`]."]
+    #[doc = " JSON `events`: array of [`QueueConversationEventTopicMessageMetadataEvent`](crate::QueueConversationEventTopicMessageMetadataEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicMessageMetadataEvent>>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicMessageMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicMessageMetada
 impl crate::support::Model for QueueConversationEventTopicMessageMetadata {
     const NAME: &'static str = "QueueConversationEventTopicMessageMetadata";
     const FIELDS: &'static [&'static str] = &["content", "events", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for QueueConversationEventTopicMessageMetadata {
             "content" => crate::support::de_opt_structs(map, &mut self.content, n, 0),
             "events" => crate::support::de_opt_structs(map, &mut self.events, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,23 +13,23 @@ pub struct QueueConversationEventTopicParticipant {
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `bargedParticipantId`: string."]
     pub barged_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callbacks`: array of [`QueueConversationEventTopicCallback`]."]
+    #[doc = " JSON `callbacks`: array of [`QueueConversationEventTopicCallback`](crate::QueueConversationEventTopicCallback)."]
     pub callbacks: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicCallback>>,
-    #[doc = " JSON `calls`: array of [`QueueConversationEventTopicCall`]."]
+    #[doc = " JSON `calls`: array of [`QueueConversationEventTopicCall`](crate::QueueConversationEventTopicCall)."]
     pub calls: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicCall>>,
-    #[doc = " JSON `chats`: array of [`QueueConversationEventTopicChat`]."]
+    #[doc = " JSON `chats`: array of [`QueueConversationEventTopicChat`](crate::QueueConversationEventTopicChat)."]
     pub chats: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicChat>>,
     #[doc = " JSON `coachedParticipantId`: string."]
     pub coached_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `cobrowsesessions`: array of [`QueueConversationEventTopicCobrowse`]."]
+    #[doc = " JSON `cobrowsesessions`: array of [`QueueConversationEventTopicCobrowse`](crate::QueueConversationEventTopicCobrowse)."]
     pub cobrowsesessions: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicCobrowse>>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `consultParticipantId`: string."]
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`QueueConversationEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`QueueConversationEventTopicConversationRoutingData`](crate::QueueConversationEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationEventTopicConversationRoutingData>,
-    #[doc = " JSON `emails`: array of [`QueueConversationEventTopicEmail`]."]
+    #[doc = " JSON `emails`: array of [`QueueConversationEventTopicEmail`](crate::QueueConversationEventTopicEmail)."]
     pub emails: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicEmail>>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -47,11 +47,11 @@ pub struct QueueConversationEventTopicParticipant {
     pub group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `internalMessages`: array of [`QueueConversationEventTopicInternalMessage`]."]
+    #[doc = " JSON `internalMessages`: array of [`QueueConversationEventTopicInternalMessage`](crate::QueueConversationEventTopicInternalMessage)."]
     pub internal_messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicInternalMessage>>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `messages`: array of [`QueueConversationEventTopicMessage`]."]
+    #[doc = " JSON `messages`: array of [`QueueConversationEventTopicMessage`](crate::QueueConversationEventTopicMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicMessage>>,
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
@@ -63,13 +63,13 @@ pub struct QueueConversationEventTopicParticipant {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitoredParticipantId`: string."]
     pub screen_monitored_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `screenMonitorings`: array of [`QueueConversationEventTopicScreenMonitoring`]."]
+    #[doc = " JSON `screenMonitorings`: array of [`QueueConversationEventTopicScreenMonitoring`](crate::QueueConversationEventTopicScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`QueueConversationEventTopicParticipantScreenRecordingState`]."]
+    #[doc = " JSON `screenRecordingState`: [`QueueConversationEventTopicParticipantScreenRecordingState`](crate::QueueConversationEventTopicParticipantScreenRecordingState)."]
     pub screen_recording_state: ::std::option::Option<crate::QueueConversationEventTopicParticipantScreenRecordingState>,
-    #[doc = " JSON `screenshares`: array of [`QueueConversationEventTopicScreenShare`]."]
+    #[doc = " JSON `screenshares`: array of [`QueueConversationEventTopicScreenShare`](crate::QueueConversationEventTopicScreenShare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicScreenShare>>,
-    #[doc = " JSON `socialExpressions`: array of [`QueueConversationEventTopicSocialExpression`]."]
+    #[doc = " JSON `socialExpressions`: array of [`QueueConversationEventTopicSocialExpression`](crate::QueueConversationEventTopicSocialExpression)."]
     pub social_expressions: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicSocialExpression>>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -77,11 +77,11 @@ pub struct QueueConversationEventTopicParticipant {
     pub team_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `videos`: array of [`QueueConversationEventTopicVideo`]."]
+    #[doc = " JSON `videos`: array of [`QueueConversationEventTopicVideo`](crate::QueueConversationEventTopicVideo)."]
     pub videos: ::std::option::Option<::std::vec::Vec<crate::QueueConversationEventTopicVideo>>,
-    #[doc = " JSON `workflow`: [`QueueConversationEventTopicWorkflow`]."]
+    #[doc = " JSON `workflow`: [`QueueConversationEventTopicWorkflow`](crate::QueueConversationEventTopicWorkflow)."]
     pub workflow: ::std::option::Option<crate::QueueConversationEventTopicWorkflow>,
-    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,
     #[doc = " JSON `wrapupExpected`: boolean."]
     pub wrapup_expected: ::std::option::Option<bool>,
@@ -91,7 +91,7 @@ pub struct QueueConversationEventTopicParticipant {
     pub wrapup_required: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -106,10 +106,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicParticipant {
 impl crate::support::Model for QueueConversationEventTopicParticipant {
     const NAME: &'static str = "QueueConversationEventTopicParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "bargedParticipantId", "callbacks", "calls", "chats", "coachedParticipantId", "cobrowsesessions", "connectedTime", "consultParticipantId", "conversationRoutingData", "emails", "endAcwTime", "endTime", "externalContactId", "externalContactInitialDivisionId", "externalOrganizationId", "flaggedReason", "groupId", "id", "internalMessages", "mediaRoles", "messages", "monitoredParticipantId", "name", "purpose", "queueId", "screenMonitoredParticipantId", "screenMonitorings", "screenRecordingState", "screenshares", "socialExpressions", "startAcwTime", "teamId", "userId", "videos", "workflow", "wrapup", "wrapupExpected", "wrapupPrompt", "wrapupRequired", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -158,7 +158,7 @@ impl crate::support::Model for QueueConversationEventTopicParticipant {
             "wrapupPrompt" => crate::support::de_opt(map, &mut self.wrapup_prompt, n, 40),
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 41),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 42),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

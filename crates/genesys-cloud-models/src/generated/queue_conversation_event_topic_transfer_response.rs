@@ -7,19 +7,19 @@
 pub struct QueueConversationEventTopicTransferResponse {
     #[doc = " JSON `dateIssued`: date-time."]
     pub date_issued: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `destination`: [`QueueConversationEventTopicTransferDestination`]."]
+    #[doc = " JSON `destination`: [`QueueConversationEventTopicTransferDestination`](crate::QueueConversationEventTopicTransferDestination)."]
     pub destination: ::std::option::Option<crate::QueueConversationEventTopicTransferDestination>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initiator`: [`QueueConversationEventTopicTransferInitiator`]."]
+    #[doc = " JSON `initiator`: [`QueueConversationEventTopicTransferInitiator`](crate::QueueConversationEventTopicTransferInitiator)."]
     pub initiator: ::std::option::Option<crate::QueueConversationEventTopicTransferInitiator>,
-    #[doc = " JSON `modifiedBy`: [`QueueConversationEventTopicTransferModifedBy`]."]
+    #[doc = " JSON `modifiedBy`: [`QueueConversationEventTopicTransferModifedBy`](crate::QueueConversationEventTopicTransferModifedBy)."]
     pub modified_by: ::std::option::Option<crate::QueueConversationEventTopicTransferModifedBy>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicTransferResponseState`]."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicTransferResponseState`](crate::QueueConversationEventTopicTransferResponseState)."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicTransferResponseState>,
-    #[doc = " JSON `transferType`: [`QueueConversationEventTopicTransferResponseTransferType`]."]
+    #[doc = " JSON `transferType`: [`QueueConversationEventTopicTransferResponseTransferType`](crate::QueueConversationEventTopicTransferResponseTransferType)."]
     pub transfer_type: ::std::option::Option<crate::QueueConversationEventTopicTransferResponseTransferType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicTransferResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicTransferRespo
 impl crate::support::Model for QueueConversationEventTopicTransferResponse {
     const NAME: &'static str = "QueueConversationEventTopicTransferResponse";
     const FIELDS: &'static [&'static str] = &["dateIssued", "destination", "id", "initiator", "modifiedBy", "state", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for QueueConversationEventTopicTransferResponse {
             "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationEventTopicVideo {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationEventTopicAfterCallWork`](crate::QueueConversationEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -15,13 +15,13 @@ pub struct QueueConversationEventTopicVideo {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicVideoDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationEventTopicVideoDisconnectType`](crate::QueueConversationEventTopicVideoDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationEventTopicVideoDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationEventTopicVideoInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationEventTopicVideoInitialState`](crate::QueueConversationEventTopicVideoInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationEventTopicVideoInitialState>,
     #[doc = " JSON `msids`: array of string."]
     pub msids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -31,21 +31,21 @@ pub struct QueueConversationEventTopicVideo {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationEventTopicQueueMediaSettings`](crate::QueueConversationEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationEventTopicQueueMediaSettings>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `self`: [`QueueConversationEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`QueueConversationEventTopicAddress`](crate::QueueConversationEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationEventTopicAddress>,
     #[doc = " JSON `sharingScreen`: boolean."]
     pub sharing_screen: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`QueueConversationEventTopicVideoState`]."]
+    #[doc = " JSON `state`: [`QueueConversationEventTopicVideoState`](crate::QueueConversationEventTopicVideoState)."]
     pub state: ::std::option::Option<crate::QueueConversationEventTopicVideoState>,
     #[doc = " JSON `videoMuted`: boolean."]
     pub video_muted: ::std::option::Option<bool>,
-    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationEventTopicWrapup`](crate::QueueConversationEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationEventTopicVideo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicVideo {
 impl crate::support::Model for QueueConversationEventTopicVideo {
     const NAME: &'static str = "QueueConversationEventTopicVideo";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "audioMuted", "connectedTime", "context", "disconnectType", "disconnectedTime", "id", "initialState", "msids", "peerCount", "peerId", "provider", "queueMediaSettings", "scriptId", "self", "sharingScreen", "state", "videoMuted", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for QueueConversationEventTopicVideo {
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "videoMuted" => crate::support::de_opt(map, &mut self.video_muted, n, 18),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

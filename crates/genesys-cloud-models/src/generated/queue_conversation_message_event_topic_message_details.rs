@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationMessageEventTopicMessageDetails {
-    #[doc = " JSON `errorInfo`: [`QueueConversationMessageEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationMessageEventTopicErrorDetails`](crate::QueueConversationMessageEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationMessageEventTopicErrorDetails>,
-    #[doc = " JSON `media`: array of [`QueueConversationMessageEventTopicMessageMedia`]."]
+    #[doc = " JSON `media`: array of [`QueueConversationMessageEventTopicMessageMedia`](crate::QueueConversationMessageEventTopicMessageMedia)."]
     pub media: ::std::option::Option<::std::vec::Vec<crate::QueueConversationMessageEventTopicMessageMedia>>,
-    #[doc = " JSON `message`: [`QueueConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `message`: [`QueueConversationMessageEventTopicUriReference`](crate::QueueConversationMessageEventTopicUriReference)."]
     pub message: ::std::option::Option<crate::QueueConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `messageMetadata`: [`QueueConversationMessageEventTopicMessageMetadata`]."]
+    #[doc = " JSON `messageMetadata`: [`QueueConversationMessageEventTopicMessageMetadata`](crate::QueueConversationMessageEventTopicMessageMetadata)."]
     pub message_metadata: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMetadata>,
     #[doc = " JSON `messageSegmentCount`: integer (int64)."]
     pub message_segment_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageStatus`: [`QueueConversationMessageEventTopicMessageDetailsMessageStatus`]."]
+    #[doc = " JSON `messageStatus`: [`QueueConversationMessageEventTopicMessageDetailsMessageStatus`](crate::QueueConversationMessageEventTopicMessageDetailsMessageStatus)."]
     pub message_status: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageDetailsMessageStatus>,
     #[doc = " JSON `messageTime`: date-time."]
     pub message_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `socialVisibility`: [`QueueConversationMessageEventTopicMessageDetailsSocialVisibility`]."]
+    #[doc = " JSON `socialVisibility`: [`QueueConversationMessageEventTopicMessageDetailsSocialVisibility`](crate::QueueConversationMessageEventTopicMessageDetailsSocialVisibility)."]
     pub social_visibility: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageDetailsSocialVisibility>,
-    #[doc = " JSON `stickers`: array of [`QueueConversationMessageEventTopicMessageSticker`]."]
+    #[doc = " JSON `stickers`: array of [`QueueConversationMessageEventTopicMessageSticker`](crate::QueueConversationMessageEventTopicMessageSticker)."]
     pub stickers: ::std::option::Option<::std::vec::Vec<crate::QueueConversationMessageEventTopicMessageSticker>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationMessageEventTopicMessageDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationMessageEventTopicMessag
 impl crate::support::Model for QueueConversationMessageEventTopicMessageDetails {
     const NAME: &'static str = "QueueConversationMessageEventTopicMessageDetails";
     const FIELDS: &'static [&'static str] = &["errorInfo", "media", "message", "messageMetadata", "messageSegmentCount", "messageStatus", "messageTime", "socialVisibility", "stickers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for QueueConversationMessageEventTopicMessageDetails 
             "messageTime" => crate::support::de_opt(map, &mut self.message_time, n, 6),
             "socialVisibility" => crate::support::de_opt(map, &mut self.social_visibility, n, 7),
             "stickers" => crate::support::de_opt_structs(map, &mut self.stickers, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

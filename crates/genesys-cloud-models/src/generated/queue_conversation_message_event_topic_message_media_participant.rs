@@ -15,11 +15,11 @@ pub struct QueueConversationMessageEventTopicMessageMediaParticipant {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversationRoutingData`: [`QueueConversationMessageEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`QueueConversationMessageEventTopicConversationRoutingData`](crate::QueueConversationMessageEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationMessageEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationMessageEventTopicMessageMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationMessageEventTopicMessageMediaParticipantDirection`](crate::QueueConversationMessageEventTopicMessageMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationMessageEventTopicMessageMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationMessageEventTopicMessageMediaParticipantDisconnectType`](crate::QueueConversationMessageEventTopicMessageMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,27 +27,27 @@ pub struct QueueConversationMessageEventTopicMessageMediaParticipant {
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `engagementSource`: string."]
     pub engagement_source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationMessageEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationMessageEventTopicErrorBody`](crate::QueueConversationMessageEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::QueueConversationMessageEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`QueueConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`QueueConversationMessageEventTopicUriReference`](crate::QueueConversationMessageEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::QueueConversationMessageEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`QueueConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`QueueConversationMessageEventTopicUriReference`](crate::QueueConversationMessageEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationMessageEventTopicMessageMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationMessageEventTopicMessageMediaParticipantFlaggedReason`](crate::QueueConversationMessageEventTopicMessageMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationMessageEventTopicMessageMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationMessageEventTopicMessageMediaParticipantInitialState`](crate::QueueConversationMessageEventTopicMessageMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationMessageEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationMessageEventTopicJourneyContext`](crate::QueueConversationMessageEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationMessageEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `messages`: array of [`QueueConversationMessageEventTopicMessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`QueueConversationMessageEventTopicMessageDetails`](crate::QueueConversationMessageEventTopicMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationMessageEventTopicMessageDetails>>,
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
@@ -61,9 +61,9 @@ pub struct QueueConversationMessageEventTopicMessageMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`QueueConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`QueueConversationMessageEventTopicUriReference`](crate::QueueConversationMessageEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::QueueConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationMessageEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationMessageEventTopicQueueMediaSettings`](crate::QueueConversationMessageEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationMessageEventTopicQueueMediaSettings>,
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
@@ -73,7 +73,7 @@ pub struct QueueConversationMessageEventTopicMessageMediaParticipant {
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`QueueConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`QueueConversationMessageEventTopicUriReference`](crate::QueueConversationMessageEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::QueueConversationMessageEventTopicUriReference>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -81,15 +81,15 @@ pub struct QueueConversationMessageEventTopicMessageMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationMessageEventTopicMessageMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`QueueConversationMessageEventTopicMessageMediaParticipantState`](crate::QueueConversationMessageEventTopicMessageMediaParticipantState)."]
     pub state: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantState>,
-    #[doc = " JSON `team`: [`QueueConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`QueueConversationMessageEventTopicUriReference`](crate::QueueConversationMessageEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `type`: [`QueueConversationMessageEventTopicMessageMediaParticipantType`]."]
+    #[doc = " JSON `type`: [`QueueConversationMessageEventTopicMessageMediaParticipantType`](crate::QueueConversationMessageEventTopicMessageMediaParticipantType)."]
     pub r#type: ::std::option::Option<crate::QueueConversationMessageEventTopicMessageMediaParticipantType>,
-    #[doc = " JSON `user`: [`QueueConversationMessageEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`QueueConversationMessageEventTopicUriReference`](crate::QueueConversationMessageEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::QueueConversationMessageEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`QueueConversationMessageEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationMessageEventTopicWrapup`](crate::QueueConversationMessageEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationMessageEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -99,7 +99,7 @@ pub struct QueueConversationMessageEventTopicMessageMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationMessageEventTopicMessageMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -114,10 +114,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationMessageEventTopicMessag
 impl crate::support::Model for QueueConversationMessageEventTopicMessageMediaParticipant {
     const NAME: &'static str = "QueueConversationMessageEventTopicMessageMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "byoSmsIntegrationId", "connectedTime", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "engagementSource", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "messages", "monitoredParticipantId", "name", "parkTime", "peer", "provider", "purpose", "queue", "queueMediaSettings", "recipientCountry", "recipientType", "resumeTime", "screenRecordingState", "script", "startAcwTime", "startHoldTime", "startTime", "state", "team", "type", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -170,7 +170,7 @@ impl crate::support::Model for QueueConversationMessageEventTopicMessageMediaPar
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 44),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 45),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 46),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,33 +15,33 @@ pub struct QueueConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`QueueConversationScreenShareEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`QueueConversationScreenShareEventTopicConversationRoutingData`](crate::QueueConversationScreenShareEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationScreenShareEventTopicConversationRoutingData>,
-    #[doc = " JSON `direction`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantDirection`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endTime`: date-time."]
     pub end_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationScreenShareEventTopicErrorBody`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationScreenShareEventTopicErrorBody`](crate::QueueConversationScreenShareEventTopicErrorBody)."]
     pub error_info: ::std::option::Option<crate::QueueConversationScreenShareEventTopicErrorBody>,
-    #[doc = " JSON `externalContact`: [`QueueConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `externalContact`: [`QueueConversationScreenShareEventTopicUriReference`](crate::QueueConversationScreenShareEventTopicUriReference)."]
     pub external_contact: ::std::option::Option<crate::QueueConversationScreenShareEventTopicUriReference>,
     #[doc = " JSON `externalContactInitialDivisionId`: string."]
     pub external_contact_initial_division_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalOrganization`: [`QueueConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `externalOrganization`: [`QueueConversationScreenShareEventTopicUriReference`](crate::QueueConversationScreenShareEventTopicUriReference)."]
     pub external_organization: ::std::option::Option<crate::QueueConversationScreenShareEventTopicUriReference>,
-    #[doc = " JSON `flaggedReason`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason`]."]
+    #[doc = " JSON `flaggedReason`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason)."]
     pub flagged_reason: ::std::option::Option<crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantInitialState`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationScreenShareEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationScreenShareEventTopicJourneyContext`](crate::QueueConversationScreenShareEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationScreenShareEventTopicJourneyContext>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -57,15 +57,15 @@ pub struct QueueConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`QueueConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`QueueConversationScreenShareEventTopicUriReference`](crate::QueueConversationScreenShareEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::QueueConversationScreenShareEventTopicUriReference>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationScreenShareEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationScreenShareEventTopicQueueMediaSettings`](crate::QueueConversationScreenShareEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationScreenShareEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `screenRecordingState`: string."]
     pub screen_recording_state: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `script`: [`QueueConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `script`: [`QueueConversationScreenShareEventTopicUriReference`](crate::QueueConversationScreenShareEventTopicUriReference)."]
     pub script: ::std::option::Option<crate::QueueConversationScreenShareEventTopicUriReference>,
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
@@ -75,13 +75,13 @@ pub struct QueueConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startTime`: date-time."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantState`]."]
+    #[doc = " JSON `state`: [`QueueConversationScreenShareEventTopicScreenShareMediaParticipantState`](crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantState)."]
     pub state: ::std::option::Option<crate::QueueConversationScreenShareEventTopicScreenShareMediaParticipantState>,
-    #[doc = " JSON `team`: [`QueueConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `team`: [`QueueConversationScreenShareEventTopicUriReference`](crate::QueueConversationScreenShareEventTopicUriReference)."]
     pub team: ::std::option::Option<crate::QueueConversationScreenShareEventTopicUriReference>,
-    #[doc = " JSON `user`: [`QueueConversationScreenShareEventTopicUriReference`]."]
+    #[doc = " JSON `user`: [`QueueConversationScreenShareEventTopicUriReference`](crate::QueueConversationScreenShareEventTopicUriReference)."]
     pub user: ::std::option::Option<crate::QueueConversationScreenShareEventTopicUriReference>,
-    #[doc = " JSON `wrapup`: [`QueueConversationScreenShareEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationScreenShareEventTopicWrapup`](crate::QueueConversationScreenShareEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationScreenShareEventTopicWrapup>,
     #[doc = " JSON `wrapupPrompt`: string."]
     pub wrapup_prompt: ::std::option::Option<::std::string::String>,
@@ -91,7 +91,7 @@ pub struct QueueConversationScreenShareEventTopicScreenShareMediaParticipant {
     pub wrapup_skipped: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationScreenShareEventTopicScreenShareMediaParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -106,10 +106,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationScreenShareEventTopicSc
 impl crate::support::Model for QueueConversationScreenShareEventTopicScreenShareMediaParticipant {
     const NAME: &'static str = "QueueConversationScreenShareEventTopicScreenShareMediaParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "connectedTime", "context", "conversationRoutingData", "direction", "disconnectType", "endAcwTime", "endTime", "errorInfo", "externalContact", "externalContactInitialDivisionId", "externalOrganization", "flaggedReason", "held", "id", "initialState", "journeyContext", "mediaRoles", "name", "parkTime", "peer", "peerCount", "provider", "purpose", "queue", "queueMediaSettings", "resumeTime", "screenRecordingState", "script", "sharing", "startAcwTime", "startHoldTime", "startTime", "state", "team", "user", "wrapup", "wrapupPrompt", "wrapupRequired", "wrapupSkipped", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -158,7 +158,7 @@ impl crate::support::Model for QueueConversationScreenShareEventTopicScreenShare
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 40),
             "wrapupSkipped" => crate::support::de_opt(map, &mut self.wrapup_skipped, n, 41),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 42),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicCall {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`](crate::QueueConversationSocialExpressionEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -17,31 +17,31 @@ pub struct QueueConversationSocialExpressionEventTopicCall {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicCallDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicCallDirection`](crate::QueueConversationSocialExpressionEventTopicCallDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallDirection>,
-    #[doc = " JSON `disconnectReasons`: array of [`QueueConversationSocialExpressionEventTopicDisconnectReason`]."]
+    #[doc = " JSON `disconnectReasons`: array of [`QueueConversationSocialExpressionEventTopicDisconnectReason`](crate::QueueConversationSocialExpressionEventTopicDisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicDisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCallDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCallDisconnectType`](crate::QueueConversationSocialExpressionEventTopicCallDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disposition`: [`QueueConversationSocialExpressionEventTopicDisposition`]."]
+    #[doc = " JSON `disposition`: [`QueueConversationSocialExpressionEventTopicDisposition`](crate::QueueConversationSocialExpressionEventTopicDisposition)."]
     pub disposition: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicDisposition>,
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationSocialExpressionEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationSocialExpressionEventTopicErrorDetails`](crate::QueueConversationSocialExpressionEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicErrorDetails>,
-    #[doc = " JSON `faxStatus`: [`QueueConversationSocialExpressionEventTopicFaxStatus`]."]
+    #[doc = " JSON `faxStatus`: [`QueueConversationSocialExpressionEventTopicFaxStatus`](crate::QueueConversationSocialExpressionEventTopicFaxStatus)."]
     pub fax_status: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicFaxStatus>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCallInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCallInitialState`](crate::QueueConversationSocialExpressionEventTopicCallInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
-    #[doc = " JSON `other`: [`QueueConversationSocialExpressionEventTopicAddress`]."]
+    #[doc = " JSON `other`: [`QueueConversationSocialExpressionEventTopicAddress`](crate::QueueConversationSocialExpressionEventTopicAddress)."]
     pub other: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -49,31 +49,31 @@ pub struct QueueConversationSocialExpressionEventTopicCall {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `publicIpAddress`: string."]
     pub public_ip_address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`](crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings>,
-    #[doc = " JSON `recordersState`: [`QueueConversationSocialExpressionEventTopicRecordersState`]."]
+    #[doc = " JSON `recordersState`: [`QueueConversationSocialExpressionEventTopicRecordersState`](crate::QueueConversationSocialExpressionEventTopicRecordersState)."]
     pub recorders_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`QueueConversationSocialExpressionEventTopicCallRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`QueueConversationSocialExpressionEventTopicCallRecordingState`](crate::QueueConversationSocialExpressionEventTopicCallRecordingState)."]
     pub recording_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
-    #[doc = " JSON `self`: [`QueueConversationSocialExpressionEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`QueueConversationSocialExpressionEventTopicAddress`](crate::QueueConversationSocialExpressionEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCallState`]."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCallState`](crate::QueueConversationSocialExpressionEventTopicCallState)."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationSocialExpressionEventTopicCall {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -88,10 +88,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicCall {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicCall";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "bargedTime", "confined", "connectedTime", "direction", "disconnectReasons", "disconnectType", "disconnectedTime", "disposition", "documentId", "errorInfo", "faxStatus", "held", "id", "initialState", "muted", "other", "peerId", "provider", "publicIpAddress", "queueMediaSettings", "recordersState", "recording", "recordingState", "scriptId", "securePause", "self", "startHoldTime", "state", "transferSource", "uuiData", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -131,7 +131,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicCall {
             "transferSource" => crate::support::de_opt(map, &mut self.transfer_source, n, 31),
             "uuiData" => crate::support::de_opt(map, &mut self.uui_data, n, 32),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 33),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicCallback {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`](crate::QueueConversationSocialExpressionEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -23,11 +23,11 @@ pub struct QueueConversationSocialExpressionEventTopicCallback {
     pub caller_id_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `dialerPreview`: [`QueueConversationSocialExpressionEventTopicDialerPreview`]."]
+    #[doc = " JSON `dialerPreview`: [`QueueConversationSocialExpressionEventTopicDialerPreview`](crate::QueueConversationSocialExpressionEventTopicDialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicDialerPreview>,
-    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicCallbackDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicCallbackDirection`](crate::QueueConversationSocialExpressionEventTopicCallbackDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallbackDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCallbackDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicCallbackDisconnectType`](crate::QueueConversationSocialExpressionEventTopicCallbackDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallbackDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,13 +37,13 @@ pub struct QueueConversationSocialExpressionEventTopicCallback {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCallbackInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicCallbackInitialState`](crate::QueueConversationSocialExpressionEventTopicCallbackInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallbackInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`](crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -51,15 +51,15 @@ pub struct QueueConversationSocialExpressionEventTopicCallback {
     pub skip_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCallbackState`]."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicCallbackState`](crate::QueueConversationSocialExpressionEventTopicCallbackState)."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicCallbackState>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `voicemail`: [`QueueConversationSocialExpressionEventTopicVoicemail`]."]
+    #[doc = " JSON `voicemail`: [`QueueConversationSocialExpressionEventTopicVoicemail`](crate::QueueConversationSocialExpressionEventTopicVoicemail)."]
     pub voicemail: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicVoicemail>,
-    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationSocialExpressionEventTopicCallback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -74,10 +74,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicCallback {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicCallback";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "automatedCallbackConfigId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "callerId", "callerIdName", "connectedTime", "dialerPreview", "direction", "disconnectType", "disconnectedTime", "externalCampaign", "held", "id", "initialState", "peerId", "provider", "queueMediaSettings", "scriptId", "skipEnabled", "startHoldTime", "state", "timeoutSeconds", "voicemail", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -110,7 +110,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicCallba
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 24),
             "voicemail" => crate::support::de_opt_struct(map, &mut self.voicemail, n, 25),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 26),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicConversationRoutingData {
-    #[doc = " JSON `language`: [`QueueConversationSocialExpressionEventTopicUriReference`]."]
+    #[doc = " JSON `language`: [`QueueConversationSocialExpressionEventTopicUriReference`](crate::QueueConversationSocialExpressionEventTopicUriReference)."]
     pub language: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicUriReference>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `queue`: [`QueueConversationSocialExpressionEventTopicUriReference`]."]
+    #[doc = " JSON `queue`: [`QueueConversationSocialExpressionEventTopicUriReference`](crate::QueueConversationSocialExpressionEventTopicUriReference)."]
     pub queue: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicUriReference>,
-    #[doc = " JSON `scoredAgents`: array of [`QueueConversationSocialExpressionEventTopicScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`QueueConversationSocialExpressionEventTopicScoredAgent`](crate::QueueConversationSocialExpressionEventTopicScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicScoredAgent>>,
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skills`: array of [`QueueConversationSocialExpressionEventTopicUriReference`]."]
+    #[doc = " JSON `skills`: array of [`QueueConversationSocialExpressionEventTopicUriReference`](crate::QueueConversationSocialExpressionEventTopicUriReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicUriReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationSocialExpressionEventTopicConversationRoutingData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicConversationRoutingData {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicConversationRoutingData";
     const FIELDS: &'static [&'static str] = &["language", "priority", "queue", "scoredAgents", "skillExpressionId", "skills"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicConver
             "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 3),
             "skillExpressionId" => crate::support::de_opt(map, &mut self.skill_expression_id, n, 4),
             "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

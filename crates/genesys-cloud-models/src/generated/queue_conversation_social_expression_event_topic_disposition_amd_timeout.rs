@@ -13,7 +13,7 @@ pub struct QueueConversationSocialExpressionEventTopicDispositionAmdTimeout {
     pub timer_start_event: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timerStartTime`: number (double)."]
     pub timer_start_time: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationSocialExpressionEventTopicDispositionAmdTimeout {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicDispositionAmdTimeout {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicDispositionAmdTimeout";
     const FIELDS: &'static [&'static str] = &["timeoutMs", "timerEndTime", "timerStartEvent", "timerStartTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicDispos
             "timerEndTime" => crate::support::de_opt(map, &mut self.timer_end_time, n, 1),
             "timerStartEvent" => crate::support::de_opt(map, &mut self.timer_start_event, n, 2),
             "timerStartTime" => crate::support::de_opt(map, &mut self.timer_start_time, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicEmail {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`](crate::QueueConversationSocialExpressionEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -13,21 +13,21 @@ pub struct QueueConversationSocialExpressionEventTopicEmail {
     pub auto_generated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicEmailDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicEmailDirection`](crate::QueueConversationSocialExpressionEventTopicEmailDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicEmailDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicEmailDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicEmailDisconnectType`](crate::QueueConversationSocialExpressionEventTopicEmailDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicEmailDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `draftAttachments`: array of [`QueueConversationSocialExpressionEventTopicAttachment`]."]
+    #[doc = " JSON `draftAttachments`: array of [`QueueConversationSocialExpressionEventTopicAttachment`](crate::QueueConversationSocialExpressionEventTopicAttachment)."]
     pub draft_attachments: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicAttachment>>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationSocialExpressionEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationSocialExpressionEventTopicErrorDetails`](crate::QueueConversationSocialExpressionEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicErrorDetails>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicEmailInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicEmailInitialState`](crate::QueueConversationSocialExpressionEventTopicEmailInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicEmailInitialState>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct QueueConversationSocialExpressionEventTopicEmail {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`](crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -49,13 +49,13 @@ pub struct QueueConversationSocialExpressionEventTopicEmail {
     pub spam: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicEmailState`]."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicEmailState`](crate::QueueConversationSocialExpressionEventTopicEmailState)."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicEmailState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationSocialExpressionEventTopicEmail {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -70,10 +70,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicEmail {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicEmail";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "autoGenerated", "connectedTime", "direction", "disconnectType", "disconnectedTime", "draftAttachments", "errorInfo", "held", "id", "initialState", "messageId", "messagesSent", "parkTime", "peerId", "provider", "queueMediaSettings", "resumeTime", "scriptId", "spam", "startHoldTime", "state", "subject", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -104,7 +104,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicEmail 
             "state" => crate::support::de_opt(map, &mut self.state, n, 22),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 23),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 24),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicMessage {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`](crate::QueueConversationSocialExpressionEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -15,27 +15,27 @@ pub struct QueueConversationSocialExpressionEventTopicMessage {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicMessageDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationSocialExpressionEventTopicMessageDirection`](crate::QueueConversationSocialExpressionEventTopicMessageDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicMessageDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicMessageDisconnectType`](crate::QueueConversationSocialExpressionEventTopicMessageDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `engagementSource`: string."]
     pub engagement_source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationSocialExpressionEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationSocialExpressionEventTopicErrorDetails`](crate::QueueConversationSocialExpressionEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicErrorDetails>,
-    #[doc = " JSON `fromAddress`: [`QueueConversationSocialExpressionEventTopicAddress`]."]
+    #[doc = " JSON `fromAddress`: [`QueueConversationSocialExpressionEventTopicAddress`](crate::QueueConversationSocialExpressionEventTopicAddress)."]
     pub from_address: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicMessageInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicMessageInitialState`](crate::QueueConversationSocialExpressionEventTopicMessageInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationSocialExpressionEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationSocialExpressionEventTopicJourneyContext`](crate::QueueConversationSocialExpressionEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicJourneyContext>,
-    #[doc = " JSON `messages`: array of [`QueueConversationSocialExpressionEventTopicMessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`QueueConversationSocialExpressionEventTopicMessageDetails`](crate::QueueConversationSocialExpressionEventTopicMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicMessageDetails>>,
     #[doc = " JSON `messagesTranscriptUri`: string."]
     pub messages_transcript_uri: ::std::option::Option<::std::string::String>,
@@ -45,7 +45,7 @@ pub struct QueueConversationSocialExpressionEventTopicMessage {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`](crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings>,
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
@@ -57,15 +57,15 @@ pub struct QueueConversationSocialExpressionEventTopicMessage {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicMessageState`]."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicMessageState`](crate::QueueConversationSocialExpressionEventTopicMessageState)."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageState>,
-    #[doc = " JSON `toAddress`: [`QueueConversationSocialExpressionEventTopicAddress`]."]
+    #[doc = " JSON `toAddress`: [`QueueConversationSocialExpressionEventTopicAddress`](crate::QueueConversationSocialExpressionEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
-    #[doc = " JSON `type`: [`QueueConversationSocialExpressionEventTopicMessageType`]."]
+    #[doc = " JSON `type`: [`QueueConversationSocialExpressionEventTopicMessageType`](crate::QueueConversationSocialExpressionEventTopicMessageType)."]
     pub r#type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicMessageType>,
-    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationSocialExpressionEventTopicMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -80,10 +80,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicMessage {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicMessage";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "byoSmsIntegrationId", "connectedTime", "direction", "disconnectType", "disconnectedTime", "engagementSource", "errorInfo", "fromAddress", "held", "id", "initialState", "journeyContext", "messages", "messagesTranscriptUri", "parkTime", "peerId", "provider", "queueMediaSettings", "recipientCountry", "recipientType", "resumeTime", "scriptId", "startHoldTime", "state", "toAddress", "type", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -119,7 +119,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicMessag
             "toAddress" => crate::support::de_opt_struct(map, &mut self.to_address, n, 27),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 28),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 29),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,23 +13,23 @@ pub struct QueueConversationSocialExpressionEventTopicParticipant {
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `bargedParticipantId`: string."]
     pub barged_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callbacks`: array of [`QueueConversationSocialExpressionEventTopicCallback`]."]
+    #[doc = " JSON `callbacks`: array of [`QueueConversationSocialExpressionEventTopicCallback`](crate::QueueConversationSocialExpressionEventTopicCallback)."]
     pub callbacks: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicCallback>>,
-    #[doc = " JSON `calls`: array of [`QueueConversationSocialExpressionEventTopicCall`]."]
+    #[doc = " JSON `calls`: array of [`QueueConversationSocialExpressionEventTopicCall`](crate::QueueConversationSocialExpressionEventTopicCall)."]
     pub calls: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicCall>>,
-    #[doc = " JSON `chats`: array of [`QueueConversationSocialExpressionEventTopicChat`]."]
+    #[doc = " JSON `chats`: array of [`QueueConversationSocialExpressionEventTopicChat`](crate::QueueConversationSocialExpressionEventTopicChat)."]
     pub chats: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicChat>>,
     #[doc = " JSON `coachedParticipantId`: string."]
     pub coached_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `cobrowsesessions`: array of [`QueueConversationSocialExpressionEventTopicCobrowse`]."]
+    #[doc = " JSON `cobrowsesessions`: array of [`QueueConversationSocialExpressionEventTopicCobrowse`](crate::QueueConversationSocialExpressionEventTopicCobrowse)."]
     pub cobrowsesessions: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicCobrowse>>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `consultParticipantId`: string."]
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`QueueConversationSocialExpressionEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`QueueConversationSocialExpressionEventTopicConversationRoutingData`](crate::QueueConversationSocialExpressionEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicConversationRoutingData>,
-    #[doc = " JSON `emails`: array of [`QueueConversationSocialExpressionEventTopicEmail`]."]
+    #[doc = " JSON `emails`: array of [`QueueConversationSocialExpressionEventTopicEmail`](crate::QueueConversationSocialExpressionEventTopicEmail)."]
     pub emails: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicEmail>>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -47,11 +47,11 @@ pub struct QueueConversationSocialExpressionEventTopicParticipant {
     pub group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `internalMessages`: array of [`QueueConversationSocialExpressionEventTopicInternalMessage`]."]
+    #[doc = " JSON `internalMessages`: array of [`QueueConversationSocialExpressionEventTopicInternalMessage`](crate::QueueConversationSocialExpressionEventTopicInternalMessage)."]
     pub internal_messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicInternalMessage>>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `messages`: array of [`QueueConversationSocialExpressionEventTopicMessage`]."]
+    #[doc = " JSON `messages`: array of [`QueueConversationSocialExpressionEventTopicMessage`](crate::QueueConversationSocialExpressionEventTopicMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicMessage>>,
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
@@ -63,13 +63,13 @@ pub struct QueueConversationSocialExpressionEventTopicParticipant {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitoredParticipantId`: string."]
     pub screen_monitored_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `screenMonitorings`: array of [`QueueConversationSocialExpressionEventTopicScreenMonitoring`]."]
+    #[doc = " JSON `screenMonitorings`: array of [`QueueConversationSocialExpressionEventTopicScreenMonitoring`](crate::QueueConversationSocialExpressionEventTopicScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`QueueConversationSocialExpressionEventTopicParticipantScreenRecordingState`]."]
+    #[doc = " JSON `screenRecordingState`: [`QueueConversationSocialExpressionEventTopicParticipantScreenRecordingState`](crate::QueueConversationSocialExpressionEventTopicParticipantScreenRecordingState)."]
     pub screen_recording_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicParticipantScreenRecordingState>,
-    #[doc = " JSON `screenshares`: array of [`QueueConversationSocialExpressionEventTopicScreenShare`]."]
+    #[doc = " JSON `screenshares`: array of [`QueueConversationSocialExpressionEventTopicScreenShare`](crate::QueueConversationSocialExpressionEventTopicScreenShare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicScreenShare>>,
-    #[doc = " JSON `socialExpressions`: array of [`QueueConversationSocialExpressionEventTopicSocialExpression`]."]
+    #[doc = " JSON `socialExpressions`: array of [`QueueConversationSocialExpressionEventTopicSocialExpression`](crate::QueueConversationSocialExpressionEventTopicSocialExpression)."]
     pub social_expressions: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicSocialExpression>>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -77,11 +77,11 @@ pub struct QueueConversationSocialExpressionEventTopicParticipant {
     pub team_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `videos`: array of [`QueueConversationSocialExpressionEventTopicVideo`]."]
+    #[doc = " JSON `videos`: array of [`QueueConversationSocialExpressionEventTopicVideo`](crate::QueueConversationSocialExpressionEventTopicVideo)."]
     pub videos: ::std::option::Option<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicVideo>>,
-    #[doc = " JSON `workflow`: [`QueueConversationSocialExpressionEventTopicWorkflow`]."]
+    #[doc = " JSON `workflow`: [`QueueConversationSocialExpressionEventTopicWorkflow`](crate::QueueConversationSocialExpressionEventTopicWorkflow)."]
     pub workflow: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWorkflow>,
-    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,
     #[doc = " JSON `wrapupExpected`: boolean."]
     pub wrapup_expected: ::std::option::Option<bool>,
@@ -91,7 +91,7 @@ pub struct QueueConversationSocialExpressionEventTopicParticipant {
     pub wrapup_required: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationSocialExpressionEventTopicParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -106,10 +106,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicParticipant {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "bargedParticipantId", "callbacks", "calls", "chats", "coachedParticipantId", "cobrowsesessions", "connectedTime", "consultParticipantId", "conversationRoutingData", "emails", "endAcwTime", "endTime", "externalContactId", "externalContactInitialDivisionId", "externalOrganizationId", "flaggedReason", "groupId", "id", "internalMessages", "mediaRoles", "messages", "monitoredParticipantId", "name", "purpose", "queueId", "screenMonitoredParticipantId", "screenMonitorings", "screenRecordingState", "screenshares", "socialExpressions", "startAcwTime", "teamId", "userId", "videos", "workflow", "wrapup", "wrapupExpected", "wrapupPrompt", "wrapupRequired", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -158,7 +158,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicPartic
             "wrapupPrompt" => crate::support::de_opt(map, &mut self.wrapup_prompt, n, 40),
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 41),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 42),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicScreenShare {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`](crate::QueueConversationSocialExpressionEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -13,13 +13,13 @@ pub struct QueueConversationSocialExpressionEventTopicScreenShare {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicScreenShareDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicScreenShareDisconnectType`](crate::QueueConversationSocialExpressionEventTopicScreenShareDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicScreenShareDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicScreenShareInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicScreenShareInitialState`](crate::QueueConversationSocialExpressionEventTopicScreenShareInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicScreenShareInitialState>,
     #[doc = " JSON `peerCount`: integer (int64)."]
     pub peer_count: ::std::option::Option<i64>,
@@ -27,19 +27,19 @@ pub struct QueueConversationSocialExpressionEventTopicScreenShare {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`](crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `self`: [`QueueConversationSocialExpressionEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`QueueConversationSocialExpressionEventTopicAddress`](crate::QueueConversationSocialExpressionEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicScreenShareState`]."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicScreenShareState`](crate::QueueConversationSocialExpressionEventTopicScreenShareState)."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicScreenShareState>,
-    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationSocialExpressionEventTopicScreenShare {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicScreenShare {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicScreenShare";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "connectedTime", "context", "disconnectType", "disconnectedTime", "id", "initialState", "peerCount", "peerId", "provider", "queueMediaSettings", "scriptId", "self", "sharing", "state", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicScreen
             "sharing" => crate::support::de_opt(map, &mut self.sharing, n, 14),
             "state" => crate::support::de_opt(map, &mut self.state, n, 15),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct QueueConversationSocialExpressionEventTopicTransferResponse {
     #[doc = " JSON `dateIssued`: date-time."]
     pub date_issued: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `destination`: [`QueueConversationSocialExpressionEventTopicTransferDestination`]."]
+    #[doc = " JSON `destination`: [`QueueConversationSocialExpressionEventTopicTransferDestination`](crate::QueueConversationSocialExpressionEventTopicTransferDestination)."]
     pub destination: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferDestination>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initiator`: [`QueueConversationSocialExpressionEventTopicTransferInitiator`]."]
+    #[doc = " JSON `initiator`: [`QueueConversationSocialExpressionEventTopicTransferInitiator`](crate::QueueConversationSocialExpressionEventTopicTransferInitiator)."]
     pub initiator: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferInitiator>,
-    #[doc = " JSON `modifiedBy`: [`QueueConversationSocialExpressionEventTopicTransferModifedBy`]."]
+    #[doc = " JSON `modifiedBy`: [`QueueConversationSocialExpressionEventTopicTransferModifedBy`](crate::QueueConversationSocialExpressionEventTopicTransferModifedBy)."]
     pub modified_by: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferModifedBy>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicTransferResponseState`]."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicTransferResponseState`](crate::QueueConversationSocialExpressionEventTopicTransferResponseState)."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferResponseState>,
-    #[doc = " JSON `transferType`: [`QueueConversationSocialExpressionEventTopicTransferResponseTransferType`]."]
+    #[doc = " JSON `transferType`: [`QueueConversationSocialExpressionEventTopicTransferResponseTransferType`](crate::QueueConversationSocialExpressionEventTopicTransferResponseTransferType)."]
     pub transfer_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicTransferResponseTransferType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationSocialExpressionEventTopicTransferResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicTransferResponse {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicTransferResponse";
     const FIELDS: &'static [&'static str] = &["dateIssued", "destination", "id", "initiator", "modifiedBy", "state", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicTransf
             "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

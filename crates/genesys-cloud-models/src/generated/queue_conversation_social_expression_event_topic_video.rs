@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationSocialExpressionEventTopicVideo {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationSocialExpressionEventTopicAfterCallWork`](crate::QueueConversationSocialExpressionEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -15,13 +15,13 @@ pub struct QueueConversationSocialExpressionEventTopicVideo {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicVideoDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationSocialExpressionEventTopicVideoDisconnectType`](crate::QueueConversationSocialExpressionEventTopicVideoDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicVideoDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicVideoInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationSocialExpressionEventTopicVideoInitialState`](crate::QueueConversationSocialExpressionEventTopicVideoInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicVideoInitialState>,
     #[doc = " JSON `msids`: array of string."]
     pub msids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -31,21 +31,21 @@ pub struct QueueConversationSocialExpressionEventTopicVideo {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationSocialExpressionEventTopicQueueMediaSettings`](crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `self`: [`QueueConversationSocialExpressionEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`QueueConversationSocialExpressionEventTopicAddress`](crate::QueueConversationSocialExpressionEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicAddress>,
     #[doc = " JSON `sharingScreen`: boolean."]
     pub sharing_screen: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicVideoState`]."]
+    #[doc = " JSON `state`: [`QueueConversationSocialExpressionEventTopicVideoState`](crate::QueueConversationSocialExpressionEventTopicVideoState)."]
     pub state: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicVideoState>,
     #[doc = " JSON `videoMuted`: boolean."]
     pub video_muted: ::std::option::Option<bool>,
-    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationSocialExpressionEventTopicWrapup`](crate::QueueConversationSocialExpressionEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationSocialExpressionEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationSocialExpressionEventTopicVideo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicVideo {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicVideo";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "audioMuted", "connectedTime", "context", "disconnectType", "disconnectedTime", "id", "initialState", "msids", "peerCount", "peerId", "provider", "queueMediaSettings", "scriptId", "self", "sharingScreen", "state", "videoMuted", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for QueueConversationSocialExpressionEventTopicVideo 
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "videoMuted" => crate::support::de_opt(map, &mut self.video_muted, n, 18),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

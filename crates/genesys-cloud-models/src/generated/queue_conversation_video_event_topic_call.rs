@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicCall {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`](crate::QueueConversationVideoEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationVideoEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -17,31 +17,31 @@ pub struct QueueConversationVideoEventTopicCall {
     pub confined: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicCallDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicCallDirection`](crate::QueueConversationVideoEventTopicCallDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationVideoEventTopicCallDirection>,
-    #[doc = " JSON `disconnectReasons`: array of [`QueueConversationVideoEventTopicDisconnectReason`]."]
+    #[doc = " JSON `disconnectReasons`: array of [`QueueConversationVideoEventTopicDisconnectReason`](crate::QueueConversationVideoEventTopicDisconnectReason)."]
     pub disconnect_reasons: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicDisconnectReason>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCallDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCallDisconnectType`](crate::QueueConversationVideoEventTopicCallDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicCallDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disposition`: [`QueueConversationVideoEventTopicDisposition`]."]
+    #[doc = " JSON `disposition`: [`QueueConversationVideoEventTopicDisposition`](crate::QueueConversationVideoEventTopicDisposition)."]
     pub disposition: ::std::option::Option<crate::QueueConversationVideoEventTopicDisposition>,
     #[doc = " JSON `documentId`: string."]
     pub document_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationVideoEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationVideoEventTopicErrorDetails`](crate::QueueConversationVideoEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationVideoEventTopicErrorDetails>,
-    #[doc = " JSON `faxStatus`: [`QueueConversationVideoEventTopicFaxStatus`]."]
+    #[doc = " JSON `faxStatus`: [`QueueConversationVideoEventTopicFaxStatus`](crate::QueueConversationVideoEventTopicFaxStatus)."]
     pub fax_status: ::std::option::Option<crate::QueueConversationVideoEventTopicFaxStatus>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCallInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCallInitialState`](crate::QueueConversationVideoEventTopicCallInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallInitialState>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
-    #[doc = " JSON `other`: [`QueueConversationVideoEventTopicAddress`]."]
+    #[doc = " JSON `other`: [`QueueConversationVideoEventTopicAddress`](crate::QueueConversationVideoEventTopicAddress)."]
     pub other: ::std::option::Option<crate::QueueConversationVideoEventTopicAddress>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
@@ -49,31 +49,31 @@ pub struct QueueConversationVideoEventTopicCall {
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `publicIpAddress`: string."]
     pub public_ip_address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`](crate::QueueConversationVideoEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationVideoEventTopicQueueMediaSettings>,
-    #[doc = " JSON `recordersState`: [`QueueConversationVideoEventTopicRecordersState`]."]
+    #[doc = " JSON `recordersState`: [`QueueConversationVideoEventTopicRecordersState`](crate::QueueConversationVideoEventTopicRecordersState)."]
     pub recorders_state: ::std::option::Option<crate::QueueConversationVideoEventTopicRecordersState>,
     #[doc = " JSON `recording`: boolean."]
     pub recording: ::std::option::Option<bool>,
-    #[doc = " JSON `recordingState`: [`QueueConversationVideoEventTopicCallRecordingState`]."]
+    #[doc = " JSON `recordingState`: [`QueueConversationVideoEventTopicCallRecordingState`](crate::QueueConversationVideoEventTopicCallRecordingState)."]
     pub recording_state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallRecordingState>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `securePause`: boolean."]
     pub secure_pause: ::std::option::Option<bool>,
-    #[doc = " JSON `self`: [`QueueConversationVideoEventTopicAddress`]."]
+    #[doc = " JSON `self`: [`QueueConversationVideoEventTopicAddress`](crate::QueueConversationVideoEventTopicAddress)."]
     pub self_: ::std::option::Option<crate::QueueConversationVideoEventTopicAddress>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCallState`]."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCallState`](crate::QueueConversationVideoEventTopicCallState)."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallState>,
     #[doc = " JSON `transferSource`: string."]
     pub transfer_source: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uuiData`: string."]
     pub uui_data: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicCall {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -88,10 +88,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicCall {
 impl crate::support::Model for QueueConversationVideoEventTopicCall {
     const NAME: &'static str = "QueueConversationVideoEventTopicCall";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "bargedTime", "confined", "connectedTime", "direction", "disconnectReasons", "disconnectType", "disconnectedTime", "disposition", "documentId", "errorInfo", "faxStatus", "held", "id", "initialState", "muted", "other", "peerId", "provider", "publicIpAddress", "queueMediaSettings", "recordersState", "recording", "recordingState", "scriptId", "securePause", "self", "startHoldTime", "state", "transferSource", "uuiData", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -131,7 +131,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicCall {
             "transferSource" => crate::support::de_opt(map, &mut self.transfer_source, n, 31),
             "uuiData" => crate::support::de_opt(map, &mut self.uui_data, n, 32),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 33),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicCallback {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`](crate::QueueConversationVideoEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationVideoEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -23,11 +23,11 @@ pub struct QueueConversationVideoEventTopicCallback {
     pub caller_id_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `dialerPreview`: [`QueueConversationVideoEventTopicDialerPreview`]."]
+    #[doc = " JSON `dialerPreview`: [`QueueConversationVideoEventTopicDialerPreview`](crate::QueueConversationVideoEventTopicDialerPreview)."]
     pub dialer_preview: ::std::option::Option<crate::QueueConversationVideoEventTopicDialerPreview>,
-    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicCallbackDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicCallbackDirection`](crate::QueueConversationVideoEventTopicCallbackDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCallbackDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicCallbackDisconnectType`](crate::QueueConversationVideoEventTopicCallbackDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,13 +37,13 @@ pub struct QueueConversationVideoEventTopicCallback {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCallbackInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicCallbackInitialState`](crate::QueueConversationVideoEventTopicCallbackInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackInitialState>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`](crate::QueueConversationVideoEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationVideoEventTopicQueueMediaSettings>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -51,15 +51,15 @@ pub struct QueueConversationVideoEventTopicCallback {
     pub skip_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCallbackState`]."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicCallbackState`](crate::QueueConversationVideoEventTopicCallbackState)."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicCallbackState>,
     #[doc = " JSON `timeoutSeconds`: integer (int64)."]
     pub timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `voicemail`: [`QueueConversationVideoEventTopicVoicemail`]."]
+    #[doc = " JSON `voicemail`: [`QueueConversationVideoEventTopicVoicemail`](crate::QueueConversationVideoEventTopicVoicemail)."]
     pub voicemail: ::std::option::Option<crate::QueueConversationVideoEventTopicVoicemail>,
-    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicCallback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -74,10 +74,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicCallback
 impl crate::support::Model for QueueConversationVideoEventTopicCallback {
     const NAME: &'static str = "QueueConversationVideoEventTopicCallback";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "automatedCallbackConfigId", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "callerId", "callerIdName", "connectedTime", "dialerPreview", "direction", "disconnectType", "disconnectedTime", "externalCampaign", "held", "id", "initialState", "peerId", "provider", "queueMediaSettings", "scriptId", "skipEnabled", "startHoldTime", "state", "timeoutSeconds", "voicemail", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -110,7 +110,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicCallback {
             "timeoutSeconds" => crate::support::de_opt(map, &mut self.timeout_seconds, n, 24),
             "voicemail" => crate::support::de_opt_struct(map, &mut self.voicemail, n, 25),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 26),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

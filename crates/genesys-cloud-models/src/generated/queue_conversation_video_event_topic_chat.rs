@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicChat {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`](crate::QueueConversationVideoEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationVideoEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -13,7 +13,7 @@ pub struct QueueConversationVideoEventTopicChat {
     pub avatar_image_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicChatDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicChatDisconnectType`](crate::QueueConversationVideoEventTopicChatDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicChatDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,15 +21,15 @@ pub struct QueueConversationVideoEventTopicChat {
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicChatInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicChatInitialState`](crate::QueueConversationVideoEventTopicChatInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicChatInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationVideoEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationVideoEventTopicJourneyContext`](crate::QueueConversationVideoEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationVideoEventTopicJourneyContext>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`](crate::QueueConversationVideoEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationVideoEventTopicQueueMediaSettings>,
     #[doc = " JSON `roomId`: string."]
     pub room_id: ::std::option::Option<::std::string::String>,
@@ -37,11 +37,11 @@ pub struct QueueConversationVideoEventTopicChat {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicChatState`]."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicChatState`](crate::QueueConversationVideoEventTopicChatState)."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicChatState>,
-    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicChat {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicChat {
 impl crate::support::Model for QueueConversationVideoEventTopicChat {
     const NAME: &'static str = "QueueConversationVideoEventTopicChat";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "avatarImageUrl", "connectedTime", "disconnectType", "disconnectedTime", "held", "id", "initialState", "journeyContext", "peerId", "provider", "queueMediaSettings", "roomId", "scriptId", "startHoldTime", "state", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicChat {
             "startHoldTime" => crate::support::de_opt(map, &mut self.start_hold_time, n, 15),
             "state" => crate::support::de_opt(map, &mut self.state, n, 16),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct QueueConversationVideoEventTopicConversation {
     pub access_attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `address`: string."]
     pub address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `associatedConversation`: [`QueueConversationVideoEventTopicDomainEntityRef`]."]
+    #[doc = " JSON `associatedConversation`: [`QueueConversationVideoEventTopicDomainEntityRef`](crate::QueueConversationVideoEventTopicDomainEntityRef)."]
     pub associated_conversation: ::std::option::Option<crate::QueueConversationVideoEventTopicDomainEntityRef>,
-    #[doc = " JSON `consultationConversations`: array of [`QueueConversationVideoEventTopicDomainEntityRef`]."]
+    #[doc = " JSON `consultationConversations`: array of [`QueueConversationVideoEventTopicDomainEntityRef`](crate::QueueConversationVideoEventTopicDomainEntityRef)."]
     pub consultation_conversations: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicDomainEntityRef>>,
-    #[doc = " JSON `divisions`: array of [`QueueConversationVideoEventTopicConversationDivisionMembership`]."]
+    #[doc = " JSON `divisions`: array of [`QueueConversationVideoEventTopicConversationDivisionMembership`](crate::QueueConversationVideoEventTopicConversationDivisionMembership)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicConversationDivisionMembership>>,
     #[doc = " JSON `externalTag`: string."]
     pub external_tag: ::std::option::Option<::std::string::String>,
@@ -23,9 +23,9 @@ pub struct QueueConversationVideoEventTopicConversation {
     pub inactivity_timeout: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `maxParticipants`: integer (int64)."]
     pub max_participants: ::std::option::Option<i64>,
-    #[doc = " JSON `participants`: array of [`QueueConversationVideoEventTopicParticipant`]."]
+    #[doc = " JSON `participants`: array of [`QueueConversationVideoEventTopicParticipant`](crate::QueueConversationVideoEventTopicParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicParticipant>>,
-    #[doc = " JSON `recentTransfers`: array of [`QueueConversationVideoEventTopicTransferResponse`]."]
+    #[doc = " JSON `recentTransfers`: array of [`QueueConversationVideoEventTopicTransferResponse`](crate::QueueConversationVideoEventTopicTransferResponse)."]
     pub recent_transfers: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicTransferResponse>>,
     #[doc = " JSON `recordingState`: string."]
     pub recording_state: ::std::option::Option<::std::string::String>,
@@ -33,7 +33,7 @@ pub struct QueueConversationVideoEventTopicConversation {
     pub secure_pause: ::std::option::Option<bool>,
     #[doc = " JSON `utilizationLabelId`: string."]
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicConversation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicConversa
 impl crate::support::Model for QueueConversationVideoEventTopicConversation {
     const NAME: &'static str = "QueueConversationVideoEventTopicConversation";
     const FIELDS: &'static [&'static str] = &["accessAttributes", "address", "associatedConversation", "consultationConversations", "divisions", "externalTag", "id", "inactivityTimeout", "maxParticipants", "participants", "recentTransfers", "recordingState", "securePause", "utilizationLabelId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicConversation {
             "recordingState" => crate::support::de_opt(map, &mut self.recording_state, n, 11),
             "securePause" => crate::support::de_opt(map, &mut self.secure_pause, n, 12),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

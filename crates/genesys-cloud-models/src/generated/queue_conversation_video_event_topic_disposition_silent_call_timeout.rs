@@ -11,7 +11,7 @@ pub struct QueueConversationVideoEventTopicDispositionSilentCallTimeout {
     pub timer_end_time: ::std::option::Option<f64>,
     #[doc = " JSON `timerStartTime`: number (double)."]
     pub timer_start_time: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicDispositionSilentCallTimeout {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicDisposit
 impl crate::support::Model for QueueConversationVideoEventTopicDispositionSilentCallTimeout {
     const NAME: &'static str = "QueueConversationVideoEventTopicDispositionSilentCallTimeout";
     const FIELDS: &'static [&'static str] = &["timeoutMs", "timerEndTime", "timerStartTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicDispositionSilent
             "timeoutMs" => crate::support::de_opt(map, &mut self.timeout_ms, n, 0),
             "timerEndTime" => crate::support::de_opt(map, &mut self.timer_end_time, n, 1),
             "timerStartTime" => crate::support::de_opt(map, &mut self.timer_start_time, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

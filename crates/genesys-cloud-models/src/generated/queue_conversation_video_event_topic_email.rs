@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicEmail {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`](crate::QueueConversationVideoEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationVideoEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -13,21 +13,21 @@ pub struct QueueConversationVideoEventTopicEmail {
     pub auto_generated: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicEmailDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicEmailDirection`](crate::QueueConversationVideoEventTopicEmailDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationVideoEventTopicEmailDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicEmailDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicEmailDisconnectType`](crate::QueueConversationVideoEventTopicEmailDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicEmailDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `draftAttachments`: array of [`QueueConversationVideoEventTopicAttachment`]."]
+    #[doc = " JSON `draftAttachments`: array of [`QueueConversationVideoEventTopicAttachment`](crate::QueueConversationVideoEventTopicAttachment)."]
     pub draft_attachments: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicAttachment>>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationVideoEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationVideoEventTopicErrorDetails`](crate::QueueConversationVideoEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationVideoEventTopicErrorDetails>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicEmailInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicEmailInitialState`](crate::QueueConversationVideoEventTopicEmailInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicEmailInitialState>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct QueueConversationVideoEventTopicEmail {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`](crate::QueueConversationVideoEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationVideoEventTopicQueueMediaSettings>,
     #[doc = " JSON `resumeTime`: date-time."]
     pub resume_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -49,13 +49,13 @@ pub struct QueueConversationVideoEventTopicEmail {
     pub spam: ::std::option::Option<bool>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicEmailState`]."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicEmailState`](crate::QueueConversationVideoEventTopicEmailState)."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicEmailState>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicEmail {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -70,10 +70,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicEmail {
 impl crate::support::Model for QueueConversationVideoEventTopicEmail {
     const NAME: &'static str = "QueueConversationVideoEventTopicEmail";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "autoGenerated", "connectedTime", "direction", "disconnectType", "disconnectedTime", "draftAttachments", "errorInfo", "held", "id", "initialState", "messageId", "messagesSent", "parkTime", "peerId", "provider", "queueMediaSettings", "resumeTime", "scriptId", "spam", "startHoldTime", "state", "subject", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -104,7 +104,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicEmail {
             "state" => crate::support::de_opt(map, &mut self.state, n, 22),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 23),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 24),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

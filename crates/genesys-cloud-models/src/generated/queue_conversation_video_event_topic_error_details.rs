@@ -19,7 +19,7 @@ pub struct QueueConversationVideoEventTopicErrorDetails {
     pub status: ::std::option::Option<i64>,
     #[doc = " JSON `uri`: string."]
     pub uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicErrorDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicErrorDet
 impl crate::support::Model for QueueConversationVideoEventTopicErrorDetails {
     const NAME: &'static str = "QueueConversationVideoEventTopicErrorDetails";
     const FIELDS: &'static [&'static str] = &["code", "contextId", "message", "messageParams", "messageWithParams", "status", "uri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicErrorDetails {
             "messageWithParams" => crate::support::de_opt(map, &mut self.message_with_params, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             "uri" => crate::support::de_opt(map, &mut self.uri, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueConversationVideoEventTopicMessage {
-    #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`QueueConversationVideoEventTopicAfterCallWork`](crate::QueueConversationVideoEventTopicAfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::QueueConversationVideoEventTopicAfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -15,27 +15,27 @@ pub struct QueueConversationVideoEventTopicMessage {
     pub byo_sms_integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicMessageDirection`]."]
+    #[doc = " JSON `direction`: [`QueueConversationVideoEventTopicMessageDirection`](crate::QueueConversationVideoEventTopicMessageDirection)."]
     pub direction: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageDirection>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicMessageDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicMessageDisconnectType`](crate::QueueConversationVideoEventTopicMessageDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `engagementSource`: string."]
     pub engagement_source: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errorInfo`: [`QueueConversationVideoEventTopicErrorDetails`]."]
+    #[doc = " JSON `errorInfo`: [`QueueConversationVideoEventTopicErrorDetails`](crate::QueueConversationVideoEventTopicErrorDetails)."]
     pub error_info: ::std::option::Option<crate::QueueConversationVideoEventTopicErrorDetails>,
-    #[doc = " JSON `fromAddress`: [`QueueConversationVideoEventTopicAddress`]."]
+    #[doc = " JSON `fromAddress`: [`QueueConversationVideoEventTopicAddress`](crate::QueueConversationVideoEventTopicAddress)."]
     pub from_address: ::std::option::Option<crate::QueueConversationVideoEventTopicAddress>,
     #[doc = " JSON `held`: boolean."]
     pub held: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicMessageInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicMessageInitialState`](crate::QueueConversationVideoEventTopicMessageInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageInitialState>,
-    #[doc = " JSON `journeyContext`: [`QueueConversationVideoEventTopicJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`QueueConversationVideoEventTopicJourneyContext`](crate::QueueConversationVideoEventTopicJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::QueueConversationVideoEventTopicJourneyContext>,
-    #[doc = " JSON `messages`: array of [`QueueConversationVideoEventTopicMessageDetails`]."]
+    #[doc = " JSON `messages`: array of [`QueueConversationVideoEventTopicMessageDetails`](crate::QueueConversationVideoEventTopicMessageDetails)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicMessageDetails>>,
     #[doc = " JSON `messagesTranscriptUri`: string."]
     pub messages_transcript_uri: ::std::option::Option<::std::string::String>,
@@ -45,7 +45,7 @@ pub struct QueueConversationVideoEventTopicMessage {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`]."]
+    #[doc = " JSON `queueMediaSettings`: [`QueueConversationVideoEventTopicQueueMediaSettings`](crate::QueueConversationVideoEventTopicQueueMediaSettings)."]
     pub queue_media_settings: ::std::option::Option<crate::QueueConversationVideoEventTopicQueueMediaSettings>,
     #[doc = " JSON `recipientCountry`: string."]
     pub recipient_country: ::std::option::Option<::std::string::String>,
@@ -57,15 +57,15 @@ pub struct QueueConversationVideoEventTopicMessage {
     pub script_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicMessageState`]."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicMessageState`](crate::QueueConversationVideoEventTopicMessageState)."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageState>,
-    #[doc = " JSON `toAddress`: [`QueueConversationVideoEventTopicAddress`]."]
+    #[doc = " JSON `toAddress`: [`QueueConversationVideoEventTopicAddress`](crate::QueueConversationVideoEventTopicAddress)."]
     pub to_address: ::std::option::Option<crate::QueueConversationVideoEventTopicAddress>,
-    #[doc = " JSON `type`: [`QueueConversationVideoEventTopicMessageType`]."]
+    #[doc = " JSON `type`: [`QueueConversationVideoEventTopicMessageType`](crate::QueueConversationVideoEventTopicMessageType)."]
     pub r#type: ::std::option::Option<crate::QueueConversationVideoEventTopicMessageType>,
-    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -80,10 +80,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicMessage 
 impl crate::support::Model for QueueConversationVideoEventTopicMessage {
     const NAME: &'static str = "QueueConversationVideoEventTopicMessage";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "agentAssistantId", "byoSmsIntegrationId", "connectedTime", "direction", "disconnectType", "disconnectedTime", "engagementSource", "errorInfo", "fromAddress", "held", "id", "initialState", "journeyContext", "messages", "messagesTranscriptUri", "parkTime", "peerId", "provider", "queueMediaSettings", "recipientCountry", "recipientType", "resumeTime", "scriptId", "startHoldTime", "state", "toAddress", "type", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -119,7 +119,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicMessage {
             "toAddress" => crate::support::de_opt_struct(map, &mut self.to_address, n, 27),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 28),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 29),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

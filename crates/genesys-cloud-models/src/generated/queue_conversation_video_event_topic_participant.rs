@@ -13,23 +13,23 @@ pub struct QueueConversationVideoEventTopicParticipant {
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `bargedParticipantId`: string."]
     pub barged_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callbacks`: array of [`QueueConversationVideoEventTopicCallback`]."]
+    #[doc = " JSON `callbacks`: array of [`QueueConversationVideoEventTopicCallback`](crate::QueueConversationVideoEventTopicCallback)."]
     pub callbacks: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicCallback>>,
-    #[doc = " JSON `calls`: array of [`QueueConversationVideoEventTopicCall`]."]
+    #[doc = " JSON `calls`: array of [`QueueConversationVideoEventTopicCall`](crate::QueueConversationVideoEventTopicCall)."]
     pub calls: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicCall>>,
-    #[doc = " JSON `chats`: array of [`QueueConversationVideoEventTopicChat`]."]
+    #[doc = " JSON `chats`: array of [`QueueConversationVideoEventTopicChat`](crate::QueueConversationVideoEventTopicChat)."]
     pub chats: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicChat>>,
     #[doc = " JSON `coachedParticipantId`: string."]
     pub coached_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `cobrowsesessions`: array of [`QueueConversationVideoEventTopicCobrowse`]."]
+    #[doc = " JSON `cobrowsesessions`: array of [`QueueConversationVideoEventTopicCobrowse`](crate::QueueConversationVideoEventTopicCobrowse)."]
     pub cobrowsesessions: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicCobrowse>>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `consultParticipantId`: string."]
     pub consult_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversationRoutingData`: [`QueueConversationVideoEventTopicConversationRoutingData`]."]
+    #[doc = " JSON `conversationRoutingData`: [`QueueConversationVideoEventTopicConversationRoutingData`](crate::QueueConversationVideoEventTopicConversationRoutingData)."]
     pub conversation_routing_data: ::std::option::Option<crate::QueueConversationVideoEventTopicConversationRoutingData>,
-    #[doc = " JSON `emails`: array of [`QueueConversationVideoEventTopicEmail`]."]
+    #[doc = " JSON `emails`: array of [`QueueConversationVideoEventTopicEmail`](crate::QueueConversationVideoEventTopicEmail)."]
     pub emails: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicEmail>>,
     #[doc = " JSON `endAcwTime`: date-time."]
     pub end_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -47,11 +47,11 @@ pub struct QueueConversationVideoEventTopicParticipant {
     pub group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `internalMessages`: array of [`QueueConversationVideoEventTopicInternalMessage`]."]
+    #[doc = " JSON `internalMessages`: array of [`QueueConversationVideoEventTopicInternalMessage`](crate::QueueConversationVideoEventTopicInternalMessage)."]
     pub internal_messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicInternalMessage>>,
     #[doc = " JSON `mediaRoles`: array of string."]
     pub media_roles: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `messages`: array of [`QueueConversationVideoEventTopicMessage`]."]
+    #[doc = " JSON `messages`: array of [`QueueConversationVideoEventTopicMessage`](crate::QueueConversationVideoEventTopicMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicMessage>>,
     #[doc = " JSON `monitoredParticipantId`: string."]
     pub monitored_participant_id: ::std::option::Option<::std::string::String>,
@@ -63,13 +63,13 @@ pub struct QueueConversationVideoEventTopicParticipant {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitoredParticipantId`: string."]
     pub screen_monitored_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `screenMonitorings`: array of [`QueueConversationVideoEventTopicScreenMonitoring`]."]
+    #[doc = " JSON `screenMonitorings`: array of [`QueueConversationVideoEventTopicScreenMonitoring`](crate::QueueConversationVideoEventTopicScreenMonitoring)."]
     pub screen_monitorings: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicScreenMonitoring>>,
-    #[doc = " JSON `screenRecordingState`: [`QueueConversationVideoEventTopicParticipantScreenRecordingState`]."]
+    #[doc = " JSON `screenRecordingState`: [`QueueConversationVideoEventTopicParticipantScreenRecordingState`](crate::QueueConversationVideoEventTopicParticipantScreenRecordingState)."]
     pub screen_recording_state: ::std::option::Option<crate::QueueConversationVideoEventTopicParticipantScreenRecordingState>,
-    #[doc = " JSON `screenshares`: array of [`QueueConversationVideoEventTopicScreenShare`]."]
+    #[doc = " JSON `screenshares`: array of [`QueueConversationVideoEventTopicScreenShare`](crate::QueueConversationVideoEventTopicScreenShare)."]
     pub screenshares: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicScreenShare>>,
-    #[doc = " JSON `socialExpressions`: array of [`QueueConversationVideoEventTopicSocialExpression`]."]
+    #[doc = " JSON `socialExpressions`: array of [`QueueConversationVideoEventTopicSocialExpression`](crate::QueueConversationVideoEventTopicSocialExpression)."]
     pub social_expressions: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicSocialExpression>>,
     #[doc = " JSON `startAcwTime`: date-time."]
     pub start_acw_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -77,11 +77,11 @@ pub struct QueueConversationVideoEventTopicParticipant {
     pub team_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `videos`: array of [`QueueConversationVideoEventTopicVideo`]."]
+    #[doc = " JSON `videos`: array of [`QueueConversationVideoEventTopicVideo`](crate::QueueConversationVideoEventTopicVideo)."]
     pub videos: ::std::option::Option<::std::vec::Vec<crate::QueueConversationVideoEventTopicVideo>>,
-    #[doc = " JSON `workflow`: [`QueueConversationVideoEventTopicWorkflow`]."]
+    #[doc = " JSON `workflow`: [`QueueConversationVideoEventTopicWorkflow`](crate::QueueConversationVideoEventTopicWorkflow)."]
     pub workflow: ::std::option::Option<crate::QueueConversationVideoEventTopicWorkflow>,
-    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`]."]
+    #[doc = " JSON `wrapup`: [`QueueConversationVideoEventTopicWrapup`](crate::QueueConversationVideoEventTopicWrapup)."]
     pub wrapup: ::std::option::Option<crate::QueueConversationVideoEventTopicWrapup>,
     #[doc = " JSON `wrapupExpected`: boolean."]
     pub wrapup_expected: ::std::option::Option<bool>,
@@ -91,7 +91,7 @@ pub struct QueueConversationVideoEventTopicParticipant {
     pub wrapup_required: ::std::option::Option<bool>,
     #[doc = " JSON `wrapupTimeoutMs`: integer (int64)."]
     pub wrapup_timeout_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -106,10 +106,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicParticip
 impl crate::support::Model for QueueConversationVideoEventTopicParticipant {
     const NAME: &'static str = "QueueConversationVideoEventTopicParticipant";
     const FIELDS: &'static [&'static str] = &["address", "alertingTimeoutMs", "attributes", "bargedParticipantId", "callbacks", "calls", "chats", "coachedParticipantId", "cobrowsesessions", "connectedTime", "consultParticipantId", "conversationRoutingData", "emails", "endAcwTime", "endTime", "externalContactId", "externalContactInitialDivisionId", "externalOrganizationId", "flaggedReason", "groupId", "id", "internalMessages", "mediaRoles", "messages", "monitoredParticipantId", "name", "purpose", "queueId", "screenMonitoredParticipantId", "screenMonitorings", "screenRecordingState", "screenshares", "socialExpressions", "startAcwTime", "teamId", "userId", "videos", "workflow", "wrapup", "wrapupExpected", "wrapupPrompt", "wrapupRequired", "wrapupTimeoutMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -158,7 +158,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicParticipant {
             "wrapupPrompt" => crate::support::de_opt(map, &mut self.wrapup_prompt, n, 40),
             "wrapupRequired" => crate::support::de_opt(map, &mut self.wrapup_required, n, 41),
             "wrapupTimeoutMs" => crate::support::de_opt(map, &mut self.wrapup_timeout_ms, n, 42),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,25 +9,25 @@ pub struct QueueConversationVideoEventTopicScreenMonitoring {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicScreenMonitoringDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`QueueConversationVideoEventTopicScreenMonitoringDisconnectType`](crate::QueueConversationVideoEventTopicScreenMonitoringDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicScreenMonitoringInitialState`]."]
+    #[doc = " JSON `initialState`: [`QueueConversationVideoEventTopicScreenMonitoringInitialState`](crate::QueueConversationVideoEventTopicScreenMonitoringInitialState)."]
     pub initial_state: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringInitialState>,
-    #[doc = " JSON `monitoringType`: [`QueueConversationVideoEventTopicScreenMonitoringMonitoringType`]."]
+    #[doc = " JSON `monitoringType`: [`QueueConversationVideoEventTopicScreenMonitoringMonitoringType`](crate::QueueConversationVideoEventTopicScreenMonitoringMonitoringType)."]
     pub monitoring_type: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringMonitoringType>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `screenMonitoringId`: string."]
     pub screen_monitoring_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicScreenMonitoringState`]."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicScreenMonitoringState`](crate::QueueConversationVideoEventTopicScreenMonitoringState)."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicScreenMonitoringState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicScreenMonitoring {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicScreenMo
 impl crate::support::Model for QueueConversationVideoEventTopicScreenMonitoring {
     const NAME: &'static str = "QueueConversationVideoEventTopicScreenMonitoring";
     const FIELDS: &'static [&'static str] = &["connectedTime", "count", "disconnectType", "disconnectedTime", "id", "initialState", "monitoringType", "provider", "screenMonitoringId", "state", "targetUserId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicScreenMonitoring 
             "screenMonitoringId" => crate::support::de_opt(map, &mut self.screen_monitoring_id, n, 8),
             "state" => crate::support::de_opt(map, &mut self.state, n, 9),
             "targetUserId" => crate::support::de_opt(map, &mut self.target_user_id, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct QueueConversationVideoEventTopicTransferResponse {
     #[doc = " JSON `dateIssued`: date-time."]
     pub date_issued: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `destination`: [`QueueConversationVideoEventTopicTransferDestination`]."]
+    #[doc = " JSON `destination`: [`QueueConversationVideoEventTopicTransferDestination`](crate::QueueConversationVideoEventTopicTransferDestination)."]
     pub destination: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferDestination>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initiator`: [`QueueConversationVideoEventTopicTransferInitiator`]."]
+    #[doc = " JSON `initiator`: [`QueueConversationVideoEventTopicTransferInitiator`](crate::QueueConversationVideoEventTopicTransferInitiator)."]
     pub initiator: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferInitiator>,
-    #[doc = " JSON `modifiedBy`: [`QueueConversationVideoEventTopicTransferModifedBy`]."]
+    #[doc = " JSON `modifiedBy`: [`QueueConversationVideoEventTopicTransferModifedBy`](crate::QueueConversationVideoEventTopicTransferModifedBy)."]
     pub modified_by: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferModifedBy>,
-    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicTransferResponseState`]."]
+    #[doc = " JSON `state`: [`QueueConversationVideoEventTopicTransferResponseState`](crate::QueueConversationVideoEventTopicTransferResponseState)."]
     pub state: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferResponseState>,
-    #[doc = " JSON `transferType`: [`QueueConversationVideoEventTopicTransferResponseTransferType`]."]
+    #[doc = " JSON `transferType`: [`QueueConversationVideoEventTopicTransferResponseTransferType`](crate::QueueConversationVideoEventTopicTransferResponseTransferType)."]
     pub transfer_type: ::std::option::Option<crate::QueueConversationVideoEventTopicTransferResponseTransferType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueConversationVideoEventTopicTransferResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicTransfer
 impl crate::support::Model for QueueConversationVideoEventTopicTransferResponse {
     const NAME: &'static str = "QueueConversationVideoEventTopicTransferResponse";
     const FIELDS: &'static [&'static str] = &["dateIssued", "destination", "id", "initiator", "modifiedBy", "state", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for QueueConversationVideoEventTopicTransferResponse 
             "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

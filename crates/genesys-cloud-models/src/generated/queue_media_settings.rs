@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueMediaSettings {
-    #[doc = " JSON `call`: [`MediaSettings`]."]
+    #[doc = " JSON `call`: [`MediaSettings`](crate::MediaSettings)."]
     pub call: ::std::option::Option<crate::MediaSettings>,
-    #[doc = " JSON `callback`: [`CallbackMediaSettings`]."]
+    #[doc = " JSON `callback`: [`CallbackMediaSettings`](crate::CallbackMediaSettings)."]
     pub callback: ::std::option::Option<crate::CallbackMediaSettings>,
-    #[doc = " JSON `chat`: [`MediaSettings`]."]
+    #[doc = " JSON `chat`: [`MediaSettings`](crate::MediaSettings)."]
     pub chat: ::std::option::Option<crate::MediaSettings>,
-    #[doc = " JSON `email`: [`EmailMediaSettings`]."]
+    #[doc = " JSON `email`: [`EmailMediaSettings`](crate::EmailMediaSettings)."]
     pub email: ::std::option::Option<crate::EmailMediaSettings>,
-    #[doc = " JSON `message`: [`MessageMediaSettings`]."]
+    #[doc = " JSON `message`: [`MessageMediaSettings`](crate::MessageMediaSettings)."]
     pub message: ::std::option::Option<crate::MessageMediaSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueMediaSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueMediaSettings {
 impl crate::support::Model for QueueMediaSettings {
     const NAME: &'static str = "QueueMediaSettings";
     const FIELDS: &'static [&'static str] = &["call", "callback", "chat", "email", "message"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for QueueMediaSettings {
             "chat" => crate::support::de_opt_struct(map, &mut self.chat, n, 2),
             "email" => crate::support::de_opt_struct(map, &mut self.email, n, 3),
             "message" => crate::support::de_opt_struct(map, &mut self.message, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,13 +15,13 @@ pub struct QueueMember {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ringNumber`: integer (int64)."]
     pub ring_number: ::std::option::Option<i64>,
-    #[doc = " JSON `routingStatus`: [`RoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`RoutingStatus`](crate::RoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::RoutingStatus>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueMember {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueMember {
 impl crate::support::Model for QueueMember {
     const NAME: &'static str = "QueueMember";
     const FIELDS: &'static [&'static str] = &["id", "joined", "memberBy", "name", "ringNumber", "routingStatus", "selfUri", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for QueueMember {
             "routingStatus" => crate::support::de_opt_struct(map, &mut self.routing_status, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

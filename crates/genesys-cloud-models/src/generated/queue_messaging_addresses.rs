@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QueueMessagingAddresses {
-    #[doc = " JSON `openMessagingRecipient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `openMessagingRecipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub open_messaging_recipient: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `smsAddress`: [`DomainEntityRef`]."]
+    #[doc = " JSON `smsAddress`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub sms_address: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `whatsAppRecipient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `whatsAppRecipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub whats_app_recipient: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueMessagingAddresses {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueMessagingAddresses {
 impl crate::support::Model for QueueMessagingAddresses {
     const NAME: &'static str = "QueueMessagingAddresses";
     const FIELDS: &'static [&'static str] = &["openMessagingRecipient", "smsAddress", "whatsAppRecipient"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for QueueMessagingAddresses {
             "openMessagingRecipient" => crate::support::de_opt_struct(map, &mut self.open_messaging_recipient, n, 0),
             "smsAddress" => crate::support::de_opt_struct(map, &mut self.sms_address, n, 1),
             "whatsAppRecipient" => crate::support::de_opt_struct(map, &mut self.whats_app_recipient, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

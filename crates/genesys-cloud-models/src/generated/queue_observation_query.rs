@@ -7,11 +7,11 @@
 pub struct QueueObservationQuery {
     #[doc = " JSON `detailMetrics`: array of string."]
     pub detail_metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `filter`: [`QueueObservationQueryFilter`], required by the spec."]
+    #[doc = " JSON `filter`: [`QueueObservationQueryFilter`](crate::QueueObservationQueryFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::QueueObservationQueryFilter>,
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueObservationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueObservationQuery {
 impl crate::support::Model for QueueObservationQuery {
     const NAME: &'static str = "QueueObservationQuery";
     const FIELDS: &'static [&'static str] = &["detailMetrics", "filter", "metrics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for QueueObservationQuery {
             "detailMetrics" => crate::support::de_opt(map, &mut self.detail_metrics, n, 0),
             "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 1),
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

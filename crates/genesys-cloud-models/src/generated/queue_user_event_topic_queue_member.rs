@@ -13,9 +13,9 @@ pub struct QueueUserEventTopicQueueMember {
     pub joined: ::std::option::Option<bool>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`QueueUserEventTopicUserReference`]."]
+    #[doc = " JSON `user`: [`QueueUserEventTopicUserReference`](crate::QueueUserEventTopicUserReference)."]
     pub user: ::std::option::Option<crate::QueueUserEventTopicUserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueUserEventTopicQueueMember {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueUserEventTopicQueueMember {
 impl crate::support::Model for QueueUserEventTopicQueueMember {
     const NAME: &'static str = "QueueUserEventTopicQueueMember";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "id", "joined", "queueId", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for QueueUserEventTopicQueueMember {
             "joined" => crate::support::de_opt(map, &mut self.joined, n, 2),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 3),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

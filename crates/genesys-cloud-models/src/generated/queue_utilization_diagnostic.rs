@@ -7,7 +7,7 @@
 pub struct QueueUtilizationDiagnostic {
     #[doc = " JSON `activeUsersInQueue`: integer (int64)."]
     pub active_users_in_queue: ::std::option::Option<i64>,
-    #[doc = " JSON `queue`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queue`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `usersInQueue`: integer (int64)."]
     pub users_in_queue: ::std::option::Option<i64>,
@@ -23,7 +23,7 @@ pub struct QueueUtilizationDiagnostic {
     pub users_on_queue: ::std::option::Option<i64>,
     #[doc = " JSON `usersOnQueueWithStation`: integer (int64)."]
     pub users_on_queue_with_station: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QueueUtilizationDiagnostic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for QueueUtilizationDiagnostic {
 impl crate::support::Model for QueueUtilizationDiagnostic {
     const NAME: &'static str = "QueueUtilizationDiagnostic";
     const FIELDS: &'static [&'static str] = &["activeUsersInQueue", "queue", "usersInQueue", "usersNotUtilized", "usersOnACampaignCall", "usersOnANonCampaignCall", "usersOnDifferentEdgeGroup", "usersOnQueue", "usersOnQueueWithStation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for QueueUtilizationDiagnostic {
             "usersOnDifferentEdgeGroup" => crate::support::de_opt(map, &mut self.users_on_different_edge_group, n, 6),
             "usersOnQueue" => crate::support::de_opt(map, &mut self.users_on_queue, n, 7),
             "usersOnQueueWithStation" => crate::support::de_opt(map, &mut self.users_on_queue_with_station, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct QuickReply {
-    #[doc = " JSON `action`: [`QuickReplyAction`]."]
+    #[doc = " JSON `action`: [`QuickReplyAction`](crate::QuickReplyAction)."]
     pub action: ::std::option::Option<crate::QuickReplyAction>,
     #[doc = " JSON `isSelected`: boolean."]
     pub is_selected: ::std::option::Option<bool>,
@@ -15,7 +15,7 @@ pub struct QuickReply {
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for QuickReply {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for QuickReply {
 impl crate::support::Model for QuickReply {
     const NAME: &'static str = "QuickReply";
     const FIELDS: &'static [&'static str] = &["action", "isSelected", "payload", "text", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for QuickReply {
             "payload" => crate::support::de_opt(map, &mut self.payload, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             "url" => crate::support::de_opt(map, &mut self.url, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

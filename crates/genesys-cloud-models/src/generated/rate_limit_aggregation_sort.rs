@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RateLimitAggregationSort {
-    #[doc = " JSON `function`: [`RateLimitAggregationSortFunction`], required by the spec."]
+    #[doc = " JSON `function`: [`RateLimitAggregationSortFunction`](crate::RateLimitAggregationSortFunction), required by the spec."]
     pub function: ::std::option::Option<crate::RateLimitAggregationSortFunction>,
-    #[doc = " JSON `name`: [`RateLimitAggregationSortName`], required by the spec."]
+    #[doc = " JSON `name`: [`RateLimitAggregationSortName`](crate::RateLimitAggregationSortName), required by the spec."]
     pub name: ::std::option::Option<crate::RateLimitAggregationSortName>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RateLimitAggregationSort {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for RateLimitAggregationSort {
 impl crate::support::Model for RateLimitAggregationSort {
     const NAME: &'static str = "RateLimitAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for RateLimitAggregationSort {
         match key {
             "function" => crate::support::de_opt(map, &mut self.function, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct RealTimeAdherenceExplanation {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`RealTimeAdherenceExplanationStatus`]."]
+    #[doc = " JSON `status`: [`RealTimeAdherenceExplanationStatus`](crate::RealTimeAdherenceExplanationStatus)."]
     pub status: ::std::option::Option<crate::RealTimeAdherenceExplanationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RealTimeAdherenceExplanation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for RealTimeAdherenceExplanation {
 impl crate::support::Model for RealTimeAdherenceExplanation {
     const NAME: &'static str = "RealTimeAdherenceExplanation";
     const FIELDS: &'static [&'static str] = &["id", "lengthMinutes", "selfUri", "startDate", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for RealTimeAdherenceExplanation {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct Recognition {
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contextType`: [`RecognitionContextType`]."]
+    #[doc = " JSON `contextType`: [`RecognitionContextType`](crate::RecognitionContextType)."]
     pub context_type: ::std::option::Option<crate::RecognitionContextType>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateAcknowledged`: date-time."]
     pub date_acknowledged: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,15 +21,15 @@ pub struct Recognition {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recipient`: [`UserReference`]."]
+    #[doc = " JSON `recipient`: [`UserReference`](crate::UserReference)."]
     pub recipient: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`RecognitionType`]."]
+    #[doc = " JSON `type`: [`RecognitionType`](crate::RecognitionType)."]
     pub r#type: ::std::option::Option<crate::RecognitionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Recognition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for Recognition {
 impl crate::support::Model for Recognition {
     const NAME: &'static str = "Recognition";
     const FIELDS: &'static [&'static str] = &["contextId", "contextType", "createdBy", "dateAcknowledged", "dateCreated", "dateDisplayed", "id", "note", "recipient", "selfUri", "title", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for Recognition {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "title" => crate::support::de_opt(map, &mut self.title, n, 10),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct RecognitionBase {
     #[doc = " JSON `contextId`: string."]
     pub context_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contextType`: [`RecognitionBaseContextType`]."]
+    #[doc = " JSON `contextType`: [`RecognitionBaseContextType`](crate::RecognitionBaseContextType)."]
     pub context_type: ::std::option::Option<crate::RecognitionBaseContextType>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,15 +17,15 @@ pub struct RecognitionBase {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recipient`: [`UserReference`]."]
+    #[doc = " JSON `recipient`: [`UserReference`](crate::UserReference)."]
     pub recipient: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`RecognitionBaseType`]."]
+    #[doc = " JSON `type`: [`RecognitionBaseType`](crate::RecognitionBaseType)."]
     pub r#type: ::std::option::Option<crate::RecognitionBaseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecognitionBase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for RecognitionBase {
 impl crate::support::Model for RecognitionBase {
     const NAME: &'static str = "RecognitionBase";
     const FIELDS: &'static [&'static str] = &["contextId", "contextType", "createdBy", "dateCreated", "id", "note", "recipient", "selfUri", "title", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for RecognitionBase {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "title" => crate::support::de_opt(map, &mut self.title, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

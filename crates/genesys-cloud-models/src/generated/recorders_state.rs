@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordersState {
-    #[doc = " JSON `adhocState`: [`RecordersStateAdhocState`]."]
+    #[doc = " JSON `adhocState`: [`RecordersStateAdhocState`](crate::RecordersStateAdhocState)."]
     pub adhoc_state: ::std::option::Option<crate::RecordersStateAdhocState>,
-    #[doc = " JSON `agentExperienceState`: [`RecordersStateAgentExperienceState`]."]
+    #[doc = " JSON `agentExperienceState`: [`RecordersStateAgentExperienceState`](crate::RecordersStateAgentExperienceState)."]
     pub agent_experience_state: ::std::option::Option<crate::RecordersStateAgentExperienceState>,
-    #[doc = " JSON `customerExperienceState`: [`RecordersStateCustomerExperienceState`]."]
+    #[doc = " JSON `customerExperienceState`: [`RecordersStateCustomerExperienceState`](crate::RecordersStateCustomerExperienceState)."]
     pub customer_experience_state: ::std::option::Option<crate::RecordersStateCustomerExperienceState>,
-    #[doc = " JSON `snippetState`: [`RecordersStateSnippetState`]."]
+    #[doc = " JSON `snippetState`: [`RecordersStateSnippetState`](crate::RecordersStateSnippetState)."]
     pub snippet_state: ::std::option::Option<crate::RecordersStateSnippetState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordersState {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordersState {
 impl crate::support::Model for RecordersState {
     const NAME: &'static str = "RecordersState";
     const FIELDS: &'static [&'static str] = &["adhocState", "agentExperienceState", "customerExperienceState", "snippetState"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for RecordersState {
             "agentExperienceState" => crate::support::de_opt(map, &mut self.agent_experience_state, n, 1),
             "customerExperienceState" => crate::support::de_opt(map, &mut self.customer_experience_state, n, 2),
             "snippetState" => crate::support::de_opt(map, &mut self.snippet_state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

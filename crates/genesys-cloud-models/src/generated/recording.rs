@@ -7,11 +7,11 @@
 pub struct Recording {
     #[doc = " JSON `actualTranscodeTimeMs`: integer (int64)."]
     pub actual_transcode_time_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `annotations`: array of [`Annotation`]."]
+    #[doc = " JSON `annotations`: array of [`Annotation`](crate::Annotation)."]
     pub annotations: ::std::option::Option<::std::vec::Vec<crate::Annotation>>,
     #[doc = " JSON `archiveDate`: date-time."]
     pub archive_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `archiveMedium`: [`RecordingArchiveMedium`]."]
+    #[doc = " JSON `archiveMedium`: [`RecordingArchiveMedium`](crate::RecordingArchiveMedium)."]
     pub archive_medium: ::std::option::Option<crate::RecordingArchiveMedium>,
     #[doc = " JSON `associatedConversationIds`: array of string."]
     pub associated_conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -21,7 +21,7 @@ pub struct Recording {
     pub creation_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `deleteDate`: date-time."]
     pub delete_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `emailTranscript`: array of [`RecordingEmailMessage`]."]
+    #[doc = " JSON `emailTranscript`: array of [`RecordingEmailMessage`](crate::RecordingEmailMessage)."]
     pub email_transcript: ::std::option::Option<::std::vec::Vec<crate::RecordingEmailMessage>>,
     #[doc = " JSON `endTime`: string."]
     pub end_time: ::std::option::Option<::std::string::String>,
@@ -31,7 +31,7 @@ pub struct Recording {
     pub export_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `exportedDate`: date-time."]
     pub exported_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `fileState`: [`RecordingFileState`]."]
+    #[doc = " JSON `fileState`: [`RecordingFileState`](crate::RecordingFileState)."]
     pub file_state: ::std::option::Option<crate::RecordingFileState>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -41,11 +41,11 @@ pub struct Recording {
     pub media: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaSubject`: string."]
     pub media_subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaSubtype`: [`RecordingMediaSubtype`]."]
+    #[doc = " JSON `mediaSubtype`: [`RecordingMediaSubtype`](crate::RecordingMediaSubtype)."]
     pub media_subtype: ::std::option::Option<crate::RecordingMediaSubtype>,
-    #[doc = " JSON `mediaUris`: map of [`MediaResult`]."]
+    #[doc = " JSON `mediaUris`: map of [`MediaResult`](crate::MediaResult)."]
     pub media_uris: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MediaResult>>,
-    #[doc = " JSON `messagingTranscript`: array of [`RecordingMessagingMessage`]."]
+    #[doc = " JSON `messagingTranscript`: array of [`RecordingMessagingMessage`](crate::RecordingMessagingMessage)."]
     pub messaging_transcript: ::std::option::Option<::std::vec::Vec<crate::RecordingMessagingMessage>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -57,9 +57,9 @@ pub struct Recording {
     pub output_size_in_bytes: ::std::option::Option<i64>,
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recordingErrorStatus`: [`RecordingRecordingErrorStatus`]."]
+    #[doc = " JSON `recordingErrorStatus`: [`RecordingRecordingErrorStatus`](crate::RecordingRecordingErrorStatus)."]
     pub recording_error_status: ::std::option::Option<crate::RecordingRecordingErrorStatus>,
-    #[doc = " JSON `recordingFileRole`: [`RecordingRecordingFileRole`]."]
+    #[doc = " JSON `recordingFileRole`: [`RecordingRecordingFileRole`](crate::RecordingRecordingFileRole)."]
     pub recording_file_role: ::std::option::Option<crate::RecordingRecordingFileRole>,
     #[doc = " JSON `remainingRestorationsAllowedForOrg`: integer (int64)."]
     pub remaining_restorations_allowed_for_org: ::std::option::Option<i64>,
@@ -71,11 +71,11 @@ pub struct Recording {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startTime`: string."]
     pub start_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transcript`: array of [`ChatMessage`]."]
+    #[doc = " JSON `transcript`: array of [`ChatMessage`](crate::ChatMessage)."]
     pub transcript: ::std::option::Option<::std::vec::Vec<crate::ChatMessage>>,
-    #[doc = " JSON `users`: array of [`User`]."]
+    #[doc = " JSON `users`: array of [`User`](crate::User)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::User>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Recording {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -90,10 +90,10 @@ impl<'de> ::serde::Deserialize<'de> for Recording {
 impl crate::support::Model for Recording {
     const NAME: &'static str = "Recording";
     const FIELDS: &'static [&'static str] = &["actualTranscodeTimeMs", "annotations", "archiveDate", "archiveMedium", "associatedConversationIds", "conversationId", "creationTime", "deleteDate", "emailTranscript", "endTime", "estimatedTranscodeTimeMs", "exportDate", "exportedDate", "fileState", "id", "maxAllowedRestorationsForOrg", "media", "mediaSubject", "mediaSubtype", "mediaUris", "messagingTranscript", "name", "originalRecordingStartTime", "outputDurationMs", "outputSizeInBytes", "path", "recordingErrorStatus", "recordingFileRole", "remainingRestorationsAllowedForOrg", "restoreExpirationTime", "selfUri", "sessionId", "startTime", "transcript", "users"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -134,7 +134,7 @@ impl crate::support::Model for Recording {
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 32),
             "transcript" => crate::support::de_opt_structs(map, &mut self.transcript, n, 33),
             "users" => crate::support::de_opt_structs(map, &mut self.users, n, 34),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct RecordingArchiveRestoreTopicMediaResult {
     pub wave_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `waveformData`: array of number (double)."]
     pub waveform_data: ::std::option::Option<::std::vec::Vec<f64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingArchiveRestoreTopicMediaResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingArchiveRestoreTopicMediaResult 
 impl crate::support::Model for RecordingArchiveRestoreTopicMediaResult {
     const NAME: &'static str = "RecordingArchiveRestoreTopicMediaResult";
     const FIELDS: &'static [&'static str] = &["channelId", "mediaUri", "waveUri", "waveformData"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for RecordingArchiveRestoreTopicMediaResult {
             "mediaUri" => crate::support::de_opt(map, &mut self.media_uri, n, 1),
             "waveUri" => crate::support::de_opt(map, &mut self.wave_uri, n, 2),
             "waveformData" => crate::support::de_opt(map, &mut self.waveform_data, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct RecordingAttachment {
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`RecordingAttachmentMediaType`]."]
+    #[doc = " JSON `mediaType`: [`RecordingAttachmentMediaType`](crate::RecordingAttachmentMediaType)."]
     pub media_type: ::std::option::Option<crate::RecordingAttachmentMediaType>,
     #[doc = " JSON `mime`: string."]
     pub mime: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct RecordingAttachment {
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingAttachment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingAttachment {
 impl crate::support::Model for RecordingAttachment {
     const NAME: &'static str = "RecordingAttachment";
     const FIELDS: &'static [&'static str] = &["fileName", "id", "mediaType", "mime", "text", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for RecordingAttachment {
             "mime" => crate::support::de_opt(map, &mut self.mime, n, 3),
             "text" => crate::support::de_opt(map, &mut self.text, n, 4),
             "url" => crate::support::de_opt(map, &mut self.url, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

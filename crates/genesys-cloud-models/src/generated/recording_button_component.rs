@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingButtonComponent {
-    #[doc = " JSON `actions`: [`RecordingContentActions`]."]
+    #[doc = " JSON `actions`: [`RecordingContentActions`](crate::RecordingContentActions)."]
     pub actions: ::std::option::Option<crate::RecordingContentActions>,
     #[doc = " JSON `isSelected`: boolean."]
     pub is_selected: ::std::option::Option<bool>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingButtonComponent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingButtonComponent {
 impl crate::support::Model for RecordingButtonComponent {
     const NAME: &'static str = "RecordingButtonComponent";
     const FIELDS: &'static [&'static str] = &["actions", "isSelected", "title"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for RecordingButtonComponent {
             "actions" => crate::support::de_opt_struct(map, &mut self.actions, n, 0),
             "isSelected" => crate::support::de_opt(map, &mut self.is_selected, n, 1),
             "title" => crate::support::de_opt(map, &mut self.title, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingEmailMessage {
-    #[doc = " JSON `attachments`: array of [`EmailAttachment`]."]
+    #[doc = " JSON `attachments`: array of [`EmailAttachment`](crate::EmailAttachment)."]
     pub attachments: ::std::option::Option<::std::vec::Vec<crate::EmailAttachment>>,
-    #[doc = " JSON `bcc`: array of [`EmailAddress`]."]
+    #[doc = " JSON `bcc`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub bcc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    #[doc = " JSON `cc`: array of [`EmailAddress`]."]
+    #[doc = " JSON `cc`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub cc: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    #[doc = " JSON `from`: [`EmailAddress`]."]
+    #[doc = " JSON `from`: [`EmailAddress`](crate::EmailAddress)."]
     pub from: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `htmlBody`: string."]
     pub html_body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `replyTo`: [`EmailAddress`]."]
+    #[doc = " JSON `replyTo`: [`EmailAddress`](crate::EmailAddress)."]
     pub reply_to: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
@@ -25,9 +25,9 @@ pub struct RecordingEmailMessage {
     pub text_body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `to`: array of [`EmailAddress`]."]
+    #[doc = " JSON `to`: array of [`EmailAddress`](crate::EmailAddress)."]
     pub to: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingEmailMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingEmailMessage {
 impl crate::support::Model for RecordingEmailMessage {
     const NAME: &'static str = "RecordingEmailMessage";
     const FIELDS: &'static [&'static str] = &["attachments", "bcc", "cc", "from", "htmlBody", "id", "replyTo", "subject", "textBody", "time", "to"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for RecordingEmailMessage {
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 8),
             "time" => crate::support::de_opt(map, &mut self.time, n, 9),
             "to" => crate::support::de_opt_structs(map, &mut self.to, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,15 +11,15 @@ pub struct RecordingEncryptionConfiguration {
     pub api_key: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `keyConfigurationType`: [`RecordingEncryptionConfigurationKeyConfigurationType`], required by the spec."]
+    #[doc = " JSON `keyConfigurationType`: [`RecordingEncryptionConfigurationKeyConfigurationType`](crate::RecordingEncryptionConfigurationKeyConfigurationType), required by the spec."]
     pub key_configuration_type: ::std::option::Option<crate::RecordingEncryptionConfigurationKeyConfigurationType>,
-    #[doc = " JSON `lastError`: [`ErrorBody`]."]
+    #[doc = " JSON `lastError`: [`ErrorBody`](crate::ErrorBody)."]
     pub last_error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingEncryptionConfiguration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingEncryptionConfiguration {
 impl crate::support::Model for RecordingEncryptionConfiguration {
     const NAME: &'static str = "RecordingEncryptionConfiguration";
     const FIELDS: &'static [&'static str] = &["apiId", "apiKey", "id", "keyConfigurationType", "lastError", "selfUri", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for RecordingEncryptionConfiguration {
             "lastError" => crate::support::de_opt_struct(map, &mut self.last_error, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "url" => crate::support::de_opt(map, &mut self.url, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

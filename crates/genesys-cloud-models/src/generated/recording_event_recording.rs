@@ -15,9 +15,9 @@ pub struct RecordingEventRecording {
     pub file_state: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaUris`: array of [`RecordingEventMediaResult`]."]
+    #[doc = " JSON `mediaUris`: array of [`RecordingEventMediaResult`](crate::RecordingEventMediaResult)."]
     pub media_uris: ::std::option::Option<::std::vec::Vec<crate::RecordingEventMediaResult>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingEventRecording {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingEventRecording {
 impl crate::support::Model for RecordingEventRecording {
     const NAME: &'static str = "RecordingEventRecording";
     const FIELDS: &'static [&'static str] = &["actualTranscodeTimeMs", "conversationId", "estimatedTranscodeTimeMs", "fileState", "id", "mediaUris"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for RecordingEventRecording {
             "fileState" => crate::support::de_opt(map, &mut self.file_state, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "mediaUris" => crate::support::de_opt_structs(map, &mut self.media_uris, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct RecordingForm {
     #[doc = " JSON `cannedResponseId`: string."]
     pub canned_response_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `formPages`: array of [`RecordingFormPage`]."]
+    #[doc = " JSON `formPages`: array of [`RecordingFormPage`](crate::RecordingFormPage)."]
     pub form_pages: ::std::option::Option<::std::vec::Vec<crate::RecordingFormPage>>,
-    #[doc = " JSON `introduction`: [`RecordingIntroduction`]."]
+    #[doc = " JSON `introduction`: [`RecordingIntroduction`](crate::RecordingIntroduction)."]
     pub introduction: ::std::option::Option<crate::RecordingIntroduction>,
     #[doc = " JSON `originatingMessageId`: string."]
     pub originating_message_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `receivedMessage`: [`ReceivedReplyMessage`]."]
+    #[doc = " JSON `receivedMessage`: [`ReceivedReplyMessage`](crate::ReceivedReplyMessage)."]
     pub received_message: ::std::option::Option<crate::ReceivedReplyMessage>,
-    #[doc = " JSON `replyMessage`: [`ReceivedReplyMessage`]."]
+    #[doc = " JSON `replyMessage`: [`ReceivedReplyMessage`](crate::ReceivedReplyMessage)."]
     pub reply_message: ::std::option::Option<crate::ReceivedReplyMessage>,
-    #[doc = " JSON `response`: array of [`RecordingFormResponseComponent`]."]
+    #[doc = " JSON `response`: array of [`RecordingFormResponseComponent`](crate::RecordingFormResponseComponent)."]
     pub response: ::std::option::Option<::std::vec::Vec<crate::RecordingFormResponseComponent>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingForm {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingForm {
 impl crate::support::Model for RecordingForm {
     const NAME: &'static str = "RecordingForm";
     const FIELDS: &'static [&'static str] = &["cannedResponseId", "formPages", "introduction", "originatingMessageId", "receivedMessage", "replyMessage", "response"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for RecordingForm {
             "receivedMessage" => crate::support::de_opt_struct(map, &mut self.received_message, n, 4),
             "replyMessage" => crate::support::de_opt_struct(map, &mut self.reply_message, n, 5),
             "response" => crate::support::de_opt_structs(map, &mut self.response, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

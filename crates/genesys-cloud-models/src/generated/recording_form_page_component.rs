@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingFormPageComponent {
-    #[doc = " JSON `datePicker`: [`DatePicker`]."]
+    #[doc = " JSON `datePicker`: [`DatePicker`](crate::DatePicker)."]
     pub date_picker: ::std::option::Option<crate::DatePicker>,
-    #[doc = " JSON `formComponentType`: [`RecordingFormPageComponentFormComponentType`]."]
+    #[doc = " JSON `formComponentType`: [`RecordingFormPageComponentFormComponentType`](crate::RecordingFormPageComponentFormComponentType)."]
     pub form_component_type: ::std::option::Option<crate::RecordingFormPageComponentFormComponentType>,
-    #[doc = " JSON `input`: [`RecordingInput`]."]
+    #[doc = " JSON `input`: [`RecordingInput`](crate::RecordingInput)."]
     pub input: ::std::option::Option<crate::RecordingInput>,
-    #[doc = " JSON `listPicker`: [`ListPicker`]."]
+    #[doc = " JSON `listPicker`: [`ListPicker`](crate::ListPicker)."]
     pub list_picker: ::std::option::Option<crate::ListPicker>,
-    #[doc = " JSON `wheelPicker`: [`RecordingWheelPicker`]."]
+    #[doc = " JSON `wheelPicker`: [`RecordingWheelPicker`](crate::RecordingWheelPicker)."]
     pub wheel_picker: ::std::option::Option<crate::RecordingWheelPicker>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingFormPageComponent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingFormPageComponent {
 impl crate::support::Model for RecordingFormPageComponent {
     const NAME: &'static str = "RecordingFormPageComponent";
     const FIELDS: &'static [&'static str] = &["datePicker", "formComponentType", "input", "listPicker", "wheelPicker"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for RecordingFormPageComponent {
             "input" => crate::support::de_opt_struct(map, &mut self.input, n, 2),
             "listPicker" => crate::support::de_opt_struct(map, &mut self.list_picker, n, 3),
             "wheelPicker" => crate::support::de_opt_struct(map, &mut self.wheel_picker, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

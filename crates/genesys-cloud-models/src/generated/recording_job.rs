@@ -15,11 +15,11 @@ pub struct RecordingJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `percentProgress`: integer (int64)."]
     pub percent_progress: ::std::option::Option<i64>,
-    #[doc = " JSON `recordingJobsQuery`: [`RecordingJobsQuery`]."]
+    #[doc = " JSON `recordingJobsQuery`: [`RecordingJobsQuery`](crate::RecordingJobsQuery)."]
     pub recording_jobs_query: ::std::option::Option<crate::RecordingJobsQuery>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`RecordingJobState`], required by the spec."]
+    #[doc = " JSON `state`: [`RecordingJobState`](crate::RecordingJobState), required by the spec."]
     pub state: ::std::option::Option<crate::RecordingJobState>,
     #[doc = " JSON `totalConversations`: integer (int64)."]
     pub total_conversations: ::std::option::Option<i64>,
@@ -31,9 +31,9 @@ pub struct RecordingJob {
     pub total_recordings: ::std::option::Option<i64>,
     #[doc = " JSON `totalSkippedRecordings`: integer (int64)."]
     pub total_skipped_recordings: ::std::option::Option<i64>,
-    #[doc = " JSON `user`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingJob {
 impl crate::support::Model for RecordingJob {
     const NAME: &'static str = "RecordingJob";
     const FIELDS: &'static [&'static str] = &["dateCreated", "errorMessage", "failedRecordings", "id", "percentProgress", "recordingJobsQuery", "selfUri", "state", "totalConversations", "totalFailedRecordings", "totalProcessedRecordings", "totalRecordings", "totalSkippedRecordings", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for RecordingJob {
             "totalRecordings" => crate::support::de_opt(map, &mut self.total_recordings, n, 11),
             "totalSkippedRecordings" => crate::support::de_opt(map, &mut self.total_skipped_recordings, n, 12),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingJobsQuery {
-    #[doc = " JSON `action`: [`RecordingJobsQueryAction`], required by the spec."]
+    #[doc = " JSON `action`: [`RecordingJobsQueryAction`](crate::RecordingJobsQueryAction), required by the spec."]
     pub action: ::std::option::Option<crate::RecordingJobsQueryAction>,
     #[doc = " JSON `actionAge`: integer (int64)."]
     pub action_age: ::std::option::Option<i64>,
@@ -15,7 +15,7 @@ pub struct RecordingJobsQuery {
     pub aged_conversation_interval: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `clearExport`: boolean."]
     pub clear_export: ::std::option::Option<bool>,
-    #[doc = " JSON `conversationQuery`: [`AsyncConversationQuery`]."]
+    #[doc = " JSON `conversationQuery`: [`AsyncConversationQuery`](crate::AsyncConversationQuery)."]
     pub conversation_query: ::std::option::Option<crate::AsyncConversationQuery>,
     #[doc = " JSON `includePolicyBasedRecordings`: boolean."]
     pub include_policy_based_recordings: ::std::option::Option<bool>,
@@ -31,7 +31,7 @@ pub struct RecordingJobsQuery {
     pub screen_recording_action_age: ::std::option::Option<i64>,
     #[doc = " JSON `screenRecordingActionDate`: date-time."]
     pub screen_recording_action_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingJobsQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingJobsQuery {
 impl crate::support::Model for RecordingJobsQuery {
     const NAME: &'static str = "RecordingJobsQuery";
     const FIELDS: &'static [&'static str] = &["action", "actionAge", "actionDate", "agedConversationInterval", "clearExport", "conversationQuery", "includePolicyBasedRecordings", "includeRecordingsWithSensitiveData", "includeScreenRecordings", "includeSnippetRecordings", "integrationId", "screenRecordingActionAge", "screenRecordingActionDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for RecordingJobsQuery {
             "integrationId" => crate::support::de_opt(map, &mut self.integration_id, n, 10),
             "screenRecordingActionAge" => crate::support::de_opt(map, &mut self.screen_recording_action_age, n, 11),
             "screenRecordingActionDate" => crate::support::de_opt(map, &mut self.screen_recording_action_date, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

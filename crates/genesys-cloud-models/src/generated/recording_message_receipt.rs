@@ -7,13 +7,13 @@
 pub struct RecordingMessageReceipt {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reasons`: array of [`RecordingMessageReceiptReason`]."]
+    #[doc = " JSON `reasons`: array of [`RecordingMessageReceiptReason`](crate::RecordingMessageReceiptReason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::RecordingMessageReceiptReason>>,
     #[doc = " JSON `receiptTime`: date-time."]
     pub receipt_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`RecordingMessageReceiptStatus`]."]
+    #[doc = " JSON `status`: [`RecordingMessageReceiptStatus`](crate::RecordingMessageReceiptStatus)."]
     pub status: ::std::option::Option<crate::RecordingMessageReceiptStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingMessageReceipt {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMessageReceipt {
 impl crate::support::Model for RecordingMessageReceipt {
     const NAME: &'static str = "RecordingMessageReceipt";
     const FIELDS: &'static [&'static str] = &["id", "reasons", "receiptTime", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for RecordingMessageReceipt {
             "reasons" => crate::support::de_opt_structs(map, &mut self.reasons, n, 1),
             "receiptTime" => crate::support::de_opt(map, &mut self.receipt_time, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

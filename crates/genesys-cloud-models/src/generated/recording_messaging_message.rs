@@ -5,73 +5,73 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingMessagingMessage {
-    #[doc = " JSON `buttonResponse`: [`ButtonResponse`]."]
+    #[doc = " JSON `buttonResponse`: [`ButtonResponse`](crate::ButtonResponse)."]
     pub button_response: ::std::option::Option<crate::ButtonResponse>,
-    #[doc = " JSON `buttonResponses`: array of [`ButtonResponse`]."]
+    #[doc = " JSON `buttonResponses`: array of [`ButtonResponse`](crate::ButtonResponse)."]
     pub button_responses: ::std::option::Option<::std::vec::Vec<crate::ButtonResponse>>,
-    #[doc = " JSON `cards`: array of [`Card`]."]
+    #[doc = " JSON `cards`: array of [`Card`](crate::Card)."]
     pub cards: ::std::option::Option<::std::vec::Vec<crate::Card>>,
-    #[doc = " JSON `contentType`: [`RecordingMessagingMessageContentType`]."]
+    #[doc = " JSON `contentType`: [`RecordingMessagingMessageContentType`](crate::RecordingMessagingMessageContentType)."]
     pub content_type: ::std::option::Option<crate::RecordingMessagingMessageContentType>,
-    #[doc = " JSON `datePicker`: [`DatePicker`]."]
+    #[doc = " JSON `datePicker`: [`DatePicker`](crate::DatePicker)."]
     pub date_picker: ::std::option::Option<crate::DatePicker>,
-    #[doc = " JSON `events`: array of [`ConversationMessageEvent`]."]
+    #[doc = " JSON `events`: array of [`ConversationMessageEvent`](crate::ConversationMessageEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEvent>>,
-    #[doc = " JSON `form`: [`RecordingForm`]."]
+    #[doc = " JSON `form`: [`RecordingForm`](crate::RecordingForm)."]
     pub form: ::std::option::Option<crate::RecordingForm>,
     #[doc = " JSON `from`: string."]
     pub from: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `fromExternalContact`: [`ExternalContact`]."]
+    #[doc = " JSON `fromExternalContact`: [`ExternalContact`](crate::ExternalContact)."]
     pub from_external_contact: ::std::option::Option<crate::ExternalContact>,
-    #[doc = " JSON `fromUser`: [`User`]."]
+    #[doc = " JSON `fromUser`: [`User`](crate::User)."]
     pub from_user: ::std::option::Option<crate::User>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interactiveApplication`: [`InteractiveApplication`]."]
+    #[doc = " JSON `interactiveApplication`: [`InteractiveApplication`](crate::InteractiveApplication)."]
     pub interactive_application: ::std::option::Option<crate::InteractiveApplication>,
-    #[doc = " JSON `listPicker`: [`ListPicker`]."]
+    #[doc = " JSON `listPicker`: [`ListPicker`](crate::ListPicker)."]
     pub list_picker: ::std::option::Option<crate::ListPicker>,
-    #[doc = " JSON `messageMediaAttachments`: array of [`MessageMediaAttachment`]."]
+    #[doc = " JSON `messageMediaAttachments`: array of [`MessageMediaAttachment`](crate::MessageMediaAttachment)."]
     pub message_media_attachments: ::std::option::Option<::std::vec::Vec<crate::MessageMediaAttachment>>,
-    #[doc = " JSON `messageReceipts`: array of [`RecordingMessageReceipt`]."]
+    #[doc = " JSON `messageReceipts`: array of [`RecordingMessageReceipt`](crate::RecordingMessageReceipt)."]
     pub message_receipts: ::std::option::Option<::std::vec::Vec<crate::RecordingMessageReceipt>>,
-    #[doc = " JSON `messageStickerAttachments`: array of [`MessageStickerAttachment`]."]
+    #[doc = " JSON `messageStickerAttachments`: array of [`MessageStickerAttachment`](crate::MessageStickerAttachment)."]
     pub message_sticker_attachments: ::std::option::Option<::std::vec::Vec<crate::MessageStickerAttachment>>,
     #[doc = " JSON `messageText`: string."]
     pub message_text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `notificationResponse`: [`RecordingNotificationResponse`]."]
+    #[doc = " JSON `notificationResponse`: [`RecordingNotificationResponse`](crate::RecordingNotificationResponse)."]
     pub notification_response: ::std::option::Option<crate::RecordingNotificationResponse>,
-    #[doc = " JSON `notificationTemplate`: [`RecordingNotificationTemplate`]."]
+    #[doc = " JSON `notificationTemplate`: [`RecordingNotificationTemplate`](crate::RecordingNotificationTemplate)."]
     pub notification_template: ::std::option::Option<crate::RecordingNotificationTemplate>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `paymentRequest`: [`PaymentRequest`]."]
+    #[doc = " JSON `paymentRequest`: [`PaymentRequest`](crate::PaymentRequest)."]
     pub payment_request: ::std::option::Option<crate::PaymentRequest>,
-    #[doc = " JSON `paymentResponse`: [`PaymentResponse`]."]
+    #[doc = " JSON `paymentResponse`: [`PaymentResponse`](crate::PaymentResponse)."]
     pub payment_response: ::std::option::Option<crate::PaymentResponse>,
     #[doc = " JSON `purpose`: string."]
     pub purpose: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `quickReplies`: array of [`QuickReply`]."]
+    #[doc = " JSON `quickReplies`: array of [`QuickReply`](crate::QuickReply)."]
     pub quick_replies: ::std::option::Option<::std::vec::Vec<crate::QuickReply>>,
-    #[doc = " JSON `richLink`: [`RichLink`]."]
+    #[doc = " JSON `richLink`: [`RichLink`](crate::RichLink)."]
     pub rich_link: ::std::option::Option<crate::RichLink>,
-    #[doc = " JSON `roadsideAssistance`: [`RecordingRoadsideAssistance`]."]
+    #[doc = " JSON `roadsideAssistance`: [`RecordingRoadsideAssistance`](crate::RecordingRoadsideAssistance)."]
     pub roadside_assistance: ::std::option::Option<crate::RecordingRoadsideAssistance>,
-    #[doc = " JSON `socialVisibility`: [`RecordingMessagingMessageSocialVisibility`]."]
+    #[doc = " JSON `socialVisibility`: [`RecordingMessagingMessageSocialVisibility`](crate::RecordingMessagingMessageSocialVisibility)."]
     pub social_visibility: ::std::option::Option<crate::RecordingMessagingMessageSocialVisibility>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `story`: [`RecordingContentStory`]."]
+    #[doc = " JSON `story`: [`RecordingContentStory`](crate::RecordingContentStory)."]
     pub story: ::std::option::Option<crate::RecordingContentStory>,
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `to`: string."]
     pub to: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `workflow`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `workflow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub workflow: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingMessagingMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -86,10 +86,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMessagingMessage {
 impl crate::support::Model for RecordingMessagingMessage {
     const NAME: &'static str = "RecordingMessagingMessage";
     const FIELDS: &'static [&'static str] = &["buttonResponse", "buttonResponses", "cards", "contentType", "datePicker", "events", "form", "from", "fromExternalContact", "fromUser", "id", "interactiveApplication", "listPicker", "messageMediaAttachments", "messageReceipts", "messageStickerAttachments", "messageText", "notificationResponse", "notificationTemplate", "participantId", "paymentRequest", "paymentResponse", "purpose", "queue", "quickReplies", "richLink", "roadsideAssistance", "socialVisibility", "status", "story", "timestamp", "to", "workflow"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -128,7 +128,7 @@ impl crate::support::Model for RecordingMessagingMessage {
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 30),
             "to" => crate::support::de_opt(map, &mut self.to, n, 31),
             "workflow" => crate::support::de_opt_struct(map, &mut self.workflow, n, 32),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingMetadata {
-    #[doc = " JSON `annotations`: array of [`Annotation`]."]
+    #[doc = " JSON `annotations`: array of [`Annotation`](crate::Annotation)."]
     pub annotations: ::std::option::Option<::std::vec::Vec<crate::Annotation>>,
     #[doc = " JSON `archiveDate`: date-time."]
     pub archive_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `archiveMedium`: [`RecordingMetadataArchiveMedium`]."]
+    #[doc = " JSON `archiveMedium`: [`RecordingMetadataArchiveMedium`](crate::RecordingMetadataArchiveMedium)."]
     pub archive_medium: ::std::option::Option<crate::RecordingMetadataArchiveMedium>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct RecordingMetadata {
     pub export_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `exportedDate`: date-time."]
     pub exported_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `fileState`: [`RecordingMetadataFileState`]."]
+    #[doc = " JSON `fileState`: [`RecordingMetadataFileState`](crate::RecordingMetadataFileState)."]
     pub file_state: ::std::option::Option<crate::RecordingMetadataFileState>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -31,13 +31,13 @@ pub struct RecordingMetadata {
     pub media: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaSubject`: string."]
     pub media_subject: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaSubtype`: [`RecordingMetadataMediaSubtype`]."]
+    #[doc = " JSON `mediaSubtype`: [`RecordingMetadataMediaSubtype`](crate::RecordingMetadataMediaSubtype)."]
     pub media_subtype: ::std::option::Option<crate::RecordingMetadataMediaSubtype>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `region`: [`RecordingMetadataRegion`]."]
+    #[doc = " JSON `region`: [`RecordingMetadataRegion`](crate::RecordingMetadataRegion)."]
     pub region: ::std::option::Option<crate::RecordingMetadataRegion>,
     #[doc = " JSON `remainingRestorationsAllowedForOrg`: integer (int64)."]
     pub remaining_restorations_allowed_for_org: ::std::option::Option<i64>,
@@ -49,7 +49,7 @@ pub struct RecordingMetadata {
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startTime`: string."]
     pub start_time: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMetadata {
 impl crate::support::Model for RecordingMetadata {
     const NAME: &'static str = "RecordingMetadata";
     const FIELDS: &'static [&'static str] = &["annotations", "archiveDate", "archiveMedium", "conversationId", "deleteDate", "endTime", "exportDate", "exportedDate", "fileState", "id", "maxAllowedRestorationsForOrg", "media", "mediaSubject", "mediaSubtype", "name", "path", "region", "remainingRestorationsAllowedForOrg", "restoreExpirationTime", "selfUri", "sessionId", "startTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for RecordingMetadata {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 19),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 20),
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingNotificationTemplate {
-    #[doc = " JSON `body`: [`RecordingTemplateBody`]."]
+    #[doc = " JSON `body`: [`RecordingTemplateBody`](crate::RecordingTemplateBody)."]
     pub body: ::std::option::Option<crate::RecordingTemplateBody>,
-    #[doc = " JSON `buttons`: array of [`RecordingTemplateButton`]."]
+    #[doc = " JSON `buttons`: array of [`RecordingTemplateButton`](crate::RecordingTemplateButton)."]
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::RecordingTemplateButton>>,
-    #[doc = " JSON `carousel`: [`RecordingTemplateCarousel`]."]
+    #[doc = " JSON `carousel`: [`RecordingTemplateCarousel`](crate::RecordingTemplateCarousel)."]
     pub carousel: ::std::option::Option<crate::RecordingTemplateCarousel>,
-    #[doc = " JSON `footer`: [`RecordingTemplateFooter`]."]
+    #[doc = " JSON `footer`: [`RecordingTemplateFooter`](crate::RecordingTemplateFooter)."]
     pub footer: ::std::option::Option<crate::RecordingTemplateFooter>,
-    #[doc = " JSON `header`: [`RecordingTemplateHeader`]."]
+    #[doc = " JSON `header`: [`RecordingTemplateHeader`](crate::RecordingTemplateHeader)."]
     pub header: ::std::option::Option<crate::RecordingTemplateHeader>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingNotificationTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingNotificationTemplate {
 impl crate::support::Model for RecordingNotificationTemplate {
     const NAME: &'static str = "RecordingNotificationTemplate";
     const FIELDS: &'static [&'static str] = &["body", "buttons", "carousel", "footer", "header", "id", "language"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for RecordingNotificationTemplate {
             "header" => crate::support::de_opt_struct(map, &mut self.header, n, 4),
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "language" => crate::support::de_opt(map, &mut self.language, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

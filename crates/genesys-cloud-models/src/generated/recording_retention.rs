@@ -7,7 +7,7 @@
 pub struct RecordingRetention {
     #[doc = " JSON `archiveDate`: date-time."]
     pub archive_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `archiveMedium`: [`RecordingRetentionArchiveMedium`]."]
+    #[doc = " JSON `archiveMedium`: [`RecordingRetentionArchiveMedium`](crate::RecordingRetentionArchiveMedium)."]
     pub archive_medium: ::std::option::Option<crate::RecordingRetentionArchiveMedium>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct RecordingRetention {
     pub exported_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingRetention {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingRetention {
 impl crate::support::Model for RecordingRetention {
     const NAME: &'static str = "RecordingRetention";
     const FIELDS: &'static [&'static str] = &["archiveDate", "archiveMedium", "conversationId", "creationTime", "deleteDate", "exportDate", "exportedDate", "recordingId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for RecordingRetention {
             "exportDate" => crate::support::de_opt(map, &mut self.export_date, n, 5),
             "exportedDate" => crate::support::de_opt(map, &mut self.exported_date, n, 6),
             "recordingId" => crate::support::de_opt(map, &mut self.recording_id, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

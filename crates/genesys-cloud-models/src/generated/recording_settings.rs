@@ -17,7 +17,7 @@ pub struct RecordingSettings {
     pub regional_recording_storage_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `stopRecordingWhenOnlyExternalParticipants`: boolean."]
     pub stop_recording_when_only_external_participants: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingSettings {
 impl crate::support::Model for RecordingSettings {
     const NAME: &'static str = "RecordingSettings";
     const FIELDS: &'static [&'static str] = &["maxConfigurableScreenRecordingStreams", "maxSimultaneousStreams", "recordingBatchDownloadUrlTtl", "recordingPlaybackUrlTtl", "regionalRecordingStorageEnabled", "stopRecordingWhenOnlyExternalParticipants"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for RecordingSettings {
             "recordingPlaybackUrlTtl" => crate::support::de_opt(map, &mut self.recording_playback_url_ttl, n, 3),
             "regionalRecordingStorageEnabled" => crate::support::de_opt(map, &mut self.regional_recording_storage_enabled, n, 4),
             "stopRecordingWhenOnlyExternalParticipants" => crate::support::de_opt(map, &mut self.stop_recording_when_only_external_participants, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

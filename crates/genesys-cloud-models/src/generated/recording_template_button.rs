@@ -13,11 +13,11 @@ pub struct RecordingTemplateButton {
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`RecordingTemplateButtonType`]."]
+    #[doc = " JSON `type`: [`RecordingTemplateButtonType`](crate::RecordingTemplateButtonType)."]
     pub r#type: ::std::option::Option<crate::RecordingTemplateButtonType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingTemplateButton {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingTemplateButton {
 impl crate::support::Model for RecordingTemplateButton {
     const NAME: &'static str = "RecordingTemplateButton";
     const FIELDS: &'static [&'static str] = &["index", "isSelected", "phoneNumber", "text", "type", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for RecordingTemplateButton {
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             "url" => crate::support::de_opt(map, &mut self.url, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingTemplateCard {
-    #[doc = " JSON `body`: [`RecordingTemplateBody`]."]
+    #[doc = " JSON `body`: [`RecordingTemplateBody`](crate::RecordingTemplateBody)."]
     pub body: ::std::option::Option<crate::RecordingTemplateBody>,
-    #[doc = " JSON `buttons`: array of [`RecordingTemplateButton`]."]
+    #[doc = " JSON `buttons`: array of [`RecordingTemplateButton`](crate::RecordingTemplateButton)."]
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::RecordingTemplateButton>>,
-    #[doc = " JSON `header`: [`RecordingTemplateHeader`]."]
+    #[doc = " JSON `header`: [`RecordingTemplateHeader`](crate::RecordingTemplateHeader)."]
     pub header: ::std::option::Option<crate::RecordingTemplateHeader>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingTemplateCard {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingTemplateCard {
 impl crate::support::Model for RecordingTemplateCard {
     const NAME: &'static str = "RecordingTemplateCard";
     const FIELDS: &'static [&'static str] = &["body", "buttons", "header"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for RecordingTemplateCard {
             "body" => crate::support::de_opt_struct(map, &mut self.body, n, 0),
             "buttons" => crate::support::de_opt_structs(map, &mut self.buttons, n, 1),
             "header" => crate::support::de_opt_struct(map, &mut self.header, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecordingTemplateHeader {
-    #[doc = " JSON `media`: [`RecordingAttachment`]."]
+    #[doc = " JSON `media`: [`RecordingAttachment`](crate::RecordingAttachment)."]
     pub media: ::std::option::Option<crate::RecordingAttachment>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`RecordingTemplateHeaderType`]."]
+    #[doc = " JSON `type`: [`RecordingTemplateHeaderType`](crate::RecordingTemplateHeaderType)."]
     pub r#type: ::std::option::Option<crate::RecordingTemplateHeaderType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingTemplateHeader {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingTemplateHeader {
 impl crate::support::Model for RecordingTemplateHeader {
     const NAME: &'static str = "RecordingTemplateHeader";
     const FIELDS: &'static [&'static str] = &["media", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for RecordingTemplateHeader {
             "media" => crate::support::de_opt_struct(map, &mut self.media, n, 0),
             "text" => crate::support::de_opt(map, &mut self.text, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct RecordingUploadReport {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `signedUrl`: string."]
     pub signed_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`RecordingUploadReportState`]."]
+    #[doc = " JSON `state`: [`RecordingUploadReportState`](crate::RecordingUploadReportState)."]
     pub state: ::std::option::Option<crate::RecordingUploadReportState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingUploadReport {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingUploadReport {
 impl crate::support::Model for RecordingUploadReport {
     const NAME: &'static str = "RecordingUploadReport";
     const FIELDS: &'static [&'static str] = &["id", "name", "selfUri", "signedUrl", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for RecordingUploadReport {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "signedUrl" => crate::support::de_opt(map, &mut self.signed_url, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct RecordingUploadReportRequest {
     #[doc = " JSON `dateSince`: date-time, required by the spec."]
     pub date_since: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `uploadStatus`: [`RecordingUploadReportRequestUploadStatus`]."]
+    #[doc = " JSON `uploadStatus`: [`RecordingUploadReportRequestUploadStatus`](crate::RecordingUploadReportRequestUploadStatus)."]
     pub upload_status: ::std::option::Option<crate::RecordingUploadReportRequestUploadStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecordingUploadReportRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for RecordingUploadReportRequest {
 impl crate::support::Model for RecordingUploadReportRequest {
     const NAME: &'static str = "RecordingUploadReportRequest";
     const FIELDS: &'static [&'static str] = &["dateSince", "uploadStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for RecordingUploadReportRequest {
         match key {
             "dateSince" => crate::support::de_opt(map, &mut self.date_since, n, 0),
             "uploadStatus" => crate::support::de_opt(map, &mut self.upload_status, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

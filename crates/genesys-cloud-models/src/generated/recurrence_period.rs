@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecurrencePeriod {
-    #[doc = " JSON `granularity`: [`RecurrencePeriodGranularity`], required by the spec."]
+    #[doc = " JSON `granularity`: [`RecurrencePeriodGranularity`](crate::RecurrencePeriodGranularity), required by the spec."]
     pub granularity: ::std::option::Option<crate::RecurrencePeriodGranularity>,
     #[doc = " JSON `magnitude`: integer (int64), required by the spec."]
     pub magnitude: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecurrencePeriod {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for RecurrencePeriod {
 impl crate::support::Model for RecurrencePeriod {
     const NAME: &'static str = "RecurrencePeriod";
     const FIELDS: &'static [&'static str] = &["granularity", "magnitude"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for RecurrencePeriod {
         match key {
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 0),
             "magnitude" => crate::support::de_opt(map, &mut self.magnitude, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

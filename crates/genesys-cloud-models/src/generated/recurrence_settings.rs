@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RecurrenceSettings {
-    #[doc = " JSON `endAfter`: [`RecurrenceEndSettings`], required by the spec."]
+    #[doc = " JSON `endAfter`: [`RecurrenceEndSettings`](crate::RecurrenceEndSettings), required by the spec."]
     pub end_after: ::std::option::Option<crate::RecurrenceEndSettings>,
-    #[doc = " JSON `minimumTimeBetweenOccurrences`: [`RecurrencePeriod`], required by the spec."]
+    #[doc = " JSON `minimumTimeBetweenOccurrences`: [`RecurrencePeriod`](crate::RecurrencePeriod), required by the spec."]
     pub minimum_time_between_occurrences: ::std::option::Option<crate::RecurrencePeriod>,
-    #[doc = " JSON `recurrencePeriod`: [`RecurrencePeriod`], required by the spec."]
+    #[doc = " JSON `recurrencePeriod`: [`RecurrencePeriod`](crate::RecurrencePeriod), required by the spec."]
     pub recurrence_period: ::std::option::Option<crate::RecurrencePeriod>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RecurrenceSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for RecurrenceSettings {
 impl crate::support::Model for RecurrenceSettings {
     const NAME: &'static str = "RecurrenceSettings";
     const FIELDS: &'static [&'static str] = &["endAfter", "minimumTimeBetweenOccurrences", "recurrencePeriod"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for RecurrenceSettings {
             "endAfter" => crate::support::de_opt_struct(map, &mut self.end_after, n, 0),
             "minimumTimeBetweenOccurrences" => crate::support::de_opt_struct(map, &mut self.minimum_time_between_occurrences, n, 1),
             "recurrencePeriod" => crate::support::de_opt_struct(map, &mut self.recurrence_period, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct RegisterArchitectExportJobResponse {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`RegisterArchitectExportJobResponseStatus`]."]
+    #[doc = " JSON `status`: [`RegisterArchitectExportJobResponseStatus`](crate::RegisterArchitectExportJobResponseStatus)."]
     pub status: ::std::option::Option<crate::RegisterArchitectExportJobResponseStatus>,
     #[doc = " JSON `totalFlows`: integer (int64)."]
     pub total_flows: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RegisterArchitectExportJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for RegisterArchitectExportJobResponse {
 impl crate::support::Model for RegisterArchitectExportJobResponse {
     const NAME: &'static str = "RegisterArchitectExportJobResponse";
     const FIELDS: &'static [&'static str] = &["id", "selfUri", "status", "totalFlows"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for RegisterArchitectExportJobResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             "totalFlows" => crate::support::de_opt(map, &mut self.total_flows, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

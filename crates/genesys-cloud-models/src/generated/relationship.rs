@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Relationship {
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
-    #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`]."]
+    #[doc = " JSON `externalDataSources`: array of [`ExternalDataSource`](crate::ExternalDataSource)."]
     pub external_data_sources: ::std::option::Option<::std::vec::Vec<crate::ExternalDataSource>>,
-    #[doc = " JSON `externalOrganization`: [`ExternalOrganization`], required by the spec."]
+    #[doc = " JSON `externalOrganization`: [`ExternalOrganization`](crate::ExternalOrganization), required by the spec."]
     pub external_organization: ::std::option::Option<crate::ExternalOrganization>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -17,9 +17,9 @@ pub struct Relationship {
     pub relationship: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`User`], required by the spec."]
+    #[doc = " JSON `user`: [`User`](crate::User), required by the spec."]
     pub user: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Relationship {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for Relationship {
 impl crate::support::Model for Relationship {
     const NAME: &'static str = "Relationship";
     const FIELDS: &'static [&'static str] = &["division", "externalDataSources", "externalOrganization", "id", "relationship", "selfUri", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for Relationship {
             "relationship" => crate::support::de_opt(map, &mut self.relationship, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

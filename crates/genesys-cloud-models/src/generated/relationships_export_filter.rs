@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RelationshipsExportFilter {
-    #[doc = " JSON `and`: array of [`RelationshipsExportFilter`]."]
+    #[doc = " JSON `and`: array of [`RelationshipsExportFilter`](crate::RelationshipsExportFilter)."]
     pub and: ::std::option::Option<::std::vec::Vec<crate::RelationshipsExportFilter>>,
-    #[doc = " JSON `eq`: [`RelationshipsExportFieldFilter`]."]
+    #[doc = " JSON `eq`: [`RelationshipsExportFieldFilter`](crate::RelationshipsExportFieldFilter)."]
     pub eq: ::std::option::Option<crate::RelationshipsExportFieldFilter>,
-    #[doc = " JSON `gte`: [`RelationshipsExportComparisonFieldFilter`]."]
+    #[doc = " JSON `gte`: [`RelationshipsExportComparisonFieldFilter`](crate::RelationshipsExportComparisonFieldFilter)."]
     pub gte: ::std::option::Option<crate::RelationshipsExportComparisonFieldFilter>,
-    #[doc = " JSON `in`: [`RelationshipsExportFieldListFilter`]."]
+    #[doc = " JSON `in`: [`RelationshipsExportFieldListFilter`](crate::RelationshipsExportFieldListFilter)."]
     pub r#in: ::std::option::Option<crate::RelationshipsExportFieldListFilter>,
-    #[doc = " JSON `lte`: [`RelationshipsExportComparisonFieldFilter`]."]
+    #[doc = " JSON `lte`: [`RelationshipsExportComparisonFieldFilter`](crate::RelationshipsExportComparisonFieldFilter)."]
     pub lte: ::std::option::Option<crate::RelationshipsExportComparisonFieldFilter>,
-    #[doc = " JSON `not`: [`RelationshipsExportFilter`]."]
+    #[doc = " JSON `not`: [`RelationshipsExportFilter`](crate::RelationshipsExportFilter)."]
     pub not: ::std::option::Option<::std::boxed::Box<crate::RelationshipsExportFilter>>,
-    #[doc = " JSON `or`: array of [`RelationshipsExportFilter`]."]
+    #[doc = " JSON `or`: array of [`RelationshipsExportFilter`](crate::RelationshipsExportFilter)."]
     pub or: ::std::option::Option<::std::vec::Vec<crate::RelationshipsExportFilter>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RelationshipsExportFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for RelationshipsExportFilter {
 impl crate::support::Model for RelationshipsExportFilter {
     const NAME: &'static str = "RelationshipsExportFilter";
     const FIELDS: &'static [&'static str] = &["and", "eq", "gte", "in", "lte", "not", "or"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for RelationshipsExportFilter {
             "lte" => crate::support::de_opt_struct(map, &mut self.lte, n, 4),
             "not" => crate::support::de_opt(map, &mut self.not, n, 5),
             "or" => crate::support::de_opt_structs(map, &mut self.or, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Reoccurrence {
-    #[doc = " JSON `alterations`: array of [`Alteration`]."]
+    #[doc = " JSON `alterations`: array of [`Alteration`](crate::Alteration)."]
     pub alterations: ::std::option::Option<::std::vec::Vec<crate::Alteration>>,
     #[doc = " JSON `end`: string, required by the spec."]
     pub end: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nextOccurrenceDetails`: [`NextOccurrenceDetails`]."]
+    #[doc = " JSON `nextOccurrenceDetails`: [`NextOccurrenceDetails`](crate::NextOccurrenceDetails)."]
     pub next_occurrence_details: ::std::option::Option<crate::NextOccurrenceDetails>,
-    #[doc = " JSON `pattern`: [`Pattern`], required by the spec."]
+    #[doc = " JSON `pattern`: [`Pattern`](crate::Pattern), required by the spec."]
     pub pattern: ::std::option::Option<crate::Pattern>,
-    #[doc = " JSON `range`: [`Range`], required by the spec."]
+    #[doc = " JSON `range`: [`Range`](crate::Range), required by the spec."]
     pub range: ::std::option::Option<crate::Range>,
     #[doc = " JSON `start`: string, required by the spec."]
     pub start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Reoccurrence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for Reoccurrence {
 impl crate::support::Model for Reoccurrence {
     const NAME: &'static str = "Reoccurrence";
     const FIELDS: &'static [&'static str] = &["alterations", "end", "id", "nextOccurrenceDetails", "pattern", "range", "start", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for Reoccurrence {
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 5),
             "start" => crate::support::de_opt(map, &mut self.start, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,11 +13,11 @@ pub struct ReplaceResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uploadDestinationUri`: string."]
     pub upload_destination_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadMethod`: [`ReplaceResponseUploadMethod`]."]
+    #[doc = " JSON `uploadMethod`: [`ReplaceResponseUploadMethod`](crate::ReplaceResponseUploadMethod)."]
     pub upload_method: ::std::option::Option<crate::ReplaceResponseUploadMethod>,
-    #[doc = " JSON `uploadStatus`: [`DomainEntityRef`]."]
+    #[doc = " JSON `uploadStatus`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub upload_status: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReplaceResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ReplaceResponse {
 impl crate::support::Model for ReplaceResponse {
     const NAME: &'static str = "ReplaceResponse";
     const FIELDS: &'static [&'static str] = &["changeNumber", "id", "name", "uploadDestinationUri", "uploadMethod", "uploadStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ReplaceResponse {
             "uploadDestinationUri" => crate::support::de_opt(map, &mut self.upload_destination_uri, n, 3),
             "uploadMethod" => crate::support::de_opt(map, &mut self.upload_method, n, 4),
             "uploadStatus" => crate::support::de_opt_struct(map, &mut self.upload_status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

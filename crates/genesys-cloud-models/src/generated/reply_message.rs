@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReplyMessage {
-    #[doc = " JSON `content`: array of [`ConversationMessageContent`]."]
+    #[doc = " JSON `content`: array of [`ConversationMessageContent`](crate::ConversationMessageContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ReplyMessageType`], required by the spec."]
+    #[doc = " JSON `type`: [`ReplyMessageType`](crate::ReplyMessageType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ReplyMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReplyMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ReplyMessage {
 impl crate::support::Model for ReplyMessage {
     const NAME: &'static str = "ReplyMessage";
     const FIELDS: &'static [&'static str] = &["content", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ReplyMessage {
             "content" => crate::support::de_opt_structs(map, &mut self.content, n, 0),
             "text" => crate::support::de_opt(map, &mut self.text, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

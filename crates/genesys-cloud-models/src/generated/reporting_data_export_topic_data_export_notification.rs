@@ -15,9 +15,9 @@ pub struct ReportingDataExportTopicDataExportNotification {
     pub email_statuses: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `exportAllowedToRerun`: boolean."]
     pub export_allowed_to_rerun: ::std::option::Option<bool>,
-    #[doc = " JSON `exportErrorMessagesType`: [`ReportingDataExportTopicDataExportNotificationExportErrorMessagesType`]."]
+    #[doc = " JSON `exportErrorMessagesType`: [`ReportingDataExportTopicDataExportNotificationExportErrorMessagesType`](crate::ReportingDataExportTopicDataExportNotificationExportErrorMessagesType)."]
     pub export_error_messages_type: ::std::option::Option<crate::ReportingDataExportTopicDataExportNotificationExportErrorMessagesType>,
-    #[doc = " JSON `exportFormat`: [`ReportingDataExportTopicDataExportNotificationExportFormat`]."]
+    #[doc = " JSON `exportFormat`: [`ReportingDataExportTopicDataExportNotificationExportFormat`](crate::ReportingDataExportTopicDataExportNotificationExportFormat)."]
     pub export_format: ::std::option::Option<crate::ReportingDataExportTopicDataExportNotificationExportFormat>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -35,11 +35,11 @@ pub struct ReportingDataExportTopicDataExportNotification {
     pub schedule_expression: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scheduleStaticLinkUrl`: string."]
     pub schedule_static_link_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ReportingDataExportTopicDataExportNotificationStatus`]."]
+    #[doc = " JSON `status`: [`ReportingDataExportTopicDataExportNotificationStatus`](crate::ReportingDataExportTopicDataExportNotificationStatus)."]
     pub status: ::std::option::Option<crate::ReportingDataExportTopicDataExportNotificationStatus>,
-    #[doc = " JSON `viewType`: [`ReportingDataExportTopicDataExportNotificationViewType`]."]
+    #[doc = " JSON `viewType`: [`ReportingDataExportTopicDataExportNotificationViewType`](crate::ReportingDataExportTopicDataExportNotificationViewType)."]
     pub view_type: ::std::option::Option<crate::ReportingDataExportTopicDataExportNotificationViewType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingDataExportTopicDataExportNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingDataExportTopicDataExportNotifi
 impl crate::support::Model for ReportingDataExportTopicDataExportNotification {
     const NAME: &'static str = "ReportingDataExportTopicDataExportNotification";
     const FIELDS: &'static [&'static str] = &["createdDateTime", "downloadUrl", "emailErrorDescription", "emailStatuses", "exportAllowedToRerun", "exportErrorMessagesType", "exportFormat", "id", "modifiedDateTime", "name", "percentageComplete", "read", "runId", "scheduleExpression", "scheduleStaticLinkUrl", "status", "viewType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for ReportingDataExportTopicDataExportNotification {
             "scheduleStaticLinkUrl" => crate::support::de_opt(map, &mut self.schedule_static_link_url, n, 14),
             "status" => crate::support::de_opt(map, &mut self.status, n, 15),
             "viewType" => crate::support::de_opt(map, &mut self.view_type, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingExportJobRequest {
-    #[doc = " JSON `chartColumns`: array of [`ChartColumn`]."]
+    #[doc = " JSON `chartColumns`: array of [`ChartColumn`](crate::ChartColumn)."]
     pub chart_columns: ::std::option::Option<::std::vec::Vec<crate::ChartColumn>>,
-    #[doc = " JSON `csvDelimiter`: [`ReportingExportJobRequestCsvDelimiter`]."]
+    #[doc = " JSON `csvDelimiter`: [`ReportingExportJobRequestCsvDelimiter`](crate::ReportingExportJobRequestCsvDelimiter)."]
     pub csv_delimiter: ::std::option::Option<crate::ReportingExportJobRequestCsvDelimiter>,
-    #[doc = " JSON `durationFormat`: [`ReportingExportJobRequestDurationFormat`]."]
+    #[doc = " JSON `durationFormat`: [`ReportingExportJobRequestDurationFormat`](crate::ReportingExportJobRequestDurationFormat)."]
     pub duration_format: ::std::option::Option<crate::ReportingExportJobRequestDurationFormat>,
     #[doc = " JSON `excludeEmptyRows`: boolean."]
     pub exclude_empty_rows: ::std::option::Option<bool>,
-    #[doc = " JSON `exportFormat`: [`ReportingExportJobRequestExportFormat`], required by the spec."]
+    #[doc = " JSON `exportFormat`: [`ReportingExportJobRequestExportFormat`](crate::ReportingExportJobRequestExportFormat), required by the spec."]
     pub export_format: ::std::option::Option<crate::ReportingExportJobRequestExportFormat>,
-    #[doc = " JSON `filter`: [`ViewFilter`], required by the spec."]
+    #[doc = " JSON `filter`: [`ViewFilter`](crate::ViewFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::ViewFilter>,
     #[doc = " JSON `hasCustomParticipantAttributes`: boolean."]
     pub has_custom_participant_attributes: ::std::option::Option<bool>,
@@ -41,13 +41,13 @@ pub struct ReportingExportJobRequest {
     pub read: ::std::option::Option<bool>,
     #[doc = " JSON `recipientEmails`: array of string."]
     pub recipient_emails: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `selectedColumns`: array of [`SelectedColumns`]."]
+    #[doc = " JSON `selectedColumns`: array of [`SelectedColumns`](crate::SelectedColumns)."]
     pub selected_columns: ::std::option::Option<::std::vec::Vec<crate::SelectedColumns>>,
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `viewType`: [`ReportingExportJobRequestViewType`], required by the spec."]
+    #[doc = " JSON `viewType`: [`ReportingExportJobRequestViewType`](crate::ReportingExportJobRequestViewType), required by the spec."]
     pub view_type: ::std::option::Option<crate::ReportingExportJobRequestViewType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingExportJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -62,10 +62,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobRequest {
 impl crate::support::Model for ReportingExportJobRequest {
     const NAME: &'static str = "ReportingExportJobRequest";
     const FIELDS: &'static [&'static str] = &["chartColumns", "csvDelimiter", "durationFormat", "excludeEmptyRows", "exportFormat", "filter", "hasCustomParticipantAttributes", "hasFormatDurations", "hasSplitByMedia", "hasSplitFilters", "hasSummaryRow", "includeDurationFormatInHeader", "interval", "locale", "name", "period", "read", "recipientEmails", "selectedColumns", "timeZone", "viewType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -92,7 +92,7 @@ impl crate::support::Model for ReportingExportJobRequest {
             "selectedColumns" => crate::support::de_opt_structs(map, &mut self.selected_columns, n, 18),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 19),
             "viewType" => crate::support::de_opt(map, &mut self.view_type, n, 20),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

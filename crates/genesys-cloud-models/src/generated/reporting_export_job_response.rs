@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingExportJobResponse {
-    #[doc = " JSON `chartColumns`: array of [`ChartColumn`]."]
+    #[doc = " JSON `chartColumns`: array of [`ChartColumn`](crate::ChartColumn)."]
     pub chart_columns: ::std::option::Option<::std::vec::Vec<crate::ChartColumn>>,
     #[doc = " JSON `createdDateTime`: date-time, required by the spec."]
     pub created_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `csvDelimiter`: [`ReportingExportJobResponseCsvDelimiter`]."]
+    #[doc = " JSON `csvDelimiter`: [`ReportingExportJobResponseCsvDelimiter`](crate::ReportingExportJobResponseCsvDelimiter)."]
     pub csv_delimiter: ::std::option::Option<crate::ReportingExportJobResponseCsvDelimiter>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `durationFormat`: [`ReportingExportJobResponseDurationFormat`]."]
+    #[doc = " JSON `durationFormat`: [`ReportingExportJobResponseDurationFormat`](crate::ReportingExportJobResponseDurationFormat)."]
     pub duration_format: ::std::option::Option<crate::ReportingExportJobResponseDurationFormat>,
     #[doc = " JSON `emailErrorDescription`: string."]
     pub email_error_description: ::std::option::Option<::std::string::String>,
@@ -25,11 +25,11 @@ pub struct ReportingExportJobResponse {
     pub exclude_empty_rows: ::std::option::Option<bool>,
     #[doc = " JSON `exportAllowedToRerun`: boolean."]
     pub export_allowed_to_rerun: ::std::option::Option<bool>,
-    #[doc = " JSON `exportErrorMessagesType`: [`ReportingExportJobResponseExportErrorMessagesType`]."]
+    #[doc = " JSON `exportErrorMessagesType`: [`ReportingExportJobResponseExportErrorMessagesType`](crate::ReportingExportJobResponseExportErrorMessagesType)."]
     pub export_error_messages_type: ::std::option::Option<crate::ReportingExportJobResponseExportErrorMessagesType>,
-    #[doc = " JSON `exportFormat`: [`ReportingExportJobResponseExportFormat`], required by the spec."]
+    #[doc = " JSON `exportFormat`: [`ReportingExportJobResponseExportFormat`](crate::ReportingExportJobResponseExportFormat), required by the spec."]
     pub export_format: ::std::option::Option<crate::ReportingExportJobResponseExportFormat>,
-    #[doc = " JSON `filter`: [`ViewFilter`], required by the spec."]
+    #[doc = " JSON `filter`: [`ViewFilter`](crate::ViewFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::ViewFilter>,
     #[doc = " JSON `hasCustomParticipantAttributes`: boolean."]
     pub has_custom_participant_attributes: ::std::option::Option<bool>,
@@ -63,17 +63,17 @@ pub struct ReportingExportJobResponse {
     pub recipient_emails: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `runId`: string, required by the spec."]
     pub run_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `selectedColumns`: array of [`SelectedColumns`]."]
+    #[doc = " JSON `selectedColumns`: array of [`SelectedColumns`](crate::SelectedColumns)."]
     pub selected_columns: ::std::option::Option<::std::vec::Vec<crate::SelectedColumns>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ReportingExportJobResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`ReportingExportJobResponseStatus`](crate::ReportingExportJobResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::ReportingExportJobResponseStatus>,
     #[doc = " JSON `timeZone`: string, required by the spec."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `viewType`: [`ReportingExportJobResponseViewType`], required by the spec."]
+    #[doc = " JSON `viewType`: [`ReportingExportJobResponseViewType`](crate::ReportingExportJobResponseViewType), required by the spec."]
     pub view_type: ::std::option::Option<crate::ReportingExportJobResponseViewType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingExportJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -88,10 +88,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobResponse {
 impl crate::support::Model for ReportingExportJobResponse {
     const NAME: &'static str = "ReportingExportJobResponse";
     const FIELDS: &'static [&'static str] = &["chartColumns", "createdDateTime", "csvDelimiter", "downloadUrl", "durationFormat", "emailErrorDescription", "emailStatuses", "enabled", "excludeEmptyRows", "exportAllowedToRerun", "exportErrorMessagesType", "exportFormat", "filter", "hasCustomParticipantAttributes", "hasFormatDurations", "hasSplitByMedia", "hasSplitFilters", "hasSummaryRow", "id", "includeDurationFormatInHeader", "interval", "locale", "modifiedDateTime", "name", "percentageComplete", "period", "read", "recipientEmails", "runId", "selectedColumns", "selfUri", "status", "timeZone", "viewType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -131,7 +131,7 @@ impl crate::support::Model for ReportingExportJobResponse {
             "status" => crate::support::de_opt(map, &mut self.status, n, 31),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 32),
             "viewType" => crate::support::de_opt(map, &mut self.view_type, n, 33),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,9 +23,9 @@ pub struct ReportingExportMetadataJobResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `supportedFilters`: array of string."]
     pub supported_filters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `viewType`: [`ReportingExportMetadataJobResponseViewType`]."]
+    #[doc = " JSON `viewType`: [`ReportingExportMetadataJobResponseViewType`](crate::ReportingExportMetadataJobResponseViewType)."]
     pub view_type: ::std::option::Option<crate::ReportingExportMetadataJobResponseViewType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingExportMetadataJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportMetadataJobResponse {
 impl crate::support::Model for ReportingExportMetadataJobResponse {
     const NAME: &'static str = "ReportingExportMetadataJobResponse";
     const FIELDS: &'static [&'static str] = &["availableColumnIds", "dateLimitations", "dependentColumnIds", "id", "name", "requiredColumnIds", "requiredFilters", "selfUri", "supportedFilters", "viewType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ReportingExportMetadataJobResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "supportedFilters" => crate::support::de_opt(map, &mut self.supported_filters, n, 8),
             "viewType" => crate::support::de_opt(map, &mut self.view_type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,31 +5,31 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurn {
-    #[doc = " JSON `askAction`: [`ReportingTurnAction`]."]
+    #[doc = " JSON `askAction`: [`ReportingTurnAction`](crate::ReportingTurnAction)."]
     pub ask_action: ::std::option::Option<crate::ReportingTurnAction>,
-    #[doc = " JSON `askActionResult`: [`ReportingTurnAskActionResult`]."]
+    #[doc = " JSON `askActionResult`: [`ReportingTurnAskActionResult`](crate::ReportingTurnAskActionResult)."]
     pub ask_action_result: ::std::option::Option<crate::ReportingTurnAskActionResult>,
     #[doc = " JSON `botPrompts`: array of string."]
     pub bot_prompts: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `intent`: [`ReportingTurnIntent`]."]
+    #[doc = " JSON `intent`: [`ReportingTurnIntent`](crate::ReportingTurnIntent)."]
     pub intent: ::std::option::Option<crate::ReportingTurnIntent>,
-    #[doc = " JSON `knowledge`: [`ReportingTurnKnowledge`]."]
+    #[doc = " JSON `knowledge`: [`ReportingTurnKnowledge`](crate::ReportingTurnKnowledge)."]
     pub knowledge: ::std::option::Option<crate::ReportingTurnKnowledge>,
-    #[doc = " JSON `knowledgeBaseEvents`: [`ReportingTurnKnowledgeEvents`]."]
+    #[doc = " JSON `knowledgeBaseEvents`: [`ReportingTurnKnowledgeEvents`](crate::ReportingTurnKnowledgeEvents)."]
     pub knowledge_base_events: ::std::option::Option<crate::ReportingTurnKnowledgeEvents>,
-    #[doc = " JSON `sessionEndDetails`: [`SessionEndDetails`]."]
+    #[doc = " JSON `sessionEndDetails`: [`SessionEndDetails`](crate::SessionEndDetails)."]
     pub session_end_details: ::std::option::Option<crate::SessionEndDetails>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userInput`: string."]
     pub user_input: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurn {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurn {
 impl crate::support::Model for ReportingTurn {
     const NAME: &'static str = "ReportingTurn";
     const FIELDS: &'static [&'static str] = &["askAction", "askActionResult", "botPrompts", "conversation", "dateCompleted", "dateCreated", "intent", "knowledge", "knowledgeBaseEvents", "sessionEndDetails", "sessionId", "userInput"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ReportingTurn {
             "sessionEndDetails" => crate::support::de_opt_struct(map, &mut self.session_end_details, n, 9),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 10),
             "userInput" => crate::support::de_opt(map, &mut self.user_input, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

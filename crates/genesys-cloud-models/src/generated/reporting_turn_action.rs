@@ -11,9 +11,9 @@ pub struct ReportingTurnAction {
     pub action_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `actionNumber`: integer (int64)."]
     pub action_number: ::std::option::Option<i64>,
-    #[doc = " JSON `actionType`: [`ReportingTurnActionActionType`]."]
+    #[doc = " JSON `actionType`: [`ReportingTurnActionActionType`](crate::ReportingTurnActionActionType)."]
     pub action_type: ::std::option::Option<crate::ReportingTurnActionActionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnAction {
 impl crate::support::Model for ReportingTurnAction {
     const NAME: &'static str = "ReportingTurnAction";
     const FIELDS: &'static [&'static str] = &["actionId", "actionName", "actionNumber", "actionType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ReportingTurnAction {
             "actionName" => crate::support::de_opt(map, &mut self.action_name, n, 1),
             "actionNumber" => crate::support::de_opt(map, &mut self.action_number, n, 2),
             "actionType" => crate::support::de_opt(map, &mut self.action_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

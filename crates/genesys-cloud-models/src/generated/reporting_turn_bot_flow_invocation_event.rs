@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnBotFlowInvocationEvent {
-    #[doc = " JSON `action`: [`ReportingTurnAction`]."]
+    #[doc = " JSON `action`: [`ReportingTurnAction`](crate::ReportingTurnAction)."]
     pub action: ::std::option::Option<crate::ReportingTurnAction>,
-    #[doc = " JSON `flow`: [`ReportingTurnFlow`]."]
+    #[doc = " JSON `flow`: [`ReportingTurnFlow`](crate::ReportingTurnFlow)."]
     pub flow: ::std::option::Option<crate::ReportingTurnFlow>,
-    #[doc = " JSON `type`: [`ReportingTurnBotFlowInvocationEventType`]."]
+    #[doc = " JSON `type`: [`ReportingTurnBotFlowInvocationEventType`](crate::ReportingTurnBotFlowInvocationEventType)."]
     pub r#type: ::std::option::Option<crate::ReportingTurnBotFlowInvocationEventType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnBotFlowInvocationEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnBotFlowInvocationEvent {
 impl crate::support::Model for ReportingTurnBotFlowInvocationEvent {
     const NAME: &'static str = "ReportingTurnBotFlowInvocationEvent";
     const FIELDS: &'static [&'static str] = &["action", "flow", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ReportingTurnBotFlowInvocationEvent {
             "action" => crate::support::de_opt_struct(map, &mut self.action, n, 0),
             "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct ReportingTurnGuardrailEvent {
     #[doc = " JSON `instruction`: string."]
     pub instruction: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ReportingTurnGuardrailEventType`]."]
+    #[doc = " JSON `type`: [`ReportingTurnGuardrailEventType`](crate::ReportingTurnGuardrailEventType)."]
     pub r#type: ::std::option::Option<crate::ReportingTurnGuardrailEventType>,
     #[doc = " JSON `violationsThreshold`: integer (int64)."]
     pub violations_threshold: ::std::option::Option<i64>,
     #[doc = " JSON `violationsTriggered`: integer (int64)."]
     pub violations_triggered: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnGuardrailEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnGuardrailEvent {
 impl crate::support::Model for ReportingTurnGuardrailEvent {
     const NAME: &'static str = "ReportingTurnGuardrailEvent";
     const FIELDS: &'static [&'static str] = &["instruction", "type", "violationsThreshold", "violationsTriggered"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ReportingTurnGuardrailEvent {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
             "violationsThreshold" => crate::support::de_opt(map, &mut self.violations_threshold, n, 2),
             "violationsTriggered" => crate::support::de_opt(map, &mut self.violations_triggered, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

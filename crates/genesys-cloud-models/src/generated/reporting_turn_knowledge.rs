@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledge {
-    #[doc = " JSON `feedback`: [`ReportingTurnKnowledgeFeedback`]."]
+    #[doc = " JSON `feedback`: [`ReportingTurnKnowledgeFeedback`](crate::ReportingTurnKnowledgeFeedback)."]
     pub feedback: ::std::option::Option<crate::ReportingTurnKnowledgeFeedback>,
     #[doc = " JSON `knowledgeBaseId`: string."]
     pub knowledge_base_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `search`: [`ReportingTurnKnowledgeSearch`]."]
+    #[doc = " JSON `search`: [`ReportingTurnKnowledgeSearch`](crate::ReportingTurnKnowledgeSearch)."]
     pub search: ::std::option::Option<crate::ReportingTurnKnowledgeSearch>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnKnowledge {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledge {
 impl crate::support::Model for ReportingTurnKnowledge {
     const NAME: &'static str = "ReportingTurnKnowledge";
     const FIELDS: &'static [&'static str] = &["feedback", "knowledgeBaseId", "search"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ReportingTurnKnowledge {
             "feedback" => crate::support::de_opt_struct(map, &mut self.feedback, n, 0),
             "knowledgeBaseId" => crate::support::de_opt(map, &mut self.knowledge_base_id, n, 1),
             "search" => crate::support::de_opt_struct(map, &mut self.search, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeEvents {
-    #[doc = " JSON `feedback`: array of [`ReportingTurnKnowledgeFeedbackEvent`]."]
+    #[doc = " JSON `feedback`: array of [`ReportingTurnKnowledgeFeedbackEvent`](crate::ReportingTurnKnowledgeFeedbackEvent)."]
     pub feedback: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeFeedbackEvent>>,
-    #[doc = " JSON `search`: array of [`ReportingTurnKnowledgeSearchEvent`]."]
+    #[doc = " JSON `search`: array of [`ReportingTurnKnowledgeSearchEvent`](crate::ReportingTurnKnowledgeSearchEvent)."]
     pub search: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeSearchEvent>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnKnowledgeEvents {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeEvents {
 impl crate::support::Model for ReportingTurnKnowledgeEvents {
     const NAME: &'static str = "ReportingTurnKnowledgeEvents";
     const FIELDS: &'static [&'static str] = &["feedback", "search"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ReportingTurnKnowledgeEvents {
         match key {
             "feedback" => crate::support::de_opt_structs(map, &mut self.feedback, n, 0),
             "search" => crate::support::de_opt_structs(map, &mut self.search, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

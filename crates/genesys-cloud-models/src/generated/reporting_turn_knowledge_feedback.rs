@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeFeedback {
-    #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`]."]
+    #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`](crate::ReportingTurnKnowledgeDocument)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>,
     #[doc = " JSON `rating`: integer (int64)."]
     pub rating: ::std::option::Option<i64>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnKnowledgeFeedback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeFeedback {
 impl crate::support::Model for ReportingTurnKnowledgeFeedback {
     const NAME: &'static str = "ReportingTurnKnowledgeFeedback";
     const FIELDS: &'static [&'static str] = &["documents", "rating", "searchId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ReportingTurnKnowledgeFeedback {
             "documents" => crate::support::de_opt_structs(map, &mut self.documents, n, 0),
             "rating" => crate::support::de_opt(map, &mut self.rating, n, 1),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct ReportingTurnKnowledgeFeedbackEvent {
     pub document_variation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `documentVersionId`: string."]
     pub document_version_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`]."]
+    #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`](crate::ReportingTurnKnowledgeDocument)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>,
     #[doc = " JSON `feedbackRating`: integer (int64)."]
     pub feedback_rating: ::std::option::Option<i64>,
@@ -17,7 +17,7 @@ pub struct ReportingTurnKnowledgeFeedbackEvent {
     pub knowledge_base_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnKnowledgeFeedbackEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeFeedbackEvent {
 impl crate::support::Model for ReportingTurnKnowledgeFeedbackEvent {
     const NAME: &'static str = "ReportingTurnKnowledgeFeedbackEvent";
     const FIELDS: &'static [&'static str] = &["documentVariationId", "documentVersionId", "documents", "feedbackRating", "knowledgeBaseId", "searchId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ReportingTurnKnowledgeFeedbackEvent {
             "feedbackRating" => crate::support::de_opt(map, &mut self.feedback_rating, n, 3),
             "knowledgeBaseId" => crate::support::de_opt(map, &mut self.knowledge_base_id, n, 4),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeMetadata {
-    #[doc = " JSON `answerGenerationStatus`: [`ReportingTurnKnowledgeMetadataAnswerGenerationStatus`]."]
+    #[doc = " JSON `answerGenerationStatus`: [`ReportingTurnKnowledgeMetadataAnswerGenerationStatus`](crate::ReportingTurnKnowledgeMetadataAnswerGenerationStatus)."]
     pub answer_generation_status: ::std::option::Option<crate::ReportingTurnKnowledgeMetadataAnswerGenerationStatus>,
-    #[doc = " JSON `failureReason`: [`ReportingTurnKnowledgeMetadataFailureReason`]."]
+    #[doc = " JSON `failureReason`: [`ReportingTurnKnowledgeMetadataFailureReason`](crate::ReportingTurnKnowledgeMetadataFailureReason)."]
     pub failure_reason: ::std::option::Option<crate::ReportingTurnKnowledgeMetadataFailureReason>,
     #[doc = " JSON `generatedAnswer`: string."]
     pub generated_answer: ::std::option::Option<::std::string::String>,
@@ -17,15 +17,15 @@ pub struct ReportingTurnKnowledgeMetadata {
     pub knowledge_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `retrievalStatus`: [`ReportingTurnKnowledgeMetadataRetrievalStatus`]."]
+    #[doc = " JSON `retrievalStatus`: [`ReportingTurnKnowledgeMetadataRetrievalStatus`](crate::ReportingTurnKnowledgeMetadataRetrievalStatus)."]
     pub retrieval_status: ::std::option::Option<crate::ReportingTurnKnowledgeMetadataRetrievalStatus>,
-    #[doc = " JSON `retrievedSources`: array of [`KnowledgeSource`]."]
+    #[doc = " JSON `retrievedSources`: array of [`KnowledgeSource`](crate::KnowledgeSource)."]
     pub retrieved_sources: ::std::option::Option<::std::vec::Vec<crate::KnowledgeSource>>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `topConfidence`: number (double)."]
     pub top_confidence: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnKnowledgeMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeMetadata {
 impl crate::support::Model for ReportingTurnKnowledgeMetadata {
     const NAME: &'static str = "ReportingTurnKnowledgeMetadata";
     const FIELDS: &'static [&'static str] = &["answerGenerationStatus", "failureReason", "generatedAnswer", "knowledgeId", "knowledgeName", "query", "retrievalStatus", "retrievedSources", "searchId", "topConfidence"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ReportingTurnKnowledgeMetadata {
             "retrievedSources" => crate::support::de_opt_structs(map, &mut self.retrieved_sources, n, 7),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 8),
             "topConfidence" => crate::support::de_opt(map, &mut self.top_confidence, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReportingTurnKnowledgeSearch {
-    #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`]."]
+    #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`](crate::ReportingTurnKnowledgeDocument)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>,
     #[doc = " JSON `query`: string."]
     pub query: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnKnowledgeSearch {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeSearch {
 impl crate::support::Model for ReportingTurnKnowledgeSearch {
     const NAME: &'static str = "ReportingTurnKnowledgeSearch";
     const FIELDS: &'static [&'static str] = &["documents", "query", "searchId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ReportingTurnKnowledgeSearch {
             "documents" => crate::support::de_opt_structs(map, &mut self.documents, n, 0),
             "query" => crate::support::de_opt(map, &mut self.query, n, 1),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct ReportingTurnKnowledgeSearchEvent {
     #[doc = " JSON `answerDocumentId`: string."]
     pub answer_document_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`]."]
+    #[doc = " JSON `documents`: array of [`ReportingTurnKnowledgeDocument`](crate::ReportingTurnKnowledgeDocument)."]
     pub documents: ::std::option::Option<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>,
     #[doc = " JSON `knowledgeBaseId`: string."]
     pub knowledge_base_id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct ReportingTurnKnowledgeSearchEvent {
     pub search_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnKnowledgeSearchEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeSearchEvent {
 impl crate::support::Model for ReportingTurnKnowledgeSearchEvent {
     const NAME: &'static str = "ReportingTurnKnowledgeSearchEvent";
     const FIELDS: &'static [&'static str] = &["answerDocumentId", "documents", "knowledgeBaseId", "searchId", "searchQuery"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ReportingTurnKnowledgeSearchEvent {
             "knowledgeBaseId" => crate::support::de_opt(map, &mut self.knowledge_base_id, n, 2),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 3),
             "searchQuery" => crate::support::de_opt(map, &mut self.search_query, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

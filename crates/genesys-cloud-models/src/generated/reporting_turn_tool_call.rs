@@ -9,13 +9,13 @@ pub struct ReportingTurnToolCall {
     pub date_invoked: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `errorText`: string."]
     pub error_text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeMetadata`: [`ReportingTurnKnowledgeMetadata`]."]
+    #[doc = " JSON `knowledgeMetadata`: [`ReportingTurnKnowledgeMetadata`](crate::ReportingTurnKnowledgeMetadata)."]
     pub knowledge_metadata: ::std::option::Option<crate::ReportingTurnKnowledgeMetadata>,
     #[doc = " JSON `latencyMs`: integer (int64)."]
     pub latency_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `origin`: [`ReportingTurnToolCallOrigin`]."]
+    #[doc = " JSON `origin`: [`ReportingTurnToolCallOrigin`](crate::ReportingTurnToolCallOrigin)."]
     pub origin: ::std::option::Option<crate::ReportingTurnToolCallOrigin>,
-    #[doc = " JSON `status`: [`ReportingTurnToolCallStatus`]."]
+    #[doc = " JSON `status`: [`ReportingTurnToolCallStatus`](crate::ReportingTurnToolCallStatus)."]
     pub status: ::std::option::Option<crate::ReportingTurnToolCallStatus>,
     #[doc = " JSON `targetId`: string."]
     pub target_id: ::std::option::Option<::std::string::String>,
@@ -23,9 +23,9 @@ pub struct ReportingTurnToolCall {
     pub tool_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `toolName`: string."]
     pub tool_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toolType`: [`ReportingTurnToolCallToolType`]."]
+    #[doc = " JSON `toolType`: [`ReportingTurnToolCallToolType`](crate::ReportingTurnToolCallToolType)."]
     pub tool_type: ::std::option::Option<crate::ReportingTurnToolCallToolType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReportingTurnToolCall {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnToolCall {
 impl crate::support::Model for ReportingTurnToolCall {
     const NAME: &'static str = "ReportingTurnToolCall";
     const FIELDS: &'static [&'static str] = &["dateInvoked", "errorText", "knowledgeMetadata", "latencyMs", "origin", "status", "targetId", "toolId", "toolName", "toolType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ReportingTurnToolCall {
             "toolId" => crate::support::de_opt(map, &mut self.tool_id, n, 7),
             "toolName" => crate::support::de_opt(map, &mut self.tool_name, n, 8),
             "toolType" => crate::support::de_opt(map, &mut self.tool_type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ReprocessJobResponse {
-    #[doc = " JSON `createdBy`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct ReprocessJobResponse {
     pub failed_interactions_count: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `jobStatus`: [`ReprocessJobResponseJobStatus`], required by the spec."]
+    #[doc = " JSON `jobStatus`: [`ReprocessJobResponseJobStatus`](crate::ReprocessJobResponseJobStatus), required by the spec."]
     pub job_status: ::std::option::Option<crate::ReprocessJobResponseJobStatus>,
     #[doc = " JSON `mediaTypes`: array of string, required by the spec."]
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -37,7 +37,7 @@ pub struct ReprocessJobResponse {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `totalInteractionsCount`: integer (int64)."]
     pub total_interactions_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReprocessJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for ReprocessJobResponse {
 impl crate::support::Model for ReprocessJobResponse {
     const NAME: &'static str = "ReprocessJobResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateEnd", "dateStart", "description", "dialects", "failedInteractionsCount", "id", "jobStatus", "mediaTypes", "name", "processedInteractionsCount", "programs", "queueOrder", "selfUri", "totalInteractionsCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for ReprocessJobResponse {
             "queueOrder" => crate::support::de_opt(map, &mut self.queue_order, n, 13),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "totalInteractionsCount" => crate::support::de_opt(map, &mut self.total_interactions_count, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

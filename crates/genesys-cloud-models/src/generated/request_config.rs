@@ -15,7 +15,7 @@ pub struct RequestConfig {
     pub request_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `requestUrlTemplate`: string."]
     pub request_url_template: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RequestConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for RequestConfig {
 impl crate::support::Model for RequestConfig {
     const NAME: &'static str = "RequestConfig";
     const FIELDS: &'static [&'static str] = &["headers", "requestTemplate", "requestTemplateUri", "requestType", "requestUrlTemplate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for RequestConfig {
             "requestTemplateUri" => crate::support::de_opt(map, &mut self.request_template_uri, n, 2),
             "requestType" => crate::support::de_opt(map, &mut self.request_type, n, 3),
             "requestUrlTemplate" => crate::support::de_opt(map, &mut self.request_url_template, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

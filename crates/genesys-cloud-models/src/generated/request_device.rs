@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestDevice {
-    #[doc = " JSON `category`: [`RequestDeviceCategory`], required by the spec."]
+    #[doc = " JSON `category`: [`RequestDeviceCategory`](crate::RequestDeviceCategory), required by the spec."]
     pub category: ::std::option::Option<crate::RequestDeviceCategory>,
     #[doc = " JSON `fingerprint`: string."]
     pub fingerprint: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct RequestDevice {
     pub screen_width: ::std::option::Option<i64>,
     #[doc = " JSON `type`: string, required by the spec."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RequestDevice {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for RequestDevice {
 impl crate::support::Model for RequestDevice {
     const NAME: &'static str = "RequestDevice";
     const FIELDS: &'static [&'static str] = &["category", "fingerprint", "isMobile", "manufacturer", "osFamily", "osVersion", "screenDensity", "screenHeight", "screenWidth", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for RequestDevice {
             "screenHeight" => crate::support::de_opt(map, &mut self.screen_height, n, 7),
             "screenWidth" => crate::support::de_opt(map, &mut self.screen_width, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestEntityTypeCriteria {
-    #[doc = " JSON `entityType`: [`RequestEntityTypeCriteriaEntityType`], required by the spec."]
+    #[doc = " JSON `entityType`: [`RequestEntityTypeCriteriaEntityType`](crate::RequestEntityTypeCriteriaEntityType), required by the spec."]
     pub entity_type: ::std::option::Option<crate::RequestEntityTypeCriteriaEntityType>,
     #[doc = " JSON `key`: string, required by the spec."]
     pub key: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`RequestEntityTypeCriteriaOperator`]."]
+    #[doc = " JSON `operator`: [`RequestEntityTypeCriteriaOperator`](crate::RequestEntityTypeCriteriaOperator)."]
     pub operator: ::std::option::Option<crate::RequestEntityTypeCriteriaOperator>,
     #[doc = " JSON `shouldIgnoreCase`: boolean."]
     pub should_ignore_case: ::std::option::Option<bool>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RequestEntityTypeCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for RequestEntityTypeCriteria {
 impl crate::support::Model for RequestEntityTypeCriteria {
     const NAME: &'static str = "RequestEntityTypeCriteria";
     const FIELDS: &'static [&'static str] = &["entityType", "key", "operator", "shouldIgnoreCase", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for RequestEntityTypeCriteria {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
             "shouldIgnoreCase" => crate::support::de_opt(map, &mut self.should_ignore_case, n, 3),
             "values" => crate::support::de_opt(map, &mut self.values, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

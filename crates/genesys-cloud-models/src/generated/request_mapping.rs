@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestMapping {
-    #[doc = " JSON `attributeType`: [`RequestMappingAttributeType`]."]
+    #[doc = " JSON `attributeType`: [`RequestMappingAttributeType`](crate::RequestMappingAttributeType)."]
     pub attribute_type: ::std::option::Option<crate::RequestMappingAttributeType>,
-    #[doc = " JSON `mappingType`: [`RequestMappingMappingType`]."]
+    #[doc = " JSON `mappingType`: [`RequestMappingMappingType`](crate::RequestMappingMappingType)."]
     pub mapping_type: ::std::option::Option<crate::RequestMappingMappingType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RequestMapping {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for RequestMapping {
 impl crate::support::Model for RequestMapping {
     const NAME: &'static str = "RequestMapping";
     const FIELDS: &'static [&'static str] = &["attributeType", "mappingType", "name", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for RequestMapping {
             "mappingType" => crate::support::de_opt(map, &mut self.mapping_type, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "value" => crate::support::de_opt(map, &mut self.value, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,13 +19,13 @@ pub struct ReschedulingOptionsRunResponse {
     pub do_not_change_weekly_paid_time: ::std::option::Option<bool>,
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `existingSchedule`: [`BuScheduleReference`]."]
+    #[doc = " JSON `existingSchedule`: [`BuScheduleReference`](crate::BuScheduleReference)."]
     pub existing_schedule: ::std::option::Option<crate::BuScheduleReference>,
-    #[doc = " JSON `managementUnits`: array of [`ReschedulingManagementUnitResponse`]."]
+    #[doc = " JSON `managementUnits`: array of [`ReschedulingManagementUnitResponse`](crate::ReschedulingManagementUnitResponse)."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::ReschedulingManagementUnitResponse>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ReschedulingOptionsRunResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ReschedulingOptionsRunResponse {
 impl crate::support::Model for ReschedulingOptionsRunResponse {
     const NAME: &'static str = "ReschedulingOptionsRunResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "agentCount", "doNotChangeDailyPaidTime", "doNotChangeManuallyEditedShifts", "doNotChangeShiftStartTimes", "doNotChangeWeeklyPaidTime", "endDate", "existingSchedule", "managementUnits", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ReschedulingOptionsRunResponse {
             "existingSchedule" => crate::support::de_opt_struct(map, &mut self.existing_schedule, n, 7),
             "managementUnits" => crate::support::de_opt_structs(map, &mut self.management_units, n, 8),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -25,9 +25,9 @@ pub struct ResourcePermissionPolicy {
     pub policy_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `resourceCondition`: string."]
     pub resource_condition: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `resourceConditionNode`: [`ResourceConditionNode`]."]
+    #[doc = " JSON `resourceConditionNode`: [`ResourceConditionNode`](crate::ResourceConditionNode)."]
     pub resource_condition_node: ::std::option::Option<crate::ResourceConditionNode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResourcePermissionPolicy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ResourcePermissionPolicy {
 impl crate::support::Model for ResourcePermissionPolicy {
     const NAME: &'static str = "ResourcePermissionPolicy";
     const FIELDS: &'static [&'static str] = &["actionSet", "actionSetKey", "allowConditions", "domain", "entityName", "id", "namedResources", "policyDescription", "policyName", "resourceCondition", "resourceConditionNode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ResourcePermissionPolicy {
             "policyName" => crate::support::de_opt(map, &mut self.policy_name, n, 8),
             "resourceCondition" => crate::support::de_opt(map, &mut self.resource_condition, n, 9),
             "resourceConditionNode" => crate::support::de_opt_struct(map, &mut self.resource_condition_node, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

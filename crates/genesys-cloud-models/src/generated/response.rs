@@ -5,41 +5,41 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Response {
-    #[doc = " JSON `appleInvitation`: [`AppleInvitation`]."]
+    #[doc = " JSON `appleInvitation`: [`AppleInvitation`](crate::AppleInvitation)."]
     pub apple_invitation: ::std::option::Option<crate::AppleInvitation>,
-    #[doc = " JSON `assets`: array of [`RmsAssetAddressableRef`]."]
+    #[doc = " JSON `assets`: array of [`RmsAssetAddressableRef`](crate::RmsAssetAddressableRef)."]
     pub assets: ::std::option::Option<::std::vec::Vec<crate::RmsAssetAddressableRef>>,
-    #[doc = " JSON `createdBy`: [`User`]."]
+    #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `footer`: [`FooterTemplate`]."]
+    #[doc = " JSON `footer`: [`FooterTemplate`](crate::FooterTemplate)."]
     pub footer: ::std::option::Option<crate::FooterTemplate>,
-    #[doc = " JSON `form`: [`Form`]."]
+    #[doc = " JSON `form`: [`Form`](crate::Form)."]
     pub form: ::std::option::Option<crate::Form>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interactionType`: [`ResponseInteractionType`]."]
+    #[doc = " JSON `interactionType`: [`ResponseInteractionType`](crate::ResponseInteractionType)."]
     pub interaction_type: ::std::option::Option<crate::ResponseInteractionType>,
-    #[doc = " JSON `libraries`: array of [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `libraries`: array of [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub libraries: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `messagingTemplate`: [`MessagingTemplate`]."]
+    #[doc = " JSON `messagingTemplate`: [`MessagingTemplate`](crate::MessagingTemplate)."]
     pub messaging_template: ::std::option::Option<crate::MessagingTemplate>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `responseType`: [`ResponseResponseType`]."]
+    #[doc = " JSON `responseType`: [`ResponseResponseType`](crate::ResponseResponseType)."]
     pub response_type: ::std::option::Option<crate::ResponseResponseType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `substitutions`: array of [`ResponseSubstitution`]."]
+    #[doc = " JSON `substitutions`: array of [`ResponseSubstitution`](crate::ResponseSubstitution)."]
     pub substitutions: ::std::option::Option<::std::vec::Vec<crate::ResponseSubstitution>>,
-    #[doc = " JSON `substitutionsSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `substitutionsSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub substitutions_schema: ::std::option::Option<crate::JsonSchemaDocument>,
-    #[doc = " JSON `texts`: array of [`ResponseText`]."]
+    #[doc = " JSON `texts`: array of [`ResponseText`](crate::ResponseText)."]
     pub texts: ::std::option::Option<::std::vec::Vec<crate::ResponseText>>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Response {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for Response {
 impl crate::support::Model for Response {
     const NAME: &'static str = "Response";
     const FIELDS: &'static [&'static str] = &["appleInvitation", "assets", "createdBy", "dateCreated", "footer", "form", "id", "interactionType", "libraries", "messagingTemplate", "name", "responseType", "selfUri", "substitutions", "substitutionsSchema", "texts", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for Response {
             "substitutionsSchema" => crate::support::de_opt_struct(map, &mut self.substitutions_schema, n, 14),
             "texts" => crate::support::de_opt_structs(map, &mut self.texts, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

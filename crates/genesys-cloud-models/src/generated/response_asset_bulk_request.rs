@@ -9,9 +9,9 @@ pub struct ResponseAssetBulkRequest {
     pub asset_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`ResponseAssetBulkRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`ResponseAssetBulkRequestSortOrder`](crate::ResponseAssetBulkRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::ResponseAssetBulkRequestSortOrder>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResponseAssetBulkRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetBulkRequest {
 impl crate::support::Model for ResponseAssetBulkRequest {
     const NAME: &'static str = "ResponseAssetBulkRequest";
     const FIELDS: &'static [&'static str] = &["assetIds", "sortBy", "sortOrder"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ResponseAssetBulkRequest {
             "assetIds" => crate::support::de_opt(map, &mut self.asset_ids, n, 0),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 1),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

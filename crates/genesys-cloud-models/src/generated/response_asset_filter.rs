@@ -11,13 +11,13 @@ pub struct ResponseAssetFilter {
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ResponseAssetFilterType`]."]
+    #[doc = " JSON `type`: [`ResponseAssetFilterType`](crate::ResponseAssetFilterType)."]
     pub r#type: ::std::option::Option<crate::ResponseAssetFilterType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResponseAssetFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetFilter {
 impl crate::support::Model for ResponseAssetFilter {
     const NAME: &'static str = "ResponseAssetFilter";
     const FIELDS: &'static [&'static str] = &["endValue", "fields", "startValue", "type", "value", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ResponseAssetFilter {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
             "value" => crate::support::de_opt(map, &mut self.value, n, 4),
             "values" => crate::support::de_opt(map, &mut self.values, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

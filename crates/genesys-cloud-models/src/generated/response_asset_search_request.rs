@@ -9,13 +9,13 @@ pub struct ResponseAssetSearchRequest {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `query`: array of [`ResponseAssetFilter`], required by the spec."]
+    #[doc = " JSON `query`: array of [`ResponseAssetFilter`](crate::ResponseAssetFilter), required by the spec."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::ResponseAssetFilter>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`ResponseAssetSearchRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`ResponseAssetSearchRequestSortOrder`](crate::ResponseAssetSearchRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::ResponseAssetSearchRequestSortOrder>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResponseAssetSearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetSearchRequest {
 impl crate::support::Model for ResponseAssetSearchRequest {
     const NAME: &'static str = "ResponseAssetSearchRequest";
     const FIELDS: &'static [&'static str] = &["pageNumber", "pageSize", "query", "sortBy", "sortOrder"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ResponseAssetSearchRequest {
             "query" => crate::support::de_opt_structs(map, &mut self.query, n, 2),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 3),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

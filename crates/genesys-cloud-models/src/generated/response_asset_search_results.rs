@@ -11,11 +11,11 @@ pub struct ResponseAssetSearchResults {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `results`: array of [`ResponseAsset`]."]
+    #[doc = " JSON `results`: array of [`ResponseAsset`](crate::ResponseAsset)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::ResponseAsset>>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResponseAssetSearchResults {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetSearchResults {
 impl crate::support::Model for ResponseAssetSearchResults {
     const NAME: &'static str = "ResponseAssetSearchResults";
     const FIELDS: &'static [&'static str] = &["pageCount", "pageNumber", "pageSize", "results", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ResponseAssetSearchResults {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 2),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 3),
             "total" => crate::support::de_opt(map, &mut self.total, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct ResponseConfig {
     pub translation_map: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
     #[doc = " JSON `translationMapDefaults`: map of string."]
     pub translation_map_defaults: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResponseConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ResponseConfig {
 impl crate::support::Model for ResponseConfig {
     const NAME: &'static str = "ResponseConfig";
     const FIELDS: &'static [&'static str] = &["successTemplate", "successTemplateUri", "translationMap", "translationMapDefaults"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ResponseConfig {
             "successTemplateUri" => crate::support::de_opt(map, &mut self.success_template_uri, n, 1),
             "translationMap" => crate::support::de_opt(map, &mut self.translation_map, n, 2),
             "translationMapDefaults" => crate::support::de_opt(map, &mut self.translation_map_defaults, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseDivisionView {
-    #[doc = " JSON `form`: [`Form`]."]
+    #[doc = " JSON `form`: [`Form`](crate::Form)."]
     pub form: ::std::option::Option<crate::Form>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `libraries`: array of [`LibraryDivisionView`]."]
+    #[doc = " JSON `libraries`: array of [`LibraryDivisionView`](crate::LibraryDivisionView)."]
     pub libraries: ::std::option::Option<::std::vec::Vec<crate::LibraryDivisionView>>,
-    #[doc = " JSON `messagingTemplate`: [`MessagingTemplate`]."]
+    #[doc = " JSON `messagingTemplate`: [`MessagingTemplate`](crate::MessagingTemplate)."]
     pub messaging_template: ::std::option::Option<crate::MessagingTemplate>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `responseType`: [`ResponseDivisionViewResponseType`]."]
+    #[doc = " JSON `responseType`: [`ResponseDivisionViewResponseType`](crate::ResponseDivisionViewResponseType)."]
     pub response_type: ::std::option::Option<crate::ResponseDivisionViewResponseType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `substitutions`: array of [`ResponseSubstitution`]."]
+    #[doc = " JSON `substitutions`: array of [`ResponseSubstitution`](crate::ResponseSubstitution)."]
     pub substitutions: ::std::option::Option<::std::vec::Vec<crate::ResponseSubstitution>>,
-    #[doc = " JSON `substitutionsSchema`: [`JsonSchemaDocument`]."]
+    #[doc = " JSON `substitutionsSchema`: [`JsonSchemaDocument`](crate::JsonSchemaDocument)."]
     pub substitutions_schema: ::std::option::Option<crate::JsonSchemaDocument>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResponseDivisionView {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ResponseDivisionView {
 impl crate::support::Model for ResponseDivisionView {
     const NAME: &'static str = "ResponseDivisionView";
     const FIELDS: &'static [&'static str] = &["form", "id", "libraries", "messagingTemplate", "name", "responseType", "selfUri", "substitutions", "substitutionsSchema"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ResponseDivisionView {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "substitutions" => crate::support::de_opt_structs(map, &mut self.substitutions, n, 7),
             "substitutionsSchema" => crate::support::de_opt_struct(map, &mut self.substitutions_schema, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,7 +23,7 @@ pub struct ResponsePage {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `url`: string, required by the spec."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResponsePage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ResponsePage {
 impl crate::support::Model for ResponsePage {
     const NAME: &'static str = "ResponsePage";
     const FIELDS: &'static [&'static str] = &["domain", "fragment", "hostname", "keywords", "lang", "pathname", "queryString", "title", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ResponsePage {
             "queryString" => crate::support::de_opt(map, &mut self.query_string, n, 6),
             "title" => crate::support::de_opt(map, &mut self.title, n, 7),
             "url" => crate::support::de_opt(map, &mut self.url, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

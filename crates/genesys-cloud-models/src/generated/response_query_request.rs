@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ResponseQueryRequest {
-    #[doc = " JSON `filters`: array of [`ResponseFilter`]."]
+    #[doc = " JSON `filters`: array of [`ResponseFilter`](crate::ResponseFilter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::ResponseFilter>>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
@@ -13,7 +13,7 @@ pub struct ResponseQueryRequest {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `queryPhrase`: string."]
     pub query_phrase: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResponseQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ResponseQueryRequest {
 impl crate::support::Model for ResponseQueryRequest {
     const NAME: &'static str = "ResponseQueryRequest";
     const FIELDS: &'static [&'static str] = &["filters", "pageNumber", "pageSize", "queryPhrase"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ResponseQueryRequest {
             "pageNumber" => crate::support::de_opt(map, &mut self.page_number, n, 1),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 2),
             "queryPhrase" => crate::support::de_opt(map, &mut self.query_phrase, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,17 +15,17 @@ pub struct ResponseSet {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `liveSpeakerDetectionMode`: [`ResponseSetLiveSpeakerDetectionMode`]."]
+    #[doc = " JSON `liveSpeakerDetectionMode`: [`ResponseSetLiveSpeakerDetectionMode`](crate::ResponseSetLiveSpeakerDetectionMode)."]
     pub live_speaker_detection_mode: ::std::option::Option<crate::ResponseSetLiveSpeakerDetectionMode>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `responses`: map of [`Reaction`], required by the spec."]
+    #[doc = " JSON `responses`: map of [`Reaction`](crate::Reaction), required by the spec."]
     pub responses: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Reaction>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResponseSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ResponseSet {
 impl crate::support::Model for ResponseSet {
     const NAME: &'static str = "ResponseSet";
     const FIELDS: &'static [&'static str] = &["amdSpeechDistinguishEnabled", "beepDetectionEnabled", "dateCreated", "dateModified", "id", "liveSpeakerDetectionMode", "name", "responses", "selfUri", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ResponseSet {
             "responses" => crate::support::de_opt(map, &mut self.responses, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "version" => crate::support::de_opt(map, &mut self.version, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

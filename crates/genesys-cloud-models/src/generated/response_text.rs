@@ -7,11 +7,11 @@
 pub struct ResponseText {
     #[doc = " JSON `content`: string, required by the spec."]
     pub content: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contentType`: [`ResponseTextContentType`]."]
+    #[doc = " JSON `contentType`: [`ResponseTextContentType`](crate::ResponseTextContentType)."]
     pub content_type: ::std::option::Option<crate::ResponseTextContentType>,
-    #[doc = " JSON `type`: [`ResponseTextType`]."]
+    #[doc = " JSON `type`: [`ResponseTextType`](crate::ResponseTextType)."]
     pub r#type: ::std::option::Option<crate::ResponseTextType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ResponseText {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ResponseText {
 impl crate::support::Model for ResponseText {
     const NAME: &'static str = "ResponseText";
     const FIELDS: &'static [&'static str] = &["content", "contentType", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ResponseText {
             "content" => crate::support::de_opt(map, &mut self.content, n, 0),
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

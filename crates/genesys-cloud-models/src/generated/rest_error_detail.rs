@@ -9,9 +9,9 @@ pub struct RestErrorDetail {
     pub details: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `error`: string, required by the spec."]
     pub error: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `userParams`: array of [`UserParam`]."]
+    #[doc = " JSON `userParams`: array of [`UserParam`](crate::UserParam)."]
     pub user_params: ::std::option::Option<::std::vec::Vec<crate::UserParam>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RestErrorDetail {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for RestErrorDetail {
 impl crate::support::Model for RestErrorDetail {
     const NAME: &'static str = "RestErrorDetail";
     const FIELDS: &'static [&'static str] = &["details", "error", "userParams"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for RestErrorDetail {
             "details" => crate::support::de_opt(map, &mut self.details, n, 0),
             "error" => crate::support::de_opt(map, &mut self.error, n, 1),
             "userParams" => crate::support::de_opt_structs(map, &mut self.user_params, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

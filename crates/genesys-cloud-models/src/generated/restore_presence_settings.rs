@@ -11,7 +11,7 @@ pub struct RestorePresenceSettings {
     pub restore_on_queue_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `restoreTimeMilliseconds`: integer (int64), required by the spec."]
     pub restore_time_milliseconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RestorePresenceSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for RestorePresenceSettings {
 impl crate::support::Model for RestorePresenceSettings {
     const NAME: &'static str = "RestorePresenceSettings";
     const FIELDS: &'static [&'static str] = &["enabled", "restoreOnQueueEnabled", "restoreTimeMilliseconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for RestorePresenceSettings {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
             "restoreOnQueueEnabled" => crate::support::de_opt(map, &mut self.restore_on_queue_enabled, n, 1),
             "restoreTimeMilliseconds" => crate::support::de_opt(map, &mut self.restore_time_milliseconds, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RetentionDuration {
-    #[doc = " JSON `archiveRetention`: [`ArchiveRetention`]."]
+    #[doc = " JSON `archiveRetention`: [`ArchiveRetention`](crate::ArchiveRetention)."]
     pub archive_retention: ::std::option::Option<crate::ArchiveRetention>,
-    #[doc = " JSON `deleteRetention`: [`DeleteRetention`]."]
+    #[doc = " JSON `deleteRetention`: [`DeleteRetention`](crate::DeleteRetention)."]
     pub delete_retention: ::std::option::Option<crate::DeleteRetention>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RetentionDuration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for RetentionDuration {
 impl crate::support::Model for RetentionDuration {
     const NAME: &'static str = "RetentionDuration";
     const FIELDS: &'static [&'static str] = &["archiveRetention", "deleteRetention"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for RetentionDuration {
         match key {
             "archiveRetention" => crate::support::de_opt_struct(map, &mut self.archive_retention, n, 0),
             "deleteRetention" => crate::support::de_opt_struct(map, &mut self.delete_retention, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct RichLink {
     #[doc = " JSON `footer`: string."]
     pub footer: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `header`: [`RichLinkHeader`]."]
+    #[doc = " JSON `header`: [`RichLinkHeader`](crate::RichLinkHeader)."]
     pub header: ::std::option::Option<crate::RichLinkHeader>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct RichLink {
     pub url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `urlLabel`: string."]
     pub url_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RichLink {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for RichLink {
 impl crate::support::Model for RichLink {
     const NAME: &'static str = "RichLink";
     const FIELDS: &'static [&'static str] = &["footer", "header", "id", "text", "url", "urlLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for RichLink {
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             "url" => crate::support::de_opt(map, &mut self.url, n, 4),
             "urlLabel" => crate::support::de_opt(map, &mut self.url_label, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

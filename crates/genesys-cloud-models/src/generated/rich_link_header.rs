@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RichLinkHeader {
-    #[doc = " JSON `type`: [`RichLinkHeaderType`]."]
+    #[doc = " JSON `type`: [`RichLinkHeaderType`](crate::RichLinkHeaderType)."]
     pub r#type: ::std::option::Option<crate::RichLinkHeaderType>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RichLinkHeader {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for RichLinkHeader {
 impl crate::support::Model for RichLinkHeader {
     const NAME: &'static str = "RichLinkHeader";
     const FIELDS: &'static [&'static str] = &["type", "url", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for RichLinkHeader {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 0),
             "url" => crate::support::de_opt(map, &mut self.url, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Ring {
-    #[doc = " JSON `actions`: [`Actions`]."]
+    #[doc = " JSON `actions`: [`Actions`](crate::Actions)."]
     pub actions: ::std::option::Option<crate::Actions>,
-    #[doc = " JSON `expansionCriteria`: array of [`ExpansionCriterium`]."]
+    #[doc = " JSON `expansionCriteria`: array of [`ExpansionCriterium`](crate::ExpansionCriterium)."]
     pub expansion_criteria: ::std::option::Option<::std::vec::Vec<crate::ExpansionCriterium>>,
-    #[doc = " JSON `memberGroups`: array of [`MemberGroup`]."]
+    #[doc = " JSON `memberGroups`: array of [`MemberGroup`](crate::MemberGroup)."]
     pub member_groups: ::std::option::Option<::std::vec::Vec<crate::MemberGroup>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Ring {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for Ring {
 impl crate::support::Model for Ring {
     const NAME: &'static str = "Ring";
     const FIELDS: &'static [&'static str] = &["actions", "expansionCriteria", "memberGroups"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for Ring {
             "actions" => crate::support::de_opt_struct(map, &mut self.actions, n, 0),
             "expansionCriteria" => crate::support::de_opt_structs(map, &mut self.expansion_criteria, n, 1),
             "memberGroups" => crate::support::de_opt_structs(map, &mut self.member_groups, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

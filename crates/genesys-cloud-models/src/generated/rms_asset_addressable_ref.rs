@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RmsAssetAddressableRef {
-    #[doc = " JSON `assetUsage`: [`RmsAssetAddressableRefAssetUsage`]."]
+    #[doc = " JSON `assetUsage`: [`RmsAssetAddressableRefAssetUsage`](crate::RmsAssetAddressableRefAssetUsage)."]
     pub asset_usage: ::std::option::Option<crate::RmsAssetAddressableRefAssetUsage>,
     #[doc = " JSON `contentLocation`: string."]
     pub content_location: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct RmsAssetAddressableRef {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RmsAssetAddressableRef {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for RmsAssetAddressableRef {
 impl crate::support::Model for RmsAssetAddressableRef {
     const NAME: &'static str = "RmsAssetAddressableRef";
     const FIELDS: &'static [&'static str] = &["assetUsage", "contentLocation", "id", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for RmsAssetAddressableRef {
             "contentLocation" => crate::support::de_opt(map, &mut self.content_location, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,19 +15,19 @@ pub struct Room {
     pub jid: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owners`: array of [`UserReference`]."]
+    #[doc = " JSON `owners`: array of [`UserReference`](crate::UserReference)."]
     pub owners: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
     #[doc = " JSON `participantLimit`: integer (int64)."]
     pub participant_limit: ::std::option::Option<i64>,
-    #[doc = " JSON `pinnedMessages`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `pinnedMessages`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub pinned_messages: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    #[doc = " JSON `roomType`: [`RoomRoomType`]."]
+    #[doc = " JSON `roomType`: [`RoomRoomType`](crate::RoomRoomType)."]
     pub room_type: ::std::option::Option<crate::RoomRoomType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Room {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for Room {
 impl crate::support::Model for Room {
     const NAME: &'static str = "Room";
     const FIELDS: &'static [&'static str] = &["dateCreated", "description", "id", "jid", "name", "owners", "participantLimit", "pinnedMessages", "roomType", "selfUri", "subject"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for Room {
             "roomType" => crate::support::de_opt(map, &mut self.room_type, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct RoomParticipantResponse {
     #[doc = " JSON `jid`: string."]
     pub jid: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoomParticipantResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for RoomParticipantResponse {
 impl crate::support::Model for RoomParticipantResponse {
     const NAME: &'static str = "RoomParticipantResponse";
     const FIELDS: &'static [&'static str] = &["jid", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for RoomParticipantResponse {
         match key {
             "jid" => crate::support::de_opt(map, &mut self.jid, n, 0),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

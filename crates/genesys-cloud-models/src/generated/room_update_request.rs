@@ -13,7 +13,7 @@ pub struct RoomUpdateRequest {
     pub pinned_message_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `subject`: string."]
     pub subject: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoomUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for RoomUpdateRequest {
 impl crate::support::Model for RoomUpdateRequest {
     const NAME: &'static str = "RoomUpdateRequest";
     const FIELDS: &'static [&'static str] = &["description", "ownerIds", "pinnedMessageIds", "subject"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for RoomUpdateRequest {
             "ownerIds" => crate::support::de_opt(map, &mut self.owner_ids, n, 1),
             "pinnedMessageIds" => crate::support::de_opt(map, &mut self.pinned_message_ids, n, 2),
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct RoutePathRequest {
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`RoutePathRequestMediaType`], required by the spec."]
+    #[doc = " JSON `mediaType`: [`RoutePathRequestMediaType`](crate::RoutePathRequestMediaType), required by the spec."]
     pub media_type: ::std::option::Option<crate::RoutePathRequestMediaType>,
     #[doc = " JSON `queueId`: string, required by the spec."]
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `sourcePlanningGroup`: [`SourcePlanningGroupRequest`]."]
+    #[doc = " JSON `sourcePlanningGroup`: [`SourcePlanningGroupRequest`](crate::SourcePlanningGroupRequest)."]
     pub source_planning_group: ::std::option::Option<crate::SourcePlanningGroupRequest>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoutePathRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for RoutePathRequest {
 impl crate::support::Model for RoutePathRequest {
     const NAME: &'static str = "RoutePathRequest";
     const FIELDS: &'static [&'static str] = &["languageId", "mediaType", "queueId", "skillIds", "sourcePlanningGroup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for RoutePathRequest {
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 2),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 3),
             "sourcePlanningGroup" => crate::support::de_opt_struct(map, &mut self.source_planning_group, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

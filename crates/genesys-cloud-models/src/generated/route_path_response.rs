@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutePathResponse {
-    #[doc = " JSON `language`: [`LanguageReference`]."]
+    #[doc = " JSON `language`: [`LanguageReference`](crate::LanguageReference)."]
     pub language: ::std::option::Option<crate::LanguageReference>,
-    #[doc = " JSON `mediaType`: [`RoutePathResponseMediaType`]."]
+    #[doc = " JSON `mediaType`: [`RoutePathResponseMediaType`](crate::RoutePathResponseMediaType)."]
     pub media_type: ::std::option::Option<crate::RoutePathResponseMediaType>,
-    #[doc = " JSON `queue`: [`QueueReference`]."]
+    #[doc = " JSON `queue`: [`QueueReference`](crate::QueueReference)."]
     pub queue: ::std::option::Option<crate::QueueReference>,
-    #[doc = " JSON `skills`: array of [`RoutingSkillReference`]."]
+    #[doc = " JSON `skills`: array of [`RoutingSkillReference`](crate::RoutingSkillReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::RoutingSkillReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoutePathResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for RoutePathResponse {
 impl crate::support::Model for RoutePathResponse {
     const NAME: &'static str = "RoutePathResponse";
     const FIELDS: &'static [&'static str] = &["language", "mediaType", "queue", "skills"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for RoutePathResponse {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 1),
             "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 2),
             "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -25,7 +25,7 @@ pub struct RoutingActivityEntityData {
     pub team_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoutingActivityEntityData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for RoutingActivityEntityData {
 impl crate::support::Model for RoutingActivityEntityData {
     const NAME: &'static str = "RoutingActivityEntityData";
     const FIELDS: &'static [&'static str] = &["activityDate", "organizationPresenceId", "presenceDate", "queueId", "queueMembershipStatus", "routingStatus", "routingStatusDate", "systemPresence", "teamId", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for RoutingActivityEntityData {
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 7),
             "teamId" => crate::support::de_opt(map, &mut self.team_id, n, 8),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

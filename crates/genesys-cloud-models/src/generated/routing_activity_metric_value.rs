@@ -9,13 +9,13 @@ pub struct RoutingActivityMetricValue {
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metric`: [`RoutingActivityMetricValueMetric`]."]
+    #[doc = " JSON `metric`: [`RoutingActivityMetricValueMetric`](crate::RoutingActivityMetricValueMetric)."]
     pub metric: ::std::option::Option<crate::RoutingActivityMetricValueMetric>,
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `secondaryQualifier`: string."]
     pub secondary_qualifier: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoutingActivityMetricValue {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for RoutingActivityMetricValue {
 impl crate::support::Model for RoutingActivityMetricValue {
     const NAME: &'static str = "RoutingActivityMetricValue";
     const FIELDS: &'static [&'static str] = &["count", "entityIds", "metric", "qualifier", "secondaryQualifier"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for RoutingActivityMetricValue {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 2),
             "qualifier" => crate::support::de_opt(map, &mut self.qualifier, n, 3),
             "secondaryQualifier" => crate::support::de_opt(map, &mut self.secondary_qualifier, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingActivityQueryFilter {
-    #[doc = " JSON `clauses`: array of [`RoutingActivityQueryClause`]."]
+    #[doc = " JSON `clauses`: array of [`RoutingActivityQueryClause`](crate::RoutingActivityQueryClause)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityQueryClause>>,
-    #[doc = " JSON `predicates`: array of [`RoutingActivityQueryPredicate`]."]
+    #[doc = " JSON `predicates`: array of [`RoutingActivityQueryPredicate`](crate::RoutingActivityQueryPredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::RoutingActivityQueryPredicate>>,
-    #[doc = " JSON `type`: [`RoutingActivityQueryFilterType`], required by the spec."]
+    #[doc = " JSON `type`: [`RoutingActivityQueryFilterType`](crate::RoutingActivityQueryFilterType), required by the spec."]
     pub r#type: ::std::option::Option<crate::RoutingActivityQueryFilterType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoutingActivityQueryFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for RoutingActivityQueryFilter {
 impl crate::support::Model for RoutingActivityQueryFilter {
     const NAME: &'static str = "RoutingActivityQueryFilter";
     const FIELDS: &'static [&'static str] = &["clauses", "predicates", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for RoutingActivityQueryFilter {
             "clauses" => crate::support::de_opt_structs(map, &mut self.clauses, n, 0),
             "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct RoutingConversationAttributesRequest {
     pub language_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `requestScoredAgents`: array of [`RequestScoredAgent`]."]
+    #[doc = " JSON `requestScoredAgents`: array of [`RequestScoredAgent`](crate::RequestScoredAgent)."]
     pub request_scored_agents: ::std::option::Option<::std::vec::Vec<crate::RequestScoredAgent>>,
     #[doc = " JSON `skillExpression`: string."]
     pub skill_expression: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoutingConversationAttributesRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for RoutingConversationAttributesRequest {
 impl crate::support::Model for RoutingConversationAttributesRequest {
     const NAME: &'static str = "RoutingConversationAttributesRequest";
     const FIELDS: &'static [&'static str] = &["labelId", "languageId", "priority", "requestScoredAgents", "skillExpression", "skillIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for RoutingConversationAttributesRequest {
             "requestScoredAgents" => crate::support::de_opt_structs(map, &mut self.request_scored_agents, n, 3),
             "skillExpression" => crate::support::de_opt(map, &mut self.skill_expression, n, 4),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingConversationAttributesResponse {
-    #[doc = " JSON `label`: [`UtilizationLabel`]."]
+    #[doc = " JSON `label`: [`UtilizationLabel`](crate::UtilizationLabel)."]
     pub label: ::std::option::Option<crate::UtilizationLabel>,
-    #[doc = " JSON `language`: [`Language`]."]
+    #[doc = " JSON `language`: [`Language`](crate::Language)."]
     pub language: ::std::option::Option<crate::Language>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `scoredAgents`: array of [`ScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`ScoredAgent`](crate::ScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ScoredAgent>>,
     #[doc = " JSON `skillExpression`: string."]
     pub skill_expression: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillExpressionId`: string."]
     pub skill_expression_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skills`: array of [`RoutingSkill`]."]
+    #[doc = " JSON `skills`: array of [`RoutingSkill`](crate::RoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::RoutingSkill>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoutingConversationAttributesResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for RoutingConversationAttributesResponse {
 impl crate::support::Model for RoutingConversationAttributesResponse {
     const NAME: &'static str = "RoutingConversationAttributesResponse";
     const FIELDS: &'static [&'static str] = &["label", "language", "priority", "scoredAgents", "skillExpression", "skillExpressionId", "skills"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for RoutingConversationAttributesResponse {
             "skillExpression" => crate::support::de_opt(map, &mut self.skill_expression, n, 4),
             "skillExpressionId" => crate::support::de_opt(map, &mut self.skill_expression_id, n, 5),
             "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

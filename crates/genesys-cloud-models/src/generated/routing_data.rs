@@ -17,13 +17,13 @@ pub struct RoutingData {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `routingFlags`: array of string."]
     pub routing_flags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `scoredAgents`: array of [`ScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`ScoredAgent`](crate::ScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::ScoredAgent>>,
     #[doc = " JSON `skillExpression`: string."]
     pub skill_expression: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoutingData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for RoutingData {
 impl crate::support::Model for RoutingData {
     const NAME: &'static str = "RoutingData";
     const FIELDS: &'static [&'static str] = &["label", "languageId", "preferredAgentIds", "priority", "queueId", "routingFlags", "scoredAgents", "skillExpression", "skillIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for RoutingData {
             "scoredAgents" => crate::support::de_opt_structs(map, &mut self.scored_agents, n, 6),
             "skillExpression" => crate::support::de_opt(map, &mut self.skill_expression, n, 7),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct RoutingEstablishedEvent {
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialConfiguration`: [`InitialConfiguration`], required by the spec."]
+    #[doc = " JSON `initialConfiguration`: [`InitialConfiguration`](crate::InitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::InitialConfiguration>,
     #[doc = " JSON `languageId`: string."]
     pub language_id: ::std::option::Option<::std::string::String>,
@@ -27,9 +27,9 @@ pub struct RoutingEstablishedEvent {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`], required by the spec."]
+    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoutingEstablishedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for RoutingEstablishedEvent {
 impl crate::support::Model for RoutingEstablishedEvent {
     const NAME: &'static str = "RoutingEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["ani", "communicationId", "conversationId", "dnis", "eventDateTime", "eventId", "initialConfiguration", "languageId", "phoneNumber", "queueId", "skillIds", "sourceConfiguration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for RoutingEstablishedEvent {
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 9),
             "skillIds" => crate::support::de_opt(map, &mut self.skill_ids, n, 10),
             "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

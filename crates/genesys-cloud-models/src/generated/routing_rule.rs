@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RoutingRule {
-    #[doc = " JSON `operator`: [`RoutingRuleOperator`]."]
+    #[doc = " JSON `operator`: [`RoutingRuleOperator`](crate::RoutingRuleOperator)."]
     pub operator: ::std::option::Option<crate::RoutingRuleOperator>,
     #[doc = " JSON `threshold`: integer (int64)."]
     pub threshold: ::std::option::Option<i64>,
     #[doc = " JSON `waitSeconds`: number (double)."]
     pub wait_seconds: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RoutingRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for RoutingRule {
 impl crate::support::Model for RoutingRule {
     const NAME: &'static str = "RoutingRule";
     const FIELDS: &'static [&'static str] = &["operator", "threshold", "waitSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for RoutingRule {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 0),
             "threshold" => crate::support::de_opt(map, &mut self.threshold, n, 1),
             "waitSeconds" => crate::support::de_opt(map, &mut self.wait_seconds, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

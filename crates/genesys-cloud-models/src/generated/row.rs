@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Row {
-    #[doc = " JSON `inputs`: map of [`DecisionTableRowParameterValue`], required by the spec."]
+    #[doc = " JSON `inputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue), required by the spec."]
     pub inputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
-    #[doc = " JSON `outputs`: map of [`DecisionTableRowParameterValue`], required by the spec."]
+    #[doc = " JSON `outputs`: map of [`DecisionTableRowParameterValue`](crate::DecisionTableRowParameterValue), required by the spec."]
     pub outputs: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::DecisionTableRowParameterValue>>,
     #[doc = " JSON `rowId`: string, required by the spec."]
     pub row_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Row {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for Row {
 impl crate::support::Model for Row {
     const NAME: &'static str = "Row";
     const FIELDS: &'static [&'static str] = &["inputs", "outputs", "rowId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for Row {
             "inputs" => crate::support::de_opt(map, &mut self.inputs, n, 0),
             "outputs" => crate::support::de_opt(map, &mut self.outputs, n, 1),
             "rowId" => crate::support::de_opt(map, &mut self.row_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

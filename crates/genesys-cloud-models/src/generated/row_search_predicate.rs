@@ -7,13 +7,13 @@
 pub struct RowSearchPredicate {
     #[doc = " JSON `columnId`: string, required by the spec."]
     pub column_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`RowSearchPredicateOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`RowSearchPredicateOperator`](crate::RowSearchPredicateOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::RowSearchPredicateOperator>,
-    #[doc = " JSON `special`: [`RowSearchPredicateSpecial`]."]
+    #[doc = " JSON `special`: [`RowSearchPredicateSpecial`](crate::RowSearchPredicateSpecial)."]
     pub special: ::std::option::Option<crate::RowSearchPredicateSpecial>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RowSearchPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for RowSearchPredicate {
 impl crate::support::Model for RowSearchPredicate {
     const NAME: &'static str = "RowSearchPredicate";
     const FIELDS: &'static [&'static str] = &["columnId", "operator", "special", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for RowSearchPredicate {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "special" => crate::support::de_opt(map, &mut self.special, n, 2),
             "value" => crate::support::de_opt(map, &mut self.value, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

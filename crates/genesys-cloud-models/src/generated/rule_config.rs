@@ -9,9 +9,9 @@ pub struct RuleConfig {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rule`: [`CopilotRule`], required by the spec."]
+    #[doc = " JSON `rule`: [`CopilotRule`](crate::CopilotRule), required by the spec."]
     pub rule: ::std::option::Option<crate::CopilotRule>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RuleConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for RuleConfig {
 impl crate::support::Model for RuleConfig {
     const NAME: &'static str = "RuleConfig";
     const FIELDS: &'static [&'static str] = &["enabled", "id", "rule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for RuleConfig {
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "rule" => crate::support::de_opt_struct(map, &mut self.rule, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RuleEngineConfig {
-    #[doc = " JSON `fallback`: [`Fallback`]."]
+    #[doc = " JSON `fallback`: [`Fallback`](crate::Fallback)."]
     pub fallback: ::std::option::Option<crate::Fallback>,
-    #[doc = " JSON `rules`: array of [`RuleConfig`], required by the spec."]
+    #[doc = " JSON `rules`: array of [`RuleConfig`](crate::RuleConfig), required by the spec."]
     pub rules: ::std::option::Option<::std::vec::Vec<crate::RuleConfig>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RuleEngineConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for RuleEngineConfig {
 impl crate::support::Model for RuleEngineConfig {
     const NAME: &'static str = "RuleEngineConfig";
     const FIELDS: &'static [&'static str] = &["fallback", "rules"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for RuleEngineConfig {
         match key {
             "fallback" => crate::support::de_opt_struct(map, &mut self.fallback, n, 0),
             "rules" => crate::support::de_opt_structs(map, &mut self.rules, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RuleSetDiagnostic {
-    #[doc = " JSON `ruleSet`: [`DomainEntityRef`]."]
+    #[doc = " JSON `ruleSet`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub rule_set: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `warnings`: array of string."]
     pub warnings: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for RuleSetDiagnostic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for RuleSetDiagnostic {
 impl crate::support::Model for RuleSetDiagnostic {
     const NAME: &'static str = "RuleSetDiagnostic";
     const FIELDS: &'static [&'static str] = &["ruleSet", "warnings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for RuleSetDiagnostic {
         match key {
             "ruleSet" => crate::support::de_opt_struct(map, &mut self.rule_set, n, 0),
             "warnings" => crate::support::de_opt(map, &mut self.warnings, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

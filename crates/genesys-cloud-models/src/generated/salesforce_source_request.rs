@@ -15,9 +15,9 @@ pub struct SalesforceSourceRequest {
     pub schedule_period: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `settings`: [`SalesforceSettings`]."]
+    #[doc = " JSON `settings`: [`SalesforceSettings`](crate::SalesforceSettings)."]
     pub settings: ::std::option::Option<crate::SalesforceSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SalesforceSourceRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SalesforceSourceRequest {
 impl crate::support::Model for SalesforceSourceRequest {
     const NAME: &'static str = "SalesforceSourceRequest";
     const FIELDS: &'static [&'static str] = &["id", "integrationId", "name", "schedulePeriod", "selfUri", "settings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SalesforceSourceRequest {
             "schedulePeriod" => crate::support::de_opt(map, &mut self.schedule_period, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "settings" => crate::support::de_opt_struct(map, &mut self.settings, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

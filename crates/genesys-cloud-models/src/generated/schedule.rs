@@ -15,7 +15,7 @@ pub struct Schedule {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
     #[doc = " JSON `end`: local date-time, required by the spec."]
     pub end: ::std::option::Option<::chrono::NaiveDateTime>,
@@ -33,11 +33,11 @@ pub struct Schedule {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `start`: local date-time, required by the spec."]
     pub start: ::std::option::Option<::chrono::NaiveDateTime>,
-    #[doc = " JSON `state`: [`ScheduleState`]."]
+    #[doc = " JSON `state`: [`ScheduleState`](crate::ScheduleState)."]
     pub state: ::std::option::Option<crate::ScheduleState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Schedule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for Schedule {
 impl crate::support::Model for Schedule {
     const NAME: &'static str = "Schedule";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "end", "id", "modifiedBy", "modifiedByApp", "name", "rrule", "selfUri", "start", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for Schedule {
             "start" => crate::support::de_opt(map, &mut self.start, n, 13),
             "state" => crate::support::de_opt(map, &mut self.state, n, 14),
             "version" => crate::support::de_opt(map, &mut self.version, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

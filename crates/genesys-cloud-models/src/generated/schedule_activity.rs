@@ -13,7 +13,7 @@ pub struct ScheduleActivity {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalActivityId`: string."]
     pub external_activity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalActivityType`: [`ScheduleActivityExternalActivityType`]."]
+    #[doc = " JSON `externalActivityType`: [`ScheduleActivityExternalActivityType`](crate::ScheduleActivityExternalActivityType)."]
     pub external_activity_type: ::std::option::Option<crate::ScheduleActivityExternalActivityType>,
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
@@ -21,7 +21,7 @@ pub struct ScheduleActivity {
     pub paid: ::std::option::Option<bool>,
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleActivity {
 impl crate::support::Model for ScheduleActivity {
     const NAME: &'static str = "ScheduleActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dateStart", "description", "externalActivityId", "externalActivityType", "lengthMinutes", "paid", "timeOffRequestId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ScheduleActivity {
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 5),
             "paid" => crate::support::de_opt(map, &mut self.paid, n, 6),
             "timeOffRequestId" => crate::support::de_opt(map, &mut self.time_off_request_id, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBid {
-    #[doc = " JSON `agentRankingType`: [`ScheduleBidAgentRankingType`], required by the spec."]
+    #[doc = " JSON `agentRankingType`: [`ScheduleBidAgentRankingType`](crate::ScheduleBidAgentRankingType), required by the spec."]
     pub agent_ranking_type: ::std::option::Option<crate::ScheduleBidAgentRankingType>,
-    #[doc = " JSON `bidType`: [`ScheduleBidBidType`], required by the spec."]
+    #[doc = " JSON `bidType`: [`ScheduleBidBidType`](crate::ScheduleBidBidType), required by the spec."]
     pub bid_type: ::std::option::Option<crate::ScheduleBidBidType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -19,25 +19,25 @@ pub struct ScheduleBid {
     pub end_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `endOverridesAndRotations`: boolean, required by the spec."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
-    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`]."]
+    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WorkPlanBidMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WorkPlanBidMetadata`](crate::WorkPlanBidMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WorkPlanBidMetadata>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `publishedDate`: date-time."]
     pub published_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `rankingTiebreakerType`: [`ScheduleBidRankingTiebreakerType`], required by the spec."]
+    #[doc = " JSON `rankingTiebreakerType`: [`ScheduleBidRankingTiebreakerType`](crate::ScheduleBidRankingTiebreakerType), required by the spec."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::ScheduleBidRankingTiebreakerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ScheduleBidStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`ScheduleBidStatus`](crate::ScheduleBidStatus), required by the spec."]
     pub status: ::std::option::Option<crate::ScheduleBidStatus>,
     #[doc = " JSON `weeksToSchedule`: integer (int64), required by the spec."]
     pub weeks_to_schedule: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleBid {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBid {
 impl crate::support::Model for ScheduleBid {
     const NAME: &'static str = "ScheduleBid";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "endDate", "endOverridesAndRotations", "forecast", "id", "metadata", "name", "publishedDate", "rankingTiebreakerType", "selfUri", "status", "weeksToSchedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for ScheduleBid {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
             "status" => crate::support::de_opt(map, &mut self.status, n, 14),
             "weeksToSchedule" => crate::support::de_opt(map, &mut self.weeks_to_schedule, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidGroup {
-    #[doc = " JSON `agents`: array of [`UserReference`], required by the spec."]
+    #[doc = " JSON `agents`: array of [`UserReference`](crate::UserReference), required by the spec."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    #[doc = " JSON `downloadTemplate`: [`BidGroupScheduleSet`]."]
+    #[doc = " JSON `downloadTemplate`: [`BidGroupScheduleSet`](crate::BidGroupScheduleSet)."]
     pub download_template: ::std::option::Option<crate::BidGroupScheduleSet>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`], required by the spec."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`], required by the spec."]
+    #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`](crate::PlanningGroupReference), required by the spec."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupReference>>,
-    #[doc = " JSON `workPlanRotations`: array of [`BidGroupWorkPlanRotationResponse`]."]
+    #[doc = " JSON `workPlanRotations`: array of [`BidGroupWorkPlanRotationResponse`](crate::BidGroupWorkPlanRotationResponse)."]
     pub work_plan_rotations: ::std::option::Option<::std::vec::Vec<crate::BidGroupWorkPlanRotationResponse>>,
-    #[doc = " JSON `workPlans`: array of [`WorkPlanReference`]."]
+    #[doc = " JSON `workPlans`: array of [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleBidGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidGroup {
 impl crate::support::Model for ScheduleBidGroup {
     const NAME: &'static str = "ScheduleBidGroup";
     const FIELDS: &'static [&'static str] = &["agents", "downloadTemplate", "downloadUrl", "managementUnit", "name", "planningGroups", "workPlanRotations", "workPlans"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ScheduleBidGroup {
             "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 5),
             "workPlanRotations" => crate::support::de_opt_structs(map, &mut self.work_plan_rotations, n, 6),
             "workPlans" => crate::support::de_opt_structs(map, &mut self.work_plans, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,9 +15,9 @@ pub struct ScheduleBidGroupCreate {
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `workPlanIds`: array of string."]
     pub work_plan_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `workPlanRotations`: array of [`BidGroupWorkPlanRotationRequest`]."]
+    #[doc = " JSON `workPlanRotations`: array of [`BidGroupWorkPlanRotationRequest`](crate::BidGroupWorkPlanRotationRequest)."]
     pub work_plan_rotations: ::std::option::Option<::std::vec::Vec<crate::BidGroupWorkPlanRotationRequest>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleBidGroupCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidGroupCreate {
 impl crate::support::Model for ScheduleBidGroupCreate {
     const NAME: &'static str = "ScheduleBidGroupCreate";
     const FIELDS: &'static [&'static str] = &["agentIds", "managementUnitId", "name", "planningGroupIds", "workPlanIds", "workPlanRotations"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ScheduleBidGroupCreate {
             "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 3),
             "workPlanIds" => crate::support::de_opt(map, &mut self.work_plan_ids, n, 4),
             "workPlanRotations" => crate::support::de_opt_structs(map, &mut self.work_plan_rotations, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

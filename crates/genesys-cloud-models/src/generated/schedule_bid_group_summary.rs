@@ -9,13 +9,13 @@ pub struct ScheduleBidGroupSummary {
     pub agent_count: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`], required by the spec."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `planningGroupCount`: integer (int64), required by the spec."]
     pub planning_group_count: ::std::option::Option<i64>,
-    #[doc = " JSON `scheduleSetError`: [`ScheduleSetError`]."]
+    #[doc = " JSON `scheduleSetError`: [`ScheduleSetError`](crate::ScheduleSetError)."]
     pub schedule_set_error: ::std::option::Option<crate::ScheduleSetError>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct ScheduleBidGroupSummary {
     pub work_plan_count: ::std::option::Option<i64>,
     #[doc = " JSON `workPlanRotationCount`: integer (int64), required by the spec."]
     pub work_plan_rotation_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleBidGroupSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidGroupSummary {
 impl crate::support::Model for ScheduleBidGroupSummary {
     const NAME: &'static str = "ScheduleBidGroupSummary";
     const FIELDS: &'static [&'static str] = &["agentCount", "id", "managementUnit", "name", "planningGroupCount", "scheduleSetError", "selfUri", "workPlanCount", "workPlanRotationCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for ScheduleBidGroupSummary {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "workPlanCount" => crate::support::de_opt(map, &mut self.work_plan_count, n, 7),
             "workPlanRotationCount" => crate::support::de_opt(map, &mut self.work_plan_rotation_count, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidGroupUpdate {
-    #[doc = " JSON `agentIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `agentIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub agent_ids: ::std::option::Option<crate::SetWrapperString>,
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `planningGroupIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `planningGroupIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub planning_group_ids: ::std::option::Option<crate::SetWrapperString>,
-    #[doc = " JSON `scheduleSets`: [`ListWrapperScheduleSetRequest`]."]
+    #[doc = " JSON `scheduleSets`: [`ListWrapperScheduleSetRequest`](crate::ListWrapperScheduleSetRequest)."]
     pub schedule_sets: ::std::option::Option<crate::ListWrapperScheduleSetRequest>,
-    #[doc = " JSON `workPlanIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `workPlanIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub work_plan_ids: ::std::option::Option<crate::SetWrapperString>,
-    #[doc = " JSON `workPlanRotations`: [`ListWrapperBidGroupWorkPlanRotationRequest`]."]
+    #[doc = " JSON `workPlanRotations`: [`ListWrapperBidGroupWorkPlanRotationRequest`](crate::ListWrapperBidGroupWorkPlanRotationRequest)."]
     pub work_plan_rotations: ::std::option::Option<crate::ListWrapperBidGroupWorkPlanRotationRequest>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleBidGroupUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidGroupUpdate {
 impl crate::support::Model for ScheduleBidGroupUpdate {
     const NAME: &'static str = "ScheduleBidGroupUpdate";
     const FIELDS: &'static [&'static str] = &["agentIds", "managementUnitId", "name", "planningGroupIds", "scheduleSets", "workPlanIds", "workPlanRotations"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ScheduleBidGroupUpdate {
             "scheduleSets" => crate::support::de_opt_struct(map, &mut self.schedule_sets, n, 4),
             "workPlanIds" => crate::support::de_opt_struct(map, &mut self.work_plan_ids, n, 5),
             "workPlanRotations" => crate::support::de_opt_struct(map, &mut self.work_plan_rotations, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

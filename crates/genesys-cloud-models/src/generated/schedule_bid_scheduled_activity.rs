@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidScheduledActivity {
-    #[doc = " JSON `activityCategory`: [`ScheduleBidScheduledActivityActivityCategory`], required by the spec."]
+    #[doc = " JSON `activityCategory`: [`ScheduleBidScheduledActivityActivityCategory`](crate::ScheduleBidScheduledActivityActivityCategory), required by the spec."]
     pub activity_category: ::std::option::Option<crate::ScheduleBidScheduledActivityActivityCategory>,
     #[doc = " JSON `activityCodeId`: string, required by the spec."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct ScheduleBidScheduledActivity {
     pub paid: ::std::option::Option<bool>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleBidScheduledActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidScheduledActivity {
 impl crate::support::Model for ScheduleBidScheduledActivity {
     const NAME: &'static str = "ScheduleBidScheduledActivity";
     const FIELDS: &'static [&'static str] = &["activityCategory", "activityCodeId", "description", "lengthMinutes", "paid", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ScheduleBidScheduledActivity {
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 3),
             "paid" => crate::support::de_opt(map, &mut self.paid, n, 4),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

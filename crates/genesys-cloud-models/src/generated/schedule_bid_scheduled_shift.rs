@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleBidScheduledShift {
-    #[doc = " JSON `activities`: array of [`ScheduleBidScheduledActivity`], required by the spec."]
+    #[doc = " JSON `activities`: array of [`ScheduleBidScheduledActivity`](crate::ScheduleBidScheduledActivity), required by the spec."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::ScheduleBidScheduledActivity>>,
     #[doc = " JSON `lengthMinutes`: integer (int64), required by the spec."]
     pub length_minutes: ::std::option::Option<i64>,
@@ -15,7 +15,7 @@ pub struct ScheduleBidScheduledShift {
     pub work_plan_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `workPlanShiftId`: string."]
     pub work_plan_shift_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleBidScheduledShift {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidScheduledShift {
 impl crate::support::Model for ScheduleBidScheduledShift {
     const NAME: &'static str = "ScheduleBidScheduledShift";
     const FIELDS: &'static [&'static str] = &["activities", "lengthMinutes", "startDate", "workPlanId", "workPlanShiftId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ScheduleBidScheduledShift {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
             "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 3),
             "workPlanShiftId" => crate::support::de_opt(map, &mut self.work_plan_shift_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

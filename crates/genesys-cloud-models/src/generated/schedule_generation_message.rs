@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleGenerationMessage {
-    #[doc = " JSON `arguments`: array of [`SchedulerMessageArgument`]."]
+    #[doc = " JSON `arguments`: array of [`SchedulerMessageArgument`](crate::SchedulerMessageArgument)."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageArgument>>,
-    #[doc = " JSON `type`: [`ScheduleGenerationMessageType`]."]
+    #[doc = " JSON `type`: [`ScheduleGenerationMessageType`](crate::ScheduleGenerationMessageType)."]
     pub r#type: ::std::option::Option<crate::ScheduleGenerationMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleGenerationMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGenerationMessage {
 impl crate::support::Model for ScheduleGenerationMessage {
     const NAME: &'static str = "ScheduleGenerationMessage";
     const FIELDS: &'static [&'static str] = &["arguments", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ScheduleGenerationMessage {
         match key {
             "arguments" => crate::support::de_opt_structs(map, &mut self.arguments, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

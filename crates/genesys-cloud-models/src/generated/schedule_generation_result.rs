@@ -9,13 +9,13 @@ pub struct ScheduleGenerationResult {
     pub failed: ::std::option::Option<bool>,
     #[doc = " JSON `messageCount`: integer (int64)."]
     pub message_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageSeverities`: array of [`SchedulerMessageTypeSeverity`]."]
+    #[doc = " JSON `messageSeverities`: array of [`SchedulerMessageTypeSeverity`](crate::SchedulerMessageTypeSeverity)."]
     pub message_severities: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageTypeSeverity>>,
-    #[doc = " JSON `messages`: array of [`ScheduleGenerationMessage`]."]
+    #[doc = " JSON `messages`: array of [`ScheduleGenerationMessage`](crate::ScheduleGenerationMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ScheduleGenerationMessage>>,
     #[doc = " JSON `runId`: string."]
     pub run_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleGenerationResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGenerationResult {
 impl crate::support::Model for ScheduleGenerationResult {
     const NAME: &'static str = "ScheduleGenerationResult";
     const FIELDS: &'static [&'static str] = &["failed", "messageCount", "messageSeverities", "messages", "runId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ScheduleGenerationResult {
             "messageSeverities" => crate::support::de_opt_structs(map, &mut self.message_severities, n, 2),
             "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 3),
             "runId" => crate::support::de_opt(map, &mut self.run_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct ScheduleGenerationResultSummary {
     pub failed: ::std::option::Option<bool>,
     #[doc = " JSON `messageCount`: integer (int64)."]
     pub message_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageSeverityCounts`: array of [`SchedulerMessageSeverityCount`]."]
+    #[doc = " JSON `messageSeverityCounts`: array of [`SchedulerMessageSeverityCount`](crate::SchedulerMessageSeverityCount)."]
     pub message_severity_counts: ::std::option::Option<::std::vec::Vec<crate::SchedulerMessageSeverityCount>>,
     #[doc = " JSON `runId`: string."]
     pub run_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleGenerationResultSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGenerationResultSummary {
 impl crate::support::Model for ScheduleGenerationResultSummary {
     const NAME: &'static str = "ScheduleGenerationResultSummary";
     const FIELDS: &'static [&'static str] = &["failed", "messageCount", "messageSeverityCounts", "runId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ScheduleGenerationResultSummary {
             "messageCount" => crate::support::de_opt(map, &mut self.message_count, n, 1),
             "messageSeverityCounts" => crate::support::de_opt_structs(map, &mut self.message_severity_counts, n, 2),
             "runId" => crate::support::de_opt(map, &mut self.run_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

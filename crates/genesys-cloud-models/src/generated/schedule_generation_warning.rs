@@ -21,7 +21,7 @@ pub struct ScheduleGenerationWarning {
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userNotLicensed`: boolean."]
     pub user_not_licensed: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleGenerationWarning {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGenerationWarning {
 impl crate::support::Model for ScheduleGenerationWarning {
     const NAME: &'static str = "ScheduleGenerationWarning";
     const FIELDS: &'static [&'static str] = &["noNeedDays", "shiftsTooCloseTogether", "unableToMeetMaxDays", "unableToMeetMaxPaidForTheWeek", "unableToMeetMinPaidForTheWeek", "unableToScheduleRequiredDays", "userId", "userNotLicensed"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ScheduleGenerationWarning {
             "unableToScheduleRequiredDays" => crate::support::de_opt(map, &mut self.unable_to_schedule_required_days, n, 5),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 6),
             "userNotLicensed" => crate::support::de_opt(map, &mut self.user_not_licensed, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleGroup {
-    #[doc = " JSON `closedSchedules`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `closedSchedules`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub closed_schedules: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
@@ -17,9 +17,9 @@ pub struct ScheduleGroup {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
-    #[doc = " JSON `holidaySchedules`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `holidaySchedules`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub holiday_schedules: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -29,17 +29,17 @@ pub struct ScheduleGroup {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `openSchedules`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `openSchedules`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub open_schedules: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`ScheduleGroupState`]."]
+    #[doc = " JSON `state`: [`ScheduleGroupState`](crate::ScheduleGroupState)."]
     pub state: ::std::option::Option<crate::ScheduleGroupState>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGroup {
 impl crate::support::Model for ScheduleGroup {
     const NAME: &'static str = "ScheduleGroup";
     const FIELDS: &'static [&'static str] = &["closedSchedules", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "holidaySchedules", "id", "modifiedBy", "modifiedByApp", "name", "openSchedules", "selfUri", "state", "timeZone", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for ScheduleGroup {
             "state" => crate::support::de_opt(map, &mut self.state, n, 14),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 15),
             "version" => crate::support::de_opt(map, &mut self.version, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScheduleSetError {
-    #[doc = " JSON `errorCode`: [`ScheduleSetErrorErrorCode`], required by the spec."]
+    #[doc = " JSON `errorCode`: [`ScheduleSetErrorErrorCode`](crate::ScheduleSetErrorErrorCode), required by the spec."]
     pub error_code: ::std::option::Option<crate::ScheduleSetErrorErrorCode>,
-    #[doc = " JSON `workPlanRotations`: array of [`WorkPlanRotationReference`]."]
+    #[doc = " JSON `workPlanRotations`: array of [`WorkPlanRotationReference`](crate::WorkPlanRotationReference)."]
     pub work_plan_rotations: ::std::option::Option<::std::vec::Vec<crate::WorkPlanRotationReference>>,
-    #[doc = " JSON `workPlans`: array of [`WorkPlanReference`]."]
+    #[doc = " JSON `workPlans`: array of [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduleSetError {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleSetError {
 impl crate::support::Model for ScheduleSetError {
     const NAME: &'static str = "ScheduleSetError";
     const FIELDS: &'static [&'static str] = &["errorCode", "workPlanRotations", "workPlans"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ScheduleSetError {
             "errorCode" => crate::support::de_opt(map, &mut self.error_code, n, 0),
             "workPlanRotations" => crate::support::de_opt_structs(map, &mut self.work_plan_rotations, n, 1),
             "workPlans" => crate::support::de_opt_structs(map, &mut self.work_plans, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,15 +13,15 @@ pub struct ScheduledTrigger {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedule`: [`TriggerSchedule`]."]
+    #[doc = " JSON `schedule`: [`TriggerSchedule`](crate::TriggerSchedule)."]
     pub schedule: ::std::option::Option<crate::TriggerSchedule>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `target`: [`TriggerTarget`]."]
+    #[doc = " JSON `target`: [`TriggerTarget`](crate::TriggerTarget)."]
     pub target: ::std::option::Option<crate::TriggerTarget>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScheduledTrigger {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ScheduledTrigger {
 impl crate::support::Model for ScheduledTrigger {
     const NAME: &'static str = "ScheduledTrigger";
     const FIELDS: &'static [&'static str] = &["description", "enabled", "id", "name", "schedule", "selfUri", "target", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ScheduledTrigger {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "target" => crate::support::de_opt_struct(map, &mut self.target, n, 6),
             "version" => crate::support::de_opt(map, &mut self.version, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

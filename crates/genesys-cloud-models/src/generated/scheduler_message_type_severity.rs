@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulerMessageTypeSeverity {
-    #[doc = " JSON `severity`: [`SchedulerMessageTypeSeveritySeverity`]."]
+    #[doc = " JSON `severity`: [`SchedulerMessageTypeSeveritySeverity`](crate::SchedulerMessageTypeSeveritySeverity)."]
     pub severity: ::std::option::Option<crate::SchedulerMessageTypeSeveritySeverity>,
-    #[doc = " JSON `type`: [`SchedulerMessageTypeSeverityType`]."]
+    #[doc = " JSON `type`: [`SchedulerMessageTypeSeverityType`](crate::SchedulerMessageTypeSeverityType)."]
     pub r#type: ::std::option::Option<crate::SchedulerMessageTypeSeverityType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SchedulerMessageTypeSeverity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SchedulerMessageTypeSeverity {
 impl crate::support::Model for SchedulerMessageTypeSeverity {
     const NAME: &'static str = "SchedulerMessageTypeSeverity";
     const FIELDS: &'static [&'static str] = &["severity", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SchedulerMessageTypeSeverity {
         match key {
             "severity" => crate::support::de_opt(map, &mut self.severity, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

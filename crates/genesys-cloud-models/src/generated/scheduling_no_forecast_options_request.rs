@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingNoForecastOptionsRequest {
-    #[doc = " JSON `shiftLength`: [`SchedulingNoForecastOptionsRequestShiftLength`]."]
+    #[doc = " JSON `shiftLength`: [`SchedulingNoForecastOptionsRequestShiftLength`](crate::SchedulingNoForecastOptionsRequestShiftLength)."]
     pub shift_length: ::std::option::Option<crate::SchedulingNoForecastOptionsRequestShiftLength>,
-    #[doc = " JSON `shiftStart`: [`SchedulingNoForecastOptionsRequestShiftStart`]."]
+    #[doc = " JSON `shiftStart`: [`SchedulingNoForecastOptionsRequestShiftStart`](crate::SchedulingNoForecastOptionsRequestShiftStart)."]
     pub shift_start: ::std::option::Option<crate::SchedulingNoForecastOptionsRequestShiftStart>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SchedulingNoForecastOptionsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingNoForecastOptionsRequest {
 impl crate::support::Model for SchedulingNoForecastOptionsRequest {
     const NAME: &'static str = "SchedulingNoForecastOptionsRequest";
     const FIELDS: &'static [&'static str] = &["shiftLength", "shiftStart"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SchedulingNoForecastOptionsRequest {
         match key {
             "shiftLength" => crate::support::de_opt(map, &mut self.shift_length, n, 0),
             "shiftStart" => crate::support::de_opt(map, &mut self.shift_start, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

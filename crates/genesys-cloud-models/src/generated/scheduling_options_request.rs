@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingOptionsRequest {
-    #[doc = " JSON `activitySmoothingType`: [`SchedulingOptionsRequestActivitySmoothingType`]."]
+    #[doc = " JSON `activitySmoothingType`: [`SchedulingOptionsRequestActivitySmoothingType`](crate::SchedulingOptionsRequestActivitySmoothingType)."]
     pub activity_smoothing_type: ::std::option::Option<crate::SchedulingOptionsRequestActivitySmoothingType>,
     #[doc = " JSON `induceScheduleVariability`: boolean."]
     pub induce_schedule_variability: ::std::option::Option<bool>,
-    #[doc = " JSON `noForecastOptions`: [`SchedulingNoForecastOptionsRequest`]."]
+    #[doc = " JSON `noForecastOptions`: [`SchedulingNoForecastOptionsRequest`](crate::SchedulingNoForecastOptionsRequest)."]
     pub no_forecast_options: ::std::option::Option<crate::SchedulingNoForecastOptionsRequest>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SchedulingOptionsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingOptionsRequest {
 impl crate::support::Model for SchedulingOptionsRequest {
     const NAME: &'static str = "SchedulingOptionsRequest";
     const FIELDS: &'static [&'static str] = &["activitySmoothingType", "induceScheduleVariability", "noForecastOptions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for SchedulingOptionsRequest {
             "activitySmoothingType" => crate::support::de_opt(map, &mut self.activity_smoothing_type, n, 0),
             "induceScheduleVariability" => crate::support::de_opt(map, &mut self.induce_schedule_variability, n, 1),
             "noForecastOptions" => crate::support::de_opt_struct(map, &mut self.no_forecast_options, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,17 +9,17 @@ pub struct SchedulingSettingsRequest {
     pub default_shrinkage_percent: ::std::option::Option<f64>,
     #[doc = " JSON `maxOccupancyPercentForDeferredWork`: integer (int64)."]
     pub max_occupancy_percent_for_deferred_work: ::std::option::Option<i64>,
-    #[doc = " JSON `monthlyPlanningPeriod`: [`ValueWrapperMonthlyPlanningPeriodSettings`]."]
+    #[doc = " JSON `monthlyPlanningPeriod`: [`ValueWrapperMonthlyPlanningPeriodSettings`](crate::ValueWrapperMonthlyPlanningPeriodSettings)."]
     pub monthly_planning_period: ::std::option::Option<crate::ValueWrapperMonthlyPlanningPeriodSettings>,
-    #[doc = " JSON `planningPeriod`: [`ValueWrapperPlanningPeriodSettings`]."]
+    #[doc = " JSON `planningPeriod`: [`ValueWrapperPlanningPeriodSettings`](crate::ValueWrapperPlanningPeriodSettings)."]
     pub planning_period: ::std::option::Option<crate::ValueWrapperPlanningPeriodSettings>,
-    #[doc = " JSON `scheduleVisibility`: [`ScheduleVisibilitySettingsRequest`]."]
+    #[doc = " JSON `scheduleVisibility`: [`ScheduleVisibilitySettingsRequest`](crate::ScheduleVisibilitySettingsRequest)."]
     pub schedule_visibility: ::std::option::Option<crate::ScheduleVisibilitySettingsRequest>,
-    #[doc = " JSON `shrinkageOverrides`: [`ShrinkageOverrides`]."]
+    #[doc = " JSON `shrinkageOverrides`: [`ShrinkageOverrides`](crate::ShrinkageOverrides)."]
     pub shrinkage_overrides: ::std::option::Option<crate::ShrinkageOverrides>,
-    #[doc = " JSON `startDayOfWeekend`: [`SchedulingSettingsRequestStartDayOfWeekend`]."]
+    #[doc = " JSON `startDayOfWeekend`: [`SchedulingSettingsRequestStartDayOfWeekend`](crate::SchedulingSettingsRequestStartDayOfWeekend)."]
     pub start_day_of_weekend: ::std::option::Option<crate::SchedulingSettingsRequestStartDayOfWeekend>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SchedulingSettingsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingSettingsRequest {
 impl crate::support::Model for SchedulingSettingsRequest {
     const NAME: &'static str = "SchedulingSettingsRequest";
     const FIELDS: &'static [&'static str] = &["defaultShrinkagePercent", "maxOccupancyPercentForDeferredWork", "monthlyPlanningPeriod", "planningPeriod", "scheduleVisibility", "shrinkageOverrides", "startDayOfWeekend"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for SchedulingSettingsRequest {
             "scheduleVisibility" => crate::support::de_opt_struct(map, &mut self.schedule_visibility, n, 4),
             "shrinkageOverrides" => crate::support::de_opt_struct(map, &mut self.shrinkage_overrides, n, 5),
             "startDayOfWeekend" => crate::support::de_opt(map, &mut self.start_day_of_weekend, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

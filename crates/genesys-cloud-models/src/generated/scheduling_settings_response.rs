@@ -9,17 +9,17 @@ pub struct SchedulingSettingsResponse {
     pub default_shrinkage_percent: ::std::option::Option<f64>,
     #[doc = " JSON `maxOccupancyPercentForDeferredWork`: integer (int64)."]
     pub max_occupancy_percent_for_deferred_work: ::std::option::Option<i64>,
-    #[doc = " JSON `monthlyPlanningPeriod`: [`MonthlyPlanningPeriodSettings`]."]
+    #[doc = " JSON `monthlyPlanningPeriod`: [`MonthlyPlanningPeriodSettings`](crate::MonthlyPlanningPeriodSettings)."]
     pub monthly_planning_period: ::std::option::Option<crate::MonthlyPlanningPeriodSettings>,
-    #[doc = " JSON `planningPeriod`: [`PlanningPeriodSettings`]."]
+    #[doc = " JSON `planningPeriod`: [`PlanningPeriodSettings`](crate::PlanningPeriodSettings)."]
     pub planning_period: ::std::option::Option<crate::PlanningPeriodSettings>,
-    #[doc = " JSON `scheduleVisibility`: [`ScheduleVisibilitySettingsResponse`]."]
+    #[doc = " JSON `scheduleVisibility`: [`ScheduleVisibilitySettingsResponse`](crate::ScheduleVisibilitySettingsResponse)."]
     pub schedule_visibility: ::std::option::Option<crate::ScheduleVisibilitySettingsResponse>,
-    #[doc = " JSON `shrinkageOverrides`: [`ShrinkageOverrides`]."]
+    #[doc = " JSON `shrinkageOverrides`: [`ShrinkageOverrides`](crate::ShrinkageOverrides)."]
     pub shrinkage_overrides: ::std::option::Option<crate::ShrinkageOverrides>,
-    #[doc = " JSON `startDayOfWeekend`: [`SchedulingSettingsResponseStartDayOfWeekend`]."]
+    #[doc = " JSON `startDayOfWeekend`: [`SchedulingSettingsResponseStartDayOfWeekend`](crate::SchedulingSettingsResponseStartDayOfWeekend)."]
     pub start_day_of_weekend: ::std::option::Option<crate::SchedulingSettingsResponseStartDayOfWeekend>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SchedulingSettingsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingSettingsResponse {
 impl crate::support::Model for SchedulingSettingsResponse {
     const NAME: &'static str = "SchedulingSettingsResponse";
     const FIELDS: &'static [&'static str] = &["defaultShrinkagePercent", "maxOccupancyPercentForDeferredWork", "monthlyPlanningPeriod", "planningPeriod", "scheduleVisibility", "shrinkageOverrides", "startDayOfWeekend"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for SchedulingSettingsResponse {
             "scheduleVisibility" => crate::support::de_opt_struct(map, &mut self.schedule_visibility, n, 4),
             "shrinkageOverrides" => crate::support::de_opt_struct(map, &mut self.shrinkage_overrides, n, 5),
             "startDayOfWeekend" => crate::support::de_opt(map, &mut self.start_day_of_weekend, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SchedulingStatusResponse {
-    #[doc = " JSON `errorDetails`: array of [`SchedulingProcessingError`]."]
+    #[doc = " JSON `errorDetails`: array of [`SchedulingProcessingError`](crate::SchedulingProcessingError)."]
     pub error_details: ::std::option::Option<::std::vec::Vec<crate::SchedulingProcessingError>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,9 +13,9 @@ pub struct SchedulingStatusResponse {
     pub percent_complete: ::std::option::Option<i64>,
     #[doc = " JSON `schedulingResultUri`: string."]
     pub scheduling_result_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SchedulingStatusResponseStatus`]."]
+    #[doc = " JSON `status`: [`SchedulingStatusResponseStatus`](crate::SchedulingStatusResponseStatus)."]
     pub status: ::std::option::Option<crate::SchedulingStatusResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SchedulingStatusResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingStatusResponse {
 impl crate::support::Model for SchedulingStatusResponse {
     const NAME: &'static str = "SchedulingStatusResponse";
     const FIELDS: &'static [&'static str] = &["errorDetails", "id", "percentComplete", "schedulingResultUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SchedulingStatusResponse {
             "percentComplete" => crate::support::de_opt(map, &mut self.percent_complete, n, 2),
             "schedulingResultUri" => crate::support::de_opt(map, &mut self.scheduling_result_uri, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct SchedulingTestingOptionsRequest {
     pub populate_deprecated_warnings: ::std::option::Option<bool>,
     #[doc = " JSON `populateWarnings`: boolean."]
     pub populate_warnings: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SchedulingTestingOptionsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingTestingOptionsRequest {
 impl crate::support::Model for SchedulingTestingOptionsRequest {
     const NAME: &'static str = "SchedulingTestingOptionsRequest";
     const FIELDS: &'static [&'static str] = &["delayScheduling", "failScheduling", "fastScheduling", "populateDeprecatedWarnings", "populateWarnings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SchedulingTestingOptionsRequest {
             "fastScheduling" => crate::support::de_opt(map, &mut self.fast_scheduling, n, 2),
             "populateDeprecatedWarnings" => crate::support::de_opt(map, &mut self.populate_deprecated_warnings, n, 3),
             "populateWarnings" => crate::support::de_opt(map, &mut self.populate_warnings, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct Schema {
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `items`: [`Items`]."]
+    #[doc = " JSON `items`: [`Items`](crate::Items)."]
     pub items: ::std::option::Option<crate::Items>,
     #[doc = " JSON `pattern`: string."]
     pub pattern: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct Schema {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `type`: array of string."]
     pub r#type: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Schema {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for Schema {
 impl crate::support::Model for Schema {
     const NAME: &'static str = "Schema";
     const FIELDS: &'static [&'static str] = &["description", "items", "pattern", "title", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for Schema {
             "pattern" => crate::support::de_opt(map, &mut self.pattern, n, 2),
             "title" => crate::support::de_opt(map, &mut self.title, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

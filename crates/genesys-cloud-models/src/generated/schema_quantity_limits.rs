@@ -37,7 +37,7 @@ pub struct SchemaQuantityLimits {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SchemaQuantityLimits {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for SchemaQuantityLimits {
 impl crate::support::Model for SchemaQuantityLimits {
     const NAME: &'static str = "SchemaQuantityLimits";
     const FIELDS: &'static [&'static str] = &["id", "maxFieldDescriptionCharacters", "maxFieldNameCharacters", "maxFieldTitleCharacters", "maxNumberOfFieldsPerOrg", "maxNumberOfFieldsPerSchema", "maxNumberOfSchemasPerOrg", "maxSchemaDescriptionCharacters", "maxSchemaNameCharacters", "minFieldDescriptionCharacters", "minFieldNameCharacters", "minFieldTitleCharacters", "minSchemaDescriptionCharacters", "minSchemaNameCharacters", "name", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for SchemaQuantityLimits {
             "minSchemaNameCharacters" => crate::support::de_opt(map, &mut self.min_schema_name_characters, n, 13),
             "name" => crate::support::de_opt(map, &mut self.name, n, 14),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,17 +11,17 @@ pub struct ScimConfigResourceType {
     pub endpoint: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `meta`: [`ScimMetadata`]."]
+    #[doc = " JSON `meta`: [`ScimMetadata`](crate::ScimMetadata)."]
     pub meta: ::std::option::Option<crate::ScimMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schema`: string."]
     pub schema: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schemaExtensions`: array of [`ScimConfigResourceTypeSchemaExtension`]."]
+    #[doc = " JSON `schemaExtensions`: array of [`ScimConfigResourceTypeSchemaExtension`](crate::ScimConfigResourceTypeSchemaExtension)."]
     pub schema_extensions: ::std::option::Option<::std::vec::Vec<crate::ScimConfigResourceTypeSchemaExtension>>,
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimConfigResourceType {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimConfigResourceType {
 impl crate::support::Model for ScimConfigResourceType {
     const NAME: &'static str = "ScimConfigResourceType";
     const FIELDS: &'static [&'static str] = &["description", "endpoint", "id", "meta", "name", "schema", "schemaExtensions", "schemas"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ScimConfigResourceType {
             "schema" => crate::support::de_opt(map, &mut self.schema, n, 5),
             "schemaExtensions" => crate::support::de_opt_structs(map, &mut self.schema_extensions, n, 6),
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

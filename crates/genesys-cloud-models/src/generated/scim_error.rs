@@ -9,11 +9,11 @@ pub struct ScimError {
     pub detail: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `scimType`: [`ScimErrorScimType`]."]
+    #[doc = " JSON `scimType`: [`ScimErrorScimType`](crate::ScimErrorScimType)."]
     pub scim_type: ::std::option::Option<crate::ScimErrorScimType>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimError {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimError {
 impl crate::support::Model for ScimError {
     const NAME: &'static str = "ScimError";
     const FIELDS: &'static [&'static str] = &["detail", "schemas", "scimType", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ScimError {
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 1),
             "scimType" => crate::support::de_opt(map, &mut self.scim_type, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimGroupListResponse {
-    #[doc = " JSON `Resources`: array of [`ScimV2Group`]."]
+    #[doc = " JSON `Resources`: array of [`ScimV2Group`](crate::ScimV2Group)."]
     pub resources: ::std::option::Option<::std::vec::Vec<crate::ScimV2Group>>,
     #[doc = " JSON `itemsPerPage`: integer (int64)."]
     pub items_per_page: ::std::option::Option<i64>,
@@ -15,7 +15,7 @@ pub struct ScimGroupListResponse {
     pub start_index: ::std::option::Option<i64>,
     #[doc = " JSON `totalResults`: integer (int64)."]
     pub total_results: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimGroupListResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimGroupListResponse {
 impl crate::support::Model for ScimGroupListResponse {
     const NAME: &'static str = "ScimGroupListResponse";
     const FIELDS: &'static [&'static str] = &["Resources", "itemsPerPage", "schemas", "startIndex", "totalResults"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ScimGroupListResponse {
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 2),
             "startIndex" => crate::support::de_opt(map, &mut self.start_index, n, 3),
             "totalResults" => crate::support::de_opt(map, &mut self.total_results, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

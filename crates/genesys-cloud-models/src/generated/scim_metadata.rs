@@ -9,11 +9,11 @@ pub struct ScimMetadata {
     pub last_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `location`: string."]
     pub location: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `resourceType`: [`ScimMetadataResourceType`]."]
+    #[doc = " JSON `resourceType`: [`ScimMetadataResourceType`](crate::ScimMetadataResourceType)."]
     pub resource_type: ::std::option::Option<crate::ScimMetadataResourceType>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimMetadata {
 impl crate::support::Model for ScimMetadata {
     const NAME: &'static str = "ScimMetadata";
     const FIELDS: &'static [&'static str] = &["lastModified", "location", "resourceType", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ScimMetadata {
             "location" => crate::support::de_opt(map, &mut self.location, n, 1),
             "resourceType" => crate::support::de_opt(map, &mut self.resource_type, n, 2),
             "version" => crate::support::de_opt(map, &mut self.version, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

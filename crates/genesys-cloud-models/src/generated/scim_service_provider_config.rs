@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimServiceProviderConfig {
-    #[doc = " JSON `authenticationSchemes`: array of [`ScimServiceProviderConfigAuthenticationScheme`]."]
+    #[doc = " JSON `authenticationSchemes`: array of [`ScimServiceProviderConfigAuthenticationScheme`](crate::ScimServiceProviderConfigAuthenticationScheme)."]
     pub authentication_schemes: ::std::option::Option<::std::vec::Vec<crate::ScimServiceProviderConfigAuthenticationScheme>>,
-    #[doc = " JSON `bulk`: [`ScimServiceProviderConfigBulkFeature`]."]
+    #[doc = " JSON `bulk`: [`ScimServiceProviderConfigBulkFeature`](crate::ScimServiceProviderConfigBulkFeature)."]
     pub bulk: ::std::option::Option<crate::ScimServiceProviderConfigBulkFeature>,
-    #[doc = " JSON `changePassword`: [`ScimServiceProviderConfigSimpleFeature`]."]
+    #[doc = " JSON `changePassword`: [`ScimServiceProviderConfigSimpleFeature`](crate::ScimServiceProviderConfigSimpleFeature)."]
     pub change_password: ::std::option::Option<crate::ScimServiceProviderConfigSimpleFeature>,
     #[doc = " JSON `documentationUri`: string."]
     pub documentation_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `etag`: [`ScimServiceProviderConfigSimpleFeature`]."]
+    #[doc = " JSON `etag`: [`ScimServiceProviderConfigSimpleFeature`](crate::ScimServiceProviderConfigSimpleFeature)."]
     pub etag: ::std::option::Option<crate::ScimServiceProviderConfigSimpleFeature>,
-    #[doc = " JSON `filter`: [`ScimServiceProviderConfigFilterFeature`]."]
+    #[doc = " JSON `filter`: [`ScimServiceProviderConfigFilterFeature`](crate::ScimServiceProviderConfigFilterFeature)."]
     pub filter: ::std::option::Option<crate::ScimServiceProviderConfigFilterFeature>,
-    #[doc = " JSON `meta`: [`ScimMetadata`]."]
+    #[doc = " JSON `meta`: [`ScimMetadata`](crate::ScimMetadata)."]
     pub meta: ::std::option::Option<crate::ScimMetadata>,
-    #[doc = " JSON `patch`: [`ScimServiceProviderConfigSimpleFeature`]."]
+    #[doc = " JSON `patch`: [`ScimServiceProviderConfigSimpleFeature`](crate::ScimServiceProviderConfigSimpleFeature)."]
     pub patch: ::std::option::Option<crate::ScimServiceProviderConfigSimpleFeature>,
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `sort`: [`ScimServiceProviderConfigSimpleFeature`]."]
+    #[doc = " JSON `sort`: [`ScimServiceProviderConfigSimpleFeature`](crate::ScimServiceProviderConfigSimpleFeature)."]
     pub sort: ::std::option::Option<crate::ScimServiceProviderConfigSimpleFeature>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimServiceProviderConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimServiceProviderConfig {
 impl crate::support::Model for ScimServiceProviderConfig {
     const NAME: &'static str = "ScimServiceProviderConfig";
     const FIELDS: &'static [&'static str] = &["authenticationSchemes", "bulk", "changePassword", "documentationUri", "etag", "filter", "meta", "patch", "schemas", "sort"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for ScimServiceProviderConfig {
             "patch" => crate::support::de_opt_struct(map, &mut self.patch, n, 7),
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 8),
             "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct ScimServiceProviderConfigBulkFeature {
     pub max_payload_size: ::std::option::Option<i64>,
     #[doc = " JSON `supported`: boolean."]
     pub supported: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimServiceProviderConfigBulkFeature {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimServiceProviderConfigBulkFeature {
 impl crate::support::Model for ScimServiceProviderConfigBulkFeature {
     const NAME: &'static str = "ScimServiceProviderConfigBulkFeature";
     const FIELDS: &'static [&'static str] = &["maxOperations", "maxPayloadSize", "supported"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ScimServiceProviderConfigBulkFeature {
             "maxOperations" => crate::support::de_opt(map, &mut self.max_operations, n, 0),
             "maxPayloadSize" => crate::support::de_opt(map, &mut self.max_payload_size, n, 1),
             "supported" => crate::support::de_opt(map, &mut self.supported, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimUserExtensions {
-    #[doc = " JSON `externalIds`: array of [`ScimGenesysUserExternalId`]."]
+    #[doc = " JSON `externalIds`: array of [`ScimGenesysUserExternalId`](crate::ScimGenesysUserExternalId)."]
     pub external_ids: ::std::option::Option<::std::vec::Vec<crate::ScimGenesysUserExternalId>>,
-    #[doc = " JSON `routingLanguages`: array of [`ScimUserRoutingLanguage`]."]
+    #[doc = " JSON `routingLanguages`: array of [`ScimUserRoutingLanguage`](crate::ScimUserRoutingLanguage)."]
     pub routing_languages: ::std::option::Option<::std::vec::Vec<crate::ScimUserRoutingLanguage>>,
-    #[doc = " JSON `routingSkills`: array of [`ScimUserRoutingSkill`]."]
+    #[doc = " JSON `routingSkills`: array of [`ScimUserRoutingSkill`](crate::ScimUserRoutingSkill)."]
     pub routing_skills: ::std::option::Option<::std::vec::Vec<crate::ScimUserRoutingSkill>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimUserExtensions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimUserExtensions {
 impl crate::support::Model for ScimUserExtensions {
     const NAME: &'static str = "ScimUserExtensions";
     const FIELDS: &'static [&'static str] = &["externalIds", "routingLanguages", "routingSkills"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ScimUserExtensions {
             "externalIds" => crate::support::de_opt_structs(map, &mut self.external_ids, n, 0),
             "routingLanguages" => crate::support::de_opt_structs(map, &mut self.routing_languages, n, 1),
             "routingSkills" => crate::support::de_opt_structs(map, &mut self.routing_skills, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,29 +9,29 @@ pub struct ScimV2CreateUser {
     pub active: ::std::option::Option<bool>,
     #[doc = " JSON `displayName`: string, required by the spec."]
     pub display_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `emails`: array of [`ScimEmail`]."]
+    #[doc = " JSON `emails`: array of [`ScimEmail`](crate::ScimEmail)."]
     pub emails: ::std::option::Option<::std::vec::Vec<crate::ScimEmail>>,
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `groups`: array of [`ScimV2GroupReference`]."]
+    #[doc = " JSON `groups`: array of [`ScimV2GroupReference`](crate::ScimV2GroupReference)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::ScimV2GroupReference>>,
     #[doc = " JSON `password`: string."]
     pub password: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumbers`: array of [`ScimPhoneNumber`]."]
+    #[doc = " JSON `phoneNumbers`: array of [`ScimPhoneNumber`](crate::ScimPhoneNumber)."]
     pub phone_numbers: ::std::option::Option<::std::vec::Vec<crate::ScimPhoneNumber>>,
-    #[doc = " JSON `roles`: array of [`ScimUserRole`]."]
+    #[doc = " JSON `roles`: array of [`ScimUserRole`](crate::ScimUserRole)."]
     pub roles: ::std::option::Option<::std::vec::Vec<crate::ScimUserRole>>,
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`: [`ScimV2EnterpriseUser`]."]
+    #[doc = " JSON `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`: [`ScimV2EnterpriseUser`](crate::ScimV2EnterpriseUser)."]
     pub urn_ietf_params_scim_schemas_extension_enterprise_2_0_user: ::std::option::Option<crate::ScimV2EnterpriseUser>,
-    #[doc = " JSON `urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User`: [`ScimUserExtensions`]."]
+    #[doc = " JSON `urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User`: [`ScimUserExtensions`](crate::ScimUserExtensions)."]
     pub urn_ietf_params_scim_schemas_extension_genesys_purecloud_2_0_user: ::std::option::Option<crate::ScimUserExtensions>,
     #[doc = " JSON `userName`: string, required by the spec."]
     pub user_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimV2CreateUser {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2CreateUser {
 impl crate::support::Model for ScimV2CreateUser {
     const NAME: &'static str = "ScimV2CreateUser";
     const FIELDS: &'static [&'static str] = &["active", "displayName", "emails", "externalId", "groups", "password", "phoneNumbers", "roles", "schemas", "title", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User", "userName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for ScimV2CreateUser {
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User" => crate::support::de_opt_struct(map, &mut self.urn_ietf_params_scim_schemas_extension_enterprise_2_0_user, n, 10),
             "urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User" => crate::support::de_opt_struct(map, &mut self.urn_ietf_params_scim_schemas_extension_genesys_purecloud_2_0_user, n, 11),
             "userName" => crate::support::de_opt(map, &mut self.user_name, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct ScimV2EnterpriseUser {
     pub division: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `employeeNumber`: string."]
     pub employee_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `manager`: [`Manager`]."]
+    #[doc = " JSON `manager`: [`Manager`](crate::Manager)."]
     pub manager: ::std::option::Option<crate::Manager>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimV2EnterpriseUser {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2EnterpriseUser {
 impl crate::support::Model for ScimV2EnterpriseUser {
     const NAME: &'static str = "ScimV2EnterpriseUser";
     const FIELDS: &'static [&'static str] = &["dateHire", "department", "division", "employeeNumber", "manager"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ScimV2EnterpriseUser {
             "division" => crate::support::de_opt(map, &mut self.division, n, 2),
             "employeeNumber" => crate::support::de_opt(map, &mut self.employee_number, n, 3),
             "manager" => crate::support::de_opt_struct(map, &mut self.manager, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

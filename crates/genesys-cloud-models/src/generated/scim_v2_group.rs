@@ -11,13 +11,13 @@ pub struct ScimV2Group {
     pub external_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `members`: array of [`ScimV2MemberReference`]."]
+    #[doc = " JSON `members`: array of [`ScimV2MemberReference`](crate::ScimV2MemberReference)."]
     pub members: ::std::option::Option<::std::vec::Vec<crate::ScimV2MemberReference>>,
-    #[doc = " JSON `meta`: [`ScimMetadata`]."]
+    #[doc = " JSON `meta`: [`ScimMetadata`](crate::ScimMetadata)."]
     pub meta: ::std::option::Option<crate::ScimMetadata>,
     #[doc = " JSON `schemas`: array of string."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimV2Group {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2Group {
 impl crate::support::Model for ScimV2Group {
     const NAME: &'static str = "ScimV2Group";
     const FIELDS: &'static [&'static str] = &["displayName", "externalId", "id", "members", "meta", "schemas"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ScimV2Group {
             "members" => crate::support::de_opt_structs(map, &mut self.members, n, 3),
             "meta" => crate::support::de_opt_struct(map, &mut self.meta, n, 4),
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

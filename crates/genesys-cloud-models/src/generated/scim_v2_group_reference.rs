@@ -7,11 +7,11 @@
 pub struct ScimV2GroupReference {
     #[doc = " JSON `$ref`: string."]
     pub r#ref: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`ScimV2GroupReferenceType`]."]
+    #[doc = " JSON `type`: [`ScimV2GroupReferenceType`](crate::ScimV2GroupReferenceType)."]
     pub r#type: ::std::option::Option<crate::ScimV2GroupReferenceType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimV2GroupReference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2GroupReference {
 impl crate::support::Model for ScimV2GroupReference {
     const NAME: &'static str = "ScimV2GroupReference";
     const FIELDS: &'static [&'static str] = &["$ref", "type", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ScimV2GroupReference {
             "$ref" => crate::support::de_opt(map, &mut self.r#ref, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

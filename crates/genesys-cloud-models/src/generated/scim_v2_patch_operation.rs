@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2PatchOperation {
-    #[doc = " JSON `op`: [`ScimV2PatchOperationOp`], required by the spec."]
+    #[doc = " JSON `op`: [`ScimV2PatchOperationOp`](crate::ScimV2PatchOperationOp), required by the spec."]
     pub op: ::std::option::Option<crate::ScimV2PatchOperationOp>,
     #[doc = " JSON `path`: string."]
     pub path: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: any JSON."]
     pub value: ::std::option::Option<::serde_json::Value>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimV2PatchOperation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2PatchOperation {
 impl crate::support::Model for ScimV2PatchOperation {
     const NAME: &'static str = "ScimV2PatchOperation";
     const FIELDS: &'static [&'static str] = &["op", "path", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ScimV2PatchOperation {
             "op" => crate::support::de_opt(map, &mut self.op, n, 0),
             "path" => crate::support::de_opt(map, &mut self.path, n, 1),
             "value" => crate::support::de_opt(map, &mut self.value, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

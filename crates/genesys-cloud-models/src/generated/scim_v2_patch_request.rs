@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2PatchRequest {
-    #[doc = " JSON `Operations`: array of [`ScimV2PatchOperation`]."]
+    #[doc = " JSON `Operations`: array of [`ScimV2PatchOperation`](crate::ScimV2PatchOperation)."]
     pub operations: ::std::option::Option<::std::vec::Vec<crate::ScimV2PatchOperation>>,
     #[doc = " JSON `schemas`: array of string, required by the spec."]
     pub schemas: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimV2PatchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2PatchRequest {
 impl crate::support::Model for ScimV2PatchRequest {
     const NAME: &'static str = "ScimV2PatchRequest";
     const FIELDS: &'static [&'static str] = &["Operations", "schemas"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ScimV2PatchRequest {
         match key {
             "Operations" => crate::support::de_opt_structs(map, &mut self.operations, n, 0),
             "schemas" => crate::support::de_opt(map, &mut self.schemas, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

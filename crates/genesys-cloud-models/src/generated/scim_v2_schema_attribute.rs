@@ -13,7 +13,7 @@ pub struct ScimV2SchemaAttribute {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `multiValued`: boolean."]
     pub multi_valued: ::std::option::Option<bool>,
-    #[doc = " JSON `mutability`: [`ScimV2SchemaAttributeMutability`]."]
+    #[doc = " JSON `mutability`: [`ScimV2SchemaAttributeMutability`](crate::ScimV2SchemaAttributeMutability)."]
     pub mutability: ::std::option::Option<crate::ScimV2SchemaAttributeMutability>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -21,15 +21,15 @@ pub struct ScimV2SchemaAttribute {
     pub reference_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `required`: boolean."]
     pub required: ::std::option::Option<bool>,
-    #[doc = " JSON `returned`: [`ScimV2SchemaAttributeReturned`]."]
+    #[doc = " JSON `returned`: [`ScimV2SchemaAttributeReturned`](crate::ScimV2SchemaAttributeReturned)."]
     pub returned: ::std::option::Option<crate::ScimV2SchemaAttributeReturned>,
-    #[doc = " JSON `subAttributes`: array of [`ScimV2SchemaAttribute`]."]
+    #[doc = " JSON `subAttributes`: array of [`ScimV2SchemaAttribute`](crate::ScimV2SchemaAttribute)."]
     pub sub_attributes: ::std::option::Option<::std::vec::Vec<crate::ScimV2SchemaAttribute>>,
-    #[doc = " JSON `type`: [`ScimV2SchemaAttributeType`]."]
+    #[doc = " JSON `type`: [`ScimV2SchemaAttributeType`](crate::ScimV2SchemaAttributeType)."]
     pub r#type: ::std::option::Option<crate::ScimV2SchemaAttributeType>,
-    #[doc = " JSON `uniqueness`: [`ScimV2SchemaAttributeUniqueness`]."]
+    #[doc = " JSON `uniqueness`: [`ScimV2SchemaAttributeUniqueness`](crate::ScimV2SchemaAttributeUniqueness)."]
     pub uniqueness: ::std::option::Option<crate::ScimV2SchemaAttributeUniqueness>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimV2SchemaAttribute {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2SchemaAttribute {
 impl crate::support::Model for ScimV2SchemaAttribute {
     const NAME: &'static str = "ScimV2SchemaAttribute";
     const FIELDS: &'static [&'static str] = &["canonicalValues", "caseExact", "description", "multiValued", "mutability", "name", "referenceTypes", "required", "returned", "subAttributes", "type", "uniqueness"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ScimV2SchemaAttribute {
             "subAttributes" => crate::support::de_opt_structs(map, &mut self.sub_attributes, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
             "uniqueness" => crate::support::de_opt(map, &mut self.uniqueness, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScimV2SchemaDefinition {
-    #[doc = " JSON `attributes`: array of [`ScimV2SchemaAttribute`]."]
+    #[doc = " JSON `attributes`: array of [`ScimV2SchemaAttribute`](crate::ScimV2SchemaAttribute)."]
     pub attributes: ::std::option::Option<::std::vec::Vec<crate::ScimV2SchemaAttribute>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `meta`: [`ScimMetadata`]."]
+    #[doc = " JSON `meta`: [`ScimMetadata`](crate::ScimMetadata)."]
     pub meta: ::std::option::Option<crate::ScimMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScimV2SchemaDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2SchemaDefinition {
 impl crate::support::Model for ScimV2SchemaDefinition {
     const NAME: &'static str = "ScimV2SchemaDefinition";
     const FIELDS: &'static [&'static str] = &["attributes", "description", "id", "meta", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ScimV2SchemaDefinition {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "meta" => crate::support::de_opt_struct(map, &mut self.meta, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScorableSurvey {
-    #[doc = " JSON `answers`: [`SurveyScoringSet`]."]
+    #[doc = " JSON `answers`: [`SurveyScoringSet`](crate::SurveyScoringSet)."]
     pub answers: ::std::option::Option<crate::SurveyScoringSet>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,11 +13,11 @@ pub struct ScorableSurvey {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ScorableSurveyStatus`]."]
+    #[doc = " JSON `status`: [`ScorableSurveyStatus`](crate::ScorableSurveyStatus)."]
     pub status: ::std::option::Option<crate::ScorableSurveyStatus>,
-    #[doc = " JSON `surveyForm`: [`SurveyForm`]."]
+    #[doc = " JSON `surveyForm`: [`SurveyForm`](crate::SurveyForm)."]
     pub survey_form: ::std::option::Option<crate::SurveyForm>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScorableSurvey {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ScorableSurvey {
 impl crate::support::Model for ScorableSurvey {
     const NAME: &'static str = "ScorableSurvey";
     const FIELDS: &'static [&'static str] = &["answers", "id", "name", "selfUri", "status", "surveyForm"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ScorableSurvey {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "surveyForm" => crate::support::de_opt_struct(map, &mut self.survey_form, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,27 +9,27 @@ pub struct ScreenMonitoring {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `disconnectType`: [`ScreenMonitoringDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ScreenMonitoringDisconnectType`](crate::ScreenMonitoringDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ScreenMonitoringDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ScreenMonitoringInitialState`]."]
+    #[doc = " JSON `initialState`: [`ScreenMonitoringInitialState`](crate::ScreenMonitoringInitialState)."]
     pub initial_state: ::std::option::Option<crate::ScreenMonitoringInitialState>,
-    #[doc = " JSON `monitoringType`: [`ScreenMonitoringMonitoringType`]."]
+    #[doc = " JSON `monitoringType`: [`ScreenMonitoringMonitoringType`](crate::ScreenMonitoringMonitoringType)."]
     pub monitoring_type: ::std::option::Option<crate::ScreenMonitoringMonitoringType>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `screenMonitoring`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `screenMonitoring`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub screen_monitoring: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `segments`: array of [`Segment`]."]
+    #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
-    #[doc = " JSON `state`: [`ScreenMonitoringState`]."]
+    #[doc = " JSON `state`: [`ScreenMonitoringState`](crate::ScreenMonitoringState)."]
     pub state: ::std::option::Option<crate::ScreenMonitoringState>,
-    #[doc = " JSON `targetUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `targetUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub target_user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScreenMonitoring {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for ScreenMonitoring {
 impl crate::support::Model for ScreenMonitoring {
     const NAME: &'static str = "ScreenMonitoring";
     const FIELDS: &'static [&'static str] = &["connectedTime", "count", "disconnectType", "disconnectedTime", "id", "initialState", "monitoringType", "provider", "screenMonitoring", "segments", "state", "targetUser"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for ScreenMonitoring {
             "segments" => crate::support::de_opt_structs(map, &mut self.segments, n, 9),
             "state" => crate::support::de_opt(map, &mut self.state, n, 10),
             "targetUser" => crate::support::de_opt_struct(map, &mut self.target_user, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScreenMonitoringSession {
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCreated`: date-time, required by the spec."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `monitoringType`: [`ScreenMonitoringSessionMonitoringType`], required by the spec."]
+    #[doc = " JSON `monitoringType`: [`ScreenMonitoringSessionMonitoringType`](crate::ScreenMonitoringSessionMonitoringType), required by the spec."]
     pub monitoring_type: ::std::option::Option<crate::ScreenMonitoringSessionMonitoringType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct ScreenMonitoringSession {
     pub screen_monitoring_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceUser`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `sourceUser`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub source_user: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `targetUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `targetUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub target_user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScreenMonitoringSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ScreenMonitoringSession {
 impl crate::support::Model for ScreenMonitoringSession {
     const NAME: &'static str = "ScreenMonitoringSession";
     const FIELDS: &'static [&'static str] = &["conversation", "dateCreated", "monitoringType", "participantId", "screenMonitoringId", "selfUri", "sourceUser", "targetUser"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ScreenMonitoringSession {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "sourceUser" => crate::support::de_opt_struct(map, &mut self.source_user, n, 6),
             "targetUser" => crate::support::de_opt_struct(map, &mut self.target_user, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

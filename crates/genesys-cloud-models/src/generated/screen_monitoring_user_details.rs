@@ -7,9 +7,9 @@
 pub struct ScreenMonitoringUserDetails {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `targetUser`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `targetUser`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub target_user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScreenMonitoringUserDetails {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ScreenMonitoringUserDetails {
 impl crate::support::Model for ScreenMonitoringUserDetails {
     const NAME: &'static str = "ScreenMonitoringUserDetails";
     const FIELDS: &'static [&'static str] = &["count", "targetUser"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ScreenMonitoringUserDetails {
         match key {
             "count" => crate::support::de_opt(map, &mut self.count, n, 0),
             "targetUser" => crate::support::de_opt_struct(map, &mut self.target_user, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

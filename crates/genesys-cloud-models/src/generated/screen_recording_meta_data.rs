@@ -19,7 +19,7 @@ pub struct ScreenRecordingMetaData {
     pub screen_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `trackId`: string."]
     pub track_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScreenRecordingMetaData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ScreenRecordingMetaData {
 impl crate::support::Model for ScreenRecordingMetaData {
     const NAME: &'static str = "ScreenRecordingMetaData";
     const FIELDS: &'static [&'static str] = &["main", "mediaId", "originX", "originY", "primary", "screenId", "trackId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ScreenRecordingMetaData {
             "primary" => crate::support::de_opt(map, &mut self.primary, n, 4),
             "screenId" => crate::support::de_opt(map, &mut self.screen_id, n, 5),
             "trackId" => crate::support::de_opt(map, &mut self.track_id, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScreenRecordingMetaDataRequest {
-    #[doc = " JSON `metaData`: array of [`ScreenRecordingMetaData`]."]
+    #[doc = " JSON `metaData`: array of [`ScreenRecordingMetaData`](crate::ScreenRecordingMetaData)."]
     pub meta_data: ::std::option::Option<::std::vec::Vec<crate::ScreenRecordingMetaData>>,
     #[doc = " JSON `participantJid`: string."]
     pub participant_jid: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `roomId`: string."]
     pub room_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScreenRecordingMetaDataRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ScreenRecordingMetaDataRequest {
 impl crate::support::Model for ScreenRecordingMetaDataRequest {
     const NAME: &'static str = "ScreenRecordingMetaDataRequest";
     const FIELDS: &'static [&'static str] = &["metaData", "participantJid", "roomId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ScreenRecordingMetaDataRequest {
             "metaData" => crate::support::de_opt_structs(map, &mut self.meta_data, n, 0),
             "participantJid" => crate::support::de_opt(map, &mut self.participant_jid, n, 1),
             "roomId" => crate::support::de_opt(map, &mut self.room_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Screenshare {
-    #[doc = " JSON `afterCallWork`: [`AfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -13,13 +13,13 @@ pub struct Screenshare {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`ScreenshareDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`ScreenshareDisconnectType`](crate::ScreenshareDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::ScreenshareDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`ScreenshareInitialState`]."]
+    #[doc = " JSON `initialState`: [`ScreenshareInitialState`](crate::ScreenshareInitialState)."]
     pub initial_state: ::std::option::Option<crate::ScreenshareInitialState>,
     #[doc = " JSON `peerCount`: integer (int64)."]
     pub peer_count: ::std::option::Option<i64>,
@@ -27,17 +27,17 @@ pub struct Screenshare {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segments`: array of [`Segment`]."]
+    #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
     #[doc = " JSON `sharing`: boolean."]
     pub sharing: ::std::option::Option<bool>,
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ScreenshareState`]."]
+    #[doc = " JSON `state`: [`ScreenshareState`](crate::ScreenshareState)."]
     pub state: ::std::option::Option<crate::ScreenshareState>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Screenshare {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for Screenshare {
 impl crate::support::Model for Screenshare {
     const NAME: &'static str = "Screenshare";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "connectedTime", "context", "disconnectType", "disconnectedTime", "id", "initialState", "peerCount", "peerId", "provider", "segments", "sharing", "startAlertingTime", "state", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for Screenshare {
             "startAlertingTime" => crate::support::de_opt(map, &mut self.start_alerting_time, n, 13),
             "state" => crate::support::de_opt(map, &mut self.state, n, 14),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

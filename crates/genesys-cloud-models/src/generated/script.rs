@@ -9,7 +9,7 @@ pub struct Script {
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `customActions`: any JSON."]
     pub custom_actions: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `features`: any JSON."]
     pub features: ::std::option::Option<::serde_json::Value>,
@@ -19,7 +19,7 @@ pub struct Script {
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `pages`: array of [`Page`]."]
+    #[doc = " JSON `pages`: array of [`Page`](crate::Page)."]
     pub pages: ::std::option::Option<::std::vec::Vec<crate::Page>>,
     #[doc = " JSON `publishedDate`: date-time."]
     pub published_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -35,7 +35,7 @@ pub struct Script {
     pub version_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `versionId`: string."]
     pub version_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Script {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for Script {
 impl crate::support::Model for Script {
     const NAME: &'static str = "Script";
     const FIELDS: &'static [&'static str] = &["createdDate", "customActions", "division", "features", "id", "modifiedDate", "name", "pages", "publishedDate", "selfUri", "startPageId", "startPageName", "variables", "versionDate", "versionId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for Script {
             "variables" => crate::support::de_opt(map, &mut self.variables, n, 12),
             "versionDate" => crate::support::de_opt(map, &mut self.version_date, n, 13),
             "versionId" => crate::support::de_opt(map, &mut self.version_id, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

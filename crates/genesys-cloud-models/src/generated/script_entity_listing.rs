@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ScriptEntityListing {
-    #[doc = " JSON `entities`: array of [`Script`]."]
+    #[doc = " JSON `entities`: array of [`Script`](crate::Script)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::Script>>,
     #[doc = " JSON `firstUri`: string."]
     pub first_uri: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct ScriptEntityListing {
     pub total: ::std::option::Option<i64>,
     #[doc = " JSON `truncatedDivisions`: boolean."]
     pub truncated_divisions: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ScriptEntityListing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ScriptEntityListing {
 impl crate::support::Model for ScriptEntityListing {
     const NAME: &'static str = "ScriptEntityListing";
     const FIELDS: &'static [&'static str] = &["entities", "firstUri", "lastUri", "nextUri", "pageCount", "pageNumber", "pageSize", "previousUri", "selfUri", "total", "truncatedDivisions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ScriptEntityListing {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "total" => crate::support::de_opt(map, &mut self.total, n, 9),
             "truncatedDivisions" => crate::support::de_opt(map, &mut self.truncated_divisions, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

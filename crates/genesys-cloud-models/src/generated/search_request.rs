@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchRequest {
-    #[doc = " JSON `aggregations`: array of [`SearchAggregation`]."]
+    #[doc = " JSON `aggregations`: array of [`SearchAggregation`](crate::SearchAggregation)."]
     pub aggregations: ::std::option::Option<::std::vec::Vec<crate::SearchAggregation>>,
     #[doc = " JSON `expand`: array of string."]
     pub expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -13,19 +13,19 @@ pub struct SearchRequest {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `query`: array of [`SearchCriteria`]."]
+    #[doc = " JSON `query`: array of [`SearchCriteria`](crate::SearchCriteria)."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::SearchCriteria>>,
     #[doc = " JSON `returnFields`: array of string."]
     pub return_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `sort`: array of [`SearchSort`]."]
+    #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`SearchRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`SearchRequestSortOrder`](crate::SearchRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::SearchRequestSortOrder>,
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchRequest {
 impl crate::support::Model for SearchRequest {
     const NAME: &'static str = "SearchRequest";
     const FIELDS: &'static [&'static str] = &["aggregations", "expand", "pageNumber", "pageSize", "query", "returnFields", "sort", "sortBy", "sortOrder", "types"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for SearchRequest {
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 7),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 8),
             "types" => crate::support::de_opt(map, &mut self.types, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct SearchShiftTradeResponse {
     #[doc = " JSON `matchingReceivingShiftIds`: array of string."]
     pub matching_receiving_shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `preview`: [`ShiftTradePreviewResponse`]."]
+    #[doc = " JSON `preview`: [`ShiftTradePreviewResponse`](crate::ShiftTradePreviewResponse)."]
     pub preview: ::std::option::Option<crate::ShiftTradePreviewResponse>,
-    #[doc = " JSON `trade`: [`ShiftTradeResponse`]."]
+    #[doc = " JSON `trade`: [`ShiftTradeResponse`](crate::ShiftTradeResponse)."]
     pub trade: ::std::option::Option<crate::ShiftTradeResponse>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SearchShiftTradeResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchShiftTradeResponse {
 impl crate::support::Model for SearchShiftTradeResponse {
     const NAME: &'static str = "SearchShiftTradeResponse";
     const FIELDS: &'static [&'static str] = &["matchingReceivingShiftIds", "preview", "trade"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for SearchShiftTradeResponse {
             "matchingReceivingShiftIds" => crate::support::de_opt(map, &mut self.matching_receiving_shift_ids, n, 0),
             "preview" => crate::support::de_opt_struct(map, &mut self.preview, n, 1),
             "trade" => crate::support::de_opt_struct(map, &mut self.trade, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

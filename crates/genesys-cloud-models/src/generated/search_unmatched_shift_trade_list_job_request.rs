@@ -7,13 +7,13 @@
 pub struct SearchUnmatchedShiftTradeListJobRequest {
     #[doc = " JSON `managementUnitIds`: array of string, required by the spec."]
     pub management_unit_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `receivingSchedule`: [`ReceivingScheduleLookup`], required by the spec."]
+    #[doc = " JSON `receivingSchedule`: [`ReceivingScheduleLookup`](crate::ReceivingScheduleLookup), required by the spec."]
     pub receiving_schedule: ::std::option::Option<crate::ReceivingScheduleLookup>,
     #[doc = " JSON `receivingShiftIds`: array of string."]
     pub receiving_shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `weekDates`: array of date, required by the spec."]
     pub week_dates: ::std::option::Option<::std::vec::Vec<::chrono::NaiveDate>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SearchUnmatchedShiftTradeListJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchUnmatchedShiftTradeListJobRequest 
 impl crate::support::Model for SearchUnmatchedShiftTradeListJobRequest {
     const NAME: &'static str = "SearchUnmatchedShiftTradeListJobRequest";
     const FIELDS: &'static [&'static str] = &["managementUnitIds", "receivingSchedule", "receivingShiftIds", "weekDates"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SearchUnmatchedShiftTradeListJobRequest {
             "receivingSchedule" => crate::support::de_opt_struct(map, &mut self.receiving_schedule, n, 1),
             "receivingShiftIds" => crate::support::de_opt(map, &mut self.receiving_shift_ids, n, 2),
             "weekDates" => crate::support::de_opt(map, &mut self.week_dates, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SearchUnmatchedShiftTradeResponseItem {
-    #[doc = " JSON `receivingShiftMatches`: array of [`ShiftTradeMatchResponseItem`], required by the spec."]
+    #[doc = " JSON `receivingShiftMatches`: array of [`ShiftTradeMatchResponseItem`](crate::ShiftTradeMatchResponseItem), required by the spec."]
     pub receiving_shift_matches: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeMatchResponseItem>>,
-    #[doc = " JSON `trade`: [`ShiftTradeResponseItem`], required by the spec."]
+    #[doc = " JSON `trade`: [`ShiftTradeResponseItem`](crate::ShiftTradeResponseItem), required by the spec."]
     pub trade: ::std::option::Option<crate::ShiftTradeResponseItem>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SearchUnmatchedShiftTradeResponseItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchUnmatchedShiftTradeResponseItem {
 impl crate::support::Model for SearchUnmatchedShiftTradeResponseItem {
     const NAME: &'static str = "SearchUnmatchedShiftTradeResponseItem";
     const FIELDS: &'static [&'static str] = &["receivingShiftMatches", "trade"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SearchUnmatchedShiftTradeResponseItem {
         match key {
             "receivingShiftMatches" => crate::support::de_opt_structs(map, &mut self.receiving_shift_matches, n, 0),
             "trade" => crate::support::de_opt_struct(map, &mut self.trade, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct SearchUpdateRequest {
     #[doc = " JSON `answered`: boolean, required by the spec."]
     pub answered: ::std::option::Option<bool>,
-    #[doc = " JSON `selectedAnswer`: [`SelectedAnswer`]."]
+    #[doc = " JSON `selectedAnswer`: [`SelectedAnswer`](crate::SelectedAnswer)."]
     pub selected_answer: ::std::option::Option<crate::SelectedAnswer>,
-    #[doc = " JSON `selectedAnswers`: array of [`SelectedAnswer`]."]
+    #[doc = " JSON `selectedAnswers`: array of [`SelectedAnswer`](crate::SelectedAnswer)."]
     pub selected_answers: ::std::option::Option<::std::vec::Vec<crate::SelectedAnswer>>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SearchUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SearchUpdateRequest {
 impl crate::support::Model for SearchUpdateRequest {
     const NAME: &'static str = "SearchUpdateRequest";
     const FIELDS: &'static [&'static str] = &["answered", "selectedAnswer", "selectedAnswers", "sessionId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SearchUpdateRequest {
             "selectedAnswer" => crate::support::de_opt_struct(map, &mut self.selected_answer, n, 1),
             "selectedAnswers" => crate::support::de_opt_structs(map, &mut self.selected_answers, n, 2),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Section {
-    #[doc = " JSON `fieldList`: array of [`FieldList`]."]
+    #[doc = " JSON `fieldList`: array of [`FieldList`](crate::FieldList)."]
     pub field_list: ::std::option::Option<::std::vec::Vec<crate::FieldList>>,
     #[doc = " JSON `instructionText`: string."]
     pub instruction_text: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct Section {
     pub key: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `state`: string."]
     pub state: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Section {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for Section {
 impl crate::support::Model for Section {
     const NAME: &'static str = "Section";
     const FIELDS: &'static [&'static str] = &["fieldList", "instructionText", "key", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for Section {
             "instructionText" => crate::support::de_opt(map, &mut self.instruction_text, n, 1),
             "key" => crate::support::de_opt(map, &mut self.key, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

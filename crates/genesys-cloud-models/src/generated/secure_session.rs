@@ -7,7 +7,7 @@
 pub struct SecureSession {
     #[doc = " JSON `disconnect`: boolean."]
     pub disconnect: ::std::option::Option<bool>,
-    #[doc = " JSON `flow`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `flow`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub flow: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,11 +15,11 @@ pub struct SecureSession {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceParticipantId`: string."]
     pub source_participant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`SecureSessionState`], required by the spec."]
+    #[doc = " JSON `state`: [`SecureSessionState`](crate::SecureSessionState), required by the spec."]
     pub state: ::std::option::Option<crate::SecureSessionState>,
     #[doc = " JSON `userData`: string."]
     pub user_data: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SecureSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for SecureSession {
 impl crate::support::Model for SecureSession {
     const NAME: &'static str = "SecureSession";
     const FIELDS: &'static [&'static str] = &["disconnect", "flow", "id", "selfUri", "sourceParticipantId", "state", "userData"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for SecureSession {
             "sourceParticipantId" => crate::support::de_opt(map, &mut self.source_participant_id, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "userData" => crate::support::de_opt(map, &mut self.user_data, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

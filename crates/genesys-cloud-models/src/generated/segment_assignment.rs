@@ -9,13 +9,13 @@ pub struct SegmentAssignment {
     pub date_assigned: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateForUnassignment`: date-time, required by the spec."]
     pub date_for_unassignment: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `externalContact`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `externalContact`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `segment`: [`SegmentAssignmentSegment`], required by the spec."]
+    #[doc = " JSON `segment`: [`SegmentAssignmentSegment`](crate::SegmentAssignmentSegment), required by the spec."]
     pub segment: ::std::option::Option<crate::SegmentAssignmentSegment>,
-    #[doc = " JSON `session`: [`SegmentAssignmentSession`]."]
+    #[doc = " JSON `session`: [`SegmentAssignmentSession`](crate::SegmentAssignmentSession)."]
     pub session: ::std::option::Option<crate::SegmentAssignmentSession>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SegmentAssignment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SegmentAssignment {
 impl crate::support::Model for SegmentAssignment {
     const NAME: &'static str = "SegmentAssignment";
     const FIELDS: &'static [&'static str] = &["dateAssigned", "dateForUnassignment", "externalContact", "segment", "session"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SegmentAssignment {
             "externalContact" => crate::support::de_opt_struct(map, &mut self.external_contact, n, 2),
             "segment" => crate::support::de_opt_struct(map, &mut self.segment, n, 3),
             "session" => crate::support::de_opt_struct(map, &mut self.session, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SegmentDetailQueryPredicate {
-    #[doc = " JSON `dimension`: [`SegmentDetailQueryPredicateDimension`]."]
+    #[doc = " JSON `dimension`: [`SegmentDetailQueryPredicateDimension`](crate::SegmentDetailQueryPredicateDimension)."]
     pub dimension: ::std::option::Option<crate::SegmentDetailQueryPredicateDimension>,
-    #[doc = " JSON `metric`: [`SegmentDetailQueryPredicateMetric`]."]
+    #[doc = " JSON `metric`: [`SegmentDetailQueryPredicateMetric`](crate::SegmentDetailQueryPredicateMetric)."]
     pub metric: ::std::option::Option<crate::SegmentDetailQueryPredicateMetric>,
-    #[doc = " JSON `operator`: [`SegmentDetailQueryPredicateOperator`]."]
+    #[doc = " JSON `operator`: [`SegmentDetailQueryPredicateOperator`](crate::SegmentDetailQueryPredicateOperator)."]
     pub operator: ::std::option::Option<crate::SegmentDetailQueryPredicateOperator>,
     #[doc = " JSON `property`: string."]
     pub property: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `propertyType`: [`SegmentDetailQueryPredicatePropertyType`]."]
+    #[doc = " JSON `propertyType`: [`SegmentDetailQueryPredicatePropertyType`](crate::SegmentDetailQueryPredicatePropertyType)."]
     pub property_type: ::std::option::Option<crate::SegmentDetailQueryPredicatePropertyType>,
-    #[doc = " JSON `range`: [`NumericRange`]."]
+    #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`SegmentDetailQueryPredicateType`]."]
+    #[doc = " JSON `type`: [`SegmentDetailQueryPredicateType`](crate::SegmentDetailQueryPredicateType)."]
     pub r#type: ::std::option::Option<crate::SegmentDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SegmentDetailQueryPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for SegmentDetailQueryPredicate {
 impl crate::support::Model for SegmentDetailQueryPredicate {
     const NAME: &'static str = "SegmentDetailQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "metric", "operator", "property", "propertyType", "range", "type", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for SegmentDetailQueryPredicate {
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "value" => crate::support::de_opt(map, &mut self.value, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SelectedCustomCalculationColumns {
-    #[doc = " JSON `customCalculation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `customCalculation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub custom_calculation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `restricted`: boolean."]
     pub restricted: ::std::option::Option<bool>,
     #[doc = " JSON `softDeleted`: boolean."]
     pub soft_deleted: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SelectedCustomCalculationColumns {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for SelectedCustomCalculationColumns {
 impl crate::support::Model for SelectedCustomCalculationColumns {
     const NAME: &'static str = "SelectedCustomCalculationColumns";
     const FIELDS: &'static [&'static str] = &["customCalculation", "restricted", "softDeleted"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for SelectedCustomCalculationColumns {
             "customCalculation" => crate::support::de_opt_struct(map, &mut self.custom_calculation, n, 0),
             "restricted" => crate::support::de_opt(map, &mut self.restricted, n, 1),
             "softDeleted" => crate::support::de_opt(map, &mut self.soft_deleted, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,17 +9,17 @@ pub struct SendAgentlessOutboundMessageRequest {
     pub external_contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fromAddress`: string, required by the spec."]
     pub from_address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingTemplate`: [`SendMessagingTemplateRequest`]."]
+    #[doc = " JSON `messagingTemplate`: [`SendMessagingTemplateRequest`](crate::SendMessagingTemplateRequest)."]
     pub messaging_template: ::std::option::Option<crate::SendMessagingTemplateRequest>,
     #[doc = " JSON `textBody`: string."]
     pub text_body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `toAddress`: string."]
     pub to_address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `toAddressMessengerType`: [`SendAgentlessOutboundMessageRequestToAddressMessengerType`], required by the spec."]
+    #[doc = " JSON `toAddressMessengerType`: [`SendAgentlessOutboundMessageRequestToAddressMessengerType`](crate::SendAgentlessOutboundMessageRequestToAddressMessengerType), required by the spec."]
     pub to_address_messenger_type: ::std::option::Option<crate::SendAgentlessOutboundMessageRequestToAddressMessengerType>,
     #[doc = " JSON `useExistingActiveConversation`: boolean."]
     pub use_existing_active_conversation: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SendAgentlessOutboundMessageRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for SendAgentlessOutboundMessageRequest {
 impl crate::support::Model for SendAgentlessOutboundMessageRequest {
     const NAME: &'static str = "SendAgentlessOutboundMessageRequest";
     const FIELDS: &'static [&'static str] = &["externalContactId", "fromAddress", "messagingTemplate", "textBody", "toAddress", "toAddressMessengerType", "useExistingActiveConversation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for SendAgentlessOutboundMessageRequest {
             "toAddress" => crate::support::de_opt(map, &mut self.to_address, n, 4),
             "toAddressMessengerType" => crate::support::de_opt(map, &mut self.to_address_messenger_type, n, 5),
             "useExistingActiveConversation" => crate::support::de_opt(map, &mut self.use_existing_active_conversation, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

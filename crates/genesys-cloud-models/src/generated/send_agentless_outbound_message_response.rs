@@ -11,9 +11,9 @@ pub struct SendAgentlessOutboundMessageResponse {
     pub from_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `message`: [`MessageData`]."]
+    #[doc = " JSON `message`: [`MessageData`](crate::MessageData)."]
     pub message: ::std::option::Option<crate::MessageData>,
-    #[doc = " JSON `messengerType`: [`SendAgentlessOutboundMessageResponseMessengerType`]."]
+    #[doc = " JSON `messengerType`: [`SendAgentlessOutboundMessageResponseMessengerType`](crate::SendAgentlessOutboundMessageResponseMessengerType)."]
     pub messenger_type: ::std::option::Option<crate::SendAgentlessOutboundMessageResponseMessengerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -23,9 +23,9 @@ pub struct SendAgentlessOutboundMessageResponse {
     pub to_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `useExistingActiveConversation`: boolean."]
     pub use_existing_active_conversation: ::std::option::Option<bool>,
-    #[doc = " JSON `user`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `user`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub user: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SendAgentlessOutboundMessageResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for SendAgentlessOutboundMessageResponse {
 impl crate::support::Model for SendAgentlessOutboundMessageResponse {
     const NAME: &'static str = "SendAgentlessOutboundMessageResponse";
     const FIELDS: &'static [&'static str] = &["conversationId", "fromAddress", "id", "message", "messengerType", "selfUri", "timestamp", "toAddress", "useExistingActiveConversation", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for SendAgentlessOutboundMessageResponse {
             "toAddress" => crate::support::de_opt(map, &mut self.to_address, n, 7),
             "useExistingActiveConversation" => crate::support::de_opt(map, &mut self.use_existing_active_conversation, n, 8),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

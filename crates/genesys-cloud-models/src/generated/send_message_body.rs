@@ -11,7 +11,7 @@ pub struct SendMessageBody {
     pub message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `threadId`: string."]
     pub thread_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SendMessageBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for SendMessageBody {
 impl crate::support::Model for SendMessageBody {
     const NAME: &'static str = "SendMessageBody";
     const FIELDS: &'static [&'static str] = &["mentions", "message", "threadId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for SendMessageBody {
             "mentions" => crate::support::de_opt(map, &mut self.mentions, n, 0),
             "message" => crate::support::de_opt(map, &mut self.message, n, 1),
             "threadId" => crate::support::de_opt(map, &mut self.thread_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SendMessagingTemplateRequest {
-    #[doc = " JSON `bodyParameters`: array of [`TemplateParameter`]."]
+    #[doc = " JSON `bodyParameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub body_parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
-    #[doc = " JSON `buttonUrlParameters`: array of [`TemplateParameter`]."]
+    #[doc = " JSON `buttonUrlParameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub button_url_parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
-    #[doc = " JSON `carouselParameters`: [`CarouselParameters`]."]
+    #[doc = " JSON `carouselParameters`: [`CarouselParameters`](crate::CarouselParameters)."]
     pub carousel_parameters: ::std::option::Option<crate::CarouselParameters>,
-    #[doc = " JSON `headerParameters`: array of [`TemplateParameter`]."]
+    #[doc = " JSON `headerParameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub header_parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
-    #[doc = " JSON `parameters`: array of [`TemplateParameter`]."]
+    #[doc = " JSON `parameters`: array of [`TemplateParameter`](crate::TemplateParameter)."]
     pub parameters: ::std::option::Option<::std::vec::Vec<crate::TemplateParameter>>,
     #[doc = " JSON `responseId`: string."]
     pub response_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SendMessagingTemplateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SendMessagingTemplateRequest {
 impl crate::support::Model for SendMessagingTemplateRequest {
     const NAME: &'static str = "SendMessagingTemplateRequest";
     const FIELDS: &'static [&'static str] = &["bodyParameters", "buttonUrlParameters", "carouselParameters", "headerParameters", "parameters", "responseId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SendMessagingTemplateRequest {
             "headerParameters" => crate::support::de_opt_structs(map, &mut self.header_parameters, n, 3),
             "parameters" => crate::support::de_opt_structs(map, &mut self.parameters, n, 4),
             "responseId" => crate::support::de_opt(map, &mut self.response_id, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SentimentFeedback {
-    #[doc = " JSON `createdBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dialect`: string, required by the spec."]
     pub dialect: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `feedbackValue`: [`SentimentFeedbackFeedbackValue`], required by the spec."]
+    #[doc = " JSON `feedbackValue`: [`SentimentFeedbackFeedbackValue`](crate::SentimentFeedbackFeedbackValue), required by the spec."]
     pub feedback_value: ::std::option::Option<crate::SentimentFeedbackFeedbackValue>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phrase`: string, required by the spec."]
     pub phrase: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SentimentFeedback {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SentimentFeedback {
 impl crate::support::Model for SentimentFeedback {
     const NAME: &'static str = "SentimentFeedback";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dialect", "feedbackValue", "id", "phrase"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SentimentFeedback {
             "feedbackValue" => crate::support::de_opt(map, &mut self.feedback_value, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "phrase" => crate::support::de_opt(map, &mut self.phrase, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SentimentInsights {
-    #[doc = " JSON `negativeSentimentReasons`: array of [`SentimentInsightEntry`]."]
+    #[doc = " JSON `negativeSentimentReasons`: array of [`SentimentInsightEntry`](crate::SentimentInsightEntry)."]
     pub negative_sentiment_reasons: ::std::option::Option<::std::vec::Vec<crate::SentimentInsightEntry>>,
-    #[doc = " JSON `positiveSentimentReasons`: array of [`SentimentInsightEntry`]."]
+    #[doc = " JSON `positiveSentimentReasons`: array of [`SentimentInsightEntry`](crate::SentimentInsightEntry)."]
     pub positive_sentiment_reasons: ::std::option::Option<::std::vec::Vec<crate::SentimentInsightEntry>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SentimentInsights {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SentimentInsights {
 impl crate::support::Model for SentimentInsights {
     const NAME: &'static str = "SentimentInsights";
     const FIELDS: &'static [&'static str] = &["negativeSentimentReasons", "positiveSentimentReasons"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SentimentInsights {
         match key {
             "negativeSentimentReasons" => crate::support::de_opt_structs(map, &mut self.negative_sentiment_reasons, n, 0),
             "positiveSentimentReasons" => crate::support::de_opt_structs(map, &mut self.positive_sentiment_reasons, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ServiceGoalTemplate {
-    #[doc = " JSON `abandonRate`: [`BuAbandonRate`]."]
+    #[doc = " JSON `abandonRate`: [`BuAbandonRate`](crate::BuAbandonRate)."]
     pub abandon_rate: ::std::option::Option<crate::BuAbandonRate>,
-    #[doc = " JSON `averageSpeedOfAnswer`: [`BuAverageSpeedOfAnswer`]."]
+    #[doc = " JSON `averageSpeedOfAnswer`: [`BuAverageSpeedOfAnswer`](crate::BuAverageSpeedOfAnswer)."]
     pub average_speed_of_answer: ::std::option::Option<crate::BuAverageSpeedOfAnswer>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `impactOverride`: [`ServiceGoalTemplateImpactOverride`]."]
+    #[doc = " JSON `impactOverride`: [`ServiceGoalTemplateImpactOverride`](crate::ServiceGoalTemplateImpactOverride)."]
     pub impact_override: ::std::option::Option<crate::ServiceGoalTemplateImpactOverride>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serviceLevel`: [`BuServiceLevel`]."]
+    #[doc = " JSON `serviceLevel`: [`BuServiceLevel`](crate::BuServiceLevel)."]
     pub service_level: ::std::option::Option<crate::BuServiceLevel>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ServiceGoalTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ServiceGoalTemplate {
 impl crate::support::Model for ServiceGoalTemplate {
     const NAME: &'static str = "ServiceGoalTemplate";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "id", "impactOverride", "metadata", "name", "selfUri", "serviceLevel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ServiceGoalTemplate {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

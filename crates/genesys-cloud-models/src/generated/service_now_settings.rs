@@ -13,7 +13,7 @@ pub struct ServiceNowSettings {
     pub knowledge_base_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ServiceNowSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for ServiceNowSettings {
 impl crate::support::Model for ServiceNowSettings {
     const NAME: &'static str = "ServiceNowSettings";
     const FIELDS: &'static [&'static str] = &["baseUrl", "categories", "knowledgeBaseIds", "language"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for ServiceNowSettings {
             "categories" => crate::support::de_opt(map, &mut self.categories, n, 1),
             "knowledgeBaseIds" => crate::support::de_opt(map, &mut self.knowledge_base_ids, n, 2),
             "language" => crate::support::de_opt(map, &mut self.language, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

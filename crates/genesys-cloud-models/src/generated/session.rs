@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Session {
-    #[doc = " JSON `app`: [`JourneyApp`]."]
+    #[doc = " JSON `app`: [`JourneyApp`](crate::JourneyApp)."]
     pub app: ::std::option::Option<crate::JourneyApp>,
-    #[doc = " JSON `attributeLists`: map of [`CustomEventAttributeList`]."]
+    #[doc = " JSON `attributeLists`: map of [`CustomEventAttributeList`](crate::CustomEventAttributeList)."]
     pub attribute_lists: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttributeList>>,
-    #[doc = " JSON `attributes`: map of [`CustomEventAttribute`]."]
+    #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute)."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
     #[doc = " JSON `authenticated`: boolean, required by the spec."]
     pub authenticated: ::std::option::Option<bool>,
     #[doc = " JSON `awayDate`: date-time."]
     pub away_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `browser`: [`Browser`]."]
+    #[doc = " JSON `browser`: [`Browser`](crate::Browser)."]
     pub browser: ::std::option::Option<crate::Browser>,
-    #[doc = " JSON `caseAssociations`: array of [`JourneyCaseAssociation`]."]
+    #[doc = " JSON `caseAssociations`: array of [`JourneyCaseAssociation`](crate::JourneyCaseAssociation)."]
     pub case_associations: ::std::option::Option<::std::vec::Vec<crate::JourneyCaseAssociation>>,
-    #[doc = " JSON `caseEntity`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `caseEntity`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub case_entity: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `caseReference`: string."]
     pub case_reference: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `caseStatus`: [`SessionCaseStatus`]."]
+    #[doc = " JSON `caseStatus`: [`SessionCaseStatus`](crate::SessionCaseStatus)."]
     pub case_status: ::std::option::Option<crate::SessionCaseStatus>,
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `conversationChannels`: array of [`ConversationChannel`]."]
+    #[doc = " JSON `conversationChannels`: array of [`ConversationChannel`](crate::ConversationChannel)."]
     pub conversation_channels: ::std::option::Option<::std::vec::Vec<crate::ConversationChannel>>,
     #[doc = " JSON `conversationSubject`: string."]
     pub conversation_subject: ::std::option::Option<::std::string::String>,
@@ -37,7 +37,7 @@ pub struct Session {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `device`: [`Device`]."]
+    #[doc = " JSON `device`: [`Device`](crate::Device)."]
     pub device: ::std::option::Option<crate::Device>,
     #[doc = " JSON `divisionIds`: array of string."]
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -47,13 +47,13 @@ pub struct Session {
     pub ended_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventCount`: integer (int64), required by the spec."]
     pub event_count: ::std::option::Option<i64>,
-    #[doc = " JSON `externalContact`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `externalContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalUrl`: string."]
     pub external_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `geolocation`: [`JourneyGeolocation`]."]
+    #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -63,41 +63,41 @@ pub struct Session {
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastAcdOutcome`: [`SessionLastAcdOutcome`]."]
+    #[doc = " JSON `lastAcdOutcome`: [`SessionLastAcdOutcome`](crate::SessionLastAcdOutcome)."]
     pub last_acd_outcome: ::std::option::Option<crate::SessionLastAcdOutcome>,
-    #[doc = " JSON `lastConnectedQueue`: [`ConnectedQueue`]."]
+    #[doc = " JSON `lastConnectedQueue`: [`ConnectedQueue`](crate::ConnectedQueue)."]
     pub last_connected_queue: ::std::option::Option<crate::ConnectedQueue>,
-    #[doc = " JSON `lastConnectedUser`: [`ConnectedUser`]."]
+    #[doc = " JSON `lastConnectedUser`: [`ConnectedUser`](crate::ConnectedUser)."]
     pub last_connected_user: ::std::option::Option<crate::ConnectedUser>,
-    #[doc = " JSON `lastEvent`: [`SessionLastEvent`], required by the spec."]
+    #[doc = " JSON `lastEvent`: [`SessionLastEvent`](crate::SessionLastEvent), required by the spec."]
     pub last_event: ::std::option::Option<crate::SessionLastEvent>,
-    #[doc = " JSON `lastPage`: [`JourneyPage`]."]
+    #[doc = " JSON `lastPage`: [`JourneyPage`](crate::JourneyPage)."]
     pub last_page: ::std::option::Option<crate::JourneyPage>,
     #[doc = " JSON `lastScreen`: string."]
     pub last_screen: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastUserDisconnectType`: [`SessionLastUserDisconnectType`]."]
+    #[doc = " JSON `lastUserDisconnectType`: [`SessionLastUserDisconnectType`](crate::SessionLastUserDisconnectType)."]
     pub last_user_disconnect_type: ::std::option::Option<crate::SessionLastUserDisconnectType>,
-    #[doc = " JSON `lastUserDisposition`: [`ConversationUserDisposition`]."]
+    #[doc = " JSON `lastUserDisposition`: [`ConversationUserDisposition`](crate::ConversationUserDisposition)."]
     pub last_user_disposition: ::std::option::Option<crate::ConversationUserDisposition>,
-    #[doc = " JSON `mktCampaign`: [`JourneyCampaign`]."]
+    #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
-    #[doc = " JSON `networkConnectivity`: [`NetworkConnectivity`]."]
+    #[doc = " JSON `networkConnectivity`: [`NetworkConnectivity`](crate::NetworkConnectivity)."]
     pub network_connectivity: ::std::option::Option<crate::NetworkConnectivity>,
-    #[doc = " JSON `originatingDirection`: [`SessionOriginatingDirection`]."]
+    #[doc = " JSON `originatingDirection`: [`SessionOriginatingDirection`](crate::SessionOriginatingDirection)."]
     pub originating_direction: ::std::option::Option<crate::SessionOriginatingDirection>,
-    #[doc = " JSON `outcomeAchievements`: array of [`OutcomeAchievement`]."]
+    #[doc = " JSON `outcomeAchievements`: array of [`OutcomeAchievement`](crate::OutcomeAchievement)."]
     pub outcome_achievements: ::std::option::Option<::std::vec::Vec<crate::OutcomeAchievement>>,
     #[doc = " JSON `pageviewCount`: integer (int64)."]
     pub pageview_count: ::std::option::Option<i64>,
-    #[doc = " JSON `referrer`: [`Referrer`]."]
+    #[doc = " JSON `referrer`: [`Referrer`](crate::Referrer)."]
     pub referrer: ::std::option::Option<crate::Referrer>,
     #[doc = " JSON `screenviewCount`: integer (int64)."]
     pub screenview_count: ::std::option::Option<i64>,
-    #[doc = " JSON `sdkLibrary`: [`SdkLibrary`]."]
+    #[doc = " JSON `sdkLibrary`: [`SdkLibrary`](crate::SdkLibrary)."]
     pub sdk_library: ::std::option::Option<crate::SdkLibrary>,
     #[doc = " JSON `searchTerms`: array of string."]
     pub search_terms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `segmentAssignments`: array of [`SessionSegmentAssignment`]."]
+    #[doc = " JSON `segmentAssignments`: array of [`SessionSegmentAssignment`](crate::SessionSegmentAssignment)."]
     pub segment_assignments: ::std::option::Option<::std::vec::Vec<crate::SessionSegmentAssignment>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -107,7 +107,7 @@ pub struct Session {
     pub r#type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userAgentString`: string."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Session {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -122,10 +122,10 @@ impl<'de> ::serde::Deserialize<'de> for Session {
 impl crate::support::Model for Session {
     const NAME: &'static str = "Session";
     const FIELDS: &'static [&'static str] = &["app", "attributeLists", "attributes", "authenticated", "awayDate", "browser", "caseAssociations", "caseEntity", "caseReference", "caseStatus", "conversation", "conversationChannels", "conversationSubject", "createdDate", "customerId", "customerIdType", "device", "divisionIds", "durationInSeconds", "endedDate", "eventCount", "externalContact", "externalId", "externalUrl", "geolocation", "id", "idleDate", "ipAddress", "ipOrganization", "lastAcdOutcome", "lastConnectedQueue", "lastConnectedUser", "lastEvent", "lastPage", "lastScreen", "lastUserDisconnectType", "lastUserDisposition", "mktCampaign", "networkConnectivity", "originatingDirection", "outcomeAchievements", "pageviewCount", "referrer", "screenviewCount", "sdkLibrary", "searchTerms", "segmentAssignments", "selfUri", "shortId", "type", "userAgentString"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -182,7 +182,7 @@ impl crate::support::Model for Session {
             "shortId" => crate::support::de_opt(map, &mut self.short_id, n, 48),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 49),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 50),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SessionMetaDataResult {
-    #[doc = " JSON `aggregateAverageHandleTimeHistoricalAvailability`: [`AggregateHistoricalAvailability`]."]
+    #[doc = " JSON `aggregateAverageHandleTimeHistoricalAvailability`: [`AggregateHistoricalAvailability`](crate::AggregateHistoricalAvailability)."]
     pub aggregate_average_handle_time_historical_availability: ::std::option::Option<crate::AggregateHistoricalAvailability>,
-    #[doc = " JSON `aggregateOfferedHistoricalAvailability`: [`AggregateHistoricalAvailability`]."]
+    #[doc = " JSON `aggregateOfferedHistoricalAvailability`: [`AggregateHistoricalAvailability`](crate::AggregateHistoricalAvailability)."]
     pub aggregate_offered_historical_availability: ::std::option::Option<crate::AggregateHistoricalAvailability>,
     #[doc = " JSON `dateForecastStart`: date-time."]
     pub date_forecast_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateHistoricalStart`: date-time."]
     pub date_historical_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `sessionInfo`: [`SessionInfo`]."]
+    #[doc = " JSON `sessionInfo`: [`SessionInfo`](crate::SessionInfo)."]
     pub session_info: ::std::option::Option<crate::SessionInfo>,
-    #[doc = " JSON `snapshots`: array of [`Snapshots`]."]
+    #[doc = " JSON `snapshots`: array of [`Snapshots`](crate::Snapshots)."]
     pub snapshots: ::std::option::Option<::std::vec::Vec<crate::Snapshots>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SessionMetaDataResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SessionMetaDataResult {
 impl crate::support::Model for SessionMetaDataResult {
     const NAME: &'static str = "SessionMetaDataResult";
     const FIELDS: &'static [&'static str] = &["aggregateAverageHandleTimeHistoricalAvailability", "aggregateOfferedHistoricalAvailability", "dateForecastStart", "dateHistoricalStart", "sessionInfo", "snapshots"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SessionMetaDataResult {
             "dateHistoricalStart" => crate::support::de_opt(map, &mut self.date_historical_start, n, 3),
             "sessionInfo" => crate::support::de_opt_struct(map, &mut self.session_info, n, 4),
             "snapshots" => crate::support::de_opt_structs(map, &mut self.snapshots, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

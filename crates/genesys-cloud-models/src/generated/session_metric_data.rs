@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SessionMetricData {
-    #[doc = " JSON `computed`: [`ComputedData`]."]
+    #[doc = " JSON `computed`: [`ComputedData`](crate::ComputedData)."]
     pub computed: ::std::option::Option<crate::ComputedData>,
-    #[doc = " JSON `historical`: [`HistoricalData`]."]
+    #[doc = " JSON `historical`: [`HistoricalData`](crate::HistoricalData)."]
     pub historical: ::std::option::Option<crate::HistoricalData>,
-    #[doc = " JSON `model`: [`ModelData`]."]
+    #[doc = " JSON `model`: [`ModelData`](crate::ModelData)."]
     pub model: ::std::option::Option<crate::ModelData>,
-    #[doc = " JSON `modelMetaData`: [`ModelMetaData`]."]
+    #[doc = " JSON `modelMetaData`: [`ModelMetaData`](crate::ModelMetaData)."]
     pub model_meta_data: ::std::option::Option<crate::ModelMetaData>,
-    #[doc = " JSON `outliers`: [`OutlierData`]."]
+    #[doc = " JSON `outliers`: [`OutlierData`](crate::OutlierData)."]
     pub outliers: ::std::option::Option<crate::OutlierData>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SessionMetricData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SessionMetricData {
 impl crate::support::Model for SessionMetricData {
     const NAME: &'static str = "SessionMetricData";
     const FIELDS: &'static [&'static str] = &["computed", "historical", "model", "modelMetaData", "outliers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SessionMetricData {
             "model" => crate::support::de_opt_struct(map, &mut self.model, n, 2),
             "modelMetaData" => crate::support::de_opt_struct(map, &mut self.model_meta_data, n, 3),
             "outliers" => crate::support::de_opt_struct(map, &mut self.outliers, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct SessionSegmentAssignment {
     #[doc = " JSON `assignedDate`: date-time, required by the spec."]
     pub assigned_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `segment`: [`AssignedSegment`], required by the spec."]
+    #[doc = " JSON `segment`: [`AssignedSegment`](crate::AssignedSegment), required by the spec."]
     pub segment: ::std::option::Option<crate::AssignedSegment>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SessionSegmentAssignment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SessionSegmentAssignment {
 impl crate::support::Model for SessionSegmentAssignment {
     const NAME: &'static str = "SessionSegmentAssignment";
     const FIELDS: &'static [&'static str] = &["assignedDate", "segment"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SessionSegmentAssignment {
         match key {
             "assignedDate" => crate::support::de_opt(map, &mut self.assigned_date, n, 0),
             "segment" => crate::support::de_opt_struct(map, &mut self.segment, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SettingDirection {
-    #[doc = " JSON `inbound`: [`SettingDirectionInbound`]."]
+    #[doc = " JSON `inbound`: [`SettingDirectionInbound`](crate::SettingDirectionInbound)."]
     pub inbound: ::std::option::Option<crate::SettingDirectionInbound>,
-    #[doc = " JSON `outbound`: [`SettingDirectionOutbound`]."]
+    #[doc = " JSON `outbound`: [`SettingDirectionOutbound`](crate::SettingDirectionOutbound)."]
     pub outbound: ::std::option::Option<crate::SettingDirectionOutbound>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SettingDirection {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SettingDirection {
 impl crate::support::Model for SettingDirection {
     const NAME: &'static str = "SettingDirection";
     const FIELDS: &'static [&'static str] = &["inbound", "outbound"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SettingDirection {
         match key {
             "inbound" => crate::support::de_opt(map, &mut self.inbound, n, 0),
             "outbound" => crate::support::de_opt(map, &mut self.outbound, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct Settings {
     pub include_non_agent_conversation_summary: ::std::option::Option<bool>,
     #[doc = " JSON `totalActiveCallback`: boolean."]
     pub total_active_callback: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Settings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for Settings {
 impl crate::support::Model for Settings {
     const NAME: &'static str = "Settings";
     const FIELDS: &'static [&'static str] = &["allowCallbackQueueSelection", "callbacksInheritRoutingFromInboundCall", "communicationBasedACW", "completeAcwWhenAgentTransitionsOffline", "includeNonAgentConversationSummary", "totalActiveCallback"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for Settings {
             "completeAcwWhenAgentTransitionsOffline" => crate::support::de_opt(map, &mut self.complete_acw_when_agent_transitions_offline, n, 3),
             "includeNonAgentConversationSummary" => crate::support::de_opt(map, &mut self.include_non_agent_conversation_summary, n, 4),
             "totalActiveCallback" => crate::support::de_opt(map, &mut self.total_active_callback, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

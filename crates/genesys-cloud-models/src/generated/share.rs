@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Share {
-    #[doc = " JSON `group`: [`Group`]."]
+    #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `member`: [`DomainEntityRef`]."]
+    #[doc = " JSON `member`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub member: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `memberType`: [`ShareMemberType`]."]
+    #[doc = " JSON `memberType`: [`ShareMemberType`](crate::ShareMemberType)."]
     pub member_type: ::std::option::Option<crate::ShareMemberType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sharedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `sharedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub shared_by: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `sharedEntity`: [`DomainEntityRef`]."]
+    #[doc = " JSON `sharedEntity`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub shared_entity: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `sharedEntityType`: [`ShareSharedEntityType`]."]
+    #[doc = " JSON `sharedEntityType`: [`ShareSharedEntityType`](crate::ShareSharedEntityType)."]
     pub shared_entity_type: ::std::option::Option<crate::ShareSharedEntityType>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    #[doc = " JSON `workspace`: [`DomainEntityRef`]."]
+    #[doc = " JSON `workspace`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub workspace: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Share {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for Share {
 impl crate::support::Model for Share {
     const NAME: &'static str = "Share";
     const FIELDS: &'static [&'static str] = &["group", "id", "member", "memberType", "name", "selfUri", "sharedBy", "sharedEntity", "sharedEntityType", "user", "workspace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for Share {
             "sharedEntityType" => crate::support::de_opt(map, &mut self.shared_entity_type, n, 8),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 9),
             "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SharedResponse {
-    #[doc = " JSON `document`: [`Document`]."]
+    #[doc = " JSON `document`: [`Document`](crate::Document)."]
     pub document: ::std::option::Option<crate::Document>,
     #[doc = " JSON `downloadUri`: string."]
     pub download_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `share`: [`Share`]."]
+    #[doc = " JSON `share`: [`Share`](crate::Share)."]
     pub share: ::std::option::Option<crate::Share>,
     #[doc = " JSON `viewUri`: string."]
     pub view_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SharedResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SharedResponse {
 impl crate::support::Model for SharedResponse {
     const NAME: &'static str = "SharedResponse";
     const FIELDS: &'static [&'static str] = &["document", "downloadUri", "id", "share", "viewUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SharedResponse {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "share" => crate::support::de_opt_struct(map, &mut self.share, n, 3),
             "viewUri" => crate::support::de_opt(map, &mut self.view_uri, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

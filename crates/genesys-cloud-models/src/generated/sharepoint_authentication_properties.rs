@@ -13,7 +13,7 @@ pub struct SharepointAuthenticationProperties {
     pub redirect_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tenantId`: string."]
     pub tenant_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SharepointAuthenticationProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SharepointAuthenticationProperties {
 impl crate::support::Model for SharepointAuthenticationProperties {
     const NAME: &'static str = "SharepointAuthenticationProperties";
     const FIELDS: &'static [&'static str] = &["authenticationUrl", "clientId", "redirectUrl", "tenantId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SharepointAuthenticationProperties {
             "clientId" => crate::support::de_opt(map, &mut self.client_id, n, 1),
             "redirectUrl" => crate::support::de_opt(map, &mut self.redirect_url, n, 2),
             "tenantId" => crate::support::de_opt(map, &mut self.tenant_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftSet {
-    #[doc = " JSON `effectiveWorkPlan`: [`ShiftSetEffectiveWorkPlan`], required by the spec."]
+    #[doc = " JSON `effectiveWorkPlan`: [`ShiftSetEffectiveWorkPlan`](crate::ShiftSetEffectiveWorkPlan), required by the spec."]
     pub effective_work_plan: ::std::option::Option<crate::ShiftSetEffectiveWorkPlan>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,11 +13,11 @@ pub struct ShiftSet {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `overrideAgentCount`: integer (int64)."]
     pub override_agent_count: ::std::option::Option<i64>,
-    #[doc = " JSON `shifts`: array of [`ScheduleBidScheduledShift`], required by the spec."]
+    #[doc = " JSON `shifts`: array of [`ScheduleBidScheduledShift`](crate::ScheduleBidScheduledShift), required by the spec."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::ScheduleBidScheduledShift>>,
     #[doc = " JSON `suggestedAgentCount`: integer (int64), required by the spec."]
     pub suggested_agent_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftSet {
 impl crate::support::Model for ShiftSet {
     const NAME: &'static str = "ShiftSet";
     const FIELDS: &'static [&'static str] = &["effectiveWorkPlan", "id", "name", "overrideAgentCount", "shifts", "suggestedAgentCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ShiftSet {
             "overrideAgentCount" => crate::support::de_opt(map, &mut self.override_agent_count, n, 3),
             "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 4),
             "suggestedAgentCount" => crate::support::de_opt(map, &mut self.suggested_agent_count, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct ShiftStartVariance {
     pub applicable_days: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `maxShiftStartVarianceMinutes`: integer (int64), required by the spec."]
     pub max_shift_start_variance_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftStartVariance {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftStartVariance {
 impl crate::support::Model for ShiftStartVariance {
     const NAME: &'static str = "ShiftStartVariance";
     const FIELDS: &'static [&'static str] = &["applicableDays", "maxShiftStartVarianceMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ShiftStartVariance {
         match key {
             "applicableDays" => crate::support::de_opt(map, &mut self.applicable_days, n, 0),
             "maxShiftStartVarianceMinutes" => crate::support::de_opt(map, &mut self.max_shift_start_variance_minutes, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

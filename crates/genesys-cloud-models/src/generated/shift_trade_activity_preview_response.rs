@@ -11,7 +11,7 @@ pub struct ShiftTradeActivityPreviewResponse {
     pub counts_as_paid_time: ::std::option::Option<bool>,
     #[doc = " JSON `externalActivityId`: string."]
     pub external_activity_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalActivityType`: [`ShiftTradeActivityPreviewResponseExternalActivityType`]."]
+    #[doc = " JSON `externalActivityType`: [`ShiftTradeActivityPreviewResponseExternalActivityType`](crate::ShiftTradeActivityPreviewResponseExternalActivityType)."]
     pub external_activity_type: ::std::option::Option<crate::ShiftTradeActivityPreviewResponseExternalActivityType>,
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
@@ -19,7 +19,7 @@ pub struct ShiftTradeActivityPreviewResponse {
     pub payable_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeActivityPreviewResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeActivityPreviewResponse {
 impl crate::support::Model for ShiftTradeActivityPreviewResponse {
     const NAME: &'static str = "ShiftTradeActivityPreviewResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "countsAsPaidTime", "externalActivityId", "externalActivityType", "lengthMinutes", "payableMinutes", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ShiftTradeActivityPreviewResponse {
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 4),
             "payableMinutes" => crate::support::de_opt(map, &mut self.payable_minutes, n, 5),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

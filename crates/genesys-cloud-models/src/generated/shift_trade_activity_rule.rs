@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeActivityRule {
-    #[doc = " JSON `action`: [`ShiftTradeActivityRuleAction`], required by the spec."]
+    #[doc = " JSON `action`: [`ShiftTradeActivityRuleAction`](crate::ShiftTradeActivityRuleAction), required by the spec."]
     pub action: ::std::option::Option<crate::ShiftTradeActivityRuleAction>,
-    #[doc = " JSON `activityCategory`: [`ShiftTradeActivityRuleActivityCategory`], required by the spec."]
+    #[doc = " JSON `activityCategory`: [`ShiftTradeActivityRuleActivityCategory`](crate::ShiftTradeActivityRuleActivityCategory), required by the spec."]
     pub activity_category: ::std::option::Option<crate::ShiftTradeActivityRuleActivityCategory>,
     #[doc = " JSON `activityCodeIdReplacement`: string."]
     pub activity_code_id_replacement: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeActivityRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeActivityRule {
 impl crate::support::Model for ShiftTradeActivityRule {
     const NAME: &'static str = "ShiftTradeActivityRule";
     const FIELDS: &'static [&'static str] = &["action", "activityCategory", "activityCodeIdReplacement"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ShiftTradeActivityRule {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
             "activityCategory" => crate::support::de_opt(map, &mut self.activity_category, n, 1),
             "activityCodeIdReplacement" => crate::support::de_opt(map, &mut self.activity_code_id_replacement, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeExternalActivityRule {
-    #[doc = " JSON `action`: [`ShiftTradeExternalActivityRuleAction`], required by the spec."]
+    #[doc = " JSON `action`: [`ShiftTradeExternalActivityRuleAction`](crate::ShiftTradeExternalActivityRuleAction), required by the spec."]
     pub action: ::std::option::Option<crate::ShiftTradeExternalActivityRuleAction>,
     #[doc = " JSON `activityCodeIdReplacement`: string."]
     pub activity_code_id_replacement: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `externalActivityType`: [`ShiftTradeExternalActivityRuleExternalActivityType`], required by the spec."]
+    #[doc = " JSON `externalActivityType`: [`ShiftTradeExternalActivityRuleExternalActivityType`](crate::ShiftTradeExternalActivityRuleExternalActivityType), required by the spec."]
     pub external_activity_type: ::std::option::Option<crate::ShiftTradeExternalActivityRuleExternalActivityType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeExternalActivityRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeExternalActivityRule {
 impl crate::support::Model for ShiftTradeExternalActivityRule {
     const NAME: &'static str = "ShiftTradeExternalActivityRule";
     const FIELDS: &'static [&'static str] = &["action", "activityCodeIdReplacement", "externalActivityType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ShiftTradeExternalActivityRule {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
             "activityCodeIdReplacement" => crate::support::de_opt(map, &mut self.activity_code_id_replacement, n, 1),
             "externalActivityType" => crate::support::de_opt(map, &mut self.external_activity_type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeInitiatingSideResponseItem {
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`], required by the spec."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedule`: [`ScheduleReferenceWithBusinessUnit`], required by the spec."]
+    #[doc = " JSON `schedule`: [`ScheduleReferenceWithBusinessUnit`](crate::ScheduleReferenceWithBusinessUnit), required by the spec."]
     pub schedule: ::std::option::Option<crate::ScheduleReferenceWithBusinessUnit>,
-    #[doc = " JSON `shift`: [`ShiftTradeShiftResponseItem`], required by the spec."]
+    #[doc = " JSON `shift`: [`ShiftTradeShiftResponseItem`](crate::ShiftTradeShiftResponseItem), required by the spec."]
     pub shift: ::std::option::Option<crate::ShiftTradeShiftResponseItem>,
-    #[doc = " JSON `user`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeInitiatingSideResponseItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeInitiatingSideResponseItem {
 impl crate::support::Model for ShiftTradeInitiatingSideResponseItem {
     const NAME: &'static str = "ShiftTradeInitiatingSideResponseItem";
     const FIELDS: &'static [&'static str] = &["managementUnit", "reviewNote", "schedule", "shift", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ShiftTradeInitiatingSideResponseItem {
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 2),
             "shift" => crate::support::de_opt_struct(map, &mut self.shift, n, 3),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeMatchResponseItem {
-    #[doc = " JSON `preview`: [`ShiftTradePreviewResponse`], required by the spec."]
+    #[doc = " JSON `preview`: [`ShiftTradePreviewResponse`](crate::ShiftTradePreviewResponse), required by the spec."]
     pub preview: ::std::option::Option<crate::ShiftTradePreviewResponse>,
     #[doc = " JSON `shiftIds`: array of string, required by the spec."]
     pub shift_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeMatchResponseItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeMatchResponseItem {
 impl crate::support::Model for ShiftTradeMatchResponseItem {
     const NAME: &'static str = "ShiftTradeMatchResponseItem";
     const FIELDS: &'static [&'static str] = &["preview", "shiftIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ShiftTradeMatchResponseItem {
         match key {
             "preview" => crate::support::de_opt_struct(map, &mut self.preview, n, 0),
             "shiftIds" => crate::support::de_opt(map, &mut self.shift_ids, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

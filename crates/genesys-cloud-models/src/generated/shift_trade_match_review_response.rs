@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeMatchReviewResponse {
-    #[doc = " JSON `adminReviewViolations`: array of [`ShiftTradeMatchViolation`]."]
+    #[doc = " JSON `adminReviewViolations`: array of [`ShiftTradeMatchViolation`](crate::ShiftTradeMatchViolation)."]
     pub admin_review_violations: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeMatchViolation>>,
-    #[doc = " JSON `initiatingUser`: [`ShiftTradeMatchReviewUserResponse`]."]
+    #[doc = " JSON `initiatingUser`: [`ShiftTradeMatchReviewUserResponse`](crate::ShiftTradeMatchReviewUserResponse)."]
     pub initiating_user: ::std::option::Option<crate::ShiftTradeMatchReviewUserResponse>,
-    #[doc = " JSON `receivingUser`: [`ShiftTradeMatchReviewUserResponse`]."]
+    #[doc = " JSON `receivingUser`: [`ShiftTradeMatchReviewUserResponse`](crate::ShiftTradeMatchReviewUserResponse)."]
     pub receiving_user: ::std::option::Option<crate::ShiftTradeMatchReviewUserResponse>,
     #[doc = " JSON `unevaluatedRules`: array of string."]
     pub unevaluated_rules: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `violations`: array of [`ShiftTradeMatchViolation`]."]
+    #[doc = " JSON `violations`: array of [`ShiftTradeMatchViolation`](crate::ShiftTradeMatchViolation)."]
     pub violations: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeMatchViolation>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeMatchReviewResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeMatchReviewResponse {
 impl crate::support::Model for ShiftTradeMatchReviewResponse {
     const NAME: &'static str = "ShiftTradeMatchReviewResponse";
     const FIELDS: &'static [&'static str] = &["adminReviewViolations", "initiatingUser", "receivingUser", "unevaluatedRules", "violations"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ShiftTradeMatchReviewResponse {
             "receivingUser" => crate::support::de_opt_struct(map, &mut self.receiving_user, n, 2),
             "unevaluatedRules" => crate::support::de_opt(map, &mut self.unevaluated_rules, n, 3),
             "violations" => crate::support::de_opt_structs(map, &mut self.violations, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

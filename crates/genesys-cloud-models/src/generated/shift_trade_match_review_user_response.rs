@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeMatchReviewUserResponse {
-    #[doc = " JSON `postTradeNewShift`: [`ShiftTradePreviewResponse`]."]
+    #[doc = " JSON `postTradeNewShift`: [`ShiftTradePreviewResponse`](crate::ShiftTradePreviewResponse)."]
     pub post_trade_new_shift: ::std::option::Option<crate::ShiftTradePreviewResponse>,
     #[doc = " JSON `postTradeSchedulePaidMinutes`: integer (int64)."]
     pub post_trade_schedule_paid_minutes: ::std::option::Option<i64>,
@@ -15,7 +15,7 @@ pub struct ShiftTradeMatchReviewUserResponse {
     pub weekly_maximum_paid_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `weeklyMinimumPaidMinutes`: integer (int64)."]
     pub weekly_minimum_paid_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeMatchReviewUserResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeMatchReviewUserResponse {
 impl crate::support::Model for ShiftTradeMatchReviewUserResponse {
     const NAME: &'static str = "ShiftTradeMatchReviewUserResponse";
     const FIELDS: &'static [&'static str] = &["postTradeNewShift", "postTradeSchedulePaidMinutes", "preTradeSchedulePaidMinutes", "weeklyMaximumPaidMinutes", "weeklyMinimumPaidMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for ShiftTradeMatchReviewUserResponse {
             "preTradeSchedulePaidMinutes" => crate::support::de_opt(map, &mut self.pre_trade_schedule_paid_minutes, n, 2),
             "weeklyMaximumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_maximum_paid_minutes, n, 3),
             "weeklyMinimumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_minimum_paid_minutes, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

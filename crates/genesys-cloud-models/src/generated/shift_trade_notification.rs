@@ -7,21 +7,21 @@
 pub struct ShiftTradeNotification {
     #[doc = " JSON `initiatingShiftDate`: date-time."]
     pub initiating_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `initiatingUser`: [`UserReference`]."]
+    #[doc = " JSON `initiatingUser`: [`UserReference`](crate::UserReference)."]
     pub initiating_user: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `newState`: [`ShiftTradeNotificationNewState`]."]
+    #[doc = " JSON `newState`: [`ShiftTradeNotificationNewState`](crate::ShiftTradeNotificationNewState)."]
     pub new_state: ::std::option::Option<crate::ShiftTradeNotificationNewState>,
     #[doc = " JSON `oneSided`: boolean."]
     pub one_sided: ::std::option::Option<bool>,
     #[doc = " JSON `receivingShiftDate`: date-time."]
     pub receiving_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `receivingUser`: [`UserReference`]."]
+    #[doc = " JSON `receivingUser`: [`UserReference`](crate::UserReference)."]
     pub receiving_user: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `tradeId`: string."]
     pub trade_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `weekDate`: string."]
     pub week_date: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeNotification {
 impl crate::support::Model for ShiftTradeNotification {
     const NAME: &'static str = "ShiftTradeNotification";
     const FIELDS: &'static [&'static str] = &["initiatingShiftDate", "initiatingUser", "newState", "oneSided", "receivingShiftDate", "receivingUser", "tradeId", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for ShiftTradeNotification {
             "receivingUser" => crate::support::de_opt_struct(map, &mut self.receiving_user, n, 5),
             "tradeId" => crate::support::de_opt(map, &mut self.trade_id, n, 6),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct ShiftTradeQueryAgentTradesJobResponse {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryAgentTradesResult`: [`ShiftTradeListJobResponse`]."]
+    #[doc = " JSON `queryAgentTradesResult`: [`ShiftTradeListJobResponse`](crate::ShiftTradeListJobResponse)."]
     pub query_agent_trades_result: ::std::option::Option<crate::ShiftTradeListJobResponse>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeQueryAgentTradesJobResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeQueryAgentTradesJobResponseStatus`](crate::ShiftTradeQueryAgentTradesJobResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::ShiftTradeQueryAgentTradesJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeQueryAgentTradesJobResponseType`], required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeQueryAgentTradesJobResponseType`](crate::ShiftTradeQueryAgentTradesJobResponseType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ShiftTradeQueryAgentTradesJobResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeQueryAgentTradesJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeQueryAgentTradesJobResponse {
 impl crate::support::Model for ShiftTradeQueryAgentTradesJobResponse {
     const NAME: &'static str = "ShiftTradeQueryAgentTradesJobResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "error", "id", "queryAgentTradesResult", "selfUri", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ShiftTradeQueryAgentTradesJobResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct ShiftTradeQueryWeekSummariesBuJobResponse {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryWeekSummariesResult`: [`QueryWeekSummaryListJobResponseItem`]."]
+    #[doc = " JSON `queryWeekSummariesResult`: [`QueryWeekSummaryListJobResponseItem`](crate::QueryWeekSummaryListJobResponseItem)."]
     pub query_week_summaries_result: ::std::option::Option<crate::QueryWeekSummaryListJobResponseItem>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`ShiftTradeQueryWeekSummariesBuJobResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`ShiftTradeQueryWeekSummariesBuJobResponseStatus`](crate::ShiftTradeQueryWeekSummariesBuJobResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::ShiftTradeQueryWeekSummariesBuJobResponseStatus>,
-    #[doc = " JSON `type`: [`ShiftTradeQueryWeekSummariesBuJobResponseType`], required by the spec."]
+    #[doc = " JSON `type`: [`ShiftTradeQueryWeekSummariesBuJobResponseType`](crate::ShiftTradeQueryWeekSummariesBuJobResponseType), required by the spec."]
     pub r#type: ::std::option::Option<crate::ShiftTradeQueryWeekSummariesBuJobResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeQueryWeekSummariesBuJobResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeQueryWeekSummariesBuJobRespons
 impl crate::support::Model for ShiftTradeQueryWeekSummariesBuJobResponse {
     const NAME: &'static str = "ShiftTradeQueryWeekSummariesBuJobResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "error", "id", "queryWeekSummariesResult", "selfUri", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for ShiftTradeQueryWeekSummariesBuJobResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,9 +17,9 @@ pub struct ShiftTradeResponse {
     pub initiating_shift_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initiatingShiftStart`: date-time."]
     pub initiating_shift_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `initiatingUser`: [`UserReference`]."]
+    #[doc = " JSON `initiatingUser`: [`UserReference`](crate::UserReference)."]
     pub initiating_user: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `oneSided`: boolean."]
     pub one_sided: ::std::option::Option<bool>,
@@ -29,21 +29,21 @@ pub struct ShiftTradeResponse {
     pub receiving_shift_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `receivingShiftStart`: date-time."]
     pub receiving_shift_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `receivingUser`: [`UserReference`]."]
+    #[doc = " JSON `receivingUser`: [`UserReference`](crate::UserReference)."]
     pub receiving_user: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `receivingWeekDate`: date."]
     pub receiving_week_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `reviewedBy`: [`UserReference`]."]
+    #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `schedule`: [`BuScheduleReferenceForMuRoute`]."]
+    #[doc = " JSON `schedule`: [`BuScheduleReferenceForMuRoute`](crate::BuScheduleReferenceForMuRoute)."]
     pub schedule: ::std::option::Option<crate::BuScheduleReferenceForMuRoute>,
-    #[doc = " JSON `state`: [`ShiftTradeResponseState`]."]
+    #[doc = " JSON `state`: [`ShiftTradeResponseState`](crate::ShiftTradeResponseState)."]
     pub state: ::std::option::Option<crate::ShiftTradeResponseState>,
     #[doc = " JSON `weekDate`: date."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeResponse {
 impl crate::support::Model for ShiftTradeResponse {
     const NAME: &'static str = "ShiftTradeResponse";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expiration", "id", "initiatingShiftEnd", "initiatingShiftId", "initiatingShiftStart", "initiatingUser", "metadata", "oneSided", "receivingShiftEnd", "receivingShiftId", "receivingShiftStart", "receivingUser", "receivingWeekDate", "reviewedBy", "reviewedDate", "schedule", "state", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for ShiftTradeResponse {
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 16),
             "state" => crate::support::de_opt(map, &mut self.state, n, 17),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

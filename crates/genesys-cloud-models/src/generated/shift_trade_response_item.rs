@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeResponseItem {
-    #[doc = " JSON `acceptableIntervals`: array of [`RequiredDateRange`], required by the spec."]
+    #[doc = " JSON `acceptableIntervals`: array of [`RequiredDateRange`](crate::RequiredDateRange), required by the spec."]
     pub acceptable_intervals: ::std::option::Option<::std::vec::Vec<crate::RequiredDateRange>>,
     #[doc = " JSON `expirationDate`: date-time."]
     pub expiration_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initiating`: [`ShiftTradeInitiatingSideResponseItem`], required by the spec."]
+    #[doc = " JSON `initiating`: [`ShiftTradeInitiatingSideResponseItem`](crate::ShiftTradeInitiatingSideResponseItem), required by the spec."]
     pub initiating: ::std::option::Option<crate::ShiftTradeInitiatingSideResponseItem>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `oneSided`: boolean, required by the spec."]
     pub one_sided: ::std::option::Option<bool>,
-    #[doc = " JSON `receiving`: [`ShiftTradeReceivingSideResponseItem`]."]
+    #[doc = " JSON `receiving`: [`ShiftTradeReceivingSideResponseItem`](crate::ShiftTradeReceivingSideResponseItem)."]
     pub receiving: ::std::option::Option<crate::ShiftTradeReceivingSideResponseItem>,
-    #[doc = " JSON `reviewedBy`: [`UserReference`]."]
+    #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`ShiftTradeResponseItemState`], required by the spec."]
+    #[doc = " JSON `state`: [`ShiftTradeResponseItemState`](crate::ShiftTradeResponseItemState), required by the spec."]
     pub state: ::std::option::Option<crate::ShiftTradeResponseItemState>,
-    #[doc = " JSON `target`: [`ShiftTradeTargetResponseItem`]."]
+    #[doc = " JSON `target`: [`ShiftTradeTargetResponseItem`](crate::ShiftTradeTargetResponseItem)."]
     pub target: ::std::option::Option<crate::ShiftTradeTargetResponseItem>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeResponseItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeResponseItem {
 impl crate::support::Model for ShiftTradeResponseItem {
     const NAME: &'static str = "ShiftTradeResponseItem";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expirationDate", "id", "initiating", "metadata", "oneSided", "receiving", "reviewedBy", "reviewedDate", "state", "target"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for ShiftTradeResponseItem {
             "reviewedDate" => crate::support::de_opt(map, &mut self.reviewed_date, n, 8),
             "state" => crate::support::de_opt(map, &mut self.state, n, 9),
             "target" => crate::support::de_opt_struct(map, &mut self.target, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

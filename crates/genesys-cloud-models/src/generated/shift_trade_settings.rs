@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ShiftTradeSettings {
-    #[doc = " JSON `activityCategoryRules`: array of [`ShiftTradeActivityRule`]."]
+    #[doc = " JSON `activityCategoryRules`: array of [`ShiftTradeActivityRule`](crate::ShiftTradeActivityRule)."]
     pub activity_category_rules: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeActivityRule>>,
     #[doc = " JSON `allowDirectTrades`: boolean."]
     pub allow_direct_trades: ::std::option::Option<bool>,
@@ -15,7 +15,7 @@ pub struct ShiftTradeSettings {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `externalActivityRuleIgnoresActivityCategoryRule`: boolean."]
     pub external_activity_rule_ignores_activity_category_rule: ::std::option::Option<bool>,
-    #[doc = " JSON `externalActivityRules`: array of [`ShiftTradeExternalActivityRule`]."]
+    #[doc = " JSON `externalActivityRules`: array of [`ShiftTradeExternalActivityRule`](crate::ShiftTradeExternalActivityRule)."]
     pub external_activity_rules: ::std::option::Option<::std::vec::Vec<crate::ShiftTradeExternalActivityRule>>,
     #[doc = " JSON `maxTradeSpanWeeks`: integer (int64)."]
     pub max_trade_span_weeks: ::std::option::Option<i64>,
@@ -25,13 +25,13 @@ pub struct ShiftTradeSettings {
     pub min_hours_in_future: ::std::option::Option<i64>,
     #[doc = " JSON `minMinutesBetweenShifts`: integer (int64)."]
     pub min_minutes_between_shifts: ::std::option::Option<i64>,
-    #[doc = " JSON `minMinutesBetweenShiftsViolations`: [`ShiftTradeSettingsMinMinutesBetweenShiftsViolations`]."]
+    #[doc = " JSON `minMinutesBetweenShiftsViolations`: [`ShiftTradeSettingsMinMinutesBetweenShiftsViolations`](crate::ShiftTradeSettingsMinMinutesBetweenShiftsViolations)."]
     pub min_minutes_between_shifts_violations: ::std::option::Option<crate::ShiftTradeSettingsMinMinutesBetweenShiftsViolations>,
-    #[doc = " JSON `oneSided`: [`ShiftTradeSettingsOneSided`]."]
+    #[doc = " JSON `oneSided`: [`ShiftTradeSettingsOneSided`](crate::ShiftTradeSettingsOneSided)."]
     pub one_sided: ::std::option::Option<crate::ShiftTradeSettingsOneSided>,
-    #[doc = " JSON `planningPeriodMaxPaidViolations`: [`ShiftTradeSettingsPlanningPeriodMaxPaidViolations`]."]
+    #[doc = " JSON `planningPeriodMaxPaidViolations`: [`ShiftTradeSettingsPlanningPeriodMaxPaidViolations`](crate::ShiftTradeSettingsPlanningPeriodMaxPaidViolations)."]
     pub planning_period_max_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsPlanningPeriodMaxPaidViolations>,
-    #[doc = " JSON `planningPeriodMinPaidViolations`: [`ShiftTradeSettingsPlanningPeriodMinPaidViolations`]."]
+    #[doc = " JSON `planningPeriodMinPaidViolations`: [`ShiftTradeSettingsPlanningPeriodMinPaidViolations`](crate::ShiftTradeSettingsPlanningPeriodMinPaidViolations)."]
     pub planning_period_min_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsPlanningPeriodMinPaidViolations>,
     #[doc = " JSON `requiresMatchingLanguages`: boolean."]
     pub requires_matching_languages: ::std::option::Option<bool>,
@@ -41,13 +41,13 @@ pub struct ShiftTradeSettings {
     pub requires_matching_queues: ::std::option::Option<bool>,
     #[doc = " JSON `requiresMatchingSkills`: boolean."]
     pub requires_matching_skills: ::std::option::Option<bool>,
-    #[doc = " JSON `unequalPaid`: [`ShiftTradeSettingsUnequalPaid`]."]
+    #[doc = " JSON `unequalPaid`: [`ShiftTradeSettingsUnequalPaid`](crate::ShiftTradeSettingsUnequalPaid)."]
     pub unequal_paid: ::std::option::Option<crate::ShiftTradeSettingsUnequalPaid>,
-    #[doc = " JSON `weeklyMaxPaidViolations`: [`ShiftTradeSettingsWeeklyMaxPaidViolations`]."]
+    #[doc = " JSON `weeklyMaxPaidViolations`: [`ShiftTradeSettingsWeeklyMaxPaidViolations`](crate::ShiftTradeSettingsWeeklyMaxPaidViolations)."]
     pub weekly_max_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsWeeklyMaxPaidViolations>,
-    #[doc = " JSON `weeklyMinPaidViolations`: [`ShiftTradeSettingsWeeklyMinPaidViolations`]."]
+    #[doc = " JSON `weeklyMinPaidViolations`: [`ShiftTradeSettingsWeeklyMinPaidViolations`](crate::ShiftTradeSettingsWeeklyMinPaidViolations)."]
     pub weekly_min_paid_violations: ::std::option::Option<crate::ShiftTradeSettingsWeeklyMinPaidViolations>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ShiftTradeSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -62,10 +62,10 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeSettings {
 impl crate::support::Model for ShiftTradeSettings {
     const NAME: &'static str = "ShiftTradeSettings";
     const FIELDS: &'static [&'static str] = &["activityCategoryRules", "allowDirectTrades", "autoReview", "enabled", "externalActivityRuleIgnoresActivityCategoryRule", "externalActivityRules", "maxTradeSpanWeeks", "maxTradesPerAgentPerWeek", "minHoursInFuture", "minMinutesBetweenShifts", "minMinutesBetweenShiftsViolations", "oneSided", "planningPeriodMaxPaidViolations", "planningPeriodMinPaidViolations", "requiresMatchingLanguages", "requiresMatchingPlanningGroups", "requiresMatchingQueues", "requiresMatchingSkills", "unequalPaid", "weeklyMaxPaidViolations", "weeklyMinPaidViolations"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -92,7 +92,7 @@ impl crate::support::Model for ShiftTradeSettings {
             "unequalPaid" => crate::support::de_opt(map, &mut self.unequal_paid, n, 18),
             "weeklyMaxPaidViolations" => crate::support::de_opt(map, &mut self.weekly_max_paid_violations, n, 19),
             "weeklyMinPaidViolations" => crate::support::de_opt(map, &mut self.weekly_min_paid_violations, n, 20),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

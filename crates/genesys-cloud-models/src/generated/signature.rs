@@ -11,9 +11,9 @@ pub struct Signature {
     pub canned_response_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `inclusionType`: [`SignatureInclusionType`]."]
+    #[doc = " JSON `inclusionType`: [`SignatureInclusionType`](crate::SignatureInclusionType)."]
     pub inclusion_type: ::std::option::Option<crate::SignatureInclusionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Signature {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for Signature {
 impl crate::support::Model for Signature {
     const NAME: &'static str = "Signature";
     const FIELDS: &'static [&'static str] = &["alwaysIncluded", "cannedResponseId", "enabled", "inclusionType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for Signature {
             "cannedResponseId" => crate::support::de_opt(map, &mut self.canned_response_id, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
             "inclusionType" => crate::support::de_opt(map, &mut self.inclusion_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

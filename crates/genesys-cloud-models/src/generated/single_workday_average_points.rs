@@ -9,11 +9,11 @@ pub struct SingleWorkdayAveragePoints {
     pub average_points: ::std::option::Option<f64>,
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SingleWorkdayAveragePoints {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SingleWorkdayAveragePoints {
 impl crate::support::Model for SingleWorkdayAveragePoints {
     const NAME: &'static str = "SingleWorkdayAveragePoints";
     const FIELDS: &'static [&'static str] = &["averagePoints", "dateWorkday", "division", "performanceProfile"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SingleWorkdayAveragePoints {
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 1),
             "division" => crate::support::de_opt_struct(map, &mut self.division, n, 2),
             "performanceProfile" => crate::support::de_opt_struct(map, &mut self.performance_profile, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,17 +7,17 @@
 pub struct SingleWorkdayAverageValues {
     #[doc = " JSON `dateWorkday`: date."]
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `results`: array of [`WorkdayValuesMetricItem`]."]
+    #[doc = " JSON `results`: array of [`WorkdayValuesMetricItem`](crate::WorkdayValuesMetricItem)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::WorkdayValuesMetricItem>>,
     #[doc = " JSON `timezone`: string."]
     pub timezone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SingleWorkdayAverageValues {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SingleWorkdayAverageValues {
 impl crate::support::Model for SingleWorkdayAverageValues {
     const NAME: &'static str = "SingleWorkdayAverageValues";
     const FIELDS: &'static [&'static str] = &["dateWorkday", "division", "performanceProfile", "results", "timezone", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SingleWorkdayAverageValues {
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 3),
             "timezone" => crate::support::de_opt(map, &mut self.timezone, n, 4),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -25,7 +25,7 @@ pub struct SIPSearchPublicRequest {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `toUser`: string."]
     pub to_user: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SIPSearchPublicRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for SIPSearchPublicRequest {
 impl crate::support::Model for SIPSearchPublicRequest {
     const NAME: &'static str = "SIPSearchPublicRequest";
     const FIELDS: &'static [&'static str] = &["callId", "conversationId", "dateEnd", "dateStart", "fromUser", "id", "name", "participantId", "selfUri", "toUser"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for SIPSearchPublicRequest {
             "participantId" => crate::support::de_opt(map, &mut self.participant_id, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "toUser" => crate::support::de_opt(map, &mut self.to_user, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

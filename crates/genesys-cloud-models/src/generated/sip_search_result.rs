@@ -9,7 +9,7 @@ pub struct SipSearchResult {
     pub auth: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `data`: array of [`HomerRecord`]."]
+    #[doc = " JSON `data`: array of [`HomerRecord`](crate::HomerRecord)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::HomerRecord>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct SipSearchResult {
     pub sid: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `status`: integer (int64)."]
     pub status: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SipSearchResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for SipSearchResult {
 impl crate::support::Model for SipSearchResult {
     const NAME: &'static str = "SipSearchResult";
     const FIELDS: &'static [&'static str] = &["auth", "count", "data", "id", "message", "selfUri", "sid", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for SipSearchResult {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "sid" => crate::support::de_opt(map, &mut self.sid, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Site {
-    #[doc = " JSON `addresses`: array of [`Contact`]."]
+    #[doc = " JSON `addresses`: array of [`Contact`](crate::Contact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
     #[doc = " JSON `callerId`: string."]
     pub caller_id: ::std::option::Option<::std::string::String>,
@@ -25,19 +25,19 @@ pub struct Site {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `edgeAutoUpdateConfig`: [`EdgeAutoUpdateConfig`]."]
+    #[doc = " JSON `edgeAutoUpdateConfig`: [`EdgeAutoUpdateConfig`](crate::EdgeAutoUpdateConfig)."]
     pub edge_auto_update_config: ::std::option::Option<crate::EdgeAutoUpdateConfig>,
-    #[doc = " JSON `edges`: array of [`Edge`]."]
+    #[doc = " JSON `edges`: array of [`Edge`](crate::Edge)."]
     pub edges: ::std::option::Option<::std::vec::Vec<crate::Edge>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `location`: [`LocationDefinition`], required by the spec."]
+    #[doc = " JSON `location`: [`LocationDefinition`](crate::LocationDefinition), required by the spec."]
     pub location: ::std::option::Option<crate::LocationDefinition>,
     #[doc = " JSON `managed`: boolean."]
     pub managed: ::std::option::Option<bool>,
-    #[doc = " JSON `mediaModel`: [`SiteMediaModel`]."]
+    #[doc = " JSON `mediaModel`: [`SiteMediaModel`](crate::SiteMediaModel)."]
     pub media_model: ::std::option::Option<crate::SiteMediaModel>,
     #[doc = " JSON `mediaRegions`: array of string."]
     pub media_regions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -49,25 +49,25 @@ pub struct Site {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ntpSettings`: [`NTPSettings`]."]
+    #[doc = " JSON `ntpSettings`: [`NTPSettings`](crate::NTPSettings)."]
     pub ntp_settings: ::std::option::Option<crate::NTPSettings>,
-    #[doc = " JSON `primaryEdges`: array of [`Edge`]."]
+    #[doc = " JSON `primaryEdges`: array of [`Edge`](crate::Edge)."]
     pub primary_edges: ::std::option::Option<::std::vec::Vec<crate::Edge>>,
-    #[doc = " JSON `primarySites`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `primarySites`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub primary_sites: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `secondaryEdges`: array of [`Edge`]."]
+    #[doc = " JSON `secondaryEdges`: array of [`Edge`](crate::Edge)."]
     pub secondary_edges: ::std::option::Option<::std::vec::Vec<crate::Edge>>,
-    #[doc = " JSON `secondarySites`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `secondarySites`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub secondary_sites: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `siteConnections`: array of [`SiteConnection`]."]
+    #[doc = " JSON `siteConnections`: array of [`SiteConnection`](crate::SiteConnection)."]
     pub site_connections: ::std::option::Option<::std::vec::Vec<crate::SiteConnection>>,
-    #[doc = " JSON `state`: [`SiteState`]."]
+    #[doc = " JSON `state`: [`SiteState`](crate::SiteState)."]
     pub state: ::std::option::Option<crate::SiteState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Site {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -82,10 +82,10 @@ impl<'de> ::serde::Deserialize<'de> for Site {
 impl crate::support::Model for Site {
     const NAME: &'static str = "Site";
     const FIELDS: &'static [&'static str] = &["addresses", "callerId", "callerName", "cloudProxyForceTurn", "coreSite", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "edgeAutoUpdateConfig", "edges", "id", "location", "managed", "mediaModel", "mediaRegions", "mediaRegionsUseLatencyBased", "modifiedBy", "modifiedByApp", "name", "ntpSettings", "primaryEdges", "primarySites", "secondaryEdges", "secondarySites", "selfUri", "siteConnections", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -122,7 +122,7 @@ impl crate::support::Model for Site {
             "siteConnections" => crate::support::de_opt_structs(map, &mut self.site_connections, n, 28),
             "state" => crate::support::de_opt(map, &mut self.state, n, 29),
             "version" => crate::support::de_opt(map, &mut self.version, n, 30),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct SiteConnection {
     #[doc = " JSON `coreSite`: boolean."]
     pub core_site: ::std::option::Option<bool>,
-    #[doc = " JSON `edgeList`: array of [`ConnectedEdge`]."]
+    #[doc = " JSON `edgeList`: array of [`ConnectedEdge`](crate::ConnectedEdge)."]
     pub edge_list: ::std::option::Option<::std::vec::Vec<crate::ConnectedEdge>>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
@@ -15,19 +15,19 @@ pub struct SiteConnection {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `managed`: boolean."]
     pub managed: ::std::option::Option<bool>,
-    #[doc = " JSON `mediaModel`: [`SiteConnectionMediaModel`]."]
+    #[doc = " JSON `mediaModel`: [`SiteConnectionMediaModel`](crate::SiteConnectionMediaModel)."]
     pub media_model: ::std::option::Option<crate::SiteConnectionMediaModel>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `primaryCoreSites`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `primaryCoreSites`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub primary_core_sites: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
-    #[doc = " JSON `secondaryCoreSites`: array of [`DomainEntityRef`]."]
+    #[doc = " JSON `secondaryCoreSites`: array of [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub secondary_core_sites: ::std::option::Option<::std::vec::Vec<crate::DomainEntityRef>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SiteConnectionType`]."]
+    #[doc = " JSON `type`: [`SiteConnectionType`](crate::SiteConnectionType)."]
     pub r#type: ::std::option::Option<crate::SiteConnectionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SiteConnection {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for SiteConnection {
 impl crate::support::Model for SiteConnection {
     const NAME: &'static str = "SiteConnection";
     const FIELDS: &'static [&'static str] = &["coreSite", "edgeList", "enabled", "id", "managed", "mediaModel", "name", "primaryCoreSites", "secondaryCoreSites", "selfUri", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for SiteConnection {
             "secondaryCoreSites" => crate::support::de_opt_structs(map, &mut self.secondary_core_sites, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

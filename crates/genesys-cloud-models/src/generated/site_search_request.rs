@@ -11,15 +11,15 @@ pub struct SiteSearchRequest {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `query`: array of [`SiteSearchCriteria`]."]
+    #[doc = " JSON `query`: array of [`SiteSearchCriteria`](crate::SiteSearchCriteria)."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::SiteSearchCriteria>>,
-    #[doc = " JSON `sort`: array of [`SearchSort`]."]
+    #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`SiteSearchRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`SiteSearchRequestSortOrder`](crate::SiteSearchRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::SiteSearchRequestSortOrder>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SiteSearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for SiteSearchRequest {
 impl crate::support::Model for SiteSearchRequest {
     const NAME: &'static str = "SiteSearchRequest";
     const FIELDS: &'static [&'static str] = &["expand", "pageNumber", "pageSize", "query", "sort", "sortBy", "sortOrder"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for SiteSearchRequest {
             "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 4),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 5),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

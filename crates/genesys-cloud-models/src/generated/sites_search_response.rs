@@ -17,13 +17,13 @@ pub struct SitesSearchResponse {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `previousPage`: string."]
     pub previous_page: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `results`: array of [`Site`], required by the spec."]
+    #[doc = " JSON `results`: array of [`Site`](crate::Site), required by the spec."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::Site>>,
     #[doc = " JSON `total`: integer (int64), required by the spec."]
     pub total: ::std::option::Option<i64>,
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SitesSearchResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for SitesSearchResponse {
 impl crate::support::Model for SitesSearchResponse {
     const NAME: &'static str = "SitesSearchResponse";
     const FIELDS: &'static [&'static str] = &["currentPage", "nextPage", "pageCount", "pageNumber", "pageSize", "previousPage", "results", "total", "types"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for SitesSearchResponse {
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 6),
             "total" => crate::support::de_opt(map, &mut self.total, n, 7),
             "types" => crate::support::de_opt(map, &mut self.types, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SkillExpressionValidationResult {
-    #[doc = " JSON `errors`: array of [`SkillExpressionValidationError`]."]
+    #[doc = " JSON `errors`: array of [`SkillExpressionValidationError`](crate::SkillExpressionValidationError)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::SkillExpressionValidationError>>,
     #[doc = " JSON `expression`: string."]
     pub expression: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `hint`: string."]
     pub hint: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skills`: array of [`SkillReference`]."]
+    #[doc = " JSON `skills`: array of [`SkillReference`](crate::SkillReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::SkillReference>>,
     #[doc = " JSON `valid`: boolean."]
     pub valid: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SkillExpressionValidationResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SkillExpressionValidationResult {
 impl crate::support::Model for SkillExpressionValidationResult {
     const NAME: &'static str = "SkillExpressionValidationResult";
     const FIELDS: &'static [&'static str] = &["errors", "expression", "hint", "skills", "valid"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SkillExpressionValidationResult {
             "hint" => crate::support::de_opt(map, &mut self.hint, n, 2),
             "skills" => crate::support::de_opt_structs(map, &mut self.skills, n, 3),
             "valid" => crate::support::de_opt(map, &mut self.valid, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

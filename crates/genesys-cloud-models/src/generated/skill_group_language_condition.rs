@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SkillGroupLanguageCondition {
-    #[doc = " JSON `childConditions`: array of [`SkillGroupCondition`]."]
+    #[doc = " JSON `childConditions`: array of [`SkillGroupCondition`](crate::SkillGroupCondition)."]
     pub child_conditions: ::std::option::Option<::std::vec::Vec<crate::SkillGroupCondition>>,
-    #[doc = " JSON `comparator`: [`SkillGroupLanguageConditionComparator`], required by the spec."]
+    #[doc = " JSON `comparator`: [`SkillGroupLanguageConditionComparator`](crate::SkillGroupLanguageConditionComparator), required by the spec."]
     pub comparator: ::std::option::Option<crate::SkillGroupLanguageConditionComparator>,
     #[doc = " JSON `languageSkill`: string, required by the spec."]
     pub language_skill: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `proficiency`: integer (int64), required by the spec."]
     pub proficiency: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SkillGroupLanguageCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SkillGroupLanguageCondition {
 impl crate::support::Model for SkillGroupLanguageCondition {
     const NAME: &'static str = "SkillGroupLanguageCondition";
     const FIELDS: &'static [&'static str] = &["childConditions", "comparator", "languageSkill", "proficiency"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SkillGroupLanguageCondition {
             "comparator" => crate::support::de_opt(map, &mut self.comparator, n, 1),
             "languageSkill" => crate::support::de_opt(map, &mut self.language_skill, n, 2),
             "proficiency" => crate::support::de_opt(map, &mut self.proficiency, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct SkillGroupWithMemberDivisions {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableDivision`]."]
+    #[doc = " JSON `division`: [`WritableDivision`](crate::WritableDivision)."]
     pub division: ::std::option::Option<crate::WritableDivision>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,11 +23,11 @@ pub struct SkillGroupWithMemberDivisions {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skillConditions`: array of [`SkillGroupCondition`], required by the spec."]
+    #[doc = " JSON `skillConditions`: array of [`SkillGroupCondition`](crate::SkillGroupCondition), required by the spec."]
     pub skill_conditions: ::std::option::Option<::std::vec::Vec<crate::SkillGroupCondition>>,
-    #[doc = " JSON `status`: [`SkillGroupWithMemberDivisionsStatus`]."]
+    #[doc = " JSON `status`: [`SkillGroupWithMemberDivisionsStatus`](crate::SkillGroupWithMemberDivisionsStatus)."]
     pub status: ::std::option::Option<crate::SkillGroupWithMemberDivisionsStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SkillGroupWithMemberDivisions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for SkillGroupWithMemberDivisions {
 impl crate::support::Model for SkillGroupWithMemberDivisions {
     const NAME: &'static str = "SkillGroupWithMemberDivisions";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "division", "id", "memberCount", "memberDivisions", "name", "selfUri", "skillConditions", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for SkillGroupWithMemberDivisions {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "skillConditions" => crate::support::de_opt_structs(map, &mut self.skill_conditions, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

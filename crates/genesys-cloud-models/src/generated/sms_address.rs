@@ -23,7 +23,7 @@ pub struct SmsAddress {
     pub street: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `validated`: boolean."]
     pub validated: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SmsAddress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for SmsAddress {
 impl crate::support::Model for SmsAddress {
     const NAME: &'static str = "SmsAddress";
     const FIELDS: &'static [&'static str] = &["city", "countryCode", "id", "name", "postalCode", "region", "selfUri", "street", "validated"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for SmsAddress {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "street" => crate::support::de_opt(map, &mut self.street, n, 7),
             "validated" => crate::support::de_opt(map, &mut self.validated, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

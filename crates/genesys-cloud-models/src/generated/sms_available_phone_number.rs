@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsAvailablePhoneNumber {
-    #[doc = " JSON `addressRequirement`: [`SmsAvailablePhoneNumberAddressRequirement`]."]
+    #[doc = " JSON `addressRequirement`: [`SmsAvailablePhoneNumberAddressRequirement`](crate::SmsAvailablePhoneNumberAddressRequirement)."]
     pub address_requirement: ::std::option::Option<crate::SmsAvailablePhoneNumberAddressRequirement>,
     #[doc = " JSON `capabilities`: array of string."]
     pub capabilities: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -19,13 +19,13 @@ pub struct SmsAvailablePhoneNumber {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumberType`: [`SmsAvailablePhoneNumberPhoneNumberType`]."]
+    #[doc = " JSON `phoneNumberType`: [`SmsAvailablePhoneNumberPhoneNumberType`](crate::SmsAvailablePhoneNumberPhoneNumberType)."]
     pub phone_number_type: ::std::option::Option<crate::SmsAvailablePhoneNumberPhoneNumberType>,
     #[doc = " JSON `region`: string."]
     pub region: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SmsAvailablePhoneNumber {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for SmsAvailablePhoneNumber {
 impl crate::support::Model for SmsAvailablePhoneNumber {
     const NAME: &'static str = "SmsAvailablePhoneNumber";
     const FIELDS: &'static [&'static str] = &["addressRequirement", "capabilities", "city", "countryCode", "id", "name", "phoneNumber", "phoneNumberType", "region", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for SmsAvailablePhoneNumber {
             "phoneNumberType" => crate::support::de_opt(map, &mut self.phone_number_type, n, 7),
             "region" => crate::support::de_opt(map, &mut self.region, n, 8),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsPhoneNumber {
-    #[doc = " JSON `addressId`: [`SmsAddress`]."]
+    #[doc = " JSON `addressId`: [`SmsAddress`](crate::SmsAddress)."]
     pub address_id: ::std::option::Option<crate::SmsAddress>,
-    #[doc = " JSON `autoRenewable`: [`SmsPhoneNumberAutoRenewable`]."]
+    #[doc = " JSON `autoRenewable`: [`SmsPhoneNumberAutoRenewable`](crate::SmsPhoneNumberAutoRenewable)."]
     pub auto_renewable: ::std::option::Option<crate::SmsPhoneNumberAutoRenewable>,
     #[doc = " JSON `cancellationDate`: date-time."]
     pub cancellation_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `capabilities`: array of string."]
     pub capabilities: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `compliance`: [`Compliance`]."]
+    #[doc = " JSON `compliance`: [`Compliance`](crate::Compliance)."]
     pub compliance: ::std::option::Option<crate::Compliance>,
     #[doc = " JSON `country`: string."]
     pub country: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `countryCode`: string."]
     pub country_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createdBy`: [`User`]."]
+    #[doc = " JSON `createdBy`: [`User`](crate::User)."]
     pub created_by: ::std::option::Option<crate::User>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,21 +27,21 @@ pub struct SmsPhoneNumber {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `integration`: [`DomainEntityRef`]."]
+    #[doc = " JSON `integration`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub integration: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `modifiedBy`: [`User`]."]
+    #[doc = " JSON `modifiedBy`: [`User`](crate::User)."]
     pub modified_by: ::std::option::Option<crate::User>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneNumber`: string, required by the spec."]
     pub phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumberStatus`: [`SmsPhoneNumberPhoneNumberStatus`]."]
+    #[doc = " JSON `phoneNumberStatus`: [`SmsPhoneNumberPhoneNumberStatus`](crate::SmsPhoneNumberPhoneNumberStatus)."]
     pub phone_number_status: ::std::option::Option<crate::SmsPhoneNumberPhoneNumberStatus>,
-    #[doc = " JSON `phoneNumberType`: [`SmsPhoneNumberPhoneNumberType`]."]
+    #[doc = " JSON `phoneNumberType`: [`SmsPhoneNumberPhoneNumberType`](crate::SmsPhoneNumberPhoneNumberType)."]
     pub phone_number_type: ::std::option::Option<crate::SmsPhoneNumberPhoneNumberType>,
     #[doc = " JSON `provisionedThroughPureCloud`: boolean."]
     pub provisioned_through_pure_cloud: ::std::option::Option<bool>,
-    #[doc = " JSON `provisioningStatus`: [`SmsProvisioningStatus`]."]
+    #[doc = " JSON `provisioningStatus`: [`SmsProvisioningStatus`](crate::SmsProvisioningStatus)."]
     pub provisioning_status: ::std::option::Option<crate::SmsProvisioningStatus>,
     #[doc = " JSON `purchaseDate`: date-time."]
     pub purchase_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -49,9 +49,9 @@ pub struct SmsPhoneNumber {
     pub renewal_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shortCodeBillingType`: [`SmsPhoneNumberShortCodeBillingType`]."]
+    #[doc = " JSON `shortCodeBillingType`: [`SmsPhoneNumberShortCodeBillingType`](crate::SmsPhoneNumberShortCodeBillingType)."]
     pub short_code_billing_type: ::std::option::Option<crate::SmsPhoneNumberShortCodeBillingType>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     #[doc = " JSON `supportsMms`: boolean."]
     pub supports_mms: ::std::option::Option<bool>,
@@ -61,7 +61,7 @@ pub struct SmsPhoneNumber {
     pub supports_voice: ::std::option::Option<bool>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SmsPhoneNumber {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -76,10 +76,10 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumber {
 impl crate::support::Model for SmsPhoneNumber {
     const NAME: &'static str = "SmsPhoneNumber";
     const FIELDS: &'static [&'static str] = &["addressId", "autoRenewable", "cancellationDate", "capabilities", "compliance", "country", "countryCode", "createdBy", "dateCreated", "dateModified", "id", "integration", "modifiedBy", "name", "phoneNumber", "phoneNumberStatus", "phoneNumberType", "provisionedThroughPureCloud", "provisioningStatus", "purchaseDate", "renewalDate", "selfUri", "shortCodeBillingType", "supportedContent", "supportsMms", "supportsSms", "supportsVoice", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -113,7 +113,7 @@ impl crate::support::Model for SmsPhoneNumber {
             "supportsSms" => crate::support::de_opt(map, &mut self.supports_sms, n, 25),
             "supportsVoice" => crate::support::de_opt(map, &mut self.supports_voice, n, 26),
             "version" => crate::support::de_opt(map, &mut self.version, n, 27),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,13 +15,13 @@ pub struct SmsPhoneNumberProvision {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneNumber`: string, required by the spec."]
     pub phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumberType`: [`SmsPhoneNumberProvisionPhoneNumberType`], required by the spec."]
+    #[doc = " JSON `phoneNumberType`: [`SmsPhoneNumberProvisionPhoneNumberType`](crate::SmsPhoneNumberProvisionPhoneNumberType), required by the spec."]
     pub phone_number_type: ::std::option::Option<crate::SmsPhoneNumberProvisionPhoneNumberType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SmsPhoneNumberProvision {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumberProvision {
 impl crate::support::Model for SmsPhoneNumberProvision {
     const NAME: &'static str = "SmsPhoneNumberProvision";
     const FIELDS: &'static [&'static str] = &["addressId", "countryCode", "id", "name", "phoneNumber", "phoneNumberType", "selfUri", "supportedContent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for SmsPhoneNumberProvision {
             "phoneNumberType" => crate::support::de_opt(map, &mut self.phone_number_type, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

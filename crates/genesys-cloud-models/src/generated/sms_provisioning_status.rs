@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SmsProvisioningStatus {
-    #[doc = " JSON `action`: [`SmsProvisioningStatusAction`]."]
+    #[doc = " JSON `action`: [`SmsProvisioningStatusAction`](crate::SmsProvisioningStatusAction)."]
     pub action: ::std::option::Option<crate::SmsProvisioningStatusAction>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `state`: [`SmsProvisioningStatusState`]."]
+    #[doc = " JSON `state`: [`SmsProvisioningStatusState`](crate::SmsProvisioningStatusState)."]
     pub state: ::std::option::Option<crate::SmsProvisioningStatusState>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SmsProvisioningStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SmsProvisioningStatus {
 impl crate::support::Model for SmsProvisioningStatus {
     const NAME: &'static str = "SmsProvisioningStatus";
     const FIELDS: &'static [&'static str] = &["action", "error", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SmsProvisioningStatus {
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
             "version" => crate::support::de_opt(map, &mut self.version, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

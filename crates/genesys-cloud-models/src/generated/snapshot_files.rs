@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SnapshotFiles {
-    #[doc = " JSON `averageHandleTime`: [`SnapshotMetricData`]."]
+    #[doc = " JSON `averageHandleTime`: [`SnapshotMetricData`](crate::SnapshotMetricData)."]
     pub average_handle_time: ::std::option::Option<crate::SnapshotMetricData>,
-    #[doc = " JSON `metaData`: [`SnapshotMetaData`]."]
+    #[doc = " JSON `metaData`: [`SnapshotMetaData`](crate::SnapshotMetaData)."]
     pub meta_data: ::std::option::Option<crate::SnapshotMetaData>,
-    #[doc = " JSON `offered`: [`SnapshotMetricData`]."]
+    #[doc = " JSON `offered`: [`SnapshotMetricData`](crate::SnapshotMetricData)."]
     pub offered: ::std::option::Option<crate::SnapshotMetricData>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SnapshotFiles {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for SnapshotFiles {
 impl crate::support::Model for SnapshotFiles {
     const NAME: &'static str = "SnapshotFiles";
     const FIELDS: &'static [&'static str] = &["averageHandleTime", "metaData", "offered"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for SnapshotFiles {
             "averageHandleTime" => crate::support::de_opt_struct(map, &mut self.average_handle_time, n, 0),
             "metaData" => crate::support::de_opt_struct(map, &mut self.meta_data, n, 1),
             "offered" => crate::support::de_opt_struct(map, &mut self.offered, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct SnapshotMetaDataResult {
     #[doc = " JSON `dateForecastStart`: date-time."]
     pub date_forecast_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `snapshotInfo`: [`SnapshotInfo`]."]
+    #[doc = " JSON `snapshotInfo`: [`SnapshotInfo`](crate::SnapshotInfo)."]
     pub snapshot_info: ::std::option::Option<crate::SnapshotInfo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SnapshotMetaDataResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SnapshotMetaDataResult {
 impl crate::support::Model for SnapshotMetaDataResult {
     const NAME: &'static str = "SnapshotMetaDataResult";
     const FIELDS: &'static [&'static str] = &["dateForecastStart", "snapshotInfo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SnapshotMetaDataResult {
         match key {
             "dateForecastStart" => crate::support::de_opt(map, &mut self.date_forecast_start, n, 0),
             "snapshotInfo" => crate::support::de_opt_struct(map, &mut self.snapshot_info, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

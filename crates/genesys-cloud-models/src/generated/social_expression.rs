@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialExpression {
-    #[doc = " JSON `afterCallWork`: [`AfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
     #[doc = " JSON `connectedTime`: date-time."]
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `disconnectType`: [`SocialExpressionDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`SocialExpressionDisconnectType`](crate::SocialExpressionDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::SocialExpressionDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -29,7 +29,7 @@ pub struct SocialExpression {
     pub recording_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `segments`: array of [`Segment`]."]
+    #[doc = " JSON `segments`: array of [`Segment`](crate::Segment)."]
     pub segments: ::std::option::Option<::std::vec::Vec<crate::Segment>>,
     #[doc = " JSON `socialMediaHub`: string."]
     pub social_media_hub: ::std::option::Option<::std::string::String>,
@@ -41,11 +41,11 @@ pub struct SocialExpression {
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startHoldTime`: date-time."]
     pub start_hold_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`SocialExpressionState`]."]
+    #[doc = " JSON `state`: [`SocialExpressionState`](crate::SocialExpressionState)."]
     pub state: ::std::option::Option<crate::SocialExpressionState>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SocialExpression {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for SocialExpression {
 impl crate::support::Model for SocialExpression {
     const NAME: &'static str = "SocialExpression";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "connectedTime", "disconnectType", "disconnectedTime", "held", "id", "peerId", "previewText", "provider", "recordingId", "scriptId", "segments", "socialMediaHub", "socialMediaId", "socialUserName", "startAlertingTime", "startHoldTime", "state", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for SocialExpression {
             "startHoldTime" => crate::support::de_opt(map, &mut self.start_hold_time, n, 17),
             "state" => crate::support::de_opt(map, &mut self.state, n, 18),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

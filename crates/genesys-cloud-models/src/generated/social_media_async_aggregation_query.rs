@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialMediaAsyncAggregationQuery {
-    #[doc = " JSON `filter`: [`SocialMediaQueryFilter`]."]
+    #[doc = " JSON `filter`: [`SocialMediaQueryFilter`](crate::SocialMediaQueryFilter)."]
     pub filter: ::std::option::Option<crate::SocialMediaQueryFilter>,
     #[doc = " JSON `granularity`: string."]
     pub granularity: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct SocialMediaAsyncAggregationQuery {
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SocialMediaAsyncAggregationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaAsyncAggregationQuery {
 impl crate::support::Model for SocialMediaAsyncAggregationQuery {
     const NAME: &'static str = "SocialMediaAsyncAggregationQuery";
     const FIELDS: &'static [&'static str] = &["filter", "granularity", "groupBy", "interval", "metrics", "pageSize", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for SocialMediaAsyncAggregationQuery {
             "metrics" => crate::support::de_opt(map, &mut self.metrics, n, 4),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 5),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialMediaAsyncDetailQuery {
-    #[doc = " JSON `filter`: [`SocialMediaQueryFilter`]."]
+    #[doc = " JSON `filter`: [`SocialMediaQueryFilter`](crate::SocialMediaQueryFilter)."]
     pub filter: ::std::option::Option<crate::SocialMediaQueryFilter>,
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `order`: [`SocialMediaAsyncDetailQueryOrder`]."]
+    #[doc = " JSON `order`: [`SocialMediaAsyncDetailQueryOrder`](crate::SocialMediaAsyncDetailQueryOrder)."]
     pub order: ::std::option::Option<crate::SocialMediaAsyncDetailQueryOrder>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SocialMediaAsyncDetailQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaAsyncDetailQuery {
 impl crate::support::Model for SocialMediaAsyncDetailQuery {
     const NAME: &'static str = "SocialMediaAsyncDetailQuery";
     const FIELDS: &'static [&'static str] = &["filter", "interval", "order", "pageSize", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SocialMediaAsyncDetailQuery {
             "order" => crate::support::de_opt(map, &mut self.order, n, 2),
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

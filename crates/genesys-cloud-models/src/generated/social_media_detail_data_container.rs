@@ -7,9 +7,9 @@
 pub struct SocialMediaDetailDataContainer {
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messages`: array of [`SocialMediaDetailMessageContainer`]."]
+    #[doc = " JSON `messages`: array of [`SocialMediaDetailMessageContainer`](crate::SocialMediaDetailMessageContainer)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::SocialMediaDetailMessageContainer>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SocialMediaDetailDataContainer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaDetailDataContainer {
 impl crate::support::Model for SocialMediaDetailDataContainer {
     const NAME: &'static str = "SocialMediaDetailDataContainer";
     const FIELDS: &'static [&'static str] = &["interval", "messages"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SocialMediaDetailDataContainer {
         match key {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
             "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

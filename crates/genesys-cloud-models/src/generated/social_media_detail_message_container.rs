@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialMediaDetailMessageContainer {
-    #[doc = " JSON `contentModeration`: [`ContentModeration`]."]
+    #[doc = " JSON `contentModeration`: [`ContentModeration`](crate::ContentModeration)."]
     pub content_moderation: ::std::option::Option<crate::ContentModeration>,
-    #[doc = " JSON `escalationInfo`: [`SocialMediaMessageEscalationInfo`]."]
+    #[doc = " JSON `escalationInfo`: [`SocialMediaMessageEscalationInfo`](crate::SocialMediaMessageEscalationInfo)."]
     pub escalation_info: ::std::option::Option<crate::SocialMediaMessageEscalationInfo>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `normalizedMessage`: [`ConversationNormalizedMessage`]."]
+    #[doc = " JSON `normalizedMessage`: [`ConversationNormalizedMessage`](crate::ConversationNormalizedMessage)."]
     pub normalized_message: ::std::option::Option<crate::ConversationNormalizedMessage>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SocialMediaDetailMessageContainer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaDetailMessageContainer {
 impl crate::support::Model for SocialMediaDetailMessageContainer {
     const NAME: &'static str = "SocialMediaDetailMessageContainer";
     const FIELDS: &'static [&'static str] = &["contentModeration", "escalationInfo", "id", "normalizedMessage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SocialMediaDetailMessageContainer {
             "escalationInfo" => crate::support::de_opt_struct(map, &mut self.escalation_info, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "normalizedMessage" => crate::support::de_opt_struct(map, &mut self.normalized_message, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -37,7 +37,7 @@ pub struct SocialMediaStatisticalSummary {
     pub sum: ::std::option::Option<f64>,
     #[doc = " JSON `target`: number (double)."]
     pub target: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SocialMediaStatisticalSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaStatisticalSummary {
 impl crate::support::Model for SocialMediaStatisticalSummary {
     const NAME: &'static str = "SocialMediaStatisticalSummary";
     const FIELDS: &'static [&'static str] = &["average", "count", "countNegative", "countNeutral", "countPositive", "countUnknown", "current", "denominator", "max", "min", "numerator", "p95", "p99", "ratio", "sum", "target"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for SocialMediaStatisticalSummary {
             "ratio" => crate::support::de_opt(map, &mut self.ratio, n, 13),
             "sum" => crate::support::de_opt(map, &mut self.sum, n, 14),
             "target" => crate::support::de_opt(map, &mut self.target, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,9 +19,9 @@ pub struct SocialTopicResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SocialTopicResponseStatus`]."]
+    #[doc = " JSON `status`: [`SocialTopicResponseStatus`](crate::SocialTopicResponseStatus)."]
     pub status: ::std::option::Option<crate::SocialTopicResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SocialTopicResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for SocialTopicResponse {
 impl crate::support::Model for SocialTopicResponse {
     const NAME: &'static str = "SocialTopicResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "description", "divisionId", "id", "name", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for SocialTopicResponse {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SocialTopicWithDataIngestionRuleMetadataResponse {
-    #[doc = " JSON `dataIngestionRulesMetadata`: array of [`DataIngestionRulesMetadata`]."]
+    #[doc = " JSON `dataIngestionRulesMetadata`: array of [`DataIngestionRulesMetadata`](crate::DataIngestionRulesMetadata)."]
     pub data_ingestion_rules_metadata: ::std::option::Option<::std::vec::Vec<crate::DataIngestionRulesMetadata>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,9 +21,9 @@ pub struct SocialTopicWithDataIngestionRuleMetadataResponse {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SocialTopicWithDataIngestionRuleMetadataResponseStatus`]."]
+    #[doc = " JSON `status`: [`SocialTopicWithDataIngestionRuleMetadataResponseStatus`](crate::SocialTopicWithDataIngestionRuleMetadataResponseStatus)."]
     pub status: ::std::option::Option<crate::SocialTopicWithDataIngestionRuleMetadataResponseStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SocialTopicWithDataIngestionRuleMetadataResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for SocialTopicWithDataIngestionRuleMetadata
 impl crate::support::Model for SocialTopicWithDataIngestionRuleMetadataResponse {
     const NAME: &'static str = "SocialTopicWithDataIngestionRuleMetadataResponse";
     const FIELDS: &'static [&'static str] = &["dataIngestionRulesMetadata", "dateCreated", "dateModified", "description", "divisionId", "id", "name", "selfUri", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for SocialTopicWithDataIngestionRuleMetadataResponse 
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

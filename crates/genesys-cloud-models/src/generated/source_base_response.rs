@@ -11,9 +11,9 @@ pub struct SourceBaseResponse {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `integration`: [`KnowledgeIntegrationReference`]."]
+    #[doc = " JSON `integration`: [`KnowledgeIntegrationReference`](crate::KnowledgeIntegrationReference)."]
     pub integration: ::std::option::Option<crate::KnowledgeIntegrationReference>,
-    #[doc = " JSON `lastSync`: [`SourceLastSync`]."]
+    #[doc = " JSON `lastSync`: [`SourceLastSync`](crate::SourceLastSync)."]
     pub last_sync: ::std::option::Option<crate::SourceLastSync>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -21,9 +21,9 @@ pub struct SourceBaseResponse {
     pub schedule_period: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SourceBaseResponseType`]."]
+    #[doc = " JSON `type`: [`SourceBaseResponseType`](crate::SourceBaseResponseType)."]
     pub r#type: ::std::option::Option<crate::SourceBaseResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SourceBaseResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for SourceBaseResponse {
 impl crate::support::Model for SourceBaseResponse {
     const NAME: &'static str = "SourceBaseResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "id", "integration", "lastSync", "name", "schedulePeriod", "selfUri", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for SourceBaseResponse {
             "schedulePeriod" => crate::support::de_opt(map, &mut self.schedule_period, n, 6),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct SourceIntent {
     pub source_intent_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceName`: string."]
     pub source_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceType`: [`SourceIntentSourceType`]."]
+    #[doc = " JSON `sourceType`: [`SourceIntentSourceType`](crate::SourceIntentSourceType)."]
     pub source_type: ::std::option::Option<crate::SourceIntentSourceType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SourceIntent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SourceIntent {
 impl crate::support::Model for SourceIntent {
     const NAME: &'static str = "SourceIntent";
     const FIELDS: &'static [&'static str] = &["sourceId", "sourceIntentId", "sourceIntentName", "sourceName", "sourceType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SourceIntent {
             "sourceIntentName" => crate::support::de_opt(map, &mut self.source_intent_name, n, 2),
             "sourceName" => crate::support::de_opt(map, &mut self.source_name, n, 3),
             "sourceType" => crate::support::de_opt(map, &mut self.source_type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct SourceLastSync {
     pub date_ended: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStarted`: date-time."]
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `state`: [`SourceLastSyncState`]."]
+    #[doc = " JSON `state`: [`SourceLastSyncState`](crate::SourceLastSyncState)."]
     pub state: ::std::option::Option<crate::SourceLastSyncState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SourceLastSync {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SourceLastSync {
 impl crate::support::Model for SourceLastSync {
     const NAME: &'static str = "SourceLastSync";
     const FIELDS: &'static [&'static str] = &["dateEnded", "dateStarted", "error", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SourceLastSync {
             "dateStarted" => crate::support::de_opt(map, &mut self.date_started, n, 1),
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

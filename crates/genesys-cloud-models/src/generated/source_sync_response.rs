@@ -9,15 +9,15 @@ pub struct SourceSyncResponse {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `knowledgeBase`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `knowledgeBase`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub knowledge_base: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `source`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `source`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub source: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `state`: [`SourceSyncResponseState`]."]
+    #[doc = " JSON `state`: [`SourceSyncResponseState`](crate::SourceSyncResponseState)."]
     pub state: ::std::option::Option<crate::SourceSyncResponseState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SourceSyncResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SourceSyncResponse {
 impl crate::support::Model for SourceSyncResponse {
     const NAME: &'static str = "SourceSyncResponse";
     const FIELDS: &'static [&'static str] = &["dateCreated", "dateModified", "error", "knowledgeBase", "source", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SourceSyncResponse {
             "knowledgeBase" => crate::support::de_opt_struct(map, &mut self.knowledge_base, n, 3),
             "source" => crate::support::de_opt_struct(map, &mut self.source, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

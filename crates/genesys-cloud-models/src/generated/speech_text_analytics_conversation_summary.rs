@@ -11,11 +11,11 @@ pub struct SpeechTextAnalyticsConversationSummary {
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `generated`: boolean."]
     pub generated: ::std::option::Option<bool>,
-    #[doc = " JSON `insights`: array of [`ConversationInsight`]."]
+    #[doc = " JSON `insights`: array of [`ConversationInsight`](crate::ConversationInsight)."]
     pub insights: ::std::option::Option<::std::vec::Vec<crate::ConversationInsight>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`SpeechTextAnalyticsConversationSummaryMediaType`]."]
+    #[doc = " JSON `mediaType`: [`SpeechTextAnalyticsConversationSummaryMediaType`](crate::SpeechTextAnalyticsConversationSummaryMediaType)."]
     pub media_type: ::std::option::Option<crate::SpeechTextAnalyticsConversationSummaryMediaType>,
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
@@ -23,9 +23,9 @@ pub struct SpeechTextAnalyticsConversationSummary {
     pub summary: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `summaryId`: string."]
     pub summary_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summaryType`: [`SpeechTextAnalyticsConversationSummarySummaryType`]."]
+    #[doc = " JSON `summaryType`: [`SpeechTextAnalyticsConversationSummarySummaryType`](crate::SpeechTextAnalyticsConversationSummarySummaryType)."]
     pub summary_type: ::std::option::Option<crate::SpeechTextAnalyticsConversationSummarySummaryType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SpeechTextAnalyticsConversationSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for SpeechTextAnalyticsConversationSummary {
 impl crate::support::Model for SpeechTextAnalyticsConversationSummary {
     const NAME: &'static str = "SpeechTextAnalyticsConversationSummary";
     const FIELDS: &'static [&'static str] = &["agentId", "dateCreated", "generated", "insights", "language", "mediaType", "sourceId", "summary", "summaryId", "summaryType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for SpeechTextAnalyticsConversationSummary {
             "summary" => crate::support::de_opt(map, &mut self.summary, n, 7),
             "summaryId" => crate::support::de_opt(map, &mut self.summary_id, n, 8),
             "summaryType" => crate::support::de_opt(map, &mut self.summary_type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct SpeechTextAnalyticsSettingsRequest {
     pub expected_dialects: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `textAnalyticsEnabled`: boolean."]
     pub text_analytics_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SpeechTextAnalyticsSettingsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SpeechTextAnalyticsSettingsRequest {
 impl crate::support::Model for SpeechTextAnalyticsSettingsRequest {
     const NAME: &'static str = "SpeechTextAnalyticsSettingsRequest";
     const FIELDS: &'static [&'static str] = &["agentEmpathyEnabled", "defaultProgramId", "expectedDialects", "textAnalyticsEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SpeechTextAnalyticsSettingsRequest {
             "defaultProgramId" => crate::support::de_opt(map, &mut self.default_program_id, n, 1),
             "expectedDialects" => crate::support::de_opt(map, &mut self.expected_dialects, n, 2),
             "textAnalyticsEnabled" => crate::support::de_opt(map, &mut self.text_analytics_enabled, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

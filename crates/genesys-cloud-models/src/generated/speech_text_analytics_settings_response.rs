@@ -7,13 +7,13 @@
 pub struct SpeechTextAnalyticsSettingsResponse {
     #[doc = " JSON `agentEmpathyEnabled`: boolean."]
     pub agent_empathy_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `defaultProgram`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `defaultProgram`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub default_program: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `expectedDialects`: array of string."]
     pub expected_dialects: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `textAnalyticsEnabled`: boolean."]
     pub text_analytics_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SpeechTextAnalyticsSettingsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SpeechTextAnalyticsSettingsResponse {
 impl crate::support::Model for SpeechTextAnalyticsSettingsResponse {
     const NAME: &'static str = "SpeechTextAnalyticsSettingsResponse";
     const FIELDS: &'static [&'static str] = &["agentEmpathyEnabled", "defaultProgram", "expectedDialects", "textAnalyticsEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SpeechTextAnalyticsSettingsResponse {
             "defaultProgram" => crate::support::de_opt_struct(map, &mut self.default_program, n, 1),
             "expectedDialects" => crate::support::de_opt(map, &mut self.expected_dialects, n, 2),
             "textAnalyticsEnabled" => crate::support::de_opt(map, &mut self.text_analytics_enabled, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

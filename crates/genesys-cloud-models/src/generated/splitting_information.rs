@@ -7,13 +7,13 @@
 pub struct SplittingInformation {
     #[doc = " JSON `createRemainderContactList`: boolean."]
     pub create_remainder_contact_list: ::std::option::Option<bool>,
-    #[doc = " JSON `criteria`: [`SplittingInformationCriteria`]."]
+    #[doc = " JSON `criteria`: [`SplittingInformationCriteria`](crate::SplittingInformationCriteria)."]
     pub criteria: ::std::option::Option<crate::SplittingInformationCriteria>,
     #[doc = " JSON `criteriaValue`: string."]
     pub criteria_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `useWaterfallRule`: boolean."]
     pub use_waterfall_rule: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SplittingInformation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SplittingInformation {
 impl crate::support::Model for SplittingInformation {
     const NAME: &'static str = "SplittingInformation";
     const FIELDS: &'static [&'static str] = &["createRemainderContactList", "criteria", "criteriaValue", "useWaterfallRule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SplittingInformation {
             "criteria" => crate::support::de_opt(map, &mut self.criteria, n, 1),
             "criteriaValue" => crate::support::de_opt(map, &mut self.criteria_value, n, 2),
             "useWaterfallRule" => crate::support::de_opt(map, &mut self.use_waterfall_rule, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

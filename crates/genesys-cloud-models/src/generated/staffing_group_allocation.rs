@@ -33,7 +33,7 @@ pub struct StaffingGroupAllocation {
     pub starting_weekly_full_time_equivalent_count: ::std::option::Option<f64>,
     #[doc = " JSON `transfersFullTimeEquivalentCount`: array of number (double)."]
     pub transfers_full_time_equivalent_count: ::std::option::Option<::std::vec::Vec<f64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StaffingGroupAllocation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for StaffingGroupAllocation {
 impl crate::support::Model for StaffingGroupAllocation {
     const NAME: &'static str = "StaffingGroupAllocation";
     const FIELDS: &'static [&'static str] = &["attritionFullTimeEquivalentCount", "attritionPercentages", "baseStartingFullTimeEquivalentCount", "endOfMonthPlannedFullTimeEquivalentCount", "extraTimeUnderTimeFullTimeEquivalentCount", "netFullTimeEquivalentCount", "newHiresFullTimeEquivalentCount", "planningGroupIds", "shrinkageFullTimeEquivalentCount", "shrinkagePercentages", "staffingGroupId", "staffingGroupPlannedFullTimeEquivalentCount", "startingWeeklyFullTimeEquivalentCount", "transfersFullTimeEquivalentCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for StaffingGroupAllocation {
             "staffingGroupPlannedFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.staffing_group_planned_full_time_equivalent_count, n, 11),
             "startingWeeklyFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.starting_weekly_full_time_equivalent_count, n, 12),
             "transfersFullTimeEquivalentCount" => crate::support::de_opt(map, &mut self.transfers_full_time_equivalent_count, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

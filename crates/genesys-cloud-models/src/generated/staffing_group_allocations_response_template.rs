@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaffingGroupAllocationsResponseTemplate {
-    #[doc = " JSON `capacityPlanMetricsSummary`: [`CapacityPlanMetricsSummary`]."]
+    #[doc = " JSON `capacityPlanMetricsSummary`: [`CapacityPlanMetricsSummary`](crate::CapacityPlanMetricsSummary)."]
     pub capacity_plan_metrics_summary: ::std::option::Option<crate::CapacityPlanMetricsSummary>,
     #[doc = " JSON `months`: array of year-month."]
     pub months: ::std::option::Option<::std::vec::Vec<crate::YearMonth>>,
-    #[doc = " JSON `planningGroupAllocations`: array of [`CapacityPlanningPlanningGroupAllocation`]."]
+    #[doc = " JSON `planningGroupAllocations`: array of [`CapacityPlanningPlanningGroupAllocation`](crate::CapacityPlanningPlanningGroupAllocation)."]
     pub planning_group_allocations: ::std::option::Option<::std::vec::Vec<crate::CapacityPlanningPlanningGroupAllocation>>,
-    #[doc = " JSON `staffingGroupAllocations`: array of [`StaffingGroupAllocation`], required by the spec."]
+    #[doc = " JSON `staffingGroupAllocations`: array of [`StaffingGroupAllocation`](crate::StaffingGroupAllocation), required by the spec."]
     pub staffing_group_allocations: ::std::option::Option<::std::vec::Vec<crate::StaffingGroupAllocation>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StaffingGroupAllocationsResponseTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for StaffingGroupAllocationsResponseTemplate
 impl crate::support::Model for StaffingGroupAllocationsResponseTemplate {
     const NAME: &'static str = "StaffingGroupAllocationsResponseTemplate";
     const FIELDS: &'static [&'static str] = &["capacityPlanMetricsSummary", "months", "planningGroupAllocations", "staffingGroupAllocations"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for StaffingGroupAllocationsResponseTemplate {
             "months" => crate::support::de_opt(map, &mut self.months, n, 1),
             "planningGroupAllocations" => crate::support::de_opt_structs(map, &mut self.planning_group_allocations, n, 2),
             "staffingGroupAllocations" => crate::support::de_opt_structs(map, &mut self.staffing_group_allocations, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct StaffingGroupFullTimeEquivalentContribution {
     pub planned_full_time_equivalent_contribution: ::std::option::Option<::std::vec::Vec<f64>>,
     #[doc = " JSON `staffingGroupId`: string, required by the spec."]
     pub staffing_group_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StaffingGroupFullTimeEquivalentContribution {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for StaffingGroupFullTimeEquivalentContribut
 impl crate::support::Model for StaffingGroupFullTimeEquivalentContribution {
     const NAME: &'static str = "StaffingGroupFullTimeEquivalentContribution";
     const FIELDS: &'static [&'static str] = &["plannedFullTimeEquivalentContribution", "staffingGroupId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for StaffingGroupFullTimeEquivalentContribution {
         match key {
             "plannedFullTimeEquivalentContribution" => crate::support::de_opt(map, &mut self.planned_full_time_equivalent_contribution, n, 0),
             "staffingGroupId" => crate::support::de_opt(map, &mut self.staffing_group_id, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

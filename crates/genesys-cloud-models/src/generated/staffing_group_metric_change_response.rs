@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaffingGroupMetricChangeResponse {
-    #[doc = " JSON `createdBy`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `metric`: [`StaffingGroupMetricChangeResponseMetric`], required by the spec."]
+    #[doc = " JSON `metric`: [`StaffingGroupMetricChangeResponseMetric`](crate::StaffingGroupMetricChangeResponseMetric), required by the spec."]
     pub metric: ::std::option::Option<crate::StaffingGroupMetricChangeResponseMetric>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `numberOfWeeks`: integer (int64), required by the spec."]
     pub number_of_weeks: ::std::option::Option<i64>,
-    #[doc = " JSON `staffingGroups`: array of [`StaffingGroupReference`], required by the spec."]
+    #[doc = " JSON `staffingGroups`: array of [`StaffingGroupReference`](crate::StaffingGroupReference), required by the spec."]
     pub staffing_groups: ::std::option::Option<::std::vec::Vec<crate::StaffingGroupReference>>,
-    #[doc = " JSON `transfersFullTimeEquivalent`: [`TransfersFullTimeEquivalent`]."]
+    #[doc = " JSON `transfersFullTimeEquivalent`: [`TransfersFullTimeEquivalent`](crate::TransfersFullTimeEquivalent)."]
     pub transfers_full_time_equivalent: ::std::option::Option<crate::TransfersFullTimeEquivalent>,
     #[doc = " JSON `value`: number (double), required by the spec."]
     pub value: ::std::option::Option<f64>,
     #[doc = " JSON `weekStartNumber`: integer (int64), required by the spec."]
     pub week_start_number: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StaffingGroupMetricChangeResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for StaffingGroupMetricChangeResponse {
 impl crate::support::Model for StaffingGroupMetricChangeResponse {
     const NAME: &'static str = "StaffingGroupMetricChangeResponse";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "metric", "notes", "numberOfWeeks", "staffingGroups", "transfersFullTimeEquivalent", "value", "weekStartNumber"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for StaffingGroupMetricChangeResponse {
             "transfersFullTimeEquivalent" => crate::support::de_opt_struct(map, &mut self.transfers_full_time_equivalent, n, 6),
             "value" => crate::support::de_opt(map, &mut self.value, n, 7),
             "weekStartNumber" => crate::support::de_opt(map, &mut self.week_start_number, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct StaffingGroupResponse {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`]."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`]."]
+    #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`](crate::PlanningGroupReference)."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupReference>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `users`: array of [`UserReference`]."]
+    #[doc = " JSON `users`: array of [`UserReference`](crate::UserReference)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StaffingGroupResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for StaffingGroupResponse {
 impl crate::support::Model for StaffingGroupResponse {
     const NAME: &'static str = "StaffingGroupResponse";
     const FIELDS: &'static [&'static str] = &["id", "managementUnit", "metadata", "name", "planningGroups", "selfUri", "users"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for StaffingGroupResponse {
             "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 4),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "users" => crate::support::de_opt_structs(map, &mut self.users, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

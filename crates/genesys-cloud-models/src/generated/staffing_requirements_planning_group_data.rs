@@ -13,7 +13,7 @@ pub struct StaffingRequirementsPlanningGroupData {
     pub planning_group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `staffingRequirementsPerInterval`: array of number (double), required by the spec."]
     pub staffing_requirements_per_interval: ::std::option::Option<::std::vec::Vec<f64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StaffingRequirementsPlanningGroupData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for StaffingRequirementsPlanningGroupData {
 impl crate::support::Model for StaffingRequirementsPlanningGroupData {
     const NAME: &'static str = "StaffingRequirementsPlanningGroupData";
     const FIELDS: &'static [&'static str] = &["effectiveStaffPerInterval", "minimumStaffPerInterval", "planningGroupId", "staffingRequirementsPerInterval"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for StaffingRequirementsPlanningGroupData {
             "minimumStaffPerInterval" => crate::support::de_opt(map, &mut self.minimum_staff_per_interval, n, 1),
             "planningGroupId" => crate::support::de_opt(map, &mut self.planning_group_id, n, 2),
             "staffingRequirementsPerInterval" => crate::support::de_opt(map, &mut self.staffing_requirements_per_interval, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

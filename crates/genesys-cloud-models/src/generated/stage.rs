@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Stage {
-    #[doc = " JSON `case`: [`CaseReference`]."]
+    #[doc = " JSON `case`: [`CaseReference`](crate::CaseReference)."]
     pub case: ::std::option::Option<crate::CaseReference>,
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,21 +17,21 @@ pub struct Stage {
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `failureReason`: [`FailureReason`]."]
+    #[doc = " JSON `failureReason`: [`FailureReason`](crate::FailureReason)."]
     pub failure_reason: ::std::option::Option<crate::FailureReason>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`StageStatus`]."]
+    #[doc = " JSON `status`: [`StageStatus`](crate::StageStatus)."]
     pub status: ::std::option::Option<crate::StageStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Stage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for Stage {
 impl crate::support::Model for Stage {
     const NAME: &'static str = "Stage";
     const FIELDS: &'static [&'static str] = &["case", "dateCompleted", "dateCreated", "dateModified", "dateStarted", "description", "failureReason", "id", "modifiedBy", "name", "selfUri", "status", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for Stage {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "version" => crate::support::de_opt(map, &mut self.version, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct StatEventUserTopicMetricStats {
     pub qualifier: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `stats`: map of number (double)."]
     pub stats: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, f64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StatEventUserTopicMetricStats {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for StatEventUserTopicMetricStats {
 impl crate::support::Model for StatEventUserTopicMetricStats {
     const NAME: &'static str = "StatEventUserTopicMetricStats";
     const FIELDS: &'static [&'static str] = &["metric", "qualifier", "stats"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for StatEventUserTopicMetricStats {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 0),
             "qualifier" => crate::support::de_opt(map, &mut self.qualifier, n, 1),
             "stats" => crate::support::de_opt(map, &mut self.stats, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StaticListValuesAllOf {
-    #[doc = " JSON `items`: array of [`ListItem`]."]
+    #[doc = " JSON `items`: array of [`ListItem`](crate::ListItem)."]
     pub items: ::std::option::Option<::std::vec::Vec<crate::ListItem>>,
-    #[doc = " JSON `matchType`: [`StaticListValuesAllOfMatchType`]."]
+    #[doc = " JSON `matchType`: [`StaticListValuesAllOfMatchType`](crate::StaticListValuesAllOfMatchType)."]
     pub match_type: ::std::option::Option<crate::StaticListValuesAllOfMatchType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StaticListValuesAllOf {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for StaticListValuesAllOf {
 impl crate::support::Model for StaticListValuesAllOf {
     const NAME: &'static str = "StaticListValuesAllOf";
     const FIELDS: &'static [&'static str] = &["items", "matchType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for StaticListValuesAllOf {
         match key {
             "items" => crate::support::de_opt_structs(map, &mut self.items, n, 0),
             "matchType" => crate::support::de_opt(map, &mut self.match_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

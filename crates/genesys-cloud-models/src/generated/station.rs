@@ -13,13 +13,13 @@ pub struct Station {
     pub line_appearance_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `primaryEdge`: [`DomainEntityRef`]."]
+    #[doc = " JSON `primaryEdge`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub primary_edge: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `secondaryEdge`: [`DomainEntityRef`]."]
+    #[doc = " JSON `secondaryEdge`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub secondary_edge: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`StationStatus`]."]
+    #[doc = " JSON `status`: [`StationStatus`](crate::StationStatus)."]
     pub status: ::std::option::Option<crate::StationStatus>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
@@ -37,7 +37,7 @@ pub struct Station {
     pub web_rtc_require_media_helper: ::std::option::Option<bool>,
     #[doc = " JSON `webRtcUserId`: string."]
     pub web_rtc_user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Station {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for Station {
 impl crate::support::Model for Station {
     const NAME: &'static str = "Station";
     const FIELDS: &'static [&'static str] = &["description", "id", "lineAppearanceId", "name", "primaryEdge", "secondaryEdge", "selfUri", "status", "type", "userId", "webRtcCallAppearances", "webRtcForceTurn", "webRtcMediaDscp", "webRtcPersistentEnabled", "webRtcRequireMediaHelper", "webRtcUserId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for Station {
             "webRtcPersistentEnabled" => crate::support::de_opt(map, &mut self.web_rtc_persistent_enabled, n, 13),
             "webRtcRequireMediaHelper" => crate::support::de_opt(map, &mut self.web_rtc_require_media_helper, n, 14),
             "webRtcUserId" => crate::support::de_opt(map, &mut self.web_rtc_user_id, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

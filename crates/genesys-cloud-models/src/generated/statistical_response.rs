@@ -7,11 +7,11 @@
 pub struct StatisticalResponse {
     #[doc = " JSON `interval`: string."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metrics`: array of [`AggregateMetricData`]."]
+    #[doc = " JSON `metrics`: array of [`AggregateMetricData`](crate::AggregateMetricData)."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::AggregateMetricData>>,
-    #[doc = " JSON `views`: array of [`AggregateViewData`]."]
+    #[doc = " JSON `views`: array of [`AggregateViewData`](crate::AggregateViewData)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::AggregateViewData>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StatisticalResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for StatisticalResponse {
 impl crate::support::Model for StatisticalResponse {
     const NAME: &'static str = "StatisticalResponse";
     const FIELDS: &'static [&'static str] = &["interval", "metrics", "views"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for StatisticalResponse {
             "interval" => crate::support::de_opt(map, &mut self.interval, n, 0),
             "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 1),
             "views" => crate::support::de_opt_structs(map, &mut self.views, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct StatusChange {
     pub date_status_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `namespace`: [`StatusChangeNamespace`]."]
+    #[doc = " JSON `namespace`: [`StatusChangeNamespace`](crate::StatusChangeNamespace)."]
     pub namespace: ::std::option::Option<crate::StatusChangeNamespace>,
-    #[doc = " JSON `previousStatus`: [`StatusChangePreviousStatus`]."]
+    #[doc = " JSON `previousStatus`: [`StatusChangePreviousStatus`](crate::StatusChangePreviousStatus)."]
     pub previous_status: ::std::option::Option<crate::StatusChangePreviousStatus>,
-    #[doc = " JSON `rejectReason`: [`StatusChangeRejectReason`]."]
+    #[doc = " JSON `rejectReason`: [`StatusChangeRejectReason`](crate::StatusChangeRejectReason)."]
     pub reject_reason: ::std::option::Option<crate::StatusChangeRejectReason>,
-    #[doc = " JSON `status`: [`StatusChangeStatus`]."]
+    #[doc = " JSON `status`: [`StatusChangeStatus`](crate::StatusChangeStatus)."]
     pub status: ::std::option::Option<crate::StatusChangeStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StatusChange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for StatusChange {
 impl crate::support::Model for StatusChange {
     const NAME: &'static str = "StatusChange";
     const FIELDS: &'static [&'static str] = &["dateStatusChanged", "message", "namespace", "previousStatus", "rejectReason", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for StatusChange {
             "previousStatus" => crate::support::de_opt(map, &mut self.previous_status, n, 3),
             "rejectReason" => crate::support::de_opt(map, &mut self.reject_reason, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

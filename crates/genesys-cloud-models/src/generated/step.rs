@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Step {
-    #[doc = " JSON `case`: [`CaseReference`]."]
+    #[doc = " JSON `case`: [`CaseReference`](crate::CaseReference)."]
     pub case: ::std::option::Option<crate::CaseReference>,
     #[doc = " JSON `dateCompleted`: date-time."]
     pub date_completed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,25 +17,25 @@ pub struct Step {
     pub date_started: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `failureReason`: [`FailureReason`]."]
+    #[doc = " JSON `failureReason`: [`FailureReason`](crate::FailureReason)."]
     pub failure_reason: ::std::option::Option<crate::FailureReason>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `stage`: [`StageReference`]."]
+    #[doc = " JSON `stage`: [`StageReference`](crate::StageReference)."]
     pub stage: ::std::option::Option<crate::StageReference>,
-    #[doc = " JSON `status`: [`StepStatus`]."]
+    #[doc = " JSON `status`: [`StepStatus`](crate::StepStatus)."]
     pub status: ::std::option::Option<crate::StepStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `workitemActivity`: [`WorkitemActivityReference`]."]
+    #[doc = " JSON `workitemActivity`: [`WorkitemActivityReference`](crate::WorkitemActivityReference)."]
     pub workitem_activity: ::std::option::Option<crate::WorkitemActivityReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Step {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for Step {
 impl crate::support::Model for Step {
     const NAME: &'static str = "Step";
     const FIELDS: &'static [&'static str] = &["case", "dateCompleted", "dateCreated", "dateModified", "dateStarted", "description", "failureReason", "id", "modifiedBy", "name", "selfUri", "stage", "status", "version", "workitemActivity"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for Step {
             "status" => crate::support::de_opt(map, &mut self.status, n, 12),
             "version" => crate::support::de_opt(map, &mut self.version, n, 13),
             "workitemActivity" => crate::support::de_opt_struct(map, &mut self.workitem_activity, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Stepplan {
-    #[doc = " JSON `activityType`: [`StepplanActivityType`]."]
+    #[doc = " JSON `activityType`: [`StepplanActivityType`](crate::StepplanActivityType)."]
     pub activity_type: ::std::option::Option<crate::StepplanActivityType>,
-    #[doc = " JSON `caseplan`: [`CaseplanReference`]."]
+    #[doc = " JSON `caseplan`: [`CaseplanReference`](crate::CaseplanReference)."]
     pub caseplan: ::std::option::Option<crate::CaseplanReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,17 +17,17 @@ pub struct Stepplan {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `stageplan`: [`StageplanReference`]."]
+    #[doc = " JSON `stageplan`: [`StageplanReference`](crate::StageplanReference)."]
     pub stageplan: ::std::option::Option<crate::StageplanReference>,
-    #[doc = " JSON `workitemSettings`: [`WorkitemSettingsResponse`]."]
+    #[doc = " JSON `workitemSettings`: [`WorkitemSettingsResponse`](crate::WorkitemSettingsResponse)."]
     pub workitem_settings: ::std::option::Option<crate::WorkitemSettingsResponse>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Stepplan {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for Stepplan {
 impl crate::support::Model for Stepplan {
     const NAME: &'static str = "Stepplan";
     const FIELDS: &'static [&'static str] = &["activityType", "caseplan", "dateCreated", "dateModified", "description", "id", "modifiedBy", "name", "selfUri", "stageplan", "workitemSettings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for Stepplan {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "stageplan" => crate::support::de_opt_struct(map, &mut self.stageplan, n, 9),
             "workitemSettings" => crate::support::de_opt_struct(map, &mut self.workitem_settings, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

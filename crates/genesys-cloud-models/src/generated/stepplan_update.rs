@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StepplanUpdate {
-    #[doc = " JSON `activityType`: [`StepplanUpdateActivityType`]."]
+    #[doc = " JSON `activityType`: [`StepplanUpdateActivityType`](crate::StepplanUpdateActivityType)."]
     pub activity_type: ::std::option::Option<crate::StepplanUpdateActivityType>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `workitemSettings`: [`WorkitemSettings`]."]
+    #[doc = " JSON `workitemSettings`: [`WorkitemSettings`](crate::WorkitemSettings)."]
     pub workitem_settings: ::std::option::Option<crate::WorkitemSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StepplanUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for StepplanUpdate {
 impl crate::support::Model for StepplanUpdate {
     const NAME: &'static str = "StepplanUpdate";
     const FIELDS: &'static [&'static str] = &["activityType", "description", "name", "workitemSettings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for StepplanUpdate {
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "workitemSettings" => crate::support::de_opt_struct(map, &mut self.workitem_settings, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct StopSettings {
     #[doc = " JSON `keyword`: array of string, required by the spec."]
     pub keyword: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `response`: [`ComplianceResponse`], required by the spec."]
+    #[doc = " JSON `response`: [`ComplianceResponse`](crate::ComplianceResponse), required by the spec."]
     pub response: ::std::option::Option<crate::ComplianceResponse>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StopSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for StopSettings {
 impl crate::support::Model for StopSettings {
     const NAME: &'static str = "StopSettings";
     const FIELDS: &'static [&'static str] = &["keyword", "response"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for StopSettings {
         match key {
             "keyword" => crate::support::de_opt(map, &mut self.keyword, n, 0),
             "response" => crate::support::de_opt_struct(map, &mut self.response, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

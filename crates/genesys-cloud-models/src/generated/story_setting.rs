@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StorySetting {
-    #[doc = " JSON `mention`: [`InboundOnlySetting`]."]
+    #[doc = " JSON `mention`: [`InboundOnlySetting`](crate::InboundOnlySetting)."]
     pub mention: ::std::option::Option<crate::InboundOnlySetting>,
-    #[doc = " JSON `reply`: [`InboundOnlySetting`]."]
+    #[doc = " JSON `reply`: [`InboundOnlySetting`](crate::InboundOnlySetting)."]
     pub reply: ::std::option::Option<crate::InboundOnlySetting>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StorySetting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for StorySetting {
 impl crate::support::Model for StorySetting {
     const NAME: &'static str = "StorySetting";
     const FIELDS: &'static [&'static str] = &["mention", "reply"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for StorySetting {
         match key {
             "mention" => crate::support::de_opt_struct(map, &mut self.mention, n, 0),
             "reply" => crate::support::de_opt_struct(map, &mut self.reply, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -21,7 +21,7 @@ pub struct StreetAddress {
     pub rd: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `country`: string, required by the spec."]
     pub country: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for StreetAddress {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for StreetAddress {
 impl crate::support::Model for StreetAddress {
     const NAME: &'static str = "StreetAddress";
     const FIELDS: &'static [&'static str] = &["A1", "A3", "HNO", "LOC", "NAM", "PC", "RD", "country"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for StreetAddress {
             "PC" => crate::support::de_opt(map, &mut self.pc, n, 5),
             "RD" => crate::support::de_opt(map, &mut self.rd, n, 6),
             "country" => crate::support::de_opt(map, &mut self.country, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

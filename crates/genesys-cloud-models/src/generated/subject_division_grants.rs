@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SubjectDivisionGrants {
-    #[doc = " JSON `divisions`: array of [`Division`]."]
+    #[doc = " JSON `divisions`: array of [`Division`](crate::Division)."]
     pub divisions: ::std::option::Option<::std::vec::Vec<crate::Division>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,9 +13,9 @@ pub struct SubjectDivisionGrants {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SubjectDivisionGrantsType`]."]
+    #[doc = " JSON `type`: [`SubjectDivisionGrantsType`](crate::SubjectDivisionGrantsType)."]
     pub r#type: ::std::option::Option<crate::SubjectDivisionGrantsType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SubjectDivisionGrants {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SubjectDivisionGrants {
 impl crate::support::Model for SubjectDivisionGrants {
     const NAME: &'static str = "SubjectDivisionGrants";
     const FIELDS: &'static [&'static str] = &["divisions", "id", "name", "selfUri", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SubjectDivisionGrants {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -29,7 +29,7 @@ pub struct SubscriptionOverviewUsage {
     pub usage_notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `usageQuantity`: string, required by the spec."]
     pub usage_quantity: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SubscriptionOverviewUsage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for SubscriptionOverviewUsage {
 impl crate::support::Model for SubscriptionOverviewUsage {
     const NAME: &'static str = "SubscriptionOverviewUsage";
     const FIELDS: &'static [&'static str] = &["bundleQuantity", "grouping", "isCancellable", "isThirdParty", "name", "overagePrice", "partNumber", "prepayPrice", "prepayQuantity", "unitOfMeasureType", "usageNotes", "usageQuantity"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for SubscriptionOverviewUsage {
             "unitOfMeasureType" => crate::support::de_opt(map, &mut self.unit_of_measure_type, n, 9),
             "usageNotes" => crate::support::de_opt(map, &mut self.usage_notes, n, 10),
             "usageQuantity" => crate::support::de_opt(map, &mut self.usage_quantity, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

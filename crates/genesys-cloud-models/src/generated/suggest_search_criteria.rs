@@ -11,9 +11,9 @@ pub struct SuggestSearchCriteria {
     pub end_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fields`: array of string."]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `group`: array of [`SuggestSearchCriteria`]."]
+    #[doc = " JSON `group`: array of [`SuggestSearchCriteria`](crate::SuggestSearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::SuggestSearchCriteria>>,
-    #[doc = " JSON `operator`: [`SuggestSearchCriteriaOperator`]."]
+    #[doc = " JSON `operator`: [`SuggestSearchCriteriaOperator`](crate::SuggestSearchCriteriaOperator)."]
     pub operator: ::std::option::Option<crate::SuggestSearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct SuggestSearchCriteria {
     pub value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SuggestSearchCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for SuggestSearchCriteria {
 impl crate::support::Model for SuggestSearchCriteria {
     const NAME: &'static str = "SuggestSearchCriteria";
     const FIELDS: &'static [&'static str] = &["dateFormat", "endValue", "fields", "group", "operator", "startValue", "value", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for SuggestSearchCriteria {
             "startValue" => crate::support::de_opt(map, &mut self.start_value, n, 5),
             "value" => crate::support::de_opt(map, &mut self.value, n, 6),
             "values" => crate::support::de_opt(map, &mut self.values, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct SuggestSearchRequest {
     #[doc = " JSON `expand`: array of string."]
     pub expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `query`: array of [`SuggestSearchCriteria`], required by the spec."]
+    #[doc = " JSON `query`: array of [`SuggestSearchCriteria`](crate::SuggestSearchCriteria), required by the spec."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::SuggestSearchCriteria>>,
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SuggestSearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for SuggestSearchRequest {
 impl crate::support::Model for SuggestSearchRequest {
     const NAME: &'static str = "SuggestSearchRequest";
     const FIELDS: &'static [&'static str] = &["expand", "query", "types"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for SuggestSearchRequest {
             "expand" => crate::support::de_opt(map, &mut self.expand, n, 0),
             "query" => crate::support::de_opt_structs(map, &mut self.query, n, 1),
             "types" => crate::support::de_opt(map, &mut self.types, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct SuggestedSearchChunk {
     pub chunk_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `confidence`: number (double)."]
     pub confidence: ::std::option::Option<f64>,
-    #[doc = " JSON `document`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `document`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct SuggestedSearchChunk {
     pub title: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `uri`: string."]
     pub uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SuggestedSearchChunk {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SuggestedSearchChunk {
 impl crate::support::Model for SuggestedSearchChunk {
     const NAME: &'static str = "SuggestedSearchChunk";
     const FIELDS: &'static [&'static str] = &["chunkId", "confidence", "document", "text", "title", "uri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SuggestedSearchChunk {
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             "title" => crate::support::de_opt(map, &mut self.title, n, 4),
             "uri" => crate::support::de_opt(map, &mut self.uri, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

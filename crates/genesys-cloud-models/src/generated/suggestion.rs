@@ -7,39 +7,39 @@
 pub struct Suggestion {
     #[doc = " JSON `answerRecordId`: string."]
     pub answer_record_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `article`: [`Article`]."]
+    #[doc = " JSON `article`: [`Article`](crate::Article)."]
     pub article: ::std::option::Option<crate::Article>,
-    #[doc = " JSON `assistant`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `assistant`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub assistant: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `cannedResponse`: [`SuggestionCannedResponse`]."]
+    #[doc = " JSON `cannedResponse`: [`SuggestionCannedResponse`](crate::SuggestionCannedResponse)."]
     pub canned_response: ::std::option::Option<crate::SuggestionCannedResponse>,
-    #[doc = " JSON `context`: [`SuggestionContext`]."]
+    #[doc = " JSON `context`: [`SuggestionContext`](crate::SuggestionContext)."]
     pub context: ::std::option::Option<crate::SuggestionContext>,
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `faq`: [`Faq`]."]
+    #[doc = " JSON `faq`: [`Faq`](crate::Faq)."]
     pub faq: ::std::option::Option<crate::Faq>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `knowledgeArticle`: [`SuggestionKnowledgeArticle`]."]
+    #[doc = " JSON `knowledgeArticle`: [`SuggestionKnowledgeArticle`](crate::SuggestionKnowledgeArticle)."]
     pub knowledge_article: ::std::option::Option<crate::SuggestionKnowledgeArticle>,
-    #[doc = " JSON `knowledgeSearch`: [`SuggestionKnowledgeSearch`]."]
+    #[doc = " JSON `knowledgeSearch`: [`SuggestionKnowledgeSearch`](crate::SuggestionKnowledgeSearch)."]
     pub knowledge_search: ::std::option::Option<crate::SuggestionKnowledgeSearch>,
-    #[doc = " JSON `script`: [`SuggestionScript`]."]
+    #[doc = " JSON `script`: [`SuggestionScript`](crate::SuggestionScript)."]
     pub script: ::std::option::Option<crate::SuggestionScript>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`SuggestionState`]."]
+    #[doc = " JSON `state`: [`SuggestionState`](crate::SuggestionState)."]
     pub state: ::std::option::Option<crate::SuggestionState>,
-    #[doc = " JSON `thirdPartySuggestion`: [`ThirdPartySuggestion`]."]
+    #[doc = " JSON `thirdPartySuggestion`: [`ThirdPartySuggestion`](crate::ThirdPartySuggestion)."]
     pub third_party_suggestion: ::std::option::Option<crate::ThirdPartySuggestion>,
-    #[doc = " JSON `triggerType`: [`SuggestionTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`SuggestionTriggerType`](crate::SuggestionTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::SuggestionTriggerType>,
-    #[doc = " JSON `type`: [`SuggestionType`]."]
+    #[doc = " JSON `type`: [`SuggestionType`](crate::SuggestionType)."]
     pub r#type: ::std::option::Option<crate::SuggestionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Suggestion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for Suggestion {
 impl crate::support::Model for Suggestion {
     const NAME: &'static str = "Suggestion";
     const FIELDS: &'static [&'static str] = &["answerRecordId", "article", "assistant", "cannedResponse", "context", "conversation", "dateCreated", "faq", "id", "knowledgeArticle", "knowledgeSearch", "script", "selfUri", "state", "thirdPartySuggestion", "triggerType", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for Suggestion {
             "thirdPartySuggestion" => crate::support::de_opt_struct(map, &mut self.third_party_suggestion, n, 14),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 15),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionCannedResponse {
-    #[doc = " JSON `library`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `library`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub library: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `response`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `response`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub response: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SuggestionCannedResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionCannedResponse {
 impl crate::support::Model for SuggestionCannedResponse {
     const NAME: &'static str = "SuggestionCannedResponse";
     const FIELDS: &'static [&'static str] = &["library", "response"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SuggestionCannedResponse {
         match key {
             "library" => crate::support::de_opt_struct(map, &mut self.library, n, 0),
             "response" => crate::support::de_opt_struct(map, &mut self.response, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

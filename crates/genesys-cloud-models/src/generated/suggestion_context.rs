@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionContext {
-    #[doc = " JSON `externalContact`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `externalContact`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub external_contact: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`SuggestionContextMediaType`]."]
+    #[doc = " JSON `mediaType`: [`SuggestionContextMediaType`](crate::SuggestionContextMediaType)."]
     pub media_type: ::std::option::Option<crate::SuggestionContextMediaType>,
-    #[doc = " JSON `message`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `message`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub message: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `participantType`: [`SuggestionContextParticipantType`]."]
+    #[doc = " JSON `participantType`: [`SuggestionContextParticipantType`](crate::SuggestionContextParticipantType)."]
     pub participant_type: ::std::option::Option<crate::SuggestionContextParticipantType>,
     #[doc = " JSON `queryStatement`: string."]
     pub query_statement: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `queue`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `utterance`: [`Entity`]."]
+    #[doc = " JSON `utterance`: [`Entity`](crate::Entity)."]
     pub utterance: ::std::option::Option<crate::Entity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SuggestionContext {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionContext {
 impl crate::support::Model for SuggestionContext {
     const NAME: &'static str = "SuggestionContext";
     const FIELDS: &'static [&'static str] = &["externalContact", "language", "mediaType", "message", "participantType", "queryStatement", "queue", "user", "utterance"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for SuggestionContext {
             "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 6),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
             "utterance" => crate::support::de_opt_struct(map, &mut self.utterance, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

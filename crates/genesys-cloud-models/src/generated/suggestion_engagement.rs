@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionEngagement {
-    #[doc = " JSON `engagementType`: [`SuggestionEngagementEngagementType`], required by the spec."]
+    #[doc = " JSON `engagementType`: [`SuggestionEngagementEngagementType`](crate::SuggestionEngagementEngagementType), required by the spec."]
     pub engagement_type: ::std::option::Option<crate::SuggestionEngagementEngagementType>,
-    #[doc = " JSON `feedback`: [`SuggestionFeedback`]."]
+    #[doc = " JSON `feedback`: [`SuggestionFeedback`](crate::SuggestionFeedback)."]
     pub feedback: ::std::option::Option<crate::SuggestionFeedback>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SuggestionEngagement {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionEngagement {
 impl crate::support::Model for SuggestionEngagement {
     const NAME: &'static str = "SuggestionEngagement";
     const FIELDS: &'static [&'static str] = &["engagementType", "feedback"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SuggestionEngagement {
         match key {
             "engagementType" => crate::support::de_opt(map, &mut self.engagement_type, n, 0),
             "feedback" => crate::support::de_opt_struct(map, &mut self.feedback, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct SuggestionGeneratedKnowledgeAnswer {
     pub knowledge_answer_generated: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `searchId`: string."]
     pub search_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `suggestedSearchChunks`: array of [`SuggestedSearchChunk`]."]
+    #[doc = " JSON `suggestedSearchChunks`: array of [`SuggestedSearchChunk`](crate::SuggestedSearchChunk)."]
     pub suggested_search_chunks: ::std::option::Option<::std::vec::Vec<crate::SuggestedSearchChunk>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SuggestionGeneratedKnowledgeAnswer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionGeneratedKnowledgeAnswer {
 impl crate::support::Model for SuggestionGeneratedKnowledgeAnswer {
     const NAME: &'static str = "SuggestionGeneratedKnowledgeAnswer";
     const FIELDS: &'static [&'static str] = &["knowledgeAnswerGenerated", "searchId", "suggestedSearchChunks"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for SuggestionGeneratedKnowledgeAnswer {
             "knowledgeAnswerGenerated" => crate::support::de_opt(map, &mut self.knowledge_answer_generated, n, 0),
             "searchId" => crate::support::de_opt(map, &mut self.search_id, n, 1),
             "suggestedSearchChunks" => crate::support::de_opt_structs(map, &mut self.suggested_search_chunks, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

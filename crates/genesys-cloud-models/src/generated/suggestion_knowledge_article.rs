@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SuggestionKnowledgeArticle {
-    #[doc = " JSON `document`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `document`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub document: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `knowledgeAnswer`: [`SuggestionKnowledgeAnswer`]."]
+    #[doc = " JSON `knowledgeAnswer`: [`SuggestionKnowledgeAnswer`](crate::SuggestionKnowledgeAnswer)."]
     pub knowledge_answer: ::std::option::Option<crate::SuggestionKnowledgeAnswer>,
     #[doc = " JSON `snippets`: array of string."]
     pub snippets: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `variations`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `variations`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub variations: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    #[doc = " JSON `version`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `version`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub version: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SuggestionKnowledgeArticle {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionKnowledgeArticle {
 impl crate::support::Model for SuggestionKnowledgeArticle {
     const NAME: &'static str = "SuggestionKnowledgeArticle";
     const FIELDS: &'static [&'static str] = &["document", "knowledgeAnswer", "snippets", "title", "variations", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SuggestionKnowledgeArticle {
             "title" => crate::support::de_opt(map, &mut self.title, n, 3),
             "variations" => crate::support::de_opt_structs(map, &mut self.variations, n, 4),
             "version" => crate::support::de_opt_struct(map, &mut self.version, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

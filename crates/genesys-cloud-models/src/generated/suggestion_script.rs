@@ -7,11 +7,11 @@
 pub struct SuggestionScript {
     #[doc = " JSON `data`: map of string."]
     pub data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `page`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `page`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub page: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `script`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `script`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub script: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SuggestionScript {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionScript {
 impl crate::support::Model for SuggestionScript {
     const NAME: &'static str = "SuggestionScript";
     const FIELDS: &'static [&'static str] = &["data", "page", "script"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for SuggestionScript {
             "data" => crate::support::de_opt(map, &mut self.data, n, 0),
             "page" => crate::support::de_opt_struct(map, &mut self.page, n, 1),
             "script" => crate::support::de_opt_struct(map, &mut self.script, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

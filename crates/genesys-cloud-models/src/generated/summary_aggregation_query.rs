@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`SummaryAggregationQueryAlternateTimeDimension`]."]
+    #[doc = " JSON `alternateTimeDimension`: [`SummaryAggregationQueryAlternateTimeDimension`](crate::SummaryAggregationQueryAlternateTimeDimension)."]
     pub alternate_time_dimension: ::std::option::Option<crate::SummaryAggregationQueryAlternateTimeDimension>,
-    #[doc = " JSON `filter`: [`SummaryAggregateQueryFilter`]."]
+    #[doc = " JSON `filter`: [`SummaryAggregateQueryFilter`](crate::SummaryAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::SummaryAggregateQueryFilter>,
     #[doc = " JSON `flattenMultivaluedDimensions`: boolean."]
     pub flatten_multivalued_dimensions: ::std::option::Option<bool>,
@@ -21,15 +21,15 @@ pub struct SummaryAggregationQuery {
     pub limit: ::std::option::Option<i64>,
     #[doc = " JSON `metrics`: array of string, required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `queryType`: [`SummaryAggregationQueryQueryType`]."]
+    #[doc = " JSON `queryType`: [`SummaryAggregationQueryQueryType`](crate::SummaryAggregationQueryQueryType)."]
     pub query_type: ::std::option::Option<crate::SummaryAggregationQueryQueryType>,
-    #[doc = " JSON `sortMetric`: [`SummaryAggregationSort`]."]
+    #[doc = " JSON `sortMetric`: [`SummaryAggregationSort`](crate::SummaryAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::SummaryAggregationSort>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `views`: array of [`SummaryAggregationView`]."]
+    #[doc = " JSON `views`: array of [`SummaryAggregationView`](crate::SummaryAggregationView)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::SummaryAggregationView>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SummaryAggregationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for SummaryAggregationQuery {
 impl crate::support::Model for SummaryAggregationQuery {
     const NAME: &'static str = "SummaryAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "limit", "metrics", "queryType", "sortMetric", "timeZone", "views"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for SummaryAggregationQuery {
             "sortMetric" => crate::support::de_opt_struct(map, &mut self.sort_metric, n, 9),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 10),
             "views" => crate::support::de_opt_structs(map, &mut self.views, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

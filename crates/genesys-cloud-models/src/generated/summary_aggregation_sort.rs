@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAggregationSort {
-    #[doc = " JSON `function`: [`SummaryAggregationSortFunction`], required by the spec."]
+    #[doc = " JSON `function`: [`SummaryAggregationSortFunction`](crate::SummaryAggregationSortFunction), required by the spec."]
     pub function: ::std::option::Option<crate::SummaryAggregationSortFunction>,
-    #[doc = " JSON `name`: [`SummaryAggregationSortName`], required by the spec."]
+    #[doc = " JSON `name`: [`SummaryAggregationSortName`](crate::SummaryAggregationSortName), required by the spec."]
     pub name: ::std::option::Option<crate::SummaryAggregationSortName>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SummaryAggregationSort {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SummaryAggregationSort {
 impl crate::support::Model for SummaryAggregationSort {
     const NAME: &'static str = "SummaryAggregationSort";
     const FIELDS: &'static [&'static str] = &["function", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SummaryAggregationSort {
         match key {
             "function" => crate::support::de_opt(map, &mut self.function, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummaryAsyncAggregationQuery {
-    #[doc = " JSON `alternateTimeDimension`: [`SummaryAsyncAggregationQueryAlternateTimeDimension`]."]
+    #[doc = " JSON `alternateTimeDimension`: [`SummaryAsyncAggregationQueryAlternateTimeDimension`](crate::SummaryAsyncAggregationQueryAlternateTimeDimension)."]
     pub alternate_time_dimension: ::std::option::Option<crate::SummaryAsyncAggregationQueryAlternateTimeDimension>,
-    #[doc = " JSON `filter`: [`SummaryAggregateQueryFilter`]."]
+    #[doc = " JSON `filter`: [`SummaryAggregateQueryFilter`](crate::SummaryAggregateQueryFilter)."]
     pub filter: ::std::option::Option<crate::SummaryAggregateQueryFilter>,
     #[doc = " JSON `flattenMultivaluedDimensions`: boolean."]
     pub flatten_multivalued_dimensions: ::std::option::Option<bool>,
@@ -23,15 +23,15 @@ pub struct SummaryAsyncAggregationQuery {
     pub metrics: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryType`: [`SummaryAsyncAggregationQueryQueryType`]."]
+    #[doc = " JSON `queryType`: [`SummaryAsyncAggregationQueryQueryType`](crate::SummaryAsyncAggregationQueryQueryType)."]
     pub query_type: ::std::option::Option<crate::SummaryAsyncAggregationQueryQueryType>,
-    #[doc = " JSON `sortMetric`: [`SummaryAggregationSort`]."]
+    #[doc = " JSON `sortMetric`: [`SummaryAggregationSort`](crate::SummaryAggregationSort)."]
     pub sort_metric: ::std::option::Option<crate::SummaryAggregationSort>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `views`: array of [`SummaryAggregationView`]."]
+    #[doc = " JSON `views`: array of [`SummaryAggregationView`](crate::SummaryAggregationView)."]
     pub views: ::std::option::Option<::std::vec::Vec<crate::SummaryAggregationView>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SummaryAsyncAggregationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for SummaryAsyncAggregationQuery {
 impl crate::support::Model for SummaryAsyncAggregationQuery {
     const NAME: &'static str = "SummaryAsyncAggregationQuery";
     const FIELDS: &'static [&'static str] = &["alternateTimeDimension", "filter", "flattenMultivaluedDimensions", "granularity", "groupBy", "interval", "limit", "metrics", "pageSize", "queryType", "sortMetric", "timeZone", "views"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for SummaryAsyncAggregationQuery {
             "sortMetric" => crate::support::de_opt_struct(map, &mut self.sort_metric, n, 10),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 11),
             "views" => crate::support::de_opt_structs(map, &mut self.views, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct SummaryGenerationConfig {
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `modelConfig`: [`ModelConfig`]."]
+    #[doc = " JSON `modelConfig`: [`ModelConfig`](crate::ModelConfig)."]
     pub model_config: ::std::option::Option<crate::ModelConfig>,
-    #[doc = " JSON `onDemandSummaryConfig`: [`OnDemandSummaryConfig`]."]
+    #[doc = " JSON `onDemandSummaryConfig`: [`OnDemandSummaryConfig`](crate::OnDemandSummaryConfig)."]
     pub on_demand_summary_config: ::std::option::Option<crate::OnDemandSummaryConfig>,
     #[doc = " JSON `retentionSeconds`: integer (int64)."]
     pub retention_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `summarySetting`: [`SummarySettingEntity`]."]
+    #[doc = " JSON `summarySetting`: [`SummarySettingEntity`](crate::SummarySettingEntity)."]
     pub summary_setting: ::std::option::Option<crate::SummarySettingEntity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SummaryGenerationConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SummaryGenerationConfig {
 impl crate::support::Model for SummaryGenerationConfig {
     const NAME: &'static str = "SummaryGenerationConfig";
     const FIELDS: &'static [&'static str] = &["enabled", "modelConfig", "onDemandSummaryConfig", "retentionSeconds", "summarySetting"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SummaryGenerationConfig {
             "onDemandSummaryConfig" => crate::support::de_opt_struct(map, &mut self.on_demand_summary_config, n, 2),
             "retentionSeconds" => crate::support::de_opt(map, &mut self.retention_seconds, n, 3),
             "summarySetting" => crate::support::de_opt_struct(map, &mut self.summary_setting, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

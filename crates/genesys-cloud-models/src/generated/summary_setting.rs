@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SummarySetting {
-    #[doc = " JSON `customEntities`: array of [`SummarySettingCustomEntity`]."]
+    #[doc = " JSON `customEntities`: array of [`SummarySettingCustomEntity`](crate::SummarySettingCustomEntity)."]
     pub custom_entities: ::std::option::Option<::std::vec::Vec<crate::SummarySettingCustomEntity>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `format`: [`SummarySettingFormat`]."]
+    #[doc = " JSON `format`: [`SummarySettingFormat`](crate::SummarySettingFormat)."]
     pub format: ::std::option::Option<crate::SummarySettingFormat>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `interactionType`: [`SummarySettingInteractionType`]."]
+    #[doc = " JSON `interactionType`: [`SummarySettingInteractionType`](crate::SummarySettingInteractionType)."]
     pub interaction_type: ::std::option::Option<crate::SummarySettingInteractionType>,
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `maskPII`: [`SummarySettingPII`]."]
+    #[doc = " JSON `maskPII`: [`SummarySettingPII`](crate::SummarySettingPII)."]
     pub mask_pii: ::std::option::Option<crate::SummarySettingPII>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participantLabels`: [`SummarySettingParticipantLabels`]."]
+    #[doc = " JSON `participantLabels`: [`SummarySettingParticipantLabels`](crate::SummarySettingParticipantLabels)."]
     pub participant_labels: ::std::option::Option<crate::SummarySettingParticipantLabels>,
     #[doc = " JSON `predefinedInsights`: array of string."]
     pub predefined_insights: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -33,15 +33,15 @@ pub struct SummarySetting {
     pub prompt: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serviceType`: [`SummarySettingServiceType`]."]
+    #[doc = " JSON `serviceType`: [`SummarySettingServiceType`](crate::SummarySettingServiceType)."]
     pub service_type: ::std::option::Option<crate::SummarySettingServiceType>,
-    #[doc = " JSON `settingType`: [`SummarySettingSettingType`]."]
+    #[doc = " JSON `settingType`: [`SummarySettingSettingType`](crate::SummarySettingSettingType)."]
     pub setting_type: ::std::option::Option<crate::SummarySettingSettingType>,
-    #[doc = " JSON `summaryType`: [`SummarySettingSummaryType`]."]
+    #[doc = " JSON `summaryType`: [`SummarySettingSummaryType`](crate::SummarySettingSummaryType)."]
     pub summary_type: ::std::option::Option<crate::SummarySettingSummaryType>,
     #[doc = " JSON `timeoutDuration`: integer (int64)."]
     pub timeout_duration: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SummarySetting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for SummarySetting {
 impl crate::support::Model for SummarySetting {
     const NAME: &'static str = "SummarySetting";
     const FIELDS: &'static [&'static str] = &["customEntities", "dateCreated", "dateModified", "format", "id", "integrationId", "interactionType", "language", "maskPII", "name", "participantLabels", "predefinedInsights", "prompt", "selfUri", "serviceType", "settingType", "summaryType", "timeoutDuration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for SummarySetting {
             "settingType" => crate::support::de_opt(map, &mut self.setting_type, n, 15),
             "summaryType" => crate::support::de_opt(map, &mut self.summary_type, n, 16),
             "timeoutDuration" => crate::support::de_opt(map, &mut self.timeout_duration, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

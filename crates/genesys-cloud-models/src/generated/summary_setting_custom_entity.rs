@@ -9,7 +9,7 @@ pub struct SummarySettingCustomEntity {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SummarySettingCustomEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingCustomEntity {
 impl crate::support::Model for SummarySettingCustomEntity {
     const NAME: &'static str = "SummarySettingCustomEntity";
     const FIELDS: &'static [&'static str] = &["description", "label"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SummarySettingCustomEntity {
         match key {
             "description" => crate::support::de_opt(map, &mut self.description, n, 0),
             "label" => crate::support::de_opt(map, &mut self.label, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

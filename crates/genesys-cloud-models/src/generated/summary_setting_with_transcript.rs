@@ -7,11 +7,11 @@
 pub struct SummarySettingWithTranscript {
     #[doc = " JSON `summaryPreviewSessionId`: string, required by the spec."]
     pub summary_preview_session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summarySetting`: [`SummarySetting`], required by the spec."]
+    #[doc = " JSON `summarySetting`: [`SummarySetting`](crate::SummarySetting), required by the spec."]
     pub summary_setting: ::std::option::Option<crate::SummarySetting>,
     #[doc = " JSON `transcript`: string, required by the spec."]
     pub transcript: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SummarySettingWithTranscript {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingWithTranscript {
 impl crate::support::Model for SummarySettingWithTranscript {
     const NAME: &'static str = "SummarySettingWithTranscript";
     const FIELDS: &'static [&'static str] = &["summaryPreviewSessionId", "summarySetting", "transcript"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for SummarySettingWithTranscript {
             "summaryPreviewSessionId" => crate::support::de_opt(map, &mut self.summary_preview_session_id, n, 0),
             "summarySetting" => crate::support::de_opt_struct(map, &mut self.summary_setting, n, 1),
             "transcript" => crate::support::de_opt(map, &mut self.transcript, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct SupportCenterCustomMessage {
     #[doc = " JSON `defaultValue`: string."]
     pub default_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`SupportCenterCustomMessageType`]."]
+    #[doc = " JSON `type`: [`SupportCenterCustomMessageType`](crate::SupportCenterCustomMessageType)."]
     pub r#type: ::std::option::Option<crate::SupportCenterCustomMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SupportCenterCustomMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterCustomMessage {
 impl crate::support::Model for SupportCenterCustomMessage {
     const NAME: &'static str = "SupportCenterCustomMessage";
     const FIELDS: &'static [&'static str] = &["defaultValue", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SupportCenterCustomMessage {
         match key {
             "defaultValue" => crate::support::de_opt(map, &mut self.default_value, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct SupportCenterDetailedCategoryModuleTemplate {
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
-    #[doc = " JSON `sidebar`: [`SupportCenterDetailedCategoryModuleSidebar`]."]
+    #[doc = " JSON `sidebar`: [`SupportCenterDetailedCategoryModuleSidebar`](crate::SupportCenterDetailedCategoryModuleSidebar)."]
     pub sidebar: ::std::option::Option<crate::SupportCenterDetailedCategoryModuleSidebar>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SupportCenterDetailedCategoryModuleTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterDetailedCategoryModuleTempl
 impl crate::support::Model for SupportCenterDetailedCategoryModuleTemplate {
     const NAME: &'static str = "SupportCenterDetailedCategoryModuleTemplate";
     const FIELDS: &'static [&'static str] = &["active", "sidebar"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SupportCenterDetailedCategoryModuleTemplate {
         match key {
             "active" => crate::support::de_opt(map, &mut self.active, n, 0),
             "sidebar" => crate::support::de_opt_struct(map, &mut self.sidebar, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

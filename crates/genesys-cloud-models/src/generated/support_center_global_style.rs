@@ -17,7 +17,7 @@ pub struct SupportCenterGlobalStyle {
     pub primary_color_light: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `textColor`: string."]
     pub text_color: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SupportCenterGlobalStyle {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterGlobalStyle {
 impl crate::support::Model for SupportCenterGlobalStyle {
     const NAME: &'static str = "SupportCenterGlobalStyle";
     const FIELDS: &'static [&'static str] = &["backgroundColor", "fontFamily", "primaryColor", "primaryColorDark", "primaryColorLight", "textColor"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SupportCenterGlobalStyle {
             "primaryColorDark" => crate::support::de_opt(map, &mut self.primary_color_dark, n, 3),
             "primaryColorLight" => crate::support::de_opt(map, &mut self.primary_color_light, n, 4),
             "textColor" => crate::support::de_opt(map, &mut self.text_color, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

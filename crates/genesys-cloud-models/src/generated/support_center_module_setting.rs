@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterModuleSetting {
-    #[doc = " JSON `compactCategoryModuleTemplate`: [`SupportCenterCompactCategoryModuleTemplate`]."]
+    #[doc = " JSON `compactCategoryModuleTemplate`: [`SupportCenterCompactCategoryModuleTemplate`](crate::SupportCenterCompactCategoryModuleTemplate)."]
     pub compact_category_module_template: ::std::option::Option<crate::SupportCenterCompactCategoryModuleTemplate>,
-    #[doc = " JSON `detailedCategoryModuleTemplate`: [`SupportCenterDetailedCategoryModuleTemplate`]."]
+    #[doc = " JSON `detailedCategoryModuleTemplate`: [`SupportCenterDetailedCategoryModuleTemplate`](crate::SupportCenterDetailedCategoryModuleTemplate)."]
     pub detailed_category_module_template: ::std::option::Option<crate::SupportCenterDetailedCategoryModuleTemplate>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`SupportCenterModuleSettingType`]."]
+    #[doc = " JSON `type`: [`SupportCenterModuleSettingType`](crate::SupportCenterModuleSettingType)."]
     pub r#type: ::std::option::Option<crate::SupportCenterModuleSettingType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SupportCenterModuleSetting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterModuleSetting {
 impl crate::support::Model for SupportCenterModuleSetting {
     const NAME: &'static str = "SupportCenterModuleSetting";
     const FIELDS: &'static [&'static str] = &["compactCategoryModuleTemplate", "detailedCategoryModuleTemplate", "enabled", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SupportCenterModuleSetting {
             "detailedCategoryModuleTemplate" => crate::support::de_opt_struct(map, &mut self.detailed_category_module_template, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterScreen {
-    #[doc = " JSON `moduleSettings`: array of [`SupportCenterModuleSetting`]."]
+    #[doc = " JSON `moduleSettings`: array of [`SupportCenterModuleSetting`](crate::SupportCenterModuleSetting)."]
     pub module_settings: ::std::option::Option<::std::vec::Vec<crate::SupportCenterModuleSetting>>,
-    #[doc = " JSON `type`: [`SupportCenterScreenType`]."]
+    #[doc = " JSON `type`: [`SupportCenterScreenType`](crate::SupportCenterScreenType)."]
     pub r#type: ::std::option::Option<crate::SupportCenterScreenType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SupportCenterScreen {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterScreen {
 impl crate::support::Model for SupportCenterScreen {
     const NAME: &'static str = "SupportCenterScreen";
     const FIELDS: &'static [&'static str] = &["moduleSettings", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SupportCenterScreen {
         match key {
             "moduleSettings" => crate::support::de_opt_structs(map, &mut self.module_settings, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterSettings {
-    #[doc = " JSON `customMessages`: array of [`SupportCenterCustomMessage`]."]
+    #[doc = " JSON `customMessages`: array of [`SupportCenterCustomMessage`](crate::SupportCenterCustomMessage)."]
     pub custom_messages: ::std::option::Option<::std::vec::Vec<crate::SupportCenterCustomMessage>>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `enabledCategories`: array of [`SupportCenterCategory`]."]
+    #[doc = " JSON `enabledCategories`: array of [`SupportCenterCategory`](crate::SupportCenterCategory)."]
     pub enabled_categories: ::std::option::Option<::std::vec::Vec<crate::SupportCenterCategory>>,
-    #[doc = " JSON `feedback`: [`SupportCenterFeedbackSettings`]."]
+    #[doc = " JSON `feedback`: [`SupportCenterFeedbackSettings`](crate::SupportCenterFeedbackSettings)."]
     pub feedback: ::std::option::Option<crate::SupportCenterFeedbackSettings>,
-    #[doc = " JSON `knowledgeBase`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `knowledgeBase`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub knowledge_base: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `labelFilter`: [`SupportCenterLabelFilter`]."]
+    #[doc = " JSON `labelFilter`: [`SupportCenterLabelFilter`](crate::SupportCenterLabelFilter)."]
     pub label_filter: ::std::option::Option<crate::SupportCenterLabelFilter>,
-    #[doc = " JSON `routerType`: [`SupportCenterSettingsRouterType`]."]
+    #[doc = " JSON `routerType`: [`SupportCenterSettingsRouterType`](crate::SupportCenterSettingsRouterType)."]
     pub router_type: ::std::option::Option<crate::SupportCenterSettingsRouterType>,
-    #[doc = " JSON `screens`: array of [`SupportCenterScreen`]."]
+    #[doc = " JSON `screens`: array of [`SupportCenterScreen`](crate::SupportCenterScreen)."]
     pub screens: ::std::option::Option<::std::vec::Vec<crate::SupportCenterScreen>>,
-    #[doc = " JSON `styleSetting`: [`SupportCenterStyleSetting`]."]
+    #[doc = " JSON `styleSetting`: [`SupportCenterStyleSetting`](crate::SupportCenterStyleSetting)."]
     pub style_setting: ::std::option::Option<crate::SupportCenterStyleSetting>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SupportCenterSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterSettings {
 impl crate::support::Model for SupportCenterSettings {
     const NAME: &'static str = "SupportCenterSettings";
     const FIELDS: &'static [&'static str] = &["customMessages", "enabled", "enabledCategories", "feedback", "knowledgeBase", "labelFilter", "routerType", "screens", "styleSetting"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for SupportCenterSettings {
             "routerType" => crate::support::de_opt(map, &mut self.router_type, n, 6),
             "screens" => crate::support::de_opt_structs(map, &mut self.screens, n, 7),
             "styleSetting" => crate::support::de_opt_struct(map, &mut self.style_setting, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

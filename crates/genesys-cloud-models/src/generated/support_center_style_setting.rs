@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SupportCenterStyleSetting {
-    #[doc = " JSON `globalStyle`: [`SupportCenterGlobalStyle`]."]
+    #[doc = " JSON `globalStyle`: [`SupportCenterGlobalStyle`](crate::SupportCenterGlobalStyle)."]
     pub global_style: ::std::option::Option<crate::SupportCenterGlobalStyle>,
-    #[doc = " JSON `heroStyle`: [`SupportCenterHeroStyle`]."]
+    #[doc = " JSON `heroStyle`: [`SupportCenterHeroStyle`](crate::SupportCenterHeroStyle)."]
     pub hero_style: ::std::option::Option<crate::SupportCenterHeroStyle>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SupportCenterStyleSetting {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterStyleSetting {
 impl crate::support::Model for SupportCenterStyleSetting {
     const NAME: &'static str = "SupportCenterStyleSetting";
     const FIELDS: &'static [&'static str] = &["globalStyle", "heroStyle"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SupportCenterStyleSetting {
         match key {
             "globalStyle" => crate::support::de_opt_struct(map, &mut self.global_style, n, 0),
             "heroStyle" => crate::support::de_opt_struct(map, &mut self.hero_style, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct SupportedLanguagesInfoDefinition {
     pub intent_classification: ::std::option::Option<bool>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SupportedLanguagesInfoDefinitionStatus`]."]
+    #[doc = " JSON `status`: [`SupportedLanguagesInfoDefinitionStatus`](crate::SupportedLanguagesInfoDefinitionStatus)."]
     pub status: ::std::option::Option<crate::SupportedLanguagesInfoDefinitionStatus>,
-    #[doc = " JSON `supportedEntityTypeConfiguration`: [`SupportedEntityTypeStatus`]."]
+    #[doc = " JSON `supportedEntityTypeConfiguration`: [`SupportedEntityTypeStatus`](crate::SupportedEntityTypeStatus)."]
     pub supported_entity_type_configuration: ::std::option::Option<crate::SupportedEntityTypeStatus>,
     #[doc = " JSON `supportedEntityTypes`: array of string."]
     pub supported_entity_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SupportedLanguagesInfoDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for SupportedLanguagesInfoDefinition {
 impl crate::support::Model for SupportedLanguagesInfoDefinition {
     const NAME: &'static str = "SupportedLanguagesInfoDefinition";
     const FIELDS: &'static [&'static str] = &["intentClassification", "language", "status", "supportedEntityTypeConfiguration", "supportedEntityTypes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for SupportedLanguagesInfoDefinition {
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             "supportedEntityTypeConfiguration" => crate::support::de_opt_struct(map, &mut self.supported_entity_type_configuration, n, 3),
             "supportedEntityTypes" => crate::support::de_opt(map, &mut self.supported_entity_types, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Survey {
-    #[doc = " JSON `agent`: [`DomainEntityRef`]."]
+    #[doc = " JSON `agent`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub agent: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `agentTeam`: [`Team`]."]
+    #[doc = " JSON `agentTeam`: [`Team`](crate::Team)."]
     pub agent_team: ::std::option::Option<crate::Team>,
-    #[doc = " JSON `answers`: [`SurveyScoringSet`]."]
+    #[doc = " JSON `answers`: [`SurveyScoringSet`](crate::SurveyScoringSet)."]
     pub answers: ::std::option::Option<crate::SurveyScoringSet>,
     #[doc = " JSON `completedDate`: date-time."]
     pub completed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `conversation`: [`ConversationReference`]."]
+    #[doc = " JSON `conversation`: [`ConversationReference`](crate::ConversationReference)."]
     pub conversation: ::std::option::Option<crate::ConversationReference>,
-    #[doc = " JSON `flow`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `flow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flow: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,19 +23,19 @@ pub struct Survey {
     pub missing_required_answer: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`QueueReference`]."]
+    #[doc = " JSON `queue`: [`QueueReference`](crate::QueueReference)."]
     pub queue: ::std::option::Option<crate::QueueReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`SurveyStatus`]."]
+    #[doc = " JSON `status`: [`SurveyStatus`](crate::SurveyStatus)."]
     pub status: ::std::option::Option<crate::SurveyStatus>,
-    #[doc = " JSON `surveyErrorDetails`: [`SurveyErrorDetails`]."]
+    #[doc = " JSON `surveyErrorDetails`: [`SurveyErrorDetails`](crate::SurveyErrorDetails)."]
     pub survey_error_details: ::std::option::Option<crate::SurveyErrorDetails>,
-    #[doc = " JSON `surveyForm`: [`SurveyForm`]."]
+    #[doc = " JSON `surveyForm`: [`SurveyForm`](crate::SurveyForm)."]
     pub survey_form: ::std::option::Option<crate::SurveyForm>,
-    #[doc = " JSON `surveyType`: [`SurveySurveyType`]."]
+    #[doc = " JSON `surveyType`: [`SurveySurveyType`](crate::SurveySurveyType)."]
     pub survey_type: ::std::option::Option<crate::SurveySurveyType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Survey {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for Survey {
 impl crate::support::Model for Survey {
     const NAME: &'static str = "Survey";
     const FIELDS: &'static [&'static str] = &["agent", "agentTeam", "answers", "completedDate", "conversation", "flow", "id", "missingRequiredAnswer", "name", "queue", "selfUri", "status", "surveyErrorDetails", "surveyForm", "surveyType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for Survey {
             "surveyErrorDetails" => crate::support::de_opt_struct(map, &mut self.survey_error_details, n, 12),
             "surveyForm" => crate::support::de_opt_struct(map, &mut self.survey_form, n, 13),
             "surveyType" => crate::support::de_opt(map, &mut self.survey_type, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyAssignment {
-    #[doc = " JSON `flow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `flow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub flow: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `inviteTimeInterval`: string."]
     pub invite_time_interval: ::std::option::Option<::std::string::String>,
@@ -13,11 +13,11 @@ pub struct SurveyAssignment {
     pub sending_domain: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sendingUser`: string."]
     pub sending_user: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `surveyForm`: [`PublishedSurveyFormReference`]."]
+    #[doc = " JSON `surveyForm`: [`PublishedSurveyFormReference`](crate::PublishedSurveyFormReference)."]
     pub survey_form: ::std::option::Option<crate::PublishedSurveyFormReference>,
     #[doc = " JSON `useThreadingTimelineForSendTime`: boolean."]
     pub use_threading_timeline_for_send_time: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SurveyAssignment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SurveyAssignment {
 impl crate::support::Model for SurveyAssignment {
     const NAME: &'static str = "SurveyAssignment";
     const FIELDS: &'static [&'static str] = &["flow", "inviteTimeInterval", "sendingDomain", "sendingUser", "surveyForm", "useThreadingTimelineForSendTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SurveyAssignment {
             "sendingUser" => crate::support::de_opt(map, &mut self.sending_user, n, 3),
             "surveyForm" => crate::support::de_opt_struct(map, &mut self.survey_form, n, 4),
             "useThreadingTimelineForSendTime" => crate::support::de_opt(map, &mut self.use_threading_timeline_for_send_time, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyDetailQueryPredicate {
-    #[doc = " JSON `dimension`: [`SurveyDetailQueryPredicateDimension`]."]
+    #[doc = " JSON `dimension`: [`SurveyDetailQueryPredicateDimension`](crate::SurveyDetailQueryPredicateDimension)."]
     pub dimension: ::std::option::Option<crate::SurveyDetailQueryPredicateDimension>,
-    #[doc = " JSON `metric`: [`SurveyDetailQueryPredicateMetric`]."]
+    #[doc = " JSON `metric`: [`SurveyDetailQueryPredicateMetric`](crate::SurveyDetailQueryPredicateMetric)."]
     pub metric: ::std::option::Option<crate::SurveyDetailQueryPredicateMetric>,
-    #[doc = " JSON `operator`: [`SurveyDetailQueryPredicateOperator`]."]
+    #[doc = " JSON `operator`: [`SurveyDetailQueryPredicateOperator`](crate::SurveyDetailQueryPredicateOperator)."]
     pub operator: ::std::option::Option<crate::SurveyDetailQueryPredicateOperator>,
-    #[doc = " JSON `range`: [`NumericRange`]."]
+    #[doc = " JSON `range`: [`NumericRange`](crate::NumericRange)."]
     pub range: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `type`: [`SurveyDetailQueryPredicateType`]."]
+    #[doc = " JSON `type`: [`SurveyDetailQueryPredicateType`](crate::SurveyDetailQueryPredicateType)."]
     pub r#type: ::std::option::Option<crate::SurveyDetailQueryPredicateType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SurveyDetailQueryPredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SurveyDetailQueryPredicate {
 impl crate::support::Model for SurveyDetailQueryPredicate {
     const NAME: &'static str = "SurveyDetailQueryPredicate";
     const FIELDS: &'static [&'static str] = &["dimension", "metric", "operator", "range", "type", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SurveyDetailQueryPredicate {
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             "value" => crate::support::de_opt(map, &mut self.value, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct SurveyForm {
     pub context_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `disabled`: boolean."]
     pub disabled: ::std::option::Option<bool>,
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
     #[doc = " JSON `footer`: string."]
     pub footer: ::std::option::Option<::std::string::String>,
@@ -25,15 +25,15 @@ pub struct SurveyForm {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
-    #[doc = " JSON `publishedVersions`: [`DomainEntityListingSurveyForm`]."]
+    #[doc = " JSON `publishedVersions`: [`DomainEntityListingSurveyForm`](crate::DomainEntityListingSurveyForm)."]
     pub published_versions: ::std::option::Option<crate::DomainEntityListingSurveyForm>,
-    #[doc = " JSON `questionGroups`: array of [`SurveyQuestionGroup`]."]
+    #[doc = " JSON `questionGroups`: array of [`SurveyQuestionGroup`](crate::SurveyQuestionGroup)."]
     pub question_groups: ::std::option::Option<::std::vec::Vec<crate::SurveyQuestionGroup>>,
     #[doc = " JSON `redacted`: boolean."]
     pub redacted: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SurveyForm {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for SurveyForm {
 impl crate::support::Model for SurveyForm {
     const NAME: &'static str = "SurveyForm";
     const FIELDS: &'static [&'static str] = &["contextId", "disabled", "division", "footer", "header", "id", "language", "modifiedDate", "name", "published", "publishedVersions", "questionGroups", "redacted", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for SurveyForm {
             "questionGroups" => crate::support::de_opt_structs(map, &mut self.question_groups, n, 11),
             "redacted" => crate::support::de_opt(map, &mut self.redacted, n, 12),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

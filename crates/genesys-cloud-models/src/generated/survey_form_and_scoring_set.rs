@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SurveyFormAndScoringSet {
-    #[doc = " JSON `answers`: [`SurveyScoringSet`]."]
+    #[doc = " JSON `answers`: [`SurveyScoringSet`](crate::SurveyScoringSet)."]
     pub answers: ::std::option::Option<crate::SurveyScoringSet>,
-    #[doc = " JSON `surveyForm`: [`SurveyForm`]."]
+    #[doc = " JSON `surveyForm`: [`SurveyForm`](crate::SurveyForm)."]
     pub survey_form: ::std::option::Option<crate::SurveyForm>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SurveyFormAndScoringSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for SurveyFormAndScoringSet {
 impl crate::support::Model for SurveyFormAndScoringSet {
     const NAME: &'static str = "SurveyFormAndScoringSet";
     const FIELDS: &'static [&'static str] = &["answers", "surveyForm"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for SurveyFormAndScoringSet {
         match key {
             "answers" => crate::support::de_opt_struct(map, &mut self.answers, n, 0),
             "surveyForm" => crate::support::de_opt_struct(map, &mut self.survey_form, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,13 +13,13 @@ pub struct SurveyQuestionGroup {
     pub na_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `questions`: array of [`SurveyQuestion`]."]
+    #[doc = " JSON `questions`: array of [`SurveyQuestion`](crate::SurveyQuestion)."]
     pub questions: ::std::option::Option<::std::vec::Vec<crate::SurveyQuestion>>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`]."]
+    #[doc = " JSON `visibilityCondition`: [`VisibilityCondition`](crate::VisibilityCondition)."]
     pub visibility_condition: ::std::option::Option<crate::VisibilityCondition>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SurveyQuestionGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for SurveyQuestionGroup {
 impl crate::support::Model for SurveyQuestionGroup {
     const NAME: &'static str = "SurveyQuestionGroup";
     const FIELDS: &'static [&'static str] = &["contextId", "id", "naEnabled", "name", "questions", "type", "visibilityCondition"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for SurveyQuestionGroup {
             "questions" => crate::support::de_opt_structs(map, &mut self.questions, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
             "visibilityCondition" => crate::support::de_opt_struct(map, &mut self.visibility_condition, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct SurveyQuestionGroupScore {
     pub max_total_score: ::std::option::Option<f64>,
     #[doc = " JSON `questionGroupId`: string."]
     pub question_group_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `questionScores`: array of [`SurveyQuestionScore`]."]
+    #[doc = " JSON `questionScores`: array of [`SurveyQuestionScore`](crate::SurveyQuestionScore)."]
     pub question_scores: ::std::option::Option<::std::vec::Vec<crate::SurveyQuestionScore>>,
     #[doc = " JSON `systemMarkedNA`: boolean."]
     pub system_marked_na: ::std::option::Option<bool>,
     #[doc = " JSON `totalScore`: number (double)."]
     pub total_score: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SurveyQuestionGroupScore {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for SurveyQuestionGroupScore {
 impl crate::support::Model for SurveyQuestionGroupScore {
     const NAME: &'static str = "SurveyQuestionGroupScore";
     const FIELDS: &'static [&'static str] = &["markedNA", "maxTotalScore", "questionGroupId", "questionScores", "systemMarkedNA", "totalScore"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for SurveyQuestionGroupScore {
             "questionScores" => crate::support::de_opt_structs(map, &mut self.question_scores, n, 3),
             "systemMarkedNA" => crate::support::de_opt(map, &mut self.system_marked_na, n, 4),
             "totalScore" => crate::support::de_opt(map, &mut self.total_score, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

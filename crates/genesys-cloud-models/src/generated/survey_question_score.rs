@@ -23,7 +23,7 @@ pub struct SurveyQuestionScore {
     pub score: ::std::option::Option<i64>,
     #[doc = " JSON `systemMarkedNA`: boolean."]
     pub system_marked_na: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SurveyQuestionScore {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for SurveyQuestionScore {
 impl crate::support::Model for SurveyQuestionScore {
     const NAME: &'static str = "SurveyQuestionScore";
     const FIELDS: &'static [&'static str] = &["answerId", "assistedAnswerId", "freeTextAnswer", "markedNA", "npsScore", "npsTextAnswer", "questionId", "score", "systemMarkedNA"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for SurveyQuestionScore {
             "questionId" => crate::support::de_opt(map, &mut self.question_id, n, 6),
             "score" => crate::support::de_opt(map, &mut self.score, n, 7),
             "systemMarkedNA" => crate::support::de_opt(map, &mut self.system_marked_na, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct SurveyScoringSet {
     #[doc = " JSON `npsScore`: integer (int64)."]
     pub nps_score: ::std::option::Option<i64>,
-    #[doc = " JSON `questionGroupScores`: array of [`SurveyQuestionGroupScore`]."]
+    #[doc = " JSON `questionGroupScores`: array of [`SurveyQuestionGroupScore`](crate::SurveyQuestionGroupScore)."]
     pub question_group_scores: ::std::option::Option<::std::vec::Vec<crate::SurveyQuestionGroupScore>>,
     #[doc = " JSON `totalScore`: number (double)."]
     pub total_score: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SurveyScoringSet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for SurveyScoringSet {
 impl crate::support::Model for SurveyScoringSet {
     const NAME: &'static str = "SurveyScoringSet";
     const FIELDS: &'static [&'static str] = &["npsScore", "questionGroupScores", "totalScore"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for SurveyScoringSet {
             "npsScore" => crate::support::de_opt(map, &mut self.nps_score, n, 0),
             "questionGroupScores" => crate::support::de_opt_structs(map, &mut self.question_group_scores, n, 1),
             "totalScore" => crate::support::de_opt(map, &mut self.total_score, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

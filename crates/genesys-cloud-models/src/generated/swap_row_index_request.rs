@@ -13,7 +13,7 @@ pub struct SwapRowIndexRequest {
     pub target_row_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `targetRowIndex`: integer (int64), required by the spec."]
     pub target_row_index: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SwapRowIndexRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for SwapRowIndexRequest {
 impl crate::support::Model for SwapRowIndexRequest {
     const NAME: &'static str = "SwapRowIndexRequest";
     const FIELDS: &'static [&'static str] = &["sourceRowId", "sourceRowIndex", "targetRowId", "targetRowIndex"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for SwapRowIndexRequest {
             "sourceRowIndex" => crate::support::de_opt(map, &mut self.source_row_index, n, 1),
             "targetRowId" => crate::support::de_opt(map, &mut self.target_row_id, n, 2),
             "targetRowIndex" => crate::support::de_opt(map, &mut self.target_row_index, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

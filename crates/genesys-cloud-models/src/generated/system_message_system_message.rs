@@ -19,13 +19,13 @@ pub struct SystemMessageSystemMessage {
     pub oauth_client_org_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reason`: [`SystemMessageSystemMessageReason`]."]
+    #[doc = " JSON `reason`: [`SystemMessageSystemMessageReason`](crate::SystemMessageSystemMessageReason)."]
     pub reason: ::std::option::Option<crate::SystemMessageSystemMessageReason>,
-    #[doc = " JSON `systemTopicType`: [`SystemMessageSystemMessageSystemTopicType`]."]
+    #[doc = " JSON `systemTopicType`: [`SystemMessageSystemMessageSystemTopicType`](crate::SystemMessageSystemMessageSystemTopicType)."]
     pub system_topic_type: ::std::option::Option<crate::SystemMessageSystemMessageSystemTopicType>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SystemMessageSystemMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for SystemMessageSystemMessage {
 impl crate::support::Model for SystemMessageSystemMessage {
     const NAME: &'static str = "SystemMessageSystemMessage";
     const FIELDS: &'static [&'static str] = &["channelId", "correlationId", "data", "message", "oauthClientId", "oauthClientOrgId", "organizationId", "reason", "systemTopicType", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for SystemMessageSystemMessage {
             "reason" => crate::support::de_opt(map, &mut self.reason, n, 7),
             "systemTopicType" => crate::support::de_opt(map, &mut self.system_topic_type, n, 8),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct SystemPromptAsset {
-    #[doc = " JSON `audioFormat`: [`AudioFormat`]."]
+    #[doc = " JSON `audioFormat`: [`AudioFormat`](crate::AudioFormat)."]
     pub audio_format: ::std::option::Option<crate::AudioFormat>,
     #[doc = " JSON `durationSeconds`: number (double)."]
     pub duration_seconds: ::std::option::Option<f64>,
@@ -31,11 +31,11 @@ pub struct SystemPromptAsset {
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ttsString`: string."]
     pub tts_string: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `uploadStatus`: [`SystemPromptAssetUploadStatus`]."]
+    #[doc = " JSON `uploadStatus`: [`SystemPromptAssetUploadStatus`](crate::SystemPromptAssetUploadStatus)."]
     pub upload_status: ::std::option::Option<crate::SystemPromptAssetUploadStatus>,
     #[doc = " JSON `uploadUri`: string."]
     pub upload_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for SystemPromptAsset {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for SystemPromptAsset {
 impl crate::support::Model for SystemPromptAsset {
     const NAME: &'static str = "SystemPromptAsset";
     const FIELDS: &'static [&'static str] = &["audioFormat", "durationSeconds", "hasDefault", "id", "language", "languageDefault", "mediaUri", "name", "promptId", "selfUri", "tags", "text", "ttsString", "uploadStatus", "uploadUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for SystemPromptAsset {
             "ttsString" => crate::support::de_opt(map, &mut self.tts_string, n, 12),
             "uploadStatus" => crate::support::de_opt(map, &mut self.upload_status, n, 13),
             "uploadUri" => crate::support::de_opt(map, &mut self.upload_uri, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

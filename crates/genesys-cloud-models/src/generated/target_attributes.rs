@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TargetAttributes {
-    #[doc = " JSON `baseAttributes`: array of [`PolicyAttribute`]."]
+    #[doc = " JSON `baseAttributes`: array of [`PolicyAttribute`](crate::PolicyAttribute)."]
     pub base_attributes: ::std::option::Option<::std::vec::Vec<crate::PolicyAttribute>>,
-    #[doc = " JSON `targetAttributes`: map of [`TargetAttributeValue`]."]
+    #[doc = " JSON `targetAttributes`: map of [`TargetAttributeValue`](crate::TargetAttributeValue)."]
     pub target_attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::TargetAttributeValue>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TargetAttributes {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TargetAttributes {
 impl crate::support::Model for TargetAttributes {
     const NAME: &'static str = "TargetAttributes";
     const FIELDS: &'static [&'static str] = &["baseAttributes", "targetAttributes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TargetAttributes {
         match key {
             "baseAttributes" => crate::support::de_opt_structs(map, &mut self.base_attributes, n, 0),
             "targetAttributes" => crate::support::de_opt(map, &mut self.target_attributes, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct TaskManagementAsyncAggregateQueryResponse {
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `results`: array of [`TaskManagementAggregateDataContainer`]."]
+    #[doc = " JSON `results`: array of [`TaskManagementAggregateDataContainer`](crate::TaskManagementAggregateDataContainer)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::TaskManagementAggregateDataContainer>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TaskManagementAsyncAggregateQueryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementAsyncAggregateQueryRespons
 impl crate::support::Model for TaskManagementAsyncAggregateQueryResponse {
     const NAME: &'static str = "TaskManagementAsyncAggregateQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TaskManagementAsyncAggregateQueryResponse {
         match key {
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 0),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationDataContainer {
-    #[doc = " JSON `metric`: [`TaskManagementObservationDataContainerMetric`]."]
+    #[doc = " JSON `metric`: [`TaskManagementObservationDataContainerMetric`](crate::TaskManagementObservationDataContainerMetric)."]
     pub metric: ::std::option::Option<crate::TaskManagementObservationDataContainerMetric>,
-    #[doc = " JSON `qualifier`: [`TaskManagementObservationDataContainerQualifier`]."]
+    #[doc = " JSON `qualifier`: [`TaskManagementObservationDataContainerQualifier`](crate::TaskManagementObservationDataContainerQualifier)."]
     pub qualifier: ::std::option::Option<crate::TaskManagementObservationDataContainerQualifier>,
-    #[doc = " JSON `stats`: [`TaskManagementObservationMetricStats`]."]
+    #[doc = " JSON `stats`: [`TaskManagementObservationMetricStats`](crate::TaskManagementObservationMetricStats)."]
     pub stats: ::std::option::Option<crate::TaskManagementObservationMetricStats>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TaskManagementObservationDataContainer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationDataContainer {
 impl crate::support::Model for TaskManagementObservationDataContainer {
     const NAME: &'static str = "TaskManagementObservationDataContainer";
     const FIELDS: &'static [&'static str] = &["metric", "qualifier", "stats"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TaskManagementObservationDataContainer {
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 0),
             "qualifier" => crate::support::de_opt(map, &mut self.qualifier, n, 1),
             "stats" => crate::support::de_opt_struct(map, &mut self.stats, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationDetailContainer {
-    #[doc = " JSON `assigneeDetails`: array of [`UserReferenceWithName`]."]
+    #[doc = " JSON `assigneeDetails`: array of [`UserReferenceWithName`](crate::UserReferenceWithName)."]
     pub assignee_details: ::std::option::Option<::std::vec::Vec<crate::UserReferenceWithName>>,
-    #[doc = " JSON `typeDetails`: array of [`WorktypeReference`]."]
+    #[doc = " JSON `typeDetails`: array of [`WorktypeReference`](crate::WorktypeReference)."]
     pub type_details: ::std::option::Option<::std::vec::Vec<crate::WorktypeReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TaskManagementObservationDetailContainer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationDetailContainer
 impl crate::support::Model for TaskManagementObservationDetailContainer {
     const NAME: &'static str = "TaskManagementObservationDetailContainer";
     const FIELDS: &'static [&'static str] = &["assigneeDetails", "typeDetails"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TaskManagementObservationDetailContainer {
         match key {
             "assigneeDetails" => crate::support::de_opt_structs(map, &mut self.assignee_details, n, 0),
             "typeDetails" => crate::support::de_opt_structs(map, &mut self.type_details, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct TaskManagementObservationGroupResult {
     pub assignee_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `statusCategory`: [`TaskManagementObservationGroupResultStatusCategory`]."]
+    #[doc = " JSON `statusCategory`: [`TaskManagementObservationGroupResultStatusCategory`](crate::TaskManagementObservationGroupResultStatusCategory)."]
     pub status_category: ::std::option::Option<crate::TaskManagementObservationGroupResultStatusCategory>,
     #[doc = " JSON `typeId`: string."]
     pub type_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TaskManagementObservationGroupResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationGroupResult {
 impl crate::support::Model for TaskManagementObservationGroupResult {
     const NAME: &'static str = "TaskManagementObservationGroupResult";
     const FIELDS: &'static [&'static str] = &["assigneeId", "queueId", "statusCategory", "typeId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TaskManagementObservationGroupResult {
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 1),
             "statusCategory" => crate::support::de_opt(map, &mut self.status_category, n, 2),
             "typeId" => crate::support::de_opt(map, &mut self.type_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

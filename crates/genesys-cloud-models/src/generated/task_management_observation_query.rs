@@ -7,13 +7,13 @@
 pub struct TaskManagementObservationQuery {
     #[doc = " JSON `expands`: array of string."]
     pub expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `filter`: [`TaskManagementObservationQueryFilter`], required by the spec."]
+    #[doc = " JSON `filter`: [`TaskManagementObservationQueryFilter`](crate::TaskManagementObservationQueryFilter), required by the spec."]
     pub filter: ::std::option::Option<crate::TaskManagementObservationQueryFilter>,
     #[doc = " JSON `groupBy`: array of string, required by the spec."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metrics`: array of [`TaskManagementQueryMetric`], required by the spec."]
+    #[doc = " JSON `metrics`: array of [`TaskManagementQueryMetric`](crate::TaskManagementQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::TaskManagementQueryMetric>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TaskManagementObservationQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationQuery {
 impl crate::support::Model for TaskManagementObservationQuery {
     const NAME: &'static str = "TaskManagementObservationQuery";
     const FIELDS: &'static [&'static str] = &["expands", "filter", "groupBy", "metrics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TaskManagementObservationQuery {
             "filter" => crate::support::de_opt_struct(map, &mut self.filter, n, 1),
             "groupBy" => crate::support::de_opt(map, &mut self.group_by, n, 2),
             "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationQueryResponse {
-    #[doc = " JSON `cursors`: [`Cursors`]."]
+    #[doc = " JSON `cursors`: [`Cursors`](crate::Cursors)."]
     pub cursors: ::std::option::Option<crate::Cursors>,
-    #[doc = " JSON `details`: [`TaskManagementObservationDetailContainer`]."]
+    #[doc = " JSON `details`: [`TaskManagementObservationDetailContainer`](crate::TaskManagementObservationDetailContainer)."]
     pub details: ::std::option::Option<crate::TaskManagementObservationDetailContainer>,
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `results`: array of [`TaskManagementObservationResult`]."]
+    #[doc = " JSON `results`: array of [`TaskManagementObservationResult`](crate::TaskManagementObservationResult)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::TaskManagementObservationResult>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TaskManagementObservationQueryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationQueryResponse {
 impl crate::support::Model for TaskManagementObservationQueryResponse {
     const NAME: &'static str = "TaskManagementObservationQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursors", "details", "nextUri", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TaskManagementObservationQueryResponse {
             "details" => crate::support::de_opt_struct(map, &mut self.details, n, 1),
             "nextUri" => crate::support::de_opt(map, &mut self.next_uri, n, 2),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskManagementObservationResult {
-    #[doc = " JSON `data`: array of [`TaskManagementObservationDataContainer`]."]
+    #[doc = " JSON `data`: array of [`TaskManagementObservationDataContainer`](crate::TaskManagementObservationDataContainer)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::TaskManagementObservationDataContainer>>,
-    #[doc = " JSON `group`: [`TaskManagementObservationGroupResult`]."]
+    #[doc = " JSON `group`: [`TaskManagementObservationGroupResult`](crate::TaskManagementObservationGroupResult)."]
     pub group: ::std::option::Option<crate::TaskManagementObservationGroupResult>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TaskManagementObservationResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationResult {
 impl crate::support::Model for TaskManagementObservationResult {
     const NAME: &'static str = "TaskManagementObservationResult";
     const FIELDS: &'static [&'static str] = &["data", "group"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TaskManagementObservationResult {
         match key {
             "data" => crate::support::de_opt_structs(map, &mut self.data, n, 0),
             "group" => crate::support::de_opt_struct(map, &mut self.group, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

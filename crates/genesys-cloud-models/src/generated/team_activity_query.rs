@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TeamActivityQuery {
-    #[doc = " JSON `filter`: [`TeamActivityQueryFilter`]."]
+    #[doc = " JSON `filter`: [`TeamActivityQueryFilter`](crate::TeamActivityQueryFilter)."]
     pub filter: ::std::option::Option<crate::TeamActivityQueryFilter>,
     #[doc = " JSON `groupBy`: array of string, required by the spec."]
     pub group_by: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metrics`: array of [`TeamActivityQueryMetric`], required by the spec."]
+    #[doc = " JSON `metrics`: array of [`TeamActivityQueryMetric`](crate::TeamActivityQueryMetric), required by the spec."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::TeamActivityQueryMetric>>,
-    #[doc = " JSON `order`: [`TeamActivityQueryOrder`]."]
+    #[doc = " JSON `order`: [`TeamActivityQueryOrder`](crate::TeamActivityQueryOrder)."]
     pub order: ::std::option::Option<crate::TeamActivityQueryOrder>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TeamActivityQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TeamActivityQuery {
 impl crate::support::Model for TeamActivityQuery {
     const NAME: &'static str = "TeamActivityQuery";
     const FIELDS: &'static [&'static str] = &["filter", "groupBy", "metrics", "order"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TeamActivityQuery {
             "groupBy" => crate::support::de_opt(map, &mut self.group_by, n, 1),
             "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 2),
             "order" => crate::support::de_opt(map, &mut self.order, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TeamMemberAddListingResponse {
-    #[doc = " JSON `entities`: array of [`UserReference`]."]
+    #[doc = " JSON `entities`: array of [`UserReference`](crate::UserReference)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    #[doc = " JSON `failures`: array of [`TeamAddMemberFailure`]."]
+    #[doc = " JSON `failures`: array of [`TeamAddMemberFailure`](crate::TeamAddMemberFailure)."]
     pub failures: ::std::option::Option<::std::vec::Vec<crate::TeamAddMemberFailure>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TeamMemberAddListingResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TeamMemberAddListingResponse {
 impl crate::support::Model for TeamMemberAddListingResponse {
     const NAME: &'static str = "TeamMemberAddListingResponse";
     const FIELDS: &'static [&'static str] = &["entities", "failures"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TeamMemberAddListingResponse {
         match key {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "failures" => crate::support::de_opt_structs(map, &mut self.failures, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,19 +11,19 @@ pub struct TelephonySearchCriteria {
     pub end_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fields`: array of string."]
     pub fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `group`: array of [`TelephonySearchCriteria`]."]
+    #[doc = " JSON `group`: array of [`TelephonySearchCriteria`](crate::TelephonySearchCriteria)."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::TelephonySearchCriteria>>,
-    #[doc = " JSON `operator`: [`TelephonySearchCriteriaOperator`]."]
+    #[doc = " JSON `operator`: [`TelephonySearchCriteriaOperator`](crate::TelephonySearchCriteriaOperator)."]
     pub operator: ::std::option::Option<crate::TelephonySearchCriteriaOperator>,
     #[doc = " JSON `startValue`: string."]
     pub start_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`TelephonySearchCriteriaType`], required by the spec."]
+    #[doc = " JSON `type`: [`TelephonySearchCriteriaType`](crate::TelephonySearchCriteriaType), required by the spec."]
     pub r#type: ::std::option::Option<crate::TelephonySearchCriteriaType>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `values`: array of string."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TelephonySearchCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for TelephonySearchCriteria {
 impl crate::support::Model for TelephonySearchCriteria {
     const NAME: &'static str = "TelephonySearchCriteria";
     const FIELDS: &'static [&'static str] = &["dateFormat", "endValue", "fields", "group", "operator", "startValue", "type", "value", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for TelephonySearchCriteria {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "value" => crate::support::de_opt(map, &mut self.value, n, 7),
             "values" => crate::support::de_opt(map, &mut self.values, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct TemporalUnit {
     pub duration_estimated: ::std::option::Option<bool>,
     #[doc = " JSON `timeBased`: boolean."]
     pub time_based: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TemporalUnit {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TemporalUnit {
 impl crate::support::Model for TemporalUnit {
     const NAME: &'static str = "TemporalUnit";
     const FIELDS: &'static [&'static str] = &["dateBased", "duration", "durationEstimated", "timeBased"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TemporalUnit {
             "duration" => crate::support::de_opt(map, &mut self.duration, n, 1),
             "durationEstimated" => crate::support::de_opt(map, &mut self.duration_estimated, n, 2),
             "timeBased" => crate::support::de_opt(map, &mut self.time_based, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

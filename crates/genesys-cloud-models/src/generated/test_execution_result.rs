@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestExecutionResult {
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `finalResult`: any JSON."]
     pub final_result: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `operations`: array of [`TestExecutionOperationResult`]."]
+    #[doc = " JSON `operations`: array of [`TestExecutionOperationResult`](crate::TestExecutionOperationResult)."]
     pub operations: ::std::option::Option<::std::vec::Vec<crate::TestExecutionOperationResult>>,
     #[doc = " JSON `success`: boolean."]
     pub success: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TestExecutionResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TestExecutionResult {
 impl crate::support::Model for TestExecutionResult {
     const NAME: &'static str = "TestExecutionResult";
     const FIELDS: &'static [&'static str] = &["error", "finalResult", "operations", "success"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TestExecutionResult {
             "finalResult" => crate::support::de_opt(map, &mut self.final_result, n, 1),
             "operations" => crate::support::de_opt_structs(map, &mut self.operations, n, 2),
             "success" => crate::support::de_opt(map, &mut self.success, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

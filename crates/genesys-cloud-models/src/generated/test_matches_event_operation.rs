@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestMatchesEventOperation {
-    #[doc = " JSON `matchedTriggers`: array of [`TestModeTrigger`]."]
+    #[doc = " JSON `matchedTriggers`: array of [`TestModeTrigger`](crate::TestModeTrigger)."]
     pub matched_triggers: ::std::option::Option<::std::vec::Vec<crate::TestModeTrigger>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `step`: integer (int64)."]
     pub step: ::std::option::Option<i64>,
-    #[doc = " JSON `unmatchedTriggers`: array of [`TestModeTrigger`]."]
+    #[doc = " JSON `unmatchedTriggers`: array of [`TestModeTrigger`](crate::TestModeTrigger)."]
     pub unmatched_triggers: ::std::option::Option<::std::vec::Vec<crate::TestModeTrigger>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TestMatchesEventOperation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TestMatchesEventOperation {
 impl crate::support::Model for TestMatchesEventOperation {
     const NAME: &'static str = "TestMatchesEventOperation";
     const FIELDS: &'static [&'static str] = &["matchedTriggers", "name", "step", "unmatchedTriggers"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TestMatchesEventOperation {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "step" => crate::support::de_opt(map, &mut self.step, n, 2),
             "unmatchedTriggers" => crate::support::de_opt_structs(map, &mut self.unmatched_triggers, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

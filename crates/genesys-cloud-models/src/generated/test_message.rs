@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestMessage {
-    #[doc = " JSON `from`: [`EmailAddress`], required by the spec."]
+    #[doc = " JSON `from`: [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub from: ::std::option::Option<crate::EmailAddress>,
     #[doc = " JSON `htmlBody`: string."]
     pub html_body: ::std::option::Option<::std::string::String>,
@@ -17,9 +17,9 @@ pub struct TestMessage {
     pub text_body: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `to`: array of [`EmailAddress`], required by the spec."]
+    #[doc = " JSON `to`: array of [`EmailAddress`](crate::EmailAddress), required by the spec."]
     pub to: ::std::option::Option<::std::vec::Vec<crate::EmailAddress>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TestMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for TestMessage {
 impl crate::support::Model for TestMessage {
     const NAME: &'static str = "TestMessage";
     const FIELDS: &'static [&'static str] = &["from", "htmlBody", "id", "subject", "textBody", "time", "to"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for TestMessage {
             "textBody" => crate::support::de_opt(map, &mut self.text_body, n, 4),
             "time" => crate::support::de_opt(map, &mut self.time, n, 5),
             "to" => crate::support::de_opt_structs(map, &mut self.to, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestModeEventResults {
-    #[doc = " JSON `schemaValidation`: [`TestSchemaOperation`]."]
+    #[doc = " JSON `schemaValidation`: [`TestSchemaOperation`](crate::TestSchemaOperation)."]
     pub schema_validation: ::std::option::Option<crate::TestSchemaOperation>,
-    #[doc = " JSON `triggerMatchValidation`: [`TestMatchesEventOperation`]."]
+    #[doc = " JSON `triggerMatchValidation`: [`TestMatchesEventOperation`](crate::TestMatchesEventOperation)."]
     pub trigger_match_validation: ::std::option::Option<crate::TestMatchesEventOperation>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TestModeEventResults {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TestModeEventResults {
 impl crate::support::Model for TestModeEventResults {
     const NAME: &'static str = "TestModeEventResults";
     const FIELDS: &'static [&'static str] = &["schemaValidation", "triggerMatchValidation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TestModeEventResults {
         match key {
             "schemaValidation" => crate::support::de_opt_struct(map, &mut self.schema_validation, n, 0),
             "triggerMatchValidation" => crate::support::de_opt_struct(map, &mut self.trigger_match_validation, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestModeResults {
-    #[doc = " JSON `jsonPathValidation`: [`TestMatchesOperation`]."]
+    #[doc = " JSON `jsonPathValidation`: [`TestMatchesOperation`](crate::TestMatchesOperation)."]
     pub json_path_validation: ::std::option::Option<crate::TestMatchesOperation>,
-    #[doc = " JSON `schemaValidation`: [`TestSchemaOperation`]."]
+    #[doc = " JSON `schemaValidation`: [`TestSchemaOperation`](crate::TestSchemaOperation)."]
     pub schema_validation: ::std::option::Option<crate::TestSchemaOperation>,
-    #[doc = " JSON `targetValidation`: [`TestTargetOperation`]."]
+    #[doc = " JSON `targetValidation`: [`TestTargetOperation`](crate::TestTargetOperation)."]
     pub target_validation: ::std::option::Option<crate::TestTargetOperation>,
     #[doc = " JSON `triggerMatches`: boolean."]
     pub trigger_matches: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TestModeResults {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TestModeResults {
 impl crate::support::Model for TestModeResults {
     const NAME: &'static str = "TestModeResults";
     const FIELDS: &'static [&'static str] = &["jsonPathValidation", "schemaValidation", "targetValidation", "triggerMatches"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TestModeResults {
             "schemaValidation" => crate::support::de_opt_struct(map, &mut self.schema_validation, n, 1),
             "targetValidation" => crate::support::de_opt_struct(map, &mut self.target_validation, n, 2),
             "triggerMatches" => crate::support::de_opt(map, &mut self.trigger_matches, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

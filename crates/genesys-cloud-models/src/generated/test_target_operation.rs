@@ -13,7 +13,7 @@ pub struct TestTargetOperation {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `step`: integer (int64)."]
     pub step: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TestTargetOperation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TestTargetOperation {
 impl crate::support::Model for TestTargetOperation {
     const NAME: &'static str = "TestTargetOperation";
     const FIELDS: &'static [&'static str] = &["details", "matches", "name", "step"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TestTargetOperation {
             "matches" => crate::support::de_opt(map, &mut self.matches, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "step" => crate::support::de_opt(map, &mut self.step, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TestTopicPhraseJobRequest {
-    #[doc = " JSON `topic`: [`TestTopicPhraseTopic`], required by the spec."]
+    #[doc = " JSON `topic`: [`TestTopicPhraseTopic`](crate::TestTopicPhraseTopic), required by the spec."]
     pub topic: ::std::option::Option<crate::TestTopicPhraseTopic>,
-    #[doc = " JSON `transcriptsFilters`: [`TranscriptsFilters`]."]
+    #[doc = " JSON `transcriptsFilters`: [`TranscriptsFilters`](crate::TranscriptsFilters)."]
     pub transcripts_filters: ::std::option::Option<crate::TranscriptsFilters>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TestTopicPhraseJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseJobRequest {
 impl crate::support::Model for TestTopicPhraseJobRequest {
     const NAME: &'static str = "TestTopicPhraseJobRequest";
     const FIELDS: &'static [&'static str] = &["topic", "transcriptsFilters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TestTopicPhraseJobRequest {
         match key {
             "topic" => crate::support::de_opt_struct(map, &mut self.topic, n, 0),
             "transcriptsFilters" => crate::support::de_opt_struct(map, &mut self.transcripts_filters, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,21 +7,21 @@
 pub struct TestTopicPhraseJobs {
     #[doc = " JSON `action`: string."]
     pub action: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createdBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `entityType`: [`TestTopicPhraseJobsEntityType`]."]
+    #[doc = " JSON `entityType`: [`TestTopicPhraseJobsEntityType`](crate::TestTopicPhraseJobsEntityType)."]
     pub entity_type: ::std::option::Option<crate::TestTopicPhraseJobsEntityType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`TestTopicPhraseJobsState`]."]
+    #[doc = " JSON `state`: [`TestTopicPhraseJobsState`](crate::TestTopicPhraseJobsState)."]
     pub state: ::std::option::Option<crate::TestTopicPhraseJobsState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TestTopicPhraseJobs {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseJobs {
 impl crate::support::Model for TestTopicPhraseJobs {
     const NAME: &'static str = "TestTopicPhraseJobs";
     const FIELDS: &'static [&'static str] = &["action", "createdBy", "dateCreated", "dateModified", "entityType", "id", "selfUri", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for TestTopicPhraseJobs {
             "id" => crate::support::de_opt(map, &mut self.id, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "state" => crate::support::de_opt(map, &mut self.state, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

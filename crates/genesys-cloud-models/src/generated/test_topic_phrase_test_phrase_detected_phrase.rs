@@ -11,7 +11,7 @@ pub struct TestTopicPhraseTestPhraseDetectedPhrase {
     pub found_phrase: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `snippet`: string."]
     pub snippet: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TestTopicPhraseTestPhraseDetectedPhrase {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseTestPhraseDetectedPhrase 
 impl crate::support::Model for TestTopicPhraseTestPhraseDetectedPhrase {
     const NAME: &'static str = "TestTopicPhraseTestPhraseDetectedPhrase";
     const FIELDS: &'static [&'static str] = &["confidence", "foundPhrase", "snippet"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TestTopicPhraseTestPhraseDetectedPhrase {
             "confidence" => crate::support::de_opt(map, &mut self.confidence, n, 0),
             "foundPhrase" => crate::support::de_opt(map, &mut self.found_phrase, n, 1),
             "snippet" => crate::support::de_opt(map, &mut self.snippet, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct TestTopicPhraseTopic {
     #[doc = " JSON `dialect`: string, required by the spec."]
     pub dialect: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchingType`: [`TestTopicPhraseTopicMatchingType`]."]
+    #[doc = " JSON `matchingType`: [`TestTopicPhraseTopicMatchingType`](crate::TestTopicPhraseTopicMatchingType)."]
     pub matching_type: ::std::option::Option<crate::TestTopicPhraseTopicMatchingType>,
-    #[doc = " JSON `participants`: [`TestTopicPhraseTopicParticipants`]."]
+    #[doc = " JSON `participants`: [`TestTopicPhraseTopicParticipants`](crate::TestTopicPhraseTopicParticipants)."]
     pub participants: ::std::option::Option<crate::TestTopicPhraseTopicParticipants>,
-    #[doc = " JSON `phrase`: [`TestTopicPhrasePhrase`], required by the spec."]
+    #[doc = " JSON `phrase`: [`TestTopicPhrasePhrase`](crate::TestTopicPhrasePhrase), required by the spec."]
     pub phrase: ::std::option::Option<crate::TestTopicPhrasePhrase>,
-    #[doc = " JSON `strictness`: [`TestTopicPhraseTopicStrictness`]."]
+    #[doc = " JSON `strictness`: [`TestTopicPhraseTopicStrictness`](crate::TestTopicPhraseTopicStrictness)."]
     pub strictness: ::std::option::Option<crate::TestTopicPhraseTopicStrictness>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TestTopicPhraseTopic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseTopic {
 impl crate::support::Model for TestTopicPhraseTopic {
     const NAME: &'static str = "TestTopicPhraseTopic";
     const FIELDS: &'static [&'static str] = &["dialect", "matchingType", "participants", "phrase", "strictness"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TestTopicPhraseTopic {
             "participants" => crate::support::de_opt(map, &mut self.participants, n, 2),
             "phrase" => crate::support::de_opt_struct(map, &mut self.phrase, n, 3),
             "strictness" => crate::support::de_opt(map, &mut self.strictness, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct TextBotChannel {
     #[doc = " JSON `inputModes`: array of string, required by the spec."]
     pub input_modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `name`: [`TextBotChannelName`], required by the spec."]
+    #[doc = " JSON `name`: [`TextBotChannelName`](crate::TextBotChannelName), required by the spec."]
     pub name: ::std::option::Option<crate::TextBotChannelName>,
     #[doc = " JSON `outputModes`: array of string, required by the spec."]
     pub output_modes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `userAgent`: [`TextBotUserAgent`], required by the spec."]
+    #[doc = " JSON `userAgent`: [`TextBotUserAgent`](crate::TextBotUserAgent), required by the spec."]
     pub user_agent: ::std::option::Option<crate::TextBotUserAgent>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotChannel {
 impl crate::support::Model for TextBotChannel {
     const NAME: &'static str = "TextBotChannel";
     const FIELDS: &'static [&'static str] = &["inputModes", "name", "outputModes", "userAgent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TextBotChannel {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "outputModes" => crate::support::de_opt(map, &mut self.output_modes, n, 2),
             "userAgent" => crate::support::de_opt_struct(map, &mut self.user_agent, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

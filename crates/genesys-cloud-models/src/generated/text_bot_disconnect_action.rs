@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotDisconnectAction {
-    #[doc = " JSON `flowLocation`: [`TextBotFlowLocation`]."]
+    #[doc = " JSON `flowLocation`: [`TextBotFlowLocation`](crate::TextBotFlowLocation)."]
     pub flow_location: ::std::option::Option<crate::TextBotFlowLocation>,
-    #[doc = " JSON `flowOutcomes`: array of [`TextBotFlowOutcome`]."]
+    #[doc = " JSON `flowOutcomes`: array of [`TextBotFlowOutcome`](crate::TextBotFlowOutcome)."]
     pub flow_outcomes: ::std::option::Option<::std::vec::Vec<crate::TextBotFlowOutcome>>,
-    #[doc = " JSON `reason`: [`TextBotDisconnectActionReason`], required by the spec."]
+    #[doc = " JSON `reason`: [`TextBotDisconnectActionReason`](crate::TextBotDisconnectActionReason), required by the spec."]
     pub reason: ::std::option::Option<crate::TextBotDisconnectActionReason>,
     #[doc = " JSON `reasonExtendedInfo`: string."]
     pub reason_extended_info: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotDisconnectAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotDisconnectAction {
 impl crate::support::Model for TextBotDisconnectAction {
     const NAME: &'static str = "TextBotDisconnectAction";
     const FIELDS: &'static [&'static str] = &["flowLocation", "flowOutcomes", "reason", "reasonExtendedInfo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TextBotDisconnectAction {
             "flowOutcomes" => crate::support::de_opt_structs(map, &mut self.flow_outcomes, n, 1),
             "reason" => crate::support::de_opt(map, &mut self.reason, n, 2),
             "reasonExtendedInfo" => crate::support::de_opt(map, &mut self.reason_extended_info, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,17 +7,17 @@
 pub struct TextBotExitAction {
     #[doc = " JSON `activeIntent`: string."]
     pub active_intent: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flowLocation`: [`TextBotFlowLocation`]."]
+    #[doc = " JSON `flowLocation`: [`TextBotFlowLocation`](crate::TextBotFlowLocation)."]
     pub flow_location: ::std::option::Option<crate::TextBotFlowLocation>,
-    #[doc = " JSON `flowOutcomes`: array of [`TextBotFlowOutcome`]."]
+    #[doc = " JSON `flowOutcomes`: array of [`TextBotFlowOutcome`](crate::TextBotFlowOutcome)."]
     pub flow_outcomes: ::std::option::Option<::std::vec::Vec<crate::TextBotFlowOutcome>>,
-    #[doc = " JSON `outputData`: [`TextBotInputOutputData`]."]
+    #[doc = " JSON `outputData`: [`TextBotInputOutputData`](crate::TextBotInputOutputData)."]
     pub output_data: ::std::option::Option<crate::TextBotInputOutputData>,
-    #[doc = " JSON `reason`: [`TextBotExitActionReason`], required by the spec."]
+    #[doc = " JSON `reason`: [`TextBotExitActionReason`](crate::TextBotExitActionReason), required by the spec."]
     pub reason: ::std::option::Option<crate::TextBotExitActionReason>,
     #[doc = " JSON `reasonExtendedInfo`: string."]
     pub reason_extended_info: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotExitAction {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotExitAction {
 impl crate::support::Model for TextBotExitAction {
     const NAME: &'static str = "TextBotExitAction";
     const FIELDS: &'static [&'static str] = &["activeIntent", "flowLocation", "flowOutcomes", "outputData", "reason", "reasonExtendedInfo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for TextBotExitAction {
             "outputData" => crate::support::de_opt_struct(map, &mut self.output_data, n, 3),
             "reason" => crate::support::de_opt(map, &mut self.reason, n, 4),
             "reasonExtendedInfo" => crate::support::de_opt(map, &mut self.reason_extended_info, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotFlowLaunchRequest {
-    #[doc = " JSON `channel`: [`TextBotChannel`], required by the spec."]
+    #[doc = " JSON `channel`: [`TextBotChannel`](crate::TextBotChannel), required by the spec."]
     pub channel: ::std::option::Option<crate::TextBotChannel>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalSessionId`: string, required by the spec."]
     pub external_session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flow`: [`TextBotFlow`], required by the spec."]
+    #[doc = " JSON `flow`: [`TextBotFlow`](crate::TextBotFlow), required by the spec."]
     pub flow: ::std::option::Option<crate::TextBotFlow>,
-    #[doc = " JSON `inputData`: [`TextBotInputOutputData`]."]
+    #[doc = " JSON `inputData`: [`TextBotInputOutputData`](crate::TextBotInputOutputData)."]
     pub input_data: ::std::option::Option<crate::TextBotInputOutputData>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotFlowLaunchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowLaunchRequest {
 impl crate::support::Model for TextBotFlowLaunchRequest {
     const NAME: &'static str = "TextBotFlowLaunchRequest";
     const FIELDS: &'static [&'static str] = &["channel", "conversationId", "externalSessionId", "flow", "inputData", "language"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for TextBotFlowLaunchRequest {
             "flow" => crate::support::de_opt_struct(map, &mut self.flow, n, 3),
             "inputData" => crate::support::de_opt_struct(map, &mut self.input_data, n, 4),
             "language" => crate::support::de_opt(map, &mut self.language, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct TextBotFlowMilestone {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sequence`: integer (int64), required by the spec."]
     pub sequence: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotFlowMilestone {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowMilestone {
 impl crate::support::Model for TextBotFlowMilestone {
     const NAME: &'static str = "TextBotFlowMilestone";
     const FIELDS: &'static [&'static str] = &["dateReached", "id", "sequence"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TextBotFlowMilestone {
             "dateReached" => crate::support::de_opt(map, &mut self.date_reached, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "sequence" => crate::support::de_opt(map, &mut self.sequence, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

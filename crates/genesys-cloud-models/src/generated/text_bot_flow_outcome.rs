@@ -9,13 +9,13 @@ pub struct TextBotFlowOutcome {
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `milestones`: array of [`TextBotFlowMilestone`]."]
+    #[doc = " JSON `milestones`: array of [`TextBotFlowMilestone`](crate::TextBotFlowMilestone)."]
     pub milestones: ::std::option::Option<::std::vec::Vec<crate::TextBotFlowMilestone>>,
     #[doc = " JSON `outcomeId`: string."]
     pub outcome_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outcomeValue`: [`TextBotFlowOutcomeOutcomeValue`]."]
+    #[doc = " JSON `outcomeValue`: [`TextBotFlowOutcomeOutcomeValue`](crate::TextBotFlowOutcomeOutcomeValue)."]
     pub outcome_value: ::std::option::Option<crate::TextBotFlowOutcomeOutcomeValue>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotFlowOutcome {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowOutcome {
 impl crate::support::Model for TextBotFlowOutcome {
     const NAME: &'static str = "TextBotFlowOutcome";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "milestones", "outcomeId", "outcomeValue"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TextBotFlowOutcome {
             "milestones" => crate::support::de_opt_structs(map, &mut self.milestones, n, 2),
             "outcomeId" => crate::support::de_opt(map, &mut self.outcome_id, n, 3),
             "outcomeValue" => crate::support::de_opt(map, &mut self.outcome_value, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

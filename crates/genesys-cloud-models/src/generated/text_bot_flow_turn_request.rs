@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotFlowTurnRequest {
-    #[doc = " JSON `inputEventError`: [`TextBotErrorInputEvent`]."]
+    #[doc = " JSON `inputEventError`: [`TextBotErrorInputEvent`](crate::TextBotErrorInputEvent)."]
     pub input_event_error: ::std::option::Option<crate::TextBotErrorInputEvent>,
-    #[doc = " JSON `inputEventRichMedia`: [`TextBotsRichMediaInputEvent`]."]
+    #[doc = " JSON `inputEventRichMedia`: [`TextBotsRichMediaInputEvent`](crate::TextBotsRichMediaInputEvent)."]
     pub input_event_rich_media: ::std::option::Option<crate::TextBotsRichMediaInputEvent>,
-    #[doc = " JSON `inputEventType`: [`TextBotFlowTurnRequestInputEventType`], required by the spec."]
+    #[doc = " JSON `inputEventType`: [`TextBotFlowTurnRequestInputEventType`](crate::TextBotFlowTurnRequestInputEventType), required by the spec."]
     pub input_event_type: ::std::option::Option<crate::TextBotFlowTurnRequestInputEventType>,
-    #[doc = " JSON `inputEventUserInput`: [`TextBotUserInputEvent`]."]
+    #[doc = " JSON `inputEventUserInput`: [`TextBotUserInputEvent`](crate::TextBotUserInputEvent)."]
     pub input_event_user_input: ::std::option::Option<crate::TextBotUserInputEvent>,
-    #[doc = " JSON `previousTurn`: [`TextBotTurnReference`]."]
+    #[doc = " JSON `previousTurn`: [`TextBotTurnReference`](crate::TextBotTurnReference)."]
     pub previous_turn: ::std::option::Option<crate::TextBotTurnReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotFlowTurnRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowTurnRequest {
 impl crate::support::Model for TextBotFlowTurnRequest {
     const NAME: &'static str = "TextBotFlowTurnRequest";
     const FIELDS: &'static [&'static str] = &["inputEventError", "inputEventRichMedia", "inputEventType", "inputEventUserInput", "previousTurn"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TextBotFlowTurnRequest {
             "inputEventType" => crate::support::de_opt(map, &mut self.input_event_type, n, 2),
             "inputEventUserInput" => crate::support::de_opt_struct(map, &mut self.input_event_user_input, n, 3),
             "previousTurn" => crate::support::de_opt_struct(map, &mut self.previous_turn, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct TextBotFlowTurnResponse {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nextActionDisconnect`: [`TextBotDisconnectAction`]."]
+    #[doc = " JSON `nextActionDisconnect`: [`TextBotDisconnectAction`](crate::TextBotDisconnectAction)."]
     pub next_action_disconnect: ::std::option::Option<crate::TextBotDisconnectAction>,
-    #[doc = " JSON `nextActionExit`: [`TextBotExitAction`]."]
+    #[doc = " JSON `nextActionExit`: [`TextBotExitAction`](crate::TextBotExitAction)."]
     pub next_action_exit: ::std::option::Option<crate::TextBotExitAction>,
-    #[doc = " JSON `nextActionType`: [`TextBotFlowTurnResponseNextActionType`], required by the spec."]
+    #[doc = " JSON `nextActionType`: [`TextBotFlowTurnResponseNextActionType`](crate::TextBotFlowTurnResponseNextActionType), required by the spec."]
     pub next_action_type: ::std::option::Option<crate::TextBotFlowTurnResponseNextActionType>,
-    #[doc = " JSON `nextActionWaitForInput`: [`TextBotWaitForInputAction`]."]
+    #[doc = " JSON `nextActionWaitForInput`: [`TextBotWaitForInputAction`](crate::TextBotWaitForInputAction)."]
     pub next_action_wait_for_input: ::std::option::Option<crate::TextBotWaitForInputAction>,
-    #[doc = " JSON `previousTurn`: [`TextBotTurnReference`]."]
+    #[doc = " JSON `previousTurn`: [`TextBotTurnReference`](crate::TextBotTurnReference)."]
     pub previous_turn: ::std::option::Option<crate::TextBotTurnReference>,
-    #[doc = " JSON `prompts`: [`TextBotOutputPrompts`]."]
+    #[doc = " JSON `prompts`: [`TextBotOutputPrompts`](crate::TextBotOutputPrompts)."]
     pub prompts: ::std::option::Option<crate::TextBotOutputPrompts>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotFlowTurnResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowTurnResponse {
 impl crate::support::Model for TextBotFlowTurnResponse {
     const NAME: &'static str = "TextBotFlowTurnResponse";
     const FIELDS: &'static [&'static str] = &["id", "nextActionDisconnect", "nextActionExit", "nextActionType", "nextActionWaitForInput", "previousTurn", "prompts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for TextBotFlowTurnResponse {
             "nextActionWaitForInput" => crate::support::de_opt_struct(map, &mut self.next_action_wait_for_input, n, 4),
             "previousTurn" => crate::support::de_opt_struct(map, &mut self.previous_turn, n, 5),
             "prompts" => crate::support::de_opt_struct(map, &mut self.prompts, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

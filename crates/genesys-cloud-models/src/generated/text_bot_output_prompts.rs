@@ -7,9 +7,9 @@
 pub struct TextBotOutputPrompts {
     #[doc = " JSON `outputLanguage`: string, required by the spec."]
     pub output_language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textPrompts`: [`TextBotModeOutputPrompts`]."]
+    #[doc = " JSON `textPrompts`: [`TextBotModeOutputPrompts`](crate::TextBotModeOutputPrompts)."]
     pub text_prompts: ::std::option::Option<crate::TextBotModeOutputPrompts>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotOutputPrompts {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotOutputPrompts {
 impl crate::support::Model for TextBotOutputPrompts {
     const NAME: &'static str = "TextBotOutputPrompts";
     const FIELDS: &'static [&'static str] = &["outputLanguage", "textPrompts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TextBotOutputPrompts {
         match key {
             "outputLanguage" => crate::support::de_opt(map, &mut self.output_language, n, 0),
             "textPrompts" => crate::support::de_opt_struct(map, &mut self.text_prompts, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

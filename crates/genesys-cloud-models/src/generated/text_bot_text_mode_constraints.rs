@@ -9,7 +9,7 @@ pub struct TextBotTextModeConstraints {
     pub language_preferences: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `noInputTimeoutMilliseconds`: integer (int64)."]
     pub no_input_timeout_milliseconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotTextModeConstraints {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotTextModeConstraints {
 impl crate::support::Model for TextBotTextModeConstraints {
     const NAME: &'static str = "TextBotTextModeConstraints";
     const FIELDS: &'static [&'static str] = &["languagePreferences", "noInputTimeoutMilliseconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TextBotTextModeConstraints {
         match key {
             "languagePreferences" => crate::support::de_opt(map, &mut self.language_preferences, n, 0),
             "noInputTimeoutMilliseconds" => crate::support::de_opt(map, &mut self.no_input_timeout_milliseconds, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotUserInputEvent {
-    #[doc = " JSON `alternatives`: array of [`TextBotUserInputAlternative`], required by the spec."]
+    #[doc = " JSON `alternatives`: array of [`TextBotUserInputAlternative`](crate::TextBotUserInputAlternative), required by the spec."]
     pub alternatives: ::std::option::Option<::std::vec::Vec<crate::TextBotUserInputAlternative>>,
-    #[doc = " JSON `mode`: [`TextBotUserInputEventMode`], required by the spec."]
+    #[doc = " JSON `mode`: [`TextBotUserInputEventMode`](crate::TextBotUserInputEventMode), required by the spec."]
     pub mode: ::std::option::Option<crate::TextBotUserInputEventMode>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotUserInputEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotUserInputEvent {
 impl crate::support::Model for TextBotUserInputEvent {
     const NAME: &'static str = "TextBotUserInputEvent";
     const FIELDS: &'static [&'static str] = &["alternatives", "mode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TextBotUserInputEvent {
         match key {
             "alternatives" => crate::support::de_opt_structs(map, &mut self.alternatives, n, 0),
             "mode" => crate::support::de_opt(map, &mut self.mode, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TextBotsRichMediaInputEvent {
-    #[doc = " JSON `inputs`: array of [`ConversationMessageContent`]."]
+    #[doc = " JSON `inputs`: array of [`ConversationMessageContent`](crate::ConversationMessageContent)."]
     pub inputs: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageContent>>,
-    #[doc = " JSON `messages`: array of [`ConversationMessageEvent`]."]
+    #[doc = " JSON `messages`: array of [`ConversationMessageEvent`](crate::ConversationMessageEvent)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::ConversationMessageEvent>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextBotsRichMediaInputEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TextBotsRichMediaInputEvent {
 impl crate::support::Model for TextBotsRichMediaInputEvent {
     const NAME: &'static str = "TextBotsRichMediaInputEvent";
     const FIELDS: &'static [&'static str] = &["inputs", "messages"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TextBotsRichMediaInputEvent {
         match key {
             "inputs" => crate::support::de_opt_structs(map, &mut self.inputs, n, 0),
             "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct TextStyleProperties {
     pub font: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fontSize`: string."]
     pub font_size: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `textAlign`: [`TextStylePropertiesTextAlign`]."]
+    #[doc = " JSON `textAlign`: [`TextStylePropertiesTextAlign`](crate::TextStylePropertiesTextAlign)."]
     pub text_align: ::std::option::Option<crate::TextStylePropertiesTextAlign>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TextStyleProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TextStyleProperties {
 impl crate::support::Model for TextStyleProperties {
     const NAME: &'static str = "TextStyleProperties";
     const FIELDS: &'static [&'static str] = &["color", "font", "fontSize", "textAlign"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TextStyleProperties {
             "font" => crate::support::de_opt(map, &mut self.font, n, 1),
             "fontSize" => crate::support::de_opt(map, &mut self.font_size, n, 2),
             "textAlign" => crate::support::de_opt(map, &mut self.text_align, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct TimeAndDateSubCondition {
     pub include_year: ::std::option::Option<bool>,
     #[doc = " JSON `inverted`: boolean."]
     pub inverted: ::std::option::Option<bool>,
-    #[doc = " JSON `operator`: [`TimeAndDateSubConditionOperator`]."]
+    #[doc = " JSON `operator`: [`TimeAndDateSubConditionOperator`](crate::TimeAndDateSubConditionOperator)."]
     pub operator: ::std::option::Option<crate::TimeAndDateSubConditionOperator>,
-    #[doc = " JSON `range`: [`TimeAndDateSubConditionRange`]."]
+    #[doc = " JSON `range`: [`TimeAndDateSubConditionRange`](crate::TimeAndDateSubConditionRange)."]
     pub range: ::std::option::Option<crate::TimeAndDateSubConditionRange>,
     #[doc = " JSON `thresholdValue`: string."]
     pub threshold_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`TimeAndDateSubConditionType`]."]
+    #[doc = " JSON `type`: [`TimeAndDateSubConditionType`](crate::TimeAndDateSubConditionType)."]
     pub r#type: ::std::option::Option<crate::TimeAndDateSubConditionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeAndDateSubCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeAndDateSubCondition {
 impl crate::support::Model for TimeAndDateSubCondition {
     const NAME: &'static str = "TimeAndDateSubCondition";
     const FIELDS: &'static [&'static str] = &["includeYear", "inverted", "operator", "range", "thresholdValue", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for TimeAndDateSubCondition {
             "range" => crate::support::de_opt_struct(map, &mut self.range, n, 3),
             "thresholdValue" => crate::support::de_opt(map, &mut self.threshold_value, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct TimeAndDateSubConditionRange {
     pub max: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `min`: string."]
     pub min: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeAndDateSubConditionRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeAndDateSubConditionRange {
 impl crate::support::Model for TimeAndDateSubConditionRange {
     const NAME: &'static str = "TimeAndDateSubConditionRange";
     const FIELDS: &'static [&'static str] = &["inSet", "max", "min"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TimeAndDateSubConditionRange {
             "inSet" => crate::support::de_opt(map, &mut self.in_set, n, 0),
             "max" => crate::support::de_opt(map, &mut self.max, n, 1),
             "min" => crate::support::de_opt(map, &mut self.min, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

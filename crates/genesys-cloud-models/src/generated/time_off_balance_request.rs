@@ -7,9 +7,9 @@
 pub struct TimeOffBalanceRequest {
     #[doc = " JSON `activityCodeIds`: array of string, required by the spec."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `dateRanges`: array of [`LocalDateRange`]."]
+    #[doc = " JSON `dateRanges`: array of [`LocalDateRange`](crate::LocalDateRange)."]
     pub date_ranges: ::std::option::Option<::std::vec::Vec<crate::LocalDateRange>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffBalanceRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffBalanceRequest {
 impl crate::support::Model for TimeOffBalanceRequest {
     const NAME: &'static str = "TimeOffBalanceRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeIds", "dateRanges"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TimeOffBalanceRequest {
         match key {
             "activityCodeIds" => crate::support::de_opt(map, &mut self.activity_code_ids, n, 0),
             "dateRanges" => crate::support::de_opt_structs(map, &mut self.date_ranges, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct TimeOffBalanceResponse {
     pub hris_time_off_type_secondary_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffBalanceResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffBalanceResponse {
 impl crate::support::Model for TimeOffBalanceResponse {
     const NAME: &'static str = "TimeOffBalanceResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "balanceMinutesPerDay", "hrisTimeOffTypeId", "hrisTimeOffTypeSecondaryId", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TimeOffBalanceResponse {
             "hrisTimeOffTypeId" => crate::support::de_opt(map, &mut self.hris_time_off_type_id, n, 2),
             "hrisTimeOffTypeSecondaryId" => crate::support::de_opt(map, &mut self.hris_time_off_type_secondary_id, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffBalancesResponse {
-    #[doc = " JSON `entities`: array of [`TimeOffBalanceResponse`]."]
+    #[doc = " JSON `entities`: array of [`TimeOffBalanceResponse`](crate::TimeOffBalanceResponse)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::TimeOffBalanceResponse>>,
-    #[doc = " JSON `job`: [`TimeOffBalanceJobReference`]."]
+    #[doc = " JSON `job`: [`TimeOffBalanceJobReference`](crate::TimeOffBalanceJobReference)."]
     pub job: ::std::option::Option<crate::TimeOffBalanceJobReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffBalancesResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffBalancesResponse {
 impl crate::support::Model for TimeOffBalancesResponse {
     const NAME: &'static str = "TimeOffBalancesResponse";
     const FIELDS: &'static [&'static str] = &["entities", "job"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TimeOffBalancesResponse {
         match key {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "job" => crate::support::de_opt_struct(map, &mut self.job, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

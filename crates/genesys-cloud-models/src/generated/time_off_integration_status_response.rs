@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffIntegrationStatusResponse {
-    #[doc = " JSON `integrationStatus`: [`TimeOffIntegrationStatusResponseIntegrationStatus`], required by the spec."]
+    #[doc = " JSON `integrationStatus`: [`TimeOffIntegrationStatusResponseIntegrationStatus`](crate::TimeOffIntegrationStatusResponseIntegrationStatus), required by the spec."]
     pub integration_status: ::std::option::Option<crate::TimeOffIntegrationStatusResponseIntegrationStatus>,
-    #[doc = " JSON `timeOffRequest`: [`TimeOffRequestReference`], required by the spec."]
+    #[doc = " JSON `timeOffRequest`: [`TimeOffRequestReference`](crate::TimeOffRequestReference), required by the spec."]
     pub time_off_request: ::std::option::Option<crate::TimeOffRequestReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffIntegrationStatusResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffIntegrationStatusResponse {
 impl crate::support::Model for TimeOffIntegrationStatusResponse {
     const NAME: &'static str = "TimeOffIntegrationStatusResponse";
     const FIELDS: &'static [&'static str] = &["integrationStatus", "timeOffRequest"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TimeOffIntegrationStatusResponse {
         match key {
             "integrationStatus" => crate::support::de_opt(map, &mut self.integration_status, n, 0),
             "timeOffRequest" => crate::support::de_opt_struct(map, &mut self.time_off_request, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct TimeOffLimit {
     #[doc = " JSON `defaultLimitMinutes`: integer (int64)."]
     pub default_limit_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `granularity`: [`TimeOffLimitGranularity`]."]
+    #[doc = " JSON `granularity`: [`TimeOffLimitGranularity`](crate::TimeOffLimitGranularity)."]
     pub granularity: ::std::option::Option<crate::TimeOffLimitGranularity>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffLimit {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffLimit {
 impl crate::support::Model for TimeOffLimit {
     const NAME: &'static str = "TimeOffLimit";
     const FIELDS: &'static [&'static str] = &["defaultLimitMinutes", "granularity", "id", "metadata", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TimeOffLimit {
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

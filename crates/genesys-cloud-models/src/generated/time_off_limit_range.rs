@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffLimitRange {
-    #[doc = " JSON `granularity`: [`TimeOffLimitRangeGranularity`], required by the spec."]
+    #[doc = " JSON `granularity`: [`TimeOffLimitRangeGranularity`](crate::TimeOffLimitRangeGranularity), required by the spec."]
     pub granularity: ::std::option::Option<crate::TimeOffLimitRangeGranularity>,
     #[doc = " JSON `limitMinutesPerInterval`: array of integer (int64), required by the spec."]
     pub limit_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffLimitRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffLimitRange {
 impl crate::support::Model for TimeOffLimitRange {
     const NAME: &'static str = "TimeOffLimitRange";
     const FIELDS: &'static [&'static str] = &["granularity", "limitMinutesPerInterval", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TimeOffLimitRange {
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 0),
             "limitMinutesPerInterval" => crate::support::de_opt(map, &mut self.limit_minutes_per_interval, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

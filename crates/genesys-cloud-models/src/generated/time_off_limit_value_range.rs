@@ -7,21 +7,21 @@
 pub struct TimeOffLimitValueRange {
     #[doc = " JSON `allocatedMinutesPerInterval`: array of integer (int64)."]
     pub allocated_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `granularity`: [`TimeOffLimitValueRangeGranularity`], required by the spec."]
+    #[doc = " JSON `granularity`: [`TimeOffLimitValueRangeGranularity`](crate::TimeOffLimitValueRangeGranularity), required by the spec."]
     pub granularity: ::std::option::Option<crate::TimeOffLimitValueRangeGranularity>,
     #[doc = " JSON `limitMinutesPerInterval`: array of integer (int64)."]
     pub limit_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `timeOffLimit`: [`TimeOffLimitReference`]."]
+    #[doc = " JSON `timeOffLimit`: [`TimeOffLimitReference`](crate::TimeOffLimitReference)."]
     pub time_off_limit: ::std::option::Option<crate::TimeOffLimitReference>,
     #[doc = " JSON `waitlistedMinutesPerInterval`: array of integer (int64)."]
     pub waitlisted_minutes_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
     #[doc = " JSON `waitlistedRequestsPerInterval`: array of integer (int64)."]
     pub waitlisted_requests_per_interval: ::std::option::Option<::std::vec::Vec<i64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffLimitValueRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffLimitValueRange {
 impl crate::support::Model for TimeOffLimitValueRange {
     const NAME: &'static str = "TimeOffLimitValueRange";
     const FIELDS: &'static [&'static str] = &["allocatedMinutesPerInterval", "granularity", "limitMinutesPerInterval", "metadata", "startDate", "timeOffLimit", "waitlistedMinutesPerInterval", "waitlistedRequestsPerInterval"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for TimeOffLimitValueRange {
             "timeOffLimit" => crate::support::de_opt_struct(map, &mut self.time_off_limit, n, 5),
             "waitlistedMinutesPerInterval" => crate::support::de_opt(map, &mut self.waitlisted_minutes_per_interval, n, 6),
             "waitlistedRequestsPerInterval" => crate::support::de_opt(map, &mut self.waitlisted_requests_per_interval, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct TimeOffLimitValues {
     pub waitlisted_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
     #[doc = " JSON `waitlistedRequests`: array of integer (int64), required by the spec."]
     pub waitlisted_requests: ::std::option::Option<::std::vec::Vec<i64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffLimitValues {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffLimitValues {
 impl crate::support::Model for TimeOffLimitValues {
     const NAME: &'static str = "TimeOffLimitValues";
     const FIELDS: &'static [&'static str] = &["allocatedMinutes", "limitMinutes", "waitlistedMinutes", "waitlistedRequests"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TimeOffLimitValues {
             "limitMinutes" => crate::support::de_opt(map, &mut self.limit_minutes, n, 1),
             "waitlistedMinutes" => crate::support::de_opt(map, &mut self.waitlisted_minutes, n, 2),
             "waitlistedRequests" => crate::support::de_opt(map, &mut self.waitlisted_requests, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

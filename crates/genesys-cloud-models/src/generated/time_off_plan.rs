@@ -9,23 +9,23 @@ pub struct TimeOffPlan {
     pub active: ::std::option::Option<bool>,
     #[doc = " JSON `activityCodeIds`: array of string."]
     pub activity_code_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `autoApprovalRule`: [`TimeOffPlanAutoApprovalRule`]."]
+    #[doc = " JSON `autoApprovalRule`: [`TimeOffPlanAutoApprovalRule`](crate::TimeOffPlanAutoApprovalRule)."]
     pub auto_approval_rule: ::std::option::Option<crate::TimeOffPlanAutoApprovalRule>,
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
-    #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`]."]
+    #[doc = " JSON `hrisTimeOffType`: [`HrisTimeOffType`](crate::HrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::HrisTimeOffType>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `timeOffLimits`: array of [`TimeOffLimitReference`]."]
+    #[doc = " JSON `timeOffLimits`: array of [`TimeOffLimitReference`](crate::TimeOffLimitReference)."]
     pub time_off_limits: ::std::option::Option<::std::vec::Vec<crate::TimeOffLimitReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffPlan {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffPlan {
 impl crate::support::Model for TimeOffPlan {
     const NAME: &'static str = "TimeOffPlan";
     const FIELDS: &'static [&'static str] = &["active", "activityCodeIds", "autoApprovalRule", "daysBeforeStartToExpireFromWaitlist", "hrisTimeOffType", "id", "metadata", "name", "selfUri", "timeOffLimits"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for TimeOffPlan {
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "timeOffLimits" => crate::support::de_opt_structs(map, &mut self.time_off_limits, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeOffPlanBusinessUnitAssociation {
-    #[doc = " JSON `managementUnits`: array of [`ManagementUnitReference`]."]
+    #[doc = " JSON `managementUnits`: array of [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_units: ::std::option::Option<::std::vec::Vec<crate::ManagementUnitReference>>,
-    #[doc = " JSON `staffingGroups`: array of [`StaffingGroupReference`]."]
+    #[doc = " JSON `staffingGroups`: array of [`StaffingGroupReference`](crate::StaffingGroupReference)."]
     pub staffing_groups: ::std::option::Option<::std::vec::Vec<crate::StaffingGroupReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffPlanBusinessUnitAssociation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffPlanBusinessUnitAssociation {
 impl crate::support::Model for TimeOffPlanBusinessUnitAssociation {
     const NAME: &'static str = "TimeOffPlanBusinessUnitAssociation";
     const FIELDS: &'static [&'static str] = &["managementUnits", "staffingGroups"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TimeOffPlanBusinessUnitAssociation {
         match key {
             "managementUnits" => crate::support::de_opt_structs(map, &mut self.management_units, n, 0),
             "staffingGroups" => crate::support::de_opt_structs(map, &mut self.staffing_groups, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct TimeOffRequestNotification {
     pub is_full_day_request: ::std::option::Option<bool>,
     #[doc = " JSON `partialDayStartDateTimes`: array of date-time."]
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
-    #[doc = " JSON `status`: [`TimeOffRequestNotificationStatus`]."]
+    #[doc = " JSON `status`: [`TimeOffRequestNotificationStatus`](crate::TimeOffRequestNotificationStatus)."]
     pub status: ::std::option::Option<crate::TimeOffRequestNotificationStatus>,
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffRequestNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffRequestNotification {
 impl crate::support::Model for TimeOffRequestNotification {
     const NAME: &'static str = "TimeOffRequestNotification";
     const FIELDS: &'static [&'static str] = &["fullDayManagementUnitDates", "isFullDayRequest", "partialDayStartDateTimes", "status", "timeOffRequestId", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for TimeOffRequestNotification {
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             "timeOffRequestId" => crate::support::de_opt(map, &mut self.time_off_request_id, n, 4),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,9 +23,9 @@ pub struct TimeOffRequestResponse {
     pub is_full_day_request: ::std::option::Option<bool>,
     #[doc = " JSON `markedAsRead`: boolean."]
     pub marked_as_read: ::std::option::Option<bool>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,25 +37,25 @@ pub struct TimeOffRequestResponse {
     pub partial_day_start_date_times: ::std::option::Option<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>,
     #[doc = " JSON `payableMinutes`: array of integer (int64), required by the spec."]
     pub payable_minutes: ::std::option::Option<::std::vec::Vec<i64>>,
-    #[doc = " JSON `reviewedBy`: [`UserReference`]."]
+    #[doc = " JSON `reviewedBy`: [`UserReference`](crate::UserReference)."]
     pub reviewed_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`TimeOffRequestResponseStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`TimeOffRequestResponseStatus`](crate::TimeOffRequestResponseStatus), required by the spec."]
     pub status: ::std::option::Option<crate::TimeOffRequestResponseStatus>,
-    #[doc = " JSON `submittedBy`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `submittedBy`: [`UserReference`](crate::UserReference), required by the spec."]
     pub submitted_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `submittedDate`: date-time, required by the spec."]
     pub submitted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `substatus`: [`TimeOffRequestResponseSubstatus`]."]
+    #[doc = " JSON `substatus`: [`TimeOffRequestResponseSubstatus`](crate::TimeOffRequestResponseSubstatus)."]
     pub substatus: ::std::option::Option<crate::TimeOffRequestResponseSubstatus>,
     #[doc = " JSON `syncVersion`: integer (int64), required by the spec."]
     pub sync_version: ::std::option::Option<i64>,
-    #[doc = " JSON `user`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffRequestResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -70,10 +70,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffRequestResponse {
 impl crate::support::Model for TimeOffRequestResponse {
     const NAME: &'static str = "TimeOffRequestResponse";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dailyDurationMinutes", "durationMinutes", "fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "fullDayManagementUnitDates", "id", "isFullDayRequest", "markedAsRead", "metadata", "modifiedBy", "modifiedDate", "notes", "paid", "partialDayStartDateTimes", "payableMinutes", "reviewedBy", "reviewedDate", "selfUri", "status", "submittedBy", "submittedDate", "substatus", "syncVersion", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -104,7 +104,7 @@ impl crate::support::Model for TimeOffRequestResponse {
             "substatus" => crate::support::de_opt(map, &mut self.substatus, n, 22),
             "syncVersion" => crate::support::de_opt(map, &mut self.sync_version, n, 23),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 24),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

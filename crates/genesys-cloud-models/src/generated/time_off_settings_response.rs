@@ -13,9 +13,9 @@ pub struct TimeOffSettingsResponse {
     pub submission_latest_days_from_now: ::std::option::Option<i64>,
     #[doc = " JSON `submissionRangeEnforced`: boolean."]
     pub submission_range_enforced: ::std::option::Option<bool>,
-    #[doc = " JSON `submissionRangeType`: [`TimeOffSettingsResponseSubmissionRangeType`]."]
+    #[doc = " JSON `submissionRangeType`: [`TimeOffSettingsResponseSubmissionRangeType`](crate::TimeOffSettingsResponseSubmissionRangeType)."]
     pub submission_range_type: ::std::option::Option<crate::TimeOffSettingsResponseSubmissionRangeType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeOffSettingsResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffSettingsResponse {
 impl crate::support::Model for TimeOffSettingsResponse {
     const NAME: &'static str = "TimeOffSettingsResponse";
     const FIELDS: &'static [&'static str] = &["submissionEarliestDaysFromNow", "submissionLatestDate", "submissionLatestDaysFromNow", "submissionRangeEnforced", "submissionRangeType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TimeOffSettingsResponse {
             "submissionLatestDaysFromNow" => crate::support::de_opt(map, &mut self.submission_latest_days_from_now, n, 2),
             "submissionRangeEnforced" => crate::support::de_opt(map, &mut self.submission_range_enforced, n, 3),
             "submissionRangeType" => crate::support::de_opt(map, &mut self.submission_range_type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TimeZoneMappingPreview {
-    #[doc = " JSON `contactList`: [`DomainEntityRef`]."]
+    #[doc = " JSON `contactList`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub contact_list: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `contactListSize`: integer (int64)."]
     pub contact_list_size: ::std::option::Option<i64>,
@@ -23,7 +23,7 @@ pub struct TimeZoneMappingPreview {
     pub contacts_mapped_using_zip_code: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, i64>>,
     #[doc = " JSON `contactsPerTimeZone`: map of integer (int64)."]
     pub contacts_per_time_zone: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, i64>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TimeZoneMappingPreview {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for TimeZoneMappingPreview {
 impl crate::support::Model for TimeZoneMappingPreview {
     const NAME: &'static str = "TimeZoneMappingPreview";
     const FIELDS: &'static [&'static str] = &["contactList", "contactListSize", "contactsInDefaultWindow", "contactsMappedToASingleZone", "contactsMappedToASingleZoneUsingZipCode", "contactsMappedToMultipleZones", "contactsMappedToMultipleZonesUsingZipCode", "contactsMappedUsingZipCode", "contactsPerTimeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for TimeZoneMappingPreview {
             "contactsMappedToMultipleZonesUsingZipCode" => crate::support::de_opt(map, &mut self.contacts_mapped_to_multiple_zones_using_zip_code, n, 6),
             "contactsMappedUsingZipCode" => crate::support::de_opt(map, &mut self.contacts_mapped_using_zip_code, n, 7),
             "contactsPerTimeZone" => crate::support::de_opt(map, &mut self.contacts_per_time_zone, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

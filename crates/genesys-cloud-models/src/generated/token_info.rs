@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TokenInfo {
-    #[doc = " JSON `OAuthClient`: [`OrgOAuthClient`]."]
+    #[doc = " JSON `OAuthClient`: [`OrgOAuthClient`](crate::OrgOAuthClient)."]
     pub o_auth_client: ::std::option::Option<crate::OrgOAuthClient>,
     #[doc = " JSON `authorizedScope`: array of string."]
     pub authorized_scope: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `clonedUser`: [`TokenInfoClonedUser`]."]
+    #[doc = " JSON `clonedUser`: [`TokenInfoClonedUser`](crate::TokenInfoClonedUser)."]
     pub cloned_user: ::std::option::Option<crate::TokenInfoClonedUser>,
     #[doc = " JSON `dateTokenIdles`: date-time."]
     pub date_token_idles: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `homeOrganization`: [`NamedEntity`]."]
+    #[doc = " JSON `homeOrganization`: [`NamedEntity`](crate::NamedEntity)."]
     pub home_organization: ::std::option::Option<crate::NamedEntity>,
-    #[doc = " JSON `organization`: [`NamedEntity`]."]
+    #[doc = " JSON `organization`: [`NamedEntity`](crate::NamedEntity)."]
     pub organization: ::std::option::Option<crate::NamedEntity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TokenInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for TokenInfo {
 impl crate::support::Model for TokenInfo {
     const NAME: &'static str = "TokenInfo";
     const FIELDS: &'static [&'static str] = &["OAuthClient", "authorizedScope", "clonedUser", "dateTokenIdles", "homeOrganization", "organization"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for TokenInfo {
             "dateTokenIdles" => crate::support::de_opt(map, &mut self.date_token_idles, n, 3),
             "homeOrganization" => crate::support::de_opt_struct(map, &mut self.home_organization, n, 4),
             "organization" => crate::support::de_opt_struct(map, &mut self.organization, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

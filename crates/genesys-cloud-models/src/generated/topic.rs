@@ -15,29 +15,29 @@ pub struct Topic {
     pub dialect: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchingType`: [`TopicMatchingType`]."]
+    #[doc = " JSON `matchingType`: [`TopicMatchingType`](crate::TopicMatchingType)."]
     pub matching_type: ::std::option::Option<crate::TopicMatchingType>,
-    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub modified_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: [`TopicParticipants`]."]
+    #[doc = " JSON `participants`: [`TopicParticipants`](crate::TopicParticipants)."]
     pub participants: ::std::option::Option<crate::TopicParticipants>,
-    #[doc = " JSON `phrases`: array of [`Phrase`]."]
+    #[doc = " JSON `phrases`: array of [`Phrase`](crate::Phrase)."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::Phrase>>,
-    #[doc = " JSON `programs`: array of [`BaseProgramEntity`]."]
+    #[doc = " JSON `programs`: array of [`BaseProgramEntity`](crate::BaseProgramEntity)."]
     pub programs: ::std::option::Option<::std::vec::Vec<crate::BaseProgramEntity>>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
-    #[doc = " JSON `publishedBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `publishedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub published_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `strictness`: [`TopicStrictness`]."]
+    #[doc = " JSON `strictness`: [`TopicStrictness`](crate::TopicStrictness)."]
     pub strictness: ::std::option::Option<crate::TopicStrictness>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Topic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for Topic {
 impl crate::support::Model for Topic {
     const NAME: &'static str = "Topic";
     const FIELDS: &'static [&'static str] = &["dateModified", "datePublished", "description", "dialect", "id", "matchingType", "modifiedBy", "name", "participants", "phrases", "programs", "published", "publishedBy", "selfUri", "strictness", "tags"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for Topic {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 13),
             "strictness" => crate::support::de_opt(map, &mut self.strictness, n, 14),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicCriteria {
-    #[doc = " JSON `dataIngestionRules`: array of [`DataIngestionRuleCriteria`], required by the spec."]
+    #[doc = " JSON `dataIngestionRules`: array of [`DataIngestionRuleCriteria`](crate::DataIngestionRuleCriteria), required by the spec."]
     pub data_ingestion_rules: ::std::option::Option<::std::vec::Vec<crate::DataIngestionRuleCriteria>>,
     #[doc = " JSON `topicId`: string, required by the spec."]
     pub topic_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TopicCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TopicCriteria {
 impl crate::support::Model for TopicCriteria {
     const NAME: &'static str = "TopicCriteria";
     const FIELDS: &'static [&'static str] = &["dataIngestionRules", "topicId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TopicCriteria {
         match key {
             "dataIngestionRules" => crate::support::de_opt_structs(map, &mut self.data_ingestion_rules, n, 0),
             "topicId" => crate::support::de_opt(map, &mut self.topic_id, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

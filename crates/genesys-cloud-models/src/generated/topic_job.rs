@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicJob {
-    #[doc = " JSON `createdBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_by: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,11 +15,11 @@ pub struct TopicJob {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`TopicJobState`]."]
+    #[doc = " JSON `state`: [`TopicJobState`](crate::TopicJobState)."]
     pub state: ::std::option::Option<crate::TopicJobState>,
-    #[doc = " JSON `topics`: array of [`BaseTopicEntitiy`]."]
+    #[doc = " JSON `topics`: array of [`BaseTopicEntitiy`](crate::BaseTopicEntitiy)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::BaseTopicEntitiy>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TopicJob {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for TopicJob {
 impl crate::support::Model for TopicJob {
     const NAME: &'static str = "TopicJob";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "id", "selfUri", "state", "topics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for TopicJob {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,21 +9,21 @@ pub struct TopicRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dialect`: string, required by the spec."]
     pub dialect: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchingType`: [`TopicRequestMatchingType`]."]
+    #[doc = " JSON `matchingType`: [`TopicRequestMatchingType`](crate::TopicRequestMatchingType)."]
     pub matching_type: ::std::option::Option<crate::TopicRequestMatchingType>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: [`TopicRequestParticipants`]."]
+    #[doc = " JSON `participants`: [`TopicRequestParticipants`](crate::TopicRequestParticipants)."]
     pub participants: ::std::option::Option<crate::TopicRequestParticipants>,
-    #[doc = " JSON `phrases`: array of [`Phrase`]."]
+    #[doc = " JSON `phrases`: array of [`Phrase`](crate::Phrase)."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::Phrase>>,
     #[doc = " JSON `programIds`: array of string."]
     pub program_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `strictness`: [`TopicRequestStrictness`]."]
+    #[doc = " JSON `strictness`: [`TopicRequestStrictness`](crate::TopicRequestStrictness)."]
     pub strictness: ::std::option::Option<crate::TopicRequestStrictness>,
     #[doc = " JSON `tags`: array of string."]
     pub tags: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TopicRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for TopicRequest {
 impl crate::support::Model for TopicRequest {
     const NAME: &'static str = "TopicRequest";
     const FIELDS: &'static [&'static str] = &["description", "dialect", "matchingType", "name", "participants", "phrases", "programIds", "strictness", "tags"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for TopicRequest {
             "programIds" => crate::support::de_opt(map, &mut self.program_ids, n, 6),
             "strictness" => crate::support::de_opt(map, &mut self.strictness, n, 7),
             "tags" => crate::support::de_opt(map, &mut self.tags, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

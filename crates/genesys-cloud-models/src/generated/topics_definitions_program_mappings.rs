@@ -7,15 +7,15 @@
 pub struct TopicsDefinitionsProgramMappings {
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `flows`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `flows`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub flows: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub modified_by: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `program`: [`BaseProgramEntity`]."]
+    #[doc = " JSON `program`: [`BaseProgramEntity`](crate::BaseProgramEntity)."]
     pub program: ::std::option::Option<crate::BaseProgramEntity>,
-    #[doc = " JSON `queues`: array of [`AddressableEntityRef`]."]
+    #[doc = " JSON `queues`: array of [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::AddressableEntityRef>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TopicsDefinitionsProgramMappings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TopicsDefinitionsProgramMappings {
 impl crate::support::Model for TopicsDefinitionsProgramMappings {
     const NAME: &'static str = "TopicsDefinitionsProgramMappings";
     const FIELDS: &'static [&'static str] = &["dateModified", "flows", "modifiedBy", "program", "queues"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TopicsDefinitionsProgramMappings {
             "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 2),
             "program" => crate::support::de_opt_struct(map, &mut self.program, n, 3),
             "queues" => crate::support::de_opt_structs(map, &mut self.queues, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

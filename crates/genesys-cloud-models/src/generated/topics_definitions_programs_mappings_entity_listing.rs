@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicsDefinitionsProgramsMappingsEntityListing {
-    #[doc = " JSON `entities`: array of [`TopicsDefinitionsProgramMappings`]."]
+    #[doc = " JSON `entities`: array of [`TopicsDefinitionsProgramMappings`](crate::TopicsDefinitionsProgramMappings)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::TopicsDefinitionsProgramMappings>>,
     #[doc = " JSON `nextUri`: string."]
     pub next_uri: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct TopicsDefinitionsProgramsMappingsEntityListing {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `total`: integer (int64)."]
     pub total: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TopicsDefinitionsProgramsMappingsEntityListing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for TopicsDefinitionsProgramsMappingsEntityL
 impl crate::support::Model for TopicsDefinitionsProgramsMappingsEntityListing {
     const NAME: &'static str = "TopicsDefinitionsProgramsMappingsEntityListing";
     const FIELDS: &'static [&'static str] = &["entities", "nextUri", "pageCount", "pageSize", "selfUri", "total"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for TopicsDefinitionsProgramsMappingsEntityListing {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "total" => crate::support::de_opt(map, &mut self.total, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct Touchpoint {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `mediaType`: [`TouchpointMediaType`]."]
+    #[doc = " JSON `mediaType`: [`TouchpointMediaType`](crate::TouchpointMediaType)."]
     pub media_type: ::std::option::Option<crate::TouchpointMediaType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Touchpoint {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for Touchpoint {
 impl crate::support::Model for Touchpoint {
     const NAME: &'static str = "Touchpoint";
     const FIELDS: &'static [&'static str] = &["agentId", "associatedValue", "conversationId", "createdDate", "mediaType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for Touchpoint {
             "conversationId" => crate::support::de_opt(map, &mut self.conversation_id, n, 2),
             "createdDate" => crate::support::de_opt(map, &mut self.created_date, n, 3),
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,13 +13,13 @@ pub struct TouchpointResponse {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `mediaType`: [`TouchpointResponseMediaType`]."]
+    #[doc = " JSON `mediaType`: [`TouchpointResponseMediaType`](crate::TouchpointResponseMediaType)."]
     pub media_type: ::std::option::Option<crate::TouchpointResponseMediaType>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`TouchpointResponseState`], required by the spec."]
+    #[doc = " JSON `state`: [`TouchpointResponseState`](crate::TouchpointResponseState), required by the spec."]
     pub state: ::std::option::Option<crate::TouchpointResponseState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TouchpointResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for TouchpointResponse {
 impl crate::support::Model for TouchpointResponse {
     const NAME: &'static str = "TouchpointResponse";
     const FIELDS: &'static [&'static str] = &["agentId", "associatedValue", "conversationId", "createdDate", "mediaType", "message", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for TouchpointResponse {
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 4),
             "message" => crate::support::de_opt(map, &mut self.message, n, 5),
             "state" => crate::support::de_opt(map, &mut self.state, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

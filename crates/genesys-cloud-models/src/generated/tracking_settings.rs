@@ -7,13 +7,13 @@
 pub struct TrackingSettings {
     #[doc = " JSON `excludedQueryParameters`: array of string."]
     pub excluded_query_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `ipFilters`: array of [`IpFilter`]."]
+    #[doc = " JSON `ipFilters`: array of [`IpFilter`](crate::IpFilter)."]
     pub ip_filters: ::std::option::Option<::std::vec::Vec<crate::IpFilter>>,
     #[doc = " JSON `searchQueryParameters`: array of string."]
     pub search_query_parameters: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `shouldKeepUrlFragment`: boolean."]
     pub should_keep_url_fragment: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrackingSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TrackingSettings {
 impl crate::support::Model for TrackingSettings {
     const NAME: &'static str = "TrackingSettings";
     const FIELDS: &'static [&'static str] = &["excludedQueryParameters", "ipFilters", "searchQueryParameters", "shouldKeepUrlFragment"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TrackingSettings {
             "ipFilters" => crate::support::de_opt_structs(map, &mut self.ip_filters, n, 1),
             "searchQueryParameters" => crate::support::de_opt(map, &mut self.search_query_parameters, n, 2),
             "shouldKeepUrlFragment" => crate::support::de_opt(map, &mut self.should_keep_url_fragment, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,19 +9,19 @@ pub struct TranscriptSearchRequest {
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `query`: array of [`TranscriptSearchCriteria`]."]
+    #[doc = " JSON `query`: array of [`TranscriptSearchCriteria`](crate::TranscriptSearchCriteria)."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::TranscriptSearchCriteria>>,
     #[doc = " JSON `returnFields`: array of string."]
     pub return_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `sort`: array of [`SearchSort`]."]
+    #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`TranscriptSearchRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`TranscriptSearchRequestSortOrder`](crate::TranscriptSearchRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::TranscriptSearchRequestSortOrder>,
     #[doc = " JSON `types`: array of string, required by the spec."]
     pub types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TranscriptSearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptSearchRequest {
 impl crate::support::Model for TranscriptSearchRequest {
     const NAME: &'static str = "TranscriptSearchRequest";
     const FIELDS: &'static [&'static str] = &["pageNumber", "pageSize", "query", "returnFields", "sort", "sortBy", "sortOrder", "types"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for TranscriptSearchRequest {
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 5),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 6),
             "types" => crate::support::de_opt(map, &mut self.types, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct TranscriptTopic {
     #[doc = " JSON `confidence`: integer (int64)."]
     pub confidence: ::std::option::Option<i64>,
-    #[doc = " JSON `duration`: [`TopicDuration`]."]
+    #[doc = " JSON `duration`: [`TopicDuration`](crate::TopicDuration)."]
     pub duration: ::std::option::Option<crate::TopicDuration>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `offset`: [`TopicOffset`]."]
+    #[doc = " JSON `offset`: [`TopicOffset`](crate::TopicOffset)."]
     pub offset: ::std::option::Option<crate::TopicOffset>,
     #[doc = " JSON `recordingLocation`: integer (int64)."]
     pub recording_location: ::std::option::Option<i64>,
@@ -23,7 +23,7 @@ pub struct TranscriptTopic {
     pub topic_phrase: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `transcriptPhrase`: string."]
     pub transcript_phrase: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TranscriptTopic {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTopic {
 impl crate::support::Model for TranscriptTopic {
     const NAME: &'static str = "TranscriptTopic";
     const FIELDS: &'static [&'static str] = &["confidence", "duration", "id", "name", "offset", "recordingLocation", "startTimeMilliseconds", "topicPhrase", "transcriptPhrase"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for TranscriptTopic {
             "startTimeMilliseconds" => crate::support::de_opt(map, &mut self.start_time_milliseconds, n, 6),
             "topicPhrase" => crate::support::de_opt(map, &mut self.topic_phrase, n, 7),
             "transcriptPhrase" => crate::support::de_opt(map, &mut self.transcript_phrase, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct TranscriptTranslation {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phrases`: array of [`PhraseTranslation`]."]
+    #[doc = " JSON `phrases`: array of [`PhraseTranslation`](crate::PhraseTranslation)."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::PhraseTranslation>>,
     #[doc = " JSON `translateError`: string."]
     pub translate_error: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TranscriptTranslation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTranslation {
 impl crate::support::Model for TranscriptTranslation {
     const NAME: &'static str = "TranscriptTranslation";
     const FIELDS: &'static [&'static str] = &["id", "phrases", "translateError"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TranscriptTranslation {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "phrases" => crate::support::de_opt_structs(map, &mut self.phrases, n, 1),
             "translateError" => crate::support::de_opt(map, &mut self.translate_error, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct TranscriptUrls {
     #[doc = " JSON `communicationId`: string."]
     pub communication_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `conversation`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `urls`: array of [`SegmentUrl`]."]
+    #[doc = " JSON `urls`: array of [`SegmentUrl`](crate::SegmentUrl)."]
     pub urls: ::std::option::Option<::std::vec::Vec<crate::SegmentUrl>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TranscriptUrls {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptUrls {
 impl crate::support::Model for TranscriptUrls {
     const NAME: &'static str = "TranscriptUrls";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversation", "urls"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TranscriptUrls {
             "communicationId" => crate::support::de_opt(map, &mut self.communication_id, n, 0),
             "conversation" => crate::support::de_opt_struct(map, &mut self.conversation, n, 1),
             "urls" => crate::support::de_opt_structs(map, &mut self.urls, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

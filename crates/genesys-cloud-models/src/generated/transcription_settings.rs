@@ -13,11 +13,11 @@ pub struct TranscriptionSettings {
     pub pci_dss_redaction_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `piiRedactionEnabled`: boolean."]
     pub pii_redaction_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `transcription`: [`TranscriptionSettingsTranscription`], required by the spec."]
+    #[doc = " JSON `transcription`: [`TranscriptionSettingsTranscription`](crate::TranscriptionSettingsTranscription), required by the spec."]
     pub transcription: ::std::option::Option<crate::TranscriptionSettingsTranscription>,
     #[doc = " JSON `transcriptionConfidenceThreshold`: integer (int64), required by the spec."]
     pub transcription_confidence_threshold: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TranscriptionSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionSettings {
 impl crate::support::Model for TranscriptionSettings {
     const NAME: &'static str = "TranscriptionSettings";
     const FIELDS: &'static [&'static str] = &["contentSearchEnabled", "lowLatencyTranscriptionEnabled", "pciDssRedactionEnabled", "piiRedactionEnabled", "transcription", "transcriptionConfidenceThreshold"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for TranscriptionSettings {
             "piiRedactionEnabled" => crate::support::de_opt(map, &mut self.pii_redaction_enabled, n, 3),
             "transcription" => crate::support::de_opt(map, &mut self.transcription, n, 4),
             "transcriptionConfidenceThreshold" => crate::support::de_opt(map, &mut self.transcription_confidence_threshold, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

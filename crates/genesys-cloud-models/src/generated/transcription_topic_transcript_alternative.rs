@@ -9,7 +9,7 @@ pub struct TranscriptionTopicTranscriptAlternative {
     pub confidence: ::std::option::Option<f64>,
     #[doc = " JSON `decoratedTranscript`: string."]
     pub decorated_transcript: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `decoratedWords`: array of [`TranscriptionTopicTranscriptWord`]."]
+    #[doc = " JSON `decoratedWords`: array of [`TranscriptionTopicTranscriptWord`](crate::TranscriptionTopicTranscriptWord)."]
     pub decorated_words: ::std::option::Option<::std::vec::Vec<crate::TranscriptionTopicTranscriptWord>>,
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
@@ -17,9 +17,9 @@ pub struct TranscriptionTopicTranscriptAlternative {
     pub offset_ms: ::std::option::Option<i64>,
     #[doc = " JSON `transcript`: string."]
     pub transcript: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `words`: array of [`TranscriptionTopicTranscriptWord`]."]
+    #[doc = " JSON `words`: array of [`TranscriptionTopicTranscriptWord`](crate::TranscriptionTopicTranscriptWord)."]
     pub words: ::std::option::Option<::std::vec::Vec<crate::TranscriptionTopicTranscriptWord>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TranscriptionTopicTranscriptAlternative {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionTopicTranscriptAlternative 
 impl crate::support::Model for TranscriptionTopicTranscriptAlternative {
     const NAME: &'static str = "TranscriptionTopicTranscriptAlternative";
     const FIELDS: &'static [&'static str] = &["confidence", "decoratedTranscript", "decoratedWords", "durationMs", "offsetMs", "transcript", "words"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for TranscriptionTopicTranscriptAlternative {
             "offsetMs" => crate::support::de_opt(map, &mut self.offset_ms, n, 4),
             "transcript" => crate::support::de_opt(map, &mut self.transcript, n, 5),
             "words" => crate::support::de_opt_structs(map, &mut self.words, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

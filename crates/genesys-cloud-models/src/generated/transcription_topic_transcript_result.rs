@@ -9,9 +9,9 @@ pub struct TranscriptionTopicTranscriptResult {
     pub agent_assist_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `agentAssistantId`: string."]
     pub agent_assistant_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `alternatives`: array of [`TranscriptionTopicTranscriptAlternative`]."]
+    #[doc = " JSON `alternatives`: array of [`TranscriptionTopicTranscriptAlternative`](crate::TranscriptionTopicTranscriptAlternative)."]
     pub alternatives: ::std::option::Option<::std::vec::Vec<crate::TranscriptionTopicTranscriptAlternative>>,
-    #[doc = " JSON `channel`: [`TranscriptionTopicTranscriptResultChannel`]."]
+    #[doc = " JSON `channel`: [`TranscriptionTopicTranscriptResultChannel`](crate::TranscriptionTopicTranscriptResultChannel)."]
     pub channel: ::std::option::Option<crate::TranscriptionTopicTranscriptResultChannel>,
     #[doc = " JSON `dialect`: string."]
     pub dialect: ::std::option::Option<::std::string::String>,
@@ -29,7 +29,7 @@ pub struct TranscriptionTopicTranscriptResult {
     pub utterance_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `voiceTranscriptionEnabled`: boolean."]
     pub voice_transcription_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TranscriptionTopicTranscriptResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionTopicTranscriptResult {
 impl crate::support::Model for TranscriptionTopicTranscriptResult {
     const NAME: &'static str = "TranscriptionTopicTranscriptResult";
     const FIELDS: &'static [&'static str] = &["agentAssistEnabled", "agentAssistantId", "alternatives", "channel", "dialect", "engineId", "engineName", "engineProvider", "isFinal", "speechTextAnalyticsProgramId", "utteranceId", "voiceTranscriptionEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for TranscriptionTopicTranscriptResult {
             "speechTextAnalyticsProgramId" => crate::support::de_opt(map, &mut self.speech_text_analytics_program_id, n, 9),
             "utteranceId" => crate::support::de_opt(map, &mut self.utterance_id, n, 10),
             "voiceTranscriptionEnabled" => crate::support::de_opt(map, &mut self.voice_transcription_enabled, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

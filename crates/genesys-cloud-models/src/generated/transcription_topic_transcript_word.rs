@@ -15,7 +15,7 @@ pub struct TranscriptionTopicTranscriptWord {
     pub start_time_ms: ::std::option::Option<i64>,
     #[doc = " JSON `word`: string."]
     pub word: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TranscriptionTopicTranscriptWord {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionTopicTranscriptWord {
 impl crate::support::Model for TranscriptionTopicTranscriptWord {
     const NAME: &'static str = "TranscriptionTopicTranscriptWord";
     const FIELDS: &'static [&'static str] = &["confidence", "durationMs", "offsetMs", "startTimeMs", "word"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TranscriptionTopicTranscriptWord {
             "offsetMs" => crate::support::de_opt(map, &mut self.offset_ms, n, 2),
             "startTimeMs" => crate::support::de_opt(map, &mut self.start_time_ms, n, 3),
             "word" => crate::support::de_opt(map, &mut self.word, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

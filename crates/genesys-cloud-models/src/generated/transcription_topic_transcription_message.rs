@@ -17,13 +17,13 @@ pub struct TranscriptionTopicTranscriptionMessage {
     pub session_start_time_ms: ::std::option::Option<i64>,
     #[doc = " JSON `speechTextAnalyticsProgramId`: string."]
     pub speech_text_analytics_program_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`TranscriptionTopicTranscriptionRequestStatus`]."]
+    #[doc = " JSON `status`: [`TranscriptionTopicTranscriptionRequestStatus`](crate::TranscriptionTopicTranscriptionRequestStatus)."]
     pub status: ::std::option::Option<crate::TranscriptionTopicTranscriptionRequestStatus>,
     #[doc = " JSON `transcriptionStartTimeMs`: integer (int64)."]
     pub transcription_start_time_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `transcripts`: array of [`TranscriptionTopicTranscriptResult`]."]
+    #[doc = " JSON `transcripts`: array of [`TranscriptionTopicTranscriptResult`](crate::TranscriptionTopicTranscriptResult)."]
     pub transcripts: ::std::option::Option<::std::vec::Vec<crate::TranscriptionTopicTranscriptResult>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TranscriptionTopicTranscriptionMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionTopicTranscriptionMessage {
 impl crate::support::Model for TranscriptionTopicTranscriptionMessage {
     const NAME: &'static str = "TranscriptionTopicTranscriptionMessage";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "eventTime", "organizationId", "sessionStartTimeMs", "speechTextAnalyticsProgramId", "status", "transcriptionStartTimeMs", "transcripts"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for TranscriptionTopicTranscriptionMessage {
             "status" => crate::support::de_opt_struct(map, &mut self.status, n, 6),
             "transcriptionStartTimeMs" => crate::support::de_opt(map, &mut self.transcription_start_time_ms, n, 7),
             "transcripts" => crate::support::de_opt_structs(map, &mut self.transcripts, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

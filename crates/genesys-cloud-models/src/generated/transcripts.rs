@@ -13,7 +13,7 @@ pub struct Transcripts {
     pub exact_match: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `notSimilarTo`: array of string."]
     pub not_similar_to: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Transcripts {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for Transcripts {
 impl crate::support::Model for Transcripts {
     const NAME: &'static str = "Transcripts";
     const FIELDS: &'static [&'static str] = &["contains", "doesNotContain", "exactMatch", "notSimilarTo"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for Transcripts {
             "doesNotContain" => crate::support::de_opt(map, &mut self.does_not_contain, n, 1),
             "exactMatch" => crate::support::de_opt(map, &mut self.exact_match, n, 2),
             "notSimilarTo" => crate::support::de_opt(map, &mut self.not_similar_to, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

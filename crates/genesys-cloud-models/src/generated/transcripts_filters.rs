@@ -9,7 +9,7 @@ pub struct TranscriptsFilters {
     pub end_time_ms: ::std::option::Option<i64>,
     #[doc = " JSON `flows`: array of string."]
     pub flows: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `mediaType`: [`TranscriptsFiltersMediaType`]."]
+    #[doc = " JSON `mediaType`: [`TranscriptsFiltersMediaType`](crate::TranscriptsFiltersMediaType)."]
     pub media_type: ::std::option::Option<crate::TranscriptsFiltersMediaType>,
     #[doc = " JSON `programs`: array of string."]
     pub programs: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -17,7 +17,7 @@ pub struct TranscriptsFilters {
     pub queues: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `startTimeMs`: integer (int64)."]
     pub start_time_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TranscriptsFilters {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptsFilters {
 impl crate::support::Model for TranscriptsFilters {
     const NAME: &'static str = "TranscriptsFilters";
     const FIELDS: &'static [&'static str] = &["endTimeMs", "flows", "mediaType", "programs", "queues", "startTimeMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for TranscriptsFilters {
             "programs" => crate::support::de_opt(map, &mut self.programs, n, 3),
             "queues" => crate::support::de_opt(map, &mut self.queues, n, 4),
             "startTimeMs" => crate::support::de_opt(map, &mut self.start_time_ms, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

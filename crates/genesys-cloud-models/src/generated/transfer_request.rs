@@ -11,7 +11,7 @@ pub struct TransferRequest {
     pub keep_internal_message_alive: ::std::option::Option<bool>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`TransferRequestTransferType`]."]
+    #[doc = " JSON `transferType`: [`TransferRequestTransferType`](crate::TransferRequestTransferType)."]
     pub transfer_type: ::std::option::Option<crate::TransferRequestTransferType>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct TransferRequest {
     pub user_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `voicemail`: boolean."]
     pub voicemail: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TransferRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for TransferRequest {
 impl crate::support::Model for TransferRequest {
     const NAME: &'static str = "TransferRequest";
     const FIELDS: &'static [&'static str] = &["address", "keepInternalMessageAlive", "queueId", "transferType", "userId", "userName", "voicemail"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for TransferRequest {
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 4),
             "userName" => crate::support::de_opt(map, &mut self.user_name, n, 5),
             "voicemail" => crate::support::de_opt(map, &mut self.voicemail, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct TransferResponse {
     #[doc = " JSON `dateIssued`: date-time."]
     pub date_issued: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `destination`: [`TransferDestination`]."]
+    #[doc = " JSON `destination`: [`TransferDestination`](crate::TransferDestination)."]
     pub destination: ::std::option::Option<crate::TransferDestination>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initiator`: [`TransferInitiator`]."]
+    #[doc = " JSON `initiator`: [`TransferInitiator`](crate::TransferInitiator)."]
     pub initiator: ::std::option::Option<crate::TransferInitiator>,
-    #[doc = " JSON `modifiedBy`: [`TransferResponseModifiedBy`]."]
+    #[doc = " JSON `modifiedBy`: [`TransferResponseModifiedBy`](crate::TransferResponseModifiedBy)."]
     pub modified_by: ::std::option::Option<crate::TransferResponseModifiedBy>,
-    #[doc = " JSON `state`: [`TransferResponseState`]."]
+    #[doc = " JSON `state`: [`TransferResponseState`](crate::TransferResponseState)."]
     pub state: ::std::option::Option<crate::TransferResponseState>,
-    #[doc = " JSON `transferType`: [`TransferResponseTransferType`]."]
+    #[doc = " JSON `transferType`: [`TransferResponseTransferType`](crate::TransferResponseTransferType)."]
     pub transfer_type: ::std::option::Option<crate::TransferResponseTransferType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TransferResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for TransferResponse {
 impl crate::support::Model for TransferResponse {
     const NAME: &'static str = "TransferResponse";
     const FIELDS: &'static [&'static str] = &["dateIssued", "destination", "id", "initiator", "modifiedBy", "state", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for TransferResponse {
             "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct TransferToAddressRequest {
     pub address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
-    #[doc = " JSON `transferType`: [`TransferToAddressRequestTransferType`]."]
+    #[doc = " JSON `transferType`: [`TransferToAddressRequestTransferType`](crate::TransferToAddressRequestTransferType)."]
     pub transfer_type: ::std::option::Option<crate::TransferToAddressRequestTransferType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TransferToAddressRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TransferToAddressRequest {
 impl crate::support::Model for TransferToAddressRequest {
     const NAME: &'static str = "TransferToAddressRequest";
     const FIELDS: &'static [&'static str] = &["address", "keepInternalMessageAlive", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TransferToAddressRequest {
             "address" => crate::support::de_opt(map, &mut self.address, n, 0),
             "keepInternalMessageAlive" => crate::support::de_opt(map, &mut self.keep_internal_message_alive, n, 1),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct TransferToAgentRequest {
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
-    #[doc = " JSON `transferType`: [`TransferToAgentRequestTransferType`]."]
+    #[doc = " JSON `transferType`: [`TransferToAgentRequestTransferType`](crate::TransferToAgentRequestTransferType)."]
     pub transfer_type: ::std::option::Option<crate::TransferToAgentRequestTransferType>,
     #[doc = " JSON `userDisplayName`: string."]
     pub user_display_name: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct TransferToAgentRequest {
     pub user_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `voicemail`: boolean."]
     pub voicemail: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TransferToAgentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for TransferToAgentRequest {
 impl crate::support::Model for TransferToAgentRequest {
     const NAME: &'static str = "TransferToAgentRequest";
     const FIELDS: &'static [&'static str] = &["keepInternalMessageAlive", "transferType", "userDisplayName", "userId", "userName", "voicemail"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for TransferToAgentRequest {
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 3),
             "userName" => crate::support::de_opt(map, &mut self.user_name, n, 4),
             "voicemail" => crate::support::de_opt(map, &mut self.voicemail, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct TransferToExternalContactRequest {
     pub contact_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `keepInternalMessageAlive`: boolean."]
     pub keep_internal_message_alive: ::std::option::Option<bool>,
-    #[doc = " JSON `phoneType`: [`TransferToExternalContactRequestPhoneType`], required by the spec."]
+    #[doc = " JSON `phoneType`: [`TransferToExternalContactRequestPhoneType`](crate::TransferToExternalContactRequestPhoneType), required by the spec."]
     pub phone_type: ::std::option::Option<crate::TransferToExternalContactRequestPhoneType>,
-    #[doc = " JSON `transferType`: [`TransferToExternalContactRequestTransferType`]."]
+    #[doc = " JSON `transferType`: [`TransferToExternalContactRequestTransferType`](crate::TransferToExternalContactRequestTransferType)."]
     pub transfer_type: ::std::option::Option<crate::TransferToExternalContactRequestTransferType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TransferToExternalContactRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TransferToExternalContactRequest {
 impl crate::support::Model for TransferToExternalContactRequest {
     const NAME: &'static str = "TransferToExternalContactRequest";
     const FIELDS: &'static [&'static str] = &["contactId", "keepInternalMessageAlive", "phoneType", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TransferToExternalContactRequest {
             "keepInternalMessageAlive" => crate::support::de_opt(map, &mut self.keep_internal_message_alive, n, 1),
             "phoneType" => crate::support::de_opt(map, &mut self.phone_type, n, 2),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct TransferToQueueRequest {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueName`: string."]
     pub queue_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `transferType`: [`TransferToQueueRequestTransferType`]."]
+    #[doc = " JSON `transferType`: [`TransferToQueueRequestTransferType`](crate::TransferToQueueRequestTransferType)."]
     pub transfer_type: ::std::option::Option<crate::TransferToQueueRequestTransferType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TransferToQueueRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TransferToQueueRequest {
 impl crate::support::Model for TransferToQueueRequest {
     const NAME: &'static str = "TransferToQueueRequest";
     const FIELDS: &'static [&'static str] = &["keepInternalMessageAlive", "queueId", "queueName", "transferType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TransferToQueueRequest {
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 1),
             "queueName" => crate::support::de_opt(map, &mut self.queue_name, n, 2),
             "transferType" => crate::support::de_opt(map, &mut self.transfer_type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct TrendData {
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `percentOfGoal`: number (double)."]
     pub percent_of_goal: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrendData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TrendData {
 impl crate::support::Model for TrendData {
     const NAME: &'static str = "TrendData";
     const FIELDS: &'static [&'static str] = &["averageValue", "dateEndWorkday", "dateStartWorkday", "percentOfGoal"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TrendData {
             "dateEndWorkday" => crate::support::de_opt(map, &mut self.date_end_workday, n, 1),
             "dateStartWorkday" => crate::support::de_opt(map, &mut self.date_start_workday, n, 2),
             "percentOfGoal" => crate::support::de_opt(map, &mut self.percent_of_goal, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,19 +15,19 @@ pub struct Trigger {
     pub event_ttl_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `matchCriteria`: array of [`MatchCriteria`]."]
+    #[doc = " JSON `matchCriteria`: array of [`MatchCriteria`](crate::MatchCriteria)."]
     pub match_criteria: ::std::option::Option<::std::vec::Vec<crate::MatchCriteria>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `target`: [`TriggerTarget`]."]
+    #[doc = " JSON `target`: [`TriggerTarget`](crate::TriggerTarget)."]
     pub target: ::std::option::Option<crate::TriggerTarget>,
     #[doc = " JSON `topicName`: string."]
     pub topic_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Trigger {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for Trigger {
 impl crate::support::Model for Trigger {
     const NAME: &'static str = "Trigger";
     const FIELDS: &'static [&'static str] = &["delayBySeconds", "description", "enabled", "eventTTLSeconds", "id", "matchCriteria", "name", "selfUri", "target", "topicName", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for Trigger {
             "target" => crate::support::de_opt_struct(map, &mut self.target, n, 8),
             "topicName" => crate::support::de_opt(map, &mut self.topic_name, n, 9),
             "version" => crate::support::de_opt(map, &mut self.version, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

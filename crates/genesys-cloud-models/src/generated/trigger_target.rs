@@ -7,11 +7,11 @@
 pub struct TriggerTarget {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`TriggerTargetType`]."]
+    #[doc = " JSON `type`: [`TriggerTargetType`](crate::TriggerTargetType)."]
     pub r#type: ::std::option::Option<crate::TriggerTargetType>,
-    #[doc = " JSON `workflowTargetSettings`: [`WorkflowTargetSettings`]."]
+    #[doc = " JSON `workflowTargetSettings`: [`WorkflowTargetSettings`](crate::WorkflowTargetSettings)."]
     pub workflow_target_settings: ::std::option::Option<crate::WorkflowTargetSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TriggerTarget {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TriggerTarget {
 impl crate::support::Model for TriggerTarget {
     const NAME: &'static str = "TriggerTarget";
     const FIELDS: &'static [&'static str] = &["id", "type", "workflowTargetSettings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TriggerTarget {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
             "workflowTargetSettings" => crate::support::de_opt_struct(map, &mut self.workflow_target_settings, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

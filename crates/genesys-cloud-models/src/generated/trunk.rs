@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Trunk {
-    #[doc = " JSON `connectedStatus`: [`TrunkConnectedStatus`]."]
+    #[doc = " JSON `connectedStatus`: [`TrunkConnectedStatus`](crate::TrunkConnectedStatus)."]
     pub connected_status: ::std::option::Option<crate::TrunkConnectedStatus>,
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct Trunk {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `edge`: [`DomainEntityRef`]."]
+    #[doc = " JSON `edge`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `edgeGroup`: [`DomainEntityRef`]."]
+    #[doc = " JSON `edgeGroup`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub edge_group: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
@@ -31,9 +31,9 @@ pub struct Trunk {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `inService`: boolean."]
     pub in_service: ::std::option::Option<bool>,
-    #[doc = " JSON `ipStatus`: [`TrunkMetricsNetworkTypeIp`]."]
+    #[doc = " JSON `ipStatus`: [`TrunkMetricsNetworkTypeIp`](crate::TrunkMetricsNetworkTypeIp)."]
     pub ip_status: ::std::option::Option<crate::TrunkMetricsNetworkTypeIp>,
-    #[doc = " JSON `logicalInterface`: [`DomainEntityRef`]."]
+    #[doc = " JSON `logicalInterface`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub logical_interface: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
@@ -41,29 +41,29 @@ pub struct Trunk {
     pub modified_by_app: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optionsEnabledStatus`: [`TrunkOptionsEnabledStatus`]."]
+    #[doc = " JSON `optionsEnabledStatus`: [`TrunkOptionsEnabledStatus`](crate::TrunkOptionsEnabledStatus)."]
     pub options_enabled_status: ::std::option::Option<crate::TrunkOptionsEnabledStatus>,
-    #[doc = " JSON `optionsStatus`: array of [`TrunkMetricsOptions`]."]
+    #[doc = " JSON `optionsStatus`: array of [`TrunkMetricsOptions`](crate::TrunkMetricsOptions)."]
     pub options_status: ::std::option::Option<::std::vec::Vec<crate::TrunkMetricsOptions>>,
     #[doc = " JSON `proxyAddressList`: array of string."]
     pub proxy_address_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `registersEnabledStatus`: [`TrunkRegistersEnabledStatus`]."]
+    #[doc = " JSON `registersEnabledStatus`: [`TrunkRegistersEnabledStatus`](crate::TrunkRegistersEnabledStatus)."]
     pub registers_enabled_status: ::std::option::Option<crate::TrunkRegistersEnabledStatus>,
-    #[doc = " JSON `registersStatus`: array of [`TrunkMetricsRegisters`]."]
+    #[doc = " JSON `registersStatus`: array of [`TrunkMetricsRegisters`](crate::TrunkMetricsRegisters)."]
     pub registers_status: ::std::option::Option<::std::vec::Vec<crate::TrunkMetricsRegisters>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`TrunkState`]."]
+    #[doc = " JSON `state`: [`TrunkState`](crate::TrunkState)."]
     pub state: ::std::option::Option<crate::TrunkState>,
-    #[doc = " JSON `trunkBase`: [`DomainEntityRef`]."]
+    #[doc = " JSON `trunkBase`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub trunk_base: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `trunkMetabase`: [`DomainEntityRef`]."]
+    #[doc = " JSON `trunkMetabase`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub trunk_metabase: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `trunkType`: [`TrunkTrunkType`]."]
+    #[doc = " JSON `trunkType`: [`TrunkTrunkType`](crate::TrunkTrunkType)."]
     pub trunk_type: ::std::option::Option<crate::TrunkTrunkType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Trunk {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -78,10 +78,10 @@ impl<'de> ::serde::Deserialize<'de> for Trunk {
 impl crate::support::Model for Trunk {
     const NAME: &'static str = "Trunk";
     const FIELDS: &'static [&'static str] = &["connectedStatus", "createdBy", "createdByApp", "dateCreated", "dateModified", "description", "division", "edge", "edgeGroup", "enabled", "family", "id", "inService", "ipStatus", "logicalInterface", "modifiedBy", "modifiedByApp", "name", "optionsEnabledStatus", "optionsStatus", "proxyAddressList", "registersEnabledStatus", "registersStatus", "selfUri", "state", "trunkBase", "trunkMetabase", "trunkType", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -116,7 +116,7 @@ impl crate::support::Model for Trunk {
             "trunkMetabase" => crate::support::de_opt_struct(map, &mut self.trunk_metabase, n, 26),
             "trunkType" => crate::support::de_opt(map, &mut self.trunk_type, n, 27),
             "version" => crate::support::de_opt(map, &mut self.version, n, 28),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

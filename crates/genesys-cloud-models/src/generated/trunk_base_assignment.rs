@@ -7,9 +7,9 @@
 pub struct TrunkBaseAssignment {
     #[doc = " JSON `family`: integer (int64)."]
     pub family: ::std::option::Option<i64>,
-    #[doc = " JSON `trunkBase`: [`TrunkBase`]."]
+    #[doc = " JSON `trunkBase`: [`TrunkBase`](crate::TrunkBase)."]
     pub trunk_base: ::std::option::Option<crate::TrunkBase>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrunkBaseAssignment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TrunkBaseAssignment {
 impl crate::support::Model for TrunkBaseAssignment {
     const NAME: &'static str = "TrunkBaseAssignment";
     const FIELDS: &'static [&'static str] = &["family", "trunkBase"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TrunkBaseAssignment {
         match key {
             "family" => crate::support::de_opt(map, &mut self.family, n, 0),
             "trunkBase" => crate::support::de_opt_struct(map, &mut self.trunk_base, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

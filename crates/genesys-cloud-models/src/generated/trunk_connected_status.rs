@@ -9,7 +9,7 @@ pub struct TrunkConnectedStatus {
     pub connected: ::std::option::Option<bool>,
     #[doc = " JSON `connectedStateTime`: date-time."]
     pub connected_state_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrunkConnectedStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TrunkConnectedStatus {
 impl crate::support::Model for TrunkConnectedStatus {
     const NAME: &'static str = "TrunkConnectedStatus";
     const FIELDS: &'static [&'static str] = &["connected", "connectedStateTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TrunkConnectedStatus {
         match key {
             "connected" => crate::support::de_opt(map, &mut self.connected, n, 0),
             "connectedStateTime" => crate::support::de_opt(map, &mut self.connected_state_time, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

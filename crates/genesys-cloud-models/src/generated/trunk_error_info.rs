@@ -7,11 +7,11 @@
 pub struct TrunkErrorInfo {
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `details`: [`TrunkErrorInfoDetails`]."]
+    #[doc = " JSON `details`: [`TrunkErrorInfoDetails`](crate::TrunkErrorInfoDetails)."]
     pub details: ::std::option::Option<crate::TrunkErrorInfoDetails>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrunkErrorInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TrunkErrorInfo {
 impl crate::support::Model for TrunkErrorInfo {
     const NAME: &'static str = "TrunkErrorInfo";
     const FIELDS: &'static [&'static str] = &["code", "details", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TrunkErrorInfo {
             "code" => crate::support::de_opt(map, &mut self.code, n, 0),
             "details" => crate::support::de_opt_struct(map, &mut self.details, n, 1),
             "text" => crate::support::de_opt(map, &mut self.text, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrunkInstanceTopicTrunk {
-    #[doc = " JSON `connectedStatus`: [`TrunkInstanceTopicTrunkConnectedStatus`]."]
+    #[doc = " JSON `connectedStatus`: [`TrunkInstanceTopicTrunkConnectedStatus`](crate::TrunkInstanceTopicTrunkConnectedStatus)."]
     pub connected_status: ::std::option::Option<crate::TrunkInstanceTopicTrunkConnectedStatus>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ipStatus`: [`TrunkInstanceTopicTrunkMetricsNetworkTypeIp`]."]
+    #[doc = " JSON `ipStatus`: [`TrunkInstanceTopicTrunkMetricsNetworkTypeIp`](crate::TrunkInstanceTopicTrunkMetricsNetworkTypeIp)."]
     pub ip_status: ::std::option::Option<crate::TrunkInstanceTopicTrunkMetricsNetworkTypeIp>,
-    #[doc = " JSON `optionsStatus`: array of [`TrunkInstanceTopicTrunkMetricsOptions`]."]
+    #[doc = " JSON `optionsStatus`: array of [`TrunkInstanceTopicTrunkMetricsOptions`](crate::TrunkInstanceTopicTrunkMetricsOptions)."]
     pub options_status: ::std::option::Option<::std::vec::Vec<crate::TrunkInstanceTopicTrunkMetricsOptions>>,
-    #[doc = " JSON `registersStatus`: array of [`TrunkInstanceTopicTrunkMetricsRegisters`]."]
+    #[doc = " JSON `registersStatus`: array of [`TrunkInstanceTopicTrunkMetricsRegisters`](crate::TrunkInstanceTopicTrunkMetricsRegisters)."]
     pub registers_status: ::std::option::Option<::std::vec::Vec<crate::TrunkInstanceTopicTrunkMetricsRegisters>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrunkInstanceTopicTrunk {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TrunkInstanceTopicTrunk {
 impl crate::support::Model for TrunkInstanceTopicTrunk {
     const NAME: &'static str = "TrunkInstanceTopicTrunk";
     const FIELDS: &'static [&'static str] = &["connectedStatus", "id", "ipStatus", "optionsStatus", "registersStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TrunkInstanceTopicTrunk {
             "ipStatus" => crate::support::de_opt_struct(map, &mut self.ip_status, n, 2),
             "optionsStatus" => crate::support::de_opt_structs(map, &mut self.options_status, n, 3),
             "registersStatus" => crate::support::de_opt_structs(map, &mut self.registers_status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

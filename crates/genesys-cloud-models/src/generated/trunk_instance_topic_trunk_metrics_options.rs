@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrunkInstanceTopicTrunkMetricsOptions {
-    #[doc = " JSON `errorInfo`: [`TrunkInstanceTopicTrunkErrorInfo`]."]
+    #[doc = " JSON `errorInfo`: [`TrunkInstanceTopicTrunkErrorInfo`](crate::TrunkInstanceTopicTrunkErrorInfo)."]
     pub error_info: ::std::option::Option<crate::TrunkInstanceTopicTrunkErrorInfo>,
     #[doc = " JSON `optionState`: boolean."]
     pub option_state: ::std::option::Option<bool>,
@@ -13,7 +13,7 @@ pub struct TrunkInstanceTopicTrunkMetricsOptions {
     pub option_state_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `proxyAddress`: string."]
     pub proxy_address: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrunkInstanceTopicTrunkMetricsOptions {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TrunkInstanceTopicTrunkMetricsOptions {
 impl crate::support::Model for TrunkInstanceTopicTrunkMetricsOptions {
     const NAME: &'static str = "TrunkInstanceTopicTrunkMetricsOptions";
     const FIELDS: &'static [&'static str] = &["errorInfo", "optionState", "optionStateTime", "proxyAddress"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TrunkInstanceTopicTrunkMetricsOptions {
             "optionState" => crate::support::de_opt(map, &mut self.option_state, n, 1),
             "optionStateTime" => crate::support::de_opt(map, &mut self.option_state_time, n, 2),
             "proxyAddress" => crate::support::de_opt(map, &mut self.proxy_address, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

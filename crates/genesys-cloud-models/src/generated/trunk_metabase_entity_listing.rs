@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrunkMetabaseEntityListing {
-    #[doc = " JSON `entities`: array of [`Metabase`]."]
+    #[doc = " JSON `entities`: array of [`Metabase`](crate::Metabase)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::Metabase>>,
     #[doc = " JSON `firstUri`: string."]
     pub first_uri: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct TrunkMetabaseEntityListing {
     pub total: ::std::option::Option<i64>,
     #[doc = " JSON `totalNumberOfEntities`: integer (int64)."]
     pub total_number_of_entities: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrunkMetabaseEntityListing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for TrunkMetabaseEntityListing {
 impl crate::support::Model for TrunkMetabaseEntityListing {
     const NAME: &'static str = "TrunkMetabaseEntityListing";
     const FIELDS: &'static [&'static str] = &["entities", "firstUri", "lastUri", "nextUri", "pageCount", "pageNumber", "pageSize", "previousUri", "selfUri", "total", "totalNumberOfEntities"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for TrunkMetabaseEntityListing {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "total" => crate::support::de_opt(map, &mut self.total, n, 9),
             "totalNumberOfEntities" => crate::support::de_opt(map, &mut self.total_number_of_entities, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

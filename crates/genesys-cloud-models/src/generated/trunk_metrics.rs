@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrunkMetrics {
-    #[doc = " JSON `calls`: [`TrunkMetricsCalls`]."]
+    #[doc = " JSON `calls`: [`TrunkMetricsCalls`](crate::TrunkMetricsCalls)."]
     pub calls: ::std::option::Option<crate::TrunkMetricsCalls>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `logicalInterface`: [`DomainEntityRef`]."]
+    #[doc = " JSON `logicalInterface`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub logical_interface: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `qos`: [`TrunkMetricsQoS`]."]
+    #[doc = " JSON `qos`: [`TrunkMetricsQoS`](crate::TrunkMetricsQoS)."]
     pub qos: ::std::option::Option<crate::TrunkMetricsQoS>,
-    #[doc = " JSON `trunk`: [`DomainEntityRef`]."]
+    #[doc = " JSON `trunk`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub trunk: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrunkMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TrunkMetrics {
 impl crate::support::Model for TrunkMetrics {
     const NAME: &'static str = "TrunkMetrics";
     const FIELDS: &'static [&'static str] = &["calls", "eventTime", "logicalInterface", "qos", "trunk"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TrunkMetrics {
             "logicalInterface" => crate::support::de_opt_struct(map, &mut self.logical_interface, n, 2),
             "qos" => crate::support::de_opt_struct(map, &mut self.qos, n, 3),
             "trunk" => crate::support::de_opt_struct(map, &mut self.trunk, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrunkMetricsTopicTrunkMetrics {
-    #[doc = " JSON `calls`: [`TrunkMetricsTopicTrunkMetricsCalls`]."]
+    #[doc = " JSON `calls`: [`TrunkMetricsTopicTrunkMetricsCalls`](crate::TrunkMetricsTopicTrunkMetricsCalls)."]
     pub calls: ::std::option::Option<crate::TrunkMetricsTopicTrunkMetricsCalls>,
     #[doc = " JSON `eventTime`: date-time."]
     pub event_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `qos`: [`TrunkMetricsTopicTrunkMetricsQoS`]."]
+    #[doc = " JSON `qos`: [`TrunkMetricsTopicTrunkMetricsQoS`](crate::TrunkMetricsTopicTrunkMetricsQoS)."]
     pub qos: ::std::option::Option<crate::TrunkMetricsTopicTrunkMetricsQoS>,
-    #[doc = " JSON `trunk`: [`TrunkMetricsTopicUriReference`]."]
+    #[doc = " JSON `trunk`: [`TrunkMetricsTopicUriReference`](crate::TrunkMetricsTopicUriReference)."]
     pub trunk: ::std::option::Option<crate::TrunkMetricsTopicUriReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrunkMetricsTopicTrunkMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TrunkMetricsTopicTrunkMetrics {
 impl crate::support::Model for TrunkMetricsTopicTrunkMetrics {
     const NAME: &'static str = "TrunkMetricsTopicTrunkMetrics";
     const FIELDS: &'static [&'static str] = &["calls", "eventTime", "qos", "trunk"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TrunkMetricsTopicTrunkMetrics {
             "eventTime" => crate::support::de_opt(map, &mut self.event_time, n, 1),
             "qos" => crate::support::de_opt_struct(map, &mut self.qos, n, 2),
             "trunk" => crate::support::de_opt_struct(map, &mut self.trunk, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

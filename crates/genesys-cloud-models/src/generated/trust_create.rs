@@ -9,13 +9,13 @@ pub struct TrustCreate {
     pub date_expired: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `enabled`: boolean, required by the spec."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `groups`: array of [`TrustMemberCreate`]."]
+    #[doc = " JSON `groups`: array of [`TrustMemberCreate`](crate::TrustMemberCreate)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::TrustMemberCreate>>,
     #[doc = " JSON `pairingId`: string."]
     pub pairing_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `users`: array of [`TrustMemberCreate`]."]
+    #[doc = " JSON `users`: array of [`TrustMemberCreate`](crate::TrustMemberCreate)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::TrustMemberCreate>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrustCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for TrustCreate {
 impl crate::support::Model for TrustCreate {
     const NAME: &'static str = "TrustCreate";
     const FIELDS: &'static [&'static str] = &["dateExpired", "enabled", "groups", "pairingId", "users"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for TrustCreate {
             "groups" => crate::support::de_opt_structs(map, &mut self.groups, n, 2),
             "pairingId" => crate::support::de_opt(map, &mut self.pairing_id, n, 3),
             "users" => crate::support::de_opt_structs(map, &mut self.users, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

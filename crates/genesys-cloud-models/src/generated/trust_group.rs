@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrustGroup {
-    #[doc = " JSON `addresses`: array of [`GroupContact`]."]
+    #[doc = " JSON `addresses`: array of [`GroupContact`](crate::GroupContact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::GroupContact>>,
     #[doc = " JSON `callsEnabled`: boolean."]
     pub calls_enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `createdBy`: [`OrgUser`]."]
+    #[doc = " JSON `createdBy`: [`OrgUser`](crate::OrgUser)."]
     pub created_by: ::std::option::Option<crate::OrgUser>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -21,7 +21,7 @@ pub struct TrustGroup {
     pub email: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `images`: array of [`Image`]."]
+    #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
     #[doc = " JSON `includeOwners`: boolean."]
     pub include_owners: ::std::option::Option<bool>,
@@ -29,21 +29,21 @@ pub struct TrustGroup {
     pub member_count: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owners`: array of [`User`]."]
+    #[doc = " JSON `owners`: array of [`User`](crate::User)."]
     pub owners: ::std::option::Option<::std::vec::Vec<crate::User>>,
     #[doc = " JSON `rolesEnabled`: boolean."]
     pub roles_enabled: ::std::option::Option<bool>,
     #[doc = " JSON `rulesVisible`: boolean, required by the spec."]
     pub rules_visible: ::std::option::Option<bool>,
-    #[doc = " JSON `state`: [`TrustGroupState`]."]
+    #[doc = " JSON `state`: [`TrustGroupState`](crate::TrustGroupState)."]
     pub state: ::std::option::Option<crate::TrustGroupState>,
-    #[doc = " JSON `type`: [`TrustGroupType`], required by the spec."]
+    #[doc = " JSON `type`: [`TrustGroupType`](crate::TrustGroupType), required by the spec."]
     pub r#type: ::std::option::Option<crate::TrustGroupType>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `visibility`: [`TrustGroupVisibility`], required by the spec."]
+    #[doc = " JSON `visibility`: [`TrustGroupVisibility`](crate::TrustGroupVisibility), required by the spec."]
     pub visibility: ::std::option::Option<crate::TrustGroupVisibility>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrustGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for TrustGroup {
 impl crate::support::Model for TrustGroup {
     const NAME: &'static str = "TrustGroup";
     const FIELDS: &'static [&'static str] = &["addresses", "callsEnabled", "createdBy", "dateCreated", "dateModified", "description", "email", "id", "images", "includeOwners", "memberCount", "name", "owners", "rolesEnabled", "rulesVisible", "state", "type", "version", "visibility"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for TrustGroup {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
             "visibility" => crate::support::de_opt(map, &mut self.visibility, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct TrustMemberCreate {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `roleDivisions`: [`RoleDivisionGrants`]."]
+    #[doc = " JSON `roleDivisions`: [`RoleDivisionGrants`](crate::RoleDivisionGrants)."]
     pub role_divisions: ::std::option::Option<crate::RoleDivisionGrants>,
     #[doc = " JSON `roleIds`: array of string."]
     pub role_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrustMemberCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TrustMemberCreate {
 impl crate::support::Model for TrustMemberCreate {
     const NAME: &'static str = "TrustMemberCreate";
     const FIELDS: &'static [&'static str] = &["id", "roleDivisions", "roleIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TrustMemberCreate {
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "roleDivisions" => crate::support::de_opt_struct(map, &mut self.role_divisions, n, 1),
             "roleIds" => crate::support::de_opt(map, &mut self.role_ids, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

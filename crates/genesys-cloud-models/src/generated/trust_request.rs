@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TrustRequest {
-    #[doc = " JSON `createdBy`: [`OrgUser`]."]
+    #[doc = " JSON `createdBy`: [`OrgUser`](crate::OrgUser)."]
     pub created_by: ::std::option::Option<crate::OrgUser>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `groups`: array of [`TrustGroup`]."]
+    #[doc = " JSON `groups`: array of [`TrustGroup`](crate::TrustGroup)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::TrustGroup>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `trustee`: [`Organization`], required by the spec."]
+    #[doc = " JSON `trustee`: [`Organization`](crate::Organization), required by the spec."]
     pub trustee: ::std::option::Option<crate::Organization>,
-    #[doc = " JSON `users`: array of [`OrgUser`]."]
+    #[doc = " JSON `users`: array of [`OrgUser`](crate::OrgUser)."]
     pub users: ::std::option::Option<::std::vec::Vec<crate::OrgUser>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrustRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for TrustRequest {
 impl crate::support::Model for TrustRequest {
     const NAME: &'static str = "TrustRequest";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "groups", "id", "selfUri", "trustee", "users"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for TrustRequest {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "trustee" => crate::support::de_opt_struct(map, &mut self.trustee, n, 5),
             "users" => crate::support::de_opt_structs(map, &mut self.users, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

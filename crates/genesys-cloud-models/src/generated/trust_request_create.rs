@@ -9,7 +9,7 @@ pub struct TrustRequestCreate {
     pub group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrustRequestCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TrustRequestCreate {
 impl crate::support::Model for TrustRequestCreate {
     const NAME: &'static str = "TrustRequestCreate";
     const FIELDS: &'static [&'static str] = &["groupIds", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TrustRequestCreate {
         match key {
             "groupIds" => crate::support::de_opt(map, &mut self.group_ids, n, 0),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

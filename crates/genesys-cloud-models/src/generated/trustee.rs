@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Trustee {
-    #[doc = " JSON `createdBy`: [`OrgUser`]."]
+    #[doc = " JSON `createdBy`: [`OrgUser`](crate::OrgUser)."]
     pub created_by: ::std::option::Option<crate::OrgUser>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,13 +19,13 @@ pub struct Trustee {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `isTrustedUser`: boolean."]
     pub is_trusted_user: ::std::option::Option<bool>,
-    #[doc = " JSON `organization`: [`Organization`]."]
+    #[doc = " JSON `organization`: [`Organization`](crate::Organization)."]
     pub organization: ::std::option::Option<crate::Organization>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `usesDefaultRole`: boolean."]
     pub uses_default_role: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Trustee {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for Trustee {
 impl crate::support::Model for Trustee {
     const NAME: &'static str = "Trustee";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateExpired", "enabled", "hasFullAccess", "id", "isTrustedUser", "organization", "selfUri", "usesDefaultRole"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for Trustee {
             "organization" => crate::support::de_opt_struct(map, &mut self.organization, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "usesDefaultRole" => crate::support::de_opt(map, &mut self.uses_default_role, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct TrusteeAuditQueryRequest {
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `facets`: array of [`Facet`]."]
+    #[doc = " JSON `facets`: array of [`Facet`](crate::Facet)."]
     pub facets: ::std::option::Option<::std::vec::Vec<crate::Facet>>,
-    #[doc = " JSON `filters`: array of [`Filter`]."]
+    #[doc = " JSON `filters`: array of [`Filter`](crate::Filter)."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::Filter>>,
     #[doc = " JSON `queryPhrase`: string."]
     pub query_phrase: ::std::option::Option<::std::string::String>,
@@ -19,7 +19,7 @@ pub struct TrusteeAuditQueryRequest {
     pub trustee_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `trusteeUserIds`: array of string, required by the spec."]
     pub trustee_user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrusteeAuditQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for TrusteeAuditQueryRequest {
 impl crate::support::Model for TrusteeAuditQueryRequest {
     const NAME: &'static str = "TrusteeAuditQueryRequest";
     const FIELDS: &'static [&'static str] = &["endDate", "facets", "filters", "queryPhrase", "startDate", "trusteeOrganizationIds", "trusteeUserIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for TrusteeAuditQueryRequest {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
             "trusteeOrganizationIds" => crate::support::de_opt(map, &mut self.trustee_organization_ids, n, 5),
             "trusteeUserIds" => crate::support::de_opt(map, &mut self.trustee_user_ids, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -27,7 +27,7 @@ pub struct TrusteeBillingOverview {
     pub minimum_monthly_amount: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `organization`: [`NamedEntity`], required by the spec."]
+    #[doc = " JSON `organization`: [`NamedEntity`](crate::NamedEntity), required by the spec."]
     pub organization: ::std::option::Option<crate::NamedEntity>,
     #[doc = " JSON `rampPeriodEndDate`: date-time."]
     pub ramp_period_end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -35,11 +35,11 @@ pub struct TrusteeBillingOverview {
     pub ramp_period_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `subscriptionType`: [`TrusteeBillingOverviewSubscriptionType`], required by the spec."]
+    #[doc = " JSON `subscriptionType`: [`TrusteeBillingOverviewSubscriptionType`](crate::TrusteeBillingOverviewSubscriptionType), required by the spec."]
     pub subscription_type: ::std::option::Option<crate::TrusteeBillingOverviewSubscriptionType>,
-    #[doc = " JSON `usages`: array of [`SubscriptionOverviewUsage`], required by the spec."]
+    #[doc = " JSON `usages`: array of [`SubscriptionOverviewUsage`](crate::SubscriptionOverviewUsage), required by the spec."]
     pub usages: ::std::option::Option<::std::vec::Vec<crate::SubscriptionOverviewUsage>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TrusteeBillingOverview {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for TrusteeBillingOverview {
 impl crate::support::Model for TrusteeBillingOverview {
     const NAME: &'static str = "TrusteeBillingOverview";
     const FIELDS: &'static [&'static str] = &["billingPeriodEndDate", "billingPeriodStartDate", "contractAmendmentDate", "contractEffectiveDate", "contractEndDate", "currency", "enabledProducts", "id", "inRampPeriod", "minimumMonthlyAmount", "name", "organization", "rampPeriodEndDate", "rampPeriodStartDate", "selfUri", "subscriptionType", "usages"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for TrusteeBillingOverview {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 14),
             "subscriptionType" => crate::support::de_opt(map, &mut self.subscription_type, n, 15),
             "usages" => crate::support::de_opt_structs(map, &mut self.usages, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Trustor {
-    #[doc = " JSON `authorization`: [`TrusteeAuthorization`]."]
+    #[doc = " JSON `authorization`: [`TrusteeAuthorization`](crate::TrusteeAuthorization)."]
     pub authorization: ::std::option::Option<crate::TrusteeAuthorization>,
-    #[doc = " JSON `createdBy`: [`OrgUser`]."]
+    #[doc = " JSON `createdBy`: [`OrgUser`](crate::OrgUser)."]
     pub created_by: ::std::option::Option<crate::OrgUser>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,11 +15,11 @@ pub struct Trustor {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `organization`: [`Organization`]."]
+    #[doc = " JSON `organization`: [`Organization`](crate::Organization)."]
     pub organization: ::std::option::Option<crate::Organization>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Trustor {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for Trustor {
 impl crate::support::Model for Trustor {
     const NAME: &'static str = "Trustor";
     const FIELDS: &'static [&'static str] = &["authorization", "createdBy", "dateCreated", "enabled", "id", "organization", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for Trustor {
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "organization" => crate::support::de_opt_struct(map, &mut self.organization, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

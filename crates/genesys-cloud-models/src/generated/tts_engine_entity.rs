@@ -19,9 +19,9 @@ pub struct TtsEngineEntity {
     pub output_formats: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `voices`: array of [`TtsVoiceEntity`]."]
+    #[doc = " JSON `voices`: array of [`TtsVoiceEntity`](crate::TtsVoiceEntity)."]
     pub voices: ::std::option::Option<::std::vec::Vec<crate::TtsVoiceEntity>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TtsEngineEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for TtsEngineEntity {
 impl crate::support::Model for TtsEngineEntity {
     const NAME: &'static str = "TtsEngineEntity";
     const FIELDS: &'static [&'static str] = &["id", "isDefault", "isSecure", "languages", "name", "outputFormats", "selfUri", "voices"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for TtsEngineEntity {
             "outputFormats" => crate::support::de_opt(map, &mut self.output_formats, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "voices" => crate::support::de_opt_structs(map, &mut self.voices, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct TtsSettings {
     #[doc = " JSON `defaultEngine`: string, required by the spec."]
     pub default_engine: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `languageOverrides`: array of [`LanguageOverride`], required by the spec."]
+    #[doc = " JSON `languageOverrides`: array of [`LanguageOverride`](crate::LanguageOverride), required by the spec."]
     pub language_overrides: ::std::option::Option<::std::vec::Vec<crate::LanguageOverride>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TtsSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for TtsSettings {
 impl crate::support::Model for TtsSettings {
     const NAME: &'static str = "TtsSettings";
     const FIELDS: &'static [&'static str] = &["defaultEngine", "languageOverrides"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for TtsSettings {
         match key {
             "defaultEngine" => crate::support::de_opt(map, &mut self.default_engine, n, 0),
             "languageOverrides" => crate::support::de_opt_structs(map, &mut self.language_overrides, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct TtsVoiceEntity {
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `engine`: [`TtsEngineEntity`], required by the spec."]
+    #[doc = " JSON `engine`: [`TtsEngineEntity`](crate::TtsEngineEntity), required by the spec."]
     pub engine: ::std::option::Option<crate::TtsEngineEntity>,
     #[doc = " JSON `gender`: string, required by the spec."]
     pub gender: ::std::option::Option<::std::string::String>,
@@ -25,9 +25,9 @@ pub struct TtsVoiceEntity {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `supportedModels`: array of string."]
     pub supported_models: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `voiceType`: [`TtsVoiceEntityVoiceType`]."]
+    #[doc = " JSON `voiceType`: [`TtsVoiceEntityVoiceType`](crate::TtsVoiceEntityVoiceType)."]
     pub voice_type: ::std::option::Option<crate::TtsVoiceEntityVoiceType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TtsVoiceEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for TtsVoiceEntity {
 impl crate::support::Model for TtsVoiceEntity {
     const NAME: &'static str = "TtsVoiceEntity";
     const FIELDS: &'static [&'static str] = &["displayName", "engine", "gender", "id", "isDefault", "language", "name", "provider", "selfUri", "supportedModels", "voiceType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for TtsVoiceEntity {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
             "supportedModels" => crate::support::de_opt(map, &mut self.supported_models, n, 9),
             "voiceType" => crate::support::de_opt(map, &mut self.voice_type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct TwitterDataHistoricalTweetResponse {
     pub matching_tweets: ::std::option::Option<i64>,
     #[doc = " JSON `previousNumberOfDays`: integer (int64)."]
     pub previous_number_of_days: ::std::option::Option<i64>,
-    #[doc = " JSON `usageStatistics`: [`TweetUsage`]."]
+    #[doc = " JSON `usageStatistics`: [`TweetUsage`](crate::TweetUsage)."]
     pub usage_statistics: ::std::option::Option<crate::TweetUsage>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TwitterDataHistoricalTweetResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for TwitterDataHistoricalTweetResponse {
 impl crate::support::Model for TwitterDataHistoricalTweetResponse {
     const NAME: &'static str = "TwitterDataHistoricalTweetResponse";
     const FIELDS: &'static [&'static str] = &["matchingTweets", "previousNumberOfDays", "usageStatistics"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for TwitterDataHistoricalTweetResponse {
             "matchingTweets" => crate::support::de_opt(map, &mut self.matching_tweets, n, 0),
             "previousNumberOfDays" => crate::support::de_opt(map, &mut self.previous_number_of_days, n, 1),
             "usageStatistics" => crate::support::de_opt_struct(map, &mut self.usage_statistics, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,7 +15,7 @@ pub struct TwitterDataIngestionRuleResponse {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ingestionRuleInfo`: [`MessageInfo`]."]
+    #[doc = " JSON `ingestionRuleInfo`: [`MessageInfo`](crate::MessageInfo)."]
     pub ingestion_rule_info: ::std::option::Option<crate::MessageInfo>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -25,11 +25,11 @@ pub struct TwitterDataIngestionRuleResponse {
     pub search_terms: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`TwitterDataIngestionRuleResponseStatus`]."]
+    #[doc = " JSON `status`: [`TwitterDataIngestionRuleResponseStatus`](crate::TwitterDataIngestionRuleResponseStatus)."]
     pub status: ::std::option::Option<crate::TwitterDataIngestionRuleResponseStatus>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TwitterDataIngestionRuleResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for TwitterDataIngestionRuleResponse {
 impl crate::support::Model for TwitterDataIngestionRuleResponse {
     const NAME: &'static str = "TwitterDataIngestionRuleResponse";
     const FIELDS: &'static [&'static str] = &["countries", "dateCreated", "dateModified", "description", "id", "ingestionRuleInfo", "name", "platform", "searchTerms", "selfUri", "status", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for TwitterDataIngestionRuleResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
             "version" => crate::support::de_opt(map, &mut self.version, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

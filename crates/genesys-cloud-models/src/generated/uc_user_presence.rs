@@ -13,7 +13,7 @@ pub struct UcUserPresence {
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `presenceDefinition`: [`PresenceDefinition`]."]
+    #[doc = " JSON `presenceDefinition`: [`PresenceDefinition`](crate::PresenceDefinition)."]
     pub presence_definition: ::std::option::Option<crate::PresenceDefinition>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct UcUserPresence {
     pub source_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UcUserPresence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for UcUserPresence {
 impl crate::support::Model for UcUserPresence {
     const NAME: &'static str = "UcUserPresence";
     const FIELDS: &'static [&'static str] = &["id", "message", "modifiedDate", "name", "presenceDefinition", "selfUri", "source", "sourceId", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for UcUserPresence {
             "source" => crate::support::de_opt(map, &mut self.source, n, 6),
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 7),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

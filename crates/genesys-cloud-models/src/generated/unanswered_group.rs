@@ -9,15 +9,15 @@ pub struct UnansweredGroup {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phraseGroups`: array of [`UnansweredPhraseGroup`]."]
+    #[doc = " JSON `phraseGroups`: array of [`UnansweredPhraseGroup`](crate::UnansweredPhraseGroup)."]
     pub phrase_groups: ::std::option::Option<::std::vec::Vec<crate::UnansweredPhraseGroup>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `statistics`: [`KnowledgeGroupStatistics`]."]
+    #[doc = " JSON `statistics`: [`KnowledgeGroupStatistics`](crate::KnowledgeGroupStatistics)."]
     pub statistics: ::std::option::Option<crate::KnowledgeGroupStatistics>,
-    #[doc = " JSON `suggestedDocuments`: array of [`UnansweredGroupSuggestedDocument`]."]
+    #[doc = " JSON `suggestedDocuments`: array of [`UnansweredGroupSuggestedDocument`](crate::UnansweredGroupSuggestedDocument)."]
     pub suggested_documents: ::std::option::Option<::std::vec::Vec<crate::UnansweredGroupSuggestedDocument>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UnansweredGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UnansweredGroup {
 impl crate::support::Model for UnansweredGroup {
     const NAME: &'static str = "UnansweredGroup";
     const FIELDS: &'static [&'static str] = &["id", "label", "phraseGroups", "selfUri", "statistics", "suggestedDocuments"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UnansweredGroup {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "statistics" => crate::support::de_opt_struct(map, &mut self.statistics, n, 4),
             "suggestedDocuments" => crate::support::de_opt_structs(map, &mut self.suggested_documents, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct UnansweredPhraseGroup {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `label`: string."]
     pub label: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phrases`: array of [`UnansweredPhrase`]."]
+    #[doc = " JSON `phrases`: array of [`UnansweredPhrase`](crate::UnansweredPhrase)."]
     pub phrases: ::std::option::Option<::std::vec::Vec<crate::UnansweredPhrase>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct UnansweredPhraseGroup {
     pub unlinked_phrase_count: ::std::option::Option<i64>,
     #[doc = " JSON `unlinkedPhraseHitCount`: integer (int64)."]
     pub unlinked_phrase_hit_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UnansweredPhraseGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UnansweredPhraseGroup {
 impl crate::support::Model for UnansweredPhraseGroup {
     const NAME: &'static str = "UnansweredPhraseGroup";
     const FIELDS: &'static [&'static str] = &["id", "label", "phrases", "selfUri", "unlinkedPhraseCount", "unlinkedPhraseHitCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UnansweredPhraseGroup {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "unlinkedPhraseCount" => crate::support::de_opt(map, &mut self.unlinked_phrase_count, n, 4),
             "unlinkedPhraseHitCount" => crate::support::de_opt(map, &mut self.unlinked_phrase_hit_count, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

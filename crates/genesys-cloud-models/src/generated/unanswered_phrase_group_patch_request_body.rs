@@ -9,9 +9,9 @@ pub struct UnansweredPhraseGroupPatchRequestBody {
     pub date_end: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStart`: date."]
     pub date_start: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `phraseAssociations`: array of [`PhraseAssociations`], required by the spec."]
+    #[doc = " JSON `phraseAssociations`: array of [`PhraseAssociations`](crate::PhraseAssociations), required by the spec."]
     pub phrase_associations: ::std::option::Option<::std::vec::Vec<crate::PhraseAssociations>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UnansweredPhraseGroupPatchRequestBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UnansweredPhraseGroupPatchRequestBody {
 impl crate::support::Model for UnansweredPhraseGroupPatchRequestBody {
     const NAME: &'static str = "UnansweredPhraseGroupPatchRequestBody";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateStart", "phraseAssociations"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UnansweredPhraseGroupPatchRequestBody {
             "dateEnd" => crate::support::de_opt(map, &mut self.date_end, n, 0),
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 1),
             "phraseAssociations" => crate::support::de_opt_structs(map, &mut self.phrase_associations, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

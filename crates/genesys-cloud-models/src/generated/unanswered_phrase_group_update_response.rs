@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnansweredPhraseGroupUpdateResponse {
-    #[doc = " JSON `group`: [`UnansweredGroup`]."]
+    #[doc = " JSON `group`: [`UnansweredGroup`](crate::UnansweredGroup)."]
     pub group: ::std::option::Option<crate::UnansweredGroup>,
-    #[doc = " JSON `phraseAssociations`: array of [`PhraseAssociations`]."]
+    #[doc = " JSON `phraseAssociations`: array of [`PhraseAssociations`](crate::PhraseAssociations)."]
     pub phrase_associations: ::std::option::Option<::std::vec::Vec<crate::PhraseAssociations>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UnansweredPhraseGroupUpdateResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UnansweredPhraseGroupUpdateResponse {
 impl crate::support::Model for UnansweredPhraseGroupUpdateResponse {
     const NAME: &'static str = "UnansweredPhraseGroupUpdateResponse";
     const FIELDS: &'static [&'static str] = &["group", "phraseAssociations"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UnansweredPhraseGroupUpdateResponse {
         match key {
             "group" => crate::support::de_opt_struct(map, &mut self.group, n, 0),
             "phraseAssociations" => crate::support::de_opt_structs(map, &mut self.phrase_associations, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

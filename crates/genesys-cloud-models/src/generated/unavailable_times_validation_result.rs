@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnavailableTimesValidationResult {
-    #[doc = " JSON `invalidWorkPlans`: array of [`WorkPlanReference`], required by the spec."]
+    #[doc = " JSON `invalidWorkPlans`: array of [`WorkPlanReference`](crate::WorkPlanReference), required by the spec."]
     pub invalid_work_plans: ::std::option::Option<::std::vec::Vec<crate::WorkPlanReference>>,
     #[doc = " JSON `valid`: boolean, required by the spec."]
     pub valid: ::std::option::Option<bool>,
-    #[doc = " JSON `workPlanConstraintsViolationMessage`: [`WorkPlanConstraintsViolationMessage`]."]
+    #[doc = " JSON `workPlanConstraintsViolationMessage`: [`WorkPlanConstraintsViolationMessage`](crate::WorkPlanConstraintsViolationMessage)."]
     pub work_plan_constraints_violation_message: ::std::option::Option<crate::WorkPlanConstraintsViolationMessage>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UnavailableTimesValidationResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UnavailableTimesValidationResult {
 impl crate::support::Model for UnavailableTimesValidationResult {
     const NAME: &'static str = "UnavailableTimesValidationResult";
     const FIELDS: &'static [&'static str] = &["invalidWorkPlans", "valid", "workPlanConstraintsViolationMessage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UnavailableTimesValidationResult {
             "invalidWorkPlans" => crate::support::de_opt_structs(map, &mut self.invalid_work_plans, n, 0),
             "valid" => crate::support::de_opt(map, &mut self.valid, n, 1),
             "workPlanConstraintsViolationMessage" => crate::support::de_opt_struct(map, &mut self.work_plan_constraints_violation_message, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnifiedCommunicationsIntegration {
-    #[doc = " JSON `badgeIcons`: map of [`UCIcon`], required by the spec."]
+    #[doc = " JSON `badgeIcons`: map of [`UCIcon`](crate::UCIcon), required by the spec."]
     pub badge_icons: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::UCIcon>>,
-    #[doc = " JSON `i10n`: map of [`UCI10n`], required by the spec."]
+    #[doc = " JSON `i10n`: map of [`UCI10n`](crate::UCI10n), required by the spec."]
     pub i10n: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::UCI10n>>,
-    #[doc = " JSON `icon`: [`UCIcon`], required by the spec."]
+    #[doc = " JSON `icon`: [`UCIcon`](crate::UCIcon), required by the spec."]
     pub icon: ::std::option::Option<crate::UCIcon>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `includeBadge`: boolean."]
     pub include_badge: ::std::option::Option<bool>,
-    #[doc = " JSON `integrationPresenceSource`: [`UnifiedCommunicationsIntegrationIntegrationPresenceSource`], required by the spec."]
+    #[doc = " JSON `integrationPresenceSource`: [`UnifiedCommunicationsIntegrationIntegrationPresenceSource`](crate::UnifiedCommunicationsIntegrationIntegrationPresenceSource), required by the spec."]
     pub integration_presence_source: ::std::option::Option<crate::UnifiedCommunicationsIntegrationIntegrationPresenceSource>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -29,11 +29,11 @@ pub struct UnifiedCommunicationsIntegration {
     pub polled_presence: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ucIntegrationKey`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `ucIntegrationKey`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub uc_integration_key: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `userPermissions`: array of string, required by the spec."]
     pub user_permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UnifiedCommunicationsIntegration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for UnifiedCommunicationsIntegration {
 impl crate::support::Model for UnifiedCommunicationsIntegration {
     const NAME: &'static str = "UnifiedCommunicationsIntegration";
     const FIELDS: &'static [&'static str] = &["badgeIcons", "i10n", "icon", "id", "includeBadge", "integrationPresenceSource", "name", "oauthScopes", "pbxPermission", "pollIntervalSec", "polledPresence", "selfUri", "ucIntegrationKey", "userPermissions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for UnifiedCommunicationsIntegration {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "ucIntegrationKey" => crate::support::de_opt_struct(map, &mut self.uc_integration_key, n, 12),
             "userPermissions" => crate::support::de_opt(map, &mut self.user_permissions, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

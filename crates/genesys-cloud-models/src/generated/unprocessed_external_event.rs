@@ -7,7 +7,7 @@
 pub struct UnprocessedExternalEvent {
     #[doc = " JSON `errorMessage`: string, required by the spec."]
     pub error_message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `event`: [`ExternalEvent`], required by the spec."]
+    #[doc = " JSON `event`: [`ExternalEvent`](crate::ExternalEvent), required by the spec."]
     pub event: ::std::option::Option<crate::ExternalEvent>,
     #[doc = " JSON `isRetryable`: boolean, required by the spec."]
     pub is_retryable: ::std::option::Option<bool>,
@@ -15,7 +15,7 @@ pub struct UnprocessedExternalEvent {
     pub original_request_index: ::std::option::Option<i64>,
     #[doc = " JSON `statusCode`: integer (int64)."]
     pub status_code: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UnprocessedExternalEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for UnprocessedExternalEvent {
 impl crate::support::Model for UnprocessedExternalEvent {
     const NAME: &'static str = "UnprocessedExternalEvent";
     const FIELDS: &'static [&'static str] = &["errorMessage", "event", "isRetryable", "originalRequestIndex", "statusCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for UnprocessedExternalEvent {
             "isRetryable" => crate::support::de_opt(map, &mut self.is_retryable, n, 2),
             "originalRequestIndex" => crate::support::de_opt(map, &mut self.original_request_index, n, 3),
             "statusCode" => crate::support::de_opt(map, &mut self.status_code, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UnprocessedSegmentAssignments {
-    #[doc = " JSON `assign`: [`SegmentAssignments`]."]
+    #[doc = " JSON `assign`: [`SegmentAssignments`](crate::SegmentAssignments)."]
     pub assign: ::std::option::Option<crate::SegmentAssignments>,
     #[doc = " JSON `count`: integer (int64), required by the spec."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `unassign`: [`SegmentUnassignments`]."]
+    #[doc = " JSON `unassign`: [`SegmentUnassignments`](crate::SegmentUnassignments)."]
     pub unassign: ::std::option::Option<crate::SegmentUnassignments>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UnprocessedSegmentAssignments {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UnprocessedSegmentAssignments {
 impl crate::support::Model for UnprocessedSegmentAssignments {
     const NAME: &'static str = "UnprocessedSegmentAssignments";
     const FIELDS: &'static [&'static str] = &["assign", "count", "unassign"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UnprocessedSegmentAssignments {
             "assign" => crate::support::de_opt_struct(map, &mut self.assign, n, 0),
             "count" => crate::support::de_opt(map, &mut self.count, n, 1),
             "unassign" => crate::support::de_opt_struct(map, &mut self.unassign, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

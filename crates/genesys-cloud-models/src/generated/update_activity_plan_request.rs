@@ -7,35 +7,35 @@
 pub struct UpdateActivityPlanRequest {
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `attendeesSearchRule`: [`ValueWrapperUserSearchRule`]."]
+    #[doc = " JSON `attendeesSearchRule`: [`ValueWrapperUserSearchRule`](crate::ValueWrapperUserSearchRule)."]
     pub attendees_search_rule: ::std::option::Option<crate::ValueWrapperUserSearchRule>,
     #[doc = " JSON `countsAsPaidTime`: boolean."]
     pub counts_as_paid_time: ::std::option::Option<bool>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `facilitatorsSearchRule`: [`ValueWrapperUserSearchRule`]."]
+    #[doc = " JSON `facilitatorsSearchRule`: [`ValueWrapperUserSearchRule`](crate::ValueWrapperUserSearchRule)."]
     pub facilitators_search_rule: ::std::option::Option<crate::ValueWrapperUserSearchRule>,
-    #[doc = " JSON `fixedAvailability`: [`ListWrapperFixedAvailability`]."]
+    #[doc = " JSON `fixedAvailability`: [`ListWrapperFixedAvailability`](crate::ListWrapperFixedAvailability)."]
     pub fixed_availability: ::std::option::Option<crate::ListWrapperFixedAvailability>,
-    #[doc = " JSON `groupSettings`: [`ValueWrapperGroupSettings`]."]
+    #[doc = " JSON `groupSettings`: [`ValueWrapperGroupSettings`](crate::ValueWrapperGroupSettings)."]
     pub group_settings: ::std::option::Option<crate::ValueWrapperGroupSettings>,
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optimizationObjective`: [`UpdateActivityPlanRequestOptimizationObjective`]."]
+    #[doc = " JSON `optimizationObjective`: [`UpdateActivityPlanRequestOptimizationObjective`](crate::UpdateActivityPlanRequestOptimizationObjective)."]
     pub optimization_objective: ::std::option::Option<crate::UpdateActivityPlanRequestOptimizationObjective>,
-    #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettingsBase`]."]
+    #[doc = " JSON `recurrenceSettings`: [`RecurrenceSettingsBase`](crate::RecurrenceSettingsBase)."]
     pub recurrence_settings: ::std::option::Option<crate::RecurrenceSettingsBase>,
-    #[doc = " JSON `serviceGoalImpactOverrides`: [`ValueWrapperActivityPlanServiceGoalImpactOverrides`]."]
+    #[doc = " JSON `serviceGoalImpactOverrides`: [`ValueWrapperActivityPlanServiceGoalImpactOverrides`](crate::ValueWrapperActivityPlanServiceGoalImpactOverrides)."]
     pub service_goal_impact_overrides: ::std::option::Option<crate::ValueWrapperActivityPlanServiceGoalImpactOverrides>,
-    #[doc = " JSON `state`: [`UpdateActivityPlanRequestState`]."]
+    #[doc = " JSON `state`: [`UpdateActivityPlanRequestState`](crate::UpdateActivityPlanRequestState)."]
     pub state: ::std::option::Option<crate::UpdateActivityPlanRequestState>,
     #[doc = " JSON `transitionTimeMinutes`: integer (int64)."]
     pub transition_time_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`UpdateActivityPlanRequestType`]."]
+    #[doc = " JSON `type`: [`UpdateActivityPlanRequestType`](crate::UpdateActivityPlanRequestType)."]
     pub r#type: ::std::option::Option<crate::UpdateActivityPlanRequestType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateActivityPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateActivityPlanRequest {
 impl crate::support::Model for UpdateActivityPlanRequest {
     const NAME: &'static str = "UpdateActivityPlanRequest";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "attendeesSearchRule", "countsAsPaidTime", "description", "facilitatorsSearchRule", "fixedAvailability", "groupSettings", "lengthMinutes", "name", "optimizationObjective", "recurrenceSettings", "serviceGoalImpactOverrides", "state", "transitionTimeMinutes", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for UpdateActivityPlanRequest {
             "state" => crate::support::de_opt(map, &mut self.state, n, 12),
             "transitionTimeMinutes" => crate::support::de_opt(map, &mut self.transition_time_minutes, n, 13),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

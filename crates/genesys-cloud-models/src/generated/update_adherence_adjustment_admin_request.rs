@@ -7,7 +7,7 @@
 pub struct UpdateAdherenceAdjustmentAdminRequest {
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `reasonCodeId`: string."]
     pub reason_code_id: ::std::option::Option<::std::string::String>,
@@ -15,9 +15,9 @@ pub struct UpdateAdherenceAdjustmentAdminRequest {
     pub reviewer_notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`UpdateAdherenceAdjustmentAdminRequestStatus`]."]
+    #[doc = " JSON `status`: [`UpdateAdherenceAdjustmentAdminRequestStatus`](crate::UpdateAdherenceAdjustmentAdminRequestStatus)."]
     pub status: ::std::option::Option<crate::UpdateAdherenceAdjustmentAdminRequestStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateAdherenceAdjustmentAdminRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceAdjustmentAdminRequest {
 impl crate::support::Model for UpdateAdherenceAdjustmentAdminRequest {
     const NAME: &'static str = "UpdateAdherenceAdjustmentAdminRequest";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "metadata", "reasonCodeId", "reviewerNotes", "startDate", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentAdminRequest {
             "reviewerNotes" => crate::support::de_opt(map, &mut self.reviewer_notes, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct UpdateAdherenceAdjustmentAgentRequest {
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `reasonCodeId`: string."]
     pub reason_code_id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct UpdateAdherenceAdjustmentAgentRequest {
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `submitterNotes`: string."]
     pub submitter_notes: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateAdherenceAdjustmentAgentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceAdjustmentAgentRequest {
 impl crate::support::Model for UpdateAdherenceAdjustmentAgentRequest {
     const NAME: &'static str = "UpdateAdherenceAdjustmentAgentRequest";
     const FIELDS: &'static [&'static str] = &["lengthMinutes", "metadata", "reasonCodeId", "startDate", "submitterNotes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentAgentRequest {
             "reasonCodeId" => crate::support::de_opt(map, &mut self.reason_code_id, n, 2),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 3),
             "submitterNotes" => crate::support::de_opt(map, &mut self.submitter_notes, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAdherenceAdjustmentsReasonCodeRequest {
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UpdateAdherenceAdjustmentsReasonCodeRequestState`]."]
+    #[doc = " JSON `state`: [`UpdateAdherenceAdjustmentsReasonCodeRequestState`](crate::UpdateAdherenceAdjustmentsReasonCodeRequestState)."]
     pub state: ::std::option::Option<crate::UpdateAdherenceAdjustmentsReasonCodeRequestState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateAdherenceAdjustmentsReasonCodeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceAdjustmentsReasonCodeRequ
 impl crate::support::Model for UpdateAdherenceAdjustmentsReasonCodeRequest {
     const NAME: &'static str = "UpdateAdherenceAdjustmentsReasonCodeRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "name", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentsReasonCodeRequest {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "state" => crate::support::de_opt(map, &mut self.state, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct UpdateAdherenceAdjustmentsReasonCodesBulkItem {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UpdateAdherenceAdjustmentsReasonCodesBulkItemState`]."]
+    #[doc = " JSON `state`: [`UpdateAdherenceAdjustmentsReasonCodesBulkItemState`](crate::UpdateAdherenceAdjustmentsReasonCodesBulkItemState)."]
     pub state: ::std::option::Option<crate::UpdateAdherenceAdjustmentsReasonCodesBulkItemState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateAdherenceAdjustmentsReasonCodesBulkItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAdherenceAdjustmentsReasonCodesBul
 impl crate::support::Model for UpdateAdherenceAdjustmentsReasonCodesBulkItem {
     const NAME: &'static str = "UpdateAdherenceAdjustmentsReasonCodesBulkItem";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "name", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UpdateAdherenceAdjustmentsReasonCodesBulkItem {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAgentScheduleBiddingPreference {
-    #[doc = " JSON `agentScheduleBidPreferences`: array of [`AgentScheduleBiddingPreferencePriority`], required by the spec."]
+    #[doc = " JSON `agentScheduleBidPreferences`: array of [`AgentScheduleBiddingPreferencePriority`](crate::AgentScheduleBiddingPreferencePriority), required by the spec."]
     pub agent_schedule_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AgentScheduleBiddingPreferencePriority>>,
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateAgentScheduleBiddingPreference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAgentScheduleBiddingPreference {
 impl crate::support::Model for UpdateAgentScheduleBiddingPreference {
     const NAME: &'static str = "UpdateAgentScheduleBiddingPreference";
     const FIELDS: &'static [&'static str] = &["agentScheduleBidPreferences", "submitted"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UpdateAgentScheduleBiddingPreference {
         match key {
             "agentScheduleBidPreferences" => crate::support::de_opt_structs(map, &mut self.agent_schedule_bid_preferences, n, 0),
             "submitted" => crate::support::de_opt(map, &mut self.submitted, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

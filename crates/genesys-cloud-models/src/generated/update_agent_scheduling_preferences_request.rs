@@ -7,9 +7,9 @@
 pub struct UpdateAgentSchedulingPreferencesRequest {
     #[doc = " JSON `preferenceIdsToRemove`: array of string."]
     pub preference_ids_to_remove: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `preferencesToAdd`: array of [`AgentSchedulingPreference`]."]
+    #[doc = " JSON `preferencesToAdd`: array of [`AgentSchedulingPreference`](crate::AgentSchedulingPreference)."]
     pub preferences_to_add: ::std::option::Option<::std::vec::Vec<crate::AgentSchedulingPreference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateAgentSchedulingPreferencesRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAgentSchedulingPreferencesRequest 
 impl crate::support::Model for UpdateAgentSchedulingPreferencesRequest {
     const NAME: &'static str = "UpdateAgentSchedulingPreferencesRequest";
     const FIELDS: &'static [&'static str] = &["preferenceIdsToRemove", "preferencesToAdd"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UpdateAgentSchedulingPreferencesRequest {
         match key {
             "preferenceIdsToRemove" => crate::support::de_opt(map, &mut self.preference_ids_to_remove, n, 0),
             "preferencesToAdd" => crate::support::de_opt_structs(map, &mut self.preferences_to_add, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateAgentWorkPlanBiddingPreference {
-    #[doc = " JSON `agentWorkPlanBidPreferences`: array of [`AgentWorkPlanBiddingPreferenceRequest`], required by the spec."]
+    #[doc = " JSON `agentWorkPlanBidPreferences`: array of [`AgentWorkPlanBiddingPreferenceRequest`](crate::AgentWorkPlanBiddingPreferenceRequest), required by the spec."]
     pub agent_work_plan_bid_preferences: ::std::option::Option<::std::vec::Vec<crate::AgentWorkPlanBiddingPreferenceRequest>>,
     #[doc = " JSON `submitted`: boolean, required by the spec."]
     pub submitted: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateAgentWorkPlanBiddingPreference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateAgentWorkPlanBiddingPreference {
 impl crate::support::Model for UpdateAgentWorkPlanBiddingPreference {
     const NAME: &'static str = "UpdateAgentWorkPlanBiddingPreference";
     const FIELDS: &'static [&'static str] = &["agentWorkPlanBidPreferences", "submitted"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UpdateAgentWorkPlanBiddingPreference {
         match key {
             "agentWorkPlanBidPreferences" => crate::support::de_opt_structs(map, &mut self.agent_work_plan_bid_preferences, n, 0),
             "submitted" => crate::support::de_opt(map, &mut self.submitted, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

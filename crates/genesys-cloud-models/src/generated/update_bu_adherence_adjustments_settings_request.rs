@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateBuAdherenceAdjustmentsSettingsRequest {
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `submissionRangeConstraintDays`: integer (int64)."]
     pub submission_range_constraint_days: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateBuAdherenceAdjustmentsSettingsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateBuAdherenceAdjustmentsSettingsRequ
 impl crate::support::Model for UpdateBuAdherenceAdjustmentsSettingsRequest {
     const NAME: &'static str = "UpdateBuAdherenceAdjustmentsSettingsRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "submissionRangeConstraintDays"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UpdateBuAdherenceAdjustmentsSettingsRequest {
         match key {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 0),
             "submissionRangeConstraintDays" => crate::support::de_opt(map, &mut self.submission_range_constraint_days, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateBusinessUnitSettingsRequest {
-    #[doc = " JSON `coaching`: [`BuActivitySettingsRequest`]."]
+    #[doc = " JSON `coaching`: [`BuActivitySettingsRequest`](crate::BuActivitySettingsRequest)."]
     pub coaching: ::std::option::Option<crate::BuActivitySettingsRequest>,
-    #[doc = " JSON `learning`: [`BuActivitySettingsRequest`]."]
+    #[doc = " JSON `learning`: [`BuActivitySettingsRequest`](crate::BuActivitySettingsRequest)."]
     pub learning: ::std::option::Option<crate::BuActivitySettingsRequest>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `notifications`: [`BuNotificationSettingsRequest`]."]
+    #[doc = " JSON `notifications`: [`BuNotificationSettingsRequest`](crate::BuNotificationSettingsRequest)."]
     pub notifications: ::std::option::Option<crate::BuNotificationSettingsRequest>,
-    #[doc = " JSON `scheduling`: [`BuSchedulingSettingsRequest`]."]
+    #[doc = " JSON `scheduling`: [`BuSchedulingSettingsRequest`](crate::BuSchedulingSettingsRequest)."]
     pub scheduling: ::std::option::Option<crate::BuSchedulingSettingsRequest>,
-    #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`]."]
+    #[doc = " JSON `shortTermForecasting`: [`BuShortTermForecastingSettings`](crate::BuShortTermForecastingSettings)."]
     pub short_term_forecasting: ::std::option::Option<crate::BuShortTermForecastingSettings>,
-    #[doc = " JSON `startDayOfWeek`: [`UpdateBusinessUnitSettingsRequestStartDayOfWeek`]."]
+    #[doc = " JSON `startDayOfWeek`: [`UpdateBusinessUnitSettingsRequestStartDayOfWeek`](crate::UpdateBusinessUnitSettingsRequestStartDayOfWeek)."]
     pub start_day_of_week: ::std::option::Option<crate::UpdateBusinessUnitSettingsRequestStartDayOfWeek>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateBusinessUnitSettingsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateBusinessUnitSettingsRequest {
 impl crate::support::Model for UpdateBusinessUnitSettingsRequest {
     const NAME: &'static str = "UpdateBusinessUnitSettingsRequest";
     const FIELDS: &'static [&'static str] = &["coaching", "learning", "metadata", "notifications", "scheduling", "shortTermForecasting", "startDayOfWeek", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for UpdateBusinessUnitSettingsRequest {
             "shortTermForecasting" => crate::support::de_opt_struct(map, &mut self.short_term_forecasting, n, 5),
             "startDayOfWeek" => crate::support::de_opt(map, &mut self.start_day_of_week, n, 6),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

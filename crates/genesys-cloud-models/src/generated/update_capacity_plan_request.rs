@@ -9,11 +9,11 @@ pub struct UpdateCapacityPlanRequest {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `endBusinessUnitDate`: date."]
     pub end_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `forecast`: [`ValueWrapperBuShortTermForecastReference`]."]
+    #[doc = " JSON `forecast`: [`ValueWrapperBuShortTermForecastReference`](crate::ValueWrapperBuShortTermForecastReference)."]
     pub forecast: ::std::option::Option<crate::ValueWrapperBuShortTermForecastReference>,
     #[doc = " JSON `fullTimeEquivalentWeeklyHours`: number (double)."]
     pub full_time_equivalent_weekly_hours: ::std::option::Option<f64>,
-    #[doc = " JSON `metadata`: [`CapacityPlanMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`CapacityPlanMetadata`](crate::CapacityPlanMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::CapacityPlanMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct UpdateCapacityPlanRequest {
     pub start_business_unit_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `useLatestPlanningGroupStaffingGroupAssociation`: boolean."]
     pub use_latest_planning_group_staffing_group_association: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateCapacityPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCapacityPlanRequest {
 impl crate::support::Model for UpdateCapacityPlanRequest {
     const NAME: &'static str = "UpdateCapacityPlanRequest";
     const FIELDS: &'static [&'static str] = &["description", "endBusinessUnitDate", "forecast", "fullTimeEquivalentWeeklyHours", "metadata", "name", "startBusinessUnitDate", "useLatestPlanningGroupStaffingGroupAssociation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for UpdateCapacityPlanRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "startBusinessUnitDate" => crate::support::de_opt(map, &mut self.start_business_unit_date, n, 6),
             "useLatestPlanningGroupStaffingGroupAssociation" => crate::support::de_opt(map, &mut self.use_latest_planning_group_staffing_group_association, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -25,11 +25,11 @@ pub struct UpdateCoachingAppointmentRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `shareInsightsData`: boolean."]
     pub share_insights_data: ::std::option::Option<bool>,
-    #[doc = " JSON `status`: [`UpdateCoachingAppointmentRequestStatus`]."]
+    #[doc = " JSON `status`: [`UpdateCoachingAppointmentRequestStatus`](crate::UpdateCoachingAppointmentRequestStatus)."]
     pub status: ::std::option::Option<crate::UpdateCoachingAppointmentRequestStatus>,
-    #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`]."]
+    #[doc = " JSON `wfmSchedule`: [`WfmScheduleReference`](crate::WfmScheduleReference)."]
     pub wfm_schedule: ::std::option::Option<crate::WfmScheduleReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateCoachingAppointmentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCoachingAppointmentRequest {
 impl crate::support::Model for UpdateCoachingAppointmentRequest {
     const NAME: &'static str = "UpdateCoachingAppointmentRequest";
     const FIELDS: &'static [&'static str] = &["addToSchedule", "conversationIds", "dateStart", "description", "documentIds", "externalLinks", "lengthInMinutes", "location", "name", "shareInsightsData", "status", "wfmSchedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for UpdateCoachingAppointmentRequest {
             "shareInsightsData" => crate::support::de_opt(map, &mut self.share_insights_data, n, 9),
             "status" => crate::support::de_opt(map, &mut self.status, n, 10),
             "wfmSchedule" => crate::support::de_opt_struct(map, &mut self.wfm_schedule, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct UpdateContactColumnActionSettings {
     #[doc = " JSON `properties`: map of string, required by the spec."]
     pub properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `updateOption`: [`UpdateContactColumnActionSettingsUpdateOption`], required by the spec."]
+    #[doc = " JSON `updateOption`: [`UpdateContactColumnActionSettingsUpdateOption`](crate::UpdateContactColumnActionSettingsUpdateOption), required by the spec."]
     pub update_option: ::std::option::Option<crate::UpdateContactColumnActionSettingsUpdateOption>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateContactColumnActionSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateContactColumnActionSettings {
 impl crate::support::Model for UpdateContactColumnActionSettings {
     const NAME: &'static str = "UpdateContactColumnActionSettings";
     const FIELDS: &'static [&'static str] = &["properties", "updateOption"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UpdateContactColumnActionSettings {
         match key {
             "properties" => crate::support::de_opt(map, &mut self.properties, n, 0),
             "updateOption" => crate::support::de_opt(map, &mut self.update_option, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateDecisionTableColumnsRequest {
-    #[doc = " JSON `inputs`: array of [`DecisionTableInputColumnRequest`]."]
+    #[doc = " JSON `inputs`: array of [`DecisionTableInputColumnRequest`](crate::DecisionTableInputColumnRequest)."]
     pub inputs: ::std::option::Option<::std::vec::Vec<crate::DecisionTableInputColumnRequest>>,
-    #[doc = " JSON `outputs`: array of [`DecisionTableOutputColumnRequest`]."]
+    #[doc = " JSON `outputs`: array of [`DecisionTableOutputColumnRequest`](crate::DecisionTableOutputColumnRequest)."]
     pub outputs: ::std::option::Option<::std::vec::Vec<crate::DecisionTableOutputColumnRequest>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateDecisionTableColumnsRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDecisionTableColumnsRequest {
 impl crate::support::Model for UpdateDecisionTableColumnsRequest {
     const NAME: &'static str = "UpdateDecisionTableColumnsRequest";
     const FIELDS: &'static [&'static str] = &["inputs", "outputs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UpdateDecisionTableColumnsRequest {
         match key {
             "inputs" => crate::support::de_opt_structs(map, &mut self.inputs, n, 0),
             "outputs" => crate::support::de_opt_structs(map, &mut self.outputs, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

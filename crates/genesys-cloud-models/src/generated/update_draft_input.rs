@@ -7,9 +7,9 @@
 pub struct UpdateDraftInput {
     #[doc = " JSON `category`: string."]
     pub category: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `config`: [`ActionConfig`]."]
+    #[doc = " JSON `config`: [`ActionConfig`](crate::ActionConfig)."]
     pub config: ::std::option::Option<crate::ActionConfig>,
-    #[doc = " JSON `contract`: [`ActionContractInput`]."]
+    #[doc = " JSON `contract`: [`ActionContractInput`](crate::ActionContractInput)."]
     pub contract: ::std::option::Option<crate::ActionContractInput>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct UpdateDraftInput {
     pub secure: ::std::option::Option<bool>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateDraftInput {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateDraftInput {
 impl crate::support::Model for UpdateDraftInput {
     const NAME: &'static str = "UpdateDraftInput";
     const FIELDS: &'static [&'static str] = &["category", "config", "contract", "name", "secure", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UpdateDraftInput {
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
             "secure" => crate::support::de_opt(map, &mut self.secure, n, 4),
             "version" => crate::support::de_opt(map, &mut self.version, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateMuAgentWorkPlanFailureResponse {
-    #[doc = " JSON `failure`: [`UpdateMuAgentWorkPlanFailureResponseFailure`], required by the spec."]
+    #[doc = " JSON `failure`: [`UpdateMuAgentWorkPlanFailureResponseFailure`](crate::UpdateMuAgentWorkPlanFailureResponseFailure), required by the spec."]
     pub failure: ::std::option::Option<crate::UpdateMuAgentWorkPlanFailureResponseFailure>,
     #[doc = " JSON `notFoundWorkPlanId`: string."]
     pub not_found_work_plan_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateMuAgentWorkPlanFailureResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateMuAgentWorkPlanFailureResponse {
 impl crate::support::Model for UpdateMuAgentWorkPlanFailureResponse {
     const NAME: &'static str = "UpdateMuAgentWorkPlanFailureResponse";
     const FIELDS: &'static [&'static str] = &["failure", "notFoundWorkPlanId", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UpdateMuAgentWorkPlanFailureResponse {
             "failure" => crate::support::de_opt(map, &mut self.failure, n, 0),
             "notFoundWorkPlanId" => crate::support::de_opt(map, &mut self.not_found_work_plan_id, n, 1),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct UpdateMuAgentWorkPlanRequest {
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `workPlanId`: [`ValueWrapperString`]."]
+    #[doc = " JSON `workPlanId`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub work_plan_id: ::std::option::Option<crate::ValueWrapperString>,
-    #[doc = " JSON `workPlanOverrides`: [`WorkPlanOverrideListWrapperWorkPlanOverrideRequest`]."]
+    #[doc = " JSON `workPlanOverrides`: [`WorkPlanOverrideListWrapperWorkPlanOverrideRequest`](crate::WorkPlanOverrideListWrapperWorkPlanOverrideRequest)."]
     pub work_plan_overrides: ::std::option::Option<crate::WorkPlanOverrideListWrapperWorkPlanOverrideRequest>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateMuAgentWorkPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateMuAgentWorkPlanRequest {
 impl crate::support::Model for UpdateMuAgentWorkPlanRequest {
     const NAME: &'static str = "UpdateMuAgentWorkPlanRequest";
     const FIELDS: &'static [&'static str] = &["userId", "workPlanId", "workPlanOverrides"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UpdateMuAgentWorkPlanRequest {
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 0),
             "workPlanId" => crate::support::de_opt_struct(map, &mut self.work_plan_id, n, 1),
             "workPlanOverrides" => crate::support::de_opt_struct(map, &mut self.work_plan_overrides, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdatePlanningGroupRequest {
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `routePaths`: [`SetWrapperRoutePathRequest`]."]
+    #[doc = " JSON `routePaths`: [`SetWrapperRoutePathRequest`](crate::SetWrapperRoutePathRequest)."]
     pub route_paths: ::std::option::Option<crate::SetWrapperRoutePathRequest>,
     #[doc = " JSON `serviceGoalTemplateId`: string."]
     pub service_goal_template_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdatePlanningGroupRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdatePlanningGroupRequest {
 impl crate::support::Model for UpdatePlanningGroupRequest {
     const NAME: &'static str = "UpdatePlanningGroupRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "name", "routePaths", "serviceGoalTemplateId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UpdatePlanningGroupRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "routePaths" => crate::support::de_opt_struct(map, &mut self.route_paths, n, 2),
             "serviceGoalTemplateId" => crate::support::de_opt(map, &mut self.service_goal_template_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateScheduleBid {
-    #[doc = " JSON `agentRankingType`: [`UpdateScheduleBidAgentRankingType`]."]
+    #[doc = " JSON `agentRankingType`: [`UpdateScheduleBidAgentRankingType`](crate::UpdateScheduleBidAgentRankingType)."]
     pub agent_ranking_type: ::std::option::Option<crate::UpdateScheduleBidAgentRankingType>,
     #[doc = " JSON `bidWindowEndDate`: date."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -15,17 +15,17 @@ pub struct UpdateScheduleBid {
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `endOverridesAndRotations`: boolean."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
-    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`]."]
+    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rankingTiebreakerType`: [`UpdateScheduleBidRankingTiebreakerType`]."]
+    #[doc = " JSON `rankingTiebreakerType`: [`UpdateScheduleBidRankingTiebreakerType`](crate::UpdateScheduleBidRankingTiebreakerType)."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::UpdateScheduleBidRankingTiebreakerType>,
-    #[doc = " JSON `status`: [`UpdateScheduleBidStatus`]."]
+    #[doc = " JSON `status`: [`UpdateScheduleBidStatus`](crate::UpdateScheduleBidStatus)."]
     pub status: ::std::option::Option<crate::UpdateScheduleBidStatus>,
     #[doc = " JSON `weeksToSchedule`: integer (int64)."]
     pub weeks_to_schedule: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateScheduleBid {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateScheduleBid {
 impl crate::support::Model for UpdateScheduleBid {
     const NAME: &'static str = "UpdateScheduleBid";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "endOverridesAndRotations", "forecast", "name", "rankingTiebreakerType", "status", "weeksToSchedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for UpdateScheduleBid {
             "rankingTiebreakerType" => crate::support::de_opt(map, &mut self.ranking_tiebreaker_type, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "weeksToSchedule" => crate::support::de_opt(map, &mut self.weeks_to_schedule, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

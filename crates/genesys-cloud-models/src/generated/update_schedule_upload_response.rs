@@ -7,13 +7,13 @@
 pub struct UpdateScheduleUploadResponse {
     #[doc = " JSON `headers`: map of string."]
     pub headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `uploadBodySchema`: [`UpdateScheduleUploadSchema`]."]
+    #[doc = " JSON `uploadBodySchema`: [`UpdateScheduleUploadSchema`](crate::UpdateScheduleUploadSchema)."]
     pub upload_body_schema: ::std::option::Option<crate::UpdateScheduleUploadSchema>,
     #[doc = " JSON `uploadKey`: string."]
     pub upload_key: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateScheduleUploadResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateScheduleUploadResponse {
 impl crate::support::Model for UpdateScheduleUploadResponse {
     const NAME: &'static str = "UpdateScheduleUploadResponse";
     const FIELDS: &'static [&'static str] = &["headers", "uploadBodySchema", "uploadKey", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UpdateScheduleUploadResponse {
             "uploadBodySchema" => crate::support::de_opt_struct(map, &mut self.upload_body_schema, n, 1),
             "uploadKey" => crate::support::de_opt(map, &mut self.upload_key, n, 2),
             "url" => crate::support::de_opt(map, &mut self.url, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateScheduleUploadSchema {
-    #[doc = " JSON `agentSchedules`: array of [`BuUpdateAgentScheduleUploadSchema`]."]
+    #[doc = " JSON `agentSchedules`: array of [`BuUpdateAgentScheduleUploadSchema`](crate::BuUpdateAgentScheduleUploadSchema)."]
     pub agent_schedules: ::std::option::Option<::std::vec::Vec<crate::BuUpdateAgentScheduleUploadSchema>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `headcountForecast`: [`BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema`]."]
+    #[doc = " JSON `headcountForecast`: [`BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema`](crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema)."]
     pub headcount_forecast: ::std::option::Option<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
-    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`]."]
+    #[doc = " JSON `shortTermForecast`: [`BuShortTermForecastReference`](crate::BuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::BuShortTermForecastReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateScheduleUploadSchema {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateScheduleUploadSchema {
 impl crate::support::Model for UpdateScheduleUploadSchema {
     const NAME: &'static str = "UpdateScheduleUploadSchema";
     const FIELDS: &'static [&'static str] = &["agentSchedules", "description", "headcountForecast", "metadata", "published", "shortTermForecast"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UpdateScheduleUploadSchema {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "published" => crate::support::de_opt(map, &mut self.published, n, 4),
             "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct UpdateScheduledTriggerRequest {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedule`: [`TriggerSchedule`], required by the spec."]
+    #[doc = " JSON `schedule`: [`TriggerSchedule`](crate::TriggerSchedule), required by the spec."]
     pub schedule: ::std::option::Option<crate::TriggerSchedule>,
-    #[doc = " JSON `target`: [`TriggerTarget`], required by the spec."]
+    #[doc = " JSON `target`: [`TriggerTarget`](crate::TriggerTarget), required by the spec."]
     pub target: ::std::option::Option<crate::TriggerTarget>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateScheduledTriggerRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateScheduledTriggerRequest {
 impl crate::support::Model for UpdateScheduledTriggerRequest {
     const NAME: &'static str = "UpdateScheduledTriggerRequest";
     const FIELDS: &'static [&'static str] = &["description", "enabled", "name", "schedule", "target", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UpdateScheduledTriggerRequest {
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 3),
             "target" => crate::support::de_opt_struct(map, &mut self.target, n, 4),
             "version" => crate::support::de_opt(map, &mut self.version, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateSegmentAssignmentRequest {
-    #[doc = " JSON `assign`: [`SegmentAssignments`]."]
+    #[doc = " JSON `assign`: [`SegmentAssignments`](crate::SegmentAssignments)."]
     pub assign: ::std::option::Option<crate::SegmentAssignments>,
-    #[doc = " JSON `unassign`: [`SegmentUnassignments`]."]
+    #[doc = " JSON `unassign`: [`SegmentUnassignments`](crate::SegmentUnassignments)."]
     pub unassign: ::std::option::Option<crate::SegmentUnassignments>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateSegmentAssignmentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateSegmentAssignmentRequest {
 impl crate::support::Model for UpdateSegmentAssignmentRequest {
     const NAME: &'static str = "UpdateSegmentAssignmentRequest";
     const FIELDS: &'static [&'static str] = &["assign", "unassign"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UpdateSegmentAssignmentRequest {
         match key {
             "assign" => crate::support::de_opt_struct(map, &mut self.assign, n, 0),
             "unassign" => crate::support::de_opt_struct(map, &mut self.unassign, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateServiceGoalTemplate {
-    #[doc = " JSON `abandonRate`: [`BuAbandonRate`]."]
+    #[doc = " JSON `abandonRate`: [`BuAbandonRate`](crate::BuAbandonRate)."]
     pub abandon_rate: ::std::option::Option<crate::BuAbandonRate>,
-    #[doc = " JSON `averageSpeedOfAnswer`: [`BuAverageSpeedOfAnswer`]."]
+    #[doc = " JSON `averageSpeedOfAnswer`: [`BuAverageSpeedOfAnswer`](crate::BuAverageSpeedOfAnswer)."]
     pub average_speed_of_answer: ::std::option::Option<crate::BuAverageSpeedOfAnswer>,
-    #[doc = " JSON `impactOverride`: [`ServiceGoalTemplateImpactOverride`]."]
+    #[doc = " JSON `impactOverride`: [`ServiceGoalTemplateImpactOverride`](crate::ServiceGoalTemplateImpactOverride)."]
     pub impact_override: ::std::option::Option<crate::ServiceGoalTemplateImpactOverride>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serviceLevel`: [`BuServiceLevel`]."]
+    #[doc = " JSON `serviceLevel`: [`BuServiceLevel`](crate::BuServiceLevel)."]
     pub service_level: ::std::option::Option<crate::BuServiceLevel>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateServiceGoalTemplate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateServiceGoalTemplate {
 impl crate::support::Model for UpdateServiceGoalTemplate {
     const NAME: &'static str = "UpdateServiceGoalTemplate";
     const FIELDS: &'static [&'static str] = &["abandonRate", "averageSpeedOfAnswer", "impactOverride", "metadata", "name", "serviceLevel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UpdateServiceGoalTemplate {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "serviceLevel" => crate::support::de_opt_struct(map, &mut self.service_level, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateShiftTradeJobRequest {
-    #[doc = " JSON `acceptableIntervals`: [`ListWrapperRequiredDateRange`]."]
+    #[doc = " JSON `acceptableIntervals`: [`ListWrapperRequiredDateRange`](crate::ListWrapperRequiredDateRange)."]
     pub acceptable_intervals: ::std::option::Option<crate::ListWrapperRequiredDateRange>,
-    #[doc = " JSON `expirationDate`: [`ValueWrapperDate`]."]
+    #[doc = " JSON `expirationDate`: [`ValueWrapperDate`](crate::ValueWrapperDate)."]
     pub expiration_date: ::std::option::Option<crate::ValueWrapperDate>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `reviewNote`: [`ValueWrapperString`]."]
+    #[doc = " JSON `reviewNote`: [`ValueWrapperString`](crate::ValueWrapperString)."]
     pub review_note: ::std::option::Option<crate::ValueWrapperString>,
-    #[doc = " JSON `target`: [`ValueWrapperShiftTradeTargetRequestItem`]."]
+    #[doc = " JSON `target`: [`ValueWrapperShiftTradeTargetRequestItem`](crate::ValueWrapperShiftTradeTargetRequestItem)."]
     pub target: ::std::option::Option<crate::ValueWrapperShiftTradeTargetRequestItem>,
     #[doc = " JSON `weekDate`: date, required by the spec."]
     pub week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateShiftTradeJobRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateShiftTradeJobRequest {
 impl crate::support::Model for UpdateShiftTradeJobRequest {
     const NAME: &'static str = "UpdateShiftTradeJobRequest";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expirationDate", "metadata", "reviewNote", "target", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UpdateShiftTradeJobRequest {
             "reviewNote" => crate::support::de_opt_struct(map, &mut self.review_note, n, 3),
             "target" => crate::support::de_opt_struct(map, &mut self.target, n, 4),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateStaffingGroupRequest {
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `planningGroupIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `planningGroupIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub planning_group_ids: ::std::option::Option<crate::SetWrapperString>,
-    #[doc = " JSON `userIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `userIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub user_ids: ::std::option::Option<crate::SetWrapperString>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateStaffingGroupRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateStaffingGroupRequest {
 impl crate::support::Model for UpdateStaffingGroupRequest {
     const NAME: &'static str = "UpdateStaffingGroupRequest";
     const FIELDS: &'static [&'static str] = &["metadata", "name", "planningGroupIds", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UpdateStaffingGroupRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "planningGroupIds" => crate::support::de_opt_struct(map, &mut self.planning_group_ids, n, 2),
             "userIds" => crate::support::de_opt_struct(map, &mut self.user_ids, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

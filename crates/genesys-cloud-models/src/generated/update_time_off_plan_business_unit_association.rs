@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateTimeOffPlanBusinessUnitAssociation {
-    #[doc = " JSON `managementUnitIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `managementUnitIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub management_unit_ids: ::std::option::Option<crate::SetWrapperString>,
-    #[doc = " JSON `staffingGroupIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `staffingGroupIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub staffing_group_ids: ::std::option::Option<crate::SetWrapperString>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateTimeOffPlanBusinessUnitAssociation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTimeOffPlanBusinessUnitAssociation
 impl crate::support::Model for UpdateTimeOffPlanBusinessUnitAssociation {
     const NAME: &'static str = "UpdateTimeOffPlanBusinessUnitAssociation";
     const FIELDS: &'static [&'static str] = &["managementUnitIds", "staffingGroupIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UpdateTimeOffPlanBusinessUnitAssociation {
         match key {
             "managementUnitIds" => crate::support::de_opt_struct(map, &mut self.management_unit_ids, n, 0),
             "staffingGroupIds" => crate::support::de_opt_struct(map, &mut self.staffing_group_ids, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

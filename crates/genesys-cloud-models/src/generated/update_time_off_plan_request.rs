@@ -7,21 +7,21 @@
 pub struct UpdateTimeOffPlanRequest {
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
-    #[doc = " JSON `activityCodeIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `activityCodeIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub activity_code_ids: ::std::option::Option<crate::SetWrapperString>,
-    #[doc = " JSON `autoApprovalRule`: [`UpdateTimeOffPlanRequestAutoApprovalRule`]."]
+    #[doc = " JSON `autoApprovalRule`: [`UpdateTimeOffPlanRequestAutoApprovalRule`](crate::UpdateTimeOffPlanRequestAutoApprovalRule)."]
     pub auto_approval_rule: ::std::option::Option<crate::UpdateTimeOffPlanRequestAutoApprovalRule>,
     #[doc = " JSON `daysBeforeStartToExpireFromWaitlist`: integer (int64)."]
     pub days_before_start_to_expire_from_waitlist: ::std::option::Option<i64>,
-    #[doc = " JSON `hrisTimeOffType`: [`ValueWrapperHrisTimeOffType`]."]
+    #[doc = " JSON `hrisTimeOffType`: [`ValueWrapperHrisTimeOffType`](crate::ValueWrapperHrisTimeOffType)."]
     pub hris_time_off_type: ::std::option::Option<crate::ValueWrapperHrisTimeOffType>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `timeOffLimitIds`: [`SetWrapperString`]."]
+    #[doc = " JSON `timeOffLimitIds`: [`SetWrapperString`](crate::SetWrapperString)."]
     pub time_off_limit_ids: ::std::option::Option<crate::SetWrapperString>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateTimeOffPlanRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateTimeOffPlanRequest {
 impl crate::support::Model for UpdateTimeOffPlanRequest {
     const NAME: &'static str = "UpdateTimeOffPlanRequest";
     const FIELDS: &'static [&'static str] = &["active", "activityCodeIds", "autoApprovalRule", "daysBeforeStartToExpireFromWaitlist", "hrisTimeOffType", "metadata", "name", "timeOffLimitIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for UpdateTimeOffPlanRequest {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 5),
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "timeOffLimitIds" => crate::support::de_opt_struct(map, &mut self.time_off_limit_ids, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct UpdateUnavailableTime {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `timeSpan`: [`WfmTimeSpan`]."]
+    #[doc = " JSON `timeSpan`: [`WfmTimeSpan`](crate::WfmTimeSpan)."]
     pub time_span: ::std::option::Option<crate::WfmTimeSpan>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateUnavailableTime {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateUnavailableTime {
 impl crate::support::Model for UpdateUnavailableTime {
     const NAME: &'static str = "UpdateUnavailableTime";
     const FIELDS: &'static [&'static str] = &["delete", "id", "notes", "timeSpan"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UpdateUnavailableTime {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "notes" => crate::support::de_opt(map, &mut self.notes, n, 2),
             "timeSpan" => crate::support::de_opt_struct(map, &mut self.time_span, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

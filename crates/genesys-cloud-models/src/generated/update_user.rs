@@ -7,27 +7,27 @@
 pub struct UpdateUser {
     #[doc = " JSON `acdAutoAnswer`: boolean."]
     pub acd_auto_answer: ::std::option::Option<bool>,
-    #[doc = " JSON `addresses`: array of [`Contact`]."]
+    #[doc = " JSON `addresses`: array of [`Contact`](crate::Contact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
-    #[doc = " JSON `biography`: [`Biography`]."]
+    #[doc = " JSON `biography`: [`Biography`](crate::Biography)."]
     pub biography: ::std::option::Option<crate::Biography>,
     #[doc = " JSON `certifications`: array of string."]
     pub certifications: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `chat`: [`Chat`]."]
+    #[doc = " JSON `chat`: [`Chat`](crate::Chat)."]
     pub chat: ::std::option::Option<crate::Chat>,
     #[doc = " JSON `department`: string."]
     pub department: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `employerInfo`: [`EmployerInfo`]."]
+    #[doc = " JSON `employerInfo`: [`EmployerInfo`](crate::EmployerInfo)."]
     pub employer_info: ::std::option::Option<crate::EmployerInfo>,
-    #[doc = " JSON `groups`: array of [`Group`]."]
+    #[doc = " JSON `groups`: array of [`Group`](crate::Group)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::Group>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `images`: array of [`Image`]."]
+    #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
-    #[doc = " JSON `locations`: array of [`Location`]."]
+    #[doc = " JSON `locations`: array of [`Location`](crate::Location)."]
     pub locations: ::std::option::Option<::std::vec::Vec<crate::Location>>,
     #[doc = " JSON `manager`: string."]
     pub manager: ::std::option::Option<::std::string::String>,
@@ -35,13 +35,13 @@ pub struct UpdateUser {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `preferredName`: string."]
     pub preferred_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `primaryContactInfo`: array of [`Contact`]."]
+    #[doc = " JSON `primaryContactInfo`: array of [`Contact`](crate::Contact)."]
     pub primary_contact_info: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
     #[doc = " JSON `profileSkills`: array of string."]
     pub profile_skills: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UpdateUserState`]."]
+    #[doc = " JSON `state`: [`UpdateUserState`](crate::UpdateUserState)."]
     pub state: ::std::option::Option<crate::UpdateUserState>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct UpdateUser {
     pub username: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateUser {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateUser {
 impl crate::support::Model for UpdateUser {
     const NAME: &'static str = "UpdateUser";
     const FIELDS: &'static [&'static str] = &["acdAutoAnswer", "addresses", "biography", "certifications", "chat", "department", "email", "employerInfo", "groups", "id", "images", "locations", "manager", "name", "preferredName", "primaryContactInfo", "profileSkills", "selfUri", "state", "title", "username", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for UpdateUser {
             "title" => crate::support::de_opt(map, &mut self.title, n, 19),
             "username" => crate::support::de_opt(map, &mut self.username, n, 20),
             "version" => crate::support::de_opt(map, &mut self.version, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

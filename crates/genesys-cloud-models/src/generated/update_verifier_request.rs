@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateVerifierRequest {
-    #[doc = " JSON `credential`: [`Credential`]."]
+    #[doc = " JSON `credential`: [`Credential`](crate::Credential)."]
     pub credential: ::std::option::Option<crate::Credential>,
     #[doc = " JSON `default`: boolean."]
     pub default: ::std::option::Option<bool>,
@@ -13,7 +13,7 @@ pub struct UpdateVerifierRequest {
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateVerifierRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateVerifierRequest {
 impl crate::support::Model for UpdateVerifierRequest {
     const NAME: &'static str = "UpdateVerifierRequest";
     const FIELDS: &'static [&'static str] = &["credential", "default", "enabled", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UpdateVerifierRequest {
             "default" => crate::support::de_opt(map, &mut self.default, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

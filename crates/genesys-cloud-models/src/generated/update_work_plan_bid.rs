@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateWorkPlanBid {
-    #[doc = " JSON `agentRankingType`: [`UpdateWorkPlanBidAgentRankingType`]."]
+    #[doc = " JSON `agentRankingType`: [`UpdateWorkPlanBidAgentRankingType`](crate::UpdateWorkPlanBidAgentRankingType)."]
     pub agent_ranking_type: ::std::option::Option<crate::UpdateWorkPlanBidAgentRankingType>,
     #[doc = " JSON `bidWindowEndDate`: date."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -15,17 +15,17 @@ pub struct UpdateWorkPlanBid {
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `endOverridesAndRotations`: boolean."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
-    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`]."]
+    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rankingTiebreakerType`: [`UpdateWorkPlanBidRankingTiebreakerType`]."]
+    #[doc = " JSON `rankingTiebreakerType`: [`UpdateWorkPlanBidRankingTiebreakerType`](crate::UpdateWorkPlanBidRankingTiebreakerType)."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::UpdateWorkPlanBidRankingTiebreakerType>,
-    #[doc = " JSON `status`: [`UpdateWorkPlanBidStatus`]."]
+    #[doc = " JSON `status`: [`UpdateWorkPlanBidStatus`](crate::UpdateWorkPlanBidStatus)."]
     pub status: ::std::option::Option<crate::UpdateWorkPlanBidStatus>,
-    #[doc = " JSON `workPlanFieldsVisibleToAgents`: [`ListWrapperAgentWorkPlanField`]."]
+    #[doc = " JSON `workPlanFieldsVisibleToAgents`: [`ListWrapperAgentWorkPlanField`](crate::ListWrapperAgentWorkPlanField)."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<crate::ListWrapperAgentWorkPlanField>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateWorkPlanBid {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateWorkPlanBid {
 impl crate::support::Model for UpdateWorkPlanBid {
     const NAME: &'static str = "UpdateWorkPlanBid";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "endOverridesAndRotations", "forecast", "name", "rankingTiebreakerType", "status", "workPlanFieldsVisibleToAgents"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for UpdateWorkPlanBid {
             "rankingTiebreakerType" => crate::support::de_opt(map, &mut self.ranking_tiebreaker_type, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "workPlanFieldsVisibleToAgents" => crate::support::de_opt_struct(map, &mut self.work_plan_fields_visible_to_agents, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateWorkPlanRotationAgentRequest {
-    #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`]."]
+    #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd)."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
@@ -13,7 +13,7 @@ pub struct UpdateWorkPlanRotationAgentRequest {
     pub position: ::std::option::Option<i64>,
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateWorkPlanRotationAgentRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateWorkPlanRotationAgentRequest {
 impl crate::support::Model for UpdateWorkPlanRotationAgentRequest {
     const NAME: &'static str = "UpdateWorkPlanRotationAgentRequest";
     const FIELDS: &'static [&'static str] = &["dateRange", "delete", "position", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UpdateWorkPlanRotationAgentRequest {
             "delete" => crate::support::de_opt(map, &mut self.delete, n, 1),
             "position" => crate::support::de_opt(map, &mut self.position, n, 2),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

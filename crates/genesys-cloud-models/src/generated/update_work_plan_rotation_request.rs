@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UpdateWorkPlanRotationRequest {
-    #[doc = " JSON `agents`: array of [`UpdateWorkPlanRotationAgentRequest`]."]
+    #[doc = " JSON `agents`: array of [`UpdateWorkPlanRotationAgentRequest`](crate::UpdateWorkPlanRotationAgentRequest)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::UpdateWorkPlanRotationAgentRequest>>,
-    #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`]."]
+    #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd)."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `pattern`: [`WorkPlanPatternRequest`]."]
+    #[doc = " JSON `pattern`: [`WorkPlanPatternRequest`](crate::WorkPlanPatternRequest)."]
     pub pattern: ::std::option::Option<crate::WorkPlanPatternRequest>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UpdateWorkPlanRotationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UpdateWorkPlanRotationRequest {
 impl crate::support::Model for UpdateWorkPlanRotationRequest {
     const NAME: &'static str = "UpdateWorkPlanRotationRequest";
     const FIELDS: &'static [&'static str] = &["agents", "dateRange", "enabled", "metadata", "name", "pattern"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UpdateWorkPlanRotationRequest {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 3),
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "pattern" => crate::support::de_opt_struct(map, &mut self.pattern, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct UploadMediaRequest {
     pub content_md5: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fileName`: string, required by the spec."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UploadMediaRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadMediaRequest {
 impl crate::support::Model for UploadMediaRequest {
     const NAME: &'static str = "UploadMediaRequest";
     const FIELDS: &'static [&'static str] = &["contentLengthBytes", "contentMd5", "fileName"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UploadMediaRequest {
             "contentLengthBytes" => crate::support::de_opt(map, &mut self.content_length_bytes, n, 0),
             "contentMd5" => crate::support::de_opt(map, &mut self.content_md5, n, 1),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,11 +11,11 @@ pub struct UploadUrlRequest {
     pub content_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fileName`: string."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `serverSideEncryption`: [`UploadUrlRequestServerSideEncryption`]."]
+    #[doc = " JSON `serverSideEncryption`: [`UploadUrlRequestServerSideEncryption`](crate::UploadUrlRequestServerSideEncryption)."]
     pub server_side_encryption: ::std::option::Option<crate::UploadUrlRequestServerSideEncryption>,
     #[doc = " JSON `signedUrlTimeoutSeconds`: integer (int64)."]
     pub signed_url_timeout_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UploadUrlRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for UploadUrlRequest {
 impl crate::support::Model for UploadUrlRequest {
     const NAME: &'static str = "UploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["contentMd5", "contentType", "fileName", "serverSideEncryption", "signedUrlTimeoutSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for UploadUrlRequest {
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 2),
             "serverSideEncryption" => crate::support::de_opt(map, &mut self.server_side_encryption, n, 3),
             "signedUrlTimeoutSeconds" => crate::support::de_opt(map, &mut self.signed_url_timeout_seconds, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct UserActivity {
     pub date_active_queues_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outOfOffice`: [`UserActivityOutOfOffice`]."]
+    #[doc = " JSON `outOfOffice`: [`UserActivityOutOfOffice`](crate::UserActivityOutOfOffice)."]
     pub out_of_office: ::std::option::Option<crate::UserActivityOutOfOffice>,
-    #[doc = " JSON `presence`: [`UserActivityAdherencePresence`]."]
+    #[doc = " JSON `presence`: [`UserActivityAdherencePresence`](crate::UserActivityAdherencePresence)."]
     pub presence: ::std::option::Option<crate::UserActivityAdherencePresence>,
-    #[doc = " JSON `routingStatus`: [`UserActivityRoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`UserActivityRoutingStatus`](crate::UserActivityRoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::UserActivityRoutingStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UserActivity {
 impl crate::support::Model for UserActivity {
     const NAME: &'static str = "UserActivity";
     const FIELDS: &'static [&'static str] = &["activeQueueIds", "dateActiveQueuesChanged", "id", "outOfOffice", "presence", "routingStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UserActivity {
             "outOfOffice" => crate::support::de_opt_struct(map, &mut self.out_of_office, n, 3),
             "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 4),
             "routingStatus" => crate::support::de_opt_struct(map, &mut self.routing_status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,11 +9,11 @@ pub struct UserActivityMetricValue {
     pub count: ::std::option::Option<i64>,
     #[doc = " JSON `entityIds`: array of string."]
     pub entity_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `metric`: [`UserActivityMetricValueMetric`]."]
+    #[doc = " JSON `metric`: [`UserActivityMetricValueMetric`](crate::UserActivityMetricValueMetric)."]
     pub metric: ::std::option::Option<crate::UserActivityMetricValueMetric>,
     #[doc = " JSON `qualifier`: string."]
     pub qualifier: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserActivityMetricValue {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UserActivityMetricValue {
 impl crate::support::Model for UserActivityMetricValue {
     const NAME: &'static str = "UserActivityMetricValue";
     const FIELDS: &'static [&'static str] = &["count", "entityIds", "metric", "qualifier"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UserActivityMetricValue {
             "entityIds" => crate::support::de_opt(map, &mut self.entity_ids, n, 1),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 2),
             "qualifier" => crate::support::de_opt(map, &mut self.qualifier, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct UserActivityRoutingStatus {
     #[doc = " JSON `startTime`: date-time, required by the spec."]
     pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`UserActivityRoutingStatusStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`UserActivityRoutingStatusStatus`](crate::UserActivityRoutingStatusStatus), required by the spec."]
     pub status: ::std::option::Option<crate::UserActivityRoutingStatusStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserActivityRoutingStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UserActivityRoutingStatus {
 impl crate::support::Model for UserActivityRoutingStatus {
     const NAME: &'static str = "UserActivityRoutingStatus";
     const FIELDS: &'static [&'static str] = &["startTime", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UserActivityRoutingStatus {
         match key {
             "startTime" => crate::support::de_opt(map, &mut self.start_time, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

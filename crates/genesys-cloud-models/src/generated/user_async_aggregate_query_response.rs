@@ -7,11 +7,11 @@
 pub struct UserAsyncAggregateQueryResponse {
     #[doc = " JSON `cursor`: string."]
     pub cursor: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `results`: array of [`UserAggregateDataContainer`]."]
+    #[doc = " JSON `results`: array of [`UserAggregateDataContainer`](crate::UserAggregateDataContainer)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::UserAggregateDataContainer>>,
     #[doc = " JSON `systemToOrganizationMappings`: map of array of string."]
     pub system_to_organization_mappings: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserAsyncAggregateQueryResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UserAsyncAggregateQueryResponse {
 impl crate::support::Model for UserAsyncAggregateQueryResponse {
     const NAME: &'static str = "UserAsyncAggregateQueryResponse";
     const FIELDS: &'static [&'static str] = &["cursor", "results", "systemToOrganizationMappings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UserAsyncAggregateQueryResponse {
             "cursor" => crate::support::de_opt(map, &mut self.cursor, n, 0),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 1),
             "systemToOrganizationMappings" => crate::support::de_opt(map, &mut self.system_to_organization_mappings, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserAuthorization {
-    #[doc = " JSON `permissionPolicies`: array of [`ResourcePermissionPolicy`]."]
+    #[doc = " JSON `permissionPolicies`: array of [`ResourcePermissionPolicy`](crate::ResourcePermissionPolicy)."]
     pub permission_policies: ::std::option::Option<::std::vec::Vec<crate::ResourcePermissionPolicy>>,
     #[doc = " JSON `permissions`: array of string."]
     pub permissions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `roles`: array of [`DomainRole`]."]
+    #[doc = " JSON `roles`: array of [`DomainRole`](crate::DomainRole)."]
     pub roles: ::std::option::Option<::std::vec::Vec<crate::DomainRole>>,
-    #[doc = " JSON `unusedRoles`: array of [`DomainRole`]."]
+    #[doc = " JSON `unusedRoles`: array of [`DomainRole`](crate::DomainRole)."]
     pub unused_roles: ::std::option::Option<::std::vec::Vec<crate::DomainRole>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserAuthorization {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UserAuthorization {
 impl crate::support::Model for UserAuthorization {
     const NAME: &'static str = "UserAuthorization";
     const FIELDS: &'static [&'static str] = &["permissionPolicies", "permissions", "roles", "unusedRoles"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UserAuthorization {
             "permissions" => crate::support::de_opt(map, &mut self.permissions, n, 1),
             "roles" => crate::support::de_opt_structs(map, &mut self.roles, n, 2),
             "unusedRoles" => crate::support::de_opt_structs(map, &mut self.unused_roles, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct UserBestPointsItem {
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `granularityType`: [`UserBestPointsItemGranularityType`]."]
+    #[doc = " JSON `granularityType`: [`UserBestPointsItemGranularityType`](crate::UserBestPointsItemGranularityType)."]
     pub granularity_type: ::std::option::Option<crate::UserBestPointsItemGranularityType>,
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
     #[doc = " JSON `rank`: integer (int64)."]
     pub rank: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserBestPointsItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for UserBestPointsItem {
 impl crate::support::Model for UserBestPointsItem {
     const NAME: &'static str = "UserBestPointsItem";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateStartWorkday", "granularityType", "points", "rank"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for UserBestPointsItem {
             "granularityType" => crate::support::de_opt(map, &mut self.granularity_type, n, 2),
             "points" => crate::support::de_opt(map, &mut self.points, n, 3),
             "rank" => crate::support::de_opt(map, &mut self.rank, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserConversationSummary {
-    #[doc = " JSON `call`: [`MediaSummary`]."]
+    #[doc = " JSON `call`: [`MediaSummary`](crate::MediaSummary)."]
     pub call: ::std::option::Option<crate::MediaSummary>,
-    #[doc = " JSON `callback`: [`MediaSummary`]."]
+    #[doc = " JSON `callback`: [`MediaSummary`](crate::MediaSummary)."]
     pub callback: ::std::option::Option<crate::MediaSummary>,
-    #[doc = " JSON `chat`: [`MediaSummary`]."]
+    #[doc = " JSON `chat`: [`MediaSummary`](crate::MediaSummary)."]
     pub chat: ::std::option::Option<crate::MediaSummary>,
-    #[doc = " JSON `email`: [`MediaSummary`]."]
+    #[doc = " JSON `email`: [`MediaSummary`](crate::MediaSummary)."]
     pub email: ::std::option::Option<crate::MediaSummary>,
-    #[doc = " JSON `message`: [`MediaSummary`]."]
+    #[doc = " JSON `message`: [`MediaSummary`](crate::MediaSummary)."]
     pub message: ::std::option::Option<crate::MediaSummary>,
-    #[doc = " JSON `socialExpression`: [`MediaSummary`]."]
+    #[doc = " JSON `socialExpression`: [`MediaSummary`](crate::MediaSummary)."]
     pub social_expression: ::std::option::Option<crate::MediaSummary>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `video`: [`MediaSummary`]."]
+    #[doc = " JSON `video`: [`MediaSummary`](crate::MediaSummary)."]
     pub video: ::std::option::Option<crate::MediaSummary>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserConversationSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for UserConversationSummary {
 impl crate::support::Model for UserConversationSummary {
     const NAME: &'static str = "UserConversationSummary";
     const FIELDS: &'static [&'static str] = &["call", "callback", "chat", "email", "message", "socialExpression", "userId", "video"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for UserConversationSummary {
             "socialExpression" => crate::support::de_opt_struct(map, &mut self.social_expression, n, 5),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 6),
             "video" => crate::support::de_opt_struct(map, &mut self.video, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct UserCustomAttributesUpdateRequest {
     pub schema_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `schemaVersion`: integer (int64)."]
     pub schema_version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserCustomAttributesUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UserCustomAttributesUpdateRequest {
 impl crate::support::Model for UserCustomAttributesUpdateRequest {
     const NAME: &'static str = "UserCustomAttributesUpdateRequest";
     const FIELDS: &'static [&'static str] = &["attributes", "schemaId", "schemaVersion"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UserCustomAttributesUpdateRequest {
             "attributes" => crate::support::de_opt(map, &mut self.attributes, n, 0),
             "schemaId" => crate::support::de_opt(map, &mut self.schema_id, n, 1),
             "schemaVersion" => crate::support::de_opt(map, &mut self.schema_version, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,21 +7,21 @@
 pub struct UserDetailsQuery {
     #[doc = " JSON `interval`: string, required by the spec."]
     pub interval: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `order`: [`UserDetailsQueryOrder`]."]
+    #[doc = " JSON `order`: [`UserDetailsQueryOrder`](crate::UserDetailsQueryOrder)."]
     pub order: ::std::option::Option<crate::UserDetailsQueryOrder>,
-    #[doc = " JSON `paging`: [`PagingSpec`]."]
+    #[doc = " JSON `paging`: [`PagingSpec`](crate::PagingSpec)."]
     pub paging: ::std::option::Option<crate::PagingSpec>,
-    #[doc = " JSON `presenceAggregations`: array of [`AnalyticsQueryAggregation`]."]
+    #[doc = " JSON `presenceAggregations`: array of [`AnalyticsQueryAggregation`](crate::AnalyticsQueryAggregation)."]
     pub presence_aggregations: ::std::option::Option<::std::vec::Vec<crate::AnalyticsQueryAggregation>>,
-    #[doc = " JSON `presenceFilters`: array of [`PresenceDetailQueryFilter`]."]
+    #[doc = " JSON `presenceFilters`: array of [`PresenceDetailQueryFilter`](crate::PresenceDetailQueryFilter)."]
     pub presence_filters: ::std::option::Option<::std::vec::Vec<crate::PresenceDetailQueryFilter>>,
-    #[doc = " JSON `routingStatusAggregations`: array of [`AnalyticsQueryAggregation`]."]
+    #[doc = " JSON `routingStatusAggregations`: array of [`AnalyticsQueryAggregation`](crate::AnalyticsQueryAggregation)."]
     pub routing_status_aggregations: ::std::option::Option<::std::vec::Vec<crate::AnalyticsQueryAggregation>>,
-    #[doc = " JSON `routingStatusFilters`: array of [`RoutingStatusDetailQueryFilter`]."]
+    #[doc = " JSON `routingStatusFilters`: array of [`RoutingStatusDetailQueryFilter`](crate::RoutingStatusDetailQueryFilter)."]
     pub routing_status_filters: ::std::option::Option<::std::vec::Vec<crate::RoutingStatusDetailQueryFilter>>,
-    #[doc = " JSON `userFilters`: array of [`UserDetailQueryFilter`]."]
+    #[doc = " JSON `userFilters`: array of [`UserDetailQueryFilter`](crate::UserDetailQueryFilter)."]
     pub user_filters: ::std::option::Option<::std::vec::Vec<crate::UserDetailQueryFilter>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserDetailsQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for UserDetailsQuery {
 impl crate::support::Model for UserDetailsQuery {
     const NAME: &'static str = "UserDetailsQuery";
     const FIELDS: &'static [&'static str] = &["interval", "order", "paging", "presenceAggregations", "presenceFilters", "routingStatusAggregations", "routingStatusFilters", "userFilters"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for UserDetailsQuery {
             "routingStatusAggregations" => crate::support::de_opt_structs(map, &mut self.routing_status_aggregations, n, 5),
             "routingStatusFilters" => crate::support::de_opt_structs(map, &mut self.routing_status_filters, n, 6),
             "userFilters" => crate::support::de_opt_structs(map, &mut self.user_filters, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

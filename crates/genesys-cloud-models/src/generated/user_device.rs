@@ -23,9 +23,9 @@ pub struct UserDevice {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionHash`: string."]
     pub session_hash: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`UserDeviceType`], required by the spec."]
+    #[doc = " JSON `type`: [`UserDeviceType`](crate::UserDeviceType), required by the spec."]
     pub r#type: ::std::option::Option<crate::UserDeviceType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserDevice {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for UserDevice {
 impl crate::support::Model for UserDevice {
     const NAME: &'static str = "UserDevice";
     const FIELDS: &'static [&'static str] = &["acceptNotifications", "deviceToken", "id", "make", "model", "name", "notificationId", "selfUri", "sessionHash", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for UserDevice {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 7),
             "sessionHash" => crate::support::de_opt(map, &mut self.session_hash, n, 8),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -31,9 +31,9 @@ pub struct UserEndDetailEventTopicUserEndEvent {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `dialingDurationMs`: integer (int64)."]
     pub dialing_duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `direction`: [`UserEndDetailEventTopicUserEndEventDirection`]."]
+    #[doc = " JSON `direction`: [`UserEndDetailEventTopicUserEndEventDirection`](crate::UserEndDetailEventTopicUserEndEventDirection)."]
     pub direction: ::std::option::Option<crate::UserEndDetailEventTopicUserEndEventDirection>,
-    #[doc = " JSON `disconnectType`: [`UserEndDetailEventTopicUserEndEventDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`UserEndDetailEventTopicUserEndEventDisconnectType`](crate::UserEndDetailEventTopicUserEndEventDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::UserEndDetailEventTopicUserEndEventDisconnectType>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -45,9 +45,9 @@ pub struct UserEndDetailEventTopicUserEndEvent {
     pub held_duration_ms: ::std::option::Option<i64>,
     #[doc = " JSON `interactingDurationMs`: integer (int64)."]
     pub interacting_duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`UserEndDetailEventTopicUserEndEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`UserEndDetailEventTopicUserEndEventMediaType`](crate::UserEndDetailEventTopicUserEndEventMediaType)."]
     pub media_type: ::std::option::Option<crate::UserEndDetailEventTopicUserEndEventMediaType>,
-    #[doc = " JSON `messageType`: [`UserEndDetailEventTopicUserEndEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`UserEndDetailEventTopicUserEndEventMessageType`](crate::UserEndDetailEventTopicUserEndEventMessageType)."]
     pub message_type: ::std::option::Option<crate::UserEndDetailEventTopicUserEndEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -63,7 +63,7 @@ pub struct UserEndDetailEventTopicUserEndEvent {
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserEndDetailEventTopicUserEndEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -78,10 +78,10 @@ impl<'de> ::serde::Deserialize<'de> for UserEndDetailEventTopicUserEndEvent {
 impl crate::support::Model for UserEndDetailEventTopicUserEndEvent {
     const NAME: &'static str = "UserEndDetailEventTopicUserEndEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "alertingDurationMs", "ani", "callbackDurationMs", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "contactingDurationMs", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "dialingDurationMs", "direction", "disconnectType", "divisionId", "dnis", "eventTime", "heldDurationMs", "interactingDurationMs", "mediaType", "messageType", "participantId", "provider", "queueId", "sessionId", "subject", "userId", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -116,7 +116,7 @@ impl crate::support::Model for UserEndDetailEventTopicUserEndEvent {
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 26),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 27),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 28),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

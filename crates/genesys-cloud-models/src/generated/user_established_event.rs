@@ -19,19 +19,19 @@ pub struct UserEstablishedEvent {
     pub event_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `eventId`: string, required by the spec."]
     pub event_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialConfiguration`: [`InitialConfiguration`], required by the spec."]
+    #[doc = " JSON `initialConfiguration`: [`InitialConfiguration`](crate::InitialConfiguration), required by the spec."]
     pub initial_configuration: ::std::option::Option<crate::InitialConfiguration>,
     #[doc = " JSON `phoneNumber`: string."]
     pub phone_number: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`], required by the spec."]
+    #[doc = " JSON `sourceConfiguration`: [`SourceConfiguration`](crate::SourceConfiguration), required by the spec."]
     pub source_configuration: ::std::option::Option<crate::SourceConfiguration>,
     #[doc = " JSON `stationId`: string."]
     pub station_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string, required by the spec."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserEstablishedEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for UserEstablishedEvent {
 impl crate::support::Model for UserEstablishedEvent {
     const NAME: &'static str = "UserEstablishedEvent";
     const FIELDS: &'static [&'static str] = &["afterCallWorkRequired", "ani", "communicationId", "conversationId", "dnis", "eventDateTime", "eventId", "initialConfiguration", "phoneNumber", "queueId", "sourceConfiguration", "stationId", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for UserEstablishedEvent {
             "sourceConfiguration" => crate::support::de_opt_struct(map, &mut self.source_configuration, n, 10),
             "stationId" => crate::support::de_opt(map, &mut self.station_id, n, 11),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

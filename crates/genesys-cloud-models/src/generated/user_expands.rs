@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserExpands {
-    #[doc = " JSON `authorization`: [`UserAuthorization`]."]
+    #[doc = " JSON `authorization`: [`UserAuthorization`](crate::UserAuthorization)."]
     pub authorization: ::std::option::Option<crate::UserAuthorization>,
-    #[doc = " JSON `conversationSummary`: [`UserConversationSummary`]."]
+    #[doc = " JSON `conversationSummary`: [`UserConversationSummary`](crate::UserConversationSummary)."]
     pub conversation_summary: ::std::option::Option<crate::UserConversationSummary>,
-    #[doc = " JSON `geolocation`: [`Geolocation`]."]
+    #[doc = " JSON `geolocation`: [`Geolocation`](crate::Geolocation)."]
     pub geolocation: ::std::option::Option<crate::Geolocation>,
-    #[doc = " JSON `integrationPresence`: [`UserPresence`]."]
+    #[doc = " JSON `integrationPresence`: [`UserPresence`](crate::UserPresence)."]
     pub integration_presence: ::std::option::Option<crate::UserPresence>,
-    #[doc = " JSON `outOfOffice`: [`OutOfOffice`]."]
+    #[doc = " JSON `outOfOffice`: [`OutOfOffice`](crate::OutOfOffice)."]
     pub out_of_office: ::std::option::Option<crate::OutOfOffice>,
-    #[doc = " JSON `presence`: [`UserPresence`]."]
+    #[doc = " JSON `presence`: [`UserPresence`](crate::UserPresence)."]
     pub presence: ::std::option::Option<crate::UserPresence>,
-    #[doc = " JSON `routingStatus`: [`RoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`RoutingStatus`](crate::RoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::RoutingStatus>,
-    #[doc = " JSON `station`: [`UserStations`]."]
+    #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<crate::UserStations>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserExpands {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for UserExpands {
 impl crate::support::Model for UserExpands {
     const NAME: &'static str = "UserExpands";
     const FIELDS: &'static [&'static str] = &["authorization", "conversationSummary", "geolocation", "integrationPresence", "outOfOffice", "presence", "routingStatus", "station"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for UserExpands {
             "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 5),
             "routingStatus" => crate::support::de_opt_struct(map, &mut self.routing_status, n, 6),
             "station" => crate::support::de_opt_struct(map, &mut self.station, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

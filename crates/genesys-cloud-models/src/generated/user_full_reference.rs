@@ -7,17 +7,17 @@
 pub struct UserFullReference {
     #[doc = " JSON `acdAutoAnswer`: boolean."]
     pub acd_auto_answer: ::std::option::Option<bool>,
-    #[doc = " JSON `addresses`: array of [`Contact`]."]
+    #[doc = " JSON `addresses`: array of [`Contact`](crate::Contact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
-    #[doc = " JSON `authorization`: [`UserAuthorization`]."]
+    #[doc = " JSON `authorization`: [`UserAuthorization`](crate::UserAuthorization)."]
     pub authorization: ::std::option::Option<crate::UserAuthorization>,
-    #[doc = " JSON `biography`: [`Biography`]."]
+    #[doc = " JSON `biography`: [`Biography`](crate::Biography)."]
     pub biography: ::std::option::Option<crate::Biography>,
     #[doc = " JSON `certifications`: array of string."]
     pub certifications: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `chat`: [`Chat`]."]
+    #[doc = " JSON `chat`: [`Chat`](crate::Chat)."]
     pub chat: ::std::option::Option<crate::Chat>,
-    #[doc = " JSON `conversationSummary`: [`UserConversationSummary`]."]
+    #[doc = " JSON `conversationSummary`: [`UserConversationSummary`](crate::UserConversationSummary)."]
     pub conversation_summary: ::std::option::Option<crate::UserConversationSummary>,
     #[doc = " JSON `dateLastLogin`: date-time."]
     pub date_last_login: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -25,55 +25,55 @@ pub struct UserFullReference {
     pub date_welcome_sent: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `department`: string."]
     pub department: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `employerInfo`: [`EmployerInfo`]."]
+    #[doc = " JSON `employerInfo`: [`EmployerInfo`](crate::EmployerInfo)."]
     pub employer_info: ::std::option::Option<crate::EmployerInfo>,
-    #[doc = " JSON `geolocation`: [`Geolocation`]."]
+    #[doc = " JSON `geolocation`: [`Geolocation`](crate::Geolocation)."]
     pub geolocation: ::std::option::Option<crate::Geolocation>,
-    #[doc = " JSON `groups`: array of [`Group`]."]
+    #[doc = " JSON `groups`: array of [`Group`](crate::Group)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::Group>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `images`: array of [`Image`]."]
+    #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
-    #[doc = " JSON `integrationPresence`: [`UserPresence`]."]
+    #[doc = " JSON `integrationPresence`: [`UserPresence`](crate::UserPresence)."]
     pub integration_presence: ::std::option::Option<crate::UserPresence>,
     #[doc = " JSON `languagePreference`: string."]
     pub language_preference: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `languages`: array of [`UserRoutingLanguage`]."]
+    #[doc = " JSON `languages`: array of [`UserRoutingLanguage`](crate::UserRoutingLanguage)."]
     pub languages: ::std::option::Option<::std::vec::Vec<crate::UserRoutingLanguage>>,
-    #[doc = " JSON `lastTokenIssued`: [`OAuthLastTokenIssued`]."]
+    #[doc = " JSON `lastTokenIssued`: [`OAuthLastTokenIssued`](crate::OAuthLastTokenIssued)."]
     pub last_token_issued: ::std::option::Option<crate::OAuthLastTokenIssued>,
-    #[doc = " JSON `locations`: array of [`Location`]."]
+    #[doc = " JSON `locations`: array of [`Location`](crate::Location)."]
     pub locations: ::std::option::Option<::std::vec::Vec<crate::Location>>,
-    #[doc = " JSON `manager`: [`User`]."]
+    #[doc = " JSON `manager`: [`User`](crate::User)."]
     pub manager: ::std::option::Option<crate::User>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `outOfOffice`: [`OutOfOffice`]."]
+    #[doc = " JSON `outOfOffice`: [`OutOfOffice`](crate::OutOfOffice)."]
     pub out_of_office: ::std::option::Option<crate::OutOfOffice>,
     #[doc = " JSON `preferredName`: string."]
     pub preferred_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `presence`: [`UserPresence`]."]
+    #[doc = " JSON `presence`: [`UserPresence`](crate::UserPresence)."]
     pub presence: ::std::option::Option<crate::UserPresence>,
-    #[doc = " JSON `primaryContactInfo`: array of [`Contact`]."]
+    #[doc = " JSON `primaryContactInfo`: array of [`Contact`](crate::Contact)."]
     pub primary_contact_info: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
     #[doc = " JSON `profileSkills`: array of string."]
     pub profile_skills: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `routingStatus`: [`RoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`RoutingStatus`](crate::RoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::RoutingStatus>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skills`: array of [`UserRoutingSkill`]."]
+    #[doc = " JSON `skills`: array of [`UserRoutingSkill`](crate::UserRoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::UserRoutingSkill>>,
-    #[doc = " JSON `state`: [`UserFullReferenceState`]."]
+    #[doc = " JSON `state`: [`UserFullReferenceState`](crate::UserFullReferenceState)."]
     pub state: ::std::option::Option<crate::UserFullReferenceState>,
-    #[doc = " JSON `station`: [`UserStations`]."]
+    #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<crate::UserStations>,
-    #[doc = " JSON `team`: [`Team`]."]
+    #[doc = " JSON `team`: [`Team`](crate::Team)."]
     pub team: ::std::option::Option<crate::Team>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
@@ -81,9 +81,9 @@ pub struct UserFullReference {
     pub username: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `workPlanBidRanks`: [`WorkPlanBidRanks`]."]
+    #[doc = " JSON `workPlanBidRanks`: [`WorkPlanBidRanks`](crate::WorkPlanBidRanks)."]
     pub work_plan_bid_ranks: ::std::option::Option<crate::WorkPlanBidRanks>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserFullReference {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -98,10 +98,10 @@ impl<'de> ::serde::Deserialize<'de> for UserFullReference {
 impl crate::support::Model for UserFullReference {
     const NAME: &'static str = "UserFullReference";
     const FIELDS: &'static [&'static str] = &["acdAutoAnswer", "addresses", "authorization", "biography", "certifications", "chat", "conversationSummary", "dateLastLogin", "dateWelcomeSent", "department", "division", "email", "employerInfo", "geolocation", "groups", "id", "images", "integrationPresence", "languagePreference", "languages", "lastTokenIssued", "locations", "manager", "name", "outOfOffice", "preferredName", "presence", "primaryContactInfo", "profileSkills", "routingStatus", "selfUri", "skills", "state", "station", "team", "title", "username", "version", "workPlanBidRanks"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -146,7 +146,7 @@ impl crate::support::Model for UserFullReference {
             "username" => crate::support::de_opt(map, &mut self.username, n, 36),
             "version" => crate::support::de_opt(map, &mut self.version, n, 37),
             "workPlanBidRanks" => crate::support::de_opt_struct(map, &mut self.work_plan_bid_ranks, n, 38),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,23 +7,23 @@
 pub struct UserMe {
     #[doc = " JSON `acdAutoAnswer`: boolean."]
     pub acd_auto_answer: ::std::option::Option<bool>,
-    #[doc = " JSON `addresses`: array of [`Contact`]."]
+    #[doc = " JSON `addresses`: array of [`Contact`](crate::Contact)."]
     pub addresses: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
-    #[doc = " JSON `adjacents`: [`Adjacents`]."]
+    #[doc = " JSON `adjacents`: [`Adjacents`](crate::Adjacents)."]
     pub adjacents: ::std::option::Option<crate::Adjacents>,
-    #[doc = " JSON `authorization`: [`UserAuthorization`]."]
+    #[doc = " JSON `authorization`: [`UserAuthorization`](crate::UserAuthorization)."]
     pub authorization: ::std::option::Option<crate::UserAuthorization>,
-    #[doc = " JSON `autoAnswerSettings`: [`AutoAnswerSettings`]."]
+    #[doc = " JSON `autoAnswerSettings`: [`AutoAnswerSettings`](crate::AutoAnswerSettings)."]
     pub auto_answer_settings: ::std::option::Option<crate::AutoAnswerSettings>,
-    #[doc = " JSON `biography`: [`Biography`]."]
+    #[doc = " JSON `biography`: [`Biography`](crate::Biography)."]
     pub biography: ::std::option::Option<crate::Biography>,
     #[doc = " JSON `certifications`: array of string."]
     pub certifications: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `chat`: [`Chat`]."]
+    #[doc = " JSON `chat`: [`Chat`](crate::Chat)."]
     pub chat: ::std::option::Option<crate::Chat>,
-    #[doc = " JSON `conversationSummary`: [`UserConversationSummary`]."]
+    #[doc = " JSON `conversationSummary`: [`UserConversationSummary`](crate::UserConversationSummary)."]
     pub conversation_summary: ::std::option::Option<crate::UserConversationSummary>,
-    #[doc = " JSON `date`: [`ServerDate`]."]
+    #[doc = " JSON `date`: [`ServerDate`](crate::ServerDate)."]
     pub date: ::std::option::Option<crate::ServerDate>,
     #[doc = " JSON `dateLastLogin`: date-time."]
     pub date_last_login: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -31,93 +31,93 @@ pub struct UserMe {
     pub date_welcome_sent: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `department`: string."]
     pub department: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `directReports`: array of [`User`]."]
+    #[doc = " JSON `directReports`: array of [`User`](crate::User)."]
     pub direct_reports: ::std::option::Option<::std::vec::Vec<crate::User>>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `divisionedPresenceDefinitions`: array of [`OrganizationPresenceDefinition`]."]
+    #[doc = " JSON `divisionedPresenceDefinitions`: array of [`OrganizationPresenceDefinition`](crate::OrganizationPresenceDefinition)."]
     pub divisioned_presence_definitions: ::std::option::Option<::std::vec::Vec<crate::OrganizationPresenceDefinition>>,
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `employerInfo`: [`EmployerInfo`]."]
+    #[doc = " JSON `employerInfo`: [`EmployerInfo`](crate::EmployerInfo)."]
     pub employer_info: ::std::option::Option<crate::EmployerInfo>,
-    #[doc = " JSON `favorites`: array of [`User`]."]
+    #[doc = " JSON `favorites`: array of [`User`](crate::User)."]
     pub favorites: ::std::option::Option<::std::vec::Vec<crate::User>>,
-    #[doc = " JSON `fieldConfigs`: [`FieldConfigs`]."]
+    #[doc = " JSON `fieldConfigs`: [`FieldConfigs`](crate::FieldConfigs)."]
     pub field_configs: ::std::option::Option<crate::FieldConfigs>,
-    #[doc = " JSON `geolocation`: [`Geolocation`]."]
+    #[doc = " JSON `geolocation`: [`Geolocation`](crate::Geolocation)."]
     pub geolocation: ::std::option::Option<crate::Geolocation>,
-    #[doc = " JSON `geolocationSettings`: [`GeolocationSettings`]."]
+    #[doc = " JSON `geolocationSettings`: [`GeolocationSettings`](crate::GeolocationSettings)."]
     pub geolocation_settings: ::std::option::Option<crate::GeolocationSettings>,
-    #[doc = " JSON `groups`: array of [`Group`]."]
+    #[doc = " JSON `groups`: array of [`Group`](crate::Group)."]
     pub groups: ::std::option::Option<::std::vec::Vec<crate::Group>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `images`: array of [`Image`]."]
+    #[doc = " JSON `images`: array of [`Image`](crate::Image)."]
     pub images: ::std::option::Option<::std::vec::Vec<crate::Image>>,
-    #[doc = " JSON `integrationPresence`: [`UserPresence`]."]
+    #[doc = " JSON `integrationPresence`: [`UserPresence`](crate::UserPresence)."]
     pub integration_presence: ::std::option::Option<crate::UserPresence>,
     #[doc = " JSON `languagePreference`: string."]
     pub language_preference: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `languages`: array of [`UserRoutingLanguage`]."]
+    #[doc = " JSON `languages`: array of [`UserRoutingLanguage`](crate::UserRoutingLanguage)."]
     pub languages: ::std::option::Option<::std::vec::Vec<crate::UserRoutingLanguage>>,
-    #[doc = " JSON `lastTokenIssued`: [`OAuthLastTokenIssued`]."]
+    #[doc = " JSON `lastTokenIssued`: [`OAuthLastTokenIssued`](crate::OAuthLastTokenIssued)."]
     pub last_token_issued: ::std::option::Option<crate::OAuthLastTokenIssued>,
-    #[doc = " JSON `locationDefinitions`: array of [`LocationDefinition`]."]
+    #[doc = " JSON `locationDefinitions`: array of [`LocationDefinition`](crate::LocationDefinition)."]
     pub location_definitions: ::std::option::Option<::std::vec::Vec<crate::LocationDefinition>>,
-    #[doc = " JSON `locations`: array of [`Location`]."]
+    #[doc = " JSON `locations`: array of [`Location`](crate::Location)."]
     pub locations: ::std::option::Option<::std::vec::Vec<crate::Location>>,
-    #[doc = " JSON `manager`: [`User`]."]
+    #[doc = " JSON `manager`: [`User`](crate::User)."]
     pub manager: ::std::option::Option<crate::User>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `orgAuthorization`: array of [`DomainOrganizationRole`]."]
+    #[doc = " JSON `orgAuthorization`: array of [`DomainOrganizationRole`](crate::DomainOrganizationRole)."]
     pub org_authorization: ::std::option::Option<::std::vec::Vec<crate::DomainOrganizationRole>>,
-    #[doc = " JSON `orgProducts`: array of [`DomainOrganizationProduct`]."]
+    #[doc = " JSON `orgProducts`: array of [`DomainOrganizationProduct`](crate::DomainOrganizationProduct)."]
     pub org_products: ::std::option::Option<::std::vec::Vec<crate::DomainOrganizationProduct>>,
-    #[doc = " JSON `organization`: [`Organization`]."]
+    #[doc = " JSON `organization`: [`Organization`](crate::Organization)."]
     pub organization: ::std::option::Option<crate::Organization>,
-    #[doc = " JSON `outOfOffice`: [`OutOfOffice`]."]
+    #[doc = " JSON `outOfOffice`: [`OutOfOffice`](crate::OutOfOffice)."]
     pub out_of_office: ::std::option::Option<crate::OutOfOffice>,
     #[doc = " JSON `preferredName`: string."]
     pub preferred_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `presence`: [`UserPresence`]."]
+    #[doc = " JSON `presence`: [`UserPresence`](crate::UserPresence)."]
     pub presence: ::std::option::Option<crate::UserPresence>,
-    #[doc = " JSON `presenceDefinitions`: array of [`OrganizationPresence`]."]
+    #[doc = " JSON `presenceDefinitions`: array of [`OrganizationPresence`](crate::OrganizationPresence)."]
     pub presence_definitions: ::std::option::Option<::std::vec::Vec<crate::OrganizationPresence>>,
-    #[doc = " JSON `primaryContactInfo`: array of [`Contact`]."]
+    #[doc = " JSON `primaryContactInfo`: array of [`Contact`](crate::Contact)."]
     pub primary_contact_info: ::std::option::Option<::std::vec::Vec<crate::Contact>>,
     #[doc = " JSON `profileSkills`: array of string."]
     pub profile_skills: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `routingSkills`: array of [`RoutingSkill`]."]
+    #[doc = " JSON `routingSkills`: array of [`RoutingSkill`](crate::RoutingSkill)."]
     pub routing_skills: ::std::option::Option<::std::vec::Vec<crate::RoutingSkill>>,
-    #[doc = " JSON `routingStatus`: [`RoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`RoutingStatus`](crate::RoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::RoutingStatus>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skills`: array of [`UserRoutingSkill`]."]
+    #[doc = " JSON `skills`: array of [`UserRoutingSkill`](crate::UserRoutingSkill)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::UserRoutingSkill>>,
-    #[doc = " JSON `state`: [`UserMeState`]."]
+    #[doc = " JSON `state`: [`UserMeState`](crate::UserMeState)."]
     pub state: ::std::option::Option<crate::UserMeState>,
-    #[doc = " JSON `station`: [`UserStations`]."]
+    #[doc = " JSON `station`: [`UserStations`](crate::UserStations)."]
     pub station: ::std::option::Option<crate::UserStations>,
-    #[doc = " JSON `superiors`: array of [`User`]."]
+    #[doc = " JSON `superiors`: array of [`User`](crate::User)."]
     pub superiors: ::std::option::Option<::std::vec::Vec<crate::User>>,
-    #[doc = " JSON `team`: [`Team`]."]
+    #[doc = " JSON `team`: [`Team`](crate::Team)."]
     pub team: ::std::option::Option<crate::Team>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `token`: [`TokenInfo`]."]
+    #[doc = " JSON `token`: [`TokenInfo`](crate::TokenInfo)."]
     pub token: ::std::option::Option<crate::TokenInfo>,
-    #[doc = " JSON `trustors`: array of [`Trustor`]."]
+    #[doc = " JSON `trustors`: array of [`Trustor`](crate::Trustor)."]
     pub trustors: ::std::option::Option<::std::vec::Vec<crate::Trustor>>,
     #[doc = " JSON `username`: string."]
     pub username: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `workPlanBidRanks`: [`WorkPlanBidRanks`]."]
+    #[doc = " JSON `workPlanBidRanks`: [`WorkPlanBidRanks`](crate::WorkPlanBidRanks)."]
     pub work_plan_bid_ranks: ::std::option::Option<crate::WorkPlanBidRanks>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserMe {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -132,10 +132,10 @@ impl<'de> ::serde::Deserialize<'de> for UserMe {
 impl crate::support::Model for UserMe {
     const NAME: &'static str = "UserMe";
     const FIELDS: &'static [&'static str] = &["acdAutoAnswer", "addresses", "adjacents", "authorization", "autoAnswerSettings", "biography", "certifications", "chat", "conversationSummary", "date", "dateLastLogin", "dateWelcomeSent", "department", "directReports", "division", "divisionedPresenceDefinitions", "email", "employerInfo", "favorites", "fieldConfigs", "geolocation", "geolocationSettings", "groups", "id", "images", "integrationPresence", "languagePreference", "languages", "lastTokenIssued", "locationDefinitions", "locations", "manager", "name", "orgAuthorization", "orgProducts", "organization", "outOfOffice", "preferredName", "presence", "presenceDefinitions", "primaryContactInfo", "profileSkills", "routingSkills", "routingStatus", "selfUri", "skills", "state", "station", "superiors", "team", "title", "token", "trustors", "username", "version", "workPlanBidRanks"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -197,7 +197,7 @@ impl crate::support::Model for UserMe {
             "username" => crate::support::de_opt(map, &mut self.username, n, 53),
             "version" => crate::support::de_opt(map, &mut self.version, n, 54),
             "workPlanBidRanks" => crate::support::de_opt_struct(map, &mut self.work_plan_bid_ranks, n, 55),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

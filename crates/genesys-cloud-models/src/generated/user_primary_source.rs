@@ -15,7 +15,7 @@ pub struct UserPrimarySource {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceId`: string."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserPrimarySource {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for UserPrimarySource {
 impl crate::support::Model for UserPrimarySource {
     const NAME: &'static str = "UserPrimarySource";
     const FIELDS: &'static [&'static str] = &["id", "name", "registered", "selfUri", "sourceId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for UserPrimarySource {
             "registered" => crate::support::de_opt(map, &mut self.registered, n, 2),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

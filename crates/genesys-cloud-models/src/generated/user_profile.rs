@@ -7,7 +7,7 @@
 pub struct UserProfile {
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `expands`: [`UserExpands`]."]
+    #[doc = " JSON `expands`: [`UserExpands`](crate::UserExpands)."]
     pub expands: ::std::option::Option<crate::UserExpands>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,11 +15,11 @@ pub struct UserProfile {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UserProfileState`]."]
+    #[doc = " JSON `state`: [`UserProfileState`](crate::UserProfileState)."]
     pub state: ::std::option::Option<crate::UserProfileState>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserProfile {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for UserProfile {
 impl crate::support::Model for UserProfile {
     const NAME: &'static str = "UserProfile";
     const FIELDS: &'static [&'static str] = &["dateModified", "expands", "id", "name", "selfUri", "state", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for UserProfile {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "version" => crate::support::de_opt(map, &mut self.version, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

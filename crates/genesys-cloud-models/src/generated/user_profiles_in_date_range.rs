@@ -9,11 +9,11 @@ pub struct UserProfilesInDateRange {
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `profiles`: array of [`ProfileWithDateRange`]."]
+    #[doc = " JSON `profiles`: array of [`ProfileWithDateRange`](crate::ProfileWithDateRange)."]
     pub profiles: ::std::option::Option<::std::vec::Vec<crate::ProfileWithDateRange>>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserProfilesInDateRange {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UserProfilesInDateRange {
 impl crate::support::Model for UserProfilesInDateRange {
     const NAME: &'static str = "UserProfilesInDateRange";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateStartWorkday", "profiles", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UserProfilesInDateRange {
             "dateStartWorkday" => crate::support::de_opt(map, &mut self.date_start_workday, n, 1),
             "profiles" => crate::support::de_opt_structs(map, &mut self.profiles, n, 2),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserQueue {
-    #[doc = " JSON `acwSettings`: [`AcwSettings`]."]
+    #[doc = " JSON `acwSettings`: [`AcwSettings`](crate::AcwSettings)."]
     pub acw_settings: ::std::option::Option<crate::AcwSettings>,
-    #[doc = " JSON `agentOwnedRouting`: [`AgentOwnedRouting`]."]
+    #[doc = " JSON `agentOwnedRouting`: [`AgentOwnedRouting`](crate::AgentOwnedRouting)."]
     pub agent_owned_routing: ::std::option::Option<crate::AgentOwnedRouting>,
-    #[doc = " JSON `bullseye`: [`Bullseye`]."]
+    #[doc = " JSON `bullseye`: [`Bullseye`](crate::Bullseye)."]
     pub bullseye: ::std::option::Option<crate::Bullseye>,
     #[doc = " JSON `callingPartyName`: string."]
     pub calling_party_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callingPartyNumber`: string."]
     pub calling_party_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `cannedResponseLibraries`: [`CannedResponseLibraries`]."]
+    #[doc = " JSON `cannedResponseLibraries`: [`CannedResponseLibraries`](crate::CannedResponseLibraries)."]
     pub canned_response_libraries: ::std::option::Option<crate::CannedResponseLibraries>,
-    #[doc = " JSON `conditionalGroupActivation`: [`ConditionalGroupActivation`]."]
+    #[doc = " JSON `conditionalGroupActivation`: [`ConditionalGroupActivation`](crate::ConditionalGroupActivation)."]
     pub conditional_group_activation: ::std::option::Option<crate::ConditionalGroupActivation>,
-    #[doc = " JSON `conditionalGroupRouting`: [`ConditionalGroupRouting`]."]
+    #[doc = " JSON `conditionalGroupRouting`: [`ConditionalGroupRouting`](crate::ConditionalGroupRouting)."]
     pub conditional_group_routing: ::std::option::Option<crate::ConditionalGroupRouting>,
     #[doc = " JSON `createdBy`: string."]
     pub created_by: ::std::option::Option<::std::string::String>,
@@ -29,15 +29,15 @@ pub struct UserQueue {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `defaultMediaLanguage`: string."]
     pub default_media_language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `defaultScripts`: map of [`Script`]."]
+    #[doc = " JSON `defaultScripts`: map of [`Script`](crate::Script)."]
     pub default_scripts: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Script>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `directRouting`: [`DirectRouting`]."]
+    #[doc = " JSON `directRouting`: [`DirectRouting`](crate::DirectRouting)."]
     pub direct_routing: ::std::option::Option<crate::DirectRouting>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `emailInQueueFlow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `emailInQueueFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub email_in_queue_flow: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `enableAudioMonitoring`: boolean."]
     pub enable_audio_monitoring: ::std::option::Option<bool>,
@@ -51,45 +51,45 @@ pub struct UserQueue {
     pub joined: ::std::option::Option<bool>,
     #[doc = " JSON `joinedMemberCount`: integer (int64)."]
     pub joined_member_count: ::std::option::Option<i64>,
-    #[doc = " JSON `lastAgentRoutingMode`: [`UserQueueLastAgentRoutingMode`]."]
+    #[doc = " JSON `lastAgentRoutingMode`: [`UserQueueLastAgentRoutingMode`](crate::UserQueueLastAgentRoutingMode)."]
     pub last_agent_routing_mode: ::std::option::Option<crate::UserQueueLastAgentRoutingMode>,
-    #[doc = " JSON `mediaSettings`: [`QueueMediaSettings`]."]
+    #[doc = " JSON `mediaSettings`: [`QueueMediaSettings`](crate::QueueMediaSettings)."]
     pub media_settings: ::std::option::Option<crate::QueueMediaSettings>,
     #[doc = " JSON `memberCount`: integer (int64)."]
     pub member_count: ::std::option::Option<i64>,
-    #[doc = " JSON `memberGroups`: array of [`MemberGroup`]."]
+    #[doc = " JSON `memberGroups`: array of [`MemberGroup`](crate::MemberGroup)."]
     pub member_groups: ::std::option::Option<::std::vec::Vec<crate::MemberGroup>>,
-    #[doc = " JSON `messageInQueueFlow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `messageInQueueFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub message_in_queue_flow: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `modifiedBy`: string."]
     pub modified_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `onHoldPrompt`: [`DomainEntityRef`]."]
+    #[doc = " JSON `onHoldPrompt`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub on_hold_prompt: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `outboundEmailAddress`: [`QueueEmailAddress`]."]
+    #[doc = " JSON `outboundEmailAddress`: [`QueueEmailAddress`](crate::QueueEmailAddress)."]
     pub outbound_email_address: ::std::option::Option<crate::QueueEmailAddress>,
-    #[doc = " JSON `outboundMessagingAddresses`: [`QueueMessagingAddresses`]."]
+    #[doc = " JSON `outboundMessagingAddresses`: [`QueueMessagingAddresses`](crate::QueueMessagingAddresses)."]
     pub outbound_messaging_addresses: ::std::option::Option<crate::QueueMessagingAddresses>,
     #[doc = " JSON `peerId`: string."]
     pub peer_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queueFlow`: [`DomainEntityRef`]."]
+    #[doc = " JSON `queueFlow`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub queue_flow: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `routingRules`: array of [`RoutingRule`]."]
+    #[doc = " JSON `routingRules`: array of [`RoutingRule`](crate::RoutingRule)."]
     pub routing_rules: ::std::option::Option<::std::vec::Vec<crate::RoutingRule>>,
-    #[doc = " JSON `scoringMethod`: [`UserQueueScoringMethod`]."]
+    #[doc = " JSON `scoringMethod`: [`UserQueueScoringMethod`](crate::UserQueueScoringMethod)."]
     pub scoring_method: ::std::option::Option<crate::UserQueueScoringMethod>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skillEvaluationMethod`: [`UserQueueSkillEvaluationMethod`]."]
+    #[doc = " JSON `skillEvaluationMethod`: [`UserQueueSkillEvaluationMethod`](crate::UserQueueSkillEvaluationMethod)."]
     pub skill_evaluation_method: ::std::option::Option<crate::UserQueueSkillEvaluationMethod>,
     #[doc = " JSON `suppressInQueueCallRecording`: boolean."]
     pub suppress_in_queue_call_recording: ::std::option::Option<bool>,
     #[doc = " JSON `userMemberCount`: integer (int64)."]
     pub user_member_count: ::std::option::Option<i64>,
-    #[doc = " JSON `whisperPrompt`: [`DomainEntityRef`]."]
+    #[doc = " JSON `whisperPrompt`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub whisper_prompt: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserQueue {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -104,10 +104,10 @@ impl<'de> ::serde::Deserialize<'de> for UserQueue {
 impl crate::support::Model for UserQueue {
     const NAME: &'static str = "UserQueue";
     const FIELDS: &'static [&'static str] = &["acwSettings", "agentOwnedRouting", "bullseye", "callingPartyName", "callingPartyNumber", "cannedResponseLibraries", "conditionalGroupActivation", "conditionalGroupRouting", "createdBy", "dateCreated", "dateModified", "defaultMediaLanguage", "defaultScripts", "description", "directRouting", "division", "emailInQueueFlow", "enableAudioMonitoring", "enableManualAssignment", "enableTranscription", "id", "joined", "joinedMemberCount", "lastAgentRoutingMode", "mediaSettings", "memberCount", "memberGroups", "messageInQueueFlow", "modifiedBy", "name", "onHoldPrompt", "outboundEmailAddress", "outboundMessagingAddresses", "peerId", "queueFlow", "routingRules", "scoringMethod", "selfUri", "skillEvaluationMethod", "suppressInQueueCallRecording", "userMemberCount", "whisperPrompt"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -155,7 +155,7 @@ impl crate::support::Model for UserQueue {
             "suppressInQueueCallRecording" => crate::support::de_opt(map, &mut self.suppress_in_queue_call_recording, n, 39),
             "userMemberCount" => crate::support::de_opt(map, &mut self.user_member_count, n, 40),
             "whisperPrompt" => crate::support::de_opt_struct(map, &mut self.whisper_prompt, n, 41),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

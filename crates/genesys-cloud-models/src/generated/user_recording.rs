@@ -7,9 +7,9 @@
 pub struct UserRecording {
     #[doc = " JSON `contentLength`: integer (int64)."]
     pub content_length: ::std::option::Option<i64>,
-    #[doc = " JSON `conversation`: [`Conversation`]."]
+    #[doc = " JSON `conversation`: [`Conversation`](crate::Conversation)."]
     pub conversation: ::std::option::Option<crate::Conversation>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -25,11 +25,11 @@ pub struct UserRecording {
     pub read: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `thumbnails`: array of [`DocumentThumbnail`]."]
+    #[doc = " JSON `thumbnails`: array of [`DocumentThumbnail`](crate::DocumentThumbnail)."]
     pub thumbnails: ::std::option::Option<::std::vec::Vec<crate::DocumentThumbnail>>,
-    #[doc = " JSON `workspace`: [`DomainEntityRef`]."]
+    #[doc = " JSON `workspace`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub workspace: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserRecording {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for UserRecording {
 impl crate::support::Model for UserRecording {
     const NAME: &'static str = "UserRecording";
     const FIELDS: &'static [&'static str] = &["contentLength", "conversation", "createdBy", "dateCreated", "dateModified", "durationMilliseconds", "id", "name", "read", "selfUri", "thumbnails", "workspace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for UserRecording {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 9),
             "thumbnails" => crate::support::de_opt_structs(map, &mut self.thumbnails, n, 10),
             "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,9 +15,9 @@ pub struct UserRoutingSkill {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `skillUri`: string."]
     pub skill_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`UserRoutingSkillState`]."]
+    #[doc = " JSON `state`: [`UserRoutingSkillState`](crate::UserRoutingSkillState)."]
     pub state: ::std::option::Option<crate::UserRoutingSkillState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserRoutingSkill {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UserRoutingSkill {
 impl crate::support::Model for UserRoutingSkill {
     const NAME: &'static str = "UserRoutingSkill";
     const FIELDS: &'static [&'static str] = &["id", "name", "proficiency", "selfUri", "skillUri", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UserRoutingSkill {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "skillUri" => crate::support::de_opt(map, &mut self.skill_uri, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

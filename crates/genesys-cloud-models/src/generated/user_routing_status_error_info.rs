@@ -13,11 +13,11 @@ pub struct UserRoutingStatusErrorInfo {
     pub status: ::std::option::Option<i64>,
     #[doc = " JSON `userMessage`: string."]
     pub user_message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `userParams`: array of [`UserRoutingStatusUserParam`]."]
+    #[doc = " JSON `userParams`: array of [`UserRoutingStatusUserParam`](crate::UserRoutingStatusUserParam)."]
     pub user_params: ::std::option::Option<::std::vec::Vec<crate::UserRoutingStatusUserParam>>,
     #[doc = " JSON `userParamsMessage`: string."]
     pub user_params_message: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserRoutingStatusErrorInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UserRoutingStatusErrorInfo {
 impl crate::support::Model for UserRoutingStatusErrorInfo {
     const NAME: &'static str = "UserRoutingStatusErrorInfo";
     const FIELDS: &'static [&'static str] = &["correlationId", "errorCode", "status", "userMessage", "userParams", "userParamsMessage"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UserRoutingStatusErrorInfo {
             "userMessage" => crate::support::de_opt(map, &mut self.user_message, n, 3),
             "userParams" => crate::support::de_opt_structs(map, &mut self.user_params, n, 4),
             "userParamsMessage" => crate::support::de_opt(map, &mut self.user_params_message, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

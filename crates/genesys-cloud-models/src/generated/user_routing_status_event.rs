@@ -13,9 +13,9 @@ pub struct UserRoutingStatusEvent {
     pub event_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sourceId`: string, required by the spec."]
     pub source_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`UserRoutingStatusEventStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`UserRoutingStatusEventStatus`](crate::UserRoutingStatusEventStatus), required by the spec."]
     pub status: ::std::option::Option<crate::UserRoutingStatusEventStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserRoutingStatusEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for UserRoutingStatusEvent {
 impl crate::support::Model for UserRoutingStatusEvent {
     const NAME: &'static str = "UserRoutingStatusEvent";
     const FIELDS: &'static [&'static str] = &["agentId", "eventDateTime", "eventId", "sourceId", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for UserRoutingStatusEvent {
             "eventId" => crate::support::de_opt(map, &mut self.event_id, n, 2),
             "sourceId" => crate::support::de_opt(map, &mut self.source_id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct UserSchedule {
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
-    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`UserScheduleFullDayTimeOffMarker`]."]
+    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`UserScheduleFullDayTimeOffMarker`](crate::UserScheduleFullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::UserScheduleFullDayTimeOffMarker>>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `shifts`: array of [`UserScheduleShift`]."]
+    #[doc = " JSON `shifts`: array of [`UserScheduleShift`](crate::UserScheduleShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::UserScheduleShift>>,
     #[doc = " JSON `workPlanId`: string."]
     pub work_plan_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserSchedule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for UserSchedule {
 impl crate::support::Model for UserSchedule {
     const NAME: &'static str = "UserSchedule";
     const FIELDS: &'static [&'static str] = &["delete", "fullDayTimeOffMarkers", "metadata", "shifts", "workPlanId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for UserSchedule {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 2),
             "shifts" => crate::support::de_opt_structs(map, &mut self.shifts, n, 3),
             "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

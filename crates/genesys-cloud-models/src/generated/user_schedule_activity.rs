@@ -19,7 +19,7 @@ pub struct UserScheduleActivity {
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `timeOffRequestId`: string."]
     pub time_off_request_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserScheduleActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleActivity {
 impl crate::support::Model for UserScheduleActivity {
     const NAME: &'static str = "UserScheduleActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "countsAsPaidTime", "description", "isDstFallback", "lengthInMinutes", "startDate", "timeOffRequestId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for UserScheduleActivity {
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 4),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 5),
             "timeOffRequestId" => crate::support::de_opt(map, &mut self.time_off_request_id, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserScheduleAdherence {
-    #[doc = " JSON `activeQueues`: array of [`QueueReference`]."]
+    #[doc = " JSON `activeQueues`: array of [`QueueReference`](crate::QueueReference)."]
     pub active_queues: ::std::option::Option<::std::vec::Vec<crate::QueueReference>>,
     #[doc = " JSON `activeQueuesModifiedTime`: date-time."]
     pub active_queues_modified_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `actualActivityCategory`: [`UserScheduleAdherenceActualActivityCategory`]."]
+    #[doc = " JSON `actualActivityCategory`: [`UserScheduleAdherenceActualActivityCategory`](crate::UserScheduleAdherenceActualActivityCategory)."]
     pub actual_activity_category: ::std::option::Option<crate::UserScheduleAdherenceActualActivityCategory>,
-    #[doc = " JSON `adherenceExplanation`: [`RealTimeAdherenceExplanation`]."]
+    #[doc = " JSON `adherenceExplanation`: [`RealTimeAdherenceExplanation`](crate::RealTimeAdherenceExplanation)."]
     pub adherence_explanation: ::std::option::Option<crate::RealTimeAdherenceExplanation>,
-    #[doc = " JSON `adherenceState`: [`UserScheduleAdherenceAdherenceState`]."]
+    #[doc = " JSON `adherenceState`: [`UserScheduleAdherenceAdherenceState`](crate::UserScheduleAdherenceAdherenceState)."]
     pub adherence_state: ::std::option::Option<crate::UserScheduleAdherenceAdherenceState>,
-    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`]."]
+    #[doc = " JSON `businessUnit`: [`BusinessUnitReference`](crate::BusinessUnitReference)."]
     pub business_unit: ::std::option::Option<crate::BusinessUnitReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `impact`: [`UserScheduleAdherenceImpact`]."]
+    #[doc = " JSON `impact`: [`UserScheduleAdherenceImpact`](crate::UserScheduleAdherenceImpact)."]
     pub impact: ::std::option::Option<crate::UserScheduleAdherenceImpact>,
     #[doc = " JSON `isOutOfOffice`: boolean."]
     pub is_out_of_office: ::std::option::Option<bool>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`]."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference)."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nextActivityReminders`: array of [`UserNextActivityReminder`]."]
+    #[doc = " JSON `nextActivityReminders`: array of [`UserNextActivityReminder`](crate::UserNextActivityReminder)."]
     pub next_activity_reminders: ::std::option::Option<::std::vec::Vec<crate::UserNextActivityReminder>>,
     #[doc = " JSON `organizationSecondaryPresenceId`: string."]
     pub organization_secondary_presence_id: ::std::option::Option<::std::string::String>,
@@ -35,25 +35,25 @@ pub struct UserScheduleAdherence {
     pub presence_update_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `removedFromManagementUnit`: boolean."]
     pub removed_from_management_unit: ::std::option::Option<bool>,
-    #[doc = " JSON `routingStatus`: [`UserScheduleAdherenceRoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`UserScheduleAdherenceRoutingStatus`](crate::UserScheduleAdherenceRoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::UserScheduleAdherenceRoutingStatus>,
-    #[doc = " JSON `scheduledActivityCategory`: [`UserScheduleAdherenceScheduledActivityCategory`]."]
+    #[doc = " JSON `scheduledActivityCategory`: [`UserScheduleAdherenceScheduledActivityCategory`](crate::UserScheduleAdherenceScheduledActivityCategory)."]
     pub scheduled_activity_category: ::std::option::Option<crate::UserScheduleAdherenceScheduledActivityCategory>,
-    #[doc = " JSON `scheduledActivityCode`: [`ActivityCodeSummary`]."]
+    #[doc = " JSON `scheduledActivityCode`: [`ActivityCodeSummary`](crate::ActivityCodeSummary)."]
     pub scheduled_activity_code: ::std::option::Option<crate::ActivityCodeSummary>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `suppressOnTimeReminder`: boolean."]
     pub suppress_on_time_reminder: ::std::option::Option<bool>,
-    #[doc = " JSON `systemPresence`: [`UserScheduleAdherenceSystemPresence`]."]
+    #[doc = " JSON `systemPresence`: [`UserScheduleAdherenceSystemPresence`](crate::UserScheduleAdherenceSystemPresence)."]
     pub system_presence: ::std::option::Option<crate::UserScheduleAdherenceSystemPresence>,
-    #[doc = " JSON `team`: [`TeamReference`]."]
+    #[doc = " JSON `team`: [`TeamReference`](crate::TeamReference)."]
     pub team: ::std::option::Option<crate::TeamReference>,
     #[doc = " JSON `timeOfAdherenceChange`: date-time."]
     pub time_of_adherence_change: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserScheduleAdherence {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleAdherence {
 impl crate::support::Model for UserScheduleAdherence {
     const NAME: &'static str = "UserScheduleAdherence";
     const FIELDS: &'static [&'static str] = &["activeQueues", "activeQueuesModifiedTime", "actualActivityCategory", "adherenceExplanation", "adherenceState", "businessUnit", "id", "impact", "isOutOfOffice", "managementUnit", "name", "nextActivityReminders", "organizationSecondaryPresenceId", "presenceUpdateTime", "removedFromManagementUnit", "routingStatus", "scheduledActivityCategory", "scheduledActivityCode", "selfUri", "suppressOnTimeReminder", "systemPresence", "team", "timeOfAdherenceChange", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for UserScheduleAdherence {
             "team" => crate::support::de_opt_struct(map, &mut self.team, n, 21),
             "timeOfAdherenceChange" => crate::support::de_opt(map, &mut self.time_of_adherence_change, n, 22),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct UserScheduleContainer {
     #[doc = " JSON `managementUnitTimeZone`: string."]
     pub management_unit_time_zone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `publishedSchedules`: array of [`WeekScheduleReference`]."]
+    #[doc = " JSON `publishedSchedules`: array of [`WeekScheduleReference`](crate::WeekScheduleReference)."]
     pub published_schedules: ::std::option::Option<::std::vec::Vec<crate::WeekScheduleReference>>,
-    #[doc = " JSON `userSchedules`: map of [`UserSchedule`]."]
+    #[doc = " JSON `userSchedules`: map of [`UserSchedule`](crate::UserSchedule)."]
     pub user_schedules: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::UserSchedule>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserScheduleContainer {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleContainer {
 impl crate::support::Model for UserScheduleContainer {
     const NAME: &'static str = "UserScheduleContainer";
     const FIELDS: &'static [&'static str] = &["managementUnitTimeZone", "publishedSchedules", "userSchedules"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UserScheduleContainer {
             "managementUnitTimeZone" => crate::support::de_opt(map, &mut self.management_unit_time_zone, n, 0),
             "publishedSchedules" => crate::support::de_opt_structs(map, &mut self.published_schedules, n, 1),
             "userSchedules" => crate::support::de_opt(map, &mut self.user_schedules, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

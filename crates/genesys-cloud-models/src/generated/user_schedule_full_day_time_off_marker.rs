@@ -17,7 +17,7 @@ pub struct UserScheduleFullDayTimeOffMarker {
     pub length_in_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `managementUnitDate`: string."]
     pub management_unit_date: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserScheduleFullDayTimeOffMarker {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleFullDayTimeOffMarker {
 impl crate::support::Model for UserScheduleFullDayTimeOffMarker {
     const NAME: &'static str = "UserScheduleFullDayTimeOffMarker";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "delete", "description", "isPaid", "lengthInMinutes", "managementUnitDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UserScheduleFullDayTimeOffMarker {
             "isPaid" => crate::support::de_opt(map, &mut self.is_paid, n, 3),
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 4),
             "managementUnitDate" => crate::support::de_opt(map, &mut self.management_unit_date, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

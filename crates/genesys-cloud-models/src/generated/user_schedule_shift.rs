@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserScheduleShift {
-    #[doc = " JSON `activities`: array of [`UserScheduleActivity`]."]
+    #[doc = " JSON `activities`: array of [`UserScheduleActivity`](crate::UserScheduleActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::UserScheduleActivity>>,
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
@@ -17,9 +17,9 @@ pub struct UserScheduleShift {
     pub manually_edited: ::std::option::Option<bool>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `weekSchedule`: [`WeekScheduleReference`]."]
+    #[doc = " JSON `weekSchedule`: [`WeekScheduleReference`](crate::WeekScheduleReference)."]
     pub week_schedule: ::std::option::Option<crate::WeekScheduleReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserScheduleShift {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleShift {
 impl crate::support::Model for UserScheduleShift {
     const NAME: &'static str = "UserScheduleShift";
     const FIELDS: &'static [&'static str] = &["activities", "delete", "id", "lengthInMinutes", "manuallyEdited", "startDate", "weekSchedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for UserScheduleShift {
             "manuallyEdited" => crate::support::de_opt(map, &mut self.manually_edited, n, 4),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 5),
             "weekSchedule" => crate::support::de_opt_struct(map, &mut self.week_schedule, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

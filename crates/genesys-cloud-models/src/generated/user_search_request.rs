@@ -9,21 +9,21 @@ pub struct UserSearchRequest {
     pub enforce_permissions: ::std::option::Option<bool>,
     #[doc = " JSON `expand`: array of string."]
     pub expand: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `integrationPresenceSource`: [`UserSearchRequestIntegrationPresenceSource`]."]
+    #[doc = " JSON `integrationPresenceSource`: [`UserSearchRequestIntegrationPresenceSource`](crate::UserSearchRequestIntegrationPresenceSource)."]
     pub integration_presence_source: ::std::option::Option<crate::UserSearchRequestIntegrationPresenceSource>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `query`: array of [`UserSearchCriteria`]."]
+    #[doc = " JSON `query`: array of [`UserSearchCriteria`](crate::UserSearchCriteria)."]
     pub query: ::std::option::Option<::std::vec::Vec<crate::UserSearchCriteria>>,
-    #[doc = " JSON `sort`: array of [`SearchSort`]."]
+    #[doc = " JSON `sort`: array of [`SearchSort`](crate::SearchSort)."]
     pub sort: ::std::option::Option<::std::vec::Vec<crate::SearchSort>>,
     #[doc = " JSON `sortBy`: string."]
     pub sort_by: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sortOrder`: [`UserSearchRequestSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`UserSearchRequestSortOrder`](crate::UserSearchRequestSortOrder)."]
     pub sort_order: ::std::option::Option<crate::UserSearchRequestSortOrder>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserSearchRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for UserSearchRequest {
 impl crate::support::Model for UserSearchRequest {
     const NAME: &'static str = "UserSearchRequest";
     const FIELDS: &'static [&'static str] = &["enforcePermissions", "expand", "integrationPresenceSource", "pageNumber", "pageSize", "query", "sort", "sortBy", "sortOrder"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for UserSearchRequest {
             "sort" => crate::support::de_opt_structs(map, &mut self.sort, n, 6),
             "sortBy" => crate::support::de_opt(map, &mut self.sort_by, n, 7),
             "sortOrder" => crate::support::de_opt(map, &mut self.sort_order, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct UserSearchRulePart {
     #[doc = " JSON `ids`: array of string, required by the spec."]
     pub ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `operation`: [`UserSearchRulePartOperation`], required by the spec."]
+    #[doc = " JSON `operation`: [`UserSearchRulePartOperation`](crate::UserSearchRulePartOperation), required by the spec."]
     pub operation: ::std::option::Option<crate::UserSearchRulePartOperation>,
-    #[doc = " JSON `selector`: [`UserSearchRulePartSelector`], required by the spec."]
+    #[doc = " JSON `selector`: [`UserSearchRulePartSelector`](crate::UserSearchRulePartSelector), required by the spec."]
     pub selector: ::std::option::Option<crate::UserSearchRulePartSelector>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserSearchRulePart {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UserSearchRulePart {
 impl crate::support::Model for UserSearchRulePart {
     const NAME: &'static str = "UserSearchRulePart";
     const FIELDS: &'static [&'static str] = &["ids", "operation", "selector"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UserSearchRulePart {
             "ids" => crate::support::de_opt(map, &mut self.ids, n, 0),
             "operation" => crate::support::de_opt(map, &mut self.operation, n, 1),
             "selector" => crate::support::de_opt(map, &mut self.selector, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct UserSettingsForChat {
     #[doc = " JSON `mentionsOnly`: boolean."]
     pub mentions_only: ::std::option::Option<bool>,
-    #[doc = " JSON `mobile`: [`MobileSettings`], required by the spec."]
+    #[doc = " JSON `mobile`: [`MobileSettings`](crate::MobileSettings), required by the spec."]
     pub mobile: ::std::option::Option<crate::MobileSettings>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
     #[doc = " JSON `notifyOnReactions`: boolean."]
     pub notify_on_reactions: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserSettingsForChat {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UserSettingsForChat {
 impl crate::support::Model for UserSettingsForChat {
     const NAME: &'static str = "UserSettingsForChat";
     const FIELDS: &'static [&'static str] = &["mentionsOnly", "mobile", "muted", "notifyOnReactions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UserSettingsForChat {
             "mobile" => crate::support::de_opt_struct(map, &mut self.mobile, n, 1),
             "muted" => crate::support::de_opt(map, &mut self.muted, n, 2),
             "notifyOnReactions" => crate::support::de_opt(map, &mut self.notify_on_reactions, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct UserStaffingGroupResponse {
     #[doc = " JSON `endDate`: date."]
     pub end_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `staffingGroup`: [`StaffingGroupReference`]."]
+    #[doc = " JSON `staffingGroup`: [`StaffingGroupReference`](crate::StaffingGroupReference)."]
     pub staffing_group: ::std::option::Option<crate::StaffingGroupReference>,
     #[doc = " JSON `startDate`: date."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserStaffingGroupResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UserStaffingGroupResponse {
 impl crate::support::Model for UserStaffingGroupResponse {
     const NAME: &'static str = "UserStaffingGroupResponse";
     const FIELDS: &'static [&'static str] = &["endDate", "staffingGroup", "startDate", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UserStaffingGroupResponse {
             "staffingGroup" => crate::support::de_opt_struct(map, &mut self.staffing_group, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -23,7 +23,7 @@ pub struct UserStartDetailEventTopicUserStartEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`UserStartDetailEventTopicUserStartEventDirection`]."]
+    #[doc = " JSON `direction`: [`UserStartDetailEventTopicUserStartEventDirection`](crate::UserStartDetailEventTopicUserStartEventDirection)."]
     pub direction: ::std::option::Option<crate::UserStartDetailEventTopicUserStartEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -31,9 +31,9 @@ pub struct UserStartDetailEventTopicUserStartEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`UserStartDetailEventTopicUserStartEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`UserStartDetailEventTopicUserStartEventMediaType`](crate::UserStartDetailEventTopicUserStartEventMediaType)."]
     pub media_type: ::std::option::Option<crate::UserStartDetailEventTopicUserStartEventMediaType>,
-    #[doc = " JSON `messageType`: [`UserStartDetailEventTopicUserStartEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`UserStartDetailEventTopicUserStartEventMessageType`](crate::UserStartDetailEventTopicUserStartEventMessageType)."]
     pub message_type: ::std::option::Option<crate::UserStartDetailEventTopicUserStartEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -49,7 +49,7 @@ pub struct UserStartDetailEventTopicUserStartEvent {
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserStartDetailEventTopicUserStartEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for UserStartDetailEventTopicUserStartEvent 
 impl crate::support::Model for UserStartDetailEventTopicUserStartEvent {
     const NAME: &'static str = "UserStartDetailEventTopicUserStartEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "divisionId", "dnis", "eventTime", "mediaType", "messageType", "participantId", "provider", "queueId", "sessionId", "subject", "userId", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for UserStartDetailEventTopicUserStartEvent {
             "subject" => crate::support::de_opt(map, &mut self.subject, n, 19),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 20),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserState {
-    #[doc = " JSON `state`: [`UserStateState`]."]
+    #[doc = " JSON `state`: [`UserStateState`](crate::UserStateState)."]
     pub state: ::std::option::Option<crate::UserStateState>,
     #[doc = " JSON `stateChangeDate`: date-time."]
     pub state_change_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `stateChangeReason`: [`UserStateStateChangeReason`]."]
+    #[doc = " JSON `stateChangeReason`: [`UserStateStateChangeReason`](crate::UserStateStateChangeReason)."]
     pub state_change_reason: ::std::option::Option<crate::UserStateStateChangeReason>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserState {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UserState {
 impl crate::support::Model for UserState {
     const NAME: &'static str = "UserState";
     const FIELDS: &'static [&'static str] = &["state", "stateChangeDate", "stateChangeReason", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UserState {
             "stateChangeDate" => crate::support::de_opt(map, &mut self.state_change_date, n, 1),
             "stateChangeReason" => crate::support::de_opt(map, &mut self.state_change_reason, n, 2),
             "version" => crate::support::de_opt(map, &mut self.version, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct UserStation {
     #[doc = " JSON `associatedDate`: date-time."]
     pub associated_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `associatedUser`: [`User`]."]
+    #[doc = " JSON `associatedUser`: [`User`](crate::User)."]
     pub associated_user: ::std::option::Option<::std::boxed::Box<crate::User>>,
-    #[doc = " JSON `defaultUser`: [`User`]."]
+    #[doc = " JSON `defaultUser`: [`User`](crate::User)."]
     pub default_user: ::std::option::Option<::std::boxed::Box<crate::User>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct UserStation {
     pub r#type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `webRtcCallAppearances`: integer (int64)."]
     pub web_rtc_call_appearances: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserStation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for UserStation {
 impl crate::support::Model for UserStation {
     const NAME: &'static str = "UserStation";
     const FIELDS: &'static [&'static str] = &["associatedDate", "associatedUser", "defaultUser", "id", "name", "providerInfo", "type", "webRtcCallAppearances"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for UserStation {
             "providerInfo" => crate::support::de_opt(map, &mut self.provider_info, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "webRtcCallAppearances" => crate::support::de_opt(map, &mut self.web_rtc_call_appearances, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserStations {
-    #[doc = " JSON `associatedStation`: [`UserStation`]."]
+    #[doc = " JSON `associatedStation`: [`UserStation`](crate::UserStation)."]
     pub associated_station: ::std::option::Option<::std::boxed::Box<crate::UserStation>>,
-    #[doc = " JSON `defaultStation`: [`UserStation`]."]
+    #[doc = " JSON `defaultStation`: [`UserStation`](crate::UserStation)."]
     pub default_station: ::std::option::Option<::std::boxed::Box<crate::UserStation>>,
-    #[doc = " JSON `effectiveStation`: [`UserStation`]."]
+    #[doc = " JSON `effectiveStation`: [`UserStation`](crate::UserStation)."]
     pub effective_station: ::std::option::Option<::std::boxed::Box<crate::UserStation>>,
-    #[doc = " JSON `lastAssociatedStation`: [`UserStation`]."]
+    #[doc = " JSON `lastAssociatedStation`: [`UserStation`](crate::UserStation)."]
     pub last_associated_station: ::std::option::Option<::std::boxed::Box<crate::UserStation>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserStations {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UserStations {
 impl crate::support::Model for UserStations {
     const NAME: &'static str = "UserStations";
     const FIELDS: &'static [&'static str] = &["associatedStation", "defaultStation", "effectiveStation", "lastAssociatedStation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UserStations {
             "defaultStation" => crate::support::de_opt(map, &mut self.default_station, n, 1),
             "effectiveStation" => crate::support::de_opt(map, &mut self.effective_station, n, 2),
             "lastAssociatedStation" => crate::support::de_opt(map, &mut self.last_associated_station, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

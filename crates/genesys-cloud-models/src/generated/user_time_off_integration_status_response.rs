@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UserTimeOffIntegrationStatusResponse {
-    #[doc = " JSON `integrationStatus`: [`UserTimeOffIntegrationStatusResponseIntegrationStatus`], required by the spec."]
+    #[doc = " JSON `integrationStatus`: [`UserTimeOffIntegrationStatusResponseIntegrationStatus`](crate::UserTimeOffIntegrationStatusResponseIntegrationStatus), required by the spec."]
     pub integration_status: ::std::option::Option<crate::UserTimeOffIntegrationStatusResponseIntegrationStatus>,
-    #[doc = " JSON `timeOffRequest`: [`TimeOffRequestReference`], required by the spec."]
+    #[doc = " JSON `timeOffRequest`: [`TimeOffRequestReference`](crate::TimeOffRequestReference), required by the spec."]
     pub time_off_request: ::std::option::Option<crate::TimeOffRequestReference>,
-    #[doc = " JSON `user`: [`UserReference`], required by the spec."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference), required by the spec."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserTimeOffIntegrationStatusResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UserTimeOffIntegrationStatusResponse {
 impl crate::support::Model for UserTimeOffIntegrationStatusResponse {
     const NAME: &'static str = "UserTimeOffIntegrationStatusResponse";
     const FIELDS: &'static [&'static str] = &["integrationStatus", "timeOffRequest", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UserTimeOffIntegrationStatusResponse {
             "integrationStatus" => crate::support::de_opt(map, &mut self.integration_status, n, 0),
             "timeOffRequest" => crate::support::de_opt_struct(map, &mut self.time_off_request, n, 1),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,9 +17,9 @@ pub struct UserTokensTopicTokenNotification {
     pub token_expiration_date: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `tokenHash`: string."]
     pub token_hash: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`UserTokensTopicUriReference`]."]
+    #[doc = " JSON `user`: [`UserTokensTopicUriReference`](crate::UserTokensTopicUriReference)."]
     pub user: ::std::option::Option<crate::UserTokensTopicUriReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserTokensTopicTokenNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for UserTokensTopicTokenNotification {
 impl crate::support::Model for UserTokensTopicTokenNotification {
     const NAME: &'static str = "UserTokensTopicTokenNotification";
     const FIELDS: &'static [&'static str] = &["clientId", "dateCreated", "ipAddress", "sessionId", "tokenExpirationDate", "tokenHash", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for UserTokensTopicTokenNotification {
             "tokenExpirationDate" => crate::support::de_opt(map, &mut self.token_expiration_date, n, 4),
             "tokenHash" => crate::support::de_opt(map, &mut self.token_hash, n, 5),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,7 +17,7 @@ pub struct UserTrendData {
     pub rank_percentage_points: ::std::option::Option<i64>,
     #[doc = " JSON `rankTotalPoints`: integer (int64)."]
     pub rank_total_points: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserTrendData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for UserTrendData {
 impl crate::support::Model for UserTrendData {
     const NAME: &'static str = "UserTrendData";
     const FIELDS: &'static [&'static str] = &["averageValue", "dateEndWorkday", "dateStartWorkday", "percentOfGoal", "rankPercentagePoints", "rankTotalPoints"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for UserTrendData {
             "percentOfGoal" => crate::support::de_opt(map, &mut self.percent_of_goal, n, 3),
             "rankPercentagePoints" => crate::support::de_opt(map, &mut self.rank_percentage_points, n, 4),
             "rankTotalPoints" => crate::support::de_opt(map, &mut self.rank_total_points, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

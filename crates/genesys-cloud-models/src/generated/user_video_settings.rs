@@ -11,7 +11,7 @@ pub struct UserVideoSettings {
     pub allow_microphone: ::std::option::Option<bool>,
     #[doc = " JSON `allowScreenShare`: boolean."]
     pub allow_screen_share: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UserVideoSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UserVideoSettings {
 impl crate::support::Model for UserVideoSettings {
     const NAME: &'static str = "UserVideoSettings";
     const FIELDS: &'static [&'static str] = &["allowCamera", "allowMicrophone", "allowScreenShare"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UserVideoSettings {
             "allowCamera" => crate::support::de_opt(map, &mut self.allow_camera, n, 0),
             "allowMicrophone" => crate::support::de_opt(map, &mut self.allow_microphone, n, 1),
             "allowScreenShare" => crate::support::de_opt(map, &mut self.allow_screen_share, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

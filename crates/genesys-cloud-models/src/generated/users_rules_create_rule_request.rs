@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesCreateRuleRequest {
-    #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`], required by the spec."]
+    #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`UsersRulesCreateRuleRequestType`], required by the spec."]
+    #[doc = " JSON `type`: [`UsersRulesCreateRuleRequestType`](crate::UsersRulesCreateRuleRequestType), required by the spec."]
     pub r#type: ::std::option::Option<crate::UsersRulesCreateRuleRequestType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UsersRulesCreateRuleRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesCreateRuleRequest {
 impl crate::support::Model for UsersRulesCreateRuleRequest {
     const NAME: &'static str = "UsersRulesCreateRuleRequest";
     const FIELDS: &'static [&'static str] = &["criteria", "description", "name", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UsersRulesCreateRuleRequest {
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

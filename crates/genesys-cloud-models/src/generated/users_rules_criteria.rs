@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesCriteria {
-    #[doc = " JSON `group`: array of [`UsersRulesGroupItem`], required by the spec."]
+    #[doc = " JSON `group`: array of [`UsersRulesGroupItem`](crate::UsersRulesGroupItem), required by the spec."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::UsersRulesGroupItem>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`UsersRulesCriteriaOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`UsersRulesCriteriaOperator`](crate::UsersRulesCriteriaOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::UsersRulesCriteriaOperator>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UsersRulesCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesCriteria {
 impl crate::support::Model for UsersRulesCriteria {
     const NAME: &'static str = "UsersRulesCriteria";
     const FIELDS: &'static [&'static str] = &["group", "id", "operator"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UsersRulesCriteria {
             "group" => crate::support::de_opt_structs(map, &mut self.group, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesDependent {
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `lastRun`: [`UsersRulesLastRunMetadata`]."]
+    #[doc = " JSON `lastRun`: [`UsersRulesLastRunMetadata`](crate::UsersRulesLastRunMetadata)."]
     pub last_run: ::std::option::Option<crate::UsersRulesLastRunMetadata>,
     #[doc = " JSON `recentRunCount`: integer (int64)."]
     pub recent_run_count: ::std::option::Option<i64>,
-    #[doc = " JSON `rule`: [`UsersRulesDependentRule`]."]
+    #[doc = " JSON `rule`: [`UsersRulesDependentRule`](crate::UsersRulesDependentRule)."]
     pub rule: ::std::option::Option<crate::UsersRulesDependentRule>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`UsersRulesDependentType`]."]
+    #[doc = " JSON `type`: [`UsersRulesDependentType`](crate::UsersRulesDependentType)."]
     pub r#type: ::std::option::Option<crate::UsersRulesDependentType>,
     #[doc = " JSON `typeId`: string."]
     pub type_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UsersRulesDependent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesDependent {
 impl crate::support::Model for UsersRulesDependent {
     const NAME: &'static str = "UsersRulesDependent";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "lastRun", "recentRunCount", "rule", "selfUri", "type", "typeId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for UsersRulesDependent {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "typeId" => crate::support::de_opt(map, &mut self.type_id, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

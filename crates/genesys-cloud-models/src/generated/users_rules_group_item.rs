@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesGroupItem {
-    #[doc = " JSON `container`: [`UsersRulesGroupItemContainer`], required by the spec."]
+    #[doc = " JSON `container`: [`UsersRulesGroupItemContainer`](crate::UsersRulesGroupItemContainer), required by the spec."]
     pub container: ::std::option::Option<crate::UsersRulesGroupItemContainer>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`UsersRulesGroupItemOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`UsersRulesGroupItemOperator`](crate::UsersRulesGroupItemOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::UsersRulesGroupItemOperator>,
-    #[doc = " JSON `values`: array of [`UsersRulesValue`], required by the spec."]
+    #[doc = " JSON `values`: array of [`UsersRulesValue`](crate::UsersRulesValue), required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::UsersRulesValue>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UsersRulesGroupItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesGroupItem {
 impl crate::support::Model for UsersRulesGroupItem {
     const NAME: &'static str = "UsersRulesGroupItem";
     const FIELDS: &'static [&'static str] = &["container", "id", "operator", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UsersRulesGroupItem {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
             "values" => crate::support::de_opt_structs(map, &mut self.values, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesLockedCriteriaSettingsCriteria {
-    #[doc = " JSON `group`: array of [`UsersRulesLockedCriteriaSettingsGroup`], required by the spec."]
+    #[doc = " JSON `group`: array of [`UsersRulesLockedCriteriaSettingsGroup`](crate::UsersRulesLockedCriteriaSettingsGroup), required by the spec."]
     pub group: ::std::option::Option<::std::vec::Vec<crate::UsersRulesLockedCriteriaSettingsGroup>>,
-    #[doc = " JSON `operator`: [`UsersRulesLockedCriteriaSettingsCriteriaOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`UsersRulesLockedCriteriaSettingsCriteriaOperator`](crate::UsersRulesLockedCriteriaSettingsCriteriaOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::UsersRulesLockedCriteriaSettingsCriteriaOperator>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UsersRulesLockedCriteriaSettingsCriteria {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesLockedCriteriaSettingsCriteria
 impl crate::support::Model for UsersRulesLockedCriteriaSettingsCriteria {
     const NAME: &'static str = "UsersRulesLockedCriteriaSettingsCriteria";
     const FIELDS: &'static [&'static str] = &["group", "operator"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UsersRulesLockedCriteriaSettingsCriteria {
         match key {
             "group" => crate::support::de_opt_structs(map, &mut self.group, n, 0),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

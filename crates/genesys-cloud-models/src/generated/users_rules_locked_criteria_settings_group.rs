@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesLockedCriteriaSettingsGroup {
-    #[doc = " JSON `container`: [`UsersRulesLockedCriteriaSettingsGroupContainer`], required by the spec."]
+    #[doc = " JSON `container`: [`UsersRulesLockedCriteriaSettingsGroupContainer`](crate::UsersRulesLockedCriteriaSettingsGroupContainer), required by the spec."]
     pub container: ::std::option::Option<crate::UsersRulesLockedCriteriaSettingsGroupContainer>,
     #[doc = " JSON `maxIdCount`: integer (int64)."]
     pub max_id_count: ::std::option::Option<i64>,
     #[doc = " JSON `operators`: array of string, required by the spec."]
     pub operators: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UsersRulesLockedCriteriaSettingsGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesLockedCriteriaSettingsGroup {
 impl crate::support::Model for UsersRulesLockedCriteriaSettingsGroup {
     const NAME: &'static str = "UsersRulesLockedCriteriaSettingsGroup";
     const FIELDS: &'static [&'static str] = &["container", "maxIdCount", "operators"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UsersRulesLockedCriteriaSettingsGroup {
             "container" => crate::support::de_opt(map, &mut self.container, n, 0),
             "maxIdCount" => crate::support::de_opt(map, &mut self.max_id_count, n, 1),
             "operators" => crate::support::de_opt(map, &mut self.operators, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesQueryRuleRequest {
-    #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`], required by the spec."]
+    #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
-    #[doc = " JSON `type`: [`UsersRulesQueryRuleRequestType`], required by the spec."]
+    #[doc = " JSON `type`: [`UsersRulesQueryRuleRequestType`](crate::UsersRulesQueryRuleRequestType), required by the spec."]
     pub r#type: ::std::option::Option<crate::UsersRulesQueryRuleRequestType>,
     #[doc = " JSON `userIds`: array of string, required by the spec."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UsersRulesQueryRuleRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesQueryRuleRequest {
 impl crate::support::Model for UsersRulesQueryRuleRequest {
     const NAME: &'static str = "UsersRulesQueryRuleRequest";
     const FIELDS: &'static [&'static str] = &["criteria", "type", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UsersRulesQueryRuleRequest {
             "criteria" => crate::support::de_opt_structs(map, &mut self.criteria, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesRule {
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`]."]
+    #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria)."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
     #[doc = " JSON `dependentCount`: integer (int64)."]
     pub dependent_count: ::std::option::Option<i64>,
@@ -17,9 +17,9 @@ pub struct UsersRulesRule {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastRun`: [`UsersRulesLastRunMetadata`]."]
+    #[doc = " JSON `lastRun`: [`UsersRulesLastRunMetadata`](crate::UsersRulesLastRunMetadata)."]
     pub last_run: ::std::option::Option<crate::UsersRulesLastRunMetadata>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -29,9 +29,9 @@ pub struct UsersRulesRule {
     pub recent_run_count: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`UsersRulesRuleType`]."]
+    #[doc = " JSON `type`: [`UsersRulesRuleType`](crate::UsersRulesRuleType)."]
     pub r#type: ::std::option::Option<crate::UsersRulesRuleType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UsersRulesRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesRule {
 impl crate::support::Model for UsersRulesRule {
     const NAME: &'static str = "UsersRulesRule";
     const FIELDS: &'static [&'static str] = &["createdBy", "createdDate", "criteria", "dependentCount", "description", "id", "lastRun", "modifiedBy", "modifiedDate", "name", "recentRunCount", "selfUri", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for UsersRulesRule {
             "recentRunCount" => crate::support::de_opt(map, &mut self.recent_run_count, n, 10),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 11),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct UsersRulesRuleSettings {
     #[doc = " JSON `allowedContainers`: array of string."]
     pub allowed_containers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `lockedCriteria`: array of [`UsersRulesLockedCriteriaSettingsCriteria`]."]
+    #[doc = " JSON `lockedCriteria`: array of [`UsersRulesLockedCriteriaSettingsCriteria`](crate::UsersRulesLockedCriteriaSettingsCriteria)."]
     pub locked_criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesLockedCriteriaSettingsCriteria>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UsersRulesRuleSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesRuleSettings {
 impl crate::support::Model for UsersRulesRuleSettings {
     const NAME: &'static str = "UsersRulesRuleSettings";
     const FIELDS: &'static [&'static str] = &["allowedContainers", "lockedCriteria"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for UsersRulesRuleSettings {
         match key {
             "allowedContainers" => crate::support::de_opt(map, &mut self.allowed_containers, n, 0),
             "lockedCriteria" => crate::support::de_opt_structs(map, &mut self.locked_criteria, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UsersRulesUpdateRuleRequest {
-    #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`]."]
+    #[doc = " JSON `criteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria)."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lockedCriteria`: array of [`UsersRulesCriteria`]."]
+    #[doc = " JSON `lockedCriteria`: array of [`UsersRulesCriteria`](crate::UsersRulesCriteria)."]
     pub locked_criteria: ::std::option::Option<::std::vec::Vec<crate::UsersRulesCriteria>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UsersRulesUpdateRuleRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesUpdateRuleRequest {
 impl crate::support::Model for UsersRulesUpdateRuleRequest {
     const NAME: &'static str = "UsersRulesUpdateRuleRequest";
     const FIELDS: &'static [&'static str] = &["criteria", "description", "lockedCriteria", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for UsersRulesUpdateRuleRequest {
             "description" => crate::support::de_opt(map, &mut self.description, n, 1),
             "lockedCriteria" => crate::support::de_opt_structs(map, &mut self.locked_criteria, n, 2),
             "name" => crate::support::de_opt(map, &mut self.name, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct UtilizationRequest {
-    #[doc = " JSON `labelUtilizations`: map of [`LabelUtilizationRequest`]."]
+    #[doc = " JSON `labelUtilizations`: map of [`LabelUtilizationRequest`](crate::LabelUtilizationRequest)."]
     pub label_utilizations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::LabelUtilizationRequest>>,
     #[doc = " JSON `maxInboundCalls`: integer (int64)."]
     pub max_inbound_calls: ::std::option::Option<i64>,
-    #[doc = " JSON `utilization`: map of [`MediaUtilization`]."]
+    #[doc = " JSON `utilization`: map of [`MediaUtilization`](crate::MediaUtilization)."]
     pub utilization: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MediaUtilization>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for UtilizationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for UtilizationRequest {
 impl crate::support::Model for UtilizationRequest {
     const NAME: &'static str = "UtilizationRequest";
     const FIELDS: &'static [&'static str] = &["labelUtilizations", "maxInboundCalls", "utilization"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for UtilizationRequest {
             "labelUtilizations" => crate::support::de_opt(map, &mut self.label_utilizations, n, 0),
             "maxInboundCalls" => crate::support::de_opt(map, &mut self.max_inbound_calls, n, 1),
             "utilization" => crate::support::de_opt(map, &mut self.utilization, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct V2ConversationMessageTypingEventForUserTopicConversationEventTyping {
     #[doc = " JSON `duration`: integer (int64)."]
     pub duration: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForUserTopicConversationEventTypingType`]."]
+    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForUserTopicConversationEventTypingType`](crate::V2ConversationMessageTypingEventForUserTopicConversationEventTypingType)."]
     pub r#type: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationEventTypingType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2ConversationMessageTypingEventForUserTopicConversationEventTyping {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for V2ConversationMessageTypingEventForUserT
 impl crate::support::Model for V2ConversationMessageTypingEventForUserTopicConversationEventTyping {
     const NAME: &'static str = "V2ConversationMessageTypingEventForUserTopicConversationEventTyping";
     const FIELDS: &'static [&'static str] = &["duration", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for V2ConversationMessageTypingEventForUserTopicConve
         match key {
             "duration" => crate::support::de_opt(map, &mut self.duration, n, 0),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2ConversationMessageTypingEventForUserTopicConversationMessageEvent {
-    #[doc = " JSON `eventType`: [`V2ConversationMessageTypingEventForUserTopicConversationMessageEventEventType`]."]
+    #[doc = " JSON `eventType`: [`V2ConversationMessageTypingEventForUserTopicConversationMessageEventEventType`](crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEventEventType)."]
     pub event_type: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEventEventType>,
-    #[doc = " JSON `typing`: [`V2ConversationMessageTypingEventForUserTopicConversationEventTyping`]."]
+    #[doc = " JSON `typing`: [`V2ConversationMessageTypingEventForUserTopicConversationEventTyping`](crate::V2ConversationMessageTypingEventForUserTopicConversationEventTyping)."]
     pub typing: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationEventTyping>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2ConversationMessageTypingEventForUserTopicConversationMessageEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for V2ConversationMessageTypingEventForUserT
 impl crate::support::Model for V2ConversationMessageTypingEventForUserTopicConversationMessageEvent {
     const NAME: &'static str = "V2ConversationMessageTypingEventForUserTopicConversationMessageEvent";
     const FIELDS: &'static [&'static str] = &["eventType", "typing"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for V2ConversationMessageTypingEventForUserTopicConve
         match key {
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 0),
             "typing" => crate::support::de_opt_struct(map, &mut self.typing, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

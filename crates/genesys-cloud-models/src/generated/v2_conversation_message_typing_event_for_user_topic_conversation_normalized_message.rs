@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage {
-    #[doc = " JSON `channel`: [`V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel`]."]
+    #[doc = " JSON `channel`: [`V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel`](crate::V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel)."]
     pub channel: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel>,
-    #[doc = " JSON `direction`: [`V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection`]."]
+    #[doc = " JSON `direction`: [`V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection`](crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection)."]
     pub direction: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection>,
-    #[doc = " JSON `events`: array of [`V2ConversationMessageTypingEventForUserTopicConversationMessageEvent`]."]
+    #[doc = " JSON `events`: array of [`V2ConversationMessageTypingEventForUserTopicConversationMessageEvent`](crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEvent>>,
-    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType`]."]
+    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType`](crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType)."]
     pub r#type: ::std::option::Option<crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for V2ConversationMessageTypingEventForUserT
 impl crate::support::Model for V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage {
     const NAME: &'static str = "V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "direction", "events", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for V2ConversationMessageTypingEventForUserTopicConve
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 1),
             "events" => crate::support::de_opt_structs(map, &mut self.events, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel {
-    #[doc = " JSON `from`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipient`]."]
+    #[doc = " JSON `from`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipient`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipient)."]
     pub from: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipient>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `platform`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform`]."]
+    #[doc = " JSON `platform`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform)."]
     pub platform: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform>,
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `to`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient`]."]
+    #[doc = " JSON `to`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient)."]
     pub to: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for V2ConversationMessageTypingEventForWorkf
 impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel {
     const NAME: &'static str = "V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel";
     const FIELDS: &'static [&'static str] = &["from", "id", "platform", "time", "to"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicC
             "platform" => crate::support::de_opt(map, &mut self.platform, n, 2),
             "time" => crate::support::de_opt(map, &mut self.time, n, 3),
             "to" => crate::support::de_opt_struct(map, &mut self.to, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

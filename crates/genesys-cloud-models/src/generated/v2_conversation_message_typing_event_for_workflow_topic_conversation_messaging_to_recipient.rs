@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient {
-    #[doc = " JSON `additionalIds`: array of [`V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifier`]."]
+    #[doc = " JSON `additionalIds`: array of [`V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifier`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifier)."]
     pub additional_ids: ::std::option::Option<::std::vec::Vec<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationRecipientAdditionalIdentifier>>,
     #[doc = " JSON `email`: string."]
     pub email: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationMessaging
     pub first_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `idType`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipientIdType`]."]
+    #[doc = " JSON `idType`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipientIdType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipientIdType)."]
     pub id_type: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipientIdType>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationMessaging
     pub last_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `nickname`: string."]
     pub nickname: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for V2ConversationMessageTypingEventForWorkf
 impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient {
     const NAME: &'static str = "V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient";
     const FIELDS: &'static [&'static str] = &["additionalIds", "email", "firstName", "id", "idType", "image", "lastName", "nickname"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicC
             "image" => crate::support::de_opt(map, &mut self.image, n, 5),
             "lastName" => crate::support::de_opt(map, &mut self.last_name, n, 6),
             "nickname" => crate::support::de_opt(map, &mut self.nickname, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage {
-    #[doc = " JSON `channel`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel`]."]
+    #[doc = " JSON `channel`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel)."]
     pub channel: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel>,
-    #[doc = " JSON `direction`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection`]."]
+    #[doc = " JSON `direction`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection)."]
     pub direction: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection>,
-    #[doc = " JSON `events`: array of [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent`]."]
+    #[doc = " JSON `events`: array of [`V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent>>,
-    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType`]."]
+    #[doc = " JSON `type`: [`V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType`](crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType)."]
     pub r#type: ::std::option::Option<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for V2ConversationMessageTypingEventForWorkf
 impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage {
     const NAME: &'static str = "V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage";
     const FIELDS: &'static [&'static str] = &["channel", "direction", "events", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicC
             "direction" => crate::support::de_opt(map, &mut self.direction, n, 1),
             "events" => crate::support::de_opt_structs(map, &mut self.events, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

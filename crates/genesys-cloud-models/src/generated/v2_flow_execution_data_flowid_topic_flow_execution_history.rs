@@ -13,9 +13,9 @@ pub struct V2FlowExecutionDataFlowidTopicFlowExecutionHistory {
     pub end_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `endpoint`: string."]
     pub endpoint: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `errors`: array of [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`]."]
+    #[doc = " JSON `errors`: array of [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`](crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo)."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>>,
-    #[doc = " JSON `execution`: array of [`V2FlowExecutionDataFlowidTopicFlowExecutionItem`]."]
+    #[doc = " JSON `execution`: array of [`V2FlowExecutionDataFlowidTopicFlowExecutionItem`](crate::V2FlowExecutionDataFlowidTopicFlowExecutionItem)."]
     pub execution: ::std::option::Option<::std::vec::Vec<crate::V2FlowExecutionDataFlowidTopicFlowExecutionItem>>,
     #[doc = " JSON `executionHistoryUri`: string."]
     pub execution_history_uri: ::std::option::Option<::std::string::String>,
@@ -35,15 +35,15 @@ pub struct V2FlowExecutionDataFlowidTopicFlowExecutionHistory {
     pub flow_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `flowVersion`: string."]
     pub flow_version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `invokingContext`: [`V2FlowExecutionDataFlowidTopicInvokingContextInfo`]."]
+    #[doc = " JSON `invokingContext`: [`V2FlowExecutionDataFlowidTopicInvokingContextInfo`](crate::V2FlowExecutionDataFlowidTopicInvokingContextInfo)."]
     pub invoking_context: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicInvokingContextInfo>,
-    #[doc = " JSON `messageType`: [`V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType`]."]
+    #[doc = " JSON `messageType`: [`V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType`](crate::V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType)."]
     pub message_type: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType>,
     #[doc = " JSON `startDateTime`: date-time."]
     pub start_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `warnings`: array of [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`]."]
+    #[doc = " JSON `warnings`: array of [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`](crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo)."]
     pub warnings: ::std::option::Option<::std::vec::Vec<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2FlowExecutionDataFlowidTopicFlowExecutionHistory {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for V2FlowExecutionDataFlowidTopicFlowExecut
 impl crate::support::Model for V2FlowExecutionDataFlowidTopicFlowExecutionHistory {
     const NAME: &'static str = "V2FlowExecutionDataFlowidTopicFlowExecutionHistory";
     const FIELDS: &'static [&'static str] = &["conversationId", "divisionId", "endDateTime", "endpoint", "errors", "execution", "executionHistoryUri", "executionHistoryUriTtl", "executionId", "executionItemsTruncated", "flowExitReason", "flowId", "flowIsDebug", "flowType", "flowVersion", "invokingContext", "messageType", "startDateTime", "warnings"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for V2FlowExecutionDataFlowidTopicFlowExecutionHistor
             "messageType" => crate::support::de_opt(map, &mut self.message_type, n, 16),
             "startDateTime" => crate::support::de_opt(map, &mut self.start_date_time, n, 17),
             "warnings" => crate::support::de_opt_structs(map, &mut self.warnings, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

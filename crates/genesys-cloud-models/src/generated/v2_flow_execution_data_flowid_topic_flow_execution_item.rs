@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2FlowExecutionDataFlowidTopicFlowExecutionItem {
-    #[doc = " JSON `error`: [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`]."]
+    #[doc = " JSON `error`: [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`](crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo)."]
     pub error: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>,
     #[doc = " JSON `executionId`: string."]
     pub execution_id: ::std::option::Option<::std::string::String>,
@@ -19,9 +19,9 @@ pub struct V2FlowExecutionDataFlowidTopicFlowExecutionItem {
     pub output_path_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDateTime`: date-time."]
     pub start_date_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `warning`: [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`]."]
+    #[doc = " JSON `warning`: [`V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo`](crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo)."]
     pub warning: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2FlowExecutionDataFlowidTopicFlowExecutionItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for V2FlowExecutionDataFlowidTopicFlowExecut
 impl crate::support::Model for V2FlowExecutionDataFlowidTopicFlowExecutionItem {
     const NAME: &'static str = "V2FlowExecutionDataFlowidTopicFlowExecutionItem";
     const FIELDS: &'static [&'static str] = &["error", "executionId", "languageTag", "objectId", "objectType", "outputPathId", "startDateTime", "warning"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for V2FlowExecutionDataFlowidTopicFlowExecutionItem {
             "outputPathId" => crate::support::de_opt(map, &mut self.output_path_id, n, 5),
             "startDateTime" => crate::support::de_opt(map, &mut self.start_date_time, n, 6),
             "warning" => crate::support::de_opt_struct(map, &mut self.warning, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

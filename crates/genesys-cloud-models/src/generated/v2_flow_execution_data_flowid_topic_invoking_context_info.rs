@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2FlowExecutionDataFlowidTopicInvokingContextInfo {
-    #[doc = " JSON `flow`: [`V2FlowExecutionDataFlowidTopicInvokingFlowContext`]."]
+    #[doc = " JSON `flow`: [`V2FlowExecutionDataFlowidTopicInvokingFlowContext`](crate::V2FlowExecutionDataFlowidTopicInvokingFlowContext)."]
     pub flow: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicInvokingFlowContext>,
-    #[doc = " JSON `journeyActionMap`: [`V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext`]."]
+    #[doc = " JSON `journeyActionMap`: [`V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext`](crate::V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext)."]
     pub journey_action_map: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext>,
-    #[doc = " JSON `processAutomation`: [`V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext`]."]
+    #[doc = " JSON `processAutomation`: [`V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext`](crate::V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext)."]
     pub process_automation: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext>,
-    #[doc = " JSON `quality`: [`V2FlowExecutionDataFlowidTopicInvokingQualityContext`]."]
+    #[doc = " JSON `quality`: [`V2FlowExecutionDataFlowidTopicInvokingQualityContext`](crate::V2FlowExecutionDataFlowidTopicInvokingQualityContext)."]
     pub quality: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicInvokingQualityContext>,
-    #[doc = " JSON `workitem`: [`V2FlowExecutionDataFlowidTopicInvokingWorkitemContext`]."]
+    #[doc = " JSON `workitem`: [`V2FlowExecutionDataFlowidTopicInvokingWorkitemContext`](crate::V2FlowExecutionDataFlowidTopicInvokingWorkitemContext)."]
     pub workitem: ::std::option::Option<crate::V2FlowExecutionDataFlowidTopicInvokingWorkitemContext>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2FlowExecutionDataFlowidTopicInvokingContextInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for V2FlowExecutionDataFlowidTopicInvokingCo
 impl crate::support::Model for V2FlowExecutionDataFlowidTopicInvokingContextInfo {
     const NAME: &'static str = "V2FlowExecutionDataFlowidTopicInvokingContextInfo";
     const FIELDS: &'static [&'static str] = &["flow", "journeyActionMap", "processAutomation", "quality", "workitem"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for V2FlowExecutionDataFlowidTopicInvokingContextInfo
             "processAutomation" => crate::support::de_opt_struct(map, &mut self.process_automation, n, 2),
             "quality" => crate::support::de_opt_struct(map, &mut self.quality, n, 3),
             "workitem" => crate::support::de_opt_struct(map, &mut self.workitem, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

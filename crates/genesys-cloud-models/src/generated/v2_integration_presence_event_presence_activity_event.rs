@@ -7,15 +7,15 @@
 pub struct V2IntegrationPresenceEventPresenceActivityEvent {
     #[doc = " JSON `currentDisplaySourceId`: string."]
     pub current_display_source_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`V2IntegrationPresenceEventPresenceActivityEventEventType`]."]
+    #[doc = " JSON `eventType`: [`V2IntegrationPresenceEventPresenceActivityEventEventType`](crate::V2IntegrationPresenceEventPresenceActivityEventEventType)."]
     pub event_type: ::std::option::Option<crate::V2IntegrationPresenceEventPresenceActivityEventEventType>,
-    #[doc = " JSON `futurePresenceDefinition`: [`V2IntegrationPresenceEventOrganizationPresence`]."]
+    #[doc = " JSON `futurePresenceDefinition`: [`V2IntegrationPresenceEventOrganizationPresence`](crate::V2IntegrationPresenceEventOrganizationPresence)."]
     pub future_presence_definition: ::std::option::Option<crate::V2IntegrationPresenceEventOrganizationPresence>,
     #[doc = " JSON `message`: string."]
     pub message: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `presenceDefinition`: [`V2IntegrationPresenceEventOrganizationPresence`]."]
+    #[doc = " JSON `presenceDefinition`: [`V2IntegrationPresenceEventOrganizationPresence`](crate::V2IntegrationPresenceEventOrganizationPresence)."]
     pub presence_definition: ::std::option::Option<crate::V2IntegrationPresenceEventOrganizationPresence>,
     #[doc = " JSON `previousDisplaySourceId`: string."]
     pub previous_display_source_id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct V2IntegrationPresenceEventPresenceActivityEvent {
     pub source: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2IntegrationPresenceEventPresenceActivityEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for V2IntegrationPresenceEventPresenceActivi
 impl crate::support::Model for V2IntegrationPresenceEventPresenceActivityEvent {
     const NAME: &'static str = "V2IntegrationPresenceEventPresenceActivityEvent";
     const FIELDS: &'static [&'static str] = &["currentDisplaySourceId", "eventType", "futurePresenceDefinition", "message", "modifiedDate", "presenceDefinition", "previousDisplaySourceId", "source", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for V2IntegrationPresenceEventPresenceActivityEvent {
             "previousDisplaySourceId" => crate::support::de_opt(map, &mut self.previous_display_source_id, n, 6),
             "source" => crate::support::de_opt(map, &mut self.source, n, 7),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

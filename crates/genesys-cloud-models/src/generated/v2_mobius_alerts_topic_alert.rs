@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusAlertsTopicAlert {
-    #[doc = " JSON `action`: [`V2MobiusAlertsTopicAlertAction`]."]
+    #[doc = " JSON `action`: [`V2MobiusAlertsTopicAlertAction`](crate::V2MobiusAlertsTopicAlertAction)."]
     pub action: ::std::option::Option<crate::V2MobiusAlertsTopicAlertAction>,
     #[doc = " JSON `active`: boolean."]
     pub active: ::std::option::Option<bool>,
     #[doc = " JSON `additionalProperties`: map of string."]
     pub additional_properties: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `alertSummary`: [`V2MobiusAlertsTopicAlertSummary`]."]
+    #[doc = " JSON `alertSummary`: [`V2MobiusAlertsTopicAlertSummary`](crate::V2MobiusAlertsTopicAlertSummary)."]
     pub alert_summary: ::std::option::Option<crate::V2MobiusAlertsTopicAlertSummary>,
-    #[doc = " JSON `conditions`: [`V2MobiusAlertsTopicCondition`]."]
+    #[doc = " JSON `conditions`: [`V2MobiusAlertsTopicCondition`](crate::V2MobiusAlertsTopicCondition)."]
     pub conditions: ::std::option::Option<crate::V2MobiusAlertsTopicCondition>,
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -27,9 +27,9 @@ pub struct V2MobiusAlertsTopicAlert {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `muted`: boolean."]
     pub muted: ::std::option::Option<bool>,
-    #[doc = " JSON `notifications`: array of [`V2MobiusAlertsTopicAlertNotification`]."]
+    #[doc = " JSON `notifications`: array of [`V2MobiusAlertsTopicAlertNotification`](crate::V2MobiusAlertsTopicAlertNotification)."]
     pub notifications: ::std::option::Option<::std::vec::Vec<crate::V2MobiusAlertsTopicAlertNotification>>,
-    #[doc = " JSON `rule`: [`V2MobiusAlertsTopicAlertRuleProperties`]."]
+    #[doc = " JSON `rule`: [`V2MobiusAlertsTopicAlertRuleProperties`](crate::V2MobiusAlertsTopicAlertRuleProperties)."]
     pub rule: ::std::option::Option<crate::V2MobiusAlertsTopicAlertRuleProperties>,
     #[doc = " JSON `sendExitingAlarmNotification`: boolean."]
     pub send_exiting_alarm_notification: ::std::option::Option<bool>,
@@ -39,7 +39,7 @@ pub struct V2MobiusAlertsTopicAlert {
     pub unread: ::std::option::Option<bool>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2MobiusAlertsTopicAlert {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicAlert {
 impl crate::support::Model for V2MobiusAlertsTopicAlert {
     const NAME: &'static str = "V2MobiusAlertsTopicAlert";
     const FIELDS: &'static [&'static str] = &["action", "active", "additionalProperties", "alertSummary", "conditions", "dateEnd", "dateMutedUntil", "dateSnoozedUntil", "dateStart", "id", "muted", "notifications", "rule", "sendExitingAlarmNotification", "snoozed", "unread", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for V2MobiusAlertsTopicAlert {
             "snoozed" => crate::support::de_opt(map, &mut self.snoozed, n, 14),
             "unread" => crate::support::de_opt(map, &mut self.unread, n, 15),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

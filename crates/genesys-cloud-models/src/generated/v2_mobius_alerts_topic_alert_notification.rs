@@ -9,9 +9,9 @@ pub struct V2MobiusAlertsTopicAlertNotification {
     pub locale: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `notificationTypes`: array of string."]
     pub notification_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `recipient`: [`V2MobiusAlertsTopicAlertNotificationRecipient`]."]
+    #[doc = " JSON `recipient`: [`V2MobiusAlertsTopicAlertNotificationRecipient`](crate::V2MobiusAlertsTopicAlertNotificationRecipient)."]
     pub recipient: ::std::option::Option<crate::V2MobiusAlertsTopicAlertNotificationRecipient>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2MobiusAlertsTopicAlertNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicAlertNotification {
 impl crate::support::Model for V2MobiusAlertsTopicAlertNotification {
     const NAME: &'static str = "V2MobiusAlertsTopicAlertNotification";
     const FIELDS: &'static [&'static str] = &["locale", "notificationTypes", "recipient"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for V2MobiusAlertsTopicAlertNotification {
             "locale" => crate::support::de_opt(map, &mut self.locale, n, 0),
             "notificationTypes" => crate::support::de_opt(map, &mut self.notification_types, n, 1),
             "recipient" => crate::support::de_opt_struct(map, &mut self.recipient, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusAlertsTopicAlertSummary {
-    #[doc = " JSON `conversation`: [`V2MobiusAlertsTopicAddressableEntityRef`]."]
+    #[doc = " JSON `conversation`: [`V2MobiusAlertsTopicAddressableEntityRef`](crate::V2MobiusAlertsTopicAddressableEntityRef)."]
     pub conversation: ::std::option::Option<crate::V2MobiusAlertsTopicAddressableEntityRef>,
-    #[doc = " JSON `entities`: array of [`V2MobiusAlertsTopicAlertSummaryEntity`]."]
+    #[doc = " JSON `entities`: array of [`V2MobiusAlertsTopicAlertSummaryEntity`](crate::V2MobiusAlertsTopicAlertSummaryEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::V2MobiusAlertsTopicAlertSummaryEntity>>,
     #[doc = " JSON `isTeamMemberRuleSummary`: boolean."]
     pub is_team_member_rule_summary: ::std::option::Option<bool>,
-    #[doc = " JSON `metricType`: [`V2MobiusAlertsTopicAlertSummaryMetricType`]."]
+    #[doc = " JSON `metricType`: [`V2MobiusAlertsTopicAlertSummaryMetricType`](crate::V2MobiusAlertsTopicAlertSummaryMetricType)."]
     pub metric_type: ::std::option::Option<crate::V2MobiusAlertsTopicAlertSummaryMetricType>,
     #[doc = " JSON `teamMemberRuleSummary`: boolean."]
     pub team_member_rule_summary: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2MobiusAlertsTopicAlertSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicAlertSummary {
 impl crate::support::Model for V2MobiusAlertsTopicAlertSummary {
     const NAME: &'static str = "V2MobiusAlertsTopicAlertSummary";
     const FIELDS: &'static [&'static str] = &["conversation", "entities", "isTeamMemberRuleSummary", "metricType", "teamMemberRuleSummary"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for V2MobiusAlertsTopicAlertSummary {
             "isTeamMemberRuleSummary" => crate::support::de_opt(map, &mut self.is_team_member_rule_summary, n, 2),
             "metricType" => crate::support::de_opt(map, &mut self.metric_type, n, 3),
             "teamMemberRuleSummary" => crate::support::de_opt(map, &mut self.team_member_rule_summary, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,17 +7,17 @@
 pub struct V2MobiusAlertsTopicAlertSummaryEntity {
     #[doc = " JSON `alerting`: boolean."]
     pub alerting: ::std::option::Option<bool>,
-    #[doc = " JSON `entityType`: [`V2MobiusAlertsTopicAlertSummaryEntityEntityType`]."]
+    #[doc = " JSON `entityType`: [`V2MobiusAlertsTopicAlertSummaryEntityEntityType`](crate::V2MobiusAlertsTopicAlertSummaryEntityEntityType)."]
     pub entity_type: ::std::option::Option<crate::V2MobiusAlertsTopicAlertSummaryEntityEntityType>,
-    #[doc = " JSON `group`: [`V2MobiusAlertsTopicAlertingAddressableEntityRef`]."]
+    #[doc = " JSON `group`: [`V2MobiusAlertsTopicAlertingAddressableEntityRef`](crate::V2MobiusAlertsTopicAlertingAddressableEntityRef)."]
     pub group: ::std::option::Option<crate::V2MobiusAlertsTopicAlertingAddressableEntityRef>,
-    #[doc = " JSON `queue`: [`V2MobiusAlertsTopicAlertingAddressableEntityRef`]."]
+    #[doc = " JSON `queue`: [`V2MobiusAlertsTopicAlertingAddressableEntityRef`](crate::V2MobiusAlertsTopicAlertingAddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::V2MobiusAlertsTopicAlertingAddressableEntityRef>,
-    #[doc = " JSON `team`: [`V2MobiusAlertsTopicAlertingAddressableEntityRef`]."]
+    #[doc = " JSON `team`: [`V2MobiusAlertsTopicAlertingAddressableEntityRef`](crate::V2MobiusAlertsTopicAlertingAddressableEntityRef)."]
     pub team: ::std::option::Option<crate::V2MobiusAlertsTopicAlertingAddressableEntityRef>,
-    #[doc = " JSON `user`: [`V2MobiusAlertsTopicAlertingAddressableEntityRef`]."]
+    #[doc = " JSON `user`: [`V2MobiusAlertsTopicAlertingAddressableEntityRef`](crate::V2MobiusAlertsTopicAlertingAddressableEntityRef)."]
     pub user: ::std::option::Option<crate::V2MobiusAlertsTopicAlertingAddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2MobiusAlertsTopicAlertSummaryEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicAlertSummaryEntity {
 impl crate::support::Model for V2MobiusAlertsTopicAlertSummaryEntity {
     const NAME: &'static str = "V2MobiusAlertsTopicAlertSummaryEntity";
     const FIELDS: &'static [&'static str] = &["alerting", "entityType", "group", "queue", "team", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for V2MobiusAlertsTopicAlertSummaryEntity {
             "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 3),
             "team" => crate::support::de_opt_struct(map, &mut self.team, n, 4),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusAlertsTopicCondition {
-    #[doc = " JSON `clauses`: array of [`V2MobiusAlertsTopicCondition`]."]
+    #[doc = " JSON `clauses`: array of [`V2MobiusAlertsTopicCondition`](crate::V2MobiusAlertsTopicCondition)."]
     pub clauses: ::std::option::Option<::std::vec::Vec<crate::V2MobiusAlertsTopicCondition>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `predicates`: array of [`V2MobiusAlertsTopicConditionRulePredicate`]."]
+    #[doc = " JSON `predicates`: array of [`V2MobiusAlertsTopicConditionRulePredicate`](crate::V2MobiusAlertsTopicConditionRulePredicate)."]
     pub predicates: ::std::option::Option<::std::vec::Vec<crate::V2MobiusAlertsTopicConditionRulePredicate>>,
-    #[doc = " JSON `type`: [`V2MobiusAlertsTopicConditionType`]."]
+    #[doc = " JSON `type`: [`V2MobiusAlertsTopicConditionType`](crate::V2MobiusAlertsTopicConditionType)."]
     pub r#type: ::std::option::Option<crate::V2MobiusAlertsTopicConditionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2MobiusAlertsTopicCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicCondition {
 impl crate::support::Model for V2MobiusAlertsTopicCondition {
     const NAME: &'static str = "V2MobiusAlertsTopicCondition";
     const FIELDS: &'static [&'static str] = &["clauses", "id", "predicates", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for V2MobiusAlertsTopicCondition {
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "predicates" => crate::support::de_opt_structs(map, &mut self.predicates, n, 2),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusAlertsTopicConditionRulePredicate {
-    #[doc = " JSON `characteristic`: [`V2MobiusAlertsTopicConditionRulePredicateCharacteristic`]."]
+    #[doc = " JSON `characteristic`: [`V2MobiusAlertsTopicConditionRulePredicateCharacteristic`](crate::V2MobiusAlertsTopicConditionRulePredicateCharacteristic)."]
     pub characteristic: ::std::option::Option<crate::V2MobiusAlertsTopicConditionRulePredicateCharacteristic>,
-    #[doc = " JSON `comparisonOperator`: [`V2MobiusAlertsTopicConditionRulePredicateComparisonOperator`]."]
+    #[doc = " JSON `comparisonOperator`: [`V2MobiusAlertsTopicConditionRulePredicateComparisonOperator`](crate::V2MobiusAlertsTopicConditionRulePredicateComparisonOperator)."]
     pub comparison_operator: ::std::option::Option<crate::V2MobiusAlertsTopicConditionRulePredicateComparisonOperator>,
-    #[doc = " JSON `entity`: [`V2MobiusAlertsTopicEntityProperties`]."]
+    #[doc = " JSON `entity`: [`V2MobiusAlertsTopicEntityProperties`](crate::V2MobiusAlertsTopicEntityProperties)."]
     pub entity: ::std::option::Option<crate::V2MobiusAlertsTopicEntityProperties>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`V2MobiusAlertsTopicConditionRulePredicateMediaType`]."]
+    #[doc = " JSON `mediaType`: [`V2MobiusAlertsTopicConditionRulePredicateMediaType`](crate::V2MobiusAlertsTopicConditionRulePredicateMediaType)."]
     pub media_type: ::std::option::Option<crate::V2MobiusAlertsTopicConditionRulePredicateMediaType>,
     #[doc = " JSON `metric`: string."]
     pub metric: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metricType`: [`V2MobiusAlertsTopicConditionRulePredicateMetricType`]."]
+    #[doc = " JSON `metricType`: [`V2MobiusAlertsTopicConditionRulePredicateMetricType`](crate::V2MobiusAlertsTopicConditionRulePredicateMetricType)."]
     pub metric_type: ::std::option::Option<crate::V2MobiusAlertsTopicConditionRulePredicateMetricType>,
-    #[doc = " JSON `metricValueType`: [`V2MobiusAlertsTopicConditionRulePredicateMetricValueType`]."]
+    #[doc = " JSON `metricValueType`: [`V2MobiusAlertsTopicConditionRulePredicateMetricValueType`](crate::V2MobiusAlertsTopicConditionRulePredicateMetricValueType)."]
     pub metric_value_type: ::std::option::Option<crate::V2MobiusAlertsTopicConditionRulePredicateMetricValueType>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct V2MobiusAlertsTopicConditionRulePredicate {
     pub topic: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2MobiusAlertsTopicConditionRulePredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicConditionRulePredicat
 impl crate::support::Model for V2MobiusAlertsTopicConditionRulePredicate {
     const NAME: &'static str = "V2MobiusAlertsTopicConditionRulePredicate";
     const FIELDS: &'static [&'static str] = &["characteristic", "comparisonOperator", "entity", "id", "mediaType", "metric", "metricType", "metricValueType", "status", "topic", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for V2MobiusAlertsTopicConditionRulePredicate {
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "topic" => crate::support::de_opt(map, &mut self.topic, n, 9),
             "value" => crate::support::de_opt(map, &mut self.value, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

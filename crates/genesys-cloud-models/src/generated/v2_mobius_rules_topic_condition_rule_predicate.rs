@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusRulesTopicConditionRulePredicate {
-    #[doc = " JSON `characteristic`: [`V2MobiusRulesTopicConditionRulePredicateCharacteristic`]."]
+    #[doc = " JSON `characteristic`: [`V2MobiusRulesTopicConditionRulePredicateCharacteristic`](crate::V2MobiusRulesTopicConditionRulePredicateCharacteristic)."]
     pub characteristic: ::std::option::Option<crate::V2MobiusRulesTopicConditionRulePredicateCharacteristic>,
-    #[doc = " JSON `comparisonOperator`: [`V2MobiusRulesTopicConditionRulePredicateComparisonOperator`]."]
+    #[doc = " JSON `comparisonOperator`: [`V2MobiusRulesTopicConditionRulePredicateComparisonOperator`](crate::V2MobiusRulesTopicConditionRulePredicateComparisonOperator)."]
     pub comparison_operator: ::std::option::Option<crate::V2MobiusRulesTopicConditionRulePredicateComparisonOperator>,
-    #[doc = " JSON `entity`: [`V2MobiusRulesTopicEntityProperties`]."]
+    #[doc = " JSON `entity`: [`V2MobiusRulesTopicEntityProperties`](crate::V2MobiusRulesTopicEntityProperties)."]
     pub entity: ::std::option::Option<crate::V2MobiusRulesTopicEntityProperties>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`V2MobiusRulesTopicConditionRulePredicateMediaType`]."]
+    #[doc = " JSON `mediaType`: [`V2MobiusRulesTopicConditionRulePredicateMediaType`](crate::V2MobiusRulesTopicConditionRulePredicateMediaType)."]
     pub media_type: ::std::option::Option<crate::V2MobiusRulesTopicConditionRulePredicateMediaType>,
     #[doc = " JSON `metric`: string."]
     pub metric: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metricType`: [`V2MobiusRulesTopicConditionRulePredicateMetricType`]."]
+    #[doc = " JSON `metricType`: [`V2MobiusRulesTopicConditionRulePredicateMetricType`](crate::V2MobiusRulesTopicConditionRulePredicateMetricType)."]
     pub metric_type: ::std::option::Option<crate::V2MobiusRulesTopicConditionRulePredicateMetricType>,
-    #[doc = " JSON `metricValueType`: [`V2MobiusRulesTopicConditionRulePredicateMetricValueType`]."]
+    #[doc = " JSON `metricValueType`: [`V2MobiusRulesTopicConditionRulePredicateMetricValueType`](crate::V2MobiusRulesTopicConditionRulePredicateMetricValueType)."]
     pub metric_value_type: ::std::option::Option<crate::V2MobiusRulesTopicConditionRulePredicateMetricValueType>,
     #[doc = " JSON `status`: string."]
     pub status: ::std::option::Option<::std::string::String>,
@@ -27,7 +27,7 @@ pub struct V2MobiusRulesTopicConditionRulePredicate {
     pub topic: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2MobiusRulesTopicConditionRulePredicate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicConditionRulePredicate
 impl crate::support::Model for V2MobiusRulesTopicConditionRulePredicate {
     const NAME: &'static str = "V2MobiusRulesTopicConditionRulePredicate";
     const FIELDS: &'static [&'static str] = &["characteristic", "comparisonOperator", "entity", "id", "mediaType", "metric", "metricType", "metricValueType", "status", "topic", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for V2MobiusRulesTopicConditionRulePredicate {
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "topic" => crate::support::de_opt(map, &mut self.topic, n, 9),
             "value" => crate::support::de_opt(map, &mut self.value, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

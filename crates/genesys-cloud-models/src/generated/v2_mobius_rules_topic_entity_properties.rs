@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusRulesTopicEntityProperties {
-    #[doc = " JSON `entityType`: [`V2MobiusRulesTopicEntityPropertiesEntityType`]."]
+    #[doc = " JSON `entityType`: [`V2MobiusRulesTopicEntityPropertiesEntityType`](crate::V2MobiusRulesTopicEntityPropertiesEntityType)."]
     pub entity_type: ::std::option::Option<crate::V2MobiusRulesTopicEntityPropertiesEntityType>,
-    #[doc = " JSON `group`: [`V2MobiusRulesTopicAlertingAddressableEntityRef`]."]
+    #[doc = " JSON `group`: [`V2MobiusRulesTopicAlertingAddressableEntityRef`](crate::V2MobiusRulesTopicAlertingAddressableEntityRef)."]
     pub group: ::std::option::Option<crate::V2MobiusRulesTopicAlertingAddressableEntityRef>,
-    #[doc = " JSON `queue`: [`V2MobiusRulesTopicAlertingAddressableEntityRef`]."]
+    #[doc = " JSON `queue`: [`V2MobiusRulesTopicAlertingAddressableEntityRef`](crate::V2MobiusRulesTopicAlertingAddressableEntityRef)."]
     pub queue: ::std::option::Option<crate::V2MobiusRulesTopicAlertingAddressableEntityRef>,
-    #[doc = " JSON `team`: [`V2MobiusRulesTopicAlertingAddressableEntityRef`]."]
+    #[doc = " JSON `team`: [`V2MobiusRulesTopicAlertingAddressableEntityRef`](crate::V2MobiusRulesTopicAlertingAddressableEntityRef)."]
     pub team: ::std::option::Option<crate::V2MobiusRulesTopicAlertingAddressableEntityRef>,
-    #[doc = " JSON `user`: [`V2MobiusRulesTopicAlertingAddressableEntityRef`]."]
+    #[doc = " JSON `user`: [`V2MobiusRulesTopicAlertingAddressableEntityRef`](crate::V2MobiusRulesTopicAlertingAddressableEntityRef)."]
     pub user: ::std::option::Option<crate::V2MobiusRulesTopicAlertingAddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2MobiusRulesTopicEntityProperties {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicEntityProperties {
 impl crate::support::Model for V2MobiusRulesTopicEntityProperties {
     const NAME: &'static str = "V2MobiusRulesTopicEntityProperties";
     const FIELDS: &'static [&'static str] = &["entityType", "group", "queue", "team", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for V2MobiusRulesTopicEntityProperties {
             "queue" => crate::support::de_opt_struct(map, &mut self.queue, n, 2),
             "team" => crate::support::de_opt_struct(map, &mut self.team, n, 3),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2MobiusRulesTopicRule {
-    #[doc = " JSON `action`: [`V2MobiusRulesTopicRuleAction`]."]
+    #[doc = " JSON `action`: [`V2MobiusRulesTopicRuleAction`](crate::V2MobiusRulesTopicRuleAction)."]
     pub action: ::std::option::Option<crate::V2MobiusRulesTopicRuleAction>,
-    #[doc = " JSON `conditions`: [`V2MobiusRulesTopicCondition`]."]
+    #[doc = " JSON `conditions`: [`V2MobiusRulesTopicCondition`](crate::V2MobiusRulesTopicCondition)."]
     pub conditions: ::std::option::Option<crate::V2MobiusRulesTopicCondition>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,17 +19,17 @@ pub struct V2MobiusRulesTopicRule {
     pub in_alarm: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `notifications`: array of [`V2MobiusRulesTopicAlertNotification`]."]
+    #[doc = " JSON `notifications`: array of [`V2MobiusRulesTopicAlertNotification`](crate::V2MobiusRulesTopicAlertNotification)."]
     pub notifications: ::std::option::Option<::std::vec::Vec<crate::V2MobiusRulesTopicAlertNotification>>,
     #[doc = " JSON `sendExitingAlarmNotification`: boolean."]
     pub send_exiting_alarm_notification: ::std::option::Option<bool>,
-    #[doc = " JSON `type`: [`V2MobiusRulesTopicRuleType`]."]
+    #[doc = " JSON `type`: [`V2MobiusRulesTopicRuleType`](crate::V2MobiusRulesTopicRuleType)."]
     pub r#type: ::std::option::Option<crate::V2MobiusRulesTopicRuleType>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `waitBetweenNotificationMs`: integer (int64)."]
     pub wait_between_notification_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2MobiusRulesTopicRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicRule {
 impl crate::support::Model for V2MobiusRulesTopicRule {
     const NAME: &'static str = "V2MobiusRulesTopicRule";
     const FIELDS: &'static [&'static str] = &["action", "conditions", "dateCreated", "enabled", "id", "inAlarm", "name", "notifications", "sendExitingAlarmNotification", "type", "userId", "waitBetweenNotificationMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for V2MobiusRulesTopicRule {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 9),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 10),
             "waitBetweenNotificationMs" => crate::support::de_opt(map, &mut self.wait_between_notification_ms, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct V2QueueObservationMetricCountData {
     pub calculated_metric_value: ::std::option::Option<i64>,
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `metric`: [`V2QueueObservationMetricCountDataMetric`]."]
+    #[doc = " JSON `metric`: [`V2QueueObservationMetricCountDataMetric`](crate::V2QueueObservationMetricCountDataMetric)."]
     pub metric: ::std::option::Option<crate::V2QueueObservationMetricCountDataMetric>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2QueueObservationMetricCountData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for V2QueueObservationMetricCountData {
 impl crate::support::Model for V2QueueObservationMetricCountData {
     const NAME: &'static str = "V2QueueObservationMetricCountData";
     const FIELDS: &'static [&'static str] = &["calculatedMetricValue", "count", "metric"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for V2QueueObservationMetricCountData {
             "calculatedMetricValue" => crate::support::de_opt(map, &mut self.calculated_metric_value, n, 0),
             "count" => crate::support::de_opt(map, &mut self.count, n, 1),
             "metric" => crate::support::de_opt(map, &mut self.metric, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct V2ReprocessJobStateChangedTopicJobStateChanged {
     pub failed_interactions_count: ::std::option::Option<i64>,
     #[doc = " JSON `jobId`: string."]
     pub job_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `jobStatus`: [`V2ReprocessJobStateChangedTopicJobStateChangedJobStatus`]."]
+    #[doc = " JSON `jobStatus`: [`V2ReprocessJobStateChangedTopicJobStateChangedJobStatus`](crate::V2ReprocessJobStateChangedTopicJobStateChangedJobStatus)."]
     pub job_status: ::std::option::Option<crate::V2ReprocessJobStateChangedTopicJobStateChangedJobStatus>,
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,
@@ -17,7 +17,7 @@ pub struct V2ReprocessJobStateChangedTopicJobStateChanged {
     pub processed_interactions_count: ::std::option::Option<i64>,
     #[doc = " JSON `totalInteractions`: integer (int64)."]
     pub total_interactions: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2ReprocessJobStateChangedTopicJobStateChanged {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for V2ReprocessJobStateChangedTopicJobStateC
 impl crate::support::Model for V2ReprocessJobStateChangedTopicJobStateChanged {
     const NAME: &'static str = "V2ReprocessJobStateChangedTopicJobStateChanged";
     const FIELDS: &'static [&'static str] = &["failedInteractionsCount", "jobId", "jobStatus", "organizationId", "processedInteractionsCount", "totalInteractions"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for V2ReprocessJobStateChangedTopicJobStateChanged {
             "organizationId" => crate::support::de_opt(map, &mut self.organization_id, n, 3),
             "processedInteractionsCount" => crate::support::de_opt(map, &mut self.processed_interactions_count, n, 4),
             "totalInteractions" => crate::support::de_opt(map, &mut self.total_interactions, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,25 +9,25 @@ pub struct V2SessionConversationsSummarySettingsPreviewEventConversationSummaryS
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `errorType`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType`]."]
+    #[doc = " JSON `errorType`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType)."]
     pub error_type: ::std::option::Option<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType>,
-    #[doc = " JSON `extractedEntities`: array of [`V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity`]."]
+    #[doc = " JSON `extractedEntities`: array of [`V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity)."]
     pub extracted_entities: ::std::option::Option<::std::vec::Vec<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity>>,
-    #[doc = " JSON `followupActions`: array of [`V2SessionConversationsSummarySettingsPreviewEventConversationFollowupAction`]."]
+    #[doc = " JSON `followupActions`: array of [`V2SessionConversationsSummarySettingsPreviewEventConversationFollowupAction`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationFollowupAction)."]
     pub followup_actions: ::std::option::Option<::std::vec::Vec<crate::V2SessionConversationsSummarySettingsPreviewEventConversationFollowupAction>>,
-    #[doc = " JSON `labels`: array of [`V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel`]."]
+    #[doc = " JSON `labels`: array of [`V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel)."]
     pub labels: ::std::option::Option<::std::vec::Vec<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel>>,
     #[doc = " JSON `language`: string."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType`]."]
+    #[doc = " JSON `mediaType`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType)."]
     pub media_type: ::std::option::Option<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType>,
-    #[doc = " JSON `reason`: [`V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage`]."]
+    #[doc = " JSON `reason`: [`V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage)."]
     pub reason: ::std::option::Option<crate::V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage>,
-    #[doc = " JSON `resolution`: [`V2SessionConversationsSummarySettingsPreviewEventConversationResolutionMessage`]."]
+    #[doc = " JSON `resolution`: [`V2SessionConversationsSummarySettingsPreviewEventConversationResolutionMessage`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationResolutionMessage)."]
     pub resolution: ::std::option::Option<crate::V2SessionConversationsSummarySettingsPreviewEventConversationResolutionMessage>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summary`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummaryMessage`]."]
+    #[doc = " JSON `summary`: [`V2SessionConversationsSummarySettingsPreviewEventConversationSummaryMessage`](crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryMessage)."]
     pub summary: ::std::option::Option<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryMessage>,
     #[doc = " JSON `summaryId`: string."]
     pub summary_id: ::std::option::Option<::std::string::String>,
@@ -35,7 +35,7 @@ pub struct V2SessionConversationsSummarySettingsPreviewEventConversationSummaryS
     pub summary_settings_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for V2SessionConversationsSummarySettingsPre
 impl crate::support::Model for V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage {
     const NAME: &'static str = "V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage";
     const FIELDS: &'static [&'static str] = &["createdDate", "durationMs", "errorType", "extractedEntities", "followupActions", "labels", "language", "mediaType", "reason", "resolution", "sessionId", "summary", "summaryId", "summarySettingsId", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for V2SessionConversationsSummarySettingsPreviewEvent
             "summaryId" => crate::support::de_opt(map, &mut self.summary_id, n, 12),
             "summarySettingsId" => crate::support::de_opt(map, &mut self.summary_settings_id, n, 13),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,13 +9,13 @@ pub struct V2StaConversationCategoriesStaConversationCategoriesMessage {
     pub category_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`V2StaConversationCategoriesStaConversationCategoriesMessageMediaType`]."]
+    #[doc = " JSON `mediaType`: [`V2StaConversationCategoriesStaConversationCategoriesMessageMediaType`](crate::V2StaConversationCategoriesStaConversationCategoriesMessageMediaType)."]
     pub media_type: ::std::option::Option<crate::V2StaConversationCategoriesStaConversationCategoriesMessageMediaType>,
     #[doc = " JSON `organizationId`: string."]
     pub organization_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `transcriptIds`: array of string."]
     pub transcript_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2StaConversationCategoriesStaConversationCategoriesMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for V2StaConversationCategoriesStaConversati
 impl crate::support::Model for V2StaConversationCategoriesStaConversationCategoriesMessage {
     const NAME: &'static str = "V2StaConversationCategoriesStaConversationCategoriesMessage";
     const FIELDS: &'static [&'static str] = &["categoryIds", "conversationId", "mediaType", "organizationId", "transcriptIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for V2StaConversationCategoriesStaConversationCategor
             "mediaType" => crate::support::de_opt(map, &mut self.media_type, n, 2),
             "organizationId" => crate::support::de_opt(map, &mut self.organization_id, n, 3),
             "transcriptIds" => crate::support::de_opt(map, &mut self.transcript_ids, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2StaEmpathyOverallTopicOverallEmpathyMessage {
-    #[doc = " JSON `agents`: array of [`V2StaEmpathyOverallTopicAgentEmpathyScore`]."]
+    #[doc = " JSON `agents`: array of [`V2StaEmpathyOverallTopicAgentEmpathyScore`](crate::V2StaEmpathyOverallTopicAgentEmpathyScore)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::V2StaEmpathyOverallTopicAgentEmpathyScore>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct V2StaEmpathyOverallTopicOverallEmpathyMessage {
     pub flow_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `queueIds`: array of string."]
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2StaEmpathyOverallTopicOverallEmpathyMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for V2StaEmpathyOverallTopicOverallEmpathyMe
 impl crate::support::Model for V2StaEmpathyOverallTopicOverallEmpathyMessage {
     const NAME: &'static str = "V2StaEmpathyOverallTopicOverallEmpathyMessage";
     const FIELDS: &'static [&'static str] = &["agents", "conversationId", "divisionIds", "flowIds", "queueIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for V2StaEmpathyOverallTopicOverallEmpathyMessage {
             "divisionIds" => crate::support::de_opt(map, &mut self.division_ids, n, 2),
             "flowIds" => crate::support::de_opt(map, &mut self.flow_ids, n, 3),
             "queueIds" => crate::support::de_opt(map, &mut self.queue_ids, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

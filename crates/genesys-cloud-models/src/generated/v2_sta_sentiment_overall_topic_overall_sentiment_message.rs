@@ -17,7 +17,7 @@ pub struct V2StaSentimentOverallTopicOverallSentimentMessage {
     pub sentiment_overall_score: ::std::option::Option<f64>,
     #[doc = " JSON `sentimentTrendScore`: number (double)."]
     pub sentiment_trend_score: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2StaSentimentOverallTopicOverallSentimentMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for V2StaSentimentOverallTopicOverallSentime
 impl crate::support::Model for V2StaSentimentOverallTopicOverallSentimentMessage {
     const NAME: &'static str = "V2StaSentimentOverallTopicOverallSentimentMessage";
     const FIELDS: &'static [&'static str] = &["conversationId", "divisionIds", "flowIds", "queueIds", "sentimentOverallScore", "sentimentTrendScore"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for V2StaSentimentOverallTopicOverallSentimentMessage
             "queueIds" => crate::support::de_opt(map, &mut self.queue_ids, n, 3),
             "sentimentOverallScore" => crate::support::de_opt(map, &mut self.sentiment_overall_score, n, 4),
             "sentimentTrendScore" => crate::support::de_opt(map, &mut self.sentiment_trend_score, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

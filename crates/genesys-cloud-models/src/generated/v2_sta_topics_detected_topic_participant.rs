@@ -15,7 +15,7 @@ pub struct V2StaTopicsDetectedTopicParticipant {
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2StaTopicsDetectedTopicParticipant {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for V2StaTopicsDetectedTopicParticipant {
 impl crate::support::Model for V2StaTopicsDetectedTopicParticipant {
     const NAME: &'static str = "V2StaTopicsDetectedTopicParticipant";
     const FIELDS: &'static [&'static str] = &["divisionId", "flowId", "purpose", "queueId", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for V2StaTopicsDetectedTopicParticipant {
             "purpose" => crate::support::de_opt(map, &mut self.purpose, n, 2),
             "queueId" => crate::support::de_opt(map, &mut self.queue_id, n, 3),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

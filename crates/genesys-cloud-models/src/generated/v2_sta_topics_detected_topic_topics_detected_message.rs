@@ -11,17 +11,17 @@ pub struct V2StaTopicsDetectedTopicTopicsDetectedMessage {
     pub conversation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `mediaType`: string."]
     pub media_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `participants`: array of [`V2StaTopicsDetectedTopicParticipant`]."]
+    #[doc = " JSON `participants`: array of [`V2StaTopicsDetectedTopicParticipant`](crate::V2StaTopicsDetectedTopicParticipant)."]
     pub participants: ::std::option::Option<::std::vec::Vec<crate::V2StaTopicsDetectedTopicParticipant>>,
     #[doc = " JSON `programId`: string."]
     pub program_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `recordingId`: string."]
     pub recording_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `topics`: array of [`V2StaTopicsDetectedTopicTopicDetected`]."]
+    #[doc = " JSON `topics`: array of [`V2StaTopicsDetectedTopicTopicDetected`](crate::V2StaTopicsDetectedTopicTopicDetected)."]
     pub topics: ::std::option::Option<::std::vec::Vec<crate::V2StaTopicsDetectedTopicTopicDetected>>,
     #[doc = " JSON `transcriptId`: string."]
     pub transcript_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2StaTopicsDetectedTopicTopicsDetectedMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for V2StaTopicsDetectedTopicTopicsDetectedMe
 impl crate::support::Model for V2StaTopicsDetectedTopicTopicsDetectedMessage {
     const NAME: &'static str = "V2StaTopicsDetectedTopicTopicsDetectedMessage";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "mediaType", "participants", "programId", "recordingId", "topics", "transcriptId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for V2StaTopicsDetectedTopicTopicsDetectedMessage {
             "recordingId" => crate::support::de_opt(map, &mut self.recording_id, n, 5),
             "topics" => crate::support::de_opt_structs(map, &mut self.topics, n, 6),
             "transcriptId" => crate::support::de_opt(map, &mut self.transcript_id, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,13 +15,13 @@ pub struct V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEv
     pub event_time_ms: ::std::option::Option<i64>,
     #[doc = " JSON `externalContactId`: string."]
     pub external_contact_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messages`: array of [`V2WebMessagingUndeliveredMessageTopicMessage`]."]
+    #[doc = " JSON `messages`: array of [`V2WebMessagingUndeliveredMessageTopicMessage`](crate::V2WebMessagingUndeliveredMessageTopicMessage)."]
     pub messages: ::std::option::Option<::std::vec::Vec<crate::V2WebMessagingUndeliveredMessageTopicMessage>>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionExpiry`: integer (int64)."]
     pub session_expiry: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for V2WebMessagingUndeliveredMessageTopicWeb
 impl crate::support::Model for V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody {
     const NAME: &'static str = "V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody";
     const FIELDS: &'static [&'static str] = &["communicationId", "conversationId", "deploymentId", "eventTimeMs", "externalContactId", "messages", "participantId", "sessionExpiry"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for V2WebMessagingUndeliveredMessageTopicWebMessaging
             "messages" => crate::support::de_opt_structs(map, &mut self.messages, n, 5),
             "participantId" => crate::support::de_opt(map, &mut self.participant_id, n, 6),
             "sessionExpiry" => crate::support::de_opt(map, &mut self.session_expiry, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

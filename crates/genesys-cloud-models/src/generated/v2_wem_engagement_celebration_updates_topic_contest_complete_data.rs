@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2WemEngagementCelebrationUpdatesTopicContestCompleteData {
-    #[doc = " JSON `anonymization`: [`V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization`]."]
+    #[doc = " JSON `anonymization`: [`V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization`](crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization)."]
     pub anonymization: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization>,
     #[doc = " JSON `dateEnd`: string."]
     pub date_end: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metrics`: array of [`V2WemEngagementCelebrationUpdatesTopicContestMetrics`]."]
+    #[doc = " JSON `metrics`: array of [`V2WemEngagementCelebrationUpdatesTopicContestMetrics`](crate::V2WemEngagementCelebrationUpdatesTopicContestMetrics)."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::V2WemEngagementCelebrationUpdatesTopicContestMetrics>>,
-    #[doc = " JSON `prizes`: array of [`V2WemEngagementCelebrationUpdatesTopicContestPrizes`]."]
+    #[doc = " JSON `prizes`: array of [`V2WemEngagementCelebrationUpdatesTopicContestPrizes`](crate::V2WemEngagementCelebrationUpdatesTopicContestPrizes)."]
     pub prizes: ::std::option::Option<::std::vec::Vec<crate::V2WemEngagementCelebrationUpdatesTopicContestPrizes>>,
-    #[doc = " JSON `winners`: array of [`V2WemEngagementCelebrationUpdatesTopicContestWinners`]."]
+    #[doc = " JSON `winners`: array of [`V2WemEngagementCelebrationUpdatesTopicContestWinners`](crate::V2WemEngagementCelebrationUpdatesTopicContestWinners)."]
     pub winners: ::std::option::Option<::std::vec::Vec<crate::V2WemEngagementCelebrationUpdatesTopicContestWinners>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2WemEngagementCelebrationUpdatesTopicContestCompleteData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for V2WemEngagementCelebrationUpdatesTopicCo
 impl crate::support::Model for V2WemEngagementCelebrationUpdatesTopicContestCompleteData {
     const NAME: &'static str = "V2WemEngagementCelebrationUpdatesTopicContestCompleteData";
     const FIELDS: &'static [&'static str] = &["anonymization", "dateEnd", "metrics", "prizes", "winners"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for V2WemEngagementCelebrationUpdatesTopicContestComp
             "metrics" => crate::support::de_opt_structs(map, &mut self.metrics, n, 2),
             "prizes" => crate::support::de_opt_structs(map, &mut self.prizes, n, 3),
             "winners" => crate::support::de_opt_structs(map, &mut self.winners, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

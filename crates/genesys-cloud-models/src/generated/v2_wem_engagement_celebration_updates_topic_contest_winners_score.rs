@@ -7,7 +7,7 @@
 pub struct V2WemEngagementCelebrationUpdatesTopicContestWinnersScore {
     #[doc = " JSON `score`: number (double)."]
     pub score: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2WemEngagementCelebrationUpdatesTopicContestWinnersScore {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -22,17 +22,17 @@ impl<'de> ::serde::Deserialize<'de> for V2WemEngagementCelebrationUpdatesTopicCo
 impl crate::support::Model for V2WemEngagementCelebrationUpdatesTopicContestWinnersScore {
     const NAME: &'static str = "V2WemEngagementCelebrationUpdatesTopicContestWinnersScore";
     const FIELDS: &'static [&'static str] = &["score"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
             "score" => crate::support::de_opt(map, &mut self.score, n, 0),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2WemEngagementCelebrationUpdatesTopicEngagementCelebration {
-    #[doc = " JSON `createdBy`: [`V2WemEngagementCelebrationUpdatesTopicUserId`]."]
+    #[doc = " JSON `createdBy`: [`V2WemEngagementCelebrationUpdatesTopicUserId`](crate::V2WemEngagementCelebrationUpdatesTopicUserId)."]
     pub created_by: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicUserId>,
     #[doc = " JSON `dateCreated`: string."]
     pub date_created: ::std::option::Option<::std::string::String>,
@@ -13,15 +13,15 @@ pub struct V2WemEngagementCelebrationUpdatesTopicEngagementCelebration {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recipient`: [`V2WemEngagementCelebrationUpdatesTopicUserId`]."]
+    #[doc = " JSON `recipient`: [`V2WemEngagementCelebrationUpdatesTopicUserId`](crate::V2WemEngagementCelebrationUpdatesTopicUserId)."]
     pub recipient: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicUserId>,
-    #[doc = " JSON `sourceEntity`: [`V2WemEngagementCelebrationUpdatesTopicSourceEntity`]."]
+    #[doc = " JSON `sourceEntity`: [`V2WemEngagementCelebrationUpdatesTopicSourceEntity`](crate::V2WemEngagementCelebrationUpdatesTopicSourceEntity)."]
     pub source_entity: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicSourceEntity>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType`]."]
+    #[doc = " JSON `type`: [`V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType`](crate::V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType)."]
     pub r#type: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2WemEngagementCelebrationUpdatesTopicEngagementCelebration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for V2WemEngagementCelebrationUpdatesTopicEn
 impl crate::support::Model for V2WemEngagementCelebrationUpdatesTopicEngagementCelebration {
     const NAME: &'static str = "V2WemEngagementCelebrationUpdatesTopicEngagementCelebration";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "id", "note", "recipient", "sourceEntity", "title", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for V2WemEngagementCelebrationUpdatesTopicEngagementC
             "sourceEntity" => crate::support::de_opt_struct(map, &mut self.source_entity, n, 5),
             "title" => crate::support::de_opt(map, &mut self.title, n, 6),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V2WemEngagementCelebrationUpdatesTopicSourceEntity {
-    #[doc = " JSON `contestCompleteData`: [`V2WemEngagementCelebrationUpdatesTopicContestCompleteData`]."]
+    #[doc = " JSON `contestCompleteData`: [`V2WemEngagementCelebrationUpdatesTopicContestCompleteData`](crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteData)."]
     pub contest_complete_data: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteData>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`V2WemEngagementCelebrationUpdatesTopicSourceEntityType`]."]
+    #[doc = " JSON `type`: [`V2WemEngagementCelebrationUpdatesTopicSourceEntityType`](crate::V2WemEngagementCelebrationUpdatesTopicSourceEntityType)."]
     pub r#type: ::std::option::Option<crate::V2WemEngagementCelebrationUpdatesTopicSourceEntityType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2WemEngagementCelebrationUpdatesTopicSourceEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for V2WemEngagementCelebrationUpdatesTopicSo
 impl crate::support::Model for V2WemEngagementCelebrationUpdatesTopicSourceEntity {
     const NAME: &'static str = "V2WemEngagementCelebrationUpdatesTopicSourceEntity";
     const FIELDS: &'static [&'static str] = &["contestCompleteData", "id", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for V2WemEngagementCelebrationUpdatesTopicSourceEntit
             "contestCompleteData" => crate::support::de_opt_struct(map, &mut self.contest_complete_data, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct V2WfmAgentOpportunityTopicAgentOpportunityNotification {
     pub activity_code_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `agentIds`: array of string."]
     pub agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `approvalType`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType`]."]
+    #[doc = " JSON `approvalType`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType)."]
     pub approval_type: ::std::option::Option<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType>,
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
@@ -17,11 +17,11 @@ pub struct V2WfmAgentOpportunityTopicAgentOpportunityNotification {
     pub closed_date: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `deadlineDate`: string."]
     pub deadline_date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `denialCode`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode`]."]
+    #[doc = " JSON `denialCode`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode)."]
     pub denial_code: ::std::option::Option<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType`]."]
+    #[doc = " JSON `eventType`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType)."]
     pub event_type: ::std::option::Option<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -41,9 +41,9 @@ pub struct V2WfmAgentOpportunityTopicAgentOpportunityNotification {
     pub remaining_spaces: ::std::option::Option<i64>,
     #[doc = " JSON `reviewNote`: string."]
     pub review_note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus`]."]
+    #[doc = " JSON `status`: [`V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus`](crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus)."]
     pub status: ::std::option::Option<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2WfmAgentOpportunityTopicAgentOpportunityNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmAgentOpportunityTopicAgentOpportuni
 impl crate::support::Model for V2WfmAgentOpportunityTopicAgentOpportunityNotification {
     const NAME: &'static str = "V2WfmAgentOpportunityTopicAgentOpportunityNotification";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "agentIds", "approvalType", "businessUnitId", "closedDate", "deadlineDate", "denialCode", "description", "eventType", "id", "lengthMinutes", "name", "openDate", "opportunityEndDate", "opportunityStartDate", "organizationId", "remainingSpaces", "reviewNote", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for V2WfmAgentOpportunityTopicAgentOpportunityNotific
             "remainingSpaces" => crate::support::de_opt(map, &mut self.remaining_spaces, n, 16),
             "reviewNote" => crate::support::de_opt(map, &mut self.review_note, n, 17),
             "status" => crate::support::de_opt(map, &mut self.status, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

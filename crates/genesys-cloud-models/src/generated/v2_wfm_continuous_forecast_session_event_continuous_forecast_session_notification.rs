@@ -7,15 +7,15 @@
 pub struct V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification {
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `forecastDataState`: [`V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState`]."]
+    #[doc = " JSON `forecastDataState`: [`V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState`](crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState)."]
     pub forecast_data_state: ::std::option::Option<crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState>,
     #[doc = " JSON `lastSuccessfulSessionId`: string."]
     pub last_successful_session_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sessionId`: string."]
     pub session_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState`]."]
+    #[doc = " JSON `state`: [`V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState`](crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState)."]
     pub state: ::std::option::Option<crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmContinuousForecastSessionEventConti
 impl crate::support::Model for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification {
     const NAME: &'static str = "V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification";
     const FIELDS: &'static [&'static str] = &["errorCode", "forecastDataState", "lastSuccessfulSessionId", "sessionId", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for V2WfmContinuousForecastSessionEventContinuousFore
             "lastSuccessfulSessionId" => crate::support::de_opt(map, &mut self.last_successful_session_id, n, 2),
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 3),
             "state" => crate::support::de_opt(map, &mut self.state, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,15 +9,15 @@ pub struct V2WfmMainForecastExportSnapshotEventMainForecastExportNotification {
     pub business_unit_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`V2WfmMainForecastExportSnapshotEventMainForecastErrorBody`]."]
+    #[doc = " JSON `error`: [`V2WfmMainForecastExportSnapshotEventMainForecastErrorBody`](crate::V2WfmMainForecastExportSnapshotEventMainForecastErrorBody)."]
     pub error: ::std::option::Option<crate::V2WfmMainForecastExportSnapshotEventMainForecastErrorBody>,
     #[doc = " JSON `exportType`: string."]
     pub export_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V2WfmMainForecastExportSnapshotEventMainForecastExportNotificationStatus`]."]
+    #[doc = " JSON `status`: [`V2WfmMainForecastExportSnapshotEventMainForecastExportNotificationStatus`](crate::V2WfmMainForecastExportSnapshotEventMainForecastExportNotificationStatus)."]
     pub status: ::std::option::Option<crate::V2WfmMainForecastExportSnapshotEventMainForecastExportNotificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2WfmMainForecastExportSnapshotEventMainForecastExportNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmMainForecastExportSnapshotEventMain
 impl crate::support::Model for V2WfmMainForecastExportSnapshotEventMainForecastExportNotification {
     const NAME: &'static str = "V2WfmMainForecastExportSnapshotEventMainForecastExportNotification";
     const FIELDS: &'static [&'static str] = &["businessUnitId", "downloadUrl", "error", "exportType", "id", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for V2WfmMainForecastExportSnapshotEventMainForecastE
             "exportType" => crate::support::de_opt(map, &mut self.export_type, n, 3),
             "id" => crate::support::de_opt(map, &mut self.id, n, 4),
             "status" => crate::support::de_opt(map, &mut self.status, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct V2WfmOpportunityTopicOpportunityNotification {
     #[doc = " JSON `activityCodeId`: string."]
     pub activity_code_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `approvalType`: [`V2WfmOpportunityTopicOpportunityNotificationApprovalType`]."]
+    #[doc = " JSON `approvalType`: [`V2WfmOpportunityTopicOpportunityNotificationApprovalType`](crate::V2WfmOpportunityTopicOpportunityNotificationApprovalType)."]
     pub approval_type: ::std::option::Option<crate::V2WfmOpportunityTopicOpportunityNotificationApprovalType>,
     #[doc = " JSON `approvedCount`: integer (int64)."]
     pub approved_count: ::std::option::Option<i64>,
@@ -23,7 +23,7 @@ pub struct V2WfmOpportunityTopicOpportunityNotification {
     pub denied_count: ::std::option::Option<i64>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`V2WfmOpportunityTopicOpportunityNotificationEventType`]."]
+    #[doc = " JSON `eventType`: [`V2WfmOpportunityTopicOpportunityNotificationEventType`](crate::V2WfmOpportunityTopicOpportunityNotificationEventType)."]
     pub event_type: ::std::option::Option<crate::V2WfmOpportunityTopicOpportunityNotificationEventType>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -45,11 +45,11 @@ pub struct V2WfmOpportunityTopicOpportunityNotification {
     pub published_date: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `remainingSpaces`: integer (int64)."]
     pub remaining_spaces: ::std::option::Option<i64>,
-    #[doc = " JSON `status`: [`V2WfmOpportunityTopicOpportunityNotificationStatus`]."]
+    #[doc = " JSON `status`: [`V2WfmOpportunityTopicOpportunityNotificationStatus`](crate::V2WfmOpportunityTopicOpportunityNotificationStatus)."]
     pub status: ::std::option::Option<crate::V2WfmOpportunityTopicOpportunityNotificationStatus>,
     #[doc = " JSON `withdrawnCount`: integer (int64)."]
     pub withdrawn_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V2WfmOpportunityTopicOpportunityNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmOpportunityTopicOpportunityNotifica
 impl crate::support::Model for V2WfmOpportunityTopicOpportunityNotification {
     const NAME: &'static str = "V2WfmOpportunityTopicOpportunityNotification";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "approvalType", "approvedCount", "businessUnitId", "closedDate", "createdDate", "deadlineDate", "deniedCount", "description", "eventType", "id", "lengthMinutes", "name", "openDate", "opportunityEndDate", "opportunityStartDate", "organizationId", "pendingCount", "publishedDate", "remainingSpaces", "status", "withdrawnCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for V2WfmOpportunityTopicOpportunityNotification {
             "remainingSpaces" => crate::support::de_opt(map, &mut self.remaining_spaces, n, 19),
             "status" => crate::support::de_opt(map, &mut self.status, n, 20),
             "withdrawnCount" => crate::support::de_opt(map, &mut self.withdrawn_count, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3KnowledgeSearchClientApplication {
-    #[doc = " JSON `assistant`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `assistant`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub assistant: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `botFlow`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `botFlow`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub bot_flow: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `type`: [`V3KnowledgeSearchClientApplicationType`], required by the spec."]
+    #[doc = " JSON `type`: [`V3KnowledgeSearchClientApplicationType`](crate::V3KnowledgeSearchClientApplicationType), required by the spec."]
     pub r#type: ::std::option::Option<crate::V3KnowledgeSearchClientApplicationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3KnowledgeSearchClientApplication {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for V3KnowledgeSearchClientApplication {
 impl crate::support::Model for V3KnowledgeSearchClientApplication {
     const NAME: &'static str = "V3KnowledgeSearchClientApplication";
     const FIELDS: &'static [&'static str] = &["assistant", "botFlow", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for V3KnowledgeSearchClientApplication {
             "assistant" => crate::support::de_opt_struct(map, &mut self.assistant, n, 0),
             "botFlow" => crate::support::de_opt_struct(map, &mut self.bot_flow, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

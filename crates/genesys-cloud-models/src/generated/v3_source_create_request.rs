@@ -7,17 +7,17 @@
 pub struct V3SourceCreateRequest {
     #[doc = " JSON `connectionId`: string."]
     pub connection_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `filters`: [`V3SourceFilter`]."]
+    #[doc = " JSON `filters`: [`V3SourceFilter`](crate::V3SourceFilter)."]
     pub filters: ::std::option::Option<crate::V3SourceFilter>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`]."]
+    #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`](crate::V3SourceScheduleSettings)."]
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
-    #[doc = " JSON `triggerType`: [`V3SourceCreateRequestTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`V3SourceCreateRequestTriggerType`](crate::V3SourceCreateRequestTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::V3SourceCreateRequestTriggerType>,
-    #[doc = " JSON `type`: [`V3SourceCreateRequestType`]."]
+    #[doc = " JSON `type`: [`V3SourceCreateRequestType`](crate::V3SourceCreateRequestType)."]
     pub r#type: ::std::option::Option<crate::V3SourceCreateRequestType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SourceCreateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceCreateRequest {
 impl crate::support::Model for V3SourceCreateRequest {
     const NAME: &'static str = "V3SourceCreateRequest";
     const FIELDS: &'static [&'static str] = &["connectionId", "filters", "name", "scheduleSettings", "triggerType", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for V3SourceCreateRequest {
             "scheduleSettings" => crate::support::de_opt_struct(map, &mut self.schedule_settings, n, 3),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,35 +7,35 @@
 pub struct V3SourceDetailedResponse {
     #[doc = " JSON `connectionId`: string."]
     pub connection_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `filterDetails`: [`V3SourceFilterDetails`]."]
+    #[doc = " JSON `filterDetails`: [`V3SourceFilterDetails`](crate::V3SourceFilterDetails)."]
     pub filter_details: ::std::option::Option<crate::V3SourceFilterDetails>,
-    #[doc = " JSON `filters`: [`V3SourceFilter`]."]
+    #[doc = " JSON `filters`: [`V3SourceFilter`](crate::V3SourceFilter)."]
     pub filters: ::std::option::Option<crate::V3SourceFilter>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastSync`: [`V3SourceLastSynchronization`]."]
+    #[doc = " JSON `lastSync`: [`V3SourceLastSynchronization`](crate::V3SourceLastSynchronization)."]
     pub last_sync: ::std::option::Option<crate::V3SourceLastSynchronization>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`]."]
+    #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`](crate::V3SourceScheduleSettings)."]
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V3SourceDetailedResponseStatus`]."]
+    #[doc = " JSON `status`: [`V3SourceDetailedResponseStatus`](crate::V3SourceDetailedResponseStatus)."]
     pub status: ::std::option::Option<crate::V3SourceDetailedResponseStatus>,
-    #[doc = " JSON `triggerType`: [`V3SourceDetailedResponseTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`V3SourceDetailedResponseTriggerType`](crate::V3SourceDetailedResponseTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::V3SourceDetailedResponseTriggerType>,
-    #[doc = " JSON `type`: [`V3SourceDetailedResponseType`]."]
+    #[doc = " JSON `type`: [`V3SourceDetailedResponseType`](crate::V3SourceDetailedResponseType)."]
     pub r#type: ::std::option::Option<crate::V3SourceDetailedResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SourceDetailedResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceDetailedResponse {
 impl crate::support::Model for V3SourceDetailedResponse {
     const NAME: &'static str = "V3SourceDetailedResponse";
     const FIELDS: &'static [&'static str] = &["connectionId", "createdBy", "dateCreated", "dateModified", "filterDetails", "filters", "id", "lastSync", "modifiedBy", "name", "scheduleSettings", "selfUri", "status", "triggerType", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for V3SourceDetailedResponse {
             "status" => crate::support::de_opt(map, &mut self.status, n, 12),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 13),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,41 +5,41 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3SourceExpandableResponse {
-    #[doc = " JSON `connection`: [`ConnectionResponse`]."]
+    #[doc = " JSON `connection`: [`ConnectionResponse`](crate::ConnectionResponse)."]
     pub connection: ::std::option::Option<crate::ConnectionResponse>,
     #[doc = " JSON `connectionId`: string."]
     pub connection_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `filterDetails`: [`V3SourceFilterDetails`]."]
+    #[doc = " JSON `filterDetails`: [`V3SourceFilterDetails`](crate::V3SourceFilterDetails)."]
     pub filter_details: ::std::option::Option<crate::V3SourceFilterDetails>,
-    #[doc = " JSON `filters`: [`V3SourceFilter`]."]
+    #[doc = " JSON `filters`: [`V3SourceFilter`](crate::V3SourceFilter)."]
     pub filters: ::std::option::Option<crate::V3SourceFilter>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastSync`: [`V3SourceLastSynchronization`]."]
+    #[doc = " JSON `lastSync`: [`V3SourceLastSynchronization`](crate::V3SourceLastSynchronization)."]
     pub last_sync: ::std::option::Option<crate::V3SourceLastSynchronization>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`]."]
+    #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`](crate::V3SourceScheduleSettings)."]
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`V3SourceExpandableResponseStatus`]."]
+    #[doc = " JSON `status`: [`V3SourceExpandableResponseStatus`](crate::V3SourceExpandableResponseStatus)."]
     pub status: ::std::option::Option<crate::V3SourceExpandableResponseStatus>,
-    #[doc = " JSON `triggerType`: [`V3SourceExpandableResponseTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`V3SourceExpandableResponseTriggerType`](crate::V3SourceExpandableResponseTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::V3SourceExpandableResponseTriggerType>,
-    #[doc = " JSON `type`: [`V3SourceExpandableResponseType`]."]
+    #[doc = " JSON `type`: [`V3SourceExpandableResponseType`](crate::V3SourceExpandableResponseType)."]
     pub r#type: ::std::option::Option<crate::V3SourceExpandableResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SourceExpandableResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceExpandableResponse {
 impl crate::support::Model for V3SourceExpandableResponse {
     const NAME: &'static str = "V3SourceExpandableResponse";
     const FIELDS: &'static [&'static str] = &["connection", "connectionId", "createdBy", "dateCreated", "dateModified", "error", "filterDetails", "filters", "id", "lastSync", "modifiedBy", "name", "scheduleSettings", "selfUri", "status", "triggerType", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for V3SourceExpandableResponse {
             "status" => crate::support::de_opt(map, &mut self.status, n, 14),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 15),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

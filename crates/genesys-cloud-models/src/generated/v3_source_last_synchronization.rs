@@ -13,21 +13,21 @@ pub struct V3SourceLastSynchronization {
     pub date_source_interval_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ingestionStatus`: [`V3SourceLastSynchronizationIngestionStatus`]."]
+    #[doc = " JSON `ingestionStatus`: [`V3SourceLastSynchronizationIngestionStatus`](crate::V3SourceLastSynchronizationIngestionStatus)."]
     pub ingestion_status: ::std::option::Option<crate::V3SourceLastSynchronizationIngestionStatus>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `statistics`: [`V3SynchronizationStatistics`]."]
+    #[doc = " JSON `statistics`: [`V3SynchronizationStatistics`](crate::V3SynchronizationStatistics)."]
     pub statistics: ::std::option::Option<crate::V3SynchronizationStatistics>,
-    #[doc = " JSON `status`: [`V3SourceLastSynchronizationStatus`]."]
+    #[doc = " JSON `status`: [`V3SourceLastSynchronizationStatus`](crate::V3SourceLastSynchronizationStatus)."]
     pub status: ::std::option::Option<crate::V3SourceLastSynchronizationStatus>,
-    #[doc = " JSON `triggerType`: [`V3SourceLastSynchronizationTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`V3SourceLastSynchronizationTriggerType`](crate::V3SourceLastSynchronizationTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::V3SourceLastSynchronizationTriggerType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SourceLastSynchronization {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceLastSynchronization {
 impl crate::support::Model for V3SourceLastSynchronization {
     const NAME: &'static str = "V3SourceLastSynchronization";
     const FIELDS: &'static [&'static str] = &["dateEnd", "dateSourceIntervalEnd", "dateSourceIntervalStart", "dateStart", "error", "id", "ingestionStatus", "selfUri", "statistics", "status", "triggerType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for V3SourceLastSynchronization {
             "statistics" => crate::support::de_opt_struct(map, &mut self.statistics, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

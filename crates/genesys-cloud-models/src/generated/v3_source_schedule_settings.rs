@@ -9,7 +9,7 @@ pub struct V3SourceScheduleSettings {
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `period`: integer (int64), required by the spec."]
     pub period: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SourceScheduleSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceScheduleSettings {
 impl crate::support::Model for V3SourceScheduleSettings {
     const NAME: &'static str = "V3SourceScheduleSettings";
     const FIELDS: &'static [&'static str] = &["dateStart", "period"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for V3SourceScheduleSettings {
         match key {
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 0),
             "period" => crate::support::de_opt(map, &mut self.period, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct V3SourceTagFilter {
     pub any_of_groups: ::std::option::Option<::std::vec::Vec<::std::vec::Vec<::std::string::String>>>,
     #[doc = " JSON `noneOf`: array of string."]
     pub none_of: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SourceTagFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceTagFilter {
 impl crate::support::Model for V3SourceTagFilter {
     const NAME: &'static str = "V3SourceTagFilter";
     const FIELDS: &'static [&'static str] = &["allOf", "anyOfGroups", "noneOf"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for V3SourceTagFilter {
             "allOf" => crate::support::de_opt(map, &mut self.all_of, n, 0),
             "anyOfGroups" => crate::support::de_opt(map, &mut self.any_of_groups, n, 1),
             "noneOf" => crate::support::de_opt(map, &mut self.none_of, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

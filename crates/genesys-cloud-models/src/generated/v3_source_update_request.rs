@@ -7,11 +7,11 @@
 pub struct V3SourceUpdateRequest {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`]."]
+    #[doc = " JSON `scheduleSettings`: [`V3SourceScheduleSettings`](crate::V3SourceScheduleSettings)."]
     pub schedule_settings: ::std::option::Option<crate::V3SourceScheduleSettings>,
-    #[doc = " JSON `triggerType`: [`V3SourceUpdateRequestTriggerType`], required by the spec."]
+    #[doc = " JSON `triggerType`: [`V3SourceUpdateRequestTriggerType`](crate::V3SourceUpdateRequestTriggerType), required by the spec."]
     pub trigger_type: ::std::option::Option<crate::V3SourceUpdateRequestTriggerType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SourceUpdateRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceUpdateRequest {
 impl crate::support::Model for V3SourceUpdateRequest {
     const NAME: &'static str = "V3SourceUpdateRequest";
     const FIELDS: &'static [&'static str] = &["name", "scheduleSettings", "triggerType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for V3SourceUpdateRequest {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
             "scheduleSettings" => crate::support::de_opt_struct(map, &mut self.schedule_settings, n, 1),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct V3Synchronization {
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateEnd`: date-time."]
     pub date_end: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -15,25 +15,25 @@ pub struct V3Synchronization {
     pub date_source_interval_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `error`: [`ErrorBody`]."]
+    #[doc = " JSON `error`: [`ErrorBody`](crate::ErrorBody)."]
     pub error: ::std::option::Option<crate::ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ingestionStatus`: [`V3SynchronizationIngestionStatus`]."]
+    #[doc = " JSON `ingestionStatus`: [`V3SynchronizationIngestionStatus`](crate::V3SynchronizationIngestionStatus)."]
     pub ingestion_status: ::std::option::Option<crate::V3SynchronizationIngestionStatus>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `source`: [`V3SourceRef`]."]
+    #[doc = " JSON `source`: [`V3SourceRef`](crate::V3SourceRef)."]
     pub source: ::std::option::Option<crate::V3SourceRef>,
-    #[doc = " JSON `statistics`: [`V3SynchronizationStatistics`]."]
+    #[doc = " JSON `statistics`: [`V3SynchronizationStatistics`](crate::V3SynchronizationStatistics)."]
     pub statistics: ::std::option::Option<crate::V3SynchronizationStatistics>,
-    #[doc = " JSON `status`: [`V3SynchronizationStatus`]."]
+    #[doc = " JSON `status`: [`V3SynchronizationStatus`](crate::V3SynchronizationStatus)."]
     pub status: ::std::option::Option<crate::V3SynchronizationStatus>,
-    #[doc = " JSON `triggerType`: [`V3SynchronizationTriggerType`]."]
+    #[doc = " JSON `triggerType`: [`V3SynchronizationTriggerType`](crate::V3SynchronizationTriggerType)."]
     pub trigger_type: ::std::option::Option<crate::V3SynchronizationTriggerType>,
-    #[doc = " JSON `type`: [`V3SynchronizationType`]."]
+    #[doc = " JSON `type`: [`V3SynchronizationType`](crate::V3SynchronizationType)."]
     pub r#type: ::std::option::Option<crate::V3SynchronizationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3Synchronization {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for V3Synchronization {
 impl crate::support::Model for V3Synchronization {
     const NAME: &'static str = "V3Synchronization";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateEnd", "dateSourceIntervalEnd", "dateSourceIntervalStart", "dateStart", "error", "id", "ingestionStatus", "selfUri", "source", "statistics", "status", "triggerType", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for V3Synchronization {
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "triggerType" => crate::support::de_opt(map, &mut self.trigger_type, n, 12),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,9 +11,9 @@ pub struct V3SynchronizationDeletion {
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `synchronization`: [`V3SynchronizationRef`]."]
+    #[doc = " JSON `synchronization`: [`V3SynchronizationRef`](crate::V3SynchronizationRef)."]
     pub synchronization: ::std::option::Option<crate::V3SynchronizationRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SynchronizationDeletion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationDeletion {
 impl crate::support::Model for V3SynchronizationDeletion {
     const NAME: &'static str = "V3SynchronizationDeletion";
     const FIELDS: &'static [&'static str] = &["fileId", "fileName", "selfUri", "synchronization"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for V3SynchronizationDeletion {
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "synchronization" => crate::support::de_opt_struct(map, &mut self.synchronization, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

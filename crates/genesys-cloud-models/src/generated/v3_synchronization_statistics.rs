@@ -9,7 +9,7 @@ pub struct V3SynchronizationStatistics {
     pub failed_item_count: ::std::option::Option<i64>,
     #[doc = " JSON `synchronizedItemCount`: integer (int64)."]
     pub synchronized_item_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SynchronizationStatistics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationStatistics {
 impl crate::support::Model for V3SynchronizationStatistics {
     const NAME: &'static str = "V3SynchronizationStatistics";
     const FIELDS: &'static [&'static str] = &["failedItemCount", "synchronizedItemCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for V3SynchronizationStatistics {
         match key {
             "failedItemCount" => crate::support::de_opt(map, &mut self.failed_item_count, n, 0),
             "synchronizedItemCount" => crate::support::de_opt(map, &mut self.synchronized_item_count, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct V3SynchronizationUploadMetadata {
     #[doc = " JSON `originUri`: string."]
     pub origin_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `tags`: array of [`FabricTag`]."]
+    #[doc = " JSON `tags`: array of [`FabricTag`](crate::FabricTag)."]
     pub tags: ::std::option::Option<::std::vec::Vec<crate::FabricTag>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SynchronizationUploadMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationUploadMetadata {
 impl crate::support::Model for V3SynchronizationUploadMetadata {
     const NAME: &'static str = "V3SynchronizationUploadMetadata";
     const FIELDS: &'static [&'static str] = &["originUri", "tags"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for V3SynchronizationUploadMetadata {
         match key {
             "originUri" => crate::support::de_opt(map, &mut self.origin_uri, n, 0),
             "tags" => crate::support::de_opt_structs(map, &mut self.tags, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

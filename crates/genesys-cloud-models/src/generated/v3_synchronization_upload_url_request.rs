@@ -13,9 +13,9 @@ pub struct V3SynchronizationUploadUrlRequest {
     pub content_type: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `fileName`: string, required by the spec."]
     pub file_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`V3SynchronizationUploadMetadata`]."]
+    #[doc = " JSON `metadata`: [`V3SynchronizationUploadMetadata`](crate::V3SynchronizationUploadMetadata)."]
     pub metadata: ::std::option::Option<crate::V3SynchronizationUploadMetadata>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SynchronizationUploadUrlRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationUploadUrlRequest {
 impl crate::support::Model for V3SynchronizationUploadUrlRequest {
     const NAME: &'static str = "V3SynchronizationUploadUrlRequest";
     const FIELDS: &'static [&'static str] = &["contentLength", "contentMd5", "contentType", "fileName", "metadata"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for V3SynchronizationUploadUrlRequest {
             "contentType" => crate::support::de_opt(map, &mut self.content_type, n, 2),
             "fileName" => crate::support::de_opt(map, &mut self.file_name, n, 3),
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,15 +11,15 @@ pub struct V3SynchronizationUploadUrlResponse {
     pub file_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `headers`: map of string."]
     pub headers: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `metadata`: [`V3SynchronizationUploadMetadata`]."]
+    #[doc = " JSON `metadata`: [`V3SynchronizationUploadMetadata`](crate::V3SynchronizationUploadMetadata)."]
     pub metadata: ::std::option::Option<crate::V3SynchronizationUploadMetadata>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `synchronization`: [`V3SynchronizationRef`]."]
+    #[doc = " JSON `synchronization`: [`V3SynchronizationRef`](crate::V3SynchronizationRef)."]
     pub synchronization: ::std::option::Option<crate::V3SynchronizationRef>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for V3SynchronizationUploadUrlResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationUploadUrlResponse {
 impl crate::support::Model for V3SynchronizationUploadUrlResponse {
     const NAME: &'static str = "V3SynchronizationUploadUrlResponse";
     const FIELDS: &'static [&'static str] = &["fileId", "fileName", "headers", "metadata", "selfUri", "synchronization", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for V3SynchronizationUploadUrlResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "synchronization" => crate::support::de_opt_struct(map, &mut self.synchronization, n, 5),
             "url" => crate::support::de_opt(map, &mut self.url, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateAgentUnavailableTimesRequest {
-    #[doc = " JSON `unavailableTimes`: array of [`UpdateUnavailableTime`], required by the spec."]
+    #[doc = " JSON `unavailableTimes`: array of [`UpdateUnavailableTime`](crate::UpdateUnavailableTime), required by the spec."]
     pub unavailable_times: ::std::option::Option<::std::vec::Vec<crate::UpdateUnavailableTime>>,
     #[doc = " JSON `validationWeekDate`: date, required by the spec."]
     pub validation_week_date: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ValidateAgentUnavailableTimesRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ValidateAgentUnavailableTimesRequest {
 impl crate::support::Model for ValidateAgentUnavailableTimesRequest {
     const NAME: &'static str = "ValidateAgentUnavailableTimesRequest";
     const FIELDS: &'static [&'static str] = &["unavailableTimes", "validationWeekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ValidateAgentUnavailableTimesRequest {
         match key {
             "unavailableTimes" => crate::support::de_opt_structs(map, &mut self.unavailable_times, n, 0),
             "validationWeekDate" => crate::support::de_opt(map, &mut self.validation_week_date, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateWorkPlanMessages {
-    #[doc = " JSON `constraintConflictMessage`: [`ConstraintConflictMessage`]."]
+    #[doc = " JSON `constraintConflictMessage`: [`ConstraintConflictMessage`](crate::ConstraintConflictMessage)."]
     pub constraint_conflict_message: ::std::option::Option<crate::ConstraintConflictMessage>,
-    #[doc = " JSON `violationMessages`: array of [`WorkPlanConfigurationViolationMessage`]."]
+    #[doc = " JSON `violationMessages`: array of [`WorkPlanConfigurationViolationMessage`](crate::WorkPlanConfigurationViolationMessage)."]
     pub violation_messages: ::std::option::Option<::std::vec::Vec<crate::WorkPlanConfigurationViolationMessage>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ValidateWorkPlanMessages {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for ValidateWorkPlanMessages {
 impl crate::support::Model for ValidateWorkPlanMessages {
     const NAME: &'static str = "ValidateWorkPlanMessages";
     const FIELDS: &'static [&'static str] = &["constraintConflictMessage", "violationMessages"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for ValidateWorkPlanMessages {
         match key {
             "constraintConflictMessage" => crate::support::de_opt_struct(map, &mut self.constraint_conflict_message, n, 0),
             "violationMessages" => crate::support::de_opt_structs(map, &mut self.violation_messages, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

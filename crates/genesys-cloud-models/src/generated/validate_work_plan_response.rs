@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidateWorkPlanResponse {
-    #[doc = " JSON `messages`: [`ValidateWorkPlanMessages`]."]
+    #[doc = " JSON `messages`: [`ValidateWorkPlanMessages`](crate::ValidateWorkPlanMessages)."]
     pub messages: ::std::option::Option<crate::ValidateWorkPlanMessages>,
     #[doc = " JSON `valid`: boolean."]
     pub valid: ::std::option::Option<bool>,
-    #[doc = " JSON `workPlan`: [`WorkPlanReference`]."]
+    #[doc = " JSON `workPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plan: ::std::option::Option<crate::WorkPlanReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ValidateWorkPlanResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ValidateWorkPlanResponse {
 impl crate::support::Model for ValidateWorkPlanResponse {
     const NAME: &'static str = "ValidateWorkPlanResponse";
     const FIELDS: &'static [&'static str] = &["messages", "valid", "workPlan"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ValidateWorkPlanResponse {
             "messages" => crate::support::de_opt_struct(map, &mut self.messages, n, 0),
             "valid" => crate::support::de_opt(map, &mut self.valid, n, 1),
             "workPlan" => crate::support::de_opt_struct(map, &mut self.work_plan, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidationLimits {
-    #[doc = " JSON `maxItems`: [`MaxLength`]."]
+    #[doc = " JSON `maxItems`: [`MaxLength`](crate::MaxLength)."]
     pub max_items: ::std::option::Option<crate::MaxLength>,
-    #[doc = " JSON `maxLength`: [`MaxLength`]."]
+    #[doc = " JSON `maxLength`: [`MaxLength`](crate::MaxLength)."]
     pub max_length: ::std::option::Option<crate::MaxLength>,
-    #[doc = " JSON `maximum`: [`MaxLength`]."]
+    #[doc = " JSON `maximum`: [`MaxLength`](crate::MaxLength)."]
     pub maximum: ::std::option::Option<crate::MaxLength>,
-    #[doc = " JSON `minItems`: [`MinLength`]."]
+    #[doc = " JSON `minItems`: [`MinLength`](crate::MinLength)."]
     pub min_items: ::std::option::Option<crate::MinLength>,
-    #[doc = " JSON `minLength`: [`MinLength`]."]
+    #[doc = " JSON `minLength`: [`MinLength`](crate::MinLength)."]
     pub min_length: ::std::option::Option<crate::MinLength>,
-    #[doc = " JSON `minimum`: [`MinLength`]."]
+    #[doc = " JSON `minimum`: [`MinLength`](crate::MinLength)."]
     pub minimum: ::std::option::Option<crate::MinLength>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ValidationLimits {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for ValidationLimits {
 impl crate::support::Model for ValidationLimits {
     const NAME: &'static str = "ValidationLimits";
     const FIELDS: &'static [&'static str] = &["maxItems", "maxLength", "maximum", "minItems", "minLength", "minimum"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for ValidationLimits {
             "minItems" => crate::support::de_opt_struct(map, &mut self.min_items, n, 3),
             "minLength" => crate::support::de_opt_struct(map, &mut self.min_length, n, 4),
             "minimum" => crate::support::de_opt_struct(map, &mut self.minimum, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValidationResult {
-    #[doc = " JSON `errors`: array of [`ValidationError`], required by the spec."]
+    #[doc = " JSON `errors`: array of [`ValidationError`](crate::ValidationError), required by the spec."]
     pub errors: ::std::option::Option<::std::vec::Vec<crate::ValidationError>>,
     #[doc = " JSON `fileEncodingValid`: boolean, required by the spec."]
     pub file_encoding_valid: ::std::option::Option<bool>,
     #[doc = " JSON `separatorValid`: boolean, required by the spec."]
     pub separator_valid: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ValidationResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for ValidationResult {
 impl crate::support::Model for ValidationResult {
     const NAME: &'static str = "ValidationResult";
     const FIELDS: &'static [&'static str] = &["errors", "fileEncodingValid", "separatorValid"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for ValidationResult {
             "errors" => crate::support::de_opt_structs(map, &mut self.errors, n, 0),
             "fileEncodingValid" => crate::support::de_opt(map, &mut self.file_encoding_valid, n, 1),
             "separatorValid" => crate::support::de_opt(map, &mut self.separator_valid, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

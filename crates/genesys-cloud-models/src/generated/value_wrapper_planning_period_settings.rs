@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ValueWrapperPlanningPeriodSettings {
-    #[doc = " JSON `value`: [`PlanningPeriodSettings`]."]
+    #[doc = " JSON `value`: [`PlanningPeriodSettings`](crate::PlanningPeriodSettings)."]
     pub value: ::std::option::Option<crate::PlanningPeriodSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ValueWrapperPlanningPeriodSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -22,17 +22,17 @@ impl<'de> ::serde::Deserialize<'de> for ValueWrapperPlanningPeriodSettings {
 impl crate::support::Model for ValueWrapperPlanningPeriodSettings {
     const NAME: &'static str = "ValueWrapperPlanningPeriodSettings";
     const FIELDS: &'static [&'static str] = &["value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
             "value" => crate::support::de_opt_struct(map, &mut self.value, n, 0),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Variable {
-    #[doc = " JSON `customConversationAttributes`: array of [`ConversationAttribute`]."]
+    #[doc = " JSON `customConversationAttributes`: array of [`ConversationAttribute`](crate::ConversationAttribute)."]
     pub custom_conversation_attributes: ::std::option::Option<::std::vec::Vec<crate::ConversationAttribute>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `listValues`: any JSON."]
     pub list_values: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `listVariables`: array of [`Variable`]."]
+    #[doc = " JSON `listVariables`: array of [`Variable`](crate::Variable)."]
     pub list_variables: ::std::option::Option<::std::vec::Vec<crate::Variable>>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scope`: [`VariableScope`], required by the spec."]
+    #[doc = " JSON `scope`: [`VariableScope`](crate::VariableScope), required by the spec."]
     pub scope: ::std::option::Option<crate::VariableScope>,
-    #[doc = " JSON `type`: [`VariableType`], required by the spec."]
+    #[doc = " JSON `type`: [`VariableType`](crate::VariableType), required by the spec."]
     pub r#type: ::std::option::Option<crate::VariableType>,
     #[doc = " JSON `validation`: any JSON."]
     pub validation: ::std::option::Option<::serde_json::Value>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Variable {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for Variable {
 impl crate::support::Model for Variable {
     const NAME: &'static str = "Variable";
     const FIELDS: &'static [&'static str] = &["customConversationAttributes", "description", "listValues", "listVariables", "name", "scope", "type", "validation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for Variable {
             "scope" => crate::support::de_opt(map, &mut self.scope, n, 5),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 6),
             "validation" => crate::support::de_opt(map, &mut self.validation, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

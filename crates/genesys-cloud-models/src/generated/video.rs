@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Video {
-    #[doc = " JSON `afterCallWork`: [`AfterCallWork`]."]
+    #[doc = " JSON `afterCallWork`: [`AfterCallWork`](crate::AfterCallWork)."]
     pub after_call_work: ::std::option::Option<crate::AfterCallWork>,
     #[doc = " JSON `afterCallWorkRequired`: boolean."]
     pub after_call_work_required: ::std::option::Option<bool>,
@@ -15,13 +15,13 @@ pub struct Video {
     pub connected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `context`: string."]
     pub context: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `disconnectType`: [`VideoDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`VideoDisconnectType`](crate::VideoDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::VideoDisconnectType>,
     #[doc = " JSON `disconnectedTime`: date-time."]
     pub disconnected_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initialState`: [`VideoInitialState`]."]
+    #[doc = " JSON `initialState`: [`VideoInitialState`](crate::VideoInitialState)."]
     pub initial_state: ::std::option::Option<crate::VideoInitialState>,
     #[doc = " JSON `msids`: array of string."]
     pub msids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -31,19 +31,19 @@ pub struct Video {
     pub peer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `provider`: string."]
     pub provider: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `self`: [`Address`]."]
+    #[doc = " JSON `self`: [`Address`](crate::Address)."]
     pub self_: ::std::option::Option<crate::Address>,
     #[doc = " JSON `sharingScreen`: boolean."]
     pub sharing_screen: ::std::option::Option<bool>,
     #[doc = " JSON `startAlertingTime`: date-time."]
     pub start_alerting_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`VideoState`]."]
+    #[doc = " JSON `state`: [`VideoState`](crate::VideoState)."]
     pub state: ::std::option::Option<crate::VideoState>,
     #[doc = " JSON `videoMuted`: boolean."]
     pub video_muted: ::std::option::Option<bool>,
-    #[doc = " JSON `wrapup`: [`Wrapup`]."]
+    #[doc = " JSON `wrapup`: [`Wrapup`](crate::Wrapup)."]
     pub wrapup: ::std::option::Option<crate::Wrapup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Video {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for Video {
 impl crate::support::Model for Video {
     const NAME: &'static str = "Video";
     const FIELDS: &'static [&'static str] = &["afterCallWork", "afterCallWorkRequired", "audioMuted", "connectedTime", "context", "disconnectType", "disconnectedTime", "id", "initialState", "msids", "peerCount", "peerId", "provider", "self", "sharingScreen", "startAlertingTime", "state", "videoMuted", "wrapup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for Video {
             "state" => crate::support::de_opt(map, &mut self.state, n, 16),
             "videoMuted" => crate::support::de_opt(map, &mut self.video_muted, n, 17),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VideoSettings {
-    #[doc = " JSON `agent`: [`AgentVideoSettings`]."]
+    #[doc = " JSON `agent`: [`AgentVideoSettings`](crate::AgentVideoSettings)."]
     pub agent: ::std::option::Option<crate::AgentVideoSettings>,
     #[doc = " JSON `channels`: array of string."]
     pub channels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `user`: [`UserVideoSettings`]."]
+    #[doc = " JSON `user`: [`UserVideoSettings`](crate::UserVideoSettings)."]
     pub user: ::std::option::Option<crate::UserVideoSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VideoSettings {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for VideoSettings {
 impl crate::support::Model for VideoSettings {
     const NAME: &'static str = "VideoSettings";
     const FIELDS: &'static [&'static str] = &["agent", "channels", "enabled", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for VideoSettings {
             "channels" => crate::support::de_opt(map, &mut self.channels, n, 1),
             "enabled" => crate::support::de_opt(map, &mut self.enabled, n, 2),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

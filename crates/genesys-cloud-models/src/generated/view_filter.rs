@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ViewFilter {
-    #[doc = " JSON `abandonDurationsMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `abandonDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub abandon_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
     #[doc = " JSON `abandoned`: boolean."]
     pub abandoned: ::std::option::Option<bool>,
-    #[doc = " JSON `acdDurationMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `acdDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub acd_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
-    #[doc = " JSON `acdDurationsMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `acdDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub acd_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
-    #[doc = " JSON `acdPercentage`: [`NumericRange`]."]
+    #[doc = " JSON `acdPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub acd_percentage: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `actionCategoryName`: string."]
     pub action_category_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `acw`: boolean."]
     pub acw: ::std::option::Option<bool>,
-    #[doc = " JSON `acwDurationsMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `acwDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub acw_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
     #[doc = " JSON `addressFroms`: array of string."]
     pub address_froms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -27,11 +27,11 @@ pub struct ViewFilter {
     pub address_tos: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `agentCallbackOwnerIds`: array of string."]
     pub agent_callback_owner_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `agentEmpathyScore`: [`NumericRange`]."]
+    #[doc = " JSON `agentEmpathyScore`: [`NumericRange`](crate::NumericRange)."]
     pub agent_empathy_score: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `agentTalkDurationMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `agentTalkDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub agent_talk_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
-    #[doc = " JSON `agentTalkPercentage`: [`NumericRange`]."]
+    #[doc = " JSON `agentTalkPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub agent_talk_percentage: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `alertRuleIds`: array of string."]
     pub alert_rule_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -45,7 +45,7 @@ pub struct ViewFilter {
     pub assigned_skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `assistantIds`: array of string."]
     pub assistant_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `availableDashboard`: [`ViewFilterAvailableDashboard`]."]
+    #[doc = " JSON `availableDashboard`: [`ViewFilterAvailableDashboard`](crate::ViewFilterAvailableDashboard)."]
     pub available_dashboard: ::std::option::Option<crate::ViewFilterAvailableDashboard>,
     #[doc = " JSON `blockedReasons`: array of string."]
     pub blocked_reasons: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -91,21 +91,21 @@ pub struct ViewFilter {
     pub conversation_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationInitiators`: array of string."]
     pub conversation_initiators: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `conversationProperties`: [`ConversationProperties`]."]
+    #[doc = " JSON `conversationProperties`: [`ConversationProperties`](crate::ConversationProperties)."]
     pub conversation_properties: ::std::option::Option<crate::ConversationProperties>,
-    #[doc = " JSON `customerSentimentScore`: [`NumericRange`]."]
+    #[doc = " JSON `customerSentimentScore`: [`NumericRange`](crate::NumericRange)."]
     pub customer_sentiment_score: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `customerSentimentTrend`: [`NumericRange`]."]
+    #[doc = " JSON `customerSentimentTrend`: [`NumericRange`](crate::NumericRange)."]
     pub customer_sentiment_trend: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `customerTalkDurationMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `customerTalkDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub customer_talk_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
-    #[doc = " JSON `customerTalkPercentage`: [`NumericRange`]."]
+    #[doc = " JSON `customerTalkPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub customer_talk_percentage: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `dashboardAccessFilter`: [`ViewFilterDashboardAccessFilter`]."]
+    #[doc = " JSON `dashboardAccessFilter`: [`ViewFilterDashboardAccessFilter`](crate::ViewFilterDashboardAccessFilter)."]
     pub dashboard_access_filter: ::std::option::Option<crate::ViewFilterDashboardAccessFilter>,
-    #[doc = " JSON `dashboardState`: [`ViewFilterDashboardState`]."]
+    #[doc = " JSON `dashboardState`: [`ViewFilterDashboardState`](crate::ViewFilterDashboardState)."]
     pub dashboard_state: ::std::option::Option<crate::ViewFilterDashboardState>,
-    #[doc = " JSON `dashboardType`: [`ViewFilterDashboardType`]."]
+    #[doc = " JSON `dashboardType`: [`ViewFilterDashboardType`](crate::ViewFilterDashboardType)."]
     pub dashboard_type: ::std::option::Option<crate::ViewFilterDashboardType>,
     #[doc = " JSON `dataActionIds`: array of string."]
     pub data_action_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -129,7 +129,7 @@ pub struct ViewFilter {
     pub division_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `dnisList`: array of string."]
     pub dnis_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `durationsMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `durationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
     #[doc = " JSON `emailDeliveryStatusList`: array of string."]
     pub email_delivery_status_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -143,15 +143,15 @@ pub struct ViewFilter {
     pub evaluation_assigned: ::std::option::Option<bool>,
     #[doc = " JSON `evaluationAssigneeIds`: array of string."]
     pub evaluation_assignee_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `evaluationCriticalScore`: [`NumericRange`]."]
+    #[doc = " JSON `evaluationCriticalScore`: [`NumericRange`](crate::NumericRange)."]
     pub evaluation_critical_score: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `evaluationFormContextIds`: array of string."]
     pub evaluation_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `evaluationFormIds`: array of string."]
     pub evaluation_form_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `evaluationRole`: [`ViewFilterEvaluationRole`]."]
+    #[doc = " JSON `evaluationRole`: [`ViewFilterEvaluationRole`](crate::ViewFilterEvaluationRole)."]
     pub evaluation_role: ::std::option::Option<crate::ViewFilterEvaluationRole>,
-    #[doc = " JSON `evaluationScore`: [`NumericRange`]."]
+    #[doc = " JSON `evaluationScore`: [`NumericRange`](crate::NumericRange)."]
     pub evaluation_score: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `evaluationStatuses`: array of string."]
     pub evaluation_statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -199,7 +199,7 @@ pub struct ViewFilter {
     pub flow_versions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `groupIds`: array of string."]
     pub group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `handleDurationsMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `handleDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub handle_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
     #[doc = " JSON `hasAgentAssistId`: boolean."]
     pub has_agent_assist_id: ::std::option::Option<bool>,
@@ -225,7 +225,7 @@ pub struct ViewFilter {
     pub has_scored_evaluation: ::std::option::Option<bool>,
     #[doc = " JSON `hasSensitiveData`: boolean."]
     pub has_sensitive_data: ::std::option::Option<bool>,
-    #[doc = " JSON `holdDurationsMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `holdDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub hold_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
     #[doc = " JSON `integrationIds`: array of string."]
     pub integration_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -263,9 +263,9 @@ pub struct ViewFilter {
     pub is_snippet_recorded: ::std::option::Option<bool>,
     #[doc = " JSON `isSurveyed`: boolean."]
     pub is_surveyed: ::std::option::Option<bool>,
-    #[doc = " JSON `ivrDurationMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `ivrDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub ivr_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
-    #[doc = " JSON `ivrPercentage`: [`NumericRange`]."]
+    #[doc = " JSON `ivrPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub ivr_percentage: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `journeyActionMapIds`: array of string."]
     pub journey_action_map_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -317,31 +317,31 @@ pub struct ViewFilter {
     pub media_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `messageTypes`: array of string."]
     pub message_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `mos`: [`NumericRange`]."]
+    #[doc = " JSON `mos`: [`NumericRange`](crate::NumericRange)."]
     pub mos: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `myDashboard`: boolean."]
     pub my_dashboard: ::std::option::Option<bool>,
     #[doc = " JSON `originatingDirections`: array of string."]
     pub originating_directions: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `otherDurationMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `otherDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub other_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
-    #[doc = " JSON `otherPercentage`: [`NumericRange`]."]
+    #[doc = " JSON `otherPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub other_percentage: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `outboundCampaignIds`: array of string."]
     pub outbound_campaign_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `outboundContactListIds`: array of string."]
     pub outbound_contact_list_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `overtalkDurationMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `overtalkDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub overtalk_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
-    #[doc = " JSON `overtalkInstances`: [`NumericRange`]."]
+    #[doc = " JSON `overtalkInstances`: [`NumericRange`](crate::NumericRange)."]
     pub overtalk_instances: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `overtalkPercentage`: [`NumericRange`]."]
+    #[doc = " JSON `overtalkPercentage`: [`NumericRange`](crate::NumericRange)."]
     pub overtalk_percentage: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `participantPurposes`: array of string."]
     pub participant_purposes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `programIds`: array of string."]
     pub program_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `promoterScores`: array of [`NumericRange`]."]
+    #[doc = " JSON `promoterScores`: array of [`NumericRange`](crate::NumericRange)."]
     pub promoter_scores: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
     #[doc = " JSON `providerList`: array of string."]
     pub provider_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -375,9 +375,9 @@ pub struct ViewFilter {
     pub session_expired: ::std::option::Option<bool>,
     #[doc = " JSON `showFirstQueue`: boolean."]
     pub show_first_queue: ::std::option::Option<bool>,
-    #[doc = " JSON `silenceDurationMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `silenceDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub silence_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
-    #[doc = " JSON `silencePercentage`: [`NumericRange`]."]
+    #[doc = " JSON `silencePercentage`: [`NumericRange`](crate::NumericRange)."]
     pub silence_percentage: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `sipCallIds`: array of string."]
     pub sip_call_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -397,23 +397,23 @@ pub struct ViewFilter {
     pub social_conversation_created: ::std::option::Option<bool>,
     #[doc = " JSON `socialCountries`: array of string."]
     pub social_countries: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `socialEngagementComments`: [`NumericRange`]."]
+    #[doc = " JSON `socialEngagementComments`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_comments: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `socialEngagementLikes`: [`NumericRange`]."]
+    #[doc = " JSON `socialEngagementLikes`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_likes: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `socialEngagementReposts`: [`NumericRange`]."]
+    #[doc = " JSON `socialEngagementReposts`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_reposts: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `socialEngagementSaves`: [`NumericRange`]."]
+    #[doc = " JSON `socialEngagementSaves`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_saves: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `socialEngagementShares`: [`NumericRange`]."]
+    #[doc = " JSON `socialEngagementShares`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_shares: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `socialEngagementViews`: [`NumericRange`]."]
+    #[doc = " JSON `socialEngagementViews`: [`NumericRange`](crate::NumericRange)."]
     pub social_engagement_views: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `socialFollowerRange`: [`SocialNumericRange`]."]
+    #[doc = " JSON `socialFollowerRange`: [`SocialNumericRange`](crate::SocialNumericRange)."]
     pub social_follower_range: ::std::option::Option<crate::SocialNumericRange>,
     #[doc = " JSON `socialIngestionRuleIds`: array of string."]
     pub social_ingestion_rule_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `socialKeywords`: array of [`SocialKeyword`]."]
+    #[doc = " JSON `socialKeywords`: array of [`SocialKeyword`](crate::SocialKeyword)."]
     pub social_keywords: ::std::option::Option<::std::vec::Vec<crate::SocialKeyword>>,
     #[doc = " JSON `socialLanguages`: array of string."]
     pub social_languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -439,25 +439,25 @@ pub struct ViewFilter {
     pub survey_form_context_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `surveyFormIds`: array of string."]
     pub survey_form_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `surveyNpsScore`: [`NumericRange`]."]
+    #[doc = " JSON `surveyNpsScore`: [`NumericRange`](crate::NumericRange)."]
     pub survey_nps_score: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `surveyPromoterScore`: [`NumericRange`]."]
+    #[doc = " JSON `surveyPromoterScore`: [`NumericRange`](crate::NumericRange)."]
     pub survey_promoter_score: ::std::option::Option<crate::NumericRange>,
-    #[doc = " JSON `surveyQuestionGroupScore`: [`NumericRange`]."]
+    #[doc = " JSON `surveyQuestionGroupScore`: [`NumericRange`](crate::NumericRange)."]
     pub survey_question_group_score: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `surveyResponseStatuses`: array of string."]
     pub survey_response_statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `surveyScores`: array of [`NumericRange`]."]
+    #[doc = " JSON `surveyScores`: array of [`NumericRange`](crate::NumericRange)."]
     pub survey_scores: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
     #[doc = " JSON `surveyStatuses`: array of string."]
     pub survey_statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `surveyTotalScore`: [`NumericRange`]."]
+    #[doc = " JSON `surveyTotalScore`: [`NumericRange`](crate::NumericRange)."]
     pub survey_total_score: ::std::option::Option<crate::NumericRange>,
     #[doc = " JSON `surveyTypes`: array of string."]
     pub survey_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `takeover`: boolean."]
     pub takeover: ::std::option::Option<bool>,
-    #[doc = " JSON `talkDurationsMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `talkDurationsMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub talk_durations_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
     #[doc = " JSON `teamIds`: array of string."]
     pub team_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -465,13 +465,13 @@ pub struct ViewFilter {
     pub timeline_categories: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `topicIds`: array of string."]
     pub topic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `transcriptDurationMilliseconds`: array of [`NumericRange`]."]
+    #[doc = " JSON `transcriptDurationMilliseconds`: array of [`NumericRange`](crate::NumericRange)."]
     pub transcript_duration_milliseconds: ::std::option::Option<::std::vec::Vec<crate::NumericRange>>,
     #[doc = " JSON `transcriptLanguages`: array of string."]
     pub transcript_languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `transcriptTopics`: array of [`TranscriptTopics`]."]
+    #[doc = " JSON `transcriptTopics`: array of [`TranscriptTopics`](crate::TranscriptTopics)."]
     pub transcript_topics: ::std::option::Option<::std::vec::Vec<crate::TranscriptTopics>>,
-    #[doc = " JSON `transcripts`: array of [`Transcripts`]."]
+    #[doc = " JSON `transcripts`: array of [`Transcripts`](crate::Transcripts)."]
     pub transcripts: ::std::option::Option<::std::vec::Vec<crate::Transcripts>>,
     #[doc = " JSON `transferred`: boolean."]
     pub transferred: ::std::option::Option<bool>,
@@ -479,7 +479,7 @@ pub struct ViewFilter {
     pub used_routing_types: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `userState`: [`ViewFilterUserState`]."]
+    #[doc = " JSON `userState`: [`ViewFilterUserState`](crate::ViewFilterUserState)."]
     pub user_state: ::std::option::Option<crate::ViewFilterUserState>,
     #[doc = " JSON `video`: boolean."]
     pub video: ::std::option::Option<bool>,
@@ -495,13 +495,13 @@ pub struct ViewFilter {
     pub workitem_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `workitemStatuses`: array of string."]
     pub workitem_statuses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `workitemsStatuses`: array of [`WorkitemStatusFilter`]."]
+    #[doc = " JSON `workitemsStatuses`: array of [`WorkitemStatusFilter`](crate::WorkitemStatusFilter)."]
     pub workitems_statuses: ::std::option::Option<::std::vec::Vec<crate::WorkitemStatusFilter>>,
     #[doc = " JSON `worktypeIds`: array of string."]
     pub worktype_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `wrapUpCodes`: array of string."]
     pub wrap_up_codes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for ViewFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -516,10 +516,10 @@ impl<'de> ::serde::Deserialize<'de> for ViewFilter {
 impl crate::support::Model for ViewFilter {
     const NAME: &'static str = "ViewFilter";
     const FIELDS: &'static [&'static str] = &["abandonDurationsMilliseconds", "abandoned", "acdDurationMilliseconds", "acdDurationsMilliseconds", "acdPercentage", "actionCategoryName", "acw", "acwDurationsMilliseconds", "addressFroms", "addressTos", "agentCallbackOwnerIds", "agentEmpathyScore", "agentTalkDurationMilliseconds", "agentTalkPercentage", "alertRuleIds", "aniList", "answered", "assignedLanguageIds", "assignedSkillIds", "assistantIds", "availableDashboard", "blockedReasons", "botFinalIntentList", "botFlowTypes", "botIds", "botIntentList", "botMessageTypes", "botProductList", "botProviderList", "botRecognitionFailureReasonList", "botResultList", "botSlotList", "botVersions", "callbackInterval", "callbackNumberList", "canonicalContactIds", "categoryIds", "comparisonQueueIds", "conferenced", "contactIds", "contentModerationFlags", "conversationIds", "conversationInitiators", "conversationProperties", "customerSentimentScore", "customerSentimentTrend", "customerTalkDurationMilliseconds", "customerTalkPercentage", "dashboardAccessFilter", "dashboardState", "dashboardType", "dataActionIds", "deliveryPushed", "developmentActivityOverdue", "developmentModuleIds", "developmentName", "developmentRoleList", "developmentStatusList", "developmentTypeList", "directions", "divisionIds", "dnisList", "durationsMilliseconds", "emailDeliveryStatusList", "empathyScoreCategories", "engagementSources", "evaluatedAgentIds", "evaluationAssigned", "evaluationAssigneeIds", "evaluationCriticalScore", "evaluationFormContextIds", "evaluationFormIds", "evaluationRole", "evaluationScore", "evaluationStatuses", "evaluatorIds", "externalContactIds", "externalOrgIds", "externalTags", "favouriteDashboard", "filterQueuesByUserIds", "filterUsersByManagerIds", "filterUsersByQueueIds", "filterUsersByTeamIds", "flowDestinationTypes", "flowDisconnectReasons", "flowEntryReasons", "flowEntryTypes", "flowIds", "flowMilestoneIds", "flowOutTypes", "flowOutcomeIds", "flowOutcomeValues", "flowTransferTargets", "flowTypes", "flowVersions", "groupIds", "handleDurationsMilliseconds", "hasAgentAssistId", "hasCustomerParticipated", "hasEvaluation", "hasFax", "hasJourneyActionMapId", "hasJourneyCustomerId", "hasJourneyVisitId", "hasMedia", "hasPciData", "hasPiiData", "hasScoredEvaluation", "hasSensitiveData", "holdDurationsMilliseconds", "integrationIds", "isAcdInteraction", "isAgentOwnedCallback", "isAnalyzedForSensitiveData", "isAssessmentPassed", "isAuthenticated", "isBlindTransferred", "isCampaign", "isClearedByCustomer", "isConsultTransferred", "isConsulted", "isEnded", "isNotResponding", "isParked", "isRecorded", "isScreenRecorded", "isSnippetRecorded", "isSurveyed", "ivrDurationMilliseconds", "ivrPercentage", "journeyActionMapIds", "journeyActionMapTypes", "journeyActionTargetIds", "journeyBlockingActionMapIds", "journeyBlockingEmergencyScheduleGroupIds", "journeyBlockingScheduleGroupIds", "journeyFrequencyCapReasons", "journeyOutcomeIds", "journeySegmentIds", "journeyUrlContainsAllConditions", "journeyUrlContainsAnyConditions", "journeyUrlEndsWithConditions", "journeyUrlEqualConditions", "journeyUrlNotContainsAllConditions", "journeyUrlNotContainsAnyConditions", "journeyUrlNotEqualConditions", "journeyUrlStartsWithConditions", "knowledgeBaseIds", "languageGroups", "languageIds", "linkedInteraction", "locationIds", "managementUnitIds", "mediaTypes", "messageTypes", "mos", "myDashboard", "originatingDirections", "otherDurationMilliseconds", "otherPercentage", "outboundCampaignIds", "outboundContactListIds", "overtalkDurationMilliseconds", "overtalkInstances", "overtalkPercentage", "participantPurposes", "programIds", "promoterScores", "providerList", "queueIds", "recommendationSources", "remoteParticipants", "reportsTos", "requestedRoutingTypes", "responseStatuses", "roleIds", "screenMonitorUserIds", "screenMonitored", "segmentTypes", "sentimentScoreCategories", "sentimentTrendCategories", "sessionDnisList", "sessionExpired", "showFirstQueue", "silenceDurationMilliseconds", "silencePercentage", "sipCallIds", "skillGroups", "skillIds", "slideshowIds", "socialChannels", "socialClassifications", "socialContentType", "socialConversationCreated", "socialCountries", "socialEngagementComments", "socialEngagementLikes", "socialEngagementReposts", "socialEngagementSaves", "socialEngagementShares", "socialEngagementViews", "socialFollowerRange", "socialIngestionRuleIds", "socialKeywords", "socialLanguages", "socialPostEscalated", "socialPostTypes", "socialRatings", "socialSentimentCategory", "socialSourceTypes", "socialTopicIds", "socialVerificationStatus", "stationErrors", "subPath", "surveyFormContextIds", "surveyFormIds", "surveyNpsScore", "surveyPromoterScore", "surveyQuestionGroupScore", "surveyResponseStatuses", "surveyScores", "surveyStatuses", "surveyTotalScore", "surveyTypes", "takeover", "talkDurationsMilliseconds", "teamIds", "timelineCategories", "topicIds", "transcriptDurationMilliseconds", "transcriptLanguages", "transcriptTopics", "transcripts", "transferred", "usedRoutingTypes", "userIds", "userState", "video", "viewMetrics", "virtualAgentIds", "workbinIds", "workitemAssigneeIds", "workitemIds", "workitemStatuses", "workitemsStatuses", "worktypeIds", "wrapUpCodes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -773,7 +773,7 @@ impl crate::support::Model for ViewFilter {
             "workitemsStatuses" => crate::support::de_opt_structs(map, &mut self.workitems_statuses, n, 245),
             "worktypeIds" => crate::support::de_opt(map, &mut self.worktype_ids, n, 246),
             "wrapUpCodes" => crate::support::de_opt(map, &mut self.wrap_up_codes, n, 247),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VisibilityCondition {
-    #[doc = " JSON `combiningOperation`: [`VisibilityConditionCombiningOperation`]."]
+    #[doc = " JSON `combiningOperation`: [`VisibilityConditionCombiningOperation`](crate::VisibilityConditionCombiningOperation)."]
     pub combining_operation: ::std::option::Option<crate::VisibilityConditionCombiningOperation>,
     #[doc = " JSON `predicates`: array of any JSON."]
     pub predicates: ::std::option::Option<::std::vec::Vec<::serde_json::Value>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VisibilityCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for VisibilityCondition {
 impl crate::support::Model for VisibilityCondition {
     const NAME: &'static str = "VisibilityCondition";
     const FIELDS: &'static [&'static str] = &["combiningOperation", "predicates"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for VisibilityCondition {
         match key {
             "combiningOperation" => crate::support::de_opt(map, &mut self.combining_operation, n, 0),
             "predicates" => crate::support::de_opt(map, &mut self.predicates, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

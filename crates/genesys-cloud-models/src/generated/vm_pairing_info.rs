@@ -9,11 +9,11 @@ pub struct VmPairingInfo {
     pub auth_token: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `edge-id`: string."]
     pub edge_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `meta-data`: [`MetaData`]."]
+    #[doc = " JSON `meta-data`: [`MetaData`](crate::MetaData)."]
     pub meta_data: ::std::option::Option<crate::MetaData>,
     #[doc = " JSON `org-id`: string."]
     pub org_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VmPairingInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for VmPairingInfo {
 impl crate::support::Model for VmPairingInfo {
     const NAME: &'static str = "VmPairingInfo";
     const FIELDS: &'static [&'static str] = &["auth-token", "edge-id", "meta-data", "org-id"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for VmPairingInfo {
             "edge-id" => crate::support::de_opt(map, &mut self.edge_id, n, 1),
             "meta-data" => crate::support::de_opt_struct(map, &mut self.meta_data, n, 2),
             "org-id" => crate::support::de_opt(map, &mut self.org_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

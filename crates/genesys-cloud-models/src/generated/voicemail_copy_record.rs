@@ -7,11 +7,11 @@
 pub struct VoicemailCopyRecord {
     #[doc = " JSON `date`: date-time."]
     pub date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `group`: [`Group`]."]
+    #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailCopyRecord {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailCopyRecord {
 impl crate::support::Model for VoicemailCopyRecord {
     const NAME: &'static str = "VoicemailCopyRecord";
     const FIELDS: &'static [&'static str] = &["date", "group", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for VoicemailCopyRecord {
             "date" => crate::support::de_opt(map, &mut self.date, n, 0),
             "group" => crate::support::de_opt_struct(map, &mut self.group, n, 1),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

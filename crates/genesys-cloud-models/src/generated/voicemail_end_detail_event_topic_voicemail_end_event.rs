@@ -13,9 +13,9 @@ pub struct VoicemailEndDetailEventTopicVoicemailEndEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`VoicemailEndDetailEventTopicVoicemailEndEventDirection`]."]
+    #[doc = " JSON `direction`: [`VoicemailEndDetailEventTopicVoicemailEndEventDirection`](crate::VoicemailEndDetailEventTopicVoicemailEndEventDirection)."]
     pub direction: ::std::option::Option<crate::VoicemailEndDetailEventTopicVoicemailEndEventDirection>,
-    #[doc = " JSON `disconnectType`: [`VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType`]."]
+    #[doc = " JSON `disconnectType`: [`VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType`](crate::VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType)."]
     pub disconnect_type: ::std::option::Option<crate::VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct VoicemailEndDetailEventTopicVoicemailEndEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`VoicemailEndDetailEventTopicVoicemailEndEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`VoicemailEndDetailEventTopicVoicemailEndEventMediaType`](crate::VoicemailEndDetailEventTopicVoicemailEndEventMediaType)."]
     pub media_type: ::std::option::Option<crate::VoicemailEndDetailEventTopicVoicemailEndEventMediaType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -39,7 +39,7 @@ pub struct VoicemailEndDetailEventTopicVoicemailEndEvent {
     pub utilization_label: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `voicemailDurationMs`: integer (int64)."]
     pub voicemail_duration_ms: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailEndDetailEventTopicVoicemailEndEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailEndDetailEventTopicVoicemailEnd
 impl crate::support::Model for VoicemailEndDetailEventTopicVoicemailEndEvent {
     const NAME: &'static str = "VoicemailEndDetailEventTopicVoicemailEndEvent";
     const FIELDS: &'static [&'static str] = &["ani", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "disconnectType", "divisionId", "dnis", "eventTime", "mediaType", "participantId", "provider", "queueId", "sessionId", "userId", "utilizationLabel", "voicemailDurationMs"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for VoicemailEndDetailEventTopicVoicemailEndEvent {
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 14),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 15),
             "voicemailDurationMs" => crate::support::de_opt(map, &mut self.voicemail_duration_ms, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct VoicemailGroupPolicy {
     #[doc = " JSON `disableEmailPii`: boolean."]
     pub disable_email_pii: ::std::option::Option<bool>,
-    #[doc = " JSON `emailPolicy`: [`GroupEmailPolicy`]."]
+    #[doc = " JSON `emailPolicy`: [`GroupEmailPolicy`](crate::GroupEmailPolicy)."]
     pub email_policy: ::std::option::Option<crate::GroupEmailPolicy>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
-    #[doc = " JSON `group`: [`Group`]."]
+    #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
-    #[doc = " JSON `groupAlertType`: [`VoicemailGroupPolicyGroupAlertType`]."]
+    #[doc = " JSON `groupAlertType`: [`VoicemailGroupPolicyGroupAlertType`](crate::VoicemailGroupPolicyGroupAlertType)."]
     pub group_alert_type: ::std::option::Option<crate::VoicemailGroupPolicyGroupAlertType>,
     #[doc = " JSON `includeEmailTranscriptions`: boolean."]
     pub include_email_transcriptions: ::std::option::Option<bool>,
@@ -35,7 +35,7 @@ pub struct VoicemailGroupPolicy {
     pub send_email_notifications: ::std::option::Option<bool>,
     #[doc = " JSON `stopRingingAfterRotations`: integer (int64)."]
     pub stop_ringing_after_rotations: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailGroupPolicy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailGroupPolicy {
 impl crate::support::Model for VoicemailGroupPolicy {
     const NAME: &'static str = "VoicemailGroupPolicy";
     const FIELDS: &'static [&'static str] = &["disableEmailPii", "emailPolicy", "enabled", "group", "groupAlertType", "includeEmailTranscriptions", "includeGroupNumberInUserCallerIdLists", "interactiveResponsePromptId", "interactiveResponseRequired", "languagePreference", "name", "overflowGroupId", "rotateCallsSecs", "sendEmailNotifications", "stopRingingAfterRotations"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for VoicemailGroupPolicy {
             "rotateCallsSecs" => crate::support::de_opt(map, &mut self.rotate_calls_secs, n, 12),
             "sendEmailNotifications" => crate::support::de_opt(map, &mut self.send_email_notifications, n, 13),
             "stopRingingAfterRotations" => crate::support::de_opt(map, &mut self.stop_ringing_after_rotations, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

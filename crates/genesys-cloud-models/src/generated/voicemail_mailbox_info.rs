@@ -21,7 +21,7 @@ pub struct VoicemailMailboxInfo {
     pub oldest_read_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `oldestUnreadDate`: date-time."]
     pub oldest_unread_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `ownerType`: [`VoicemailMailboxInfoOwnerType`]."]
+    #[doc = " JSON `ownerType`: [`VoicemailMailboxInfoOwnerType`](crate::VoicemailMailboxInfoOwnerType)."]
     pub owner_type: ::std::option::Option<crate::VoicemailMailboxInfoOwnerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
@@ -31,7 +31,7 @@ pub struct VoicemailMailboxInfo {
     pub unread_count: ::std::option::Option<i64>,
     #[doc = " JSON `usageSizeBytes`: integer (int64)."]
     pub usage_size_bytes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailMailboxInfo {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailMailboxInfo {
 impl crate::support::Model for VoicemailMailboxInfo {
     const NAME: &'static str = "VoicemailMailboxInfo";
     const FIELDS: &'static [&'static str] = &["createdDate", "deletedCount", "id", "modifiedDate", "newestReadDate", "newestUnreadDate", "oldestReadDate", "oldestUnreadDate", "ownerType", "selfUri", "totalCount", "unreadCount", "usageSizeBytes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for VoicemailMailboxInfo {
             "totalCount" => crate::support::de_opt(map, &mut self.total_count, n, 10),
             "unreadCount" => crate::support::de_opt(map, &mut self.unread_count, n, 11),
             "usageSizeBytes" => crate::support::de_opt(map, &mut self.usage_size_bytes, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

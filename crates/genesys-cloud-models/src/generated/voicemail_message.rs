@@ -13,23 +13,23 @@ pub struct VoicemailMessage {
     pub caller_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callerName`: string."]
     pub caller_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `callerUser`: [`User`]."]
+    #[doc = " JSON `callerUser`: [`User`](crate::User)."]
     pub caller_user: ::std::option::Option<crate::User>,
-    #[doc = " JSON `conversation`: [`Conversation`]."]
+    #[doc = " JSON `conversation`: [`Conversation`](crate::Conversation)."]
     pub conversation: ::std::option::Option<crate::Conversation>,
-    #[doc = " JSON `copiedFrom`: [`VoicemailCopyRecord`]."]
+    #[doc = " JSON `copiedFrom`: [`VoicemailCopyRecord`](crate::VoicemailCopyRecord)."]
     pub copied_from: ::std::option::Option<crate::VoicemailCopyRecord>,
-    #[doc = " JSON `copiedTo`: array of [`VoicemailCopyRecord`]."]
+    #[doc = " JSON `copiedTo`: array of [`VoicemailCopyRecord`](crate::VoicemailCopyRecord)."]
     pub copied_to: ::std::option::Option<::std::vec::Vec<crate::VoicemailCopyRecord>>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `deleteRetentionPolicy`: [`VoicemailRetentionPolicy`]."]
+    #[doc = " JSON `deleteRetentionPolicy`: [`VoicemailRetentionPolicy`](crate::VoicemailRetentionPolicy)."]
     pub delete_retention_policy: ::std::option::Option<crate::VoicemailRetentionPolicy>,
     #[doc = " JSON `deleted`: boolean."]
     pub deleted: ::std::option::Option<bool>,
     #[doc = " JSON `deletedDate`: date-time."]
     pub deleted_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `group`: [`Group`]."]
+    #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -37,7 +37,7 @@ pub struct VoicemailMessage {
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `note`: string."]
     pub note: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queue`: [`Queue`]."]
+    #[doc = " JSON `queue`: [`Queue`](crate::Queue)."]
     pub queue: ::std::option::Option<crate::Queue>,
     #[doc = " JSON `read`: boolean."]
     pub read: ::std::option::Option<bool>,
@@ -45,9 +45,9 @@ pub struct VoicemailMessage {
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `transcription`: string."]
     pub transcription: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -62,10 +62,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailMessage {
 impl crate::support::Model for VoicemailMessage {
     const NAME: &'static str = "VoicemailMessage";
     const FIELDS: &'static [&'static str] = &["audioRecordingDurationSeconds", "audioRecordingSizeBytes", "callerAddress", "callerName", "callerUser", "conversation", "copiedFrom", "copiedTo", "createdDate", "deleteRetentionPolicy", "deleted", "deletedDate", "group", "id", "modifiedDate", "note", "queue", "read", "selfUri", "transcription", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -92,7 +92,7 @@ impl crate::support::Model for VoicemailMessage {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 18),
             "transcription" => crate::support::de_opt(map, &mut self.transcription, n, 19),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 20),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

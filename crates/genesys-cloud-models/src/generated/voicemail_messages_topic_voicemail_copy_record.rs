@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct VoicemailMessagesTopicVoicemailCopyRecord {
-    #[doc = " JSON `group`: [`VoicemailMessagesTopicOwner`]."]
+    #[doc = " JSON `group`: [`VoicemailMessagesTopicOwner`](crate::VoicemailMessagesTopicOwner)."]
     pub group: ::std::option::Option<crate::VoicemailMessagesTopicOwner>,
-    #[doc = " JSON `user`: [`VoicemailMessagesTopicOwner`]."]
+    #[doc = " JSON `user`: [`VoicemailMessagesTopicOwner`](crate::VoicemailMessagesTopicOwner)."]
     pub user: ::std::option::Option<crate::VoicemailMessagesTopicOwner>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailMessagesTopicVoicemailCopyRecord {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailMessagesTopicVoicemailCopyRecor
 impl crate::support::Model for VoicemailMessagesTopicVoicemailCopyRecord {
     const NAME: &'static str = "VoicemailMessagesTopicVoicemailCopyRecord";
     const FIELDS: &'static [&'static str] = &["group", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for VoicemailMessagesTopicVoicemailCopyRecord {
         match key {
             "group" => crate::support::de_opt_struct(map, &mut self.group, n, 0),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,9 +15,9 @@ pub struct VoicemailMessagesTopicVoicemailMessage {
     pub caller_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `callerName`: string."]
     pub caller_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `copiedFrom`: [`VoicemailMessagesTopicVoicemailCopyRecord`]."]
+    #[doc = " JSON `copiedFrom`: [`VoicemailMessagesTopicVoicemailCopyRecord`](crate::VoicemailMessagesTopicVoicemailCopyRecord)."]
     pub copied_from: ::std::option::Option<crate::VoicemailMessagesTopicVoicemailCopyRecord>,
-    #[doc = " JSON `copiedTo`: array of [`VoicemailMessagesTopicVoicemailCopyRecord`]."]
+    #[doc = " JSON `copiedTo`: array of [`VoicemailMessagesTopicVoicemailCopyRecord`](crate::VoicemailMessagesTopicVoicemailCopyRecord)."]
     pub copied_to: ::std::option::Option<::std::vec::Vec<crate::VoicemailMessagesTopicVoicemailCopyRecord>>,
     #[doc = " JSON `createdDate`: date-time."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -37,7 +37,7 @@ pub struct VoicemailMessagesTopicVoicemailMessage {
     pub note: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `read`: boolean."]
     pub read: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailMessagesTopicVoicemailMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailMessagesTopicVoicemailMessage {
 impl crate::support::Model for VoicemailMessagesTopicVoicemailMessage {
     const NAME: &'static str = "VoicemailMessagesTopicVoicemailMessage";
     const FIELDS: &'static [&'static str] = &["action", "audioRecordingDurationSeconds", "audioRecordingSizeBytes", "callerAddress", "callerName", "copiedFrom", "copiedTo", "createdDate", "createdDateString", "deleted", "id", "modifiedByUserId", "modifiedDate", "modifiedDateString", "note", "read"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for VoicemailMessagesTopicVoicemailMessage {
             "modifiedDateString" => crate::support::de_opt(map, &mut self.modified_date_string, n, 13),
             "note" => crate::support::de_opt(map, &mut self.note, n, 14),
             "read" => crate::support::de_opt(map, &mut self.read, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,7 +19,7 @@ pub struct VoicemailOrganizationPolicy {
     pub maximum_recording_time_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `modifiedDate`: date-time."]
     pub modified_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `pinConfiguration`: [`PINConfiguration`]."]
+    #[doc = " JSON `pinConfiguration`: [`PINConfiguration`](crate::PINConfiguration)."]
     pub pin_configuration: ::std::option::Option<crate::PINConfiguration>,
     #[doc = " JSON `pinRequired`: boolean."]
     pub pin_required: ::std::option::Option<bool>,
@@ -27,7 +27,7 @@ pub struct VoicemailOrganizationPolicy {
     pub send_email_notifications: ::std::option::Option<bool>,
     #[doc = " JSON `voicemailExtension`: string."]
     pub voicemail_extension: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailOrganizationPolicy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailOrganizationPolicy {
 impl crate::support::Model for VoicemailOrganizationPolicy {
     const NAME: &'static str = "VoicemailOrganizationPolicy";
     const FIELDS: &'static [&'static str] = &["alertTimeoutSeconds", "disableEmailPii", "enabled", "includeEmailTranscriptions", "interactiveResponseRequired", "maximumRecordingTimeSeconds", "modifiedDate", "pinConfiguration", "pinRequired", "sendEmailNotifications", "voicemailExtension"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for VoicemailOrganizationPolicy {
             "pinRequired" => crate::support::de_opt(map, &mut self.pin_required, n, 8),
             "sendEmailNotifications" => crate::support::de_opt(map, &mut self.send_email_notifications, n, 9),
             "voicemailExtension" => crate::support::de_opt(map, &mut self.voicemail_extension, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

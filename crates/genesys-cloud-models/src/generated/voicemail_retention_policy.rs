@@ -7,9 +7,9 @@
 pub struct VoicemailRetentionPolicy {
     #[doc = " JSON `numberOfDays`: integer (int64)."]
     pub number_of_days: ::std::option::Option<i64>,
-    #[doc = " JSON `voicemailRetentionPolicyType`: [`VoicemailRetentionPolicyVoicemailRetentionPolicyType`]."]
+    #[doc = " JSON `voicemailRetentionPolicyType`: [`VoicemailRetentionPolicyVoicemailRetentionPolicyType`](crate::VoicemailRetentionPolicyVoicemailRetentionPolicyType)."]
     pub voicemail_retention_policy_type: ::std::option::Option<crate::VoicemailRetentionPolicyVoicemailRetentionPolicyType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailRetentionPolicy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailRetentionPolicy {
 impl crate::support::Model for VoicemailRetentionPolicy {
     const NAME: &'static str = "VoicemailRetentionPolicy";
     const FIELDS: &'static [&'static str] = &["numberOfDays", "voicemailRetentionPolicyType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for VoicemailRetentionPolicy {
         match key {
             "numberOfDays" => crate::support::de_opt(map, &mut self.number_of_days, n, 0),
             "voicemailRetentionPolicyType" => crate::support::de_opt(map, &mut self.voicemail_retention_policy_type, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

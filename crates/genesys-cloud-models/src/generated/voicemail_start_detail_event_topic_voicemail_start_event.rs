@@ -13,7 +13,7 @@ pub struct VoicemailStartDetailEventTopicVoicemailStartEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`VoicemailStartDetailEventTopicVoicemailStartEventDirection`]."]
+    #[doc = " JSON `direction`: [`VoicemailStartDetailEventTopicVoicemailStartEventDirection`](crate::VoicemailStartDetailEventTopicVoicemailStartEventDirection)."]
     pub direction: ::std::option::Option<crate::VoicemailStartDetailEventTopicVoicemailStartEventDirection>,
     #[doc = " JSON `divisionId`: string."]
     pub division_id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct VoicemailStartDetailEventTopicVoicemailStartEvent {
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`VoicemailStartDetailEventTopicVoicemailStartEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`VoicemailStartDetailEventTopicVoicemailStartEventMediaType`](crate::VoicemailStartDetailEventTopicVoicemailStartEventMediaType)."]
     pub media_type: ::std::option::Option<crate::VoicemailStartDetailEventTopicVoicemailStartEventMediaType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -35,7 +35,7 @@ pub struct VoicemailStartDetailEventTopicVoicemailStartEvent {
     pub user_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `utilizationLabel`: string."]
     pub utilization_label: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailStartDetailEventTopicVoicemailStartEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailStartDetailEventTopicVoicemailS
 impl crate::support::Model for VoicemailStartDetailEventTopicVoicemailStartEvent {
     const NAME: &'static str = "VoicemailStartDetailEventTopicVoicemailStartEvent";
     const FIELDS: &'static [&'static str] = &["ani", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "divisionId", "dnis", "eventTime", "mediaType", "participantId", "provider", "queueId", "sessionId", "userId", "utilizationLabel"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for VoicemailStartDetailEventTopicVoicemailStartEvent
             "sessionId" => crate::support::de_opt(map, &mut self.session_id, n, 12),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 13),
             "utilizationLabel" => crate::support::de_opt(map, &mut self.utilization_label, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

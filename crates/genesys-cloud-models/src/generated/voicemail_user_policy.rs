@@ -15,7 +15,7 @@ pub struct VoicemailUserPolicy {
     pub pin: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `sendEmailNotifications`: boolean."]
     pub send_email_notifications: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for VoicemailUserPolicy {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailUserPolicy {
 impl crate::support::Model for VoicemailUserPolicy {
     const NAME: &'static str = "VoicemailUserPolicy";
     const FIELDS: &'static [&'static str] = &["alertTimeoutSeconds", "enabled", "modifiedDate", "pin", "sendEmailNotifications"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for VoicemailUserPolicy {
             "modifiedDate" => crate::support::de_opt(map, &mut self.modified_date, n, 2),
             "pin" => crate::support::de_opt(map, &mut self.pin, n, 3),
             "sendEmailNotifications" => crate::support::de_opt(map, &mut self.send_email_notifications, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct WaitlistPosition {
     #[doc = " JSON `date`: date."]
     pub date: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `timeOffLimit`: [`TimeOffLimitReference`]."]
+    #[doc = " JSON `timeOffLimit`: [`TimeOffLimitReference`](crate::TimeOffLimitReference)."]
     pub time_off_limit: ::std::option::Option<crate::TimeOffLimitReference>,
-    #[doc = " JSON `timeOffRequest`: [`TimeOffRequestReference`]."]
+    #[doc = " JSON `timeOffRequest`: [`TimeOffRequestReference`](crate::TimeOffRequestReference)."]
     pub time_off_request: ::std::option::Option<crate::TimeOffRequestReference>,
     #[doc = " JSON `waitlistPosition`: integer (int64)."]
     pub waitlist_position: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WaitlistPosition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WaitlistPosition {
 impl crate::support::Model for WaitlistPosition {
     const NAME: &'static str = "WaitlistPosition";
     const FIELDS: &'static [&'static str] = &["date", "timeOffLimit", "timeOffRequest", "waitlistPosition"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WaitlistPosition {
             "timeOffLimit" => crate::support::de_opt_struct(map, &mut self.time_off_limit, n, 1),
             "timeOffRequest" => crate::support::de_opt_struct(map, &mut self.time_off_request, n, 2),
             "waitlistPosition" => crate::support::de_opt(map, &mut self.waitlist_position, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

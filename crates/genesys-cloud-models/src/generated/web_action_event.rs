@@ -5,33 +5,33 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebActionEvent {
-    #[doc = " JSON `action`: [`EventAction`], required by the spec."]
+    #[doc = " JSON `action`: [`EventAction`](crate::EventAction), required by the spec."]
     pub action: ::std::option::Option<crate::EventAction>,
-    #[doc = " JSON `actionMap`: [`ActionEventActionMap`], required by the spec."]
+    #[doc = " JSON `actionMap`: [`ActionEventActionMap`](crate::ActionEventActionMap), required by the spec."]
     pub action_map: ::std::option::Option<crate::ActionEventActionMap>,
-    #[doc = " JSON `browser`: [`Browser`], required by the spec."]
+    #[doc = " JSON `browser`: [`Browser`](crate::Browser), required by the spec."]
     pub browser: ::std::option::Option<crate::Browser>,
-    #[doc = " JSON `device`: [`Device`], required by the spec."]
+    #[doc = " JSON `device`: [`Device`](crate::Device), required by the spec."]
     pub device: ::std::option::Option<crate::Device>,
     #[doc = " JSON `errorCode`: string."]
     pub error_code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `errorMessage`: string."]
     pub error_message: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `geolocation`: [`JourneyGeolocation`]."]
+    #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mktCampaign`: [`JourneyCampaign`]."]
+    #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
     #[doc = " JSON `timeToDisposition`: integer (int64)."]
     pub time_to_disposition: ::std::option::Option<i64>,
     #[doc = " JSON `userAgentString`: string, required by the spec."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `visitReferrer`: [`Referrer`]."]
+    #[doc = " JSON `visitReferrer`: [`Referrer`](crate::Referrer)."]
     pub visit_referrer: ::std::option::Option<crate::Referrer>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebActionEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for WebActionEvent {
 impl crate::support::Model for WebActionEvent {
     const NAME: &'static str = "WebActionEvent";
     const FIELDS: &'static [&'static str] = &["action", "actionMap", "browser", "device", "errorCode", "errorMessage", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "timeToDisposition", "userAgentString", "visitReferrer"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for WebActionEvent {
             "timeToDisposition" => crate::support::de_opt(map, &mut self.time_to_disposition, n, 10),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 11),
             "visitReferrer" => crate::support::de_opt_struct(map, &mut self.visit_referrer, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct WebDeployment {
     pub allow_all_domains: ::std::option::Option<bool>,
     #[doc = " JSON `allowedDomains`: array of string."]
     pub allowed_domains: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `configuration`: [`WebDeploymentConfigurationVersionEntityRef`], required by the spec."]
+    #[doc = " JSON `configuration`: [`WebDeploymentConfigurationVersionEntityRef`](crate::WebDeploymentConfigurationVersionEntityRef), required by the spec."]
     pub configuration: ::std::option::Option<crate::WebDeploymentConfigurationVersionEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,25 +17,25 @@ pub struct WebDeployment {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `flow`: [`WebDeploymentFlowEntityRef`]."]
+    #[doc = " JSON `flow`: [`WebDeploymentFlowEntityRef`](crate::WebDeploymentFlowEntityRef)."]
     pub flow: ::std::option::Option<crate::WebDeploymentFlowEntityRef>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `lastModifiedUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `lastModifiedUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub last_modified_user: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `pushIntegrations`: array of [`PushIntegration`]."]
+    #[doc = " JSON `pushIntegrations`: array of [`PushIntegration`](crate::PushIntegration)."]
     pub push_integrations: ::std::option::Option<::std::vec::Vec<crate::PushIntegration>>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `snippet`: string."]
     pub snippet: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WebDeploymentStatus`]."]
+    #[doc = " JSON `status`: [`WebDeploymentStatus`](crate::WebDeploymentStatus)."]
     pub status: ::std::option::Option<crate::WebDeploymentStatus>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebDeployment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for WebDeployment {
 impl crate::support::Model for WebDeployment {
     const NAME: &'static str = "WebDeployment";
     const FIELDS: &'static [&'static str] = &["allowAllDomains", "allowedDomains", "configuration", "dateCreated", "dateModified", "description", "flow", "id", "lastModifiedUser", "name", "pushIntegrations", "selfUri", "snippet", "status", "supportedContent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for WebDeployment {
             "snippet" => crate::support::de_opt(map, &mut self.snippet, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentActiveConfigurationOnDeployment {
-    #[doc = " JSON `configurationVersion`: [`WebDeploymentConfigurationVersion`]."]
+    #[doc = " JSON `configurationVersion`: [`WebDeploymentConfigurationVersion`](crate::WebDeploymentConfigurationVersion)."]
     pub configuration_version: ::std::option::Option<crate::WebDeploymentConfigurationVersion>,
-    #[doc = " JSON `deployment`: [`WebDeployment`]."]
+    #[doc = " JSON `deployment`: [`WebDeployment`](crate::WebDeployment)."]
     pub deployment: ::std::option::Option<crate::WebDeployment>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebDeploymentActiveConfigurationOnDeployment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentActiveConfigurationOnDeploy
 impl crate::support::Model for WebDeploymentActiveConfigurationOnDeployment {
     const NAME: &'static str = "WebDeploymentActiveConfigurationOnDeployment";
     const FIELDS: &'static [&'static str] = &["configurationVersion", "deployment"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WebDeploymentActiveConfigurationOnDeployment {
         match key {
             "configurationVersion" => crate::support::de_opt_struct(map, &mut self.configuration_version, n, 0),
             "deployment" => crate::support::de_opt_struct(map, &mut self.deployment, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

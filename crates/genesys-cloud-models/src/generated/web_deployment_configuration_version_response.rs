@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentConfigurationVersionResponse {
-    #[doc = " JSON `authenticationSettings`: [`AuthenticationSettings`]."]
+    #[doc = " JSON `authenticationSettings`: [`AuthenticationSettings`](crate::AuthenticationSettings)."]
     pub authentication_settings: ::std::option::Option<crate::AuthenticationSettings>,
-    #[doc = " JSON `cobrowse`: [`CobrowseSettings`]."]
+    #[doc = " JSON `cobrowse`: [`CobrowseSettings`](crate::CobrowseSettings)."]
     pub cobrowse: ::std::option::Option<crate::CobrowseSettings>,
-    #[doc = " JSON `createdUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `createdUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub created_user: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `customI18nLabels`: array of [`CustomI18nLabels`]."]
+    #[doc = " JSON `customI18nLabels`: array of [`CustomI18nLabels`](crate::CustomI18nLabels)."]
     pub custom_i18n_labels: ::std::option::Option<::std::vec::Vec<crate::CustomI18nLabels>>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -23,35 +23,35 @@ pub struct WebDeploymentConfigurationVersionResponse {
     pub default_language: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `headlessMode`: [`WebDeploymentHeadlessMode`]."]
+    #[doc = " JSON `headlessMode`: [`WebDeploymentHeadlessMode`](crate::WebDeploymentHeadlessMode)."]
     pub headless_mode: ::std::option::Option<crate::WebDeploymentHeadlessMode>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyEvents`: [`JourneyEventsSettings`]."]
+    #[doc = " JSON `journeyEvents`: [`JourneyEventsSettings`](crate::JourneyEventsSettings)."]
     pub journey_events: ::std::option::Option<crate::JourneyEventsSettings>,
     #[doc = " JSON `languages`: array of string."]
     pub languages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `lastModifiedUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `lastModifiedUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub last_modified_user: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `messenger`: [`MessengerSettings`]."]
+    #[doc = " JSON `messenger`: [`MessengerSettings`](crate::MessengerSettings)."]
     pub messenger: ::std::option::Option<crate::MessengerSettings>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `position`: [`PositionSettings`]."]
+    #[doc = " JSON `position`: [`PositionSettings`](crate::PositionSettings)."]
     pub position: ::std::option::Option<crate::PositionSettings>,
-    #[doc = " JSON `publishedUser`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `publishedUser`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub published_user: ::std::option::Option<crate::AddressableEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WebDeploymentConfigurationVersionResponseStatus`]."]
+    #[doc = " JSON `status`: [`WebDeploymentConfigurationVersionResponseStatus`](crate::WebDeploymentConfigurationVersionResponseStatus)."]
     pub status: ::std::option::Option<crate::WebDeploymentConfigurationVersionResponseStatus>,
-    #[doc = " JSON `supportCenter`: [`SupportCenterSettings`]."]
+    #[doc = " JSON `supportCenter`: [`SupportCenterSettings`](crate::SupportCenterSettings)."]
     pub support_center: ::std::option::Option<crate::SupportCenterSettings>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `video`: [`VideoSettings`]."]
+    #[doc = " JSON `video`: [`VideoSettings`](crate::VideoSettings)."]
     pub video: ::std::option::Option<crate::VideoSettings>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebDeploymentConfigurationVersionResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -66,10 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentConfigurationVersionRespons
 impl crate::support::Model for WebDeploymentConfigurationVersionResponse {
     const NAME: &'static str = "WebDeploymentConfigurationVersionResponse";
     const FIELDS: &'static [&'static str] = &["authenticationSettings", "cobrowse", "createdUser", "customI18nLabels", "dateCreated", "dateModified", "datePublished", "defaultLanguage", "description", "headlessMode", "id", "journeyEvents", "languages", "lastModifiedUser", "messenger", "name", "position", "publishedUser", "selfUri", "status", "supportCenter", "version", "video"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -98,7 +98,7 @@ impl crate::support::Model for WebDeploymentConfigurationVersionResponse {
             "supportCenter" => crate::support::de_opt_struct(map, &mut self.support_center, n, 20),
             "version" => crate::support::de_opt(map, &mut self.version, n, 21),
             "video" => crate::support::de_opt_struct(map, &mut self.video, n, 22),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,11 +11,11 @@ pub struct WebDeploymentFlowEntityRef {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `publishVersion`: [`FlowVersion`]."]
+    #[doc = " JSON `publishVersion`: [`FlowVersion`](crate::FlowVersion)."]
     pub publish_version: ::std::option::Option<crate::FlowVersion>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebDeploymentFlowEntityRef {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentFlowEntityRef {
 impl crate::support::Model for WebDeploymentFlowEntityRef {
     const NAME: &'static str = "WebDeploymentFlowEntityRef";
     const FIELDS: &'static [&'static str] = &["flowDescription", "id", "name", "publishVersion", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WebDeploymentFlowEntityRef {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "publishVersion" => crate::support::de_opt_struct(map, &mut self.publish_version, n, 3),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus`]."]
+    #[doc = " JSON `status`: [`WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus`](crate::WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus)."]
     pub status: ::std::option::Option<crate::WebDeploymentsConfigTopicWebMessagingConfigChangeEventBodyStatus>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentsConfigTopicWebMessagingCon
 impl crate::support::Model for WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody {
     const NAME: &'static str = "WebDeploymentsConfigTopicWebMessagingConfigChangeEventBody";
     const FIELDS: &'static [&'static str] = &["id", "status", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WebDeploymentsConfigTopicWebMessagingConfigChange
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
             "version" => crate::support::de_opt(map, &mut self.version, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody {
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBodyStatus`]."]
+    #[doc = " JSON `status`: [`WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBodyStatus`](crate::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBodyStatus)."]
     pub status: ::std::option::Option<crate::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBodyStatus>,
     #[doc = " JSON `version`: string."]
     pub version: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentsDeploymentTopicWebMessagin
 impl crate::support::Model for WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody {
     const NAME: &'static str = "WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody";
     const FIELDS: &'static [&'static str] = &["id", "status", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WebDeploymentsDeploymentTopicWebMessagingConfigCh
             "id" => crate::support::de_opt(map, &mut self.id, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
             "version" => crate::support::de_opt(map, &mut self.version, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

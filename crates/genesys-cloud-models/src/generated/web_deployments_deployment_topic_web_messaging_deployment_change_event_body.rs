@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody {
-    #[doc = " JSON `configuration`: [`WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody`]."]
+    #[doc = " JSON `configuration`: [`WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody`](crate::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody)."]
     pub configuration: ::std::option::Option<crate::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus`]."]
+    #[doc = " JSON `status`: [`WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus`](crate::WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus)."]
     pub status: ::std::option::Option<crate::WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentsDeploymentTopicWebMessagin
 impl crate::support::Model for WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody {
     const NAME: &'static str = "WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody";
     const FIELDS: &'static [&'static str] = &["configuration", "id", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WebDeploymentsDeploymentTopicWebMessagingDeployme
             "configuration" => crate::support::de_opt_struct(map, &mut self.configuration, n, 0),
             "id" => crate::support::de_opt(map, &mut self.id, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct WebDeploymentsOAuthExchangeRequest {
     #[doc = " JSON `deploymentId`: string, required by the spec."]
     pub deployment_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `journeyContext`: [`WebDeploymentsJourneyContext`]."]
+    #[doc = " JSON `journeyContext`: [`WebDeploymentsJourneyContext`](crate::WebDeploymentsJourneyContext)."]
     pub journey_context: ::std::option::Option<crate::WebDeploymentsJourneyContext>,
-    #[doc = " JSON `oauth`: [`WebDeploymentsOAuthRequestParameters`]."]
+    #[doc = " JSON `oauth`: [`WebDeploymentsOAuthRequestParameters`](crate::WebDeploymentsOAuthRequestParameters)."]
     pub oauth: ::std::option::Option<crate::WebDeploymentsOAuthRequestParameters>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebDeploymentsOAuthExchangeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentsOAuthExchangeRequest {
 impl crate::support::Model for WebDeploymentsOAuthExchangeRequest {
     const NAME: &'static str = "WebDeploymentsOAuthExchangeRequest";
     const FIELDS: &'static [&'static str] = &["deploymentId", "journeyContext", "oauth"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WebDeploymentsOAuthExchangeRequest {
             "deploymentId" => crate::support::de_opt(map, &mut self.deployment_id, n, 0),
             "journeyContext" => crate::support::de_opt_struct(map, &mut self.journey_context, n, 1),
             "oauth" => crate::support::de_opt_struct(map, &mut self.oauth, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

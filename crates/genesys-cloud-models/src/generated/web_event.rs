@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebEvent {
-    #[doc = " JSON `attributes`: map of [`CustomEventAttribute`], required by the spec."]
+    #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
     #[doc = " JSON `authenticated`: boolean, required by the spec."]
     pub authenticated: ::std::option::Option<bool>,
-    #[doc = " JSON `browser`: [`Browser`], required by the spec."]
+    #[doc = " JSON `browser`: [`Browser`](crate::Browser), required by the spec."]
     pub browser: ::std::option::Option<crate::Browser>,
-    #[doc = " JSON `device`: [`Device`], required by the spec."]
+    #[doc = " JSON `device`: [`Device`](crate::Device), required by the spec."]
     pub device: ::std::option::Option<crate::Device>,
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `geolocation`: [`JourneyGeolocation`]."]
+    #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mktCampaign`: [`JourneyCampaign`]."]
+    #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
-    #[doc = " JSON `page`: [`JourneyPage`], required by the spec."]
+    #[doc = " JSON `page`: [`JourneyPage`](crate::JourneyPage), required by the spec."]
     pub page: ::std::option::Option<crate::JourneyPage>,
-    #[doc = " JSON `referrer`: [`Referrer`]."]
+    #[doc = " JSON `referrer`: [`Referrer`](crate::Referrer)."]
     pub referrer: ::std::option::Option<crate::Referrer>,
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
@@ -33,11 +33,11 @@ pub struct WebEvent {
     pub total_event_count: ::std::option::Option<i64>,
     #[doc = " JSON `totalPageviewCount`: integer (int64), required by the spec."]
     pub total_pageview_count: ::std::option::Option<i64>,
-    #[doc = " JSON `traits`: map of [`CustomEventAttribute`], required by the spec."]
+    #[doc = " JSON `traits`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
     #[doc = " JSON `userAgentString`: string, required by the spec."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -52,10 +52,10 @@ impl<'de> ::serde::Deserialize<'de> for WebEvent {
 impl crate::support::Model for WebEvent {
     const NAME: &'static str = "WebEvent";
     const FIELDS: &'static [&'static str] = &["attributes", "authenticated", "browser", "device", "eventName", "geolocation", "ipAddress", "ipOrganization", "mktCampaign", "page", "referrer", "searchQuery", "totalEventCount", "totalPageviewCount", "traits", "userAgentString"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -77,7 +77,7 @@ impl crate::support::Model for WebEvent {
             "totalPageviewCount" => crate::support::de_opt(map, &mut self.total_pageview_count, n, 13),
             "traits" => crate::support::de_opt(map, &mut self.traits, n, 14),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 15),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

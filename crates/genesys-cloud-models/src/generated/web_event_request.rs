@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebEventRequest {
-    #[doc = " JSON `attributes`: map of [`CustomEventAttribute`]."]
+    #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute)."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
-    #[doc = " JSON `browser`: [`WebEventBrowser`]."]
+    #[doc = " JSON `browser`: [`WebEventBrowser`](crate::WebEventBrowser)."]
     pub browser: ::std::option::Option<crate::WebEventBrowser>,
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `customerCookieId`: string, required by the spec."]
     pub customer_cookie_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `device`: [`WebEventDevice`]."]
+    #[doc = " JSON `device`: [`WebEventDevice`](crate::WebEventDevice)."]
     pub device: ::std::option::Option<crate::WebEventDevice>,
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
@@ -21,17 +21,17 @@ pub struct WebEventRequest {
     pub external_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `ipAddress`: string."]
     pub ip_address: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `page`: [`RequestPage`], required by the spec."]
+    #[doc = " JSON `page`: [`RequestPage`](crate::RequestPage), required by the spec."]
     pub page: ::std::option::Option<crate::RequestPage>,
     #[doc = " JSON `referrerUrl`: string."]
     pub referrer_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `traits`: map of [`CustomEventAttribute`]."]
+    #[doc = " JSON `traits`: map of [`CustomEventAttribute`](crate::CustomEventAttribute)."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
     #[doc = " JSON `userAgentString`: string."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebEventRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for WebEventRequest {
 impl crate::support::Model for WebEventRequest {
     const NAME: &'static str = "WebEventRequest";
     const FIELDS: &'static [&'static str] = &["attributes", "browser", "createdDate", "customerCookieId", "device", "eventName", "externalId", "ipAddress", "page", "referrerUrl", "searchQuery", "traits", "userAgentString"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for WebEventRequest {
             "searchQuery" => crate::support::de_opt(map, &mut self.search_query, n, 10),
             "traits" => crate::support::de_opt(map, &mut self.traits, n, 11),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

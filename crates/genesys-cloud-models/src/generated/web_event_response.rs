@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebEventResponse {
-    #[doc = " JSON `attributes`: map of [`CustomEventAttribute`], required by the spec."]
+    #[doc = " JSON `attributes`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub attributes: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
     #[doc = " JSON `authenticated`: boolean, required by the spec."]
     pub authenticated: ::std::option::Option<bool>,
-    #[doc = " JSON `browser`: [`WebEventBrowser`], required by the spec."]
+    #[doc = " JSON `browser`: [`WebEventBrowser`](crate::WebEventBrowser), required by the spec."]
     pub browser: ::std::option::Option<crate::WebEventBrowser>,
     #[doc = " JSON `createdDate`: date-time, required by the spec."]
     pub created_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -17,31 +17,31 @@ pub struct WebEventResponse {
     pub customer_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `customerIdType`: string, required by the spec."]
     pub customer_id_type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `device`: [`WebEventDevice`], required by the spec."]
+    #[doc = " JSON `device`: [`WebEventDevice`](crate::WebEventDevice), required by the spec."]
     pub device: ::std::option::Option<crate::WebEventDevice>,
     #[doc = " JSON `eventName`: string, required by the spec."]
     pub event_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `externalId`: string."]
     pub external_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `geolocation`: [`JourneyGeolocation`]."]
+    #[doc = " JSON `geolocation`: [`JourneyGeolocation`](crate::JourneyGeolocation)."]
     pub geolocation: ::std::option::Option<crate::JourneyGeolocation>,
     #[doc = " JSON `ipOrganization`: string."]
     pub ip_organization: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mktCampaign`: [`JourneyCampaign`]."]
+    #[doc = " JSON `mktCampaign`: [`JourneyCampaign`](crate::JourneyCampaign)."]
     pub mkt_campaign: ::std::option::Option<crate::JourneyCampaign>,
-    #[doc = " JSON `page`: [`ResponsePage`], required by the spec."]
+    #[doc = " JSON `page`: [`ResponsePage`](crate::ResponsePage), required by the spec."]
     pub page: ::std::option::Option<crate::ResponsePage>,
-    #[doc = " JSON `referrer`: [`Referrer`]."]
+    #[doc = " JSON `referrer`: [`Referrer`](crate::Referrer)."]
     pub referrer: ::std::option::Option<crate::Referrer>,
     #[doc = " JSON `searchQuery`: string."]
     pub search_query: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `session`: [`WebEventResponseSession`], required by the spec."]
+    #[doc = " JSON `session`: [`WebEventResponseSession`](crate::WebEventResponseSession), required by the spec."]
     pub session: ::std::option::Option<crate::WebEventResponseSession>,
-    #[doc = " JSON `traits`: map of [`CustomEventAttribute`], required by the spec."]
+    #[doc = " JSON `traits`: map of [`CustomEventAttribute`](crate::CustomEventAttribute), required by the spec."]
     pub traits: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>,
     #[doc = " JSON `userAgentString`: string, required by the spec."]
     pub user_agent_string: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebEventResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -56,10 +56,10 @@ impl<'de> ::serde::Deserialize<'de> for WebEventResponse {
 impl crate::support::Model for WebEventResponse {
     const NAME: &'static str = "WebEventResponse";
     const FIELDS: &'static [&'static str] = &["attributes", "authenticated", "browser", "createdDate", "customerId", "customerIdType", "device", "eventName", "externalId", "geolocation", "ipOrganization", "mktCampaign", "page", "referrer", "searchQuery", "session", "traits", "userAgentString"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -83,7 +83,7 @@ impl crate::support::Model for WebEventResponse {
             "session" => crate::support::de_opt_struct(map, &mut self.session, n, 15),
             "traits" => crate::support::de_opt(map, &mut self.traits, n, 16),
             "userAgentString" => crate::support::de_opt(map, &mut self.user_agent_string, n, 17),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -15,11 +15,11 @@ pub struct WebEventResponseSession {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `pageviewCount`: integer (int64), required by the spec."]
     pub pageview_count: ::std::option::Option<i64>,
-    #[doc = " JSON `referrer`: [`Referrer`]."]
+    #[doc = " JSON `referrer`: [`Referrer`](crate::Referrer)."]
     pub referrer: ::std::option::Option<crate::Referrer>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebEventResponseSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WebEventResponseSession {
 impl crate::support::Model for WebEventResponseSession {
     const NAME: &'static str = "WebEventResponseSession";
     const FIELDS: &'static [&'static str] = &["createdDate", "durationInSeconds", "eventCount", "id", "pageviewCount", "referrer", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WebEventResponseSession {
             "pageviewCount" => crate::support::de_opt(map, &mut self.pageview_count, n, 4),
             "referrer" => crate::support::de_opt_struct(map, &mut self.referrer, n, 5),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct WebMessagingAttachment {
     pub filename: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `mediaType`: [`WebMessagingAttachmentMediaType`]."]
+    #[doc = " JSON `mediaType`: [`WebMessagingAttachmentMediaType`](crate::WebMessagingAttachmentMediaType)."]
     pub media_type: ::std::option::Option<crate::WebMessagingAttachmentMediaType>,
     #[doc = " JSON `mime`: string."]
     pub mime: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct WebMessagingAttachment {
     pub text: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `url`: string."]
     pub url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebMessagingAttachment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingAttachment {
 impl crate::support::Model for WebMessagingAttachment {
     const NAME: &'static str = "WebMessagingAttachment";
     const FIELDS: &'static [&'static str] = &["fileSize", "filename", "id", "mediaType", "mime", "sha256", "text", "url"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for WebMessagingAttachment {
             "sha256" => crate::support::de_opt(map, &mut self.sha256, n, 5),
             "text" => crate::support::de_opt(map, &mut self.text, n, 6),
             "url" => crate::support::de_opt(map, &mut self.url, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

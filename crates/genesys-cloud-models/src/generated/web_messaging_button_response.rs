@@ -13,9 +13,9 @@ pub struct WebMessagingButtonResponse {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WebMessagingButtonResponseType`]."]
+    #[doc = " JSON `type`: [`WebMessagingButtonResponseType`](crate::WebMessagingButtonResponseType)."]
     pub r#type: ::std::option::Option<crate::WebMessagingButtonResponseType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebMessagingButtonResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingButtonResponse {
 impl crate::support::Model for WebMessagingButtonResponse {
     const NAME: &'static str = "WebMessagingButtonResponse";
     const FIELDS: &'static [&'static str] = &["id", "originatingMessageId", "payload", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WebMessagingButtonResponse {
             "payload" => crate::support::de_opt(map, &mut self.payload, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

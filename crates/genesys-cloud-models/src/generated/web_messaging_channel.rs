@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingChannel {
-    #[doc = " JSON `from`: [`WebMessagingRecipient`]."]
+    #[doc = " JSON `from`: [`WebMessagingRecipient`](crate::WebMessagingRecipient)."]
     pub from: ::std::option::Option<crate::WebMessagingRecipient>,
     #[doc = " JSON `messageId`: string."]
     pub message_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `time`: date-time."]
     pub time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `to`: [`WebMessagingRecipient`]."]
+    #[doc = " JSON `to`: [`WebMessagingRecipient`](crate::WebMessagingRecipient)."]
     pub to: ::std::option::Option<crate::WebMessagingRecipient>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebMessagingChannel {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingChannel {
 impl crate::support::Model for WebMessagingChannel {
     const NAME: &'static str = "WebMessagingChannel";
     const FIELDS: &'static [&'static str] = &["from", "messageId", "time", "to"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WebMessagingChannel {
             "messageId" => crate::support::de_opt(map, &mut self.message_id, n, 1),
             "time" => crate::support::de_opt(map, &mut self.time, n, 2),
             "to" => crate::support::de_opt_struct(map, &mut self.to, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,27 +5,27 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingContent {
-    #[doc = " JSON `attachment`: [`WebMessagingAttachment`]."]
+    #[doc = " JSON `attachment`: [`WebMessagingAttachment`](crate::WebMessagingAttachment)."]
     pub attachment: ::std::option::Option<crate::WebMessagingAttachment>,
-    #[doc = " JSON `buttonResponse`: [`WebMessagingButtonResponse`]."]
+    #[doc = " JSON `buttonResponse`: [`WebMessagingButtonResponse`](crate::WebMessagingButtonResponse)."]
     pub button_response: ::std::option::Option<crate::WebMessagingButtonResponse>,
-    #[doc = " JSON `card`: [`ContentCard`]."]
+    #[doc = " JSON `card`: [`ContentCard`](crate::ContentCard)."]
     pub card: ::std::option::Option<crate::ContentCard>,
-    #[doc = " JSON `carousel`: [`ContentCarousel`]."]
+    #[doc = " JSON `carousel`: [`ContentCarousel`](crate::ContentCarousel)."]
     pub carousel: ::std::option::Option<crate::ContentCarousel>,
-    #[doc = " JSON `contentType`: [`WebMessagingContentContentType`]."]
+    #[doc = " JSON `contentType`: [`WebMessagingContentContentType`](crate::WebMessagingContentContentType)."]
     pub content_type: ::std::option::Option<crate::WebMessagingContentContentType>,
-    #[doc = " JSON `datePicker`: [`ContentDatePicker`]."]
+    #[doc = " JSON `datePicker`: [`ContentDatePicker`](crate::ContentDatePicker)."]
     pub date_picker: ::std::option::Option<crate::ContentDatePicker>,
-    #[doc = " JSON `form`: [`ConversationContentForm`]."]
+    #[doc = " JSON `form`: [`ConversationContentForm`](crate::ConversationContentForm)."]
     pub form: ::std::option::Option<crate::ConversationContentForm>,
-    #[doc = " JSON `generic`: [`WebMessagingGeneric`]."]
+    #[doc = " JSON `generic`: [`WebMessagingGeneric`](crate::WebMessagingGeneric)."]
     pub generic: ::std::option::Option<crate::WebMessagingGeneric>,
-    #[doc = " JSON `listPicker`: [`ConversationContentListPicker`]."]
+    #[doc = " JSON `listPicker`: [`ConversationContentListPicker`](crate::ConversationContentListPicker)."]
     pub list_picker: ::std::option::Option<crate::ConversationContentListPicker>,
-    #[doc = " JSON `quickReply`: [`WebMessagingQuickReply`]."]
+    #[doc = " JSON `quickReply`: [`WebMessagingQuickReply`](crate::WebMessagingQuickReply)."]
     pub quick_reply: ::std::option::Option<crate::WebMessagingQuickReply>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebMessagingContent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingContent {
 impl crate::support::Model for WebMessagingContent {
     const NAME: &'static str = "WebMessagingContent";
     const FIELDS: &'static [&'static str] = &["attachment", "buttonResponse", "card", "carousel", "contentType", "datePicker", "form", "generic", "listPicker", "quickReply"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for WebMessagingContent {
             "generic" => crate::support::de_opt_struct(map, &mut self.generic, n, 7),
             "listPicker" => crate::support::de_opt_struct(map, &mut self.list_picker, n, 8),
             "quickReply" => crate::support::de_opt_struct(map, &mut self.quick_reply, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

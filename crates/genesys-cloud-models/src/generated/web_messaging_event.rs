@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingEvent {
-    #[doc = " JSON `coBrowse`: [`WebMessagingEventCoBrowse`]."]
+    #[doc = " JSON `coBrowse`: [`WebMessagingEventCoBrowse`](crate::WebMessagingEventCoBrowse)."]
     pub co_browse: ::std::option::Option<crate::WebMessagingEventCoBrowse>,
-    #[doc = " JSON `eventType`: [`WebMessagingEventEventType`], required by the spec."]
+    #[doc = " JSON `eventType`: [`WebMessagingEventEventType`](crate::WebMessagingEventEventType), required by the spec."]
     pub event_type: ::std::option::Option<crate::WebMessagingEventEventType>,
-    #[doc = " JSON `presence`: [`WebMessagingEventPresence`]."]
+    #[doc = " JSON `presence`: [`WebMessagingEventPresence`](crate::WebMessagingEventPresence)."]
     pub presence: ::std::option::Option<crate::WebMessagingEventPresence>,
-    #[doc = " JSON `video`: [`WebMessagingEventVideo`]."]
+    #[doc = " JSON `video`: [`WebMessagingEventVideo`](crate::WebMessagingEventVideo)."]
     pub video: ::std::option::Option<crate::WebMessagingEventVideo>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebMessagingEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingEvent {
 impl crate::support::Model for WebMessagingEvent {
     const NAME: &'static str = "WebMessagingEvent";
     const FIELDS: &'static [&'static str] = &["coBrowse", "eventType", "presence", "video"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WebMessagingEvent {
             "eventType" => crate::support::de_opt(map, &mut self.event_type, n, 1),
             "presence" => crate::support::de_opt_struct(map, &mut self.presence, n, 2),
             "video" => crate::support::de_opt_struct(map, &mut self.video, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

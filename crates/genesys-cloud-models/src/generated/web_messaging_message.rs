@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingMessage {
-    #[doc = " JSON `channel`: [`WebMessagingChannel`]."]
+    #[doc = " JSON `channel`: [`WebMessagingChannel`](crate::WebMessagingChannel)."]
     pub channel: ::std::option::Option<crate::WebMessagingChannel>,
-    #[doc = " JSON `content`: array of [`WebMessagingContent`]."]
+    #[doc = " JSON `content`: array of [`WebMessagingContent`](crate::WebMessagingContent)."]
     pub content: ::std::option::Option<::std::vec::Vec<crate::WebMessagingContent>>,
-    #[doc = " JSON `direction`: [`WebMessagingMessageDirection`]."]
+    #[doc = " JSON `direction`: [`WebMessagingMessageDirection`](crate::WebMessagingMessageDirection)."]
     pub direction: ::std::option::Option<crate::WebMessagingMessageDirection>,
-    #[doc = " JSON `events`: array of [`WebMessagingEvent`]."]
+    #[doc = " JSON `events`: array of [`WebMessagingEvent`](crate::WebMessagingEvent)."]
     pub events: ::std::option::Option<::std::vec::Vec<crate::WebMessagingEvent>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `metadata`: map of string."]
     pub metadata: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    #[doc = " JSON `originatingEntity`: [`WebMessagingMessageOriginatingEntity`]."]
+    #[doc = " JSON `originatingEntity`: [`WebMessagingMessageOriginatingEntity`](crate::WebMessagingMessageOriginatingEntity)."]
     pub originating_entity: ::std::option::Option<crate::WebMessagingMessageOriginatingEntity>,
-    #[doc = " JSON `reasons`: array of [`Reason`]."]
+    #[doc = " JSON `reasons`: array of [`Reason`](crate::Reason)."]
     pub reasons: ::std::option::Option<::std::vec::Vec<crate::Reason>>,
-    #[doc = " JSON `status`: [`WebMessagingMessageStatus`]."]
+    #[doc = " JSON `status`: [`WebMessagingMessageStatus`](crate::WebMessagingMessageStatus)."]
     pub status: ::std::option::Option<crate::WebMessagingMessageStatus>,
     #[doc = " JSON `text`: string."]
     pub text: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WebMessagingMessageType`]."]
+    #[doc = " JSON `type`: [`WebMessagingMessageType`](crate::WebMessagingMessageType)."]
     pub r#type: ::std::option::Option<crate::WebMessagingMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebMessagingMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingMessage {
 impl crate::support::Model for WebMessagingMessage {
     const NAME: &'static str = "WebMessagingMessage";
     const FIELDS: &'static [&'static str] = &["channel", "content", "direction", "events", "id", "metadata", "originatingEntity", "reasons", "status", "text", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for WebMessagingMessage {
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "text" => crate::support::de_opt(map, &mut self.text, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingQuickReply {
-    #[doc = " JSON `action`: [`WebMessagingQuickReplyAction`]."]
+    #[doc = " JSON `action`: [`WebMessagingQuickReplyAction`](crate::WebMessagingQuickReplyAction)."]
     pub action: ::std::option::Option<crate::WebMessagingQuickReplyAction>,
     #[doc = " JSON `image`: string."]
     pub image: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct WebMessagingQuickReply {
     pub payload: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `text`: string, required by the spec."]
     pub text: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebMessagingQuickReply {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingQuickReply {
 impl crate::support::Model for WebMessagingQuickReply {
     const NAME: &'static str = "WebMessagingQuickReply";
     const FIELDS: &'static [&'static str] = &["action", "image", "payload", "text"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WebMessagingQuickReply {
             "image" => crate::support::de_opt(map, &mut self.image, n, 1),
             "payload" => crate::support::de_opt(map, &mut self.payload, n, 2),
             "text" => crate::support::de_opt(map, &mut self.text, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

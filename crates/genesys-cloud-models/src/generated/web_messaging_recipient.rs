@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WebMessagingRecipient {
-    #[doc = " JSON `additionalIds`: array of [`RecipientAdditionalIdentifier`]."]
+    #[doc = " JSON `additionalIds`: array of [`RecipientAdditionalIdentifier`](crate::RecipientAdditionalIdentifier)."]
     pub additional_ids: ::std::option::Option<::std::vec::Vec<crate::RecipientAdditionalIdentifier>>,
     #[doc = " JSON `firstName`: string."]
     pub first_name: ::std::option::Option<::std::string::String>,
@@ -15,7 +15,7 @@ pub struct WebMessagingRecipient {
     pub last_name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `nickname`: string."]
     pub nickname: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WebMessagingRecipient {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingRecipient {
 impl crate::support::Model for WebMessagingRecipient {
     const NAME: &'static str = "WebMessagingRecipient";
     const FIELDS: &'static [&'static str] = &["additionalIds", "firstName", "image", "lastName", "nickname"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WebMessagingRecipient {
             "image" => crate::support::de_opt(map, &mut self.image, n, 2),
             "lastName" => crate::support::de_opt(map, &mut self.last_name, n, 3),
             "nickname" => crate::support::de_opt(map, &mut self.nickname, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,25 +9,25 @@ pub struct WeekSchedule {
     pub agent_schedules_version: ::std::option::Option<i64>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `generationResults`: [`WeekScheduleGenerationResult`]."]
+    #[doc = " JSON `generationResults`: [`WeekScheduleGenerationResult`](crate::WeekScheduleGenerationResult)."]
     pub generation_results: ::std::option::Option<crate::WeekScheduleGenerationResult>,
-    #[doc = " JSON `headcountForecast`: [`HeadcountForecast`]."]
+    #[doc = " JSON `headcountForecast`: [`HeadcountForecast`](crate::HeadcountForecast)."]
     pub headcount_forecast: ::std::option::Option<crate::HeadcountForecast>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shortTermForecast`: [`ShortTermForecastReference`]."]
+    #[doc = " JSON `shortTermForecast`: [`ShortTermForecastReference`](crate::ShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::ShortTermForecastReference>,
-    #[doc = " JSON `userSchedules`: map of [`UserSchedule`]."]
+    #[doc = " JSON `userSchedules`: map of [`UserSchedule`](crate::UserSchedule)."]
     pub user_schedules: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::UserSchedule>>,
     #[doc = " JSON `weekDate`: string."]
     pub week_date: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WeekSchedule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for WeekSchedule {
 impl crate::support::Model for WeekSchedule {
     const NAME: &'static str = "WeekSchedule";
     const FIELDS: &'static [&'static str] = &["agentSchedulesVersion", "description", "generationResults", "headcountForecast", "id", "metadata", "published", "selfUri", "shortTermForecast", "userSchedules", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for WeekSchedule {
             "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 8),
             "userSchedules" => crate::support::de_opt(map, &mut self.user_schedules, n, 9),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct WeekScheduleGenerationResult {
     #[doc = " JSON `agentWarningCount`: integer (int64)."]
     pub agent_warning_count: ::std::option::Option<i64>,
-    #[doc = " JSON `agentWarnings`: array of [`ScheduleGenerationWarning`]."]
+    #[doc = " JSON `agentWarnings`: array of [`ScheduleGenerationWarning`](crate::ScheduleGenerationWarning)."]
     pub agent_warnings: ::std::option::Option<::std::vec::Vec<crate::ScheduleGenerationWarning>>,
     #[doc = " JSON `failed`: boolean."]
     pub failed: ::std::option::Option<bool>,
     #[doc = " JSON `runId`: string."]
     pub run_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WeekScheduleGenerationResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WeekScheduleGenerationResult {
 impl crate::support::Model for WeekScheduleGenerationResult {
     const NAME: &'static str = "WeekScheduleGenerationResult";
     const FIELDS: &'static [&'static str] = &["agentWarningCount", "agentWarnings", "failed", "runId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WeekScheduleGenerationResult {
             "agentWarnings" => crate::support::de_opt_structs(map, &mut self.agent_warnings, n, 1),
             "failed" => crate::support::de_opt(map, &mut self.failed, n, 2),
             "runId" => crate::support::de_opt(map, &mut self.run_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,21 +7,21 @@
 pub struct WeekScheduleListItemResponse {
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `generationResults`: [`WeekScheduleGenerationResult`]."]
+    #[doc = " JSON `generationResults`: [`WeekScheduleGenerationResult`](crate::WeekScheduleGenerationResult)."]
     pub generation_results: ::std::option::Option<crate::WeekScheduleGenerationResult>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `published`: boolean."]
     pub published: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shortTermForecast`: [`ShortTermForecastReference`]."]
+    #[doc = " JSON `shortTermForecast`: [`ShortTermForecastReference`](crate::ShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::ShortTermForecastReference>,
     #[doc = " JSON `weekDate`: string."]
     pub week_date: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WeekScheduleListItemResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for WeekScheduleListItemResponse {
 impl crate::support::Model for WeekScheduleListItemResponse {
     const NAME: &'static str = "WeekScheduleListItemResponse";
     const FIELDS: &'static [&'static str] = &["description", "generationResults", "id", "metadata", "published", "selfUri", "shortTermForecast", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for WeekScheduleListItemResponse {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 5),
             "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 6),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WeekShiftTradeResponse {
-    #[doc = " JSON `matchReview`: [`ShiftTradeMatchReviewResponse`]."]
+    #[doc = " JSON `matchReview`: [`ShiftTradeMatchReviewResponse`](crate::ShiftTradeMatchReviewResponse)."]
     pub match_review: ::std::option::Option<crate::ShiftTradeMatchReviewResponse>,
-    #[doc = " JSON `trade`: [`ShiftTradeResponse`]."]
+    #[doc = " JSON `trade`: [`ShiftTradeResponse`](crate::ShiftTradeResponse)."]
     pub trade: ::std::option::Option<crate::ShiftTradeResponse>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WeekShiftTradeResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WeekShiftTradeResponse {
 impl crate::support::Model for WeekShiftTradeResponse {
     const NAME: &'static str = "WeekShiftTradeResponse";
     const FIELDS: &'static [&'static str] = &["matchReview", "trade"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WeekShiftTradeResponse {
         match key {
             "matchReview" => crate::support::de_opt_struct(map, &mut self.match_review, n, 0),
             "trade" => crate::support::de_opt_struct(map, &mut self.trade, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

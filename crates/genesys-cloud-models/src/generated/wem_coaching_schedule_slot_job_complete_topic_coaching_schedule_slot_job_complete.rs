@@ -17,11 +17,11 @@ pub struct WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplet
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lengthInMinutes`: integer (int64)."]
     pub length_in_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `results`: array of [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults`]."]
+    #[doc = " JSON `results`: array of [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults`](crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults>>,
-    #[doc = " JSON `slotsType`: [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType`]."]
+    #[doc = " JSON `slotsType`: [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType`](crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType)."]
     pub slots_type: ::std::option::Option<crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for WemCoachingScheduleSlotJobCompleteTopicC
 impl crate::support::Model for WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete {
     const NAME: &'static str = "WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "attendeeIds", "businessUnitId", "facilitatorIds", "id", "lengthInMinutes", "results", "slotsType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for WemCoachingScheduleSlotJobCompleteTopicCoachingSc
             "lengthInMinutes" => crate::support::de_opt(map, &mut self.length_in_minutes, n, 5),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 6),
             "slotsType" => crate::support::de_opt(map, &mut self.slots_type, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot {
     #[doc = " JSON `dateStart`: string."]
     pub date_start: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedule`: [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlotSchedule`]."]
+    #[doc = " JSON `schedule`: [`WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlotSchedule`](crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlotSchedule)."]
     pub schedule: ::std::option::Option<crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlotSchedule>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WemCoachingScheduleSlotJobCompleteTopicC
 impl crate::support::Model for WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot {
     const NAME: &'static str = "WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot";
     const FIELDS: &'static [&'static str] = &["dateStart", "schedule"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WemCoachingScheduleSlotJobCompleteTopicCoachingSc
         match key {
             "dateStart" => crate::support::de_opt(map, &mut self.date_start, n, 0),
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WemCoachingUserNotificationTopicCoachingUserNotification {
-    #[doc = " JSON `actionType`: [`WemCoachingUserNotificationTopicCoachingUserNotificationActionType`]."]
+    #[doc = " JSON `actionType`: [`WemCoachingUserNotificationTopicCoachingUserNotificationActionType`](crate::WemCoachingUserNotificationTopicCoachingUserNotificationActionType)."]
     pub action_type: ::std::option::Option<crate::WemCoachingUserNotificationTopicCoachingUserNotificationActionType>,
-    #[doc = " JSON `appointment`: [`WemCoachingUserNotificationTopicCoachingAppointmentReference`]."]
+    #[doc = " JSON `appointment`: [`WemCoachingUserNotificationTopicCoachingAppointmentReference`](crate::WemCoachingUserNotificationTopicCoachingAppointmentReference)."]
     pub appointment: ::std::option::Option<crate::WemCoachingUserNotificationTopicCoachingAppointmentReference>,
     #[doc = " JSON `dateStart`: date-time."]
     pub date_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -19,11 +19,11 @@ pub struct WemCoachingUserNotificationTopicCoachingUserNotification {
     pub marked_as_read: ::std::option::Option<bool>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `relationship`: [`WemCoachingUserNotificationTopicCoachingUserNotificationRelationship`]."]
+    #[doc = " JSON `relationship`: [`WemCoachingUserNotificationTopicCoachingUserNotificationRelationship`](crate::WemCoachingUserNotificationTopicCoachingUserNotificationRelationship)."]
     pub relationship: ::std::option::Option<crate::WemCoachingUserNotificationTopicCoachingUserNotificationRelationship>,
-    #[doc = " JSON `status`: [`WemCoachingUserNotificationTopicCoachingUserNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WemCoachingUserNotificationTopicCoachingUserNotificationStatus`](crate::WemCoachingUserNotificationTopicCoachingUserNotificationStatus)."]
     pub status: ::std::option::Option<crate::WemCoachingUserNotificationTopicCoachingUserNotificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WemCoachingUserNotificationTopicCoachingUserNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for WemCoachingUserNotificationTopicCoaching
 impl crate::support::Model for WemCoachingUserNotificationTopicCoachingUserNotification {
     const NAME: &'static str = "WemCoachingUserNotificationTopicCoachingUserNotification";
     const FIELDS: &'static [&'static str] = &["actionType", "appointment", "dateStart", "id", "lengthInMinutes", "markedAsRead", "name", "relationship", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for WemCoachingUserNotificationTopicCoachingUserNotif
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "relationship" => crate::support::de_opt(map, &mut self.relationship, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

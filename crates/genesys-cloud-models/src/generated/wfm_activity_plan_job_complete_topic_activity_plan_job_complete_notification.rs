@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification {
-    #[doc = " JSON `activityPlan`: [`WfmActivityPlanJobCompleteTopicActivityPlanReference`]."]
+    #[doc = " JSON `activityPlan`: [`WfmActivityPlanJobCompleteTopicActivityPlanReference`](crate::WfmActivityPlanJobCompleteTopicActivityPlanReference)."]
     pub activity_plan: ::std::option::Option<crate::WfmActivityPlanJobCompleteTopicActivityPlanReference>,
-    #[doc = " JSON `error`: [`WfmActivityPlanJobCompleteTopicErrorBody`]."]
+    #[doc = " JSON `error`: [`WfmActivityPlanJobCompleteTopicErrorBody`](crate::WfmActivityPlanJobCompleteTopicErrorBody)."]
     pub error: ::std::option::Option<crate::WfmActivityPlanJobCompleteTopicErrorBody>,
-    #[doc = " JSON `exceptions`: array of [`WfmActivityPlanJobCompleteTopicActivityPlanJobException`]."]
+    #[doc = " JSON `exceptions`: array of [`WfmActivityPlanJobCompleteTopicActivityPlanJobException`](crate::WfmActivityPlanJobCompleteTopicActivityPlanJobException)."]
     pub exceptions: ::std::option::Option<::std::vec::Vec<crate::WfmActivityPlanJobCompleteTopicActivityPlanJobException>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationStatus`](crate::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType`]."]
+    #[doc = " JSON `type`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType`](crate::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType)."]
     pub r#type: ::std::option::Option<crate::WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotificationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmActivityPlanJobCompleteTopicActivityP
 impl crate::support::Model for WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification {
     const NAME: &'static str = "WfmActivityPlanJobCompleteTopicActivityPlanJobCompleteNotification";
     const FIELDS: &'static [&'static str] = &["activityPlan", "error", "exceptions", "id", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WfmActivityPlanJobCompleteTopicActivityPlanJobCom
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

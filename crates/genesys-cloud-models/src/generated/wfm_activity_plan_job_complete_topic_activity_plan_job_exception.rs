@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmActivityPlanJobCompleteTopicActivityPlanJobException {
-    #[doc = " JSON `exceptionType`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobExceptionExceptionType`]."]
+    #[doc = " JSON `exceptionType`: [`WfmActivityPlanJobCompleteTopicActivityPlanJobExceptionExceptionType`](crate::WfmActivityPlanJobCompleteTopicActivityPlanJobExceptionExceptionType)."]
     pub exception_type: ::std::option::Option<crate::WfmActivityPlanJobCompleteTopicActivityPlanJobExceptionExceptionType>,
-    #[doc = " JSON `occurrences`: array of [`WfmActivityPlanJobCompleteTopicActivityPlanOccurrenceReference`]."]
+    #[doc = " JSON `occurrences`: array of [`WfmActivityPlanJobCompleteTopicActivityPlanOccurrenceReference`](crate::WfmActivityPlanJobCompleteTopicActivityPlanOccurrenceReference)."]
     pub occurrences: ::std::option::Option<::std::vec::Vec<crate::WfmActivityPlanJobCompleteTopicActivityPlanOccurrenceReference>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmActivityPlanJobCompleteTopicActivityPlanJobException {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmActivityPlanJobCompleteTopicActivityP
 impl crate::support::Model for WfmActivityPlanJobCompleteTopicActivityPlanJobException {
     const NAME: &'static str = "WfmActivityPlanJobCompleteTopicActivityPlanJobException";
     const FIELDS: &'static [&'static str] = &["exceptionType", "occurrences"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WfmActivityPlanJobCompleteTopicActivityPlanJobExc
         match key {
             "exceptionType" => crate::support::de_opt(map, &mut self.exception_type, n, 0),
             "occurrences" => crate::support::de_opt_structs(map, &mut self.occurrences, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

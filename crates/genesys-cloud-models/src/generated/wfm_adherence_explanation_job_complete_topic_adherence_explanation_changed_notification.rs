@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification {
-    #[doc = " JSON `agent`: [`WfmAdherenceExplanationJobCompleteTopicUserReference`]."]
+    #[doc = " JSON `agent`: [`WfmAdherenceExplanationJobCompleteTopicUserReference`](crate::WfmAdherenceExplanationJobCompleteTopicUserReference)."]
     pub agent: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicUserReference>,
-    #[doc = " JSON `businessUnit`: [`WfmAdherenceExplanationJobCompleteTopicBusinessUnit`]."]
+    #[doc = " JSON `businessUnit`: [`WfmAdherenceExplanationJobCompleteTopicBusinessUnit`](crate::WfmAdherenceExplanationJobCompleteTopicBusinessUnit)."]
     pub business_unit: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicBusinessUnit>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `managementUnit`: [`WfmAdherenceExplanationJobCompleteTopicManagementUnit`]."]
+    #[doc = " JSON `managementUnit`: [`WfmAdherenceExplanationJobCompleteTopicManagementUnit`](crate::WfmAdherenceExplanationJobCompleteTopicManagementUnit)."]
     pub management_unit: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicManagementUnit>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reviewedBy`: [`WfmAdherenceExplanationJobCompleteTopicUserReference`]."]
+    #[doc = " JSON `reviewedBy`: [`WfmAdherenceExplanationJobCompleteTopicUserReference`](crate::WfmAdherenceExplanationJobCompleteTopicUserReference)."]
     pub reviewed_by: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicUserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationStatus`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType`]."]
+    #[doc = " JSON `type`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType)."]
     pub r#type: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotificationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmAdherenceExplanationJobCompleteTopicA
 impl crate::support::Model for WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification {
     const NAME: &'static str = "WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification";
     const FIELDS: &'static [&'static str] = &["agent", "businessUnit", "id", "lengthMinutes", "managementUnit", "notes", "reviewedBy", "reviewedDate", "startDate", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for WfmAdherenceExplanationJobCompleteTopicAdherenceE
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

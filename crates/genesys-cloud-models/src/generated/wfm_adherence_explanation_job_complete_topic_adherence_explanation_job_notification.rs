@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification {
-    #[doc = " JSON `adherenceExplanation`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification`]."]
+    #[doc = " JSON `adherenceExplanation`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification)."]
     pub adherence_explanation: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`WfmAdherenceExplanationJobCompleteTopicErrorBody`]."]
+    #[doc = " JSON `error`: [`WfmAdherenceExplanationJobCompleteTopicErrorBody`](crate::WfmAdherenceExplanationJobCompleteTopicErrorBody)."]
     pub error: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType`]."]
+    #[doc = " JSON `type`: [`WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType`](crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType)."]
     pub r#type: ::std::option::Option<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmAdherenceExplanationJobCompleteTopicA
 impl crate::support::Model for WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification {
     const NAME: &'static str = "WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification";
     const FIELDS: &'static [&'static str] = &["adherenceExplanation", "downloadUrl", "error", "id", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WfmAdherenceExplanationJobCompleteTopicAdherenceE
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,27 +9,27 @@ pub struct WfmAgent {
     pub accept_direct_shift_trades: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `languages`: array of [`LanguageReference`]."]
+    #[doc = " JSON `languages`: array of [`LanguageReference`](crate::LanguageReference)."]
     pub languages: ::std::option::Option<::std::vec::Vec<crate::LanguageReference>>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
-    #[doc = " JSON `queues`: array of [`QueueReference`]."]
+    #[doc = " JSON `queues`: array of [`QueueReference`](crate::QueueReference)."]
     pub queues: ::std::option::Option<::std::vec::Vec<crate::QueueReference>>,
     #[doc = " JSON `schedulable`: boolean."]
     pub schedulable: ::std::option::Option<bool>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skills`: array of [`RoutingSkillReference`]."]
+    #[doc = " JSON `skills`: array of [`RoutingSkillReference`](crate::RoutingSkillReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::RoutingSkillReference>>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `workPlan`: [`WorkPlanReference`]."]
+    #[doc = " JSON `workPlan`: [`WorkPlanReference`](crate::WorkPlanReference)."]
     pub work_plan: ::std::option::Option<crate::WorkPlanReference>,
-    #[doc = " JSON `workPlanOverrides`: array of [`WorkPlanOverride`]."]
+    #[doc = " JSON `workPlanOverrides`: array of [`WorkPlanOverride`](crate::WorkPlanOverride)."]
     pub work_plan_overrides: ::std::option::Option<::std::vec::Vec<crate::WorkPlanOverride>>,
-    #[doc = " JSON `workPlanRotation`: [`WorkPlanRotationReference`]."]
+    #[doc = " JSON `workPlanRotation`: [`WorkPlanRotationReference`](crate::WorkPlanRotationReference)."]
     pub work_plan_rotation: ::std::option::Option<crate::WorkPlanRotationReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmAgent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgent {
 impl crate::support::Model for WfmAgent {
     const NAME: &'static str = "WfmAgent";
     const FIELDS: &'static [&'static str] = &["acceptDirectShiftTrades", "id", "languages", "metadata", "queues", "schedulable", "selfUri", "skills", "user", "workPlan", "workPlanOverrides", "workPlanRotation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for WfmAgent {
             "workPlan" => crate::support::de_opt_struct(map, &mut self.work_plan, n, 9),
             "workPlanOverrides" => crate::support::de_opt_structs(map, &mut self.work_plan_overrides, n, 10),
             "workPlanRotation" => crate::support::de_opt_struct(map, &mut self.work_plan_rotation, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

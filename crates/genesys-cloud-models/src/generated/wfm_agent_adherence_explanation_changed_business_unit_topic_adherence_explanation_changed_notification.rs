@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification {
-    #[doc = " JSON `agent`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference`]."]
+    #[doc = " JSON `agent`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference`](crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference)."]
     pub agent: ::std::option::Option<crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference>,
-    #[doc = " JSON `businessUnit`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicBusinessUnit`]."]
+    #[doc = " JSON `businessUnit`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicBusinessUnit`](crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicBusinessUnit)."]
     pub business_unit: ::std::option::Option<crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicBusinessUnit>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `managementUnit`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicManagementUnit`]."]
+    #[doc = " JSON `managementUnit`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicManagementUnit`](crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicManagementUnit)."]
     pub management_unit: ::std::option::Option<crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicManagementUnit>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `reviewedBy`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference`]."]
+    #[doc = " JSON `reviewedBy`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference`](crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference)."]
     pub reviewed_by: ::std::option::Option<crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicUserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationStatus`](crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType`]."]
+    #[doc = " JSON `type`: [`WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType`](crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType)."]
     pub r#type: ::std::option::Option<crate::WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotificationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgentAdherenceExplanationChangedBusin
 impl crate::support::Model for WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification {
     const NAME: &'static str = "WfmAgentAdherenceExplanationChangedBusinessUnitTopicAdherenceExplanationChangedNotification";
     const FIELDS: &'static [&'static str] = &["agent", "businessUnit", "id", "lengthMinutes", "managementUnit", "notes", "reviewedBy", "reviewedDate", "startDate", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for WfmAgentAdherenceExplanationChangedBusinessUnitTo
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct WfmAgentHistoricalAdherenceResponse {
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `job`: [`WfmAgentHistoricalAdherenceJobReference`], required by the spec."]
+    #[doc = " JSON `job`: [`WfmAgentHistoricalAdherenceJobReference`](crate::WfmAgentHistoricalAdherenceJobReference), required by the spec."]
     pub job: ::std::option::Option<crate::WfmAgentHistoricalAdherenceJobReference>,
-    #[doc = " JSON `result`: [`WfmAgentHistoricalAdherenceResult`]."]
+    #[doc = " JSON `result`: [`WfmAgentHistoricalAdherenceResult`](crate::WfmAgentHistoricalAdherenceResult)."]
     pub result: ::std::option::Option<crate::WfmAgentHistoricalAdherenceResult>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmAgentHistoricalAdherenceResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgentHistoricalAdherenceResponse {
 impl crate::support::Model for WfmAgentHistoricalAdherenceResponse {
     const NAME: &'static str = "WfmAgentHistoricalAdherenceResponse";
     const FIELDS: &'static [&'static str] = &["downloadUrls", "job", "result"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WfmAgentHistoricalAdherenceResponse {
             "downloadUrls" => crate::support::de_opt(map, &mut self.download_urls, n, 0),
             "job" => crate::support::de_opt_struct(map, &mut self.job, n, 1),
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmAgentHistoricalAdherenceResult {
-    #[doc = " JSON `actuals`: array of [`HistoricalAdherenceActuals`]."]
+    #[doc = " JSON `actuals`: array of [`HistoricalAdherenceActuals`](crate::HistoricalAdherenceActuals)."]
     pub actuals: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceActuals>>,
     #[doc = " JSON `adherencePercentage`: number (double)."]
     pub adherence_percentage: ::std::option::Option<f64>,
@@ -13,25 +13,25 @@ pub struct WfmAgentHistoricalAdherenceResult {
     pub calculations_completed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conformancePercentage`: number (double)."]
     pub conformance_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `dayMetrics`: array of [`AgentAdherenceDayMetrics`], required by the spec."]
+    #[doc = " JSON `dayMetrics`: array of [`AgentAdherenceDayMetrics`](crate::AgentAdherenceDayMetrics), required by the spec."]
     pub day_metrics: ::std::option::Option<::std::vec::Vec<crate::AgentAdherenceDayMetrics>>,
     #[doc = " JSON `endDate`: date-time, required by the spec."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`]."]
+    #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`](crate::HistoricalAdherenceExceptionInfo)."]
     pub exception_info: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>,
-    #[doc = " JSON `impact`: [`WfmAgentHistoricalAdherenceResultImpact`], required by the spec."]
+    #[doc = " JSON `impact`: [`WfmAgentHistoricalAdherenceResultImpact`](crate::WfmAgentHistoricalAdherenceResultImpact), required by the spec."]
     pub impact: ::std::option::Option<crate::WfmAgentHistoricalAdherenceResultImpact>,
-    #[doc = " JSON `scheduledActivities`: array of [`AgentAdherenceScheduledActivity`]."]
+    #[doc = " JSON `scheduledActivities`: array of [`AgentAdherenceScheduledActivity`](crate::AgentAdherenceScheduledActivity)."]
     pub scheduled_activities: ::std::option::Option<::std::vec::Vec<crate::AgentAdherenceScheduledActivity>>,
-    #[doc = " JSON `secondaryPresenceLookupItems`: array of [`SecondaryPresenceLookupItem`], required by the spec."]
+    #[doc = " JSON `secondaryPresenceLookupItems`: array of [`SecondaryPresenceLookupItem`](crate::SecondaryPresenceLookupItem), required by the spec."]
     pub secondary_presence_lookup_items: ::std::option::Option<::std::vec::Vec<crate::SecondaryPresenceLookupItem>>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `targetAdherencePercentage`: number (double), required by the spec."]
     pub target_adherence_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmAgentHistoricalAdherenceResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgentHistoricalAdherenceResult {
 impl crate::support::Model for WfmAgentHistoricalAdherenceResult {
     const NAME: &'static str = "WfmAgentHistoricalAdherenceResult";
     const FIELDS: &'static [&'static str] = &["actuals", "adherencePercentage", "calculationsCompletedDate", "conformancePercentage", "dayMetrics", "endDate", "exceptionInfo", "impact", "scheduledActivities", "secondaryPresenceLookupItems", "startDate", "targetAdherencePercentage", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for WfmAgentHistoricalAdherenceResult {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 10),
             "targetAdherencePercentage" => crate::support::de_opt(map, &mut self.target_adherence_percentage, n, 11),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

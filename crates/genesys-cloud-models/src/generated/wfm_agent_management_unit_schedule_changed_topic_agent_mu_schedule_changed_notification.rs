@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification {
-    #[doc = " JSON `agents`: array of [`WfmAgentManagementUnitScheduleChangedTopicAgentMuUserScheduleChanged`]."]
+    #[doc = " JSON `agents`: array of [`WfmAgentManagementUnitScheduleChangedTopicAgentMuUserScheduleChanged`](crate::WfmAgentManagementUnitScheduleChangedTopicAgentMuUserScheduleChanged)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::WfmAgentManagementUnitScheduleChangedTopicAgentMuUserScheduleChanged>>,
-    #[doc = " JSON `visibilityRange`: [`WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleVisibilityRange`]."]
+    #[doc = " JSON `visibilityRange`: [`WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleVisibilityRange`](crate::WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleVisibilityRange)."]
     pub visibility_range: ::std::option::Option<crate::WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleVisibilityRange>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgentManagementUnitScheduleChangedTop
 impl crate::support::Model for WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification {
     const NAME: &'static str = "WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotification";
     const FIELDS: &'static [&'static str] = &["agents", "visibilityRange"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WfmAgentManagementUnitScheduleChangedTopicAgentMu
         match key {
             "agents" => crate::support::de_opt_structs(map, &mut self.agents, n, 0),
             "visibilityRange" => crate::support::de_opt_struct(map, &mut self.visibility_range, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

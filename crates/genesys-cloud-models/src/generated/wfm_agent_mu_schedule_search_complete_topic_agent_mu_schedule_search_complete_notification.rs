@@ -7,13 +7,13 @@
 pub struct WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`WfmAgentMuScheduleSearchCompleteTopicErrorBody`]."]
+    #[doc = " JSON `error`: [`WfmAgentMuScheduleSearchCompleteTopicErrorBody`](crate::WfmAgentMuScheduleSearchCompleteTopicErrorBody)."]
     pub error: ::std::option::Option<crate::WfmAgentMuScheduleSearchCompleteTopicErrorBody>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotificationStatus`](crate::WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgentMuScheduleSearchCompleteTopicAge
 impl crate::support::Model for WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification {
     const NAME: &'static str = "WfmAgentMuScheduleSearchCompleteTopicAgentMuScheduleSearchCompleteNotification";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "error", "operationId", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmAgentMuScheduleSearchCompleteTopicAgentMuSched
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

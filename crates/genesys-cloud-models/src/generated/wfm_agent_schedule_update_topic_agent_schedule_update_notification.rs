@@ -9,13 +9,13 @@ pub struct WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification {
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `updates`: array of [`WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate`]."]
+    #[doc = " JSON `updates`: array of [`WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate`](crate::WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate)."]
     pub updates: ::std::option::Option<::std::vec::Vec<crate::WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate>>,
-    #[doc = " JSON `user`: [`WfmAgentScheduleUpdateTopicUserReference`]."]
+    #[doc = " JSON `user`: [`WfmAgentScheduleUpdateTopicUserReference`](crate::WfmAgentScheduleUpdateTopicUserReference)."]
     pub user: ::std::option::Option<crate::WfmAgentScheduleUpdateTopicUserReference>,
-    #[doc = " JSON `visibilityRange`: [`WfmAgentScheduleUpdateTopicAgentScheduleVisibilityRange`]."]
+    #[doc = " JSON `visibilityRange`: [`WfmAgentScheduleUpdateTopicAgentScheduleVisibilityRange`](crate::WfmAgentScheduleUpdateTopicAgentScheduleVisibilityRange)."]
     pub visibility_range: ::std::option::Option<crate::WfmAgentScheduleUpdateTopicAgentScheduleVisibilityRange>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgentScheduleUpdateTopicAgentSchedule
 impl crate::support::Model for WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification {
     const NAME: &'static str = "WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification";
     const FIELDS: &'static [&'static str] = &["endDate", "startDate", "updates", "user", "visibilityRange"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WfmAgentScheduleUpdateTopicAgentScheduleUpdateNot
             "updates" => crate::support::de_opt_structs(map, &mut self.updates, n, 2),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 3),
             "visibilityRange" => crate::support::de_opt_struct(map, &mut self.visibility_range, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`WfmAlternativeShiftJobCompleteEventV3ErrorBody`]."]
+    #[doc = " JSON `error`: [`WfmAlternativeShiftJobCompleteEventV3ErrorBody`](crate::WfmAlternativeShiftJobCompleteEventV3ErrorBody)."]
     pub error: ::std::option::Option<crate::WfmAlternativeShiftJobCompleteEventV3ErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus`](crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType`]."]
+    #[doc = " JSON `type`: [`WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType`](crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType)."]
     pub r#type: ::std::option::Option<crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmAlternativeShiftJobCompleteEventV3Alt
 impl crate::support::Model for WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification {
     const NAME: &'static str = "WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "error", "id", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WfmAlternativeShiftJobCompleteEventV3AlternativeS
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

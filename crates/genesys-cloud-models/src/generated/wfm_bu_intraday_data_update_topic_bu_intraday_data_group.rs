@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmBuIntradayDataUpdateTopicBuIntradayDataGroup {
-    #[doc = " JSON `forecastDataPerInterval`: array of [`WfmBuIntradayDataUpdateTopicBuIntradayForecastData`]."]
+    #[doc = " JSON `forecastDataPerInterval`: array of [`WfmBuIntradayDataUpdateTopicBuIntradayForecastData`](crate::WfmBuIntradayDataUpdateTopicBuIntradayForecastData)."]
     pub forecast_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmBuIntradayDataUpdateTopicBuIntradayForecastData>>,
-    #[doc = " JSON `forecastDataSummary`: [`WfmBuIntradayDataUpdateTopicBuIntradayForecastData`]."]
+    #[doc = " JSON `forecastDataSummary`: [`WfmBuIntradayDataUpdateTopicBuIntradayForecastData`](crate::WfmBuIntradayDataUpdateTopicBuIntradayForecastData)."]
     pub forecast_data_summary: ::std::option::Option<crate::WfmBuIntradayDataUpdateTopicBuIntradayForecastData>,
-    #[doc = " JSON `mediaType`: [`WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType`]."]
+    #[doc = " JSON `mediaType`: [`WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType`](crate::WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType)."]
     pub media_type: ::std::option::Option<crate::WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType>,
-    #[doc = " JSON `performancePredictionDataPerInterval`: array of [`WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData`]."]
+    #[doc = " JSON `performancePredictionDataPerInterval`: array of [`WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData`](crate::WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData)."]
     pub performance_prediction_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData>>,
-    #[doc = " JSON `performancePredictionDataSummary`: [`WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData`]."]
+    #[doc = " JSON `performancePredictionDataSummary`: [`WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData`](crate::WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData)."]
     pub performance_prediction_data_summary: ::std::option::Option<crate::WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData>,
-    #[doc = " JSON `scheduleDataPerInterval`: array of [`WfmBuIntradayDataUpdateTopicBuIntradayScheduleData`]."]
+    #[doc = " JSON `scheduleDataPerInterval`: array of [`WfmBuIntradayDataUpdateTopicBuIntradayScheduleData`](crate::WfmBuIntradayDataUpdateTopicBuIntradayScheduleData)."]
     pub schedule_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmBuIntradayDataUpdateTopicBuIntradayScheduleData>>,
-    #[doc = " JSON `scheduleDataSummary`: [`WfmBuIntradayDataUpdateTopicBuIntradayScheduleData`]."]
+    #[doc = " JSON `scheduleDataSummary`: [`WfmBuIntradayDataUpdateTopicBuIntradayScheduleData`](crate::WfmBuIntradayDataUpdateTopicBuIntradayScheduleData)."]
     pub schedule_data_summary: ::std::option::Option<crate::WfmBuIntradayDataUpdateTopicBuIntradayScheduleData>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuIntradayDataUpdateTopicBuIntradayDataGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuIntradayDataUpdateTopicBuIntradayDa
 impl crate::support::Model for WfmBuIntradayDataUpdateTopicBuIntradayDataGroup {
     const NAME: &'static str = "WfmBuIntradayDataUpdateTopicBuIntradayDataGroup";
     const FIELDS: &'static [&'static str] = &["forecastDataPerInterval", "forecastDataSummary", "mediaType", "performancePredictionDataPerInterval", "performancePredictionDataSummary", "scheduleDataPerInterval", "scheduleDataSummary"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WfmBuIntradayDataUpdateTopicBuIntradayDataGroup {
             "performancePredictionDataSummary" => crate::support::de_opt_struct(map, &mut self.performance_prediction_data_summary, n, 4),
             "scheduleDataPerInterval" => crate::support::de_opt_structs(map, &mut self.schedule_data_per_interval, n, 5),
             "scheduleDataSummary" => crate::support::de_opt_struct(map, &mut self.schedule_data_summary, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

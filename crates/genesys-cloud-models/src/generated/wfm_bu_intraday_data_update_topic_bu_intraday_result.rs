@@ -11,17 +11,17 @@ pub struct WfmBuIntradayDataUpdateTopicBuIntradayResult {
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `intervalLengthMinutes`: integer (int64)."]
     pub interval_length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `intradayDataGroupings`: array of [`WfmBuIntradayDataUpdateTopicBuIntradayDataGroup`]."]
+    #[doc = " JSON `intradayDataGroupings`: array of [`WfmBuIntradayDataUpdateTopicBuIntradayDataGroup`](crate::WfmBuIntradayDataUpdateTopicBuIntradayDataGroup)."]
     pub intraday_data_groupings: ::std::option::Option<::std::vec::Vec<crate::WfmBuIntradayDataUpdateTopicBuIntradayDataGroup>>,
     #[doc = " JSON `noDataReason`: string."]
     pub no_data_reason: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `schedule`: [`WfmBuIntradayDataUpdateTopicBuScheduleReference`]."]
+    #[doc = " JSON `schedule`: [`WfmBuIntradayDataUpdateTopicBuScheduleReference`](crate::WfmBuIntradayDataUpdateTopicBuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::WfmBuIntradayDataUpdateTopicBuScheduleReference>,
-    #[doc = " JSON `shortTermForecast`: [`WfmBuIntradayDataUpdateTopicBuShortTermForecastReference`]."]
+    #[doc = " JSON `shortTermForecast`: [`WfmBuIntradayDataUpdateTopicBuShortTermForecastReference`](crate::WfmBuIntradayDataUpdateTopicBuShortTermForecastReference)."]
     pub short_term_forecast: ::std::option::Option<crate::WfmBuIntradayDataUpdateTopicBuShortTermForecastReference>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuIntradayDataUpdateTopicBuIntradayResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuIntradayDataUpdateTopicBuIntradayRe
 impl crate::support::Model for WfmBuIntradayDataUpdateTopicBuIntradayResult {
     const NAME: &'static str = "WfmBuIntradayDataUpdateTopicBuIntradayResult";
     const FIELDS: &'static [&'static str] = &["categories", "endDate", "intervalLengthMinutes", "intradayDataGroupings", "noDataReason", "schedule", "shortTermForecast", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for WfmBuIntradayDataUpdateTopicBuIntradayResult {
             "schedule" => crate::support::de_opt_struct(map, &mut self.schedule, n, 5),
             "shortTermForecast" => crate::support::de_opt_struct(map, &mut self.short_term_forecast, n, 6),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,21 +11,21 @@ pub struct WfmBuScheduleRunTopicBuScheduleRun {
     pub intraday_rescheduling: ::std::option::Option<bool>,
     #[doc = " JSON `messageCount`: integer (int64)."]
     pub message_count: ::std::option::Option<i64>,
-    #[doc = " JSON `messageSeverityCounts`: array of [`WfmBuScheduleRunTopicSchedulerMessageSeverityCount`]."]
+    #[doc = " JSON `messageSeverityCounts`: array of [`WfmBuScheduleRunTopicSchedulerMessageSeverityCount`](crate::WfmBuScheduleRunTopicSchedulerMessageSeverityCount)."]
     pub message_severity_counts: ::std::option::Option<::std::vec::Vec<crate::WfmBuScheduleRunTopicSchedulerMessageSeverityCount>>,
     #[doc = " JSON `percentComplete`: number (double)."]
     pub percent_complete: ::std::option::Option<f64>,
-    #[doc = " JSON `schedule`: [`WfmBuScheduleRunTopicBuScheduleReference`]."]
+    #[doc = " JSON `schedule`: [`WfmBuScheduleRunTopicBuScheduleReference`](crate::WfmBuScheduleRunTopicBuScheduleReference)."]
     pub schedule: ::std::option::Option<crate::WfmBuScheduleRunTopicBuScheduleReference>,
-    #[doc = " JSON `schedulingCanceledBy`: [`WfmBuScheduleRunTopicUserReference`]."]
+    #[doc = " JSON `schedulingCanceledBy`: [`WfmBuScheduleRunTopicUserReference`](crate::WfmBuScheduleRunTopicUserReference)."]
     pub scheduling_canceled_by: ::std::option::Option<crate::WfmBuScheduleRunTopicUserReference>,
     #[doc = " JSON `schedulingCompletedTime`: string."]
     pub scheduling_completed_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`WfmBuScheduleRunTopicBuScheduleRunState`]."]
+    #[doc = " JSON `state`: [`WfmBuScheduleRunTopicBuScheduleRunState`](crate::WfmBuScheduleRunTopicBuScheduleRunState)."]
     pub state: ::std::option::Option<crate::WfmBuScheduleRunTopicBuScheduleRunState>,
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuScheduleRunTopicBuScheduleRun {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuScheduleRunTopicBuScheduleRun {
 impl crate::support::Model for WfmBuScheduleRunTopicBuScheduleRun {
     const NAME: &'static str = "WfmBuScheduleRunTopicBuScheduleRun";
     const FIELDS: &'static [&'static str] = &["id", "intradayRescheduling", "messageCount", "messageSeverityCounts", "percentComplete", "schedule", "schedulingCanceledBy", "schedulingCompletedTime", "state", "weekCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for WfmBuScheduleRunTopicBuScheduleRun {
             "schedulingCompletedTime" => crate::support::de_opt(map, &mut self.scheduling_completed_time, n, 7),
             "state" => crate::support::de_opt(map, &mut self.state, n, 8),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification {
     pub download_url: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuScheduleSearchResultTopicBuSchedule
 impl crate::support::Model for WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification {
     const NAME: &'static str = "WfmBuScheduleSearchResultTopicBuScheduleSearchResultNotification";
     const FIELDS: &'static [&'static str] = &["businessUnitId", "downloadUrl", "operationId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WfmBuScheduleSearchResultTopicBuScheduleSearchRes
             "businessUnitId" => crate::support::de_opt(map, &mut self.business_unit_id, n, 0),
             "downloadUrl" => crate::support::de_opt(map, &mut self.download_url, n, 1),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

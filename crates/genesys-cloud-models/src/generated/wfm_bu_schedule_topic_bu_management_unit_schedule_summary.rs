@@ -7,15 +7,15 @@
 pub struct WfmBuScheduleTopicBuManagementUnitScheduleSummary {
     #[doc = " JSON `agentCount`: integer (int64)."]
     pub agent_count: ::std::option::Option<i64>,
-    #[doc = " JSON `agents`: array of [`WfmBuScheduleTopicUserReference`]."]
+    #[doc = " JSON `agents`: array of [`WfmBuScheduleTopicUserReference`](crate::WfmBuScheduleTopicUserReference)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::WfmBuScheduleTopicUserReference>>,
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `managementUnit`: [`WfmBuScheduleTopicManagementUnit`]."]
+    #[doc = " JSON `managementUnit`: [`WfmBuScheduleTopicManagementUnit`](crate::WfmBuScheduleTopicManagementUnit)."]
     pub management_unit: ::std::option::Option<crate::WfmBuScheduleTopicManagementUnit>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuScheduleTopicBuManagementUnitScheduleSummary {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuScheduleTopicBuManagementUnitSchedu
 impl crate::support::Model for WfmBuScheduleTopicBuManagementUnitScheduleSummary {
     const NAME: &'static str = "WfmBuScheduleTopicBuManagementUnitScheduleSummary";
     const FIELDS: &'static [&'static str] = &["agentCount", "agents", "endDate", "managementUnit", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WfmBuScheduleTopicBuManagementUnitScheduleSummary
             "endDate" => crate::support::de_opt(map, &mut self.end_date, n, 2),
             "managementUnit" => crate::support::de_opt_struct(map, &mut self.management_unit, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

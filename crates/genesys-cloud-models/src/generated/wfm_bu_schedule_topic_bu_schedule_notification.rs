@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmBuScheduleTopicBuScheduleNotification {
-    #[doc = " JSON `eventType`: [`WfmBuScheduleTopicBuScheduleNotificationEventType`]."]
+    #[doc = " JSON `eventType`: [`WfmBuScheduleTopicBuScheduleNotificationEventType`](crate::WfmBuScheduleTopicBuScheduleNotificationEventType)."]
     pub event_type: ::std::option::Option<crate::WfmBuScheduleTopicBuScheduleNotificationEventType>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `result`: [`WfmBuScheduleTopicBuScheduleMetadata`]."]
+    #[doc = " JSON `result`: [`WfmBuScheduleTopicBuScheduleMetadata`](crate::WfmBuScheduleTopicBuScheduleMetadata)."]
     pub result: ::std::option::Option<crate::WfmBuScheduleTopicBuScheduleMetadata>,
-    #[doc = " JSON `status`: [`WfmBuScheduleTopicBuScheduleNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmBuScheduleTopicBuScheduleNotificationStatus`](crate::WfmBuScheduleTopicBuScheduleNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmBuScheduleTopicBuScheduleNotificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuScheduleTopicBuScheduleNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuScheduleTopicBuScheduleNotification
 impl crate::support::Model for WfmBuScheduleTopicBuScheduleNotification {
     const NAME: &'static str = "WfmBuScheduleTopicBuScheduleNotification";
     const FIELDS: &'static [&'static str] = &["eventType", "operationId", "result", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmBuScheduleTopicBuScheduleNotification {
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 1),
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct WfmBuScheduleTopicSchedulerMessageSeverityCount {
     #[doc = " JSON `count`: integer (int64)."]
     pub count: ::std::option::Option<i64>,
-    #[doc = " JSON `severity`: [`WfmBuScheduleTopicSchedulerMessageSeverityCountSeverity`]."]
+    #[doc = " JSON `severity`: [`WfmBuScheduleTopicSchedulerMessageSeverityCountSeverity`](crate::WfmBuScheduleTopicSchedulerMessageSeverityCountSeverity)."]
     pub severity: ::std::option::Option<crate::WfmBuScheduleTopicSchedulerMessageSeverityCountSeverity>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuScheduleTopicSchedulerMessageSeverityCount {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuScheduleTopicSchedulerMessageSeveri
 impl crate::support::Model for WfmBuScheduleTopicSchedulerMessageSeverityCount {
     const NAME: &'static str = "WfmBuScheduleTopicSchedulerMessageSeverityCount";
     const FIELDS: &'static [&'static str] = &["count", "severity"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WfmBuScheduleTopicSchedulerMessageSeverityCount {
         match key {
             "count" => crate::support::de_opt(map, &mut self.count, n, 0),
             "severity" => crate::support::de_opt(map, &mut self.severity, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,25 +13,25 @@ pub struct WfmBuShortTermForecastCopyCompleteTopicBuForecastModification {
     pub end_interval_index: ::std::option::Option<i64>,
     #[doc = " JSON `granularity`: string."]
     pub granularity: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationLegacyMetric`]."]
+    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationLegacyMetric`](crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationLegacyMetric)."]
     pub legacy_metric: ::std::option::Option<crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationLegacyMetric>,
-    #[doc = " JSON `metric`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationMetric`]."]
+    #[doc = " JSON `metric`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationMetric`](crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationMetric)."]
     pub metric: ::std::option::Option<crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationMetric>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `secondaryGranularity`: string."]
     pub secondary_granularity: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `secondaryValues`: array of [`WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue`]."]
+    #[doc = " JSON `secondaryValues`: array of [`WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue`](crate::WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue)."]
     pub secondary_values: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue>>,
     #[doc = " JSON `startIntervalIndex`: integer (int64)."]
     pub start_interval_index: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType`]."]
+    #[doc = " JSON `type`: [`WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType`](crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType)."]
     pub r#type: ::std::option::Option<crate::WfmBuShortTermForecastCopyCompleteTopicBuForecastModificationType>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
-    #[doc = " JSON `values`: array of [`WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue`]."]
+    #[doc = " JSON `values`: array of [`WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue`](crate::WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue)."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastCopyCompleteTopicModificationIntervalOffsetValue>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuShortTermForecastCopyCompleteTopicBuForecastModification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuShortTermForecastCopyCompleteTopicB
 impl crate::support::Model for WfmBuShortTermForecastCopyCompleteTopicBuForecastModification {
     const NAME: &'static str = "WfmBuShortTermForecastCopyCompleteTopicBuForecastModification";
     const FIELDS: &'static [&'static str] = &["displayGranularity", "enabled", "endIntervalIndex", "granularity", "legacyMetric", "metric", "planningGroupIds", "secondaryGranularity", "secondaryValues", "startIntervalIndex", "type", "value", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for WfmBuShortTermForecastCopyCompleteTopicBuForecast
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
             "value" => crate::support::de_opt(map, &mut self.value, n, 11),
             "values" => crate::support::de_opt_structs(map, &mut self.values, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,25 +13,25 @@ pub struct WfmBuShortTermForecastGenerateProgressTopicBuForecastModification {
     pub end_interval_index: ::std::option::Option<i64>,
     #[doc = " JSON `granularity`: string."]
     pub granularity: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationLegacyMetric`]."]
+    #[doc = " JSON `legacyMetric`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationLegacyMetric`](crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationLegacyMetric)."]
     pub legacy_metric: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationLegacyMetric>,
-    #[doc = " JSON `metric`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationMetric`]."]
+    #[doc = " JSON `metric`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationMetric`](crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationMetric)."]
     pub metric: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationMetric>,
     #[doc = " JSON `planningGroupIds`: array of string."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `secondaryGranularity`: string."]
     pub secondary_granularity: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `secondaryValues`: array of [`WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue`]."]
+    #[doc = " JSON `secondaryValues`: array of [`WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue`](crate::WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue)."]
     pub secondary_values: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue>>,
     #[doc = " JSON `startIntervalIndex`: integer (int64)."]
     pub start_interval_index: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType`]."]
+    #[doc = " JSON `type`: [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType`](crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType)."]
     pub r#type: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModificationType>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
-    #[doc = " JSON `values`: array of [`WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue`]."]
+    #[doc = " JSON `values`: array of [`WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue`](crate::WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue)."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastGenerateProgressTopicModificationIntervalOffsetValue>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuShortTermForecastGenerateProgressTopicBuForecastModification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuShortTermForecastGenerateProgressTo
 impl crate::support::Model for WfmBuShortTermForecastGenerateProgressTopicBuForecastModification {
     const NAME: &'static str = "WfmBuShortTermForecastGenerateProgressTopicBuForecastModification";
     const FIELDS: &'static [&'static str] = &["displayGranularity", "enabled", "endIntervalIndex", "granularity", "legacyMetric", "metric", "planningGroupIds", "secondaryGranularity", "secondaryValues", "startIntervalIndex", "type", "value", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for WfmBuShortTermForecastGenerateProgressTopicBuFore
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
             "value" => crate::support::de_opt(map, &mut self.value, n, 11),
             "values" => crate::support::de_opt_structs(map, &mut self.values, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast {
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
-    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecastCreationMethod`]."]
+    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecastCreationMethod`](crate::WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecastCreationMethod)."]
     pub creation_method: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecastCreationMethod>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -15,15 +15,15 @@ pub struct WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `legacy`: boolean."]
     pub legacy: ::std::option::Option<bool>,
-    #[doc = " JSON `metadata`: [`WfmBuShortTermForecastGenerateProgressTopicWfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmBuShortTermForecastGenerateProgressTopicWfmVersionedEntityMetadata`](crate::WfmBuShortTermForecastGenerateProgressTopicWfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmBuShortTermForecastGenerateProgressTopicWfmVersionedEntityMetadata>,
-    #[doc = " JSON `modifications`: array of [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModification`]."]
+    #[doc = " JSON `modifications`: array of [`WfmBuShortTermForecastGenerateProgressTopicBuForecastModification`](crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModification)."]
     pub modifications: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastGenerateProgressTopicBuForecastModification>>,
     #[doc = " JSON `planningGroupsVersion`: integer (int64)."]
     pub planning_groups_version: ::std::option::Option<i64>,
     #[doc = " JSON `referenceStartDate`: date-time."]
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `sourceDays`: array of [`WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointer`]."]
+    #[doc = " JSON `sourceDays`: array of [`WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointer`](crate::WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointer)."]
     pub source_days: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastGenerateProgressTopicForecastSourceDayPointer>>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
@@ -31,7 +31,7 @@ pub struct WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast {
     pub week_count: ::std::option::Option<i64>,
     #[doc = " JSON `weekDate`: string."]
     pub week_date: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuShortTermForecastGenerateProgressTo
 impl crate::support::Model for WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast {
     const NAME: &'static str = "WfmBuShortTermForecastGenerateProgressTopicBuShortTermForecast";
     const FIELDS: &'static [&'static str] = &["canUseForScheduling", "creationMethod", "description", "id", "legacy", "metadata", "modifications", "planningGroupsVersion", "referenceStartDate", "sourceDays", "timeZone", "weekCount", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for WfmBuShortTermForecastGenerateProgressTopicBuShor
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 10),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 11),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

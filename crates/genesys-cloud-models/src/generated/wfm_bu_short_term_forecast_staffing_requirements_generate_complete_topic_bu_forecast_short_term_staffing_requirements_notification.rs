@@ -7,19 +7,19 @@
 pub struct WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification {
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `forecast`: [`WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuShortTermForecastReference`]."]
+    #[doc = " JSON `forecast`: [`WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuShortTermForecastReference`](crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuShortTermForecastReference)."]
     pub forecast: ::std::option::Option<crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuShortTermForecastReference>,
     #[doc = " JSON `intervalLengthMinutes`: integer (int64)."]
     pub interval_length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `referenceStartDate`: date-time."]
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `results`: array of [`WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsResults`]."]
+    #[doc = " JSON `results`: array of [`WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsResults`](crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsResults)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsResults>>,
-    #[doc = " JSON `state`: [`WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotificationState`]."]
+    #[doc = " JSON `state`: [`WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotificationState`](crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotificationState)."]
     pub state: ::std::option::Option<crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotificationState>,
     #[doc = " JSON `weekCount`: integer (int64)."]
     pub week_count: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuShortTermForecastStaffingRequiremen
 impl crate::support::Model for WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification {
     const NAME: &'static str = "WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification";
     const FIELDS: &'static [&'static str] = &["businessUnitId", "forecast", "intervalLengthMinutes", "referenceStartDate", "results", "state", "weekCount"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WfmBuShortTermForecastStaffingRequirementsGenerat
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

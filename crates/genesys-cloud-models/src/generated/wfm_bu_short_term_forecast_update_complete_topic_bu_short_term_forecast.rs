@@ -7,7 +7,7 @@
 pub struct WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast {
     #[doc = " JSON `canUseForScheduling`: boolean."]
     pub can_use_for_scheduling: ::std::option::Option<bool>,
-    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastCreationMethod`]."]
+    #[doc = " JSON `creationMethod`: [`WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastCreationMethod`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastCreationMethod)."]
     pub creation_method: ::std::option::Option<crate::WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecastCreationMethod>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
@@ -15,15 +15,15 @@ pub struct WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast {
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `legacy`: boolean."]
     pub legacy: ::std::option::Option<bool>,
-    #[doc = " JSON `metadata`: [`WfmBuShortTermForecastUpdateCompleteTopicWfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmBuShortTermForecastUpdateCompleteTopicWfmVersionedEntityMetadata`](crate::WfmBuShortTermForecastUpdateCompleteTopicWfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmBuShortTermForecastUpdateCompleteTopicWfmVersionedEntityMetadata>,
-    #[doc = " JSON `modifications`: array of [`WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification`]."]
+    #[doc = " JSON `modifications`: array of [`WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification`](crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification)."]
     pub modifications: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastUpdateCompleteTopicBuForecastModification>>,
     #[doc = " JSON `planningGroupsVersion`: integer (int64)."]
     pub planning_groups_version: ::std::option::Option<i64>,
     #[doc = " JSON `referenceStartDate`: date-time."]
     pub reference_start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `sourceDays`: array of [`WfmBuShortTermForecastUpdateCompleteTopicForecastSourceDayPointer`]."]
+    #[doc = " JSON `sourceDays`: array of [`WfmBuShortTermForecastUpdateCompleteTopicForecastSourceDayPointer`](crate::WfmBuShortTermForecastUpdateCompleteTopicForecastSourceDayPointer)."]
     pub source_days: ::std::option::Option<::std::vec::Vec<crate::WfmBuShortTermForecastUpdateCompleteTopicForecastSourceDayPointer>>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
@@ -31,7 +31,7 @@ pub struct WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast {
     pub week_count: ::std::option::Option<i64>,
     #[doc = " JSON `weekDate`: string."]
     pub week_date: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuShortTermForecastUpdateCompleteTopi
 impl crate::support::Model for WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast {
     const NAME: &'static str = "WfmBuShortTermForecastUpdateCompleteTopicBuShortTermForecast";
     const FIELDS: &'static [&'static str] = &["canUseForScheduling", "creationMethod", "description", "id", "legacy", "metadata", "modifications", "planningGroupsVersion", "referenceStartDate", "sourceDays", "timeZone", "weekCount", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for WfmBuShortTermForecastUpdateCompleteTopicBuShortT
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 10),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 11),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification {
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `result`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultListing`]."]
+    #[doc = " JSON `result`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultListing`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultListing)."]
     pub result: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultListing>,
-    #[doc = " JSON `status`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotificationStatus>,
     #[doc = " JSON `weekDate`: date-time."]
     pub week_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBulkShiftTradeStateUpdateNotification
 impl crate::support::Model for WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification {
     const NAME: &'static str = "WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateNotification";
     const FIELDS: &'static [&'static str] = &["operationId", "result", "status", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmBulkShiftTradeStateUpdateNotificationTopicBulk
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 1),
             "status" => crate::support::de_opt(map, &mut self.status, n, 2),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

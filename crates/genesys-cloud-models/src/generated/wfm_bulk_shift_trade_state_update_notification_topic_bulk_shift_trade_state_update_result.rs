@@ -5,19 +5,19 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResult {
-    #[doc = " JSON `failureReason`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason`]."]
+    #[doc = " JSON `failureReason`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason)."]
     pub failure_reason: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmBulkShiftTradeStateUpdateNotificationTopicWfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmBulkShiftTradeStateUpdateNotificationTopicWfmVersionedEntityMetadata`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicWfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicWfmVersionedEntityMetadata>,
-    #[doc = " JSON `reviewedBy`: [`WfmBulkShiftTradeStateUpdateNotificationTopicUserReference`]."]
+    #[doc = " JSON `reviewedBy`: [`WfmBulkShiftTradeStateUpdateNotificationTopicUserReference`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicUserReference)."]
     pub reviewed_by: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicUserReference>,
     #[doc = " JSON `reviewedDate`: date-time."]
     pub reviewed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `state`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState`]."]
+    #[doc = " JSON `state`: [`WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState`](crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState)."]
     pub state: ::std::option::Option<crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmBulkShiftTradeStateUpdateNotification
 impl crate::support::Model for WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResult {
     const NAME: &'static str = "WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResult";
     const FIELDS: &'static [&'static str] = &["failureReason", "id", "metadata", "reviewedBy", "reviewedDate", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WfmBulkShiftTradeStateUpdateNotificationTopicBulk
             "reviewedBy" => crate::support::de_opt_struct(map, &mut self.reviewed_by, n, 3),
             "reviewedDate" => crate::support::de_opt(map, &mut self.reviewed_date, n, 4),
             "state" => crate::support::de_opt(map, &mut self.state, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals {
-    #[doc = " JSON `actualActivityCategory`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActualsActualActivityCategory`]."]
+    #[doc = " JSON `actualActivityCategory`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActualsActualActivityCategory`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActualsActualActivityCategory)."]
     pub actual_activity_category: ::std::option::Option<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActualsActualActivityCategory>,
     #[doc = " JSON `actualSecondaryPresenceId`: string."]
     pub actual_secondary_presence_id: ::std::option::Option<::std::string::String>,
@@ -13,7 +13,7 @@ pub struct WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdhe
     pub end_offset_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `startOffsetSeconds`: integer (int64)."]
     pub start_offset_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceAgentCalculationsC
 impl crate::support::Model for WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals {
     const NAME: &'static str = "WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals";
     const FIELDS: &'static [&'static str] = &["actualActivityCategory", "actualSecondaryPresenceId", "endOffsetSeconds", "startOffsetSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmHistoricalAdherenceAgentCalculationsCompleteTo
             "actualSecondaryPresenceId" => crate::support::de_opt(map, &mut self.actual_secondary_presence_id, n, 1),
             "endOffsetSeconds" => crate::support::de_opt(map, &mut self.end_offset_seconds, n, 2),
             "startOffsetSeconds" => crate::support::de_opt(map, &mut self.start_offset_seconds, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

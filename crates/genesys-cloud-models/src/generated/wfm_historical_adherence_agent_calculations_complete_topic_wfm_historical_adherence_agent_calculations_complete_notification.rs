@@ -9,11 +9,11 @@ pub struct WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdhe
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `jobId`: string."]
     pub job_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryState`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotificationQueryState`]."]
+    #[doc = " JSON `queryState`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotificationQueryState`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotificationQueryState)."]
     pub query_state: ::std::option::Option<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotificationQueryState>,
-    #[doc = " JSON `result`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult`]."]
+    #[doc = " JSON `result`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult)."]
     pub result: ::std::option::Option<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceAgentCalculationsC
 impl crate::support::Model for WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification {
     const NAME: &'static str = "WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification";
     const FIELDS: &'static [&'static str] = &["downloadUrls", "jobId", "queryState", "result"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmHistoricalAdherenceAgentCalculationsCompleteTo
             "jobId" => crate::support::de_opt(map, &mut self.job_id, n, 1),
             "queryState" => crate::support::de_opt(map, &mut self.query_state, n, 2),
             "result" => crate::support::de_opt_struct(map, &mut self.result, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

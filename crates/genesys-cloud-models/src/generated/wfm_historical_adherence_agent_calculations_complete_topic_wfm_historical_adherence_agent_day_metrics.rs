@@ -27,7 +27,7 @@ pub struct WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdhe
     pub impact_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `scheduleLengthSeconds`: integer (int64)."]
     pub schedule_length_seconds: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentDayMetrics {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceAgentCalculationsC
 impl crate::support::Model for WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentDayMetrics {
     const NAME: &'static str = "WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentDayMetrics";
     const FIELDS: &'static [&'static str] = &["actualLengthSeconds", "adherencePercentage", "adherenceScheduleSeconds", "conformanceActualSeconds", "conformancePercentage", "conformanceScheduleSeconds", "dayStartOffsetSeconds", "exceptionCount", "exceptionDurationSeconds", "impactSeconds", "scheduleLengthSeconds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for WfmHistoricalAdherenceAgentCalculationsCompleteTo
             "exceptionDurationSeconds" => crate::support::de_opt(map, &mut self.exception_duration_seconds, n, 8),
             "impactSeconds" => crate::support::de_opt(map, &mut self.impact_seconds, n, 9),
             "scheduleLengthSeconds" => crate::support::de_opt(map, &mut self.schedule_length_seconds, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult {
-    #[doc = " JSON `actuals`: array of [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals`]."]
+    #[doc = " JSON `actuals`: array of [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals)."]
     pub actuals: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals>>,
     #[doc = " JSON `adherencePercentage`: number (double)."]
     pub adherence_percentage: ::std::option::Option<f64>,
@@ -13,25 +13,25 @@ pub struct WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdhe
     pub calculations_completed_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `conformancePercentage`: number (double)."]
     pub conformance_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `dayMetrics`: array of [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentDayMetrics`]."]
+    #[doc = " JSON `dayMetrics`: array of [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentDayMetrics`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentDayMetrics)."]
     pub day_metrics: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentDayMetrics>>,
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `exceptionInfo`: array of [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfo`]."]
+    #[doc = " JSON `exceptionInfo`: array of [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfo`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfo)."]
     pub exception_info: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceExceptionInfo>>,
-    #[doc = " JSON `impact`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResultImpact`]."]
+    #[doc = " JSON `impact`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResultImpact`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResultImpact)."]
     pub impact: ::std::option::Option<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResultImpact>,
-    #[doc = " JSON `scheduledActivities`: array of [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceScheduledActivity`]."]
+    #[doc = " JSON `scheduledActivities`: array of [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceScheduledActivity`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceScheduledActivity)."]
     pub scheduled_activities: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceScheduledActivity>>,
-    #[doc = " JSON `secondaryPresenceLookupItems`: array of [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmSecondaryPresenceLookupItem`]."]
+    #[doc = " JSON `secondaryPresenceLookupItems`: array of [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmSecondaryPresenceLookupItem`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmSecondaryPresenceLookupItem)."]
     pub secondary_presence_lookup_items: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmSecondaryPresenceLookupItem>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `targetAdherencePercentage`: number (double)."]
     pub target_adherence_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `user`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicUserReference`]."]
+    #[doc = " JSON `user`: [`WfmHistoricalAdherenceAgentCalculationsCompleteTopicUserReference`](crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicUserReference)."]
     pub user: ::std::option::Option<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicUserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceAgentCalculationsC
 impl crate::support::Model for WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult {
     const NAME: &'static str = "WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult";
     const FIELDS: &'static [&'static str] = &["actuals", "adherencePercentage", "calculationsCompletedDate", "conformancePercentage", "dayMetrics", "endDate", "exceptionInfo", "impact", "scheduledActivities", "secondaryPresenceLookupItems", "startDate", "targetAdherencePercentage", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for WfmHistoricalAdherenceAgentCalculationsCompleteTo
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 10),
             "targetAdherencePercentage" => crate::support::de_opt(map, &mut self.target_adherence_percentage, n, 11),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

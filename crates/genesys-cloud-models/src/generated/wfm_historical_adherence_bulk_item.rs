@@ -17,7 +17,7 @@ pub struct WfmHistoricalAdherenceBulkItem {
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceBulkItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceBulkItem {
 impl crate::support::Model for WfmHistoricalAdherenceBulkItem {
     const NAME: &'static str = "WfmHistoricalAdherenceBulkItem";
     const FIELDS: &'static [&'static str] = &["endDate", "includeActuals", "includeExceptions", "managementUnitId", "startDate", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkItem {
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 3),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 4),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

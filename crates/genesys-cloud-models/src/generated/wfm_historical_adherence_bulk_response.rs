@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceBulkResponse {
-    #[doc = " JSON `downloadResult`: [`WfmHistoricalAdherenceBulkResult`]."]
+    #[doc = " JSON `downloadResult`: [`WfmHistoricalAdherenceBulkResult`](crate::WfmHistoricalAdherenceBulkResult)."]
     pub download_result: ::std::option::Option<crate::WfmHistoricalAdherenceBulkResult>,
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `job`: [`WfmHistoricalAdherenceBulkJobReference`]."]
+    #[doc = " JSON `job`: [`WfmHistoricalAdherenceBulkJobReference`](crate::WfmHistoricalAdherenceBulkJobReference)."]
     pub job: ::std::option::Option<crate::WfmHistoricalAdherenceBulkJobReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceBulkResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceBulkResponse {
 impl crate::support::Model for WfmHistoricalAdherenceBulkResponse {
     const NAME: &'static str = "WfmHistoricalAdherenceBulkResponse";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrls", "job"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkResponse {
             "downloadResult" => crate::support::de_opt_struct(map, &mut self.download_result, n, 0),
             "downloadUrls" => crate::support::de_opt(map, &mut self.download_urls, n, 1),
             "job" => crate::support::de_opt_struct(map, &mut self.job, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct WfmHistoricalAdherenceBulkResult {
     pub management_unit_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `userResults`: array of [`WfmHistoricalAdherenceBulkUserResult`]."]
+    #[doc = " JSON `userResults`: array of [`WfmHistoricalAdherenceBulkUserResult`](crate::WfmHistoricalAdherenceBulkUserResult)."]
     pub user_results: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceBulkUserResult>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceBulkResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceBulkResult {
 impl crate::support::Model for WfmHistoricalAdherenceBulkResult {
     const NAME: &'static str = "WfmHistoricalAdherenceBulkResult";
     const FIELDS: &'static [&'static str] = &["endDate", "lookupIdToSecondaryPresenceId", "managementUnitId", "startDate", "userResults"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkResult {
             "managementUnitId" => crate::support::de_opt(map, &mut self.management_unit_id, n, 2),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 3),
             "userResults" => crate::support::de_opt_structs(map, &mut self.user_results, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

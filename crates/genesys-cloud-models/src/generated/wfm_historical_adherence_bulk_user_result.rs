@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceBulkUserResult {
-    #[doc = " JSON `actuals`: array of [`HistoricalAdherenceActuals`]."]
+    #[doc = " JSON `actuals`: array of [`HistoricalAdherenceActuals`](crate::HistoricalAdherenceActuals)."]
     pub actuals: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceActuals>>,
     #[doc = " JSON `adherencePercentage`: number (double)."]
     pub adherence_percentage: ::std::option::Option<f64>,
     #[doc = " JSON `conformancePercentage`: number (double)."]
     pub conformance_percentage: ::std::option::Option<f64>,
-    #[doc = " JSON `dayMetrics`: array of [`WfmHistoricalAdherenceBulkUserDayMetrics`]."]
+    #[doc = " JSON `dayMetrics`: array of [`WfmHistoricalAdherenceBulkUserDayMetrics`](crate::WfmHistoricalAdherenceBulkUserDayMetrics)."]
     pub day_metrics: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalAdherenceBulkUserDayMetrics>>,
-    #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`]."]
+    #[doc = " JSON `exceptionInfo`: array of [`HistoricalAdherenceExceptionInfo`](crate::HistoricalAdherenceExceptionInfo)."]
     pub exception_info: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>,
-    #[doc = " JSON `impact`: [`WfmHistoricalAdherenceBulkUserResultImpact`]."]
+    #[doc = " JSON `impact`: [`WfmHistoricalAdherenceBulkUserResultImpact`](crate::WfmHistoricalAdherenceBulkUserResultImpact)."]
     pub impact: ::std::option::Option<crate::WfmHistoricalAdherenceBulkUserResultImpact>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceBulkUserResult {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceBulkUserResult {
 impl crate::support::Model for WfmHistoricalAdherenceBulkUserResult {
     const NAME: &'static str = "WfmHistoricalAdherenceBulkUserResult";
     const FIELDS: &'static [&'static str] = &["actuals", "adherencePercentage", "conformancePercentage", "dayMetrics", "exceptionInfo", "impact", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WfmHistoricalAdherenceBulkUserResult {
             "exceptionInfo" => crate::support::de_opt_structs(map, &mut self.exception_info, n, 4),
             "impact" => crate::support::de_opt(map, &mut self.impact, n, 5),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

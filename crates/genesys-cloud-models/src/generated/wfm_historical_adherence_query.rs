@@ -17,7 +17,7 @@ pub struct WfmHistoricalAdherenceQuery {
     pub time_zone: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceQuery {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceQuery {
 impl crate::support::Model for WfmHistoricalAdherenceQuery {
     const NAME: &'static str = "WfmHistoricalAdherenceQuery";
     const FIELDS: &'static [&'static str] = &["endDate", "includeExceptions", "startDate", "teamIds", "timeZone", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WfmHistoricalAdherenceQuery {
             "teamIds" => crate::support::de_opt(map, &mut self.team_ids, n, 3),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 4),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

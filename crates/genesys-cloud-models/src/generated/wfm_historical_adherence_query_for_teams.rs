@@ -15,7 +15,7 @@ pub struct WfmHistoricalAdherenceQueryForTeams {
     pub time_zone: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userIds`: array of string."]
     pub user_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceQueryForTeams {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceQueryForTeams {
 impl crate::support::Model for WfmHistoricalAdherenceQueryForTeams {
     const NAME: &'static str = "WfmHistoricalAdherenceQueryForTeams";
     const FIELDS: &'static [&'static str] = &["endDate", "includeExceptions", "startDate", "timeZone", "userIds"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WfmHistoricalAdherenceQueryForTeams {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 3),
             "userIds" => crate::support::de_opt(map, &mut self.user_ids, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceResponse {
-    #[doc = " JSON `downloadResult`: [`WfmHistoricalAdherenceResultWrapper`]."]
+    #[doc = " JSON `downloadResult`: [`WfmHistoricalAdherenceResultWrapper`](crate::WfmHistoricalAdherenceResultWrapper)."]
     pub download_result: ::std::option::Option<crate::WfmHistoricalAdherenceResultWrapper>,
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
@@ -13,9 +13,9 @@ pub struct WfmHistoricalAdherenceResponse {
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `queryState`: [`WfmHistoricalAdherenceResponseQueryState`]."]
+    #[doc = " JSON `queryState`: [`WfmHistoricalAdherenceResponseQueryState`](crate::WfmHistoricalAdherenceResponseQueryState)."]
     pub query_state: ::std::option::Option<crate::WfmHistoricalAdherenceResponseQueryState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceResponse {
 impl crate::support::Model for WfmHistoricalAdherenceResponse {
     const NAME: &'static str = "WfmHistoricalAdherenceResponse";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrl", "downloadUrls", "id", "queryState"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WfmHistoricalAdherenceResponse {
             "downloadUrls" => crate::support::de_opt(map, &mut self.download_urls, n, 2),
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "queryState" => crate::support::de_opt(map, &mut self.query_state, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalAdherenceResultWrapper {
-    #[doc = " JSON `data`: array of [`HistoricalAdherenceQueryResult`]."]
+    #[doc = " JSON `data`: array of [`HistoricalAdherenceQueryResult`](crate::HistoricalAdherenceQueryResult)."]
     pub data: ::std::option::Option<::std::vec::Vec<crate::HistoricalAdherenceQueryResult>>,
     #[doc = " JSON `entityId`: string."]
     pub entity_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lookupIdToSecondaryPresenceId`: map of string."]
     pub lookup_id_to_secondary_presence_id: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalAdherenceResultWrapper {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalAdherenceResultWrapper {
 impl crate::support::Model for WfmHistoricalAdherenceResultWrapper {
     const NAME: &'static str = "WfmHistoricalAdherenceResultWrapper";
     const FIELDS: &'static [&'static str] = &["data", "entityId", "lookupIdToSecondaryPresenceId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WfmHistoricalAdherenceResultWrapper {
             "data" => crate::support::de_opt_structs(map, &mut self.data, n, 0),
             "entityId" => crate::support::de_opt(map, &mut self.entity_id, n, 1),
             "lookupIdToSecondaryPresenceId" => crate::support::de_opt(map, &mut self.lookup_id_to_secondary_presence_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

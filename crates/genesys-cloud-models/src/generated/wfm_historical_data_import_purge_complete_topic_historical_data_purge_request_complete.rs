@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete {
-    #[doc = " JSON `disallowedEntities`: array of [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity`]."]
+    #[doc = " JSON `disallowedEntities`: array of [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity`](crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity)."]
     pub disallowed_entities: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity>>,
-    #[doc = " JSON `entities`: array of [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity`]."]
+    #[doc = " JSON `entities`: array of [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity`](crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState`]."]
+    #[doc = " JSON `state`: [`WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState`](crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState)."]
     pub state: ::std::option::Option<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalDataImportPurgeCompleteTopi
 impl crate::support::Model for WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete {
     const NAME: &'static str = "WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete";
     const FIELDS: &'static [&'static str] = &["disallowedEntities", "entities", "id", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmHistoricalDataImportPurgeCompleteTopicHistoric
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

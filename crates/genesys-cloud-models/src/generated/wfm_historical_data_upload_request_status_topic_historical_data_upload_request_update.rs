@@ -23,11 +23,11 @@ pub struct WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestU
     pub file_size: ::std::option::Option<i64>,
     #[doc = " JSON `requestId`: string."]
     pub request_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus`]."]
+    #[doc = " JSON `status`: [`WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus`](crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus)."]
     pub status: ::std::option::Option<crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus>,
-    #[doc = " JSON `type`: [`WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType`]."]
+    #[doc = " JSON `type`: [`WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType`](crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType)."]
     pub r#type: ::std::option::Option<crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalDataUploadRequestStatusTopi
 impl crate::support::Model for WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate {
     const NAME: &'static str = "WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate";
     const FIELDS: &'static [&'static str] = &["active", "dateCreated", "dateImportEnded", "dateImportStarted", "dateModified", "error", "fileName", "fileSize", "requestId", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for WfmHistoricalDataUploadRequestStatusTopicHistoric
             "requestId" => crate::support::de_opt(map, &mut self.request_id, n, 8),
             "status" => crate::support::de_opt(map, &mut self.status, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct WfmHistoricalShrinkageRequest {
     #[doc = " JSON `endDate`: date-time."]
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `granularity`: [`WfmHistoricalShrinkageRequestGranularity`]."]
+    #[doc = " JSON `granularity`: [`WfmHistoricalShrinkageRequestGranularity`](crate::WfmHistoricalShrinkageRequestGranularity)."]
     pub granularity: ::std::option::Option<crate::WfmHistoricalShrinkageRequestGranularity>,
     #[doc = " JSON `startDate`: date-time, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalShrinkageRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalShrinkageRequest {
 impl crate::support::Model for WfmHistoricalShrinkageRequest {
     const NAME: &'static str = "WfmHistoricalShrinkageRequest";
     const FIELDS: &'static [&'static str] = &["endDate", "granularity", "startDate", "timeZone"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmHistoricalShrinkageRequest {
             "granularity" => crate::support::de_opt(map, &mut self.granularity, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmHistoricalShrinkageResponse {
-    #[doc = " JSON `downloadResult`: [`HistoricalShrinkageResultListing`]."]
+    #[doc = " JSON `downloadResult`: [`HistoricalShrinkageResultListing`](crate::HistoricalShrinkageResultListing)."]
     pub download_result: ::std::option::Option<crate::HistoricalShrinkageResultListing>,
     #[doc = " JSON `downloadUrls`: array of string."]
     pub download_urls: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`WfmHistoricalShrinkageResponseState`]."]
+    #[doc = " JSON `state`: [`WfmHistoricalShrinkageResponseState`](crate::WfmHistoricalShrinkageResponseState)."]
     pub state: ::std::option::Option<crate::WfmHistoricalShrinkageResponseState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmHistoricalShrinkageResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalShrinkageResponse {
 impl crate::support::Model for WfmHistoricalShrinkageResponse {
     const NAME: &'static str = "WfmHistoricalShrinkageResponse";
     const FIELDS: &'static [&'static str] = &["downloadResult", "downloadUrls", "operationId", "state"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmHistoricalShrinkageResponse {
             "downloadUrls" => crate::support::de_opt(map, &mut self.download_urls, n, 1),
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 2),
             "state" => crate::support::de_opt(map, &mut self.state, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification {
-    #[doc = " JSON `entities`: array of [`WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffType`]."]
+    #[doc = " JSON `entities`: array of [`WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffType`](crate::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffType)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffType>>,
-    #[doc = " JSON `error`: [`WfmIntegrationsHrisTimeOffTypesJobTopicErrorBody`]."]
+    #[doc = " JSON `error`: [`WfmIntegrationsHrisTimeOffTypesJobTopicErrorBody`](crate::WfmIntegrationsHrisTimeOffTypesJobTopicErrorBody)."]
     pub error: ::std::option::Option<crate::WfmIntegrationsHrisTimeOffTypesJobTopicErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus`](crate::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmIntegrationsHrisTimeOffTypesJobTopicH
 impl crate::support::Model for WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification {
     const NAME: &'static str = "WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification";
     const FIELDS: &'static [&'static str] = &["entities", "error", "id", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOf
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

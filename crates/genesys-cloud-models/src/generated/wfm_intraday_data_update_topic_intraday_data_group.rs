@@ -5,21 +5,21 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmIntradayDataUpdateTopicIntradayDataGroup {
-    #[doc = " JSON `forecastDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayForecastData`]."]
+    #[doc = " JSON `forecastDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayForecastData`](crate::WfmIntradayDataUpdateTopicIntradayForecastData)."]
     pub forecast_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayForecastData>>,
-    #[doc = " JSON `historicalAgentDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayHistoricalAgentData`]."]
+    #[doc = " JSON `historicalAgentDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayHistoricalAgentData`](crate::WfmIntradayDataUpdateTopicIntradayHistoricalAgentData)."]
     pub historical_agent_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayHistoricalAgentData>>,
-    #[doc = " JSON `historicalQueueDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayHistoricalQueueData`]."]
+    #[doc = " JSON `historicalQueueDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayHistoricalQueueData`](crate::WfmIntradayDataUpdateTopicIntradayHistoricalQueueData)."]
     pub historical_queue_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayHistoricalQueueData>>,
-    #[doc = " JSON `mediaType`: [`WfmIntradayDataUpdateTopicIntradayDataGroupMediaType`]."]
+    #[doc = " JSON `mediaType`: [`WfmIntradayDataUpdateTopicIntradayDataGroupMediaType`](crate::WfmIntradayDataUpdateTopicIntradayDataGroupMediaType)."]
     pub media_type: ::std::option::Option<crate::WfmIntradayDataUpdateTopicIntradayDataGroupMediaType>,
-    #[doc = " JSON `performancePredictionAgentDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData`]."]
+    #[doc = " JSON `performancePredictionAgentDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData`](crate::WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData)."]
     pub performance_prediction_agent_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData>>,
-    #[doc = " JSON `performancePredictionQueueDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayPerformancePredictionQueueData`]."]
+    #[doc = " JSON `performancePredictionQueueDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayPerformancePredictionQueueData`](crate::WfmIntradayDataUpdateTopicIntradayPerformancePredictionQueueData)."]
     pub performance_prediction_queue_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayPerformancePredictionQueueData>>,
-    #[doc = " JSON `scheduleDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayScheduleData`]."]
+    #[doc = " JSON `scheduleDataPerInterval`: array of [`WfmIntradayDataUpdateTopicIntradayScheduleData`](crate::WfmIntradayDataUpdateTopicIntradayScheduleData)."]
     pub schedule_data_per_interval: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayScheduleData>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmIntradayDataUpdateTopicIntradayDataGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmIntradayDataUpdateTopicIntradayDataGr
 impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayDataGroup {
     const NAME: &'static str = "WfmIntradayDataUpdateTopicIntradayDataGroup";
     const FIELDS: &'static [&'static str] = &["forecastDataPerInterval", "historicalAgentDataPerInterval", "historicalQueueDataPerInterval", "mediaType", "performancePredictionAgentDataPerInterval", "performancePredictionQueueDataPerInterval", "scheduleDataPerInterval"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayDataGroup {
             "performancePredictionAgentDataPerInterval" => crate::support::de_opt_structs(map, &mut self.performance_prediction_agent_data_per_interval, n, 4),
             "performancePredictionQueueDataPerInterval" => crate::support::de_opt_structs(map, &mut self.performance_prediction_queue_data_per_interval, n, 5),
             "scheduleDataPerInterval" => crate::support::de_opt_structs(map, &mut self.schedule_data_per_interval, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,9 +9,9 @@ pub struct WfmIntradayDataUpdateTopicIntradayDataUpdate {
     pub end_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `intervalLengthMinutes`: integer (int64)."]
     pub interval_length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `intradayDataGroupings`: array of [`WfmIntradayDataUpdateTopicIntradayDataGroup`]."]
+    #[doc = " JSON `intradayDataGroupings`: array of [`WfmIntradayDataUpdateTopicIntradayDataGroup`](crate::WfmIntradayDataUpdateTopicIntradayDataGroup)."]
     pub intraday_data_groupings: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayDataGroup>>,
-    #[doc = " JSON `metrics`: array of [`WfmIntradayDataUpdateTopicIntradayMetric`]."]
+    #[doc = " JSON `metrics`: array of [`WfmIntradayDataUpdateTopicIntradayMetric`](crate::WfmIntradayDataUpdateTopicIntradayMetric)."]
     pub metrics: ::std::option::Option<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayMetric>>,
     #[doc = " JSON `numberOfIntervals`: integer (int64)."]
     pub number_of_intervals: ::std::option::Option<i64>,
@@ -19,7 +19,7 @@ pub struct WfmIntradayDataUpdateTopicIntradayDataUpdate {
     pub queue_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmIntradayDataUpdateTopicIntradayDataUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmIntradayDataUpdateTopicIntradayDataUp
 impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayDataUpdate {
     const NAME: &'static str = "WfmIntradayDataUpdateTopicIntradayDataUpdate";
     const FIELDS: &'static [&'static str] = &["endDate", "intervalLengthMinutes", "intradayDataGroupings", "metrics", "numberOfIntervals", "queueIds", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayDataUpdate {
             "numberOfIntervals" => crate::support::de_opt(map, &mut self.number_of_intervals, n, 4),
             "queueIds" => crate::support::de_opt(map, &mut self.queue_ids, n, 5),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,7 +11,7 @@ pub struct WfmIntradayDataUpdateTopicIntradayForecastData {
     pub average_talk_time_seconds: ::std::option::Option<f64>,
     #[doc = " JSON `offered`: number (double)."]
     pub offered: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmIntradayDataUpdateTopicIntradayForecastData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmIntradayDataUpdateTopicIntradayForeca
 impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayForecastData {
     const NAME: &'static str = "WfmIntradayDataUpdateTopicIntradayForecastData";
     const FIELDS: &'static [&'static str] = &["averageAfterCallWorkSeconds", "averageTalkTimeSeconds", "offered"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayForecastData {
             "averageAfterCallWorkSeconds" => crate::support::de_opt(map, &mut self.average_after_call_work_seconds, n, 0),
             "averageTalkTimeSeconds" => crate::support::de_opt(map, &mut self.average_talk_time_seconds, n, 1),
             "offered" => crate::support::de_opt(map, &mut self.offered, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

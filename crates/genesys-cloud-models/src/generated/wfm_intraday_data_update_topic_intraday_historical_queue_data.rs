@@ -21,7 +21,7 @@ pub struct WfmIntradayDataUpdateTopicIntradayHistoricalQueueData {
     pub offered: ::std::option::Option<i64>,
     #[doc = " JSON `serviceLevelPercent`: number (double)."]
     pub service_level_percent: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmIntradayDataUpdateTopicIntradayHistoricalQueueData {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmIntradayDataUpdateTopicIntradayHistor
 impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayHistoricalQueueData {
     const NAME: &'static str = "WfmIntradayDataUpdateTopicIntradayHistoricalQueueData";
     const FIELDS: &'static [&'static str] = &["abandoned", "answered", "averageAfterCallWorkSeconds", "averageSpeedOfAnswerSeconds", "averageTalkTimeSeconds", "completed", "offered", "serviceLevelPercent"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayHistoricalQueue
             "completed" => crate::support::de_opt(map, &mut self.completed, n, 5),
             "offered" => crate::support::de_opt(map, &mut self.offered, n, 6),
             "serviceLevelPercent" => crate::support::de_opt(map, &mut self.service_level_percent, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

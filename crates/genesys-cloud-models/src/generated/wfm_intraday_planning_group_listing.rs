@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmIntradayPlanningGroupListing {
-    #[doc = " JSON `entities`: array of [`ForecastPlanningGroupResponse`]."]
+    #[doc = " JSON `entities`: array of [`ForecastPlanningGroupResponse`](crate::ForecastPlanningGroupResponse)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::ForecastPlanningGroupResponse>>,
-    #[doc = " JSON `noDataReason`: [`WfmIntradayPlanningGroupListingNoDataReason`]."]
+    #[doc = " JSON `noDataReason`: [`WfmIntradayPlanningGroupListingNoDataReason`](crate::WfmIntradayPlanningGroupListingNoDataReason)."]
     pub no_data_reason: ::std::option::Option<crate::WfmIntradayPlanningGroupListingNoDataReason>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmIntradayPlanningGroupListing {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmIntradayPlanningGroupListing {
 impl crate::support::Model for WfmIntradayPlanningGroupListing {
     const NAME: &'static str = "WfmIntradayPlanningGroupListing";
     const FIELDS: &'static [&'static str] = &["entities", "noDataReason"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WfmIntradayPlanningGroupListing {
         match key {
             "entities" => crate::support::de_opt_structs(map, &mut self.entities, n, 0),
             "noDataReason" => crate::support::de_opt(map, &mut self.no_data_reason, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete {
-    #[doc = " JSON `destinationManagementUnit`: [`WfmMoveAgentsCompleteTopicManagementUnit`]."]
+    #[doc = " JSON `destinationManagementUnit`: [`WfmMoveAgentsCompleteTopicManagementUnit`](crate::WfmMoveAgentsCompleteTopicManagementUnit)."]
     pub destination_management_unit: ::std::option::Option<crate::WfmMoveAgentsCompleteTopicManagementUnit>,
-    #[doc = " JSON `requestingUser`: [`WfmMoveAgentsCompleteTopicUserReference`]."]
+    #[doc = " JSON `requestingUser`: [`WfmMoveAgentsCompleteTopicUserReference`](crate::WfmMoveAgentsCompleteTopicUserReference)."]
     pub requesting_user: ::std::option::Option<crate::WfmMoveAgentsCompleteTopicUserReference>,
-    #[doc = " JSON `results`: array of [`WfmMoveAgentsCompleteTopicWfmMoveAgentData`]."]
+    #[doc = " JSON `results`: array of [`WfmMoveAgentsCompleteTopicWfmMoveAgentData`](crate::WfmMoveAgentsCompleteTopicWfmMoveAgentData)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::WfmMoveAgentsCompleteTopicWfmMoveAgentData>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmMoveAgentsCompleteTopicWfmMoveAgentsC
 impl crate::support::Model for WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete {
     const NAME: &'static str = "WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete";
     const FIELDS: &'static [&'static str] = &["destinationManagementUnit", "requestingUser", "results"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete {
             "destinationManagementUnit" => crate::support::de_opt_struct(map, &mut self.destination_management_unit, n, 0),
             "requestingUser" => crate::support::de_opt_struct(map, &mut self.requesting_user, n, 1),
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmMoveManagementUnitTopicMoveManagementUnitNotification {
-    #[doc = " JSON `businessUnit`: [`WfmMoveManagementUnitTopicBusinessUnit`]."]
+    #[doc = " JSON `businessUnit`: [`WfmMoveManagementUnitTopicBusinessUnit`](crate::WfmMoveManagementUnitTopicBusinessUnit)."]
     pub business_unit: ::std::option::Option<crate::WfmMoveManagementUnitTopicBusinessUnit>,
-    #[doc = " JSON `status`: [`WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus`](crate::WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmMoveManagementUnitTopicMoveManagementUnitNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmMoveManagementUnitTopicMoveManagement
 impl crate::support::Model for WfmMoveManagementUnitTopicMoveManagementUnitNotification {
     const NAME: &'static str = "WfmMoveManagementUnitTopicMoveManagementUnitNotification";
     const FIELDS: &'static [&'static str] = &["businessUnit", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WfmMoveManagementUnitTopicMoveManagementUnitNotif
         match key {
             "businessUnit" => crate::support::de_opt_struct(map, &mut self.business_unit, n, 0),
             "status" => crate::support::de_opt(map, &mut self.status, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmScheduleActivity {
-    #[doc = " JSON `activities`: array of [`ScheduleActivity`]."]
+    #[doc = " JSON `activities`: array of [`ScheduleActivity`](crate::ScheduleActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::ScheduleActivity>>,
-    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`FullDayTimeOffMarker`]."]
+    #[doc = " JSON `fullDayTimeOffMarkers`: array of [`FullDayTimeOffMarker`](crate::FullDayTimeOffMarker)."]
     pub full_day_time_off_markers: ::std::option::Option<::std::vec::Vec<crate::FullDayTimeOffMarker>>,
-    #[doc = " JSON `userReference`: [`UserReference`]."]
+    #[doc = " JSON `userReference`: [`UserReference`](crate::UserReference)."]
     pub user_reference: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmScheduleActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmScheduleActivity {
 impl crate::support::Model for WfmScheduleActivity {
     const NAME: &'static str = "WfmScheduleActivity";
     const FIELDS: &'static [&'static str] = &["activities", "fullDayTimeOffMarkers", "userReference"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WfmScheduleActivity {
             "activities" => crate::support::de_opt_structs(map, &mut self.activities, n, 0),
             "fullDayTimeOffMarkers" => crate::support::de_opt_structs(map, &mut self.full_day_time_off_markers, n, 1),
             "userReference" => crate::support::de_opt_struct(map, &mut self.user_reference, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct WfmScheduleTopicWfmScheduleNotification {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `eventType`: [`WfmScheduleTopicWfmScheduleNotificationEventType`]."]
+    #[doc = " JSON `eventType`: [`WfmScheduleTopicWfmScheduleNotificationEventType`](crate::WfmScheduleTopicWfmScheduleNotificationEventType)."]
     pub event_type: ::std::option::Option<crate::WfmScheduleTopicWfmScheduleNotificationEventType>,
     #[doc = " JSON `operationId`: string."]
     pub operation_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `percentComplete`: integer (int64)."]
     pub percent_complete: ::std::option::Option<i64>,
-    #[doc = " JSON `status`: [`WfmScheduleTopicWfmScheduleNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmScheduleTopicWfmScheduleNotificationStatus`](crate::WfmScheduleTopicWfmScheduleNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmScheduleTopicWfmScheduleNotificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmScheduleTopicWfmScheduleNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmScheduleTopicWfmScheduleNotification 
 impl crate::support::Model for WfmScheduleTopicWfmScheduleNotification {
     const NAME: &'static str = "WfmScheduleTopicWfmScheduleNotification";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "eventType", "operationId", "percentComplete", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WfmScheduleTopicWfmScheduleNotification {
             "operationId" => crate::support::de_opt(map, &mut self.operation_id, n, 2),
             "percentComplete" => crate::support::de_opt(map, &mut self.percent_complete, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,19 +7,19 @@
 pub struct WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification {
     #[doc = " JSON `downloadUrl`: string."]
     pub download_url: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `error`: [`WfmShiftTradingJobCompleteEventErrorBody`]."]
+    #[doc = " JSON `error`: [`WfmShiftTradingJobCompleteEventErrorBody`](crate::WfmShiftTradingJobCompleteEventErrorBody)."]
     pub error: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus`](crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus>,
-    #[doc = " JSON `trade`: [`WfmShiftTradingJobCompleteEventTradeEntity`]."]
+    #[doc = " JSON `trade`: [`WfmShiftTradingJobCompleteEventTradeEntity`](crate::WfmShiftTradingJobCompleteEventTradeEntity)."]
     pub trade: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventTradeEntity>,
-    #[doc = " JSON `type`: [`WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType`]."]
+    #[doc = " JSON `type`: [`WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType`](crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType)."]
     pub r#type: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType>,
-    #[doc = " JSON `weekSummaries`: [`WfmShiftTradingJobCompleteEventWeekSummaryList`]."]
+    #[doc = " JSON `weekSummaries`: [`WfmShiftTradingJobCompleteEventWeekSummaryList`](crate::WfmShiftTradingJobCompleteEventWeekSummaryList)."]
     pub week_summaries: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventWeekSummaryList>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmShiftTradingJobCompleteEventShiftTrad
 impl crate::support::Model for WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification {
     const NAME: &'static str = "WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification";
     const FIELDS: &'static [&'static str] = &["downloadUrl", "error", "id", "status", "trade", "type", "weekSummaries"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WfmShiftTradingJobCompleteEventShiftTradingJobCom
             "trade" => crate::support::de_opt_struct(map, &mut self.trade, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
             "weekSummaries" => crate::support::de_opt_struct(map, &mut self.week_summaries, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

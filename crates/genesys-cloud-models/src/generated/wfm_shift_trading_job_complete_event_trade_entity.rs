@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmShiftTradingJobCompleteEventTradeEntity {
-    #[doc = " JSON `acceptableIntervals`: array of [`WfmShiftTradingJobCompleteEventWfmDateTimeInterval`]."]
+    #[doc = " JSON `acceptableIntervals`: array of [`WfmShiftTradingJobCompleteEventWfmDateTimeInterval`](crate::WfmShiftTradingJobCompleteEventWfmDateTimeInterval)."]
     pub acceptable_intervals: ::std::option::Option<::std::vec::Vec<crate::WfmShiftTradingJobCompleteEventWfmDateTimeInterval>>,
     #[doc = " JSON `expirationDate`: string."]
     pub expiration_date: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `initiating`: [`WfmShiftTradingJobCompleteEventTradeSide`]."]
+    #[doc = " JSON `initiating`: [`WfmShiftTradingJobCompleteEventTradeSide`](crate::WfmShiftTradingJobCompleteEventTradeSide)."]
     pub initiating: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventTradeSide>,
-    #[doc = " JSON `metadata`: [`WfmShiftTradingJobCompleteEventWfmVersionMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmShiftTradingJobCompleteEventWfmVersionMetadata`](crate::WfmShiftTradingJobCompleteEventWfmVersionMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventWfmVersionMetadata>,
     #[doc = " JSON `oneSided`: boolean."]
     pub one_sided: ::std::option::Option<bool>,
-    #[doc = " JSON `receiving`: [`WfmShiftTradingJobCompleteEventTradeSide`]."]
+    #[doc = " JSON `receiving`: [`WfmShiftTradingJobCompleteEventTradeSide`](crate::WfmShiftTradingJobCompleteEventTradeSide)."]
     pub receiving: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventTradeSide>,
     #[doc = " JSON `reviewedBy`: string."]
     pub reviewed_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reviewedDate`: string."]
     pub reviewed_date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`WfmShiftTradingJobCompleteEventTradeEntityState`]."]
+    #[doc = " JSON `state`: [`WfmShiftTradingJobCompleteEventTradeEntityState`](crate::WfmShiftTradingJobCompleteEventTradeEntityState)."]
     pub state: ::std::option::Option<crate::WfmShiftTradingJobCompleteEventTradeEntityState>,
     #[doc = " JSON `targetUserId`: string."]
     pub target_user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmShiftTradingJobCompleteEventTradeEntity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmShiftTradingJobCompleteEventTradeEnti
 impl crate::support::Model for WfmShiftTradingJobCompleteEventTradeEntity {
     const NAME: &'static str = "WfmShiftTradingJobCompleteEventTradeEntity";
     const FIELDS: &'static [&'static str] = &["acceptableIntervals", "expirationDate", "id", "initiating", "metadata", "oneSided", "receiving", "reviewedBy", "reviewedDate", "state", "targetUserId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for WfmShiftTradingJobCompleteEventTradeEntity {
             "reviewedDate" => crate::support::de_opt(map, &mut self.reviewed_date, n, 8),
             "state" => crate::support::de_opt(map, &mut self.state, n, 9),
             "targetUserId" => crate::support::de_opt(map, &mut self.target_user_id, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -19,7 +19,7 @@ pub struct WfmShiftTradingJobCompleteEventTradeShift {
     pub start_date: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `weekDate`: string."]
     pub week_date: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmShiftTradingJobCompleteEventTradeShift {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmShiftTradingJobCompleteEventTradeShif
 impl crate::support::Model for WfmShiftTradingJobCompleteEventTradeShift {
     const NAME: &'static str = "WfmShiftTradingJobCompleteEventTradeShift";
     const FIELDS: &'static [&'static str] = &["endDate", "id", "managementUnitId", "scheduleId", "scheduleStartDate", "startDate", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WfmShiftTradingJobCompleteEventTradeShift {
             "scheduleStartDate" => crate::support::de_opt(map, &mut self.schedule_start_date, n, 4),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 5),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification {
-    #[doc = " JSON `entities`: array of [`WfmTimeOffBalanceJobTopicTimeOffBalance`]."]
+    #[doc = " JSON `entities`: array of [`WfmTimeOffBalanceJobTopicTimeOffBalance`](crate::WfmTimeOffBalanceJobTopicTimeOffBalance)."]
     pub entities: ::std::option::Option<::std::vec::Vec<crate::WfmTimeOffBalanceJobTopicTimeOffBalance>>,
-    #[doc = " JSON `error`: [`WfmTimeOffBalanceJobTopicErrorBody`]."]
+    #[doc = " JSON `error`: [`WfmTimeOffBalanceJobTopicErrorBody`](crate::WfmTimeOffBalanceJobTopicErrorBody)."]
     pub error: ::std::option::Option<crate::WfmTimeOffBalanceJobTopicErrorBody>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotificationStatus`](crate::WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotificationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmTimeOffBalanceJobTopicTimeOffBalanceJ
 impl crate::support::Model for WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification {
     const NAME: &'static str = "WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotification";
     const FIELDS: &'static [&'static str] = &["entities", "error", "id", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmTimeOffBalanceJobTopicTimeOffBalanceJobNotific
             "error" => crate::support::de_opt_struct(map, &mut self.error, n, 1),
             "id" => crate::support::de_opt(map, &mut self.id, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

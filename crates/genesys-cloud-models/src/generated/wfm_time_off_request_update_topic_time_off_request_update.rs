@@ -39,17 +39,17 @@ pub struct WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate {
     pub reviewed_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reviewedDate`: string."]
     pub reviewed_date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateStatus`]."]
+    #[doc = " JSON `status`: [`WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateStatus`](crate::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateStatus)."]
     pub status: ::std::option::Option<crate::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateStatus>,
     #[doc = " JSON `submittedBy`: string."]
     pub submitted_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `submittedDate`: string."]
     pub submitted_date: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `substatus`: [`WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateSubstatus`]."]
+    #[doc = " JSON `substatus`: [`WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateSubstatus`](crate::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateSubstatus)."]
     pub substatus: ::std::option::Option<crate::WfmTimeOffRequestUpdateTopicTimeOffRequestUpdateSubstatus>,
-    #[doc = " JSON `user`: [`WfmTimeOffRequestUpdateTopicUserReference`]."]
+    #[doc = " JSON `user`: [`WfmTimeOffRequestUpdateTopicUserReference`](crate::WfmTimeOffRequestUpdateTopicUserReference)."]
     pub user: ::std::option::Option<crate::WfmTimeOffRequestUpdateTopicUserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -64,10 +64,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmTimeOffRequestUpdateTopicTimeOffReque
 impl crate::support::Model for WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate {
     const NAME: &'static str = "WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "dailyDurationMinutes", "durationMinutes", "fullDayEarliestStartOffsetMinutes", "fullDayLatestEndOffsetMinutes", "fullDayManagementUnitDates", "id", "isFullDayRequest", "markedAsRead", "modifiedBy", "modifiedDate", "notes", "paid", "partialDayStartDateTimes", "payableMinutes", "reviewedBy", "reviewedDate", "status", "submittedBy", "submittedDate", "substatus", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -95,7 +95,7 @@ impl crate::support::Model for WfmTimeOffRequestUpdateTopicTimeOffRequestUpdate 
             "submittedDate" => crate::support::de_opt(map, &mut self.submitted_date, n, 19),
             "substatus" => crate::support::de_opt(map, &mut self.substatus, n, 20),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 21),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

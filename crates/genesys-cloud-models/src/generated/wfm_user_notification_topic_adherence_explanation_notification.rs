@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmUserNotificationTopicAdherenceExplanationNotification {
-    #[doc = " JSON `agent`: [`WfmUserNotificationTopicUserReference`]."]
+    #[doc = " JSON `agent`: [`WfmUserNotificationTopicUserReference`](crate::WfmUserNotificationTopicUserReference)."]
     pub agent: ::std::option::Option<crate::WfmUserNotificationTopicUserReference>,
-    #[doc = " JSON `businessUnit`: [`WfmUserNotificationTopicBusinessUnit`]."]
+    #[doc = " JSON `businessUnit`: [`WfmUserNotificationTopicBusinessUnit`](crate::WfmUserNotificationTopicBusinessUnit)."]
     pub business_unit: ::std::option::Option<crate::WfmUserNotificationTopicBusinessUnit>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `lengthMinutes`: integer (int64)."]
     pub length_minutes: ::std::option::Option<i64>,
-    #[doc = " JSON `managementUnit`: [`WfmUserNotificationTopicManagementUnit`]."]
+    #[doc = " JSON `managementUnit`: [`WfmUserNotificationTopicManagementUnit`](crate::WfmUserNotificationTopicManagementUnit)."]
     pub management_unit: ::std::option::Option<crate::WfmUserNotificationTopicManagementUnit>,
     #[doc = " JSON `notes`: string."]
     pub notes: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmUserNotificationTopicAdherenceExplanationNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WfmUserNotificationTopicAdherenceExplanationNotificationStatus`](crate::WfmUserNotificationTopicAdherenceExplanationNotificationStatus)."]
     pub status: ::std::option::Option<crate::WfmUserNotificationTopicAdherenceExplanationNotificationStatus>,
-    #[doc = " JSON `type`: [`WfmUserNotificationTopicAdherenceExplanationNotificationType`]."]
+    #[doc = " JSON `type`: [`WfmUserNotificationTopicAdherenceExplanationNotificationType`](crate::WfmUserNotificationTopicAdherenceExplanationNotificationType)."]
     pub r#type: ::std::option::Option<crate::WfmUserNotificationTopicAdherenceExplanationNotificationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmUserNotificationTopicAdherenceExplanationNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserNotificationTopicAdherenceExplana
 impl crate::support::Model for WfmUserNotificationTopicAdherenceExplanationNotification {
     const NAME: &'static str = "WfmUserNotificationTopicAdherenceExplanationNotification";
     const FIELDS: &'static [&'static str] = &["agent", "businessUnit", "id", "lengthMinutes", "managementUnit", "notes", "startDate", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for WfmUserNotificationTopicAdherenceExplanationNotif
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 6),
             "status" => crate::support::de_opt(map, &mut self.status, n, 7),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

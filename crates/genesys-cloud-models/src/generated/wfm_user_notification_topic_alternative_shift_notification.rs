@@ -5,23 +5,23 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmUserNotificationTopicAlternativeShiftNotification {
-    #[doc = " JSON `granularity`: [`WfmUserNotificationTopicAlternativeShiftNotificationGranularity`]."]
+    #[doc = " JSON `granularity`: [`WfmUserNotificationTopicAlternativeShiftNotificationGranularity`](crate::WfmUserNotificationTopicAlternativeShiftNotificationGranularity)."]
     pub granularity: ::std::option::Option<crate::WfmUserNotificationTopicAlternativeShiftNotificationGranularity>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `initiatingShiftDate`: date-time."]
     pub initiating_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `initiatingUser`: [`WfmUserNotificationTopicUserReference`]."]
+    #[doc = " JSON `initiatingUser`: [`WfmUserNotificationTopicUserReference`](crate::WfmUserNotificationTopicUserReference)."]
     pub initiating_user: ::std::option::Option<crate::WfmUserNotificationTopicUserReference>,
-    #[doc = " JSON `newState`: [`WfmUserNotificationTopicAlternativeShiftNotificationNewState`]."]
+    #[doc = " JSON `newState`: [`WfmUserNotificationTopicAlternativeShiftNotificationNewState`](crate::WfmUserNotificationTopicAlternativeShiftNotificationNewState)."]
     pub new_state: ::std::option::Option<crate::WfmUserNotificationTopicAlternativeShiftNotificationNewState>,
     #[doc = " JSON `receivingShiftDate`: date-time."]
     pub receiving_shift_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `receivingUser`: [`WfmUserNotificationTopicUserReference`]."]
+    #[doc = " JSON `receivingUser`: [`WfmUserNotificationTopicUserReference`](crate::WfmUserNotificationTopicUserReference)."]
     pub receiving_user: ::std::option::Option<crate::WfmUserNotificationTopicUserReference>,
     #[doc = " JSON `weekDate`: date-time."]
     pub week_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmUserNotificationTopicAlternativeShiftNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserNotificationTopicAlternativeShift
 impl crate::support::Model for WfmUserNotificationTopicAlternativeShiftNotification {
     const NAME: &'static str = "WfmUserNotificationTopicAlternativeShiftNotification";
     const FIELDS: &'static [&'static str] = &["granularity", "id", "initiatingShiftDate", "initiatingUser", "newState", "receivingShiftDate", "receivingUser", "weekDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for WfmUserNotificationTopicAlternativeShiftNotificat
             "receivingShiftDate" => crate::support::de_opt(map, &mut self.receiving_shift_date, n, 5),
             "receivingUser" => crate::support::de_opt_struct(map, &mut self.receiving_user, n, 6),
             "weekDate" => crate::support::de_opt(map, &mut self.week_date, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

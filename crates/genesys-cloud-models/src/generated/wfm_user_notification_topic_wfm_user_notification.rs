@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmUserNotificationTopicWfmUserNotification {
-    #[doc = " JSON `adherenceExplanation`: [`WfmUserNotificationTopicAdherenceExplanationNotification`]."]
+    #[doc = " JSON `adherenceExplanation`: [`WfmUserNotificationTopicAdherenceExplanationNotification`](crate::WfmUserNotificationTopicAdherenceExplanationNotification)."]
     pub adherence_explanation: ::std::option::Option<crate::WfmUserNotificationTopicAdherenceExplanationNotification>,
     #[doc = " JSON `agentNotification`: boolean."]
     pub agent_notification: ::std::option::Option<bool>,
-    #[doc = " JSON `alternativeShift`: [`WfmUserNotificationTopicAlternativeShiftNotification`]."]
+    #[doc = " JSON `alternativeShift`: [`WfmUserNotificationTopicAlternativeShiftNotification`](crate::WfmUserNotificationTopicAlternativeShiftNotification)."]
     pub alternative_shift: ::std::option::Option<crate::WfmUserNotificationTopicAlternativeShiftNotification>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -19,15 +19,15 @@ pub struct WfmUserNotificationTopicWfmUserNotification {
     pub mutable_group_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `otherNotificationIdsInGroup`: array of string."]
     pub other_notification_ids_in_group: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `shiftTrade`: [`WfmUserNotificationTopicShiftTradeNotification`]."]
+    #[doc = " JSON `shiftTrade`: [`WfmUserNotificationTopicShiftTradeNotification`](crate::WfmUserNotificationTopicShiftTradeNotification)."]
     pub shift_trade: ::std::option::Option<crate::WfmUserNotificationTopicShiftTradeNotification>,
-    #[doc = " JSON `timeOffRequest`: [`WfmUserNotificationTopicTimeOffRequestNotification`]."]
+    #[doc = " JSON `timeOffRequest`: [`WfmUserNotificationTopicTimeOffRequestNotification`](crate::WfmUserNotificationTopicTimeOffRequestNotification)."]
     pub time_off_request: ::std::option::Option<crate::WfmUserNotificationTopicTimeOffRequestNotification>,
     #[doc = " JSON `timestamp`: date-time."]
     pub timestamp: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `type`: [`WfmUserNotificationTopicWfmUserNotificationType`]."]
+    #[doc = " JSON `type`: [`WfmUserNotificationTopicWfmUserNotificationType`](crate::WfmUserNotificationTopicWfmUserNotificationType)."]
     pub r#type: ::std::option::Option<crate::WfmUserNotificationTopicWfmUserNotificationType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmUserNotificationTopicWfmUserNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserNotificationTopicWfmUserNotificat
 impl crate::support::Model for WfmUserNotificationTopicWfmUserNotification {
     const NAME: &'static str = "WfmUserNotificationTopicWfmUserNotification";
     const FIELDS: &'static [&'static str] = &["adherenceExplanation", "agentNotification", "alternativeShift", "id", "markedAsRead", "mutableGroupId", "otherNotificationIdsInGroup", "shiftTrade", "timeOffRequest", "timestamp", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for WfmUserNotificationTopicWfmUserNotification {
             "timeOffRequest" => crate::support::de_opt_struct(map, &mut self.time_off_request, n, 8),
             "timestamp" => crate::support::de_opt(map, &mut self.timestamp, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

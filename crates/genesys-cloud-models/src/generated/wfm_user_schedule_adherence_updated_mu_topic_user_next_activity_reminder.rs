@@ -9,7 +9,7 @@ pub struct WfmUserScheduleAdherenceUpdatedMuTopicUserNextActivityReminder {
     pub activity_category: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmUserScheduleAdherenceUpdatedMuTopicUserNextActivityReminder {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserScheduleAdherenceUpdatedMuTopicUs
 impl crate::support::Model for WfmUserScheduleAdherenceUpdatedMuTopicUserNextActivityReminder {
     const NAME: &'static str = "WfmUserScheduleAdherenceUpdatedMuTopicUserNextActivityReminder";
     const FIELDS: &'static [&'static str] = &["activityCategory", "startDate"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WfmUserScheduleAdherenceUpdatedMuTopicUserNextAct
         match key {
             "activityCategory" => crate::support::de_opt(map, &mut self.activity_category, n, 0),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

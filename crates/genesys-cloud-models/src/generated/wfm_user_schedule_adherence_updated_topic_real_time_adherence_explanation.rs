@@ -11,9 +11,9 @@ pub struct WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation {
     pub length_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `startDate`: date-time."]
     pub start_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `status`: [`WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus`]."]
+    #[doc = " JSON `status`: [`WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus`](crate::WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus)."]
     pub status: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserScheduleAdherenceUpdatedTopicReal
 impl crate::support::Model for WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation {
     const NAME: &'static str = "WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation";
     const FIELDS: &'static [&'static str] = &["id", "lengthMinutes", "startDate", "status"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WfmUserScheduleAdherenceUpdatedTopicRealTimeAdher
             "lengthMinutes" => crate::support::de_opt(map, &mut self.length_minutes, n, 1),
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 2),
             "status" => crate::support::de_opt(map, &mut self.status, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

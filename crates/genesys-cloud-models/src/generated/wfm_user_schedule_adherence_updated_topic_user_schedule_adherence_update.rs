@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate {
-    #[doc = " JSON `activeQueues`: array of [`WfmUserScheduleAdherenceUpdatedTopicQueueReference`]."]
+    #[doc = " JSON `activeQueues`: array of [`WfmUserScheduleAdherenceUpdatedTopicQueueReference`](crate::WfmUserScheduleAdherenceUpdatedTopicQueueReference)."]
     pub active_queues: ::std::option::Option<::std::vec::Vec<crate::WfmUserScheduleAdherenceUpdatedTopicQueueReference>>,
     #[doc = " JSON `activeQueuesModifiedTime`: date-time."]
     pub active_queues_modified_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -13,9 +13,9 @@ pub struct WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate {
     pub actual_activity_category: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `adherenceChangeTime`: date-time."]
     pub adherence_change_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `adherenceExplanation`: [`WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation`]."]
+    #[doc = " JSON `adherenceExplanation`: [`WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation`](crate::WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation)."]
     pub adherence_explanation: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation>,
-    #[doc = " JSON `adherenceState`: [`WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdateAdherenceState`]."]
+    #[doc = " JSON `adherenceState`: [`WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdateAdherenceState`](crate::WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdateAdherenceState)."]
     pub adherence_state: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdateAdherenceState>,
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
@@ -25,7 +25,7 @@ pub struct WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate {
     pub is_out_of_office: ::std::option::Option<bool>,
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `nextActivityReminders`: array of [`WfmUserScheduleAdherenceUpdatedTopicUserNextActivityReminder`]."]
+    #[doc = " JSON `nextActivityReminders`: array of [`WfmUserScheduleAdherenceUpdatedTopicUserNextActivityReminder`](crate::WfmUserScheduleAdherenceUpdatedTopicUserNextActivityReminder)."]
     pub next_activity_reminders: ::std::option::Option<::std::vec::Vec<crate::WfmUserScheduleAdherenceUpdatedTopicUserNextActivityReminder>>,
     #[doc = " JSON `organizationSecondaryPresenceId`: string."]
     pub organization_secondary_presence_id: ::std::option::Option<::std::string::String>,
@@ -33,21 +33,21 @@ pub struct WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate {
     pub presence_update_time: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `removedFromManagementUnit`: boolean."]
     pub removed_from_management_unit: ::std::option::Option<bool>,
-    #[doc = " JSON `routingStatus`: [`WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdateRoutingStatus`]."]
+    #[doc = " JSON `routingStatus`: [`WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdateRoutingStatus`](crate::WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdateRoutingStatus)."]
     pub routing_status: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdateRoutingStatus>,
     #[doc = " JSON `scheduledActivityCategory`: string."]
     pub scheduled_activity_category: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scheduledActivityCode`: [`WfmUserScheduleAdherenceUpdatedTopicActivityCodeReference`]."]
+    #[doc = " JSON `scheduledActivityCode`: [`WfmUserScheduleAdherenceUpdatedTopicActivityCodeReference`](crate::WfmUserScheduleAdherenceUpdatedTopicActivityCodeReference)."]
     pub scheduled_activity_code: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTopicActivityCodeReference>,
     #[doc = " JSON `suppressOnTimeReminder`: boolean."]
     pub suppress_on_time_reminder: ::std::option::Option<bool>,
     #[doc = " JSON `systemPresence`: string."]
     pub system_presence: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `team`: [`WfmUserScheduleAdherenceUpdatedTopicUriReference`]."]
+    #[doc = " JSON `team`: [`WfmUserScheduleAdherenceUpdatedTopicUriReference`](crate::WfmUserScheduleAdherenceUpdatedTopicUriReference)."]
     pub team: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTopicUriReference>,
-    #[doc = " JSON `user`: [`WfmUserScheduleAdherenceUpdatedTopicUserReference`]."]
+    #[doc = " JSON `user`: [`WfmUserScheduleAdherenceUpdatedTopicUserReference`](crate::WfmUserScheduleAdherenceUpdatedTopicUserReference)."]
     pub user: ::std::option::Option<crate::WfmUserScheduleAdherenceUpdatedTopicUserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -62,10 +62,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserScheduleAdherenceUpdatedTopicUser
 impl crate::support::Model for WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate {
     const NAME: &'static str = "WfmUserScheduleAdherenceUpdatedTopicUserScheduleAdherenceUpdate";
     const FIELDS: &'static [&'static str] = &["activeQueues", "activeQueuesModifiedTime", "actualActivityCategory", "adherenceChangeTime", "adherenceExplanation", "adherenceState", "businessUnitId", "impact", "isOutOfOffice", "managementUnitId", "nextActivityReminders", "organizationSecondaryPresenceId", "presenceUpdateTime", "removedFromManagementUnit", "routingStatus", "scheduledActivityCategory", "scheduledActivityCode", "suppressOnTimeReminder", "systemPresence", "team", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -92,7 +92,7 @@ impl crate::support::Model for WfmUserScheduleAdherenceUpdatedTopicUserScheduleA
             "systemPresence" => crate::support::de_opt(map, &mut self.system_presence, n, 18),
             "team" => crate::support::de_opt_struct(map, &mut self.team, n, 19),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 20),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WfmVersionedEntityMetadata {
-    #[doc = " JSON `createdBy`: [`UserReference`]."]
+    #[doc = " JSON `createdBy`: [`UserReference`](crate::UserReference)."]
     pub created_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WfmVersionedEntityMetadata {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WfmVersionedEntityMetadata {
 impl crate::support::Model for WfmVersionedEntityMetadata {
     const NAME: &'static str = "WfmVersionedEntityMetadata";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "modifiedBy", "version"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WfmVersionedEntityMetadata {
             "dateModified" => crate::support::de_opt(map, &mut self.date_modified, n, 2),
             "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 3),
             "version" => crate::support::de_opt(map, &mut self.version, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

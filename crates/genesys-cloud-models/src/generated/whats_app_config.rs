@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppConfig {
-    #[doc = " JSON `contentTemplate`: [`DomainEntityRef`], required by the spec."]
+    #[doc = " JSON `contentTemplate`: [`DomainEntityRef`](crate::DomainEntityRef), required by the spec."]
     pub content_template: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `whatsAppColumns`: array of string, required by the spec."]
     pub whats_app_columns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `whatsAppIntegration`: [`AddressableEntityRef`], required by the spec."]
+    #[doc = " JSON `whatsAppIntegration`: [`AddressableEntityRef`](crate::AddressableEntityRef), required by the spec."]
     pub whats_app_integration: ::std::option::Option<crate::AddressableEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WhatsAppConfig {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppConfig {
 impl crate::support::Model for WhatsAppConfig {
     const NAME: &'static str = "WhatsAppConfig";
     const FIELDS: &'static [&'static str] = &["contentTemplate", "whatsAppColumns", "whatsAppIntegration"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WhatsAppConfig {
             "contentTemplate" => crate::support::de_opt_struct(map, &mut self.content_template, n, 0),
             "whatsAppColumns" => crate::support::de_opt(map, &mut self.whats_app_columns, n, 1),
             "whatsAppIntegration" => crate::support::de_opt_struct(map, &mut self.whats_app_integration, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

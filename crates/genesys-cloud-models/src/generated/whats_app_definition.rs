@@ -5,29 +5,29 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppDefinition {
-    #[doc = " JSON `buttons`: array of [`Button`]."]
+    #[doc = " JSON `buttons`: array of [`Button`](crate::Button)."]
     pub buttons: ::std::option::Option<::std::vec::Vec<crate::Button>>,
-    #[doc = " JSON `carousel`: [`Carousel`]."]
+    #[doc = " JSON `carousel`: [`Carousel`](crate::Carousel)."]
     pub carousel: ::std::option::Option<crate::Carousel>,
-    #[doc = " JSON `category`: [`WhatsAppDefinitionCategory`]."]
+    #[doc = " JSON `category`: [`WhatsAppDefinitionCategory`](crate::WhatsAppDefinitionCategory)."]
     pub category: ::std::option::Option<crate::WhatsAppDefinitionCategory>,
-    #[doc = " JSON `header`: [`MessageHeader`]."]
+    #[doc = " JSON `header`: [`MessageHeader`](crate::MessageHeader)."]
     pub header: ::std::option::Option<crate::MessageHeader>,
     #[doc = " JSON `integrationId`: string."]
     pub integration_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `language`: string, required by the spec."]
     pub language: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messageFooter`: [`MessageFooter`]."]
+    #[doc = " JSON `messageFooter`: [`MessageFooter`](crate::MessageFooter)."]
     pub message_footer: ::std::option::Option<crate::MessageFooter>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `namespace`: string."]
     pub namespace: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `statusInfo`: [`StatusInfo`]."]
+    #[doc = " JSON `statusInfo`: [`StatusInfo`](crate::StatusInfo)."]
     pub status_info: ::std::option::Option<crate::StatusInfo>,
     #[doc = " JSON `templateStatus`: string."]
     pub template_status: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WhatsAppDefinition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppDefinition {
 impl crate::support::Model for WhatsAppDefinition {
     const NAME: &'static str = "WhatsAppDefinition";
     const FIELDS: &'static [&'static str] = &["buttons", "carousel", "category", "header", "integrationId", "language", "messageFooter", "name", "namespace", "statusInfo", "templateStatus"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for WhatsAppDefinition {
             "namespace" => crate::support::de_opt(map, &mut self.namespace, n, 8),
             "statusInfo" => crate::support::de_opt_struct(map, &mut self.status_info, n, 9),
             "templateStatus" => crate::support::de_opt(map, &mut self.template_status, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

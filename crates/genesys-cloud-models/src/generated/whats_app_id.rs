@@ -7,9 +7,9 @@
 pub struct WhatsAppId {
     #[doc = " JSON `displayName`: string."]
     pub display_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `phoneNumber`: [`PhoneNumber`], required by the spec."]
+    #[doc = " JSON `phoneNumber`: [`PhoneNumber`](crate::PhoneNumber), required by the spec."]
     pub phone_number: ::std::option::Option<crate::PhoneNumber>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WhatsAppId {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppId {
 impl crate::support::Model for WhatsAppId {
     const NAME: &'static str = "WhatsAppId";
     const FIELDS: &'static [&'static str] = &["displayName", "phoneNumber"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WhatsAppId {
         match key {
             "displayName" => crate::support::de_opt(map, &mut self.display_name, n, 0),
             "phoneNumber" => crate::support::de_opt_struct(map, &mut self.phone_number, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WhatsAppIntegration {
-    #[doc = " JSON `activationErrorInfo`: [`ErrorBody`]."]
+    #[doc = " JSON `activationErrorInfo`: [`ErrorBody`](crate::ErrorBody)."]
     pub activation_error_info: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `activationStatusCode`: [`WhatsAppIntegrationActivationStatusCode`]."]
+    #[doc = " JSON `activationStatusCode`: [`WhatsAppIntegrationActivationStatusCode`](crate::WhatsAppIntegrationActivationStatusCode)."]
     pub activation_status_code: ::std::option::Option<crate::WhatsAppIntegrationActivationStatusCode>,
-    #[doc = " JSON `availablePhoneNumbers`: [`WhatsAppAvailablePhoneNumberDetailsListing`]."]
+    #[doc = " JSON `availablePhoneNumbers`: [`WhatsAppAvailablePhoneNumberDetailsListing`](crate::WhatsAppAvailablePhoneNumberDetailsListing)."]
     pub available_phone_numbers: ::std::option::Option<crate::WhatsAppAvailablePhoneNumberDetailsListing>,
-    #[doc = " JSON `createError`: [`ErrorBody`]."]
+    #[doc = " JSON `createError`: [`ErrorBody`](crate::ErrorBody)."]
     pub create_error: ::std::option::Option<crate::ErrorBody>,
-    #[doc = " JSON `createStatus`: [`WhatsAppIntegrationCreateStatus`]."]
+    #[doc = " JSON `createStatus`: [`WhatsAppIntegrationCreateStatus`](crate::WhatsAppIntegrationCreateStatus)."]
     pub create_status: ::std::option::Option<crate::WhatsAppIntegrationCreateStatus>,
-    #[doc = " JSON `createdBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `createdBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub created_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `dateCreated`: date-time."]
     pub date_created: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
@@ -23,27 +23,27 @@ pub struct WhatsAppIntegration {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`]."]
+    #[doc = " JSON `messagingSetting`: [`MessagingSettingReference`](crate::MessagingSettingReference)."]
     pub messaging_setting: ::std::option::Option<crate::MessagingSettingReference>,
-    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`]."]
+    #[doc = " JSON `modifiedBy`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub modified_by: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `phoneNumber`: string, required by the spec."]
     pub phone_number: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recipient`: [`DomainEntityRef`]."]
+    #[doc = " JSON `recipient`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub recipient: ::std::option::Option<crate::DomainEntityRef>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WhatsAppIntegrationStatus`]."]
+    #[doc = " JSON `status`: [`WhatsAppIntegrationStatus`](crate::WhatsAppIntegrationStatus)."]
     pub status: ::std::option::Option<crate::WhatsAppIntegrationStatus>,
-    #[doc = " JSON `supportedContent`: [`SupportedContentReference`]."]
+    #[doc = " JSON `supportedContent`: [`SupportedContentReference`](crate::SupportedContentReference)."]
     pub supported_content: ::std::option::Option<crate::SupportedContentReference>,
     #[doc = " JSON `version`: integer (int64), required by the spec."]
     pub version: ::std::option::Option<i64>,
     #[doc = " JSON `whatsAppBusinessAccountId`: string."]
     pub whats_app_business_account_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WhatsAppIntegration {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppIntegration {
 impl crate::support::Model for WhatsAppIntegration {
     const NAME: &'static str = "WhatsAppIntegration";
     const FIELDS: &'static [&'static str] = &["activationErrorInfo", "activationStatusCode", "availablePhoneNumbers", "createError", "createStatus", "createdBy", "dateCreated", "dateModified", "id", "messagingSetting", "modifiedBy", "name", "phoneNumber", "recipient", "selfUri", "status", "supportedContent", "version", "whatsAppBusinessAccountId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for WhatsAppIntegration {
             "supportedContent" => crate::support::de_opt_struct(map, &mut self.supported_content, n, 16),
             "version" => crate::support::de_opt(map, &mut self.version, n, 17),
             "whatsAppBusinessAccountId" => crate::support::de_opt(map, &mut self.whats_app_business_account_id, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

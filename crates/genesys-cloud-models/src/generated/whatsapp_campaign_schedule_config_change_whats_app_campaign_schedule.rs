@@ -13,19 +13,19 @@ pub struct WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `intervals`: array of [`WhatsappCampaignScheduleConfigChangeScheduleInterval`]."]
+    #[doc = " JSON `intervals`: array of [`WhatsappCampaignScheduleConfigChangeScheduleInterval`](crate::WhatsappCampaignScheduleConfigChangeScheduleInterval)."]
     pub intervals: ::std::option::Option<::std::vec::Vec<crate::WhatsappCampaignScheduleConfigChangeScheduleInterval>>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `recurrences`: array of [`WhatsappCampaignScheduleConfigChangeScheduleRecurrence`]."]
+    #[doc = " JSON `recurrences`: array of [`WhatsappCampaignScheduleConfigChangeScheduleRecurrence`](crate::WhatsappCampaignScheduleConfigChangeScheduleRecurrence)."]
     pub recurrences: ::std::option::Option<::std::vec::Vec<crate::WhatsappCampaignScheduleConfigChangeScheduleRecurrence>>,
     #[doc = " JSON `timeZone`: string."]
     pub time_zone: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `whatsAppCampaign`: [`WhatsappCampaignScheduleConfigChangeUriReference`]."]
+    #[doc = " JSON `whatsAppCampaign`: [`WhatsappCampaignScheduleConfigChangeUriReference`](crate::WhatsappCampaignScheduleConfigChangeUriReference)."]
     pub whats_app_campaign: ::std::option::Option<crate::WhatsappCampaignScheduleConfigChangeUriReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for WhatsappCampaignScheduleConfigChangeWhat
 impl crate::support::Model for WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule {
     const NAME: &'static str = "WhatsappCampaignScheduleConfigChangeWhatsAppCampaignSchedule";
     const FIELDS: &'static [&'static str] = &["additionalProperties", "dateCreated", "dateModified", "id", "intervals", "name", "recurrences", "timeZone", "version", "whatsAppCampaign"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for WhatsappCampaignScheduleConfigChangeWhatsAppCampa
             "timeZone" => crate::support::de_opt(map, &mut self.time_zone, n, 7),
             "version" => crate::support::de_opt(map, &mut self.version, n, 8),
             "whatsAppCampaign" => crate::support::de_opt_struct(map, &mut self.whats_app_campaign, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Widget {
-    #[doc = " JSON `agentInteractionSortOrder`: [`WidgetAgentInteractionSortOrder`]."]
+    #[doc = " JSON `agentInteractionSortOrder`: [`WidgetAgentInteractionSortOrder`](crate::WidgetAgentInteractionSortOrder)."]
     pub agent_interaction_sort_order: ::std::option::Option<crate::WidgetAgentInteractionSortOrder>,
     #[doc = " JSON `column`: integer (int64)."]
     pub column: ::std::option::Option<i64>,
@@ -19,7 +19,7 @@ pub struct Widget {
     pub display_text_color: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `entityLimit`: integer (int64)."]
     pub entity_limit: ::std::option::Option<i64>,
-    #[doc = " JSON `filter`: [`ViewFilter`]."]
+    #[doc = " JSON `filter`: [`ViewFilter`](crate::ViewFilter)."]
     pub filter: ::std::option::Option<crate::ViewFilter>,
     #[doc = " JSON `isFullWidth`: boolean."]
     pub is_full_width: ::std::option::Option<bool>,
@@ -47,9 +47,9 @@ pub struct Widget {
     pub show_profile_picture: ::std::option::Option<bool>,
     #[doc = " JSON `showTimeInStatus`: boolean."]
     pub show_time_in_status: ::std::option::Option<bool>,
-    #[doc = " JSON `sortKey`: [`WidgetSortKey`]."]
+    #[doc = " JSON `sortKey`: [`WidgetSortKey`](crate::WidgetSortKey)."]
     pub sort_key: ::std::option::Option<crate::WidgetSortKey>,
-    #[doc = " JSON `sortOrder`: [`WidgetSortOrder`]."]
+    #[doc = " JSON `sortOrder`: [`WidgetSortOrder`](crate::WidgetSortOrder)."]
     pub sort_order: ::std::option::Option<crate::WidgetSortOrder>,
     #[doc = " JSON `splitByMediaType`: boolean."]
     pub split_by_media_type: ::std::option::Option<bool>,
@@ -57,13 +57,13 @@ pub struct Widget {
     pub split_filters: ::std::option::Option<bool>,
     #[doc = " JSON `title`: string."]
     pub title: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WidgetType`], required by the spec."]
+    #[doc = " JSON `type`: [`WidgetType`](crate::WidgetType), required by the spec."]
     pub r#type: ::std::option::Option<crate::WidgetType>,
-    #[doc = " JSON `warnings`: array of [`Warning`]."]
+    #[doc = " JSON `warnings`: array of [`Warning`](crate::Warning)."]
     pub warnings: ::std::option::Option<::std::vec::Vec<crate::Warning>>,
     #[doc = " JSON `webContentUrl`: string."]
     pub web_content_url: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Widget {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -78,10 +78,10 @@ impl<'de> ::serde::Deserialize<'de> for Widget {
 impl crate::support::Model for Widget {
     const NAME: &'static str = "Widget";
     const FIELDS: &'static [&'static str] = &["agentInteractionSortOrder", "column", "displayAggregates", "displayAsTable", "displayText", "displayTextColor", "entityLimit", "filter", "isFullWidth", "mediaTypes", "metrics", "periods", "row", "selectedSegmentTypes", "selectedStatuses", "showDuration", "showLongest", "showOfflineAgents", "showPercentageChange", "showProfilePicture", "showTimeInStatus", "sortKey", "sortOrder", "splitByMediaType", "splitFilters", "title", "type", "warnings", "webContentUrl"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -116,7 +116,7 @@ impl crate::support::Model for Widget {
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 26),
             "warnings" => crate::support::de_opt_structs(map, &mut self.warnings, n, 27),
             "webContentUrl" => crate::support::de_opt(map, &mut self.web_content_url, n, 28),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

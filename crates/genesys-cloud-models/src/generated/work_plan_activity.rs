@@ -39,7 +39,7 @@ pub struct WorkPlanActivity {
     pub start_time_is_relative_to_shift_start: ::std::option::Option<bool>,
     #[doc = " JSON `validationId`: string."]
     pub validation_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanActivity {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -54,10 +54,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanActivity {
 impl crate::support::Model for WorkPlanActivity {
     const NAME: &'static str = "WorkPlanActivity";
     const FIELDS: &'static [&'static str] = &["activityCodeId", "countsAsContiguousWorkTime", "countsAsPaidTime", "delete", "description", "earliestStartTimeMinutes", "exactStartTimeMinutes", "flexibleStartTime", "id", "latestStartTimeMinutes", "lengthMinutes", "maximumLengthFromShiftEndMinutes", "minimumLengthFromShiftEndMinutes", "minimumLengthFromShiftStartMinutes", "startTimeIncrementMinutes", "startTimeIsRelativeToShiftStart", "validationId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -80,7 +80,7 @@ impl crate::support::Model for WorkPlanActivity {
             "startTimeIncrementMinutes" => crate::support::de_opt(map, &mut self.start_time_increment_minutes, n, 14),
             "startTimeIsRelativeToShiftStart" => crate::support::de_opt(map, &mut self.start_time_is_relative_to_shift_start, n, 15),
             "validationId" => crate::support::de_opt(map, &mut self.validation_id, n, 16),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBid {
-    #[doc = " JSON `agentRankingType`: [`WorkPlanBidAgentRankingType`], required by the spec."]
+    #[doc = " JSON `agentRankingType`: [`WorkPlanBidAgentRankingType`](crate::WorkPlanBidAgentRankingType), required by the spec."]
     pub agent_ranking_type: ::std::option::Option<crate::WorkPlanBidAgentRankingType>,
-    #[doc = " JSON `bidType`: [`WorkPlanBidBidType`], required by the spec."]
+    #[doc = " JSON `bidType`: [`WorkPlanBidBidType`](crate::WorkPlanBidBidType), required by the spec."]
     pub bid_type: ::std::option::Option<crate::WorkPlanBidBidType>,
     #[doc = " JSON `bidWindowEndDate`: date, required by the spec."]
     pub bid_window_end_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -17,25 +17,25 @@ pub struct WorkPlanBid {
     pub effective_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `endOverridesAndRotations`: boolean, required by the spec."]
     pub end_overrides_and_rotations: ::std::option::Option<bool>,
-    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`]."]
+    #[doc = " JSON `forecast`: [`BuShortTermForecastWeekReference`](crate::BuShortTermForecastWeekReference)."]
     pub forecast: ::std::option::Option<crate::BuShortTermForecastWeekReference>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WorkPlanBidMetadata`]."]
+    #[doc = " JSON `metadata`: [`WorkPlanBidMetadata`](crate::WorkPlanBidMetadata)."]
     pub metadata: ::std::option::Option<crate::WorkPlanBidMetadata>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `publishedDate`: date-time."]
     pub published_date: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `rankingTiebreakerType`: [`WorkPlanBidRankingTiebreakerType`], required by the spec."]
+    #[doc = " JSON `rankingTiebreakerType`: [`WorkPlanBidRankingTiebreakerType`](crate::WorkPlanBidRankingTiebreakerType), required by the spec."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::WorkPlanBidRankingTiebreakerType>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WorkPlanBidStatus`], required by the spec."]
+    #[doc = " JSON `status`: [`WorkPlanBidStatus`](crate::WorkPlanBidStatus), required by the spec."]
     pub status: ::std::option::Option<crate::WorkPlanBidStatus>,
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string, required by the spec."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanBid {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBid {
 impl crate::support::Model for WorkPlanBid {
     const NAME: &'static str = "WorkPlanBid";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidType", "bidWindowEndDate", "bidWindowStartDate", "effectiveDate", "endOverridesAndRotations", "forecast", "id", "metadata", "name", "publishedDate", "rankingTiebreakerType", "selfUri", "status", "workPlanFieldsVisibleToAgents"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for WorkPlanBid {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 12),
             "status" => crate::support::de_opt(map, &mut self.status, n, 13),
             "workPlanFieldsVisibleToAgents" => crate::support::de_opt(map, &mut self.work_plan_fields_visible_to_agents, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBidGroup {
-    #[doc = " JSON `agents`: array of [`UserReference`], required by the spec."]
+    #[doc = " JSON `agents`: array of [`UserReference`](crate::UserReference), required by the spec."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
-    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`], required by the spec."]
+    #[doc = " JSON `managementUnit`: [`ManagementUnitReference`](crate::ManagementUnitReference), required by the spec."]
     pub management_unit: ::std::option::Option<crate::ManagementUnitReference>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`], required by the spec."]
+    #[doc = " JSON `planningGroups`: array of [`PlanningGroupReference`](crate::PlanningGroupReference), required by the spec."]
     pub planning_groups: ::std::option::Option<::std::vec::Vec<crate::PlanningGroupReference>>,
-    #[doc = " JSON `workPlans`: array of [`BidGroupWorkPlanResponse`], required by the spec."]
+    #[doc = " JSON `workPlans`: array of [`BidGroupWorkPlanResponse`](crate::BidGroupWorkPlanResponse), required by the spec."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::BidGroupWorkPlanResponse>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanBidGroup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidGroup {
 impl crate::support::Model for WorkPlanBidGroup {
     const NAME: &'static str = "WorkPlanBidGroup";
     const FIELDS: &'static [&'static str] = &["agents", "managementUnit", "name", "planningGroups", "workPlans"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WorkPlanBidGroup {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "planningGroups" => crate::support::de_opt_structs(map, &mut self.planning_groups, n, 3),
             "workPlans" => crate::support::de_opt_structs(map, &mut self.work_plans, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,9 +13,9 @@ pub struct WorkPlanBidGroupCreate {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `planningGroupIds`: array of string, required by the spec."]
     pub planning_group_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `workPlans`: array of [`BidGroupWorkPlanRequest`], required by the spec."]
+    #[doc = " JSON `workPlans`: array of [`BidGroupWorkPlanRequest`](crate::BidGroupWorkPlanRequest), required by the spec."]
     pub work_plans: ::std::option::Option<::std::vec::Vec<crate::BidGroupWorkPlanRequest>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanBidGroupCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidGroupCreate {
 impl crate::support::Model for WorkPlanBidGroupCreate {
     const NAME: &'static str = "WorkPlanBidGroupCreate";
     const FIELDS: &'static [&'static str] = &["agentIds", "managementUnitId", "name", "planningGroupIds", "workPlans"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WorkPlanBidGroupCreate {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "planningGroupIds" => crate::support::de_opt(map, &mut self.planning_group_ids, n, 3),
             "workPlans" => crate::support::de_opt_structs(map, &mut self.work_plans, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

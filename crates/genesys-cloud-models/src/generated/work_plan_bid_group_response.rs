@@ -7,13 +7,13 @@
 pub struct WorkPlanBidGroupResponse {
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WorkPlanBidMetadata`]."]
+    #[doc = " JSON `metadata`: [`WorkPlanBidMetadata`](crate::WorkPlanBidMetadata)."]
     pub metadata: ::std::option::Option<crate::WorkPlanBidMetadata>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `workPlanBidGroup`: [`WorkPlanBidGroup`]."]
+    #[doc = " JSON `workPlanBidGroup`: [`WorkPlanBidGroup`](crate::WorkPlanBidGroup)."]
     pub work_plan_bid_group: ::std::option::Option<crate::WorkPlanBidGroup>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanBidGroupResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidGroupResponse {
 impl crate::support::Model for WorkPlanBidGroupResponse {
     const NAME: &'static str = "WorkPlanBidGroupResponse";
     const FIELDS: &'static [&'static str] = &["id", "metadata", "selfUri", "workPlanBidGroup"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WorkPlanBidGroupResponse {
             "metadata" => crate::support::de_opt_struct(map, &mut self.metadata, n, 1),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 2),
             "workPlanBidGroup" => crate::support::de_opt_struct(map, &mut self.work_plan_bid_group, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBidGroupUpdate {
-    #[doc = " JSON `agentIds`: [`ListWrapperString`]."]
+    #[doc = " JSON `agentIds`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub agent_ids: ::std::option::Option<crate::ListWrapperString>,
     #[doc = " JSON `managementUnitId`: string."]
     pub management_unit_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `planningGroupIds`: [`ListWrapperString`]."]
+    #[doc = " JSON `planningGroupIds`: [`ListWrapperString`](crate::ListWrapperString)."]
     pub planning_group_ids: ::std::option::Option<crate::ListWrapperString>,
-    #[doc = " JSON `workPlans`: [`ListWrapperBidGroupWorkPlanRequest`]."]
+    #[doc = " JSON `workPlans`: [`ListWrapperBidGroupWorkPlanRequest`](crate::ListWrapperBidGroupWorkPlanRequest)."]
     pub work_plans: ::std::option::Option<crate::ListWrapperBidGroupWorkPlanRequest>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanBidGroupUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBidGroupUpdate {
 impl crate::support::Model for WorkPlanBidGroupUpdate {
     const NAME: &'static str = "WorkPlanBidGroupUpdate";
     const FIELDS: &'static [&'static str] = &["agentIds", "managementUnitId", "name", "planningGroupIds", "workPlans"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WorkPlanBidGroupUpdate {
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
             "planningGroupIds" => crate::support::de_opt_struct(map, &mut self.planning_group_ids, n, 3),
             "workPlans" => crate::support::de_opt_struct(map, &mut self.work_plans, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification {
-    #[doc = " JSON `agentRankingType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType`]."]
+    #[doc = " JSON `agentRankingType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType)."]
     pub agent_ranking_type: ::std::option::Option<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType>,
-    #[doc = " JSON `bidType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType`]."]
+    #[doc = " JSON `bidType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType)."]
     pub bid_type: ::std::option::Option<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType>,
     #[doc = " JSON `bidWindowEndDate`: string."]
     pub bid_window_end_date: ::std::option::Option<::std::string::String>,
@@ -19,13 +19,13 @@ pub struct WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification {
     pub effective_date: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `rankingTiebreakerType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType`]."]
+    #[doc = " JSON `rankingTiebreakerType`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType)."]
     pub ranking_tiebreaker_type: ::std::option::Option<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType>,
-    #[doc = " JSON `status`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus`]."]
+    #[doc = " JSON `status`: [`WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus`](crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus)."]
     pub status: ::std::option::Option<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus>,
     #[doc = " JSON `workPlanFieldsVisibleToAgents`: array of string."]
     pub work_plan_fields_visible_to_agents: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -40,10 +40,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBiddingAdminNotificationTopicWor
 impl crate::support::Model for WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification {
     const NAME: &'static str = "WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification";
     const FIELDS: &'static [&'static str] = &["agentRankingType", "bidType", "bidWindowEndDate", "bidWindowStartDate", "buId", "effectiveDate", "id", "rankingTiebreakerType", "status", "workPlanFieldsVisibleToAgents"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -59,7 +59,7 @@ impl crate::support::Model for WorkPlanBiddingAdminNotificationTopicWorkPlanBidd
             "rankingTiebreakerType" => crate::support::de_opt(map, &mut self.ranking_tiebreaker_type, n, 7),
             "status" => crate::support::de_opt(map, &mut self.status, n, 8),
             "workPlanFieldsVisibleToAgents" => crate::support::de_opt(map, &mut self.work_plan_fields_visible_to_agents, n, 9),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanConfigurationViolationMessage {
-    #[doc = " JSON `arguments`: array of [`WorkPlanValidationMessageArgument`]."]
+    #[doc = " JSON `arguments`: array of [`WorkPlanValidationMessageArgument`](crate::WorkPlanValidationMessageArgument)."]
     pub arguments: ::std::option::Option<::std::vec::Vec<crate::WorkPlanValidationMessageArgument>>,
-    #[doc = " JSON `severity`: [`WorkPlanConfigurationViolationMessageSeverity`]."]
+    #[doc = " JSON `severity`: [`WorkPlanConfigurationViolationMessageSeverity`](crate::WorkPlanConfigurationViolationMessageSeverity)."]
     pub severity: ::std::option::Option<crate::WorkPlanConfigurationViolationMessageSeverity>,
-    #[doc = " JSON `type`: [`WorkPlanConfigurationViolationMessageType`]."]
+    #[doc = " JSON `type`: [`WorkPlanConfigurationViolationMessageType`](crate::WorkPlanConfigurationViolationMessageType)."]
     pub r#type: ::std::option::Option<crate::WorkPlanConfigurationViolationMessageType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanConfigurationViolationMessage {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanConfigurationViolationMessage {
 impl crate::support::Model for WorkPlanConfigurationViolationMessage {
     const NAME: &'static str = "WorkPlanConfigurationViolationMessage";
     const FIELDS: &'static [&'static str] = &["arguments", "severity", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WorkPlanConfigurationViolationMessage {
             "arguments" => crate::support::de_opt_structs(map, &mut self.arguments, n, 0),
             "severity" => crate::support::de_opt(map, &mut self.severity, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

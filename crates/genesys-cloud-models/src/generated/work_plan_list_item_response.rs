@@ -7,7 +7,7 @@
 pub struct WorkPlanListItemResponse {
     #[doc = " JSON `agentCount`: integer (int64)."]
     pub agent_count: ::std::option::Option<i64>,
-    #[doc = " JSON `agents`: array of [`DeletableUserReference`]."]
+    #[doc = " JSON `agents`: array of [`DeletableUserReference`](crate::DeletableUserReference)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::DeletableUserReference>>,
     #[doc = " JSON `constrainMaximumConsecutiveWorkingDays`: boolean."]
     pub constrain_maximum_consecutive_working_days: ::std::option::Option<bool>,
@@ -39,7 +39,7 @@ pub struct WorkPlanListItemResponse {
     pub maximum_paid_minutes_per_planning_period: ::std::option::Option<i64>,
     #[doc = " JSON `maximumWorkingWeekendsPerPlanningPeriod`: integer (int64)."]
     pub maximum_working_weekends_per_planning_period: ::std::option::Option<i64>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`], required by the spec."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata), required by the spec."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `minimumConsecutiveNonWorkingMinutesPerWeek`: integer (int64)."]
     pub minimum_consecutive_non_working_minutes_per_week: ::std::option::Option<i64>,
@@ -55,19 +55,19 @@ pub struct WorkPlanListItemResponse {
     pub minimum_working_days_per_week: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optionalDays`: [`SetWrapperDayOfWeek`]."]
+    #[doc = " JSON `optionalDays`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub optional_days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
     #[doc = " JSON `paidTimeGranularityMinutes`: integer (int64)."]
     pub paid_time_granularity_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shiftStartVariancePeriod`: [`WorkPlanListItemResponseShiftStartVariancePeriod`]."]
+    #[doc = " JSON `shiftStartVariancePeriod`: [`WorkPlanListItemResponseShiftStartVariancePeriod`](crate::WorkPlanListItemResponseShiftStartVariancePeriod)."]
     pub shift_start_variance_period: ::std::option::Option<crate::WorkPlanListItemResponseShiftStartVariancePeriod>,
-    #[doc = " JSON `shiftStartVarianceType`: [`WorkPlanListItemResponseShiftStartVarianceType`]."]
+    #[doc = " JSON `shiftStartVarianceType`: [`WorkPlanListItemResponseShiftStartVarianceType`](crate::WorkPlanListItemResponseShiftStartVarianceType)."]
     pub shift_start_variance_type: ::std::option::Option<crate::WorkPlanListItemResponseShiftStartVarianceType>,
-    #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`]."]
+    #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`](crate::ListWrapperShiftStartVariance)."]
     pub shift_start_variances: ::std::option::Option<crate::ListWrapperShiftStartVariance>,
-    #[doc = " JSON `shifts`: array of [`WorkPlanShift`]."]
+    #[doc = " JSON `shifts`: array of [`WorkPlanShift`](crate::WorkPlanShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::WorkPlanShift>>,
     #[doc = " JSON `valid`: boolean."]
     pub valid: ::std::option::Option<bool>,
@@ -77,7 +77,7 @@ pub struct WorkPlanListItemResponse {
     pub weekly_maximum_paid_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `weeklyMinimumPaidMinutes`: integer (int64)."]
     pub weekly_minimum_paid_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanListItemResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -92,10 +92,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanListItemResponse {
 impl crate::support::Model for WorkPlanListItemResponse {
     const NAME: &'static str = "WorkPlanListItemResponse";
     const FIELDS: &'static [&'static str] = &["agentCount", "agents", "constrainMaximumConsecutiveWorkingDays", "constrainMaximumConsecutiveWorkingWeekends", "constrainMaximumWorkingWeekendsPerPlanningPeriod", "constrainMinimumTimeBetweenShifts", "constrainPaidTimeGranularity", "constrainWeeklyPaidTime", "enabled", "flexibleWeeklyPaidTime", "id", "maximumConsecutiveWorkingDays", "maximumConsecutiveWorkingWeekends", "maximumDays", "maximumDaysOffPerPlanningPeriod", "maximumPaidMinutesPerPlanningPeriod", "maximumWorkingWeekendsPerPlanningPeriod", "metadata", "minimumConsecutiveNonWorkingMinutesPerWeek", "minimumDaysOffPerPlanningPeriod", "minimumPaidMinutesPerPlanningPeriod", "minimumShiftStartDistanceMinutes", "minimumTimeBetweenShiftsMinutes", "minimumWorkingDaysPerWeek", "name", "optionalDays", "paidTimeGranularityMinutes", "selfUri", "shiftStartVariancePeriod", "shiftStartVarianceType", "shiftStartVariances", "shifts", "valid", "weeklyExactPaidMinutes", "weeklyMaximumPaidMinutes", "weeklyMinimumPaidMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -137,7 +137,7 @@ impl crate::support::Model for WorkPlanListItemResponse {
             "weeklyExactPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_exact_paid_minutes, n, 33),
             "weeklyMaximumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_maximum_paid_minutes, n, 34),
             "weeklyMinimumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_minimum_paid_minutes, n, 35),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

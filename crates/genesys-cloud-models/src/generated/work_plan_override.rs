@@ -9,9 +9,9 @@ pub struct WorkPlanOverride {
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `weekCount`: integer (int64), required by the spec."]
     pub week_count: ::std::option::Option<i64>,
-    #[doc = " JSON `workPlan`: [`WorkPlanReference`], required by the spec."]
+    #[doc = " JSON `workPlan`: [`WorkPlanReference`](crate::WorkPlanReference), required by the spec."]
     pub work_plan: ::std::option::Option<crate::WorkPlanReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanOverride {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanOverride {
 impl crate::support::Model for WorkPlanOverride {
     const NAME: &'static str = "WorkPlanOverride";
     const FIELDS: &'static [&'static str] = &["startDate", "weekCount", "workPlan"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WorkPlanOverride {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 0),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 1),
             "workPlan" => crate::support::de_opt_struct(map, &mut self.work_plan, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,9 +7,9 @@
 pub struct WorkPlanOverrideListWrapperWorkPlanOverrideRequest {
     #[doc = " JSON `deleteAll`: boolean."]
     pub delete_all: ::std::option::Option<bool>,
-    #[doc = " JSON `values`: array of [`WorkPlanOverrideRequest`]."]
+    #[doc = " JSON `values`: array of [`WorkPlanOverrideRequest`](crate::WorkPlanOverrideRequest)."]
     pub values: ::std::option::Option<::std::vec::Vec<crate::WorkPlanOverrideRequest>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanOverrideListWrapperWorkPlanOverrideRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanOverrideListWrapperWorkPlanOverr
 impl crate::support::Model for WorkPlanOverrideListWrapperWorkPlanOverrideRequest {
     const NAME: &'static str = "WorkPlanOverrideListWrapperWorkPlanOverrideRequest";
     const FIELDS: &'static [&'static str] = &["deleteAll", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WorkPlanOverrideListWrapperWorkPlanOverrideReques
         match key {
             "deleteAll" => crate::support::de_opt(map, &mut self.delete_all, n, 0),
             "values" => crate::support::de_opt_structs(map, &mut self.values, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

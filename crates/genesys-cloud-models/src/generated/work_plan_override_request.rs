@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanOverrideRequest {
-    #[doc = " JSON `action`: [`WorkPlanOverrideRequestAction`]."]
+    #[doc = " JSON `action`: [`WorkPlanOverrideRequestAction`](crate::WorkPlanOverrideRequestAction)."]
     pub action: ::std::option::Option<crate::WorkPlanOverrideRequestAction>,
     #[doc = " JSON `startDate`: date, required by the spec."]
     pub start_date: ::std::option::Option<::chrono::NaiveDate>,
@@ -13,7 +13,7 @@ pub struct WorkPlanOverrideRequest {
     pub week_count: ::std::option::Option<i64>,
     #[doc = " JSON `workPlanId`: string."]
     pub work_plan_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanOverrideRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanOverrideRequest {
 impl crate::support::Model for WorkPlanOverrideRequest {
     const NAME: &'static str = "WorkPlanOverrideRequest";
     const FIELDS: &'static [&'static str] = &["action", "startDate", "weekCount", "workPlanId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WorkPlanOverrideRequest {
             "startDate" => crate::support::de_opt(map, &mut self.start_date, n, 1),
             "weekCount" => crate::support::de_opt(map, &mut self.week_count, n, 2),
             "workPlanId" => crate::support::de_opt(map, &mut self.work_plan_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

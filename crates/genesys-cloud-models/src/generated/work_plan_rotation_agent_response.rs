@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanRotationAgentResponse {
-    #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`]."]
+    #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd)."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
     #[doc = " JSON `position`: integer (int64)."]
     pub position: ::std::option::Option<i64>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanRotationAgentResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanRotationAgentResponse {
 impl crate::support::Model for WorkPlanRotationAgentResponse {
     const NAME: &'static str = "WorkPlanRotationAgentResponse";
     const FIELDS: &'static [&'static str] = &["dateRange", "position", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WorkPlanRotationAgentResponse {
             "dateRange" => crate::support::de_opt_struct(map, &mut self.date_range, n, 0),
             "position" => crate::support::de_opt(map, &mut self.position, n, 1),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

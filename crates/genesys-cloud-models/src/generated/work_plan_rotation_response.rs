@@ -7,23 +7,23 @@
 pub struct WorkPlanRotationResponse {
     #[doc = " JSON `agentCount`: integer (int64)."]
     pub agent_count: ::std::option::Option<i64>,
-    #[doc = " JSON `agents`: array of [`WorkPlanRotationAgentResponse`]."]
+    #[doc = " JSON `agents`: array of [`WorkPlanRotationAgentResponse`](crate::WorkPlanRotationAgentResponse)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::WorkPlanRotationAgentResponse>>,
-    #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`]."]
+    #[doc = " JSON `dateRange`: [`DateRangeWithOptionalEnd`](crate::DateRangeWithOptionalEnd)."]
     pub date_range: ::std::option::Option<crate::DateRangeWithOptionalEnd>,
     #[doc = " JSON `enabled`: boolean."]
     pub enabled: ::std::option::Option<bool>,
     #[doc = " JSON `id`: string, required by the spec."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`]."]
+    #[doc = " JSON `metadata`: [`WfmVersionedEntityMetadata`](crate::WfmVersionedEntityMetadata)."]
     pub metadata: ::std::option::Option<crate::WfmVersionedEntityMetadata>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `pattern`: [`WorkPlanPatternResponse`]."]
+    #[doc = " JSON `pattern`: [`WorkPlanPatternResponse`](crate::WorkPlanPatternResponse)."]
     pub pattern: ::std::option::Option<crate::WorkPlanPatternResponse>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanRotationResponse {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanRotationResponse {
 impl crate::support::Model for WorkPlanRotationResponse {
     const NAME: &'static str = "WorkPlanRotationResponse";
     const FIELDS: &'static [&'static str] = &["agentCount", "agents", "dateRange", "enabled", "id", "metadata", "name", "pattern", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for WorkPlanRotationResponse {
             "name" => crate::support::de_opt(map, &mut self.name, n, 6),
             "pattern" => crate::support::de_opt_struct(map, &mut self.pattern, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkPlanShift {
-    #[doc = " JSON `activities`: array of [`WorkPlanActivity`]."]
+    #[doc = " JSON `activities`: array of [`WorkPlanActivity`](crate::WorkPlanActivity)."]
     pub activities: ::std::option::Option<::std::vec::Vec<crate::WorkPlanActivity>>,
     #[doc = " JSON `constrainContiguousWorkTime`: boolean."]
     pub constrain_contiguous_work_time: ::std::option::Option<bool>,
@@ -17,9 +17,9 @@ pub struct WorkPlanShift {
     pub constrain_latest_stop_time: ::std::option::Option<bool>,
     #[doc = " JSON `constrainStopTime`: boolean."]
     pub constrain_stop_time: ::std::option::Option<bool>,
-    #[doc = " JSON `dayOffRule`: [`WorkPlanShiftDayOffRule`]."]
+    #[doc = " JSON `dayOffRule`: [`WorkPlanShiftDayOffRule`](crate::WorkPlanShiftDayOffRule)."]
     pub day_off_rule: ::std::option::Option<crate::WorkPlanShiftDayOffRule>,
-    #[doc = " JSON `days`: [`SetWrapperDayOfWeek`]."]
+    #[doc = " JSON `days`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
     #[doc = " JSON `delete`: boolean."]
     pub delete: ::std::option::Option<bool>,
@@ -51,13 +51,13 @@ pub struct WorkPlanShift {
     pub minimum_paid_time_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `planningPeriodConstraints`: [`PlanningPeriodShiftConstraints`]."]
+    #[doc = " JSON `planningPeriodConstraints`: [`PlanningPeriodShiftConstraints`](crate::PlanningPeriodShiftConstraints)."]
     pub planning_period_constraints: ::std::option::Option<crate::PlanningPeriodShiftConstraints>,
     #[doc = " JSON `startIncrementMinutes`: integer (int64)."]
     pub start_increment_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `validationId`: string."]
     pub validation_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanShift {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -72,10 +72,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanShift {
 impl crate::support::Model for WorkPlanShift {
     const NAME: &'static str = "WorkPlanShift";
     const FIELDS: &'static [&'static str] = &["activities", "constrainContiguousWorkTime", "constrainDayOff", "constrainEarliestStopTime", "constrainLatestStopTime", "constrainStopTime", "dayOffRule", "days", "delete", "earliestStartTimeMinutesFromMidnight", "earliestStopTimeMinutesFromMidnight", "exactPaidTimeMinutes", "exactStartTimeMinutesFromMidnight", "flexiblePaidTime", "flexibleStartTime", "id", "latestStartTimeMinutesFromMidnight", "latestStopTimeMinutesFromMidnight", "maximumContiguousWorkTimeMinutes", "maximumPaidTimeMinutes", "minimumContiguousWorkTimeMinutes", "minimumPaidTimeMinutes", "name", "planningPeriodConstraints", "startIncrementMinutes", "validationId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -107,7 +107,7 @@ impl crate::support::Model for WorkPlanShift {
             "planningPeriodConstraints" => crate::support::de_opt_struct(map, &mut self.planning_period_constraints, n, 23),
             "startIncrementMinutes" => crate::support::de_opt(map, &mut self.start_increment_minutes, n, 24),
             "validationId" => crate::support::de_opt(map, &mut self.validation_id, n, 25),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,7 +7,7 @@
 pub struct WorkPlanValidationRequest {
     #[doc = " JSON `agentCount`: integer (int64)."]
     pub agent_count: ::std::option::Option<i64>,
-    #[doc = " JSON `agents`: array of [`DeletableUserReference`]."]
+    #[doc = " JSON `agents`: array of [`DeletableUserReference`](crate::DeletableUserReference)."]
     pub agents: ::std::option::Option<::std::vec::Vec<crate::DeletableUserReference>>,
     #[doc = " JSON `constrainMaximumConsecutiveWorkingDays`: boolean."]
     pub constrain_maximum_consecutive_working_days: ::std::option::Option<bool>,
@@ -53,19 +53,19 @@ pub struct WorkPlanValidationRequest {
     pub minimum_working_days_per_week: ::std::option::Option<i64>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `optionalDays`: [`SetWrapperDayOfWeek`]."]
+    #[doc = " JSON `optionalDays`: [`SetWrapperDayOfWeek`](crate::SetWrapperDayOfWeek)."]
     pub optional_days: ::std::option::Option<crate::SetWrapperDayOfWeek>,
     #[doc = " JSON `paidTimeGranularityMinutes`: integer (int64)."]
     pub paid_time_granularity_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `shiftStartVariancePeriod`: [`WorkPlanValidationRequestShiftStartVariancePeriod`]."]
+    #[doc = " JSON `shiftStartVariancePeriod`: [`WorkPlanValidationRequestShiftStartVariancePeriod`](crate::WorkPlanValidationRequestShiftStartVariancePeriod)."]
     pub shift_start_variance_period: ::std::option::Option<crate::WorkPlanValidationRequestShiftStartVariancePeriod>,
-    #[doc = " JSON `shiftStartVarianceType`: [`WorkPlanValidationRequestShiftStartVarianceType`]."]
+    #[doc = " JSON `shiftStartVarianceType`: [`WorkPlanValidationRequestShiftStartVarianceType`](crate::WorkPlanValidationRequestShiftStartVarianceType)."]
     pub shift_start_variance_type: ::std::option::Option<crate::WorkPlanValidationRequestShiftStartVarianceType>,
-    #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`]."]
+    #[doc = " JSON `shiftStartVariances`: [`ListWrapperShiftStartVariance`](crate::ListWrapperShiftStartVariance)."]
     pub shift_start_variances: ::std::option::Option<crate::ListWrapperShiftStartVariance>,
-    #[doc = " JSON `shifts`: array of [`WorkPlanShift`]."]
+    #[doc = " JSON `shifts`: array of [`WorkPlanShift`](crate::WorkPlanShift)."]
     pub shifts: ::std::option::Option<::std::vec::Vec<crate::WorkPlanShift>>,
     #[doc = " JSON `valid`: boolean."]
     pub valid: ::std::option::Option<bool>,
@@ -75,7 +75,7 @@ pub struct WorkPlanValidationRequest {
     pub weekly_maximum_paid_minutes: ::std::option::Option<i64>,
     #[doc = " JSON `weeklyMinimumPaidMinutes`: integer (int64)."]
     pub weekly_minimum_paid_minutes: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkPlanValidationRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -90,10 +90,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanValidationRequest {
 impl crate::support::Model for WorkPlanValidationRequest {
     const NAME: &'static str = "WorkPlanValidationRequest";
     const FIELDS: &'static [&'static str] = &["agentCount", "agents", "constrainMaximumConsecutiveWorkingDays", "constrainMaximumConsecutiveWorkingWeekends", "constrainMaximumWorkingWeekendsPerPlanningPeriod", "constrainMinimumTimeBetweenShifts", "constrainPaidTimeGranularity", "constrainWeeklyPaidTime", "enabled", "flexibleWeeklyPaidTime", "id", "maximumConsecutiveWorkingDays", "maximumConsecutiveWorkingWeekends", "maximumDays", "maximumDaysOffPerPlanningPeriod", "maximumPaidMinutesPerPlanningPeriod", "maximumWorkingWeekendsPerPlanningPeriod", "minimumConsecutiveNonWorkingMinutesPerWeek", "minimumDaysOffPerPlanningPeriod", "minimumPaidMinutesPerPlanningPeriod", "minimumShiftStartDistanceMinutes", "minimumTimeBetweenShiftsMinutes", "minimumWorkingDaysPerWeek", "name", "optionalDays", "paidTimeGranularityMinutes", "selfUri", "shiftStartVariancePeriod", "shiftStartVarianceType", "shiftStartVariances", "shifts", "valid", "weeklyExactPaidMinutes", "weeklyMaximumPaidMinutes", "weeklyMinimumPaidMinutes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -134,7 +134,7 @@ impl crate::support::Model for WorkPlanValidationRequest {
             "weeklyExactPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_exact_paid_minutes, n, 32),
             "weeklyMaximumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_maximum_paid_minutes, n, 33),
             "weeklyMinimumPaidMinutes" => crate::support::de_opt(map, &mut self.weekly_minimum_paid_minutes, n, 34),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

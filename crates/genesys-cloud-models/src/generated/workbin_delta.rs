@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkbinDelta {
-    #[doc = " JSON `dateModified`: [`WorkitemsAttributeChangeInstant`]."]
+    #[doc = " JSON `dateModified`: [`WorkitemsAttributeChangeInstant`](crate::WorkitemsAttributeChangeInstant)."]
     pub date_modified: ::std::option::Option<crate::WorkitemsAttributeChangeInstant>,
-    #[doc = " JSON `description`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `description`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub description: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `modifiedBy`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `modifiedBy`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub modified_by: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `name`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `name`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub name: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkbinDelta {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkbinDelta {
 impl crate::support::Model for WorkbinDelta {
     const NAME: &'static str = "WorkbinDelta";
     const FIELDS: &'static [&'static str] = &["dateModified", "description", "modifiedBy", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WorkbinDelta {
             "description" => crate::support::de_opt_struct(map, &mut self.description, n, 1),
             "modifiedBy" => crate::support::de_opt_struct(map, &mut self.modified_by, n, 2),
             "name" => crate::support::de_opt_struct(map, &mut self.name, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

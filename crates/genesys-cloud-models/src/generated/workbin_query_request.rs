@@ -9,15 +9,15 @@ pub struct WorkbinQueryRequest {
     pub after: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `attributes`: array of string."]
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `filters`: array of [`WorkitemFilter`], required by the spec."]
+    #[doc = " JSON `filters`: array of [`WorkitemFilter`](crate::WorkitemFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemFilter>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `select`: [`WorkbinQueryRequestSelect`]."]
+    #[doc = " JSON `select`: [`WorkbinQueryRequestSelect`](crate::WorkbinQueryRequestSelect)."]
     pub select: ::std::option::Option<crate::WorkbinQueryRequestSelect>,
-    #[doc = " JSON `sort`: [`WorkbinQuerySort`]."]
+    #[doc = " JSON `sort`: [`WorkbinQuerySort`](crate::WorkbinQuerySort)."]
     pub sort: ::std::option::Option<crate::WorkbinQuerySort>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkbinQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkbinQueryRequest {
 impl crate::support::Model for WorkbinQueryRequest {
     const NAME: &'static str = "WorkbinQueryRequest";
     const FIELDS: &'static [&'static str] = &["after", "attributes", "filters", "pageSize", "select", "sort"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WorkbinQueryRequest {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 3),
             "select" => crate::support::de_opt(map, &mut self.select, n, 4),
             "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,21 +7,21 @@
 pub struct WorkdayMetric {
     #[doc = " JSON `businessUnitId`: string."]
     pub business_unit_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `evaluationDetails`: array of [`QualityEvaluationScoreItem`]."]
+    #[doc = " JSON `evaluationDetails`: array of [`QualityEvaluationScoreItem`](crate::QualityEvaluationScoreItem)."]
     pub evaluation_details: ::std::option::Option<::std::vec::Vec<crate::QualityEvaluationScoreItem>>,
     #[doc = " JSON `maxPoints`: integer (int64)."]
     pub max_points: ::std::option::Option<i64>,
-    #[doc = " JSON `metric`: [`Metric`]."]
+    #[doc = " JSON `metric`: [`Metric`](crate::Metric)."]
     pub metric: ::std::option::Option<crate::Metric>,
-    #[doc = " JSON `objective`: [`Objective`]."]
+    #[doc = " JSON `objective`: [`Objective`](crate::Objective)."]
     pub objective: ::std::option::Option<crate::Objective>,
     #[doc = " JSON `points`: integer (int64)."]
     pub points: ::std::option::Option<i64>,
-    #[doc = " JSON `punctualityEvents`: array of [`PunctualityEvent`]."]
+    #[doc = " JSON `punctualityEvents`: array of [`PunctualityEvent`](crate::PunctualityEvent)."]
     pub punctuality_events: ::std::option::Option<::std::vec::Vec<crate::PunctualityEvent>>,
     #[doc = " JSON `value`: number (double)."]
     pub value: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkdayMetric {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayMetric {
 impl crate::support::Model for WorkdayMetric {
     const NAME: &'static str = "WorkdayMetric";
     const FIELDS: &'static [&'static str] = &["businessUnitId", "evaluationDetails", "maxPoints", "metric", "objective", "points", "punctualityEvents", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for WorkdayMetric {
             "points" => crate::support::de_opt(map, &mut self.points, n, 5),
             "punctualityEvents" => crate::support::de_opt_structs(map, &mut self.punctuality_events, n, 6),
             "value" => crate::support::de_opt(map, &mut self.value, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct WorkdayPeriod {
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkdayPeriod {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayPeriod {
 impl crate::support::Model for WorkdayPeriod {
     const NAME: &'static str = "WorkdayPeriod";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateStartWorkday"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WorkdayPeriod {
         match key {
             "dateEndWorkday" => crate::support::de_opt(map, &mut self.date_end_workday, n, 0),
             "dateStartWorkday" => crate::support::de_opt(map, &mut self.date_start_workday, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct WorkdayPointsTrend {
     pub date_end_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `dayOfWeek`: [`WorkdayPointsTrendDayOfWeek`]."]
+    #[doc = " JSON `dayOfWeek`: [`WorkdayPointsTrendDayOfWeek`](crate::WorkdayPointsTrendDayOfWeek)."]
     pub day_of_week: ::std::option::Option<crate::WorkdayPointsTrendDayOfWeek>,
-    #[doc = " JSON `trend`: array of [`WorkdayPointsTrendItem`]."]
+    #[doc = " JSON `trend`: array of [`WorkdayPointsTrendItem`](crate::WorkdayPointsTrendItem)."]
     pub trend: ::std::option::Option<::std::vec::Vec<crate::WorkdayPointsTrendItem>>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkdayPointsTrend {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayPointsTrend {
 impl crate::support::Model for WorkdayPointsTrend {
     const NAME: &'static str = "WorkdayPointsTrend";
     const FIELDS: &'static [&'static str] = &["averagePoints", "dateEndWorkday", "dateStartWorkday", "dayOfWeek", "trend", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WorkdayPointsTrend {
             "dayOfWeek" => crate::support::de_opt(map, &mut self.day_of_week, n, 3),
             "trend" => crate::support::de_opt_structs(map, &mut self.trend, n, 4),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,7 +9,7 @@ pub struct WorkdayPointsTrendItem {
     pub date_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `points`: number (double)."]
     pub points: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkdayPointsTrendItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayPointsTrendItem {
 impl crate::support::Model for WorkdayPointsTrendItem {
     const NAME: &'static str = "WorkdayPointsTrendItem";
     const FIELDS: &'static [&'static str] = &["dateWorkday", "points"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WorkdayPointsTrendItem {
         match key {
             "dateWorkday" => crate::support::de_opt(map, &mut self.date_workday, n, 0),
             "points" => crate::support::de_opt(map, &mut self.points, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,15 +7,15 @@
 pub struct WorkdayValuesMetricItem {
     #[doc = " JSON `average`: number (double)."]
     pub average: ::std::option::Option<f64>,
-    #[doc = " JSON `metric`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `metricDefinition`: [`DomainEntityRef`]."]
+    #[doc = " JSON `metricDefinition`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub metric_definition: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `trend`: array of [`WorkdayValuesTrendItem`]."]
+    #[doc = " JSON `trend`: array of [`WorkdayValuesTrendItem`](crate::WorkdayValuesTrendItem)."]
     pub trend: ::std::option::Option<::std::vec::Vec<crate::WorkdayValuesTrendItem>>,
-    #[doc = " JSON `unitType`: [`WorkdayValuesMetricItemUnitType`]."]
+    #[doc = " JSON `unitType`: [`WorkdayValuesMetricItemUnitType`](crate::WorkdayValuesMetricItemUnitType)."]
     pub unit_type: ::std::option::Option<crate::WorkdayValuesMetricItemUnitType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkdayValuesMetricItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayValuesMetricItem {
 impl crate::support::Model for WorkdayValuesMetricItem {
     const NAME: &'static str = "WorkdayValuesMetricItem";
     const FIELDS: &'static [&'static str] = &["average", "metric", "metricDefinition", "trend", "unitType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WorkdayValuesMetricItem {
             "metricDefinition" => crate::support::de_opt_struct(map, &mut self.metric_definition, n, 2),
             "trend" => crate::support::de_opt_structs(map, &mut self.trend, n, 3),
             "unitType" => crate::support::de_opt(map, &mut self.unit_type, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

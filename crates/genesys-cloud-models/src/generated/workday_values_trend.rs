@@ -11,19 +11,19 @@ pub struct WorkdayValuesTrend {
     pub date_reference_workday: ::std::option::Option<::chrono::NaiveDate>,
     #[doc = " JSON `dateStartWorkday`: date."]
     pub date_start_workday: ::std::option::Option<::chrono::NaiveDate>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `metric`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `metric`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub metric: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`]."]
+    #[doc = " JSON `performanceProfile`: [`AddressableEntityRef`](crate::AddressableEntityRef)."]
     pub performance_profile: ::std::option::Option<crate::AddressableEntityRef>,
-    #[doc = " JSON `results`: array of [`WorkdayValuesMetricItem`]."]
+    #[doc = " JSON `results`: array of [`WorkdayValuesMetricItem`](crate::WorkdayValuesMetricItem)."]
     pub results: ::std::option::Option<::std::vec::Vec<crate::WorkdayValuesMetricItem>>,
     #[doc = " JSON `timezone`: string."]
     pub timezone: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkdayValuesTrend {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayValuesTrend {
 impl crate::support::Model for WorkdayValuesTrend {
     const NAME: &'static str = "WorkdayValuesTrend";
     const FIELDS: &'static [&'static str] = &["dateEndWorkday", "dateReferenceWorkday", "dateStartWorkday", "division", "metric", "performanceProfile", "results", "timezone", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for WorkdayValuesTrend {
             "results" => crate::support::de_opt_structs(map, &mut self.results, n, 6),
             "timezone" => crate::support::de_opt(map, &mut self.timezone, n, 7),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -43,7 +43,7 @@ pub struct WorkitemCommonCreate {
     pub type_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `workbinId`: string."]
     pub workbin_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemCommonCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemCommonCreate {
 impl crate::support::Model for WorkitemCommonCreate {
     const NAME: &'static str = "WorkitemCommonCreate";
     const FIELDS: &'static [&'static str] = &["assigneeId", "autoStatusTransition", "customFields", "dateDue", "dateExpires", "description", "durationSeconds", "externalContactId", "externalTag", "languageId", "name", "priority", "queueId", "scriptId", "skillIds", "statusId", "ttl", "typeId", "workbinId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for WorkitemCommonCreate {
             "ttl" => crate::support::de_opt(map, &mut self.ttl, n, 16),
             "typeId" => crate::support::de_opt(map, &mut self.type_id, n, 17),
             "workbinId" => crate::support::de_opt(map, &mut self.workbin_id, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

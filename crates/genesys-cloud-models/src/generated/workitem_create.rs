@@ -33,7 +33,7 @@ pub struct WorkitemCreate {
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scoredAgents`: array of [`WorkitemScoredAgentRequest`]."]
+    #[doc = " JSON `scoredAgents`: array of [`WorkitemScoredAgentRequest`](crate::WorkitemScoredAgentRequest)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::WorkitemScoredAgentRequest>>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct WorkitemCreate {
     pub workbin_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `wrapupCode`: string."]
     pub wrapup_code: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -66,10 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemCreate {
 impl crate::support::Model for WorkitemCreate {
     const NAME: &'static str = "WorkitemCreate";
     const FIELDS: &'static [&'static str] = &["assigneeId", "autoStatusTransition", "customFields", "dateDue", "dateExpires", "description", "durationSeconds", "externalContactId", "externalTag", "languageId", "name", "preferredAgentIds", "priority", "queueId", "scoredAgents", "scriptId", "skillIds", "statusId", "ttl", "typeId", "utilizationLabelId", "workbinId", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -98,7 +98,7 @@ impl crate::support::Model for WorkitemCreate {
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 20),
             "workbinId" => crate::support::de_opt(map, &mut self.workbin_id, n, 21),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 22),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemDateBasedCondition {
-    #[doc = " JSON `attribute`: [`WorkitemDateBasedConditionAttribute`], required by the spec."]
+    #[doc = " JSON `attribute`: [`WorkitemDateBasedConditionAttribute`](crate::WorkitemDateBasedConditionAttribute), required by the spec."]
     pub attribute: ::std::option::Option<crate::WorkitemDateBasedConditionAttribute>,
     #[doc = " JSON `relativeMinutesToInvocation`: integer (int64), required by the spec."]
     pub relative_minutes_to_invocation: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemDateBasedCondition {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemDateBasedCondition {
 impl crate::support::Model for WorkitemDateBasedCondition {
     const NAME: &'static str = "WorkitemDateBasedCondition";
     const FIELDS: &'static [&'static str] = &["attribute", "relativeMinutesToInvocation"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WorkitemDateBasedCondition {
         match key {
             "attribute" => crate::support::de_opt(map, &mut self.attribute, n, 0),
             "relativeMinutesToInvocation" => crate::support::de_opt(map, &mut self.relative_minutes_to_invocation, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

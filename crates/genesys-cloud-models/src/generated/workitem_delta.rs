@@ -5,69 +5,69 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemDelta {
-    #[doc = " JSON `alertTimeoutSeconds`: [`WorkitemsAttributeChangeInteger`]."]
+    #[doc = " JSON `alertTimeoutSeconds`: [`WorkitemsAttributeChangeInteger`](crate::WorkitemsAttributeChangeInteger)."]
     pub alert_timeout_seconds: ::std::option::Option<crate::WorkitemsAttributeChangeInteger>,
-    #[doc = " JSON `assigneeId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `assigneeId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub assignee_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `assignmentState`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `assignmentState`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub assignment_state: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `autoStatusTransition`: [`WorkitemsAttributeChangeBoolean`]."]
+    #[doc = " JSON `autoStatusTransition`: [`WorkitemsAttributeChangeBoolean`](crate::WorkitemsAttributeChangeBoolean)."]
     pub auto_status_transition: ::std::option::Option<crate::WorkitemsAttributeChangeBoolean>,
-    #[doc = " JSON `customFields`: [`WorkitemsAttributeChangeMap`]."]
+    #[doc = " JSON `customFields`: [`WorkitemsAttributeChangeMap`](crate::WorkitemsAttributeChangeMap)."]
     pub custom_fields: ::std::option::Option<crate::WorkitemsAttributeChangeMap>,
-    #[doc = " JSON `dateAssignmentStateChanged`: [`WorkitemsAttributeChangeInstant`]."]
+    #[doc = " JSON `dateAssignmentStateChanged`: [`WorkitemsAttributeChangeInstant`](crate::WorkitemsAttributeChangeInstant)."]
     pub date_assignment_state_changed: ::std::option::Option<crate::WorkitemsAttributeChangeInstant>,
-    #[doc = " JSON `dateClosed`: [`WorkitemsAttributeChangeInstant`]."]
+    #[doc = " JSON `dateClosed`: [`WorkitemsAttributeChangeInstant`](crate::WorkitemsAttributeChangeInstant)."]
     pub date_closed: ::std::option::Option<crate::WorkitemsAttributeChangeInstant>,
-    #[doc = " JSON `dateDue`: [`WorkitemsAttributeChangeInstant`]."]
+    #[doc = " JSON `dateDue`: [`WorkitemsAttributeChangeInstant`](crate::WorkitemsAttributeChangeInstant)."]
     pub date_due: ::std::option::Option<crate::WorkitemsAttributeChangeInstant>,
-    #[doc = " JSON `dateExpires`: [`WorkitemsAttributeChangeInstant`]."]
+    #[doc = " JSON `dateExpires`: [`WorkitemsAttributeChangeInstant`](crate::WorkitemsAttributeChangeInstant)."]
     pub date_expires: ::std::option::Option<crate::WorkitemsAttributeChangeInstant>,
-    #[doc = " JSON `dateModified`: [`WorkitemsAttributeChangeInstant`]."]
+    #[doc = " JSON `dateModified`: [`WorkitemsAttributeChangeInstant`](crate::WorkitemsAttributeChangeInstant)."]
     pub date_modified: ::std::option::Option<crate::WorkitemsAttributeChangeInstant>,
-    #[doc = " JSON `description`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `description`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub description: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `durationSeconds`: [`WorkitemsAttributeChangeInteger`]."]
+    #[doc = " JSON `durationSeconds`: [`WorkitemsAttributeChangeInteger`](crate::WorkitemsAttributeChangeInteger)."]
     pub duration_seconds: ::std::option::Option<crate::WorkitemsAttributeChangeInteger>,
-    #[doc = " JSON `externalContactId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `externalContactId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub external_contact_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `externalTag`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `externalTag`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub external_tag: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `languageId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `languageId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub language_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `modifiedBy`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `modifiedBy`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub modified_by: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `name`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `name`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub name: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `preferredAgentIds`: [`WorkitemsAttributeChangeList`]."]
+    #[doc = " JSON `preferredAgentIds`: [`WorkitemsAttributeChangeList`](crate::WorkitemsAttributeChangeList)."]
     pub preferred_agent_ids: ::std::option::Option<crate::WorkitemsAttributeChangeList>,
-    #[doc = " JSON `priority`: [`WorkitemsAttributeChangeInteger`]."]
+    #[doc = " JSON `priority`: [`WorkitemsAttributeChangeInteger`](crate::WorkitemsAttributeChangeInteger)."]
     pub priority: ::std::option::Option<crate::WorkitemsAttributeChangeInteger>,
-    #[doc = " JSON `queueId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `queueId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub queue_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `reporterId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `reporterId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub reporter_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `scoredAgents`: [`WorkitemsAttributeChangeListWorkitemScoredAgentDelta`]."]
+    #[doc = " JSON `scoredAgents`: [`WorkitemsAttributeChangeListWorkitemScoredAgentDelta`](crate::WorkitemsAttributeChangeListWorkitemScoredAgentDelta)."]
     pub scored_agents: ::std::option::Option<crate::WorkitemsAttributeChangeListWorkitemScoredAgentDelta>,
-    #[doc = " JSON `scriptId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `scriptId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub script_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `skillIds`: [`WorkitemsAttributeChangeList`]."]
+    #[doc = " JSON `skillIds`: [`WorkitemsAttributeChangeList`](crate::WorkitemsAttributeChangeList)."]
     pub skill_ids: ::std::option::Option<crate::WorkitemsAttributeChangeList>,
-    #[doc = " JSON `statusCategory`: [`WorkitemsAttributeChangeWorkitemStatusCategory`]."]
+    #[doc = " JSON `statusCategory`: [`WorkitemsAttributeChangeWorkitemStatusCategory`](crate::WorkitemsAttributeChangeWorkitemStatusCategory)."]
     pub status_category: ::std::option::Option<crate::WorkitemsAttributeChangeWorkitemStatusCategory>,
-    #[doc = " JSON `statusId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `statusId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub status_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `ttl`: [`WorkitemsAttributeChangeInteger`]."]
+    #[doc = " JSON `ttl`: [`WorkitemsAttributeChangeInteger`](crate::WorkitemsAttributeChangeInteger)."]
     pub ttl: ::std::option::Option<crate::WorkitemsAttributeChangeInteger>,
-    #[doc = " JSON `utilizationLabelId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `utilizationLabelId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub utilization_label_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `workbinId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `workbinId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub workbin_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `wrapup`: [`WorkitemsAttributeChangeWrapupDelta`]."]
+    #[doc = " JSON `wrapup`: [`WorkitemsAttributeChangeWrapupDelta`](crate::WorkitemsAttributeChangeWrapupDelta)."]
     pub wrapup: ::std::option::Option<crate::WorkitemsAttributeChangeWrapupDelta>,
-    #[doc = " JSON `wrapupId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `wrapupId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub wrapup_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemDelta {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -82,10 +82,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemDelta {
 impl crate::support::Model for WorkitemDelta {
     const NAME: &'static str = "WorkitemDelta";
     const FIELDS: &'static [&'static str] = &["alertTimeoutSeconds", "assigneeId", "assignmentState", "autoStatusTransition", "customFields", "dateAssignmentStateChanged", "dateClosed", "dateDue", "dateExpires", "dateModified", "description", "durationSeconds", "externalContactId", "externalTag", "languageId", "modifiedBy", "name", "preferredAgentIds", "priority", "queueId", "reporterId", "scoredAgents", "scriptId", "skillIds", "statusCategory", "statusId", "ttl", "utilizationLabelId", "workbinId", "wrapup", "wrapupId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -122,7 +122,7 @@ impl crate::support::Model for WorkitemDelta {
             "workbinId" => crate::support::de_opt_struct(map, &mut self.workbin_id, n, 28),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 29),
             "wrapupId" => crate::support::de_opt_struct(map, &mut self.wrapup_id, n, 30),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct WorkitemFilter {
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`WorkitemFilterOperator`], required by the spec."]
+    #[doc = " JSON `operator`: [`WorkitemFilterOperator`](crate::WorkitemFilterOperator), required by the spec."]
     pub operator: ::std::option::Option<crate::WorkitemFilterOperator>,
-    #[doc = " JSON `type`: [`WorkitemFilterType`], required by the spec."]
+    #[doc = " JSON `type`: [`WorkitemFilterType`](crate::WorkitemFilterType), required by the spec."]
     pub r#type: ::std::option::Option<crate::WorkitemFilterType>,
     #[doc = " JSON `values`: array of string, required by the spec."]
     pub values: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemFilter {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemFilter {
 impl crate::support::Model for WorkitemFilter {
     const NAME: &'static str = "WorkitemFilter";
     const FIELDS: &'static [&'static str] = &["name", "operator", "type", "values"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WorkitemFilter {
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 1),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 2),
             "values" => crate::support::de_opt(map, &mut self.values, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

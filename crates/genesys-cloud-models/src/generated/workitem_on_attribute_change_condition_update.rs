@@ -5,17 +5,17 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemOnAttributeChangeConditionUpdate {
-    #[doc = " JSON `attribute`: [`WorkitemOnAttributeChangeConditionUpdateAttribute`], required by the spec."]
+    #[doc = " JSON `attribute`: [`WorkitemOnAttributeChangeConditionUpdateAttribute`](crate::WorkitemOnAttributeChangeConditionUpdateAttribute), required by the spec."]
     pub attribute: ::std::option::Option<crate::WorkitemOnAttributeChangeConditionUpdateAttribute>,
     #[doc = " JSON `newValue`: string."]
     pub new_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `oldValue`: string."]
     pub old_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operator`: [`WorkitemOnAttributeChangeConditionUpdateOperator`]."]
+    #[doc = " JSON `operator`: [`WorkitemOnAttributeChangeConditionUpdateOperator`](crate::WorkitemOnAttributeChangeConditionUpdateOperator)."]
     pub operator: ::std::option::Option<crate::WorkitemOnAttributeChangeConditionUpdateOperator>,
     #[doc = " JSON `value`: integer (int64)."]
     pub value: ::std::option::Option<i64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemOnAttributeChangeConditionUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemOnAttributeChangeConditionUpdate
 impl crate::support::Model for WorkitemOnAttributeChangeConditionUpdate {
     const NAME: &'static str = "WorkitemOnAttributeChangeConditionUpdate";
     const FIELDS: &'static [&'static str] = &["attribute", "newValue", "oldValue", "operator", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WorkitemOnAttributeChangeConditionUpdate {
             "oldValue" => crate::support::de_opt(map, &mut self.old_value, n, 2),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 3),
             "value" => crate::support::de_opt(map, &mut self.value, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemOnAttributeChangeRule {
-    #[doc = " JSON `action`: [`WorkitemRuleAction`]."]
+    #[doc = " JSON `action`: [`WorkitemRuleAction`](crate::WorkitemRuleAction)."]
     pub action: ::std::option::Option<crate::WorkitemRuleAction>,
-    #[doc = " JSON `condition`: [`WorkitemOnAttributeChangeCondition`]."]
+    #[doc = " JSON `condition`: [`WorkitemOnAttributeChangeCondition`](crate::WorkitemOnAttributeChangeCondition)."]
     pub condition: ::std::option::Option<crate::WorkitemOnAttributeChangeCondition>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -15,11 +15,11 @@ pub struct WorkitemOnAttributeChangeRule {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WorkitemOnAttributeChangeRuleType`]."]
+    #[doc = " JSON `type`: [`WorkitemOnAttributeChangeRuleType`](crate::WorkitemOnAttributeChangeRuleType)."]
     pub r#type: ::std::option::Option<crate::WorkitemOnAttributeChangeRuleType>,
-    #[doc = " JSON `worktype`: [`WorktypeReference`]."]
+    #[doc = " JSON `worktype`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub worktype: ::std::option::Option<crate::WorktypeReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemOnAttributeChangeRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemOnAttributeChangeRule {
 impl crate::support::Model for WorkitemOnAttributeChangeRule {
     const NAME: &'static str = "WorkitemOnAttributeChangeRule";
     const FIELDS: &'static [&'static str] = &["action", "condition", "id", "name", "selfUri", "type", "worktype"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WorkitemOnAttributeChangeRule {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
             "worktype" => crate::support::de_opt_struct(map, &mut self.worktype, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemOnCreateRule {
-    #[doc = " JSON `action`: [`WorkitemRuleAction`]."]
+    #[doc = " JSON `action`: [`WorkitemRuleAction`](crate::WorkitemRuleAction)."]
     pub action: ::std::option::Option<crate::WorkitemRuleAction>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -13,11 +13,11 @@ pub struct WorkitemOnCreateRule {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `type`: [`WorkitemOnCreateRuleType`]."]
+    #[doc = " JSON `type`: [`WorkitemOnCreateRuleType`](crate::WorkitemOnCreateRuleType)."]
     pub r#type: ::std::option::Option<crate::WorkitemOnCreateRuleType>,
-    #[doc = " JSON `worktype`: [`WorktypeReference`]."]
+    #[doc = " JSON `worktype`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub worktype: ::std::option::Option<crate::WorktypeReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemOnCreateRule {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemOnCreateRule {
 impl crate::support::Model for WorkitemOnCreateRule {
     const NAME: &'static str = "WorkitemOnCreateRule";
     const FIELDS: &'static [&'static str] = &["action", "id", "name", "selfUri", "type", "worktype"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WorkitemOnCreateRule {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 3),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 4),
             "worktype" => crate::support::de_opt_struct(map, &mut self.worktype, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,17 +13,17 @@ pub struct WorkitemQueryJobCreate {
     pub date_interval_start: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `expands`: array of string."]
     pub expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `filters`: array of [`WorkitemQueryJobFilter`], required by the spec."]
+    #[doc = " JSON `filters`: array of [`WorkitemQueryJobFilter`](crate::WorkitemQueryJobFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobFilter>>,
     #[doc = " JSON `pageNumber`: integer (int64)."]
     pub page_number: ::std::option::Option<i64>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `queryFilters`: array of [`WorkitemQueryJobQueryFilters`]."]
+    #[doc = " JSON `queryFilters`: array of [`WorkitemQueryJobQueryFilters`](crate::WorkitemQueryJobQueryFilters)."]
     pub query_filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobQueryFilters>>,
-    #[doc = " JSON `sort`: [`WorkitemQueryJobSort`]."]
+    #[doc = " JSON `sort`: [`WorkitemQueryJobSort`](crate::WorkitemQueryJobSort)."]
     pub sort: ::std::option::Option<crate::WorkitemQueryJobSort>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemQueryJobCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryJobCreate {
 impl crate::support::Model for WorkitemQueryJobCreate {
     const NAME: &'static str = "WorkitemQueryJobCreate";
     const FIELDS: &'static [&'static str] = &["attributes", "dateIntervalEnd", "dateIntervalStart", "expands", "filters", "pageNumber", "pageSize", "queryFilters", "sort"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for WorkitemQueryJobCreate {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 6),
             "queryFilters" => crate::support::de_opt_structs(map, &mut self.query_filters, n, 7),
             "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

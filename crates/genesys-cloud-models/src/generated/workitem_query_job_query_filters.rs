@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemQueryJobQueryFilters {
-    #[doc = " JSON `criteria`: array of [`WorkitemQueryJobQueryFiltersCriteria`], required by the spec."]
+    #[doc = " JSON `criteria`: array of [`WorkitemQueryJobQueryFiltersCriteria`](crate::WorkitemQueryJobQueryFiltersCriteria), required by the spec."]
     pub criteria: ::std::option::Option<::std::vec::Vec<crate::WorkitemQueryJobQueryFiltersCriteria>>,
-    #[doc = " JSON `name`: [`WorkitemQueryJobQueryFiltersName`], required by the spec."]
+    #[doc = " JSON `name`: [`WorkitemQueryJobQueryFiltersName`](crate::WorkitemQueryJobQueryFiltersName), required by the spec."]
     pub name: ::std::option::Option<crate::WorkitemQueryJobQueryFiltersName>,
-    #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersOperator`]."]
+    #[doc = " JSON `operator`: [`WorkitemQueryJobQueryFiltersOperator`](crate::WorkitemQueryJobQueryFiltersOperator)."]
     pub operator: ::std::option::Option<crate::WorkitemQueryJobQueryFiltersOperator>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemQueryJobQueryFilters {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryJobQueryFilters {
 impl crate::support::Model for WorkitemQueryJobQueryFilters {
     const NAME: &'static str = "WorkitemQueryJobQueryFilters";
     const FIELDS: &'static [&'static str] = &["criteria", "name", "operator"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WorkitemQueryJobQueryFilters {
             "criteria" => crate::support::de_opt_structs(map, &mut self.criteria, n, 0),
             "name" => crate::support::de_opt(map, &mut self.name, n, 1),
             "operator" => crate::support::de_opt(map, &mut self.operator, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

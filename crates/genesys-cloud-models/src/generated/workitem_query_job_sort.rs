@@ -9,9 +9,9 @@ pub struct WorkitemQueryJobSort {
     pub ascending: ::std::option::Option<bool>,
     #[doc = " JSON `customField`: string."]
     pub custom_field: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `name`: [`WorkitemQueryJobSortName`]."]
+    #[doc = " JSON `name`: [`WorkitemQueryJobSortName`](crate::WorkitemQueryJobSortName)."]
     pub name: ::std::option::Option<crate::WorkitemQueryJobSortName>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemQueryJobSort {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryJobSort {
 impl crate::support::Model for WorkitemQueryJobSort {
     const NAME: &'static str = "WorkitemQueryJobSort";
     const FIELDS: &'static [&'static str] = &["ascending", "customField", "name"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WorkitemQueryJobSort {
             "ascending" => crate::support::de_opt(map, &mut self.ascending, n, 0),
             "customField" => crate::support::de_opt(map, &mut self.custom_field, n, 1),
             "name" => crate::support::de_opt(map, &mut self.name, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,15 +11,15 @@ pub struct WorkitemQueryPostRequest {
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `expands`: array of string."]
     pub expands: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `filters`: array of [`WorkitemFilter`], required by the spec."]
+    #[doc = " JSON `filters`: array of [`WorkitemFilter`](crate::WorkitemFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemFilter>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `select`: [`WorkitemQueryPostRequestSelect`]."]
+    #[doc = " JSON `select`: [`WorkitemQueryPostRequestSelect`](crate::WorkitemQueryPostRequestSelect)."]
     pub select: ::std::option::Option<crate::WorkitemQueryPostRequestSelect>,
-    #[doc = " JSON `sort`: [`WorkitemQuerySort`]."]
+    #[doc = " JSON `sort`: [`WorkitemQuerySort`](crate::WorkitemQuerySort)."]
     pub sort: ::std::option::Option<crate::WorkitemQuerySort>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemQueryPostRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryPostRequest {
 impl crate::support::Model for WorkitemQueryPostRequest {
     const NAME: &'static str = "WorkitemQueryPostRequest";
     const FIELDS: &'static [&'static str] = &["after", "attributes", "expands", "filters", "pageSize", "select", "sort"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WorkitemQueryPostRequest {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),
             "select" => crate::support::de_opt(map, &mut self.select, n, 5),
             "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct WorkitemStatus {
     #[doc = " JSON `autoTerminateWorkitem`: boolean."]
     pub auto_terminate_workitem: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`WorkitemStatusCategoryEnum`]."]
+    #[doc = " JSON `category`: [`WorkitemStatusCategoryEnum`](crate::WorkitemStatusCategoryEnum)."]
     pub category: ::std::option::Option<crate::WorkitemStatusCategoryEnum>,
-    #[doc = " JSON `defaultDestinationStatus`: [`WorkitemStatusReference`]."]
+    #[doc = " JSON `defaultDestinationStatus`: [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub default_destination_status: ::std::option::Option<crate::WorkitemStatusReference>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `destinationStatuses`: array of [`WorkitemStatusReference`]."]
+    #[doc = " JSON `destinationStatuses`: array of [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub destination_statuses: ::std::option::Option<::std::vec::Vec<crate::WorkitemStatusReference>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -25,9 +25,9 @@ pub struct WorkitemStatus {
     pub status_transition_delay_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `statusTransitionTime`: string."]
     pub status_transition_time: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `worktype`: [`WorktypeReference`]."]
+    #[doc = " JSON `worktype`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub worktype: ::std::option::Option<crate::WorktypeReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemStatus {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -42,10 +42,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemStatus {
 impl crate::support::Model for WorkitemStatus {
     const NAME: &'static str = "WorkitemStatus";
     const FIELDS: &'static [&'static str] = &["autoTerminateWorkitem", "category", "defaultDestinationStatus", "description", "destinationStatuses", "id", "name", "selfUri", "statusTransitionDelaySeconds", "statusTransitionTime", "worktype"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -62,7 +62,7 @@ impl crate::support::Model for WorkitemStatus {
             "statusTransitionDelaySeconds" => crate::support::de_opt(map, &mut self.status_transition_delay_seconds, n, 8),
             "statusTransitionTime" => crate::support::de_opt(map, &mut self.status_transition_time, n, 9),
             "worktype" => crate::support::de_opt_struct(map, &mut self.worktype, n, 10),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

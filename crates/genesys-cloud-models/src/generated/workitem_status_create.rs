@@ -7,7 +7,7 @@
 pub struct WorkitemStatusCreate {
     #[doc = " JSON `autoTerminateWorkitem`: boolean."]
     pub auto_terminate_workitem: ::std::option::Option<bool>,
-    #[doc = " JSON `category`: [`WorkitemStatusCreateCategory`], required by the spec."]
+    #[doc = " JSON `category`: [`WorkitemStatusCreateCategory`](crate::WorkitemStatusCreateCategory), required by the spec."]
     pub category: ::std::option::Option<crate::WorkitemStatusCreateCategory>,
     #[doc = " JSON `defaultDestinationStatusId`: string."]
     pub default_destination_status_id: ::std::option::Option<::std::string::String>,
@@ -21,7 +21,7 @@ pub struct WorkitemStatusCreate {
     pub status_transition_delay_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `statusTransitionTime`: string."]
     pub status_transition_time: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemStatusCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -36,10 +36,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemStatusCreate {
 impl crate::support::Model for WorkitemStatusCreate {
     const NAME: &'static str = "WorkitemStatusCreate";
     const FIELDS: &'static [&'static str] = &["autoTerminateWorkitem", "category", "defaultDestinationStatusId", "description", "destinationStatusIds", "name", "statusTransitionDelaySeconds", "statusTransitionTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -53,7 +53,7 @@ impl crate::support::Model for WorkitemStatusCreate {
             "name" => crate::support::de_opt(map, &mut self.name, n, 5),
             "statusTransitionDelaySeconds" => crate::support::de_opt(map, &mut self.status_transition_delay_seconds, n, 6),
             "statusTransitionTime" => crate::support::de_opt(map, &mut self.status_transition_time, n, 7),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

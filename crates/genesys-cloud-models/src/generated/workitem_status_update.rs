@@ -19,7 +19,7 @@ pub struct WorkitemStatusUpdate {
     pub status_transition_delay_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `statusTransitionTime`: string."]
     pub status_transition_time: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemStatusUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemStatusUpdate {
 impl crate::support::Model for WorkitemStatusUpdate {
     const NAME: &'static str = "WorkitemStatusUpdate";
     const FIELDS: &'static [&'static str] = &["autoTerminateWorkitem", "defaultDestinationStatusId", "description", "destinationStatusIds", "name", "statusTransitionDelaySeconds", "statusTransitionTime"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WorkitemStatusUpdate {
             "name" => crate::support::de_opt(map, &mut self.name, n, 4),
             "statusTransitionDelaySeconds" => crate::support::de_opt(map, &mut self.status_transition_delay_seconds, n, 5),
             "statusTransitionTime" => crate::support::de_opt(map, &mut self.status_transition_time, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

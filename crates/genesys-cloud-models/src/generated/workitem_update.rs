@@ -7,9 +7,9 @@
 pub struct WorkitemUpdate {
     #[doc = " JSON `assigneeId`: string."]
     pub assignee_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `assignmentOperation`: [`WorkitemUpdateAssignmentOperation`]."]
+    #[doc = " JSON `assignmentOperation`: [`WorkitemUpdateAssignmentOperation`](crate::WorkitemUpdateAssignmentOperation)."]
     pub assignment_operation: ::std::option::Option<crate::WorkitemUpdateAssignmentOperation>,
-    #[doc = " JSON `assignmentState`: [`WorkitemUpdateAssignmentState`]."]
+    #[doc = " JSON `assignmentState`: [`WorkitemUpdateAssignmentState`](crate::WorkitemUpdateAssignmentState)."]
     pub assignment_state: ::std::option::Option<crate::WorkitemUpdateAssignmentState>,
     #[doc = " JSON `autoStatusTransition`: boolean."]
     pub auto_status_transition: ::std::option::Option<bool>,
@@ -39,7 +39,7 @@ pub struct WorkitemUpdate {
     pub priority: ::std::option::Option<i64>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scoredAgents`: array of [`WorkitemScoredAgentRequest`]."]
+    #[doc = " JSON `scoredAgents`: array of [`WorkitemScoredAgentRequest`](crate::WorkitemScoredAgentRequest)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::WorkitemScoredAgentRequest>>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
@@ -53,7 +53,7 @@ pub struct WorkitemUpdate {
     pub utilization_label_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `workbinId`: string."]
     pub workbin_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,10 +68,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemUpdate {
 impl crate::support::Model for WorkitemUpdate {
     const NAME: &'static str = "WorkitemUpdate";
     const FIELDS: &'static [&'static str] = &["assigneeId", "assignmentOperation", "assignmentState", "autoStatusTransition", "customFields", "dateClosed", "dateDue", "dateExpires", "description", "durationSeconds", "externalContactId", "externalTag", "languageId", "name", "preferredAgentIds", "priority", "queueId", "scoredAgents", "scriptId", "skillIds", "statusId", "ttl", "utilizationLabelId", "workbinId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -101,7 +101,7 @@ impl crate::support::Model for WorkitemUpdate {
             "ttl" => crate::support::de_opt(map, &mut self.ttl, n, 21),
             "utilizationLabelId" => crate::support::de_opt(map, &mut self.utilization_label_id, n, 22),
             "workbinId" => crate::support::de_opt(map, &mut self.workbin_id, n, 23),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,13 +7,13 @@
 pub struct WorkitemVersion {
     #[doc = " JSON `alertTimeoutSeconds`: integer (int64)."]
     pub alert_timeout_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `assignee`: [`UserReferenceWithName`]."]
+    #[doc = " JSON `assignee`: [`UserReferenceWithName`](crate::UserReferenceWithName)."]
     pub assignee: ::std::option::Option<crate::UserReferenceWithName>,
-    #[doc = " JSON `assignmentState`: [`WorkitemVersionAssignmentState`]."]
+    #[doc = " JSON `assignmentState`: [`WorkitemVersionAssignmentState`](crate::WorkitemVersionAssignmentState)."]
     pub assignment_state: ::std::option::Option<crate::WorkitemVersionAssignmentState>,
     #[doc = " JSON `autoStatusTransition`: boolean."]
     pub auto_status_transition: ::std::option::Option<bool>,
-    #[doc = " JSON `autoStatusTransitionDetail`: [`AutoStatusTransitionDetail`]."]
+    #[doc = " JSON `autoStatusTransitionDetail`: [`AutoStatusTransitionDetail`](crate::AutoStatusTransitionDetail)."]
     pub auto_status_transition_detail: ::std::option::Option<crate::AutoStatusTransitionDetail>,
     #[doc = " JSON `customFields`: map of any JSON."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>,
@@ -33,55 +33,55 @@ pub struct WorkitemVersion {
     pub date_status_changed: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
     #[doc = " JSON `durationSeconds`: integer (int64)."]
     pub duration_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `externalContact`: [`ExternalContactReference`]."]
+    #[doc = " JSON `externalContact`: [`ExternalContactReference`](crate::ExternalContactReference)."]
     pub external_contact: ::std::option::Option<crate::ExternalContactReference>,
     #[doc = " JSON `externalTag`: string."]
     pub external_tag: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `language`: [`WorkitemLanguageReference`]."]
+    #[doc = " JSON `language`: [`WorkitemLanguageReference`](crate::WorkitemLanguageReference)."]
     pub language: ::std::option::Option<crate::WorkitemLanguageReference>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `preferredAgents`: array of [`UserReference`]."]
+    #[doc = " JSON `preferredAgents`: array of [`UserReference`](crate::UserReference)."]
     pub preferred_agents: ::std::option::Option<::std::vec::Vec<crate::UserReference>>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `queue`: [`WorkitemQueueReference`]."]
+    #[doc = " JSON `queue`: [`WorkitemQueueReference`](crate::WorkitemQueueReference)."]
     pub queue: ::std::option::Option<crate::WorkitemQueueReference>,
-    #[doc = " JSON `reporter`: [`UserReferenceWithName`]."]
+    #[doc = " JSON `reporter`: [`UserReferenceWithName`](crate::UserReferenceWithName)."]
     pub reporter: ::std::option::Option<crate::UserReferenceWithName>,
-    #[doc = " JSON `schema`: [`WorkitemSchema`]."]
+    #[doc = " JSON `schema`: [`WorkitemSchema`](crate::WorkitemSchema)."]
     pub schema: ::std::option::Option<crate::WorkitemSchema>,
-    #[doc = " JSON `scoredAgents`: array of [`WorkitemScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`WorkitemScoredAgent`](crate::WorkitemScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::WorkitemScoredAgent>>,
-    #[doc = " JSON `script`: [`WorkitemScriptReference`]."]
+    #[doc = " JSON `script`: [`WorkitemScriptReference`](crate::WorkitemScriptReference)."]
     pub script: ::std::option::Option<crate::WorkitemScriptReference>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `skills`: array of [`WorkitemRoutingSkillReference`]."]
+    #[doc = " JSON `skills`: array of [`WorkitemRoutingSkillReference`](crate::WorkitemRoutingSkillReference)."]
     pub skills: ::std::option::Option<::std::vec::Vec<crate::WorkitemRoutingSkillReference>>,
-    #[doc = " JSON `status`: [`WorkitemStatusReference`]."]
+    #[doc = " JSON `status`: [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub status: ::std::option::Option<crate::WorkitemStatusReference>,
-    #[doc = " JSON `statusCategory`: [`WorkitemVersionStatusCategory`]."]
+    #[doc = " JSON `statusCategory`: [`WorkitemVersionStatusCategory`](crate::WorkitemVersionStatusCategory)."]
     pub status_category: ::std::option::Option<crate::WorkitemVersionStatusCategory>,
     #[doc = " JSON `ttl`: integer (int64)."]
     pub ttl: ::std::option::Option<i64>,
-    #[doc = " JSON `type`: [`WorktypeReference`]."]
+    #[doc = " JSON `type`: [`WorktypeReference`](crate::WorktypeReference)."]
     pub r#type: ::std::option::Option<crate::WorktypeReference>,
-    #[doc = " JSON `utilizationLabel`: [`WorkitemUtilizationLabelReference`]."]
+    #[doc = " JSON `utilizationLabel`: [`WorkitemUtilizationLabelReference`](crate::WorkitemUtilizationLabelReference)."]
     pub utilization_label: ::std::option::Option<crate::WorkitemUtilizationLabelReference>,
     #[doc = " JSON `version`: integer (int64)."]
     pub version: ::std::option::Option<i64>,
-    #[doc = " JSON `workbin`: [`WorkbinReference`]."]
+    #[doc = " JSON `workbin`: [`WorkbinReference`](crate::WorkbinReference)."]
     pub workbin: ::std::option::Option<crate::WorkbinReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemVersion {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -96,10 +96,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemVersion {
 impl crate::support::Model for WorkitemVersion {
     const NAME: &'static str = "WorkitemVersion";
     const FIELDS: &'static [&'static str] = &["alertTimeoutSeconds", "assignee", "assignmentState", "autoStatusTransition", "autoStatusTransitionDetail", "customFields", "dateAssignmentStateChanged", "dateClosed", "dateCreated", "dateDue", "dateExpires", "dateModified", "dateStatusChanged", "description", "division", "durationSeconds", "externalContact", "externalTag", "id", "language", "modifiedBy", "name", "preferredAgents", "priority", "queue", "reporter", "schema", "scoredAgents", "script", "selfUri", "skills", "status", "statusCategory", "ttl", "type", "utilizationLabel", "version", "workbin"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -143,7 +143,7 @@ impl crate::support::Model for WorkitemVersion {
             "utilizationLabel" => crate::support::de_opt_struct(map, &mut self.utilization_label, n, 35),
             "version" => crate::support::de_opt(map, &mut self.version, n, 36),
             "workbin" => crate::support::de_opt_struct(map, &mut self.workbin, n, 37),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

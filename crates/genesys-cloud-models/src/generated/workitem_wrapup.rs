@@ -7,15 +7,15 @@
 pub struct WorkitemWrapup {
     #[doc = " JSON `dateModified`: date-time."]
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `user`: [`UserReference`]."]
+    #[doc = " JSON `user`: [`UserReference`](crate::UserReference)."]
     pub user: ::std::option::Option<crate::UserReference>,
-    #[doc = " JSON `workitem`: [`WorkitemReference`]."]
+    #[doc = " JSON `workitem`: [`WorkitemReference`](crate::WorkitemReference)."]
     pub workitem: ::std::option::Option<crate::WorkitemReference>,
-    #[doc = " JSON `wrapupCode`: [`WrapupIdReference`]."]
+    #[doc = " JSON `wrapupCode`: [`WrapupIdReference`](crate::WrapupIdReference)."]
     pub wrapup_code: ::std::option::Option<crate::WrapupIdReference>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemWrapup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -30,10 +30,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemWrapup {
 impl crate::support::Model for WorkitemWrapup {
     const NAME: &'static str = "WorkitemWrapup";
     const FIELDS: &'static [&'static str] = &["dateModified", "modifiedBy", "user", "workitem", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -44,7 +44,7 @@ impl crate::support::Model for WorkitemWrapup {
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 2),
             "workitem" => crate::support::de_opt_struct(map, &mut self.workitem, n, 3),
             "wrapupCode" => crate::support::de_opt_struct(map, &mut self.wrapup_code, n, 4),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

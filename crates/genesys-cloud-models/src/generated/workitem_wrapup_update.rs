@@ -5,11 +5,11 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemWrapupUpdate {
-    #[doc = " JSON `action`: [`WorkitemWrapupUpdateAction`], required by the spec."]
+    #[doc = " JSON `action`: [`WorkitemWrapupUpdateAction`](crate::WorkitemWrapupUpdateAction), required by the spec."]
     pub action: ::std::option::Option<crate::WorkitemWrapupUpdateAction>,
     #[doc = " JSON `wrapupCode`: string, required by the spec."]
     pub wrapup_code: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemWrapupUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -24,10 +24,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemWrapupUpdate {
 impl crate::support::Model for WorkitemWrapupUpdate {
     const NAME: &'static str = "WorkitemWrapupUpdate";
     const FIELDS: &'static [&'static str] = &["action", "wrapupCode"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -35,7 +35,7 @@ impl crate::support::Model for WorkitemWrapupUpdate {
         match key {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

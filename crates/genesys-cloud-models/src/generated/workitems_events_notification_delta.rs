@@ -11,9 +11,9 @@ pub struct WorkitemsEventsNotificationDelta {
     pub new_value: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `oldValue`: string."]
     pub old_value: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `op`: [`WorkitemsEventsNotificationDeltaOp`]."]
+    #[doc = " JSON `op`: [`WorkitemsEventsNotificationDeltaOp`](crate::WorkitemsEventsNotificationDeltaOp)."]
     pub op: ::std::option::Option<crate::WorkitemsEventsNotificationDeltaOp>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemsEventsNotificationDelta {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsEventsNotificationDelta {
 impl crate::support::Model for WorkitemsEventsNotificationDelta {
     const NAME: &'static str = "WorkitemsEventsNotificationDelta";
     const FIELDS: &'static [&'static str] = &["field", "newValue", "oldValue", "op"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WorkitemsEventsNotificationDelta {
             "newValue" => crate::support::de_opt(map, &mut self.new_value, n, 1),
             "oldValue" => crate::support::de_opt(map, &mut self.old_value, n, 2),
             "op" => crate::support::de_opt(map, &mut self.op, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

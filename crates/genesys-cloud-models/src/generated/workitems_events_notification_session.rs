@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsEventsNotificationSession {
-    #[doc = " JSON `assignmentSegments`: array of [`WorkitemsEventsNotificationAssignmentSegment`]."]
+    #[doc = " JSON `assignmentSegments`: array of [`WorkitemsEventsNotificationAssignmentSegment`](crate::WorkitemsEventsNotificationAssignmentSegment)."]
     pub assignment_segments: ::std::option::Option<::std::vec::Vec<crate::WorkitemsEventsNotificationAssignmentSegment>>,
     #[doc = " JSON `dateSessionEnd`: string."]
     pub date_session_end: ::std::option::Option<::std::string::String>,
@@ -13,11 +13,11 @@ pub struct WorkitemsEventsNotificationSession {
     pub date_session_start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WorkitemsEventsNotificationSessionStatus`]."]
+    #[doc = " JSON `status`: [`WorkitemsEventsNotificationSessionStatus`](crate::WorkitemsEventsNotificationSessionStatus)."]
     pub status: ::std::option::Option<crate::WorkitemsEventsNotificationSessionStatus>,
-    #[doc = " JSON `type`: [`WorkitemsEventsNotificationSessionType`]."]
+    #[doc = " JSON `type`: [`WorkitemsEventsNotificationSessionType`](crate::WorkitemsEventsNotificationSessionType)."]
     pub r#type: ::std::option::Option<crate::WorkitemsEventsNotificationSessionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemsEventsNotificationSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsEventsNotificationSession {
 impl crate::support::Model for WorkitemsEventsNotificationSession {
     const NAME: &'static str = "WorkitemsEventsNotificationSession";
     const FIELDS: &'static [&'static str] = &["assignmentSegments", "dateSessionEnd", "dateSessionStart", "id", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WorkitemsEventsNotificationSession {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsQueueEventsNotificationSession {
-    #[doc = " JSON `assignmentSegments`: array of [`WorkitemsQueueEventsNotificationAssignmentSegment`]."]
+    #[doc = " JSON `assignmentSegments`: array of [`WorkitemsQueueEventsNotificationAssignmentSegment`](crate::WorkitemsQueueEventsNotificationAssignmentSegment)."]
     pub assignment_segments: ::std::option::Option<::std::vec::Vec<crate::WorkitemsQueueEventsNotificationAssignmentSegment>>,
     #[doc = " JSON `dateSessionEnd`: string."]
     pub date_session_end: ::std::option::Option<::std::string::String>,
@@ -13,11 +13,11 @@ pub struct WorkitemsQueueEventsNotificationSession {
     pub date_session_start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WorkitemsQueueEventsNotificationSessionStatus`]."]
+    #[doc = " JSON `status`: [`WorkitemsQueueEventsNotificationSessionStatus`](crate::WorkitemsQueueEventsNotificationSessionStatus)."]
     pub status: ::std::option::Option<crate::WorkitemsQueueEventsNotificationSessionStatus>,
-    #[doc = " JSON `type`: [`WorkitemsQueueEventsNotificationSessionType`]."]
+    #[doc = " JSON `type`: [`WorkitemsQueueEventsNotificationSessionType`](crate::WorkitemsQueueEventsNotificationSessionType)."]
     pub r#type: ::std::option::Option<crate::WorkitemsQueueEventsNotificationSessionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemsQueueEventsNotificationSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsQueueEventsNotificationSession 
 impl crate::support::Model for WorkitemsQueueEventsNotificationSession {
     const NAME: &'static str = "WorkitemsQueueEventsNotificationSession";
     const FIELDS: &'static [&'static str] = &["assignmentSegments", "dateSessionEnd", "dateSessionStart", "id", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WorkitemsQueueEventsNotificationSession {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -11,13 +11,13 @@ pub struct WorkitemsQueueEventsNotificationWorkitem {
     pub assignee_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `assignmentId`: string."]
     pub assignment_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `assignmentState`: [`WorkitemsQueueEventsNotificationWorkitemAssignmentState`]."]
+    #[doc = " JSON `assignmentState`: [`WorkitemsQueueEventsNotificationWorkitemAssignmentState`](crate::WorkitemsQueueEventsNotificationWorkitemAssignmentState)."]
     pub assignment_state: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWorkitemAssignmentState>,
     #[doc = " JSON `caseId`: string."]
     pub case_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `changes`: array of [`WorkitemsQueueEventsNotificationDelta`]."]
+    #[doc = " JSON `changes`: array of [`WorkitemsQueueEventsNotificationDelta`](crate::WorkitemsQueueEventsNotificationDelta)."]
     pub changes: ::std::option::Option<::std::vec::Vec<crate::WorkitemsQueueEventsNotificationDelta>>,
-    #[doc = " JSON `customFields`: map of [`WorkitemsQueueEventsNotificationCustomAttribute`]."]
+    #[doc = " JSON `customFields`: map of [`WorkitemsQueueEventsNotificationCustomAttribute`](crate::WorkitemsQueueEventsNotificationCustomAttribute)."]
     pub custom_fields: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::WorkitemsQueueEventsNotificationCustomAttribute>>,
     #[doc = " JSON `dateAssignmentStateChanged`: string."]
     pub date_assignment_state_changed: ::std::option::Option<::std::string::String>,
@@ -49,27 +49,27 @@ pub struct WorkitemsQueueEventsNotificationWorkitem {
     pub modified_by: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `operation`: [`WorkitemsQueueEventsNotificationWorkitemOperation`]."]
+    #[doc = " JSON `operation`: [`WorkitemsQueueEventsNotificationWorkitemOperation`](crate::WorkitemsQueueEventsNotificationWorkitemOperation)."]
     pub operation: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWorkitemOperation>,
     #[doc = " JSON `preferredAgentIds`: array of string."]
     pub preferred_agent_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `priority`: integer (int64)."]
     pub priority: ::std::option::Option<i64>,
-    #[doc = " JSON `propertyChanges`: array of [`WorkitemsQueueEventsNotificationPropertyChange`]."]
+    #[doc = " JSON `propertyChanges`: array of [`WorkitemsQueueEventsNotificationPropertyChange`](crate::WorkitemsQueueEventsNotificationPropertyChange)."]
     pub property_changes: ::std::option::Option<::std::vec::Vec<crate::WorkitemsQueueEventsNotificationPropertyChange>>,
     #[doc = " JSON `queueId`: string."]
     pub queue_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `reporterId`: string."]
     pub reporter_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `scoredAgents`: array of [`WorkitemsQueueEventsNotificationScoredAgent`]."]
+    #[doc = " JSON `scoredAgents`: array of [`WorkitemsQueueEventsNotificationScoredAgent`](crate::WorkitemsQueueEventsNotificationScoredAgent)."]
     pub scored_agents: ::std::option::Option<::std::vec::Vec<crate::WorkitemsQueueEventsNotificationScoredAgent>>,
     #[doc = " JSON `scriptId`: string."]
     pub script_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `sessions`: array of [`WorkitemsQueueEventsNotificationSession`]."]
+    #[doc = " JSON `sessions`: array of [`WorkitemsQueueEventsNotificationSession`](crate::WorkitemsQueueEventsNotificationSession)."]
     pub sessions: ::std::option::Option<::std::vec::Vec<crate::WorkitemsQueueEventsNotificationSession>>,
     #[doc = " JSON `skillIds`: array of string."]
     pub skill_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `statusCategory`: [`WorkitemsQueueEventsNotificationWorkitemStatusCategory`]."]
+    #[doc = " JSON `statusCategory`: [`WorkitemsQueueEventsNotificationWorkitemStatusCategory`](crate::WorkitemsQueueEventsNotificationWorkitemStatusCategory)."]
     pub status_category: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWorkitemStatusCategory>,
     #[doc = " JSON `statusId`: string."]
     pub status_id: ::std::option::Option<::std::string::String>,
@@ -85,11 +85,11 @@ pub struct WorkitemsQueueEventsNotificationWorkitem {
     pub workbin_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `workbinName`: string."]
     pub workbin_name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `wrapup`: [`WorkitemsQueueEventsNotificationWrapup`]."]
+    #[doc = " JSON `wrapup`: [`WorkitemsQueueEventsNotificationWrapup`](crate::WorkitemsQueueEventsNotificationWrapup)."]
     pub wrapup: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWrapup>,
     #[doc = " JSON `wrapupId`: string."]
     pub wrapup_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemsQueueEventsNotificationWorkitem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -104,10 +104,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsQueueEventsNotificationWorkitem
 impl crate::support::Model for WorkitemsQueueEventsNotificationWorkitem {
     const NAME: &'static str = "WorkitemsQueueEventsNotificationWorkitem";
     const FIELDS: &'static [&'static str] = &["alertTimeoutSeconds", "assigneeId", "assignmentId", "assignmentState", "caseId", "changes", "customFields", "dateAssignmentStateChanged", "dateClosed", "dateCreated", "dateDue", "dateExpires", "dateModified", "description", "divisionId", "durationSeconds", "externalContactId", "externalTag", "id", "languageId", "modifiedBy", "name", "operation", "preferredAgentIds", "priority", "propertyChanges", "queueId", "reporterId", "scoredAgents", "scriptId", "sessions", "skillIds", "statusCategory", "statusId", "ttl", "typeId", "typeName", "utilizationLabelId", "workbinId", "workbinName", "wrapup", "wrapupId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -155,7 +155,7 @@ impl crate::support::Model for WorkitemsQueueEventsNotificationWorkitem {
             "workbinName" => crate::support::de_opt(map, &mut self.workbin_name, n, 39),
             "wrapup" => crate::support::de_opt_struct(map, &mut self.wrapup, n, 40),
             "wrapupId" => crate::support::de_opt(map, &mut self.wrapup_id, n, 41),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

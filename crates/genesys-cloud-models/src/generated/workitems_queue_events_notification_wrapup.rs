@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsQueueEventsNotificationWrapup {
-    #[doc = " JSON `action`: [`WorkitemsQueueEventsNotificationWrapupAction`]."]
+    #[doc = " JSON `action`: [`WorkitemsQueueEventsNotificationWrapupAction`](crate::WorkitemsQueueEventsNotificationWrapupAction)."]
     pub action: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWrapupAction>,
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `op`: [`WorkitemsQueueEventsNotificationWrapupOp`]."]
+    #[doc = " JSON `op`: [`WorkitemsQueueEventsNotificationWrapupOp`](crate::WorkitemsQueueEventsNotificationWrapupOp)."]
     pub op: ::std::option::Option<crate::WorkitemsQueueEventsNotificationWrapupOp>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemsQueueEventsNotificationWrapup {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsQueueEventsNotificationWrapup {
 impl crate::support::Model for WorkitemsQueueEventsNotificationWrapup {
     const NAME: &'static str = "WorkitemsQueueEventsNotificationWrapup";
     const FIELDS: &'static [&'static str] = &["action", "code", "op", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for WorkitemsQueueEventsNotificationWrapup {
             "code" => crate::support::de_opt(map, &mut self.code, n, 1),
             "op" => crate::support::de_opt(map, &mut self.op, n, 2),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -7,11 +7,11 @@
 pub struct WorkitemsUserEventsNotificationAssignmentSegment {
     #[doc = " JSON `durationMs`: integer (int64)."]
     pub duration_ms: ::std::option::Option<i64>,
-    #[doc = " JSON `endState`: [`WorkitemsUserEventsNotificationAssignmentSegmentEndState`]."]
+    #[doc = " JSON `endState`: [`WorkitemsUserEventsNotificationAssignmentSegmentEndState`](crate::WorkitemsUserEventsNotificationAssignmentSegmentEndState)."]
     pub end_state: ::std::option::Option<crate::WorkitemsUserEventsNotificationAssignmentSegmentEndState>,
-    #[doc = " JSON `startState`: [`WorkitemsUserEventsNotificationAssignmentSegmentStartState`]."]
+    #[doc = " JSON `startState`: [`WorkitemsUserEventsNotificationAssignmentSegmentStartState`](crate::WorkitemsUserEventsNotificationAssignmentSegmentStartState)."]
     pub start_state: ::std::option::Option<crate::WorkitemsUserEventsNotificationAssignmentSegmentStartState>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemsUserEventsNotificationAssignmentSegment {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsUserEventsNotificationAssignmen
 impl crate::support::Model for WorkitemsUserEventsNotificationAssignmentSegment {
     const NAME: &'static str = "WorkitemsUserEventsNotificationAssignmentSegment";
     const FIELDS: &'static [&'static str] = &["durationMs", "endState", "startState"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WorkitemsUserEventsNotificationAssignmentSegment 
             "durationMs" => crate::support::de_opt(map, &mut self.duration_ms, n, 0),
             "endState" => crate::support::de_opt(map, &mut self.end_state, n, 1),
             "startState" => crate::support::de_opt(map, &mut self.start_state, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

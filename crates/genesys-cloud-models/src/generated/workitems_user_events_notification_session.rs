@@ -5,7 +5,7 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkitemsUserEventsNotificationSession {
-    #[doc = " JSON `assignmentSegments`: array of [`WorkitemsUserEventsNotificationAssignmentSegment`]."]
+    #[doc = " JSON `assignmentSegments`: array of [`WorkitemsUserEventsNotificationAssignmentSegment`](crate::WorkitemsUserEventsNotificationAssignmentSegment)."]
     pub assignment_segments: ::std::option::Option<::std::vec::Vec<crate::WorkitemsUserEventsNotificationAssignmentSegment>>,
     #[doc = " JSON `dateSessionEnd`: string."]
     pub date_session_end: ::std::option::Option<::std::string::String>,
@@ -13,11 +13,11 @@ pub struct WorkitemsUserEventsNotificationSession {
     pub date_session_start: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `status`: [`WorkitemsUserEventsNotificationSessionStatus`]."]
+    #[doc = " JSON `status`: [`WorkitemsUserEventsNotificationSessionStatus`](crate::WorkitemsUserEventsNotificationSessionStatus)."]
     pub status: ::std::option::Option<crate::WorkitemsUserEventsNotificationSessionStatus>,
-    #[doc = " JSON `type`: [`WorkitemsUserEventsNotificationSessionType`]."]
+    #[doc = " JSON `type`: [`WorkitemsUserEventsNotificationSessionType`](crate::WorkitemsUserEventsNotificationSessionType)."]
     pub r#type: ::std::option::Option<crate::WorkitemsUserEventsNotificationSessionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkitemsUserEventsNotificationSession {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -32,10 +32,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsUserEventsNotificationSession {
 impl crate::support::Model for WorkitemsUserEventsNotificationSession {
     const NAME: &'static str = "WorkitemsUserEventsNotificationSession";
     const FIELDS: &'static [&'static str] = &["assignmentSegments", "dateSessionEnd", "dateSessionStart", "id", "status", "type"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -47,7 +47,7 @@ impl crate::support::Model for WorkitemsUserEventsNotificationSession {
             "id" => crate::support::de_opt(map, &mut self.id, n, 3),
             "status" => crate::support::de_opt(map, &mut self.status, n, 4),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 5),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

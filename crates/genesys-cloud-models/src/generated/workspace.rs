@@ -23,13 +23,13 @@ pub struct Workspace {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `summary`: [`WorkspaceSummary`]."]
+    #[doc = " JSON `summary`: [`WorkspaceSummary`](crate::WorkspaceSummary)."]
     pub summary: ::std::option::Option<crate::WorkspaceSummary>,
-    #[doc = " JSON `type`: [`WorkspaceType`]."]
+    #[doc = " JSON `type`: [`WorkspaceType`](crate::WorkspaceType)."]
     pub r#type: ::std::option::Option<crate::WorkspaceType>,
-    #[doc = " JSON `user`: [`DomainEntityRef`]."]
+    #[doc = " JSON `user`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub user: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Workspace {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -44,10 +44,10 @@ impl<'de> ::serde::Deserialize<'de> for Workspace {
 impl crate::support::Model for Workspace {
     const NAME: &'static str = "Workspace";
     const FIELDS: &'static [&'static str] = &["acl", "bucket", "dateCreated", "dateModified", "description", "id", "isCurrentUserWorkspace", "name", "selfUri", "summary", "type", "user"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -65,7 +65,7 @@ impl crate::support::Model for Workspace {
             "summary" => crate::support::de_opt_struct(map, &mut self.summary, n, 9),
             "type" => crate::support::de_opt(map, &mut self.r#type, n, 10),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 11),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,25 +5,25 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorkspaceMember {
-    #[doc = " JSON `group`: [`Group`]."]
+    #[doc = " JSON `group`: [`Group`](crate::Group)."]
     pub group: ::std::option::Option<crate::Group>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `member`: [`DomainEntityRef`]."]
+    #[doc = " JSON `member`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub member: ::std::option::Option<crate::DomainEntityRef>,
-    #[doc = " JSON `memberType`: [`WorkspaceMemberMemberType`], required by the spec."]
+    #[doc = " JSON `memberType`: [`WorkspaceMemberMemberType`](crate::WorkspaceMemberMemberType), required by the spec."]
     pub member_type: ::std::option::Option<crate::WorkspaceMemberMemberType>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `securityProfile`: [`SecurityProfile`]."]
+    #[doc = " JSON `securityProfile`: [`SecurityProfile`](crate::SecurityProfile)."]
     pub security_profile: ::std::option::Option<crate::SecurityProfile>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `user`: [`User`]."]
+    #[doc = " JSON `user`: [`User`](crate::User)."]
     pub user: ::std::option::Option<crate::User>,
-    #[doc = " JSON `workspace`: [`DomainEntityRef`]."]
+    #[doc = " JSON `workspace`: [`DomainEntityRef`](crate::DomainEntityRef)."]
     pub workspace: ::std::option::Option<crate::DomainEntityRef>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorkspaceMember {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for WorkspaceMember {
 impl crate::support::Model for WorkspaceMember {
     const NAME: &'static str = "WorkspaceMember";
     const FIELDS: &'static [&'static str] = &["group", "id", "member", "memberType", "name", "securityProfile", "selfUri", "user", "workspace"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for WorkspaceMember {
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 6),
             "user" => crate::support::de_opt_struct(map, &mut self.user, n, 7),
             "workspace" => crate::support::de_opt_struct(map, &mut self.workspace, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -17,47 +17,47 @@ pub struct Worktype {
     pub default_duration_seconds: ::std::option::Option<i64>,
     #[doc = " JSON `defaultExpirationSeconds`: integer (int64)."]
     pub default_expiration_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `defaultLanguage`: [`WorkitemLanguageReference`]."]
+    #[doc = " JSON `defaultLanguage`: [`WorkitemLanguageReference`](crate::WorkitemLanguageReference)."]
     pub default_language: ::std::option::Option<crate::WorkitemLanguageReference>,
     #[doc = " JSON `defaultPriority`: integer (int64)."]
     pub default_priority: ::std::option::Option<i64>,
-    #[doc = " JSON `defaultQueue`: [`WorkitemQueueReference`]."]
+    #[doc = " JSON `defaultQueue`: [`WorkitemQueueReference`](crate::WorkitemQueueReference)."]
     pub default_queue: ::std::option::Option<crate::WorkitemQueueReference>,
-    #[doc = " JSON `defaultScript`: [`WorkitemScriptReference`]."]
+    #[doc = " JSON `defaultScript`: [`WorkitemScriptReference`](crate::WorkitemScriptReference)."]
     pub default_script: ::std::option::Option<crate::WorkitemScriptReference>,
-    #[doc = " JSON `defaultSkills`: array of [`WorkitemRoutingSkillReference`]."]
+    #[doc = " JSON `defaultSkills`: array of [`WorkitemRoutingSkillReference`](crate::WorkitemRoutingSkillReference)."]
     pub default_skills: ::std::option::Option<::std::vec::Vec<crate::WorkitemRoutingSkillReference>>,
-    #[doc = " JSON `defaultStatus`: [`WorkitemStatusReference`]."]
+    #[doc = " JSON `defaultStatus`: [`WorkitemStatusReference`](crate::WorkitemStatusReference)."]
     pub default_status: ::std::option::Option<crate::WorkitemStatusReference>,
     #[doc = " JSON `defaultTtlSeconds`: integer (int64)."]
     pub default_ttl_seconds: ::std::option::Option<i64>,
-    #[doc = " JSON `defaultWorkbin`: [`WorkbinReference`]."]
+    #[doc = " JSON `defaultWorkbin`: [`WorkbinReference`](crate::WorkbinReference)."]
     pub default_workbin: ::std::option::Option<crate::WorkbinReference>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`Division`]."]
+    #[doc = " JSON `division`: [`Division`](crate::Division)."]
     pub division: ::std::option::Option<crate::Division>,
-    #[doc = " JSON `flow`: [`WorkitemFlowReference`]."]
+    #[doc = " JSON `flow`: [`WorkitemFlowReference`](crate::WorkitemFlowReference)."]
     pub flow: ::std::option::Option<crate::WorkitemFlowReference>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `modifiedBy`: [`UserReference`]."]
+    #[doc = " JSON `modifiedBy`: [`UserReference`](crate::UserReference)."]
     pub modified_by: ::std::option::Option<crate::UserReference>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ruleSettings`: [`WorkitemRuleSettings`]."]
+    #[doc = " JSON `ruleSettings`: [`WorkitemRuleSettings`](crate::WorkitemRuleSettings)."]
     pub rule_settings: ::std::option::Option<crate::WorkitemRuleSettings>,
-    #[doc = " JSON `schema`: [`WorkitemSchema`]."]
+    #[doc = " JSON `schema`: [`WorkitemSchema`](crate::WorkitemSchema)."]
     pub schema: ::std::option::Option<crate::WorkitemSchema>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `serviceLevelTarget`: integer (int64)."]
     pub service_level_target: ::std::option::Option<i64>,
-    #[doc = " JSON `statuses`: array of [`WorkitemStatus`]."]
+    #[doc = " JSON `statuses`: array of [`WorkitemStatus`](crate::WorkitemStatus)."]
     pub statuses: ::std::option::Option<::std::vec::Vec<crate::WorkitemStatus>>,
     #[doc = " JSON `unassignedDivisionContactsEnabled`: boolean."]
     pub unassigned_division_contacts_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Worktype {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -72,10 +72,10 @@ impl<'de> ::serde::Deserialize<'de> for Worktype {
 impl crate::support::Model for Worktype {
     const NAME: &'static str = "Worktype";
     const FIELDS: &'static [&'static str] = &["assignmentEnabled", "dateCreated", "dateModified", "defaultDueDurationSeconds", "defaultDurationSeconds", "defaultExpirationSeconds", "defaultLanguage", "defaultPriority", "defaultQueue", "defaultScript", "defaultSkills", "defaultStatus", "defaultTtlSeconds", "defaultWorkbin", "description", "division", "flow", "id", "modifiedBy", "name", "ruleSettings", "schema", "selfUri", "serviceLevelTarget", "statuses", "unassignedDivisionContactsEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -107,7 +107,7 @@ impl crate::support::Model for Worktype {
             "serviceLevelTarget" => crate::support::de_opt(map, &mut self.service_level_target, n, 23),
             "statuses" => crate::support::de_opt_structs(map, &mut self.statuses, n, 24),
             "unassignedDivisionContactsEnabled" => crate::support::de_opt(map, &mut self.unassigned_division_contacts_enabled, n, 25),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -35,7 +35,7 @@ pub struct WorktypeCreate {
     pub division_id: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string, required by the spec."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ruleSettings`: [`WorkitemRuleSettings`]."]
+    #[doc = " JSON `ruleSettings`: [`WorkitemRuleSettings`](crate::WorkitemRuleSettings)."]
     pub rule_settings: ::std::option::Option<crate::WorkitemRuleSettings>,
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
@@ -45,7 +45,7 @@ pub struct WorktypeCreate {
     pub service_level_target: ::std::option::Option<i64>,
     #[doc = " JSON `unassignedDivisionContactsEnabled`: boolean."]
     pub unassigned_division_contacts_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorktypeCreate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -60,10 +60,10 @@ impl<'de> ::serde::Deserialize<'de> for WorktypeCreate {
 impl crate::support::Model for WorktypeCreate {
     const NAME: &'static str = "WorktypeCreate";
     const FIELDS: &'static [&'static str] = &["assignmentEnabled", "defaultDueDurationSeconds", "defaultDurationSeconds", "defaultExpirationSeconds", "defaultLanguageId", "defaultPriority", "defaultQueueId", "defaultScriptId", "defaultSkillIds", "defaultTtlSeconds", "defaultWorkbinId", "description", "disableDefaultStatusCreation", "divisionId", "name", "ruleSettings", "schemaId", "schemaVersion", "serviceLevelTarget", "unassignedDivisionContactsEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -89,7 +89,7 @@ impl crate::support::Model for WorktypeCreate {
             "schemaVersion" => crate::support::de_opt(map, &mut self.schema_version, n, 17),
             "serviceLevelTarget" => crate::support::de_opt(map, &mut self.service_level_target, n, 18),
             "unassignedDivisionContactsEnabled" => crate::support::de_opt(map, &mut self.unassigned_division_contacts_enabled, n, 19),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,53 +5,53 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WorktypeDelta {
-    #[doc = " JSON `assignmentEnabled`: [`WorkitemsAttributeChangeBoolean`]."]
+    #[doc = " JSON `assignmentEnabled`: [`WorkitemsAttributeChangeBoolean`](crate::WorkitemsAttributeChangeBoolean)."]
     pub assignment_enabled: ::std::option::Option<crate::WorkitemsAttributeChangeBoolean>,
-    #[doc = " JSON `dateModified`: [`WorkitemsAttributeChangeInstant`]."]
+    #[doc = " JSON `dateModified`: [`WorkitemsAttributeChangeInstant`](crate::WorkitemsAttributeChangeInstant)."]
     pub date_modified: ::std::option::Option<crate::WorkitemsAttributeChangeInstant>,
-    #[doc = " JSON `defaultDueDurationSeconds`: [`WorkitemsAttributeChangeInteger`]."]
+    #[doc = " JSON `defaultDueDurationSeconds`: [`WorkitemsAttributeChangeInteger`](crate::WorkitemsAttributeChangeInteger)."]
     pub default_due_duration_seconds: ::std::option::Option<crate::WorkitemsAttributeChangeInteger>,
-    #[doc = " JSON `defaultDurationSeconds`: [`WorkitemsAttributeChangeInteger`]."]
+    #[doc = " JSON `defaultDurationSeconds`: [`WorkitemsAttributeChangeInteger`](crate::WorkitemsAttributeChangeInteger)."]
     pub default_duration_seconds: ::std::option::Option<crate::WorkitemsAttributeChangeInteger>,
-    #[doc = " JSON `defaultExpirationSeconds`: [`WorkitemsAttributeChangeInteger`]."]
+    #[doc = " JSON `defaultExpirationSeconds`: [`WorkitemsAttributeChangeInteger`](crate::WorkitemsAttributeChangeInteger)."]
     pub default_expiration_seconds: ::std::option::Option<crate::WorkitemsAttributeChangeInteger>,
-    #[doc = " JSON `defaultLanguageId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `defaultLanguageId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub default_language_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `defaultPriority`: [`WorkitemsAttributeChangeInteger`]."]
+    #[doc = " JSON `defaultPriority`: [`WorkitemsAttributeChangeInteger`](crate::WorkitemsAttributeChangeInteger)."]
     pub default_priority: ::std::option::Option<crate::WorkitemsAttributeChangeInteger>,
-    #[doc = " JSON `defaultQueueId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `defaultQueueId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub default_queue_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `defaultScriptId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `defaultScriptId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub default_script_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `defaultSkillIds`: [`WorkitemsAttributeChangeList`]."]
+    #[doc = " JSON `defaultSkillIds`: [`WorkitemsAttributeChangeList`](crate::WorkitemsAttributeChangeList)."]
     pub default_skill_ids: ::std::option::Option<crate::WorkitemsAttributeChangeList>,
-    #[doc = " JSON `defaultStatusId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `defaultStatusId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub default_status_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `defaultTtlSeconds`: [`WorkitemsAttributeChangeInteger`]."]
+    #[doc = " JSON `defaultTtlSeconds`: [`WorkitemsAttributeChangeInteger`](crate::WorkitemsAttributeChangeInteger)."]
     pub default_ttl_seconds: ::std::option::Option<crate::WorkitemsAttributeChangeInteger>,
-    #[doc = " JSON `defaultWorkbinId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `defaultWorkbinId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub default_workbin_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `description`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `description`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub description: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `flowId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `flowId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub flow_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `modifiedBy`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `modifiedBy`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub modified_by: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `name`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `name`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub name: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `ruleSettings`: [`WorkitemsAttributeChangeWorkitemRuleSettings`]."]
+    #[doc = " JSON `ruleSettings`: [`WorkitemsAttributeChangeWorkitemRuleSettings`](crate::WorkitemsAttributeChangeWorkitemRuleSettings)."]
     pub rule_settings: ::std::option::Option<crate::WorkitemsAttributeChangeWorkitemRuleSettings>,
-    #[doc = " JSON `schemaId`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `schemaId`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub schema_id: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `schemaVersion`: [`WorkitemsAttributeChangeString`]."]
+    #[doc = " JSON `schemaVersion`: [`WorkitemsAttributeChangeString`](crate::WorkitemsAttributeChangeString)."]
     pub schema_version: ::std::option::Option<crate::WorkitemsAttributeChangeString>,
-    #[doc = " JSON `serviceLevelTarget`: [`WorkitemsAttributeChangeInteger`]."]
+    #[doc = " JSON `serviceLevelTarget`: [`WorkitemsAttributeChangeInteger`](crate::WorkitemsAttributeChangeInteger)."]
     pub service_level_target: ::std::option::Option<crate::WorkitemsAttributeChangeInteger>,
-    #[doc = " JSON `statuses`: [`WorkitemsAttributeChangeList`]."]
+    #[doc = " JSON `statuses`: [`WorkitemsAttributeChangeList`](crate::WorkitemsAttributeChangeList)."]
     pub statuses: ::std::option::Option<crate::WorkitemsAttributeChangeList>,
-    #[doc = " JSON `unassignedDivisionContactsEnabled`: [`WorkitemsAttributeChangeBoolean`]."]
+    #[doc = " JSON `unassignedDivisionContactsEnabled`: [`WorkitemsAttributeChangeBoolean`](crate::WorkitemsAttributeChangeBoolean)."]
     pub unassigned_division_contacts_enabled: ::std::option::Option<crate::WorkitemsAttributeChangeBoolean>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorktypeDelta {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -66,10 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for WorktypeDelta {
 impl crate::support::Model for WorktypeDelta {
     const NAME: &'static str = "WorktypeDelta";
     const FIELDS: &'static [&'static str] = &["assignmentEnabled", "dateModified", "defaultDueDurationSeconds", "defaultDurationSeconds", "defaultExpirationSeconds", "defaultLanguageId", "defaultPriority", "defaultQueueId", "defaultScriptId", "defaultSkillIds", "defaultStatusId", "defaultTtlSeconds", "defaultWorkbinId", "description", "flowId", "modifiedBy", "name", "ruleSettings", "schemaId", "schemaVersion", "serviceLevelTarget", "statuses", "unassignedDivisionContactsEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -98,7 +98,7 @@ impl crate::support::Model for WorktypeDelta {
             "serviceLevelTarget" => crate::support::de_opt_struct(map, &mut self.service_level_target, n, 20),
             "statuses" => crate::support::de_opt_struct(map, &mut self.statuses, n, 21),
             "unassignedDivisionContactsEnabled" => crate::support::de_opt_struct(map, &mut self.unassigned_division_contacts_enabled, n, 22),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -9,17 +9,17 @@ pub struct WorktypeQueryRequest {
     pub after: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `attributes`: array of string."]
     pub attributes: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    #[doc = " JSON `expands`: [`WorktypeQueryRequestExpands`]."]
+    #[doc = " JSON `expands`: [`WorktypeQueryRequestExpands`](crate::WorktypeQueryRequestExpands)."]
     pub expands: ::std::option::Option<crate::WorktypeQueryRequestExpands>,
-    #[doc = " JSON `filters`: array of [`WorkitemFilter`], required by the spec."]
+    #[doc = " JSON `filters`: array of [`WorkitemFilter`](crate::WorkitemFilter), required by the spec."]
     pub filters: ::std::option::Option<::std::vec::Vec<crate::WorkitemFilter>>,
     #[doc = " JSON `pageSize`: integer (int64)."]
     pub page_size: ::std::option::Option<i64>,
-    #[doc = " JSON `select`: [`WorktypeQueryRequestSelect`]."]
+    #[doc = " JSON `select`: [`WorktypeQueryRequestSelect`](crate::WorktypeQueryRequestSelect)."]
     pub select: ::std::option::Option<crate::WorktypeQueryRequestSelect>,
-    #[doc = " JSON `sort`: [`WorktypeQuerySort`]."]
+    #[doc = " JSON `sort`: [`WorktypeQuerySort`](crate::WorktypeQuerySort)."]
     pub sort: ::std::option::Option<crate::WorktypeQuerySort>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorktypeQueryRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -34,10 +34,10 @@ impl<'de> ::serde::Deserialize<'de> for WorktypeQueryRequest {
 impl crate::support::Model for WorktypeQueryRequest {
     const NAME: &'static str = "WorktypeQueryRequest";
     const FIELDS: &'static [&'static str] = &["after", "attributes", "expands", "filters", "pageSize", "select", "sort"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -50,7 +50,7 @@ impl crate::support::Model for WorktypeQueryRequest {
             "pageSize" => crate::support::de_opt(map, &mut self.page_size, n, 4),
             "select" => crate::support::de_opt(map, &mut self.select, n, 5),
             "sort" => crate::support::de_opt_struct(map, &mut self.sort, n, 6),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -33,7 +33,7 @@ pub struct WorktypeUpdate {
     pub description: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `name`: string."]
     pub name: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `ruleSettings`: [`WorkitemRuleSettings`]."]
+    #[doc = " JSON `ruleSettings`: [`WorkitemRuleSettings`](crate::WorkitemRuleSettings)."]
     pub rule_settings: ::std::option::Option<crate::WorkitemRuleSettings>,
     #[doc = " JSON `schemaId`: string."]
     pub schema_id: ::std::option::Option<::std::string::String>,
@@ -43,7 +43,7 @@ pub struct WorktypeUpdate {
     pub service_level_target: ::std::option::Option<i64>,
     #[doc = " JSON `unassignedDivisionContactsEnabled`: boolean."]
     pub unassigned_division_contacts_enabled: ::std::option::Option<bool>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WorktypeUpdate {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -58,10 +58,10 @@ impl<'de> ::serde::Deserialize<'de> for WorktypeUpdate {
 impl crate::support::Model for WorktypeUpdate {
     const NAME: &'static str = "WorktypeUpdate";
     const FIELDS: &'static [&'static str] = &["assignmentEnabled", "defaultDueDurationSeconds", "defaultDurationSeconds", "defaultExpirationSeconds", "defaultLanguageId", "defaultPriority", "defaultQueueId", "defaultScriptId", "defaultSkillIds", "defaultStatusId", "defaultTtlSeconds", "defaultWorkbinId", "description", "name", "ruleSettings", "schemaId", "schemaVersion", "serviceLevelTarget", "unassignedDivisionContactsEnabled"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -86,7 +86,7 @@ impl crate::support::Model for WorktypeUpdate {
             "schemaVersion" => crate::support::de_opt(map, &mut self.schema_version, n, 16),
             "serviceLevelTarget" => crate::support::de_opt(map, &mut self.service_level_target, n, 17),
             "unassignedDivisionContactsEnabled" => crate::support::de_opt(map, &mut self.unassigned_division_contacts_enabled, n, 18),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -13,7 +13,7 @@ pub struct WrapupCodeRequest {
     pub date_modified: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `description`: string."]
     pub description: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `division`: [`WritableStarrableDivision`]."]
+    #[doc = " JSON `division`: [`WritableStarrableDivision`](crate::WritableStarrableDivision)."]
     pub division: ::std::option::Option<crate::WritableStarrableDivision>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
@@ -23,7 +23,7 @@ pub struct WrapupCodeRequest {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `selfUri`: string."]
     pub self_uri: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WrapupCodeRequest {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -38,10 +38,10 @@ impl<'de> ::serde::Deserialize<'de> for WrapupCodeRequest {
 impl crate::support::Model for WrapupCodeRequest {
     const NAME: &'static str = "WrapupCodeRequest";
     const FIELDS: &'static [&'static str] = &["createdBy", "dateCreated", "dateModified", "description", "division", "id", "modifiedBy", "name", "selfUri"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -56,7 +56,7 @@ impl crate::support::Model for WrapupCodeRequest {
             "modifiedBy" => crate::support::de_opt(map, &mut self.modified_by, n, 6),
             "name" => crate::support::de_opt(map, &mut self.name, n, 7),
             "selfUri" => crate::support::de_opt(map, &mut self.self_uri, n, 8),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

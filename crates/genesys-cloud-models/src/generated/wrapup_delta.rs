@@ -5,13 +5,13 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct WrapupDelta {
-    #[doc = " JSON `action`: [`WrapupDeltaAction`]."]
+    #[doc = " JSON `action`: [`WrapupDeltaAction`](crate::WrapupDeltaAction)."]
     pub action: ::std::option::Option<crate::WrapupDeltaAction>,
     #[doc = " JSON `code`: string."]
     pub code: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `userId`: string."]
     pub user_id: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WrapupDelta {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -26,10 +26,10 @@ impl<'de> ::serde::Deserialize<'de> for WrapupDelta {
 impl crate::support::Model for WrapupDelta {
     const NAME: &'static str = "WrapupDelta";
     const FIELDS: &'static [&'static str] = &["action", "code", "userId"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -38,7 +38,7 @@ impl crate::support::Model for WrapupDelta {
             "action" => crate::support::de_opt(map, &mut self.action, n, 0),
             "code" => crate::support::de_opt(map, &mut self.code, n, 1),
             "userId" => crate::support::de_opt(map, &mut self.user_id, n, 2),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

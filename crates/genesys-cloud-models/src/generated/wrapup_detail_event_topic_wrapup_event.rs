@@ -23,15 +23,15 @@ pub struct WrapupDetailEventTopicWrapupEvent {
     pub conversation_external_organization_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     #[doc = " JSON `conversationId`: string."]
     pub conversation_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `direction`: [`WrapupDetailEventTopicWrapupEventDirection`]."]
+    #[doc = " JSON `direction`: [`WrapupDetailEventTopicWrapupEventDirection`](crate::WrapupDetailEventTopicWrapupEventDirection)."]
     pub direction: ::std::option::Option<crate::WrapupDetailEventTopicWrapupEventDirection>,
     #[doc = " JSON `dnis`: string."]
     pub dnis: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `eventTime`: integer (int64)."]
     pub event_time: ::std::option::Option<i64>,
-    #[doc = " JSON `mediaType`: [`WrapupDetailEventTopicWrapupEventMediaType`]."]
+    #[doc = " JSON `mediaType`: [`WrapupDetailEventTopicWrapupEventMediaType`](crate::WrapupDetailEventTopicWrapupEventMediaType)."]
     pub media_type: ::std::option::Option<crate::WrapupDetailEventTopicWrapupEventMediaType>,
-    #[doc = " JSON `messageType`: [`WrapupDetailEventTopicWrapupEventMessageType`]."]
+    #[doc = " JSON `messageType`: [`WrapupDetailEventTopicWrapupEventMessageType`](crate::WrapupDetailEventTopicWrapupEventMessageType)."]
     pub message_type: ::std::option::Option<crate::WrapupDetailEventTopicWrapupEventMessageType>,
     #[doc = " JSON `participantId`: string."]
     pub participant_id: ::std::option::Option<::std::string::String>,
@@ -51,7 +51,7 @@ pub struct WrapupDetailEventTopicWrapupEvent {
     pub wrapup_duration_ms: ::std::option::Option<i64>,
     #[doc = " JSON `wrapupNotes`: string."]
     pub wrapup_notes: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WrapupDetailEventTopicWrapupEvent {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -66,10 +66,10 @@ impl<'de> ::serde::Deserialize<'de> for WrapupDetailEventTopicWrapupEvent {
 impl crate::support::Model for WrapupDetailEventTopicWrapupEvent {
     const NAME: &'static str = "WrapupDetailEventTopicWrapupEvent";
     const FIELDS: &'static [&'static str] = &["addressFrom", "addressTo", "ani", "callbackNumbers", "callbackScheduledTime", "callbackUserName", "conversationExternalContactIds", "conversationExternalOrganizationIds", "conversationId", "direction", "dnis", "eventTime", "mediaType", "messageType", "participantId", "provider", "queueId", "sessionId", "subject", "utilizationLabel", "wrapupCode", "wrapupDurationMs", "wrapupNotes"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -98,7 +98,7 @@ impl crate::support::Model for WrapupDetailEventTopicWrapupEvent {
             "wrapupCode" => crate::support::de_opt(map, &mut self.wrapup_code, n, 20),
             "wrapupDurationMs" => crate::support::de_opt(map, &mut self.wrapup_duration_ms, n, 21),
             "wrapupNotes" => crate::support::de_opt(map, &mut self.wrapup_notes, n, 22),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

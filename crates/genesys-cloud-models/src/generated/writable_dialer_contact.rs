@@ -9,7 +9,7 @@ pub struct WritableDialerContact {
     pub callable: ::std::option::Option<bool>,
     #[doc = " JSON `contactListId`: string, required by the spec."]
     pub contact_list_id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `contactableStatus`: map of [`ContactableStatus`]."]
+    #[doc = " JSON `contactableStatus`: map of [`ContactableStatus`](crate::ContactableStatus)."]
     pub contactable_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::ContactableStatus>>,
     #[doc = " JSON `data`: map of string, required by the spec."]
     pub data: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
@@ -19,19 +19,19 @@ pub struct WritableDialerContact {
     pub date_expiration: ::std::option::Option<::chrono::DateTime<::chrono::Utc>>,
     #[doc = " JSON `id`: string."]
     pub id: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `latestEmailEvaluations`: map of [`MessageEvaluation`]."]
+    #[doc = " JSON `latestEmailEvaluations`: map of [`MessageEvaluation`](crate::MessageEvaluation)."]
     pub latest_email_evaluations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>,
-    #[doc = " JSON `latestSmsEvaluations`: map of [`MessageEvaluation`]."]
+    #[doc = " JSON `latestSmsEvaluations`: map of [`MessageEvaluation`](crate::MessageEvaluation)."]
     pub latest_sms_evaluations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>,
-    #[doc = " JSON `latestWhatsAppEvaluations`: map of [`MessageEvaluation`]."]
+    #[doc = " JSON `latestWhatsAppEvaluations`: map of [`MessageEvaluation`](crate::MessageEvaluation)."]
     pub latest_whats_app_evaluations: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>,
-    #[doc = " JSON `phoneNumberStatus`: map of [`PhoneNumberStatus`]."]
+    #[doc = " JSON `phoneNumberStatus`: map of [`PhoneNumberStatus`](crate::PhoneNumberStatus)."]
     pub phone_number_status: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::PhoneNumberStatus>>,
     #[doc = " JSON `retentionDays`: integer (int64)."]
     pub retention_days: ::std::option::Option<i64>,
-    #[doc = " JSON `retentionType`: [`WritableDialerContactRetentionType`]."]
+    #[doc = " JSON `retentionType`: [`WritableDialerContactRetentionType`](crate::WritableDialerContactRetentionType)."]
     pub retention_type: ::std::option::Option<crate::WritableDialerContactRetentionType>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for WritableDialerContact {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for WritableDialerContact {
 impl crate::support::Model for WritableDialerContact {
     const NAME: &'static str = "WritableDialerContact";
     const FIELDS: &'static [&'static str] = &["callable", "contactListId", "contactableStatus", "data", "dateCreated", "dateExpiration", "id", "latestEmailEvaluations", "latestSmsEvaluations", "latestWhatsAppEvaluations", "phoneNumberStatus", "retentionDays", "retentionType"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for WritableDialerContact {
             "phoneNumberStatus" => crate::support::de_opt(map, &mut self.phone_number_status, n, 10),
             "retentionDays" => crate::support::de_opt(map, &mut self.retention_days, n, 11),
             "retentionType" => crate::support::de_opt(map, &mut self.retention_type, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -8,7 +8,7 @@
 #[path = "../../../../../crates/genesys-cloud-models/src/support.rs"]
 pub mod support;
 
-pub use support::{Base64Bytes, ExplicitNulls, Model, YearMonth};
+pub use support::{Base64Bytes, Extras, Model, UnknownField, YearMonth};
 
 #[rustfmt::skip]
 #[allow(clippy::all, unused_imports, deprecated)]

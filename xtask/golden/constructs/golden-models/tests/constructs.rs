@@ -167,26 +167,36 @@ fn additional_properties_are_kept_and_typed() {
 fn explicit_null_is_distinct_from_absent() {
     let mut pet = Pet::default().with(|p| p.name = Some("Rex".into()));
     assert_eq!(pet.to_json().unwrap(), r#"{"name":"Rex"}"#);
-    assert!(pet.set_null("nickname"));
-    assert!(pet.is_explicit_null("nickname"));
+    pet.set_null("nickname").unwrap();
+    assert_eq!(pet.is_explicit_null("nickname"), Ok(true));
     assert_eq!(pet.to_json().unwrap(), r#"{"name":"Rex","nickname":null}"#);
-    assert!(!pet.set_null("noSuchField"));
+    // A typo is an error naming the model and the field, and changes nothing.
+    let typo = pet.set_null("nickame").unwrap_err();
+    assert_eq!((typo.model(), typo.field()), ("Pet", "nickame"));
+    assert_eq!(typo.to_string(), r#"Pet has no JSON field "nickame""#);
+    assert!(pet.is_explicit_null("nickame").is_err() && pet.clear_null("nickame").is_err());
+    assert_eq!(pet.to_json().unwrap(), r#"{"name":"Rex","nickname":null}"#);
     // A value wins over the null mark.
     pet.nickname = Some("R".into());
     assert_eq!(pet.to_json().unwrap(), r#"{"name":"Rex","nickname":"R"}"#);
     pet.nickname = None;
-    assert!(pet.clear_null("nickname"));
+    assert_eq!(pet.clear_null("nickname"), Ok(true));
+    assert_eq!(pet.clear_null("nickname"), Ok(false));
     assert_eq!(pet.to_json().unwrap(), r#"{"name":"Rex"}"#);
     // Nulls from the server are written back as nulls.
     let read = Pet::from_json(r#"{"name":null,"id":1}"#).unwrap();
-    assert!(read.is_explicit_null("name"));
+    assert_eq!(read.is_explicit_null("name"), Ok(true));
     assert_eq!(read.to_json().unwrap(), r#"{"id":1,"name":null}"#);
 }
 
 #[test]
-fn unknown_fields_are_ignored() {
+fn unknown_fields_are_kept_and_written_back() {
     let p = Pet::from_json(r#"{"name":"a","future":{"x":[1,{"y":null}]},"name2":3}"#).unwrap();
-    assert_eq!(p.to_json().unwrap(), r#"{"name":"a"}"#);
+    assert_eq!(p.unknown_fields().len(), 2);
+    assert_eq!(p.to_json().unwrap(), r#"{"name":"a","future":{"x":[1,{"y":null}]},"name2":3}"#);
+    let plain = Pet::from_json(r#"{"name":"a"}"#).unwrap();
+    assert!(plain.unknown_fields().is_empty());
+    assert_eq!(plain, Pet::default().with(|p| p.name = Some("a".into())), "nothing kept when there is nothing");
 }
 
 #[test]

@@ -62,9 +62,7 @@ impl GetPetLegacy {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.pet_id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `petId` is empty").with_operation("getPetLegacy"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getPetLegacy", "petId", &self.pet_id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_PET_LEGACY, ::std::format!("/pets/{}/legacy", ::genesys_cloud_core::encode_path_segment(&self.pet_id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

@@ -96,9 +96,7 @@ impl GetStore {
     }
     /// The request this call sends: checks required parameters, fills and encodes the path, the query and the headers, and serializes the body.
     pub fn build(&self) -> ::std::result::Result<::genesys_cloud_core::RequestParts, ::genesys_cloud_core::Error> {
-        if self.id.is_empty() {
-            return ::std::result::Result::Err(::genesys_cloud_core::Error::build("path parameter `id` is empty").with_operation("getStore"));
-        }
+        ::genesys_cloud_core::encode::check_path_param("getStore", "id", &self.id)?;
         let mut parts = ::genesys_cloud_core::RequestParts::new(&META_GET_STORE, ::std::format!("/store/{}", ::genesys_cloud_core::encode_path_segment(&self.id)));
         parts.options = self.options.clone();
         ::std::result::Result::Ok(parts)

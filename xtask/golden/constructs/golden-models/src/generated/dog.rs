@@ -7,11 +7,11 @@
 pub struct Dog {
     #[doc = " JSON `anything`: any JSON."]
     pub anything: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `byId`: map of [`Status`]."]
+    #[doc = " JSON `byId`: map of [`Status`](crate::Status)."]
     pub by_id: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Status>>,
     #[doc = " JSON `id`: integer (int64), read-only."]
     pub id: ::std::option::Option<i64>,
-    #[doc = " JSON `kind`: [`DogKind`]."]
+    #[doc = " JSON `kind`: [`DogKind`](crate::DogKind)."]
     pub kind: ::std::option::Option<crate::DogKind>,
     #[doc = " JSON `labels`: map of string."]
     pub labels: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
@@ -23,17 +23,17 @@ pub struct Dog {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `nickname`: string, nullable."]
     pub nickname: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owner`: [`PetOwner`]."]
+    #[doc = " JSON `owner`: [`PetOwner`](crate::PetOwner)."]
     pub owner: ::std::option::Option<crate::PetOwner>,
-    #[doc = " JSON `priority`: [`Priority`]."]
+    #[doc = " JSON `priority`: [`Priority`](crate::Priority)."]
     pub priority: ::std::option::Option<crate::Priority>,
-    #[doc = " JSON `status`: [`Status`]."]
+    #[doc = " JSON `status`: [`Status`](crate::Status)."]
     pub status: ::std::option::Option<crate::Status>,
-    #[doc = " JSON `tags`: array of [`PetTagsItem`]."]
+    #[doc = " JSON `tags`: array of [`PetTagsItem`](crate::PetTagsItem)."]
     pub tags: ::std::option::Option<::std::vec::Vec<crate::PetTagsItem>>,
     #[doc = " JSON `barkVolume`: number (double), required by the spec."]
     pub bark_volume: ::std::option::Option<f64>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Dog {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for Dog {
 impl crate::support::Model for Dog {
     const NAME: &'static str = "Dog";
     const FIELDS: &'static [&'static str] = &["anything", "byId", "id", "kind", "labels", "matrix", "meta", "name", "nickname", "owner", "priority", "status", "tags", "barkVolume"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for Dog {
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "tags" => crate::support::de_opt_structs(map, &mut self.tags, n, 12),
             "barkVolume" => crate::support::de_opt(map, &mut self.bark_volume, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -35,7 +35,7 @@ pub struct Formats {
     pub raw: ::std::option::Option<crate::Base64Bytes>,
     #[doc = " JSON `uid`: string, format `uuid`."]
     pub uid: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Formats {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -50,10 +50,10 @@ impl<'de> ::serde::Deserialize<'de> for Formats {
 impl crate::support::Model for Formats {
     const NAME: &'static str = "Formats";
     const FIELDS: &'static [&'static str] = &["accessToken", "at", "clientSecret", "day", "f32", "f64", "file", "flag", "i32", "i64", "link", "local", "month", "raw", "uid"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -74,7 +74,7 @@ impl crate::support::Model for Formats {
             "month" => crate::support::de_opt(map, &mut self.month, n, 12),
             "raw" => crate::support::de_opt(map, &mut self.raw, n, 13),
             "uid" => crate::support::de_opt(map, &mut self.uid, n, 14),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

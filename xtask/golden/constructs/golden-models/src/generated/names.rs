@@ -23,17 +23,17 @@ pub struct Names {
     pub r#match: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `self`: string."]
     pub self_: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `state`: [`NamesStateEnum`]."]
+    #[doc = " JSON `state`: [`NamesStateEnum`](crate::NamesStateEnum)."]
     pub state: ::std::option::Option<crate::NamesStateEnum>,
     #[doc = " JSON `type`: string."]
     pub r#type: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`: [`StringMap`]."]
+    #[doc = " JSON `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`: [`StringMap`](crate::StringMap)."]
     pub urn_ietf_params_scim_schemas_extension_enterprise_2_0_user: ::std::option::Option<crate::StringMap>,
     #[doc = " JSON `with space`: string."]
     pub with_space: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `x/y`: string."]
     pub x_y: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Names {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -48,10 +48,10 @@ impl<'de> ::serde::Deserialize<'de> for Names {
 impl crate::support::Model for Names {
     const NAME: &'static str = "Names";
     const FIELDS: &'static [&'static str] = &["$ref", "$schema", "3dModel", "a.b", "first-name", "fooBar", "foo_bar", "match", "self", "state", "type", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "with space", "x/y"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -71,7 +71,7 @@ impl crate::support::Model for Names {
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User" => crate::support::de_opt(map, &mut self.urn_ietf_params_scim_schemas_extension_enterprise_2_0_user, n, 11),
             "with space" => crate::support::de_opt(map, &mut self.with_space, n, 12),
             "x/y" => crate::support::de_opt(map, &mut self.x_y, n, 13),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

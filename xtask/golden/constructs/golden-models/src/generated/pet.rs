@@ -7,11 +7,11 @@
 pub struct Pet {
     #[doc = " JSON `anything`: any JSON."]
     pub anything: ::std::option::Option<::serde_json::Value>,
-    #[doc = " JSON `byId`: map of [`Status`]."]
+    #[doc = " JSON `byId`: map of [`Status`](crate::Status)."]
     pub by_id: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, crate::Status>>,
     #[doc = " JSON `id`: integer (int64), read-only."]
     pub id: ::std::option::Option<i64>,
-    #[doc = " JSON `kind`: [`PetKind`]."]
+    #[doc = " JSON `kind`: [`PetKind`](crate::PetKind)."]
     pub kind: ::std::option::Option<crate::PetKind>,
     #[doc = " JSON `labels`: map of string."]
     pub labels: ::std::option::Option<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>,
@@ -23,15 +23,15 @@ pub struct Pet {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `nickname`: string, nullable."]
     pub nickname: ::std::option::Option<::std::string::String>,
-    #[doc = " JSON `owner`: [`PetOwner`]."]
+    #[doc = " JSON `owner`: [`PetOwner`](crate::PetOwner)."]
     pub owner: ::std::option::Option<crate::PetOwner>,
-    #[doc = " JSON `priority`: [`Priority`]."]
+    #[doc = " JSON `priority`: [`Priority`](crate::Priority)."]
     pub priority: ::std::option::Option<crate::Priority>,
-    #[doc = " JSON `status`: [`Status`]."]
+    #[doc = " JSON `status`: [`Status`](crate::Status)."]
     pub status: ::std::option::Option<crate::Status>,
-    #[doc = " JSON `tags`: array of [`PetTagsItem`]."]
+    #[doc = " JSON `tags`: array of [`PetTagsItem`](crate::PetTagsItem)."]
     pub tags: ::std::option::Option<::std::vec::Vec<crate::PetTagsItem>>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for Pet {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -46,10 +46,10 @@ impl<'de> ::serde::Deserialize<'de> for Pet {
 impl crate::support::Model for Pet {
     const NAME: &'static str = "Pet";
     const FIELDS: &'static [&'static str] = &["anything", "byId", "id", "kind", "labels", "matrix", "meta", "name", "nickname", "owner", "priority", "status", "tags"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -68,7 +68,7 @@ impl crate::support::Model for Pet {
             "priority" => crate::support::de_opt(map, &mut self.priority, n, 10),
             "status" => crate::support::de_opt(map, &mut self.status, n, 11),
             "tags" => crate::support::de_opt_structs(map, &mut self.tags, n, 12),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {
@@ -103,7 +103,7 @@ pub struct PetOwner {
     pub name: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `since`: date."]
     pub since: ::std::option::Option<::chrono::NaiveDate>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PetOwner {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -118,10 +118,10 @@ impl<'de> ::serde::Deserialize<'de> for PetOwner {
 impl crate::support::Model for PetOwner {
     const NAME: &'static str = "Pet.owner";
     const FIELDS: &'static [&'static str] = &["name", "since"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -129,7 +129,7 @@ impl crate::support::Model for PetOwner {
         match key {
             "name" => crate::support::de_opt(map, &mut self.name, n, 0),
             "since" => crate::support::de_opt(map, &mut self.since, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {
@@ -153,7 +153,7 @@ pub struct PetTagsItem {
     pub label: ::std::option::Option<::std::string::String>,
     #[doc = " JSON `weight`: number (float)."]
     pub weight: ::std::option::Option<f32>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for PetTagsItem {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -168,10 +168,10 @@ impl<'de> ::serde::Deserialize<'de> for PetTagsItem {
 impl crate::support::Model for PetTagsItem {
     const NAME: &'static str = "Pet.tags/items";
     const FIELDS: &'static [&'static str] = &["label", "weight"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -179,7 +179,7 @@ impl crate::support::Model for PetTagsItem {
         match key {
             "label" => crate::support::de_opt(map, &mut self.label, n, 0),
             "weight" => crate::support::de_opt(map, &mut self.weight, n, 1),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

@@ -5,9 +5,9 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicPayload {
-    #[doc = " JSON `body`: [`TopicPayloadBody`]."]
+    #[doc = " JSON `body`: [`TopicPayloadBody`](crate::TopicPayloadBody)."]
     pub body: ::std::option::Option<crate::TopicPayloadBody>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TopicPayload {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -22,17 +22,17 @@ impl<'de> ::serde::Deserialize<'de> for TopicPayload {
 impl crate::support::Model for TopicPayload {
     const NAME: &'static str = "TopicPayload";
     const FIELDS: &'static [&'static str] = &["body"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
             "body" => crate::support::de_opt_struct(map, &mut self.body, n, 0),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {
@@ -51,9 +51,9 @@ impl ::std::fmt::Debug for TopicPayload {
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TopicPayloadBody {
-    #[doc = " JSON `event`: [`TopicPayloadEvent`]."]
+    #[doc = " JSON `event`: [`TopicPayloadEvent`](crate::TopicPayloadEvent)."]
     pub event: ::std::option::Option<crate::TopicPayloadEvent>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TopicPayloadBody {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -68,17 +68,17 @@ impl<'de> ::serde::Deserialize<'de> for TopicPayloadBody {
 impl crate::support::Model for TopicPayloadBody {
     const NAME: &'static str = "TopicPayload.body";
     const FIELDS: &'static [&'static str] = &["event"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
         let n = &mut self._nulls;
         match key {
             "event" => crate::support::de_opt(map, &mut self.event, n, 0),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {

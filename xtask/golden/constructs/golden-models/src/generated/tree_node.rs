@@ -5,15 +5,15 @@
 #[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TreeNode {
-    #[doc = " JSON `children`: array of [`TreeNode`]."]
+    #[doc = " JSON `children`: array of [`TreeNode`](crate::TreeNode)."]
     pub children: ::std::option::Option<::std::vec::Vec<crate::TreeNode>>,
-    #[doc = " JSON `parent`: [`TreeNode`]."]
+    #[doc = " JSON `parent`: [`TreeNode`](crate::TreeNode)."]
     pub parent: ::std::option::Option<::std::boxed::Box<crate::TreeNode>>,
-    #[doc = " JSON `partner`: [`MutualA`]."]
+    #[doc = " JSON `partner`: [`MutualA`](crate::MutualA)."]
     pub partner: ::std::option::Option<crate::MutualA>,
     #[doc = " JSON `value`: string."]
     pub value: ::std::option::Option<::std::string::String>,
-    _nulls: crate::support::ExplicitNulls,
+    _nulls: crate::support::Extras,
 }
 impl ::serde::Serialize for TreeNode {
     fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
@@ -28,10 +28,10 @@ impl<'de> ::serde::Deserialize<'de> for TreeNode {
 impl crate::support::Model for TreeNode {
     const NAME: &'static str = "TreeNode";
     const FIELDS: &'static [&'static str] = &["children", "parent", "partner", "value"];
-    fn explicit_nulls(&self) -> ::std::option::Option<&crate::support::ExplicitNulls> {
+    fn extras(&self) -> ::std::option::Option<&crate::support::Extras> {
         ::std::option::Option::Some(&self._nulls)
     }
-    fn explicit_nulls_mut(&mut self) -> ::std::option::Option<&mut crate::support::ExplicitNulls> {
+    fn extras_mut(&mut self) -> ::std::option::Option<&mut crate::support::Extras> {
         ::std::option::Option::Some(&mut self._nulls)
     }
     fn de_field<'de, A: ::serde::de::MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> ::std::result::Result<(), A::Error> {
@@ -41,7 +41,7 @@ impl crate::support::Model for TreeNode {
             "parent" => crate::support::de_opt(map, &mut self.parent, n, 1),
             "partner" => crate::support::de_opt_struct(map, &mut self.partner, n, 2),
             "value" => crate::support::de_opt(map, &mut self.value, n, 3),
-            _ => crate::support::skip(map),
+            _ => crate::support::de_unknown(map, key, n),
         }
     }
     fn ser_fields<M: ::serde::ser::SerializeMap>(&self, map: &mut M) -> ::std::result::Result<(), M::Error> {
